@@ -1,0 +1,1 @@
+"""Drivers for the hotspot's hardware, each behind the interfaces in `interfaces.py`."""

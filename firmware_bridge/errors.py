@@ -1,0 +1,25 @@
+"""Errors drivers raise. The hotspot's transceiver is the one place that handles them."""
+
+
+class BridgeError(Exception):
+    """Base of every driver error."""
+
+
+class DeviceUnavailable(BridgeError):
+    """The device cannot be opened or has gone away (unplugged, port busy, socket closed)."""
+
+
+class DeviceTimeout(BridgeError):
+    """The device did not answer within its deadline."""
+
+
+class FrameError(BridgeError):
+    """Bytes from the device that do not form a valid frame, line or datagram."""
+
+
+class TxRejected(BridgeError):
+    """The radio refused or failed a transmission; `reason` is the device's own word."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason

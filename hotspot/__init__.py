@@ -1,0 +1,1 @@
+"""The hotspot daemon hotspot owners run on a Raspberry Pi gateway."""

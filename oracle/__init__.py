@@ -1,0 +1,1 @@
+"""The oracle: entropy, report ingest, registry, verification, rewards and payouts."""

@@ -1,0 +1,34 @@
+"""`pocnet-oracle`: the oracle operator's command: serve, registry, verify, density, rewards, payout, beacon.
+
+Each subcommand is one module under `oracle.commands` with a `register(subparsers)` function
+that adds its parser and sets `handler`. Command modules import heavy dependencies inside
+their handler, so `--help` and light commands start fast.
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+from collections.abc import Sequence
+
+from pocnet.cli import OneLineParser, run
+
+# The subcommands, in the order `--help` lists them.
+COMMANDS: tuple[str, ...] = (
+)
+
+
+def build_parser() -> OneLineParser:
+    parser = OneLineParser(prog="pocnet-oracle", description="the oracle operator's command: serve, registry, verify, density, rewards, payout, beacon.")
+    sub = parser.add_subparsers(title="commands", metavar="COMMAND", parser_class=OneLineParser)
+    for name in COMMANDS:
+        importlib.import_module(f"oracle.commands.{name}").register(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    return run(build_parser(), argv)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,53 @@
+"""What every pocnet command shares: one-line errors with exit status 2, and JSON output.
+
+Each command-line front end (pocnet-oracle, pocnet-hotspot, pocnet-sim) builds on this so bad
+input looks the same everywhere: one line on stderr, exit status 2, nothing half-done.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Callable, Sequence
+from typing import Any, NoReturn
+
+from pocnet.errors import ProtoError
+
+EXIT_USAGE = 2
+
+
+class UsageError(Exception):
+    """Bad input from the command line or a file it named; reported as one line, exit 2."""
+
+
+class OneLineParser(argparse.ArgumentParser):
+    """argparse, but a mistake is one line (`prog: error: ...`) and exit status 2."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {message}\n")
+
+
+def print_json(value: Any) -> None:
+    """Machine output: one JSON document on stdout, keys sorted so diffs are stable."""
+    json.dump(value, sys.stdout, sort_keys=True, default=str)
+    sys.stdout.write("\n")
+
+
+Handler = Callable[[argparse.Namespace], int | None]
+
+
+def run(parser: argparse.ArgumentParser, argv: Sequence[str] | None) -> int:
+    """Parse, dispatch to the chosen subcommand's `handler`, and map input errors to exit 2."""
+    args = parser.parse_args(argv)
+    handler: Handler | None = getattr(args, "handler", None)
+    if handler is None:
+        parser.print_help()
+        return EXIT_USAGE
+    try:
+        return int(handler(args) or 0)
+    except (UsageError, ProtoError) as exc:
+        print(f"{parser.prog}: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        return 130

@@ -1,0 +1,1 @@
+"""The simulated radio mesh, virtual devices, adversaries and scenarios."""

@@ -1,0 +1,87 @@
+"""Layering of DESIGN.md: who may import whom, checked on the source, and no import cycles."""
+
+from __future__ import annotations
+
+import ast
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+PACKAGES = {
+    "pocnet": ROOT / "proto" / "pocnet",
+    "firmware_bridge": ROOT / "firmware_bridge",
+    "sim_radio": ROOT / "sim_radio",
+    "hotspot": ROOT / "hotspot",
+    "oracle": ROOT / "oracle",
+}
+
+# DESIGN.md, "Layout": the folders each package may import from (besides itself).
+ALLOWED = {
+    "pocnet": set(),
+    "firmware_bridge": {"pocnet"},
+    "sim_radio": {"pocnet", "firmware_bridge"},
+    "hotspot": {"pocnet", "firmware_bridge", "sim_radio"},
+    "oracle": {"pocnet"},
+}
+
+# Heavy or role-specific libraries a Raspberry Pi hotspot must never import (DESIGN.md).
+HOTSPOT_FORBIDDEN = {"solders", "shapely", "countryinfo", "psycopg", "numpy"}
+
+
+def _imports(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text(), filename=str(path))
+    found: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            found.update(alias.name.split(".")[0] for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            found.add(node.module.split(".")[0])
+    return found
+
+
+def _sources(package: str) -> list[Path]:
+    return [p for p in PACKAGES[package].rglob("*.py") if "_pb2" not in p.name]
+
+
+@pytest.mark.parametrize("package", sorted(PACKAGES))
+def test_layering(package: str) -> None:
+    ours = set(PACKAGES)
+    for path in _sources(package):
+        wrong = (_imports(path) & ours) - ALLOWED[package] - {package}
+        assert not wrong, f"{path.relative_to(ROOT)} imports {sorted(wrong)}"
+
+
+def test_hotspot_pulls_in_no_oracle_libraries() -> None:
+    for package in ("hotspot", "firmware_bridge"):
+        for path in _sources(package):
+            bad = _imports(path) & HOTSPOT_FORBIDDEN
+            assert not bad, f"{path.relative_to(ROOT)} imports {sorted(bad)}"
+
+
+def test_no_import_cycles() -> None:
+    """Import each module in a fresh interpreter: a cycle shows up as an ImportError."""
+    modules = []
+    for package, root in PACKAGES.items():
+        for path in _sources(package):
+            rel = path.relative_to(root).with_suffix("")
+            parts = [package, *rel.parts]
+            if parts[-1] == "__init__":
+                parts = parts[:-1]
+            if parts[-1] == "__main__":
+                continue
+            modules.append(".".join(parts))
+    script = (
+        "import importlib, subprocess, sys\n"
+        "bad = []\n"
+        "for m in sys.argv[1:]:\n"
+        "    r = subprocess.run([sys.executable, '-c', f'import {m}'], capture_output=True)\n"
+        "    if r.returncode: bad.append((m, r.stderr.decode()[-300:]))\n"
+        "print(bad)\n"
+        "sys.exit(1 if bad else 0)\n"
+    )
+    result = subprocess.run([sys.executable, "-c", script, *modules], capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout
