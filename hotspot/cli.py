@@ -14,12 +14,14 @@ from collections.abc import Sequence
 from pocnet.cli import OneLineParser, run
 
 # The subcommands, in the order `--help` lists them.
-COMMANDS: tuple[str, ...] = (
-)
+COMMANDS: tuple[str, ...] = ()
 
 
 def build_parser() -> OneLineParser:
-    parser = OneLineParser(prog="pocnet-hotspot", description="the hotspot owner's command: run, keys, info, gps, onboard.")
+    parser = OneLineParser(
+        prog="pocnet-hotspot",
+        description="the hotspot owner's command: run, keys, info, gps, onboard.",
+    )
     sub = parser.add_subparsers(title="commands", metavar="COMMAND", parser_class=OneLineParser)
     for name in COMMANDS:
         importlib.import_module(f"hotspot.commands.{name}").register(sub)

@@ -1,4 +1,4 @@
-"""`pocnet-oracle`: the oracle operator's command: serve, registry, verify, density, rewards, payout, beacon.
+"""`pocnet-oracle`: the oracle operator's command.
 
 Each subcommand is one module under `oracle.commands` with a `register(subparsers)` function
 that adds its parser and sets `handler`. Command modules import heavy dependencies inside
@@ -14,12 +14,14 @@ from collections.abc import Sequence
 from pocnet.cli import OneLineParser, run
 
 # The subcommands, in the order `--help` lists them.
-COMMANDS: tuple[str, ...] = (
-)
+COMMANDS: tuple[str, ...] = ()
 
 
 def build_parser() -> OneLineParser:
-    parser = OneLineParser(prog="pocnet-oracle", description="the oracle operator's command: serve, registry, verify, density, rewards, payout, beacon.")
+    parser = OneLineParser(
+        prog="pocnet-oracle",
+        description="The oracle operator's command.",
+    )
     sub = parser.add_subparsers(title="commands", metavar="COMMAND", parser_class=OneLineParser)
     for name in COMMANDS:
         importlib.import_module(f"oracle.commands.{name}").register(sub)

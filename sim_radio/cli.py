@@ -14,12 +14,14 @@ from collections.abc import Sequence
 from pocnet.cli import OneLineParser, run
 
 # The subcommands, in the order `--help` lists them.
-COMMANDS: tuple[str, ...] = (
-)
+COMMANDS: tuple[str, ...] = ()
 
 
 def build_parser() -> OneLineParser:
-    parser = OneLineParser(prog="pocnet-sim", description="run whole simulated networks and virtual devices without hardware.")
+    parser = OneLineParser(
+        prog="pocnet-sim",
+        description="run whole simulated networks and virtual devices without hardware.",
+    )
     sub = parser.add_subparsers(title="commands", metavar="COMMAND", parser_class=OneLineParser)
     for name in COMMANDS:
         importlib.import_module(f"sim_radio.commands.{name}").register(sub)

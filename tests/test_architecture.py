@@ -83,5 +83,7 @@ def test_no_import_cycles() -> None:
         "print(bad)\n"
         "sys.exit(1 if bad else 0)\n"
     )
-    result = subprocess.run([sys.executable, "-c", script, *modules], capture_output=True, text=True)
+    result = subprocess.run(
+        [sys.executable, "-c", script, *modules], capture_output=True, text=True
+    )
     assert result.returncode == 0, result.stdout

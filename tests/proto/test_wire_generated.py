@@ -10,7 +10,9 @@ WIRE = ROOT / "proto" / "pocnet" / "wire"
 
 
 def _load_generator():
-    spec = importlib.util.spec_from_file_location("generate", ROOT / "proto" / "tools" / "generate.py")
+    spec = importlib.util.spec_from_file_location(
+        "generate", ROOT / "proto" / "tools" / "generate.py"
+    )
     module = importlib.util.module_from_spec(spec)
     assert spec.loader is not None
     spec.loader.exec_module(module)

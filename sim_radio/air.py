@@ -1,0 +1,57 @@
+"""The shared medium every simulated radio talks through.
+
+Virtual devices (pseudo-terminal modules, the UDP packet forwarder) and `SimRadio` only know
+this interface; what a transmission reaches, and with what RSSI/SNR, is the medium's business:
+`LoopbackAir` here for device tests, the propagation-driven mesh for whole networks.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Protocol
+
+from firmware_bridge.types import RxPacket, TxPacket
+
+Deliver = Callable[[RxPacket], None]
+
+
+class Air(Protocol):
+    def attach(self, node_id: str, deliver: Deliver) -> None:
+        """Start delivering frames heard by `node_id` to `deliver` (called synchronously)."""
+        ...
+
+    def detach(self, node_id: str) -> None: ...
+
+    def transmit(self, node_id: str, packet: TxPacket, now_ns: int) -> None:
+        """Put a frame on the air from `node_id` at `now_ns` (ns since the Unix epoch)."""
+        ...
+
+
+class LoopbackAir:
+    """Every attached node hears every other with the same RSSI and SNR: for device tests."""
+
+    def __init__(self, rssi_dbm: float = -90.0, snr_db: float = 7.5) -> None:
+        self._nodes: dict[str, Deliver] = {}
+        self.rssi_dbm = rssi_dbm
+        self.snr_db = snr_db
+        self.sent: list[tuple[str, TxPacket]] = []
+
+    def attach(self, node_id: str, deliver: Deliver) -> None:
+        self._nodes[node_id] = deliver
+
+    def detach(self, node_id: str) -> None:
+        self._nodes.pop(node_id, None)
+
+    def transmit(self, node_id: str, packet: TxPacket, now_ns: int) -> None:
+        self.sent.append((node_id, packet))
+        frame = RxPacket(
+            payload=packet.payload,
+            freq_hz=packet.freq_hz,
+            datarate=packet.datarate,
+            rssi_dbm=self.rssi_dbm,
+            snr_db=self.snr_db,
+            received_ns=now_ns,
+        )
+        for other, deliver in list(self._nodes.items()):
+            if other != node_id:
+                deliver(frame)
