@@ -29,7 +29,7 @@ ALLOWED = {
 }
 
 # Heavy or role-specific libraries a Raspberry Pi hotspot must never import (DESIGN.md).
-HOTSPOT_FORBIDDEN = {"solders", "shapely", "countryinfo", "psycopg", "numpy"}
+HOTSPOT_FORBIDDEN = {"solders", "shapely", "shapefile", "psycopg", "numpy"}
 
 
 def _imports(path: Path) -> set[str]:
