@@ -1,0 +1,229 @@
+"""Ed25519 identities: tagged public keys, Helium addresses and gateway-rs key files (PROTOCOL §1).
+
+A key on the wire is 33 bytes: a tag byte (network | key type) and the raw 32-byte key, the form
+helium-crypto uses, so addresses and key files move between pocnet and gateway-rs unchanged.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+from enum import IntEnum
+from pathlib import Path
+
+import base58
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+
+from pocnet.errors import DecodeError, KeyFileError, SignatureError
+
+RAW_KEY_LEN = 32
+PUBLIC_KEY_LEN = 33
+SEED_LEN = 32
+SIGNATURE_LEN = 64
+# gateway-rs / helium-crypto key file: tag byte + ed25519 secret (seed || public key).
+KEYFILE_LEN = 1 + SEED_LEN + RAW_KEY_LEN
+KEYFILE_MODE = 0o600
+# Helium's address form: base58check of this version byte + the 33-byte key.
+ADDRESS_VERSION = 0x00
+
+
+class Network(IntEnum):
+    """Key tag of an Ed25519 key: key type 0x01 with the network bit 0x10 for testnet."""
+
+    MAINNET = 0x01
+    TESTNET = 0x11
+
+
+def _network_of(tag: int) -> Network:
+    try:
+        return Network(tag)
+    except ValueError:
+        raise DecodeError(f"unsupported key tag 0x{tag:02x} (want 0x01 or 0x11)") from None
+
+
+class PublicKey:
+    """A tagged Ed25519 public key; equal and hashable by its 33 bytes."""
+
+    __slots__ = ("_key", "_network", "_raw")
+
+    def __init__(self, network: Network, raw: bytes) -> None:
+        if len(raw) != RAW_KEY_LEN:
+            raise DecodeError(f"Ed25519 key must be {RAW_KEY_LEN} bytes, got {len(raw)}")
+        self._network = Network(network)
+        self._raw = bytes(raw)
+        try:
+            self._key = Ed25519PublicKey.from_public_bytes(self._raw)
+        except ValueError as exc:
+            raise DecodeError(f"not an Ed25519 public key: {exc}") from None
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> PublicKey:
+        """Decode the 33-byte wire form (tag byte + key)."""
+        if len(data) != PUBLIC_KEY_LEN:
+            raise DecodeError(f"public key must be {PUBLIC_KEY_LEN} bytes, got {len(data)}")
+        return cls(_network_of(data[0]), bytes(data[1:]))
+
+    @classmethod
+    def from_address(cls, address: str) -> PublicKey:
+        """Decode a Helium address (base58check of 0x00 || key33)."""
+        try:
+            payload = base58.b58decode_check(address)
+        except ValueError as exc:
+            # base58 raises ValueError for bad characters and for a checksum mismatch alike.
+            raise DecodeError(f"bad address {address!r}: {exc}") from None
+        if len(payload) != 1 + PUBLIC_KEY_LEN or payload[0] != ADDRESS_VERSION:
+            raise DecodeError(f"bad address {address!r}: not a version-0 33-byte key")
+        return cls.from_bytes(payload[1:])
+
+    @property
+    def network(self) -> Network:
+        return self._network
+
+    @property
+    def raw(self) -> bytes:
+        """The 32-byte Ed25519 key without its tag (what Solana and RFC 8032 call the key)."""
+        return self._raw
+
+    def to_bytes(self) -> bytes:
+        return bytes([self._network]) + self._raw
+
+    @property
+    def address(self) -> str:
+        return base58.b58encode_check(bytes([ADDRESS_VERSION]) + self.to_bytes()).decode("ascii")
+
+    def verify(self, message: bytes, signature: bytes) -> None:
+        """Raise SignatureError unless `signature` is this key's Ed25519 signature of message."""
+        if len(signature) != SIGNATURE_LEN:
+            raise SignatureError(f"signature must be {SIGNATURE_LEN} bytes, got {len(signature)}")
+        try:
+            self._key.verify(bytes(signature), bytes(message))
+        except InvalidSignature:
+            raise SignatureError(f"bad signature for {self.address}") from None
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, PublicKey):
+            return NotImplemented
+        return self.to_bytes() == other.to_bytes()
+
+    def __hash__(self) -> int:
+        return hash(self.to_bytes())
+
+    def __repr__(self) -> str:
+        return f"PublicKey({self.address})"
+
+    def __str__(self) -> str:
+        return self.address
+
+
+def verify_ed25519(raw_pubkey32: bytes, message: bytes, signature: bytes) -> None:
+    """Verify a plain (untagged) Ed25519 signature, e.g. by an owner's Solana wallet."""
+    try:
+        key = PublicKey(Network.MAINNET, raw_pubkey32)
+    except DecodeError as exc:
+        raise SignatureError(str(exc)) from None
+    key.verify(message, signature)
+
+
+class Keypair:
+    """An Ed25519 signing key with its network tag. The secret never leaves except to a key file."""
+
+    __slots__ = ("_private", "_public", "_seed")
+
+    def __init__(self, seed: bytes, network: Network) -> None:
+        if len(seed) != SEED_LEN:
+            raise DecodeError(f"Ed25519 seed must be {SEED_LEN} bytes, got {len(seed)}")
+        self._seed = bytes(seed)
+        self._private = Ed25519PrivateKey.from_private_bytes(self._seed)
+        raw = self._private.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
+        self._public = PublicKey(Network(network), raw)
+
+    @classmethod
+    def generate(cls, network: Network = Network.MAINNET) -> Keypair:
+        return cls(os.urandom(SEED_LEN), network)
+
+    @classmethod
+    def from_seed(cls, seed32: bytes, network: Network = Network.MAINNET) -> Keypair:
+        return cls(seed32, network)
+
+    @classmethod
+    def from_keyfile_bytes(cls, data: bytes) -> Keypair:
+        """Decode the gateway-rs layout: tag byte, 32-byte seed, 32-byte public key."""
+        if len(data) != KEYFILE_LEN:
+            raise KeyFileError(f"key file must be {KEYFILE_LEN} bytes, got {len(data)}")
+        try:
+            network = _network_of(data[0])
+        except DecodeError as exc:
+            raise KeyFileError(str(exc)) from None
+        keypair = cls(data[1 : 1 + SEED_LEN], network)
+        if keypair.public_key.raw != data[1 + SEED_LEN :]:
+            raise KeyFileError("key file's public key does not match its seed")
+        return keypair
+
+    @property
+    def public_key(self) -> PublicKey:
+        return self._public
+
+    @property
+    def network(self) -> Network:
+        return self._public.network
+
+    def sign(self, message: bytes) -> bytes:
+        """64-byte Ed25519 signature (deterministic, RFC 8032)."""
+        return self._private.sign(bytes(message))
+
+    def to_keyfile_bytes(self) -> bytes:
+        return bytes([self.network]) + self._seed + self._public.raw
+
+    def __repr__(self) -> str:
+        return f"Keypair({self._public.address})"
+
+
+def load_keyfile(path: str | os.PathLike[str]) -> Keypair:
+    """Load a gateway-rs key file, refusing one that group or others may read or write."""
+    path = Path(path)
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError as exc:
+        raise KeyFileError(f"cannot open key file {path}: {exc.strerror}") from None
+    try:
+        mode = os.fstat(fd).st_mode
+        if not stat.S_ISREG(mode):
+            raise KeyFileError(f"key file {path} is not a regular file")
+        if mode & 0o077:
+            raise KeyFileError(
+                f"key file {path} has mode {stat.S_IMODE(mode):04o}; "
+                f"it must not be accessible by group or others (chmod 600)"
+            )
+        # Read one byte more than a key file holds so an oversized file is noticed.
+        data = os.read(fd, KEYFILE_LEN + 1)
+    finally:
+        os.close(fd)
+    try:
+        return Keypair.from_keyfile_bytes(data)
+    except KeyFileError as exc:
+        raise KeyFileError(f"{path}: {exc}") from None
+
+
+def create_keyfile(path: str | os.PathLike[str], network: Network = Network.MAINNET) -> Keypair:
+    """Generate a key and write it with mode 0600; an existing file is never overwritten."""
+    path = Path(path)
+    keypair = Keypair.generate(network)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, KEYFILE_MODE)
+    except FileExistsError:
+        raise KeyFileError(f"key file {path} already exists; refusing to overwrite") from None
+    except OSError as exc:
+        raise KeyFileError(f"cannot create key file {path}: {exc.strerror}") from None
+    try:
+        # The umask may have narrowed the mode further, never widened it; make it exact.
+        os.fchmod(fd, KEYFILE_MODE)
+        data = keypair.to_keyfile_bytes()
+        written = os.write(fd, data)
+        if written != len(data):
+            raise KeyFileError(f"short write to key file {path}")
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    return keypair
