@@ -5,6 +5,7 @@ from __future__ import annotations
 import ast
 import subprocess
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -74,16 +75,10 @@ def test_no_import_cycles() -> None:
             if parts[-1] == "__main__":
                 continue
             modules.append(".".join(parts))
-    script = (
-        "import importlib, subprocess, sys\n"
-        "bad = []\n"
-        "for m in sys.argv[1:]:\n"
-        "    r = subprocess.run([sys.executable, '-c', f'import {m}'], capture_output=True)\n"
-        "    if r.returncode: bad.append((m, r.stderr.decode()[-300:]))\n"
-        "print(bad)\n"
-        "sys.exit(1 if bad else 0)\n"
-    )
-    result = subprocess.run(
-        [sys.executable, "-c", script, *modules], capture_output=True, text=True
-    )
-    assert result.returncode == 0, result.stdout
+    def import_alone(module: str) -> tuple[str, str] | None:
+        done = subprocess.run([sys.executable, "-c", f"import {module}"], capture_output=True)
+        return None if done.returncode == 0 else (module, done.stderr.decode()[-300:])
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        failures = [result for result in pool.map(import_alone, modules) if result]
+    assert not failures, failures
