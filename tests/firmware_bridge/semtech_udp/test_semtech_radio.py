@@ -1,0 +1,188 @@
+"""`SemtechUdpRadio` against the virtual packet forwarder, over real UDP sockets on 127.0.0.1."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Awaitable, Callable
+
+import pytest
+
+from firmware_bridge.errors import DeviceTimeout, DeviceUnavailable, TxRejected
+from firmware_bridge.semtech_udp.radio import SemtechUdpRadio, txpk_for
+from firmware_bridge.types import RxPacket, TxPacket
+from sim_radio.air import LoopbackAir
+from sim_radio.devices.packet_forwarder import ForwarderConfig, PacketForwarder
+
+BEACON = TxPacket(payload=bytes(range(52)), freq_hz=869_525_000, datarate="SF12BW125",
+                  power_dbm=14)
+
+Scenario = Callable[[SemtechUdpRadio, PacketForwarder, LoopbackAir], Awaitable[None]]
+
+
+def run(scenario: Scenario, tx_ack_timeout_s: float = 2.0, **device_opts: object) -> None:
+    async def main() -> None:
+        air = LoopbackAir(rssi_dbm=-97.0, snr_db=-3.5)
+        radio = SemtechUdpRadio("127.0.0.1", 0, tx_ack_timeout_s=tx_ack_timeout_s)
+        await radio.start()
+        host, port = radio.address
+        device = PacketForwarder(
+            ForwarderConfig(server_host=host, server_port=port, **device_opts),  # type: ignore[arg-type]
+            air,
+        )
+        await device.start()
+        keepalive = asyncio.create_task(device.run())
+        try:
+            await asyncio.wait_for(device.pull_acked.wait(), 2)
+            await scenario(radio, device, air)
+        finally:
+            keepalive.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await keepalive
+            await device.stop()
+            await radio.stop()
+
+    asyncio.run(main())
+
+
+async def next_frame(radio: SemtechUdpRadio) -> RxPacket:
+    frames = radio.received()
+    return await asyncio.wait_for(anext(frames), 2)
+
+
+@pytest.mark.parametrize("form", ["empty", "json"])
+def test_transmit_succeeds_on_both_tx_ack_forms(form: str) -> None:
+    async def scenario(radio, device, air) -> None:
+        receipt = await radio.transmit(BEACON)
+        assert receipt.power_dbm == 14
+        assert device.sent == [BEACON]
+        assert air.sent == [("packet-forwarder", BEACON)]
+        txpk = device.pull_resps[0].txpk
+        assert (txpk.imme, txpk.ipol, txpk.ncrc, txpk.rfch, txpk.codr) == (
+            True, False, False, 0, "4/5")
+
+    run(scenario, tx_ack_form=form)
+
+
+def test_tx_power_warning_reports_the_power_really_used() -> None:
+    async def scenario(radio, device, air) -> None:
+        receipt = await radio.transmit(BEACON)
+        assert receipt.power_dbm == 10
+        assert device.sent[0].power_dbm == 10
+
+    run(scenario, max_power_dbm=10)
+
+
+@pytest.mark.parametrize("error", ["TOO_LATE", "COLLISION_BEACON", "GPS_UNLOCKED"])
+def test_tx_ack_error_is_tx_rejected_with_the_reason(error: str) -> None:
+    async def scenario(radio, device, air) -> None:
+        with pytest.raises(TxRejected) as info:
+            await radio.transmit(BEACON)
+        assert info.value.reason == error
+        assert device.sent == []
+
+    run(scenario, tx_error=error)
+
+
+def test_forwarder_that_stops_answering_times_out_and_late_ack_is_dropped() -> None:
+    async def scenario(radio, device, air) -> None:
+        with pytest.raises(DeviceTimeout, match="no TX_ACK"):
+            await radio.transmit(BEACON)
+        # The forwarder wakes up and answers the old token: counted, not crashed on.
+        resp = device.pull_resps[0]
+        device.config = ForwarderConfig(**{**_fields(device.config), "tx_ack_form": "empty"})
+        device._downlink(resp)
+        for _ in range(100):
+            if radio.server.drops["unknown_token"]:
+                break
+            await asyncio.sleep(0.01)
+        assert radio.server.drops["unknown_token"] == 1
+
+    run(scenario, tx_ack_timeout_s=0.2, tx_ack_form="silent")
+
+
+def _fields(config: ForwarderConfig) -> dict[str, object]:
+    return {name: getattr(config, name) for name in config.__slots__}
+
+
+@pytest.mark.parametrize(
+    ("style", "rssi"),
+    [("sx1302", -97.0), ("sx1302-flat", -97.0), ("sx1301", -92.0)],
+)
+def test_frames_from_the_air_arrive_with_signal_rssi_preferred(style: str, rssi: float) -> None:
+    async def scenario(radio, device, air) -> None:
+        other = TxPacket(payload=b"\xe0" + bytes(51), freq_hz=867_100_000,
+                         datarate="SF9BW125", power_dbm=14)
+        air.transmit("neighbour", other, 1_700_000_000_000_000_000)
+        frame = await next_frame(radio)
+        assert frame.payload == other.payload
+        assert frame.freq_hz == 867_100_000 and frame.datarate == "SF9BW125"
+        # sx1301 has only the channel RSSI (signal + noise); the SX1302 forms carry rssis.
+        assert frame.rssi_dbm == rssi and frame.snr_db == -3.5
+        assert 0 <= frame.tmst_us < 2**32
+
+    run(scenario, style=style)
+
+
+def test_stat_reports_reach_the_server() -> None:
+    async def scenario(radio, device, air) -> None:
+        device.send_stat()
+        for _ in range(100):
+            if radio.server.last_stat is not None:
+                break
+            await asyncio.sleep(0.01)
+        assert radio.server.last_stat is not None
+        assert radio.server.last_stat.time is not None
+
+    run(scenario)
+
+
+def test_transmit_without_forwarder_is_device_unavailable() -> None:
+    async def main() -> None:
+        radio = SemtechUdpRadio("127.0.0.1", 0)
+        with pytest.raises(DeviceUnavailable, match="not started"):
+            await radio.transmit(BEACON)
+        await radio.start()
+        try:
+            with pytest.raises(DeviceUnavailable, match="no packet forwarder"):
+                await radio.transmit(BEACON)
+        finally:
+            await radio.stop()
+
+    asyncio.run(main())
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        TxPacket(b"x", 868_100_000, "SF13BW125", 14),
+        TxPacket(b"x", 868_100_000, "SF7BW125", 99),
+        TxPacket(bytes(256), 868_100_000, "SF7BW125", 14),
+    ],
+)
+def test_unsendable_packet_is_a_caller_error(bad: TxPacket) -> None:
+    with pytest.raises(ValueError):
+        txpk_for(bad)
+
+
+def test_txpk_carries_the_protocol_framing() -> None:
+    txpk = txpk_for(TxPacket(b"\x01", 868_100_000, "SF7BW125", 14, preamble_symbols=10))
+    assert (txpk.imme, txpk.ipol, txpk.ncrc, txpk.rfch, txpk.prea, txpk.powe) == (
+        True, False, False, 0, 10, 14)
+    assert txpk_for(BEACON).prea is None  # 8 is the forwarder's default: left out
+
+
+def test_stop_ends_the_received_iterator() -> None:
+    async def main() -> None:
+        radio = SemtechUdpRadio("127.0.0.1", 0, queue_size=1)
+        await radio.start()
+        frames = [f async for f in _drain_after_stop(radio)]
+        assert frames == []
+
+    asyncio.run(main())
+
+
+async def _drain_after_stop(radio: SemtechUdpRadio):
+    await radio.stop()
+    async for frame in radio.received():
+        yield frame
