@@ -23,3 +23,13 @@ class TxRejected(BridgeError):
     def __init__(self, reason: str) -> None:
         super().__init__(reason)
         self.reason = reason
+
+
+class ModemError(BridgeError):
+    """A cellular modem answered `ERROR` (code None) or `+CME ERROR: <code>`."""
+
+    def __init__(self, command: str, code: int | None) -> None:
+        what = "ERROR" if code is None else f"+CME ERROR: {code}"
+        super().__init__(f"{command}: {what}")
+        self.command = command
+        self.code = code

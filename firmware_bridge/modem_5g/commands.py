@@ -26,7 +26,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from firmware_bridge.errors import BridgeError, FrameError
+from firmware_bridge.errors import FrameError
 from firmware_bridge.types import CellMeasurement, Fix
 from pocnet.gnss import FixKind
 
@@ -64,16 +64,6 @@ FORMS: dict[str, tuple[tuple[str, ...], int, str]] = {
 QGPSLOC_FIELDS = ("UTC", "latitude", "longitude", "HDOP", "altitude", "fix", "COG", "spkm",
                   "spkn", "date", "nsat")
 QGPSLOC_FIX = {2: FixKind.TWO_D, 3: FixKind.THREE_D}
-
-
-class ModemError(BridgeError):
-    """The modem answered `ERROR` (code None) or `+CME ERROR: <code>`."""
-
-    def __init__(self, command: str, code: int | None) -> None:
-        what = "ERROR" if code is None else f"+CME ERROR: {code}"
-        super().__init__(f"{command}: {what}")
-        self.command = command
-        self.code = code
 
 
 def final_result(line: str) -> tuple[bool, int | None] | None:

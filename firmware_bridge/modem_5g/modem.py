@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 
-from firmware_bridge.errors import DeviceUnavailable
+from firmware_bridge.errors import DeviceUnavailable, ModemError
 from firmware_bridge.modem_5g import commands as at
 from firmware_bridge.modem_5g.transport import COMMAND_TIMEOUT_S, DEFAULT_BAUDRATE, AtChannel
 from firmware_bridge.types import CellMeasurement, Fix
@@ -46,7 +46,7 @@ class QuectelModem:
         try:
             await self._configure()
             self._started = True
-        except at.ModemError as exc:
+        except ModemError as exc:
             raise DeviceUnavailable(f"{self.port}: modem not ready: {exc}") from exc
         finally:
             if not self._started:
@@ -64,7 +64,7 @@ class QuectelModem:
             return None
         try:
             lines = await self._command(at.QGPSLOC)
-        except at.ModemError as exc:
+        except ModemError as exc:
             if exc.code == at.CME_GNSS_NOT_FIXED:
                 return None
             if exc.code == at.CME_GNSS_SESSION_NOT_ACTIVE:  # the modem rebooted: GNSS is off
@@ -79,7 +79,7 @@ class QuectelModem:
         if self._gnss:
             try:
                 await self.channel.command(at.QGPS_ON)
-            except at.ModemError as exc:
+            except ModemError as exc:
                 if exc.code != at.CME_GNSS_SESSION_ONGOING:
                     raise
 

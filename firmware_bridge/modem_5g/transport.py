@@ -13,8 +13,8 @@ from __future__ import annotations
 import asyncio
 import logging
 
-from firmware_bridge.errors import DeviceTimeout
-from firmware_bridge.modem_5g.commands import ModemError, final_result
+from firmware_bridge.errors import DeviceTimeout, ModemError
+from firmware_bridge.modem_5g.commands import final_result
 from firmware_bridge.serial_at.transport import SerialLineTransport
 
 log = logging.getLogger(__name__)

@@ -24,26 +24,13 @@ import re
 from dataclasses import dataclass
 
 from firmware_bridge.errors import FrameError
+from pocnet.link import datarate_name, parse_datarate
+
+__all__ = ["datarate_name", "parse_datarate"]  # re-exported: the drivers speak `at.*`
 
 # --- shared -----------------------------------------------------------------------------
 
-_DATARATE = re.compile(r"^SF(\d{1,2})BW(\d{2,3}(?:\.\d+)?)$")
 MAX_PAYLOAD_BYTES = 255
-
-
-def parse_datarate(name: str) -> tuple[int, int]:
-    """"SF12BW125" -> (12, 125_000); the LoRaWAN names used on the wire (PROTOCOL §2)."""
-    match = _DATARATE.match(name)
-    if match is None:
-        raise ValueError(f"not a LoRa datarate name: {name!r}")
-    sf, bw_khz = int(match.group(1)), float(match.group(2))
-    if not 5 <= sf <= 12:
-        raise ValueError(f"spreading factor out of range in {name!r}")
-    return sf, int(bw_khz * 1000)
-
-
-def datarate_name(sf: int, bw_hz: int) -> str:
-    return f"SF{sf}BW{bw_hz // 1000}"
 
 
 def check_payload(payload: bytes) -> str:

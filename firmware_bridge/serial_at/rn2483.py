@@ -18,6 +18,7 @@ from firmware_bridge.errors import FrameError, TxRejected
 from firmware_bridge.serial_at import commands as at
 from firmware_bridge.serial_at.session import COMMAND_TIMEOUT_S, TX_TIMEOUT_S, AtRadioSession
 from firmware_bridge.types import RxPacket, TxPacket, TxReceipt
+from pocnet.errors import DecodeError
 
 log = logging.getLogger(__name__)
 
@@ -122,7 +123,7 @@ class Rn2483Radio(AtRadioSession):
     def _tx_params(self, packet: TxPacket) -> tuple[at.P2pParams, int]:
         try:
             sf, bw_hz = at.parse_datarate(packet.datarate)
-        except ValueError as exc:
+        except DecodeError as exc:
             raise TxRejected(str(exc)) from exc
         low, high = at.RN_TX_POWER_DBM
         if packet.power_dbm < low:

@@ -9,8 +9,7 @@ from collections.abc import Awaitable, Callable
 
 import pytest
 
-from firmware_bridge.errors import DeviceTimeout, DeviceUnavailable, FrameError
-from firmware_bridge.modem_5g.commands import ModemError
+from firmware_bridge.errors import DeviceTimeout, DeviceUnavailable, FrameError, ModemError
 from firmware_bridge.modem_5g.coverage import cells_to_wire
 from firmware_bridge.modem_5g.modem import QuectelModem
 from pocnet.gnss import FixKind

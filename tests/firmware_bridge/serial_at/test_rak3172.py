@@ -100,7 +100,7 @@ def test_transmit_on_other_settings_retunes_and_comes_back() -> None:
         (TxPacket(b"x", 868_100_000, "SF12BW125", 2), "below"),
         (TxPacket(b"x", 868_100_000, "LORA", 14), "datarate"),
         (TxPacket(bytes(256), 868_100_000, "SF12BW125", 14), "payload"),
-        (TxPacket(b"x", 868_100_000, "SF12BW62", 14), "bandwidth"),
+        (TxPacket(b"x", 868_100_000, "SF12BW62", 14), "datarate"),
     ],
 )
 def test_impossible_transmissions_are_rejected_before_the_module(

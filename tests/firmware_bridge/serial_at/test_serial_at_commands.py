@@ -8,15 +8,6 @@ from firmware_bridge.errors import FrameError
 from firmware_bridge.serial_at import commands as at
 
 
-def test_parse_datarate() -> None:
-    assert at.parse_datarate("SF12BW125") == (12, 125_000)
-    assert at.parse_datarate("SF7BW500") == (7, 500_000)
-    assert at.datarate_name(9, 250_000) == "SF9BW250"
-    for bad in ("SF13BW125", "sf12bw125", "SF12", "FSK50", ""):
-        with pytest.raises(ValueError):
-            at.parse_datarate(bad)
-
-
 def test_rui3_p2p_matches_the_manual_example() -> None:
     # RUI3 AT Command Manual / RAK3172 quick start: 868 MHz, SF7, 125 kHz, 4/5, 10, 14 dBm.
     params = at.P2pParams(868_000_000, 7, 125_000, "4/5", 10, 14)
