@@ -1,0 +1,7 @@
+"""`python -m hotspot …` is `pocnet-hotspot …`."""
+
+import sys
+
+from hotspot.cli import main
+
+sys.exit(main())

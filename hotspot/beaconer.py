@@ -1,0 +1,161 @@
+"""Beacon schedule, entropy fetch and beacon reports (PROTOCOL §4).
+
+One beacon per 6-hour UTC window at a random time inside it; after a start (or a failed
+attempt) in a window that still owes its beacon, the beacon comes soon, inside that window.
+The beacon is reported only once the radio confirmed it, with the power the radio actually
+used and a timestamp taken after transmission.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+from typing import Protocol
+
+from hotspot.channels import Watch, until
+from hotspot.client.backoff import Backoff
+from hotspot.clock import NS_PER_S, Clock, sleep_s
+from hotspot.errors import AirtimeBusy, OracleUnavailable, TxFailed
+from hotspot.gps_watcher import HeldFix, report_fix
+from hotspot.keystore import KeyStore
+from hotspot.metrics import HotspotMetrics
+from hotspot.outbox import Outbox
+from hotspot.transceiver import TxSender
+from pocnet.beacon import BEACON_WINDOW_S, ENTROPY_LIFETIME_S, beacon_window, derive_beacon
+from pocnet.regions import RegionPlan
+from pocnet.wire import entropy_pb2, reports_pb2
+
+log = logging.getLogger(__name__)
+
+# The first beacon of a window that still owes one: between these delays after start.
+FIRST_DELAY_MIN_S = 30
+FIRST_DELAY_MAX_S = 300
+# Never schedule in the window's last minutes: the oracle must receive it inside the window.
+WINDOW_END_MARGIN_S = 300
+# When the clocks disagree, assume fetched entropy has this much life left (PROTOCOL §4: 180 s).
+ASSUMED_ENTROPY_LEFT_S = 120
+
+
+def next_beacon_time(now_ns: int, rng: random.Random, last_window_s: int | None,
+                     window_s: int = BEACON_WINDOW_S) -> int:
+    """When to beacon next (ns), given the start of the last window we beaconed in.
+
+    Pure: the whole schedule is this function, tested with a fake clock.
+    """
+    now_s = now_ns / NS_PER_S
+    window = beacon_window(int(now_s))
+    latest_s = window + window_s - WINDOW_END_MARGIN_S
+    if last_window_s != window and now_s + FIRST_DELAY_MIN_S <= latest_s:
+        low = now_s + FIRST_DELAY_MIN_S
+        high = min(now_s + FIRST_DELAY_MAX_S, latest_s)
+        return int(rng.uniform(low, high) * NS_PER_S)
+    start = window + window_s
+    return int((start + rng.uniform(0, window_s - WINDOW_END_MARGIN_S)) * NS_PER_S)
+
+
+def entropy_expiry_ns(entropy_timestamp_s: int, now_ns: int) -> int:
+    """Until when the oracle can accept a beacon on this entropy (its 180 s lifetime)."""
+    left_s = entropy_timestamp_s + ENTROPY_LIFETIME_S - now_ns / NS_PER_S
+    if not 0 < left_s <= ENTROPY_LIFETIME_S:  # our clock disagrees with the oracle's
+        left_s = ASSUMED_ENTROPY_LEFT_S
+    return now_ns + int(left_s * NS_PER_S)
+
+
+class EntropySource(Protocol):
+    async def get_entropy(self) -> entropy_pb2.Entropy: ...
+
+
+class Beaconer:
+    def __init__(self, gain_dbi_x10: int, tx: TxSender, entropy: EntropySource,
+                 region: Watch[RegionPlan | None], fixes: Watch[HeldFix | None],
+                 keystore: KeyStore, outbox: Outbox, clock: Clock, rng: random.Random,
+                 backoff: Backoff, metrics: HotspotMetrics,
+                 asserted_gain: Watch[int | None] | None = None) -> None:
+        self._gain = gain_dbi_x10
+        self._asserted_gain = asserted_gain
+        self._tx = tx
+        self._entropy = entropy
+        self._region = region
+        self._fixes = fixes
+        self._keys = keystore
+        self._outbox = outbox
+        self._clock = clock
+        self._rng = rng
+        self._backoff = backoff
+        self._metrics = metrics
+        last = outbox.get_state("last_beacon")
+        self.last_window_s: int | None = last.get("window_s") if last else None
+
+    def gain_dbi_x10(self) -> int:
+        """The larger of the configured and the asserted gain: the oracle allows the power of
+        the asserted one (PROTOCOL §5 rule 7), the antenna adds the configured one."""
+        asserted = self._asserted_gain.get() if self._asserted_gain is not None else None
+        return self._gain if asserted is None else max(self._gain, asserted)
+
+    async def run(self, shutdown: asyncio.Event) -> None:
+        while not shutdown.is_set():
+            at_ns = next_beacon_time(self._clock.now_ns(), self._rng, self.last_window_s)
+            log.info("next beacon in %.0f s", (at_ns - self._clock.now_ns()) / NS_PER_S,
+                     extra={"event": "beacon_scheduled", "at_ns": at_ns})
+            ok, _ = await until(shutdown, self._clock.sleep_until(at_ns))
+            if not ok:
+                return
+            plan = self._region.get()
+            if plan is None:
+                log.warning("region unknown (not onboarded?); waiting for it",
+                            extra={"event": "beacon_skipped", "reason": "no_region"})
+                await until(shutdown, self._region.changed(self._region.version))
+                continue
+            await self._handle_beacon(shutdown, plan)
+
+    async def _handle_beacon(self, shutdown: asyncio.Event, plan: RegionPlan) -> None:
+        try:
+            entropy = await self._entropy.get_entropy()
+        except OracleUnavailable as exc:
+            log.warning("no entropy: %s", exc, extra={"event": "beacon_failed",
+                                                      "reason": "entropy"})
+            await until(shutdown, sleep_s(self._clock, self._backoff.next_delay_s()))
+            return
+        local = self._rng.randbytes(4)
+        beacon = derive_beacon(entropy.data, entropy.timestamp, local, plan, self.gain_dbi_x10())
+        try:
+            receipt = await self._tx.transmit_beacon(beacon, plan)
+        except AirtimeBusy as exc:
+            log.info("beacon deferred: %s", exc, extra={"event": "beacon_deferred"})
+            await until(shutdown, sleep_s(self._clock, min(exc.wait_s, BEACON_WINDOW_S)))
+            return
+        except TxFailed as exc:
+            log.warning("beacon not sent: %s", exc, extra={"event": "beacon_failed",
+                                                           "reason": "radio"})
+            return
+        self._backoff.reset()
+        sent_ns = self._clock.now_ns()  # after the radio's confirmation (PROTOCOL §2 field 10)
+        report = reports_pb2.BeaconReport(
+            pub_key=self._keys.key_bytes,
+            local_entropy=local,
+            remote_entropy=entropy.data,
+            data=beacon.data,
+            frequency=beacon.frequency_hz,
+            channel=0,
+            datarate=reports_pb2.DataRate.Value(beacon.datarate),
+            tx_power=receipt.power_dbm,
+            timestamp=sent_ns,
+            tmst=receipt.tmst_us & 0xFFFFFFFF,
+        )
+        if (fix := report_fix(self._fixes.get(), sent_ns)) is not None:
+            report.gps_fix.CopyFrom(fix)
+        self._keys.sign(report)
+        self._outbox.enqueue("beacon", report, sent_ns, entropy_expiry_ns(entropy.timestamp,
+                                                                         sent_ns))
+        self.last_window_s = beacon_window(sent_ns // NS_PER_S)
+        self._outbox.set_state("last_beacon", {
+            "window_s": self.last_window_s, "timestamp_ns": sent_ns,
+            "frequency_hz": beacon.frequency_hz, "datarate": beacon.datarate,
+            "tx_power_dbm": receipt.power_dbm, "data": beacon.data.hex(),
+            "gps_fix": fix is not None,
+        })
+        self._metrics.beacons_sent.inc()
+        log.info("beacon sent on %.1f MHz %s at %d dBm", beacon.frequency_hz / 1e6,
+                 beacon.datarate, receipt.power_dbm,
+                 extra={"event": "beacon_sent", "data": beacon.data.hex()[:16]})

@@ -1,0 +1,32 @@
+"""EntropyService: the oracle's latest signed entropy, fetched just before each beacon."""
+
+from __future__ import annotations
+
+import grpc.aio
+
+from hotspot.client.connection import OracleConnection, classify
+from hotspot.errors import OracleUnavailable, ReportRejected
+from pocnet.wire import entropy_pb2, service_pb2_grpc
+
+ENTROPY_LEN = 32
+
+
+class EntropyClient:
+    def __init__(self, conn: OracleConnection) -> None:
+        self._conn = conn
+
+    async def get_entropy(self) -> entropy_pb2.Entropy:
+        """The current entropy; OracleUnavailable on any failure (the beaconer retries)."""
+        stub = service_pb2_grpc.EntropyServiceStub(self._conn.channel())
+        try:
+            entropy = await stub.GetEntropy(entropy_pb2.EntropyRequest(),
+                                            timeout=self._conn.timeout_s)
+        except grpc.aio.AioRpcError as exc:
+            error = classify(exc, "GetEntropy")
+            if isinstance(error, ReportRejected):
+                raise OracleUnavailable(str(error)) from None
+            await self._conn.rotate()
+            raise error from None
+        if len(entropy.data) != ENTROPY_LEN or entropy.timestamp == 0:
+            raise OracleUnavailable(f"GetEntropy: malformed entropy ({len(entropy.data)} bytes)")
+        return entropy

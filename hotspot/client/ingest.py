@@ -1,0 +1,155 @@
+"""IngestService: the report stream with session keys, and unary submission as fallback.
+
+PROTOCOL §1: on a stream the oracle first offers a 32-byte nonce; we answer with a SessionInit
+signed by the device key carrying a fresh session key, then sign each report with the session
+key (pub_key stays the device key). Sessions are renewed before their 30 minutes run out.
+Reports go one at a time and wait for their ack, so an error is always attributable to the
+report in flight. A stream failure falls back to a unary call signed by the device key.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass
+
+import grpc
+import grpc.aio
+from google.protobuf.message import Message
+
+from hotspot.client.backoff import SESSION_INIT_TIMEOUT_S, SESSION_RENEW_S
+from hotspot.client.connection import OracleConnection, classify
+from hotspot.clock import NS_PER_S, Clock
+from hotspot.errors import OracleUnavailable, ReportRejected
+from hotspot.keystore import KeyStore
+from pocnet import signing
+from pocnet.keys import Keypair
+from pocnet.wire import ingest_pb2, service_pb2_grpc
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class _Session:
+    call: grpc.aio.StreamStreamCall
+    key: Keypair
+    started_ns: int
+
+
+class IngestClient:
+    """Submits reports; returns the oracle's ReportAck only once it durably stored them."""
+
+    def __init__(self, conn: OracleConnection, keystore: KeyStore, clock: Clock,
+                 use_stream: bool = True) -> None:
+        self._conn = conn
+        self._keys = keystore
+        self._clock = clock
+        self._use_stream = use_stream
+        self._session: _Session | None = None
+        self.connected = False
+
+    async def submit(self, kind: str, report: Message) -> ingest_pb2.ReportAck:
+        """Deliver one report. OracleUnavailable: retry later. ReportRejected: never."""
+        if self._use_stream:
+            try:
+                return await self._submit_stream(kind, report)
+            except (OracleUnavailable, ReportRejected) as exc:
+                # Whatever broke the stream, unary tells us whether it is this report's fault.
+                log.info("report stream failed (%s); trying a unary call", exc)
+                await self._close_session()
+        return await self._submit_unary(kind, report)
+
+    async def close(self) -> None:
+        await self._close_session()
+
+    async def _submit_unary(self, kind: str, report: Message) -> ingest_pb2.ReportAck:
+        signed = _copy(report)
+        self._keys.sign(signed)
+        stub = service_pb2_grpc.IngestServiceStub(self._conn.channel())
+        method = {
+            "beacon": stub.SubmitBeacon,
+            "witness": stub.SubmitWitness,
+            "coverage": stub.SubmitCoverage,
+        }[kind]
+        try:
+            ack = await method(signed, timeout=self._conn.timeout_s)
+        except grpc.aio.AioRpcError as exc:
+            self.connected = False
+            if exc.code() == grpc.StatusCode.ALREADY_EXISTS:
+                return ingest_pb2.ReportAck(id=signing.report_id(report), duplicate=True)
+            error = classify(exc, f"Submit{kind.title()}")
+            if isinstance(error, OracleUnavailable):
+                await self._conn.rotate()
+            raise error from None
+        self.connected = True
+        _check_ack(ack, report)
+        return ack
+
+    async def _submit_stream(self, kind: str, report: Message) -> ingest_pb2.ReportAck:
+        session = await self._ensure_session()
+        signed = _copy(report)
+        signing.sign(signed, session.key)
+        request = ingest_pb2.StreamRequest(**{kind: signed})
+        try:
+            await asyncio.wait_for(session.call.write(request), self._conn.timeout_s)
+            reply = await asyncio.wait_for(session.call.read(), self._conn.timeout_s)
+        except grpc.aio.AioRpcError as exc:
+            raise classify(exc, "ReportStream") from None
+        except (TimeoutError, asyncio.InvalidStateError) as exc:
+            raise OracleUnavailable(f"ReportStream: {type(exc).__name__}") from None
+        if reply is grpc.aio.EOF or not reply.HasField("ack"):
+            raise OracleUnavailable("ReportStream: closed by the oracle without an ack")
+        _check_ack(reply.ack, report)
+        return reply.ack
+
+    async def _ensure_session(self) -> _Session:
+        now = self._clock.now_ns()
+        session = self._session
+        if session is not None and now - session.started_ns < SESSION_RENEW_S * NS_PER_S:
+            return session
+        await self._close_session()
+        stub = service_pb2_grpc.IngestServiceStub(self._conn.channel())
+        call = stub.ReportStream()
+        try:
+            offer = await asyncio.wait_for(call.read(), SESSION_INIT_TIMEOUT_S)
+            if offer is grpc.aio.EOF or not offer.HasField("offer"):
+                raise OracleUnavailable("ReportStream: no session offer")
+            key = Keypair.generate(self._keys.keypair.network)
+            init = signing.session_init(self._keys.keypair, offer.offer.nonce, key)
+            await asyncio.wait_for(
+                call.write(ingest_pb2.StreamRequest(session_init=init)), SESSION_INIT_TIMEOUT_S
+            )
+        except grpc.aio.AioRpcError as exc:
+            call.cancel()
+            self.connected = False
+            await self._conn.rotate()
+            raise OracleUnavailable(str(classify(exc, "ReportStream"))) from None
+        except (TimeoutError, asyncio.InvalidStateError, OracleUnavailable) as exc:
+            call.cancel()
+            self.connected = False
+            raise OracleUnavailable(f"ReportStream: session not established: {exc!r}") from None
+        self._session = _Session(call, key, now)
+        self.connected = True
+        log.info("report stream session open", extra={"event": "session_open",
+                                                      "endpoint": self._conn.endpoint})
+        return self._session
+
+    async def _close_session(self) -> None:
+        session, self._session = self._session, None
+        if session is not None:
+            session.call.cancel()
+
+
+def _copy(report: Message) -> Message:
+    copy = type(report)()
+    copy.CopyFrom(report)
+    return copy
+
+
+def _check_ack(ack: ingest_pb2.ReportAck, report: Message) -> None:
+    """An ack for some other report means the stream is out of step: never ack on it."""
+    expected = signing.report_id(report)
+    if ack.id != expected:
+        raise OracleUnavailable(
+            f"ack for {ack.id.hex()[:16]} while waiting for {expected.hex()[:16]}"
+        )

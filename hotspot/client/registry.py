@@ -1,0 +1,29 @@
+"""RegistryService: the hotspot's asserted record (its region decides the beacon plan)."""
+
+from __future__ import annotations
+
+import grpc
+import grpc.aio
+
+from hotspot.client.connection import OracleConnection, classify
+from hotspot.errors import OracleUnavailable
+from pocnet.wire import registry_pb2, service_pb2_grpc
+
+
+class RegistryClient:
+    def __init__(self, conn: OracleConnection) -> None:
+        self._conn = conn
+
+    async def get_hotspot(self, key: bytes) -> registry_pb2.HotspotInfo | None:
+        """The registry record, or None when the hotspot is not onboarded."""
+        stub = service_pb2_grpc.RegistryServiceStub(self._conn.channel())
+        try:
+            return await stub.GetHotspot(registry_pb2.HotspotRequest(hotspot_key=key),
+                                         timeout=self._conn.timeout_s)
+        except grpc.aio.AioRpcError as exc:
+            if exc.code() == grpc.StatusCode.NOT_FOUND:
+                return None
+            error = classify(exc, "GetHotspot")
+            if isinstance(error, OracleUnavailable):
+                await self._conn.rotate()
+            raise OracleUnavailable(str(error)) from None

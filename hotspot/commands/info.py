@@ -1,0 +1,168 @@
+"""`pocnet-hotspot info`: what an owner asks first — is it working, and why was a report invalid?
+
+Local facts come from the settings, the key and the outbox database (depth, drops, the last
+beacon and witness the daemon recorded); the oracle adds the registry record, the verdicts of
+recent reports with their reasons, and rewards per epoch. An unreachable oracle is reported as
+such and the local part is still shown.
+"""
+
+from __future__ import annotations
+
+import argparse
+from datetime import UTC, datetime
+from typing import Any
+
+from pocnet.cli import UsageError, print_json
+
+INFO_TIMEOUT_S = 3.0
+RECENT_REPORTS = 10
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    p = subparsers.add_parser("info", help="show the hotspot's status and its recent verdicts",
+                              description="Address, region, radio, GPS, outbox, last beacon and "
+                              "witness, and from the oracle: recent verdicts and rewards.")
+    p.add_argument("-c", "--config", metavar="PATH",
+                   help="settings file (default /etc/pocnet/hotspot.toml)")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.set_defaults(handler=_run)
+
+
+def _when(ns: int | None) -> str | None:
+    if not ns:
+        return None
+    return datetime.fromtimestamp(ns / 1e9, UTC).strftime("%Y-%m-%d %H:%M:%SZ")
+
+
+async def oracle_status(conf: Any, key: bytes) -> dict[str, Any]:
+    """Registry record, recent verdicts and rewards; {"reachable": False, …} on failure."""
+    import dataclasses
+
+    from hotspot.client.connection import OracleConnection
+    from hotspot.client.query import QueryClient
+    from hotspot.client.registry import RegistryClient
+    from hotspot.errors import OracleUnavailable
+    from pocnet.wire import verdict_pb2
+
+    oracle = dataclasses.replace(conf.oracle, timeout_s=min(conf.oracle.timeout_s,
+                                                             INFO_TIMEOUT_S))
+    conn = OracleConnection(oracle)
+    try:
+        info = await RegistryClient(conn).get_hotspot(key)
+        query = QueryClient(conn)
+        reports = await query.list_reports(key, RECENT_REPORTS)
+        rewards = await query.get_rewards(key)
+    except OracleUnavailable as exc:
+        return {"reachable": False, "endpoint": conn.endpoint, "error": str(exc)}
+    finally:
+        await conn.close()
+    verdicts = []
+    for summary in reports:
+        entry: dict[str, Any] = {
+            "id": summary.id.hex(),
+            "kind": verdict_pb2.ReportKind.Name(summary.kind).lower(),
+            "received": _when(summary.received_ms * 1_000_000),
+            "verdict": "pending",
+        }
+        if summary.HasField("verdict"):
+            v = summary.verdict
+            entry["verdict"] = "valid" if v.valid else "invalid"
+            if not v.valid:
+                entry["reason"] = verdict_pb2.InvalidReason.Name(v.reason)
+            entry["detail"] = v.detail
+            entry["selected"] = v.selected
+            entry["location_trust"] = v.location_trust
+        verdicts.append(entry)
+    return {
+        "reachable": True,
+        "endpoint": conn.endpoint,
+        "onboarded": info is not None,
+        "asserted_region": (info.region or None) if info else None,
+        "denied": bool(info and info.denied),
+        "recent_reports": verdicts,
+        "rewards": [{"epoch": r.epoch, "beacon": r.beacon_amount, "witness": r.witness_amount}
+                    for r in rewards],
+    }
+
+
+def gather(conf: Any) -> dict[str, Any]:
+    import asyncio
+
+    from hotspot.errors import KeyStoreError, OutboxError
+    from hotspot.keystore import KeyStore
+    from hotspot.outbox import read_only
+
+    try:
+        store = KeyStore.load(conf.key.file)
+    except KeyStoreError as exc:
+        raise UsageError(str(exc)) from None
+    out: dict[str, Any] = {
+        "address": store.address,
+        "public_key": store.key_bytes.hex(),
+        "radio": {"kind": conf.radio.kind, "device": conf.radio.device or None},
+        "gps": {"device": conf.gps.device or None},
+        "region": conf.beacon.region or None,
+        "region_source": "settings" if conf.beacon.region else "oracle",
+    }
+    try:
+        outbox = read_only(conf.outbox.path)
+    except OutboxError as exc:
+        outbox, out["outbox"] = None, {"error": str(exc)}
+    if outbox is not None:
+        out["outbox"] = {"depth": outbox.depth(), "dropped": outbox.drops()}
+        out["last_beacon"] = outbox.get_state("last_beacon")
+        out["last_witness"] = outbox.get_state("last_witness")
+        if conf.gps.device:
+            out["gps"]["state"] = outbox.get_state("gps")
+        if out["region"] is None:
+            out["region"] = outbox.get_state("region") or None
+        outbox.close()
+    elif "outbox" not in out:
+        out["outbox"] = {"depth": 0, "dropped": {}, "note": "no outbox yet (daemon never ran)"}
+    out["oracle"] = asyncio.run(oracle_status(conf, store.key_bytes))
+    return out
+
+
+def _print_human(out: dict[str, Any]) -> None:
+    print(f"address      {out['address']}")
+    print(f"region       {out['region'] or 'unknown'} (from {out['region_source']})")
+    print(f"radio        {out['radio']['kind']} {out['radio']['device'] or ''}".rstrip())
+    gps = out["gps"]
+    state = gps.get("state") or {}
+    print(f"gps          {gps['device'] or 'none configured'}"
+          + (f" ({state['status']} since {_when(state['since_ns'])})" if state else ""))
+    box = out["outbox"]
+    print(f"outbox       {box.get('depth', '?')} waiting, dropped {box.get('dropped') or 'none'}")
+    for name in ("last_beacon", "last_witness"):
+        last = out.get(name)
+        text = "never"
+        if last:
+            text = f"{_when(last['timestamp_ns'])} on {last['frequency_hz'] / 1e6:.1f} MHz"
+        print(f"{name.replace('_', ' '):12} {text}")
+    oracle = out["oracle"]
+    if not oracle["reachable"]:
+        print(f"oracle       unreachable at {oracle['endpoint']}: {oracle['error']}")
+        return
+    print(f"oracle       connected to {oracle['endpoint']}"
+          + ("" if oracle["onboarded"] else " (hotspot not onboarded)"))
+    for r in oracle["recent_reports"]:
+        why = f" {r['reason']}: {r.get('detail', '')}" if r["verdict"] == "invalid" else ""
+        print(f"  {r['received']} {r['kind']:8} {r['verdict']}{why}".rstrip())
+    for r in oracle["rewards"]:
+        print(f"  epoch {r['epoch']}: beacon {r['beacon']} witness {r['witness']}")
+
+
+def _run(args: argparse.Namespace) -> int:
+    from hotspot import settings
+    from hotspot.errors import SettingsError
+
+    try:
+        conf = settings.load(args.config)
+    except SettingsError as exc:
+        raise UsageError(str(exc).replace("\n", "; ")) from None
+    out = gather(conf)
+    if args.json:
+        print_json(out)
+    else:
+        _print_human(out)
+    return 0

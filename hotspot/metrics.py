@@ -1,0 +1,62 @@
+"""Prometheus metrics of one daemon, on its own registry (no process-global collectors).
+
+Owned by the app and handed to the tasks, so two daemons in one test process never share
+counters.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, start_http_server
+
+log = logging.getLogger(__name__)
+
+
+class HotspotMetrics:
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry(auto_describe=True)
+        r = self.registry
+        self.beacons_sent = Counter("pocnet_hotspot_beacons_sent",
+                                    "beacons confirmed by the radio", registry=r)
+        self.witnesses_sent = Counter("pocnet_hotspot_witnesses_sent",
+                                      "witness reports queued", registry=r)
+        self.coverage_sent = Counter("pocnet_hotspot_coverage_sent",
+                                     "coverage reports queued", registry=r)
+        self.reports_acknowledged = Counter("pocnet_hotspot_reports_acknowledged",
+                                            "reports the oracle acknowledged", ["kind"],
+                                            registry=r)
+        self.reports_dropped = Counter("pocnet_hotspot_reports_dropped",
+                                       "reports dropped without delivery", ["reason"],
+                                       registry=r)
+        self.frames_ignored = Counter("pocnet_hotspot_frames_ignored",
+                                      "received frames not witnessed", ["reason"], registry=r)
+        self.radio_errors = Counter("pocnet_hotspot_radio_errors",
+                                    "radio failures (transmit rejected, timeout, device lost)",
+                                    ["kind"], registry=r)
+        self.outbox_depth = Gauge("pocnet_hotspot_outbox_depth", "reports waiting in the outbox",
+                                  registry=r)
+        self.gps_fix_age = Gauge("pocnet_hotspot_gps_fix_age_seconds",
+                                 "age of the latest usable GPS fix (-1: none)", registry=r)
+        self.gps_fix_age.set(-1)
+
+    def track_fix_age(self, age_s: Callable[[], float]) -> None:
+        """Compute the fix age at scrape time (it grows between fixes)."""
+        self.gps_fix_age.set_function(age_s)
+
+    def serve(self, address: str, port: int) -> Callable[[], None]:
+        """Start the HTTP endpoint on its own thread; returns the function that stops it."""
+        if port == 0:
+            return lambda: None
+        server, thread = start_http_server(port, addr=address, registry=self.registry)
+        log.info("metrics on http://%s:%d/metrics", address, port)
+
+        def stop() -> None:
+            server.shutdown()
+            server.server_close()
+            if isinstance(thread, threading.Thread):
+                thread.join(timeout=5)
+
+        return stop

@@ -1,0 +1,224 @@
+"""The durable report queue: written before sending, deleted only on the oracle's ack.
+
+SQLite in WAL mode with `synchronous=FULL`, so a report that `enqueue` returned for survives
+power loss and `kill -9`. Reports carry the time after which the oracle can no longer accept
+them (the entropy window, PROTOCOL §4/§5); those are dropped with a counted reason instead of
+being retried forever. A size cap drops the oldest first, counted and logged. A small state
+table keeps what `pocnet-hotspot info` shows (last beacon, last witness, region).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sqlite3
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from google.protobuf.message import Message
+
+from hotspot.errors import OutboxError
+from pocnet import signing
+from pocnet.wire import reports_pb2
+
+log = logging.getLogger(__name__)
+
+KINDS: dict[str, type[Message]] = {
+    "beacon": reports_pb2.BeaconReport,
+    "witness": reports_pb2.WitnessReport,
+    "coverage": reports_pb2.CoverageReport,
+}
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS reports (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    report_id BLOB NOT NULL UNIQUE,
+    kind TEXT NOT NULL,
+    body BLOB NOT NULL,
+    created_ns INTEGER NOT NULL,
+    expires_ns INTEGER,
+    attempts INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE IF NOT EXISTS drops (reason TEXT PRIMARY KEY, count INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS state (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+"""
+
+
+@dataclass(frozen=True)
+class Pending:
+    """A queued report. `report` is as enqueued (device-signed); the client may re-sign it."""
+
+    seq: int
+    report_id: bytes
+    kind: str
+    report: Message
+    created_ns: int
+    expires_ns: int | None
+    attempts: int
+
+
+class Outbox:
+    """One connection, used from the event loop thread only."""
+
+    def __init__(
+        self,
+        path: str | Path,
+        max_reports: int = 10_000,
+        on_change: Callable[[int], None] | None = None,
+        on_drop: Callable[[str, int], None] | None = None,
+        readonly: bool = False,
+    ) -> None:
+        self._max = max_reports
+        self._on_change = on_change
+        self._on_drop = on_drop
+        try:
+            if readonly:
+                uri = f"{Path(path).resolve().as_uri()}?mode=ro"
+                self._db = sqlite3.connect(uri, uri=True, isolation_level=None, timeout=10.0)
+                return
+            if str(path) != ":memory:":
+                Path(path).parent.mkdir(parents=True, exist_ok=True)
+            self._db = sqlite3.connect(str(path), isolation_level=None, timeout=10.0)
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=FULL")
+            self._db.executescript(_SCHEMA)
+        except (sqlite3.Error, OSError) as exc:
+            raise OutboxError(f"{path}: cannot open outbox: {exc}") from None
+
+    def close(self) -> None:
+        self._db.close()
+
+    def enqueue(self, kind: str, report: Message, created_ns: int,
+                expires_ns: int | None = None) -> bytes:
+        """Store a report durably; returns its content-hash id. A duplicate is stored once."""
+        if kind not in KINDS:
+            raise ValueError(f"unknown report kind {kind!r}")
+        report_id = signing.report_id(report)
+        with self._tx():
+            self._db.execute(
+                "INSERT OR IGNORE INTO reports(report_id, kind, body, created_ns, expires_ns) "
+                "VALUES (?, ?, ?, ?, ?)",
+                (report_id, kind, report.SerializeToString(), created_ns, expires_ns),
+            )
+            over = self._count() - self._max
+            if over > 0:
+                self._db.execute(
+                    "DELETE FROM reports WHERE seq IN "
+                    "(SELECT seq FROM reports ORDER BY seq LIMIT ?)", (over,)
+                )
+                self._count_drop("overflow", over)
+        if over > 0:
+            log.warning("outbox full: dropped the %d oldest report(s)", over,
+                        extra={"event": "outbox_drop", "reason": "overflow", "count": over})
+            if self._on_drop:
+                self._on_drop("overflow", over)
+        self._changed()
+        return report_id
+
+    def peek(self, limit: int = 16) -> list[Pending]:
+        """The oldest reports, in the order they were queued."""
+        rows = self._db.execute(
+            "SELECT seq, report_id, kind, body, created_ns, expires_ns, attempts FROM reports "
+            "ORDER BY seq LIMIT ?", (limit,)
+        ).fetchall()
+        return [
+            Pending(seq, bytes(rid), kind, KINDS[kind].FromString(body), created, expires, att)
+            for seq, rid, kind, body, created, expires, att in rows
+        ]
+
+    def ack(self, seq: int) -> None:
+        """The oracle has it durably: forget it."""
+        with self._tx():
+            self._db.execute("DELETE FROM reports WHERE seq = ?", (seq,))
+        self._changed()
+
+    def attempted(self, seq: int) -> None:
+        with self._tx():
+            self._db.execute("UPDATE reports SET attempts = attempts + 1 WHERE seq = ?", (seq,))
+
+    def drop(self, seq: int, reason: str) -> None:
+        """Give up on one report for `reason` (counted; the oracle can never accept it)."""
+        with self._tx():
+            cur = self._db.execute("DELETE FROM reports WHERE seq = ?", (seq,))
+            if cur.rowcount:
+                self._count_drop(reason, 1)
+        if cur.rowcount:
+            log.warning("dropped report %d: %s", seq, reason,
+                        extra={"event": "outbox_drop", "reason": reason, "count": 1})
+            if self._on_drop:
+                self._on_drop(reason, 1)
+            self._changed()
+
+    def prune_expired(self, now_ns: int) -> int:
+        """Drop every report whose acceptance window closed before `now_ns`."""
+        rows = self._db.execute(
+            "SELECT seq FROM reports WHERE expires_ns IS NOT NULL AND expires_ns < ?", (now_ns,)
+        ).fetchall()
+        for (seq,) in rows:
+            self.drop(seq, "expired")
+        return len(rows)
+
+    def depth(self) -> int:
+        return self._count()
+
+    def drops(self) -> dict[str, int]:
+        return dict(self._db.execute("SELECT reason, count FROM drops").fetchall())
+
+    def set_state(self, key: str, value: Any) -> None:
+        with self._tx():
+            self._db.execute(
+                "INSERT INTO state(key, value) VALUES (?, ?) "
+                "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                (key, json.dumps(value, sort_keys=True)),
+            )
+
+    def get_state(self, key: str) -> Any:
+        row = self._db.execute("SELECT value FROM state WHERE key = ?", (key,)).fetchone()
+        return None if row is None else json.loads(row[0])
+
+    def _count(self) -> int:
+        return int(self._db.execute("SELECT COUNT(*) FROM reports").fetchone()[0])
+
+    def _count_drop(self, reason: str, n: int) -> None:
+        self._db.execute(
+            "INSERT INTO drops(reason, count) VALUES (?, ?) "
+            "ON CONFLICT(reason) DO UPDATE SET count = count + excluded.count", (reason, n)
+        )
+
+    def _changed(self) -> None:
+        if self._on_change:
+            self._on_change(self._count())
+
+    def _tx(self) -> _Transaction:
+        return _Transaction(self._db)
+
+
+class _Transaction:
+    """BEGIN IMMEDIATE … COMMIT: one fsync'd commit per call (synchronous=FULL)."""
+
+    def __init__(self, db: sqlite3.Connection) -> None:
+        self._db = db
+
+    def __enter__(self) -> None:
+        try:
+            self._db.execute("BEGIN IMMEDIATE")
+        except sqlite3.Error as exc:
+            raise OutboxError(f"outbox: {exc}") from None
+
+    def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
+        if exc_type is None:
+            try:
+                self._db.execute("COMMIT")
+            except sqlite3.Error as err:
+                raise OutboxError(f"outbox: commit failed: {err}") from None
+        else:
+            self._db.execute("ROLLBACK")
+
+
+def read_only(path: str | Path) -> Outbox | None:
+    """Open an existing outbox for `info` (the daemon may hold it; WAL allows a reader)."""
+    if not Path(path).exists():
+        return None
+    return Outbox(path, readonly=True)

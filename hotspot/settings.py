@@ -1,0 +1,279 @@
+"""The daemon's settings: a TOML file plus `POCNET_<SECTION>_<KEY>` environment overrides.
+
+Validated once at start, all mistakes reported together, one line each, so an owner fixes the
+file in one go. Each section is a frozen dataclass; a field's metadata holds its meaning (the
+example file's comments) and its check. `config/hotspot.example.toml` mirrors these fields and a
+test keeps the two in sync.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import tomllib
+import types
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, get_type_hints
+
+from hotspot.errors import SettingsError
+
+DEFAULT_PATH = Path("/etc/pocnet/hotspot.toml")
+ENV_PREFIX = "POCNET_"
+RADIO_KINDS = ("semtech-udp", "rak3172", "rn2483", "sim")
+SERIAL_RADIOS = ("rak3172", "rn2483")
+LOG_LEVELS = ("debug", "info", "warning", "error")
+
+Check = Callable[[Any], str | None]
+
+
+def _opt(default: Any, doc: str, check: Check | None = None) -> Any:
+    if isinstance(default, list | tuple):
+        return field(default_factory=lambda: tuple(default), metadata={"doc": doc, "check": check})
+    return field(default=default, metadata={"doc": doc, "check": check})
+
+
+def _range(low: float, high: float) -> Check:
+    return lambda v: None if low <= v <= high else f"must be between {low} and {high}"
+
+
+def _one_of(*choices: str) -> Check:
+    return lambda v: None if v in choices else f"must be one of {', '.join(choices)}"
+
+
+def _endpoints(values: tuple[str, ...]) -> str | None:
+    if not values:
+        return "needs at least one host:port"
+    for value in values:
+        host, sep, port = value.rpartition(":")
+        if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
+            return f"{value!r} is not host:port"
+    return None
+
+
+def _region(value: str) -> str | None:
+    if not value:
+        return None
+    from pocnet.errors import UnknownRegionError
+    from pocnet.regions import get_plan
+
+    try:
+        get_plan(value)
+    except UnknownRegionError as exc:
+        return str(exc)
+    return None
+
+
+def _nonempty(value: str) -> str | None:
+    return None if value.strip() else "must not be empty"
+
+
+@dataclass(frozen=True)
+class KeySettings:
+    file: str = _opt("/var/lib/pocnet/hotspot.key", "device key file (65 bytes, mode 0600)",
+                     _nonempty)
+
+
+@dataclass(frozen=True)
+class OracleSettings:
+    endpoints: tuple[str, ...] = _opt(
+        ["127.0.0.1:50051"], "oracle gRPC endpoints, host:port, tried in order", _endpoints
+    )
+    tls: bool = _opt(False, "use TLS to the oracle")
+    ca_file: str = _opt("", "PEM CA bundle for TLS; empty = the system roots")
+    timeout_s: float = _opt(10.0, "deadline of every oracle call, seconds", _range(0.5, 120))
+
+
+@dataclass(frozen=True)
+class RadioSettings:
+    kind: str = _opt("semtech-udp", "radio backend: semtech-udp | rak3172 | rn2483 | sim",
+                     _one_of(*RADIO_KINDS))
+    device: str = _opt("", "serial port (rak3172, rn2483), host:port to listen on "
+                       "(semtech-udp, default 127.0.0.1:1680) or node id (sim)")
+
+
+@dataclass(frozen=True)
+class GpsSettings:
+    device: str = _opt("", "u-blox serial port, e.g. /dev/ttyACM0; empty = no GPS")
+
+
+@dataclass(frozen=True)
+class BeaconSettings:
+    region: str = _opt("", "region plan override (e.g. EU868); empty = the oracle's registry",
+                       _region)
+    antenna_gain_dbi_x10: int = _opt(0, "antenna gain in dBi x 10 (3 dBi = 30)", _range(-100, 300))
+
+
+@dataclass(frozen=True)
+class OutboxSettings:
+    path: str = _opt("/var/lib/pocnet/outbox.sqlite", "durable report queue (SQLite)", _nonempty)
+    max_reports: int = _opt(10_000, "queue cap; the oldest reports are dropped beyond it",
+                            _range(10, 10_000_000))
+
+
+@dataclass(frozen=True)
+class LogSettings:
+    level: str = _opt("info", "log level: debug | info | warning | error", _one_of(*LOG_LEVELS))
+
+
+@dataclass(frozen=True)
+class MetricsSettings:
+    address: str = _opt("127.0.0.1", "address the Prometheus endpoint listens on", _nonempty)
+    port: int = _opt(9701, "Prometheus metrics port; 0 = no metrics endpoint", _range(0, 65535))
+
+
+@dataclass(frozen=True)
+class CoverageSettings:
+    modem_device: str = _opt("", "Quectel 5G modem AT port, e.g. /dev/ttyUSB2; empty = none")
+    interval_s: int = _opt(600, "seconds between coverage reports", _range(30, 86_400))
+
+
+@dataclass(frozen=True)
+class Settings:
+    key: KeySettings = field(default_factory=KeySettings)
+    oracle: OracleSettings = field(default_factory=OracleSettings)
+    radio: RadioSettings = field(default_factory=RadioSettings)
+    gps: GpsSettings = field(default_factory=GpsSettings)
+    beacon: BeaconSettings = field(default_factory=BeaconSettings)
+    outbox: OutboxSettings = field(default_factory=OutboxSettings)
+    log: LogSettings = field(default_factory=LogSettings)
+    metrics: MetricsSettings = field(default_factory=MetricsSettings)
+    coverage: CoverageSettings = field(default_factory=CoverageSettings)
+
+
+def sections() -> dict[str, type]:
+    """Section name -> dataclass, in file order."""
+    hints = get_type_hints(Settings)
+    return {f.name: hints[f.name] for f in dataclasses.fields(Settings)}
+
+
+def _coerce(kind: Any, value: Any, from_env: bool) -> Any:
+    """Convert a TOML or environment value to the field's type, or raise ValueError."""
+    if kind is bool:
+        if isinstance(value, bool):
+            return value
+        if from_env and value.strip().lower() in ("1", "true", "yes", "on", "0", "false", "no",
+                                                  "off", ""):
+            return value.strip().lower() in ("1", "true", "yes", "on")
+        raise ValueError("must be true or false")
+    if kind is int:
+        if isinstance(value, bool):
+            raise ValueError("must be an integer")
+        if isinstance(value, int):
+            return value
+        if from_env:
+            try:
+                return int(value.strip())
+            except ValueError:
+                pass
+        raise ValueError("must be an integer")
+    if kind is float:
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            return float(value)
+        if from_env:
+            try:
+                return float(value.strip())
+            except ValueError:
+                pass
+        raise ValueError("must be a number")
+    if kind is str:
+        if isinstance(value, str):
+            return value
+        raise ValueError("must be a string")
+    if isinstance(kind, types.GenericAlias) and kind.__origin__ is tuple:
+        if from_env:
+            return tuple(part.strip() for part in value.split(",") if part.strip())
+        if isinstance(value, list) and all(isinstance(v, str) for v in value):
+            return tuple(value)
+        raise ValueError("must be a list of strings")
+    raise TypeError(f"unsupported settings type {kind!r}")  # a bug in this module
+
+
+def from_mapping(data: Mapping[str, Any], env: Mapping[str, str] | None = None) -> Settings:
+    """Build validated Settings from parsed TOML and environment; SettingsError lists mistakes."""
+    env = os.environ if env is None else env
+    problems: list[str] = []
+    built: dict[str, Any] = {}
+    known = sections()
+    for name in data:
+        if name not in known:
+            problems.append(f"[{name}]: unknown section (known: {', '.join(known)})")
+    for name, cls in known.items():
+        table = data.get(name, {})
+        if not isinstance(table, dict):
+            problems.append(f"[{name}]: must be a table")
+            table = {}
+        hints = get_type_hints(cls)
+        names = {f.name for f in dataclasses.fields(cls)}
+        for key in table:
+            if key not in names:
+                problems.append(f"{name}.{key}: unknown key (known: {', '.join(sorted(names))})")
+        values: dict[str, Any] = {}
+        for f in dataclasses.fields(cls):
+            env_name = f"{ENV_PREFIX}{name}_{f.name}".upper()
+            where = f"{name}.{f.name}"
+            if env_name in env:
+                raw, from_env, where = env[env_name], True, f"{env_name} ({where})"
+            elif f.name in table:
+                raw, from_env = table[f.name], False
+            else:
+                continue
+            try:
+                value = _coerce(hints[f.name], raw, from_env)
+            except ValueError as exc:
+                problems.append(f"{where}: {exc}, got {raw!r}")
+                continue
+            check = f.metadata.get("check")
+            if check is not None and (problem := check(value)) is not None:
+                problems.append(f"{where}: {problem}, got {value!r}")
+                continue
+            values[f.name] = value
+        built[name] = cls(**values)
+    settings = Settings(**built)
+    problems.extend(_cross_checks(settings))
+    if problems:
+        raise SettingsError(problems)
+    return settings
+
+
+def _cross_checks(s: Settings) -> list[str]:
+    """Rules that involve more than one key."""
+    problems = []
+    if s.radio.kind in SERIAL_RADIOS and not s.radio.device:
+        problems.append(f"radio.device: the {s.radio.kind} radio needs its serial port")
+    if s.radio.kind == "semtech-udp" and s.radio.device:
+        host, sep, port = s.radio.device.rpartition(":")
+        if not sep or not host or not port.isdigit():
+            problems.append(f"radio.device: semtech-udp needs host:port, got {s.radio.device!r}")
+    if s.oracle.ca_file and not s.oracle.tls:
+        problems.append("oracle.ca_file: set but oracle.tls is false")
+    if s.oracle.ca_file and not Path(s.oracle.ca_file).is_file():
+        problems.append(f"oracle.ca_file: no such file {s.oracle.ca_file!r}")
+    return problems
+
+
+def load(path: str | Path | None = None, env: Mapping[str, str] | None = None) -> Settings:
+    """Read `path` (or /etc/pocnet/hotspot.toml, which may be absent: defaults + environment)."""
+    explicit = path is not None
+    file = Path(path) if explicit else DEFAULT_PATH
+    try:
+        data = tomllib.loads(file.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        if explicit:
+            raise SettingsError([f"{file}: no such settings file"]) from None
+        data = {}
+    except (OSError, UnicodeDecodeError) as exc:
+        raise SettingsError([f"{file}: cannot read: {exc}"]) from None
+    except tomllib.TOMLDecodeError as exc:
+        raise SettingsError([f"{file}: not valid TOML: {exc}"]) from None
+    return from_mapping(data, env)
+
+
+def field_docs() -> dict[str, str]:
+    """"section.key" -> meaning; the example file's comments."""
+    return {
+        f"{name}.{f.name}": f.metadata["doc"]
+        for name, cls in sections().items()
+        for f in dataclasses.fields(cls)
+    }

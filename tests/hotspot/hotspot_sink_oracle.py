@@ -1,0 +1,181 @@
+"""A small but real gRPC oracle for the hotspot's tests: it verifies and stores what it acks.
+
+It implements the generated services (not a mock of the client): the report stream's session
+handshake, signature checks as PROTOCOL §1 says, deduplication by content-hash id, entropy,
+the registry lookup and the query service. `stored` is what the oracle acknowledged.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from collections.abc import Callable
+from concurrent import futures
+
+import grpc
+
+from pocnet import signing
+from pocnet.beacon import entropy_data
+from pocnet.errors import ProtoError
+from pocnet.keys import PublicKey
+from pocnet.wire import (
+    entropy_pb2,
+    ingest_pb2,
+    registry_pb2,
+    service_pb2,
+    service_pb2_grpc,
+    verdict_pb2,
+)
+
+Reject = Callable[[str, object], tuple[grpc.StatusCode, str] | None]
+
+
+class SinkOracle(
+    service_pb2_grpc.EntropyServiceServicer,
+    service_pb2_grpc.IngestServiceServicer,
+    service_pb2_grpc.RegistryServiceServicer,
+    service_pb2_grpc.QueryServiceServicer,
+):
+    def __init__(self, now_s: Callable[[], int] | None = None, region: str = "EU868") -> None:
+        self.now_s = now_s or (lambda: int(time.time()))
+        self.region = region
+        self.lock = threading.Lock()
+        self.stored: dict[bytes, tuple[str, object]] = {}
+        self.submissions = 0
+        self.sessions = 0
+        self.unary = 0
+        self.reject: Reject | None = None
+        self.verdicts: dict[bytes, verdict_pb2.Verdict] = {}
+        self.rewards: list[service_pb2.EpochReward] = []
+        self.entropy_requests = 0
+        self.stream_enabled = True
+        self.ack_delay_s = 0.0  # stored, but the ack not yet sent: the window kill -9 hits
+        self.acked_new: dict[bytes, int] = {}
+
+    # EntropyService
+    def GetEntropy(self, request, context):
+        with self.lock:
+            self.entropy_requests += 1
+        ts = self.now_s()
+        return entropy_pb2.Entropy(data=entropy_data(ts, b"\x07" * 32), timestamp=ts, version=1)
+
+    # IngestService
+    def _store(self, kind: str, report, context) -> ingest_pb2.ReportAck:
+        if self.reject is not None and (verdict := self.reject(kind, report)) is not None:
+            context.abort(*verdict)
+        rid = signing.report_id(report)
+        with self.lock:
+            self.submissions += 1
+            duplicate = rid in self.stored
+            if not duplicate:
+                self.stored[rid] = (kind, report)
+        if self.ack_delay_s:
+            time.sleep(self.ack_delay_s)
+        if not duplicate:
+            with self.lock:
+                self.acked_new[rid] = self.acked_new.get(rid, 0) + 1
+        return ingest_pb2.ReportAck(id=rid, received_ms=int(time.time() * 1000),
+                                    duplicate=duplicate)
+
+    def _unary(self, kind: str, report, context):
+        try:
+            signing.verify(report, PublicKey.from_bytes(report.pub_key))
+        except ProtoError as exc:
+            context.abort(grpc.StatusCode.UNAUTHENTICATED, f"bad signature: {exc}")
+        with self.lock:
+            self.unary += 1
+        return self._store(kind, report, context)
+
+    def SubmitBeacon(self, request, context):
+        return self._unary("beacon", request, context)
+
+    def SubmitWitness(self, request, context):
+        return self._unary("witness", request, context)
+
+    def SubmitCoverage(self, request, context):
+        return self._unary("coverage", request, context)
+
+    def ReportStream(self, request_iterator, context):
+        if not self.stream_enabled:
+            context.abort(grpc.StatusCode.UNIMPLEMENTED, "no report stream here")
+        nonce = os.urandom(32)
+        yield ingest_pb2.StreamResponse(offer=ingest_pb2.SessionOffer(nonce=nonce))
+        first = next(request_iterator, None)
+        if first is None or not first.HasField("session_init"):
+            context.abort(grpc.StatusCode.UNAUTHENTICATED, "missing session")
+        try:
+            device, session = signing.verify_session_init(first.session_init, nonce)
+        except ProtoError as exc:
+            context.abort(grpc.StatusCode.UNAUTHENTICATED, f"bad session: {exc}")
+        with self.lock:
+            self.sessions += 1
+        for req in request_iterator:
+            kind = req.WhichOneof("msg")
+            report = getattr(req, kind)
+            try:
+                if report.pub_key != device.to_bytes():
+                    raise ProtoError("pub_key is not the session's device")
+                signing.verify(report, session)
+            except ProtoError as exc:
+                context.abort(grpc.StatusCode.UNAUTHENTICATED, f"bad signature: {exc}")
+            yield ingest_pb2.StreamResponse(ack=self._store(kind, report, context))
+
+    # RegistryService
+    def GetHotspot(self, request, context):
+        if not self.region:
+            context.abort(grpc.StatusCode.NOT_FOUND, "not onboarded")
+        return registry_pb2.HotspotInfo(hotspot_key=request.hotspot_key, region=self.region)
+
+    # QueryService
+    def ListReports(self, request, context):
+        out = []
+        with self.lock:
+            items = list(self.stored.items())
+        for rid, (kind, report) in items:
+            if report.pub_key != request.hotspot_key:
+                continue
+            summary = service_pb2.ReportSummary(
+                id=rid, kind=verdict_pb2.ReportKind.Value(kind.upper()), received_ms=1)
+            if rid in self.verdicts:
+                summary.verdict.CopyFrom(self.verdicts[rid])
+            out.append(summary)
+        return service_pb2.ReportsResponse(reports=out)
+
+    def GetRewards(self, request, context):
+        return service_pb2.RewardsResponse(epochs=self.rewards)
+
+    def beacons(self) -> list:
+        return [r for kind, r in self.stored.values() if kind == "beacon"]
+
+    def witnesses(self) -> list:
+        return [r for kind, r in self.stored.values() if kind == "witness"]
+
+
+class SinkServer:
+    """Runs a SinkOracle on 127.0.0.1; `stop()` / `start()` again on the same port."""
+
+    def __init__(self, oracle: SinkOracle, port: int = 0) -> None:
+        self.oracle = oracle
+        self.port = port
+        self._server: grpc.Server | None = None
+
+    def start(self) -> SinkServer:
+        server = grpc.server(futures.ThreadPoolExecutor(max_workers=8))
+        service_pb2_grpc.add_EntropyServiceServicer_to_server(self.oracle, server)
+        service_pb2_grpc.add_IngestServiceServicer_to_server(self.oracle, server)
+        service_pb2_grpc.add_RegistryServiceServicer_to_server(self.oracle, server)
+        service_pb2_grpc.add_QueryServiceServicer_to_server(self.oracle, server)
+        self.port = server.add_insecure_port(f"127.0.0.1:{self.port}")
+        server.start()
+        self._server = server
+        return self
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.stop(grace=None).wait()
+            self._server = None
+
+    @property
+    def endpoint(self) -> str:
+        return f"127.0.0.1:{self.port}"

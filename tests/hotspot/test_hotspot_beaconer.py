@@ -1,0 +1,207 @@
+"""Beacon schedule (PROTOCOL §4) with a fake clock; radio confirmation; duty cycle."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from pathlib import Path
+
+import pytest
+
+from firmware_bridge.errors import TxRejected
+from firmware_bridge.types import TxPacket, TxReceipt
+from hotspot.airtime import AirtimeLedger, frame_airtime_s
+from hotspot.beaconer import (
+    FIRST_DELAY_MAX_S,
+    FIRST_DELAY_MIN_S,
+    WINDOW_END_MARGIN_S,
+    Beaconer,
+    entropy_expiry_ns,
+    next_beacon_time,
+)
+from hotspot.channels import Inbox, Watch
+from hotspot.client.backoff import Backoff
+from hotspot.clock import NS_PER_S, FakeClock
+from hotspot.errors import AirtimeBusy
+from hotspot.keystore import KeyStore
+from hotspot.metrics import HotspotMetrics
+from hotspot.outbox import Outbox
+from hotspot.transceiver import OwnBeacon, Transceiver
+from pocnet import signing
+from pocnet.beacon import BEACON_WINDOW_S, beacon_window, derive_beacon, entropy_data
+from pocnet.regions import get_plan
+from pocnet.wire import entropy_pb2, reports_pb2
+from sim_radio.air import LoopbackAir
+from sim_radio.radio import SimRadio
+
+W = BEACON_WINDOW_S
+EU868 = get_plan("EU868")
+START_S = 1_767_225_600  # 2026-01-01 00:00Z, a window boundary
+
+
+# --- the pure schedule ---------------------------------------------------------------------
+
+def test_first_beacon_soon_after_start_inside_the_window() -> None:
+    for seed in range(200):
+        now = (START_S + 1000) * NS_PER_S
+        at = next_beacon_time(now, random.Random(seed), last_window_s=None)
+        assert now + FIRST_DELAY_MIN_S * NS_PER_S <= at <= now + FIRST_DELAY_MAX_S * NS_PER_S
+        assert beacon_window(at // NS_PER_S) == START_S
+
+
+def test_after_a_beacon_the_next_is_at_a_random_offset_of_the_next_window() -> None:
+    offsets = []
+    for seed in range(300):
+        now = (START_S + 1000) * NS_PER_S
+        at = next_beacon_time(now, random.Random(seed), last_window_s=START_S)
+        assert beacon_window(at // NS_PER_S) == START_S + W
+        offsets.append(at / NS_PER_S - (START_S + W))
+    assert max(offsets) <= W - WINDOW_END_MARGIN_S
+    assert min(offsets) < 3600 and max(offsets) > 5 * 3600  # spread over the window
+
+
+def test_started_too_late_in_a_window_waits_for_the_next() -> None:
+    now = (START_S + W - 100) * NS_PER_S
+    at = next_beacon_time(now, random.Random(1), last_window_s=None)
+    assert beacon_window(at // NS_PER_S) == START_S + W
+
+
+def test_entropy_expiry_follows_the_180_s_lifetime() -> None:
+    now = (START_S + 30) * NS_PER_S
+    assert entropy_expiry_ns(START_S, now) == (START_S + 180) * NS_PER_S
+    # a hotspot clock far off the oracle's: assume 120 s left rather than "already expired"
+    assert entropy_expiry_ns(START_S, now + 3600 * NS_PER_S) == now + 3720 * NS_PER_S
+
+
+# --- duty cycle ----------------------------------------------------------------------------
+
+def test_eu868_sf12_beacon_forces_244_s_of_silence_on_its_sub_band() -> None:
+    ledger = AirtimeLedger()
+    toa = frame_airtime_s(52, "SF12BW125")
+    assert toa == pytest.approx(2.466, abs=0.001)
+    t0 = START_S * NS_PER_S
+    ledger.check(EU868, 868_100_000, toa, t0)
+    ledger.record(EU868, 868_100_000, toa, t0)
+    with pytest.raises(AirtimeBusy) as busy:
+        ledger.check(EU868, 868_300_000, toa, t0 + 200 * NS_PER_S)
+    assert busy.value.label == "h1.4"
+    assert busy.value.wait_s == pytest.approx(244.1 - 200, abs=0.1)
+    ledger.check(EU868, 867_100_000, toa, t0 + NS_PER_S)   # the other sub-band is free
+    ledger.check(EU868, 868_300_000, toa, t0 + 245 * NS_PER_S)
+
+
+def test_us915_dwell_time_per_channel() -> None:
+    us915 = get_plan("US915")
+    ledger = AirtimeLedger()
+    toa = frame_airtime_s(52, "SF9BW125")
+    assert toa < 0.4
+    t0 = START_S * NS_PER_S
+    ledger.record(us915, 903_900_000, toa, t0)
+    with pytest.raises(AirtimeBusy):
+        ledger.check(us915, 903_900_000, toa, t0 + NS_PER_S)
+    ledger.check(us915, 904_100_000, toa, t0 + NS_PER_S)
+    ledger.check(us915, 903_900_000, toa, t0 + 21 * NS_PER_S)
+    with pytest.raises(AirtimeBusy):
+        ledger.check(us915, 903_900_000, frame_airtime_s(52, "SF12BW125"), t0)
+
+
+# --- the task, driven by the fake clock ----------------------------------------------------
+
+class Entropy:
+    def __init__(self, clock: FakeClock) -> None:
+        self.clock = clock
+        self.calls = 0
+
+    async def get_entropy(self) -> entropy_pb2.Entropy:
+        self.calls += 1
+        ts = self.clock.now_ns() // NS_PER_S - 20
+        return entropy_pb2.Entropy(data=entropy_data(ts, b"\x05" * 32), timestamp=ts)
+
+
+class RejectingRadio:
+    def __init__(self) -> None:
+        self.attempts = 0
+
+    async def start(self) -> None: ...
+
+    async def stop(self) -> None: ...
+
+    async def transmit(self, packet: TxPacket) -> TxReceipt:
+        self.attempts += 1
+        raise TxRejected("TOO_LATE")
+
+    async def received(self):
+        await asyncio.Event().wait()
+        yield  # pragma: no cover
+
+
+def run_beaconer(tmp: Path, hours: float, radio_factory=None, max_power: int | None = 14,
+                 start_offset_s: int = 1000):
+    async def go():
+        clock = FakeClock(start_ns=(START_S + start_offset_s) * NS_PER_S)
+        keys = KeyStore.create(tmp / "k")
+        outbox = Outbox(tmp / "o.sqlite")
+        metrics = HotspotMetrics()
+        air = LoopbackAir()
+        rx: Inbox = Inbox(64)
+        opener = radio_factory or (lambda: SimRadio(air, "me", clock.now_ns, max_power))
+        trx = Transceiver(opener, rx, clock, Backoff(random.Random(0)), metrics)
+        entropy = Entropy(clock)
+        beaconer = Beaconer(0, trx.sender(), entropy, Watch(EU868), Watch(None), keys, outbox,
+                            clock, random.Random(7), Backoff(random.Random(0)), metrics)
+        stop = asyncio.Event()
+        tasks = [asyncio.create_task(t.run(stop)) for t in (trx, beaconer)]
+        await clock.advance(hours * 3600)
+        stop.set()
+        await asyncio.gather(*tasks)
+        own = []
+        while not rx.empty():
+            item = await rx.get()
+            if isinstance(item, OwnBeacon):
+                own.append(item.data)
+        return keys, outbox, metrics, air, entropy, own
+    return asyncio.run(go())
+
+
+def test_one_beacon_per_window_for_three_days(tmp_path: Path) -> None:
+    keys, outbox, metrics, air, entropy, own = run_beaconer(tmp_path, hours=72)
+    reports = [p.report for p in outbox.peek(100)]
+    windows = [beacon_window(r.timestamp // NS_PER_S) for r in reports]
+    assert windows == [START_S + i * W for i in range(12)]
+    first_delay = reports[0].timestamp / NS_PER_S - (START_S + 1000)
+    assert FIRST_DELAY_MIN_S <= first_delay <= FIRST_DELAY_MAX_S
+    assert len(air.sent) == 12 and metrics.beacons_sent._value.get() == 12
+    assert entropy.calls == 12
+    for (_, packet), report in zip(air.sent, reports, strict=True):
+        signing.verify(report, keys.public_key)
+        assert packet.payload == b"\xe0" + report.data
+        assert packet.power_dbm == 16                 # EU868: trunc(161/10 - 0)
+        assert report.tx_power == 14                  # what the radio actually used
+        assert report.frequency == packet.freq_hz
+        assert report.datarate == reports_pb2.SF12BW125
+        assert report.channel == 0
+        expected = derive_beacon(report.remote_entropy,
+                                 report.timestamp // NS_PER_S - 20, report.local_entropy, EU868)
+        assert expected.data == report.data
+        assert not report.HasField("gps_fix")
+    assert own == [r.data for r in reports]           # the witnesser learns our own beacons
+    assert outbox.get_state("last_beacon")["window_s"] == windows[-1]
+
+
+def test_restart_in_an_already_beaconed_window_waits_for_the_next(tmp_path: Path) -> None:
+    outbox = Outbox(tmp_path / "o.sqlite")
+    outbox.set_state("last_beacon", {"window_s": START_S, "timestamp_ns": 1})
+    outbox.close()
+    _, outbox, *_ = run_beaconer(tmp_path, hours=5)   # still inside the first window
+    assert outbox.depth() == 0
+
+
+def test_rejected_transmission_is_never_reported(tmp_path: Path) -> None:
+    radio = RejectingRadio()
+    _, outbox, metrics, *_ = run_beaconer(tmp_path, hours=1, radio_factory=lambda: radio)
+    assert radio.attempts >= 2                        # retried soon, inside the window
+    assert outbox.depth() == 0
+    assert metrics.beacons_sent._value.get() == 0
+    errors = {s.labels["kind"]: s.value for s in metrics.radio_errors.collect()[0].samples
+              if s.name.endswith("_total")}
+    assert errors["rejected"] == radio.attempts

@@ -1,0 +1,121 @@
+"""The oracle client over TLS when configured (CA file), and deadlines on unary calls."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime
+import ipaddress
+from concurrent import futures
+from pathlib import Path
+
+import grpc
+import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
+from hotspot_sink_oracle import SinkOracle
+
+from hotspot import settings
+from hotspot.client.connection import OracleConnection, classify, rejection_reason
+from hotspot.client.entropy import EntropyClient
+from hotspot.errors import OracleUnavailable, ReportRejected
+from pocnet.wire import service_pb2_grpc
+
+
+def _cert(subject: str, issuer_key, issuer_name, key, ca: bool) -> x509.Certificate:
+    now = datetime.datetime.now(datetime.UTC)
+    builder = (
+        x509.CertificateBuilder()
+        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, subject)]))
+        .issuer_name(issuer_name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=5))
+        .not_valid_after(now + datetime.timedelta(days=1))
+        .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True)
+    )
+    if not ca:
+        builder = builder.add_extension(
+            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
+            critical=False,
+        )
+    return builder.sign(issuer_key, hashes.SHA256())
+
+
+def _pem(obj) -> bytes:
+    if isinstance(obj, x509.Certificate):
+        return obj.public_bytes(serialization.Encoding.PEM)
+    return obj.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                             serialization.NoEncryption())
+
+
+def test_tls_with_a_ca_file(tmp_path: Path) -> None:
+    ca_key = ec.generate_private_key(ec.SECP256R1())
+    ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "pocnet test CA")])
+    ca = _cert("pocnet test CA", ca_key, ca_name, ca_key, ca=True)
+    key = ec.generate_private_key(ec.SECP256R1())
+    cert = _cert("127.0.0.1", ca_key, ca_name, key, ca=False)
+    (tmp_path / "ca.pem").write_bytes(_pem(ca))
+    server = grpc.server(futures.ThreadPoolExecutor(max_workers=2))
+    service_pb2_grpc.add_EntropyServiceServicer_to_server(SinkOracle(), server)
+    port = server.add_secure_port(
+        "127.0.0.1:0", grpc.ssl_server_credentials([(_pem(key), _pem(cert))]))
+    server.start()
+
+    async def fetch(tls: bool, ca_file: str):
+        conf = settings.from_mapping({"oracle": {
+            "endpoints": [f"127.0.0.1:{port}"], "tls": tls, "ca_file": ca_file,
+            "timeout_s": 2.0}}, env={})
+        conn = OracleConnection(conf.oracle)
+        try:
+            return await EntropyClient(conn).get_entropy()
+        finally:
+            await conn.close()
+
+    try:
+        entropy = asyncio.run(fetch(True, str(tmp_path / "ca.pem")))
+        assert len(entropy.data) == 32
+        with pytest.raises(OracleUnavailable):       # plaintext against a TLS server
+            asyncio.run(fetch(False, ""))
+    finally:
+        server.stop(None)
+
+
+def test_deadline_on_a_silent_oracle() -> None:
+    """A listener that never answers: the call ends at its deadline, retry-later."""
+    import socket
+
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    sock.listen()
+
+    async def fetch():
+        conf = settings.from_mapping({"oracle": {
+            "endpoints": [f"127.0.0.1:{sock.getsockname()[1]}"], "timeout_s": 0.5}}, env={})
+        conn = OracleConnection(conf.oracle)
+        try:
+            await EntropyClient(conn).get_entropy()
+        finally:
+            await conn.close()
+
+    try:
+        with pytest.raises(OracleUnavailable, match=r"DEADLINE_EXCEEDED|UNAVAILABLE"):
+            asyncio.run(asyncio.wait_for(fetch(), 5))
+    finally:
+        sock.close()
+
+
+def test_error_classification() -> None:
+    class Err(grpc.aio.AioRpcError):
+        def __init__(self, code, details) -> None:
+            super().__init__(code, grpc.aio.Metadata(), grpc.aio.Metadata(), details)
+
+    assert isinstance(classify(Err(grpc.StatusCode.UNAVAILABLE, "x"), "c"), OracleUnavailable)
+    assert isinstance(classify(Err(grpc.StatusCode.RESOURCE_EXHAUSTED, "rate"), "c"),
+                      OracleUnavailable)
+    rejected = classify(Err(grpc.StatusCode.UNAUTHENTICATED, "bad signature"), "c")
+    assert isinstance(rejected, ReportRejected)
+    assert rejected.reason == "rejected_unauthenticated"
+    assert rejection_reason(grpc.StatusCode.FAILED_PRECONDITION,
+                            "Entropy window expired") == "entropy_expired"

@@ -1,0 +1,92 @@
+"""Settings: defaults, environment overrides, one line per mistake, the example file in sync."""
+
+from __future__ import annotations
+
+import dataclasses
+import tomllib
+from pathlib import Path
+
+import pytest
+
+from hotspot import settings
+from hotspot.cli import main
+from hotspot.errors import SettingsError
+
+EXAMPLE = Path(settings.__file__).parent / "config" / "hotspot.example.toml"
+
+
+def test_example_file_mirrors_settings_keys_and_defaults() -> None:
+    data = tomllib.loads(EXAMPLE.read_text())
+    defaults = settings.Settings()
+    expected = {
+        name: {f.name for f in dataclasses.fields(cls)} for name, cls in settings.sections().items()
+    }
+    assert {name: set(table) for name, table in data.items()} == expected
+    assert settings.from_mapping(data, env={}) == defaults
+    text = EXAMPLE.read_text()
+    for doc in settings.field_docs().values():
+        assert f"# {doc}" in text
+
+
+def test_environment_overrides_the_file(tmp_path: Path) -> None:
+    conf = tmp_path / "h.toml"
+    conf.write_text('[radio]\nkind = "rak3172"\ndevice = "/dev/ttyUSB0"\n')
+    env = {
+        "POCNET_RADIO_KIND": "sim",
+        "POCNET_ORACLE_ENDPOINTS": "a.example:50051, b.example:443",
+        "POCNET_BEACON_ANTENNA_GAIN_DBI_X10": "30",
+        "POCNET_ORACLE_TLS": "false",
+        "UNRELATED": "x",
+    }
+    s = settings.load(conf, env=env)
+    assert s.radio.kind == "sim"
+    assert s.radio.device == "/dev/ttyUSB0"
+    assert s.oracle.endpoints == ("a.example:50051", "b.example:443")
+    assert s.beacon.antenna_gain_dbi_x10 == 30
+
+
+def test_every_mistake_is_one_line() -> None:
+    bad = {
+        "radio": {"kind": "lora", "colour": "red"},
+        "beacon": {"region": "XX999", "antenna_gain_dbi_x10": "high"},
+        "oracle": {"endpoints": ["no-port"], "timeout_s": 0},
+        "nonsense": {},
+    }
+    with pytest.raises(SettingsError) as err:
+        settings.from_mapping(bad, env={"POCNET_OUTBOX_MAX_REPORTS": "many"})
+    problems = err.value.problems
+    assert len(problems) == 8, problems
+    assert all("\n" not in p for p in problems)
+    joined = "\n".join(problems)
+    for needle in ("radio.kind", "radio.colour", "beacon.region", "antenna_gain_dbi_x10",
+                   "oracle.endpoints", "oracle.timeout_s", "[nonsense]",
+                   "POCNET_OUTBOX_MAX_REPORTS"):
+        assert needle in joined
+
+
+def test_cross_field_rules() -> None:
+    with pytest.raises(SettingsError) as err:
+        settings.from_mapping({"radio": {"kind": "rn2483"}, "oracle": {"ca_file": "/nope.pem"}},
+                              env={})
+    text = str(err.value)
+    assert "needs its serial port" in text
+    assert "oracle.tls is false" in text
+    assert "no such file" in text
+
+
+def test_missing_explicit_file_and_bad_toml(tmp_path: Path) -> None:
+    with pytest.raises(SettingsError, match="no such settings file"):
+        settings.load(tmp_path / "absent.toml", env={})
+    broken = tmp_path / "broken.toml"
+    broken.write_text("[radio\nkind=")
+    with pytest.raises(SettingsError, match="not valid TOML"):
+        settings.load(broken, env={})
+
+
+def test_run_command_reports_bad_settings_and_exits_2(tmp_path: Path, capsys) -> None:
+    conf = tmp_path / "h.toml"
+    conf.write_text('[radio]\nkind = "lora"\n[log]\nlevel = "loud"\n')
+    assert main(["run", "-c", str(conf)]) == 2
+    err = capsys.readouterr().err
+    assert "radio.kind: must be one of" in err
+    assert "log.level: must be one of" in err

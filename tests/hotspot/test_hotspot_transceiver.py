@@ -1,0 +1,92 @@
+"""The radio owner: airtime enforcement, driver errors translated, a lost radio reopened."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+
+import pytest
+
+from firmware_bridge.errors import DeviceTimeout, DeviceUnavailable
+from firmware_bridge.types import RxPacket, TxPacket, TxReceipt
+from hotspot.channels import Inbox
+from hotspot.client.backoff import Backoff
+from hotspot.clock import FakeClock
+from hotspot.errors import AirtimeBusy, TxFailed
+from hotspot.metrics import HotspotMetrics
+from hotspot.transceiver import Transceiver
+from pocnet.beacon import derive_beacon
+from pocnet.regions import get_plan
+
+EU868 = get_plan("EU868")
+
+
+def beacon(n: int):
+    return derive_beacon(bytes([n]) * 32, 1_767_225_600, b"\x00\x01\x02\x03", EU868)
+
+
+class FlakyRadio:
+    """Delivers a frame, then dies the first time; transmits per a script of outcomes."""
+
+    def __init__(self, outcomes: list) -> None:
+        self.outcomes = outcomes
+        self.started = 0
+
+    async def start(self) -> None:
+        self.started += 1
+
+    async def stop(self) -> None: ...
+
+    async def transmit(self, packet: TxPacket) -> TxReceipt:
+        outcome = self.outcomes.pop(0)
+        if isinstance(outcome, Exception):
+            raise outcome
+        return TxReceipt(power_dbm=outcome, sent_ns=1, tmst_us=77)
+
+    async def received(self):
+        yield RxPacket(b"\x40" * 12, 868_100_000, "SF7BW125", -80.0, 5.0, 1)
+        if self.started == 1:
+            raise DeviceUnavailable("USB reset")
+        await asyncio.Event().wait()
+
+
+def errors(metrics: HotspotMetrics) -> dict[str, float]:
+    return {s.labels["kind"]: s.value for s in metrics.radio_errors.collect()[0].samples
+            if s.name.endswith("_total")}
+
+
+def test_errors_become_txfailed_and_the_radio_is_reopened() -> None:
+    async def go():
+        clock = FakeClock()
+        radio = FlakyRadio([DeviceTimeout("no TX_ACK"), 12, 12])
+        metrics = HotspotMetrics()
+        rx: Inbox = Inbox(8)
+        trx = Transceiver(lambda: radio, rx, clock, Backoff(random.Random(0)), metrics)
+        stop = asyncio.Event()
+        task = asyncio.create_task(trx.run(stop))
+        tx = trx.sender()
+        with pytest.raises(TxFailed, match="did not confirm"):
+            await tx.transmit_beacon(beacon(1), EU868)
+        await clock.advance(5)   # the radio died after its frame; reopened after backoff
+        assert radio.started == 2
+        frames = []
+        while not rx.empty():
+            frames.append(await rx.get())
+        assert len(frames) == 2 and frames[0].payload == b"\x40" * 12
+        receipt = await tx.transmit_beacon(beacon(2), EU868)
+        assert receipt.power_dbm == 12 and receipt.tmst_us == 77
+        # the same sub-band right after an SF12 beacon: the duty cycle says wait ~244 s
+        b3 = next(b for b in map(beacon, range(3, 60))
+                  if EU868.duty_cycle_for(b.frequency_hz) is not None
+                  and (b.frequency_hz >= 868_000_000) == (beacon(2).frequency_hz >= 868_000_000))
+        with pytest.raises(AirtimeBusy) as busy:
+            await tx.transmit_beacon(b3, EU868)
+        assert 240 < busy.value.wait_s < 245
+        assert radio.outcomes == [12]                 # the busy frame never reached the radio
+        stop.set()
+        await task
+        return metrics
+
+    metrics = asyncio.run(go())
+    assert errors(metrics)["timeout"] == 1
+    assert errors(metrics)["unavailable"] == 1

@@ -1,0 +1,147 @@
+"""Uploader + ingest client against a real in-test gRPC oracle: sessions, outages, rejections."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from pathlib import Path
+
+import grpc
+from hotspot_sink_oracle import SinkOracle, SinkServer
+from hotspot_testkit import advance_until, eventually, make_settings
+
+from hotspot.channels import Watch
+from hotspot.client.backoff import SESSION_RENEW_S, Backoff
+from hotspot.client.connection import OracleConnection
+from hotspot.client.ingest import IngestClient
+from hotspot.clock import NS_PER_S, FakeClock
+from hotspot.keystore import KeyStore
+from hotspot.metrics import HotspotMetrics
+from hotspot.outbox import Outbox
+from hotspot.uploader import Uploader
+from pocnet import signing
+from pocnet.wire import reports_pb2
+
+
+class Rig:
+    """An outbox, an uploader task and a sink oracle, all on one fake clock."""
+
+    def __init__(self, tmp: Path, server: SinkServer) -> None:
+        self.clock = FakeClock()
+        self.server = server
+        self.settings = make_settings(tmp, server.endpoint)
+        self.keys = KeyStore.load(self.settings.key.file)
+        self.metrics = HotspotMetrics()
+        self.depth: Watch[int] = Watch(0)
+        self.outbox = Outbox(self.settings.outbox.path, on_change=self.depth.set)
+        self.conn = OracleConnection(self.settings.oracle)
+        self.client = IngestClient(self.conn, self.keys, self.clock)
+        self.uploader = Uploader(self.outbox, self.client, self.depth, self.clock,
+                                 Backoff(random.Random(3)), self.metrics)
+        self.stop = asyncio.Event()
+
+    def witness(self, n: int, expires_s: float | None = 180) -> bytes:
+        report = reports_pb2.WitnessReport(pub_key=self.keys.key_bytes,
+                                           data=n.to_bytes(51, "big"), signal=-1000 - n)
+        self.keys.sign(report)
+        now = self.clock.now_ns()
+        return self.outbox.enqueue("witness", report, now,
+                                   None if expires_s is None else now + int(expires_s * NS_PER_S))
+
+    async def __aenter__(self) -> Rig:
+        self.task = asyncio.create_task(self.uploader.run(self.stop))
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        self.stop.set()
+        await asyncio.wait_for(self.task, 5)
+        await self.client.close()
+        await self.conn.close()
+
+
+def with_oracle(test):
+    def wrapper(tmp_path: Path) -> None:
+        oracle = SinkOracle()
+        server = SinkServer(oracle).start()
+        try:
+            asyncio.run(test(tmp_path, oracle, server))
+        finally:
+            server.stop()
+    wrapper.__name__ = test.__name__
+    return wrapper
+
+
+@with_oracle
+async def test_stream_delivers_in_order_and_acks(tmp_path, oracle, server) -> None:
+    async with Rig(tmp_path, server) as rig:
+        ids = [rig.witness(n) for n in range(20)]
+        await eventually(lambda: rig.outbox.depth() == 0)
+    assert list(oracle.stored) == ids
+    assert oracle.sessions == 1 and oracle.unary == 0
+    acked = rig.metrics.reports_acknowledged.labels(kind="witness")._value.get()
+    assert acked == 20
+
+
+@with_oracle
+async def test_session_is_renewed_before_30_minutes(tmp_path, oracle, server) -> None:
+    async with Rig(tmp_path, server) as rig:
+        rig.witness(1)
+        await eventually(lambda: rig.outbox.depth() == 0)
+        await rig.clock.advance(SESSION_RENEW_S + 1)
+        rig.witness(2, expires_s=None)
+        await eventually(lambda: rig.outbox.depth() == 0)
+    assert oracle.sessions == 2
+
+
+@with_oracle
+async def test_unary_fallback_signed_by_device_key(tmp_path, oracle, server) -> None:
+    oracle.stream_enabled = False
+    async with Rig(tmp_path, server) as rig:
+        rig.witness(1)
+        await eventually(lambda: rig.outbox.depth() == 0)
+    assert oracle.unary == 1 and oracle.sessions == 0
+    (_kind, report), = oracle.stored.values()
+    signing.verify(report, rig.keys.public_key)
+
+
+@with_oracle
+async def test_oracle_down_then_up_delivers_each_report_once(tmp_path, oracle, server) -> None:
+    server.stop()
+    async with Rig(tmp_path, server) as rig:
+        ids = [rig.witness(n, expires_s=None) for n in range(5)]
+        await advance_until(rig.clock, lambda: rig.outbox.peek(1)[0].attempts >= 3, step_s=30)
+        assert rig.outbox.depth() == 5 and not oracle.stored
+        server.start()  # same port
+        await advance_until(rig.clock, lambda: rig.outbox.depth() == 0, step_s=30)
+    assert sorted(oracle.stored) == sorted(ids)
+    assert oracle.submissions == 5  # nothing was acked twice or lost
+
+
+@with_oracle
+async def test_rejections_drop_with_a_counted_reason(tmp_path, oracle, server) -> None:
+    def reject(kind, report):
+        if report.signal == -1001:
+            return grpc.StatusCode.FAILED_PRECONDITION, "entropy expired for this report"
+        if report.signal == -1002:
+            return grpc.StatusCode.INVALID_ARGUMENT, "oversized"
+        return None
+
+    oracle.reject = reject
+    async with Rig(tmp_path, server) as rig:
+        ids = [rig.witness(n) for n in range(4)]
+        await eventually(lambda: rig.outbox.depth() == 0)
+    assert sorted(oracle.stored) == sorted([ids[0], ids[3]])
+    assert rig.outbox.drops() == {"entropy_expired": 1, "rejected_invalid_argument": 1}
+
+
+@with_oracle
+async def test_reports_past_their_window_are_dropped_unsent(tmp_path, oracle, server) -> None:
+    server.stop()
+    async with Rig(tmp_path, server) as rig:
+        rig.witness(1, expires_s=180)
+        keep = rig.witness(2, expires_s=None)
+        await advance_until(rig.clock, lambda: rig.outbox.drops().get("expired") == 1,
+                            step_s=60)
+        server.start()
+        await advance_until(rig.clock, lambda: rig.outbox.depth() == 0, step_s=60)
+    assert list(oracle.stored) == [keep]
