@@ -31,6 +31,7 @@ log = logging.getLogger(__name__)
 # The first beacon of a window that still owes one: between these delays after start.
 FIRST_DELAY_MIN_S = 30
 FIRST_DELAY_MAX_S = 300
+DEFAULT_FIRST_DELAY_S = (FIRST_DELAY_MIN_S, FIRST_DELAY_MAX_S)
 # Never schedule in the window's last minutes: the oracle must receive it inside the window.
 WINDOW_END_MARGIN_S = 300
 # When the clocks disagree, assume fetched entropy has this much life left (PROTOCOL §4: 180 s).
@@ -38,7 +39,8 @@ ASSUMED_ENTROPY_LEFT_S = 120
 
 
 def next_beacon_time(now_ns: int, rng: random.Random, last_window_s: int | None,
-                     window_s: int = BEACON_WINDOW_S) -> int:
+                     window_s: int = BEACON_WINDOW_S,
+                     first_delay_s: tuple[int, int] = DEFAULT_FIRST_DELAY_S) -> int:
     """When to beacon next (ns), given the start of the last window we beaconed in.
 
     Pure: the whole schedule is this function, tested with a fake clock.
@@ -46,9 +48,10 @@ def next_beacon_time(now_ns: int, rng: random.Random, last_window_s: int | None,
     now_s = now_ns / NS_PER_S
     window = beacon_window(int(now_s))
     latest_s = window + window_s - WINDOW_END_MARGIN_S
-    if last_window_s != window and now_s + FIRST_DELAY_MIN_S <= latest_s:
-        low = now_s + FIRST_DELAY_MIN_S
-        high = min(now_s + FIRST_DELAY_MAX_S, latest_s)
+    first_min_s, first_max_s = first_delay_s[0], max(first_delay_s)
+    if last_window_s != window and now_s + first_min_s <= latest_s:
+        low = now_s + first_min_s
+        high = min(now_s + first_max_s, latest_s)
         return int(rng.uniform(low, high) * NS_PER_S)
     start = window + window_s
     return int((start + rng.uniform(0, window_s - WINDOW_END_MARGIN_S)) * NS_PER_S)
@@ -71,8 +74,10 @@ class Beaconer:
                  region: Watch[RegionPlan | None], fixes: Watch[HeldFix | None],
                  keystore: KeyStore, outbox: Outbox, clock: Clock, rng: random.Random,
                  backoff: Backoff, metrics: HotspotMetrics,
-                 asserted_gain: Watch[int | None] | None = None) -> None:
+                 asserted_gain: Watch[int | None] | None = None,
+                 first_delay_s: tuple[int, int] = DEFAULT_FIRST_DELAY_S) -> None:
         self._gain = gain_dbi_x10
+        self._first_delay_s = first_delay_s
         self._asserted_gain = asserted_gain
         self._tx = tx
         self._entropy = entropy
@@ -95,7 +100,8 @@ class Beaconer:
 
     async def run(self, shutdown: asyncio.Event) -> None:
         while not shutdown.is_set():
-            at_ns = next_beacon_time(self._clock.now_ns(), self._rng, self.last_window_s)
+            at_ns = next_beacon_time(self._clock.now_ns(), self._rng, self.last_window_s,
+                                     first_delay_s=self._first_delay_s)
             log.info("next beacon in %.0f s", (at_ns - self._clock.now_ns()) / NS_PER_S,
                      extra={"event": "beacon_scheduled", "at_ns": at_ns})
             ok, _ = await until(shutdown, self._clock.sleep_until(at_ns))

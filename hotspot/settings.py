@@ -103,6 +103,10 @@ class BeaconSettings:
     region: str = _opt("", "region plan override (e.g. EU868); empty = the oracle's registry",
                        _region)
     antenna_gain_dbi_x10: int = _opt(0, "antenna gain in dBi x 10 (3 dBi = 30)", _range(-100, 300))
+    first_delay_min_s: int = _opt(30, "earliest first beacon after start, seconds",
+                                  _range(0, 21_600))
+    first_delay_max_s: int = _opt(300, "latest first beacon after start, seconds (>= the earliest)",
+                                  _range(0, 21_600))
 
 
 @dataclass(frozen=True)

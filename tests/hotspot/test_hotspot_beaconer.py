@@ -205,3 +205,14 @@ def test_rejected_transmission_is_never_reported(tmp_path: Path) -> None:
     errors = {s.labels["kind"]: s.value for s in metrics.radio_errors.collect()[0].samples
               if s.name.endswith("_total")}
     assert errors["rejected"] == radio.attempts
+
+
+def test_first_delay_is_configurable() -> None:
+    """Tests and demos start beaconing within seconds; owners keep the 30-300 s default."""
+    now = (START_S + 60) * NS_PER_S
+    for seed in range(20):
+        at = next_beacon_time(now, random.Random(seed), None, first_delay_s=(2, 5))
+        assert now + 2 * NS_PER_S <= at <= now + 5 * NS_PER_S
+    # A maximum below the minimum is read as the minimum (no window of negative width).
+    at = next_beacon_time(now, random.Random(1), None, first_delay_s=(7, 3))
+    assert at == now + 7 * NS_PER_S
