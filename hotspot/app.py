@@ -28,7 +28,7 @@ from hotspot.metrics import HotspotMetrics
 from hotspot.outbox import Outbox
 from hotspot.region_watcher import RegionWatcher, initial_plan
 from hotspot.settings import Settings
-from hotspot.transceiver import RxItem, Transceiver, radio_factory
+from hotspot.transceiver import SINGLE_CHANNEL_KINDS, RxItem, Transceiver, radio_factory
 from hotspot.uploader import Uploader
 from hotspot.witnesser import Witnesser
 from pocnet.regions import RegionPlan
@@ -64,8 +64,9 @@ async def run_daemon(settings: Settings, clock: Clock | None = None,
     conn = OracleConnection(settings.oracle)
     ingest = IngestClient(conn, keys, clock)
     rx: Inbox[RxItem] = Inbox(256)
-    radio = radio_factory(settings.radio, clock, keys.address, air)
-    transceiver = Transceiver(radio, rx, clock, Backoff(rng), metrics)
+    radio = radio_factory(settings.radio, clock, keys.address, air, plans)
+    retune = plans if settings.radio.kind in SINGLE_CHANNEL_KINDS else None
+    transceiver = Transceiver(radio, rx, clock, Backoff(rng), metrics, retune)
     tasks: list = [
         transceiver,
         Witnesser(rx, fixes, keys, outbox, clock, metrics),

@@ -16,7 +16,7 @@ from firmware_bridge.errors import BridgeError, DeviceTimeout, DeviceUnavailable
 from firmware_bridge.interfaces import Radio
 from firmware_bridge.types import RxPacket, TxPacket, TxReceipt
 from hotspot.airtime import AirtimeLedger, frame_airtime_s
-from hotspot.channels import Inbox, Request, until
+from hotspot.channels import Inbox, Request, Watch, until
 from hotspot.client.backoff import Backoff
 from hotspot.clock import Clock, sleep_s
 from hotspot.errors import AirtimeBusy, TxFailed
@@ -64,8 +64,22 @@ class TxSender:
         return await self._inbox.request(TxJob(packet, plan))
 
 
+# Serial modules listen on one channel at one datarate: they are tuned from the region plan
+# (its first channel, the beacon datarate) and retuned when the plan changes. A concentrator
+# hears every channel of the plan at once and needs no tuning.
+SINGLE_CHANNEL_KINDS = ("rak3172", "rn2483")
+
+
+def receive_tuning(plan: RegionPlan | None) -> dict[str, object]:
+    """Driver options that make a single-channel module listen where beacons are sent."""
+    if plan is None:
+        return {}
+    return {"rx_freq_hz": plan.channels_hz[0], "rx_datarate": plan.beacon_datarate()}
+
+
 def radio_factory(settings: RadioSettings, clock: Clock, node_id: str,
-                  air: object | None = None) -> Callable[[], Radio]:
+                  air: object | None = None,
+                  plans: Watch[RegionPlan | None] | None = None) -> Callable[[], Radio]:
     """How to (re)open the configured radio; "sim" builds a SimRadio on `air` or a loopback."""
     if settings.kind == "sim":
         from sim_radio.air import LoopbackAir
@@ -78,15 +92,20 @@ def radio_factory(settings: RadioSettings, clock: Clock, node_id: str,
     def open_configured() -> Radio:
         from firmware_bridge.registry import open_radio
 
-        return open_radio(settings.kind, settings.device)
+        tuning = {}
+        if settings.kind in SINGLE_CHANNEL_KINDS and plans is not None:
+            tuning = receive_tuning(plans.get())
+        return open_radio(settings.kind, settings.device, **tuning)
 
     return open_configured
 
 
 class Transceiver:
     def __init__(self, open_radio: Callable[[], Radio], rx_out: Inbox[RxItem], clock: Clock,
-                 backoff: Backoff, metrics: HotspotMetrics) -> None:
+                 backoff: Backoff, metrics: HotspotMetrics,
+                 retune_on: Watch[RegionPlan | None] | None = None) -> None:
         self._open = open_radio
+        self._retune_on = retune_on
         self._rx_out = rx_out
         self._clock = clock
         self._backoff = backoff
@@ -100,6 +119,7 @@ class Transceiver:
 
     async def run(self, shutdown: asyncio.Event) -> None:
         while not shutdown.is_set():
+            tuned_for = self._retune_on.version if self._retune_on is not None else 0
             radio = self._open()
             try:
                 await radio.start()
@@ -109,7 +129,7 @@ class Transceiver:
             self.ready.set()
             log.info("radio started", extra={"event": "radio_up"})
             try:
-                await until(shutdown, self._serve(radio))
+                await until(shutdown, self._serve(radio, tuned_for))
             except (BridgeError, OSError) as exc:
                 await self._handle_radio_lost(shutdown, f"radio lost: {exc}")
             finally:
@@ -122,20 +142,30 @@ class Transceiver:
             if not req.reply.done():
                 req.reply.set_exception(TxFailed("shutting down"))
 
-    async def _serve(self, radio: Radio) -> None:
+    async def _serve(self, radio: Radio, tuned_for: int) -> None:
+        """Serve until the radio fails (raises) or the plan it was tuned for (version
+        `tuned_for` of the plan watch) changes (returns, and the caller reopens it)."""
         rx = asyncio.ensure_future(self._receive(radio))
+        retune = self._retune_on
+        replan = asyncio.ensure_future(
+            retune.changed(tuned_for) if retune is not None else asyncio.Event().wait()
+        )
         get: asyncio.Future[Request[TxJob, TxReceipt]] | None = None
         try:
             while True:
                 get = asyncio.ensure_future(self.inbox.get())
-                await asyncio.wait({rx, get}, return_when=asyncio.FIRST_COMPLETED)
+                await asyncio.wait({rx, get, replan}, return_when=asyncio.FIRST_COMPLETED)
                 if get.done():
                     await self._handle_tx(radio, get.result())
                 if rx.done():
                     rx.result()  # raises the driver's error
                     raise DeviceUnavailable("radio stopped delivering frames")
+                if replan.done():
+                    log.info("region plan changed: retuning the radio", extra={"event": "retune"})
+                    return
         finally:
             rx.cancel()
+            replan.cancel()
             if get is not None and not get.done():
                 get.cancel()
 

@@ -90,3 +90,63 @@ def test_errors_become_txfailed_and_the_radio_is_reopened() -> None:
     metrics = asyncio.run(go())
     assert errors(metrics)["timeout"] == 1
     assert errors(metrics)["unavailable"] == 1
+
+
+class QuietRadio:
+    """Starts, hears nothing, and records how often it was stopped."""
+
+    def __init__(self) -> None:
+        self.stopped = 0
+
+    async def start(self) -> None: ...
+
+    async def stop(self) -> None:
+        self.stopped += 1
+
+    async def transmit(self, packet: TxPacket) -> TxReceipt:
+        return TxReceipt(power_dbm=packet.power_dbm, sent_ns=1)
+
+    async def received(self):
+        await asyncio.Event().wait()
+        yield  # pragma: no cover
+
+
+def test_single_channel_radio_is_retuned_when_the_region_plan_changes() -> None:
+    """A RAK3172/RN2483 listens on one channel: it is reopened on the new plan's channel."""
+    from firmware_bridge.registry import open_radio as real_open_radio
+    from hotspot.channels import Watch
+    from hotspot.settings import RadioSettings
+    from hotspot.transceiver import receive_tuning
+
+    async def go():
+        clock = FakeClock()
+        plans: Watch = Watch(None)
+        opened: list[dict] = []
+        radios: list[QuietRadio] = []
+
+        def opener() -> QuietRadio:
+            opened.append(receive_tuning(plans.get()))
+            radios.append(QuietRadio())
+            return radios[-1]
+
+        trx = Transceiver(opener, Inbox(8), clock, Backoff(random.Random(0)), HotspotMetrics(),
+                          retune_on=plans)
+        stop = asyncio.Event()
+        task = asyncio.create_task(trx.run(stop))
+        await asyncio.sleep(0)
+        plans.set(get_plan("US915"))
+        for _ in range(50):  # let the transceiver notice, stop and reopen (no clock involved)
+            if len(opened) == 2:
+                break
+            await asyncio.sleep(0)
+        stop.set()
+        await task
+        return opened, radios
+
+    opened, radios = asyncio.run(go())
+    us915 = get_plan("US915")
+    assert opened == [{}, {"rx_freq_hz": us915.channels_hz[0], "rx_datarate": "SF9BW125"}]
+    assert radios[0].stopped == 1
+    # The factory passes the tuning to the serial drivers, and only to them.
+    assert real_open_radio("rak3172", "/dev/null", **opened[1]).rx_params.freq_hz == 903_900_000
+    assert RadioSettings().kind not in ("rak3172", "rn2483")
