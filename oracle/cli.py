@@ -14,7 +14,16 @@ from collections.abc import Sequence
 from pocnet.cli import OneLineParser, run
 
 # The subcommands, in the order `--help` lists them.
-COMMANDS: tuple[str, ...] = ("beacon", "density", "rewards", "payout")
+COMMANDS: tuple[str, ...] = (
+    "serve",
+    "registry",
+    "verify",
+    "report",
+    "beacon",
+    "density",
+    "rewards",
+    "payout",
+)
 
 
 def build_parser() -> OneLineParser:

@@ -35,6 +35,11 @@ def _entropy_window(received_ms: int, entropy_ts: int | None, params: VerifierPa
     return f"received at {received_s} s, entropy valid {entropy_ts}..+{params.entropy_lifetime_s} s"
 
 
+def _within_reciprocity(received_ms: int, last_ms: int, params: VerifierParams) -> bool:
+    """HIP-106 as Helium's iot-verifier applies it: `received - last < window` (strict)."""
+    return received_ms - last_ms < params.reciprocity_window_ms
+
+
 # --- beacon ---------------------------------------------------------------------------------
 
 
@@ -136,9 +141,10 @@ def check_beacon_reciprocity(
 ) -> Failure | None:
     """Beacon rule 8 (HIP-106): no valid witness by this hotspot in the last 48 h →
     gateway_no_valid_witnesses. "Valid" is passed_regular (the bootstrap), looked back from
-    the beacon's receive time so that re-verifying a time range gives the same verdicts."""
+    the beacon's receive time so that re-verifying a time range gives the same verdicts. "In
+    the last 48 h" is Helium's `received - last < 48 h`: exactly 48 h old no longer counts."""
     last = ctx.last_valid_witness_ms(b.key)
-    if last is None or b.case.received_ms - last > p.reciprocity_window_ms:
+    if last is None or not _within_reciprocity(b.case.received_ms, last, p):
         return Failure(Reason.gateway_no_valid_witnesses, "no valid witness in the last 48 h")
     return None
 
@@ -354,9 +360,10 @@ def check_witness_reciprocity(
 ) -> Failure | None:
     """Witness rule 14 (HIP-106): no valid beacon by the witness in the last 48 h →
     gateway_no_valid_beacons ("valid" = passed the regular checks with ≥ 1 witness report,
-    the bootstrap), looked back from the witness's receive time."""
+    the bootstrap), looked back from the witness's receive time; as for the beacon, exactly
+    48 h old no longer counts."""
     last = ctx.last_valid_beacon_ms(w.key)
-    if last is None or w.case.received_ms - last > p.reciprocity_window_ms:
+    if last is None or not _within_reciprocity(w.case.received_ms, last, p):
         return Failure(Reason.gateway_no_valid_beacons, "no valid beacon in the last 48 h")
     return None
 

@@ -34,7 +34,8 @@ class VerifierParams:
     min_distance_res: int = 11
     # Witness rule 10: whole metres // 1000 above this is invalid.
     max_distance_km: int = 100
-    # Rules beacon 8 / witness 14 (HIP-106): the reciprocity look-back.
+    # Rules beacon 8 / witness 14 (HIP-106): the reciprocity look-back; a report exactly this
+    # old no longer counts (Helium: `received - last < 48 h`).
     reciprocity_window_ms: int = 48 * HOUR_MS
     # §5 "Reports still unverified 45 min after arrival are stale".
     stale_after_ms: int = 45 * MINUTE_MS

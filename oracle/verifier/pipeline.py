@@ -29,6 +29,7 @@ from oracle.verifier.model import (
     KIND_WITNESS,
     BeaconCase,
     BeaconView,
+    HotspotRecord,
     Site,
     VerdictRecord,
     WitnessCase,
@@ -131,8 +132,7 @@ def prepare_beacon(
     """Everything the beacon rules and the beacon's witnesses read, computed once."""
     report = case.report
     key = report.pub_key
-    hotspot = ctx.hotspot(key)
-    site = sites.site(hotspot.location, params.min_distance_res) if hotspot else None
+    hotspot, site = _registration(key, ctx, params, sites)
     plan = _plan(hotspot.region) if hotspot else None
     expected_data = expected_freq = expected_dr = max_dbm = None
     regen_error, sf, bw_hz = "", 0, 0
@@ -156,7 +156,7 @@ def prepare_beacon(
                 regen_error = str(exc)
     else:
         regen_error = "no region plan"
-    fix = trust.usable_fix(report)
+    fix, previous_fix, trust_distance_m = _gps(case, key, site, ctx, params)
     return BeaconView(
         case=case,
         key=key,
@@ -171,21 +171,34 @@ def prepare_beacon(
         spreading_factor=sf,
         bandwidth_hz=bw_hz,
         fix=fix,
-        previous_fix=_previous_fix(ctx, key, fix, case.received_ms, params),
-        trust_distance_m=trust.fix_distance_m(fix, _centre(site)),
+        previous_fix=previous_fix,
+        trust_distance_m=trust_distance_m,
     )
 
 
-def _previous_fix(
-    ctx: VerifierContext,
+def _registration(
+    key: bytes, ctx: VerifierContext, params: VerifierParams, sites: SiteCache
+) -> tuple[HotspotRecord | None, Site | None]:
+    """The hotspot's registration and its asserted site (None where unknown or unasserted)."""
+    hotspot = ctx.hotspot(key)
+    site = sites.site(hotspot.location, params.min_distance_res) if hotspot else None
+    return hotspot, site
+
+
+def _gps(
+    case: BeaconCase | WitnessCase,
     key: bytes,
-    fix: tuple[float, float] | None,
-    received_ms: int,
+    site: Site | None,
+    ctx: VerifierContext,
     params: VerifierParams,
-) -> tuple[float, float, int] | None:
-    if fix is None or not params.gps_motion_rule:
-        return None
-    return ctx.last_fix(key, received_ms)
+) -> tuple[tuple[float, float] | None, tuple[float, float, int] | None, float | None]:
+    """What pocnet's GPS rules read, for beacons and witnesses alike: the report's usable fix,
+    the hotspot's previous one (motion rule) and the fix's distance from the site (trust)."""
+    fix = trust.usable_fix(case.report)
+    previous = None
+    if fix is not None and params.gps_motion_rule:
+        previous = ctx.last_fix(key, case.received_ms)
+    return fix, previous, trust.fix_distance_m(fix, _centre(site))
 
 
 def prepare_witness(
@@ -197,14 +210,12 @@ def prepare_witness(
     params: VerifierParams,
     sites: SiteCache,
 ) -> WitnessView:
-    report = case.report
-    key = report.pub_key
-    hotspot = ctx.hotspot(key)
-    site = sites.site(hotspot.location, params.min_distance_res) if hotspot else None
+    key = case.report.pub_key
+    hotspot, site = _registration(key, ctx, params, sites)
     distance_m = None
     if site is not None and beacon.site is not None:
         distance_m = geo.haversine_m(beacon.site.lat, beacon.site.lon, site.lat, site.lon)
-    fix = trust.usable_fix(report)
+    fix, previous_fix, trust_distance_m = _gps(case, key, site, ctx, params)
     return WitnessView(
         case=case,
         key=key,
@@ -215,8 +226,8 @@ def prepare_witness(
         first_of_hotspot=first_of_hotspot,
         distance_m=distance_m,
         fix=fix,
-        previous_fix=_previous_fix(ctx, key, fix, case.received_ms, params),
-        trust_distance_m=trust.fix_distance_m(fix, _centre(site)),
+        previous_fix=previous_fix,
+        trust_distance_m=trust_distance_m,
     )
 
 

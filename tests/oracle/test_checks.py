@@ -171,9 +171,15 @@ def test_beacon_rule7_tx_power() -> None:
     assert beacon_reason(net, beacon_case(net.beaconer, tx_power=14)) is None
 
 
+# "In the last 48 h" is Helium's `received - last < 48 h` (iot_verifier poc.rs,
+# RECIPROCITY_WINDOW): a witness exactly 48 h old no longer counts.
 @pytest.mark.parametrize(
     ("age_ms", "reason"),
-    [(48 * HOUR_MS, None), (48 * HOUR_MS + 1, Reason.gateway_no_valid_witnesses)],
+    [
+        (48 * HOUR_MS - 1, None),
+        (48 * HOUR_MS, Reason.gateway_no_valid_witnesses),
+        (48 * HOUR_MS + 1, Reason.gateway_no_valid_witnesses),
+    ],
 )
 def test_beacon_rule8_reciprocity_window(age_ms: int, reason: Reason | None) -> None:
     net = Net()
@@ -407,7 +413,11 @@ def test_witness_rule13_a_failed_first_report_still_makes_the_second_a_duplicate
 
 @pytest.mark.parametrize(
     ("age_ms", "reason"),
-    [(48 * HOUR_MS, None), (48 * HOUR_MS + 1, Reason.gateway_no_valid_beacons)],
+    [
+        (48 * HOUR_MS - 1, None),
+        (48 * HOUR_MS, Reason.gateway_no_valid_beacons),
+        (48 * HOUR_MS + 1, Reason.gateway_no_valid_beacons),
+    ],
 )
 def test_witness_rule14_reciprocity(age_ms: int, reason: Reason | None) -> None:
     net = Net()

@@ -1,0 +1,185 @@
+"""`pocnet-oracle payout run|status --epoch N`: pay an epoch's manifest on Solana, exactly once.
+
+`run` plans the epoch in the payout ledger (stored before anything is signed), then sends
+its batches: to the embedded VM by default (state kept in `--state`), or to a cluster with
+`--rpc-url`. Re-running after a crash finishes the job without paying anyone twice.
+`status` reads the ledger only: batch states and each wallet's owed and paid.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+from pocnet.cli import UsageError, print_json
+
+DEFAULT_LEDGER = "payout-ledger.db"
+DEFAULT_STATE = "payout-litesvm.state"
+DEFAULT_PAYER = "payout-payer.json"
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    p = subparsers.add_parser(
+        "payout",
+        help="pay an epoch's rewards on Solana, show payout status",
+        description="Pay a stored epoch manifest as SPL token transfers, exactly once.",
+    )
+    sub = p.add_subparsers(title="actions", metavar="ACTION", required=True)
+    r = sub.add_parser("run", help="plan (once) and send the epoch's payout batches")
+    s = sub.add_parser("status", help="batch states and per-wallet owed / paid")
+    for q in (r, s):
+        q.add_argument("--epoch", type=int, required=True, metavar="N")
+        q.add_argument("--ledger", default=DEFAULT_LEDGER, metavar="PATH",
+                       help=f"payout ledger (SQLite; default {DEFAULT_LEDGER})")
+        q.add_argument("--json", action="store_true", help="print one JSON object")
+    r.add_argument("--config", metavar="FILE", help="settings file (TOML)")
+    r.add_argument("--database", metavar="URL", help="database URL or path (manifests)")
+    r.add_argument("--rpc-url", metavar="URL",
+                   help="Solana JSON-RPC endpoint (default: the embedded LiteSVM)")
+    r.add_argument("--state", metavar="PATH",
+                   help=f"LiteSVM state file (default {DEFAULT_STATE} beside the ledger)")
+    r.add_argument("--payer", metavar="FILE",
+                   help="payer and mint authority keypair, Solana JSON (64-byte array); "
+                   f"with LiteSVM created as {DEFAULT_PAYER} beside the ledger when absent")
+    r.set_defaults(handler=_run_payout)
+    s.set_defaults(handler=_run_status)
+
+
+def load_payer(path: Path, create: bool) -> Any:
+    from solders.keypair import Keypair
+
+    if not path.exists():
+        if not create:
+            raise UsageError(f"{path}: no such payer keypair file")
+        keypair = Keypair()
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as f:
+            json.dump(list(bytes(keypair)), f)
+        return keypair
+    if path.stat().st_mode & 0o077:
+        raise UsageError(f"{path}: keypair file is readable by others (chmod 600)")
+    try:
+        raw = bytes(json.loads(path.read_text()))
+        return Keypair.from_bytes(raw)
+    except (ValueError, TypeError) as exc:
+        raise UsageError(f"{path}: not a Solana keypair file: {exc}") from None
+
+
+def _manifest(args: argparse.Namespace) -> Any:
+    from oracle.errors import OracleError
+    from oracle.rewards.manifest import check_manifest
+    from oracle.rewards.store import ManifestStore
+    from oracle.settings import for_command
+    from oracle.storage import open_repository
+
+    try:
+        settings = for_command(args.config, args.database)
+        repo = open_repository(settings.oracle.database)
+    except OracleError as exc:
+        raise UsageError(str(exc).replace("\n", "; ")) from None
+    try:
+        manifest = ManifestStore(repo).load(args.epoch)
+    finally:
+        repo.close()
+    if manifest is None:
+        raise UsageError(f"no manifest for epoch {args.epoch}; run `rewards compute` first")
+    try:
+        check_manifest(manifest)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    return manifest
+
+
+def _run_payout(args: argparse.Namespace) -> int:
+    import sys
+
+    from tqdm import tqdm
+
+    from oracle.payout.ledger import Ledger
+    from oracle.payout.solana_writer import SolanaWriter
+    from oracle.rewards.errors import RewardsError
+
+    manifest = _manifest(args)
+    beside = Path(args.ledger).parent
+    payer_path = Path(args.payer) if args.payer else beside / DEFAULT_PAYER
+    payer = load_payer(payer_path, create=args.rpc_url is None and args.payer is None)
+    ledger = Ledger(args.ledger)
+    try:
+        if args.rpc_url:
+            from oracle.payout.rpc_backend import RpcBackend
+
+            backend: Any = RpcBackend(args.rpc_url)
+        else:
+            from oracle.payout.litesvm_backend import LiteSvmBackend
+
+            state = Path(args.state) if args.state else beside / DEFAULT_STATE
+            backend = LiteSvmBackend(state, payer.pubkey())
+        with tqdm(desc="payout", unit="batch", file=sys.stderr, disable=None) as bar:
+
+            def hook(step: str, batch: Any) -> None:
+                if step == "confirm":
+                    bar.update(1)
+
+            try:
+                summary = SolanaWriter(ledger, backend, payer, hook=hook).run(manifest)
+            except RewardsError as exc:
+                raise UsageError(str(exc)) from None
+            finally:
+                backend.close()
+    finally:
+        ledger.close()
+    if args.json:
+        print_json({"epoch": summary.epoch, "batches": summary.batches,
+                    "confirmed_now": summary.confirmed_now, "transfers": summary.transfers,
+                    "max_tx_bytes": summary.max_tx_bytes})
+    else:
+        print(f"epoch {summary.epoch}: {summary.batches} batches, {summary.transfers} transfers, "
+              f"{summary.confirmed_now} confirmed in this run")
+    return 0
+
+
+def _run_status(args: argparse.Namespace) -> int:
+    import base58
+
+    from oracle.payout.ledger import STATES, Ledger
+
+    if not Path(args.ledger).exists():
+        raise UsageError(f"{args.ledger}: no payout ledger")
+    ledger = Ledger(args.ledger)
+    try:
+        batches = ledger.batches(args.epoch)
+        wallets = ledger.epoch_wallets(args.epoch)
+    finally:
+        ledger.close()
+    if not batches and not wallets:
+        raise UsageError(f"epoch {args.epoch} has no payout plan; run `payout run` first")
+    counts = Counter(r.state for r in batches)
+    out = {
+        "epoch": args.epoch,
+        "batches": [
+            {"batch": r.batch.number, "state": r.state, "transfers": len(r.batch.transfers),
+             "total": r.batch.total,
+             "signature": base58.b58encode(r.signature).decode() if r.signature else None}
+            for r in batches
+        ],
+        "counts": {s: counts.get(s, 0) for s in STATES},
+        "wallets": [
+            {"wallet": base58.b58encode(w.wallet).decode(), "epoch_amount": w.epoch_amount,
+             "owed": w.owed, "paid": w.paid}
+            for w in wallets
+        ],
+    }
+    if args.json:
+        print_json(out)
+        return 0
+    print(f"epoch {args.epoch}: " + ", ".join(f"{s} {n}" for s, n in out["counts"].items()))
+    for b in out["batches"]:
+        print(f"  batch {b['batch']:5} {b['state']:9} {b['transfers']:3} transfers "
+              f"{b['total']} base units")
+    for w in out["wallets"]:
+        print(f"  {w['wallet']:44} owed {w['owed']} paid {w['paid']}")
+    return 0

@@ -1,0 +1,163 @@
+"""`pocnet-oracle rewards compute|show --epoch N`: an epoch's rewards and its manifest.
+
+`compute` refuses an epoch whose data is not complete (unverified beacons, or less than
+45 min after its end), stores the manifest once, and on a second run checks that the
+recomputation is byte-identical (a different result is refused, the stored one stands).
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from typing import Any
+
+from pocnet.cli import UsageError, print_json
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    p = subparsers.add_parser(
+        "rewards",
+        help="compute an epoch's rewards, show its manifest",
+        description="Epoch rewards (PROTOCOL §6): compute and store an epoch's manifest, or "
+        "show a stored one.",
+    )
+    sub = p.add_subparsers(title="actions", metavar="ACTION", required=True)
+    c = sub.add_parser("compute", help="compute and store an epoch's manifest")
+    s = sub.add_parser("show", help="show a stored manifest")
+    for q in (c, s):
+        q.add_argument("--epoch", type=int, required=True, metavar="N",
+                       help="epoch = days since 1970-01-01 UTC")
+        q.add_argument("--config", metavar="FILE", help="settings file (TOML)")
+        q.add_argument("--database", metavar="URL", help="database URL or path")
+        q.add_argument("--json", action="store_true", help="print one JSON object")
+    c.add_argument("--emission", type=int, metavar="BASE_UNITS",
+                   help="the epoch's emission in token base units (default: network default)")
+    c.add_argument("--params", choices=("hip104", "hip17"), default="hip104",
+                   help="hex density table (default hip104)")
+    c.set_defaults(handler=_run_compute)
+    s.set_defaults(handler=_run_show)
+
+
+def _open(args: argparse.Namespace) -> Any:
+    from oracle.errors import OracleError
+    from oracle.settings import for_command
+    from oracle.storage import open_repository
+
+    if args.epoch < 0:
+        raise UsageError("--epoch must be >= 0")
+    try:
+        settings = for_command(args.config, args.database)
+        return open_repository(settings.oracle.database)
+    except OracleError as exc:
+        raise UsageError(str(exc).replace("\n", "; ")) from None
+
+
+def summary(manifest: Any) -> dict[str, Any]:
+    import base58
+
+    from pocnet.errors import DecodeError
+    from pocnet.keys import PublicKey
+
+    def address(key: bytes) -> str:
+        try:
+            return PublicKey.from_bytes(key).address
+        except DecodeError:  # an unparseable key still gets shown, as hex
+            return key.hex()
+
+    return {
+        "epoch": manifest.epoch,
+        "emission": manifest.emission,
+        "beacon_pool": manifest.beacon_pool,
+        "witness_pool": manifest.witness_pool,
+        "operations": manifest.operations,
+        "oracles": manifest.oracles,
+        "beacon_reward_per_share": manifest.beacon_reward_per_share,
+        "witness_reward_per_share": manifest.witness_reward_per_share,
+        "total_paid": manifest.total_paid,
+        "unallocated": manifest.unallocated,
+        "merkle_root": manifest.merkle_root.hex(),
+        "wallets": [
+            {"wallet": base58.b58encode(w.wallet).decode(), "amount": w.amount}
+            for w in manifest.wallets
+        ],
+        "hotspots": [
+            {
+                "hotspot": address(h.hotspot_key),
+                "owner": base58.b58encode(h.owner_wallet).decode(),
+                "beacon_amount": h.beacon_amount,
+                "witness_amount": h.witness_amount,
+            }
+            for h in manifest.hotspots
+        ],
+    }
+
+
+def _run_compute(args: argparse.Namespace) -> int:
+    import sys
+
+    from tqdm import tqdm
+
+    from oracle.density.params import PARAMS
+    from oracle.rewards.epoch import DEFAULT_EMISSION, RewardParams
+    from oracle.rewards.errors import RewardsError
+    from oracle.rewards.runner import compute_and_store
+    from oracle.rewards.source import RepositorySource
+    from oracle.rewards.store import ManifestStore
+
+    emission = DEFAULT_EMISSION if args.emission is None else args.emission
+    try:
+        params = RewardParams(emission=emission)
+    except ValueError as exc:
+        raise UsageError(f"--emission: {exc}") from None
+    repo = _open(args)
+    source = RepositorySource(repo)
+    try:
+        with tqdm(desc="beacons", unit="beacon", file=sys.stderr, disable=None) as bar:
+            manifest, stored = compute_and_store(
+                source,
+                ManifestStore(repo),
+                args.epoch,
+                params,
+                now_ms=int(time.time() * 1000),
+                density=PARAMS[args.params],
+                progress=bar.update,
+            )
+    except RewardsError as exc:
+        raise UsageError(str(exc)) from None
+    finally:
+        source.close()
+        repo.close()
+    if args.json:
+        out = summary(manifest)
+        out["stored"] = stored
+        print_json(out)
+    else:
+        what = "stored" if stored else "recomputed: identical to the stored manifest"
+        print(f"epoch {manifest.epoch}: {what}; {len(manifest.wallets)} wallets, "
+              f"total paid {manifest.total_paid}, unallocated {manifest.unallocated}, "
+              f"root {manifest.merkle_root.hex()}")
+    return 0
+
+
+def _run_show(args: argparse.Namespace) -> int:
+    from oracle.rewards.store import ManifestStore
+
+    repo = _open(args)
+    try:
+        manifest = ManifestStore(repo).load(args.epoch)
+    finally:
+        repo.close()
+    if manifest is None:
+        raise UsageError(f"no manifest for epoch {args.epoch}; run `rewards compute` first")
+    out = summary(manifest)
+    if args.json:
+        print_json(out)
+        return 0
+    for key in ("epoch", "emission", "beacon_pool", "witness_pool", "operations", "oracles",
+                "beacon_reward_per_share", "witness_reward_per_share", "total_paid",
+                "unallocated", "merkle_root"):
+        print(f"{key:25} {out[key]}")
+    print(f"{'wallets':25} {len(out['wallets'])}")
+    for w in out["wallets"]:
+        print(f"  {w['wallet']:44} {w['amount']}")
+    return 0

@@ -1,0 +1,55 @@
+"""`pocnet-oracle serve`: run the gRPC server, the entropy issuer and the verification loop.
+
+Stops cleanly on SIGTERM (systemd) or Ctrl-C: new calls are refused, in-flight calls get the
+grace period, queued commits finish, then the process exits 0.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from pocnet.cli import UsageError, print_json
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    p = subparsers.add_parser(
+        "serve",
+        help="run the oracle: gRPC ingest, entropy, registry, queries and verification",
+        description="Run the oracle server until SIGTERM. Settings come from --config, "
+        "POCNET_ORACLE_* environment variables, then these flags.",
+    )
+    p.add_argument("--config", metavar="FILE", help="settings file (TOML)")
+    p.add_argument("--listen", metavar="HOST:PORT", help="address to listen on (port 0 = any)")
+    p.add_argument("--database", metavar="URL", help="sqlite:///path, a path, or postgresql://…")
+    p.add_argument("--key", metavar="FILE", help="the oracle's key file (signs entropy)")
+    p.add_argument("--json", action="store_true",
+                   help="print {\"listening\": ADDRESS, \"port\": PORT} once ready")
+    p.set_defaults(handler=_run)
+
+
+def _run(args: argparse.Namespace) -> int:
+    import asyncio
+
+    from oracle.errors import OracleError
+    from oracle.server import serve
+    from oracle.settings import for_command
+
+    try:
+        settings = for_command(args.config, args.database, args.key, args.listen)
+    except OracleError as exc:
+        raise UsageError(str(exc).replace("\n", "; ")) from None
+    host = settings.oracle.listen.rpartition(":")[0]
+
+    def ready(port: int) -> None:
+        if args.json:
+            print_json({"listening": f"{host}:{port}", "port": port})
+        else:
+            print(f"pocnet-oracle: listening on {host}:{port}")
+        sys.stdout.flush()
+
+    try:
+        asyncio.run(serve(settings, ready=ready))
+    except OracleError as exc:
+        raise UsageError(str(exc)) from None
+    return 0

@@ -1,0 +1,1 @@
+"""Hex density scaling (HIP-17 with HIP-104 parameters, PROTOCOL §6)."""

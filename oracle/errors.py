@@ -1,0 +1,75 @@
+"""Errors of the oracle. Servicers map each to one gRPC status in `servicers/_status.py`.
+
+Every class is named for what failed, so the status table reads like the protocol's list of
+rejections (PROTOCOL §5 "at ingest") and a CLI can print the message as one line.
+"""
+
+from __future__ import annotations
+
+
+class OracleError(Exception):
+    """Base of every error the oracle raises on purpose."""
+
+
+class SettingsError(OracleError):
+    """Settings that fail validation; the message holds one line per mistake."""
+
+
+class StorageError(OracleError):
+    """The database refused or could not be reached."""
+
+
+class MigrationError(StorageError):
+    """A schema migration that cannot be applied (unknown dialect, gap in numbering)."""
+
+
+class BadReport(OracleError):
+    """A report that cannot be decoded or is malformed (bad key length, wrong network)."""
+
+
+class BadSignature(OracleError):
+    """A signature that does not verify with the key it names."""
+
+
+class RateLimited(OracleError):
+    """A key that sent more than its token bucket allows."""
+
+
+class SessionError(OracleError):
+    """A report stream whose session init is missing, wrong or expired."""
+
+
+class SessionTimeout(SessionError):
+    """No session init arrived within the allowed time."""
+
+
+class CommitTimeout(StorageError):
+    """The group commit did not finish within the deadline; the report may still be stored."""
+
+
+class SignatureCheckerDied(OracleError):
+    """The signature helper process is gone; resubmit (checks fall back to inline)."""
+
+
+class Overloaded(OracleError):
+    """The ingest queue is full; the client should back off and retry."""
+
+
+class RegistryError(OracleError):
+    """A location assertion or denylist update that is malformed."""
+
+
+class StaleNonce(RegistryError):
+    """An assertion whose nonce is not above the stored one (a replay or reordering)."""
+
+
+class StaleVersion(RegistryError):
+    """A denylist update whose version is not above the current one."""
+
+
+class UntrustedOperator(RegistryError):
+    """A denylist update signed by a key the oracle is not configured to trust."""
+
+
+class NotFound(OracleError):
+    """A hotspot, report or beacon the oracle does not know."""

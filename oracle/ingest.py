@@ -1,0 +1,256 @@
+"""Report ingest (PROTOCOL §1, §5 "at ingest"): check the key and the signature, stamp the
+oracle's own receive time, derive the content-hash id, and hand the row to the group commit.
+
+The caller acknowledges only after `submit` returns, i.e. after the commit. A resubmitted
+report has the same id (the id ignores the signature) and stores nothing new. Rejections raise
+typed errors that the servicer maps to explicit gRPC statuses; nothing rejected is stored.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+from collections.abc import Callable
+from typing import Any
+
+from google.protobuf.message import DecodeError as ProtobufDecodeError
+
+from oracle.errors import BadReport, BadSignature, OracleError, SessionError
+from oracle.ratelimit import RateLimiter
+from oracle.signature_pool import SignaturePool
+from oracle.storage.group_commit import GroupCommitter
+from oracle.storage.repository import InsertResult, NewReport, Repository
+from pocnet import signing
+from pocnet.beacon import ENTROPY_LIFETIME_S
+from pocnet.errors import DecodeError, SignatureError
+from pocnet.keys import Network, PublicKey
+from pocnet.wire import reports_pb2
+
+MAX_REPORT_BYTES = 16 * 1024  # PROTOCOL §5: oversized messages are refused at ingest
+WITNESS_GRACE_MS = 4_000  # PROTOCOL §5 witness rule 4: witnesses may trail the beacon by 4 s
+MAX_USABLE_H_ACC_MM = 50_000  # pocnet.gnss.MAX_USABLE_H_ACC_M, in the wire's unit
+KEY_CACHE_SIZE = 100_000
+
+MESSAGES: dict[str, type[Any]] = {
+    "beacon": reports_pb2.BeaconReport,
+    "witness": reports_pb2.WitnessReport,
+    "coverage": reports_pb2.CoverageReport,
+}
+
+
+def decode_report(kind: str, raw: bytes) -> Any:
+    """Parse one report; any malformed input is a BadReport, never another exception."""
+    if len(raw) > MAX_REPORT_BYTES:
+        raise BadReport(f"{kind} report is {len(raw)} bytes, the limit is {MAX_REPORT_BYTES}")
+    try:
+        return MESSAGES[kind].FromString(raw)
+    except (ProtobufDecodeError, RuntimeError, ValueError) as exc:
+        raise BadReport(f"cannot decode {kind} report: {exc}") from None
+
+
+def _usable_fix(msg: Any) -> tuple[int | None, int | None]:
+    if not msg.HasField("gps_fix"):
+        return None, None
+    fix = msg.gps_fix
+    if fix.fix_type != reports_pb2.FIX_3D or fix.h_acc_mm > MAX_USABLE_H_ACC_MM:
+        return None, None
+    return fix.lat_e7, fix.lon_e7
+
+
+class Ingestor:
+    """Validates reports and stores them through the group commit."""
+
+    def __init__(
+        self,
+        repo: Repository,
+        committer: GroupCommitter,
+        network: Network,
+        clock_ms: Callable[[], int],
+        limiter: RateLimiter | None = None,
+        witness_grace_ms: int = WITNESS_GRACE_MS,
+        pool: SignaturePool | None = None,
+    ) -> None:
+        self._repo = repo
+        self._committer = committer
+        self._network = network
+        self._clock_ms = clock_ms
+        self._limiter = limiter
+        self._witness_grace_ms = witness_grace_ms
+        self._pool = pool
+        self._keys: dict[bytes, PublicKey] = {}
+        self._entropy_ts: dict[bytes, int | None] = {}
+
+    def public_key(self, key: bytes) -> PublicKey:
+        """Decode and cache a wire key; a malformed key or another network is a BadReport."""
+        cached = self._keys.get(key)
+        if cached is not None:
+            return cached
+        try:
+            public = PublicKey.from_bytes(key)
+        except DecodeError as exc:
+            raise BadReport(f"malformed key: {exc}") from None
+        if public.network != self._network:
+            raise BadReport(f"key {public.address} is for {public.network.name}, not "
+                            f"{self._network.name}")
+        if len(self._keys) >= KEY_CACHE_SIZE:
+            self._keys.clear()
+        self._keys[key] = public
+        return public
+
+    def remember_entropy(self, data: bytes, timestamp_s: int) -> None:
+        """Entropy this oracle issued: beacons naming it need no database lookup."""
+        self._entropy_ts[data] = timestamp_s
+
+    def _ready_ms(self, msg: Any, received_ms: int) -> int:
+        """When a beacon may be verified: its entropy window closed and witnesses are in."""
+        data = bytes(msg.remote_entropy)
+        if data not in self._entropy_ts:
+            stored = self._repo.entropy(data) if len(data) == 32 else None
+            if len(self._entropy_ts) >= KEY_CACHE_SIZE:
+                self._entropy_ts.clear()
+            self._entropy_ts[data] = stored.timestamp_s if stored else None
+        ts = self._entropy_ts[data]
+        window_end_ms = received_ms if ts is None else (ts + ENTROPY_LIFETIME_S) * 1000
+        return max(received_ms, window_end_ms) + self._witness_grace_ms
+
+    def check(
+        self,
+        kind: str,
+        msg: Any,
+        session: tuple[PublicKey, PublicKey] | None = None,
+        raw: bytes | None = None,
+    ) -> tuple[NewReport, PublicKey, bytes]:
+        """Everything but the signature and the rate: (row stamped with our receive time,
+        the key that must have signed, the canonical bytes it signed).
+
+        `session` = (device key, session key) of a report stream: the report must name the
+        device key and be signed by the session key (PROTOCOL §1). `raw` = the bytes as
+        received (stored verbatim; re-serialised when absent).
+        """
+        key = msg.pub_key
+        if session is not None:
+            if key != session[0].to_bytes():
+                raise SessionError("report names another key than the session's device key")
+            signer = session[1]
+        else:
+            signer = self.public_key(key)
+        canonical = signing.canonical_bytes(msg)
+        received_ms = self._clock_ms()
+        lat, lon = _usable_fix(msg)
+        row = NewReport(
+            id=hashlib.sha256(canonical).digest(),  # == signing.report_id(msg), one serialisation
+            kind=kind,
+            hotspot_key=key,
+            received_ms=received_ms,
+            raw=raw if raw is not None else msg.SerializeToString(),
+            data=bytes(msg.data) if kind != "coverage" else None,
+            remote_entropy=bytes(msg.remote_entropy) if kind == "beacon" else None,
+            ready_ms=self._ready_ms(msg, received_ms) if kind == "beacon" else 0,
+            fix_lat_e7=lat,
+            fix_lon_e7=lon,
+        )
+        return row, signer, canonical
+
+    def prepare(
+        self,
+        kind: str,
+        msg: Any,
+        session: tuple[PublicKey, PublicKey] | None = None,
+        raw: bytes | None = None,
+    ) -> NewReport:
+        """Check key, signature and rate inline; return the row to store."""
+        row, signer, canonical = self.check(kind, msg, session, raw)
+        try:
+            signer.verify(canonical, bytes(msg.signature))
+        except SignatureError as exc:
+            raise BadSignature(str(exc)) from None
+        if self._limiter is not None:
+            self._limiter.take(row.hotspot_key)
+        return row
+
+    def begin(
+        self,
+        kind: str,
+        msg: Any,
+        session: tuple[PublicKey, PublicKey] | None = None,
+        raw: bytes | None = None,
+        gate: StreamGate | None = None,
+    ) -> asyncio.Future[InsertResult]:
+        """Start ingesting without waiting: the future resolves after the commit.
+
+        With a signature pool the check runs in the helper process while the caller reads the
+        next report. `gate` keeps a stream's order: once one of its reports is refused, the
+        later ones are refused too and never stored (the stream is about to close).
+        """
+        if self._pool is None or not self._pool.alive:
+            return self._committer.store(self.prepare(kind, msg, session, raw))
+        row, signer, canonical = self.check(kind, msg, session, raw)
+        outer: asyncio.Future[InsertResult] = asyncio.get_running_loop().create_future()
+        checked = self._pool.verify(signer.raw, canonical, bytes(msg.signature))
+        checked.add_done_callback(
+            lambda f: self._after_check(f, row, signer, outer, gate)
+        )
+        return outer
+
+    def _after_check(
+        self,
+        checked: asyncio.Future[bool],
+        row: NewReport,
+        signer: PublicKey,
+        outer: asyncio.Future[InsertResult],
+        gate: StreamGate | None,
+    ) -> None:
+        error: OracleError | None = None
+        if outer.done():
+            error = SessionError("cancelled")
+        elif gate is not None and gate.closed:
+            error = SessionError("stream closed after an earlier rejection")
+        elif checked.exception() is not None:
+            error = checked.exception()  # type: ignore[assignment]
+        elif not checked.result():
+            error = BadSignature(f"bad signature for {signer.address}")
+        if error is None:
+            try:
+                if self._limiter is not None:
+                    self._limiter.take(row.hotspot_key)
+                committed = self._committer.store(row)
+            except OracleError as exc:
+                error = exc
+        if error is not None:
+            if gate is not None:
+                gate.closed = True
+            if not outer.done():
+                outer.set_exception(error)
+            return
+        committed.add_done_callback(lambda f: _copy_outcome(f, outer))
+
+    async def submit(
+        self,
+        kind: str,
+        msg: Any,
+        session: tuple[PublicKey, PublicKey] | None = None,
+        raw: bytes | None = None,
+    ) -> InsertResult:
+        return await self.begin(kind, msg, session, raw)
+
+
+class StreamGate:
+    """Per-stream flag: set once a report is refused, so later ones are not stored."""
+
+    __slots__ = ("closed",)
+
+    def __init__(self) -> None:
+        self.closed = False
+
+
+def _copy_outcome(
+    source: asyncio.Future[InsertResult], target: asyncio.Future[InsertResult]
+) -> None:
+    if target.done():
+        return
+    if source.cancelled():
+        target.cancel()
+    elif source.exception() is not None:
+        target.set_exception(source.exception())  # type: ignore[arg-type]
+    else:
+        target.set_result(source.result())

@@ -1,0 +1,1 @@
+"""Paying epoch rewards on Solana exactly once (PROTOCOL §6 "Payout")."""

@@ -1,0 +1,1 @@
+"""Reward units, epoch rewards and the epoch manifest (PROTOCOL §6)."""

@@ -1,0 +1,29 @@
+"""Errors of rewards and payouts; each names what failed so a CLI prints it as one line."""
+
+from __future__ import annotations
+
+from oracle.errors import OracleError
+
+
+class RewardsError(OracleError):
+    """Base of the rewards and payout errors."""
+
+
+class EpochNotReady(RewardsError):
+    """The epoch's data is not complete yet (unverified beacons, or end + 45 min not passed)."""
+
+
+class ManifestMismatch(RewardsError):
+    """A recomputed manifest differs from the stored one; the stored one stands."""
+
+
+class ManifestMissing(RewardsError):
+    """No manifest stored for the epoch (run `rewards compute` first)."""
+
+
+class PayoutError(RewardsError):
+    """A payout that cannot proceed (earlier epoch unfinished, chain refused, ledger conflict)."""
+
+
+class ChainError(PayoutError):
+    """The chain backend failed or answered with an error."""

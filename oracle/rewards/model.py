@@ -1,0 +1,49 @@
+"""The rewards engine's in-memory records: what one epoch's verified PoC looks like to it.
+
+Only valid beacons matter, and of their witnesses only the valid, selected ones (HIP-83's
+first 14); the source adapter filters, so the engine stays a pure function of these records.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+
+DAY_MS = 86_400_000
+
+
+@dataclass(frozen=True, slots=True)
+class WitnessInput:
+    report_id: bytes
+    hotspot_key: bytes
+    location_trust: Decimal
+
+
+@dataclass(frozen=True, slots=True)
+class BeaconInput:
+    """A valid beacon of the epoch with its valid selected witnesses."""
+
+    report_id: bytes
+    hotspot_key: bytes
+    location_trust: Decimal
+    witnesses: tuple[WitnessInput, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class HotspotOwner:
+    """Who is paid for a hotspot, and where it is asserted (for its hex density scale)."""
+
+    key: bytes
+    owner_wallet: bytes
+    location: int | None
+
+
+def epoch_bounds_ms(epoch: int) -> tuple[int, int]:
+    """[start, end) of an epoch: 24 h from 00:00 UTC, epoch = days since 1970-01-01."""
+    if epoch < 0:
+        raise ValueError("epoch must be >= 0")
+    return epoch * DAY_MS, (epoch + 1) * DAY_MS
+
+
+def epoch_of_ms(ms: int) -> int:
+    return ms // DAY_MS

@@ -1,0 +1,105 @@
+"""Compute an epoch once its data is complete, and store its manifest exactly once.
+
+Complete = the epoch ended at least 45 min ago (PROTOCOL §5: anything still unverified by
+then is stale) and no beacon received in it still waits for a verdict. Computing twice gives
+byte-identical manifests; the store refuses one that differs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator
+from decimal import Decimal
+
+from oracle.density.params import DEFAULT_PARAMS, DensityParams
+from oracle.density.scale import density_scales
+from oracle.rewards.epoch import RewardParams, ShareSink, compute_epoch
+from oracle.rewards.errors import EpochNotReady, ManifestMismatch
+from oracle.rewards.manifest import build_manifest, manifest_bytes
+from oracle.rewards.model import BeaconInput, epoch_bounds_ms
+from oracle.rewards.source import COMPLETE_AFTER_MS, INTERACTIVE_WINDOW_MS, EpochSource
+from oracle.rewards.store import CHUNK, ManifestStore, ShareRow
+from pocnet.wire import rewards_pb2
+
+Progress = Callable[[int], None]
+
+
+def check_ready(source: EpochSource, epoch: int, now_ms: int) -> None:
+    start, end = epoch_bounds_ms(epoch)
+    if now_ms < end + COMPLETE_AFTER_MS:
+        wait_min = (end + COMPLETE_AFTER_MS - now_ms + 59_999) // 60_000
+        raise EpochNotReady(f"epoch {epoch} is not complete yet: {wait_min} more minutes")
+    pending = source.unverified_beacons(start, end)
+    if pending:
+        raise EpochNotReady(f"epoch {epoch} still has {pending} unverified beacons")
+
+
+def compute_manifest(
+    source: EpochSource,
+    epoch: int,
+    params: RewardParams,
+    density: DensityParams = DEFAULT_PARAMS,
+    gps_trust: bool = True,
+    share_sink: ShareSink | None = None,
+    progress: Progress | None = None,
+) -> rewards_pb2.EpochManifest:
+    """The epoch's manifest; scales from hotspots interactive in the 60 h before its end.
+    `progress(n)` is told about every beacon read (a progress bar on long epochs)."""
+    start, end = epoch_bounds_ms(epoch)
+    scales = density_scales(source.interactive_cells(end - INTERACTIVE_WINDOW_MS, end), density)
+    beacons: Iterable[BeaconInput] = source.beacons(start, end)
+    if progress is not None:
+        beacons = _counted(beacons, progress)
+    result = compute_epoch(
+        epoch,
+        beacons,
+        scales,
+        source.owner,
+        params,
+        gps_trust=gps_trust,
+        share_sink=share_sink,
+    )
+    return build_manifest(result)
+
+
+def _counted(items: Iterable[BeaconInput], progress: Progress) -> Iterator[BeaconInput]:
+    for item in items:
+        progress(1)
+        yield item
+
+
+def compute_and_store(
+    source: EpochSource,
+    store: ManifestStore,
+    epoch: int,
+    params: RewardParams,
+    now_ms: int,
+    density: DensityParams = DEFAULT_PARAMS,
+    gps_trust: bool = True,
+    progress: Progress | None = None,
+) -> tuple[rewards_pb2.EpochManifest, bool]:
+    """(manifest, newly stored). Raises EpochNotReady or ManifestMismatch.
+
+    Two passes when the epoch is new: the first computes the manifest (and compares it with a
+    stored one, the common re-run); the second streams the non-zero shares into the store in
+    chunks, so memory stays flat, and must reproduce the same manifest byte for byte.
+    """
+    check_ready(source, epoch, now_ms)
+    manifest = compute_manifest(source, epoch, params, density, gps_trust, None, progress)
+    if store.check_against_stored(manifest):
+        return manifest, False
+    store.discard_partial(epoch)
+    buffer: list[ShareRow] = []
+
+    def sink(
+        rid: bytes, key: bytes, kind: int, u: Decimal, s: Decimal, t: Decimal, sh: Decimal
+    ) -> None:
+        buffer.append((rid, kind, key, u, s, t, sh))
+        if len(buffer) >= CHUNK:
+            store.add_shares(epoch, buffer)
+            buffer.clear()
+
+    again = compute_manifest(source, epoch, params, density, gps_trust, sink)
+    store.add_shares(epoch, buffer)
+    if manifest_bytes(again) != manifest_bytes(manifest):
+        raise ManifestMismatch(f"epoch {epoch}: the source changed while it was computed")
+    return manifest, store.save(manifest, now_ms)

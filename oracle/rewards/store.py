@@ -1,0 +1,129 @@
+"""Stored manifests (tables of migration 0100_rewards_manifests.sql), over the Repository's
+transaction so SQLite and PostgreSQL replicas share them.
+
+Writing is "details first, manifest last": an epoch's non-zero shares and per-hotspot amounts
+go in short transactions of at most CHUNK rows (so a ten-million-share epoch neither holds
+SQLite's write lock for a minute nor sits in memory), and the manifest row is inserted last.
+An epoch *is* stored once its manifest row exists; details left by an interrupted run (no
+manifest row) are deleted before the next attempt. A manifest is written once: saving again
+is accepted only when the bytes are identical; a different manifest raises ManifestMismatch
+and nothing changes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from decimal import Decimal
+
+from oracle.rewards.errors import ManifestMismatch
+from oracle.rewards.manifest import manifest_bytes
+from pocnet.wire import rewards_pb2
+
+ShareRow = tuple[bytes, int, bytes, Decimal, Decimal, Decimal, Decimal]
+"""(report_id, kind, hotspot_key, unit, scale, location_trust, share)"""
+
+CHUNK = 10_000
+
+_INSERT_SHARE = (
+    "INSERT INTO rewards_shares (epoch, report_id, kind, hotspot_key, unit, scale, "
+    "location_trust, share) VALUES (?, ?, ?, ?, ?, ?, ?, ?) "
+    "ON CONFLICT (epoch, report_id) DO NOTHING"
+)
+_INSERT_HOTSPOT = (
+    "INSERT INTO rewards_hotspots (epoch, hotspot_key, beacon_amount, witness_amount) "
+    "VALUES (?, ?, ?, ?) ON CONFLICT (epoch, hotspot_key) DO NOTHING"
+)
+
+
+def _executemany(tx: object, sql: str, rows: Sequence[Sequence[object]]) -> None:
+    many = getattr(tx, "executemany", None)
+    if many is not None:
+        many(sql, rows)
+        return
+    for row in rows:
+        tx.execute(sql, row)  # type: ignore[attr-defined]
+
+
+class ManifestStore:
+    def __init__(self, repo: object) -> None:
+        self._repo = repo
+
+    def load(self, epoch: int) -> rewards_pb2.EpochManifest | None:
+        data = self._stored_bytes(epoch)
+        return None if data is None else rewards_pb2.EpochManifest.FromString(data)
+
+    def _stored_bytes(self, epoch: int) -> bytes | None:
+        with self._repo.transaction() as tx:  # type: ignore[attr-defined]
+            tx.execute("SELECT manifest FROM rewards_manifests WHERE epoch = ?", (epoch,))
+            row = tx.fetchone()
+        return None if row is None else bytes(row[0])
+
+    def check_against_stored(self, manifest: rewards_pb2.EpochManifest) -> bool:
+        """True if an identical manifest is stored, False if none; ManifestMismatch if it
+        differs."""
+        stored = self._stored_bytes(manifest.epoch)
+        if stored is None:
+            return False
+        if stored != manifest_bytes(manifest):
+            old_root = rewards_pb2.EpochManifest.FromString(stored).merkle_root.hex()
+            raise ManifestMismatch(
+                f"epoch {manifest.epoch}: recomputed manifest differs from the stored one "
+                f"(stored root {old_root}, new {manifest.merkle_root.hex()})"
+            )
+        return True
+
+    def discard_partial(self, epoch: int) -> None:
+        """Remove details of an earlier attempt that never stored its manifest."""
+        with self._repo.transaction() as tx:  # type: ignore[attr-defined]
+            tx.execute("SELECT 1 FROM rewards_manifests WHERE epoch = ?", (epoch,))
+            if tx.fetchone() is not None:
+                return
+            tx.execute("DELETE FROM rewards_shares WHERE epoch = ?", (epoch,))
+            tx.execute("DELETE FROM rewards_hotspots WHERE epoch = ?", (epoch,))
+
+    def add_shares(self, epoch: int, rows: Sequence[ShareRow]) -> None:
+        """One short transaction per CHUNK rows."""
+        for start in range(0, len(rows), CHUNK):
+            chunk = [
+                (epoch, rid, kind, key, str(u), str(s), str(t), str(sh))
+                for rid, kind, key, u, s, t, sh in rows[start : start + CHUNK]
+            ]
+            with self._repo.transaction() as tx:  # type: ignore[attr-defined]
+                _executemany(tx, _INSERT_SHARE, chunk)
+
+    def save(self, manifest: rewards_pb2.EpochManifest, now_ms: int) -> bool:
+        """Store hotspot amounts, then the manifest row; False if an identical manifest was
+        already stored (by another replica meanwhile), ManifestMismatch if a different one."""
+        if self.check_against_stored(manifest):
+            return False
+        epoch = manifest.epoch
+        hotspots = [
+            (epoch, h.hotspot_key, h.beacon_amount, h.witness_amount) for h in manifest.hotspots
+        ]
+        for start in range(0, len(hotspots), CHUNK):
+            with self._repo.transaction() as tx:  # type: ignore[attr-defined]
+                _executemany(tx, _INSERT_HOTSPOT, hotspots[start : start + CHUNK])
+        with self._repo.transaction() as tx:  # type: ignore[attr-defined]
+            tx.execute("SELECT 1 FROM rewards_manifests WHERE epoch = ?", (epoch,))
+            if tx.fetchone() is None:
+                tx.execute(
+                    "INSERT INTO rewards_manifests (epoch, merkle_root, manifest, computed_ms) "
+                    "VALUES (?, ?, ?, ?)",
+                    (epoch, manifest.merkle_root, manifest_bytes(manifest), now_ms),
+                )
+                return True
+        return not self.check_against_stored(manifest)  # raced: identical or mismatch
+
+    def rewards_for(
+        self, hotspot_key: bytes, from_epoch: int, to_epoch: int | None
+    ) -> list[tuple[int, int, int]]:
+        """(epoch, beacon_amount, witness_amount) per stored epoch, for QueryService.GetRewards."""
+        last = to_epoch if to_epoch is not None else 1 << 62
+        with self._repo.transaction() as tx:  # type: ignore[attr-defined]
+            tx.execute(
+                "SELECT h.epoch, h.beacon_amount, h.witness_amount FROM rewards_hotspots h "
+                "JOIN rewards_manifests m ON m.epoch = h.epoch WHERE h.hotspot_key = ? "
+                "AND h.epoch >= ? AND h.epoch <= ? ORDER BY h.epoch",
+                (hotspot_key, from_epoch, last),
+            )
+            return [(int(e), int(b), int(w)) for e, b, w in tx.fetchall()]

@@ -1,0 +1,212 @@
+"""The oracle's one wiring point: storage, group commit, ingest, registry, entropy and the
+verification runner assembled from settings, behind one grpc.aio server with health checking,
+reflection, TLS when configured, a 16 KiB message limit and `maximum_concurrent_rpcs`.
+
+`create_server(settings, address) -> (server, port)` for tests (port 0) and `serve(settings)`
+for the command: SIGTERM stops accepting calls, in-flight calls get the grace period, queued
+commits finish, then the database closes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import grpc
+from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha import reflection
+
+from oracle.entropy import EntropyIssuer
+from oracle.errors import OracleError
+from oracle.ingest import Ingestor
+from oracle.ratelimit import RateLimiter
+from oracle.registry import Locator, Registry
+from oracle.servicers import entropy as entropy_servicer
+from oracle.servicers import ingest as ingest_servicer
+from oracle.servicers import query as query_servicer
+from oracle.servicers import registry as registry_servicer
+from oracle.settings import Settings
+from oracle.signature_pool import SignaturePool
+from oracle.storage import open_repository
+from oracle.storage.group_commit import GroupCommitter
+from oracle.storage.repository import Repository
+from oracle.verifier.params import VerifierParams
+from oracle.verifier.runner import VerificationRunner
+from pocnet.keys import Keypair, Network, PublicKey, load_keyfile
+
+MAX_SEND_BYTES = 4 * 1024 * 1024  # query answers (a PoC with its witnesses) exceed 16 KiB
+
+SERVICES = (
+    entropy_servicer.SERVICE,
+    ingest_servicer.SERVICE,
+    registry_servicer.SERVICE,
+    query_servicer.SERVICE,
+)
+
+
+def wall_ms() -> int:
+    return time.time_ns() // 1_000_000
+
+
+@dataclass
+class Oracle:
+    """The assembled domain objects one server (and its background tasks) share."""
+
+    settings: Settings
+    repo: Repository
+    committer: GroupCommitter
+    ingestor: Ingestor
+    registry: Registry
+    entropy: EntropyIssuer
+    runner: VerificationRunner
+    rewards: query_servicer.RewardsSource | None = None
+    pool: SignaturePool | None = None
+
+    def close(self) -> None:
+        self.committer.stop()
+        self.repo.close()
+
+
+def build_oracle(
+    settings: Settings,
+    keypair: Keypair | None = None,
+    clock_ms: Callable[[], int] = wall_ms,
+    repo: Repository | None = None,
+    locator: Callable[[], Locator] | None = None,
+) -> Oracle:
+    network = Network[settings.oracle.network.upper()]
+    keypair = keypair or load_keyfile(settings.oracle.key)
+    repo = repo or open_repository(settings.oracle.database)
+    committer = GroupCommitter(repo, settings.ingest.max_batch, settings.ingest.max_queue)
+    limiter = RateLimiter(
+        settings.rate_limit.per_key_rate_per_s, settings.rate_limit.per_key_burst,
+        time.monotonic,
+    )
+    pool = SignaturePool() if settings.ingest.signature_processes else None
+    ingestor = Ingestor(repo, committer, network, clock_ms, limiter,
+                        settings.verifier.witness_grace_ms, pool)
+    operators = [PublicKey.from_address(a).to_bytes() for a in settings.registry.operator_keys]
+    registry_kwargs = {"locator": locator} if locator is not None else {}
+    registry = Registry(repo, ingestor.public_key, clock_ms, operators, **registry_kwargs)
+    issuer = EntropyIssuer(repo, keypair, lambda: clock_ms() / 1000,
+                           interval_s=settings.entropy.interval_s,
+                           on_issue=ingestor.remember_entropy)
+    params = VerifierParams(stale_after_ms=settings.verifier.stale_after_s * 1000)
+    runner = VerificationRunner(repo, params, clock_ms, settings.oracle.worker_id or None,
+                                settings.verifier.claim_lease_s * 1000, settings.verifier.batch)
+    from oracle.rewards.store import ManifestStore  # rewards per epoch (issue 7's tables)
+
+    return Oracle(settings, repo, committer, ingestor, registry, issuer, runner,
+                  ManifestStore(repo), pool)
+
+
+class OracleServer:
+    def __init__(self, server: grpc.aio.Server, oracle: Oracle) -> None:
+        self.grpc = server
+        self.oracle = oracle
+        self.health = health.aio.HealthServicer()
+        health_pb2_grpc.add_HealthServicer_to_server(self.health, server)
+
+    async def start(self) -> None:
+        if self.oracle.pool is not None:
+            self.oracle.pool.start()
+        self.oracle.committer.start()
+        await self.grpc.start()
+        for name in ("", *SERVICES):
+            await self.health.set(name, health_pb2.HealthCheckResponse.SERVING)
+
+    async def stop_serving(self, grace_s: float | None = None) -> None:
+        """Refuse new calls and let in-flight ones finish within the grace period."""
+        await self.health.enter_graceful_shutdown()
+        grace = self.oracle.settings.server.grace_s if grace_s is None else grace_s
+        await self.grpc.stop(grace)
+        if self.oracle.pool is not None:
+            self.oracle.pool.stop()
+
+    async def stop(self, grace_s: float | None = None) -> None:
+        """Stop serving, commit what is queued, close the database."""
+        await self.stop_serving(grace_s)
+        await asyncio.to_thread(self.oracle.close)
+
+    async def wait_for_termination(self) -> None:
+        await self.grpc.wait_for_termination()
+
+
+def _credentials(settings: Settings) -> grpc.ServerCredentials | None:
+    if not settings.server.tls_cert:
+        return None
+    key = Path(settings.server.tls_key).read_bytes()
+    cert = Path(settings.server.tls_cert).read_bytes()
+    return grpc.ssl_server_credentials([(key, cert)])
+
+
+def create_server(
+    settings: Settings, address: str, oracle: Oracle | None = None
+) -> tuple[OracleServer, int]:
+    """Build (not start) the server bound to `address` ("127.0.0.1:0" picks a free port).
+    Call from inside the event loop that will run it."""
+    oracle = oracle or build_oracle(settings)
+    s = settings.server
+    server = grpc.aio.server(
+        options=[
+            ("grpc.max_receive_message_length", s.max_receive_bytes),
+            ("grpc.max_send_message_length", MAX_SEND_BYTES),
+            ("grpc.so_reuseport", 0),
+        ],
+        maximum_concurrent_rpcs=s.max_concurrent_rpcs,
+    )
+    limits = ingest_servicer.StreamLimits(
+        s.session_init_timeout_s, s.session_max_s, s.rpc_timeout_s
+    )
+    server.add_generic_rpc_handlers((
+        entropy_servicer.EntropyServicer(oracle.entropy).handler(),
+        ingest_servicer.IngestServicer(oracle.ingestor, limits).handler(),
+        registry_servicer.RegistryServicer(oracle.registry).handler(),
+        query_servicer.QueryServicer(oracle.repo, oracle.rewards).handler(),
+    ))
+    wrapped = OracleServer(server, oracle)
+    reflection.enable_server_reflection((*SERVICES, reflection.SERVICE_NAME,
+                                         health.SERVICE_NAME), server)
+    credentials = _credentials(settings)
+    try:
+        if credentials is None:
+            port = server.add_insecure_port(address)
+        else:
+            port = server.add_secure_port(address, credentials)
+    except RuntimeError as exc:
+        raise OracleError(f"cannot listen on {address}: {exc}") from None
+    if port == 0:
+        raise OracleError(f"cannot listen on {address}")
+    return wrapped, port
+
+
+async def serve(
+    settings: Settings,
+    stop: asyncio.Event | None = None,
+    ready: Callable[[int], None] | None = None,
+) -> None:
+    """Run the server, the entropy issuer and the verification loop until SIGTERM/SIGINT."""
+    stop = stop or asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stop.set)
+    server, port = create_server(settings, settings.oracle.listen)
+    await server.start()
+    if ready is not None:
+        ready(port)
+    oracle = server.oracle
+    tasks = [
+        asyncio.create_task(oracle.entropy.run(stop)),
+        asyncio.create_task(oracle.runner.run(stop, settings.verifier.interval_s)),
+    ]
+    try:
+        await stop.wait()
+    finally:
+        stop.set()
+        await server.stop_serving()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        await asyncio.to_thread(oracle.close)

@@ -1,0 +1,184 @@
+"""IngestService: unary submissions signed by the device key, and the session stream of
+PROTOCOL §1 (offer a nonce, expect a signed session init within 5 s, then reports signed by the
+session key, at most 30 min). Each ack is written only after its report's commit.
+
+On a stream, reports are pipelined: the reader verifies and queues while the writer awaits
+commits and sends acks in order, so one stream is not limited to one fsync per report. Any
+rejection ends the stream with its status after the acks already due are sent.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import grpc
+
+from oracle.errors import BadReport, CommitTimeout, SessionError, SessionTimeout
+from oracle.ingest import Ingestor, StreamGate, decode_report
+from oracle.servicers._status import MAPPED, abort
+from oracle.servicers._wire import decode, service, stream, unary
+from oracle.storage.repository import InsertResult
+from pocnet import signing
+from pocnet.errors import DecodeError, SignatureError
+from pocnet.keys import PublicKey
+from pocnet.wire import ingest_pb2, reports_pb2
+
+SERVICE = "pocnet.v1.IngestService"
+NONCE_LEN = 32
+MAX_IN_FLIGHT = 4096  # per stream: reports verified but not yet acknowledged
+
+
+@dataclass(frozen=True)
+class StreamLimits:
+    init_timeout_s: float = 5.0
+    session_max_s: float = 1800.0
+    commit_timeout_s: float = 10.0
+
+
+def _ack(result: InsertResult) -> ingest_pb2.ReportAck:
+    return ingest_pb2.ReportAck(
+        id=result.id, received_ms=result.received_ms, duplicate=result.duplicate
+    )
+
+
+class IngestServicer:
+    def __init__(
+        self,
+        ingestor: Ingestor,
+        limits: StreamLimits,
+        nonce: Callable[[int], bytes] = os.urandom,
+    ) -> None:
+        self._ingestor = ingestor
+        self._limits = limits
+        self._nonce = nonce
+
+    async def _commit(self, future: Any) -> InsertResult:
+        try:
+            async with asyncio.timeout(self._limits.commit_timeout_s):
+                return await future
+        except TimeoutError:
+            raise CommitTimeout("report not committed in time; resubmit (same id)") from None
+
+    def _unary(self, kind: str) -> grpc.RpcMethodHandler:
+        async def behavior(msg: Any, raw: bytes, context: Any) -> ingest_pb2.ReportAck:
+            return _ack(await self._commit(self._ingestor.begin(kind, msg, raw=raw)))
+
+        cls = {"beacon": reports_pb2.BeaconReport, "witness": reports_pb2.WitnessReport,
+               "coverage": reports_pb2.CoverageReport}[kind]
+        return unary(cls, behavior)
+
+    async def report_stream(self, _requests: Any, context: grpc.aio.ServicerContext) -> None:
+        nonce = self._nonce(NONCE_LEN)
+        await context.write(ingest_pb2.StreamResponse(offer=ingest_pb2.SessionOffer(nonce=nonce)))
+        acks: asyncio.Queue[Any] = asyncio.Queue(MAX_IN_FLIGHT)
+        reader = asyncio.create_task(self._read(context, nonce, acks))
+        writer = asyncio.create_task(self._write(context, acks))
+        try:
+            done, _ = await asyncio.wait({reader, writer}, return_when=asyncio.FIRST_EXCEPTION)
+            error: BaseException | None = None
+            if writer in done and writer.exception() is not None:
+                reader.cancel()
+                error = writer.exception()
+            else:
+                error = reader.exception()  # the writer drains the acks already due first
+                try:
+                    await writer
+                except MAPPED as exc:
+                    error = error or exc
+        finally:  # the client went away: stop both halves
+            reader.cancel()
+            writer.cancel()
+        if error is not None:
+            if isinstance(error, MAPPED):
+                await abort(context, error)
+            raise error
+
+    async def _read(
+        self, context: grpc.aio.ServicerContext, nonce: bytes, acks: asyncio.Queue[Any]
+    ) -> None:
+        try:
+            await self._read_reports(context, nonce, acks)
+        except asyncio.CancelledError:
+            raise
+        except BaseException:
+            await acks.put(None)
+            raise
+        await acks.put(None)
+
+    @staticmethod
+    async def _next(context: grpc.aio.ServicerContext) -> Any:
+        raw = await context.read()
+        if raw is grpc.aio.EOF:
+            return None
+        return decode(ingest_pb2.StreamRequest, raw)
+
+    async def _read_reports(
+        self, context: grpc.aio.ServicerContext, nonce: bytes, acks: asyncio.Queue[Any]
+    ) -> None:
+        try:
+            async with asyncio.timeout(self._limits.init_timeout_s):
+                first = await self._next(context)
+        except TimeoutError:
+            raise SessionTimeout(
+                f"no session init within {self._limits.init_timeout_s:g} s"
+            ) from None
+        if first is None:
+            return
+        if first.WhichOneof("msg") != "session_init":
+            raise SessionError("the first message of a report stream must be a session init")
+        session = self._session(first.session_init, nonce)
+        begin, gate = self._ingestor.begin, StreamGate()
+        try:
+            # One timer for the whole session, not one per message (the hot path).
+            async with asyncio.timeout(self._limits.session_max_s):
+                while True:
+                    request = await self._next(context)
+                    if request is None:
+                        return
+                    kind = request.WhichOneof("msg")
+                    if kind not in ("beacon", "witness", "coverage"):
+                        raise SessionError("only reports may follow the session init")
+                    await acks.put(begin(kind, getattr(request, kind), session=session,
+                                         gate=gate))
+        except TimeoutError:
+            raise SessionError(
+                f"session expired after {self._limits.session_max_s:g} s; open a new stream"
+            ) from None
+
+    def _session(self, init: ingest_pb2.SessionInit, nonce: bytes) -> tuple[PublicKey, PublicKey]:
+        try:
+            device, session = signing.verify_session_init(init, nonce)
+        except (SignatureError, DecodeError) as exc:
+            raise SessionError(f"bad session init: {exc}") from None
+        self._ingestor.public_key(device.to_bytes())  # network check: BadReport otherwise
+        if session.network != device.network:
+            raise BadReport("session key and device key are for different networks")
+        return device, session
+
+    async def _write(self, context: grpc.aio.ServicerContext, acks: asyncio.Queue[Any]) -> None:
+        while True:
+            future = await acks.get()
+            if future is None:
+                return
+            # No per-report timer here: the session timeout bounds the stream, and the
+            # committer answers every queued row (a result or a StorageError).
+            result = await future
+            await context.write(ingest_pb2.StreamResponse(ack=_ack(result)))
+
+    def handler(self) -> grpc.GenericRpcHandler:
+        return service(
+            SERVICE,
+            {
+                "SubmitBeacon": self._unary("beacon"),
+                "SubmitWitness": self._unary("witness"),
+                "SubmitCoverage": self._unary("coverage"),
+                "ReportStream": stream(self.report_stream),
+            },
+        )
+
+
+__all__ = ["SERVICE", "IngestServicer", "StreamLimits", "decode_report"]

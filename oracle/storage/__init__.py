@@ -1,0 +1,27 @@
+"""Oracle storage: `open_repository(url)` picks the backend and brings the schema up to date."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from oracle.storage.repository import Repository
+
+POSTGRES_SCHEMES = ("postgresql://", "postgres://")
+
+
+def open_repository(url: str | Path, migrate: bool = True) -> Repository:
+    """`sqlite:///relative.db`, `sqlite:////absolute.db`, a bare path, or `postgresql://...`."""
+    text = str(url)
+    repo: Repository
+    if text.startswith(POSTGRES_SCHEMES):
+        from oracle.storage.postgres import PostgresRepository
+
+        repo = PostgresRepository(text)
+    else:
+        from oracle.storage.sqlite import SqliteRepository
+
+        path = text.removeprefix("sqlite:///") if text.startswith("sqlite:///") else text
+        repo = SqliteRepository(Path(path))
+    if migrate:
+        repo.migrate()
+    return repo

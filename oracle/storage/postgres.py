@@ -1,0 +1,95 @@
+"""PostgreSQL backend (psycopg 3): several oracle replicas share one database.
+
+Differences from SQLite live here only: "%s" placeholders, row locks (`FOR UPDATE SKIP LOCKED`
+so replicas claim disjoint beacons), an advisory lock around migrations, and `RETURNING` to
+learn which reports this replica inserted when two replicas race on the same report.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+from oracle.errors import StorageError
+from oracle.storage.repository import NewReport, Tx
+from oracle.storage.sql import SqlRepository
+
+MIGRATION_LOCK = 0x706F636E  # "pocn": advisory lock id serialising migrations across replicas
+
+
+def _pg(sql: str) -> str:
+    return sql.replace("?", "%s")
+
+
+class _PgTx:
+    def __init__(self, cursor: Any) -> None:
+        self._cur = cursor
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> Any:
+        return self._cur.execute(_pg(sql), tuple(params))
+
+    def executemany(self, sql: str, rows: Sequence[Sequence[Any]], returning: bool = False) -> Any:
+        return self._cur.executemany(_pg(sql), rows, returning=returning)
+
+    def fetchone(self) -> Any:
+        return self._cur.fetchone()
+
+    def fetchall(self) -> list[Any]:
+        return self._cur.fetchall()
+
+    def nextset(self) -> bool | None:
+        return self._cur.nextset()
+
+    @property
+    def rowcount(self) -> int:
+        return self._cur.rowcount
+
+
+class PostgresRepository(SqlRepository):
+    dialect = "postgresql"
+    lock_clause = "FOR UPDATE SKIP LOCKED"
+    row_lock = "FOR UPDATE"
+
+    def __init__(self, url: str) -> None:
+        super().__init__()
+        self.url = url
+
+    def _connect(self) -> Any:
+        import psycopg
+
+        try:
+            return psycopg.connect(self.url, autocommit=True)
+        except psycopg.Error as exc:
+            raise StorageError(f"cannot connect to PostgreSQL: {exc}".splitlines()[0]) from exc
+
+    @contextmanager
+    def transaction(self, immediate: bool = True) -> Iterator[Tx]:
+        conn = self._conn()
+        with conn.transaction(), conn.cursor() as cur:
+            yield _PgTx(cur)
+
+    def _read(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
+        with self._conn().cursor() as cur:
+            cur.execute(_pg(sql), tuple(params))
+            return cur.fetchall()
+
+    def _lock_migrations(self, tx: Tx) -> None:
+        tx.execute("SELECT pg_advisory_xact_lock(?)", (MIGRATION_LOCK,))
+
+    def _lock_denylist(self, tx: Tx) -> None:
+        tx.execute("LOCK TABLE denylist_versions IN EXCLUSIVE MODE")
+
+    def _insert_new(self, tx: Tx, rows: Sequence[NewReport]) -> set[bytes]:
+        tx.executemany(
+            self.INSERT_REPORT + " RETURNING id",
+            [self._report_params(r) for r in rows],
+            returning=True,
+        )
+        inserted: set[bytes] = set()
+        while True:
+            for row in tx.fetchall():
+                inserted.add(bytes(row[0]))
+            if not tx.nextset():
+                break
+        return inserted

@@ -1,0 +1,211 @@
+"""The storage contract: records and the Repository Protocol both backends implement.
+
+The verifier, the rewards engine and the servicers depend on this Protocol only, so SQLite (one
+machine) and PostgreSQL (replicas sharing one database) are interchangeable (STORAGE.md).
+The Repository is synchronous and thread-safe; async callers use `asyncio.to_thread`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any, Protocol
+
+from pocnet.wire import reports_pb2
+
+KINDS: tuple[str, ...] = ("beacon", "witness", "coverage")  # index = verdict_pb2.ReportKind
+STATUS_PENDING = "pending"
+STATUS_CLAIMED = "claimed"
+STATUS_VERIFIED = "verified"
+STATUS_STALE = "stale"
+STATUS_STORED = "stored"  # coverage reports: kept, never PoC-verified
+REASON_STALE = 16  # verdict_pb2.InvalidReason.stale
+
+_MESSAGES = {
+    "beacon": reports_pb2.BeaconReport,
+    "witness": reports_pb2.WitnessReport,
+    "coverage": reports_pb2.CoverageReport,
+}
+
+
+def kind_code(kind: str) -> int:
+    return KINDS.index(kind)
+
+
+@dataclass(frozen=True)
+class NewReport:
+    """A verified report ready to store; `ready_ms` gates beacon verification."""
+
+    id: bytes
+    kind: str
+    hotspot_key: bytes
+    received_ms: int
+    raw: bytes
+    data: bytes | None = None
+    remote_entropy: bytes | None = None
+    ready_ms: int = 0
+    fix_lat_e7: int | None = None
+    fix_lon_e7: int | None = None
+
+
+@dataclass(frozen=True)
+class StoredReport:
+    id: bytes
+    kind: str
+    hotspot_key: bytes
+    received_ms: int
+    raw: bytes
+    data: bytes | None
+    remote_entropy: bytes | None
+    status: str
+
+    def message(self) -> Any:
+        """The stored wire message, parsed on demand (the raw bytes are the record)."""
+        return _MESSAGES[self.kind].FromString(self.raw)
+
+
+@dataclass(frozen=True)
+class InsertResult:
+    """The stored copy's id and receive time; `duplicate` = it was already there."""
+
+    id: bytes
+    received_ms: int
+    duplicate: bool
+
+
+@dataclass(frozen=True)
+class EntropyRecord:
+    data: bytes
+    timestamp_s: int
+    version: int
+    oracle_key: bytes
+    raw: bytes
+
+
+@dataclass(frozen=True)
+class Registration:
+    hotspot_key: bytes
+    owner_wallet: bytes
+    location: int | None
+    gain_dbi_x10: int
+    elevation_m: int
+    capability: str
+    region: str | None
+    nonce: int
+    asserted_at_ms: int
+
+
+@dataclass(frozen=True)
+class StoredVerdict:
+    report_id: bytes
+    kind: str
+    hotspot_key: bytes
+    beacon_id: bytes | None
+    received_ms: int
+    valid: bool
+    reason: int | None
+    selected: bool
+    location_trust: Decimal
+    passed_regular: bool
+    witnesses: int
+    detail: str
+    verified_at_ms: int
+
+
+class Tx(Protocol):
+    """A cursor inside a transaction, "?" placeholders in both dialects."""
+
+    rowcount: int
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> Any: ...
+
+    def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> Any: ...
+
+    def fetchone(self) -> Any: ...
+
+    def fetchall(self) -> list[Any]: ...
+
+
+class Repository(Protocol):
+    dialect: str
+
+    def close(self) -> None: ...
+
+    def migrate(self) -> int: ...
+
+    def transaction(self) -> AbstractContextManager[Tx]: ...
+
+    # ingest
+    def insert_reports(self, rows: Sequence[NewReport]) -> list[InsertResult]: ...
+
+    def report(self, report_id: bytes) -> StoredReport | None: ...
+
+    def reports_for_hotspot(self, key: bytes, limit: int = 50) -> list[StoredReport]: ...
+
+    def count_reports(self) -> int: ...
+
+    # entropy
+    def insert_entropy(self, entropy: EntropyRecord) -> None: ...
+
+    def entropy(self, data: bytes) -> EntropyRecord | None: ...
+
+    def latest_entropy(self) -> EntropyRecord | None: ...
+
+    # registry
+    def hotspot(self, key: bytes) -> Registration | None: ...
+
+    def apply_assertion(self, reg: Registration, raw: bytes, received_ms: int) -> None: ...
+
+    def replace_denylist(
+        self,
+        version: int,
+        operator_key: bytes,
+        hotspots: Sequence[bytes],
+        edges: Sequence[tuple[bytes, bytes]],
+        raw: bytes,
+        received_ms: int,
+    ) -> None: ...
+
+    def denylist_version(self) -> int: ...
+
+    def is_denied(self, key: bytes) -> bool: ...
+
+    def is_edge_denied(self, a: bytes, b: bytes) -> bool: ...
+
+    # verification
+    def claim_beacons(
+        self, worker: str, now_ms: int, lease_ms: int, limit: int
+    ) -> list[StoredReport]: ...
+
+    def pending_witnesses(self, data: bytes) -> list[StoredReport]: ...
+
+    def store_verdicts(
+        self, worker: str, beacon_id: bytes, verdicts: Sequence[StoredVerdict]
+    ) -> bool: ...
+
+    def release_claim(self, worker: str, beacon_id: bytes) -> None: ...
+
+    def mark_stale(self, now_ms: int, stale_after_ms: int) -> int: ...
+
+    def reset_verification(self, from_ms: int, to_ms: int) -> int: ...
+
+    # verdict reads
+    def verdict(self, report_id: bytes) -> StoredVerdict | None: ...
+
+    def verdicts_for_beacon(self, beacon_id: bytes) -> list[StoredVerdict]: ...
+
+    def verdicts_received_between(
+        self, from_ms: int, to_ms: int, kind: str | None = None
+    ) -> Iterator[StoredVerdict]: ...
+
+    def beacon_in_window(
+        self, key: bytes, window_start_ms: int, window_end_ms: int, exclude_id: bytes
+    ) -> bool: ...
+
+    def last_valid_witness_ms(self, key: bytes, before_ms: int | None = None) -> int | None: ...
+
+    def last_valid_beacon_ms(self, key: bytes, before_ms: int | None = None) -> int | None: ...
+
+    def last_fix(self, key: bytes, before_ms: int) -> tuple[float, float, int] | None: ...

@@ -1,0 +1,281 @@
+"""The Repository over SQL, shared by both backends; dialects differ only in a few hooks.
+
+Queries are written once with "?" placeholders. Subclasses supply connections, transaction
+start (BEGIN IMMEDIATE on SQLite, row locks on PostgreSQL) and the claim lock clause.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Sequence
+from contextlib import AbstractContextManager
+from typing import Any
+
+from oracle.errors import StaleNonce, StaleVersion
+from oracle.storage.migrate import CREATE_VERSION_TABLE, load_migrations
+from oracle.storage.repository import (
+    STATUS_PENDING,
+    STATUS_STORED,
+    EntropyRecord,
+    InsertResult,
+    NewReport,
+    Registration,
+    StoredReport,
+    Tx,
+    kind_code,
+)
+from oracle.storage.sql_verification import (
+    REPORT_COLS,
+    VerificationQueries,
+    marks,
+    report_row,
+)
+
+_CHUNK = 500
+_HOTSPOT_COLS = (
+    "hotspot_key, owner_wallet, location, gain_dbi_x10, elevation_m, capability, region, "
+    "nonce, asserted_at_ms"
+)
+
+
+def _registration(row: Sequence[Any]) -> Registration:
+    return Registration(
+        bytes(row[0]), bytes(row[1]), row[2], row[3], row[4], row[5], row[6], int(row[7]),
+        int(row[8]),
+    )
+
+
+class SqlRepository(VerificationQueries):
+    """Dialect-neutral implementation; see STORAGE.md for the contract of each method."""
+
+    dialect = "sql"
+
+    def __init__(self) -> None:
+        self._local = threading.local()
+        self._lock = threading.Lock()
+        self._connections: list[Any] = []
+
+    # --- dialect hooks --------------------------------------------------------------------
+    def _connect(self) -> Any:
+        raise NotImplementedError
+
+    def transaction(self, immediate: bool = False) -> AbstractContextManager[Tx]:
+        raise NotImplementedError
+
+    def _read(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
+        raise NotImplementedError
+
+    lock_clause = ""  # appended to claim selects (FOR UPDATE SKIP LOCKED on PostgreSQL)
+    row_lock = ""  # appended to single-row selects inside a write transaction
+
+    def _lock_denylist(self, tx: Tx) -> None:
+        """SQLite's BEGIN IMMEDIATE already serialises writers."""
+
+    def _insert_new(self, tx: Tx, rows: Sequence[NewReport]) -> set[bytes]:
+        """Insert rows not yet stored; return the ids this transaction inserted."""
+        raise NotImplementedError
+
+    # --- plumbing -------------------------------------------------------------------------
+    def _conn(self) -> Any:
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = self._connect()
+            self._local.conn = conn
+            with self._lock:
+                self._connections.append(conn)
+        return conn
+
+    def close(self) -> None:
+        with self._lock:
+            for conn in self._connections:
+                conn.close()
+            self._connections.clear()
+        self._local = threading.local()
+
+    def migrate(self) -> int:
+        """Apply every migration not yet recorded; returns how many ran."""
+        applied = 0
+        with self.transaction(immediate=True) as tx:
+            self._lock_migrations(tx)
+            tx.execute(CREATE_VERSION_TABLE)
+        for migration in load_migrations():
+            with self.transaction(immediate=True) as tx:
+                self._lock_migrations(tx)
+                tx.execute("SELECT 1 FROM schema_version WHERE version = ?", (migration.version,))
+                if tx.fetchone():
+                    continue
+                for statement in migration.statements(self.dialect):
+                    tx.execute(statement)
+                tx.execute(
+                    "INSERT INTO schema_version (version, name, applied_ms) VALUES (?, ?, ?)",
+                    (migration.version, migration.name, int(time.time() * 1000)),
+                )
+                applied += 1
+        return applied
+
+    def _lock_migrations(self, tx: Tx) -> None:
+        """Replicas starting together must not apply one step twice (PostgreSQL overrides)."""
+
+    def schema_version(self) -> int:
+        rows = self._read("SELECT max(version) FROM schema_version")
+        return int(rows[0][0] or 0)
+
+    # --- ingest ---------------------------------------------------------------------------
+    def insert_reports(self, rows: Sequence[NewReport]) -> list[InsertResult]:
+        first: dict[bytes, NewReport] = {}
+        for row in rows:
+            first.setdefault(row.id, row)
+        with self.transaction(immediate=True) as tx:
+            existing = self._received(tx, list(first))
+            fresh = [r for i, r in first.items() if i not in existing]
+            inserted = self._insert_new(tx, fresh) if fresh else set()
+            lost = [r.id for r in fresh if r.id not in inserted]  # a replica won the race
+            if lost:
+                existing.update(self._received(tx, lost))
+        results = []
+        answered: set[bytes] = set()
+        for row in rows:
+            if row.id in existing:
+                results.append(InsertResult(row.id, existing[row.id], True))
+            else:
+                # The first submission in the batch stored it; later ones are duplicates.
+                results.append(
+                    InsertResult(row.id, first[row.id].received_ms, row.id in answered)
+                )
+                answered.add(row.id)
+        return results
+
+    def _received(self, tx: Tx, ids: list[bytes]) -> dict[bytes, int]:
+        found: dict[bytes, int] = {}
+        for start in range(0, len(ids), _CHUNK):
+            chunk = ids[start : start + _CHUNK]
+            tx.execute(
+                f"SELECT id, received_ms FROM reports WHERE id IN ({marks(len(chunk))})", chunk
+            )
+            found.update((bytes(i), int(ms)) for i, ms in tx.fetchall())
+        return found
+
+    @staticmethod
+    def _report_params(row: NewReport) -> tuple[Any, ...]:
+        status = STATUS_STORED if row.kind == "coverage" else STATUS_PENDING
+        return (
+            row.id, kind_code(row.kind), row.hotspot_key, row.received_ms, row.raw, row.data,
+            row.remote_entropy, row.ready_ms, row.fix_lat_e7, row.fix_lon_e7, status,
+        )
+
+    INSERT_REPORT = (
+        "INSERT INTO reports (id, kind, hotspot_key, received_ms, raw, data, remote_entropy, "
+        "ready_ms, fix_lat_e7, fix_lon_e7, status) VALUES (?,?,?,?,?,?,?,?,?,?,?) "
+        "ON CONFLICT (id) DO NOTHING"
+    )
+
+    def report(self, report_id: bytes) -> StoredReport | None:
+        rows = self._read(f"SELECT {REPORT_COLS} FROM reports WHERE id = ?", (report_id,))
+        return report_row(rows[0]) if rows else None
+
+    def reports_for_hotspot(self, key: bytes, limit: int = 50) -> list[StoredReport]:
+        rows = self._read(
+            f"SELECT {REPORT_COLS} FROM reports WHERE hotspot_key = ? "
+            "ORDER BY received_ms DESC LIMIT ?",
+            (key, limit),
+        )
+        return [report_row(r) for r in rows]
+
+    def count_reports(self) -> int:
+        return int(self._read("SELECT count(*) FROM reports")[0][0])
+
+    # --- entropy --------------------------------------------------------------------------
+    def insert_entropy(self, entropy: EntropyRecord) -> None:
+        with self.transaction() as tx:
+            tx.execute(
+                "INSERT INTO entropy (data, timestamp_s, version, oracle_key, raw) "
+                "VALUES (?,?,?,?,?) ON CONFLICT (data) DO NOTHING",
+                (entropy.data, entropy.timestamp_s, entropy.version, entropy.oracle_key,
+                 entropy.raw),
+            )
+
+    def _entropy_rows(self, where: str, params: Sequence[Any]) -> EntropyRecord | None:
+        rows = self._read(
+            f"SELECT data, timestamp_s, version, oracle_key, raw FROM entropy {where}", params
+        )
+        if not rows:
+            return None
+        r = rows[0]
+        return EntropyRecord(bytes(r[0]), int(r[1]), int(r[2]), bytes(r[3]), bytes(r[4]))
+
+    def entropy(self, data: bytes) -> EntropyRecord | None:
+        return self._entropy_rows("WHERE data = ?", (data,))
+
+    def latest_entropy(self) -> EntropyRecord | None:
+        return self._entropy_rows("ORDER BY timestamp_s DESC LIMIT 1", ())
+
+    # --- registry -------------------------------------------------------------------------
+    def hotspot(self, key: bytes) -> Registration | None:
+        rows = self._read(f"SELECT {_HOTSPOT_COLS} FROM hotspots WHERE hotspot_key = ?", (key,))
+        return _registration(rows[0]) if rows else None
+
+    def apply_assertion(self, reg: Registration, raw: bytes, received_ms: int) -> None:
+        with self.transaction(immediate=True) as tx:
+            tx.execute(
+                f"INSERT INTO hotspots ({_HOTSPOT_COLS}) VALUES (?,?,?,?,?,?,?,?,?) "
+                "ON CONFLICT (hotspot_key) DO UPDATE SET owner_wallet = excluded.owner_wallet, "
+                "location = excluded.location, gain_dbi_x10 = excluded.gain_dbi_x10, "
+                "elevation_m = excluded.elevation_m, capability = excluded.capability, "
+                "region = excluded.region, nonce = excluded.nonce, "
+                "asserted_at_ms = excluded.asserted_at_ms WHERE hotspots.nonce < excluded.nonce",
+                (reg.hotspot_key, reg.owner_wallet, reg.location, reg.gain_dbi_x10,
+                 reg.elevation_m, reg.capability, reg.region, reg.nonce, reg.asserted_at_ms),
+            )
+            if tx.rowcount != 1:
+                raise StaleNonce(f"nonce {reg.nonce} is not above the stored nonce")
+            tx.execute(
+                "INSERT INTO assertions (hotspot_key, nonce, received_ms, raw) VALUES (?,?,?,?) "
+                "ON CONFLICT (hotspot_key, nonce) DO NOTHING",
+                (reg.hotspot_key, reg.nonce, received_ms, raw),
+            )
+
+    def replace_denylist(
+        self,
+        version: int,
+        operator_key: bytes,
+        hotspots: Sequence[bytes],
+        edges: Sequence[tuple[bytes, bytes]],
+        raw: bytes,
+        received_ms: int,
+    ) -> None:
+        with self.transaction(immediate=True) as tx:
+            self._lock_denylist(tx)
+            tx.execute("SELECT max(version) FROM denylist_versions")
+            current = int(tx.fetchone()[0] or 0)
+            if version <= current:
+                raise StaleVersion(f"denylist version {version} is not above {current}")
+            tx.execute(
+                "INSERT INTO denylist_versions (version, operator_key, received_ms, raw) "
+                "VALUES (?,?,?,?)",
+                (version, operator_key, received_ms, raw),
+            )
+            tx.execute("DELETE FROM denied_hotspots")
+            tx.execute("DELETE FROM denied_edges")
+            for key in sorted(set(hotspots)):
+                tx.execute(
+                    "INSERT INTO denied_hotspots (hotspot_key, version) VALUES (?, ?)",
+                    (key, version),
+                )
+            for a, b in sorted({tuple(sorted(e)) for e in edges}):
+                tx.execute(
+                    "INSERT INTO denied_edges (a, b, version) VALUES (?, ?, ?)", (a, b, version)
+                )
+
+    def denylist_version(self) -> int:
+        return int(self._read("SELECT max(version) FROM denylist_versions")[0][0] or 0)
+
+    def is_denied(self, key: bytes) -> bool:
+        return bool(self._read("SELECT 1 FROM denied_hotspots WHERE hotspot_key = ?", (key,)))
+
+    def is_edge_denied(self, a: bytes, b: bytes) -> bool:
+        lo, hi = sorted((a, b))
+        return bool(self._read("SELECT 1 FROM denied_edges WHERE a = ? AND b = ?", (lo, hi)))
+
+    def denied_hotspots(self) -> list[bytes]:
+        return [bytes(r[0]) for r in self._read("SELECT hotspot_key FROM denied_hotspots")]

@@ -1,0 +1,245 @@
+"""The verification half of the SQL repository: claims, verdicts, staleness and the reads the
+verifier's context needs (irregular interval, reciprocity, last GPS fix).
+
+Split from `sql.py` so each file holds one job; `SqlRepository` mixes this in.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from decimal import Decimal
+from typing import Any
+
+from oracle.storage.repository import (
+    KINDS,
+    REASON_STALE,
+    STATUS_CLAIMED,
+    STATUS_PENDING,
+    STATUS_STALE,
+    STATUS_VERIFIED,
+    StoredReport,
+    StoredVerdict,
+    kind_code,
+)
+
+BEACON, WITNESS = 0, 1
+STALE_DETAIL = "not verified within 45 min of arrival"
+REPORT_COLS = "id, kind, hotspot_key, received_ms, raw, data, remote_entropy, status"
+VERDICT_COLS = (
+    "report_id, kind, hotspot_key, beacon_id, received_ms, valid, reason, selected, "
+    "location_trust, passed_regular, witnesses, detail, verified_at_ms"
+)
+
+
+def report_row(row: Sequence[Any]) -> StoredReport:
+    return StoredReport(
+        bytes(row[0]), KINDS[row[1]], bytes(row[2]), int(row[3]), bytes(row[4]),
+        None if row[5] is None else bytes(row[5]),
+        None if row[6] is None else bytes(row[6]), row[7],
+    )
+
+
+def verdict_row(row: Sequence[Any]) -> StoredVerdict:
+    return StoredVerdict(
+        report_id=bytes(row[0]), kind=KINDS[row[1]], hotspot_key=bytes(row[2]),
+        beacon_id=None if row[3] is None else bytes(row[3]), received_ms=int(row[4]),
+        valid=bool(row[5]), reason=row[6], selected=bool(row[7]),
+        location_trust=Decimal(row[8]), passed_regular=bool(row[9]), witnesses=int(row[10]),
+        detail=row[11], verified_at_ms=int(row[12]),
+    )
+
+
+def marks(n: int) -> str:
+    return ",".join("?" * n)
+
+
+class VerificationQueries:
+    """Needs `transaction`, `_read`, `lock_clause`, `row_lock` from the SQL base."""
+
+    lock_clause: str
+    row_lock: str
+
+    def transaction(self, immediate: bool = False) -> Any: ...
+
+    def _read(self, sql: str, params: Sequence[Any] = ()) -> list[Any]: ...
+
+    def claim_beacons(
+        self, worker: str, now_ms: int, lease_ms: int, limit: int
+    ) -> list[StoredReport]:
+        with self.transaction(immediate=True) as tx:
+            tx.execute(
+                "SELECT id FROM reports WHERE kind = ? AND ("
+                "(status = ? AND ready_ms <= ?) OR (status = ? AND claim_until_ms < ?)) "
+                f"ORDER BY ready_ms, id LIMIT ? {self.lock_clause}",
+                (BEACON, STATUS_PENDING, now_ms, STATUS_CLAIMED, now_ms, limit),
+            )
+            ids = [bytes(r[0]) for r in tx.fetchall()]
+            if not ids:
+                return []
+            tx.execute(
+                "UPDATE reports SET status = ?, claimed_by = ?, claim_until_ms = ? "
+                f"WHERE id IN ({marks(len(ids))})",
+                (STATUS_CLAIMED, worker, now_ms + lease_ms, *ids),
+            )
+            tx.execute(
+                f"SELECT {REPORT_COLS} FROM reports WHERE id IN ({marks(len(ids))}) "
+                "ORDER BY received_ms, id",
+                ids,
+            )
+            return [report_row(r) for r in tx.fetchall()]
+
+    def pending_witnesses(self, data: bytes) -> list[StoredReport]:
+        rows = self._read(
+            f"SELECT {REPORT_COLS} FROM reports WHERE data = ? AND kind = ? AND status = ? "
+            "ORDER BY received_ms, id",
+            (data, WITNESS, STATUS_PENDING),
+        )
+        return [report_row(r) for r in rows]
+
+    def store_verdicts(
+        self, worker: str, beacon_id: bytes, verdicts: Sequence[StoredVerdict]
+    ) -> bool:
+        with self.transaction(immediate=True) as tx:
+            tx.execute(
+                f"SELECT status, claimed_by FROM reports WHERE id = ? {self.row_lock}",
+                (beacon_id,),
+            )
+            row = tx.fetchone()
+            if row is None or row[0] != STATUS_CLAIMED or row[1] != worker:
+                return False
+            for v in verdicts:
+                tx.execute(
+                    f"INSERT INTO verdicts ({VERDICT_COLS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?) "
+                    "ON CONFLICT (report_id) DO NOTHING",
+                    (v.report_id, kind_code(v.kind), v.hotspot_key, v.beacon_id, v.received_ms,
+                     int(v.valid), v.reason, int(v.selected), str(v.location_trust),
+                     int(v.passed_regular), v.witnesses, v.detail, v.verified_at_ms),
+                )
+                tx.execute(
+                    "UPDATE reports SET status = ?, claimed_by = NULL, claim_until_ms = NULL "
+                    "WHERE id = ?",
+                    (STATUS_VERIFIED, v.report_id),
+                )
+            # A beacon whose verdict list omitted it (never expected) must still leave the queue.
+            tx.execute(
+                "UPDATE reports SET status = ?, claimed_by = NULL, claim_until_ms = NULL "
+                "WHERE id = ? AND status = ?",
+                (STATUS_VERIFIED, beacon_id, STATUS_CLAIMED),
+            )
+        return True
+
+    def release_claim(self, worker: str, beacon_id: bytes) -> None:
+        with self.transaction(immediate=True) as tx:
+            tx.execute(
+                "UPDATE reports SET status = ?, claimed_by = NULL, claim_until_ms = NULL "
+                "WHERE id = ? AND status = ? AND claimed_by = ?",
+                (STATUS_PENDING, beacon_id, STATUS_CLAIMED, worker),
+            )
+
+    def mark_stale(self, now_ms: int, stale_after_ms: int) -> int:
+        cutoff = now_ms - stale_after_ms
+        where = "kind IN (?, ?) AND status = ? AND received_ms <= ?"
+        params = (BEACON, WITNESS, STATUS_PENDING, cutoff)
+        with self.transaction(immediate=True) as tx:
+            tx.execute(
+                f"INSERT INTO verdicts ({VERDICT_COLS}) SELECT id, kind, hotspot_key, NULL, "
+                "received_ms, 0, ?, 0, '0', 0, 0, ?, ? FROM reports "
+                f"WHERE {where} ON CONFLICT (report_id) DO NOTHING",
+                (REASON_STALE, STALE_DETAIL, now_ms, *params),
+            )
+            tx.execute(f"UPDATE reports SET status = ? WHERE {where}", (STATUS_STALE, *params))
+            return int(tx.rowcount)
+
+    def reset_verification(self, from_ms: int, to_ms: int) -> int:
+        with self.transaction(immediate=True) as tx:
+            tx.execute(
+                "SELECT id FROM reports WHERE kind IN (?, ?) AND received_ms >= ? "
+                "AND received_ms < ? AND status IN (?, ?, ?)",
+                (BEACON, WITNESS, from_ms, to_ms, STATUS_VERIFIED, STATUS_STALE, STATUS_CLAIMED),
+            )
+            ids = {bytes(r[0]) for r in tx.fetchall()}
+            beacons = list(ids)
+            for start in range(0, len(beacons), 400):
+                chunk = beacons[start : start + 400]
+                tx.execute(
+                    f"SELECT report_id FROM verdicts WHERE beacon_id IN ({marks(len(chunk))})",
+                    chunk,
+                )
+                ids.update(bytes(r[0]) for r in tx.fetchall())
+            every = list(ids)
+            for start in range(0, len(every), 400):
+                chunk = every[start : start + 400]
+                tx.execute(f"DELETE FROM verdicts WHERE report_id IN ({marks(len(chunk))})", chunk)
+                tx.execute(
+                    "UPDATE reports SET status = ?, claimed_by = NULL, claim_until_ms = NULL "
+                    f"WHERE id IN ({marks(len(chunk))})",
+                    (STATUS_PENDING, *chunk),
+                )
+            return len(every)
+
+    # --- verdict reads --------------------------------------------------------------------
+    def verdict(self, report_id: bytes) -> StoredVerdict | None:
+        rows = self._read(f"SELECT {VERDICT_COLS} FROM verdicts WHERE report_id = ?", (report_id,))
+        return verdict_row(rows[0]) if rows else None
+
+    def verdicts_for_beacon(self, beacon_id: bytes) -> list[StoredVerdict]:
+        rows = self._read(
+            f"SELECT {VERDICT_COLS} FROM verdicts WHERE report_id = ? OR beacon_id = ? "
+            "ORDER BY kind, received_ms, report_id",
+            (beacon_id, beacon_id),
+        )
+        return [verdict_row(r) for r in rows]
+
+    def verdicts_received_between(
+        self, from_ms: int, to_ms: int, kind: str | None = None
+    ) -> Iterator[StoredVerdict]:
+        sql = f"SELECT {VERDICT_COLS} FROM verdicts WHERE received_ms >= ? AND received_ms < ?"
+        params: list[Any] = [from_ms, to_ms]
+        if kind is not None:
+            sql += " AND kind = ?"
+            params.append(kind_code(kind))
+        for row in self._read(sql + " ORDER BY received_ms, report_id", params):
+            yield verdict_row(row)
+
+    def beacon_in_window(
+        self, key: bytes, window_start_ms: int, window_end_ms: int, exclude_id: bytes
+    ) -> bool:
+        own = self._read("SELECT received_ms FROM reports WHERE id = ?", (exclude_id,))
+        at = int(own[0][0]) if own else window_end_ms
+        rows = self._read(
+            "SELECT 1 FROM reports WHERE kind = ? AND hotspot_key = ? AND received_ms >= ? "
+            "AND received_ms < ? AND id <> ? AND (status IN (?, ?) OR received_ms < ? "
+            "OR (received_ms = ? AND id < ?)) LIMIT 1",
+            (BEACON, key, window_start_ms, window_end_ms, exclude_id, STATUS_VERIFIED,
+             STATUS_STALE, at, at, exclude_id),
+        )
+        return bool(rows)
+
+    def _last_verdict_ms(self, key: bytes, kind: int, extra: str, before_ms: int | None) -> Any:
+        sql = (
+            "SELECT max(received_ms) FROM verdicts WHERE hotspot_key = ? AND kind = ? "
+            f"AND passed_regular = 1 {extra}"
+        )
+        params: list[Any] = [key, kind]
+        if before_ms is not None:
+            sql += " AND received_ms < ?"
+            params.append(before_ms)
+        value = self._read(sql, params)[0][0]
+        return None if value is None else int(value)
+
+    def last_valid_witness_ms(self, key: bytes, before_ms: int | None = None) -> int | None:
+        return self._last_verdict_ms(key, WITNESS, "", before_ms)
+
+    def last_valid_beacon_ms(self, key: bytes, before_ms: int | None = None) -> int | None:
+        return self._last_verdict_ms(key, BEACON, "AND witnesses >= 1", before_ms)
+
+    def last_fix(self, key: bytes, before_ms: int) -> tuple[float, float, int] | None:
+        rows = self._read(
+            "SELECT fix_lat_e7, fix_lon_e7, received_ms FROM reports WHERE hotspot_key = ? "
+            "AND received_ms < ? AND fix_lat_e7 IS NOT NULL ORDER BY received_ms DESC LIMIT 1",
+            (key, before_ms),
+        )
+        if not rows:
+            return None
+        lat, lon, at = rows[0]
+        return lat / 1e7, lon / 1e7, int(at)

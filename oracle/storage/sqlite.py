@@ -1,0 +1,133 @@
+"""SQLite backend: the single-machine default (WAL, synchronous=FULL).
+
+WAL lets readers (queries, the verifier) run while the ingest writer commits; synchronous=FULL
+makes each commit survive power loss, which is what an acknowledgement promises. Writers use
+BEGIN IMMEDIATE so two writers never deadlock on a lock upgrade and claims are exclusive.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from oracle.errors import StorageError
+from oracle.storage.repository import NewReport, Tx
+from oracle.storage.sql import SqlRepository
+
+BUSY_TIMEOUT_MS = 30_000
+# WAL checkpoints run in a background thread (PASSIVE: never blocking writers) instead of inside
+# whichever commit crosses SQLite's 1000-page threshold, which made that ingest commit, and every
+# ack waiting on it, tens of milliseconds late.
+CHECKPOINT_INTERVAL_S = 1.0
+
+
+class _SqliteTx:
+    def __init__(self, cursor: sqlite3.Cursor) -> None:
+        self._cur = cursor
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> Any:
+        return self._cur.execute(sql, tuple(params))
+
+    def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> Any:
+        return self._cur.executemany(sql, rows)
+
+    def fetchone(self) -> Any:
+        return self._cur.fetchone()
+
+    def fetchall(self) -> list[Any]:
+        return self._cur.fetchall()
+
+    @property
+    def rowcount(self) -> int:
+        return self._cur.rowcount
+
+
+class SqliteRepository(SqlRepository):
+    dialect = "sqlite"
+
+    def __init__(self, path: str | Path) -> None:
+        super().__init__()
+        self.path = Path(path)
+        if not self.path.parent.is_dir():
+            raise StorageError(f"database folder {self.path.parent} does not exist")
+        self._stop_checkpoints = threading.Event()
+        self._checkpointer: threading.Thread | None = None
+
+    def _connect(self) -> sqlite3.Connection:
+        try:
+            conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+            conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+            mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+            conn.execute("PRAGMA synchronous = FULL")
+            conn.execute("PRAGMA wal_autocheckpoint = 0")  # see CHECKPOINT_INTERVAL_S
+        except sqlite3.Error as exc:
+            raise StorageError(f"cannot open {self.path}: {exc}") from exc
+        if str(mode).lower() != "wal":
+            raise StorageError(f"{self.path}: journal_mode is {mode}, WAL is required")
+        return conn
+
+    @contextmanager
+    def transaction(self, immediate: bool = True) -> Iterator[Tx]:
+        """Always BEGIN IMMEDIATE: a write lock from the start, never a failed upgrade."""
+        conn = self._conn()
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield _SqliteTx(conn.cursor())
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        conn.execute("COMMIT")
+
+    def _read(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
+        return self._conn().execute(sql, tuple(params)).fetchall()
+
+    def insert_reports(self, rows: Sequence[NewReport]) -> list[Any]:
+        if self._checkpointer is None:
+            self._start_checkpoints()
+        return super().insert_reports(rows)
+
+    def _start_checkpoints(self) -> None:
+        with self._lock:
+            if self._checkpointer is not None:
+                return
+            self._checkpointer = threading.Thread(
+                target=self._checkpoint_loop, name="sqlite-checkpoint", daemon=True
+            )
+            self._checkpointer.start()
+
+    def _checkpoint_loop(self) -> None:
+        conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+        try:
+            conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+            conn.execute("PRAGMA synchronous = FULL")
+            while not self._stop_checkpoints.wait(CHECKPOINT_INTERVAL_S):
+                self.checkpoint(conn)
+        finally:
+            conn.close()
+
+    def checkpoint(self, conn: sqlite3.Connection | None = None) -> None:
+        """Copy committed WAL pages into the database file without blocking writers."""
+        try:
+            (conn or self._conn()).execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+        except sqlite3.OperationalError:
+            pass  # busy: the next round catches up
+
+    def close(self) -> None:
+        self._stop_checkpoints.set()
+        if self._checkpointer is not None:
+            self._checkpointer.join(10)
+            self._checkpointer = None
+        self._stop_checkpoints.clear()
+        super().close()
+
+    def _insert_new(self, tx: Tx, rows: Sequence[NewReport]) -> set[bytes]:
+        # Under BEGIN IMMEDIATE nobody else writes, so every fresh row is ours.
+        tx.executemany(self.INSERT_REPORT, [self._report_params(r) for r in rows])
+        return {r.id for r in rows}
+
+    def pragma(self, name: str) -> Any:
+        return self._conn().execute(f"PRAGMA {name}").fetchone()[0]

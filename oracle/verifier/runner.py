@@ -1,0 +1,221 @@
+"""The verification runner: claims beacons whose entropy window has closed, matches their
+witnesses by identical data, runs the verifier's pure pipeline and stores the verdicts.
+
+Exactly once, even with several workers or replicas: a beacon is claimed atomically (BEGIN
+IMMEDIATE on SQLite, FOR UPDATE SKIP LOCKED on PostgreSQL) with a lease, and verdicts are
+stored only while the claim is still ours; a report keeps its first verdict. Reports still
+unverified 45 min after arrival are then marked `stale`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+
+from oracle.storage.repository import Registration, Repository, StoredReport, StoredVerdict
+from oracle.verifier.model import (
+    KIND_BEACON,
+    KIND_WITNESS,
+    BeaconCase,
+    HotspotRecord,
+    VerdictRecord,
+    WitnessCase,
+)
+from oracle.verifier.params import VerifierParams
+from oracle.verifier.pipeline import SiteCache, verify_poc
+from oracle.verifier.reasons import Reason
+from pocnet.beacon import BEACON_WINDOW_S
+
+DEFAULT_LEASE_MS = 300_000
+DEFAULT_BATCH = 200
+
+VerifyFn = Callable[..., list[VerdictRecord]]
+
+
+def default_worker_id() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def hotspot_record(reg: Registration) -> HotspotRecord:
+    return HotspotRecord(
+        key=reg.hotspot_key,
+        owner=reg.owner_wallet,
+        location=reg.location,
+        gain_dbi_x10=reg.gain_dbi_x10,
+        elevation_m=reg.elevation_m,
+        capability=reg.capability,
+        region=reg.region,
+    )
+
+
+class StorageContext:
+    """The verifier's `VerifierContext` answered from the Repository (STORAGE.md)."""
+
+    def __init__(self, repo: Repository) -> None:
+        self._repo = repo
+        self._hotspots: dict[bytes, HotspotRecord | None] = {}
+        # Reciprocity counts only reports received before the beacon under verification, so
+        # re-verifying an old time range (`verify --from --to`) sees what the live run saw.
+        self.as_of_ms: int | None = None
+
+    def hotspot(self, key: bytes) -> HotspotRecord | None:
+        if key not in self._hotspots:
+            reg = self._repo.hotspot(key)
+            self._hotspots[key] = None if reg is None else hotspot_record(reg)
+        return self._hotspots[key]
+
+    def is_denied(self, key: bytes) -> bool:
+        return self._repo.is_denied(key)
+
+    def is_edge_denied(self, a: bytes, b: bytes) -> bool:
+        return self._repo.is_edge_denied(a, b)
+
+    def beacon_in_window(self, key: bytes, window_start_s: int, exclude_id: bytes) -> bool:
+        start_ms = window_start_s * 1000
+        return self._repo.beacon_in_window(
+            key, start_ms, start_ms + BEACON_WINDOW_S * 1000, exclude_id
+        )
+
+    def last_valid_witness_ms(self, key: bytes) -> int | None:
+        return self._repo.last_valid_witness_ms(key, self.as_of_ms)
+
+    def last_valid_beacon_ms(self, key: bytes) -> int | None:
+        return self._repo.last_valid_beacon_ms(key, self.as_of_ms)
+
+    def last_fix(self, key: bytes, before_ms: int) -> tuple[float, float, int] | None:
+        return self._repo.last_fix(key, before_ms)
+
+
+@dataclass(frozen=True)
+class RunStats:
+    beacons: int
+    verdicts: int
+    stale: int
+    lost_claims: int
+
+
+def _stored(
+    record: VerdictRecord, hotspot_key: bytes, received_ms: int, witnesses: int, now_ms: int
+) -> StoredVerdict:
+    return StoredVerdict(
+        report_id=record.report_id,
+        kind=record.kind,
+        hotspot_key=hotspot_key,
+        beacon_id=record.beacon_id,
+        received_ms=received_ms,
+        valid=record.valid,
+        reason=None if record.reason is None else int(record.reason),
+        selected=record.selected,
+        location_trust=record.location_trust,
+        passed_regular=record.passed_regular,
+        witnesses=witnesses,
+        detail=record.detail,
+        verified_at_ms=now_ms,
+    )
+
+
+class VerificationRunner:
+    def __init__(
+        self,
+        repo: Repository,
+        params: VerifierParams,
+        clock_ms: Callable[[], int],
+        worker: str | None = None,
+        lease_ms: int = DEFAULT_LEASE_MS,
+        batch: int = DEFAULT_BATCH,
+        verify: VerifyFn = verify_poc,
+    ) -> None:
+        self._repo = repo
+        self._params = params
+        self._clock_ms = clock_ms
+        self.worker = worker or default_worker_id()
+        self._lease_ms = lease_ms
+        self._batch = batch
+        self._verify = verify
+        self._sites = SiteCache()
+
+    def run_once(self, now_ms: int | None = None) -> RunStats:
+        """Verify every beacon that is ready now, then sweep stale reports."""
+        now = self._clock_ms() if now_ms is None else now_ms
+        beacons = verdicts = lost = 0
+        while True:
+            claimed = self._repo.claim_beacons(self.worker, now, self._lease_ms, self._batch)
+            if not claimed:
+                break
+            ctx = StorageContext(self._repo)
+            for beacon in claimed:
+                stored = self.verify_beacon(beacon, ctx, now)
+                if self._repo.store_verdicts(self.worker, beacon.id, stored):
+                    beacons += 1
+                    verdicts += len(stored)
+                else:
+                    lost += 1
+        stale = self._repo.mark_stale(now, self._params.stale_after_ms)
+        return RunStats(beacons, verdicts, stale, lost)
+
+    def verify_beacon(
+        self, beacon: StoredReport, ctx: StorageContext, now_ms: int
+    ) -> list[StoredVerdict]:
+        report = beacon.message()
+        entropy = self._repo.entropy(bytes(report.remote_entropy))
+        case = BeaconCase(
+            beacon.id, report, beacon.received_ms, None if entropy is None else entropy.timestamp_s
+        )
+        ctx.as_of_ms = beacon.received_ms
+        matched = self._repo.pending_witnesses(beacon.data) if beacon.data else []
+        cases = [WitnessCase(w.id, w.message(), w.received_ms) for w in matched]
+        records = self._verify(case, cases, ctx, self._params, now_ms, sites=self._sites)
+        return self._to_stored(beacon, matched, records, now_ms)
+
+    @staticmethod
+    def _to_stored(
+        beacon: StoredReport,
+        matched: Sequence[StoredReport],
+        records: Sequence[VerdictRecord],
+        now_ms: int,
+    ) -> list[StoredVerdict]:
+        by_id = {w.id: w for w in matched}
+        witness_count = sum(1 for r in records if r.kind == KIND_WITNESS)
+        out: list[StoredVerdict] = []
+        for record in records:
+            if record.kind == KIND_BEACON:
+                out.append(
+                    _stored(record, beacon.hotspot_key, beacon.received_ms, witness_count, now_ms)
+                )
+            else:
+                w = by_id[record.report_id]
+                out.append(_stored(record, w.hotspot_key, w.received_ms, 0, now_ms))
+        decided = {r.report_id for r in records}
+        for w in matched:  # self-witnesses are left out of the PoC but still get a verdict
+            if w.id not in decided:
+                out.append(
+                    StoredVerdict(
+                        w.id,
+                        KIND_WITNESS,
+                        w.hotspot_key,
+                        beacon.id,
+                        w.received_ms,
+                        False,
+                        int(Reason.self_witness),
+                        False,
+                        Decimal(0),
+                        False,
+                        0,
+                        "the beaconer cannot witness its own beacon",
+                        now_ms,
+                    )
+                )
+        return out
+
+    async def run(self, stop: asyncio.Event, interval_s: float) -> None:
+        """Verify on a schedule until `stop` is set."""
+        while not stop.is_set():
+            await asyncio.to_thread(self.run_once)
+            try:
+                await asyncio.wait_for(stop.wait(), timeout=interval_s)
+            except TimeoutError:
+                pass

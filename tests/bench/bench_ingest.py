@@ -1,0 +1,225 @@
+"""Benchmark: acknowledged, durably stored reports per second (issue 6: ≥ 5,000/s on the
+2-core box) and p99 acknowledgement latency at 2,000/s (≤ 50 ms).
+
+The oracle runs as `pocnet-oracle serve` (SQLite, WAL, synchronous=FULL, signature checks on)
+in its own process; this script is the load generator, a separate process talking gRPC over
+loopback. It pre-signs witness reports with per-stream session keys (PROTOCOL §1), then:
+
+1. throughput: N concurrent report streams send as fast as acks allow (bounded in flight);
+   reports/s = acked / elapsed, and the database row count is checked afterwards;
+2. latency: the same streams paced to 2,000 reports/s in total; each ack's latency is the time
+   from writing the report to reading its ack;
+3. the bare Ed25519 verify rate of this machine (cryptography/OpenSSL, one core) in the same run.
+
+    .venv/bin/python tests/bench/bench_ingest.py [--seconds 5] [--streams 16] [--json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+from collections import deque
+from pathlib import Path
+
+import grpc
+
+from pocnet import signing
+from pocnet.keys import Keypair, create_keyfile
+from pocnet.wire import ingest_pb2, reports_pb2, service_pb2_grpc
+
+IN_FLIGHT_PER_STREAM = 256
+
+
+def start_server(tmp: Path) -> tuple[subprocess.Popen[str], int]:
+    create_keyfile(tmp / "oracle.key")
+    env = dict(os.environ, POCNET_ORACLE_RATE_LIMIT_PER_KEY_BURST="1000000",
+               POCNET_ORACLE_RATE_LIMIT_PER_KEY_RATE_PER_S="1000000",
+               POCNET_ORACLE_VERIFIER_INTERVAL_S="3600")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "oracle.cli", "serve", "--listen", "127.0.0.1:0", "--json",
+         "--database", f"sqlite:///{tmp / 'oracle.db'}", "--key", str(tmp / "oracle.key")],
+        stdout=subprocess.PIPE, text=True, env=env,
+    )
+    assert proc.stdout is not None
+    return proc, json.loads(proc.stdout.readline())["port"]
+
+
+def make_reports(streams: int, per_stream: int, tag: int) -> list[tuple[Keypair, Keypair, list]]:  # type: ignore[type-arg]
+    plans = []
+    for s in range(streams):
+        device = Keypair.from_seed(bytes([tag, s]) + b"\x00" * 30)
+        session = Keypair.generate()
+        reports = []
+        for i in range(per_stream):
+            msg = reports_pb2.WitnessReport(
+                pub_key=device.public_key.to_bytes(), data=os.urandom(51),
+                timestamp=time.time_ns() + i, signal=-1000, snr=50, frequency=867_100_000,
+            )
+            signing.sign(msg, session)
+            reports.append(ingest_pb2.StreamRequest(witness=msg))
+        plans.append((device, session, reports))
+    return plans
+
+
+async def run_stream(channel: grpc.aio.Channel, device: Keypair, session: Keypair,
+                     reports: list, rate_per_s: float | None, deadline: float,  # type: ignore[type-arg]
+                     latencies: list[float]) -> int:
+    stub = service_pb2_grpc.IngestServiceStub(channel)
+    call = stub.ReportStream()
+    offer = await call.read()
+    await call.write(ingest_pb2.StreamRequest(
+        session_init=signing.session_init(device, offer.offer.nonce, session)))
+    sent_at: deque[float] = deque()
+    window = asyncio.Semaphore(IN_FLIGHT_PER_STREAM)
+    acked = 0
+    done_sending = asyncio.Event()
+
+    async def reader() -> None:
+        nonlocal acked
+        while True:
+            if done_sending.is_set() and not sent_at:
+                return
+            response = await call.read()
+            if response is grpc.aio.EOF:
+                return
+            latencies.append(time.perf_counter() - sent_at.popleft())
+            acked += 1
+            window.release()
+
+    task = asyncio.create_task(reader())
+    start = time.perf_counter()
+    for i, request in enumerate(reports):
+        now = time.perf_counter()
+        if now >= deadline:
+            break
+        if rate_per_s is not None:
+            due = start + i / rate_per_s
+            if due > now:
+                await asyncio.sleep(due - now)
+        await window.acquire()
+        sent_at.append(time.perf_counter())
+        await call.write(request)
+    done_sending.set()
+    await call.done_writing()
+    await task
+    return acked
+
+
+async def load(port: int, plans: list, rate_per_s: float | None, seconds: float) -> dict:  # type: ignore[type-arg]
+    latencies: list[float] = []
+    async with grpc.aio.insecure_channel(f"127.0.0.1:{port}") as channel:
+        await channel.channel_ready()
+        start = time.perf_counter()
+        per_stream = None if rate_per_s is None else rate_per_s / len(plans)
+        counts = await asyncio.gather(*(
+            run_stream(channel, d, s, r, per_stream, start + seconds, latencies)
+            for d, s, r in plans
+        ))
+        elapsed = time.perf_counter() - start
+    latencies.sort()
+    p = lambda q: latencies[min(len(latencies) - 1, int(q * len(latencies)))] * 1000  # noqa: E731
+    return {"acked": sum(counts), "elapsed_s": elapsed, "rate_per_s": sum(counts) / elapsed,
+            "p50_ms": p(0.50), "p99_ms": p(0.99), "max_ms": latencies[-1] * 1000}
+
+
+def cpu_s(pid: int | None = None) -> float:
+    """CPU seconds (user + system) used so far by `pid` (default: this process)."""
+    if pid is None:
+        t = os.times()
+        return t.user + t.system
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def family_cpu_s(pid: int) -> float:
+    """CPU of `pid` and its live children (the signature helper process)."""
+    total = cpu_s(pid)
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            total += cpu_s(int(stat.parent.name))
+    return total
+
+
+def measured(proc: subprocess.Popen[str], port: int, plans: list,  # type: ignore[type-arg]
+             rate: float | None, seconds: float) -> dict:  # type: ignore[type-arg]
+    server0, client0 = family_cpu_s(proc.pid), cpu_s()
+    result = asyncio.run(load(port, plans, rate, seconds))
+    result["server_cpu_s"] = family_cpu_s(proc.pid) - server0
+    result["client_cpu_s"] = cpu_s() - client0
+    result["server_cpu_us_per_report"] = 1e6 * result["server_cpu_s"] / max(1, result["acked"])
+    return result
+
+
+def ed25519_rate(seconds: float = 1.0) -> float:
+    kp = Keypair.generate()
+    message = os.urandom(120)
+    sig = kp.sign(message)
+    key = kp.public_key
+    n, start = 0, time.perf_counter()
+    while time.perf_counter() - start < seconds:
+        for _ in range(200):
+            key.verify(message, sig)
+        n += 200
+    return n / (time.perf_counter() - start)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--seconds", type=float, default=5.0)
+    parser.add_argument("--streams", type=int, default=16)
+    parser.add_argument("--paced-rate", type=float, default=2000.0)
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args()
+    tmp = Path(tempfile.mkdtemp(prefix="bench-ingest-"))
+    verify_rate = ed25519_rate()
+    throughput_plans = make_reports(args.streams, int(14_000 * args.seconds / args.streams), 1)
+    paced_plans = make_reports(4, int(args.paced_rate * args.seconds / 4) + 10, 2)
+    proc, port = start_server(tmp)
+    try:
+        throughput = measured(proc, port, throughput_plans, None, args.seconds)
+        paced = measured(proc, port, paced_plans, args.paced_rate, args.seconds)
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(30)
+    with sqlite3.connect(tmp / "oracle.db") as db:
+        stored = db.execute("SELECT count(*) FROM reports").fetchone()[0]
+        sync = db.execute("PRAGMA journal_mode").fetchone()[0]
+    result = {
+        "throughput": throughput, "paced": paced, "stored_rows": stored,
+        "acked_total": throughput["acked"] + paced["acked"], "journal_mode": sync,
+        "ed25519_verify_per_s": verify_rate,
+        "ratio_ingest_to_verify": throughput["rate_per_s"] / verify_rate,
+        "cpus": os.cpu_count(), "loadavg": os.getloadavg(),
+    }
+    assert stored >= result["acked_total"], "acknowledged reports missing from the database"
+    if args.json:
+        print(json.dumps(result, indent=2))
+    else:
+        print(f"throughput: {throughput['rate_per_s']:.0f} acked reports/s "
+              f"({throughput['acked']} in {throughput['elapsed_s']:.1f} s, "
+              f"{args.streams} streams), p99 {throughput['p99_ms']:.1f} ms; server CPU "
+              f"{throughput['server_cpu_s']:.1f} s ({throughput['server_cpu_us_per_report']:.0f} "
+              f"µs/report), client CPU {throughput['client_cpu_s']:.1f} s")
+        print(f"paced {args.paced_rate:.0f}/s: achieved {paced['rate_per_s']:.0f}/s, "
+              f"p50 {paced['p50_ms']:.1f} ms, p99 {paced['p99_ms']:.1f} ms, "
+              f"max {paced['max_ms']:.1f} ms")
+        print(f"bare Ed25519 verify: {verify_rate:.0f}/s on one core; ingest/verify ratio "
+              f"{result['ratio_ingest_to_verify']:.2f}")
+        print(f"stored rows {stored} >= acked {result['acked_total']}; load {os.getloadavg()}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

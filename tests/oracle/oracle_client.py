@@ -1,0 +1,76 @@
+"""A blocking client for the report stream: lets a test read the offer before answering."""
+
+from __future__ import annotations
+
+import asyncio
+import queue
+import threading
+from collections.abc import Iterator
+from typing import Any
+
+import grpc
+
+from pocnet.wire import ingest_pb2, service_pb2_grpc
+
+_END = object()
+
+
+class StreamClient:
+    def __init__(self, channel: grpc.Channel, timeout_s: float = 10.0) -> None:
+        self._outbox: queue.Queue[Any] = queue.Queue()
+        stub = service_pb2_grpc.IngestServiceStub(channel)
+        self.responses = stub.ReportStream(self._requests(), timeout=timeout_s)
+        self.nonce = next(self.responses).offer.nonce
+
+    def _requests(self) -> Iterator[ingest_pb2.StreamRequest]:
+        while True:
+            item = self._outbox.get()
+            if item is _END:
+                return
+            yield item
+
+    def send(self, **kwargs: Any) -> None:
+        self._outbox.put(ingest_pb2.StreamRequest(**kwargs))
+
+    def recv(self) -> ingest_pb2.StreamResponse:
+        return next(self.responses)
+
+    def close(self) -> None:
+        self._outbox.put(_END)
+
+
+class RunningServer:
+    """An oracle server on 127.0.0.1:0 in a background event loop; tests use sync stubs."""
+
+    def __init__(self, settings, operator) -> None:
+        self.settings = settings
+        self.operator = operator
+        self.loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self.loop.run_forever, daemon=True)
+        self._thread.start()
+        self.server, self.port = self.call(self._create())
+        self.oracle = self.server.oracle
+        self.address = f"127.0.0.1:{self.port}"
+
+    async def _create(self):
+        from oracle.server import build_oracle, create_server
+
+        oracle = build_oracle(self.settings, locator=lambda: _FixedRegion())
+        server, port = create_server(self.settings, "127.0.0.1:0", oracle)
+        await server.start()
+        return server, port
+
+    def call(self, coro):
+        return asyncio.run_coroutine_threadsafe(coro, self.loop).result(30)
+
+    def close(self) -> None:
+        self.call(self.server.stop(0))
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self._thread.join(10)
+
+
+class _FixedRegion:
+    def region_at(self, lat: float, lon: float) -> str | None:
+        return "EU868" if lat > 0 else None
+
+

@@ -1,0 +1,100 @@
+"""Signed test messages for the oracle-core tests: reports, assertions, denylists."""
+
+from __future__ import annotations
+
+import os
+
+from oracle.registry import ASSERTION_SIGNATURES
+from pocnet import geo, signing
+from pocnet.beacon import derive_beacon
+from pocnet.keys import Keypair, Network
+from pocnet.regions import get_plan
+from pocnet.wire import registry_pb2, reports_pb2
+
+EU868 = get_plan("EU868")
+AMSTERDAM = (52.3676, 4.9041)
+
+
+def keypair(seed: int, network: Network = Network.MAINNET) -> Keypair:
+    return Keypair.from_seed(seed.to_bytes(32, "big"), network)
+
+
+def beacon_report(
+    kp: Keypair,
+    remote_entropy: bytes,
+    entropy_ts: int,
+    local_entropy: bytes = b"\x01\x02\x03\x04",
+    timestamp_ns: int = 1,
+    signer: Keypair | None = None,
+    gain_dbi_x10: int = 30,
+) -> reports_pb2.BeaconReport:
+    beacon = derive_beacon(remote_entropy, entropy_ts, local_entropy, EU868, gain_dbi_x10)
+    msg = reports_pb2.BeaconReport(
+        pub_key=kp.public_key.to_bytes(),
+        local_entropy=local_entropy,
+        remote_entropy=remote_entropy,
+        data=beacon.data,
+        frequency=beacon.frequency_hz,
+        datarate=reports_pb2.DataRate.Value(beacon.datarate),
+        tx_power=beacon.tx_power_dbm,
+        timestamp=timestamp_ns,
+    )
+    return signing.sign(msg, signer or kp)
+
+
+def witness_report(
+    kp: Keypair,
+    data: bytes | None = None,
+    signal: int = -1000,
+    snr: int = 50,
+    frequency: int = 867_100_000,
+    timestamp_ns: int = 1,
+    signer: Keypair | None = None,
+) -> reports_pb2.WitnessReport:
+    msg = reports_pb2.WitnessReport(
+        pub_key=kp.public_key.to_bytes(),
+        data=data if data is not None else os.urandom(51),
+        timestamp=timestamp_ns,
+        signal=signal,
+        snr=snr,
+        frequency=frequency,
+        datarate=reports_pb2.SF12BW125,
+    )
+    return signing.sign(msg, signer or kp)
+
+
+def assertion(
+    hotspot: Keypair,
+    owner: Keypair,
+    lat: float = AMSTERDAM[0],
+    lon: float = AMSTERDAM[1],
+    nonce: int = 1,
+    gain: int = 30,
+    capability: int = registry_pb2.FULL,
+) -> registry_pb2.LocationAssertion:
+    msg = registry_pb2.LocationAssertion(
+        hotspot_key=hotspot.public_key.to_bytes(),
+        owner_wallet=owner.public_key.raw,
+        location=geo.latlng_to_cell(lat, lon, 12),
+        gain=gain,
+        elevation=5,
+        capability=capability,
+        nonce=nonce,
+        timestamp_ms=1,
+    )
+    signing.sign(msg, hotspot, field="hotspot_signature", fields=ASSERTION_SIGNATURES)
+    msg.owner_signature = owner.sign(signing.canonical_bytes(msg, ASSERTION_SIGNATURES))
+    return msg
+
+
+def denylist(
+    operator: Keypair, version: int, hotspots: list[bytes], edges: list[tuple[bytes, bytes]] = ()
+) -> registry_pb2.DenylistUpdate:
+    msg = registry_pb2.DenylistUpdate(
+        version=version,
+        hotspots=hotspots,
+        edges=[registry_pb2.DeniedEdge(a=a, b=b) for a, b in edges],
+        operator_key=operator.public_key.to_bytes(),
+        timestamp_ms=1,
+    )
+    return signing.sign(msg, operator)

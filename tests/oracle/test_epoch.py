@@ -1,0 +1,206 @@
+"""Epoch rewards (PROTOCOL §6): the split, shares, reward per share, floors and the
+unallocated remainder, with amounts worked out by hand in each test."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from fractions import Fraction
+
+import pytest
+
+from oracle.rewards.epoch import (
+    BEACONER,
+    WITNESSER,
+    RewardParams,
+    compute_epoch,
+    reward_per_share,
+    split_emission,
+)
+from oracle.rewards.model import BeaconInput, HotspotOwner, WitnessInput, epoch_bounds_ms
+
+ONE = Decimal(1)
+W1, W2 = b"\x01" * 32, b"\x02" * 32
+
+
+def key(name: str) -> bytes:
+    return b"\x01" + name.encode().ljust(32, b".")
+
+
+def owners(**locations: int | None):
+    table = {
+        key("A"): HotspotOwner(key("A"), W1, locations.get("A", 1)),
+        key("B"): HotspotOwner(key("B"), W1, 2),
+        key("C"): HotspotOwner(key("C"), W2, 3),
+        key("D"): HotspotOwner(key("D"), W2, 4),
+    }
+    return table.get
+
+
+def wit(name: str, trust: str = "1") -> WitnessInput:
+    return WitnessInput(b"w" + name.encode(), key(name), Decimal(trust))
+
+
+def test_epoch_is_24h_from_midnight_utc() -> None:
+    assert epoch_bounds_ms(20_000) == (1_728_000_000_000, 1_728_086_400_000)
+
+
+def test_split_of_the_emission() -> None:
+    # E = 1_000_000_003: beacons 6 % + 20 % of the unused 50 % = 16 % -> 160_000_000.48 -> floor
+    # witnesses 24 % + 80 % of 50 % = 64 % -> 640_000_001.92 -> 640_000_001;
+    # operations and oracles 7 % -> 70_000_000.21 -> 70_000_000; the rest is unallocated.
+    pools = split_emission(RewardParams(emission=1_000_000_003))
+    assert (pools.beacons, pools.witnesses) == (160_000_000, 640_000_001)
+    assert (pools.operations, pools.oracles) == (70_000_000, 70_000_000)
+    # With data transfer paid 100 of its 500 (E=1000), 400 unused: beacons 60 + 80, witnesses
+    # 240 + 320.
+    pools = split_emission(RewardParams(emission=1000, data_transfer_used=100))
+    assert (pools.beacons, pools.witnesses) == (140, 560)
+
+
+def test_reward_per_share_rounds_to_15_places_half_even() -> None:
+    assert str(reward_per_share(640, Decimal(3))) == "213.333333333333333"
+    assert str(reward_per_share(2, Decimal(3))) == "0.666666666666667"
+    assert reward_per_share(5, Decimal(0)) == 0
+    # 1/(2·10^15) = 0.0000000000000005: a tie at the 15th place rounds to even (0).
+    assert reward_per_share(1, Decimal("2E15")) == Decimal("0E-15")
+
+
+def test_one_beacon_three_witnesses_exact_amounts() -> None:
+    # E = 1001: beacon pool 160, witness pool 640, operations 70, oracles 70.
+    # Beacon by A (scale 1, trust 1) with w = 3 witnesses B, C, D (trust 1):
+    #   beaconer unit 3/4 = 0.75 -> A share 0.75; witness unit 1 -> shares 1, 1, 1.
+    #   beacon rps = 160 / 0.75 = 213.333333333333333 (15 dp), A gets
+    #     floor(213.333333333333333 × 0.75) = floor(159.99999999999999975) = 159;
+    #   witness rps = 640 / 3 = 213.333333333333333, each witness floor(...) = 213.
+    # Paid 159 + 3 × 213 = 798; unallocated = 1001 − 798 − 70 − 70 = 63.
+    # Wallets: W1 owns A, B: 159 + 213 = 372; W2 owns C, D: 426.
+    scales = {1: Decimal("1.0000")}
+    beacon = BeaconInput(b"bA", key("A"), ONE, (wit("B"), wit("C"), wit("D")))
+    shares: list[tuple] = []
+    result = compute_epoch(
+        5, [beacon], scales, owners(), RewardParams(emission=1001),
+        share_sink=lambda *row: shares.append(row),
+    )
+    assert str(result.beacon_reward_per_share) == "213.333333333333333"
+    assert str(result.witness_reward_per_share) == "213.333333333333333"
+    amounts = {h.key: (h.beacon_amount, h.witness_amount) for h in result.hotspots}
+    assert amounts == {key("A"): (159, 0), key("B"): (0, 213), key("C"): (0, 213),
+                       key("D"): (0, 213)}
+    assert result.wallets == ((W1, 372), (W2, 426))
+    assert (result.total_paid, result.unallocated) == (798, 63)
+    assert result.total_paid + result.pools.operations + result.pools.oracles \
+        + result.unallocated == result.emission
+    kinds = sorted((r[2], r[1]) for r in shares)
+    assert kinds == [(BEACONER, key("A")), (WITNESSER, key("B")), (WITNESSER, key("C")),
+                     (WITNESSER, key("D"))]
+
+
+def test_scale_trust_and_missing_scale() -> None:
+    # A's cell has no scale (not interactive): 0.2. Beacon w = 2: units beaconer 0.5,
+    # witness 1. Shares: A 0.2 × 0.5 × trust 0.5 = 0.05; B 0.2 × 1 × 1 = 0.2;
+    # C 0.2 × 1 × 0.25 = 0.05.
+    # E = 1000: beacon pool 160 -> rps 160/0.05 = 3200 -> A 160.
+    # Witness pool 640 / 0.25 = 2560 -> B 512, C 128. Paid 800, unallocated 1000-800-140 = 60.
+    beacon = BeaconInput(b"bA", key("A"), Decimal("0.5"), (wit("B"), wit("C", "0.25")))
+    shares: list[tuple] = []
+    result = compute_epoch(1, [beacon], {}, owners(), RewardParams(emission=1000),
+                           share_sink=lambda *row: shares.append(row))
+    by_key = {h.key: h for h in result.hotspots}
+    assert by_key[key("A")].beacon_shares == Decimal("0.05")
+    assert by_key[key("C")].witness_shares == Decimal("0.05")
+    assert (by_key[key("A")].beacon_amount, by_key[key("B")].witness_amount,
+            by_key[key("C")].witness_amount) == (160, 512, 128)
+    assert result.unallocated == 60
+    assert [r[4] for r in shares] == [Decimal("0.2")] * 3  # scale passed along
+
+
+def test_gps_trust_off_ignores_trust() -> None:
+    beacon = BeaconInput(b"bA", key("A"), Decimal("0.25"), (wit("B", "0.25"),))
+    result = compute_epoch(1, [beacon], {1: Decimal("1.0000")}, owners(),
+                           RewardParams(emission=1000), gps_trust=False)
+    assert {h.key: h.beacon_shares + h.witness_shares for h in result.hotspots} == {
+        key("A"): Decimal("0.25"), key("B"): Decimal("1")}
+
+
+def test_zero_shares_are_not_stored_and_no_witness_earns_nothing() -> None:
+    # B's trust is 0: its share is 0, neither counted nor stored; the beacon still has w = 2.
+    # A second beacon without witnesses earns nothing.
+    beacons = [
+        BeaconInput(b"b1", key("A"), ONE, (wit("B", "0"), wit("C"))),
+        BeaconInput(b"b2", key("D"), ONE, ()),
+    ]
+    shares: list[tuple] = []
+    result = compute_epoch(1, beacons, {}, owners(), RewardParams(emission=1000),
+                           share_sink=lambda *row: shares.append(row))
+    assert sorted(r[1] for r in shares) == [key("A"), key("C")]
+    assert result.share_count == 2
+    assert key("B") not in {h.key for h in result.hotspots}
+    assert key("D") not in {h.key for h in result.hotspots}
+
+
+def test_no_shares_leaves_everything_unallocated_but_operations() -> None:
+    result = compute_epoch(1, [], {}, owners(), RewardParams(emission=1000))
+    assert result.beacon_reward_per_share == 0 and result.wallets == ()
+    assert result.unallocated == 1000 - 70 - 70
+
+
+def test_unknown_hotspot_is_paid_nothing_and_reported_unallocated() -> None:
+    stranger = WitnessInput(b"wx", b"\x01" + b"x" * 32, ONE)
+    beacon = BeaconInput(b"bA", key("A"), ONE, (wit("B"), stranger))
+    result = compute_epoch(1, [beacon], {}, owners(), RewardParams(emission=1000))
+    # witness pool 640 over 2 × 0.2 shares: B 320, the stranger's 320 stay unallocated.
+    assert {h.key for h in result.hotspots} == {key("A"), key("B")}
+    assert result.total_paid + 140 + result.unallocated == 1000
+    assert result.unallocated >= 320
+
+
+def test_bad_params_are_refused() -> None:
+    with pytest.raises(ValueError):
+        RewardParams(emission=-1)
+    with pytest.raises(ValueError):
+        RewardParams(emission=10, operations_pct=Fraction(50))
+
+
+def test_nothing_is_lost_for_any_input() -> None:
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    names = "ABCD"
+    trusts = st.sampled_from(["0", "0.25", "0.5", "1"])
+    witness = st.builds(lambda n, t: wit(n, t), st.sampled_from(names), trusts)
+    beacon = st.builds(
+        lambda n, t, ws: BeaconInput(b"b", key(n), Decimal(t), tuple(ws)),
+        st.sampled_from(names), trusts, st.lists(witness, max_size=14),
+    )
+
+    @settings(max_examples=60, deadline=None)
+    @given(st.lists(beacon, max_size=8), st.integers(0, 10**15),
+           st.dictionaries(st.integers(1, 4), st.sampled_from(["0.0312", "0.5000", "1.0000"])))
+    def check(beacons, emission, scales) -> None:
+        result = compute_epoch(1, beacons, {k: Decimal(v) for k, v in scales.items()},
+                               owners(), RewardParams(emission=emission))
+        pools = result.pools
+        assert result.total_paid + pools.operations + pools.oracles + result.unallocated \
+            == emission
+        assert sum(a for _, a in result.wallets) == result.total_paid
+        assert sum(h.beacon_amount for h in result.hotspots) <= pools.beacons
+        assert sum(h.witness_amount for h in result.hotspots) <= pools.witnesses
+
+    check()
+
+
+def test_runner_over_a_memory_source() -> None:
+    from oracle.density.scale import density_scales
+    from oracle.rewards.runner import compute_manifest
+    from oracle.rewards.source import MemorySource
+    from pocnet import geo
+
+    cells = {n: geo.latlng_to_cell(52.5 + i / 10, 13.4, 12) for i, n in enumerate("ABCD")}
+    table = {key(n): HotspotOwner(key(n), W1 if n in "AB" else W2, c) for n, c in cells.items()}
+    beacon = BeaconInput(b"bA", key("A"), ONE, (wit("B"), wit("C"), wit("D")))
+    source = MemorySource(owners=table, beacon_list=[beacon])
+    manifest = compute_manifest(source, 5, RewardParams(emission=1001))
+    # Every hotspot alone in its hexes: scale 1, the same amounts as by hand above.
+    assert density_scales(list(cells.values()))[cells["A"]] == Decimal("1.0000")
+    assert {w.wallet: w.amount for w in manifest.wallets} == {W1: 372, W2: 426}
+    assert manifest.unallocated == 63

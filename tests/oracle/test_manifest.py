@@ -1,0 +1,144 @@
+"""The epoch manifest: Merkle root rules, determinism, storage once, recompute identical,
+and readiness — against a real oracle store (SQLite) seeded with verdicts."""
+
+from __future__ import annotations
+
+import hashlib
+import struct
+
+import pytest
+from rewards_seed import (
+    BEACON_RPS,
+    EMISSION,
+    END_MS,
+    EPOCH,
+    EXPECTED,
+    EXPECTED_PAID,
+    EXPECTED_UNALLOCATED,
+    EXPECTED_WALLETS,
+    PLACES,
+    START_MS,
+    key,
+    seed,
+)
+
+from oracle.rewards.epoch import RewardParams
+from oracle.rewards.errors import EpochNotReady, ManifestMismatch
+from oracle.rewards.manifest import check_manifest, leaf_hash, manifest_bytes, merkle_root
+from oracle.rewards.runner import compute_and_store, compute_manifest
+from oracle.rewards.source import RepositorySource
+from oracle.rewards.store import ManifestStore
+
+READY_MS = END_MS + 45 * 60_000
+
+
+def h(data: bytes) -> bytes:
+    return hashlib.sha256(data).digest()
+
+
+def leaf(w: bytes, a: int) -> bytes:
+    return h(b"\x00" + w + struct.pack("<Q", a))
+
+
+def test_merkle_root_by_hand() -> None:
+    a, b, c = (bytes([i]) * 32 for i in (1, 2, 3))
+    assert merkle_root([]) == h(b"")
+    assert merkle_root([(a, 5)]) == leaf(a, 5)
+    two = h(b"\x01" + leaf(a, 5) + leaf(b, 6))
+    assert merkle_root([(b, 6), (a, 5)]) == two  # sorted, whatever the input order
+    # Odd count: the last node is promoted unchanged, never duplicated.
+    assert merkle_root([(c, 7), (a, 5), (b, 6)]) == h(b"\x01" + two + leaf(c, 7))
+    assert leaf_hash(a, 5) == leaf(a, 5)
+    with pytest.raises(ValueError):
+        leaf_hash(b"short", 1)
+
+
+# `repo` (tests/oracle/conftest.py): a fresh store on SQLite and on PostgreSQL.
+
+
+def test_source_reads_the_epoch_from_the_store(repo) -> None:
+    seed(repo, pending=1)
+    source = RepositorySource(repo)
+    beacons = {b.report_id[:2]: b for b in source.beacons(START_MS, END_MS)}
+    assert set(beacons) == {b"bA", b"bB"}
+    assert [w.hotspot_key for w in beacons[b"bA"].witnesses] == [key("B"), key("C")]
+    assert str(beacons[b"bB"].witnesses[0].location_trust) == "0.25"
+    assert len(source.interactive_cells(END_MS - 60 * 3_600_000, END_MS)) == 2  # A and B
+    assert source.unverified_beacons(START_MS, END_MS) == 1
+    assert source.owner(key("A")).location is not None
+    assert source.owner(b"nobody") is None
+
+
+def test_manifest_amounts_match_the_hand_computation(repo) -> None:
+    seed(repo)
+    manifest = compute_manifest(RepositorySource(repo), EPOCH, RewardParams(emission=EMISSION))
+    check_manifest(manifest)
+    amounts = {h.hotspot_key: (h.beacon_amount, h.witness_amount) for h in manifest.hotspots}
+    assert amounts == {key(n): v for n, v in EXPECTED.items()}
+    assert {w.wallet: w.amount for w in manifest.wallets} == EXPECTED_WALLETS
+    assert (manifest.total_paid, manifest.unallocated) == (EXPECTED_PAID, EXPECTED_UNALLOCATED)
+    assert manifest.beacon_reward_per_share == str(BEACON_RPS)
+    assert manifest.merkle_root == merkle_root(list(EXPECTED_WALLETS.items()))
+    assert len(PLACES) == 4
+
+
+def test_compute_twice_gives_the_same_manifest_and_stores_once(repo) -> None:
+    seed(repo)
+    params = RewardParams(emission=EMISSION)
+    store = ManifestStore(repo)
+    first, stored = compute_and_store(RepositorySource(repo), store, EPOCH, params, READY_MS)
+    second, stored_again = compute_and_store(
+        RepositorySource(repo), store, EPOCH, params, READY_MS + 86_400_000
+    )
+    assert stored and not stored_again
+    assert manifest_bytes(first) == manifest_bytes(second) == manifest_bytes(store.load(EPOCH))
+    assert store.rewards_for(key("A"), EPOCH, None) == [(EPOCH, *EXPECTED["A"])]
+    with repo.transaction() as tx:
+        tx.execute("SELECT COUNT(*) FROM rewards_shares WHERE epoch = ?", (EPOCH,))
+        assert tx.fetchone()[0] == 5  # 2 beaconer + 3 witness shares; D's invalid one absent
+    # A different result (another emission) is refused; the stored manifest stands.
+    with pytest.raises(ManifestMismatch):
+        compute_and_store(
+            RepositorySource(repo), store, EPOCH, RewardParams(emission=EMISSION + 1), READY_MS
+        )
+    assert manifest_bytes(store.load(EPOCH)) == manifest_bytes(first)
+
+
+def test_epoch_is_computed_only_when_complete(repo) -> None:
+    seed(repo, pending=2)
+    store, params = ManifestStore(repo), RewardParams(emission=EMISSION)
+    with pytest.raises(EpochNotReady, match="minutes"):
+        compute_and_store(RepositorySource(repo), store, EPOCH, params, READY_MS - 1)
+    with pytest.raises(EpochNotReady, match="2 unverified"):
+        compute_and_store(RepositorySource(repo), store, EPOCH, params, READY_MS)
+    assert store.load(EPOCH) is None
+
+
+def test_check_manifest_detects_tampering(repo) -> None:
+    seed(repo)
+    manifest = compute_manifest(RepositorySource(repo), EPOCH, RewardParams(emission=EMISSION))
+    manifest.wallets[0].amount += 1
+    with pytest.raises(ValueError, match="Merkle"):
+        check_manifest(manifest)
+
+
+def test_an_interrupted_store_is_redone_cleanly(repo, monkeypatch) -> None:
+    seed(repo)
+    params, store = RewardParams(emission=EMISSION), ManifestStore(repo)
+    real = store.add_shares
+
+    def crash_after_some(epoch, rows):
+        real(epoch, rows[:2])
+        raise RuntimeError("killed while storing shares")
+
+    monkeypatch.setattr(store, "add_shares", crash_after_some)
+    with pytest.raises(RuntimeError):
+        compute_and_store(RepositorySource(repo), store, EPOCH, params, READY_MS)
+    assert store.load(EPOCH) is None  # not stored: no manifest row
+    assert store.rewards_for(key("A"), EPOCH, EPOCH) == []
+    monkeypatch.setattr(store, "add_shares", real)
+    _, stored = compute_and_store(RepositorySource(repo), store, EPOCH, params, READY_MS)
+    assert stored
+    with repo.transaction() as tx:
+        tx.execute("SELECT COUNT(*) FROM rewards_shares WHERE epoch = ?", (EPOCH,))
+        assert tx.fetchone()[0] == 5

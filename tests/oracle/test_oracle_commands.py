@@ -1,0 +1,91 @@
+"""`pocnet-oracle serve|registry|verify|report`: --json output, one-line errors, exit 2."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from oracle_factories import assertion, keypair, witness_report
+
+from oracle.cli import main
+from oracle.ingest import Ingestor
+from oracle.storage import open_repository
+from pocnet.keys import Network, create_keyfile
+
+
+def _env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> str:
+    db = f"sqlite:///{tmp_path / 'oracle.db'}"
+    monkeypatch.setenv("POCNET_ORACLE_ORACLE_DATABASE", db)
+    # The region locator is the real one here: Amsterdam is in EU868.
+    return db
+
+
+def _run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_registry_onboard_assert_show_deny(tmp_path: Path, monkeypatch, capsys) -> None:  # type: ignore[no-untyped-def]
+    _env(monkeypatch, tmp_path)
+    hotspot, owner = keypair(51), keypair(52)
+    first = tmp_path / "a1.bin"
+    first.write_bytes(assertion(hotspot, owner).SerializeToString())
+    code, out, _ = _run(capsys, "registry", "onboard", str(first), "--json")
+    info = json.loads(out)
+    assert code == 0 and info["region"] == "EU868" and info["address"] == hotspot.public_key.address
+    code, _, err = _run(capsys, "registry", "onboard", str(first))
+    assert code == 2 and "already onboarded" in err and err.count("\n") == 1
+    moved = tmp_path / "a2.hex"
+    moved.write_text(assertion(hotspot, owner, nonce=2, lat=52.0).SerializeToString().hex())
+    code, out, _ = _run(capsys, "registry", "assert", str(moved), "--json")
+    assert code == 0 and json.loads(out)["nonce"] == "2"
+    code, out, _ = _run(capsys, "registry", "assert", str(moved))
+    assert code == 2
+    operator_file = tmp_path / "operator.key"
+    operator = create_keyfile(operator_file)
+    monkeypatch.setenv("POCNET_ORACLE_REGISTRY_OPERATOR_KEYS", operator.public_key.address)
+    code, out, _ = _run(capsys, "registry", "deny", "--operator-key", str(operator_file),
+                        "--hotspot", hotspot.public_key.address, "--json")
+    assert code == 0 and json.loads(out)["version"] == 1
+    code, out, _ = _run(capsys, "registry", "show", hotspot.public_key.address, "--json")
+    assert code == 0 and json.loads(out)["denied"] is True
+    code, _, err = _run(capsys, "registry", "show", "nonsense")
+    assert code == 2 and "not a hotspot address" in err
+
+
+def test_report_show_and_verify(tmp_path: Path, monkeypatch, capsys) -> None:  # type: ignore[no-untyped-def]
+    db = _env(monkeypatch, tmp_path)
+    repo = open_repository(db)
+    ingestor = Ingestor(repo, None, Network.MAINNET, lambda: 1_000)  # type: ignore[arg-type]
+    row = ingestor.prepare("witness", witness_report(keypair(53)))
+    repo.insert_reports([row])
+    repo.close()
+    code, out, _ = _run(capsys, "report", "show", row.id.hex())
+    assert code == 0 and "not yet verified" in out
+    code, out, _ = _run(capsys, "verify", "--json")
+    assert code == 0 and json.loads(out)["stale"] == 1  # received at t=1 s, long ago
+    code, out, _ = _run(capsys, "report", "show", row.id.hex(), "--json")
+    detail = json.loads(out)
+    assert detail["summary"]["verdict"]["reason"] == "stale"
+    assert detail["summary"]["id"] == row.id.hex()
+    code, out, _ = _run(capsys, "report", "show", row.id.hex())
+    assert "invalid: stale" in out
+    code, out, _ = _run(capsys, "verify", "--from", "1970-01-01T00:00:00", "--to", "1970-01-02",
+                        "--json")
+    assert code == 0 and json.loads(out)["reset"] == 1
+
+
+@pytest.mark.parametrize("argv,message", [
+    (["report", "show", "abcd"], "32 bytes"),
+    (["report", "show", "00" * 32], "no report"),
+    (["verify", "--from", "yesterday", "--to", "1"], "ISO 8601"),
+    (["verify", "--from", "5"], "both --from and --to"),
+    (["serve", "--listen", "nowhere"], "oracle.listen"),
+    (["serve", "--listen", "127.0.0.1:0", "--key", "/nonexistent.key"], "nonexistent"),
+])
+def test_one_line_errors(tmp_path: Path, monkeypatch, capsys, argv, message) -> None:  # type: ignore[no-untyped-def]
+    _env(monkeypatch, tmp_path)
+    code, _, err = _run(capsys, *argv)
+    assert code == 2 and message in err and err.count("\n") == 1, err

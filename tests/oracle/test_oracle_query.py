@@ -1,0 +1,73 @@
+"""QueryService: recent reports with verdicts, one report, the PoC of a beacon, rewards."""
+
+from __future__ import annotations
+
+import grpc
+import pytest
+from oracle_factories import beacon_report, keypair, witness_report
+
+from pocnet.wire import service_pb2, service_pb2_grpc, verdict_pb2
+
+
+def test_queries(server, channel: grpc.Channel) -> None:  # type: ignore[no-untyped-def]
+    ingest = service_pb2_grpc.IngestServiceStub(channel)
+    query = service_pb2_grpc.QueryServiceStub(channel)
+    hotspot, witness_kp = keypair(31), keypair(32)
+    entropy = server.oracle.entropy.current()
+    beacon = beacon_report(hotspot, entropy.data, entropy.timestamp)
+    beacon_ack = ingest.SubmitBeacon(beacon, timeout=5)
+    witness = witness_report(witness_kp, data=beacon.data)
+    witness_ack = ingest.SubmitWitness(witness, timeout=5)
+
+    listed = query.ListReports(service_pb2.ReportsRequest(hotspot_key=beacon.pub_key), timeout=5)
+    assert [r.id for r in listed.reports] == [beacon_ack.id]
+    assert not listed.reports[0].HasField("verdict")  # not yet verified
+
+    poc = query.GetPoc(service_pb2.PocRequest(beacon_id=beacon_ack.id), timeout=5)
+    assert poc.beacon.beacon == beacon
+    assert [w.summary.id for w in poc.witnesses] == [witness_ack.id]
+
+    # Verify now (entropy window long closed from the runner's point of view).
+    server.oracle.runner.run_once(now_ms=beacon_ack.received_ms + 10 * 60_000)
+    detail = query.GetReport(service_pb2.ReportRequest(id=witness_ack.id), timeout=5)
+    assert detail.witness == witness
+    v = detail.summary.verdict
+    assert v.report_id == witness_ack.id and v.beacon_id == beacon_ack.id
+    assert v.reason == verdict_pb2.gateway_not_found and not v.valid  # nobody is registered
+    poc = query.GetPoc(service_pb2.PocRequest(beacon_id=beacon_ack.id), timeout=5)
+    assert poc.beacon.summary.verdict.reason == verdict_pb2.gateway_not_found
+    assert len(poc.witnesses) == 1
+
+    rewards = query.GetRewards(service_pb2.RewardsRequest(hotspot_key=beacon.pub_key), timeout=5)
+    assert list(rewards.epochs) == []
+    from oracle.rewards.store import ManifestStore
+
+    assert isinstance(server.oracle.rewards, ManifestStore)  # issue 7's store is wired in
+
+
+def test_rewards_come_from_the_injected_source() -> None:
+    import asyncio
+
+    from oracle.servicers.query import QueryServicer
+
+    class Source:
+        def rewards_for(self, key: bytes, from_epoch: int, to_epoch: int | None):  # type: ignore[no-untyped-def]
+            assert (key, from_epoch, to_epoch) == (b"k", 3, None)
+            return [(3, 7, 11), (4, 0, 5)]
+
+    reply = asyncio.run(QueryServicer(None, Source()).get_rewards(  # type: ignore[arg-type]
+        service_pb2.RewardsRequest(hotspot_key=b"k", from_epoch=3), b"", None))
+    assert [(e.epoch, e.beacon_amount, e.witness_amount) for e in reply.epochs] == [
+        (3, 7, 11), (4, 0, 5)]
+
+
+def test_query_errors(server, channel: grpc.Channel) -> None:  # type: ignore[no-untyped-def]
+    query = service_pb2_grpc.QueryServiceStub(channel)
+    with pytest.raises(grpc.RpcError) as missing:
+        query.GetReport(service_pb2.ReportRequest(id=b"\x00" * 32), timeout=5)
+    assert missing.value.code() == grpc.StatusCode.NOT_FOUND
+    witness_ack = service_pb2_grpc.IngestServiceStub(channel).SubmitWitness(
+        witness_report(keypair(33)), timeout=5)
+    with pytest.raises(grpc.RpcError) as not_beacon:
+        query.GetPoc(service_pb2.PocRequest(beacon_id=witness_ack.id), timeout=5)
+    assert not_beacon.value.code() == grpc.StatusCode.NOT_FOUND

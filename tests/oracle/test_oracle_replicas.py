@@ -1,0 +1,75 @@
+"""Several oracle replicas on one PostgreSQL database: the same reports submitted to two
+replicas at once are stored once, and both answer with the same id and receive time."""
+
+from __future__ import annotations
+
+import threading
+
+import grpc
+import pytest
+from oracle_client import RunningServer
+from oracle_factories import keypair, witness_report
+
+from oracle.storage import open_repository
+from oracle.storage.repository import NewReport
+from oracle.verifier.params import VerifierParams
+from oracle.verifier.runner import VerificationRunner
+from pocnet.wire import service_pb2_grpc
+
+pytestmark = pytest.mark.postgres
+
+
+def test_two_replicas_store_each_report_once(oracle_settings, pg_url: str) -> None:  # type: ignore[no-untyped-def]
+    settings, operator = oracle_settings
+    settings = settings.with_("oracle", database=pg_url).with_("ingest", signature_processes=0)
+    replicas = [RunningServer(settings.with_("oracle", worker_id=f"r{i}"), operator)
+                for i in range(2)]
+    reports = [witness_report(keypair(700 + i)) for i in range(60)]
+    acks: list[list] = [[], []]  # type: ignore[type-arg]
+    try:
+        def submit(i: int) -> None:
+            with grpc.insecure_channel(replicas[i].address) as channel:
+                stub = service_pb2_grpc.IngestServiceStub(channel)
+                futures = [stub.SubmitWitness.future(r, timeout=10) for r in reports]
+                acks[i] = [f.result() for f in futures]
+
+        threads = [threading.Thread(target=submit, args=(i,)) for i in range(2)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        for a, b in zip(*acks, strict=True):
+            assert a.id == b.id and a.received_ms == b.received_ms
+            assert [a.duplicate, b.duplicate].count(False) == 1
+        assert replicas[0].oracle.repo.count_reports() == 60
+    finally:
+        for replica in replicas:
+            replica.close()
+
+
+def test_runners_on_separate_connections_claim_disjoint_sets(pg_url: str) -> None:
+    def beacon(n: int) -> NewReport:
+        return NewReport(n.to_bytes(32, "big"), "beacon", b"\x01" + b"a" * 32, 500, b"raw",
+                         b"d" * 51, b"e" * 32, 1_000)
+
+    repos = [open_repository(pg_url) for _ in range(3)]
+    try:
+        repos[0].insert_reports([beacon(i) for i in range(40)])
+        claimed: list[list[bytes]] = [[] for _ in repos]
+
+        def claim(i: int) -> None:
+            while batch := repos[i].claim_beacons(f"r{i}", 2_000, 60_000, 3):
+                claimed[i] += [r.id for r in batch]
+
+        threads = [threading.Thread(target=claim, args=(i,)) for i in range(3)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        everything = [i for ids in claimed for i in ids]
+        assert len(everything) == len(set(everything)) == 40
+        runner = VerificationRunner(repos[0], VerifierParams(), lambda: 2_000, worker="r9")
+        assert runner.run_once(now_ms=2_000).beacons == 0  # all claimed, leases running
+    finally:
+        for repo in repos:
+            repo.close()

@@ -1,0 +1,195 @@
+"""The verification runner over storage: ready beacons only, witnesses matched by data, the
+verifier's pipeline applied with a storage-backed context, exactly once across workers,
+stale after 45 min, re-run of a time range."""
+
+from __future__ import annotations
+
+import threading
+from decimal import Decimal
+
+import pytest
+from oracle_factories import AMSTERDAM, assertion, beacon_report, keypair, witness_report
+
+from oracle.entropy import EntropyIssuer
+from oracle.ingest import Ingestor
+from oracle.registry import Registry
+from oracle.storage.repository import Repository
+from oracle.verifier.model import VerdictRecord
+from oracle.verifier.params import VerifierParams
+from oracle.verifier.reasons import Reason
+from oracle.verifier.runner import VerificationRunner
+from pocnet.keys import Network, PublicKey
+from pocnet.wire import reports_pb2
+
+T0_S = 1_767_225_600 + 3_600  # one hour into a 6-hour window
+WINDOW_S = 6 * 3600
+
+
+class Clock:
+    def __init__(self, ms: int) -> None:
+        self.ms = ms
+
+    def __call__(self) -> int:
+        return self.ms
+
+
+class _Eu:
+    def region_at(self, lat: float, lon: float) -> str | None:
+        return "EU868"
+
+
+A, B, OWNER = keypair(21), keypair(22), keypair(23)
+B_LOCATION = (AMSTERDAM[0], AMSTERDAM[1] + 0.07)  # ~4.8 km east
+
+
+@pytest.fixture
+def world(repo: Repository):  # type: ignore[no-untyped-def]
+    clock = Clock(T0_S * 1000)
+    ingestor = Ingestor(repo, None, Network.MAINNET, clock)  # type: ignore[arg-type]
+    registry = Registry(repo, PublicKey.from_bytes, clock, locator=lambda: _Eu())
+    registry.assert_location(assertion(A, OWNER))
+    registry.assert_location(assertion(B, OWNER, lat=B_LOCATION[0], lon=B_LOCATION[1]))
+    issuer = EntropyIssuer(repo, keypair(99), lambda: clock.ms / 1000,
+                           on_issue=ingestor.remember_entropy)
+    return clock, ingestor, issuer
+
+
+def _store(repo: Repository, ingestor: Ingestor, clock: Clock, kind: str, msg, at_ms: int):  # type: ignore[no-untyped-def]
+    clock.ms = at_ms
+    row = ingestor.prepare(kind, msg)
+    repo.insert_reports([row])
+    return row
+
+
+def _poc(repo, ingestor, clock, issuer, beaconer, witness_kp, start_s):  # type: ignore[no-untyped-def]
+    clock.ms = start_s * 1000
+    entropy = issuer.issue()
+    beacon = beacon_report(beaconer, entropy.data, entropy.timestamp, local_entropy=b"\x09" * 4)
+    b = _store(repo, ingestor, clock, "beacon", beacon, start_s * 1000 + 10_000)
+    w = witness_report(witness_kp, data=beacon.data, signal=-1100, snr=50,
+                       frequency=beacon.frequency)
+    w.datarate = beacon.datarate
+    from pocnet import signing
+
+    signing.sign(w, witness_kp)
+    wrow = _store(repo, ingestor, clock, "witness", w, start_s * 1000 + 10_500)
+    return b, wrow
+
+
+def test_reciprocity_bootstrap_through_storage(repo: Repository, world) -> None:  # type: ignore[no-untyped-def]
+    clock, ingestor, issuer = world
+    runner = VerificationRunner(repo, VerifierParams(), clock, worker="w1")
+    b1, w1 = _poc(repo, ingestor, clock, issuer, A, B, T0_S)
+    b2, w2 = _poc(repo, ingestor, clock, issuer, B, A, T0_S + 60)
+    assert b2.ready_ms == (T0_S + 60 + 180) * 1000 + 4_000
+    assert runner.run_once(now_ms=b1.ready_ms - 1).beacons == 0  # window still open
+    stats = runner.run_once(now_ms=(T0_S + 60 + 180) * 1000 + 4_000)
+    assert stats.beacons == 2 and stats.verdicts == 4
+    first = repo.verdict(b1.id)
+    assert first is not None and not first.valid
+    assert first.reason == Reason.gateway_no_valid_witnesses and first.passed_regular
+    assert first.witnesses == 1
+    witness = repo.verdict(w1.id)
+    assert witness is not None and witness.passed_regular and witness.beacon_id == b1.id
+    assert repo.verdict(w2.id).beacon_id == b2.id  # type: ignore[union-attr]
+    # Second window: both neighbours now have history, so the PoC is valid.
+    b3, w3 = _poc(repo, ingestor, clock, issuer, A, B, T0_S + WINDOW_S)
+    runner.run_once(now_ms=b3.ready_ms)
+    beacon_verdict, witness_verdict = repo.verdict(b3.id), repo.verdict(w3.id)
+    assert beacon_verdict is not None and beacon_verdict.valid, beacon_verdict
+    assert witness_verdict is not None and witness_verdict.valid and witness_verdict.selected
+    assert witness_verdict.location_trust == Decimal("0.5")  # no GPS fix: missing_fix_trust
+    # Re-verifying the first window later gives the same answer: history after it is ignored.
+    assert repo.reset_verification(T0_S * 1000, (T0_S + 30) * 1000) == 2
+    runner.run_once(now_ms=b3.ready_ms + 1)
+    again = repo.verdict(b1.id)
+    assert again is not None and again.reason == Reason.gateway_no_valid_witnesses
+
+
+def test_second_beacon_in_window_is_irregular(repo: Repository, world) -> None:  # type: ignore[no-untyped-def]
+    clock, ingestor, issuer = world
+    runner = VerificationRunner(repo, VerifierParams(), clock, worker="w1")
+    first, _ = _poc(repo, ingestor, clock, issuer, A, B, T0_S)
+    second, _ = _poc(repo, ingestor, clock, issuer, A, B, T0_S + 600)
+    runner.run_once(now_ms=second.ready_ms)
+    verdict = repo.verdict(second.id)
+    assert verdict is not None and verdict.reason == Reason.irregular_interval
+    assert repo.verdict(first.id).reason != Reason.irregular_interval  # type: ignore[union-attr]
+
+
+def _fake_verify(calls: dict[bytes, int], lock: threading.Lock):  # type: ignore[no-untyped-def]
+    def verify(beacon, witnesses, ctx, params, now_ms, sites=None):  # type: ignore[no-untyped-def]
+        with lock:
+            calls[beacon.report_id] = calls.get(beacon.report_id, 0) + 1
+        out = [VerdictRecord(beacon.report_id, "beacon", True, None, True, Decimal(1), None,
+                             "", True)]
+        out += [VerdictRecord(w.report_id, "witness", True, None, True, Decimal(1),
+                              beacon.report_id, "", True) for w in witnesses]
+        return out
+
+    return verify
+
+
+def test_each_beacon_verified_exactly_once_by_concurrent_workers(repo: Repository, world) -> None:  # type: ignore[no-untyped-def]
+    clock, ingestor, issuer = world
+    entropy = issuer.issue()
+    ids = []
+    for i in range(30):
+        msg = beacon_report(keypair(100 + i), entropy.data, entropy.timestamp,
+                            local_entropy=i.to_bytes(4, "big"))
+        ids.append(_store(repo, ingestor, clock, "beacon", msg, T0_S * 1000 + i).id)
+    calls: dict[bytes, int] = {}
+    lock = threading.Lock()
+    now = (T0_S + 200) * 1000
+    runners = [VerificationRunner(repo, VerifierParams(), clock, worker=f"w{i}", batch=4,
+                                  verify=_fake_verify(calls, lock)) for i in range(3)]
+    threads = [threading.Thread(target=r.run_once, args=(now,)) for r in runners]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(calls) == sorted(ids) and set(calls.values()) == {1}
+    assert all(repo.verdict(i) is not None for i in ids)
+
+
+def test_unmatched_witness_goes_stale(repo: Repository, world) -> None:  # type: ignore[no-untyped-def]
+    clock, ingestor, _ = world
+    row = _store(repo, ingestor, clock, "witness", witness_report(B), T0_S * 1000)
+    runner = VerificationRunner(repo, VerifierParams(), clock, worker="w")
+    assert runner.run_once(now_ms=T0_S * 1000 + 45 * 60_000 - 1).stale == 0
+    assert runner.run_once(now_ms=T0_S * 1000 + 45 * 60_000).stale == 1
+    verdict = repo.verdict(row.id)
+    assert verdict is not None and verdict.reason == Reason.stale
+
+
+def test_rerun_time_range(repo: Repository, world) -> None:  # type: ignore[no-untyped-def]
+    clock, ingestor, issuer = world
+    runner = VerificationRunner(repo, VerifierParams(), clock, worker="w")
+    b, w = _poc(repo, ingestor, clock, issuer, A, B, T0_S)
+    runner.run_once(now_ms=b.ready_ms)
+    before = repo.verdict(w.id)
+    assert repo.reset_verification(T0_S * 1000, (T0_S + 60) * 1000) == 2
+    assert runner.run_once(now_ms=b.ready_ms + 1).beacons == 1
+    after = repo.verdict(w.id)
+    assert after is not None and before is not None and after.reason == before.reason
+    assert after.verified_at_ms == b.ready_ms + 1
+
+
+def test_self_witness_gets_a_verdict(repo: Repository, world) -> None:  # type: ignore[no-untyped-def]
+    clock, ingestor, issuer = world
+    runner = VerificationRunner(repo, VerifierParams(), clock, worker="w")
+    b, w = _poc(repo, ingestor, clock, issuer, A, A, T0_S)
+    runner.run_once(now_ms=b.ready_ms)
+    verdict = repo.verdict(w.id)
+    assert verdict is not None and verdict.reason == Reason.self_witness
+    assert repo.verdict(b.id).witnesses == 0  # type: ignore[union-attr]
+
+
+def test_beacon_ready_time_follows_entropy_window(repo: Repository, world) -> None:  # type: ignore[no-untyped-def]
+    clock, ingestor, issuer = world
+    b, _ = _poc(repo, ingestor, clock, issuer, A, B, T0_S)
+    assert b.ready_ms == (T0_S + 180) * 1000 + 4_000
+    unknown = beacon_report(A, b"\x07" * 32, T0_S, local_entropy=b"\x05" * 4)
+    row = ingestor.prepare("beacon", unknown)
+    assert row.ready_ms == clock.ms + 4_000
+    assert isinstance(reports_pb2.BeaconReport.FromString(row.raw), reports_pb2.BeaconReport)

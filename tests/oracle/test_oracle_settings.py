@@ -1,0 +1,73 @@
+"""Oracle settings: TOML + POCNET_ORACLE_ environment, validated, one line per mistake."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from oracle.errors import SettingsError
+from oracle.settings import Settings, load
+
+
+def test_defaults_are_the_protocol_values() -> None:
+    s = load(env={})
+    assert s == Settings()
+    assert s.server.max_receive_bytes == 16 * 1024
+    assert s.server.session_init_timeout_s == 5 and s.server.session_max_s == 1800
+    assert s.verifier.stale_after_s == 45 * 60 and s.entropy.interval_s == 60
+
+
+def test_file_then_environment(tmp_path: Path) -> None:
+    path = tmp_path / "oracle.toml"
+    path.write_text('[oracle]\nlisten = "0.0.0.0:9000"\n[server]\nmax_concurrent_rpcs = 50\n')
+    s = load(path, env={"POCNET_ORACLE_SERVER_MAX_CONCURRENT_RPCS": "70",
+                        "POCNET_ORACLE_RATE_LIMIT_PER_KEY_BURST": "9.5"})
+    assert s.oracle.listen == "0.0.0.0:9000"
+    assert s.server.max_concurrent_rpcs == 70 and s.rate_limit.per_key_burst == 9.5
+
+
+def test_every_mistake_is_one_line(tmp_path: Path) -> None:
+    path = tmp_path / "oracle.toml"
+    path.write_text('[oracle]\nnetwork = "moon"\nlisten = "nowhere"\nbogus = 1\n'
+                    '[server]\nmax_receive_bytes = "big"\ntls_cert = "/nope.pem"\n')
+    with pytest.raises(SettingsError) as info:
+        load(path, env={"POCNET_ORACLE_VERIFIER_BATCH": "0", "POCNET_ORACLE_TYPO": "1"})
+    lines = str(info.value).splitlines()
+    assert any(line.startswith("oracle.network:") for line in lines)
+    assert any(line.startswith("oracle.listen:") for line in lines)
+    assert "oracle.bogus: unknown setting" in lines
+    assert any(line.startswith("server.max_receive_bytes: expected int") for line in lines)
+    assert any("set both or neither" in line for line in lines)
+    assert any(line.startswith("verifier.batch: must be > 0") for line in lines)
+    assert "POCNET_ORACLE_TYPO: unknown setting" in lines
+
+
+def test_bad_toml_and_missing_file(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.toml"
+    bad.write_text("[oracle\n")
+    with pytest.raises(SettingsError, match="not valid TOML"):
+        load(bad, env={})
+    with pytest.raises(SettingsError, match="No such file"):
+        load(tmp_path / "missing.toml", env={})
+
+
+def test_operator_keys_must_be_addresses() -> None:
+    with pytest.raises(SettingsError, match=r"registry\.operator_keys"):
+        load(env={"POCNET_ORACLE_REGISTRY_OPERATOR_KEYS": "not-an-address"})
+
+
+def test_docs_settings_block_matches_settings(tmp_path: Path) -> None:
+    """docs/oracle.md shows every setting; `load` refuses unknown ones, so typos there fail."""
+    import dataclasses
+    import re
+
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "oracle.md").read_text()
+    block = re.search(r"## Settings.*?```toml\n(.*?)```", doc, re.S)
+    assert block is not None
+    path = tmp_path / "oracle.toml"
+    path.write_text(block.group(1))
+    load(path, env={})  # raises on unknown or mistyped settings (TLS files are empty there)
+    for section in dataclasses.fields(Settings):
+        for field in dataclasses.fields(section.default_factory()):  # type: ignore[misc]
+            assert re.search(rf"^{field.name} = ", block.group(1), re.M), field.name

@@ -1,0 +1,58 @@
+"""The signature helper process: same answers as inline verification, in order; a dead
+helper fails the waiting calls (UNAVAILABLE upstream) and the ingestor falls back to inline."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+
+import pytest
+
+from oracle.errors import SignatureCheckerDied
+from oracle.signature_pool import SignaturePool
+from pocnet.keys import Keypair
+
+
+def test_answers_match_inline_and_keep_order() -> None:
+    async def run() -> list[bool]:
+        pool = SignaturePool()
+        pool.start()
+        try:
+            kp = Keypair.from_seed(b"\x01" * 32)
+            cases = []
+            for i in range(300):
+                message = os.urandom(40)
+                signature = kp.sign(message)
+                if i % 7 == 0:
+                    signature = signature[:-1] + bytes([signature[-1] ^ 1])
+                if i % 11 == 0:
+                    signature = signature[:10]
+                cases.append((kp.public_key.raw, message, signature))
+            cases.append((b"\x00" * 31, b"m", b"\x00" * 64))  # not a key
+            futures = [pool.verify(*case) for case in cases]
+            return list(await asyncio.gather(*futures))
+        finally:
+            pool.stop()
+
+    answers = asyncio.run(run())
+    expected = [not (i % 7 == 0 or i % 11 == 0) for i in range(300)] + [False]
+    assert answers == expected
+
+
+def test_dead_helper_fails_waiters_and_reports_not_alive() -> None:
+    async def run() -> None:
+        pool = SignaturePool()
+        pool.start()
+        assert pool._process is not None
+        pool._process.kill()
+        pool._process.join(5)
+        kp = Keypair.from_seed(b"\x02" * 32)
+        future = pool.verify(kp.public_key.raw, b"m", kp.sign(b"m"))
+        with pytest.raises(SignatureCheckerDied):
+            await asyncio.wait_for(future, 5)
+        assert not pool.alive
+        with pytest.raises(SignatureCheckerDied):
+            await pool.verify(kp.public_key.raw, b"m", kp.sign(b"m"))
+        pool.stop()
+
+    asyncio.run(run())

@@ -1,0 +1,235 @@
+"""The Repository contract (STORAGE.md), run on SQLite and on PostgreSQL alike."""
+
+from __future__ import annotations
+
+import threading
+from decimal import Decimal
+
+import pytest
+
+from oracle.errors import StaleNonce, StaleVersion
+from oracle.storage import open_repository
+from oracle.storage.migrate import load_migrations
+from oracle.storage.repository import (
+    EntropyRecord,
+    NewReport,
+    Registration,
+    Repository,
+    StoredVerdict,
+)
+
+KEY_A = b"\x01" + b"a" * 32
+KEY_B = b"\x01" + b"b" * 32
+DATA = b"d" * 51
+
+
+def beacon(n: int, key: bytes = KEY_A, received_ms: int = 1_000, ready_ms: int = 5_000,
+           data: bytes = DATA) -> NewReport:
+    return NewReport(n.to_bytes(32, "big"), "beacon", key, received_ms, b"raw%d" % n, data,
+                     b"e" * 32, ready_ms)
+
+
+def witness(n: int, key: bytes = KEY_B, received_ms: int = 1_500, data: bytes = DATA,
+            fix: tuple[int, int] | None = None) -> NewReport:
+    lat, lon = fix if fix else (None, None)
+    return NewReport(n.to_bytes(32, "big"), "witness", key, received_ms, b"raw%d" % n, data,
+                     None, 0, lat, lon)
+
+
+def verdict(report: NewReport, beacon_id: bytes | None = None, valid: bool = True,
+            passed_regular: bool = True, witnesses: int = 0) -> StoredVerdict:
+    return StoredVerdict(report.id, report.kind, report.hotspot_key, beacon_id,
+                         report.received_ms, valid, None if valid else 7, valid,
+                         Decimal("0.25"), passed_regular, witnesses, "why", 9_000)
+
+
+LATEST = load_migrations()[-1].version
+
+
+def test_migrations_apply_once(repo: Repository) -> None:
+    assert repo.schema_version() == LATEST  # type: ignore[attr-defined]
+    assert repo.migrate() == 0
+    with repo.transaction() as tx:
+        tx.execute("SELECT version FROM schema_version ORDER BY version")
+        versions = [row[0] for row in tx.fetchall()]
+    assert versions == [m.version for m in load_migrations()] and versions[0] == 1
+
+
+def test_insert_is_idempotent_by_id(repo: Repository) -> None:
+    a, b = beacon(1), witness(2)
+    first = repo.insert_reports([a, b])
+    assert [r.duplicate for r in first] == [False, False]
+    again = repo.insert_reports([NewReport(a.id, "beacon", KEY_A, 99_999, b"other", DATA,
+                                           b"e" * 32, 0)])
+    assert again[0].duplicate and again[0].received_ms == a.received_ms
+    assert repo.count_reports() == 2
+    stored = repo.report(a.id)
+    assert stored is not None and stored.raw == a.raw and stored.status == "pending"
+
+
+def test_duplicates_inside_one_batch(repo: Repository) -> None:
+    a = witness(3)
+    twin = NewReport(a.id, "witness", KEY_B, 7, b"x", DATA, None, 0)
+    results = repo.insert_reports([a, twin])
+    assert [r.duplicate for r in results] == [False, True]
+    assert results[1].received_ms == a.received_ms
+    assert repo.count_reports() == 1
+
+
+def test_entropy_round_trip(repo: Repository) -> None:
+    older = EntropyRecord(b"1" * 32, 100, 1, KEY_A, b"raw1")
+    newer = EntropyRecord(b"2" * 32, 160, 1, KEY_A, b"raw2")
+    repo.insert_entropy(older)
+    repo.insert_entropy(newer)
+    repo.insert_entropy(newer)
+    assert repo.entropy(b"1" * 32) == older
+    assert repo.latest_entropy() == newer
+    assert repo.entropy(b"3" * 32) is None
+
+
+def _reg(nonce: int) -> Registration:
+    return Registration(KEY_A, b"w" * 32, 0x8C1FB46622DD1FF, 30, 5, "full", "EU868", nonce, 1)
+
+
+def test_assertion_nonce_must_grow(repo: Repository) -> None:
+    repo.apply_assertion(_reg(2), b"raw", 1)
+    with pytest.raises(StaleNonce):
+        repo.apply_assertion(_reg(2), b"raw", 2)
+    with pytest.raises(StaleNonce):
+        repo.apply_assertion(_reg(1), b"raw", 2)
+    repo.apply_assertion(_reg(3), b"raw", 3)
+    stored = repo.hotspot(KEY_A)
+    assert stored is not None and stored.nonce == 3 and stored.region == "EU868"
+
+
+def test_denylist_versions_and_edges(repo: Repository) -> None:
+    repo.replace_denylist(1, KEY_A, [KEY_A], [(KEY_B, KEY_A)], b"raw", 1)
+    assert repo.denylist_version() == 1
+    assert repo.is_denied(KEY_A) and not repo.is_denied(KEY_B)
+    assert repo.is_edge_denied(KEY_A, KEY_B) and repo.is_edge_denied(KEY_B, KEY_A)
+    with pytest.raises(StaleVersion):
+        repo.replace_denylist(1, KEY_A, [], [], b"raw", 2)
+    repo.replace_denylist(2, KEY_A, [KEY_B], [], b"raw", 2)
+    assert repo.is_denied(KEY_B) and not repo.is_denied(KEY_A)
+    assert not repo.is_edge_denied(KEY_A, KEY_B)
+
+
+def test_claims_are_exclusive_and_gated_by_ready_time(repo: Repository) -> None:
+    repo.insert_reports([beacon(i, ready_ms=5_000 + i) for i in range(10)])
+    assert repo.claim_beacons("w1", 4_999, 60_000, 100) == []
+    got: dict[str, list[bytes]] = {}
+
+    def claim(worker: str) -> None:
+        other = open_repository(repo_url[0])
+        try:
+            got[worker] = [r.id for r in other.claim_beacons(worker, 10_000, 60_000, 3)]
+            got[worker] += [r.id for r in other.claim_beacons(worker, 10_000, 60_000, 3)]
+        finally:
+            other.close()
+
+    repo_url = [_url(repo)]
+    threads = [threading.Thread(target=claim, args=(f"w{i}",)) for i in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    everything = [i for ids in got.values() for i in ids]
+    assert len(everything) == len(set(everything)) == 10
+
+
+def _url(repo: Repository) -> str:
+    return getattr(repo, "url", None) or f"sqlite:///{repo.path}"  # type: ignore[attr-defined]
+
+
+def test_expired_claim_is_taken_over_and_old_owner_cannot_store(repo: Repository) -> None:
+    b = beacon(1)
+    repo.insert_reports([b])
+    assert [r.id for r in repo.claim_beacons("w1", 10_000, 1_000, 10)] == [b.id]
+    assert repo.claim_beacons("w2", 10_500, 1_000, 10) == []  # lease still running
+    assert [r.id for r in repo.claim_beacons("w2", 11_001, 1_000, 10)] == [b.id]
+    assert repo.store_verdicts("w1", b.id, [verdict(b)]) is False
+    assert repo.verdict(b.id) is None
+    assert repo.store_verdicts("w2", b.id, [verdict(b)]) is True
+    assert repo.store_verdicts("w2", b.id, [verdict(b)]) is False  # exactly once
+    assert repo.report(b.id).status == "verified"  # type: ignore[union-attr]
+
+
+def test_witness_matching_verdicts_and_reciprocity(repo: Repository) -> None:
+    b, w1, w2, other = beacon(1), witness(2), witness(3, key=KEY_A), witness(4, data=b"x" * 51)
+    repo.insert_reports([b, w1, w2, other])
+    assert {r.id for r in repo.pending_witnesses(DATA)} == {w1.id, w2.id}
+    repo.claim_beacons("w", 10_000, 60_000, 10)
+    ok = repo.store_verdicts("w", b.id, [
+        verdict(b, witnesses=1),
+        verdict(w1, beacon_id=b.id, valid=False, passed_regular=True),
+    ])
+    assert ok
+    assert repo.pending_witnesses(DATA) == [repo.report(w2.id)]
+    assert repo.last_valid_witness_ms(KEY_B) == w1.received_ms
+    assert repo.last_valid_witness_ms(KEY_B, before_ms=w1.received_ms) is None
+    assert repo.last_valid_beacon_ms(KEY_A) == b.received_ms
+    ids = [v.report_id for v in repo.verdicts_for_beacon(b.id)]
+    assert ids == [b.id, w1.id]
+    stored = repo.verdict(w1.id)
+    assert stored is not None and stored.location_trust == Decimal("0.25")
+    assert stored.beacon_id == b.id and not stored.valid and stored.reason == 7
+    window = list(repo.verdicts_received_between(0, 2_000, kind="witness"))
+    assert [v.report_id for v in window] == [w1.id]
+
+
+def test_beacon_without_witness_does_not_count_for_reciprocity(repo: Repository) -> None:
+    b = beacon(1)
+    repo.insert_reports([b])
+    repo.claim_beacons("w", 10_000, 60_000, 10)
+    repo.store_verdicts("w", b.id, [verdict(b, witnesses=0)])
+    assert repo.last_valid_beacon_ms(KEY_A) is None
+
+
+def test_stale_after_45_minutes(repo: Repository) -> None:
+    young, old = witness(1, received_ms=100_000), witness(2, received_ms=1_000)
+    repo.insert_reports([young, old])
+    assert repo.mark_stale(now_ms=1_000 + 2_700_000 - 1, stale_after_ms=2_700_000) == 0
+    assert repo.mark_stale(now_ms=1_000 + 2_700_000, stale_after_ms=2_700_000) == 1
+    v = repo.verdict(old.id)
+    assert v is not None and v.reason == 16 and not v.valid
+    assert repo.report(old.id).status == "stale"  # type: ignore[union-attr]
+    assert repo.verdict(young.id) is None
+
+
+def test_reset_verification_reopens_a_range(repo: Repository) -> None:
+    b, w = beacon(1), witness(2)
+    repo.insert_reports([b, w])
+    repo.claim_beacons("w", 10_000, 60_000, 10)
+    repo.store_verdicts("w", b.id, [verdict(b, witnesses=1), verdict(w, beacon_id=b.id)])
+    assert repo.reset_verification(0, 1_200) == 2  # the beacon and its matched witness
+    assert repo.verdict(b.id) is None and repo.verdict(w.id) is None
+    assert repo.report(w.id).status == "pending"  # type: ignore[union-attr]
+    assert [r.id for r in repo.claim_beacons("w", 10_000, 60_000, 10)] == [b.id]
+
+
+def test_beacon_in_window(repo: Repository) -> None:
+    first, second = beacon(1, received_ms=1_000), beacon(2, received_ms=2_000)
+    repo.insert_reports([first, second])
+    assert repo.beacon_in_window(KEY_A, 0, 21_600_000, second.id)
+    assert not repo.beacon_in_window(KEY_A, 0, 21_600_000, first.id)
+    assert not repo.beacon_in_window(KEY_A, 21_600_000, 43_200_000, first.id)
+
+
+def test_last_fix(repo: Repository) -> None:
+    repo.insert_reports([
+        witness(1, received_ms=1_000, fix=(523_676_000, 49_041_000)),
+        witness(2, received_ms=2_000),
+        witness(3, received_ms=3_000, fix=(523_000_000, 49_000_000)),
+    ])
+    assert repo.last_fix(KEY_B, 2_500) == (52.3676, 4.9041, 1_000)
+    assert repo.last_fix(KEY_B, 1_000) is None
+
+
+def test_transaction_helper_for_other_modules(repo: Repository) -> None:
+    with repo.transaction() as tx:
+        tx.execute("SELECT count(*) FROM reports WHERE kind = ?", (0,))
+        assert tx.fetchone()[0] == 0
+    with pytest.raises(RuntimeError), repo.transaction() as tx:
+        tx.execute("DELETE FROM schema_version")
+        raise RuntimeError("rolled back")
+    assert repo.schema_version() == LATEST  # type: ignore[attr-defined]

@@ -1,0 +1,66 @@
+"""`rewards compute|show` and `payout run|status` end to end on a seeded SQLite store and
+the embedded VM, through the real command line."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import base58
+from rewards_seed import EMISSION, EPOCH, EXPECTED_PAID, EXPECTED_WALLETS, seed
+
+from oracle.cli import main
+from oracle.storage import open_repository
+
+
+def cli(capsys, *args: str) -> tuple[int, str, str]:
+    code = main(list(args))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_rewards_then_payout(tmp_path: Path, capsys) -> None:
+    db = str(tmp_path / "oracle.db")
+    repo = open_repository(db)
+    seed(repo)
+    repo.close()
+    common = ["--epoch", str(EPOCH), "--database", db]
+    code, out, _ = cli(capsys, "rewards", "compute", *common, "--emission", str(EMISSION))
+    assert code == 0 and "stored" in out
+    code, out, _ = cli(capsys, "rewards", "compute", *common, "--emission", str(EMISSION))
+    assert code == 0 and "identical" in out
+    code, out, err = cli(capsys, "rewards", "compute", *common, "--emission", "5")
+    assert code == 2 and "differs" in err and len(err.strip().splitlines()) == 1
+    code, out, _ = cli(capsys, "rewards", "show", *common, "--json")
+    shown = json.loads(out)
+    assert shown["total_paid"] == EXPECTED_PAID
+    assert {w["wallet"]: w["amount"] for w in shown["wallets"]} == {
+        base58.b58encode(k).decode(): v for k, v in EXPECTED_WALLETS.items()}
+
+    pay = ["--ledger", str(tmp_path / "ledger.db"), "--state", str(tmp_path / "svm.state"),
+           "--payer", str(tmp_path / "payer.json")]
+    code, out, err = cli(capsys, "payout", "run", *common, *pay)
+    assert code == 2 and "payer" in err  # an explicit --payer file must exist
+    pay = pay[:-2]
+    code, out, err = cli(capsys, "payout", "run", *common, *pay, "--json")
+    assert code == 0, err
+    assert json.loads(out)["confirmed_now"] == 1
+    code, out, _ = cli(capsys, "payout", "status", "--epoch", str(EPOCH), "--ledger",
+                       str(tmp_path / "ledger.db"), "--json")
+    status = json.loads(out)
+    assert status["counts"] == {"planned": 0, "signed": 0, "sent": 0, "confirmed": 1}
+    assert all(w["owed"] == w["paid"] == w["epoch_amount"] for w in status["wallets"])
+    # A re-run (with the default payer file created on the first run) pays nothing more.
+    code, out, _ = cli(capsys, "payout", "run", *common, *pay, "--json")
+    assert code == 0 and json.loads(out)["confirmed_now"] == 0
+
+
+def test_rewards_errors_are_one_line(tmp_path: Path, capsys) -> None:
+    db = str(tmp_path / "oracle.db")
+    code, _, err = cli(capsys, "rewards", "show", "--epoch", "3", "--database", db)
+    assert code == 2 and "no manifest" in err
+    code, _, err = cli(capsys, "rewards", "compute", "--epoch", "99999999", "--database", db)
+    assert code == 2 and "not complete" in err
+    code, _, err = cli(capsys, "payout", "status", "--epoch", "3", "--ledger",
+                       str(tmp_path / "none.db"))
+    assert code == 2 and "no payout ledger" in err
