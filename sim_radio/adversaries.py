@@ -1,0 +1,416 @@
+"""Dishonest hotspots: what a scenario's adversaries do to the radio world and to the reports.
+
+Some cheats change the physics, so they are applied before the mesh is built: an attenuator
+adds loss between radio and antenna; hotspots sharing one antenna stand in one place and share
+its shadowing. The others change what is reported, so they are applied to each round's
+receptions: false asserted locations (GPS honest, or spoofed to match), RSSI inflation, a ring
+that only witnesses its own members and fabricates those witnesses, relays that report what a
+partner far away heard (internet latency added), replays of heard beacons (real re-transmissions
+through the mesh, long after the entropy expired), and clocks hours off.
+
+`Assignment.dishonest` records who cheats and how, so the oracle's detection can be scored;
+each report carries flags saying which cheat produced or altered it.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from types import MappingProxyType
+
+import numpy as np
+from numpy.typing import NDArray
+
+from sim_radio.mesh import Mesh, RoundResult, Transmissions
+from sim_radio.population import EARTH_RADIUS_M, Hotspot
+
+# Parameters of each behaviour and their defaults; a scenario may set only these keys.
+BEHAVIOURS: Mapping[str, Mapping[str, float | str]] = MappingProxyType(
+    {
+        "false_location": {"offset_km": 20.0, "gps": "honest"},  # gps: honest | spoofed
+        "rssi_inflation": {"db": 15.0},
+        "attenuator": {"db": 20.0},
+        "shared_antenna": {"group": 4, "spread_km": 5.0},
+        "collusion_ring": {"size": 5, "margin_db": 20.0},
+        "beacon_relay": {"latency_ms": 150.0},
+        "replay": {"delay_s": 900.0},
+        "clock_offset": {"hours": 5.0},
+    }
+)
+GROUP_SIZE_KEY = {"shared_antenna": "group", "collusion_ring": "size"}
+
+FLAG_FABRICATED = 1
+FLAG_RELAYED = 2
+FLAG_REPLAYED = 4
+FLAG_INFLATED = 8
+FLAG_CLOCK_OFFSET = 16
+FLAG_NAMES = {
+    FLAG_FABRICATED: "fabricated",
+    FLAG_RELAYED: "relayed",
+    FLAG_REPLAYED: "replayed",
+    FLAG_INFLATED: "inflated",
+    FLAG_CLOCK_OFFSET: "clock_offset",
+}
+_REPLAY_EVENT_BASE = 1 << 52
+
+
+@dataclass(frozen=True)
+class AdversarySpec:
+    behaviour: str
+    share: float
+    params: tuple[tuple[str, float | str], ...] = ()
+
+    def param(self, key: str) -> float | str:
+        return dict(self.params).get(key, BEHAVIOURS[self.behaviour][key])
+
+
+@dataclass(frozen=True)
+class Dishonesty:
+    """One cheat of one hotspot; `group` ties members of a ring or of one shared antenna."""
+
+    behaviour: str
+    params: tuple[tuple[str, float | str], ...]
+    group: int = -1
+
+    def as_dict(self) -> dict[str, object]:
+        out: dict[str, object] = {"behaviour": self.behaviour, **dict(self.params)}
+        if self.group >= 0:
+            out["group"] = self.group
+        return out
+
+
+@dataclass(frozen=True)
+class Claim:
+    """What a hotspot tells the network about itself."""
+
+    asserted_lat: float
+    asserted_lon: float
+    gps_lat: float | None
+    gps_lon: float | None
+    clock_offset_ns: int = 0
+
+
+@dataclass(frozen=True)
+class Assignment:
+    hotspots: tuple[Hotspot, ...]  # the physical world
+    claims: tuple[Claim, ...]
+    dishonest: Mapping[int, tuple[Dishonesty, ...]]  # node index -> its cheats
+    rings: tuple[tuple[int, ...], ...] = ()
+    relay_partner: Mapping[int, tuple[int, int]] = field(default_factory=dict)  # (partner, ns)
+    inflation_db: Mapping[int, float] = field(default_factory=dict)
+    replay_delay_ns: Mapping[int, int] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class WitnessReports:
+    """Witness reports as hotspots would submit them, one row each."""
+
+    beacon_event: NDArray[np.int64]  # the beacon the report claims (the original, for replays)
+    beaconer: NDArray[np.int32]
+    witness: NDArray[np.int32]
+    rssi_dbm: NDArray[np.float32]
+    snr_db: NDArray[np.float32]
+    reported_ns: NDArray[np.int64]  # the witness's clock
+    flags: NDArray[np.uint8]
+
+    def __len__(self) -> int:
+        return int(self.witness.size)
+
+
+_FIELDS = ("beacon_event", "beaconer", "witness", "rssi_dbm", "snr_db", "reported_ns", "flags")
+
+
+def _concat(parts: Sequence[WitnessReports]) -> WitnessReports:
+    return WitnessReports(*(np.concatenate([getattr(p, f) for p in parts]) for f in _FIELDS))
+
+
+def _select(r: WitnessReports, mask: NDArray[np.bool_]) -> WitnessReports:
+    return WitnessReports(*(getattr(r, f)[mask] for f in _FIELDS))
+
+
+def offset_position(lat: float, lon: float, distance_m: float, bearing_rad: float):
+    """The point `distance_m` away along a great circle (spherical Earth)."""
+    la, lo, d = math.radians(lat), math.radians(lon), distance_m / EARTH_RADIUS_M
+    la2 = math.asin(math.sin(la) * math.cos(d) + math.cos(la) * math.sin(d) * math.cos(bearing_rad))
+    lo2 = lo + math.atan2(
+        math.sin(bearing_rad) * math.sin(d) * math.cos(la),
+        math.cos(d) - math.sin(la) * math.sin(la2),
+    )
+    return math.degrees(la2), (math.degrees(lo2) + 180.0) % 360.0 - 180.0
+
+
+def assign(hotspots: Sequence[Hotspot], specs: Sequence[AdversarySpec], seed: int) -> Assignment:
+    """Give each spec's share of hotspots its behaviour (disjoint sets, seeded draw)."""
+    rng = np.random.default_rng([seed, 0xAD7])
+    world = list(hotspots)
+    claims = [Claim(h.lat, h.lon, h.lat, h.lon) for h in world]
+    dishonest: dict[int, list[Dishonesty]] = {}
+    rings: list[tuple[int, ...]] = []
+    relay: dict[int, tuple[int, int]] = {}
+    inflation: dict[int, float] = {}
+    replay: dict[int, int] = {}
+    pool = [int(i) for i in rng.permutation(len(world))]
+    group_id = 0
+    for spec in sorted(specs, key=lambda s: list(BEHAVIOURS).index(s.behaviour)):
+        count = round(spec.share * len(world))
+        size = (
+            int(spec.param(GROUP_SIZE_KEY[spec.behaviour]))
+            if spec.behaviour in GROUP_SIZE_KEY
+            else 1
+        )
+        count -= count % size
+        if count > len(pool):
+            raise ValueError(f"adversary shares need more hotspots than the {len(world)} there are")
+        chosen, pool = pool[:count], pool[count:]
+        params = tuple(sorted((k, spec.param(k)) for k in BEHAVIOURS[spec.behaviour]))
+        for start in range(0, count, size):
+            members = chosen[start : start + size]
+            group = group_id if size > 1 else -1
+            group_id += size > 1
+            for i in members:
+                dishonest.setdefault(i, []).append(Dishonesty(spec.behaviour, params, group))
+            _apply(spec, members, world, claims, rng, rings, relay, inflation, replay, pool)
+    return Assignment(
+        tuple(world),
+        tuple(claims),
+        MappingProxyType({i: tuple(v) for i, v in sorted(dishonest.items())}),
+        tuple(rings),
+        MappingProxyType(relay),
+        MappingProxyType(inflation),
+        MappingProxyType(replay),
+    )
+
+
+def _apply(spec, members, world, claims, rng, rings, relay, inflation, replay, honest):
+    """One group of `members` takes up `spec`'s behaviour: edits `world`/`claims` in place and
+    notes what the report stage needs (rings, relays, inflation, replays)."""
+    b = spec.behaviour
+    if b == "false_location":
+        for i in members:
+            h = world[i]
+            lat, lon = offset_position(
+                h.lat, h.lon, float(spec.param("offset_km")) * 1000, rng.uniform(0, 2 * math.pi)
+            )
+            spoofed = spec.param("gps") == "spoofed"
+            claims[i] = replace(
+                claims[i],
+                asserted_lat=lat,
+                asserted_lon=lon,
+                gps_lat=lat if spoofed else h.lat,
+                gps_lon=lon if spoofed else h.lon,
+            )
+    elif b == "attenuator":
+        for i in members:
+            world[i] = replace(
+                world[i], cable_loss_db=world[i].cable_loss_db + float(spec.param("db"))
+            )
+    elif b == "shared_antenna":
+        leader = world[members[0]]
+        antenna = f"antenna-of-{leader.node_id}"
+        for k, i in enumerate(members):
+            world[i] = replace(
+                world[i],
+                lat=leader.lat,
+                lon=leader.lon,
+                height_m=leader.height_m,
+                gain_dbi_x10=leader.gain_dbi_x10,
+                antenna_id=antenna,
+            )
+            if k:
+                lat, lon = offset_position(
+                    leader.lat,
+                    leader.lon,
+                    float(spec.param("spread_km")) * 1000 * k,
+                    rng.uniform(0, 2 * math.pi),
+                )
+                claims[i] = Claim(lat, lon, lat, lon)  # GPS spoofed along with the assertion
+            else:
+                claims[i] = Claim(leader.lat, leader.lon, leader.lat, leader.lon)
+    elif b == "collusion_ring":
+        rings.append(tuple(members))
+    elif b == "beacon_relay":
+        for i in members:
+            partner = honest[int(rng.integers(len(honest)))] if honest else (i + 1) % len(world)
+            relay[i] = (partner, round(float(spec.param("latency_ms")) * 1e6))
+    elif b == "rssi_inflation":
+        inflation.update({i: float(spec.param("db")) for i in members})
+    elif b == "replay":
+        replay.update({i: round(float(spec.param("delay_s")) * 1e9) for i in members})
+    elif b == "clock_offset":
+        offset = round(float(spec.param("hours")) * 3600e9)
+        for i in members:
+            claims[i] = replace(claims[i], clock_offset_ns=offset)
+
+
+def witness_reports(mesh: Mesh, result: RoundResult, assignment: Assignment) -> WitnessReports:
+    """Turn a round's physical receptions into the witness reports hotspots would submit.
+
+    Replays are real transmissions through `mesh` and spend the replayers' transmit budgets:
+    call this once per round, in round order."""
+    rec = result.receptions
+    n = len(rec)
+    parts = [
+        WitnessReports(
+            rec.event,  # not copied: _concat below always makes new arrays
+            rec.tx,
+            rec.rx,
+            rec.rssi_dbm,
+            rec.snr_db,
+            rec.received_ns,
+            np.zeros(n, np.uint8),
+        )
+    ]
+    ring_of = np.full(len(assignment.hotspots), -1, np.int64)
+    for r, members in enumerate(assignment.rings):
+        ring_of[list(members)] = r
+    base = parts[0]
+    if assignment.rings:  # ring members witness only each other
+        w_ring, b_ring = ring_of[base.witness], ring_of[base.beaconer]
+        parts[0] = base = _select(base, (w_ring < 0) | (w_ring == b_ring))
+        parts.append(_fabricate(mesh, result.transmissions, assignment, base))
+    if assignment.relay_partner:
+        partners = np.array([p for p, _ in assignment.relay_partner.values()], np.int64)
+        heard_by_partner = _select(base, np.isin(base.witness, partners))
+        for node, (partner, latency_ns) in assignment.relay_partner.items():
+            m = (heard_by_partner.witness == partner) & (heard_by_partner.beaconer != node)
+            copy = _select(heard_by_partner, m)
+            parts.append(
+                replace(
+                    copy,
+                    witness=np.full(len(copy), node, np.int32),
+                    reported_ns=copy.reported_ns + latency_ns,
+                    flags=copy.flags | FLAG_RELAYED,
+                )
+            )
+    if assignment.replay_delay_ns:
+        parts.append(_replays(mesh, result, assignment))
+    out = _concat(parts)
+    n_nodes = len(assignment.hotspots)
+    if assignment.inflation_db:
+        inflation = np.zeros(n_nodes, np.float32)
+        inflation[list(assignment.inflation_db)] = list(assignment.inflation_db.values())
+        out.rssi_dbm[:] += inflation[out.witness]
+        out.flags[inflation[out.witness] != 0] |= FLAG_INFLATED
+    offsets = np.array([c.clock_offset_ns for c in assignment.claims], np.int64)
+    if offsets.any():
+        out.reported_ns[:] += offsets[out.witness]
+        out.flags[offsets[out.witness] != 0] |= FLAG_CLOCK_OFFSET
+    return out
+
+
+def _fabricate(
+    mesh: Mesh, sent: Transmissions, a: Assignment, real: WitnessReports
+) -> WitnessReports:
+    """Witnesses ring members claim for each other's beacons without hearing them: RSSI set
+    `margin_db` under the free-space bound at the asserted distance, so the verifier's bound
+    passes."""
+    members_all = np.array([m for ring in a.rings for m in ring], np.int64)
+    mine = np.isin(real.witness, members_all)
+    have = set(zip(real.beaconer[mine].tolist(), real.witness[mine].tolist(), strict=True))
+    margin = {
+        i: float(dict(d.params)["margin_db"])
+        for i, ds in a.dishonest.items()
+        for d in ds
+        if d.behaviour == "collusion_ring"
+    }
+    rows: list[tuple[int, int, int, float, float, int]] = []
+    row_of = {int(t): k for k, t in enumerate(sent.tx)}
+    for members in a.rings:
+        for b in members:
+            k = row_of.get(b)
+            if k is None:
+                continue
+            for w in members:
+                if w == b or (b, w) in have:
+                    continue
+                cb, cw = a.claims[b], a.claims[w]
+                d = _haversine_m(cb.asserted_lat, cb.asserted_lon, cw.asserted_lat, cw.asserted_lon)
+                fspl = 20 * math.log10(4 * math.pi * max(d, 1.0) * sent.freq_hz[k] / 299_792_458.0)
+                gains = mesh.gain_dbi[b] + mesh.gain_dbi[w]
+                rssi = round(min(float(sent.power_dbm[k]) + gains - fspl - margin[w], -60.0))
+                snr = round(4 * max(min(rssi + 117.0, 10.0), -19.0)) / 4
+                rows.append(
+                    (int(sent.event[k]), b, w, rssi, snr, int(sent.start_ns[k]) + 1_000_000)
+                )
+    if not rows:
+        return _select(real, np.zeros(len(real), bool))
+    ev, bb, ww, rs, sn, t = zip(*rows, strict=True)
+    return WitnessReports(
+        np.array(ev, np.int64),
+        np.array(bb, np.int32),
+        np.array(ww, np.int32),
+        np.array(rs, np.float32),
+        np.array(sn, np.float32),
+        np.array(t, np.int64),
+        np.full(len(rows), FLAG_FABRICATED, np.uint8),
+    )
+
+
+def _replays(mesh: Mesh, result: RoundResult, a: Assignment) -> WitnessReports:
+    """Each replayer re-sends the last beacon it heard, `delay_s` later, from where it stands;
+    whoever hears that copy reports a witness of the old beacon."""
+    rec, sent = result.receptions, result.transmissions
+    row_of = {int(e): k for k, e in enumerate(sent.event)}
+    mine = np.flatnonzero(np.isin(rec.rx, np.array(list(a.replay_delay_ns), np.int64)))
+    tx, start, freq, event, origin = [], [], [], [], []
+    for node, delay_ns in sorted(a.replay_delay_ns.items()):
+        heard = mine[rec.rx[mine] == node]
+        if heard.size == 0:
+            continue
+        last = heard[np.argmax(rec.received_ns[heard])]
+        k = row_of[int(rec.event[last])]
+        when = mesh.budget(node).schedule(
+            int(sent.freq_hz[k]), sent.airtime_ns[k] / 1e9, int(rec.received_ns[last]) + delay_ns
+        )
+        if when is None:
+            continue
+        tx.append(node)
+        start.append(when)
+        freq.append(int(sent.freq_hz[k]))
+        event.append(_REPLAY_EVENT_BASE + int(sent.event[k]) * 4096 + node % 4096)
+        origin.append(k)
+    if not tx:
+        return WitnessReports(
+            *(
+                np.zeros(0, t)
+                for t in (np.int64, np.int32, np.int32, np.float32, np.float32, np.int64, np.uint8)
+            )
+        )
+    o = np.array(origin)
+    copies = Transmissions(
+        np.array(tx, np.int32),
+        np.array(start, np.int64),
+        np.array(freq, np.int64),
+        np.array(event, np.int64),
+        mesh.max_power_dbm[np.array(tx)],
+        sent.sf[o],
+        sent.airtime_ns[o],
+    )
+    heard, _ = mesh.transmit(copies)
+    by_event = np.argsort(copies.event)
+    pos = by_event[np.searchsorted(copies.event, heard.event, sorter=by_event)]
+    k = o[pos]
+    # Hotspots ignore their own beacons and beacons they already witnessed (PROTOCOL §4).
+    n_nodes = np.int64(len(a.hotspots))
+    originals = np.isin(rec.event, sent.event[o])
+    seen = rec.event[originals] * n_nodes + rec.rx[originals]
+    fresh = ~np.isin(sent.event[k] * n_nodes + heard.rx, seen)
+    fresh &= heard.rx != sent.tx[k]
+    heard, k = heard.select(fresh), k[fresh]
+    return WitnessReports(
+        sent.event[k],
+        sent.tx[k],
+        heard.rx,
+        heard.rssi_dbm,
+        heard.snr_db,
+        heard.received_ns,
+        np.full(len(heard), FLAG_REPLAYED, np.uint8),
+    )
+
+
+def _haversine_m(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
+    p1, p2 = math.radians(lat1), math.radians(lat2)
+    dp, dl = p2 - p1, math.radians(lon2 - lon1)
+    h = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
+    return 2 * EARTH_RADIUS_M * math.asin(min(1.0, math.sqrt(h)))

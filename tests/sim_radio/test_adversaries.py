@@ -1,0 +1,216 @@
+"""Adversaries: who cheats is recorded, each cheat does what it says to the world or to the
+reports, and every altered or invented report is flagged."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from sim_radio import adversaries as A
+from sim_radio.mesh import Hotspot, Mesh
+from sim_radio.propagation import preset
+
+
+def _town(n: int = 60, size_deg: float = 0.05) -> list[Hotspot]:
+    rng = np.random.default_rng(11)
+    lat, lon = rng.uniform(45.0, 45.0 + size_deg, n), rng.uniform(5.0, 5.0 + size_deg * 1.4, n)
+    return [Hotspot(f"h{i:03d}", float(lat[i]), float(lon[i])) for i in range(n)]
+
+
+def _spec(behaviour: str, share: float, **params) -> A.AdversarySpec:
+    return A.AdversarySpec(behaviour, share, tuple(params.items()))
+
+
+ALL = [
+    _spec("false_location", 0.05, offset_km=20, gps="spoofed"),
+    _spec("rssi_inflation", 0.05, db=15),
+    _spec("attenuator", 0.05, db=20),
+    _spec("shared_antenna", 0.1, group=3, spread_km=4),
+    _spec("collusion_ring", 0.1, size=3),
+    _spec("beacon_relay", 0.05, latency_ms=150),
+    _spec("replay", 0.05, delay_s=900),
+    _spec("clock_offset", 0.05, hours=5),
+]
+
+
+def _kinds(a: A.Assignment) -> dict[str, set[int]]:
+    out: dict[str, set[int]] = {}
+    for i, cheats in a.dishonest.items():
+        for d in cheats:
+            out.setdefault(d.behaviour, set()).add(i)
+    return out
+
+
+def test_every_behaviour_is_recorded_on_disjoint_hotspots_reproducibly() -> None:
+    a = A.assign(_town(), ALL, seed=3)
+    kinds = _kinds(a)
+    assert set(kinds) == set(A.BEHAVIOURS)
+    counts = {k: len(v) for k, v in kinds.items()}
+    assert counts == {
+        "false_location": 3,
+        "rssi_inflation": 3,
+        "attenuator": 3,
+        "shared_antenna": 6,
+        "collusion_ring": 6,
+        "beacon_relay": 3,
+        "replay": 3,
+        "clock_offset": 3,
+    }
+    assert sum(counts.values()) == len(a.dishonest)  # one cheat per hotspot
+    assert A.assign(_town(), ALL, seed=3) == a
+    assert A.assign(_town(), ALL, seed=4).dishonest != a.dishonest
+    first = a.dishonest[min(kinds["rssi_inflation"])][0].as_dict()
+    assert first == {"behaviour": "rssi_inflation", "db": 15}
+
+
+def test_shares_beyond_the_population_are_refused() -> None:
+    with pytest.raises(ValueError, match="more hotspots"):
+        A.assign(_town(10), [_spec("replay", 0.6), _spec("clock_offset", 0.6)], seed=1)
+
+
+def test_physical_cheats_change_the_world() -> None:
+    town = _town()
+    a = A.assign(town, ALL, seed=3)
+    kinds = _kinds(a)
+    for i in kinds["attenuator"]:
+        assert a.hotspots[i].cable_loss_db == pytest.approx(town[i].cable_loss_db + 20)
+    groups: dict[int, list[int]] = {}
+    for i in kinds["shared_antenna"]:
+        groups.setdefault(a.dishonest[i][0].group, []).append(i)
+    assert len(groups) == 2
+    for members in groups.values():
+        leader = a.hotspots[members[0]]
+        assert {(a.hotspots[i].lat, a.hotspots[i].lon, a.hotspots[i].antenna) for i in members} == {
+            (leader.lat, leader.lon, leader.antenna)
+        }
+        spread = sorted(
+            round(
+                A._haversine_m(
+                    leader.lat, leader.lon, a.claims[i].asserted_lat, a.claims[i].asserted_lon
+                )
+            )
+            for i in members
+        )
+        assert spread == [0, 4000, 8000]  # asserted km apart
+
+
+def test_false_location_with_honest_or_spoofed_gps() -> None:
+    town = _town()
+    for gps in ("honest", "spoofed"):
+        a = A.assign(town, [_spec("false_location", 0.1, offset_km=20, gps=gps)], seed=1)
+        for i in a.dishonest:
+            c, h = a.claims[i], a.hotspots[i]
+            assert A._haversine_m(h.lat, h.lon, c.asserted_lat, c.asserted_lon) == pytest.approx(
+                20_000, rel=1e-6
+            )
+            expected = (c.asserted_lat, c.asserted_lon) if gps == "spoofed" else (h.lat, h.lon)
+            assert (c.gps_lat, c.gps_lon) == expected
+        honest = [i for i in range(len(town)) if i not in a.dishonest]
+        assert all(a.claims[i].asserted_lat == town[i].lat for i in honest)
+
+
+def _run(specs, size_deg: float = 0.05):
+    a = A.assign(_town(size_deg=size_deg), specs, seed=3)
+    mesh = Mesh(a.hotspots, preset("petajajarvi2015"), seed=3)
+    result = mesh.beacon_round(0)
+    return a, mesh, result, A.witness_reports(mesh, result, a)
+
+
+def test_honest_network_reports_what_it_received() -> None:
+    _, _, result, reports = _run([])
+    assert len(reports) == len(result.receptions)
+    assert not reports.flags.any()
+    assert np.array_equal(reports.rssi_dbm, result.receptions.rssi_dbm)
+
+
+def test_rssi_inflation_and_clock_offset_are_applied_and_flagged() -> None:
+    a, _, result, reports = _run(
+        [_spec("rssi_inflation", 0.05, db=15), _spec("clock_offset", 0.05, hours=5)]
+    )
+    kinds = _kinds(a)
+    rec = result.receptions
+    for i in kinds["rssi_inflation"]:
+        mine = reports.witness == i
+        assert mine.any()
+        assert (reports.flags[mine] & A.FLAG_INFLATED).all()
+        assert np.allclose(np.sort(reports.rssi_dbm[mine]), np.sort(rec.rssi_dbm[rec.rx == i]) + 15)
+    for i in kinds["clock_offset"]:
+        mine = reports.witness == i
+        assert (reports.flags[mine] & A.FLAG_CLOCK_OFFSET).all()
+        shift = np.sort(reports.reported_ns[mine]) - np.sort(rec.received_ns[rec.rx == i])
+        assert (shift == 5 * 3600 * 10**9).all()
+    honest = ~np.isin(reports.witness, list(a.dishonest))
+    assert not reports.flags[honest].any()
+
+
+def test_reports_leave_the_round_untouched() -> None:
+    # (Replays are left out: they are transmissions and spend the replayer's duty cycle.)
+    a, mesh, result, first = _run([s for s in ALL if s.behaviour != "replay"])
+    again = A.witness_reports(mesh, result, a)  # the round's receptions were not modified
+    assert np.array_equal(first.rssi_dbm, again.rssi_dbm)
+    assert np.array_equal(first.reported_ns, again.reported_ns)
+
+
+def test_collusion_ring_witnesses_only_itself_and_fabricates() -> None:
+    a, _, result, reports = _run([_spec("collusion_ring", 0.1, size=3)])
+    assert len(a.rings) == 2
+    for ring in a.rings:
+        mine = np.isin(reports.witness, ring)
+        assert np.isin(reports.beaconer[mine], ring).all()  # never a non-member's beacon
+        pairs = set(
+            zip(reports.beaconer[mine].tolist(), reports.witness[mine].tolist(), strict=True)
+        )
+        assert pairs == {(b, w) for b in ring for w in ring if b != w}  # all of each other's
+    fabricated = (reports.flags & A.FLAG_FABRICATED) != 0
+    rec = result.receptions
+    real = set(zip(rec.tx.tolist(), rec.rx.tolist(), strict=True))
+    for b, w in zip(
+        reports.beaconer[fabricated].tolist(), reports.witness[fabricated].tolist(), strict=True
+    ):
+        assert (b, w) not in real
+
+
+def test_relay_reports_the_partners_receptions_later() -> None:
+    a, _, _, reports = _run([_spec("beacon_relay", 0.05, latency_ms=150)])
+    for node, (partner, latency_ns) in a.relay_partner.items():
+        relayed = (reports.witness == node) & ((reports.flags & A.FLAG_RELAYED) != 0)
+        partner_rows = (reports.witness == partner) & (reports.beaconer != node)
+        assert relayed.sum() == partner_rows.sum() > 0
+        assert np.array_equal(
+            np.sort(reports.reported_ns[relayed]),
+            np.sort(reports.reported_ns[partner_rows]) + latency_ns,
+        )
+        assert latency_ns == 150_000_000
+
+
+def test_replay_reaches_only_those_who_missed_the_original() -> None:
+    # Hotspots ignore beacons they already witnessed (PROTOCOL §4): in a dense town that is
+    # nearly everyone, so a replay fools only those who lost the original (collision, etc.).
+    _, _, result, reports = _run([_spec("replay", 0.05, delay_s=900)])
+    rec = result.receptions
+    heard = set(zip(rec.event.tolist(), rec.rx.tolist(), strict=True))
+    replayed = (reports.flags & A.FLAG_REPLAYED) != 0
+    pairs = zip(
+        reports.beacon_event[replayed].tolist(), reports.witness[replayed].tolist(), strict=True
+    )
+    assert all(pair not in heard for pair in pairs)
+    assert replayed.sum() < 0.1 * len(rec)
+
+
+def test_replayed_beacons_reach_others_as_old_beacons() -> None:
+    a, mesh, result, reports = _run([_spec("replay", 0.2, delay_s=900)], size_deg=0.8)
+    replayed = (reports.flags & A.FLAG_REPLAYED) != 0
+    assert replayed.any()
+    sent = result.transmissions
+    start_of = dict(zip(sent.event.tolist(), sent.start_ns.tolist(), strict=True))
+    for ev, t, w, b in zip(
+        reports.beacon_event[replayed],
+        reports.reported_ns[replayed],
+        reports.witness[replayed],
+        reports.beaconer[replayed],
+        strict=True,
+    ):
+        assert t - start_of[int(ev)] >= 900 * 10**9  # long after the original
+        assert w != b
+    # The replayers spent their transmit budget on it.
+    assert any(mesh._budgets[i]._band_free_ns for i in a.replay_delay_ns)

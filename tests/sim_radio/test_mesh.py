@@ -1,0 +1,129 @@
+"""The in-process mesh: reproducible by seed, reciprocal links, a spatial index that finds
+exactly what an exhaustive search finds (without examining every pair), and MeshAir."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from pocnet import link
+from sim_radio.mesh import Hotspot, Mesh, radio_horizon_m
+from sim_radio.propagation import preset, shadowing_db
+
+
+def _hotspots(n: int, box=(45.0, 5.0, 45.3, 5.4), seed: int = 1, **kw) -> list[Hotspot]:
+    rng = np.random.default_rng(seed)
+    lat = rng.uniform(box[0], box[2], n)
+    lon = rng.uniform(box[1], box[3], n)
+    return [Hotspot(f"h{i}", float(lat[i]), float(lon[i]), **kw) for i in range(n)]
+
+
+def _rows(result) -> set[tuple[int, int, float, float]]:
+    r = result.receptions
+    return set(
+        zip(r.tx.tolist(), r.rx.tolist(), r.rssi_dbm.tolist(), r.snr_db.tolist(), strict=True)
+    )
+
+
+def test_same_seed_same_run_other_seed_other_run() -> None:
+    hs = _hotspots(150)
+    a = Mesh(hs, preset("petajajarvi2015"), seed=3).beacon_round(0)
+    b = Mesh(hs, preset("petajajarvi2015"), seed=3).beacon_round(0)
+    c = Mesh(hs, preset("petajajarvi2015"), seed=4).beacon_round(0)
+    for field in ("tx", "rx", "event", "rssi_dbm", "snr_db", "received_ns"):
+        assert np.array_equal(getattr(a.receptions, field), getattr(b.receptions, field))
+    assert np.array_equal(a.transmissions.start_ns, b.transmissions.start_ns)
+    assert _rows(a) != _rows(c)
+    assert len(a.receptions) > 500
+
+
+def test_links_are_reciprocal_unless_asked_otherwise() -> None:
+    hs = _hotspots(60, gain_dbi_x10=30, cable_loss_db=0.5)
+    mesh = Mesh(hs, preset("hata-urban"), seed=9)
+    tx, rx = np.repeat(np.arange(60), 60), np.tile(np.arange(60), 60)
+    fwd, dist, _ = mesh.link_power_dbm(tx, rx, 868e6)
+    back, dist_back, _ = mesh.link_power_dbm(rx, tx, 868e6)
+    assert np.allclose(fwd, back) and np.allclose(dist, dist_back)
+    # The mesh's shadowing is the propagation module's, keyed by antenna.
+    expected = shadowing_db(9, mesh.key[tx], mesh.key[rx], 8.0)
+    assert np.allclose(mesh.shadowing_db(tx, rx), expected)
+    asym = Mesh(hs, preset("hata-urban"), seed=9, symmetric_shadowing=False)
+    f2, _, _ = asym.link_power_dbm(tx, rx, 868e6)
+    b2, _, _ = asym.link_power_dbm(rx, tx, 868e6)
+    off_diagonal = tx != rx
+    assert not np.allclose(f2[off_diagonal], b2[off_diagonal])
+
+
+@pytest.mark.parametrize("preset_name", ["petajajarvi2015", "bor2016", "hata-suburban"])
+def test_index_finds_exactly_what_exhaustive_search_finds(preset_name: str) -> None:
+    hs = _hotspots(400, box=(44.0, 4.0, 46.5, 7.5), seed=5)
+    mesh = Mesh(hs, preset(preset_name), seed=2)
+    sent, _, _ = mesh.schedule_round(0)
+    indexed = mesh._finish(sent, mesh._propagate(sent))
+    exhaustive = mesh._finish(sent, mesh._propagate(sent, brute_force=True))
+    key = lambda r: sorted(zip(r.tx.tolist(), r.rx.tolist(), r.rssi_dbm.tolist(), strict=True))  # noqa: E731
+    assert key(indexed) == key(exhaustive)
+    assert len(indexed) > 0
+
+
+def test_index_examines_far_fewer_pairs_than_n_squared() -> None:
+    hs = _hotspots(4000, box=(40.0, -5.0, 52.0, 15.0), seed=8)
+    mesh = Mesh(hs, preset("petajajarvi2015"), seed=1)
+    row, _ = mesh.candidates(np.arange(4000))
+    assert row.size < 0.01 * 4000 * 4000
+    assert mesh.range_m <= radio_horizon_m(15.0, 15.0) + 1
+
+
+def test_antimeridian_and_pole_neighbours_hear_each_other() -> None:
+    hs = [
+        Hotspot("w", 10.0, 179.99),
+        Hotspot("e", 10.0, -179.99),
+        Hotspot("n1", 89.999, 0.0),
+        Hotspot("n2", 89.999, 180.0),
+    ]
+    mesh = Mesh(hs, preset("free-space"), seed=1, collisions=False)
+    r = mesh.beacon_round(0).receptions
+    got = {
+        (mesh.hotspots[t].node_id, mesh.hotspots[x].node_id)
+        for t, x in zip(r.tx, r.rx, strict=True)
+    }
+    assert got == {("w", "e"), ("e", "w"), ("n1", "n2"), ("n2", "n1")}
+
+
+def test_shared_antenna_and_other_regions_are_not_heard() -> None:
+    hs = [
+        Hotspot("a", 45.0, 5.0, antenna_id="mast"),
+        Hotspot("b", 45.0, 5.0, antenna_id="mast"),
+        Hotspot("c", 45.01, 5.0),
+        Hotspot("us", 45.0, 5.01, region="US915"),
+    ]
+    mesh = Mesh(hs, preset("petajajarvi2015"), seed=1, collisions=False)
+    r = mesh.beacon_round(0).receptions
+    pairs = {
+        (mesh.hotspots[t].node_id, mesh.hotspots[x].node_id)
+        for t, x in zip(r.tx, r.rx, strict=True)
+    }
+    assert pairs == {("a", "c"), ("b", "c"), ("c", "a"), ("c", "b")}
+
+
+def test_every_heard_frame_meets_sensitivity_and_the_round_is_one_beacon_each() -> None:
+    mesh = Mesh(_hotspots(300), preset("petajajarvi2015"), seed=4)
+    res = mesh.beacon_round(1)
+    assert sorted(res.transmissions.tx.tolist()) == list(range(300))
+    window = 1 * 6 * 3600 * 10**9
+    assert (
+        (res.transmissions.start_ns >= window) & (res.transmissions.start_ns < 2 * window)
+    ).all()
+    # Spread over the whole window (PROTOCOL §4: a random time inside it).
+    offsets = np.sort(res.transmissions.start_ns - window) / window
+    assert offsets[0] < 0.02 and offsets[-1] > 0.98
+    assert (res.receptions.power_dbm >= link.sensitivity_dbm(12, 125_000) - 1e-3).all()
+    assert (res.receptions.tx != res.receptions.rx).all()
+    assert set(res.transmissions.freq_hz.tolist()) <= set(mesh.plans[0].channels_hz)
+
+
+def test_collisions_only_remove_receptions() -> None:
+    hs = _hotspots(500, box=(45.0, 5.0, 45.05, 5.05))
+    with_c = Mesh(hs, preset("petajajarvi2015"), seed=1).beacon_round(0)
+    without = Mesh(hs, preset("petajajarvi2015"), seed=1, collisions=False).beacon_round(0)
+    assert _rows(with_c) < _rows(without)
