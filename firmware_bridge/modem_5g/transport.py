@@ -21,7 +21,10 @@ log = logging.getLogger(__name__)
 
 DEFAULT_BAUDRATE = 115_200  # RM500Q/RM520N main UART and USB AT port default
 COMMAND_TIMEOUT_S = 2.0  # AT+QENG answers in well under a second
-DRAIN_QUIET_S = 0.02  # after a timeout: the line is clean once it has been quiet this long
+# After a timeout the line is clean once it has been quiet this long. 20 ms proved too short
+# on a busy 2-core host (a late answer was read as the next command's); 100 ms costs only
+# after a timeout.
+DRAIN_QUIET_S = 0.1
 MAX_ANSWER_LINES = 64  # more than this without a final result code is not an answer
 
 

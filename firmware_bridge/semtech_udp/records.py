@@ -21,6 +21,9 @@ TX_POWER_RANGE_DBM = (-30, 40)  # sanity bounds for `powe`, not any board's limi
 LORA_MAX_PAYLOAD_BYTES = 255
 LORA_DATARATE = re.compile(r"SF([5-9]|1[0-2])BW(125|250|500)")
 _CODR = re.compile(r"4/[5-8](LI)?")
+# What both forwarders print for a coding rate of 0, "mostly false sync" (packet_forwarder and
+# sx1302_hal lora_pkt_fwd.c); such a frame comes with a bad or no CRC and is filtered later.
+CODR_FALSE_SYNC = "OFF"
 _FRACTION = re.compile(r"\.(\d+)")
 
 
@@ -168,14 +171,18 @@ def _freq_hz(obj: dict[str, Any]) -> int:
     return round(freq_mhz * 1_000_000)
 
 
-def _modulation(obj: dict[str, Any]) -> tuple[str, str | int, str | None]:
+def _modulation(
+    obj: dict[str, Any], received: bool = False
+) -> tuple[str, str | int, str | None]:
+    """(modu, datr, codr); `received` also admits the forwarder's false-sync "OFF" coding rate,
+    which only an rxpk carries."""
     modu = _str(obj, "modu", "LORA")
     if modu == "LORA":
         datr = _str(obj, "datr")
         if not LORA_DATARATE.fullmatch(datr):
             raise ValueError(f"datr={datr!r} is not SFnBWm")
         codr = _str(obj, "codr")
-        if not _CODR.fullmatch(codr):
+        if not (_CODR.fullmatch(codr) or (received and codr == CODR_FALSE_SYNC)):
             raise ValueError(f"codr={codr!r}")
         return modu, datr, codr
     if modu == "FSK":
@@ -220,7 +227,7 @@ def _parse_rsig(obj: Any) -> Rsig:
 def rxpk_from_json(obj: Any) -> Rxpk:
     if not isinstance(obj, dict):
         raise TypeError("rxpk entry is not an object")
-    modu, datr, codr = _modulation(obj)
+    modu, datr, codr = _modulation(obj, received=True)
     rsig = obj.get("rsig", [])
     if not isinstance(rsig, list):
         raise TypeError("rsig is not an array")

@@ -16,7 +16,6 @@ from firmware_bridge.errors import DeviceTimeout, FrameError, TxRejected
 from firmware_bridge.serial_at import commands as at
 from firmware_bridge.serial_at.session import COMMAND_TIMEOUT_S, TX_TIMEOUT_S, AtRadioSession
 from firmware_bridge.types import RxPacket, TxPacket, TxReceipt
-from pocnet.errors import DecodeError
 
 log = logging.getLogger(__name__)
 
@@ -109,31 +108,9 @@ class Rak3172Radio(AtRadioSession):
 
     # --- transmit -------------------------------------------------------------------------
 
-    def _tx_params(self, packet: TxPacket) -> tuple[at.P2pParams, int]:
-        try:
-            sf, bw_hz = at.parse_datarate(packet.datarate)
-        except DecodeError as exc:
-            raise TxRejected(str(exc)) from exc
-        low, high = at.RUI3_TX_POWER_DBM
-        if packet.power_dbm < low:
-            raise TxRejected(f"power {packet.power_dbm} dBm below the module's {low} dBm")
-        power = min(packet.power_dbm, high)
-        params = at.P2pParams(
-            packet.freq_hz, sf, bw_hz, packet.code_rate, packet.preamble_symbols, power
-        )
-        try:
-            at.rui3_p2p(params)
-        except ValueError as exc:
-            raise TxRejected(str(exc)) from exc
-        return params, power
-
     async def transmit(self, packet: TxPacket) -> TxReceipt:
         """Send and wait for `+EVT:TXP2P DONE`; module errors become TxRejected(status)."""
-        params, power = self._tx_params(packet)
-        try:
-            payload_hex = at.check_payload(packet.payload)
-        except ValueError as exc:
-            raise TxRejected(str(exc)) from exc
+        params, power, payload_hex = self._tx_request(packet, at.RUI3_TX_POWER_DBM, at.rui3_p2p)
         async with self._lock:
             await self._ensure_configured()
             same = params == self.rx_params
@@ -148,16 +125,12 @@ class Rak3172Radio(AtRadioSession):
                 sent_ns = self._now_ns()
             finally:
                 if not same:
-                    await self._restore_rx()
+                    await self._back_to_rx(self._restore_rx)
         return TxReceipt(power_dbm=power, sent_ns=sent_ns)
 
     async def _restore_rx(self) -> None:
-        try:
-            await self._tune(self.rx_params)
-            await self._ok(f"AT+PRECV={at.RUI3_PRECV_CONTINUOUS_TX}")
-        except (TxRejected, FrameError) as exc:
-            log.warning("%s: could not return to receive: %s", self.port, exc)
-            self._needs_config = True
+        await self._tune(self.rx_params)
+        await self._ok(f"AT+PRECV={at.RUI3_PRECV_CONTINUOUS_TX}")
 
     # --- receive --------------------------------------------------------------------------
 

@@ -18,7 +18,6 @@ from firmware_bridge.errors import FrameError, TxRejected
 from firmware_bridge.serial_at import commands as at
 from firmware_bridge.serial_at.session import COMMAND_TIMEOUT_S, TX_TIMEOUT_S, AtRadioSession
 from firmware_bridge.types import RxPacket, TxPacket, TxReceipt
-from pocnet.errors import DecodeError
 
 log = logging.getLogger(__name__)
 
@@ -120,31 +119,9 @@ class Rn2483Radio(AtRadioSession):
 
     # --- transmit -------------------------------------------------------------------------
 
-    def _tx_params(self, packet: TxPacket) -> tuple[at.P2pParams, int]:
-        try:
-            sf, bw_hz = at.parse_datarate(packet.datarate)
-        except DecodeError as exc:
-            raise TxRejected(str(exc)) from exc
-        low, high = at.RN_TX_POWER_DBM
-        if packet.power_dbm < low:
-            raise TxRejected(f"power {packet.power_dbm} dBm below the module's {low} dBm")
-        power = min(packet.power_dbm, high)
-        params = at.P2pParams(
-            packet.freq_hz, sf, bw_hz, packet.code_rate, packet.preamble_symbols, power
-        )
-        try:
-            at.rn_radio_setup(params)
-        except ValueError as exc:
-            raise TxRejected(str(exc)) from exc
-        return params, power
-
     async def transmit(self, packet: TxPacket) -> TxReceipt:
         """`radio tx` then wait for `radio_tx_ok`; `radio_err`/`busy`/... → TxRejected."""
-        params, power = self._tx_params(packet)
-        try:
-            payload_hex = at.check_payload(packet.payload)
-        except ValueError as exc:
-            raise TxRejected(str(exc)) from exc
+        params, power, payload_hex = self._tx_request(packet, at.RN_TX_POWER_DBM, at.rn_radio_setup)
         async with self._lock:
             await self._ensure_configured()
             await self._stop_listening()
@@ -162,16 +139,12 @@ class Rn2483Radio(AtRadioSession):
                     raise TxRejected(done)
                 sent_ns = self._now_ns()
             finally:
-                await self._resume_rx()
+                await self._back_to_rx(self._resume_rx)
         return TxReceipt(power_dbm=power, sent_ns=sent_ns)
 
     async def _resume_rx(self) -> None:
-        try:
-            await self._tune(self.rx_params)
-            await self._listen()
-        except (TxRejected, FrameError) as exc:
-            log.warning("%s: could not return to receive: %s", self.port, exc)
-            self._needs_config = True
+        await self._tune(self.rx_params)
+        await self._listen()
 
     # --- receive --------------------------------------------------------------------------
 

@@ -4,7 +4,9 @@ unsolicited lines (received frames, a reboot banner) routed as they arrive, and 
 A module talks in two voices: answers to the command in flight, and events it emits on its
 own. A single pump task reads every line; the subclass claims events (`_on_event`), the rest
 go to the command in flight. A reboot banner mid-stream means the module forgot its
-configuration: the command in flight fails, and the subclass's `_configure` runs again.
+configuration: the command in flight fails, and the subclass's `_configure` runs again. A
+timeout leaves the module in an unknown state: the command fails, and `_configure` is retried
+in the background, with backoff, until the module answers (issue 4: recover from a timeout).
 """
 
 from __future__ import annotations
@@ -16,15 +18,26 @@ import time
 from collections.abc import AsyncIterator, Callable, Coroutine
 from typing import Any
 
-from firmware_bridge.errors import BridgeError, DeviceTimeout, DeviceUnavailable, TxRejected
+from firmware_bridge.errors import (
+    BridgeError,
+    DeviceTimeout,
+    DeviceUnavailable,
+    FrameError,
+    TxRejected,
+)
+from firmware_bridge.serial_at import commands as at
 from firmware_bridge.serial_at.transport import SerialLineTransport
-from firmware_bridge.types import RxPacket
+from firmware_bridge.types import RxPacket, TxPacket
+from pocnet.errors import DecodeError
 
 log = logging.getLogger(__name__)
 
 COMMAND_TIMEOUT_S = 2.0
 TX_TIMEOUT_S = 10.0        # SF12/125 kHz, 255 bytes is ~9 s on air; beacons are ~2.5 s
 RX_QUEUE_SIZE = 256
+# After a timeout the driver reconfigures in the background, first after one command timeout,
+# then backing off to this, so a hung module is retried without being flooded.
+RECOVERY_MAX_DELAY_S = 60.0
 _RESET = "\x00reset"       # marker the pump puts in the answer queue after a reboot banner
 _PUMP_IDLE_S = 3600.0
 
@@ -49,6 +62,7 @@ class AtRadioSession:
         self._reconnect_attempts = reconnect_attempts
         self.transport = SerialLineTransport(port, baudrate)
         self.resets_seen = 0
+        self.timeouts = 0
         self.rx_dropped = 0
         self._answers: asyncio.Queue[str] = asyncio.Queue()
         self._rx: asyncio.Queue[RxPacket | None] = asyncio.Queue(RX_QUEUE_SIZE)
@@ -58,6 +72,7 @@ class AtRadioSession:
         self._failed: BridgeError | None = None
         self._needs_config = False
         self._rebooting = False    # inside a boot banner, until the next good configure
+        self._recovering = False   # a background reconfigure after a timeout is scheduled
         self._running = False
 
     # --- lifecycle ------------------------------------------------------------------------
@@ -137,7 +152,9 @@ class AtRadioSession:
                     raise TimeoutError
                 answer = await asyncio.wait_for(self._answers.get(), remaining)
             except TimeoutError:
+                self.timeouts += 1
                 self._needs_config = True
+                self._schedule_recovery()
                 raise DeviceTimeout(
                     f"{self.port}: no answer to {what!r} within {timeout_s:g} s"
                 ) from None
@@ -148,6 +165,66 @@ class AtRadioSession:
             lines.append(answer)
             if terminal(answer):
                 return lines
+
+    def _tx_request(
+        self,
+        packet: TxPacket,
+        power_range_dbm: tuple[int, int],
+        encode: Callable[[at.P2pParams], object],
+    ) -> tuple[at.P2pParams, int, str]:
+        """(settings, power, payload hex) for `packet`, checked before the port is touched.
+
+        Power above the module's maximum is clamped (the receipt reports what was used, as the
+        beacon report must); anything the module cannot send is TxRejected.
+        """
+        try:
+            sf, bw_hz = at.parse_datarate(packet.datarate)
+        except DecodeError as exc:
+            raise TxRejected(str(exc)) from exc
+        low, high = power_range_dbm
+        if packet.power_dbm < low:
+            raise TxRejected(f"power {packet.power_dbm} dBm below the module's {low} dBm")
+        power = min(packet.power_dbm, high)
+        params = at.P2pParams(
+            packet.freq_hz, sf, bw_hz, packet.code_rate, packet.preamble_symbols, power
+        )
+        try:
+            encode(params)
+            payload_hex = at.check_payload(packet.payload)
+        except ValueError as exc:
+            raise TxRejected(str(exc)) from exc
+        return params, power, payload_hex
+
+    async def _back_to_rx(self, resume: Callable[[], Coroutine[Any, Any, None]]) -> None:
+        """After a transmission (lock held): listen again. A failure here must not undo a
+        transmission the module confirmed, so it is logged and left to the recovery."""
+        try:
+            await resume()
+        except (TxRejected, FrameError, DeviceTimeout) as exc:
+            log.warning("%s: could not return to receive: %s", self.port, exc)
+            self._needs_config = True
+            self._schedule_recovery()
+
+    def _schedule_recovery(self) -> None:
+        if self._running and not self._recovering:
+            self._recovering = True
+            self._spawn(self._recover())
+
+    async def _recover(self) -> None:
+        """Reconfigure until the module answers again: without this, a timeout outside a
+        transmission (e.g. while fetching a frame's SNR) would leave it deaf until the next
+        beacon."""
+        delay_s = self.command_timeout_s
+        try:
+            while self._running and self._needs_config:
+                await asyncio.sleep(delay_s)
+                try:
+                    await self._reconfigure()
+                except (TxRejected, FrameError, DeviceTimeout) as exc:
+                    log.info("%s: still not answering: %s", self.port, exc)
+                delay_s = min(2 * delay_s, RECOVERY_MAX_DELAY_S)
+        finally:
+            self._recovering = False
 
     def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
         task = asyncio.create_task(coro)

@@ -10,12 +10,14 @@ unverified 45 min after arrival are then marked `stale`.
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import socket
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
+from oracle.errors import StorageError
 from oracle.storage.repository import Registration, Repository, StoredReport, StoredVerdict
 from oracle.verifier.model import (
     KIND_BEACON,
@@ -34,6 +36,7 @@ DEFAULT_LEASE_MS = 300_000
 DEFAULT_BATCH = 200
 
 VerifyFn = Callable[..., list[VerdictRecord]]
+log = logging.getLogger(__name__)
 
 
 def default_worker_id() -> str:
@@ -138,11 +141,16 @@ class VerificationRunner:
         self._verify = verify
         self._sites = SiteCache()
 
-    def run_once(self, now_ms: int | None = None) -> RunStats:
-        """Verify every beacon that is ready now, then sweep stale reports."""
+    def run_once(
+        self, now_ms: int | None = None, stop: Callable[[], bool] | None = None
+    ) -> RunStats:
+        """Verify every beacon that is ready now, then sweep stale reports.
+
+        `stop` is asked before each batch: a backlog must not hold up a shutdown (whatever is
+        left stays pending for the next run, claims of this run were all settled)."""
         now = self._clock_ms() if now_ms is None else now_ms
         beacons = verdicts = lost = 0
-        while True:
+        while stop is None or not stop():
             claimed = self._repo.claim_beacons(self.worker, now, self._lease_ms, self._batch)
             if not claimed:
                 break
@@ -212,9 +220,17 @@ class VerificationRunner:
         return out
 
     async def run(self, stop: asyncio.Event, interval_s: float) -> None:
-        """Verify on a schedule until `stop` is set."""
+        """Verify on a schedule until `stop` is set. A storage error (database locked or
+        unreachable) is logged and retried next round; anything else ends the task."""
         while not stop.is_set():
-            await asyncio.to_thread(self.run_once)
+            try:
+                stats = await asyncio.to_thread(self.run_once, None, stop.is_set)
+            except StorageError as exc:
+                log.warning("verification round failed, retrying in %g s: %s", interval_s, exc)
+            else:
+                if stats.beacons or stats.stale or stats.lost_claims:
+                    log.info("verified %d beacons (%d verdicts), %d stale, %d claims lost",
+                             stats.beacons, stats.verdicts, stats.stale, stats.lost_claims)
             try:
                 await asyncio.wait_for(stop.wait(), timeout=interval_s)
             except TimeoutError:

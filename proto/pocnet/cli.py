@@ -47,7 +47,9 @@ def run(parser: argparse.ArgumentParser, argv: Sequence[str] | None) -> int:
     try:
         return int(handler(args) or 0)
     except (UsageError, ProtoError) as exc:
-        print(f"{parser.prog}: error: {exc}", file=sys.stderr)
+        # One line even when the message carries an OS or library text with line breaks.
+        message = " ".join(str(exc).split())
+        print(f"{parser.prog}: error: {message}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
         return 130

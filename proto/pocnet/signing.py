@@ -96,11 +96,14 @@ def verify_session_init(
     """Check a session init against the nonce this server offered; return (device, session).
 
     A replayed init (another stream's nonce) fails like a bad signature: the caller must close
-    the stream either way.
+    the stream either way. So does an init whose session key is the device key itself: §1 asks
+    for a fresh key, so that what the stream signs is worthless once the session ends.
     """
     device = PublicKey.from_bytes(init.pub_key)
     session = PublicKey.from_bytes(init.session_key)
     if len(nonce) != SESSION_NONCE_LEN or not hmac.compare_digest(init.nonce, nonce):
         raise SignatureError("session init does not answer this stream's nonce")
+    if session.raw == device.raw:
+        raise SignatureError("the session key must be a fresh key, not the device key")
     verify(init, device)
     return device, session

@@ -208,3 +208,18 @@ def test_signed_field_is_always_blanked() -> None:
     sign(msg, owner, field="owner_signature", fields=("hotspot_signature",))
     verify(msg, owner.public_key, field="owner_signature",
            fields=("hotspot_signature", "owner_signature"))
+
+
+def test_session_key_must_be_fresh_not_the_device_key() -> None:
+    # PROTOCOL §1: the client answers with "a fresh Ed25519 session key". Reusing the device
+    # key as the session key would make every stream report a device-key signature that is
+    # valid forever, which is what the session exists to avoid.
+    nonce = os.urandom(32)
+    init = ingest_pb2.SessionInit(
+        pub_key=DEVICE.public_key.to_bytes(),
+        nonce=nonce,
+        session_key=DEVICE.public_key.to_bytes(),
+    )
+    sign(init, DEVICE)
+    with pytest.raises(SignatureError, match="fresh"):
+        verify_session_init(init, nonce)

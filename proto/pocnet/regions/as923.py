@@ -9,6 +9,7 @@ Sources:
   regulation requires it (applied everywhere here, as PROTOCOL §3 says).
 """
 
+from pocnet.regions import eu868
 from pocnet.regions._types import RegionPlan
 
 # RP002-1.0.4 clause 2.9.2: AS923-1 default channels.
@@ -30,7 +31,7 @@ def _plan(name: str) -> RegionPlan:
         channels_hz=tuple(f + offset for f in AS923_1_DEFAULT_CHANNELS_HZ),
         bandwidth_hz=125_000,
         max_eirp_dbm_x10=160,
-        tagged_spreading=((65, 12), (129, 9), (238, 8)),
+        tagged_spreading=eu868.TAGGED_SPREADING,
         dwell_time_ms=400,
     )
 

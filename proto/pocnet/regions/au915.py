@@ -6,6 +6,7 @@ Sources:
   channels 915.2 + 0.2 x n MHz (these are channels 8-15, sub-band 2).
 """
 
+from pocnet.regions import us915
 from pocnet.regions._types import RegionPlan
 
 PLAN = RegionPlan(
@@ -13,6 +14,6 @@ PLAN = RegionPlan(
     channels_hz=tuple(916_800_000 + 200_000 * n for n in range(8)),
     bandwidth_hz=125_000,
     max_eirp_dbm_x10=300,
-    tagged_spreading=((25, 10), (67, 9), (139, 8), (256, 7)),
+    tagged_spreading=us915.TAGGED_SPREADING,
     dwell_time_ms=0,
 )

@@ -7,6 +7,7 @@ Sources:
   channels 470.3 + 0.2 x n MHz (these are channels 80-87).
 """
 
+from pocnet.regions import eu868
 from pocnet.regions._types import RegionPlan
 
 PLAN = RegionPlan(
@@ -14,6 +15,6 @@ PLAN = RegionPlan(
     channels_hz=tuple(486_300_000 + 200_000 * n for n in range(8)),
     bandwidth_hz=125_000,
     max_eirp_dbm_x10=191,
-    tagged_spreading=((65, 12), (129, 9), (238, 8)),
+    tagged_spreading=eu868.TAGGED_SPREADING,
     dwell_time_ms=0,
 )

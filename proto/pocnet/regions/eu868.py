@@ -15,6 +15,9 @@ from pocnet.regions._types import RegionPlan, SubBand
 
 _ETSI = "ETSI EN 300 220-2 Annex B / ERC/REC 70-03 Annex 1"
 
+# PROTOCOL §3: "≤65 SF12, ≤129 SF9, ≤238 SF8"; the plans "as EU868" reuse this tuple.
+TAGGED_SPREADING = ((65, 12), (129, 9), (238, 8))
+
 PLAN = RegionPlan(
     name="EU868",
     channels_hz=(
@@ -29,7 +32,7 @@ PLAN = RegionPlan(
     ),
     bandwidth_hz=125_000,
     max_eirp_dbm_x10=161,
-    tagged_spreading=((65, 12), (129, 9), (238, 8)),
+    tagged_spreading=TAGGED_SPREADING,
     sub_bands=(
         SubBand("h1.3", 865_000_000, 868_000_000, 0.01, _ETSI),
         SubBand("h1.4", 868_000_000, 868_600_000, 0.01, _ETSI),

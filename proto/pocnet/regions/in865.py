@@ -6,6 +6,7 @@ Sources:
   the default channels; no duty-cycle or dwell-time limit.
 """
 
+from pocnet.regions import eu868
 from pocnet.regions._types import RegionPlan
 
 PLAN = RegionPlan(
@@ -13,6 +14,6 @@ PLAN = RegionPlan(
     channels_hz=(865_062_500, 865_402_500, 865_985_000),
     bandwidth_hz=125_000,
     max_eirp_dbm_x10=300,
-    tagged_spreading=((65, 12), (129, 9), (238, 8)),
+    tagged_spreading=eu868.TAGGED_SPREADING,
     dwell_time_ms=0,
 )

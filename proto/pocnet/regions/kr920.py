@@ -7,6 +7,7 @@ Sources:
   Listen-before-talk applies instead of a duty-cycle limit, so no sub-band is listed.
 """
 
+from pocnet.regions import eu868
 from pocnet.regions._types import RegionPlan
 
 PLAN = RegionPlan(
@@ -14,6 +15,6 @@ PLAN = RegionPlan(
     channels_hz=tuple(922_100_000 + 200_000 * n for n in range(7)),
     bandwidth_hz=125_000,
     max_eirp_dbm_x10=140,
-    tagged_spreading=((65, 12), (129, 9), (238, 8)),
+    tagged_spreading=eu868.TAGGED_SPREADING,
     dwell_time_ms=0,
 )

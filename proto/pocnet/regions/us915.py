@@ -10,11 +10,14 @@ Sources:
 
 from pocnet.regions._types import RegionPlan
 
+# PROTOCOL §3: "≤25 SF10, ≤67 SF9, ≤139 SF8, ≤256 SF7"; AU915 is "as US915".
+TAGGED_SPREADING = ((25, 10), (67, 9), (139, 8), (256, 7))
+
 PLAN = RegionPlan(
     name="US915",
     channels_hz=tuple(903_900_000 + 200_000 * n for n in range(8)),
     bandwidth_hz=125_000,
     max_eirp_dbm_x10=360,
-    tagged_spreading=((25, 10), (67, 9), (139, 8), (256, 7)),
+    tagged_spreading=TAGGED_SPREADING,
     dwell_time_ms=400,
 )

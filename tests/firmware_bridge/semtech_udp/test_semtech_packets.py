@@ -207,3 +207,16 @@ def test_arbitrary_json_never_escapes_as_other_errors(body: object) -> None:
                 p.parse(datagram)
             except p.MalformedDatagram:
                 pass
+
+
+def test_false_sync_with_codr_off_does_not_sink_the_datagram() -> None:
+    # Semtech's packet_forwarder and sx1302_hal's lora_pkt_fwd print `"codr":"OFF"` for a
+    # coding rate of 0 ("mostly false sync"). That is the forwarder's own output, not a
+    # malformed datagram: refusing it dropped every other frame of the same PUSH_DATA.
+    false_sync = GOOD_RXPK | {"codr": "OFF", "stat": -1, "tmst": 2}
+    packet = p.parse(_push({"rxpk": [false_sync, GOOD_RXPK]}))
+    assert isinstance(packet, p.PushData)
+    assert [(r.tmst, r.codr, r.crc_ok) for r in packet.rxpk] == [
+        (2, "OFF", False),
+        (1, "4/5", True),
+    ]

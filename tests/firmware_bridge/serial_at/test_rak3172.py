@@ -6,6 +6,7 @@ import asyncio
 from collections.abc import Awaitable, Callable
 
 import pytest
+from at_radio_harness import RADIO_TIMEOUTS, run_module, until
 
 from firmware_bridge.errors import DeviceTimeout, DeviceUnavailable, TxRejected
 from firmware_bridge.serial_at.rak3172 import Rak3172Radio
@@ -17,38 +18,25 @@ Body = Callable[[LoopbackAir, Rak3172Device, Rak3172Radio], Awaitable[None]]
 BEACON = bytes(range(52))
 
 
-async def _until(cond: Callable[[], bool], timeout_s: float = 2.0) -> None:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout_s
-    while not cond():
-        assert loop.time() < deadline, "condition not reached"
-        await asyncio.sleep(0.005)
-
-
 def _run(
     body: Body,
     two_line: bool = False,
     air: LoopbackAir | None = None,
     prepare: Callable[[Rak3172Device], None] | None = None,
 ) -> None:
-    async def main() -> None:
-        medium = air or LoopbackAir(rssi_dbm=-97.0, snr_db=-3.0)
+    medium = air or LoopbackAir(rssi_dbm=-97.0, snr_db=-3.0)
+
+    def make_device() -> Rak3172Device:
         device = Rak3172Device(medium, "module", two_line_rx=two_line)
         if prepare is not None:
             prepare(device)
-        task = asyncio.create_task(device.run())
-        radio = Rak3172Radio(
-            device.path, command_timeout_s=0.3, tx_timeout_s=0.5, reconnect_attempts=1
-        )
-        await radio.start()
-        try:
-            await asyncio.wait_for(body(medium, device, radio), 10)
-        finally:
-            await radio.stop()
-            task.cancel()
-            await asyncio.gather(task, return_exceptions=True)
+        return device
 
-    asyncio.run(main())
+    run_module(
+        make_device,
+        lambda path: Rak3172Radio(path, **RADIO_TIMEOUTS),
+        lambda device, radio: body(medium, device, radio),
+    )
 
 
 def test_start_switches_to_p2p_and_listens() -> None:
@@ -143,7 +131,7 @@ def test_frames_from_the_air_are_received(two_line: bool) -> None:
 def test_reset_mid_stream_reconfigures() -> None:
     async def body(air: LoopbackAir, dev: Rak3172Device, radio: Rak3172Radio) -> None:
         dev.reset()
-        await _until(lambda: radio.resets_seen == 1 and dev.precv == 65533)
+        await until(lambda: radio.resets_seen == 1 and dev.precv == 65533)
         frames = radio.received().__aiter__()
         air.transmit("other", TxPacket(b"after", 868_100_000, "SF12BW125", 14), 1)
         assert (await asyncio.wait_for(frames.__anext__(), 2)).payload == b"after"
@@ -155,7 +143,7 @@ def test_reset_mid_stream_reconfigures() -> None:
 def test_garbled_and_partial_lines_do_not_break_the_driver() -> None:
     async def body(air: LoopbackAir, dev: Rak3172Device, radio: Rak3172Radio) -> None:
         dev.inject(b"\xff\xfe\x80\x81\r\n+EVT:RXP2P:-1:2:ABC\r\n+EVT:RX\x00P2P\r\n\x13\x10")
-        await _until(lambda: radio.transport.garbled_lines >= 2 and radio.bad_frames >= 1)
+        await until(lambda: radio.transport.garbled_lines >= 2 and radio.bad_frames >= 1)
         receipt = await radio.transmit(TxPacket(b"ok", 868_100_000, "SF12BW125", 14))
         assert receipt.power_dbm == 14
         assert air.sent[-1][1].payload == b"ok"
@@ -232,3 +220,28 @@ def test_early_rui3_without_syncword_still_starts() -> None:
         await radio.transmit(TxPacket(b"x", 868_100_000, "SF12BW125", 14))
 
     _run(body, prepare=old_firmware)
+
+
+def test_a_sent_frame_is_confirmed_even_when_returning_to_receive_times_out() -> None:
+    # `+EVT:TXP2P DONE` confirms the transmission; a hang while retuning for reception must
+    # not turn it into a DeviceTimeout (the beacon would go unreported). The driver brings the
+    # module back to continuous receive by itself once it answers again (issue 4: recover
+    # from a timeout), without waiting for the next transmit.
+    async def body(air: LoopbackAir, dev: Rak3172Device, radio: Rak3172Radio) -> None:
+        answer, hung = dev.handle_line, []
+
+        def handle(line: str) -> None:
+            if line.startswith("AT+P2P=868100000") and not hung:
+                hung.append(line)
+                dev.mute = True
+                return
+            answer(line)
+
+        dev.handle_line = handle  # type: ignore[method-assign]
+        receipt = await radio.transmit(TxPacket(b"\x01\x02", 867_500_000, "SF10BW125", 14))
+        assert receipt.power_dbm == 14 and hung and radio.timeouts == 1
+        assert air.sent[-1][1].freq_hz == 867_500_000
+        dev.mute = False
+        await until(lambda: dev.p2p.freq_hz == 868_100_000 and dev.precv == 65533)
+
+    _run(body)

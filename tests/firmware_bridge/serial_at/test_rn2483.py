@@ -6,6 +6,7 @@ import asyncio
 from collections.abc import Awaitable, Callable
 
 import pytest
+from at_radio_harness import RADIO_TIMEOUTS, run_module, until
 
 from firmware_bridge.errors import DeviceTimeout, DeviceUnavailable, TxRejected
 from firmware_bridge.serial_at.rn2483 import Rn2483Radio
@@ -17,31 +18,13 @@ Body = Callable[[LoopbackAir, Rn2483Device, Rn2483Radio], Awaitable[None]]
 BEACON = bytes(range(52))
 
 
-async def _until(cond: Callable[[], bool], timeout_s: float = 2.0) -> None:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout_s
-    while not cond():
-        assert loop.time() < deadline, "condition not reached"
-        await asyncio.sleep(0.005)
-
-
 def _run(body: Body, firmware: str = "1.0.5") -> None:
-    async def main() -> None:
-        air = LoopbackAir(rssi_dbm=-112.0, snr_db=-9.0)
-        device = Rn2483Device(air, "module", firmware=firmware)
-        task = asyncio.create_task(device.run())
-        radio = Rn2483Radio(
-            device.path, command_timeout_s=0.3, tx_timeout_s=0.5, reconnect_attempts=1
-        )
-        await radio.start()
-        try:
-            await asyncio.wait_for(body(air, device, radio), 10)
-        finally:
-            await radio.stop()
-            task.cancel()
-            await asyncio.gather(task, return_exceptions=True)
-
-    asyncio.run(main())
+    air = LoopbackAir(rssi_dbm=-112.0, snr_db=-9.0)
+    run_module(
+        lambda: Rn2483Device(air, "module", firmware=firmware),
+        lambda path: Rn2483Radio(path, **RADIO_TIMEOUTS),
+        lambda device, radio: body(air, device, radio),
+    )
 
 
 def test_start_pauses_the_mac_configures_and_listens() -> None:
@@ -95,7 +78,7 @@ def test_frames_are_received_with_snr_and_rssi() -> None:
             frame = await asyncio.wait_for(frames.__anext__(), 2)
             assert frame.payload == payload
             assert (frame.rssi_dbm, frame.snr_db) == (-112.0, -9.0)
-            await _until(lambda: dev.receiving)   # `radio rx 0` issued again
+            await until(lambda: dev.receiving)   # `radio rx 0` issued again
         assert radio.rssi_estimated == 0
         # a frame on another channel is not heard
         air.transmit("other", TxPacket(b"nope", 867_300_000, "SF12BW125", 14), 1)
@@ -121,7 +104,7 @@ def test_old_firmware_without_radio_get_rssi() -> None:
 def test_reset_mid_stream_restores_the_radio_settings() -> None:
     async def body(air: LoopbackAir, dev: Rn2483Device, radio: Rn2483Radio) -> None:
         dev.reset()                                # defaults: MAC running, pwr 1, not rx
-        await _until(lambda: radio.resets_seen == 1 and dev.receiving and dev.mac_paused)
+        await until(lambda: radio.resets_seen == 1 and dev.receiving and dev.mac_paused)
         assert dev.params.power_dbm == 14
         frames = radio.received().__aiter__()
         air.transmit("other", TxPacket(b"after", 868_100_000, "SF12BW125", 14), 1)
@@ -134,11 +117,11 @@ def test_garbage_and_unsolicited_radio_err() -> None:
     async def body(air: LoopbackAir, dev: Rn2483Device, radio: Rn2483Radio) -> None:
         dev.receiving = False                      # a module is idle after any radio_rx
         dev.inject(b"\x00\xff\xfe\r\nradio_rx  ZZ\r\n")
-        await _until(lambda: radio.transport.garbled_lines >= 1 and radio.bad_frames == 1)
-        await _until(lambda: dev.receiving)        # listening again after the bad frame
+        await until(lambda: radio.transport.garbled_lines >= 1 and radio.bad_frames == 1)
+        await until(lambda: dev.receiving)        # listening again after the bad frame
         dev.receiving = False
         dev.inject(b"radio_err\r\n")              # the receive ended without a frame
-        await _until(lambda: dev.receiving)        # driver listens again
+        await until(lambda: dev.receiving)        # driver listens again
         await radio.transmit(TxPacket(b"fine", 868_100_000, "SF12BW125", 14))
         assert air.sent[-1][1].payload == b"fine"
 
@@ -152,7 +135,7 @@ def test_silence_is_a_timeout_and_the_driver_recovers() -> None:
             await radio.transmit(TxPacket(b"x", 868_100_000, "SF12BW125", 14))
         dev.mute = False
         dev.reset()
-        await _until(lambda: dev.receiving and dev.mac_paused)
+        await until(lambda: dev.receiving and dev.mac_paused)
         await radio.transmit(TxPacket(b"y", 868_100_000, "SF12BW125", 14))
         assert air.sent[-1][1].payload == b"y"
 
@@ -172,3 +155,54 @@ def test_not_an_rn2483() -> None:
         await asyncio.gather(task, return_exceptions=True)
 
     asyncio.run(main())
+
+
+
+def _hang_on(dev: Rn2483Device, command: str, after: str = "") -> list[str]:
+    """Make the module hang (stop answering) at the first `command` that follows a line
+    starting with `after`; the returned list fills when it hangs."""
+    answer, hung, armed = dev.handle_line, [], [not after]
+
+    def handle(line: str) -> None:
+        if armed[0] and line.startswith(command) and not hung:
+            hung.append(line)
+            dev.mute = True
+            return
+        if after and line.startswith(after):
+            armed[0] = True
+        answer(line)
+
+    dev.handle_line = handle  # type: ignore[method-assign]
+    return hung
+
+
+def test_a_timeout_while_receiving_recovers_without_waiting_for_a_transmit() -> None:
+    # Issue 4: recover from a timeout. A module that hangs after a frame (no answer to
+    # `radio get snr`) must be brought back to `radio rx 0` by the driver itself; before, the
+    # driver reconfigured only on the next transmit, i.e. up to a beacon window later.
+    async def body(air: LoopbackAir, dev: Rn2483Device, radio: Rn2483Radio) -> None:
+        frames = radio.received().__aiter__()
+        hung = _hang_on(dev, "radio get snr")
+        air.transmit("other", TxPacket(b"lost", 868_100_000, "SF12BW125", 14), 1)
+        await until(lambda: bool(hung) and radio.timeouts >= 1)
+        dev.mute = False
+        await until(lambda: dev.receiving)
+        air.transmit("other", TxPacket(b"after", 868_100_000, "SF12BW125", 14), 1)
+        assert (await asyncio.wait_for(frames.__anext__(), 2)).payload == b"after"
+
+    _run(body)
+
+
+def test_a_sent_frame_is_confirmed_even_when_returning_to_receive_times_out() -> None:
+    # `radio_tx_ok` confirms the transmission (PROTOCOL §4: only a confirmed beacon is
+    # reported). A hang afterwards, while retuning for reception, must not turn that into a
+    # DeviceTimeout (the beacon would go unreported); reception is recovered in the background.
+    async def body(air: LoopbackAir, dev: Rn2483Device, radio: Rn2483Radio) -> None:
+        hung = _hang_on(dev, "radio set", after="radio tx")
+        receipt = await radio.transmit(TxPacket(b"beacon", 868_100_000, "SF9BW125", 14))
+        assert receipt.power_dbm == 14 and hung
+        assert air.sent[-1][1].payload == b"beacon"
+        dev.mute = False
+        await until(lambda: dev.receiving and dev.params.sf == 12)
+
+    _run(body)
