@@ -246,3 +246,20 @@ def test_datarate_selection_as_gateway_rs() -> None:
     assert eu.beacon_datarate(130) == "SF8BW125"
     with pytest.raises(RegionTableError):
         eu.beacon_datarate(300)
+
+
+def test_dwell_time_is_enforced_everywhere_in_us915_and_where_required_in_as923() -> None:
+    """PROTOCOL §3: "US915 and AS923 (where required) 400 ms dwell time per channel per 20 s"."""
+    from pocnet.link import parse_datarate, time_on_air_s
+
+    us915, as923 = get_plan("US915"), get_plan("AS923-1")
+    assert us915.enforced_dwell_time_ms() == 400
+    assert as923.dwell_time_ms == 400
+    assert as923.enforced_dwell_time_ms() == 0
+    assert as923.enforced_dwell_time_ms(where_required=True) == 400
+    assert get_plan("EU868").enforced_dwell_time_ms(where_required=True) == 0
+    # The US915 beacon fits its limit; the AS923 one (SF12) could not be sent under it.
+    sf, bw = parse_datarate(us915.beacon_datarate())
+    assert time_on_air_s(52, sf, bw) * 1000 <= 400
+    sf, bw = parse_datarate(as923.beacon_datarate())
+    assert time_on_air_s(52, sf, bw) * 1000 > 400

@@ -37,7 +37,8 @@ class RegionPlan:
     `max_eirp_dbm_x10` is in dBm x 10 as in Helium's region parameters. `tagged_spreading` is
     ((max_bytes, spreading_factor), ...) in the order the spec lists them; the beacon uses the
     first entry whose max size fits the payload. `dwell_time_ms` is the longest transmission
-    allowed per channel per 20 s (0 = no dwell-time rule).
+    allowed per channel per 20 s (0 = no dwell-time rule); `dwell_time_everywhere` is False
+    where the plan's regulation imposes it only in some countries (AS923: "where required").
     """
 
     name: str
@@ -47,6 +48,7 @@ class RegionPlan:
     tagged_spreading: tuple[tuple[int, int], ...]
     sub_bands: tuple[SubBand, ...] = ()
     dwell_time_ms: int = 0
+    dwell_time_everywhere: bool = True
 
     def __post_init__(self) -> None:
         # A plan is static data; a mistake in it is a bug, caught at import time.
@@ -87,6 +89,18 @@ class RegionPlan:
         diff = self.max_eirp_dbm_x10 - gain_dbi_x10
         quotient = abs(diff) // 10
         return quotient if diff >= 0 else -quotient
+
+    def enforced_dwell_time_ms(self, where_required: bool = False) -> int:
+        """The dwell-time limit a transmitter must honour, 0 for none.
+
+        PROTOCOL §3: US915 everywhere, AS923 only "where required". A plan covers several
+        countries, so a country-dependent limit is enforced only when the operator of the
+        transmitter says its country requires it (`where_required`). Helium's AS923 beacon is
+        SF12 (2.47 s on air): in such a country it cannot be sent at all, and says so.
+        """
+        if self.dwell_time_everywhere or where_required:
+            return self.dwell_time_ms
+        return 0
 
     def duty_cycle_for(self, freq_hz: int) -> float | None:
         """Duty-cycle limit of the sub-band holding `freq_hz`, or None when none applies."""

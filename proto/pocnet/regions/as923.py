@@ -6,7 +6,8 @@ Sources:
 - LoRaWAN Regional Parameters RP002-1.0.4, clause 2.9 "AS923MHz ISM Band": AS923-1 default
   channels 923.2 and 923.4 MHz; the other groups are AS923-1 shifted by AS923_FREQ_OFFSET:
   AS923-2 -1.80 MHz, AS923-3 -6.60 MHz, AS923-4 -5.90 MHz; uplink dwell time 400 ms where local
-  regulation requires it (applied everywhere here, as PROTOCOL §3 says).
+  regulation requires it: recorded with `dwell_time_everywhere=False`, so transmitters apply
+  it only where their operator says the country requires it.
 """
 
 from pocnet.regions import eu868
@@ -33,6 +34,7 @@ def _plan(name: str) -> RegionPlan:
         max_eirp_dbm_x10=160,
         tagged_spreading=eu868.TAGGED_SPREADING,
         dwell_time_ms=400,
+        dwell_time_everywhere=False,
     )
 
 
