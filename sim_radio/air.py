@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Protocol
 
+from firmware_bridge.errors import TxRejected
 from firmware_bridge.types import RxPacket, TxPacket
 
 Deliver = Callable[[RxPacket], None]
@@ -23,7 +24,11 @@ class Air(Protocol):
     def detach(self, node_id: str) -> None: ...
 
     def transmit(self, node_id: str, packet: TxPacket, now_ns: int) -> None:
-        """Put a frame on the air from `node_id` at `now_ns` (ns since the Unix epoch)."""
+        """Put a frame on the air from `node_id` at `now_ns` (ns since the Unix epoch).
+
+        Raises TxRejected when the medium refuses it (a transmitter's duty-cycle or dwell-time
+        budget); the device answers its client as the real one would.
+        """
         ...
 
 
@@ -35,6 +40,9 @@ class LoopbackAir:
         self.rssi_dbm = rssi_dbm
         self.snr_db = snr_db
         self.sent: list[tuple[str, TxPacket]] = []
+        # When set, every transmission is refused with this reason, as the mesh refuses one
+        # that would break a duty-cycle or dwell-time budget.
+        self.refusal: str | None = None
 
     def attach(self, node_id: str, deliver: Deliver) -> None:
         self._nodes[node_id] = deliver
@@ -43,6 +51,8 @@ class LoopbackAir:
         self._nodes.pop(node_id, None)
 
     def transmit(self, node_id: str, packet: TxPacket, now_ns: int) -> None:
+        if self.refusal is not None:
+            raise TxRejected(self.refusal)
         self.sent.append((node_id, packet))
         frame = RxPacket(
             payload=packet.payload,

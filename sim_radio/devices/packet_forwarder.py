@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import cast
 
+from firmware_bridge.errors import TxRejected
 from firmware_bridge.semtech_udp.packets import (
     MalformedDatagram,
     PullAck,
@@ -257,17 +258,25 @@ class PacketForwarder:
             ack = TxAck(resp.token, cfg.gateway_eui)
         if delay_us and self._loop is not None:
             self._loop.call_later(delay_us / 1e6, self._emit, txpk, power)
-        else:
-            self._emit(txpk, power)
+        elif not self._emit(txpk, power):
+            # The medium refused it (duty cycle, dwell time). GWMP has no duty-cycle error; a
+            # concentrator that cannot take a packet now answers COLLISION_PACKET.
+            ack = TxAck(resp.token, cfg.gateway_eui, error="COLLISION_PACKET")
         self._ack(ack)
 
-    def _emit(self, txpk: Txpk, power_dbm: int) -> None:
+    def _emit(self, txpk: Txpk, power_dbm: int) -> bool:
+        """Put the packet on the air; False when the medium refuses it."""
         packet = TxPacket(payload=txpk.data, freq_hz=txpk.freq_hz, datarate=str(txpk.datr),
                           power_dbm=power_dbm, code_rate=txpk.codr or "4/5",
                           preamble_symbols=txpk.prea or 8)
-        self.sent.append(packet)
         if self._air is not None:
-            self._air.transmit(self.config.node_id, packet, self._now_ns())
+            try:
+                self._air.transmit(self.config.node_id, packet, self._now_ns())
+            except TxRejected:
+                self.counters["tx_refused"] += 1
+                return False
+        self.sent.append(packet)
+        return True
 
     def _ack(self, ack: TxAck) -> None:
         if self._down is not None:

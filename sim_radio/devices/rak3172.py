@@ -13,6 +13,7 @@ import re
 import time
 from collections.abc import Callable
 
+from firmware_bridge.errors import TxRejected
 from firmware_bridge.serial_at import commands as at
 from firmware_bridge.types import RxPacket, TxPacket
 from sim_radio.air import Air, LoopbackAir
@@ -179,8 +180,6 @@ class Rak3172Device(PtyLineDevice):
         if self.transmitting or self.precv not in (0, at.RUI3_PRECV_CONTINUOUS_TX):
             self.send_line("AT_BUSY_ERROR")
             return
-        self.send_line("OK")
-        self.transmitting = True
         packet = TxPacket(
             payload=bytes.fromhex(value),
             freq_hz=self.p2p.freq_hz,
@@ -189,7 +188,14 @@ class Rak3172Device(PtyLineDevice):
             code_rate=self.p2p.code_rate,
             preamble_symbols=self.p2p.preamble_symbols,
         )
-        self.air.transmit(self.node_id, packet, self.now_ns())
+        try:
+            self.air.transmit(self.node_id, packet, self.now_ns())
+        except TxRejected:
+            # The medium refused (duty cycle, dwell time): the module cannot send now.
+            self.send_line("AT_BUSY_ERROR")
+            return
+        self.send_line("OK")
+        self.transmitting = True
         asyncio.get_running_loop().call_later(self.tx_delay_s, self._tx_done)
 
     def _tx_done(self) -> None:

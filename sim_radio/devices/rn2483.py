@@ -16,6 +16,7 @@ import time
 from collections.abc import Callable
 from dataclasses import replace
 
+from firmware_bridge.errors import TxRejected
 from firmware_bridge.serial_at import commands as at
 from firmware_bridge.types import RxPacket, TxPacket
 from sim_radio.air import Air, LoopbackAir
@@ -174,13 +175,19 @@ class Rn2483Device(PtyLineDevice):
             code_rate=p.code_rate,
             preamble_symbols=p.preamble_symbols,
         )
-        self.air.transmit(self.node_id, packet, self.now_ns())
-        asyncio.get_running_loop().call_later(self.tx_delay_s, self._tx_done)
+        try:
+            self.air.transmit(self.node_id, packet, self.now_ns())
+            refused = False
+        except TxRejected:
+            # The medium refused (duty cycle, dwell time): the module reports `radio_err`.
+            refused = True
+        asyncio.get_running_loop().call_later(self.tx_delay_s, self._tx_done, refused)
 
-    def _tx_done(self) -> None:
+    def _tx_done(self, refused: bool = False) -> None:
         if self.transmitting:
             self.transmitting = False
-            self.send_line(at.RN_RADIO_ERR if self.tx_fails else at.RN_TX_OK)
+            failed = self.tx_fails or refused
+            self.send_line(at.RN_RADIO_ERR if failed else at.RN_TX_OK)
 
     def _rx(self, window: str) -> None:
         if _int_in(window, 0, 65535) is None:

@@ -211,3 +211,16 @@ def test_cli_arguments_and_serve_reports_ready() -> None:
     asyncio.run(main())
     server.sock.close()
     assert ready == [f"127.0.0.1:{server.port}"]
+
+
+def test_a_transmission_the_air_refuses_is_acked_as_a_collision() -> None:
+    async def scenario(device, server, air) -> None:
+        air.refusal = "duty cycle"
+        await server.send_down(VECTORS["pull_resp_imme"])
+        ack = await server.recv_kind(p.TxAck)
+        assert isinstance(ack, p.TxAck) and ack.token == 0x0102
+        assert ack.error == "COLLISION_PACKET" and not ack.ok
+        assert device.sent == [] and air.sent == []
+        assert device.counters["tx_refused"] == 1
+
+    run(scenario)

@@ -166,3 +166,16 @@ def test_sync_word_and_iq() -> None:
         assert await c.ask("AT+IQINVER=2") == ["AT_PARAM_ERROR"]
 
     _run(body)
+
+
+def test_a_transmission_the_air_refuses_is_answered_busy() -> None:
+    async def body(air: LoopbackAir, dev: Rak3172Device, c: Client) -> None:
+        dev.nwm = 0
+        air.refusal = "duty cycle"
+        assert await c.ask("AT+PSEND=E0AA") == ["AT_BUSY_ERROR"]
+        assert not air.sent and not dev.transmitting
+        air.refusal = None
+        assert await c.ask("AT+PSEND=E0AA", 2) == ["OK", "+EVT:TXP2P DONE"]
+        assert len(air.sent) == 1
+
+    _run(body)

@@ -138,3 +138,15 @@ def test_old_firmware_has_no_radio_get_rssi() -> None:
         assert await c.ask("radio get snr") == ["-128"]
 
     _run(body, firmware="1.0.3")
+
+
+def test_a_transmission_the_air_refuses_ends_in_radio_err() -> None:
+    async def body(air: LoopbackAir, dev: Rn2483Device, c: Client) -> None:
+        await c.ask("mac pause")
+        air.refusal = "duty cycle"
+        assert await c.ask("radio tx 00", 2) == ["ok", "radio_err"]
+        assert not air.sent
+        air.refusal = None
+        assert await c.ask("radio tx 00", 2) == ["ok", "radio_tx_ok"]
+
+    _run(body)
