@@ -8,8 +8,8 @@ hotspot's beacon has a verdict (the verifier waits for the entropy window to clo
 each PoC with its witnesses, and says whether the liar was caught.
 
 Most hotspots use a packet forwarder (an 8-channel concentrator, like real Helium hotspots);
-two use a RAK3172, which in P2P mode listens on one channel (868.1 MHz) and so only witnesses
-the beacons that land there.
+two use a RAK3172, which in P2P mode listens on one channel (its region plan's first,
+867.1 MHz in EU868) and so only witnesses the beacons that land there.
 """
 
 from __future__ import annotations
