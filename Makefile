@@ -27,9 +27,9 @@ lint: $(STAMP)
 proto: $(STAMP)
 	$(PY) proto/tools/generate.py
 
-# Benchmarks are not part of `make test`; their figures go to docs/benchmarks.md.
+# Benchmarks are scripts, not part of `make test`; their figures go to docs/benchmarks.md.
 bench: $(STAMP)
-	$(PY) -m pytest tests/bench -p no:cacheprovider -o addopts="" -s
+	for script in tests/bench/bench_*.py; do echo "== $$script"; $(PY) $$script || exit 1; done
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .ruff_cache
