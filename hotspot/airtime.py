@@ -19,6 +19,12 @@ from pocnet.regions import RegionPlan
 DWELL_WINDOW_S = 20.0
 
 
+def dwell_limit_ms(plan: RegionPlan) -> int:
+    """The dwell time that binds this plan's transmissions, in ms (0 = none): US915's
+    everywhere, AS923's only where required, which a plan alone cannot know (PROTOCOL §3)."""
+    return plan.enforced_dwell_time_ms()
+
+
 def frame_airtime_s(payload_len: int, datarate: str) -> float:
     """Time on air of a PROTOCOL §4 frame (CR 4/5, 8-symbol preamble, header, CRC)."""
     sf, bw_hz = parse_datarate(datarate)
@@ -44,8 +50,8 @@ class AirtimeLedger:
                 state = self._bands.get((band.low_hz, band.high_hz))
                 if state is not None and state.free_at_ns > now_ns:
                     raise AirtimeBusy(band.label, (state.free_at_ns - now_ns) / NS_PER_S)
-        if plan.dwell_time_ms:
-            limit_s = plan.dwell_time_ms / 1000
+        if limit_ms := dwell_limit_ms(plan):
+            limit_s = limit_ms / 1000
             if airtime_s > limit_s:
                 raise AirtimeBusy(f"dwell {freq_hz} Hz", float("inf"))
             used = self._recent(freq_hz, now_ns)
@@ -64,7 +70,7 @@ class AirtimeLedger:
                 silence_ns = int(airtime_s * (1 / band.duty_cycle - 1) * NS_PER_S)
                 state = self._bands.setdefault((band.low_hz, band.high_hz), _Band())
                 state.free_at_ns = max(state.free_at_ns, end_ns + silence_ns)
-        if plan.dwell_time_ms:
+        if dwell_limit_ms(plan):
             self._recent(freq_hz, end_ns).append((end_ns, airtime_s))
 
     def free_at_ns(self, plan: RegionPlan, freq_hz: int) -> int:

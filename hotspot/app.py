@@ -22,6 +22,7 @@ from hotspot.client.ingest import IngestClient
 from hotspot.client.registry import RegistryClient
 from hotspot.clock import Clock, RealClock
 from hotspot.coverage import Coverager, modem_factory
+from hotspot.errors import MetricsError
 from hotspot.gps_watcher import GpsWatcher, HeldFix, gps_factory
 from hotspot.keystore import KeyStore
 from hotspot.metrics import HotspotMetrics
@@ -84,7 +85,11 @@ async def run_daemon(settings: Settings, clock: Clock | None = None,
         tasks.append(Coverager(modem_factory(settings.coverage.modem_device),
                                settings.coverage.interval_s, fixes, keys, outbox, clock,
                                Backoff(rng), metrics))
-    stop_metrics = metrics.serve(settings.metrics.address, settings.metrics.port)
+    try:
+        stop_metrics = metrics.serve(settings.metrics.address, settings.metrics.port)
+    except MetricsError:
+        outbox.close()
+        raise
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         try:

@@ -47,6 +47,8 @@ def next_beacon_time(now_ns: int, rng: random.Random, last_window_s: int | None,
     """
     now_s = now_ns / NS_PER_S
     window = beacon_window(int(now_s))
+    if last_window_s is not None and last_window_s > window:
+        last_window_s = window  # the clock was stepped back; that beacon still lies in the past
     latest_s = window + window_s - WINDOW_END_MARGIN_S
     first_min_s, first_max_s = first_delay_s[0], max(first_delay_s)
     if last_window_s != window and now_s + first_min_s <= latest_s:

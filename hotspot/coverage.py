@@ -92,5 +92,6 @@ class Coverager:
             report.gps_fix.CopyFrom(fix)
         self._keys.sign(report)
         # Coverage has no entropy window; a day-old measurement is still worth delivering.
-        self._outbox.enqueue("coverage", report, now_ns, now_ns + 86_400 * NS_PER_S)
-        self._metrics.coverage_sent.inc()
+        if self._outbox.enqueue("coverage", report, now_ns,
+                                now_ns + 86_400 * NS_PER_S) is not None:
+            self._metrics.coverage_sent.inc()

@@ -23,6 +23,14 @@ class OutboxError(HotspotError):
     """The outbox database cannot be opened or written."""
 
 
+class OutboxFull(OutboxError):
+    """The disk holding the outbox is full: nothing more is stored until space is freed."""
+
+
+class MetricsError(HotspotError):
+    """The Prometheus endpoint cannot listen where the settings say (port taken, bad address)."""
+
+
 class OracleUnavailable(HotspotError):
     """The oracle could not be reached or did not answer in time; worth retrying later."""
 

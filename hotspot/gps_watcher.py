@@ -73,6 +73,8 @@ def report_fix(held: HeldFix | None, now_ns: int) -> reports_pb2.GpsFix | None:
     """The fix to attach to a report made at `now_ns`, or None to leave the field empty."""
     if held is None or not held.fix.usable or held.age_s(now_ns) > MAX_FIX_AGE_S:
         return None
+    if held.received_ns > now_ns:  # the clock was stepped back: the fix's age is unknown
+        return None
     return fix_to_proto(held.fix)
 
 
@@ -95,6 +97,7 @@ class GpsWatcher:
         self._open = open_gps
         self._record = record  # persists transitions for `pocnet-hotspot info`
         self._have_fix = False
+        self._quiet = False  # lost and already said so: repeats go to debug until a fix
         self._fixes = fixes
         self._clock = clock
         self._backoff = backoff
@@ -133,7 +136,7 @@ class GpsWatcher:
             return
         now_ns = self._clock.now_ns()
         if not self._have_fix:
-            self._have_fix = True
+            self._have_fix, self._quiet = True, False
             log.info("GPS fix acquired: %d satellites, h_acc %.1f m", fix.satellites,
                      fix.h_acc_m or 0.0, extra={"event": "gps_fix"})
             self._note("fix", now_ns, fix)
@@ -155,5 +158,8 @@ class GpsWatcher:
             self._have_fix = False
             self._note("lost", self._clock.now_ns())
         delay = self._backoff.next_delay_s()
-        log.warning("%s; reopening in %.1f s", why, delay, extra={"event": "gps_lost"})
+        # A receiver gone for months would otherwise log a warning every minute.
+        level = logging.DEBUG if self._quiet else logging.WARNING
+        self._quiet = True
+        log.log(level, "%s; reopening in %.1f s", why, delay, extra={"event": "gps_lost"})
         await until(shutdown, sleep_s(self._clock, delay))

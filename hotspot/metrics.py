@@ -12,6 +12,8 @@ from collections.abc import Callable
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, start_http_server
 
+from hotspot.errors import MetricsError
+
 log = logging.getLogger(__name__)
 
 
@@ -50,7 +52,12 @@ class HotspotMetrics:
         """Start the HTTP endpoint on its own thread; returns the function that stops it."""
         if port == 0:
             return lambda: None
-        server, thread = start_http_server(port, addr=address, registry=self.registry)
+        try:
+            server, thread = start_http_server(port, addr=address, registry=self.registry)
+        except OSError as exc:  # a settings problem: restarting cannot free the port
+            raise MetricsError(
+                f"metrics.port {port} on {address}: {exc.strerror or exc}"
+            ) from None
         log.info("metrics on http://%s:%d/metrics", address, port)
 
         def stop() -> None:

@@ -3,8 +3,10 @@
 SQLite in WAL mode with `synchronous=FULL`, so a report that `enqueue` returned for survives
 power loss and `kill -9`. Reports carry the time after which the oracle can no longer accept
 them (the entropy window, PROTOCOL §4/§5); those are dropped with a counted reason instead of
-being retried forever. A size cap drops the oldest first, counted and logged. A small state
-table keeps what `pocnet-hotspot info` shows (last beacon, last witness, region).
+being retried forever. A size cap drops the oldest first, counted and logged. A disk that
+refuses a write (full, failing) drops that report, counted and logged, rather than crashing the
+daemon into a systemd restart loop that cannot free any space. A small state table keeps what
+`pocnet-hotspot info` shows (last beacon, last witness, region).
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from typing import Any
 
 from google.protobuf.message import Message
 
-from hotspot.errors import OutboxError
+from hotspot.errors import OutboxError, OutboxFull
 from pocnet import signing
 from pocnet.wire import reports_pb2
 
@@ -71,6 +73,7 @@ class Outbox:
         readonly: bool = False,
     ) -> None:
         self._max = max_reports
+        self._path = path
         self._on_change = on_change
         self._on_drop = on_drop
         try:
@@ -91,11 +94,27 @@ class Outbox:
         self._db.close()
 
     def enqueue(self, kind: str, report: Message, created_ns: int,
-                expires_ns: int | None = None) -> bytes:
-        """Store a report durably; returns its content-hash id. A duplicate is stored once."""
+                expires_ns: int | None = None) -> bytes | None:
+        """Store a report durably; returns its content-hash id (a duplicate is stored once),
+        or None when the disk refused it (dropped, logged and counted, never raised)."""
         if kind not in KINDS:
             raise ValueError(f"unknown report kind {kind!r}")
         report_id = signing.report_id(report)
+        try:
+            over = self._insert(kind, report, report_id, created_ns, expires_ns)
+        except OutboxError as exc:
+            reason = "disk_full" if isinstance(exc, OutboxFull) else "storage_error"
+            self._dropped(reason, 1, f"outbox {self._path} cannot store a {kind} report "
+                          f"({exc}): dropped; free space there", logging.ERROR)
+            return None
+        if over > 0:
+            self._dropped("overflow", over, f"outbox full: dropped the {over} oldest report(s)")
+        self._changed()
+        return report_id
+
+    def _insert(self, kind: str, report: Message, report_id: bytes, created_ns: int,
+                expires_ns: int | None) -> int:
+        """One transaction: the report in, the oldest beyond the cap out; how many went out."""
         with self._tx():
             self._db.execute(
                 "INSERT OR IGNORE INTO reports(report_id, kind, body, created_ns, expires_ns) "
@@ -109,13 +128,7 @@ class Outbox:
                     "(SELECT seq FROM reports ORDER BY seq LIMIT ?)", (over,)
                 )
                 self._count_drop("overflow", over)
-        if over > 0:
-            log.warning("outbox full: dropped the %d oldest report(s)", over,
-                        extra={"event": "outbox_drop", "reason": "overflow", "count": over})
-            if self._on_drop:
-                self._on_drop("overflow", over)
-        self._changed()
-        return report_id
+        return over
 
     def peek(self, limit: int = 16) -> list[Pending]:
         """The oldest reports, in the order they were queued."""
@@ -145,20 +158,23 @@ class Outbox:
             if cur.rowcount:
                 self._count_drop(reason, 1)
         if cur.rowcount:
-            log.warning("dropped report %d: %s", seq, reason,
-                        extra={"event": "outbox_drop", "reason": reason, "count": 1})
-            if self._on_drop:
-                self._on_drop(reason, 1)
+            self._dropped(reason, 1, f"dropped report {seq}: {reason}")
             self._changed()
 
     def prune_expired(self, now_ns: int) -> int:
-        """Drop every report whose acceptance window closed before `now_ns`."""
-        rows = self._db.execute(
-            "SELECT seq FROM reports WHERE expires_ns IS NOT NULL AND expires_ns < ?", (now_ns,)
-        ).fetchall()
-        for (seq,) in rows:
-            self.drop(seq, "expired")
-        return len(rows)
+        """Drop every report whose acceptance window closed before `now_ns`: one commit and
+        one log line however many (a day offline expires thousands at once)."""
+        with self._tx():
+            n = self._db.execute(
+                "DELETE FROM reports WHERE expires_ns IS NOT NULL AND expires_ns < ?", (now_ns,)
+            ).rowcount
+            if n:
+                self._count_drop("expired", n)
+        if n:
+            self._dropped("expired", n, f"dropped {n} report(s) whose acceptance window had "
+                          "closed")
+            self._changed()
+        return n
 
     def depth(self) -> int:
         return self._count()
@@ -167,12 +183,17 @@ class Outbox:
         return dict(self._db.execute("SELECT reason, count FROM drops").fetchall())
 
     def set_state(self, key: str, value: Any) -> None:
-        with self._tx():
-            self._db.execute(
-                "INSERT INTO state(key, value) VALUES (?, ?) "
-                "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
-                (key, json.dumps(value, sort_keys=True)),
-            )
+        """Record what `info` shows; informational, so a refused write is logged, not raised."""
+        try:
+            with self._tx():
+                self._db.execute(
+                    "INSERT INTO state(key, value) VALUES (?, ?) "
+                    "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                    (key, json.dumps(value, sort_keys=True)),
+                )
+        except OutboxError as exc:
+            log.warning("outbox %s: state %r not recorded: %s", self._path, key, exc,
+                        extra={"event": "outbox_state_failed"})
 
     def get_state(self, key: str) -> Any:
         row = self._db.execute("SELECT value FROM state WHERE key = ?", (key,)).fetchone()
@@ -187,6 +208,13 @@ class Outbox:
             "ON CONFLICT(reason) DO UPDATE SET count = count + excluded.count", (reason, n)
         )
 
+    def _dropped(self, reason: str, n: int, message: str, level: int = logging.WARNING) -> None:
+        """Say so, once, and tell the metrics: the outbox never drops silently."""
+        log.log(level, "%s", message,
+                extra={"event": "outbox_drop", "reason": reason, "count": n})
+        if self._on_drop:
+            self._on_drop(reason, n)
+
     def _changed(self) -> None:
         if self._on_change:
             self._on_change(self._count())
@@ -196,7 +224,8 @@ class Outbox:
 
 
 class _Transaction:
-    """BEGIN IMMEDIATE … COMMIT: one fsync'd commit per call (synchronous=FULL)."""
+    """BEGIN IMMEDIATE … COMMIT: one fsync'd commit per call (synchronous=FULL). Any SQLite
+    error inside rolls back and becomes OutboxError (OutboxFull when the disk is full)."""
 
     def __init__(self, db: sqlite3.Connection) -> None:
         self._db = db
@@ -205,16 +234,28 @@ class _Transaction:
         try:
             self._db.execute("BEGIN IMMEDIATE")
         except sqlite3.Error as exc:
-            raise OutboxError(f"outbox: {exc}") from None
+            raise _translate(exc, "outbox") from None
 
     def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
         if exc_type is None:
             try:
                 self._db.execute("COMMIT")
+                return
             except sqlite3.Error as err:
-                raise OutboxError(f"outbox: commit failed: {err}") from None
-        else:
-            self._db.execute("ROLLBACK")
+                exc = err
+        if self._db.in_transaction:
+            try:
+                self._db.execute("ROLLBACK")
+            except sqlite3.Error:
+                pass  # SQLite already rolled back (it does on SQLITE_FULL)
+        if isinstance(exc, sqlite3.Error):
+            raise _translate(exc, "outbox: write failed") from None
+
+
+def _translate(exc: sqlite3.Error, what: str) -> OutboxError:
+    if getattr(exc, "sqlite_errorcode", None) == sqlite3.SQLITE_FULL:
+        return OutboxFull(f"{what}: the disk is full ({exc})")
+    return OutboxError(f"{what}: {exc}")
 
 
 def read_only(path: str | Path) -> Outbox | None:

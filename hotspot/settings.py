@@ -161,26 +161,16 @@ def _coerce(kind: Any, value: Any, from_env: bool) -> Any:
                                                   "off", ""):
             return value.strip().lower() in ("1", "true", "yes", "on")
         raise ValueError("must be true or false")
-    if kind is int:
-        if isinstance(value, bool):
-            raise ValueError("must be an integer")
-        if isinstance(value, int):
-            return value
+    if kind is int or kind is float:
+        accepted = (int,) if kind is int else (int, float)
+        if isinstance(value, accepted) and not isinstance(value, bool):
+            return kind(value)
         if from_env:
             try:
-                return int(value.strip())
+                return kind(value.strip())
             except ValueError:
                 pass
-        raise ValueError("must be an integer")
-    if kind is float:
-        if isinstance(value, int | float) and not isinstance(value, bool):
-            return float(value)
-        if from_env:
-            try:
-                return float(value.strip())
-            except ValueError:
-                pass
-        raise ValueError("must be a number")
+        raise ValueError("must be an integer" if kind is int else "must be a number")
     if kind is str:
         if isinstance(value, str):
             return value
@@ -250,6 +240,9 @@ def _cross_checks(s: Settings) -> list[str]:
         host, sep, port = s.radio.device.rpartition(":")
         if not sep or not host or not port.isdigit():
             problems.append(f"radio.device: semtech-udp needs host:port, got {s.radio.device!r}")
+    if s.beacon.first_delay_max_s < s.beacon.first_delay_min_s:
+        problems.append(f"beacon.first_delay_max_s: {s.beacon.first_delay_max_s} is earlier "
+                        f"than beacon.first_delay_min_s {s.beacon.first_delay_min_s}")
     if s.oracle.ca_file and not s.oracle.tls:
         problems.append("oracle.ca_file: set but oracle.tls is false")
     if s.oracle.ca_file and not Path(s.oracle.ca_file).is_file():

@@ -183,6 +183,9 @@ class Transceiver:
         except AirtimeBusy as exc:
             req.reply.set_exception(exc)
             return
+        # Before transmitting: an echo of this frame may be received while we wait for the
+        # radio's confirmation, and the witnesser must already know it is ours (PROTOCOL §4).
+        self._rx_out.offer(OwnBeacon(pkt.payload[1:]))
         try:
             receipt = await asyncio.wait_for(radio.transmit(pkt), TX_TIMEOUT_S)
         except TxRejected as exc:
@@ -195,7 +198,6 @@ class Transceiver:
             self._fail(req, "unavailable", f"radio unavailable: {exc}")
             raise
         self._ledger.record(job.plan, pkt.freq_hz, airtime_s, self._clock.now_ns())
-        self._rx_out.offer(OwnBeacon(pkt.payload[1:]))
         self._backoff.reset()
         if not req.reply.done():
             req.reply.set_result(receipt)

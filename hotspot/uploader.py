@@ -16,7 +16,7 @@ from google.protobuf.message import Message
 from hotspot.channels import Watch, until
 from hotspot.client.backoff import Backoff
 from hotspot.clock import Clock, sleep_s
-from hotspot.errors import OracleUnavailable, ReportRejected
+from hotspot.errors import OracleUnavailable, OutboxError, ReportRejected
 from hotspot.metrics import HotspotMetrics
 from hotspot.outbox import Outbox, Pending
 from pocnet.wire import ingest_pb2
@@ -43,7 +43,10 @@ class Uploader:
     async def run(self, shutdown: asyncio.Event) -> None:
         while not shutdown.is_set():
             version = self._depth.version
-            self._outbox.prune_expired(self._clock.now_ns())
+            try:
+                self._outbox.prune_expired(self._clock.now_ns())
+            except OutboxError as exc:
+                log.error("%s", exc, extra={"event": "outbox_error"})
             batch = self._outbox.peek(BATCH)
             if not batch:
                 await until(shutdown, self._depth.changed(version))
@@ -51,7 +54,17 @@ class Uploader:
             for item in batch:
                 if shutdown.is_set():
                     return
-                if not await self._handle_item(item):
+                try:
+                    delivered = await self._handle_item(item)
+                except OutboxError as exc:
+                    # The disk refused a delete or update (full?): the report stays queued and
+                    # is sent again later, which the oracle's content-hash dedup absorbs.
+                    delay = self._backoff.next_delay_s()
+                    log.error("%s; retrying in %.1f s", exc, delay,
+                              extra={"event": "outbox_error", "delay_s": round(delay, 1)})
+                    await until(shutdown, sleep_s(self._clock, delay))
+                    break
+                if not delivered:
                     delay = self._backoff.next_delay_s()
                     log.info("oracle unavailable; retrying in %.1f s", delay,
                              extra={"event": "upload_backoff", "delay_s": round(delay, 1)})

@@ -109,8 +109,9 @@ class Witnesser:
         now_ns = self._clock.now_ns()
         report = build_witness(frame, self._keys.key_bytes, report_fix(self._fixes.get(), now_ns))
         self._keys.sign(report)
-        self._outbox.enqueue("witness", report, now_ns,
-                             frame.received_ns + ENTROPY_LIFETIME_S * NS_PER_S)
+        if self._outbox.enqueue("witness", report, now_ns,
+                                frame.received_ns + ENTROPY_LIFETIME_S * NS_PER_S) is None:
+            return  # the disk refused it: the outbox logged and counted the drop
         self._outbox.set_state("last_witness", {
             "timestamp_ns": frame.received_ns, "frequency_hz": frame.freq_hz,
             "datarate": frame.datarate, "rssi_dbm": frame.rssi_dbm, "snr_db": frame.snr_db,

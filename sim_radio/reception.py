@@ -156,24 +156,32 @@ def resolve_collisions(
         return survives
     order = np.lexsort((start, ch, rx))
     s_rx, s_ch, s_start = rx[order], ch[order], start[order]
-    s_end = s_start + np.broadcast_to(np.asarray(airtime_ns, dtype=np.int64), start.shape)[order]
+    s_air = np.broadcast_to(np.asarray(airtime_ns, dtype=np.int64), start.shape)[order]
+    s_end = s_start + s_air
     same_group = np.empty(n, dtype=bool)
     same_group[0] = False
     same_group[1:] = (s_rx[1:] == s_rx[:-1]) & (s_ch[1:] == s_ch[:-1])
-    # Overlap with the immediate predecessor is enough to find clusters when frames of one
-    # group have similar lengths; the pairwise pass below settles the exact outcome.
-    overlaps_prev = np.zeros(n, dtype=bool)
-    overlaps_prev[1:] = same_group[1:] & (s_start[1:] < s_end[:-1])
-    if not overlaps_prev.any():
+    # A frame can only overlap an earlier frame of its group that started less than the
+    # group's longest airtime before it, so chaining starts that close puts every overlapping
+    # pair in one cluster whatever the frame lengths (a long frame may cover several short
+    # ones that do not overlap each other). With equal lengths (a beacon round) this is exactly
+    # "overlaps its predecessor". The passes below check the real overlap.
+    heads = np.flatnonzero(~same_group)
+    longest = np.maximum.reduceat(s_air, heads)[np.cumsum(~same_group) - 1]
+    chained = np.zeros(n, dtype=bool)
+    chained[1:] = same_group[1:] & (s_start[1:] - s_start[:-1] < longest[1:])
+    if not chained.any():
         return survives
-    cluster = np.cumsum(~overlaps_prev)
+    cluster = np.cumsum(~chained)
     sizes = np.bincount(cluster)
     s_power = power[order]
-    # Pairs (by far the most common cluster): vectorised.
-    first = np.flatnonzero((sizes[cluster] == 2) & ~overlaps_prev)
+    # Pairs (by far the most common cluster): vectorised. `a` starts first, so the two
+    # overlap exactly when `b` starts before `a` ends.
+    first = np.flatnonzero((sizes[cluster] == 2) & ~chained)
     a, b = first, first + 1
-    survives[order[a]] = s_power[a] >= s_power[b] + capture_db
-    survives[order[b]] = s_power[b] >= s_power[a] + capture_db
+    apart = s_start[b] >= s_end[a]
+    survives[order[a]] = apart | (s_power[a] >= s_power[b] + capture_db)
+    survives[order[b]] = apart | (s_power[b] >= s_power[a] + capture_db)
     # Three or more: each frame against every frame it overlaps.
     busy = np.flatnonzero(sizes[cluster] > 2)
     for members in np.split(busy, np.flatnonzero(np.diff(cluster[busy])) + 1):
@@ -184,6 +192,12 @@ def resolve_collisions(
                         survives[order[i]] = False
                         break
     return survives
+
+
+def dwell_limit_ms(plan: RegionPlan) -> int:
+    """The dwell time that binds this plan's transmissions, in ms (0 = none): US915's
+    everywhere, AS923's only where required, which a plan alone cannot know (PROTOCOL §3)."""
+    return plan.enforced_dwell_time_ms()
 
 
 @dataclass(frozen=True)
@@ -206,17 +220,18 @@ class TransmitBudget:
 
     def __init__(self, plan: RegionPlan) -> None:
         self.plan = plan
+        self.dwell_ms = dwell_limit_ms(plan)
         self._band_free_ns: dict[str, int] = {}
         self._channel_log: dict[int, deque[tuple[int, int]]] = {}
 
     def check(self, freq_hz: int, airtime_s: float, now_ns: int) -> TxDecision:
         airtime_ns = round(airtime_s * 1e9)
-        dwell_ns = self.plan.dwell_time_ms * 1_000_000
+        dwell_ns = self.dwell_ms * 1_000_000
         if dwell_ns and airtime_ns > dwell_ns:
             return TxDecision(
                 False,
                 -1,
-                f"{airtime_s * 1000:.0f} ms on air exceeds the {self.plan.dwell_time_ms} ms "
+                f"{airtime_s * 1000:.0f} ms on air exceeds the {self.dwell_ms} ms "
                 f"dwell time of {self.plan.name}",
             )
         earliest = now_ns
@@ -236,7 +251,7 @@ class TransmitBudget:
         if band is not None:
             off_ns = round(airtime_ns / band.duty_cycle)
             self._band_free_ns[band.label] = start_ns + off_ns
-        if self.plan.dwell_time_ms:
+        if self.dwell_ms:
             log = self._channel_log.setdefault(freq_hz, deque())
             log.append((start_ns, start_ns + airtime_ns))
             while log and log[0][1] <= start_ns - DWELL_WINDOW_NS:

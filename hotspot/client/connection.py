@@ -17,7 +17,9 @@ from hotspot.settings import OracleSettings
 
 log = logging.getLogger(__name__)
 
-# Codes after which resending the same bytes can succeed later.
+# Codes after which resending the same bytes can succeed later. Not UNIMPLEMENTED: an oracle
+# without a method keeps refusing it, and a report retried at the head of the outbox holds up
+# every report behind it (the report stream falls back to unary calls on any failure anyway).
 TRANSIENT = frozenset({
     grpc.StatusCode.UNAVAILABLE,
     grpc.StatusCode.DEADLINE_EXCEEDED,
@@ -26,7 +28,6 @@ TRANSIENT = frozenset({
     grpc.StatusCode.INTERNAL,
     grpc.StatusCode.UNKNOWN,
     grpc.StatusCode.CANCELLED,
-    grpc.StatusCode.UNIMPLEMENTED,
 })
 
 # Keep messages small: beacon/witness reports are a few hundred bytes (PROTOCOL §5 ingest).
@@ -78,8 +79,13 @@ class OracleConnection:
         creds = grpc.ssl_channel_credentials(root_certificates=roots)
         return grpc.aio.secure_channel(endpoint, creds, options=_OPTIONS)
 
-    async def rotate(self) -> None:
-        """After a failure: drop the channel and use the next endpoint on the next call."""
+    async def rotate(self, failed: grpc.aio.Channel | None = None) -> None:
+        """After a call on `failed` failed: drop that channel and use the next endpoint on the
+        next call. Tasks share this connection, so when the oracle goes away their calls fail
+        together; only the first failure on a channel rotates, the later ones find it already
+        replaced (and must not skip an endpoint or close the channel now in use)."""
+        if failed is not None and failed is not self._channel:
+            return
         await self.close()
         if len(self.settings.endpoints) > 1:
             self._index = (self._index + 1) % len(self.settings.endpoints)

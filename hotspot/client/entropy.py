@@ -17,7 +17,8 @@ class EntropyClient:
 
     async def get_entropy(self) -> entropy_pb2.Entropy:
         """The current entropy; OracleUnavailable on any failure (the beaconer retries)."""
-        stub = service_pb2_grpc.EntropyServiceStub(self._conn.channel())
+        channel = self._conn.channel()
+        stub = service_pb2_grpc.EntropyServiceStub(channel)
         try:
             entropy = await stub.GetEntropy(entropy_pb2.EntropyRequest(),
                                             timeout=self._conn.timeout_s)
@@ -25,7 +26,7 @@ class EntropyClient:
             error = classify(exc, "GetEntropy")
             if isinstance(error, ReportRejected):
                 raise OracleUnavailable(str(error)) from None
-            await self._conn.rotate()
+            await self._conn.rotate(channel)
             raise error from None
         if len(entropy.data) != ENTROPY_LEN or entropy.timestamp == 0:
             raise OracleUnavailable(f"GetEntropy: malformed entropy ({len(entropy.data)} bytes)")

@@ -65,7 +65,8 @@ class IngestClient:
     async def _submit_unary(self, kind: str, report: Message) -> ingest_pb2.ReportAck:
         signed = _copy(report)
         self._keys.sign(signed)
-        stub = service_pb2_grpc.IngestServiceStub(self._conn.channel())
+        channel = self._conn.channel()
+        stub = service_pb2_grpc.IngestServiceStub(channel)
         method = {
             "beacon": stub.SubmitBeacon,
             "witness": stub.SubmitWitness,
@@ -79,7 +80,7 @@ class IngestClient:
                 return ingest_pb2.ReportAck(id=signing.report_id(report), duplicate=True)
             error = classify(exc, f"Submit{kind.title()}")
             if isinstance(error, OracleUnavailable):
-                await self._conn.rotate()
+                await self._conn.rotate(channel)
             raise error from None
         self.connected = True
         _check_ack(ack, report)
@@ -105,10 +106,12 @@ class IngestClient:
     async def _ensure_session(self) -> _Session:
         now = self._clock.now_ns()
         session = self._session
-        if session is not None and now - session.started_ns < SESSION_RENEW_S * NS_PER_S:
+        # A negative age means the clock was stepped back: the age is unknown, so renew.
+        if session is not None and 0 <= now - session.started_ns < SESSION_RENEW_S * NS_PER_S:
             return session
         await self._close_session()
-        stub = service_pb2_grpc.IngestServiceStub(self._conn.channel())
+        channel = self._conn.channel()
+        stub = service_pb2_grpc.IngestServiceStub(channel)
         call = stub.ReportStream()
         try:
             offer = await asyncio.wait_for(call.read(), SESSION_INIT_TIMEOUT_S)
@@ -122,7 +125,7 @@ class IngestClient:
         except grpc.aio.AioRpcError as exc:
             call.cancel()
             self.connected = False
-            await self._conn.rotate()
+            await self._conn.rotate(channel)
             raise OracleUnavailable(str(classify(exc, "ReportStream"))) from None
         except (TimeoutError, asyncio.InvalidStateError, OracleUnavailable) as exc:
             call.cancel()

@@ -16,7 +16,8 @@ class RegistryClient:
 
     async def get_hotspot(self, key: bytes) -> registry_pb2.HotspotInfo | None:
         """The registry record, or None when the hotspot is not onboarded."""
-        stub = service_pb2_grpc.RegistryServiceStub(self._conn.channel())
+        channel = self._conn.channel()
+        stub = service_pb2_grpc.RegistryServiceStub(channel)
         try:
             return await stub.GetHotspot(registry_pb2.HotspotRequest(hotspot_key=key),
                                          timeout=self._conn.timeout_s)
@@ -25,5 +26,5 @@ class RegistryClient:
                 return None
             error = classify(exc, "GetHotspot")
             if isinstance(error, OracleUnavailable):
-                await self._conn.rotate()
+                await self._conn.rotate(channel)
             raise OracleUnavailable(str(error)) from None

@@ -22,10 +22,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def _run(args: argparse.Namespace) -> int:
     import asyncio
     import logging
+    import os
+
+    # Before gRPC loads: its C core otherwise prints plain-text notices (e.g. the GOAWAY of an
+    # oracle restart) among our JSON log lines, which breaks `journalctl -o cat | jq`.
+    os.environ.setdefault("GRPC_VERBOSITY", "ERROR")
 
     from hotspot import logs, settings
     from hotspot.app import run_daemon
-    from hotspot.errors import KeyStoreError, OutboxError, SettingsError
+    from hotspot.errors import KeyStoreError, MetricsError, OutboxError, SettingsError
 
     try:
         conf = settings.load(args.config)
@@ -35,7 +40,7 @@ def _run(args: argparse.Namespace) -> int:
     log = logging.getLogger("hotspot")
     try:
         asyncio.run(run_daemon(conf))
-    except (KeyStoreError, OutboxError) as exc:
+    except (KeyStoreError, OutboxError, MetricsError) as exc:
         raise UsageError(str(exc)) from None
     except ExceptionGroup as group:
         # A task crashed: log it once and exit non-zero so systemd restarts us.

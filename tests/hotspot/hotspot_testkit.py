@@ -84,3 +84,9 @@ async def run_quietly(clock, seconds: float, probe: Callable[[], object],
         await quiet(probe)
     await clock.advance(max(0, end - clock.now_ns()) / 1e9)
     await quiet(probe)
+
+
+def fill_disk(box: Any) -> None:
+    """SQLite's own "disk full" (SQLITE_FULL, as on ENOSPC): no page may be added."""
+    pages = box._db.execute("PRAGMA page_count").fetchone()[0]
+    box._db.execute(f"PRAGMA max_page_count = {pages}")

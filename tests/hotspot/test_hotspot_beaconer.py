@@ -66,6 +66,15 @@ def test_started_too_late_in_a_window_waits_for_the_next() -> None:
     assert beacon_window(at // NS_PER_S) == START_S + W
 
 
+def test_clock_stepped_back_behind_the_last_beacon_does_not_beacon_twice() -> None:
+    """A beacon recorded in a later window than the clock now shows happened in the past all
+    the same (the clock was ahead, then NTP stepped it back): this window is used up."""
+    now = (START_S + 1000) * NS_PER_S
+    for seed in range(50):
+        at = next_beacon_time(now, random.Random(seed), last_window_s=START_S + 2 * W)
+        assert beacon_window(at // NS_PER_S) == START_S + W
+
+
 def test_entropy_expiry_follows_the_180_s_lifetime() -> None:
     now = (START_S + 30) * NS_PER_S
     assert entropy_expiry_ns(START_S, now) == (START_S + 180) * NS_PER_S

@@ -119,3 +119,25 @@ def test_error_classification() -> None:
     assert rejected.reason == "rejected_unauthenticated"
     assert rejection_reason(grpc.StatusCode.FAILED_PRECONDITION,
                             "Entropy window expired") == "entropy_expired"
+
+
+def test_tasks_failing_together_rotate_once_and_close_nothing_in_use() -> None:
+    """The uploader, the beaconer and the region watcher share one connection. When the oracle
+    fails, each of their calls fails; the first failure moves to the next endpoint, the others
+    (on the channel already left) must neither skip that endpoint nor close its new channel."""
+    async def go() -> None:
+        conf = settings.OracleSettings(endpoints=("127.0.0.1:1", "127.0.0.1:2", "127.0.0.1:3"))
+        conn = OracleConnection(conf)
+        failed = conn.channel()
+        await conn.rotate(failed)                  # the uploader's call failed first
+        fresh = conn.channel()                     # ... and it already uses the next one
+        await conn.rotate(failed)                  # the region watcher's, on the old channel
+        await conn.rotate(failed)                  # the beaconer's
+        assert conn.endpoint == "127.0.0.1:2"
+        assert conn.channel() is fresh
+        assert fresh.get_state() != grpc.ChannelConnectivity.SHUTDOWN
+        await conn.rotate(fresh)                   # a later failure on it moves on again
+        assert conn.endpoint == "127.0.0.1:3"
+        await conn.close()
+
+    asyncio.run(go())

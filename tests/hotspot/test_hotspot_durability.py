@@ -48,28 +48,38 @@ def depth(path: Path) -> int:
         box.close()
 
 
-def test_kill_9_mid_send_and_oracle_outage_lose_nothing(tmp_path: Path) -> None:
+def queue_witnesses(tmp_path: Path, count: int) -> set[bytes]:
+    """A device key and `count` signed witness reports already in the daemon's outbox."""
     keys = KeyStore.create(tmp_path / "hotspot.key")
-    outbox_path = tmp_path / "outbox.sqlite"
-    box = Outbox(outbox_path)
+    box = Outbox(tmp_path / "outbox.sqlite")
     ids = set()
-    for n in range(REPORTS):
+    for n in range(count):
         report = reports_pb2.WitnessReport(pub_key=keys.key_bytes, data=n.to_bytes(51, "big"),
                                            signal=-900, timestamp=n)
         keys.sign(report)
         ids.add(box.enqueue("witness", report, created_ns=n, expires_ns=None))
     box.close()
+    return ids
 
-    oracle = SinkOracle()
-    oracle.ack_delay_s = 0.01
-    server = SinkServer(oracle).start()
+
+def write_settings(tmp_path: Path, server: SinkServer, beacon: str = "") -> Path:
     conf = tmp_path / "hotspot.toml"
     conf.write_text(
         f'[key]\nfile = "{tmp_path / "hotspot.key"}"\n'
         f'[oracle]\nendpoints = ["{server.endpoint}"]\ntimeout_s = 2.0\n'
-        f'[radio]\nkind = "sim"\n[beacon]\nregion = "EU868"\n'
-        f'[outbox]\npath = "{outbox_path}"\n[metrics]\nport = 0\n'
+        f'[radio]\nkind = "sim"\n[beacon]\nregion = "EU868"\n{beacon}'
+        f'[outbox]\npath = "{tmp_path / "outbox.sqlite"}"\n[metrics]\nport = 0\n'
     )
+    return conf
+
+
+def test_kill_9_mid_send_and_oracle_outage_lose_nothing(tmp_path: Path) -> None:
+    ids = queue_witnesses(tmp_path, REPORTS)
+    outbox_path = tmp_path / "outbox.sqlite"
+    oracle = SinkOracle()
+    oracle.ack_delay_s = 0.01
+    server = SinkServer(oracle).start()
+    conf = write_settings(tmp_path, server)
     log = tmp_path / "daemon.log"
     try:
         daemon = start_daemon(conf, log)
@@ -101,3 +111,36 @@ def test_kill_9_mid_send_and_oracle_outage_lose_nothing(tmp_path: Path) -> None:
     assert len(oracle.acked_new) == REPORTS
     assert oracle.submissions - REPORTS <= 1                # only the in-flight one re-sent
     assert b'"event": "stopped"' in log.read_bytes()
+
+
+def test_oracle_restart_under_a_connected_daemon_keeps_logs_json(tmp_path: Path) -> None:
+    """An oracle upgrade closes the open report stream (HTTP/2 GOAWAY). The daemon must carry
+    on, and stdout/stderr must stay one JSON object per line: gRPC's C core prints its own
+    plain-text notices there by default, and one such line breaks the documented
+    `journalctl -o cat | jq` pipeline."""
+    import json
+
+    ids = queue_witnesses(tmp_path, 5)
+    oracle = SinkOracle()
+    server = SinkServer(oracle).start()
+    conf = write_settings(tmp_path, server, "first_delay_min_s = 3\nfirst_delay_max_s = 3\n")
+    log = tmp_path / "daemon.log"
+    daemon = start_daemon(conf, log)
+    try:
+        wait_for(lambda: len(oracle.stored) == 5)
+        assert oracle.sessions == 1                 # a report stream is open
+        server.stop()                               # the oracle restarts under it
+        server.start()
+        # The daemon's first beacon (3 s after start) goes out over a new connection.
+        wait_for(lambda: any(kind == "beacon" for kind, _ in oracle.stored.values()))
+        daemon.send_signal(signal.SIGTERM)
+        assert daemon.wait(15) == 0
+    finally:
+        if daemon.poll() is None:
+            daemon.kill()
+        server.stop()
+    assert ids <= set(oracle.stored)
+    lines = log.read_text().splitlines()
+    assert any('"event": "beacon_sent"' in line for line in lines)
+    for line in lines:
+        json.loads(line)

@@ -56,6 +56,9 @@ def test_report_fix_gating() -> None:
     assert report_fix(HeldFix(TWO_D, t), t) is None
     assert report_fix(HeldFix(GOOD, t), t + int(MAX_FIX_AGE_S * NS_PER_S)) is not None
     assert report_fix(HeldFix(GOOD, t), t + int((MAX_FIX_AGE_S + 1) * NS_PER_S)) is None
+    # NTP stepped the clock back an hour: the fix's age is unknown, so it is not evidence
+    # (it used to count as 0 s old for the next hour, even with the receiver unplugged).
+    assert report_fix(HeldFix(GOOD, t), t - 3600 * NS_PER_S) is None
 
 
 def test_survives_the_receiver_disappearing_and_coming_back() -> None:
@@ -95,3 +98,28 @@ def test_survives_the_receiver_disappearing_and_coming_back() -> None:
         await task
 
     asyncio.run(go())
+
+
+def test_a_gps_gone_for_months_warns_once_not_every_minute(caplog) -> None:
+    """The owner unplugged the receiver and left it configured: the watcher keeps trying
+    (every 60 s at most) but says so once, then again only when a fix comes back."""
+    import logging
+
+    def gone():
+        raise DeviceUnavailable("/dev/ttyACM0: no such device")
+
+    async def go() -> int:
+        clock = FakeClock()
+        watcher = GpsWatcher(gone, Watch(None), clock, Backoff(random.Random(2), max_s=60))
+        stop = asyncio.Event()
+        task = asyncio.create_task(watcher.run(stop))
+        await clock.advance(3600)
+        stop.set()
+        await task
+        return watcher.reopens
+
+    with caplog.at_level(logging.DEBUG, logger="hotspot.gps_watcher"):
+        reopens = asyncio.run(go())
+    assert reopens > 50                         # still trying, bounded by the backoff
+    warnings = [r for r in caplog.records if r.levelno >= logging.WARNING]
+    assert len(warnings) == 1 and "no such device" in warnings[0].getMessage()

@@ -35,3 +35,25 @@ def test_two_daemons_do_not_share_counters_and_metrics_are_served() -> None:
     for name in ("witnesses_sent", "reports_acknowledged"):
         assert f"pocnet_hotspot_{name}" in text
     assert HotspotMetrics().serve("127.0.0.1", 0)() is None   # port 0: no endpoint
+
+
+def test_a_taken_metrics_port_is_one_line_and_exit_2(tmp_path, capsys) -> None:
+    """Another service on the port: a traceback and exit 1 had systemd restart the daemon
+    into the same failure every 10 s; it is a settings problem (exit 2, not restarted)."""
+    from hotspot.cli import main
+    from hotspot.keystore import KeyStore
+
+    KeyStore.create(tmp_path / "k")
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        conf = tmp_path / "h.toml"
+        conf.write_text(
+            f'[key]\nfile = "{tmp_path / "k"}"\n[radio]\nkind = "sim"\n'
+            f'[outbox]\npath = "{tmp_path / "o.sqlite"}"\n'
+            f'[metrics]\naddress = "127.0.0.1"\nport = {port}\n'
+        )
+        assert main(["run", "-c", str(conf)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and f"metrics.port {port}" in err[0]

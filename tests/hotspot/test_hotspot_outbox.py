@@ -5,6 +5,8 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
+from hotspot_testkit import fill_disk
+
 from hotspot.outbox import Outbox
 from pocnet import signing
 from pocnet.wire import reports_pb2
@@ -68,6 +70,25 @@ def test_expired_reports_are_dropped_with_a_reason(tmp_path: Path) -> None:
     assert box.drops() == {"expired": 1, "entropy_expired": 1}
 
 
+def test_a_long_outage_expires_in_one_commit_and_one_log_line(tmp_path: Path, caplog,
+                                                              monkeypatch) -> None:
+    """After a day offline thousands of witnesses expire at once: one fsync'd commit per
+    report would block the event loop for minutes on an SD card, one log line each flood it."""
+    dropped: list[tuple[str, int]] = []
+    box = Outbox(tmp_path / "o.sqlite", on_drop=lambda r, n: dropped.append((r, n)))
+    for n in range(300):
+        box.enqueue("witness", witness(n), n, expires_ns=1_000 + n)
+    box.enqueue("witness", witness(999), 0, expires_ns=10_000)
+    commits = []
+    real_tx = box._tx
+    monkeypatch.setattr(box, "_tx", lambda: commits.append(1) or real_tx())
+    assert box.prune_expired(now_ns=5_000) == 300
+    assert len(commits) == 1
+    assert box.depth() == 1 and box.drops() == {"expired": 300}
+    assert dropped == [("expired", 300)]
+    assert sum(getattr(r, "reason", None) == "expired" for r in caplog.records) == 1
+
+
 def test_state_survives_restart_and_a_second_reader_sees_it(tmp_path: Path) -> None:
     path = tmp_path / "o.sqlite"
     box = Outbox(path)
@@ -86,3 +107,23 @@ def test_change_callback_reports_depth(tmp_path: Path) -> None:
     box.enqueue("witness", witness(2), 1)
     box.ack(box.peek(1)[0].seq)
     assert seen == [1, 2, 1]
+
+
+def test_a_full_disk_drops_the_report_says_so_and_never_crashes(tmp_path: Path,
+                                                                  caplog) -> None:
+    """A daemon that crashes on a full disk is restarted by systemd into the same crash: the
+    outbox instead drops the report with a counted reason and one clear line, and goes on."""
+    dropped: list[tuple[str, int]] = []
+    box = Outbox(tmp_path / "o.sqlite", on_drop=lambda r, n: dropped.append((r, n)))
+    box.enqueue("witness", witness(0), 0)
+    fill_disk(box)
+    results = [box.enqueue("witness", witness(n), n) for n in range(1, 200)]
+    assert None in results                      # some did not fit ...
+    refused = results.count(None)
+    assert dropped == [("disk_full", 1)] * refused
+    assert box.depth() == 200 - refused         # ... and nothing else was lost
+    assert "disk is full" in caplog.text and str(tmp_path) in caplog.text
+    box.set_state("last_witness", {"data": "x" * 50_000})  # informational: never raises
+    first = box.peek(1)[0]
+    box.ack(first.seq)                          # deleting still works and frees room
+    assert box.depth() == 199 - refused

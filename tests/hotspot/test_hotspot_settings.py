@@ -72,6 +72,12 @@ def test_cross_field_rules() -> None:
     assert "needs its serial port" in text
     assert "oracle.tls is false" in text
     assert "no such file" in text
+    # The example file documents "latest ... (>= the earliest)": a reversed pair is a mistake.
+    with pytest.raises(SettingsError) as err:
+        settings.from_mapping({"beacon": {"first_delay_min_s": 600}}, env={})
+    assert err.value.problems == [
+        "beacon.first_delay_max_s: 300 is earlier than beacon.first_delay_min_s 600"
+    ]
 
 
 def test_missing_explicit_file_and_bad_toml(tmp_path: Path) -> None:

@@ -14,7 +14,7 @@ from hotspot.client.backoff import Backoff
 from hotspot.clock import FakeClock
 from hotspot.errors import AirtimeBusy, TxFailed
 from hotspot.metrics import HotspotMetrics
-from hotspot.transceiver import Transceiver
+from hotspot.transceiver import OwnBeacon, Transceiver
 from pocnet.beacon import derive_beacon
 from pocnet.regions import get_plan
 
@@ -69,10 +69,14 @@ def test_errors_become_txfailed_and_the_radio_is_reopened() -> None:
             await tx.transmit_beacon(beacon(1), EU868)
         await clock.advance(5)   # the radio died after its frame; reopened after backoff
         assert radio.started == 2
-        frames = []
+        items = []
         while not rx.empty():
-            frames.append(await rx.get())
-        assert len(frames) == 2 and frames[0].payload == b"\x40" * 12
+            items.append(await rx.get())
+        # The witnesser hears of our beacon before it is sent (an echo may come back while
+        # the radio confirms), so the attempted one is announced too (harmless).
+        assert OwnBeacon(beacon(1).data) in items
+        frames = [i for i in items if isinstance(i, RxPacket)]
+        assert len(frames) == len(items) - 1 == 2 and frames[0].payload == b"\x40" * 12
         receipt = await tx.transmit_beacon(beacon(2), EU868)
         assert receipt.power_dbm == 12 and receipt.tmst_us == 77
         # the same sub-band right after an SF12 beacon: the duty cycle says wait ~244 s
@@ -150,3 +154,57 @@ def test_single_channel_radio_is_retuned_when_the_region_plan_changes() -> None:
     # The factory passes the tuning to the serial drivers, and only to them.
     assert real_open_radio("rak3172", "/dev/null", **opened[1]).rx_params.freq_hz == 903_900_000
     assert RadioSettings().kind not in ("rak3172", "rn2483")
+
+
+class EchoRadio:
+    """Hears its own transmission before confirming it (a concentrator whose packet forwarder
+    reports what a second radio chain picked up, or any loopback): the echo reaches the
+    receive path while `transmit` is still awaited."""
+
+    def __init__(self) -> None:
+        self.heard: asyncio.Queue[RxPacket] = asyncio.Queue()
+
+    async def start(self) -> None: ...
+
+    async def stop(self) -> None: ...
+
+    async def transmit(self, packet: TxPacket) -> TxReceipt:
+        self.heard.put_nowait(RxPacket(packet.payload, packet.freq_hz, packet.datarate,
+                                       -20.0, 10.0, 1))
+        for _ in range(5):
+            await asyncio.sleep(0)              # the receive loop runs meanwhile
+        return TxReceipt(power_dbm=14, sent_ns=2)
+
+    async def received(self):
+        while True:
+            yield await self.heard.get()
+
+
+def test_own_beacon_is_announced_before_its_echo_can_arrive(tmp_path) -> None:
+    """PROTOCOL §4: a hotspot ignores its own beacons. The witnesser learns ours from the
+    transceiver, in order with received frames, so the announcement must precede any echo."""
+    from hotspot.channels import Watch
+    from hotspot.keystore import KeyStore
+    from hotspot.outbox import Outbox
+    from hotspot.witnesser import Witnesser
+
+    async def go() -> tuple[int, float]:
+        clock = FakeClock()
+        metrics = HotspotMetrics()
+        rx: Inbox = Inbox(16)
+        trx = Transceiver(EchoRadio, rx, clock, Backoff(random.Random(0)), metrics)
+        outbox = Outbox(tmp_path / "o.sqlite")
+        witnesser = Witnesser(rx, Watch(None), KeyStore.create(tmp_path / "k"), outbox, clock,
+                              metrics)
+        stop = asyncio.Event()
+        tasks = [asyncio.create_task(t.run(stop)) for t in (trx, witnesser)]
+        await clock.settle()
+        await trx.sender().transmit_beacon(beacon(9), EU868)
+        await clock.settle()
+        stop.set()
+        await asyncio.gather(*tasks)
+        own = metrics.frames_ignored.labels(reason="own")._value.get()
+        return outbox.depth(), own
+
+    depth, own = asyncio.run(go())
+    assert (depth, own) == (0, 1)

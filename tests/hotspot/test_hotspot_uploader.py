@@ -94,6 +94,19 @@ async def test_session_is_renewed_before_30_minutes(tmp_path, oracle, server) ->
 
 
 @with_oracle
+async def test_session_is_renewed_when_the_clock_steps_back(tmp_path, oracle, server) -> None:
+    """Its age is unknown then: kept, it would outlive the oracle's 30 minutes (PROTOCOL §1)
+    and the next report would fail on it before falling back to a unary call."""
+    async with Rig(tmp_path, server) as rig:
+        rig.witness(1, expires_s=None)
+        await eventually(lambda: rig.outbox.depth() == 0)
+        rig.clock._now_ns -= 3600 * NS_PER_S       # NTP steps the host clock back an hour
+        rig.witness(2, expires_s=None)
+        await eventually(lambda: rig.outbox.depth() == 0)
+    assert oracle.sessions == 2 and oracle.unary == 0
+
+
+@with_oracle
 async def test_unary_fallback_signed_by_device_key(tmp_path, oracle, server) -> None:
     oracle.stream_enabled = False
     async with Rig(tmp_path, server) as rig:
@@ -135,6 +148,27 @@ async def test_rejections_drop_with_a_counted_reason(tmp_path, oracle, server) -
 
 
 @with_oracle
+async def test_a_kind_the_oracle_does_not_implement_does_not_block_the_queue(
+        tmp_path, oracle, server) -> None:
+    """An oracle without SubmitCoverage (an older release): retried as "transient", a coverage
+    report (a day to live) held every beacon and witness behind it until they expired."""
+    def reject(kind, report):
+        if kind == "coverage":
+            return grpc.StatusCode.UNIMPLEMENTED, "Method not found!"
+        return None
+
+    oracle.reject = reject
+    async with Rig(tmp_path, server) as rig:
+        coverage = reports_pb2.CoverageReport(pub_key=rig.keys.key_bytes, timestamp=1)
+        rig.keys.sign(coverage)
+        rig.outbox.enqueue("coverage", coverage, 0, None)
+        behind = rig.witness(1)
+        await eventually(lambda: rig.outbox.depth() == 0, timeout_s=5)
+    assert list(oracle.stored) == [behind]
+    assert rig.outbox.drops() == {"rejected_unimplemented": 1}
+
+
+@with_oracle
 async def test_reports_past_their_window_are_dropped_unsent(tmp_path, oracle, server) -> None:
     server.stop()
     async with Rig(tmp_path, server) as rig:
@@ -145,3 +179,45 @@ async def test_reports_past_their_window_are_dropped_unsent(tmp_path, oracle, se
         server.start()
         await advance_until(rig.clock, lambda: rig.outbox.depth() == 0, step_s=60)
     assert list(oracle.stored) == [keep]
+
+
+def test_an_outbox_write_failure_backs_off_instead_of_crashing(tmp_path: Path) -> None:
+    """A full disk can refuse even the ack's delete: the report stays and goes again later
+    (the oracle dedups by content hash), and the task lives on: no systemd restart loop."""
+    from hotspot.errors import OutboxFull
+    from pocnet.wire import ingest_pb2
+
+    class FlakyOutbox(Outbox):
+        failures = 2
+
+        def ack(self, seq: int) -> None:
+            if self.failures:
+                self.failures -= 1
+                raise OutboxFull("outbox: write failed: the disk is full")
+            super().ack(seq)
+
+    class Sink:
+        def __init__(self) -> None:
+            self.sent: list[bytes] = []
+
+        async def submit(self, kind, report):
+            self.sent.append(signing.report_id(report))
+            return ingest_pb2.ReportAck(id=self.sent[-1])
+
+    async def go() -> tuple[list[bytes], bytes, int]:
+        clock = FakeClock()
+        depth: Watch[int] = Watch(0)
+        outbox = FlakyOutbox(tmp_path / "o.sqlite", on_change=depth.set)
+        sink = Sink()
+        uploader = Uploader(outbox, sink, depth, clock, Backoff(random.Random(1)),
+                            HotspotMetrics())
+        report_id = outbox.enqueue("witness", reports_pb2.WitnessReport(signal=-1), 0)
+        stop = asyncio.Event()
+        task = asyncio.create_task(uploader.run(stop))
+        await clock.advance(60)
+        stop.set()
+        await task                              # returned normally: it never crashed
+        return sink.sent, report_id, outbox.depth()
+
+    sent, report_id, left = asyncio.run(go())
+    assert sent == [report_id] * 3 and left == 0

@@ -113,3 +113,19 @@ def test_missing_or_poor_gps_leaves_the_fix_empty(tmp_path: Path) -> None:
     _, outbox2, _ = run_witnesser(tmp_path / "none", [frame(5)])
     assert not outbox.peek(1)[0].report.HasField("gps_fix")
     assert not outbox2.peek(1)[0].report.HasField("gps_fix")
+
+
+def test_a_full_disk_drops_the_witness_and_keeps_witnessing(tmp_path: Path) -> None:
+    from hotspot_testkit import fill_disk
+
+    metrics = HotspotMetrics()
+    outbox = Outbox(tmp_path / "o.sqlite",
+                    on_drop=lambda r, n: metrics.reports_dropped.labels(reason=r).inc(n))
+    fill_disk(outbox)
+    w = Witnesser(Inbox(4), Watch(None), KeyStore.create(tmp_path / "k"), outbox, FakeClock(),
+                  metrics)
+    for n in range(100):
+        w._handle_frame(frame(n))               # must not raise: the task would crash
+    refused = metrics.reports_dropped.labels(reason="disk_full")._value.get()
+    assert refused >= 1
+    assert metrics.witnesses_sent._value.get() == outbox.depth() == 100 - refused

@@ -25,6 +25,15 @@ def _rows(result) -> set[tuple[int, int, float, float]]:
     )
 
 
+def _heard_pairs(mesh: Mesh) -> set[tuple[str, str]]:
+    """(transmitter, receiver) node ids of one beacon round."""
+    r = mesh.beacon_round(0).receptions
+    return {
+        (mesh.hotspots[t].node_id, mesh.hotspots[x].node_id)
+        for t, x in zip(r.tx, r.rx, strict=True)
+    }
+
+
 def test_same_seed_same_run_other_seed_other_run() -> None:
     hs = _hotspots(150)
     a = Mesh(hs, preset("petajajarvi2015"), seed=3).beacon_round(0)
@@ -82,12 +91,7 @@ def test_antimeridian_and_pole_neighbours_hear_each_other() -> None:
         Hotspot("n2", 89.999, 180.0),
     ]
     mesh = Mesh(hs, preset("free-space"), seed=1, collisions=False)
-    r = mesh.beacon_round(0).receptions
-    got = {
-        (mesh.hotspots[t].node_id, mesh.hotspots[x].node_id)
-        for t, x in zip(r.tx, r.rx, strict=True)
-    }
-    assert got == {("w", "e"), ("e", "w"), ("n1", "n2"), ("n2", "n1")}
+    assert _heard_pairs(mesh) == {("w", "e"), ("e", "w"), ("n1", "n2"), ("n2", "n1")}
 
 
 def test_shared_antenna_and_other_regions_are_not_heard() -> None:
@@ -98,12 +102,7 @@ def test_shared_antenna_and_other_regions_are_not_heard() -> None:
         Hotspot("us", 45.0, 5.01, region="US915"),
     ]
     mesh = Mesh(hs, preset("petajajarvi2015"), seed=1, collisions=False)
-    r = mesh.beacon_round(0).receptions
-    pairs = {
-        (mesh.hotspots[t].node_id, mesh.hotspots[x].node_id)
-        for t, x in zip(r.tx, r.rx, strict=True)
-    }
-    assert pairs == {("a", "c"), ("b", "c"), ("c", "a"), ("c", "b")}
+    assert _heard_pairs(mesh) == {("a", "c"), ("b", "c"), ("c", "a"), ("c", "b")}
 
 
 def test_every_heard_frame_meets_sensitivity_and_the_round_is_one_beacon_each() -> None:

@@ -98,6 +98,21 @@ def test_three_frame_cluster_compares_only_overlapping_pairs() -> None:
     assert got.tolist() == [True, False, True]
 
 
+def test_a_long_frame_collides_with_every_short_frame_it_covers() -> None:
+    """Frames of one channel differ in length when their payloads do (MeshAir carries LoRaWAN
+    uplinks beside beacons): a 10 s frame covers a short one at 1 s and another at 5 s. The
+    second does not overlap the first short one, only the long one, and must still collide."""
+    got = R.resolve_collisions(
+        np.array([1, 1, 1]), np.array([5, 5, 5]), np.array([0, 1, 5], np.int64) * S,
+        np.array([10, 1, 1], np.int64) * S, np.array([-100.0, -100.0, -100.0]))
+    assert got.tolist() == [False, False, False]
+    # The long frame 6 dB above both survives them; a short one alone after it does too.
+    got = R.resolve_collisions(
+        np.array([1, 1, 1, 1]), np.array([5, 5, 5, 5]), np.array([0, 1, 5, 11], np.int64) * S,
+        np.array([10, 1, 1, 1], np.int64) * S, np.array([-94.0, -100.0, -100.0, -100.0]))
+    assert got.tolist() == [True, False, False, True]
+
+
 def test_eu868_duty_cycle_forces_silence_per_sub_band() -> None:
     plan = get_plan("EU868")
     budget = R.TransmitBudget(plan)
@@ -140,3 +155,28 @@ def test_no_limits_where_the_plan_has_none() -> None:
     budget = R.TransmitBudget(get_plan("AU915"))
     for k in range(5):
         budget.transmit_now(916_800_000, 0.3, k * S // 10)
+
+
+@pytest.mark.parametrize("name", ["AS923-1", "AS923-2", "AS923-3", "AS923-4"])
+def test_as923_dwell_time_applies_only_where_required(name: str) -> None:
+    """PROTOCOL §3: AS923's 400 ms dwell time binds only "where required", which the plan
+    cannot know; applied everywhere it refused every AS923 beacon (SF12BW125, 2.47 s)."""
+    plan = get_plan(name)
+    assert plan.dwell_time_ms == 400 and R.dwell_limit_ms(plan) == 0
+    sf12 = link.time_on_air_s(52, 12, 125_000)
+    budget = R.TransmitBudget(plan)
+    assert budget.schedule(plan.channels_hz[0], sf12, 0) == 0
+    budget.transmit_now(plan.channels_hz[0], sf12, 30 * S)
+    assert R.dwell_limit_ms(get_plan("US915")) == 400
+
+
+def test_as923_hotspots_beacon_and_hear_each_other() -> None:
+    from sim_radio.mesh import Mesh
+    from sim_radio.population import Hotspot
+    from sim_radio.propagation import preset
+
+    hotspots = [Hotspot(f"t{i}", 35.68 + 0.004 * i, 139.76, region="AS923-1")
+                for i in range(10)]
+    result = Mesh(hotspots, preset("free-space"), seed=1).beacon_round(0)
+    assert result.stats["refused"] == 0 and result.stats["beacons"] == 10
+    assert result.stats["receptions"] > 0
