@@ -1,4 +1,4 @@
-"""The daemon's settings: a TOML file plus `POCNET_<SECTION>_<KEY>` environment overrides.
+"""The daemon's settings: a TOML file plus `POCNET_HOTSPOT_<SECTION>_<KEY>` environment overrides.
 
 Validated once at start, all mistakes reported together, one line each, so an owner fixes the
 file in one go. Each section is a frozen dataclass; a field's metadata holds its meaning (the
@@ -20,7 +20,7 @@ from typing import Any, get_type_hints
 from hotspot.errors import SettingsError
 
 DEFAULT_PATH = Path("/etc/pocnet/hotspot.toml")
-ENV_PREFIX = "POCNET_"
+ENV_PREFIX = "POCNET_HOTSPOT_"
 RADIO_KINDS = ("semtech-udp", "rak3172", "rn2483", "sim")
 SERIAL_RADIOS = ("rak3172", "rn2483")
 LOG_LEVELS = ("debug", "info", "warning", "error")

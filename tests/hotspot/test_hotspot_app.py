@@ -81,7 +81,7 @@ def write_conf(tmp: Path, endpoint: str) -> Path:
 
 
 def test_info_when_the_oracle_is_unreachable(tmp_path: Path, capsys, monkeypatch) -> None:
-    monkeypatch.delenv("POCNET_RADIO_KIND", raising=False)
+    monkeypatch.delenv("POCNET_HOTSPOT_RADIO_KIND", raising=False)
     conf = write_conf(tmp_path, "127.0.0.1:1")
     assert main(["info", "-c", str(conf), "--json"]) == 0
     out = json.loads(capsys.readouterr().out)

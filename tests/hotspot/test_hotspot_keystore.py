@@ -66,7 +66,7 @@ def test_signs_reports_with_the_device_key(tmp_path: Path) -> None:
 def test_keys_uses_settings_key_file(tmp_path: Path, capsys, monkeypatch) -> None:
     conf = tmp_path / "h.toml"
     conf.write_text(f'[key]\nfile = "{tmp_path / "from-settings.key"}"\n')
-    monkeypatch.delenv("POCNET_KEY_FILE", raising=False)
+    monkeypatch.delenv("POCNET_HOTSPOT_KEY_FILE", raising=False)
     assert main(["keys", "create", "-c", str(conf)]) == 0
     assert (tmp_path / "from-settings.key").exists()
     assert "address" in capsys.readouterr().out

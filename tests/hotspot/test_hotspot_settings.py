@@ -32,10 +32,10 @@ def test_environment_overrides_the_file(tmp_path: Path) -> None:
     conf = tmp_path / "h.toml"
     conf.write_text('[radio]\nkind = "rak3172"\ndevice = "/dev/ttyUSB0"\n')
     env = {
-        "POCNET_RADIO_KIND": "sim",
-        "POCNET_ORACLE_ENDPOINTS": "a.example:50051, b.example:443",
-        "POCNET_BEACON_ANTENNA_GAIN_DBI_X10": "30",
-        "POCNET_ORACLE_TLS": "false",
+        "POCNET_HOTSPOT_RADIO_KIND": "sim",
+        "POCNET_HOTSPOT_ORACLE_ENDPOINTS": "a.example:50051, b.example:443",
+        "POCNET_HOTSPOT_BEACON_ANTENNA_GAIN_DBI_X10": "30",
+        "POCNET_HOTSPOT_ORACLE_TLS": "false",
         "UNRELATED": "x",
     }
     s = settings.load(conf, env=env)
@@ -53,14 +53,14 @@ def test_every_mistake_is_one_line() -> None:
         "nonsense": {},
     }
     with pytest.raises(SettingsError) as err:
-        settings.from_mapping(bad, env={"POCNET_OUTBOX_MAX_REPORTS": "many"})
+        settings.from_mapping(bad, env={"POCNET_HOTSPOT_OUTBOX_MAX_REPORTS": "many"})
     problems = err.value.problems
     assert len(problems) == 8, problems
     assert all("\n" not in p for p in problems)
     joined = "\n".join(problems)
     for needle in ("radio.kind", "radio.colour", "beacon.region", "antenna_gain_dbi_x10",
                    "oracle.endpoints", "oracle.timeout_s", "[nonsense]",
-                   "POCNET_OUTBOX_MAX_REPORTS"):
+                   "POCNET_HOTSPOT_OUTBOX_MAX_REPORTS"):
         assert needle in joined
 
 
@@ -96,3 +96,19 @@ def test_run_command_reports_bad_settings_and_exits_2(tmp_path: Path, capsys) ->
     err = capsys.readouterr().err
     assert "radio.kind: must be one of" in err
     assert "log.level: must be one of" in err
+
+
+def test_environment_names_do_not_reach_into_the_oracles() -> None:
+    """One host may run both daemons: the oracle refuses unknown `POCNET_ORACLE_*` names, so no
+    hotspot override may fall inside that namespace."""
+    import dataclasses
+
+    from oracle.settings import ENV_PREFIX as ORACLE_PREFIX
+
+    names = [
+        f"{settings.ENV_PREFIX}{section.name}_{field.name}".upper()
+        for section in dataclasses.fields(settings.Settings)
+        for field in dataclasses.fields(section.default_factory())  # type: ignore[misc]
+    ]
+    assert len(names) > 10
+    assert all(n.startswith("POCNET_HOTSPOT_") and not n.startswith(ORACLE_PREFIX) for n in names)
