@@ -24,6 +24,9 @@ from pocnet.wire import registry_pb2
 log = logging.getLogger(__name__)
 
 REFRESH_S = 3600.0
+# While the registry has no region for us (not onboarded yet, or a location in no region), ask
+# again soon: an owner who has just onboarded should not wait an hour for the first beacon.
+UNKNOWN_REFRESH_S = 60.0
 
 
 class Registry(Protocol):
@@ -90,4 +93,4 @@ class RegionWatcher:
                      extra={"event": "region", "region": plan.name if plan else None})
             self._plans.set(plan)
             self._outbox.set_state("region", plan.name if plan else "")
-        return REFRESH_S
+        return REFRESH_S if plan is not None else UNKNOWN_REFRESH_S

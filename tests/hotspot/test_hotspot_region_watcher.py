@@ -13,7 +13,7 @@ from hotspot.clock import FakeClock
 from hotspot.errors import OracleUnavailable
 from hotspot.metrics import HotspotMetrics
 from hotspot.outbox import Outbox
-from hotspot.region_watcher import REFRESH_S, RegionWatcher, initial_plan
+from hotspot.region_watcher import REFRESH_S, UNKNOWN_REFRESH_S, RegionWatcher, initial_plan
 from pocnet.wire import registry_pb2
 
 
@@ -56,10 +56,19 @@ def test_region_from_the_registry_after_an_outage(tmp_path: Path) -> None:
     assert initial_plan("", outbox).name == "US915"      # known at the next start
 
 
-def test_not_onboarded_means_no_region_and_hourly_retries(tmp_path: Path) -> None:
+def test_not_onboarded_means_no_region_and_retries_every_minute(tmp_path: Path) -> None:
     registry = Registry([None])
-    plan, gain, _ = watch(tmp_path, "", registry, 2 * REFRESH_S + 1)
+    plan, gain, _ = watch(tmp_path, "", registry, 2 * UNKNOWN_REFRESH_S + 1)
     assert plan is None and gain is None and registry.calls == 3
+
+
+def test_a_region_once_known_is_refreshed_hourly(tmp_path: Path) -> None:
+    registry = Registry([None, registry_pb2.HotspotInfo(region="EU868", gain=30)])
+    plan, _, _ = watch(tmp_path, "", registry, UNKNOWN_REFRESH_S + 1)
+    assert plan.name == "EU868" and registry.calls == 2   # onboarded meanwhile: a minute
+    registry = Registry([registry_pb2.HotspotInfo(region="EU868", gain=30)])
+    watch(tmp_path, "", registry, 2 * REFRESH_S + 1)
+    assert registry.calls == 3
 
 
 def test_override_wins_but_the_asserted_gain_is_still_learnt(tmp_path: Path) -> None:
