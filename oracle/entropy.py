@@ -8,9 +8,11 @@ tests are deterministic. Each replica issues its own values into the shared tabl
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 from collections.abc import Callable
 
+from oracle.errors import StorageError
 from oracle.storage.repository import EntropyRecord, Repository
 from pocnet import signing
 from pocnet.beacon import ENTROPY_INTERVAL_S, entropy_data
@@ -19,6 +21,7 @@ from pocnet.wire import entropy_pb2
 
 ENTROPY_VERSION = 1  # the rule of PROTOCOL §4; bump if the derivation ever changes
 SOURCE_LEN = 32
+log = logging.getLogger(__name__)
 
 
 class EntropyIssuer:
@@ -69,7 +72,10 @@ class EntropyIssuer:
     async def run(self, stop: asyncio.Event) -> None:
         """Issue on schedule until `stop` is set."""
         while not stop.is_set():
-            await asyncio.to_thread(self.issue)
+            try:
+                await asyncio.to_thread(self.issue)
+            except StorageError as exc:  # GetEntropy issues on demand meanwhile
+                log.warning("entropy not issued, retrying in %d s: %s", self.interval_s, exc)
             try:
                 await asyncio.wait_for(stop.wait(), timeout=self.interval_s)
             except TimeoutError:

@@ -27,6 +27,11 @@ class BadReport(OracleError):
     """A report that cannot be decoded or is malformed (bad key length, wrong network)."""
 
 
+class ReportTooLarge(BadReport):
+    """A report over the size limit (16 KiB): refused like grpc's own limit, RESOURCE_EXHAUSTED,
+    whether it came alone or inside a stream message."""
+
+
 class BadSignature(OracleError):
     """A signature that does not verify with the key it names."""
 
@@ -69,6 +74,11 @@ class StaleVersion(RegistryError):
 
 class UntrustedOperator(RegistryError):
     """A denylist update signed by a key the oracle is not configured to trust."""
+
+
+class TaskFailed(OracleError):
+    """A background task of `serve` (entropy, verification) crashed; the process stops so
+    its supervisor restarts it instead of acknowledging reports nobody verifies."""
 
 
 class NotFound(OracleError):

@@ -15,7 +15,7 @@ from typing import Any
 
 from google.protobuf.message import DecodeError as ProtobufDecodeError
 
-from oracle.errors import BadReport, BadSignature, OracleError, SessionError
+from oracle.errors import BadReport, BadSignature, OracleError, ReportTooLarge, SessionError
 from oracle.ratelimit import RateLimiter
 from oracle.signature_pool import SignaturePool
 from oracle.storage.group_commit import GroupCommitter
@@ -27,9 +27,13 @@ from pocnet.keys import Network, PublicKey
 from pocnet.wire import reports_pb2
 
 MAX_REPORT_BYTES = 16 * 1024  # PROTOCOL §5: oversized messages are refused at ingest
+# grpc's receive limit is the report limit plus this much: a stream message wraps its report
+# in a oneof field (1 tag byte + a length varint), and the report limit is checked here.
+ENVELOPE_BYTES = 8
 WITNESS_GRACE_MS = 4_000  # PROTOCOL §5 witness rule 4: witnesses may trail the beacon by 4 s
 MAX_USABLE_H_ACC_MM = 50_000  # pocnet.gnss.MAX_USABLE_H_ACC_M, in the wire's unit
 KEY_CACHE_SIZE = 100_000
+ENTROPY_LEN = 32  # PROTOCOL §4
 
 MESSAGES: dict[str, type[Any]] = {
     "beacon": reports_pb2.BeaconReport,
@@ -40,12 +44,16 @@ MESSAGES: dict[str, type[Any]] = {
 
 def decode_report(kind: str, raw: bytes) -> Any:
     """Parse one report; any malformed input is a BadReport, never another exception."""
-    if len(raw) > MAX_REPORT_BYTES:
-        raise BadReport(f"{kind} report is {len(raw)} bytes, the limit is {MAX_REPORT_BYTES}")
+    _check_size(kind, raw, MAX_REPORT_BYTES)
     try:
         return MESSAGES[kind].FromString(raw)
     except (ProtobufDecodeError, RuntimeError, ValueError) as exc:
         raise BadReport(f"cannot decode {kind} report: {exc}") from None
+
+
+def _check_size(kind: str, raw: bytes, limit: int) -> None:
+    if len(raw) > limit:
+        raise ReportTooLarge(f"{kind} report is {len(raw)} bytes, the limit is {limit}")
 
 
 def _usable_fix(msg: Any) -> tuple[int | None, int | None]:
@@ -69,8 +77,10 @@ class Ingestor:
         limiter: RateLimiter | None = None,
         witness_grace_ms: int = WITNESS_GRACE_MS,
         pool: SignaturePool | None = None,
+        max_report_bytes: int = MAX_REPORT_BYTES,
     ) -> None:
         self._repo = repo
+        self._max_report_bytes = max_report_bytes
         self._committer = committer
         self._network = network
         self._clock_ms = clock_ms
@@ -104,12 +114,15 @@ class Ingestor:
     def _ready_ms(self, msg: Any, received_ms: int) -> int:
         """When a beacon may be verified: its entropy window closed and witnesses are in."""
         data = bytes(msg.remote_entropy)
-        if data not in self._entropy_ts:
-            stored = self._repo.entropy(data) if len(data) == 32 else None
+        if len(data) != ENTROPY_LEN:
+            ts = None  # not a value we issue; never cached (it could be 16 KiB long)
+        elif data in self._entropy_ts:
+            ts = self._entropy_ts[data]
+        else:
+            stored = self._repo.entropy(data)
             if len(self._entropy_ts) >= KEY_CACHE_SIZE:
                 self._entropy_ts.clear()
-            self._entropy_ts[data] = stored.timestamp_s if stored else None
-        ts = self._entropy_ts[data]
+            ts = self._entropy_ts[data] = stored.timestamp_s if stored else None
         window_end_ms = received_ms if ts is None else (ts + ENTROPY_LIFETIME_S) * 1000
         return max(received_ms, window_end_ms) + self._witness_grace_ms
 
@@ -134,6 +147,9 @@ class Ingestor:
             signer = session[1]
         else:
             signer = self.public_key(key)
+        if raw is None:
+            raw = msg.SerializeToString()
+        _check_size(kind, raw, self._max_report_bytes)
         canonical = signing.canonical_bytes(msg)
         received_ms = self._clock_ms()
         lat, lon = _usable_fix(msg)
@@ -142,7 +158,7 @@ class Ingestor:
             kind=kind,
             hotspot_key=key,
             received_ms=received_ms,
-            raw=raw if raw is not None else msg.SerializeToString(),
+            raw=raw,
             data=bytes(msg.data) if kind != "coverage" else None,
             remote_entropy=bytes(msg.remote_entropy) if kind == "beacon" else None,
             ready_ms=self._ready_ms(msg, received_ms) if kind == "beacon" else 0,

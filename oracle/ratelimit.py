@@ -57,7 +57,14 @@ class RateLimiter:
         ]
         for k in full:
             del self._buckets[k]
-        if len(self._buckets) >= MAX_TRACKED_KEYS:  # all busy: drop the oldest half
-            oldest = sorted(self._buckets, key=lambda k: self._buckets[k].updated_s)
-            for k in oldest[: len(oldest) // 2]:
+        if len(self._buckets) >= MAX_TRACKED_KEYS:
+            # All busy: forget the fullest half. A forgotten key comes back with a full burst,
+            # which is the smallest gift to those nearly full and none at all to a flooder
+            # that drained its bucket (dropping the oldest would reset exactly that one).
+            def level(k: bytes) -> float:
+                b = self._buckets[k]
+                return b.tokens + (now - b.updated_s) * self.rate_per_s
+
+            fullest = sorted(self._buckets, key=level, reverse=True)
+            for k in fullest[: len(fullest) // 2]:
                 del self._buckets[k]

@@ -10,6 +10,7 @@ commits finish, then the database closes.
 from __future__ import annotations
 
 import asyncio
+import logging
 import signal
 import time
 from collections.abc import Callable
@@ -21,8 +22,8 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
 from oracle.entropy import EntropyIssuer
-from oracle.errors import OracleError
-from oracle.ingest import Ingestor
+from oracle.errors import OracleError, TaskFailed
+from oracle.ingest import ENVELOPE_BYTES, Ingestor
 from oracle.ratelimit import RateLimiter
 from oracle.registry import Locator, Registry
 from oracle.servicers import entropy as entropy_servicer
@@ -39,6 +40,7 @@ from oracle.verifier.runner import VerificationRunner
 from pocnet.keys import Keypair, Network, PublicKey, load_keyfile
 
 MAX_SEND_BYTES = 4 * 1024 * 1024  # query answers (a PoC with its witnesses) exceed 16 KiB
+log = logging.getLogger(__name__)
 
 SERVICES = (
     entropy_servicer.SERVICE,
@@ -88,7 +90,8 @@ def build_oracle(
     )
     pool = SignaturePool() if settings.ingest.signature_processes else None
     ingestor = Ingestor(repo, committer, network, clock_ms, limiter,
-                        settings.verifier.witness_grace_ms, pool)
+                        settings.verifier.witness_grace_ms, pool,
+                        settings.server.max_receive_bytes)
     operators = [PublicKey.from_address(a).to_bytes() for a in settings.registry.operator_keys]
     registry_kwargs = {"locator": locator} if locator is not None else {}
     registry = Registry(repo, ingestor.public_key, clock_ms, operators, **registry_kwargs)
@@ -153,7 +156,7 @@ def create_server(
     s = settings.server
     server = grpc.aio.server(
         options=[
-            ("grpc.max_receive_message_length", s.max_receive_bytes),
+            ("grpc.max_receive_message_length", s.max_receive_bytes + ENVELOPE_BYTES),
             ("grpc.max_send_message_length", MAX_SEND_BYTES),
             ("grpc.so_reuseport", 0),
         ],
@@ -189,24 +192,44 @@ async def serve(
     stop: asyncio.Event | None = None,
     ready: Callable[[int], None] | None = None,
 ) -> None:
-    """Run the server, the entropy issuer and the verification loop until SIGTERM/SIGINT."""
+    """Run the server, the entropy issuer and the verification loop until SIGTERM/SIGINT.
+
+    The background tasks are supervised: if one ends with an error the server shuts down the
+    same way and `TaskFailed` is raised, so the process exits non-zero and its supervisor
+    restarts it (ingest must not go on acknowledging reports that nobody verifies)."""
     stop = stop or asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop.set)
     server, port = create_server(settings, settings.oracle.listen)
     await server.start()
+    log.info("listening on port %d, database %s", port, server.oracle.repo.dialect)
     if ready is not None:
         ready(port)
     oracle = server.oracle
-    tasks = [
-        asyncio.create_task(oracle.entropy.run(stop)),
-        asyncio.create_task(oracle.runner.run(stop, settings.verifier.interval_s)),
-    ]
+    tasks = {
+        asyncio.create_task(oracle.entropy.run(stop), name="entropy"),
+        asyncio.create_task(oracle.runner.run(stop, settings.verifier.interval_s),
+                            name="verifier"),
+    }
+    stopped = asyncio.create_task(stop.wait())
+    failed: list[tuple[str, BaseException]] = []
     try:
-        await stop.wait()
+        done, _ = await asyncio.wait({stopped, *tasks}, return_when=asyncio.FIRST_COMPLETED)
+        for task in tasks & done:
+            exc = None if task.cancelled() else task.exception()
+            if exc is not None:
+                log.error("%s task crashed; shutting down", task.get_name(), exc_info=exc)
+                failed.append((task.get_name(), exc))
     finally:
+        log.info("shutting down: refusing new calls, %g s grace", settings.server.grace_s)
         stop.set()
         await server.stop_serving()
-        await asyncio.gather(*tasks, return_exceptions=True)
+        await asyncio.gather(stopped, *tasks, return_exceptions=True)
         await asyncio.to_thread(oracle.close)
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            loop.remove_signal_handler(signum)
+        log.info("stopped")
+    if failed:
+        name, exc = failed[0]
+        raise TaskFailed(f"{name} task failed: {type(exc).__name__}: {exc}")

@@ -16,10 +16,13 @@ from collections import deque
 from multiprocessing.connection import Connection
 from typing import Any
 
-from oracle.errors import OracleError, SignatureCheckerDied
+from oracle.errors import OracleError, Overloaded, SignatureCheckerDied
 
 MAX_BATCH = 96  # ~8 ms of checks: short enough that a pipe write never waits long
 MAX_IN_FLIGHT = 2  # batches the helper holds; the pipe buffer (64 KiB) fits both
+# Checks waiting for the helper, across all calls and streams: beyond this the caller is told
+# to back off. Per-stream windows alone allow streams × 4096 reports of up to 16 KiB each.
+MAX_PENDING = 32_768
 
 
 def _check(keys: dict[bytes, Any], key32: bytes, message: bytes, signature: bytes) -> bool:
@@ -104,6 +107,9 @@ class SignaturePool:
         future: asyncio.Future[bool] = self._loop.create_future()
         if not self.alive:
             future.set_exception(SignatureCheckerDied("signature checker unavailable"))
+            return future
+        if len(self._pending) >= MAX_PENDING:
+            future.set_exception(Overloaded("signature checks backlogged; retry later"))
             return future
         self._pending.append(((key32, message, signature), future))
         if not self._flush_scheduled:

@@ -62,6 +62,11 @@ def _hex_arg(text: str, option: str, length: int) -> bytes:
 def _run(args: argparse.Namespace) -> int:
     remote = _hex_arg(args.remote_entropy, "--remote-entropy", ENTROPY_LEN)
     local = _hex_arg(args.local_entropy, "--local-entropy", LOCAL_ENTROPY_LEN)
+    from oracle.registry import GAIN_RANGE_DBI_X10
+
+    low, high = GAIN_RANGE_DBI_X10
+    if not low <= args.gain <= high:
+        raise UsageError(f"--gain {args.gain}: outside -10..30 dBi (-100..300 in dBi x 10)")
     plan = get_plan(args.region)
     beacon = derive_beacon(remote, args.remote_timestamp, local, plan, args.gain)
     if args.json:

@@ -70,23 +70,10 @@ def load_payer(path: Path, create: bool) -> Any:
 
 
 def _manifest(args: argparse.Namespace) -> Any:
-    from oracle.errors import OracleError
+    from oracle.commands._database import stored_manifest
     from oracle.rewards.manifest import check_manifest
-    from oracle.rewards.store import ManifestStore
-    from oracle.settings import for_command
-    from oracle.storage import open_repository
 
-    try:
-        settings = for_command(args.config, args.database)
-        repo = open_repository(settings.oracle.database)
-    except OracleError as exc:
-        raise UsageError(str(exc).replace("\n", "; ")) from None
-    try:
-        manifest = ManifestStore(repo).load(args.epoch)
-    finally:
-        repo.close()
-    if manifest is None:
-        raise UsageError(f"no manifest for epoch {args.epoch}; run `rewards compute` first")
+    manifest = stored_manifest(args.config, args.database, args.epoch)
     try:
         check_manifest(manifest)
     except ValueError as exc:
@@ -103,8 +90,10 @@ def _run_payout(args: argparse.Namespace) -> int:
     from oracle.payout.solana_writer import SolanaWriter
     from oracle.rewards.errors import RewardsError
 
-    manifest = _manifest(args)
     beside = Path(args.ledger).parent
+    if not beside.is_dir():
+        raise UsageError(f"--ledger: folder {beside} does not exist")
+    manifest = _manifest(args)
     payer_path = Path(args.payer) if args.payer else beside / DEFAULT_PAYER
     payer = load_payer(payer_path, create=args.rpc_url is None and args.payer is None)
     ledger = Ledger(args.ledger)

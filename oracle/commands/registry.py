@@ -64,18 +64,12 @@ def parse_key(text: str) -> bytes:
 
 
 def _registry(args: argparse.Namespace) -> Any:
-    from oracle.errors import OracleError
+    from oracle.commands._database import open_database
     from oracle.registry import Registry
     from oracle.server import wall_ms
-    from oracle.settings import for_command
-    from oracle.storage import open_repository
     from pocnet.keys import Network, PublicKey
 
-    try:
-        settings = for_command(args.config, args.database)
-        repo = open_repository(settings.oracle.database)
-    except OracleError as exc:
-        raise UsageError(str(exc).replace("\n", "; ")) from None
+    settings, repo = open_database(args.config, args.database)
     network = Network[settings.oracle.network.upper()]
 
     def public_key(raw: bytes) -> PublicKey:

@@ -51,9 +51,9 @@ def _describe(detail: Any) -> list[str]:
 
 
 def _run_show(args: argparse.Namespace) -> int:
+    from oracle.commands._database import open_database
     from oracle.errors import OracleError
-    from oracle.settings import for_command
-    from oracle.storage import open_repository, views
+    from oracle.storage import views
 
     try:
         report_id = bytes.fromhex(args.id.strip())
@@ -61,11 +61,7 @@ def _run_show(args: argparse.Namespace) -> int:
         raise UsageError(f"{args.id!r} is not hexadecimal") from None
     if len(report_id) != 32:
         raise UsageError(f"a report id is 32 bytes, got {len(report_id)}")
-    try:
-        settings = for_command(args.config, args.database)
-        repo = open_repository(settings.oracle.database)
-    except OracleError as exc:
-        raise UsageError(str(exc).replace("\n", "; ")) from None
+    _, repo = open_database(args.config, args.database)
     try:
         detail = views.report_detail(repo, report_id)
     except OracleError as exc:

@@ -38,18 +38,16 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     s.set_defaults(handler=_run_show)
 
 
-def _open(args: argparse.Namespace) -> Any:
-    from oracle.errors import OracleError
-    from oracle.settings import for_command
-    from oracle.storage import open_repository
-
-    if args.epoch < 0:
+def _check_epoch(epoch: int) -> None:
+    if epoch < 0:
         raise UsageError("--epoch must be >= 0")
-    try:
-        settings = for_command(args.config, args.database)
-        return open_repository(settings.oracle.database)
-    except OracleError as exc:
-        raise UsageError(str(exc).replace("\n", "; ")) from None
+
+
+def _open(args: argparse.Namespace) -> Any:
+    from oracle.commands._database import open_database
+
+    _check_epoch(args.epoch)
+    return open_database(args.config, args.database)[1]
 
 
 def summary(manifest: Any) -> dict[str, Any]:
@@ -140,16 +138,10 @@ def _run_compute(args: argparse.Namespace) -> int:
 
 
 def _run_show(args: argparse.Namespace) -> int:
-    from oracle.rewards.store import ManifestStore
+    from oracle.commands._database import stored_manifest
 
-    repo = _open(args)
-    try:
-        manifest = ManifestStore(repo).load(args.epoch)
-    finally:
-        repo.close()
-    if manifest is None:
-        raise UsageError(f"no manifest for epoch {args.epoch}; run `rewards compute` first")
-    out = summary(manifest)
+    _check_epoch(args.epoch)
+    out = summary(stored_manifest(args.config, args.database, args.epoch))
     if args.json:
         print_json(out)
         return 0

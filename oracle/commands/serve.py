@@ -25,13 +25,17 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     p.add_argument("--key", metavar="FILE", help="the oracle's key file (signs entropy)")
     p.add_argument("--json", action="store_true",
                    help="print {\"listening\": ADDRESS, \"port\": PORT} once ready")
+    p.add_argument("--log-level", default="INFO",
+                   choices=("DEBUG", "INFO", "WARNING", "ERROR"),
+                   help="log level of the messages on stderr (default INFO)")
     p.set_defaults(handler=_run)
 
 
 def _run(args: argparse.Namespace) -> int:
     import asyncio
+    import logging
 
-    from oracle.errors import OracleError
+    from oracle.errors import OracleError, TaskFailed
     from oracle.server import serve
     from oracle.settings import for_command
 
@@ -48,8 +52,13 @@ def _run(args: argparse.Namespace) -> int:
             print(f"pocnet-oracle: listening on {host}:{port}")
         sys.stdout.flush()
 
+    logging.basicConfig(level=args.log_level, stream=sys.stderr,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
         asyncio.run(serve(settings, ready=ready))
+    except TaskFailed as exc:  # not a usage error: exit 1 so systemd restarts the service
+        print(f"pocnet-oracle: error: {exc}", file=sys.stderr)
+        return 1
     except OracleError as exc:
         raise UsageError(str(exc)) from None
     return 0

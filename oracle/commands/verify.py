@@ -41,10 +41,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
 
 
 def _run(args: argparse.Namespace) -> int:
+    from oracle.commands._database import open_database
     from oracle.errors import OracleError
     from oracle.server import wall_ms
-    from oracle.settings import for_command
-    from oracle.storage import open_repository
     from oracle.verifier.params import VerifierParams
     from oracle.verifier.runner import VerificationRunner
 
@@ -54,11 +53,7 @@ def _run(args: argparse.Namespace) -> int:
     end = parse_time_ms(args.to) if args.to is not None else None
     if start is not None and end is not None and start >= end:
         raise UsageError("--from must be before --to")
-    try:
-        settings = for_command(args.config, args.database)
-        repo = open_repository(settings.oracle.database)
-    except OracleError as exc:
-        raise UsageError(str(exc).replace("\n", "; ")) from None
+    settings, repo = open_database(args.config, args.database)
     try:
         reset = repo.reset_verification(start, end) if start is not None else 0
         runner = VerificationRunner(

@@ -46,7 +46,12 @@ class LiteSvmBackend:
         self._dirty = False
         restored = False
         if state_path is not None:
-            restored = self._restore(state_path)
+            good = self._restore(state_path)
+            restored = good > len(MAGIC)  # no intact record: start afresh (airdrop again)
+            if state_path.exists() and (not restored or good < state_path.stat().st_size):
+                # Cut a torn tail off before appending: records written behind it would be
+                # unreadable on the next restore (the torn bytes parse as their header).
+                os.truncate(state_path, good if restored else 0)
             self._file = open(state_path, "ab")  # held open for the backend's life
             if not restored:
                 self._file.write(MAGIC)
@@ -144,9 +149,10 @@ class LiteSvmBackend:
         self._file.flush()  # in the OS after every transaction: survives a process crash
         self._dirty = True
 
-    def _restore(self, path: Path) -> bool:
+    def _restore(self, path: Path) -> int:
+        """Replay the journal; the length of its intact part (0: nothing to restore)."""
         if not path.exists() or path.stat().st_size == 0:
-            return False
+            return 0
         data = path.read_bytes()
         if not data.startswith(MAGIC):
             raise ChainError(f"{path} is not a pocnet LiteSVM state file")
@@ -168,4 +174,4 @@ class LiteSvmBackend:
         self._svm.warp_to_slot(max(current, slot) + RESTART_GAP_SLOTS)
         self._svm.expire_blockhash()
         self.recent_slot()
-        return True
+        return pos

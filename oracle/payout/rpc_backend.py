@@ -19,6 +19,7 @@ from typing import Any
 from solders.account import Account
 from solders.account_decoder import UiAccountEncoding
 from solders.commitment_config import CommitmentLevel
+from solders.errors import SerdeJSONError
 from solders.hash import Hash
 from solders.pubkey import Pubkey
 from solders.rpc.config import RpcAccountInfoConfig, RpcContextConfig, RpcSendTransactionConfig
@@ -91,7 +92,7 @@ class RpcBackend:
             raise ChainError(f"{method}: reply has neither result nor error")
         try:
             return response_type.from_json(text)
-        except ValueError as exc:
+        except (ValueError, SerdeJSONError) as exc:  # SerdeJSONError is no ValueError
             raise ChainError(f"{method}: unexpected reply: {exc}") from exc
 
     def _context(self, commitment: CommitmentLevel | None = None) -> RpcContextConfig:

@@ -48,8 +48,9 @@ class RepositorySource:
 
     Large reads stream: on SQLite through a separate read-only connection (the Repository's
     transactions are BEGIN IMMEDIATE and would hold off ingest for the whole scan; a WAL
-    reader blocks nobody), beacons and their witnesses both ordered by beacon id and merged,
-    so memory stays flat however many witnesses an epoch has.
+    reader blocks nobody), on PostgreSQL through `iter_rows` (a server-side cursor); beacons
+    and their witnesses both ordered by beacon id and merged, so memory stays flat however
+    many witnesses an epoch has.
     """
 
     def __init__(self, repo: object) -> None:
@@ -69,6 +70,10 @@ class RepositorySource:
                 uri = Path(path).resolve().as_uri() + "?mode=ro"
                 self._reader = sqlite3.connect(uri, uri=True, check_same_thread=False)
             yield from self._reader.execute(sql, tuple(params))
+            return
+        iter_rows = getattr(self._repo, "iter_rows", None)
+        if iter_rows is not None:  # PostgreSQL: a server-side cursor
+            yield from iter_rows(sql, params)
             return
         with self._repo.transaction() as tx:  # type: ignore[attr-defined]
             tx.execute(sql, params)

@@ -23,6 +23,7 @@ ShareRow = tuple[bytes, int, bytes, Decimal, Decimal, Decimal, Decimal]
 """(report_id, kind, hotspot_key, unit, scale, location_trust, share)"""
 
 CHUNK = 10_000
+MAX_EPOCH = 2**62  # far beyond any real epoch (days since 1970), well inside BIGINT
 
 _INSERT_SHARE = (
     "INSERT INTO rewards_shares (epoch, report_id, kind, hotspot_key, unit, scale, "
@@ -118,12 +119,14 @@ class ManifestStore:
         self, hotspot_key: bytes, from_epoch: int, to_epoch: int | None
     ) -> list[tuple[int, int, int]]:
         """(epoch, beacon_amount, witness_amount) per stored epoch, for QueryService.GetRewards."""
-        last = to_epoch if to_epoch is not None else 1 << 62
+        # Epochs are BIGINT: clamp the wire's uint64 bounds (an overflow is no answer).
+        first = min(from_epoch, MAX_EPOCH + 1)
+        last = MAX_EPOCH if to_epoch is None else min(to_epoch, MAX_EPOCH)
         with self._repo.transaction() as tx:  # type: ignore[attr-defined]
             tx.execute(
                 "SELECT h.epoch, h.beacon_amount, h.witness_amount FROM rewards_hotspots h "
                 "JOIN rewards_manifests m ON m.epoch = h.epoch WHERE h.hotspot_key = ? "
                 "AND h.epoch >= ? AND h.epoch <= ? ORDER BY h.epoch",
-                (hotspot_key, from_epoch, last),
+                (hotspot_key, first, last),
             )
             return [(int(e), int(b), int(w)) for e, b, w in tx.fetchall()]

@@ -6,6 +6,8 @@ same failure looks the same on every RPC and each code has a reason string.
 
 from __future__ import annotations
 
+import logging
+
 import grpc
 
 from oracle import errors
@@ -13,6 +15,7 @@ from pocnet.errors import ProtoError
 
 # First match wins: subclasses before their bases.
 STATUS_TABLE: tuple[tuple[type[BaseException], grpc.StatusCode], ...] = (
+    (errors.ReportTooLarge, grpc.StatusCode.RESOURCE_EXHAUSTED),
     (errors.BadReport, grpc.StatusCode.INVALID_ARGUMENT),
     (errors.BadSignature, grpc.StatusCode.UNAUTHENTICATED),
     (errors.SessionTimeout, grpc.StatusCode.DEADLINE_EXCEEDED),
@@ -30,6 +33,8 @@ STATUS_TABLE: tuple[tuple[type[BaseException], grpc.StatusCode], ...] = (
     (ProtoError, grpc.StatusCode.INVALID_ARGUMENT),
 )
 
+log = logging.getLogger(__name__)
+
 MAPPED: tuple[type[BaseException], ...] = (errors.OracleError, ProtoError)
 
 
@@ -43,4 +48,5 @@ def status_for(exc: BaseException) -> tuple[grpc.StatusCode, str]:
 async def abort(context: grpc.aio.ServicerContext, exc: BaseException) -> None:
     """End the call with the status the table gives for `exc` (raises, as grpc does)."""
     code, message = status_for(exc)
+    log.debug("refused %s: %s", code.name, message)  # DEBUG: a flood must not flood the log
     await context.abort(code, message)

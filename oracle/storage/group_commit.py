@@ -10,6 +10,7 @@ batch, not one per report.
 from __future__ import annotations
 
 import asyncio
+import logging
 import queue
 import threading
 from collections import defaultdict
@@ -27,6 +28,7 @@ DEFAULT_MAX_QUEUE = 100_000
 _Item = tuple[NewReport, "asyncio.Future[InsertResult]", asyncio.AbstractEventLoop]
 
 _STOP = object()
+log = logging.getLogger(__name__)
 
 
 def _deliver(pairs: Sequence[tuple[asyncio.Future[Any], Any]]) -> None:
@@ -104,6 +106,8 @@ class GroupCommitter:
         # Handed to every waiter, which maps it to a status; never swallowed.
         except Exception as exc:
             error = exc if isinstance(exc, StorageError) else StorageError(f"commit failed: {exc}")
+            log.warning("commit of %d reports failed (each caller told UNAVAILABLE): %s",
+                        len(batch), error)
             outcomes = [error] * len(batch)
         by_loop: dict[asyncio.AbstractEventLoop, list[tuple[asyncio.Future[Any], Any]]]
         by_loop = defaultdict(list)

@@ -15,6 +15,7 @@ from oracle.errors import StorageError
 from oracle.storage.repository import NewReport, Tx
 from oracle.storage.sql import SqlRepository
 
+SCAN_BATCH = 10_000  # rows per round trip of a streamed read (iter_rows)
 MIGRATION_LOCK = 0x706F636E  # "pocn": advisory lock id serialising migrations across replicas
 
 
@@ -65,14 +66,57 @@ class PostgresRepository(SqlRepository):
 
     @contextmanager
     def transaction(self, immediate: bool = True) -> Iterator[Tx]:
+        import psycopg
+
         conn = self._conn()
-        with conn.transaction(), conn.cursor() as cur:
-            yield _PgTx(cur)
+        try:
+            with conn.transaction(), conn.cursor() as cur:
+                yield _PgTx(cur)
+        except psycopg.OperationalError as exc:
+            raise self._lost(exc) from exc
 
     def _read(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
-        with self._conn().cursor() as cur:
-            cur.execute(_pg(sql), tuple(params))
-            return cur.fetchall()
+        import psycopg
+
+        try:
+            with self._conn().cursor() as cur:
+                cur.execute(_pg(sql), tuple(params))
+                return cur.fetchall()
+        except psycopg.OperationalError as exc:
+            raise self._lost(exc) from exc
+
+    def iter_rows(
+        self, sql: str, params: Sequence[Any] = (), batch: int = SCAN_BATCH
+    ) -> Iterator[tuple[Any, ...]]:
+        """Stream a large read through a server-side cursor on a connection of its own (a
+        scan may be consumed slowly, interleaved with another scan or other calls), so memory
+        holds one batch, never the whole result (an epoch's millions of witnesses)."""
+        import psycopg
+
+        try:
+            conn = psycopg.connect(self.url)
+            try:
+                with conn.transaction(), conn.cursor(name="pocnet_scan") as cur:
+                    cur.itersize = batch
+                    cur.execute(_pg(sql), tuple(params))
+                    yield from cur
+            finally:
+                conn.close()
+        except psycopg.OperationalError as exc:
+            raise self._lost(exc) from exc
+
+    def _lost(self, exc: Exception) -> StorageError:
+        """The server went away (restart, failover) or refused: forget this thread's
+        connection so the next call reconnects, and report UNAVAILABLE meanwhile."""
+        conn = getattr(self._local, "conn", None)
+        if conn is not None and (conn.closed or conn.broken):
+            self._local.conn = None
+            with self._lock:
+                if conn in self._connections:
+                    self._connections.remove(conn)
+            conn.close()
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        return StorageError(f"PostgreSQL: {first}")
 
     def _lock_migrations(self, tx: Tx) -> None:
         tx.execute("SELECT pg_advisory_xact_lock(?)", (MIGRATION_LOCK,))

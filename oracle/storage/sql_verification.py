@@ -70,7 +70,9 @@ class VerificationQueries:
             tx.execute(
                 "SELECT id FROM reports WHERE kind = ? AND ("
                 "(status = ? AND ready_ms <= ?) OR (status = ? AND claim_until_ms < ?)) "
-                f"ORDER BY ready_ms, id LIMIT ? {self.lock_clause}",
+                # Receive time before id: ids are public hashes anyone can grind, and of two
+                # beacons with the same data the one received first must take the witnesses.
+                f"ORDER BY ready_ms, received_ms, id LIMIT ? {self.lock_clause}",
                 (BEACON, STATUS_PENDING, now_ms, STATUS_CLAIMED, now_ms, limit),
             )
             ids = [bytes(r[0]) for r in tx.fetchall()]
@@ -95,6 +97,15 @@ class VerificationQueries:
             (data, WITNESS, STATUS_PENDING),
         )
         return [report_row(r) for r in rows]
+
+    def other_unverified_beacon(self, data: bytes, exclude_id: bytes) -> bool:
+        """Whether another beacon with this data still waits for its verdict."""
+        rows = self._read(
+            "SELECT 1 FROM reports WHERE data = ? AND kind = ? AND status IN (?, ?) "
+            "AND id <> ? LIMIT 1",
+            (data, BEACON, STATUS_PENDING, STATUS_CLAIMED, exclude_id),
+        )
+        return bool(rows)
 
     def store_verdicts(
         self, worker: str, beacon_id: bytes, verdicts: Sequence[StoredVerdict]
@@ -138,8 +149,14 @@ class VerificationQueries:
 
     def mark_stale(self, now_ms: int, stale_after_ms: int) -> int:
         cutoff = now_ms - stale_after_ms
-        where = "kind IN (?, ?) AND status = ? AND received_ms <= ?"
-        params = (BEACON, WITNESS, STATUS_PENDING, cutoff)
+        # Pending, or claimed by a worker whose lease ran out (it died): both are unverified.
+        # `status IN` first keeps the (kind, status, ...) index usable: the sweep runs every
+        # few seconds inside a write transaction and must only touch the live queue.
+        where = (
+            "kind IN (?, ?) AND status IN (?, ?) AND received_ms <= ? AND "
+            "(status = ? OR claim_until_ms < ?)"
+        )
+        params = (BEACON, WITNESS, STATUS_PENDING, STATUS_CLAIMED, cutoff, STATUS_PENDING, now_ms)
         with self.transaction(immediate=True) as tx:
             tx.execute(
                 f"INSERT INTO verdicts ({VERDICT_COLS}) SELECT id, kind, hotspot_key, NULL, "
@@ -147,18 +164,31 @@ class VerificationQueries:
                 f"WHERE {where} ON CONFLICT (report_id) DO NOTHING",
                 (REASON_STALE, STALE_DETAIL, now_ms, *params),
             )
-            tx.execute(f"UPDATE reports SET status = ? WHERE {where}", (STATUS_STALE, *params))
+            tx.execute(
+                "UPDATE reports SET status = ?, claimed_by = NULL, claim_until_ms = NULL "
+                f"WHERE {where}",
+                (STATUS_STALE, *params),
+            )
             return int(tx.rowcount)
 
     def reset_verification(self, from_ms: int, to_ms: int) -> int:
+        """Beacons received in [from, to), the witnesses matched to them, and the unmatched
+        (stale) witnesses of the range go back to pending. A witness in the range matched to
+        a beacon outside it keeps its verdict: that beacon is not re-verified, so reopening
+        the witness would only turn its verdict into `stale`."""
         with self.transaction(immediate=True) as tx:
             tx.execute(
-                "SELECT id FROM reports WHERE kind IN (?, ?) AND received_ms >= ? "
+                "SELECT id FROM reports WHERE kind = ? AND received_ms >= ? "
                 "AND received_ms < ? AND status IN (?, ?, ?)",
-                (BEACON, WITNESS, from_ms, to_ms, STATUS_VERIFIED, STATUS_STALE, STATUS_CLAIMED),
+                (BEACON, from_ms, to_ms, STATUS_VERIFIED, STATUS_STALE, STATUS_CLAIMED),
             )
-            ids = {bytes(r[0]) for r in tx.fetchall()}
-            beacons = list(ids)
+            beacons = [bytes(r[0]) for r in tx.fetchall()]
+            tx.execute(  # a verdict carries its report's kind and receive time
+                "SELECT report_id FROM verdicts WHERE kind = ? AND received_ms >= ? "
+                "AND received_ms < ? AND beacon_id IS NULL",
+                (WITNESS, from_ms, to_ms),
+            )
+            ids = set(beacons) | {bytes(r[0]) for r in tx.fetchall()}
             for start in range(0, len(beacons), 400):
                 chunk = beacons[start : start + 400]
                 tx.execute(

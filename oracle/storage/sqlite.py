@@ -74,16 +74,25 @@ class SqliteRepository(SqlRepository):
     def transaction(self, immediate: bool = True) -> Iterator[Tx]:
         """Always BEGIN IMMEDIATE: a write lock from the start, never a failed upgrade."""
         conn = self._conn()
-        conn.execute("BEGIN IMMEDIATE")
         try:
-            yield _SqliteTx(conn.cursor())
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
-        conn.execute("COMMIT")
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield _SqliteTx(conn.cursor())
+            except BaseException:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+                raise
+            conn.execute("COMMIT")
+        except sqlite3.OperationalError as exc:  # locked past the busy timeout, I/O, full
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            raise StorageError(f"{self.path}: {exc}") from exc
 
     def _read(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
-        return self._conn().execute(sql, tuple(params)).fetchall()
+        try:
+            return self._conn().execute(sql, tuple(params)).fetchall()
+        except sqlite3.OperationalError as exc:
+            raise StorageError(f"{self.path}: {exc}") from exc
 
     def insert_reports(self, rows: Sequence[NewReport]) -> list[Any]:
         if self._checkpointer is None:

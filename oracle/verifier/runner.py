@@ -177,7 +177,20 @@ class VerificationRunner:
         matched = self._repo.pending_witnesses(beacon.data) if beacon.data else []
         cases = [WitnessCase(w.id, w.message(), w.received_ms) for w in matched]
         records = self._verify(case, cases, ctx, self._params, now_ms, sites=self._sites)
+        if matched and self._yields_witnesses(beacon, records):
+            records = [r for r in records if r.kind == KIND_BEACON]
+            matched = []
         return self._to_stored(beacon, matched, records, now_ms)
+
+    def _yields_witnesses(self, beacon: StoredReport, records: Sequence[VerdictRecord]) -> bool:
+        """Witnesses are matched by data alone, and the 51 bytes are heard on air by anyone:
+        a beacon that failed a regular check (e.g. a copy whose payload does not follow from
+        its entropies) leaves them pending when another beacon with that data still waits,
+        instead of pinning its own invalidity on them."""
+        own = next(r for r in records if r.kind == KIND_BEACON)
+        if own.valid or own.passed_regular:
+            return False
+        return self._repo.other_unverified_beacon(beacon.data or b"", beacon.id)
 
     @staticmethod
     def _to_stored(

@@ -83,6 +83,8 @@ def test_text_output(capsys: pytest.CaptureFixture[str]) -> None:
         ({"--region": "EU433"}, "unknown region"),
         ({"--remote-timestamp": "soon"}, "invalid int"),
         ({"--remote-timestamp": str(1 << 63)}, "64-bit"),
+        ({"--gain": "301"}, "-10..30 dBi"),  # the registry's range: no absurd tx power
+        ({"--gain": "-101"}, "-10..30 dBi"),
     ],
 )
 def test_bad_input_is_one_line_and_exit_2(

@@ -89,3 +89,38 @@ def test_one_line_errors(tmp_path: Path, monkeypatch, capsys, argv, message) -> 
     _env(monkeypatch, tmp_path)
     code, _, err = _run(capsys, *argv)
     assert code == 2 and message in err and err.count("\n") == 1, err
+
+
+@pytest.mark.parametrize("argv", [
+    ["report", "show", "00" * 32],
+    ["verify"],
+    ["registry", "show", keypair(54).public_key.address],
+    ["rewards", "show", "--epoch", "1"],
+    ["payout", "run", "--epoch", "1"],
+])
+def test_unusable_database_is_one_line_exit_2(tmp_path: Path, capsys, argv) -> None:  # type: ignore[no-untyped-def]
+    code, _, err = _run(capsys, *argv, "--database", str(tmp_path / "missing" / "oracle.db"))
+    assert code == 2 and "does not exist" in err and err.count("\n") == 1, err
+
+
+def test_payout_ledger_in_a_missing_folder_is_one_line(tmp_path: Path, monkeypatch, capsys) -> None:  # type: ignore[no-untyped-def]
+    _env(monkeypatch, tmp_path)
+    code, _, err = _run(capsys, "payout", "run", "--epoch", "1",
+                        "--ledger", str(tmp_path / "missing" / "ledger.db"))
+    assert code == 2 and "does not exist" in err and err.count("\n") == 1, err
+
+
+def test_serve_exits_1_when_a_background_task_crashed(tmp_path: Path, monkeypatch, capsys) -> None:  # type: ignore[no-untyped-def]
+    # Not a usage error (exit 2): a crash the supervisor (systemd) should restart after.
+    from oracle.errors import TaskFailed
+
+    _env(monkeypatch, tmp_path)
+    create_keyfile(tmp_path / "oracle.key")
+
+    async def crashed(settings, stop=None, ready=None):  # type: ignore[no-untyped-def]
+        raise TaskFailed("verifier task failed: RuntimeError: boom")
+
+    monkeypatch.setattr("oracle.server.serve", crashed)
+    code, _, err = _run(capsys, "serve", "--listen", "127.0.0.1:0",
+                        "--key", str(tmp_path / "oracle.key"))
+    assert code == 1 and "boom" in err and err.count("\n") == 1, err

@@ -71,3 +71,12 @@ def test_query_errors(server, channel: grpc.Channel) -> None:  # type: ignore[no
     with pytest.raises(grpc.RpcError) as not_beacon:
         query.GetPoc(service_pb2.PocRequest(beacon_id=witness_ack.id), timeout=5)
     assert not_beacon.value.code() == grpc.StatusCode.NOT_FOUND
+
+
+def test_rewards_query_with_out_of_range_epochs(server, channel: grpc.Channel) -> None:  # type: ignore[no-untyped-def]
+    # uint64 epochs beyond what the database stores (BIGINT) are an empty answer, not INTERNAL.
+    query = service_pb2_grpc.QueryServiceStub(channel)
+    for first, last in ((2**64 - 1, 0), (0, 2**64 - 1), (2**63, 2**63 + 5)):
+        reply = query.GetRewards(service_pb2.RewardsRequest(
+            hotspot_key=b"\x01" * 33, from_epoch=first, to_epoch=last), timeout=5)
+        assert list(reply.epochs) == []

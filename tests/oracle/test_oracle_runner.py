@@ -193,3 +193,64 @@ def test_beacon_ready_time_follows_entropy_window(repo: Repository, world) -> No
     row = ingestor.prepare("beacon", unknown)
     assert row.ready_ms == clock.ms + 4_000
     assert isinstance(reports_pb2.BeaconReport.FromString(row.raw), reports_pb2.BeaconReport)
+
+
+def _copy_of(beacon: reports_pb2.BeaconReport, thief, below: bytes | None = None):  # type: ignore[no-untyped-def]
+    """`beacon` re-signed by `thief`; with `below`, its timestamp is ground until the copy's id
+    sorts before `below` (ids are public content hashes: anyone can grind them)."""
+    from pocnet import signing
+
+    copy = reports_pb2.BeaconReport()
+    copy.CopyFrom(beacon)
+    copy.pub_key = thief.public_key.to_bytes()
+    for ts in range(1, 10_000):
+        copy.timestamp = ts
+        if below is None or signing.report_id(copy) < below:
+            break
+    return signing.sign(copy, thief)
+
+
+def test_a_later_copy_of_a_beacon_cannot_take_its_witnesses(repo: Repository, world) -> None:  # type: ignore[no-untyped-def]
+    # GetReport shows a pending beacon with its entropies, so a thief can submit an exact copy
+    # (same data, frequency, datarate) under its own key, with an id ground to sort first.
+    # Witnesses are matched by data: the beacon received first must be verified first.
+    clock, ingestor, issuer = world
+    thief = keypair(24)
+    registry = Registry(repo, PublicKey.from_bytes, clock, locator=lambda: _Eu())
+    registry.assert_location(assertion(thief, OWNER, lat=B_LOCATION[0], lon=B_LOCATION[1] + 0.07))
+    # batch=1: the copy and the original in separate claims (as on a busy queue).
+    runner = VerificationRunner(repo, VerifierParams(), clock, worker="w", batch=1)
+    b, w = _poc(repo, ingestor, clock, issuer, A, B, T0_S)
+    original = repo.report(b.id).message()  # type: ignore[union-attr]
+    copy = _store(repo, ingestor, clock, "beacon", _copy_of(original, thief, below=b.id),
+                  T0_S * 1000 + 11_000)
+    assert copy.id < b.id and copy.ready_ms == b.ready_ms
+    runner.run_once(now_ms=b.ready_ms)
+    assert repo.verdict(w.id).beacon_id == b.id  # type: ignore[union-attr]
+    assert repo.verdict(copy.id).witnesses == 0  # type: ignore[union-attr]
+
+
+def test_invalid_beacon_leaves_another_beacons_witnesses(repo: Repository, world) -> None:  # type: ignore[no-untyped-def]
+    # A copy made from the air (data only, no local entropy) arrives before the real report:
+    # it is invalid, and its invalidity must not be pinned on the real beacon's witnesses.
+    clock, ingestor, issuer = world
+    runner = VerificationRunner(repo, VerifierParams(), clock, worker="w")
+    clock.ms = T0_S * 1000
+    entropy = issuer.issue()
+    real = beacon_report(A, entropy.data, entropy.timestamp, local_entropy=b"\x09" * 4)
+    forged = beacon_report(keypair(25), entropy.data, entropy.timestamp,
+                           local_entropy=b"\x00" * 4)
+    forged.data = real.data  # heard on air; payload no longer matches its entropies
+    from pocnet import signing
+
+    signing.sign(forged, keypair(25))
+    fake = _store(repo, ingestor, clock, "beacon", forged, T0_S * 1000 + 9_000)
+    b = _store(repo, ingestor, clock, "beacon", real, T0_S * 1000 + 10_000)
+    w = witness_report(B, data=real.data, signal=-1100, snr=50, frequency=real.frequency)
+    signing.sign(w, B)
+    wrow = _store(repo, ingestor, clock, "witness", w, T0_S * 1000 + 10_500)
+    runner.run_once(now_ms=b.ready_ms)
+    assert not repo.verdict(fake.id).valid  # type: ignore[union-attr]
+    assert repo.verdict(fake.id).witnesses == 0  # type: ignore[union-attr]
+    verdict = repo.verdict(wrow.id)
+    assert verdict is not None and verdict.beacon_id == b.id

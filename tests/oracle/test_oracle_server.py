@@ -128,3 +128,17 @@ def test_flood_from_one_key_is_refused_others_unaffected(server, channel) -> Non
     ack = stub.SubmitWitness(witness_report(keypair(6)), timeout=5)
     assert not ack.duplicate
     assert server.oracle.repo.count_reports() == accepted + 1
+
+
+def test_16_kib_boundary(server, channel) -> None:  # type: ignore[no-untyped-def]
+    base = len(witness_report(keypair(1), data=b"").SerializeToString())
+    sizes = {}
+    for n in range(16 * 1024 - base - 4, 16 * 1024 - base + 4):
+        report = witness_report(keypair(1), data=b"x" * n)
+        sizes[len(report.SerializeToString())] = report
+    stub = service_pb2_grpc.IngestServiceStub(channel)
+    ack = stub.SubmitWitness(sizes[16 * 1024], timeout=5)
+    assert ack.id == signing.report_id(sizes[16 * 1024])
+    error = _raw_call(channel, sizes[16 * 1024 + 1].SerializeToString())
+    assert error.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
+    assert server.oracle.repo.count_reports() == 1

@@ -8,7 +8,7 @@ import os
 
 import pytest
 
-from oracle.errors import SignatureCheckerDied
+from oracle.errors import Overloaded, SignatureCheckerDied
 from oracle.signature_pool import SignaturePool
 from pocnet.keys import Keypair
 
@@ -56,3 +56,23 @@ def test_dead_helper_fails_waiters_and_reports_not_alive() -> None:
         pool.stop()
 
     asyncio.run(run())
+
+
+def test_backlog_is_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Each stream may have thousands of reports in flight and a thousand streams may be open:
+    # beyond the bound the pool refuses (RESOURCE_EXHAUSTED upstream) instead of growing.
+    monkeypatch.setattr("oracle.signature_pool.MAX_PENDING", 50)
+
+    async def run() -> list[object]:
+        pool = SignaturePool()
+        pool.start()
+        try:
+            kp = Keypair.from_seed(b"\x03" * 32)
+            futures = [pool.verify(kp.public_key.raw, b"m", kp.sign(b"m")) for _ in range(80)]
+            return list(await asyncio.gather(*futures, return_exceptions=True))
+        finally:
+            pool.stop()
+
+    answers = asyncio.run(run())
+    assert answers[:50] == [True] * 50
+    assert all(isinstance(a, Overloaded) for a in answers[50:])

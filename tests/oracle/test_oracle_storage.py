@@ -196,6 +196,21 @@ def test_stale_after_45_minutes(repo: Repository) -> None:
     assert repo.verdict(young.id) is None
 
 
+def test_stale_covers_expired_claims_but_not_live_ones(repo: Repository) -> None:
+    # STORAGE.md: a beacon whose worker died (lease expired) is as unverified as a pending one.
+    dead, live = beacon(1), beacon(2, key=KEY_B)
+    repo.insert_reports([dead, live])
+    now = 1_000 + 2_700_000
+    assert [r.id for r in repo.claim_beacons("crashed", 10_000, 1_000, 1)] == [dead.id]
+    assert [r.id for r in repo.claim_beacons("busy", 10_000, now, 1)] == [live.id]
+    assert repo.mark_stale(now_ms=now, stale_after_ms=2_700_000) == 1
+    assert repo.report(dead.id).status == "stale"  # type: ignore[union-attr]
+    assert repo.verdict(dead.id).reason == 16  # type: ignore[union-attr]
+    assert repo.store_verdicts("crashed", dead.id, [verdict(dead)]) is False
+    assert repo.report(live.id).status == "claimed"  # type: ignore[union-attr]
+    assert repo.store_verdicts("busy", live.id, [verdict(live)]) is True
+
+
 def test_reset_verification_reopens_a_range(repo: Repository) -> None:
     b, w = beacon(1), witness(2)
     repo.insert_reports([b, w])
@@ -205,6 +220,23 @@ def test_reset_verification_reopens_a_range(repo: Repository) -> None:
     assert repo.verdict(b.id) is None and repo.verdict(w.id) is None
     assert repo.report(w.id).status == "pending"  # type: ignore[union-attr]
     assert [r.id for r in repo.claim_beacons("w", 10_000, 60_000, 10)] == [b.id]
+
+
+def test_reset_keeps_witnesses_of_beacons_outside_the_range(repo: Repository) -> None:
+    # A witness received just inside the range whose beacon came just before it: re-running
+    # the range does not re-verify that beacon, so the witness must keep its verdict (reset,
+    # it would only go stale). Unmatched (stale) witnesses in the range are reopened.
+    b, w = beacon(1, received_ms=900), witness(2, received_ms=1_100)
+    lone = witness(3, received_ms=1_200, data=b"z" * 51)
+    repo.insert_reports([b, w, lone])
+    repo.claim_beacons("w", 10_000, 60_000, 10)
+    repo.store_verdicts("w", b.id, [verdict(b, witnesses=1), verdict(w, beacon_id=b.id)])
+    repo.mark_stale(now_ms=1_200 + 2_700_000, stale_after_ms=2_700_000)
+    assert repo.report(lone.id).status == "stale"  # type: ignore[union-attr]
+    assert repo.reset_verification(1_000, 5_000) == 1  # only the lone witness
+    kept = repo.verdict(w.id)
+    assert kept is not None and kept.valid and repo.report(w.id).status == "verified"  # type: ignore[union-attr]
+    assert repo.verdict(lone.id) is None and repo.report(lone.id).status == "pending"  # type: ignore[union-attr]
 
 
 def test_beacon_in_window(repo: Repository) -> None:
@@ -233,3 +265,54 @@ def test_transaction_helper_for_other_modules(repo: Repository) -> None:
         tx.execute("DELETE FROM schema_version")
         raise RuntimeError("rolled back")
     assert repo.schema_version() == LATEST  # type: ignore[attr-defined]
+
+
+@pytest.mark.postgres
+def test_postgresql_connection_loss_is_a_storage_error_then_reconnects(pg_url: str) -> None:
+    # A PostgreSQL restart or failover kills every connection. Each must surface as a
+    # StorageError (UNAVAILABLE, retried by the loops) and the next call must reconnect,
+    # or ingest and verification would stay broken until the oracle is restarted.
+    import psycopg
+
+    from oracle.errors import StorageError
+
+    repo = open_repository(pg_url)
+
+    def kill_connections() -> None:
+        with psycopg.connect(pg_url, autocommit=True) as admin:
+            admin.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE "
+                          "datname = current_database() AND pid <> pg_backend_pid()")
+
+    try:
+        assert repo.hotspot(KEY_A) is None
+        kill_connections()
+        with pytest.raises(StorageError):
+            repo.hotspot(KEY_A)
+        assert repo.hotspot(KEY_A) is None  # reconnected
+        kill_connections()
+        record = EntropyRecord(b"e" * 32, 1, 1, KEY_A, b"raw")
+        with pytest.raises(StorageError):
+            repo.insert_entropy(record)
+        repo.insert_entropy(record)
+        assert repo.entropy(b"e" * 32) == record
+    finally:
+        repo.close()
+
+
+def test_sqlite_lock_timeout_is_a_storage_error(tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    import sqlite3
+
+    from oracle.errors import StorageError
+
+    monkeypatch.setattr("oracle.storage.sqlite.BUSY_TIMEOUT_MS", 50)
+    repo = open_repository(f"sqlite:///{tmp_path / 'o.db'}")
+    other = sqlite3.connect(tmp_path / "o.db", isolation_level=None)
+    try:
+        other.execute("BEGIN IMMEDIATE")  # another writer holds the lock
+        with pytest.raises(StorageError, match="locked"):
+            repo.insert_entropy(EntropyRecord(b"e" * 32, 1, 1, KEY_A, b"raw"))
+        other.execute("ROLLBACK")
+        repo.insert_entropy(EntropyRecord(b"e" * 32, 1, 1, KEY_A, b"raw"))
+    finally:
+        other.close()
+        repo.close()

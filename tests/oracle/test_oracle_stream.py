@@ -132,3 +132,26 @@ def test_session_expires(oracle_settings) -> None:  # type: ignore[no-untyped-de
             assert "expired" in error.details()
     finally:
         running.close()
+
+
+def _sized_witness(device, session, size: int):  # type: ignore[no-untyped-def]
+    """A witness report signed by `session` whose serialised size is exactly `size` bytes."""
+    pad = size - len(witness_report(device, data=b"", signer=session).SerializeToString())
+    for extra in range(4):  # the data field's length prefix grows with the data
+        report = witness_report(device, data=b"x" * (pad - extra), signer=session)
+        if len(report.SerializeToString()) == size:
+            return report
+    raise AssertionError(size)
+
+
+def test_16_kib_report_limit_holds_on_the_stream_too(server, channel) -> None:  # type: ignore[no-untyped-def]
+    # The limit is on the report (issue 6: "16 KiB for reports"), not on the envelope around
+    # it: a report a unary call accepts is accepted on the stream as well.
+    client, device, session = _open(channel)
+    fits = _sized_witness(device, session, 16 * 1024)
+    client.send(witness=fits)
+    assert client.recv().ack.id == signing.report_id(fits)
+    client.send(witness=_sized_witness(device, session, 16 * 1024 + 1))
+    error = _closed_with(client)
+    assert error.code() == grpc.StatusCode.RESOURCE_EXHAUSTED, error.details()
+    assert server.oracle.repo.count_reports() == 1

@@ -159,3 +159,19 @@ def test_unreachable_endpoint_and_bad_url() -> None:
     backend = RpcBackend("http://127.0.0.1:9", timeout_s=2)
     with pytest.raises(ChainError, match="unreachable"):
         backend.block_height()
+
+
+@pytest.mark.parametrize("method,call,result", [
+    ("getMultipleAccounts", "accounts", 5),
+    ("getBlockHeight", "block_height", "tall"),
+    ("getLatestBlockhash", "latest_blockhash", {"context": {"slot": 1}, "value": None}),
+])
+def test_result_of_the_wrong_shape_is_a_chain_error(cluster, method, call, result) -> None:  # type: ignore[no-untyped-def]
+    # solders raises SerdeJSONError (an Exception, not a ValueError) on such a reply; the
+    # writer and the CLI only handle ChainError.
+    state, url, _ = cluster
+    backend = RpcBackend(url, sleep=lambda s: None)
+    state.fail[method] = {"jsonrpc": "2.0", "id": 0, "result": result}
+    args = ([Pubkey.default()],) if call == "accounts" else ()
+    with pytest.raises(ChainError, match=method):
+        getattr(backend, call)(*args)

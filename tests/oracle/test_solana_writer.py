@@ -263,3 +263,59 @@ def test_torn_journal_tail_is_ignored_and_foreign_file_refused(tmp_path: Path) -
     (tmp_path / "other.state").write_bytes(b"not a state file")
     with pytest.raises(ChainError, match="not a pocnet LiteSVM state file"):
         LiteSvmBackend(tmp_path / "other.state")
+
+
+def test_every_batch_carries_the_manifest_root_memo_and_its_marker(tmp_path: Path) -> None:
+    import base58
+    from solders.transaction import VersionedTransaction
+
+    from oracle.payout.solana_writer import MEMO_PROGRAM
+
+    amounts = wallets(60)  # two batches
+    manifest = manifest_for(8, amounts)
+    node = Node(tmp_path, Keypair.from_seed(bytes([6]) * 32))
+    node.writer.run(manifest)
+    records = node.ledger.batches(8)
+    assert len(records) == 2
+    for record in records:
+        message = VersionedTransaction.from_bytes(record.tx).message
+        keys = list(message.account_keys)
+        programs = [keys[ix.program_id_index] for ix in message.instructions]
+        memos = [bytes(ix.data) for ix, p in zip(message.instructions, programs, strict=True)
+                 if p == MEMO_PROGRAM]
+        assert memos == [base58.b58encode(manifest.merkle_root)]
+        assert node.writer.marker(record.batch) in keys  # created in the same transaction
+        assert node.backend.accounts([node.writer.marker(record.batch)])[0] is not None
+
+
+def test_journal_after_a_torn_tail_stays_readable(tmp_path: Path) -> None:
+    # Records appended after a torn tail must not sit behind it: the next restore would read
+    # the torn bytes as a header and drop everything after, markers included (a re-run would
+    # then pay again).
+    first, second = wallets(5), wallets(5, seed=1)
+    node = Node(tmp_path, Keypair.from_seed(bytes([10]) * 32))
+    node.writer.run(manifest_for(2, first))
+    node.backend.close()
+    with open(tmp_path / "svm.state", "ab") as f:
+        f.write(b"\x07" * 20)  # half a record header: a crash mid-append
+    node.restart()
+    node.writer.run(manifest_for(3, second))
+    node.restart()
+    for wallet, amount in first + second:
+        assert node.balance(wallet) == amount
+    assert node.writer.run(manifest_for(3, second)).confirmed_now == 0
+    for wallet, amount in second:
+        assert node.balance(wallet) == amount
+
+
+@pytest.mark.parametrize("tail", [b"", b"\x01" * 10], ids=["magic-only", "torn-first"])
+def test_state_file_without_an_intact_record_starts_afresh(tmp_path: Path, tail: bytes) -> None:
+    from oracle.payout.litesvm_backend import MAGIC
+
+    payer = Keypair.from_seed(bytes([11]) * 32)
+    (tmp_path / "svm.state").write_bytes(MAGIC + tail)  # died before/in the first append
+    node = Node(tmp_path, payer)
+    amounts = wallets(3)
+    node.writer.run(manifest_for(1, amounts))  # the payer was funded again: it can pay
+    node.restart()
+    assert [node.balance(w) for w, _ in amounts] == [a for _, a in amounts]

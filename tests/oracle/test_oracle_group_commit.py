@@ -1,0 +1,102 @@
+"""The ingest writer thread: concurrent submissions share commits, each future resolves only
+after its commit, a failed commit is an error for every waiter (never an ack), the queue is
+bounded, and stop() commits what is queued."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+
+import pytest
+from oracle_factories import keypair, witness_report
+
+from oracle.errors import Overloaded, StorageError
+from oracle.ingest import Ingestor
+from oracle.storage.group_commit import GroupCommitter
+from oracle.storage.repository import InsertResult, NewReport
+from pocnet.keys import Network
+
+INGEST = Ingestor(None, None, Network.MAINNET, lambda: 7)  # type: ignore[arg-type]
+ROWS = [INGEST.prepare("witness", witness_report(keypair(71), timestamp_ns=i + 1))
+        for i in range(40)]
+
+
+class SlowRepo:
+    """Commits take until `release` is set; records each batch."""
+
+    def __init__(self, fail: bool = False) -> None:
+        self.batches: list[list[bytes]] = []
+        self.started = threading.Event()
+        self.release = threading.Event()
+        self.fail = fail
+
+    def insert_reports(self, rows: list[NewReport]) -> list[InsertResult]:
+        self.started.set()
+        self.release.wait(5)
+        if self.fail:
+            raise OSError("disk full")
+        self.batches.append([r.id for r in rows])
+        return [InsertResult(r.id, r.received_ms, False) for r in rows]
+
+
+def test_submissions_during_a_commit_share_the_next_one() -> None:
+    repo = SlowRepo()
+    committer = GroupCommitter(repo, max_batch=100)  # type: ignore[arg-type]
+
+    async def run() -> list[InsertResult]:
+        committer.start()
+        first = committer.store(ROWS[0])
+        await asyncio.to_thread(repo.started.wait, 5)  # the writer holds ROWS[0] in a commit
+        rest = [committer.store(r) for r in ROWS[1:]]
+        assert not first.done() and not any(f.done() for f in rest)  # nothing acked early
+        repo.release.set()
+        return list(await asyncio.gather(first, *rest))
+
+    try:
+        results = asyncio.run(run())
+    finally:
+        committer.stop()
+    assert [r.id for r in results] == [r.id for r in ROWS]
+    assert len(repo.batches) == 2 and len(repo.batches[1]) == len(ROWS) - 1
+
+
+def test_failed_commit_is_an_error_for_every_waiter(caplog: pytest.LogCaptureFixture) -> None:
+    repo = SlowRepo(fail=True)
+    repo.release.set()
+    committer = GroupCommitter(repo)  # type: ignore[arg-type]
+
+    async def run() -> list[object]:
+        committer.start()
+        futures = [committer.store(r) for r in ROWS[:5]]
+        return list(await asyncio.gather(*futures, return_exceptions=True))
+
+    with caplog.at_level(logging.WARNING, logger="oracle"):
+        try:
+            outcomes = asyncio.run(run())
+        finally:
+            committer.stop()
+    assert all(isinstance(o, StorageError) and "disk full" in str(o) for o in outcomes)
+    assert "disk full" in caplog.text
+
+
+def test_queue_is_bounded_and_stop_commits_what_is_queued() -> None:
+    repo = SlowRepo()
+    committer = GroupCommitter(repo, max_batch=100, max_queue=10)  # type: ignore[arg-type]
+
+    async def run() -> None:
+        with pytest.raises(StorageError, match="not running"):
+            committer.store(ROWS[0])
+        committer.start()
+        held = committer.store(ROWS[0])
+        await asyncio.to_thread(repo.started.wait, 5)  # in the writer's hands: queue empty
+        queued = [committer.store(r) for r in ROWS[1:11]]
+        with pytest.raises(Overloaded):
+            committer.store(ROWS[11])
+        repo.release.set()
+        await asyncio.to_thread(committer.stop)
+        await asyncio.sleep(0)
+        assert held.done() and all(f.done() and not f.exception() for f in queued)
+
+    asyncio.run(run())
+    assert sum(len(b) for b in repo.batches) == 11

@@ -1,0 +1,37 @@
+"""The Ingestor's own memory under hostile input: its caches stay small whatever reports
+name (the size limit alone would let 100,000 cached 16 KiB values through)."""
+
+from __future__ import annotations
+
+from oracle_factories import beacon_report, keypair
+
+from oracle.ingest import Ingestor
+from pocnet import signing
+from pocnet.keys import Network
+
+
+class _Repo:
+    def __init__(self) -> None:
+        self.lookups: list[bytes] = []
+
+    def entropy(self, data: bytes):  # type: ignore[no-untyped-def]
+        self.lookups.append(data)
+        return None
+
+
+def test_only_entropy_sized_values_are_looked_up_or_cached() -> None:
+    repo = _Repo()
+    ingestor = Ingestor(repo, None, Network.MAINNET, lambda: 5_000)  # type: ignore[arg-type]
+    hotspot = keypair(61)
+    for i in range(20):
+        beacon = beacon_report(hotspot, b"\x07" * 32, 1_000, timestamp_ns=i + 1)
+        beacon.remote_entropy = bytes([i]) * 8_000  # not 32 bytes: no entropy of ours
+        signing.sign(beacon, hotspot)
+        row = ingestor.prepare("beacon", beacon)
+        assert row.ready_ms == 5_000 + 4_000  # unknown entropy: verify right after the grace
+    assert repo.lookups == []
+    assert ingestor._entropy_ts == {}
+    good = beacon_report(hotspot, b"\x07" * 32, 1_000, timestamp_ns=99)
+    ingestor.prepare("beacon", good)
+    ingestor.prepare("beacon", good)
+    assert repo.lookups == [b"\x07" * 32]  # a 32-byte value is looked up once, then cached

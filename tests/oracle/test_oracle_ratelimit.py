@@ -1,0 +1,70 @@
+"""Per-key token buckets: a flooding key is refused while others keep their budget, tokens
+refill at the configured rate, and the table of keys stays bounded without handing a drained
+key a fresh burst."""
+
+from __future__ import annotations
+
+import pytest
+
+from oracle.errors import RateLimited
+from oracle.ratelimit import RateLimiter
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.s = 1000.0
+
+    def __call__(self) -> float:
+        return self.s
+
+
+def _drain(limiter: RateLimiter, key: bytes) -> int:
+    taken = 0
+    while True:
+        try:
+            limiter.take(key)
+        except RateLimited:
+            return taken
+        taken += 1
+
+
+def test_burst_then_refill_per_key() -> None:
+    clock = Clock()
+    limiter = RateLimiter(rate_per_s=2, burst=5, clock_s=clock)
+    assert _drain(limiter, b"flooder") == 5
+    limiter.take(b"neighbour")  # another key is unaffected
+    clock.s += 1.0
+    assert _drain(limiter, b"flooder") == 2  # 2 tokens a second
+    clock.s += 100.0
+    assert _drain(limiter, b"flooder") == 5  # never more than the burst
+    with pytest.raises(RateLimited, match="per key"):
+        limiter.take(b"flooder")
+
+
+def test_table_is_bounded_and_keeps_drained_buckets(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("oracle.ratelimit.MAX_TRACKED_KEYS", 100)
+    clock = Clock()
+    limiter = RateLimiter(rate_per_s=1, burst=10, clock_s=clock)
+    _drain(limiter, b"flooder")
+    clock.s += 0.5
+    for i in range(1000):  # one-off keys, each spending one token of ten
+        limiter.take(i.to_bytes(4, "big"))
+        clock.s += 2.0  # ... and refilled two seconds later
+        assert len(limiter._buckets) <= 100
+    # Now a drained key among busy ones (the clock stands still): when the table is full of
+    # buckets that are not full, the fullest go first, never the drained one.
+    _drain(limiter, b"flooder")
+    for i in range(99):
+        limiter.take(b"busy%d" % i)
+        limiter.take(b"busy%d" % i)  # 8 of 10 tokens left: not full, so not pruned
+    for i in range(150):
+        limiter.take(b"new%d" % i)
+        assert len(limiter._buckets) <= 100
+    assert _drain(limiter, b"flooder") == 0  # still drained: no fresh burst from eviction
+
+
+def test_bad_parameters_are_refused() -> None:
+    with pytest.raises(ValueError):
+        RateLimiter(0, 5, Clock())
+    with pytest.raises(ValueError):
+        RateLimiter(1, 0.5, Clock())
