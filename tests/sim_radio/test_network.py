@@ -137,7 +137,8 @@ def test_location_assertion_is_signed_by_hotspot_and_owner() -> None:
 def test_clean_env_drops_pocnet_overrides(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("POCNET_ORACLE_BOGUS", "1")
     env = clean_env({"POCNET_HOTSPOT_BEACON_FIRST_DELAY_MIN_S": "1"})
-    assert "POCNET_ORACLE_BOGUS" not in env and env["POCNET_HOTSPOT_BEACON_FIRST_DELAY_MIN_S"] == "1"
+    assert "POCNET_ORACLE_BOGUS" not in env
+    assert env["POCNET_HOTSPOT_BEACON_FIRST_DELAY_MIN_S"] == "1"
 
 
 def test_stop_kills_a_process_that_ignores_sigterm(tmp_path: Path) -> None:
