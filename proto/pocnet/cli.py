@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Callable, Sequence
 from typing import Any, NoReturn
@@ -15,6 +16,8 @@ from typing import Any, NoReturn
 from pocnet.errors import ProtoError
 
 EXIT_USAGE = 2
+# As a shell reports a command killed by SIGPIPE (128 + 13).
+EXIT_BROKEN_PIPE = 141
 
 
 class UsageError(Exception):
@@ -53,3 +56,8 @@ def run(parser: argparse.ArgumentParser, argv: Sequence[str] | None) -> int:
         return EXIT_USAGE
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:
+        # The reader went away (`... --json | head`): not an error worth a traceback. Point
+        # stdout at /dev/null so the interpreter's final flush does not raise again.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_BROKEN_PIPE

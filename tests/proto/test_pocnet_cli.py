@@ -62,3 +62,25 @@ def test_print_json_is_one_sorted_document(capsys: pytest.CaptureFixture[str]) -
     out = capsys.readouterr().out
     assert out == '{"a": "b\'x\'", "b": 1}\n'
     assert json.loads(out)["b"] == 1
+
+
+def test_a_reader_that_goes_away_ends_quietly() -> None:
+    """`pocnet-oracle beacon --json | head -c 10`: no traceback, the shell's SIGPIPE status."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; from pocnet.cli import OneLineParser, print_json, run\n"
+        "p = OneLineParser(prog='t'); s = p.add_subparsers()\n"
+        "c = s.add_parser('go'); c.set_defaults(handler=lambda a: [print_json(list(range(99))) "
+        "for _ in range(20000)] and 0)\n"
+        "sys.exit(run(p, ['go']))\n"
+    )
+    reader = subprocess.Popen(["head", "-c", "10"], stdin=subprocess.PIPE,
+                              stdout=subprocess.DEVNULL)
+    writer = subprocess.run([sys.executable, "-c", code], stdout=reader.stdin,
+                            stderr=subprocess.PIPE, text=True, timeout=60)
+    reader.stdin.close()
+    reader.wait(timeout=10)
+    assert writer.returncode == 141
+    assert writer.stderr == ""
