@@ -34,6 +34,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
         metavar="CSV",
         help="take hotspot positions from this CSV (lat/lng columns, .gz allowed)",
     )
+    p.add_argument(
+        "--receptions",
+        action="store_true",
+        help="also list, per hotspot, every beacon it heard: round, beaconer, RSSI, SNR and "
+        "any cheat flags (large for big scenarios)",
+    )
     p.add_argument("--json", action="store_true", help="full per-hotspot structure as JSON")
     p.set_defaults(handler=_run)
 
@@ -78,6 +84,9 @@ def _run(args: argparse.Namespace) -> int:
     beacons = np.zeros(n, np.int64)
     flagged = {name: np.zeros(n, np.int64) for name in FLAG_NAMES.values()}
     rounds: list[dict[str, int]] = []
+    heard_lists: list[list[dict[str, Any]]] | None = (
+        [[] for _ in range(n)] if args.receptions else None
+    )
     for r in range(scenario.rounds):
         result = mesh.beacon_round(r, progress=bar.update)
         reports = witness_reports(mesh, result, assignment)
@@ -93,6 +102,8 @@ def _run(args: argparse.Namespace) -> int:
         for bit, name in FLAG_NAMES.items():
             flagged[name] += np.bincount(w[(reports.flags & bit) != 0], minlength=n)
         rounds.append({**result.stats, "round": r, "witness_reports": len(reports)})
+        if heard_lists is not None:
+            _collect_receptions(heard_lists, r, reports, mesh.hotspots, FLAG_NAMES)
     bar.close()
 
     hotspots = []
@@ -121,6 +132,8 @@ def _run(args: argparse.Namespace) -> int:
                 "dishonest": [d.as_dict() for d in assignment.dishonest.get(i, ())],
             }
         )
+        if heard_lists is not None:
+            hotspots[-1]["receptions"] = heard_lists[i]
     summary = {
         "scenario": scenario.name,
         "file": str(scenario.path),
@@ -140,6 +153,27 @@ def _run(args: argparse.Namespace) -> int:
     except BrokenPipeError:  # `pocnet-sim run X | head`: the reader has seen enough
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
     return 0
+
+
+def _collect_receptions(
+    into: list[list[dict[str, Any]]],
+    round_index: int,
+    reports: Any,
+    hotspots: Any,
+    flag_names: dict[int, str],
+) -> None:
+    """Append each witness report of one round to its witness's list, as a radio saw it."""
+    for k in range(len(reports)):
+        flags = int(reports.flags[k])
+        into[int(reports.witness[k])].append(
+            {
+                "round": round_index,
+                "from": hotspots[int(reports.beaconer[k])].node_id,
+                "rssi_dbm": float(reports.rssi_dbm[k]),
+                "snr_db": float(reports.snr_db[k]),
+                "flags": [name for bit, name in flag_names.items() if flags & bit],
+            }
+        )
 
 
 def _stats(count: int, total: float, lo: float, hi: float) -> dict[str, float] | None:
@@ -166,3 +200,9 @@ def _print_text(summary: dict[str, Any], hotspots: list[dict[str, Any]]) -> None
         s = f"{snr['mean']:.2f}/{snr['min']:.2f}/{snr['max']:.2f}" if snr else "-"
         cheats = ",".join(d["behaviour"] for d in h["dishonest"]) or "-"
         out.write(f"{h['id']:<14} {h['heard']:>6} {r:>23} {s:>22}  {cheats}\n")
+        for rx in h.get("receptions", ()):
+            flags = f"  [{','.join(rx['flags'])}]" if rx["flags"] else ""
+            out.write(
+                f"    round {rx['round']} from {rx['from']}: {rx['rssi_dbm']:.0f} dBm, "
+                f"SNR {rx['snr_db']:.2f} dB{flags}\n"
+            )

@@ -122,3 +122,30 @@ def test_progress_bar_on_a_terminal_only(
     assert main(["run", str(SMALL_TOWN), "--rounds", "1", "--json"]) == 0
     assert tty.getvalue().strip("\x00") == ""
     capsys.readouterr()
+
+
+def test_receptions_list_what_each_hotspot_heard(capsys: pytest.CaptureFixture[str]) -> None:
+    """Issue 3: "reports per hotspot what it heard (and with what RSSI/SNR)"."""
+    doc = _json(capsys, "--rounds", "2", "--receptions")
+    ids = {h["id"] for h in doc["hotspot_reports"]}
+    for h in doc["hotspot_reports"]:
+        receptions = h["receptions"]
+        assert len(receptions) == h["heard"]
+        assert {rx["round"] for rx in receptions} <= {0, 1}
+        assert all(rx["from"] in ids and rx["from"] != h["id"] for rx in receptions
+                   if "replayed" not in rx["flags"] and "fabricated" not in rx["flags"])
+        if receptions:
+            rssi = [rx["rssi_dbm"] for rx in receptions]
+            assert (min(rssi), max(rssi)) == (h["rssi_dbm"]["min"], h["rssi_dbm"]["max"])
+    flagged = [rx for h in doc["hotspot_reports"] for rx in h["receptions"] if rx["flags"]]
+    assert flagged, "the small town's cheats leave flagged receptions"
+    # Without the option the JSON stays a summary.
+    assert "receptions" not in _json(capsys, "--rounds", "1")["hotspot_reports"][0]
+
+
+def test_text_receptions(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["run", str(SMALL_TOWN), "--rounds", "1", "--receptions"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    lines = [line for line in out if line.startswith("    round 0 from hs-")]
+    assert lines and all(" dBm, SNR " in line for line in lines)
+    assert len(out) == 52 + len(lines)
