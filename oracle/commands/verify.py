@@ -41,6 +41,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
 
 
 def _run(args: argparse.Namespace) -> int:
+    import sys
+
+    from tqdm import tqdm
+
     from oracle.commands._database import open_database
     from oracle.errors import OracleError
     from oracle.server import wall_ms
@@ -61,7 +65,10 @@ def _run(args: argparse.Namespace) -> int:
             wall_ms, settings.oracle.worker_id or None,
             settings.verifier.claim_lease_s * 1000, settings.verifier.batch,
         )
-        stats = runner.run_once()
+        # A re-run over weeks is long: a count of settled beacons on a terminal, not in --json.
+        with tqdm(unit="beacon", desc="verify", file=sys.stderr,
+                  disable=args.json or not sys.stderr.isatty()) as bar:
+            stats = runner.run_once(progress=bar.update)
     except OracleError as exc:
         raise UsageError(str(exc)) from None
     finally:

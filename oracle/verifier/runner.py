@@ -142,12 +142,16 @@ class VerificationRunner:
         self._sites = SiteCache()
 
     def run_once(
-        self, now_ms: int | None = None, stop: Callable[[], bool] | None = None
+        self,
+        now_ms: int | None = None,
+        stop: Callable[[], bool] | None = None,
+        progress: Callable[[int], object] | None = None,
     ) -> RunStats:
         """Verify every beacon that is ready now, then sweep stale reports.
 
         `stop` is asked before each batch: a backlog must not hold up a shutdown (whatever is
-        left stays pending for the next run, claims of this run were all settled)."""
+        left stays pending for the next run, claims of this run were all settled).
+        `progress` is told after each batch how many beacons it settled (a progress bar)."""
         now = self._clock_ms() if now_ms is None else now_ms
         beacons = verdicts = lost = 0
         while stop is None or not stop():
@@ -162,6 +166,8 @@ class VerificationRunner:
                     verdicts += len(stored)
                 else:
                     lost += 1
+            if progress is not None:
+                progress(len(claimed))
         stale = self._repo.mark_stale(now, self._params.stale_after_ms)
         return RunStats(beacons, verdicts, stale, lost)
 

@@ -111,7 +111,9 @@ def test_second_beacon_in_window_is_irregular(repo: Repository, world) -> None: 
     runner = VerificationRunner(repo, VerifierParams(), clock, worker="w1")
     first, _ = _poc(repo, ingestor, clock, issuer, A, B, T0_S)
     second, _ = _poc(repo, ingestor, clock, issuer, A, B, T0_S + 600)
-    runner.run_once(now_ms=second.ready_ms)
+    settled: list[int] = []
+    stats = runner.run_once(now_ms=second.ready_ms, progress=settled.append)
+    assert sum(settled) == stats.beacons == 2  # the progress bar counts what was settled
     verdict = repo.verdict(second.id)
     assert verdict is not None and verdict.reason == Reason.irregular_interval
     assert repo.verdict(first.id).reason != Reason.irregular_interval  # type: ignore[union-attr]
