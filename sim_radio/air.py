@@ -7,6 +7,7 @@ this interface; what a transmission reaches, and with what RSSI/SNR, is the medi
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from typing import Protocol
 
@@ -14,6 +15,26 @@ from firmware_bridge.errors import TxRejected
 from firmware_bridge.types import RxPacket, TxPacket
 
 Deliver = Callable[[RxPacket], None]
+
+
+def deliver_on_loop(
+    loop: asyncio.AbstractEventLoop | None, handle: Deliver, frame: RxPacket
+) -> None:
+    """Hand `frame` to `handle` on `loop`, whatever thread the medium delivers from.
+
+    Directly when already on that loop (the in-process mesh), thread-safely otherwise (a mesh
+    driven from another thread); dropped when the receiver has no loop (not started).
+    """
+    if loop is None:
+        return
+    try:
+        on_loop = asyncio.get_running_loop() is loop
+    except RuntimeError:
+        on_loop = False
+    if on_loop:
+        handle(frame)
+    else:
+        loop.call_soon_threadsafe(handle, frame)
 
 
 class Air(Protocol):

@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator, Callable
 
 from firmware_bridge.errors import DeviceUnavailable
 from firmware_bridge.types import RxPacket, TxPacket, TxReceipt
-from sim_radio.air import Air
+from sim_radio.air import Air, deliver_on_loop
 
 
 class SimRadio:
@@ -58,17 +58,7 @@ class SimRadio:
             yield frame
 
     def _deliver(self, frame: RxPacket) -> None:
-        loop = self._loop
-        if loop is None:
-            return
-        try:
-            running = asyncio.get_running_loop()
-        except RuntimeError:
-            running = None
-        if running is loop:
-            self._put(frame)
-        else:
-            loop.call_soon_threadsafe(self._put, frame)
+        deliver_on_loop(self._loop, self._put, frame)
 
     def _put(self, frame: RxPacket) -> None:
         try:

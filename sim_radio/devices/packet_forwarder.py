@@ -39,7 +39,7 @@ from firmware_bridge.semtech_udp.packets import (
     tmst_diff_us,
 )
 from firmware_bridge.types import RxPacket, TxPacket
-from sim_radio.air import Air
+from sim_radio.air import Air, deliver_on_loop
 
 STYLES = ("sx1302", "sx1302-flat", "sx1301")
 TX_ACK_FORMS = ("empty", "json", "silent")
@@ -176,17 +176,7 @@ class PacketForwarder:
     # --- the air side ---
 
     def _from_air(self, frame: RxPacket) -> None:
-        loop = self._loop
-        if loop is None:
-            return
-        try:
-            running = asyncio.get_running_loop()
-        except RuntimeError:
-            running = None
-        if running is loop:
-            self.hear(frame)
-        else:
-            loop.call_soon_threadsafe(self.hear, frame)
+        deliver_on_loop(self._loop, self.hear, frame)
 
     def hear(self, frame: RxPacket) -> None:
         """Report one frame from the air as a PUSH_DATA rxpk."""

@@ -16,7 +16,7 @@ from collections.abc import Callable
 from firmware_bridge.errors import TxRejected
 from firmware_bridge.serial_at import commands as at
 from firmware_bridge.types import RxPacket, TxPacket
-from sim_radio.air import Air, LoopbackAir
+from sim_radio.air import Air, LoopbackAir, deliver_on_loop
 from sim_radio.pty_device import PtyLineDevice
 
 FIRMWARE = "RUI_4.0.6_RAK3172-E"
@@ -206,17 +206,7 @@ class Rak3172Device(PtyLineDevice):
     # --- the air --------------------------------------------------------------------------
 
     def _from_air(self, frame: RxPacket) -> None:
-        loop = self._loop
-        if loop is None:
-            return
-        try:
-            same_thread = asyncio.get_running_loop() is loop
-        except RuntimeError:
-            same_thread = False
-        if same_thread:
-            self._hear(frame)
-        else:
-            loop.call_soon_threadsafe(self._hear, frame)
+        deliver_on_loop(self._loop, self._hear, frame)
 
     def _hear(self, frame: RxPacket) -> None:
         p = self.p2p
