@@ -48,6 +48,19 @@ class SessionTimeout(SessionError):
     """No session init arrived within the allowed time."""
 
 
+class StreamRefused(OracleError):
+    """A report stream refused at open or at session init: too many from this peer, or every
+    stream slot busy (the rest are kept for unary calls). Retry later or use unary calls."""
+
+
+class StreamIdle(OracleError):
+    """A session that sent no report for the idle timeout; the server ended its stream."""
+
+
+class SessionReplaced(OracleError):
+    """A session ended because a newer one of the same device key replaced it."""
+
+
 class CommitTimeout(StorageError):
     """The group commit did not finish within the deadline; the report may still be stored."""
 

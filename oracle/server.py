@@ -1,6 +1,7 @@
 """The oracle's one wiring point: storage, group commit, ingest, registry, entropy and the
 verification runner assembled from settings, behind one grpc.aio server with health checking,
-reflection, TLS when configured, a 16 KiB message limit and `maximum_concurrent_rpcs`.
+reflection, TLS when configured, a 16 KiB message limit and `maximum_concurrent_rpcs` (report
+streams may take only part of it: `oracle.stream_guard`).
 
 `create_server(settings, address) -> (server, port)` for tests (port 0) and `serve(settings)`
 for the command: SIGTERM stops accepting calls, in-flight calls get the grace period, queued
@@ -30,11 +31,12 @@ from oracle.servicers import entropy as entropy_servicer
 from oracle.servicers import ingest as ingest_servicer
 from oracle.servicers import query as query_servicer
 from oracle.servicers import registry as registry_servicer
-from oracle.settings import Settings
+from oracle.settings import Settings, stream_caps
 from oracle.signature_pool import SignaturePool
 from oracle.storage import open_repository
 from oracle.storage.group_commit import GroupCommitter
 from oracle.storage.repository import Repository
+from oracle.stream_guard import StreamGuard
 from oracle.verifier.params import VerifierParams
 from oracle.verifier.runner import VerificationRunner
 from pocnet.keys import Keypair, Network, PublicKey, load_keyfile
@@ -67,6 +69,7 @@ class Oracle:
     runner: VerificationRunner
     rewards: query_servicer.RewardsSource | None = None
     pool: SignaturePool | None = None
+    streams: StreamGuard | None = None
 
     def close(self) -> None:
         self.committer.stop()
@@ -79,6 +82,7 @@ def build_oracle(
     clock_ms: Callable[[], int] = wall_ms,
     repo: Repository | None = None,
     locator: Callable[[], Locator] | None = None,
+    monotonic_s: Callable[[], float] = time.monotonic,
 ) -> Oracle:
     network = Network[settings.oracle.network.upper()]
     keypair = keypair or load_keyfile(settings.oracle.key)
@@ -86,7 +90,7 @@ def build_oracle(
     committer = GroupCommitter(repo, settings.ingest.max_batch, settings.ingest.max_queue)
     limiter = RateLimiter(
         settings.rate_limit.per_key_rate_per_s, settings.rate_limit.per_key_burst,
-        time.monotonic,
+        monotonic_s,
     )
     pool = SignaturePool() if settings.ingest.signature_processes else None
     ingestor = Ingestor(repo, committer, network, clock_ms, limiter,
@@ -104,7 +108,7 @@ def build_oracle(
     from oracle.rewards.store import ManifestStore  # rewards per epoch (issue 7's tables)
 
     return Oracle(settings, repo, committer, ingestor, registry, issuer, runner,
-                  ManifestStore(repo), pool)
+                  ManifestStore(repo), pool, StreamGuard(stream_caps(settings), monotonic_s))
 
 
 class OracleServer:
@@ -113,11 +117,14 @@ class OracleServer:
         self.oracle = oracle
         self.health = health.aio.HealthServicer()
         health_pb2_grpc.add_HealthServicer_to_server(self.health, server)
+        self._sweeper: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
         if self.oracle.pool is not None:
             self.oracle.pool.start()
         self.oracle.committer.start()
+        if self.oracle.streams is not None:
+            self._sweeper = asyncio.create_task(self.oracle.streams.run(), name="stream-sweeper")
         await self.grpc.start()
         for name in ("", *SERVICES):
             await self.health.set(name, health_pb2.HealthCheckResponse.SERVING)
@@ -127,6 +134,8 @@ class OracleServer:
         await self.health.enter_graceful_shutdown()
         grace = self.oracle.settings.server.grace_s if grace_s is None else grace_s
         await self.grpc.stop(grace)
+        if self._sweeper is not None:
+            self._sweeper.cancel()
         if self.oracle.pool is not None:
             self.oracle.pool.stop()
 
@@ -167,7 +176,7 @@ def create_server(
     )
     server.add_generic_rpc_handlers((
         entropy_servicer.EntropyServicer(oracle.entropy).handler(),
-        ingest_servicer.IngestServicer(oracle.ingestor, limits).handler(),
+        ingest_servicer.IngestServicer(oracle.ingestor, limits, guard=oracle.streams).handler(),
         registry_servicer.RegistryServicer(oracle.registry).handler(),
         query_servicer.QueryServicer(oracle.repo, oracle.rewards).handler(),
     ))

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from oracle.errors import SettingsError
+from oracle.stream_guard import StreamCaps
 
 ENV_PREFIX = "POCNET_ORACLE_"
 
@@ -39,6 +40,18 @@ class ServerSection:
     grace_s: float = 5.0  # shutdown: in-flight calls get this long
     tls_cert: str = ""  # PEM files; both set = TLS, both empty = plaintext
     tls_key: str = ""
+
+
+@dataclass(frozen=True)
+class StreamsSection:
+    """Report-stream admission (oracle/stream_guard.py): a few clients must not hold every slot."""
+
+    per_peer_pending: int = 8  # streams of one peer address still awaiting their session init
+    per_peer: int = 128  # sessions (initialised streams) of one peer address
+    per_key: int = 2  # sessions of one device key; a newer one replaces the oldest
+    idle_s: float = 600.0  # a session with no report this long is ended (UNAVAILABLE)
+    unary_reserve_share: float = 0.1  # share of server.max_concurrent_rpcs streams may not use
+    ipv6_prefix_len: int = 64  # IPv6 peers count per prefix (a subscriber holds a whole /64)
 
 
 @dataclass(frozen=True)
@@ -77,6 +90,7 @@ class RegistrySection:
 class Settings:
     oracle: OracleSection = field(default_factory=OracleSection)
     server: ServerSection = field(default_factory=ServerSection)
+    streams: StreamsSection = field(default_factory=StreamsSection)
     rate_limit: RateLimitSection = field(default_factory=RateLimitSection)
     ingest: IngestSection = field(default_factory=IngestSection)
     entropy: EntropySection = field(default_factory=EntropySection)
@@ -165,6 +179,10 @@ def _check(s: Settings) -> list[str]:
         "server.rpc_timeout_s": s.server.rpc_timeout_s,
         "server.session_init_timeout_s": s.server.session_init_timeout_s,
         "server.session_max_s": s.server.session_max_s,
+        "streams.per_peer_pending": s.streams.per_peer_pending,
+        "streams.per_peer": s.streams.per_peer,
+        "streams.per_key": s.streams.per_key,
+        "streams.idle_s": s.streams.idle_s,
         "rate_limit.per_key_rate_per_s": s.rate_limit.per_key_rate_per_s,
         "ingest.max_batch": s.ingest.max_batch,
         "ingest.max_queue": s.ingest.max_queue,
@@ -177,6 +195,14 @@ def _check(s: Settings) -> list[str]:
     errors += [f"{name}: must be > 0, got {v}" for name, v in positive.items() if v <= 0]
     if s.ingest.signature_processes not in (0, 1):
         errors.append("ingest.signature_processes: must be 0 or 1")
+    if not 0 <= s.streams.unary_reserve_share < 1:
+        errors.append("streams.unary_reserve_share: must be >= 0 and < 1, "
+                      f"got {s.streams.unary_reserve_share}")
+    elif s.server.max_concurrent_rpcs > 0 and stream_caps(s).stream_limit < 1:
+        errors.append("streams.unary_reserve_share: leaves no slot of "
+                      f"server.max_concurrent_rpcs = {s.server.max_concurrent_rpcs} to streams")
+    if not 1 <= s.streams.ipv6_prefix_len <= 128:
+        errors.append("streams.ipv6_prefix_len: must be 1..128")
     if s.rate_limit.per_key_burst < 1:
         errors.append("rate_limit.per_key_burst: must be >= 1")
     if s.server.grace_s < 0 or s.verifier.witness_grace_ms < 0:
@@ -195,6 +221,16 @@ def _check(s: Settings) -> list[str]:
         except DecodeError as exc:
             errors.append(f"registry.operator_keys: {exc}")
     return errors
+
+
+def stream_caps(s: Settings) -> StreamCaps:
+    """The stream guard's caps: `max_concurrent_rpcs` minus the unary reserve, and [streams]."""
+    return StreamCaps.from_share(
+        s.server.max_concurrent_rpcs, s.streams.unary_reserve_share,
+        per_peer_pending=s.streams.per_peer_pending, per_peer=s.streams.per_peer,
+        per_key=s.streams.per_key, idle_s=s.streams.idle_s,
+        ipv6_prefix_len=s.streams.ipv6_prefix_len,
+    )
 
 
 def validate(settings: Settings) -> Settings:

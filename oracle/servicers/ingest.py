@@ -5,6 +5,10 @@ session key, at most 30 min). Each ack is written only after its report's commit
 On a stream, reports are pipelined: the reader verifies and queues while the writer awaits
 commits and sends acks in order, so one stream is not limited to one fsync per report. Any
 rejection ends the stream with its status after the acks already due are sent.
+
+Every stream passes the `StreamGuard` (per-peer, per-key and global caps, idle timeout): a
+refused stream ends RESOURCE_EXHAUSTED before its offer; a stream the guard ends (idle,
+replaced by a newer session of its key) has its reader cancelled and ends with that status.
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ from oracle.ingest import Ingestor, StreamGate, decode_report
 from oracle.servicers._status import MAPPED, abort
 from oracle.servicers._wire import decode, service, stream, unary
 from oracle.storage.repository import InsertResult
+from oracle.stream_guard import StreamGuard, StreamTicket
 from pocnet import signing
 from pocnet.errors import DecodeError, SignatureError
 from pocnet.keys import PublicKey
@@ -51,10 +56,12 @@ class IngestServicer:
         ingestor: Ingestor,
         limits: StreamLimits,
         nonce: Callable[[int], bytes] = os.urandom,
+        guard: StreamGuard | None = None,
     ) -> None:
         self._ingestor = ingestor
         self._limits = limits
         self._nonce = nonce
+        self._guard = guard
 
     async def _commit(self, future: Any) -> InsertResult:
         try:
@@ -72,10 +79,26 @@ class IngestServicer:
         return unary(cls, behavior)
 
     async def report_stream(self, _requests: Any, context: grpc.aio.ServicerContext) -> None:
+        if self._guard is None:
+            return await self._report_stream(context, None)
+        try:
+            ticket = self._guard.open(context.peer())
+        except MAPPED as exc:
+            await abort(context, exc)
+        try:
+            await self._report_stream(context, ticket)
+        finally:
+            self._guard.close(ticket)
+
+    async def _report_stream(
+        self, context: grpc.aio.ServicerContext, ticket: StreamTicket | None
+    ) -> None:
         nonce = self._nonce(NONCE_LEN)
         await context.write(ingest_pb2.StreamResponse(offer=ingest_pb2.SessionOffer(nonce=nonce)))
         acks: asyncio.Queue[Any] = asyncio.Queue(MAX_IN_FLIGHT)
-        reader = asyncio.create_task(self._read(context, nonce, acks))
+        reader = asyncio.create_task(self._read(context, nonce, acks, ticket))
+        if ticket is not None:
+            ticket.task = reader  # the guard cancels it to end the stream (idle, replaced)
         writer = asyncio.create_task(self._write(context, acks))
         try:
             done, _ = await asyncio.wait({reader, writer}, return_when=asyncio.FIRST_EXCEPTION)
@@ -93,17 +116,23 @@ class IngestServicer:
             reader.cancel()
             writer.cancel()
         if error is not None:
+            if ticket is not None and self._guard is not None:
+                self._guard.close(ticket)  # free the place before the client sees the status
             if isinstance(error, MAPPED):
                 await abort(context, error)
             raise error
 
     async def _read(
-        self, context: grpc.aio.ServicerContext, nonce: bytes, acks: asyncio.Queue[Any]
+        self, context: grpc.aio.ServicerContext, nonce: bytes, acks: asyncio.Queue[Any],
+        ticket: StreamTicket | None,
     ) -> None:
         try:
-            await self._read_reports(context, nonce, acks)
+            await self._read_reports(context, nonce, acks, ticket)
         except asyncio.CancelledError:
-            raise
+            if ticket is None or ticket.reason is None:
+                raise
+            await acks.put(None)  # ended by the guard: ack what is due, then its status
+            raise ticket.reason from None
         except BaseException:
             await acks.put(None)
             raise
@@ -117,7 +146,8 @@ class IngestServicer:
         return decode(ingest_pb2.StreamRequest, raw)
 
     async def _read_reports(
-        self, context: grpc.aio.ServicerContext, nonce: bytes, acks: asyncio.Queue[Any]
+        self, context: grpc.aio.ServicerContext, nonce: bytes, acks: asyncio.Queue[Any],
+        ticket: StreamTicket | None,
     ) -> None:
         try:
             async with asyncio.timeout(self._limits.init_timeout_s):
@@ -131,14 +161,20 @@ class IngestServicer:
         if first.WhichOneof("msg") != "session_init":
             raise SessionError("the first message of a report stream must be a session init")
         session = self._session(first.session_init, nonce)
+        if ticket is not None and self._guard is not None:
+            self._guard.initialised(ticket, session[0].to_bytes())
         begin, gate = self._ingestor.begin, StreamGate()
+        clock_s = self._guard.clock_s if self._guard is not None else None
         try:
-            # One timer for the whole session, not one per message (the hot path).
+            # One timer for the whole session, not one per message (the hot path); the idle
+            # timeout is the guard's sweep over `active_s`, not a timer per report either.
             async with asyncio.timeout(self._limits.session_max_s):
                 while True:
                     request = await self._next(context)
                     if request is None:
                         return
+                    if clock_s is not None:
+                        ticket.active_s = clock_s()  # type: ignore[union-attr]
                     kind = request.WhichOneof("msg")
                     if kind not in ("beacon", "witness", "coverage"):
                         raise SessionError("only reports may follow the session init")

@@ -42,9 +42,12 @@ class StreamClient:
 class RunningServer:
     """An oracle server on 127.0.0.1:0 in a background event loop; tests use sync stubs."""
 
-    def __init__(self, settings, operator) -> None:
+    def __init__(self, settings, operator, monotonic_s=None, extra_address=None) -> None:
         self.settings = settings
         self.operator = operator
+        self._monotonic_s = monotonic_s  # injected clock of rate limits and stream guard
+        self._extra_address = extra_address  # e.g. "[::1]:0": a second peer address
+        self.extra_port: int | None = None
         self.loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self.loop.run_forever, daemon=True)
         self._thread.start()
@@ -55,8 +58,11 @@ class RunningServer:
     async def _create(self):
         from oracle.server import build_oracle, create_server
 
-        oracle = build_oracle(self.settings, locator=lambda: _FixedRegion())
+        clock = {"monotonic_s": self._monotonic_s} if self._monotonic_s is not None else {}
+        oracle = build_oracle(self.settings, locator=lambda: _FixedRegion(), **clock)
         server, port = create_server(self.settings, "127.0.0.1:0", oracle)
+        if self._extra_address is not None:
+            self.extra_port = server.grpc.add_insecure_port(self._extra_address)
         await server.start()
         return server, port
 

@@ -67,6 +67,7 @@ def test_tls(oracle_settings, tmp_path: Path) -> None:  # type: ignore[no-untype
 def test_concurrent_rpc_cap(oracle_settings) -> None:  # type: ignore[no-untyped-def]
     settings, operator = oracle_settings
     settings = settings.with_("server", max_concurrent_rpcs=2, session_init_timeout_s=5.0)
+    settings = settings.with_("streams", unary_reserve_share=0)  # grpc's own cap, no reserve
     running = RunningServer(settings, operator)
     try:
         with grpc.insecure_channel(running.address) as channel:
