@@ -264,7 +264,13 @@ class OracleProcess(ManagedProcess):
             module_argv("oracle.cli", "serve", "--listen", "127.0.0.1:0", "--database",
                          f"sqlite:///{self.db_path}", "--key", str(self.key_path), "--json"),
             directory / "oracle.log",
-            {"POCNET_ORACLE_VERIFIER_INTERVAL_S": str(verifier_interval_s)},
+            {
+                "POCNET_ORACLE_VERIFIER_INTERVAL_S": str(verifier_interval_s),
+                # Every simulated hotspot connects from 127.0.0.1: one "peer" to the oracle's
+                # per-address stream limits, which are sized for the internet.
+                "POCNET_ORACLE_STREAMS_PER_PEER_PENDING": "1024",
+                "POCNET_ORACLE_STREAMS_PER_PEER": "4096",
+            },
         )
 
     @property
