@@ -22,6 +22,7 @@ from hotspot.client.ingest import IngestClient
 from hotspot.client.registry import RegistryClient
 from hotspot.clock import Clock, RealClock
 from hotspot.coverage import Coverager, modem_factory
+from hotspot.entropy_check import EntropyCheck
 from hotspot.errors import MetricsError
 from hotspot.gps_watcher import GpsWatcher, HeldFix, gps_factory
 from hotspot.keystore import KeyStore
@@ -73,7 +74,8 @@ async def run_daemon(settings: Settings, clock: Clock | None = None,
         Witnesser(rx, fixes, keys, outbox, clock, metrics),
         Beaconer(settings.beacon.antenna_gain_dbi_x10, transceiver.sender(), EntropyClient(conn),
                  plans, fixes, keys, outbox, clock, rng, Backoff(rng), metrics, gain,
-                 (settings.beacon.first_delay_min_s, settings.beacon.first_delay_max_s)),
+                 (settings.beacon.first_delay_min_s, settings.beacon.first_delay_max_s),
+                 EntropyCheck.from_addresses(settings.oracle.keys)),
         RegionWatcher(settings.beacon.region, RegistryClient(conn), keys.key_bytes, plans, outbox,
                       clock, Backoff(rng), gain),
         Uploader(outbox, ingest, depth, clock, Backoff(rng), metrics),

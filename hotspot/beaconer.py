@@ -3,7 +3,9 @@
 One beacon per 6-hour UTC window at a random time inside it; after a start (or a failed
 attempt) in a window that still owes its beacon, the beacon comes soon, inside that window.
 The beacon is reported only once the radio confirmed it, with the power the radio actually
-used and a timestamp taken after transmission.
+used and a timestamp taken after transmission. Entropy that `EntropyCheck` refuses (unknown
+oracle key, bad signature, provably stale) is not beaconed on: one log line, a counted reason,
+and a retry after backoff.
 """
 
 from __future__ import annotations
@@ -16,7 +18,8 @@ from typing import Protocol
 from hotspot.channels import Watch, until
 from hotspot.client.backoff import Backoff
 from hotspot.clock import NS_PER_S, Clock, sleep_s
-from hotspot.errors import AirtimeBusy, OracleUnavailable, TxFailed
+from hotspot.entropy_check import EntropyCheck, clock_offset_s
+from hotspot.errors import AirtimeBusy, EntropyRefused, OracleUnavailable, TxFailed
 from hotspot.gps_watcher import HeldFix, report_fix
 from hotspot.keystore import KeyStore
 from hotspot.metrics import HotspotMetrics
@@ -77,8 +80,10 @@ class Beaconer:
                  keystore: KeyStore, outbox: Outbox, clock: Clock, rng: random.Random,
                  backoff: Backoff, metrics: HotspotMetrics,
                  asserted_gain: Watch[int | None] | None = None,
-                 first_delay_s: tuple[int, int] = DEFAULT_FIRST_DELAY_S) -> None:
+                 first_delay_s: tuple[int, int] = DEFAULT_FIRST_DELAY_S,
+                 entropy_check: EntropyCheck | None = None) -> None:
         self._gain = gain_dbi_x10
+        self._check = entropy_check or EntropyCheck()
         self._first_delay_s = first_delay_s
         self._asserted_gain = asserted_gain
         self._tx = tx
@@ -101,6 +106,10 @@ class Beaconer:
         return self._gain if asserted is None else max(self._gain, asserted)
 
     async def run(self, shutdown: asyncio.Event) -> None:
+        if not self._check.authenticated:
+            log.warning("entropy is not authenticated (oracle.keys is empty): whoever answers "
+                        "on the oracle's address chooses this hotspot's beacons",
+                        extra={"event": "entropy_unauthenticated"})
         while not shutdown.is_set():
             at_ns = next_beacon_time(self._clock.now_ns(), self._rng, self.last_window_s,
                                      first_delay_s=self._first_delay_s)
@@ -117,6 +126,27 @@ class Beaconer:
                 continue
             await self._handle_beacon(shutdown, plan)
 
+    async def _handle_entropy(self, shutdown: asyncio.Event,
+                              entropy: entropy_pb2.Entropy) -> bool:
+        """True when the beacon may be built on `entropy`; otherwise say why, count, back off."""
+        now_ns = self._clock.now_ns()
+        try:
+            self._check.check(entropy, now_ns, self._fixes.get())
+        except EntropyRefused as exc:
+            delay_s = self._backoff.next_delay_s()
+            self._metrics.entropy_refused.labels(reason=exc.reason).inc()
+            log.warning("entropy refused, no beacon on it (%s): %s; retrying in %.0f s",
+                        exc.reason, exc.detail, delay_s,
+                        extra={"event": "entropy_refused", "reason": exc.reason})
+            await until(shutdown, sleep_s(self._clock, delay_s))
+            return False
+        offset_s = clock_offset_s(entropy, now_ns)
+        if not -ENTROPY_LIFETIME_S <= offset_s <= ENTROPY_LIFETIME_S:
+            log.warning("this hotspot's clock is %+.0f s off the oracle's entropy time; beaconing "
+                        "anyway (the oracle judges by its own clock), but check NTP",
+                        offset_s, extra={"event": "clock_skew", "offset_s": round(offset_s)})
+        return True
+
     async def _handle_beacon(self, shutdown: asyncio.Event, plan: RegionPlan) -> None:
         try:
             entropy = await self._entropy.get_entropy()
@@ -124,6 +154,8 @@ class Beaconer:
             log.warning("no entropy: %s", exc, extra={"event": "beacon_failed",
                                                       "reason": "entropy"})
             await until(shutdown, sleep_s(self._clock, self._backoff.next_delay_s()))
+            return
+        if not await self._handle_entropy(shutdown, entropy):
             return
         local = self._rng.randbytes(4)
         beacon = derive_beacon(entropy.data, entropy.timestamp, local, plan, self.gain_dbi_x10())

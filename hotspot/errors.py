@@ -44,6 +44,16 @@ class ReportRejected(HotspotError):
         self.detail = detail
 
 
+class EntropyRefused(HotspotError):
+    """Entropy not fit to beacon on: `reason` is the counted label (unknown_oracle,
+    bad_signature, stale), `detail` the one line an owner reads."""
+
+    def __init__(self, reason: str, detail: str) -> None:
+        super().__init__(f"{reason}: {detail}")
+        self.reason = reason
+        self.detail = detail
+
+
 class TxFailed(HotspotError):
     """The radio did not confirm a transmission (rejected, timed out, or the device is gone)."""
 

@@ -33,6 +33,9 @@ class HotspotMetrics:
         self.reports_dropped = Counter("pocnet_hotspot_reports_dropped",
                                        "reports dropped without delivery", ["reason"],
                                        registry=r)
+        self.entropy_refused = Counter("pocnet_hotspot_entropy_refused",
+                                       "oracle entropy not beaconed on (unknown oracle key, bad "
+                                       "signature, stale)", ["reason"], registry=r)
         self.frames_ignored = Counter("pocnet_hotspot_frames_ignored",
                                       "received frames not witnessed", ["reason"], registry=r)
         self.radio_errors = Counter("pocnet_hotspot_radio_errors",

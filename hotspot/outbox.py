@@ -3,7 +3,10 @@
 SQLite in WAL mode with `synchronous=FULL`, so a report that `enqueue` returned for survives
 power loss and `kill -9`. Reports carry the time after which the oracle can no longer accept
 them (the entropy window, PROTOCOL §4/§5); those are dropped with a counted reason instead of
-being retried forever. A size cap drops the oldest first, counted and logged. A disk that
+being retried forever. Delivery order is by expiry, soonest first (beacons and witnesses live
+180 s, coverage a day), and a report that failed carries its own next-attempt time, so one
+report the oracle keeps failing cannot hold up the others behind it. A size cap drops the oldest
+first, counted and logged. A disk that
 refuses a write (full, failing) drops that report, counted and logged, rather than crashing the
 daemon into a systemd restart loop that cannot free any space. A small state table keeps what
 `pocnet-hotspot info` shows (last beacon, last witness, region).
@@ -41,10 +44,23 @@ CREATE TABLE IF NOT EXISTS reports (
     body BLOB NOT NULL,
     created_ns INTEGER NOT NULL,
     expires_ns INTEGER,
-    attempts INTEGER NOT NULL DEFAULT 0
+    attempts INTEGER NOT NULL DEFAULT 0,
+    next_attempt_ns INTEGER NOT NULL DEFAULT 0
 );
 CREATE TABLE IF NOT EXISTS drops (reason TEXT PRIMARY KEY, count INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS state (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+"""
+# Added after the first release: an outbox file from then lacks it and gains it on open.
+_NEXT_ATTEMPT_COLUMN = "next_attempt_ns INTEGER NOT NULL DEFAULT 0"
+# A next attempt further ahead than this means the host clock was stepped back since it was
+# set (the longest per-report backoff is minutes): the report is due now, not in hours.
+RETRY_HORIZON_NS = 3600 * 1_000_000_000
+# Delivery order: soonest expiry first, reports that never expire last, then queue order.
+# Indexed (an index on the same expressions) so a deep backlog costs no sort per batch.
+_ORDER = "ORDER BY expires_ns IS NULL, expires_ns, seq"
+_INDEXES = """
+CREATE INDEX IF NOT EXISTS reports_by_expiry ON reports(expires_ns IS NULL, expires_ns, seq);
+CREATE INDEX IF NOT EXISTS reports_by_due ON reports(next_attempt_ns);
 """
 
 
@@ -59,6 +75,7 @@ class Pending:
     created_ns: int
     expires_ns: int | None
     attempts: int
+    next_attempt_ns: int = 0
 
 
 class Outbox:
@@ -87,11 +104,26 @@ class Outbox:
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=FULL")
             self._db.executescript(_SCHEMA)
-        except (sqlite3.Error, OSError) as exc:
+            self._migrate()
+        except (sqlite3.Error, OSError, OutboxError) as exc:
             raise OutboxError(f"{path}: cannot open outbox: {exc}") from None
 
     def close(self) -> None:
         self._db.close()
+
+    def _migrate(self) -> None:
+        """Bring an outbox written by an older release up to this schema, keeping its reports.
+
+        Checked again inside the write lock: a second process (`info`, a test) may open the
+        same file at the same moment."""
+        with self._tx():
+            columns = {row[1] for row in self._db.execute("PRAGMA table_info(reports)")}
+            if "next_attempt_ns" not in columns:
+                self._db.execute(f"ALTER TABLE reports ADD COLUMN {_NEXT_ATTEMPT_COLUMN}")
+                log.info("outbox %s: added the per-report retry time", self._path,
+                         extra={"event": "outbox_migrated"})
+            for statement in filter(str.strip, _INDEXES.split(";")):
+                self._db.execute(statement)
 
     def enqueue(self, kind: str, report: Message, created_ns: int,
                 expires_ns: int | None = None) -> bytes | None:
@@ -130,16 +162,33 @@ class Outbox:
                 self._count_drop("overflow", over)
         return over
 
-    def peek(self, limit: int = 16) -> list[Pending]:
-        """The oldest reports, in the order they were queued."""
+    def peek(self, limit: int = 16, now_ns: int | None = None) -> list[Pending]:
+        """The reports to send next, soonest expiry first (queue order among equals).
+
+        With `now_ns`, only those due: a report that failed waits for its own next-attempt
+        time (see `attempted`) while the others go ahead of it."""
+        where, args = "", ()
+        if now_ns is not None:
+            where = "WHERE next_attempt_ns <= ? OR next_attempt_ns > ? "
+            args = (now_ns, now_ns + RETRY_HORIZON_NS)
         rows = self._db.execute(
-            "SELECT seq, report_id, kind, body, created_ns, expires_ns, attempts FROM reports "
-            "ORDER BY seq LIMIT ?", (limit,)
+            "SELECT seq, report_id, kind, body, created_ns, expires_ns, attempts, "
+            f"next_attempt_ns FROM reports {where}{_ORDER} LIMIT ?", (*args, limit)
         ).fetchall()
         return [
-            Pending(seq, bytes(rid), kind, KINDS[kind].FromString(body), created, expires, att)
-            for seq, rid, kind, body, created, expires, att in rows
+            Pending(seq, bytes(rid), kind, KINDS[kind].FromString(body), created, expires, att,
+                    due)
+            for seq, rid, kind, body, created, expires, att, due in rows
         ]
+
+    def next_due_ns(self, now_ns: int) -> int | None:
+        """When the earliest waiting report is due (now_ns if one is due already), None when
+        the outbox is empty: the uploader sleeps until then or until something is queued."""
+        row = self._db.execute("SELECT MIN(next_attempt_ns) FROM reports").fetchone()
+        if row[0] is None:
+            return None
+        due = int(row[0])
+        return now_ns if due <= now_ns or due > now_ns + RETRY_HORIZON_NS else due
 
     def ack(self, seq: int) -> None:
         """The oracle has it durably: forget it."""
@@ -147,9 +196,15 @@ class Outbox:
             self._db.execute("DELETE FROM reports WHERE seq = ?", (seq,))
         self._changed()
 
-    def attempted(self, seq: int) -> None:
+    def attempted(self, seq: int, next_attempt_ns: int | None = None) -> None:
+        """Count a failed delivery; `next_attempt_ns` (persisted) keeps it back until then."""
         with self._tx():
-            self._db.execute("UPDATE reports SET attempts = attempts + 1 WHERE seq = ?", (seq,))
+            if next_attempt_ns is None:
+                self._db.execute("UPDATE reports SET attempts = attempts + 1 WHERE seq = ?",
+                                 (seq,))
+            else:
+                self._db.execute("UPDATE reports SET attempts = attempts + 1, "
+                                 "next_attempt_ns = ? WHERE seq = ?", (next_attempt_ns, seq))
 
     def drop(self, seq: int, reason: str) -> None:
         """Give up on one report for `reason` (counted; the oracle can never accept it)."""

@@ -65,6 +65,18 @@ def _region(value: str) -> str | None:
     return None
 
 
+def _oracle_addresses(values: tuple[str, ...]) -> str | None:
+    from pocnet.errors import ProtoError
+    from pocnet.keys import PublicKey
+
+    for value in values:
+        try:
+            PublicKey.from_address(value)
+        except ProtoError as exc:
+            return f"not an oracle address: {exc}"
+    return None
+
+
 def _nonempty(value: str) -> str | None:
     return None if value.strip() else "must not be empty"
 
@@ -83,6 +95,10 @@ class OracleSettings:
     tls: bool = _opt(False, "use TLS to the oracle")
     ca_file: str = _opt("", "PEM CA bundle for TLS; empty = the system roots")
     timeout_s: float = _opt(10.0, "deadline of every oracle call, seconds", _range(0.5, 120))
+    keys: tuple[str, ...] = _opt(
+        [], "oracle addresses (base58) whose signed entropy is beaconed on; empty = any "
+        "entropy, unauthenticated (warned at start)", _oracle_addresses
+    )
 
 
 @dataclass(frozen=True)

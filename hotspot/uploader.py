@@ -1,21 +1,26 @@
 """Drains the outbox through the oracle client; a report leaves the outbox only on its ack.
 
-Reports go oldest first. When the oracle is unreachable the uploader waits with exponential
-backoff and jitter and retries the same report; when the oracle refuses a report for good, or
-its entropy window has closed, the report is dropped with a counted reason.
+Reports go soonest-expiry first (beacons and witnesses, 180 s to live, before coverage, a day).
+A report that fails transiently gets its own next-attempt time, stored with it in the outbox
+and growing with its own failure count, and the uploader waits its shared backoff before
+trying the next due report: an oracle that is down sees one call per backoff step, while one
+report the oracle keeps failing (INTERNAL, UNKNOWN) waits on its own and no longer holds up
+the witnesses behind it until they expire. When the oracle refuses a report for good, or its
+entropy window has closed, the report is dropped with a counted reason.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from dataclasses import dataclass
 from typing import Protocol
 
 from google.protobuf.message import Message
 
 from hotspot.channels import Watch, until
-from hotspot.client.backoff import Backoff
-from hotspot.clock import Clock, sleep_s
+from hotspot.client.backoff import Backoff, backoff_delay_s
+from hotspot.clock import NS_PER_S, Clock, sleep_s
 from hotspot.errors import OracleUnavailable, OutboxError, ReportRejected
 from hotspot.metrics import HotspotMetrics
 from hotspot.outbox import Outbox, Pending
@@ -47,15 +52,15 @@ class Uploader:
                 self._outbox.prune_expired(self._clock.now_ns())
             except OutboxError as exc:
                 log.error("%s", exc, extra={"event": "outbox_error"})
-            batch = self._outbox.peek(BATCH)
+            batch = self._outbox.peek(BATCH, self._clock.now_ns())
             if not batch:
-                await until(shutdown, self._depth.changed(version))
+                await until(shutdown, self._handle_idle(version))
                 continue
             for item in batch:
                 if shutdown.is_set():
                     return
                 try:
-                    delivered = await self._handle_item(item)
+                    failure = await self._handle_item(item)
                 except OutboxError as exc:
                     # The disk refused a delete or update (full?): the report stays queued and
                     # is sent again later, which the oracle's content-hash dedup absorbs.
@@ -64,32 +69,64 @@ class Uploader:
                               extra={"event": "outbox_error", "delay_s": round(delay, 1)})
                     await until(shutdown, sleep_s(self._clock, delay))
                     break
-                if not delivered:
+                if failure is not None:
                     delay = self._backoff.next_delay_s()
-                    log.info("oracle unavailable; retrying in %.1f s", delay,
-                             extra={"event": "upload_backoff", "delay_s": round(delay, 1)})
-                    await until(shutdown, sleep_s(self._clock, delay))
+                    log.info("%s report not delivered (%s); next upload in %.1f s, this one "
+                             "again in %.1f s", item.kind, failure, delay, failure.retry_s,
+                             extra={"event": "upload_backoff", "delay_s": round(delay, 1),
+                                    "seq": item.seq})
+                    # A report queued meanwhile is tried at once: when only one poisoned report
+                    # keeps failing, this backoff grows, and a witness must not wait it out.
+                    deadline_ns = self._clock.now_ns() + int(delay * NS_PER_S)
+                    await until(shutdown, self._wait(self._depth.version, deadline_ns))
                     break
 
-    async def _handle_item(self, item: Pending) -> bool:
-        """Try one report; False means the oracle is unavailable (back off)."""
+    async def _handle_idle(self, version: int) -> None:
+        """Nothing due: wait for a new report, or for the earliest backed-off one's turn."""
+        await self._wait(version, self._outbox.next_due_ns(self._clock.now_ns()))
+
+    async def _wait(self, version: int, deadline_ns: int | None) -> None:
+        """Until the outbox changes after `version` or the clock reaches `deadline_ns`."""
+        waits = [asyncio.ensure_future(self._depth.changed(version))]
+        if deadline_ns is not None:
+            waits.append(asyncio.ensure_future(self._clock.sleep_until(deadline_ns)))
+        try:
+            await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for wait in waits:
+                wait.cancel()
+
+    async def _handle_item(self, item: Pending) -> _Failed | None:
+        """Try one report; a _Failed means it is worth retrying later (back off)."""
         if item.expires_ns is not None and item.expires_ns < self._clock.now_ns():
             self._outbox.drop(item.seq, "expired")
-            return True
+            return None
         try:
             ack = await self._client.submit(item.kind, item.report)
         except OracleUnavailable as exc:
-            log.debug("submit failed: %s", exc)
-            self._outbox.attempted(item.seq)
-            return False
+            # This report waits its own turn, growing with its own failures; the others go on.
+            retry_s = backoff_delay_s(item.attempts, self._backoff.rng)
+            self._outbox.attempted(item.seq, self._clock.now_ns() + int(retry_s * NS_PER_S))
+            return _Failed(str(exc), retry_s)
         except ReportRejected as exc:
             log.warning("oracle rejected %s report: %s", item.kind, exc,
                         extra={"event": "report_rejected", "reason": exc.reason})
             self._outbox.drop(item.seq, exc.reason)
-            return True
+            return None
         self._outbox.ack(item.seq)
         self._backoff.reset()
         self._metrics.reports_acknowledged.labels(kind=item.kind).inc()
         log.debug("acknowledged %s %s (duplicate=%s)", item.kind, ack.id.hex()[:16],
                   ack.duplicate)
-        return True
+        return None
+
+
+@dataclass(frozen=True)
+class _Failed:
+    """A transient delivery failure: why, and when this report is tried again."""
+
+    error: str
+    retry_s: float
+
+    def __str__(self) -> str:
+        return self.error

@@ -33,9 +33,17 @@ class Backoff:
 
     def next_delay_s(self) -> float:
         """The wait before the next attempt: uniform in [ceiling/2, ceiling] (equal jitter)."""
-        ceiling = min(self.max_s, self.initial_s * self.factor ** min(self.failures, 64))
+        delay = backoff_delay_s(self.failures, self.rng, self.initial_s, self.max_s, self.factor)
         self.failures += 1
-        return ceiling / 2 + self.rng.random() * ceiling / 2
+        return delay
 
     def reset(self) -> None:
         self.failures = 0
+
+
+def backoff_delay_s(failures: int, rng: random.Random, initial_s: float = INITIAL_DELAY_S,
+                    max_s: float = MAX_DELAY_S, factor: float = 2.0) -> float:
+    """The jittered wait after `failures` failures so far; pure, so a report's own retry time
+    can be computed from the attempt count stored with it in the outbox."""
+    ceiling = min(max_s, initial_s * factor ** min(max(failures, 0), 64))
+    return ceiling / 2 + rng.random() * ceiling / 2

@@ -18,7 +18,7 @@ import grpc
 from pocnet import signing
 from pocnet.beacon import entropy_data
 from pocnet.errors import ProtoError
-from pocnet.keys import PublicKey
+from pocnet.keys import Keypair, PublicKey
 from pocnet.wire import (
     entropy_pb2,
     ingest_pb2,
@@ -49,6 +49,10 @@ class SinkOracle(
         self.verdicts: dict[bytes, verdict_pb2.Verdict] = {}
         self.rewards: list[service_pb2.EpochReward] = []
         self.entropy_requests = 0
+        # Entropy is signed like the real oracle's (PROTOCOL §4); `entropy_edit` may then
+        # tamper with it (a forger, a replayer) before it is served.
+        self.entropy_key = Keypair.generate()
+        self.entropy_edit: Callable[[entropy_pb2.Entropy], None] | None = None
         self.stream_enabled = True
         self.ack_delay_s = 0.0  # stored, but the ack not yet sent: the window kill -9 hits
         self.acked_new: dict[bytes, int] = {}
@@ -58,7 +62,12 @@ class SinkOracle(
         with self.lock:
             self.entropy_requests += 1
         ts = self.now_s()
-        return entropy_pb2.Entropy(data=entropy_data(ts, b"\x07" * 32), timestamp=ts, version=1)
+        entropy = entropy_pb2.Entropy(data=entropy_data(ts, b"\x07" * 32), timestamp=ts,
+                                      version=1, oracle_key=self.entropy_key.public_key.to_bytes())
+        signing.sign(entropy, self.entropy_key)
+        if self.entropy_edit is not None:
+            self.entropy_edit(entropy)
+        return entropy
 
     # IngestService
     def _store(self, kind: str, report, context) -> ingest_pb2.ReportAck:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import sqlite3
 from pathlib import Path
 
@@ -127,3 +128,128 @@ def test_a_full_disk_drops_the_report_says_so_and_never_crashes(tmp_path: Path,
     first = box.peek(1)[0]
     box.ack(first.seq)                          # deleting still works and frees room
     assert box.depth() == 199 - refused
+
+
+# --- expiry-aware delivery -----------------------------------------------------------------
+
+def coverage(n: int) -> reports_pb2.CoverageReport:
+    return reports_pb2.CoverageReport(pub_key=b"\x01" * 33, timestamp=n)
+
+
+def test_soonest_expiry_goes_first_and_never_expiring_last(tmp_path: Path) -> None:
+    """Witnesses and beacons (180 s to live) before coverage (a day), whatever the queue
+    order: a coverage backlog must not make the short-lived reports expire waiting."""
+    box = Outbox(tmp_path / "o.sqlite")
+    day = 86_400 * 10**9
+    box.enqueue("coverage", coverage(1), 0, expires_ns=day)
+    box.enqueue("witness", witness(2), 0, expires_ns=None)
+    box.enqueue("witness", witness(3), 0, expires_ns=180 * 10**9)
+    box.enqueue("beacon", reports_pb2.BeaconReport(data=b"b" * 51), 0, expires_ns=170 * 10**9)
+    box.enqueue("witness", witness(4), 0, expires_ns=180 * 10**9)
+    assert [i.kind for i in box.peek(10, now_ns=0)] == [
+        "beacon", "witness", "witness", "coverage", "witness"]
+    assert [i.report.timestamp for i in box.peek(10, now_ns=0)][1:3] == [3, 4]  # queue order
+
+
+def test_a_failed_report_waits_its_own_turn_and_that_survives_a_restart(tmp_path: Path) -> None:
+    path = tmp_path / "o.sqlite"
+    box = Outbox(path)
+    for n in range(3):
+        box.enqueue("witness", witness(n), 0, expires_ns=1_000_000 + n)
+    first = box.peek(1, now_ns=0)[0]
+    assert first.report.timestamp == 0 and first.next_attempt_ns == 0
+    box.attempted(first.seq, next_attempt_ns=500)
+    assert [i.report.timestamp for i in box.peek(10, now_ns=100)] == [1, 2]
+    assert box.next_due_ns(now_ns=100) == 100          # others are due now
+    for item in box.peek(10, now_ns=100):
+        box.ack(item.seq)
+    assert box.peek(10, now_ns=100) == []
+    assert box.next_due_ns(now_ns=100) == 500
+    box.close()
+    reopened = Outbox(path)                             # kill -9 and restart: still held back
+    assert reopened.peek(10, now_ns=499) == []
+    (due,) = reopened.peek(10, now_ns=500)
+    assert due.seq == first.seq and due.attempts == 1 and due.next_attempt_ns == 500
+    assert reopened.peek(10)[0].seq == first.seq        # without a time: everything, in order
+    reopened.ack(due.seq)
+    assert reopened.next_due_ns(now_ns=0) is None
+
+
+def test_a_clock_stepped_back_does_not_hold_reports_for_hours(tmp_path: Path) -> None:
+    """NTP steps the host clock back an hour after a failure: the stored next attempt now
+    lies further ahead than any backoff, so the report is due rather than stuck that long."""
+    box = Outbox(tmp_path / "o.sqlite")
+    box.enqueue("witness", witness(1), 0)
+    seq = box.peek(1)[0].seq
+    set_at = 10_000 * 10**9
+    box.attempted(seq, next_attempt_ns=set_at + 60 * 10**9)
+    assert box.peek(1, now_ns=set_at) == []
+    stepped_back = set_at - 2 * 3600 * 10**9
+    assert [i.seq for i in box.peek(1, now_ns=stepped_back)] == [seq]
+    assert box.next_due_ns(stepped_back) == stepped_back
+
+
+OLD_SCHEMA = """
+CREATE TABLE reports (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    report_id BLOB NOT NULL UNIQUE,
+    kind TEXT NOT NULL,
+    body BLOB NOT NULL,
+    created_ns INTEGER NOT NULL,
+    expires_ns INTEGER,
+    attempts INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE drops (reason TEXT PRIMARY KEY, count INTEGER NOT NULL);
+CREATE TABLE state (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+"""
+
+
+def test_an_outbox_from_the_previous_schema_is_migrated_keeping_its_reports(
+        tmp_path: Path, caplog) -> None:
+    """A hotspot upgraded with reports still queued: the file the old release wrote (no
+    per-report retry column) opens, keeps every report, counter and state, and works."""
+    caplog.set_level(logging.INFO, logger="hotspot.outbox")
+    path = tmp_path / "o.sqlite"
+    old = sqlite3.connect(path)
+    old.executescript(OLD_SCHEMA)
+    for n in range(3):
+        report = witness(n)
+        old.execute("INSERT INTO reports(report_id, kind, body, created_ns, expires_ns, "
+                    "attempts) VALUES (?, 'witness', ?, ?, ?, ?)",
+                    (signing.report_id(report), report.SerializeToString(), n, 10**12, n))
+    old.execute("INSERT INTO drops VALUES ('expired', 4)")
+    old.execute("INSERT INTO state VALUES ('region', '\"EU868\"')")
+    old.commit()
+    old.close()
+
+    box = Outbox(path)
+    columns = {row[1] for row in box._db.execute("PRAGMA table_info(reports)")}
+    assert "next_attempt_ns" in columns
+    assert "added the per-report retry time" in caplog.text
+    items = box.peek(10, now_ns=0)
+    assert [(i.report, i.attempts, i.next_attempt_ns) for i in items] == [
+        (witness(n), n, 0) for n in range(3)]
+    assert box.drops() == {"expired": 4} and box.get_state("region") == "EU868"
+    indexes = {row[1] for row in box._db.execute("PRAGMA index_list(reports)")}
+    assert {"reports_by_expiry", "reports_by_due"} <= indexes
+    box.attempted(items[0].seq, next_attempt_ns=50)
+    box.enqueue("witness", witness(9), 9, expires_ns=10**12)
+    box.close()
+    caplog.clear()
+    again = Outbox(path)                                # a second open: nothing to migrate
+    assert "added the per-report retry time" not in caplog.text
+    assert [i.report.timestamp for i in again.peek(10, now_ns=0)] == [1, 2, 9]
+    assert again.peek(10, now_ns=50)[0].attempts == 1
+
+
+def test_picking_the_next_reports_needs_no_sort_of_the_whole_backlog(tmp_path: Path) -> None:
+    """With the order by seq gone, a 10 000-report backlog would be sorted for every batch
+    of 16 on the Pi's event loop: the delivery order is served from an index."""
+    box = Outbox(tmp_path / "o.sqlite")
+    statements: list[str] = []
+    box._db.set_trace_callback(statements.append)       # the SQL peek really runs
+    box.peek(16, now_ns=5)
+    box._db.set_trace_callback(None)
+    (query,) = [q for q in statements if "FROM reports" in q]
+    plan = " ".join(str(row[3]) for row in box._db.execute(f"EXPLAIN QUERY PLAN {query}"))
+    assert "reports_by_expiry" in plan and "TEMP B-TREE" not in plan

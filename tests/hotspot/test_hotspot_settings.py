@@ -112,3 +112,21 @@ def test_environment_names_do_not_reach_into_the_oracles() -> None:
     ]
     assert len(names) > 10
     assert all(n.startswith("POCNET_HOTSPOT_") and not n.startswith(ORACLE_PREFIX) for n in names)
+
+
+def test_oracle_keys_are_addresses_from_the_file_or_the_environment() -> None:
+    from pocnet.keys import Keypair
+
+    a, b = (Keypair.from_seed(bytes([n]) * 32).public_key.address for n in (1, 2))
+    assert settings.Settings().oracle.keys == ()                  # default: not authenticated
+    s = settings.from_mapping({"oracle": {"keys": [a]}}, env={})
+    assert s.oracle.keys == (a,)
+    s = settings.from_mapping({"oracle": {"keys": [a]}},
+                              env={"POCNET_HOTSPOT_ORACLE_KEYS": f"{a}, {b}"})
+    assert s.oracle.keys == (a, b)
+    with pytest.raises(SettingsError) as err:
+        settings.from_mapping({"oracle": {"keys": [a, a[:-1] + "x"]}}, env={})
+    (problem,) = err.value.problems
+    assert problem.startswith("oracle.keys: not an oracle address: bad address")
+    with pytest.raises(SettingsError, match="must be a list of strings"):
+        settings.from_mapping({"oracle": {"keys": a}}, env={})

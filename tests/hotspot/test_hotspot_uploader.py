@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import random
 from pathlib import Path
 
 import grpc
 from hotspot_sink_oracle import SinkOracle, SinkServer
-from hotspot_testkit import advance_until, eventually, make_settings
+from hotspot_testkit import advance_until, eventually, make_settings, quiet
 
 from hotspot.channels import Watch
 from hotspot.client.backoff import SESSION_RENEW_S, Backoff
@@ -221,3 +222,76 @@ def test_an_outbox_write_failure_backs_off_instead_of_crashing(tmp_path: Path) -
 
     sent, report_id, left = asyncio.run(go())
     assert sent == [report_id] * 3 and left == 0
+
+
+def test_a_report_the_oracle_keeps_failing_does_not_block_the_others(tmp_path, caplog) -> None:
+    caplog.set_level(logging.INFO, logger="hotspot.uploader")
+    with_oracle(_keeps_failing)(tmp_path)
+    lines = [r.getMessage() for r in caplog.records if getattr(r, "event", "") == "upload_backoff"]
+    assert lines and all("witness report not delivered" in line for line in lines)
+    assert "INTERNAL: poisoned row" in lines[0]
+
+
+async def _keeps_failing(tmp_path, oracle, server) -> None:
+    """INTERNAL is retried (it may be the oracle's passing trouble), but that report waits
+    its own backoff: the witnesses behind it are delivered while they are still valid, and
+    it is retried until its window closes, then dropped as expired and counted."""
+    tries: list[int] = []
+
+    def reject(kind, report):
+        if report.signal == -1000:
+            tries.append(1)
+            return grpc.StatusCode.INTERNAL, "poisoned row"
+        return None
+
+    oracle.reject = reject
+    async with Rig(tmp_path, server) as rig:
+        start_ns = rig.clock.now_ns()
+        stuck = rig.witness(0, expires_s=180)              # the soonest to expire: tried first
+        behind = [rig.witness(n, expires_s=190) for n in range(1, 5)]
+        await advance_until(rig.clock, lambda: set(behind) <= set(oracle.stored)
+                            and rig.outbox.depth() <= 1, step_s=1)   # stored and acked
+        # Delivered while the poisoned one was still queued and valid, not after it expired.
+        assert tries and rig.outbox.depth() == 1 and rig.outbox.drops() == {}
+        assert rig.clock.now_ns() - start_ns < 180 * NS_PER_S
+        await advance_until(rig.clock, lambda: rig.outbox.depth() == 0, step_s=10)
+        assert rig.clock.now_ns() - start_ns > 180 * NS_PER_S   # held until its window closed
+    assert stuck not in oracle.stored and sorted(oracle.stored) == sorted(behind)
+    assert len(tries) >= 2 * 3                                  # retried (stream + unary each)
+    assert rig.outbox.drops() == {"expired": 1}
+
+
+@with_oracle
+async def test_a_failing_coverage_report_waits_behind_witnesses_and_is_kept(
+        tmp_path, oracle, server) -> None:
+    """A coverage report (a day to live) queued first goes after the witnesses, keeps its
+    own retry time while the oracle fails it, and is delivered once the oracle recovers."""
+    failing = [True]
+    tries: list[int] = []
+
+    def reject(kind, report):
+        if kind == "coverage" and failing[0]:
+            tries.append(1)
+            return grpc.StatusCode.UNKNOWN, "exception in servicer"
+        return None
+
+    oracle.reject = reject
+    async with Rig(tmp_path, server) as rig:
+        report = reports_pb2.CoverageReport(pub_key=rig.keys.key_bytes, timestamp=7)
+        rig.keys.sign(report)
+        now = rig.clock.now_ns()
+        cover = rig.outbox.enqueue("coverage", report, now, now + 86_400 * NS_PER_S)
+        witnesses = [rig.witness(n) for n in range(3)]
+        await eventually(lambda: len(oracle.stored) == 3)
+        assert list(oracle.stored) == witnesses                 # the witnesses went first
+        await advance_until(rig.clock, lambda: rig.outbox.peek(1)[0].attempts >= 3, step_s=20)
+        await quiet(lambda: (len(tries), rig.outbox.peek(1)[0].attempts))  # none in flight
+        (held,) = rig.outbox.peek(5)
+        assert held.next_attempt_ns > rig.clock.now_ns()        # waiting its own turn
+        assert rig.outbox.peek(5, rig.clock.now_ns()) == []
+        late = rig.witness(99)                                  # not stuck behind it
+        await eventually(lambda: late in oracle.stored)
+        failing[0] = False
+        await advance_until(rig.clock, lambda: rig.outbox.depth() == 0, step_s=20)
+    assert list(oracle.stored) == [*witnesses, late, cover]
+    assert rig.outbox.drops() == {}
