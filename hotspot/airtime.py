@@ -19,10 +19,11 @@ from pocnet.regions import RegionPlan
 DWELL_WINDOW_S = 20.0
 
 
-def dwell_limit_ms(plan: RegionPlan) -> int:
+def dwell_limit_ms(plan: RegionPlan, where_required: bool = False) -> int:
     """The dwell time that binds this plan's transmissions, in ms (0 = none): US915's
-    everywhere, AS923's only where required, which a plan alone cannot know (PROTOCOL §3)."""
-    return plan.enforced_dwell_time_ms()
+    everywhere, AS923's only where required (PROTOCOL §3) — which a plan alone cannot know, so
+    the owner says so with `beacon.dwell_time_where_required`."""
+    return plan.enforced_dwell_time_ms(where_required)
 
 
 def frame_airtime_s(payload_len: int, datarate: str) -> float:
@@ -39,7 +40,8 @@ class _Band:
 class AirtimeLedger:
     """What the transceiver has sent, to decide whether it may send now."""
 
-    def __init__(self) -> None:
+    def __init__(self, dwell_where_required: bool = False) -> None:
+        self._where_required = dwell_where_required
         self._bands: dict[tuple[int, int], _Band] = {}
         self._dwell: dict[int, deque[tuple[int, float]]] = {}
 
@@ -50,7 +52,7 @@ class AirtimeLedger:
                 state = self._bands.get((band.low_hz, band.high_hz))
                 if state is not None and state.free_at_ns > now_ns:
                     raise AirtimeBusy(band.label, (state.free_at_ns - now_ns) / NS_PER_S)
-        if limit_ms := dwell_limit_ms(plan):
+        if limit_ms := dwell_limit_ms(plan, self._where_required):
             limit_s = limit_ms / 1000
             if airtime_s > limit_s:
                 raise AirtimeBusy(f"dwell {freq_hz} Hz", float("inf"))
@@ -70,7 +72,7 @@ class AirtimeLedger:
                 silence_ns = int(airtime_s * (1 / band.duty_cycle - 1) * NS_PER_S)
                 state = self._bands.setdefault((band.low_hz, band.high_hz), _Band())
                 state.free_at_ns = max(state.free_at_ns, end_ns + silence_ns)
-        if dwell_limit_ms(plan):
+        if dwell_limit_ms(plan, self._where_required):
             self._recent(freq_hz, end_ns).append((end_ns, airtime_s))
 
     def free_at_ns(self, plan: RegionPlan, freq_hz: int) -> int:

@@ -68,7 +68,8 @@ async def run_daemon(settings: Settings, clock: Clock | None = None,
     rx: Inbox[RxItem] = Inbox(256)
     radio = radio_factory(settings.radio, clock, keys.address, air, plans)
     retune = plans if settings.radio.kind in SINGLE_CHANNEL_KINDS else None
-    transceiver = Transceiver(radio, rx, clock, Backoff(rng), metrics, retune)
+    transceiver = Transceiver(radio, rx, clock, Backoff(rng), metrics, retune,
+                              settings.beacon.dwell_time_where_required)
     tasks: list = [
         transceiver,
         Witnesser(rx, fixes, keys, outbox, clock, metrics),

@@ -162,7 +162,10 @@ class Beaconer:
         try:
             receipt = await self._tx.transmit_beacon(beacon, plan)
         except AirtimeBusy as exc:
-            log.info("beacon deferred: %s", exc, extra={"event": "beacon_deferred"})
+            if exc.wait_s == float("inf"):  # e.g. an AS923 SF12 beacon where dwell time binds
+                log.error("beacon impossible: %s", exc, extra={"event": "beacon_impossible"})
+            else:
+                log.info("beacon deferred: %s", exc, extra={"event": "beacon_deferred"})
             await until(shutdown, sleep_s(self._clock, min(exc.wait_s, BEACON_WINDOW_S)))
             return
         except TxFailed as exc:

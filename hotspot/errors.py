@@ -62,6 +62,10 @@ class AirtimeBusy(HotspotError):
     """Duty cycle or dwell time forbids transmitting now; `wait_s` until it would be allowed."""
 
     def __init__(self, label: str, wait_s: float) -> None:
-        super().__init__(f"sub-band {label} needs {wait_s:.1f} s more silence")
+        if wait_s == float("inf"):
+            why = f"{label}: the frame is longer than the dwell time allows; it can never be sent"
+        else:
+            why = f"sub-band {label} needs {wait_s:.1f} s more silence"
+        super().__init__(why)
         self.label = label
         self.wait_s = wait_s

@@ -103,14 +103,15 @@ def radio_factory(settings: RadioSettings, clock: Clock, node_id: str,
 class Transceiver:
     def __init__(self, open_radio: Callable[[], Radio], rx_out: Inbox[RxItem], clock: Clock,
                  backoff: Backoff, metrics: HotspotMetrics,
-                 retune_on: Watch[RegionPlan | None] | None = None) -> None:
+                 retune_on: Watch[RegionPlan | None] | None = None,
+                 dwell_where_required: bool = False) -> None:
         self._open = open_radio
         self._retune_on = retune_on
         self._rx_out = rx_out
         self._clock = clock
         self._backoff = backoff
         self._metrics = metrics
-        self._ledger = AirtimeLedger()
+        self._ledger = AirtimeLedger(dwell_where_required)
         self.inbox: TxInbox = Inbox(16)
         self.ready = asyncio.Event()
 

@@ -103,3 +103,20 @@ def test_an_as923_hotspot_beacons_every_window(tmp_path: Path) -> None:
     # Windows 0-3 surely, window 4 if its random time fell in the first 1000 s.
     assert windows[:4] == [T0 // NS_PER_S + i * BEACON_WINDOW_S for i in range(4)]
     assert sent == len(windows) and len(set(windows)) == len(windows)
+
+
+@pytest.mark.parametrize("name", AS923)
+def test_where_the_owner_says_dwell_time_applies_the_as923_beacon_is_refused(name: str) -> None:
+    """`beacon.dwell_time_where_required = true`: the 400 ms rule binds, and a 2.47 s SF12
+    beacon can never meet it — refused for good (wait = inf), never sent."""
+    plan = get_plan(name)
+    assert dwell_limit_ms(plan, where_required=True) == 400
+    toa = frame_airtime_s(52, plan.beacon_datarate())
+    with pytest.raises(AirtimeBusy) as refused:
+        AirtimeLedger(dwell_where_required=True).check(plan, plan.channels_hz[0], toa, T0)
+    assert refused.value.wait_s == float("inf")
+    assert "can never be sent" in str(refused.value)
+    # EU868 has no dwell time, whatever the owner says.
+    eu868 = get_plan("EU868")
+    AirtimeLedger(dwell_where_required=True).check(
+        eu868, eu868.channels_hz[0], frame_airtime_s(52, "SF12BW125"), T0)

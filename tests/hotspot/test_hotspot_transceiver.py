@@ -208,3 +208,28 @@ def test_own_beacon_is_announced_before_its_echo_can_arrive(tmp_path) -> None:
 
     depth, own = asyncio.run(go())
     assert (depth, own) == (0, 1)
+
+
+def test_the_owners_dwell_time_setting_reaches_the_ledger() -> None:
+    """`beacon.dwell_time_where_required` (app.py passes it here): an AS923 beacon is refused
+    before the radio is asked; without it, it goes out."""
+
+    async def go(where_required: bool):
+        clock = FakeClock()
+        radio = QuietRadio()
+        trx = Transceiver(lambda: radio, Inbox(8), clock, Backoff(random.Random(0)),
+                          HotspotMetrics(), dwell_where_required=where_required)
+        stop = asyncio.Event()
+        task = asyncio.create_task(trx.run(stop))
+        as923 = get_plan("AS923-1")
+        b = derive_beacon(bytes(32), 1_767_225_600, b"\x00\x01\x02\x03", as923)
+        try:
+            return await trx.sender().transmit_beacon(b, as923)
+        except AirtimeBusy as exc:
+            return exc
+        finally:
+            stop.set()
+            await task
+
+    assert isinstance(asyncio.run(go(True)), AirtimeBusy)
+    assert not isinstance(asyncio.run(go(False)), AirtimeBusy)
