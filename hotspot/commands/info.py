@@ -103,6 +103,8 @@ def gather(conf: Any) -> dict[str, Any]:
         "gps": {"device": conf.gps.device or None},
         "region": conf.beacon.region or None,
         "region_source": "settings" if conf.beacon.region else "oracle",
+        # Whether beacons are built only on entropy signed by a listed oracle (oracle.keys).
+        "entropy_authenticated_by": list(conf.oracle.keys),
     }
     try:
         outbox = read_only(conf.outbox.path)
@@ -131,6 +133,9 @@ def _print_human(out: dict[str, Any]) -> None:
     state = gps.get("state") or {}
     print(f"gps          {gps['device'] or 'none configured'}"
           + (f" ({state['status']} since {_when(state['since_ns'])})" if state else ""))
+    signers = out["entropy_authenticated_by"]
+    print("entropy      " + (f"accepted only from {', '.join(signers)}" if signers
+                             else "not authenticated (set oracle.keys)"))
     box = out["outbox"]
     print(f"outbox       {box.get('depth', '?')} waiting, dropped {box.get('dropped') or 'none'}")
     for name in ("last_beacon", "last_witness"):

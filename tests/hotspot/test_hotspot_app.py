@@ -18,6 +18,7 @@ from hotspot.keystore import KeyStore
 from hotspot.outbox import Outbox
 from pocnet import signing
 from pocnet.beacon import beacon_window
+from pocnet.keys import Keypair
 from pocnet.wire import verdict_pb2
 from sim_radio.air import LoopbackAir
 
@@ -87,8 +88,16 @@ def test_info_when_the_oracle_is_unreachable(tmp_path: Path, capsys, monkeypatch
     out = json.loads(capsys.readouterr().out)
     assert out["oracle"]["reachable"] is False
     assert out["outbox"]["depth"] == 0
+    assert out["entropy_authenticated_by"] == []
     assert main(["info", "-c", str(conf)]) == 0
-    assert "oracle       unreachable" in capsys.readouterr().out
+    text = capsys.readouterr().out
+    assert "oracle       unreachable" in text
+    assert "entropy      not authenticated (set oracle.keys)" in text
+    oracle_address = Keypair.generate().public_key.address
+    conf.write_text(conf.read_text().replace(
+        "timeout_s = 1.0\n", f'timeout_s = 1.0\nkeys = ["{oracle_address}"]\n'))
+    assert main(["info", "-c", str(conf)]) == 0
+    assert f"entropy      accepted only from {oracle_address}" in capsys.readouterr().out
 
 
 def test_info_shows_verdicts_reasons_and_rewards(tmp_path: Path, capsys) -> None:
