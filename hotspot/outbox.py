@@ -5,8 +5,14 @@ power loss and `kill -9`. Reports carry the time after which the oracle can no l
 them (the entropy window, PROTOCOL §4/§5); those are dropped with a counted reason instead of
 being retried forever. Delivery order is by expiry, soonest first (beacons and witnesses live
 180 s, coverage a day), and a report that failed carries its own next-attempt time, so one
-report the oracle keeps failing cannot hold up the others behind it. A size cap drops the oldest
-first, counted and logged. A disk that
+report the oracle keeps failing cannot hold up the others behind it. A size cap drops, counted
+and logged, the reports whose loss costs least: first those already expired (the oracle would
+refuse them anyway), then the oldest by enqueue order. Ordering the live ones by expiry instead
+was considered and rejected: the soonest to expire are the beacons and witnesses that earn
+rewards if the oracle comes back within minutes, and the latest to expire are the freshest
+data; whether a report would have been delivered in time is unknowable at the cap, and a full
+queue means a long outage, in which the oldest reports are the ones least likely to still be
+useful. A disk that
 refuses a write (full, failing) drops that report, counted and logged, rather than crashing the
 daemon into a systemd restart loop that cannot free any space. A small state table keeps what
 `pocnet-hotspot info` shows (last beacon, last witness, region).
@@ -140,13 +146,15 @@ class Outbox:
                           f"({exc}): dropped; free space there", logging.ERROR)
             return None
         if over > 0:
-            self._dropped("overflow", over, f"outbox full: dropped the {over} oldest report(s)")
+            self._dropped("overflow", over, f"outbox full: dropped {over} report(s), already "
+                          "expired ones first, then the oldest")
         self._changed()
         return report_id
 
     def _insert(self, kind: str, report: Message, report_id: bytes, created_ns: int,
                 expires_ns: int | None) -> int:
-        """One transaction: the report in, the oldest beyond the cap out; how many went out."""
+        """One transaction: the report in, those beyond the cap out (already expired at
+        `created_ns` first, then the oldest); how many went out."""
         with self._tx():
             self._db.execute(
                 "INSERT OR IGNORE INTO reports(report_id, kind, body, created_ns, expires_ns) "
@@ -156,8 +164,9 @@ class Outbox:
             over = self._count() - self._max
             if over > 0:
                 self._db.execute(
-                    "DELETE FROM reports WHERE seq IN "
-                    "(SELECT seq FROM reports ORDER BY seq LIMIT ?)", (over,)
+                    "DELETE FROM reports WHERE seq IN (SELECT seq FROM reports ORDER BY "
+                    "(expires_ns IS NOT NULL AND expires_ns < ?) DESC, seq LIMIT ?)",
+                    (created_ns, over),
                 )
                 self._count_drop("overflow", over)
         return over

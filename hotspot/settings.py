@@ -131,8 +131,9 @@ class BeaconSettings:
 @dataclass(frozen=True)
 class OutboxSettings:
     path: str = _opt("/var/lib/pocnet/outbox.sqlite", "durable report queue (SQLite)", _nonempty)
-    max_reports: int = _opt(10_000, "queue cap; the oldest reports are dropped beyond it",
-                            _range(10, 10_000_000))
+    max_reports: int = _opt(
+        10_000, "queue cap; beyond it expired reports go first, then the oldest",
+        _range(10, 10_000_000))
 
 
 @dataclass(frozen=True)

@@ -5,6 +5,13 @@ signed by the device key carrying a fresh session key, then sign each report wit
 key (pub_key stays the device key). Sessions are renewed before their 30 minutes run out.
 Reports go one at a time and wait for their ack, so an error is always attributable to the
 report in flight. A stream failure falls back to a unary call signed by the device key.
+
+The oracle may end a stream between reports with a status (UNAVAILABLE when idle for 600 s,
+ABORTED when a newer session of the same key replaced it, RESOURCE_EXHAUSTED over its caps).
+That status is logged once (event "stream_ended", code, reason) and the next report opens a
+new stream; only a stream that cannot be opened sends it unary. A report the oracle never saw
+(the stream had ended before it was written) is simply sent on the new stream; one in flight
+when the stream ended still goes unary, which tells whether it was that report's fault.
 """
 
 from __future__ import annotations
@@ -48,6 +55,11 @@ class IngestClient:
         self._session: _Session | None = None
         self.connected = False
 
+    @property
+    def streaming(self) -> bool:
+        """A stream session is open and the oracle has not ended it."""
+        return self._session is not None and not self._session.call.done()
+
     async def submit(self, kind: str, report: Message) -> ingest_pb2.ReportAck:
         """Deliver one report. OracleUnavailable: retry later. ReportRejected: never."""
         if self._use_stream:
@@ -55,8 +67,8 @@ class IngestClient:
                 return await self._submit_stream(kind, report)
             except (OracleUnavailable, ReportRejected) as exc:
                 # Whatever broke the stream, unary tells us whether it is this report's fault.
-                log.info("report stream failed (%s); trying a unary call", exc)
-                await self._close_session()
+                if not await self._close_session():
+                    log.info("report stream failed (%s); trying a unary call", exc)
         return await self._submit_unary(kind, report)
 
     async def close(self) -> None:
@@ -88,11 +100,20 @@ class IngestClient:
 
     async def _submit_stream(self, kind: str, report: Message) -> ingest_pb2.ReportAck:
         session = await self._ensure_session()
-        signed = _copy(report)
-        signing.sign(signed, session.key)
-        request = ingest_pb2.StreamRequest(**{kind: signed})
         try:
-            await asyncio.wait_for(session.call.write(request), self._conn.timeout_s)
+            await self._write(session, kind, report)
+        except (grpc.aio.AioRpcError, asyncio.InvalidStateError):
+            # Ended between our check and the write: the report never left, so no unary
+            # call is needed to find out whose fault it was; one new stream takes it.
+            await self._close_session()
+            session = await self._ensure_session()
+            try:
+                await self._write(session, kind, report)
+            except grpc.aio.AioRpcError as exc:
+                raise classify(exc, "ReportStream") from None
+            except asyncio.InvalidStateError as exc:
+                raise OracleUnavailable(f"ReportStream: {type(exc).__name__}") from None
+        try:
             reply = await asyncio.wait_for(session.call.read(), self._conn.timeout_s)
         except grpc.aio.AioRpcError as exc:
             raise classify(exc, "ReportStream") from None
@@ -103,11 +124,23 @@ class IngestClient:
         _check_ack(reply.ack, report)
         return reply.ack
 
+    async def _write(self, session: _Session, kind: str, report: Message) -> None:
+        """Sign with the session key and send; raises as grpc does when the call has ended."""
+        signed = _copy(report)
+        signing.sign(signed, session.key)
+        request = ingest_pb2.StreamRequest(**{kind: signed})
+        try:
+            await asyncio.wait_for(session.call.write(request), self._conn.timeout_s)
+        except TimeoutError:
+            raise OracleUnavailable("ReportStream: TimeoutError") from None
+
     async def _ensure_session(self) -> _Session:
         now = self._clock.now_ns()
         session = self._session
         # A negative age means the clock was stepped back: the age is unknown, so renew.
-        if session is not None and 0 <= now - session.started_ns < SESSION_RENEW_S * NS_PER_S:
+        # A call the oracle ended (idle, replaced) is replaced now, not found out by a report.
+        if (session is not None and not session.call.done()
+                and 0 <= now - session.started_ns < SESSION_RENEW_S * NS_PER_S):
             return session
         await self._close_session()
         channel = self._conn.channel()
@@ -137,10 +170,20 @@ class IngestClient:
                                                       "endpoint": self._conn.endpoint})
         return self._session
 
-    async def _close_session(self) -> None:
+    async def _close_session(self) -> bool:
+        """Forget the session; True when the oracle had ended it (its status is logged)."""
         session, self._session = self._session, None
-        if session is not None:
-            session.call.cancel()
+        if session is None:
+            return False
+        call = session.call
+        if not call.done() or call.cancelled():
+            call.cancel()
+            return False
+        code, reason = await call.code(), await call.details()
+        log.info("report stream ended by the oracle: %s: %s; the next report opens a new one",
+                 code.name, reason, extra={"event": "stream_ended", "code": code.name,
+                                           "reason": reason, "endpoint": self._conn.endpoint})
+        return True
 
 
 def _copy(report: Message) -> Message:

@@ -8,6 +8,7 @@ the registry lookup and the query service. `stored` is what the oracle acknowled
 from __future__ import annotations
 
 import os
+import queue
 import threading
 import time
 from collections.abc import Callable
@@ -56,6 +57,11 @@ class SinkOracle(
         self.stream_enabled = True
         self.ack_delay_s = 0.0  # stored, but the ack not yet sent: the window kill -9 hits
         self.acked_new: dict[bytes, int] = {}
+        # Open sessions' inboxes: `end_streams` ends them with a status between reports, as
+        # the real oracle's stream guard does (idle, replaced, too many streams).
+        self._streams: list[queue.Queue] = []
+        # Refuse every new stream with this status (None: streams allowed).
+        self.stream_refusal: tuple[grpc.StatusCode, str] | None = None
 
     # EntropyService
     def GetEntropy(self, request, context):
@@ -108,6 +114,8 @@ class SinkOracle(
     def ReportStream(self, request_iterator, context):
         if not self.stream_enabled:
             context.abort(grpc.StatusCode.UNIMPLEMENTED, "no report stream here")
+        if self.stream_refusal is not None:
+            context.abort(*self.stream_refusal)
         nonce = os.urandom(32)
         yield ingest_pb2.StreamResponse(offer=ingest_pb2.SessionOffer(nonce=nonce))
         first = next(request_iterator, None)
@@ -117,9 +125,43 @@ class SinkOracle(
             device, session = signing.verify_session_init(first.session_init, nonce)
         except ProtoError as exc:
             context.abort(grpc.StatusCode.UNAUTHENTICATED, f"bad session: {exc}")
+        inbox: queue.Queue = queue.Queue()
         with self.lock:
             self.sessions += 1
-        for req in request_iterator:
+            self._streams.append(inbox)
+
+        def pump() -> None:
+            try:
+                for req in request_iterator:
+                    inbox.put(("report", req))
+            except grpc.RpcError:
+                pass  # the client cancelled: the session ends like at end of stream
+            finally:
+                inbox.put(("eof", None))
+
+        threading.Thread(target=pump, daemon=True).start()
+        try:
+            yield from self._serve_session(inbox, device, session, context)
+        finally:
+            with self.lock:
+                self._streams.remove(inbox)
+
+    def end_streams(self, code: grpc.StatusCode, details: str) -> int:
+        """End every open session with this status, as if idle or replaced; how many."""
+        with self.lock:
+            streams = list(self._streams)
+        for inbox in streams:
+            inbox.put(("end", (code, details)))
+        return len(streams)
+
+    def _serve_session(self, inbox: queue.Queue, device, session, context):
+        while True:
+            what, item = inbox.get()
+            if what == "eof":
+                return
+            if what == "end":
+                context.abort(*item)
+            req = item
             kind = req.WhichOneof("msg")
             report = getattr(req, kind)
             try:

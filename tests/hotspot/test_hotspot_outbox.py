@@ -60,6 +60,24 @@ def test_cap_drops_oldest_and_counts(tmp_path: Path, caplog) -> None:
     assert "outbox full" in caplog.text
 
 
+def test_cap_drops_already_expired_reports_before_the_oldest(tmp_path: Path, caplog) -> None:
+    """A report the oracle can no longer accept costs nothing to lose: the cap takes it first,
+    even when it is not the oldest; with none expired, the oldest goes as before."""
+    dropped: list[tuple[str, int]] = []
+    box = Outbox(tmp_path / "o.sqlite", max_reports=3,
+                 on_drop=lambda r, n: dropped.append((r, n)))
+    box.enqueue("witness", witness(0), 0, expires_ns=1_000)           # oldest, still valid
+    box.enqueue("witness", witness(1), 1, expires_ns=50)              # expired by t=100
+    box.enqueue("coverage", reports_pb2.CoverageReport(timestamp=2), 2, expires_ns=None)
+    box.enqueue("witness", witness(3), 100, expires_ns=1_100)
+    assert sorted(i.report.timestamp for i in box.peek(5)) == [0, 2, 3]
+    box.enqueue("witness", witness(4), 200, expires_ns=1_200)         # none expired now
+    assert sorted(i.report.timestamp for i in box.peek(5)) == [2, 3, 4]
+    assert box.drops() == {"overflow": 2}
+    assert dropped == [("overflow", 1)] * 2
+    assert caplog.text.count("outbox full") == 2
+
+
 def test_expired_reports_are_dropped_with_a_reason(tmp_path: Path) -> None:
     box = Outbox(tmp_path / "o.sqlite")
     box.enqueue("beacon", reports_pb2.BeaconReport(data=b"a" * 51), 0, expires_ns=100)

@@ -8,6 +8,7 @@ import random
 from pathlib import Path
 
 import grpc
+import pytest
 from hotspot_sink_oracle import SinkOracle, SinkServer
 from hotspot_testkit import advance_until, eventually, make_settings, quiet
 
@@ -295,3 +296,77 @@ async def test_a_failing_coverage_report_waits_behind_witnesses_and_is_kept(
         await advance_until(rig.clock, lambda: rig.outbox.depth() == 0, step_s=20)
     assert list(oracle.stored) == [*witnesses, late, cover]
     assert rig.outbox.drops() == {}
+
+
+# The statuses the oracle's stream guard ends a session with (oracle/stream_guard.py).
+STREAM_ENDINGS = [
+    (grpc.StatusCode.UNAVAILABLE, "no report for 600 s: stream closed"),
+    (grpc.StatusCode.ABORTED, "replaced by a newer session of the same device key"),
+    (grpc.StatusCode.RESOURCE_EXHAUSTED, "too many streams from 127.0.0.1 (at most 1 sessions)"),
+]
+
+
+def _stream_ended_lines(caplog) -> list[tuple[str, str]]:
+    return [(r.code, r.reason) for r in caplog.records
+            if getattr(r, "event", "") == "stream_ended"]
+
+
+@pytest.mark.parametrize(("code", "reason"), STREAM_ENDINGS, ids=lambda v: str(v)[:20])
+def test_a_stream_the_oracle_ends_is_logged_and_reopened(tmp_path, caplog, code,
+                                                         reason) -> None:
+    """Ended between reports, the stream's own status is logged once and the next report
+    goes on a new stream: it was never sent, so no unary call is needed to learn its fault."""
+    caplog.set_level(logging.INFO, logger="hotspot.client.ingest")
+
+    async def scenario(tmp_path, oracle, server) -> None:
+        async with Rig(tmp_path, server) as rig:
+            first = rig.witness(1)
+            await eventually(lambda: rig.outbox.depth() == 0)
+            assert oracle.end_streams(code, reason) == 1
+            await eventually(lambda: not rig.client.streaming)    # the client saw it end
+            second = rig.witness(2)
+            await eventually(lambda: rig.outbox.depth() == 0)
+        assert list(oracle.stored) == [first, second]
+        assert oracle.sessions == 2 and oracle.unary == 0 and oracle.submissions == 2
+
+    with_oracle(scenario)(tmp_path)
+    assert _stream_ended_lines(caplog) == [(code.name, reason)]
+    assert "report stream failed" not in caplog.text                # one line, not two
+
+
+def test_a_stream_ended_with_a_report_in_flight_logs_why_and_reopens(tmp_path, caplog) -> None:
+    """The report in flight goes unary (was it its fault?); the one after reopens a stream."""
+    caplog.set_level(logging.INFO, logger="hotspot.client.ingest")
+    failures = [1]
+
+    def reject(kind, report):
+        if failures[0]:
+            failures[0] -= 1
+            return grpc.StatusCode.UNAVAILABLE, "commit timed out"
+        return None
+
+    async def scenario(tmp_path, oracle, server) -> None:
+        oracle.reject = reject
+        async with Rig(tmp_path, server) as rig:
+            first = rig.witness(1)
+            await eventually(lambda: rig.outbox.depth() == 0)
+            second = rig.witness(2)
+            await eventually(lambda: rig.outbox.depth() == 0)
+        assert sorted(oracle.stored) == sorted([first, second])
+        assert oracle.unary == 1 and oracle.sessions == 2
+
+    with_oracle(scenario)(tmp_path)
+    assert _stream_ended_lines(caplog) == [("UNAVAILABLE", "commit timed out")]
+    assert "report stream failed" not in caplog.text
+
+
+@with_oracle
+async def test_a_stream_the_oracle_refuses_to_open_falls_back_to_unary(
+        tmp_path, oracle, server) -> None:
+    oracle.stream_refusal = (grpc.StatusCode.RESOURCE_EXHAUSTED,
+                             "too many streams from 127.0.0.1 awaiting session init")
+    async with Rig(tmp_path, server) as rig:
+        ids = [rig.witness(n) for n in range(3)]
+        await eventually(lambda: rig.outbox.depth() == 0)
+    assert list(oracle.stored) == ids
+    assert oracle.unary == 3 and oracle.sessions == 0
