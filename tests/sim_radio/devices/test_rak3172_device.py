@@ -2,51 +2,20 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Awaitable, Callable
 
-from firmware_bridge.errors import DeviceTimeout
-from firmware_bridge.serial_at.transport import SerialLineTransport
+from pty_terminal import Client, run_on_pty
+
 from firmware_bridge.types import TxPacket
 from sim_radio.air import LoopbackAir
 from sim_radio.devices.rak3172 import Rak3172Device
 
-Body = Callable[[LoopbackAir, Rak3172Device, "Client"], Awaitable[None]]
-
-
-class Client:
-    """A terminal program typing at the module."""
-
-    def __init__(self, transport: SerialLineTransport) -> None:
-        self.t = transport
-
-    async def ask(self, line: str, n: int = 1) -> list[str]:
-        await self.t.write_line(line)
-        return [await self.t.read_line(1.0) for _ in range(n)]
-
-    async def silent(self, timeout_s: float = 0.05) -> bool:
-        try:
-            await self.t.read_line(timeout_s)
-        except DeviceTimeout:
-            return True
-        return False
+Body = Callable[[LoopbackAir, Rak3172Device, Client], Awaitable[None]]
 
 
 def _run(body: Body, **kwargs: object) -> None:
-    async def main() -> None:
-        air = LoopbackAir(rssi_dbm=-97.0, snr_db=-3.0)
-        device = Rak3172Device(air, "module", **kwargs)  # type: ignore[arg-type]
-        task = asyncio.create_task(device.run())
-        transport = SerialLineTransport(device.path, 115200)
-        await transport.open()
-        try:
-            await asyncio.wait_for(body(air, device, Client(transport)), 10)
-        finally:
-            await transport.close()
-            task.cancel()
-            await asyncio.gather(task, return_exceptions=True)
-
-    asyncio.run(main())
+    run_on_pty(lambda air: Rak3172Device(air, "module", **kwargs), 115200, body,  # type: ignore[arg-type]
+               LoopbackAir(rssi_dbm=-97.0, snr_db=-3.0))
 
 
 def test_basic_and_malformed_commands() -> None:

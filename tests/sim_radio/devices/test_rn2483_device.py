@@ -2,52 +2,21 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Awaitable, Callable
 
 import pytest
+from pty_terminal import Client, run_on_pty
 
-from firmware_bridge.errors import DeviceTimeout
-from firmware_bridge.serial_at.transport import SerialLineTransport
 from firmware_bridge.types import TxPacket
 from sim_radio.air import LoopbackAir
 from sim_radio.devices.rn2483 import Rn2483Device
-
-
-class Client:
-    def __init__(self, transport: SerialLineTransport) -> None:
-        self.t = transport
-
-    async def ask(self, line: str, n: int = 1) -> list[str]:
-        await self.t.write_line(line)
-        return [await self.t.read_line(1.0) for _ in range(n)]
-
-    async def silent(self, timeout_s: float = 0.05) -> bool:
-        try:
-            await self.t.read_line(timeout_s)
-        except DeviceTimeout:
-            return True
-        return False
-
 
 Body = Callable[[LoopbackAir, Rn2483Device, Client], Awaitable[None]]
 
 
 def _run(body: Body, firmware: str = "1.0.5") -> None:
-    async def main() -> None:
-        air = LoopbackAir(rssi_dbm=-110.4, snr_db=-5.6)
-        device = Rn2483Device(air, "module", firmware=firmware)
-        task = asyncio.create_task(device.run())
-        transport = SerialLineTransport(device.path, 57600)
-        await transport.open()
-        try:
-            await asyncio.wait_for(body(air, device, Client(transport)), 10)
-        finally:
-            await transport.close()
-            task.cancel()
-            await asyncio.gather(task, return_exceptions=True)
-
-    asyncio.run(main())
+    run_on_pty(lambda air: Rn2483Device(air, "module", firmware=firmware), 57600, body,
+               LoopbackAir(rssi_dbm=-110.4, snr_db=-5.6))
 
 
 def test_version_and_mac_pause() -> None:
