@@ -31,7 +31,11 @@ TRANSIENT = frozenset({
 })
 
 # Keep messages small: beacon/witness reports are a few hundred bytes (PROTOCOL §5 ingest).
+# A channel of its own subchannels: gRPC's reconnect backoff (growing to 120 s) lives on the
+# subchannel, and the process-wide pool would carry it into the channel `rotate()` opens, so
+# the first retry after an oracle outage failed without trying; our own Backoff paces retries.
 _OPTIONS = (
+    ("grpc.use_local_subchannel_pool", 1),
     ("grpc.keepalive_time_ms", 60_000),
     ("grpc.keepalive_timeout_ms", 20_000),
     ("grpc.max_receive_message_length", 4 * 1024 * 1024),

@@ -14,13 +14,17 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
-from hotspot_sink_oracle import SinkOracle
+from hotspot_sink_oracle import SinkOracle, SinkServer
 
 from hotspot import settings
 from hotspot.client.connection import OracleConnection, classify, rejection_reason
 from hotspot.client.entropy import EntropyClient
+from hotspot.client.ingest import IngestClient
+from hotspot.client.registry import RegistryClient
+from hotspot.clock import RealClock
 from hotspot.errors import OracleUnavailable, ReportRejected
-from pocnet.wire import service_pb2_grpc
+from hotspot.keystore import KeyStore
+from pocnet.wire import reports_pb2, service_pb2_grpc
 
 
 def _cert(subject: str, issuer_key, issuer_name, key, ca: bool) -> x509.Certificate:
@@ -141,3 +145,37 @@ def test_tasks_failing_together_rotate_once_and_close_nothing_in_use() -> None:
         await conn.close()
 
     asyncio.run(go())
+
+
+def test_the_first_call_after_the_oracle_returns_connects(tmp_path: Path) -> None:
+    """gRPC keeps a reconnect backoff (1 s growing to 120 s) per subchannel, and by default
+    subchannels live in a process-wide pool that outlives the channels we drop on failure. The
+    daemon's calls then kept failing for seconds after the oracle was back, and the two
+    backoffs together could push the outbox's next delivery far past the outage. Each channel
+    owns its subchannel, so the retry after an outage is a fresh connection attempt."""
+    keys = KeyStore.create(tmp_path / "hotspot.key")
+    report = reports_pb2.WitnessReport(pub_key=keys.key_bytes, data=b"w", signal=-900)
+    server = SinkServer(SinkOracle())
+    server.start()
+    server.stop()                                  # a known free port, the oracle down
+
+    async def go() -> None:
+        conf = settings.OracleSettings(endpoints=(server.endpoint,), timeout_s=2.0)
+        conn = OracleConnection(conf)
+        ingest, registry = IngestClient(conn, keys, RealClock()), RegistryClient(conn)
+        try:
+            for _ in range(3):                     # the uploader and region watcher fail
+                with pytest.raises(OracleUnavailable):
+                    await ingest.submit("witness", report)
+                with pytest.raises(OracleUnavailable):
+                    await registry.get_hotspot(keys.key_bytes)
+            server.start()                         # the oracle is back on the same port
+            ack = await ingest.submit("witness", report)
+            assert not ack.duplicate and ingest.streaming
+        finally:
+            await conn.close()
+
+    try:
+        asyncio.run(go())
+    finally:
+        server.stop()
