@@ -78,13 +78,13 @@ def report_fix(held: HeldFix | None, now_ns: int) -> reports_pb2.GpsFix | None:
     return fix_to_proto(held.fix)
 
 
-def gps_factory(device: str) -> Callable[[], Gps]:
+def gps_factory(device: str, baudrate: int) -> Callable[[], Gps]:
     """How to (re)open the configured receiver; the driver registry is imported lazily."""
 
     def open_configured() -> Gps:
         from firmware_bridge.registry import open_gps
 
-        return open_gps(device)
+        return open_gps(device, baudrate=baudrate)
 
     return open_configured
 

@@ -24,6 +24,8 @@ ENV_PREFIX = "POCNET_HOTSPOT_"
 RADIO_KINDS = ("semtech-udp", "rak3172", "rn2483", "sim")
 SERIAL_RADIOS = ("rak3172", "rn2483")
 LOG_LEVELS = ("debug", "info", "warning", "error")
+# The UART speeds a u-blox receiver can be set to (its CFG-UART1-BAUDRATE choices).
+GPS_BAUDRATES = (4800, 9600, 19200, 38400, 57600, 115200, 230400, 460800, 921600)
 
 Check = Callable[[Any], str | None]
 
@@ -112,6 +114,9 @@ class RadioSettings:
 @dataclass(frozen=True)
 class GpsSettings:
     device: str = _opt("", "u-blox serial port, e.g. /dev/ttyACM0; empty = no GPS")
+    baudrate: int = _opt(9600, "UART speed (M8, M10 ship at 9600; M9, F9 at 38400); USB ignores it",
+                         lambda v: None if v in GPS_BAUDRATES
+                         else f"must be one of {', '.join(map(str, GPS_BAUDRATES))}")
 
 
 @dataclass(frozen=True)

@@ -27,7 +27,7 @@ from firmware_bridge.ublox_gps.reader import BlockingStream, ErrorPolicy, GnssRe
 
 log = logging.getLogger(__name__)
 
-DEFAULT_BAUDRATE = 9600          # u-blox M8 factory default on UART1 (M9/M10: 38400)
+DEFAULT_BAUDRATE = 9600          # u-blox M8 and M10 factory default on UART1 (M9, F9: 38400)
 READ_TIMEOUT_S = 0.2             # how often the reader thread checks for stop()
 REOPEN_DELAY_S = 1.0
 FIX_QUEUE_SIZE = 64

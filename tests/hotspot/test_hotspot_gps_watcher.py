@@ -123,3 +123,12 @@ def test_a_gps_gone_for_months_warns_once_not_every_minute(caplog) -> None:
     assert reopens > 50                         # still trying, bounded by the backoff
     warnings = [r for r in caplog.records if r.levelno >= logging.WARNING]
     assert len(warnings) == 1 and "no such device" in warnings[0].getMessage()
+
+
+def test_the_configured_uart_speed_reaches_the_driver(tmp_path) -> None:
+    """An M9 or F9 on the header talks at 38400 baud: at 9600 the daemon would read noise."""
+    from hotspot.gps_watcher import gps_factory
+
+    port = tmp_path / "ttyAMA0"          # not opened until the watcher starts the receiver
+    gps = gps_factory(str(port), 38400)()
+    assert (gps.port, gps.baudrate) == (str(port), 38400)

@@ -130,3 +130,14 @@ def test_oracle_keys_are_addresses_from_the_file_or_the_environment() -> None:
     assert problem.startswith("oracle.keys: not an oracle address: bad address")
     with pytest.raises(SettingsError, match="must be a list of strings"):
         settings.from_mapping({"oracle": {"keys": a}}, env={})
+
+
+def test_gps_baudrate_is_a_speed_the_receiver_supports() -> None:
+    assert settings.from_mapping({"gps": {"baudrate": 38400}}, env={}).gps.baudrate == 38400
+    assert settings.Settings().gps.baudrate == 9600
+    with pytest.raises(SettingsError) as err:
+        settings.from_mapping({"gps": {"baudrate": 38000}}, env={})
+    assert err.value.problems == [
+        "gps.baudrate: must be one of 4800, 9600, 19200, 38400, 57600, 115200, 230400, 460800, "
+        "921600, got 38000"
+    ]
