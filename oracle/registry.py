@@ -145,6 +145,10 @@ class Registry:
         )
         return msg.version
 
+    def is_onboarded(self, key: bytes) -> bool:
+        """Has a registration: report streams keep most of their slots for these keys."""
+        return self._repo.hotspot(bytes(key)) is not None
+
     def info(self, key: bytes) -> registry_pb2.HotspotInfo:
         reg = self._repo.hotspot(bytes(key))
         if reg is None:

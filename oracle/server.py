@@ -176,7 +176,8 @@ def create_server(
     )
     server.add_generic_rpc_handlers((
         entropy_servicer.EntropyServicer(oracle.entropy).handler(),
-        ingest_servicer.IngestServicer(oracle.ingestor, limits, guard=oracle.streams).handler(),
+        ingest_servicer.IngestServicer(oracle.ingestor, limits, guard=oracle.streams,
+                                       onboarded=oracle.registry.is_onboarded).handler(),
         registry_servicer.RegistryServicer(oracle.registry).handler(),
         query_servicer.QueryServicer(oracle.repo, oracle.rewards).handler(),
     ))

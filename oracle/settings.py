@@ -52,6 +52,7 @@ class StreamsSection:
     idle_s: float = 600.0  # a session with no report this long is ended (UNAVAILABLE)
     unary_reserve_share: float = 0.1  # share of server.max_concurrent_rpcs streams may not use
     ipv6_prefix_len: int = 64  # IPv6 peers count per prefix (a subscriber holds a whole /64)
+    not_onboarded_share: float = 0.1  # share of stream slots keys with no registration may hold
 
 
 @dataclass(frozen=True)
@@ -201,6 +202,9 @@ def _check(s: Settings) -> list[str]:
     elif s.server.max_concurrent_rpcs > 0 and stream_caps(s).stream_limit < 1:
         errors.append("streams.unary_reserve_share: leaves no slot of "
                       f"server.max_concurrent_rpcs = {s.server.max_concurrent_rpcs} to streams")
+    if not 0 < s.streams.not_onboarded_share <= 1:
+        errors.append("streams.not_onboarded_share: must be > 0 and <= 1, "
+                      f"got {s.streams.not_onboarded_share}")
     if not 1 <= s.streams.ipv6_prefix_len <= 128:
         errors.append("streams.ipv6_prefix_len: must be 1..128")
     if s.rate_limit.per_key_burst < 1:
@@ -227,6 +231,7 @@ def stream_caps(s: Settings) -> StreamCaps:
     """The stream guard's caps: `max_concurrent_rpcs` minus the unary reserve, and [streams]."""
     return StreamCaps.from_share(
         s.server.max_concurrent_rpcs, s.streams.unary_reserve_share,
+        s.streams.not_onboarded_share,
         per_peer_pending=s.streams.per_peer_pending, per_peer=s.streams.per_peer,
         per_key=s.streams.per_key, idle_s=s.streams.idle_s,
         ipv6_prefix_len=s.streams.ipv6_prefix_len,

@@ -11,6 +11,10 @@ session init and a session up to 30 min. Without limits anyone can hold all
 - per device key a small cap on sessions; a newer session replaces the oldest, so a hotspot
   reconnecting after a network blip is never locked out by its own dead stream. Only the
   holder of the device key can sign a session init for it, so nobody else can evict it;
+- sessions of keys not onboarded together hold at most a share of the slots: device keys cost
+  nothing to make, so without it an attacker with many addresses could fill every stream
+  slot; with it the onboarded hotspots always find theirs (the others still have unary calls,
+  and PROTOCOL §5 still gives their reports a verdict, `gateway_not_found`);
 - an idle timeout: a session with no report for `idle_s` is ended by `sweep()`.
 
 Refusals raise `StreamRefused` (RESOURCE_EXHAUSTED); ended streams get `StreamIdle`
@@ -49,15 +53,20 @@ class StreamCaps:
     per_key: int = 2
     idle_s: float = 600.0
     ipv6_prefix_len: int = 64
+    not_onboarded: int | None = None  # sessions of keys with no registration; None: no cap
 
     @classmethod
     def from_share(cls, max_concurrent_rpcs: int, unary_reserve_share: float,
-                   **caps: float) -> StreamCaps:
-        """Caps leaving `ceil(share × max)` slots (at least 1 when share > 0) to unary calls."""
+                   not_onboarded_share: float = 1.0, **caps: float) -> StreamCaps:
+        """Caps leaving `ceil(share × max)` slots (at least 1 when share > 0) to unary calls,
+        and `floor(not_onboarded_share × stream slots)` (at least 1) to keys not onboarded."""
         reserve = math.ceil(unary_reserve_share * max_concurrent_rpcs)
         if unary_reserve_share > 0:
             reserve = max(1, reserve)
-        return cls(max_concurrent_rpcs - reserve, **caps)  # type: ignore[arg-type]
+        limit = max_concurrent_rpcs - reserve
+        not_onboarded = max(1, math.floor(not_onboarded_share * limit))
+        return cls(limit, not_onboarded=not_onboarded if not_onboarded < limit else None,
+                   **caps)  # type: ignore[arg-type]
 
 
 def peer_group(peer: str, ipv6_prefix_len: int = 64) -> str:
@@ -84,13 +93,14 @@ def peer_group(peer: str, ipv6_prefix_len: int = 64) -> str:
 class StreamTicket:
     """One open report stream as the guard sees it. `task` is what `_end` cancels."""
 
-    __slots__ = ("active_s", "key", "opened_s", "peer", "reason", "state", "task")
+    __slots__ = ("active_s", "key", "onboarded", "opened_s", "peer", "reason", "state", "task")
 
     def __init__(self, peer: str, now_s: float) -> None:
         self.peer = peer
         self.opened_s = now_s
         self.active_s = now_s  # last report (or the init); the servicer updates it
         self.key: bytes | None = None
+        self.onboarded = True
         self.state = "pending"  # pending -> session -> (ended) -> closed
         self.reason: OracleError | None = None
         self.task: Cancellable | None = None
@@ -98,7 +108,8 @@ class StreamTicket:
 
 class StreamGuard:
     def __init__(self, caps: StreamCaps, clock_s: Callable[[], float]) -> None:
-        if min(caps.stream_limit, caps.per_peer_pending, caps.per_peer, caps.per_key) < 1:
+        if min(caps.stream_limit, caps.per_peer_pending, caps.per_peer, caps.per_key,
+               caps.not_onboarded or 1) < 1:
             raise ValueError("stream caps must be >= 1")
         self.caps = caps
         self.clock_s = clock_s
@@ -107,6 +118,7 @@ class StreamGuard:
         self._sessions_of_peer: Counter[str] = Counter()
         self._sessions_of_key: dict[bytes, list[StreamTicket]] = {}
         self._sessions: dict[StreamTicket, None] = {}  # insertion-ordered set
+        self._not_onboarded = 0  # sessions of keys with no registration
 
     def open(self, peer: str) -> StreamTicket:
         """Admit a new stream from `peer` (grpc's peer string) or raise StreamRefused."""
@@ -126,9 +138,11 @@ class StreamGuard:
         self._open += 1
         return ticket
 
-    def initialised(self, ticket: StreamTicket, device_key: bytes) -> None:
+    def initialised(self, ticket: StreamTicket, device_key: bytes,
+                    onboarded: bool = True) -> None:
         """The stream's session init verified: count it as a session of `device_key`,
-        replacing that key's oldest session when the key is at its cap."""
+        replacing that key's oldest session when the key is at its cap. `onboarded`: the key
+        has a registration (the servicer asks the registry)."""
         if ticket.state != "pending":
             raise ValueError(f"stream already {ticket.state}")
         same_key = self._sessions_of_key.get(device_key, [])
@@ -140,10 +154,19 @@ class StreamGuard:
             raise StreamRefused(
                 f"too many streams from {ticket.peer} (at most {self.caps.per_peer} sessions)"
             )
+        cap = self.caps.not_onboarded
+        if not onboarded and cap is not None and self._not_onboarded + 1 - (
+                victim is not None and not victim.onboarded) > cap:
+            raise StreamRefused(
+                f"all {cap} report-stream slots for hotspots not onboarded are busy; onboard "
+                "this hotspot (pocnet-hotspot onboard), or use the unary calls"
+            )
         self._uncount(self._pending, ticket.peer)
         ticket.state, ticket.key, ticket.active_s = "session", device_key, self.clock_s()
+        ticket.onboarded = onboarded
         self._sessions[ticket] = None
         self._sessions_of_peer[ticket.peer] += 1
+        self._not_onboarded += not onboarded
         self._sessions_of_key.setdefault(device_key, []).append(ticket)
         if victim is not None:
             self._end(victim, SessionReplaced(
@@ -184,7 +207,7 @@ class StreamGuard:
     def counts(self) -> dict[str, int]:
         """Open streams, those awaiting init and sessions (metrics, tests)."""
         return {"open": self._open, "pending": sum(self._pending.values()),
-                "sessions": len(self._sessions)}
+                "sessions": len(self._sessions), "not_onboarded": self._not_onboarded}
 
     def _end(self, ticket: StreamTicket, reason: OracleError) -> None:
         self._forget_session(ticket)
@@ -195,6 +218,7 @@ class StreamGuard:
     def _forget_session(self, ticket: StreamTicket) -> None:
         self._sessions.pop(ticket, None)
         self._uncount(self._sessions_of_peer, ticket.peer)
+        self._not_onboarded -= not ticket.onboarded
         assert ticket.key is not None
         same_key = self._sessions_of_key[ticket.key]
         same_key.remove(ticket)

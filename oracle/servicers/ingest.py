@@ -6,9 +6,10 @@ On a stream, reports are pipelined: the reader verifies and queues while the wri
 commits and sends acks in order, so one stream is not limited to one fsync per report. Any
 rejection ends the stream with its status after the acks already due are sent.
 
-Every stream passes the `StreamGuard` (per-peer, per-key and global caps, idle timeout): a
-refused stream ends RESOURCE_EXHAUSTED before its offer; a stream the guard ends (idle,
-replaced by a newer session of its key) has its reader cancelled and ends with that status.
+Every stream passes the `StreamGuard` (per-peer, per-key and global caps, a share for keys not
+onboarded, idle timeout): a refused stream ends RESOURCE_EXHAUSTED before its offer or at its
+session init; a stream the guard ends (idle, replaced by a newer session of its key) has its
+reader cancelled and ends with that status.
 """
 
 from __future__ import annotations
@@ -57,11 +58,15 @@ class IngestServicer:
         limits: StreamLimits,
         nonce: Callable[[int], bytes] = os.urandom,
         guard: StreamGuard | None = None,
+        onboarded: Callable[[bytes], bool] | None = None,
     ) -> None:
+        """`onboarded(key)` says whether a device key has a registration (a database read, run
+        off the event loop once per session init); None counts every key as onboarded."""
         self._ingestor = ingestor
         self._limits = limits
         self._nonce = nonce
         self._guard = guard
+        self._onboarded = onboarded
 
     async def _commit(self, future: Any) -> InsertResult:
         try:
@@ -162,7 +167,10 @@ class IngestServicer:
             raise SessionError("the first message of a report stream must be a session init")
         session = self._session(first.session_init, nonce)
         if ticket is not None and self._guard is not None:
-            self._guard.initialised(ticket, session[0].to_bytes())
+            key = session[0].to_bytes()
+            onboarded = (self._onboarded is None
+                         or await asyncio.to_thread(self._onboarded, key))
+            self._guard.initialised(ticket, key, onboarded)
         begin, gate = self._ingestor.begin, StreamGate()
         clock_s = self._guard.clock_s if self._guard is not None else None
         try:

@@ -66,7 +66,7 @@ def test_pending_streams_are_capped_per_peer() -> None:
     guard.open("ipv4:10.0.0.1:3")
     guard.close(flood[1])
     guard.open("ipv4:10.0.0.1:4")
-    assert guard.counts() == {"open": 5, "pending": 4, "sessions": 1}
+    assert guard.counts() == {"open": 5, "pending": 4, "sessions": 1, "not_onboarded": 0}
     guard.close(other)
     assert guard.counts()["pending"] == 3
 
@@ -79,7 +79,7 @@ def test_sessions_are_capped_per_peer_at_init() -> None:
     with pytest.raises(StreamRefused, match=r"too many streams from 10\.0\.0\.1 \(at most 2"):
         guard.initialised(third, KEY_A)
     guard.close(third)
-    assert guard.counts() == {"open": 2, "pending": 0, "sessions": 2}
+    assert guard.counts() == {"open": 2, "pending": 0, "sessions": 2, "not_onboarded": 0}
 
 
 def test_global_limit_counts_every_open_stream() -> None:
@@ -104,9 +104,9 @@ def test_newer_session_of_a_key_replaces_the_oldest() -> None:
     guard.initialised(third, KEY_A)  # from another address too: the key is what counts
     assert first.task.cancelled == 1 and isinstance(first.reason, SessionReplaced)  # type: ignore[union-attr]
     assert second.reason is None and third.reason is None
-    assert guard.counts() == {"open": 3, "pending": 0, "sessions": 2}
+    assert guard.counts() == {"open": 3, "pending": 0, "sessions": 2, "not_onboarded": 0}
     guard.close(first)  # its call ends afterwards
-    assert guard.counts() == {"open": 2, "pending": 0, "sessions": 2}
+    assert guard.counts() == {"open": 2, "pending": 0, "sessions": 2, "not_onboarded": 0}
     other = guard.open("ipv4:10.0.0.1:1")
     guard.initialised(other, KEY_B)  # another key is not affected
     assert second.reason is None
@@ -162,6 +162,8 @@ def test_caps_from_settings() -> None:
     ("per_key", 0, "must be > 0"),
     ("idle_s", 0, "must be > 0"),
     ("ipv6_prefix_len", 129, r"must be 1\.\.128"),
+    ("not_onboarded_share", 0, r"must be > 0 and <= 1"),
+    ("not_onboarded_share", 1.5, r"must be > 0 and <= 1"),
 ])
 def test_bad_stream_settings(field: str, value: float, message: str) -> None:
     with pytest.raises(SettingsError, match=rf"streams\.{field}: {message}"):
@@ -173,3 +175,31 @@ def test_reserve_must_leave_a_stream_slot() -> None:
         Settings().with_("server", max_concurrent_rpcs=1)
     one = Settings().with_("streams", unary_reserve_share=0).with_("server", max_concurrent_rpcs=1)
     assert stream_caps(one).stream_limit == 1
+
+
+def test_keys_not_onboarded_share_a_capped_number_of_sessions() -> None:
+    guard, _ = _guard(not_onboarded=2, per_key=1)
+    strangers = [guard.open(f"ipv4:10.0.0.{i}:1") for i in range(3)]
+    guard.initialised(strangers[0], KEY_A, onboarded=False)
+    guard.initialised(strangers[1], KEY_B, onboarded=False)
+    with pytest.raises(StreamRefused, match="all 2 report-stream slots for hotspots not "
+                                            "onboarded are busy"):
+        guard.initialised(strangers[2], b"\x01" + b"c" * 32, onboarded=False)
+    guard.close(strangers[2])
+    # An onboarded hotspot is not affected by the strangers' cap.
+    guard.initialised(guard.open("ipv4:10.0.0.9:1"), b"\x01" + b"d" * 32)
+    assert guard.counts() == {"open": 3, "pending": 0, "sessions": 3, "not_onboarded": 2}
+    # A stranger reconnecting replaces its own session: at the cap, and still admitted.
+    guard.initialised(guard.open("ipv4:10.0.0.0:2"), KEY_A, onboarded=False)
+    assert strangers[0].state == "ended" and guard.counts()["not_onboarded"] == 2
+    guard.close(strangers[1])  # a closed stranger's place comes back
+    guard.initialised(guard.open("ipv4:10.0.0.7:1"), b"\x01" + b"e" * 32, onboarded=False)
+    assert guard.counts()["not_onboarded"] == 2
+
+
+def test_not_onboarded_cap_from_its_share() -> None:
+    assert stream_caps(Settings()).not_onboarded == 90  # 10 % of the 900 stream slots
+    assert StreamCaps.from_share(10, 0, 0.01).not_onboarded == 1  # never below one
+    assert StreamCaps.from_share(10, 0, 0.25).not_onboarded == 2  # rounded down
+    assert StreamCaps.from_share(10, 0, 1.0).not_onboarded is None  # the whole: no own cap
+    assert StreamCaps.from_share(10, 0).not_onboarded is None

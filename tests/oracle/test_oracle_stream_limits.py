@@ -2,7 +2,9 @@
 
 A flood of streams that never send their session init is capped per peer address while
 another address is served; a device key's newer session replaces its oldest; idle sessions are
-ended; unary calls keep a reserve of `maximum_concurrent_rpcs` during a stream flood. Every
+ended; unary calls keep a reserve of `maximum_concurrent_rpcs` during a stream flood; keys
+with no registration share a capped number of sessions, so onboarded hotspots always find a
+slot. Every
 refusal or ending is an explicit status with a reason. PROTOCOL §1 is unchanged: offer, init
 within the timeout, reports signed by the session key.
 """
@@ -12,7 +14,7 @@ from __future__ import annotations
 import grpc
 import pytest
 from oracle_client import RunningServer, StreamClient
-from oracle_factories import keypair, witness_report
+from oracle_factories import assertion, keypair, witness_report
 from test_oracle_stream_guard import FakeClock
 
 from pocnet import signing
@@ -153,7 +155,7 @@ def test_idle_session_is_ended_injected_clock(oracle_settings) -> None:  # type:
             assert error.code() == grpc.StatusCode.UNAVAILABLE
             assert "no report for 600 s" in error.details()
             assert _on_server(running, running.oracle.streams.counts) == {
-                "open": 0, "pending": 0, "sessions": 0}
+                "open": 0, "pending": 0, "sessions": 0, "not_onboarded": 0}
         assert running.oracle.repo.count_reports() == 3
     finally:
         running.close()
@@ -198,5 +200,39 @@ def test_unary_calls_are_served_during_a_stream_flood(oracle_settings) -> None: 
             assert ack.id == signing.report_id(report)
             for client in held:
                 client.close()
+    finally:
+        running.close()
+
+
+def test_keys_not_onboarded_cannot_take_the_onboarded_hotspots_slots(oracle_settings) -> None:  # type: ignore[no-untyped-def]
+    """Device keys are free: a flood of fresh keys gets 2 of the 10 stream slots, an onboarded
+    hotspot still gets a session, and a stranger's reports still go in by unary call."""
+    settings, operator = oracle_settings
+    settings = settings.with_("server", max_concurrent_rpcs=10)
+    settings = settings.with_("streams", unary_reserve_share=0, not_onboarded_share=0.2)
+    running = RunningServer(settings, operator)
+    try:
+        with grpc.insecure_channel(running.address) as channel:
+            strangers = [_open(channel, device_seed=10 + i, session_seed=110 + i)
+                         for i in range(2)]
+            for client, device, session in strangers:
+                _acked(client, device, session)
+            client, _, _ = _open(channel, device_seed=12, session_seed=112)
+            error = _closed_with(client)  # refused at its session init
+            assert error.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
+            assert "all 2 report-stream slots for hotspots not onboarded" in error.details()
+            hotspot = keypair(20)
+            service_pb2_grpc.RegistryServiceStub(channel).AssertLocation(
+                assertion(hotspot, keypair(21)), timeout=5)
+            onboarded = _open(channel, device_seed=20, session_seed=120)
+            _acked(*onboarded)
+            report = witness_report(keypair(12), timestamp_ns=7)
+            ack = service_pb2_grpc.IngestServiceStub(channel).SubmitWitness(report, timeout=5)
+            assert ack.id == signing.report_id(report)
+            assert _on_server(running, running.oracle.streams.counts) == {
+                "open": 3, "pending": 0, "sessions": 3, "not_onboarded": 2}
+            for client, _, _ in [*strangers, onboarded]:
+                client.close()
+        assert running.oracle.repo.count_reports() == 4
     finally:
         running.close()
