@@ -85,7 +85,8 @@ async def run_daemon(settings: Settings, clock: Clock | None = None,
         gps = gps_factory(settings.gps.device, settings.gps.baudrate)
         tasks.append(GpsWatcher(gps, fixes, clock, Backoff(rng, max_s=60.0), outbox.set_state))
     if settings.coverage.modem_device:
-        tasks.append(Coverager(modem_factory(settings.coverage.modem_device),
+        tasks.append(Coverager(modem_factory(settings.coverage.modem_device,
+                                             settings.coverage.modem_gnss_uere_m),
                                settings.coverage.interval_s, fixes, keys, outbox, clock,
                                Backoff(rng), metrics))
     try:

@@ -23,11 +23,13 @@ from pocnet.wire import reports_pb2
 
 log = logging.getLogger(__name__)
 
-def modem_factory(device: str) -> Callable[[], CellModem]:
+def modem_factory(device: str, uere_m: float = 0.0) -> Callable[[], CellModem]:
+    """How to (re)open the configured modem; `uere_m` 0 leaves its GNSS fixes unusable."""
+
     def open_configured() -> CellModem:
         from firmware_bridge.registry import open_modem
 
-        return open_modem(device)
+        return open_modem(device, uere_m=uere_m or None)
 
     return open_configured
 

@@ -156,6 +156,9 @@ class MetricsSettings:
 class CoverageSettings:
     modem_device: str = _opt("", "Quectel 5G modem AT port, e.g. /dev/ttyUSB2; empty = none")
     interval_s: int = _opt(600, "seconds between coverage reports", _range(30, 86_400))
+    modem_gnss_uere_m: float = _opt(
+        0.0, "user-equivalent range error in m that turns the modem's GNSS HDOP into"
+        " an accuracy (about 5); 0 = never use the modem's fix", _range(0, 50))
 
 
 @dataclass(frozen=True)

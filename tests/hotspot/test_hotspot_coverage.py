@@ -62,3 +62,41 @@ def test_periodic_signed_coverage_reports(tmp_path: Path) -> None:
     assert cell.tech == reports_pb2.NR5G_SA and cell.rsrp_dbm == -95
     assert not cell.HasField("sinr_db")
     assert not report.HasField("gps_fix")
+
+
+def _first_report_through_the_virtual_modem(tmp_path: Path, uere_m: float):
+    """One CoverageReport from the configured modem factory and the virtual RM520N on a pty
+    (no u-blox fix held, so the modem's own GNSS is the only location source)."""
+    from hotspot.coverage import modem_factory
+    from sim_radio.devices.quectel import QuectelConfig, QuectelDevice
+
+    async def go():
+        device = QuectelDevice(QuectelConfig(fix_after_queries=0, hdop=0.8))
+        serving = asyncio.create_task(device.run())
+        outbox = Outbox(tmp_path / f"o{uere_m}.sqlite")
+        cov = Coverager(modem_factory(device.path, uere_m), 600, Watch(None),
+                        KeyStore.create(tmp_path / f"k{uere_m}"), outbox, FakeClock(),
+                        Backoff(random.Random(0)), HotspotMetrics())
+        stop = asyncio.Event()
+        task = asyncio.create_task(cov.run(stop))
+        async with asyncio.timeout(10):
+            while not outbox.peek(1):
+                await asyncio.sleep(0.01)
+        stop.set()
+        await task
+        serving.cancel()
+        return device.config, outbox.peek(1)[0].report
+
+    return asyncio.run(go())
+
+
+def test_the_modems_gnss_fix_is_used_when_its_range_error_is_configured(tmp_path: Path) -> None:
+    config, report = _first_report_through_the_virtual_modem(tmp_path, 5.0)
+    assert report.HasField("gps_fix")
+    assert report.gps_fix.h_acc_mm == 4000                       # HDOP 0.8 x 5 m
+    assert abs(report.gps_fix.lat_e7 - config.lat * 1e7) <= 1e2    # 5 decimals on the wire
+
+
+def test_the_modems_gnss_fix_is_left_out_by_default(tmp_path: Path) -> None:
+    _, report = _first_report_through_the_virtual_modem(tmp_path, 0.0)
+    assert len(report.cells) == 1 and not report.HasField("gps_fix")
