@@ -17,6 +17,14 @@ class ManifestMismatch(RewardsError):
     """A recomputed manifest differs from the stored one; the stored one stands."""
 
 
+class EpochBusy(RewardsError):
+    """Another run (another replica) is storing this epoch right now."""
+
+
+class ClaimLost(RewardsError):
+    """This run's claim on the epoch was taken over (it looked dead); it writes nothing more."""
+
+
 class ManifestMissing(RewardsError):
     """No manifest stored for the epoch (run `rewards compute` first)."""
 

@@ -77,7 +77,7 @@ def compute_and_store(
     gps_trust: bool = True,
     progress: Progress | None = None,
 ) -> tuple[rewards_pb2.EpochManifest, bool]:
-    """(manifest, newly stored). Raises EpochNotReady or ManifestMismatch.
+    """(manifest, newly stored). Raises EpochNotReady, ManifestMismatch or EpochBusy.
 
     Two passes when the epoch is new: the first computes the manifest (and compares it with a
     stored one, the common re-run); the second streams the non-zero shares into the store in
@@ -87,19 +87,23 @@ def compute_and_store(
     manifest = compute_manifest(source, epoch, params, density, gps_trust, None, progress)
     if store.check_against_stored(manifest):
         return manifest, False
-    store.discard_partial(epoch)
-    buffer: list[ShareRow] = []
+    token = store.claim(epoch)  # EpochBusy while another replica stores it
+    try:
+        store.discard_partial(epoch, token)
+        buffer: list[ShareRow] = []
 
-    def sink(
-        rid: bytes, key: bytes, kind: int, u: Decimal, s: Decimal, t: Decimal, sh: Decimal
-    ) -> None:
-        buffer.append((rid, kind, key, u, s, t, sh))
-        if len(buffer) >= CHUNK:
-            store.add_shares(epoch, buffer)
-            buffer.clear()
+        def sink(
+            rid: bytes, key: bytes, kind: int, u: Decimal, s: Decimal, t: Decimal, sh: Decimal
+        ) -> None:
+            buffer.append((rid, kind, key, u, s, t, sh))
+            if len(buffer) >= CHUNK:
+                store.add_shares(epoch, buffer, token)
+                buffer.clear()
 
-    again = compute_manifest(source, epoch, params, density, gps_trust, sink)
-    store.add_shares(epoch, buffer)
-    if manifest_bytes(again) != manifest_bytes(manifest):
-        raise ManifestMismatch(f"epoch {epoch}: the source changed while it was computed")
-    return manifest, store.save(manifest, now_ms)
+        again = compute_manifest(source, epoch, params, density, gps_trust, sink)
+        store.add_shares(epoch, buffer, token)
+        if manifest_bytes(again) != manifest_bytes(manifest):
+            raise ManifestMismatch(f"epoch {epoch}: the source changed while it was computed")
+        return manifest, store.save(manifest, now_ms, token)
+    finally:
+        store.release(epoch, token)

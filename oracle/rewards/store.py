@@ -8,14 +8,22 @@ An epoch *is* stored once its manifest row exists; details left by an interrupte
 manifest row) are deleted before the next attempt. A manifest is written once: saving again
 is accepted only when the bytes are identical; a different manifest raises ManifestMismatch
 and nothing changes.
+
+Replicas share the tables, so one run at a time may write an epoch's details: otherwise a
+second run's clean-up could delete the first one's shares just before the first stores its
+manifest, leaving a stored epoch with missing shares. A run `claim`s the epoch (a random
+token); every write renews the claim and checks it in its own transaction, so a run whose
+claim was taken over (stale for CLAIM_LEASE_MS: it looked dead) can write nothing more.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import os
+import time
+from collections.abc import Callable, Sequence
 from decimal import Decimal
 
-from oracle.rewards.errors import ManifestMismatch
+from oracle.rewards.errors import ClaimLost, EpochBusy, ManifestMismatch
 from oracle.rewards.manifest import manifest_bytes
 from pocnet.wire import rewards_pb2
 
@@ -23,6 +31,9 @@ ShareRow = tuple[bytes, int, bytes, Decimal, Decimal, Decimal, Decimal]
 """(report_id, kind, hotspot_key, unit, scale, location_trust, share)"""
 
 CHUNK = 10_000
+# A live run renews its claim at every chunk (10,000 rows, well under a second of work); a
+# claim this old belongs to a run that died without releasing it (SIGKILL, power loss).
+CLAIM_LEASE_MS = 15 * 60_000
 MAX_EPOCH = 2**62  # far beyond any real epoch (days since 1970), well inside BIGINT
 
 _INSERT_SHARE = (
@@ -45,9 +56,56 @@ def _executemany(tx: object, sql: str, rows: Sequence[Sequence[object]]) -> None
         tx.execute(sql, row)  # type: ignore[attr-defined]
 
 
+def _wall_ms() -> int:
+    return time.time_ns() // 1_000_000
+
+
 class ManifestStore:
-    def __init__(self, repo: object) -> None:
+    def __init__(self, repo: object, clock_ms: Callable[[], int] = _wall_ms) -> None:
         self._repo = repo
+        self._clock_ms = clock_ms
+
+    def claim(self, epoch: int) -> bytes:
+        """Take the epoch for this run: its token, for every write that follows. EpochBusy
+        while another run holds a fresh claim; a stale one is taken over."""
+        token, now = os.urandom(16), self._clock_ms()
+        with self._repo.transaction() as tx:  # type: ignore[attr-defined]
+            tx.execute("SELECT claimed_ms FROM rewards_claims WHERE epoch = ?", (epoch,))
+            row = tx.fetchone()
+            if row is None:
+                tx.execute("INSERT INTO rewards_claims (epoch, token, claimed_ms) "
+                           "VALUES (?, ?, ?) ON CONFLICT (epoch) DO NOTHING",
+                           (epoch, token, now))
+            elif now - int(row[0]) >= CLAIM_LEASE_MS:
+                tx.execute("UPDATE rewards_claims SET token = ?, claimed_ms = ? "
+                           "WHERE epoch = ? AND claimed_ms = ?", (token, now, epoch, row[0]))
+            else:
+                raise EpochBusy(self._busy(epoch, int(row[0]), now))
+            if tx.rowcount != 1:  # another replica claimed it between our read and write
+                raise EpochBusy(f"epoch {epoch} is being stored by another run; retry later")
+        return token
+
+    def release(self, epoch: int, token: bytes) -> None:
+        """The run is over (stored, failed or interrupted): the next run need not wait."""
+        with self._repo.transaction() as tx:  # type: ignore[attr-defined]
+            tx.execute("DELETE FROM rewards_claims WHERE epoch = ? AND token = ?",
+                       (epoch, token))
+
+    def _hold(self, tx: object, epoch: int, token: bytes) -> None:
+        """Renew this run's claim inside the write's transaction, or stop the write."""
+        tx.execute(  # type: ignore[attr-defined]
+            "UPDATE rewards_claims SET claimed_ms = ? WHERE epoch = ? AND token = ?",
+            (self._clock_ms(), epoch, token))
+        if tx.rowcount != 1:  # type: ignore[attr-defined]
+            raise ClaimLost(f"epoch {epoch}: another run took this run's claim over (it was "
+                            f"idle for {CLAIM_LEASE_MS // 60_000} min); this run stops")
+
+    @staticmethod
+    def _busy(epoch: int, claimed_ms: int, now_ms: int) -> str:
+        wait_s = max(0, claimed_ms + CLAIM_LEASE_MS - now_ms) // 1000
+        return (f"epoch {epoch} is being stored by another run (last active "
+                f"{max(0, now_ms - claimed_ms) // 1000} s ago); retry when it ends, or after "
+                f"{wait_s} s if it died")
 
     def load(self, epoch: int) -> rewards_pb2.EpochManifest | None:
         data = self._stored_bytes(epoch)
@@ -73,16 +131,17 @@ class ManifestStore:
             )
         return True
 
-    def discard_partial(self, epoch: int) -> None:
+    def discard_partial(self, epoch: int, token: bytes) -> None:
         """Remove details of an earlier attempt that never stored its manifest."""
         with self._repo.transaction() as tx:  # type: ignore[attr-defined]
+            self._hold(tx, epoch, token)
             tx.execute("SELECT 1 FROM rewards_manifests WHERE epoch = ?", (epoch,))
             if tx.fetchone() is not None:
                 return
             tx.execute("DELETE FROM rewards_shares WHERE epoch = ?", (epoch,))
             tx.execute("DELETE FROM rewards_hotspots WHERE epoch = ?", (epoch,))
 
-    def add_shares(self, epoch: int, rows: Sequence[ShareRow]) -> None:
+    def add_shares(self, epoch: int, rows: Sequence[ShareRow], token: bytes) -> None:
         """One short transaction per CHUNK rows."""
         for start in range(0, len(rows), CHUNK):
             chunk = [
@@ -90,9 +149,10 @@ class ManifestStore:
                 for rid, kind, key, u, s, t, sh in rows[start : start + CHUNK]
             ]
             with self._repo.transaction() as tx:  # type: ignore[attr-defined]
+                self._hold(tx, epoch, token)
                 _executemany(tx, _INSERT_SHARE, chunk)
 
-    def save(self, manifest: rewards_pb2.EpochManifest, now_ms: int) -> bool:
+    def save(self, manifest: rewards_pb2.EpochManifest, now_ms: int, token: bytes) -> bool:
         """Store hotspot amounts, then the manifest row; False if an identical manifest was
         already stored (by another replica meanwhile), ManifestMismatch if a different one."""
         if self.check_against_stored(manifest):
@@ -103,8 +163,10 @@ class ManifestStore:
         ]
         for start in range(0, len(hotspots), CHUNK):
             with self._repo.transaction() as tx:  # type: ignore[attr-defined]
+                self._hold(tx, epoch, token)
                 _executemany(tx, _INSERT_HOTSPOT, hotspots[start : start + CHUNK])
         with self._repo.transaction() as tx:  # type: ignore[attr-defined]
+            self._hold(tx, epoch, token)
             tx.execute("SELECT 1 FROM rewards_manifests WHERE epoch = ?", (epoch,))
             if tx.fetchone() is None:
                 tx.execute(

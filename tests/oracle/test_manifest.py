@@ -23,11 +23,11 @@ from rewards_seed import (
 )
 
 from oracle.rewards.epoch import RewardParams
-from oracle.rewards.errors import EpochNotReady, ManifestMismatch
+from oracle.rewards.errors import ClaimLost, EpochBusy, EpochNotReady, ManifestMismatch
 from oracle.rewards.manifest import check_manifest, leaf_hash, manifest_bytes, merkle_root
 from oracle.rewards.runner import compute_and_store, compute_manifest
 from oracle.rewards.source import RepositorySource
-from oracle.rewards.store import ManifestStore
+from oracle.rewards.store import CLAIM_LEASE_MS, ManifestStore
 
 READY_MS = END_MS + 45 * 60_000
 
@@ -146,8 +146,8 @@ def test_an_interrupted_store_is_redone_cleanly(repo, monkeypatch) -> None:
     params, store = RewardParams(emission=EMISSION), ManifestStore(repo)
     real = store.add_shares
 
-    def crash_after_some(epoch, rows):
-        real(epoch, rows[:2])
+    def crash_after_some(epoch, rows, token):
+        real(epoch, rows[:2], token)
         raise RuntimeError("killed while storing shares")
 
     monkeypatch.setattr(store, "add_shares", crash_after_some)
@@ -161,3 +161,51 @@ def test_an_interrupted_store_is_redone_cleanly(repo, monkeypatch) -> None:
     with repo.transaction() as tx:
         tx.execute("SELECT COUNT(*) FROM rewards_shares WHERE epoch = ?", (EPOCH,))
         assert tx.fetchone()[0] == 5
+
+
+def _share_count(repo) -> int:
+    with repo.transaction() as tx:
+        tx.execute("SELECT COUNT(*) FROM rewards_shares WHERE epoch = ?", (EPOCH,))
+        return int(tx.fetchone()[0])
+
+
+def test_a_second_replica_cannot_clear_a_run_in_progress(repo, monkeypatch) -> None:
+    """Replica B starts the same epoch while A is between its last shares and its manifest.
+    Without a claim, B's clean-up deleted A's shares and A then stored its manifest: a stored
+    epoch with shares missing. B is refused instead, and A's epoch is whole."""
+    seed(repo)
+    params = RewardParams(emission=EMISSION)
+    store_a, store_b = ManifestStore(repo), ManifestStore(repo)
+    real_save = store_a.save
+    seen = []
+
+    def b_starts_now(manifest, now_ms, token):
+        with pytest.raises(EpochBusy, match=f"epoch {EPOCH} is being stored by another run"):
+            compute_and_store(RepositorySource(repo), store_b, EPOCH, params, READY_MS)
+        seen.append(_share_count(repo))
+        return real_save(manifest, now_ms, token)
+
+    monkeypatch.setattr(store_a, "save", b_starts_now)
+    _, stored = compute_and_store(RepositorySource(repo), store_a, EPOCH, params, READY_MS)
+    assert stored and seen == [5] and _share_count(repo) == 5
+    # A released its claim: B's re-run finds the stored manifest at once.
+    _, stored_again = compute_and_store(RepositorySource(repo), store_b, EPOCH, params, READY_MS)
+    assert not stored_again
+
+
+def test_a_claim_left_by_a_dead_run_is_taken_over_after_its_lease(repo) -> None:
+    seed(repo)
+    params = RewardParams(emission=EMISSION)
+    now = [1_000_000]
+    store = ManifestStore(repo, clock_ms=lambda: now[0])
+    dead = store.claim(EPOCH)                       # a run SIGKILLed: its claim stays
+    now[0] += CLAIM_LEASE_MS - 1
+    with pytest.raises(EpochBusy, match="after 0 s if it died"):
+        compute_and_store(RepositorySource(repo), store, EPOCH, params, READY_MS)
+    now[0] += 1
+    _, stored = compute_and_store(RepositorySource(repo), store, EPOCH, params, READY_MS)
+    assert stored and _share_count(repo) == 5
+    # Had the "dead" run only been stalled, it can write nothing once it wakes up.
+    with pytest.raises(ClaimLost, match="another run took this run's claim over"):
+        store.add_shares(EPOCH, [(b"x" * 32, 1, key("A"), *(EMISSION,) * 4)], dead)
+    assert _share_count(repo) == 5

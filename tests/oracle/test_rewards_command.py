@@ -64,3 +64,20 @@ def test_rewards_errors_are_one_line(tmp_path: Path, capsys) -> None:
     code, _, err = cli(capsys, "payout", "status", "--epoch", "3", "--ledger",
                        str(tmp_path / "none.db"))
     assert code == 2 and "no payout ledger" in err
+
+
+def test_compute_while_another_replica_stores_the_epoch_is_one_line(tmp_path: Path,
+                                                                     capsys) -> None:
+    from oracle.rewards.store import ManifestStore
+
+    db = str(tmp_path / "oracle.db")
+    repo = open_repository(db)
+    seed(repo)
+    ManifestStore(repo).claim(EPOCH)  # another replica's run, in progress
+    repo.close()
+    code, _, err = cli(capsys, "rewards", "compute", "--epoch", str(EPOCH), "--database", db,
+                       "--emission", str(EMISSION))
+    assert code == 2 and len(err.strip().splitlines()) == 1
+    assert f"epoch {EPOCH} is being stored by another run" in err
+    code, _, err = cli(capsys, "rewards", "show", "--epoch", str(EPOCH), "--database", db)
+    assert code == 2  # nothing stored
