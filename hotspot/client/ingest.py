@@ -12,6 +12,11 @@ That status is logged once (event "stream_ended", code, reason) and the next rep
 new stream; only a stream that cannot be opened sends it unary. A report the oracle never saw
 (the stream had ended before it was written) is simply sent on the new stream; one in flight
 when the stream ended still goes unary, which tells whether it was that report's fault.
+
+A stream refused or ended with RESOURCE_EXHAUSTED (the oracle's stream limits: too many
+streams from this address, or keys not onboarded at their share) is not tried again for
+STREAM_COOLDOWN_S: the reports go by unary call meanwhile, instead of each opening a stream
+the oracle refuses.
 """
 
 from __future__ import annotations
@@ -35,6 +40,8 @@ from pocnet.wire import ingest_pb2, service_pb2_grpc
 
 log = logging.getLogger(__name__)
 
+STREAM_COOLDOWN_S = 300
+
 
 @dataclass
 class _Session:
@@ -53,6 +60,7 @@ class IngestClient:
         self._clock = clock
         self._use_stream = use_stream
         self._session: _Session | None = None
+        self._streams_after_ns: int | None = None  # refused: unary calls until then
         self.connected = False
 
     @property
@@ -62,7 +70,7 @@ class IngestClient:
 
     async def submit(self, kind: str, report: Message) -> ingest_pb2.ReportAck:
         """Deliver one report. OracleUnavailable: retry later. ReportRejected: never."""
-        if self._use_stream:
+        if self._use_stream and not self._cooling_down():
             try:
                 return await self._submit_stream(kind, report)
             except (OracleUnavailable, ReportRejected) as exc:
@@ -73,6 +81,27 @@ class IngestClient:
 
     async def close(self) -> None:
         await self._close_session()
+
+    def _cooling_down(self) -> bool:
+        after = self._streams_after_ns
+        if after is None:
+            return False
+        # A clock stepped back by more than the cooldown must not keep streams off for good.
+        now = self._clock.now_ns()
+        if now >= after or after - now > STREAM_COOLDOWN_S * NS_PER_S:
+            self._streams_after_ns = None
+            return False
+        return True
+
+    def _refused(self, code: grpc.StatusCode, reason: str) -> None:
+        """The oracle has no stream for us now: unary calls for STREAM_COOLDOWN_S."""
+        if code != grpc.StatusCode.RESOURCE_EXHAUSTED:
+            return
+        self._streams_after_ns = self._clock.now_ns() + STREAM_COOLDOWN_S * NS_PER_S
+        log.info("the oracle refuses report streams (%s); sending by unary calls for %d s",
+                 reason, STREAM_COOLDOWN_S,
+                 extra={"event": "stream_refused", "reason": reason,
+                        "endpoint": self._conn.endpoint})
 
     async def _submit_unary(self, kind: str, report: Message) -> ingest_pb2.ReportAck:
         signed = _copy(report)
@@ -158,7 +187,10 @@ class IngestClient:
         except grpc.aio.AioRpcError as exc:
             call.cancel()
             self.connected = False
-            await self._conn.rotate(channel)
+            if exc.code() == grpc.StatusCode.RESOURCE_EXHAUSTED:
+                self._refused(exc.code(), exc.details() or "")  # it answered: keep the endpoint
+            else:
+                await self._conn.rotate(channel)
             raise OracleUnavailable(str(classify(exc, "ReportStream"))) from None
         except (TimeoutError, asyncio.InvalidStateError, OracleUnavailable) as exc:
             call.cancel()
@@ -183,6 +215,7 @@ class IngestClient:
         log.info("report stream ended by the oracle: %s: %s; the next report opens a new one",
                  code.name, reason, extra={"event": "stream_ended", "code": code.name,
                                            "reason": reason, "endpoint": self._conn.endpoint})
+        self._refused(code, reason)  # e.g. refused at its session init
         return True
 
 

@@ -60,8 +60,11 @@ class SinkOracle(
         # Open sessions' inboxes: `end_streams` ends them with a status between reports, as
         # the real oracle's stream guard does (idle, replaced, too many streams).
         self._streams: list[queue.Queue] = []
-        # Refuse every new stream with this status (None: streams allowed).
+        # Refuse every new stream with this status (None: streams allowed), before its offer
+        # or, like the real oracle's cap on keys not onboarded, at its session init.
         self.stream_refusal: tuple[grpc.StatusCode, str] | None = None
+        self.session_refusal: tuple[grpc.StatusCode, str] | None = None
+        self.stream_calls = 0
 
     # EntropyService
     def GetEntropy(self, request, context):
@@ -112,6 +115,8 @@ class SinkOracle(
         return self._unary("coverage", request, context)
 
     def ReportStream(self, request_iterator, context):
+        with self.lock:
+            self.stream_calls += 1
         if not self.stream_enabled:
             context.abort(grpc.StatusCode.UNIMPLEMENTED, "no report stream here")
         if self.stream_refusal is not None:
@@ -125,6 +130,8 @@ class SinkOracle(
             device, session = signing.verify_session_init(first.session_init, nonce)
         except ProtoError as exc:
             context.abort(grpc.StatusCode.UNAUTHENTICATED, f"bad session: {exc}")
+        if self.session_refusal is not None:
+            context.abort(*self.session_refusal)
         inbox: queue.Queue = queue.Queue()
         with self.lock:
             self.sessions += 1

@@ -15,7 +15,7 @@ from hotspot_testkit import advance_until, eventually, make_settings, quiet
 from hotspot.channels import Watch
 from hotspot.client.backoff import SESSION_RENEW_S, Backoff
 from hotspot.client.connection import OracleConnection
-from hotspot.client.ingest import IngestClient
+from hotspot.client.ingest import STREAM_COOLDOWN_S, IngestClient
 from hotspot.clock import NS_PER_S, FakeClock
 from hotspot.keystore import KeyStore
 from hotspot.metrics import HotspotMetrics
@@ -360,13 +360,33 @@ def test_a_stream_ended_with_a_report_in_flight_logs_why_and_reopens(tmp_path, c
     assert "report stream failed" not in caplog.text
 
 
-@with_oracle
-async def test_a_stream_the_oracle_refuses_to_open_falls_back_to_unary(
-        tmp_path, oracle, server) -> None:
-    oracle.stream_refusal = (grpc.StatusCode.RESOURCE_EXHAUSTED,
-                             "too many streams from 127.0.0.1 awaiting session init")
-    async with Rig(tmp_path, server) as rig:
-        ids = [rig.witness(n) for n in range(3)]
-        await eventually(lambda: rig.outbox.depth() == 0)
-    assert list(oracle.stored) == ids
-    assert oracle.unary == 3 and oracle.sessions == 0
+@pytest.mark.parametrize("when", ["open", "session_init"])
+def test_a_stream_the_oracle_refuses_is_not_retried_for_a_while(tmp_path, when,
+                                                                  caplog) -> None:
+    """RESOURCE_EXHAUSTED on a stream (the oracle's stream limits; a key not onboarded is
+    refused at its session init): the reports go unary, without a refused stream each, until
+    the cooldown is over."""
+    caplog.set_level(logging.INFO, logger="hotspot.client.ingest")
+    refusal = (grpc.StatusCode.RESOURCE_EXHAUSTED, "all 90 report-stream slots for hotspots "
+               "not onboarded are busy")
+
+    async def scenario(tmp_path, oracle, server) -> None:
+        setattr(oracle, "stream_refusal" if when == "open" else "session_refusal", refusal)
+        async with Rig(tmp_path, server) as rig:
+            ids = [rig.witness(n) for n in range(3)]
+            await eventually(lambda: rig.outbox.depth() == 0)
+            assert list(oracle.stored) == ids
+            assert oracle.unary == 3 and oracle.stream_calls == 1 and oracle.sessions == 0
+            oracle.stream_refusal = oracle.session_refusal = None
+            await rig.clock.advance(STREAM_COOLDOWN_S - 1)
+            rig.witness(3)
+            await eventually(lambda: rig.outbox.depth() == 0)
+            assert oracle.unary == 4 and oracle.stream_calls == 1      # still cooling down
+            await rig.clock.advance(1)
+            rig.witness(4)
+            await eventually(lambda: rig.outbox.depth() == 0)
+            assert oracle.unary == 4 and oracle.sessions == 1          # streams again
+
+    with_oracle(scenario)(tmp_path)
+    refused = [r for r in caplog.records if getattr(r, "event", None) == "stream_refused"]
+    assert len(refused) == 1 and "not onboarded are busy" in refused[0].getMessage()
