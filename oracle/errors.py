@@ -6,6 +6,8 @@ rejections (PROTOCOL §5 "at ingest") and a CLI can print the message as one lin
 
 from __future__ import annotations
 
+from pocnet.wire import STREAM_RETRY_AFTER_KEY
+
 
 class OracleError(Exception):
     """Base of every error the oracle raises on purpose."""
@@ -50,7 +52,14 @@ class SessionTimeout(SessionError):
 
 class StreamRefused(OracleError):
     """A report stream refused at open or at session init: too many from this peer, or every
-    stream slot busy (the rest are kept for unary calls). Retry later or use unary calls."""
+    stream slot busy (the rest are kept for unary calls). Retry later or use unary calls.
+    The refusal tells the client when to try a stream again (`trailing_metadata`)."""
+
+    retry_after_s = 300
+
+    @property
+    def trailing_metadata(self) -> tuple[tuple[str, str], ...]:
+        return ((STREAM_RETRY_AFTER_KEY, str(self.retry_after_s)),)
 
 
 class StreamIdle(OracleError):

@@ -12,9 +12,12 @@ session init and a session up to 30 min. Without limits anyone can hold all
   reconnecting after a network blip is never locked out by its own dead stream. Only the
   holder of the device key can sign a session init for it, so nobody else can evict it;
 - sessions of keys not onboarded together hold at most a share of the slots: device keys cost
-  nothing to make, so without it an attacker with many addresses could fill every stream
-  slot; with it the onboarded hotspots always find theirs (the others still have unary calls,
-  and PROTOCOL §5 still gives their reports a verdict, `gateway_not_found`);
+  nothing to make, so without it an attacker with many addresses could hold every stream slot
+  with sessions for 30 min at a time; with it the rest of the session slots stay for onboarded
+  hotspots (the others still have unary calls, and PROTOCOL §5 still gives their reports a
+  verdict, `gateway_not_found`). Streams awaiting their init are bounded only per address and
+  by the init timeout (5 s): a flood of those from many addresses can still refuse new streams
+  for as long as it lasts, never the sessions already open nor the unary reserve;
 - an idle timeout: a session with no report for `idle_s` is ended by `sweep()`.
 
 Refusals raise `StreamRefused` (RESOURCE_EXHAUSTED); ended streams get `StreamIdle`

@@ -13,10 +13,12 @@ new stream; only a stream that cannot be opened sends it unary. A report the ora
 (the stream had ended before it was written) is simply sent on the new stream; one in flight
 when the stream ended still goes unary, which tells whether it was that report's fault.
 
-A stream refused or ended with RESOURCE_EXHAUSTED (the oracle's stream limits: too many
-streams from this address, or keys not onboarded at their share) is not tried again for
-STREAM_COOLDOWN_S: the reports go by unary call meanwhile, instead of each opening a stream
-the oracle refuses.
+A stream the oracle refuses by its stream limits (too many streams from this address, or keys
+not onboarded at their share) carries the trailing metadata `STREAM_RETRY_AFTER_KEY`: no
+stream is tried for that many seconds (at most MAX_STREAM_COOLDOWN_S) and the reports go by
+unary call meanwhile, instead of each opening a stream the oracle refuses. Other
+RESOURCE_EXHAUSTED endings (a rate limit, an overloaded oracle) carry no such key and change
+nothing about streams.
 """
 
 from __future__ import annotations
@@ -36,11 +38,12 @@ from hotspot.errors import OracleUnavailable, ReportRejected
 from hotspot.keystore import KeyStore
 from pocnet import signing
 from pocnet.keys import Keypair
-from pocnet.wire import ingest_pb2, service_pb2_grpc
+from pocnet.wire import STREAM_RETRY_AFTER_KEY, ingest_pb2, service_pb2_grpc
 
 log = logging.getLogger(__name__)
 
-STREAM_COOLDOWN_S = 300
+MAX_STREAM_COOLDOWN_S = 3600  # whatever the oracle asks, streams are tried again by then
+UNREADABLE_COOLDOWN_S = 300  # the key present but not a number
 
 
 @dataclass
@@ -88,20 +91,26 @@ class IngestClient:
             return False
         # A clock stepped back by more than the cooldown must not keep streams off for good.
         now = self._clock.now_ns()
-        if now >= after or after - now > STREAM_COOLDOWN_S * NS_PER_S:
+        if now >= after or after - now > MAX_STREAM_COOLDOWN_S * NS_PER_S:
             self._streams_after_ns = None
             return False
         return True
 
-    def _refused(self, code: grpc.StatusCode, reason: str) -> None:
-        """The oracle has no stream for us now: unary calls for STREAM_COOLDOWN_S."""
-        if code != grpc.StatusCode.RESOURCE_EXHAUSTED:
+    def _refused(self, metadata: object, reason: str) -> None:
+        """If the oracle's stream limits refused the stream (its trailing metadata says for how
+        long), send by unary calls until then."""
+        value = next((v for k, v in (metadata or ()) if k == STREAM_RETRY_AFTER_KEY), None)
+        if value is None:
             return
-        self._streams_after_ns = self._clock.now_ns() + STREAM_COOLDOWN_S * NS_PER_S
+        try:
+            seconds = min(max(int(value), 1), MAX_STREAM_COOLDOWN_S)
+        except (TypeError, ValueError):
+            seconds = UNREADABLE_COOLDOWN_S
+        self._streams_after_ns = self._clock.now_ns() + seconds * NS_PER_S
         log.info("the oracle refuses report streams (%s); sending by unary calls for %d s",
-                 reason, STREAM_COOLDOWN_S,
-                 extra={"event": "stream_refused", "reason": reason,
-                        "endpoint": self._conn.endpoint})
+                 reason, seconds, extra={"event": "stream_refused", "reason": reason,
+                                         "retry_after_s": seconds,
+                                         "endpoint": self._conn.endpoint})
 
     async def _submit_unary(self, kind: str, report: Message) -> ingest_pb2.ReportAck:
         signed = _copy(report)
@@ -133,8 +142,11 @@ class IngestClient:
             await self._write(session, kind, report)
         except (grpc.aio.AioRpcError, asyncio.InvalidStateError):
             # Ended between our check and the write: the report never left, so no unary
-            # call is needed to find out whose fault it was; one new stream takes it.
+            # call is needed to find out whose fault it was; one new stream takes it, unless
+            # the oracle just refused streams for a while.
             await self._close_session()
+            if self._cooling_down():
+                return await self._submit_unary(kind, report)
             session = await self._ensure_session()
             try:
                 await self._write(session, kind, report)
@@ -188,7 +200,8 @@ class IngestClient:
             call.cancel()
             self.connected = False
             if exc.code() == grpc.StatusCode.RESOURCE_EXHAUSTED:
-                self._refused(exc.code(), exc.details() or "")  # it answered: keep the endpoint
+                # It answered: keep the endpoint; maybe no streams for a while.
+                self._refused(exc.trailing_metadata(), exc.details() or "")
             else:
                 await self._conn.rotate(channel)
             raise OracleUnavailable(str(classify(exc, "ReportStream"))) from None
@@ -215,7 +228,7 @@ class IngestClient:
         log.info("report stream ended by the oracle: %s: %s; the next report opens a new one",
                  code.name, reason, extra={"event": "stream_ended", "code": code.name,
                                            "reason": reason, "endpoint": self._conn.endpoint})
-        self._refused(code, reason)  # e.g. refused at its session init
+        self._refused(await call.trailing_metadata(), reason)  # refused at its session init
         return True
 
 

@@ -3,12 +3,19 @@
 `compute` refuses an epoch whose data is not complete (unverified beacons, or less than
 45 min after its end), stores the manifest once, and on a second run checks that the
 recomputation is byte-identical (a different result is refused, the stored one stands).
+SIGTERM (systemd, cron's `timeout`, a container stop) ends `compute` like Ctrl-C: the run lets
+go of its claim on the epoch, so another replica need not wait out the claim's lease.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import signal
+import sys
+import threading
 import time
+from collections.abc import Iterator
 from typing import Any
 
 from pocnet.cli import UsageError, print_json
@@ -91,8 +98,6 @@ def summary(manifest: Any) -> dict[str, Any]:
 
 
 def _run_compute(args: argparse.Namespace) -> int:
-    import sys
-
     from tqdm import tqdm
 
     from oracle.density.params import PARAMS
@@ -110,7 +115,8 @@ def _run_compute(args: argparse.Namespace) -> int:
     repo = _open(args)
     source = RepositorySource(repo)
     try:
-        with tqdm(desc="beacons", unit="beacon", file=sys.stderr, disable=None) as bar:
+        with _sigterm_unwinds(), tqdm(desc="beacons", unit="beacon", file=sys.stderr,
+                                      disable=None) as bar:
             manifest, stored = compute_and_store(
                 source,
                 ManifestStore(repo),
@@ -153,3 +159,20 @@ def _run_show(args: argparse.Namespace) -> int:
     for w in out["wallets"]:
         print(f"  {w['wallet']:44} {w['amount']}")
     return 0
+
+
+@contextlib.contextmanager
+def _sigterm_unwinds() -> Iterator[None]:
+    """Inside the block SIGTERM raises SystemExit(143), so `finally` clean-ups run."""
+    if threading.current_thread() is not threading.main_thread():
+        yield  # only the main thread may set handlers (tests may call main() elsewhere)
+        return
+
+    def stop(_signum: int, _frame: object) -> None:
+        sys.exit(128 + signal.SIGTERM)
+
+    previous = signal.signal(signal.SIGTERM, stop)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)

@@ -7,6 +7,7 @@ byte-identical manifests; the store refuses one that differs.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterable, Iterator
 from decimal import Decimal
 
@@ -17,7 +18,7 @@ from oracle.rewards.errors import EpochNotReady, ManifestMismatch
 from oracle.rewards.manifest import build_manifest, manifest_bytes
 from oracle.rewards.model import BeaconInput, epoch_bounds_ms
 from oracle.rewards.source import COMPLETE_AFTER_MS, INTERACTIVE_WINDOW_MS, EpochSource
-from oracle.rewards.store import CHUNK, ManifestStore, ShareRow
+from oracle.rewards.store import CHUNK, CLAIM_RENEW_MS, ManifestStore, ShareRow
 from pocnet.wire import rewards_pb2
 
 Progress = Callable[[int], None]
@@ -91,6 +92,14 @@ def compute_and_store(
     try:
         store.discard_partial(epoch, token)
         buffer: list[ShareRow] = []
+        renewed = [time.monotonic()]
+
+        def keep_claim(_beacons: int) -> None:
+            # Beacons with no share write nothing: renew by time, so a sparse or huge epoch
+            # is not taken for dead between two chunks.
+            if time.monotonic() - renewed[0] >= CLAIM_RENEW_MS / 1000:
+                store.renew(epoch, token)
+                renewed[0] = time.monotonic()
 
         def sink(
             rid: bytes, key: bytes, kind: int, u: Decimal, s: Decimal, t: Decimal, sh: Decimal
@@ -100,7 +109,7 @@ def compute_and_store(
                 store.add_shares(epoch, buffer, token)
                 buffer.clear()
 
-        again = compute_manifest(source, epoch, params, density, gps_trust, sink)
+        again = compute_manifest(source, epoch, params, density, gps_trust, sink, keep_claim)
         store.add_shares(epoch, buffer, token)
         if manifest_bytes(again) != manifest_bytes(manifest):
             raise ManifestMismatch(f"epoch {epoch}: the source changed while it was computed")

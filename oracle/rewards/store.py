@@ -13,14 +13,14 @@ Replicas share the tables, so one run at a time may write an epoch's details: ot
 second run's clean-up could delete the first one's shares just before the first stores its
 manifest, leaving a stored epoch with missing shares. A run `claim`s the epoch (a random
 token); every write renews the claim and checks it in its own transaction, so a run whose
-claim was taken over (stale for CLAIM_LEASE_MS: it looked dead) can write nothing more.
+claim was taken over (stale for CLAIM_LEASE_MS: it looked dead) can write nothing more. Claim
+times come from the database's clock, so replicas' clocks need not agree.
 """
 
 from __future__ import annotations
 
 import os
-import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from decimal import Decimal
 
 from oracle.rewards.errors import ClaimLost, EpochBusy, ManifestMismatch
@@ -31,9 +31,16 @@ ShareRow = tuple[bytes, int, bytes, Decimal, Decimal, Decimal, Decimal]
 """(report_id, kind, hotspot_key, unit, scale, location_trust, share)"""
 
 CHUNK = 10_000
-# A live run renews its claim at every chunk (10,000 rows, well under a second of work); a
-# claim this old belongs to a run that died without releasing it (SIGKILL, power loss).
+# A live run renews its claim with every chunk it writes and at least every CLAIM_RENEW_MS
+# while it computes (the runner calls `renew`); a claim this old belongs to a run that died
+# without releasing it (SIGKILL, power loss).
 CLAIM_LEASE_MS = 15 * 60_000
+CLAIM_RENEW_MS = 60_000
+# The database's clock in Unix milliseconds, per dialect.
+_NOW_MS = {
+    "sqlite": "CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER)",
+    "postgresql": "CAST(EXTRACT(EPOCH FROM clock_timestamp()) * 1000 AS BIGINT)",
+}
 MAX_EPOCH = 2**62  # far beyond any real epoch (days since 1970), well inside BIGINT
 
 _INSERT_SHARE = (
@@ -56,34 +63,36 @@ def _executemany(tx: object, sql: str, rows: Sequence[Sequence[object]]) -> None
         tx.execute(sql, row)  # type: ignore[attr-defined]
 
 
-def _wall_ms() -> int:
-    return time.time_ns() // 1_000_000
-
-
 class ManifestStore:
-    def __init__(self, repo: object, clock_ms: Callable[[], int] = _wall_ms) -> None:
+    def __init__(self, repo: object) -> None:
         self._repo = repo
-        self._clock_ms = clock_ms
+        self._now = _NOW_MS[repo.dialect]  # type: ignore[attr-defined]
 
     def claim(self, epoch: int) -> bytes:
         """Take the epoch for this run: its token, for every write that follows. EpochBusy
         while another run holds a fresh claim; a stale one is taken over."""
-        token, now = os.urandom(16), self._clock_ms()
+        token = os.urandom(16)
         with self._repo.transaction() as tx:  # type: ignore[attr-defined]
-            tx.execute("SELECT claimed_ms FROM rewards_claims WHERE epoch = ?", (epoch,))
+            tx.execute(f"SELECT token, claimed_ms, {self._now} FROM rewards_claims "
+                       "WHERE epoch = ?", (epoch,))
             row = tx.fetchone()
             if row is None:
                 tx.execute("INSERT INTO rewards_claims (epoch, token, claimed_ms) "
-                           "VALUES (?, ?, ?) ON CONFLICT (epoch) DO NOTHING",
-                           (epoch, token, now))
-            elif now - int(row[0]) >= CLAIM_LEASE_MS:
-                tx.execute("UPDATE rewards_claims SET token = ?, claimed_ms = ? "
-                           "WHERE epoch = ? AND claimed_ms = ?", (token, now, epoch, row[0]))
+                           f"VALUES (?, ?, {self._now}) ON CONFLICT (epoch) DO NOTHING",
+                           (epoch, token))
+            elif int(row[2]) - int(row[1]) >= CLAIM_LEASE_MS:
+                tx.execute(f"UPDATE rewards_claims SET token = ?, claimed_ms = {self._now} "
+                           "WHERE epoch = ? AND token = ?", (token, epoch, bytes(row[0])))
             else:
-                raise EpochBusy(self._busy(epoch, int(row[0]), now))
-            if tx.rowcount != 1:  # another replica claimed it between our read and write
+                raise EpochBusy(self._busy(epoch, int(row[1]), int(row[2])))
+            if tx.rowcount != 1:  # another run claimed or took it over since our read
                 raise EpochBusy(f"epoch {epoch} is being stored by another run; retry later")
         return token
+
+    def renew(self, epoch: int, token: bytes) -> None:
+        """Keep the claim while computing without writing; ClaimLost if it was taken over."""
+        with self._repo.transaction() as tx:  # type: ignore[attr-defined]
+            self._hold(tx, epoch, token)
 
     def release(self, epoch: int, token: bytes) -> None:
         """The run is over (stored, failed or interrupted): the next run need not wait."""
@@ -94,15 +103,15 @@ class ManifestStore:
     def _hold(self, tx: object, epoch: int, token: bytes) -> None:
         """Renew this run's claim inside the write's transaction, or stop the write."""
         tx.execute(  # type: ignore[attr-defined]
-            "UPDATE rewards_claims SET claimed_ms = ? WHERE epoch = ? AND token = ?",
-            (self._clock_ms(), epoch, token))
+            f"UPDATE rewards_claims SET claimed_ms = {self._now} WHERE epoch = ? AND token = ?",
+            (epoch, token))
         if tx.rowcount != 1:  # type: ignore[attr-defined]
             raise ClaimLost(f"epoch {epoch}: another run took this run's claim over (it was "
                             f"idle for {CLAIM_LEASE_MS // 60_000} min); this run stops")
 
     @staticmethod
     def _busy(epoch: int, claimed_ms: int, now_ms: int) -> str:
-        wait_s = max(0, claimed_ms + CLAIM_LEASE_MS - now_ms) // 1000
+        wait_s = -(-max(0, claimed_ms + CLAIM_LEASE_MS - now_ms) // 1000)  # rounded up
         return (f"epoch {epoch} is being stored by another run (last active "
                 f"{max(0, now_ms - claimed_ms) // 1000} s ago); retry when it ends, or after "
                 f"{wait_s} s if it died")

@@ -52,4 +52,4 @@ async def abort(context: grpc.aio.ServicerContext, exc: BaseException) -> None:
     """End the call with the status the table gives for `exc` (raises, as grpc does)."""
     code, message = status_for(exc)
     log.debug("refused %s: %s", code.name, message)  # DEBUG: a flood must not flood the log
-    await context.abort(code, message)
+    await context.abort(code, message, trailing_metadata=getattr(exc, "trailing_metadata", ()))

@@ -21,6 +21,7 @@ from pocnet.beacon import entropy_data
 from pocnet.errors import ProtoError
 from pocnet.keys import Keypair, PublicKey
 from pocnet.wire import (
+    STREAM_RETRY_AFTER_KEY,
     entropy_pb2,
     ingest_pb2,
     registry_pb2,
@@ -61,9 +62,12 @@ class SinkOracle(
         # the real oracle's stream guard does (idle, replaced, too many streams).
         self._streams: list[queue.Queue] = []
         # Refuse every new stream with this status (None: streams allowed), before its offer
-        # or, like the real oracle's cap on keys not onboarded, at its session init.
+        # or, like the real oracle's cap on keys not onboarded, at its session init (here once
+        # the first report is in, so the client's write never races the refusal). With
+        # RESOURCE_EXHAUSTED the refusal says when to try again, as the oracle's stream guard.
         self.stream_refusal: tuple[grpc.StatusCode, str] | None = None
         self.session_refusal: tuple[grpc.StatusCode, str] | None = None
+        self.retry_after_s = 300
         self.stream_calls = 0
 
     # EntropyService
@@ -120,7 +124,7 @@ class SinkOracle(
         if not self.stream_enabled:
             context.abort(grpc.StatusCode.UNIMPLEMENTED, "no report stream here")
         if self.stream_refusal is not None:
-            context.abort(*self.stream_refusal)
+            self._refuse(context, self.stream_refusal)
         nonce = os.urandom(32)
         yield ingest_pb2.StreamResponse(offer=ingest_pb2.SessionOffer(nonce=nonce))
         first = next(request_iterator, None)
@@ -131,7 +135,8 @@ class SinkOracle(
         except ProtoError as exc:
             context.abort(grpc.StatusCode.UNAUTHENTICATED, f"bad session: {exc}")
         if self.session_refusal is not None:
-            context.abort(*self.session_refusal)
+            next(request_iterator, None)
+            self._refuse(context, self.session_refusal)
         inbox: queue.Queue = queue.Queue()
         with self.lock:
             self.sessions += 1
@@ -152,6 +157,11 @@ class SinkOracle(
         finally:
             with self.lock:
                 self._streams.remove(inbox)
+
+    def _refuse(self, context, refusal: tuple[grpc.StatusCode, str]) -> None:
+        if refusal[0] == grpc.StatusCode.RESOURCE_EXHAUSTED:
+            context.set_trailing_metadata(((STREAM_RETRY_AFTER_KEY, str(self.retry_after_s)),))
+        context.abort(*refusal)
 
     def end_streams(self, code: grpc.StatusCode, details: str) -> int:
         """End every open session with this status, as if idle or replaced; how many."""

@@ -99,7 +99,7 @@ def test_kill_9_mid_send_and_oracle_outage_lose_nothing(tmp_path: Path) -> None:
         wait_for(lambda: log.read_bytes().count(b"upload_backoff") > before)
         assert depth(outbox_path) == left
         server.start()                         # ... and comes back on the same port
-        wait_for(lambda: depth(outbox_path) == 0, timeout_s=60.0)
+        wait_for(lambda: depth(outbox_path) == 0)
         daemon.send_signal(signal.SIGTERM)
         assert daemon.wait(15) == 0
     finally:

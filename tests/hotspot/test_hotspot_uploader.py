@@ -15,7 +15,7 @@ from hotspot_testkit import advance_until, eventually, make_settings, quiet
 from hotspot.channels import Watch
 from hotspot.client.backoff import SESSION_RENEW_S, Backoff
 from hotspot.client.connection import OracleConnection
-from hotspot.client.ingest import STREAM_COOLDOWN_S, IngestClient
+from hotspot.client.ingest import IngestClient
 from hotspot.clock import NS_PER_S, FakeClock
 from hotspot.keystore import KeyStore
 from hotspot.metrics import HotspotMetrics
@@ -363,9 +363,9 @@ def test_a_stream_ended_with_a_report_in_flight_logs_why_and_reopens(tmp_path, c
 @pytest.mark.parametrize("when", ["open", "session_init"])
 def test_a_stream_the_oracle_refuses_is_not_retried_for_a_while(tmp_path, when,
                                                                   caplog) -> None:
-    """RESOURCE_EXHAUSTED on a stream (the oracle's stream limits; a key not onboarded is
-    refused at its session init): the reports go unary, without a refused stream each, until
-    the cooldown is over."""
+    """The oracle's stream limits refuse a stream (a key not onboarded is refused at its
+    session init) and say for how long: the reports go unary, without a refused stream each,
+    until then."""
     caplog.set_level(logging.INFO, logger="hotspot.client.ingest")
     refusal = (grpc.StatusCode.RESOURCE_EXHAUSTED, "all 90 report-stream slots for hotspots "
                "not onboarded are busy")
@@ -378,7 +378,7 @@ def test_a_stream_the_oracle_refuses_is_not_retried_for_a_while(tmp_path, when,
             assert list(oracle.stored) == ids
             assert oracle.unary == 3 and oracle.stream_calls == 1 and oracle.sessions == 0
             oracle.stream_refusal = oracle.session_refusal = None
-            await rig.clock.advance(STREAM_COOLDOWN_S - 1)
+            await rig.clock.advance(oracle.retry_after_s - 1)
             rig.witness(3)
             await eventually(lambda: rig.outbox.depth() == 0)
             assert oracle.unary == 4 and oracle.stream_calls == 1      # still cooling down
@@ -390,3 +390,26 @@ def test_a_stream_the_oracle_refuses_is_not_retried_for_a_while(tmp_path, when,
     with_oracle(scenario)(tmp_path)
     refused = [r for r in caplog.records if getattr(r, "event", None) == "stream_refused"]
     assert len(refused) == 1 and "not onboarded are busy" in refused[0].getMessage()
+
+
+@with_oracle
+async def test_a_rate_limit_on_a_stream_does_not_turn_streams_off(tmp_path, oracle,
+                                                                   server) -> None:
+    """RESOURCE_EXHAUSTED for one report (a rate limit, an overloaded oracle) is not a refusal
+    of streams: it carries no retry-after key, and the next report opens a stream again."""
+    limited = [1]
+
+    def reject(kind, report):
+        if limited[0]:
+            limited[0] -= 1
+            return grpc.StatusCode.RESOURCE_EXHAUSTED, "rate limited: 5 reports/s per key"
+        return None
+
+    oracle.reject = reject
+    async with Rig(tmp_path, server) as rig:
+        first = rig.witness(1)
+        await eventually(lambda: rig.outbox.depth() == 0 and oracle.unary == 1)
+        second = rig.witness(2)
+        await eventually(lambda: rig.outbox.depth() == 0)
+    assert sorted(oracle.stored) == sorted([first, second])
+    assert oracle.sessions == 2 and oracle.unary == 1   # the second went by a new stream

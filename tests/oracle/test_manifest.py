@@ -193,19 +193,64 @@ def test_a_second_replica_cannot_clear_a_run_in_progress(repo, monkeypatch) -> N
     assert not stored_again
 
 
-def test_a_claim_left_by_a_dead_run_is_taken_over_after_its_lease(repo) -> None:
+def _age_claim(repo, ms: int) -> None:
+    """Make the epoch's claim look `ms` older (the database's clock moved on)."""
+    with repo.transaction() as tx:
+        tx.execute("UPDATE rewards_claims SET claimed_ms = claimed_ms - ? WHERE epoch = ?",
+                   (ms, EPOCH))
+
+
+def test_a_claim_left_by_a_dead_run_is_taken_over_after_its_lease(repo, monkeypatch) -> None:
     seed(repo)
     params = RewardParams(emission=EMISSION)
-    now = [1_000_000]
-    store = ManifestStore(repo, clock_ms=lambda: now[0])
+    store = ManifestStore(repo)
     dead = store.claim(EPOCH)                       # a run SIGKILLed: its claim stays
-    now[0] += CLAIM_LEASE_MS - 1
-    with pytest.raises(EpochBusy, match="after 0 s if it died"):
+    _age_claim(repo, CLAIM_LEASE_MS - 60_000)
+    with pytest.raises(EpochBusy, match=r"after (59|60) s if it died"):
         compute_and_store(RepositorySource(repo), store, EPOCH, params, READY_MS)
-    now[0] += 1
+    _age_claim(repo, 60_000)
+    # Had the "dead" run only stalled, it can write nothing once the epoch was taken over,
+    # not even while the new run is still storing.
+    real_save, attempts = store.save, []
+
+    def stalled_run_wakes_up(manifest, now_ms, token):
+        with pytest.raises(ClaimLost, match="another run took this run's claim over"):
+            store.add_shares(EPOCH, [(b"x" * 32, 1, key("A"), *(EMISSION,) * 4)], dead)
+        attempts.append(_share_count(repo))
+        return real_save(manifest, now_ms, token)
+
+    monkeypatch.setattr(store, "save", stalled_run_wakes_up)
     _, stored = compute_and_store(RepositorySource(repo), store, EPOCH, params, READY_MS)
-    assert stored and _share_count(repo) == 5
-    # Had the "dead" run only been stalled, it can write nothing once it wakes up.
-    with pytest.raises(ClaimLost, match="another run took this run's claim over"):
-        store.add_shares(EPOCH, [(b"x" * 32, 1, key("A"), *(EMISSION,) * 4)], dead)
+    assert stored and attempts == [5] and _share_count(repo) == 5
+
+
+def test_a_long_computation_keeps_its_claim(repo, monkeypatch) -> None:
+    """Beacons with no share write nothing; the run renews its claim by time anyway, and stops
+    with ClaimLost the moment it finds the claim taken over."""
+    import oracle.rewards.runner as runner
+
+    seed(repo)
+    params, store = RewardParams(emission=EMISSION), ManifestStore(repo)
+    monkeypatch.setattr(runner, "CLAIM_RENEW_MS", 0)  # renew at every beacon read
+    real_renew, renewals = store.renew, []
+
+    def renew(epoch, token):
+        renewals.append(token)
+        real_renew(epoch, token)
+
+    def taken_over(epoch, token):
+        with repo.transaction() as tx:
+            tx.execute("UPDATE rewards_claims SET token = ? WHERE epoch = ?", (b"other", epoch))
+        real_renew(epoch, token)
+
+    monkeypatch.setattr(store, "renew", taken_over)
+    with pytest.raises(ClaimLost):
+        compute_and_store(RepositorySource(repo), store, EPOCH, params, READY_MS)
+    assert store.load(EPOCH) is None
+    with repo.transaction() as tx:  # the run that took it over ends
+        tx.execute("DELETE FROM rewards_claims WHERE epoch = ?", (EPOCH,))
+
+    monkeypatch.setattr(store, "renew", renew)
+    _, stored = compute_and_store(RepositorySource(repo), store, EPOCH, params, READY_MS)
+    assert stored and len(renewals) >= 2 and len(set(renewals)) == 1
     assert _share_count(repo) == 5

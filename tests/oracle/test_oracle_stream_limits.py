@@ -3,8 +3,8 @@
 A flood of streams that never send their session init is capped per peer address while
 another address is served; a device key's newer session replaces its oldest; idle sessions are
 ended; unary calls keep a reserve of `maximum_concurrent_rpcs` during a stream flood; keys
-with no registration share a capped number of sessions, so onboarded hotspots always find a
-slot. Every
+with no registration share a capped number of sessions, and an onboarded hotspot still gets
+one when they are all taken. Every
 refusal or ending is an explicit status with a reason. PROTOCOL §1 is unchanged: offer, init
 within the timeout, reports signed by the session key.
 """
@@ -18,7 +18,7 @@ from oracle_factories import assertion, keypair, witness_report
 from test_oracle_stream_guard import FakeClock
 
 from pocnet import signing
-from pocnet.wire import entropy_pb2, service_pb2_grpc
+from pocnet.wire import STREAM_RETRY_AFTER_KEY, entropy_pb2, service_pb2_grpc
 
 # The guard does not depend on where signatures are checked: inline keeps these fast.
 pytestmark = pytest.mark.parametrize("signature_processes", [0], indirect=True, ids=["inline"])
@@ -221,6 +221,8 @@ def test_keys_not_onboarded_cannot_take_the_onboarded_hotspots_slots(oracle_sett
             error = _closed_with(client)  # refused at its session init
             assert error.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
             assert "all 2 report-stream slots for hotspots not onboarded" in error.details()
+            # ... and tells the client how long to keep to unary calls
+            assert (STREAM_RETRY_AFTER_KEY, "300") in tuple(error.trailing_metadata())
             hotspot = keypair(20)
             service_pb2_grpc.RegistryServiceStub(channel).AssertLocation(
                 assertion(hotspot, keypair(21)), timeout=5)

@@ -81,3 +81,36 @@ def test_compute_while_another_replica_stores_the_epoch_is_one_line(tmp_path: Pa
     assert f"epoch {EPOCH} is being stored by another run" in err
     code, _, err = cli(capsys, "rewards", "show", "--epoch", str(EPOCH), "--database", db)
     assert code == 2  # nothing stored
+
+
+def test_sigterm_during_compute_lets_go_of_the_epoch(tmp_path: Path, capsys,
+                                                     monkeypatch) -> None:
+    """systemd or cron's `timeout` stops a run with SIGTERM: the claim must not outlive it,
+    or every replica would wait out the 15-minute lease."""
+    import os
+    import signal
+
+    import pytest
+
+    from oracle.rewards.store import ManifestStore
+
+    db = str(tmp_path / "oracle.db")
+    repo = open_repository(db)
+    seed(repo)
+    real = ManifestStore.add_shares
+
+    def terminated_while_storing(self, epoch, rows, token):
+        os.kill(os.getpid(), signal.SIGTERM)
+        real(self, epoch, rows, token)
+
+    monkeypatch.setattr(ManifestStore, "add_shares", terminated_while_storing)
+    with pytest.raises(SystemExit) as stopped:
+        main(["rewards", "compute", "--epoch", str(EPOCH), "--database", db,
+              "--emission", str(EMISSION)])
+    assert stopped.value.code == 143
+    assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL    # the handler is gone again
+    with repo.transaction() as tx:
+        tx.execute("SELECT COUNT(*) FROM rewards_claims")
+        assert tx.fetchone()[0] == 0
+    assert ManifestStore(repo).load(EPOCH) is None
+    repo.close()
