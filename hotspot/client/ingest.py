@@ -46,6 +46,10 @@ MAX_STREAM_COOLDOWN_S = 3600  # whatever the oracle asks, streams are tried agai
 UNREADABLE_COOLDOWN_S = 300  # the key present but not a number
 
 
+class _StreamsOff(Exception):
+    """The oracle refused streams a moment ago; this report has not left: send it unary."""
+
+
 @dataclass
 class _Session:
     call: grpc.aio.StreamStreamCall
@@ -76,6 +80,8 @@ class IngestClient:
         if self._use_stream and not self._cooling_down():
             try:
                 return await self._submit_stream(kind, report)
+            except _StreamsOff:
+                pass  # one unary call below, outside this try
             except (OracleUnavailable, ReportRejected) as exc:
                 # Whatever broke the stream, unary tells us whether it is this report's fault.
                 if not await self._close_session():
@@ -145,8 +151,6 @@ class IngestClient:
             # call is needed to find out whose fault it was; one new stream takes it, unless
             # the oracle just refused streams for a while.
             await self._close_session()
-            if self._cooling_down():
-                return await self._submit_unary(kind, report)
             session = await self._ensure_session()
             try:
                 await self._write(session, kind, report)
@@ -184,6 +188,8 @@ class IngestClient:
                 and 0 <= now - session.started_ns < SESSION_RENEW_S * NS_PER_S):
             return session
         await self._close_session()
+        if self._cooling_down():  # the call just closed was a refusal that says so
+            raise _StreamsOff
         channel = self._conn.channel()
         stub = service_pb2_grpc.IngestServiceStub(channel)
         call = stub.ReportStream()

@@ -38,7 +38,7 @@ CLAIM_LEASE_MS = 15 * 60_000
 CLAIM_RENEW_MS = 60_000
 # The database's clock in Unix milliseconds, per dialect.
 _NOW_MS = {
-    "sqlite": "CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER)",
+    "sqlite": "CAST(ROUND((julianday('now') - 2440587.5) * 86400000) AS INTEGER)",
     "postgresql": "CAST(EXTRACT(EPOCH FROM clock_timestamp()) * 1000 AS BIGINT)",
 }
 MAX_EPOCH = 2**62  # far beyond any real epoch (days since 1970), well inside BIGINT
@@ -81,8 +81,10 @@ class ManifestStore:
                            f"VALUES (?, ?, {self._now}) ON CONFLICT (epoch) DO NOTHING",
                            (epoch, token))
             elif int(row[2]) - int(row[1]) >= CLAIM_LEASE_MS:
+                # Still that run's, and still as stale as read: a renewal in between wins.
                 tx.execute(f"UPDATE rewards_claims SET token = ?, claimed_ms = {self._now} "
-                           "WHERE epoch = ? AND token = ?", (token, epoch, bytes(row[0])))
+                           "WHERE epoch = ? AND token = ? AND claimed_ms = ?",
+                           (token, epoch, bytes(row[0]), row[1]))
             else:
                 raise EpochBusy(self._busy(epoch, int(row[1]), int(row[2])))
             if tx.rowcount != 1:  # another run claimed or took it over since our read

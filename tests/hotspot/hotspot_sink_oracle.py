@@ -163,12 +163,14 @@ class SinkOracle(
             context.set_trailing_metadata(((STREAM_RETRY_AFTER_KEY, str(self.retry_after_s)),))
         context.abort(*refusal)
 
-    def end_streams(self, code: grpc.StatusCode, details: str) -> int:
-        """End every open session with this status, as if idle or replaced; how many."""
+    def end_streams(self, code: grpc.StatusCode, details: str,
+                    retry_after_s: int | None = None) -> int:
+        """End every open session with this status, as if idle or replaced (with
+        `retry_after_s`: as the stream limits refuse, saying when to try again); how many."""
         with self.lock:
             streams = list(self._streams)
         for inbox in streams:
-            inbox.put(("end", (code, details)))
+            inbox.put(("end", (code, details, retry_after_s)))
         return len(streams)
 
     def _serve_session(self, inbox: queue.Queue, device, session, context):
@@ -177,7 +179,10 @@ class SinkOracle(
             if what == "eof":
                 return
             if what == "end":
-                context.abort(*item)
+                code, details, retry_after_s = item
+                if retry_after_s is not None:
+                    context.set_trailing_metadata(((STREAM_RETRY_AFTER_KEY, str(retry_after_s)),))
+                context.abort(code, details)
             req = item
             kind = req.WhichOneof("msg")
             report = getattr(req, kind)

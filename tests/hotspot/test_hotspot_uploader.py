@@ -413,3 +413,32 @@ async def test_a_rate_limit_on_a_stream_does_not_turn_streams_off(tmp_path, orac
         await eventually(lambda: rig.outbox.depth() == 0)
     assert sorted(oracle.stored) == sorted([first, second])
     assert oracle.sessions == 2 and oracle.unary == 1   # the second went by a new stream
+
+
+def test_a_refusal_found_on_the_idle_stream_sends_the_next_report_unary_once(tmp_path) -> None:
+    """The refusal (with its retry-after) ended the stream between reports: the next report
+    must not open a stream, and goes by exactly one unary call per attempt."""
+    refused_once = [1]
+
+    def unavailable_once(kind, report):
+        if refused_once[0]:
+            refused_once[0] -= 1
+            return grpc.StatusCode.UNAVAILABLE, "commit timed out"
+        return None
+
+    async def scenario(tmp_path, oracle, server) -> None:
+        async with Rig(tmp_path, server) as rig:
+            rig.witness(1)
+            await eventually(lambda: rig.outbox.depth() == 0)
+            assert oracle.end_streams(grpc.StatusCode.RESOURCE_EXHAUSTED,
+                                      "too many streams from 127.0.0.1", retry_after_s=300) == 1
+            await eventually(lambda: not rig.client.streaming)
+            oracle.reject = unavailable_once
+            rig.witness(2)
+            await eventually(lambda: oracle.unary == 1)        # refused: back to the outbox
+            await advance_until(rig.clock, lambda: rig.outbox.depth() == 0, step_s=1)
+        assert len(oracle.stored) == 2
+        assert oracle.unary == 2                  # one unary call per attempt, never two
+        assert oracle.stream_calls == 1 and oracle.sessions == 1
+
+    with_oracle(scenario)(tmp_path)
