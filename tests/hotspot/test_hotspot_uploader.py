@@ -61,6 +61,19 @@ class Rig:
         await self.conn.close()
 
 
+def _fails_once(code: grpc.StatusCode, details: str):
+    """A SinkOracle.reject that refuses the next report with this status, then none."""
+    left = [1]
+
+    def reject(kind, report):
+        if left[0]:
+            left[0] -= 1
+            return code, details
+        return None
+
+    return reject
+
+
 def with_oracle(test):
     def wrapper(tmp_path: Path) -> None:
         oracle = SinkOracle()
@@ -337,13 +350,7 @@ def test_a_stream_the_oracle_ends_is_logged_and_reopened(tmp_path, caplog, code,
 def test_a_stream_ended_with_a_report_in_flight_logs_why_and_reopens(tmp_path, caplog) -> None:
     """The report in flight goes unary (was it its fault?); the one after reopens a stream."""
     caplog.set_level(logging.INFO, logger="hotspot.client.ingest")
-    failures = [1]
-
-    def reject(kind, report):
-        if failures[0]:
-            failures[0] -= 1
-            return grpc.StatusCode.UNAVAILABLE, "commit timed out"
-        return None
+    reject = _fails_once(grpc.StatusCode.UNAVAILABLE, "commit timed out")
 
     async def scenario(tmp_path, oracle, server) -> None:
         oracle.reject = reject
@@ -397,15 +404,8 @@ async def test_a_rate_limit_on_a_stream_does_not_turn_streams_off(tmp_path, orac
                                                                    server) -> None:
     """RESOURCE_EXHAUSTED for one report (a rate limit, an overloaded oracle) is not a refusal
     of streams: it carries no retry-after key, and the next report opens a stream again."""
-    limited = [1]
-
-    def reject(kind, report):
-        if limited[0]:
-            limited[0] -= 1
-            return grpc.StatusCode.RESOURCE_EXHAUSTED, "rate limited: 5 reports/s per key"
-        return None
-
-    oracle.reject = reject
+    oracle.reject = _fails_once(grpc.StatusCode.RESOURCE_EXHAUSTED,
+                                "rate limited: 5 reports/s per key")
     async with Rig(tmp_path, server) as rig:
         first = rig.witness(1)
         await eventually(lambda: rig.outbox.depth() == 0 and oracle.unary == 1)
@@ -418,13 +418,7 @@ async def test_a_rate_limit_on_a_stream_does_not_turn_streams_off(tmp_path, orac
 def test_a_refusal_found_on_the_idle_stream_sends_the_next_report_unary_once(tmp_path) -> None:
     """The refusal (with its retry-after) ended the stream between reports: the next report
     must not open a stream, and goes by exactly one unary call per attempt."""
-    refused_once = [1]
-
-    def unavailable_once(kind, report):
-        if refused_once[0]:
-            refused_once[0] -= 1
-            return grpc.StatusCode.UNAVAILABLE, "commit timed out"
-        return None
+    unavailable_once = _fails_once(grpc.StatusCode.UNAVAILABLE, "commit timed out")
 
     async def scenario(tmp_path, oracle, server) -> None:
         async with Rig(tmp_path, server) as rig:
