@@ -9,18 +9,14 @@ radio configuration at a time.
 from __future__ import annotations
 
 import logging
-import time
-from collections.abc import Callable
+from typing import Any
 
 from firmware_bridge.errors import DeviceTimeout, FrameError, TxRejected
 from firmware_bridge.serial_at import commands as at
-from firmware_bridge.serial_at.session import COMMAND_TIMEOUT_S, TX_TIMEOUT_S, AtRadioSession
+from firmware_bridge.serial_at.session import AtRadioSession
 from firmware_bridge.types import RxPacket, TxPacket, TxReceipt
 
 log = logging.getLogger(__name__)
-
-DEFAULT_RX_FREQ_HZ = 868_100_000
-DEFAULT_RX_DATARATE = "SF12BW125"
 
 
 def _rui3_terminal(line: str) -> bool:
@@ -28,31 +24,12 @@ def _rui3_terminal(line: str) -> bool:
 
 
 class Rak3172Radio(AtRadioSession):
-    """RUI3 AT over a serial port (115200 8N1) or a pseudo-terminal."""
+    """RUI3 AT over a serial port (115200 8N1) or a pseudo-terminal. Options: AtRadioSession's."""
 
-    def __init__(
-        self,
-        port: str,
-        *,
-        rx_freq_hz: int = DEFAULT_RX_FREQ_HZ,
-        rx_datarate: str = DEFAULT_RX_DATARATE,
-        rx_power_dbm: int = 14,
-        baudrate: int = at.RUI3_BAUDRATE,
-        command_timeout_s: float = COMMAND_TIMEOUT_S,
-        tx_timeout_s: float = TX_TIMEOUT_S,
-        now_ns: Callable[[], int] = time.time_ns,
-        reconnect_attempts: int = 5,
-    ) -> None:
-        super().__init__(
-            port,
-            baudrate,
-            command_timeout_s=command_timeout_s,
-            tx_timeout_s=tx_timeout_s,
-            now_ns=now_ns,
-            reconnect_attempts=reconnect_attempts,
-        )
-        sf, bw_hz = at.parse_datarate(rx_datarate)
-        self.rx_params = at.P2pParams(rx_freq_hz, sf, bw_hz, power_dbm=rx_power_dbm)
+    DEFAULT_BAUDRATE = at.RUI3_BAUDRATE
+
+    def __init__(self, port: str, **options: Any) -> None:
+        super().__init__(port, **options)
         self._current: at.P2pParams | None = None
         self._rx_header: at.Rui3Rx | None = None
         self._switching = False

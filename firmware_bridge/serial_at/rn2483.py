@@ -11,18 +11,15 @@ from __future__ import annotations
 
 import logging
 import math
-import time
-from collections.abc import Callable
+from typing import Any
 
 from firmware_bridge.errors import FrameError, TxRejected
 from firmware_bridge.serial_at import commands as at
-from firmware_bridge.serial_at.session import COMMAND_TIMEOUT_S, TX_TIMEOUT_S, AtRadioSession
+from firmware_bridge.serial_at.session import AtRadioSession
 from firmware_bridge.types import RxPacket, TxPacket, TxReceipt
 
 log = logging.getLogger(__name__)
 
-DEFAULT_RX_FREQ_HZ = 868_100_000
-DEFAULT_RX_DATARATE = "SF12BW125"
 # Thermal noise -174 dBm/Hz plus the SX1276 receiver's ~6 dB noise figure (Semtech AN1200.22).
 _NOISE_DBM_PER_HZ = -174.0 + 6.0
 
@@ -32,31 +29,13 @@ def _rn_terminal(line: str) -> bool:
 
 
 class Rn2483Radio(AtRadioSession):
-    """RN2483 radio commands over a serial port (57600 8N1) or a pseudo-terminal."""
+    """RN2483 radio commands over a serial port (57600 8N1) or a pseudo-terminal. Options:
+    AtRadioSession's."""
 
-    def __init__(
-        self,
-        port: str,
-        *,
-        rx_freq_hz: int = DEFAULT_RX_FREQ_HZ,
-        rx_datarate: str = DEFAULT_RX_DATARATE,
-        rx_power_dbm: int = 14,
-        baudrate: int = at.RN2483_BAUDRATE,
-        command_timeout_s: float = COMMAND_TIMEOUT_S,
-        tx_timeout_s: float = TX_TIMEOUT_S,
-        now_ns: Callable[[], int] = time.time_ns,
-        reconnect_attempts: int = 5,
-    ) -> None:
-        super().__init__(
-            port,
-            baudrate,
-            command_timeout_s=command_timeout_s,
-            tx_timeout_s=tx_timeout_s,
-            now_ns=now_ns,
-            reconnect_attempts=reconnect_attempts,
-        )
-        sf, bw_hz = at.parse_datarate(rx_datarate)
-        self.rx_params = at.P2pParams(rx_freq_hz, sf, bw_hz, power_dbm=rx_power_dbm)
+    DEFAULT_BAUDRATE = at.RN2483_BAUDRATE
+
+    def __init__(self, port: str, **options: Any) -> None:
+        super().__init__(port, **options)
         self.firmware: str | None = None
         self.has_rssi = True
         self.rssi_estimated = 0

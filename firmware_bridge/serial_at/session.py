@@ -38,23 +38,35 @@ RX_QUEUE_SIZE = 256
 # After a timeout the driver reconfigures in the background, first after one command timeout,
 # then backing off to this, so a hung module is retried without being flooded.
 RECOVERY_MAX_DELAY_S = 60.0
+# Until the hotspot tunes the module to its plan: EU868's first channel, the beacon's datarate.
+DEFAULT_RX_FREQ_HZ = 868_100_000
+DEFAULT_RX_DATARATE = "SF12BW125"
 _RESET = "\x00reset"       # marker the pump puts in the answer queue after a reboot banner
 _PUMP_IDLE_S = 3600.0
 
 
 class AtRadioSession:
-    """Base of the AT radio drivers (not a Radio itself: subclasses add transmit/configure)."""
+    """Base of the AT radio drivers (not a Radio itself: subclasses add transmit/configure).
+    A subclass names its module's factory serial speed in DEFAULT_BAUDRATE."""
+
+    DEFAULT_BAUDRATE: int
 
     def __init__(
         self,
         port: str,
-        baudrate: int,
         *,
+        rx_freq_hz: int = DEFAULT_RX_FREQ_HZ,
+        rx_datarate: str = DEFAULT_RX_DATARATE,
+        rx_power_dbm: int = 14,
+        baudrate: int | None = None,
         command_timeout_s: float = COMMAND_TIMEOUT_S,
         tx_timeout_s: float = TX_TIMEOUT_S,
         now_ns: Callable[[], int] = time.time_ns,
         reconnect_attempts: int = 5,
     ) -> None:
+        sf, bw_hz = at.parse_datarate(rx_datarate)
+        self.rx_params = at.P2pParams(rx_freq_hz, sf, bw_hz, power_dbm=rx_power_dbm)
+        baudrate = self.DEFAULT_BAUDRATE if baudrate is None else baudrate
         self.port = port
         self.command_timeout_s = command_timeout_s
         self.tx_timeout_s = tx_timeout_s
