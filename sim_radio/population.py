@@ -5,7 +5,7 @@ coordinates, great-circle distance from the chord, the radio horizon) are comput
 
 Three layouts: uniform over a lat/lon box (uniform in area, not in degrees), clustered around
 city centres (a 2-D Gaussian per city, optionally over a uniform rural background), or real
-positions read from a CSV of lat/lon such as the Helium hotspot list in ../shared/data. Every
+positions read from a CSV of lat/lon such as the Helium hotspot list in sim_radio/data. Every
 draw comes from the generator passed in, so a scenario's seed fixes the whole population.
 """
 

@@ -53,7 +53,7 @@ class RadioKind:
 # Steps: SX1301/SX1302 `rxpk` "rssi" whole dBm and "lsnr" in 0.25 dB (Semtech packet_forwarder
 # PROTOCOL.TXT §4); SX1276 RegPktSnrValue is SNR×4, RegPktRssiValue whole dB (datasheet
 # §6.4); SX1262 GetPacketStatus SnrPkt/4 dB. The 14.0 dB ceiling is the largest SNR among
-# 38,537 real Helium receptions (CampusIoT dataset, ../shared/data/helium). The measurement
+# 38,537 real Helium receptions (CampusIoT dataset, sim_radio/data/helium). The measurement
 # noise σ are our assumption (a receiver's RSSI is typically quoted ±1-2 dB).
 RADIO_KINDS: dict[str, RadioKind] = {
     kind.name: kind

@@ -1,7 +1,7 @@
 """The urban preset against real Helium receptions (CampusIoT, Grenoble, 2021–2023).
 
 The dataset holds only frames that were received, so RSSI sits near the sensitivity floor at
-every distance (../shared/data/README.md). We therefore compare what the simulator would have
+every distance (sim_radio/data/README.md). We therefore compare what the simulator would have
 *received* at the same distances: for each real SF12 reception, 20 simulated links at its
 distance (14 dBm sensor, 3 dBi / 0.5 dB hotspot, the SX1302 profile), keep those above
 sensitivity, and compare RSSI distributions.
@@ -31,10 +31,7 @@ from sim_radio import propagation as P
 from sim_radio import reception as R
 
 ROOT = Path(__file__).resolve().parents[2]
-SHARED = ROOT.parent / "shared"
-UPLINKS = SHARED / "data" / "helium" / "campusiot_helium_uplinks_grenoble.csv.gz"
-
-pytestmark = pytest.mark.skipif(not SHARED.is_dir(), reason="../shared is not beside the clone")
+UPLINKS = ROOT / "sim_radio" / "data" / "helium" / "campusiot_helium_uplinks_grenoble.csv.gz"
 
 SENSOR_EIRP_DBM = 14.0  # EU868 end devices; Petäjäjärvi's node also sent 14 dBm
 HOTSPOT_GAIN_DBI = 3.0

@@ -12,8 +12,9 @@ from sim_radio.scenario import ScenarioError, build, load_scenario
 
 ROOT = Path(__file__).resolve().parents[2]
 SCENARIOS = ROOT / "sim_radio" / "scenarios"
-SHARED = ROOT.parent / "shared"
-HELIUM_HOTSPOTS = SHARED / "data" / "helium" / "tomtobback_2022-02_top7000_data_hotspots.csv.gz"
+HELIUM_HOTSPOTS = (
+    ROOT / "sim_radio" / "data" / "helium" / "tomtobback_2022-02_top7000_data_hotspots.csv.gz"
+)
 
 
 @pytest.mark.parametrize(
@@ -35,7 +36,6 @@ def test_small_town_builds_reproducibly() -> None:
     assert all(4.0 <= h.height_m <= 15.0 for h in mesh.hotspots)
 
 
-@pytest.mark.skipif(not HELIUM_HOTSPOTS.exists(), reason="../shared/data is not beside the clone")
 def test_real_helium_hotspots_by_relative_path() -> None:
     s = load_scenario(SCENARIOS / "helium_2022.toml")
     assert s.population_path() == HELIUM_HOTSPOTS.resolve()

@@ -13,8 +13,7 @@ from hypothesis import strategies as st
 from firmware_bridge.errors import FrameError
 from firmware_bridge.semtech_udp import packets as p
 
-REPO = Path(__file__).resolve().parents[3]
-VECTORS_PATH = REPO.parent / "shared" / "data" / "gwmp" / "gwmp_test_vectors.json"
+VECTORS_PATH = Path(__file__).resolve().parent / "data" / "gwmp_test_vectors.json"
 VECTORS = json.loads(VECTORS_PATH.read_text())
 BY_NAME = {v["name"]: bytes.fromhex(v["hex"]) for v in VECTORS}
 EUI = bytes.fromhex("b827ebfffe010203")

@@ -1,5 +1,5 @@
 """The virtual lora_pkt_fwd against a bare UDP socket playing the server: the documented
-GWMP examples (../shared/data/gwmp) go in, TX_ACKs and PUSH_DATA come out."""
+GWMP examples (tests/firmware_bridge/semtech_udp/data) go in, TX_ACKs and PUSH_DATA come out."""
 
 from __future__ import annotations
 
