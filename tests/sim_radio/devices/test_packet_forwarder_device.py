@@ -19,8 +19,8 @@ from sim_radio.air import LoopbackAir
 from sim_radio.devices import packet_forwarder as pf
 
 REPO = Path(__file__).resolve().parents[3]
-VECTORS = {v["name"]: bytes.fromhex(v["hex"]) for v in json.loads(
-    (REPO.parent / "shared" / "data" / "gwmp" / "gwmp_test_vectors.json").read_text())}
+VECTORS_PATH = REPO / "tests/firmware_bridge/semtech_udp/data/gwmp_test_vectors.json"
+VECTORS = {v["name"]: bytes.fromhex(v["hex"]) for v in json.loads(VECTORS_PATH.read_text())}
 
 
 class Server:
