@@ -34,6 +34,15 @@ def check_ready(source: EpochSource, epoch: int, now_ms: int) -> None:
         raise EpochNotReady(f"epoch {epoch} still has {pending} unverified beacons")
 
 
+def epoch_scales(
+    source: EpochSource, epoch: int, density: DensityParams = DEFAULT_PARAMS
+) -> dict[int, Decimal]:
+    """The hex-density scales an epoch pays with: hotspots interactive in the 60 h before its
+    end (PROTOCOL §6). The map shows the same scales the rewards used."""
+    _, end = epoch_bounds_ms(epoch)
+    return density_scales(source.interactive_cells(end - INTERACTIVE_WINDOW_MS, end), density)
+
+
 def compute_manifest(
     source: EpochSource,
     epoch: int,
@@ -46,7 +55,7 @@ def compute_manifest(
     """The epoch's manifest; scales from hotspots interactive in the 60 h before its end.
     `progress(n)` is told about every beacon read (a progress bar on long epochs)."""
     start, end = epoch_bounds_ms(epoch)
-    scales = density_scales(source.interactive_cells(end - INTERACTIVE_WINDOW_MS, end), density)
+    scales = epoch_scales(source, epoch, density)
     beacons: Iterable[BeaconInput] = source.beacons(start, end)
     if progress is not None:
         beacons = _counted(beacons, progress)

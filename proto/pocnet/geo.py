@@ -38,6 +38,11 @@ def cell_to_latlng(cell: Cell) -> tuple[float, float]:
     return h3.cell_to_latlng(h3.int_to_str(cell))
 
 
+def cell_to_boundary(cell: Cell) -> list[tuple[float, float]]:
+    """The cell's corners as (lat, lon), in order (six, or five at a pentagon)."""
+    return [tuple(corner) for corner in h3.cell_to_boundary(h3.int_to_str(cell))]
+
+
 def resolution(cell: Cell) -> int:
     return h3.get_resolution(h3.int_to_str(cell))
 

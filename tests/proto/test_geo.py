@@ -58,3 +58,13 @@ def test_grid_disk_and_validity() -> None:
     assert geo.is_valid_cell(cell)
     assert not geo.is_valid_cell(12345)
     assert not geo.is_valid_cell("8c1fb46622dd1ff")
+
+
+def test_cell_boundary_has_six_corners_around_its_centre() -> None:
+    cell = geo.latlng_to_cell(52.156, 5.387, 8)
+    corners = geo.cell_to_boundary(cell)
+    assert len(corners) == 6
+    lat, lon = geo.cell_to_latlng(cell)
+    # A res-8 hexagon's corners lie ~0.46 km (h3's mean edge length) from its centre.
+    for c_lat, c_lon in corners:
+        assert 300 < geo.haversine_m(lat, lon, c_lat, c_lon) < 700

@@ -65,3 +65,18 @@ def test_region_plans_do_not_drag_in_shapely() -> None:
     """The hotspot imports pocnet.regions; only the lookup may need shapely (DESIGN.md)."""
     code = "import sys, pocnet.regions, pocnet.beacon; sys.exit('shapely' in sys.modules)"
     assert subprocess.run([sys.executable, "-c", code]).returncode == 0
+
+
+def test_outlines_in_a_box_are_the_borders_inside_it() -> None:
+    from pocnet.regions.lookup import RegionLocator
+
+    locator = RegionLocator.default()
+    # A box over the Dutch–German border near Arnhem (5.9–6.2 E): the border crosses it.
+    lines = locator.outlines(51.8, 5.9, 52.0, 6.2)
+    assert lines
+    for line in lines:
+        assert all(51.8 - 1e-9 <= lat <= 52.0 + 1e-9 for lat, _ in line)
+        assert all(5.9 - 1e-9 <= lon <= 6.2 + 1e-9 for _, lon in line)
+    # Well inside the Netherlands (Amersfoort) and far out in the Atlantic: no border at all.
+    assert locator.outlines(52.10, 5.30, 52.20, 5.45) == []
+    assert locator.outlines(30.0, -40.0, 31.0, -39.0) == []

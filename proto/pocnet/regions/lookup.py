@@ -71,6 +71,23 @@ class RegionLocator:
         with importlib.resources.as_file(dataset) as path:
             return RegionLocator.from_shapefile(path)
 
+    def outlines(
+        self, south: float, west: float, north: float, east: float, tolerance_deg: float = 0.0
+    ) -> list[list[tuple[float, float]]]:
+        """Country borders and coasts inside a box, as (lat, lon) polylines: the offline
+        background of a map. `tolerance_deg` simplifies them (a country's map needs no 1:10m)."""
+        box = shapely.box(west, south, east, north)
+        lines: list[list[tuple[float, float]]] = []
+        for index in self._tree.query(box):
+            outline = self._polygons[int(index)].boundary
+            if tolerance_deg > 0:
+                outline = shapely.simplify(outline, tolerance_deg)
+            clipped = shapely.intersection(outline, box)
+            for part in getattr(clipped, "geoms", [clipped]):
+                if isinstance(part, shapely.LineString) and not part.is_empty:
+                    lines.append([(y, x) for x, y in part.coords])
+        return lines
+
     def country_at(self, lat: float, lon: float) -> str | None:
         """ISO 3166-1 alpha-2 code of the country at (lat, lon), or None at sea."""
         point = Point(lon, lat)

@@ -1,0 +1,1 @@
+"""An epoch drawn as one offline HTML page: `pocnet-oracle map`."""
