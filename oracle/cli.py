@@ -24,6 +24,7 @@ COMMANDS: tuple[str, ...] = (
     "rewards",
     "payout",
     "map",
+    "detect",
 )
 
 

@@ -8,14 +8,13 @@ of witnesses is three queries, not millions.
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
-from pathlib import Path
 from typing import Protocol
 
 from oracle.rewards.model import BeaconInput, HotspotOwner, WitnessInput
+from oracle.storage.scan import Scanner
 
 # PROTOCOL §6: interactive = a beacon that passed the regular checks with at least one
 # witness report within the last 60 h.
@@ -46,40 +45,20 @@ class EpochSource(Protocol):
 class RepositorySource:
     """EpochSource over oracle-core's Repository (SQLite or PostgreSQL).
 
-    Large reads stream: on SQLite through a separate read-only connection (the Repository's
-    transactions are BEGIN IMMEDIATE and would hold off ingest for the whole scan; a WAL
-    reader blocks nobody), on PostgreSQL through `iter_rows` (a server-side cursor); beacons
-    and their witnesses both ordered by beacon id and merged, so memory stays flat however
-    many witnesses an epoch has.
+    Large reads stream (oracle/storage/scan.py); beacons and their witnesses both ordered by
+    beacon id and merged, so memory stays flat however many witnesses an epoch has.
     """
 
     def __init__(self, repo: object) -> None:
         self._repo = repo
         self._owners: dict[bytes, HotspotOwner | None] = {}
-        self._reader: sqlite3.Connection | None = None
+        self._scanner = Scanner(repo)
 
     def close(self) -> None:
-        if self._reader is not None:
-            self._reader.close()
-            self._reader = None
+        self._scanner.close()
 
     def _rows(self, sql: str, params: Sequence[object]) -> Iterator[tuple]:
-        path = getattr(self._repo, "path", None)
-        if getattr(self._repo, "dialect", "") == "sqlite" and path is not None:
-            if self._reader is None:
-                uri = Path(path).resolve().as_uri() + "?mode=ro"
-                self._reader = sqlite3.connect(uri, uri=True, check_same_thread=False)
-            yield from self._reader.execute(sql, tuple(params))
-            return
-        iter_rows = getattr(self._repo, "iter_rows", None)
-        if iter_rows is not None:  # PostgreSQL: a server-side cursor
-            yield from iter_rows(sql, params)
-            return
-        with self._repo.transaction() as tx:  # type: ignore[attr-defined]
-            tx.execute(sql, params)
-            rows = tx.fetchall()
-        for row in rows:
-            yield tuple(row)
+        return self._scanner.rows(sql, params)
 
     def unverified_beacons(self, from_ms: int, to_ms: int) -> int:
         rows = self._rows(

@@ -1,0 +1,93 @@
+"""`pocnet-oracle detect --epoch N`: what gaming detection would deny after an epoch, and why.
+
+Reads the verified history of the epoch (or of the `--epochs K` epochs ending with it), runs
+every detector of oracle/detect/detectors.py, and turns the findings into denylist entries by
+the policy of oracle/detect/policy.py, each with its evidence and expiry. Nothing is written:
+publishing the entries is the operator's signed act (`pocnet-oracle registry deny`).
+"""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from pocnet.cli import UsageError, print_json
+
+MAX_EPOCH = 2**62  # as the rewards store: far beyond any real epoch, inside BIGINT
+MAX_EPOCHS = 30
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    from oracle.detect.detectors import DETECTORS
+
+    p = subparsers.add_parser(
+        "detect",
+        help="gaming detection: what it would deny after an epoch, and why",
+        description="Run the gaming detectors over an epoch's verified history and print the "
+        "denylist entries the policy would make (hotspots and edges, with evidence and "
+        "expiry), and the findings that deny nothing. Detectors: "
+        + "; ".join(f"{name}: {what}" for name, (what, _) in DETECTORS.items()),
+    )
+    p.add_argument("--epoch", type=int, required=True, metavar="N",
+                   help="epoch = days since 1970-01-01 UTC")
+    p.add_argument("--epochs", type=int, default=1, metavar="K",
+                   help=f"read the K epochs ending with N (1..{MAX_EPOCHS}, default 1)")
+    p.add_argument("--only", action="append", default=[], metavar="DETECTOR",
+                   choices=sorted(DETECTORS), help="run only this detector (repeatable)")
+    p.add_argument("--config", metavar="FILE", help="settings file (TOML)")
+    p.add_argument("--database", metavar="URL", help="database URL or path")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.set_defaults(handler=_run)
+
+
+def _run(args: argparse.Namespace) -> int:
+    from oracle.commands._database import open_database
+    from oracle.detect.detectors import detect
+    from oracle.detect.policy import decide
+    from oracle.detect.source import read_history
+    from oracle.rewards.model import epoch_bounds_ms
+
+    if not 0 <= args.epoch <= MAX_EPOCH:
+        raise UsageError(f"--epoch must be between 0 and {MAX_EPOCH}")
+    if not 1 <= args.epochs <= min(MAX_EPOCHS, args.epoch + 1):
+        raise UsageError(f"--epochs must be between 1 and {min(MAX_EPOCHS, args.epoch + 1)}")
+    start, _ = epoch_bounds_ms(args.epoch - args.epochs + 1)
+    _, end = epoch_bounds_ms(args.epoch)
+    _, repo = open_database(args.config, args.database)
+    try:
+        history = read_history(repo, start, end)
+    finally:
+        repo.close()
+    findings = detect(history, only=args.only)
+    decisions, watch = decide(findings, args.epoch)
+    result: dict[str, Any] = {
+        "epoch": args.epoch,
+        "epochs": args.epochs,
+        "hotspots": len(history.hotspots),
+        "witness_reports": len(history.witnesses),
+        "fixes": len(history.fixes),
+        "deny": [d.as_dict() for d in decisions],
+        "watch": [_finding(f) for f in watch],
+    }
+    if args.json:
+        print_json(result)
+        return 0
+    print(f"epoch {args.epoch} ({args.epochs} epoch(s)): {result['hotspots']} hotspots, "
+          f"{result['witness_reports']} witness reports, {result['fixes']} GPS fixes")
+    print(f"would deny {len(decisions)}:" if decisions else "would deny nothing")
+    for entry in result["deny"]:
+        print(f"  {entry['kind']} {' '.join(entry['subject'])} until epoch "
+              f"{entry['expires_epoch']}: {', '.join(entry['reasons'])}")
+        for item in entry["evidence"]:
+            print("      " + ", ".join(f"{k}={v}" for k, v in item.items() if k != "cluster"))
+    for item in result["watch"]:
+        print(f"  watch {' '.join(item['subject'])}: {item['detector']} {item['evidence']}")
+    return 0
+
+
+def _finding(finding: Any) -> dict[str, Any]:
+    from pocnet.keys import PublicKey
+
+    return {"detector": finding.detector, "score": round(finding.score, 2),
+            "subject": [PublicKey.from_bytes(k).address for k in finding.hotspots],
+            "evidence": finding.evidence}

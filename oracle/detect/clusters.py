@@ -1,0 +1,79 @@
+"""Closed clusters: groups that witness almost only each other while their neighbours are
+right there.
+
+From the directed witness graph (X witnessed a beacon of Y), a hotspot and the beaconers it
+witnessed form a candidate group. The group is closed when every member's witnessing stays
+inside it (at least `closed_share`). Closed alone is innocent — a rural trio hears only itself
+— so the group is judged against the graph around it: it is flagged only when at least
+`min_outsiders` active hotspots stand within the group's own reach (the longest link its members
+report among themselves) and the members witnessed none of them. Outsiders that did witness the
+members' beacons (the ring is audible, it just never listens) are counted as evidence.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from oracle.detect.history import History, haversine_m
+from oracle.detect.model import DetectParams, Finding
+
+MAX_GROUP = 64  # larger "groups" are neighbourhoods, not rings
+
+
+def closed_clusters(history: History, params: DetectParams) -> list[Finding]:
+    w = history.witnesses
+    n = len(history.hotspots)
+    if len(w) == 0:
+        return []
+    heard: list[set[int]] = [set() for _ in range(n)]  # beaconers each hotspot witnessed
+    heard_by: list[set[int]] = [set() for _ in range(n)]
+    for b, x in set(zip(w.beaconer.tolist(), w.witness.tolist(), strict=True)):
+        if b != x:
+            heard[x].add(b)
+            heard_by[b].add(x)
+    active = np.array([bool(heard[i] or heard_by[i]) for i in range(n)])
+    h = history.hotspots
+    seen: set[frozenset[int]] = set()
+    findings = []
+    for m in range(n):
+        if len(heard[m]) < params.min_cluster - 1:
+            continue
+        group = frozenset({m} | heard[m])
+        if group in seen or len(group) > MAX_GROUP:
+            continue
+        seen.add(group)
+        if not all(heard[x] and len(heard[x] & group) >= params.closed_share * len(heard[x])
+                   for x in group):
+            continue
+        members = np.array(sorted(group))
+        reach = max(_distance(h, a, b) for a in group for b in heard[a] & group)
+        near = np.zeros(n, dtype=bool)
+        for x in members:
+            near |= haversine_m(h.lat, h.lon, np.full(n, h.lat[x]), np.full(n, h.lon[x])) <= reach
+        near[members] = False
+        outsiders = np.flatnonzero(near & active)
+        if outsiders.size < params.min_outsiders:
+            continue
+        listened = {o for x in group for o in heard[x]} - group
+        if any(o in listened for o in outsiders.tolist()):
+            continue
+        audible = sorted({o for x in group for o in heard_by[x]} - group)
+        for x in members:
+            findings.append(Finding(
+                detector="closed_cluster",
+                hotspots=(h.keys[x],),
+                score=float(outsiders.size / params.min_outsiders),
+                evidence={
+                    "cluster_size": len(group),
+                    "outsiders_within_reach": int(outsiders.size),
+                    "reach_m": round(reach),
+                    "outsiders_that_heard_the_cluster": len(audible),
+                    "cluster": sorted(h.keys[y].hex() for y in group),
+                },
+            ))
+    return findings
+
+
+def _distance(h: object, a: int, b: int) -> float:
+    lat, lon = h.lat, h.lon  # type: ignore[attr-defined]
+    return float(haversine_m(lat[a:a + 1], lon[a:a + 1], lat[b:b + 1], lon[b:b + 1])[0])

@@ -1,0 +1,74 @@
+"""What a detector says, and the thresholds every detector reads, as one table.
+
+A Finding names one hotspot (or a pair, for an edge), the detector that raised it, how far past
+its threshold the evidence is (`score` ≥ 1 means past it), and the numbers behind it, so that an
+operator, the owner on appeal, and the proving ground's scoreboard see why.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Finding:
+    detector: str
+    hotspots: tuple[bytes, ...]  # one key: the hotspot; two keys: the edge between them
+    score: float
+    evidence: dict[str, Any]
+
+    @property
+    def is_edge(self) -> bool:
+        return len(self.hotspots) == 2
+
+
+@dataclass(frozen=True)
+class DetectParams:
+    """Thresholds, each with its reason. Distances in metres, signals in dB, times in ms."""
+
+    # Link budget (signal.py): links shorter than this are left out of the distance fit (the
+    # asserted res-12 cells are ~10 m across; below 100 m "distance" is mostly rounding).
+    fit_min_distance_m: float = 100.0
+    # A hotspot whose links are, by their median, this much stronger than the network's own
+    # distance law predicts for the asserted distances: it is not where it says (or relays).
+    # Honest shadowing spreads single links by ~8–10 dB; a median over ≥ 5 links moves little.
+    excess_db: float = 15.0
+    min_links: int = 5
+    # Reciprocity (asymmetry.py): path loss is the same both ways, so what X hears from Y and
+    # what Y hears from X differ only by their transmit powers. An RSSI inflator or a hidden
+    # amplifier shows as a constant offset over its pairs.
+    asymmetry_db: float = 8.0
+    min_pairs: int = 3
+    # Shared antenna (shared.py): two keys behind one radio report the same RSSI and SNR for
+    # the same beacons. Independent antennas a street apart fade independently.
+    same_share: float = 0.8
+    min_common_beacons: int = 3
+    # Constant signals (signal.py): RSSI that varies less than this over ≥ constant_min
+    # reports of different beacons (witness stuffing at fixed values, attenuated rigs).
+    constant_rssi_std_db: float = 0.5
+    constant_min: int = 8
+    # Closed clusters (clusters.py): members' links stay inside the group at least this share,
+    # while this many active outsiders stand within the group's reach and none is linked.
+    closed_share: float = 0.9
+    min_cluster: int = 3
+    min_outsiders: int = 3
+    # Timing (timing.py): what the witness reports as its reception time, minus what the
+    # beaconer reports as its transmission time. Honest clocks (GPS, NTP) agree within tens of
+    # ms and LoRa propagation is µs; a relay adds an internet round trip.
+    relay_ms: float = 80.0
+    min_timed: int = 3
+    # A witness reporting a reception this long after the beacon heard a replayed copy.
+    replay_ms: float = 10_000.0
+    # A report's own time against the oracle's receive time, for reports the oracle judged
+    # timely: honest hotspots upload within seconds.
+    clock_offset_ms: float = 60_000.0
+    # GPS over time (gps.py): a receiver's fixes scatter by about its accuracy estimate.
+    min_fixes: int = 10
+    clean_ratio: float = 0.05  # scatter below this share of h_acc: synthetic
+    far_m: float = 400.0  # PROTOCOL §5: past 400 m a fix gives no location trust
+    jump_m: float = 1_000.0
+    min_jumps: int = 2
+
+
+DEFAULT_PARAMS = DetectParams()

@@ -1,0 +1,197 @@
+"""Hand-built PoC histories for the gaming detectors: an honest town with its own physics,
+and each cheat and each honest look-alike written into it explicitly.
+
+The physics here is deliberately the test's own (not the oracle's fit, not the simulator):
+log-distance path loss with exponent 3.5 and 40 dB at 1 m, a fixed shadowing per link
+(σ 6 dB, the same both ways), independent fading per reception (σ 3 dB), reception above
+−134 dBm, RSSI and SNR quantised as hotspots report them, clocks within ±5 ms, uploads within
+1.5 s, GPS fixes scattered by ~2 m around the true place with h_acc 3 m.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from oracle.detect.history import History, HistoryBuilder
+
+T0_MS = 1_760_000_000_000  # the epoch's start, for these worlds
+BEACON_EVERY_MS = 6 * 3_600_000
+SENSITIVITY_DBM = -134.0
+NOISE_DBM = -117.0
+EARTH_M_PER_DEG = 111_195.0
+
+
+def offset(lat: float, lon: float, north_m: float, east_m: float) -> tuple[float, float]:
+    return (lat + north_m / EARTH_M_PER_DEG,
+            lon + east_m / (EARTH_M_PER_DEG * math.cos(math.radians(lat))))
+
+
+def distance_m(a: tuple[float, float], b: tuple[float, float]) -> float:
+    dn = (a[0] - b[0]) * EARTH_M_PER_DEG
+    de = (a[1] - b[1]) * EARTH_M_PER_DEG * math.cos(math.radians((a[0] + b[0]) / 2))
+    return math.hypot(dn, de)
+
+
+@dataclass
+class Node:
+    name: str
+    true: tuple[float, float]
+    asserted: tuple[float, float]
+    gain_db: float = 3.0
+    tx_power_dbm: float = 14.0
+    extra_loss_db: float = 0.0  # cable, walls: both ways
+    height_gain_db: float = 0.0  # a rooftop's clearer path: both ways
+    asserted_at_ms: int = 0
+    # Cheats (what this hotspot reports differently from what its radio got)
+    inflate_db: float = 0.0
+    clock_offset_ms: float = 0.0
+    relay_from: str | None = None  # reports what this node heard, 150 ms later
+    listens_only_to: frozenset[str] | None = None
+    constant_signal: tuple[float, float] | None = None  # (rssi, snr) on every report
+    gps: str = "real"  # real | frozen | clean | none
+    antenna_of: str | None = None  # shares this node's antenna (and place)
+
+
+@dataclass
+class World:
+    seed: int = 1
+    nodes: dict[str, Node] = field(default_factory=dict)
+    fabricated: list[tuple[str, str]] = field(default_factory=list)  # (beaconer, witness)
+    replayer: str | None = None
+    epochs: int = 1
+
+    def add(self, node: Node) -> Node:
+        self.nodes[node.name] = node
+        return node
+
+    def town(self, rows: int = 8, cols: int = 8, spacing_m: float = 700.0,
+             centre: tuple[float, float] = (52.15, 5.39)) -> list[str]:
+        rng = np.random.default_rng(self.seed)
+        names = []
+        for r in range(rows):
+            for c in range(cols):
+                jitter = rng.normal(0, spacing_m / 6, 2)
+                place = offset(*centre, r * spacing_m + jitter[0], c * spacing_m + jitter[1])
+                names.append(self.add(Node(f"h{r}{c}", place, place)).name)
+        return names
+
+    def key(self, name: str) -> bytes:
+        return b"\x01" + name.encode().ljust(32, b"_")
+
+    def history(self) -> History:
+        rng = np.random.default_rng(self.seed + 1000)
+        builder = HistoryBuilder(T0_MS, T0_MS + self.epochs * 86_400_000)
+        for n in self.nodes.values():
+            builder.add_hotspot(self.key(n.name), *n.asserted, n.gain_db, n.asserted_at_ms)
+        names = sorted(self.nodes)
+        shadow: dict[frozenset[str], float] = {}
+        for i, a in enumerate(names):
+            for b in names[i + 1:]:
+                shadow[frozenset((a, b))] = float(rng.normal(0, 6))
+        beacon_no = 0
+        rounds = 4 * self.epochs
+        for k in range(rounds):
+            for name in names:
+                sender = self.nodes[name]
+                sent_ms = T0_MS + k * BEACON_EVERY_MS + int(rng.integers(0, 3_600_000))
+                beacon_id = f"b{beacon_no}".encode()
+                beacon_no += 1
+                beacon_clock = sent_ms + rng.normal(0, 5) + sender.clock_offset_ms
+                beacon_received = sent_ms + int(rng.integers(200, 800))
+                self._fix(builder, sender, beacon_received, rng)
+                heard = self._receptions(sender, names, shadow, rng)
+                for witness_name, (rssi, snr) in heard.items():
+                    self._report(builder, beacon_id, sender, witness_name, rssi, snr,
+                                 sent_ms, beacon_clock, beacon_received, rng)
+                if self.replayer in heard and self.replayer != name:
+                    self._replay(builder, beacon_id, sender, names, shadow, sent_ms,
+                                 beacon_clock, beacon_received, rng)
+        return builder.build()
+
+    # -- physics --------------------------------------------------------------------------
+    def _rssi(self, tx: Node, rx: Node, shadow: float, rng: np.random.Generator) -> float:
+        src, dst = self._place(tx), self._place(rx)
+        d = max(distance_m(src, dst), 1.0)
+        loss = 40 + 35 * math.log10(d) + shadow + tx.extra_loss_db + rx.extra_loss_db
+        loss -= tx.height_gain_db + rx.height_gain_db
+        return tx.tx_power_dbm + tx.gain_db + rx.gain_db - loss + float(rng.normal(0, 3))
+
+    def _place(self, node: Node) -> tuple[float, float]:
+        return self.nodes[node.antenna_of].true if node.antenna_of else node.true
+
+    def _radio(self, node: Node) -> str:
+        return node.antenna_of or node.name
+
+    def _receptions(self, sender: Node, names: list[str], shadow: dict[frozenset[str], float],
+                    rng: np.random.Generator) -> dict[str, tuple[float, float]]:
+        heard: dict[str, tuple[float, float]] = {}
+        by_radio: dict[str, tuple[float, float] | None] = {}
+        for name in names:
+            rx = self.nodes[name]
+            if name == sender.name or self._radio(rx) == self._radio(sender):
+                continue
+            radio = self._radio(rx)
+            if radio not in by_radio:  # one antenna, one reception, whoever reports it
+                pair = frozenset((self._radio(sender), radio))
+                rssi = self._rssi(sender, self.nodes[radio], shadow.get(pair, 0.0), rng)
+                by_radio[radio] = (rssi, rssi - NOISE_DBM + float(rng.normal(0, 2))) if (
+                    rssi >= SENSITIVITY_DBM) else None
+            if by_radio[radio] is not None:
+                heard[name] = by_radio[radio]  # type: ignore[assignment]
+        for node in self.nodes.values():
+            if node.relay_from:  # a relay reports what its partner heard, never its own
+                heard.pop(node.name, None)
+                if node.relay_from in heard:
+                    heard[node.name] = heard[node.relay_from]
+        for beaconer, witness in self.fabricated:
+            if beaconer == sender.name:
+                heard[witness] = (-118.0 + float(rng.normal(0, 4)), -2.0)
+        return {w: v for w, v in heard.items() if self._listens(self.nodes[w], sender)}
+
+    def _listens(self, node: Node, sender: Node) -> bool:
+        return node.listens_only_to is None or sender.name in node.listens_only_to
+
+    # -- reports --------------------------------------------------------------------------
+    def _report(self, builder: HistoryBuilder, beacon_id: bytes, sender: Node, name: str,
+                rssi: float, snr: float, sent_ms: int, beacon_clock: float,
+                beacon_received: int, rng: np.random.Generator, late_ms: float = 0.0) -> None:
+        node = self.nodes[name]
+        rssi += node.inflate_db
+        if node.constant_signal:
+            rssi, snr = node.constant_signal
+        lag = 150.0 if node.relay_from else 0.0
+        clock = sent_ms + late_ms + lag + rng.normal(0, 5) + node.clock_offset_ms
+        received = sent_ms + late_ms + lag + int(rng.integers(100, 1500))
+        builder.add_witness(beacon_id, self.key(sender.name), self.key(name),
+                            rssi_dbm=round(rssi), snr_db=math.trunc(snr * 10) / 10,
+                            tx_power_dbm=sender.tx_power_dbm, beacon_received_ms=beacon_received,
+                            witness_received_ms=int(received), beacon_timestamp_ms=beacon_clock,
+                            witness_timestamp_ms=clock, valid=late_ms == 0)
+        self._fix(builder, node, int(received), rng)
+
+    def _replay(self, builder: HistoryBuilder, beacon_id: bytes, sender: Node, names: list[str],
+                shadow: dict[frozenset[str], float], sent_ms: int, beacon_clock: float,
+                beacon_received: int, rng: np.random.Generator) -> None:
+        assert self.replayer is not None
+        copy = self.nodes[self.replayer]
+        for name, (rssi, snr) in self._receptions(copy, names, shadow, rng).items():
+            if name != sender.name:
+                self._report(builder, beacon_id, sender, name, rssi, snr, sent_ms,
+                             beacon_clock, beacon_received, rng, late_ms=900_000.0)
+
+    def _fix(self, builder: HistoryBuilder, node: Node, at_ms: int,
+             rng: np.random.Generator) -> None:
+        if node.gps == "none":
+            return
+        if node.gps == "frozen":
+            lat, lon = node.asserted
+        elif node.gps == "clean":
+            lat, lon = offset(*node.asserted, *rng.normal(0, 0.02, 2))
+        elif node.gps == "spoofed":
+            lat, lon = offset(*node.asserted, *rng.normal(0, 2.0, 2))
+        else:
+            lat, lon = offset(*node.true, *rng.normal(0, 2.0, 2))
+        builder.add_fix(self.key(node.name), at_ms, round(lat, 7), round(lon, 7), 3.0)

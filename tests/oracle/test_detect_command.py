@@ -1,0 +1,101 @@
+"""`pocnet-oracle detect`: what it would deny and why, from a real store; bad input as one line
+and exit 2."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from oracle.cli import main
+from oracle.rewards.model import epoch_of_ms
+from oracle.storage import open_repository
+from oracle.storage.repository import NewReport, Registration
+from pocnet import geo
+from pocnet.keys import PublicKey
+from pocnet.wire import reports_pb2
+
+T0 = 1_760_000_000_000
+EPOCH = epoch_of_ms(T0)
+CLOCK_OFF_MS = 120_000  # B's clock runs two minutes fast: past the 60 s of clock_offset
+
+
+def key(name: str) -> bytes:
+    return b"\x01" + name.encode() * 32
+
+
+@pytest.fixture
+def database(tmp_path: Path) -> str:
+    url = f"sqlite:///{tmp_path / 'oracle.db'}"
+    repo = open_repository(url)
+    try:
+        repo.migrate()
+        for n, (name, lat) in enumerate((("A", 52.50), ("B", 52.51))):
+            repo.apply_assertion(
+                Registration(key(name), bytes(32), geo.latlng_to_cell(lat, 13.3, 12), 0, 0,
+                             "full", "EU868", 1, T0 - 10), b"raw", T0 - 10 + n)
+        for i in range(3):
+            at = T0 + i * 3_600_000
+            beacon = reports_pb2.BeaconReport(pub_key=key("A"), data=bytes([i]) * 51,
+                                              tx_power=14, timestamp=at * 1_000_000)
+            heard = reports_pb2.WitnessReport(pub_key=key("B"), data=bytes([i]) * 51,
+                                              signal=-1100, snr=20,
+                                              timestamp=(at + CLOCK_OFF_MS) * 1_000_000)
+            ids = (f"b{i}".encode().ljust(32, b"#"), f"w{i}".encode().ljust(32, b"#"))
+            repo.insert_reports([
+                NewReport(ids[0], "beacon", key("A"), at + 300, beacon.SerializeToString()),
+                NewReport(ids[1], "witness", key("B"), at + 800, heard.SerializeToString()),
+            ])
+            with repo.transaction() as tx:
+                for rid, kind, h, b, when in ((ids[0], 0, "A", None, at + 300),
+                                              (ids[1], 1, "B", ids[0], at + 800)):
+                    tx.execute(
+                        "INSERT INTO verdicts (report_id, kind, hotspot_key, beacon_id, "
+                        "received_ms, valid, reason, selected, location_trust, passed_regular, "
+                        "witnesses, detail, verified_at_ms) "
+                        "VALUES (?, ?, ?, ?, ?, 1, NULL, 1, '1', 1, 1, '', ?)",
+                        (rid, kind, key(h), b, when, when + 60_000))
+    finally:
+        repo.close()
+    return url
+
+
+def test_prints_what_it_would_deny_and_why(database: str, capsys) -> None:
+    assert main(["detect", "--epoch", str(EPOCH), "--database", database, "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert (result["hotspots"], result["witness_reports"], result["fixes"]) == (2, 3, 0)
+    assert result["watch"] == []
+    [entry] = result["deny"]
+    assert entry["kind"] == "hotspot"
+    assert entry["subject"] == [PublicKey.from_bytes(key("B")).address]
+    assert entry["reasons"] == ["clock_offset"]
+    assert entry["expires_epoch"] == EPOCH + 1 + 3
+    # Its reports' own time against the oracle's receive time (800 ms after the reception).
+    assert entry["evidence"][0]["median_offset_s"] == (CLOCK_OFF_MS - 800) / 1000
+    assert main(["detect", "--epoch", str(EPOCH), "--database", database]) == 0
+    text = capsys.readouterr().out
+    assert "would deny 1:" in text and "clock_offset" in text
+
+
+def test_only_runs_the_named_detectors(database: str, capsys) -> None:
+    assert main(["detect", "--epoch", str(EPOCH), "--database", database, "--only", "gps",
+                 "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["deny"] == []
+
+
+@pytest.mark.parametrize(("argv", "message"), [
+    (["--epoch", "99999999999999999999999"], "--epoch must be between 0 and"),
+    (["--epoch", "5", "--epochs", "0"], "--epochs must be between 1 and"),
+    (["--epoch", "5", "--epochs", "7"], "--epochs must be between 1 and 6"),
+    (["--epoch", "5", "--only", "nonsense"], "invalid choice"),
+])
+def test_bad_input_is_one_line_and_exit_2(database: str, capsys, argv: list[str],
+                                          message: str) -> None:
+    try:
+        code = main(["detect", *argv, "--database", database])
+    except SystemExit as done:  # argparse's own errors
+        code = int(done.code or 0)
+    out, err = capsys.readouterr()
+    assert code == 2 and out == ""
+    assert err.count("\n") == 1 and message in err, err

@@ -1,0 +1,145 @@
+"""Each detector against a hand-built town (detect_world.py): the cheat it is for is found,
+and no honest hotspot — nor any honest look-alike — is flagged by any detector."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+from detect_world import Node, World, offset
+
+from oracle.detect.detectors import detect
+from oracle.detect.model import Finding
+
+LOOK_ALIKES = ("rooftop", "street_a", "street_b", "moved", "rural_a", "rural_b", "cable",
+               "indoor")
+
+
+def honest_world(seed: int = 1) -> World:
+    """An 8 × 8 town of honest hotspots 700 m apart, and every honest look-alike."""
+    world = World(seed=seed)
+    names = world.town()
+    centre = world.nodes[names[27]].true
+    # A rooftop with an 8 dBi antenna: hears far, and its links beat the town's law.
+    rooftop = offset(*centre, 350, 350)
+    world.add(Node("rooftop", rooftop, rooftop, gain_db=8.0, height_gain_db=8.0))
+    # Two honest neighbours across a street, 20 m apart.
+    street = offset(*centre, -350, 1_050)
+    world.add(Node("street_a", street, street))
+    across = offset(*street, 20, 0)
+    world.add(Node("street_b", across, across))
+    # A hotspot that moved 3 km and re-asserted half way through the epoch.
+    new = offset(*centre, 2_000, -1_500)
+    world.add(Node("moved", new, new, asserted_at_ms=12 * 3_600_000 + 1_760_000_000_000))
+    # A quiet rural pair 15 km out, 1.5 km apart, hearing only each other.
+    farm = offset(*centre, 15_000, 0)
+    world.add(Node("rural_a", farm, farm))
+    barn = offset(*farm, 0, 1_500)
+    world.add(Node("rural_b", barn, barn))
+    # Behind a long cable (6 dB) and indoors (15 dB of walls).
+    cable = offset(*centre, 1_050, 350)
+    world.add(Node("cable", cable, cable, extra_loss_db=6.0))
+    indoor = offset(*centre, -1_050, -350)
+    world.add(Node("indoor", indoor, indoor, extra_loss_db=15.0))
+    world.epochs = 2
+    return world
+
+
+def false_location(world: World) -> set[str]:
+    node = world.nodes["h33"]
+    node.asserted = offset(*node.true, 20_000, 0)
+    node.gps = "spoofed"
+    return {"h33"}
+
+
+def rssi_inflation(world: World) -> set[str]:
+    world.nodes["h44"].inflate_db = 15.0
+    return {"h44"}
+
+
+def shared_antenna(world: World) -> set[str]:
+    radio = world.nodes["h22"]
+    for i, east in enumerate((5_000, -5_000)):
+        place = offset(*radio.true, 0, east)
+        world.add(Node(f"sybil{i}", radio.true, place, antenna_of="h22", gps="none"))
+    radio.gps = "none"
+    return {"h22", "sybil0", "sybil1"}
+
+
+def collusion_ring(world: World) -> set[str]:
+    ring = ("h11", "h15", "h51", "h55", "h36")
+    for name in ring:
+        world.nodes[name].listens_only_to = frozenset(ring)
+        world.fabricated += [(other, name) for other in ring if other != name]
+    return set(ring)
+
+
+def beacon_relay(world: World) -> set[str]:
+    world.nodes["h45"].relay_from = "h02"
+    return {"h45"}
+
+
+def replay(world: World) -> set[str]:
+    world.replayer = "h53"
+    return {"h53"}
+
+
+def clock_offset(world: World) -> set[str]:
+    world.nodes["h62"].clock_offset_ms = 5 * 3_600_000
+    return {"h62"}
+
+
+def witness_stuffing(world: World) -> set[str]:
+    world.nodes["h26"].constant_signal = (-128.0, -12.0)
+    return {"h26"}
+
+
+def frozen_gps(world: World) -> set[str]:
+    world.nodes["h64"].gps = "frozen"
+    return {"h64"}
+
+
+def clean_gps(world: World) -> set[str]:
+    world.nodes["h65"].gps = "clean"
+    return {"h65"}
+
+
+CHEATS: dict[str, tuple[Callable[[World], set[str]], set[str]]] = {
+    "false_location": (false_location, {"signal_excess"}),
+    "rssi_inflation": (rssi_inflation, {"signal_asymmetry"}),
+    "shared_antenna": (shared_antenna, {"shared_reception"}),
+    "collusion_ring": (collusion_ring, {"closed_cluster"}),
+    "beacon_relay": (beacon_relay, {"relay_latency"}),
+    "replay": (replay, {"replay"}),
+    "clock_offset": (clock_offset, {"clock_offset"}),
+    "witness_stuffing": (witness_stuffing, {"signal_constant"}),
+    "frozen_gps": (frozen_gps, {"gps_frozen"}),
+    "clean_gps": (clean_gps, {"gps_too_clean"}),
+}
+
+
+def _flagged(world: World, findings: list[Finding]) -> dict[str, set[str]]:
+    by_key = {world.key(name): name for name in world.nodes}
+    out: dict[str, set[str]] = {}
+    for finding in findings:
+        for key in finding.hotspots:
+            out.setdefault(by_key[key], set()).add(finding.detector)
+    return out
+
+
+def test_an_honest_town_with_its_look_alikes_is_not_flagged() -> None:
+    world = honest_world()
+    history = world.history()
+    assert len(history.witnesses) > 5_000  # a real workload, not an empty town
+    assert _flagged(world, detect(history)) == {}
+
+
+@pytest.mark.parametrize("cheat", sorted(CHEATS))
+def test_each_cheat_is_found_and_nobody_else(cheat: str) -> None:
+    world = honest_world()
+    make, detectors = CHEATS[cheat]
+    cheaters = make(world)
+    flagged = _flagged(world, detect(world.history()))
+    assert set(flagged) == cheaters, flagged
+    for name in cheaters:
+        assert flagged[name] & detectors, (name, flagged[name])

@@ -1,0 +1,199 @@
+"""Every detector's threshold, exactly at its boundary, on the smallest history that shows it.
+
+Expected values come from the thresholds' definitions in oracle/detect/model.py (DetectParams),
+read as the rules they state: "≥ relay_ms late", "std < constant_rssi_std_db", and so on."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+
+from oracle.detect import asymmetry, gps, shared, signal, timing
+from oracle.detect.history import History, HistoryBuilder
+from oracle.detect.model import DEFAULT_PARAMS
+
+T0 = 1_760_000_000_000
+P = DEFAULT_PARAMS
+
+
+def k(name: str) -> bytes:
+    return b"\x01" + name.encode().ljust(32, b"_")
+
+
+def builder(*names: str) -> HistoryBuilder:
+    b = HistoryBuilder(T0, T0 + 86_400_000)
+    for i, name in enumerate(names):
+        b.add_hotspot(k(name), 52.0 + i * 0.01, 5.0)  # 1.1 km apart, north to south
+    return b
+
+
+def witness(b: HistoryBuilder, n: int, beaconer: str, hears: str, *, rssi: float = -100.0,
+            snr: float = 5.0, lag_ms: float = 0.0, clock_ms: float = 0.0, tx: float = 14.0,
+            beacon: str | None = None) -> None:
+    at = T0 + n * 3_600_000
+    b.add_witness((beacon or f"{beaconer}{n}").encode(), k(beaconer), k(hears), rssi, snr, tx,
+                  at + 300, at + 500, float(at), at + lag_ms + clock_ms)
+
+
+def flagged(findings: list) -> set[str]:
+    return {key.rstrip(b"_")[1:].decode() for f in findings for key in f.hotspots}
+
+
+@pytest.mark.parametrize(("lag_ms", "found"), [(P.relay_ms, True), (P.relay_ms - 0.01, False)])
+def test_relay_at_its_boundary(lag_ms: float, found: bool) -> None:
+    b = builder("a", "r")
+    for n in range(P.min_timed):
+        witness(b, n, "a", "r", lag_ms=lag_ms)
+    assert (flagged(timing.relay(b.build(), P)) == {"r"}) is found
+
+
+def test_relay_needs_min_timed_reports() -> None:
+    b = builder("a", "r")
+    for n in range(P.min_timed - 1):
+        witness(b, n, "a", "r", lag_ms=P.relay_ms * 2)
+    assert timing.relay(b.build(), P) == []
+
+
+@pytest.mark.parametrize(("offset_ms", "found"),
+                         [(P.clock_offset_ms, True), (P.clock_offset_ms - 0.01, False),
+                          (-P.clock_offset_ms, True)])
+def test_clock_offset_at_its_boundary(offset_ms: float, found: bool) -> None:
+    b = builder("a", "c")
+    for n in range(P.min_timed):
+        # The witness's own time against the oracle's receive time (T0 + n h + 500 ms).
+        witness(b, n, "a", "c", clock_ms=500 + offset_ms)
+    assert ("c" in flagged(timing.clock(b.build(), P))) is found
+
+
+def _two_way(offset_db: float) -> History:
+    """Hotspot x hears three partners `offset_db` stronger than each of them hears x."""
+    b = builder("x", "p", "q", "s")
+    for n, partner in enumerate(("p", "q", "s")):
+        witness(b, n, partner, "x", rssi=-100.0 + offset_db)
+        witness(b, n, "x", partner, rssi=-100.0, beacon=f"x{n}")
+    return b.build()
+
+
+@pytest.mark.parametrize(("offset_db", "found"),
+                         [(P.asymmetry_db, True), (P.asymmetry_db - 0.01, False),
+                          (-P.asymmetry_db, True)])
+def test_asymmetry_at_its_boundary(offset_db: float, found: bool) -> None:
+    assert ("x" in flagged(asymmetry.asymmetry(_two_way(offset_db), P))) is found
+
+
+def test_asymmetry_accounts_for_transmit_power() -> None:
+    """Partners that transmit 6 dB more are heard 6 dB stronger: no asymmetry."""
+    b = builder("x", "p", "q", "s")
+    for n, partner in enumerate(("p", "q", "s")):
+        witness(b, n, partner, "x", rssi=-90.0, tx=20.0)
+        witness(b, n, "x", partner, rssi=-96.0, tx=14.0, beacon=f"x{n}")
+    assert asymmetry.asymmetry(b.build(), P) == []
+
+
+@pytest.mark.parametrize(("spread_db", "found"), [(2 * P.constant_rssi_std_db, False),
+                                                   (2 * P.constant_rssi_std_db - 0.02, True)])
+def test_constant_signal_at_its_boundary(spread_db: float, found: bool) -> None:
+    """RSSI alternating ±spread/2 has a standard deviation of exactly spread/2."""
+    b = builder("a", "w")
+    for n in range(P.constant_min):
+        witness(b, n, "a", "w", rssi=-110.0 + (spread_db / 2 if n % 2 else -spread_db / 2))
+    assert ("w" in flagged(signal.constant(b.build(), P))) is found
+
+
+def test_constant_signal_needs_constant_min_reports() -> None:
+    b = builder("a", "w")
+    for n in range(P.constant_min - 1):
+        witness(b, n, "a", "w", rssi=-140.0, snr=-20.0)
+    assert signal.constant(b.build(), P) == []
+
+
+@pytest.mark.parametrize(("same", "found"), [(4, True), (3, False)])
+def test_shared_reception_at_its_boundary(same: int, found: bool) -> None:
+    """Five beacons both heard; identical on 4 (= 0.8 × 5) is past `same_share`, on 3 not."""
+    b = builder("a", "s1", "s2")
+    for n in range(5):
+        witness(b, n, "a", "s1", rssi=-100.0)
+        witness(b, n, "a", "s2", rssi=-100.0 if n < same else -97.0)
+    assert (flagged(shared.shared_reception(b.build(), P)) == {"s1", "s2"}) is found
+
+
+def test_shared_reception_is_not_a_relay() -> None:
+    """Identical values reported `relay_ms` apart are a copy, not one antenna."""
+    b = builder("a", "s1", "s2")
+    for n in range(5):
+        witness(b, n, "a", "s1", rssi=-100.0)
+        witness(b, n, "a", "s2", rssi=-100.0, lag_ms=P.relay_ms)
+    assert shared.shared_reception(b.build(), P) == []
+
+
+def _fixes(*offsets_m: float, acc_m: float = 3.0) -> History:
+    b = builder("g")
+    for n, north in enumerate(offsets_m):
+        b.add_fix(k("g"), T0 + n * 60_000, 52.0 + north / 111_195.0, 5.0, acc_m)
+    return b.build()
+
+
+def test_gps_far_at_its_boundary() -> None:
+    history = _fixes(*[500.0] * 3)
+    far = float(gps.gps(history, dataclasses.replace(P, far_m=1.0))[0].evidence[
+        "median_fix_from_asserted_m"])
+    assert [f.detector for f in gps.gps(history, dataclasses.replace(P, far_m=far - 1))] == [
+        "gps_far"]
+    assert gps.gps(history, dataclasses.replace(P, far_m=far + 1)) == []
+
+
+@pytest.mark.parametrize(("jumps", "found"), [(P.min_jumps, True), (P.min_jumps - 1, False)])
+def test_gps_jumps_at_their_boundary(jumps: int, found: bool) -> None:
+    path = [0.0, P.jump_m, 0.0][: jumps + 1]
+    names = [f.detector for f in gps.gps(_fixes(*path), dataclasses.replace(P, far_m=1e9))]
+    assert ("gps_jumps" in names) is found
+
+
+def test_gps_frozen_and_too_clean_and_real() -> None:
+    n = P.min_fixes
+    assert [f.detector for f in gps.gps(_fixes(*[0.0] * n), P)] == ["gps_frozen"]
+    assert [f.detector for f in gps.gps(_fixes(*[0.0] * (n - 1)), P)] == []
+    # Scatter of ±0.1 m against a claimed 3 m: below 5 % of h_acc.
+    clean = [0.1 if i % 2 else -0.1 for i in range(n)]
+    assert [f.detector for f in gps.gps(_fixes(*clean), P)] == ["gps_too_clean"]
+    # ±2 m against 3 m: a real receiver.
+    real = [2.0 if i % 2 else -2.0 for i in range(n)]
+    assert gps.gps(_fixes(*real), P) == []
+
+
+def test_distance_law_holds_its_slope_to_physics() -> None:
+    import numpy as np
+
+    log_d = np.repeat(np.array([2.0, 3.0, 4.0]), 5)
+    # A slope of 10 dB per decade (below free space): held to 20.
+    assert signal.fit_distance_law(log_d, 100 + 10 * log_d)[1] == pytest.approx(20.0)
+    assert signal.fit_distance_law(log_d, 100 + 50 * log_d)[1] == pytest.approx(40.0)
+    assert signal.fit_distance_law(log_d, 100 + 30 * log_d) == pytest.approx((100.0, 30.0))
+    assert signal.fit_distance_law(np.full(9, 3.0), np.full(9, 120.0)) is None
+
+
+@pytest.mark.parametrize(("stronger_db", "found"),
+                         [(P.excess_db, True), (P.excess_db - 0.01, False)])
+def test_signal_excess_at_its_boundary(stronger_db: float, found: bool) -> None:
+    """Links that follow 40 + 35·log10(d) exactly, and a hotspot `t` (asserted where `o` is)
+    whose five links are each `stronger_db` stronger than that law."""
+    import numpy as np
+
+    from oracle.detect.history import haversine_m
+
+    b = HistoryBuilder(T0, T0 + 86_400_000)
+    b.add_hotspot(k("o"), 52.0, 5.0)
+    b.add_hotspot(k("t"), 52.0, 5.0)
+    distances = (300.0, 800.0, 2_000.0, 5_000.0, 9_000.0)
+    for i, d in enumerate(distances):
+        b.add_hotspot(k(f"h{i}"), 52.0 + d / 111_195.0, 5.0)
+    for i, _ in enumerate(distances):
+        lat = 52.0 + distances[i] / 111_195.0
+        d = float(haversine_m(np.array([52.0]), np.array([5.0]), np.array([lat]),
+                              np.array([5.0]))[0])
+        loss = 40 + 35 * np.log10(d)
+        for n in range(3):
+            witness(b, n, "o", f"h{i}", rssi=14.0 - loss, beacon=f"o{n}")
+        witness(b, 10 + i, "t", f"h{i}", rssi=14.0 - loss + stronger_db, beacon=f"t{i}")
+    assert (flagged(signal.excess(b.build(), P)) == {"t"}) is found
