@@ -12,8 +12,10 @@ import asyncio
 import logging
 import random
 import time
+from collections import Counter
 from collections.abc import AsyncIterator, Callable
 
+from firmware_bridge.bounds import RxGate
 from firmware_bridge.errors import DeviceTimeout, DeviceUnavailable, TxRejected
 from firmware_bridge.semtech_udp.packets import (
     LORA_DATARATE,
@@ -110,6 +112,13 @@ class SemtechUdpRadio:
         )
         self._started = False
         self.queue_overflows = 0
+        self._gate = RxGate()
+
+    @property
+    def frames_rejected(self) -> Counter[str]:
+        """Frames heard but not delivered: undecodable rxpk entries and frames outside the
+        physical bounds, by reason (CRC failures and other modulations are not counted)."""
+        return self.server.rejected + self._gate.dropped
 
     @property
     def address(self) -> Address:
@@ -157,7 +166,9 @@ class SemtechUdpRadio:
             yield frame
 
     def _on_rxpk(self, gateway_eui: bytes, rxpk: Rxpk, received_ns: int) -> None:
-        self._put(rxpk_to_packet(rxpk, received_ns))
+        packet = rxpk_to_packet(rxpk, received_ns)
+        if self._gate.admit(packet):
+            self._put(packet)
 
     def _put(self, frame: RxPacket | None) -> None:
         try:

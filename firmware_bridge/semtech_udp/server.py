@@ -2,9 +2,12 @@
 
 It acknowledges uplinks and keepalives, remembers where the forwarder's downlink socket is
 (the source of its PULL_DATA, forgotten after `gateway_timeout_s` of silence), hands good
-frames to a callback, and matches TX_ACKs to pending PULL_RESPs by token. A datagram that is
-not valid GWMP is counted in `drops` under its reason and otherwise ignored: a confused or
-hostile sender on the port must never stop the radio.
+frames to a callback, and matches TX_ACKs to pending PULL_RESPs by token. A PUSH_DATA is
+acknowledged as soon as its header is read, before its JSON: a forwarder whose datagram we
+cannot fully use must not resend it (nor count it lost). A datagram that is not valid GWMP is
+counted in `drops` under its reason and otherwise ignored; an rxpk entry that cannot be
+decoded is counted in `rejected` and its neighbours are kept: a confused or hostile sender on
+the port must never stop the radio, nor cost it the good frames beside a bad one.
 """
 
 from __future__ import annotations
@@ -25,13 +28,13 @@ from firmware_bridge.semtech_udp.packets import (
     PullAck,
     PullData,
     PullResp,
-    PushAck,
     PushData,
     Rxpk,
     Stat,
     TxAck,
     Txpk,
     parse,
+    push_ack_for,
 )
 
 log = logging.getLogger(__name__)
@@ -82,6 +85,7 @@ class GwmpServer(asyncio.DatagramProtocol):
         self._gateways: dict[bytes, Gateway] = {}
         self._pending: dict[int, tuple[bytes, asyncio.Future[TxAck]]] = {}
         self.drops: Counter[str] = Counter()  # malformed or unexpected datagrams, by reason
+        self.rejected: Counter[str] = Counter()  # undecodable rxpk entries, by reason
         self.filtered: Counter[str] = Counter()  # well-formed rxpk not passed on (CRC, FSK)
         self.received: Counter[str] = Counter()  # good datagrams by type
         self.last_stat: Stat | None = None
@@ -162,6 +166,8 @@ class GwmpServer(asyncio.DatagramProtocol):
         if len(data) > self._max_datagram_bytes:
             self._drop("oversized", addr, f"{len(data)} bytes")
             return
+        if (ack := push_ack_for(data)) is not None:
+            self._reply(ack.build(), addr)
         try:
             packet = parse(data)
         except MalformedDatagram as exc:
@@ -187,7 +193,9 @@ class GwmpServer(asyncio.DatagramProtocol):
 
     def _handle_push_data(self, packet: PushData, addr: Address) -> None:
         self.received["push_data"] += 1
-        self._reply(PushAck(packet.token).build(), addr)
+        self.rejected.update(packet.rejected)
+        if packet.rejected:
+            log.debug("push_data from %s:%s: rxpk rejected: %s", *addr, ", ".join(packet.rejected))
         if packet.stat is not None:
             self.last_stat = packet.stat
         received_ns = self._now_ns()
