@@ -26,6 +26,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from firmware_bridge.bounds import cell_violation
 from firmware_bridge.errors import FrameError
 from firmware_bridge.types import CellMeasurement, Fix
 from pocnet.gnss import FixKind
@@ -110,7 +111,7 @@ def _measurement(tech: str, values: list[str], line: str) -> CellMeasurement:
         raise FrameError(f"{tech} line has {len(values)} fields, expected {required}: {line!r}")
     field = dict(zip(names, values, strict=False))
     try:
-        return CellMeasurement(
+        cell = CellMeasurement(
             tech=label,
             mcc=_required(field["MCC"]),
             mnc=_required(field["MNC"]),
@@ -122,8 +123,11 @@ def _measurement(tech: str, values: list[str], line: str) -> CellMeasurement:
             rsrq_db=_measured(field["RSRQ"]),
             sinr_db=_measured(field["SINR"]),
         )
-    except ValueError as exc:
+    except (ValueError, OverflowError) as exc:  # OverflowError: "inf" read as a measurement
         raise FrameError(f"{tech}: {exc} in {line!r}") from None
+    if (reason := cell_violation(cell)) is not None:
+        raise FrameError(f"{tech}: {reason} in {line!r}")
+    return cell
 
 
 def _required(text: str, base: int = 10) -> int:

@@ -115,3 +115,22 @@ def test_final_result_codes() -> None:
     assert at.final_result("+CME ERROR: 516") == (False, 516)
     assert at.final_result("+CME ERROR: SIM not inserted") == (False, None)
     assert at.final_result("+QENG: x") is None
+
+
+@pytest.mark.parametrize(("measured", "reason"), [
+    ("1e400,-13,2", "OverflowError"),        # inf: escaped as OverflowError before issue 10
+    ("inf,-13,2", "OverflowError"),
+    ("-157,-13,2", "rsrp_out_of_range"),     # TS 38.133 SS-RSRP ends at -156 dBm
+    ("-107,21,2", "rsrq_out_of_range"),      # ... SS-RSRQ at 20 dB
+    ("-107,-13,41", "sinr_out_of_range"),    # ... SS-SINR at 40 dB
+    ("-107,-13,99999999999", "sinr_out_of_range"),
+])
+def test_out_of_range_modem_values_are_one_frame_error(measured: str, reason: str) -> None:
+    sa = MANUAL_SA[0].replace("-107,-13,2", measured)
+    with pytest.raises(FrameError, match=reason if "range" in reason else "SA"):
+        at.parse_servingcell([sa])
+
+
+def test_measurements_at_the_3gpp_edges_are_kept() -> None:
+    (cell,) = at.parse_servingcell([MANUAL_SA[0].replace("-107,-13,2", "-156,20,-23")])
+    assert (cell.rsrp_dbm, cell.rsrq_db, cell.sinr_db) == (-156, 20, -23)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
+import socket
 from collections.abc import Awaitable, Callable
 
 import pytest
@@ -186,3 +188,43 @@ async def _drain_after_stop(radio: SemtechUdpRadio):
     await radio.stop()
     async for frame in radio.received():
         yield frame
+
+
+def _push(token: int, rxpk: list[dict]) -> bytes:
+    body = json.dumps({"rxpk": rxpk}).encode()
+    return b"\x02" + token.to_bytes(2, "big") + b"\x00" + bytes(8) + body
+
+
+GOOD = {"tmst": 7, "freq": 868.1, "stat": 1, "modu": "LORA", "datr": "SF12BW125",
+        "codr": "4/5", "rssi": -80, "lsnr": 9.0, "size": 3, "data": "AQID"}
+
+
+@pytest.mark.parametrize(("field", "value", "reason"), [
+    ("rssi", 1e12, "rssi_out_of_range"),      # issue 10: overflowed the witness's int32
+    ("rssi", -1e12, "rssi_out_of_range"),
+    ("lsnr", 1e9, "snr_out_of_range"),
+    ("freq", 2400.0, "freq_out_of_range"),    # 2.4 GHz LoRa is no sub-GHz plan's
+])
+def test_a_frame_outside_physical_bounds_is_dropped_counted_and_the_rest_delivered(
+    field: str, value: float, reason: str
+) -> None:
+    async def main() -> None:
+        radio = SemtechUdpRadio("127.0.0.1", 0)
+        await radio.start()
+        sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        try:
+            sock.bind(("127.0.0.1", 0))
+            sock.setblocking(False)
+            loop = asyncio.get_running_loop()
+            await loop.sock_sendto(sock, _push(1, [GOOD | {field: value, "tmst": 1}, GOOD]),
+                                   radio.address)
+            ack, _ = await asyncio.wait_for(loop.sock_recvfrom(sock, 64), 5)
+            assert ack == b"\x02\x00\x01\x01"
+            frame = await next_frame(radio)
+            assert (frame.tmst_us, frame.rssi_dbm) == (7, -80.0)
+            assert radio.frames_rejected == {reason: 1}
+        finally:
+            sock.close()
+            await radio.stop()
+
+    asyncio.run(main())
