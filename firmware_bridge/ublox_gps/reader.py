@@ -49,6 +49,9 @@ _BAD = (
     pyrtcm.RTCMMessageError,
     pyrtcm.RTCMParseError,
     pyrtcm.RTCMTypeError,
+    # pynmeagps decodes an NMEA sentence as UTF-8 and lets a stray byte of line noise escape
+    # as UnicodeDecodeError; it is a bad frame like any other, not the end of the reader.
+    UnicodeDecodeError,
 )
 
 

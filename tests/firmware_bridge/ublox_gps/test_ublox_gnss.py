@@ -153,3 +153,19 @@ def test_unplugged_receiver_is_reopened_when_it_comes_back(tmp_path: Path) -> No
             await asyncio.wait_for(gps.stop(), 3)
 
     asyncio.run(main())
+
+
+@pytest.mark.parametrize("noise", [b"$GNGGA,\xff\xfe,1*00\r\n", b"$G\xffGGA,1,2*33\r\n"])
+def test_a_non_utf8_byte_in_an_nmea_line_is_a_bad_frame_not_the_end(noise: bytes) -> None:
+    """Issue 10: pynmeagps's UnicodeDecodeError once ended the reader thread for good."""
+    async def body(device: UbloxDevice, gps: UbloxGps) -> None:
+        device.step()
+        await _take(gps, 1)
+        device.write(noise)
+        device.step()
+        (fix,) = await _take(gps, 1)           # the reader thread is still alive
+        assert fix.lat is not None
+        await _until(lambda: gps.counters.bad_frames == 1)
+        assert "utf-8" in gps.counters.last_error
+
+    _run(body, UbloxScript(acquire_after_s=0))
