@@ -117,8 +117,11 @@ class SemtechUdpRadio:
     @property
     def frames_rejected(self) -> Counter[str]:
         """Frames heard but not delivered: undecodable rxpk entries and frames outside the
-        physical bounds, by reason (CRC failures and other modulations are not counted)."""
-        return self.server.rejected + self._gate.dropped
+        physical bounds, by reason (CRC failures and other modulations are not counted).
+        A snapshot built from copies, so another thread may read it while frames arrive."""
+        total = Counter(dict(self.server.rejected))
+        total.update(dict(self._gate.dropped))
+        return total
 
     @property
     def address(self) -> Address:
