@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass
 
-from firmware_bridge.types import CellMeasurement, RxPacket
+from firmware_bridge.types import CellMeasurement, Fix, RxPacket
 from pocnet.wire import reports_pb2
 
 
@@ -62,6 +62,22 @@ CELL_BOUNDS: tuple[Bound, ...] = (
 )
 
 
+# Fix, as a GNSS receiver or a modem's GNSS reports it (None = not known is always fine). A
+# value outside these overflows the report's GpsFix (sint32 mm, uint32) or is no position.
+FIX_BOUNDS: tuple[Bound, ...] = (
+    Bound("lat", -90.0, 90.0, "lat_out_of_range"),
+    Bound("lon", -180.0, 180.0, "lon_out_of_range"),
+    # The lowest land is the Dead Sea shore, -430 m, and the geoid lies within about 110 m of
+    # the ellipsoid; u-blox receivers stop at 50 km altitude ("operational limits" in the
+    # M8/M9/M10 datasheets).
+    Bound("height_m", -1_000.0, 50_000.0, "height_out_of_range"),
+    # NAV-PVT hAcc is a U4 in mm (UBX-13003221 §32.17.15), the wire's uint32 h_acc_mm.
+    Bound("h_acc_m", 0.0, 4_294_967.295, "h_acc_out_of_range"),
+    # NAV-PVT numSV is a U1.
+    Bound("satellites", 0, 255, "satellites_out_of_range"),
+)
+
+
 def _value(record: object, field: str) -> object:
     if field == "payload_size":
         return len(record.payload)  # type: ignore[attr-defined]
@@ -85,13 +101,22 @@ def rx_violation(packet: RxPacket) -> str | None:
     return None
 
 
-def cell_violation(cell: CellMeasurement) -> str | None:
-    """The reason a serving-cell measurement is not physical, or None."""
-    for bound in CELL_BOUNDS:
-        value = getattr(cell, bound.field)
+def _optional_violation(record: object, bounds: tuple[Bound, ...]) -> str | None:
+    for bound in bounds:
+        value = getattr(record, bound.field)
         if value is not None and _outside(bound, value):
             return bound.reason
     return None
+
+
+def cell_violation(cell: CellMeasurement) -> str | None:
+    """The reason a serving-cell measurement is not physical, or None."""
+    return _optional_violation(cell, CELL_BOUNDS)
+
+
+def fix_violation(fix: Fix) -> str | None:
+    """The reason a GNSS fix is not a position on or above the Earth, or None."""
+    return _optional_violation(fix, FIX_BOUNDS)
 
 
 class RxGate:

@@ -26,7 +26,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from firmware_bridge.bounds import cell_violation
+from firmware_bridge.bounds import cell_violation, fix_violation
 from firmware_bridge.errors import FrameError
 from firmware_bridge.types import CellMeasurement, Fix
 from pocnet.gnss import FixKind
@@ -174,6 +174,6 @@ def parse_qgpsloc(lines: list[str], uere_m: float | None = None) -> Fix:
         )
     except ValueError as exc:
         raise FrameError(f"+QGPSLOC: {exc} in {line!r}") from None
-    if not (-90 <= lat <= 90 and -180 <= lon <= 180):
-        raise FrameError(f"+QGPSLOC position out of range: {line!r}")
+    if (reason := fix_violation(fix)) is not None:
+        raise FrameError(f"+QGPSLOC {reason}: {line!r}")
     return fix

@@ -69,6 +69,7 @@ class ReadCounters:
     truncated_frames: int = 0
     last_error: str = ""
     by_identity: dict[str, int] = field(default_factory=dict)
+    fixes_out_of_bounds: int = 0  # solutions outside firmware_bridge.bounds: dropped
 
 
 class ByteSource(Protocol):

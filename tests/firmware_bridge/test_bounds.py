@@ -2,7 +2,8 @@
 
 Expected edges come from the datasheets and standards cited in `firmware_bridge/bounds.py`
 (thermal noise -174 dBm/Hz, +10 dBm absolute maximum RF input, SX127x RegPktSnrValue,
-SX1276 137-1020 MHz, 255-byte LoRa payload, uint32 tmst, 3GPP TS 38.133 reporting ranges).
+SX1276 137-1020 MHz, 255-byte LoRa payload, uint32 tmst, 3GPP TS 38.133 reporting ranges,
+u-blox NAV-PVT field widths and 50 km operational altitude).
 """
 
 from __future__ import annotations
@@ -12,8 +13,9 @@ import math
 
 import pytest
 
-from firmware_bridge.bounds import RxGate, cell_violation, rx_violation
-from firmware_bridge.types import CellMeasurement, RxPacket
+from firmware_bridge.bounds import RxGate, cell_violation, fix_violation, rx_violation
+from firmware_bridge.types import CellMeasurement, Fix, RxPacket
+from pocnet.gnss import FixKind
 
 GOOD = RxPacket(payload=b"x" * 52, freq_hz=868_100_000, datarate="SF12BW125", rssi_dbm=-97.0,
                 snr_db=-3.5, received_ns=1_700_000_000_000_000_000, tmst_us=5)
@@ -83,3 +85,22 @@ def test_cell_bounds_are_3gpp_reporting_ranges(field: str, lo: int, hi: int, rea
     assert cell_violation(dataclasses.replace(CELL, **{field: None})) is None
     assert cell_violation(dataclasses.replace(CELL, **{field: lo - 1})) == reason
     assert cell_violation(dataclasses.replace(CELL, **{field: hi + 1})) == reason
+
+
+FIX = Fix(kind=FixKind.THREE_D, lat=52.1, lon=5.3, height_m=10.0, h_acc_m=2.0, satellites=9)
+FIX_EDGES = [("lat", -90.0, 90.0, "lat_out_of_range", 0.001),
+             ("lon", -180.0, 180.0, "lon_out_of_range", 0.001),
+             ("height_m", -1_000.0, 50_000.0, "height_out_of_range", 0.001),
+             ("h_acc_m", 0.0, 4_294_967.295, "h_acc_out_of_range", 0.001),
+             ("satellites", 0, 255, "satellites_out_of_range", 1)]
+
+
+@pytest.mark.parametrize(("field", "lo", "hi", "reason", "step"), FIX_EDGES)
+def test_fix_bounds(field: str, lo: float, hi: float, reason: str, step: float) -> None:
+    assert fix_violation(dataclasses.replace(FIX, **{field: lo})) is None
+    assert fix_violation(dataclasses.replace(FIX, **{field: hi})) is None
+    assert fix_violation(dataclasses.replace(FIX, **{field: lo - step})) == reason
+    assert fix_violation(dataclasses.replace(FIX, **{field: hi + step})) == reason
+    if field != "satellites":
+        assert fix_violation(dataclasses.replace(FIX, **{field: None})) is None
+        assert fix_violation(dataclasses.replace(FIX, **{field: math.nan})) == reason

@@ -134,3 +134,15 @@ def test_out_of_range_modem_values_are_one_frame_error(measured: str, reason: st
 def test_measurements_at_the_3gpp_edges_are_kept() -> None:
     (cell,) = at.parse_servingcell([MANUAL_SA[0].replace("-107,-13,2", "-156,20,-23")])
     assert (cell.rsrp_dbm, cell.rsrq_db, cell.sinr_db) == (-156, 20, -23)
+
+
+@pytest.mark.parametrize(("field", "value", "reason"), [
+    ("79.7", "1e12", "height_out_of_range"),    # overflowed the report's sint32 height_mm
+    ("79.7", "nan", "height_out_of_range"),
+    (",09", ",99999999999", "satellites_out_of_range"),
+])
+def test_qgpsloc_outside_physical_bounds_is_a_frame_error(field: str, value: str,
+                                                         reason: str) -> None:
+    line = "+QGPSLOC: 061951.000,31.82240,117.11578,0.7,79.7,3,0.00,0.0,0.0,110513,09"
+    with pytest.raises(FrameError, match=reason):
+        at.parse_qgpsloc([line.replace(field, value)], uere_m=4.0)
