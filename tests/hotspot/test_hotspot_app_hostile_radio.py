@@ -16,7 +16,7 @@ import socket
 from pathlib import Path
 
 from hotspot_sink_oracle import SinkOracle, SinkServer
-from hotspot_testkit import eventually, make_settings
+from hotspot_testkit import eventually, frames_dropped, make_settings
 
 from hotspot.app import run_daemon
 from hotspot.metrics import HotspotMetrics
@@ -39,12 +39,6 @@ def _push_data(token: int, rssi: float, data51: bytes) -> bytes:
             "size": len(frame), "data": base64.b64encode(frame).decode()}
     header = b"\x02" + token.to_bytes(2, "big") + b"\x00" + bytes.fromhex("AA555A0000000042")
     return header + json.dumps({"rxpk": [rxpk]}).encode()
-
-
-def _dropped(metrics: HotspotMetrics) -> dict[str, float]:
-    return {s.labels["reason"]: s.value for family in metrics.registry.collect()
-            if family.name == "pocnet_hotspot_frames_dropped" for s in family.samples
-            if s.name.endswith("_total")}
 
 
 def test_daemon_survives_impossible_rssi_and_still_witnesses(tmp_path: Path) -> None:
@@ -70,7 +64,7 @@ def test_daemon_survives_impossible_rssi_and_still_witnesses(tmp_path: Path) -> 
                 rssi = 1e12 if n % 2 == 0 else -1e12
                 await loop.sock_sendto(forwarder, _push_data(n + 1, rssi, hostile),
                                        ("127.0.0.1", port))
-            await eventually(lambda: sum(_dropped(ready[0]).values()) == HOSTILE)
+            await eventually(lambda: sum(frames_dropped(ready[0]).values()) == HOSTILE)
             assert not daemon.done()
             await loop.sock_sendto(forwarder, _push_data(99, -97.4, BEACON_DATA),
                                    ("127.0.0.1", port))
@@ -86,4 +80,4 @@ def test_daemon_survives_impossible_rssi_and_still_witnesses(tmp_path: Path) -> 
     (witness,) = oracle.witnesses()
     assert witness.data == BEACON_DATA
     assert (witness.signal, witness.snr, witness.frequency) == (-974, -75, 867_100_000)
-    assert _dropped(ready[0]) == {"rssi_out_of_range": HOSTILE}
+    assert frames_dropped(ready[0]) == {"rssi_out_of_range": HOSTILE}

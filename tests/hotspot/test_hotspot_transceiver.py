@@ -7,6 +7,7 @@ import random
 from collections import Counter
 
 import pytest
+from hotspot_testkit import frames_dropped
 
 from firmware_bridge.errors import DeviceTimeout, DeviceUnavailable
 from firmware_bridge.types import RxPacket, TxPacket, TxReceipt
@@ -251,12 +252,6 @@ class DroppingRadio(QuietRadio):
         yield  # pragma: no cover
 
 
-def dropped(metrics: HotspotMetrics) -> dict[str, float]:
-    return {s.labels["reason"]: s.value for family in metrics.registry.collect()
-            if family.name == "pocnet_hotspot_frames_dropped" for s in family.samples
-            if s.name.endswith("_total")}
-
-
 def test_frames_the_drivers_dropped_are_exported_and_survive_a_reopen() -> None:
     radios = [DroppingRadio({"rssi_out_of_range": 2}, dies=True),
               DroppingRadio({"rssi_out_of_range": 1, "bad_rxpk_data": 4}, dies=False)]
@@ -267,20 +262,20 @@ def test_frames_the_drivers_dropped_are_exported_and_survive_a_reopen() -> None:
         metrics = HotspotMetrics()
         trx = Transceiver(lambda: next(opened), Inbox(8), clock, Backoff(random.Random(0)),
                           metrics)
-        assert dropped(metrics) == {}
+        assert frames_dropped(metrics) == {}
         stop = asyncio.Event()
         task = asyncio.create_task(trx.run(stop))
         await clock.settle(5)
-        assert dropped(metrics) == {"rssi_out_of_range": 2}   # the first radio, then lost
+        assert frames_dropped(metrics) == {"rssi_out_of_range": 2}   # the first radio, then lost
         await clock.advance(5)                                 # reopened after backoff
         assert radios[1].stopped == 0
         radios[1].frames_rejected["snr_out_of_range"] += 1      # counted while it runs
-        assert dropped(metrics) == {"rssi_out_of_range": 3, "bad_rxpk_data": 4,
+        assert frames_dropped(metrics) == {"rssi_out_of_range": 3, "bad_rxpk_data": 4,
                                     "snr_out_of_range": 1}
         stop.set()
         await task
         return metrics
 
     metrics = asyncio.run(go())
-    assert dropped(metrics) == {"rssi_out_of_range": 3, "bad_rxpk_data": 4,
+    assert frames_dropped(metrics) == {"rssi_out_of_range": 3, "bad_rxpk_data": 4,
                                 "snr_out_of_range": 1}
