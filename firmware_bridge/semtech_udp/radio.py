@@ -136,6 +136,7 @@ class SemtechUdpRadio:
         if self._started:
             self._started = False
             self.server.close()
+            await self.server.wait_closed()  # the port is free again when stop() returns
             if self._queue.full():  # make room for the end marker: stop() must end received()
                 self._queue.get_nowait()
                 self.queue_overflows += 1

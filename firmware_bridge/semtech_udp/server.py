@@ -21,7 +21,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import cast
 
-from firmware_bridge.errors import DeviceUnavailable
+from firmware_bridge.errors import DeviceUnavailable, NoForwarder
 from firmware_bridge.semtech_udp.packets import (
     UDP_MAX_PAYLOAD_BYTES,
     MalformedDatagram,
@@ -82,6 +82,8 @@ class GwmpServer(asyncio.DatagramProtocol):
         self._max_datagram_bytes = min(max_datagram_bytes, UDP_MAX_PAYLOAD_BYTES)
         self._rng = rng or random.Random()
         self._transport: asyncio.DatagramTransport | None = None
+        self._socket_closed = asyncio.Event()
+        self._opened = False  # a socket was made (and so will report its closing)
         self._gateways: dict[bytes, Gateway] = {}
         self._pending: dict[int, tuple[bytes, asyncio.Future[TxAck]]] = {}
         self.drops: Counter[str] = Counter()  # malformed or unexpected datagrams, by reason
@@ -109,6 +111,12 @@ class GwmpServer(asyncio.DatagramProtocol):
                 future.set_exception(DeviceUnavailable("server closed"))
         self._pending.clear()
 
+    async def wait_closed(self) -> None:
+        """Until the socket is really closed: asyncio closes it a loop turn after `close()`,
+        and a radio reopened before then finds its port still in use."""
+        if self._opened:
+            await self._socket_closed.wait()
+
     @property
     def address(self) -> Address:
         if self._transport is None:
@@ -133,8 +141,8 @@ class GwmpServer(asyncio.DatagramProtocol):
         """Send `txpk` to the live forwarder; the future resolves with its TX_ACK."""
         gw = self.gateway()
         if gw is None:
-            raise DeviceUnavailable("no packet forwarder connected (no PULL_DATA in the last "
-                                    f"{self._gateway_timeout_s:.0f} s)")
+            raise NoForwarder("no packet forwarder connected (no PULL_DATA in the last "
+                              f"{self._gateway_timeout_s:.0f} s)")
         if self._transport is None:
             raise DeviceUnavailable("server not started")
         token = self._new_token()
@@ -156,6 +164,11 @@ class GwmpServer(asyncio.DatagramProtocol):
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self._transport = cast(asyncio.DatagramTransport, transport)
+        self._socket_closed.clear()
+        self._opened = True
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._socket_closed.set()
 
     def error_received(self, exc: Exception) -> None:
         # ICMP port unreachable after sending to a forwarder that went away, and the like.

@@ -10,7 +10,7 @@ from collections.abc import Awaitable, Callable
 
 import pytest
 
-from firmware_bridge.errors import DeviceTimeout, DeviceUnavailable, TxRejected
+from firmware_bridge.errors import DeviceTimeout, DeviceUnavailable, NoForwarder, TxRejected
 from firmware_bridge.semtech_udp.radio import SemtechUdpRadio, txpk_for
 from firmware_bridge.types import RxPacket, TxPacket
 from sim_radio.air import LoopbackAir
@@ -139,17 +139,36 @@ def test_stat_reports_reach_the_server() -> None:
     run(scenario)
 
 
-def test_transmit_without_forwarder_is_device_unavailable() -> None:
+def test_transmit_without_forwarder_is_refused_not_a_lost_radio() -> None:
     async def main() -> None:
         radio = SemtechUdpRadio("127.0.0.1", 0)
         with pytest.raises(DeviceUnavailable, match="not started"):
             await radio.transmit(BEACON)
         await radio.start()
         try:
-            with pytest.raises(DeviceUnavailable, match="no packet forwarder"):
+            # The server is fine and a forwarder may pull any moment: a refusal (TxRejected),
+            # not DeviceUnavailable, which would make the hotspot reopen the server.
+            with pytest.raises(NoForwarder, match="no packet forwarder") as info:
                 await radio.transmit(BEACON)
+            assert isinstance(info.value, TxRejected) and info.value.reason == "NO_FORWARDER"
         finally:
             await radio.stop()
+
+    asyncio.run(main())
+
+
+def test_a_stopped_radio_frees_its_port_for_the_next_one() -> None:
+    """The transceiver reopens a lost radio on the same port at once; asyncio closes a UDP
+    socket a loop turn after close(), so stop() waits for that (EADDRINUSE otherwise)."""
+    async def main() -> None:
+        first = SemtechUdpRadio("127.0.0.1", 0)
+        await first.start()
+        port = first.address[1]
+        await first.stop()
+        second = SemtechUdpRadio("127.0.0.1", port)
+        await second.start()
+        await second.stop()
+        await second.stop()   # twice is harmless
 
     asyncio.run(main())
 

@@ -9,7 +9,7 @@ from collections.abc import Awaitable, Callable
 
 import pytest
 
-from firmware_bridge.errors import DeviceUnavailable
+from firmware_bridge.errors import DeviceUnavailable, NoForwarder
 from firmware_bridge.semtech_udp import packets as p
 from firmware_bridge.semtech_udp.server import MAX_GATEWAYS, GwmpServer, Rxpk
 
@@ -104,7 +104,7 @@ def test_pull_data_is_acked_and_gateway_forgotten_after_60_s_silence() -> None:
         assert server.gateway() is not None
         clock.now += 1.5
         assert server.gateway() is None
-        with pytest.raises(DeviceUnavailable, match="no packet forwarder"):
+        with pytest.raises(NoForwarder, match="no packet forwarder"):
             server.send_pull_resp(p.Txpk(868_100_000, 14, "SF7BW125", b"x", imme=True))
 
     run(scenario)
