@@ -148,21 +148,27 @@ class Transceiver:
                 continue
             self.ready.set()
             log.info("radio started", extra={"event": "radio_up"})
+            lost: str | None = None
             try:
                 await until(shutdown, self._serve(radio, tuned_for))
             except (BridgeError, OSError) as exc:
-                await self._handle_radio_lost(shutdown, f"radio lost: {exc}")
+                lost = f"radio lost: {exc}"
             finally:
-                try:
-                    await radio.stop()
-                except (BridgeError, OSError):
-                    pass
-                self._dropped_before.update(_driver_drops(radio))
-                self._radio = None
+                await self._release(radio)
+            if lost is not None:  # released first: the device (or port) is free meanwhile
+                await self._handle_radio_lost(shutdown, lost)
         while not self.inbox.empty():  # nobody will transmit these any more
             req = await self.inbox.get()
             if not req.reply.done():
                 req.reply.set_exception(TxFailed("shutting down"))
+
+    async def _release(self, radio: Radio) -> None:
+        try:
+            await radio.stop()
+        except (BridgeError, OSError):
+            pass
+        self._dropped_before.update(_driver_drops(radio))
+        self._radio = None
 
     async def _serve(self, radio: Radio, tuned_for: int) -> None:
         """Serve until the radio fails (raises) or the plan it was tuned for (version

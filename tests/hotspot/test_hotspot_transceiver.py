@@ -265,8 +265,9 @@ def test_frames_the_drivers_dropped_are_exported_and_survive_a_reopen() -> None:
         assert frames_dropped(metrics) == {}
         stop = asyncio.Event()
         task = asyncio.create_task(trx.run(stop))
-        await clock.settle(5)
+        await clock.settle()
         assert frames_dropped(metrics) == {"rssi_out_of_range": 2}   # the first radio, then lost
+        assert radios[0].stopped == 1      # released before the backoff, not after it
         await clock.advance(5)                                 # reopened after backoff
         assert radios[1].stopped == 0
         radios[1].frames_rejected["snr_out_of_range"] += 1      # counted while it runs
