@@ -88,6 +88,7 @@ class PushData:
     rxpk: tuple[Rxpk, ...] = ()
     stat: Stat | None = None
     rejected: tuple[str, ...] = ()  # the reason of each rxpk entry that could not be decoded
+    bad_stat: bool = False  # a `stat` came but could not be decoded (the frames stand)
 
     def build(self) -> bytes:
         body: dict[str, Any] = {}
@@ -203,12 +204,13 @@ def parse(datagram: bytes) -> Packet:
         except (ValueError, TypeError, KeyError, OverflowError) as exc:
             rejected.append(_rxpk_reason(exc))
     stat: Stat | None = None
+    bad_stat = False
     if (raw_stat := body.get("stat")) is not None:
         try:
             stat = stat_from_json(raw_stat)
         except (ValueError, TypeError, KeyError, OverflowError):
-            rejected.append("bad_stat")  # a status report is not a frame; the frames stand
-    return PushData(token, eui, tuple(good), stat, tuple(rejected))
+            bad_stat = True
+    return PushData(token, eui, tuple(good), stat, tuple(rejected), bad_stat)
 
 
 def push_ack_for(datagram: bytes) -> PushAck | None:

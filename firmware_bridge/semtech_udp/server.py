@@ -209,6 +209,8 @@ class GwmpServer(asyncio.DatagramProtocol):
         self.rejected.update(packet.rejected)
         if packet.rejected:
             log.debug("push_data from %s:%s: rxpk rejected: %s", *addr, ", ".join(packet.rejected))
+        if packet.bad_stat:
+            self._drop("bad_stat", addr, "undecodable stat beside the frames")
         if packet.stat is not None:
             self.last_stat = packet.stat
         received_ns = self._now_ns()

@@ -119,7 +119,7 @@ def test_malformed_datagrams_are_counted_by_reason_and_server_keeps_serving() ->
         b"\x02\x00\x00\x00" + EUI + b"\x00" * 3000,   # above the 2 kB cap of this server
         p.PullResp(5, p.Txpk(868_100_000, 14, "SF7BW125", b"x", imme=True)).build(),
         p.TxAck(0x4242, EUI).build(),                  # nobody waits for that token
-        push(3, {"rxpk": [RXPK | {"size": 9}]}),
+        push(3, {"rxpk": [RXPK | {"size": 9}], "stat": {"rxnb": -1}}),
     ]
 
     async def scenario(server, client, frames, clock) -> None:
@@ -135,8 +135,8 @@ def test_malformed_datagrams_are_counted_by_reason_and_server_keeps_serving() ->
 
     server = run(scenario, max_datagram_bytes=2048)
     assert server.drops == {"bad_json": 1, "bad_version": 2, "truncated": 1, "oversized": 1,
-                            "unexpected_type": 1, "unknown_token": 1}
-    assert server.rejected == {"bad_rxpk_size": 1}
+                            "unexpected_type": 1, "unknown_token": 1, "bad_stat": 1}
+    assert server.rejected == {"bad_rxpk_size": 1}   # frames only: a stat is not one
     assert server.received == {"pull_data": 1, "push_data": 1}
 
 
