@@ -25,6 +25,16 @@ class TxRejected(BridgeError):
         self.reason = reason
 
 
+class NoForwarder(TxRejected):
+    """No packet forwarder has kept its downlink path open (PULL_DATA) lately. The UDP server,
+    the hotspot's radio, is fine and the forwarder may connect any moment: the transmission is
+    refused, the radio is not lost (reopening the server would only forget the forwarder)."""
+
+    def __init__(self, detail: str) -> None:
+        super().__init__("NO_FORWARDER")
+        self.args = (detail,)
+
+
 class ModemError(BridgeError):
     """A cellular modem answered `ERROR` (code None) or `+CME ERROR: <code>`."""
 

@@ -8,13 +8,34 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Mapping
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, start_http_server
+from prometheus_client.core import CounterMetricFamily, Metric
+from prometheus_client.registry import Collector
 
 from hotspot.errors import MetricsError
 
 log = logging.getLogger(__name__)
+
+
+class _DriverDrops(Collector):
+    """Frames the radio driver dropped, read from the driver's own tally at scrape time (the
+    drivers count in firmware_bridge, which knows nothing of Prometheus)."""
+
+    def __init__(self) -> None:
+        self.source: Callable[[], Mapping[str, int]] = dict
+
+    def collect(self) -> Iterator[Metric]:
+        family = CounterMetricFamily(
+            "pocnet_hotspot_frames_dropped",
+            "frames the radio driver received but dropped (outside physical bounds, "
+            "undecodable), by reason",
+            labels=["reason"],
+        )
+        for reason, count in sorted(self.source().items()):
+            family.add_metric([reason], count)
+        yield family
 
 
 class HotspotMetrics:
@@ -46,10 +67,16 @@ class HotspotMetrics:
         self.gps_fix_age = Gauge("pocnet_hotspot_gps_fix_age_seconds",
                                  "age of the latest usable GPS fix (-1: none)", registry=r)
         self.gps_fix_age.set(-1)
+        self._driver_drops = _DriverDrops()
+        r.register(self._driver_drops)
 
     def track_fix_age(self, age_s: Callable[[], float]) -> None:
         """Compute the fix age at scrape time (it grows between fixes)."""
         self.gps_fix_age.set_function(age_s)
+
+    def track_driver_drops(self, counts: Callable[[], Mapping[str, int]]) -> None:
+        """Read the drivers' dropped-frame tally (by reason) at scrape time."""
+        self._driver_drops.source = counts
 
     def serve(self, address: str, port: int) -> Callable[[], None]:
         """Start the HTTP endpoint on its own thread; returns the function that stops it."""

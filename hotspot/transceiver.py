@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -100,6 +101,13 @@ def radio_factory(settings: RadioSettings, clock: Clock, node_id: str,
     return open_configured
 
 
+def _driver_drops(radio: Radio | None) -> dict[str, int]:
+    """The driver's own tally of dropped frames. Every firmware_bridge driver keeps one
+    (`frames_rejected`); a radio without one (the simulator's) drops nothing."""
+    counts = getattr(radio, "frames_rejected", None)
+    return {} if counts is None else dict(counts)
+
+
 class Transceiver:
     def __init__(self, open_radio: Callable[[], Radio], rx_out: Inbox[RxItem], clock: Clock,
                  backoff: Backoff, metrics: HotspotMetrics,
@@ -114,14 +122,25 @@ class Transceiver:
         self._ledger = AirtimeLedger(dwell_where_required)
         self.inbox: TxInbox = Inbox(16)
         self.ready = asyncio.Event()
+        self._radio: Radio | None = None
+        self._dropped_before: Counter[str] = Counter()  # by radios opened earlier
+        metrics.track_driver_drops(self.frames_dropped)
 
     def sender(self) -> TxSender:
         return TxSender(self.inbox)
+
+    def frames_dropped(self) -> dict[str, int]:
+        """Frames every radio opened so far dropped, by reason (a snapshot: the metrics
+        endpoint calls this from its own thread)."""
+        total = Counter(dict(self._dropped_before))
+        total.update(_driver_drops(self._radio))
+        return dict(total)
 
     async def run(self, shutdown: asyncio.Event) -> None:
         while not shutdown.is_set():
             tuned_for = self._retune_on.version if self._retune_on is not None else 0
             radio = self._open()
+            self._radio = radio
             try:
                 await radio.start()
             except (BridgeError, OSError) as exc:
@@ -129,19 +148,27 @@ class Transceiver:
                 continue
             self.ready.set()
             log.info("radio started", extra={"event": "radio_up"})
+            lost: str | None = None
             try:
                 await until(shutdown, self._serve(radio, tuned_for))
             except (BridgeError, OSError) as exc:
-                await self._handle_radio_lost(shutdown, f"radio lost: {exc}")
+                lost = f"radio lost: {exc}"
             finally:
-                try:
-                    await radio.stop()
-                except (BridgeError, OSError):
-                    pass
+                await self._release(radio)
+            if lost is not None:  # released first: the device (or port) is free meanwhile
+                await self._handle_radio_lost(shutdown, lost)
         while not self.inbox.empty():  # nobody will transmit these any more
             req = await self.inbox.get()
             if not req.reply.done():
                 req.reply.set_exception(TxFailed("shutting down"))
+
+    async def _release(self, radio: Radio) -> None:
+        try:
+            await radio.stop()
+        except (BridgeError, OSError):
+            pass
+        self._dropped_before.update(_driver_drops(radio))
+        self._radio = None
 
     async def _serve(self, radio: Radio, tuned_for: int) -> None:
         """Serve until the radio fails (raises) or the plan it was tuned for (version

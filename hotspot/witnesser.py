@@ -1,7 +1,10 @@
 """Turns received beacons into signed witness reports (PROTOCOL §2, §4).
 
-A frame is witnessed when it is a candidate beacon, not our own, and not one already
-witnessed (a bounded LRU remembers far more than the 15 the protocol asks for).
+A frame is witnessed when it is within the drivers' physical bounds, a candidate beacon, not
+our own, and not one already witnessed (a bounded LRU remembers far more than the 15 the
+protocol asks for). The drivers already drop frames outside the bounds; the witnesser applies
+the same rule again (`firmware_bridge.bounds`, not a copy) because a value outside it
+overflows the report's int32 fields and would end the daemon: defence in depth.
 """
 
 from __future__ import annotations
@@ -10,6 +13,7 @@ import asyncio
 import logging
 from collections import OrderedDict
 
+from firmware_bridge.bounds import rx_violation
 from firmware_bridge.types import RxPacket
 from hotspot.channels import Inbox, Watch, until
 from hotspot.clock import NS_PER_S, Clock
@@ -52,7 +56,10 @@ def deci(value: float) -> int:
 
 def build_witness(frame: RxPacket, pub_key: bytes,
                   fix: reports_pb2.GpsFix | None) -> reports_pb2.WitnessReport:
-    """The unsigned witness report for a received beacon frame."""
+    """The unsigned witness report for a received beacon frame; ValueError for a frame outside
+    the physical bounds, whose values the report's fields cannot hold."""
+    if (reason := rx_violation(frame)) is not None:
+        raise ValueError(f"frame outside physical bounds: {reason}")
     report = reports_pb2.WitnessReport(
         pub_key=pub_key,
         data=beacon_data(frame.payload),
@@ -91,6 +98,9 @@ class Witnesser:
                 self._handle_frame(item)
 
     def _handle_frame(self, frame: RxPacket) -> None:
+        if (reason := rx_violation(frame)) is not None:
+            self._ignore(reason, f"frame outside physical bounds ({reason})")
+            return
         if not is_candidate_beacon(frame.payload):
             return  # ordinary LoRaWAN traffic
         data = beacon_data(frame.payload)
@@ -99,11 +109,6 @@ class Witnesser:
             return
         if data in self._seen:
             self._ignore("repeat", "beacon already witnessed")
-            return
-        try:
-            reports_pb2.DataRate.Value(frame.datarate)
-        except ValueError:
-            self._ignore("datarate", f"unknown datarate {frame.datarate!r}")
             return
         self._seen.add(data)
         now_ns = self._clock.now_ns()

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from firmware_bridge.bounds import cell_violation, fix_violation
 from firmware_bridge.errors import FrameError
 from firmware_bridge.types import CellMeasurement, Fix
 from pocnet.gnss import FixKind
@@ -110,7 +111,7 @@ def _measurement(tech: str, values: list[str], line: str) -> CellMeasurement:
         raise FrameError(f"{tech} line has {len(values)} fields, expected {required}: {line!r}")
     field = dict(zip(names, values, strict=False))
     try:
-        return CellMeasurement(
+        cell = CellMeasurement(
             tech=label,
             mcc=_required(field["MCC"]),
             mnc=_required(field["MNC"]),
@@ -122,8 +123,11 @@ def _measurement(tech: str, values: list[str], line: str) -> CellMeasurement:
             rsrq_db=_measured(field["RSRQ"]),
             sinr_db=_measured(field["SINR"]),
         )
-    except ValueError as exc:
+    except (ValueError, OverflowError) as exc:  # OverflowError: "inf" read as a measurement
         raise FrameError(f"{tech}: {exc} in {line!r}") from None
+    if (reason := cell_violation(cell)) is not None:
+        raise FrameError(f"{tech}: {reason} in {line!r}")
+    return cell
 
 
 def _required(text: str, base: int = 10) -> int:
@@ -170,6 +174,6 @@ def parse_qgpsloc(lines: list[str], uere_m: float | None = None) -> Fix:
         )
     except ValueError as exc:
         raise FrameError(f"+QGPSLOC: {exc} in {line!r}") from None
-    if not (-90 <= lat <= 90 and -180 <= lon <= 180):
-        raise FrameError(f"+QGPSLOC position out of range: {line!r}")
+    if (reason := fix_violation(fix)) is not None:
+        raise FrameError(f"+QGPSLOC {reason}: {line!r}")
     return fix

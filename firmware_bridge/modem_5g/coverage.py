@@ -7,6 +7,7 @@ proto marks `optional`, so "not measured" never reads as 0 dBm.
 
 from __future__ import annotations
 
+from firmware_bridge.bounds import cell_violation
 from firmware_bridge.errors import FrameError
 from firmware_bridge.types import CellMeasurement
 from pocnet.wire import reports_pb2
@@ -19,7 +20,6 @@ TECH = {
 }
 _UINT32_MAX = 0xFFFF_FFFF
 _UINT64_MAX = 0xFFFF_FFFF_FFFF_FFFF
-_SIGNAL_RANGE = (-200, 100)  # dBm / dB; wider than any RSRP, RSRQ or SINR a modem reports
 
 
 def cell_to_wire(cell: CellMeasurement) -> reports_pb2.CellMeasurement:
@@ -33,10 +33,8 @@ def cell_to_wire(cell: CellMeasurement) -> reports_pb2.CellMeasurement:
             raise FrameError(f"{name}={value} does not fit the report")
     if not 0 <= cell.cell_id <= _UINT64_MAX:
         raise FrameError(f"cell_id={cell.cell_id} does not fit the report")
-    for name in ("rsrp_dbm", "rsrq_db", "sinr_db"):
-        value = getattr(cell, name)
-        if value is not None and not _SIGNAL_RANGE[0] <= value <= _SIGNAL_RANGE[1]:
-            raise FrameError(f"{name}={value} is not a plausible measurement")
+    if (reason := cell_violation(cell)) is not None:
+        raise FrameError(f"{reason}: {cell}")
     msg = reports_pb2.CellMeasurement(
         tech=tech,
         mcc=cell.mcc,

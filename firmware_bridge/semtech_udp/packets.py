@@ -7,7 +7,11 @@ whose `rxpk` / `stat` / `txpk` / `txpk_ack` objects are decoded by `records` (re
 so users import one module).
 
 `parse()` is total: whatever the bytes, it returns a packet or raises `MalformedDatagram`
-whose `reason` is a short code the server counts. Nothing here does I/O.
+whose `reason` is a short code the server counts. One bad `rxpk` does not spoil a PUSH_DATA:
+each entry is decoded on its own, and the ones that fail are listed by reason in
+`PushData.rejected` beside the good ones (a beacon must not be lost to its neighbour).
+`push_ack_for()` answers a PUSH_DATA from its header alone, before any JSON is read, as the
+protocol text asks. Nothing here does I/O.
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ from firmware_bridge.semtech_udp.records import (
     LORA_MAX_PAYLOAD_BYTES,
     TMST_MODULUS,
     TX_POWER_RANGE_DBM,
+    FieldError,
     Rsig,
     Rxpk,
     Stat,
@@ -42,7 +47,8 @@ __all__ = [
     "EUI_BYTES", "LORA_DATARATE", "LORA_MAX_PAYLOAD_BYTES", "PROTOCOL_VERSION", "TMST_MODULUS",
     "TX_ACK_ERRORS", "TX_ACK_OK", "TX_POWER_RANGE_DBM", "UDP_MAX_PAYLOAD_BYTES",
     "MalformedDatagram", "Packet", "PacketType", "PullAck", "PullData", "PullResp", "PushAck",
-    "PushData", "Rsig", "Rxpk", "Stat", "TxAck", "Txpk", "parse", "tmst_add_us", "tmst_diff_us",
+    "PushData", "Rsig", "Rxpk", "Stat", "TxAck", "Txpk", "parse", "push_ack_for", "tmst_add_us",
+    "tmst_diff_us",
 ]
 
 PROTOCOL_VERSION = 2
@@ -81,6 +87,8 @@ class PushData:
     gateway_eui: bytes
     rxpk: tuple[Rxpk, ...] = ()
     stat: Stat | None = None
+    rejected: tuple[str, ...] = ()  # the reason of each rxpk entry that could not be decoded
+    bad_stat: bool = False  # a `stat` came but could not be decoded (the frames stand)
 
     def build(self) -> bytes:
         body: dict[str, Any] = {}
@@ -185,16 +193,38 @@ def parse(datagram: bytes) -> Packet:
         ack = _guard(txpk_ack_from_json, _loads(rest), "bad_tx_ack")
         return TxAck(token, eui, *ack)
     body = _loads(rest)
-    rxpk = body.get("rxpk", [])
+    rxpk = body.get("rxpk") or []
     if not isinstance(rxpk, list):
         raise MalformedDatagram("bad_rxpk", "rxpk is not an array")
-    stat = body.get("stat")
-    return PushData(
-        token,
-        eui,
-        tuple(_guard(rxpk_from_json, r, "bad_rxpk") for r in rxpk),
-        None if stat is None else _guard(stat_from_json, stat, "bad_stat"),
-    )
+    good: list[Rxpk] = []
+    rejected: list[str] = []
+    for entry in rxpk:
+        try:
+            good.append(rxpk_from_json(entry))
+        except (ValueError, TypeError, KeyError, OverflowError) as exc:
+            rejected.append(_rxpk_reason(exc))
+    stat: Stat | None = None
+    bad_stat = False
+    if (raw_stat := body.get("stat")) is not None:
+        try:
+            stat = stat_from_json(raw_stat)
+        except (ValueError, TypeError, KeyError, OverflowError):
+            bad_stat = True
+    return PushData(token, eui, tuple(good), stat, tuple(rejected), bad_stat)
+
+
+def push_ack_for(datagram: bytes) -> PushAck | None:
+    """The PUSH_ACK a datagram with a well-formed PUSH_DATA header deserves, whatever its JSON
+    (PROTOCOL.TXT §3.2: the server acknowledges immediately on reception)."""
+    if (len(datagram) >= HEADER_BYTES + EUI_BYTES and datagram[0] == PROTOCOL_VERSION
+            and datagram[3] == PacketType.PUSH_DATA):
+        return PushAck(int.from_bytes(datagram[1:3], "big"))
+    return None
+
+
+def _rxpk_reason(exc: Exception) -> str:
+    """A bounded set of counting labels: one per field the decoder names, else one."""
+    return f"bad_rxpk_{exc.field}" if isinstance(exc, FieldError) else "bad_rxpk"
 
 
 def _guard(fn: Any, arg: Any, reason: str) -> Any:

@@ -12,8 +12,10 @@ import asyncio
 import logging
 import random
 import time
+from collections import Counter
 from collections.abc import AsyncIterator, Callable
 
+from firmware_bridge.bounds import RxGate
 from firmware_bridge.errors import DeviceTimeout, DeviceUnavailable, TxRejected
 from firmware_bridge.semtech_udp.packets import (
     LORA_DATARATE,
@@ -110,6 +112,16 @@ class SemtechUdpRadio:
         )
         self._started = False
         self.queue_overflows = 0
+        self._gate = RxGate()
+
+    @property
+    def frames_rejected(self) -> Counter[str]:
+        """Frames heard but not delivered: undecodable rxpk entries and frames outside the
+        physical bounds, by reason (CRC failures and other modulations are not counted).
+        A snapshot built from copies, so another thread may read it while frames arrive."""
+        total = Counter(dict(self.server.rejected))
+        total.update(dict(self._gate.dropped))
+        return total
 
     @property
     def address(self) -> Address:
@@ -124,6 +136,7 @@ class SemtechUdpRadio:
         if self._started:
             self._started = False
             self.server.close()
+            await self.server.wait_closed()  # the port is free again when stop() returns
             if self._queue.full():  # make room for the end marker: stop() must end received()
                 self._queue.get_nowait()
                 self.queue_overflows += 1
@@ -157,7 +170,9 @@ class SemtechUdpRadio:
             yield frame
 
     def _on_rxpk(self, gateway_eui: bytes, rxpk: Rxpk, received_ns: int) -> None:
-        self._put(rxpk_to_packet(rxpk, received_ns))
+        packet = rxpk_to_packet(rxpk, received_ns)
+        if self._gate.admit(packet):
+            self._put(packet)
 
     def _put(self, frame: RxPacket | None) -> None:
         try:

@@ -2,8 +2,14 @@
 
 Source: Semtech packet_forwarder PROTOCOL.TXT (v2) §3-§6, and sx1302_hal `lora_pkt_fwd` for the
 SX1302 additions (`rssis`, the per-antenna `rsig` array, TX_ACK `warn` with `value`). Field names
-are the protocol's, verbatim. Decoders raise ValueError/TypeError/KeyError on bad input;
-`packets.parse` turns those into a counted `MalformedDatagram` reason.
+are the protocol's, verbatim. Decoders raise ValueError/TypeError/KeyError on bad input
+(`FieldError`, a ValueError, when one field is to blame); `packets.parse` turns those into
+counted reasons.
+
+Received packets are read tolerantly, as real forwarders write them: a JSON `null` is an
+absent field, a `freq` in Hz is accepted beside the protocol's MHz, `data` may use the URL-safe
+base64 alphabet, `codr` may be missing, and a modulation other than LoRa or FSK (LR-FHSS from
+SX1303 forwarders) is decoded for the server to filter, not refused.
 """
 
 from __future__ import annotations
@@ -25,6 +31,18 @@ _CODR = re.compile(r"4/[5-8](LI)?")
 # sx1302_hal lora_pkt_fwd.c); such a frame comes with a bad or no CRC and is filtered later.
 CODR_FALSE_SYNC = "OFF"
 _FRACTION = re.compile(r"\.(\d+)")
+# No LoRa frequency in MHz reaches 10 GHz, and none in Hz is below 10 kHz: a `freq` at or above
+# this is read as Hz (some forwarders print the concentrator's integer Hz), below it as MHz.
+FREQ_HZ_THRESHOLD = 10_000
+_URL_SAFE = str.maketrans("-_", "+/")
+
+
+class FieldError(ValueError):
+    """One named field of a record is missing or bad; `field` names it, for counting."""
+
+    def __init__(self, field: str, why: str) -> None:
+        super().__init__(f"{field}: {why}")
+        self.field = field
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,69 +154,84 @@ def tmst_add_us(tmst: int, delay_us: int) -> int:
 def _int(obj: dict[str, Any], key: str, lo: int, hi: int, default: Any = ...) -> Any:
     value = obj.get(key, default)
     if value is ...:
-        raise KeyError(f"missing {key}")
+        raise FieldError(key, "missing")
     if value is default:
         return value
     if isinstance(value, bool) or not isinstance(value, int) or not lo <= value <= hi:
-        raise ValueError(f"{key}={value!r} is not an integer in [{lo}, {hi}]")
+        raise FieldError(key, f"{value!r} is not an integer in [{lo}, {hi}]")
     return value
 
 
 def _num(obj: dict[str, Any], key: str, default: Any = ...) -> Any:
     value = obj.get(key, default)
     if value is ...:
-        raise KeyError(f"missing {key}")
+        raise FieldError(key, "missing")
     if value is default:
         return value
     if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
-        raise ValueError(f"{key}={value!r} is not a number")
+        raise FieldError(key, f"{value!r} is not a number")
     return value
 
 
 def _str(obj: dict[str, Any], key: str, default: Any = ...) -> Any:
     value = obj.get(key, default)
     if value is ...:
-        raise KeyError(f"missing {key}")
+        raise FieldError(key, "missing")
     if value is not default and not isinstance(value, str):
-        raise ValueError(f"{key}={value!r} is not a string")
+        raise FieldError(key, f"{value!r} is not a string")
     return value
 
 
+def _present(obj: dict[str, Any]) -> dict[str, Any]:
+    """The fields that carry a value: forwarders print `null` for what they do not know."""
+    return {k: v for k, v in obj.items() if v is not None}
+
+
 def _freq_hz(obj: dict[str, Any]) -> int:
-    freq_mhz = _num(obj, "freq")
-    if not 0 < freq_mhz < 10_000:
-        raise ValueError(f"freq={freq_mhz} MHz out of range")
-    return round(freq_mhz * 1_000_000)
+    freq = _num(obj, "freq")
+    if freq >= FREQ_HZ_THRESHOLD:
+        return round(freq)
+    if not freq > 0:
+        raise FieldError("freq", f"{freq} MHz out of range")
+    return round(freq * 1_000_000)
 
 
 def _modulation(
     obj: dict[str, Any], received: bool = False
 ) -> tuple[str, str | int, str | None]:
-    """(modu, datr, codr); `received` also admits the forwarder's false-sync "OFF" coding rate,
-    which only an rxpk carries."""
+    """(modu, datr, codr); `received` also admits what only an rxpk carries: the forwarder's
+    false-sync "OFF" coding rate, no `codr` at all, and other modulations (LR-FHSS), whose
+    `datr`/`codr` are kept as sent for the server to filter."""
     modu = _str(obj, "modu", "LORA")
     if modu == "LORA":
         datr = _str(obj, "datr")
         if not LORA_DATARATE.fullmatch(datr):
-            raise ValueError(f"datr={datr!r} is not SFnBWm")
-        codr = _str(obj, "codr")
-        if not (_CODR.fullmatch(codr) or (received and codr == CODR_FALSE_SYNC)):
-            raise ValueError(f"codr={codr!r}")
+            raise FieldError("datr", f"{datr!r} is not SFnBWm")
+        codr = _str(obj, "codr", None) if received else _str(obj, "codr")
+        if codr is not None and not (
+            _CODR.fullmatch(codr) or (received and codr == CODR_FALSE_SYNC)
+        ):
+            raise FieldError("codr", repr(codr))
         return modu, datr, codr
     if modu == "FSK":
         return modu, _int(obj, "datr", 1, 1_000_000), None
-    raise ValueError(f"modu={modu!r}")
+    if received:
+        datr = obj.get("datr", "")
+        if isinstance(datr, bool) or not isinstance(datr, str | int):
+            raise FieldError("datr", repr(datr))
+        return modu, datr, _str(obj, "codr", None)
+    raise FieldError("modu", repr(modu))
 
 
 def _payload(obj: dict[str, Any]) -> bytes:
-    text = _str(obj, "data")
-    try:  # standard alphabet only; a URL-safe '-' or '_' is an error, missing padding is not
+    text = _str(obj, "data").translate(_URL_SAFE)  # either alphabet; padding may be missing
+    try:
         data = base64.b64decode(text + "=" * (-len(text) % 4), validate=True)
     except (binascii.Error, ValueError):
-        raise ValueError("data is not standard base64") from None
+        raise FieldError("data", "not base64") from None
     size = _int(obj, "size", 0, LORA_MAX_PAYLOAD_BYTES)
     if size != len(data):
-        raise ValueError(f"size={size} but data holds {len(data)} bytes")
+        raise FieldError("size", f"{size} but data holds {len(data)} bytes")
     return data
 
 
@@ -208,13 +241,17 @@ def _time(obj: dict[str, Any]) -> datetime | None:
         return None
     # Python reads at most 6 fraction digits; some forwarders print 9.
     text = _FRACTION.sub(lambda m: "." + m.group(1)[:6], text, count=1).replace("Z", "+00:00")
-    stamp = datetime.fromisoformat(text)
+    try:
+        stamp = datetime.fromisoformat(text)
+    except ValueError:
+        raise FieldError("time", f"{text[:40]!r} is not ISO 8601") from None
     return stamp.astimezone(UTC) if stamp.tzinfo else stamp.replace(tzinfo=UTC)
 
 
 def _parse_rsig(obj: Any) -> Rsig:
     if not isinstance(obj, dict):
-        raise TypeError("rsig entry is not an object")
+        raise FieldError("rsig", "entry is not an object")
+    obj = _present(obj)
     return Rsig(
         ant=_int(obj, "ant", 0, 255, 0),
         chan=_int(obj, "chan", 0, 255, 0),
@@ -226,11 +263,12 @@ def _parse_rsig(obj: Any) -> Rsig:
 
 def rxpk_from_json(obj: Any) -> Rxpk:
     if not isinstance(obj, dict):
-        raise TypeError("rxpk entry is not an object")
+        raise FieldError("rxpk", "entry is not an object")
+    obj = _present(obj)
     modu, datr, codr = _modulation(obj, received=True)
     rsig = obj.get("rsig", [])
     if not isinstance(rsig, list):
-        raise TypeError("rsig is not an array")
+        raise FieldError("rsig", "not an array")
     rxpk = Rxpk(
         tmst=_int(obj, "tmst", 0, TMST_MODULUS - 1),
         freq_hz=_freq_hz(obj),
@@ -249,13 +287,14 @@ def rxpk_from_json(obj: Any) -> Rxpk:
         tmms=_int(obj, "tmms", 0, 1 << 63, None),
     )
     if rxpk.signal()[0] is None:
-        raise ValueError("no rssi, rssis or rsig")
+        raise FieldError("rssi", "no rssi, rssis or rsig")
     return rxpk
 
 
 def stat_from_json(obj: Any) -> Stat:
     if not isinstance(obj, dict):
         raise TypeError("stat is not an object")
+    obj = _present(obj)
     counts = {k: _int(obj, k, 0, 1 << 32, None) for k in ("rxnb", "rxok", "rxfw", "dwnb", "txnb")}
     return Stat(
         time=_str(obj, "time", None),

@@ -2,9 +2,12 @@
 
 It acknowledges uplinks and keepalives, remembers where the forwarder's downlink socket is
 (the source of its PULL_DATA, forgotten after `gateway_timeout_s` of silence), hands good
-frames to a callback, and matches TX_ACKs to pending PULL_RESPs by token. A datagram that is
-not valid GWMP is counted in `drops` under its reason and otherwise ignored: a confused or
-hostile sender on the port must never stop the radio.
+frames to a callback, and matches TX_ACKs to pending PULL_RESPs by token. A PUSH_DATA is
+acknowledged as soon as its header is read, before its JSON: a forwarder whose datagram we
+cannot fully use must not resend it (nor count it lost). A datagram that is not valid GWMP is
+counted in `drops` under its reason and otherwise ignored; an rxpk entry that cannot be
+decoded is counted in `rejected` and its neighbours are kept: a confused or hostile sender on
+the port must never stop the radio, nor cost it the good frames beside a bad one.
 """
 
 from __future__ import annotations
@@ -18,20 +21,20 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import cast
 
-from firmware_bridge.errors import DeviceUnavailable
+from firmware_bridge.errors import DeviceUnavailable, NoForwarder
 from firmware_bridge.semtech_udp.packets import (
     UDP_MAX_PAYLOAD_BYTES,
     MalformedDatagram,
     PullAck,
     PullData,
     PullResp,
-    PushAck,
     PushData,
     Rxpk,
     Stat,
     TxAck,
     Txpk,
     parse,
+    push_ack_for,
 )
 
 log = logging.getLogger(__name__)
@@ -79,9 +82,12 @@ class GwmpServer(asyncio.DatagramProtocol):
         self._max_datagram_bytes = min(max_datagram_bytes, UDP_MAX_PAYLOAD_BYTES)
         self._rng = rng or random.Random()
         self._transport: asyncio.DatagramTransport | None = None
+        self._socket_closed = asyncio.Event()
+        self._opened = False  # a socket was made (and so will report its closing)
         self._gateways: dict[bytes, Gateway] = {}
         self._pending: dict[int, tuple[bytes, asyncio.Future[TxAck]]] = {}
         self.drops: Counter[str] = Counter()  # malformed or unexpected datagrams, by reason
+        self.rejected: Counter[str] = Counter()  # undecodable rxpk entries, by reason
         self.filtered: Counter[str] = Counter()  # well-formed rxpk not passed on (CRC, FSK)
         self.received: Counter[str] = Counter()  # good datagrams by type
         self.last_stat: Stat | None = None
@@ -104,6 +110,12 @@ class GwmpServer(asyncio.DatagramProtocol):
             if not future.done():
                 future.set_exception(DeviceUnavailable("server closed"))
         self._pending.clear()
+
+    async def wait_closed(self) -> None:
+        """Until the socket is really closed: asyncio closes it a loop turn after `close()`,
+        and a radio reopened before then finds its port still in use."""
+        if self._opened:
+            await self._socket_closed.wait()
 
     @property
     def address(self) -> Address:
@@ -129,8 +141,8 @@ class GwmpServer(asyncio.DatagramProtocol):
         """Send `txpk` to the live forwarder; the future resolves with its TX_ACK."""
         gw = self.gateway()
         if gw is None:
-            raise DeviceUnavailable("no packet forwarder connected (no PULL_DATA in the last "
-                                    f"{self._gateway_timeout_s:.0f} s)")
+            raise NoForwarder("no packet forwarder connected (no PULL_DATA in the last "
+                              f"{self._gateway_timeout_s:.0f} s)")
         if self._transport is None:
             raise DeviceUnavailable("server not started")
         token = self._new_token()
@@ -152,6 +164,11 @@ class GwmpServer(asyncio.DatagramProtocol):
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self._transport = cast(asyncio.DatagramTransport, transport)
+        self._socket_closed.clear()
+        self._opened = True
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._socket_closed.set()
 
     def error_received(self, exc: Exception) -> None:
         # ICMP port unreachable after sending to a forwarder that went away, and the like.
@@ -162,6 +179,8 @@ class GwmpServer(asyncio.DatagramProtocol):
         if len(data) > self._max_datagram_bytes:
             self._drop("oversized", addr, f"{len(data)} bytes")
             return
+        if (ack := push_ack_for(data)) is not None:
+            self._reply(ack.build(), addr)
         try:
             packet = parse(data)
         except MalformedDatagram as exc:
@@ -187,7 +206,11 @@ class GwmpServer(asyncio.DatagramProtocol):
 
     def _handle_push_data(self, packet: PushData, addr: Address) -> None:
         self.received["push_data"] += 1
-        self._reply(PushAck(packet.token).build(), addr)
+        self.rejected.update(packet.rejected)
+        if packet.rejected:
+            log.debug("push_data from %s:%s: rxpk rejected: %s", *addr, ", ".join(packet.rejected))
+        if packet.bad_stat:
+            self._drop("bad_stat", addr, "undecodable stat beside the frames")
         if packet.stat is not None:
             self.last_stat = packet.stat
         received_ns = self._now_ns()

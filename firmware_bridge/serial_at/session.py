@@ -15,9 +15,11 @@ import asyncio
 import contextlib
 import logging
 import time
+from collections import Counter
 from collections.abc import AsyncIterator, Callable, Coroutine
 from typing import Any
 
+from firmware_bridge.bounds import RxGate
 from firmware_bridge.errors import (
     BridgeError,
     DeviceTimeout,
@@ -76,6 +78,7 @@ class AtRadioSession:
         self.resets_seen = 0
         self.timeouts = 0
         self.rx_dropped = 0
+        self._gate = RxGate()
         self._answers: asyncio.Queue[str] = asyncio.Queue()
         self._rx: asyncio.Queue[RxPacket | None] = asyncio.Queue(RX_QUEUE_SIZE)
         self._lock = asyncio.Lock()
@@ -248,7 +251,15 @@ class AtRadioSession:
         if not task.cancelled() and task.exception() is not None:
             log.warning("%s: background step failed: %s", self.port, task.exception())
 
+    @property
+    def frames_rejected(self) -> Counter[str]:
+        """Frames the module reported outside the physical bounds, by reason (dropped)."""
+        return self._gate.dropped
+
     def _put_rx(self, frame: RxPacket | None) -> None:
+        if frame is not None and not self._gate.admit(frame):
+            log.debug("%s: frame outside physical bounds dropped: %s", self.port, frame)
+            return
         try:
             self._rx.put_nowait(frame)
         except asyncio.QueueFull:

@@ -19,6 +19,7 @@ from typing import BinaryIO
 
 import serial
 
+from firmware_bridge.bounds import fix_violation
 from firmware_bridge.errors import BridgeError, DeviceUnavailable
 from firmware_bridge.types import Fix
 from firmware_bridge.ublox_gps.config import Generation, nav_pvt_config_bytes
@@ -141,9 +142,15 @@ class UbloxGps:
         try:
             for message in reader.messages():
                 fix = builder.feed(message)
-                if fix is not None:
-                    self.last_fix = fix
-                    self._emit(fix)
+                if fix is None:
+                    continue
+                if (reason := fix_violation(fix)) is not None:
+                    self.counters.fixes_out_of_bounds += 1
+                    self.counters.last_error = reason
+                    log.debug("GNSS %s: solution dropped: %s", self.name, reason)
+                    continue
+                self.last_fix = fix
+                self._emit(fix)
         except (serial.SerialException, OSError) as exc:
             log.warning("GNSS port %s lost: %s", self.name, exc)
 

@@ -49,6 +49,9 @@ _BAD = (
     pyrtcm.RTCMMessageError,
     pyrtcm.RTCMParseError,
     pyrtcm.RTCMTypeError,
+    # pynmeagps decodes an NMEA sentence as UTF-8 and lets a stray byte of line noise escape
+    # as UnicodeDecodeError; it is a bad frame like any other, not the end of the reader.
+    UnicodeDecodeError,
 )
 
 
@@ -66,6 +69,7 @@ class ReadCounters:
     truncated_frames: int = 0
     last_error: str = ""
     by_identity: dict[str, int] = field(default_factory=dict)
+    fixes_out_of_bounds: int = 0  # solutions outside firmware_bridge.bounds: dropped
 
 
 class ByteSource(Protocol):

@@ -6,6 +6,11 @@ arrive and TX_ACKs go back. It reuses `firmware_bridge.semtech_udp.packets` for 
 so the driver and the device cannot drift apart on the codec. Faults for driver tests: a
 forwarder that never answers PULL_RESP (`tx_ack_form="silent"`), one that refuses every
 downlink (`tx_error`), and a power limit that yields TX_POWER warnings.
+
+Like the real one, it stamps an rxpk with `time` (UTC) and `tmms` (GPS milliseconds) only when
+its concentrator has a valid GPS time reference (`gps_time_ref`); a gateway without a GPS sends
+neither. Its default `sx1302` style sends the per-antenna `rsig` array and, beside it, the
+flat `rssi`/`lsnr` that sx1302_hal's forwarder always prints.
 """
 
 from __future__ import annotations
@@ -47,6 +52,8 @@ TX_ACK_FORMS = ("empty", "json", "silent")
 # just-in-time queue allows more (class B beacons), a few seconds covers RX1/RX2 windows.
 MAX_ADVANCE_US = 3_000_000
 DEFAULT_GATEWAY_EUI = bytes.fromhex("AA555A0000000001")
+GPS_EPOCH_UNIX_MS = 315_964_800_000  # 1980-01-06T00:00:00Z, where `tmms` counts from
+GPS_UTC_LEAP_S = 18  # GPS - UTC since 2017-01-01 (IERS Bulletin C 52 .. today: no change)
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,6 +69,7 @@ class ForwarderConfig:
     tx_error: str | None = None
     node_id: str = "packet-forwarder"
     tmst_start_us: int = 0  # where the 32-bit counter starts: near 2**32 to test the wrap
+    gps_time_ref: bool = False  # a GPS time reference: rxpk carry `time` and `tmms`
 
 
 class _Socket(asyncio.DatagramProtocol):
@@ -191,13 +199,17 @@ class PacketForwarder:
         common = dict(
             tmst=self.tmst_now(), freq_hz=frame.freq_hz, stat=1, datr=frame.datarate,
             data=frame.payload, codr="4/5",
-            time=datetime.fromtimestamp(frame.received_ns // 1000 / 1e6, UTC),
         )
+        if self.config.gps_time_ref:
+            common["time"] = datetime.fromtimestamp(frame.received_ns // 1000 / 1e6, UTC)
+            unix_ms = frame.received_ns // 1_000_000
+            common["tmms"] = unix_ms - GPS_EPOCH_UNIX_MS + GPS_UTC_LEAP_S * 1000
         if self.config.style == "sx1301":
             return Rxpk(**common, rssi=rssic, lsnr=snr)
         if self.config.style == "sx1302-flat":  # sx1302_hal lora_pkt_fwd 2.x
             return Rxpk(**common, rssi=rssic, rssis=rssis, lsnr=snr)
-        return Rxpk(**common, rsig=(Rsig(ant=0, chan=0, rssic=rssic, rssis=rssis, lsnr=snr),))
+        return Rxpk(**common, rssi=rssic, lsnr=snr,
+                    rsig=(Rsig(ant=0, chan=0, rssic=rssic, rssis=rssis, lsnr=snr),))
 
     # --- datagrams from the server ---
 
@@ -304,7 +316,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--stat-interval-s", type=float, default=30.0,
                         help="stat report interval in seconds (default 30)")
     parser.add_argument("--style", choices=STYLES, default="sx1302",
-                        help="rxpk form: sx1302 (rsig array, default), sx1302-flat, sx1301")
+                        help="rxpk form: sx1302 (rsig array and flat rssi/lsnr, default), "
+                        "sx1302-flat, sx1301")
+    parser.add_argument("--gps-time", action="store_true",
+                        help="the concentrator has a GPS time reference: rxpk carry time and "
+                        "tmms (without it, as a gateway with no GPS, they carry neither)")
     parser.add_argument("--tx-ack", choices=TX_ACK_FORMS, default="empty",
                         help="TX_ACK success form: empty (default), json, or silent (never ack)")
     parser.add_argument("--max-power-dbm", type=int, default=27,
@@ -322,7 +338,7 @@ async def serve(args: argparse.Namespace, air: Air | None, ready: Callable[[str]
             server_host=host, server_port=port, gateway_eui=args.gateway_eui,
             keepalive_s=args.keepalive_s, stat_interval_s=args.stat_interval_s,
             style=args.style, tx_ack_form=args.tx_ack, max_power_dbm=args.max_power_dbm,
-            tx_error=args.tx_error, node_id=args.node_id,
+            tx_error=args.tx_error, node_id=args.node_id, gps_time_ref=args.gps_time,
         ),
         air,
     )

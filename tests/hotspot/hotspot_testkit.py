@@ -90,3 +90,10 @@ def fill_disk(box: Any) -> None:
     """SQLite's own "disk full" (SQLITE_FULL, as on ENOSPC): no page may be added."""
     pages = box._db.execute("PRAGMA page_count").fetchone()[0]
     box._db.execute(f"PRAGMA max_page_count = {pages}")
+
+
+def frames_dropped(metrics: Any) -> dict[str, float]:
+    """`pocnet_hotspot_frames_dropped_total` by reason, as a scrape would read it."""
+    return {s.labels["reason"]: s.value for family in metrics.registry.collect()
+            if family.name == "pocnet_hotspot_frames_dropped" for s in family.samples
+            if s.name.endswith("_total")}

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import random
+from collections import Counter
 
 import pytest
+from hotspot_testkit import frames_dropped
 
 from firmware_bridge.errors import DeviceTimeout, DeviceUnavailable
 from firmware_bridge.types import RxPacket, TxPacket, TxReceipt
@@ -233,3 +235,48 @@ def test_the_owners_dwell_time_setting_reaches_the_ledger() -> None:
 
     assert isinstance(asyncio.run(go(True)), AirtimeBusy)
     assert not isinstance(asyncio.run(go(False)), AirtimeBusy)
+
+
+class DroppingRadio(QuietRadio):
+    """A driver that has dropped frames (its `frames_rejected` tally) and then dies once."""
+
+    def __init__(self, dropped: dict[str, int], dies: bool) -> None:
+        super().__init__()
+        self.frames_rejected = Counter(dropped)
+        self.dies = dies
+
+    async def received(self):
+        if self.dies:
+            raise DeviceUnavailable("USB reset")
+        await asyncio.Event().wait()
+        yield  # pragma: no cover
+
+
+def test_frames_the_drivers_dropped_are_exported_and_survive_a_reopen() -> None:
+    radios = [DroppingRadio({"rssi_out_of_range": 2}, dies=True),
+              DroppingRadio({"rssi_out_of_range": 1, "bad_rxpk_data": 4}, dies=False)]
+    opened = iter(radios)
+
+    async def go() -> HotspotMetrics:
+        clock = FakeClock()
+        metrics = HotspotMetrics()
+        trx = Transceiver(lambda: next(opened), Inbox(8), clock, Backoff(random.Random(0)),
+                          metrics)
+        assert frames_dropped(metrics) == {}
+        stop = asyncio.Event()
+        task = asyncio.create_task(trx.run(stop))
+        await clock.settle()
+        assert frames_dropped(metrics) == {"rssi_out_of_range": 2}   # the first radio, then lost
+        assert radios[0].stopped == 1      # released before the backoff, not after it
+        await clock.advance(5)                                 # reopened after backoff
+        assert radios[1].stopped == 0
+        radios[1].frames_rejected["snr_out_of_range"] += 1      # counted while it runs
+        assert frames_dropped(metrics) == {"rssi_out_of_range": 3, "bad_rxpk_data": 4,
+                                    "snr_out_of_range": 1}
+        stop.set()
+        await task
+        return metrics
+
+    metrics = asyncio.run(go())
+    assert frames_dropped(metrics) == {"rssi_out_of_range": 3, "bad_rxpk_data": 4,
+                                "snr_out_of_range": 1}

@@ -6,6 +6,8 @@ import asyncio
 from datetime import UTC, datetime
 from pathlib import Path
 
+import pytest
+
 from firmware_bridge.types import Fix, RxPacket
 from hotspot.channels import Inbox, Watch
 from hotspot.clock import FakeClock
@@ -83,8 +85,23 @@ def test_own_repeats_and_non_beacons_are_dropped(tmp_path: Path) -> None:
     assert metrics.witnesses_sent._value.get() == 2
     ignored = {s.labels["reason"]: s.value for s in metrics.frames_ignored.collect()[0].samples
                if s.name.endswith("_total")}
-    assert ignored == {"own": 1, "repeat": 1, "datarate": 1}
+    assert ignored == {"own": 1, "repeat": 1, "datarate_unknown": 1}
     assert outbox.get_state("last_witness")["data"] == (2).to_bytes(51, "big").hex()
+
+
+def test_a_frame_outside_physical_bounds_is_refused_before_any_report(tmp_path: Path) -> None:
+    """Issue 10: an rssi of 1e12 overflowed the int32 `signal` and ended the daemon. The
+    drivers drop such frames; the witnesser refuses them again, by the same rule."""
+    items = [frame(1, rssi=1e12), frame(2, rssi=float("nan")), frame(3, snr=-1e12),
+             frame(4, freq_hz=2**70), frame(5, tmst_us=-1), frame(6, rssi=10.0)]
+    _, outbox, metrics = run_witnesser(tmp_path, items)
+    assert [p.report.data[-1] for p in outbox.peek(10)] == [6]     # +10 dBm is the edge
+    ignored = {s.labels["reason"]: s.value for s in metrics.frames_ignored.collect()[0].samples
+               if s.name.endswith("_total")}
+    assert ignored == {"rssi_out_of_range": 2, "snr_out_of_range": 1, "freq_out_of_range": 1,
+                       "tmst_out_of_range": 1}
+    with pytest.raises(ValueError, match="rssi_out_of_range"):
+        build_witness(frame(1, rssi=1e12), b"", None)
 
 
 def test_remembers_at_least_the_last_15(tmp_path: Path) -> None:

@@ -115,3 +115,34 @@ def test_final_result_codes() -> None:
     assert at.final_result("+CME ERROR: 516") == (False, 516)
     assert at.final_result("+CME ERROR: SIM not inserted") == (False, None)
     assert at.final_result("+QENG: x") is None
+
+
+@pytest.mark.parametrize(("measured", "reason"), [
+    ("1e400,-13,2", "OverflowError"),        # inf: escaped as OverflowError before issue 10
+    ("inf,-13,2", "OverflowError"),
+    ("-157,-13,2", "rsrp_out_of_range"),     # TS 38.133 SS-RSRP ends at -156 dBm
+    ("-107,21,2", "rsrq_out_of_range"),      # ... SS-RSRQ at 20 dB
+    ("-107,-13,41", "sinr_out_of_range"),    # ... SS-SINR at 40 dB
+    ("-107,-13,99999999999", "sinr_out_of_range"),
+])
+def test_out_of_range_modem_values_are_one_frame_error(measured: str, reason: str) -> None:
+    sa = MANUAL_SA[0].replace("-107,-13,2", measured)
+    with pytest.raises(FrameError, match=reason if "range" in reason else "SA"):
+        at.parse_servingcell([sa])
+
+
+def test_measurements_at_the_3gpp_edges_are_kept() -> None:
+    (cell,) = at.parse_servingcell([MANUAL_SA[0].replace("-107,-13,2", "-156,20,-23")])
+    assert (cell.rsrp_dbm, cell.rsrq_db, cell.sinr_db) == (-156, 20, -23)
+
+
+@pytest.mark.parametrize(("field", "value", "reason"), [
+    ("79.7", "1e12", "height_out_of_range"),    # overflowed the report's sint32 height_mm
+    ("79.7", "nan", "height_out_of_range"),
+    (",09", ",99999999999", "satellites_out_of_range"),
+])
+def test_qgpsloc_outside_physical_bounds_is_a_frame_error(field: str, value: str,
+                                                         reason: str) -> None:
+    line = "+QGPSLOC: 061951.000,31.82240,117.11578,0.7,79.7,3,0.00,0.0,0.0,110513,09"
+    with pytest.raises(FrameError, match=reason):
+        at.parse_qgpsloc([line.replace(field, value)], uere_m=4.0)

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
+import socket
 from collections.abc import Awaitable, Callable
 
 import pytest
 
-from firmware_bridge.errors import DeviceTimeout, DeviceUnavailable, TxRejected
+from firmware_bridge.errors import DeviceTimeout, DeviceUnavailable, NoForwarder, TxRejected
 from firmware_bridge.semtech_udp.radio import SemtechUdpRadio, txpk_for
 from firmware_bridge.types import RxPacket, TxPacket
 from sim_radio.air import LoopbackAir
@@ -137,17 +139,36 @@ def test_stat_reports_reach_the_server() -> None:
     run(scenario)
 
 
-def test_transmit_without_forwarder_is_device_unavailable() -> None:
+def test_transmit_without_forwarder_is_refused_not_a_lost_radio() -> None:
     async def main() -> None:
         radio = SemtechUdpRadio("127.0.0.1", 0)
         with pytest.raises(DeviceUnavailable, match="not started"):
             await radio.transmit(BEACON)
         await radio.start()
         try:
-            with pytest.raises(DeviceUnavailable, match="no packet forwarder"):
+            # The server is fine and a forwarder may pull any moment: a refusal (TxRejected),
+            # not DeviceUnavailable, which would make the hotspot reopen the server.
+            with pytest.raises(NoForwarder, match="no packet forwarder") as info:
                 await radio.transmit(BEACON)
+            assert isinstance(info.value, TxRejected) and info.value.reason == "NO_FORWARDER"
         finally:
             await radio.stop()
+
+    asyncio.run(main())
+
+
+def test_a_stopped_radio_frees_its_port_for_the_next_one() -> None:
+    """The transceiver reopens a lost radio on the same port at once; asyncio closes a UDP
+    socket a loop turn after close(), so stop() waits for that (EADDRINUSE otherwise)."""
+    async def main() -> None:
+        first = SemtechUdpRadio("127.0.0.1", 0)
+        await first.start()
+        port = first.address[1]
+        await first.stop()
+        second = SemtechUdpRadio("127.0.0.1", port)
+        await second.start()
+        await second.stop()
+        await second.stop()   # twice is harmless
 
     asyncio.run(main())
 
@@ -186,3 +207,43 @@ async def _drain_after_stop(radio: SemtechUdpRadio):
     await radio.stop()
     async for frame in radio.received():
         yield frame
+
+
+def _push(token: int, rxpk: list[dict]) -> bytes:
+    body = json.dumps({"rxpk": rxpk}).encode()
+    return b"\x02" + token.to_bytes(2, "big") + b"\x00" + bytes(8) + body
+
+
+GOOD = {"tmst": 7, "freq": 868.1, "stat": 1, "modu": "LORA", "datr": "SF12BW125",
+        "codr": "4/5", "rssi": -80, "lsnr": 9.0, "size": 3, "data": "AQID"}
+
+
+@pytest.mark.parametrize(("field", "value", "reason"), [
+    ("rssi", 1e12, "rssi_out_of_range"),      # issue 10: overflowed the witness's int32
+    ("rssi", -1e12, "rssi_out_of_range"),
+    ("lsnr", 1e9, "snr_out_of_range"),
+    ("freq", 2400.0, "freq_out_of_range"),    # 2.4 GHz LoRa is no sub-GHz plan's
+])
+def test_a_frame_outside_physical_bounds_is_dropped_counted_and_the_rest_delivered(
+    field: str, value: float, reason: str
+) -> None:
+    async def main() -> None:
+        radio = SemtechUdpRadio("127.0.0.1", 0)
+        await radio.start()
+        sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        try:
+            sock.bind(("127.0.0.1", 0))
+            sock.setblocking(False)
+            loop = asyncio.get_running_loop()
+            await loop.sock_sendto(sock, _push(1, [GOOD | {field: value, "tmst": 1}, GOOD]),
+                                   radio.address)
+            ack, _ = await asyncio.wait_for(loop.sock_recvfrom(sock, 64), 5)
+            assert ack == b"\x02\x00\x01\x01"
+            frame = await next_frame(radio)
+            assert (frame.tmst_us, frame.rssi_dbm) == (7, -80.0)
+            assert radio.frames_rejected == {reason: 1}
+        finally:
+            sock.close()
+            await radio.stop()
+
+    asyncio.run(main())

@@ -9,7 +9,7 @@ from collections.abc import Awaitable, Callable
 
 import pytest
 
-from firmware_bridge.errors import DeviceUnavailable
+from firmware_bridge.errors import DeviceUnavailable, NoForwarder
 from firmware_bridge.semtech_udp import packets as p
 from firmware_bridge.semtech_udp.server import MAX_GATEWAYS, GwmpServer, Rxpk
 
@@ -104,7 +104,7 @@ def test_pull_data_is_acked_and_gateway_forgotten_after_60_s_silence() -> None:
         assert server.gateway() is not None
         clock.now += 1.5
         assert server.gateway() is None
-        with pytest.raises(DeviceUnavailable, match="no packet forwarder"):
+        with pytest.raises(NoForwarder, match="no packet forwarder"):
             server.send_pull_resp(p.Txpk(868_100_000, 14, "SF7BW125", b"x", imme=True))
 
     run(scenario)
@@ -119,21 +119,58 @@ def test_malformed_datagrams_are_counted_by_reason_and_server_keeps_serving() ->
         b"\x02\x00\x00\x00" + EUI + b"\x00" * 3000,   # above the 2 kB cap of this server
         p.PullResp(5, p.Txpk(868_100_000, 14, "SF7BW125", b"x", imme=True)).build(),
         p.TxAck(0x4242, EUI).build(),                  # nobody waits for that token
-        push(3, {"rxpk": [RXPK | {"size": 9}]}),
+        push(3, {"rxpk": [RXPK | {"size": 9}], "stat": {"rxnb": -1}}),
     ]
 
     async def scenario(server, client, frames, clock) -> None:
         for datagram in bad:
             await client.send(datagram)
+        # A PUSH_DATA whose header is sound is acknowledged whatever its JSON (§3.2).
+        assert await client.recv() == b"\x02\x00\x00\x01"
+        assert await client.recv() == b"\x02\x00\x03\x01"
         await client.send(p.PullData(9, EUI).build())
-        assert await client.recv() == b"\x02\x00\x09\x04"  # only the good one is answered
+        assert await client.recv() == b"\x02\x00\x09\x04"
         await client.expect_silence()
         assert frames == []
 
     server = run(scenario, max_datagram_bytes=2048)
     assert server.drops == {"bad_json": 1, "bad_version": 2, "truncated": 1, "oversized": 1,
-                            "unexpected_type": 1, "unknown_token": 1, "bad_rxpk": 1}
-    assert server.received == {"pull_data": 1}
+                            "unexpected_type": 1, "unknown_token": 1, "bad_stat": 1}
+    assert server.rejected == {"bad_rxpk_size": 1}   # frames only: a stat is not one
+    assert server.received == {"pull_data": 1, "push_data": 1}
+
+
+# Issue 14: one malformed packet per variant beside a good one (and a beacon-sized frame).
+MALFORMED = {
+    "null_tmst": RXPK | {"tmst": None},
+    "bad_base64": RXPK | {"data": "AQI$"},
+    "no_signal": {k: v for k, v in RXPK.items() if k != "rssi"},
+    "not_an_object": "rxpk",
+}
+TOLERATED = {
+    "json_null": RXPK | {"time": None, "rssis": None},
+    "freq_in_hz": RXPK | {"freq": 868_100_000},
+    "url_safe_base64": RXPK | {"size": 3, "data": "-_-_"},
+    "no_codr": {k: v for k, v in RXPK.items() if k != "codr"},
+}
+
+
+@pytest.mark.parametrize("variant", sorted(MALFORMED) + sorted(TOLERATED))
+def test_a_datagram_with_one_odd_packet_is_acked_and_keeps_its_good_ones(variant: str) -> None:
+    odd = MALFORMED.get(variant, TOLERATED.get(variant))
+    beacon = RXPK | {"tmst": 8, "size": 52, "data": "QUJD" * 17 + "QQ=="}
+    lr_fhss = RXPK | {"tmst": 9, "modu": "LR-FHSS", "datr": "M0CW137", "codr": "1/3"}
+
+    async def scenario(server, client, frames, clock) -> None:
+        await client.send(push(0x7777, {"rxpk": [RXPK, odd, lr_fhss, beacon]}))
+        assert await client.recv() == b"\x02\x77\x77\x01"
+        tmsts = sorted(rx.tmst for _, rx, _ in frames)
+        assert tmsts == ([7, 8] if variant in MALFORMED else [7, 7, 8])
+
+    server = run(scenario)
+    assert server.filtered == {"not_lora": 1}
+    assert sum(server.rejected.values()) == (1 if variant in MALFORMED else 0)
+    assert server.drops == {}
 
 
 def test_datagram_above_udp_limit_is_dropped_not_parsed() -> None:

@@ -245,3 +245,19 @@ def test_a_sent_frame_is_confirmed_even_when_returning_to_receive_times_out() ->
         await until(lambda: dev.p2p.freq_hz == 868_100_000 and dev.precv == 65533)
 
     _run(body)
+
+
+@pytest.mark.parametrize("two_line", [False, True])
+def test_a_frame_with_impossible_rssi_is_dropped_and_counted(two_line: bool) -> None:
+    """Issue 10: `+EVT:RXP2P:1000000000000:...` once reached the witness's int32 field."""
+    async def body(air: LoopbackAir, dev: Rak3172Device, radio: Rak3172Radio) -> None:
+        frames = radio.received().__aiter__()
+        air.rssi_dbm = 1e12
+        air.transmit("other", TxPacket(b"bad", 868_100_000, "SF12BW125", 14), 1)
+        await until(lambda: radio.frames_rejected == {"rssi_out_of_range": 1})
+        air.rssi_dbm = -97.0
+        air.transmit("other", TxPacket(BEACON, 868_100_000, "SF12BW125", 14), 2)
+        frame = await asyncio.wait_for(frames.__anext__(), 2)
+        assert (frame.payload, frame.rssi_dbm) == (BEACON, -97.0)
+
+    _run(body, two_line=two_line)

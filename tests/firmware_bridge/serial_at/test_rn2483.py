@@ -206,3 +206,24 @@ def test_a_sent_frame_is_confirmed_even_when_returning_to_receive_times_out() ->
         await until(lambda: dev.receiving and dev.params.sf == 12)
 
     _run(body)
+
+
+@pytest.mark.parametrize(("rssi", "snr", "reason"), [
+    (1e12, -9.0, "rssi_out_of_range"),     # issue 10: `radio get rssi` answering nonsense
+    (-112.0, 1e9, "snr_out_of_range"),
+])
+def test_a_frame_with_impossible_signal_is_dropped_and_counted(
+    rssi: float, snr: float, reason: str
+) -> None:
+    async def body(air: LoopbackAir, dev: Rn2483Device, radio: Rn2483Radio) -> None:
+        frames = radio.received().__aiter__()
+        air.rssi_dbm, air.snr_db = rssi, snr
+        air.transmit("other", TxPacket(b"bad", 868_100_000, "SF12BW125", 14), 1)
+        await until(lambda: radio.frames_rejected == {reason: 1})
+        await until(lambda: dev.receiving)         # listening again after the dropped frame
+        air.rssi_dbm, air.snr_db = -112.0, -9.0
+        air.transmit("other", TxPacket(BEACON, 868_100_000, "SF12BW125", 14), 2)
+        frame = await asyncio.wait_for(frames.__anext__(), 2)
+        assert (frame.payload, frame.rssi_dbm, frame.snr_db) == (BEACON, -112.0, -9.0)
+
+    _run(body)

@@ -153,3 +153,43 @@ def test_unplugged_receiver_is_reopened_when_it_comes_back(tmp_path: Path) -> No
             await asyncio.wait_for(gps.stop(), 3)
 
     asyncio.run(main())
+
+
+@pytest.mark.parametrize("noise", [b"$GNGGA,\xff\xfe,1*00\r\n", b"$G\xffGGA,1,2*33\r\n"])
+def test_a_non_utf8_byte_in_an_nmea_line_is_a_bad_frame_not_the_end(noise: bytes) -> None:
+    """Issue 10: pynmeagps's UnicodeDecodeError once ended the reader thread for good."""
+    async def body(device: UbloxDevice, gps: UbloxGps) -> None:
+        device.step()
+        await _take(gps, 1)
+        device.write(noise)
+        device.step()
+        (fix,) = await _take(gps, 1)           # the reader thread is still alive
+        assert fix.lat is not None
+        await _until(lambda: gps.counters.bad_frames == 1)
+        assert "utf-8" in gps.counters.last_error
+
+    _run(body, UbloxScript(acquire_after_s=0))
+
+
+def _gga(alt: object, sats: int = 9) -> bytes:
+    from datetime import time
+
+    from pynmeagps import GET, NMEAMessage
+    return NMEAMessage("GN", "GGA", GET, time=time(12, 0, 0), quality=1, numSV=sats, HDOP=0.9,
+                       lat=52.1, NS="N", lon=5.3, EW="E", alt=alt, altUnit="M", sep=0.0,
+                       sepUnit="M").serialize()
+
+
+@pytest.mark.parametrize(("alt", "sats", "reason"), [
+    (1e12, 9, "height_out_of_range"),     # overflowed the report's sint32 height_mm
+    (100.0, 300, "satellites_out_of_range"),
+])
+def test_a_solution_outside_physical_bounds_is_dropped(alt: float, sats: int,
+                                                        reason: str) -> None:
+    async def body(device: UbloxDevice, gps: UbloxGps) -> None:
+        device.write(_gga(alt, sats) + _gga(49_999.0))   # an NMEA-only receiver
+        (fix,) = await _take(gps, 1)
+        assert (fix.height_m, fix.satellites) == (49_999.0, 9)   # 50 km is the edge
+        assert gps.counters.fixes_out_of_bounds == 1 and gps.counters.last_error == reason
+
+    _run(body)

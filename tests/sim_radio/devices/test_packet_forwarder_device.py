@@ -149,8 +149,9 @@ def test_silent_forwarder_and_error_forwarder() -> None:
     run(refusing, tx_ack_form="json", tx_error="COLLISION_PACKET")
 
 
+@pytest.mark.parametrize("gps_time_ref", [False, True])
 @pytest.mark.parametrize("style", pf.STYLES)
-def test_frames_from_the_air_become_rxpk_of_each_style(style: str) -> None:
+def test_frames_from_the_air_become_rxpk_of_each_style(style: str, gps_time_ref: bool) -> None:
     async def scenario(device, server, air) -> None:
         frame = RxPacket(b"\xe0hello", 868_100_000, "SF12BW125", -110.4, -7.26,
                          1_700_000_000_123_456_789)
@@ -163,13 +164,21 @@ def test_frames_from_the_air_become_rxpk_of_each_style(style: str) -> None:
         (rx,) = push.rxpk
         assert (rx.data, rx.freq_hz, rx.datr, rx.crc_ok) == (b"\xe0hello", 868_100_000,
                                                              "SF12BW125", True)
-        assert rx.time is not None and rx.time.timestamp() == pytest.approx(1_700_000_000.123456)
+        if gps_time_ref:
+            assert rx.time is not None
+            assert rx.time.timestamp() == pytest.approx(1_700_000_000.123456)
+            # GPS time: 1_700_000_000.123 s Unix - 315_964_800 s (1980-01-06) + 18 leap s
+            assert rx.tmms == 1_384_035_218_123
+        else:  # no GPS time reference: a real forwarder sends neither
+            assert rx.time is None and rx.tmms is None
         rssi, snr = rx.signal()
         assert snr == -7.3
         assert rssi == (-110 if style != "sx1301" else -102)  # rssic: signal + noise (-102.7)
         assert bool(rx.rsig) == (style == "sx1302")
+        # sx1302_hal prints the flat channel rssi and lsnr in every style, rsig or not
+        assert (rx.rssi, rx.lsnr) == (-102, -7.3)
 
-    run(scenario, style=style)
+    run(scenario, style=style, gps_time_ref=gps_time_ref)
 
 
 def test_stat_and_malformed_server_datagrams() -> None:
@@ -194,6 +203,7 @@ def test_cli_arguments_and_serve_reports_ready() -> None:
                               "--tx-ack", "json", "--gateway-eui", "0102030405060708",
                               "--keepalive-s", "5"])
     assert args.gateway_eui == bytes(range(1, 9))
+    assert not args.gps_time and parser.parse_args(["--gps-time"]).gps_time
     with pytest.raises(SystemExit):
         parser.parse_args(["--server", "nohost"])
     with pytest.raises(SystemExit):
