@@ -1,9 +1,12 @@
 """Which region plan the beacons follow: the settings' override, or the oracle's registry.
 
 The registry derives the region from the asserted location (PROTOCOL §3). It is fetched with
-backoff and refreshed hourly, since an owner may re-assert; the last known region is kept in
-the outbox state so `pocnet-hotspot info` can show it. The asserted antenna gain is published
-too: the oracle bounds the beacon power by it (§5 rule 7), so the beaconer never exceeds it.
+backoff and refreshed every 15 min, since an owner may re-assert elsewhere; when the request
+goes through this hotspot (`pocnet-hotspot submit`), the command notes it in the outbox state
+and the watcher asks again within seconds, so a new region and gain need no restart. The last
+known region is kept in the outbox state so `pocnet-hotspot info` can show it. The asserted
+antenna gain is published too: the oracle bounds the beacon power by it (§5 rule 7), so the
+beaconer never exceeds it.
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ from typing import Protocol
 
 from hotspot.channels import Watch, until
 from hotspot.client.backoff import Backoff
-from hotspot.clock import Clock, sleep_s
+from hotspot.clock import NS_PER_S, Clock, sleep_s
 from hotspot.errors import OracleUnavailable
 from hotspot.outbox import Outbox
 from pocnet.errors import UnknownRegionError
@@ -23,7 +26,10 @@ from pocnet.wire import registry_pb2
 
 log = logging.getLogger(__name__)
 
-REFRESH_S = 3600.0
+REFRESH_S = 900.0
+# How often the outbox is checked for `pocnet-hotspot submit`'s note (a local SQLite read).
+CHANGE_POLL_S = 5.0
+REGISTRY_CHANGED = "registry_changed"  # outbox state key written by `pocnet-hotspot submit`
 # While the registry has no region for us (not onboarded yet, or a location in no region), ask
 # again soon: an owner who has just onboarded should not wait an hour for the first beacon.
 UNKNOWN_REFRESH_S = 60.0
@@ -62,7 +68,18 @@ class RegionWatcher:
             self._plans.set(get_plan(self._override))
         while not shutdown.is_set():
             delay = await self._handle_refresh()
-            await until(shutdown, sleep_s(self._clock, delay))
+            await self._wait(shutdown, delay)
+
+    async def _wait(self, shutdown: asyncio.Event, delay_s: float) -> None:
+        """Sleep `delay_s`, or until `pocnet-hotspot submit` notes a registry change."""
+        seen = self._outbox.get_state(REGISTRY_CHANGED)
+        deadline_ns = self._clock.now_ns() + int(delay_s * NS_PER_S)
+        while not shutdown.is_set() and (left_ns := deadline_ns - self._clock.now_ns()) > 0:
+            await until(shutdown, sleep_s(self._clock, min(CHANGE_POLL_S, left_ns / NS_PER_S)))
+            if self._outbox.get_state(REGISTRY_CHANGED) != seen:
+                log.info("registry request submitted; asking the oracle again",
+                         extra={"event": "registry_changed"})
+                return
 
     async def _handle_refresh(self) -> float:
         try:

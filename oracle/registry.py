@@ -32,10 +32,9 @@ from oracle.storage.repository import Registration, Repository
 from pocnet import geo, signing
 from pocnet.errors import DecodeError, SignatureError
 from pocnet.keys import PublicKey, verify_ed25519
+from pocnet.signing import ASSERTION_SIGNATURES, TRANSFER_SIGNATURES
 from pocnet.wire import registry_pb2
 
-ASSERTION_SIGNATURES = ("hotspot_signature", "owner_signature", "maker_signature")
-TRANSFER_SIGNATURES = ("owner_signature",)
 WALLET_KEY_LEN = 32
 MAX_NONCE = 2**63 - 1  # stored as BIGINT
 # A change takes one of the next 16 nonces: requests built offline (hotspot -> maker -> owner)

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import os
 
-from oracle.registry import ASSERTION_SIGNATURES
 from pocnet import geo, signing
 from pocnet.beacon import derive_beacon
 from pocnet.keys import Keypair, Network
 from pocnet.regions import get_plan
+from pocnet.signing import ASSERTION_SIGNATURES
 from pocnet.wire import registry_pb2, reports_pb2
 
 EU868 = get_plan("EU868")
