@@ -69,7 +69,7 @@ def test_not_onboarded_means_no_region_and_retries_every_minute(tmp_path: Path) 
     assert plan is None and gain is None and registry.calls == 3
 
 
-def test_a_region_once_known_is_refreshed_hourly(tmp_path: Path) -> None:
+def test_a_region_once_known_is_refreshed_every_15_min(tmp_path: Path) -> None:
     registry = Registry([None, registry_pb2.HotspotInfo(region="EU868", gain=30)])
     plan, _, _ = watch(tmp_path, "", registry, UNKNOWN_REFRESH_S + 1)
     assert plan.name == "EU868" and registry.calls == 2   # onboarded meanwhile: a minute
