@@ -15,9 +15,9 @@ import asyncio
 import logging
 from typing import Protocol
 
-from hotspot.channels import Watch, until
+from hotspot.channels import Watch
 from hotspot.client.backoff import Backoff
-from hotspot.clock import NS_PER_S, Clock, sleep_s
+from hotspot.clock import Clock, sleep_s
 from hotspot.errors import OracleUnavailable
 from hotspot.outbox import Outbox
 from pocnet.errors import UnknownRegionError
@@ -27,7 +27,8 @@ from pocnet.wire import registry_pb2
 log = logging.getLogger(__name__)
 
 REFRESH_S = 900.0
-# How often the outbox is checked for `pocnet-hotspot submit`'s note (a local SQLite read).
+# How often the outbox is checked for `pocnet-hotspot submit`'s note (a local SQLite read),
+# in real seconds.
 CHANGE_POLL_S = 5.0
 REGISTRY_CHANGED = "registry_changed"  # outbox state key written by `pocnet-hotspot submit`
 # While the registry has no region for us (not onboarded yet, or a location in no region), ask
@@ -53,7 +54,8 @@ def initial_plan(override: str, outbox: Outbox) -> RegionPlan | None:
 class RegionWatcher:
     def __init__(self, override: str, registry: Registry, key: bytes,
                  plans: Watch[RegionPlan | None], outbox: Outbox, clock: Clock,
-                 backoff: Backoff, asserted_gain: Watch[int | None] | None = None) -> None:
+                 backoff: Backoff, asserted_gain: Watch[int | None] | None = None,
+                 change_poll_s: float = CHANGE_POLL_S) -> None:
         self._override = override
         self._gain = asserted_gain
         self._registry = registry
@@ -62,6 +64,7 @@ class RegionWatcher:
         self._outbox = outbox
         self._clock = clock
         self._backoff = backoff
+        self._change_poll_s = change_poll_s
 
     async def run(self, shutdown: asyncio.Event) -> None:
         if self._override:
@@ -71,15 +74,23 @@ class RegionWatcher:
             await self._wait(shutdown, delay)
 
     async def _wait(self, shutdown: asyncio.Event, delay_s: float) -> None:
-        """Sleep `delay_s`, or until `pocnet-hotspot submit` notes a registry change."""
+        """Sleep `delay_s` on the clock, or until `pocnet-hotspot submit` notes a registry
+        change. The note is looked for every `change_poll_s` of the event loop's own time:
+        a local read that must not add deadlines to the (possibly simulated) clock."""
         seen = self._outbox.get_state(REGISTRY_CHANGED)
-        deadline_ns = self._clock.now_ns() + int(delay_s * NS_PER_S)
-        while not shutdown.is_set() and (left_ns := deadline_ns - self._clock.now_ns()) > 0:
-            await until(shutdown, sleep_s(self._clock, min(CHANGE_POLL_S, left_ns / NS_PER_S)))
-            if self._outbox.get_state(REGISTRY_CHANGED) != seen:
-                log.info("registry request submitted; asking the oracle again",
-                         extra={"event": "registry_changed"})
-                return
+        timer = asyncio.ensure_future(sleep_s(self._clock, delay_s))
+        stopper = asyncio.ensure_future(shutdown.wait())
+        try:
+            while not timer.done() and not stopper.done():
+                await asyncio.wait({timer, stopper}, timeout=self._change_poll_s,
+                                   return_when=asyncio.FIRST_COMPLETED)
+                if self._outbox.get_state(REGISTRY_CHANGED) != seen:
+                    log.info("registry request submitted; asking the oracle again",
+                             extra={"event": "registry_changed"})
+                    return
+        finally:
+            timer.cancel()
+            stopper.cancel()
 
     async def _handle_refresh(self) -> float:
         try:

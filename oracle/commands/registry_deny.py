@@ -97,7 +97,7 @@ def _run_edit(args: argparse.Namespace) -> int:
             current |= dict.fromkeys(keys, entry)
             pairs |= edges
         else:
-            absent = [k for k in keys if k not in current] + [e for e in edges if e not in pairs]
+            absent = [k for k in keys if k not in why] + [e for e in edges if e not in pairs]
             if absent:
                 raise UsageError(f"{len(absent)} of the entries named are not denied")
             current = {k: v for k, v in current.items() if k not in keys}

@@ -14,7 +14,6 @@ from hotspot.errors import OracleUnavailable
 from hotspot.metrics import HotspotMetrics
 from hotspot.outbox import Outbox
 from hotspot.region_watcher import (
-    CHANGE_POLL_S,
     REFRESH_S,
     REGISTRY_CHANGED,
     UNKNOWN_REFRESH_S,
@@ -107,17 +106,22 @@ def test_a_submitted_request_is_picked_up_within_seconds(tmp_path: Path) -> None
         plans: Watch = Watch(None)
         gain: Watch = Watch(None)
         w = RegionWatcher("", registry, b"k", plans, outbox, clock,
-                          Backoff(random.Random(0)), gain)
+                          Backoff(random.Random(0)), gain, change_poll_s=0.01)
         stop = asyncio.Event()
         task = asyncio.create_task(w.run(stop))
         await clock.advance(100)
         assert plans.get().name == "EU868" and registry.calls == 1
         submitter = Outbox(tmp_path / "o.sqlite")  # the command's own connection
         submitter.set_state(REGISTRY_CHANGED, 2)
-        await clock.advance(CHANGE_POLL_S)
+        for _ in range(1000):  # up to 10 s of real time; the fake clock stands still
+            if registry.calls == 2:
+                break
+            await asyncio.sleep(0.01)
         assert plans.get().name == "US915" and gain.get() == 45 and registry.calls == 2
-        await clock.advance(REFRESH_S - 2 * CHANGE_POLL_S)
+        await clock.advance(REFRESH_S - 1)
         assert registry.calls == 2  # no further change: the usual refresh interval
+        await clock.advance(1)
+        assert registry.calls == 3
         stop.set()
         await task
     asyncio.run(go())
