@@ -262,3 +262,17 @@ def test_registry_over_grpc(server, channel: grpc.Channel) -> None:  # type: ign
     assert thief.value.code() == grpc.StatusCode.PERMISSION_DENIED
     moved = stub.TransferOwnership(transfer(HOTSPOT, THIEF, OWNER, nonce=2), timeout=5)
     assert moved.owner_wallet == THIEF.public_key.raw
+
+
+def test_strangers_cannot_onboard_themselves_in_bulk(server, channel: grpc.Channel) -> None:  # type: ignore[no-untyped-def]
+    """Issue 10 item 7: 140 fresh keys used to onboard themselves in 0.71 s (and then took 128
+    of the session slots kept for onboarded hotspots). Each signs as its own 'maker' here."""
+    stub = service_pb2_grpc.RegistryServiceStub(channel)
+    codes = set()
+    for seed in range(1000, 1140):
+        me = keypair(seed)
+        with pytest.raises(grpc.RpcError) as refused:
+            stub.AssertLocation(assertion(me, me, maker=me), timeout=5)
+        codes.add(refused.value.code())
+    assert codes == {grpc.StatusCode.PERMISSION_DENIED}
+    assert server.oracle.repo.list_hotspots(limit=1000) == []
