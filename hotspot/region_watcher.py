@@ -1,9 +1,12 @@
 """Which region plan the beacons follow: the settings' override, or the oracle's registry.
 
 The registry derives the region from the asserted location (PROTOCOL §3). It is fetched with
-backoff and refreshed hourly, since an owner may re-assert; the last known region is kept in
-the outbox state so `pocnet-hotspot info` can show it. The asserted antenna gain is published
-too: the oracle bounds the beacon power by it (§5 rule 7), so the beaconer never exceeds it.
+backoff and refreshed every 15 min, since an owner may re-assert elsewhere; when the request
+goes through this hotspot (`pocnet-hotspot submit`), the command notes it in the outbox state
+and the watcher asks again within seconds, so a new region and gain need no restart. The last
+known region is kept in the outbox state so `pocnet-hotspot info` can show it. The asserted
+antenna gain is published too: the oracle bounds the beacon power by it (§5 rule 7), so the
+beaconer never exceeds it.
 """
 
 from __future__ import annotations
@@ -12,7 +15,7 @@ import asyncio
 import logging
 from typing import Protocol
 
-from hotspot.channels import Watch, until
+from hotspot.channels import Watch
 from hotspot.client.backoff import Backoff
 from hotspot.clock import Clock, sleep_s
 from hotspot.errors import OracleUnavailable
@@ -23,7 +26,11 @@ from pocnet.wire import registry_pb2
 
 log = logging.getLogger(__name__)
 
-REFRESH_S = 3600.0
+REFRESH_S = 900.0
+# How often the outbox is checked for `pocnet-hotspot submit`'s note (a local SQLite read),
+# in real seconds.
+CHANGE_POLL_S = 5.0
+REGISTRY_CHANGED = "registry_changed"  # outbox state key written by `pocnet-hotspot submit`
 # While the registry has no region for us (not onboarded yet, or a location in no region), ask
 # again soon: an owner who has just onboarded should not wait an hour for the first beacon.
 UNKNOWN_REFRESH_S = 60.0
@@ -47,7 +54,8 @@ def initial_plan(override: str, outbox: Outbox) -> RegionPlan | None:
 class RegionWatcher:
     def __init__(self, override: str, registry: Registry, key: bytes,
                  plans: Watch[RegionPlan | None], outbox: Outbox, clock: Clock,
-                 backoff: Backoff, asserted_gain: Watch[int | None] | None = None) -> None:
+                 backoff: Backoff, asserted_gain: Watch[int | None] | None = None,
+                 change_poll_s: float = CHANGE_POLL_S) -> None:
         self._override = override
         self._gain = asserted_gain
         self._registry = registry
@@ -56,13 +64,33 @@ class RegionWatcher:
         self._outbox = outbox
         self._clock = clock
         self._backoff = backoff
+        self._change_poll_s = change_poll_s
 
     async def run(self, shutdown: asyncio.Event) -> None:
         if self._override:
             self._plans.set(get_plan(self._override))
         while not shutdown.is_set():
             delay = await self._handle_refresh()
-            await until(shutdown, sleep_s(self._clock, delay))
+            await self._wait(shutdown, delay)
+
+    async def _wait(self, shutdown: asyncio.Event, delay_s: float) -> None:
+        """Sleep `delay_s` on the clock, or until `pocnet-hotspot submit` notes a registry
+        change. The note is looked for every `change_poll_s` of the event loop's own time:
+        a local read that must not add deadlines to the (possibly simulated) clock."""
+        seen = self._outbox.get_state(REGISTRY_CHANGED)
+        timer = asyncio.ensure_future(sleep_s(self._clock, delay_s))
+        stopper = asyncio.ensure_future(shutdown.wait())
+        try:
+            while not timer.done() and not stopper.done():
+                await asyncio.wait({timer, stopper}, timeout=self._change_poll_s,
+                                   return_when=asyncio.FIRST_COMPLETED)
+                if self._outbox.get_state(REGISTRY_CHANGED) != seen:
+                    log.info("registry request submitted; asking the oracle again",
+                             extra={"event": "registry_changed"})
+                    return
+        finally:
+            timer.cancel()
+            stopper.cancel()
 
     async def _handle_refresh(self) -> float:
         try:

@@ -98,6 +98,18 @@ class UntrustedOperator(RegistryError):
     """A denylist update signed by a key the oracle is not configured to trust."""
 
 
+class NotOwner(RegistryError):
+    """A change to a hotspot not signed by its current owner (moving it, or taking it over)."""
+
+
+class UnknownMaker(RegistryError):
+    """An onboarding signed by no maker, or by one not on the operator's allowlist."""
+
+
+class MakerQuotaExhausted(RegistryError):
+    """An onboarding by a maker that has already onboarded its quota of hotspots."""
+
+
 class TaskFailed(OracleError):
     """A background task of `serve` (entropy, verification) crashed; the process stops so
     its supervisor restarts it instead of acknowledging reports nobody verifies."""

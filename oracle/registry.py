@@ -1,27 +1,45 @@
-"""The hotspot registry: onboarding / location assertions and the operator's denylist.
+"""The hotspot registry: who may onboard, move or take over a hotspot, and the denylist.
 
-An assertion counts only when signed by the hotspot key AND by the owner's Solana wallet key,
-both over the message with both signature fields empty (registry.proto). The region follows
-from the asserted cell (PROTOCOL §3); a cell in no known region is stored with no region, and
-the verifier then rejects that hotspot's beacons as `not_asserted`. Nonces and denylist
-versions only move forward, so a replayed message changes nothing.
+Who must sign what (DESIGN "Who may do what"): onboarding needs the hotspot key, the owner
+wallet it names and a maker on the operator's allowlist (below its quota); moving needs the
+hotspot key and the current owner; a transfer needs the current owner. So the hotspot key alone
+can change nothing, an owner wallet named in a message proves nothing unless it is the stored
+owner, and only a maker the operator allowlisted (within its quota) brings a new key in, so
+strangers cannot onboard themselves for free. Every signature covers the message with all
+signature fields empty (registry.proto). The region follows from the asserted cell (PROTOCOL
+§3); a cell in no known region is stored with no region, and the verifier then rejects that
+hotspot's beacons as `not_asserted`. Each change takes one of the next `NONCE_WINDOW` nonces,
+so a replay changes nothing and nobody can jump to the largest nonce to lock the owner out.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Iterable
 from typing import Protocol
 
-from oracle.errors import BadReport, BadSignature, NotFound, RegistryError, UntrustedOperator
+from oracle.errors import (
+    BadReport,
+    BadSignature,
+    NotFound,
+    NotOwner,
+    RegistryError,
+    StaleNonce,
+    UnknownMaker,
+    UntrustedOperator,
+)
 from oracle.storage.repository import Registration, Repository
 from pocnet import geo, signing
 from pocnet.errors import DecodeError, SignatureError
 from pocnet.keys import PublicKey, verify_ed25519
+from pocnet.signing import ASSERTION_SIGNATURES, TRANSFER_SIGNATURES
 from pocnet.wire import registry_pb2
 
-ASSERTION_SIGNATURES = ("hotspot_signature", "owner_signature")
 WALLET_KEY_LEN = 32
 MAX_NONCE = 2**63 - 1  # stored as BIGINT
+# A change takes one of the next 16 nonces: requests built offline (hotspot -> maker -> owner)
+# may be submitted out of order, but nobody can skip ahead and lock the owner out.
+NONCE_WINDOW = 16
 GAIN_RANGE_DBI_X10 = (-100, 300)  # -10 to 30 dBi: anything else is a typo or a lie
 ELEVATION_RANGE_M = (-500, 10_000)
 CAPABILITIES = {registry_pb2.FULL: "full", registry_pb2.DATA_ONLY: "data_only"}
@@ -50,7 +68,25 @@ def hotspot_info(reg: Registration, denied: bool) -> registry_pb2.HotspotInfo:
         nonce=reg.nonce,
         asserted_at_ms=reg.asserted_at_ms,
         denied=denied,
+        maker_key=reg.maker_key or b"",
     )
+
+
+def check_nonce(nonce: int, previous: Registration | None) -> None:
+    """The next nonce or one of the few after it; 0 is stored before onboarding."""
+    stored = previous.nonce if previous is not None else 0
+    if nonce <= stored:
+        raise StaleNonce(f"nonce {nonce} is not above the stored nonce {stored}")
+    if nonce > min(stored + NONCE_WINDOW, MAX_NONCE):
+        raise RegistryError(f"nonce must be {stored + 1} to {stored + NONCE_WINDOW}, "
+                            f"got {nonce}")
+
+
+def _verify_wallet(wallet: bytes, canonical: bytes, signature: bytes, who: str) -> None:
+    try:
+        verify_ed25519(wallet, canonical, signature)
+    except SignatureError as exc:
+        raise BadSignature(f"{who} signature: {exc}") from None
 
 
 class Registry:
@@ -76,8 +112,11 @@ class Registry:
         lat, lon = geo.cell_to_latlng(geo.Cell(cell))
         return self._locator.region_at(lat, lon)
 
-    def check_assertion(self, msg: registry_pb2.LocationAssertion) -> Registration:
-        """Validate and verify both signatures; returns the registration it would store."""
+    def check_assertion(
+        self, msg: registry_pb2.LocationAssertion
+    ) -> tuple[Registration, Registration | None]:
+        """Validate and verify the signatures it needs; returns the registration it would
+        store and the one it replaces (None when onboarding)."""
         hotspot = self._public_key(bytes(msg.hotspot_key))
         if len(msg.owner_wallet) != WALLET_KEY_LEN:
             raise RegistryError(f"owner wallet must be {WALLET_KEY_LEN} bytes")
@@ -96,15 +135,19 @@ class Registry:
             raise RegistryError(f"unknown capability {msg.capability}")
         if not 0 < msg.nonce <= MAX_NONCE:
             raise RegistryError("nonce must be between 1 and 2^63-1")
+        previous = self._repo.hotspot(bytes(msg.hotspot_key))
+        check_nonce(msg.nonce, previous)
         canonical = signing.canonical_bytes(msg, ASSERTION_SIGNATURES)
         try:
             hotspot.verify(canonical, bytes(msg.hotspot_signature))
         except SignatureError as exc:
             raise BadSignature(f"hotspot signature: {exc}") from None
-        try:
-            verify_ed25519(bytes(msg.owner_wallet), canonical, bytes(msg.owner_signature))
-        except SignatureError as exc:
-            raise BadSignature(f"owner wallet signature: {exc}") from None
+        if previous is not None and bytes(msg.owner_wallet) != previous.owner_wallet:
+            raise NotOwner("owner_wallet is not the hotspot's owner; a new owner needs a "
+                           "transfer signed by the current owner")
+        _verify_wallet(bytes(msg.owner_wallet), canonical, bytes(msg.owner_signature),
+                       "owner wallet")
+        maker = previous.maker_key if previous is not None else self._check_maker(msg, canonical)
         return Registration(
             hotspot_key=bytes(msg.hotspot_key),
             owner_wallet=bytes(msg.owner_wallet),
@@ -115,11 +158,48 @@ class Registry:
             region=self._region(location) if location is not None else None,
             nonce=msg.nonce,
             asserted_at_ms=self._clock_ms(),
-        )
+            maker_key=maker,
+        ), previous
+
+    @staticmethod
+    def _check_maker(msg: registry_pb2.LocationAssertion, canonical: bytes) -> bytes:
+        """The maker's signature; whether it is allowlisted and below its quota is checked
+        where the onboarding is stored, in the same transaction."""
+        if not msg.maker_key:
+            raise UnknownMaker("onboarding needs a maker's signature (maker_key is empty)")
+        try:
+            maker = PublicKey.from_bytes(bytes(msg.maker_key))
+        except DecodeError as exc:
+            raise BadReport(f"maker key: {exc}") from None
+        try:
+            maker.verify(canonical, bytes(msg.maker_signature))
+        except SignatureError as exc:
+            raise BadSignature(f"maker signature: {exc}") from None
+        return maker.to_bytes()
 
     def assert_location(self, msg: registry_pb2.LocationAssertion) -> registry_pb2.HotspotInfo:
-        reg = self.check_assertion(msg)
-        self._repo.apply_assertion(reg, msg.SerializeToString(), reg.asserted_at_ms)
+        reg, previous = self.check_assertion(msg)
+        self._repo.apply_assertion(reg, msg.SerializeToString(), reg.asserted_at_ms, previous)
+        return hotspot_info(reg, self._repo.is_denied(reg.hotspot_key))
+
+    def transfer(self, msg: registry_pb2.OwnershipTransfer) -> registry_pb2.HotspotInfo:
+        """A new owner, signed by the current one; location, gain and maker stay."""
+        self._public_key(bytes(msg.hotspot_key))
+        if len(msg.new_owner_wallet) != WALLET_KEY_LEN:
+            raise RegistryError(f"new owner wallet must be {WALLET_KEY_LEN} bytes")
+        previous = self._repo.hotspot(bytes(msg.hotspot_key))
+        if previous is None:
+            raise NotFound("hotspot is not registered")
+        check_nonce(msg.nonce, previous)
+        canonical = signing.canonical_bytes(msg, TRANSFER_SIGNATURES)
+        try:
+            verify_ed25519(previous.owner_wallet, canonical, bytes(msg.owner_signature))
+        except SignatureError:
+            raise NotOwner("transfer is not signed by the hotspot's current owner") from None
+        reg = dataclasses.replace(previous, owner_wallet=bytes(msg.new_owner_wallet),
+                                  nonce=msg.nonce)
+        self._repo.apply_assertion(reg, msg.SerializeToString(), self._clock_ms(), previous,
+                                   kind="transfer")
         return hotspot_info(reg, self._repo.is_denied(reg.hotspot_key))
 
     def update_denylist(self, msg: registry_pb2.DenylistUpdate) -> int:
@@ -135,13 +215,18 @@ class Registry:
             raise RegistryError("denylist version must be between 1 and 2^63-1")
         keys = [bytes(k) for k in msg.hotspots]
         edges = [(bytes(e.a), bytes(e.b)) for e in msg.edges]
+        denials = [(bytes(d.hotspot_key), d.reason, d.evidence, d.expires_at_ms)
+                   for d in msg.denials]
+        if not {d[0] for d in denials} <= set(keys):
+            raise BadReport("denylist: a denial names a hotspot the update does not deny")
         for key in [*keys, *(k for e in edges for k in e)]:
             try:
                 PublicKey.from_bytes(key)
             except DecodeError as exc:
                 raise BadReport(f"denylist entry: {exc}") from None
         self._repo.replace_denylist(
-            msg.version, operator, keys, edges, msg.SerializeToString(), self._clock_ms()
+            msg.version, operator, keys, edges, msg.SerializeToString(), self._clock_ms(),
+            denials,
         )
         return msg.version
 

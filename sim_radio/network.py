@@ -40,6 +40,7 @@ FORWARDER_KEEPALIVE_S = 2.0      # PULL_DATA often, so a fresh hotspot can send 
 GPS_ACQUIRE_AFTER_S = 2.0
 STOP_GRACE_S = 10.0              # the hotspot's own shutdown bound, then SIGKILL
 READY_TIMEOUT_S = 30.0
+SIM_MAKER_QUOTA = 100_000       # the simulated network's one maker onboards every hotspot
 # First beacon this long after a daemon starts (its default is 30-300 s, for real deployments).
 FIRST_DELAY_S = (5, 60)
 
@@ -257,6 +258,8 @@ class OracleProcess(ManagedProcess):
     def __init__(self, directory: Path, verifier_interval_s: float = 1.0) -> None:
         self.directory = directory
         self.key_path = directory / "oracle.key"
+        self.maker_path = directory / "maker.key"
+        self.maker: Keypair | None = None  # allowlisted by start()
         self.db_path = directory / "oracle.db"
         self.port = 0
         super().__init__(
@@ -278,13 +281,29 @@ class OracleProcess(ManagedProcess):
         return f"127.0.0.1:{self.port}"
 
     async def start(self) -> None:
-        from pocnet.keys import create_keyfile
+        from pocnet.keys import create_keyfile, load_keyfile
 
         if not self.key_path.exists():
             create_keyfile(self.key_path)
         offset = self.log_path.stat().st_size if self.log_path.exists() else 0
         await super().start()
         self.port = await self._wait_listening(offset)
+        if not self.maker_path.exists():
+            create_keyfile(self.maker_path)
+        self.maker = load_keyfile(self.maker_path)
+        await self._allow_maker()
+
+    async def _allow_maker(self) -> None:
+        """Onboarding needs an allowlisted maker: add ours the way an operator would."""
+        proc = await asyncio.create_subprocess_exec(
+            *module_argv("oracle.cli", "registry", "maker", "add", self.maker.public_key.address,
+                         "--quota", str(SIM_MAKER_QUOTA), "--name", "simulated maker",
+                         "--database", f"sqlite:///{self.db_path}"),
+            stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.STDOUT, env=self.env)
+        out, _ = await proc.communicate()
+        if proc.returncode != 0:
+            raise RuntimeError(f"registry maker add failed: {out.decode(errors='replace')}")
 
     async def _wait_listening(self, offset: int) -> int:
         deadline = time.monotonic() + READY_TIMEOUT_S
@@ -365,18 +384,22 @@ async def stop_all(processes: Sequence[ManagedProcess]) -> None:
 
 def location_assertion(hotspot: Keypair, owner: Keypair, lat: float, lon: float,
                        gain_dbi_x10: int = 30, elevation_m: int = 12,
-                       nonce: int | None = None) -> registry_pb2.LocationAssertion:
-    """An onboarding request signed by the hotspot key and by the owner's wallet key."""
+                       nonce: int = 1, maker: Keypair | None = None,
+                       ) -> registry_pb2.LocationAssertion:
+    """An onboarding request signed by the hotspot key, the owner's wallet key and (to
+    onboard) the maker; a move (nonce above 1) needs no maker."""
     now_ms = time.time_ns() // 1_000_000
     msg = registry_pb2.LocationAssertion(
         hotspot_key=hotspot.public_key.to_bytes(), owner_wallet=owner.public_key.raw,
         location=int(geo.latlng_to_cell(lat, lon, geo.ASSERT_RES)), gain=gain_dbi_x10,
-        elevation=elevation_m, capability=registry_pb2.FULL,
-        nonce=nonce if nonce is not None else now_ms, timestamp_ms=now_ms,
+        elevation=elevation_m, capability=registry_pb2.FULL, nonce=nonce, timestamp_ms=now_ms,
+        maker_key=maker.public_key.to_bytes() if maker is not None else b"",
     )
-    canonical = signing.canonical_bytes(msg, ("hotspot_signature", "owner_signature"))
+    canonical = signing.canonical_bytes(msg, signing.ASSERTION_SIGNATURES)
     msg.hotspot_signature = hotspot.sign(canonical)
     msg.owner_signature = owner.sign(canonical)
+    if maker is not None:
+        msg.maker_signature = maker.sign(canonical)
     return msg
 
 

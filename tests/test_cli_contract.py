@@ -8,7 +8,7 @@ import importlib
 
 import pytest
 
-FRONT_ENDS = ("oracle.cli", "hotspot.cli", "sim_radio.cli")
+FRONT_ENDS = ("oracle.cli", "hotspot.cli", "sim_radio.cli", "pocnet.owner.cli")
 
 
 def _leaves(parser: argparse.ArgumentParser, path: list[str]):

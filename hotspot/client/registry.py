@@ -1,4 +1,5 @@
-"""RegistryService: the hotspot's asserted record (its region decides the beacon plan)."""
+"""RegistryService: the hotspot's asserted record (its region decides the beacon plan), and
+submitting the signed requests `pocnet-hotspot submit` sends."""
 
 from __future__ import annotations
 
@@ -28,3 +29,20 @@ class RegistryClient:
             if isinstance(error, OracleUnavailable):
                 await self._conn.rotate(channel)
             raise OracleUnavailable(str(error)) from None
+
+    async def submit(
+        self, msg: registry_pb2.LocationAssertion | registry_pb2.OwnershipTransfer
+    ) -> registry_pb2.HotspotInfo:
+        """Send a signed assertion or transfer; the oracle's refusal is ReportRejected."""
+        channel = self._conn.channel()
+        stub = service_pb2_grpc.RegistryServiceStub(channel)
+        call = (stub.AssertLocation if isinstance(msg, registry_pb2.LocationAssertion)
+                else stub.TransferOwnership)
+        try:
+            return await call(msg, timeout=self._conn.timeout_s)
+        except grpc.aio.AioRpcError as exc:
+            error = classify(exc, "submit")
+            if isinstance(error, OracleUnavailable):
+                await self._conn.rotate(channel)
+                raise OracleUnavailable(str(error)) from None
+            raise error from None

@@ -78,6 +78,8 @@ async def oracle_status(conf: Any, key: bytes) -> dict[str, Any]:
         "endpoint": conn.endpoint,
         "onboarded": info is not None,
         "asserted_region": (info.region or None) if info else None,
+        # The registry nonce: the next location request or transfer takes this + 1.
+        "nonce": info.nonce if info else None,
         "denied": bool(info and info.denied),
         "recent_reports": verdicts,
         "rewards": [{"epoch": r.epoch, "beacon": r.beacon_amount, "witness": r.witness_amount}
@@ -149,7 +151,8 @@ def _print_human(out: dict[str, Any]) -> None:
         print(f"oracle       unreachable at {oracle['endpoint']}: {oracle['error']}")
         return
     print(f"oracle       connected to {oracle['endpoint']}"
-          + ("" if oracle["onboarded"] else " (hotspot not onboarded)"))
+          + (f" (registry nonce {oracle['nonce']})" if oracle["onboarded"]
+             else " (hotspot not onboarded)"))
     for r in oracle["recent_reports"]:
         why = f" {r['reason']}: {r.get('detail', '')}" if r["verdict"] == "invalid" else ""
         print(f"  {r['received']} {r['kind']:8} {r['verdict']}{why}".rstrip())

@@ -1,17 +1,22 @@
-"""`pocnet-oracle registry onboard|assert|deny|show`: the operator's registry tools.
+"""`pocnet-oracle registry`: the operator's registry tools.
 
-`onboard` and `assert` apply a signed LocationAssertion (as built by `pocnet-hotspot onboard`:
-binary protobuf, or its hex) with the same checks as the gRPC service; `deny` signs and applies
-a new denylist version with an operator key; `show` prints a registration.
+`onboard`, `assert` and `transfer` apply a signed request (as written by `pocnet-hotspot
+onboard` or `pocnet-owner transfer`: hex text or binary protobuf) with the same checks as the
+gRPC service; `show` prints a registration and `list` pages through them; `deny` publishes
+signed denylist versions (registry_deny.py) and `maker` keeps the allowlist of makers that may
+onboard hotspots (registry_makers.py). The operator's door is the database itself: whoever
+may run these against it is the operator.
 """
 
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 from typing import Any
 
+from oracle.commands import registry_deny, registry_makers
 from pocnet.cli import UsageError, print_json
+
+LIST_PAGE, LIST_PAGE_MAX = 100, 1000
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -24,30 +29,38 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
         q.add_argument("--database", metavar="URL", help="database URL or path")
         q.add_argument("--json", action="store_true", help="print one JSON object")
 
-    for action, text in (("onboard", "register a new hotspot from a signed assertion"),
-                         ("assert", "move a registered hotspot (signed assertion, higher nonce)")):
+    for action, text in (
+            ("onboard", "register a new hotspot (signed by hotspot, owner and maker)"),
+            ("assert", "move a registered hotspot (signed by hotspot and current owner)"),
+            ("transfer", "give a hotspot a new owner (signed by the current owner)")):
         q = sub.add_parser(action, help=text, description=text)
-        q.add_argument("assertion", metavar="FILE",
-                       help="signed LocationAssertion: binary protobuf or hex text")
+        q.add_argument("request", metavar="FILE", help="signed request: hex text or binary")
         common(q)
-        q.set_defaults(handler=_run_assert, action=action)
-    q = sub.add_parser("deny", help="publish a new denylist version signed by an operator key",
-                       description="Replace the denylist (hotspots and hotspot pairs) with a new "
-                       "version signed by an operator key the oracle trusts.")
-    q.add_argument("--operator-key", required=True, metavar="FILE", help="operator key file")
-    q.add_argument("--version", type=int, metavar="N",
-                   help="denylist version (default: current + 1)")
-    q.add_argument("--hotspot", action="append", default=[], metavar="ADDRESS",
-                   help="deny this hotspot (repeatable)")
-    q.add_argument("--edge", action="append", default=[], metavar="ADDRESS:ADDRESS",
-                   help="deny this pair of hotspots witnessing each other (repeatable)")
-    common(q)
-    q.set_defaults(handler=_run_deny)
+        q.set_defaults(handler=_run_transfer if action == "transfer" else _run_assert,
+                       action=action)
     q = sub.add_parser("show", help="show a hotspot's registration",
                        description="Show a hotspot's registration and whether it is denied.")
     q.add_argument("hotspot", metavar="ADDRESS", help="hotspot address (or 33-byte key as hex)")
     common(q)
     q.set_defaults(handler=_run_show)
+    q = sub.add_parser("list", help="list registrations, filtered, a page at a time",
+                       description="List hotspots in key order; `--after` the last address of a "
+                       "page gives the next page.")
+    q.add_argument("--owner", metavar="WALLET", help="only this owner's hotspots")
+    q.add_argument("--maker", metavar="ADDRESS", help="only hotspots this maker onboarded")
+    q.add_argument("--region", metavar="NAME", help="only hotspots in this region (EU868 ...)")
+    denied = q.add_mutually_exclusive_group()
+    denied.add_argument("--denied", action="store_true", default=None,
+                        help="only denied hotspots")
+    denied.add_argument("--not-denied", dest="denied", action="store_false",
+                        help="only hotspots not denied")
+    q.add_argument("--limit", type=int, default=LIST_PAGE, metavar="N",
+                   help=f"page size, 1 to {LIST_PAGE_MAX} (default {LIST_PAGE})")
+    q.add_argument("--after", metavar="ADDRESS", help="start after this hotspot")
+    common(q)
+    q.set_defaults(handler=_run_list)
+    registry_deny.register(sub, common)
+    registry_makers.register(sub, common)
 
 
 def parse_key(text: str) -> bytes:
@@ -63,7 +76,7 @@ def parse_key(text: str) -> bytes:
         raise UsageError(f"{text!r} is not a hotspot address or key: {exc}") from None
 
 
-def _registry(args: argparse.Namespace) -> Any:
+def open_registry(args: argparse.Namespace) -> Any:
     from oracle.commands._database import open_database
     from oracle.registry import Registry
     from oracle.server import wall_ms
@@ -91,10 +104,13 @@ def _registry(args: argparse.Namespace) -> Any:
 def _info_json(info: Any) -> dict[str, Any]:
     from oracle.storage.views import to_json
     from pocnet.keys import PublicKey
+    from pocnet.owner.requests import wallet_address
 
     data = to_json(info)
     data["address"] = PublicKey.from_bytes(info.hotspot_key).address
     data["location"] = f"{info.location:x}" if info.location else None
+    data["owner"] = wallet_address(bytes(info.owner_wallet))
+    data["maker"] = PublicKey.from_bytes(info.maker_key).address if info.maker_key else None
     return data
 
 
@@ -103,35 +119,23 @@ def _print_info(args: argparse.Namespace, info: Any) -> None:
     if args.json:
         print_json(data)
     else:
-        print(f"{data['address']}  location {data['location']}  region {info.region or '-'}  "
-              f"gain {info.gain / 10:g} dBi  nonce {info.nonce}  denied {info.denied}")
+        print(f"{data['address']}  owner {data['owner']}  location {data['location']}  "
+              f"region {info.region or '-'}  gain {info.gain / 10:g} dBi  nonce {info.nonce}  "
+              f"denied {info.denied}")
 
 
-def _read_assertion(path: str) -> Any:
+def _read(path: str, kind: str) -> Any:
+    from pocnet.owner.requests import read_request
     from pocnet.wire import registry_pb2
 
-    try:
-        raw = Path(path).read_bytes()
-    except OSError as exc:
-        raise UsageError(f"{path}: {exc.strerror}") from None
-    try:
-        raw = bytes.fromhex(raw.decode("ascii").strip())
-    except (UnicodeDecodeError, ValueError):
-        pass  # binary protobuf
-    from oracle.errors import BadReport
-    from oracle.servicers._wire import decode
-
-    try:
-        return decode(registry_pb2.LocationAssertion, raw)
-    except BadReport as exc:
-        raise UsageError(f"{path}: {exc}") from None
+    return read_request(path, getattr(registry_pb2, kind))
 
 
 def _run_assert(args: argparse.Namespace) -> int:
     from oracle.errors import OracleError
 
-    msg = _read_assertion(args.assertion)
-    registry, repo = _registry(args)
+    msg = _read(args.request, "LocationAssertion")
+    registry, repo = open_registry(args)
     try:
         existing = repo.hotspot(bytes(msg.hotspot_key))
         if args.action == "onboard" and existing is not None:
@@ -146,39 +150,17 @@ def _run_assert(args: argparse.Namespace) -> int:
     return 0
 
 
-def _run_deny(args: argparse.Namespace) -> int:
+def _run_transfer(args: argparse.Namespace) -> int:
     from oracle.errors import OracleError
-    from pocnet import signing
-    from pocnet.keys import load_keyfile
-    from pocnet.wire import registry_pb2
 
-    operator = load_keyfile(args.operator_key)
-    hotspots = [parse_key(a) for a in args.hotspot]
-    edges = []
-    for text in args.edge:
-        a, sep, b = text.partition(":")
-        if not sep:
-            raise UsageError(f"--edge {text!r}: want ADDRESS:ADDRESS")
-        edges.append(registry_pb2.DeniedEdge(a=parse_key(a), b=parse_key(b)))
-    registry, repo = _registry(args)
+    msg = _read(args.request, "OwnershipTransfer")
+    registry, repo = open_registry(args)
     try:
-        version = args.version if args.version is not None else repo.denylist_version() + 1
-        from oracle.server import wall_ms
-
-        update = registry_pb2.DenylistUpdate(
-            version=version, hotspots=hotspots, edges=edges,
-            operator_key=operator.public_key.to_bytes(), timestamp_ms=wall_ms(),
-        )
-        signing.sign(update, operator)
-        applied = registry.update_denylist(update)
+        _print_info(args, registry.transfer(msg))
     except OracleError as exc:
         raise UsageError(str(exc)) from None
     finally:
         repo.close()
-    if args.json:
-        print_json({"version": applied, "hotspots": len(hotspots), "edges": len(edges)})
-    else:
-        print(f"denylist version {applied}: {len(hotspots)} hotspots, {len(edges)} edges")
     return 0
 
 
@@ -186,11 +168,39 @@ def _run_show(args: argparse.Namespace) -> int:
     from oracle.errors import OracleError
 
     key = parse_key(args.hotspot)
-    registry, repo = _registry(args)
+    registry, repo = open_registry(args)
     try:
         _print_info(args, registry.info(key))
     except OracleError as exc:
         raise UsageError(str(exc)) from None
     finally:
         repo.close()
+    return 0
+
+
+def _run_list(args: argparse.Namespace) -> int:
+    from oracle.registry import hotspot_info
+    from pocnet.owner.requests import parse_wallet
+
+    if not 1 <= args.limit <= LIST_PAGE_MAX:
+        raise UsageError(f"--limit must be 1 to {LIST_PAGE_MAX}")
+    owner = parse_wallet(args.owner, "--owner") if args.owner else None
+    maker = parse_key(args.maker) if args.maker else None
+    after = parse_key(args.after) if args.after else None
+    _, repo = open_registry(args)
+    try:
+        page = repo.list_hotspots(owner=owner, maker=maker, region=args.region,
+                                  denied=args.denied, after=after, limit=args.limit)
+        infos = [hotspot_info(reg, repo.is_denied(reg.hotspot_key)) for reg in page]
+    finally:
+        repo.close()
+    rows = [_info_json(info) for info in infos]
+    more = rows[-1]["address"] if len(rows) == args.limit else None
+    if args.json:
+        print_json({"hotspots": rows, "next_after": more})
+        return 0
+    for info in infos:
+        _print_info(args, info)
+    if more:
+        print(f"more: --after {more}")
     return 0

@@ -1,4 +1,4 @@
-"""RegistryService: location assertions, denylist updates and registration lookups."""
+"""RegistryService: location assertions, ownership transfers, denylist updates and lookups."""
 
 from __future__ import annotations
 
@@ -34,6 +34,11 @@ class RegistryServicer:
     ) -> registry_pb2.HotspotInfo:
         return await asyncio.to_thread(self._registry.info, bytes(msg.hotspot_key))
 
+    async def transfer_ownership(
+        self, msg: registry_pb2.OwnershipTransfer, _raw: bytes, _context: Any
+    ) -> registry_pb2.HotspotInfo:
+        return await asyncio.to_thread(self._registry.transfer, msg)
+
     def handler(self) -> grpc.GenericRpcHandler:
         return service(
             SERVICE,
@@ -41,5 +46,7 @@ class RegistryServicer:
                 "AssertLocation": unary(registry_pb2.LocationAssertion, self.assert_location),
                 "UpdateDenylist": unary(registry_pb2.DenylistUpdate, self.update_denylist),
                 "GetHotspot": unary(registry_pb2.HotspotRequest, self.get_hotspot),
+                "TransferOwnership": unary(registry_pb2.OwnershipTransfer,
+                                           self.transfer_ownership),
             },
         )

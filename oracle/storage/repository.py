@@ -95,6 +95,30 @@ class Registration:
     region: str | None
     nonce: int
     asserted_at_ms: int
+    maker_key: bytes | None = None  # None for hotspots onboarded before makers were required
+
+
+@dataclass(frozen=True)
+class Maker:
+    """A maker on the operator's allowlist; `onboarded` counts against `quota`."""
+
+    key: bytes
+    name: str
+    quota: int
+    added_ms: int
+    onboarded: int
+
+
+@dataclass(frozen=True)
+class Denial:
+    """Why a hotspot is denied, as the signed denylist version `version` said."""
+
+    hotspot_key: bytes
+    version: int
+    reason: str
+    evidence: str
+    expires_ms: int  # 0 = never
+    since_ms: int
 
 
 @dataclass(frozen=True)
@@ -156,7 +180,9 @@ class Repository(Protocol):
     # registry
     def hotspot(self, key: bytes) -> Registration | None: ...
 
-    def apply_assertion(self, reg: Registration, raw: bytes, received_ms: int) -> None: ...
+    def apply_assertion(self, reg: Registration, raw: bytes, received_ms: int,
+                        previous: Registration | None = None,
+                        kind: str = "assertion") -> None: ...
 
     def replace_denylist(
         self,
@@ -166,6 +192,7 @@ class Repository(Protocol):
         edges: Sequence[tuple[bytes, bytes]],
         raw: bytes,
         received_ms: int,
+        denials: Sequence[tuple[bytes, str, str, int]] = (),
     ) -> None: ...
 
     def denylist_version(self) -> int: ...
@@ -173,6 +200,22 @@ class Repository(Protocol):
     def is_denied(self, key: bytes) -> bool: ...
 
     def is_edge_denied(self, a: bytes, b: bytes) -> bool: ...
+
+    def denied_hotspots(self) -> list[bytes]: ...
+
+    def denied_edges(self) -> list[tuple[bytes, bytes]]: ...
+
+    def denial(self, key: bytes) -> Denial | None: ...
+
+    def put_maker(self, key: bytes, name: str, quota: int, now_ms: int) -> None: ...
+
+    def remove_maker(self, key: bytes) -> bool: ...
+
+    def makers(self) -> list[Maker]: ...
+
+    def list_hotspots(self, *, owner: bytes | None = None, maker: bytes | None = None,
+                      region: str | None = None, denied: bool | None = None,
+                      after: bytes | None = None, limit: int = 100) -> list[Registration]: ...
 
     # verification
     def claim_beacons(

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from contextlib import AbstractContextManager
 from typing import Any
 
-from oracle.errors import StaleNonce, StaleVersion
+from oracle.errors import StaleVersion
 from oracle.storage.migrate import CREATE_VERSION_TABLE, load_migrations
 from oracle.storage.repository import (
     STATUS_PENDING,
@@ -20,11 +20,11 @@ from oracle.storage.repository import (
     EntropyRecord,
     InsertResult,
     NewReport,
-    Registration,
     StoredReport,
     Tx,
     kind_code,
 )
+from oracle.storage.sql_registry import RegistryQueries
 from oracle.storage.sql_verification import (
     REPORT_COLS,
     VerificationQueries,
@@ -33,20 +33,9 @@ from oracle.storage.sql_verification import (
 )
 
 _CHUNK = 500
-_HOTSPOT_COLS = (
-    "hotspot_key, owner_wallet, location, gain_dbi_x10, elevation_m, capability, region, "
-    "nonce, asserted_at_ms"
-)
 
 
-def _registration(row: Sequence[Any]) -> Registration:
-    return Registration(
-        bytes(row[0]), bytes(row[1]), row[2], row[3], row[4], row[5], row[6], int(row[7]),
-        int(row[8]),
-    )
-
-
-class SqlRepository(VerificationQueries):
+class SqlRepository(VerificationQueries, RegistryQueries):
     """Dialect-neutral implementation; see STORAGE.md for the contract of each method."""
 
     dialect = "sql"
@@ -211,30 +200,6 @@ class SqlRepository(VerificationQueries):
         return self._entropy_rows("ORDER BY timestamp_s DESC LIMIT 1", ())
 
     # --- registry -------------------------------------------------------------------------
-    def hotspot(self, key: bytes) -> Registration | None:
-        rows = self._read(f"SELECT {_HOTSPOT_COLS} FROM hotspots WHERE hotspot_key = ?", (key,))
-        return _registration(rows[0]) if rows else None
-
-    def apply_assertion(self, reg: Registration, raw: bytes, received_ms: int) -> None:
-        with self.transaction(immediate=True) as tx:
-            tx.execute(
-                f"INSERT INTO hotspots ({_HOTSPOT_COLS}) VALUES (?,?,?,?,?,?,?,?,?) "
-                "ON CONFLICT (hotspot_key) DO UPDATE SET owner_wallet = excluded.owner_wallet, "
-                "location = excluded.location, gain_dbi_x10 = excluded.gain_dbi_x10, "
-                "elevation_m = excluded.elevation_m, capability = excluded.capability, "
-                "region = excluded.region, nonce = excluded.nonce, "
-                "asserted_at_ms = excluded.asserted_at_ms WHERE hotspots.nonce < excluded.nonce",
-                (reg.hotspot_key, reg.owner_wallet, reg.location, reg.gain_dbi_x10,
-                 reg.elevation_m, reg.capability, reg.region, reg.nonce, reg.asserted_at_ms),
-            )
-            if tx.rowcount != 1:
-                raise StaleNonce(f"nonce {reg.nonce} is not above the stored nonce")
-            tx.execute(
-                "INSERT INTO assertions (hotspot_key, nonce, received_ms, raw) VALUES (?,?,?,?) "
-                "ON CONFLICT (hotspot_key, nonce) DO NOTHING",
-                (reg.hotspot_key, reg.nonce, received_ms, raw),
-            )
-
     def replace_denylist(
         self,
         version: int,
@@ -243,7 +208,10 @@ class SqlRepository(VerificationQueries):
         edges: Sequence[tuple[bytes, bytes]],
         raw: bytes,
         received_ms: int,
+        denials: Sequence[tuple[bytes, str, str, int]] = (),
     ) -> None:
+        """`denials`: (hotspot key, reason, evidence, expires_ms) for listed hotspots."""
+        why = {key: rest for key, *rest in denials}
         with self.transaction(immediate=True) as tx:
             self._lock_denylist(tx)
             tx.execute("SELECT max(version) FROM denylist_versions")
@@ -258,9 +226,11 @@ class SqlRepository(VerificationQueries):
             tx.execute("DELETE FROM denied_hotspots")
             tx.execute("DELETE FROM denied_edges")
             for key in sorted(set(hotspots)):
+                reason, evidence, expires_ms = why.get(key, ("", "", 0))
                 tx.execute(
-                    "INSERT INTO denied_hotspots (hotspot_key, version) VALUES (?, ?)",
-                    (key, version),
+                    "INSERT INTO denied_hotspots (hotspot_key, version, reason, evidence, "
+                    "expires_ms) VALUES (?, ?, ?, ?, ?)",
+                    (key, version, reason, evidence, expires_ms),
                 )
             for a, b in sorted({tuple(sorted(e)) for e in edges}):
                 tx.execute(

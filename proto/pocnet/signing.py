@@ -21,6 +21,10 @@ from pocnet.wire import ingest_pb2
 M = TypeVar("M", bound=Message)
 
 SIGNATURE_FIELD = "signature"
+# registry.proto: each party signs the message with every signature field of its kind empty,
+# so the hotspot, the maker and the owner may sign in any order.
+ASSERTION_SIGNATURES = ("hotspot_signature", "owner_signature", "maker_signature")
+TRANSFER_SIGNATURES = ("owner_signature",)
 # PROTOCOL §1: the server's stream nonce is 32 random bytes.
 SESSION_NONCE_LEN = 32
 

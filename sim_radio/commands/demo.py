@@ -141,7 +141,8 @@ async def _demo(args: argparse.Namespace, directory: Path) -> dict[str, Any]:
                 owner = create_keyfile(directory / site.node_id / "owner.key")
                 lat, lon = DISHONEST_ASSERTS[1:] if liar else (site.lat, site.lon)
                 info = await net.onboard(channel, net.location_assertion(
-                    files.key, owner, lat, lon, site.gain_dbi_x10, round(site.height_m)))
+                    files.key, owner, lat, lon, site.gain_dbi_x10, round(site.height_m),
+                    maker=oracle.maker))
                 if info.region != "EU868":
                     raise RuntimeError(f"{site.node_id}: oracle says region {info.region!r}")
                 members.append(Member(site.node_id, files.key.public_key.address,

@@ -135,12 +135,13 @@ def test_info_shows_verdicts_reasons_and_rewards(tmp_path: Path, capsys) -> None
     assert "867.1 MHz" in text
 
 
-def test_onboard_builds_a_doubly_signed_assertion(tmp_path: Path, capsys) -> None:
+def test_onboard_builds_a_request_signed_by_hotspot_and_owner(tmp_path: Path, capsys) -> None:
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
     from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
     from pocnet import geo
     from pocnet.keys import verify_ed25519
+    from pocnet.owner.requests import read_request
     from pocnet.wire import registry_pb2
 
     keys = KeyStore.create(tmp_path / "hotspot.key")
@@ -149,21 +150,25 @@ def test_onboard_builds_a_doubly_signed_assertion(tmp_path: Path, capsys) -> Non
         Encoding.Raw, PublicFormat.Raw)
     wallet = tmp_path / "owner.json"
     wallet.write_text(json.dumps(list(seed + pub)))
-    out_file = tmp_path / "assert.pb"
+    maker = Keypair.from_seed(b"m" * 32).public_key
+    out_file = tmp_path / "assert.hex"
     assert main(["onboard", "--lat", "52.37", "--lon", "4.89", "--gain", "3.5",
-                 "--elevation", "12", "--owner-key", str(wallet), "--key-file",
-                 str(tmp_path / "hotspot.key"), "-o", str(out_file), "--json"]) == 0
+                 "--elevation", "12", "--owner-key", str(wallet), "--maker", maker.address,
+                 "--nonce", "1", "--key-file", str(tmp_path / "hotspot.key"),
+                 "-o", str(out_file), "--json"]) == 0
     shown = json.loads(capsys.readouterr().out)
-    msg = registry_pb2.LocationAssertion.FromString(out_file.read_bytes())
-    assert shown["request_hex"] == out_file.read_bytes().hex()
+    msg = read_request(str(out_file), registry_pb2.LocationAssertion)
+    assert shown["request_hex"] == out_file.read_text().strip()
+    assert shown["signed"] == {"hotspot": True, "owner": True, "maker": False}
     assert msg.hotspot_key == keys.key_bytes and msg.owner_wallet == pub
+    assert msg.maker_key == maker.to_bytes() and msg.nonce == 1
     assert msg.gain == 35 and msg.elevation == 12
     assert geo.resolution(geo.Cell(msg.location)) == 12
-    canonical = signing.canonical_bytes(msg, fields=("hotspot_signature", "owner_signature"))
+    canonical = signing.canonical_bytes(msg, fields=signing.ASSERTION_SIGNATURES)
     keys.public_key.verify(canonical, msg.hotspot_signature)
     verify_ed25519(pub, canonical, msg.owner_signature)
     wallet.write_text("[1, 2, 3]")
     assert main(["onboard", "--lat", "52.37", "--lon", "4.89", "--gain", "3",
-                 "--elevation", "1", "--owner-key", str(wallet), "--key-file",
+                 "--elevation", "1", "--owner-key", str(wallet), "--nonce", "1", "--key-file",
                  str(tmp_path / "hotspot.key")]) == 2
     assert "64 bytes" in capsys.readouterr().err

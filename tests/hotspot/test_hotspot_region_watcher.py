@@ -13,7 +13,13 @@ from hotspot.clock import FakeClock
 from hotspot.errors import OracleUnavailable
 from hotspot.metrics import HotspotMetrics
 from hotspot.outbox import Outbox
-from hotspot.region_watcher import REFRESH_S, UNKNOWN_REFRESH_S, RegionWatcher, initial_plan
+from hotspot.region_watcher import (
+    REFRESH_S,
+    REGISTRY_CHANGED,
+    UNKNOWN_REFRESH_S,
+    RegionWatcher,
+    initial_plan,
+)
 from pocnet.wire import registry_pb2
 
 
@@ -62,7 +68,7 @@ def test_not_onboarded_means_no_region_and_retries_every_minute(tmp_path: Path) 
     assert plan is None and gain is None and registry.calls == 3
 
 
-def test_a_region_once_known_is_refreshed_hourly(tmp_path: Path) -> None:
+def test_a_region_once_known_is_refreshed_every_15_min(tmp_path: Path) -> None:
     registry = Registry([None, registry_pb2.HotspotInfo(region="EU868", gain=30)])
     plan, _, _ = watch(tmp_path, "", registry, UNKNOWN_REFRESH_S + 1)
     assert plan.name == "EU868" and registry.calls == 2   # onboarded meanwhile: a minute
@@ -87,3 +93,35 @@ def test_beacon_power_never_exceeds_what_the_asserted_gain_allows(tmp_path: Path
     assert b.gain_dbi_x10() == 30
     asserted.set(0)
     assert b.gain_dbi_x10() == 10
+
+
+def test_a_submitted_request_is_picked_up_within_seconds(tmp_path: Path) -> None:
+    """Issue 16 item 9: `pocnet-hotspot submit` notes the change; no restart, no 15 min."""
+    registry = Registry([registry_pb2.HotspotInfo(region="EU868", gain=30),
+                         registry_pb2.HotspotInfo(region="US915", gain=45)])
+
+    async def go():
+        clock = FakeClock()
+        outbox = Outbox(tmp_path / "o.sqlite")
+        plans: Watch = Watch(None)
+        gain: Watch = Watch(None)
+        w = RegionWatcher("", registry, b"k", plans, outbox, clock,
+                          Backoff(random.Random(0)), gain, change_poll_s=0.01)
+        stop = asyncio.Event()
+        task = asyncio.create_task(w.run(stop))
+        await clock.advance(100)
+        assert plans.get().name == "EU868" and registry.calls == 1
+        submitter = Outbox(tmp_path / "o.sqlite")  # the command's own connection
+        submitter.set_state(REGISTRY_CHANGED, 2)
+        for _ in range(1000):  # up to 10 s of real time; the fake clock stands still
+            if registry.calls == 2:
+                break
+            await asyncio.sleep(0.01)
+        assert plans.get().name == "US915" and gain.get() == 45 and registry.calls == 2
+        await clock.advance(REFRESH_S - 1)
+        assert registry.calls == 2  # no further change: the usual refresh interval
+        await clock.advance(1)
+        assert registry.calls == 3
+        stop.set()
+        await task
+    asyncio.run(go())

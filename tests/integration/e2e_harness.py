@@ -66,7 +66,7 @@ class Harness:
                                         first_delay_s=FIRST_DELAY_S)
             self.keys[site.node_id] = files.key
             info = await net.onboard(self._channel, net.location_assertion(
-                files.key, Keypair.generate(), site.lat, site.lon))
+                files.key, Keypair.generate(), site.lat, site.lon, maker=self.oracle.maker))
             assert info.region == "EU868", info
             daemons.append(net.HotspotProcess(files))
         self.processes += daemons

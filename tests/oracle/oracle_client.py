@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import grpc
+from oracle_factories import allow_maker
 
 from pocnet.wire import ingest_pb2, service_pb2_grpc
 
@@ -54,6 +55,7 @@ class RunningServer:
         self.server, self.port = self.call(self._create())
         self.oracle = self.server.oracle
         self.address = f"127.0.0.1:{self.port}"
+        allow_maker(self.oracle.repo)  # the operator's allowlist holds the factories' maker
 
     async def _create(self):
         from oracle.server import build_oracle, create_server

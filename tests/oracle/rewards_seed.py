@@ -19,6 +19,7 @@ WALLET_1, WALLET_2 = bytes(range(32)), bytes(range(1, 33))
 # Four hotspots ~10 km apart around Berlin: each alone in its hexes (scale 1).
 PLACES = {"A": (52.50, 13.30), "B": (52.60, 13.40), "C": (52.40, 13.50), "D": (52.55, 13.60)}
 OWNER = {"A": WALLET_1, "B": WALLET_1, "C": WALLET_2, "D": WALLET_2}
+MAKER = b"\x01" + b"M" * 32
 
 
 def key(name: str) -> bytes:
@@ -32,10 +33,12 @@ def rid(name: str) -> bytes:
 def seed(repo, pending: int = 0) -> None:
     """A's beacon heard by B, C (valid, selected) and D (invalid); B's beacon heard by A
     (location trust 0.25). `pending` beacons stay unverified."""
+    repo.put_maker(MAKER, "seed maker", len(PLACES), 0)
     for n, name in enumerate(PLACES):
         cell = geo.latlng_to_cell(*PLACES[name], 12)
         repo.apply_assertion(
-            Registration(key(name), OWNER[name], cell, 0, 0, "full", "EU868", 1, START_MS - n),
+            Registration(key(name), OWNER[name], cell, 0, 0, "full", "EU868", 1, START_MS - n,
+                         MAKER),
             b"raw",
             START_MS - n,
         )

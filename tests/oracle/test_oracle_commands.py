@@ -1,4 +1,5 @@
-"""`pocnet-oracle serve|registry|verify|report`: --json output, one-line errors, exit 2."""
+"""`pocnet-oracle serve|verify|report`: --json output, one-line errors, exit 2 (registry:
+test_oracle_commands_registry.py)."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ import json
 from pathlib import Path
 
 import pytest
-from oracle_factories import assertion, keypair, witness_report
+from oracle_factories import keypair, witness_report
 
 from oracle.cli import main
 from oracle.ingest import Ingestor
@@ -25,34 +26,6 @@ def _run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]
     code = main(list(argv))
     out, err = capsys.readouterr()
     return code, out, err
-
-
-def test_registry_onboard_assert_show_deny(tmp_path: Path, monkeypatch, capsys) -> None:  # type: ignore[no-untyped-def]
-    _env(monkeypatch, tmp_path)
-    hotspot, owner = keypair(51), keypair(52)
-    first = tmp_path / "a1.bin"
-    first.write_bytes(assertion(hotspot, owner).SerializeToString())
-    code, out, _ = _run(capsys, "registry", "onboard", str(first), "--json")
-    info = json.loads(out)
-    assert code == 0 and info["region"] == "EU868" and info["address"] == hotspot.public_key.address
-    code, _, err = _run(capsys, "registry", "onboard", str(first))
-    assert code == 2 and "already onboarded" in err and err.count("\n") == 1
-    moved = tmp_path / "a2.hex"
-    moved.write_text(assertion(hotspot, owner, nonce=2, lat=52.0).SerializeToString().hex())
-    code, out, _ = _run(capsys, "registry", "assert", str(moved), "--json")
-    assert code == 0 and json.loads(out)["nonce"] == "2"
-    code, out, _ = _run(capsys, "registry", "assert", str(moved))
-    assert code == 2
-    operator_file = tmp_path / "operator.key"
-    operator = create_keyfile(operator_file)
-    monkeypatch.setenv("POCNET_ORACLE_REGISTRY_OPERATOR_KEYS", operator.public_key.address)
-    code, out, _ = _run(capsys, "registry", "deny", "--operator-key", str(operator_file),
-                        "--hotspot", hotspot.public_key.address, "--json")
-    assert code == 0 and json.loads(out)["version"] == 1
-    code, out, _ = _run(capsys, "registry", "show", hotspot.public_key.address, "--json")
-    assert code == 0 and json.loads(out)["denied"] is True
-    code, _, err = _run(capsys, "registry", "show", "nonsense")
-    assert code == 2 and "not a hotspot address" in err
 
 
 def test_report_show_and_verify(tmp_path: Path, monkeypatch, capsys) -> None:  # type: ignore[no-untyped-def]

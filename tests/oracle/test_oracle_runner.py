@@ -8,7 +8,14 @@ import threading
 from decimal import Decimal
 
 import pytest
-from oracle_factories import AMSTERDAM, assertion, beacon_report, keypair, witness_report
+from oracle_factories import (
+    AMSTERDAM,
+    allow_maker,
+    assertion,
+    beacon_report,
+    keypair,
+    witness_report,
+)
 
 from oracle.entropy import EntropyIssuer
 from oracle.ingest import Ingestor
@@ -47,6 +54,7 @@ def world(repo: Repository):  # type: ignore[no-untyped-def]
     clock = Clock(T0_S * 1000)
     ingestor = Ingestor(repo, None, Network.MAINNET, clock)  # type: ignore[arg-type]
     registry = Registry(repo, PublicKey.from_bytes, clock, locator=lambda: _Eu())
+    allow_maker(repo)
     registry.assert_location(assertion(A, OWNER))
     registry.assert_location(assertion(B, OWNER, lat=B_LOCATION[0], lon=B_LOCATION[1]))
     issuer = EntropyIssuer(repo, keypair(99), lambda: clock.ms / 1000,

@@ -87,19 +87,27 @@ def test_entropy_round_trip(repo: Repository) -> None:
     assert repo.entropy(b"3" * 32) is None
 
 
+MAKER_KEY = b"\x01" + b"m" * 32
+
+
 def _reg(nonce: int) -> Registration:
-    return Registration(KEY_A, b"w" * 32, 0x8C1FB46622DD1FF, 30, 5, "full", "EU868", nonce, 1)
+    return Registration(KEY_A, b"w" * 32, 0x8C1FB46622DD1FF, 30, 5, "full", "EU868", nonce, 1,
+                        MAKER_KEY)
 
 
-def test_assertion_nonce_must_grow(repo: Repository) -> None:
+def test_assertion_replaces_only_the_registration_it_was_checked_against(
+    repo: Repository,
+) -> None:
+    repo.put_maker(MAKER_KEY, "m", 5, 0)
     repo.apply_assertion(_reg(2), b"raw", 1)
     with pytest.raises(StaleNonce):
-        repo.apply_assertion(_reg(2), b"raw", 2)
+        repo.apply_assertion(_reg(2), b"raw", 2)  # onboarded already
     with pytest.raises(StaleNonce):
-        repo.apply_assertion(_reg(1), b"raw", 2)
-    repo.apply_assertion(_reg(3), b"raw", 3)
+        repo.apply_assertion(_reg(4), b"raw", 2, previous=_reg(1))  # checked against old
+    repo.apply_assertion(_reg(3), b"raw", 3, previous=_reg(2))
     stored = repo.hotspot(KEY_A)
     assert stored is not None and stored.nonce == 3 and stored.region == "EU868"
+    assert stored.maker_key == MAKER_KEY
 
 
 def test_denylist_versions_and_edges(repo: Repository) -> None:

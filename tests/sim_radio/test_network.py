@@ -122,16 +122,19 @@ def test_hotspot_config_is_accepted_by_the_daemon_settings(tmp_path: Path) -> No
     assert (conf.beacon.first_delay_min_s, conf.beacon.first_delay_max_s) == (2, 7)
 
 
-def test_location_assertion_is_signed_by_hotspot_and_owner() -> None:
-    hotspot, owner = Keypair.generate(), Keypair.generate()
-    msg = location_assertion(hotspot, owner, 52.1561, 5.3878, gain_dbi_x10=30, elevation_m=12)
-    canonical = signing.canonical_bytes(msg, ("hotspot_signature", "owner_signature"))
+def test_location_assertion_is_signed_by_hotspot_owner_and_maker() -> None:
+    hotspot, owner, maker = Keypair.generate(), Keypair.generate(), Keypair.generate()
+    msg = location_assertion(hotspot, owner, 52.1561, 5.3878, gain_dbi_x10=30, elevation_m=12,
+                             maker=maker)
+    canonical = signing.canonical_bytes(msg, signing.ASSERTION_SIGNATURES)
     PublicKey.from_bytes(msg.hotspot_key).verify(canonical, msg.hotspot_signature)
     verify_ed25519(msg.owner_wallet, canonical, msg.owner_signature)
+    PublicKey.from_bytes(msg.maker_key).verify(canonical, msg.maker_signature)
+    assert msg.maker_key == maker.public_key.to_bytes()
     assert geo.resolution(geo.Cell(msg.location)) == geo.ASSERT_RES
     lat, lon = geo.cell_to_latlng(geo.Cell(msg.location))
     assert geo.haversine_m(lat, lon, 52.1561, 5.3878) < 20
-    assert msg.nonce > 0 and msg.gain == 30
+    assert msg.nonce == 1 and msg.gain == 30
 
 
 def test_clean_env_drops_pocnet_overrides(monkeypatch: pytest.MonkeyPatch) -> None:

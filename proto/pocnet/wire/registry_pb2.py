@@ -24,25 +24,29 @@ _sym_db = _symbol_database.Default()
 
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1apocnet/wire/registry.proto\x12\tpocnet.v1\"\xf5\x01\n\x11LocationAssertion\x12\x13\n\x0bhotspot_key\x18\x01 \x01(\x0c\x12\x14\n\x0cowner_wallet\x18\x02 \x01(\x0c\x12\x10\n\x08location\x18\x03 \x01(\x04\x12\x0c\n\x04gain\x18\x04 \x01(\x11\x12\x11\n\televation\x18\x05 \x01(\x11\x12)\n\ncapability\x18\x06 \x01(\x0e\x32\x15.pocnet.v1.Capability\x12\r\n\x05nonce\x18\x07 \x01(\x04\x12\x14\n\x0ctimestamp_ms\x18\x08 \x01(\x04\x12\x19\n\x11hotspot_signature\x18\t \x01(\x0c\x12\x17\n\x0fowner_signature\x18\n \x01(\x0c\"\xdd\x01\n\x0bHotspotInfo\x12\x13\n\x0bhotspot_key\x18\x01 \x01(\x0c\x12\x14\n\x0cowner_wallet\x18\x02 \x01(\x0c\x12\x10\n\x08location\x18\x03 \x01(\x04\x12\x0c\n\x04gain\x18\x04 \x01(\x11\x12\x11\n\televation\x18\x05 \x01(\x11\x12)\n\ncapability\x18\x06 \x01(\x0e\x32\x15.pocnet.v1.Capability\x12\x0e\n\x06region\x18\x07 \x01(\t\x12\r\n\x05nonce\x18\x08 \x01(\x04\x12\x16\n\x0e\x61sserted_at_ms\x18\t \x01(\x04\x12\x0e\n\x06\x64\x65nied\x18\n \x01(\x08\"\"\n\nDeniedEdge\x12\t\n\x01\x61\x18\x01 \x01(\x0c\x12\t\n\x01\x62\x18\x02 \x01(\x0c\"\x98\x01\n\x0e\x44\x65nylistUpdate\x12\x0f\n\x07version\x18\x01 \x01(\x04\x12\x10\n\x08hotspots\x18\x02 \x03(\x0c\x12$\n\x05\x65\x64ges\x18\x03 \x03(\x0b\x32\x15.pocnet.v1.DeniedEdge\x12\x14\n\x0coperator_key\x18\x04 \x01(\x0c\x12\x14\n\x0ctimestamp_ms\x18\x05 \x01(\x04\x12\x11\n\tsignature\x18\x06 \x01(\x0c\"\x1e\n\x0b\x44\x65nylistAck\x12\x0f\n\x07version\x18\x01 \x01(\x04\"%\n\x0eHotspotRequest\x12\x13\n\x0bhotspot_key\x18\x01 \x01(\x0c*%\n\nCapability\x12\x08\n\x04\x46ULL\x10\x00\x12\r\n\tDATA_ONLY\x10\x01\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1apocnet/wire/registry.proto\x12\tpocnet.v1\"\xa1\x02\n\x11LocationAssertion\x12\x13\n\x0bhotspot_key\x18\x01 \x01(\x0c\x12\x14\n\x0cowner_wallet\x18\x02 \x01(\x0c\x12\x10\n\x08location\x18\x03 \x01(\x04\x12\x0c\n\x04gain\x18\x04 \x01(\x11\x12\x11\n\televation\x18\x05 \x01(\x11\x12)\n\ncapability\x18\x06 \x01(\x0e\x32\x15.pocnet.v1.Capability\x12\r\n\x05nonce\x18\x07 \x01(\x04\x12\x14\n\x0ctimestamp_ms\x18\x08 \x01(\x04\x12\x19\n\x11hotspot_signature\x18\t \x01(\x0c\x12\x17\n\x0fowner_signature\x18\n \x01(\x0c\x12\x11\n\tmaker_key\x18\x0b \x01(\x0c\x12\x17\n\x0fmaker_signature\x18\x0c \x01(\x0c\"\x80\x01\n\x11OwnershipTransfer\x12\x13\n\x0bhotspot_key\x18\x01 \x01(\x0c\x12\x18\n\x10new_owner_wallet\x18\x02 \x01(\x0c\x12\r\n\x05nonce\x18\x03 \x01(\x04\x12\x14\n\x0ctimestamp_ms\x18\x04 \x01(\x04\x12\x17\n\x0fowner_signature\x18\x05 \x01(\x0c\"\xf0\x01\n\x0bHotspotInfo\x12\x13\n\x0bhotspot_key\x18\x01 \x01(\x0c\x12\x14\n\x0cowner_wallet\x18\x02 \x01(\x0c\x12\x10\n\x08location\x18\x03 \x01(\x04\x12\x0c\n\x04gain\x18\x04 \x01(\x11\x12\x11\n\televation\x18\x05 \x01(\x11\x12)\n\ncapability\x18\x06 \x01(\x0e\x32\x15.pocnet.v1.Capability\x12\x0e\n\x06region\x18\x07 \x01(\t\x12\r\n\x05nonce\x18\x08 \x01(\x04\x12\x16\n\x0e\x61sserted_at_ms\x18\t \x01(\x04\x12\x0e\n\x06\x64\x65nied\x18\n \x01(\x08\x12\x11\n\tmaker_key\x18\x0b \x01(\x0c\"\"\n\nDeniedEdge\x12\t\n\x01\x61\x18\x01 \x01(\x0c\x12\t\n\x01\x62\x18\x02 \x01(\x0c\"\xbc\x01\n\x0e\x44\x65nylistUpdate\x12\x0f\n\x07version\x18\x01 \x01(\x04\x12\x10\n\x08hotspots\x18\x02 \x03(\x0c\x12$\n\x05\x65\x64ges\x18\x03 \x03(\x0b\x32\x15.pocnet.v1.DeniedEdge\x12\x14\n\x0coperator_key\x18\x04 \x01(\x0c\x12\x14\n\x0ctimestamp_ms\x18\x05 \x01(\x04\x12\x11\n\tsignature\x18\x06 \x01(\x0c\x12\"\n\x07\x64\x65nials\x18\x07 \x03(\x0b\x32\x11.pocnet.v1.Denial\"V\n\x06\x44\x65nial\x12\x13\n\x0bhotspot_key\x18\x01 \x01(\x0c\x12\x0e\n\x06reason\x18\x02 \x01(\t\x12\x10\n\x08\x65vidence\x18\x03 \x01(\t\x12\x15\n\rexpires_at_ms\x18\x04 \x01(\x04\"\x1e\n\x0b\x44\x65nylistAck\x12\x0f\n\x07version\x18\x01 \x01(\x04\"%\n\x0eHotspotRequest\x12\x13\n\x0bhotspot_key\x18\x01 \x01(\x0c*%\n\nCapability\x12\x08\n\x04\x46ULL\x10\x00\x12\r\n\tDATA_ONLY\x10\x01\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'pocnet.wire.registry_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_CAPABILITY']._serialized_start=775
-  _globals['_CAPABILITY']._serialized_end=812
+  _globals['_CAPABILITY']._serialized_start=1093
+  _globals['_CAPABILITY']._serialized_end=1130
   _globals['_LOCATIONASSERTION']._serialized_start=42
-  _globals['_LOCATIONASSERTION']._serialized_end=287
-  _globals['_HOTSPOTINFO']._serialized_start=290
-  _globals['_HOTSPOTINFO']._serialized_end=511
-  _globals['_DENIEDEDGE']._serialized_start=513
-  _globals['_DENIEDEDGE']._serialized_end=547
-  _globals['_DENYLISTUPDATE']._serialized_start=550
-  _globals['_DENYLISTUPDATE']._serialized_end=702
-  _globals['_DENYLISTACK']._serialized_start=704
-  _globals['_DENYLISTACK']._serialized_end=734
-  _globals['_HOTSPOTREQUEST']._serialized_start=736
-  _globals['_HOTSPOTREQUEST']._serialized_end=773
+  _globals['_LOCATIONASSERTION']._serialized_end=331
+  _globals['_OWNERSHIPTRANSFER']._serialized_start=334
+  _globals['_OWNERSHIPTRANSFER']._serialized_end=462
+  _globals['_HOTSPOTINFO']._serialized_start=465
+  _globals['_HOTSPOTINFO']._serialized_end=705
+  _globals['_DENIEDEDGE']._serialized_start=707
+  _globals['_DENIEDEDGE']._serialized_end=741
+  _globals['_DENYLISTUPDATE']._serialized_start=744
+  _globals['_DENYLISTUPDATE']._serialized_end=932
+  _globals['_DENIAL']._serialized_start=934
+  _globals['_DENIAL']._serialized_end=1020
+  _globals['_DENYLISTACK']._serialized_start=1022
+  _globals['_DENYLISTACK']._serialized_end=1052
+  _globals['_HOTSPOTREQUEST']._serialized_start=1054
+  _globals['_HOTSPOTREQUEST']._serialized_end=1091
 # @@protoc_insertion_point(module_scope)

@@ -327,6 +327,11 @@ class RegistryServiceStub:
                 request_serializer=pocnet_dot_wire_dot_registry__pb2.HotspotRequest.SerializeToString,
                 response_deserializer=pocnet_dot_wire_dot_registry__pb2.HotspotInfo.FromString,
                 _registered_method=True)
+        self.TransferOwnership = channel.unary_unary(
+                '/pocnet.v1.RegistryService/TransferOwnership',
+                request_serializer=pocnet_dot_wire_dot_registry__pb2.OwnershipTransfer.SerializeToString,
+                response_deserializer=pocnet_dot_wire_dot_registry__pb2.HotspotInfo.FromString,
+                _registered_method=True)
 
 
 class RegistryServiceServicer:
@@ -350,6 +355,12 @@ class RegistryServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def TransferOwnership(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_RegistryServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -366,6 +377,11 @@ def add_RegistryServiceServicer_to_server(servicer, server):
             'GetHotspot': grpc.unary_unary_rpc_method_handler(
                     servicer.GetHotspot,
                     request_deserializer=pocnet_dot_wire_dot_registry__pb2.HotspotRequest.FromString,
+                    response_serializer=pocnet_dot_wire_dot_registry__pb2.HotspotInfo.SerializeToString,
+            ),
+            'TransferOwnership': grpc.unary_unary_rpc_method_handler(
+                    servicer.TransferOwnership,
+                    request_deserializer=pocnet_dot_wire_dot_registry__pb2.OwnershipTransfer.FromString,
                     response_serializer=pocnet_dot_wire_dot_registry__pb2.HotspotInfo.SerializeToString,
             ),
     }
@@ -449,6 +465,33 @@ class RegistryService:
             target,
             '/pocnet.v1.RegistryService/GetHotspot',
             pocnet_dot_wire_dot_registry__pb2.HotspotRequest.SerializeToString,
+            pocnet_dot_wire_dot_registry__pb2.HotspotInfo.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def TransferOwnership(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/pocnet.v1.RegistryService/TransferOwnership',
+            pocnet_dot_wire_dot_registry__pb2.OwnershipTransfer.SerializeToString,
             pocnet_dot_wire_dot_registry__pb2.HotspotInfo.FromString,
             options,
             channel_credentials,

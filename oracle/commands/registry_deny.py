@@ -1,0 +1,160 @@
+"""`pocnet-oracle registry deny add|remove|show`: edit the denylist one entry at a time.
+
+The wire keeps the denylist as whole versions signed by an operator key (registry.proto), so a
+replica or an auditor can check any version on its own. These commands read the current
+version, add or remove entries, and sign the next version; reasons, evidence and expiry of the
+entries not touched are carried over. Entries whose expiry has passed are dropped from the next
+version (until then they still count). Two operators editing at once: the second is refused
+(the version is taken) and simply runs again.
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from pocnet.cli import UsageError, print_json
+
+
+def register(sub: Any, common: Callable[[argparse.ArgumentParser], None]) -> None:
+    p = sub.add_parser("deny", help="add to, remove from or show the denylist",
+                       description="Edit the denylist (hotspots, and pairs of hotspots that "
+                       "may not witness each other); each change is a new signed version.")
+    actions = p.add_subparsers(title="actions", metavar="ACTION", required=True)
+    for action, text in (("add", "deny hotspots (or pairs) from the next version on"),
+                         ("remove", "lift denials in the next version")):
+        q = actions.add_parser(action, help=text, description=text)
+        q.add_argument("hotspots", nargs="*", metavar="ADDRESS", help="hotspot addresses")
+        q.add_argument("--edge", action="append", default=[], metavar="ADDRESS:ADDRESS",
+                       help="a pair of hotspots witnessing each other (repeatable)")
+        q.add_argument("--operator-key", required=True, metavar="FILE",
+                       help="operator key file (its address in [registry] operator_keys)")
+        if action == "add":
+            q.add_argument("--reason", default="", help="why, in a few words")
+            q.add_argument("--evidence", default="", help="where the proof is (URL, report ids)")
+            q.add_argument("--expires", metavar="WHEN",
+                           help="UTC date or time it lapses (2027-01-31 or 2027-01-31T12:00)")
+        common(q)
+        q.set_defaults(handler=_run_edit, action=action)
+    q = actions.add_parser("show", help="why a hotspot is denied (or the whole list)",
+                           description="Show a hotspot's denial: version, reason, evidence, "
+                           "expiry; without ADDRESS, every denial.")
+    q.add_argument("hotspot", nargs="?", metavar="ADDRESS", help="hotspot address")
+    common(q)
+    q.set_defaults(handler=_run_show)
+
+
+def parse_expiry(text: str | None) -> int:
+    """Unix ms of a UTC date/time; 0 for none."""
+    if not text:
+        return 0
+    try:
+        when = datetime.fromisoformat(text)
+    except ValueError:
+        raise UsageError(f"--expires {text!r} is not a date (2027-01-31 or 2027-01-31T12:00)") \
+            from None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return int(when.timestamp() * 1000)
+
+
+def _edges(texts: list[str]) -> set[tuple[bytes, bytes]]:
+    from oracle.commands.registry import parse_key
+
+    edges = set()
+    for text in texts:
+        a, sep, b = text.partition(":")
+        if not sep:
+            raise UsageError(f"--edge {text!r}: want ADDRESS:ADDRESS")
+        edges.add(tuple(sorted((parse_key(a), parse_key(b)))))
+    return edges  # type: ignore[return-value]
+
+
+def _run_edit(args: argparse.Namespace) -> int:
+    from oracle.commands.registry import open_registry, parse_key
+    from oracle.errors import OracleError
+    from oracle.server import wall_ms
+    from pocnet import signing
+    from pocnet.keys import load_keyfile
+    from pocnet.wire import registry_pb2
+
+    keys = {parse_key(a) for a in args.hotspots}
+    edges = _edges(args.edge)
+    if not keys and not edges:
+        raise UsageError("name at least one hotspot ADDRESS or --edge")
+    operator = load_keyfile(args.operator_key)
+    registry, repo = open_registry(args)
+    now_ms = wall_ms()
+    try:
+        why = {k: repo.denial(k) for k in repo.denied_hotspots()}
+        current = {k: (d.reason, d.evidence, d.expires_ms) for k, d in why.items()
+                   if d is not None and not 0 < d.expires_ms <= now_ms}
+        pairs = {tuple(sorted(e)) for e in repo.denied_edges()}
+        if args.action == "add":
+            entry = (args.reason, args.evidence, parse_expiry(args.expires))
+            current |= dict.fromkeys(keys, entry)
+            pairs |= edges
+        else:
+            absent = [k for k in keys if k not in why] + [e for e in edges if e not in pairs]
+            if absent:
+                raise UsageError(f"{len(absent)} of the entries named are not denied")
+            current = {k: v for k, v in current.items() if k not in keys}
+            pairs -= edges
+        update = registry_pb2.DenylistUpdate(
+            version=repo.denylist_version() + 1, hotspots=sorted(current),
+            edges=[registry_pb2.DeniedEdge(a=a, b=b) for a, b in sorted(pairs)],
+            denials=[registry_pb2.Denial(hotspot_key=k, reason=r, evidence=e, expires_at_ms=x)
+                     for k, (r, e, x) in sorted(current.items()) if r or e or x],
+            operator_key=operator.public_key.to_bytes(), timestamp_ms=now_ms)
+        signing.sign(update, operator)
+        version = registry.update_denylist(update)
+    except OracleError as exc:
+        raise UsageError(str(exc)) from None
+    finally:
+        repo.close()
+    if args.json:
+        print_json({"version": version, "hotspots": len(current), "edges": len(pairs)})
+    else:
+        print(f"denylist version {version}: {len(current)} hotspots, {len(pairs)} edges")
+    return 0
+
+
+def _denial_json(denial: Any, now_ms: int) -> dict[str, Any]:
+    from pocnet.keys import PublicKey
+
+    def when(ms: int) -> str | None:
+        return datetime.fromtimestamp(ms / 1000, UTC).isoformat() if ms else None
+
+    return {"hotspot": PublicKey.from_bytes(denial.hotspot_key).address,
+            "version": denial.version, "reason": denial.reason, "evidence": denial.evidence,
+            "since": when(denial.since_ms), "expires": when(denial.expires_ms),
+            "expired": 0 < denial.expires_ms <= now_ms}
+
+
+def _run_show(args: argparse.Namespace) -> int:
+    from oracle.commands.registry import open_registry, parse_key
+    from oracle.server import wall_ms
+
+    _, repo = open_registry(args)
+    try:
+        keys = [parse_key(args.hotspot)] if args.hotspot else sorted(repo.denied_hotspots())
+        found = [d for d in (repo.denial(k) for k in keys) if d is not None]
+        version = repo.denylist_version()
+    finally:
+        repo.close()
+    if args.hotspot and not found:
+        raise UsageError(f"{args.hotspot} is not denied (denylist version {version})")
+    rows = [_denial_json(d, wall_ms()) for d in found]
+    if args.json:
+        print_json(rows[0] if args.hotspot else {"version": version, "denied": rows})
+        return 0
+    for row in rows:
+        expiry = row["expires"] or "never"
+        print(f"{row['hotspot']}  since v{row['version']} {row['since']}  expires {expiry}"
+              f"{' (expired)' if row['expired'] else ''}  reason {row['reason'] or '-'}  "
+              f"evidence {row['evidence'] or '-'}")
+    if not rows:
+        print(f"no hotspot denied (denylist version {version})")
+    return 0
