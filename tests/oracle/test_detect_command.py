@@ -31,10 +31,12 @@ def database(tmp_path: Path) -> str:
     repo = open_repository(url)
     try:
         repo.migrate()
+        maker = b"\x01" + b"M" * 32
+        repo.put_maker(maker, "test maker", 10, 0)
         for n, (name, lat) in enumerate((("A", 52.50), ("B", 52.51))):
             repo.apply_assertion(
                 Registration(key(name), bytes(32), geo.latlng_to_cell(lat, 13.3, 12), 0, 0,
-                             "full", "EU868", 1, T0 - 10), b"raw", T0 - 10 + n)
+                             "full", "EU868", 1, T0 - 10, maker), b"raw", T0 - 10 + n)
         for i in range(3):
             at = T0 + i * 3_600_000
             beacon = reports_pb2.BeaconReport(pub_key=key("A"), data=bytes([i]) * 51,

@@ -12,6 +12,7 @@ from pocnet.wire import reports_pb2
 
 T0 = 1_760_000_000_000
 PLACES = {"A": (52.50, 13.30), "B": (52.51, 13.30), "C": (52.52, 13.30)}
+MAKER = b"\x01" + b"M" * 32
 
 
 def key(name: str) -> bytes:
@@ -24,10 +25,11 @@ def fix(lat: float, lon: float, acc_mm: int = 3_000, kind: int = reports_pb2.FIX
 
 
 def store(repo) -> None:
+    repo.put_maker(MAKER, "test maker", 10, 0)
     for n, name in enumerate(PLACES):
         repo.apply_assertion(
             Registration(key(name), bytes(32), geo.latlng_to_cell(*PLACES[name], 12),
-                         30 if name == "A" else 0, 0, "full", "EU868", 1, T0 - 10 + n),
+                         30 if name == "A" else 0, 0, "full", "EU868", 1, T0 - 10 + n, MAKER),
             b"raw", T0 - 10 + n)
     beacon = reports_pb2.BeaconReport(pub_key=key("A"), data=b"d" * 51, tx_power=16,
                                       timestamp=(T0 + 1_000) * 1_000_000,
@@ -92,8 +94,8 @@ def test_another_window_is_empty(repo) -> None:
 def test_reports_before_a_reassertion_are_left_out(repo, asserted_ms: int, kept: list) -> None:
     store(repo)
     moved = Registration(key("B"), bytes(32), geo.latlng_to_cell(52.6, 13.3, 12), 0, 0, "full",
-                         "EU868", 2, asserted_ms)
-    repo.apply_assertion(moved, b"raw", asserted_ms)
+                         "EU868", 2, asserted_ms, MAKER)
+    repo.apply_assertion(moved, b"raw", asserted_ms, previous=repo.hotspot(key("B")))
     history = read_history(repo, T0, T0 + 86_400_000)
     # The beacon (received at T0 + 1,300) predates B's new assertion: B's witness is dropped;
     # asserted at the beacon's very millisecond, it stands.
