@@ -2,8 +2,9 @@
 
 Reads the verified history of the epoch (or of the `--epochs K` epochs ending with it), runs
 every detector of oracle/detect/detectors.py, and turns the findings into denylist entries by
-the policy of oracle/detect/policy.py, each with its evidence and expiry. Nothing is written:
-publishing the entries is the operator's signed act (`pocnet-oracle registry deny`).
+the policy of oracle/detect/policy.py, each with its evidence and expiry. Nothing is written
+unless `--apply` names the operator key: then the entries join the next signed denylist
+version (as `registry deny add` would), and the following epoch's verification applies them.
 """
 
 from __future__ import annotations
@@ -34,6 +35,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
                    help=f"read the K epochs ending with N (1..{MAX_EPOCHS}, default 1)")
     p.add_argument("--only", action="append", default=[], metavar="DETECTOR",
                    choices=sorted(DETECTORS), help="run only this detector (repeatable)")
+    p.add_argument("--apply", action="store_true",
+                   help="publish the entries in the next denylist version (needs --operator-key)")
+    p.add_argument("--operator-key", metavar="FILE",
+                   help="operator key file (its address in [registry] operator_keys)")
     p.add_argument("--config", metavar="FILE", help="settings file (TOML)")
     p.add_argument("--database", metavar="URL", help="database URL or path")
     p.add_argument("--json", action="store_true", help="print one JSON object")
@@ -51,6 +56,8 @@ def _run(args: argparse.Namespace) -> int:
         raise UsageError(f"--epoch must be between 0 and {MAX_EPOCH}")
     if not 1 <= args.epochs <= min(MAX_EPOCHS, args.epoch + 1):
         raise UsageError(f"--epochs must be between 1 and {min(MAX_EPOCHS, args.epoch + 1)}")
+    if args.apply and not args.operator_key:
+        raise UsageError("--apply needs --operator-key FILE")
     start, _ = epoch_bounds_ms(args.epoch - args.epochs + 1)
     _, end = epoch_bounds_ms(args.epoch)
     _, repo = open_database(args.config, args.database)
@@ -69,12 +76,15 @@ def _run(args: argparse.Namespace) -> int:
         "deny": [d.as_dict() for d in decisions],
         "watch": [_finding(f) for f in watch],
     }
+    if args.apply:
+        result["denylist_version"] = _apply(args, decisions) if decisions else None
     if args.json:
         print_json(result)
         return 0
     print(f"epoch {args.epoch} ({args.epochs} epoch(s)): {result['hotspots']} hotspots, "
           f"{result['witness_reports']} witness reports, {result['fixes']} GPS fixes")
-    print(f"would deny {len(decisions)}:" if decisions else "would deny nothing")
+    verb = "denied" if args.apply else "would deny"
+    print(f"{verb} {len(decisions)}:" if decisions else f"{verb} nothing")
     for entry in result["deny"]:
         print(f"  {entry['kind']} {' '.join(entry['subject'])} until epoch "
               f"{entry['expires_epoch']}: {', '.join(entry['reasons'])}")
@@ -83,6 +93,37 @@ def _run(args: argparse.Namespace) -> int:
     for item in result["watch"]:
         print(f"  watch {' '.join(item['subject'])}: {item['detector']} {item['evidence']}")
     return 0
+
+
+def _apply(args: argparse.Namespace, decisions: list[Any]) -> int:
+    """Publish the decisions as the next denylist version; its number."""
+    import json
+
+    from oracle.commands.registry import open_registry
+    from oracle.commands.registry_deny import publish
+    from oracle.errors import OracleError
+    from oracle.rewards.model import epoch_bounds_ms
+    from oracle.server import wall_ms
+    from pocnet.keys import load_keyfile
+
+    operator = load_keyfile(args.operator_key)
+    add = {}
+    edges = set()
+    for d in decisions:
+        if len(d.subject) == 2:
+            edges.add(d.subject)
+            continue
+        reason = f"detect epoch {args.epoch}: {', '.join(d.reasons)}"
+        evidence = json.dumps(d.evidence, sort_keys=True, separators=(",", ":"))
+        add[d.subject[0]] = (reason, evidence, epoch_bounds_ms(d.expires_epoch)[0])
+    registry, repo = open_registry(args)
+    try:
+        version, _, _ = publish(registry, repo, operator, wall_ms(), add=add, add_edges=edges)
+    except OracleError as exc:
+        raise UsageError(str(exc)) from None
+    finally:
+        repo.close()
+    return version
 
 
 def _finding(finding: Any) -> dict[str, Any]:

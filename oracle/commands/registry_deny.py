@@ -72,13 +72,50 @@ def _edges(texts: list[str]) -> set[tuple[bytes, bytes]]:
     return edges  # type: ignore[return-value]
 
 
+Entry = tuple[str, str, int]  # (reason, evidence, expires_at_ms; 0 = never)
+
+
+def publish(
+    registry: Any,
+    repo: Any,
+    operator: Any,
+    now_ms: int,
+    add: dict[bytes, Entry] | None = None,
+    add_edges: set[tuple[bytes, bytes]] | None = None,
+    remove: set[bytes] | None = None,
+    remove_edges: set[tuple[bytes, bytes]] | None = None,
+) -> tuple[int, int, int]:
+    """Sign and store the next denylist version: the current one (expired entries dropped)
+    with these changes. (version, hotspots, edges). Also `pocnet-oracle detect --apply`'s."""
+    from pocnet import signing
+    from pocnet.wire import registry_pb2
+
+    why = {k: repo.denial(k) for k in repo.denied_hotspots()}
+    current = {k: (d.reason, d.evidence, d.expires_ms) for k, d in why.items()
+               if d is not None and not 0 < d.expires_ms <= now_ms}
+    pairs = {tuple(sorted(e)) for e in repo.denied_edges()}
+    absent = [k for k in remove or () if k not in why]
+    absent += [e for e in remove_edges or () if e not in pairs]
+    if absent:
+        raise UsageError(f"{len(absent)} of the entries named are not denied")
+    current = {k: v for k, v in current.items() if k not in (remove or ())}
+    current |= add or {}
+    pairs = (pairs - (remove_edges or set())) | (add_edges or set())
+    update = registry_pb2.DenylistUpdate(
+        version=repo.denylist_version() + 1, hotspots=sorted(current),
+        edges=[registry_pb2.DeniedEdge(a=a, b=b) for a, b in sorted(pairs)],
+        denials=[registry_pb2.Denial(hotspot_key=k, reason=r, evidence=e, expires_at_ms=x)
+                 for k, (r, e, x) in sorted(current.items()) if r or e or x],
+        operator_key=operator.public_key.to_bytes(), timestamp_ms=now_ms)
+    signing.sign(update, operator)
+    return registry.update_denylist(update), len(current), len(pairs)
+
+
 def _run_edit(args: argparse.Namespace) -> int:
     from oracle.commands.registry import open_registry, parse_key
     from oracle.errors import OracleError
     from oracle.server import wall_ms
-    from pocnet import signing
     from pocnet.keys import load_keyfile
-    from pocnet.wire import registry_pb2
 
     keys = {parse_key(a) for a in args.hotspots}
     edges = _edges(args.edge)
@@ -86,38 +123,21 @@ def _run_edit(args: argparse.Namespace) -> int:
         raise UsageError("name at least one hotspot ADDRESS or --edge")
     operator = load_keyfile(args.operator_key)
     registry, repo = open_registry(args)
-    now_ms = wall_ms()
     try:
-        why = {k: repo.denial(k) for k in repo.denied_hotspots()}
-        current = {k: (d.reason, d.evidence, d.expires_ms) for k, d in why.items()
-                   if d is not None and not 0 < d.expires_ms <= now_ms}
-        pairs = {tuple(sorted(e)) for e in repo.denied_edges()}
         if args.action == "add":
             entry = (args.reason, args.evidence, parse_expiry(args.expires))
-            current |= dict.fromkeys(keys, entry)
-            pairs |= edges
+            changes: dict[str, Any] = {"add": dict.fromkeys(keys, entry), "add_edges": edges}
         else:
-            absent = [k for k in keys if k not in why] + [e for e in edges if e not in pairs]
-            if absent:
-                raise UsageError(f"{len(absent)} of the entries named are not denied")
-            current = {k: v for k, v in current.items() if k not in keys}
-            pairs -= edges
-        update = registry_pb2.DenylistUpdate(
-            version=repo.denylist_version() + 1, hotspots=sorted(current),
-            edges=[registry_pb2.DeniedEdge(a=a, b=b) for a, b in sorted(pairs)],
-            denials=[registry_pb2.Denial(hotspot_key=k, reason=r, evidence=e, expires_at_ms=x)
-                     for k, (r, e, x) in sorted(current.items()) if r or e or x],
-            operator_key=operator.public_key.to_bytes(), timestamp_ms=now_ms)
-        signing.sign(update, operator)
-        version = registry.update_denylist(update)
+            changes = {"remove": keys, "remove_edges": edges}
+        version, hotspots, pairs = publish(registry, repo, operator, wall_ms(), **changes)
     except OracleError as exc:
         raise UsageError(str(exc)) from None
     finally:
         repo.close()
     if args.json:
-        print_json({"version": version, "hotspots": len(current), "edges": len(pairs)})
+        print_json({"version": version, "hotspots": hotspots, "edges": pairs})
     else:
-        print(f"denylist version {version}: {len(current)} hotspots, {len(pairs)} edges")
+        print(f"denylist version {version}: {hotspots} hotspots, {pairs} edges")
     return 0
 
 

@@ -4,6 +4,7 @@ and exit 2."""
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -101,3 +102,28 @@ def test_bad_input_is_one_line_and_exit_2(database: str, capsys, argv: list[str]
     out, err = capsys.readouterr()
     assert code == 2 and out == ""
     assert err.count("\n") == 1 and message in err, err
+
+
+def test_apply_publishes_the_entries_in_the_next_denylist(database: str, tmp_path: Path,
+                                                          monkeypatch, capsys) -> None:
+    from pocnet.keys import create_keyfile
+
+    operator_file = tmp_path / "operator.key"
+    operator = create_keyfile(operator_file)
+    monkeypatch.setenv("POCNET_ORACLE_REGISTRY_OPERATOR_KEYS", operator.public_key.address)
+    assert main(["detect", "--epoch", str(EPOCH), "--database", database, "--apply",
+                 "--operator-key", str(operator_file), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["denylist_version"] == 1
+    address = PublicKey.from_bytes(key("B")).address
+    assert main(["registry", "deny", "show", address, "--database", database, "--json"]) == 0
+    shown = json.loads(capsys.readouterr().out)
+    assert shown["reason"] == f"detect epoch {EPOCH}: clock_offset"
+    assert json.loads(shown["evidence"])[0]["detector"] == "clock_offset"
+    # Denied until the start of epoch N + 1 + 3 (clock_offset's three epochs).
+    assert shown["expires"].startswith(
+        datetime.fromtimestamp((EPOCH + 4) * 86_400, UTC).date().isoformat())
+
+
+def test_apply_needs_the_operator_key(database: str, capsys) -> None:
+    assert main(["detect", "--epoch", str(EPOCH), "--database", database, "--apply"]) == 2
+    assert "--apply needs --operator-key" in capsys.readouterr().err
