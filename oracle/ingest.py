@@ -15,6 +15,7 @@ from typing import Any
 
 from google.protobuf.message import DecodeError as ProtobufDecodeError
 
+from oracle.envelope import check_envelope
 from oracle.errors import BadReport, BadSignature, OracleError, ReportTooLarge, SessionError
 from oracle.ratelimit import RateLimiter
 from oracle.signature_pool import SignaturePool
@@ -150,6 +151,7 @@ class Ingestor:
         if raw is None:
             raw = msg.SerializeToString()
         _check_size(kind, raw, self._max_report_bytes)
+        check_envelope(kind, msg, len(raw))
         canonical = signing.canonical_bytes(msg)
         received_ms = self._clock_ms()
         lat, lon = _usable_fix(msg)

@@ -3,8 +3,10 @@ name (the size limit alone would let 100,000 cached 16 KiB values through)."""
 
 from __future__ import annotations
 
+import pytest
 from oracle_factories import beacon_report, keypair
 
+from oracle.errors import BadReport
 from oracle.ingest import Ingestor
 from pocnet import signing
 from pocnet.keys import Network
@@ -27,8 +29,8 @@ def test_only_entropy_sized_values_are_looked_up_or_cached() -> None:
         beacon = beacon_report(hotspot, b"\x07" * 32, 1_000, timestamp_ns=i + 1)
         beacon.remote_entropy = bytes([i]) * 8_000  # not 32 bytes: no entropy of ours
         signing.sign(beacon, hotspot)
-        row = ingestor.prepare("beacon", beacon)
-        assert row.ready_ms == 5_000 + 4_000  # unknown entropy: verify right after the grace
+        with pytest.raises(BadReport, match="remote_entropy is 8000 bytes; it must be 32"):
+            ingestor.prepare("beacon", beacon)
     assert repo.lookups == []
     assert ingestor._entropy_ts == {}
     good = beacon_report(hotspot, b"\x07" * 32, 1_000, timestamp_ns=99)
