@@ -47,6 +47,10 @@ class RateLimited(OracleError):
     """A key that sent more than its token bucket allows."""
 
 
+class StrangersLimited(RateLimited):
+    """Keys not onboarded together sent more than their shared budget allows."""
+
+
 class SessionError(OracleError):
     """A report stream whose session init is missing, wrong or expired."""
 

@@ -158,6 +158,8 @@ class Repository(Protocol):
 
     def apply_assertion(self, reg: Registration, raw: bytes, received_ms: int) -> None: ...
 
+    def hotspots_asserted_since(self, since_ms: int | None) -> list[tuple[bytes, int]]: ...
+
     def replace_denylist(
         self,
         version: int,

@@ -215,6 +215,14 @@ class SqlRepository(VerificationQueries):
         rows = self._read(f"SELECT {_HOTSPOT_COLS} FROM hotspots WHERE hotspot_key = ?", (key,))
         return _registration(rows[0]) if rows else None
 
+    def hotspots_asserted_since(self, since_ms: int | None) -> list[tuple[bytes, int]]:
+        """(key, asserted_at_ms) of registrations asserted at or after `since_ms` (all: None)."""
+        rows = self._read(
+            "SELECT hotspot_key, asserted_at_ms FROM hotspots WHERE asserted_at_ms >= ?",
+            (-(2**63) if since_ms is None else since_ms,),
+        )
+        return [(bytes(k), int(ms)) for k, ms in rows]
+
     def apply_assertion(self, reg: Registration, raw: bytes, received_ms: int) -> None:
         with self.transaction(immediate=True) as tx:
             tx.execute(
