@@ -28,6 +28,7 @@ from oracle.ingest import ENVELOPE_BYTES, Ingestor
 from oracle.onboarded import OnboardedKeys
 from oracle.ratelimit import RateLimiter, SharedBudget
 from oracle.registry import Locator, Registry
+from oracle.retention import Pruner
 from oracle.servicers import entropy as entropy_servicer
 from oracle.servicers import ingest as ingest_servicer
 from oracle.servicers import query as query_servicer
@@ -258,10 +259,13 @@ async def serve(
     if ready is not None:
         ready(port)
     oracle = server.oracle
+    r = settings.retention
+    pruner = Pruner(oracle.repo, r.raw_days, wall_ms, r.archive_dir, r.batch)
     tasks = {
         asyncio.create_task(oracle.entropy.run(stop), name="entropy"),
         asyncio.create_task(oracle.runner.run(stop, settings.verifier.interval_s),
                             name="verifier"),
+        asyncio.create_task(pruner.run(stop, r.interval_s), name="retention"),
     }
     stopped = asyncio.create_task(stop.wait())
     failed: list[tuple[str, BaseException]] = []

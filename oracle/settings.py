@@ -113,6 +113,17 @@ class ConnectionsSection:
 
 
 @dataclass(frozen=True)
+class RetentionSection:
+    """Raw reports whose verification is over are removed after `raw_days` (oracle/retention.py);
+    verdicts, rewards and manifests are kept."""
+
+    raw_days: float = 30.0  # at least 3 (the 60 h interactivity window and re-verification)
+    archive_dir: str = ""  # "" = delete; else gzip JSON-lines files here before deleting
+    interval_s: float = 3600.0
+    batch: int = 10_000
+
+
+@dataclass(frozen=True)
 class Settings:
     oracle: OracleSection = field(default_factory=OracleSection)
     server: ServerSection = field(default_factory=ServerSection)
@@ -124,6 +135,7 @@ class Settings:
     registry: RegistrySection = field(default_factory=RegistrySection)
     not_onboarded: NotOnboardedSection = field(default_factory=NotOnboardedSection)
     connections: ConnectionsSection = field(default_factory=ConnectionsSection)
+    retention: RetentionSection = field(default_factory=RetentionSection)
 
     def with_(self, section: str, **values: Any) -> Settings:
         """A copy with some fields of one section replaced (tests, command-line flags)."""
@@ -256,17 +268,27 @@ def _check(s: Settings) -> list[str]:
 
 
 def _check_limits(s: Settings) -> list[str]:
-    """[not_onboarded] and [connections]: every value a positive amount."""
+    """[not_onboarded], [connections] and [retention]: positive amounts, retention long
+    enough for what still reads raw reports, an archive directory that exists."""
     values = {
         **{f"not_onboarded.{f.name}": getattr(s.not_onboarded, f.name)
            for f in dataclasses.fields(s.not_onboarded)},
         **{f"connections.{f.name}": getattr(s.connections, f.name)
            for f in dataclasses.fields(s.connections)},
     }
+    values["retention.interval_s"] = s.retention.interval_s
+    values["retention.batch"] = s.retention.batch
     errors = [f"{name}: must be > 0, got {v}" for name, v in values.items() if v <= 0]
     for name in ("reports_burst", "bytes_burst"):
         if 0 < getattr(s.not_onboarded, name) < 1:
             errors.append(f"not_onboarded.{name}: must be >= 1")
+    from oracle.retention import MIN_RAW_DAYS
+
+    if s.retention.raw_days < MIN_RAW_DAYS:
+        errors.append(f"retention.raw_days: must be >= {MIN_RAW_DAYS:g}, "
+                      f"got {s.retention.raw_days}")
+    if s.retention.archive_dir and not Path(s.retention.archive_dir).is_dir():
+        errors.append(f"{s.retention.archive_dir}: retention archive directory not found")
     return errors
 
 

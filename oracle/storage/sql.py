@@ -16,7 +16,9 @@ from oracle.errors import StaleNonce, StaleVersion
 from oracle.storage.migrate import CREATE_VERSION_TABLE, load_migrations
 from oracle.storage.repository import (
     STATUS_PENDING,
+    STATUS_STALE,
     STATUS_STORED,
+    STATUS_VERIFIED,
     EntropyRecord,
     InsertResult,
     NewReport,
@@ -184,6 +186,31 @@ class SqlRepository(VerificationQueries):
 
     def count_reports(self) -> int:
         return int(self._read("SELECT count(*) FROM reports")[0][0])
+
+    # --- retention ------------------------------------------------------------------------
+    def finished_reports(self, before_ms: int, limit: int) -> list[StoredReport]:
+        """The oldest reports received before `before_ms` whose verification is over
+        (verified, stale; coverage: stored): what retention may archive and delete."""
+        rows = self._read(
+            f"SELECT {REPORT_COLS} FROM reports WHERE received_ms < ? AND status IN (?, ?, ?) "
+            "ORDER BY received_ms, id LIMIT ?",
+            (before_ms, STATUS_VERIFIED, STATUS_STALE, STATUS_STORED, limit),
+        )
+        return [report_row(r) for r in rows]
+
+    def delete_reports(self, ids: Sequence[bytes]) -> int:
+        """Delete these reports if their verification is over; verdicts are kept."""
+        deleted = 0
+        with self.transaction(immediate=True) as tx:
+            for start in range(0, len(ids), _CHUNK):
+                chunk = list(ids[start : start + _CHUNK])
+                tx.execute(
+                    f"DELETE FROM reports WHERE id IN ({marks(len(chunk))}) "
+                    "AND status IN (?, ?, ?)",
+                    (*chunk, STATUS_VERIFIED, STATUS_STALE, STATUS_STORED),
+                )
+                deleted += tx.rowcount
+        return deleted
 
     # --- entropy --------------------------------------------------------------------------
     def insert_entropy(self, entropy: EntropyRecord) -> None:
