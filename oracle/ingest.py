@@ -158,6 +158,8 @@ class Ingestor:
             raw = msg.SerializeToString()
         _check_size(kind, raw, self._max_report_bytes)
         check_envelope(kind, msg, len(raw))
+        if self._strangers is not None and key not in self._onboarded:
+            self._strangers.check(len(raw))  # spent after the signature check (`_admit`)
         canonical = signing.canonical_bytes(msg)
         received_ms = self._clock_ms()
         lat, lon = _usable_fix(msg)

@@ -92,8 +92,10 @@ class SharedBudget:
         self._tokens = [reports_burst, bytes_burst]
         self._updated_s = clock_s()
 
-    def take(self, size: int) -> None:
-        """Spend one report and `size` bytes, or raise StrangersLimited and spend nothing."""
+    def check(self, size: int) -> None:
+        """Raise StrangersLimited if a report of `size` bytes would be refused now, spending
+        nothing: ingest asks before checking the signature, so a flood beyond the budget
+        costs no signature check (a forger gains nothing: fresh keys are free anyway)."""
         now = self._clock_s()
         elapsed = max(0.0, now - self._updated_s)
         self._updated_s = now
@@ -104,5 +106,9 @@ class SharedBudget:
                 f"keys not onboarded share {self.rates[0]:g} reports/s and "
                 f"{self.rates[1]:g} bytes/s; onboard the hotspot or retry later"
             )
+
+    def take(self, size: int) -> None:
+        """Spend one report and `size` bytes, or raise StrangersLimited and spend nothing."""
+        self.check(size)
         self._tokens[0] -= 1
         self._tokens[1] -= size

@@ -40,22 +40,24 @@ def test_only_entropy_sized_values_are_looked_up_or_cached() -> None:
 
 
 def test_only_keys_not_onboarded_draw_on_the_shared_budget() -> None:
-    from oracle_factories import witness_report
-
     from oracle.errors import StrangersLimited
     from oracle.ratelimit import SharedBudget
+    from oracle_factories import witness_report
 
     budget = SharedBudget(reports_per_s=1, reports_burst=3, bytes_per_s=1e6, bytes_burst=1e6,
                           clock_s=lambda: 0.0)
     hotspot = keypair(62)
     ingestor = Ingestor(_Repo(), None, Network.MAINNET, lambda: 5_000,  # type: ignore[arg-type]
                         strangers=budget, onboarded={hotspot.public_key.to_bytes()})
-    for i in range(3):  # three fresh keys take the whole burst ...
+    for i in range(2):
         ingestor.prepare("witness", witness_report(keypair(200 + i)))
-    with pytest.raises(StrangersLimited):  # ... a fourth key finds nothing left
+    forged = witness_report(keypair(301), signer=keypair(302))
+    with pytest.raises(BadSignature):  # a forgery spends nobody's budget ...
+        ingestor.prepare("witness", forged)
+    ingestor.prepare("witness", witness_report(keypair(202)))  # ... the last report is left
+    with pytest.raises(StrangersLimited):  # three fresh keys took it all; a fourth finds none
         ingestor.prepare("witness", witness_report(keypair(300)))
+    with pytest.raises(StrangersLimited):  # refused before its signature is even checked
+        ingestor.prepare("witness", forged)
     for i in range(10):  # the onboarded hotspot is not charged
         ingestor.prepare("witness", witness_report(hotspot, timestamp_ns=i + 1))
-    forged = witness_report(keypair(301), signer=keypair(302))
-    with pytest.raises(BadSignature):  # a forgery spends nobody's budget
-        ingestor.prepare("witness", forged)
