@@ -27,10 +27,10 @@ from pathlib import Path
 import grpc
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "oracle"))
-from oracle_factories import assertion, keypair, witness_report  # noqa: E402
+from oracle_factories import assertion, keypair, witness_report
 
-from pocnet.keys import create_keyfile  # noqa: E402
-from pocnet.wire import service_pb2_grpc  # noqa: E402
+from pocnet.keys import create_keyfile
+from pocnet.wire import service_pb2_grpc
 
 FRESH_KEYS = 100
 IN_FLIGHT = 128

@@ -40,9 +40,10 @@ def test_only_entropy_sized_values_are_looked_up_or_cached() -> None:
 
 
 def test_only_keys_not_onboarded_draw_on_the_shared_budget() -> None:
+    from oracle_factories import witness_report
+
     from oracle.errors import StrangersLimited
     from oracle.ratelimit import SharedBudget
-    from oracle_factories import witness_report
 
     budget = SharedBudget(reports_per_s=1, reports_burst=3, bytes_per_s=1e6, bytes_burst=1e6,
                           clock_s=lambda: 0.0)
