@@ -15,10 +15,8 @@ from __future__ import annotations
 import argparse
 import json
 import multiprocessing
-import os
 import signal
 import sqlite3
-import subprocess
 import sys
 import tempfile
 import time
@@ -27,28 +25,19 @@ from pathlib import Path
 import grpc
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "oracle"))
+from bench_ingest import start_server
 from oracle_factories import assertion, keypair, witness_report
 
-from pocnet.keys import create_keyfile
 from pocnet.wire import service_pb2_grpc
+
+PER_KEY_LIFTED = {  # the per-key limit is no obstacle: only the shared budget holds the flood
+    "POCNET_ORACLE_RATE_LIMIT_PER_KEY_RATE_PER_S": "1000",
+    "POCNET_ORACLE_RATE_LIMIT_PER_KEY_BURST": "1000",
+}
 
 FRESH_KEYS = 100
 IN_FLIGHT = 128
 HOTSPOT_INTERVAL_S = 0.05
-
-
-def start_server(tmp: Path) -> tuple[subprocess.Popen[str], int]:
-    create_keyfile(tmp / "oracle.key")
-    env = dict(os.environ, POCNET_ORACLE_VERIFIER_INTERVAL_S="3600",
-               POCNET_ORACLE_RATE_LIMIT_PER_KEY_RATE_PER_S="1000",  # per key: no obstacle
-               POCNET_ORACLE_RATE_LIMIT_PER_KEY_BURST="1000")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "oracle.cli", "serve", "--listen", "127.0.0.1:0", "--json",
-         "--database", f"sqlite:///{tmp / 'oracle.db'}", "--key", str(tmp / "oracle.key")],
-        stdout=subprocess.PIPE, text=True, env=env,
-    )
-    assert proc.stdout is not None
-    return proc, json.loads(proc.stdout.readline())["port"]
 
 
 def flood(port: int, seconds: float, out: multiprocessing.Queue) -> None:  # type: ignore[type-arg]
@@ -94,7 +83,7 @@ def main() -> int:
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="bench-flood-"))
-    proc, port = start_server(tmp)
+    proc, port = start_server(tmp, PER_KEY_LIFTED)
     try:
         with grpc.insecure_channel(f"127.0.0.1:{port}") as channel:
             service_pb2_grpc.RegistryServiceStub(channel).AssertLocation(

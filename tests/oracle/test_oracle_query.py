@@ -9,15 +9,19 @@ from oracle_factories import beacon_report, keypair, witness_report
 from pocnet.wire import service_pb2, service_pb2_grpc, verdict_pb2
 
 
-def test_queries(server, channel: grpc.Channel) -> None:  # type: ignore[no-untyped-def]
+def _beacon_and_witness(server, channel: grpc.Channel, seed: int):  # type: ignore[no-untyped-def]
+    """A beacon of keypair(seed) on the current entropy and a witness of keypair(seed + 1)."""
     ingest = service_pb2_grpc.IngestServiceStub(channel)
-    query = service_pb2_grpc.QueryServiceStub(channel)
-    hotspot, witness_kp = keypair(31), keypair(32)
     entropy = server.oracle.entropy.current()
-    beacon = beacon_report(hotspot, entropy.data, entropy.timestamp)
-    beacon_ack = ingest.SubmitBeacon(beacon, timeout=5)
-    witness = witness_report(witness_kp, data=beacon.data)
-    witness_ack = ingest.SubmitWitness(witness, timeout=5)
+    beacon = beacon_report(keypair(seed), entropy.data, entropy.timestamp)
+    witness = witness_report(keypair(seed + 1), data=beacon.data)
+    return (beacon, ingest.SubmitBeacon(beacon, timeout=5), witness,
+            ingest.SubmitWitness(witness, timeout=5))
+
+
+def test_queries(server, channel: grpc.Channel) -> None:  # type: ignore[no-untyped-def]
+    query = service_pb2_grpc.QueryServiceStub(channel)
+    beacon, beacon_ack, witness, witness_ack = _beacon_and_witness(server, channel, 31)
 
     listed = query.ListReports(service_pb2.ReportsRequest(hotspot_key=beacon.pub_key), timeout=5)
     assert [r.id for r in listed.reports] == [beacon_ack.id]
@@ -50,20 +54,15 @@ def test_a_beacons_payload_is_sealed_until_its_verdict(server, channel: grpc.Cha
     """Issue 10 item 3: a second key read a beacon's payload as soon as it arrived and had a
     copied witness acknowledged 5-110 ms later. Before the verdict no answer holds the payload
     or the local entropy that regenerates it; the verdict and receive time are not secret."""
-    ingest = service_pb2_grpc.IngestServiceStub(channel)
     query = service_pb2_grpc.QueryServiceStub(channel)
-    hotspot, heard = keypair(33), keypair(34)
-    entropy = server.oracle.entropy.current()
-    beacon = beacon_report(hotspot, entropy.data, entropy.timestamp)
-    beacon_ack = ingest.SubmitBeacon(beacon, timeout=5)
-    witness_ack = ingest.SubmitWitness(witness_report(heard, data=beacon.data), timeout=5)
+    beacon, beacon_ack, witness, witness_ack = _beacon_and_witness(server, channel, 33)
 
     def answers() -> list[bytes]:
         """Every byte string any query returns about this beacon or its witness."""
         listed = query.ListReports(service_pb2.ReportsRequest(hotspot_key=beacon.pub_key),
                                    timeout=5)
-        by_witness = query.ListReports(service_pb2.ReportsRequest(hotspot_key=heard.public_key
-                                                                  .to_bytes()), timeout=5)
+        by_witness = query.ListReports(service_pb2.ReportsRequest(hotspot_key=witness.pub_key),
+                                       timeout=5)
         poc = query.GetPoc(service_pb2.PocRequest(beacon_id=beacon_ack.id), timeout=5)
         one = query.GetReport(service_pb2.ReportRequest(id=beacon_ack.id), timeout=5)
         two = query.GetReport(service_pb2.ReportRequest(id=witness_ack.id), timeout=5)

@@ -4,6 +4,7 @@ stop timeout longer than the server's grace period."""
 
 from __future__ import annotations
 
+import configparser
 from pathlib import Path
 
 from oracle.cli import build_parser
@@ -14,26 +15,24 @@ UNIT = ROOT / "oracle" / "systemd" / "pocnet-oracle.service"
 RESERVE_FDS = 1024  # database, signature helper, logs, the listening socket
 
 
-def directives() -> dict[str, list[str]]:
-    out: dict[str, list[str]] = {}
-    for line in UNIT.read_text().splitlines():
-        line = line.strip()
-        if line and not line.startswith(("#", "[")):
-            key, _, value = line.partition("=")
-            out.setdefault(key, []).append(value)
-    return out
+def service() -> configparser.SectionProxy:
+    """The [Service] section (this unit repeats no key, so an INI parser reads it)."""
+    parser = configparser.ConfigParser(interpolation=None)
+    parser.optionxform = str  # type: ignore[assignment,method-assign]
+    parser.read_string(UNIT.read_text())
+    return parser["Service"]
 
 
 def test_descriptors_cover_every_connection_the_server_accepts() -> None:
-    limit = int(directives()["LimitNOFILE"][0])
+    limit = int(service()["LimitNOFILE"])
     assert limit >= Settings().connections.max_total + RESERVE_FDS
 
 
 def test_unit_restarts_on_failure_but_not_on_bad_settings() -> None:
-    d = directives()
-    assert d["Restart"] == ["on-failure"] and d["RestartPreventExitStatus"] == ["2"]
-    assert float(d["TimeoutStopSec"][0]) > Settings().server.grace_s
-    exec_start = d["ExecStart"][0].split()
+    d = service()
+    assert d["Restart"] == "on-failure" and d["RestartPreventExitStatus"] == "2"
+    assert float(d["TimeoutStopSec"]) > Settings().server.grace_s
+    exec_start = d["ExecStart"].split()
     assert exec_start[0].endswith("/pocnet-oracle")
     args = build_parser().parse_args(exec_start[1:])  # the command line still parses
     assert args.config == "/etc/pocnet/oracle.toml"
