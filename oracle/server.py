@@ -1,7 +1,9 @@
 """The oracle's one wiring point: storage, group commit, ingest, registry, entropy and the
 verification runner assembled from settings, behind one grpc.aio server with health checking,
 reflection, TLS when configured, a 16 KiB message limit and `maximum_concurrent_rpcs` (report
-streams may take only part of it: `oracle.stream_guard`).
+streams may take only part of it: `oracle.stream_guard`), connection limits ([connections])
+and the keepalive agreement with hotspots (`pocnet.keepalive`); docs/security.md has the whole
+list of doors and guards.
 
 `create_server(settings, address) -> (server, port)` for tests (port 0) and `serve(settings)`
 for the command: SIGTERM stops accepting calls, in-flight calls get the grace period, queued
@@ -244,7 +246,8 @@ async def serve(
     stop: asyncio.Event | None = None,
     ready: Callable[[int], None] | None = None,
 ) -> None:
-    """Run the server, the entropy issuer and the verification loop until SIGTERM/SIGINT.
+    """Run the server, the entropy issuer, the verification loop and retention (raw reports
+    pruned after `retention.raw_days`) until SIGTERM/SIGINT.
 
     The background tasks are supervised: if one ends with an error the server shuts down the
     same way and `TaskFailed` is raised, so the process exits non-zero and its supervisor
