@@ -25,7 +25,7 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
 from oracle.entropy import EntropyIssuer
-from oracle.errors import OracleError, TaskFailed
+from oracle.errors import OracleError, StorageError, TaskFailed
 from oracle.ingest import ENVELOPE_BYTES, Ingestor
 from oracle.onboarded import OnboardedKeys
 from oracle.ratelimit import RateLimiter, SharedBudget
@@ -141,7 +141,10 @@ class OracleServer:
         if self.oracle.streams is not None:
             self._sweeper = asyncio.create_task(self.oracle.streams.run(), name="stream-sweeper")
         if self.oracle.onboarded is not None:  # known before the first report is taken
-            await asyncio.to_thread(self.oracle.onboarded.refresh)
+            try:
+                await asyncio.to_thread(self.oracle.onboarded.refresh)
+            except StorageError as exc:  # serve anyway (UNAVAILABLE until the database is
+                log.warning("onboarded keys not loaded yet: %s", exc)  # back); retried
             self._refresher = asyncio.create_task(self.oracle.onboarded.run(),
                                                   name="onboarded-refresh")
         await self.grpc.start()

@@ -73,3 +73,31 @@ class _Nowhere:
     def region_at(self, lat: float, lon: float) -> None:
         return None
 
+
+
+def test_the_server_starts_while_the_database_cannot_say_who_is_onboarded(  # type: ignore[no-untyped-def]
+        oracle_settings) -> None:
+    """Refusing to start would exit 2, which systemd does not restart: serve, and load later."""
+    from oracle.errors import StorageError
+    from oracle.server import build_oracle, create_server
+    from oracle.storage import open_repository
+
+    settings, _ = oracle_settings
+    real = open_repository(settings.oracle.database)
+
+    class Down:
+        def __getattr__(self, name: str):  # type: ignore[no-untyped-def]
+            return getattr(real, name)
+
+        def hotspots_asserted_since(self, since_ms: int | None) -> list[tuple[bytes, int]]:
+            raise StorageError("PostgreSQL: connection refused")
+
+    async def start_and_stop() -> bool:
+        oracle = build_oracle(settings, repo=Down(), locator=lambda: _Nowhere())  # type: ignore[arg-type]
+        server, _ = create_server(settings, "127.0.0.1:0", oracle)
+        await server.start()
+        started = oracle.onboarded is not None and len(oracle.onboarded) == 0
+        await server.stop(0)
+        return started
+
+    assert asyncio.run(start_and_stop())
