@@ -89,3 +89,13 @@ def test_raw_days_below_the_minimum_is_refused() -> None:
     with pytest.raises(SettingsError, match=r"retention\.raw_days: must be >= 3"):
         Settings().with_("retention", raw_days=2.9)
     assert Settings().with_("retention", raw_days=3.0).retention.raw_days == 3.0
+
+
+def test_re_verification_keeps_the_verdicts_of_removed_reports(repo) -> None:  # type: ignore[no-untyped-def]
+    """With nothing left to verify again, resetting a removed report's verdict would lose it."""
+    removed, kept = _row(40, CUTOFF_MS - 10), _row(41, CUTOFF_MS + 10)
+    repo.insert_reports([removed, kept])
+    repo.mark_stale(NOW_MS, 45 * 60_000)
+    Pruner(repo, RAW_DAYS, lambda: NOW_MS).run_once()
+    assert repo.reset_verification(CUTOFF_MS - DAY_MS, NOW_MS) == 1  # only the kept one
+    assert repo.verdict(removed.id) is not None and repo.verdict(kept.id) is None
