@@ -21,6 +21,11 @@ class StorageError(OracleError):
     """The database refused or could not be reached."""
 
 
+class DatabaseUnreachable(StorageError):
+    """The database server cannot be reached (down, restarting, connection lost): every row of
+    a batch would fail alike, so the group commit does not retry them one by one."""
+
+
 class MigrationError(StorageError):
     """A schema migration that cannot be applied (unknown dialect, gap in numbering)."""
 
@@ -40,6 +45,10 @@ class BadSignature(OracleError):
 
 class RateLimited(OracleError):
     """A key that sent more than its token bucket allows."""
+
+
+class StrangersLimited(RateLimited):
+    """Keys not onboarded together sent more than their shared budget allows."""
 
 
 class SessionError(OracleError):

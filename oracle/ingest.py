@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-from collections.abc import Callable
+from collections.abc import Callable, Container
 from typing import Any
 
 from google.protobuf.message import DecodeError as ProtobufDecodeError
 
+from oracle.envelope import check_envelope
 from oracle.errors import BadReport, BadSignature, OracleError, ReportTooLarge, SessionError
-from oracle.ratelimit import RateLimiter
+from oracle.ratelimit import RateLimiter, SharedBudget
 from oracle.signature_pool import SignaturePool
 from oracle.storage.group_commit import GroupCommitter
 from oracle.storage.repository import InsertResult, NewReport, Repository
@@ -78,8 +79,14 @@ class Ingestor:
         witness_grace_ms: int = WITNESS_GRACE_MS,
         pool: SignaturePool | None = None,
         max_report_bytes: int = MAX_REPORT_BYTES,
+        strangers: SharedBudget | None = None,
+        onboarded: Container[bytes] = frozenset(),
     ) -> None:
+        """`strangers`: the budget keys not in `onboarded` share (issue 10 item 4); None
+        leaves them only the per-key limit."""
         self._repo = repo
+        self._strangers = strangers
+        self._onboarded = onboarded
         self._max_report_bytes = max_report_bytes
         self._committer = committer
         self._network = network
@@ -150,6 +157,9 @@ class Ingestor:
         if raw is None:
             raw = msg.SerializeToString()
         _check_size(kind, raw, self._max_report_bytes)
+        check_envelope(kind, msg, len(raw))
+        if self._strangers is not None and key not in self._onboarded:
+            self._strangers.check(len(raw))  # spent after the signature check (`_admit`)
         canonical = signing.canonical_bytes(msg)
         received_ms = self._clock_ms()
         lat, lon = _usable_fix(msg)
@@ -180,9 +190,16 @@ class Ingestor:
             signer.verify(canonical, bytes(msg.signature))
         except SignatureError as exc:
             raise BadSignature(str(exc)) from None
+        self._admit(row)
+        return row
+
+    def _admit(self, row: NewReport) -> None:
+        """The rate limits, after the signature: only a key's holder spends its budget, and
+        only a signed report spends the budget strangers share."""
         if self._limiter is not None:
             self._limiter.take(row.hotspot_key)
-        return row
+        if self._strangers is not None and row.hotspot_key not in self._onboarded:
+            self._strangers.take(len(row.raw))
 
     def begin(
         self,
@@ -227,8 +244,7 @@ class Ingestor:
             error = BadSignature(f"bad signature for {signer.address}")
         if error is None:
             try:
-                if self._limiter is not None:
-                    self._limiter.take(row.hotspot_key)
+                self._admit(row)
                 committed = self._committer.store(row)
             except OracleError as exc:
                 error = exc

@@ -97,8 +97,11 @@ class Registry:
         clock_ms: Callable[[], int],
         operator_keys: Iterable[bytes] = (),
         locator: Callable[[], Locator] = _default_locator,
+        on_asserted: Callable[[bytes], None] | None = None,
     ) -> None:
-        """`public_key` decodes a wire key for this network (BadReport otherwise)."""
+        """`public_key` decodes a wire key for this network (BadReport otherwise);
+        `on_asserted(key)` hears of each stored assertion (ingest's onboarded-keys cache)."""
+        self._on_asserted = on_asserted
         self._repo = repo
         self._public_key = public_key
         self._clock_ms = clock_ms
@@ -180,6 +183,8 @@ class Registry:
     def assert_location(self, msg: registry_pb2.LocationAssertion) -> registry_pb2.HotspotInfo:
         reg, previous = self.check_assertion(msg)
         self._repo.apply_assertion(reg, msg.SerializeToString(), reg.asserted_at_ms, previous)
+        if self._on_asserted is not None:
+            self._on_asserted(reg.hotspot_key)
         return hotspot_info(reg, self._repo.is_denied(reg.hotspot_key))
 
     def transfer(self, msg: registry_pb2.OwnershipTransfer) -> registry_pb2.HotspotInfo:

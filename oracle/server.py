@@ -1,7 +1,9 @@
 """The oracle's one wiring point: storage, group commit, ingest, registry, entropy and the
 verification runner assembled from settings, behind one grpc.aio server with health checking,
 reflection, TLS when configured, a 16 KiB message limit and `maximum_concurrent_rpcs` (report
-streams may take only part of it: `oracle.stream_guard`).
+streams may take only part of it: `oracle.stream_guard`), connection limits ([connections])
+and the keepalive agreement with hotspots (`pocnet.keepalive`); docs/security.md has the whole
+list of doors and guards.
 
 `create_server(settings, address) -> (server, port)` for tests (port 0) and `serve(settings)`
 for the command: SIGTERM stops accepting calls, in-flight calls get the grace period, queued
@@ -23,10 +25,12 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
 from oracle.entropy import EntropyIssuer
-from oracle.errors import OracleError, TaskFailed
+from oracle.errors import OracleError, StorageError, TaskFailed
 from oracle.ingest import ENVELOPE_BYTES, Ingestor
-from oracle.ratelimit import RateLimiter
+from oracle.onboarded import OnboardedKeys
+from oracle.ratelimit import RateLimiter, SharedBudget
 from oracle.registry import Locator, Registry
+from oracle.retention import Pruner
 from oracle.servicers import entropy as entropy_servicer
 from oracle.servicers import ingest as ingest_servicer
 from oracle.servicers import query as query_servicer
@@ -39,9 +43,12 @@ from oracle.storage.repository import Repository
 from oracle.stream_guard import StreamGuard
 from oracle.verifier.params import VerifierParams
 from oracle.verifier.runner import VerificationRunner
-from pocnet.keys import Keypair, Network, PublicKey, load_keyfile
+from pocnet.errors import KeyFileError
+from pocnet.keepalive import KEEPALIVE, KeepalivePolicy
+from pocnet.keys import Keypair, Network, PublicKey, load_keyfile, read_private_file
 
 MAX_SEND_BYTES = 4 * 1024 * 1024  # query answers (a PoC with its witnesses) exceed 16 KiB
+MAX_PEM_BYTES = 1024 * 1024  # a PEM private key is a few KiB; a chain file larger still fits
 log = logging.getLogger(__name__)
 
 SERVICES = (
@@ -70,6 +77,7 @@ class Oracle:
     rewards: query_servicer.RewardsSource | None = None
     pool: SignaturePool | None = None
     streams: StreamGuard | None = None
+    onboarded: OnboardedKeys | None = None
 
     def close(self) -> None:
         self.committer.stop()
@@ -93,12 +101,17 @@ def build_oracle(
         monotonic_s,
     )
     pool = SignaturePool() if settings.ingest.signature_processes else None
+    n = settings.not_onboarded
+    onboarded = OnboardedKeys(repo, n.refresh_s)
+    strangers = SharedBudget(n.reports_per_s, n.reports_burst, n.bytes_per_s, n.bytes_burst,
+                             monotonic_s)
     ingestor = Ingestor(repo, committer, network, clock_ms, limiter,
                         settings.verifier.witness_grace_ms, pool,
-                        settings.server.max_receive_bytes)
+                        settings.server.max_receive_bytes, strangers, onboarded)
     operators = [PublicKey.from_address(a).to_bytes() for a in settings.registry.operator_keys]
     registry_kwargs = {"locator": locator} if locator is not None else {}
-    registry = Registry(repo, ingestor.public_key, clock_ms, operators, **registry_kwargs)
+    registry = Registry(repo, ingestor.public_key, clock_ms, operators, **registry_kwargs,
+                        on_asserted=onboarded.add)
     issuer = EntropyIssuer(repo, keypair, lambda: clock_ms() / 1000,
                            interval_s=settings.entropy.interval_s,
                            on_issue=ingestor.remember_entropy)
@@ -108,7 +121,8 @@ def build_oracle(
     from oracle.rewards.store import ManifestStore  # rewards per epoch (issue 7's tables)
 
     return Oracle(settings, repo, committer, ingestor, registry, issuer, runner,
-                  ManifestStore(repo), pool, StreamGuard(stream_caps(settings), monotonic_s))
+                  ManifestStore(repo), pool, StreamGuard(stream_caps(settings), monotonic_s),
+                  onboarded)
 
 
 class OracleServer:
@@ -118,6 +132,7 @@ class OracleServer:
         self.health = health.aio.HealthServicer()
         health_pb2_grpc.add_HealthServicer_to_server(self.health, server)
         self._sweeper: asyncio.Task[None] | None = None
+        self._refresher: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
         if self.oracle.pool is not None:
@@ -125,6 +140,13 @@ class OracleServer:
         self.oracle.committer.start()
         if self.oracle.streams is not None:
             self._sweeper = asyncio.create_task(self.oracle.streams.run(), name="stream-sweeper")
+        if self.oracle.onboarded is not None:  # known before the first report is taken
+            try:
+                await asyncio.to_thread(self.oracle.onboarded.refresh)
+            except StorageError as exc:  # serve anyway (UNAVAILABLE until the database is
+                log.warning("onboarded keys not loaded yet: %s", exc)  # back); retried
+            self._refresher = asyncio.create_task(self.oracle.onboarded.run(),
+                                                  name="onboarded-refresh")
         await self.grpc.start()
         for name in ("", *SERVICES):
             await self.health.set(name, health_pb2.HealthCheckResponse.SERVING)
@@ -134,8 +156,9 @@ class OracleServer:
         await self.health.enter_graceful_shutdown()
         grace = self.oracle.settings.server.grace_s if grace_s is None else grace_s
         await self.grpc.stop(grace)
-        if self._sweeper is not None:
-            self._sweeper.cancel()
+        for task in (self._sweeper, self._refresher):
+            if task is not None:
+                task.cancel()
         if self.oracle.pool is not None:
             self.oracle.pool.stop()
 
@@ -149,18 +172,40 @@ class OracleServer:
 
 
 def _credentials(settings: Settings) -> grpc.ServerCredentials | None:
+    """TLS from PEM files; the private key is refused when group or others may read it, like
+    the oracle's own key file (issue 10 item 8)."""
     if not settings.server.tls_cert:
         return None
-    key = Path(settings.server.tls_key).read_bytes()
+    try:
+        key = read_private_file(settings.server.tls_key, MAX_PEM_BYTES, "TLS private key")
+    except KeyFileError as exc:
+        raise OracleError(str(exc)) from None
     cert = Path(settings.server.tls_cert).read_bytes()
     return grpc.ssl_server_credentials([(key, cert)])
 
 
+def connection_options(settings: Settings) -> list[tuple[str, int]]:
+    """gRPC's connection limits from [connections] (issue 10 item 6): a total below the file
+    descriptor limit, idle and age limits, and a deadline for the HTTP/2 handshake, so idle or
+    silent connections cannot use up the descriptors calls need. gRPC has no limit per peer
+    address; docs/security.md shows the firewall rule that adds one."""
+    c = settings.connections
+    return [
+        ("grpc.max_allowed_incoming_connections", c.max_total),
+        ("grpc.max_connection_idle_ms", int(c.idle_s * 1000)),
+        ("grpc.max_connection_age_ms", int(c.max_age_s * 1000)),
+        ("grpc.max_connection_age_grace_ms", int(c.age_grace_s * 1000)),
+        ("grpc.server_handshake_timeout_ms", int(c.handshake_timeout_s * 1000)),
+    ]
+
+
 def create_server(
-    settings: Settings, address: str, oracle: Oracle | None = None
+    settings: Settings, address: str, oracle: Oracle | None = None,
+    keepalive: KeepalivePolicy = KEEPALIVE,
 ) -> tuple[OracleServer, int]:
     """Build (not start) the server bound to `address` ("127.0.0.1:0" picks a free port).
-    Call from inside the event loop that will run it."""
+    Call from inside the event loop that will run it. `keepalive` is the policy hotspots ping
+    by (pocnet.keepalive); tests shorten it."""
     oracle = oracle or build_oracle(settings)
     s = settings.server
     server = grpc.aio.server(
@@ -168,6 +213,8 @@ def create_server(
             ("grpc.max_receive_message_length", s.max_receive_bytes + ENVELOPE_BYTES),
             ("grpc.max_send_message_length", MAX_SEND_BYTES),
             ("grpc.so_reuseport", 0),
+            *connection_options(settings),
+            *keepalive.server_options(),
         ],
         maximum_concurrent_rpcs=s.max_concurrent_rpcs,
     )
@@ -202,7 +249,8 @@ async def serve(
     stop: asyncio.Event | None = None,
     ready: Callable[[int], None] | None = None,
 ) -> None:
-    """Run the server, the entropy issuer and the verification loop until SIGTERM/SIGINT.
+    """Run the server, the entropy issuer, the verification loop and retention (raw reports
+    pruned after `retention.raw_days`) until SIGTERM/SIGINT.
 
     The background tasks are supervised: if one ends with an error the server shuts down the
     same way and `TaskFailed` is raised, so the process exits non-zero and its supervisor
@@ -217,10 +265,13 @@ async def serve(
     if ready is not None:
         ready(port)
     oracle = server.oracle
+    r = settings.retention
+    pruner = Pruner(oracle.repo, r.raw_days, wall_ms, r.archive_dir, r.batch)
     tasks = {
         asyncio.create_task(oracle.entropy.run(stop), name="entropy"),
         asyncio.create_task(oracle.runner.run(stop, settings.verifier.interval_s),
                             name="verifier"),
+        asyncio.create_task(pruner.run(stop, r.interval_s), name="retention"),
     }
     stopped = asyncio.create_task(stop.wait())
     failed: list[tuple[str, BaseException]] = []

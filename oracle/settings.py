@@ -88,6 +88,42 @@ class RegistrySection:
 
 
 @dataclass(frozen=True)
+class NotOnboardedSection:
+    """One budget every key with no registration shares (issue 10 item 4): keys cost nothing,
+    so per-key limits alone let any number of fresh keys fill the disk. Their reports can only
+    get `gateway_not_found`; the budget is there so they still get that verdict."""
+
+    reports_per_s: float = 20.0
+    reports_burst: float = 200.0
+    bytes_per_s: float = 8192.0  # serialised report bytes
+    bytes_burst: float = 81920.0
+    refresh_s: float = 30.0  # hotspots onboarded through another replica count within this
+
+
+@dataclass(frozen=True)
+class ConnectionsSection:
+    """TCP connections (issue 10 item 6): each holds a file descriptor, so idle ones are closed
+    and the total stays well below the unit's LimitNOFILE (65536)."""
+
+    max_total: int = 10_000  # further connections are refused at accept
+    idle_s: float = 600.0  # a connection with no call this long is closed (GOAWAY)
+    max_age_s: float = 7200.0  # any connection is closed after this long (GOAWAY) ...
+    age_grace_s: float = 1900.0  # ... once its calls end, or this much later (> session_max_s)
+    handshake_timeout_s: float = 10.0  # a connection that never speaks HTTP/2 is closed
+
+
+@dataclass(frozen=True)
+class RetentionSection:
+    """Raw reports whose verification is over are removed after `raw_days` (oracle/retention.py);
+    verdicts, rewards and manifests are kept."""
+
+    raw_days: float = 30.0  # at least 3 (the 60 h interactivity window and re-verification)
+    archive_dir: str = ""  # "" = delete; else gzip JSON-lines files here before deleting
+    interval_s: float = 3600.0
+    batch: int = 10_000
+
+
+@dataclass(frozen=True)
 class Settings:
     oracle: OracleSection = field(default_factory=OracleSection)
     server: ServerSection = field(default_factory=ServerSection)
@@ -97,6 +133,9 @@ class Settings:
     entropy: EntropySection = field(default_factory=EntropySection)
     verifier: VerifierSection = field(default_factory=VerifierSection)
     registry: RegistrySection = field(default_factory=RegistrySection)
+    not_onboarded: NotOnboardedSection = field(default_factory=NotOnboardedSection)
+    connections: ConnectionsSection = field(default_factory=ConnectionsSection)
+    retention: RetentionSection = field(default_factory=RetentionSection)
 
     def with_(self, section: str, **values: Any) -> Settings:
         """A copy with some fields of one section replaced (tests, command-line flags)."""
@@ -216,6 +255,7 @@ def _check(s: Settings) -> list[str]:
     for path in (s.server.tls_cert, s.server.tls_key):
         if path and not Path(path).is_file():
             errors.append(f"{path}: TLS file not found")
+    errors += _check_limits(s)
     for address in s.registry.operator_keys:
         from pocnet.errors import DecodeError
         from pocnet.keys import PublicKey
@@ -224,6 +264,31 @@ def _check(s: Settings) -> list[str]:
             PublicKey.from_address(address)
         except DecodeError as exc:
             errors.append(f"registry.operator_keys: {exc}")
+    return errors
+
+
+def _check_limits(s: Settings) -> list[str]:
+    """[not_onboarded], [connections] and [retention]: positive amounts, retention long
+    enough for what still reads raw reports, an archive directory that exists."""
+    values = {
+        **{f"not_onboarded.{f.name}": getattr(s.not_onboarded, f.name)
+           for f in dataclasses.fields(s.not_onboarded)},
+        **{f"connections.{f.name}": getattr(s.connections, f.name)
+           for f in dataclasses.fields(s.connections)},
+    }
+    values["retention.interval_s"] = s.retention.interval_s
+    values["retention.batch"] = s.retention.batch
+    errors = [f"{name}: must be > 0, got {v}" for name, v in values.items() if v <= 0]
+    for name in ("reports_burst", "bytes_burst"):
+        if 0 < getattr(s.not_onboarded, name) < 1:
+            errors.append(f"not_onboarded.{name}: must be >= 1")
+    from oracle.retention import MIN_RAW_DAYS
+
+    if s.retention.raw_days < MIN_RAW_DAYS:
+        errors.append(f"retention.raw_days: must be >= {MIN_RAW_DAYS:g}, "
+                      f"got {s.retention.raw_days}")
+    if s.retention.archive_dir and not Path(s.retention.archive_dir).is_dir():
+        errors.append(f"{s.retention.archive_dir}: retention archive directory not found")
     return errors
 
 

@@ -14,6 +14,7 @@ import grpc.aio
 
 from hotspot.errors import OracleUnavailable, ReportRejected
 from hotspot.settings import OracleSettings
+from pocnet.keepalive import KEEPALIVE
 
 log = logging.getLogger(__name__)
 
@@ -34,10 +35,11 @@ TRANSIENT = frozenset({
 # A channel of its own subchannels: gRPC's reconnect backoff (growing to 120 s) lives on the
 # subchannel, and the process-wide pool would carry it into the channel `rotate()` opens, so
 # the first retry after an oracle outage failed without trying; our own Backoff paces retries.
+# Pings follow the keepalive agreement with the oracle (pocnet.keepalive): the oracle allows
+# them at half this interval, so an idle open stream no longer ends with "Too many pings".
 _OPTIONS = (
     ("grpc.use_local_subchannel_pool", 1),
-    ("grpc.keepalive_time_ms", 60_000),
-    ("grpc.keepalive_timeout_ms", 20_000),
+    *KEEPALIVE.client_options(),
     ("grpc.max_receive_message_length", 4 * 1024 * 1024),
 )
 

@@ -1,5 +1,9 @@
 """QueryService: a hotspot's recent reports with verdicts, one report, the PoC of a beacon,
-and rewards per epoch (from an injectable source the rewards engine supplies)."""
+and rewards per epoch (from an injectable source the rewards engine supplies).
+
+Who may see what: anyone may call it, so every answer is the public view (`views`, public=True):
+verdicts, reasons, rewards and receive times at once, a beacon's payload only after its verdict
+is written (issue 10 item 3)."""
 
 from __future__ import annotations
 
@@ -41,17 +45,18 @@ class QueryServicer:
     async def list_reports(
         self, msg: service_pb2.ReportsRequest, _raw: bytes, _context: Any
     ) -> service_pb2.ReportsResponse:
-        return await asyncio.to_thread(views.list_reports, self._repo, msg.hotspot_key, msg.limit)
+        return await asyncio.to_thread(views.list_reports, self._repo, msg.hotspot_key, msg.limit,
+                                       True)
 
     async def get_report(
         self, msg: service_pb2.ReportRequest, _raw: bytes, _context: Any
     ) -> service_pb2.ReportDetail:
-        return await asyncio.to_thread(views.report_detail, self._repo, msg.id)
+        return await asyncio.to_thread(views.report_detail, self._repo, msg.id, True)
 
     async def get_poc(
         self, msg: service_pb2.PocRequest, _raw: bytes, _context: Any
     ) -> service_pb2.PocResponse:
-        return await asyncio.to_thread(views.poc, self._repo, msg.beacon_id)
+        return await asyncio.to_thread(views.poc, self._repo, msg.beacon_id, True)
 
     async def get_rewards(
         self, msg: service_pb2.RewardsRequest, _raw: bytes, _context: Any

@@ -5,6 +5,11 @@ fsync costs about as much for one row as for a thousand. So every request that a
 commit is in flight joins the next one: throughput grows with load while each request still
 waits for at most about two commits. Results go back to each event loop in one callback per
 batch, not one per report.
+
+One row the database refuses (a value out of range, a constraint) must not fail the reports of
+everyone who shared its transaction: a failed batch is split in halves and retried until the
+refused rows stand alone, so the others commit and only the refused rows' callers hear of it.
+A database that cannot be reached fails the whole batch at once (retrying rows cannot help).
 """
 
 from __future__ import annotations
@@ -17,7 +22,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from typing import Any
 
-from oracle.errors import Overloaded, StorageError
+from oracle.errors import DatabaseUnreachable, Overloaded, StorageError
 from oracle.storage.repository import InsertResult, NewReport, Repository
 
 DEFAULT_MAX_BATCH = 2048
@@ -97,18 +102,27 @@ class GroupCommitter:
                 batch.append(item)
             self._commit(batch)
 
-    def _commit(self, batch: list[_Item]) -> None:
-        outcomes: list[Any]
+    def _insert(self, batch: list[_Item]) -> list[Any]:
+        """Outcomes of `batch`, in order: a result, or the error of the rows that failed."""
         try:
             outcomes = list(self._repo.insert_reports([item[0] for item in batch]))
-            self.batches += 1
-            self.rows += len(batch)
-        # Handed to every waiter, which maps it to a status; never swallowed.
+        # Handed to each waiter, which maps it to a status; never swallowed.
         except Exception as exc:
             error = exc if isinstance(exc, StorageError) else StorageError(f"commit failed: {exc}")
-            log.warning("commit of %d reports failed (each caller told UNAVAILABLE): %s",
-                        len(batch), error)
-            outcomes = [error] * len(batch)
+            if len(batch) == 1 or isinstance(error, DatabaseUnreachable):
+                return [error] * len(batch)
+            half = len(batch) // 2
+            return self._insert(batch[:half]) + self._insert(batch[half:])
+        self.batches += 1
+        self.rows += len(batch)
+        return outcomes
+
+    def _commit(self, batch: list[_Item]) -> None:
+        outcomes = self._insert(batch)
+        failed = [o for o in outcomes if isinstance(o, BaseException)]
+        if failed:
+            log.warning("commit of %d reports: %d failed (each caller told UNAVAILABLE): %s",
+                        len(batch), len(failed), failed[0])
         by_loop: dict[asyncio.AbstractEventLoop, list[tuple[asyncio.Future[Any], Any]]]
         by_loop = defaultdict(list)
         for (_, future, loop), outcome in zip(batch, outcomes, strict=True):

@@ -1,7 +1,9 @@
 """The migration runner: numbered SQL files applied once each, recorded in `schema_version`.
 
 One generic file per step keeps the two dialects in step; the only difference that matters for
-our schema is the binary type, rewritten here (BLOB -> BYTEA), so nobody maintains two copies.
+our schema are the binary type (BLOB -> BYTEA on PostgreSQL) and hash indexes (`USING hash`,
+dropped on SQLite, whose B-tree takes values of any length), rewritten here, so nobody
+maintains two copies.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from oracle.errors import MigrationError
 
 _NAME = re.compile(r"^(\d{4})_([a-z0-9_]+)\.sql$")
 _BLOB = re.compile(r"\bBLOB\b")
+_HASH_INDEX = re.compile(r"\bUSING hash\s+")
 
 
 @dataclass(frozen=True)
@@ -29,7 +32,9 @@ class Migration:
         )
         if dialect == "postgresql":
             text = _BLOB.sub("BYTEA", text)
-        elif dialect != "sqlite":
+        elif dialect == "sqlite":
+            text = _HASH_INDEX.sub("", text)  # SQLite indexes values of any length
+        else:
             raise MigrationError(f"unknown SQL dialect {dialect!r}")
         return [s.strip() for s in text.split(";") if s.strip()]
 

@@ -11,7 +11,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
-from oracle.errors import StorageError
+from oracle.errors import DatabaseUnreachable, StorageError
 from oracle.storage.repository import NewReport, Tx
 from oracle.storage.sql import SqlRepository
 
@@ -62,7 +62,8 @@ class PostgresRepository(SqlRepository):
         try:
             return psycopg.connect(self.url, autocommit=True)
         except psycopg.Error as exc:
-            raise StorageError(f"cannot connect to PostgreSQL: {exc}".splitlines()[0]) from exc
+            raise DatabaseUnreachable(
+                f"cannot connect to PostgreSQL: {exc}".splitlines()[0]) from exc
 
     @contextmanager
     def transaction(self, immediate: bool = True) -> Iterator[Tx]:
@@ -109,14 +110,15 @@ class PostgresRepository(SqlRepository):
         """The server went away (restart, failover) or refused: forget this thread's
         connection so the next call reconnects, and report UNAVAILABLE meanwhile."""
         conn = getattr(self._local, "conn", None)
-        if conn is not None and (conn.closed or conn.broken):
+        gone = conn is None or conn.closed or conn.broken
+        if conn is not None and gone:
             self._local.conn = None
             with self._lock:
                 if conn in self._connections:
                     self._connections.remove(conn)
             conn.close()
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        return StorageError(f"PostgreSQL: {first}")
+        return (DatabaseUnreachable if gone else StorageError)(f"PostgreSQL: {first}")
 
     def _lock_migrations(self, tx: Tx) -> None:
         tx.execute("SELECT pg_advisory_xact_lock(?)", (MIGRATION_LOCK,))

@@ -170,6 +170,11 @@ class Repository(Protocol):
 
     def count_reports(self) -> int: ...
 
+    # retention
+    def finished_reports(self, before_ms: int, limit: int) -> list[StoredReport]: ...
+
+    def delete_reports(self, ids: Sequence[bytes]) -> int: ...
+
     # entropy
     def insert_entropy(self, entropy: EntropyRecord) -> None: ...
 
@@ -183,6 +188,8 @@ class Repository(Protocol):
     def apply_assertion(self, reg: Registration, raw: bytes, received_ms: int,
                         previous: Registration | None = None,
                         kind: str = "assertion") -> None: ...
+
+    def hotspots_asserted_since(self, since_ms: int | None) -> list[tuple[bytes, int]]: ...
 
     def replace_denylist(
         self,

@@ -16,7 +16,9 @@ from oracle.errors import StaleVersion
 from oracle.storage.migrate import CREATE_VERSION_TABLE, load_migrations
 from oracle.storage.repository import (
     STATUS_PENDING,
+    STATUS_STALE,
     STATUS_STORED,
+    STATUS_VERIFIED,
     EntropyRecord,
     InsertResult,
     NewReport,
@@ -174,6 +176,31 @@ class SqlRepository(VerificationQueries, RegistryQueries):
     def count_reports(self) -> int:
         return int(self._read("SELECT count(*) FROM reports")[0][0])
 
+    # --- retention ------------------------------------------------------------------------
+    def finished_reports(self, before_ms: int, limit: int) -> list[StoredReport]:
+        """The oldest reports received before `before_ms` whose verification is over
+        (verified, stale; coverage: stored): what retention may archive and delete."""
+        rows = self._read(
+            f"SELECT {REPORT_COLS} FROM reports WHERE received_ms < ? AND status IN (?, ?, ?) "
+            "ORDER BY received_ms, id LIMIT ?",
+            (before_ms, STATUS_VERIFIED, STATUS_STALE, STATUS_STORED, limit),
+        )
+        return [report_row(r) for r in rows]
+
+    def delete_reports(self, ids: Sequence[bytes]) -> int:
+        """Delete these reports if their verification is over; verdicts are kept."""
+        deleted = 0
+        with self.transaction(immediate=True) as tx:
+            for start in range(0, len(ids), _CHUNK):
+                chunk = list(ids[start : start + _CHUNK])
+                tx.execute(
+                    f"DELETE FROM reports WHERE id IN ({marks(len(chunk))}) "
+                    "AND status IN (?, ?, ?)",
+                    (*chunk, STATUS_VERIFIED, STATUS_STALE, STATUS_STORED),
+                )
+                deleted += tx.rowcount
+        return deleted
+
     # --- entropy --------------------------------------------------------------------------
     def insert_entropy(self, entropy: EntropyRecord) -> None:
         with self.transaction() as tx:
@@ -200,6 +227,14 @@ class SqlRepository(VerificationQueries, RegistryQueries):
         return self._entropy_rows("ORDER BY timestamp_s DESC LIMIT 1", ())
 
     # --- registry -------------------------------------------------------------------------
+    def hotspots_asserted_since(self, since_ms: int | None) -> list[tuple[bytes, int]]:
+        """(key, asserted_at_ms) of registrations asserted at or after `since_ms` (all: None)."""
+        rows = self._read(
+            "SELECT hotspot_key, asserted_at_ms FROM hotspots WHERE asserted_at_ms >= ?",
+            (-(2**63) if since_ms is None else since_ms,),
+        )
+        return [(bytes(k), int(ms)) for k, ms in rows]
+
     def replace_denylist(
         self,
         version: int,

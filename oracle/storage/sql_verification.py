@@ -183,16 +183,20 @@ class VerificationQueries:
                 (BEACON, from_ms, to_ms, STATUS_VERIFIED, STATUS_STALE, STATUS_CLAIMED),
             )
             beacons = [bytes(r[0]) for r in tx.fetchall()]
+            # A verdict whose report retention has removed is final: with nothing left to
+            # verify again, deleting it would lose it (hence the joins on reports).
             tx.execute(  # a verdict carries its report's kind and receive time
-                "SELECT report_id FROM verdicts WHERE kind = ? AND received_ms >= ? "
-                "AND received_ms < ? AND beacon_id IS NULL",
+                "SELECT v.report_id FROM verdicts v JOIN reports r ON r.id = v.report_id "
+                "WHERE v.kind = ? AND v.received_ms >= ? AND v.received_ms < ? "
+                "AND v.beacon_id IS NULL",
                 (WITNESS, from_ms, to_ms),
             )
             ids = set(beacons) | {bytes(r[0]) for r in tx.fetchall()}
             for start in range(0, len(beacons), 400):
                 chunk = beacons[start : start + 400]
                 tx.execute(
-                    f"SELECT report_id FROM verdicts WHERE beacon_id IN ({marks(len(chunk))})",
+                    "SELECT v.report_id FROM verdicts v JOIN reports r ON r.id = v.report_id "
+                    f"WHERE v.beacon_id IN ({marks(len(chunk))})",
                     chunk,
                 )
                 ids.update(bytes(r[0]) for r in tx.fetchall())

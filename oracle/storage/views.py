@@ -1,6 +1,15 @@
 """Read models for owners and tools: a report with its verdict and why, a hotspot's recent
 reports, the PoC of a beacon. Built from the Repository and returned as wire messages, so the
 QueryService and `pocnet-oracle report show` show the same thing.
+
+What anyone on the network may see (`public=True`, the QueryService) differs in one rule
+(issue 10 item 3): a beacon's payload, and its local entropy that regenerates the payload, are
+sealed until the report's verdict is written. The verdict is written only after the beacon's
+witness window has closed, so a key without a radio can no longer copy the payload of a beacon
+it never heard into a witness in time. Witnesses carry the same payload and are sealed alike.
+Nobody is exempt on the network, the beacon's owner included: the owner's hotspot holds its
+own beacon, and `pocnet-hotspot info` shows verdicts and reasons, which are never sealed. The
+operator's `report show` reads the database and sees everything.
 """
 
 from __future__ import annotations
@@ -15,6 +24,12 @@ from pocnet.wire import service_pb2, verdict_pb2
 
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 500
+
+# kind -> fields of the stored report withheld from the public until its verdict is written
+SEALED_UNTIL_VERDICT: dict[str, tuple[str, ...]] = {
+    "beacon": ("data", "local_entropy"),
+    "witness": ("data",),
+}
 
 
 def verdict_message(v: StoredVerdict) -> verdict_pb2.Verdict:
@@ -31,37 +46,51 @@ def verdict_message(v: StoredVerdict) -> verdict_pb2.Verdict:
     )
 
 
-def _summary(repo: Repository, report: StoredReport) -> service_pb2.ReportSummary:
+def _summary(
+    repo: Repository, report: StoredReport, public: bool
+) -> tuple[service_pb2.ReportSummary, bool]:
+    """The summary, and whether the report's payload is sealed from this reader."""
     summary = service_pb2.ReportSummary(
         id=report.id, kind=KINDS.index(report.kind), received_ms=report.received_ms,
-        data=report.data or b"",
     )
     verdict = repo.verdict(report.id)
     if verdict is not None:
         summary.verdict.CopyFrom(verdict_message(verdict))
-    return summary
+    sealed = public and verdict is None and report.kind in SEALED_UNTIL_VERDICT
+    if not sealed:
+        summary.data = report.data or b""
+    return summary, sealed
 
 
-def _detail(repo: Repository, report: StoredReport) -> service_pb2.ReportDetail:
-    detail = service_pb2.ReportDetail(summary=_summary(repo, report))
-    getattr(detail, report.kind).CopyFrom(report.message())
+def _detail(repo: Repository, report: StoredReport, public: bool) -> service_pb2.ReportDetail:
+    summary, sealed = _summary(repo, report, public)
+    detail = service_pb2.ReportDetail(summary=summary)
+    message = getattr(detail, report.kind)
+    message.CopyFrom(report.message())
+    if sealed:
+        for name in SEALED_UNTIL_VERDICT[report.kind]:
+            message.ClearField(name)
     return detail
 
 
-def report_detail(repo: Repository, report_id: bytes) -> service_pb2.ReportDetail:
+def report_detail(
+    repo: Repository, report_id: bytes, public: bool = False
+) -> service_pb2.ReportDetail:
     report = repo.report(bytes(report_id))
     if report is None:
         raise NotFound("no report with this id")
-    return _detail(repo, report)
+    return _detail(repo, report, public)
 
 
-def list_reports(repo: Repository, key: bytes, limit: int = 0) -> service_pb2.ReportsResponse:
+def list_reports(
+    repo: Repository, key: bytes, limit: int = 0, public: bool = False
+) -> service_pb2.ReportsResponse:
     limit = min(limit or DEFAULT_LIMIT, MAX_LIMIT)
     reports = repo.reports_for_hotspot(bytes(key), limit)
-    return service_pb2.ReportsResponse(reports=[_summary(repo, r) for r in reports])
+    return service_pb2.ReportsResponse(reports=[_summary(repo, r, public)[0] for r in reports])
 
 
-def poc(repo: Repository, beacon_id: bytes) -> service_pb2.PocResponse:
+def poc(repo: Repository, beacon_id: bytes, public: bool = False) -> service_pb2.PocResponse:
     beacon = repo.report(bytes(beacon_id))
     if beacon is None or beacon.kind != "beacon":
         raise NotFound("no beacon with this id")
@@ -73,7 +102,8 @@ def poc(repo: Repository, beacon_id: bytes) -> service_pb2.PocResponse:
     if beacon.data:  # not yet verified: the witnesses that will be matched
         witnesses += [w for w in repo.pending_witnesses(beacon.data) if w.id not in seen]
     return service_pb2.PocResponse(
-        beacon=_detail(repo, beacon), witnesses=[_detail(repo, w) for w in witnesses]
+        beacon=_detail(repo, beacon, public),
+        witnesses=[_detail(repo, w, public) for w in witnesses],
     )
 
 

@@ -180,26 +180,35 @@ class Keypair:
         return f"Keypair({self._public.address})"
 
 
-def load_keyfile(path: str | os.PathLike[str]) -> Keypair:
-    """Load a gateway-rs key file, refusing one that group or others may read or write."""
+def read_private_file(
+    path: str | os.PathLike[str], max_bytes: int, what: str = "key file"
+) -> bytes:
+    """Up to `max_bytes` of a secret file (a key file, a TLS private key), refusing one that
+    group or others may read or write: the one rule for every private key we load."""
     path = Path(path)
     try:
         fd = os.open(path, os.O_RDONLY)
     except OSError as exc:
-        raise KeyFileError(f"cannot open key file {path}: {exc.strerror}") from None
+        raise KeyFileError(f"cannot open {what} {path}: {exc.strerror}") from None
     try:
         mode = os.fstat(fd).st_mode
         if not stat.S_ISREG(mode):
-            raise KeyFileError(f"key file {path} is not a regular file")
+            raise KeyFileError(f"{what} {path} is not a regular file")
         if mode & 0o077:
             raise KeyFileError(
-                f"key file {path} has mode {stat.S_IMODE(mode):04o}; "
+                f"{what} {path} has mode {stat.S_IMODE(mode):04o}; "
                 f"it must not be accessible by group or others (chmod 600)"
             )
-        # Read one byte more than a key file holds so an oversized file is noticed.
-        data = os.read(fd, KEYFILE_LEN + 1)
+        return os.read(fd, max_bytes)
     finally:
         os.close(fd)
+
+
+def load_keyfile(path: str | os.PathLike[str]) -> Keypair:
+    """Load a gateway-rs key file, refusing one that group or others may read or write."""
+    path = Path(path)
+    # Read one byte more than a key file holds so an oversized file is noticed.
+    data = read_private_file(path, KEYFILE_LEN + 1)
     try:
         return Keypair.from_keyfile_bytes(data)
     except KeyFileError as exc:

@@ -53,3 +53,7 @@ def test_install_steps_for_raspberry_pi_os() -> None:
                  "systemctl enable --now pocnet-hotspot", "Restart=on-failure",
                  "systemd-time-wait-sync"):
         assert step in text, step
+
+
+def test_unit_bounds_file_descriptors() -> None:
+    assert int(directives()["LimitNOFILE"][0]) == 1024

@@ -103,19 +103,26 @@ class Harness:
 
         return [r for r in self.call(ask).reports if r.kind == kind]
 
-    def detail(self, report_id: bytes) -> Any:
-        async def ask() -> Any:
-            return await self.query().GetReport(service_pb2.ReportRequest(id=report_id),
-                                                timeout=10)
+    def stored(self, report_id: bytes) -> Any:
+        """The operator's view of a report, read from the oracle's database: unlike the public
+        QueryService it shows a beacon's payload before its verdict (docs/security.md)."""
+        from oracle.storage import open_repository, views
 
-        return self.call(ask)
+        repo = open_repository(f"sqlite:///{self.oracle.db_path}")
+        try:
+            return views.report_detail(repo, report_id)
+        finally:
+            repo.close()
 
-    def poc(self, beacon_id: bytes) -> Any:
-        async def ask() -> Any:
-            return await self.query().GetPoc(service_pb2.PocRequest(beacon_id=beacon_id),
-                                             timeout=10)
+    def stored_poc(self, beacon_id: bytes) -> Any:
+        """The operator's view of a beacon's PoC (see `stored`)."""
+        from oracle.storage import open_repository, views
 
-        return self.call(ask)
+        repo = open_repository(f"sqlite:///{self.oracle.db_path}")
+        try:
+            return views.poc(repo, beacon_id)
+        finally:
+            repo.close()
 
     def wait_for(self, what: str, probe: Callable[[], T | None],
                  timeout_s: float = BEACON_WAIT_S) -> T:

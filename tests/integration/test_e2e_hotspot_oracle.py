@@ -45,8 +45,7 @@ def network(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Harness]:
 
 def _beacon(harness: Harness, site: Site) -> reports_pb2.BeaconReport:
     summary = harness.first_beacon(site.node_id)
-    detail = harness.detail(bytes(summary.id))
-    report = detail.beacon
+    report = harness.stored(bytes(summary.id)).beacon  # the payload is sealed from the public
     assert bytes(report.pub_key) == harness.keys[site.node_id].public_key.to_bytes()
     # Stored as sent (signed on the stream by the session key): its id is its content hash.
     assert len(report.signature) == 64
@@ -88,15 +87,15 @@ def test_a_beacon_is_witnessed_by_a_hotspot_in_range(network: Harness) -> None:
     def witnessed() -> tuple[str, list[reports_pb2.WitnessReport]] | None:
         for name in names.values():
             for beacon in network.reports(name, verdict_pb2.BEACON):
-                poc = network.poc(bytes(beacon.id))
+                poc = network.stored_poc(bytes(beacon.id))  # payloads: the operator's view
                 others = [w.witness for w in poc.witnesses
                           if bytes(w.witness.pub_key) != bytes(poc.beacon.beacon.pub_key)]
                 if others:
-                    return name, others
+                    return name, poc.beacon.beacon.data, others
         return None
 
-    beaconer, witnesses = network.wait_for("witnessed beacon", witnessed)
-    beacon_data = network.reports(beaconer, verdict_pb2.BEACON)[0].data
+    beaconer, beacon_data, witnesses = network.wait_for("witnessed beacon", witnessed)
+    assert len(beacon_data) == 51
     for w in witnesses:
         assert names[bytes(w.pub_key)] != beaconer
         assert w.data == beacon_data

@@ -43,8 +43,10 @@ class StreamClient:
 class RunningServer:
     """An oracle server on 127.0.0.1:0 in a background event loop; tests use sync stubs."""
 
-    def __init__(self, settings, operator, monotonic_s=None, extra_address=None) -> None:
+    def __init__(self, settings, operator, monotonic_s=None, extra_address=None,
+                 keepalive=None) -> None:
         self.settings = settings
+        self._keepalive = keepalive  # a pocnet.keepalive.KeepalivePolicy; None: the default
         self.operator = operator
         self._monotonic_s = monotonic_s  # injected clock of rate limits and stream guard
         self._extra_address = extra_address  # e.g. "[::1]:0": a second peer address
@@ -62,7 +64,8 @@ class RunningServer:
 
         clock = {"monotonic_s": self._monotonic_s} if self._monotonic_s is not None else {}
         oracle = build_oracle(self.settings, locator=lambda: _FixedRegion(), **clock)
-        server, port = create_server(self.settings, "127.0.0.1:0", oracle)
+        policy = {"keepalive": self._keepalive} if self._keepalive is not None else {}
+        server, port = create_server(self.settings, "127.0.0.1:0", oracle, **policy)
         if self._extra_address is not None:
             self.extra_port = server.grpc.add_insecure_port(self._extra_address)
         await server.start()

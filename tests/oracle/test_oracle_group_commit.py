@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import threading
 
 import pytest
@@ -100,3 +101,55 @@ def test_queue_is_bounded_and_stop_commits_what_is_queued() -> None:
 
     asyncio.run(run())
     assert sum(len(b) for b in repo.batches) == 11
+
+
+class HeldRepo:
+    """A real repository whose first commit waits for `release`, so the rows stored meanwhile
+    share the next batch."""
+
+    def __init__(self, repo: object) -> None:
+        self.repo = repo
+        self.started = threading.Event()
+        self.release = threading.Event()
+
+    def insert_reports(self, rows: list[NewReport]) -> list[InsertResult]:
+        if not self.started.is_set():
+            self.started.set()
+            self.release.wait(10)
+        return self.repo.insert_reports(rows)  # type: ignore[attr-defined,no-any-return]
+
+
+def test_one_refused_row_fails_only_itself(repo, caplog: pytest.LogCaptureFixture) -> None:  # type: ignore[no-untyped-def]
+    """Issue 10 item 5: on PostgreSQL a 9,000-byte value in the data index failed the whole
+    batch (40 keys made 18 % of others' reports fail). The data index takes any length now, and
+    a row the database does refuse (here an INTEGER out of range) fails alone."""
+    import dataclasses
+
+    held = HeldRepo(repo)
+    committer = GroupCommitter(held, max_batch=100)  # type: ignore[arg-type]
+    big = dataclasses.replace(ROWS[1], id=b"\x01" * 32, data=os.urandom(9_000))  # no compression
+    refused = dataclasses.replace(ROWS[2], id=b"\x02" * 32, fix_lat_e7=2**40, fix_lon_e7=0)
+    good = ROWS[3:23]
+
+    async def run() -> list[object]:
+        committer.start()
+        first = committer.store(ROWS[0])
+        await asyncio.to_thread(held.started.wait, 10)
+        rest = [committer.store(r) for r in (*good[:10], big, refused, *good[10:])]
+        held.release.set()
+        return list(await asyncio.gather(first, *rest, return_exceptions=True))
+
+    with caplog.at_level(logging.WARNING, logger="oracle"):
+        try:
+            outcomes = asyncio.run(run())
+        finally:
+            committer.stop()
+    if repo.dialect == "sqlite":  # SQLite's INTEGER is 64-bit: nothing to refuse there
+        assert all(isinstance(o, InsertResult) for o in outcomes)
+    else:
+        assert isinstance(outcomes[12], StorageError), outcomes[12]
+        assert [i for i, o in enumerate(outcomes) if not isinstance(o, InsertResult)] == [12]
+        assert "1 failed" in caplog.text
+        assert repo.report(refused.id) is None
+    assert repo.report(big.id).data == big.data
+    assert all(repo.report(r.id) is not None for r in (ROWS[0], *good))

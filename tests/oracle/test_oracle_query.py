@@ -9,22 +9,26 @@ from oracle_factories import beacon_report, keypair, witness_report
 from pocnet.wire import service_pb2, service_pb2_grpc, verdict_pb2
 
 
-def test_queries(server, channel: grpc.Channel) -> None:  # type: ignore[no-untyped-def]
+def _beacon_and_witness(server, channel: grpc.Channel, seed: int):  # type: ignore[no-untyped-def]
+    """A beacon of keypair(seed) on the current entropy and a witness of keypair(seed + 1)."""
     ingest = service_pb2_grpc.IngestServiceStub(channel)
-    query = service_pb2_grpc.QueryServiceStub(channel)
-    hotspot, witness_kp = keypair(31), keypair(32)
     entropy = server.oracle.entropy.current()
-    beacon = beacon_report(hotspot, entropy.data, entropy.timestamp)
-    beacon_ack = ingest.SubmitBeacon(beacon, timeout=5)
-    witness = witness_report(witness_kp, data=beacon.data)
-    witness_ack = ingest.SubmitWitness(witness, timeout=5)
+    beacon = beacon_report(keypair(seed), entropy.data, entropy.timestamp)
+    witness = witness_report(keypair(seed + 1), data=beacon.data)
+    return (beacon, ingest.SubmitBeacon(beacon, timeout=5), witness,
+            ingest.SubmitWitness(witness, timeout=5))
+
+
+def test_queries(server, channel: grpc.Channel) -> None:  # type: ignore[no-untyped-def]
+    query = service_pb2_grpc.QueryServiceStub(channel)
+    beacon, beacon_ack, witness, witness_ack = _beacon_and_witness(server, channel, 31)
 
     listed = query.ListReports(service_pb2.ReportsRequest(hotspot_key=beacon.pub_key), timeout=5)
     assert [r.id for r in listed.reports] == [beacon_ack.id]
     assert not listed.reports[0].HasField("verdict")  # not yet verified
 
     poc = query.GetPoc(service_pb2.PocRequest(beacon_id=beacon_ack.id), timeout=5)
-    assert poc.beacon.beacon == beacon
+    assert poc.beacon.summary.id == beacon_ack.id  # its payload is sealed: test_sealed_...
     assert [w.summary.id for w in poc.witnesses] == [witness_ack.id]
 
     # Verify now (entropy window long closed from the runner's point of view).
@@ -36,6 +40,7 @@ def test_queries(server, channel: grpc.Channel) -> None:  # type: ignore[no-unty
     assert v.reason == verdict_pb2.gateway_not_found and not v.valid  # nobody is registered
     poc = query.GetPoc(service_pb2.PocRequest(beacon_id=beacon_ack.id), timeout=5)
     assert poc.beacon.summary.verdict.reason == verdict_pb2.gateway_not_found
+    assert poc.beacon.beacon == beacon
     assert len(poc.witnesses) == 1
 
     rewards = query.GetRewards(service_pb2.RewardsRequest(hotspot_key=beacon.pub_key), timeout=5)
@@ -43,6 +48,47 @@ def test_queries(server, channel: grpc.Channel) -> None:  # type: ignore[no-unty
     from oracle.rewards.store import ManifestStore
 
     assert isinstance(server.oracle.rewards, ManifestStore)  # issue 7's store is wired in
+
+
+def test_a_beacons_payload_is_sealed_until_its_verdict(server, channel: grpc.Channel) -> None:  # type: ignore[no-untyped-def]
+    """Issue 10 item 3: a second key read a beacon's payload as soon as it arrived and had a
+    copied witness acknowledged 5-110 ms later. Before the verdict no answer holds the payload
+    or the local entropy that regenerates it; the verdict and receive time are not secret."""
+    query = service_pb2_grpc.QueryServiceStub(channel)
+    beacon, beacon_ack, witness, witness_ack = _beacon_and_witness(server, channel, 33)
+
+    def answers() -> list[bytes]:
+        """Every byte string any query returns about this beacon or its witness."""
+        listed = query.ListReports(service_pb2.ReportsRequest(hotspot_key=beacon.pub_key),
+                                   timeout=5)
+        by_witness = query.ListReports(service_pb2.ReportsRequest(hotspot_key=witness.pub_key),
+                                       timeout=5)
+        poc = query.GetPoc(service_pb2.PocRequest(beacon_id=beacon_ack.id), timeout=5)
+        one = query.GetReport(service_pb2.ReportRequest(id=beacon_ack.id), timeout=5)
+        two = query.GetReport(service_pb2.ReportRequest(id=witness_ack.id), timeout=5)
+        return [m.SerializeToString() for m in (listed, by_witness, poc, one, two)]
+
+    before = answers()
+    assert not any(beacon.data in raw or beacon.local_entropy in raw for raw in before)
+    poc = query.GetPoc(service_pb2.PocRequest(beacon_id=beacon_ack.id), timeout=5)
+    assert poc.beacon.beacon.pub_key == beacon.pub_key  # the rest of the report is shown
+    assert poc.beacon.beacon.remote_entropy == beacon.remote_entropy
+
+    server.oracle.runner.run_once(now_ms=beacon_ack.received_ms + 10 * 60_000)
+    after = answers()
+    assert all(beacon.data in raw for raw in after)  # the verdict is written: unsealed
+    poc = query.GetPoc(service_pb2.PocRequest(beacon_id=beacon_ack.id), timeout=5)
+    assert poc.beacon.beacon == beacon and poc.witnesses[0].witness.data == beacon.data
+
+
+def test_the_operators_view_is_never_sealed(server, channel: grpc.Channel) -> None:  # type: ignore[no-untyped-def]
+    from oracle.storage import views
+
+    entropy = server.oracle.entropy.current()
+    beacon = beacon_report(keypair(35), entropy.data, entropy.timestamp)
+    ack = service_pb2_grpc.IngestServiceStub(channel).SubmitBeacon(beacon, timeout=5)
+    assert views.report_detail(server.oracle.repo, ack.id).beacon == beacon
+    assert views.report_detail(server.oracle.repo, ack.id, public=True).beacon != beacon
 
 
 def test_rewards_come_from_the_injected_source() -> None:

@@ -68,3 +68,31 @@ def test_bad_parameters_are_refused() -> None:
         RateLimiter(0, 5, Clock())
     with pytest.raises(ValueError):
         RateLimiter(1, 0.5, Clock())
+
+
+def test_keys_not_onboarded_share_one_budget_of_reports_and_bytes() -> None:
+    """Issue 10 item 4: 100 fresh keys wrote 54 MB/s because each had its own budget. The
+    shared budget gives them together its rate, whatever the number of keys."""
+    from oracle.errors import StrangersLimited
+    from oracle.ratelimit import SharedBudget
+
+    clock = Clock()
+    budget = SharedBudget(reports_per_s=10, reports_burst=20, bytes_per_s=1000,
+                          bytes_burst=2000, clock_s=clock)
+    for _ in range(20):  # the report burst, exactly
+        budget.take(100)
+    with pytest.raises(StrangersLimited, match="share 10 reports/s and 1000 bytes/s"):
+        budget.take(1)
+    clock.s += 1.0  # 10 reports and 1000 bytes more
+    budget.take(1000)  # the byte budget, exactly
+    with pytest.raises(StrangersLimited):
+        budget.take(1)  # reports left (9) but no bytes
+    clock.s += 0.5  # 500 bytes
+    with pytest.raises(StrangersLimited):
+        budget.take(501)  # refused: nothing spent
+    budget.take(500)
+    clock.s += 1000.0
+    for _ in range(20):
+        budget.take(100)  # never more than the bursts
+    with pytest.raises(StrangersLimited):
+        budget.take(1)

@@ -41,6 +41,7 @@ def _self_signed(tmp: Path) -> tuple[Path, Path]:
     key_path.write_bytes(key.private_bytes(serialization.Encoding.PEM,
                                            serialization.PrivateFormat.PKCS8,
                                            serialization.NoEncryption()))
+    key_path.chmod(0o600)
     return cert_path, key_path
 
 
@@ -62,6 +63,30 @@ def test_tls(oracle_settings, tmp_path: Path) -> None:  # type: ignore[no-untype
             assert info.value.code() == grpc.StatusCode.UNAVAILABLE
     finally:
         running.close()
+
+
+@pytest.mark.parametrize("mode", [0o644, 0o640, 0o604])
+def test_a_tls_key_others_may_read_is_refused(oracle_settings, tmp_path: Path, mode: int) -> None:  # type: ignore[no-untyped-def]
+    """Issue 10 item 8: refused like a key file group or others may read (PROTOCOL §1)."""
+    import asyncio
+
+    from oracle.errors import OracleError
+    from oracle.server import build_oracle, create_server
+
+    settings, _ = oracle_settings
+    cert, key = _self_signed(tmp_path)
+    key.chmod(mode)
+    settings = settings.with_("server", tls_cert=str(cert), tls_key=str(key))
+
+    async def create() -> None:
+        oracle = build_oracle(settings)
+        try:
+            create_server(settings, "127.0.0.1:0", oracle)
+        finally:
+            oracle.close()
+
+    with pytest.raises(OracleError, match=f"TLS private key .* has mode {mode:04o}; .*chmod 600"):
+        asyncio.run(create())
 
 
 def test_concurrent_rpc_cap(oracle_settings) -> None:  # type: ignore[no-untyped-def]

@@ -1,0 +1,127 @@
+"""Benchmark (issue 10 "Done when"): an onboarded hotspot's p99 acknowledgement latency with and
+without a flood of 100 fresh keys sending witness reports at full rate; target: within 2x.
+
+The oracle runs as `pocnet-oracle serve` (SQLite, signature checks on, default limits: keys not
+onboarded share 20 reports/s and 8 KiB/s) in its own process; the flood runs in a second
+process (100 keys, unary calls, 128 in flight) and the hotspot in this one: one witness report
+every 50 ms by unary call, each latency from call to acknowledgement. Afterwards the database
+holds the hotspot's reports plus at most the shared budget's worth of the flood's.
+
+    .venv/bin/python tests/bench/bench_flood.py [--seconds 10] [--json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import multiprocessing
+import signal
+import sqlite3
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import grpc
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "oracle"))
+from bench_ingest import start_server
+from oracle_factories import assertion, keypair, witness_report
+
+from pocnet.wire import service_pb2_grpc
+
+PER_KEY_LIFTED = {  # the per-key limit is no obstacle: only the shared budget holds the flood
+    "POCNET_ORACLE_RATE_LIMIT_PER_KEY_RATE_PER_S": "1000",
+    "POCNET_ORACLE_RATE_LIMIT_PER_KEY_BURST": "1000",
+}
+
+FRESH_KEYS = 100
+IN_FLIGHT = 128
+HOTSPOT_INTERVAL_S = 0.05
+
+
+def flood(port: int, seconds: float, out: multiprocessing.Queue) -> None:  # type: ignore[type-arg]
+    keys = [keypair(50_000 + i) for i in range(FRESH_KEYS)]
+    sent = acked = 0
+    deadline = time.monotonic() + seconds
+    with grpc.insecure_channel(f"127.0.0.1:{port}") as channel:
+        submit = service_pb2_grpc.IngestServiceStub(channel).SubmitWitness
+        while time.monotonic() < deadline:
+            batch = [submit.future(witness_report(keys[(sent + i) % FRESH_KEYS],
+                                                  timestamp_ns=sent + i + 1), timeout=30)
+                     for i in range(IN_FLIGHT)]
+            sent += len(batch)
+            acked += sum(f.exception() is None for f in batch)
+    out.put({"sent": sent, "acked": acked})
+
+
+def hotspot_latencies(port: int, seconds: float, tag: int) -> list[float]:
+    hotspot = keypair(77)
+    latencies = []
+    with grpc.insecure_channel(f"127.0.0.1:{port}") as channel:
+        submit = service_pb2_grpc.IngestServiceStub(channel).SubmitWitness
+        deadline = time.monotonic() + seconds
+        i = 0
+        while time.monotonic() < deadline:
+            report = witness_report(hotspot, timestamp_ns=tag * 1_000_000 + i + 1)
+            start = time.perf_counter()
+            submit(report, timeout=30)
+            latencies.append(time.perf_counter() - start)
+            i += 1
+            time.sleep(max(0.0, HOTSPOT_INTERVAL_S - (time.perf_counter() - start)))
+    return latencies
+
+
+def p(latencies: list[float], q: float) -> float:
+    ordered = sorted(latencies)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args()
+    tmp = Path(tempfile.mkdtemp(prefix="bench-flood-"))
+    proc, port = start_server(tmp, PER_KEY_LIFTED)
+    try:
+        with grpc.insecure_channel(f"127.0.0.1:{port}") as channel:
+            service_pb2_grpc.RegistryServiceStub(channel).AssertLocation(
+                assertion(keypair(77), keypair(78)), timeout=30)
+        hotspot_latencies(port, 1.0, 0)  # warm up
+        quiet = hotspot_latencies(port, args.seconds, 1)
+        out: multiprocessing.Queue = multiprocessing.Queue()  # type: ignore[type-arg]
+        flooder = multiprocessing.Process(target=flood, args=(port, args.seconds + 1.0, out))
+        flooder.start()
+        time.sleep(0.5)
+        started = time.monotonic()
+        loud = hotspot_latencies(port, args.seconds, 2)
+        flood_result = out.get(timeout=120)
+        flooder.join(60)
+        elapsed = time.monotonic() - started + 1.5
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(30)
+    with sqlite3.connect(tmp / "oracle.db") as db:
+        others, size = db.execute(
+            "SELECT count(*), coalesce(sum(length(raw)), 0) FROM reports WHERE hotspot_key <> ?",
+            (keypair(77).public_key.to_bytes(),)).fetchone()
+    result = {
+        "quiet_p50_ms": p(quiet, 0.5), "quiet_p99_ms": p(quiet, 0.99),
+        "flood_p50_ms": p(loud, 0.5), "flood_p99_ms": p(loud, 0.99),
+        "p99_ratio": p(loud, 0.99) / p(quiet, 0.99),
+        "hotspot_reports": len(quiet) + len(loud),
+        "flood_sent": flood_result["sent"], "flood_acked": flood_result["acked"],
+        "flood_stored": others, "flood_stored_bytes": size,
+        "budget_allows_reports": 200 + 20 * elapsed, "budget_allows_bytes": 81920 + 8192 * elapsed,
+    }
+    if args.json:
+        print(json.dumps(result))
+    else:
+        for key, value in result.items():
+            print(f"{key:24} {value:.1f}" if isinstance(value, float) else f"{key:24} {value}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
