@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import dataclasses
 import os
-import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,7 +16,9 @@ from typing import Any
 
 from oracle.errors import SettingsError
 from oracle.stream_guard import StreamCaps
+from pocnet import settings_file
 
+DEFAULT_PATH = Path("/etc/pocnet/oracle.toml")
 ENV_PREFIX = "POCNET_ORACLE_"
 
 
@@ -106,67 +107,6 @@ class Settings:
         )
 
 
-def _coerce(value: Any, kind: Any, where: str, errors: list[str]) -> Any:
-    kind_name = kind if isinstance(kind, str) else getattr(kind, "__name__", str(kind))
-    try:
-        if kind_name in ("int",):
-            if isinstance(value, bool) or (isinstance(value, float) and not value.is_integer()):
-                raise ValueError
-            return int(value)
-        if kind_name == "float":
-            if isinstance(value, bool):
-                raise ValueError
-            return float(value)
-        if kind_name == "str":
-            if not isinstance(value, str):
-                raise ValueError
-            return value
-        if kind_name.startswith("tuple"):
-            items = value.split(",") if isinstance(value, str) else value
-            if not isinstance(items, list | tuple) or not all(isinstance(i, str) for i in items):
-                raise ValueError
-            return tuple(i.strip() for i in items if i.strip())
-    except (TypeError, ValueError):
-        pass
-    errors.append(f"{where}: expected {kind_name}, got {value!r}")
-    return None
-
-
-def _build(data: Mapping[str, Any], env: Mapping[str, str], errors: list[str]) -> Settings:
-    sections: dict[str, Any] = {}
-    for sec in dataclasses.fields(Settings):
-        cls = sec.default_factory()  # type: ignore[misc]
-        given = data.get(sec.name, {})
-        if not isinstance(given, dict):
-            errors.append(f"[{sec.name}]: expected a table")
-            given = {}
-        names = {f.name: f for f in dataclasses.fields(cls)}
-        for unknown in sorted(set(given) - set(names)):
-            errors.append(f"{sec.name}.{unknown}: unknown setting")
-        values: dict[str, Any] = {}
-        for name, f in names.items():
-            env_name = f"{ENV_PREFIX}{sec.name}_{name}".upper()
-            where = f"{sec.name}.{name}"
-            if env_name in env:
-                raw, where = env[env_name], env_name
-            elif name in given:
-                raw = given[name]
-            else:
-                continue
-            coerced = _coerce(raw, f.type, where, errors)
-            if coerced is not None:
-                values[name] = coerced
-        sections[sec.name] = dataclasses.replace(cls, **values)
-    for name in sorted(k for k in env if k.startswith(ENV_PREFIX)):
-        if not any(
-            name == f"{ENV_PREFIX}{s.name}_{f.name}".upper()
-            for s in dataclasses.fields(Settings)
-            for f in dataclasses.fields(s.default_factory())  # type: ignore[misc]
-        ):
-            errors.append(f"{name}: unknown setting")
-    return Settings(**sections)
-
-
 def _check(s: Settings) -> list[str]:
     errors = []
     if s.oracle.network not in ("mainnet", "testnet"):
@@ -246,17 +186,15 @@ def validate(settings: Settings) -> Settings:
 
 
 def load(path: str | Path | None = None, env: Mapping[str, str] | None = None) -> Settings:
-    """Read the file (optional) and the environment; raise SettingsError listing every mistake."""
-    data: dict[str, Any] = {}
-    if path is not None:
-        try:
-            data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
-        except OSError as exc:
-            raise SettingsError(f"{path}: {exc.strerror}") from None
-        except tomllib.TOMLDecodeError as exc:
-            raise SettingsError(f"{path}: not valid TOML: {exc}") from None
-    errors: list[str] = []
-    settings = _build(data, os.environ if env is None else env, errors)
+    """Read the file (default /etc/pocnet/oracle.toml, which may be absent) and the environment;
+    raise SettingsError listing every mistake, one line each."""
+    try:
+        data = settings_file.read_toml(DEFAULT_PATH if path is None else Path(path),
+                                       must_exist=path is not None)
+    except settings_file.SettingsFileError as exc:
+        raise SettingsError(str(exc)) from None
+    settings, errors = settings_file.build(
+        Settings, data, os.environ if env is None else env, ENV_PREFIX)
     errors += _check(settings)
     if errors:
         raise SettingsError("\n".join(errors))
