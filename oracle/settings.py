@@ -25,8 +25,8 @@ ENV_PREFIX = "POCNET_ORACLE_"
 @dataclass(frozen=True)
 class OracleSection:
     network: str = "mainnet"  # "mainnet" | "testnet": keys of the other network are refused
-    key: str = "oracle.key"  # oracle key file (gateway-rs layout, mode 0600)
-    database: str = "sqlite:///oracle.db"  # sqlite:///path, a path, or postgresql://...
+    key: str = "/var/lib/pocnet-oracle/oracle.key"  # gateway-rs layout, mode 0600
+    database: str = "sqlite:////var/lib/pocnet-oracle/oracle.db"  # or a path, postgresql://...
     listen: str = "127.0.0.1:7080"
     worker_id: str = ""  # name of this replica in verification claims; "" = host:pid
 
@@ -89,6 +89,13 @@ class RegistrySection:
 
 
 @dataclass(frozen=True)
+class PayoutSection:
+    """Where payouts keep their state; the LiteSVM state and payer keypair lie beside the ledger."""
+
+    ledger: str = "/var/lib/pocnet-oracle/payout-ledger.db"
+
+
+@dataclass(frozen=True)
 class Settings:
     oracle: OracleSection = field(default_factory=OracleSection)
     server: ServerSection = field(default_factory=ServerSection)
@@ -98,6 +105,7 @@ class Settings:
     entropy: EntropySection = field(default_factory=EntropySection)
     verifier: VerifierSection = field(default_factory=VerifierSection)
     registry: RegistrySection = field(default_factory=RegistrySection)
+    payout: PayoutSection = field(default_factory=PayoutSection)
 
     def with_(self, section: str, **values: Any) -> Settings:
         """A copy with some fields of one section replaced (tests, command-line flags)."""

@@ -164,7 +164,7 @@ def _run(args: argparse.Namespace) -> int:
     try:
         conf = settings.load(args.config)
     except SettingsError as exc:
-        raise UsageError(str(exc).replace("\n", "; ")) from None
+        raise UsageError(*str(exc).splitlines()) from None
     out = gather(conf)
     if args.json:
         print_json(out)

@@ -31,7 +31,7 @@ def key_path(args: argparse.Namespace) -> str:
     try:
         return settings.load(args.config).key.file
     except SettingsError as exc:
-        raise UsageError(str(exc).replace("\n", "; ")) from None
+        raise UsageError(*str(exc).splitlines()) from None
 
 
 def _run(args: argparse.Namespace) -> int:

@@ -11,7 +11,7 @@ import argparse
 import json
 from pathlib import Path
 
-from pocnet.cli import UsageError, print_json
+from pocnet.cli import UsageError, integer, number, print_json
 
 SOLANA_KEYPAIR_LEN = 64
 
@@ -21,17 +21,18 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "onboard", help="build the signed onboarding / location assertion request",
         description="Build a LocationAssertion signed by the hotspot key (and the owner's "
         "wallet), for the operator's `pocnet-oracle registry onboard`.")
-    p.add_argument("--lat", type=float, required=True, help="latitude, degrees")
-    p.add_argument("--lon", type=float, required=True, help="longitude, degrees")
-    p.add_argument("--gain", type=float, required=True, help="antenna gain, dBi (e.g. 3.0)")
-    p.add_argument("--elevation", type=int, required=True, help="metres above ground")
+    p.add_argument("--lat", type=number(-90, 90), required=True, help="latitude, degrees")
+    p.add_argument("--lon", type=number(-180, 180), required=True, help="longitude, degrees")
+    p.add_argument("--gain", type=number(), required=True, help="antenna gain, dBi (e.g. 3.0)")
+    p.add_argument("--elevation", type=integer(-(2**31), 2**31 - 1), required=True,
+                   help="metres above ground")
     owner = p.add_mutually_exclusive_group(required=True)
     owner.add_argument("--owner-key", metavar="FILE",
                        help="owner's Solana keypair JSON (64-byte array): sets and signs")
     owner.add_argument("--owner-wallet", metavar="BASE58",
                        help="owner's wallet address only (the owner signs elsewhere)")
     p.add_argument("--capability", choices=("full", "data_only"), default="full")
-    p.add_argument("--nonce", type=int, help="assertion nonce (default: timestamp in ms)")
+    p.add_argument("--nonce", type=integer(0), help="assertion nonce (default: timestamp in ms)")
     p.add_argument("-c", "--config", metavar="PATH", help="settings file (for key.file)")
     p.add_argument("--key-file", metavar="PATH", help="hotspot key file (overrides settings)")
     p.add_argument("-o", "--out", metavar="FILE",

@@ -35,7 +35,7 @@ def _run(args: argparse.Namespace) -> int:
     try:
         conf = settings.load(args.config)
     except SettingsError as exc:
-        raise UsageError(str(exc).replace("\n", "\n  ")) from None
+        raise UsageError(*exc.problems) from None
     logs.configure(conf.log.level)
     log = logging.getLogger("hotspot")
     try:

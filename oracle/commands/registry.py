@@ -11,7 +11,8 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from pocnet.cli import UsageError, print_json
+from oracle.commands._database import add_options
+from pocnet.cli import UsageError, integer, print_json
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -20,8 +21,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     sub = p.add_subparsers(title="actions", metavar="ACTION", required=True)
 
     def common(q: argparse.ArgumentParser) -> None:
-        q.add_argument("--config", metavar="FILE", help="settings file (TOML)")
-        q.add_argument("--database", metavar="URL", help="database URL or path")
+        add_options(q)
         q.add_argument("--json", action="store_true", help="print one JSON object")
 
     for action, text in (("onboard", "register a new hotspot from a signed assertion"),
@@ -35,7 +35,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
                        description="Replace the denylist (hotspots and hotspot pairs) with a new "
                        "version signed by an operator key the oracle trusts.")
     q.add_argument("--operator-key", required=True, metavar="FILE", help="operator key file")
-    q.add_argument("--version", type=int, metavar="N",
+    q.add_argument("--version", type=integer(1), metavar="N",
                    help="denylist version (default: current + 1)")
     q.add_argument("--hotspot", action="append", default=[], metavar="ADDRESS",
                    help="deny this hotspot (repeatable)")

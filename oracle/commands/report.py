@@ -6,6 +6,7 @@ import argparse
 from datetime import UTC, datetime
 from typing import Any
 
+from oracle.commands._database import add_options
 from pocnet.cli import UsageError, print_json
 
 
@@ -16,8 +17,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     q = sub.add_parser("show", help="a report with its verdict and the reason",
                        description="Show a report (by its content-hash id, hex) with its verdict.")
     q.add_argument("id", metavar="ID", help="report id: 32 bytes as hex (from the ack)")
-    q.add_argument("--config", metavar="FILE", help="settings file (TOML)")
-    q.add_argument("--database", metavar="URL", help="database URL or path")
+    add_options(q)
     q.add_argument("--json", action="store_true", help="print one JSON object")
     q.set_defaults(handler=_run_show)
 

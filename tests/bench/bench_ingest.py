@@ -45,7 +45,8 @@ def start_server(tmp: Path) -> tuple[subprocess.Popen[str], int]:
                POCNET_ORACLE_VERIFIER_INTERVAL_S="3600",
                POCNET_ORACLE_STREAMS_PER_PEER_PENDING="64")  # 16+ streams open at once
     proc = subprocess.Popen(
-        [sys.executable, "-m", "oracle.cli", "serve", "--listen", "127.0.0.1:0", "--json",
+        [sys.executable, "-m", "oracle.cli", "serve", "--create", "--listen", "127.0.0.1:0",
+         "--json",
          "--database", f"sqlite:///{tmp / 'oracle.db'}", "--key", str(tmp / "oracle.key")],
         stdout=subprocess.PIPE, text=True, env=env,
     )

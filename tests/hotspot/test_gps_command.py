@@ -15,7 +15,7 @@ import pytest
 from hotspot.cli import main
 
 REPO = Path(__file__).resolve().parents[2]
-GPS_DATA = REPO.parent / "shared" / "data" / "gps"
+GPS_DATA = REPO / "tests" / "firmware_bridge" / "ublox_gps" / "data"
 KEYS = {"lat", "lon", "height_m", "h_acc_m", "fix", "satellites", "time", "usable"}
 
 

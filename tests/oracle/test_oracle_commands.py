@@ -17,6 +17,7 @@ from pocnet.keys import Network, create_keyfile
 def _env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> str:
     db = f"sqlite:///{tmp_path / 'oracle.db'}"
     monkeypatch.setenv("POCNET_ORACLE_ORACLE_DATABASE", db)
+    open_repository(db).close()  # as `serve --create` leaves it
     # The region locator is the real one here: Amsterdam is in EU868.
     return db
 
@@ -124,3 +125,54 @@ def test_serve_exits_1_when_a_background_task_crashed(tmp_path: Path, monkeypatc
     code, _, err = _run(capsys, "serve", "--listen", "127.0.0.1:0",
                         "--key", str(tmp_path / "oracle.key"))
     assert code == 1 and "boom" in err and err.count("\n") == 1, err
+
+
+@pytest.mark.parametrize("argv", [
+    ["registry", "onboard", "ASSERTION"],
+    ["registry", "show", keypair(55).public_key.address],
+    ["report", "show", "00" * 32],
+    ["verify"],
+    ["rewards", "show", "--epoch", "1"],
+    ["serve", "--listen", "127.0.0.1:0", "--key", "KEY"],
+])
+def test_no_command_creates_a_database_silently(tmp_path: Path, capsys, argv) -> None:  # type: ignore[no-untyped-def]
+    """A mistyped path, or a command run in the wrong folder, fails instead of succeeding into
+    a new empty database the server never reads."""
+    (tmp_path / "a.bin").write_bytes(assertion(keypair(55), keypair(56)).SerializeToString())
+    create_keyfile(tmp_path / "oracle.key")
+    argv = [{"ASSERTION": str(tmp_path / "a.bin"), "KEY": str(tmp_path / "oracle.key")}.get(a, a)
+            for a in argv]
+    missing = tmp_path / "oracel.db"
+    code, _, err = _run(capsys, *argv, "--database", f"sqlite:///{missing}")
+    assert code == 2 and err == (f"pocnet-oracle: error: no database at {missing}; create it "
+                                 "once with `pocnet-oracle serve --create`\n"), err
+    assert not missing.exists()
+
+
+def test_commands_read_the_default_settings_file_or_c(tmp_path: Path, monkeypatch, capsys) -> None:  # type: ignore[no-untyped-def]
+    hotspot = keypair(57)
+    served = tmp_path / "served.db"
+    repo = open_repository(served)
+    repo.close()
+    default = tmp_path / "oracle.toml"
+    default.write_text(f'[oracle]\ndatabase = "sqlite:///{served}"\n')
+    monkeypatch.setattr("oracle.settings.DEFAULT_PATH", default)
+    monkeypatch.chdir(tmp_path)
+    code, _, err = _run(capsys, "registry", "show", hotspot.public_key.address)
+    assert code == 2 and err.endswith("hotspot is not registered\n"), err  # it read served.db
+    other = tmp_path / "other.toml"
+    other.write_text(f'[oracle]\ndatabase = "sqlite:///{tmp_path / "nowhere.db"}"\n')
+    code, _, err = _run(capsys, "registry", "show", hotspot.public_key.address, "-c", str(other))
+    assert code == 2 and "no database at" in err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["oracle.toml", "other.toml",
+                                                          "served.db"]
+
+
+def test_settings_mistakes_are_one_line_each(tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+    conf = tmp_path / "oracle.toml"
+    conf.write_text('[sever]\ntls_cert = "c.pem"\n[oracle]\nnetwork = "moon"\n')
+    code, _, err = _run(capsys, "verify", "-c", str(conf))
+    lines = err.splitlines()
+    assert code == 2 and len(lines) == 2, err
+    assert all(line.startswith("pocnet-oracle: error: ") for line in lines)
+    assert "[sever]: unknown section" in err and "oracle.network" in err
