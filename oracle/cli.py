@@ -23,6 +23,8 @@ COMMANDS: tuple[str, ...] = (
     "density",
     "rewards",
     "payout",
+    "keys",
+    "config",
 )
 
 
