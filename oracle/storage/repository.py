@@ -21,6 +21,7 @@ STATUS_CLAIMED = "claimed"
 STATUS_VERIFIED = "verified"
 STATUS_STALE = "stale"
 STATUS_STORED = "stored"  # coverage reports: kept, never PoC-verified
+STATUSES = (STATUS_PENDING, STATUS_CLAIMED, STATUS_VERIFIED, STATUS_STALE, STATUS_STORED)
 REASON_STALE = 16  # verdict_pb2.InvalidReason.stale
 
 _MESSAGES = {
@@ -32,6 +33,17 @@ _MESSAGES = {
 
 def kind_code(kind: str) -> int:
     return KINDS.index(kind)
+
+
+@dataclass(frozen=True)
+class ReportFilter:
+    """Which stored reports an operator lists (`report list`); None = any."""
+
+    hotspot_key: bytes | None = None
+    kind: str | None = None
+    status: str | None = None
+    from_ms: int | None = None  # received at or after
+    to_ms: int | None = None  # received before
 
 
 @dataclass(frozen=True)
@@ -145,6 +157,10 @@ class Repository(Protocol):
     def reports_for_hotspot(self, key: bytes, limit: int = 50) -> list[StoredReport]: ...
 
     def count_reports(self) -> int: ...
+
+    def find_reports(self, where: ReportFilter, limit: int, offset: int) -> list[StoredReport]:
+        """Newest first (then by id, so pages never overlap)."""
+        ...
 
     # entropy
     def insert_entropy(self, entropy: EntropyRecord) -> None: ...

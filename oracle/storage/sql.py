@@ -21,6 +21,7 @@ from oracle.storage.repository import (
     InsertResult,
     NewReport,
     Registration,
+    ReportFilter,
     StoredReport,
     Tx,
     kind_code,
@@ -184,6 +185,25 @@ class SqlRepository(VerificationQueries):
 
     def count_reports(self) -> int:
         return int(self._read("SELECT count(*) FROM reports")[0][0])
+
+    def find_reports(self, where: ReportFilter, limit: int, offset: int) -> list[StoredReport]:
+        clauses = [
+            (clause, value)
+            for clause, value in (
+                ("hotspot_key = ?", where.hotspot_key),
+                ("kind = ?", None if where.kind is None else kind_code(where.kind)),
+                ("status = ?", where.status),
+                ("received_ms >= ?", where.from_ms),
+                ("received_ms < ?", where.to_ms),
+            )
+            if value is not None
+        ]
+        sql = f"SELECT {REPORT_COLS} FROM reports"
+        if clauses:
+            sql += " WHERE " + " AND ".join(c for c, _ in clauses)
+        rows = self._read(sql + " ORDER BY received_ms DESC, id DESC LIMIT ? OFFSET ?",
+                          [*(v for _, v in clauses), limit, offset])
+        return [report_row(r) for r in rows]
 
     # --- entropy --------------------------------------------------------------------------
     def insert_entropy(self, entropy: EntropyRecord) -> None:

@@ -31,7 +31,7 @@ def verdict_message(v: StoredVerdict) -> verdict_pb2.Verdict:
     )
 
 
-def _summary(repo: Repository, report: StoredReport) -> service_pb2.ReportSummary:
+def summary(repo: Repository, report: StoredReport) -> service_pb2.ReportSummary:
     summary = service_pb2.ReportSummary(
         id=report.id, kind=KINDS.index(report.kind), received_ms=report.received_ms,
         data=report.data or b"",
@@ -43,7 +43,7 @@ def _summary(repo: Repository, report: StoredReport) -> service_pb2.ReportSummar
 
 
 def _detail(repo: Repository, report: StoredReport) -> service_pb2.ReportDetail:
-    detail = service_pb2.ReportDetail(summary=_summary(repo, report))
+    detail = service_pb2.ReportDetail(summary=summary(repo, report))
     getattr(detail, report.kind).CopyFrom(report.message())
     return detail
 
@@ -58,7 +58,7 @@ def report_detail(repo: Repository, report_id: bytes) -> service_pb2.ReportDetai
 def list_reports(repo: Repository, key: bytes, limit: int = 0) -> service_pb2.ReportsResponse:
     limit = min(limit or DEFAULT_LIMIT, MAX_LIMIT)
     reports = repo.reports_for_hotspot(bytes(key), limit)
-    return service_pb2.ReportsResponse(reports=[_summary(repo, r) for r in reports])
+    return service_pb2.ReportsResponse(reports=[summary(repo, r) for r in reports])
 
 
 def poc(repo: Repository, beacon_id: bytes) -> service_pb2.PocResponse:

@@ -176,3 +176,57 @@ def test_settings_mistakes_are_one_line_each(tmp_path: Path, capsys) -> None:  #
     assert code == 2 and len(lines) == 2, err
     assert all(line.startswith("pocnet-oracle: error: ") for line in lines)
     assert "[sever]: unknown section" in err and "oracle.network" in err
+
+
+def _stored(repo, kind: str, msg, received_ms: int):  # type: ignore[no-untyped-def]
+    row = Ingestor(repo, None, Network.MAINNET, lambda: received_ms).prepare(kind, msg)  # type: ignore[arg-type]
+    repo.insert_reports([row])
+    return row
+
+
+def test_report_list_filters_and_pages(tmp_path: Path, monkeypatch, capsys) -> None:  # type: ignore[no-untyped-def]
+    from oracle_factories import beacon_report
+
+    db = _env(monkeypatch, tmp_path)
+    a, b = keypair(61), keypair(62)
+    repo = open_repository(db)
+    day = 86_400_000
+    rows = {
+        "a1": _stored(repo, "witness", witness_report(a), 10 * day),
+        "a2": _stored(repo, "witness", witness_report(a), 11 * day),
+        "a3": _stored(repo, "witness", witness_report(a), 12 * day),
+        "b1": _stored(repo, "beacon", beacon_report(b, bytes(32), 1), 11 * day),
+    }
+    repo.close()
+
+    def listed(*argv: str) -> tuple[list[str], int | None]:
+        code, out, err = _run(capsys, "report", "list", "--json", *argv)
+        assert code == 0, err
+        data = json.loads(out)
+        names = {r.id.hex(): n for n, r in rows.items()}
+        return [names[r["id"]] for r in data["reports"]], data["next_offset"]
+
+    assert listed()[0][0] == "a3" and sorted(listed()[0]) == ["a1", "a2", "a3", "b1"]
+    assert listed("--hotspot", a.public_key.address) == (["a3", "a2", "a1"], None)
+    assert listed("--kind", "beacon") == (["b1"], None)
+    assert listed("--status", "pending", "--kind", "witness")[0] == ["a3", "a2", "a1"]
+    # --from is inclusive, --to exclusive: exactly the reports of day 11.
+    assert sorted(listed("--from", str(11 * day), "--to", str(12 * day))[0]) == ["a2", "b1"]
+    assert sorted(listed("--from", "1970-01-12T00:00:00", "--to", str(11 * day + 1))[0]) == [
+        "a2", "b1"]
+    assert listed("--to", str(11 * day))[0] == ["a1"]
+    assert listed("--from", str(11 * day + 1))[0] == ["a3"]
+    # Pages of 2: the first says where the next starts; the last says there is none.
+    first, nxt = listed("--limit", "2")
+    assert len(first) == 2 and nxt == 2
+    second, nxt = listed("--limit", "2", "--offset", "2")
+    assert nxt is None and sorted(first + second) == ["a1", "a2", "a3", "b1"]
+    assert listed("--limit", "3", "--offset", "1")[1] is None
+    assert listed("--limit", "3")[1] == 3
+    code, out, _ = _run(capsys, "report", "list", "--hotspot", a.public_key.address,
+                        "--limit", "1")
+    assert code == 0 and rows["a3"].id.hex() in out and "not yet verified" in out
+    assert out.splitlines()[-1] == "more: --offset 1"
+    with pytest.raises(SystemExit) as done:
+        main(["report", "list", "--limit", "1001"])
+    assert done.value.code == 2 and "must be between 1 and 1000" in capsys.readouterr().err
