@@ -28,9 +28,10 @@ def _run(args: argparse.Namespace) -> int:
     # oracle restart) among our JSON log lines, which breaks `journalctl -o cat | jq`.
     os.environ.setdefault("GRPC_VERBOSITY", "ERROR")
 
-    from hotspot import logs, settings
+    from hotspot import settings
     from hotspot.app import run_daemon
     from hotspot.errors import KeyStoreError, MetricsError, OutboxError, SettingsError
+    from pocnet import logs
 
     try:
         conf = settings.load(args.config)

@@ -36,11 +36,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
 
 def _run(args: argparse.Namespace) -> int:
     import asyncio
-    import logging
 
     from oracle.commands._database import missing_database, settings_for
     from oracle.errors import OracleError, TaskFailed
     from oracle.server import serve
+    from pocnet import logs
 
     settings = settings_for(args.config, args.database, args.key, args.listen)
     if not args.create and (why := missing_database(settings.oracle.database)):
@@ -54,8 +54,7 @@ def _run(args: argparse.Namespace) -> int:
             print(f"pocnet-oracle: listening on {host}:{port}")
         sys.stdout.flush()
 
-    logging.basicConfig(level=args.log_level, stream=sys.stderr,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logs.configure(args.log_level, sys.stderr)
     try:
         asyncio.run(serve(settings, ready=ready))
     except TaskFailed as exc:  # not a usage error: exit 1 so systemd restarts the service

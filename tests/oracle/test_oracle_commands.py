@@ -230,3 +230,29 @@ def test_report_list_filters_and_pages(tmp_path: Path, monkeypatch, capsys) -> N
     with pytest.raises(SystemExit) as done:
         main(["report", "list", "--limit", "1001"])
     assert done.value.code == 2 and "must be between 1 and 1000" in capsys.readouterr().err
+
+
+def test_serve_logs_one_json_object_per_line(tmp_path: Path, monkeypatch, capsys) -> None:  # type: ignore[no-untyped-def]
+    """Like the hotspot's: `journalctl -u pocnet-oracle -o cat | jq` reads every line."""
+    import logging
+
+    _env(monkeypatch, tmp_path)
+    create_keyfile(tmp_path / "oracle.key")
+
+    async def served(settings, stop=None, ready=None):  # type: ignore[no-untyped-def]
+        logging.getLogger("oracle.ingest").warning("refused %d reports", 3,
+                                                   extra={"event": "refused", "reason": "rate"})
+
+    monkeypatch.setattr("oracle.server.serve", served)
+    try:
+        code, out, err = _run(capsys, "serve", "--listen", "127.0.0.1:0",
+                              "--key", str(tmp_path / "oracle.key"))
+    finally:
+        logging.getLogger().handlers.clear()
+    (line,) = err.splitlines()
+    record = json.loads(line)
+    assert code == 0 and out == ""
+    assert record["level"] == "warning" and record["logger"] == "oracle.ingest"
+    assert record["msg"] == "refused 3 reports"
+    assert record["event"] == "refused" and record["reason"] == "rate"
+    assert record["ts"].endswith("Z")
