@@ -1,6 +1,6 @@
 """Which region plan the beacons follow: the settings' override, or the oracle's registry.
 
-The registry derives the region from the asserted location (PROTOCOL §3). It is fetched with
+The registry derives the region from the asserted location (docs/protocol.md §3). It is fetched with
 backoff and refreshed hourly, since an owner may re-assert; the last known region is kept in
 the outbox state so `pocnet-hotspot info` can show it. The asserted antenna gain is published
 too: the oracle bounds the beacon power by it (§5 rule 7), so the beaconer never exceeds it.

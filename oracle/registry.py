@@ -2,8 +2,8 @@
 
 An assertion counts only when signed by the hotspot key AND by the owner's Solana wallet key,
 both over the message with both signature fields empty (registry.proto). The region follows
-from the asserted cell (PROTOCOL §3); a cell in no known region is stored with no region, and
-the verifier then rejects that hotspot's beacons as `not_asserted`. Nonces and denylist
+from the asserted cell (docs/protocol.md §3); a cell in no known region is stored with no region,
+and the verifier then rejects that hotspot's beacons as `not_asserted`. Nonces and denylist
 versions only move forward, so a replayed message changes nothing.
 """
 

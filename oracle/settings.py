@@ -1,7 +1,7 @@
 """Oracle settings: a TOML file plus `POCNET_ORACLE_<SECTION>_<FIELD>` environment overrides,
 validated at load into frozen sections. Every mistake is reported, one line each, at once.
 
-Defaults are the values PROTOCOL.md and issue 6 name (16 KiB reports, 5 s session init,
+Defaults are the values docs/protocol.md and issue 6 name (16 KiB reports, 5 s session init,
 30 min sessions, 45 min staleness); units are in the field names.
 """
 

@@ -1,7 +1,7 @@
 """`pocnet-hotspot onboard`: build the signed location assertion the operator submits.
 
-The LocationAssertion (PROTOCOL §2) is signed by the hotspot key and, when the owner's Solana
-keypair file is given, by the owner's wallet key; both signatures cover the message with both
+The LocationAssertion (docs/protocol.md §2) is signed by the hotspot key and, when the owner's
+Solana keypair file is given, by the owner's wallet key; both signatures cover the message with both
 signature fields empty. The output goes to the operator's `pocnet-oracle registry onboard`.
 """
 

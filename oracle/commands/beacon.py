@@ -19,7 +19,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
         help="derive a beacon from remote and local entropy",
         description=(
             "Derive the beacon payload, frequency, datarate and tx power a hotspot sends for "
-            "the given oracle entropy, hotspot entropy and region (PROTOCOL §4)."
+            "the given oracle entropy, hotspot entropy and region (docs/protocol.md §4)."
         ),
     )
     p.add_argument(

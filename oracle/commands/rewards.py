@@ -26,8 +26,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     p = subparsers.add_parser(
         "rewards",
         help="compute an epoch's rewards, show its manifest",
-        description="Epoch rewards (PROTOCOL §6): compute and store an epoch's manifest, or "
-        "show a stored one.",
+        description="Epoch rewards (docs/protocol.md §6): compute and store an epoch's manifest, "
+        "or show a stored one.",
     )
     sub = p.add_subparsers(title="actions", metavar="ACTION", required=True)
     c = sub.add_parser("compute", help="compute and store an epoch's manifest")

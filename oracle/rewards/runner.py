@@ -1,6 +1,6 @@
 """Compute an epoch once its data is complete, and store its manifest exactly once.
 
-Complete = the epoch ended at least 45 min ago (PROTOCOL §5: anything still unverified by
+Complete = the epoch ended at least 45 min ago (docs/protocol.md §5: anything still unverified by
 then is stale) and no beacon received in it still waits for a verdict. Computing twice gives
 byte-identical manifests; the store refuses one that differs.
 """

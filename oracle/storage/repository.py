@@ -1,7 +1,7 @@
 """The storage contract: records and the Repository Protocol both backends implement.
 
 The verifier, the rewards engine and the servicers depend on this Protocol only, so SQLite (one
-machine) and PostgreSQL (replicas sharing one database) are interchangeable (STORAGE.md).
+machine) and PostgreSQL (replicas sharing one database) are interchangeable (docs/storage.md).
 The Repository is synchronous and thread-safe; async callers use `asyncio.to_thread`.
 """
 

@@ -48,7 +48,7 @@ def _registration(row: Sequence[Any]) -> Registration:
 
 
 class SqlRepository(VerificationQueries):
-    """Dialect-neutral implementation; see STORAGE.md for the contract of each method."""
+    """Dialect-neutral implementation; see docs/storage.md for the contract of each method."""
 
     dialect = "sql"
 

@@ -1,4 +1,4 @@
-"""The signing rule every signed message follows (PROTOCOL §1).
+"""The signing rule every signed message follows (docs/protocol.md §1).
 
 Serialise the message with its signature field(s) empty, sign those bytes, put the signature
 in; verification repeats the same. Serialisation is always deterministic so the signer and the
@@ -21,7 +21,7 @@ from pocnet.wire import ingest_pb2
 M = TypeVar("M", bound=Message)
 
 SIGNATURE_FIELD = "signature"
-# PROTOCOL §1: the server's stream nonce is 32 random bytes.
+# docs/protocol.md §1: the server's stream nonce is 32 random bytes.
 SESSION_NONCE_LEN = 32
 
 

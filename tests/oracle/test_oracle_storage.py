@@ -1,4 +1,4 @@
-"""The Repository contract (STORAGE.md), run on SQLite and on PostgreSQL alike."""
+"""The Repository contract (docs/storage.md), run on SQLite and on PostgreSQL alike."""
 
 from __future__ import annotations
 
@@ -197,7 +197,7 @@ def test_stale_after_45_minutes(repo: Repository) -> None:
 
 
 def test_stale_covers_expired_claims_but_not_live_ones(repo: Repository) -> None:
-    # STORAGE.md: a beacon whose worker died (lease expired) is as unverified as a pending one.
+    # docs/storage.md: a beacon whose worker died (lease expired) is as unverified as a pending one.
     dead, live = beacon(1), beacon(2, key=KEY_B)
     repo.insert_reports([dead, live])
     now = 1_000 + 2_700_000

@@ -1,4 +1,4 @@
-"""Location -> region plan from real country borders (PROTOCOL §3)."""
+"""Location -> region plan from real country borders (docs/protocol.md §3)."""
 
 from __future__ import annotations
 
