@@ -37,8 +37,8 @@ FIRST_DELAY_MAX_S = 300
 DEFAULT_FIRST_DELAY_S = (FIRST_DELAY_MIN_S, FIRST_DELAY_MAX_S)
 # Never schedule in the window's last minutes: the oracle must receive it inside the window.
 WINDOW_END_MARGIN_S = 300
-# When the clocks disagree, assume fetched entropy has this much life left (docs/protocol.md §4: 180
-# s).
+# When the clocks disagree, assume fetched entropy has this much life left (docs/protocol.md
+# §4: 180 s).
 ASSUMED_ENTROPY_LEFT_S = 120
 
 

@@ -1,9 +1,8 @@
 """The payout ledger: SQLite (WAL, synchronous=FULL), the writer's durable memory.
 
 What it remembers, and why:
-- per wallet, lifetime `owed` and `paid` (docs/protocol.md §6): an epoch pays owed − paid, so a
-wallet
-  is never paid twice for one amount, whatever happened before;
+- per wallet, lifetime `owed` and `paid` (docs/protocol.md §6): an epoch pays owed − paid, so
+  a wallet is never paid twice for one amount, whatever happened before;
 - each epoch's plan (batches and transfers), stored in the same transaction that credits the
   epoch's amounts to `owed`, *before* anything is signed;
 - per batch its state (planned → signed → sent → confirmed), the signed transaction bytes,

@@ -63,9 +63,8 @@ class VerdictRecord:
     `passed_regular` is True when the report passed every check that precedes reciprocity: it
     drives the reciprocity bootstrap (HIP-106) and hex-density interactivity even when
     reciprocity then makes the report invalid. `location_trust` multiplies the report's reward
-    share (docs/protocol.md §5 GPS trust; 1 where the GPS rules are off). For beacons `selected`
-    equals
-    `valid`; for witnesses it marks HIP-83's first 14.
+    share (docs/protocol.md §5 GPS trust; 1 where the GPS rules are off). For beacons
+    `selected` equals `valid`; for witnesses it marks HIP-83's first 14.
     """
 
     report_id: bytes
