@@ -96,6 +96,11 @@ class PayoutSection:
 
 
 @dataclass(frozen=True)
+class MetricsSection:
+    listen: str = ""  # HOST:PORT of the Prometheus /metrics endpoint; "" = off
+
+
+@dataclass(frozen=True)
 class Settings:
     oracle: OracleSection = field(default_factory=OracleSection)
     server: ServerSection = field(default_factory=ServerSection)
@@ -106,6 +111,7 @@ class Settings:
     verifier: VerifierSection = field(default_factory=VerifierSection)
     registry: RegistrySection = field(default_factory=RegistrySection)
     payout: PayoutSection = field(default_factory=PayoutSection)
+    metrics: MetricsSection = field(default_factory=MetricsSection)
 
     def with_(self, section: str, **values: Any) -> Settings:
         """A copy with some fields of one section replaced (tests, command-line flags)."""
@@ -122,6 +128,10 @@ def _check(s: Settings) -> list[str]:
     host, _, port = s.oracle.listen.rpartition(":")
     if not host or not port.isdigit() or not 0 <= int(port) < 65536:
         errors.append(f"oracle.listen: expected HOST:PORT, got {s.oracle.listen!r}")
+    if s.metrics.listen:
+        m_host, _, m_port = s.metrics.listen.rpartition(":")
+        if not m_host or not m_port.isdigit() or not 0 <= int(m_port) < 65536:
+            errors.append(f"metrics.listen: expected HOST:PORT or empty, got {s.metrics.listen!r}")
     positive = {
         "server.max_receive_bytes": s.server.max_receive_bytes,
         "server.max_concurrent_rpcs": s.server.max_concurrent_rpcs,

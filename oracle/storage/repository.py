@@ -162,6 +162,14 @@ class Repository(Protocol):
         """Newest first (then by id, so pages never overlap)."""
         ...
 
+    def verification_backlog(self, now_ms: int) -> tuple[int, int | None]:
+        """(beacons ready for verification but not verified, the oldest one's ready time)."""
+        ...
+
+    def stored_epochs(self) -> tuple[int, int | None]:
+        """(epochs with a stored manifest, the latest of them)."""
+        ...
+
     # entropy
     def insert_entropy(self, entropy: EntropyRecord) -> None: ...
 

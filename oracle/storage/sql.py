@@ -15,6 +15,7 @@ from typing import Any
 from oracle.errors import StaleNonce, StaleVersion
 from oracle.storage.migrate import CREATE_VERSION_TABLE, load_migrations
 from oracle.storage.repository import (
+    STATUS_CLAIMED,
     STATUS_PENDING,
     STATUS_STORED,
     EntropyRecord,
@@ -204,6 +205,18 @@ class SqlRepository(VerificationQueries):
         rows = self._read(sql + " ORDER BY received_ms DESC, id DESC LIMIT ? OFFSET ?",
                           [*(v for _, v in clauses), limit, offset])
         return [report_row(r) for r in rows]
+
+    def verification_backlog(self, now_ms: int) -> tuple[int, int | None]:
+        count, oldest = self._read(
+            "SELECT count(*), min(ready_ms) FROM reports "
+            "WHERE kind = ? AND status IN (?, ?) AND ready_ms <= ?",
+            (kind_code("beacon"), STATUS_PENDING, STATUS_CLAIMED, now_ms),
+        )[0]
+        return int(count), None if oldest is None else int(oldest)
+
+    def stored_epochs(self) -> tuple[int, int | None]:
+        count, latest = self._read("SELECT count(*), max(epoch) FROM rewards_manifests")[0]
+        return int(count), None if latest is None else int(latest)
 
     # --- entropy --------------------------------------------------------------------------
     def insert_entropy(self, entropy: EntropyRecord) -> None:
