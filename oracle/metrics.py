@@ -105,35 +105,25 @@ class _CallCounter(grpc.aio.ServerInterceptor):
         method = details.method.rpartition("/")[2]
         observe = self._metrics.observe_call
         if handler.unary_unary is not None:
-            inner = handler.unary_unary
-
-            async def unary(request: Any, context: Any) -> Any:
-                failed = True
-                try:
-                    response = await inner(request, context)
-                    failed = False
-                    return response
-                finally:
-                    observe(method, _code(context, failed))
-
             return grpc.unary_unary_rpc_method_handler(
-                unary, request_deserializer=handler.request_deserializer,
+                _counted(handler.unary_unary, method, observe),
+                request_deserializer=handler.request_deserializer,
                 response_serializer=handler.response_serializer)
         if handler.stream_stream is not None:
             return grpc.stream_stream_rpc_method_handler(
-                _wrap_stream(handler.stream_stream, method, observe),
+                _counted(handler.stream_stream, method, observe),
                 request_deserializer=handler.request_deserializer,
                 response_serializer=handler.response_serializer)
         return handler  # no other shapes in our services
 
 
-def _wrap_stream(inner: Any, method: str,
-                 observe: Callable[[str, grpc.StatusCode], None]) -> Any:
+def _counted(inner: Any, method: str, observe: Callable[[str, grpc.StatusCode], None]) -> Any:
+    """`inner` (a coroutine, or an async generator of responses) counted when it finishes."""
     if inspect.isasyncgenfunction(inner):
-        async def generator(requests: Any, context: Any) -> Any:
+        async def generator(request: Any, context: Any) -> Any:
             failed = True
             try:
-                async for response in inner(requests, context):
+                async for response in inner(request, context):
                     yield response
                 failed = False
             finally:
@@ -141,10 +131,10 @@ def _wrap_stream(inner: Any, method: str,
 
         return generator
 
-    async def coroutine(requests: Any, context: Any) -> Any:
+    async def coroutine(request: Any, context: Any) -> Any:
         failed = True
         try:
-            result = await inner(requests, context)
+            result = await inner(request, context)
             failed = False
             return result
         finally:

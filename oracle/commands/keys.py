@@ -12,7 +12,7 @@ from __future__ import annotations
 import argparse
 
 from oracle.commands._database import add_options
-from pocnet.cli import print_json
+from pocnet.cli import print_key
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -36,18 +36,5 @@ def _run(args: argparse.Namespace) -> int:
         keypair = create_keyfile(path, Network[settings.oracle.network.upper()])
     else:
         keypair = load_keyfile(path)
-    out = {
-        "address": keypair.public_key.address,
-        "public_key": keypair.public_key.to_bytes().hex(),
-        "network": keypair.network.name.lower(),
-        "key_file": path,
-    }
-    if args.json:
-        print_json(out)
-        return 0
-    if args.action == "create":
-        print(f"created {path} (mode 0600)")
-    print(f"address     {out['address']}")
-    print(f"public key  {out['public_key']}")
-    print(f"network     {out['network']}")
+    print_key(keypair, path, args.action == "create", args.json)
     return 0

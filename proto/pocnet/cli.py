@@ -97,6 +97,24 @@ def print_json(value: Any) -> None:
     sys.stdout.write("\n")
 
 
+def print_key(keypair: Any, path: str, created: bool, as_json: bool) -> None:
+    """A device or oracle key as `keys create|show` print it, the same for both roles."""
+    out = {
+        "address": keypair.public_key.address,
+        "public_key": keypair.public_key.to_bytes().hex(),
+        "network": keypair.network.name.lower(),
+        "key_file": path,
+    }
+    if as_json:
+        print_json(out)
+        return
+    if created:
+        print(f"created {path} (mode 0600)")
+    print(f"address     {out['address']}")
+    print(f"public key  {out['public_key']}")
+    print(f"network     {out['network']}")
+
+
 Handler = Callable[[argparse.Namespace], int | None]
 
 
