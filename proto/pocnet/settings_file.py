@@ -129,7 +129,8 @@ def build(settings_cls: type, data: Mapping[str, Any], env: Mapping[str, str],
             values[f.name] = value
         built[name] = cls(**values)
     for variable in sorted(env):
-        if variable.upper().startswith(prefix) and variable.upper() not in expected_env:
+        # Names are case-sensitive: a lower-case spelling would be silently ignored otherwise.
+        if variable.upper().startswith(prefix) and variable not in expected_env:
             problems.append(f"{variable}: unknown environment variable (no such setting)")
     return settings_cls(**built), problems
 
