@@ -13,9 +13,12 @@ import math
 import os
 import sys
 from collections.abc import Callable, Sequence
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from pocnet.errors import ProtoError
+
+if TYPE_CHECKING:  # the key code loads cryptography: not for `--help`
+    from pocnet.keys import Keypair
 
 EXIT_USAGE = 2
 # As a shell reports a command killed by SIGPIPE (128 + 13).
@@ -97,7 +100,7 @@ def print_json(value: Any) -> None:
     sys.stdout.write("\n")
 
 
-def print_key(keypair: Any, path: str, created: bool, as_json: bool) -> None:
+def print_key(keypair: Keypair, path: str, created: bool, as_json: bool) -> None:
     """A device or oracle key as `keys create|show` print it, the same for both roles."""
     out = {
         "address": keypair.public_key.address,
