@@ -11,12 +11,14 @@ import argparse
 from datetime import UTC, datetime
 
 from oracle.commands._database import add_options
-from pocnet.cli import UsageError, print_json
+from pocnet.cli import INT64_MAX, UsageError, print_json
 
 
 def parse_time_ms(text: str) -> int:
     """ISO 8601 (UTC if no zone) or integer milliseconds since the Unix epoch."""
     if text.isdigit():
+        if int(text) > INT64_MAX:
+            raise UsageError(f"{text}: milliseconds must be at most {INT64_MAX}")
         return int(text)
     try:
         moment = datetime.fromisoformat(text)

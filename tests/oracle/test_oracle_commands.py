@@ -83,6 +83,8 @@ def test_report_show_and_verify(tmp_path: Path, monkeypatch, capsys) -> None:  #
     (["report", "show", "00" * 32], "no report"),
     (["verify", "--from", "yesterday", "--to", "1"], "ISO 8601"),
     (["verify", "--from", "5"], "both --from and --to"),
+    (["verify", "--from", "9" * 23, "--to", "9" * 24], "at most 9223372036854775807"),
+    (["report", "list", "--from", "9" * 23], "at most 9223372036854775807"),
     (["serve", "--listen", "nowhere"], "oracle.listen"),
     (["serve", "--listen", "127.0.0.1:0", "--key", "/nonexistent.key"], "nonexistent"),
 ])
