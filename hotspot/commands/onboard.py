@@ -21,10 +21,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "onboard", help="build the signed onboarding / location assertion request",
         description="Build a LocationAssertion signed by the hotspot key (and the owner's "
         "wallet), for the operator's `pocnet-oracle registry onboard`.")
-    p.add_argument("--lat", type=number(-90, 90), required=True, help="latitude, degrees")
-    p.add_argument("--lon", type=number(-180, 180), required=True, help="longitude, degrees")
+    p.add_argument("--lat", type=number(), required=True, help="latitude, degrees")
+    p.add_argument("--lon", type=number(), required=True, help="longitude, degrees")
     p.add_argument("--gain", type=number(), required=True, help="antenna gain, dBi (e.g. 3.0)")
-    p.add_argument("--elevation", type=integer(-(2**31), 2**31 - 1), required=True,
+    p.add_argument("--elevation", type=integer(), required=True,
                    help="metres above ground")
     owner = p.add_mutually_exclusive_group(required=True)
     owner.add_argument("--owner-key", metavar="FILE",

@@ -33,7 +33,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     c = sub.add_parser("compute", help="compute and store an epoch's manifest")
     s = sub.add_parser("show", help="show a stored manifest")
     for q in (c, s):
-        q.add_argument("--epoch", type=integer(0), required=True, metavar="N",
+        q.add_argument("--epoch", type=integer(), required=True, metavar="N",
                        help="epoch = days since 1970-01-01 UTC")
         add_options(q)
         q.add_argument("--json", action="store_true", help="print one JSON object")
