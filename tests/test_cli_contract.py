@@ -1,5 +1,5 @@
-"""Every command of the three front ends keeps DESIGN.md's promise: `--help`, `--json`, and
-bad input answered with one line on stderr and exit status 2."""
+"""Every command of the three front ends keeps docs/architecture.md's promise: `--help`,
+`--json`, and bad input answered with one line on stderr and exit status 2."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """Durability: `pocnet-oracle serve` is SIGKILLed repeatedly while a client submits reports;
-after each restart every acknowledged report is stored exactly once (DESIGN.md: acknowledge
-after the commit, never before)."""
+after each restart every acknowledged report is stored exactly once (docs/architecture.md:
+acknowledge after the commit, never before)."""
 
 from __future__ import annotations
 

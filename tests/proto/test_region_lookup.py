@@ -62,6 +62,7 @@ def test_country_table_names_only_known_plans() -> None:
 
 
 def test_region_plans_do_not_drag_in_shapely() -> None:
-    """The hotspot imports pocnet.regions; only the lookup may need shapely (DESIGN.md)."""
+    """The hotspot imports pocnet.regions; only the lookup may need shapely
+    (docs/architecture.md)."""
     code = "import sys, pocnet.regions, pocnet.beacon; sys.exit('shapely' in sys.modules)"
     assert subprocess.run([sys.executable, "-c", code]).returncode == 0
