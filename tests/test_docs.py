@@ -11,7 +11,8 @@ REPO = Path(__file__).resolve().parents[1]
 TEXT_SUFFIXES = {".py", ".md", ".proto", ".sql", ".toml", ".service", ".txt"}
 CITATION = re.compile(r"\bdocs/([a-z0-9_-]+\.md)(?: §(\d+))?")
 # Citations of documents that are not in the repository (the design repository's files).
-OUTSIDE = re.compile(r"PROTOCOL(?:\.md)? §\d|\.\./shared|STORAGE\.md|\bPROTOCOL\.md\b|DESIGN\.md")
+OUTSIDE = re.compile(r"PROTOCOL(?:\.md)? §\d|\.\./shared|\bPROTOCOL\.md\b"
+                     r"|\b(?:STORAGE|DESIGN|LORA_PHY|STYLE)\.md\b")
 
 
 def _files() -> list[Path]:

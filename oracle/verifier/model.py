@@ -1,7 +1,7 @@
 """The verifier's in-memory records: what it reads (registrations, report cases) and what it
 decides (verdicts).
 
-Reports stay the generated protobuf classes (STYLE.md: no copy layer on the hot path); a case
+Reports stay the generated protobuf classes (no copy layer on the hot path); a case
 only adds what the oracle itself knows about a report: its content-hash id, its own receive
 time and, for beacons, the timestamp of the entropy the beacon names.
 """

@@ -22,8 +22,8 @@ THERMAL_NOISE_DBM_HZ = -174.0
 # Default receiver noise figure, dB (Semtech SX1276/SX1302 sensitivity tables assume 6 dB).
 DEFAULT_NOISE_FIGURE_DB = 6.0
 
-# Minimum demodulation SNR per spreading factor, dB (Semtech SX1276 datasheet, table 13;
-# LORA_PHY.md "Sensitivity in AWGN").
+# Minimum demodulation SNR per spreading factor, dB (Semtech SX1276 datasheet, table 13: the
+# floor falls 2.5 dB per spreading-factor step).
 DEMOD_SNR_FLOOR_DB: dict[int, float] = {
     7: -7.5,
     8: -10.0,
