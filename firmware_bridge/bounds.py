@@ -48,7 +48,7 @@ RX_BOUNDS: tuple[Bound, ...] = (
     # The concentrator's free-running 32-bit microsecond counter (the wire's uint32 `tmst`).
     Bound("tmst_us", 0, (1 << 32) - 1, "tmst_out_of_range"),
 )
-# The datarates PROTOCOL §2's DataRate enum can carry; any other name cannot be reported.
+# The datarates docs/protocol.md §2's DataRate enum can carry; any other name cannot be reported.
 RX_DATARATES = frozenset(reports_pb2.DataRate.keys())
 DATARATE_REASON = "datarate_unknown"
 

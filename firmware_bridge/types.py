@@ -14,7 +14,7 @@ class RxPacket:
 
     payload: bytes
     freq_hz: int
-    datarate: str          # e.g. "SF12BW125", the names of PROTOCOL §2's DataRate enum
+    datarate: str          # e.g. "SF12BW125", the names of docs/protocol.md §2's DataRate enum
     rssi_dbm: float
     snr_db: float
     received_ns: int       # host clock at reception, ns since the Unix epoch
@@ -23,7 +23,7 @@ class RxPacket:
 
 @dataclass(frozen=True, slots=True)
 class TxPacket:
-    """A frame to send now (PROTOCOL §4: CR 4/5, 8-symbol preamble, normal IQ, CRC on)."""
+    """A frame to send now (docs/protocol.md §4: CR 4/5, 8-symbol preamble, normal IQ, CRC on)."""
 
     payload: bytes
     freq_hz: int

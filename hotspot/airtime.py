@@ -1,4 +1,5 @@
-"""Airtime budget: duty cycle per regulated sub-band and dwell time per channel (PROTOCOL §3).
+"""Airtime budget: duty cycle per regulated sub-band and dwell time per channel (docs/protocol.md
+§3).
 
 After a transmission of `t` seconds on a sub-band with duty cycle `d`, the band stays silent
 for `t·(1/d − 1)`: a 2.466 s EU868 SF12 beacon at 1 % forces 244 s of silence. Where the plan
@@ -15,19 +16,19 @@ from hotspot.errors import AirtimeBusy
 from pocnet.link import parse_datarate, time_on_air_s
 from pocnet.regions import RegionPlan
 
-# PROTOCOL §3 / FCC 15.247: dwell time is counted per channel over 20 s.
+# docs/protocol.md §3 / FCC 15.247: dwell time is counted per channel over 20 s.
 DWELL_WINDOW_S = 20.0
 
 
 def dwell_limit_ms(plan: RegionPlan, where_required: bool = False) -> int:
     """The dwell time that binds this plan's transmissions, in ms (0 = none): US915's
-    everywhere, AS923's only where required (PROTOCOL §3) — which a plan alone cannot know, so
-    the owner says so with `beacon.dwell_time_where_required`."""
+    everywhere, AS923's only where required (docs/protocol.md §3) — which a plan alone cannot know,
+    so the owner says so with `beacon.dwell_time_where_required`."""
     return plan.enforced_dwell_time_ms(where_required)
 
 
 def frame_airtime_s(payload_len: int, datarate: str) -> float:
-    """Time on air of a PROTOCOL §4 frame (CR 4/5, 8-symbol preamble, header, CRC)."""
+    """Time on air of a docs/protocol.md §4 frame (CR 4/5, 8-symbol preamble, header, CRC)."""
     sf, bw_hz = parse_datarate(datarate)
     return time_on_air_s(payload_len, sf, bw_hz)
 

@@ -1,4 +1,4 @@
-"""Beacon schedule, entropy fetch and beacon reports (PROTOCOL §4).
+"""Beacon schedule, entropy fetch and beacon reports (docs/protocol.md §4).
 
 One beacon per 6-hour UTC window at a random time inside it; after a start (or a failed
 attempt) in a window that still owes its beacon, the beacon comes soon, inside that window.
@@ -37,7 +37,8 @@ FIRST_DELAY_MAX_S = 300
 DEFAULT_FIRST_DELAY_S = (FIRST_DELAY_MIN_S, FIRST_DELAY_MAX_S)
 # Never schedule in the window's last minutes: the oracle must receive it inside the window.
 WINDOW_END_MARGIN_S = 300
-# When the clocks disagree, assume fetched entropy has this much life left (PROTOCOL §4: 180 s).
+# When the clocks disagree, assume fetched entropy has this much life left (docs/protocol.md
+# §4: 180 s).
 ASSUMED_ENTROPY_LEFT_S = 120
 
 
@@ -101,7 +102,7 @@ class Beaconer:
 
     def gain_dbi_x10(self) -> int:
         """The larger of the configured and the asserted gain: the oracle allows the power of
-        the asserted one (PROTOCOL §5 rule 7), the antenna adds the configured one."""
+        the asserted one (docs/protocol.md §5 rule 7), the antenna adds the configured one."""
         asserted = self._asserted_gain.get() if self._asserted_gain is not None else None
         return self._gain if asserted is None else max(self._gain, asserted)
 
@@ -173,7 +174,8 @@ class Beaconer:
                                                            "reason": "radio"})
             return
         self._backoff.reset()
-        sent_ns = self._clock.now_ns()  # after the radio's confirmation (PROTOCOL §2 field 10)
+        # After the radio's confirmation (docs/protocol.md §2, field 10).
+        sent_ns = self._clock.now_ns()
         report = reports_pb2.BeaconReport(
             pub_key=self._keys.key_bytes,
             local_entropy=local,

@@ -11,10 +11,10 @@ import importlib
 import sys
 from collections.abc import Sequence
 
-from pocnet.cli import OneLineParser, run
+from pocnet.cli import OneLineParser, add_version, run
 
 # The subcommands, in the order `--help` lists them.
-COMMANDS: tuple[str, ...] = ("run", "keys", "info", "gps", "onboard", "submit")
+COMMANDS: tuple[str, ...] = ("run", "keys", "info", "gps", "onboard", "submit", "config")
 
 
 def build_parser() -> OneLineParser:
@@ -22,6 +22,7 @@ def build_parser() -> OneLineParser:
         prog="pocnet-hotspot",
         description="the hotspot owner's command: run, keys, info, gps, onboard.",
     )
+    add_version(parser)
     sub = parser.add_subparsers(title="commands", metavar="COMMAND", parser_class=OneLineParser)
     for name in COMMANDS:
         importlib.import_module(f"hotspot.commands.{name}").register(sub)
@@ -29,7 +30,7 @@ def build_parser() -> OneLineParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    return run(build_parser(), argv)
+    return run(build_parser(), argv, extra="hotspot")
 
 
 if __name__ == "__main__":

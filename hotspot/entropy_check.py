@@ -1,15 +1,15 @@
-"""Is this entropy fit to beacon on? Checked between the fetch and the beacon (PROTOCOL §4).
+"""Is this entropy fit to beacon on? Checked between the fetch and the beacon (docs/protocol.md §4).
 
-**Authenticity.** The oracle signs its entropy (`oracle_key`, `signature`, PROTOCOL §1 rule).
-With `oracle.keys` set, entropy from a key not in that list, unsigned, or whose signature does
-not verify is refused: a beacon built on it would be rejected by the oracle (or worse, chosen
-by whoever answered on the oracle's address) and still use up this window's beacon. With the
-list empty any entropy is accepted, and the beaconer says once at start that it is not
-authenticated.
+**Authenticity.** The oracle signs its entropy (`oracle_key`, `signature`; the signing rule of
+docs/protocol.md §1). With `oracle.keys` set, entropy from a key not in that list, unsigned, or
+whose signature does not verify is refused: a beacon built on it would be rejected by the oracle
+(or worse, chosen by whoever answered on the oracle's address) and still use up this window's
+beacon. With the list empty any entropy is accepted, and the beaconer says once at start that it
+is not authenticated.
 
 **Freshness.** The oracle judges a beacon by *its own* receive time: valid when received within
-180 s of the entropy timestamp (PROTOCOL §5). The hotspot's clock plays no part in that, and it
-is often wrong (a Raspberry Pi has no RTC and boots with the time it was shut down at, until
+180 s of the entropy timestamp (docs/protocol.md §5). The hotspot's clock plays no part in that, and
+it is often wrong (a Raspberry Pi has no RTC and boots with the time it was shut down at, until
 NTP answers, which a firewall may never let it do). Refusing entropy by the host clock alone
 would stop exactly those hotspots from ever beaconing while the oracle would have accepted
 every beacon, and a wrong clock cannot be told apart from a delayed entropy stream by looking at

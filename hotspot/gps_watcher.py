@@ -1,4 +1,5 @@
-"""Follows the GNSS receiver and publishes the latest usable fix (PROTOCOL §2 GPS extension).
+"""Follows the GNSS receiver and publishes the latest usable fix (docs/protocol.md §2 GPS
+extension).
 
 Only usable fixes (3D, receiver-valid, ≤ 50 m horizontal accuracy: `pocnet.gnss`) are kept; a
 fix older than MAX_FIX_AGE_S is not attached to reports. When the receiver disappears the
@@ -57,7 +58,7 @@ def gnss_time_ns(when: datetime | None) -> int:
 
 
 def fix_to_proto(fix: Fix) -> reports_pb2.GpsFix:
-    """The wire form (PROTOCOL §2): degrees ×1e7, millimetres, GNSS time in ns."""
+    """The wire form (docs/protocol.md §2): degrees ×1e7, millimetres, GNSS time in ns."""
     return reports_pb2.GpsFix(
         lat_e7=round((fix.lat or 0.0) * 1e7),
         lon_e7=round((fix.lon or 0.0) * 1e7),

@@ -79,5 +79,5 @@ class KeyStore:
         return self._keypair.public_key.address
 
     def sign(self, msg: Message, field: str = "signature") -> Message:
-        """Sign a report with the device key (PROTOCOL §1), in place; returns it."""
+        """Sign a report with the device key (docs/protocol.md §1), in place; returns it."""
         return signing.sign(msg, self._keypair, field=field)

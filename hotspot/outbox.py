@@ -2,8 +2,8 @@
 
 SQLite in WAL mode with `synchronous=FULL`, so a report that `enqueue` returned for survives
 power loss and `kill -9`. Reports carry the time after which the oracle can no longer accept
-them (the entropy window, PROTOCOL §4/§5); those are dropped with a counted reason instead of
-being retried forever. Delivery order is by expiry, soonest first (beacons and witnesses live
+them (the entropy window, docs/protocol.md §4/§5); those are dropped with a counted reason instead
+of being retried forever. Delivery order is by expiry, soonest first (beacons and witnesses live
 180 s, coverage a day), and a report that failed carries its own next-attempt time, so one
 report the oracle keeps failing cannot hold up the others behind it. A size cap drops, counted
 and logged, the reports whose loss costs least: first those already expired (the oracle would

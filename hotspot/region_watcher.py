@@ -1,6 +1,6 @@
 """Which region plan the beacons follow: the settings' override, or the oracle's registry.
 
-The registry derives the region from the asserted location (PROTOCOL §3). It is fetched with
+The registry derives the region from the asserted location (docs/protocol.md §3). It is fetched with
 backoff and refreshed every 15 min, since an owner may re-assert elsewhere; when the request
 goes through this hotspot (`pocnet-hotspot submit`), the command notes it in the outbox state
 and the watcher asks again within seconds, so a new region and gain need no restart. The last

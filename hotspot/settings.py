@@ -10,14 +10,13 @@ from __future__ import annotations
 
 import dataclasses
 import os
-import tomllib
-import types
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, get_type_hints
+from typing import Any
 
 from hotspot.errors import SettingsError
+from pocnet import settings_file
 
 DEFAULT_PATH = Path("/etc/pocnet/hotspot.toml")
 ENV_PREFIX = "POCNET_HOTSPOT_"
@@ -92,7 +91,7 @@ class KeySettings:
 @dataclass(frozen=True)
 class OracleSettings:
     endpoints: tuple[str, ...] = _opt(
-        ["127.0.0.1:50051"], "oracle gRPC endpoints, host:port, tried in order", _endpoints
+        ["127.0.0.1:7080"], "oracle gRPC endpoints, host:port, tried in order", _endpoints
     )
     tls: bool = _opt(False, "use TLS to the oracle")
     ca_file: str = _opt("", "PEM CA bundle for TLS; empty = the system roots")
@@ -176,83 +175,13 @@ class Settings:
 
 def sections() -> dict[str, type]:
     """Section name -> dataclass, in file order."""
-    hints = get_type_hints(Settings)
-    return {f.name: hints[f.name] for f in dataclasses.fields(Settings)}
-
-
-def _coerce(kind: Any, value: Any, from_env: bool) -> Any:
-    """Convert a TOML or environment value to the field's type, or raise ValueError."""
-    if kind is bool:
-        if isinstance(value, bool):
-            return value
-        if from_env and value.strip().lower() in ("1", "true", "yes", "on", "0", "false", "no",
-                                                  "off", ""):
-            return value.strip().lower() in ("1", "true", "yes", "on")
-        raise ValueError("must be true or false")
-    if kind is int or kind is float:
-        accepted = (int,) if kind is int else (int, float)
-        if isinstance(value, accepted) and not isinstance(value, bool):
-            return kind(value)
-        if from_env:
-            try:
-                return kind(value.strip())
-            except ValueError:
-                pass
-        raise ValueError("must be an integer" if kind is int else "must be a number")
-    if kind is str:
-        if isinstance(value, str):
-            return value
-        raise ValueError("must be a string")
-    if isinstance(kind, types.GenericAlias) and kind.__origin__ is tuple:
-        if from_env:
-            return tuple(part.strip() for part in value.split(",") if part.strip())
-        if isinstance(value, list) and all(isinstance(v, str) for v in value):
-            return tuple(value)
-        raise ValueError("must be a list of strings")
-    raise TypeError(f"unsupported settings type {kind!r}")  # a bug in this module
+    return settings_file.sections(Settings)
 
 
 def from_mapping(data: Mapping[str, Any], env: Mapping[str, str] | None = None) -> Settings:
     """Build validated Settings from parsed TOML and environment; SettingsError lists mistakes."""
-    env = os.environ if env is None else env
-    problems: list[str] = []
-    built: dict[str, Any] = {}
-    known = sections()
-    for name in data:
-        if name not in known:
-            problems.append(f"[{name}]: unknown section (known: {', '.join(known)})")
-    for name, cls in known.items():
-        table = data.get(name, {})
-        if not isinstance(table, dict):
-            problems.append(f"[{name}]: must be a table")
-            table = {}
-        hints = get_type_hints(cls)
-        names = {f.name for f in dataclasses.fields(cls)}
-        for key in table:
-            if key not in names:
-                problems.append(f"{name}.{key}: unknown key (known: {', '.join(sorted(names))})")
-        values: dict[str, Any] = {}
-        for f in dataclasses.fields(cls):
-            env_name = f"{ENV_PREFIX}{name}_{f.name}".upper()
-            where = f"{name}.{f.name}"
-            if env_name in env:
-                raw, from_env, where = env[env_name], True, f"{env_name} ({where})"
-            elif f.name in table:
-                raw, from_env = table[f.name], False
-            else:
-                continue
-            try:
-                value = _coerce(hints[f.name], raw, from_env)
-            except ValueError as exc:
-                problems.append(f"{where}: {exc}, got {raw!r}")
-                continue
-            check = f.metadata.get("check")
-            if check is not None and (problem := check(value)) is not None:
-                problems.append(f"{where}: {problem}, got {value!r}")
-                continue
-            values[f.name] = value
-        built[name] = cls(**values)
-    settings = Settings(**built)
+    settings, problems = settings_file.build(
+        Settings, data, os.environ if env is None else env, ENV_PREFIX)
     problems.extend(_cross_checks(settings))
     if problems:
         raise SettingsError(problems)
@@ -280,18 +209,11 @@ def _cross_checks(s: Settings) -> list[str]:
 
 def load(path: str | Path | None = None, env: Mapping[str, str] | None = None) -> Settings:
     """Read `path` (or /etc/pocnet/hotspot.toml, which may be absent: defaults + environment)."""
-    explicit = path is not None
-    file = Path(path) if explicit else DEFAULT_PATH
     try:
-        data = tomllib.loads(file.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        if explicit:
-            raise SettingsError([f"{file}: no such settings file"]) from None
-        data = {}
-    except (OSError, UnicodeDecodeError) as exc:
-        raise SettingsError([f"{file}: cannot read: {exc}"]) from None
-    except tomllib.TOMLDecodeError as exc:
-        raise SettingsError([f"{file}: not valid TOML: {exc}"]) from None
+        data = settings_file.read_toml(DEFAULT_PATH if path is None else Path(path),
+                                       must_exist=path is not None)
+    except settings_file.SettingsFileError as exc:
+        raise SettingsError([str(exc)]) from None
     return from_mapping(data, env)
 
 

@@ -212,7 +212,8 @@ class Transceiver:
             req.reply.set_exception(exc)
             return
         # Before transmitting: an echo of this frame may be received while we wait for the
-        # radio's confirmation, and the witnesser must already know it is ours (PROTOCOL §4).
+        # radio's confirmation, and the witnesser must already know it is ours
+        # (docs/protocol.md §4).
         self._rx_out.offer(OwnBeacon(pkt.payload[1:]))
         try:
             receipt = await asyncio.wait_for(radio.transmit(pkt), TX_TIMEOUT_S)

@@ -1,4 +1,4 @@
-"""Turns received beacons into signed witness reports (PROTOCOL §2, §4).
+"""Turns received beacons into signed witness reports (docs/protocol.md §2, §4).
 
 A frame is witnessed when it is within the drivers' physical bounds, a candidate beacon, not
 our own, and not one already witnessed (a bounded LRU remembers far more than the 15 the
@@ -27,7 +27,7 @@ from pocnet.wire import reports_pb2
 
 log = logging.getLogger(__name__)
 
-# PROTOCOL §4 asks for at least the last 15; 64 costs nothing and covers bursts of repeats.
+# docs/protocol.md §4 asks for at least the last 15; 64 costs nothing and covers bursts of repeats.
 SEEN_CAPACITY = 64
 OWN_CAPACITY = 16
 
@@ -50,7 +50,7 @@ class _Lru:
 
 
 def deci(value: float) -> int:
-    """×10, truncated toward zero (PROTOCOL §2: SNR in deci-dB, truncated)."""
+    """×10, truncated toward zero (docs/protocol.md §2: SNR in deci-dB, truncated)."""
     return int(value * 10)
 
 

@@ -11,7 +11,7 @@ import importlib
 import sys
 from collections.abc import Sequence
 
-from pocnet.cli import OneLineParser, run
+from pocnet.cli import OneLineParser, add_version, run
 
 # The subcommands, in the order `--help` lists them.
 COMMANDS: tuple[str, ...] = (
@@ -25,6 +25,8 @@ COMMANDS: tuple[str, ...] = (
     "payout",
     "map",
     "detect",
+    "keys",
+    "config",
 )
 
 
@@ -33,6 +35,7 @@ def build_parser() -> OneLineParser:
         prog="pocnet-oracle",
         description="The oracle operator's command.",
     )
+    add_version(parser)
     sub = parser.add_subparsers(title="commands", metavar="COMMAND", parser_class=OneLineParser)
     for name in COMMANDS:
         importlib.import_module(f"oracle.commands.{name}").register(sub)
@@ -40,7 +43,7 @@ def build_parser() -> OneLineParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    return run(build_parser(), argv)
+    return run(build_parser(), argv, extra="oracle")
 
 
 if __name__ == "__main__":

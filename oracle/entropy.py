@@ -1,5 +1,5 @@
-"""The entropy issuer (PROTOCOL §4): a new signed value every 60 s, stored so the verifier can
-later check that a beacon was built from entropy this network issued and when.
+"""The entropy issuer (docs/protocol.md §4): a new signed value every 60 s, stored so the verifier
+can later check that a beacon was built from entropy this network issued and when.
 
 `data = pocnet.beacon.entropy_data(ts, os.urandom(32))`; clock and randomness are injected so
 tests are deterministic. Each replica issues its own values into the shared table.
@@ -19,7 +19,7 @@ from pocnet.beacon import ENTROPY_INTERVAL_S, entropy_data
 from pocnet.keys import Keypair
 from pocnet.wire import entropy_pb2
 
-ENTROPY_VERSION = 1  # the rule of PROTOCOL §4; bump if the derivation ever changes
+ENTROPY_VERSION = 1  # the rule of docs/protocol.md §4; bump if the derivation ever changes
 SOURCE_LEN = 32
 log = logging.getLogger(__name__)
 

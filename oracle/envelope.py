@@ -1,4 +1,4 @@
-"""The exact size envelope of each report kind (PROTOCOL §1, §2, §4).
+"""The exact size envelope of each report kind (docs/protocol.md §1, §2, §4).
 
 A key costs nothing, so the 16 KiB message limit alone let fresh keys store 16 KiB per report
 when a witness carries 51 bytes. Every bytes field of a report has the one length the protocol
@@ -17,11 +17,11 @@ from google.protobuf.descriptor import Descriptor, FieldDescriptor
 from oracle.errors import BadReport
 from pocnet.wire import reports_pb2
 
-KEY_BYTES = 33  # PROTOCOL §1: tag byte + 32-byte Ed25519 key
+KEY_BYTES = 33  # docs/protocol.md §1: tag byte + 32-byte Ed25519 key
 SIGNATURE_BYTES = 64  # Ed25519
-BEACON_BYTES = 51  # PROTOCOL §4: the beacon payload
-LOCAL_ENTROPY_BYTES = 4  # PROTOCOL §2: the hotspot's 4 random bytes
-ENTROPY_BYTES = 32  # PROTOCOL §4: the oracle's entropy value
+BEACON_BYTES = 51  # docs/protocol.md §4: the beacon payload
+LOCAL_ENTROPY_BYTES = 4  # docs/protocol.md §2: the hotspot's 4 random bytes
+ENTROPY_BYTES = 32  # docs/protocol.md §4: the oracle's entropy value
 # A Quectel modem's serving-cell answer holds one cell (LTE, NR5G-SA) or two (NR5G-NSA: the LTE
 # anchor and the NR cell); 8 leaves room for carrier aggregation without letting a report grow.
 MAX_CELLS = 8

@@ -1,7 +1,7 @@
 """Errors of the oracle. Servicers map each to one gRPC status in `servicers/_status.py`.
 
 Every class is named for what failed, so the status table reads like the protocol's list of
-rejections (PROTOCOL §5 "at ingest") and a CLI can print the message as one line.
+rejections (docs/protocol.md §5 "at ingest") and a CLI can print the message as one line.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Report ingest (PROTOCOL §1, §5 "at ingest"): check the key and the signature, stamp the
+"""Report ingest (docs/protocol.md §1, §5 "at ingest"): check the key and the signature, stamp the
 oracle's own receive time, derive the content-hash id, and hand the row to the group commit.
 
 The caller acknowledges only after `submit` returns, i.e. after the commit. A resubmitted
@@ -27,14 +27,15 @@ from pocnet.errors import DecodeError, SignatureError
 from pocnet.keys import Network, PublicKey
 from pocnet.wire import reports_pb2
 
-MAX_REPORT_BYTES = 16 * 1024  # PROTOCOL §5: oversized messages are refused at ingest
+MAX_REPORT_BYTES = 16 * 1024  # docs/protocol.md §5: oversized messages are refused at ingest
 # grpc's receive limit is the report limit plus this much: a stream message wraps its report
 # in a oneof field (1 tag byte + a length varint), and the report limit is checked here.
 ENVELOPE_BYTES = 8
-WITNESS_GRACE_MS = 4_000  # PROTOCOL §5 witness rule 4: witnesses may trail the beacon by 4 s
+# docs/protocol.md §5 witness rule 4: witnesses may trail the beacon by 4 s.
+WITNESS_GRACE_MS = 4_000
 MAX_USABLE_H_ACC_MM = 50_000  # pocnet.gnss.MAX_USABLE_H_ACC_M, in the wire's unit
 KEY_CACHE_SIZE = 100_000
-ENTROPY_LEN = 32  # PROTOCOL §4
+ENTROPY_LEN = 32  # docs/protocol.md §4
 
 MESSAGES: dict[str, type[Any]] = {
     "beacon": reports_pb2.BeaconReport,
@@ -144,7 +145,7 @@ class Ingestor:
         the key that must have signed, the canonical bytes it signed).
 
         `session` = (device key, session key) of a report stream: the report must name the
-        device key and be signed by the session key (PROTOCOL §1). `raw` = the bytes as
+        device key and be signed by the session key (docs/protocol.md §1). `raw` = the bytes as
         received (stored verbatim; re-serialised when absent).
         """
         key = msg.pub_key

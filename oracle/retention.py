@@ -2,7 +2,7 @@
 time.
 
 A report's raw bytes matter until its verification is over and the windows that read reports
-have passed; after that only its verdict counts (reciprocity, PROTOCOL §5, and the rewards'
+have passed; after that only its verdict counts (reciprocity, docs/protocol.md §5, and the rewards'
 interactivity window read verdicts, which are kept for good, as are rewards and manifests).
 So reports whose verification is over (verified or stale; coverage reports once stored) and
 that arrived more than `raw_days` ago are deleted in batches, each batch first written to a

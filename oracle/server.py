@@ -27,6 +27,7 @@ from grpc_reflection.v1alpha import reflection
 from oracle.entropy import EntropyIssuer
 from oracle.errors import OracleError, StorageError, TaskFailed
 from oracle.ingest import ENVELOPE_BYTES, Ingestor
+from oracle.metrics import OracleMetrics
 from oracle.onboarded import OnboardedKeys
 from oracle.ratelimit import RateLimiter, SharedBudget
 from oracle.registry import Locator, Registry
@@ -78,6 +79,7 @@ class Oracle:
     pool: SignaturePool | None = None
     streams: StreamGuard | None = None
     onboarded: OnboardedKeys | None = None
+    metrics: OracleMetrics | None = None
 
     def close(self) -> None:
         self.committer.stop()
@@ -91,11 +93,13 @@ def build_oracle(
     repo: Repository | None = None,
     locator: Callable[[], Locator] | None = None,
     monotonic_s: Callable[[], float] = time.monotonic,
+    metrics: OracleMetrics | None = None,
 ) -> Oracle:
     network = Network[settings.oracle.network.upper()]
     keypair = keypair or load_keyfile(settings.oracle.key)
     repo = repo or open_repository(settings.oracle.database)
-    committer = GroupCommitter(repo, settings.ingest.max_batch, settings.ingest.max_queue)
+    committer = GroupCommitter(repo, settings.ingest.max_batch, settings.ingest.max_queue,
+                               on_commit=metrics.observe_commit if metrics else None)
     limiter = RateLimiter(
         settings.rate_limit.per_key_rate_per_s, settings.rate_limit.per_key_burst,
         monotonic_s,
@@ -122,7 +126,7 @@ def build_oracle(
 
     return Oracle(settings, repo, committer, ingestor, registry, issuer, runner,
                   ManifestStore(repo), pool, StreamGuard(stream_caps(settings), monotonic_s),
-                  onboarded)
+                  onboarded, metrics)
 
 
 class OracleServer:
@@ -217,6 +221,7 @@ def create_server(
             *keepalive.server_options(),
         ],
         maximum_concurrent_rpcs=s.max_concurrent_rpcs,
+        interceptors=[oracle.metrics.interceptor()] if oracle.metrics else None,
     )
     limits = ingest_servicer.StreamLimits(
         s.session_init_timeout_s, s.session_max_s, s.rpc_timeout_s
@@ -259,8 +264,14 @@ async def serve(
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop.set)
-    server, port = create_server(settings, settings.oracle.listen)
+    metrics = OracleMetrics() if settings.metrics.listen else None
+    server, port = create_server(settings, settings.oracle.listen,
+                                 build_oracle(settings, metrics=metrics))
     await server.start()
+    if metrics is not None:
+        metrics.watch(server.oracle.committer, server.oracle.repo, settings.payout.ledger)
+        metrics_port = metrics.start(settings.metrics.listen)
+        log.info("metrics on port %d", metrics_port, extra={"metrics_port": metrics_port})
     log.info("listening on port %d, database %s", port, server.oracle.repo.dialect)
     if ready is not None:
         ready(port)
@@ -288,6 +299,8 @@ async def serve(
         await server.stop_serving()
         await asyncio.gather(stopped, *tasks, return_exceptions=True)
         await asyncio.to_thread(oracle.close)
+        if metrics is not None:
+            metrics.stop()
         for signum in (signal.SIGTERM, signal.SIGINT):
             loop.remove_signal_handler(signum)
         log.info("stopped")

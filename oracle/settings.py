@@ -1,7 +1,7 @@
 """Oracle settings: a TOML file plus `POCNET_ORACLE_<SECTION>_<FIELD>` environment overrides,
 validated at load into frozen sections. Every mistake is reported, one line each, at once.
 
-Defaults are the values PROTOCOL.md and issue 6 name (16 KiB reports, 5 s session init,
+Defaults are the values docs/protocol.md and issue 6 name (16 KiB reports, 5 s session init,
 30 min sessions, 45 min staleness); units are in the field names.
 """
 
@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import dataclasses
 import os
-import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,15 +16,17 @@ from typing import Any
 
 from oracle.errors import SettingsError
 from oracle.stream_guard import StreamCaps
+from pocnet import settings_file
 
+DEFAULT_PATH = Path("/etc/pocnet/oracle.toml")
 ENV_PREFIX = "POCNET_ORACLE_"
 
 
 @dataclass(frozen=True)
 class OracleSection:
     network: str = "mainnet"  # "mainnet" | "testnet": keys of the other network are refused
-    key: str = "oracle.key"  # oracle key file (gateway-rs layout, mode 0600)
-    database: str = "sqlite:///oracle.db"  # sqlite:///path, a path, or postgresql://...
+    key: str = "/var/lib/pocnet-oracle/oracle.key"  # gateway-rs layout, mode 0600
+    database: str = "sqlite:////var/lib/pocnet-oracle/oracle.db"  # or a path, postgresql://...
     listen: str = "127.0.0.1:7080"
     worker_id: str = ""  # name of this replica in verification claims; "" = host:pid
 
@@ -124,6 +125,18 @@ class RetentionSection:
 
 
 @dataclass(frozen=True)
+class PayoutSection:
+    """Where payouts keep their state; the LiteSVM state and payer keypair lie beside the ledger."""
+
+    ledger: str = "/var/lib/pocnet-oracle/payout-ledger.db"
+
+
+@dataclass(frozen=True)
+class MetricsSection:
+    listen: str = ""  # HOST:PORT of the Prometheus /metrics endpoint; "" = off
+
+
+@dataclass(frozen=True)
 class Settings:
     oracle: OracleSection = field(default_factory=OracleSection)
     server: ServerSection = field(default_factory=ServerSection)
@@ -136,6 +149,8 @@ class Settings:
     not_onboarded: NotOnboardedSection = field(default_factory=NotOnboardedSection)
     connections: ConnectionsSection = field(default_factory=ConnectionsSection)
     retention: RetentionSection = field(default_factory=RetentionSection)
+    payout: PayoutSection = field(default_factory=PayoutSection)
+    metrics: MetricsSection = field(default_factory=MetricsSection)
 
     def with_(self, section: str, **values: Any) -> Settings:
         """A copy with some fields of one section replaced (tests, command-line flags)."""
@@ -145,67 +160,6 @@ class Settings:
         )
 
 
-def _coerce(value: Any, kind: Any, where: str, errors: list[str]) -> Any:
-    kind_name = kind if isinstance(kind, str) else getattr(kind, "__name__", str(kind))
-    try:
-        if kind_name in ("int",):
-            if isinstance(value, bool) or (isinstance(value, float) and not value.is_integer()):
-                raise ValueError
-            return int(value)
-        if kind_name == "float":
-            if isinstance(value, bool):
-                raise ValueError
-            return float(value)
-        if kind_name == "str":
-            if not isinstance(value, str):
-                raise ValueError
-            return value
-        if kind_name.startswith("tuple"):
-            items = value.split(",") if isinstance(value, str) else value
-            if not isinstance(items, list | tuple) or not all(isinstance(i, str) for i in items):
-                raise ValueError
-            return tuple(i.strip() for i in items if i.strip())
-    except (TypeError, ValueError):
-        pass
-    errors.append(f"{where}: expected {kind_name}, got {value!r}")
-    return None
-
-
-def _build(data: Mapping[str, Any], env: Mapping[str, str], errors: list[str]) -> Settings:
-    sections: dict[str, Any] = {}
-    for sec in dataclasses.fields(Settings):
-        cls = sec.default_factory()  # type: ignore[misc]
-        given = data.get(sec.name, {})
-        if not isinstance(given, dict):
-            errors.append(f"[{sec.name}]: expected a table")
-            given = {}
-        names = {f.name: f for f in dataclasses.fields(cls)}
-        for unknown in sorted(set(given) - set(names)):
-            errors.append(f"{sec.name}.{unknown}: unknown setting")
-        values: dict[str, Any] = {}
-        for name, f in names.items():
-            env_name = f"{ENV_PREFIX}{sec.name}_{name}".upper()
-            where = f"{sec.name}.{name}"
-            if env_name in env:
-                raw, where = env[env_name], env_name
-            elif name in given:
-                raw = given[name]
-            else:
-                continue
-            coerced = _coerce(raw, f.type, where, errors)
-            if coerced is not None:
-                values[name] = coerced
-        sections[sec.name] = dataclasses.replace(cls, **values)
-    for name in sorted(k for k in env if k.startswith(ENV_PREFIX)):
-        if not any(
-            name == f"{ENV_PREFIX}{s.name}_{f.name}".upper()
-            for s in dataclasses.fields(Settings)
-            for f in dataclasses.fields(s.default_factory())  # type: ignore[misc]
-        ):
-            errors.append(f"{name}: unknown setting")
-    return Settings(**sections)
-
-
 def _check(s: Settings) -> list[str]:
     errors = []
     if s.oracle.network not in ("mainnet", "testnet"):
@@ -213,6 +167,10 @@ def _check(s: Settings) -> list[str]:
     host, _, port = s.oracle.listen.rpartition(":")
     if not host or not port.isdigit() or not 0 <= int(port) < 65536:
         errors.append(f"oracle.listen: expected HOST:PORT, got {s.oracle.listen!r}")
+    if s.metrics.listen:
+        m_host, _, m_port = s.metrics.listen.rpartition(":")
+        if not m_host or not m_port.isdigit() or not 0 <= int(m_port) < 65536:
+            errors.append(f"metrics.listen: expected HOST:PORT or empty, got {s.metrics.listen!r}")
     positive = {
         "server.max_receive_bytes": s.server.max_receive_bytes,
         "server.max_concurrent_rpcs": s.server.max_concurrent_rpcs,
@@ -311,17 +269,15 @@ def validate(settings: Settings) -> Settings:
 
 
 def load(path: str | Path | None = None, env: Mapping[str, str] | None = None) -> Settings:
-    """Read the file (optional) and the environment; raise SettingsError listing every mistake."""
-    data: dict[str, Any] = {}
-    if path is not None:
-        try:
-            data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
-        except OSError as exc:
-            raise SettingsError(f"{path}: {exc.strerror}") from None
-        except tomllib.TOMLDecodeError as exc:
-            raise SettingsError(f"{path}: not valid TOML: {exc}") from None
-    errors: list[str] = []
-    settings = _build(data, os.environ if env is None else env, errors)
+    """Read the file (default /etc/pocnet/oracle.toml, which may be absent) and the environment;
+    raise SettingsError listing every mistake, one line each."""
+    try:
+        data = settings_file.read_toml(DEFAULT_PATH if path is None else Path(path),
+                                       must_exist=path is not None)
+    except settings_file.SettingsFileError as exc:
+        raise SettingsError(str(exc)) from None
+    settings, errors = settings_file.build(
+        Settings, data, os.environ if env is None else env, ENV_PREFIX)
     errors += _check(settings)
     if errors:
         raise SettingsError("\n".join(errors))

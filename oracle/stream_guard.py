@@ -1,6 +1,6 @@
 """Admission and eviction for report streams, so a few clients cannot hold every server slot.
 
-A report stream is cheap to open and long to keep: PROTOCOL §1 gives the client 5 s for its
+A report stream is cheap to open and long to keep: docs/protocol.md §1 gives the client 5 s for its
 session init and a session up to 30 min. Without limits anyone can hold all
 `maximum_concurrent_rpcs` slots and lock honest hotspots out. The guard enforces, per stream:
 
@@ -14,7 +14,7 @@ session init and a session up to 30 min. Without limits anyone can hold all
 - sessions of keys not onboarded together hold at most a share of the slots: device keys cost
   nothing to make, so without it an attacker with many addresses could hold every stream slot
   with sessions for 30 min at a time; with it the rest of the session slots stay for onboarded
-  hotspots (the others still have unary calls, and PROTOCOL §5 still gives their reports a
+  hotspots (the others still have unary calls, and docs/protocol.md §5 still gives their reports a
   verdict, `gateway_not_found`). Streams awaiting their init are bounded only per address and
   by the init timeout (5 s): a flood of those from many addresses can still refuse new streams
   for as long as it lasts, never the sessions already open nor the unary reserve;

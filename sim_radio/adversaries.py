@@ -391,7 +391,7 @@ def _replays(mesh: Mesh, result: RoundResult, a: Assignment) -> WitnessReports:
     by_event = np.argsort(copies.event)
     pos = by_event[np.searchsorted(copies.event, heard.event, sorter=by_event)]
     k = o[pos]
-    # Hotspots ignore their own beacons and beacons they already witnessed (PROTOCOL §4).
+    # Hotspots ignore their own beacons and beacons they already witnessed (docs/protocol.md §4).
     n_nodes = np.int64(len(a.hotspots))
     originals = np.isin(rec.event, sent.event[o])
     seen = rec.event[originals] * n_nodes + rec.rx[originals]

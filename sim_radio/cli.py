@@ -11,7 +11,7 @@ import importlib
 import sys
 from collections.abc import Sequence
 
-from pocnet.cli import OneLineParser, run
+from pocnet.cli import OneLineParser, add_version, run
 
 # The subcommands, in the order `--help` lists them.
 COMMANDS: tuple[str, ...] = ("demo", "device", "run")
@@ -22,6 +22,7 @@ def build_parser() -> OneLineParser:
         prog="pocnet-sim",
         description="run whole simulated networks and virtual devices without hardware.",
     )
+    add_version(parser)
     sub = parser.add_subparsers(title="commands", metavar="COMMAND", parser_class=OneLineParser)
     for name in COMMANDS:
         importlib.import_module(f"sim_radio.commands.{name}").register(sub)
@@ -29,7 +30,7 @@ def build_parser() -> OneLineParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    return run(build_parser(), argv)
+    return run(build_parser(), argv, extra="sim")
 
 
 if __name__ == "__main__":

@@ -35,8 +35,8 @@ from sim_radio.propagation import (
     shadowing_from_hash,
 )
 
-BEACON_FRAME_LEN = 52  # PROTOCOL §4: MHDR + 51-byte payload
-BEACON_WINDOW_NS = 6 * 3600 * 1_000_000_000  # PROTOCOL §4: one beacon per 6-hour window
+BEACON_FRAME_LEN = 52  # docs/protocol.md §4: MHDR + 51-byte payload
+BEACON_WINDOW_NS = 6 * 3600 * 1_000_000_000  # docs/protocol.md §4: one beacon per 6-hour window
 MIN_CELL_M = 100.0  # keeps grid keys inside int64 for tiny ranges
 PAIRS_PER_BATCH = 1_000_000  # candidate links per numpy pass: bounds temporary memory
 REPORT_BATCH = 1_000_000  # receptions given measurement noise per numpy pass
@@ -153,7 +153,7 @@ class Mesh:
         self.region_idx = np.fromiter(
             (region_of[get_plan(h.region).name] for h in hotspots), np.int8, n
         )
-        # Conducted power: the region's max EIRP for the antenna gain (PROTOCOL §4).
+        # Conducted power: the region's max EIRP for the antenna gain (docs/protocol.md §4).
         self.max_power_dbm = np.fromiter(
             (
                 self.plans[i].max_conducted_dbm(h.gain_dbi_x10)

@@ -264,7 +264,7 @@ class OracleProcess(ManagedProcess):
         self.port = 0
         super().__init__(
             "oracle",
-            module_argv("oracle.cli", "serve", "--listen", "127.0.0.1:0", "--database",
+            module_argv("oracle.cli", "serve", "--create", "--listen", "127.0.0.1:0", "--database",
                          f"sqlite:///{self.db_path}", "--key", str(self.key_path), "--json"),
             directory / "oracle.log",
             {

@@ -89,7 +89,7 @@ def _span(values: Floats) -> str:
 
 
 def fspl_db(distance_m: ArrayLike, freq_hz: float) -> Floats:
-    """Friis free-space loss, 20·log10(4πdf/c): the same formula as PROTOCOL §5 rule 11."""
+    """Friis free-space loss, 20·log10(4πdf/c): the same formula as docs/protocol.md §5 rule 11."""
     d = np.asarray(distance_m, dtype=np.float64)
     return 20.0 * np.log10(4.0 * np.pi * d * freq_hz / SPEED_OF_LIGHT_M_S)
 

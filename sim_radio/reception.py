@@ -28,7 +28,7 @@ Floats = NDArray[np.float64]
 # collision model).
 CAPTURE_THRESHOLD_DB = 6.0
 
-# Dwell time is counted per channel over a rolling window of this length (PROTOCOL §3:
+# Dwell time is counted per channel over a rolling window of this length (docs/protocol.md §3:
 # "400 ms dwell time per channel per 20 s").
 DWELL_WINDOW_NS = 20_000_000_000
 
@@ -196,7 +196,8 @@ def resolve_collisions(
 
 def dwell_limit_ms(plan: RegionPlan) -> int:
     """The dwell time that binds this plan's transmissions, in ms (0 = none): US915's
-    everywhere, AS923's only where required, which a plan alone cannot know (PROTOCOL §3)."""
+    everywhere, AS923's only where required, which a plan alone cannot know (docs/protocol.md
+    §3)."""
     return plan.enforced_dwell_time_ms()
 
 
@@ -210,7 +211,7 @@ class TxDecision:
 
 
 class TransmitBudget:
-    """One transmitter's regulatory budget under its region plan (PROTOCOL §3).
+    """One transmitter's regulatory budget under its region plan (docs/protocol.md §3).
 
     Duty cycle (ETSI): after T seconds on air in a sub-band with duty cycle δ, that sub-band is
     silent for T·(1/δ − 1) (EU868 1 %: a 2.466 s SF12 beacon forces 244 s). Dwell time (FCC):

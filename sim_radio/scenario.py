@@ -26,8 +26,8 @@ from sim_radio.propagation import PRESETS, PathLossModel, preset
 from sim_radio.reception import RADIO_KINDS
 
 DEFAULT_START = "2026-01-01T00:00:00Z"
-# region = "auto": each hotspot gets the plan of the country it stands in (PROTOCOL §3), from
-# pocnet.regions.lookup (needs shapely); hotspots in no plan's country are left out.
+# region = "auto": each hotspot gets the plan of the country it stands in (docs/protocol.md §3),
+# from pocnet.regions.lookup (needs shapely); hotspots in no plan's country are left out.
 AUTO_REGION = "auto"
 POPULATION_KINDS = ("uniform", "clustered", "csv")
 _TOP_KEYS = {

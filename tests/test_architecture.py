@@ -1,4 +1,5 @@
-"""Layering of DESIGN.md: who may import whom, checked on the source, and no import cycles."""
+"""Layering of docs/architecture.md: who may import whom, checked on the source, and no import
+cycles."""
 
 from __future__ import annotations
 
@@ -20,7 +21,7 @@ PACKAGES = {
     "oracle": ROOT / "oracle",
 }
 
-# DESIGN.md, "Layout": the folders each package may import from (besides itself).
+# docs/architecture.md, "Layout": the folders each package may import from (besides itself).
 ALLOWED = {
     "pocnet": set(),
     "firmware_bridge": {"pocnet"},
@@ -29,7 +30,7 @@ ALLOWED = {
     "oracle": {"pocnet"},
 }
 
-# Heavy or role-specific libraries a Raspberry Pi hotspot must never import (DESIGN.md).
+# Heavy or role-specific libraries a Raspberry Pi hotspot must never import (docs/architecture.md).
 HOTSPOT_FORBIDDEN = {"solders", "shapely", "shapefile", "psycopg", "numpy"}
 
 

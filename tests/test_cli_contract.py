@@ -1,5 +1,5 @@
-"""Every command of the three front ends keeps DESIGN.md's promise: `--help`, `--json`, and
-bad input answered with one line on stderr and exit status 2."""
+"""Every command of the three front ends keeps docs/architecture.md's promise: `--help`,
+`--json`, and bad input answered with one line on stderr and exit status 2."""
 
 from __future__ import annotations
 
@@ -57,3 +57,89 @@ def test_bad_option_is_one_line_and_exit_2(module: str, path: list[str], capsys)
     assert done.value.code == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "error" in err, err
+
+
+def _numeric_options() -> list[tuple[str, list[str], str, str]]:
+    """(front end, command path, option, kind) of every option that takes a number."""
+    found = []
+    for module in FRONT_ENDS:
+        parser = importlib.import_module(module).build_parser()
+        for path, leaf in _leaves(parser, []):
+            for action in leaf._actions:
+                if action.type in (int, float):
+                    found.append((module, path, action.option_strings[0], action.type.__name__))
+                kind = getattr(action.type, "__qualname__", "")
+                if kind.startswith(("integer.", "number.")) and action.option_strings:
+                    found.append((module, path, action.option_strings[0], kind.split(".")[0]))
+    return found
+
+
+NUMERIC = _numeric_options()
+
+
+def test_numbers_use_the_shared_argument_types() -> None:
+    """A bare `type=int` accepts 10**22, which overflows the database or protobuf later."""
+    assert len(NUMERIC) >= 10
+    assert [n for n in NUMERIC if n[3] in ("int", "float")] == []
+
+
+@pytest.mark.parametrize(("module", "path", "option", "kind"), NUMERIC,
+                         ids=lambda v: " ".join(v) if isinstance(v, list) else v)
+def test_huge_numbers_are_one_line_and_exit_2(module, path, option, kind, capsys) -> None:  # type: ignore[no-untyped-def]
+    main = importlib.import_module(module).main
+    huge = "99999999999999999999999" if kind == "integer" else "1e999"
+    with pytest.raises(SystemExit) as done:
+        main([*path, option, huge])
+    assert done.value.code == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and f"argument {option}" in err and "must be between" in err, err
+
+
+def test_integer_bounds_are_inclusive() -> None:
+    from pocnet.cli import INT64_MAX, integer
+
+    assert integer()(str(INT64_MAX)) == 2**63 - 1
+    with pytest.raises(argparse.ArgumentTypeError):
+        integer()(str(2**63))
+    assert integer(0)("0") == 0
+    with pytest.raises(argparse.ArgumentTypeError):
+        integer(0)("-1")
+
+
+def test_every_front_end_prints_the_package_version(capsys) -> None:
+    from importlib.metadata import version
+
+    printed = set()
+    for module in FRONT_ENDS:
+        with pytest.raises(SystemExit) as done:
+            importlib.import_module(module).main(["--version"])
+        assert done.value.code == 0
+        prog, number = capsys.readouterr().out.split()
+        assert prog.startswith("pocnet-")
+        printed.add(number)
+    assert printed == {version("pocnet")}
+
+
+# A command that needs an extra, and a module of that extra it imports when it runs.
+MISSING_EXTRA = [
+    ("oracle.cli", ["serve", "--listen", "127.0.0.1:0", "--key", "k", "--create"], "grpc",
+     "oracle"),
+    ("sim_radio.cli", ["run", "SCENARIO"], "numpy", "sim"),
+]
+
+
+@pytest.mark.parametrize(("module", "argv", "blocked", "extra"), MISSING_EXTRA)
+def test_missing_extra_is_named_in_one_line(module, argv, blocked, extra, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """As in an install without the extra: the module cannot be imported at all."""
+    import subprocess
+    import sys
+
+    argv = [str(tmp_path / "s.toml") if a == "SCENARIO" else a for a in argv]
+    (tmp_path / "s.toml").write_text("")
+    code = (f"import sys; sys.modules[{blocked!r}] = None; from {module} import main; "
+            f"sys.exit(main({argv!r}))")
+    done = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True,
+                          text=True, timeout=60)
+    assert done.returncode == 2, done.stderr
+    assert done.stderr.count("\n") == 1, done.stderr
+    assert f"pip install 'pocnet[{extra}]'" in done.stderr

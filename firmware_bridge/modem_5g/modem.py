@@ -23,7 +23,7 @@ class QuectelModem:
 
     `uere_m`: the modem reports HDOP, not an accuracy; give a user-equivalent range error in
     metres to turn HDOP into `Fix.h_acc_m`. Without it fixes carry no accuracy and are never
-    usable for proof of location (PROTOCOL §5), only informative.
+    usable for proof of location (docs/protocol.md §5), only informative.
     """
 
     def __init__(

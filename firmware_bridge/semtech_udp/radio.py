@@ -56,7 +56,7 @@ def rxpk_to_packet(rxpk: Rxpk, received_ns: int) -> RxPacket:
 
 
 def txpk_for(packet: TxPacket) -> Txpk:
-    """PROTOCOL §4 framing: send now, normal IQ polarity, CRC on, RF chain 0.
+    """docs/protocol.md §4 framing: send now, normal IQ polarity, CRC on, RF chain 0.
 
     ValueError for a packet no forwarder could send: a caller's bug, not a radio fault.
     """

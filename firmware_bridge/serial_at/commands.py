@@ -84,7 +84,7 @@ RUI3_PRECV_STOP = 0
 RUI3_TX_DONE = "+EVT:TXP2P DONE"
 # LoRaWAN public sync word 0x34 as the SX126x sync-word register pair (Semtech SX1261/2
 # datasheet, LoRa sync word registers 0x0740/0x0741: public 0x3444, private 0x1424), which
-# RUI3 takes in `AT+SYNCWORD`; normal IQ with `AT+IQINVER=0` (PROTOCOL §4 beacons).
+# RUI3 takes in `AT+SYNCWORD`; normal IQ with `AT+IQINVER=0` (docs/protocol.md §4 beacons).
 RUI3_SYNC_WORD_PUBLIC = "3444"
 
 _RUI3_RX = re.compile(r"^\+EVT:RXP2P:(-?\d+):(-?\d+):([0-9A-Fa-f]*)$")

@@ -1,4 +1,4 @@
-"""Reconnect policy and deadlines shared by every oracle call (PROTOCOL §1 timings).
+"""Reconnect policy and deadlines shared by every oracle call (docs/protocol.md §1 timings).
 
 Exponential backoff with full jitter spreads a fleet of hotspots that lost the oracle at the
 same moment, so they do not all come back in the same second.
@@ -9,10 +9,10 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass, field
 
-# PROTOCOL §1: a session lasts at most 30 min; renew well before so no report is refused.
+# docs/protocol.md §1: a session lasts at most 30 min; renew well before so no report is refused.
 SESSION_MAX_S = 30 * 60
 SESSION_RENEW_S = 25 * 60
-# PROTOCOL §1: the client answers the server's nonce within 5 s.
+# docs/protocol.md §1: the client answers the server's nonce within 5 s.
 SESSION_INIT_TIMEOUT_S = 5.0
 # Default deadline of a unary call; settings.oracle.timeout_s overrides it.
 CALL_TIMEOUT_S = 10.0

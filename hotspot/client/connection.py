@@ -31,7 +31,7 @@ TRANSIENT = frozenset({
     grpc.StatusCode.CANCELLED,
 })
 
-# Keep messages small: beacon/witness reports are a few hundred bytes (PROTOCOL §5 ingest).
+# Keep messages small: beacon/witness reports are a few hundred bytes (docs/protocol.md §5 ingest).
 # A channel of its own subchannels: gRPC's reconnect backoff (growing to 120 s) lives on the
 # subchannel, and the process-wide pool would carry it into the channel `rotate()` opens, so
 # the first retry after an oracle outage failed without trying; our own Backoff paces retries.

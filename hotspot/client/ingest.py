@@ -1,9 +1,9 @@
 """IngestService: the report stream with session keys, and unary submission as fallback.
 
-PROTOCOL §1: on a stream the oracle first offers a 32-byte nonce; we answer with a SessionInit
-signed by the device key carrying a fresh session key, then sign each report with the session
-key (pub_key stays the device key). Sessions are renewed before their 30 minutes run out.
-Reports go one at a time and wait for their ack, so an error is always attributable to the
+docs/protocol.md §1: on a stream the oracle first offers a 32-byte nonce; we answer with a
+SessionInit signed by the device key carrying a fresh session key, then sign each report with
+the session key (pub_key stays the device key). Sessions are renewed before their 30 minutes run
+out. Reports go one at a time and wait for their ack, so an error is always attributable to the
 report in flight. A stream failure falls back to a unary call signed by the device key.
 
 The oracle may end a stream between reports with a status (UNAVAILABLE when idle for 600 s,

@@ -12,7 +12,7 @@ import asyncio
 from pathlib import Path
 from typing import Any
 
-from pocnet.cli import UsageError, print_json
+from pocnet.cli import UsageError, integer, number, print_json
 
 JSON_KEYS = ("lat", "lon", "height_m", "h_acc_m", "fix", "satellites", "time", "usable")
 DEFAULT_TIMEOUT_S = 10.0
@@ -29,8 +29,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help="serial device: /dev/serial0, /dev/ttyACM0, /dev/serial/by-id/...")
     source.add_argument("--replay", metavar="FILE", help="a recorded UBX/NMEA capture")
     p.add_argument("--once", action="store_true", help="print one fix and exit (with --device)")
-    p.add_argument("--baud", type=int, default=9600, help="serial speed (default 9600)")
-    p.add_argument("--timeout-s", type=float, default=DEFAULT_TIMEOUT_S,
+    p.add_argument("--baud", type=integer(), default=9600, help="serial speed (default 9600)")
+    p.add_argument("--timeout-s", type=number(), default=DEFAULT_TIMEOUT_S,
                    help="give up when no fix arrives for this long (default 10)")
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.set_defaults(handler=_run)

@@ -2,8 +2,10 @@
 
 Local facts come from the settings, the key and the outbox database (depth, drops, the last
 beacon and witness the daemon recorded); the oracle adds the registry record, the verdicts of
-recent reports with their reasons, and rewards per epoch. An unreachable oracle is reported as
-such and the local part is still shown.
+recent reports with their reasons, and rewards per epoch. With several oracle endpoints each is
+tried in turn until one answers; an unreachable oracle is reported as such (with what each
+endpoint said) and the local part is still shown. gRPC's own log lines are kept off the
+owner's terminal: the answer, or the one-line reason, is what matters here.
 """
 
 from __future__ import annotations
@@ -34,28 +36,51 @@ def _when(ns: int | None) -> str | None:
     return datetime.fromtimestamp(ns / 1e9, UTC).strftime("%Y-%m-%d %H:%M:%SZ")
 
 
+def quiet_grpc() -> None:
+    """Before gRPC loads: its C core and Python loggers otherwise print connection notices
+    (e.g. "failed to connect to all addresses") among the command's own output."""
+    import logging
+    import os
+
+    os.environ.setdefault("GRPC_VERBOSITY", "NONE")
+    grpc_log = logging.getLogger("grpc")
+    grpc_log.addHandler(logging.NullHandler())
+    grpc_log.propagate = False
+
+
 async def oracle_status(conf: Any, key: bytes) -> dict[str, Any]:
-    """Registry record, recent verdicts and rewards; {"reachable": False, …} on failure."""
+    """Registry record, recent verdicts and rewards from the first endpoint that answers;
+    {"reachable": False, "tried": [...]} when none does."""
     import dataclasses
 
     from hotspot.client.connection import OracleConnection
     from hotspot.client.query import QueryClient
     from hotspot.client.registry import RegistryClient
     from hotspot.errors import OracleUnavailable
+
+    tried: list[dict[str, str]] = []
+    for endpoint in conf.oracle.endpoints:
+        oracle = dataclasses.replace(conf.oracle, endpoints=(endpoint,),
+                                     timeout_s=min(conf.oracle.timeout_s, INFO_TIMEOUT_S))
+        conn = OracleConnection(oracle)
+        try:
+            info = await RegistryClient(conn).get_hotspot(key)
+            query = QueryClient(conn)
+            reports = await query.list_reports(key, RECENT_REPORTS)
+            rewards = await query.get_rewards(key)
+        except OracleUnavailable as exc:
+            tried.append({"endpoint": endpoint, "error": str(exc)})
+            continue
+        finally:
+            await conn.close()
+        return {**_answer(info, reports, rewards), "endpoint": endpoint, "tried": tried}
+    return {"reachable": False, "endpoint": tried[-1]["endpoint"], "error": tried[-1]["error"],
+            "tried": tried}
+
+
+def _answer(info: Any, reports: Any, rewards: Any) -> dict[str, Any]:
     from pocnet.wire import verdict_pb2
 
-    oracle = dataclasses.replace(conf.oracle, timeout_s=min(conf.oracle.timeout_s,
-                                                             INFO_TIMEOUT_S))
-    conn = OracleConnection(oracle)
-    try:
-        info = await RegistryClient(conn).get_hotspot(key)
-        query = QueryClient(conn)
-        reports = await query.list_reports(key, RECENT_REPORTS)
-        rewards = await query.get_rewards(key)
-    except OracleUnavailable as exc:
-        return {"reachable": False, "endpoint": conn.endpoint, "error": str(exc)}
-    finally:
-        await conn.close()
     verdicts = []
     for summary in reports:
         entry: dict[str, Any] = {
@@ -75,7 +100,6 @@ async def oracle_status(conf: Any, key: bytes) -> dict[str, Any]:
         verdicts.append(entry)
     return {
         "reachable": True,
-        "endpoint": conn.endpoint,
         "onboarded": info is not None,
         "asserted_region": (info.region or None) if info else None,
         # The registry nonce: the next location request or transfer takes this + 1.
@@ -147,6 +171,8 @@ def _print_human(out: dict[str, Any]) -> None:
             text = f"{_when(last['timestamp_ns'])} on {last['frequency_hz'] / 1e6:.1f} MHz"
         print(f"{name.replace('_', ' '):12} {text}")
     oracle = out["oracle"]
+    for failed in oracle["tried"] if oracle["reachable"] else oracle["tried"][:-1]:
+        print(f"oracle       unreachable at {failed['endpoint']}: {failed['error']}")
     if not oracle["reachable"]:
         print(f"oracle       unreachable at {oracle['endpoint']}: {oracle['error']}")
         return
@@ -161,13 +187,14 @@ def _print_human(out: dict[str, Any]) -> None:
 
 
 def _run(args: argparse.Namespace) -> int:
+    quiet_grpc()
     from hotspot import settings
     from hotspot.errors import SettingsError
 
     try:
         conf = settings.load(args.config)
     except SettingsError as exc:
-        raise UsageError(str(exc).replace("\n", "; ")) from None
+        raise UsageError(*str(exc).splitlines()) from None
     out = gather(conf)
     if args.json:
         print_json(out)

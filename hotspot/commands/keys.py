@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from pocnet.cli import UsageError, print_json
+from pocnet.cli import UsageError, print_key
 
 DEFAULT_KEY = "/var/lib/pocnet/hotspot.key"
 
@@ -31,7 +31,7 @@ def key_path(args: argparse.Namespace) -> str:
     try:
         return settings.load(args.config).key.file
     except SettingsError as exc:
-        raise UsageError(str(exc).replace("\n", "; ")) from None
+        raise UsageError(*str(exc).splitlines()) from None
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -47,18 +47,5 @@ def _run(args: argparse.Namespace) -> int:
             store = KeyStore.load(path)
     except KeyStoreError as exc:
         raise UsageError(str(exc)) from None
-    out = {
-        "address": store.address,
-        "public_key": store.key_bytes.hex(),
-        "network": store.keypair.network.name.lower(),
-        "key_file": path,
-    }
-    if args.json:
-        print_json(out)
-    else:
-        if args.action == "create":
-            print(f"created {path} (mode 0600)")
-        print(f"address     {out['address']}")
-        print(f"public key  {out['public_key']}")
-        print(f"network     {out['network']}")
+    print_key(store.keypair, path, args.action == "create", args.json)
     return 0

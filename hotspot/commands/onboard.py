@@ -1,12 +1,13 @@
 """`pocnet-hotspot onboard`: write the registry request the maker and the owner then sign.
 
-The LocationAssertion (PROTOCOL §2, registry.proto) names everything before anyone signs: the
-hotspot key, the owner's wallet, the hotspot's maker, the location (given, or the GPS fix with
-`--from-gps`), gain, elevation and the next nonce (asked of the oracle unless `--nonce`). The
-hotspot signs it here; the maker adds its signature with `pocnet-owner maker-sign` and the
-owner with `pocnet-owner sign` on their own machines (or here with `--owner-key` when the
-owner's keypair is at hand); `pocnet-hotspot submit` sends it. Onboarding needs all three
-signatures; a move of an onboarded hotspot needs the hotspot and its current owner only.
+The LocationAssertion (docs/protocol.md §2, registry.proto) names everything before anyone
+signs: the hotspot key, the owner's wallet, the hotspot's maker, the location (given, or the GPS
+fix with `--from-gps`), gain, elevation and the next nonce (asked of the oracle unless
+`--nonce`). The hotspot signs it here; the maker adds its signature with `pocnet-owner
+maker-sign` and the owner with `pocnet-owner sign` on their own machines (or here with
+`--owner-key` when the owner's keypair is at hand); `pocnet-hotspot submit` sends it.
+Onboarding needs all three signatures; a move of an onboarded hotspot needs the hotspot and its
+current owner only.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import argparse
 import asyncio
 from typing import Any
 
-from pocnet.cli import UsageError, print_json
+from pocnet.cli import UsageError, integer, number, print_json
 
 GPS_TIMEOUT_S = 30.0
 
@@ -27,12 +28,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "(`pocnet-owner maker-sign`) and the owner (`pocnet-owner sign`) to sign and "
         "`pocnet-hotspot submit` to send.")
     where = p.add_mutually_exclusive_group(required=True)
-    where.add_argument("--lat", type=float, help="latitude, degrees (with --lon)")
+    where.add_argument("--lat", type=number(), help="latitude, degrees (with --lon)")
     where.add_argument("--from-gps", action="store_true",
                        help="the current GPS fix: the running daemon's, else the [gps] device")
-    p.add_argument("--lon", type=float, help="longitude, degrees")
-    p.add_argument("--gain", type=float, required=True, help="antenna gain, dBi (e.g. 3.0)")
-    p.add_argument("--elevation", type=int, required=True, help="metres above ground")
+    p.add_argument("--lon", type=number(), help="longitude, degrees")
+    p.add_argument("--gain", type=number(), required=True, help="antenna gain, dBi (e.g. 3.0)")
+    p.add_argument("--elevation", type=integer(), required=True, help="metres above ground")
     owner = p.add_mutually_exclusive_group(required=True)
     owner.add_argument("--owner-wallet", metavar="BASE58",
                        help="owner's wallet address (the owner signs with pocnet-owner)")
@@ -41,7 +42,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--maker", metavar="ADDRESS",
                    help="the hotspot maker's key address (needed to onboard, not to move)")
     p.add_argument("--capability", choices=("full", "data_only"), default="full")
-    p.add_argument("--nonce", type=int,
+    p.add_argument("--nonce", type=integer(0),
                    help="assertion nonce (default: the oracle's stored nonce + 1)")
     p.add_argument("-c", "--config", metavar="PATH", help="settings file")
     p.add_argument("--key-file", metavar="PATH", help="hotspot key file (overrides settings)")

@@ -28,14 +28,15 @@ def _run(args: argparse.Namespace) -> int:
     # oracle restart) among our JSON log lines, which breaks `journalctl -o cat | jq`.
     os.environ.setdefault("GRPC_VERBOSITY", "ERROR")
 
-    from hotspot import logs, settings
+    from hotspot import settings
     from hotspot.app import run_daemon
     from hotspot.errors import KeyStoreError, MetricsError, OutboxError, SettingsError
+    from pocnet import logs
 
     try:
         conf = settings.load(args.config)
     except SettingsError as exc:
-        raise UsageError(str(exc).replace("\n", "\n  ")) from None
+        raise UsageError(*exc.problems) from None
     logs.configure(conf.log.level)
     log = logging.getLogger("hotspot")
     try:

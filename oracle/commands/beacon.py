@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 
 from pocnet.beacon import ENTROPY_LEN, LOCAL_ENTROPY_LEN, derive_beacon
-from pocnet.cli import UsageError, print_json
+from pocnet.cli import UsageError, integer, print_json
 from pocnet.regions import PLAN_NAMES, get_plan
 
 
@@ -19,7 +19,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
         help="derive a beacon from remote and local entropy",
         description=(
             "Derive the beacon payload, frequency, datarate and tx power a hotspot sends for "
-            "the given oracle entropy, hotspot entropy and region (PROTOCOL §4)."
+            "the given oracle entropy, hotspot entropy and region (docs/protocol.md §4)."
         ),
     )
     p.add_argument(
@@ -27,7 +27,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
         help=f"the oracle's entropy value, {ENTROPY_LEN} bytes as hex",
     )
     p.add_argument(
-        "--remote-timestamp", required=True, type=int, metavar="SECONDS",
+        "--remote-timestamp", required=True, type=integer(0), metavar="SECONDS",
         help="the entropy's timestamp, Unix seconds",
     )
     p.add_argument(
@@ -39,7 +39,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
         help=f"region plan: {', '.join(PLAN_NAMES)}",
     )
     p.add_argument(
-        "--gain", type=int, default=0, metavar="DBI_X10",
+        "--gain", type=integer(), default=0, metavar="DBI_X10",
         help="antenna gain in dBi x 10 (default 0); lowers the conducted tx power",
     )
     p.add_argument("--json", action="store_true", help="print one JSON object")

@@ -22,7 +22,7 @@ from pocnet.errors import DecodeError
 def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser(
         "density",
-        help="hex density scales (PROTOCOL §6) for cells on stdin",
+        help="hex density scales (docs/protocol.md §6) for cells on stdin",
         description="Read asserted H3 cells, one per line on stdin (a repeated cell is several "
         "hotspots), and print each distinct cell's hex density scale.",
     )

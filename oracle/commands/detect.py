@@ -12,7 +12,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from pocnet.cli import UsageError, print_json
+from pocnet.cli import UsageError, integer, print_json
 
 MAX_EPOCH = 2**62  # as the rewards store: far beyond any real epoch, inside BIGINT
 MAX_EPOCHS = 30
@@ -29,9 +29,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
         "expiry), and the findings that deny nothing. Detectors: "
         + "; ".join(f"{name}: {what}" for name, (what, _) in DETECTORS.items()),
     )
-    p.add_argument("--epoch", type=int, required=True, metavar="N",
+    p.add_argument("--epoch", type=integer(0, MAX_EPOCH), required=True, metavar="N",
                    help="epoch = days since 1970-01-01 UTC")
-    p.add_argument("--epochs", type=int, default=1, metavar="K",
+    p.add_argument("--epochs", type=integer(1, MAX_EPOCHS), default=1, metavar="K",
                    help=f"read the K epochs ending with N (1..{MAX_EPOCHS}, default 1)")
     p.add_argument("--only", action="append", default=[], metavar="DETECTOR",
                    choices=sorted(DETECTORS), help="run only this detector (repeatable)")
@@ -52,8 +52,6 @@ def _run(args: argparse.Namespace) -> int:
     from oracle.detect.source import read_history
     from oracle.rewards.model import epoch_bounds_ms
 
-    if not 0 <= args.epoch <= MAX_EPOCH:
-        raise UsageError(f"--epoch must be between 0 and {MAX_EPOCH}")
     if not 1 <= args.epochs <= min(MAX_EPOCHS, args.epoch + 1):
         raise UsageError(f"--epochs must be between 1 and {min(MAX_EPOCHS, args.epoch + 1)}")
     if args.apply and not args.operator_key:

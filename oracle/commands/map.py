@@ -13,7 +13,7 @@ import csv
 from pathlib import Path
 from typing import Any
 
-from pocnet.cli import UsageError, print_json
+from pocnet.cli import UsageError, integer, print_json
 
 MAX_EPOCH = 2**62  # as the rewards store: far beyond any real epoch, inside BIGINT
 OVERLAY_COLUMNS = ("address", "lat", "lon")
@@ -27,7 +27,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
         "hexes by density scale, witness links valid or invalid with the reason on hover. "
         "The file is self-contained and opens without a network.",
     )
-    p.add_argument("--epoch", type=int, required=True, metavar="N",
+    p.add_argument("--epoch", type=integer(0, MAX_EPOCH), required=True, metavar="N",
                    help="epoch = days since 1970-01-01 UTC")
     p.add_argument("--out", required=True, metavar="FILE.html", help="where to write the map")
     p.add_argument("--overlay", metavar="CSV",
@@ -75,8 +75,6 @@ def _run(args: argparse.Namespace) -> int:
     from oracle.map.render import render_html
     from oracle.map.source import read_map
 
-    if not 0 <= args.epoch <= MAX_EPOCH:
-        raise UsageError(f"--epoch must be between 0 and {MAX_EPOCH}")
     out = Path(args.out)
     if out.is_dir():
         raise UsageError(f"--out {out} is a directory; name the HTML file")

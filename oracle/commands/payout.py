@@ -4,6 +4,11 @@
 its batches: to the embedded VM by default (state kept in `--state`), or to a cluster with
 `--rpc-url`. Re-running after a crash finishes the job without paying anyone twice.
 `status` reads the ledger only: batch states and each wallet's owed and paid.
+
+The ledger is `payout.ledger` of the settings file unless `--ledger` names another. Only `run
+--create` creates a ledger (and, with the embedded VM, its state and payer keypair): run in the
+wrong folder or with a mistyped path, a command must fail instead of paying from a new ledger
+that knows nothing of what was already paid.
 """
 
 from __future__ import annotations
@@ -15,9 +20,9 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from pocnet.cli import UsageError, print_json
+from oracle.commands._database import add_options
+from pocnet.cli import UsageError, integer, print_json
 
-DEFAULT_LEDGER = "payout-ledger.db"
 DEFAULT_STATE = "payout-litesvm.state"
 DEFAULT_PAYER = "payout-payer.json"
 
@@ -32,19 +37,20 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     r = sub.add_parser("run", help="plan (once) and send the epoch's payout batches")
     s = sub.add_parser("status", help="batch states and per-wallet owed / paid")
     for q in (r, s):
-        q.add_argument("--epoch", type=int, required=True, metavar="N")
-        q.add_argument("--ledger", default=DEFAULT_LEDGER, metavar="PATH",
-                       help=f"payout ledger (SQLite; default {DEFAULT_LEDGER})")
+        q.add_argument("--epoch", type=integer(0), required=True, metavar="N")
+        q.add_argument("--ledger", metavar="PATH",
+                       help="payout ledger (SQLite; default payout.ledger of the settings)")
         q.add_argument("--json", action="store_true", help="print one JSON object")
-    r.add_argument("--config", metavar="FILE", help="settings file (TOML)")
-    r.add_argument("--database", metavar="URL", help="database URL or path (manifests)")
+        add_options(q)
+    r.add_argument("--create", action="store_true",
+                   help="create the ledger (and the LiteSVM state and payer) when missing")
     r.add_argument("--rpc-url", metavar="URL",
                    help="Solana JSON-RPC endpoint (default: the embedded LiteSVM)")
     r.add_argument("--state", metavar="PATH",
                    help=f"LiteSVM state file (default {DEFAULT_STATE} beside the ledger)")
     r.add_argument("--payer", metavar="FILE",
                    help="payer and mint authority keypair, Solana JSON (64-byte array); "
-                   f"with LiteSVM created as {DEFAULT_PAYER} beside the ledger when absent")
+                   f"with LiteSVM and --create, created as {DEFAULT_PAYER} beside the ledger")
     r.set_defaults(handler=_run_payout)
     s.set_defaults(handler=_run_status)
 
@@ -69,6 +75,15 @@ def load_payer(path: Path, create: bool) -> Any:
         raise UsageError(f"{path}: not a Solana keypair file: {exc}") from None
 
 
+def ledger_path(args: argparse.Namespace) -> Path:
+    """--ledger, else the settings' payout.ledger."""
+    from oracle.commands._database import settings_for
+
+    if args.ledger:
+        return Path(args.ledger)
+    return Path(settings_for(args.config, args.database).payout.ledger)
+
+
 def _manifest(args: argparse.Namespace) -> Any:
     from oracle.commands._database import stored_manifest
     from oracle.rewards.manifest import check_manifest
@@ -90,13 +105,18 @@ def _run_payout(args: argparse.Namespace) -> int:
     from oracle.payout.solana_writer import SolanaWriter
     from oracle.rewards.errors import RewardsError
 
-    beside = Path(args.ledger).parent
+    ledger_file = ledger_path(args)
+    beside = ledger_file.parent
     if not beside.is_dir():
-        raise UsageError(f"--ledger: folder {beside} does not exist")
+        raise UsageError(f"ledger folder {beside} does not exist")
+    if not args.create and not ledger_file.exists():
+        raise UsageError(f"no payout ledger at {ledger_file}; the first `payout run --create` "
+                         "creates it")
     manifest = _manifest(args)
     payer_path = Path(args.payer) if args.payer else beside / DEFAULT_PAYER
-    payer = load_payer(payer_path, create=args.rpc_url is None and args.payer is None)
-    ledger = Ledger(args.ledger)
+    payer = load_payer(payer_path,
+                       create=args.create and args.rpc_url is None and args.payer is None)
+    ledger = Ledger(ledger_file)
     try:
         if args.rpc_url:
             from oracle.payout.rpc_backend import RpcBackend
@@ -106,6 +126,8 @@ def _run_payout(args: argparse.Namespace) -> int:
             from oracle.payout.litesvm_backend import LiteSvmBackend
 
             state = Path(args.state) if args.state else beside / DEFAULT_STATE
+            if not args.create and not state.exists():
+                raise UsageError(f"no LiteSVM state at {state}; `payout run --create` creates it")
             backend = LiteSvmBackend(state, payer.pubkey())
         with tqdm(desc="payout", unit="batch", file=sys.stderr, disable=None) as bar:
 
@@ -136,9 +158,10 @@ def _run_status(args: argparse.Namespace) -> int:
 
     from oracle.payout.ledger import STATES, Ledger
 
-    if not Path(args.ledger).exists():
-        raise UsageError(f"{args.ledger}: no payout ledger")
-    ledger = Ledger(args.ledger)
+    ledger_file = ledger_path(args)
+    if not ledger_file.exists():
+        raise UsageError(f"{ledger_file}: no payout ledger")
+    ledger = Ledger(ledger_file)
     try:
         batches = ledger.batches(args.epoch)
         wallets = ledger.epoch_wallets(args.epoch)

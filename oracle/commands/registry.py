@@ -14,7 +14,8 @@ import argparse
 from typing import Any
 
 from oracle.commands import registry_deny, registry_makers
-from pocnet.cli import UsageError, print_json
+from oracle.commands._database import add_options
+from pocnet.cli import UsageError, integer, print_json
 
 LIST_PAGE, LIST_PAGE_MAX = 100, 1000
 
@@ -25,8 +26,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     sub = p.add_subparsers(title="actions", metavar="ACTION", required=True)
 
     def common(q: argparse.ArgumentParser) -> None:
-        q.add_argument("--config", metavar="FILE", help="settings file (TOML)")
-        q.add_argument("--database", metavar="URL", help="database URL or path")
+        add_options(q)
         q.add_argument("--json", action="store_true", help="print one JSON object")
 
     for action, text in (
@@ -54,7 +54,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
                         help="only denied hotspots")
     denied.add_argument("--not-denied", dest="denied", action="store_false",
                         help="only hotspots not denied")
-    q.add_argument("--limit", type=int, default=LIST_PAGE, metavar="N",
+    q.add_argument("--limit", type=integer(), default=LIST_PAGE, metavar="N",
                    help=f"page size, 1 to {LIST_PAGE_MAX} (default {LIST_PAGE})")
     q.add_argument("--after", metavar="ADDRESS", help="start after this hotspot")
     common(q)

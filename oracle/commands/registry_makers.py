@@ -11,7 +11,7 @@ import argparse
 from collections.abc import Callable
 from typing import Any
 
-from pocnet.cli import UsageError, print_json
+from pocnet.cli import UsageError, integer, print_json
 
 QUOTA_MAX = 10_000_000
 
@@ -24,7 +24,7 @@ def register(sub: Any, common: Callable[[argparse.ArgumentParser], None]) -> Non
     q = actions.add_parser("add", help="allow a maker (or change its name and quota)",
                            description="Allow a maker key to onboard up to QUOTA hotspots.")
     q.add_argument("maker", metavar="ADDRESS", help="maker key address")
-    q.add_argument("--quota", type=int, required=True, metavar="N",
+    q.add_argument("--quota", type=integer(), required=True, metavar="N",
                    help="hotspots it may onboard in all (counting those already onboarded)")
     q.add_argument("--name", default="", help="who the maker is, for people")
     common(q)

@@ -18,26 +18,26 @@ import time
 from collections.abc import Iterator
 from typing import Any
 
-from pocnet.cli import UsageError, print_json
+from oracle.commands._database import add_options
+from pocnet.cli import UsageError, integer, print_json
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p = subparsers.add_parser(
         "rewards",
         help="compute an epoch's rewards, show its manifest",
-        description="Epoch rewards (PROTOCOL §6): compute and store an epoch's manifest, or "
-        "show a stored one.",
+        description="Epoch rewards (docs/protocol.md §6): compute and store an epoch's manifest, "
+        "or show a stored one.",
     )
     sub = p.add_subparsers(title="actions", metavar="ACTION", required=True)
     c = sub.add_parser("compute", help="compute and store an epoch's manifest")
     s = sub.add_parser("show", help="show a stored manifest")
     for q in (c, s):
-        q.add_argument("--epoch", type=int, required=True, metavar="N",
+        q.add_argument("--epoch", type=integer(), required=True, metavar="N",
                        help="epoch = days since 1970-01-01 UTC")
-        q.add_argument("--config", metavar="FILE", help="settings file (TOML)")
-        q.add_argument("--database", metavar="URL", help="database URL or path")
+        add_options(q)
         q.add_argument("--json", action="store_true", help="print one JSON object")
-    c.add_argument("--emission", type=int, metavar="BASE_UNITS",
+    c.add_argument("--emission", type=integer(0), metavar="BASE_UNITS",
                    help="the epoch's emission in token base units (default: network default)")
     c.add_argument("--params", choices=("hip104", "hip17"), default="hip104",
                    help="hex density table (default hip104)")

@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+from oracle.commands._database import add_options
 from pocnet.cli import UsageError, print_json
 
 
@@ -16,12 +17,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     p = subparsers.add_parser(
         "serve",
         help="run the oracle: gRPC ingest, entropy, registry, queries and verification",
-        description="Run the oracle server until SIGTERM. Settings come from --config, "
-        "POCNET_ORACLE_* environment variables, then these flags.",
+        description="Run the oracle server until SIGTERM. Settings come from the settings file "
+        "(default /etc/pocnet/oracle.toml), POCNET_ORACLE_* environment variables, then these "
+        "flags.",
     )
-    p.add_argument("--config", metavar="FILE", help="settings file (TOML)")
+    add_options(p)
     p.add_argument("--listen", metavar="HOST:PORT", help="address to listen on (port 0 = any)")
-    p.add_argument("--database", metavar="URL", help="sqlite:///path, a path, or postgresql://…")
+    p.add_argument("--create", action="store_true",
+                   help="create the database when it does not exist yet (first start)")
     p.add_argument("--key", metavar="FILE", help="the oracle's key file (signs entropy)")
     p.add_argument("--json", action="store_true",
                    help="print {\"listening\": ADDRESS, \"port\": PORT} once ready")
@@ -33,16 +36,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
 
 def _run(args: argparse.Namespace) -> int:
     import asyncio
-    import logging
 
+    from oracle.commands._database import missing_database, settings_for
     from oracle.errors import OracleError, TaskFailed
     from oracle.server import serve
-    from oracle.settings import for_command
+    from pocnet import logs
 
-    try:
-        settings = for_command(args.config, args.database, args.key, args.listen)
-    except OracleError as exc:
-        raise UsageError(str(exc).replace("\n", "; ")) from None
+    settings = settings_for(args.config, args.database, args.key, args.listen)
+    if not args.create and (why := missing_database(settings.oracle.database)):
+        raise UsageError(why)
     host = settings.oracle.listen.rpartition(":")[0]
 
     def ready(port: int) -> None:
@@ -52,8 +54,7 @@ def _run(args: argparse.Namespace) -> int:
             print(f"pocnet-oracle: listening on {host}:{port}")
         sys.stdout.flush()
 
-    logging.basicConfig(level=args.log_level, stream=sys.stderr,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logs.configure(args.log_level, sys.stderr)
     try:
         asyncio.run(serve(settings, ready=ready))
     except TaskFailed as exc:  # not a usage error: exit 1 so systemd restarts the service

@@ -10,12 +10,15 @@ from __future__ import annotations
 import argparse
 from datetime import UTC, datetime
 
-from pocnet.cli import UsageError, print_json
+from oracle.commands._database import add_options
+from pocnet.cli import INT64_MAX, UsageError, print_json
 
 
 def parse_time_ms(text: str) -> int:
     """ISO 8601 (UTC if no zone) or integer milliseconds since the Unix epoch."""
     if text.isdigit():
+        if int(text) > INT64_MAX:
+            raise UsageError(f"{text}: milliseconds must be at most {INT64_MAX}")
         return int(text)
     try:
         moment = datetime.fromisoformat(text)
@@ -34,8 +37,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     )
     p.add_argument("--from", dest="from_", metavar="TIME", help="ISO 8601 or Unix ms")
     p.add_argument("--to", metavar="TIME", help="ISO 8601 or Unix ms (exclusive)")
-    p.add_argument("--config", metavar="FILE", help="settings file (TOML)")
-    p.add_argument("--database", metavar="URL", help="database URL or path")
+    add_options(p)
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(handler=_run)
 

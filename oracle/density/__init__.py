@@ -1,1 +1,1 @@
-"""Hex density scaling (HIP-17 with HIP-104 parameters, PROTOCOL §6)."""
+"""Hex density scaling (HIP-17 with HIP-104 parameters, docs/protocol.md §6)."""

@@ -7,8 +7,8 @@ Sources:
 - HIP-17 "Hex density-based transmit reward scaling" (helium/HIP 0017-...): the original
   parameters, kept selectable (`--params hip17`).
 
-Each row is (N = neighbours, target, max) for resolutions 4..10, PROTOCOL §6's table verbatim.
-Resolution 11 is where hotspots are counted and is never clipped.
+Each row is (N = neighbours, target, max) for resolutions 4..10, docs/protocol.md §6's table
+verbatim. Resolution 11 is where hotspots are counted and is never clipped.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from types import MappingProxyType
 
 from oracle.errors import OracleError
 
-# PROTOCOL §6: counting starts at res 11 (parents of asserted cells) and rolls up to res 4.
+# docs/protocol.md §6: counting starts at res 11 (parents of asserted cells) and rolls up to res 4.
 COUNT_RES = 11
 TOP_RES = 4
 SCALED_RES: tuple[int, ...] = (10, 9, 8, 7, 6, 5, 4)
@@ -61,7 +61,7 @@ def _table(rows: dict[int, tuple[int, int, int]]) -> Mapping[int, ResParams]:
     return MappingProxyType({res: ResParams(*row) for res, row in rows.items()})
 
 
-# res: (N, target, max) — HIP-104, PROTOCOL §6 first row.
+# res: (N, target, max) — HIP-104, docs/protocol.md §6 first row.
 HIP104 = DensityParams(
     name="hip104",
     source="HIP-104 (helium/HIP 0104), helium/oracles iot_verifier hex_density.rs",
@@ -78,7 +78,7 @@ HIP104 = DensityParams(
     ),
 )
 
-# res: (N, target, max) — HIP-17 as first deployed, PROTOCOL §6 second row.
+# res: (N, target, max) — HIP-17 as first deployed, docs/protocol.md §6 second row.
 HIP17 = DensityParams(
     name="hip17",
     source="HIP-17 (helium/HIP 0017)",

@@ -1,6 +1,6 @@
 """Exact rounding of a rational number to a fixed number of decimal places, half to even.
 
-PROTOCOL §6 rounds exact values (density products, HIP-15 units, reward per share) to a
+docs/protocol.md §6 rounds exact values (density products, HIP-15 units, reward per share) to a
 fixed number of places. Doing it on integer numerator/denominator pairs keeps the rounding
 of the *exact* value (never of an already-rounded intermediate) and is much faster than
 `fractions.Fraction` on the density hot path.

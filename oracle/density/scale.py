@@ -1,4 +1,4 @@
-"""Hex density scaling, PROTOCOL §6 (HIP-17 with HIP-104 parameters by default).
+"""Hex density scaling, docs/protocol.md §6 (HIP-17 with HIP-104 parameters by default).
 
 1. Every interactive hotspot adds 1 to the res-11 parent of its asserted cell.
 2. From res 10 down to 4, a parent's *unclipped* count is the sum of its children's clipped
@@ -31,7 +31,7 @@ from oracle.density.rounding import round_half_even, scaled_decimal
 from pocnet import geo
 
 SCALE_PLACES = 4
-# PROTOCOL §6 rule 4: a hotspot missing from the map gets this scale.
+# docs/protocol.md §6 rule 4: a hotspot missing from the map gets this scale.
 MISSING_SCALE = Decimal("0.2")
 
 Progress = Callable[[int], None]

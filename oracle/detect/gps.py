@@ -7,7 +7,7 @@ a spoofer give themselves away:
 - **Frozen**: many fixes that never move by a tenth of a microdegree (about a centimetre).
 - **Too clean**: a scatter far below the accuracy the fixes claim (synthetic jitter).
 - **Far**: the fixes' median position stands more than 400 m from the asserted cell (the
-  distance past which PROTOCOL §5 gives a fix no location trust).
+  distance past which docs/protocol.md §5 gives a fix no location trust).
 - **Jumps**: consecutive fixes a kilometre or more apart while the assertion stays put.
 """
 

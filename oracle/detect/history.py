@@ -18,7 +18,7 @@ from numpy.typing import NDArray
 
 from pocnet import geo
 
-# PROTOCOL §5 witness rule 4: a witness received more than 4 s after its beacon is too late.
+# docs/protocol.md §5 witness rule 4: a witness received more than 4 s after its beacon is too late.
 TIMELY_MS = 4_000
 
 
@@ -56,7 +56,7 @@ class Witnesses:
 
     def prompt(self, max_lag_ms: float) -> NDArray[np.bool_]:
         """Reports of the reception itself, not of a replayed copy: at the oracle within
-        PROTOCOL §5's 4 s of the beacon, and by the hotspots' own clocks less than
+        docs/protocol.md §5's 4 s of the beacon, and by the hotspots' own clocks less than
         `max_lag_ms` after the transmission. The signal detectors read only these."""
         return ((self.witness_received_ms - self.beacon_received_ms <= TIMELY_MS)
                 & (np.abs(self.witness_timestamp_ms - self.beacon_timestamp_ms) < max_lag_ms))

@@ -66,7 +66,7 @@ class DetectParams:
     # GPS over time (gps.py): a receiver's fixes scatter by about its accuracy estimate.
     min_fixes: int = 10
     clean_ratio: float = 0.05  # scatter below this share of h_acc: synthetic
-    far_m: float = 400.0  # PROTOCOL §5: past 400 m a fix gives no location trust
+    far_m: float = 400.0  # docs/protocol.md §5: past 400 m a fix gives no location trust
     jump_m: float = 1_000.0
     min_jumps: int = 2
 

@@ -34,7 +34,7 @@ class MapHotspot:
     address: str
     lat: float
     lon: float
-    scale: Decimal  # 0.2 (PROTOCOL §6 rule 4) when not interactive
+    scale: Decimal  # 0.2 (docs/protocol.md §6 rule 4) when not interactive
     interactive: bool
     reward: int  # base units earned in the epoch (beacons + witnesses); 0 without a manifest
 

@@ -1,1 +1,1 @@
-"""Paying epoch rewards on Solana exactly once (PROTOCOL §6 "Payout")."""
+"""Paying epoch rewards on Solana exactly once (docs/protocol.md §6 "Payout")."""

@@ -1,8 +1,8 @@
 """The payout ledger: SQLite (WAL, synchronous=FULL), the writer's durable memory.
 
 What it remembers, and why:
-- per wallet, lifetime `owed` and `paid` (PROTOCOL §6): an epoch pays owed − paid, so a wallet
-  is never paid twice for one amount, whatever happened before;
+- per wallet, lifetime `owed` and `paid` (docs/protocol.md §6): an epoch pays owed − paid, so
+  a wallet is never paid twice for one amount, whatever happened before;
 - each epoch's plan (batches and transfers), stored in the same transaction that credits the
   epoch's amounts to `owed`, *before* anything is signed;
 - per batch its state (planned → signed → sent → confirmed), the signed transaction bytes,
@@ -287,3 +287,19 @@ class Ledger:
 
 def _b(value: object) -> bytes | None:
     return None if value is None else bytes(value)  # type: ignore[arg-type]
+
+
+def batch_states(path: Path | str) -> dict[str, int]:
+    """Batches per state over all epochs, read without creating or changing the ledger (the
+    oracle's metrics read it while `payout run` may be writing); {} when there is none."""
+    if not Path(path).is_file():
+        return {}
+    conn = sqlite3.connect(f"file:{Path(path).resolve()}?mode=ro", uri=True)
+    try:
+        rows = conn.execute("SELECT state, count(*) FROM batches GROUP BY state").fetchall()
+    except sqlite3.Error:
+        return {}
+    finally:
+        conn.close()
+    found = {state: int(n) for state, n in rows}
+    return {state: found.get(state, 0) for state in STATES}

@@ -1,6 +1,6 @@
 """The payout writer: an epoch's plan turned into SPL token transfers on Solana, exactly once.
 
-Exactly once, whatever crashes when (PROTOCOL §6):
+Exactly once, whatever crashes when (docs/protocol.md §6):
 - the plan is stored in the ledger before anything is signed (ledger.plan_epoch);
 - every batch transaction carries the SPL memo of the manifest root and creates a *marker*
   account, `create_account_with_seed(payer, seed="e{epoch}n{batch}")`, in the same atomic

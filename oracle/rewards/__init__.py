@@ -1,1 +1,1 @@
-"""Reward units, epoch rewards and the epoch manifest (PROTOCOL §6)."""
+"""Reward units, epoch rewards and the epoch manifest (docs/protocol.md §6)."""

@@ -1,4 +1,4 @@
-"""One epoch's rewards, PROTOCOL §6: pools, shares, reward per share, per-hotspot and
+"""One epoch's rewards, docs/protocol.md §6: pools, shares, reward per share, per-hotspot and
 per-wallet amounts, and what rounding leaves unallocated.
 
 Pure: the caller hands in the epoch's beacons (valid, with valid selected witnesses), the
@@ -36,7 +36,7 @@ ShareSink = Callable[[bytes, bytes, int, Decimal, Decimal, Decimal, Decimal], No
 
 @dataclass(frozen=True)
 class RewardParams:
-    """The network's reward parameters (PROTOCOL §6), percentages of the emission."""
+    """The network's reward parameters (docs/protocol.md §6), percentages of the emission."""
 
     emission: int  # token base units per epoch
     beacons_pct: Fraction = Fraction(6)
@@ -135,7 +135,7 @@ def compute_epoch(
         for beacon in beacons:
             w = len(beacon.witnesses)
             if w == 0:
-                continue  # PROTOCOL §5: valid but earns nothing
+                continue  # docs/protocol.md §5: valid but earns nothing
             scale = scale_cache.get(beacon.hotspot_key)
             if scale is None:
                 info = owners(beacon.hotspot_key)

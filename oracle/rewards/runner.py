@@ -1,6 +1,6 @@
 """Compute an epoch once its data is complete, and store its manifest exactly once.
 
-Complete = the epoch ended at least 45 min ago (PROTOCOL §5: anything still unverified by
+Complete = the epoch ended at least 45 min ago (docs/protocol.md §5: anything still unverified by
 then is stale) and no beacon received in it still waits for a verdict. Computing twice gives
 byte-identical manifests; the store refuses one that differs.
 """
@@ -38,7 +38,7 @@ def epoch_scales(
     source: EpochSource, epoch: int, density: DensityParams = DEFAULT_PARAMS
 ) -> dict[int, Decimal]:
     """The hex-density scales an epoch pays with: hotspots interactive in the 60 h before its
-    end (PROTOCOL §6). The map shows the same scales the rewards used."""
+    end (docs/protocol.md §6). The map shows the same scales the rewards used."""
     _, end = epoch_bounds_ms(epoch)
     return density_scales(source.interactive_cells(end - INTERACTIVE_WINDOW_MS, end), density)
 

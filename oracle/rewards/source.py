@@ -1,5 +1,5 @@
 """Where an epoch's inputs come from: a narrow Protocol, its adapter over the oracle's
-Repository (STORAGE.md), and an in-memory implementation for tests and benchmarks.
+Repository (docs/storage.md), and an in-memory implementation for tests and benchmarks.
 
 The adapter reads the verdicts table with a few set queries over the repository's own
 transaction (instead of one `verdicts_for_beacon` call per beacon), so an epoch with millions
@@ -16,11 +16,11 @@ from typing import Protocol
 from oracle.rewards.model import BeaconInput, HotspotOwner, WitnessInput
 from oracle.storage.scan import Scanner
 
-# PROTOCOL §6: interactive = a beacon that passed the regular checks with at least one
+# docs/protocol.md §6: interactive = a beacon that passed the regular checks with at least one
 # witness report within the last 60 h.
 INTERACTIVE_WINDOW_MS = 60 * 3600 * 1000
-# PROTOCOL §5: reports still unverified 45 min after arrival are stale, so an epoch's data is
-# complete 45 min after its end.
+# docs/protocol.md §5: reports still unverified 45 min after arrival are stale, so an epoch's data
+# is complete 45 min after its end.
 COMPLETE_AFTER_MS = 45 * 60 * 1000
 
 _BEACON, _WITNESS = 0, 1  # verdict_pb2.ReportKind

@@ -1,11 +1,11 @@
-"""HIP-15 reward units per beacon (PROTOCOL §6), exact.
+"""HIP-15 reward units per beacon (docs/protocol.md §6), exact.
 
 w = the beacon's valid selected witnesses (HIP-83 caps selection at 14; the formulas are
 defined for any w ≥ 0 and tests cover w = 0..20):
 - witness unit = 1 if w ≤ 4, else (4 − (1 − 0.8^(w−4))) / w
 - beaconer unit = w/4 if w ≤ 4, else min(2, 2 − 0.8^(w−4))
 - both 0 when w = 0; both rounded to 4 places, half to even, from the exact rational value.
-Source: HIP-15 "Beaconing rewards" (helium/HIP 0015), as summarised in PROTOCOL §6.
+Source: HIP-15 "Beaconing rewards" (helium/HIP 0015), as summarised in docs/protocol.md §6.
 """
 
 from __future__ import annotations

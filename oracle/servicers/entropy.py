@@ -1,4 +1,4 @@
-"""EntropyService: hands out the oracle's newest signed entropy (PROTOCOL §4)."""
+"""EntropyService: hands out the oracle's newest signed entropy (docs/protocol.md §4)."""
 
 from __future__ import annotations
 

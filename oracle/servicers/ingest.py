@@ -1,6 +1,6 @@
 """IngestService: unary submissions signed by the device key, and the session stream of
-PROTOCOL §1 (offer a nonce, expect a signed session init within 5 s, then reports signed by the
-session key, at most 30 min). Each ack is written only after its report's commit.
+docs/protocol.md §1 (offer a nonce, expect a signed session init within 5 s, then reports signed by
+the session key, at most 30 min). Each ack is written only after its report's commit.
 
 On a stream, reports are pipelined: the reader verifies and queues while the writer awaits
 commits and sends acks in order, so one stream is not limited to one fsync per report. Any

@@ -20,8 +20,13 @@ def open_repository(url: str | Path, migrate: bool = True) -> Repository:
     else:
         from oracle.storage.sqlite import SqliteRepository
 
-        path = text.removeprefix("sqlite:///") if text.startswith("sqlite:///") else text
-        repo = SqliteRepository(Path(path))
+        repo = SqliteRepository(sqlite_path(text))
     if migrate:
         repo.migrate()
     return repo
+
+
+def sqlite_path(url: str | Path) -> Path:
+    """The file of a SQLite URL: `sqlite:///relative.db`, `sqlite:////absolute.db` or a path."""
+    text = str(url)
+    return Path(text.removeprefix("sqlite:///") if text.startswith("sqlite:///") else text)

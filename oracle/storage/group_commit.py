@@ -18,8 +18,9 @@ import asyncio
 import logging
 import queue
 import threading
+import time
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from oracle.errors import DatabaseUnreachable, Overloaded, StorageError
@@ -52,8 +53,12 @@ class GroupCommitter:
         repo: Repository,
         max_batch: int = DEFAULT_MAX_BATCH,
         max_queue: int = DEFAULT_MAX_QUEUE,
+        on_commit: Callable[[Sequence[NewReport], Sequence[InsertResult], float], None]
+        | None = None,
     ) -> None:
+        """`on_commit(rows, results, seconds)` after each committed batch (metrics)."""
         self._repo = repo
+        self._on_commit = on_commit
         self._max_batch = max_batch
         self._max_queue = max_queue
         self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
@@ -72,6 +77,10 @@ class GroupCommitter:
             self._queue.put(_STOP)
             self._thread.join(timeout_s)
             self._thread = None
+
+    def queued(self) -> int:
+        """Reports waiting for the next commit."""
+        return self._queue.qsize()
 
     def store(self, row: NewReport) -> asyncio.Future[InsertResult]:
         """Queue `row`; the future resolves once its transaction has committed."""
@@ -104,8 +113,10 @@ class GroupCommitter:
 
     def _insert(self, batch: list[_Item]) -> list[Any]:
         """Outcomes of `batch`, in order: a result, or the error of the rows that failed."""
+        rows = [item[0] for item in batch]
         try:
-            outcomes = list(self._repo.insert_reports([item[0] for item in batch]))
+            started = time.monotonic()
+            outcomes = list(self._repo.insert_reports(rows))
         # Handed to each waiter, which maps it to a status; never swallowed.
         except Exception as exc:
             error = exc if isinstance(exc, StorageError) else StorageError(f"commit failed: {exc}")
@@ -115,6 +126,8 @@ class GroupCommitter:
             return self._insert(batch[:half]) + self._insert(batch[half:])
         self.batches += 1
         self.rows += len(batch)
+        if self._on_commit is not None:
+            self._on_commit(rows, outcomes, time.monotonic() - started)
         return outcomes
 
     def _commit(self, batch: list[_Item]) -> None:

@@ -1,7 +1,7 @@
 """The storage contract: records and the Repository Protocol both backends implement.
 
 The verifier, the rewards engine and the servicers depend on this Protocol only, so SQLite (one
-machine) and PostgreSQL (replicas sharing one database) are interchangeable (STORAGE.md).
+machine) and PostgreSQL (replicas sharing one database) are interchangeable (docs/storage.md).
 The Repository is synchronous and thread-safe; async callers use `asyncio.to_thread`.
 """
 
@@ -21,6 +21,7 @@ STATUS_CLAIMED = "claimed"
 STATUS_VERIFIED = "verified"
 STATUS_STALE = "stale"
 STATUS_STORED = "stored"  # coverage reports: kept, never PoC-verified
+STATUSES = (STATUS_PENDING, STATUS_CLAIMED, STATUS_VERIFIED, STATUS_STALE, STATUS_STORED)
 REASON_STALE = 16  # verdict_pb2.InvalidReason.stale
 
 _MESSAGES = {
@@ -32,6 +33,17 @@ _MESSAGES = {
 
 def kind_code(kind: str) -> int:
     return KINDS.index(kind)
+
+
+@dataclass(frozen=True)
+class ReportFilter:
+    """Which stored reports an operator lists (`report list`); None = any."""
+
+    hotspot_key: bytes | None = None
+    kind: str | None = None
+    status: str | None = None
+    from_ms: int | None = None  # received at or after
+    to_ms: int | None = None  # received before
 
 
 @dataclass(frozen=True)
@@ -174,6 +186,17 @@ class Repository(Protocol):
     def finished_reports(self, before_ms: int, limit: int) -> list[StoredReport]: ...
 
     def delete_reports(self, ids: Sequence[bytes]) -> int: ...
+    def find_reports(self, where: ReportFilter, limit: int, offset: int) -> list[StoredReport]:
+        """Newest first (then by id, so pages never overlap)."""
+        ...
+
+    def verification_backlog(self, now_ms: int) -> tuple[int, int | None]:
+        """(beacons ready for verification but not verified, the oldest one's ready time)."""
+        ...
+
+    def stored_epochs(self) -> tuple[int, int | None]:
+        """(epochs with a stored manifest, the latest of them)."""
+        ...
 
     # entropy
     def insert_entropy(self, entropy: EntropyRecord) -> None: ...

@@ -15,6 +15,7 @@ from typing import Any
 from oracle.errors import StaleVersion
 from oracle.storage.migrate import CREATE_VERSION_TABLE, load_migrations
 from oracle.storage.repository import (
+    STATUS_CLAIMED,
     STATUS_PENDING,
     STATUS_STALE,
     STATUS_STORED,
@@ -22,6 +23,7 @@ from oracle.storage.repository import (
     EntropyRecord,
     InsertResult,
     NewReport,
+    ReportFilter,
     StoredReport,
     Tx,
     kind_code,
@@ -38,7 +40,7 @@ _CHUNK = 500
 
 
 class SqlRepository(VerificationQueries, RegistryQueries):
-    """Dialect-neutral implementation; see STORAGE.md for the contract of each method."""
+    """Dialect-neutral implementation; see docs/storage.md for the contract of each method."""
 
     dialect = "sql"
 
@@ -200,6 +202,37 @@ class SqlRepository(VerificationQueries, RegistryQueries):
                 )
                 deleted += tx.rowcount
         return deleted
+
+    def find_reports(self, where: ReportFilter, limit: int, offset: int) -> list[StoredReport]:
+        clauses = [
+            (clause, value)
+            for clause, value in (
+                ("hotspot_key = ?", where.hotspot_key),
+                ("kind = ?", None if where.kind is None else kind_code(where.kind)),
+                ("status = ?", where.status),
+                ("received_ms >= ?", where.from_ms),
+                ("received_ms < ?", where.to_ms),
+            )
+            if value is not None
+        ]
+        sql = f"SELECT {REPORT_COLS} FROM reports"
+        if clauses:
+            sql += " WHERE " + " AND ".join(c for c, _ in clauses)
+        rows = self._read(sql + " ORDER BY received_ms DESC, id DESC LIMIT ? OFFSET ?",
+                          [*(v for _, v in clauses), limit, offset])
+        return [report_row(r) for r in rows]
+
+    def verification_backlog(self, now_ms: int) -> tuple[int, int | None]:
+        count, oldest = self._read(
+            "SELECT count(*), min(ready_ms) FROM reports "
+            "WHERE kind = ? AND status IN (?, ?) AND ready_ms <= ?",
+            (kind_code("beacon"), STATUS_PENDING, STATUS_CLAIMED, now_ms),
+        )[0]
+        return int(count), None if oldest is None else int(oldest)
+
+    def stored_epochs(self) -> tuple[int, int | None]:
+        count, latest = self._read("SELECT count(*), max(epoch) FROM rewards_manifests")[0]
+        return int(count), None if latest is None else int(latest)
 
     # --- entropy --------------------------------------------------------------------------
     def insert_entropy(self, entropy: EntropyRecord) -> None:

@@ -62,6 +62,11 @@ def _summary(
     return summary, sealed
 
 
+def summary(repo: Repository, report: StoredReport) -> service_pb2.ReportSummary:
+    """The operator's summary (nothing sealed), as `pocnet-oracle report list` shows it."""
+    return _summary(repo, report, public=False)[0]
+
+
 def _detail(repo: Repository, report: StoredReport, public: bool) -> service_pb2.ReportDetail:
     summary, sealed = _summary(repo, report, public)
     detail = service_pb2.ReportDetail(summary=summary)

@@ -1,2 +1,2 @@
-"""PoC verification (PROTOCOL §5): pure rules (checks, pipeline, trust) and the runner that
+"""PoC verification (docs/protocol.md §5): pure rules (checks, pipeline, trust) and the runner that
 applies them to stored reports."""

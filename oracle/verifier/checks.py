@@ -1,4 +1,4 @@
-"""The PoC rules of PROTOCOL §5, one small function each, in the words of the spec.
+"""The PoC rules of docs/protocol.md §5, one small function each, in the words of the spec.
 
 Every check has the same shape, `check(view, ctx, params) -> Failure | None`, so the pipeline
 holds them as ordered lists (`pipeline.BEACON_CHECKS`, `pipeline.WITNESS_CHECKS`) and the first

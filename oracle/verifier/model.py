@@ -1,7 +1,7 @@
 """The verifier's in-memory records: what it reads (registrations, report cases) and what it
 decides (verdicts).
 
-Reports stay the generated protobuf classes (STYLE.md: no copy layer on the hot path); a case
+Reports stay the generated protobuf classes (no copy layer on the hot path); a case
 only adds what the oracle itself knows about a report: its content-hash id, its own receive
 time and, for beacons, the timestamp of the entropy the beacon names.
 """
@@ -63,8 +63,8 @@ class VerdictRecord:
     `passed_regular` is True when the report passed every check that precedes reciprocity: it
     drives the reciprocity bootstrap (HIP-106) and hex-density interactivity even when
     reciprocity then makes the report invalid. `location_trust` multiplies the report's reward
-    share (PROTOCOL §5 GPS trust; 1 where the GPS rules are off). For beacons `selected` equals
-    `valid`; for witnesses it marks HIP-83's first 14.
+    share (docs/protocol.md §5 GPS trust; 1 where the GPS rules are off). For beacons
+    `selected` equals `valid`; for witnesses it marks HIP-83's first 14.
     """
 
     report_id: bytes

@@ -1,6 +1,6 @@
-"""The network parameters the verifier applies, with PROTOCOL §5's values as defaults.
+"""The network parameters the verifier applies, with docs/protocol.md §5's values as defaults.
 
-Every pocnet addition has a switch here (PROTOCOL: "it can be switched off by a network
+Every pocnet addition has a switch here (docs/protocol.md: "it can be switched off by a network
 parameter"), so an operator can run Helium's rules alone. Values are validated at construction:
 a bad parameter is a configuration error found at load, not a wrong verdict found later.
 """
@@ -18,7 +18,7 @@ MINUTE_MS = 60_000
 
 @dataclass(frozen=True)
 class VerifierParams:
-    """PROTOCOL §5 numbers. Units are in the names; trust values are exact decimals."""
+    """docs/protocol.md §5 numbers. Units are in the names; trust values are exact decimals."""
 
     # HIP-83: the first N valid witnesses by receive time are selected.
     max_witnesses: int = 14
@@ -39,7 +39,7 @@ class VerifierParams:
     reciprocity_window_ms: int = 48 * HOUR_MS
     # §5 "Reports still unverified 45 min after arrival are stale".
     stale_after_ms: int = 45 * MINUTE_MS
-    # pocnet: GPS location trust (PROTOCOL §5 "location trust from GPS").
+    # pocnet: GPS location trust (docs/protocol.md §5 "location trust from GPS").
     gps_rules: bool = True
     gps_full_trust_m: float = 300.0
     gps_partial_trust_m: float = 400.0

@@ -1,4 +1,4 @@
-"""PROTOCOL §5 as two ordered lists of checks, and `verify_poc` which applies them to one
+"""docs/protocol.md §5 as two ordered lists of checks, and `verify_poc` which applies them to one
 beacon and its witnesses.
 
 Order is the spec's; the first failing check is the verdict. pocnet's GPS rules are its own

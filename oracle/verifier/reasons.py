@@ -1,4 +1,4 @@
-"""Why a report is invalid: the reason codes of PROTOCOL §5.
+"""Why a report is invalid: the reason codes of docs/protocol.md §5.
 
 Names and numbers are exactly the wire enum `verdict_pb2.InvalidReason` (Helium's numbers below
 100, pocnet's own from 100), so a `Reason` is stored and sent as its integer with no mapping
@@ -14,7 +14,7 @@ from pocnet.wire import verdict_pb2
 
 
 class Reason(IntEnum):
-    """PROTOCOL §5 reason codes; a test keeps them equal to the proto enum."""
+    """docs/protocol.md §5 reason codes; a test keeps them equal to the proto enum."""
 
     bad_signature = 1
     not_asserted = 2
@@ -37,7 +37,7 @@ class Reason(IntEnum):
     too_late = 22
     gateway_no_valid_beacons = 23
     gateway_no_valid_witnesses = 24
-    # pocnet adds (PROTOCOL §5, "pocnet adds"): numbers from 100 up.
+    # pocnet adds (docs/protocol.md §5, "pocnet adds"): numbers from 100 up.
     tx_power_too_high = 100
     bad_snr = 101
     below_sensitivity = 102

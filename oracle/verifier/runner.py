@@ -56,7 +56,7 @@ def hotspot_record(reg: Registration) -> HotspotRecord:
 
 
 class StorageContext:
-    """The verifier's `VerifierContext` answered from the Repository (STORAGE.md)."""
+    """The verifier's `VerifierContext` answered from the Repository (docs/storage.md)."""
 
     def __init__(self, repo: Repository) -> None:
         self._repo = repo

@@ -1,10 +1,10 @@
-"""pocnet's GPS rules (PROTOCOL §5, "pocnet adds — location trust from GPS").
+"""pocnet's GPS rules (docs/protocol.md §5, "pocnet adds — location trust from GPS").
 
 A hotspot reports the GNSS fix it held; the oracle compares it with the asserted location.
 Helium trusts the assertion alone, which is how spoofed locations earned rewards: a usable fix
 far from the assertion now voids the report, and a fix that teleports between two reports of
 one hotspot is implausible motion. Trust values are exact decimals because they multiply
-reward shares (PROTOCOL §6).
+reward shares (docs/protocol.md §6).
 """
 
 from __future__ import annotations
@@ -64,7 +64,7 @@ def location_trust(asserted: bool, fix_distance_m: float | None, params: Verifie
     """The report's location trust, as stored on its verdict, from `fix_distance_m` (see
     `fix_distance_m`; None without a usable fix).
 
-    With the GPS rules off trust is 1 (PROTOCOL §6: trust multiplies a share only where the
+    With the GPS rules off trust is 1 (docs/protocol.md §6: trust multiplies a share only where the
     rule is on). A hotspot with no asserted location earns nothing, so its trust is 0.
     """
     if not params.gps_rules:
@@ -86,8 +86,8 @@ def implausible_motion(
     Only movement beyond `gps_motion_tolerance_m` counts (two fixes of a hotspot standing still
     differ by up to twice the usable accuracy).
 
-    Times are the oracle's receive times (PROTOCOL §5: never the hotspot's clock). The test is
-    done in integers-and-products form (distance·3600 > speed·Δt) so exactly the limit passes.
+    Times are the oracle's receive times (docs/protocol.md §5: never the hotspot's clock). The test
+    is done in integers-and-products form (distance·3600 > speed·Δt) so exactly the limit passes.
     """
     if previous is None or fix is None:
         return None

@@ -1,4 +1,5 @@
-"""Beacon derivation and recognition (PROTOCOL §4), byte for byte as Helium's gateway-rs does it.
+"""Beacon derivation and recognition (docs/protocol.md §4), byte for byte as Helium's gateway-rs
+does it.
 
 gateway-rs (beacon/src/beacon.rs) seeds rand_chacha's ChaCha12Rng with
 SHA-256(remote data || i64_le(remote ts) || local data || i64_le(0)) and collects 51 samples
@@ -18,7 +19,7 @@ from pocnet.chacha import chacha_words
 from pocnet.errors import DecodeError, EntropyError
 from pocnet.regions import RegionPlan
 
-# PROTOCOL §4.
+# docs/protocol.md §4.
 ENTROPY_LEN = 32
 ENTROPY_SOURCE_LEN = 32
 LOCAL_ENTROPY_LEN = 4

@@ -1,27 +1,44 @@
-"""What every pocnet command shares: one-line errors with exit status 2, and JSON output.
+"""What every pocnet command shares: one-line errors with exit status 2, JSON output, the
+version, numeric arguments that cannot overflow, and a missing extra named instead of a traceback.
 
 Each command-line front end (pocnet-oracle, pocnet-hotspot, pocnet-sim) builds on this so bad
-input looks the same everywhere: one line on stderr, exit status 2, nothing half-done.
+input looks the same everywhere: one line per mistake on stderr, exit status 2, nothing half-done.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import sys
 from collections.abc import Callable, Sequence
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from pocnet.errors import ProtoError
+
+if TYPE_CHECKING:  # the key code loads cryptography: not for `--help`
+    from pocnet.keys import Keypair
 
 EXIT_USAGE = 2
 # As a shell reports a command killed by SIGPIPE (128 + 13).
 EXIT_BROKEN_PIPE = 141
 
 
+# Our own top-level packages: a missing one of these is a broken install, not a missing extra.
+OWN_PACKAGES = ("pocnet", "hotspot", "oracle", "firmware_bridge", "sim_radio")
+# Bounds of a numeric argument when the command names none: what SQLite and protobuf's int64
+# fields hold, so no value that parses can overflow further down.
+INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
+
+
 class UsageError(Exception):
-    """Bad input from the command line or a file it named; reported as one line, exit 2."""
+    """Bad input from the command line or a file it named; exit 2, one line per mistake given
+    (a settings file with three mistakes is three lines, never one run-on line)."""
+
+    def __init__(self, *lines: str) -> None:
+        super().__init__("\n".join(lines))
+        self.lines = list(lines)
 
 
 class OneLineParser(argparse.ArgumentParser):
@@ -31,17 +48,89 @@ class OneLineParser(argparse.ArgumentParser):
         self.exit(EXIT_USAGE, f"{self.prog}: error: {message}\n")
 
 
+def integer(low: int = INT64_MIN, high: int = INT64_MAX) -> Callable[[str], int]:
+    """An argparse `type` for whole numbers in [low, high]: a huge or negative epoch is a usage
+    error on the command line, not an OverflowError from the database."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text, 10)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"must be between {low} and {high}, got {text}")
+        return value
+
+    return parse
+
+
+def number(low: float = -math.inf, high: float = math.inf) -> Callable[[str], float]:
+    """An argparse `type` for finite decimal numbers in [low, high] (no nan, no inf)."""
+
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+        if not math.isfinite(value) or not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"must be between {low:g} and {high:g}, got {text}")
+        return value
+
+    return parse
+
+
+def package_version() -> str:
+    """The installed distribution's version: the one number all three front ends print."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("pocnet")
+    except PackageNotFoundError:
+        return "unknown (not installed)"
+
+
+def add_version(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--version", action="version", version=f"%(prog)s {package_version()}",
+                        help="print the version and exit")
+
+
 def print_json(value: Any) -> None:
     """Machine output: one JSON document on stdout, keys sorted so diffs are stable."""
     json.dump(value, sys.stdout, sort_keys=True, default=str)
     sys.stdout.write("\n")
 
 
+def print_key(keypair: Keypair, path: str, created: bool, as_json: bool) -> None:
+    """A device or oracle key as `keys create|show` print it, the same for both roles."""
+    out = {
+        "address": keypair.public_key.address,
+        "public_key": keypair.public_key.to_bytes().hex(),
+        "network": keypair.network.name.lower(),
+        "key_file": path,
+    }
+    if as_json:
+        print_json(out)
+        return
+    if created:
+        print(f"created {path} (mode 0600)")
+    print(f"address     {out['address']}")
+    print(f"public key  {out['public_key']}")
+    print(f"network     {out['network']}")
+
+
 Handler = Callable[[argparse.Namespace], int | None]
 
 
-def run(parser: argparse.ArgumentParser, argv: Sequence[str] | None) -> int:
-    """Parse, dispatch to the chosen subcommand's `handler`, and map input errors to exit 2."""
+def _one_line(text: str) -> str:
+    return " ".join(text.split())
+
+
+def run(parser: argparse.ArgumentParser, argv: Sequence[str] | None, extra: str = "") -> int:
+    """Parse, dispatch to the chosen subcommand's `handler`, and map input errors to exit 2.
+
+    `extra` is the pyproject extra the front end's commands need: a third-party module missing
+    from the install is reported as that extra to install.
+    """
     args = parser.parse_args(argv)
     handler: Handler | None = getattr(args, "handler", None)
     if handler is None:
@@ -50,9 +139,17 @@ def run(parser: argparse.ArgumentParser, argv: Sequence[str] | None) -> int:
     try:
         return int(handler(args) or 0)
     except (UsageError, ProtoError) as exc:
-        # One line even when the message carries an OS or library text with line breaks.
-        message = " ".join(str(exc).split())
-        print(f"{parser.prog}: error: {message}", file=sys.stderr)
+        # One line per mistake, even when a message carries an OS or library text with breaks.
+        lines = exc.lines if isinstance(exc, UsageError) and exc.lines else [str(exc)]
+        for line in lines:
+            print(f"{parser.prog}: error: {_one_line(line)}", file=sys.stderr)
+        return EXIT_USAGE
+    except ModuleNotFoundError as exc:
+        top = (exc.name or "").partition(".")[0]
+        if not extra or not top or top in OWN_PACKAGES:
+            raise
+        print(f"{parser.prog}: error: this command needs the '{extra}' extra (Python module "
+              f"{top!r} is missing): pip install 'pocnet[{extra}]'", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
         return 130

@@ -2,7 +2,7 @@
 
 Cells are 64-bit integers everywhere (the form the wire carries); strings appear only at the
 edges (command lines, JSON). Distances between asserted locations are great-circle metres
-between cell centres, as PROTOCOL §5 measures them.
+between cell centres, as docs/protocol.md §5 measures them.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ Cell = NewType("Cell", int)
 # Mean Earth radius used by h3's great_circle_distance (h3 core: EARTH_RADIUS_KM 6371.007180918475).
 EARTH_RADIUS_M = 6_371_007.180918475
 
-# PROTOCOL §2 / §5: asserted locations are res-12 cells; min-distance is measured at res 11.
+# docs/protocol.md §2 / §5: asserted locations are res-12 cells; min-distance is measured at res 11.
 ASSERT_RES = 12
 MIN_DISTANCE_RES = 11
 

@@ -1,4 +1,4 @@
-"""When a GNSS fix is good enough to vouch for a location (PROTOCOL §5).
+"""When a GNSS fix is good enough to vouch for a location (docs/protocol.md §5).
 
 Shared by the hotspot (which attaches only usable fixes) and the oracle (which scores location
 trust), so both apply the same threshold.
@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-# PROTOCOL §5: a fix counts only when 3D with horizontal accuracy <= 50 m.
+# docs/protocol.md §5: a fix counts only when 3D with horizontal accuracy <= 50 m.
 MAX_USABLE_H_ACC_M = 50.0
 
 

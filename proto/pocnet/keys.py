@@ -1,4 +1,5 @@
-"""Ed25519 identities: tagged public keys, Helium addresses and gateway-rs key files (PROTOCOL §1).
+"""Ed25519 identities: tagged public keys, Helium addresses and gateway-rs key files
+(docs/protocol.md §1).
 
 A key on the wire is 33 bytes: a tag byte (network | key type) and the raw 32-byte key, the form
 helium-crypto uses, so addresses and key files move between pocnet and gateway-rs unchanged.

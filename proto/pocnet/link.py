@@ -1,7 +1,7 @@
 """LoRa link physics as pure functions: time on air, noise, sensitivity, path loss and the
-plausibility bounds the verifier applies (PROTOCOL §5 rules 11 and 12).
+plausibility bounds the verifier applies (docs/protocol.md §5 rules 11 and 12).
 
-Every constant names its source. Datarates are the names of PROTOCOL §2's DataRate enum
+Every constant names its source. Datarates are the names of docs/protocol.md §2's DataRate enum
 ("SF12BW125"); LR-FHSS and FSK have no LoRa link budget here and are refused.
 """
 
@@ -12,18 +12,18 @@ import re
 
 from pocnet.errors import DecodeError
 
-# Speed of light used by PROTOCOL §5's FSPL formula, m/s.
+# Speed of light used by docs/protocol.md §5's FSPL formula, m/s.
 SPEED_OF_LIGHT_M_S = 299_792_458.0
 
 # Thermal noise density at 290 K, dBm/Hz (kTB with k·290 K = -173.98 dBm/Hz, rounded as
-# PROTOCOL §5 and Semtech AN1200.22 use it).
+# docs/protocol.md §5 and Semtech AN1200.22 use it).
 THERMAL_NOISE_DBM_HZ = -174.0
 
 # Default receiver noise figure, dB (Semtech SX1276/SX1302 sensitivity tables assume 6 dB).
 DEFAULT_NOISE_FIGURE_DB = 6.0
 
-# Minimum demodulation SNR per spreading factor, dB (Semtech SX1276 datasheet, table 13;
-# LORA_PHY.md "Sensitivity in AWGN").
+# Minimum demodulation SNR per spreading factor, dB (Semtech SX1276 datasheet, table 13: the
+# floor falls 2.5 dB per spreading-factor step).
 DEMOD_SNR_FLOOR_DB: dict[int, float] = {
     7: -7.5,
     8: -10.0,
@@ -33,7 +33,7 @@ DEMOD_SNR_FLOOR_DB: dict[int, float] = {
     12: -20.0,
 }
 
-# Sensitivity at 125 kHz the verifier compares RSSI with, dBm (PROTOCOL §5 rule 12:
+# Sensitivity at 125 kHz the verifier compares RSSI with, dBm (docs/protocol.md §5 rule 12:
 # "SF7 -124 ... SF12 -137"; the intermediate values are Semtech SX1272 datasheet, table 10).
 VERIFIER_SENSITIVITY_DBM: dict[int, float] = {
     7: -124.0,
@@ -44,9 +44,9 @@ VERIFIER_SENSITIVITY_DBM: dict[int, float] = {
     12: -137.0,
 }
 
-# PROTOCOL §5 rule 12: an SNR more than 3 dB above what the RSSI allows over thermal noise.
+# docs/protocol.md §5 rule 12: an SNR more than 3 dB above what the RSSI allows over thermal noise.
 SNR_MARGIN_DB = 3.0
-# PROTOCOL §5 rule 12: RSSI more than 10 dB below the datarate's sensitivity.
+# docs/protocol.md §5 rule 12: RSSI more than 10 dB below the datarate's sensitivity.
 SENSITIVITY_MARGIN_DB = 10.0
 
 # Semtech AN1200.13: low data rate optimisation is mandated above 16 ms per symbol.
@@ -114,14 +114,14 @@ def sensitivity_dbm(
 
 
 def fspl_db(distance_m: float, freq_hz: float) -> float:
-    """Free-space path loss, 20·log10(4π·d·f/c) (PROTOCOL §5 rule 11)."""
+    """Free-space path loss, 20·log10(4π·d·f/c) (docs/protocol.md §5 rule 11)."""
     if distance_m <= 0 or freq_hz <= 0:
         raise ValueError(f"free-space loss needs a positive distance and frequency: {distance_m}")
     return 20.0 * math.log10(4.0 * math.pi * distance_m * freq_hz / SPEED_OF_LIGHT_M_S)
 
 
 def _trunc_div10(value_x10: int) -> int:
-    """trunc(value/10) for deci-units, rounding toward zero as PROTOCOL §5 says."""
+    """trunc(value/10) for deci-units, rounding toward zero as docs/protocol.md §5 says."""
     return -(-value_x10 // 10) if value_x10 < 0 else value_x10 // 10
 
 
@@ -132,7 +132,7 @@ def rssi_bound_dbm(
     distance_m: float,
     freq_hz: float,
 ) -> float:
-    """The strongest RSSI free space allows (PROTOCOL §5 rule 11); no margin is added."""
+    """The strongest RSSI free space allows (docs/protocol.md §5 rule 11); no margin is added."""
     return (
         tx_power_dbm
         + _trunc_div10(gain_tx_dbi_x10)
@@ -142,7 +142,7 @@ def rssi_bound_dbm(
 
 
 def snr_plausible(snr_db: float, rssi_dbm: float, bw_hz: float) -> bool:
-    """False when no receiver could measure this SNR at this RSSI (PROTOCOL §5 rule 12)."""
+    """False when no receiver could measure this SNR at this RSSI (docs/protocol.md §5 rule 12)."""
     return snr_db <= rssi_dbm - thermal_noise_dbm(bw_hz) + SNR_MARGIN_DB
 
 

@@ -1,4 +1,4 @@
-"""The signing rule every signed message follows (PROTOCOL §1).
+"""The signing rule every signed message follows (docs/protocol.md §1).
 
 Serialise the message with its signature field(s) empty, sign those bytes, put the signature
 in; verification repeats the same. Serialisation is always deterministic so the signer and the
@@ -25,7 +25,7 @@ SIGNATURE_FIELD = "signature"
 # so the hotspot, the maker and the owner may sign in any order.
 ASSERTION_SIGNATURES = ("hotspot_signature", "owner_signature", "maker_signature")
 TRANSFER_SIGNATURES = ("owner_signature",)
-# PROTOCOL §1: the server's stream nonce is 32 random bytes.
+# docs/protocol.md §1: the server's stream nonce is 32 random bytes.
 SESSION_NONCE_LEN = 32
 
 

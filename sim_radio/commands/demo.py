@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from pocnet.cli import UsageError, print_json
+from pocnet.cli import UsageError, integer, number, print_json
 
 TOWN = "Amersfoort"
 # (name, true lat, true lon, radio, u-blox): real neighbourhoods, 1–7 km apart.
@@ -57,14 +57,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description="Start an oracle and N hotspot daemons on virtual radios in one town "
         "(one hotspot lies about its location), wait until every beacon has a verdict, "
         "print each PoC and whether the liar was caught. Takes ~3-4 minutes.")
-    p.add_argument("--hotspots", type=int, default=DEFAULT_HOTSPOTS, metavar="N",
+    p.add_argument("--hotspots", type=integer(), default=DEFAULT_HOTSPOTS, metavar="N",
                    help=f"hotspots including the dishonest one, 3..{len(HONEST_SITES) + 1} "
                    f"(default {DEFAULT_HOTSPOTS})")
     p.add_argument("--dir", metavar="DIR", help="empty or new directory for keys, database, "
                    "configs and logs (default: a new temporary directory, kept)")
-    p.add_argument("--timeout-s", type=float, default=420.0,
+    p.add_argument("--timeout-s", type=number(), default=420.0,
                    help="give up when the verdicts are not all in after this long (default 420)")
-    p.add_argument("--seed", type=int, default=1, help="mesh seed (shadowing, noise)")
+    p.add_argument("--seed", type=integer(), default=1, help="mesh seed (shadowing, noise)")
     p.add_argument("--json", action="store_true", help="print the result as JSON")
     p.set_defaults(handler=_run)
 

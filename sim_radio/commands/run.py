@@ -15,7 +15,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from pocnet.cli import UsageError, print_json
+from pocnet.cli import UsageError, integer, print_json
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -26,8 +26,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
         "hotspot, what it heard and whether the scenario made it dishonest.",
     )
     p.add_argument("scenario", type=Path, help="scenario file (see sim_radio/scenarios/)")
-    p.add_argument("--rounds", type=int, help="beacon rounds (6-hour windows) to run")
-    p.add_argument("--seed", type=int, help="replace the scenario's seed")
+    p.add_argument("--rounds", type=integer(), help="beacon rounds (6-hour windows) to run")
+    p.add_argument("--seed", type=integer(), help="replace the scenario's seed")
     p.add_argument(
         "--population",
         type=Path,

@@ -44,6 +44,7 @@ from firmware_bridge.semtech_udp.packets import (
     tmst_diff_us,
 )
 from firmware_bridge.types import RxPacket, TxPacket
+from pocnet.cli import integer, number
 from sim_radio.air import Air, deliver_on_loop
 
 STYLES = ("sx1302", "sx1302-flat", "sx1301")
@@ -311,9 +312,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="the hotspot's GWMP server, HOST:PORT (default 127.0.0.1:1680)")
     parser.add_argument("--gateway-eui", type=_eui, default=DEFAULT_GATEWAY_EUI,
                         help="gateway EUI, 16 hex digits (default AA555A0000000001)")
-    parser.add_argument("--keepalive-s", type=float, default=10.0,
+    parser.add_argument("--keepalive-s", type=number(), default=10.0,
                         help="PULL_DATA interval in seconds (default 10)")
-    parser.add_argument("--stat-interval-s", type=float, default=30.0,
+    parser.add_argument("--stat-interval-s", type=number(), default=30.0,
                         help="stat report interval in seconds (default 30)")
     parser.add_argument("--style", choices=STYLES, default="sx1302",
                         help="rxpk form: sx1302 (rsig array and flat rssi/lsnr, default), "
@@ -323,7 +324,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         "tmms (without it, as a gateway with no GPS, they carry neither)")
     parser.add_argument("--tx-ack", choices=TX_ACK_FORMS, default="empty",
                         help="TX_ACK success form: empty (default), json, or silent (never ack)")
-    parser.add_argument("--max-power-dbm", type=int, default=27,
+    parser.add_argument("--max-power-dbm", type=integer(), default=27,
                         help="highest tx power; above it TX_ACK warns TX_POWER (default 27)")
     parser.add_argument("--tx-error", default=None,
                         help="refuse every downlink with this TX_ACK error, e.g. TOO_LATE")

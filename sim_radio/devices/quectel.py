@@ -18,6 +18,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 
 from firmware_bridge.modem_5g import commands as at
+from pocnet.cli import integer, number
 from sim_radio.air import Air
 from sim_radio.pty_device import PtyLineDevice
 
@@ -160,10 +161,10 @@ def _cme(code: int) -> str:
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--mode", choices=MODES, default="sa",
                         help="serving-cell form: sa (default), nsa (three lines), lte, search")
-    parser.add_argument("--fix-after", type=int, default=2, metavar="N",
+    parser.add_argument("--fix-after", type=integer(), default=2, metavar="N",
                         help="answer AT+QGPSLOC with +CME ERROR: 516 N times first (default 2)")
-    parser.add_argument("--lat", type=float, default=DEFAULT_LAT, help="GNSS latitude")
-    parser.add_argument("--lon", type=float, default=DEFAULT_LON, help="GNSS longitude")
+    parser.add_argument("--lat", type=number(-90, 90), default=DEFAULT_LAT, help="GNSS latitude")
+    parser.add_argument("--lon", type=number(-180, 180), default=DEFAULT_LON, help="GNSS longitude")
     parser.add_argument("--unavailable", action="append", default=[],
                         choices=("RSRP", "RSRQ", "SINR", "RSSI"),
                         help="report this measurement as -32768 (repeatable)")

@@ -16,6 +16,7 @@ from collections.abc import Callable
 from firmware_bridge.errors import TxRejected
 from firmware_bridge.serial_at import commands as at
 from firmware_bridge.types import RxPacket, TxPacket
+from pocnet.cli import number
 from sim_radio.air import Air, LoopbackAir, deliver_on_loop
 from sim_radio.pty_device import PtyLineDevice
 
@@ -231,7 +232,7 @@ class Rak3172Device(PtyLineDevice):
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--node-id", default="rak3172", help="name on the air (default rak3172)")
     parser.add_argument(
-        "--tx-delay-s", type=float, default=0.5,
+        "--tx-delay-s", type=number(), default=0.5,
         help="seconds between AT+PSEND and +EVT:TXP2P DONE (default 0.5)",
     )
     parser.add_argument(

@@ -19,6 +19,7 @@ from dataclasses import replace
 from firmware_bridge.errors import TxRejected
 from firmware_bridge.serial_at import commands as at
 from firmware_bridge.types import RxPacket, TxPacket
+from pocnet.cli import number
 from sim_radio.air import Air, LoopbackAir, deliver_on_loop
 from sim_radio.pty_device import PtyLineDevice
 
@@ -221,7 +222,7 @@ class Rn2483Device(PtyLineDevice):
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--node-id", default="rn2483", help="name on the air (default rn2483)")
     parser.add_argument(
-        "--tx-delay-s", type=float, default=0.5,
+        "--tx-delay-s", type=number(), default=0.5,
         help="seconds between `radio tx` and radio_tx_ok (default 0.5)",
     )
     parser.add_argument(

@@ -20,6 +20,7 @@ from datetime import UTC, datetime, timedelta
 from pynmeagps import NMEAMessage
 from pyubx2 import GET, UBXMessage, UBXMessageError, UBXParseError, UBXReader, UBXTypeError
 
+from pocnet.cli import number
 from sim_radio.air import Air
 from sim_radio.pty_device import PtyDevice
 
@@ -162,16 +163,17 @@ class UbloxDevice(PtyDevice):
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--lat", type=float, default=52.3676, help="latitude, degrees")
-    parser.add_argument("--lon", type=float, default=4.9041, help="longitude, degrees")
-    parser.add_argument("--height-m", type=float, default=12.0, help="height above MSL, m")
-    parser.add_argument("--acquire-after-s", type=float, default=5.0,
+    parser.add_argument("--lat", type=number(-90, 90), default=52.3676, help="latitude, degrees")
+    parser.add_argument("--lon", type=number(-180, 180), default=4.9041, help="longitude, degrees")
+    parser.add_argument("--height-m", type=number(), default=12.0, help="height above MSL, m")
+    parser.add_argument("--acquire-after-s", type=number(), default=5.0,
                         help="seconds without a fix after start (default 5)")
-    parser.add_argument("--lose-at-s", type=float, default=None, help="lose the fix at this time")
-    parser.add_argument("--lose-for-s", type=float, default=10.0, help="... for this long")
-    parser.add_argument("--drift-m-per-s", type=float, default=0.0, help="northward drift")
-    parser.add_argument("--h-acc-m", type=float, default=2.5, help="horizontal accuracy, m")
-    parser.add_argument("--rate", type=float, default=1.0,
+    parser.add_argument("--lose-at-s", type=number(), default=None,
+                        help="lose the fix at this time")
+    parser.add_argument("--lose-for-s", type=number(), default=10.0, help="... for this long")
+    parser.add_argument("--drift-m-per-s", type=number(), default=0.0, help="northward drift")
+    parser.add_argument("--h-acc-m", type=number(), default=2.5, help="horizontal accuracy, m")
+    parser.add_argument("--rate", type=number(), default=1.0,
                         help="epochs per wall-clock second (default 1; higher fast-forwards)")
     parser.add_argument("--no-nmea", action="store_true", help="UBX NAV-PVT only")
 

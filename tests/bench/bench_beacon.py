@@ -1,4 +1,4 @@
-"""Beacon derivation speed: µs per derive_beacon (PROTOCOL §4 asks for well under 1 ms).
+"""Beacon derivation speed: µs per derive_beacon (docs/protocol.md §4 asks for well under 1 ms).
 
 Run: .venv/bin/python tests/bench/bench_beacon.py [--n 20000]
 Prints the median of several timed batches so a busy machine does not skew one figure.

@@ -3,7 +3,7 @@
 
 The oracle runs as `pocnet-oracle serve` (SQLite, WAL, synchronous=FULL, signature checks on)
 in its own process; this script is the load generator, a separate process talking gRPC over
-loopback. It pre-signs witness reports with per-stream session keys (PROTOCOL §1), then:
+loopback. It pre-signs witness reports with per-stream session keys (docs/protocol.md §1), then:
 
 1. throughput: N concurrent report streams send as fast as acks allow (bounded in flight);
    reports/s = acked / elapsed, and the database row count is checked afterwards;
@@ -57,7 +57,8 @@ def start_server(
     create_keyfile(tmp / "oracle.key")
     env = dict(os.environ, POCNET_ORACLE_VERIFIER_INTERVAL_S="3600", **limits)
     proc = subprocess.Popen(
-        [sys.executable, "-m", "oracle.cli", "serve", "--listen", "127.0.0.1:0", "--json",
+        [sys.executable, "-m", "oracle.cli", "serve", "--create", "--listen", "127.0.0.1:0",
+         "--json",
          "--database", f"sqlite:///{tmp / 'oracle.db'}", "--key", str(tmp / "oracle.key")],
         stdout=subprocess.PIPE, text=True, env=env,
     )

@@ -1,7 +1,7 @@
 """A small but real gRPC oracle for the hotspot's tests: it verifies and stores what it acks.
 
 It implements the generated services (not a mock of the client): the report stream's session
-handshake, signature checks as PROTOCOL §1 says, deduplication by content-hash id, entropy,
+handshake, signature checks as docs/protocol.md §1 says, deduplication by content-hash id, entropy,
 the registry lookup and the query service. `stored` is what the oracle acknowledged.
 """
 
@@ -51,7 +51,7 @@ class SinkOracle(
         self.verdicts: dict[bytes, verdict_pb2.Verdict] = {}
         self.rewards: list[service_pb2.EpochReward] = []
         self.entropy_requests = 0
-        # Entropy is signed like the real oracle's (PROTOCOL §4); `entropy_edit` may then
+        # Entropy is signed like the real oracle's (docs/protocol.md §4); `entropy_edit` may then
         # tamper with it (a forger, a replayer) before it is served.
         self.entropy_key = Keypair.generate()
         self.entropy_edit: Callable[[entropy_pb2.Entropy], None] | None = None

@@ -1,7 +1,7 @@
-"""The airtime ledger's dwell-time rule (PROTOCOL §3): "US915 and AS923 (where required) 400 ms
-dwell time per channel per 20 s". US915's (FCC 15.247) always binds; AS923's only where local
+"""The airtime ledger's dwell-time rule (docs/protocol.md §3): "US915 and AS923 (where required) 400
+ms dwell time per channel per 20 s". US915's (FCC 15.247) always binds; AS923's only where local
 regulation requires it, which the plan cannot know, so it must not refuse the AS923 beacon
-(SF12BW125, 2.47 s on air, PROTOCOL §4) as it did."""
+(SF12BW125, 2.47 s on air, docs/protocol.md §4) as it did."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Beacon schedule (PROTOCOL §4) with a fake clock; radio confirmation; duty cycle."""
+"""Beacon schedule (docs/protocol.md §4) with a fake clock; radio confirmation; duty cycle."""
 
 from __future__ import annotations
 

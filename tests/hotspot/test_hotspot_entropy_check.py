@@ -1,4 +1,4 @@
-"""Entropy authentication and freshness (PROTOCOL §4) before a beacon is built on it.
+"""Entropy authentication and freshness (docs/protocol.md §4) before a beacon is built on it.
 
 The pure rules first, then the beaconer against a real in-test gRPC oracle on 127.0.0.1 that
 signs its entropy (or is made to forge, tamper or replay), on a fake clock.

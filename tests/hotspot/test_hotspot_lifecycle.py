@@ -7,9 +7,9 @@ import io
 import json
 import logging
 
-from hotspot import logs
 from hotspot.app import _bounded_stop
 from hotspot.channels import Inbox, Watch, until
+from pocnet import logs
 
 
 def test_a_task_that_ignores_shutdown_is_cancelled_after_the_grace() -> None:

@@ -33,7 +33,7 @@ def test_environment_overrides_the_file(tmp_path: Path) -> None:
     conf.write_text('[radio]\nkind = "rak3172"\ndevice = "/dev/ttyUSB0"\n')
     env = {
         "POCNET_HOTSPOT_RADIO_KIND": "sim",
-        "POCNET_HOTSPOT_ORACLE_ENDPOINTS": "a.example:50051, b.example:443",
+        "POCNET_HOTSPOT_ORACLE_ENDPOINTS": "a.example:7080, b.example:443",
         "POCNET_HOTSPOT_BEACON_ANTENNA_GAIN_DBI_X10": "30",
         "POCNET_HOTSPOT_ORACLE_TLS": "false",
         "UNRELATED": "x",
@@ -41,7 +41,7 @@ def test_environment_overrides_the_file(tmp_path: Path) -> None:
     s = settings.load(conf, env=env)
     assert s.radio.kind == "sim"
     assert s.radio.device == "/dev/ttyUSB0"
-    assert s.oracle.endpoints == ("a.example:50051", "b.example:443")
+    assert s.oracle.endpoints == ("a.example:7080", "b.example:443")
     assert s.beacon.antenna_gain_dbi_x10 == 30
 
 
@@ -141,3 +141,19 @@ def test_gps_baudrate_is_a_speed_the_receiver_supports() -> None:
         "gps.baudrate: must be one of 4800, 9600, 19200, 38400, 57600, 115200, 230400, 460800, "
         "921600, got 38000"
     ]
+
+
+def test_misspelled_environment_variable_is_an_error() -> None:
+    with pytest.raises(SettingsError) as err:
+        settings.from_mapping({}, env={"POCNET_HOTSPOT_RADIO_KNID": "sim", "PATH": "/bin"})
+    assert err.value.problems == [
+        "POCNET_HOTSPOT_RADIO_KNID: unknown environment variable (no such setting)"
+    ]
+
+
+def test_default_endpoint_is_the_oracles_default_port() -> None:
+    """The oracle listens on 7080 by default (oracle.settings); the hotspot dials the same."""
+    from oracle.settings import OracleSection
+
+    assert settings.Settings().oracle.endpoints == ("127.0.0.1:7080",)
+    assert OracleSection().listen.rpartition(":")[2] == "7080"

@@ -183,7 +183,7 @@ class EchoRadio:
 
 
 def test_own_beacon_is_announced_before_its_echo_can_arrive(tmp_path) -> None:
-    """PROTOCOL §4: a hotspot ignores its own beacons. The witnesser learns ours from the
+    """docs/protocol.md §4: a hotspot ignores its own beacons. The witnesser learns ours from the
     transceiver, in order with received frames, so the announcement must precede any echo."""
     from hotspot.channels import Watch
     from hotspot.keystore import KeyStore

@@ -110,7 +110,7 @@ async def test_session_is_renewed_before_30_minutes(tmp_path, oracle, server) ->
 
 @with_oracle
 async def test_session_is_renewed_when_the_clock_steps_back(tmp_path, oracle, server) -> None:
-    """Its age is unknown then: kept, it would outlive the oracle's 30 minutes (PROTOCOL §1)
+    """Its age is unknown then: kept, it would outlive the oracle's 30 minutes (docs/protocol.md §1)
     and the next report would fail on it before falling back to a unary call."""
     async with Rig(tmp_path, server) as rig:
         rig.witness(1, expires_s=None)

@@ -1,4 +1,5 @@
-"""Witnessing (PROTOCOL §2, §4): candidates only, own and repeated beacons dropped, conversions."""
+"""Witnessing (docs/protocol.md §2, §4): candidates only, own and repeated beacons dropped,
+conversions."""
 
 from __future__ import annotations
 

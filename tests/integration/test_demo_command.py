@@ -13,7 +13,7 @@ from pocnet.regions.lookup import RegionLocator
 from sim_radio import cli
 from sim_radio.commands import demo
 
-MIN_GRID_DISTANCE_M = 500     # PROTOCOL §5 witness rule 9: 8 res-11 steps is ~400 m
+MIN_GRID_DISTANCE_M = 500     # docs/protocol.md §5 witness rule 9: 8 res-11 steps is ~400 m
 
 
 def test_town_is_a_few_km_across_and_every_pair_can_witness() -> None:

@@ -1,8 +1,8 @@
 """The whole network of `make demo`, with verdicts: oracle, hotspot daemons, virtual radios.
 
 Slow by nature (about 3 minutes): a beacon is verified only once its entropy's 180 s window
-has closed (PROTOCOL §4, §5), and that is a protocol constant, not a test setting. This is the
-one test that checks the verifier's verdicts on reports that travelled the real path: radio
+has closed (docs/protocol.md §4, §5), and that is a protocol constant, not a test setting. This is
+the one test that checks the verifier's verdicts on reports that travelled the real path: radio
 driver -> daemon -> outbox -> gRPC stream -> ingest -> verifier.
 """
 

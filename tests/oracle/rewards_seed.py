@@ -75,8 +75,8 @@ def seed(repo, pending: int = 0) -> None:
         )
 
 
-# PROTOCOL §6 by hand for E = 1_000_000_000 (pools: beacons 160_000_000, witnesses 640_000_000,
-# operations and oracles 70_000_000 each):
+# docs/protocol.md §6 by hand for E = 1_000_000_000 (pools: beacons 160_000_000, witnesses
+# 640_000_000, operations and oracles 70_000_000 each):
 #   beacon bA, w = 2 (B, C): A beacon share 1 × 0.5 × 1 = 0.5; B, C witness shares 1 each.
 #   beacon bB, w = 1 (A):    B beacon share 1 × 0.25 × 1 = 0.25; A witness share 1 × 1 × 0.25.
 #   beacon rps  = 160_000_000 / 0.75 = 213333333.333333333333333

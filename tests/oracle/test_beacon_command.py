@@ -81,8 +81,8 @@ def test_text_output(capsys: pytest.CaptureFixture[str]) -> None:
         ({"--local-entropy": "010203"}, "4 bytes"),
         ({"--local-entropy": "0102030405"}, "4 bytes"),
         ({"--region": "EU433"}, "unknown region"),
-        ({"--remote-timestamp": "soon"}, "invalid int"),
-        ({"--remote-timestamp": str(1 << 63)}, "64-bit"),
+        ({"--remote-timestamp": "soon"}, "not a whole number"),
+        ({"--remote-timestamp": str(1 << 63)}, "must be between 0 and 9223372036854775807"),
         ({"--gain": "301"}, "-10..30 dBi"),  # the registry's range: no absurd tx power
         ({"--gain": "-101"}, "-10..30 dBi"),
     ],

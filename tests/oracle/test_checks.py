@@ -1,5 +1,5 @@
-"""Every PROTOCOL §5 rule, valid and invalid on both sides of its threshold, through the real
-pipeline with real signed reports (a rule that is dropped or misplaced fails here)."""
+"""Every docs/protocol.md §5 rule, valid and invalid on both sides of its threshold, through the
+real pipeline with real signed reports (a rule that is dropped or misplaced fails here)."""
 
 from __future__ import annotations
 

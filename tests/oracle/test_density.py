@@ -1,4 +1,4 @@
-"""Hex density scaling (PROTOCOL §6) on real H3 populations built with pocnet.geo.
+"""Hex density scaling (docs/protocol.md §6) on real H3 populations built with pocnet.geo.
 
 Expected values are derived in each test from the rules, step by step, in the comments.
 """

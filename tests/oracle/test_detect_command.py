@@ -88,8 +88,8 @@ def test_only_runs_the_named_detectors(database: str, capsys) -> None:
 
 
 @pytest.mark.parametrize(("argv", "message"), [
-    (["--epoch", "99999999999999999999999"], "--epoch must be between 0 and"),
-    (["--epoch", "5", "--epochs", "0"], "--epochs must be between 1 and"),
+    (["--epoch", "99999999999999999999999"], "--epoch: must be between 0 and"),
+    (["--epoch", "5", "--epochs", "0"], "--epochs: must be between 1 and"),
     (["--epoch", "5", "--epochs", "7"], "--epochs must be between 1 and 6"),
     (["--epoch", "5", "--only", "nonsense"], "invalid choice"),
 ])

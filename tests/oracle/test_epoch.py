@@ -1,4 +1,4 @@
-"""Epoch rewards (PROTOCOL §6): the split, shares, reward per share, floors and the
+"""Epoch rewards (docs/protocol.md §6): the split, shares, reward per share, floors and the
 unallocated remainder, with amounts worked out by hand in each test."""
 
 from __future__ import annotations

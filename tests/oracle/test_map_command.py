@@ -25,7 +25,10 @@ def database(tmp_path: Path) -> str:
 
 
 def _run(capsys, *argv: str) -> tuple[int, str, str]:
-    code = main(list(argv))
+    try:
+        code = main(list(argv))
+    except SystemExit as done:  # argparse's own errors
+        code = int(done.code or 0)
     out, err = capsys.readouterr()
     return code, out, err
 
@@ -49,8 +52,8 @@ def test_writes_the_page_and_says_what_is_on_it(database: str, tmp_path: Path, c
 @pytest.mark.parametrize(
     ("argv", "message"),
     [
-        (["--epoch", "99999999999999999999999"], "--epoch must be between 0 and"),
-        (["--epoch", "-1"], "--epoch must be between 0 and"),
+        (["--epoch", "99999999999999999999999"], "--epoch: must be between 0 and"),
+        (["--epoch", "-1"], "--epoch: must be between 0 and"),
         (["--overlay", "{missing}"], "cannot read"),
         (["--overlay", "{no_lat}"], "missing column(s) lat"),
         (["--overlay", "{bad_lat}"], ":2: lat/lon must be numbers"),

@@ -33,7 +33,7 @@ def test_hotspots_links_and_hexes_of_an_epoch(repo) -> None:
         # The asserted res-12 cell's centre: within a few metres of the seeded point.
         assert abs(where[n].lat - lat) < 1e-4 and abs(where[n].lon - lon) < 1e-4
     # A and B beaconed with witnesses (interactive), each alone in its hexes: scale 1.
-    # C and D are not interactive: PROTOCOL §6 rule 4's 0.2.
+    # C and D are not interactive: docs/protocol.md §6 rule 4's 0.2.
     assert {n: (h.interactive, h.scale) for n, h in where.items()} == {
         "A": (True, Decimal(1)), "B": (True, Decimal(1)),
         "C": (False, Decimal("0.2")), "D": (False, Decimal("0.2")),

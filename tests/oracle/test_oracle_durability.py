@@ -1,6 +1,6 @@
 """Durability: `pocnet-oracle serve` is SIGKILLed repeatedly while a client submits reports;
-after each restart every acknowledged report is stored exactly once (DESIGN.md: acknowledge
-after the commit, never before)."""
+after each restart every acknowledged report is stored exactly once (docs/architecture.md:
+acknowledge after the commit, never before)."""
 
 from __future__ import annotations
 
@@ -29,7 +29,8 @@ def _start(tmp: Path) -> tuple[subprocess.Popen[str], int]:
                POCNET_ORACLE_RATE_LIMIT_PER_KEY_RATE_PER_S="100000",
                POCNET_ORACLE_VERIFIER_INTERVAL_S="3600")
     proc = subprocess.Popen(
-        [sys.executable, "-m", "oracle.cli", "serve", "--listen", "127.0.0.1:0", "--json",
+        [sys.executable, "-m", "oracle.cli", "serve", "--create", "--listen", "127.0.0.1:0",
+         "--json",
          "--database", f"sqlite:///{tmp / 'oracle.db'}", "--key", str(tmp / "oracle.key")],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
     )

@@ -1,4 +1,4 @@
-"""The entropy issuer (PROTOCOL §4): data = SHA-256(i64_le(ts) || source), signed by the
+"""The entropy issuer (docs/protocol.md §4): data = SHA-256(i64_le(ts) || source), signed by the
 oracle, stored before it is served, a new value once the interval has passed."""
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
 """The gRPC edge, in-process on 127.0.0.1: health, reflection, entropy, unary ingest and the
-rejections PROTOCOL §5 lists "at ingest" — each an explicit status, nothing stored."""
+rejections docs/protocol.md §5 lists "at ingest" — each an explicit status, nothing stored."""
 
 from __future__ import annotations
 

@@ -67,7 +67,7 @@ def test_tls(oracle_settings, tmp_path: Path) -> None:  # type: ignore[no-untype
 
 @pytest.mark.parametrize("mode", [0o644, 0o640, 0o604])
 def test_a_tls_key_others_may_read_is_refused(oracle_settings, tmp_path: Path, mode: int) -> None:  # type: ignore[no-untyped-def]
-    """Issue 10 item 8: refused like a key file group or others may read (PROTOCOL §1)."""
+    """Issue 10 item 8: refused like a key file group or others may read (docs/protocol.md §1)."""
     import asyncio
 
     from oracle.errors import OracleError

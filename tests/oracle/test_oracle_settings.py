@@ -10,7 +10,8 @@ from oracle.errors import SettingsError
 from oracle.settings import Settings, load
 
 
-def test_defaults_are_the_protocol_values() -> None:
+def test_defaults_are_the_protocol_values(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setattr("oracle.settings.DEFAULT_PATH", tmp_path / "absent.toml")
     s = load(env={})
     assert s == Settings()
     assert s.server.max_receive_bytes == 16 * 1024
@@ -36,11 +37,32 @@ def test_every_mistake_is_one_line(tmp_path: Path) -> None:
     lines = str(info.value).splitlines()
     assert any(line.startswith("oracle.network:") for line in lines)
     assert any(line.startswith("oracle.listen:") for line in lines)
-    assert "oracle.bogus: unknown setting" in lines
-    assert any(line.startswith("server.max_receive_bytes: expected int") for line in lines)
+    assert any(line.startswith("oracle.bogus: unknown setting") for line in lines)
+    assert any(line.startswith("server.max_receive_bytes: must be an integer") for line in lines)
     assert any("set both or neither" in line for line in lines)
     assert any(line.startswith("verifier.batch: must be > 0") for line in lines)
-    assert "POCNET_ORACLE_TYPO: unknown setting" in lines
+    assert any(line.startswith("POCNET_ORACLE_TYPO: unknown environment variable")
+               for line in lines)
+
+
+def test_unknown_section_is_an_error(tmp_path: Path) -> None:
+    """A typo'd section name must not leave its settings (TLS, say) silently at the defaults."""
+    path = tmp_path / "oracle.toml"
+    path.write_text('[sever]\ntls_cert = "/etc/pocnet/cert.pem"\n')
+    with pytest.raises(SettingsError) as info:
+        load(path, env={})
+    (line,) = str(info.value).splitlines()
+    assert line.startswith("[sever]: unknown section (known: oracle, server,")
+
+
+def test_missing_default_file_means_defaults_but_a_named_one_must_exist(tmp_path: Path,
+                                                                       monkeypatch) -> None:
+    monkeypatch.setattr("oracle.settings.DEFAULT_PATH", tmp_path / "absent.toml")
+    assert load(env={}) == Settings()
+    present = tmp_path / "oracle.toml"
+    present.write_text('[oracle]\nlisten = "127.0.0.1:7081"\n')
+    monkeypatch.setattr("oracle.settings.DEFAULT_PATH", present)
+    assert load(env={}).oracle.listen == "127.0.0.1:7081"
 
 
 def test_bad_toml_and_missing_file(tmp_path: Path) -> None:
@@ -48,7 +70,7 @@ def test_bad_toml_and_missing_file(tmp_path: Path) -> None:
     bad.write_text("[oracle\n")
     with pytest.raises(SettingsError, match="not valid TOML"):
         load(bad, env={})
-    with pytest.raises(SettingsError, match="No such file"):
+    with pytest.raises(SettingsError, match="no such settings file"):
         load(tmp_path / "missing.toml", env={})
 
 

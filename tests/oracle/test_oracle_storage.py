@@ -1,4 +1,4 @@
-"""The Repository contract (STORAGE.md), run on SQLite and on PostgreSQL alike."""
+"""The Repository contract (docs/storage.md), run on SQLite and on PostgreSQL alike."""
 
 from __future__ import annotations
 
@@ -205,7 +205,7 @@ def test_stale_after_45_minutes(repo: Repository) -> None:
 
 
 def test_stale_covers_expired_claims_but_not_live_ones(repo: Repository) -> None:
-    # STORAGE.md: a beacon whose worker died (lease expired) is as unverified as a pending one.
+    # docs/storage.md: a beacon whose worker died (lease expired) is as unverified as a pending one.
     dead, live = beacon(1), beacon(2, key=KEY_B)
     repo.insert_reports([dead, live])
     now = 1_000 + 2_700_000
@@ -324,3 +324,37 @@ def test_sqlite_lock_timeout_is_a_storage_error(tmp_path, monkeypatch) -> None: 
     finally:
         other.close()
         repo.close()
+
+
+def test_find_reports_filters_and_pages(repo: Repository) -> None:
+    from oracle.storage.repository import ReportFilter
+
+    rows = [beacon(1, received_ms=1_000), witness(2, received_ms=2_000),
+            witness(3, key=KEY_A, received_ms=2_000), beacon(4, key=KEY_B, received_ms=3_000)]
+    repo.insert_reports(rows)
+
+    def ids(where: ReportFilter, limit: int = 10, offset: int = 0) -> list[int]:
+        found = repo.find_reports(where, limit, offset)
+        return [int.from_bytes(r.id, "big") for r in found]
+
+    assert ids(ReportFilter()) == [4, 3, 2, 1]  # newest first, ties by id, descending
+    assert ids(ReportFilter(hotspot_key=KEY_A)) == [3, 1]
+    assert ids(ReportFilter(kind="beacon")) == [4, 1]
+    assert ids(ReportFilter(status="pending", kind="witness")) == [3, 2]
+    repo.claim_beacons("w", 6_000, 60_000, 10)
+    assert ids(ReportFilter(status="claimed")) == [4, 1]
+    assert ids(ReportFilter(status="pending")) == [3, 2]
+    assert ids(ReportFilter(from_ms=2_000, to_ms=3_000)) == [3, 2]  # from inclusive, to not
+    assert ids(ReportFilter(), limit=2) == [4, 3] and ids(ReportFilter(), 2, 2) == [2, 1]
+
+
+def test_verification_backlog_and_stored_epochs(repo: Repository) -> None:
+    assert repo.verification_backlog(10_000) == (0, None)
+    repo.insert_reports([beacon(1, ready_ms=5_000), beacon(2, ready_ms=7_000),
+                         beacon(3, ready_ms=10_001), witness(4)])
+    assert repo.verification_backlog(10_000) == (2, 5_000)  # ready at or before now
+    assert repo.verification_backlog(7_000) == (2, 5_000)
+    assert repo.verification_backlog(6_999) == (1, 5_000)
+    repo.claim_beacons("w", 6_000, 60_000, 10)  # a claimed beacon still waits for its verdict
+    assert repo.verification_backlog(10_000) == (2, 5_000)
+    assert repo.stored_epochs() == (0, None)

@@ -1,4 +1,4 @@
-"""The report stream's session rules (PROTOCOL §1): offer, signed init within the timeout,
+"""The report stream's session rules (docs/protocol.md §1): offer, signed init within the timeout,
 reports signed by the session key naming the device key; any breach closes the stream."""
 
 from __future__ import annotations

@@ -5,7 +5,7 @@ another address is served; a device key's newer session replaces its oldest; idl
 ended; unary calls keep a reserve of `maximum_concurrent_rpcs` during a stream flood; keys
 with no registration share a capped number of sessions, and an onboarded hotspot still gets
 one when they are all taken. Every
-refusal or ending is an explicit status with a reason. PROTOCOL §1 is unchanged: offer, init
+refusal or ending is an explicit status with a reason. docs/protocol.md §1 is unchanged: offer, init
 within the timeout, reports signed by the session key.
 """
 

@@ -1,4 +1,5 @@
-"""Reason codes equal the wire enum (PROTOCOL §5: Helium's names and numbers, pocnet's ≥ 100)."""
+"""Reason codes equal the wire enum (docs/protocol.md §5: Helium's names and numbers, pocnet's ≥
+100)."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ def test_every_reason_matches_the_proto_enum() -> None:
 
 
 def test_protocol_numbers() -> None:
-    # PROTOCOL §5, as printed.
+    # docs/protocol.md §5, as printed.
     expected = {
         "bad_signature": 1,
         "not_asserted": 2,

@@ -39,10 +39,13 @@ def test_rewards_then_payout(tmp_path: Path, capsys) -> None:
 
     pay = ["--ledger", str(tmp_path / "ledger.db"), "--state", str(tmp_path / "svm.state"),
            "--payer", str(tmp_path / "payer.json")]
-    code, out, err = cli(capsys, "payout", "run", *common, *pay)
-    assert code == 2 and "payer" in err  # an explicit --payer file must exist
+    code, out, err = cli(capsys, "payout", "run", *common, *pay, "--create")
+    assert code == 2 and "payer" in err  # an explicit --payer file must exist, even to create
     pay = pay[:-2]
     code, out, err = cli(capsys, "payout", "run", *common, *pay, "--json")
+    assert code == 2 and "no payout ledger" in err and "--create" in err  # never made silently
+    assert not (tmp_path / "ledger.db").exists() and not (tmp_path / "payout-payer.json").exists()
+    code, out, err = cli(capsys, "payout", "run", *common, *pay, "--create", "--json")
     assert code == 0, err
     assert json.loads(out)["confirmed_now"] == 1
     code, out, _ = cli(capsys, "payout", "status", "--epoch", str(EPOCH), "--ledger",
@@ -57,6 +60,9 @@ def test_rewards_then_payout(tmp_path: Path, capsys) -> None:
 
 def test_rewards_errors_are_one_line(tmp_path: Path, capsys) -> None:
     db = str(tmp_path / "oracle.db")
+    code, _, err = cli(capsys, "rewards", "show", "--epoch", "3", "--database", db)
+    assert code == 2 and "no database at" in err and not Path(db).exists()
+    open_repository(db).close()
     code, _, err = cli(capsys, "rewards", "show", "--epoch", "3", "--database", db)
     assert code == 2 and "no manifest" in err
     code, _, err = cli(capsys, "rewards", "compute", "--epoch", "99999999", "--database", db)

@@ -1,4 +1,4 @@
-"""pocnet's GPS rules (PROTOCOL §5 "location trust from GPS"): trust 1 / 0.25 / 0 at 300 and
+"""pocnet's GPS rules (docs/protocol.md §5 "location trust from GPS"): trust 1 / 0.25 / 0 at 300 and
 400 m, missing-fix trust, usable fixes only, implausible motion at 300 km/h, and the switches."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""HIP-15 reward units for w = 0..20 (PROTOCOL §6), 4 dp half to even."""
+"""HIP-15 reward units for w = 0..20 (docs/protocol.md §6), 4 dp half to even."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import pytest
 from oracle.rewards.units import beaconer_unit, witness_unit
 
 # w: (beaconer, witness). By hand, k = w - 4 and 0.8^k:
-#   w=5: 0.8 -> beaconer 2-0.8 = 1.2, witness (3+0.8)/5 = 0.76 (PROTOCOL's example)
+#   w=5: 0.8 -> beaconer 2-0.8 = 1.2, witness (3+0.8)/5 = 0.76 (docs/protocol.md §6 example)
 #   w=6: 0.64 -> 1.36, 3.64/6 = 0.60666.. -> 0.6067
 #   w=7: 0.512 -> 1.488, 3.512/7 = 0.501714.. -> 0.5017
 #   w=14: 0.1073741824 -> 1.8926258176 -> 1.8926, 3.1073741824/14 = 0.221955.. -> 0.2220

@@ -25,7 +25,7 @@ BEACON_RX_MS = (ENTROPY_TS_S + 60) * 1000
 
 
 def remote_entropy(timestamp_s: int) -> bytes:
-    """The oracle's entropy issued at `timestamp_s` (PROTOCOL §4)."""
+    """The oracle's entropy issued at `timestamp_s` (docs/protocol.md §4)."""
     return entropy_data(timestamp_s, bytes(range(32)))
 
 

@@ -1,4 +1,5 @@
-"""Beacon derivation (PROTOCOL §4): seed, ChaCha12 low-byte rule, channel, datarate, power."""
+"""Beacon derivation (docs/protocol.md §4): seed, ChaCha12 low-byte rule, channel, datarate,
+power."""
 
 from __future__ import annotations
 

@@ -1,8 +1,8 @@
-"""Our reports decode under Helium's schema and back (PROTOCOL §2).
+"""Our reports decode under Helium's schema and back (docs/protocol.md §2).
 
 Helium's `lora_beacon_report_req_v1` / `lora_witness_report_req_v1` (helium/proto, package
-helium.poc_lora) are rebuilt here from the field table of PROTOCOL §2 with descriptor_pb2, so
-the test does not depend on our own .proto files to describe Helium.
+helium.poc_lora) are rebuilt here from the field table of docs/protocol.md §2 with descriptor_pb2,
+so the test does not depend on our own .proto files to describe Helium.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from pocnet.wire import reports_pb2
 
 F = descriptor_pb2.FieldDescriptorProto
 
-# helium/proto data_rate enum, in PROTOCOL §2 order.
+# helium/proto data_rate enum, in docs/protocol.md §2 order.
 DATA_RATE_NAMES = [
     "SF12BW125", "SF11BW125", "SF10BW125", "SF9BW125", "SF8BW125", "SF7BW125",
     "SF12BW250", "SF11BW250", "SF10BW250", "SF9BW250", "SF8BW250", "SF7BW250",
@@ -28,7 +28,7 @@ DATA_RATE_NAMES = [
     "LRFHSS2BW1523", "FSK50",
 ]
 
-# (number, name, type) per PROTOCOL §2.
+# (number, name, type) per docs/protocol.md §2.
 BEACON_FIELDS = [
     (2, "pub_key", F.TYPE_BYTES),
     (3, "local_entropy", F.TYPE_BYTES),

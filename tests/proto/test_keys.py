@@ -1,4 +1,4 @@
-"""Keys, addresses and key files (PROTOCOL §1), including Helium's own test vectors."""
+"""Keys, addresses and key files (docs/protocol.md §1), including Helium's own test vectors."""
 
 from __future__ import annotations
 

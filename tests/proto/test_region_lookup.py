@@ -1,4 +1,4 @@
-"""Location -> region plan from real country borders (PROTOCOL §3)."""
+"""Location -> region plan from real country borders (docs/protocol.md §3)."""
 
 from __future__ import annotations
 
@@ -62,7 +62,8 @@ def test_country_table_names_only_known_plans() -> None:
 
 
 def test_region_plans_do_not_drag_in_shapely() -> None:
-    """The hotspot imports pocnet.regions; only the lookup may need shapely (DESIGN.md)."""
+    """The hotspot imports pocnet.regions; only the lookup may need shapely
+    (docs/architecture.md)."""
     code = "import sys, pocnet.regions, pocnet.beacon; sys.exit('shapely' in sys.modules)"
     assert subprocess.run([sys.executable, "-c", code]).returncode == 0
 

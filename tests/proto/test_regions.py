@@ -1,4 +1,4 @@
-"""Region plans against PROTOCOL §3 and the regional parameters each module cites."""
+"""Region plans against docs/protocol.md §3 and the regional parameters each module cites."""
 
 from __future__ import annotations
 
@@ -16,8 +16,8 @@ def _mhz(*values: float) -> tuple[int, ...]:
     return tuple(round(v * MHZ) for v in values)
 
 
-# PROTOCOL §3 table, channel column (AS923 from RP002-1.0.4 clause 2.9: AS923-1 default channels
-# 923.2/923.4 MHz, offsets -1.8 / -6.6 / -5.9 MHz for groups 2 / 3 / 4).
+# docs/protocol.md §3 table, channel column (AS923 from RP002-1.0.4 clause 2.9: AS923-1 default
+# channels 923.2/923.4 MHz, offsets -1.8 / -6.6 / -5.9 MHz for groups 2 / 3 / 4).
 EXPECTED_CHANNELS = {
     "EU868": _mhz(867.1, 867.3, 867.5, 867.7, 867.9, 868.1, 868.3, 868.5),
     "US915": _mhz(903.9, 904.1, 904.3, 904.5, 904.7, 904.9, 905.1, 905.3),
@@ -31,7 +31,7 @@ EXPECTED_CHANNELS = {
     "CN470": _mhz(486.3, 486.5, 486.7, 486.9, 487.1, 487.3, 487.5, 487.7),
 }
 
-# PROTOCOL §3 table, max EIRP column (dBm x 10).
+# docs/protocol.md §3 table, max EIRP column (dBm x 10).
 EXPECTED_EIRP = {
     "EU868": 161,
     "US915": 360,
@@ -45,7 +45,7 @@ EXPECTED_EIRP = {
     "CN470": 191,
 }
 
-# PROTOCOL §3 table, tagged spreading column.
+# docs/protocol.md §3 table, tagged spreading column.
 EU_SPREADING = ((65, 12), (129, 9), (238, 8))
 US_SPREADING = ((25, 10), (67, 9), (139, 8), (256, 7))
 
@@ -73,7 +73,7 @@ def test_tagged_spreading(name: str) -> None:
 
 
 def test_beacon_datarates_from_protocol_section_4() -> None:
-    # PROTOCOL §4: "EU868 -> SF12BW125, US915 -> SF9BW125".
+    # docs/protocol.md §4: "EU868 -> SF12BW125, US915 -> SF9BW125".
     assert get_plan("EU868").beacon_datarate() == "SF12BW125"
     assert get_plan("US915").beacon_datarate() == "SF9BW125"
     assert get_plan("AU915").beacon_datarate(51) == "SF9BW125"
@@ -102,8 +102,8 @@ def test_max_conducted_power_truncates(name: str, gain: int, expected: int) -> N
 
 
 def test_eu868_duty_cycle_sub_bands() -> None:
-    # PROTOCOL §3: 1 % on 868.0-868.6 MHz (ETSI EN 300 220-2 band h1.4); the 867.x channels are
-    # in 865-868 MHz (band h1.3), 1 % too.
+    # docs/protocol.md §3: 1 % on 868.0-868.6 MHz (ETSI EN 300 220-2 band h1.4); the 867.x channels
+    # are in 865-868 MHz (band h1.3), 1 % too.
     eu = get_plan("EU868")
     for freq in eu.channels_hz:
         assert eu.duty_cycle_for(freq) == 0.01
@@ -115,7 +115,7 @@ def test_eu868_duty_cycle_sub_bands() -> None:
 
 
 def test_dwell_time() -> None:
-    # PROTOCOL §3: 400 ms per channel per 20 s in US915 and AS923; none in EU868.
+    # docs/protocol.md §3: 400 ms per channel per 20 s in US915 and AS923; none in EU868.
     assert get_plan("US915").dwell_time_ms == 400
     for name in ("AS923-1", "AS923-2", "AS923-3", "AS923-4"):
         assert get_plan(name).dwell_time_ms == 400
@@ -162,7 +162,7 @@ def test_inconsistent_table_is_refused(overrides: dict[str, object]) -> None:
 @pytest.mark.parametrize("module", ["eu868", "us915", "au915", "as923", "kr920", "in865", "cn470"])
 def test_each_plan_module_cites_its_source(module: str) -> None:
     doc = importlib.import_module(f"pocnet.regions.{module}").__doc__ or ""
-    assert "PROTOCOL §3" in doc
+    assert "docs/protocol.md §3" in doc
     assert "RP002" in doc
 
 
@@ -249,7 +249,8 @@ def test_datarate_selection_as_gateway_rs() -> None:
 
 
 def test_dwell_time_is_enforced_everywhere_in_us915_and_where_required_in_as923() -> None:
-    """PROTOCOL §3: "US915 and AS923 (where required) 400 ms dwell time per channel per 20 s"."""
+    """docs/protocol.md §3: "US915 and AS923 (where required) 400 ms dwell time per channel per 20
+    s"."""
     from pocnet.link import parse_datarate, time_on_air_s
 
     us915, as923 = get_plan("US915"), get_plan("AS923-1")

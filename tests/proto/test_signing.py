@@ -1,4 +1,5 @@
-"""The signing rule (PROTOCOL §1) over every field of the reports, report ids and sessions."""
+"""The signing rule (docs/protocol.md §1) over every field of the reports, report ids and
+sessions."""
 
 from __future__ import annotations
 
@@ -211,7 +212,7 @@ def test_signed_field_is_always_blanked() -> None:
 
 
 def test_session_key_must_be_fresh_not_the_device_key() -> None:
-    # PROTOCOL §1: the client answers with "a fresh Ed25519 session key". Reusing the device
+    # docs/protocol.md §1: the client answers with "a fresh Ed25519 session key". Reusing the device
     # key as the session key would make every stream report a device-key signature that is
     # valid forever, which is what the session exists to avoid.
     nonce = os.urandom(32)

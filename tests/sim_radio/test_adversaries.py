@@ -184,7 +184,7 @@ def test_relay_reports_the_partners_receptions_later() -> None:
 
 
 def test_replay_reaches_only_those_who_missed_the_original() -> None:
-    # Hotspots ignore beacons they already witnessed (PROTOCOL §4): in a dense town that is
+    # Hotspots ignore beacons they already witnessed (docs/protocol.md §4): in a dense town that is
     # nearly everyone, so a replay fools only those who lost the original (collision, etc.).
     _, _, result, reports = _run([_spec("replay", 0.05, delay_s=900)])
     rec = result.receptions

@@ -113,7 +113,7 @@ def test_every_heard_frame_meets_sensitivity_and_the_round_is_one_beacon_each() 
     assert (
         (res.transmissions.start_ns >= window) & (res.transmissions.start_ns < 2 * window)
     ).all()
-    # Spread over the whole window (PROTOCOL §4: a random time inside it).
+    # Spread over the whole window (docs/protocol.md §4: a random time inside it).
     offsets = np.sort(res.transmissions.start_ns - window) / window
     assert offsets[0] < 0.02 and offsets[-1] > 0.98
     assert (res.receptions.power_dbm >= link.sensitivity_dbm(12, 125_000) - 1e-3).all()

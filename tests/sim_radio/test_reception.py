@@ -120,7 +120,7 @@ def test_eu868_duty_cycle_forces_silence_per_sub_band() -> None:
     assert air == pytest.approx(2.466, abs=0.001)
     t0 = 1_000 * S
     budget.transmit_now(868_100_000, air, t0)
-    # PROTOCOL §3: a 2.466 s SF12 beacon forces 244 s of silence in its 1 % sub-band.
+    # docs/protocol.md §3: a 2.466 s SF12 beacon forces 244 s of silence in its 1 % sub-band.
     d = budget.check(868_300_000, air, t0 + 200 * S)
     assert not d.allowed
     assert (d.earliest_ns - t0) / S == pytest.approx(air / 0.01, abs=1e-6)
@@ -159,7 +159,7 @@ def test_no_limits_where_the_plan_has_none() -> None:
 
 @pytest.mark.parametrize("name", ["AS923-1", "AS923-2", "AS923-3", "AS923-4"])
 def test_as923_dwell_time_applies_only_where_required(name: str) -> None:
-    """PROTOCOL §3: AS923's 400 ms dwell time binds only "where required", which the plan
+    """docs/protocol.md §3: AS923's 400 ms dwell time binds only "where required", which the plan
     cannot know; applied everywhere it refused every AS923 beacon (SF12BW125, 2.47 s)."""
     plan = get_plan(name)
     assert plan.dwell_time_ms == 400 and R.dwell_limit_ms(plan) == 0

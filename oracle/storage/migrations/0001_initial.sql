@@ -1,4 +1,4 @@
--- The oracle store (STORAGE.md). Generic SQL: the runner rewrites BLOB -> BYTEA on PostgreSQL.
+-- The oracle store (docs/storage.md). Generic SQL: the runner rewrites BLOB -> BYTEA on PostgreSQL.
 -- Booleans are INTEGER 0/1 in both dialects; decimals are TEXT.
 
 CREATE TABLE reports (

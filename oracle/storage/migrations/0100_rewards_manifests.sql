@@ -14,7 +14,7 @@ CREATE TABLE rewards_hotspots (
     witness_amount BIGINT NOT NULL,
     PRIMARY KEY (epoch, hotspot_key)
 );
--- Every non-zero reward share (PROTOCOL §6: shares of 0 are not stored). Decimals as TEXT.
+-- Every non-zero reward share (docs/protocol.md §6: shares of 0 are not stored). Decimals as TEXT.
 CREATE TABLE rewards_shares (
     epoch BIGINT NOT NULL,
     report_id BLOB NOT NULL,

@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from importlib import metadata
 from typing import Any
 
-from pocnet.cli import OneLineParser, UsageError, print_json, run
+from pocnet.cli import OneLineParser, UsageError, integer, print_json, run
 from pocnet.owner import requests
 
 
@@ -54,7 +54,7 @@ def build_parser() -> OneLineParser:
                        "`pocnet-oracle registry transfer`.")
     p.add_argument("--hotspot", required=True, metavar="ADDRESS", help="hotspot address")
     p.add_argument("--to", required=True, metavar="WALLET", help="new owner's Solana address")
-    p.add_argument("--nonce", required=True, type=int, metavar="N",
+    p.add_argument("--nonce", required=True, type=integer(0), metavar="N",
                    help="the hotspot's next nonce (`pocnet-hotspot info` shows the current)")
     p.add_argument("--keypair", required=True, metavar="FILE",
                    help="current owner's Solana CLI keypair file")

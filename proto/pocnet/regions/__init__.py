@@ -1,4 +1,4 @@
-"""Region plans by name (PROTOCOL §3).
+"""Region plans by name (docs/protocol.md §3).
 
 Each plan lives in its own data-only module; this module only indexes them. Location -> region
 lookup is in `pocnet.regions.lookup` (needs shapely, so it is never imported from here).

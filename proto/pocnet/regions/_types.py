@@ -2,7 +2,7 @@
 
 The per-region modules hold only data in these records; the rules that read them (datarate
 choice, conducted power, duty cycle lookup) live here so every plan applies them the same way
-(PROTOCOL §3, §4).
+(docs/protocol.md §3, §4).
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ class SubBand:
 
 @dataclass(frozen=True)
 class RegionPlan:
-    """One region's beacon parameters (PROTOCOL §3).
+    """One region's beacon parameters (docs/protocol.md §3).
 
     `max_eirp_dbm_x10` is in dBm x 10 as in Helium's region parameters. `tagged_spreading` is
     ((max_bytes, spreading_factor), ...) in the order the spec lists them; the beacon uses the
@@ -76,12 +76,12 @@ class RegionPlan:
         raise RegionTableError(f"{self.name}: no spreading factor carries {payload_len} bytes")
 
     def beacon_datarate(self, payload_len: int = 51) -> str:
-        """Datarate name as on the wire enum, e.g. "SF12BW125" (PROTOCOL §4)."""
+        """Datarate name as on the wire enum, e.g. "SF12BW125" (docs/protocol.md §4)."""
         sf = self.beacon_spreading_factor(payload_len)
         return f"SF{sf}BW{self.bandwidth_hz // 1000}"
 
     def max_conducted_dbm(self, gain_dbi_x10: int) -> int:
-        """trunc(max_eirp/10 - gain/10) in whole dBm (PROTOCOL §4).
+        """trunc(max_eirp/10 - gain/10) in whole dBm (docs/protocol.md §4).
 
         Integer arithmetic truncating toward zero, as gateway-rs' integer division does, so no
         float rounding can move a boundary value.
@@ -93,7 +93,7 @@ class RegionPlan:
     def enforced_dwell_time_ms(self, where_required: bool = False) -> int:
         """The dwell-time limit a transmitter must honour, 0 for none.
 
-        PROTOCOL §3: US915 everywhere, AS923 only "where required". A plan covers several
+        docs/protocol.md §3: US915 everywhere, AS923 only "where required". A plan covers several
         countries, so a country-dependent limit is enforced only when the operator of the
         transmitter says its country requires it (`where_required`). Helium's AS923 beacon is
         SF12 (2.47 s on air): in such a country it cannot be sent at all, and says so.

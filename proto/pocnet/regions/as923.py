@@ -1,8 +1,8 @@
 """AS923-1, AS923-2, AS923-3, AS923-4: beacon parameters for the AS923 family.
 
 Sources:
-- PROTOCOL §3 (the plan's two default channels, max EIRP 16.0 dBm, tagged spreading as EU868,
-  400 ms dwell time where required).
+- docs/protocol.md §3 (the plan's two default channels, max EIRP 16.0 dBm, tagged spreading
+  as EU868, 400 ms dwell time where required).
 - LoRaWAN Regional Parameters RP002-1.0.4, clause 2.9 "AS923MHz ISM Band": AS923-1 default
   channels 923.2 and 923.4 MHz; the other groups are AS923-1 shifted by AS923_FREQ_OFFSET:
   AS923-2 -1.80 MHz, AS923-3 -6.60 MHz, AS923-4 -5.90 MHz; uplink dwell time 400 ms where local

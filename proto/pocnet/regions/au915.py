@@ -1,7 +1,8 @@
 """AU915: beacon parameters for Australia.
 
 Sources:
-- PROTOCOL §3 (916.8-918.2 MHz in 0.2 MHz steps, max EIRP 30.0 dBm, tagged spreading as US915).
+- docs/protocol.md §3 (916.8-918.2 MHz in 0.2 MHz steps, max EIRP 30.0 dBm, tagged spreading
+  as US915).
 - LoRaWAN Regional Parameters RP002-1.0.4, clause 2.8 "AU915-928MHz ISM Band": upstream 125 kHz
   channels 915.2 + 0.2 x n MHz (these are channels 8-15, sub-band 2).
 """

@@ -1,7 +1,7 @@
 """CN470: beacon parameters for China.
 
 Sources:
-- PROTOCOL §3 (486.3-487.7 MHz in 0.2 MHz steps, max EIRP 19.1 dBm, tagged spreading as
+- docs/protocol.md §3 (486.3-487.7 MHz in 0.2 MHz steps, max EIRP 19.1 dBm, tagged spreading as
   EU868).
 - LoRaWAN Regional Parameters RP002-1.0.4, clause 2.10 "CN470-510MHz Band": upstream 125 kHz
   channels 470.3 + 0.2 x n MHz (these are channels 80-87).

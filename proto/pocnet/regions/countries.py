@@ -1,4 +1,4 @@
-"""Country -> region plan: which plan of PROTOCOL §3 a hotspot in each country uses.
+"""Country -> region plan: which plan of docs/protocol.md §3 a hotspot in each country uses.
 
 Data only. Source: LoRa Alliance "RP002-1.0.4 Regional Parameters" country allocation tables;
 where RP002 allows several plans, the one Helium deployed in that country. Countries whose plan

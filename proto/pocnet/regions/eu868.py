@@ -1,21 +1,21 @@
 """EU868: Helium's deployed EU868 beacon parameters.
 
 Sources:
-- PROTOCOL §3 (channels 867.1-868.5 MHz, max EIRP 16.1 dBm, tagged spreading), which follows
+- docs/protocol.md §3 (channels 867.1-868.5 MHz, max EIRP 16.1 dBm, tagged spreading), which follows
   Helium's deployed region parameters.
 - LoRaWAN Regional Parameters RP002-1.0.4, clause 2.4 "EU863-870MHz ISM Band" (125 kHz
   channels, the 868.1/868.3/868.5 MHz default channels).
 - Duty cycle: ETSI EN 300 220-2 V3.2.1 Annex B / ERC/REC 70-03 Annex 1, non-specific short
   range devices: band h1.3 (865-868 MHz, 25 mW e.r.p., 1 %) and band h1.4 (868.0-868.6 MHz,
-  25 mW e.r.p., 1 %; "g1" in the older ERC/REC 70-03 numbering LoRaWAN texts use). PROTOCOL §3
-  names the 1 % limit on 868.0-868.6 MHz.
+  25 mW e.r.p., 1 %; "g1" in the older ERC/REC 70-03 numbering LoRaWAN texts use). docs/protocol.md
+  §3 names the 1 % limit on 868.0-868.6 MHz.
 """
 
 from pocnet.regions._types import RegionPlan, SubBand
 
 _ETSI = "ETSI EN 300 220-2 Annex B / ERC/REC 70-03 Annex 1"
 
-# PROTOCOL §3: "≤65 SF12, ≤129 SF9, ≤238 SF8"; the plans "as EU868" reuse this tuple.
+# docs/protocol.md §3: "≤65 SF12, ≤129 SF9, ≤238 SF8"; the plans "as EU868" reuse this tuple.
 TAGGED_SPREADING = ((65, 12), (129, 9), (238, 8))
 
 PLAN = RegionPlan(

@@ -1,7 +1,8 @@
 """IN865: beacon parameters for India.
 
 Sources:
-- PROTOCOL §3 (865.0625, 865.4025, 865.985 MHz, max EIRP 30.0 dBm, tagged spreading as EU868).
+- docs/protocol.md §3 (865.0625, 865.4025, 865.985 MHz, max EIRP 30.0 dBm, tagged spreading
+  as EU868).
 - LoRaWAN Regional Parameters RP002-1.0.4, clause 2.14 "IN865-867MHz ISM Band": these three are
   the default channels; no duty-cycle or dwell-time limit.
 """

@@ -1,7 +1,7 @@
 """KR920: beacon parameters for South Korea.
 
 Sources:
-- PROTOCOL §3 (922.1-923.3 MHz, max EIRP 14.0 dBm, tagged spreading as EU868).
+- docs/protocol.md §3 (922.1-923.3 MHz, max EIRP 14.0 dBm, tagged spreading as EU868).
 - LoRaWAN Regional Parameters RP002-1.0.4, clause 2.13 "KR920-923MHz ISM Band": 125 kHz
   channels on a 200 kHz raster from 920.9 MHz; default channels 922.1, 922.3, 922.5 MHz.
   Listen-before-talk applies instead of a duty-cycle limit, so no sub-band is listed.

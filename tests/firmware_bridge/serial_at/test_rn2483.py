@@ -194,7 +194,7 @@ def test_a_timeout_while_receiving_recovers_without_waiting_for_a_transmit() -> 
 
 
 def test_a_sent_frame_is_confirmed_even_when_returning_to_receive_times_out() -> None:
-    # `radio_tx_ok` confirms the transmission (PROTOCOL §4: only a confirmed beacon is
+    # `radio_tx_ok` confirms the transmission (docs/protocol.md §4: only a confirmed beacon is
     # reported). A hang afterwards, while retuning for reception, must not turn that into a
     # DeviceTimeout (the beacon would go unreported); reception is recovered in the background.
     async def body(air: LoopbackAir, dev: Rn2483Device, radio: Rn2483Radio) -> None:

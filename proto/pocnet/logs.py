@@ -1,7 +1,8 @@
-"""Structured logs: one JSON object per line on stdout, which journald stores as is.
+"""Structured logs of both daemons: one JSON object per line, which journald stores as is.
 
 Fields passed with `extra=` (event, reason, …) become top-level keys, so an owner can
-`journalctl -u pocnet-hotspot -o cat | jq 'select(.event=="beacon_sent")'`.
+`journalctl -u pocnet-hotspot -o cat | jq 'select(.event=="beacon_sent")'`, and an operator the
+same with `-u pocnet-oracle`. One format for both roles: one set of tools reads either.
 """
 
 from __future__ import annotations
@@ -33,7 +34,8 @@ class JsonFormatter(logging.Formatter):
 
 
 def configure(level: str, stream: TextIO | None = None) -> None:
-    """Route every logger to one JSON handler at `level` (the daemon's only logging setup)."""
+    """Route every logger to one JSON handler at `level` (the daemon's only logging setup);
+    stdout unless `stream` says otherwise (the oracle keeps stdout for its ready line)."""
     handler = logging.StreamHandler(stream or sys.stdout)
     handler.setFormatter(JsonFormatter())
     root = logging.getLogger()

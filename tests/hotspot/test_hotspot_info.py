@@ -1,0 +1,76 @@
+"""`pocnet-hotspot info` with several oracle endpoints: each is tried in turn, and gRPC's own
+log lines stay off the owner's terminal."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from hotspot_sink_oracle import SinkOracle, SinkServer
+from hotspot_testkit import make_settings
+
+REPO = Path(__file__).resolve().parents[2]
+DEAD = "127.0.0.1:1"  # nothing listens on port 1: refused at once
+
+
+def _conf(tmp: Path, endpoints: list[str]) -> Path:
+    make_settings(tmp, endpoints[0])  # creates the key
+    conf = tmp / "hotspot.toml"
+    conf.write_text(
+        f'[key]\nfile = "{tmp / "hotspot.key"}"\n[oracle]\nendpoints = {json.dumps(endpoints)}\n'
+        f'timeout_s = 2.0\n[radio]\nkind = "sim"\n[outbox]\npath = "{tmp / "o.sqlite"}"\n'
+    )
+    return conf
+
+
+def _info(conf: Path, *extra: str) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("POCNET_", "GRPC_"))}
+    return subprocess.run([sys.executable, "-m", "hotspot.cli", "info", "-c", str(conf), *extra],
+                          cwd=REPO, env=env, capture_output=True, text=True, timeout=60)
+
+
+def test_the_next_endpoint_answers_when_the_first_is_down(tmp_path: Path) -> None:
+    server = SinkServer(SinkOracle()).start()
+    try:
+        conf = _conf(tmp_path, [DEAD, server.endpoint])
+        done = _info(conf, "--json")
+        text = _info(conf)
+    finally:
+        server.stop()
+    assert done.returncode == 0 and done.stderr == "", done.stderr
+    oracle = json.loads(done.stdout)["oracle"]
+    assert oracle["reachable"] is True and oracle["endpoint"] == server.endpoint
+    assert [t["endpoint"] for t in oracle["tried"]] == [DEAD]
+    assert text.returncode == 0 and text.stderr == "", text.stderr
+    assert f"oracle       unreachable at {DEAD}: " in text.stdout
+    assert f"oracle       connected to {server.endpoint}" in text.stdout
+
+
+def test_every_endpoint_down_is_reported_each_and_exits_0(tmp_path: Path) -> None:
+    conf = _conf(tmp_path, [DEAD, "127.0.0.1:2"])
+    done = _info(conf, "--json")
+    assert done.returncode == 0 and done.stderr == "", done.stderr
+    oracle = json.loads(done.stdout)["oracle"]
+    assert oracle["reachable"] is False
+    assert [t["endpoint"] for t in oracle["tried"]] == [DEAD, "127.0.0.1:2"]
+    text = _info(conf)
+    assert text.stderr == "" and text.stdout.count("oracle       unreachable at ") == 2
+
+
+def test_grpc_core_notices_stay_off_the_terminal(tmp_path: Path) -> None:
+    """TLS to a plaintext oracle: gRPC's C core logs the failed handshake on stderr itself
+    ("Handshake failed with error SSL_ERROR_SSL ..."); the owner sees only our answer."""
+    server = SinkServer(SinkOracle()).start()
+    try:
+        conf = _conf(tmp_path, [server.endpoint])
+        conf.write_text(conf.read_text().replace("timeout_s = 2.0\n",
+                                                 "timeout_s = 2.0\ntls = true\n"))
+        done = _info(conf)
+    finally:
+        server.stop()
+    assert done.returncode == 0 and done.stderr == "", done.stderr
+    assert f"oracle       unreachable at {server.endpoint}: " in done.stdout
