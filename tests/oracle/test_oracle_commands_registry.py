@@ -10,6 +10,7 @@ import pytest
 from oracle_factories import MAKER, assertion, keypair, transfer
 
 from oracle.cli import main
+from oracle.storage import open_repository
 from pocnet.keys import create_keyfile
 from pocnet.owner.requests import wallet_address
 
@@ -17,6 +18,7 @@ from pocnet.owner.requests import wallet_address
 @pytest.fixture
 def db(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
     url = f"sqlite:///{tmp_path / 'oracle.db'}"
+    open_repository(url).close()  # the operator's `serve --create`
     monkeypatch.setenv("POCNET_ORACLE_ORACLE_DATABASE", url)
     # The region locator is the real one here: Amsterdam is in EU868.
     return url

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 
-from oracle_factories import assertion, keypair
+from oracle_factories import MAKER, allow_maker, assertion, keypair
 
 from oracle.onboarded import CLOCK_MARGIN_MS, OnboardedKeys
 from oracle.registry import Registry
@@ -15,10 +15,11 @@ from pocnet.keys import PublicKey
 
 def _reg(seed: int, asserted_at_ms: int) -> Registration:
     return Registration(keypair(seed).public_key.to_bytes(), b"\x01" * 32, None, 30, 5, "full",
-                        None, 1, asserted_at_ms)
+                        None, 1, asserted_at_ms, MAKER.public_key.to_bytes())
 
 
 def test_loaded_at_start_and_refreshed_with_other_replicas_registrations(repo) -> None:  # type: ignore[no-untyped-def]
+    allow_maker(repo)
     repo.apply_assertion(_reg(1, 1_000_000), b"raw", 1)
     cache = OnboardedKeys(repo)
     assert _reg(1, 0).hotspot_key not in cache
@@ -33,6 +34,7 @@ def test_loaded_at_start_and_refreshed_with_other_replicas_registrations(repo) -
 
 
 def test_this_replicas_assertions_count_at_once(repo) -> None:  # type: ignore[no-untyped-def]
+    allow_maker(repo)
     cache = OnboardedKeys(repo)
     cache.refresh()
     hotspot = keypair(4)
