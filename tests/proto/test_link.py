@@ -95,3 +95,16 @@ def test_datarate_names() -> None:
     for bad in ("SF6BW125", "SF12BW126", "LRFHSS1BW137", "FSK50", "sf12bw125"):
         with pytest.raises(DecodeError):
             link.parse_datarate(bad)
+
+
+def test_rssi_bound_on_helium_published_case() -> None:
+    """helium/oracles iot_verifier/src/poc.rs, test `test_calc_expected_rssi`: tx power 12 dBm,
+    gains 81 and 83 (dBi x 10), 508 m, 867900024 Hz → -57.334232963418515 dBm.
+
+    Helium divides by c = 2.998e8 m/s (its `const C`); PROTOCOL §5 by 299792458 m/s. The whole
+    difference is that constant, 20·log10(2.998e8 / 299792458) dB, to the last digits."""
+    helium = -57.334232963418515
+    ours = link.rssi_bound_dbm(12, 81, 83, 508, 867_900_024)
+    c_difference_db = 20 * math.log10(2.998e8 / 299_792_458)
+    assert ours - helium == pytest.approx(-c_difference_db, abs=1e-9)
+    assert abs(ours - helium) < 0.001
