@@ -16,6 +16,7 @@ from verifier_builders import (
     cell_at_grid_steps,
     cell_with_distance,
     node,
+    origin_cell,
     witness_case,
 )
 
@@ -169,6 +170,19 @@ def test_beacon_rule7_tx_power() -> None:
     assert beacon_reason(net, beacon_case(net.beaconer, tx_power=14)) is Reason.tx_power_too_high
     net.params = VerifierParams(tx_power_rule=False)
     assert beacon_reason(net, beacon_case(net.beaconer, tx_power=14)) is None
+
+
+def test_beacon_rule7_no_beacon_allowed_when_the_gain_exceeds_the_max_eirp() -> None:
+    """PROTOCOL §4: gain 17.1 dBi in EU868 (max EIRP 16.1 dBm) leaves -1 dBm: no beacon may be
+    sent, so one reported even at 0 dBm is tx_power_too_high (its payload, frequency and
+    datarate are right: not invalid_packet). At 17.0 dBi, trunc(-0.9) = 0 dBm is allowed."""
+    loud = node(origin_cell(), gain_dbi_x10=171)
+    net = Net(beaconer=loud)
+    assert beacon_reason(net, beacon_case(loud, tx_power=0)) is Reason.tx_power_too_high
+    edge = node(origin_cell(), gain_dbi_x10=170)
+    net = Net(beaconer=edge)
+    assert beacon_reason(net, beacon_case(edge, tx_power=0)) is None
+    assert beacon_reason(net, beacon_case(edge, tx_power=1)) is Reason.tx_power_too_high
 
 
 # "In the last 48 h" is Helium's `received - last < 48 h` (iot_verifier poc.rs,
