@@ -64,12 +64,21 @@ GOLDEN_DATA = bytes.fromhex(
 )
 
 
-def test_helium_beacon_vector() -> None:
-    beacon = derive_beacon(HELIUM_REMOTE, HELIUM_TS, HELIUM_LOCAL, get_plan("EU868"), 60)
-    assert beacon.data == HELIUM_DATA
-    assert beacon.frequency_hz == 867_900_000
-    assert beacon.datarate == "SF12BW125"
-    assert beacon.tx_power_dbm == 10  # trunc(16.1 - 6.0)
+@pytest.mark.parametrize(
+    ("remote", "ts", "local", "gain", "data", "frequency_hz", "tx_power_dbm"),
+    [
+        # trunc(16.1 - 6.0) = 10 dBm
+        (HELIUM_REMOTE, HELIUM_TS, HELIUM_LOCAL, 60, HELIUM_DATA, 867_900_000, 10),
+        # u16_le(0x29, 0xcb) = 52009; 52009 % 8 = 1 -> second channel; trunc(16.1 - 1.2) = 14
+        (GOLDEN_REMOTE, GOLDEN_TS, GOLDEN_LOCAL, 12, GOLDEN_DATA, 867_300_000, 14),
+    ],
+    ids=["helium-poc.rs", "pocnet-pin"],
+)
+def test_eu868_beacon_vectors(remote: bytes, ts: int, local: bytes, gain: int, data: bytes,
+                              frequency_hz: int, tx_power_dbm: int) -> None:
+    beacon = derive_beacon(remote, ts, local, get_plan("EU868"), gain)
+    assert (beacon.data, beacon.frequency_hz, beacon.datarate, beacon.tx_power_dbm) == (
+        data, frequency_hz, "SF12BW125", tx_power_dbm)
 
 
 def test_constants() -> None:
@@ -123,13 +132,7 @@ def test_payload_pipeline_on_rand_stdrng_chacha12_vector() -> None:
     assert payload[1] == (x0 >> 32) & 0xFF
 
 
-def test_golden_beacon() -> None:
-    eu = derive_beacon(GOLDEN_REMOTE, GOLDEN_TS, GOLDEN_LOCAL, get_plan("EU868"), 12)
-    assert eu.data == GOLDEN_DATA
-    # u16_le(0x29, 0xcb) = 0xcb29 = 52009; 52009 % 8 = 1 -> second channel.
-    assert eu.frequency_hz == 867_300_000
-    assert eu.datarate == "SF12BW125"
-    assert eu.tx_power_dbm == 14  # trunc(16.1 - 1.2)
+def test_golden_beacon_in_us915() -> None:
     us = derive_beacon(GOLDEN_REMOTE, GOLDEN_TS, GOLDEN_LOCAL, get_plan("US915"))
     assert us.data == GOLDEN_DATA  # the payload does not depend on the region
     assert (us.frequency_hz, us.datarate, us.tx_power_dbm) == (904_100_000, "SF9BW125", 36)
