@@ -283,19 +283,45 @@ def test_helium_reward_share_without_data_transfer_distribution() -> None:
     }
 
 
-def test_helium_reward_share_fixed_dc_spend_with_transfer_distribution() -> None:
-    """`test_reward_share_calculation_fixed_dc_spend_with_transfer_distribution`: 60_502 DC
-    spent (502 + 5000 + 5000 + 50000) at an HNT price of 3_590_000 with 8 decimals ($0.0359).
-    Token value (PROTOCOL §6): DC x $0.00001 / price per base unit, rounded up at 15 dp; the
-    unused rest of the pool goes 20 % to beacons and 80 % to witnesses."""
-    price_per_base_unit = Fraction(3_590_000, 10**8) / 10**8
-    value = Fraction(60_502) * Fraction(1, 100_000) / price_per_base_unit
-    used = Fraction(math.ceil(value * 10**15), 10**15)
-    amounts = _helium_case(REWARD_SHARE_EMISSION, used, REWARD_SHARE_SHARES)
-    assert amounts == {
-        "gw1": (2_166_977_856, 51_442_169_996),
-        "gw2": (43_339_557_139, 94_310_644_993),
-        "gw3": (16_252_333_927, 68_589_559_995),
-        "gw5": (4_333_955_713, 120_031_729_992),
-        "gw6": (32_504_667_854, 60_015_864_996),
-    }
+# The price of both data-transfer cases: 3_590_000 with 8 decimals ($0.0359 per token).
+PRICE_PER_BASE_UNIT = Fraction(3_590_000, 10**8) / 10**8
+
+
+def _dc_token_value(dc: Fraction) -> Fraction:
+    """PROTOCOL §6: DC x $0.00001 / price per base unit, rounded up at 15 dp."""
+    return Fraction(math.ceil(dc * Fraction(1, 100_000) / PRICE_PER_BASE_UNIT * 10**15), 10**15)
+
+
+@pytest.mark.parametrize(
+    ("dc_spent", "expected"),
+    [
+        # `test_reward_share_calculation_fixed_dc_spend_with_transfer_distribution`:
+        # 502 + 5000 + 5000 + 50000 DC.
+        (Fraction(60_502), {
+            "gw1": (2_166_977_856, 51_442_169_996),
+            "gw2": (43_339_557_139, 94_310_644_993),
+            "gw3": (16_252_333_927, 68_589_559_995),
+            "gw5": (4_333_955_713, 120_031_729_992),
+            "gw6": (32_504_667_854, 60_015_864_996),
+        }),
+        # `test_reward_share_calculation_with_data_transfer_distribution`: 55 % of the DC the
+        # whole pool is worth (floor(pool x price / $0.00001) = 11_099_219 DC), spent as
+        # 10 + 20 + 5 + 20 %.
+        (Fraction(11_099_219) * Fraction(55, 100), {
+            "gw1": (1_426_940_702, 33_874_331_459),
+            "gw2": (28_538_814_050, 62_102_941_009),
+            "gw3": (10_702_055_268, 45_165_775_279),
+            "gw5": (2_853_881_405, 79_040_106_739),
+            "gw6": (21_404_110_537, 39_520_053_369),
+        }),
+    ],
+    ids=["fixed_dc_spend", "with_data_transfer_distribution"],
+)
+def test_helium_reward_share_with_unused_data_transfer(
+    dc_spent: Fraction, expected: dict[str, tuple[int, int]]
+) -> None:
+    """The unused rest of the data-transfer pool goes 20 % to beacons, 80 % to witnesses."""
+    dc_pool = Fraction(REWARD_SHARE_EMISSION, 2)
+    assert math.floor(dc_pool * PRICE_PER_BASE_UNIT * 100_000) == 11_099_219
+    used = _dc_token_value(dc_spent)
+    assert _helium_case(REWARD_SHARE_EMISSION, used, REWARD_SHARE_SHARES) == expected
