@@ -58,3 +58,14 @@ def test_grid_disk_and_validity() -> None:
     assert geo.is_valid_cell(cell)
     assert not geo.is_valid_cell(12345)
     assert not geo.is_valid_cell("8c1fb46622dd1ff")
+
+
+def test_helium_distance_vectors() -> None:
+    """helium/oracles iot_verifier/src/poc.rs, tests `test_calc_distance` and
+    `test_calc_cell_distance`: Ealing and Finsbury Park (res-15 cells), 14318 m apart in whole
+    metres between the cell centres, and 360 grid steps apart at resolution 11 (PROTOCOL §5
+    witness rules 9 and 10)."""
+    ealing, finsbury = geo.Cell(644459695463521437), geo.Cell(644460986971331488)
+    assert round(geo.cell_distance_m(ealing, finsbury)) == 14318
+    parents = (geo.cell_to_parent(ealing, 11), geo.cell_to_parent(finsbury, 11))
+    assert geo.grid_distance(*parents) == 360
