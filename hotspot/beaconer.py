@@ -149,6 +149,17 @@ class Beaconer:
         return True
 
     async def _handle_beacon(self, shutdown: asyncio.Event, plan: RegionPlan) -> None:
+        gain = self.gain_dbi_x10()
+        if plan.beacon_power_dbm(gain) is None:
+            # docs/protocol.md §4: the antenna alone exceeds the region's max EIRP, and gateway-rs
+            # sends no beacon then either. Witnessing goes on; the window counts as done (in memory
+            # only), so the next window asks again rather than a retry every few minutes.
+            log.warning("no beacon: antenna gain %.1f dBi exceeds %s's max EIRP %.1f dBm, so the "
+                        "conducted power would be negative; this hotspot only witnesses",
+                        gain / 10, plan.name, plan.max_eirp_dbm_x10 / 10,
+                        extra={"event": "beacon_skipped", "reason": "gain_above_max_eirp"})
+            self.last_window_s = beacon_window(self._clock.now_ns() // NS_PER_S)
+            return
         try:
             entropy = await self._entropy.get_entropy()
         except OracleUnavailable as exc:
@@ -159,7 +170,7 @@ class Beaconer:
         if not await self._handle_entropy(shutdown, entropy):
             return
         local = self._rng.randbytes(4)
-        beacon = derive_beacon(entropy.data, entropy.timestamp, local, plan, self.gain_dbi_x10())
+        beacon = derive_beacon(entropy.data, entropy.timestamp, local, plan, gain)
         try:
             receipt = await self._tx.transmit_beacon(beacon, plan)
         except AirtimeBusy as exc:

@@ -128,8 +128,8 @@ class BeaconSettings:
     first_delay_max_s: int = _opt(300, "latest first beacon after start, seconds (>= the earliest)",
                                   _range(0, 21_600))
     dwell_time_where_required: bool = _opt(
-        False, "true where your country applies its plan's dwell time (AS923: 400 ms), "
-        "which an SF12 beacon cannot meet")
+        False, "true where your country applies its plan's dwell time (AS923: 400 ms per "
+        "channel per 20 s)")
 
 
 @dataclass(frozen=True)

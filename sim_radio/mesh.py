@@ -162,6 +162,16 @@ class Mesh:
             np.float64,
             n,
         )
+        # docs/protocol.md §4: no beacon when the antenna alone exceeds the max EIRP (it still
+        # hears).
+        self.may_beacon = np.fromiter(
+            (
+                self.plans[i].beacon_power_dbm(h.gain_dbi_x10) is not None
+                for i, h in zip(self.region_idx, hotspots, strict=True)
+            ),
+            np.bool_,
+            n,
+        )
         self.beacon_sf_bw = [link.parse_datarate(p.beacon_datarate()) for p in self.plans]
         self.centre_freq_hz = [float(np.mean(p.channels_hz)) for p in self.plans]
         self.indexed_sensitivity_dbm = min(
@@ -416,7 +426,11 @@ class Mesh:
         start = np.empty(n, np.int64)
         deferred = refused = 0
         for i in range(n):
-            t = self.budget(i).schedule(int(freq[i]), airtime[i] / 1e9, int(wanted[i]))
+            t = (
+                self.budget(i).schedule(int(freq[i]), airtime[i] / 1e9, int(wanted[i]))
+                if self.may_beacon[i]
+                else None
+            )
             start[i] = -1 if t is None else t
             deferred += t is not None and t != wanted[i]
             refused += t is None

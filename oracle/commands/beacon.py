@@ -40,7 +40,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     )
     p.add_argument(
         "--gain", type=integer(), default=0, metavar="DBI_X10",
-        help="antenna gain in dBi x 10 (default 0); lowers the conducted tx power",
+        help="antenna gain in dBi x 10 (default 0); lowers the conducted tx power "
+        "(none, and no beacon, when it exceeds the region's max EIRP)",
     )
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(handler=_run)
@@ -83,5 +84,8 @@ def _run(args: argparse.Namespace) -> int:
         print(f"data:      {beacon.data.hex()}")
         print(f"frequency: {beacon.frequency_hz} Hz")
         print(f"datarate:  {beacon.datarate}")
-        print(f"tx_power:  {beacon.tx_power_dbm} dBm")
+        if beacon.tx_power_dbm is None:
+            print("tx_power:  none: the gain exceeds the region's max EIRP, no beacon is sent")
+        else:
+            print(f"tx_power:  {beacon.tx_power_dbm} dBm")
     return 0

@@ -45,7 +45,9 @@ class RewardParams:
     unused_dt_to_beacons_pct: Fraction = Fraction(20)  # the rest (80 %) goes to witnesses
     operations_pct: Fraction = Fraction(7)
     oracles_pct: Fraction = Fraction(7)
-    data_transfer_used: int = 0  # base units paid for data transfer (not rewarded yet)
+    # Token value of the epoch's data transfer (not rewarded yet): docs/protocol.md §6 rounds it up
+    # at 15 dp, so it may be a fraction of a base unit.
+    data_transfer_used: int | Fraction = 0
 
     def __post_init__(self) -> None:
         if self.emission < 0 or self.emission >= 1 << 63:
@@ -57,14 +59,21 @@ class RewardParams:
 
 @dataclass(frozen=True)
 class Pools:
+    """The epoch's pools. `beacons_exact` / `witnesses_exact` are what the shares divide
+    (docs/protocol.md §6: never rounded first); the whole-unit fields are their floors, as the
+    manifest records them, and the operations and oracles pools, which are paid whole."""
+
     beacons: int
     witnesses: int
     operations: int
     oracles: int
+    beacons_exact: Fraction = Fraction(0)
+    witnesses_exact: Fraction = Fraction(0)
 
 
 def split_emission(params: RewardParams) -> Pools:
-    """The epoch's pools in whole base units (each floored; the rest is unallocated)."""
+    """The epoch's pools: exact for beacons and witnesses, floored for operations and oracles
+    (what they leave is unallocated)."""
     e = params.emission
     dt_pool = Fraction(e) * params.data_transfer_pct / 100
     unused = max(dt_pool - params.data_transfer_used, Fraction(0))
@@ -76,11 +85,16 @@ def split_emission(params: RewardParams) -> Pools:
         witnesses=int(witnesses),
         operations=int(Fraction(e) * params.operations_pct / 100),
         oracles=int(Fraction(e) * params.oracles_pct / 100),
+        beacons_exact=beacons,
+        witnesses_exact=witnesses,
     )
 
 
-def reward_per_share(pool: int, total_shares: Decimal) -> Decimal:
-    """pool / total shares rounded to 15 places half to even; 0 when there are no shares."""
+def reward_per_share(pool: int | Fraction, total_shares: Decimal) -> Decimal:
+    """pool / total shares rounded to 15 places half to even; 0 when there are no shares.
+
+    `pool` is the exact pool: flooring it first paid up to one base unit less than Helium
+    (issue 14; Helium's `rewards_per_share` divides the exact Decimal too)."""
     if total_shares == 0:
         return fraction_to_decimal(Fraction(0), RPS_PLACES)
     return fraction_to_decimal(Fraction(pool) / Fraction(total_shares), RPS_PLACES)
@@ -171,21 +185,42 @@ def compute_epoch(
                 count += 1
                 if share_sink:
                     share_sink(wit.report_id, key, WITNESSER, wu, scale, trust, share)
-        return _amounts(epoch, params, beacon_shares, witness_shares, owners, count)
+        return amounts_from_shares(epoch, params, beacon_shares, witness_shares, owners, count)
 
 
-def _amounts(
+def amounts_from_shares(
     epoch: int,
     params: RewardParams,
-    beacon_shares: dict[bytes, Decimal],
-    witness_shares: dict[bytes, Decimal],
+    beacon_shares: Mapping[bytes, Decimal],
+    witness_shares: Mapping[bytes, Decimal],
+    owners: Callable[[bytes], HotspotOwner | None],
+    share_count: int = 0,
+) -> EpochRewards:
+    """Each hotspot's summed shares → reward per share → floored amounts → wallets.
+
+    Public so Helium's published cases, which are given as summed shares per hotspot (the
+    oracles' `rewarder_poc_dc` and `reward_share.rs` tests), run through the same code."""
+    pools = split_emission(params)
+    zero = Decimal(0)
+    with localcontext(_EXACT):
+        b_rps = reward_per_share(pools.beacons_exact, sum(beacon_shares.values(), zero))
+        w_rps = reward_per_share(pools.witnesses_exact, sum(witness_shares.values(), zero))
+        return _wallet_amounts(epoch, params, pools, b_rps, w_rps, beacon_shares,
+                               witness_shares, owners, share_count)
+
+
+def _wallet_amounts(
+    epoch: int,
+    params: RewardParams,
+    pools: Pools,
+    b_rps: Decimal,
+    w_rps: Decimal,
+    beacon_shares: Mapping[bytes, Decimal],
+    witness_shares: Mapping[bytes, Decimal],
     owners: Callable[[bytes], HotspotOwner | None],
     share_count: int,
 ) -> EpochRewards:
-    pools = split_emission(params)
     zero = Decimal(0)
-    b_rps = reward_per_share(pools.beacons, sum(beacon_shares.values(), zero))
-    w_rps = reward_per_share(pools.witnesses, sum(witness_shares.values(), zero))
     hotspots: list[HotspotAmount] = []
     wallets: dict[bytes, int] = {}
     total_paid = 0

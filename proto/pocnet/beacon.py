@@ -55,12 +55,17 @@ def entropy_data(timestamp_s: int, source: bytes) -> bytes:
 
 @dataclass(frozen=True)
 class Beacon:
-    """A derived beacon: what goes on air and what the report and the verifier compare."""
+    """A derived beacon: what goes on air and what the report and the verifier compare.
+
+    `tx_power_dbm` is None when the antenna's gain exceeds the region's max EIRP: such a beacon
+    is never sent (docs/protocol.md §4), but its payload, frequency and datarate still exist, and
+    the verifier compares a reported beacon with them all the same.
+    """
 
     data: bytes
     frequency_hz: int
     datarate: str
-    tx_power_dbm: int
+    tx_power_dbm: int | None
     remote_entropy: bytes
     remote_timestamp_s: int
     local_entropy: bytes
@@ -111,7 +116,7 @@ def derive_beacon(
         data=data,
         frequency_hz=plan.channels_hz[channel_index],
         datarate=plan.beacon_datarate(BEACON_PAYLOAD_LEN),
-        tx_power_dbm=plan.max_conducted_dbm(gain_dbi_x10),
+        tx_power_dbm=plan.beacon_power_dbm(gain_dbi_x10),
         remote_entropy=bytes(remote_entropy),
         remote_timestamp_s=remote_timestamp_s,
         local_entropy=bytes(local_entropy),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -50,12 +51,15 @@ async def advance_until(clock, condition: Callable[[], bool], step_s: float = 60
 
 
 async def quiet(probe: Callable[[], object], settle_s: float = 0.03,
-                timeout_s: float = 10.0) -> None:
-    """Wait (real time) until `probe()` stops changing for `settle_s`: loopback I/O is done."""
+                timeout_s: float = 60.0, idle: Callable[[], bool] | None = None) -> None:
+    """Wait (real time) until `idle()` holds (when given) and `probe()` has not changed for
+    `settle_s`: loopback I/O is done. `idle` is the event a test can name exactly (every
+    queued report acknowledged, every due beacon handled); the settle time only catches what it
+    cannot name, so a busy machine makes the wait longer, never the fake clock run ahead."""
     deadline = time.monotonic() + timeout_s
     last = probe()
     stable_since = time.monotonic()
-    while time.monotonic() - stable_since < settle_s:
+    while time.monotonic() - stable_since < settle_s or (idle is not None and not idle()):
         if time.monotonic() > deadline:
             raise AssertionError("never went quiet")
         await asyncio.sleep(0.002)
@@ -64,14 +68,54 @@ async def quiet(probe: Callable[[], object], settle_s: float = 0.03,
             last, stable_since = now, time.monotonic()
 
 
+class BeaconerEvents(logging.Handler):
+    """Counts the beaconer's wake-ups that are due and those it has finished handling.
+
+    Every scheduled wake-up (`beacon_scheduled`, at `at_ns`) ends in exactly one outcome event
+    (sent, skipped, deferred, impossible, failed, entropy refused), so "every due wake-up has
+    its outcome" is the event that the beaconer is done with real I/O (entropy, reports)."""
+
+    OUTCOMES = frozenset({"beacon_sent", "beacon_skipped", "beacon_deferred",
+                          "beacon_impossible", "beacon_failed", "entropy_refused"})
+
+    def __init__(self) -> None:
+        super().__init__(logging.INFO)
+        self.scheduled_ns: list[int] = []
+        self.outcomes = 0
+
+    def emit(self, record: logging.LogRecord) -> None:
+        event = getattr(record, "event", None)
+        if event == "beacon_scheduled":
+            self.scheduled_ns.append(int(getattr(record, "at_ns", 0)))
+        elif event in self.OUTCOMES:
+            self.outcomes += 1
+
+    def all_handled(self, now_ns: int) -> bool:
+        return self.outcomes >= sum(1 for at in self.scheduled_ns if at <= now_ns)
+
+    def __enter__(self) -> BeaconerEvents:
+        logger = logging.getLogger("hotspot.beaconer")
+        self._level = logger.level
+        logger.setLevel(logging.INFO)
+        logger.addHandler(self)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        logger = logging.getLogger("hotspot.beaconer")
+        logger.removeHandler(self)
+        logger.setLevel(self._level)
+
+
 async def run_quietly(clock, seconds: float, probe: Callable[[], object],
-                      hook: Callable[[int], object] | None = None) -> None:
+                      hook: Callable[[int], object] | None = None,
+                      idle: Callable[[], bool] | None = None) -> None:
     """Advance fake time deadline by deadline, letting real I/O finish after each wake-up.
 
-    `hook(now_ns)` runs before each step (tests put frames on the air from it).
+    `hook(now_ns)` runs before each step (tests put frames on the air from it); `idle()`, when
+    given, must hold before time moves on (see `quiet`).
     """
     end = clock.now_ns() + int(seconds * 1e9)
-    await quiet(probe)
+    await quiet(probe, idle=idle)
     while True:
         nxt = clock.next_deadline_ns
         if hook is not None:
@@ -81,9 +125,9 @@ async def run_quietly(clock, seconds: float, probe: Callable[[], object],
         if nxt is None or nxt > end:
             break
         await clock.advance(max(0, nxt - clock.now_ns()) / 1e9)
-        await quiet(probe)
+        await quiet(probe, idle=idle)
     await clock.advance(max(0, end - clock.now_ns()) / 1e9)
-    await quiet(probe)
+    await quiet(probe, idle=idle)
 
 
 def fill_disk(box: Any) -> None:

@@ -9,7 +9,7 @@ import random
 from pathlib import Path
 
 from hotspot_sink_oracle import SinkOracle, SinkServer
-from hotspot_testkit import make_settings, run_quietly
+from hotspot_testkit import BeaconerEvents, make_settings, run_quietly
 
 from hotspot.app import run_daemon
 from hotspot.cli import main
@@ -35,18 +35,33 @@ def test_two_hotspots_beacon_and_witness_each_other_for_a_day(tmp_path: Path) ->
     keys = [KeyStore.load(c.key.file).key_bytes for c in confs]
     metrics = []
 
-    async def go() -> None:
+    def queued_reports_acknowledged() -> bool:
+        if len(metrics) < 2:
+            return False  # the daemons are still starting
+        queued = sum(m.beacons_sent._value.get() + m.witnesses_sent._value.get()
+                     for m in metrics)
+        acked = sum(s.value for m in metrics for s in m.reports_acknowledged.collect()[0].samples
+                    if s.name.endswith("_total"))
+        return acked >= queued
+
+    async def go(events: BeaconerEvents) -> None:
         air = LoopbackAir(rssi_dbm=-101.26, snr_db=-3.25)
         stop = asyncio.Event()
         tasks = [asyncio.create_task(run_daemon(c, clock=clock, rng=random.Random(i), air=air,
                                                 shutdown=stop, on_ready=metrics.append))
                  for i, c in enumerate(confs)]
-        await run_quietly(clock, DAY_S, lambda: (len(oracle.stored), oracle.entropy_requests))
+        # Time moves on only once every due beacon is handled and every queued report is
+        # acknowledged (real gRPC): on a busy machine the fake clock must not run ahead of
+        # them until witnesses expire.
+        await run_quietly(clock, DAY_S, lambda: (len(oracle.stored), oracle.entropy_requests),
+                          idle=lambda: events.all_handled(clock.now_ns())
+                          and queued_reports_acknowledged())
         stop.set()
-        await asyncio.wait_for(asyncio.gather(*tasks), 15)
+        await asyncio.wait_for(asyncio.gather(*tasks), 60)
 
     try:
-        asyncio.run(go())
+        with BeaconerEvents() as events:
+            asyncio.run(go(events))
     finally:
         server.stop()
     beacons = oracle.beacons()

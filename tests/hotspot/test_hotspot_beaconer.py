@@ -145,7 +145,7 @@ class RejectingRadio:
 
 
 def run_beaconer(tmp: Path, hours: float, radio_factory=None, max_power: int | None = 14,
-                 start_offset_s: int = 1000):
+                 start_offset_s: int = 1000, gain_dbi_x10: int = 0):
     async def go():
         clock = FakeClock(start_ns=(START_S + start_offset_s) * NS_PER_S)
         keys = KeyStore.create(tmp / "k")
@@ -156,7 +156,8 @@ def run_beaconer(tmp: Path, hours: float, radio_factory=None, max_power: int | N
         opener = radio_factory or (lambda: SimRadio(air, "me", clock.now_ns, max_power))
         trx = Transceiver(opener, rx, clock, Backoff(random.Random(0)), metrics)
         entropy = Entropy(clock)
-        beaconer = Beaconer(0, trx.sender(), entropy, Watch(EU868), Watch(None), keys, outbox,
+        beaconer = Beaconer(gain_dbi_x10, trx.sender(), entropy, Watch(EU868), Watch(None), keys,
+                            outbox,
                             clock, random.Random(7), Backoff(random.Random(0)), metrics)
         stop = asyncio.Event()
         tasks = [asyncio.create_task(t.run(stop)) for t in (trx, beaconer)]
@@ -225,3 +226,25 @@ def test_first_delay_is_configurable() -> None:
     # A maximum below the minimum is read as the minimum (no window of negative width).
     at = next_beacon_time(now, random.Random(1), None, first_delay_s=(7, 3))
     assert at == now + 7 * NS_PER_S
+
+
+def test_gain_above_the_max_eirp_sends_no_beacon(tmp_path: Path, caplog) -> None:
+    """docs/protocol.md §4: trunc(max_eirp/10 - gain/10) < 0 means no beacon (EU868: 161 dBm x 10).
+
+    Gain 171 gives trunc(-1.0) = -1: nothing is fetched, sent or reported, for a whole day, and
+    the log says why once per window (not every few minutes).
+    """
+    with caplog.at_level("WARNING", logger="hotspot.beaconer"):
+        _, outbox, metrics, air, entropy, own = run_beaconer(tmp_path, hours=24,
+                                                             gain_dbi_x10=171)
+    assert air.sent == [] and outbox.depth() == 0 and entropy.calls == 0 and own == []
+    assert metrics.beacons_sent._value.get() == 0
+    skipped = [r for r in caplog.records if getattr(r, "reason", "") == "gain_above_max_eirp"]
+    assert len(skipped) == 4                          # one per 6-hour window
+
+
+def test_gain_at_the_max_eirp_boundary_still_beacons_at_0_dbm(tmp_path: Path) -> None:
+    """Gain 170 gives trunc(-0.9) = 0 dBm (toward zero, not floor): still a beacon."""
+    _, outbox, _, air, *_ = run_beaconer(tmp_path, hours=6, gain_dbi_x10=170)
+    assert [packet.power_dbm for _, packet in air.sent] == [0]
+    assert [p.report.tx_power for p in outbox.peek(10)] == [0]

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 from hotspot_sink_oracle import SinkOracle, SinkServer
-from hotspot_testkit import make_settings, run_quietly
+from hotspot_testkit import BeaconerEvents, make_settings, run_quietly
 
 from firmware_bridge.types import Fix
 from hotspot.beaconer import Beaconer
@@ -173,16 +173,19 @@ class Rig:
             stop = asyncio.Event()
             tasks = [asyncio.create_task(t.run(stop)) for t in (trx, beaconer)]
             probe = lambda: (len(self.requests_at), len(self.air.sent))  # noqa: E731
-            await run_quietly(self.clock, seconds / 2, probe)
+            # Time moves on only once each due beacon attempt is answered (real gRPC).
+            idle = lambda: events.all_handled(self.clock.now_ns())  # noqa: E731
+            await run_quietly(self.clock, seconds / 2, probe, idle=idle)
             if during is not None:
                 during(self)
-            await run_quietly(self.clock, seconds / 2, probe)
+            await run_quietly(self.clock, seconds / 2, probe, idle=idle)
             stop.set()
-            await asyncio.wait_for(asyncio.gather(*tasks), 5)
+            await asyncio.wait_for(asyncio.gather(*tasks), 60)
             await conn.close()
             return outbox
         try:
-            return asyncio.run(go())
+            with BeaconerEvents() as events:
+                return asyncio.run(go())
         finally:
             self.server.stop()
 
@@ -285,17 +288,21 @@ def test_the_daemon_wires_oracle_keys_into_the_beaconer(tmp_path: Path, caplog) 
                                  "first_delay_max_s": 5})
     metrics: list[HotspotMetrics] = []
 
-    async def go() -> None:
+    async def go(events: BeaconerEvents) -> None:
         stop = asyncio.Event()
         task = asyncio.create_task(run_daemon(conf, clock=clock, rng=random.Random(0),
                                               air=LoopbackAir(), shutdown=stop,
                                               on_ready=metrics.append))
-        await run_quietly(clock, 600, lambda: (oracle.entropy_requests, len(oracle.stored)))
+        # Fake time moves on only once each due attempt has its answer (real gRPC), so a busy
+        # machine cannot let the clock skip the retries.
+        await run_quietly(clock, 600, lambda: (oracle.entropy_requests, len(oracle.stored)),
+                          idle=lambda: events.all_handled(clock.now_ns()))
         stop.set()
-        await asyncio.wait_for(task, 15)
+        await asyncio.wait_for(task, 60)
 
     try:
-        asyncio.run(go())
+        with BeaconerEvents() as events:
+            asyncio.run(go(events))
     finally:
         server.stop()
     assert oracle.entropy_requests >= 3 and oracle.beacons() == []

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import random
 from collections import Counter
 
@@ -213,8 +214,9 @@ def test_own_beacon_is_announced_before_its_echo_can_arrive(tmp_path) -> None:
 
 
 def test_the_owners_dwell_time_setting_reaches_the_ledger() -> None:
-    """`beacon.dwell_time_where_required` (app.py passes it here): an AS923 beacon is refused
-    before the radio is asked; without it, it goes out."""
+    """`beacon.dwell_time_where_required` (app.py passes it here): an AS923 frame longer than
+    400 ms (the SF12 one pocnet once sent) is refused before the radio is asked; without the
+    setting, it goes out."""
 
     async def go(where_required: bool):
         clock = FakeClock()
@@ -224,7 +226,9 @@ def test_the_owners_dwell_time_setting_reaches_the_ledger() -> None:
         stop = asyncio.Event()
         task = asyncio.create_task(trx.run(stop))
         as923 = get_plan("AS923-1")
-        b = derive_beacon(bytes(32), 1_767_225_600, b"\x00\x01\x02\x03", as923)
+        b = dataclasses.replace(
+            derive_beacon(bytes(32), 1_767_225_600, b"\x00\x01\x02\x03", as923),
+            datarate="SF12BW125")
         try:
             return await trx.sender().transmit_beacon(b, as923)
         except AirtimeBusy as exc:

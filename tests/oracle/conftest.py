@@ -130,7 +130,9 @@ def oracle_settings(tmp_path: Path, signature_processes: int):  # type: ignore[n
         base,
         oracle=dataclasses.replace(base.oracle, key=str(tmp_path / "oracle.key"),
                                    database=f"sqlite:///{tmp_path / 'oracle.db'}"),
-        server=dataclasses.replace(base.server, session_init_timeout_s=0.3, grace_s=0),
+        # Generous: a signed init checked in the helper process on a busy machine must never
+        # miss it. The test of the timeout itself sets its own short one.
+        server=dataclasses.replace(base.server, session_init_timeout_s=30.0, grace_s=0),
         rate_limit=dataclasses.replace(base.rate_limit, per_key_rate_per_s=1, per_key_burst=20),
         ingest=dataclasses.replace(base.ingest, signature_processes=signature_processes),
         registry=dataclasses.replace(base.registry,

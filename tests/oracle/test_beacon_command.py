@@ -61,6 +61,18 @@ def test_json_output_us915(capsys: pytest.CaptureFixture[str]) -> None:
     assert out["frequency"] in get_plan("US915").channels_hz
 
 
+def test_gain_above_the_max_eirp_derives_a_beacon_that_is_not_sent(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """docs/protocol.md §4: KR920 max EIRP 14.0 dBm; gain 15.0 dBi leaves trunc(-1.0) dBm: no
+    beacon, but the payload, frequency and datarate the verifier compares still print."""
+    assert main([*_args(**{"--region": "KR920"}), "--gain", "150", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["tx_power"] is None and out["datarate"] == "SF9BW125"
+    assert main([*_args(**{"--region": "KR920"}), "--gain", "150"]) == 0
+    assert "no beacon is sent" in capsys.readouterr().out
+
+
 def test_text_output(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(_args()) == 0
     out = capsys.readouterr().out

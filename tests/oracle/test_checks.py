@@ -16,6 +16,7 @@ from verifier_builders import (
     cell_at_grid_steps,
     cell_with_distance,
     node,
+    origin_cell,
     witness_case,
 )
 
@@ -171,6 +172,19 @@ def test_beacon_rule7_tx_power() -> None:
     assert beacon_reason(net, beacon_case(net.beaconer, tx_power=14)) is None
 
 
+def test_beacon_rule7_no_beacon_allowed_when_the_gain_exceeds_the_max_eirp() -> None:
+    """docs/protocol.md §4: gain 17.1 dBi in EU868 (max EIRP 16.1 dBm) leaves -1 dBm: no beacon may
+    be sent, so one reported even at 0 dBm is tx_power_too_high (its payload, frequency and
+    datarate are right: not invalid_packet). At 17.0 dBi, trunc(-0.9) = 0 dBm is allowed."""
+    loud = node(origin_cell(), gain_dbi_x10=171)
+    net = Net(beaconer=loud)
+    assert beacon_reason(net, beacon_case(loud, tx_power=0)) is Reason.tx_power_too_high
+    edge = node(origin_cell(), gain_dbi_x10=170)
+    net = Net(beaconer=edge)
+    assert beacon_reason(net, beacon_case(edge, tx_power=0)) is None
+    assert beacon_reason(net, beacon_case(edge, tx_power=1)) is Reason.tx_power_too_high
+
+
 # "In the last 48 h" is Helium's `received - last < 48 h` (iot_verifier poc.rs,
 # RECIPROCITY_WINDOW): a witness exactly 48 h old no longer counts.
 @pytest.mark.parametrize(
@@ -246,6 +260,17 @@ def test_witness_rule4_early(after_first_ms: int, reason: Reason | None) -> None
     )
     out = run(net, beacon, [second, first])
     assert [v.reason for v in out] == [None, None, reason]
+
+
+def test_witness_rule4_early_applies_only_before_the_beacon() -> None:
+    """"If it arrived before the beacon": a witness received in the beacon's own millisecond is
+    not early, so its 2000 ms after the first witness do not matter."""
+    net = Net()
+    beacon = beacon_case(net.beaconer)
+    first = witness_case(net.witness_node(), beacon, received_ms=BEACON_RX_MS - 2000)
+    same_ms = witness_case(net.witness_node(bearing_deg=180), beacon, received_ms=BEACON_RX_MS)
+    out = run(net, beacon, [same_ms, first])
+    assert [v.reason for v in out] == [None, None, None]
 
 
 def test_witness_rule5_data_differs() -> None:
@@ -352,6 +377,41 @@ def test_witness_rule11_rssi_bound(delta_db: int, reason: Reason | None) -> None
     # delta 0: the largest deci-dBm value not above the bound (no margin: equal passes).
     signal = math.floor(bound * 10) if delta_db == 0 else round((bound + delta_db) * 10)
     assert witness_verdict(net, witness_case(w, beacon, signal=signal), beacon).reason is reason
+
+
+def _distance_for_bound(target_dbm: float, tx: int, g_b: int, g_w: int, f_hz: int) -> float:
+    """A distance (m) at which the computed bound is exactly `target_dbm`, found by bisection
+    over floats (the bound falls monotonically with distance)."""
+    def bound(d: float) -> float:
+        return link.rssi_bound_dbm(tx, g_b, g_w, d, f_hz)
+
+    lo, hi = 1.0, 1e7
+    while math.nextafter(lo, hi) < hi:
+        mid = (lo + hi) / 2
+        if mid in (lo, hi):
+            break
+        lo, hi = (mid, hi) if bound(mid) > target_dbm else (lo, mid)
+    hits = [d for d in (lo, hi) if bound(d) == target_dbm]
+    assert hits, f"no float distance gives exactly {target_dbm} dBm"
+    return hits[0]
+
+
+@pytest.mark.parametrize(("extra_x10", "reason"), [(0, None), (1, Reason.bad_rssi)])
+def test_witness_rule11_rssi_equal_to_the_bound_passes(extra_x10: int, reason) -> None:
+    """Invalid when signal/10 > bound (no margin): exactly at the bound passes, one deci-dBm
+    above fails. The distance is set so that the bound is exactly -90.0 dBm."""
+    net = Net()
+    beacon = beacon_case(net.beaconer)
+    w = net.witness_node()
+    case = witness_case(w, beacon, signal=-900 + extra_x10)
+    sites = SiteCache()
+    b = prepare_beacon(beacon, net.ctx, net.params, sites)
+    view = prepare_witness(case, b, case.received_ms, True, net.ctx, net.params, sites)
+    d = _distance_for_bound(-90.0, beacon.report.tx_power, net.beaconer.record.gain_dbi_x10,
+                            w.record.gain_dbi_x10, case.report.frequency)
+    view = dataclasses.replace(view, distance_m=d)
+    failure = checks.check_witness_rssi(view, net.ctx, net.params)
+    assert (failure.reason if failure else None) is reason
 
 
 def test_witness_rule11_uses_the_witness_frequency() -> None:

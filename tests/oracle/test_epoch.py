@@ -3,6 +3,7 @@ unallocated remainder, with amounts worked out by hand in each test."""
 
 from __future__ import annotations
 
+import math
 from decimal import Decimal
 from fractions import Fraction
 
@@ -12,6 +13,7 @@ from oracle.rewards.epoch import (
     BEACONER,
     WITNESSER,
     RewardParams,
+    amounts_from_shares,
     compute_epoch,
     reward_per_share,
     split_emission,
@@ -45,15 +47,19 @@ def test_epoch_is_24h_from_midnight_utc() -> None:
 
 
 def test_split_of_the_emission() -> None:
-    # E = 1_000_000_003: beacons 6 % + 20 % of the unused 50 % = 16 % -> 160_000_000.48 -> floor
-    # witnesses 24 % + 80 % of 50 % = 64 % -> 640_000_001.92 -> 640_000_001;
-    # operations and oracles 7 % -> 70_000_000.21 -> 70_000_000; the rest is unallocated.
+    # E = 1_000_000_003: beacons 6 % + 20 % of the unused 50 % = 16 % -> exactly 160_000_000.48,
+    # divided as it is (docs/protocol.md §6: never rounded first); the manifest's whole-unit field
+    # is its floor. Witnesses 24 % + 80 % of 50 % = 64 % -> 640_000_001.92; operations and oracles
+    # 7 % -> 70_000_000.21, paid whole (70_000_000); the rest is unallocated.
     pools = split_emission(RewardParams(emission=1_000_000_003))
+    assert (pools.beacons_exact, pools.witnesses_exact) == (
+        Fraction("160000000.48"), Fraction("640000001.92"))
     assert (pools.beacons, pools.witnesses) == (160_000_000, 640_000_001)
     assert (pools.operations, pools.oracles) == (70_000_000, 70_000_000)
     # With data transfer paid 100 of its 500 (E=1000), 400 unused: beacons 60 + 80, witnesses
     # 240 + 320.
     pools = split_emission(RewardParams(emission=1000, data_transfer_used=100))
+    assert (pools.beacons_exact, pools.witnesses_exact) == (140, 560)
     assert (pools.beacons, pools.witnesses) == (140, 560)
 
 
@@ -66,14 +72,15 @@ def test_reward_per_share_rounds_to_15_places_half_even() -> None:
 
 
 def test_one_beacon_three_witnesses_exact_amounts() -> None:
-    # E = 1001: beacon pool 160, witness pool 640, operations 70, oracles 70.
-    # Beacon by A (scale 1, trust 1) with w = 3 witnesses B, C, D (trust 1):
+    # E = 1001: beacon pool exactly 160.16, witness pool 640.64, operations 70 (of 70.07),
+    # oracles 70. Beacon by A (scale 1, trust 1) with w = 3 witnesses B, C, D (trust 1):
     #   beaconer unit 3/4 = 0.75 -> A share 0.75; witness unit 1 -> shares 1, 1, 1.
-    #   beacon rps = 160 / 0.75 = 213.333333333333333 (15 dp), A gets
-    #     floor(213.333333333333333 × 0.75) = floor(159.99999999999999975) = 159;
-    #   witness rps = 640 / 3 = 213.333333333333333, each witness floor(...) = 213.
-    # Paid 159 + 3 × 213 = 798; unallocated = 1001 − 798 − 70 − 70 = 63.
-    # Wallets: W1 owns A, B: 159 + 213 = 372; W2 owns C, D: 426.
+    #   beacon rps = 160.16 / 0.75 = 213.5466… -> 213.546666666666667 (15 dp), A gets
+    #     floor(213.546666666666667 × 0.75) = floor(160.16000000000000025) = 160;
+    #   witness rps = 640.64 / 3 = 213.546666666666667, each witness floor(...) = 213.
+    # Paid 160 + 3 × 213 = 799; unallocated = 1001 − 799 − 70 − 70 = 62.
+    # Wallets: W1 owns A, B: 160 + 213 = 373; W2 owns C, D: 426.
+    # (Flooring the pools first, as pocnet once did, paid A 159.)
     scales = {1: Decimal("1.0000")}
     beacon = BeaconInput(b"bA", key("A"), ONE, (wit("B"), wit("C"), wit("D")))
     shares: list[tuple] = []
@@ -81,13 +88,13 @@ def test_one_beacon_three_witnesses_exact_amounts() -> None:
         5, [beacon], scales, owners(), RewardParams(emission=1001),
         share_sink=lambda *row: shares.append(row),
     )
-    assert str(result.beacon_reward_per_share) == "213.333333333333333"
-    assert str(result.witness_reward_per_share) == "213.333333333333333"
+    assert str(result.beacon_reward_per_share) == "213.546666666666667"
+    assert str(result.witness_reward_per_share) == "213.546666666666667"
     amounts = {h.key: (h.beacon_amount, h.witness_amount) for h in result.hotspots}
-    assert amounts == {key("A"): (159, 0), key("B"): (0, 213), key("C"): (0, 213),
+    assert amounts == {key("A"): (160, 0), key("B"): (0, 213), key("C"): (0, 213),
                        key("D"): (0, 213)}
-    assert result.wallets == ((W1, 372), (W2, 426))
-    assert (result.total_paid, result.unallocated) == (798, 63)
+    assert result.wallets == ((W1, 373), (W2, 426))
+    assert (result.total_paid, result.unallocated) == (799, 62)
     assert result.total_paid + result.pools.operations + result.pools.oracles \
         + result.unallocated == result.emission
     kinds = sorted((r[2], r[1]) for r in shares)
@@ -202,5 +209,119 @@ def test_runner_over_a_memory_source() -> None:
     manifest = compute_manifest(source, 5, RewardParams(emission=1001))
     # Every hotspot alone in its hexes: scale 1, the same amounts as by hand above.
     assert density_scales(list(cells.values()))[cells["A"]] == Decimal("1.0000")
-    assert {w.wallet: w.amount for w in manifest.wallets} == {W1: 372, W2: 426}
-    assert manifest.unallocated == 63
+    assert {w.wallet: w.amount for w in manifest.wallets} == {W1: 373, W2: 426}
+    assert manifest.unallocated == 62
+
+
+# --- Helium's published cases -------------------------------------------------------------
+# Shares are given per hotspot (scale x unit already multiplied), as Helium's tests seed them;
+# `amounts_from_shares` is what compute_epoch hands its summed shares to.
+
+def _helium_case(emission: int, dt_used: int | Fraction,
+                 shares: dict[str, tuple[str, str]]) -> dict[str, tuple[int, int]]:
+    table = {key(n): HotspotOwner(key(n), W1, 1) for n in shares}
+    result = amounts_from_shares(
+        1, RewardParams(emission=emission, data_transfer_used=dt_used),
+        {key(n): Decimal(b) for n, (b, _) in shares.items() if Decimal(b)},
+        {key(n): Decimal(w) for n, (_, w) in shares.items() if Decimal(w)},
+        table.get,
+    )
+    by_key = {h.key: (h.beacon_amount, h.witness_amount) for h in result.hotspots}
+    return {n: by_key[key(n)] for n in shares if key(n) in by_key}
+
+
+# helium/oracles iot_verifier/tests/integrations/rewarder_poc_dc.rs, `test_poc_and_dc_rewards`:
+# E = 89_041_095_890_411 bones (`rewards_info_24_hours`); the DC shares' token value exceeds the
+# 50 % data-transfer pool, so none of it is unused; PoC shares (hex scale 1.0 x reward unit)
+# beacon/witness 1/0, 0/1, 2/0, 0/1.5.
+POC_DC_EMISSION = 89_041_095_890_411
+POC_DC_SHARES = {"1": ("1.0", "0"), "2": ("0", "1.0"), "3": ("2.0", "0"), "4": ("0", "1.5")}
+
+
+def test_helium_rewarder_poc_dc_amounts() -> None:
+    amounts = _helium_case(POC_DC_EMISSION, POC_DC_EMISSION, POC_DC_SHARES)
+    assert amounts == {
+        "1": (1_780_821_917_808, 0),
+        "2": (0, 8_547_945_205_479),
+        "3": (3_561_643_835_616, 0),
+        "4": (0, 12_821_917_808_219),  # flooring the pool first gave ...218
+    }
+
+
+def test_helium_rewarder_poc_dc_shares_with_data_transfer_unused() -> None:
+    """PROTOCOL's case (no data transfer rewarded): the same shares, pools 16 % and 64 % of E.
+    By hand: beacon pool 14_246_575_342_465.76 / 3 shares = 4_748_858_447_488.586…, so
+    hotspot 3 gets floor(2 x that) = 9_497_716_894_977 (…976 from a floored pool); witness
+    pool 56_986_301_369_863.04 / 2.5 = 22_794_520_547_945.216, hotspot 4 gets
+    floor(1.5 x that) = 34_191_780_821_917."""
+    amounts = _helium_case(POC_DC_EMISSION, 0, POC_DC_SHARES)
+    assert amounts == {
+        "1": (4_748_858_447_488, 0),
+        "2": (0, 22_794_520_547_945),
+        "3": (9_497_716_894_977, 0),
+        "4": (0, 34_191_780_821_917),
+    }
+
+
+# helium/oracles iot_verifier/src/reward_share.rs unit tests: E = 618_340_943_683 bones
+# (`EMISSIONS_POOL_IN_BONES_10_MINUTES`), shares (beacon, witness) per gateway; gw4 has none.
+REWARD_SHARE_EMISSION = 618_340_943_683
+REWARD_SHARE_SHARES = {"gw1": ("10", "300"), "gw2": ("200", "550"), "gw3": ("75", "400"),
+                       "gw4": ("0", "0"), "gw5": ("20", "700"), "gw6": ("150", "350")}
+
+
+def test_helium_reward_share_without_data_transfer_distribution() -> None:
+    """`test_reward_share_calculation_without_data_transfer_distribution`: DC spent is worth
+    more than the data-transfer pool, so none of it is unused."""
+    amounts = _helium_case(REWARD_SHARE_EMISSION, REWARD_SHARE_EMISSION, REWARD_SHARE_SHARES)
+    assert amounts == {
+        "gw1": (815_394_651, 19_356_759_976),
+        "gw2": (16_307_893_020, 35_487_393_289),
+        "gw3": (6_115_459_882, 25_809_013_301),
+        "gw5": (1_630_789_302, 45_165_773_277),
+        "gw6": (12_230_919_765, 22_582_886_638),
+    }
+
+
+# The price of both data-transfer cases: 3_590_000 with 8 decimals ($0.0359 per token).
+PRICE_PER_BASE_UNIT = Fraction(3_590_000, 10**8) / 10**8
+
+
+def _dc_token_value(dc: Fraction) -> Fraction:
+    """docs/protocol.md §6: DC x $0.00001 / price per base unit, rounded up at 15 dp."""
+    return Fraction(math.ceil(dc * Fraction(1, 100_000) / PRICE_PER_BASE_UNIT * 10**15), 10**15)
+
+
+@pytest.mark.parametrize(
+    ("dc_spent", "expected"),
+    [
+        # `test_reward_share_calculation_fixed_dc_spend_with_transfer_distribution`:
+        # 502 + 5000 + 5000 + 50000 DC.
+        (Fraction(60_502), {
+            "gw1": (2_166_977_856, 51_442_169_996),
+            "gw2": (43_339_557_139, 94_310_644_993),
+            "gw3": (16_252_333_927, 68_589_559_995),
+            "gw5": (4_333_955_713, 120_031_729_992),
+            "gw6": (32_504_667_854, 60_015_864_996),
+        }),
+        # `test_reward_share_calculation_with_data_transfer_distribution`: 55 % of the DC the
+        # whole pool is worth (floor(pool x price / $0.00001) = 11_099_219 DC), spent as
+        # 10 + 20 + 5 + 20 %.
+        (Fraction(11_099_219) * Fraction(55, 100), {
+            "gw1": (1_426_940_702, 33_874_331_459),
+            "gw2": (28_538_814_050, 62_102_941_009),
+            "gw3": (10_702_055_268, 45_165_775_279),
+            "gw5": (2_853_881_405, 79_040_106_739),
+            "gw6": (21_404_110_537, 39_520_053_369),
+        }),
+    ],
+    ids=["fixed_dc_spend", "with_data_transfer_distribution"],
+)
+def test_helium_reward_share_with_unused_data_transfer(
+    dc_spent: Fraction, expected: dict[str, tuple[int, int]]
+) -> None:
+    """The unused rest of the data-transfer pool goes 20 % to beacons, 80 % to witnesses."""
+    dc_pool = Fraction(REWARD_SHARE_EMISSION, 2)
+    assert math.floor(dc_pool * PRICE_PER_BASE_UNIT * 100_000) == 11_099_219
+    used = _dc_token_value(dc_spent)
+    assert _helium_case(REWARD_SHARE_EMISSION, used, REWARD_SHARE_SHARES) == expected

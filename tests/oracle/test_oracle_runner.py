@@ -124,7 +124,8 @@ def test_second_beacon_in_window_is_irregular(repo: Repository, world) -> None: 
     assert sum(settled) == stats.beacons == 2  # the progress bar counts what was settled
     verdict = repo.verdict(second.id)
     assert verdict is not None and verdict.reason == Reason.irregular_interval
-    assert repo.verdict(first.id).reason != Reason.irregular_interval  # type: ignore[union-attr]
+    # The first is judged on its own merits: no history yet (beacon rule 8), not its window.
+    assert repo.verdict(first.id).reason == Reason.gateway_no_valid_witnesses  # type: ignore[union-attr]
 
 
 def _fake_verify(calls: dict[bytes, int], lock: threading.Lock):  # type: ignore[no-untyped-def]
@@ -172,17 +173,39 @@ def test_unmatched_witness_goes_stale(repo: Repository, world) -> None:  # type:
     assert verdict is not None and verdict.reason == Reason.stale
 
 
+def _verdict_of(repo: Repository, row) -> tuple[bool, Reason | None, bool]:  # type: ignore[no-untyped-def]
+    verdict = repo.verdict(row.id)
+    assert verdict is not None
+    return verdict.valid, verdict.reason, verdict.selected
+
+
 def test_rerun_time_range(repo: Repository, world) -> None:  # type: ignore[no-untyped-def]
+    """Re-verifying a time range recomputes its verdicts, and they are the spec's both times:
+    in the first window A and B have no history (docs/protocol.md §5 beacon rule 8: the beacon is
+    gateway_no_valid_witnesses, and its witness gets the beacon's reason); in the second window
+    the bootstrap makes the PoC valid, and re-verifying only that window still sees the first
+    window's history."""
     clock, ingestor, issuer = world
     runner = VerificationRunner(repo, VerifierParams(), clock, worker="w")
-    b, w = _poc(repo, ingestor, clock, issuer, A, B, T0_S)
-    runner.run_once(now_ms=b.ready_ms)
-    before = repo.verdict(w.id)
-    assert repo.reset_verification(T0_S * 1000, (T0_S + 60) * 1000) == 2
-    assert runner.run_once(now_ms=b.ready_ms + 1).beacons == 1
-    after = repo.verdict(w.id)
-    assert after is not None and before is not None and after.reason == before.reason
-    assert after.verified_at_ms == b.ready_ms + 1
+    b1, w1 = _poc(repo, ingestor, clock, issuer, A, B, T0_S)
+    _poc(repo, ingestor, clock, issuer, B, A, T0_S + 60)
+    b3, w3 = _poc(repo, ingestor, clock, issuer, A, B, T0_S + WINDOW_S)
+    runner.run_once(now_ms=b3.ready_ms)
+    first_window = [(False, Reason.gateway_no_valid_witnesses, False)] * 2
+    second_window = [(True, None, True)] * 2
+    assert [_verdict_of(repo, r) for r in (b1, w1)] == first_window
+    assert [_verdict_of(repo, r) for r in (b3, w3)] == second_window
+
+    start_ms = (T0_S + WINDOW_S) * 1000
+    assert repo.reset_verification(start_ms, start_ms + 60_000) == 2
+    assert repo.verdict(b3.id) is None and repo.verdict(w3.id) is None
+    assert runner.run_once(now_ms=b3.ready_ms + 1).beacons == 1
+    assert [_verdict_of(repo, r) for r in (b3, w3)] == second_window
+    assert repo.verdict(w3.id).verified_at_ms == b3.ready_ms + 1  # type: ignore[union-attr]
+
+    assert repo.reset_verification(T0_S * 1000, (T0_S + 30) * 1000) == 2
+    assert runner.run_once(now_ms=b3.ready_ms + 2).beacons == 1
+    assert [_verdict_of(repo, r) for r in (b1, w1)] == first_window
 
 
 def test_self_witness_gets_a_verdict(repo: Repository, world) -> None:  # type: ignore[no-untyped-def]

@@ -94,11 +94,19 @@ def test_report_before_init(server, channel) -> None:  # type: ignore[no-untyped
     assert server.oracle.repo.count_reports() == 0
 
 
-def test_init_timeout(server, channel) -> None:  # type: ignore[no-untyped-def]
-    client = StreamClient(channel)  # sends nothing; the fixture's init timeout is 0.3 s
-    error = _closed_with(client)
-    assert error.code() == grpc.StatusCode.DEADLINE_EXCEEDED
-    assert "no session init" in error.details()
+def test_init_timeout(oracle_settings) -> None:  # type: ignore[no-untyped-def]
+    from oracle_client import RunningServer
+
+    settings, operator = oracle_settings
+    running = RunningServer(settings.with_("server", session_init_timeout_s=0.3), operator)
+    try:
+        with grpc.insecure_channel(running.address) as ch:
+            client = StreamClient(ch)  # sends nothing: closed once the 0.3 s have passed
+            error = _closed_with(client)
+            assert error.code() == grpc.StatusCode.DEADLINE_EXCEEDED
+            assert "no session init" in error.details()
+    finally:
+        running.close()
 
 
 def test_second_init_is_refused(server, channel) -> None:  # type: ignore[no-untyped-def]

@@ -240,3 +240,49 @@ def test_a_fix_after_the_report_is_not_the_previous_one() -> None:
     net.ctx.note_fix(net.beaconer.key, here[0] + 1, here[1], BEACON_RX_MS)  # same ms: not before
     beacon = beacon_case(net.beaconer, fix=gps_fix(*here))
     assert verify_poc(beacon, [], net.ctx, net.params, 0)[0].valid
+
+
+def test_motion_exactly_at_the_limit_passes() -> None:
+    """`distance·3600 ≤ speed·Δt` passes (docs/protocol.md §5: faster than 300 km/h fails). The
+    tolerance is chosen so the counted movement is exactly 1000.0 m: 12 000 ms is exactly
+    300 km/h and passes, 11 999 ms fails."""
+    start = (52.0, 4.0)
+    end = north_of(*start, 1_100.0)
+    moved = geo.haversine_m(*start, *end)
+    tolerance = moved - 1_000.0
+    assert moved - tolerance == 1_000.0  # the premise: no rounding left in the movement
+    params = VerifierParams(gps_motion_tolerance_m=tolerance)
+    assert trust.implausible_motion((*start, 0), end, 12_000, params) is None
+    assert trust.implausible_motion((*start, 0), end, 11_999, params) is not None
+
+
+def test_motion_without_elapsed_time_is_infinitely_fast() -> None:
+    """Two fixes received in the same millisecond, or out of order, that moved: implausible
+    (infinite speed), never a division by zero."""
+    start = (52.0, 4.0)
+    end = north_of(*start, 1_100.0)
+    assert trust.implausible_motion((*start, 5_000), end, 5_000, P) == math.inf
+    assert trust.implausible_motion((*start, 5_000), end, 4_000, P) == math.inf
+    # Not moved at all (within zero tolerance): plausible whatever the times say.
+    strict = VerifierParams(gps_motion_tolerance_m=0)
+    assert trust.implausible_motion((*start, 5_000), start, 4_000, strict) is None
+
+
+@pytest.mark.parametrize(
+    ("lat_e7", "lon_e7", "usable"),
+    [
+        (90 * 10**7, 0, True),
+        (-90 * 10**7, 0, True),
+        (90 * 10**7 + 1, 0, False),
+        (-90 * 10**7 - 1, 0, False),
+        (0, 180 * 10**7, True),
+        (0, -180 * 10**7, True),
+        (0, 180 * 10**7 + 1, False),
+        (0, -180 * 10**7 - 1, False),
+    ],
+)
+def test_usable_fix_coordinates_at_their_limits(lat_e7: int, lon_e7: int, usable: bool) -> None:
+    report = reports_pb2.WitnessReport()
+    report.gps_fix.CopyFrom(reports_pb2.GpsFix(lat_e7=lat_e7, lon_e7=lon_e7, h_acc_mm=1_000,
+                                               fix_type=reports_pb2.FIX_3D))
+    assert (trust.usable_fix(report) is not None) is usable

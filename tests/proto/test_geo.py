@@ -68,3 +68,12 @@ def test_cell_boundary_has_six_corners_around_its_centre() -> None:
     # A res-8 hexagon's corners lie ~0.46 km (h3's mean edge length) from its centre.
     for c_lat, c_lon in corners:
         assert 300 < geo.haversine_m(lat, lon, c_lat, c_lon) < 700
+def test_helium_distance_vectors() -> None:
+    """helium/oracles iot_verifier/src/poc.rs, tests `test_calc_distance` and
+    `test_calc_cell_distance`: Ealing and Finsbury Park (res-15 cells), 14318 m apart in whole
+    metres between the cell centres, and 360 grid steps apart at resolution 11 (docs/protocol.md §5
+    witness rules 9 and 10)."""
+    ealing, finsbury = geo.Cell(644459695463521437), geo.Cell(644460986971331488)
+    assert round(geo.cell_distance_m(ealing, finsbury)) == 14318
+    parents = (geo.cell_to_parent(ealing, 11), geo.cell_to_parent(finsbury, 11))
+    assert geo.grid_distance(*parents) == 360

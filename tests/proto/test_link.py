@@ -95,3 +95,28 @@ def test_datarate_names() -> None:
     for bad in ("SF6BW125", "SF12BW126", "LRFHSS1BW137", "FSK50", "sf12bw125"):
         with pytest.raises(DecodeError):
             link.parse_datarate(bad)
+
+
+def test_rssi_bound_on_helium_published_case() -> None:
+    """helium/oracles iot_verifier/src/poc.rs, test `test_calc_expected_rssi`: tx power 12 dBm,
+    gains 81 and 83 (dBi x 10), 508 m, 867900024 Hz → -57.334232963418515 dBm.
+
+    Helium divides by c = 2.998e8 m/s (its `const C`); docs/protocol.md §5 by 299792458 m/s. The
+    whole difference is that constant, 20·log10(2.998e8 / 299792458) dB, to the last digits."""
+    helium = -57.334232963418515
+    ours = link.rssi_bound_dbm(12, 81, 83, 508, 867_900_024)
+    c_difference_db = 20 * math.log10(2.998e8 / 299_792_458)
+    assert ours - helium == pytest.approx(-c_difference_db, abs=1e-9)
+    assert abs(ours - helium) < 0.001
+
+
+def test_time_on_air_parameter_limits() -> None:
+    """Code rate 4/8 (cr=4) and an empty payload are valid LoRa frames; cr 5 and a negative
+    length are not. By hand (AN1200.13), SF7BW125, 0 bytes, CR 4/8, explicit header, CRC:
+    8·0 − 28 + 28 + 16 = 16 → ceil(16/28)·8 = 8, so 8 + 8 = 16 payload symbols; (8 + 4.25 + 16)
+    × 1.024 ms = 28.928 ms."""
+    assert link.time_on_air_s(0, 7, 125_000, cr=4) == pytest.approx(0.028928, abs=1e-9)
+    for bad in ({"cr": 5}, {"cr": 0}, {"payload_len": -1}):
+        args = {"payload_len": 0, "sf": 7, "bw_hz": 125_000, "cr": 1, **bad}
+        with pytest.raises(ValueError):
+            link.time_on_air_s(**args)

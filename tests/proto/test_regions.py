@@ -16,16 +16,16 @@ def _mhz(*values: float) -> tuple[int, ...]:
     return tuple(round(v * MHZ) for v in values)
 
 
-# docs/protocol.md §3 table, channel column (AS923 from RP002-1.0.4 clause 2.9: AS923-1 default
-# channels 923.2/923.4 MHz, offsets -1.8 / -6.6 / -5.9 MHz for groups 2 / 3 / 4).
+# docs/protocol.md §3 table, channel column, in Helium's stored order (helium/miner
+# audit/var-poc-v11-params.erl, REGION_PARAMS_*).
 EXPECTED_CHANNELS = {
     "EU868": _mhz(867.1, 867.3, 867.5, 867.7, 867.9, 868.1, 868.3, 868.5),
     "US915": _mhz(903.9, 904.1, 904.3, 904.5, 904.7, 904.9, 905.1, 905.3),
     "AU915": _mhz(916.8, 917.0, 917.2, 917.4, 917.6, 917.8, 918.0, 918.2),
-    "AS923-1": _mhz(923.2, 923.4),
-    "AS923-2": _mhz(921.4, 921.6),
-    "AS923-3": _mhz(916.6, 916.8),
-    "AS923-4": _mhz(917.3, 917.5),
+    "AS923-1": _mhz(923.2, 923.4, 923.6, 923.8, 924.0, 924.2, 924.4, 924.6),
+    "AS923-2": _mhz(921.4, 921.6, 921.8, 922.0, 922.2, 922.4, 922.6, 922.8),
+    "AS923-3": _mhz(916.6, 916.8, 917.0, 917.2, 917.4, 917.6, 917.8, 918.0),
+    "AS923-4": _mhz(917.3, 917.5, 917.7, 917.9, 918.1, 918.3, 918.5, 918.7),
     "KR920": _mhz(922.1, 922.3, 922.5, 922.7, 922.9, 923.1, 923.3),
     "IN865": _mhz(865.0625, 865.4025, 865.985),
     "CN470": _mhz(486.3, 486.5, 486.7, 486.9, 487.1, 487.3, 487.5, 487.7),
@@ -48,6 +48,7 @@ EXPECTED_EIRP = {
 # docs/protocol.md §3 table, tagged spreading column.
 EU_SPREADING = ((65, 12), (129, 9), (238, 8))
 US_SPREADING = ((25, 10), (67, 9), (139, 8), (256, 7))
+WIDE_LIST = ((25, 12), (25, 11), (25, 10), (67, 9), (139, 8), (256, 7))
 
 
 def test_plan_names_are_the_contracted_ones() -> None:
@@ -68,15 +69,21 @@ def test_channels_eirp_bandwidth(name: str) -> None:
 
 @pytest.mark.parametrize("name", list(EXPECTED_CHANNELS))
 def test_tagged_spreading(name: str) -> None:
-    expected = US_SPREADING if name in ("US915", "AU915") else EU_SPREADING
+    expected = {"EU868": EU_SPREADING, "US915": US_SPREADING}.get(name, WIDE_LIST)
     assert get_plan(name).tagged_spreading == expected
 
 
 def test_beacon_datarates_from_protocol_section_4() -> None:
-    # docs/protocol.md §4: "EU868 -> SF12BW125, US915 -> SF9BW125".
+    # docs/protocol.md §4: "EU868 -> SF12BW125, every other region -> SF9BW125".
     assert get_plan("EU868").beacon_datarate() == "SF12BW125"
-    assert get_plan("US915").beacon_datarate() == "SF9BW125"
-    assert get_plan("AU915").beacon_datarate(51) == "SF9BW125"
+    for name in PLAN_NAMES[1:]:
+        assert get_plan(name).beacon_datarate(51) == "SF9BW125", name
+    # The wide list: the first entry whose size holds the packet decides, in listed order.
+    assert get_plan("KR920").beacon_datarate(25) == "SF12BW125"
+    assert get_plan("KR920").beacon_datarate(26) == "SF9BW125"
+    assert get_plan("KR920").beacon_datarate(256) == "SF7BW125"
+    with pytest.raises(RegionTableError):
+        get_plan("KR920").beacon_datarate(257)
     # Datarate follows the payload size: 25 bytes fit SF10 in US915, 66 bytes need SF9 in EU868.
     assert get_plan("US915").beacon_datarate(25) == "SF10BW125"
     assert get_plan("EU868").beacon_datarate(66) == "SF9BW125"
@@ -99,6 +106,26 @@ def test_beacon_datarates_from_protocol_section_4() -> None:
 )
 def test_max_conducted_power_truncates(name: str, gain: int, expected: int) -> None:
     assert get_plan(name).max_conducted_dbm(gain) == expected
+
+
+@pytest.mark.parametrize(
+    ("name", "gain", "expected"),
+    [
+        ("EU868", 161, 0),  # exactly 0 dBm: still a beacon
+        ("EU868", 170, 0),  # trunc(-0.9) = 0
+        ("EU868", 171, None),  # trunc(-1.0) = -1: no beacon (docs/protocol.md §4)
+        ("KR920", 149, 0),
+        ("KR920", 150, None),
+        ("KR920", 300, None),
+        ("AS923-1", 169, 0),
+        ("AS923-1", 170, None),
+        ("US915", 300, 6),
+    ],
+)
+def test_beacon_power_is_none_when_conducted_power_is_negative(
+    name: str, gain: int, expected: int | None
+) -> None:
+    assert get_plan(name).beacon_power_dbm(gain) == expected
 
 
 def test_eu868_duty_cycle_sub_bands() -> None:
@@ -259,8 +286,7 @@ def test_dwell_time_is_enforced_everywhere_in_us915_and_where_required_in_as923(
     assert as923.enforced_dwell_time_ms() == 0
     assert as923.enforced_dwell_time_ms(where_required=True) == 400
     assert get_plan("EU868").enforced_dwell_time_ms(where_required=True) == 0
-    # The US915 beacon fits its limit; the AS923 one (SF12) could not be sent under it.
-    sf, bw = parse_datarate(us915.beacon_datarate())
-    assert time_on_air_s(52, sf, bw) * 1000 <= 400
-    sf, bw = parse_datarate(as923.beacon_datarate())
-    assert time_on_air_s(52, sf, bw) * 1000 > 400
+    # Both beacons (SF9BW125, 0.33 s) fit the limit: Helium's AS923 beacon is not SF12.
+    for plan in (us915, as923):
+        sf, bw = parse_datarate(plan.beacon_datarate())
+        assert time_on_air_s(52, sf, bw) * 1000 <= 400

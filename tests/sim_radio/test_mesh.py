@@ -126,3 +126,16 @@ def test_collisions_only_remove_receptions() -> None:
     with_c = Mesh(hs, preset("petajajarvi2015"), seed=1).beacon_round(0)
     without = Mesh(hs, preset("petajajarvi2015"), seed=1, collisions=False).beacon_round(0)
     assert _rows(with_c) < _rows(without)
+
+
+def test_a_hotspot_whose_gain_exceeds_the_max_eirp_only_witnesses() -> None:
+    """docs/protocol.md §4: EU868's max EIRP is 16.1 dBm; gain 17.1 dBi (171) leaves -1 dBm, so that
+    hotspot sends no beacon (counted as refused) but still hears its neighbour's; 17.0 dBi
+    (trunc(-0.9) = 0 dBm) still beacons."""
+    hotspots = [Hotspot("loud", 48.0, 2.0, gain_dbi_x10=171),
+                Hotspot("edge", 48.0, 2.001, gain_dbi_x10=170),
+                Hotspot("plain", 48.001, 2.0, gain_dbi_x10=30)]
+    result = Mesh(hotspots, preset("free-space"), seed=1).beacon_round(0)
+    assert sorted(result.transmissions.tx.tolist()) == [1, 2]
+    assert result.stats["refused"] == 1 and result.stats["beacons"] == 2
+    assert 0 in result.receptions.rx.tolist()

@@ -10,7 +10,7 @@ from types import MappingProxyType
 
 from pocnet.errors import UnknownRegionError
 from pocnet.regions import as923, au915, cn470, eu868, in865, kr920, us915
-from pocnet.regions._types import RegionPlan, SubBand
+from pocnet.regions._types import WIDE_TAGGED_SPREADING, RegionPlan, SubBand
 
 _PLANS = MappingProxyType(
     {
@@ -44,4 +44,4 @@ def get_plan(name: str) -> RegionPlan:
         ) from None
 
 
-__all__ = ["PLAN_NAMES", "RegionPlan", "SubBand", "get_plan"]
+__all__ = ["PLAN_NAMES", "WIDE_TAGGED_SPREADING", "RegionPlan", "SubBand", "get_plan"]

@@ -11,6 +11,11 @@ from dataclasses import dataclass
 
 from pocnet.errors import RegionTableError
 
+# docs/protocol.md §3 "wide list": the tagged spreading of every plan but EU868 and US915 (Helium's
+# deployed PoC region parameters). Three entries of 25 bytes, so a 51-byte beacon skips SF12-SF10
+# and goes out at SF9.
+WIDE_TAGGED_SPREADING = ((25, 12), (25, 11), (25, 10), (67, 9), (139, 8), (256, 7))
+
 
 @dataclass(frozen=True)
 class SubBand:
@@ -84,11 +89,22 @@ class RegionPlan:
         """trunc(max_eirp/10 - gain/10) in whole dBm (docs/protocol.md §4).
 
         Integer arithmetic truncating toward zero, as gateway-rs' integer division does, so no
-        float rounding can move a boundary value.
+        float rounding can move a boundary value. Negative when the antenna's gain exceeds the
+        region's max EIRP: the verifier compares reported powers with it as it is.
         """
         diff = self.max_eirp_dbm_x10 - gain_dbi_x10
         quotient = abs(diff) // 10
         return quotient if diff >= 0 else -quotient
+
+    def beacon_power_dbm(self, gain_dbi_x10: int) -> int | None:
+        """Conducted power a beacon goes out at, or None when no beacon may be sent.
+
+        docs/protocol.md §4: a negative conducted power means no beacon (gateway-rs keeps the power
+        unsigned and refuses to build such a beacon); the hotspot then only witnesses. 0 dBm is
+        still a beacon.
+        """
+        power = self.max_conducted_dbm(gain_dbi_x10)
+        return power if power >= 0 else None
 
     def enforced_dwell_time_ms(self, where_required: bool = False) -> int:
         """The dwell-time limit a transmitter must honour, 0 for none.
@@ -96,7 +112,7 @@ class RegionPlan:
         docs/protocol.md §3: US915 everywhere, AS923 only "where required". A plan covers several
         countries, so a country-dependent limit is enforced only when the operator of the
         transmitter says its country requires it (`where_required`). Helium's AS923 beacon is
-        SF12 (2.47 s on air): in such a country it cannot be sent at all, and says so.
+        SF9 (0.33 s on air), so it fits the 400 ms either way.
         """
         if self.dwell_time_everywhere or where_required:
             return self.dwell_time_ms

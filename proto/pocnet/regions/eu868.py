@@ -15,7 +15,7 @@ from pocnet.regions._types import RegionPlan, SubBand
 
 _ETSI = "ETSI EN 300 220-2 Annex B / ERC/REC 70-03 Annex 1"
 
-# docs/protocol.md §3: "≤65 SF12, ≤129 SF9, ≤238 SF8"; the plans "as EU868" reuse this tuple.
+# docs/protocol.md §3: "≤65 SF12, ≤129 SF9, ≤238 SF8" (EU868 alone).
 TAGGED_SPREADING = ((65, 12), (129, 9), (238, 8))
 
 PLAN = RegionPlan(

@@ -10,7 +10,7 @@ Sources:
 
 from pocnet.regions._types import RegionPlan
 
-# docs/protocol.md §3: "≤25 SF10, ≤67 SF9, ≤139 SF8, ≤256 SF7"; AU915 is "as US915".
+# docs/protocol.md §3: "≤25 SF10, ≤67 SF9, ≤139 SF8, ≤256 SF7" (US915 alone).
 TAGGED_SPREADING = ((25, 10), (67, 9), (139, 8), (256, 7))
 
 PLAN = RegionPlan(
