@@ -47,6 +47,7 @@ class RadioKind:
     rssi_noise_db: float  # σ of the measurement error on RSSI
     snr_noise_db: float  # σ of the measurement error on SNR
     snr_max_db: float  # reported SNR saturates here on strong signals
+    max_tx_dbm: float = 27.0  # the hardware's conducted power cap
 
 
 # Noise figure: pocnet.link's default (the 6 dB Semtech's sensitivity tables assume) for all.
@@ -55,13 +56,19 @@ class RadioKind:
 # §6.4); SX1262 GetPacketStatus SnrPkt/4 dB. The 14.0 dB ceiling is the largest SNR among
 # 38,537 real Helium receptions (CampusIoT dataset, sim_radio/data/helium). The measurement
 # noise σ are our assumption (a receiver's RSSI is typically quoted ±1-2 dB).
+# Transmit caps (conducted, datasheets): SX1301/SX1302 concentrator cards (RAK2245, RAK2287,
+# the radios of Helium's hotspots) 27 dBm; SX1262 +22 dBm; SX1276 +20 dBm (PA_BOOST);
+# RAK3172 (STM32WLE5, high-power PA) +22 dBm; RN2483 +14 dBm in the 868 MHz band. A plan's
+# EIRP limit applies on top (US915 allows 30 dBm conducted, which no hotspot radio reaches).
 RADIO_KINDS: dict[str, RadioKind] = {
     kind.name: kind
     for kind in (
-        RadioKind("sx1302", link.DEFAULT_NOISE_FIGURE_DB, 1.0, 0.25, 1.0, 0.5, 14.0),
-        RadioKind("sx1301", link.DEFAULT_NOISE_FIGURE_DB, 1.0, 0.25, 1.0, 0.5, 14.0),
-        RadioKind("sx1262", link.DEFAULT_NOISE_FIGURE_DB, 1.0, 0.25, 1.5, 0.5, 14.0),
-        RadioKind("sx1276", link.DEFAULT_NOISE_FIGURE_DB, 1.0, 0.25, 1.5, 0.5, 14.0),
+        RadioKind("sx1302", link.DEFAULT_NOISE_FIGURE_DB, 1.0, 0.25, 1.0, 0.5, 14.0, 27.0),
+        RadioKind("sx1301", link.DEFAULT_NOISE_FIGURE_DB, 1.0, 0.25, 1.0, 0.5, 14.0, 27.0),
+        RadioKind("sx1262", link.DEFAULT_NOISE_FIGURE_DB, 1.0, 0.25, 1.5, 0.5, 14.0, 22.0),
+        RadioKind("sx1276", link.DEFAULT_NOISE_FIGURE_DB, 1.0, 0.25, 1.5, 0.5, 14.0, 20.0),
+        RadioKind("rak3172", link.DEFAULT_NOISE_FIGURE_DB, 1.0, 0.25, 1.5, 0.5, 14.0, 22.0),
+        RadioKind("rn2483", link.DEFAULT_NOISE_FIGURE_DB, 1.0, 0.25, 1.5, 0.5, 14.0, 14.0),
     )
 }
 
@@ -117,8 +124,10 @@ def report(
     tx_keys: ArrayLike,
     rx_keys: ArrayLike,
     events: ArrayLike,
+    floor_dbm: ArrayLike | None = None,
 ) -> tuple[Floats, Floats]:
-    """RSSI and SNR as the radio reports them: true value + seeded noise, quantised.
+    """RSSI and SNR as the radio reports them: true value + seeded noise, quantised. The SNR
+    is against `floor_dbm` (noise plus interference), by default the thermal floor alone.
 
     The noise is a pure function of (seed, transmitter, receiver, event), so a run replays.
     """
@@ -126,7 +135,9 @@ def report(
     n_rssi = _event_normal(seed, tx_keys, rx_keys, events, _RSSI_NOISE_STREAM)
     n_snr = _event_normal(seed, tx_keys, rx_keys, events, _SNR_NOISE_STREAM)
     rssi = np.round((p + kind.rssi_noise_db * n_rssi) / kind.rssi_step_db) * kind.rssi_step_db
-    snr_true = p - noise_floor_dbm(bw_hz, kind.noise_figure_db)
+    if floor_dbm is None:
+        floor_dbm = noise_floor_dbm(bw_hz, kind.noise_figure_db)
+    snr_true = p - np.asarray(floor_dbm, dtype=np.float64)
     snr = np.round((snr_true + kind.snr_noise_db * n_snr) / kind.snr_step_db) * kind.snr_step_db
     return rssi, np.minimum(snr, kind.snr_max_db)
 

@@ -21,6 +21,7 @@ from pocnet.errors import UnknownRegionError
 from pocnet.regions import get_plan
 from sim_radio import population as pop
 from sim_radio.adversaries import BEHAVIOURS, GROUP_SIZE_KEY, AdversarySpec, Assignment, assign
+from sim_radio.channel import CHANNELS, STATIC, Channel
 from sim_radio.mesh import BEACON_WINDOW_NS, Mesh
 from sim_radio.propagation import PRESETS, PathLossModel, preset
 from sim_radio.reception import RADIO_KINDS
@@ -53,8 +54,8 @@ _POP_KEYS = {
     "lon_column",
     "limit",
 }
-_HW_KEYS = {"gains_dbi", "height_m", "cable_loss_db"}
-_PROP_KEYS = {"preset", "sigma_db", "symmetric", "collisions", "cutoff_sigma"}
+_HW_KEYS = {"gains_dbi", "height_m", "cable_loss_db", "siting"}
+_PROP_KEYS = {"preset", "sigma_db", "symmetric", "collisions", "cutoff_sigma", "channel"}
 
 
 class ScenarioError(ValueError):
@@ -83,6 +84,10 @@ class Scenario:
     collisions: bool
     cutoff_sigma: float
     adversaries: tuple[AdversarySpec, ...]
+    # The time-varying channel (fading, floor, churn) and the per-hotspot installation draws;
+    # "static" and none keep the frozen world of the first simulator.
+    channel: Channel = STATIC
+    siting: pop.Siting | None = None
 
     def population_path(self) -> Path:
         """A CSV population's file: absolute, or relative to the scenario file."""
@@ -172,6 +177,13 @@ def load_scenario(path: Path, population_path: Path | None = None) -> Scenario:
         errors.append("hardware.height_m: expected [low, high] metres, low <= high")
         heights = [5.0, 15.0]
     cable = _num(errors, "hardware.cable_loss_db", hw.get("cable_loss_db", 0.5), 0, 60)
+    siting = None
+    if "siting" in hw:
+        siting = pop.SITINGS.get(str(hw["siting"]))
+        if siting is None:
+            errors.append(
+                f"hardware.siting: unknown {hw['siting']!r} (one of {', '.join(pop.SITINGS)})"
+            )
 
     radios = _table(errors, raw, "radios") or {"sx1302": 1.0}
     for kind, share in radios.items():
@@ -195,6 +207,11 @@ def load_scenario(path: Path, population_path: Path | None = None) -> Scenario:
     ):
         model = replace(model, shadowing_sigma_db=float(prop["sigma_db"]))
     cutoff = _num(errors, "propagation.cutoff_sigma", prop.get("cutoff_sigma", 3.0), 0, 6)
+    channel = CHANNELS.get(str(prop.get("channel", STATIC.name)))
+    if channel is None:
+        errors.append(
+            f"propagation.channel: unknown {prop['channel']!r} (one of {', '.join(CHANNELS)})"
+        )
     flags = {}
     for key in ("symmetric", "collisions"):
         flags[key] = prop.get(key, True)
@@ -221,6 +238,8 @@ def load_scenario(path: Path, population_path: Path | None = None) -> Scenario:
         collisions=bool(flags["collisions"]),
         cutoff_sigma=float(cutoff),
         adversaries=specs,
+        channel=channel or STATIC,
+        siting=siting,
     )
 
 
@@ -343,6 +362,7 @@ def build(scenario: Scenario) -> tuple[Mesh, Assignment]:
         scenario.gains_dbi,
         scenario.height_m,
         scenario.cable_loss_db,
+        scenario.siting,
     )
     assignment = assign(hotspots, scenario.adversaries, scenario.seed)
     mesh = Mesh(
@@ -353,6 +373,7 @@ def build(scenario: Scenario) -> tuple[Mesh, Assignment]:
         symmetric_shadowing=scenario.symmetric,
         shadowing_cutoff_sigma=scenario.cutoff_sigma,
         start_ns=scenario.start_ns,
+        channel=scenario.channel,
     )
     return mesh, assignment
 
