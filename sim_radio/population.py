@@ -115,11 +115,41 @@ def clustered(
     return lat, lon
 
 
+DEFAULT_GAIN_COLUMN = "gain_dbi"
+DEFAULT_ELEVATION_COLUMN = "elevation_m"
+
+
+@dataclass(frozen=True)
+class CsvPopulation:
+    """Positions from a CSV, with each row's antenna gain (dBi) and height above ground (m)
+    where the file gives them (NaN where it does not, or has no such column)."""
+
+    lat: Floats
+    lon: Floats
+    gain_dbi: Floats
+    elevation_m: Floats
+
+
 def from_csv(
     path: Path, lat_column: str = "lat", lon_column: str = "lng", limit: int | None = None
 ) -> tuple[Floats, Floats]:
+    """Positions from a CSV (see read_csv)."""
+    rows = read_csv(path, lat_column, lon_column, limit)
+    return rows.lat, rows.lon
+
+
+def read_csv(
+    path: Path,
+    lat_column: str = "lat",
+    lon_column: str = "lng",
+    limit: int | None = None,
+    gain_column: str | None = None,
+    elevation_column: str | None = None,
+) -> CsvPopulation:
     """Positions from a CSV (gzip when the name ends in .gz). Rows without a position, or at
-    exactly (0, 0) — how the Helium export marks unlocated hotspots — are skipped."""
+    exactly (0, 0) — how the Helium export marks unlocated hotspots — are skipped. Gain and
+    elevation come from the named columns (which must then exist), else from `gain_dbi` and
+    `elevation_m` when the file has them; an empty or unreadable cell is NaN (drawn later)."""
     try:
         raw = path.read_bytes()
     except OSError as exc:
@@ -130,11 +160,20 @@ def from_csv(
         except (OSError, EOFError) as exc:
             raise PopulationError(f"{path}: not a gzip file ({exc})") from None
     reader = csv.DictReader(io.StringIO(raw.decode("utf-8", errors="replace")))
-    missing = {lat_column, lon_column} - set(reader.fieldnames or ())
+    header = set(reader.fieldnames or ())
+    missing = {lat_column, lon_column} - header
+    for given in (gain_column, elevation_column):
+        if given is not None and given not in header:
+            missing.add(given)
     if missing:
         raise PopulationError(f"{path}: no column(s) {', '.join(sorted(missing))}")
+    gain_column = gain_column or (DEFAULT_GAIN_COLUMN if DEFAULT_GAIN_COLUMN in header else None)
+    if elevation_column is None and DEFAULT_ELEVATION_COLUMN in header:
+        elevation_column = DEFAULT_ELEVATION_COLUMN
     lats: list[float] = []
     lons: list[float] = []
+    gains: list[float] = []
+    heights: list[float] = []
     for row in reader:
         try:
             lat, lon = float(row[lat_column]), float(row[lon_column])
@@ -144,11 +183,29 @@ def from_csv(
             continue
         lats.append(lat)
         lons.append(lon)
+        gains.append(_cell(row, gain_column, GAIN_RANGE_DBI))
+        heights.append(_cell(row, elevation_column, ELEVATION_RANGE_M))
         if limit is not None and len(lats) >= limit:
             break
     if not lats:
         raise PopulationError(f"{path}: no rows with a usable {lat_column}/{lon_column}")
-    return np.array(lats), np.array(lons)
+    return CsvPopulation(np.array(lats), np.array(lons), np.array(gains), np.array(heights))
+
+
+# A cell outside these is treated as unknown (NaN), as an empty one is: the same bounds a
+# scenario's [hardware] accepts.
+GAIN_RANGE_DBI = (-10.0, 30.0)
+ELEVATION_RANGE_M = (0.5, 500.0)
+
+
+def _cell(row: dict[str, str], column: str | None, bounds: tuple[float, float]) -> float:
+    if column is None:
+        return float("nan")
+    try:
+        value = float(row[column])
+    except (TypeError, ValueError):
+        return float("nan")
+    return value if bounds[0] <= value <= bounds[1] else float("nan")
 
 
 def build_hotspots(

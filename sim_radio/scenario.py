@@ -53,6 +53,8 @@ _POP_KEYS = {
     "lat_column",
     "lon_column",
     "limit",
+    "gain_column",
+    "elevation_column",
 }
 _HW_KEYS = {"gains_dbi", "height_m", "cable_loss_db", "siting"}
 _PROP_KEYS = {"preset", "sigma_db", "symmetric", "collisions", "cutoff_sigma", "channel"}
@@ -152,7 +154,11 @@ def load_scenario(path: Path, population_path: Path | None = None) -> Scenario:
         population = {
             "kind": "csv",
             "path": str(population_path.resolve()),
-            **{k: v for k, v in population.items() if k in ("lat_column", "lon_column", "limit")},
+            **{
+                k: v
+                for k, v in population.items()
+                if k in ("lat_column", "lon_column", "limit", "gain_column", "elevation_column")
+            },
         }
     _check_population(errors, population, path)
 
@@ -285,6 +291,9 @@ def _check_population(errors: list[str], p: dict[str, Any], path: Path) -> None:
             errors.append(f"population.path: no such file: {(path.parent / p['path']).resolve()}")
         if "limit" in p:
             _num(errors, "population.limit", p["limit"], 1, 10_000_000, integer=True)
+        for key in ("gain_column", "elevation_column"):
+            if key in p and not isinstance(p[key], str):
+                errors.append(f"population.{key}: expected a column name")
 
 
 def _check_adversaries(errors: list[str], table: dict[str, Any]) -> tuple[AdversarySpec, ...]:
@@ -333,6 +342,7 @@ def build(scenario: Scenario) -> tuple[Mesh, Assignment]:
     """The population, its adversaries applied, and the mesh over the resulting world."""
     rng = np.random.default_rng([scenario.seed, 0x909])
     p = scenario.population
+    known: tuple[np.ndarray | None, np.ndarray | None] = (None, None)
     if p["kind"] == "uniform":
         lat, lon = pop.uniform(int(p["count"]), p["box"], rng)
     elif p["kind"] == "clustered":
@@ -344,15 +354,20 @@ def build(scenario: Scenario) -> tuple[Mesh, Assignment]:
             int(p["count"]), centres, rng, float(p.get("background_share", 0.0)), p.get("box")
         )
     else:
-        lat, lon = pop.from_csv(
+        rows = pop.read_csv(
             scenario.population_path(),
             p.get("lat_column", "lat"),
             p.get("lon_column", "lng"),
             p.get("limit"),
+            p.get("gain_column"),
+            p.get("elevation_column"),
         )
+        lat, lon = rows.lat, rows.lon
+        known = (rows.gain_dbi, rows.elevation_m)
     region: str | list[str] = scenario.region
     if region == AUTO_REGION:
-        lat, lon, region = _regions_of(lat, lon)
+        lat, lon, region, kept = _regions_of(lat, lon)
+        known = tuple(None if k is None else k[kept] for k in known)  # type: ignore[assignment]
     hotspots = pop.build_hotspots(
         lat,
         lon,
@@ -363,6 +378,7 @@ def build(scenario: Scenario) -> tuple[Mesh, Assignment]:
         scenario.height_m,
         scenario.cable_loss_db,
         scenario.siting,
+        *known,
     )
     assignment = assign(hotspots, scenario.adversaries, scenario.seed)
     mesh = Mesh(
@@ -378,7 +394,9 @@ def build(scenario: Scenario) -> tuple[Mesh, Assignment]:
     return mesh, assignment
 
 
-def _regions_of(lat: np.ndarray, lon: np.ndarray) -> tuple[np.ndarray, np.ndarray, list[str]]:
+def _regions_of(
+    lat: np.ndarray, lon: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, list[str], np.ndarray]:
     """Each position's region plan from real country boundaries; positions in none dropped."""
     try:
         from pocnet.regions.lookup import RegionLocator
@@ -389,4 +407,4 @@ def _regions_of(lat: np.ndarray, lon: np.ndarray) -> tuple[np.ndarray, np.ndarra
     keep = np.array([r is not None for r in found], dtype=bool)
     if not keep.any():
         raise ScenarioError(['region = "auto": no hotspot stands in a country with a plan'])
-    return lat[keep], lon[keep], [r for r in found if r is not None]
+    return lat[keep], lon[keep], [r for r in found if r is not None], keep

@@ -103,3 +103,24 @@ def test_known_gains_and_heights_replace_the_drawn_ones() -> None:
     )
     assert hs[0].gain_dbi_x10 == 65 and hs[1].height_m == 42.0
     assert hs[1].gain_dbi_x10 in {12, 40, 23, 80, 58} and hs[0].height_m != 42.0
+
+
+def test_csv_gain_and_elevation_columns_are_optional(tmp_path: Path) -> None:
+    path = tmp_path / "p.csv"
+    path.write_text(
+        "lat,lng,gain_dbi,elevation_m\n45.0,5.0,5.8,12\n45.1,5.1,,\n45.2,5.2,99,3\n"
+    )
+    rows = pop.read_csv(path)
+    assert rows.gain_dbi[0] == 5.8 and rows.elevation_m[0] == 12.0
+    # Empty, and outside the accepted range (a gain of 99 dBi): unknown, drawn later.
+    assert np.isnan(rows.gain_dbi[1]) and np.isnan(rows.elevation_m[1])
+    assert np.isnan(rows.gain_dbi[2]) and rows.elevation_m[2] == 3.0
+    plain = tmp_path / "plain.csv"
+    plain.write_text("lat,lng\n45.0,5.0\n")
+    assert np.isnan(pop.read_csv(plain).gain_dbi).all()
+    with pytest.raises(PopulationError, match=r"no column.*gain"):
+        pop.read_csv(plain, gain_column="gain")
+    named = tmp_path / "named.csv"
+    named.write_text("y,x,g,h\n45.0,5.0,8,30\n")
+    rows = pop.read_csv(named, "y", "x", gain_column="g", elevation_column="h")
+    assert (rows.gain_dbi[0], rows.elevation_m[0]) == (8.0, 30.0)

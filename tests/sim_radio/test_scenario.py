@@ -170,3 +170,29 @@ def test_auto_region_from_country_boundaries(tmp_path: Path) -> None:
     assert [h.region for h in mesh.hotspots] == ["EU868", "US915", "AU915"]
     # max EIRP − 3 dBi per plan, capped at the SX1302 card's 27 dBm (US915 would allow 33)
     assert mesh.max_power_dbm.tolist() == [13.0, 27.0, 27.0]
+
+
+def test_csv_gains_and_elevations_reach_the_mesh_and_siting_draws_the_rest(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "pts.csv").write_text("lat,lng,gain,agl\n45.0,5.0,6.5,40\n45.01,5.01,,\n")
+    path = _write(
+        tmp_path,
+        '[population]\nkind = "csv"\npath = "pts.csv"\ngain_column = "gain"\n'
+        'elevation_column = "agl"\n[hardware]\nsiting = "helium"\n'
+        '[propagation]\npreset = "grenoble2023"\nchannel = "helium"\n',
+    )
+    scenario = load_scenario(path)
+    assert scenario.channel.name == "helium" and scenario.siting.name == "helium"
+    mesh, _ = build(scenario)
+    first, second = mesh.hotspots
+    assert (first.gain_dbi_x10, first.height_m) == (65, 40.0)
+    assert second.gain_dbi_x10 in {12, 40, 23, 80, 58}
+    bad = _write(
+        tmp_path,
+        '[population]\nkind = "csv"\npath = "pts.csv"\ngain_column = 3\n'
+        '[hardware]\nsiting = "roof"\n[propagation]\nchannel = "wild"\n',
+    )
+    with pytest.raises(ScenarioError) as err:
+        load_scenario(bad)
+    assert len(err.value.errors) == 3
