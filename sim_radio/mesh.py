@@ -297,6 +297,15 @@ class Mesh:
         margin += self.channel.lowest_snr_below_floor_db
         max_chord = 2.0 * EARTH_RADIUS_M * np.sin(min(self.range_m / (2 * EARTH_RADIUS_M), 1.5))
         tx_all = sent.tx.astype(np.int64)
+        up = None  # churn: who is online on each frame's day, one draw per node and day
+        if self.channel.offline_share:
+            days, day_row = np.unique(ch.day_of(sent.start_ns), return_inverse=True)
+            up = np.stack(
+                [
+                    ch.online(self.channel, self.seed, self.node_key, int(d) * ch.NS_PER_DAY)
+                    for d in days
+                ]
+            )
         for region in range(len(self.plans)):
             bw = self.plans[region].bandwidth_hz
             for chunk in self._chunks(np.flatnonzero(self.region_idx[tx_all] == region)):
@@ -311,7 +320,8 @@ class Mesh:
                 dy = self.y[owner] - self.y[rx]
                 dz = self.z[owner] - self.z[rx]
                 ok = (self.key[owner] != self.key[rx]) & (self.region_idx[rx] == region)
-                ok &= ch.online(self.channel, self.seed, self.node_key[rx], sent.start_ns[which])
+                if up is not None:
+                    ok &= up[day_row[which], rx]
                 if not brute_force:
                     ok &= dx * dx + dy * dy + dz * dz <= max_chord * max_chord
                 which, owner, rx = which[ok], owner[ok], rx[ok]
@@ -326,13 +336,16 @@ class Mesh:
                 )
                 ok = visible & (median + favourable >= threshold)
                 which, owner, rx, median, dist = which[ok], owner[ok], rx[ok], median[ok], dist[ok]
-                start = sent.start_ns[which]
-                power = median - self.shadowing_db(owner, rx, start)
-                power += ch.fading_db(
-                    self.channel, self.seed, self.key[owner], self.key[rx], sent.event[which]
-                )
-                del start
-                ok = power >= threshold[ok]
+                threshold = threshold[ok]
+                power = median - self.shadowing_db(owner, rx, sent.start_ns[which])
+                if self.channel.rician_k is not None:  # fading only where it can matter
+                    ok = power + self.channel.fading_best_db >= threshold
+                    which, owner, rx, dist = which[ok], owner[ok], rx[ok], dist[ok]
+                    power, threshold = power[ok], threshold[ok]
+                    power += ch.fading_db(
+                        self.channel, self.seed, self.key[owner], self.key[rx], sent.event[which]
+                    )
+                ok = power >= threshold
                 parts.append(
                     (
                         which[ok].astype(np.int32),

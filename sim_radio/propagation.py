@@ -306,7 +306,7 @@ PETAJAJARVI_2015 = LogDistance(
 # prints these numbers; docs/simulator-models.md gives the residuals. Loss from a 14 dBm sensor
 # to the hotspot's antenna port before its own siting (entry loss, gain, cable).
 GRENOBLE_KNOTS_M = (250.0, 707.0, 1414.0, 2449.0, 3873.0, 6124.0, 8660.0, 12247.0)
-GRENOBLE_LOSS_DB = (108.5, 117.5, 123.5, 128.3, 132.3, 136.2, 139.3, 142.3)
+GRENOBLE_LOSS_DB = (107.6, 116.6, 122.7, 127.4, 131.4, 135.4, 138.4, 141.4)
 GRENOBLE_SIGMA_DB = 12.0
 GRENOBLE_2023 = LossCurve(
     knots_m=GRENOBLE_KNOTS_M,

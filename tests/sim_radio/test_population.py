@@ -107,9 +107,7 @@ def test_known_gains_and_heights_replace_the_drawn_ones() -> None:
 
 def test_csv_gain_and_elevation_columns_are_optional(tmp_path: Path) -> None:
     path = tmp_path / "p.csv"
-    path.write_text(
-        "lat,lng,gain_dbi,elevation_m\n45.0,5.0,5.8,12\n45.1,5.1,,\n45.2,5.2,99,3\n"
-    )
+    path.write_text("lat,lng,gain_dbi,elevation_m\n45.0,5.0,5.8,12\n45.1,5.1,,\n45.2,5.2,99,3\n")
     rows = pop.read_csv(path)
     assert rows.gain_dbi[0] == 5.8 and rows.elevation_m[0] == 12.0
     # Empty, and outside the accepted range (a gain of 99 dBi): unknown, drawn later.
