@@ -6,7 +6,8 @@ its shadowing. The others change what is reported, so they are applied to each r
 receptions: false asserted locations (GPS honest, or spoofed to match), RSSI inflation, a ring
 that only witnesses its own members and fabricates those witnesses, relays that report what a
 partner far away heard (internet latency added), replays of heard beacons (real re-transmissions
-through the mesh, long after the entropy expired), and clocks hours off.
+through the mesh, long after the entropy expired), clocks hours off, and witness stuffing with
+the same RSSI and SNR on every report. Shared antennas may assert an evenly spaced grid.
 
 `Assignment.dishonest` records who cheats and how, so the oracle's detection can be scored;
 each report carries flags saying which cheat produced or altered it.
@@ -31,12 +32,20 @@ BEHAVIOURS: Mapping[str, Mapping[str, float | str]] = MappingProxyType(
         "false_location": {"offset_km": 20.0, "gps": "honest"},  # gps: honest | spoofed
         "rssi_inflation": {"db": 15.0},
         "attenuator": {"db": 20.0},
-        "shared_antenna": {"group": 4, "spread_km": 5.0},
+        # grid_km > 0: the members assert an evenly spaced square grid (real denylist cases)
+        "shared_antenna": {"group": 4, "spread_km": 5.0, "grid_km": 0.0},
         "collusion_ring": {"size": 5, "margin_db": 20.0},
         "beacon_relay": {"latency_ms": 150.0},
         "replay": {"delay_s": 900.0},
         "clock_offset": {"hours": 5.0},
+        # Witness stuffing as real denylist cases show it: the same RSSI and SNR on every
+        # report, whatever was received (−140 dBm / −20 dB in the cases found).
+        "constant_report": {"rssi_dbm": -140.0, "snr_db": -20.0},
     }
+)
+# Parameters that are not counts or magnitudes ≥ 0, with the range a scenario may give.
+PARAM_RANGES: Mapping[str, tuple[float, float]] = MappingProxyType(
+    {"rssi_dbm": (-200.0, 0.0), "snr_db": (-40.0, 20.0)}
 )
 GROUP_SIZE_KEY = {"shared_antenna": "group", "collusion_ring": "size"}
 
@@ -45,12 +54,14 @@ FLAG_RELAYED = 2
 FLAG_REPLAYED = 4
 FLAG_INFLATED = 8
 FLAG_CLOCK_OFFSET = 16
+FLAG_CONSTANT = 32
 FLAG_NAMES = {
     FLAG_FABRICATED: "fabricated",
     FLAG_RELAYED: "relayed",
     FLAG_REPLAYED: "replayed",
     FLAG_INFLATED: "inflated",
     FLAG_CLOCK_OFFSET: "clock_offset",
+    FLAG_CONSTANT: "constant",
 }
 _REPLAY_EVENT_BASE = 1 << 52
 
@@ -100,6 +111,7 @@ class Assignment:
     relay_partner: Mapping[int, tuple[int, int]] = field(default_factory=dict)  # (partner, ns)
     inflation_db: Mapping[int, float] = field(default_factory=dict)
     replay_delay_ns: Mapping[int, int] = field(default_factory=dict)
+    constant_report: Mapping[int, tuple[float, float]] = field(default_factory=dict)  # RSSI, SNR
 
 
 @dataclass(frozen=True)
@@ -150,6 +162,7 @@ def assign(hotspots: Sequence[Hotspot], specs: Sequence[AdversarySpec], seed: in
     relay: dict[int, tuple[int, int]] = {}
     inflation: dict[int, float] = {}
     replay: dict[int, int] = {}
+    constant: dict[int, tuple[float, float]] = {}
     pool = [int(i) for i in rng.permutation(len(world))]
     group_id = 0
     for spec in sorted(specs, key=lambda s: list(BEHAVIOURS).index(s.behaviour)):
@@ -171,6 +184,9 @@ def assign(hotspots: Sequence[Hotspot], specs: Sequence[AdversarySpec], seed: in
             for i in members:
                 dishonest.setdefault(i, []).append(Dishonesty(spec.behaviour, params, group))
             _apply(spec, members, world, claims, rng, rings, relay, inflation, replay, pool)
+            if spec.behaviour == "constant_report":
+                value = (float(spec.param("rssi_dbm")), float(spec.param("snr_db")))
+                constant.update(dict.fromkeys(members, value))
     return Assignment(
         tuple(world),
         tuple(claims),
@@ -179,6 +195,7 @@ def assign(hotspots: Sequence[Hotspot], specs: Sequence[AdversarySpec], seed: in
         MappingProxyType(relay),
         MappingProxyType(inflation),
         MappingProxyType(replay),
+        MappingProxyType(constant),
     )
 
 
@@ -217,7 +234,13 @@ def _apply(spec, members, world, claims, rng, rings, relay, inflation, replay, h
                 gain_dbi_x10=leader.gain_dbi_x10,
                 antenna_id=antenna,
             )
-            if k:
+            grid_m = float(spec.param("grid_km")) * 1000
+            if k and grid_m > 0:
+                row, col = divmod(k, math.ceil(math.sqrt(len(members))))
+                lat, lon = offset_position(leader.lat, leader.lon, grid_m * row, 0.0)
+                lat, lon = offset_position(lat, lon, grid_m * col, math.pi / 2)
+                claims[i] = Claim(lat, lon, lat, lon)
+            elif k:
                 lat, lon = offset_position(
                     leader.lat,
                     leader.lon,
@@ -292,6 +315,13 @@ def witness_reports(mesh: Mesh, result: RoundResult, assignment: Assignment) -> 
         inflation[list(assignment.inflation_db)] = list(assignment.inflation_db.values())
         out.rssi_dbm[:] += inflation[out.witness]
         out.flags[inflation[out.witness] != 0] |= FLAG_INFLATED
+    if assignment.constant_report:
+        fixed = np.full((n_nodes, 2), np.nan, np.float32)
+        fixed[list(assignment.constant_report)] = list(assignment.constant_report.values())
+        stuffer = ~np.isnan(fixed[out.witness, 0])
+        out.rssi_dbm[stuffer] = fixed[out.witness[stuffer], 0]
+        out.snr_db[stuffer] = fixed[out.witness[stuffer], 1]
+        out.flags[stuffer] |= FLAG_CONSTANT
     offsets = np.array([c.clock_offset_ns for c in assignment.claims], np.int64)
     if offsets.any():
         out.reported_ns[:] += offsets[out.witness]

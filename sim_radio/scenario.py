@@ -20,7 +20,14 @@ import numpy as np
 from pocnet.errors import UnknownRegionError
 from pocnet.regions import get_plan
 from sim_radio import population as pop
-from sim_radio.adversaries import BEHAVIOURS, GROUP_SIZE_KEY, AdversarySpec, Assignment, assign
+from sim_radio.adversaries import (
+    BEHAVIOURS,
+    GROUP_SIZE_KEY,
+    PARAM_RANGES,
+    AdversarySpec,
+    Assignment,
+    assign,
+)
 from sim_radio.channel import CHANNELS, STATIC, Channel
 from sim_radio.mesh import BEACON_WINDOW_NS, Mesh
 from sim_radio.propagation import PRESETS, PathLossModel, preset
@@ -324,8 +331,8 @@ def _check_adversaries(errors: list[str], table: dict[str, Any]) -> tuple[Advers
                     errors,
                     f"{where}.{key}",
                     value,
-                    2 if key == GROUP_SIZE_KEY.get(behaviour) else 0,
-                    1e7,
+                    2 if key == GROUP_SIZE_KEY.get(behaviour) else PARAM_RANGES.get(key, (0,))[0],
+                    PARAM_RANGES.get(key, (0, 1e7))[1],
                     integer=key == GROUP_SIZE_KEY.get(behaviour),
                 )
                 is None

@@ -196,3 +196,22 @@ def test_csv_gains_and_elevations_reach_the_mesh_and_siting_draws_the_rest(
     with pytest.raises(ScenarioError) as err:
         load_scenario(bad)
     assert len(err.value.errors) == 3
+
+
+def test_adversary_parameters_with_their_own_ranges(tmp_path: Path) -> None:
+    ok = _write(
+        tmp_path,
+        '[population]\nkind = "uniform"\ncount = 30\nbox = [45, 5, 45.1, 5.1]\n'
+        "[adversaries.constant_report]\nshare = 0.1\nrssi_dbm = -140\nsnr_db = -20\n"
+        "[adversaries.shared_antenna]\nshare = 0.1\ngroup = 3\ngrid_km = 1.5\n",
+    )
+    specs = {s.behaviour: dict(s.params) for s in load_scenario(ok).adversaries}
+    assert specs["constant_report"] == {"rssi_dbm": -140, "snr_db": -20}
+    assert specs["shared_antenna"]["grid_km"] == 1.5
+    bad = _write(
+        tmp_path,
+        '[population]\nkind = "uniform"\ncount = 30\nbox = [45, 5, 45.1, 5.1]\n'
+        "[adversaries.constant_report]\nshare = 0.1\nrssi_dbm = 5\n",
+    )
+    with pytest.raises(ScenarioError, match=r"rssi_dbm: 5 outside -200\.\.0"):
+        load_scenario(bad)
