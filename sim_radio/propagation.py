@@ -146,10 +146,7 @@ class LogDistance:
         *,
         strict: bool = True,
     ) -> Floats:
-        d = np.asarray(distance_m, dtype=np.float64)
-        if strict:
-            self.validity.check(self.name, d, freq_hz)
-        d = np.maximum(d, 1.0)
+        d = _distances(self, distance_m, freq_hz, strict)
         loss = self.pl0_db + 10.0 * self.exponent * np.log10(d / self.d0_m)
         return np.maximum(loss, fspl_db(d, freq_hz))
 
@@ -159,8 +156,8 @@ class LossCurve:
     """A measured median path-loss curve: losses at knot distances, straight lines in
     log-distance between them, the end segments extended beyond; floored at free space.
 
-    Used where one straight log-distance line does not describe the data (the Grenoble fit's
-    real curve is nearly flat from 2 to 15 km once reception selects the links).
+    Used where one straight log-distance line does not describe the data: the Grenoble fit
+    moves one knot per distance band (sim_radio/calibration/fit_grenoble.py).
     """
 
     knots_m: tuple[float, ...]
@@ -178,10 +175,7 @@ class LossCurve:
         *,
         strict: bool = True,
     ) -> Floats:
-        d = np.asarray(distance_m, dtype=np.float64)
-        if strict:
-            self.validity.check(self.name, d, freq_hz)
-        d = np.maximum(d, 1.0)
+        d = _distances(self, distance_m, freq_hz, strict)
         x = np.log10(np.asarray(self.knots_m))
         y = np.asarray(self.loss_db)
         ld = np.log10(d)
@@ -191,6 +185,17 @@ class LossCurve:
         loss = np.where(ld < x[0], y[0] + first * (ld - x[0]), loss)
         loss = np.where(ld > x[-1], y[-1] + last * (ld - x[-1]), loss)
         return np.maximum(loss, fspl_db(d, freq_hz))
+
+
+def _distances(
+    model: LogDistance | LossCurve, distance_m: ArrayLike, freq_hz: float, strict: bool
+) -> Floats:
+    """The distances as an array, checked against the model's box when strict, and at least
+    1 m (the formulas take log10 of them)."""
+    d = np.asarray(distance_m, dtype=np.float64)
+    if strict:
+        model.validity.check(model.name, d, freq_hz)
+    return np.maximum(d, 1.0)
 
 
 # Hata, "Empirical formula for propagation loss in land mobile radio services",

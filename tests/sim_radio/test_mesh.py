@@ -65,10 +65,21 @@ def test_links_are_reciprocal_unless_asked_otherwise() -> None:
     assert not np.allclose(f2[off_diagonal], b2[off_diagonal])
 
 
-@pytest.mark.parametrize("preset_name", ["petajajarvi2015", "bor2016", "hata-suburban"])
-def test_index_finds_exactly_what_exhaustive_search_finds(preset_name: str) -> None:
-    hs = _hotspots(400, box=(44.0, 4.0, 46.5, 7.5), seed=5)
-    mesh = Mesh(hs, preset(preset_name), seed=2)
+@pytest.mark.parametrize(
+    "preset_name, channel",
+    [
+        ("petajajarvi2015", STATIC),
+        ("bor2016", STATIC),
+        ("hata-suburban", STATIC),
+        ("grenoble2023", HELIUM),  # fading, soft decoding, churn: the index's best case holds
+    ],
+)
+def test_index_finds_exactly_what_exhaustive_search_finds(preset_name: str, channel) -> None:
+    if channel is STATIC:
+        hs = _hotspots(400, box=(44.0, 4.0, 46.5, 7.5), seed=5)
+    else:
+        hs = _sited(300)
+    mesh = Mesh(hs, preset(preset_name), seed=2, channel=channel)
     sent, _, _ = mesh.schedule_round(0)
     indexed = mesh._finish(sent, mesh._propagate(sent))
     exhaustive = mesh._finish(sent, mesh._propagate(sent, brute_force=True))
@@ -138,16 +149,6 @@ def _sited(n: int, box=(44.8, 5.0, 45.3, 5.6), seed: int = 3) -> list[Hotspot]:
     lat = rng.uniform(box[0], box[2], n)
     lon = rng.uniform(box[1], box[3], n)
     return build_hotspots(lat, lon, rng, siting=HELIUM_SITING)
-
-
-def test_index_finds_what_exhaustive_search_finds_with_the_helium_channel() -> None:
-    mesh = Mesh(_sited(300), preset("grenoble2023"), seed=2, channel=HELIUM)
-    sent, _, _ = mesh.schedule_round(0)
-    indexed = mesh._finish(sent, mesh._propagate(sent))
-    exhaustive = mesh._finish(sent, mesh._propagate(sent, brute_force=True))
-    key = lambda r: sorted(zip(r.tx.tolist(), r.rx.tolist(), r.rssi_dbm.tolist(), strict=True))  # noqa: E731
-    assert key(indexed) == key(exhaustive)
-    assert len(indexed) > 0
 
 
 def test_members_of_a_shared_antenna_beacon_at_different_times() -> None:
