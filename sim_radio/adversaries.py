@@ -41,6 +41,10 @@ BEHAVIOURS: Mapping[str, Mapping[str, float | str]] = MappingProxyType(
         # Witness stuffing as real denylist cases show it: the same RSSI and SNR on every
         # report, whatever was received (−140 dBm / −20 dB in the cases found).
         "constant_report": {"rssi_dbm": -140.0, "snr_db": -20.0},
+        # GPS spoofers as real denylist cases show them over time (see gps_fixes.py): a false
+        # location whose fix never moves, or jitters at one exact distance from it.
+        "gps_frozen": {"offset_km": 20.0},
+        "gps_clean_jitter": {"offset_km": 20.0, "radius_m": 5.0},
     }
 )
 # Parameters that are not counts or magnitudes ≥ 0, with the range a scenario may give.
@@ -112,6 +116,9 @@ class Assignment:
     inflation_db: Mapping[int, float] = field(default_factory=dict)
     replay_delay_ns: Mapping[int, int] = field(default_factory=dict)
     constant_report: Mapping[int, tuple[float, float]] = field(default_factory=dict)  # RSSI, SNR
+    # How each node's GPS fix moves over time (gps_fixes.py): ("frozen" | "clean_jitter",
+    # radius m); nodes not listed wander as a real receiver does.
+    gps_mode: Mapping[int, tuple[str, float]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -163,6 +170,7 @@ def assign(hotspots: Sequence[Hotspot], specs: Sequence[AdversarySpec], seed: in
     inflation: dict[int, float] = {}
     replay: dict[int, int] = {}
     constant: dict[int, tuple[float, float]] = {}
+    gps_mode: dict[int, tuple[str, float]] = {}
     pool = [int(i) for i in rng.permutation(len(world))]
     group_id = 0
     for spec in sorted(specs, key=lambda s: list(BEHAVIOURS).index(s.behaviour)):
@@ -187,6 +195,10 @@ def assign(hotspots: Sequence[Hotspot], specs: Sequence[AdversarySpec], seed: in
             if spec.behaviour == "constant_report":
                 value = (float(spec.param("rssi_dbm")), float(spec.param("snr_db")))
                 constant.update(dict.fromkeys(members, value))
+            elif spec.behaviour in ("gps_frozen", "gps_clean_jitter"):
+                radius = float(spec.param("radius_m")) if "radius_m" in dict(params) else 0.0
+                mode = spec.behaviour.removeprefix("gps_")
+                gps_mode.update(dict.fromkeys(members, (mode, radius)))
     return Assignment(
         tuple(world),
         tuple(claims),
@@ -196,6 +208,7 @@ def assign(hotspots: Sequence[Hotspot], specs: Sequence[AdversarySpec], seed: in
         MappingProxyType(inflation),
         MappingProxyType(replay),
         MappingProxyType(constant),
+        MappingProxyType(gps_mode),
     )
 
 
@@ -203,13 +216,13 @@ def _apply(spec, members, world, claims, rng, rings, relay, inflation, replay, h
     """One group of `members` takes up `spec`'s behaviour: edits `world`/`claims` in place and
     notes what the report stage needs (rings, relays, inflation, replays)."""
     b = spec.behaviour
-    if b == "false_location":
+    if b in ("false_location", "gps_frozen", "gps_clean_jitter"):
         for i in members:
             h = world[i]
             lat, lon = offset_position(
                 h.lat, h.lon, float(spec.param("offset_km")) * 1000, rng.uniform(0, 2 * math.pi)
             )
-            spoofed = spec.param("gps") == "spoofed"
+            spoofed = b != "false_location" or spec.param("gps") == "spoofed"
             claims[i] = replace(
                 claims[i],
                 asserted_lat=lat,

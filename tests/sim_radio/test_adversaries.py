@@ -31,6 +31,8 @@ ALL = [
     _spec("replay", 0.05, delay_s=900),
     _spec("clock_offset", 0.05, hours=5),
     _spec("constant_report", 0.05, rssi_dbm=-140, snr_db=-20),
+    _spec("gps_frozen", 0.05, offset_km=20),
+    _spec("gps_clean_jitter", 0.05, offset_km=20, radius_m=5),
 ]
 
 
@@ -57,6 +59,8 @@ def test_every_behaviour_is_recorded_on_disjoint_hotspots_reproducibly() -> None
         "replay": 3,
         "clock_offset": 3,
         "constant_report": 3,
+        "gps_frozen": 3,
+        "gps_clean_jitter": 3,
     }
     assert sum(counts.values()) == len(a.dishonest)  # one cheat per hotspot
     assert A.assign(_town(), ALL, seed=3) == a
