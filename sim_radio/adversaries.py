@@ -10,21 +10,35 @@ through the mesh, long after the entropy expired), clocks hours off, and witness
 the same RSSI and SNR on every report. Shared antennas may assert an evenly spaced grid.
 
 `Assignment.dishonest` records who cheats and how, so the oracle's detection can be scored;
-each report carries flags saying which cheat produced or altered it.
+each report carries flags (sim_radio/reports.py) saying which cheat produced or altered it.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from types import MappingProxyType
 
 import numpy as np
-from numpy.typing import NDArray
 
 from sim_radio.mesh import Mesh, RoundResult, Transmissions
 from sim_radio.population import EARTH_RADIUS_M, Hotspot
+from sim_radio.reports import (  # the record API: importable from here as before
+    FLAG_CLOCK_OFFSET,
+    FLAG_CONSTANT,
+    FLAG_FABRICATED,
+    FLAG_INFLATED,
+    FLAG_RELAYED,
+    FLAG_REPLAYED,
+    FLAG_WIRED,
+    WitnessReports,
+    concat,
+    select,
+)
+from sim_radio.reports import (
+    FLAG_NAMES as FLAG_NAMES,  # re-exported: run reports count flags by these names
+)
 
 # Parameters of each behaviour and their defaults; a scenario may set only these keys.
 BEHAVIOURS: Mapping[str, Mapping[str, float | str]] = MappingProxyType(
@@ -45,28 +59,17 @@ BEHAVIOURS: Mapping[str, Mapping[str, float | str]] = MappingProxyType(
         # location whose fix never moves, or jitters at one exact distance from it.
         "gps_frozen": {"offset_km": 20.0},
         "gps_clean_jitter": {"offset_km": 20.0, "radius_m": 5.0},
+        # Hotspots in one room joined by cables and attenuators, asserting places spread_km
+        # apart: they "hear" each other at an RSSI that barely varies (±1 dB).
+        "wired_cluster": {"size": 4, "spread_km": 3.0, "rssi_dbm": -105.0},
     }
 )
 # Parameters that are not counts or magnitudes ≥ 0, with the range a scenario may give.
 PARAM_RANGES: Mapping[str, tuple[float, float]] = MappingProxyType(
     {"rssi_dbm": (-200.0, 0.0), "snr_db": (-40.0, 20.0)}
 )
-GROUP_SIZE_KEY = {"shared_antenna": "group", "collusion_ring": "size"}
+GROUP_SIZE_KEY = {"shared_antenna": "group", "collusion_ring": "size", "wired_cluster": "size"}
 
-FLAG_FABRICATED = 1
-FLAG_RELAYED = 2
-FLAG_REPLAYED = 4
-FLAG_INFLATED = 8
-FLAG_CLOCK_OFFSET = 16
-FLAG_CONSTANT = 32
-FLAG_NAMES = {
-    FLAG_FABRICATED: "fabricated",
-    FLAG_RELAYED: "relayed",
-    FLAG_REPLAYED: "replayed",
-    FLAG_INFLATED: "inflated",
-    FLAG_CLOCK_OFFSET: "clock_offset",
-    FLAG_CONSTANT: "constant",
-}
 _REPLAY_EVENT_BASE = 1 << 52
 
 
@@ -119,33 +122,7 @@ class Assignment:
     # How each node's GPS fix moves over time (gps_fixes.py): ("frozen" | "clean_jitter",
     # radius m); nodes not listed wander as a real receiver does.
     gps_mode: Mapping[int, tuple[str, float]] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class WitnessReports:
-    """Witness reports as hotspots would submit them, one row each."""
-
-    beacon_event: NDArray[np.int64]  # the beacon the report claims (the original, for replays)
-    beaconer: NDArray[np.int32]
-    witness: NDArray[np.int32]
-    rssi_dbm: NDArray[np.float32]
-    snr_db: NDArray[np.float32]
-    reported_ns: NDArray[np.int64]  # the witness's clock
-    flags: NDArray[np.uint8]
-
-    def __len__(self) -> int:
-        return int(self.witness.size)
-
-
-_FIELDS = ("beacon_event", "beaconer", "witness", "rssi_dbm", "snr_db", "reported_ns", "flags")
-
-
-def _concat(parts: Sequence[WitnessReports]) -> WitnessReports:
-    return WitnessReports(*(np.concatenate([getattr(p, f) for p in parts]) for f in _FIELDS))
-
-
-def _select(r: WitnessReports, mask: NDArray[np.bool_]) -> WitnessReports:
-    return WitnessReports(*(getattr(r, f)[mask] for f in _FIELDS))
+    wired: tuple[tuple[int, ...], ...] = ()  # members of each wired cluster
 
 
 def offset_position(lat: float, lon: float, distance_m: float, bearing_rad: float):
@@ -171,6 +148,7 @@ def assign(hotspots: Sequence[Hotspot], specs: Sequence[AdversarySpec], seed: in
     replay: dict[int, int] = {}
     constant: dict[int, tuple[float, float]] = {}
     gps_mode: dict[int, tuple[str, float]] = {}
+    wired: list[tuple[int, ...]] = []
     pool = [int(i) for i in rng.permutation(len(world))]
     group_id = 0
     for spec in sorted(specs, key=lambda s: list(BEHAVIOURS).index(s.behaviour)):
@@ -199,6 +177,8 @@ def assign(hotspots: Sequence[Hotspot], specs: Sequence[AdversarySpec], seed: in
                 radius = float(spec.param("radius_m")) if "radius_m" in dict(params) else 0.0
                 mode = spec.behaviour.removeprefix("gps_")
                 gps_mode.update(dict.fromkeys(members, (mode, radius)))
+            elif spec.behaviour == "wired_cluster":
+                wired.append(tuple(members))
     return Assignment(
         tuple(world),
         tuple(claims),
@@ -209,6 +189,7 @@ def assign(hotspots: Sequence[Hotspot], specs: Sequence[AdversarySpec], seed: in
         MappingProxyType(replay),
         MappingProxyType(constant),
         MappingProxyType(gps_mode),
+        tuple(wired),
     )
 
 
@@ -235,19 +216,19 @@ def _apply(spec, members, world, claims, rng, rings, relay, inflation, replay, h
             world[i] = replace(
                 world[i], cable_loss_db=world[i].cable_loss_db + float(spec.param("db"))
             )
-    elif b == "shared_antenna":
+    elif b in ("shared_antenna", "wired_cluster"):
         leader = world[members[0]]
-        antenna = f"antenna-of-{leader.node_id}"
+        shared = b == "shared_antenna"  # else one room, each radio on its own cable
         for k, i in enumerate(members):
             world[i] = replace(
                 world[i],
                 lat=leader.lat,
                 lon=leader.lon,
                 height_m=leader.height_m,
-                gain_dbi_x10=leader.gain_dbi_x10,
-                antenna_id=antenna,
+                gain_dbi_x10=leader.gain_dbi_x10 if shared else world[i].gain_dbi_x10,
+                antenna_id=f"antenna-of-{leader.node_id}" if shared else world[i].antenna_id,
             )
-            grid_m = float(spec.param("grid_km")) * 1000
+            grid_m = float(spec.param("grid_km")) * 1000 if shared else 0.0
             if k and grid_m > 0:
                 row, col = divmod(k, math.ceil(math.sqrt(len(members))))
                 lat, lon = offset_position(leader.lat, leader.lon, grid_m * row, 0.0)
@@ -288,7 +269,7 @@ def witness_reports(mesh: Mesh, result: RoundResult, assignment: Assignment) -> 
     n = len(rec)
     parts = [
         WitnessReports(
-            rec.event,  # not copied: _concat below always makes new arrays
+            rec.event,  # not copied: concat below always makes new arrays
             rec.tx,
             rec.rx,
             rec.rssi_dbm,
@@ -303,14 +284,41 @@ def witness_reports(mesh: Mesh, result: RoundResult, assignment: Assignment) -> 
     base = parts[0]
     if assignment.rings:  # ring members witness only each other
         w_ring, b_ring = ring_of[base.witness], ring_of[base.beaconer]
-        parts[0] = base = _select(base, (w_ring < 0) | (w_ring == b_ring))
-        parts.append(_fabricate(mesh, result.transmissions, assignment, base))
+        parts[0] = base = select(base, (w_ring < 0) | (w_ring == b_ring))
+        parts.append(
+            _fabricate(
+                mesh,
+                result.transmissions,
+                assignment,
+                base,
+                assignment.rings,
+                _ring_rssi,
+                FLAG_FABRICATED,
+            )
+        )
+    if assignment.wired:  # cluster members hear each other through cables, not the air
+        cluster_of = np.full(len(assignment.hotspots), -1, np.int64)
+        for c, members in enumerate(assignment.wired):
+            cluster_of[list(members)] = c
+        w_c, b_c = cluster_of[base.witness], cluster_of[base.beaconer]
+        parts[0] = base = select(base, (w_c < 0) | (w_c != b_c))
+        parts.append(
+            _fabricate(
+                mesh,
+                result.transmissions,
+                assignment,
+                base,
+                assignment.wired,
+                _wired_rssi,
+                FLAG_WIRED,
+            )
+        )
     if assignment.relay_partner:
         partners = np.array([p for p, _ in assignment.relay_partner.values()], np.int64)
-        heard_by_partner = _select(base, np.isin(base.witness, partners))
+        heard_by_partner = select(base, np.isin(base.witness, partners))
         for node, (partner, latency_ns) in assignment.relay_partner.items():
             m = (heard_by_partner.witness == partner) & (heard_by_partner.beaconer != node)
-            copy = _select(heard_by_partner, m)
+            copy = select(heard_by_partner, m)
             parts.append(
                 replace(
                     copy,
@@ -321,7 +329,7 @@ def witness_reports(mesh: Mesh, result: RoundResult, assignment: Assignment) -> 
             )
     if assignment.replay_delay_ns:
         parts.append(_replays(mesh, result, assignment))
-    out = _concat(parts)
+    out = concat(parts)
     n_nodes = len(assignment.hotspots)
     if assignment.inflation_db:
         inflation = np.zeros(n_nodes, np.float32)
@@ -342,24 +350,41 @@ def witness_reports(mesh: Mesh, result: RoundResult, assignment: Assignment) -> 
     return out
 
 
+def _ring_rssi(mesh: Mesh, sent: Transmissions, a: Assignment, k: int, b: int, w: int) -> float:
+    """A ring's fabricated witness: `margin_db` under the free-space bound at the asserted
+    distance, so the verifier's bound passes."""
+    margin = float(dict(a.dishonest[w][0].params)["margin_db"])
+    cb, cw = a.claims[b], a.claims[w]
+    d = _haversine_m(cb.asserted_lat, cb.asserted_lon, cw.asserted_lat, cw.asserted_lon)
+    fspl = 20 * math.log10(4 * math.pi * max(d, 1.0) * sent.freq_hz[k] / 299_792_458.0)
+    gains = mesh.gain_dbi[b] + mesh.gain_dbi[w]
+    return round(min(float(sent.power_dbm[k]) + gains - fspl - margin, -60.0))
+
+
+def _wired_rssi(mesh: Mesh, sent: Transmissions, a: Assignment, k: int, b: int, w: int) -> float:
+    """Through a cable and attenuator: the cluster's RSSI, ±1 dB by frame and receiver."""
+    rssi = float(dict(a.dishonest[w][0].params)["rssi_dbm"])
+    return rssi + (int(sent.event[k]) * 31 + w) % 3 - 1
+
+
 def _fabricate(
-    mesh: Mesh, sent: Transmissions, a: Assignment, real: WitnessReports
+    mesh: Mesh,
+    sent: Transmissions,
+    a: Assignment,
+    real: WitnessReports,
+    groups: tuple[tuple[int, ...], ...],
+    rssi_of: Callable[[Mesh, Transmissions, Assignment, int, int, int], float],
+    flag: int,
 ) -> WitnessReports:
-    """Witnesses ring members claim for each other's beacons without hearing them: RSSI set
-    `margin_db` under the free-space bound at the asserted distance, so the verifier's bound
-    passes."""
-    members_all = np.array([m for ring in a.rings for m in ring], np.int64)
+    """Witnesses the members of each group report of each other's beacons without hearing
+    them over the air (those already reported are kept), at `rssi_of`'s RSSI; flagged
+    fabricated (rings) or wired (wired clusters)."""
+    members_all = np.array([m for group in groups for m in group], np.int64)
     mine = np.isin(real.witness, members_all)
     have = set(zip(real.beaconer[mine].tolist(), real.witness[mine].tolist(), strict=True))
-    margin = {
-        i: float(dict(d.params)["margin_db"])
-        for i, ds in a.dishonest.items()
-        for d in ds
-        if d.behaviour == "collusion_ring"
-    }
     rows: list[tuple[int, int, int, float, float, int]] = []
     row_of = {int(t): k for k, t in enumerate(sent.tx)}
-    for members in a.rings:
+    for members in groups:
         for b in members:
             k = row_of.get(b)
             if k is None:
@@ -367,17 +392,13 @@ def _fabricate(
             for w in members:
                 if w == b or (b, w) in have:
                     continue
-                cb, cw = a.claims[b], a.claims[w]
-                d = _haversine_m(cb.asserted_lat, cb.asserted_lon, cw.asserted_lat, cw.asserted_lon)
-                fspl = 20 * math.log10(4 * math.pi * max(d, 1.0) * sent.freq_hz[k] / 299_792_458.0)
-                gains = mesh.gain_dbi[b] + mesh.gain_dbi[w]
-                rssi = round(min(float(sent.power_dbm[k]) + gains - fspl - margin[w], -60.0))
+                rssi = rssi_of(mesh, sent, a, k, b, w)
                 snr = round(4 * max(min(rssi + 117.0, 10.0), -19.0)) / 4
                 rows.append(
                     (int(sent.event[k]), b, w, rssi, snr, int(sent.start_ns[k]) + 1_000_000)
                 )
     if not rows:
-        return _select(real, np.zeros(len(real), bool))
+        return select(real, np.zeros(len(real), bool))
     ev, bb, ww, rs, sn, t = zip(*rows, strict=True)
     return WitnessReports(
         np.array(ev, np.int64),
@@ -386,7 +407,7 @@ def _fabricate(
         np.array(rs, np.float32),
         np.array(sn, np.float32),
         np.array(t, np.int64),
-        np.full(len(rows), FLAG_FABRICATED, np.uint8),
+        np.full(len(rows), flag, np.uint8),
     )
 
 

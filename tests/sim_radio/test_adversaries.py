@@ -33,6 +33,7 @@ ALL = [
     _spec("constant_report", 0.05, rssi_dbm=-140, snr_db=-20),
     _spec("gps_frozen", 0.05, offset_km=20),
     _spec("gps_clean_jitter", 0.05, offset_km=20, radius_m=5),
+    _spec("wired_cluster", 0.1, size=3, spread_km=3, rssi_dbm=-105),
 ]
 
 
@@ -61,6 +62,7 @@ def test_every_behaviour_is_recorded_on_disjoint_hotspots_reproducibly() -> None
         "constant_report": 3,
         "gps_frozen": 3,
         "gps_clean_jitter": 3,
+        "wired_cluster": 6,
     }
     assert sum(counts.values()) == len(a.dishonest)  # one cheat per hotspot
     assert A.assign(_town(), ALL, seed=3) == a
@@ -260,3 +262,19 @@ def test_a_shared_antenna_may_assert_an_evenly_spaced_grid() -> None:
         for c in claims
     )
     assert ordered == [0, 2000, 2000, round(2000 * 2**0.5)]
+
+
+def test_a_wired_cluster_hears_itself_at_an_rssi_that_barely_varies() -> None:
+    a, _, result, reports = _run([_spec("wired_cluster", 0.1, size=3, rssi_dbm=-105)])
+    assert len(a.wired) == 2
+    for members in a.wired:
+        # One room: the radios stand together, assert places 3 km apart, keep their antennas.
+        assert len({(a.hotspots[i].lat, a.hotspots[i].lon) for i in members}) == 1
+        assert len({a.hotspots[i].antenna for i in members}) == 3
+        inside = np.isin(reports.witness, members) & np.isin(reports.beaconer, members)
+        beacons = np.isin(result.transmissions.tx, members).sum()
+        assert inside.sum() == 2 * beacons  # every member's beacon, at both others
+        assert (reports.flags[inside] == A.FLAG_WIRED).all()
+        assert set(reports.rssi_dbm[inside].tolist()) <= {-106.0, -105.0, -104.0}
+    wired = np.isin(reports.witness, [m for c in a.wired for m in c])
+    assert not reports.flags[~wired].any()
