@@ -62,13 +62,17 @@ BEHAVIOURS: Mapping[str, Mapping[str, float | str]] = MappingProxyType(
         # Hotspots in one room joined by cables and attenuators, asserting places spread_km
         # apart: they "hear" each other at an RSSI that barely varies (±1 dB).
         "wired_cluster": {"size": 4, "spread_km": 3.0, "rssi_dbm": -105.0},
+        # A group that asserts new places at once, all moved by one vector (gps_fixes.claim_at).
+        "cluster_move": {"size": 5, "move_km": 30.0, "round": 2},
     }
 )
 # Parameters that are not counts or magnitudes ≥ 0, with the range a scenario may give.
 PARAM_RANGES: Mapping[str, tuple[float, float]] = MappingProxyType(
     {"rssi_dbm": (-200.0, 0.0), "snr_db": (-40.0, 20.0)}
 )
-GROUP_SIZE_KEY = {"shared_antenna": "group", "collusion_ring": "size", "wired_cluster": "size"}
+GROUP_SIZE_KEY = {"shared_antenna": "group"} | dict.fromkeys(
+    ("collusion_ring", "wired_cluster", "cluster_move"), "size"
+)
 
 _REPLAY_EVENT_BASE = 1 << 52
 
@@ -123,6 +127,7 @@ class Assignment:
     # radius m); nodes not listed wander as a real receiver does.
     gps_mode: Mapping[int, tuple[str, float]] = field(default_factory=dict)
     wired: tuple[tuple[int, ...], ...] = ()  # members of each wired cluster
+    moves: Mapping[int, tuple[int, float, float]] = field(default_factory=dict)  # round, lat, lon
 
 
 def offset_position(lat: float, lon: float, distance_m: float, bearing_rad: float):
@@ -149,6 +154,7 @@ def assign(hotspots: Sequence[Hotspot], specs: Sequence[AdversarySpec], seed: in
     constant: dict[int, tuple[float, float]] = {}
     gps_mode: dict[int, tuple[str, float]] = {}
     wired: list[tuple[int, ...]] = []
+    moves: dict[int, tuple[int, float, float]] = {}
     pool = [int(i) for i in rng.permutation(len(world))]
     group_id = 0
     for spec in sorted(specs, key=lambda s: list(BEHAVIOURS).index(s.behaviour)):
@@ -179,6 +185,15 @@ def assign(hotspots: Sequence[Hotspot], specs: Sequence[AdversarySpec], seed: in
                 gps_mode.update(dict.fromkeys(members, (mode, radius)))
             elif spec.behaviour == "wired_cluster":
                 wired.append(tuple(members))
+            elif spec.behaviour == "cluster_move":
+                move_m, bearing = float(spec.param("move_km")) * 1000, rng.uniform(0, 2 * math.pi)
+                when = round(float(spec.param("round")))
+                for i in members:
+                    c = claims[i]
+                    moves[i] = (
+                        when,
+                        *offset_position(c.asserted_lat, c.asserted_lon, move_m, bearing),
+                    )
     return Assignment(
         tuple(world),
         tuple(claims),
@@ -190,6 +205,7 @@ def assign(hotspots: Sequence[Hotspot], specs: Sequence[AdversarySpec], seed: in
         MappingProxyType(constant),
         MappingProxyType(gps_mode),
         tuple(wired),
+        MappingProxyType(moves),
     )
 
 

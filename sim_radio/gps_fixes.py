@@ -1,4 +1,5 @@
-"""GPS fixes over time, as a hotspot would report them with its beacons and witnesses.
+"""What a hotspot claims over time: the location it asserts (which a relocated cluster changes
+at once) and the GPS fixes it reports with its beacons and witnesses.
 
 A real receiver's fix wanders: a u-blox M8 quotes 2.5 m CEP (circular error probable) in open
 sky, i.e. a Gaussian of σ = 2.5 / 1.1774 = 2.1 m per axis. The GPS spoofers of the real denylist
@@ -12,10 +13,11 @@ Every fix is a hash of (seed, node, second), so a run replays and two calls agre
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 
 import numpy as np
 
-from sim_radio.adversaries import Assignment
+from sim_radio.adversaries import Assignment, Claim
 from sim_radio.population import EARTH_RADIUS_M
 from sim_radio.propagation import hash_normal, link_hash
 
@@ -26,9 +28,22 @@ _NORTH_STREAM = 0x6E01
 _EAST_STREAM = 0x6E02
 
 
-def gps_fix(a: Assignment, node: int, time_ns: int, seed: int) -> tuple[float, float] | None:
-    """The fix `node` reports at `time_ns` (None: no GPS position)."""
+def claim_at(a: Assignment, node: int, round_index: int) -> Claim:
+    """What `node` claims during a round: a relocated cluster's members assert their new place
+    (their GPS spoofed along) from the move's round on."""
     claim = a.claims[node]
+    move = a.moves.get(node)
+    if move is None or round_index < move[0]:
+        return claim
+    _, lat, lon = move
+    return replace(claim, asserted_lat=lat, asserted_lon=lon, gps_lat=lat, gps_lon=lon)
+
+
+def gps_fix(
+    a: Assignment, node: int, time_ns: int, seed: int, round_index: int = 0
+) -> tuple[float, float] | None:
+    """The fix `node` reports at `time_ns` during round `round_index` (None: no position)."""
+    claim = claim_at(a, node, round_index)
     if claim.gps_lat is None or claim.gps_lon is None:
         return None
     mode, radius_m = a.gps_mode.get(node, ("honest", 0.0))

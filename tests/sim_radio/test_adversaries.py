@@ -34,6 +34,7 @@ ALL = [
     _spec("gps_frozen", 0.05, offset_km=20),
     _spec("gps_clean_jitter", 0.05, offset_km=20, radius_m=5),
     _spec("wired_cluster", 0.1, size=3, spread_km=3, rssi_dbm=-105),
+    _spec("cluster_move", 0.1, size=3, move_km=30, round=2),
 ]
 
 
@@ -63,6 +64,7 @@ def test_every_behaviour_is_recorded_on_disjoint_hotspots_reproducibly() -> None
         "gps_frozen": 3,
         "gps_clean_jitter": 3,
         "wired_cluster": 6,
+        "cluster_move": 6,
     }
     assert sum(counts.values()) == len(a.dishonest)  # one cheat per hotspot
     assert A.assign(_town(), ALL, seed=3) == a

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from sim_radio import adversaries as A
-from sim_radio.gps_fixes import gps_fix
+from sim_radio.gps_fixes import claim_at, gps_fix
 from sim_radio.mesh import Hotspot
 
 S = 1_000_000_000
@@ -62,3 +62,31 @@ def test_a_frozen_spoofer_never_moves_and_a_clean_one_keeps_its_radius() -> None
         "offset_km": 20.0,
         "radius_m": 5.0,
     }
+
+
+def test_a_relocated_cluster_moves_all_at_once_by_one_vector() -> None:
+    rng = np.random.default_rng(4)
+    lat, lon = rng.uniform(45.0, 45.1, 20), rng.uniform(5.0, 5.1, 20)
+    town = [Hotspot(f"h{i}", float(lat[i]), float(lon[i])) for i in range(20)]
+    spec = A.AdversarySpec("cluster_move", 0.25, (("size", 5), ("move_km", 30.0), ("round", 3)))
+    a = A.assign(town, [spec], seed=2)
+    members = sorted(a.moves)
+    assert len(members) == 5 and {a.moves[i][0] for i in members} == {3}
+    for i in members:
+        assert claim_at(a, i, 2) == a.claims[i]  # nothing changes before the move's round
+        before, after = a.claims[i], claim_at(a, i, 3)
+        d = A._haversine_m(
+            before.asserted_lat, before.asserted_lon, after.asserted_lat, after.asserted_lon
+        )
+        assert d == pytest.approx(30_000, rel=1e-9)
+        assert (after.gps_lat, after.gps_lon) == (after.asserted_lat, after.asserted_lon)
+        assert gps_fix(a, i, 0, seed=1, round_index=5) != gps_fix(a, i, 0, seed=1)
+    # One vector: the members keep their distances from each other.
+    p, q = members[0], members[1]
+    apart = [
+        A._haversine_m(c.asserted_lat, c.asserted_lon, e.asserted_lat, e.asserted_lon)
+        for c, e in ((a.claims[p], a.claims[q]), (claim_at(a, p, 9), claim_at(a, q, 9)))
+    ]
+    assert apart[1] == pytest.approx(apart[0], rel=1e-3)
+    honest = next(i for i in range(20) if i not in a.dishonest)
+    assert claim_at(a, honest, 9) == a.claims[honest]
