@@ -97,14 +97,6 @@ def noise_floor_dbm(bw_hz: ArrayLike, noise_figure_db: ArrayLike) -> Floats:
     )
 
 
-def decodable(
-    power_dbm: ArrayLike, sf: int, bw_hz: int, noise_figure_db: ArrayLike
-) -> NDArray[np.bool_]:
-    """True where the SNR reaches the SF's demodulation floor (= sensitivity_dbm)."""
-    snr = np.asarray(power_dbm, dtype=np.float64) - noise_floor_dbm(bw_hz, noise_figure_db)
-    return snr >= link.DEMOD_SNR_FLOOR_DB[sf]
-
-
 def _event_normal(
     seed: int, tx_keys: ArrayLike, rx_keys: ArrayLike, events: ArrayLike, stream: int
 ) -> Floats:
