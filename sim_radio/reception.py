@@ -1,5 +1,6 @@
-"""What a receiver makes of a signal: link budget, decodability, reported RSSI/SNR, collisions,
-and the transmit budget (pocnet.airtime's duty cycle and dwell time, bound to a plan).
+"""What a receiver makes of a signal: link budget, reported RSSI/SNR, collisions, and the
+transmit budget (pocnet.airtime's duty cycle and dwell time, bound to a plan); whether it
+decodes at all is channel.py's.
 
 The physics (noise floor, sensitivity, demodulation floor, time on air) is `pocnet.link`'s;
 this module adds what a real radio does on top: it quantises RSSI to 1 dB and SNR to 0.25 dB
