@@ -294,41 +294,22 @@ def witness_reports(mesh: Mesh, result: RoundResult, assignment: Assignment) -> 
             np.zeros(n, np.uint8),
         )
     ]
-    ring_of = np.full(len(assignment.hotspots), -1, np.int64)
-    for r, members in enumerate(assignment.rings):
-        ring_of[list(members)] = r
     base = parts[0]
-    if assignment.rings:  # ring members witness only each other
-        w_ring, b_ring = ring_of[base.witness], ring_of[base.beaconer]
-        parts[0] = base = select(base, (w_ring < 0) | (w_ring == b_ring))
-        parts.append(
-            _fabricate(
-                mesh,
-                result.transmissions,
-                assignment,
-                base,
-                assignment.rings,
-                _ring_rssi,
-                FLAG_FABRICATED,
-            )
-        )
-    if assignment.wired:  # cluster members hear each other through cables, not the air
-        cluster_of = np.full(len(assignment.hotspots), -1, np.int64)
-        for c, members in enumerate(assignment.wired):
-            cluster_of[list(members)] = c
-        w_c, b_c = cluster_of[base.witness], cluster_of[base.beaconer]
-        parts[0] = base = select(base, (w_c < 0) | (w_c != b_c))
-        parts.append(
-            _fabricate(
-                mesh,
-                result.transmissions,
-                assignment,
-                base,
-                assignment.wired,
-                _wired_rssi,
-                FLAG_WIRED,
-            )
-        )
+    # Ring members witness only each other (and fabricate what they missed); wired clusters
+    # hear each other through cables, not the air.
+    for groups, keep, rssi_of, flag in (
+        (assignment.rings, np.equal, _ring_rssi, FLAG_FABRICATED),
+        (assignment.wired, np.not_equal, _wired_rssi, FLAG_WIRED),
+    ):
+        if not groups:
+            continue
+        group_of = np.full(len(assignment.hotspots), -1, np.int64)
+        for g, members in enumerate(groups):
+            group_of[list(members)] = g
+        w, b = group_of[base.witness], group_of[base.beaconer]
+        parts[0] = base = select(base, (w < 0) | keep(w, b))
+        sent = result.transmissions
+        parts.append(_fabricate(mesh, sent, assignment, base, groups, rssi_of, flag))
     if assignment.relay_partner:
         partners = np.array([p for p, _ in assignment.relay_partner.values()], np.int64)
         heard_by_partner = select(base, np.isin(base.witness, partners))
