@@ -6,24 +6,39 @@ its shadowing. The others change what is reported, so they are applied to each r
 receptions: false asserted locations (GPS honest, or spoofed to match), RSSI inflation, a ring
 that only witnesses its own members and fabricates those witnesses, relays that report what a
 partner far away heard (internet latency added), replays of heard beacons (real re-transmissions
-through the mesh, long after the entropy expired), and clocks hours off.
+through the mesh, long after the entropy expired), clocks hours off, and witness stuffing with
+the same RSSI and SNR on every report. Shared antennas may assert an evenly spaced grid.
 
 `Assignment.dishonest` records who cheats and how, so the oracle's detection can be scored;
-each report carries flags saying which cheat produced or altered it.
+each report carries flags (sim_radio/reports.py) saying which cheat produced or altered it.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from types import MappingProxyType
 
 import numpy as np
-from numpy.typing import NDArray
 
 from sim_radio.mesh import Mesh, RoundResult, Transmissions
 from sim_radio.population import EARTH_RADIUS_M, Hotspot
+from sim_radio.reports import (  # the record API: importable from here as before
+    FLAG_CLOCK_OFFSET,
+    FLAG_CONSTANT,
+    FLAG_FABRICATED,
+    FLAG_INFLATED,
+    FLAG_RELAYED,
+    FLAG_REPLAYED,
+    FLAG_WIRED,
+    WitnessReports,
+    concat,
+    select,
+)
+from sim_radio.reports import (
+    FLAG_NAMES as FLAG_NAMES,  # re-exported: run reports count flags by these names
+)
 
 # Parameters of each behaviour and their defaults; a scenario may set only these keys.
 BEHAVIOURS: Mapping[str, Mapping[str, float | str]] = MappingProxyType(
@@ -31,27 +46,34 @@ BEHAVIOURS: Mapping[str, Mapping[str, float | str]] = MappingProxyType(
         "false_location": {"offset_km": 20.0, "gps": "honest"},  # gps: honest | spoofed
         "rssi_inflation": {"db": 15.0},
         "attenuator": {"db": 20.0},
-        "shared_antenna": {"group": 4, "spread_km": 5.0},
+        # grid_km > 0: the members assert an evenly spaced square grid (real denylist cases)
+        "shared_antenna": {"group": 4, "spread_km": 5.0, "grid_km": 0.0},
         "collusion_ring": {"size": 5, "margin_db": 20.0},
         "beacon_relay": {"latency_ms": 150.0},
         "replay": {"delay_s": 900.0},
         "clock_offset": {"hours": 5.0},
+        # Witness stuffing as real denylist cases show it: the same RSSI and SNR on every
+        # report, whatever was received (−140 dBm / −20 dB in the cases found).
+        "constant_report": {"rssi_dbm": -140.0, "snr_db": -20.0},
+        # GPS spoofers as real denylist cases show them over time (see gps_fixes.py): a false
+        # location whose fix never moves, or jitters at one exact distance from it.
+        "gps_frozen": {"offset_km": 20.0},
+        "gps_clean_jitter": {"offset_km": 20.0, "radius_m": 5.0},
+        # Hotspots in one room joined by cables and attenuators, asserting places spread_km
+        # apart: they "hear" each other at an RSSI that barely varies (±1 dB).
+        "wired_cluster": {"size": 4, "spread_km": 3.0, "rssi_dbm": -105.0},
+        # A group that asserts new places at once, all moved by one vector (gps_fixes.claim_at).
+        "cluster_move": {"size": 5, "move_km": 30.0, "round": 2},
     }
 )
-GROUP_SIZE_KEY = {"shared_antenna": "group", "collusion_ring": "size"}
+# Parameters that are not counts or magnitudes ≥ 0, with the range a scenario may give.
+PARAM_RANGES: Mapping[str, tuple[float, float]] = MappingProxyType(
+    {"rssi_dbm": (-200.0, 0.0), "snr_db": (-40.0, 20.0)}
+)
+GROUP_SIZE_KEY = {"shared_antenna": "group"} | dict.fromkeys(
+    ("collusion_ring", "wired_cluster", "cluster_move"), "size"
+)
 
-FLAG_FABRICATED = 1
-FLAG_RELAYED = 2
-FLAG_REPLAYED = 4
-FLAG_INFLATED = 8
-FLAG_CLOCK_OFFSET = 16
-FLAG_NAMES = {
-    FLAG_FABRICATED: "fabricated",
-    FLAG_RELAYED: "relayed",
-    FLAG_REPLAYED: "replayed",
-    FLAG_INFLATED: "inflated",
-    FLAG_CLOCK_OFFSET: "clock_offset",
-}
 _REPLAY_EVENT_BASE = 1 << 52
 
 
@@ -100,33 +122,12 @@ class Assignment:
     relay_partner: Mapping[int, tuple[int, int]] = field(default_factory=dict)  # (partner, ns)
     inflation_db: Mapping[int, float] = field(default_factory=dict)
     replay_delay_ns: Mapping[int, int] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class WitnessReports:
-    """Witness reports as hotspots would submit them, one row each."""
-
-    beacon_event: NDArray[np.int64]  # the beacon the report claims (the original, for replays)
-    beaconer: NDArray[np.int32]
-    witness: NDArray[np.int32]
-    rssi_dbm: NDArray[np.float32]
-    snr_db: NDArray[np.float32]
-    reported_ns: NDArray[np.int64]  # the witness's clock
-    flags: NDArray[np.uint8]
-
-    def __len__(self) -> int:
-        return int(self.witness.size)
-
-
-_FIELDS = ("beacon_event", "beaconer", "witness", "rssi_dbm", "snr_db", "reported_ns", "flags")
-
-
-def _concat(parts: Sequence[WitnessReports]) -> WitnessReports:
-    return WitnessReports(*(np.concatenate([getattr(p, f) for p in parts]) for f in _FIELDS))
-
-
-def _select(r: WitnessReports, mask: NDArray[np.bool_]) -> WitnessReports:
-    return WitnessReports(*(getattr(r, f)[mask] for f in _FIELDS))
+    constant_report: Mapping[int, tuple[float, float]] = field(default_factory=dict)  # RSSI, SNR
+    # How each node's GPS fix moves over time (gps_fixes.py): ("frozen" | "clean_jitter",
+    # radius m); nodes not listed wander as a real receiver does.
+    gps_mode: Mapping[int, tuple[str, float]] = field(default_factory=dict)
+    wired: tuple[tuple[int, ...], ...] = ()  # members of each wired cluster
+    moves: Mapping[int, tuple[int, float, float]] = field(default_factory=dict)  # round, lat, lon
 
 
 def offset_position(lat: float, lon: float, distance_m: float, bearing_rad: float):
@@ -150,6 +151,10 @@ def assign(hotspots: Sequence[Hotspot], specs: Sequence[AdversarySpec], seed: in
     relay: dict[int, tuple[int, int]] = {}
     inflation: dict[int, float] = {}
     replay: dict[int, int] = {}
+    constant: dict[int, tuple[float, float]] = {}
+    gps_mode: dict[int, tuple[str, float]] = {}
+    wired: list[tuple[int, ...]] = []
+    moves: dict[int, tuple[int, float, float]] = {}
     pool = [int(i) for i in rng.permutation(len(world))]
     group_id = 0
     for spec in sorted(specs, key=lambda s: list(BEHAVIOURS).index(s.behaviour)):
@@ -171,6 +176,24 @@ def assign(hotspots: Sequence[Hotspot], specs: Sequence[AdversarySpec], seed: in
             for i in members:
                 dishonest.setdefault(i, []).append(Dishonesty(spec.behaviour, params, group))
             _apply(spec, members, world, claims, rng, rings, relay, inflation, replay, pool)
+            if spec.behaviour == "constant_report":
+                value = (float(spec.param("rssi_dbm")), float(spec.param("snr_db")))
+                constant.update(dict.fromkeys(members, value))
+            elif spec.behaviour in ("gps_frozen", "gps_clean_jitter"):
+                radius = float(spec.param("radius_m")) if "radius_m" in dict(params) else 0.0
+                mode = spec.behaviour.removeprefix("gps_")
+                gps_mode.update(dict.fromkeys(members, (mode, radius)))
+            elif spec.behaviour == "wired_cluster":
+                wired.append(tuple(members))
+            elif spec.behaviour == "cluster_move":
+                move_m, bearing = float(spec.param("move_km")) * 1000, rng.uniform(0, 2 * math.pi)
+                when = round(float(spec.param("round")))
+                for i in members:
+                    c = claims[i]
+                    moves[i] = (
+                        when,
+                        *offset_position(c.asserted_lat, c.asserted_lon, move_m, bearing),
+                    )
     return Assignment(
         tuple(world),
         tuple(claims),
@@ -179,6 +202,10 @@ def assign(hotspots: Sequence[Hotspot], specs: Sequence[AdversarySpec], seed: in
         MappingProxyType(relay),
         MappingProxyType(inflation),
         MappingProxyType(replay),
+        MappingProxyType(constant),
+        MappingProxyType(gps_mode),
+        tuple(wired),
+        MappingProxyType(moves),
     )
 
 
@@ -186,13 +213,13 @@ def _apply(spec, members, world, claims, rng, rings, relay, inflation, replay, h
     """One group of `members` takes up `spec`'s behaviour: edits `world`/`claims` in place and
     notes what the report stage needs (rings, relays, inflation, replays)."""
     b = spec.behaviour
-    if b == "false_location":
+    if b in ("false_location", "gps_frozen", "gps_clean_jitter"):
         for i in members:
             h = world[i]
             lat, lon = offset_position(
                 h.lat, h.lon, float(spec.param("offset_km")) * 1000, rng.uniform(0, 2 * math.pi)
             )
-            spoofed = spec.param("gps") == "spoofed"
+            spoofed = b != "false_location" or spec.param("gps") == "spoofed"
             claims[i] = replace(
                 claims[i],
                 asserted_lat=lat,
@@ -205,19 +232,25 @@ def _apply(spec, members, world, claims, rng, rings, relay, inflation, replay, h
             world[i] = replace(
                 world[i], cable_loss_db=world[i].cable_loss_db + float(spec.param("db"))
             )
-    elif b == "shared_antenna":
+    elif b in ("shared_antenna", "wired_cluster"):
         leader = world[members[0]]
-        antenna = f"antenna-of-{leader.node_id}"
+        shared = b == "shared_antenna"  # else one room, each radio on its own cable
         for k, i in enumerate(members):
             world[i] = replace(
                 world[i],
                 lat=leader.lat,
                 lon=leader.lon,
                 height_m=leader.height_m,
-                gain_dbi_x10=leader.gain_dbi_x10,
-                antenna_id=antenna,
+                gain_dbi_x10=leader.gain_dbi_x10 if shared else world[i].gain_dbi_x10,
+                antenna_id=f"antenna-of-{leader.node_id}" if shared else world[i].antenna_id,
             )
-            if k:
+            grid_m = float(spec.param("grid_km")) * 1000 if shared else 0.0
+            if k and grid_m > 0:
+                row, col = divmod(k, math.ceil(math.sqrt(len(members))))
+                lat, lon = offset_position(leader.lat, leader.lon, grid_m * row, 0.0)
+                lat, lon = offset_position(lat, lon, grid_m * col, math.pi / 2)
+                claims[i] = Claim(lat, lon, lat, lon)
+            elif k:
                 lat, lon = offset_position(
                     leader.lat,
                     leader.lon,
@@ -252,7 +285,7 @@ def witness_reports(mesh: Mesh, result: RoundResult, assignment: Assignment) -> 
     n = len(rec)
     parts = [
         WitnessReports(
-            rec.event,  # not copied: _concat below always makes new arrays
+            rec.event,  # not copied: concat below always makes new arrays
             rec.tx,
             rec.rx,
             rec.rssi_dbm,
@@ -261,20 +294,28 @@ def witness_reports(mesh: Mesh, result: RoundResult, assignment: Assignment) -> 
             np.zeros(n, np.uint8),
         )
     ]
-    ring_of = np.full(len(assignment.hotspots), -1, np.int64)
-    for r, members in enumerate(assignment.rings):
-        ring_of[list(members)] = r
     base = parts[0]
-    if assignment.rings:  # ring members witness only each other
-        w_ring, b_ring = ring_of[base.witness], ring_of[base.beaconer]
-        parts[0] = base = _select(base, (w_ring < 0) | (w_ring == b_ring))
-        parts.append(_fabricate(mesh, result.transmissions, assignment, base))
+    # Ring members witness only each other (and fabricate what they missed); wired clusters
+    # hear each other through cables, not the air.
+    for groups, keep, rssi_of, flag in (
+        (assignment.rings, np.equal, _ring_rssi, FLAG_FABRICATED),
+        (assignment.wired, np.not_equal, _wired_rssi, FLAG_WIRED),
+    ):
+        if not groups:
+            continue
+        group_of = np.full(len(assignment.hotspots), -1, np.int64)
+        for g, members in enumerate(groups):
+            group_of[list(members)] = g
+        w, b = group_of[base.witness], group_of[base.beaconer]
+        parts[0] = base = select(base, (w < 0) | keep(w, b))
+        sent = result.transmissions
+        parts.append(_fabricate(mesh, sent, assignment, base, groups, rssi_of, flag))
     if assignment.relay_partner:
         partners = np.array([p for p, _ in assignment.relay_partner.values()], np.int64)
-        heard_by_partner = _select(base, np.isin(base.witness, partners))
+        heard_by_partner = select(base, np.isin(base.witness, partners))
         for node, (partner, latency_ns) in assignment.relay_partner.items():
             m = (heard_by_partner.witness == partner) & (heard_by_partner.beaconer != node)
-            copy = _select(heard_by_partner, m)
+            copy = select(heard_by_partner, m)
             parts.append(
                 replace(
                     copy,
@@ -285,13 +326,20 @@ def witness_reports(mesh: Mesh, result: RoundResult, assignment: Assignment) -> 
             )
     if assignment.replay_delay_ns:
         parts.append(_replays(mesh, result, assignment))
-    out = _concat(parts)
+    out = concat(parts)
     n_nodes = len(assignment.hotspots)
     if assignment.inflation_db:
         inflation = np.zeros(n_nodes, np.float32)
         inflation[list(assignment.inflation_db)] = list(assignment.inflation_db.values())
         out.rssi_dbm[:] += inflation[out.witness]
         out.flags[inflation[out.witness] != 0] |= FLAG_INFLATED
+    if assignment.constant_report:
+        fixed = np.full((n_nodes, 2), np.nan, np.float32)
+        fixed[list(assignment.constant_report)] = list(assignment.constant_report.values())
+        stuffer = ~np.isnan(fixed[out.witness, 0])
+        out.rssi_dbm[stuffer] = fixed[out.witness[stuffer], 0]
+        out.snr_db[stuffer] = fixed[out.witness[stuffer], 1]
+        out.flags[stuffer] |= FLAG_CONSTANT
     offsets = np.array([c.clock_offset_ns for c in assignment.claims], np.int64)
     if offsets.any():
         out.reported_ns[:] += offsets[out.witness]
@@ -299,24 +347,41 @@ def witness_reports(mesh: Mesh, result: RoundResult, assignment: Assignment) -> 
     return out
 
 
+def _ring_rssi(mesh: Mesh, sent: Transmissions, a: Assignment, k: int, b: int, w: int) -> float:
+    """A ring's fabricated witness: `margin_db` under the free-space bound at the asserted
+    distance, so the verifier's bound passes."""
+    margin = float(dict(a.dishonest[w][0].params)["margin_db"])
+    cb, cw = a.claims[b], a.claims[w]
+    d = _haversine_m(cb.asserted_lat, cb.asserted_lon, cw.asserted_lat, cw.asserted_lon)
+    fspl = 20 * math.log10(4 * math.pi * max(d, 1.0) * sent.freq_hz[k] / 299_792_458.0)
+    gains = mesh.gain_dbi[b] + mesh.gain_dbi[w]
+    return round(min(float(sent.power_dbm[k]) + gains - fspl - margin, -60.0))
+
+
+def _wired_rssi(mesh: Mesh, sent: Transmissions, a: Assignment, k: int, b: int, w: int) -> float:
+    """Through a cable and attenuator: the cluster's RSSI, ±1 dB by frame and receiver."""
+    rssi = float(dict(a.dishonest[w][0].params)["rssi_dbm"])
+    return rssi + (int(sent.event[k]) * 31 + w) % 3 - 1
+
+
 def _fabricate(
-    mesh: Mesh, sent: Transmissions, a: Assignment, real: WitnessReports
+    mesh: Mesh,
+    sent: Transmissions,
+    a: Assignment,
+    real: WitnessReports,
+    groups: tuple[tuple[int, ...], ...],
+    rssi_of: Callable[[Mesh, Transmissions, Assignment, int, int, int], float],
+    flag: int,
 ) -> WitnessReports:
-    """Witnesses ring members claim for each other's beacons without hearing them: RSSI set
-    `margin_db` under the free-space bound at the asserted distance, so the verifier's bound
-    passes."""
-    members_all = np.array([m for ring in a.rings for m in ring], np.int64)
+    """Witnesses the members of each group report of each other's beacons without hearing
+    them over the air (those already reported are kept), at `rssi_of`'s RSSI; flagged
+    fabricated (rings) or wired (wired clusters)."""
+    members_all = np.array([m for group in groups for m in group], np.int64)
     mine = np.isin(real.witness, members_all)
     have = set(zip(real.beaconer[mine].tolist(), real.witness[mine].tolist(), strict=True))
-    margin = {
-        i: float(dict(d.params)["margin_db"])
-        for i, ds in a.dishonest.items()
-        for d in ds
-        if d.behaviour == "collusion_ring"
-    }
     rows: list[tuple[int, int, int, float, float, int]] = []
     row_of = {int(t): k for k, t in enumerate(sent.tx)}
-    for members in a.rings:
+    for members in groups:
         for b in members:
             k = row_of.get(b)
             if k is None:
@@ -324,17 +389,13 @@ def _fabricate(
             for w in members:
                 if w == b or (b, w) in have:
                     continue
-                cb, cw = a.claims[b], a.claims[w]
-                d = _haversine_m(cb.asserted_lat, cb.asserted_lon, cw.asserted_lat, cw.asserted_lon)
-                fspl = 20 * math.log10(4 * math.pi * max(d, 1.0) * sent.freq_hz[k] / 299_792_458.0)
-                gains = mesh.gain_dbi[b] + mesh.gain_dbi[w]
-                rssi = round(min(float(sent.power_dbm[k]) + gains - fspl - margin[w], -60.0))
+                rssi = rssi_of(mesh, sent, a, k, b, w)
                 snr = round(4 * max(min(rssi + 117.0, 10.0), -19.0)) / 4
                 rows.append(
                     (int(sent.event[k]), b, w, rssi, snr, int(sent.start_ns[k]) + 1_000_000)
                 )
     if not rows:
-        return _select(real, np.zeros(len(real), bool))
+        return select(real, np.zeros(len(real), bool))
     ev, bb, ww, rs, sn, t = zip(*rows, strict=True)
     return WitnessReports(
         np.array(ev, np.int64),
@@ -343,7 +404,7 @@ def _fabricate(
         np.array(rs, np.float32),
         np.array(sn, np.float32),
         np.array(t, np.int64),
-        np.full(len(rows), FLAG_FABRICATED, np.uint8),
+        np.full(len(rows), flag, np.uint8),
     )
 
 

@@ -23,12 +23,14 @@ from numpy.typing import NDArray
 
 from pocnet import link
 from pocnet.regions import RegionPlan, get_plan
+from sim_radio import channel as ch
 from sim_radio import reception
 from sim_radio.population import EARTH_RADIUS_M, Hotspot, arc_m, radio_horizon_m, to_xyz
 from sim_radio.propagation import (
     SHADOW_STREAM,
     PathLossModel,
     _splitmix,
+    hash_normal,
     key_mix,
     link_hash,
     max_range_m,
@@ -114,6 +116,7 @@ class Mesh:
         symmetric_shadowing: bool = True,
         shadowing_cutoff_sigma: float = 3.0,
         start_ns: int = 0,
+        channel: ch.Channel = ch.STATIC,
     ) -> None:
         if not hotspots:
             raise ValueError("a mesh needs at least one hotspot")
@@ -124,6 +127,7 @@ class Mesh:
         self.symmetric = symmetric_shadowing
         self.cutoff_sigma = shadowing_cutoff_sigma
         self.start_ns = start_ns
+        self.channel = channel
         self.index_of = {h.node_id: i for i, h in enumerate(self.hotspots)}
         if len(self.index_of) != len(self.hotspots):
             raise ValueError("duplicate hotspot node_id")
@@ -133,12 +137,18 @@ class Mesh:
         self.x, self.y, self.z = (np.ascontiguousarray(c) for c in to_xyz(lat, lon).T)
         self.height_m = np.fromiter((h.height_m for h in hotspots), np.float64, n)
         self.gain_dbi = np.fromiter((h.gain_dbi_x10 for h in hotspots), np.float64, n) / 10.0
-        self.cable_db = np.fromiter((h.cable_loss_db for h in hotspots), np.float64, n)
+        # Everything between the radio and the open air, each way: cable and building walls.
+        self.cable_db = np.fromiter(
+            (h.cable_loss_db + h.entry_loss_db for h in hotspots), np.float64, n
+        )
+        self.noise_excess_db = np.fromiter((h.noise_excess_db for h in hotspots), np.float64, n)
         cache: dict[str, int] = {}
         self.key = np.fromiter(
             (cache.setdefault(h.antenna, antenna_key(h.antenna)) for h in hotspots), np.uint64, n
         )
         self._shadow_mix = key_mix(seed, self.key, SHADOW_STREAM)
+        # Per hotspot, not per antenna: members of a shared antenna schedule and churn apart.
+        self.node_key = np.fromiter((antenna_key(h.node_id) for h in hotspots), np.uint64, n)
         self.kinds = sorted({h.radio_kind for h in hotspots})
         unknown = set(self.kinds) - set(reception.RADIO_KINDS)
         if unknown:
@@ -153,10 +163,14 @@ class Mesh:
         self.region_idx = np.fromiter(
             (region_of[get_plan(h.region).name] for h in hotspots), np.int8, n
         )
-        # Conducted power: the region's max EIRP for the antenna gain (docs/protocol.md §4).
+        # Conducted power: the region's max EIRP for the antenna gain (docs/protocol.md §4), but
+        # never more than the radio can put out.
         self.max_power_dbm = np.fromiter(
             (
-                self.plans[i].max_conducted_dbm(h.gain_dbi_x10)
+                min(
+                    self.plans[i].max_conducted_dbm(h.gain_dbi_x10),
+                    reception.RADIO_KINDS[h.radio_kind].max_tx_dbm,
+                )
                 for i, h in zip(self.region_idx, hotspots, strict=True)
             ),
             np.float64,
@@ -192,6 +206,8 @@ class Mesh:
             + rx_best
             - self.indexed_sensitivity_dbm
             + self.cutoff_sigma * self.model.shadowing_sigma_db
+            + self.channel.fading_best_db
+            + self.channel.lowest_snr_below_floor_db
         )
         if self.collisions:  # interferers count down to the capture threshold below that
             budget += reception.CAPTURE_THRESHOLD_DB
@@ -249,8 +265,10 @@ class Mesh:
         )
         return power, dist, dist <= radio_horizon_m(h_tx, h_rx)
 
-    def shadowing_db(self, tx, rx):
-        """Shadowing loss in dB; equal to propagation.shadowing_db on the antenna keys."""
+    def shadowing_db(self, tx, rx, time_ns=None):
+        """Shadowing loss in dB. Without a time share in the channel (or without `time_ns`)
+        equal to propagation.shadowing_db on the antenna keys; with one, that share of the
+        variance is drawn anew each day, the total still cut at ±cutoff σ."""
         sigma = self.model.shadowing_sigma_db
         if sigma == 0.0:
             return np.zeros(np.asarray(tx).size)
@@ -259,9 +277,15 @@ class Mesh:
             first, second = np.where(ka <= kb, tx, rx), np.maximum(ka, kb)
         else:
             first, second = tx, kb
-        return shadowing_from_hash(
-            _splitmix(self._shadow_mix[first] ^ second), sigma, self.cutoff_sigma
-        )
+        share = self.channel.shadowing_time_share
+        if share == 0.0 or time_ns is None:
+            return shadowing_from_hash(
+                _splitmix(self._shadow_mix[first] ^ second), sigma, self.cutoff_sigma
+            )
+        fixed = hash_normal(_splitmix(self._shadow_mix[first] ^ second))
+        daily = ch.slow_normal(self.seed, self._shadow_mix[first], second, ch.day_of(time_ns))
+        z = np.sqrt(1.0 - share) * fixed + np.sqrt(share) * daily
+        return sigma * np.clip(z, -self.cutoff_sigma, self.cutoff_sigma)
 
     def link_power_dbm(self, tx, rx, freq_hz: float):
         """True received power (with shadowing) of links tx→rx at the nodes' max power."""
@@ -278,9 +302,20 @@ class Mesh:
         `progress` is told how many frames each batch finished."""
         parts: list[tuple[NDArray, ...]] = []
         favourable = self.cutoff_sigma * self.model.shadowing_sigma_db
+        favourable += self.channel.fading_best_db
         margin = reception.CAPTURE_THRESHOLD_DB if self.collisions else 0.0
+        margin += self.channel.lowest_snr_below_floor_db
         max_chord = 2.0 * EARTH_RADIUS_M * np.sin(min(self.range_m / (2 * EARTH_RADIUS_M), 1.5))
         tx_all = sent.tx.astype(np.int64)
+        up = None  # churn: who is online on each frame's day, one draw per node and day
+        if self.channel.offline_share:
+            days, day_row = np.unique(ch.day_of(sent.start_ns), return_inverse=True)
+            up = np.stack(
+                [
+                    ch.online(self.channel, self.seed, self.node_key, int(d) * ch.NS_PER_DAY)
+                    for d in days
+                ]
+            )
         for region in range(len(self.plans)):
             bw = self.plans[region].bandwidth_hz
             for chunk in self._chunks(np.flatnonzero(self.region_idx[tx_all] == region)):
@@ -295,6 +330,8 @@ class Mesh:
                 dy = self.y[owner] - self.y[rx]
                 dz = self.z[owner] - self.z[rx]
                 ok = (self.key[owner] != self.key[rx]) & (self.region_idx[rx] == region)
+                if up is not None:
+                    ok &= up[day_row[which], rx]
                 if not brute_force:
                     ok &= dx * dx + dy * dy + dz * dz <= max_chord * max_chord
                 which, owner, rx = which[ok], owner[ok], rx[ok]
@@ -309,8 +346,16 @@ class Mesh:
                 )
                 ok = visible & (median + favourable >= threshold)
                 which, owner, rx, median, dist = which[ok], owner[ok], rx[ok], median[ok], dist[ok]
-                power = median - self.shadowing_db(owner, rx)
-                ok = power >= threshold[ok]
+                threshold = threshold[ok]
+                power = median - self.shadowing_db(owner, rx, sent.start_ns[which])
+                if self.channel.rician_k is not None:  # fading only where it can matter
+                    ok = power + self.channel.fading_best_db >= threshold
+                    which, owner, rx, dist = which[ok], owner[ok], rx[ok], dist[ok]
+                    power, threshold = power[ok], threshold[ok]
+                    power += ch.fading_db(
+                        self.channel, self.seed, self.key[owner], self.key[rx], sent.event[which]
+                    )
+                ok = power >= threshold
                 parts.append(
                     (
                         which[ok].astype(np.int32),
@@ -350,14 +395,18 @@ class Mesh:
             del channel
             keep &= ~_transmitting(sent, rx, start, air, self.x.size)  # half duplex
             del start, air
-        bw = np.array([p.bandwidth_hz for p in self.plans])[self.region_idx[tx]]
-        floor = np.array([link.DEMOD_SNR_FLOOR_DB[sf] for sf in range(7, 13)])[sent.sf[row] - 7]
-        keep &= heard.power_dbm >= reception.noise_floor_dbm(bw, self.noise_figure_db[rx]) + floor
-        del bw, floor
         tx, rx, row = tx[keep], rx[keep], row[keep]
         power, dist = heard.power_dbm[keep], heard.distance_m[keep]
         del heard, keep
         event = sent.event[row]
+        noise = self.noise_floor_dbm(tx, rx, sent.start_ns[row])
+        demod = np.array([link.DEMOD_SNR_FLOOR_DB[sf] for sf in range(7, 13)])[sent.sf[row] - 7]
+        keep = ch.decoded(
+            self.channel, power - noise, demod, self.seed, self.key[tx], self.key[rx], event
+        )
+        del demod
+        tx, rx, row, event = tx[keep], rx[keep], row[keep], event[keep]
+        power, dist, noise = power[keep], dist[keep], noise[keep]
         received = sent.start_ns[row] + np.round(dist / C_M_PER_NS).astype(np.int64)
         rssi = np.empty(tx.size, np.float32)
         snr = np.empty(tx.size, np.float32)
@@ -377,8 +426,19 @@ class Mesh:
                             self.key[tx[m]],
                             self.key[rx[m]],
                             event[m],
+                            noise[m],
                         )
         return Receptions(tx, rx, event, power, rssi, snr, received, dist)
+
+    def noise_floor_dbm(self, tx, rx, time_ns):
+        """Each receiver's noise plus interference at that time: thermal over the frame's
+        bandwidth + its noise figure + its site's excess and the hour's wobble (never below
+        thermal + noise figure)."""
+        bw = np.array([p.bandwidth_hz for p in self.plans])[self.region_idx[tx]]
+        excess = self.noise_excess_db[rx] + ch.noise_wobble_db(
+            self.channel, self.seed, self.node_key[rx], time_ns
+        )
+        return reception.noise_floor_dbm(bw, self.noise_figure_db[rx]) + np.maximum(excess, 0.0)
 
     def transmit(
         self, sent: Transmissions, progress: Callable[[int], None] | None = None
@@ -403,7 +463,7 @@ class Mesh:
         n = self.x.size
         h = link_hash(
             self.seed,
-            self.key,
+            self.node_key,
             np.full(n, round_index, np.uint64),
             _SCHEDULE_STREAM,
             symmetric=False,
@@ -425,7 +485,11 @@ class Mesh:
             airtime[m] = round(link.time_on_air_s(BEACON_FRAME_LEN, beacon_sf, bw) * 1e9)
         start = np.empty(n, np.int64)
         deferred = refused = 0
+        up = ch.online(self.channel, self.seed, self.node_key, wanted)
         for i in range(n):
+            if not up[i]:
+                start[i] = -1
+                continue
             t = (
                 self.budget(i).schedule(int(freq[i]), airtime[i] / 1e9, int(wanted[i]))
                 if self.may_beacon[i]

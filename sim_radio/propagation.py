@@ -146,12 +146,56 @@ class LogDistance:
         *,
         strict: bool = True,
     ) -> Floats:
-        d = np.asarray(distance_m, dtype=np.float64)
-        if strict:
-            self.validity.check(self.name, d, freq_hz)
-        d = np.maximum(d, 1.0)
+        d = _distances(self, distance_m, freq_hz, strict)
         loss = self.pl0_db + 10.0 * self.exponent * np.log10(d / self.d0_m)
         return np.maximum(loss, fspl_db(d, freq_hz))
+
+
+@dataclass(frozen=True)
+class LossCurve:
+    """A measured median path-loss curve: losses at knot distances, straight lines in
+    log-distance between them, the end segments extended beyond; floored at free space.
+
+    Used where one straight log-distance line does not describe the data: the Grenoble fit
+    moves one knot per distance band (sim_radio/calibration/fit_grenoble.py).
+    """
+
+    knots_m: tuple[float, ...]
+    loss_db: tuple[float, ...]
+    shadowing_sigma_db: float
+    validity: Validity
+    name: str = "loss-curve"
+
+    def median_loss_db(
+        self,
+        distance_m: ArrayLike,
+        freq_hz: float,
+        base_height_m: ArrayLike | None = None,
+        mobile_height_m: ArrayLike | None = None,
+        *,
+        strict: bool = True,
+    ) -> Floats:
+        d = _distances(self, distance_m, freq_hz, strict)
+        x = np.log10(np.asarray(self.knots_m))
+        y = np.asarray(self.loss_db)
+        ld = np.log10(d)
+        loss = np.interp(ld, x, y)
+        first = (y[1] - y[0]) / (x[1] - x[0])
+        last = (y[-1] - y[-2]) / (x[-1] - x[-2])
+        loss = np.where(ld < x[0], y[0] + first * (ld - x[0]), loss)
+        loss = np.where(ld > x[-1], y[-1] + last * (ld - x[-1]), loss)
+        return np.maximum(loss, fspl_db(d, freq_hz))
+
+
+def _distances(
+    model: LogDistance | LossCurve, distance_m: ArrayLike, freq_hz: float, strict: bool
+) -> Floats:
+    """The distances as an array, checked against the model's box when strict, and at least
+    1 m (the formulas take log10 of them)."""
+    d = np.asarray(distance_m, dtype=np.float64)
+    if strict:
+        model.validity.check(model.name, d, freq_hz)
+    return np.maximum(d, 1.0)
 
 
 # Hata, "Empirical formula for propagation loss in land mobile radio services",
@@ -235,7 +279,7 @@ def hata_loss_db(
     return urban
 
 
-PathLossModel = FreeSpace | LogDistance | Hata
+PathLossModel = FreeSpace | LogDistance | Hata | LossCurve
 
 # Measured LoRa campaigns, 868 MHz band.
 # Bor, Roedig, Voigt, Alonso, "Do LoRa Low-Power Wide-Area Networks Scale?", MSWiM 2016, §3:
@@ -262,7 +306,23 @@ PETAJAJARVI_2015 = LogDistance(
     name="petajajarvi2015",
 )
 
+# Fitted to 38,537 real Helium receptions around Grenoble (CampusIoT, 2021–2023) with the
+# HELIUM channel and siting, reception selection included: sim_radio/calibration/fit_grenoble.py
+# prints these numbers; docs/simulator-models.md gives the residuals. Loss from a 14 dBm sensor
+# to the hotspot's antenna port before its own siting (entry loss, gain, cable).
+GRENOBLE_KNOTS_M = (250.0, 707.0, 1414.0, 2449.0, 3873.0, 6124.0, 8660.0, 12247.0)
+GRENOBLE_LOSS_DB = (107.6, 116.6, 122.7, 127.4, 131.4, 135.4, 138.4, 141.4)
+GRENOBLE_SIGMA_DB = 12.0
+GRENOBLE_2023 = LossCurve(
+    knots_m=GRENOBLE_KNOTS_M,
+    loss_db=GRENOBLE_LOSS_DB,
+    shadowing_sigma_db=GRENOBLE_SIGMA_DB,
+    validity=Validity(50.0, 20_000.0, 863e6, 870e6),
+    name="grenoble2023",
+)
+
 PRESETS: dict[str, Callable[[], PathLossModel]] = {
+    "grenoble2023": lambda: GRENOBLE_2023,
     "free-space": FreeSpace,
     "bor2016": lambda: BOR_2016,
     "petajajarvi2015": lambda: PETAJAJARVI_2015,

@@ -20,7 +20,15 @@ import numpy as np
 from pocnet.errors import UnknownRegionError
 from pocnet.regions import get_plan
 from sim_radio import population as pop
-from sim_radio.adversaries import BEHAVIOURS, GROUP_SIZE_KEY, AdversarySpec, Assignment, assign
+from sim_radio.adversaries import (
+    BEHAVIOURS,
+    GROUP_SIZE_KEY,
+    PARAM_RANGES,
+    AdversarySpec,
+    Assignment,
+    assign,
+)
+from sim_radio.channel import CHANNELS, STATIC, Channel
 from sim_radio.mesh import BEACON_WINDOW_NS, Mesh
 from sim_radio.propagation import PRESETS, PathLossModel, preset
 from sim_radio.reception import RADIO_KINDS
@@ -52,9 +60,11 @@ _POP_KEYS = {
     "lat_column",
     "lon_column",
     "limit",
+    "gain_column",
+    "elevation_column",
 }
-_HW_KEYS = {"gains_dbi", "height_m", "cable_loss_db"}
-_PROP_KEYS = {"preset", "sigma_db", "symmetric", "collisions", "cutoff_sigma"}
+_HW_KEYS = {"gains_dbi", "height_m", "cable_loss_db", "siting"}
+_PROP_KEYS = {"preset", "sigma_db", "symmetric", "collisions", "cutoff_sigma", "channel"}
 
 
 class ScenarioError(ValueError):
@@ -83,6 +93,10 @@ class Scenario:
     collisions: bool
     cutoff_sigma: float
     adversaries: tuple[AdversarySpec, ...]
+    # The time-varying channel (fading, floor, churn) and the per-hotspot installation draws;
+    # "static" and none keep the frozen world of the first simulator.
+    channel: Channel = STATIC
+    siting: pop.Siting | None = None
 
     def population_path(self) -> Path:
         """A CSV population's file: absolute, or relative to the scenario file."""
@@ -147,7 +161,11 @@ def load_scenario(path: Path, population_path: Path | None = None) -> Scenario:
         population = {
             "kind": "csv",
             "path": str(population_path.resolve()),
-            **{k: v for k, v in population.items() if k in ("lat_column", "lon_column", "limit")},
+            **{
+                k: v
+                for k, v in population.items()
+                if k in ("lat_column", "lon_column", "limit", "gain_column", "elevation_column")
+            },
         }
     _check_population(errors, population, path)
 
@@ -172,6 +190,13 @@ def load_scenario(path: Path, population_path: Path | None = None) -> Scenario:
         errors.append("hardware.height_m: expected [low, high] metres, low <= high")
         heights = [5.0, 15.0]
     cable = _num(errors, "hardware.cable_loss_db", hw.get("cable_loss_db", 0.5), 0, 60)
+    siting = None
+    if "siting" in hw:
+        siting = pop.SITINGS.get(str(hw["siting"]))
+        if siting is None:
+            errors.append(
+                f"hardware.siting: unknown {hw['siting']!r} (one of {', '.join(pop.SITINGS)})"
+            )
 
     radios = _table(errors, raw, "radios") or {"sx1302": 1.0}
     for kind, share in radios.items():
@@ -195,6 +220,11 @@ def load_scenario(path: Path, population_path: Path | None = None) -> Scenario:
     ):
         model = replace(model, shadowing_sigma_db=float(prop["sigma_db"]))
     cutoff = _num(errors, "propagation.cutoff_sigma", prop.get("cutoff_sigma", 3.0), 0, 6)
+    channel = CHANNELS.get(str(prop.get("channel", STATIC.name)))
+    if channel is None:
+        errors.append(
+            f"propagation.channel: unknown {prop['channel']!r} (one of {', '.join(CHANNELS)})"
+        )
     flags = {}
     for key in ("symmetric", "collisions"):
         flags[key] = prop.get(key, True)
@@ -221,6 +251,8 @@ def load_scenario(path: Path, population_path: Path | None = None) -> Scenario:
         collisions=bool(flags["collisions"]),
         cutoff_sigma=float(cutoff),
         adversaries=specs,
+        channel=channel or STATIC,
+        siting=siting,
     )
 
 
@@ -266,6 +298,9 @@ def _check_population(errors: list[str], p: dict[str, Any], path: Path) -> None:
             errors.append(f"population.path: no such file: {(path.parent / p['path']).resolve()}")
         if "limit" in p:
             _num(errors, "population.limit", p["limit"], 1, 10_000_000, integer=True)
+        for key in ("gain_column", "elevation_column"):
+            if key in p and not isinstance(p[key], str):
+                errors.append(f"population.{key}: expected a column name")
 
 
 def _check_adversaries(errors: list[str], table: dict[str, Any]) -> tuple[AdversarySpec, ...]:
@@ -296,8 +331,8 @@ def _check_adversaries(errors: list[str], table: dict[str, Any]) -> tuple[Advers
                     errors,
                     f"{where}.{key}",
                     value,
-                    2 if key == GROUP_SIZE_KEY.get(behaviour) else 0,
-                    1e7,
+                    2 if key == GROUP_SIZE_KEY.get(behaviour) else PARAM_RANGES.get(key, (0,))[0],
+                    PARAM_RANGES.get(key, (0, 1e7))[1],
                     integer=key == GROUP_SIZE_KEY.get(behaviour),
                 )
                 is None
@@ -314,6 +349,7 @@ def build(scenario: Scenario) -> tuple[Mesh, Assignment]:
     """The population, its adversaries applied, and the mesh over the resulting world."""
     rng = np.random.default_rng([scenario.seed, 0x909])
     p = scenario.population
+    known: tuple[np.ndarray | None, np.ndarray | None] = (None, None)
     if p["kind"] == "uniform":
         lat, lon = pop.uniform(int(p["count"]), p["box"], rng)
     elif p["kind"] == "clustered":
@@ -325,15 +361,20 @@ def build(scenario: Scenario) -> tuple[Mesh, Assignment]:
             int(p["count"]), centres, rng, float(p.get("background_share", 0.0)), p.get("box")
         )
     else:
-        lat, lon = pop.from_csv(
+        rows = pop.read_csv(
             scenario.population_path(),
             p.get("lat_column", "lat"),
             p.get("lon_column", "lng"),
             p.get("limit"),
+            p.get("gain_column"),
+            p.get("elevation_column"),
         )
+        lat, lon = rows.lat, rows.lon
+        known = (rows.gain_dbi, rows.elevation_m)
     region: str | list[str] = scenario.region
     if region == AUTO_REGION:
-        lat, lon, region = _regions_of(lat, lon)
+        lat, lon, region, kept = _regions_of(lat, lon)
+        known = tuple(None if k is None else k[kept] for k in known)  # type: ignore[assignment]
     hotspots = pop.build_hotspots(
         lat,
         lon,
@@ -343,6 +384,8 @@ def build(scenario: Scenario) -> tuple[Mesh, Assignment]:
         scenario.gains_dbi,
         scenario.height_m,
         scenario.cable_loss_db,
+        scenario.siting,
+        *known,
     )
     assignment = assign(hotspots, scenario.adversaries, scenario.seed)
     mesh = Mesh(
@@ -353,11 +396,14 @@ def build(scenario: Scenario) -> tuple[Mesh, Assignment]:
         symmetric_shadowing=scenario.symmetric,
         shadowing_cutoff_sigma=scenario.cutoff_sigma,
         start_ns=scenario.start_ns,
+        channel=scenario.channel,
     )
     return mesh, assignment
 
 
-def _regions_of(lat: np.ndarray, lon: np.ndarray) -> tuple[np.ndarray, np.ndarray, list[str]]:
+def _regions_of(
+    lat: np.ndarray, lon: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, list[str], np.ndarray]:
     """Each position's region plan from real country boundaries; positions in none dropped."""
     try:
         from pocnet.regions.lookup import RegionLocator
@@ -368,4 +414,4 @@ def _regions_of(lat: np.ndarray, lon: np.ndarray) -> tuple[np.ndarray, np.ndarra
     keep = np.array([r is not None for r in found], dtype=bool)
     if not keep.any():
         raise ScenarioError(['region = "auto": no hotspot stands in a country with a plan'])
-    return lat[keep], lon[keep], [r for r in found if r is not None]
+    return lat[keep], lon[keep], [r for r in found if r is not None], keep

@@ -130,6 +130,10 @@ def _run(args: argparse.Namespace) -> int:
                 "snr_db": _stats(c, snr_sum[i], snr_min[i], snr_max[i]),
                 "flagged_reports": {k: int(v[i]) for k, v in flagged.items() if v[i]},
                 "dishonest": [d.as_dict() for d in assignment.dishonest.get(i, ())],
+                "cable_loss_db": h.cable_loss_db,
+                "indoor": h.indoor,
+                "entry_loss_db": h.entry_loss_db,
+                "noise_excess_db": h.noise_excess_db,
             }
         )
         if heard_lists is not None:
@@ -144,6 +148,8 @@ def _run(args: argparse.Namespace) -> int:
         "dishonest": len(assignment.dishonest),
         "rounds": rounds,
         "index_range_m": round(mesh.range_m, 1),
+        "channel": scenario.channel.name,
+        "siting": None if scenario.siting is None else scenario.siting.name,
     }
     if args.json:
         print_json({**summary, "hotspot_reports": hotspots})

@@ -30,6 +30,11 @@ ALL = [
     _spec("beacon_relay", 0.05, latency_ms=150),
     _spec("replay", 0.05, delay_s=900),
     _spec("clock_offset", 0.05, hours=5),
+    _spec("constant_report", 0.05, rssi_dbm=-140, snr_db=-20),
+    _spec("gps_frozen", 0.05, offset_km=20),
+    _spec("gps_clean_jitter", 0.05, offset_km=20, radius_m=5),
+    _spec("wired_cluster", 0.1, size=3, spread_km=3, rssi_dbm=-105),
+    _spec("cluster_move", 0.1, size=3, move_km=30, round=2),
 ]
 
 
@@ -55,6 +60,11 @@ def test_every_behaviour_is_recorded_on_disjoint_hotspots_reproducibly() -> None
         "beacon_relay": 3,
         "replay": 3,
         "clock_offset": 3,
+        "constant_report": 3,
+        "gps_frozen": 3,
+        "gps_clean_jitter": 3,
+        "wired_cluster": 6,
+        "cluster_move": 6,
     }
     assert sum(counts.values()) == len(a.dishonest)  # one cheat per hotspot
     assert A.assign(_town(), ALL, seed=3) == a
@@ -213,4 +223,60 @@ def test_replayed_beacons_reach_others_as_old_beacons() -> None:
         assert t - start_of[int(ev)] >= 900 * 10**9  # long after the original
         assert w != b
     # The replayers spent their transmit budget on it.
-    assert any(mesh._budgets[i]._band_free_ns for i in a.replay_delay_ns)
+    assert any(
+        mesh.budget(i).free_at_ns(channel) > 0
+        for i in a.replay_delay_ns
+        for channel in mesh.plans[mesh.region_idx[i]].channels_hz
+    )
+
+
+def test_witness_stuffing_reports_the_same_rssi_and_snr_every_time() -> None:
+    a, _, result, reports = _run([_spec("constant_report", 0.05, rssi_dbm=-140, snr_db=-20)])
+    stuffers = _kinds(a)["constant_report"]
+    rec = result.receptions
+    for i in stuffers:
+        mine = reports.witness == i
+        assert mine.sum() == (rec.rx == i).sum() > 0
+        assert (reports.rssi_dbm[mine] == -140).all() and (reports.snr_db[mine] == -20).all()
+        assert (reports.flags[mine] == A.FLAG_CONSTANT).all()
+    assert a.dishonest[min(stuffers)][0].as_dict() == {
+        "behaviour": "constant_report",
+        "rssi_dbm": -140,
+        "snr_db": -20,
+    }
+    honest = ~np.isin(reports.witness, list(a.dishonest))
+    assert not reports.flags[honest].any() and (reports.rssi_dbm[honest] > -140).all()
+
+
+def test_a_shared_antenna_may_assert_an_evenly_spaced_grid() -> None:
+    a = A.assign(_town(), [_spec("shared_antenna", 0.1, group=4, grid_km=2)], seed=3)
+    members = sorted(_kinds(a)["shared_antenna"])  # 10 % of 60, in whole groups of 4: one
+    assert len(members) == 4
+    leader = next(i for i in members if a.claims[i].asserted_lat == a.hotspots[i].lat)
+    claims = [a.claims[leader]] + [a.claims[i] for i in members if i != leader]
+    # Leader at the antenna, then east, north and north-east of it on a 2 km square.
+    ordered = sorted(
+        round(
+            A._haversine_m(
+                claims[0].asserted_lat, claims[0].asserted_lon, c.asserted_lat, c.asserted_lon
+            )
+        )
+        for c in claims
+    )
+    assert ordered == [0, 2000, 2000, round(2000 * 2**0.5)]
+
+
+def test_a_wired_cluster_hears_itself_at_an_rssi_that_barely_varies() -> None:
+    a, _, result, reports = _run([_spec("wired_cluster", 0.1, size=3, rssi_dbm=-105)])
+    assert len(a.wired) == 2
+    for members in a.wired:
+        # One room: the radios stand together, assert places 3 km apart, keep their antennas.
+        assert len({(a.hotspots[i].lat, a.hotspots[i].lon) for i in members}) == 1
+        assert len({a.hotspots[i].antenna for i in members}) == 3
+        inside = np.isin(reports.witness, members) & np.isin(reports.beaconer, members)
+        beacons = np.isin(result.transmissions.tx, members).sum()
+        assert inside.sum() == 2 * beacons  # every member's beacon, at both others
+        assert (reports.flags[inside] == A.FLAG_WIRED).all()
+        assert set(reports.rssi_dbm[inside].tolist()) <= {-106.0, -105.0, -104.0}
+    wired = np.isin(reports.witness, [m for c in a.wired for m in c])
+    assert not reports.flags[~wired].any()

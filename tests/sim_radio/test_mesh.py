@@ -7,7 +7,9 @@ import numpy as np
 import pytest
 
 from pocnet import link
+from sim_radio.channel import HELIUM, STATIC, online
 from sim_radio.mesh import Hotspot, Mesh, radio_horizon_m
+from sim_radio.population import HELIUM_SITING, build_hotspots
 from sim_radio.propagation import preset, shadowing_db
 
 
@@ -63,10 +65,21 @@ def test_links_are_reciprocal_unless_asked_otherwise() -> None:
     assert not np.allclose(f2[off_diagonal], b2[off_diagonal])
 
 
-@pytest.mark.parametrize("preset_name", ["petajajarvi2015", "bor2016", "hata-suburban"])
-def test_index_finds_exactly_what_exhaustive_search_finds(preset_name: str) -> None:
-    hs = _hotspots(400, box=(44.0, 4.0, 46.5, 7.5), seed=5)
-    mesh = Mesh(hs, preset(preset_name), seed=2)
+@pytest.mark.parametrize(
+    "preset_name, channel",
+    [
+        ("petajajarvi2015", STATIC),
+        ("bor2016", STATIC),
+        ("hata-suburban", STATIC),
+        ("grenoble2023", HELIUM),  # fading, soft decoding, churn: the index's best case holds
+    ],
+)
+def test_index_finds_exactly_what_exhaustive_search_finds(preset_name: str, channel) -> None:
+    if channel is STATIC:
+        hs = _hotspots(400, box=(44.0, 4.0, 46.5, 7.5), seed=5)
+    else:
+        hs = _sited(300)
+    mesh = Mesh(hs, preset(preset_name), seed=2, channel=channel)
     sent, _, _ = mesh.schedule_round(0)
     indexed = mesh._finish(sent, mesh._propagate(sent))
     exhaustive = mesh._finish(sent, mesh._propagate(sent, brute_force=True))
@@ -139,3 +152,75 @@ def test_a_hotspot_whose_gain_exceeds_the_max_eirp_only_witnesses() -> None:
     assert sorted(result.transmissions.tx.tolist()) == [1, 2]
     assert result.stats["refused"] == 1 and result.stats["beacons"] == 2
     assert 0 in result.receptions.rx.tolist()
+# ----- the real-world channel and hardware (issue 12) -----------------------------------------
+
+
+def _sited(n: int, box=(44.8, 5.0, 45.3, 5.6), seed: int = 3) -> list[Hotspot]:
+    rng = np.random.default_rng(seed)
+    lat = rng.uniform(box[0], box[2], n)
+    lon = rng.uniform(box[1], box[3], n)
+    return build_hotspots(lat, lon, rng, siting=HELIUM_SITING)
+
+
+def test_members_of_a_shared_antenna_beacon_at_different_times() -> None:
+    hs = [Hotspot(f"m{i}", 45.0, 5.0, antenna_id="mast") for i in range(4)]
+    for r in range(3):
+        start = Mesh(hs, preset("petajajarvi2015"), seed=1).schedule_round(r)[0].start_ns
+        assert len(set(start.tolist())) == 4
+
+
+def test_transmit_power_is_capped_by_the_radio_as_well_as_the_plan() -> None:
+    hs = [
+        Hotspot("us-card", 45.0, 5.0, region="US915", radio_kind="sx1302"),
+        Hotspot("us-rn", 45.0, 5.01, region="US915", radio_kind="rn2483"),
+        Hotspot("us-rak", 45.0, 5.02, region="US915", radio_kind="rak3172"),
+        Hotspot("eu-card", 45.0, 5.03, radio_kind="sx1302"),
+    ]
+    mesh = Mesh(hs, preset("petajajarvi2015"), seed=1)
+    # US915: 36 dBm EIRP − 3 dBi = 33 dBm allowed; the radios put out 27, 14 and 22 dBm
+    # (datasheets). EU868: 16 dBm EIRP − 3 dBi = 13, below every radio's cap.
+    assert mesh.max_power_dbm.tolist() == [27.0, 14.0, 22.0, 13.0]
+
+
+def test_building_entry_loss_weakens_both_directions() -> None:
+    outdoor = [Hotspot("a", 45.0, 5.0), Hotspot("b", 45.02, 5.0)]
+    indoor = [outdoor[0], Hotspot("b", 45.02, 5.0, indoor=True, entry_loss_db=12.0)]
+    tx, rx = np.array([0, 1]), np.array([1, 0])
+    base, _, _ = Mesh(outdoor, preset("free-space"), seed=1).median_power_dbm(tx, rx, 868e6)
+    inside, _, _ = Mesh(indoor, preset("free-space"), seed=1).median_power_dbm(tx, rx, 868e6)
+    assert (base - inside).tolist() == pytest.approx([12.0, 12.0])
+
+
+def test_the_static_channel_repeats_rounds_and_the_helium_one_does_not() -> None:
+    hs = _sited(250)
+
+    def links(channel, r):
+        res = Mesh(hs, preset("grenoble2023"), seed=5, channel=channel).beacon_round(r)
+        return set(zip(res.receptions.tx.tolist(), res.receptions.rx.tolist(), strict=True))
+
+    def jaccard(a, b):
+        return len(a & b) / len(a | b)
+
+    assert jaccard(links(STATIC, 0), links(STATIC, 1)) > 0.97  # only collisions differ
+    # Next day (4 rounds of 6 h): fading, daily shadowing, noise and churn all redrawn.
+    assert jaccard(links(HELIUM, 0), links(HELIUM, 4)) < 0.8
+
+
+def test_offline_hotspots_neither_beacon_nor_hear() -> None:
+    hs = _sited(200)
+    mesh = Mesh(hs, preset("grenoble2023"), seed=5, channel=HELIUM)
+    res = mesh.beacon_round(0)
+    up = online(HELIUM, 5, mesh.node_key, np.full(200, res.transmissions.start_ns.min()))
+    assert 0 < (~up).sum() < 60
+    assert set(res.transmissions.tx.tolist()) == set(np.flatnonzero(up).tolist())
+    assert not set(res.receptions.rx.tolist()) & set(np.flatnonzero(~up).tolist())
+
+
+def test_receptions_go_below_the_nominal_floor_with_the_helium_channel() -> None:
+    mesh = Mesh(_sited(400), preset("grenoble2023"), seed=6, channel=HELIUM)
+    snr = mesh.beacon_round(0).receptions.snr_db
+    floor = link.DEMOD_SNR_FLOOR_DB[12]
+    assert 0.01 < (snr < floor).mean() < 0.5
+    hard = Mesh(_sited(400), preset("grenoble2023"), seed=6)
+    # The static channel cuts at the floor (reported SNR carries 0.5 dB measurement noise).
+    assert (hard.beacon_round(0).receptions.snr_db >= floor - 2.5).all()

@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from sim_radio import population as pop
 from sim_radio.population import (
     CityCentre,
     PopulationError,
@@ -74,3 +75,50 @@ def test_csv_errors_are_clear(tmp_path: Path) -> None:
         from_csv(tmp_path / "y.csv")
     with pytest.raises(PopulationError, match="cannot read"):
         from_csv(tmp_path / "missing.csv")
+
+
+def test_helium_siting_draws_its_table() -> None:
+    n = 50_000
+    sites = pop.draw_sites(n, pop.HELIUM_SITING, np.random.default_rng(1))
+    for gain, share in pop.HELIUM_SITING.gains_dbi:
+        assert (sites.gain_dbi == gain).mean() == pytest.approx(share, abs=0.01)
+    assert sites.indoor.mean() == pytest.approx(pop.HELIUM_SITING.indoor_share, abs=0.01)
+    assert (sites.entry_loss_db[~sites.indoor] == 0).all()
+    # Gaussian clipped at 0: its median is the table's mean.
+    assert np.median(sites.entry_loss_db[sites.indoor]) == pytest.approx(12.4, abs=0.3)
+    lo, hi = pop.HELIUM_SITING.outdoor_cable_db
+    assert lo <= sites.cable_loss_db[~sites.indoor].min() <= sites.cable_loss_db.max() <= hi
+    assert (sites.noise_excess_db >= 0).all()
+
+
+def test_known_gains_and_heights_replace_the_drawn_ones() -> None:
+    lat, lon = np.array([45.0, 45.1]), np.array([5.0, 5.1])
+    hs = pop.build_hotspots(
+        lat,
+        lon,
+        np.random.default_rng(1),
+        siting=pop.HELIUM_SITING,
+        known_gain_dbi=np.array([6.5, np.nan]),
+        known_height_m=np.array([np.nan, 42.0]),
+    )
+    assert hs[0].gain_dbi_x10 == 65 and hs[1].height_m == 42.0
+    assert hs[1].gain_dbi_x10 in {12, 40, 23, 80, 58} and hs[0].height_m != 42.0
+
+
+def test_csv_gain_and_elevation_columns_are_optional(tmp_path: Path) -> None:
+    path = tmp_path / "p.csv"
+    path.write_text("lat,lng,gain_dbi,elevation_m\n45.0,5.0,5.8,12\n45.1,5.1,,\n45.2,5.2,99,3\n")
+    rows = pop.read_csv(path)
+    assert rows.gain_dbi[0] == 5.8 and rows.elevation_m[0] == 12.0
+    # Empty, and outside the accepted range (a gain of 99 dBi): unknown, drawn later.
+    assert np.isnan(rows.gain_dbi[1]) and np.isnan(rows.elevation_m[1])
+    assert np.isnan(rows.gain_dbi[2]) and rows.elevation_m[2] == 3.0
+    plain = tmp_path / "plain.csv"
+    plain.write_text("lat,lng\n45.0,5.0\n")
+    assert np.isnan(pop.read_csv(plain).gain_dbi).all()
+    with pytest.raises(PopulationError, match=r"no column.*gain"):
+        pop.read_csv(plain, gain_column="gain")
+    named = tmp_path / "named.csv"
+    named.write_text("y,x,g,h\n45.0,5.0,8,30\n")
+    rows = pop.read_csv(named, "y", "x", gain_column="g", elevation_column="h")
+    assert (rows.gain_dbi[0], rows.elevation_m[0]) == (8.0, 30.0)

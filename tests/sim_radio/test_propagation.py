@@ -195,3 +195,25 @@ def test_max_range_inverts_the_model() -> None:
     assert P.max_range_m(m, 10.0, 868e6) == 0.0
     wider = replace(m, pl0_db=120.0)
     assert P.max_range_m(wider, 150.0, 868e6) > r
+
+
+def test_loss_curve_passes_through_its_knots_and_is_straight_in_log_distance() -> None:
+    curve = P.LossCurve(
+        (100.0, 1_000.0, 10_000.0), (110.0, 130.0, 160.0), 0.0, P.Validity(10, 1e5, 800e6, 900e6)
+    )
+    assert curve.median_loss_db([100.0, 1_000.0, 10_000.0], 868e6).tolist() == [110, 130, 160]
+    # Halfway in log distance is halfway in loss; beyond the ends the end segments continue.
+    assert float(curve.median_loss_db(316.227766, 868e6)) == pytest.approx(120.0)
+    assert float(curve.median_loss_db(100_000.0, 868e6)) == pytest.approx(190.0)
+    with pytest.raises(P.ModelRangeError):
+        curve.median_loss_db(5.0, 868e6)
+    steep = P.LossCurve((100.0, 1_000.0), (80.0, 130.0), 0.0, curve.validity)
+    # 30 dB at 10 m by the line, but never less than free space (51.2 dB there).
+    assert float(steep.median_loss_db(10.0, 868e6)) == pytest.approx(float(P.fspl_db(10.0, 868e6)))
+
+
+def test_grenoble_preset_never_grows_slower_than_free_space() -> None:
+    d = np.array(P.GRENOBLE_KNOTS_M)
+    loss = P.GRENOBLE_2023.median_loss_db(d, 868.1e6)
+    assert (np.diff(loss - P.fspl_db(d, 868.1e6)) >= -0.1).all()  # losses printed to 0.1 dB
+    assert "grenoble2023" in P.PRESETS

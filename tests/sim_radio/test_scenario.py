@@ -168,4 +168,50 @@ def test_auto_region_from_country_boundaries(tmp_path: Path) -> None:
     path = _write(tmp_path, 'region = "auto"\n[population]\nkind = "csv"\npath = "p.csv"\n')
     mesh, _ = build(load_scenario(path))
     assert [h.region for h in mesh.hotspots] == ["EU868", "US915", "AU915"]
-    assert mesh.max_power_dbm.tolist() == [13.0, 33.0, 27.0]  # max EIRP − 3 dBi, per plan
+    # max EIRP − 3 dBi per plan, capped at the SX1302 card's 27 dBm (US915 would allow 33)
+    assert mesh.max_power_dbm.tolist() == [13.0, 27.0, 27.0]
+
+
+def test_csv_gains_and_elevations_reach_the_mesh_and_siting_draws_the_rest(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "pts.csv").write_text("lat,lng,gain,agl\n45.0,5.0,6.5,40\n45.01,5.01,,\n")
+    path = _write(
+        tmp_path,
+        '[population]\nkind = "csv"\npath = "pts.csv"\ngain_column = "gain"\n'
+        'elevation_column = "agl"\n[hardware]\nsiting = "helium"\n'
+        '[propagation]\npreset = "grenoble2023"\nchannel = "helium"\n',
+    )
+    scenario = load_scenario(path)
+    assert scenario.channel.name == "helium" and scenario.siting.name == "helium"
+    mesh, _ = build(scenario)
+    first, second = mesh.hotspots
+    assert (first.gain_dbi_x10, first.height_m) == (65, 40.0)
+    assert second.gain_dbi_x10 in {12, 40, 23, 80, 58}
+    bad = _write(
+        tmp_path,
+        '[population]\nkind = "csv"\npath = "pts.csv"\ngain_column = 3\n'
+        '[hardware]\nsiting = "roof"\n[propagation]\nchannel = "wild"\n',
+    )
+    with pytest.raises(ScenarioError) as err:
+        load_scenario(bad)
+    assert len(err.value.errors) == 3
+
+
+def test_adversary_parameters_with_their_own_ranges(tmp_path: Path) -> None:
+    ok = _write(
+        tmp_path,
+        '[population]\nkind = "uniform"\ncount = 30\nbox = [45, 5, 45.1, 5.1]\n'
+        "[adversaries.constant_report]\nshare = 0.1\nrssi_dbm = -140\nsnr_db = -20\n"
+        "[adversaries.shared_antenna]\nshare = 0.1\ngroup = 3\ngrid_km = 1.5\n",
+    )
+    specs = {s.behaviour: dict(s.params) for s in load_scenario(ok).adversaries}
+    assert specs["constant_report"] == {"rssi_dbm": -140, "snr_db": -20}
+    assert specs["shared_antenna"]["grid_km"] == 1.5
+    bad = _write(
+        tmp_path,
+        '[population]\nkind = "uniform"\ncount = 30\nbox = [45, 5, 45.1, 5.1]\n'
+        "[adversaries.constant_report]\nshare = 0.1\nrssi_dbm = 5\n",
+    )
+    with pytest.raises(ScenarioError, match=r"rssi_dbm: 5 outside -200\.\.0"):
+        load_scenario(bad)

@@ -1,0 +1,180 @@
+"""What changes from one reception to the next: fast fading, slow shadowing, the receiver's
+noise-plus-interference floor, soft decoding around the demodulation floor, and churn.
+
+The path-loss models (propagation.py) give a link's median; real receptions scatter around it in
+time. A `Channel` names how much: a Rician K factor for fading per frame, the share of the
+shadowing variance that changes from day to day (people, vehicles, foliage, moved antennas),
+the floor a receiver sees on top of thermal noise (its site's interference, plus an hourly
+wobble), how sharply decoding fails around the spreading factor's floor, and how often a hotspot
+is offline for a day. Every draw is a hash of the seed, the antennas and the event or time slot,
+so a run replays exactly whatever order the links are evaluated in.
+
+`STATIC` is the old, frozen world (no fading, a fixed floor, a hard cut at the floor, nobody
+offline); `HELIUM` is fitted to the real Grenoble receptions (sim_radio/calibration).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+from sim_radio.propagation import _splitmix, hash_normal, link_hash, stream_base
+
+Floats = NDArray[np.float64]
+
+NS_PER_HOUR = 3_600_000_000_000
+NS_PER_DAY = 24 * NS_PER_HOUR
+_FADING_I_STREAM = 0xFAD1
+_FADING_Q_STREAM = 0xFAD2
+_SLOW_SHADOW_STREAM = 0x5105
+_NOISE_STREAM = 0x4E01
+_DECODE_STREAM = 0xDEC0
+_CHURN_STREAM = 0xC4A2
+
+
+@dataclass(frozen=True)
+class Channel:
+    """How receptions vary around a link's median (all in dB unless named otherwise)."""
+
+    name: str
+    # Rician K (linear power ratio of the steady path to the scattered ones); 0 = Rayleigh;
+    # None = no fading at all.
+    rician_k: float | None = None
+    # Fading gains above this are clipped, so the mesh can size its index from a best case.
+    # A Rician/Rayleigh power gain exceeds +6 dB with probability < 0.2 % at K <= 10.
+    fading_max_db: float = 6.0
+    # Share of the shadowing variance drawn anew each day (the rest is the pair's for good).
+    shadowing_time_share: float = 0.0
+    # The receiver's floor above thermal noise: hourly Gaussian wobble around the site's own
+    # excess (which population.py draws per hotspot).
+    noise_time_sigma_db: float = 0.0
+    # Decoding: 50 % at (SF floor + offset), logistic of this scale; None = hard cut at floor.
+    decode_offset_db: float = 0.0
+    decode_scale_db: float | None = None
+    # Probability that a hotspot is offline for a whole day (neither beacons nor hears).
+    offline_share: float = 0.0
+
+    @property
+    def lowest_snr_below_floor_db(self) -> float:
+        """How far below the SF's nominal floor a frame can still be decoded (≥ 0)."""
+        if self.decode_scale_db is None:
+            return max(0.0, -self.decode_offset_db)
+        # Beyond DECODE_TAIL_SCALES scales below the 50 % point a frame is never decoded.
+        return max(0.0, -(self.decode_offset_db - DECODE_TAIL_SCALES * self.decode_scale_db))
+
+    @property
+    def fading_best_db(self) -> float:
+        return 0.0 if self.rician_k is None else self.fading_max_db
+
+
+# The logistic is below 1e-3 beyond ln(999) = 6.907 scales; there decode_probability is 0, so
+# the mesh may drop those links before drawing (and an exhaustive search agrees with it). Each
+# dB of tail widens the mesh's index by ~15 % in area; a 1e-3 chance is lost in the shadowing.
+DECODE_TAIL_SCALES = 6.91
+
+STATIC = Channel("static")
+# Fitted to the Grenoble receptions by sim_radio/calibration/fit_grenoble.py (see
+# docs/simulator-models.md for the procedure, the residuals and the assumptions). K = 3:
+# mostly indoor, partly obstructed links (ITU-R P.1411 quotes K of a few dB for urban NLOS
+# micro-cells); the day-to-day share and the churn are our assumptions, not fits.
+HELIUM = Channel(
+    "helium",
+    rician_k=3.0,
+    fading_max_db=6.0,
+    shadowing_time_share=0.2,
+    noise_time_sigma_db=3.0,
+    decode_offset_db=-3.0,
+    decode_scale_db=1.0,
+    offline_share=0.1,
+)
+CHANNELS = {c.name: c for c in (STATIC, HELIUM)}
+
+
+def hash_uniform(h: NDArray[np.uint64]) -> Floats:
+    """Uniform draws in [0, 1) from the top 53 bits of hashes."""
+    return (h >> np.uint64(11)).astype(np.float64) / float(1 << 53)
+
+
+def _event_hash(
+    seed: int, tx: ArrayLike, rx: ArrayLike, events: ArrayLike, stream: int
+) -> NDArray[np.uint64]:
+    h = link_hash(seed, tx, rx, stream, symmetric=False)
+    return _splitmix(h ^ np.asarray(events, dtype=np.uint64))
+
+
+def fading_db(
+    channel: Channel, seed: int, tx: ArrayLike, rx: ArrayLike, events: ArrayLike
+) -> Floats:
+    """Power gain of the fast fading of each reception, in dB, clipped at fading_max_db.
+
+    Rician: the received field is a steady component of power K/(K+1) plus a circular complex
+    Gaussian of power 1/(K+1), so the mean power gain is 1 (0 dB) and K = 0 is Rayleigh.
+    """
+    shape = np.broadcast(np.asarray(tx), np.asarray(rx), np.asarray(events)).shape
+    if channel.rician_k is None:
+        return np.zeros(shape)
+    k = channel.rician_k
+    i = hash_normal(_event_hash(seed, tx, rx, events, _FADING_I_STREAM))
+    q = hash_normal(_event_hash(seed, tx, rx, events, _FADING_Q_STREAM))
+    scatter = np.sqrt(0.5 / (k + 1.0))
+    power = (np.sqrt(k / (k + 1.0)) + scatter * i) ** 2 + (scatter * q) ** 2
+    return np.minimum(10.0 * np.log10(np.maximum(power, 1e-12)), channel.fading_max_db)
+
+
+def day_of(time_ns: ArrayLike) -> NDArray[np.uint64]:
+    return (np.asarray(time_ns, dtype=np.int64) // NS_PER_DAY).astype(np.uint64)
+
+
+def slow_normal(
+    seed: int, first_mix: NDArray[np.uint64], second: NDArray[np.uint64], day: ArrayLike
+) -> Floats:
+    """The day's standard normal of each link (inputs as Mesh.shadowing_db hashes them)."""
+    h = _splitmix(first_mix ^ second ^ stream_base(seed, _SLOW_SHADOW_STREAM))
+    return hash_normal(_splitmix(h ^ np.asarray(day, dtype=np.uint64)))
+
+
+def noise_wobble_db(channel: Channel, seed: int, rx_keys: ArrayLike, time_ns: ArrayLike) -> Floats:
+    """The hourly part of each receiver's noise-plus-interference floor, in dB."""
+    if channel.noise_time_sigma_db == 0.0:
+        return np.zeros(np.broadcast(np.asarray(rx_keys), np.asarray(time_ns)).shape)
+    hour = (np.asarray(time_ns, dtype=np.int64) // NS_PER_HOUR).astype(np.uint64)
+    h = link_hash(seed, rx_keys, hour, _NOISE_STREAM, symmetric=False)
+    return channel.noise_time_sigma_db * hash_normal(h)
+
+
+def decode_probability(channel: Channel, snr_db: ArrayLike, floor_db: ArrayLike) -> Floats:
+    """Chance a frame at this SNR is decoded, given its SF's nominal demodulation floor."""
+    margin = np.asarray(snr_db, dtype=np.float64) - np.asarray(floor_db, dtype=np.float64)
+    margin = margin - channel.decode_offset_db
+    if channel.decode_scale_db is None:
+        return (margin >= 0.0).astype(np.float64)
+    x = margin / channel.decode_scale_db
+    p = 1.0 / (1.0 + np.exp(-np.clip(x, -50.0, 50.0)))
+    return np.where(x < -DECODE_TAIL_SCALES, 0.0, p)
+
+
+def decoded(
+    channel: Channel,
+    snr_db: ArrayLike,
+    floor_db: ArrayLike,
+    seed: int,
+    tx: ArrayLike,
+    rx: ArrayLike,
+    events: ArrayLike,
+) -> NDArray[np.bool_]:
+    """Which receptions the radio decodes: a seeded draw against decode_probability."""
+    p = decode_probability(channel, snr_db, floor_db)
+    if channel.decode_scale_db is None:
+        return p >= 1.0
+    return hash_uniform(_event_hash(seed, tx, rx, events, _DECODE_STREAM)) < p
+
+
+def online(channel: Channel, seed: int, node_keys: ArrayLike, time_ns: ArrayLike):
+    """Whether each hotspot is up on the day of `time_ns` (churn: one draw per node and day)."""
+    keys = np.asarray(node_keys, dtype=np.uint64)
+    if channel.offline_share == 0.0:
+        return np.ones(np.broadcast(keys, np.asarray(time_ns)).shape, dtype=bool)
+    h = link_hash(seed, keys, day_of(time_ns), _CHURN_STREAM, symmetric=False)
+    return hash_uniform(h) >= channel.offline_share
