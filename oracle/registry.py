@@ -28,7 +28,7 @@ from oracle.errors import (
     UnknownMaker,
     UntrustedOperator,
 )
-from oracle.storage.repository import Registration, Repository
+from oracle.storage.repository import Denial, Registration, Repository
 from pocnet import geo, signing
 from pocnet.errors import DecodeError, SignatureError
 from pocnet.keys import PublicKey, verify_ed25519
@@ -56,8 +56,12 @@ def _default_locator() -> Locator:
     return RegionLocator.default()
 
 
-def hotspot_info(reg: Registration, denied: bool) -> registry_pb2.HotspotInfo:
-    return registry_pb2.HotspotInfo(
+def hotspot_info(
+    reg: Registration, denied: bool, denial: Denial | None = None
+) -> registry_pb2.HotspotInfo:
+    """The registration as the wire carries it; with `denial`, why it is denied (the denylist
+    is public: anyone may audit it, and an owner appeals with it in hand)."""
+    info = registry_pb2.HotspotInfo(
         hotspot_key=reg.hotspot_key,
         owner_wallet=reg.owner_wallet,
         location=reg.location or 0,
@@ -70,6 +74,11 @@ def hotspot_info(reg: Registration, denied: bool) -> registry_pb2.HotspotInfo:
         denied=denied,
         maker_key=reg.maker_key or b"",
     )
+    if denied and denial is not None:
+        info.denial.CopyFrom(registry_pb2.Denial(
+            hotspot_key=denial.hotspot_key, reason=denial.reason, evidence=denial.evidence,
+            expires_at_ms=denial.expires_ms))
+    return info
 
 
 def check_nonce(nonce: int, previous: Registration | None) -> None:
@@ -243,4 +252,5 @@ class Registry:
         reg = self._repo.hotspot(bytes(key))
         if reg is None:
             raise NotFound("hotspot is not registered")
-        return hotspot_info(reg, self._repo.is_denied(reg.hotspot_key))
+        denied = self._repo.is_denied(reg.hotspot_key)
+        return hotspot_info(reg, denied, self._repo.denial(reg.hotspot_key) if denied else None)

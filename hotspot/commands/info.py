@@ -105,10 +105,20 @@ def _answer(info: Any, reports: Any, rewards: Any) -> dict[str, Any]:
         # The registry nonce: the next location request or transfer takes this + 1.
         "nonce": info.nonce if info else None,
         "denied": bool(info and info.denied),
+        "denial": _denial(info),
         "recent_reports": verdicts,
         "rewards": [{"epoch": r.epoch, "beacon": r.beacon_amount, "witness": r.witness_amount}
                     for r in rewards],
     }
+
+
+def _denial(info: Any) -> dict[str, Any] | None:
+    """Why the operator (or gaming detection) denied this hotspot, and until when."""
+    if info is None or not info.denied:
+        return None
+    d = info.denial
+    return {"reason": d.reason or None, "evidence": d.evidence or None,
+            "until": _when(d.expires_at_ms * 1_000_000) if d.expires_at_ms else None}
 
 
 def gather(conf: Any) -> dict[str, Any]:
@@ -179,6 +189,11 @@ def _print_human(out: dict[str, Any]) -> None:
     print(f"oracle       connected to {oracle['endpoint']}"
           + (f" (registry nonce {oracle['nonce']})" if oracle["onboarded"]
              else " (hotspot not onboarded)"))
+    denial = oracle.get("denial")
+    if denial is not None:
+        print(f"denied       {denial['reason'] or 'no reason given'}"
+              + (f", until {denial['until']}" if denial["until"] else "")
+              + (f"; evidence {denial['evidence']}" if denial["evidence"] else ""))
     for r in oracle["recent_reports"]:
         why = f" {r['reason']}: {r.get('detail', '')}" if r["verdict"] == "invalid" else ""
         print(f"  {r['received']} {r['kind']:8} {r['verdict']}{why}".rstrip())

@@ -42,6 +42,7 @@ class SinkOracle(
     def __init__(self, now_s: Callable[[], int] | None = None, region: str = "EU868") -> None:
         self.now_s = now_s or (lambda: int(time.time()))
         self.region = region
+        self.denial: registry_pb2.Denial | None = None  # set: GetHotspot says denied, and why
         self.lock = threading.Lock()
         self.stored: dict[bytes, tuple[str, object]] = {}
         self.submissions = 0
@@ -198,7 +199,11 @@ class SinkOracle(
     def GetHotspot(self, request, context):
         if not self.region:
             context.abort(grpc.StatusCode.NOT_FOUND, "not onboarded")
-        return registry_pb2.HotspotInfo(hotspot_key=request.hotspot_key, region=self.region)
+        info = registry_pb2.HotspotInfo(hotspot_key=request.hotspot_key, region=self.region)
+        if self.denial is not None:
+            info.denied = True
+            info.denial.CopyFrom(self.denial)
+        return info
 
     # QueryService
     def ListReports(self, request, context):

@@ -74,3 +74,24 @@ def test_grpc_core_notices_stay_off_the_terminal(tmp_path: Path) -> None:
         server.stop()
     assert done.returncode == 0 and done.stderr == "", done.stderr
     assert f"oracle       unreachable at {server.endpoint}: " in done.stdout
+
+
+def test_the_owner_is_told_why_the_hotspot_is_denied(tmp_path: Path) -> None:
+    from pocnet.wire import registry_pb2
+
+    oracle = SinkOracle()
+    oracle.denial = registry_pb2.Denial(reason="detect epoch 20400: signal_excess",
+                                        evidence='[{"links":9}]', expires_at_ms=1_763_000_000_000)
+    server = SinkServer(oracle).start()
+    try:
+        conf = _conf(tmp_path, [server.endpoint])
+        done = _info(conf, "--json")
+        text = _info(conf)
+    finally:
+        server.stop()
+    oracle_out = json.loads(done.stdout)["oracle"]
+    assert oracle_out["denied"] is True
+    assert oracle_out["denial"] == {"reason": "detect epoch 20400: signal_excess",
+                                    "evidence": '[{"links":9}]', "until": "2025-11-13 02:13:20Z"}
+    assert ("denied       detect epoch 20400: signal_excess, until 2025-11-13 02:13:20Z; "
+            'evidence [{"links":9}]') in text.stdout

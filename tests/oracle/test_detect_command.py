@@ -122,6 +122,16 @@ def test_apply_publishes_the_entries_in_the_next_denylist(database: str, tmp_pat
     # Denied until the start of epoch N + 1 + 3 (clock_offset's three epochs).
     assert shown["expires"].startswith(
         datetime.fromtimestamp((EPOCH + 4) * 86_400, UTC).date().isoformat())
+    # The registry tells whoever asks about B (its owner, on `pocnet-hotspot info`) why.
+    from oracle.registry import Registry
+
+    repo = open_repository(database)
+    try:
+        info = Registry(repo, PublicKey.from_bytes, lambda: 0).info(key("B"))
+    finally:
+        repo.close()
+    assert info.denied and info.denial.reason == f"detect epoch {EPOCH}: clock_offset"
+    assert info.denial.expires_at_ms == (EPOCH + 4) * 86_400_000
 
 
 def test_apply_needs_the_operator_key(database: str, capsys) -> None:

@@ -57,7 +57,7 @@ class OwnershipTransfer(_message.Message):
     def __init__(self, hotspot_key: _Optional[bytes] = ..., new_owner_wallet: _Optional[bytes] = ..., nonce: _Optional[int] = ..., timestamp_ms: _Optional[int] = ..., owner_signature: _Optional[bytes] = ...) -> None: ...
 
 class HotspotInfo(_message.Message):
-    __slots__ = ("hotspot_key", "owner_wallet", "location", "gain", "elevation", "capability", "region", "nonce", "asserted_at_ms", "denied", "maker_key")
+    __slots__ = ("hotspot_key", "owner_wallet", "location", "gain", "elevation", "capability", "region", "nonce", "asserted_at_ms", "denied", "maker_key", "denial")
     HOTSPOT_KEY_FIELD_NUMBER: _ClassVar[int]
     OWNER_WALLET_FIELD_NUMBER: _ClassVar[int]
     LOCATION_FIELD_NUMBER: _ClassVar[int]
@@ -69,6 +69,7 @@ class HotspotInfo(_message.Message):
     ASSERTED_AT_MS_FIELD_NUMBER: _ClassVar[int]
     DENIED_FIELD_NUMBER: _ClassVar[int]
     MAKER_KEY_FIELD_NUMBER: _ClassVar[int]
+    DENIAL_FIELD_NUMBER: _ClassVar[int]
     hotspot_key: bytes
     owner_wallet: bytes
     location: int
@@ -80,7 +81,8 @@ class HotspotInfo(_message.Message):
     asserted_at_ms: int
     denied: bool
     maker_key: bytes
-    def __init__(self, hotspot_key: _Optional[bytes] = ..., owner_wallet: _Optional[bytes] = ..., location: _Optional[int] = ..., gain: _Optional[int] = ..., elevation: _Optional[int] = ..., capability: _Optional[_Union[Capability, str]] = ..., region: _Optional[str] = ..., nonce: _Optional[int] = ..., asserted_at_ms: _Optional[int] = ..., denied: _Optional[bool] = ..., maker_key: _Optional[bytes] = ...) -> None: ...
+    denial: Denial
+    def __init__(self, hotspot_key: _Optional[bytes] = ..., owner_wallet: _Optional[bytes] = ..., location: _Optional[int] = ..., gain: _Optional[int] = ..., elevation: _Optional[int] = ..., capability: _Optional[_Union[Capability, str]] = ..., region: _Optional[str] = ..., nonce: _Optional[int] = ..., asserted_at_ms: _Optional[int] = ..., denied: _Optional[bool] = ..., maker_key: _Optional[bytes] = ..., denial: _Optional[_Union[Denial, _Mapping]] = ...) -> None: ...
 
 class DeniedEdge(_message.Message):
     __slots__ = ("a", "b")
