@@ -252,5 +252,5 @@ class Registry:
         reg = self._repo.hotspot(bytes(key))
         if reg is None:
             raise NotFound("hotspot is not registered")
-        denied = self._repo.is_denied(reg.hotspot_key)
+        denied = self._repo.is_denied(reg.hotspot_key, self._clock_ms())
         return hotspot_info(reg, denied, self._repo.denial(reg.hotspot_key) if denied else None)

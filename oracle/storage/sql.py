@@ -308,8 +308,14 @@ class SqlRepository(VerificationQueries, RegistryQueries):
     def denylist_version(self) -> int:
         return int(self._read("SELECT max(version) FROM denylist_versions")[0][0] or 0)
 
-    def is_denied(self, key: bytes) -> bool:
-        return bool(self._read("SELECT 1 FROM denied_hotspots WHERE hotspot_key = ?", (key,)))
+    def is_denied(self, key: bytes, at_ms: int | None = None) -> bool:
+        if at_ms is None:
+            return bool(self._read("SELECT 1 FROM denied_hotspots WHERE hotspot_key = ?", (key,)))
+        # An entry lapses at its expiry (gaming detection's denials are for a few epochs), even
+        # before the next denylist version drops it.
+        return bool(self._read(
+            "SELECT 1 FROM denied_hotspots WHERE hotspot_key = ? "
+            "AND (expires_ms = 0 OR expires_ms > ?)", (key, at_ms)))
 
     def is_edge_denied(self, a: bytes, b: bytes) -> bool:
         lo, hi = sorted((a, b))

@@ -72,7 +72,7 @@ class StorageContext:
         return self._hotspots[key]
 
     def is_denied(self, key: bytes) -> bool:
-        return self._repo.is_denied(key)
+        return self._repo.is_denied(key, self.as_of_ms)
 
     def is_edge_denied(self, a: bytes, b: bytes) -> bool:
         return self._repo.is_edge_denied(a, b)

@@ -287,3 +287,20 @@ def test_invalid_beacon_leaves_another_beacons_witnesses(repo: Repository, world
     assert repo.verdict(fake.id).witnesses == 0  # type: ignore[union-attr]
     verdict = repo.verdict(wrow.id)
     assert verdict is not None and verdict.beacon_id == b.id
+
+
+@pytest.mark.parametrize(("expires_after_s", "denied"), [(11, True), (10, False)])
+def test_a_denial_counts_until_its_expiry(repo: Repository, world, expires_after_s: int,
+                                          denied: bool) -> None:  # type: ignore[no-untyped-def]
+    """The denylist entry (say, gaming detection's) is judged at the beacon's receive time: a
+    beacon received at the entry's expiry millisecond is no longer denied."""
+    clock, ingestor, issuer = world
+    beacon, _ = _poc(repo, ingestor, clock, issuer, A, B, T0_S)  # received at T0 + 10 s
+    expires_ms = T0_S * 1000 + expires_after_s * 1000
+    repo.replace_denylist(1, keypair(98).public_key.to_bytes(), [A.public_key.to_bytes()], [],
+                          b"raw", 0, denials=[(A.public_key.to_bytes(), "detect", "", expires_ms)])
+    VerificationRunner(repo, VerifierParams(), clock, worker="w1").run_once(
+        now_ms=beacon.ready_ms)
+    verdict = repo.verdict(beacon.id)
+    assert verdict is not None
+    assert (verdict.reason == Reason.denied) is denied, verdict

@@ -358,3 +358,13 @@ def test_verification_backlog_and_stored_epochs(repo: Repository) -> None:
     repo.claim_beacons("w", 6_000, 60_000, 10)  # a claimed beacon still waits for its verdict
     assert repo.verification_backlog(10_000) == (2, 5_000)
     assert repo.stored_epochs() == (0, None)
+
+
+def test_a_denial_lapses_at_its_expiry(repo: Repository) -> None:
+    """Gaming detection's entries carry an expiry: at that millisecond they stop counting,
+    before any new denylist version drops them; an entry without expiry never lapses."""
+    repo.replace_denylist(1, KEY_A, [KEY_A, KEY_B], [], b"raw", 1,
+                          denials=[(KEY_A, "detect", "{}", 5_000)])
+    assert repo.is_denied(KEY_A, 4_999) and not repo.is_denied(KEY_A, 5_000)
+    assert repo.is_denied(KEY_B, 10**15)
+    assert repo.is_denied(KEY_A)  # on the list, expired or not
