@@ -23,6 +23,7 @@ COMMANDS: tuple[str, ...] = (
     "density",
     "rewards",
     "payout",
+    "imports",
 )
 
 
