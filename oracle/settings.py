@@ -19,6 +19,7 @@ from oracle.errors import SettingsError
 from oracle.stream_guard import StreamCaps
 
 ENV_PREFIX = "POCNET_ORACLE_"
+DAY_S = 86_400
 
 
 @dataclass(frozen=True)
@@ -88,6 +89,16 @@ class RegistrySection:
 
 
 @dataclass(frozen=True)
+class NetworkSection:
+    """How long an epoch lasts. PROTOCOL §6's 24 h is the default; a test network shortens it
+    to try rewards and payouts within minutes. Only the rewards' epoch boundaries follow it:
+    beacon windows (6 h), reciprocity (48 h), interactivity (60 h) and staleness stay the
+    protocol's, so hotspots need no change and the verifier's verdicts do not depend on it."""
+
+    epoch_s: int = 86_400
+
+
+@dataclass(frozen=True)
 class Settings:
     oracle: OracleSection = field(default_factory=OracleSection)
     server: ServerSection = field(default_factory=ServerSection)
@@ -97,6 +108,7 @@ class Settings:
     entropy: EntropySection = field(default_factory=EntropySection)
     verifier: VerifierSection = field(default_factory=VerifierSection)
     registry: RegistrySection = field(default_factory=RegistrySection)
+    network: NetworkSection = field(default_factory=NetworkSection)
 
     def with_(self, section: str, **values: Any) -> Settings:
         """A copy with some fields of one section replaced (tests, command-line flags)."""
@@ -216,6 +228,9 @@ def _check(s: Settings) -> list[str]:
     for path in (s.server.tls_cert, s.server.tls_key):
         if path and not Path(path).is_file():
             errors.append(f"{path}: TLS file not found")
+    if not 0 < s.network.epoch_s <= DAY_S or DAY_S % s.network.epoch_s:
+        errors.append("network.epoch_s: must divide a day (86400 s) so epochs start at "
+                      f"00:00 UTC, got {s.network.epoch_s}")
     for address in s.registry.operator_keys:
         from pocnet.errors import DecodeError
         from pocnet.keys import PublicKey

@@ -3,15 +3,20 @@
 `run` plans the epoch in the payout ledger (stored before anything is signed), then sends
 its batches: to the embedded VM by default (state kept in `--state`), or to a cluster with
 `--rpc-url`. Re-running after a crash finishes the job without paying anyone twice.
-`status` reads the ledger only: batch states and each wallet's owed and paid.
+`status` reads the ledger only: batch states and each wallet's owed and paid. Both take the
+same options (`status` accepts and ignores `run`'s chain options' absence: --config and
+--database are accepted by both). One `run` at a time per ledger: a second one exits 2 at once
+(the ledger would make it safe, but it would wait on locks and fail obscurely).
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 from collections import Counter
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -36,8 +41,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
         q.add_argument("--ledger", default=DEFAULT_LEDGER, metavar="PATH",
                        help=f"payout ledger (SQLite; default {DEFAULT_LEDGER})")
         q.add_argument("--json", action="store_true", help="print one JSON object")
-    r.add_argument("--config", metavar="FILE", help="settings file (TOML)")
-    r.add_argument("--database", metavar="URL", help="database URL or path (manifests)")
+        q.add_argument("--config", metavar="FILE", help="settings file (TOML)")
+        q.add_argument("--database", metavar="URL", help="database URL or path (manifests)")
     r.add_argument("--rpc-url", metavar="URL",
                    help="Solana JSON-RPC endpoint (default: the embedded LiteSVM)")
     r.add_argument("--state", metavar="PATH",
@@ -82,6 +87,29 @@ def _manifest(args: argparse.Namespace) -> Any:
 
 
 def _run_payout(args: argparse.Namespace) -> int:
+    beside = Path(args.ledger).parent
+    if not beside.is_dir():
+        raise UsageError(f"--ledger: folder {beside} does not exist")
+    manifest = _manifest(args)
+    with _one_run(Path(args.ledger)):
+        return _pay(args, manifest, beside)
+
+
+@contextlib.contextmanager
+def _one_run(ledger: Path) -> Iterator[None]:
+    """An exclusive lock on `LEDGER.lock` for the whole run; a second run exits 2 at once."""
+    import fcntl
+
+    with open(f"{ledger}.lock", "a") as lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise UsageError(f"another `payout run` is using {ledger}; run this again when it "
+                             "has finished (nothing was paid twice)") from None
+        yield
+
+
+def _pay(args: argparse.Namespace, manifest: Any, beside: Path) -> int:
     import sys
 
     from tqdm import tqdm
@@ -90,10 +118,6 @@ def _run_payout(args: argparse.Namespace) -> int:
     from oracle.payout.solana_writer import SolanaWriter
     from oracle.rewards.errors import RewardsError
 
-    beside = Path(args.ledger).parent
-    if not beside.is_dir():
-        raise UsageError(f"--ledger: folder {beside} does not exist")
-    manifest = _manifest(args)
     payer_path = Path(args.payer) if args.payer else beside / DEFAULT_PAYER
     payer = load_payer(payer_path, create=args.rpc_url is None and args.payer is None)
     ledger = Ledger(args.ledger)
@@ -142,9 +166,10 @@ def _run_status(args: argparse.Namespace) -> int:
     try:
         batches = ledger.batches(args.epoch)
         wallets = ledger.epoch_wallets(args.epoch)
+        planned = ledger.is_planned(args.epoch)  # an epoch that paid nobody has no batch
     finally:
         ledger.close()
-    if not batches and not wallets:
+    if not planned:
         raise UsageError(f"epoch {args.epoch} has no payout plan; run `payout run` first")
     counts = Counter(r.state for r in batches)
     out = {
