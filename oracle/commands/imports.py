@@ -18,9 +18,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     p = subparsers.add_parser(
         "import",
         help="store a file of wire reports with their receive times (backfill, replay)",
-        description="Store the reports of FILE (JSON Lines: received_ms, kind, report as "
-        "base64) through ingest's checks, stamped with the file's receive times. Entropy "
-        "records are stored when signed by this oracle's key or an --entropy-key.",
+        description="Store the records of FILE (JSON Lines: received_ms, kind, report as "
+        "base64) through ingest's and the registry's checks, stamped with the file's receive "
+        "times. Entropy records are stored when signed by this oracle's key or an "
+        "--entropy-key.",
     )
     p.add_argument("file", metavar="FILE", help="JSON Lines file, '-' for standard input")
     p.add_argument("--entropy-key", action="append", default=[], metavar="ADDRESS",
@@ -56,8 +57,9 @@ def _run(args: argparse.Namespace) -> int:
 
     from oracle.commands._database import open_database
     from oracle.errors import OracleError
-    from oracle.importer import Importer, ImportFormatError, summary
+    from oracle.importer import Importer, summary
     from pocnet.keys import Network
+    from pocnet.report_file import ReportFileError
 
     try:
         source = sys.stdin.buffer if args.file == "-" else open(args.file, "rb")
@@ -70,7 +72,7 @@ def _run(args: argparse.Namespace) -> int:
         with tqdm(desc="import", unit="report", file=sys.stderr,
                   disable=args.json or not sys.stderr.isatty()) as bar:
             result = importer.run(source, progress=bar.update)
-    except ImportFormatError as exc:
+    except ReportFileError as exc:
         raise UsageError(f"{args.file}: {exc} (the lines before it are stored; importing "
                          "again stores nothing twice)") from None
     except OracleError as exc:
@@ -85,7 +87,8 @@ def _run(args: argparse.Namespace) -> int:
     else:
         rejected = sum(result.rejected.values())
         print(f"stored {result.stored} reports ({result.duplicates} already stored), "
-              f"{result.entropy} entropy records, {rejected} rejected")
+              f"{result.entropy} entropy records, {result.assertions} assertions, "
+              f"{rejected} rejected")
         for n, reason in result.first_rejected:
             print(f"  line {n}: {reason}")
     return 0

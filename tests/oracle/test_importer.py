@@ -10,11 +10,11 @@ import pytest
 from oracle_factories import assertion, beacon_report, keypair, witness_report
 
 from oracle.cli import main
-from oracle.importer import record_line
 from oracle.storage import open_repository
 from pocnet import signing
 from pocnet.beacon import entropy_data
 from pocnet.keys import Network, create_keyfile
+from pocnet.report_file import record_line
 from pocnet.wire import entropy_pb2
 
 ENTROPY_TS_S = 1_780_000_000  # 2026-05-28, long before the test runs: no wall clock involved
@@ -40,14 +40,6 @@ def _entropy(signer, timestamp_s: int = ENTROPY_TS_S) -> entropy_pb2.Entropy:  #
     return signing.sign(msg, signer)
 
 
-def _onboard(capsys, tmp_path: Path, *hotspots) -> None:  # type: ignore[no-untyped-def]
-    for i, hotspot in enumerate(hotspots):
-        path = tmp_path / f"assert{i}.bin"
-        signed = assertion(hotspot, keypair(900 + i), lat=52.0 + i * 0.1)
-        path.write_bytes(signed.SerializeToString())
-        assert _run(capsys, "registry", "onboard", str(path))[0] == 0
-
-
 def _write(path: Path, records: list[tuple[int, str, bytes]]) -> str:
     path.write_text("".join(record_line(ms, kind, raw) for ms, kind, raw in records))
     return str(path)
@@ -64,18 +56,19 @@ def _beacon_reason(capsys, report) -> str | None:  # type: ignore[no-untyped-def
 def test_the_files_receive_time_is_the_oracles_clock(env, tmp_path: Path, capsys, received_s: int,
                                                      expired: bool) -> None:  # type: ignore[no-untyped-def]
     hotspot = keypair(1)
-    _onboard(capsys, tmp_path, hotspot)
     entropy = _entropy(env)
     beacon = beacon_report(hotspot, entropy.data, ENTROPY_TS_S)
     received_ms = (ENTROPY_TS_S + received_s) * 1000
     path = _write(tmp_path / "in.jsonl", [
+        (1, "assertion", assertion(hotspot, keypair(900)).SerializeToString()),
         (ENTROPY_TS_S * 1000, "entropy", entropy.SerializeToString()),
         (received_ms, "beacon", beacon.SerializeToString()),
     ])
     code, out, err = _run(capsys, "import", path, "--json")
     assert code == 0, err
     assert json.loads(out) | {"first_rejected": []} == {
-        "stored": 1, "duplicates": 0, "entropy": 1, "rejected": {}, "first_rejected": [],
+        "stored": 1, "duplicates": 0, "entropy": 1, "assertions": 1, "rejected": {},
+        "first_rejected": [],
         "last_received_ms": received_ms}
     repo = open_repository(f"sqlite:///{tmp_path / 'oracle.db'}")
     try:
@@ -90,19 +83,22 @@ def test_the_files_receive_time_is_the_oracles_clock(env, tmp_path: Path, capsys
 def test_refused_records_are_counted_and_the_rest_stored(env, tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
     good, forged, other_net = keypair(2), keypair(3), keypair(4, Network.TESTNET)
     stranger = keypair(5)
+    unsigned_by_owner = assertion(good, keypair(901))
+    unsigned_by_owner.owner_signature = bytes(64)
     records = [
         (1, "entropy", _entropy(stranger).SerializeToString()),  # not this oracle's entropy
         (2, "witness", witness_report(good).SerializeToString()),
         (3, "witness", witness_report(forged, signer=good).SerializeToString()),
         (4, "witness", witness_report(other_net).SerializeToString()),
         (5, "beacon", b"\xff\xff"),
+        (6, "assertion", unsigned_by_owner.SerializeToString()),
     ]
     code, out, err = _run(capsys, "import", _write(tmp_path / "in.jsonl", records), "--json")
     assert code == 0, err
     result = json.loads(out)
     assert result["stored"] == 1 and result["entropy"] == 0
-    assert [r["line"] for r in result["first_rejected"]] == [1, 3, 4, 5]
-    assert sum(result["rejected"].values()) == 4
+    assert [r["line"] for r in result["first_rejected"]] == [1, 3, 4, 5, 6]
+    assert sum(result["rejected"].values()) == 5 and result["assertions"] == 0
     # Another oracle's entropy is accepted when the operator names its key.
     code, out, _ = _run(capsys, "import", _write(tmp_path / "e.jsonl", records[:1]), "--json",
                         "--entropy-key", stranger.public_key.address)
