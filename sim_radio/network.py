@@ -365,9 +365,12 @@ async def stop_all(processes: Sequence[ManagedProcess]) -> None:
 
 def location_assertion(hotspot: Keypair, owner: Keypair, lat: float, lon: float,
                        gain_dbi_x10: int = 30, elevation_m: int = 12,
-                       nonce: int | None = None) -> registry_pb2.LocationAssertion:
-    """An onboarding request signed by the hotspot key and by the owner's wallet key."""
-    now_ms = time.time_ns() // 1_000_000
+                       nonce: int | None = None,
+                       timestamp_ms: int | None = None) -> registry_pb2.LocationAssertion:
+    """An onboarding request signed by the hotspot key and by the owner's wallet key: the
+    one place simulated hotspots are onboarded (the demo's daemons and the proving ground's
+    report files), so a new signature the registry requires is added here alone."""
+    now_ms = time.time_ns() // 1_000_000 if timestamp_ms is None else timestamp_ms
     msg = registry_pb2.LocationAssertion(
         hotspot_key=hotspot.public_key.to_bytes(), owner_wallet=owner.public_key.raw,
         location=int(geo.latlng_to_cell(lat, lon, geo.ASSERT_RES)), gain=gain_dbi_x10,

@@ -25,17 +25,16 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
-from pocnet import geo, signing
+from pocnet import signing
 from pocnet.beacon import ENTROPY_INTERVAL_S, derive_beacon, entropy_data
 from pocnet.keys import Keypair, Network
 from pocnet.regions import get_plan
 from pocnet.report_file import record_line
-from pocnet.wire import entropy_pb2, registry_pb2, reports_pb2
+from pocnet.wire import entropy_pb2, reports_pb2
 from sim_radio.adversaries import Assignment, Claim, WitnessReports
 from sim_radio.mesh import RoundResult
 
 NETWORK = Network.TESTNET  # simulated hotspots are never mainnet hotspots
-ASSERTION_SIGNATURES = ("hotspot_signature", "owner_signature")  # PROTOCOL §2: both sign
 GPS_H_ACC_MM = 2_500  # a good u-blox fix under open sky
 GPS_SATELLITES = 12
 MIN_LATENCY_MS, LATENCY_SPAN_MS = 200, 800
@@ -54,28 +53,6 @@ def hotspot_keypair(seed: int, node_id: str) -> Keypair:
 def owner_keypair(seed: int, node_id: str) -> Keypair:
     """Each simulated hotspot has its own owner, so its payout is its own wallet's."""
     return Keypair.from_seed(_hash("owner", seed, node_id), Network.MAINNET)
-
-
-def signed_assertion(
-    hotspot: Keypair, owner: Keypair, claim: Claim, gain_dbi_x10: int, elevation_m: int,
-    timestamp_ms: int,
-) -> registry_pb2.LocationAssertion:
-    """The one place simulated hotspots are onboarded: the signed assertion of their claimed
-    location, signed by the hotspot and its owner's wallet (PROTOCOL §2)."""
-    msg = registry_pb2.LocationAssertion(
-        hotspot_key=hotspot.public_key.to_bytes(),
-        owner_wallet=owner.public_key.raw,
-        location=geo.latlng_to_cell(claim.asserted_lat, claim.asserted_lon, geo.ASSERT_RES),
-        gain=gain_dbi_x10,
-        elevation=elevation_m,
-        capability=registry_pb2.FULL,
-        nonce=1,
-        timestamp_ms=timestamp_ms,
-    )
-    canonical = signing.canonical_bytes(msg, ASSERTION_SIGNATURES)
-    msg.hotspot_signature = hotspot.sign(canonical)
-    msg.owner_signature = owner.sign(canonical)
-    return msg
 
 
 def _fix(claim: Claim, time_ns: int) -> reports_pb2.GpsFix | None:
@@ -115,9 +92,13 @@ class WireWriter:
 
     def onboarding(self, at_ms: int) -> Iterator[str]:
         """Assertion records of every hotspot, at `at_ms` (before the first window)."""
+        from sim_radio.network import location_assertion
+
         for h, claim, key in zip(self._a.hotspots, self._a.claims, self.keys, strict=True):
             owner = owner_keypair(self._seed, h.node_id)
-            msg = signed_assertion(key, owner, claim, h.gain_dbi_x10, round(h.height_m), at_ms)
+            msg = location_assertion(key, owner, claim.asserted_lat, claim.asserted_lon,
+                                     h.gain_dbi_x10, round(h.height_m), nonce=1,
+                                     timestamp_ms=at_ms)
             yield record_line(at_ms, "assertion", msg.SerializeToString())
 
     def _entropy_for(self, start_ns: int, lines: list[str]) -> tuple[bytes, int]:

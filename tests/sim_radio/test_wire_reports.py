@@ -17,7 +17,9 @@ from pocnet.report_file import parse_line
 from pocnet.wire import entropy_pb2, registry_pb2, reports_pb2
 from sim_radio.adversaries import FLAG_FABRICATED, FLAG_REPLAYED, witness_reports
 from sim_radio.scenario import build, load_scenario
-from sim_radio.wire_reports import ASSERTION_SIGNATURES, WireWriter
+from sim_radio.wire_reports import WireWriter
+
+ASSERTION_SIGNATURES = ("hotspot_signature", "owner_signature")  # PROTOCOL §2: both sign
 
 SMALL_TOWN = Path(__file__).resolve().parents[2] / "sim_radio" / "scenarios" / "small_town.toml"
 ORACLE = Keypair.from_seed(bytes(range(32)))
