@@ -254,15 +254,19 @@ def module_argv(module: str, *args: str) -> list[str]:
 class OracleProcess(ManagedProcess):
     """`pocnet-oracle serve` on 127.0.0.1 with a free port and SQLite in `directory`."""
 
-    def __init__(self, directory: Path, verifier_interval_s: float = 1.0) -> None:
+    def __init__(self, directory: Path, verifier_interval_s: float = 1.0,
+                 config: Path | None = None) -> None:
+        """`config`: a settings file (e.g. a test network's [network] epoch_s)."""
         self.directory = directory
         self.key_path = directory / "oracle.key"
         self.db_path = directory / "oracle.db"
         self.port = 0
+        settings = ["--config", str(config)] if config is not None else []
         super().__init__(
             "oracle",
             module_argv("oracle.cli", "serve", "--listen", "127.0.0.1:0", "--database",
-                         f"sqlite:///{self.db_path}", "--key", str(self.key_path), "--json"),
+                         f"sqlite:///{self.db_path}", "--key", str(self.key_path), "--json",
+                         *settings),
             directory / "oracle.log",
             {
                 "POCNET_ORACLE_VERIFIER_INTERVAL_S": str(verifier_interval_s),

@@ -96,17 +96,19 @@ def _first_line(proc: subprocess.Popen[str], timeout_s: float) -> str:
     return line
 
 
-def start_oracle(workdir: Path, epoch_s: int, stale_after_s: int = 45 * 60) -> Oracle:
-    """A fresh oracle in `workdir`: testnet, its own key, SQLite, epochs of `epoch_s`."""
+def start_oracle(workdir: Path, epoch_s: int, stale_after_s: int = 45 * 60,
+                 network: str = "testnet") -> Oracle:
+    """A fresh oracle in `workdir` (oracle.key, oracle.db, oracle.toml): its own key, SQLite,
+    epochs of `epoch_s`; testnet unless the hotspots it serves hold mainnet keys."""
     workdir.mkdir(parents=True, exist_ok=True)
     key_path = workdir / "oracle.key"
     if key_path.exists():
         raise OracleCommandError(f"{workdir} already holds an oracle; give an empty --out")
-    key = create_keyfile(key_path, Network.TESTNET)
+    key = create_keyfile(key_path, Network[network.upper()])
     config = workdir / "oracle.toml"
     config.write_text(
         "[oracle]\n"
-        'network = "testnet"\n'
+        f"network = {json.dumps(network)}\n"
         f"key = {json.dumps(str(key_path))}\n"
         f"database = {json.dumps('sqlite:///' + str(workdir / 'oracle.db'))}\n"
         "[verifier]\n"

@@ -20,7 +20,6 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from pocnet.keys import PublicKey
 from sim_radio.adversaries import Assignment, witness_reports
 from sim_radio.links import LinkLog
 from sim_radio.mesh import BEACON_WINDOW_NS, Mesh
@@ -169,9 +168,10 @@ def compare_honest(run: Pass, clean: Pass, honest: set[int]) -> dict[str, int]:
     return out
 
 
-def payout_matches_manifest(p: Pass) -> bool:
-    """Every wallet of every epoch's manifest paid exactly its amount, and no other wallet."""
-    for manifest, status in zip(p.manifests, p.payouts, strict=True):
+def payout_matches_manifest(manifests: list[dict], payouts: list[dict]) -> bool:
+    """Every wallet of every epoch's manifest (`rewards compute --json`) paid exactly its
+    amount in confirmed batches, and no other wallet (`payout status --json`)."""
+    for manifest, status in zip(manifests, payouts, strict=True):
         owed = {w["wallet"]: w["amount"] for w in manifest["wallets"] if w["amount"]}
         paid = {w["wallet"]: w["epoch_amount"] for w in status["wallets"]}
         confirmed = all(b["state"] == "confirmed" for b in status["batches"])
@@ -179,7 +179,3 @@ def payout_matches_manifest(p: Pass) -> bool:
             return False
     return True
 
-
-def hotspot_address(p: Pass, index: int) -> str:
-    key: PublicKey = p.writer_keys[index].public_key
-    return key.address

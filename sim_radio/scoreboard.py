@@ -99,18 +99,24 @@ def _mean(values: Sequence[int]) -> float:
     return sum(values) / len(values) if values else 0.0
 
 
-def score(classes: Mapping[str, Sequence[int]], run: Outcome, clean: Outcome) -> list[dict]:
-    """One row per class (honest first), every column of the table above."""
+def score(classes: Mapping[str, Sequence[int]], run: Outcome,
+          clean: Outcome | None) -> list[dict]:
+    """One row per class (honest first), every column of the table above; without a run
+    without adversaries (`clean` None, e.g. the demo) the columns comparing with it are None."""
     honest = list(classes.get(HONEST, ()))
     honest_mean = _mean([run.rewards[i] for i in honest])
-    rejected, hurt_by_run = run.rejected(), run.hurt(clean)
+    rejected = run.rejected()
+    hurt_by_run = run.hurt(clean) if clean is not None else set()
     rows = []
     for name, members in classes.items():
         rewards = [run.rewards[i] for i in members]
         row: dict[str, Any] = {"class": name, "hotspots": len(members),
                                "rejected": _share(sum(1 for i in members if i in rejected),
                                                   len(members))}
-        if name == HONEST:
+        if name == HONEST and clean is None:
+            row |= {"caught": None, "hurt": None, "reward_lost": None,
+                    "reward_lost_share": None}
+        elif name == HONEST:
             hurt = [i for i in members if i in hurt_by_run]
             lost = [i for i in members if run.rewards[i] < clean.rewards[i]]
             clean_total = sum(clean.rewards[i] for i in members)

@@ -111,7 +111,8 @@ def prove(scenario: Any, epochs: int, out: Path, links: Path | None, progress: A
         "scoreboard": rows,
         "cheaters_emission_share": cheaters_share(classes, outcome),
         "honest_verdicts_without_adversaries": compare_honest(run, clean, set(classes["honest"])),
-        "payout_matches_manifest": payout_matches_manifest(run) and payout_matches_manifest(clean),
+        "payout_matches_manifest": (payout_matches_manifest(run.manifests, run.payouts) and
+                                    payout_matches_manifest(clean.manifests, clean.payouts)),
         "epochs_run": [
             {"epoch": m["epoch"], "total_paid": m["total_paid"], "unallocated": m["unallocated"],
              "wallets": len(m["wallets"]), "merkle_root": m["merkle_root"]}
