@@ -140,9 +140,8 @@ class WireWriter:
             fix = _fix(claim, end_ns)
             if fix is not None:
                 msg.gps_fix.CopyFrom(fix)
-            signing.sign(msg, self.keys[i])
             beacons[event] = msg
-            beacon_ids.append(signing.report_id(msg))
+            beacon_ids.append(_sign(msg, self.keys[i]))
             beacon_rx[k] = end_ns // 1_000_000 + _latency_ms(self._seed, "b", event)
             timed.append((int(beacon_rx[k]), record_line(int(beacon_rx[k]), "beacon",
                                                          msg.SerializeToString())))
@@ -166,8 +165,7 @@ class WireWriter:
             fix = _fix(a.claims[w], true_ns)
             if fix is not None:
                 msg.gps_fix.CopyFrom(fix)
-            signing.sign(msg, self.keys[w])
-            witness_ids.append(signing.report_id(msg))
+            witness_ids.append(_sign(msg, self.keys[w]))
             witness_rx[j] = true_ns // 1_000_000 + _latency_ms(
                 self._seed, "w", w, int(witnesses.beacon_event[j]), reported_ns)
             timed.append((int(witness_rx[j]), record_line(int(witness_rx[j]), "witness",
@@ -175,6 +173,14 @@ class WireWriter:
         timed.sort(key=lambda t: t[0])  # the oracle receives them in time order
         lines.extend(line for _, line in timed)
         return RoundReports(lines, beacon_ids, witness_ids, beacon_rx, witness_rx)
+
+
+def _sign(msg: reports_pb2.BeaconReport | reports_pb2.WitnessReport, key: Keypair) -> bytes:
+    """Sign in place; the report id. Both come from the one canonical serialisation (the
+    oracle's ingest does the same): millions of reports are signed per simulated day."""
+    canonical = signing.canonical_bytes(msg)
+    msg.signature = key.sign(canonical)
+    return hashlib.sha256(canonical).digest()  # == signing.report_id(msg)
 
 
 def _latency_ms(seed: int, *event: object) -> int:

@@ -16,6 +16,12 @@ def test_a_written_line_reads_back(kind: str) -> None:
     assert parse_line(line.encode(), 7) == (1_780_000_000_123, kind, b"\x00\xffwire")
 
 
+def test_a_line_is_the_json_of_the_record() -> None:
+    line = record_line(5, "witness", b"\xfb\xff")
+    assert json.loads(line) == {"received_ms": 5, "kind": "witness", "report": "+/8="}
+    assert line == json.dumps(json.loads(line)) + "\n"
+
+
 def test_unknown_kinds_are_not_written() -> None:
     with pytest.raises(ValueError):
         record_line(1, "vote", b"")
