@@ -59,7 +59,7 @@ def _run(args: argparse.Namespace) -> int:
     from oracle.errors import OracleError
     from oracle.importer import Importer, summary
     from pocnet.keys import Network
-    from pocnet.report_file import ReportFileError
+    from pocnet.report_file import ReportFileError, read_lines
 
     try:
         source = sys.stdin.buffer if args.file == "-" else open(args.file, "rb")
@@ -71,7 +71,7 @@ def _run(args: argparse.Namespace) -> int:
         importer = Importer(repo, network, _trusted_keys(settings, args.entropy_key))
         with tqdm(desc="import", unit="report", file=sys.stderr,
                   disable=args.json or not sys.stderr.isatty()) as bar:
-            result = importer.run(source, progress=bar.update)
+            result = importer.run(read_lines(source), progress=bar.update)
     except ReportFileError as exc:
         raise UsageError(f"{args.file}: {exc} (the lines before it are stored; importing "
                          "again stores nothing twice)") from None

@@ -12,6 +12,8 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+from collections.abc import Iterator
+from typing import BinaryIO
 
 from pocnet.errors import DecodeError
 
@@ -50,3 +52,10 @@ def parse_line(line: bytes, number: int) -> tuple[int, str, bytes]:
     if kind not in KINDS:
         raise ReportFileError(f"line {number}: kind must be one of {', '.join(KINDS)}")
     return received_ms, kind, raw
+
+
+def read_lines(stream: BinaryIO) -> Iterator[bytes]:
+    """The file's lines, none longer than MAX_LINE_BYTES + 1 bytes: a file without newlines
+    cannot make the reader hold it whole (parse_line then refuses the over-long line)."""
+    while line := stream.readline(MAX_LINE_BYTES + 1):
+        yield line

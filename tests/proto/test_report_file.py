@@ -6,7 +6,14 @@ import json
 
 import pytest
 
-from pocnet.report_file import KINDS, MAX_LINE_BYTES, ReportFileError, parse_line, record_line
+from pocnet.report_file import (
+    KINDS,
+    MAX_LINE_BYTES,
+    ReportFileError,
+    parse_line,
+    read_lines,
+    record_line,
+)
 
 
 @pytest.mark.parametrize("kind", KINDS)
@@ -44,3 +51,16 @@ def test_a_line_longer_than_the_limit_is_refused_before_parsing() -> None:
     assert parse_line(ok, 1)[2] == b"x" * 1000
     with pytest.raises(ReportFileError, match="longer than"):
         parse_line(b" " * (MAX_LINE_BYTES + 1), 1)
+
+
+def test_lines_are_read_in_bounded_pieces() -> None:
+    import io
+
+    short = record_line(1, "beacon", b"x").encode()
+    stream = io.BytesIO(short + b"y" * (3 * MAX_LINE_BYTES) + b"\n")
+    lines = read_lines(stream)
+    assert next(lines) == short
+    huge = next(lines)
+    assert len(huge) == MAX_LINE_BYTES + 1
+    with pytest.raises(ReportFileError, match="line 2: longer than"):
+        parse_line(huge, 2)
