@@ -118,6 +118,11 @@ def run_pass(name: str, scenario: Scenario, epochs: int, workdir: Path,
     timings["simulate_and_sign"] = time.monotonic() - t
     t = time.monotonic()
     p.imported = oracle.run("import", str(report_file))
+    if refused := sum(p.imported["rejected"].values()):
+        first = p.imported["first_rejected"][0]
+        raise ProvingError(f"the oracle refused {refused} records of {report_file} (line "
+                           f"{first['line']}: {first['reason']}): the simulation and the "
+                           "oracle's rules disagree, so no score would mean anything")
     timings["import"] = time.monotonic() - t
     t = time.monotonic()
     oracle.run("verify")

@@ -71,7 +71,7 @@ def _run(args: argparse.Namespace) -> int:
                   disable=args.json or not sys.stderr.isatty(), desc=scenario.name) as bar:
             try:
                 result = prove(scenario, args.epochs, out, args.links, bar.update)
-            except (OracleCommandError, PopulationError) as exc:
+            except (OracleCommandError, PopulationError, ProvingError) as exc:
                 raise UsageError(str(exc)) from None
     if args.json:
         print_json(result)
