@@ -2,12 +2,14 @@
 oracle, twice (with and without adversaries), with where the time goes.
 
 Targets (issue 11): 2,000 hotspots × 7 epochs ≤ 10 min; 10,000 hotspots × 1 epoch ≤ 10 min.
-The scenario is sim_radio/scenarios/city.toml with its population count replaced; with
+The scenario is sim_radio/scenarios/city.toml (or `--scenario country`, the national
+population) with its population count replaced; with
 `--class-share S` every adversary class gets share S (the baseline of docs/benchmarks.md uses
 0.10). Prints one JSON document: wall time, per-pass timings, the scoreboard.
 
     python tests/bench/bench_proving.py --hotspots 2000 --epochs 7
     python tests/bench/bench_proving.py --hotspots 2000 --epochs 1 --class-share 0.10
+    python tests/bench/bench_proving.py --scenario country --hotspots 10000 --epochs 1
 """
 
 from __future__ import annotations
@@ -22,13 +24,13 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-CITY = ROOT / "sim_radio" / "scenarios" / "city.toml"
+SCENARIOS = ROOT / "sim_radio" / "scenarios"
 BEHAVIOURS = ("false_location", "rssi_inflation", "attenuator", "shared_antenna",
               "collusion_ring", "beacon_relay", "replay", "clock_offset")
 
 
-def scenario_text(hotspots: int, class_share: float | None) -> str:
-    text = CITY.read_text()
+def scenario_text(name: str, hotspots: int, class_share: float | None) -> str:
+    text = (SCENARIOS / f"{name}.toml").read_text()
     text = re.sub(r"(?m)^count = \d+", f"count = {hotspots}", text, count=1)
     if class_share is not None:
         text = re.sub(r"(?m)^share = [0-9.]+", f"share = {class_share}", text)
@@ -39,14 +41,15 @@ def scenario_text(hotspots: int, class_share: float | None) -> str:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--scenario", choices=("city", "country"), default="city")
     parser.add_argument("--hotspots", type=int, default=2000)
     parser.add_argument("--epochs", type=int, default=7)
     parser.add_argument("--class-share", type=float)
     parser.add_argument("--keep", type=Path, help="keep the oracles' files here")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="bench-proving-") as tmp:
-        scenario = Path(tmp) / "city.toml"
-        scenario.write_text(scenario_text(args.hotspots, args.class_share))
+        scenario = Path(tmp) / f"{args.scenario}.toml"
+        scenario.write_text(scenario_text(args.scenario, args.hotspots, args.class_share))
         out = args.keep or Path(tmp) / "out"
         started = time.monotonic()
         done = subprocess.run(
@@ -60,7 +63,8 @@ def main() -> int:
         return 1
     result = json.loads(done.stdout)
     print(json.dumps({
-        "hotspots": result["hotspots"], "epochs": args.epochs, "class_share": args.class_share,
+        "scenario": args.scenario, "hotspots": result["hotspots"], "epochs": args.epochs,
+        "class_share": args.class_share,
         "wall_s": round(wall_s, 1), "timings_s": result["timings_s"],
         "imported": result["imported"], "witness_graph": result["witness_graph"],
         "scoreboard": result["scoreboard"],
