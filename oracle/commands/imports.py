@@ -65,7 +65,12 @@ def _run(args: argparse.Namespace) -> int:
         source = sys.stdin.buffer if args.file == "-" else open(args.file, "rb")
     except OSError as exc:
         raise UsageError(f"{args.file}: {exc.strerror}") from None
-    settings, repo = open_database(args.config, args.database)
+    try:  # the file first: a missing file must not create a database
+        settings, repo = open_database(args.config, args.database)
+    except UsageError:
+        if source is not sys.stdin.buffer:
+            source.close()
+        raise
     network = Network.TESTNET if settings.oracle.network == "testnet" else Network.MAINNET
     try:
         importer = Importer(repo, network, _trusted_keys(settings, args.entropy_key))
