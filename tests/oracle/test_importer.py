@@ -132,3 +132,4 @@ def test_malformed_lines_are_one_line_errors(env, tmp_path: Path, capsys, line: 
 def test_missing_file_is_one_line(env, tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
     code, _, err = _run(capsys, "import", str(tmp_path / "none.jsonl"))
     assert code == 2 and "none.jsonl" in err and err.count("\n") == 1
+    assert not (tmp_path / "oracle.db").exists()  # nothing created for a file that is not there
