@@ -27,6 +27,7 @@ COMMANDS: tuple[str, ...] = (
     "detect",
     "keys",
     "config",
+    "imports",
 )
 
 

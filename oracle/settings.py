@@ -20,6 +20,7 @@ from pocnet import settings_file
 
 DEFAULT_PATH = Path("/etc/pocnet/oracle.toml")
 ENV_PREFIX = "POCNET_ORACLE_"
+DAY_S = 86_400
 
 
 @dataclass(frozen=True)
@@ -137,6 +138,16 @@ class MetricsSection:
 
 
 @dataclass(frozen=True)
+class NetworkSection:
+    """How long an epoch lasts. docs/protocol.md §6's 24 h is the default; a test network shortens
+    it to try rewards and payouts within minutes. Only the rewards' epoch boundaries follow it:
+    beacon windows (6 h), reciprocity (48 h), interactivity (60 h) and staleness stay the
+    protocol's, so hotspots need no change and the verifier's verdicts do not depend on it."""
+
+    epoch_s: int = 86_400
+
+
+@dataclass(frozen=True)
 class Settings:
     oracle: OracleSection = field(default_factory=OracleSection)
     server: ServerSection = field(default_factory=ServerSection)
@@ -151,6 +162,7 @@ class Settings:
     retention: RetentionSection = field(default_factory=RetentionSection)
     payout: PayoutSection = field(default_factory=PayoutSection)
     metrics: MetricsSection = field(default_factory=MetricsSection)
+    network: NetworkSection = field(default_factory=NetworkSection)
 
     def with_(self, section: str, **values: Any) -> Settings:
         """A copy with some fields of one section replaced (tests, command-line flags)."""
@@ -214,6 +226,9 @@ def _check(s: Settings) -> list[str]:
         if path and not Path(path).is_file():
             errors.append(f"{path}: TLS file not found")
     errors += _check_limits(s)
+    if not 0 < s.network.epoch_s <= DAY_S or DAY_S % s.network.epoch_s:
+        errors.append("network.epoch_s: must divide a day (86400 s) so epochs start at "
+                      f"00:00 UTC, got {s.network.epoch_s}")
     for address in s.registry.operator_keys:
         from pocnet.errors import DecodeError
         from pocnet.keys import PublicKey

@@ -255,17 +255,21 @@ def module_argv(module: str, *args: str) -> list[str]:
 class OracleProcess(ManagedProcess):
     """`pocnet-oracle serve` on 127.0.0.1 with a free port and SQLite in `directory`."""
 
-    def __init__(self, directory: Path, verifier_interval_s: float = 1.0) -> None:
+    def __init__(self, directory: Path, verifier_interval_s: float = 1.0,
+                 config: Path | None = None) -> None:
+        """`config`: a settings file (e.g. a test network's [network] epoch_s)."""
         self.directory = directory
         self.key_path = directory / "oracle.key"
         self.maker_path = directory / "maker.key"
         self.maker: Keypair | None = None  # allowlisted by start()
         self.db_path = directory / "oracle.db"
         self.port = 0
+        settings = ["--config", str(config)] if config is not None else []
         super().__init__(
             "oracle",
-            module_argv("oracle.cli", "serve", "--create", "--listen", "127.0.0.1:0", "--database",
-                         f"sqlite:///{self.db_path}", "--key", str(self.key_path), "--json"),
+            module_argv("oracle.cli", "serve", "--create", "--listen", "127.0.0.1:0",
+                        "--database", f"sqlite:///{self.db_path}", "--key", str(self.key_path),
+                        "--json", *settings),
             directory / "oracle.log",
             {
                 "POCNET_ORACLE_VERIFIER_INTERVAL_S": str(verifier_interval_s),
@@ -385,10 +389,12 @@ async def stop_all(processes: Sequence[ManagedProcess]) -> None:
 def location_assertion(hotspot: Keypair, owner: Keypair, lat: float, lon: float,
                        gain_dbi_x10: int = 30, elevation_m: int = 12,
                        nonce: int = 1, maker: Keypair | None = None,
-                       ) -> registry_pb2.LocationAssertion:
+                       timestamp_ms: int | None = None) -> registry_pb2.LocationAssertion:
     """An onboarding request signed by the hotspot key, the owner's wallet key and (to
-    onboard) the maker; a move (nonce above 1) needs no maker."""
-    now_ms = time.time_ns() // 1_000_000
+    onboard) the maker; a move needs no maker. The one place simulated hotspots are onboarded
+    (the demo's daemons and the proving ground's report files), so a new signature the
+    registry requires is added here alone."""
+    now_ms = time.time_ns() // 1_000_000 if timestamp_ms is None else timestamp_ms
     msg = registry_pb2.LocationAssertion(
         hotspot_key=hotspot.public_key.to_bytes(), owner_wallet=owner.public_key.raw,
         location=int(geo.latlng_to_cell(lat, lon, geo.ASSERT_RES)), gain=gain_dbi_x10,

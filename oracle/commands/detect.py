@@ -56,9 +56,10 @@ def _run(args: argparse.Namespace) -> int:
         raise UsageError(f"--epochs must be between 1 and {min(MAX_EPOCHS, args.epoch + 1)}")
     if args.apply and not args.operator_key:
         raise UsageError("--apply needs --operator-key FILE")
-    start, _ = epoch_bounds_ms(args.epoch - args.epochs + 1)
-    _, end = epoch_bounds_ms(args.epoch)
-    _, repo = open_database(args.config, args.database)
+    settings, repo = open_database(args.config, args.database)
+    epoch_ms = settings.network.epoch_s * 1000
+    start, _ = epoch_bounds_ms(args.epoch - args.epochs + 1, epoch_ms)
+    _, end = epoch_bounds_ms(args.epoch, epoch_ms)
     try:
         history = read_history(repo, start, end)
     finally:
@@ -75,7 +76,7 @@ def _run(args: argparse.Namespace) -> int:
         "watch": [_finding(f) for f in watch],
     }
     if args.apply:
-        result["denylist_version"] = _apply(args, decisions) if decisions else None
+        result["denylist_version"] = _apply(args, decisions, epoch_ms) if decisions else None
     if args.json:
         print_json(result)
         return 0
@@ -93,7 +94,7 @@ def _run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _apply(args: argparse.Namespace, decisions: list[Any]) -> int:
+def _apply(args: argparse.Namespace, decisions: list[Any], epoch_ms: int) -> int:
     """Publish the decisions as the next denylist version; its number."""
     import json
 
@@ -113,7 +114,7 @@ def _apply(args: argparse.Namespace, decisions: list[Any]) -> int:
             continue
         reason = f"detect epoch {args.epoch}: {', '.join(d.reasons)}"
         evidence = json.dumps(d.evidence, sort_keys=True, separators=(",", ":"))
-        add[d.subject[0]] = (reason, evidence, epoch_bounds_ms(d.expires_epoch)[0])
+        add[d.subject[0]] = (reason, evidence, epoch_bounds_ms(d.expires_epoch, epoch_ms)[0])
     registry, repo = open_registry(args)
     try:
         version, _, _ = publish(registry, repo, operator, wall_ms(), add=add, add_edges=edges)

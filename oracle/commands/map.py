@@ -79,9 +79,9 @@ def _run(args: argparse.Namespace) -> int:
     if out.is_dir():
         raise UsageError(f"--out {out} is a directory; name the HTML file")
     overlay = read_overlay(Path(args.overlay)) if args.overlay else []
-    _, repo = open_database(args.config, args.database)
+    settings, repo = open_database(args.config, args.database)
     try:
-        data = read_map(repo, args.epoch, PARAMS[args.params])
+        data = read_map(repo, args.epoch, PARAMS[args.params], settings.network.epoch_s * 1000)
     finally:
         repo.close()
     data = dataclasses.replace(data, overlay=tuple(overlay))

@@ -9,14 +9,19 @@ The ledger is `payout.ledger` of the settings file unless `--ledger` names anoth
 --create` creates a ledger (and, with the embedded VM, its state and payer keypair): run in the
 wrong folder or with a mistyped path, a command must fail instead of paying from a new ledger
 that knows nothing of what was already paid.
+
+One `run` at a time per ledger: a second one exits 2 at once (the ledger would make it safe,
+but it would wait on locks and fail obscurely).
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 from collections import Counter
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -97,14 +102,6 @@ def _manifest(args: argparse.Namespace) -> Any:
 
 
 def _run_payout(args: argparse.Namespace) -> int:
-    import sys
-
-    from tqdm import tqdm
-
-    from oracle.payout.ledger import Ledger
-    from oracle.payout.solana_writer import SolanaWriter
-    from oracle.rewards.errors import RewardsError
-
     ledger_file = ledger_path(args)
     beside = ledger_file.parent
     if not beside.is_dir():
@@ -113,6 +110,34 @@ def _run_payout(args: argparse.Namespace) -> int:
         raise UsageError(f"no payout ledger at {ledger_file}; the first `payout run --create` "
                          "creates it")
     manifest = _manifest(args)
+    with _one_run(ledger_file):
+        return _pay(args, manifest, ledger_file)
+
+
+@contextlib.contextmanager
+def _one_run(ledger: Path) -> Iterator[None]:
+    """An exclusive lock on `LEDGER.lock` for the whole run; a second run exits 2 at once."""
+    import fcntl
+
+    with open(f"{ledger}.lock", "a") as lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise UsageError(f"another `payout run` is using {ledger}; run this again when it "
+                             "has finished (nothing was paid twice)") from None
+        yield
+
+
+def _pay(args: argparse.Namespace, manifest: Any, ledger_file: Path) -> int:
+    import sys
+
+    from tqdm import tqdm
+
+    from oracle.payout.ledger import Ledger
+    from oracle.payout.solana_writer import SolanaWriter
+    from oracle.rewards.errors import RewardsError
+
+    beside = ledger_file.parent
     payer_path = Path(args.payer) if args.payer else beside / DEFAULT_PAYER
     payer = load_payer(payer_path,
                        create=args.create and args.rpc_url is None and args.payer is None)
@@ -165,9 +190,10 @@ def _run_status(args: argparse.Namespace) -> int:
     try:
         batches = ledger.batches(args.epoch)
         wallets = ledger.epoch_wallets(args.epoch)
+        planned = ledger.is_planned(args.epoch)  # an epoch that paid nobody has no batch
     finally:
         ledger.close()
-    if not batches and not wallets:
+    if not planned:
         raise UsageError(f"epoch {args.epoch} has no payout plan; run `payout run` first")
     counts = Counter(r.state for r in batches)
     out = {

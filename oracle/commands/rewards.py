@@ -1,7 +1,9 @@
 """`pocnet-oracle rewards compute|show --epoch N`: an epoch's rewards and its manifest.
 
 `compute` refuses an epoch whose data is not complete (unverified beacons, or less than
-45 min after its end), stores the manifest once, and on a second run checks that the
+45 min — `[verifier] stale_after_s` — after its end) and, unless `--allow-empty`, an epoch
+without a single share; epochs last `[network] epoch_s` (24 h by default). It stores the
+manifest once, and on a second run checks that the
 recomputation is byte-identical (a different result is refused, the stored one stands).
 SIGTERM (systemd, cron's `timeout`, a container stop) ends `compute` like Ctrl-C: the run lets
 go of its claim on the epoch, so another replica need not wait out the claim's lease.
@@ -34,13 +36,17 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     s = sub.add_parser("show", help="show a stored manifest")
     for q in (c, s):
         q.add_argument("--epoch", type=integer(), required=True, metavar="N",
-                       help="epoch = days since 1970-01-01 UTC")
+                       help="epoch = days since 1970-01-01 UTC (epochs of [network] epoch_s "
+                       "on a test network)")
         add_options(q)
         q.add_argument("--json", action="store_true", help="print one JSON object")
     c.add_argument("--emission", type=integer(0), metavar="BASE_UNITS",
                    help="the epoch's emission in token base units (default: network default)")
     c.add_argument("--params", choices=("hip104", "hip17"), default="hip104",
                    help="hex density table (default hip104)")
+    c.add_argument("--allow-empty", action="store_true",
+                   help="store the epoch even if nobody earned a share (final: a manifest is "
+                   "stored once)")
     c.set_defaults(handler=_run_compute)
     s.set_defaults(handler=_run_show)
 
@@ -50,11 +56,11 @@ def _check_epoch(epoch: int) -> None:
         raise UsageError("--epoch must be >= 0")
 
 
-def _open(args: argparse.Namespace) -> Any:
+def _open(args: argparse.Namespace) -> tuple[Any, Any]:
     from oracle.commands._database import open_database
 
     _check_epoch(args.epoch)
-    return open_database(args.config, args.database)[1]
+    return open_database(args.config, args.database)
 
 
 def summary(manifest: Any) -> dict[str, Any]:
@@ -103,7 +109,7 @@ def _run_compute(args: argparse.Namespace) -> int:
     from oracle.density.params import PARAMS
     from oracle.rewards.epoch import DEFAULT_EMISSION, RewardParams
     from oracle.rewards.errors import RewardsError
-    from oracle.rewards.runner import compute_and_store
+    from oracle.rewards.runner import EpochTiming, compute_and_store
     from oracle.rewards.source import RepositorySource
     from oracle.rewards.store import ManifestStore
 
@@ -112,7 +118,8 @@ def _run_compute(args: argparse.Namespace) -> int:
         params = RewardParams(emission=emission)
     except ValueError as exc:
         raise UsageError(f"--emission: {exc}") from None
-    repo = _open(args)
+    settings, repo = _open(args)
+    timing = EpochTiming(settings.network.epoch_s * 1000, settings.verifier.stale_after_s * 1000)
     source = RepositorySource(repo)
     try:
         with _sigterm_unwinds(), tqdm(desc="beacons", unit="beacon", file=sys.stderr,
@@ -125,12 +132,17 @@ def _run_compute(args: argparse.Namespace) -> int:
                 now_ms=int(time.time() * 1000),
                 density=PARAMS[args.params],
                 progress=bar.update,
+                timing=timing,
+                allow_empty=args.allow_empty,
             )
     except RewardsError as exc:
         raise UsageError(str(exc)) from None
     finally:
         source.close()
         repo.close()
+    if stored and not manifest.hotspots:
+        print(f"warning: epoch {manifest.epoch} stored empty: nobody earned a share",
+              file=sys.stderr)
     if args.json:
         out = summary(manifest)
         out["stored"] = stored

@@ -17,7 +17,7 @@ from typing import Any
 
 from oracle.density.params import DEFAULT_PARAMS, DensityParams
 from oracle.density.scale import MISSING_SCALE
-from oracle.rewards.model import epoch_bounds_ms
+from oracle.rewards.model import DAY_MS, epoch_bounds_ms
 from oracle.rewards.runner import epoch_scales
 from oracle.rewards.source import RepositorySource
 from pocnet import geo
@@ -92,13 +92,13 @@ def _address(key: bytes, cache: dict[bytes, str]) -> str:
 
 
 def read_map(
-    repo: Any, epoch: int, density: DensityParams = DEFAULT_PARAMS
+    repo: Any, epoch: int, density: DensityParams = DEFAULT_PARAMS, epoch_ms: int = DAY_MS
 ) -> MapData:
-    """The map of `epoch` from a Repository (SQLite or PostgreSQL)."""
-    start, end = epoch_bounds_ms(epoch)
+    """The map of `epoch` (of `epoch_ms`, [network] epoch_s) from a Repository."""
+    start, end = epoch_bounds_ms(epoch, epoch_ms)
     source = RepositorySource(repo)
     try:
-        scales = epoch_scales(source, epoch, density)
+        scales = epoch_scales(source, epoch, density, epoch_ms)
     finally:
         source.close()
     rewards = {

@@ -13,6 +13,11 @@ class EpochNotReady(RewardsError):
     """The epoch's data is not complete yet (unverified beacons, or end + 45 min not passed)."""
 
 
+class EmptyEpoch(RewardsError):
+    """The epoch has no reward share: stored, it would stay empty for good (a manifest is
+    stored once), so it is stored only when the operator says so."""
+
+
 class ManifestMismatch(RewardsError):
     """A recomputed manifest differs from the stored one; the stored one stands."""
 

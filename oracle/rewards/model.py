@@ -38,12 +38,13 @@ class HotspotOwner:
     location: int | None
 
 
-def epoch_bounds_ms(epoch: int) -> tuple[int, int]:
-    """[start, end) of an epoch: 24 h from 00:00 UTC, epoch = days since 1970-01-01."""
+def epoch_bounds_ms(epoch: int, epoch_ms: int = DAY_MS) -> tuple[int, int]:
+    """[start, end) of an epoch: 24 h from 00:00 UTC, epoch = days since 1970-01-01; on a
+    test network with shorter epochs (`[network] epoch_s`), epoch = whole epochs since then."""
     if epoch < 0:
         raise ValueError("epoch must be >= 0")
-    return epoch * DAY_MS, (epoch + 1) * DAY_MS
+    return epoch * epoch_ms, (epoch + 1) * epoch_ms
 
 
-def epoch_of_ms(ms: int) -> int:
-    return ms // DAY_MS
+def epoch_of_ms(ms: int, epoch_ms: int = DAY_MS) -> int:
+    return ms // epoch_ms

@@ -9,14 +9,15 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
 from decimal import Decimal
 
 from oracle.density.params import DEFAULT_PARAMS, DensityParams
 from oracle.density.scale import density_scales
 from oracle.rewards.epoch import RewardParams, ShareSink, compute_epoch
-from oracle.rewards.errors import EpochNotReady, ManifestMismatch
+from oracle.rewards.errors import EmptyEpoch, EpochNotReady, ManifestMismatch
 from oracle.rewards.manifest import build_manifest, manifest_bytes
-from oracle.rewards.model import BeaconInput, epoch_bounds_ms
+from oracle.rewards.model import DAY_MS, BeaconInput, epoch_bounds_ms
 from oracle.rewards.source import COMPLETE_AFTER_MS, INTERACTIVE_WINDOW_MS, EpochSource
 from oracle.rewards.store import CHUNK, CLAIM_RENEW_MS, ManifestStore, ShareRow
 from pocnet.wire import rewards_pb2
@@ -24,10 +25,25 @@ from pocnet.wire import rewards_pb2
 Progress = Callable[[int], None]
 
 
-def check_ready(source: EpochSource, epoch: int, now_ms: int) -> None:
-    start, end = epoch_bounds_ms(epoch)
-    if now_ms < end + COMPLETE_AFTER_MS:
-        wait_min = (end + COMPLETE_AFTER_MS - now_ms + 59_999) // 60_000
+@dataclass(frozen=True)
+class EpochTiming:
+    """How long an epoch lasts and how long after its end its data is complete: PROTOCOL's
+    24 h and 45 min by default; a short-epoch test network sets both (`[network] epoch_s`,
+    `[verifier] stale_after_s`), since completeness means "anything unverified is stale"."""
+
+    epoch_ms: int = DAY_MS
+    complete_after_ms: int = COMPLETE_AFTER_MS
+
+
+PROTOCOL_TIMING = EpochTiming()
+
+
+def check_ready(
+    source: EpochSource, epoch: int, now_ms: int, timing: EpochTiming = PROTOCOL_TIMING
+) -> None:
+    start, end = epoch_bounds_ms(epoch, timing.epoch_ms)
+    if now_ms < end + timing.complete_after_ms:
+        wait_min = (end + timing.complete_after_ms - now_ms + 59_999) // 60_000
         raise EpochNotReady(f"epoch {epoch} is not complete yet: {wait_min} more minutes")
     pending = source.unverified_beacons(start, end)
     if pending:
@@ -35,11 +51,12 @@ def check_ready(source: EpochSource, epoch: int, now_ms: int) -> None:
 
 
 def epoch_scales(
-    source: EpochSource, epoch: int, density: DensityParams = DEFAULT_PARAMS
+    source: EpochSource, epoch: int, density: DensityParams = DEFAULT_PARAMS,
+    epoch_ms: int = DAY_MS,
 ) -> dict[int, Decimal]:
     """The hex-density scales an epoch pays with: hotspots interactive in the 60 h before its
     end (docs/protocol.md §6). The map shows the same scales the rewards used."""
-    _, end = epoch_bounds_ms(epoch)
+    _, end = epoch_bounds_ms(epoch, epoch_ms)
     return density_scales(source.interactive_cells(end - INTERACTIVE_WINDOW_MS, end), density)
 
 
@@ -51,11 +68,12 @@ def compute_manifest(
     gps_trust: bool = True,
     share_sink: ShareSink | None = None,
     progress: Progress | None = None,
+    epoch_ms: int = DAY_MS,
 ) -> rewards_pb2.EpochManifest:
     """The epoch's manifest; scales from hotspots interactive in the 60 h before its end.
     `progress(n)` is told about every beacon read (a progress bar on long epochs)."""
-    start, end = epoch_bounds_ms(epoch)
-    scales = epoch_scales(source, epoch, density)
+    start, end = epoch_bounds_ms(epoch, epoch_ms)
+    scales = epoch_scales(source, epoch, density, epoch_ms)
     beacons: Iterable[BeaconInput] = source.beacons(start, end)
     if progress is not None:
         beacons = _counted(beacons, progress)
@@ -86,17 +104,26 @@ def compute_and_store(
     density: DensityParams = DEFAULT_PARAMS,
     gps_trust: bool = True,
     progress: Progress | None = None,
+    timing: EpochTiming = PROTOCOL_TIMING,
+    allow_empty: bool = False,
 ) -> tuple[rewards_pb2.EpochManifest, bool]:
-    """(manifest, newly stored). Raises EpochNotReady, ManifestMismatch or EpochBusy.
+    """(manifest, newly stored). Raises EpochNotReady, EmptyEpoch, ManifestMismatch or
+    EpochBusy. An epoch without a single share is stored only with `allow_empty`: a manifest
+    is stored once, so storing it by mistake (reports not imported yet) could not be undone.
 
     Two passes when the epoch is new: the first computes the manifest (and compares it with a
     stored one, the common re-run); the second streams the non-zero shares into the store in
     chunks, so memory stays flat, and must reproduce the same manifest byte for byte.
     """
-    check_ready(source, epoch, now_ms)
-    manifest = compute_manifest(source, epoch, params, density, gps_trust, None, progress)
+    check_ready(source, epoch, now_ms, timing)
+    manifest = compute_manifest(
+        source, epoch, params, density, gps_trust, None, progress, timing.epoch_ms
+    )
     if store.check_against_stored(manifest):
         return manifest, False
+    if not manifest.hotspots and not allow_empty:
+        raise EmptyEpoch(f"epoch {epoch} has no reward share (no valid beacon with a witness); "
+                         "storing it would be final: give --allow-empty to store it anyway")
     token = store.claim(epoch)  # EpochBusy while another replica stores it
     try:
         store.discard_partial(epoch, token)
@@ -118,7 +145,9 @@ def compute_and_store(
                 store.add_shares(epoch, buffer, token)
                 buffer.clear()
 
-        again = compute_manifest(source, epoch, params, density, gps_trust, sink, keep_claim)
+        again = compute_manifest(
+            source, epoch, params, density, gps_trust, sink, keep_claim, timing.epoch_ms
+        )
         store.add_shares(epoch, buffer, token)
         if manifest_bytes(again) != manifest_bytes(manifest):
             raise ManifestMismatch(f"epoch {epoch}: the source changed while it was computed")

@@ -7,6 +7,12 @@ where its radio really is, while its own u-blox reports the truth. The demo wait
 hotspot's beacon has a verdict (the verifier waits for the entropy window to close), prints
 each PoC with its witnesses, and says whether the liar was caught.
 
+Then the rest of the loop, with the oracle's own commands: the oracle runs as a test network
+with 30-second epochs (`[network] epoch_s`), so once those epochs are complete the demo
+computes their rewards and manifests, pays them on the embedded Solana VM, checks the payout
+against the manifests, and prints the scoreboard (sim_radio/scoreboard.py) of the liar's class
+against the honest hotspots.
+
 Most hotspots use a packet forwarder (an 8-channel concentrator, like real Helium hotspots);
 two use a RAK3172, which in P2P mode listens on one channel (its region plan's first,
 867.1 MHz in EU868) and so only witnesses the beacons that land there.
@@ -49,6 +55,10 @@ POLL_S = 2.0
 EXIT_FAILED = 1
 # Reasons that are not about the hotspot's honesty: the HIP-106 bootstrap of a fresh network.
 RECIPROCITY = {"gateway_no_valid_witnesses", "gateway_no_valid_beacons"}
+# The demo's test network: 30-second epochs; an epoch is complete once anything unverified in
+# it would be stale, and beacons are verified ~184 s after arrival (180 s entropy window + 4 s).
+REWARD_EPOCH_S = 30
+REWARD_STALE_AFTER_S = 200
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -56,7 +66,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "demo", help="a small town network: oracle + hotspot daemons on virtual radios",
         description="Start an oracle and N hotspot daemons on virtual radios in one town "
         "(one hotspot lies about its location), wait until every beacon has a verdict, "
-        "print each PoC and whether the liar was caught. Takes ~3-4 minutes.")
+        "print each PoC and whether the liar was caught, then reward and pay the test "
+        "network's 30-second epochs. Takes ~4-5 minutes.")
     p.add_argument("--hotspots", type=integer(), default=DEFAULT_HOTSPOTS, metavar="N",
                    help=f"hotspots including the dishonest one, 3..{len(HONEST_SITES) + 1} "
                    f"(default {DEFAULT_HOTSPOTS})")
@@ -107,7 +118,8 @@ def _run(args: argparse.Namespace) -> int:
         print_json(result)
     else:
         _print(result)
-    return 0 if result["complete"] else EXIT_FAILED
+    paid = result["rewards"] is None or result["rewards"]["payout_matches_manifest"]
+    return 0 if result["complete"] and paid else EXIT_FAILED
 
 
 async def _demo(args: argparse.Namespace, directory: Path) -> dict[str, Any]:
@@ -116,6 +128,7 @@ async def _demo(args: argparse.Namespace, directory: Path) -> dict[str, Any]:
     from pocnet import geo
     from pocnet.keys import create_keyfile
     from sim_radio import network as net
+    from sim_radio.oracle_driver import start_oracle
 
     task = asyncio.current_task()
     loop = asyncio.get_running_loop()
@@ -124,7 +137,8 @@ async def _demo(args: argparse.Namespace, directory: Path) -> dict[str, Any]:
     chosen = [*HONEST_SITES[: args.hotspots - 1], DISHONEST]
     sites = [net.Site(n, lat, lon, radio, gps) for n, lat, lon, radio, gps in chosen]
     network = net.VirtualNetwork(sites, net.mesh_air(sites, "hata-suburban", args.seed))
-    oracle = net.OracleProcess(directory)
+    settings = start_oracle(directory, REWARD_EPOCH_S, REWARD_STALE_AFTER_S, network="mainnet")
+    oracle = net.OracleProcess(directory, config=settings.config)
     processes: list[net.ManagedProcess] = [oracle]
     started = time.monotonic()
     try:
@@ -157,11 +171,65 @@ async def _demo(args: argparse.Namespace, directory: Path) -> dict[str, Any]:
                  f"{FIRST_DELAY_S[1]} s, each verdict ~2-3 min later (entropy window).")
             beacons, complete = await _collect(channel, members, processes, network,
                                                started + args.timeout_s, started)
+        for proc in processes[1:]:  # the epochs are what they are: no new beacons
+            await proc.stop()
+        rewards = await asyncio.to_thread(_reward_and_pay, settings, beacons, members) \
+            if complete and beacons else None
     finally:
         await net.stop_all(processes)
         await network.stop()
-    return _result(members, beacons, complete, directory, time.monotonic() - started,
-                   lie_km)
+    result = _result(members, beacons, complete, directory, time.monotonic() - started,
+                     lie_km)
+    result["rewards"] = rewards
+    return result
+
+
+def _reward_and_pay(oracle: Any, beacons: list[dict[str, Any]],
+                    members: list[Member]) -> dict[str, Any]:
+    """The test epochs that hold the beacons, once complete: `rewards compute`, `payout run`
+    and `payout status` of each, and the scoreboard of the outcome."""
+    from sim_radio.proving import payout_matches_manifest
+    from sim_radio.scoreboard import HONEST, Outcome, score
+
+    epoch_ms = REWARD_EPOCH_S * 1000
+    first = min(b["received_ms"] for b in beacons) // epoch_ms
+    last = max(b["received_ms"] for b in beacons) // epoch_ms
+    ready_s = ((last + 1) * epoch_ms) / 1000 + REWARD_STALE_AFTER_S + 1
+    if (wait_s := ready_s - time.time()) > 0:
+        _say(f"test epochs {first}..{last} ({REWARD_EPOCH_S} s each) complete in {wait_s:.0f} s")
+        time.sleep(wait_s)
+    manifests, payouts = [], []
+    for epoch in range(first, last + 1):
+        manifests.append(oracle.run("rewards", "compute", "--epoch", str(epoch),
+                                    "--allow-empty"))
+        oracle.run("payout", "run", "--epoch", str(epoch), "--ledger", str(oracle.ledger),
+                   "--create")
+        payouts.append(oracle.run("payout", "status", "--epoch", str(epoch), "--ledger",
+                                  str(oracle.ledger)))
+    index = {m.address: i for i, m in enumerate(members)}
+    amounts = [0] * len(members)
+    for m in manifests:
+        for h in m["hotspots"]:
+            amounts[index[h["hotspot"]]] += h["beacon_amount"] + h["witness_amount"]
+    names = {m.name: i for i, m in enumerate(members)}
+    verdicts = {bytes.fromhex(b["id"]): (names[b["beaconer"]], b["valid"], b["reason"] or "")
+                for b in beacons}
+    verdicts |= {bytes.fromhex(b["id"]) + w["witness"].encode(): (
+                     names[w["witness"]], w["valid"], w["reason"] or "")
+                 for b in beacons for w in b["witnesses"] if w["witness"] in names}
+    classes = {HONEST: [i for i, m in enumerate(members) if not m.dishonest],
+               "false_location": [i for i, m in enumerate(members) if m.dishonest]}
+    emission = sum(m["emission"] for m in manifests)
+    return {
+        "epoch_s": REWARD_EPOCH_S,
+        "epochs": [{"epoch": m["epoch"], "total_paid": m["total_paid"],
+                    "unallocated": m["unallocated"], "merkle_root": m["merkle_root"]}
+                   for m in manifests],
+        "hotspots": {m.name: amounts[i] for i, m in enumerate(members)},
+        "payout_matches_manifest": payout_matches_manifest(manifests, payouts),
+        "scoreboard": score(classes, Outcome(verdicts, amounts, emission), None),
+        "ledger": str(oracle.ledger),
+    }
 
 
 def _say(text: str) -> None:
@@ -324,3 +392,21 @@ def _print(result: dict[str, Any]) -> None:
           "witnesses until a hotspot has both witnessed and been witnessed.")
     if not result["complete"]:
         print("pocnet-sim demo: not every beacon got a verdict in time", file=sys.stderr)
+    _print_rewards(result.get("rewards"))
+
+
+def _print_rewards(rewards: dict[str, Any] | None) -> None:
+    from sim_radio.scoreboard import table
+
+    if rewards is None:
+        return
+    epochs = rewards["epochs"]
+    print(f"\nrewards: {len(epochs)} test epoch(s) of {rewards['epoch_s']} s "
+          f"({', '.join(str(e['epoch']) for e in epochs)}), "
+          f"{sum(e['total_paid'] for e in epochs)} base units paid")
+    for name, amount in rewards["hotspots"].items():
+        print(f"  {name:16} {amount:>20}")
+    ok = "yes" if rewards["payout_matches_manifest"] else "NO"
+    print(f"payout on the embedded Solana VM equals the manifests: {ok} "
+          f"(ledger {rewards['ledger']})")
+    print(table(rewards["scoreboard"]))

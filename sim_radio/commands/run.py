@@ -40,6 +40,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
         help="also list, per hotspot, every beacon it heard: round, beaconer, RSSI, SNR and "
         "any cheat flags (large for big scenarios)",
     )
+    p.add_argument("--links", type=Path, metavar="FILE",
+                   help="write every (beacon, witness) reception as CSV (sim_radio/links.py); "
+                   "the JSON then holds the witness graph's statistics")
     p.add_argument("--json", action="store_true", help="full per-hotspot structure as JSON")
     p.set_defaults(handler=_run)
 
@@ -56,6 +59,8 @@ def _run(args: argparse.Namespace) -> int:
         raise UsageError(f"--rounds must be 1..10000, got {args.rounds}")
     if args.seed is not None and args.seed < 0:
         raise UsageError(f"--seed must not be negative, got {args.seed}")
+    if args.links is not None and not args.links.parent.is_dir():
+        raise UsageError(f"--links: folder {args.links.parent} does not exist")
     try:
         scenario = load_scenario(args.scenario, args.population)
         if args.rounds is not None:
@@ -87,6 +92,11 @@ def _run(args: argparse.Namespace) -> int:
     heard_lists: list[list[dict[str, Any]]] | None = (
         [[] for _ in range(n)] if args.receptions else None
     )
+    links = None
+    if args.links is not None:
+        from sim_radio.links import LinkLog
+
+        links = LinkLog(assignment)
     for r in range(scenario.rounds):
         result = mesh.beacon_round(r, progress=bar.update)
         reports = witness_reports(mesh, result, assignment)
@@ -104,6 +114,8 @@ def _run(args: argparse.Namespace) -> int:
         rounds.append({**result.stats, "round": r, "witness_reports": len(reports)})
         if heard_lists is not None:
             _collect_receptions(heard_lists, r, reports, mesh.hotspots, FLAG_NAMES)
+        if links is not None:
+            links.add_round(r, reports)
     bar.close()
 
     hotspots = []
@@ -151,6 +163,11 @@ def _run(args: argparse.Namespace) -> int:
         "channel": scenario.channel.name,
         "siting": None if scenario.siting is None else scenario.siting.name,
     }
+    if links is not None:
+        from sim_radio.links import write_links
+
+        write_links(args.links, links)
+        summary["witness_graph"] = links.graph_stats()
     if args.json:
         print_json({**summary, "hotspot_reports": hotspots})
         return 0

@@ -254,3 +254,29 @@ def test_a_long_computation_keeps_its_claim(repo, monkeypatch) -> None:
     _, stored = compute_and_store(RepositorySource(repo), store, EPOCH, params, READY_MS)
     assert stored and len(renewals) >= 2 and len(set(renewals)) == 1
     assert _share_count(repo) == 5
+
+
+def test_a_short_epoch_network_cuts_epochs_and_waits_by_its_own_timing(repo) -> None:
+    """`[network] epoch_s` = 1 h: the seed's reports (1 h into its day) fall in hour-epoch
+    24·EPOCH + 1 and pay what the whole day paid; completeness waits `stale_after` (here 5 min)
+    after that hour, to the millisecond."""
+    from oracle.rewards.errors import EmptyEpoch
+    from oracle.rewards.runner import EpochTiming
+
+    seed(repo)
+    hour, timing = 3_600_000, EpochTiming(epoch_ms=3_600_000, complete_after_ms=300_000)
+    epoch = EPOCH * 24 + 1
+    ready = START_MS + 2 * hour + 300_000
+    store, params = ManifestStore(repo), RewardParams(emission=EMISSION)
+    with pytest.raises(EpochNotReady, match="1 more minutes"):
+        compute_and_store(RepositorySource(repo), store, epoch, params, ready - 1, timing=timing)
+    manifest, stored = compute_and_store(RepositorySource(repo), store, epoch, params, ready,
+                                         timing=timing)
+    assert stored and manifest.total_paid == EXPECTED_PAID
+    # The hour before holds nothing: refused, unless asked for, since storing is final.
+    with pytest.raises(EmptyEpoch, match="--allow-empty"):
+        compute_and_store(RepositorySource(repo), store, epoch - 1, params, ready, timing=timing)
+    assert store.load(epoch - 1) is None
+    empty, stored = compute_and_store(RepositorySource(repo), store, epoch - 1, params, ready,
+                                      timing=timing, allow_empty=True)
+    assert stored and empty.total_paid == 0 and not empty.hotspots

@@ -93,3 +93,15 @@ def test_docs_settings_block_matches_settings(tmp_path: Path) -> None:
     for section in dataclasses.fields(Settings):
         for field in dataclasses.fields(section.default_factory()):  # type: ignore[misc]
             assert re.search(rf"^{field.name} = ", block.group(1), re.M), field.name
+
+
+@pytest.mark.parametrize(("epoch_s", "ok"), [(86_400, True), (3_600, True), (1, True),
+                                             (86_401, False), (7_000, False), (0, False)])
+def test_network_epoch_s_must_divide_a_day(epoch_s: int, ok: bool) -> None:
+    """Epochs start at 00:00 UTC on every network, so their length divides 86 400 s."""
+    env = {"POCNET_ORACLE_NETWORK_EPOCH_S": str(epoch_s)}
+    if ok:
+        assert load(env=env).network.epoch_s == epoch_s
+    else:
+        with pytest.raises(SettingsError, match=r"network\.epoch_s"):
+            load(env=env)

@@ -120,3 +120,52 @@ def test_sigterm_during_compute_lets_go_of_the_epoch(tmp_path: Path, capsys,
         assert tx.fetchone()[0] == 0
     assert ManifestStore(repo).load(EPOCH) is None
     repo.close()
+
+
+def test_a_test_network_rewards_and_pays_a_short_epoch(tmp_path: Path, capsys,
+                                                       monkeypatch) -> None:
+    """[network] epoch_s = 3600 and [verifier] stale_after_s: hour epochs; an empty one is
+    refused with a warning-free one-line error unless --allow-empty, which warns; `payout
+    status` takes the same --database as `payout run` and knows an epoch that paid nobody."""
+    db = str(tmp_path / "oracle.db")
+    repo = open_repository(db)
+    seed(repo)
+    repo.close()
+    config = tmp_path / "oracle.toml"
+    config.write_text("[network]\nepoch_s = 3600\n[verifier]\nstale_after_s = 300\n")
+    common = ["--config", str(config), "--database", db]
+    hour_epoch = EPOCH * 24 + 1
+    code, out, err = cli(capsys, "rewards", "compute", "--epoch", str(hour_epoch), *common,
+                         "--emission", str(EMISSION), "--json")
+    assert code == 0, err
+    assert json.loads(out)["total_paid"] == EXPECTED_PAID and err == ""
+    code, _, err = cli(capsys, "rewards", "compute", "--epoch", str(hour_epoch - 1), *common)
+    assert code == 2 and "--allow-empty" in err and err.count("\n") == 1
+    code, out, err = cli(capsys, "rewards", "compute", "--epoch", str(hour_epoch - 1), *common,
+                         "--allow-empty", "--json")
+    assert code == 0 and json.loads(out)["stored"] and "stored empty" in err
+    pay = ["--epoch", str(hour_epoch - 1), *common, "--ledger", str(tmp_path / "ledger.db")]
+    code, out, err = cli(capsys, "payout", "run", *pay, "--json")
+    assert code == 0 and json.loads(out)["batches"] == 0, err
+    code, out, err = cli(capsys, "payout", "status", *pay, "--json")
+    assert code == 0, err
+    assert json.loads(out)["batches"] == [] and json.loads(out)["wallets"] == []
+
+
+def test_a_second_payout_run_on_the_same_ledger_exits_2_at_once(tmp_path: Path,
+                                                               capsys) -> None:
+    import fcntl
+
+    db = str(tmp_path / "oracle.db")
+    repo = open_repository(db)
+    seed(repo)
+    repo.close()
+    common = ["--epoch", str(EPOCH), "--database", db]
+    assert cli(capsys, "rewards", "compute", *common, "--emission", str(EMISSION))[0] == 0
+    ledger = tmp_path / "ledger.db"
+    with open(f"{ledger}.lock", "a") as held:  # the first run, still paying
+        fcntl.flock(held, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        code, _, err = cli(capsys, "payout", "run", *common, "--ledger", str(ledger))
+    assert code == 2 and "another `payout run`" in err and err.count("\n") == 1
+    code, out, err = cli(capsys, "payout", "run", *common, "--ledger", str(ledger), "--json")
+    assert code == 0 and json.loads(out)["confirmed_now"] == 1, err

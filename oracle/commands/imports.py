@@ -1,0 +1,101 @@
+"""`pocnet-oracle import FILE`: store a file of wire reports with their receive times through the
+same checks as ingest (oracle/importer.py): backfill, replay, and the simulator's epochs.
+
+Imported reports are verified by `verify` (or the server's loop) like any other: the verifier
+times everything by the receive times the file gave.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any
+
+from pocnet.cli import UsageError, print_json
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    p = subparsers.add_parser(
+        "import",
+        help="store a file of wire reports with their receive times (backfill, replay)",
+        description="Store the records of FILE (JSON Lines: received_ms, kind, report as "
+        "base64) through ingest's and the registry's checks, stamped with the file's receive "
+        "times. Entropy records are stored when signed by this oracle's key or an "
+        "--entropy-key.",
+    )
+    p.add_argument("file", metavar="FILE", help="JSON Lines file, '-' for standard input")
+    p.add_argument("--entropy-key", action="append", default=[], metavar="ADDRESS",
+                   help="another oracle key whose entropy records to accept (repeatable)")
+    p.add_argument("--create", action="store_true",
+                   help="create the database when missing (a fresh test network's first import)")
+    p.add_argument("--config", metavar="FILE", help="settings file (TOML)")
+    p.add_argument("--database", metavar="URL", help="database URL or path")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.set_defaults(handler=_run)
+
+
+def _trusted_keys(settings: Any, addresses: list[str]) -> list[Any]:
+    from pathlib import Path
+
+    from pocnet.errors import DecodeError, ProtoError
+    from pocnet.keys import PublicKey, load_keyfile
+
+    keys = []
+    for address in addresses:
+        try:
+            keys.append(PublicKey.from_address(address))
+        except DecodeError as exc:
+            raise UsageError(f"--entropy-key {address}: {exc}") from None
+    if Path(settings.oracle.key).exists():
+        try:
+            keys.append(load_keyfile(settings.oracle.key).public_key)
+        except (ProtoError, OSError) as exc:
+            raise UsageError(f"{settings.oracle.key}: {exc}") from None
+    return keys
+
+
+def _run(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    from oracle.commands._database import open_database
+    from oracle.errors import OracleError
+    from oracle.importer import Importer, summary
+    from pocnet.keys import Network
+    from pocnet.report_file import ReportFileError, read_lines
+
+    try:
+        source = sys.stdin.buffer if args.file == "-" else open(args.file, "rb")
+    except OSError as exc:
+        raise UsageError(f"{args.file}: {exc.strerror}") from None
+    try:  # the file first: a missing file must not create a database
+        settings, repo = open_database(args.config, args.database, create=args.create)
+    except UsageError:
+        if source is not sys.stdin.buffer:
+            source.close()
+        raise
+    network = Network.TESTNET if settings.oracle.network == "testnet" else Network.MAINNET
+    try:
+        importer = Importer(repo, network, _trusted_keys(settings, args.entropy_key))
+        with tqdm(desc="import", unit="report", file=sys.stderr,
+                  disable=args.json or not sys.stderr.isatty()) as bar:
+            result = importer.run(read_lines(source), progress=bar.update)
+    except ReportFileError as exc:
+        raise UsageError(f"{args.file}: {exc} (the lines before it are stored; importing "
+                         "again stores nothing twice)") from None
+    except OracleError as exc:
+        raise UsageError(str(exc).replace("\n", "; ")) from None
+    finally:
+        repo.close()
+        if source is not sys.stdin.buffer:
+            source.close()
+    out = summary(result)
+    if args.json:
+        print_json(out)
+    else:
+        rejected = sum(result.rejected.values())
+        print(f"stored {result.stored} reports ({result.duplicates} already stored), "
+              f"{result.entropy} entropy records, {result.assertions} assertions, "
+              f"{rejected} rejected")
+        for n, reason in result.first_rejected:
+            print(f"  line {n}: {reason}")
+    return 0

@@ -1,0 +1,166 @@
+"""Driving a real oracle from the simulator: its commands (`pocnet-oracle ... --json`) and its
+gRPC Query service, never its code (the simulator imports nothing of `oracle`, DESIGN.md).
+
+`start_oracle` is the one place a throw-away oracle is set up (its key, settings, database),
+so a change in how oracle commands find their settings is adapted here alone. The oracle
+issues the network's entropy; here the simulator holds the oracle's key file it created, and
+signs the entropy of simulated time with it, which `pocnet-oracle import` accepts because it is
+this oracle's key.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from pocnet.keys import Keypair, Network, create_keyfile
+
+COMMAND_TIMEOUT_S = 3600.0  # verification of a 10,000-hotspot day takes minutes, not hours
+SERVE_READY_TIMEOUT_S = 120.0
+SERVE_STOP_TIMEOUT_S = 30.0
+
+
+class OracleCommandError(RuntimeError):
+    """An oracle command failed; carries its one-line error."""
+
+
+def oracle_command() -> list[str]:
+    """`pocnet-oracle` beside this interpreter (a virtualenv's bin), else on PATH."""
+    beside = Path(sys.executable).with_name("pocnet-oracle")
+    return [str(beside)] if beside.exists() else ["pocnet-oracle"]
+
+
+@dataclass(frozen=True)
+class Oracle:
+    workdir: Path
+    config: Path
+    key: Keypair
+    ledger: Path
+
+    def run(self, *args: str, timeout_s: float = COMMAND_TIMEOUT_S,
+            stdin: str | None = None) -> Any:
+        """Run one command with `--config` and `--json`; its JSON output, parsed."""
+        argv = [*oracle_command(), *args, "--config", str(self.config), "--json"]
+        try:
+            done = subprocess.run(argv, capture_output=True, text=True, timeout=timeout_s,
+                                  check=False, input=stdin)
+        except FileNotFoundError:
+            raise OracleCommandError("pocnet-oracle is not installed (pip install "
+                                     "'pocnet[oracle]')") from None
+        if done.returncode != 0:
+            last = (done.stderr.strip().splitlines() or ["(no message)"])[-1]
+            raise OracleCommandError(f"pocnet-oracle {' '.join(args[:2])}: {last}")
+        return json.loads(done.stdout)
+
+    @contextmanager
+    def serving(self) -> Iterator[str]:
+        """`pocnet-oracle serve` on a loopback port for the block; yields HOST:PORT."""
+        argv = [*oracle_command(), "serve", "--config", str(self.config), "--json",
+                "--listen", "127.0.0.1:0", "--log-level", "WARNING"]
+        log = open(self.workdir / "serve.log", "ab")
+        proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=log, text=True)
+        try:
+            line = _first_line(proc, SERVE_READY_TIMEOUT_S)
+            yield json.loads(line)["listening"]
+        finally:
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGTERM)
+                try:
+                    proc.wait(SERVE_STOP_TIMEOUT_S)
+                except subprocess.TimeoutExpired:
+                    proc.kill()
+                    proc.wait()
+            if proc.stdout is not None:
+                proc.stdout.close()
+            log.close()
+
+
+def _first_line(proc: subprocess.Popen[str], timeout_s: float) -> str:
+    import selectors
+
+    assert proc.stdout is not None
+    with selectors.DefaultSelector() as sel:
+        sel.register(proc.stdout, selectors.EVENT_READ)
+        if not sel.select(timeout_s):
+            raise OracleCommandError(f"pocnet-oracle serve not ready after {timeout_s:g} s")
+    line = proc.stdout.readline()
+    if not line:
+        raise OracleCommandError("pocnet-oracle serve ended before it was ready (serve.log)")
+    return line
+
+
+def start_oracle(workdir: Path, epoch_s: int, stale_after_s: int = 45 * 60,
+                 network: str = "testnet") -> Oracle:
+    """A fresh oracle in `workdir` (oracle.key, oracle.db, oracle.toml): its own key, SQLite,
+    epochs of `epoch_s`; testnet unless the hotspots it serves hold mainnet keys."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    key_path = workdir / "oracle.key"
+    if key_path.exists():
+        raise OracleCommandError(f"{workdir} already holds an oracle; give an empty --out")
+    key = create_keyfile(key_path, Network[network.upper()])
+    config = workdir / "oracle.toml"
+    config.write_text(
+        "[oracle]\n"
+        f"network = {json.dumps(network)}\n"
+        f"key = {json.dumps(str(key_path))}\n"
+        f"database = {json.dumps('sqlite:///' + str(workdir / 'oracle.db'))}\n"
+        "[verifier]\n"
+        f"stale_after_s = {stale_after_s}\n"
+        "[network]\n"
+        f"epoch_s = {epoch_s}\n"
+        # Simulated history lies in the past: keep its raw reports for the read-back.
+        "[retention]\n"
+        "raw_days = 36500\n"
+    )
+    os.chmod(config, 0o600)
+    return Oracle(workdir, config, key, workdir / "payout-ledger.db")
+
+
+def query_pocs(address: str, beacon_ids: Sequence[bytes]) -> dict[bytes, tuple[bool, str]]:
+    """report id -> (valid, reason name) of every beacon and its witnesses, read through the
+    Query service (GetPoc, one call per beacon)."""
+    import grpc
+
+    from pocnet.wire import service_pb2, service_pb2_grpc, verdict_pb2
+
+    out: dict[bytes, tuple[bool, str]] = {}
+    with grpc.insecure_channel(address) as channel:
+        stub = service_pb2_grpc.QueryServiceStub(channel)
+        for beacon_id in beacon_ids:
+            poc = stub.GetPoc(service_pb2.PocRequest(beacon_id=beacon_id), timeout=60)
+            for detail in (poc.beacon, *poc.witnesses):
+                s = detail.summary
+                if s.HasField("verdict"):
+                    reason = verdict_pb2.InvalidReason.Name(s.verdict.reason)
+                    out[bytes(s.id)] = (s.verdict.valid, "" if s.verdict.valid else reason)
+    return out
+
+
+def query_reports(address: str, report_ids: Sequence[bytes]) -> dict[bytes, tuple[bool, str]]:
+    """As `query_pocs`, one report at a time (witnesses no beacon claimed, e.g. stale)."""
+    import grpc
+
+    from pocnet.wire import service_pb2, service_pb2_grpc, verdict_pb2
+
+    out: dict[bytes, tuple[bool, str]] = {}
+    with grpc.insecure_channel(address) as channel:
+        stub = service_pb2_grpc.QueryServiceStub(channel)
+        for report_id in report_ids:
+            try:
+                s = stub.GetReport(service_pb2.ReportRequest(id=report_id), timeout=60).summary
+            except grpc.RpcError as exc:
+                if exc.code() == grpc.StatusCode.NOT_FOUND:
+                    continue
+                raise
+            if s.HasField("verdict"):
+                reason = verdict_pb2.InvalidReason.Name(s.verdict.reason)
+                out[report_id] = (s.verdict.valid, "" if s.verdict.valid else reason)
+    return out

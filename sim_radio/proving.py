@@ -1,0 +1,192 @@
+"""The proving ground: whole epochs of a scenario through a real oracle, and the scoreboard.
+
+One pass = one scenario on one fresh oracle: the mesh's rounds become signed wire reports in a
+report file (wire_reports.py), which `pocnet-oracle import` stores with their receive times;
+then `verify`, `rewards compute` and `payout run` for each epoch, as an operator runs them; the
+outcome is read back through `rewards show`/`payout status` and the Query service. A run is
+two passes: the scenario, and the same scenario without adversaries, whose difference says
+what cheaters cost honest hotspots.
+
+Simulated time lies in the past (the scenario's `start`), so every epoch is complete by the
+oracle's rules when the pass ends; epochs are PROTOCOL's 24 h, four beacon windows each.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from sim_radio.adversaries import Assignment, witness_reports
+from sim_radio.links import LinkLog
+from sim_radio.mesh import BEACON_WINDOW_NS, Mesh
+from sim_radio.oracle_driver import Oracle, query_pocs, query_reports, start_oracle
+from sim_radio.scenario import Scenario, build
+from sim_radio.scoreboard import Outcome
+from sim_radio.wire_reports import WireWriter
+
+EPOCH_S = 86_400  # docs/protocol.md §6
+WINDOWS_PER_EPOCH = EPOCH_S * 1_000_000_000 // BEACON_WINDOW_NS
+ONBOARD_LEAD_MS = 3_600_000  # assertions reach the oracle an hour before the first window
+# docs/protocol.md §5: the last epoch is complete this long after its end.
+COMPLETE_AFTER_S = 45 * 60
+
+Progress = Callable[[int], object]
+
+
+class ProvingError(ValueError):
+    """A run that cannot start (one line)."""
+
+
+def epoch_aligned(scenario: Scenario, epochs: int) -> Scenario:
+    """The scenario from the start of its first epoch, for `epochs` epochs; refused when the
+    last epoch would not be complete yet (the oracle computes only complete epochs)."""
+    epoch_ns = EPOCH_S * 1_000_000_000
+    start_ns = scenario.start_ns - scenario.start_ns % epoch_ns
+    end_s = (start_ns + epochs * epoch_ns) // 1_000_000_000
+    if end_s + COMPLETE_AFTER_S > time.time():
+        raise ProvingError(f"{scenario.path.name}: start must be at least {epochs} day(s) and "
+                           "45 min in the past, so every epoch is complete")
+    return replace(scenario, start_ns=start_ns, rounds=epochs * WINDOWS_PER_EPOCH)
+
+
+def scenario_hash(scenario: Scenario) -> str:
+    return hashlib.sha256(scenario.path.read_bytes()).hexdigest()
+
+
+@dataclass
+class Pass:
+    """One scenario on one oracle, and what the oracle made of it."""
+
+    name: str
+    mesh: Mesh
+    assignment: Assignment
+    oracle: Oracle
+    links: LinkLog
+    beacon_ids: list[bytes] = field(default_factory=list)
+    report_owner: dict[bytes, int] = field(default_factory=dict)  # report id -> hotspot
+    beaconer_of: dict[bytes, int] = field(default_factory=dict)  # any report id -> beaconer
+    verdicts: dict[bytes, tuple[bool, str]] = field(default_factory=dict)
+    imported: dict[str, Any] = field(default_factory=dict)
+    manifests: list[dict[str, Any]] = field(default_factory=list)
+    payouts: list[dict[str, Any]] = field(default_factory=list)
+    timings_s: dict[str, float] = field(default_factory=dict)
+    writer_keys: list[Any] = field(default_factory=list)  # hotspot keypairs by index
+
+    def outcome(self) -> Outcome:
+        keys = {k.public_key.address: i for i, k in enumerate(self.writer_keys)}
+        rewards = [0] * len(self.assignment.hotspots)
+        for m in self.manifests:
+            for h in m["hotspots"]:
+                rewards[keys[h["hotspot"]]] += h["beacon_amount"] + h["witness_amount"]
+        verdicts = {rid: (self.report_owner[rid], valid, reason)
+                    for rid, (valid, reason) in self.verdicts.items()}
+        return Outcome(verdicts, rewards, sum(m["emission"] for m in self.manifests))
+
+
+def run_pass(name: str, scenario: Scenario, epochs: int, workdir: Path,
+             progress: Progress | None = None) -> Pass:
+    timings: dict[str, float] = {}
+    t = time.monotonic()
+    mesh, assignment = build(scenario)
+    oracle = start_oracle(workdir, EPOCH_S)
+    writer = WireWriter(assignment, scenario.seed, oracle.key)
+    p = Pass(name, mesh, assignment, oracle, LinkLog(assignment, WINDOWS_PER_EPOCH),
+             writer_keys=writer.keys)
+    start_ms = scenario.start_ns // 1_000_000
+    report_file = workdir / "reports.jsonl"
+    with report_file.open("w", encoding="utf-8") as out:
+        out.writelines(writer.onboarding(start_ms - ONBOARD_LEAD_MS))
+        for r in range(scenario.rounds):
+            result = mesh.beacon_round(r)
+            witnesses = witness_reports(mesh, result, assignment)
+            rr = writer.round_reports(result, witnesses)
+            out.writelines(rr.lines)
+            for k, rid in enumerate(rr.beacon_id):
+                if rid:
+                    p.beacon_ids.append(rid)
+                    p.report_owner[rid] = p.beaconer_of[rid] = int(result.transmissions.tx[k])
+            for j, rid in enumerate(rr.witness_id):
+                if rid:
+                    p.report_owner[rid] = int(witnesses.witness[j])
+                    p.beaconer_of[rid] = int(witnesses.beaconer[j])
+            p.links.add_round(r, witnesses, rr.witness_id)
+            if progress is not None:
+                progress(1)
+    timings["simulate_and_sign"] = time.monotonic() - t
+    t = time.monotonic()
+    # As an operator starts a network: create the database, allowlist the maker, then import.
+    oracle.run("import", "-", "--create", stdin="")
+    oracle.run("registry", "maker", "add", writer.maker.public_key.address,
+               "--quota", str(len(writer.keys)), "--name", "proving ground")
+    p.imported = oracle.run("import", str(report_file))
+    if refused := sum(p.imported["rejected"].values()):
+        first = p.imported["first_rejected"][0]
+        raise ProvingError(f"the oracle refused {refused} records of {report_file} (line "
+                           f"{first['line']}: {first['reason']}): the simulation and the "
+                           "oracle's rules disagree, so no score would mean anything")
+    timings["import"] = time.monotonic() - t
+    t = time.monotonic()
+    oracle.run("verify")
+    timings["verify"] = time.monotonic() - t
+    t = time.monotonic()
+    first = start_ms // (EPOCH_S * 1000)
+    for epoch in range(first, first + epochs):
+        p.manifests.append(oracle.run("rewards", "compute", "--epoch", str(epoch),
+                                      "--allow-empty"))
+    timings["rewards"] = time.monotonic() - t
+    t = time.monotonic()
+    for epoch in range(first, first + epochs):
+        oracle.run("payout", "run", "--epoch", str(epoch), "--ledger", str(oracle.ledger),
+                   "--create")
+        p.payouts.append(oracle.run("payout", "status", "--epoch", str(epoch), "--ledger",
+                                    str(oracle.ledger)))
+    timings["payout"] = time.monotonic() - t
+    t = time.monotonic()
+    with oracle.serving() as address:
+        p.verdicts = query_pocs(address, p.beacon_ids)
+        missing = [rid for rid in p.report_owner if rid not in p.verdicts]
+        p.verdicts |= query_reports(address, missing)
+    timings["read_back"] = time.monotonic() - t
+    p.timings_s = {k: round(v, 2) for k, v in timings.items()}
+    return p
+
+
+def compare_honest(run: Pass, clean: Pass, honest: set[int]) -> dict[str, int]:
+    """Honest hotspots' reports judged in both runs: how many alike, and why the others
+    differ: the beacon was a cheater's (its witnesses follow its assertion), reciprocity
+    (HIP-106 looks at who else was valid), or neither ("unexplained", a bug to look at)."""
+    from sim_radio.scoreboard import RECIPROCITY
+
+    out = {"compared": 0, "same": 0, "beaconer_cheats": 0, "reciprocity": 0,
+           "unexplained": 0}
+    for rid, verdict in run.verdicts.items():
+        twin = clean.verdicts.get(rid)
+        if run.report_owner[rid] not in honest or twin is None:
+            continue
+        out["compared"] += 1
+        if twin == verdict:
+            out["same"] += 1
+        elif run.beaconer_of[rid] not in honest:
+            out["beaconer_cheats"] += 1
+        elif {verdict[1], twin[1]} & RECIPROCITY:
+            out["reciprocity"] += 1
+        else:
+            out["unexplained"] += 1
+    return out
+
+
+def payout_matches_manifest(manifests: list[dict], payouts: list[dict]) -> bool:
+    """Every wallet of every epoch's manifest (`rewards compute --json`) paid exactly its
+    amount in confirmed batches, and no other wallet (`payout status --json`)."""
+    for manifest, status in zip(manifests, payouts, strict=True):
+        owed = {w["wallet"]: w["amount"] for w in manifest["wallets"] if w["amount"]}
+        paid = {w["wallet"]: w["epoch_amount"] for w in status["wallets"]}
+        confirmed = all(b["state"] == "confirmed" for b in status["batches"])
+        if owed != paid or not confirmed:
+            return False
+    return True
+

@@ -1,0 +1,78 @@
+"""Benchmark of the proving ground (`pocnet-sim epochs`): hotspots × epochs through a real
+oracle, twice (with and without adversaries), with where the time goes.
+
+Targets (issue 11): 2,000 hotspots × 7 epochs ≤ 10 min; 10,000 hotspots × 1 epoch ≤ 10 min.
+The scenario is sim_radio/scenarios/city.toml (or `--scenario country`, the national
+population) with its population count replaced; with
+`--class-share S` every adversary class gets share S (the baseline of docs/benchmarks.md uses
+0.10). Prints one JSON document: wall time, per-pass timings, the scoreboard.
+
+    python tests/bench/bench_proving.py --hotspots 2000 --epochs 7
+    python tests/bench/bench_proving.py --hotspots 2000 --epochs 1 --class-share 0.10
+    python tests/bench/bench_proving.py --scenario country --hotspots 10000 --epochs 1
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+SCENARIOS = ROOT / "sim_radio" / "scenarios"
+BEHAVIOURS = ("false_location", "rssi_inflation", "attenuator", "shared_antenna",
+              "collusion_ring", "beacon_relay", "replay", "clock_offset")
+
+
+def scenario_text(name: str, hotspots: int, class_share: float | None) -> str:
+    text = (SCENARIOS / f"{name}.toml").read_text()
+    text = re.sub(r"(?m)^count = \d+", f"count = {hotspots}", text, count=1)
+    if class_share is not None:
+        text = re.sub(r"(?m)^share = [0-9.]+", f"share = {class_share}", text)
+        missing = [b for b in BEHAVIOURS if f"[adversaries.{b}]" not in text]
+        text += "".join(f"\n[adversaries.{b}]\nshare = {class_share}\n" for b in missing)
+    return text
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--scenario", choices=("city", "country"), default="city")
+    parser.add_argument("--hotspots", type=int, default=2000)
+    parser.add_argument("--epochs", type=int, default=7)
+    parser.add_argument("--class-share", type=float)
+    parser.add_argument("--keep", type=Path, help="keep the oracles' files here")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="bench-proving-") as tmp:
+        scenario = Path(tmp) / f"{args.scenario}.toml"
+        scenario.write_text(scenario_text(args.scenario, args.hotspots, args.class_share))
+        out = args.keep or Path(tmp) / "out"
+        started = time.monotonic()
+        done = subprocess.run(
+            [sys.executable, "-m", "sim_radio.cli", "epochs", str(scenario), "--epochs",
+             str(args.epochs), "--json", "--out", str(out)],
+            capture_output=True, text=True, check=False, cwd=ROOT,
+        )
+        wall_s = time.monotonic() - started
+    if done.returncode != 0:
+        print(done.stderr, file=sys.stderr)
+        return 1
+    result = json.loads(done.stdout)
+    print(json.dumps({
+        "scenario": args.scenario, "hotspots": result["hotspots"], "epochs": args.epochs,
+        "class_share": args.class_share,
+        "wall_s": round(wall_s, 1), "timings_s": result["timings_s"],
+        "imported": result["imported"], "witness_graph": result["witness_graph"],
+        "scoreboard": result["scoreboard"],
+        "cheaters_emission_share": result["cheaters_emission_share"],
+        "payout_matches_manifest": result["payout_matches_manifest"],
+    }, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,135 @@
+"""`pocnet-oracle import`: a file of wire reports stored through ingest's checks, with the file's
+receive times as the oracle's clock, and verified as if received then (docs/protocol.md §5)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from oracle_factories import assertion, beacon_report, keypair, witness_report
+
+from oracle.cli import main
+from oracle.storage import open_repository
+from pocnet import signing
+from pocnet.beacon import entropy_data
+from pocnet.keys import Network, create_keyfile
+from pocnet.report_file import record_line
+from pocnet.wire import entropy_pb2
+
+ENTROPY_TS_S = 1_780_000_000  # 2026-05-28, long before the test runs: no wall clock involved
+LIFETIME_S = 180  # docs/protocol.md §4: entropy is valid for 180 s from its timestamp
+
+
+def _run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+@pytest.fixture
+def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
+    monkeypatch.setenv("POCNET_ORACLE_ORACLE_DATABASE", f"sqlite:///{tmp_path / 'oracle.db'}")
+    monkeypatch.setenv("POCNET_ORACLE_ORACLE_KEY", str(tmp_path / "oracle.key"))
+    return create_keyfile(tmp_path / "oracle.key")
+
+
+def _entropy(signer, timestamp_s: int = ENTROPY_TS_S) -> entropy_pb2.Entropy:  # type: ignore[no-untyped-def]
+    msg = entropy_pb2.Entropy(data=entropy_data(timestamp_s, bytes(32)), timestamp=timestamp_s,
+                              version=1, oracle_key=signer.public_key.to_bytes())
+    return signing.sign(msg, signer)
+
+
+def _write(path: Path, records: list[tuple[int, str, bytes]]) -> str:
+    path.write_text("".join(record_line(ms, kind, raw) for ms, kind, raw in records))
+    return str(path)
+
+
+def _beacon_reason(capsys, report) -> str | None:  # type: ignore[no-untyped-def]
+    code, out, _ = _run(capsys, "report", "show", signing.report_id(report).hex(), "--json")
+    assert code == 0, out
+    verdict = json.loads(out)["summary"]["verdict"]
+    return None if verdict["valid"] else verdict["reason"]
+
+
+@pytest.mark.parametrize(("received_s", "expired"), [(LIFETIME_S, False), (LIFETIME_S + 1, True)])
+def test_the_files_receive_time_is_the_oracles_clock(env, tmp_path: Path, capsys, received_s: int,
+                                                     expired: bool) -> None:  # type: ignore[no-untyped-def]
+    hotspot = keypair(1)
+    entropy = _entropy(env)
+    beacon = beacon_report(hotspot, entropy.data, ENTROPY_TS_S)
+    received_ms = (ENTROPY_TS_S + received_s) * 1000
+    path = _write(tmp_path / "in.jsonl", [
+        (1, "assertion", assertion(hotspot, keypair(900)).SerializeToString()),
+        (ENTROPY_TS_S * 1000, "entropy", entropy.SerializeToString()),
+        (received_ms, "beacon", beacon.SerializeToString()),
+    ])
+    code, out, err = _run(capsys, "import", path, "--json")
+    assert code == 0, err
+    assert json.loads(out) | {"first_rejected": []} == {
+        "stored": 1, "duplicates": 0, "entropy": 1, "assertions": 1, "rejected": {},
+        "first_rejected": [],
+        "last_received_ms": received_ms}
+    repo = open_repository(f"sqlite:///{tmp_path / 'oracle.db'}")
+    try:
+        assert repo.report(signing.report_id(beacon)).received_ms == received_ms
+    finally:
+        repo.close()
+    assert _run(capsys, "verify", "--json")[0] == 0
+    reason = _beacon_reason(capsys, beacon)
+    assert (reason == "entropy_expired") is expired, reason
+
+
+def test_refused_records_are_counted_and_the_rest_stored(env, tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+    good, forged, other_net = keypair(2), keypair(3), keypair(4, Network.TESTNET)
+    stranger = keypair(5)
+    unsigned_by_owner = assertion(good, keypair(901))
+    unsigned_by_owner.owner_signature = bytes(64)
+    records = [
+        (1, "entropy", _entropy(stranger).SerializeToString()),  # not this oracle's entropy
+        (2, "witness", witness_report(good).SerializeToString()),
+        (3, "witness", witness_report(forged, signer=good).SerializeToString()),
+        (4, "witness", witness_report(other_net).SerializeToString()),
+        (5, "beacon", b"\xff\xff"),
+        (6, "assertion", unsigned_by_owner.SerializeToString()),
+    ]
+    code, out, err = _run(capsys, "import", _write(tmp_path / "in.jsonl", records), "--json")
+    assert code == 0, err
+    result = json.loads(out)
+    assert result["stored"] == 1 and result["entropy"] == 0
+    assert [r["line"] for r in result["first_rejected"]] == [1, 3, 4, 5, 6]
+    assert sum(result["rejected"].values()) == 5 and result["assertions"] == 0
+    # Another oracle's entropy is accepted when the operator names its key.
+    code, out, _ = _run(capsys, "import", _write(tmp_path / "e.jsonl", records[:1]), "--json",
+                        "--entropy-key", stranger.public_key.address)
+    assert code == 0 and json.loads(out)["entropy"] == 1
+
+
+def test_a_line_that_is_no_record_stops_the_import_and_a_rerun_stores_nothing_twice(
+    env, tmp_path: Path, capsys  # type: ignore[no-untyped-def]
+) -> None:
+    first = record_line(10, "witness", witness_report(keypair(6)).SerializeToString())
+    path = tmp_path / "in.jsonl"
+    path.write_text(first + '{"received_ms": "soon", "kind": "witness", "report": ""}\n')
+    code, _, err = _run(capsys, "import", str(path))
+    assert code == 2 and "line 2" in err and err.count("\n") == 1
+    path.write_text(first)
+    code, out, _ = _run(capsys, "import", str(path), "--json")
+    assert code == 0 and json.loads(out)["stored"] == 0 and json.loads(out)["duplicates"] == 1
+
+
+@pytest.mark.parametrize("line", ['{"received_ms": 1, "kind": "vote", "report": ""}',
+                                  '{"received_ms": -1, "kind": "beacon", "report": ""}',
+                                  '{"received_ms": 1, "kind": "beacon", "report": "***"}',
+                                  "not json"])
+def test_malformed_lines_are_one_line_errors(env, tmp_path: Path, capsys, line: str) -> None:  # type: ignore[no-untyped-def]
+    path = tmp_path / "bad.jsonl"
+    path.write_text(line + "\n")
+    code, _, err = _run(capsys, "import", str(path))
+    assert code == 2 and "line 1" in err and err.count("\n") == 1
+
+
+def test_missing_file_is_one_line(env, tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+    code, _, err = _run(capsys, "import", str(tmp_path / "none.jsonl"))
+    assert code == 2 and "none.jsonl" in err and err.count("\n") == 1
+    assert not (tmp_path / "oracle.db").exists()  # nothing created for a file that is not there

@@ -1,0 +1,112 @@
+"""Simulated rounds as the oracle receives them (sim_radio/wire_reports.py): signed by the right
+keys, beacons that follow from their entropy (docs/protocol.md §4), receive times on the oracle's
+clock, and the same bytes for the same seed."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from pocnet import signing
+from pocnet.beacon import ENTROPY_LIFETIME_S, derive_beacon
+from pocnet.keys import Keypair, PublicKey, verify_ed25519
+from pocnet.regions import get_plan
+from pocnet.report_file import parse_line
+from pocnet.wire import entropy_pb2, registry_pb2, reports_pb2
+from sim_radio.adversaries import FLAG_FABRICATED, FLAG_REPLAYED, witness_reports
+from sim_radio.scenario import build, load_scenario
+from sim_radio.wire_reports import WireWriter
+
+ASSERTION_SIGNATURES = ("hotspot_signature", "owner_signature")  # docs/protocol.md §2: both sign
+
+SMALL_TOWN = Path(__file__).resolve().parents[2] / "sim_radio" / "scenarios" / "small_town.toml"
+ORACLE = Keypair.from_seed(bytes(range(32)))
+WITNESS_LATE_MS = 4000  # docs/protocol.md §5 witness rule 4
+
+
+@pytest.fixture(scope="module")
+def world():  # type: ignore[no-untyped-def]
+    scenario = replace(load_scenario(SMALL_TOWN), rounds=1)
+    mesh, assignment = build(scenario)
+    result = mesh.beacon_round(0)
+    witnesses = witness_reports(mesh, result, assignment)
+    writer = WireWriter(assignment, scenario.seed, ORACLE)
+    return scenario, assignment, writer, result, witnesses, writer.round_reports(result, witnesses)
+
+
+def _records(lines: list[str]) -> list[tuple[int, str, bytes]]:
+    return [parse_line(line.encode(), n) for n, line in enumerate(lines, 1)]
+
+
+def test_assertions_are_signed_by_hotspot_and_owner(world) -> None:  # type: ignore[no-untyped-def]
+    _, assignment, writer, *_ = world
+    lines = list(writer.onboarding(1_000))
+    assert len(lines) == len(assignment.hotspots)
+    for (at, kind, raw), key in zip(_records(lines), writer.keys, strict=True):
+        msg = registry_pb2.LocationAssertion.FromString(raw)
+        assert (at, kind) == (1_000, "assertion") and msg.hotspot_key == key.public_key.to_bytes()
+        canonical = signing.canonical_bytes(msg, ASSERTION_SIGNATURES)
+        key.public_key.verify(canonical, msg.hotspot_signature)
+        verify_ed25519(msg.owner_wallet, canonical, msg.owner_signature)
+
+
+def test_beacons_follow_from_the_oracles_entropy(world) -> None:  # type: ignore[no-untyped-def]
+    assignment, writer, rr = world[1], world[2], world[5]
+    entropy: dict[bytes, int] = {}
+    beacons = 0
+    for at, kind, raw in _records(rr.lines):
+        if kind == "entropy":
+            msg = entropy_pb2.Entropy.FromString(raw)
+            signing.verify(msg, ORACLE.public_key)
+            assert at == msg.timestamp * 1000 and msg.timestamp % 60 == 0
+            entropy[msg.data] = msg.timestamp
+        elif kind == "beacon":
+            msg = reports_pb2.BeaconReport.FromString(raw)
+            signing.verify(msg, PublicKey.from_bytes(msg.pub_key))
+            ts = entropy[msg.remote_entropy]  # its entropy came before it in the file
+            assert ts * 1000 <= at <= (ts + ENTROPY_LIFETIME_S) * 1000
+            i = [k.public_key.to_bytes() for k in writer.keys].index(msg.pub_key)
+            h = assignment.hotspots[i]
+            expected = derive_beacon(msg.remote_entropy, ts, msg.local_entropy,
+                                     get_plan(h.region), h.gain_dbi_x10)
+            assert (msg.data, msg.frequency, msg.tx_power) == (
+                expected.data, expected.frequency_hz, expected.tx_power_dbm)
+            beacons += 1
+    assert beacons == sum(1 for rid in rr.beacon_id if rid) > 0
+
+
+def test_witnesses_match_their_beacon_and_reach_the_oracle_in_time(world) -> None:  # type: ignore[no-untyped-def]
+    _, assignment, _, result, witnesses, rr = world
+    for j, rid in enumerate(rr.witness_id):
+        if not rid:
+            continue
+        w = int(witnesses.witness[j])
+        offset = assignment.claims[w].clock_offset_ns
+        # relayed reports arrive 150 ms later; replayed and fabricated ones are their own time
+        honest_timing = int(witnesses.flags[j]) & (FLAG_REPLAYED | FLAG_FABRICATED) == 0
+        received = int(rr.witness_received_ms[j])
+        k = list(result.transmissions.event).index(int(witnesses.beacon_event[j]))
+        if honest_timing and rr.beacon_id[k]:
+            assert abs(received - int(rr.beacon_received_ms[k])) <= WITNESS_LATE_MS
+        # The witness's clock shows in its report, never in the oracle's receive time.
+        assert abs(int(witnesses.reported_ns[j]) - offset - received * 1_000_000) < 2e9
+
+
+def test_report_files_are_in_time_order_after_their_entropy(world) -> None:  # type: ignore[no-untyped-def]
+    rr = world[5]
+    records = _records(rr.lines)
+    reports = [at for at, kind, _ in records if kind != "entropy"]
+    assert reports == sorted(reports)
+    first_report = next(n for n, (_, kind, _) in enumerate(records) if kind != "entropy")
+    assert all(kind != "entropy" for _, kind, _ in records[first_report:])
+
+
+def test_same_seed_same_bytes(world) -> None:  # type: ignore[no-untyped-def]
+    scenario, _, _, _, _, rr = world
+    mesh, assignment = build(scenario)
+    result = mesh.beacon_round(0)
+    again = WireWriter(assignment, scenario.seed, ORACLE).round_reports(
+        result, witness_reports(mesh, result, assignment))
+    assert again.lines == rr.lines
