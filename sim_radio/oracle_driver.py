@@ -1,5 +1,6 @@
 """Driving a real oracle from the simulator: its commands (`pocnet-oracle ... --json`) and its
-gRPC Query service, never its code (the simulator imports nothing of `oracle`, DESIGN.md).
+gRPC Query service, never its code (the simulator imports nothing of `oracle`:
+docs/architecture.md).
 
 `start_oracle` is the one place a throw-away oracle is set up (its key, settings, database),
 so a change in how oracle commands find their settings is adapted here alone. The oracle

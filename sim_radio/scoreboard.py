@@ -54,6 +54,16 @@ CHEAT_REASONS: Mapping[str, frozenset[str]] = {
     "replay": frozenset({"too_late", "entropy_expired", "duplicate", "invalid_packet"}),
     # a wrong clock: the oracle times reports by its own receive time (docs/protocol.md §5)
     "clock_offset": frozenset(),
+    # a constant −140 dBm / −20 dB on every report: under the datarate's sensitivity
+    "constant_report": frozenset({"below_sensitivity", "bad_snr"}),
+    # a wired rig reporting each other at one RSSI: too strong for the asserted distance
+    "wired_cluster": frozenset({"bad_rssi", "bad_snr"}),
+    # fixes that never move, or jitter too clean: no per-report rule sees the fix's history
+    "gps_frozen": frozenset({"gps_location_mismatch", "gps_implausible_motion"}),
+    "gps_clean_jitter": frozenset({"gps_location_mismatch", "gps_implausible_motion"}),
+    # a whole cluster moved at once: its fixes disagree with the assertions for a while
+    "cluster_move": frozenset({"gps_location_mismatch", "gps_implausible_motion", "bad_rssi",
+                               "max_distance_exceeded"}),
 }
 CAUGHT_ALWAYS = frozenset({"denied", "denied_edge"})
 # HIP-106: whether a report passes depends on its hotspot's other valid reports.

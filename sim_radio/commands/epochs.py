@@ -16,7 +16,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from pocnet.cli import UsageError, print_json
+from pocnet.cli import UsageError, integer, print_json
 
 MAX_EPOCHS = 366
 
@@ -29,9 +29,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
         "them, and score the outcome against the scenario's ground truth (who cheated).",
     )
     p.add_argument("scenario", type=Path, help="scenario file (see sim_radio/scenarios/)")
-    p.add_argument("--epochs", type=int, required=True, metavar="N",
+    p.add_argument("--epochs", type=integer(1), required=True, metavar="N",
                    help="epochs (24 h, four beacon windows each) to simulate")
-    p.add_argument("--seed", type=int, help="replace the scenario's seed")
+    p.add_argument("--seed", type=integer(), help="replace the scenario's seed")
     p.add_argument("--links", type=Path, metavar="FILE",
                    help="write every (beacon, witness) reception with its verdict as CSV")
     p.add_argument("--out", type=Path, metavar="DIR",

@@ -2,7 +2,7 @@
 class (a pair for the group cheats), through a real oracle's import, verify, rewards and payout
 (the embedded Solana VM), scored against the scenario's ground truth.
 
-Expected values come from the scenario and PROTOCOL.md, not from the code under test: the class
+Expected values come from the scenario and docs/protocol.md, not from the code under test: the class
 sizes from the shares; a hotspot asserting 20 km from its honest GPS fails §5's GPS rule
 (> 400 m) on every report; 60 dB of RSSI inflation exceeds §5's free-space bound on links of a
 few km; a wrong clock is invisible (§5 times by the oracle's clock); PoC gets at most 80 % of

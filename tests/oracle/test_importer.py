@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 
 import pytest
-from oracle_factories import assertion, beacon_report, keypair, witness_report
+from oracle_factories import allow_maker, assertion, beacon_report, keypair, witness_report
 
 from oracle.cli import main
 from oracle.storage import open_repository
@@ -29,8 +29,12 @@ def _run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]
 
 @pytest.fixture
 def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
-    monkeypatch.setenv("POCNET_ORACLE_ORACLE_DATABASE", f"sqlite:///{tmp_path / 'oracle.db'}")
+    url = f"sqlite:///{tmp_path / 'oracle.db'}"
+    monkeypatch.setenv("POCNET_ORACLE_ORACLE_DATABASE", url)
     monkeypatch.setenv("POCNET_ORACLE_ORACLE_KEY", str(tmp_path / "oracle.key"))
+    repo = open_repository(url)  # the operator's `serve --create`, and its maker allowlist
+    allow_maker(repo)
+    repo.close()
     return create_keyfile(tmp_path / "oracle.key")
 
 
@@ -129,7 +133,19 @@ def test_malformed_lines_are_one_line_errors(env, tmp_path: Path, capsys, line: 
     assert code == 2 and "line 1" in err and err.count("\n") == 1
 
 
-def test_missing_file_is_one_line(env, tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
-    code, _, err = _run(capsys, "import", str(tmp_path / "none.jsonl"))
+def test_missing_file_is_one_line(env, tmp_path: Path, monkeypatch, capsys) -> None:  # type: ignore[no-untyped-def]
+    fresh = tmp_path / "fresh.db"
+    monkeypatch.setenv("POCNET_ORACLE_ORACLE_DATABASE", f"sqlite:///{fresh}")
+    code, _, err = _run(capsys, "import", str(tmp_path / "none.jsonl"), "--create")
     assert code == 2 and "none.jsonl" in err and err.count("\n") == 1
-    assert not (tmp_path / "oracle.db").exists()  # nothing created for a file that is not there
+    assert not fresh.exists()  # nothing created for a file that is not there
+
+
+def test_only_create_makes_a_database(env, tmp_path: Path, monkeypatch, capsys) -> None:  # type: ignore[no-untyped-def]
+    fresh = tmp_path / "fresh.db"
+    monkeypatch.setenv("POCNET_ORACLE_ORACLE_DATABASE", f"sqlite:///{fresh}")
+    empty = _write(tmp_path / "empty.jsonl", [])
+    code, _, err = _run(capsys, "import", empty)
+    assert code == 2 and "no database at" in err and not fresh.exists()
+    code, _, _ = _run(capsys, "import", empty, "--create", "--json")
+    assert code == 0 and fresh.exists()

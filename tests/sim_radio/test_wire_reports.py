@@ -19,7 +19,8 @@ from sim_radio.adversaries import FLAG_FABRICATED, FLAG_REPLAYED, witness_report
 from sim_radio.scenario import build, load_scenario
 from sim_radio.wire_reports import WireWriter
 
-ASSERTION_SIGNATURES = ("hotspot_signature", "owner_signature")  # docs/protocol.md §2: both sign
+# registry.proto: hotspot, owner and maker each sign with every signature field empty.
+ASSERTION_SIGNATURES = ("hotspot_signature", "owner_signature", "maker_signature")
 
 SMALL_TOWN = Path(__file__).resolve().parents[2] / "sim_radio" / "scenarios" / "small_town.toml"
 ORACLE = Keypair.from_seed(bytes(range(32)))
@@ -50,6 +51,8 @@ def test_assertions_are_signed_by_hotspot_and_owner(world) -> None:  # type: ign
         canonical = signing.canonical_bytes(msg, ASSERTION_SIGNATURES)
         key.public_key.verify(canonical, msg.hotspot_signature)
         verify_ed25519(msg.owner_wallet, canonical, msg.owner_signature)
+        assert msg.maker_key == writer.maker.public_key.to_bytes()
+        writer.maker.public_key.verify(canonical, msg.maker_signature)
 
 
 def test_beacons_follow_from_the_oracles_entropy(world) -> None:  # type: ignore[no-untyped-def]
