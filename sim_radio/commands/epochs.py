@@ -34,6 +34,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     p.add_argument("--seed", type=integer(), help="replace the scenario's seed")
     p.add_argument("--links", type=Path, metavar="FILE",
                    help="write every (beacon, witness) reception with its verdict as CSV")
+    p.add_argument("--map", type=Path, metavar="FILE.html",
+                   help="draw the last epoch (pocnet-oracle map), with each hotspot that is not "
+                   "where it asserts shown at its true place too")
     p.add_argument("--out", type=Path, metavar="DIR",
                    help="keep the oracles' files here (default: a temporary folder)")
     p.add_argument("--json", action="store_true", help="print one JSON object")
@@ -52,8 +55,9 @@ def _run(args: argparse.Namespace) -> int:
         raise UsageError(f"--epochs must be 1..{MAX_EPOCHS}, got {args.epochs}")
     if args.seed is not None and args.seed < 0:
         raise UsageError(f"--seed must not be negative, got {args.seed}")
-    if args.links is not None and not args.links.parent.is_dir():
-        raise UsageError(f"--links: folder {args.links.parent} does not exist")
+    for option, path in (("--links", args.links), ("--map", args.map)):
+        if path is not None and not path.parent.is_dir():
+            raise UsageError(f"{option}: folder {path.parent} does not exist")
     if args.out is not None and args.out.exists() and any(args.out.iterdir()):
         raise UsageError(f"--out: {args.out} is not empty")
     try:
@@ -70,7 +74,7 @@ def _run(args: argparse.Namespace) -> int:
         with tqdm(total=2 * scenario.rounds, unit="window", file=sys.stderr,
                   disable=args.json or not sys.stderr.isatty(), desc=scenario.name) as bar:
             try:
-                result = prove(scenario, args.epochs, out, args.links, bar.update)
+                result = prove(scenario, args.epochs, out, args.links, bar.update, args.map)
             except (OracleCommandError, PopulationError, ProvingError) as exc:
                 raise UsageError(str(exc)) from None
     if args.json:
@@ -80,7 +84,8 @@ def _run(args: argparse.Namespace) -> int:
     return 0
 
 
-def prove(scenario: Any, epochs: int, out: Path, links: Path | None, progress: Any) -> dict:
+def prove(scenario: Any, epochs: int, out: Path, links: Path | None, progress: Any,
+          map_path: Path | None = None) -> dict:
     """Both passes and the scoreboard, as one JSON-ready dict."""
     import pocnet
     from sim_radio.links import write_links
@@ -121,9 +126,40 @@ def prove(scenario: Any, epochs: int, out: Path, links: Path | None, progress: A
         "imported": run.imported,
         "witness_graph": run.links.graph_stats(),
         "timings_s": {"scenario": run.timings_s, "without_adversaries": clean.timings_s},
-        "map": None,  # `--map` (an HTML map of the run) is not built yet
+        "map": draw_map(run, map_path, out) if map_path is not None else None,
         "out": str(out),
     }
+
+
+# Hotspots whose true place is farther than this from the asserted one get an overlay marker.
+MOVED_M = 50.0
+
+
+def draw_map(run: Any, path: Path, out: Path) -> dict:
+    """The last epoch through `pocnet-oracle map`, with true places as its overlay (the
+    simulator knows them; an operator's map would show GPS fixes there)."""
+    import csv
+
+    from pocnet.geo import haversine_m
+    from sim_radio.scoreboard import classes_of
+
+    truth = out / "true-places.csv"
+    classes = classes_of(run.assignment.dishonest, len(run.assignment.hotspots))
+    cheats: dict[int, list[str]] = {}
+    for name, members in classes.items():
+        for i in members:
+            cheats.setdefault(i, []).append(name)
+    with truth.open("w", newline="", encoding="utf-8") as f:
+        writer = csv.writer(f)
+        writer.writerow(["address", "lat", "lon", "label"])
+        for i, (h, claim) in enumerate(zip(run.assignment.hotspots, run.assignment.claims,
+                                           strict=True)):
+            if haversine_m(h.lat, h.lon, claim.asserted_lat, claim.asserted_lon) > MOVED_M:
+                writer.writerow([run.writer_keys[i].public_key.address, h.lat, h.lon,
+                                 "true place; " + ", ".join(cheats.get(i, ["honest"]))])
+    epoch = run.manifests[-1]["epoch"]
+    return run.oracle.run("map", "--epoch", str(epoch), "--out", str(path.resolve()),
+                          "--overlay", str(truth), "--title", f"proving ground, epoch {epoch}")
 
 
 def _version() -> str:

@@ -73,8 +73,9 @@ def test_two_epochs_through_the_real_oracle(tmp_path: Path, capsys) -> None:  # 
     scenario = tmp_path / "proving.toml"
     scenario.write_text(SCENARIO)
     links = tmp_path / "links.csv"
+    page = tmp_path / "map.html"
     code = main(["epochs", str(scenario), "--epochs", "2", "--json", "--links", str(links),
-                 "--out", str(tmp_path / "out")])
+                 "--out", str(tmp_path / "out"), "--map", str(page)])
     out, err = capsys.readouterr()
     assert code == 0, err
     result = json.loads(out)
@@ -109,3 +110,8 @@ def test_two_epochs_through_the_real_oracle(tmp_path: Path, capsys) -> None:  # 
     assert all(r["delivered"] == "1" and r["valid"] in ("0", "1") for r in table)
     assert all((r["valid"] == "0") == bool(r["reason"]) for r in table)
     assert graph["links"] == len({(r["beaconer"], r["witness"]) for r in table})
+    # The map of the last epoch: every hotspot, and a true place for each one that asserts
+    # somewhere else (the false-location cheats, the shared antenna's members).
+    drawn = result["map"]
+    assert drawn["epoch"] == 20459 and drawn["hotspots"] == sum(CLASS_SIZES.values())
+    assert drawn["overlay"] >= CLASS_SIZES["false_location"] and page.stat().st_size > 1_000_000
