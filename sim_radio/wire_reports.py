@@ -32,7 +32,8 @@ from pocnet.keys import Keypair, Network
 from pocnet.regions import get_plan
 from pocnet.report_file import record_line
 from pocnet.wire import entropy_pb2, reports_pb2
-from sim_radio.adversaries import Assignment, Claim, WitnessReports
+from sim_radio.adversaries import Assignment, WitnessReports
+from sim_radio.gps_fixes import gps_fix
 from sim_radio.mesh import RoundResult
 
 NETWORK = Network.TESTNET  # simulated hotspots are never mainnet hotspots
@@ -61,11 +62,15 @@ def owner_keypair(seed: int, node_id: str) -> Keypair:
     return Keypair.from_seed(_hash("owner", seed, node_id), Network.MAINNET)
 
 
-def _fix(claim: Claim, time_ns: int) -> reports_pb2.GpsFix | None:
-    if claim.gps_lat is None or claim.gps_lon is None:
+def _fix(a: Assignment, node: int, time_ns: int, seed: int,
+         round_index: int) -> reports_pb2.GpsFix | None:
+    """The fix a hotspot's report carries: a real receiver's wander around its GPS position,
+    or what its GPS cheat makes of it (sim_radio/gps_fixes.py)."""
+    position = gps_fix(a, node, time_ns, seed, round_index)
+    if position is None:
         return None
     return reports_pb2.GpsFix(
-        lat_e7=round(claim.gps_lat * 1e7), lon_e7=round(claim.gps_lon * 1e7),
+        lat_e7=round(position[0] * 1e7), lon_e7=round(position[1] * 1e7),
         h_acc_mm=GPS_H_ACC_MM, fix_type=reports_pb2.FIX_3D, satellites=GPS_SATELLITES,
         gnss_time_ns=max(time_ns, 0),
     )
@@ -144,7 +149,7 @@ class WireWriter:
                 datarate=reports_pb2.DataRate.Value(beacon.datarate),
                 tx_power=beacon.tx_power_dbm, timestamp=max(end_ns + claim.clock_offset_ns, 0),
             )
-            fix = _fix(claim, end_ns)
+            fix = _fix(a, i, end_ns, self._seed, result.round_index)
             if fix is not None:
                 msg.gps_fix.CopyFrom(fix)
             beacons[event] = msg
@@ -169,7 +174,7 @@ class WireWriter:
                 snr=int(float(witnesses.snr_db[j]) * 10), frequency=beacon.frequency,
                 datarate=beacon.datarate,
             )
-            fix = _fix(a.claims[w], true_ns)
+            fix = _fix(a, w, true_ns, self._seed, result.round_index)
             if fix is not None:
                 msg.gps_fix.CopyFrom(fix)
             witness_ids.append(_sign(msg, self.keys[w]))

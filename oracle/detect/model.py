@@ -57,9 +57,12 @@ class DetectParams:
     # beaconer reports as its transmission time. Honest clocks (GPS, NTP) agree within tens of
     # ms and LoRa propagation is µs; a relay adds an internet round trip.
     relay_ms: float = 80.0
+    relay_share: float = 0.1  # of a witness's receptions that late: a relay (some links relayed)
     min_timed: int = 3
     # A witness reporting a reception this long after the beacon heard a replayed copy.
     replay_ms: float = 10_000.0
+    # A copy's RSSI at its late witnesses within this of how they usually hear its sender.
+    replay_match_db: float = 6.0
     # A report's own time against the oracle's receive time, for reports the oracle judged
     # timely: honest hotspots upload within seconds.
     clock_offset_ms: float = 60_000.0

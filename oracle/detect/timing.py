@@ -2,15 +2,22 @@
 
 Every report carries the hotspot's own time: the beaconer's of its transmission, the witness's
 of its reception. LoRa travels a few km in microseconds and honest clocks (GPS, NTP) agree to
-tens of milliseconds, so on an honest link reception − transmission is a sharp peak near 0.
+tens of milliseconds, so the witnesses of one beacon report nearly the same reception −
+transmission ("lag"). Where that lag sits depends on conventions (the beacon's time is taken
+after the transmission; a radio stamps the start or the end of a reception; a beaconer's clock
+may be off), so each witness is judged against the beacon's other witnesses: its lag less the
+lower median of the beacon's plausible lags (within `replay_ms`). Honest: a sharp peak at 0.
 
-- **Relay**: a witness whose receptions are, by their median, `relay_ms` or more after the
-  transmissions: it reports what a partner heard and adds the internet in between.
+- **Relay**: a witness with at least `min_timed` receptions, and `relay_share` of its
+  receptions, `relay_ms` or more after the other witnesses': it reports what a partner heard
+  (perhaps beside what it hears itself) and adds the internet in between. Honest clocks are
+  never that late.
 - **Replay**: a reception `replay_ms` or more after the transmission is a copy someone sent
-  again. Whoever sent it must have heard the original in time, and its copies are heard by the
-  hotspots that hear its own beacons: of the timely witnesses of that beacon, the one whose
-  usual audience best matches the late witnesses is the likely replayer. A hotspot named so
-  for several beacons, and for most of the replayed beacons it heard, is flagged.
+  again. Whoever sent it must have heard the original in time, and its copy is heard the way
+  its own beacons are heard: of the timely witnesses of that beacon, the one whose usual RSSI
+  at the late witnesses best matches the copy's (within `replay_match_db`) is the likely
+  replayer. A hotspot named so for several beacons, and for a good share of the replayed
+  beacons it heard, is flagged.
 - **Clock**: a report's own time against the oracle's receive time, over the reports the
   oracle received while they were timely (so upload delays do not count), off by a minute or
   more: the hotspot's clock, or its reports, are not what they claim.
@@ -22,29 +29,52 @@ from collections import Counter
 
 import numpy as np
 
-from oracle.detect.grouped import group_count, group_median
+from oracle.detect.grouped import group_count, group_lower_median, group_mean, group_median
 from oracle.detect.history import TIMELY_MS, History
 from oracle.detect.model import DetectParams, Finding
 
 MIN_REPLAYS = 2
+# Named the sender of at least this share of the replayed beacons it heard in time.
+REPLAY_SHARE = 0.3
+
+
+def relative_lag(history: History, params: DetectParams,
+                 exclude: np.ndarray | None = None) -> np.ndarray:
+    """Each report's lag less its beacon's lower-median plausible lag (the network's, for a
+    beacon with no plausible witness); `exclude` marks reports whose clocks are not trusted."""
+    w = history.witnesses
+    lag = w.witness_timestamp_ms - w.beacon_timestamp_ms
+    plausible = np.abs(lag) < params.replay_ms
+    if exclude is not None:
+        plausible &= ~exclude
+    if not plausible.any():
+        return lag
+    beacons = int(w.beacon.max()) + 1
+    base = group_lower_median(w.beacon[plausible], lag[plausible], beacons)
+    base = np.where(np.isnan(base), float(np.median(lag[plausible])), base)
+    return lag - base[w.beacon]
 
 
 def relay(history: History, params: DetectParams) -> list[Finding]:
     w = history.witnesses
     n = len(history.hotspots)
-    lag = w.witness_timestamp_ms - w.beacon_timestamp_ms
-    prompt = np.abs(lag) < params.replay_ms
-    median = group_median(w.witness[prompt], lag[prompt], n)
+    raw = w.witness_timestamp_ms - w.beacon_timestamp_ms
+    lag = relative_lag(history, params)
+    prompt = np.abs(raw) < params.replay_ms
+    late = prompt & (lag >= params.relay_ms) & (lag < params.replay_ms)
     count = group_count(w.witness[prompt], n)
-    flagged = (count >= params.min_timed) & (median >= params.relay_ms) & (
-        median < params.clock_offset_ms)
+    relayed = group_count(w.witness[late], n)
+    median = group_median(w.witness[late], lag[late], n)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        share = relayed / count
+    flagged = (relayed >= params.min_timed) & (share >= params.relay_share)
     return [
         Finding(
             detector="relay_latency",
             hotspots=(history.hotspots.keys[i],),
-            score=float(median[i] / params.relay_ms),
-            evidence={"median_reception_after_transmission_ms": round(float(median[i]), 1),
-                      "reports": int(count[i])},
+            score=float(share[i] / params.relay_share),
+            evidence={"late_reports": int(relayed[i]), "reports": int(count[i]),
+                      "median_ms_after_other_witnesses": round(float(median[i]), 1)},
         )
         for i in np.flatnonzero(flagged)
     ]
@@ -80,33 +110,39 @@ def clock(history: History, params: DetectParams) -> list[Finding]:
 def replay(history: History, params: DetectParams) -> list[Finding]:
     w = history.witnesses
     h = history.hotspots
-    lag = w.witness_timestamp_ms - w.beacon_timestamp_ms
     index = {key: i for i, key in enumerate(h.keys)}
     wrong_clock = {index[f.hotspots[0]] for f in clock(history, params)}
     honest_clock = ~np.isin(w.witness, np.array(sorted(wrong_clock), dtype=np.int64))
+    lag = relative_lag(history, params, exclude=~honest_clock)
     late = (lag >= params.replay_ms) & honest_clock
     if not late.any():
         return []
-    # Who normally hears each hotspot's own beacons: a replayer's copies are heard by the
-    # same neighbours that hear its beacons.
-    prompt = w.prompt(params.relay_ms)
-    audience: dict[int, set[int]] = {}
-    for b, x in set(zip(w.beaconer[prompt].tolist(), w.witness[prompt].tolist(), strict=True)):
-        audience.setdefault(b, set()).add(x)
+    # How each hotspot usually hears each other one (mean RSSI of timely receptions): a copy
+    # is heard the way its sender is usually heard, so the late witnesses' RSSI of the copy
+    # points at the sender among the beacon's timely witnesses.
+    prompt = (np.abs(lag) < params.relay_ms) & (
+        w.witness_received_ms - w.beacon_received_ms <= TIMELY_MS)
+    n = len(h)
+    pair = w.witness[prompt].astype(np.int64) * n + w.beaconer[prompt]
+    pairs, inverse = np.unique(pair, return_inverse=True)
+    usual = dict(zip(pairs.tolist(), group_mean(inverse, w.rssi_dbm[prompt], pairs.size).tolist(),
+                     strict=True))
     order = np.argsort(w.beacon, kind="stable")
     by_beacon = w.beacon[order]
     named: Counter[int] = Counter()
     candidates_of: Counter[int] = Counter()
     for beacon in np.unique(w.beacon[late]):
         rows = order[np.searchsorted(by_beacon, beacon):np.searchsorted(by_beacon, beacon, "right")]
-        late_witnesses = set(w.witness[rows[late[rows]]].tolist())
+        late_rows = rows[late[rows]]
         timely = set(w.witness[rows[np.abs(lag[rows]) < params.relay_ms]].tolist())
-        timely -= late_witnesses
-        if not timely:
-            continue
-        score = {c: _jaccard(audience.get(c, set()), late_witnesses) for c in sorted(timely)}
-        best = max(score, key=score.__getitem__)
-        if score[best] > 0:
+        timely -= set(w.witness[late_rows].tolist())
+        best, best_gap = -1, params.replay_match_db
+        for c in sorted(timely):
+            gaps = [abs(float(w.rssi_dbm[r]) - usual[int(w.witness[r]) * n + c])
+                    for r in late_rows if int(w.witness[r]) * n + c in usual]
+            if gaps and (gap := float(np.mean(gaps))) < best_gap:
+                best, best_gap = c, gap
+        if best >= 0:
             named[best] += 1
         candidates_of.update(timely)
     return [
@@ -118,9 +154,6 @@ def replay(history: History, params: DetectParams) -> list[Finding]:
                       "beacons_it_heard_in_time_that_were_replayed": candidates_of[i]},
         )
         for i, count in sorted(named.items())
-        if count >= MIN_REPLAYS and count >= 0.5 * candidates_of[i]
+        if count >= MIN_REPLAYS and count >= REPLAY_SHARE * candidates_of[i]
     ]
 
-
-def _jaccard(a: set[int], b: set[int]) -> float:
-    return len(a & b) / len(a | b) if a or b else 0.0

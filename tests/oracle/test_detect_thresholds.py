@@ -40,18 +40,38 @@ def flagged(findings: list) -> set[str]:
     return {key.rstrip(b"_")[1:].decode() for f in findings for key in f.hotspots}
 
 
+def _relayed(lag_ms: float, late: int, on_time: int = 0) -> History:
+    """Beacons of "a" heard by "h" on time and by "r": `late` of them `lag_ms` after "h",
+    `on_time` of them with "h"."""
+    b = builder("a", "h", "r")
+    for n in range(late + on_time):
+        witness(b, n, "a", "h")
+        witness(b, n, "a", "r", lag_ms=lag_ms if n < late else 0.0)
+    return b.build()
+
+
 @pytest.mark.parametrize(("lag_ms", "found"), [(P.relay_ms, True), (P.relay_ms - 0.01, False)])
 def test_relay_at_its_boundary(lag_ms: float, found: bool) -> None:
-    b = builder("a", "r")
-    for n in range(P.min_timed):
-        witness(b, n, "a", "r", lag_ms=lag_ms)
-    assert (flagged(timing.relay(b.build(), P)) == {"r"}) is found
+    assert (flagged(timing.relay(_relayed(lag_ms, P.min_timed), P)) == {"r"}) is found
 
 
-def test_relay_needs_min_timed_reports() -> None:
-    b = builder("a", "r")
-    for n in range(P.min_timed - 1):
-        witness(b, n, "a", "r", lag_ms=P.relay_ms * 2)
+def test_relay_needs_min_timed_late_reports() -> None:
+    assert timing.relay(_relayed(P.relay_ms * 2, P.min_timed - 1), P) == []
+
+
+@pytest.mark.parametrize(("on_time", "found"), [(27, True), (28, False)])
+def test_relay_share_at_its_boundary(on_time: int, found: bool) -> None:
+    """3 late of 30 reports is `relay_share` (10 %); 3 of 31 is below it."""
+    assert (flagged(timing.relay(_relayed(P.relay_ms * 2, 3, on_time), P)) == {"r"}) is found
+
+
+def test_a_beaconer_clock_or_stamp_convention_is_no_relay() -> None:
+    """Every witness 2.5 s 'before' the beacon's time (it is stamped after a long SF12
+    transmission): judged against each other, nobody is late."""
+    b = builder("a", "h", "r")
+    for n in range(5):
+        witness(b, n, "a", "h", lag_ms=-2_466.0)
+        witness(b, n, "a", "r", lag_ms=-2_466.0)
     assert timing.relay(b.build(), P) == []
 
 
