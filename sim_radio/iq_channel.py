@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 
 # Windowed-sinc interpolator: taps each side and the chunk size that bounds its memory.
-SINC_HALF_TAPS = 16
+SINC_HALF_TAPS = 8
 CHUNK_SAMPLES = 1 << 16
 
 

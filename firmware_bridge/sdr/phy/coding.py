@@ -79,19 +79,16 @@ def symbol_llrs(spectra: np.ndarray, sf: int, reduced: bool, soft: bool) -> np.n
     bits = gray.word_index_bits(sf, reduced)      # (M, width)
     if not soft:
         return 2.0 * bits[np.argmax(index, axis=1)] - 1.0
-    ones = np.where(bits.T[None, :, :], index[:, None, :], -np.inf).max(axis=2)
-    zeros = np.where(~bits.T[None, :, :], index[:, None, :], -np.inf).max(axis=2)
-    return ones - zeros
-
-
-def _block_nibbles(spectra: np.ndarray, cr: int, sf: int, reduced: bool, soft: bool):
-    llrs = symbol_llrs(spectra, sf, reduced, soft)
-    return hamming.decode(interleaver.deinterleave(llrs), cr)
+    llrs = np.empty((len(index), bits.shape[1]))
+    for r in range(bits.shape[1]):
+        llrs[:, r] = index[:, bits[:, r]].max(axis=1) - index[:, ~bits[:, r]].max(axis=1)
+    return llrs
 
 
 def decode_header(spectra: np.ndarray, sf: int, soft: bool = True):
     """The header block's 8 spectra -> (Header, the payload nibbles it also carries)."""
-    nibbles = _block_nibbles(spectra[:HEADER_BLOCK_SYMBOLS], HEADER_BLOCK_CR, sf, True, soft)
+    llrs = symbol_llrs(spectra[:HEADER_BLOCK_SYMBOLS], sf, True, soft)
+    nibbles = hamming.decode(interleaver.deinterleave(llrs), HEADER_BLOCK_CR)
     return header.parse(nibbles), nibbles[header.HEADER_NIBBLES:]
 
 
@@ -106,10 +103,11 @@ def decode_payload(
     """All data spectra (header block first) -> the dewhitened payload and its CRC verdict."""
     width = 4 + hdr.cr
     body = spectra[HEADER_BLOCK_SYMBOLS:]
-    nibbles = [first]
-    for start in range(0, len(body) - width + 1, width):
-        nibbles.append(_block_nibbles(body[start:start + width], hdr.cr, p.sf, p.ldro, soft))
-    stream = np.concatenate(nibbles)
+    blocks = len(body) // width
+    llrs = symbol_llrs(body[: blocks * width], p.sf, p.ldro, soft)
+    codewords = interleaver.deinterleave(llrs.reshape(blocks, width, -1))
+    body_nibbles = hamming.decode(codewords.reshape(-1, width), hdr.cr)
+    stream = np.concatenate([first, body_nibbles])
     need = 2 * (hdr.length + CRC_BYTES * hdr.crc)
     if len(stream) < need:
         raise header.HeaderError("frame ends before the length its header announces")

@@ -24,11 +24,12 @@ def interleave(codeword_bits: np.ndarray) -> np.ndarray:
 
 
 def deinterleave(symbol_values: np.ndarray) -> np.ndarray:
-    """(W symbols, K values) -> (K codewords, W values): the inverse of `interleave`."""
-    w, k = symbol_values.shape
+    """(…, W symbols, K values) -> (…, K codewords, W values): the inverse of `interleave`,
+    over any leading block axes."""
+    *blocks, w, k = symbol_values.shape
     cw, bit = _indices(k, w)
-    out = np.empty((k, w), dtype=symbol_values.dtype)
-    out[cw, bit] = symbol_values
+    out = np.empty((*blocks, k, w), dtype=symbol_values.dtype)
+    out[..., cw, bit] = symbol_values
     return out
 
 
