@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from pocnet.cli import OneLineParser, run
 
 # The subcommands, in the order `--help` lists them.
-COMMANDS: tuple[str, ...] = ("run", "keys", "info", "gps", "onboard")
+COMMANDS: tuple[str, ...] = ("run", "keys", "info", "gps", "onboard", "sdr")
 
 
 def build_parser() -> OneLineParser:
