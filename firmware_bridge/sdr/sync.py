@@ -25,6 +25,10 @@ DELIMITER_SEARCH_WINDOWS = 68
 # Noisy windows tolerated inside the preamble's run, and the window pairs after its end where
 # the down-chirps may start (two sync-word symbols, a partial window each side).
 PREAMBLE_GAP_WINDOWS = 1
+# Windows scanned per block, and the fewest a frame can occupy (6 preamble, 2 sync word,
+# 2.25 delimiter, 8 header-block symbols, rounded down).
+SCAN_WINDOWS = 512
+MIN_FRAME_WINDOWS = 12
 DELIMITER_SEARCH_PAIRS = 4
 # Aligned preamble windows used for the fine estimates: the 5 before the sync word and a gap.
 FINE_PREAMBLE_WINDOWS = 5
@@ -78,22 +82,30 @@ def _candidates(peaks: np.ndarray, n: int) -> np.ndarray:
 def find(
     x: np.ndarray, sf: int, start: int = 0, sync_words: tuple[int, ...] = SYNC_WORDS
 ) -> Sync | None:
-    """The first frame whose preamble starts at or after sample `start`, or None."""
+    """The first frame whose preamble starts at or after sample `start`, or None.
+
+    The capture is scanned a block of windows at a time (each block overlapping the next by
+    the longest preamble), so finding each frame of a long capture costs the same.
+    """
     n = 1 << sf
-    count = (len(x) - start) // n
-    if count < 12:
-        return None
-    grid = start + n * np.arange(count)
-    up = modem.spectra(_windows(x, grid, n), sf)
-    peaks = np.argmax(up, axis=1)
-    tried_until = -1
-    for k in _candidates(peaks, n):
-        if k <= tried_until:
-            continue
-        found = _verify(x, sf, grid, up, int(k), sync_words)
-        if found is not None:
-            return found
-        tried_until = k
+    position = start
+    while (len(x) - position) // n >= MIN_FRAME_WINDOWS:
+        count = min((len(x) - position) // n, SCAN_WINDOWS + DELIMITER_SEARCH_WINDOWS)
+        grid = position + n * np.arange(count)
+        up = modem.spectra(_windows(x, grid, n), sf)
+        peaks = np.argmax(up, axis=1)
+        last_block = count < SCAN_WINDOWS + DELIMITER_SEARCH_WINDOWS
+        tried_until = -1
+        for k in _candidates(peaks, n):
+            if k <= tried_until or (k >= SCAN_WINDOWS and not last_block):
+                continue
+            found = _verify(x, sf, grid, up, int(k), sync_words)
+            if found is not None:
+                return found
+            tried_until = k
+        if last_block:
+            return None
+        position += SCAN_WINDOWS * n
     return None
 
 

@@ -3,7 +3,8 @@ report them (payload, datarate, frequency, RSSI, SNR), to check an antenna and a
 or a recording made by `pocnet-sim device sdr --record`, before running the daemon.
 
 The channels are those of the region plan (`--region`, default EU868) that the recording's
-band covers, at every spreading factor unless `--sf` narrows it. Frames with a bad CRC are listed only with `--all`, marked `crc_ok: false`.
+band covers, at every spreading factor unless `--sf` narrows it. Frames with a bad CRC are
+listed only with `--all`, marked `crc_ok: false`.
 """
 
 from __future__ import annotations
