@@ -67,9 +67,10 @@ def apply(
     """The frame as a receiver sampling at `sample_rate_hz` would record it."""
     frame = np.asarray(frame, dtype=np.complex128)
     delay = model.delay_s * sample_rate_hz
-    length = int(np.ceil(delay + len(frame) / (1 + model.clock_ppm * 1e-6)
-                         + (max((d for d, _ in model.echoes), default=0) + model.tail_s)
-                         * sample_rate_hz)) + 1
+    extra_s = max((d for d, _ in model.echoes), default=0) + model.tail_s
+    length = int(np.ceil(
+        delay + len(frame) / (1 + model.clock_ppm * 1e-6) + extra_s * sample_rate_hz - 1e-9
+    ))
     y = _delayed(frame, delay, model.clock_ppm, length)
     for extra_s, gain in model.echoes:
         y += gain * _delayed(frame, delay + extra_s * sample_rate_hz, model.clock_ppm, length)

@@ -70,10 +70,10 @@ def _record(heard: Any) -> dict[str, Any]:
 
 
 def _decode(args: argparse.Namespace) -> int:
-    try:
-        import numpy  # noqa: F401
-    except ImportError:
-        raise UsageError("the SDR modem needs numpy: pip install 'pocnet[sdr]'") from None
+    import importlib.util
+
+    if importlib.util.find_spec("numpy") is None:
+        raise UsageError("the SDR modem needs numpy: pip install 'pocnet[sdr]'")
     from firmware_bridge.sdr import iq_files, scanner
     from firmware_bridge.sdr.phy.params import SPREADING_FACTORS
     from pocnet.errors import UnknownRegionError

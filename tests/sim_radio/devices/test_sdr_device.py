@@ -1,0 +1,69 @@
+"""`pocnet-sim device sdr --record` then `pocnet-hotspot sdr decode`: a beacon survives the
+round trip through a SigMF file with its payload, datarate, channel, RSSI and SNR."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from hotspot.cli import main as hotspot_main
+from pocnet.regions import get_plan
+from sim_radio.cli import main as sim_main
+
+
+def _record(tmp_path: Path, capsys, *extra: str) -> tuple[Path, dict]:
+    path = tmp_path / "beacon"
+    assert sim_main(["device", "sdr", "--record", str(path), "--region", "US915",
+                     "--json", *extra]) == 0
+    endpoint = json.loads(capsys.readouterr().out)["endpoint"]
+    assert endpoint == str(path) + ".sigmf-meta"
+    return Path(endpoint), json.loads(Path(endpoint).read_text())
+
+
+def test_record_and_decode_a_beacon(tmp_path: Path, capsys) -> None:
+    meta_path, meta = _record(tmp_path, capsys, "--snr", "0", "--rssi", "-110",
+                              "--datatype", "ci16_le")
+    sent = meta["global"]["core:description"].split()[1]
+    assert len(bytes.fromhex(sent)) == 52 and sent.startswith("e0")
+    assert hotspot_main(["sdr", "decode", str(meta_path), "--region", "US915", "--sf", "9",
+                         "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["channels_hz"] == list(get_plan("US915").channels_hz[:8])
+    [frame] = out["frames"]
+    assert frame["payload"] == sent
+    assert frame["datarate"] == "SF9BW125" and frame["code_rate"] == "4/5"
+    assert frame["freq_hz"] == int(meta["global"]["core:description"].split()[3])
+    assert frame["snr_db"] == pytest.approx(0.0, abs=1.0)
+    # RSSI is the channel's power, signal plus noise: −110 dBm + 3 dB at 0 dB SNR.
+    assert frame["rssi_dbm"] == pytest.approx(-107.0, abs=1.0)
+    assert frame["crc_ok"] is True and frame["sync_word"] == "0x34"
+
+
+def test_noise_alone_decodes_nothing(tmp_path: Path, capsys) -> None:
+    meta_path, _ = _record(tmp_path, capsys, "--snr", "-40")
+    assert hotspot_main(["sdr", "decode", str(meta_path), "--region", "US915", "--sf", "9"]) == 0
+    assert capsys.readouterr().out.startswith("no frames on 8 channels")
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["sdr", "decode", "missing.sigmf-meta"], "no such SigMF metadata"),
+        (["sdr", "decode", "x.cf32"], "sample rate and frequency"),
+        (["sdr", "decode", "x.sigmf-meta", "--region", "XX000"], "XX000"),
+        (["sdr", "decode", "x.sigmf-meta", "--sf", "6"], "--sf"),
+        (["sdr"], "choose a command"),
+    ],
+)
+def test_bad_input_is_one_line_and_exit_2(argv, message, capsys) -> None:
+    assert hotspot_main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and message in err
+
+
+def test_recording_outside_the_plan(tmp_path: Path, capsys) -> None:
+    meta_path, _ = _record(tmp_path, capsys, "--snr", "10")
+    assert hotspot_main(["sdr", "decode", str(meta_path), "--region", "EU868"]) == 2
+    assert "covers no EU868 channel" in capsys.readouterr().err
