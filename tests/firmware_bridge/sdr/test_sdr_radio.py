@@ -1,0 +1,171 @@
+"""The SDR `Radio`: a recorded beacon comes out as an RxPacket on its channel; a transmitted
+frame goes out as IQ that decodes back; RTL-SDR and Pluto code paths run on recorded IQ."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from firmware_bridge.errors import DeviceUnavailable, TxRejected
+from firmware_bridge.registry import open_radio
+from firmware_bridge.sdr import iq_files, scanner
+from firmware_bridge.sdr.frontend import parse_device
+from firmware_bridge.sdr.pluto import PlutoFrontEnd
+from firmware_bridge.sdr.radio import SdrRadio, plan_channels
+from firmware_bridge.sdr.replay import FileFrontEnd
+from firmware_bridge.sdr.rtlsdr import RtlSdrFrontEnd
+from firmware_bridge.types import TxPacket
+from pocnet.regions import get_plan
+from sim_radio.devices.sdr import record_beacon
+
+TIMEOUT_S = 60
+
+
+@pytest.fixture(scope="module")
+def recording(tmp_path_factory: pytest.TempPathFactory):
+    rec = record_beacon("US915", 5.0, np.random.default_rng(3), rssi_dbm=-105.0)
+    path = tmp_path_factory.mktemp("sdr") / "beacon"
+    return iq_files.write_sigmf(path, rec.capture), rec
+
+
+async def _first_packet(radio: SdrRadio):
+    await radio.start()
+    try:
+        return await asyncio.wait_for(anext(radio.received()), TIMEOUT_S)
+    finally:
+        await radio.stop()
+
+
+def _check(packet, rec) -> None:
+    assert packet.payload == rec.beacon.frame
+    assert packet.freq_hz == rec.beacon.frequency_hz and packet.datarate == "SF9BW125"
+    assert packet.snr_db == pytest.approx(5.0, abs=1.0)
+    assert packet.rssi_dbm == pytest.approx(-105 + 10 * np.log10(1 + 10 ** -0.5), abs=1.0)
+    assert packet.received_ns == pytest.approx(
+        rec.capture.start_ns + (0.05 + 8 * 512 / 125e3) * 1e9, abs=20_000)
+
+
+def test_replayed_beacon_is_received(recording) -> None:
+    meta, rec = recording
+    radio = open_radio("sdr", f"file:{meta}", sfs=(9,), window_s=2.0, overlap_s=1.0)
+    assert isinstance(radio, SdrRadio)
+    _check(asyncio.run(_first_packet(radio)), rec)
+    assert radio.channels_hz == list(get_plan("US915").channels_hz[:8]) or set(
+        get_plan("US915").channels_hz[:8]) <= set(radio.channels_hz)
+
+
+class _RecordedRtl:
+    """pyrtlsdr's RtlSdr as far as the front end uses it, fed from a recording."""
+
+    def __init__(self, capture: iq_files.Capture):
+        self.samples, self.position = capture.samples, 0
+        self.sample_rate = self.center_freq = self.gain = None
+        self.closed = False
+
+    def read_samples(self, count: int) -> np.ndarray:
+        out = self.samples[self.position:self.position + count]
+        self.position += count
+        return out.astype(np.complex128)
+
+    def close(self) -> None:
+        self.closed = True
+
+
+def test_rtlsdr_path_on_recorded_iq(recording) -> None:
+    _meta, rec = recording
+    spec = parse_device(f"rtlsdr:0?center_hz={rec.capture.center_freq_hz}&rate_hz=2000000"
+                        f"&full_scale_dbm={rec.capture.full_scale_dbm}&gain_db=30")
+    device = _RecordedRtl(rec.capture)
+    fe = RtlSdrFrontEnd(spec, device)
+    radio = SdrRadio(fe, sfs=(9,), window_s=2.0, overlap_s=1.0, now_ns=lambda: 0)
+    fe.start_ns = rec.capture.start_ns
+    _check(asyncio.run(_first_packet(radio)), rec)
+    assert (device.sample_rate, device.center_freq, device.gain) == (
+        2_000_000, rec.capture.center_freq_hz, 30)
+    assert device.closed
+    with pytest.raises(TxRejected, match="cannot transmit"):
+        asyncio.run(radio.transmit(TxPacket(b"x", 903_900_000, "SF9BW125", 14)))
+
+
+class _RecordedPluto:
+    """adi.Pluto as far as the front end uses it: rx from a recording, tx recorded."""
+
+    def __init__(self, capture: iq_files.Capture):
+        self.samples, self.position = capture.samples, 0
+        self.rx_buffer_size = 1024
+        self.sent: list[np.ndarray] = []
+
+    def rx(self) -> np.ndarray:
+        out = self.samples[self.position:self.position + self.rx_buffer_size]
+        self.position += self.rx_buffer_size
+        return out * 2048.0
+
+    def tx(self, samples: np.ndarray) -> None:
+        self.sent.append(samples)
+
+    def tx_destroy_buffer(self) -> None:
+        pass
+
+
+def test_pluto_path_receives_and_transmits(recording) -> None:
+    _meta, rec = recording
+    spec = parse_device(f"pluto:ip:192.168.2.1?center_hz={rec.capture.center_freq_hz}"
+                        f"&full_scale_dbm={rec.capture.full_scale_dbm}&tx_gain_db=-3")
+    device = _RecordedPluto(rec.capture)
+    fe = PlutoFrontEnd(spec, device)
+    fe.start_ns = rec.capture.start_ns
+    radio = SdrRadio(fe, sfs=(9,), window_s=2.0, overlap_s=1.0)
+    _check(asyncio.run(_first_packet(radio)), rec)
+    assert device.sample_rate == 2_000_000 and device.tx_hardwaregain_chan0 == -3
+    receipt = asyncio.run(radio.transmit(TxPacket(rec.beacon.frame, 904_300_000, "SF9BW125",
+                                                  20)))
+    assert receipt.power_dbm == 4          # 7 dBm at 0 dB gain, −3 dB
+    [iq] = device.sent
+    assert np.abs(iq).max() <= 2 ** 14 * 1.0001
+    capture = iq_files.Capture(np.concatenate([np.zeros(5000), iq / 2 ** 14,
+                                               np.zeros(5000)]).astype(np.complex64),
+                               2_000_000, rec.capture.center_freq_hz, 0)
+    [heard] = scanner.scan(capture, [904_300_000], sfs=(9,))
+    assert heard.frame.payload == rec.beacon.frame and heard.frame.sync_word == 0x34
+
+
+def test_transmit_rejections(tmp_path: Path, recording) -> None:
+    meta, _rec = recording
+    radio = SdrRadio(FileFrontEnd(meta))
+    radio.front_end.open()
+    for packet, reason in [
+        (TxPacket(b"x", 903_900_000, "SF13BW125", 14), "spreading factor"),
+        (TxPacket(b"x", 903_900_000, "SF9BW125", 14, code_rate="4/9"), "code rate"),
+        (TxPacket(b"x", 915_000_000, "SF9BW125", 14), "outside the tuned band"),
+    ]:
+        with pytest.raises(TxRejected, match=reason):
+            asyncio.run(radio.transmit(packet))
+
+
+def test_device_strings_and_missing_drivers() -> None:
+    spec = parse_device("rtlsdr:00000001?center_hz=868e6&gain_db=40")
+    assert (spec.scheme, spec.target, spec.options) == (
+        "rtlsdr", "00000001", {"center_hz": 868e6, "gain_db": 40.0})
+    for bad in ("usrp:0", "rtlsdr", "rtlsdr:0?gain_db=high"):
+        with pytest.raises(ValueError):
+            parse_device(bad)
+    pytest.importorskip("numpy")
+    try:
+        import rtlsdr  # noqa: F401
+    except ImportError:
+        with pytest.raises(DeviceUnavailable, match=r"pocnet\[rtlsdr\]"):
+            RtlSdrFrontEnd(parse_device("rtlsdr:0")).open()
+    try:
+        import adi  # noqa: F401
+    except ImportError:
+        with pytest.raises(DeviceUnavailable, match=r"pocnet\[pluto\]"):
+            PlutoFrontEnd(parse_device("pluto:")).open()
+
+
+def test_plan_channels_inside_the_band() -> None:
+    eu = plan_channels(867_800_000, 2_000_000)
+    assert set(get_plan("EU868").channels_hz) <= set(eu)
+    assert all(abs(f - 867_800_000) + 62_500 <= 1_000_000 for f in eu)
