@@ -1,4 +1,5 @@
-"""IQ recordings: SigMF (`.sigmf-meta` + `.sigmf-data`, cf32_le or ci16_le) and raw cf32.
+"""IQ recordings: SigMF (`.sigmf-meta` + `.sigmf-data`: cf32_le, ci16_le, or cu8 as RTL-SDRs
+record) and raw cf32 or cu8 (`rtl_sdr`'s output).
 
 SigMF's core is a small JSON document, so it is read and written here rather than through the
 `sigmf` package (which would add jsonschema to an extra that is otherwise numpy alone). The
@@ -18,9 +19,14 @@ import numpy as np
 SIGMF_VERSION = "1.0.0"
 META_SUFFIX = ".sigmf-meta"
 DATA_SUFFIX = ".sigmf-data"
-# SigMF datatype -> (numpy scalar of one I or Q value, its full scale).
-DATATYPES: dict[str, tuple[str, float]] = {"cf32_le": ("<f4", 1.0), "ci16_le": ("<i2", 32768.0)}
-RAW_SUFFIXES = (".cf32", ".fc32", ".raw")
+# SigMF datatype -> (numpy scalar of one I or Q value, its zero, its full scale).
+DATATYPES: dict[str, tuple[str, float, float]] = {
+    "cf32_le": ("<f4", 0.0, 1.0),
+    "ci16_le": ("<i2", 0.0, 32768.0),
+    "cu8": ("u1", 127.5, 127.5),
+}
+# Headerless files by name: the datatype their suffix means.
+RAW_SUFFIXES = {".cf32": "cf32_le", ".fc32": "cf32_le", ".raw": "cf32_le", ".cu8": "cu8"}
 FULL_SCALE_KEY = "pocnet:full_scale_dbm"
 EXTENSION = {"name": "pocnet", "version": "1.0.0", "optional": True}
 
@@ -50,11 +56,13 @@ def write_sigmf(path: str | Path, capture: Capture, datatype: str = "cf32_le",
     if datatype not in DATATYPES:
         raise IqFileError(f"datatype {datatype!r} not one of {', '.join(DATATYPES)}")
     base = _base(Path(path))
-    scalar, scale = DATATYPES[datatype]
+    scalar, zero, scale = DATATYPES[datatype]
     iq = np.empty(2 * len(capture.samples), dtype=np.float64)
     iq[0::2], iq[1::2] = capture.samples.real, capture.samples.imag
-    if scalar == "<i2":
-        iq = np.clip(np.round(iq * scale), -32768, 32767)
+    iq = iq * scale + zero
+    if scalar != "<f4":
+        info = np.iinfo(scalar)
+        iq = np.clip(np.round(iq), info.min, info.max)
     iq.astype(scalar).tofile(base.with_name(base.name + DATA_SUFFIX))
     when = datetime.fromtimestamp(capture.start_ns / 1e9, UTC)
     meta = {
@@ -112,13 +120,13 @@ def read_sigmf(path: str | Path) -> Capture:
         )
     if rate <= 0:
         raise IqFileError(f"{meta_path}: core:sample_rate must be positive")
-    scalar, scale = DATATYPES[datatype]
+    scalar, zero, scale = DATATYPES[datatype]
     try:
         raw = np.fromfile(data_path, dtype=scalar)
     except FileNotFoundError:
         raise IqFileError(f"no such SigMF data file: {data_path}") from None
     start = int(capture.get("core:sample_start", 0))
-    samples = _complex(raw, scale)[start:]
+    samples = _complex(raw, zero, scale)[start:]
     when = capture.get("core:datetime")
     return Capture(
         samples=samples,
@@ -129,29 +137,30 @@ def read_sigmf(path: str | Path) -> Capture:
     )
 
 
-def _complex(raw: np.ndarray, scale: float) -> np.ndarray:
+def _complex(raw: np.ndarray, zero: float, scale: float) -> np.ndarray:
     if len(raw) % 2:
         raw = raw[:-1]
-    return (raw[0::2].astype(np.float32) + 1j * raw[1::2].astype(np.float32)).astype(
-        np.complex64
-    ) / np.float32(scale)
+    values = (raw.astype(np.float32) - np.float32(zero)) / np.float32(scale)
+    return (values[0::2] + 1j * values[1::2]).astype(np.complex64)
 
 
-def read_raw_cf32(path: str | Path, sample_rate_hz: float, center_freq_hz: float) -> Capture:
-    """Headerless interleaved float32 I/Q: the rate and frequency must come from the user."""
+def read_raw(path: str | Path, sample_rate_hz: float, center_freq_hz: float,
+             datatype: str = "cf32_le") -> Capture:
+    """Headerless interleaved I/Q: the rate and frequency must come from the user."""
+    scalar, zero, scale = DATATYPES[datatype]
     try:
-        raw = np.fromfile(Path(path), dtype="<f4")
+        raw = np.fromfile(Path(path), dtype=scalar)
     except FileNotFoundError:
         raise IqFileError(f"no such IQ file: {path}") from None
-    return Capture(_complex(raw, 1.0), sample_rate_hz, center_freq_hz, 0)
+    return Capture(_complex(raw, zero, scale), sample_rate_hz, center_freq_hz, 0)
 
 
 def read(path: str | Path, sample_rate_hz: float | None = None,
          center_freq_hz: float | None = None) -> Capture:
-    """A SigMF recording, or raw cf32 when the name ends in .cf32/.fc32/.raw."""
+    """A SigMF recording, or a raw one when the name ends in .cf32/.fc32/.raw or .cu8."""
     p = Path(path)
     if p.suffix in RAW_SUFFIXES:
         if not sample_rate_hz or center_freq_hz is None:
-            raise IqFileError(f"{p}: a raw cf32 file needs its sample rate and frequency")
-        return read_raw_cf32(p, sample_rate_hz, center_freq_hz)
+            raise IqFileError(f"{p}: a raw IQ file needs its sample rate and frequency")
+        return read_raw(p, sample_rate_hz, center_freq_hz, RAW_SUFFIXES[p.suffix])
     return read_sigmf(p)

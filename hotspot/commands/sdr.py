@@ -31,7 +31,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description="Decode every LoRa frame in a SigMF (or raw cf32) recording, on every "
         "channel of the region plan inside the recorded band.",
     )
-    d.add_argument("file", metavar="FILE", help="FILE.sigmf-meta, or raw .cf32 with "
+    d.add_argument("file", metavar="FILE", help="FILE.sigmf-meta, or raw .cf32/.cu8 with "
                    "--sample-rate and --frequency")
     d.add_argument("--region", default="EU868", help="region plan of the channels (EU868)")
     d.add_argument("--sf", type=int, action="append", metavar="SF",

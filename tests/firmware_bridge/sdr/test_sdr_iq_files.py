@@ -46,6 +46,16 @@ def test_ci16_round_trip_within_one_step(tmp_path: Path) -> None:
     assert np.abs(back.samples - c.samples).max() <= 1 / 32768
 
 
+def test_cu8_as_rtl_sdr_records_it(tmp_path: Path) -> None:
+    # rtl_sdr writes unsigned bytes, 127.5 being zero: 0 -> −1, 255 -> +1.
+    (tmp_path / "rec.cu8").write_bytes(bytes([0, 255, 255, 0, 128, 127]))
+    back = read(tmp_path / "rec.cu8", 2_000_000, 868e6)
+    assert np.allclose(back.samples, [-1 + 1j, 1 - 1j, 0.5 / 127.5 - 0.5j / 127.5])
+    write_sigmf(tmp_path / "s", _capture(), "cu8")
+    # Half a step in I and in Q at most.
+    assert np.abs(read(tmp_path / "s").samples - _capture().samples).max() <= 0.71 / 127.5
+
+
 def test_raw_cf32_needs_rate_and_frequency(tmp_path: Path) -> None:
     c = _capture()
     path = tmp_path / "rec.cf32"
@@ -55,6 +65,8 @@ def test_raw_cf32_needs_rate_and_frequency(tmp_path: Path) -> None:
     assert np.array_equal(read(path, 250_000, 915e6).samples, c.samples)
     with pytest.raises(IqFileError, match="sample rate and frequency"):
         read(path)
+    with pytest.raises(IqFileError, match="no such IQ file"):
+        read(tmp_path / "missing.cf32", 250_000, 915e6)
 
 
 def test_bad_files(tmp_path: Path) -> None:
@@ -63,9 +75,9 @@ def test_bad_files(tmp_path: Path) -> None:
     (tmp_path / "a.sigmf-meta").write_text("{not json")
     with pytest.raises(IqFileError, match="not JSON"):
         read(tmp_path / "a.sigmf-meta")
-    meta = {"global": {"core:datatype": "cu8", "core:sample_rate": 1e6}, "captures": []}
+    meta = {"global": {"core:datatype": "ci8", "core:sample_rate": 1e6}, "captures": []}
     (tmp_path / "b.sigmf-meta").write_text(json.dumps(meta))
-    with pytest.raises(IqFileError, match="cu8"):
+    with pytest.raises(IqFileError, match="ci8"):
         read(tmp_path / "b.sigmf-meta")
     meta["global"]["core:datatype"] = "cf32_le"
     (tmp_path / "c.sigmf-meta").write_text(json.dumps(meta))
@@ -74,5 +86,5 @@ def test_bad_files(tmp_path: Path) -> None:
     (tmp_path / "d.sigmf-meta").write_text(json.dumps({"global": {}}))
     with pytest.raises(IqFileError, match="core:datatype"):
         read(tmp_path / "d.sigmf-meta")
-    with pytest.raises(IqFileError, match="ci8"):
-        write_sigmf(tmp_path / "e", _capture(), "ci8")
+    with pytest.raises(IqFileError, match="cs8"):
+        write_sigmf(tmp_path / "e", _capture(), "cs8")
