@@ -127,9 +127,13 @@ class SdrRadio:
                 continue
             capture = Capture(buffer, rate, fe.center_freq_hz,
                               start_ns + round(buffer_start / rate * 1e9), fe.full_scale_dbm)
-            heard = await asyncio.to_thread(
-                scanner.scan, capture, self._channels or [], self.bw_hz, self.sfs
-            )
+            try:
+                heard = await asyncio.to_thread(
+                    scanner.scan, capture, self._channels or [], self.bw_hz, self.sfs
+                )
+            except Exception:   # no input from the air may end the daemon
+                log.exception("SDR window of %d samples not decoded", len(buffer))
+                heard = []
             for h in heard:
                 self._deliver(h, start_ns, rate)
             keep = min(overlap, len(buffer))

@@ -46,7 +46,7 @@ def _symbol_windows(x, os: int, s: sync.Sync, n: int, first: int, count: int, pp
     k = np.arange(first, first + count)
     true_start = s.data_start - s.late + k * n - ppm * (k * n + modem.DELIMITER_QUARTERS * n / 4)
     starts = np.round(true_start * os).astype(np.int64)
-    if starts[-1] + os * n > len(x):
+    if starts[0] < 0 or starts[-1] + os * n > len(x):
         raise HeaderError("capture ends inside the frame")
     offsets = s.cfo_bins + starts / os - true_start
     windows = x[starts[:, None] + os * np.arange(n)[None, :]]

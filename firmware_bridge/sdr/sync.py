@@ -169,6 +169,9 @@ def refine(x: np.ndarray, sf: int, delimiter: int, sync_words) -> Sync | None:
     """Fine offsets, sync word and SNR of a frame whose down-chirps start near `delimiter`."""
     n = 1 << sf
     pre_starts = delimiter - n * np.arange(3, 3 + FINE_PREAMBLE_WINDOWS)
+    # One sample of slack each side for the timing correction below.
+    if pre_starts[-1] - 1 < 0 or delimiter + 2 * n + 1 > len(x):
+        return None
     u = _fine_peak(_windows(x, pre_starts, n), sf, down=False)
     d = _fine_peak(_windows(x, [delimiter, delimiter + n], n), sf, down=True)
     cfo, late = (u + d) / 2, (u - d) / 2

@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from firmware_bridge.sdr import modem, receiver
+from firmware_bridge.sdr import modem, receiver, sync
 from firmware_bridge.sdr.channelizer import Channelizer
 from firmware_bridge.sdr.phy.params import LoraParams
 from sim_radio.iq_channel import ChannelModel, apply
@@ -108,3 +108,23 @@ def test_clock_drift_is_followed_only_with_the_carrier() -> None:
     assert not lost.crc_ok
     [kept] = _frames(ch.channel(0), p, 2, carrier_hz=CARRIER_HZ, retune=ch.channel)
     assert kept.crc_ok
+
+
+def test_any_capture_is_decoded_or_ignored_never_raises() -> None:
+    """Truncated frames at every cut, frames at the very start, and pure noise."""
+    p = LoraParams(7)
+    x = modem.modulate(b"edge", p, 2)
+    rng = np.random.default_rng(11)
+    noise = 0.1 * (rng.standard_normal(len(x)) + 1j * rng.standard_normal(len(x)))
+    for cut in range(0, len(x), 97):
+        for piece in (x[cut:], x[:cut], x[cut:] + noise[cut:]):
+            for os in (1, 2):
+                frames = _frames(piece.astype(np.complex64), p, os)
+                assert all(f.payload == b"edge" for f in frames if f.crc_ok)
+    # A frame measured again on another sampling phase can be placed a sample past either
+    # end of the capture: the measurement gives up instead of indexing outside it.
+    x1 = modem.modulate(b"edge", p)
+    delimiter = (p.preamble_symbols + 2) * p.n
+    assert sync.refine(x1, 7, delimiter, (0x12,)) is not None
+    assert sync.refine(x1[: delimiter + 2 * p.n], 7, delimiter, (0x12,)) is None
+    assert sync.refine(x1, 7, 6 * p.n, (0x12,)) is None
