@@ -14,7 +14,7 @@ so the hotspot's settings need no SDR-specific keys. Every backend imports its d
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol
 from urllib.parse import parse_qsl
 
 import numpy as np
@@ -55,6 +55,18 @@ class DeviceSpec:
 
     def get(self, name: str, default: float) -> float:
         return self.options.get(name, default)
+
+
+class TunedFrontEnd:
+    """What the hardware backends share: tuning read from the device string, and the driver
+    object (a pyrtlsdr or pyadi-iio device, or a stand-in fed from a recording in tests)."""
+
+    def __init__(self, spec: DeviceSpec, device: Any = None):
+        self.spec = spec
+        self.sample_rate_hz = spec.get("rate_hz", DEFAULT_RATE_HZ)
+        self.center_freq_hz = spec.get("center_hz", DEFAULT_CENTER_HZ)
+        self.full_scale_dbm = spec.get("full_scale_dbm", 0.0)
+        self._device = device
 
 
 def parse_device(device: str) -> DeviceSpec:

@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from firmware_bridge.errors import DeviceUnavailable
-from firmware_bridge.sdr.frontend import DEFAULT_CENTER_HZ, DEFAULT_RATE_HZ, DeviceSpec
+from firmware_bridge.sdr.frontend import DeviceSpec, TunedFrontEnd
 
 RX_FULL_SCALE = 2.0 ** 11
 TX_FULL_SCALE = 2.0 ** 14
@@ -22,18 +22,14 @@ TX_GAIN_RANGE_DB = (-89.75, 0.0)
 DEFAULT_URI = "ip:192.168.2.1"
 
 
-class PlutoFrontEnd:
+class PlutoFrontEnd(TunedFrontEnd):
     can_transmit = True
 
     def __init__(self, spec: DeviceSpec, device: Any = None):
-        self.spec = spec
-        self.sample_rate_hz = spec.get("rate_hz", DEFAULT_RATE_HZ)
-        self.center_freq_hz = spec.get("center_hz", DEFAULT_CENTER_HZ)
-        self.full_scale_dbm = spec.get("full_scale_dbm", 0.0)
+        super().__init__(spec, device)
         self.tx_gain_db = spec.get("tx_gain_db", -10.0)
         if not TX_GAIN_RANGE_DB[0] <= self.tx_gain_db <= TX_GAIN_RANGE_DB[1]:
             raise ValueError(f"tx_gain_db {self.tx_gain_db:g} outside {TX_GAIN_RANGE_DB}")
-        self._device = device          # an adi.Pluto, or a stand-in in tests
 
     def open(self) -> None:
         if self._device is None:

@@ -12,23 +12,19 @@ from typing import Any
 import numpy as np
 
 from firmware_bridge.errors import DeviceUnavailable, TxRejected
-from firmware_bridge.sdr.frontend import DEFAULT_CENTER_HZ, DEFAULT_RATE_HZ, DeviceSpec
+from firmware_bridge.sdr.frontend import DeviceSpec, TunedFrontEnd
 
 # R820T tuners: 2.4 MS/s is the highest rate without dropped samples on a Raspberry Pi.
 MAX_RATE_HZ = 2_400_000
 
 
-class RtlSdrFrontEnd:
+class RtlSdrFrontEnd(TunedFrontEnd):
     can_transmit = False
 
     def __init__(self, spec: DeviceSpec, device: Any = None):
-        self.spec = spec
-        self.sample_rate_hz = spec.get("rate_hz", DEFAULT_RATE_HZ)
-        self.center_freq_hz = spec.get("center_hz", DEFAULT_CENTER_HZ)
-        self.full_scale_dbm = spec.get("full_scale_dbm", 0.0)
+        super().__init__(spec, device)
         if self.sample_rate_hz > MAX_RATE_HZ:
             raise ValueError(f"RTL-SDR rate {self.sample_rate_hz:g} above {MAX_RATE_HZ}")
-        self._device = device          # a pyrtlsdr RtlSdr, or a stand-in in tests
 
     def open(self) -> None:
         if self._device is None:

@@ -74,14 +74,22 @@ class _RecordedRtl:
         self.closed = True
 
 
+def _radio(front_end, rec) -> SdrRadio:
+    """A radio on a hardware front end whose clock starts where the recording does."""
+    front_end.start_ns = rec.capture.start_ns
+    return SdrRadio(front_end, sfs=(9,), window_s=2.0, overlap_s=1.0)
+
+
+def _tuning(rec) -> str:
+    return (f"center_hz={rec.capture.center_freq_hz}&full_scale_dbm="
+            f"{rec.capture.full_scale_dbm}")
+
+
 def test_rtlsdr_path_on_recorded_iq(recording) -> None:
     _meta, rec = recording
-    spec = parse_device(f"rtlsdr:0?center_hz={rec.capture.center_freq_hz}&rate_hz=2000000"
-                        f"&full_scale_dbm={rec.capture.full_scale_dbm}&gain_db=30")
+    spec = parse_device(f"rtlsdr:0?{_tuning(rec)}&rate_hz=2000000&gain_db=30")
     device = _RecordedRtl(rec.capture)
-    fe = RtlSdrFrontEnd(spec, device)
-    radio = SdrRadio(fe, sfs=(9,), window_s=2.0, overlap_s=1.0, now_ns=lambda: 0)
-    fe.start_ns = rec.capture.start_ns
+    radio = _radio(RtlSdrFrontEnd(spec, device), rec)
     _check(asyncio.run(_first_packet(radio)), rec)
     assert (device.sample_rate, device.center_freq, device.gain) == (
         2_000_000, rec.capture.center_freq_hz, 30)
@@ -112,12 +120,9 @@ class _RecordedPluto:
 
 def test_pluto_path_receives_and_transmits(recording) -> None:
     _meta, rec = recording
-    spec = parse_device(f"pluto:ip:192.168.2.1?center_hz={rec.capture.center_freq_hz}"
-                        f"&full_scale_dbm={rec.capture.full_scale_dbm}&tx_gain_db=-3")
+    spec = parse_device(f"pluto:ip:192.168.2.1?{_tuning(rec)}&tx_gain_db=-3")
     device = _RecordedPluto(rec.capture)
-    fe = PlutoFrontEnd(spec, device)
-    fe.start_ns = rec.capture.start_ns
-    radio = SdrRadio(fe, sfs=(9,), window_s=2.0, overlap_s=1.0)
+    radio = _radio(PlutoFrontEnd(spec, device), rec)
     _check(asyncio.run(_first_packet(radio)), rec)
     assert device.sample_rate == 2_000_000 and device.tx_hardwaregain_chan0 == -3
     receipt = asyncio.run(radio.transmit(TxPacket(rec.beacon.frame, 904_300_000, "SF9BW125",
