@@ -186,7 +186,8 @@ def refine(x: np.ndarray, sf: int, delimiter: int, sync_words) -> Sync | None:
     pre = _windows(x, pre_starts, n)
     mags = modem.magnitudes(pre, sf, np.full(len(pre), u)) ** 2
     peak = mags.max(axis=1)
-    noise_bin = (mags.sum(axis=1) - peak) / (n - 1)
+    # A noiseless capture (a simulation) would divide by zero: its SNR is reported as 120 dB.
+    noise_bin = np.maximum((mags.sum(axis=1) - peak) / (n - 1), peak * 1e-12 / n + 1e-30)
     snr = float(np.mean(np.maximum(peak - noise_bin, 1e-30) / (n * noise_bin)))
     return Sync(
         data_start=delimiter + modem.DELIMITER_QUARTERS * n // 4,

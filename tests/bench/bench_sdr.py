@@ -122,6 +122,8 @@ def main() -> None:
     ap.add_argument("--frames", type=int, default=500)
     ap.add_argument("--sf", type=int, action="append")
     ap.add_argument("--step", type=float, default=0.5)
+    ap.add_argument("--below-floor", type=float, default=3.5,
+                    help="first SNR point, dB below Semtech's floor (default 3.5)")
     ap.add_argument("--skip-curves", action="store_true")
     ap.add_argument("--runs", default="awgn,open,offsets",
                     help="comma-separated: awgn (CR 4/5 per SF), open (the open receiver's "
@@ -136,15 +138,18 @@ def main() -> None:
     for sf in sfs if "awgn" in runs else ():
         floor = SEMTECH_FLOOR_DB[sf]
         rows.append((sf, 1, True, False,
-                     *curve(sf, 1, True, False, args.frames, floor - 3.5, args.step, 9, sf)))
+                     *curve(sf, 1, True, False, args.frames, floor - args.below_floor, args.step,
+                           40, sf)))
     for (sf, cr, soft), _ in OPEN_RECEIVER_DB.items():
         if sf in sfs and "open" in runs:
-            start = SEMTECH_FLOOR_DB[sf] - 3.5
+            start = SEMTECH_FLOOR_DB[sf] - args.below_floor
             rows.append((sf, cr, soft, False,
-                         *curve(sf, cr, soft, False, args.frames, start, args.step, 9, 100 + sf)))
+                         *curve(sf, cr, soft, False, args.frames, start, args.step, 40,
+                               100 + sf)))
     for sf in [s for s in (7, 9) if s in sfs and "offsets" in runs]:
         rows.append((sf, 1, True, True, *curve(sf, 1, True, True, args.frames,
-                                               SEMTECH_FLOOR_DB[sf] - 3.5, args.step, 9, 200)))
+                                               SEMTECH_FLOOR_DB[sf] - args.below_floor,
+                                               args.step, 40, 200)))
     print("\n| SF | CR | decisions | channel | FER 10 % | FER 1 % | Semtech floor "
           "| open receiver |")
     print("|---|---|---|---|---|---|---|---|")
