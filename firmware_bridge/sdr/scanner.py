@@ -17,9 +17,10 @@ from firmware_bridge.sdr.channelizer import Channelizer
 from firmware_bridge.sdr.iq_files import Capture
 from firmware_bridge.sdr.phy.params import SPREADING_FACTORS
 
-# Samples per chip of each extracted channel: symbols are then read within 1/8 chip of their
-# start; at 2 a chip's quarter left over costs up to 3 dB where a chirp folds.
-CHANNEL_OVERSAMPLING = 4
+# Samples per chip of each extracted channel, the first the capture's rate allows: at 4,
+# symbols are read within 1/8 chip of their start; at 2 the quarter chip left over costs up
+# to 3 dB where a chirp folds (docs/benchmarks.md).
+CHANNEL_OVERSAMPLING = (4, 2, 1)
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,12 +38,23 @@ def covered(center_hz: float, sample_rate_hz: float, channels_hz: Iterable[int],
     return [f for f in channels_hz if abs(f - center_hz) + bw_hz / 2 <= half]
 
 
+def oversampling(sample_rate_hz: float, bw_hz: int) -> int:
+    """Samples per chip for the channels of a capture: any integer multiple of the bandwidth
+    works, a multiple of four times it best."""
+    ratio = sample_rate_hz / bw_hz
+    for os in CHANNEL_OVERSAMPLING:
+        if ratio >= os and float(ratio / os).is_integer():
+            return os
+    raise ValueError(f"sample rate {sample_rate_hz:g} Hz is not a multiple of {bw_hz} Hz")
+
+
 def scan(
     capture: Capture, channels_hz: Sequence[int], bw_hz: int = 125_000,
     sfs: Iterable[int] = SPREADING_FACTORS, soft: bool = True,
 ) -> list[Heard]:
     """Frames with a good CRC and bad ones alike, in time order (the caller filters)."""
-    chz = Channelizer(capture.samples, capture.sample_rate_hz, bw_hz, CHANNEL_OVERSAMPLING)
+    os = oversampling(capture.sample_rate_hz, bw_hz)
+    chz = Channelizer(capture.samples, capture.sample_rate_hz, bw_hz, os)
     heard = []
     sfs = tuple(sfs)
     for freq_hz in covered(capture.center_freq_hz, capture.sample_rate_hz, channels_hz, bw_hz):
@@ -54,7 +66,7 @@ def scan(
 
         for sf in sfs:
             for frame in receiver.decode_all(
-                x, sf, bw_hz, CHANNEL_OVERSAMPLING, soft, carrier_hz=freq_hz, retune=retune
+                x, sf, bw_hz, os, soft, carrier_hz=freq_hz, retune=retune
             ):
                 heard.append(Heard(
                     frame=frame,

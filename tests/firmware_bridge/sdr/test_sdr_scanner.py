@@ -49,3 +49,23 @@ def test_channelizer_rate_must_be_a_multiple() -> None:
         Channelizer(np.zeros(100, np.complex64), 2_400_000, 125_000, 4)
     ch = Channelizer(np.zeros(1001, np.complex64), 2_000_000, 125_000, 4)
     assert ch.length == 251 and len(ch.channel(100_000)) == 251
+
+
+@pytest.mark.parametrize(("rate_hz", "expected"),
+                         [(2_000_000, 4), (500_000, 4), (250_000, 2), (375_000, 1),
+                          (125_000, 1), (1_250_000, 2)])
+def test_samples_per_chip_follow_the_rate(rate_hz: int, expected: int) -> None:
+    assert scanner.oversampling(rate_hz, 125_000) == expected
+
+
+def test_rate_not_a_multiple_of_the_bandwidth() -> None:
+    with pytest.raises(ValueError, match="not a multiple"):
+        scanner.oversampling(2_400_000, 125_000)
+
+
+def test_a_capture_at_one_sample_per_chip() -> None:
+    x = modem.modulate(b"critical", LoraParams(7, sync_word=0x34))
+    capture = Capture(np.concatenate([np.zeros(900), x, np.zeros(900)]).astype(np.complex64),
+                      125_000, 868_100_000, 0)
+    [heard] = scanner.scan(capture, [868_100_000], sfs=(7,))
+    assert heard.frame.payload == b"critical" and heard.freq_hz == 868_100_000
