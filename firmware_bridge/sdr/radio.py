@@ -34,7 +34,8 @@ from pocnet.regions import PLAN_NAMES, get_plan
 
 log = logging.getLogger(__name__)
 
-# LoRaWAN public networks' sync word: what concentrators send and listen for by default.
+# LoRaWAN public networks' sync word, which beacons are sent with (frames of 0x12, private
+# networks, are received too).
 DEFAULT_SYNC_WORD = 0x34
 READ_BLOCK_S = 0.25
 DUPLICATE_WINDOW_NS = 5_000_000
@@ -66,6 +67,8 @@ class SdrRadio:
         self._queue: asyncio.Queue[RxPacket | None] = asyncio.Queue()
         self._task: asyncio.Task[None] | None = None
         self._recent: dict[tuple[int, str, bytes], int] = {}
+        # Set once a recording has been read to its end and every window of it scanned.
+        self.ended = asyncio.Event()
 
     @property
     def channels_hz(self) -> list[int]:
@@ -140,10 +143,11 @@ class SdrRadio:
             buffer_start += len(buffer) - keep
             buffer = buffer[len(buffer) - keep:]
         log.info("SDR recording ended; no more frames")
+        self.ended.set()
 
     def _deliver(self, h: scanner.Heard, start_ns: int, rate: float) -> None:
         f = h.frame
-        if not f.crc_ok or f.sync_word != self.sync_word:
+        if not f.crc_ok:          # either sync word is heard, as a concentrator would
             return
         key = (h.freq_hz, f.datarate, f.payload)
         last = self._recent.get(key)
