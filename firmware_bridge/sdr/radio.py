@@ -20,7 +20,7 @@ import numpy as np
 
 from firmware_bridge.errors import TxRejected
 from firmware_bridge.sdr import modem, scanner
-from firmware_bridge.sdr.frontend import IqFrontEnd, open_front_end
+from firmware_bridge.sdr.frontend import IqFrontEnd, open_front_end, parse_device
 from firmware_bridge.sdr.iq_files import Capture
 from firmware_bridge.sdr.phy.params import (
     SPREADING_FACTORS,
@@ -165,5 +165,14 @@ class SdrRadio:
 
 
 def open_sdr_radio(device: str, **opts: object) -> SdrRadio:
-    """The registry's entry: a device string (see `frontend.py`) -> a radio, not started."""
+    """The registry's entry: a device string (see `frontend.py`) -> a radio, not started.
+
+    `sf=N` in the device string listens at that spreading factor only (a region's beacons
+    use one): scanning all six costs about three times as much CPU as one.
+    """
+    sf = parse_device(device).options.get("sf")
+    if sf is not None:
+        if int(sf) not in SPREADING_FACTORS:
+            raise ValueError(f"SDR device option sf={sf:g} not in 7..12")
+        opts.setdefault("sfs", (int(sf),))
     return SdrRadio(open_front_end(device), **opts)  # type: ignore[arg-type]

@@ -131,19 +131,27 @@ def decode_all(
         found = _find(x, oversampling, sf, position, sync_words)
         if found is None:
             return frames
-        source, tuned_bins = x, 0.0
-        if retune is not None:
-            tuned_bins = found.cfo_bins
-            source = np.asarray(retune(tuned_bins * bw_hz / (1 << sf)), dtype=np.complex64)
-            found = replace(found, cfo_bins=0.0)
-        if oversampling > 1:
-            found = _at_best_phase(source, oversampling, found, sf, sync_words) or found
         try:
-            frame = decode_at(
-                source, oversampling, found, sf, bw_hz, soft, carrier_hz, tuned_bins
-            )
+            frame = _decode_found(x, oversampling, found, sf, bw_hz, soft, carrier_hz,
+                                  sync_words, None)
+            if retune is not None:
+                # Only a frame whose header holds is worth re-cutting its channel for: most
+                # chance detections in noise fail the header checksum first.
+                frame = _decode_found(x, oversampling, found, sf, bw_hz, soft, carrier_hz,
+                                      sync_words, retune)
         except HeaderError:
             position = found.data_start
             continue
         frames.append(frame)
         position = frame.end_sample
+
+
+def _decode_found(x, os, found, sf, bw_hz, soft, carrier_hz, sync_words, retune) -> Frame:
+    source, tuned_bins = x, 0.0
+    if retune is not None:
+        tuned_bins = found.cfo_bins
+        source = np.asarray(retune(tuned_bins * bw_hz / (1 << sf)), dtype=np.complex64)
+        found = replace(found, cfo_bins=0.0)
+    if os > 1:
+        found = _at_best_phase(source, os, found, sf, sync_words) or found
+    return decode_at(source, os, found, sf, bw_hz, soft, carrier_hz, tuned_bins)

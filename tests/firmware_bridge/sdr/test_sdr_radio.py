@@ -50,8 +50,10 @@ def _check(packet, rec) -> None:
 
 def test_replayed_beacon_is_received(recording) -> None:
     meta, rec = recording
-    radio = open_radio("sdr", f"file:{meta}", sfs=(9,), window_s=2.0, overlap_s=1.0)
-    assert isinstance(radio, SdrRadio)
+    radio = open_radio("sdr", f"file:{meta}?sf=9", window_s=2.0, overlap_s=1.0)
+    assert isinstance(radio, SdrRadio) and radio.sfs == (9,)
+    with pytest.raises(ValueError, match="sf=13"):
+        open_radio("sdr", f"file:{meta}?sf=13")
     _check(asyncio.run(_first_packet(radio)), rec)
     assert radio.channels_hz == list(get_plan("US915").channels_hz[:8]) or set(
         get_plan("US915").channels_hz[:8]) <= set(radio.channels_hz)
