@@ -168,7 +168,7 @@ def open_sdr_radio(device: str, **opts: object) -> SdrRadio:
     """The registry's entry: a device string (see `frontend.py`) -> a radio, not started.
 
     `sf=N` in the device string listens at that spreading factor only (a region's beacons
-    use one): scanning all six costs about three times as much CPU as one.
+    use one), which saves CPU on a small board.
     """
     sf = parse_device(device).options.get("sf")
     if sf is not None:
