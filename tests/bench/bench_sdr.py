@@ -146,7 +146,7 @@ def main() -> None:
             rows.append((sf, cr, soft, False,
                          *curve(sf, cr, soft, False, args.frames, start, args.step, 40,
                                100 + sf)))
-    for sf in [s for s in (7, 9) if s in sfs and "offsets" in runs]:
+    for sf in sfs if "offsets" in runs else ():
         rows.append((sf, 1, True, True, *curve(sf, 1, True, True, args.frames,
                                                SEMTECH_FLOOR_DB[sf] - args.below_floor,
                                                args.step, 40, 200)))
