@@ -39,7 +39,9 @@ class Frame:
         return LoraParams(self.sf, self.bw_hz).datarate
 
 
-def _symbol_windows(x, os: int, s: sync.Sync, n: int, first: int, count: int, ppm: float):
+def _symbol_windows(
+    x: np.ndarray, os: int, s: sync.Sync, n: int, first: int, count: int, ppm: float
+) -> tuple[np.ndarray, np.ndarray, int]:
     """Windows of data symbols first..first+count−1, one sample per chip taken from the
     `os`-times oversampled capture at the phase nearest each symbol's true start, and each
     window's bin offset: the CFO plus what is left of its timing error (at most 1/(2·os))."""
@@ -82,7 +84,9 @@ def decode_at(
     )
 
 
-def _at_best_phase(x, os: int, s: sync.Sync, sf: int, sync_words) -> sync.Sync | None:
+def _at_best_phase(
+    x: np.ndarray, os: int, s: sync.Sync, sf: int, sync_words: tuple[int, ...]
+) -> sync.Sync | None:
     """The frame's offsets measured again on the sampling phase nearest its symbol starts:
     found at phase 0, a timing offset of up to half a chip biases the fine estimates."""
     n = 1 << sf
@@ -95,7 +99,9 @@ def _at_best_phase(x, os: int, s: sync.Sync, sf: int, sync_words) -> sync.Sync |
     return replace(again, late=again.late - phase / os)
 
 
-def _find(x, os: int, sf: int, position: int, sync_words) -> sync.Sync | None:
+def _find(
+    x: np.ndarray, os: int, sf: int, position: int, sync_words: tuple[int, ...]
+) -> sync.Sync | None:
     """The next frame, searched on two sampling phases half a chip apart when oversampled:
     at one phase a frame can sit half a chip off its symbol boundaries, where near the
     sensitivity limit its preamble and delimiter are too smeared to be found."""
@@ -146,7 +152,11 @@ def decode_all(
         position = frame.end_sample
 
 
-def _decode_found(x, os, found, sf, bw_hz, soft, carrier_hz, sync_words, retune) -> Frame:
+def _decode_found(
+    x: np.ndarray, os: int, found: sync.Sync, sf: int, bw_hz: int, soft: bool,
+    carrier_hz: float | None, sync_words: tuple[int, ...],
+    retune: Callable[[float], np.ndarray] | None,
+) -> Frame:
     source, tuned_bins = x, 0.0
     if retune is not None:
         tuned_bins = found.cfo_bins

@@ -109,7 +109,10 @@ def find(
     return None
 
 
-def _verify(x, sf, grid, up, k, sync_words) -> Sync | None:
+def _verify(
+    x: np.ndarray, sf: int, grid: np.ndarray, up: np.ndarray, k: int,
+    sync_words: tuple[int, ...],
+) -> Sync | None:
     n = 1 << sf
     last = min(len(grid), k + DELIMITER_SEARCH_WINDOWS)
     if last - k < 4:
@@ -165,7 +168,9 @@ def _best_delimiter(
     return options[int(np.argmax(scores))]
 
 
-def refine(x: np.ndarray, sf: int, delimiter: int, sync_words) -> Sync | None:
+def refine(
+    x: np.ndarray, sf: int, delimiter: int, sync_words: tuple[int, ...]
+) -> Sync | None:
     """Fine offsets, sync word and SNR of a frame whose down-chirps start near `delimiter`."""
     n = 1 << sf
     pre_starts = delimiter - n * np.arange(3, 3 + FINE_PREAMBLE_WINDOWS)

@@ -85,7 +85,9 @@ def symbol_llrs(spectra: np.ndarray, sf: int, reduced: bool, soft: bool) -> np.n
     return llrs
 
 
-def decode_header(spectra: np.ndarray, sf: int, soft: bool = True):
+def decode_header(
+    spectra: np.ndarray, sf: int, soft: bool = True
+) -> tuple[header.Header, np.ndarray]:
     """The header block's 8 spectra -> (Header, the payload nibbles it also carries)."""
     llrs = symbol_llrs(spectra[:HEADER_BLOCK_SYMBOLS], sf, True, soft)
     nibbles = hamming.decode(interleaver.deinterleave(llrs), HEADER_BLOCK_CR)
