@@ -7,7 +7,7 @@ it) in dBm through the receiver's calibration; the timestamp is the start of the
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -51,8 +51,10 @@ def oversampling(sample_rate_hz: float, bw_hz: int) -> int:
 def scan(
     capture: Capture, channels_hz: Sequence[int], bw_hz: int = 125_000,
     sfs: Iterable[int] = SPREADING_FACTORS, soft: bool = True,
+    on_channel: Callable[[], object] | None = None,
 ) -> list[Heard]:
-    """Frames with a good CRC and bad ones alike, in time order (the caller filters)."""
+    """Frames with a good CRC and bad ones alike, in time order (the caller filters);
+    `on_channel` is called after each channel (a progress bar's update)."""
     os = oversampling(capture.sample_rate_hz, bw_hz)
     chz = Channelizer(capture.samples, capture.sample_rate_hz, bw_hz, os)
     heard = []
@@ -74,4 +76,6 @@ def scan(
                     rssi_dbm=10 * np.log10(max(frame.power, 1e-30)) + capture.full_scale_dbm,
                     received_ns=capture.start_ns + round(frame.start_sample / bw_hz * 1e9),
                 ))
+        if on_channel is not None:
+            on_channel()
     return sorted(heard, key=lambda h: h.received_ns)
