@@ -18,7 +18,7 @@ from collections.abc import AsyncIterator, Callable, Sequence
 
 import numpy as np
 
-from firmware_bridge.errors import TxRejected
+from firmware_bridge.errors import DeviceUnavailable, TxRejected
 from firmware_bridge.sdr import modem, scanner
 from firmware_bridge.sdr.frontend import IqFrontEnd, open_front_end, parse_device
 from firmware_bridge.sdr.iq_files import Capture
@@ -69,6 +69,7 @@ class SdrRadio:
         self._recent: dict[tuple[int, str, bytes], int] = {}
         # Set once a recording has been read to its end and every window of it scanned.
         self.ended = asyncio.Event()
+        self._failure: BaseException | None = None
 
     @property
     def channels_hz(self) -> list[int]:
@@ -91,8 +92,12 @@ class SdrRadio:
         self._queue.put_nowait(None)
 
     async def received(self) -> AsyncIterator[RxPacket]:
+        """Frames until stop(); raises DeviceUnavailable if the front end fails, so the
+        transceiver reopens it. A recording that ends just stops delivering."""
         while (packet := await self._queue.get()) is not None:
             yield packet
+        if self._failure is not None:
+            raise DeviceUnavailable(f"SDR front end failed: {self._failure}")
 
     async def transmit(self, packet: TxPacket) -> TxReceipt:
         fe = self.front_end
@@ -123,7 +128,13 @@ class SdrRadio:
         start_ns = getattr(fe, "start_ns", 0) or self._now_ns()
         buffer, buffer_start, ended = np.zeros(0, np.complex64), 0, False
         while not ended:
-            chunk = await asyncio.to_thread(fe.read, block)
+            try:
+                chunk = await asyncio.to_thread(fe.read, block)
+            except Exception as exc:   # USB unplugged, libiio timeout, ...
+                log.error("SDR front end read failed: %s", exc)
+                self._failure = exc
+                self._queue.put_nowait(None)
+                return
             ended = len(chunk) == 0
             buffer = np.concatenate([buffer, chunk])
             if len(buffer) < window and not ended:

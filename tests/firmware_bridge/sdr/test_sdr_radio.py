@@ -199,3 +199,25 @@ def test_private_sync_word_heard_once_across_overlapping_windows(tmp_path: Path)
     assert packet.payload == b"private" and packet.freq_hz == 868_100_000
     assert packet.received_ns == pytest.approx(10**18 + (0.1 + 8 * 128 / 125e3) * 1e9,
                                                abs=20_000)
+
+
+def test_a_failing_front_end_ends_reception_with_device_unavailable(recording) -> None:
+    _meta, rec = recording
+
+    class Unplugged(_RecordedRtl):
+        def read_samples(self, count: int) -> np.ndarray:
+            if self.position > 400_000:       # mid-recording
+                raise OSError("LIBUSB_ERROR_NO_DEVICE")
+            return super().read_samples(count)
+
+    radio = _radio(RtlSdrFrontEnd(parse_device("rtlsdr:0"), Unplugged(rec.capture)), rec)
+
+    async def run() -> list:
+        await radio.start()
+        try:
+            return [p async for p in radio.received()]
+        finally:
+            await radio.stop()
+
+    with pytest.raises(DeviceUnavailable, match="LIBUSB_ERROR_NO_DEVICE"):
+        asyncio.run(asyncio.wait_for(run(), TIMEOUT_S))
