@@ -137,6 +137,9 @@ def decode_all(
         found = _find(x, oversampling, sf, position, sync_words)
         if found is None:
             return frames
+        if not np.isfinite([found.cfo_bins, found.late, found.snr_db]).all():
+            position = found.data_start
+            continue
         try:
             frame = _decode_found(x, oversampling, found, sf, bw_hz, soft, carrier_hz,
                                   sync_words, None)

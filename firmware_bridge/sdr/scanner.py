@@ -56,7 +56,9 @@ def scan(
     """Frames with a good CRC and bad ones alike, in time order (the caller filters);
     `on_channel` is called after each channel (a progress bar's update)."""
     os = oversampling(capture.sample_rate_hz, bw_hz)
-    chz = Channelizer(capture.samples, capture.sample_rate_hz, bw_hz, os)
+    # A corrupt recording or driver may hand over NaN or infinity: silence instead.
+    samples = np.nan_to_num(capture.samples, nan=0.0, posinf=0.0, neginf=0.0)
+    chz = Channelizer(samples, capture.sample_rate_hz, bw_hz, os)
     heard = []
     sfs = tuple(sfs)
     for freq_hz in covered(capture.center_freq_hz, capture.sample_rate_hz, channels_hz, bw_hz):

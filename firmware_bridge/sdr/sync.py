@@ -65,8 +65,10 @@ def _fine_peak(windows: np.ndarray, sf: int, down: bool) -> float:
     power = (np.abs(y) ** 2).sum(axis=0)
     i = int(np.argmax(power))
     left, mid, right = power[i - 1], power[i], power[(i + 1) % len(power)]
+    # The vertex of the parabola through the peak and its neighbours; at a true maximum
+    # (denominator < 0) it lies within half a step, anywhere else the step itself is kept.
     denom = left - 2 * mid + right
-    frac = 0.5 * (left - right) / denom if denom else 0.0
+    frac = float(np.clip(0.5 * (left - right) / denom, -0.5, 0.5)) if denom < 0 else 0.0
     peak = (i + frac) / FINE_ZERO_PAD
     return (peak + n / 2) % n - n / 2
 
@@ -179,6 +181,8 @@ def refine(
         return None
     u = _fine_peak(_windows(x, pre_starts, n), sf, down=False)
     d = _fine_peak(_windows(x, [delimiter, delimiter + n], n), sf, down=True)
+    if not (np.isfinite(u) and np.isfinite(d)):
+        return None
     cfo, late = (u + d) / 2, (u - d) / 2
     shift = round(late)
     delimiter -= shift          # a window late by `late` samples starts that much earlier

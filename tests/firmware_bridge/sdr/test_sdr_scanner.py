@@ -69,3 +69,11 @@ def test_a_capture_at_one_sample_per_chip() -> None:
                       125_000, 868_100_000, 0)
     [heard] = scanner.scan(capture, [868_100_000], sfs=(7,))
     assert heard.frame.payload == b"critical" and heard.freq_hz == 868_100_000
+
+
+def test_non_finite_samples_are_silence() -> None:
+    x = modem.modulate(b"finite", LoraParams(7, sync_word=0x34))
+    samples = np.concatenate([np.full(900, np.nan), x, np.full(900, np.inf)])
+    capture = Capture(samples.astype(np.complex64), 125_000, 868_100_000, 0)
+    [heard] = scanner.scan(capture, [868_100_000], sfs=(7,))
+    assert heard.frame.payload == b"finite"

@@ -4,6 +4,8 @@ round trip through a SigMF file with its payload, datarate, channel, RSSI and SN
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -22,14 +24,26 @@ def _record(tmp_path: Path, capsys, *extra: str) -> tuple[Path, dict]:
     return Path(endpoint), json.loads(Path(endpoint).read_text())
 
 
-def test_record_and_decode_a_beacon(tmp_path: Path, capsys) -> None:
-    meta_path, meta = _record(tmp_path, capsys, "--snr", "0", "--rssi", "-110",
-                              "--datatype", "ci16_le")
+def _command(name: str, *argv: str) -> dict:
+    """One front-end command in its own process, as a tester runs it."""
+    exe = Path(sys.executable).with_name(name)
+    done = subprocess.run([str(exe), *argv], capture_output=True, text=True, timeout=300,
+                          check=False)
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout)
+
+
+def test_record_and_decode_a_beacon(tmp_path: Path) -> None:
+    """The two commands of the issue, each run once as a tester would."""
+    out = _command("pocnet-sim", "device", "sdr", "--record", str(tmp_path / "beacon"),
+                   "--snr", "0", "--rssi", "-110", "--datatype", "ci16_le",
+                   "--region", "US915", "--json")
+    meta_path = Path(out["endpoint"])
+    meta = json.loads(meta_path.read_text())
     sent = meta["global"]["core:description"].split()[1]
     assert len(bytes.fromhex(sent)) == 52 and sent.startswith("e0")
-    assert hotspot_main(["sdr", "decode", str(meta_path), "--region", "US915", "--sf", "9",
-                         "--json"]) == 0
-    out = json.loads(capsys.readouterr().out)
+    out = _command("pocnet-hotspot", "sdr", "decode", str(meta_path), "--region", "US915",
+                   "--sf", "9", "--json")
     assert out["channels_hz"] == list(get_plan("US915").channels_hz[:8])
     [frame] = out["frames"]
     assert frame["payload"] == sent
