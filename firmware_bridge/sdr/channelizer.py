@@ -25,7 +25,10 @@ class Channelizer:
         pad = -len(x) % self._decimation
         samples = np.concatenate([np.asarray(x, dtype=np.complex64),
                                   np.zeros(pad, np.complex64)])
-        self._spectrum = np.fft.fft(samples)
+        # Double precision: numpy's single-precision FFT is the one a foreign native library
+        # in the same process has been seen to break (tests/fp_env.py), and it is no slower
+        # here than the memory it saves.
+        self._spectrum = np.fft.fft(samples.astype(np.complex128))
         self._bin_hz = sample_rate_hz / len(samples)
         self.sample_rate_hz = sample_rate_hz
         self.bw_hz = bw_hz

@@ -49,7 +49,7 @@ def spectra(windows: np.ndarray, sf: int, down: bool = False) -> np.ndarray:
     """Dechirped power spectra of (S, N) one-sample-per-chip windows: up-chirp symbol s peaks
     in bin s; with `down`, a down-chirp's offset peaks instead."""
     ref = base_upchirp(sf) if down else downchirp(sf)
-    y = np.fft.fft(windows * ref[None, :], axis=1)
+    y = np.fft.fft((windows * ref[None, :]).astype(np.complex128), axis=1)
     return (y.real ** 2 + y.imag ** 2).astype(np.float64)
 
 
@@ -58,5 +58,5 @@ def magnitudes(windows: np.ndarray, sf: int, bin_offsets: np.ndarray) -> np.ndar
     so a window whose symbol sits `offset` bins high lands on its integer bin."""
     n = 1 << sf
     shift = np.exp(-2j * np.pi * np.outer(bin_offsets, np.arange(n)) / n)
-    y = np.fft.fft(windows * shift * downchirp(sf)[None, :], axis=1)
+    y = np.fft.fft((windows * shift * downchirp(sf)[None, :]).astype(np.complex128), axis=1)
     return np.abs(y)

@@ -61,7 +61,7 @@ def _fine_peak(windows: np.ndarray, sf: int, down: bool) -> float:
     """The strongest frequency of the summed dechirped spectra, in bins in [−N/2, N/2)."""
     n = 1 << sf
     ref = base_upchirp(sf) if down else downchirp(sf)
-    y = np.fft.fft(windows * ref[None, :], n=n * FINE_ZERO_PAD, axis=1)
+    y = np.fft.fft((windows * ref[None, :]).astype(np.complex128), n=n * FINE_ZERO_PAD, axis=1)
     power = (np.abs(y) ** 2).sum(axis=0)
     i = int(np.argmax(power))
     left, mid, right = power[i - 1], power[i], power[(i + 1) % len(power)]

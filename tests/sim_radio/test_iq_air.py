@@ -16,6 +16,7 @@ from pocnet.beacon import beacon_data, derive_beacon
 from pocnet.regions import get_plan
 from sim_radio.iq_air import IqAir, Link
 from sim_radio.iq_channel import ChannelModel
+from tests.fp_env import default_fp_env  # noqa: F401  (autouse)
 
 RATE_HZ = 1_500_000
 CENTER_HZ = 904_600_000          # US915 sub-band 2: 903.9–905.3 MHz

@@ -11,6 +11,7 @@ from firmware_bridge.sdr.phy import coding
 from firmware_bridge.sdr.phy.header import HeaderError
 from firmware_bridge.sdr.phy.params import BANDWIDTHS_HZ, LoraParams
 from tests.firmware_bridge.sdr.lora_phy_reference import load
+from tests.fp_env import default_fp_env  # noqa: F401  (autouse)
 
 
 def _one_hot(symbols: np.ndarray, n: int) -> np.ndarray:

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from firmware_bridge.sdr.iq_files import Capture, IqFileError, read, write_sigmf
+from tests.fp_env import default_fp_env  # noqa: F401  (autouse)
 
 START_NS = 1_796_342_400_123_456_000     # 2026-12-04T00:00:00.123456Z
 

@@ -14,6 +14,7 @@ from firmware_bridge.sdr.phy.crc import crc_field, payload_crc
 from firmware_bridge.sdr.phy.params import LoraParams, ParamError, parse_datarate
 from firmware_bridge.sdr.phy.whitening import SEQUENCE, whiten
 from tests.firmware_bridge.sdr.lora_phy_reference import load
+from tests.fp_env import default_fp_env  # noqa: F401  (autouse)
 
 
 def test_crc_known_answers() -> None:

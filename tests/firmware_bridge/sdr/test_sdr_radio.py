@@ -20,6 +20,7 @@ from firmware_bridge.sdr.rtlsdr import RtlSdrFrontEnd
 from firmware_bridge.types import TxPacket
 from pocnet.regions import get_plan
 from sim_radio.devices.sdr import record_beacon
+from tests.fp_env import default_fp_env  # noqa: F401  (autouse)
 
 TIMEOUT_S = 60
 

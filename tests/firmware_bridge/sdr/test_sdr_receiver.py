@@ -14,6 +14,7 @@ from firmware_bridge.sdr.channelizer import Channelizer
 from firmware_bridge.sdr.phy.params import LoraParams
 from sim_radio.iq_channel import ChannelModel, apply
 from tests.firmware_bridge.sdr.lora_phy_reference import load
+from tests.fp_env import default_fp_env  # noqa: F401  (autouse)
 
 CARRIER_HZ = 868_100_000
 PPM20_HZ = 20e-6 * CARRIER_HZ

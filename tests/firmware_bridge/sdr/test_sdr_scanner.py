@@ -12,6 +12,7 @@ from firmware_bridge.sdr.iq_files import Capture
 from firmware_bridge.sdr.phy.params import LoraParams
 from pocnet.regions import get_plan
 from sim_radio.iq_channel import ChannelModel, apply
+from tests.fp_env import default_fp_env  # noqa: F401  (autouse)
 
 RATE_HZ = 2_000_000
 CENTER_HZ = 867_800_000

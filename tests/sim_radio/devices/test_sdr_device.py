@@ -13,6 +13,7 @@ import pytest
 from hotspot.cli import main as hotspot_main
 from pocnet.regions import get_plan
 from sim_radio.cli import main as sim_main
+from tests.fp_env import default_fp_env  # noqa: F401  (autouse)
 
 
 def _record(tmp_path: Path, capsys, *extra: str) -> tuple[Path, dict]:
@@ -55,10 +56,12 @@ def test_record_and_decode_a_beacon(tmp_path: Path) -> None:
     assert frame["crc_ok"] is True and frame["sync_word"] == "0x34"
 
 
-def test_noise_alone_decodes_nothing(tmp_path: Path, capsys) -> None:
-    meta_path, _ = _record(tmp_path, capsys, "--snr", "-40")
-    assert hotspot_main(["sdr", "decode", str(meta_path), "--region", "US915", "--sf", "9"]) == 0
-    assert capsys.readouterr().out.startswith("no frames on 8 channels")
+def test_noise_alone_decodes_nothing(tmp_path: Path) -> None:
+    out = _command("pocnet-sim", "device", "sdr", "--record", str(tmp_path / "noise"),
+                   "--snr", "-40", "--region", "US915", "--json")
+    out = _command("pocnet-hotspot", "sdr", "decode", out["endpoint"], "--region", "US915",
+                   "--sf", "9", "--json")
+    assert out["frames"] == [] and len(out["channels_hz"]) == 8
 
 
 @pytest.mark.parametrize(
