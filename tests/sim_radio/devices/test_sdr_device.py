@@ -13,7 +13,6 @@ import pytest
 from hotspot.cli import main as hotspot_main
 from pocnet.regions import get_plan
 from sim_radio.cli import main as sim_main
-from tests.fp_env import default_fp_env  # noqa: F401  (autouse)
 
 
 def _record(tmp_path: Path, capsys, *extra: str) -> tuple[Path, dict]:
