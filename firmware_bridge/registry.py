@@ -14,7 +14,7 @@ from typing import Any
 
 from firmware_bridge.interfaces import CellModem, Gps, Radio
 
-RADIO_KINDS: tuple[str, ...] = ("semtech-udp", "rak3172", "rn2483", "sim")
+RADIO_KINDS: tuple[str, ...] = ("semtech-udp", "rak3172", "rn2483", "sim", "sdr")
 MODEM_KINDS: tuple[str, ...] = ("quectel",)
 REPLAY_PREFIX = "replay:"
 
@@ -50,6 +50,10 @@ def open_radio(kind: str, device: str, **opts: Any) -> Radio:
             from firmware_bridge.serial_at.rn2483 import Rn2483Radio
 
             return Rn2483Radio(device, **opts)
+        case "sdr":
+            from firmware_bridge.sdr.radio import open_sdr_radio
+
+            return open_sdr_radio(device or "rtlsdr:0", **opts)
         case "sim":
             raise UnknownDeviceKind(
                 "radio kind 'sim' is built by the hotspot from sim_radio.radio.SimRadio, "

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from pocnet.cli import OneLineParser, add_version, run
 
 # The subcommands, in the order `--help` lists them.
-COMMANDS: tuple[str, ...] = ("run", "keys", "info", "gps", "onboard", "submit", "config")
+COMMANDS: tuple[str, ...] = ("run", "keys", "info", "gps", "onboard", "submit", "config", "sdr")
 
 
 def build_parser() -> OneLineParser:

@@ -20,7 +20,7 @@ from pocnet import settings_file
 
 DEFAULT_PATH = Path("/etc/pocnet/hotspot.toml")
 ENV_PREFIX = "POCNET_HOTSPOT_"
-RADIO_KINDS = ("semtech-udp", "rak3172", "rn2483", "sim")
+RADIO_KINDS = ("semtech-udp", "rak3172", "rn2483", "sim", "sdr")
 SERIAL_RADIOS = ("rak3172", "rn2483")
 LOG_LEVELS = ("debug", "info", "warning", "error")
 # The UART speeds a u-blox receiver can be set to (its CFG-UART1-BAUDRATE choices).
@@ -104,10 +104,11 @@ class OracleSettings:
 
 @dataclass(frozen=True)
 class RadioSettings:
-    kind: str = _opt("semtech-udp", "radio backend: semtech-udp | rak3172 | rn2483 | sim",
+    kind: str = _opt("semtech-udp", "radio backend: semtech-udp | rak3172 | rn2483 | sim | sdr",
                      _one_of(*RADIO_KINDS))
     device: str = _opt("", "serial port (rak3172, rn2483), host:port to listen on "
-                       "(semtech-udp, default 127.0.0.1:1680) or node id (sim)")
+                       "(semtech-udp, default 127.0.0.1:1680), node id (sim) or "
+                       "rtlsdr:0?center_hz=…, pluto:ip:…, file:….sigmf-meta (sdr)")
 
 
 @dataclass(frozen=True)

@@ -22,7 +22,7 @@ from sim_radio.devices import DEVICE_MODULES, KINDS, load
 def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser(
         "device",
-        help="run one virtual device (rak3172, rn2483, ublox, quectel, packet-forwarder)",
+        help="run one virtual device (rak3172, rn2483, ublox, quectel, packet-forwarder, sdr)",
         description="Run one virtual device on a pseudo-terminal or UDP socket until Ctrl-C, "
         "printing the endpoint a driver should open.",
     )

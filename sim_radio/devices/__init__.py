@@ -17,6 +17,7 @@ DEVICE_MODULES: dict[str, str] = {
     "ublox": "ublox",
     "quectel": "quectel",
     "packet-forwarder": "packet_forwarder",
+    "sdr": "sdr",
 }
 KINDS: tuple[str, ...] = tuple(DEVICE_MODULES)
 

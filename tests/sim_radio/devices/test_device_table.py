@@ -11,7 +11,7 @@ from sim_radio.devices import DEVICE_MODULES, KINDS, load
 
 
 def test_kinds() -> None:
-    assert set(KINDS) == {"rak3172", "rn2483", "ublox", "quectel", "packet-forwarder"}
+    assert set(KINDS) == {"rak3172", "rn2483", "ublox", "quectel", "packet-forwarder", "sdr"}
     assert DEVICE_MODULES["packet-forwarder"] == "packet_forwarder"
 
 
