@@ -13,7 +13,7 @@ import argparse
 import sys
 from typing import Any
 
-from pocnet.cli import UsageError, print_json
+from pocnet.cli import UsageError, integer, number, print_json
 
 JSON_KEYS = ("payload", "datarate", "freq_hz", "rssi_dbm", "snr_db", "code_rate", "crc_ok",
              "sync_word", "cfo_hz", "time")
@@ -35,10 +35,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     d.add_argument("file", metavar="FILE", help="FILE.sigmf-meta, or raw .cf32/.cu8 with "
                    "--sample-rate and --frequency")
     d.add_argument("--region", default="EU868", help="region plan of the channels (EU868)")
-    d.add_argument("--sf", type=int, action="append", metavar="SF",
+    d.add_argument("--sf", type=integer(), action="append", metavar="SF",
                    help="spreading factor to listen for (repeatable; default 7 to 12)")
-    d.add_argument("--sample-rate", type=float, help="raw files: samples per second")
-    d.add_argument("--frequency", type=float, help="raw files: centre frequency, Hz")
+    d.add_argument("--sample-rate", type=number(), help="raw files: samples per second")
+    d.add_argument("--frequency", type=number(), help="raw files: centre frequency, Hz")
     d.add_argument("--hard", action="store_true", help="hard-decision decoding")
     d.add_argument("--all", action="store_true", help="also list frames with a bad CRC")
     d.add_argument("--json", action="store_true", help="machine-readable output")

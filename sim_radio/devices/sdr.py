@@ -21,6 +21,7 @@ from firmware_bridge.sdr import modem
 from firmware_bridge.sdr.iq_files import Capture, write_sigmf
 from firmware_bridge.sdr.phy.params import LoraParams, parse_datarate
 from pocnet.beacon import Beacon, derive_beacon
+from pocnet.cli import integer, number
 from pocnet.regions import get_plan
 from sim_radio.air import Air
 from sim_radio.iq_channel import ChannelModel, apply
@@ -68,17 +69,17 @@ def record_beacon(
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--record", metavar="FILE", required=True,
                         help="write the capture to FILE.sigmf-meta and FILE.sigmf-data")
-    parser.add_argument("--snr", type=float, default=10.0, metavar="DB",
+    parser.add_argument("--snr", type=number(), default=10.0, metavar="DB",
                         help="SNR over the 125 kHz band (default 10; below −20 only noise)")
     parser.add_argument("--region", default="EU868", help="region plan (default EU868)")
-    parser.add_argument("--cfo-ppm", type=float, default=0.0,
+    parser.add_argument("--cfo-ppm", type=number(), default=0.0,
                         help="transmitter's carrier offset, ppm (default 0)")
-    parser.add_argument("--sample-rate", type=int, default=DEFAULT_SAMPLE_RATE_HZ,
+    parser.add_argument("--sample-rate", type=integer(), default=DEFAULT_SAMPLE_RATE_HZ,
                         help="samples per second, a multiple of 250 kHz (default 2000000)")
-    parser.add_argument("--rssi", type=float, default=-100.0, metavar="DBM",
+    parser.add_argument("--rssi", type=number(), default=-100.0, metavar="DBM",
                         help="received signal power the file is calibrated to (default −100)")
     parser.add_argument("--datatype", choices=("cf32_le", "ci16_le"), default="cf32_le")
-    parser.add_argument("--seed", type=int, default=1, help="entropy and noise seed")
+    parser.add_argument("--seed", type=integer(), default=1, help="entropy and noise seed")
 
 
 async def serve(args: argparse.Namespace, air: Air | None, ready: Callable[[str], None]) -> None:
