@@ -11,21 +11,28 @@ def group_count(groups: NDArray[np.integer], n: int) -> NDArray[np.int64]:
     return np.bincount(groups, minlength=n).astype(np.int64)
 
 
+def _middles(
+    groups: NDArray[np.integer], values: NDArray[np.float64], n: int
+) -> tuple[NDArray[np.float64], NDArray[np.bool_], NDArray[np.float64], NDArray[np.float64]]:
+    """(out of NaNs, groups that have values, their lower and upper middle values)."""
+    out = np.full(n, np.nan)
+    if values.size == 0:
+        return out, np.zeros(n, dtype=bool), np.empty(0), np.empty(0)
+    ordered = values[np.lexsort((values, groups))]
+    counts = group_count(groups, n)
+    starts = np.concatenate(([0], np.cumsum(counts)[:-1]))
+    has = counts > 0
+    lower = ordered[starts[has] + (counts[has] - 1) // 2]
+    upper = ordered[starts[has] + counts[has] // 2]
+    return out, has, lower, upper
+
+
 def group_median(
     groups: NDArray[np.integer], values: NDArray[np.float64], n: int
 ) -> NDArray[np.float64]:
     """Median of `values` per group 0..n-1 (NaN for an empty group)."""
-    out = np.full(n, np.nan)
-    if values.size == 0:
-        return out
-    order = np.lexsort((values, groups))
-    ordered = values[order]
-    counts = group_count(groups, n)
-    starts = np.concatenate(([0], np.cumsum(counts)[:-1]))
-    has = counts > 0
-    lo = starts[has] + (counts[has] - 1) // 2
-    hi = starts[has] + counts[has] // 2
-    out[has] = (ordered[lo] + ordered[hi]) / 2
+    out, has, lower, upper = _middles(groups, values, n)
+    out[has] = (lower + upper) / 2
     return out
 
 
@@ -53,13 +60,6 @@ def group_lower_median(
 ) -> NDArray[np.float64]:
     """The lower median per group (the middle value; of an even count, the lower of the two
     middle ones): of two honest clocks and a late copy, the honest value."""
-    out = np.full(n, np.nan)
-    if values.size == 0:
-        return out
-    order = np.lexsort((values, groups))
-    ordered = values[order]
-    counts = group_count(groups, n)
-    starts = np.concatenate(([0], np.cumsum(counts)[:-1]))
-    has = counts > 0
-    out[has] = ordered[starts[has] + (counts[has] - 1) // 2]
+    out, has, lower, _ = _middles(groups, values, n)
+    out[has] = lower
     return out
