@@ -122,7 +122,10 @@ def start_oracle(workdir: Path, epoch_s: int, stale_after_s: int = 45 * 60,
         "raw_days = 36500\n"
     )
     os.chmod(config, 0o600)
-    return Oracle(workdir, config, key, workdir / "payout-ledger.db")
+    oracle = Oracle(workdir, config, key, workdir / "payout-ledger.db")
+    # As an operator starts a network: an empty import with --create makes the database.
+    oracle.run("import", "-", "--create", stdin="")
+    return oracle
 
 
 def query_pocs(address: str, beacon_ids: Sequence[bytes]) -> dict[bytes, tuple[bool, str]]:

@@ -118,8 +118,7 @@ def run_pass(name: str, scenario: Scenario, epochs: int, workdir: Path,
                 progress(1)
     timings["simulate_and_sign"] = time.monotonic() - t
     t = time.monotonic()
-    # As an operator starts a network: create the database, allowlist the maker, then import.
-    oracle.run("import", "-", "--create", stdin="")
+    # As an operator starts a network: allowlist the maker, then import.
     oracle.run("registry", "maker", "add", writer.maker.public_key.address,
                "--quota", str(len(writer.keys)), "--name", "proving ground")
     p.imported = oracle.run("import", str(report_file))

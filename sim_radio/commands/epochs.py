@@ -29,7 +29,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
         "them, and score the outcome against the scenario's ground truth (who cheated).",
     )
     p.add_argument("scenario", type=Path, help="scenario file (see sim_radio/scenarios/)")
-    p.add_argument("--epochs", type=integer(1), required=True, metavar="N",
+    p.add_argument("--epochs", type=integer(1, MAX_EPOCHS), required=True, metavar="N",
                    help="epochs (24 h, four beacon windows each) to simulate")
     p.add_argument("--seed", type=integer(), help="replace the scenario's seed")
     p.add_argument("--links", type=Path, metavar="FILE",
@@ -51,8 +51,6 @@ def _run(args: argparse.Namespace) -> int:
     from sim_radio.proving import ProvingError, epoch_aligned
     from sim_radio.scenario import ScenarioError, load_scenario
 
-    if not 1 <= args.epochs <= MAX_EPOCHS:
-        raise UsageError(f"--epochs must be 1..{MAX_EPOCHS}, got {args.epochs}")
     if args.seed is not None and args.seed < 0:
         raise UsageError(f"--seed must not be negative, got {args.seed}")
     for option, path in (("--links", args.links), ("--map", args.map)):

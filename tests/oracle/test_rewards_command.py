@@ -145,7 +145,7 @@ def test_a_test_network_rewards_and_pays_a_short_epoch(tmp_path: Path, capsys,
                          "--allow-empty", "--json")
     assert code == 0 and json.loads(out)["stored"] and "stored empty" in err
     pay = ["--epoch", str(hour_epoch - 1), *common, "--ledger", str(tmp_path / "ledger.db")]
-    code, out, err = cli(capsys, "payout", "run", *pay, "--json")
+    code, out, err = cli(capsys, "payout", "run", *pay, "--create", "--json")
     assert code == 0 and json.loads(out)["batches"] == 0, err
     code, out, err = cli(capsys, "payout", "status", *pay, "--json")
     assert code == 0, err
@@ -165,7 +165,9 @@ def test_a_second_payout_run_on_the_same_ledger_exits_2_at_once(tmp_path: Path,
     ledger = tmp_path / "ledger.db"
     with open(f"{ledger}.lock", "a") as held:  # the first run, still paying
         fcntl.flock(held, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        code, _, err = cli(capsys, "payout", "run", *common, "--ledger", str(ledger))
+        code, _, err = cli(capsys, "payout", "run", *common, "--ledger", str(ledger),
+                           "--create")
     assert code == 2 and "another `payout run`" in err and err.count("\n") == 1
-    code, out, err = cli(capsys, "payout", "run", *common, "--ledger", str(ledger), "--json")
+    code, out, err = cli(capsys, "payout", "run", *common, "--ledger", str(ledger), "--create",
+                         "--json")
     assert code == 0 and json.loads(out)["confirmed_now"] == 1, err

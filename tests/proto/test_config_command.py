@@ -33,7 +33,8 @@ ROLES = [
          '[sever]\ntls_cert = "c.pem"\n[oracle]\nlisten = "nowhere"\n',
          "POCNET_ORACLE_VERIFER_BATCH",
          ("[sever]: unknown section (known: oracle, server, streams, rate_limit, ingest, "
-          "entropy, verifier, registry, not_onboarded, connections, retention, payout, metrics)",
+          "entropy, verifier, registry, not_onboarded, connections, retention, payout, metrics, "
+          "network)",
           "POCNET_ORACLE_VERIFER_BATCH: unknown environment variable (no such setting)",
           "oracle.listen: expected HOST:PORT, got 'nowhere'")),
     Role("pocnet-hotspot", hotspot.cli.main, hotspot.settings.load,
