@@ -12,9 +12,9 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from oracle.rewards.store import MAX_EPOCH
 from pocnet.cli import UsageError, integer, print_json
 
-MAX_EPOCH = 2**62  # as the rewards store: far beyond any real epoch, inside BIGINT
 MAX_EPOCHS = 30
 
 

@@ -13,9 +13,9 @@ import csv
 from pathlib import Path
 from typing import Any
 
+from oracle.rewards.store import MAX_EPOCH
 from pocnet.cli import UsageError, integer, print_json
 
-MAX_EPOCH = 2**62  # as the rewards store: far beyond any real epoch, inside BIGINT
 OVERLAY_COLUMNS = ("address", "lat", "lon")
 
 

@@ -46,7 +46,7 @@ def closed_clusters(history: History, params: DetectParams) -> list[Finding]:
                    for x in group):
             continue
         members = np.array(sorted(group))
-        reach = max(_distance(h, a, b) for a in group for b in heard[a] & group)
+        reach = max(h.distance_m(a, b) for a in group for b in heard[a] & group)
         near = np.zeros(n, dtype=bool)
         for x in members:
             near |= haversine_m(h.lat, h.lon, np.full(n, h.lat[x]), np.full(n, h.lon[x])) <= reach
@@ -73,7 +73,3 @@ def closed_clusters(history: History, params: DetectParams) -> list[Finding]:
             ))
     return findings
 
-
-def _distance(h: object, a: int, b: int) -> float:
-    lat, lon = h.lat, h.lon  # type: ignore[attr-defined]
-    return float(haversine_m(lat[a:a + 1], lon[a:a + 1], lat[b:b + 1], lon[b:b + 1])[0])

@@ -33,6 +33,11 @@ class Hotspots:
     def __len__(self) -> int:
         return len(self.keys)
 
+    def distance_m(self, a: int, b: int) -> float:
+        """Metres between two hotspots' asserted cell centres."""
+        return geo.haversine_m(float(self.lat[a]), float(self.lon[a]),
+                               float(self.lat[b]), float(self.lon[b]))
+
 
 @dataclass(frozen=True)
 class Witnesses:

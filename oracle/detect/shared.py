@@ -64,13 +64,7 @@ def shared_reception(history: History, params: DetectParams) -> list[Finding]:
             hotspots=(keys[a], keys[b]),
             score=float(same / common / params.same_share),
             evidence={"identical_receptions": same, "beacons_both_heard": common,
-                      "asserted_distance_m": round(float(_distance(history, a, b)))},
+                      "asserted_distance_m": round(history.hotspots.distance_m(a, b))},
         ))
     return findings
 
-
-def _distance(history: History, a: int, b: int) -> float:
-    from oracle.detect.history import haversine_m
-
-    h = history.hotspots
-    return float(haversine_m(h.lat[a:a + 1], h.lon[a:a + 1], h.lat[b:b + 1], h.lon[b:b + 1])[0])

@@ -20,6 +20,7 @@ from oracle.density.scale import MISSING_SCALE
 from oracle.rewards.model import DAY_MS, epoch_bounds_ms
 from oracle.rewards.runner import epoch_scales
 from oracle.rewards.source import RepositorySource
+from oracle.storage.scan import Scanner
 from pocnet import geo
 from pocnet.keys import PublicKey
 from pocnet.wire import verdict_pb2
@@ -79,12 +80,6 @@ class MapData:
     overlay: tuple[MapOverlay, ...] = ()
 
 
-def _rows(repo: Any, sql: str, params: tuple[Any, ...]) -> list[tuple[Any, ...]]:
-    with repo.transaction() as tx:
-        tx.execute(sql, params)
-        return [tuple(row) for row in tx.fetchall()]
-
-
 def _address(key: bytes, cache: dict[bytes, str]) -> str:
     if key not in cache:
         cache[key] = PublicKey.from_bytes(key).address
@@ -97,24 +92,30 @@ def read_map(
     """The map of `epoch` (of `epoch_ms`, [network] epoch_s) from a Repository."""
     start, end = epoch_bounds_ms(epoch, epoch_ms)
     source = RepositorySource(repo)
+    scanner = Scanner(repo)  # long reads that hold off no ingest
     try:
         scales = epoch_scales(source, epoch, density, epoch_ms)
+        return _read(scanner, epoch, start, end, scales)
     finally:
         source.close()
+        scanner.close()
+
+
+def _read(scanner: Scanner, epoch: int, start: int, end: int,
+          scales: dict[int, Decimal]) -> MapData:
     rewards = {
         bytes(key): int(b) + int(w)
-        for key, b, w in _rows(
-            repo,
+        for key, b, w in scanner.rows(
             "SELECT hotspot_key, beacon_amount, witness_amount FROM rewards_hotspots "
             "WHERE epoch = ?",
             (epoch,),
         )
     }
-    rewarded = bool(_rows(repo, "SELECT 1 FROM rewards_manifests WHERE epoch = ?", (epoch,)))
+    rewarded = bool(list(scanner.rows("SELECT 1 FROM rewards_manifests WHERE epoch = ?",
+                                      (epoch,))))
     names: dict[bytes, str] = {}
     hotspots = []
-    for key, cell in _rows(
-        repo,
+    for key, cell in scanner.rows(
         "SELECT hotspot_key, location FROM hotspots WHERE location IS NOT NULL "
         "ORDER BY hotspot_key",
         (),
@@ -132,14 +133,13 @@ def read_map(
         epoch=epoch,
         rewarded=rewarded,
         hotspots=tuple(hotspots),
-        links=tuple(_links(repo, start, end, names)),
+        links=tuple(_links(scanner, start, end, names)),
         hexes=tuple(_hexes(scales.items())),
     )
 
 
-def _links(repo: Any, start: int, end: int, names: dict[bytes, str]) -> list[MapLink]:
-    rows = _rows(
-        repo,
+def _links(scanner: Scanner, start: int, end: int, names: dict[bytes, str]) -> list[MapLink]:
+    rows = scanner.rows(
         "SELECT b.hotspot_key, w.hotspot_key, w.valid, w.reason FROM verdicts w "
         "JOIN verdicts b ON b.report_id = w.beacon_id WHERE w.kind = ? AND b.kind = ? "
         "AND b.received_ms >= ? AND b.received_ms < ?",
