@@ -345,6 +345,10 @@ class Mesh:
                     - margin
                 )
                 ok = visible & (median + favourable >= threshold)
+                if self.channel.open_path_m is not None:
+                    ok[ok] = ch.open_path(
+                        self.channel, self.seed, self.key[owner[ok]], self.key[rx[ok]], dist[ok]
+                    )
                 which, owner, rx, median, dist = which[ok], owner[ok], rx[ok], median[ok], dist[ok]
                 threshold = threshold[ok]
                 power = median - self.shadowing_db(owner, rx, sent.start_ns[which])
