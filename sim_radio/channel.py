@@ -69,6 +69,14 @@ class Channel:
         return max(0.0, -(self.decode_offset_db - DECODE_TAIL_SCALES * self.decode_scale_db))
 
     @property
+    def open_path_range_m(self) -> float:
+        """Beyond this no link has a path (inf without obstruction): the mesh's index need
+        not look further."""
+        if self.open_path_m is None:
+            return float("inf")
+        return OPEN_PATH_TAIL_SCALES * self.open_path_m
+
+    @property
     def fading_best_db(self) -> float:
         return 0.0 if self.rician_k is None else self.fading_max_db
 
@@ -77,6 +85,9 @@ class Channel:
 # the mesh may drop those links before drawing (and an exhaustive search agrees with it). Each
 # dB of tail widens the mesh's index by ~15 % in area; a 1e-3 chance is lost in the shadowing.
 DECODE_TAIL_SCALES = 6.91
+# Likewise an open path is below 1e-3 likely beyond 6.91 scales; there it is always blocked, so
+# the mesh's index stops at that distance (17 km at 2.5 km).
+OPEN_PATH_TAIL_SCALES = 6.91
 
 STATIC = Channel("static")
 # Scale of the obstruction term: the issue's description of the real city's witness graph
@@ -192,7 +203,8 @@ def open_path(
     if channel.open_path_m is None:
         return np.ones(np.broadcast(np.asarray(key_a), np.asarray(key_b), d).shape, dtype=bool)
     u = hash_uniform(link_hash(seed, key_a, key_b, _BLOCK_STREAM))
-    return u < np.exp(-d / channel.open_path_m)
+    scales = d / channel.open_path_m
+    return (scales <= OPEN_PATH_TAIL_SCALES) & (u < np.exp(-scales))
 
 
 def online(channel: Channel, seed: int, node_keys: ArrayLike, time_ns: ArrayLike):

@@ -8,6 +8,12 @@ a hotspot sited as the `Siting` draws it, through the model's median loss, shado
 the receiver's noise-plus-interference floor and soft decoding (the same `channel` functions
 the mesh uses), and keep those decoded. Then per distance band: median RSSI, median SNR and the
 SNR's lower tail, real against simulated.
+
+The replay is of the real pairs: each simulated link is heard at the real receiving hotspot's
+measured floor (site_floors), carries its real sensor's own loss (SENSOR_LOSS_DB), and each
+real reception weighs one among the decoded (frame_weights). Which hotspots hear which
+distances, and which sensor sends from where, is Grenoble's geography; what the model must
+explain is what a received frame looks like given that.
 """
 
 from __future__ import annotations
@@ -35,6 +41,17 @@ SENSOR_EIRP_DBM = 14.0  # EU868 end devices (ETSI 25 mW ERP, as the sensors are 
 FREQ_HZ = 868.1e6
 BW_HZ = 125_000
 RADIO_KIND = "sx1302"
+# Each sensor's own loss (its siting: walls, floors, enclosure) relative to the frame-weighted
+# average sensor, fitted with the loss curve by fit_grenoble.py (which prints these). The replay
+# adds them; the mesh's hotspot-to-hotspot links carry the average sensor's, i.e. the curve.
+SENSOR_LOSS_DB = {
+    "ELSYS_EMS_B1C1_PERRET_SOO": -8.2,
+    "FTD_20CA0": 1.8,
+    "FTD_20CAC_TS": 0.8,
+    "FTD_20CBC": 4.8,
+    "FTP_20CA0": 6.8,
+    "IMST_C727B": 11.8,
+}
 _SHADOW_STREAM = 0x6E0B
 _RX_OFFSET = np.uint64(1 << 40)
 
@@ -94,6 +111,11 @@ def site_floors(real: Receptions, hotspot_ids: list[str]) -> NDArray[np.float64]
         if m.sum() >= MIN_FLOOR_FRAMES:
             out[mine] = float(np.median(floor[m]))
     return out
+
+
+def sensor_loss_db(sensors: list[str]) -> NDArray[np.float64]:
+    """SENSOR_LOSS_DB of each row's sensor (0 for a sensor not in it)."""
+    return np.array([SENSOR_LOSS_DB.get(s, 0.0) for s in sensors])
 
 
 def simulate(
