@@ -49,6 +49,8 @@ DECODE_OFFSETS_DB = (-1.0, -2.0, -3.0)
 DECODE_SCALES_DB = (0.5, 1.0)
 DECILES = (10, 25, 50, 75, 90)
 STEP_DB = 6.0  # the most one round moves a knot or a sensor
+LINKS = 8  # simulated links per real reception
+ROUNDS = 40  # fit iterations per σ
 MIN_SENSOR_FRAMES = 50  # sensors with fewer real frames keep the average sensor's loss
 
 
@@ -119,10 +121,17 @@ class Replay:
 
 
 def fit_curve(
-    replay: Replay, sigma_db: float, channel: ch.Channel, links: int, rounds: int
+    replay: Replay,
+    sigma_db: float,
+    channel: ch.Channel,
+    links: int,
+    rounds: int,
+    start: tuple[tuple[float, ...], np.ndarray] | None = None,
 ) -> tuple[P.LossCurve, np.ndarray]:
     """The loss curve and each sensor's own loss (its siting, relative to the frame-weighted
-    average sensor), moved together until the bands and the sensors match."""
+    average sensor), moved together until the bands and the sensors match. From Petäjäjärvi
+    2015 and no sensor loss, or from `start` (knot losses, sensor losses in replay.sensors'
+    order): a fitted preset is (nearly) a fixed point, which is how a test checks it."""
     real = replay.real
     bands = G.band_stats(real)
     target = np.array([b.rssi_median for b in bands])
@@ -134,6 +143,8 @@ def fit_curve(
     loss = np.array(P.PETAJAJARVI_2015.median_loss_db(np.array(P.GRENOBLE_KNOTS_M), G.FREQ_HZ,
                                                        strict=False))
     offsets = np.zeros(len(replay.sensors))
+    if start is not None:
+        loss, offsets = np.array(start[0], dtype=np.float64), np.array(start[1], np.float64)
     curve = replace(P.GRENOBLE_2023, loss_db=tuple(loss), shadowing_sigma_db=sigma_db)
     per_link = np.repeat(replay.sensor_index, links)
     for _ in range(rounds):
@@ -181,8 +192,8 @@ def residuals(replay: Replay, curve: P.LossCurve, channel: ch.Channel, offsets, 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--links", type=int, default=10, help="simulated links per reception")
-    parser.add_argument("--rounds", type=int, default=40, help="fit iterations per σ")
+    parser.add_argument("--links", type=int, default=LINKS, help="simulated links per reception")
+    parser.add_argument("--rounds", type=int, default=ROUNDS, help="fit iterations per σ")
     parser.add_argument("--json", action="store_true", help="machine-readable output")
     args = parser.parse_args(argv)
     if args.links < 1 or args.rounds < 1:
