@@ -101,3 +101,8 @@ def test_open_path_share_is_exp_of_distance_fixed_and_symmetric() -> None:
     first = ch.open_path(ch.HELIUM, 7, a, b, d)
     assert (first == ch.open_path(ch.HELIUM, 7, b, a, d)).all()  # both directions, every call
     assert ch.open_path(ch.STATIC, 7, a, b, d).all()  # no obstruction in the static world
+    # Beyond the tail (e^-6.91 < 1e-3) never open, so the mesh's index may stop there.
+    edge = ch.OPEN_PATH_TAIL_SCALES * scale
+    assert ch.HELIUM.open_path_range_m == edge
+    assert not ch.open_path(ch.HELIUM, 7, a, b, np.full(a.size, edge * 1.0001)).any()
+    assert ch.open_path(ch.HELIUM, 7, a, b, np.full(a.size, edge)).any()
