@@ -1,30 +1,33 @@
-"""Fit the `grenoble2023` preset and the HELIUM noise floor to the real Grenoble receptions.
+"""Fit the `grenoble2023` preset, the sensors' losses and the HELIUM noise floor to the real
+Grenoble receptions.
 
-    python -m sim_radio.calibration.fit_grenoble [--links 10] [--json]
+    python -m sim_radio.calibration.fit_grenoble [--links 8] [--rounds 40] [--json]
 
-Steps, each printed so docs/simulator-models.md can quote them:
+The replay is of the real pairs (grenoble.py): each simulated link is heard at the real
+receiving hotspot's measured floor and carries its real sensor's own loss; each real frame
+counts once among the decoded. Steps, each printed so docs/simulator-models.md can quote them:
 
 1. Noise floor. Where the SNR is negative, RSSI − SNR is the floor the receiver measured (noise
    plus interference); above 0 dB the reported SNR saturates and says nothing of the floor. Per
-   hotspot (≥ 10 such frames) its median is the site's floor; their spread across hotspots is
-   the site excess's σ, the spread within a hotspot the hourly wobble.
-2. Loss curve. One knot per distance band at the band's geometric centre. Start from
-   Petäjäjärvi 2015, then repeat: replay the chain (grenoble.simulate), and move each knot by the
-   gap between the simulated and the real received-only median RSSI of its band. Selection makes
-   a band answer less than 1 dB per dB, so it takes a few dozen rounds; it stops when every band
-   is within 0.5 dB or after `--rounds`. After each round the loss in excess of free space is
-   made non-decreasing with distance (weighted least squares, each band weighted by its real
-   count), so the curve never falls slower than free space (20 dB per decade): the real band
-   medians are not monotone (−124 dBm at 1–2 km, −114 at 2–3 km: a few sensors and hotspots
-   dominate each band), no median loss grows slower than in free space, and the mesh sizes its
-   index on a loss that grows with distance.
+   hotspot (≥ 10 such frames) its median is the site's floor (the replay's, and the mesh's
+   distribution: their spread across hotspots is the site excess's σ, the spread within a
+   hotspot the hourly wobble).
+2. Loss curve and sensor losses. One knot per distance band at the band's geometric centre,
+   one constant loss per sensor (relative to the frame-weighted average sensor). Start from
+   Petäjäjärvi 2015 and no sensor loss, then repeat: replay the chain, move each knot by the
+   gap between the simulated and the real received-only median RSSI of its band and each
+   sensor's loss by the gap of its own median. After each round the knots are made
+   non-decreasing with distance (weighted least squares, each band weighted by its real
+   count): a median loss never falls with distance, and the mesh sizes its index on it.
 3. Shadowing σ: each of a few values is fitted as in 2; the one with the smallest mean band
-   gap (bands weighted by their real count) wins.
+   gap (RSSI plus SNR, bands weighted by their real count) wins.
 4. Soft decoding: the 50 % point below the SF's nominal floor and the logistic's width that
    give the real share of frames reported below the SF12 floor.
 
-The printed knots, losses and σ are pasted into sim_radio/propagation.py (GRENOBLE_*); the
-channel and siting constants into sim_radio/channel.py (HELIUM) and population.py.
+The printed knots, losses and σ are pasted into sim_radio/propagation.py (GRENOBLE_*), the
+sensor losses into grenoble.py (SENSOR_LOSS_DB); the channel and siting constants into
+sim_radio/channel.py (HELIUM) and population.py. The preset is a fixed point of step 2, which
+tests/sim_radio/calibration checks in a few seconds.
 """
 
 from __future__ import annotations
