@@ -110,7 +110,10 @@ class Replay:
         names, index = np.unique(np.array(sensors), return_inverse=True)
         return cls(real, G.site_floors(real, G.load_hotspot_ids()), names.tolist(), index)
 
-    def run(self, curve, channel, offsets, links):
+    def run(
+        self, curve: P.LossCurve, channel: ch.Channel, offsets: np.ndarray, links: int
+    ) -> tuple[G.Receptions, np.ndarray, np.ndarray]:
+        """The replay with these sensor losses: simulated links, decoded, frame weights."""
         sim, ok = G.simulate(
             self.real,
             curve,
@@ -166,7 +169,10 @@ def fit_curve(
     return curve, np.round(offsets, 1)
 
 
-def residuals(replay: Replay, curve: P.LossCurve, channel: ch.Channel, offsets, links: int):
+def residuals(
+    replay: Replay, curve: P.LossCurve, channel: ch.Channel, offsets: np.ndarray, links: int
+) -> tuple[list[dict], np.ndarray, dict[str, float]]:
+    """Per band real and simulated medians, pooled RSSI decile gaps, share below SF12's floor."""
     real = replay.real
     sim, ok, w = replay.run(curve, channel, offsets, links)
     rows = []
