@@ -121,7 +121,10 @@ class SqlRepository(VerificationQueries, RegistryQueries):
             first.setdefault(row.id, row)
         with self.transaction(immediate=True) as tx:
             existing = self._received(tx, list(first))
-            fresh = [r for i, r in first.items() if i not in existing]
+            # In id order: two replicas inserting overlapping batches then lock the same
+            # rows in the same order, so one waits for the other instead of deadlocking.
+            fresh = sorted((r for i, r in first.items() if i not in existing),
+                           key=lambda r: r.id)
             inserted = self._insert_new(tx, fresh) if fresh else set()
             lost = [r.id for r in fresh if r.id not in inserted]  # a replica won the race
             if lost:

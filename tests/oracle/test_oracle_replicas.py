@@ -73,3 +73,42 @@ def test_runners_on_separate_connections_claim_disjoint_sets(pg_url: str) -> Non
     finally:
         for repo in repos:
             repo.close()
+
+
+def test_overlapping_batches_from_two_replicas_wait_instead_of_deadlocking(
+    pg_url: str,
+) -> None:
+    """Replica B's group commit holds [r2, r1] while replica A's transaction has inserted r1
+    and goes on to insert r2. Rows are inserted in id order, so B waits on r1 before it
+    touches r2: A finishes, B answers both as duplicates. In arrival order B would hold r2
+    and wait on r1 while A waits on r2, and PostgreSQL would abort one of them as a deadlock
+    (a batch refused with UNAVAILABLE)."""
+    import psycopg
+
+    def row(n: int) -> NewReport:
+        return NewReport(n.to_bytes(32, "big"), "witness", b"\x01" + b"w" * 32, 100 + n,
+                         b"raw", b"d" * 51, None, 100 + n)
+
+    r1, r2 = row(1), row(2)
+    replica_b = open_repository(pg_url)
+    answer: list = []  # type: ignore[type-arg]
+    try:
+        with psycopg.connect(pg_url) as replica_a:
+            insert = ("INSERT INTO reports (id, kind, hotspot_key, received_ms, raw, ready_ms, "
+                      "status) VALUES (%s, 1, %s, %s, %s, %s, 'pending')")
+            replica_a.execute(insert, (r1.id, r1.hotspot_key, 7, b"a", 7))
+            thread = threading.Thread(
+                target=lambda: answer.append(replica_b.insert_reports([r2, r1])))
+            thread.start()
+            with psycopg.connect(pg_url, autocommit=True) as watcher:
+                while not watcher.execute(  # B is blocked on A's row lock: an event
+                    "SELECT 1 FROM pg_locks WHERE NOT granted AND locktype = 'transactionid'"
+                ).fetchone():
+                    assert thread.is_alive(), answer
+                    threading.Event().wait(0.01)
+            replica_a.execute(insert, (r2.id, r2.hotspot_key, 8, b"a", 8))
+            replica_a.commit()
+        thread.join()
+        assert [(r.received_ms, r.duplicate) for r in answer[0]] == [(8, True), (7, True)]
+    finally:
+        replica_b.close()
