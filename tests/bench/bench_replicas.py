@@ -212,6 +212,16 @@ def postmaster_pid(url: str) -> int:
     return int(Path(data_dir, "postmaster.pid").read_text().split()[0])
 
 
+def database_connections(url: str) -> int:
+    """Connections the replicas hold open on the database (this query's own not counted)."""
+    import psycopg
+
+    with psycopg.connect(url) as db:
+        row = db.execute("SELECT count(*) - 1 FROM pg_stat_activity "
+                         "WHERE datname = current_database()").fetchone()
+    return int(row[0]) if row else 0
+
+
 def table_sizes(url: str) -> dict[str, float]:
     """Rows and bytes on disk (table + TOAST + indexes, after VACUUM) per row of `reports`
     and `verdicts`, and the average tuple as stored (pg_column_size)."""
@@ -288,6 +298,7 @@ def main() -> int:
                                                     args.seconds))
             after = [family_cpu_s(p.pid) for p, _ in replicas] + [family_cpu_s(pg_pid)]
             load_after = os.getloadavg()
+            connections = database_connections(url)
         finally:
             for proc, _ in replicas:
                 proc.send_signal(signal.SIGTERM)
@@ -303,6 +314,7 @@ def main() -> int:
         "per_replica_rate_per_s": [n / elapsed for n in per_replica],
         "replica_cpu_us_per_report": 1e6 * sum(cpu[:-1]) / max(1, acked),
         "postgres_cpu_us_per_report": 1e6 * cpu[-1] / max(1, acked),
+        "postgres_connections": connections,
         "stored_rows": sizes["reports_rows"], **sizes,
         "cpus": os.cpu_count(), "loadavg_before": load_before, "loadavg_after": load_after,
     }
@@ -316,7 +328,8 @@ def main() -> int:
               f"reports/s in total ({rates} per replica), {acked} in {elapsed:.1f} s; rows = "
               f"acks")
         print(f"CPU per report: replicas {result['replica_cpu_us_per_report']:.0f} µs, "
-              f"PostgreSQL {result['postgres_cpu_us_per_report']:.0f} µs")
+              f"PostgreSQL {result['postgres_cpu_us_per_report']:.0f} µs; "
+              f"{connections} database connections")
         print(f"stored: {sizes['reports_bytes_per_row']:.0f} B per report, "
               f"{sizes['verdicts_bytes_per_row']:.0f} B per verdict (tables + indexes)")
         print(f"load average {load_before} -> {load_after} on {os.cpu_count()} CPUs")
