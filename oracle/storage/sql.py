@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Sequence
-from contextlib import AbstractContextManager
+from collections.abc import Iterator, Sequence
+from contextlib import AbstractContextManager, contextmanager
 from typing import Any
 
 from oracle.errors import StaleVersion
@@ -109,6 +109,11 @@ class SqlRepository(VerificationQueries, RegistryQueries):
 
     def _lock_migrations(self, tx: Tx) -> None:
         """Replicas starting together must not apply one step twice (PostgreSQL overrides)."""
+
+    @contextmanager
+    def exclusive(self, name: str) -> Iterator[bool]:
+        """One server per SQLite file, so nobody else holds it (PostgreSQL overrides)."""
+        yield True
 
     def schema_version(self) -> int:
         rows = self._read("SELECT max(version) FROM schema_version")

@@ -112,3 +112,29 @@ def test_overlapping_batches_from_two_replicas_wait_instead_of_deadlocking(
         assert [(r.received_ms, r.duplicate) for r in answer[0]] == [(8, True), (7, True)]
     finally:
         replica_b.close()
+
+
+def test_one_replica_prunes_at_a_time(pg_url: str, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """While one replica's retention holds the pruning lock, another's round does nothing
+    (it would archive the same batches into a second file); once released, it prunes."""
+    from oracle.retention import DAY_MS, PRUNER_LOCK, Pruner
+
+    now_ms = 100 * DAY_MS
+    old = NewReport(b"\x07" * 32, "witness", b"\x01" + b"w" * 32, now_ms - 4 * DAY_MS, b"raw",
+                    b"d" * 51, None, 0)
+    repos = [open_repository(pg_url) for _ in range(2)]
+    try:
+        repos[0].insert_reports([old])
+        repos[0].mark_stale(now_ms, 45 * 60_000)  # verification over: retention may act
+        pruner = Pruner(repos[1], 3.0, lambda: now_ms, str(tmp_path))
+        with repos[0].exclusive(PRUNER_LOCK) as ours:
+            assert ours
+            assert pruner.run_once().reports == 0
+            assert repos[1].count_reports() == 1 and not list(tmp_path.iterdir())
+        result = pruner.run_once()
+        assert result.reports == 1 and len(result.archives) == 1
+        with repos[1].exclusive(PRUNER_LOCK) as ours:  # released at the end of the round
+            assert ours
+    finally:
+        for repo in repos:
+            repo.close()
