@@ -138,3 +138,43 @@ def test_one_replica_prunes_at_a_time(pg_url: str, tmp_path) -> None:  # type: i
     finally:
         for repo in repos:
             repo.close()
+
+
+def test_replicas_starting_together_apply_each_migration_once(pg_url: str) -> None:
+    """Two replicas migrate an empty database at the same moment: both wait on the advisory
+    lock (held here until both are waiting), then each step is applied by exactly one."""
+    import psycopg
+
+    from oracle.storage.migrate import load_migrations
+    from oracle.storage.postgres import MIGRATION_LOCK, PostgresRepository
+
+    repos = [PostgresRepository(pg_url) for _ in range(2)]
+    applied: list[int] = []
+    errors: list[BaseException] = []
+
+    def migrate(repo: PostgresRepository) -> None:
+        try:
+            applied.append(repo.migrate())
+        except BaseException as exc:  # reported by the assertion below
+            errors.append(exc)
+
+    try:
+        with psycopg.connect(pg_url, autocommit=True) as holder:
+            holder.execute("SELECT pg_advisory_lock(%s)", (MIGRATION_LOCK,))
+            threads = [threading.Thread(target=migrate, args=(r,)) for r in repos]
+            for t in threads:
+                t.start()
+            while holder.execute("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' "
+                                 "AND NOT granted").fetchone()[0] < 2:  # type: ignore[index]
+                assert all(t.is_alive() for t in threads), errors
+                threading.Event().wait(0.01)
+            holder.execute("SELECT pg_advisory_unlock(%s)", (MIGRATION_LOCK,))
+        for t in threads:
+            t.join()
+        assert not errors
+        versions = [m.version for m in load_migrations()]
+        assert sum(applied) == len(versions)  # each step once, by one or the other
+        assert repos[0].schema_version() == versions[-1]
+    finally:
+        for repo in repos:
+            repo.close()
