@@ -8,13 +8,14 @@ import threading
 import grpc
 import pytest
 from oracle_client import RunningServer
-from oracle_factories import keypair, witness_report
+from oracle_factories import beacon_report, keypair, witness_report
 
 from oracle.storage import open_repository
 from oracle.storage.repository import NewReport
 from oracle.verifier.params import VerifierParams
 from oracle.verifier.runner import VerificationRunner
-from pocnet.wire import service_pb2_grpc
+from pocnet.beacon import ENTROPY_LIFETIME_S
+from pocnet.wire import entropy_pb2, service_pb2_grpc
 
 pytestmark = pytest.mark.postgres
 
@@ -42,6 +43,36 @@ def test_two_replicas_store_each_report_once(oracle_settings, pg_url: str) -> No
             assert a.id == b.id and a.received_ms == b.received_ms
             assert [a.duplicate, b.duplicate].count(False) == 1
         assert replicas[0].oracle.repo.count_reports() == 60
+    finally:
+        for replica in replicas:
+            replica.close()
+
+
+def test_a_beacon_on_entropy_another_replica_issued_waits_for_its_window(  # type: ignore[no-untyped-def]
+    oracle_settings, pg_url: str,
+) -> None:
+    """A hotspot fetches entropy from replica A and its beacon reaches replica B: B finds
+    the value in the shared table, so the beacon waits for the entropy's window to close
+    (timestamp + 180 s, docs/protocol.md §4, + witness grace) like one on B's own entropy,
+    instead of being verified at once, before its witnesses are in."""
+    settings, operator = oracle_settings
+    settings = settings.with_("oracle", database=pg_url).with_("ingest", signature_processes=0)
+    replicas = [RunningServer(settings.with_("oracle", worker_id=f"r{i}"), operator)
+                for i in range(2)]
+    try:
+        with grpc.insecure_channel(replicas[0].address) as channel:
+            entropy = service_pb2_grpc.EntropyServiceStub(channel).GetEntropy(
+                entropy_pb2.EntropyRequest(), timeout=10)
+        beacon = beacon_report(keypair(42), entropy.data, entropy.timestamp)
+        with grpc.insecure_channel(replicas[1].address) as channel:
+            ack = service_pb2_grpc.IngestServiceStub(channel).SubmitBeacon(beacon, timeout=10)
+        import psycopg
+
+        with psycopg.connect(pg_url) as db:
+            ready = db.execute("SELECT ready_ms FROM reports WHERE id = %s",
+                               (ack.id,)).fetchone()[0]  # type: ignore[index]
+        grace = settings.verifier.witness_grace_ms
+        assert ready == (entropy.timestamp + ENTROPY_LIFETIME_S) * 1000 + grace
     finally:
         for replica in replicas:
             replica.close()
