@@ -129,8 +129,10 @@ async def _run_and_kill(ports: list[int], replicas: list[subprocess.Popen[str]],
         tasks = [asyncio.create_task(h.run(f"127.0.0.1:{proxy.port}")) for h in hotspots]
         # Kill replica 0 once a third of all reports are acknowledged: half the hotspots
         # stream through it, and they cannot all be done (that would be half the reports).
+        deadline = time.monotonic() + HANG_GUARD_S
         while len(acks) < total // 3:
             assert not any(t.done() for t in tasks), [t.exception() for t in tasks if t.done()]
+            assert time.monotonic() < deadline, f"{len(acks)} acks, waiting for {total // 3}"
             await asyncio.sleep(0.01)
         replicas[0].send_signal(signal.SIGKILL)
         await asyncio.wait_for(asyncio.gather(*tasks), HANG_GUARD_S)
