@@ -10,6 +10,8 @@ checks the row count against the acks, and measures the stored bytes per report 
 verdict (table, TOAST and indexes) for the sizing in docs/oracle.md.
 
     .venv/bin/python tests/bench/bench_replicas.py [--replicas 2] [--seconds 10] [--json]
+    .venv/bin/python tests/bench/bench_replicas.py --sizes-from REPORTS.jsonl ORACLE.toml
+    .venv/bin/python tests/bench/bench_replicas.py --idle-connections 2000
 """
 
 from __future__ import annotations
@@ -35,7 +37,7 @@ import grpc
 from oracle.storage import open_repository
 from pocnet import signing
 from pocnet.keys import Keypair, create_keyfile
-from pocnet.wire import ingest_pb2, reports_pb2, service_pb2_grpc
+from pocnet.wire import entropy_pb2, ingest_pb2, reports_pb2, service_pb2_grpc
 
 STREAMS_PER_REPLICA = 16
 IN_FLIGHT_PER_STREAM = 256
@@ -222,6 +224,56 @@ def database_connections(url: str) -> int:
     return int(row[0]) if row else 0
 
 
+def rss_kb(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    raise RuntimeError(f"no VmRSS for process {pid}")
+
+
+async def open_idle(port: int, count: int, channels: list[grpc.aio.Channel]) -> None:
+    """`count` connections of their own, each made by one GetEntropy call and then left idle,
+    as a hotspot's between its reports."""
+    async def one() -> None:
+        channel = grpc.aio.insecure_channel(
+            f"127.0.0.1:{port}", options=[("grpc.use_local_subchannel_pool", 1)])
+        channels.append(channel)
+        await service_pb2_grpc.EntropyServiceStub(channel).GetEntropy(
+            entropy_pb2.EntropyRequest(), timeout=60)
+
+    for start in range(0, count, 100):
+        await asyncio.gather(*(one() for _ in range(min(100, count - start))))
+
+
+def idle_connection_kb(count: int) -> dict[str, float]:
+    """A replica's resident memory per idle connection (docs/oracle.md sizes connections)."""
+    tmp = Path(tempfile.mkdtemp(prefix="bench-replicas-"))
+    create_keyfile(tmp / "oracle.key")
+    with durable_cluster() as url:
+        [(proc, port)] = start_replicas(url, tmp / "oracle.key", 1)
+
+        async def measure() -> tuple[int, int]:
+            channels: list[grpc.aio.Channel] = []
+            try:
+                await open_idle(port, 50, channels)  # warm: the first calls load code
+                before = rss_kb(proc.pid)
+                await open_idle(port, count, channels)
+                await asyncio.sleep(1)
+                return before, rss_kb(proc.pid)
+            finally:
+                for channel in channels:
+                    await channel.close()
+
+        try:
+            before, after = asyncio.run(measure())
+        finally:
+            proc.send_signal(signal.SIGTERM)
+            proc.wait(60)
+    shutil.rmtree(tmp, ignore_errors=True)
+    return {"connections": count, "rss_before_kb": before, "rss_after_kb": after,
+            "kb_per_connection": (after - before) / count}
+
+
 def table_sizes(url: str) -> dict[str, float]:
     """Rows and bytes on disk (table + TOAST + indexes, after VACUUM) per row of `reports`
     and `verdicts`, and the average tuple as stored (pg_column_size)."""
@@ -275,7 +327,12 @@ def main() -> int:
     parser.add_argument("--sizes-from", nargs=2, metavar=("REPORTS.jsonl", "ORACLE.toml"),
                         type=Path, help="only measure bytes per stored report and verdict of "
                         "an imported and verified report file, e.g. pocnet-sim epochs --out")
+    parser.add_argument("--idle-connections", type=int, metavar="K",
+                        help="only measure a replica's memory per idle connection, with K")
     args = parser.parse_args()
+    if args.idle_connections:
+        print(json.dumps(idle_connection_kb(args.idle_connections), indent=2))
+        return 0
     if args.sizes_from:
         print(json.dumps(import_sizes(*args.sizes_from), indent=2))
         return 0
