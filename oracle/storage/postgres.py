@@ -137,10 +137,11 @@ class PostgresRepository(SqlRepository):
             raise DatabaseUnreachable(
                 f"cannot connect to PostgreSQL: {exc}".splitlines()[0]) from exc
         try:
-            row = conn.execute("SELECT pg_try_advisory_lock(%s)", (key,)).fetchone()
+            try:
+                row = conn.execute("SELECT pg_try_advisory_lock(%s)", (key,)).fetchone()
+            except psycopg.OperationalError as exc:
+                raise StorageError(f"PostgreSQL: {str(exc).strip().splitlines()[0]}") from exc
             yield bool(row and row[0])
-        except psycopg.OperationalError as exc:
-            raise StorageError(f"PostgreSQL: {str(exc).strip().splitlines()[0]}") from exc
         finally:
             conn.close()  # ends the session, and with it the lock
 
