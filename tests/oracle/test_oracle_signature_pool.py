@@ -43,9 +43,9 @@ def test_dead_helper_fails_waiters_and_reports_not_alive() -> None:
     async def run() -> None:
         pool = SignaturePool()
         pool.start()
-        assert pool._process is not None
-        pool._process.kill()
-        pool._process.join(5)
+        helper = pool._helpers[0].process
+        helper.kill()
+        helper.join(5)
         kp = Keypair.from_seed(b"\x02" * 32)
         future = pool.verify(kp.public_key.raw, b"m", kp.sign(b"m"))
         with pytest.raises(SignatureCheckerDied):
