@@ -153,35 +153,48 @@ async def load(port: int, plans: list, rate_per_s: float | None, seconds: float)
             "p50_ms": p(0.50), "p99_ms": p(0.99), "max_ms": latencies[-1] * 1000}
 
 
+def _stat_cpu_s(path: Path) -> float:
+    fields = path.read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def cpu_s(pid: int | None = None) -> float:
     """CPU seconds (user + system) used so far by `pid` (default: this process)."""
     if pid is None:
         t = os.times()
         return t.user + t.system
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return _stat_cpu_s(Path(f"/proc/{pid}/stat"))
 
 
-def family_cpu_s(pid: int) -> float:
-    """CPU of `pid` and its live children (the signature helper process)."""
-    total = cpu_s(pid)
+def server_cpu_parts(pid: int) -> dict[str, float]:
+    """CPU seconds of the server by where they go: its main thread (the event loop: gRPC reads
+    and writes as Python sees them, the ingest checks, asyncio), its other threads (the group
+    commit writer, gRPC's own pollers) and its children (the signature helpers)."""
+    loop = _stat_cpu_s(Path(f"/proc/{pid}/task/{pid}/stat"))
+    parts = {"event_loop": loop, "other_threads": cpu_s(pid) - loop, "signature_helpers": 0.0}
     for stat in Path("/proc").glob("[0-9]*/stat"):
         try:
             fields = stat.read_text().rsplit(")", 1)[1].split()
+            if int(fields[1]) == pid:
+                parts["signature_helpers"] += cpu_s(int(stat.parent.name))
         except OSError:
             continue
-        if int(fields[1]) == pid:
-            total += cpu_s(int(stat.parent.name))
-    return total
+    return parts
 
 
 def measured(proc: subprocess.Popen[str], port: int, plans: list,  # type: ignore[type-arg]
              rate: float | None, seconds: float) -> dict:  # type: ignore[type-arg]
-    server0, client0 = family_cpu_s(proc.pid), cpu_s()
+    server0, client0 = server_cpu_parts(proc.pid), cpu_s()
     result = asyncio.run(load(port, plans, rate, seconds))
-    result["server_cpu_s"] = family_cpu_s(proc.pid) - server0
+    server1 = server_cpu_parts(proc.pid)
+    acked = max(1, result["acked"])
+    result["server_cpu_s"] = sum(server1.values()) - sum(server0.values())
     result["client_cpu_s"] = cpu_s() - client0
-    result["server_cpu_us_per_report"] = 1e6 * result["server_cpu_s"] / max(1, result["acked"])
+    result["server_cpu_us_per_report"] = 1e6 * result["server_cpu_s"] / acked
+    result["cpu_us_per_report"] = {
+        **{part: 1e6 * (server1[part] - server0[part]) / acked for part in server0},
+        "client": 1e6 * result["client_cpu_s"] / acked,
+    }
     return result
 
 
@@ -253,7 +266,7 @@ def main() -> int:
     for n in sorted({1, 2, cores}):
         run = throughput_with(tmp / f"p{n}", n, args.streams, args.seconds, 10 + n)
         by_processes[str(n)] = {key: run[key] for key in (
-            "acked", "rate_per_s", "server_cpu_us_per_report", "client_cpu_s", "server_cpu_s")}
+            "acked", "rate_per_s", "server_cpu_us_per_report", "cpu_us_per_report")}
         by_processes[str(n)]["ratio_ingest_to_verify"] = run["rate_per_s"] / verify_rate
     result = {
         "throughput": throughput, "paced": paced, "stored_rows": stored,
@@ -273,6 +286,8 @@ def main() -> int:
               f"{throughput['p99_ms']:.1f} ms; server CPU {throughput['server_cpu_s']:.1f} s "
               f"({throughput['server_cpu_us_per_report']:.0f} µs/report), client CPU "
               f"{throughput['client_cpu_s']:.1f} s")
+        print("  CPU µs per report: " + ", ".join(
+            f"{part} {us:.0f}" for part, us in throughput["cpu_us_per_report"].items()))
         for n, run in by_processes.items():
             print(f"  {n} signature process(es): {run['rate_per_s']:.0f}/s, "
                   f"ratio {run['ratio_ingest_to_verify']:.2f}, server CPU "
