@@ -1,4 +1,4 @@
-"""The signature helper process: same answers as inline verification, in order; a dead
+"""The signature helper processes: same answers as inline verification, in order; a dead
 helper fails the waiting calls (UNAVAILABLE upstream) and the ingestor falls back to inline."""
 
 from __future__ import annotations
@@ -39,9 +39,11 @@ def test_answers_match_inline_and_keep_order() -> None:
     assert answers == expected
 
 
-def test_dead_helper_fails_waiters_and_reports_not_alive() -> None:
+@pytest.mark.parametrize("processes", [1, 2])
+def test_dead_helper_fails_waiters_and_reports_not_alive(processes: int) -> None:
+    # One helper of several dying stops the pool: the ingestor then checks inline.
     async def run() -> None:
-        pool = SignaturePool()
+        pool = SignaturePool(processes)
         pool.start()
         helper = pool._helpers[0].process
         helper.kill()
