@@ -32,8 +32,11 @@ from oracle.errors import OracleError, Overloaded, SignatureCheckerDied
 
 KEY_LEN = 32
 SIGNATURE_LEN = 64
-MAX_BATCH = 128  # ~7 ms of libsodium checks: short enough that a pipe write never waits long
-MAX_IN_FLIGHT = 2  # batches one helper holds; the pipe buffer (64 KiB) fits both
+MAX_BATCH = 128  # ~7 ms of libsodium checks: the helper answers soon
+MAX_BATCH_BYTES = 24 * 1024  # a batch's payload, beyond one report (up to 16 KiB) ...
+MAX_IN_FLIGHT = 2  # ... times the batches one helper holds fits the pipe buffer (64 KiB), so a
+# pipe write never waits for a helper that the machine has not scheduled yet
+TRIPLE_BYTES = 32 + 64 + 32  # key, signature, and pickling's framing of the three
 # Checks waiting for a helper, across all calls and streams: beyond this the caller is told
 # to back off. Per-stream windows alone allow streams × 4096 reports of up to 16 KiB each.
 MAX_PENDING = 32_768
@@ -72,6 +75,16 @@ def _helper(conn: Connection) -> None:
         if batch is None:
             return
         conn.send_bytes(bytes([verify_signature(*triple) for triple in batch]))
+
+
+def _batch_size(pending: list[tuple[Triple, Callable[[Outcome], None]]], most: int) -> int:
+    """How many of the first `most` pending checks fit MAX_BATCH_BYTES (at least one)."""
+    total = 0
+    for size, ((_, message, _), _) in enumerate(pending[:most]):
+        total += len(message) + TRIPLE_BYTES
+        if total > MAX_BATCH_BYTES:
+            return max(1, size)
+    return min(most, len(pending))
 
 
 class _Batch:
@@ -189,7 +202,7 @@ class SignaturePool:
                 return
             helper = min(free, key=lambda h: len(h.in_flight))
             idle = sum(1 for h in free if not h.in_flight) or 1
-            size = min(MAX_BATCH, -(-len(self._pending) // idle))
+            size = _batch_size(self._pending, min(MAX_BATCH, -(-len(self._pending) // idle)))
             chunk, self._pending = self._pending[:size], self._pending[size:]
             batch = _Batch([callback for _, callback in chunk])
             try:

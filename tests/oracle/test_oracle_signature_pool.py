@@ -78,3 +78,34 @@ def test_backlog_is_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
     answers = asyncio.run(run())
     assert answers[:50] == [True] * 50
     assert all(isinstance(a, Overloaded) for a in answers[50:])
+
+
+def test_a_stalled_helper_never_blocks_the_event_loop() -> None:
+    # Batches are bounded in bytes so that what a helper holds fits the pipe buffer: with the
+    # helper stopped (a machine too busy to schedule it), sending 16 KiB reports still returns
+    # at once. Unbounded, the first write of a 2 MiB batch would wait for the helper forever.
+    import signal
+
+    from oracle.signature_pool import MAX_IN_FLIGHT
+
+    async def run() -> list[bool]:
+        pool = SignaturePool(1)
+        pool.start()
+        helper = pool._helpers[0]
+        try:
+            kp = Keypair.from_seed(b"\x04" * 32)
+            # distinct messages: pickling would send one shared object only once
+            messages = [os.urandom(16 * 1024) for _ in range(200)]
+            checks = [(kp.public_key.raw, m, kp.sign(m)) for m in messages]
+            assert helper.process.pid is not None
+            os.kill(helper.process.pid, signal.SIGSTOP)
+            futures = [pool.verify(*check) for check in checks]
+            for _ in range(3):
+                await asyncio.sleep(0)  # the flush runs (and returns) while the helper sleeps
+            assert 0 < len(helper.in_flight) <= MAX_IN_FLIGHT
+            os.kill(helper.process.pid, signal.SIGCONT)
+            return list(await asyncio.gather(*futures))
+        finally:
+            pool.stop()
+
+    assert asyncio.run(run()) == [True] * 200
