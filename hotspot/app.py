@@ -90,7 +90,7 @@ async def run_daemon(settings: Settings, clock: Clock | None = None,
                                settings.coverage.interval_s, fixes, keys, outbox, clock,
                                Backoff(rng), metrics))
     try:
-        stop_metrics = metrics.serve(settings.metrics.address, settings.metrics.port)
+        stop_metrics = await metrics.serve(settings.metrics.address, settings.metrics.port)
     except MetricsError:
         outbox.close()
         raise

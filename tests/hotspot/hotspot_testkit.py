@@ -138,6 +138,14 @@ def fill_disk(box: Any) -> None:
 
 def frames_dropped(metrics: Any) -> dict[str, float]:
     """`pocnet_hotspot_frames_dropped_total` by reason, as a scrape would read it."""
-    return {s.labels["reason"]: s.value for family in metrics.registry.collect()
-            if family.name == "pocnet_hotspot_frames_dropped" for s in family.samples
-            if s.name.endswith("_total")}
+    return scraped(metrics, "pocnet_hotspot_frames_dropped")
+
+
+def scraped(metrics: Any, name: str) -> dict[str, float]:
+    """One family's samples by their (single) label value ("" unlabelled), as Prometheus reads
+    the daemon's scrape: parsed by prometheus_client's parser, an outside reference."""
+    from prometheus_client.parser import text_string_to_metric_families
+
+    return {next(iter(s.labels.values()), ""): s.value
+            for family in text_string_to_metric_families(metrics.exposition().decode())
+            for s in family.samples if s.name in (name, name + "_total")}

@@ -9,7 +9,7 @@ import random
 from pathlib import Path
 
 from hotspot_sink_oracle import SinkOracle, SinkServer
-from hotspot_testkit import BeaconerEvents, make_settings, run_quietly
+from hotspot_testkit import BeaconerEvents, make_settings, run_quietly, scraped
 
 from hotspot.app import run_daemon
 from hotspot.cli import main
@@ -38,10 +38,10 @@ def test_two_hotspots_beacon_and_witness_each_other_for_a_day(tmp_path: Path) ->
     def queued_reports_acknowledged() -> bool:
         if len(metrics) < 2:
             return False  # the daemons are still starting
-        queued = sum(m.beacons_sent._value.get() + m.witnesses_sent._value.get()
+        queued = sum(m.beacons_sent.get() + m.witnesses_sent.get()
                      for m in metrics)
-        acked = sum(s.value for m in metrics for s in m.reports_acknowledged.collect()[0].samples
-                    if s.name.endswith("_total"))
+        acked = sum(sum(scraped(m, "pocnet_hotspot_reports_acknowledged").values())
+                    for m in metrics)
         return acked >= queued
 
     async def go(events: BeaconerEvents) -> None:
@@ -79,7 +79,7 @@ def test_two_hotspots_beacon_and_witness_each_other_for_a_day(tmp_path: Path) ->
         assert w.frequency == beacon.frequency
         assert 0 <= w.timestamp - beacon.timestamp < NS_PER_S
     assert len(metrics) == 2
-    assert sum(m.beacons_sent._value.get() for m in metrics) == len(beacons)
+    assert sum(m.beacons_sent.get() for m in metrics) == len(beacons)
     for conf in confs:
         box = Outbox(conf.outbox.path)
         assert box.depth() == 0 and box.drops() == {}

@@ -93,7 +93,7 @@ async def test_stream_delivers_in_order_and_acks(tmp_path, oracle, server) -> No
         await eventually(lambda: rig.outbox.depth() == 0)
     assert list(oracle.stored) == ids
     assert oracle.sessions == 1 and oracle.unary == 0
-    acked = rig.metrics.reports_acknowledged.labels(kind="witness")._value.get()
+    acked = rig.metrics.reports_acknowledged.labels(kind="witness").get()
     assert acked == 20
 
 
