@@ -7,7 +7,7 @@ import random
 from pathlib import Path
 
 import pytest
-from hotspot_testkit import scraped
+from hotspot_testkit import scraped, task_outbox
 
 from firmware_bridge.errors import TxRejected
 from firmware_bridge.types import TxPacket, TxReceipt
@@ -158,7 +158,7 @@ def run_beaconer(tmp: Path, hours: float, radio_factory=None, max_power: int | N
         trx = Transceiver(opener, rx, clock, Backoff(random.Random(0)), metrics)
         entropy = Entropy(clock)
         beaconer = Beaconer(gain_dbi_x10, trx.sender(), entropy, Watch(EU868), Watch(None), keys,
-                            outbox,
+                            task_outbox(outbox),
                             clock, random.Random(7), Backoff(random.Random(0)), metrics)
         stop = asyncio.Event()
         tasks = [asyncio.create_task(t.run(stop)) for t in (trx, beaconer)]

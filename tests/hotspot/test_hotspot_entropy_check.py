@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 from hotspot_sink_oracle import SinkOracle, SinkServer
-from hotspot_testkit import BeaconerEvents, make_settings, run_quietly, scraped
+from hotspot_testkit import BeaconerEvents, make_settings, run_quietly, scraped, task_outbox
 
 from firmware_bridge.types import Fix
 from hotspot.beaconer import Beaconer
@@ -166,7 +166,8 @@ class Rig:
             trx = Transceiver(lambda: SimRadio(self.air, "me", self.clock.now_ns, 14),
                               Inbox(64), self.clock, Backoff(random.Random(1)), self.metrics)
             beaconer = Beaconer(0, trx.sender(), EntropyClient(conn), Watch(get_plan("EU868")),
-                                self.fixes, keys, outbox, self.clock, random.Random(7),
+                                self.fixes, keys, task_outbox(outbox), self.clock,
+                                random.Random(7),
                                 self.backoff, self.metrics, first_delay_s=(2, 5),
                                 entropy_check=EntropyCheck.from_addresses(
                                     self.settings.oracle.keys))

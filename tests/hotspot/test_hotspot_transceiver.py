@@ -8,7 +8,7 @@ import random
 from collections import Counter
 
 import pytest
-from hotspot_testkit import frames_dropped, scraped
+from hotspot_testkit import frames_dropped, scraped, task_outbox
 
 from firmware_bridge.errors import DeviceTimeout, DeviceUnavailable
 from firmware_bridge.types import RxPacket, TxPacket, TxReceipt
@@ -196,7 +196,8 @@ def test_own_beacon_is_announced_before_its_echo_can_arrive(tmp_path) -> None:
         rx: Inbox = Inbox(16)
         trx = Transceiver(EchoRadio, rx, clock, Backoff(random.Random(0)), metrics)
         outbox = Outbox(tmp_path / "o.sqlite")
-        witnesser = Witnesser(rx, Watch(None), KeyStore.create(tmp_path / "k"), outbox, clock,
+        witnesser = Witnesser(rx, Watch(None), KeyStore.create(tmp_path / "k"), task_outbox(outbox),
+                              clock,
                               metrics)
         stop = asyncio.Event()
         tasks = [asyncio.create_task(t.run(stop)) for t in (trx, witnesser)]

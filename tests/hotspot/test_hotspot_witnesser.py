@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from hotspot_testkit import scraped
+from hotspot_testkit import scraped, task_outbox
 
 from firmware_bridge.types import Fix, RxPacket
 from hotspot.channels import Inbox, Watch
@@ -41,12 +41,12 @@ def run_witnesser(tmp: Path, items: list, held: HeldFix | None = None):
         metrics = HotspotMetrics()
         inbox: Inbox = Inbox(512)
         fresh = None if held is None else HeldFix(held.fix, clock.now_ns())
-        w = Witnesser(inbox, Watch(fresh), keys, outbox, clock, metrics)
+        w = Witnesser(inbox, Watch(fresh), keys, task_outbox(outbox), clock, metrics)
         for item in items:
             inbox.offer(item)
         stop = asyncio.Event()
         task = asyncio.create_task(w.run(stop))
-        await clock.settle(len(items) * 3 + 20)
+        await clock.settle(len(items) * 10 + 20)  # each item: two outbox operations
         stop.set()
         await task
         return keys, outbox, metrics
@@ -139,10 +139,14 @@ def test_a_full_disk_drops_the_witness_and_keeps_witnessing(tmp_path: Path) -> N
     outbox = Outbox(tmp_path / "o.sqlite",
                     on_drop=lambda r, n: metrics.reports_dropped.labels(reason=r).inc(n))
     fill_disk(outbox)
-    w = Witnesser(Inbox(4), Watch(None), KeyStore.create(tmp_path / "k"), outbox, FakeClock(),
-                  metrics)
-    for n in range(100):
-        w._handle_frame(frame(n))               # must not raise: the task would crash
+    w = Witnesser(Inbox(4), Watch(None), KeyStore.create(tmp_path / "k"), task_outbox(outbox),
+                  FakeClock(), metrics)
+
+    async def go() -> None:
+        for n in range(100):
+            await w._handle_frame(frame(n))     # must not raise: the task would crash
+
+    asyncio.run(go())
     refused = metrics.reports_dropped.labels(reason="disk_full").get()
     assert refused >= 1
     assert metrics.witnesses_sent.get() == outbox.depth() == 100 - refused
