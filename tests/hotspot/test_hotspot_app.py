@@ -6,6 +6,8 @@ from __future__ import annotations
 import asyncio
 import json
 import random
+import subprocess
+import sys
 from pathlib import Path
 
 from hotspot_sink_oracle import SinkOracle, SinkServer
@@ -187,3 +189,19 @@ def test_onboard_builds_a_request_signed_by_hotspot_and_owner(tmp_path: Path, ca
                  "--elevation", "1", "--owner-key", str(wallet), "--nonce", "1", "--key-file",
                  str(tmp_path / "hotspot.key")]) == 2
     assert "64 bytes" in capsys.readouterr().err
+
+
+def test_the_daemon_loads_no_heavy_module_its_configuration_does_not_use() -> None:
+    """Issue 15: a small board's memory. A fresh interpreter loads the daemon and its `run`
+    command: OpenSSL's Ed25519 (cryptography), prometheus_client with http.server and email,
+    and the drivers' libraries (u-blox GPS, serial, the SDR's numpy) are not among its modules;
+    the registry imports a driver only when the settings name it."""
+    heavy = ("cryptography", "prometheus_client", "pyubx2", "pynmeagps", "serial", "numpy",
+             "http.server", "email")
+    out = subprocess.run(
+        [sys.executable, "-c", "import sys, hotspot.app, hotspot.commands.run; "
+         "print(' '.join(sorted(sys.modules)))"],
+        capture_output=True, text=True, check=True, cwd=Path(__file__).resolve().parents[2])
+    loaded = set(out.stdout.split())
+    assert "nacl" in loaded and "grpc" in loaded          # the probe sees real imports
+    assert sorted(m for m in heavy if m in loaded) == []
