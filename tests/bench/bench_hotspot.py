@@ -115,7 +115,10 @@ def child_simulation(hours: float, endpoint: str, time_file: str) -> None:
         (metrics,) = daemon_metrics
 
         def witnessed() -> float:
-            return metrics.witnesses_sent.get()
+            counter = metrics.witnesses_sent
+            # Before issue 15 the counter was prometheus_client's: the same script measures
+            # the older commits for the before/after figures.
+            return counter.get() if hasattr(counter, "get") else counter._value.get()
 
         rng = random.Random(9)
         steps = int(hours * 3600 / STEP_S)
