@@ -61,9 +61,6 @@ class _Child:
     def inc(self, amount: float = 1.0) -> None:
         self._family._add(self._key, amount)
 
-    def set(self, value: float) -> None:
-        self._family._set(self._key, value)
-
     def get(self) -> float:
         return self._family.values().get(self._key, 0.0)
 
