@@ -10,11 +10,11 @@ checks were asked for, whichever helper finishes first, so a stream's reports ar
 its order (a refused report still stops the ones after it). If a helper dies, waiting callers
 get an error and the pool stops; the ingestor then checks inline.
 
-The check is libsodium's (PyNaCl `crypto_sign_open`): about twice OpenSSL's verify rate on the
-same core (docs/benchmarks.md, "Oracle ingest"), and stricter: besides S >= L (which OpenSSL
-refuses too) it refuses small-order public keys and small-order R, with which a signature can
-be made that "verifies" for a key nobody holds a secret for. tests/oracle/test_signature_check.py
-pins the accepted and refused cases.
+The check is pocnet.keys' (libsodium, PyNaCl `crypto_sign_open`): about twice OpenSSL's
+verify rate on the same core (docs/benchmarks.md, "Oracle ingest"), and stricter: besides S >= L
+(which OpenSSL refuses too) it refuses small-order public keys and small-order R, with which a
+signature can be made that "verifies" for a key nobody holds a secret for.
+tests/oracle/test_signature_check.py pins the accepted and refused cases.
 """
 
 from __future__ import annotations
@@ -25,13 +25,9 @@ from collections import deque
 from collections.abc import Callable
 from multiprocessing.connection import Connection
 
-from nacl.bindings import crypto_sign_open
-from nacl.exceptions import CryptoError
-
 from oracle.errors import OracleError, Overloaded, SignatureCheckerDied
+from pocnet.keys import is_valid_signature
 
-KEY_LEN = 32
-SIGNATURE_LEN = 64
 MAX_BATCH = 128  # ~7 ms of libsodium checks: the helper answers soon
 MAX_BATCH_BYTES = 24 * 1024  # a batch's payload, beyond one report (up to 16 KiB) ...
 MAX_IN_FLIGHT = 2  # ... times the batches one helper holds fits the pipe buffer (64 KiB), so a
@@ -47,15 +43,8 @@ Triple = tuple[bytes, bytes, bytes]
 
 
 def verify_signature(key32: bytes, message: bytes, signature: bytes) -> bool:
-    """Whether `signature` is key32's Ed25519 signature of `message` (RFC 8032, with
-    libsodium's refusals of non-canonical S and small-order keys and R)."""
-    if len(key32) != KEY_LEN or len(signature) != SIGNATURE_LEN:
-        return False
-    try:
-        crypto_sign_open(bytes(signature) + bytes(message), bytes(key32))
-    except CryptoError:
-        return False
-    return True
+    """Whether `signature` is key32's Ed25519 signature of `message`: pocnet.keys' one check."""
+    return is_valid_signature(key32, message, signature)
 
 
 def resolve_processes(setting: int | str, cpus: int | None) -> int:

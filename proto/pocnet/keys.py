@@ -19,7 +19,7 @@ from pathlib import Path
 
 import base58
 from nacl.bindings import crypto_sign, crypto_sign_open, crypto_sign_seed_keypair
-from nacl.exceptions import BadSignatureError
+from nacl.exceptions import CryptoError
 
 from pocnet.errors import DecodeError, KeyFileError, SignatureError
 
@@ -98,11 +98,8 @@ class PublicKey:
         """Raise SignatureError unless `signature` is this key's Ed25519 signature of message."""
         if len(signature) != SIGNATURE_LEN:
             raise SignatureError(f"signature must be {SIGNATURE_LEN} bytes, got {len(signature)}")
-        try:
-            # The combined form (signature || message) is libsodium's public API for a check.
-            crypto_sign_open(bytes(signature) + bytes(message), self._raw)
-        except BadSignatureError:
-            raise SignatureError(f"bad signature for {self.address}") from None
+        if not is_valid_signature(self._raw, message, signature):
+            raise SignatureError(f"bad signature for {self.address}")
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, PublicKey):
@@ -117,6 +114,23 @@ class PublicKey:
 
     def __str__(self) -> str:
         return self.address
+
+
+def is_valid_signature(raw_pubkey32: bytes, message: bytes, signature: bytes) -> bool:
+    """The one Ed25519 check of the network, for callers that want a yes or no (the oracle's
+    signature helpers) as well as for PublicKey.verify.
+
+    libsodium's: besides S >= L it refuses small-order public keys and small-order R, with
+    which a signature can be made that "verifies" for a key nobody holds a secret for.
+    """
+    if len(raw_pubkey32) != RAW_KEY_LEN or len(signature) != SIGNATURE_LEN:
+        return False
+    try:
+        # The combined form (signature || message) is libsodium's public API for a check.
+        crypto_sign_open(bytes(signature) + bytes(message), bytes(raw_pubkey32))
+    except CryptoError:
+        return False
+    return True
 
 
 def verify_ed25519(raw_pubkey32: bytes, message: bytes, signature: bytes) -> None:
