@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import multiprocessing
+import signal
 from collections import deque
 from multiprocessing.connection import Connection
 from typing import Any
@@ -48,7 +49,11 @@ def _check(keys: dict[bytes, Any], key32: bytes, message: bytes, signature: byte
 
 
 def _helper(conn: Connection) -> None:
-    """The helper process: answer each batch with one bool per triple, until told to stop."""
+    """The helper process: answer each batch with one bool per triple, until told to stop.
+
+    Ctrl-C in a terminal signals the whole process group: the helper leaves it to the server,
+    which finishes its calls and then closes the pipe (a traceback here would read as a crash)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     keys: dict[bytes, Any] = {}
     while True:
         try:

@@ -132,7 +132,7 @@ class Reader:
             text=True, timeout=BLOCK_TIMEOUT_S, check=False)
         if done.returncode != 0:
             return False
-        reports = json.loads(done.stdout)["oracle"].get("recent_reports") or []
+        reports = (json.loads(done.stdout).get("oracle") or {}).get("recent_reports") or []
         return any(report["kind"] == "beacon" for report in reports)
 
     @staticmethod
@@ -159,8 +159,9 @@ class Reader:
                     process.wait()
                     problems.append(f"{block.where}: still running 30 s after Ctrl-C")
                     continue
-            if process.returncode not in (0, 130, -signal.SIGINT):
-                problems.append(f"{block.where}: exit {process.returncode}\n{log.read_text()}")
+            output = log.read_text()
+            if process.returncode not in (0, 130, -signal.SIGINT) or "Traceback" in output:
+                problems.append(f"{block.where}: exit {process.returncode}\n{output}")
         return problems
 
 
@@ -220,7 +221,10 @@ def test_walkthrough_runs_as_written(reader: Reader) -> None:
     assert re.search(rf"^{hotspot} .*region EU868", text, re.M), "registry list"
     assert "region       EU868 (from oracle)" in text, "hotspot info"
     assert re.search(r"^  \S+ \S+Z beacon\s+pending$", text, re.M), "info: the beacon"
+    assert re.search(rf" beacon +\w+ +{hotspot} +not yet verified$", text, re.M), "report list"
     assert re.search(r"epoch \d+: planned 0, signed 0, sent 0, confirmed 0", text)
+    versions = dict(re.findall(r"^pocnet-(oracle|hotspot) (\S+)$", text, re.M))
+    assert versions.keys() == {"oracle", "hotspot"} and len(set(versions.values())) == 1
     assert "payout equals the manifests: yes" in text, "pocnet-sim epochs"
     assert (reader.checkout / "links.csv").read_text().startswith("epoch,"), "README"
     assert reader.stop_servers() == []
