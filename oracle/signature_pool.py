@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import multiprocessing
 import signal
+import threading
 from collections import deque
 from multiprocessing.connection import Connection
 from typing import Any
@@ -49,11 +50,7 @@ def _check(keys: dict[bytes, Any], key32: bytes, message: bytes, signature: byte
 
 
 def _helper(conn: Connection) -> None:
-    """The helper process: answer each batch with one bool per triple, until told to stop.
-
-    Ctrl-C in a terminal signals the whole process group: the helper leaves it to the server,
-    which finishes its calls and then closes the pipe (a traceback here would read as a crash)."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    """The helper process: answer each batch with one bool per triple, until told to stop."""
     keys: dict[bytes, Any] = {}
     while True:
         try:
@@ -82,7 +79,17 @@ class SignaturePool:
         parent, child = context.Pipe()
         self._process = context.Process(target=_helper, args=(child,), daemon=True,
                                         name="pocnet-sigcheck")
-        self._process.start()
+        # Ctrl-C in a terminal signals the whole process group. The helper leaves it to the
+        # server, which finishes its calls and then closes the pipe; otherwise it would die
+        # printing a traceback. An ignored signal stays ignored across spawn's exec, so the
+        # helper is born ignoring it (only the main thread may change a signal's handler).
+        main = threading.current_thread() is threading.main_thread()
+        previous = signal.signal(signal.SIGINT, signal.SIG_IGN) if main else None
+        try:
+            self._process.start()
+        finally:
+            if main:  # None: a handler not set from Python; the default is the nearest
+                signal.signal(signal.SIGINT, signal.SIG_DFL if previous is None else previous)
         child.close()
         self._conn = parent
         self._loop.add_reader(parent.fileno(), self._on_answer)

@@ -196,6 +196,7 @@ def test_every_walkthrough_section_has_blocks_of_each_kind_it_needs() -> None:
     assert all("run" in found for key, found in kinds.items() if key != SEQUENCE[0])
 
 
+@pytest.mark.timeout(600)  # a hang guard: about 30 s on an idle machine, more when it is busy
 def test_walkthrough_runs_as_written(reader: Reader) -> None:
     outputs: dict[str, str] = {}
     skipped = []
