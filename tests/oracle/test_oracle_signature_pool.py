@@ -76,3 +76,30 @@ def test_backlog_is_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
     answers = asyncio.run(run())
     assert answers[:50] == [True] * 50
     assert all(isinstance(a, Overloaded) for a in answers[50:])
+
+
+def test_ctrl_c_is_left_to_the_server() -> None:
+    """Ctrl-C in a terminal signals the whole process group: the helper must survive it (the
+    server finishes its calls first) instead of dying with a traceback. SIGINT is sent at once
+    after start, while the helper's interpreter may still be starting, and again once it
+    answers; the main thread's own SIGINT handling is restored."""
+    import signal
+
+    before = signal.getsignal(signal.SIGINT)
+
+    async def run() -> bool:
+        pool = SignaturePool()
+        pool.start()
+        assert pool._process is not None and pool._process.pid is not None
+        try:
+            os.kill(pool._process.pid, signal.SIGINT)
+            kp = Keypair.from_seed(b"\x03" * 32)
+            first = await asyncio.wait_for(pool.verify(kp.public_key.raw, b"m", kp.sign(b"m")), 60)
+            os.kill(pool._process.pid, signal.SIGINT)
+            second = await asyncio.wait_for(pool.verify(kp.public_key.raw, b"n", kp.sign(b"n")), 60)
+            return first and second and pool.alive and pool._process.is_alive()
+        finally:
+            pool.stop()
+
+    assert asyncio.run(run())
+    assert signal.getsignal(signal.SIGINT) is before
