@@ -21,6 +21,8 @@ from __future__ import annotations
 
 import asyncio
 import multiprocessing
+import signal
+import threading
 from collections import deque
 from collections.abc import Callable
 from multiprocessing.connection import Connection
@@ -116,15 +118,25 @@ class SignaturePool:
         """Spawn the helpers (never fork: grpc's threads must not be copied into a child)."""
         self._loop = asyncio.get_running_loop()
         context = multiprocessing.get_context("spawn")
-        for i in range(self._size):
-            parent, child = context.Pipe()
-            process = context.Process(target=_helper, args=(child,), daemon=True,
-                                      name=f"pocnet-sigcheck-{i}")
-            process.start()
-            child.close()
-            helper = _Helper(process, parent)
-            self._helpers.append(helper)
-            self._loop.add_reader(parent.fileno(), self._on_answer, helper)
+        # Ctrl-C in a terminal signals the whole process group. The helpers leave it to the
+        # server, which finishes its calls and then closes their pipes; otherwise they would die
+        # printing tracebacks. An ignored signal stays ignored across spawn's exec, so they are
+        # born ignoring it (only the main thread may change a signal's handler).
+        main = threading.current_thread() is threading.main_thread()
+        previous = signal.signal(signal.SIGINT, signal.SIG_IGN) if main else None
+        try:
+            for i in range(self._size):
+                parent, child = context.Pipe()
+                process = context.Process(target=_helper, args=(child,), daemon=True,
+                                          name=f"pocnet-sigcheck-{i}")
+                process.start()
+                child.close()
+                helper = _Helper(process, parent)
+                self._helpers.append(helper)
+                self._loop.add_reader(parent.fileno(), self._on_answer, helper)
+        finally:
+            if main:  # None: a handler not set from Python; the default is the nearest
+                signal.signal(signal.SIGINT, signal.SIG_DFL if previous is None else previous)
         self.alive = True
 
     def stop(self) -> None:

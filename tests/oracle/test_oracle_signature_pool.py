@@ -109,3 +109,31 @@ def test_a_stalled_helper_never_blocks_the_event_loop() -> None:
             pool.stop()
 
     assert asyncio.run(run()) == [True] * 200
+
+
+def test_ctrl_c_is_left_to_the_server() -> None:
+    """Ctrl-C in a terminal signals the whole process group: the helper must survive it (the
+    server finishes its calls first) instead of dying with a traceback. SIGINT is sent at once
+    after start, while the helper's interpreter may still be starting, and again once it
+    answers; the main thread's own SIGINT handling is restored."""
+    import signal
+
+    before = signal.getsignal(signal.SIGINT)
+
+    async def run() -> bool:
+        pool = SignaturePool(1)
+        pool.start()
+        process = pool._helpers[0].process
+        assert process.pid is not None
+        try:
+            os.kill(process.pid, signal.SIGINT)
+            kp = Keypair.from_seed(b"\x03" * 32)
+            first = await asyncio.wait_for(pool.verify(kp.public_key.raw, b"m", kp.sign(b"m")), 60)
+            os.kill(process.pid, signal.SIGINT)
+            second = await asyncio.wait_for(pool.verify(kp.public_key.raw, b"n", kp.sign(b"n")), 60)
+            return first and second and pool.alive and process.is_alive()
+        finally:
+            pool.stop()
+
+    assert asyncio.run(run())
+    assert signal.getsignal(signal.SIGINT) is before
