@@ -18,6 +18,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 
+import numpy as np
 from bench_density import population
 
 from oracle.density.scale import density_scales
@@ -26,13 +27,15 @@ from oracle.rewards.manifest import build_manifest, manifest_bytes
 from oracle.rewards.model import BeaconInput, HotspotOwner, WitnessInput
 
 LIMIT_S = 20.0
+CHUNK = 1 << 16  # beacons whose witness indices are computed at once
 LIMIT_BYTES = 2 * 1024**3
 TRUSTS = (Decimal(1), Decimal(1), Decimal(1), Decimal("0.5"), Decimal("0.25"))
 
 
 def beacons(keys: list[bytes], per_beacon: int, seed: int = 3) -> Iterator[BeaconInput]:
     """Beacon i is heard by `per_beacon` pseudo-random other hotspots. Witness records come
-    from a per-hotspot pool (one WitnessInput per hotspot), so the generator costs little and
+    from a per-hotspot pool (one WitnessInput per hotspot), and the witnesses' pool indices
+    are computed with numpy a chunk of beacons at a time, so the generator costs little and
     the timing is the engine's; report ids repeat across beacons, which the engine ignores
     when no share sink is attached."""
     rng = random.Random(seed)
@@ -41,11 +44,16 @@ def beacons(keys: list[bytes], per_beacon: int, seed: int = 3) -> Iterator[Beaco
         WitnessInput(i.to_bytes(32, "big"), key, TRUSTS[i % len(TRUSTS)])
         for i, key in enumerate(keys)
     ]
-    offsets = [1 + rng.randrange(n - 1) for _ in range(4096)]
-    for i, key in enumerate(keys):
-        base = i * 31
-        wits = tuple(pool[(i + offsets[(base + j) & 4095]) % n] for j in range(per_beacon))
-        yield BeaconInput((n + i).to_bytes(32, "big"), key, TRUSTS[i % len(TRUSTS)], wits)
+    offsets = np.array([1 + rng.randrange(n - 1) for _ in range(4096)], np.int64)
+    j = np.arange(per_beacon, dtype=np.int64)
+    take = pool.__getitem__
+    for start in range(0, n, CHUNK):
+        i = np.arange(start, min(n, start + CHUNK), dtype=np.int64)[:, None]
+        # witness j of beacon i: pool[(i + offsets[(31 i + j) mod 4096]) mod n]
+        rows = ((i + offsets[(i * 31 + j) & 4095]) % n).tolist()
+        for b, row in enumerate(rows, start):
+            yield BeaconInput((n + b).to_bytes(32, "big"), keys[b], TRUSTS[b % len(TRUSTS)],
+                              tuple(map(take, row)))
 
 
 def main() -> int:
