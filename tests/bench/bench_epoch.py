@@ -8,6 +8,7 @@ Run: .venv/bin/python tests/bench/bench_epoch.py [HOTSPOTS] [WITNESSES_PER_BEACO
 
 from __future__ import annotations
 
+import os
 import random
 import resource
 import sys
@@ -67,10 +68,11 @@ def main() -> int:
     }
     start, cpu = time.perf_counter(), time.process_time()
     scales = density_scales(cells)
-    t_density = time.perf_counter() - start
+    t_density, c_density = time.perf_counter() - start, time.process_time() - cpu
     result = compute_epoch(
         20_000, beacons(keys, per), scales, owners.get, RewardParams(emission=10**17)
     )
+    c_engine = time.process_time() - cpu - c_density
     manifest = build_manifest(result)
     data = manifest_bytes(manifest)
     elapsed, cpu = time.perf_counter() - start, time.process_time() - cpu
@@ -78,10 +80,12 @@ def main() -> int:
     print(
         f"epoch: {n} hotspots, {result.share_count} shares, {len(result.wallets)} wallets, "
         f"manifest {len(data) / 1e6:.1f} MB; density {t_density:.1f} s, "
-        f"total {elapsed:.1f} s wall, {cpu:.1f} s CPU "
+        f"total {elapsed:.1f} s wall, {cpu:.1f} s CPU (density {c_density:.1f}, source and "
+        f"engine {c_engine:.1f}, manifest {cpu - c_density - c_engine:.1f}) "
         f"(limit {LIMIT_S} s); peak RSS {peak / 1024**3:.2f} GB "
         f"(limit {LIMIT_BYTES / 1024**3:.0f} GB); "
-        f"unallocated {result.unallocated} of {result.emission}"
+        f"unallocated {result.unallocated} of {result.emission}; "
+        f"load {os.getloadavg()[0]:.1f}"
     )
     return 0 if elapsed <= LIMIT_S and peak <= LIMIT_BYTES else 1
 
