@@ -95,8 +95,9 @@ class Oracle:
 
 
     @contextmanager
-    def serving(self) -> Iterator[str]:
-        """`pocnet-oracle serve` on a loopback port for the block; yields HOST:PORT."""
+    def serving(self, cpu: CpuTime | None = None) -> Iterator[str]:
+        """`pocnet-oracle serve` on a loopback port for the block; yields HOST:PORT. `cpu`
+        collects its CPU seconds once it has stopped."""
         argv = [*oracle_command(), "serve", "--config", str(self.config), "--json",
                 "--listen", "127.0.0.1:0", "--log-level", "WARNING"]
         log = open(self.workdir / "serve.log", "ab")
@@ -105,13 +106,17 @@ class Oracle:
             line = _first_line(proc, SERVE_READY_TIMEOUT_S)
             yield json.loads(line)["listening"]
         finally:
-            if proc.poll() is None:
+            if proc.poll() is None:  # (poll reaps one that ended on its own)
                 proc.send_signal(signal.SIGTERM)
+                timer = threading.Timer(SERVE_STOP_TIMEOUT_S, proc.kill)
+                timer.start()
                 try:
-                    proc.wait(SERVE_STOP_TIMEOUT_S)
-                except subprocess.TimeoutExpired:
-                    proc.kill()
-                    proc.wait()
+                    _, status, usage = os.wait4(proc.pid, 0)
+                finally:
+                    timer.cancel()
+                proc.returncode = os.waitstatus_to_exitcode(status)
+                if cpu is not None:
+                    cpu.add("serve", usage)
             if proc.stdout is not None:
                 proc.stdout.close()
             log.close()

@@ -170,7 +170,7 @@ def run_pass(name: str, scenario: Scenario, epochs: int, workdir: Path,
     timings["payout"] = time.monotonic() - t
     t = time.monotonic()
     started_cpu = time.thread_time()
-    with oracle.serving() as address:
+    with oracle.serving(cpu) as address:
         p.verdicts = query_pocs(address, p.beacon_ids)
         missing = [rid for rid in p.report_owner if rid not in p.verdicts]
         p.verdicts |= query_reports(address, missing)

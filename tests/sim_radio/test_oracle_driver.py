@@ -35,13 +35,16 @@ def test_serving_yields_a_loopback_address(tmp_path: Path) -> None:
     import grpc
 
     from pocnet.wire import service_pb2, service_pb2_grpc
+    from sim_radio.oracle_driver import CpuTime
 
     oracle = start_oracle(tmp_path, epoch_s=86_400)
-    with oracle.serving() as address, grpc.insecure_channel(address) as channel:
+    cpu = CpuTime({})
+    with oracle.serving(cpu) as address, grpc.insecure_channel(address) as channel:
         assert address.startswith("127.0.0.1:")
         stub = service_pb2_grpc.QueryServiceStub(channel)
         reply = stub.ListReports(service_pb2.ReportsRequest(hotspot_key=bytes(33)), timeout=30)
         assert list(reply.reports) == []
+    assert set(cpu.seconds) == {"serve"} and cpu.seconds["serve"] > 0
 
 
 def test_a_command_fed_while_it_runs_gives_its_json_and_cpu_time(tmp_path: Path) -> None:
