@@ -41,6 +41,7 @@ from google.protobuf.message import DecodeError as ProtobufDecodeError
 from oracle.errors import BadReport, BadSignature, RegistryError
 from oracle.ingest import Ingestor, decode_report
 from oracle.registry import Registry
+from oracle.signature_pool import verify_signature
 from oracle.storage.group_commit import GroupCommitter
 from oracle.storage.repository import EntropyRecord, NewReport, Repository
 from pocnet import signing
@@ -84,7 +85,7 @@ class _Checked:
     msg: Any
     raw: bytes
     row: NewReport
-    triple: tuple[bytes, bytes, bytes]  # (signer's wire key, canonical bytes, signature)
+    triple: tuple[bytes, bytes, bytes]  # (signer's raw key, canonical bytes, signature)
 
 
 @dataclass
@@ -153,7 +154,7 @@ class Importer:
             return
         msg = decode_report(kind, raw)
         row, signer, canonical = self._ingestor.check(kind, msg, raw=raw)
-        triple = (signer.to_bytes(), canonical, bytes(msg.signature))
+        triple = (signer.raw, canonical, bytes(msg.signature))
         self._pending.append(_Checked(number, kind, msg, raw, row, triple))
         if len(self._pending) >= self._batch:
             self._send(full=True)
@@ -237,21 +238,9 @@ class Importer:
 
 
 def verify_signatures(triples: Sequence[tuple[bytes, bytes, bytes]]) -> list[bool]:
-    """Whether each (wire key, message, signature) holds, by the key's own `verify`: what a
-    worker process runs. Each key is decoded once per call (a batch holds few hotspots)."""
-    keys: dict[bytes, PublicKey] = {}
-    out = []
-    for key, message, signature in triples:
-        public = keys.get(key)
-        if public is None:
-            public = keys[key] = PublicKey.from_bytes(key)
-        try:
-            public.verify(message, signature)
-        except SignatureError:
-            out.append(False)
-        else:
-            out.append(True)
-    return out
+    """Whether each (raw key, message, signature) holds, by ingest's one check (the one
+    `Ingestor.prepare` applies): what a worker process runs."""
+    return [verify_signature(key, message, signature) for key, message, signature in triples]
 
 
 def _numbered(lines: Iterable[bytes]) -> Iterator[tuple[int, bytes]]:
