@@ -16,7 +16,9 @@ import os
 import signal
 import subprocess
 import sys
-from collections.abc import Iterator, Sequence
+import tempfile
+import threading
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -47,23 +49,55 @@ class Oracle:
     ledger: Path
 
     def run(self, *args: str, timeout_s: float = COMMAND_TIMEOUT_S,
-            stdin: str | None = None) -> Any:
-        """Run one command with `--config` and `--json`; its JSON output, parsed."""
-        argv = [*oracle_command(), *args, "--config", str(self.config), "--json"]
-        try:
-            done = subprocess.run(argv, capture_output=True, text=True, timeout=timeout_s,
-                                  check=False, input=stdin)
-        except FileNotFoundError:
-            raise OracleCommandError("pocnet-oracle is not installed (pip install "
-                                     "'pocnet[oracle]')") from None
-        if done.returncode != 0:
-            last = (done.stderr.strip().splitlines() or ["(no message)"])[-1]
-            raise OracleCommandError(f"pocnet-oracle {' '.join(args[:2])}: {last}")
-        return json.loads(done.stdout)
+            stdin: str | None = None, cpu: CpuTime | None = None) -> Any:
+        """Run one command with `--config` and `--json`; its JSON output, parsed. `cpu`
+        collects the CPU seconds the command (with its worker processes) used."""
+        with self.started(*args, cpu=cpu) as proc:
+            assert proc.stdin is not None and proc.stdout is not None
+            try:
+                if stdin:
+                    proc.stdin.write(stdin.encode())
+                proc.stdin.close()
+            except BrokenPipeError:
+                pass  # it ended early; its error says why
+            return json.loads(_finish(proc, args, timeout_s, cpu))
 
     @contextmanager
-    def serving(self) -> Iterator[str]:
-        """`pocnet-oracle serve` on a loopback port for the block; yields HOST:PORT."""
+    def started(self, *args: str, cpu: CpuTime | None = None
+                ) -> Iterator[subprocess.Popen[bytes]]:
+        """A command running for the block, its standard input open for the block to write
+        (e.g. `import -` fed while the simulation goes on); killed if the block fails."""
+        argv = [*oracle_command(), *args, "--config", str(self.config), "--json"]
+        err = tempfile.TemporaryFile()  # not a pipe: a chatty command must never block on it
+        try:
+            proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                    stderr=err)
+        except FileNotFoundError:
+            err.close()
+            raise OracleCommandError("pocnet-oracle is not installed (pip install "
+                                     "'pocnet[oracle]')") from None
+        proc.stderr = err  # type: ignore[assignment]  # read by _finish
+        try:
+            yield proc
+        except BaseException:
+            if proc.returncode is None:
+                proc.kill()
+                proc.wait()
+            raise
+        finally:
+            if proc.stdout is not None:
+                proc.stdout.close()
+            err.close()
+
+    def stream(self, *args: str, cpu: CpuTime | None = None) -> Streamed:
+        """`started`, with what `run` makes of the end: for a command fed while it runs."""
+        return Streamed(self, args, cpu)
+
+
+    @contextmanager
+    def serving(self, cpu: CpuTime | None = None) -> Iterator[str]:
+        """`pocnet-oracle serve` on a loopback port for the block; yields HOST:PORT. `cpu`
+        collects its CPU seconds once it has stopped."""
         argv = [*oracle_command(), "serve", "--config", str(self.config), "--json",
                 "--listen", "127.0.0.1:0", "--log-level", "WARNING"]
         log = open(self.workdir / "serve.log", "ab")
@@ -72,16 +106,91 @@ class Oracle:
             line = _first_line(proc, SERVE_READY_TIMEOUT_S)
             yield json.loads(line)["listening"]
         finally:
-            if proc.poll() is None:
+            if proc.poll() is None:  # (poll reaps one that ended on its own)
                 proc.send_signal(signal.SIGTERM)
+                timer = threading.Timer(SERVE_STOP_TIMEOUT_S, proc.kill)
+                timer.start()
                 try:
-                    proc.wait(SERVE_STOP_TIMEOUT_S)
-                except subprocess.TimeoutExpired:
-                    proc.kill()
-                    proc.wait()
+                    _, status, usage = os.wait4(proc.pid, 0)
+                finally:
+                    timer.cancel()
+                proc.returncode = os.waitstatus_to_exitcode(status)
+                if cpu is not None:
+                    cpu.add("serve", usage)
             if proc.stdout is not None:
                 proc.stdout.close()
             log.close()
+
+
+@dataclass
+class CpuTime:
+    """CPU seconds (user + system) of the commands run with it, by command name."""
+
+    seconds: dict[str, float]
+
+    def add(self, name: str, usage: Any) -> None:
+        self.seconds[name] = self.seconds.get(name, 0.0) + usage.ru_utime + usage.ru_stime
+
+
+class Streamed:
+    """One command whose standard input is written while it runs (`with ... as write`);
+    `result` holds its JSON output once the block has ended."""
+
+    def __init__(self, oracle: Oracle, args: tuple[str, ...], cpu: CpuTime | None) -> None:
+        self._oracle, self._args, self._cpu = oracle, args, cpu
+        self._block: Any = None
+        self.result: Any = None
+
+    def __enter__(self) -> Callable[[bytes], None]:
+        self._block = self._oracle.started(*self._args, cpu=self._cpu)
+        self._proc = self._block.__enter__()
+
+        def write(data: bytes) -> None:
+            try:
+                self._proc.stdin.write(data)
+            except BrokenPipeError:  # it ended early: its error says why
+                _finish(self._proc, self._args, COMMAND_TIMEOUT_S, self._cpu)
+                raise OracleCommandError(f"pocnet-oracle {self._args[0]} ended early") from None
+
+        return write
+
+    def __exit__(self, kind: Any, exc: Any, tb: Any) -> bool | None:
+        try:
+            if kind is None:
+                try:
+                    self._proc.stdin.close()
+                except BrokenPipeError:
+                    pass
+                self.result = json.loads(_finish(self._proc, self._args, COMMAND_TIMEOUT_S,
+                                                 self._cpu))
+        except BaseException as error:
+            self._block.__exit__(type(error), error, error.__traceback__)
+            raise
+        return self._block.__exit__(kind, exc, tb)
+
+
+def _finish(proc: subprocess.Popen[bytes], args: Sequence[str], timeout_s: float,
+            cpu: CpuTime | None) -> bytes:
+    """Its standard output once it has ended well; OracleCommandError with its last line of
+    standard error otherwise. Reaped with wait4 for its CPU time (workers included)."""
+    assert proc.stdout is not None
+    timer = threading.Timer(timeout_s, proc.kill)
+    timer.start()
+    try:
+        out = proc.stdout.read()
+        _, status, usage = os.wait4(proc.pid, 0)
+    finally:
+        timer.cancel()
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    if cpu is not None:
+        cpu.add(args[0], usage)
+    if proc.returncode != 0:
+        err = proc.stderr
+        err.seek(0)  # type: ignore[union-attr]
+        text = err.read().decode(errors="replace")  # type: ignore[union-attr]
+        last = (text.strip().splitlines() or ["(no message)"])[-1]
+        raise OracleCommandError(f"pocnet-oracle {' '.join(args[:2])}: {last}")
+    return out
 
 
 def _first_line(proc: subprocess.Popen[str], timeout_s: float) -> str:

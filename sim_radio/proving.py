@@ -23,7 +23,13 @@ from typing import Any
 from sim_radio.adversaries import Assignment, witness_reports
 from sim_radio.links import LinkLog
 from sim_radio.mesh import BEACON_WINDOW_NS, Mesh
-from sim_radio.oracle_driver import Oracle, query_pocs, query_reports, start_oracle
+from sim_radio.oracle_driver import (
+    CpuTime,
+    Oracle,
+    query_pocs,
+    query_reports,
+    start_oracle,
+)
 from sim_radio.scenario import Scenario, build
 from sim_radio.scoreboard import Outcome
 from sim_radio.wire_reports import WireWriter
@@ -74,6 +80,7 @@ class Pass:
     manifests: list[dict[str, Any]] = field(default_factory=list)
     payouts: list[dict[str, Any]] = field(default_factory=list)
     timings_s: dict[str, float] = field(default_factory=dict)
+    cpu_s: dict[str, float] = field(default_factory=dict)
     writer_keys: list[Any] = field(default_factory=list)  # hotspot keypairs by index
 
     def outcome(self) -> Outcome:
@@ -89,7 +96,16 @@ class Pass:
 
 def run_pass(name: str, scenario: Scenario, epochs: int, workdir: Path,
              progress: Progress | None = None) -> Pass:
+    """One pass. The simulation feeds `pocnet-oracle import -` as it goes (and the report
+    file, kept for a look afterwards), so the oracle checks and stores one window while the
+    next is simulated and signed; the rest follows the import, as an operator runs it.
+
+    `timings_s`: wall seconds of each step (`simulate_and_import` is both, overlapped);
+    `cpu_s`: CPU seconds of each, the simulator's own (`simulate_and_sign`) and each oracle
+    command's with its worker processes: on a shared machine these say where the work goes
+    when the wall times only say how busy the machine was."""
     timings: dict[str, float] = {}
+    cpu = CpuTime({})
     t = time.monotonic()
     mesh, assignment = build(scenario)
     oracle = start_oracle(workdir, EPOCH_S)
@@ -97,14 +113,24 @@ def run_pass(name: str, scenario: Scenario, epochs: int, workdir: Path,
     p = Pass(name, mesh, assignment, oracle, LinkLog(assignment, WINDOWS_PER_EPOCH),
              writer_keys=writer.keys)
     start_ms = scenario.start_ns // 1_000_000
+    # As an operator starts a network: allowlist the maker, then import.
+    oracle.run("registry", "maker", "add", writer.maker.public_key.address,
+               "--quota", str(len(writer.keys)), "--name", "proving ground", cpu=cpu)
     report_file = workdir / "reports.jsonl"
-    with report_file.open("w", encoding="utf-8") as out:
-        out.writelines(writer.onboarding(start_ms - ONBOARD_LEAD_MS))
+    importing = oracle.stream("import", "-", cpu=cpu)
+    own_cpu = 0.0
+    with report_file.open("w", encoding="utf-8") as out, importing as send:
+        def emit(lines: list[str]) -> None:
+            text = "".join(lines)
+            out.write(text)
+            send(text.encode())
+
+        emit(list(writer.onboarding(start_ms - ONBOARD_LEAD_MS)))
         for r in range(scenario.rounds):
+            started_cpu = time.thread_time()
             result = mesh.beacon_round(r)
             witnesses = witness_reports(mesh, result, assignment)
             rr = writer.round_reports(result, witnesses)
-            out.writelines(rr.lines)
             for k, rid in enumerate(rr.beacon_id):
                 if rid:
                     p.beacon_ids.append(rid)
@@ -114,44 +140,61 @@ def run_pass(name: str, scenario: Scenario, epochs: int, workdir: Path,
                     p.report_owner[rid] = int(witnesses.witness[j])
                     p.beaconer_of[rid] = int(witnesses.beaconer[j])
             p.links.add_round(r, witnesses, rr.witness_id)
+            own_cpu += time.thread_time() - started_cpu
+            emit(rr.lines)
             if progress is not None:
                 progress(1)
-    timings["simulate_and_sign"] = time.monotonic() - t
-    t = time.monotonic()
-    # As an operator starts a network: allowlist the maker, then import.
-    oracle.run("registry", "maker", "add", writer.maker.public_key.address,
-               "--quota", str(len(writer.keys)), "--name", "proving ground")
-    p.imported = oracle.run("import", str(report_file))
+    cpu.seconds["simulate_and_sign"] = own_cpu
+    p.imported = importing.result
     if refused := sum(p.imported["rejected"].values()):
         first = p.imported["first_rejected"][0]
         raise ProvingError(f"the oracle refused {refused} records of {report_file} (line "
                            f"{first['line']}: {first['reason']}): the simulation and the "
                            "oracle's rules disagree, so no score would mean anything")
-    timings["import"] = time.monotonic() - t
+    timings["simulate_and_import"] = time.monotonic() - t
     t = time.monotonic()
-    oracle.run("verify")
+    oracle.run("verify", cpu=cpu)
     timings["verify"] = time.monotonic() - t
     t = time.monotonic()
     first = start_ms // (EPOCH_S * 1000)
     for epoch in range(first, first + epochs):
         p.manifests.append(oracle.run("rewards", "compute", "--epoch", str(epoch),
-                                      "--allow-empty"))
+                                      "--allow-empty", cpu=cpu))
     timings["rewards"] = time.monotonic() - t
     t = time.monotonic()
     for epoch in range(first, first + epochs):
         oracle.run("payout", "run", "--epoch", str(epoch), "--ledger", str(oracle.ledger),
-                   "--create")
+                   "--create", cpu=cpu)
         p.payouts.append(oracle.run("payout", "status", "--epoch", str(epoch), "--ledger",
-                                    str(oracle.ledger)))
+                                    str(oracle.ledger), cpu=cpu))
     timings["payout"] = time.monotonic() - t
     t = time.monotonic()
-    with oracle.serving() as address:
+    started_cpu = time.thread_time()
+    with oracle.serving(cpu) as address:
         p.verdicts = query_pocs(address, p.beacon_ids)
         missing = [rid for rid in p.report_owner if rid not in p.verdicts]
         p.verdicts |= query_reports(address, missing)
+    cpu.seconds["read_back_client"] = time.thread_time() - started_cpu
     timings["read_back"] = time.monotonic() - t
     p.timings_s = {k: round(v, 2) for k, v in timings.items()}
+    p.cpu_s = {k: round(v, 2) for k, v in sorted(cpu.seconds.items())}
     return p
+
+
+def run_both(scenario: Scenario, epochs: int, out: Path,
+             progress: Progress | None = None) -> tuple[Pass, Pass]:
+    """The scenario's pass and the pass without adversaries, side by side: they share
+    nothing but the scenario, and each is mostly oracle commands in processes of their own,
+    so on a machine with two free cores the run takes about one pass's time."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    clean = replace(scenario, adversaries=())
+    with ThreadPoolExecutor(2, thread_name_prefix="pass") as passes:
+        run = passes.submit(run_pass, "scenario", scenario, epochs, out / "scenario",
+                            progress)
+        baseline = passes.submit(run_pass, "without-adversaries", clean, epochs,
+                                 out / "without-adversaries", progress)
+        return run.result(), baseline.result()
 
 
 def compare_honest(run: Pass, clean: Pass, honest: set[int]) -> dict[str, int]:

@@ -8,6 +8,7 @@ times everything by the receive times the file gave.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from typing import Any
 
@@ -26,12 +27,25 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     p.add_argument("file", metavar="FILE", help="JSON Lines file, '-' for standard input")
     p.add_argument("--entropy-key", action="append", default=[], metavar="ADDRESS",
                    help="another oracle key whose entropy records to accept (repeatable)")
+    p.add_argument("--workers", type=_workers, default=None, metavar="N",
+                   help="processes that verify signatures beside the import (default: one "
+                   "per core; 0 checks them in the importing process)")
     p.add_argument("--create", action="store_true",
                    help="create the database when missing (a fresh test network's first import)")
     p.add_argument("--config", metavar="FILE", help="settings file (TOML)")
     p.add_argument("--database", metavar="URL", help="database URL or path")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(handler=_run)
+
+
+def _workers(text: str) -> int:
+    try:
+        n = int(text)
+    except ValueError:
+        n = -1
+    if n < 0:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a count of processes (0 or more)")
+    return n
 
 
 def _trusted_keys(settings: Any, addresses: list[str]) -> list[Any]:
@@ -75,7 +89,9 @@ def _run(args: argparse.Namespace) -> int:
         raise
     network = Network.TESTNET if settings.oracle.network == "testnet" else Network.MAINNET
     try:
-        importer = Importer(repo, network, _trusted_keys(settings, args.entropy_key))
+        workers = (os.cpu_count() or 1) if args.workers is None else args.workers
+        importer = Importer(repo, network, _trusted_keys(settings, args.entropy_key),
+                            workers=workers)
         with tqdm(desc="import", unit="report", file=sys.stderr,
                   disable=args.json or not sys.stderr.isatty()) as bar:
             result = importer.run(read_lines(source), progress=bar.update)

@@ -87,12 +87,10 @@ def prove(scenario: Any, epochs: int, out: Path, links: Path | None, progress: A
     """Both passes and the scoreboard, as one JSON-ready dict."""
     import pocnet
     from sim_radio.links import write_links
-    from sim_radio.proving import compare_honest, payout_matches_manifest, run_pass, scenario_hash
+    from sim_radio.proving import compare_honest, payout_matches_manifest, run_both, scenario_hash
     from sim_radio.scoreboard import cheaters_share, classes_of, score
 
-    run = run_pass("scenario", scenario, epochs, out / "scenario", progress)
-    clean = run_pass("without-adversaries", replace(scenario, adversaries=()), epochs,
-                     out / "without-adversaries", progress)
+    run, clean = run_both(scenario, epochs, out, progress)
     n = len(run.assignment.hotspots)
     classes = classes_of(run.assignment.dishonest, n)
     outcome = run.outcome()
@@ -124,6 +122,7 @@ def prove(scenario: Any, epochs: int, out: Path, links: Path | None, progress: A
         "imported": run.imported,
         "witness_graph": run.links.graph_stats(),
         "timings_s": {"scenario": run.timings_s, "without_adversaries": clean.timings_s},
+        "cpu_s": {"scenario": run.cpu_s, "without_adversaries": clean.cpu_s},
         "map": draw_map(run, map_path, out) if map_path is not None else None,
         "out": str(out),
     }

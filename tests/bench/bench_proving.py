@@ -5,7 +5,9 @@ Targets (issue 11): 2,000 hotspots × 7 epochs ≤ 10 min; 10,000 hotspots × 1 
 The scenario is sim_radio/scenarios/city.toml (or `--scenario country`, the national
 population) with its population count replaced; with
 `--class-share S` every adversary class gets share S (the baseline of docs/benchmarks.md uses
-0.10). Prints one JSON document: wall time, per-pass timings, the scoreboard.
+0.10). Prints one JSON document: wall time, per-pass wall and CPU seconds of each step (the
+two passes run side by side; on a shared machine the CPU seconds say where the work goes), the
+load average at the end, the scoreboard.
 
     python tests/bench/bench_proving.py --hotspots 2000 --epochs 7
     python tests/bench/bench_proving.py --hotspots 2000 --epochs 1 --class-share 0.10
@@ -16,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import re
 import subprocess
 import sys
@@ -65,7 +68,8 @@ def main() -> int:
     print(json.dumps({
         "scenario": args.scenario, "hotspots": result["hotspots"], "epochs": args.epochs,
         "class_share": args.class_share,
-        "wall_s": round(wall_s, 1), "timings_s": result["timings_s"],
+        "wall_s": round(wall_s, 1), "timings_s": result["timings_s"], "cpu_s": result["cpu_s"],
+        "load_average": [round(x, 2) for x in os.getloadavg()],
         "imported": result["imported"], "witness_graph": result["witness_graph"],
         "scoreboard": result["scoreboard"],
         "cheaters_emission_share": result["cheaters_emission_share"],

@@ -149,3 +149,47 @@ def test_only_create_makes_a_database(env, tmp_path: Path, monkeypatch, capsys) 
     assert code == 2 and "no database at" in err and not fresh.exists()
     code, _, _ = _run(capsys, "import", empty, "--create", "--json")
     assert code == 0 and fresh.exists()
+
+
+@pytest.mark.parametrize("workers", [0, 2])
+def test_worker_processes_store_and_refuse_exactly_what_the_inline_check_does(
+    tmp_path: Path, workers: int
+) -> None:
+    """Signatures checked by worker processes, three reports a batch (so several batches are
+    in flight): forged reports are refused with ingest's own reason, by line, in line order
+    even when a later line's other fault is found first; the rest stored once each."""
+    from oracle.importer import Importer
+    from pocnet.report_file import parse_line
+
+    honest = [witness_report(keypair(10 + i)) for i in range(6)]
+    forged = [witness_report(keypair(20), signer=keypair(21)),
+              witness_report(keypair(22), signer=keypair(23))]
+    records = [honest[0], forged[0], honest[1], honest[2], honest[3], forged[1], None,
+               honest[4], honest[5], honest[0]]
+    lines = [record_line(1_000 + n, "witness",
+                         b"\xff\xff" if r is None else r.SerializeToString()).encode()
+             for n, r in enumerate(records)]
+    repo = open_repository(f"sqlite:///{tmp_path / 'oracle.db'}")
+    try:
+        importer = Importer(repo, Network.MAINNET, [], workers=workers, batch=3)
+        result = importer.run(lines)
+        assert (result.stored, result.duplicates) == (6, 1)
+        assert [n for n, _ in result.first_rejected] == [2, 6, 7]
+        for (n, reason), bad in zip(result.first_rejected[:2], forged, strict=True):
+            assert reason == f"bad signature for {keypair(int(n == 6) * 2 + 20).public_key}"
+            assert repo.report(signing.report_id(bad)) is None
+        first_seen: dict[bytes, int] = {}
+        for n, line in enumerate(lines, 1):
+            if records[n - 1] in honest:
+                first_seen.setdefault(signing.report_id(records[n - 1]), parse_line(line, n)[0])
+        assert {i: repo.report(i).received_ms for i in first_seen} == first_seen
+    finally:
+        repo.close()
+
+
+def test_workers_must_be_a_count(env, tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+    path = _write(tmp_path / "in.jsonl", [])
+    with pytest.raises(SystemExit) as stop:
+        main(["import", path, "--workers", "-1"])
+    err = capsys.readouterr().err
+    assert stop.value.code == 2 and "--workers" in err and err.count("\n") == 1

@@ -35,10 +35,40 @@ def test_serving_yields_a_loopback_address(tmp_path: Path) -> None:
     import grpc
 
     from pocnet.wire import service_pb2, service_pb2_grpc
+    from sim_radio.oracle_driver import CpuTime
 
     oracle = start_oracle(tmp_path, epoch_s=86_400)
-    with oracle.serving() as address, grpc.insecure_channel(address) as channel:
+    cpu = CpuTime({})
+    with oracle.serving(cpu) as address, grpc.insecure_channel(address) as channel:
         assert address.startswith("127.0.0.1:")
         stub = service_pb2_grpc.QueryServiceStub(channel)
         reply = stub.ListReports(service_pb2.ReportsRequest(hotspot_key=bytes(33)), timeout=30)
         assert list(reply.reports) == []
+    assert set(cpu.seconds) == {"serve"} and cpu.seconds["serve"] > 0
+
+
+def test_a_command_fed_while_it_runs_gives_its_json_and_cpu_time(tmp_path: Path) -> None:
+    from pocnet import signing
+    from pocnet.beacon import entropy_data
+    from pocnet.report_file import record_line
+    from pocnet.wire import entropy_pb2
+    from sim_radio.oracle_driver import CpuTime
+
+    oracle = start_oracle(tmp_path, epoch_s=86_400)
+    cpu = CpuTime({})
+    importing = oracle.stream("import", "-", cpu=cpu)
+    with importing as send:
+        for ts in (1_780_000_000, 1_780_000_060):
+            msg = entropy_pb2.Entropy(data=entropy_data(ts, bytes(32)), timestamp=ts, version=1,
+                                      oracle_key=oracle.key.public_key.to_bytes())
+            signing.sign(msg, oracle.key)
+            send(record_line(ts * 1000, "entropy", msg.SerializeToString()).encode())
+    assert importing.result["entropy"] == 2 and importing.result["rejected"] == {}
+    assert set(cpu.seconds) == {"import"} and cpu.seconds["import"] > 0
+
+
+def test_a_fed_command_that_fails_is_one_line(tmp_path: Path) -> None:
+    oracle = start_oracle(tmp_path, epoch_s=86_400)
+    with pytest.raises(OracleCommandError, match=r"^pocnet-oracle import -: .*line 1"):
+        with oracle.stream("import", "-") as send:
+            send(b"not a record\n")
