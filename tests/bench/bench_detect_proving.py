@@ -16,7 +16,8 @@ to its densest spot, so a small run is one dense area and not N hotspots strewn 
 continent.
 
 Run: .venv/bin/python tests/bench/bench_detect_proving.py SCENARIO [--epochs N] [--share S]
-     [--classes scenario|all|A,B,..] [--count N | --nearest N] [--report 1,3,7] [--json]
+     [--classes scenario|all|A,B,..] [--count N | --nearest N] [--report 1,3,7] [--out DIR]
+     [--json]
 """
 
 from __future__ import annotations
@@ -56,11 +57,15 @@ def main() -> int:
     parser.add_argument("--nearest", type=int, help="of a CSV population, the N hotspots "
                         "nearest to its densest spot")
     parser.add_argument("--report", default="1,3,7", help="epochs to print (all in --json)")
+    parser.add_argument("--out", type=Path, help="keep the oracle's files here (an empty or "
+                        "new folder; default: a temporary one)")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="pocnet-detect-") as tmp:
-        scenario = _scenario(args, Path(tmp))
-        result = run(scenario, args.epochs, Path(tmp), _say)
+        workdir = args.out or Path(tmp)
+        workdir.mkdir(parents=True, exist_ok=True)
+        scenario = _scenario(args, workdir)
+        result = run(scenario, args.epochs, workdir, _say)
     result["share"] = args.share
     if args.json:
         print(json.dumps(result, sort_keys=True))

@@ -60,8 +60,11 @@ class World:
     seed: int = 1
     nodes: dict[str, Node] = field(default_factory=dict)
     fabricated: list[tuple[str, str]] = field(default_factory=list)  # (beaconer, witness)
-    replayer: str | None = None
+    # Each replays, once a round, the last beacon it heard (as sim_radio's replayers do);
+    # the copy is reported by whoever hears it and missed the original.
+    replayers: list[str] = field(default_factory=list)
     epochs: int = 1
+    _original: dict[bytes, set[str]] = field(default_factory=dict)  # beacon -> who heard it
 
     def add(self, node: Node) -> Node:
         self.nodes[node.name] = node
@@ -94,6 +97,7 @@ class World:
         beacon_no = 0
         rounds = 4 * self.epochs
         for k in range(rounds):
+            last_heard: dict[str, tuple[bytes, Node, int, float, int]] = {}
             for name in names:
                 sender = self.nodes[name]
                 sent_ms = T0_MS + k * BEACON_EVERY_MS + int(rng.integers(0, 3_600_000))
@@ -106,9 +110,14 @@ class World:
                 for witness_name, (rssi, snr) in heard.items():
                     self._report(builder, beacon_id, sender, witness_name, rssi, snr,
                                  sent_ms, beacon_clock, beacon_received, rng)
-                if self.replayer in heard and self.replayer != name:
-                    self._replay(builder, beacon_id, sender, names, shadow, sent_ms,
-                                 beacon_clock, beacon_received, rng)
+                for replayer in self.replayers:
+                    if replayer in heard and sent_ms > last_heard.get(replayer, (b"", sender,
+                                                                               -1))[2]:
+                        last_heard[replayer] = (beacon_id, sender, sent_ms, beacon_clock,
+                                                beacon_received)
+                        self._original[beacon_id] = set(heard) | {name}
+            for replayer, original in sorted(last_heard.items()):
+                self._replay(builder, replayer, *original, names, shadow, rng)
         return builder.build()
 
     # -- physics --------------------------------------------------------------------------
@@ -172,13 +181,12 @@ class World:
                             witness_timestamp_ms=clock, valid=late_ms == 0)
         self._fix(builder, node, int(received), rng)
 
-    def _replay(self, builder: HistoryBuilder, beacon_id: bytes, sender: Node, names: list[str],
-                shadow: dict[frozenset[str], float], sent_ms: int, beacon_clock: float,
-                beacon_received: int, rng: np.random.Generator) -> None:
-        assert self.replayer is not None
-        copy = self.nodes[self.replayer]
+    def _replay(self, builder: HistoryBuilder, replayer: str, beacon_id: bytes, sender: Node,
+                sent_ms: int, beacon_clock: float, beacon_received: int, names: list[str],
+                shadow: dict[frozenset[str], float], rng: np.random.Generator) -> None:
+        copy = self.nodes[replayer]
         for name, (rssi, snr) in self._receptions(copy, names, shadow, rng).items():
-            if name != sender.name:
+            if name not in self._original[beacon_id]:
                 self._report(builder, beacon_id, sender, name, rssi, snr, sent_ms,
                              beacon_clock, beacon_received, rng, late_ms=900_000.0)
 

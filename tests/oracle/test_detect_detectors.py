@@ -80,7 +80,7 @@ def beacon_relay(world: World) -> set[str]:
 
 
 def replay(world: World) -> set[str]:
-    world.replayer = "h53"
+    world.replayers = ["h53"]
     return {"h53"}
 
 
@@ -143,3 +143,15 @@ def test_each_cheat_is_found_and_nobody_else(cheat: str) -> None:
     assert set(flagged) == cheaters, flagged
     for name in cheaters:
         assert flagged[name] & detectors, (name, flagged[name])
+
+
+def test_replayers_standing_among_each_other_are_each_found_and_nobody_else() -> None:
+    """Six neighbours each replay a beacon every round: each is a timely witness of the
+    others' replayed beacons, so having heard a replayed beacon in time says little; each is
+    still named by how its own copies are heard (the proving ground's 5 % case)."""
+    world = honest_world()
+    replayers = ["h22", "h23", "h24", "h32", "h33", "h34"]
+    world.replayers = replayers
+    flagged = _flagged(world, detect(world.history()))
+    assert set(flagged) == set(replayers), flagged
+    assert all("replay" in flagged[name] for name in replayers), flagged
