@@ -40,9 +40,15 @@ class DetectParams:
     # amplifier shows as a constant offset over its pairs.
     asymmetry_db: float = 8.0
     min_pairs: int = 3
-    # Shared antenna (shared.py): two keys behind one radio report the same RSSI and SNR for
-    # the same beacons. Independent antennas a street apart fade independently.
-    same_share: float = 0.8
+    # Shared antenna (shared.py): keys behind one antenna report the same receptions up to a
+    # fixed offset (each radio's cable and port), at the same instant. Independent antennas a
+    # street apart fade independently: their RSSI difference wanders by several dB.
+    same_share: float = 0.8  # of the beacons both heard, with a steady RSSI difference
+    # Hotspots report whole dBm: a constant offset shows as the median difference ±1.
+    steady_db: float = 1.0
+    # Own timestamps this close are one reception instant (1 µs: 300 m of propagation; clocks
+    # of separate hotspots disagree by milliseconds).
+    same_stamp_ms: float = 0.001
     min_common_beacons: int = 3
     # Constant signals (signal.py): RSSI that varies less than this over ≥ constant_min
     # reports of different beacons (witness stuffing at fixed values, attenuated rigs).

@@ -53,6 +53,9 @@ class Node:
     constant_signal: tuple[float, float] | None = None  # (rssi, snr) on every report
     gps: str = "real"  # real | frozen | clean | none
     antenna_of: str | None = None  # shares this node's antenna (and place)
+    # Behind a shared antenna, its own splitter port and cable (dB less RSSI on every report)
+    # and its own receiver (SNR with its own noise).
+    port_loss_db: float = 0.0
 
 
 @dataclass
@@ -65,6 +68,8 @@ class World:
     replayers: list[str] = field(default_factory=list)
     epochs: int = 1
     _original: dict[bytes, set[str]] = field(default_factory=dict)  # beacon -> who heard it
+    # One antenna, one instant: the clock error of each (beacon, radio, copy) reception.
+    _stamps: dict[tuple[bytes, str, float], float] = field(default_factory=dict)
 
     def add(self, node: Node) -> Node:
         self.nodes[node.name] = node
@@ -169,10 +174,15 @@ class World:
                 beacon_received: int, rng: np.random.Generator, late_ms: float = 0.0) -> None:
         node = self.nodes[name]
         rssi += node.inflate_db
+        if node.port_loss_db:
+            rssi -= node.port_loss_db
+            snr += float(rng.normal(0, 2)) - node.port_loss_db
         if node.constant_signal:
             rssi, snr = node.constant_signal
         lag = 150.0 if node.relay_from else 0.0
-        clock = sent_ms + late_ms + lag + rng.normal(0, 5) + node.clock_offset_ms
+        jitter = self._stamps.setdefault((beacon_id, self._radio(node), late_ms),
+                                         float(rng.normal(0, 5)))
+        clock = sent_ms + late_ms + lag + jitter + node.clock_offset_ms
         received = sent_ms + late_ms + lag + int(rng.integers(100, 1500))
         builder.add_witness(beacon_id, self.key(sender.name), self.key(name),
                             rssi_dbm=round(rssi), snr_db=math.trunc(snr * 10) / 10,

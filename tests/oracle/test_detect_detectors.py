@@ -66,6 +66,18 @@ def shared_antenna(world: World) -> set[str]:
     return {"h22", "sybil0", "sybil1"}
 
 
+def shared_antenna_ports(world: World) -> set[str]:
+    """A splitter: each key's own port, cable and receiver, so none reports what another
+    does; their RSSIs differ by a constant and their SNRs by each radio's noise."""
+    radio = world.nodes["h22"]
+    for i, (east, port_db) in enumerate(((5_000, 3.0), (-5_000, 6.0))):
+        place = offset(*radio.true, 0, east)
+        world.add(Node(f"sybil{i}", radio.true, place, antenna_of="h22", gps="none",
+                       port_loss_db=port_db))
+    radio.gps = "none"
+    return {"h22", "sybil0", "sybil1"}
+
+
 def collusion_ring(world: World) -> set[str]:
     ring = ("h11", "h15", "h51", "h55", "h36")
     for name in ring:
@@ -108,6 +120,7 @@ CHEATS: dict[str, tuple[Callable[[World], set[str]], set[str]]] = {
     "false_location": (false_location, {"signal_excess"}),
     "rssi_inflation": (rssi_inflation, {"signal_asymmetry"}),
     "shared_antenna": (shared_antenna, {"shared_reception"}),
+    "shared_antenna_ports": (shared_antenna_ports, {"shared_reception"}),
     "collusion_ring": (collusion_ring, {"closed_cluster"}),
     "beacon_relay": (beacon_relay, {"relay_latency"}),
     "replay": (replay, {"replay"}),

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 
+import numpy as np
 import pytest
 
 from oracle.detect import asymmetry, gps, shared, signal, timing
@@ -136,6 +137,32 @@ def test_shared_reception_at_its_boundary(same: int, found: bool) -> None:
         witness(b, n, "a", "s1", rssi=-100.0)
         witness(b, n, "a", "s2", rssi=-100.0 if n < same else -97.0)
     assert (flagged(shared.shared_reception(b.build(), P)) == {"s1", "s2"}) is found
+
+
+@pytest.mark.parametrize(("off_db", "found"), [(P.steady_db, True), (P.steady_db + 0.01, False)])
+def test_shared_reception_steady_offset_at_its_boundary(off_db: float, found: bool) -> None:
+    """s2 hears 3 dB less than s1, at the same instant, with SNRs never equal: differences
+    3, 3, 3, 3 + off and 9 dB around their median of 3; steady on 4 of 5 (= 0.8 × 5) when
+    off is within steady_db."""
+    b = builder("a", "s1", "s2")
+    for n, diff in enumerate((3.0, 3.0, 3.0, 3.0 + off_db, 9.0)):
+        witness(b, n, "a", "s1", rssi=-100.0, snr=5.0)
+        witness(b, n, "a", "s2", rssi=-100.0 - diff, snr=1.0 - n)
+    assert (flagged(shared.shared_reception(b.build(), P)) == {"s1", "s2"}) is found
+
+
+@pytest.mark.parametrize("steps", [0, 1])
+def test_shared_reception_same_instant_at_its_boundary(steps: int) -> None:
+    """A steady 3 dB offset, never an identical report: the pair is looked at only when its
+    own timestamps are within same_stamp_ms (here exactly at it, as near as float
+    milliseconds at these times can be, and one float step past it)."""
+    step = float(np.spacing(float(T0)))
+    apart = np.floor(P.same_stamp_ms / step) * step + steps * step
+    b = builder("a", "s1", "s2")
+    for n in range(5):
+        witness(b, n, "a", "s1", rssi=-100.0, snr=5.0)
+        witness(b, n, "a", "s2", rssi=-103.0, snr=1.0 - n, clock_ms=apart)
+    assert (flagged(shared.shared_reception(b.build(), P)) == {"s1", "s2"}) is (steps == 0)
 
 
 def test_shared_reception_is_not_a_relay() -> None:
