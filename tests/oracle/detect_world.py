@@ -66,6 +66,9 @@ class World:
     # Each replays, once a round, the last beacon it heard (as sim_radio's replayers do);
     # the copy is reported by whoever hears it and missed the original.
     replayers: list[str] = field(default_factory=list)
+    # Whether a hotspot that listens only to some (a ring) also reports replayed copies of
+    # others' beacons, as sim_radio's ring members do.
+    copies_reach_rings: bool = False
     epochs: int = 1
     _original: dict[bytes, set[str]] = field(default_factory=dict)  # beacon -> who heard it
     # One antenna, one instant: the clock error of each (beacon, radio, copy) reception.
@@ -140,7 +143,8 @@ class World:
         return node.antenna_of or node.name
 
     def _receptions(self, sender: Node, names: list[str], shadow: dict[frozenset[str], float],
-                    rng: np.random.Generator) -> dict[str, tuple[float, float]]:
+                    rng: np.random.Generator, listening: bool = True
+                    ) -> dict[str, tuple[float, float]]:
         heard: dict[str, tuple[float, float]] = {}
         by_radio: dict[str, tuple[float, float] | None] = {}
         for name in names:
@@ -163,7 +167,8 @@ class World:
         for beaconer, witness in self.fabricated:
             if beaconer == sender.name:
                 heard[witness] = (-118.0 + float(rng.normal(0, 4)), -2.0)
-        return {w: v for w, v in heard.items() if self._listens(self.nodes[w], sender)}
+        return {w: v for w, v in heard.items()
+                if not listening or self._listens(self.nodes[w], sender)}
 
     def _listens(self, node: Node, sender: Node) -> bool:
         return node.listens_only_to is None or sender.name in node.listens_only_to
@@ -195,7 +200,8 @@ class World:
                 sent_ms: int, beacon_clock: float, beacon_received: int, names: list[str],
                 shadow: dict[frozenset[str], float], rng: np.random.Generator) -> None:
         copy = self.nodes[replayer]
-        for name, (rssi, snr) in self._receptions(copy, names, shadow, rng).items():
+        heard = self._receptions(copy, names, shadow, rng, not self.copies_reach_rings)
+        for name, (rssi, snr) in heard.items():
             if name not in self._original[beacon_id]:
                 self._report(builder, beacon_id, sender, name, rssi, snr, sent_ms,
                              beacon_clock, beacon_received, rng, late_ms=900_000.0)

@@ -168,3 +168,16 @@ def test_replayers_standing_among_each_other_are_each_found_and_nobody_else() ->
     flagged = _flagged(world, detect(world.history()))
     assert set(flagged) == set(replayers), flagged
     assert all("replay" in flagged[name] for name in replayers), flagged
+
+
+def test_a_ring_reporting_replayed_copies_of_outsiders_is_still_closed() -> None:
+    """Ring members that witness only each other still report the copies a replayer among
+    them sends of outsiders' beacons (sim_radio's rings do): a copy is not the ring
+    listening, so the ring stays closed, and the replayer is found too."""
+    world = honest_world()
+    ring = collusion_ring(world)
+    world.replayers = ["h46"]
+    world.copies_reach_rings = True
+    flagged = _flagged(world, detect(world.history()))
+    assert set(flagged) == ring | {"h46"}, flagged
+    assert all("closed_cluster" in flagged[name] for name in ring), flagged
