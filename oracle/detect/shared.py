@@ -93,11 +93,18 @@ def _candidate_pairs(w: Witnesses, params: DetectParams) -> set[tuple[int, int]]
     same = ((w.beacon[order][1:] == w.beacon[order][:-1])
             & (rssi[order][1:] == rssi[order][:-1]) & (snr[order][1:] == snr[order][:-1]))
     _pairs_in_runs(order, same, w.witness, at, params.relay_ms, out)
+    # Same instant: rows of one beacon in time order, each paired with the following rows
+    # as long as they are within same_stamp_ms (a dense town stamps many receptions within
+    # microseconds of each other; only those pairs are made).
     order = np.lexsort((at, w.beacon))
-    same = ((w.beacon[order][1:] == w.beacon[order][:-1])
-            & (np.diff(at[order]) <= params.same_stamp_ms))
-    _pairs_in_runs(order, same, w.witness, at, params.same_stamp_ms, out)
-    return out
+    beacon, who, when = w.beacon[order], w.witness[order], at[order]
+    for k in range(1, len(order)):
+        close = (beacon[k:] == beacon[:-k]) & (when[k:] - when[:-k] <= params.same_stamp_ms)
+        if not close.any():
+            break
+        a, b = who[:-k][close], who[k:][close]
+        out.update(zip(np.minimum(a, b).tolist(), np.maximum(a, b).tolist(), strict=True))
+    return {(a, b) for a, b in out if a != b}
 
 
 def _pairs_in_runs(order: NDArray[np.int64], same_as_next: NDArray[np.bool_],
