@@ -54,6 +54,12 @@ class DetectParams:
     # reports of different beacons (witness stuffing at fixed values, attenuated rigs).
     constant_rssi_std_db: float = 0.5
     constant_min: int = 8
+    # Links (one beaconer heard by one witness, ≥ constant_min reports) whose RSSI varies less
+    # than this are a cable, not the air: a rig's ±1 dB in whole dBm spreads by at most 1.0;
+    # fading moves a quiet link by dBs, though now and then 8 draws happen to lie close. A
+    # hotspot with constant_links such links, each steady both ways, is on a wired rig.
+    constant_link_std_db: float = 1.2
+    constant_links: int = 2
     # Closed clusters (clusters.py): members' links stay inside the group at least this share,
     # while this many active outsiders stand within the group's reach and none is linked.
     closed_share: float = 0.9

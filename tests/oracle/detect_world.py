@@ -63,6 +63,9 @@ class World:
     seed: int = 1
     nodes: dict[str, Node] = field(default_factory=dict)
     fabricated: list[tuple[str, str]] = field(default_factory=list)  # (beaconer, witness)
+    # Radios in one room joined by cables: each hears the others at −105 dBm ±1 (by frame),
+    # whatever their asserted places; the air as usual otherwise.
+    wired: list[str] = field(default_factory=list)
     # Each replays, once a round, the last beacon it heard (as sim_radio's replayers do);
     # the copy is reported by whoever hears it and missed the original.
     replayers: list[str] = field(default_factory=list)
@@ -164,6 +167,11 @@ class World:
                 heard.pop(node.name, None)
                 if node.relay_from in heard:
                     heard[node.name] = heard[node.relay_from]
+        if sender.name in self.wired:
+            frame = len(self._stamps)
+            for k, witness in enumerate(self.wired):
+                if witness != sender.name:
+                    heard[witness] = (-105.0 + (frame * 31 + k) % 3 - 1, 7.0)
         for beaconer, witness in self.fabricated:
             if beaconer == sender.name:
                 heard[witness] = (-118.0 + float(rng.normal(0, 4)), -2.0)

@@ -78,6 +78,14 @@ def shared_antenna_ports(world: World) -> set[str]:
     return {"h22", "sybil0", "sybil1"}
 
 
+def wired_cluster(world: World) -> set[str]:
+    """Four radios in one room on cables, asserting places across the town: they hear each
+    other at one RSSI ±1 dB, and the air (at their asserted places here) as usual."""
+    rig = ["h01", "h06", "h61", "h66"]
+    world.wired = rig
+    return set(rig)
+
+
 def collusion_ring(world: World) -> set[str]:
     ring = ("h11", "h15", "h51", "h55", "h36")
     for name in ring:
@@ -122,6 +130,7 @@ CHEATS: dict[str, tuple[Callable[[World], set[str]], set[str]]] = {
     "shared_antenna": (shared_antenna, {"shared_reception"}),
     "shared_antenna_ports": (shared_antenna_ports, {"shared_reception"}),
     "collusion_ring": (collusion_ring, {"closed_cluster"}),
+    "wired_cluster": (wired_cluster, {"signal_constant"}),
     "beacon_relay": (beacon_relay, {"relay_latency"}),
     "replay": (replay, {"replay"}),
     "clock_offset": (clock_offset, {"clock_offset"}),

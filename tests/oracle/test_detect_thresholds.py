@@ -129,6 +129,38 @@ def test_constant_signal_needs_constant_min_reports() -> None:
     assert signal.constant(b.build(), P) == []
 
 
+def _rig(spread_db: float, members: int = 3, reports: int = P.constant_min) -> History:
+    """Members hearing each other `reports` times each way, RSSI alternating ±spread/2 (a
+    standard deviation of exactly spread/2), and each hearing an outsider through the air."""
+    names = [f"m{i}" for i in range(members)]
+    b = builder(*names, "air")
+    for n in range(reports):
+        for x in names:
+            for y in names:
+                if x != y:
+                    witness(b, n, y, x, rssi=-105.0 + (spread_db / 2 if n % 2 else -spread_db / 2))
+            witness(b, n, "air", x, rssi=-110.0 + 6 * (n % 3))
+    return b.build()
+
+
+@pytest.mark.parametrize(("spread_db", "found"), [(2 * P.constant_link_std_db, False),
+                                                  (2 * P.constant_link_std_db - 0.02, True)])
+def test_constant_links_at_their_boundary(spread_db: float, found: bool) -> None:
+    """Three radios on cables: two steady links each (= constant_links), each both ways; a
+    link is steady when its RSSI's standard deviation is under constant_link_std_db."""
+    assert (flagged(signal.constant(_rig(spread_db), P)) == {"m0", "m1", "m2"}) is found
+
+
+def test_constant_links_need_constant_links_of_them() -> None:
+    """Two radios on a cable: one steady link each, fewer than constant_links."""
+    assert P.constant_links == 2
+    assert signal.constant(_rig(0.0, members=2), P) == []
+
+
+def test_constant_links_need_constant_min_reports() -> None:
+    assert signal.constant(_rig(0.0, reports=P.constant_min - 1), P) == []
+
+
 @pytest.mark.parametrize(("same", "found"), [(4, True), (3, False)])
 def test_shared_reception_at_its_boundary(same: int, found: bool) -> None:
     """Five beacons both heard; identical on 4 (= 0.8 × 5) is past `same_share`, on 3 not."""
