@@ -27,7 +27,7 @@ from hotspot.errors import MetricsError
 from hotspot.gps_watcher import GpsWatcher, HeldFix, gps_factory
 from hotspot.keystore import KeyStore
 from hotspot.metrics import HotspotMetrics
-from hotspot.outbox import Outbox
+from hotspot.outbox import AsyncOutbox
 from hotspot.region_watcher import RegionWatcher, initial_plan
 from hotspot.settings import Settings
 from hotspot.transceiver import SINGLE_CHANNEL_KINDS, RxItem, Transceiver, radio_factory
@@ -56,11 +56,12 @@ async def run_daemon(settings: Settings, clock: Clock | None = None,
         depth.set(n)
         metrics.outbox_depth.set(n)
 
-    outbox = Outbox(settings.outbox.path, settings.outbox.max_reports, depth_changed,
-                    lambda reason, n: metrics.reports_dropped.labels(reason=reason).inc(n))
-    depth_changed(outbox.depth())
+    outbox = AsyncOutbox.open(
+        settings.outbox.path, settings.outbox.max_reports, depth_changed,
+        lambda reason, n: metrics.reports_dropped.labels(reason=reason).inc(n))
+    depth_changed(outbox.box.depth())  # at start, before the worker has anything to do
     fixes: Watch[HeldFix | None] = Watch(None)
-    plans: Watch[RegionPlan | None] = Watch(initial_plan(settings.beacon.region, outbox))
+    plans: Watch[RegionPlan | None] = Watch(initial_plan(settings.beacon.region, outbox.box))
     gain: Watch[int | None] = Watch(None)
     metrics.track_fix_age(lambda: -1.0 if (h := fixes.get()) is None else h.age_s(clock.now_ns()))
     conn = OracleConnection(settings.oracle)
@@ -83,14 +84,15 @@ async def run_daemon(settings: Settings, clock: Clock | None = None,
     ]
     if settings.gps.device:
         gps = gps_factory(settings.gps.device, settings.gps.baudrate)
-        tasks.append(GpsWatcher(gps, fixes, clock, Backoff(rng, max_s=60.0), outbox.set_state))
+        tasks.append(GpsWatcher(gps, fixes, clock, Backoff(rng, max_s=60.0),
+                                outbox.record_state))
     if settings.coverage.modem_device:
         tasks.append(Coverager(modem_factory(settings.coverage.modem_device,
                                              settings.coverage.modem_gnss_uere_m),
                                settings.coverage.interval_s, fixes, keys, outbox, clock,
                                Backoff(rng), metrics))
     try:
-        stop_metrics = metrics.serve(settings.metrics.address, settings.metrics.port)
+        stop_metrics = await metrics.serve(settings.metrics.address, settings.metrics.port)
     except MetricsError:
         outbox.close()
         raise

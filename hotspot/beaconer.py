@@ -23,7 +23,7 @@ from hotspot.errors import AirtimeBusy, EntropyRefused, OracleUnavailable, TxFai
 from hotspot.gps_watcher import HeldFix, report_fix
 from hotspot.keystore import KeyStore
 from hotspot.metrics import HotspotMetrics
-from hotspot.outbox import Outbox
+from hotspot.outbox import AsyncOutbox
 from hotspot.transceiver import TxSender
 from pocnet.beacon import BEACON_WINDOW_S, ENTROPY_LIFETIME_S, beacon_window, derive_beacon
 from pocnet.regions import RegionPlan
@@ -78,7 +78,7 @@ class EntropySource(Protocol):
 class Beaconer:
     def __init__(self, gain_dbi_x10: int, tx: TxSender, entropy: EntropySource,
                  region: Watch[RegionPlan | None], fixes: Watch[HeldFix | None],
-                 keystore: KeyStore, outbox: Outbox, clock: Clock, rng: random.Random,
+                 keystore: KeyStore, outbox: AsyncOutbox, clock: Clock, rng: random.Random,
                  backoff: Backoff, metrics: HotspotMetrics,
                  asserted_gain: Watch[int | None] | None = None,
                  first_delay_s: tuple[int, int] = DEFAULT_FIRST_DELAY_S,
@@ -97,7 +97,9 @@ class Beaconer:
         self._rng = rng
         self._backoff = backoff
         self._metrics = metrics
-        last = outbox.get_state("last_beacon")
+        # Read at construction, before any task runs (the worker thread is idle): the first
+        # schedule is then set in the task's first step, as every other task's.
+        last = outbox.box.get_state("last_beacon")
         self.last_window_s: int | None = last.get("window_s") if last else None
 
     def gain_dbi_x10(self) -> int:
@@ -202,10 +204,10 @@ class Beaconer:
         if (fix := report_fix(self._fixes.get(), sent_ns)) is not None:
             report.gps_fix.CopyFrom(fix)
         self._keys.sign(report)
-        self._outbox.enqueue("beacon", report, sent_ns, entropy_expiry_ns(entropy.timestamp,
-                                                                         sent_ns))
+        await self._outbox.enqueue("beacon", report, sent_ns,
+                                   entropy_expiry_ns(entropy.timestamp, sent_ns))
         self.last_window_s = beacon_window(sent_ns // NS_PER_S)
-        self._outbox.set_state("last_beacon", {
+        await self._outbox.set_state("last_beacon", {
             "window_s": self.last_window_s, "timestamp_ns": sent_ns,
             "frequency_hz": beacon.frequency_hz, "datarate": beacon.datarate,
             "tx_power_dbm": receipt.power_dbm, "data": beacon.data.hex(),

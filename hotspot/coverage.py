@@ -18,7 +18,7 @@ from hotspot.clock import NS_PER_S, Clock, sleep_s
 from hotspot.gps_watcher import HeldFix, fix_to_proto, report_fix
 from hotspot.keystore import KeyStore
 from hotspot.metrics import HotspotMetrics
-from hotspot.outbox import Outbox
+from hotspot.outbox import AsyncOutbox
 from pocnet.wire import reports_pb2
 
 log = logging.getLogger(__name__)
@@ -36,7 +36,7 @@ def modem_factory(device: str, uere_m: float = 0.0) -> Callable[[], CellModem]:
 
 class Coverager:
     def __init__(self, open_modem: Callable[[], CellModem], interval_s: int,
-                 fixes: Watch[HeldFix | None], keystore: KeyStore, outbox: Outbox,
+                 fixes: Watch[HeldFix | None], keystore: KeyStore, outbox: AsyncOutbox,
                  clock: Clock, backoff: Backoff, metrics: HotspotMetrics) -> None:
         self._open = open_modem
         self._interval_s = interval_s
@@ -94,6 +94,6 @@ class Coverager:
             report.gps_fix.CopyFrom(fix)
         self._keys.sign(report)
         # Coverage has no entropy window; a day-old measurement is still worth delivering.
-        if self._outbox.enqueue("coverage", report, now_ns,
+        if await self._outbox.enqueue("coverage", report, now_ns,
                                 now_ns + 86_400 * NS_PER_S) is not None:
             self._metrics.coverage_sent.inc()

@@ -16,17 +16,23 @@ useful. A disk that
 refuses a write (full, failing) drops that report, counted and logged, rather than crashing the
 daemon into a systemd restart loop that cannot free any space. A small state table keeps what
 `pocnet-hotspot info` shows (last beacon, last witness, region).
+
+The daemon's tasks use `AsyncOutbox`: the same operations on one worker thread, so a commit's
+fsync (milliseconds on an SD card, more on a worn one) never stalls the event loop that serves
+the radio and the oracle; a task is told a report is stored only after its commit returned.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import sqlite3
 from collections.abc import Callable
+from concurrent.futures import Executor, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, ParamSpec, TypeVar
 
 from google.protobuf.message import Message
 
@@ -35,6 +41,9 @@ from pocnet import signing
 from pocnet.wire import reports_pb2
 
 log = logging.getLogger(__name__)
+
+P = ParamSpec("P")
+R = TypeVar("R")
 
 KINDS: dict[str, type[Message]] = {
     "beacon": reports_pb2.BeaconReport,
@@ -85,7 +94,7 @@ class Pending:
 
 
 class Outbox:
-    """One connection, used from the event loop thread only."""
+    """One connection, used by one thread at a time: the caller's, or AsyncOutbox's worker."""
 
     def __init__(
         self,
@@ -102,11 +111,13 @@ class Outbox:
         try:
             if readonly:
                 uri = f"{Path(path).resolve().as_uri()}?mode=ro"
-                self._db = sqlite3.connect(uri, uri=True, isolation_level=None, timeout=10.0)
+                self._db = sqlite3.connect(uri, uri=True, isolation_level=None, timeout=10.0,
+                                           check_same_thread=False)
                 return
             if str(path) != ":memory:":
                 Path(path).parent.mkdir(parents=True, exist_ok=True)
-            self._db = sqlite3.connect(str(path), isolation_level=None, timeout=10.0)
+            self._db = sqlite3.connect(str(path), isolation_level=None, timeout=10.0,
+                                       check_same_thread=False)
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=FULL")
             self._db.executescript(_SCHEMA)
@@ -320,6 +331,81 @@ def _translate(exc: sqlite3.Error, what: str) -> OutboxError:
     if getattr(exc, "sqlite_errorcode", None) == sqlite3.SQLITE_FULL:
         return OutboxFull(f"{what}: the disk is full ({exc})")
     return OutboxError(f"{what}: {exc}")
+
+
+class AsyncOutbox:
+    """The daemon's outbox: Outbox's operations, each run on one worker thread.
+
+    One thread, so operations run one at a time, in the order the tasks issued them, on the one
+    connection. A write's coroutine returns after its COMMIT (fsync'd, synchronous=FULL) did, so
+    "stored" means on disk exactly as with the synchronous Outbox. A task cancelled while it
+    waits was never told its report is stored: the write either had not started (and never
+    will) or completes, and `close` waits for it. The depth and drop callbacks run on the event
+    loop's thread (they feed Watches and metrics).
+    `worker` is injected like the clock: a task's test may run the operations in place.
+    """
+
+    def __init__(self, box: Outbox, worker: Executor | None = None) -> None:
+        self.box = box
+        self._worker = worker or ThreadPoolExecutor(max_workers=1, thread_name_prefix="outbox")
+
+    @classmethod
+    def open(cls, path: str | Path, max_reports: int = 10_000,
+             on_change: Callable[[int], None] | None = None,
+             on_drop: Callable[[str, int], None] | None = None) -> AsyncOutbox:
+        """Open (on the calling thread, at start) with callbacks handed back to the running
+        loop."""
+        loop = asyncio.get_running_loop()
+        change = None if on_change is None else (
+            lambda n: loop.call_soon_threadsafe(on_change, n))
+        drop = None if on_drop is None else (
+            lambda reason, n: loop.call_soon_threadsafe(on_drop, reason, n))
+        return cls(Outbox(path, max_reports, change, drop))
+
+    async def _run(self, fn: Callable[P, R], *args: P.args, **kwargs: P.kwargs) -> R:
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._worker, lambda: fn(*args, **kwargs))
+
+    async def enqueue(self, kind: str, report: Message, created_ns: int,
+                      expires_ns: int | None = None) -> bytes | None:
+        return await self._run(self.box.enqueue, kind, report, created_ns, expires_ns)
+
+    async def peek(self, limit: int = 16, now_ns: int | None = None) -> list[Pending]:
+        return await self._run(self.box.peek, limit, now_ns)
+
+    async def next_due_ns(self, now_ns: int) -> int | None:
+        return await self._run(self.box.next_due_ns, now_ns)
+
+    async def ack(self, seq: int) -> None:
+        await self._run(self.box.ack, seq)
+
+    async def attempted(self, seq: int, next_attempt_ns: int | None = None) -> None:
+        await self._run(self.box.attempted, seq, next_attempt_ns)
+
+    async def drop(self, seq: int, reason: str) -> None:
+        await self._run(self.box.drop, seq, reason)
+
+    async def prune_expired(self, now_ns: int) -> int:
+        return await self._run(self.box.prune_expired, now_ns)
+
+    async def depth(self) -> int:
+        return await self._run(self.box.depth)
+
+    async def set_state(self, key: str, value: Any) -> None:
+        await self._run(self.box.set_state, key, value)
+
+    async def get_state(self, key: str) -> Any:
+        return await self._run(self.box.get_state, key)
+
+    def record_state(self, key: str, value: Any) -> None:
+        """`set_state` for a caller that cannot wait (a callback): queued behind the writes
+        already issued; informational, so a refused write is logged by Outbox, not raised."""
+        self._worker.submit(self.box.set_state, key, value)
+
+    def close(self) -> None:
+        """Finish every queued operation, then close the connection."""
+        self._worker.shutdown(wait=True)
+        self.box.close()
 
 
 def read_only(path: str | Path) -> Outbox | None:

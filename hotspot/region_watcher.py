@@ -19,7 +19,7 @@ from hotspot.channels import Watch
 from hotspot.client.backoff import Backoff
 from hotspot.clock import Clock, sleep_s
 from hotspot.errors import OracleUnavailable
-from hotspot.outbox import Outbox
+from hotspot.outbox import AsyncOutbox, Outbox
 from pocnet.errors import UnknownRegionError
 from pocnet.regions import RegionPlan, get_plan
 from pocnet.wire import registry_pb2
@@ -53,7 +53,7 @@ def initial_plan(override: str, outbox: Outbox) -> RegionPlan | None:
 
 class RegionWatcher:
     def __init__(self, override: str, registry: Registry, key: bytes,
-                 plans: Watch[RegionPlan | None], outbox: Outbox, clock: Clock,
+                 plans: Watch[RegionPlan | None], outbox: AsyncOutbox, clock: Clock,
                  backoff: Backoff, asserted_gain: Watch[int | None] | None = None,
                  change_poll_s: float = CHANGE_POLL_S) -> None:
         self._override = override
@@ -77,14 +77,14 @@ class RegionWatcher:
         """Sleep `delay_s` on the clock, or until `pocnet-hotspot submit` notes a registry
         change. The note is looked for every `change_poll_s` of the event loop's own time:
         a local read that must not add deadlines to the (possibly simulated) clock."""
-        seen = self._outbox.get_state(REGISTRY_CHANGED)
+        seen = await self._outbox.get_state(REGISTRY_CHANGED)
         timer = asyncio.ensure_future(sleep_s(self._clock, delay_s))
         stopper = asyncio.ensure_future(shutdown.wait())
         try:
             while not timer.done() and not stopper.done():
                 await asyncio.wait({timer, stopper}, timeout=self._change_poll_s,
                                    return_when=asyncio.FIRST_COMPLETED)
-                if self._outbox.get_state(REGISTRY_CHANGED) != seen:
+                if await self._outbox.get_state(REGISTRY_CHANGED) != seen:
                     log.info("registry request submitted; asking the oracle again",
                              extra={"event": "registry_changed"})
                     return
@@ -120,5 +120,5 @@ class RegionWatcher:
             log.info("region is %s", plan.name if plan else "unknown",
                      extra={"event": "region", "region": plan.name if plan else None})
             self._plans.set(plan)
-            self._outbox.set_state("region", plan.name if plan else "")
+            await self._outbox.set_state("region", plan.name if plan else "")
         return REFRESH_S if plan is not None else UNKNOWN_REFRESH_S

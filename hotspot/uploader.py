@@ -23,7 +23,7 @@ from hotspot.client.backoff import Backoff, backoff_delay_s
 from hotspot.clock import NS_PER_S, Clock, sleep_s
 from hotspot.errors import OracleUnavailable, OutboxError, ReportRejected
 from hotspot.metrics import HotspotMetrics
-from hotspot.outbox import Outbox, Pending
+from hotspot.outbox import AsyncOutbox, Pending
 from pocnet.wire import ingest_pb2
 
 log = logging.getLogger(__name__)
@@ -36,7 +36,7 @@ class Submitter(Protocol):
 
 
 class Uploader:
-    def __init__(self, outbox: Outbox, client: Submitter, depth: Watch[int], clock: Clock,
+    def __init__(self, outbox: AsyncOutbox, client: Submitter, depth: Watch[int], clock: Clock,
                  backoff: Backoff, metrics: HotspotMetrics) -> None:
         self._outbox = outbox
         self._client = client
@@ -49,10 +49,10 @@ class Uploader:
         while not shutdown.is_set():
             version = self._depth.version
             try:
-                self._outbox.prune_expired(self._clock.now_ns())
+                await self._outbox.prune_expired(self._clock.now_ns())
             except OutboxError as exc:
                 log.error("%s", exc, extra={"event": "outbox_error"})
-            batch = self._outbox.peek(BATCH, self._clock.now_ns())
+            batch = await self._outbox.peek(BATCH, self._clock.now_ns())
             if not batch:
                 await until(shutdown, self._handle_idle(version))
                 continue
@@ -83,7 +83,7 @@ class Uploader:
 
     async def _handle_idle(self, version: int) -> None:
         """Nothing due: wait for a new report, or for the earliest backed-off one's turn."""
-        await self._wait(version, self._outbox.next_due_ns(self._clock.now_ns()))
+        await self._wait(version, await self._outbox.next_due_ns(self._clock.now_ns()))
 
     async def _wait(self, version: int, deadline_ns: int | None) -> None:
         """Until the outbox changes after `version` or the clock reaches `deadline_ns`."""
@@ -99,21 +99,21 @@ class Uploader:
     async def _handle_item(self, item: Pending) -> _Failed | None:
         """Try one report; a _Failed means it is worth retrying later (back off)."""
         if item.expires_ns is not None and item.expires_ns < self._clock.now_ns():
-            self._outbox.drop(item.seq, "expired")
+            await self._outbox.drop(item.seq, "expired")
             return None
         try:
             ack = await self._client.submit(item.kind, item.report)
         except OracleUnavailable as exc:
             # This report waits its own turn, growing with its own failures; the others go on.
             retry_s = backoff_delay_s(item.attempts, self._backoff.rng)
-            self._outbox.attempted(item.seq, self._clock.now_ns() + int(retry_s * NS_PER_S))
+            await self._outbox.attempted(item.seq, self._clock.now_ns() + int(retry_s * NS_PER_S))
             return _Failed(str(exc), retry_s)
         except ReportRejected as exc:
             log.warning("oracle rejected %s report: %s", item.kind, exc,
                         extra={"event": "report_rejected", "reason": exc.reason})
-            self._outbox.drop(item.seq, exc.reason)
+            await self._outbox.drop(item.seq, exc.reason)
             return None
-        self._outbox.ack(item.seq)
+        await self._outbox.ack(item.seq)
         self._backoff.reset()
         self._metrics.reports_acknowledged.labels(kind=item.kind).inc()
         log.debug("acknowledged %s %s (duplicate=%s)", item.kind, ack.id.hex()[:16],

@@ -20,7 +20,7 @@ from hotspot.clock import NS_PER_S, Clock
 from hotspot.gps_watcher import HeldFix, report_fix
 from hotspot.keystore import KeyStore
 from hotspot.metrics import HotspotMetrics
-from hotspot.outbox import Outbox
+from hotspot.outbox import AsyncOutbox
 from hotspot.transceiver import OwnBeacon, RxItem
 from pocnet.beacon import ENTROPY_LIFETIME_S, beacon_data, is_candidate_beacon
 from pocnet.wire import reports_pb2
@@ -77,7 +77,7 @@ def build_witness(frame: RxPacket, pub_key: bytes,
 
 class Witnesser:
     def __init__(self, inbox: Inbox[RxItem], fixes: Watch[HeldFix | None], keystore: KeyStore,
-                 outbox: Outbox, clock: Clock, metrics: HotspotMetrics) -> None:
+                 outbox: AsyncOutbox, clock: Clock, metrics: HotspotMetrics) -> None:
         self.inbox = inbox
         self._fixes = fixes
         self._keys = keystore
@@ -95,9 +95,9 @@ class Witnesser:
             if isinstance(item, OwnBeacon):
                 self._own.add(item.data)
             else:
-                self._handle_frame(item)
+                await self._handle_frame(item)
 
-    def _handle_frame(self, frame: RxPacket) -> None:
+    async def _handle_frame(self, frame: RxPacket) -> None:
         if (reason := rx_violation(frame)) is not None:
             self._ignore(reason, f"frame outside physical bounds ({reason})")
             return
@@ -114,10 +114,10 @@ class Witnesser:
         now_ns = self._clock.now_ns()
         report = build_witness(frame, self._keys.key_bytes, report_fix(self._fixes.get(), now_ns))
         self._keys.sign(report)
-        if self._outbox.enqueue("witness", report, now_ns,
+        if await self._outbox.enqueue("witness", report, now_ns,
                                 frame.received_ns + ENTROPY_LIFETIME_S * NS_PER_S) is None:
             return  # the disk refused it: the outbox logged and counted the drop
-        self._outbox.set_state("last_witness", {
+        await self._outbox.set_state("last_witness", {
             "timestamp_ns": frame.received_ns, "frequency_hz": frame.freq_hz,
             "datarate": frame.datarate, "rssi_dbm": frame.rssi_dbm, "snr_db": frame.snr_db,
             "data": data.hex(), "gps_fix": report.HasField("gps_fix"),

@@ -9,6 +9,7 @@ typed errors that the servicer maps to explicit gRPC statuses; nothing rejected 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import hashlib
 from collections.abc import Callable, Container
 from typing import Any
@@ -16,14 +17,21 @@ from typing import Any
 from google.protobuf.message import DecodeError as ProtobufDecodeError
 
 from oracle.envelope import check_envelope
-from oracle.errors import BadReport, BadSignature, OracleError, ReportTooLarge, SessionError
+from oracle.errors import (
+    BadReport,
+    BadSignature,
+    OracleError,
+    ReportTooLarge,
+    SessionError,
+    StorageError,
+)
 from oracle.ratelimit import RateLimiter, SharedBudget
-from oracle.signature_pool import SignaturePool
+from oracle.signature_pool import SignaturePool, verify_signature
 from oracle.storage.group_commit import GroupCommitter
-from oracle.storage.repository import InsertResult, NewReport, Repository
+from oracle.storage.repository import EntropyRecord, InsertResult, NewReport, Repository
 from pocnet import signing
 from pocnet.beacon import ENTROPY_LIFETIME_S
-from pocnet.errors import DecodeError, SignatureError
+from pocnet.errors import DecodeError
 from pocnet.keys import Network, PublicKey
 from pocnet.wire import reports_pb2
 
@@ -119,18 +127,25 @@ class Ingestor:
         """Entropy this oracle issued: beacons naming it need no database lookup."""
         self._entropy_ts[data] = timestamp_s
 
-    def _ready_ms(self, msg: Any, received_ms: int) -> int:
-        """When a beacon may be verified: its entropy window closed and witnesses are in."""
-        data = bytes(msg.remote_entropy)
+    def _entropy_known(self, data: bytes) -> bool:
+        """Whether a beacon's ready time needs no database read (cached, or not ours)."""
+        return len(data) != ENTROPY_LEN or data in self._entropy_ts
+
+    def _cache_entropy(self, data: bytes, stored: EntropyRecord | None) -> None:
+        if len(self._entropy_ts) >= KEY_CACHE_SIZE:
+            self._entropy_ts.clear()
+        self._entropy_ts[data] = stored.timestamp_s if stored else None
+
+    def _ready_ms(self, data: bytes, received_ms: int) -> int:
+        """When a beacon may be verified: its entropy window closed and witnesses are in.
+        Reads the database when the entropy is not cached (never on the event loop: `begin`
+        looks it up in a thread first)."""
         if len(data) != ENTROPY_LEN:
             ts = None  # not a value we issue; never cached (it could be 16 KiB long)
-        elif data in self._entropy_ts:
-            ts = self._entropy_ts[data]
         else:
-            stored = self._repo.entropy(data)
-            if len(self._entropy_ts) >= KEY_CACHE_SIZE:
-                self._entropy_ts.clear()
-            ts = self._entropy_ts[data] = stored.timestamp_s if stored else None
+            if data not in self._entropy_ts:
+                self._cache_entropy(data, self._repo.entropy(data))
+            ts = self._entropy_ts.get(data)
         window_end_ms = received_ms if ts is None else (ts + ENTROPY_LIFETIME_S) * 1000
         return max(received_ms, window_end_ms) + self._witness_grace_ms
 
@@ -140,13 +155,16 @@ class Ingestor:
         msg: Any,
         session: tuple[PublicKey, PublicKey] | None = None,
         raw: bytes | None = None,
+        lookup: bool = True,
     ) -> tuple[NewReport, PublicKey, bytes]:
         """Everything but the signature and the rate: (row stamped with our receive time,
         the key that must have signed, the canonical bytes it signed).
 
         `session` = (device key, session key) of a report stream: the report must name the
         device key and be signed by the session key (docs/protocol.md §1). `raw` = the bytes as
-        received (stored verbatim; re-serialised when absent).
+        received (stored verbatim; re-serialised when absent). `lookup=False` (the event loop):
+        a beacon whose entropy is not cached gets ready_ms 0 here; `begin` sets it after
+        reading the database in a thread.
         """
         key = msg.pub_key
         if session is not None:
@@ -172,7 +190,8 @@ class Ingestor:
             raw=raw,
             data=bytes(msg.data) if kind != "coverage" else None,
             remote_entropy=bytes(msg.remote_entropy) if kind == "beacon" else None,
-            ready_ms=self._ready_ms(msg, received_ms) if kind == "beacon" else 0,
+            ready_ms=self._ready_ms(bytes(msg.remote_entropy), received_ms)
+            if kind == "beacon" and (lookup or self._entropy_known(msg.remote_entropy)) else 0,
             fix_lat_e7=lat,
             fix_lon_e7=lon,
         )
@@ -184,13 +203,12 @@ class Ingestor:
         msg: Any,
         session: tuple[PublicKey, PublicKey] | None = None,
         raw: bytes | None = None,
+        lookup: bool = True,
     ) -> NewReport:
         """Check key, signature and rate inline; return the row to store."""
-        row, signer, canonical = self.check(kind, msg, session, raw)
-        try:
-            signer.verify(canonical, bytes(msg.signature))
-        except SignatureError as exc:
-            raise BadSignature(str(exc)) from None
+        row, signer, canonical = self.check(kind, msg, session, raw, lookup)
+        if not verify_signature(signer.raw, canonical, bytes(msg.signature)):
+            raise BadSignature(f"bad signature for {signer.address}")
         self._admit(row)
         return row
 
@@ -212,23 +230,26 @@ class Ingestor:
     ) -> asyncio.Future[InsertResult]:
         """Start ingesting without waiting: the future resolves after the commit.
 
-        With a signature pool the check runs in the helper process while the caller reads the
-        next report. `gate` keeps a stream's order: once one of its reports is refused, the
-        later ones are refused too and never stored (the stream is about to close).
+        Nothing here waits on the database or on a helper: with a signature pool the check
+        runs in a helper process (batched with the other streams' checks) while the caller
+        reads the next report, and a beacon's entropy, when not cached, is read in a thread.
+        `gate` keeps a stream's order: once one of its reports is refused, the later ones are
+        refused too and never stored (the stream is about to close).
         """
-        if self._pool is None or not self._pool.alive:
-            return self._committer.store(self.prepare(kind, msg, session, raw))
-        row, signer, canonical = self.check(kind, msg, session, raw)
         outer: asyncio.Future[InsertResult] = asyncio.get_running_loop().create_future()
-        checked = self._pool.verify(signer.raw, canonical, bytes(msg.signature))
-        checked.add_done_callback(
-            lambda f: self._after_check(f, row, signer, outer, gate)
+        if self._pool is None or not self._pool.alive:
+            self._store(self.prepare(kind, msg, session, raw, lookup=False), outer, gate)
+            return outer
+        row, signer, canonical = self.check(kind, msg, session, raw, lookup=False)
+        self._pool.submit(
+            signer.raw, canonical, bytes(msg.signature),
+            lambda outcome: self._after_check(outcome, row, signer, outer, gate),
         )
         return outer
 
     def _after_check(
         self,
-        checked: asyncio.Future[bool],
+        outcome: bool | OracleError,
         row: NewReport,
         signer: PublicKey,
         outer: asyncio.Future[InsertResult],
@@ -239,23 +260,52 @@ class Ingestor:
             error = SessionError("cancelled")
         elif gate is not None and gate.closed:
             error = SessionError("stream closed after an earlier rejection")
-        elif checked.exception() is not None:
-            error = checked.exception()  # type: ignore[assignment]
-        elif not checked.result():
+        elif isinstance(outcome, OracleError):
+            error = outcome
+        elif not outcome:
             error = BadSignature(f"bad signature for {signer.address}")
-        if error is None:
+        else:
             try:
                 self._admit(row)
-                committed = self._committer.store(row)
             except OracleError as exc:
                 error = exc
         if error is not None:
-            if gate is not None:
-                gate.closed = True
-            if not outer.done():
-                outer.set_exception(error)
+            _refuse(outer, gate, error)
             return
-        committed.add_done_callback(lambda f: _copy_outcome(f, outer))
+        self._store(row, outer, gate)
+
+    def _store(
+        self, row: NewReport, outer: asyncio.Future[InsertResult], gate: StreamGate | None
+    ) -> None:
+        """Queue `row` for the group commit, which resolves `outer`; a beacon whose entropy
+        is not cached first has it read in a thread (the loop never waits on the database)."""
+        data = row.remote_entropy
+        if data is not None and not self._entropy_known(data):
+            lookup = asyncio.get_running_loop().run_in_executor(None, self._repo.entropy, data)
+            lookup.add_done_callback(lambda f: self._after_lookup(f, row, outer, gate))
+            return
+        try:
+            self._committer.store_into(row, outer)
+        except OracleError as exc:
+            _refuse(outer, gate, exc)
+
+    def _after_lookup(
+        self,
+        lookup: asyncio.Future[EntropyRecord | None],
+        row: NewReport,
+        outer: asyncio.Future[InsertResult],
+        gate: StreamGate | None,
+    ) -> None:
+        error = lookup.exception()
+        if error is not None:
+            if not isinstance(error, OracleError):
+                error = StorageError(f"entropy lookup failed: {error}")
+            _refuse(outer, gate, error)
+            return
+        assert row.remote_entropy is not None
+        self._cache_entropy(row.remote_entropy, lookup.result())
+        self._store(dataclasses.replace(
+            row, ready_ms=self._ready_ms(row.remote_entropy, row.received_ms)), outer, gate)
 
     async def submit(
         self,
@@ -267,6 +317,15 @@ class Ingestor:
         return await self.begin(kind, msg, session, raw)
 
 
+def _refuse(
+    outer: asyncio.Future[InsertResult], gate: StreamGate | None, error: BaseException
+) -> None:
+    if gate is not None:
+        gate.closed = True
+    if not outer.done():
+        outer.set_exception(error)
+
+
 class StreamGate:
     """Per-stream flag: set once a report is refused, so later ones are not stored."""
 
@@ -274,16 +333,3 @@ class StreamGate:
 
     def __init__(self) -> None:
         self.closed = False
-
-
-def _copy_outcome(
-    source: asyncio.Future[InsertResult], target: asyncio.Future[InsertResult]
-) -> None:
-    if target.done():
-        return
-    if source.cancelled():
-        target.cancel()
-    elif source.exception() is not None:
-        target.set_exception(source.exception())  # type: ignore[arg-type]
-    else:
-        target.set_result(source.result())

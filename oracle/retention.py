@@ -33,6 +33,7 @@ from oracle.storage.repository import Repository, StoredReport
 DAY_MS = 86_400_000
 MIN_RAW_DAYS = 3.0
 DEFAULT_BATCH = 10_000
+PRUNER_LOCK = "retention"  # one replica prunes at a time (Repository.exclusive)
 
 log = logging.getLogger(__name__)
 
@@ -94,6 +95,12 @@ class Pruner:
     def run_once(self) -> PruneResult:
         """Archive (if configured) and delete every finished report older than `raw_days`,
         one batch at a time so no transaction or archive file grows without bound."""
+        with self._repo.exclusive(PRUNER_LOCK) as ours:
+            if not ours:  # another replica is pruning: it would archive the same batches
+                return PruneResult(0, 0, ())
+            return self._prune()
+
+    def _prune(self) -> PruneResult:
         before_ms = self._clock_ms() - int(self.raw_days * DAY_MS)
         total = size = 0
         archives: list[str] = []

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import signal
 import time
 from collections.abc import Callable
@@ -37,7 +38,7 @@ from oracle.servicers import ingest as ingest_servicer
 from oracle.servicers import query as query_servicer
 from oracle.servicers import registry as registry_servicer
 from oracle.settings import Settings, stream_caps
-from oracle.signature_pool import SignaturePool
+from oracle.signature_pool import SignaturePool, resolve_processes
 from oracle.storage import open_repository
 from oracle.storage.group_commit import GroupCommitter
 from oracle.storage.repository import Repository
@@ -104,7 +105,8 @@ def build_oracle(
         settings.rate_limit.per_key_rate_per_s, settings.rate_limit.per_key_burst,
         monotonic_s,
     )
-    pool = SignaturePool() if settings.ingest.signature_processes else None
+    processes = resolve_processes(settings.ingest.signature_processes, os.cpu_count())
+    pool = SignaturePool(processes) if processes else None
     n = settings.not_onboarded
     onboarded = OnboardedKeys(repo, n.refresh_s)
     strangers = SharedBudget(n.reports_per_s, n.reports_burst, n.bytes_per_s, n.bytes_burst,

@@ -67,7 +67,8 @@ class RateLimitSection:
 class IngestSection:
     max_batch: int = 2048
     max_queue: int = 100_000
-    signature_processes: int = 1  # helper process for Ed25519 checks; 0 = check inline
+    # Helper processes for Ed25519 checks: "auto" = one per core, N, or 0 = check inline.
+    signature_processes: int | str = "auto"
 
 
 @dataclass(frozen=True)
@@ -203,8 +204,10 @@ def _check(s: Settings) -> list[str]:
         "verifier.batch": s.verifier.batch,
     }
     errors += [f"{name}: must be > 0, got {v}" for name, v in positive.items() if v <= 0]
-    if s.ingest.signature_processes not in (0, 1):
-        errors.append("ingest.signature_processes: must be 0 or 1")
+    processes = s.ingest.signature_processes
+    if processes != "auto" and not (isinstance(processes, int) and processes >= 0):
+        errors.append(f'ingest.signature_processes: must be "auto" or an integer >= 0, '
+                      f"got {processes!r}")
     if not 0 <= s.streams.unary_reserve_share < 1:
         errors.append("streams.unary_reserve_share: must be >= 0 and < 1, "
                       f"got {s.streams.unary_reserve_share}")

@@ -1,55 +1,63 @@
-"""Ed25519 verification in a helper process, batched over a pipe.
+"""Ed25519 verification for ingest: the one check (`verify_signature`) and a pool of helper
+processes that runs it on every core.
 
 On the oracle's hot path a signature check costs about as much CPU as all the gRPC work around
-it, and OpenSSL's verify holds the GIL, so threads cannot share it. A helper process does the
-checks on another core: the event loop queues (key, message, signature) triples, sends them in
-small batches (at most a few in flight, so a pipe write never blocks the loop) and resolves
-each future when the batch's answers come back, in order. If the helper dies, waiting callers
-get an error and the pool falls back to checking inline.
+it, and a verify holds the GIL, so threads cannot share it. Helper processes do the checks on
+the other cores: the event loop queues (key, message, signature) triples with a callback, sends
+them in batches (at most a few in flight per helper, so a pipe write never blocks the loop) and
+calls each callback when its batch's answers come back. Answers are delivered in the order the
+checks were asked for, whichever helper finishes first, so a stream's reports are admitted in
+its order (a refused report still stops the ones after it). If a helper dies, waiting callers
+get an error and the pool stops; the ingestor then checks inline.
+
+The check is pocnet.keys' (libsodium, PyNaCl `crypto_sign_open`): about twice OpenSSL's
+verify rate on the same core (docs/benchmarks.md, "Oracle ingest"), and stricter: besides S >= L
+(which OpenSSL refuses too) it refuses small-order public keys and small-order R, with which a
+signature can be made that "verifies" for a key nobody holds a secret for.
+tests/oracle/test_signature_check.py pins the accepted and refused cases.
 """
 
 from __future__ import annotations
 
 import asyncio
 import multiprocessing
+import signal
+import threading
 from collections import deque
+from collections.abc import Callable
 from multiprocessing.connection import Connection
-from typing import Any
 
 from oracle.errors import OracleError, Overloaded, SignatureCheckerDied
+from pocnet.keys import is_valid_signature
 
-MAX_BATCH = 96  # ~8 ms of checks: short enough that a pipe write never waits long
-MAX_IN_FLIGHT = 2  # batches the helper holds; the pipe buffer (64 KiB) fits both
-# Checks waiting for the helper, across all calls and streams: beyond this the caller is told
+MAX_BATCH = 128  # ~7 ms of libsodium checks: the helper answers soon
+MAX_BATCH_BYTES = 24 * 1024  # a batch's payload, beyond one report (up to 16 KiB) ...
+MAX_IN_FLIGHT = 2  # ... times the batches one helper holds fits the pipe buffer (64 KiB), so a
+# pipe write never waits for a helper that the machine has not scheduled yet
+TRIPLE_BYTES = 32 + 64 + 32  # key, signature, and pickling's framing of the three
+# Checks waiting for a helper, across all calls and streams: beyond this the caller is told
 # to back off. Per-stream windows alone allow streams × 4096 reports of up to 16 KiB each.
 MAX_PENDING = 32_768
 
+# What a check's callback receives: the answer, or why there is none.
+Outcome = bool | OracleError
+Triple = tuple[bytes, bytes, bytes]
 
-def _check(keys: dict[bytes, Any], key32: bytes, message: bytes, signature: bytes) -> bool:
-    from cryptography.exceptions import InvalidSignature
-    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
-    if len(signature) != 64:
-        return False
-    key = keys.get(key32)
-    if key is None:
-        try:
-            key = Ed25519PublicKey.from_public_bytes(key32)
-        except ValueError:
-            return False
-        if len(keys) > 100_000:
-            keys.clear()
-        keys[key32] = key
-    try:
-        key.verify(signature, message)
-    except InvalidSignature:
-        return False
-    return True
+def verify_signature(key32: bytes, message: bytes, signature: bytes) -> bool:
+    """Whether `signature` is key32's Ed25519 signature of `message`: pocnet.keys' one check."""
+    return is_valid_signature(key32, message, signature)
+
+
+def resolve_processes(setting: int | str, cpus: int | None) -> int:
+    """`ingest.signature_processes` as a count: "auto" = one helper per core."""
+    if setting == "auto":
+        return max(1, cpus or 1)
+    return int(setting)
 
 
 def _helper(conn: Connection) -> None:
-    """The helper process: answer each batch with one bool per triple, until told to stop."""
-    keys: dict[bytes, Any] = {}
+    """A helper process: answer each batch with one byte per triple, until told to stop."""
     while True:
         try:
             batch = conn.recv()
@@ -57,105 +65,183 @@ def _helper(conn: Connection) -> None:
             return
         if batch is None:
             return
-        conn.send([_check(keys, *triple) for triple in batch])
+        conn.send_bytes(bytes([verify_signature(*triple) for triple in batch]))
+
+
+def _batch_size(pending: list[tuple[Triple, Callable[[Outcome], None]]], most: int) -> int:
+    """How many of the first `most` pending checks fit MAX_BATCH_BYTES (at least one)."""
+    total = 0
+    for size, ((_, message, _), _) in enumerate(pending[:most]):
+        total += len(message) + TRIPLE_BYTES
+        if total > MAX_BATCH_BYTES:
+            return max(1, size)
+    return min(most, len(pending))
+
+
+class _Batch:
+    """Callbacks of one batch sent to a helper, and its answers once they are back."""
+
+    __slots__ = ("answers", "callbacks")
+
+    def __init__(self, callbacks: list[Callable[[Outcome], None]]) -> None:
+        self.callbacks = callbacks
+        self.answers: bytes | None = None
+
+
+class _Helper:
+    __slots__ = ("conn", "in_flight", "process")
+
+    def __init__(self, process: multiprocessing.process.BaseProcess, conn: Connection) -> None:
+        self.process = process
+        self.conn = conn
+        self.in_flight: deque[_Batch] = deque()
 
 
 class SignaturePool:
-    def __init__(self) -> None:
-        self._conn: Connection | None = None
-        self._process: multiprocessing.process.BaseProcess | None = None
+    def __init__(self, processes: int = 1) -> None:
+        """`processes` helpers (>= 1), each a core's worth of checks."""
+        if processes < 1:
+            raise ValueError("a signature pool needs at least one process")
+        self._size = processes
+        self._helpers: list[_Helper] = []
         self._loop: asyncio.AbstractEventLoop | None = None
-        self._pending: list[tuple[tuple[bytes, bytes, bytes], asyncio.Future[bool]]] = []
-        self._in_flight: deque[list[asyncio.Future[bool]]] = deque()
+        self._pending: list[tuple[Triple, Callable[[Outcome], None]]] = []
+        self._order: deque[_Batch] = deque()  # every batch in flight, in the order sent
         self._flush_scheduled = False
         self.alive = False
 
+    @property
+    def processes(self) -> int:
+        return self._size
+
     def start(self) -> None:
-        """Spawn the helper (never fork: grpc's threads must not be copied into a child)."""
+        """Spawn the helpers (never fork: grpc's threads must not be copied into a child)."""
         self._loop = asyncio.get_running_loop()
         context = multiprocessing.get_context("spawn")
-        parent, child = context.Pipe()
-        self._process = context.Process(target=_helper, args=(child,), daemon=True,
-                                        name="pocnet-sigcheck")
-        self._process.start()
-        child.close()
-        self._conn = parent
-        self._loop.add_reader(parent.fileno(), self._on_answer)
+        # Ctrl-C in a terminal signals the whole process group. The helpers leave it to the
+        # server, which finishes its calls and then closes their pipes; otherwise they would die
+        # printing tracebacks. An ignored signal stays ignored across spawn's exec, so they are
+        # born ignoring it (only the main thread may change a signal's handler).
+        main = threading.current_thread() is threading.main_thread()
+        previous = signal.signal(signal.SIGINT, signal.SIG_IGN) if main else None
+        try:
+            for i in range(self._size):
+                parent, child = context.Pipe()
+                process = context.Process(target=_helper, args=(child,), daemon=True,
+                                          name=f"pocnet-sigcheck-{i}")
+                process.start()
+                child.close()
+                helper = _Helper(process, parent)
+                self._helpers.append(helper)
+                self._loop.add_reader(parent.fileno(), self._on_answer, helper)
+        finally:
+            if main:  # None: a handler not set from Python; the default is the nearest
+                signal.signal(signal.SIGINT, signal.SIG_DFL if previous is None else previous)
         self.alive = True
 
     def stop(self) -> None:
-        if self._conn is None:
-            return
-        if self._loop is not None and not self._loop.is_closed():
-            self._loop.remove_reader(self._conn.fileno())
-        try:
-            self._conn.send(None)
-        except (BrokenPipeError, OSError):
-            pass
-        self._conn.close()
-        self._conn = None
-        if self._process is not None:
-            self._process.join(5)
-            if self._process.is_alive():
-                self._process.kill()
+        self._close_helpers()
         self._fail_all(SignatureCheckerDied("oracle shutting down; resubmit"))
+
+    def _close_helpers(self) -> None:
+        helpers, self._helpers = self._helpers, []
         self.alive = False
+        for helper in helpers:
+            if self._loop is not None and not self._loop.is_closed():
+                self._loop.remove_reader(helper.conn.fileno())
+            try:
+                helper.conn.send(None)
+            except (BrokenPipeError, OSError):
+                pass
+            helper.conn.close()
+        for helper in helpers:
+            helper.process.join(5)
+            if helper.process.is_alive():
+                helper.process.kill()
+                helper.process.join(5)
 
     def verify(self, key32: bytes, message: bytes, signature: bytes) -> asyncio.Future[bool]:
         """A future resolving to whether `signature` is key32's Ed25519 signature of message."""
         assert self._loop is not None
         future: asyncio.Future[bool] = self._loop.create_future()
-        if not self.alive:
-            future.set_exception(SignatureCheckerDied("signature checker unavailable"))
-            return future
-        if len(self._pending) >= MAX_PENDING:
-            future.set_exception(Overloaded("signature checks backlogged; retry later"))
-            return future
-        self._pending.append(((key32, message, signature), future))
-        if not self._flush_scheduled:
-            self._flush_scheduled = True
-            self._loop.call_soon(self._flush)
+
+        def settle(outcome: Outcome) -> None:
+            if future.done():
+                return
+            if isinstance(outcome, OracleError):
+                future.set_exception(outcome)
+            else:
+                future.set_result(outcome)
+
+        self.submit(key32, message, signature, settle)
         return future
 
-    def _flush(self) -> None:
-        self._flush_scheduled = False
-        while self._pending and len(self._in_flight) < MAX_IN_FLIGHT and self._conn is not None:
-            batch, self._pending = self._pending[:MAX_BATCH], self._pending[MAX_BATCH:]
-            try:
-                self._conn.send([triple for triple, _ in batch])
-            except (BrokenPipeError, OSError):
-                self._died()
-                for _, future in batch:
-                    if not future.done():
-                        future.set_exception(SignatureCheckerDied("signature checker died"))
-                return
-            self._in_flight.append([future for _, future in batch])
+    def submit(
+        self, key32: bytes, message: bytes, signature: bytes,
+        callback: Callable[[Outcome], None],
+    ) -> None:
+        """Check later; `callback(answer or error)` runs on the event loop, in submit order.
+        Refusals (pool dead, backlog full) call back at once."""
+        if not self.alive:
+            callback(SignatureCheckerDied("signature checker unavailable"))
+            return
+        if len(self._pending) >= MAX_PENDING:
+            callback(Overloaded("signature checks backlogged; retry later"))
+            return
+        self._pending.append(((key32, message, signature), callback))
+        if not self._flush_scheduled:
+            assert self._loop is not None
+            self._flush_scheduled = True
+            self._loop.call_soon(self._flush)
 
-    def _on_answer(self) -> None:
-        assert self._conn is not None
+    def _flush(self) -> None:
+        """Send what is pending to helpers with room, split evenly so that all cores work."""
+        self._flush_scheduled = False
+        while self._pending and self.alive:
+            free = [h for h in self._helpers if len(h.in_flight) < MAX_IN_FLIGHT]
+            if not free:
+                return
+            helper = min(free, key=lambda h: len(h.in_flight))
+            idle = sum(1 for h in free if not h.in_flight) or 1
+            size = _batch_size(self._pending, min(MAX_BATCH, -(-len(self._pending) // idle)))
+            chunk, self._pending = self._pending[:size], self._pending[size:]
+            batch = _Batch([callback for _, callback in chunk])
+            try:
+                helper.conn.send([triple for triple, _ in chunk])
+            except (BrokenPipeError, OSError):
+                self._order.append(batch)  # failed with the others, in order
+                self._died()
+                return
+            helper.in_flight.append(batch)
+            self._order.append(batch)
+
+    def _on_answer(self, helper: _Helper) -> None:
         try:
-            answers = self._conn.recv()
+            answers = helper.conn.recv_bytes()
         except (EOFError, OSError):
             self._died()
             return
-        for future, ok in zip(self._in_flight.popleft(), answers, strict=True):
-            if not future.done():
-                future.set_result(ok)
+        batch = helper.in_flight.popleft()
+        if len(answers) != len(batch.callbacks):
+            self._died()
+            return
+        batch.answers = answers
+        while self._order and self._order[0].answers is not None:
+            done = self._order.popleft()
+            for callback, ok in zip(done.callbacks, done.answers or b"", strict=True):
+                callback(ok == 1)
         self._flush()
 
     def _died(self) -> None:
-        self.alive = False
-        if self._conn is not None and self._loop is not None:
-            self._loop.remove_reader(self._conn.fileno())
+        """One helper is gone: stop them all, so that the ingestor checks inline."""
+        self._close_helpers()
         self._fail_all(SignatureCheckerDied("signature checker died; resubmit"))
 
     def _fail_all(self, error: OracleError) -> None:
-        for futures in self._in_flight:
-            for future in futures:
-                if not future.done():
-                    future.set_exception(error)
-        self._in_flight.clear()
-        for _, future in self._pending:
-            if not future.done():
-                future.set_exception(error)
-        self._pending.clear()
+        order, self._order = self._order, deque()
+        pending, self._pending = self._pending, []
+        for batch in order:
+            for callback in batch.callbacks:
+                callback(error)
+        for _, callback in pending:
+            callback(error)

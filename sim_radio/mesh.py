@@ -213,7 +213,9 @@ class Mesh:
             budget += reception.CAPTURE_THRESHOLD_DB
         top = float(self.height_m.max())
         loss_range = max_range_m(self.model, budget, min(self.centre_freq_hz), top, top)
-        return float(min(loss_range, radio_horizon_m(top, top)))
+        return float(
+            min(loss_range, radio_horizon_m(top, top), self.channel.open_path_range_m)
+        )
 
     def _build_grid(self) -> None:
         self.cell_m = max(self.range_m, MIN_CELL_M)
@@ -334,6 +336,11 @@ class Mesh:
                     ok &= up[day_row[which], rx]
                 if not brute_force:
                     ok &= dx * dx + dy * dy + dz * dz <= max_chord * max_chord
+                if self.channel.open_path_m is not None:  # obstruction first: it drops most
+                    chord = np.sqrt(dx[ok] * dx[ok] + dy[ok] * dy[ok] + dz[ok] * dz[ok])
+                    ok[ok] = ch.open_path(
+                        self.channel, self.seed, self.key[owner[ok]], self.key[rx[ok]], arc_m(chord)
+                    )
                 which, owner, rx = which[ok], owner[ok], rx[ok]
                 median, dist, visible = self.median_power_dbm(
                     owner, rx, self.centre_freq_hz[region], sent.power_dbm[which]

@@ -22,6 +22,7 @@ from numpy.typing import ArrayLike, NDArray
 Floats = NDArray[np.float64]
 
 SPEED_OF_LIGHT_M_S = 299_792_458.0  # exact, SI definition of the metre
+FREE_SPACE_DB_PER_DECADE = 20.0  # Friis: power falls with the square of the distance
 
 # Splitmix64 constants (Steele, Lea, Flood, "Fast splittable pseudorandom number generators",
 # OOPSLA 2014): a cheap, well-mixed 64-bit hash that numpy can run over whole arrays.
@@ -157,7 +158,8 @@ class LossCurve:
     log-distance between them, the end segments extended beyond; floored at free space.
 
     Used where one straight log-distance line does not describe the data: the Grenoble fit
-    moves one knot per distance band (sim_radio/calibration/fit_grenoble.py).
+    moves one knot per distance band (sim_radio/calibration/fit_grenoble.py). Beyond the
+    first and last knots the curve is extended at least as steeply as free space.
     """
 
     knots_m: tuple[float, ...]
@@ -180,8 +182,10 @@ class LossCurve:
         y = np.asarray(self.loss_db)
         ld = np.log10(d)
         loss = np.interp(ld, x, y)
-        first = (y[1] - y[0]) / (x[1] - x[0])
-        last = (y[-1] - y[-2]) / (x[-1] - x[-2])
+        # Beyond the knots the end segments go on, never flatter than free space (20 dB per
+        # decade): a fitted curve may be flat where the data was, but not out to any range.
+        first = max((y[1] - y[0]) / (x[1] - x[0]), FREE_SPACE_DB_PER_DECADE)
+        last = max((y[-1] - y[-2]) / (x[-1] - x[-2]), FREE_SPACE_DB_PER_DECADE)
         loss = np.where(ld < x[0], y[0] + first * (ld - x[0]), loss)
         loss = np.where(ld > x[-1], y[-1] + last * (ld - x[-1]), loss)
         return np.maximum(loss, fspl_db(d, freq_hz))
@@ -307,12 +311,15 @@ PETAJAJARVI_2015 = LogDistance(
 )
 
 # Fitted to 38,537 real Helium receptions around Grenoble (CampusIoT, 2021–2023) with the
-# HELIUM channel and siting, reception selection included: sim_radio/calibration/fit_grenoble.py
-# prints these numbers; docs/simulator-models.md gives the residuals. Loss from a 14 dBm sensor
-# to the hotspot's antenna port before its own siting (entry loss, gain, cable).
+# HELIUM channel and siting, reception selection included, replayed at the real receivers'
+# floors with each sensor's own loss: sim_radio/calibration/fit_grenoble.py prints these
+# numbers; docs/simulator-models.md gives the residuals. Loss from the average 14 dBm sensor to
+# the hotspot's antenna port before its own siting (entry loss, gain, cable). Flat from 0.7 to
+# 6 km: received frames look alike there once floors and sensors are accounted for; which
+# links have a path at all is the channel's obstruction term (channel.open_path).
 GRENOBLE_KNOTS_M = (250.0, 707.0, 1414.0, 2449.0, 3873.0, 6124.0, 8660.0, 12247.0)
-GRENOBLE_LOSS_DB = (107.6, 116.6, 122.7, 127.4, 131.4, 135.4, 138.4, 141.4)
-GRENOBLE_SIGMA_DB = 12.0
+GRENOBLE_LOSS_DB = (122.2, 131.1, 131.1, 131.1, 131.1, 131.2, 134.2, 134.2)
+GRENOBLE_SIGMA_DB = 6.0
 GRENOBLE_2023 = LossCurve(
     knots_m=GRENOBLE_KNOTS_M,
     loss_db=GRENOBLE_LOSS_DB,

@@ -18,6 +18,7 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
+from decimal import Decimal
 from typing import Any
 
 from oracle.commands._database import add_options
@@ -166,11 +167,18 @@ def _run_show(args: argparse.Namespace) -> int:
     for key in ("epoch", "emission", "beacon_pool", "witness_pool", "operations", "oracles",
                 "beacon_reward_per_share", "witness_reward_per_share", "total_paid",
                 "unallocated", "merkle_root"):
-        print(f"{key:25} {out[key]}")
+        value = out[key]
+        print(f"{key:25} {_plain(value) if key.endswith('_per_share') else value}")
     print(f"{'wallets':25} {len(out['wallets'])}")
     for w in out["wallets"]:
         print(f"  {w['wallet']:44} {w['amount']}")
     return 0
+
+
+def _plain(value: str) -> str:
+    """A stored per-share Decimal as a person writes it: 0 rather than 0E-15, every digit kept."""
+    text = format(Decimal(value), "f")
+    return text.rstrip("0").rstrip(".") if "." in text else text
 
 
 @contextlib.contextmanager

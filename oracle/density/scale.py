@@ -14,17 +14,23 @@ one below the target is not clipped at all. So "clipped ≥ target" and "unclipp
 agree, and the result does not depend on the order in which hexes of one level are clipped
 (helium/oracles' rollup depends on that order only in appearance).
 
-Speed (1,000,000 hotspots ≤ 20 s): counts are plain dicts of ints; a disk lookup is needed only
-where the limit could bite (unclipped > target and max > target); ratios stay integer pairs and
-are multiplied down the parent chain once per hex (memoised per parent), then rounded exactly.
+Speed (1,000,000 hotspots in a few seconds): every level is a sorted uint64 array of hexes with
+count arrays (numpy); parents come from the H3 index bits, and since a parent keeps its
+children's leading bits, sorted children give sorted parents and one `reduceat` sums them. The
+7-hex disk is looked up (h3's integer API) only where the limit can bite (unclipped > target
+and max > target). Ratios stay integer pairs, multiplied and rounded once per distinct chain.
 """
 
 from __future__ import annotations
 
-from collections import Counter
+import math
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
+from itertools import chain
+
+import h3.api.basic_int as h3
+import numpy as np
 
 from oracle.density.params import COUNT_RES, DEFAULT_PARAMS, SCALED_RES, DensityParams
 from oracle.density.rounding import round_half_even, scaled_decimal
@@ -35,6 +41,8 @@ SCALE_PLACES = 4
 MISSING_SCALE = Decimal("0.2")
 
 Progress = Callable[[int], None]
+_ONE = scaled_decimal(10**SCALE_PLACES, SCALE_PLACES)
+_PAIR = 1 << 32  # (clipped, unclipped) as one int64: counts stay below 2^31 (checked)
 
 
 # H3 index layout (h3geo.org "H3 Index Representations"): resolution in bits 52-55, then 15
@@ -53,124 +61,171 @@ def parent_at(cell: int, res: int) -> int:
     return (cell & _RES_CLEAR) | _PARENT_SET[res]
 
 
+def parents_at(cells: np.ndarray, res: int) -> np.ndarray:
+    """`parent_at` over a uint64 array. Monotone: cells of one resolution sorted ascending
+    give parents sorted ascending (only bits below the kept digits change)."""
+    return (cells & np.uint64(_RES_CLEAR)) | np.uint64(_PARENT_SET[res])
+
+
 @dataclass(frozen=True)
 class Level:
-    """One resolution's counts. `clipped` holds only the hexes that were clipped."""
+    """One resolution's counts: `hexes` sorted, `unclipped` and `clipped` aligned with it."""
 
-    unclipped: Mapping[int, int]
-    clipped: Mapping[int, int]
-    parent: Mapping[int, int]  # each hex of the finer level -> its hex here
+    hexes: np.ndarray  # uint64
+    unclipped: np.ndarray  # int64
+    clipped: np.ndarray  # int64
+
+    def index(self, hexes: np.ndarray) -> np.ndarray:
+        """Positions of `hexes` (all present) in this level."""
+        return np.searchsorted(self.hexes, hexes)
+
+    def _at(self, hex_: int) -> int:
+        i = int(np.searchsorted(self.hexes, np.uint64(hex_)))
+        if i == len(self.hexes) or int(self.hexes[i]) != hex_:
+            raise KeyError(hex_)
+        return i
+
+    def unclipped_count(self, hex_: int) -> int:
+        return int(self.unclipped[self._at(hex_)])
 
     def clipped_count(self, hex_: int) -> int:
-        return self.clipped.get(hex_, self.unclipped[hex_])
+        return int(self.clipped[self._at(hex_)])
 
 
 @dataclass(frozen=True)
 class DensityCounts:
     """Counts at res 11 (never clipped) and at every resolution 10..4."""
 
-    res11: Mapping[int, int]
-    cell11: Mapping[int, int]  # asserted cell -> its res-11 parent (itself when res 11)
+    res11: Level
     levels: Mapping[int, Level]
 
 
+Cells = Iterable[int] | np.ndarray
+
+
+def _cell_array(cells: Cells) -> np.ndarray:
+    """The cells as uint64, each checked to be a cell (mode 1) at res 11 or finer."""
+    items = cells if isinstance(cells, list | np.ndarray) else list(cells)
+    try:
+        arr = np.asarray(items, np.uint64) if isinstance(items, np.ndarray) else np.fromiter(
+            items, np.uint64, len(items))
+    except (OverflowError, TypeError, ValueError):
+        arr = None
+    bad = (
+        np.ones(len(items), bool) if arr is None
+        else ((arr >> np.uint64(_MODE_SHIFT)) & np.uint64(0xF) != 1)
+        | ((arr >> np.uint64(_RES_SHIFT)) & np.uint64(0xF) < COUNT_RES)
+    )
+    if bad.any():
+        cell = items[int(np.argmax(bad))]
+        shown = f"{int(cell):x}" if int(cell) >= 0 else repr(cell)
+        raise geo.GeoError(f"{shown} is not a cell at resolution {COUNT_RES} or finer")
+    assert arr is not None
+    return arr
+
+
+def _roll_up(children: np.ndarray, counts: np.ndarray, res: int) -> tuple[np.ndarray, np.ndarray]:
+    """Parents at `res` of sorted `children` and the sums of their counts (sorted, unique)."""
+    parents = parents_at(children, res)
+    if not len(parents):
+        return parents, counts
+    starts = np.flatnonzero(np.concatenate(([True], parents[1:] != parents[:-1])))
+    return parents[starts], np.add.reduceat(counts, starts)
+
+
+def _occupied(hexes: np.ndarray, unclipped: np.ndarray, which: np.ndarray, target: int
+              ) -> np.ndarray:
+    """For each hex at positions `which`: how many hexes of its 7-hex disk (6 at a pentagon)
+    have an unclipped count reaching `target` (a hex with no hotspot counts 0)."""
+    disks = [h3.grid_disk(int(h), 1) for h in hexes[which]]
+    sizes = np.fromiter(map(len, disks), np.int64, len(disks))
+    flat = np.fromiter(chain.from_iterable(disks), np.uint64, int(sizes.sum()))
+    pos = np.minimum(np.searchsorted(hexes, flat), len(hexes) - 1)
+    reaches = (hexes[pos] == flat) & (unclipped[pos] >= target)
+    starts = np.concatenate(([0], np.cumsum(sizes)[:-1]))
+    return np.add.reduceat(reaches.astype(np.int64), starts)
+
+
 def hex_counts(
-    cells: Iterable[int], params: DensityParams = DEFAULT_PARAMS, progress: Progress | None = None
+    cells: Cells, params: DensityParams = DEFAULT_PARAMS, progress: Progress | None = None
 ) -> DensityCounts:
     """Roll hotspot counts up from res 11 to res 4 with clipping (rules 1 and 2).
 
     Cells must be valid H3 cells (the command validates with geo.parse_cell; the registry
     validated assertions); only the mode and resolution are re-checked here.
     """
-    population = Counter(cells)
-    cell11: dict[int, int] = {}
-    res11: dict[int, int] = {}
-    for cell, n in population.items():
-        if (cell >> _MODE_SHIFT) & 0xF != 1 or (cell >> _RES_SHIFT) & 0xF < COUNT_RES:
-            raise geo.GeoError(f"{cell:x} is not a cell at resolution {COUNT_RES} or finer")
-        p11 = parent_at(cell, COUNT_RES)
-        cell11[cell] = p11
-        res11[p11] = res11.get(p11, 0) + n
-    levels: dict[int, Level] = {}
+    arr = _cell_array(cells)
+    if len(arr) >= 1 << 31:
+        raise ValueError("more than 2^31 hotspots")
+    hexes, counts = np.unique(parents_at(arr, COUNT_RES), return_counts=True)
+    counts = counts.astype(np.int64)
+    res11 = Level(hexes, counts, counts)
     if progress:
         progress(1)
-    child_counts: Mapping[int, int] = res11
+    levels: dict[int, Level] = {}
     for res in SCALED_RES:
         row = params.at(res)
-        set_bits = _PARENT_SET[res]
-        parent = {child: (child & _RES_CLEAR) | set_bits for child in child_counts}
-        sums: dict[int, int] = {}
-        for child, n in child_counts.items():
-            p = parent[child]
-            sums[p] = sums.get(p, 0) + n
-        clipped: dict[int, int] = {}
-        can_vary = row.max > row.target
-        for hex_, n in sums.items():
-            if n <= row.target:
-                continue  # limit >= target >= n: nothing to clip
-            if can_vary:
-                occupied = sum(
-                    1 for h in geo.grid_disk(geo.Cell(hex_), 1) if sums.get(h, 0) >= row.target
-                )
-                limit = min(row.max, row.target * max(occupied - row.neighbors + 1, 1))
+        hexes, unclipped = _roll_up(hexes, counts, res)
+        counts = unclipped
+        over = np.flatnonzero(unclipped > row.target)  # else limit >= target >= n: no clip
+        if len(over):
+            if row.max > row.target:
+                occupied = _occupied(hexes, unclipped, over, row.target)
+                limit = np.minimum(
+                    row.max, row.target * np.maximum(occupied - row.neighbors + 1, 1))
             else:
-                limit = row.max
-            if limit < n:
-                clipped[hex_] = limit
-        levels[res] = Level(unclipped=sums, clipped=clipped, parent=parent)
-        if clipped:
-            child_counts = {h: clipped.get(h, n) for h, n in sums.items()}
-        else:
-            child_counts = sums
+                limit = np.full(len(over), row.max, np.int64)
+            counts = unclipped.copy()
+            counts[over] = np.minimum(unclipped[over], limit)
+        levels[res] = Level(hexes, unclipped, counts)
         if progress:
             progress(1)
-    return DensityCounts(res11=res11, cell11=cell11, levels=levels)
+    return DensityCounts(res11=res11, levels=levels)
 
 
-def scales_from_counts(counts: DensityCounts, cells: Iterable[int]) -> dict[int, Decimal]:
-    """Rule 3: the rounded product of clipped/unclipped over res 10..4, per asserted cell."""
-    # Only hexes with a clipped ancestor (or themselves clipped) have a product other than 1;
-    # `chain` holds just those, as exact (numerator, denominator) pairs.
-    chain: dict[int, tuple[int, int]] = {}
-    for res in reversed(SCALED_RES):  # 4, 5, ..., 10: parents before children
+def scales_from_counts(counts: DensityCounts, cells: Cells) -> dict[int, Decimal]:
+    """Rule 3: the rounded product of clipped/unclipped over res 10..4, per asserted cell
+    (the dict in the order the cells come, each cell once).
+
+    The product depends only on a cell's res-10 hex, so it is formed per res-10 hex: each
+    level's ratio as an integer pair (1/1 where nothing was clipped), the distinct chains of
+    pairs numbered with numpy, and each distinct chain multiplied and rounded once, exactly."""
+    given = _cell_array(cells)
+    top = counts.levels[SCALED_RES[0]]
+    pairs = []
+    for res in SCALED_RES:
         level = counts.levels[res]
-        coarser = chain
-        chain = {}
-        if coarser:  # inherit the product of the parent one resolution up
-            for hex_, p in counts.levels[res - 1].parent.items():
-                up = coarser.get(p)
-                if up is not None:
-                    chain[hex_] = up
-        for hex_, c in level.clipped.items():
-            u = level.unclipped[hex_]
-            up = chain.get(hex_, (1, 1))
-            chain[hex_] = (c * up[0], u * up[1])
-    one = scaled_decimal(10**SCALE_PLACES, SCALE_PLACES)
-    rounded: dict[tuple[int, int], Decimal] = {}
-    res10_parent = counts.levels[SCALED_RES[0]].parent
-    out: dict[int, Decimal] = {}
-    for cell in cells:
-        if cell in out:
-            continue
-        ratio = chain.get(res10_parent[counts.cell11[cell]])
-        if ratio is None:
-            out[cell] = one
-            continue
-        value = rounded.get(ratio)
-        if value is None:
-            q = round_half_even(ratio[0], ratio[1], SCALE_PLACES)
-            value = rounded[ratio] = scaled_decimal(q, SCALE_PLACES)
-        out[cell] = value
-    return out
+        at = level.index(parents_at(top.hexes, res)) if res != SCALED_RES[0] else slice(None)
+        c, u = level.clipped[at], level.unclipped[at]
+        same = c == u
+        pairs.append((np.where(same, 1, c), np.where(same, 1, u)))
+    scale_of_hex = np.full(len(top.hexes), _ONE, object)
+    clipped = np.flatnonzero(np.any([c != u for c, u in pairs], axis=0)) if pairs else []
+    if len(clipped):
+        chain_id = np.zeros(len(clipped), np.int64)
+        for c, u in pairs:  # number the distinct (chain so far, this level's pair)
+            _, pair_id = np.unique(c[clipped] * _PAIR + u[clipped], return_inverse=True)
+            _, chain_id = np.unique(chain_id * (int(pair_id.max()) + 1) + pair_id.reshape(-1),
+                                    return_inverse=True)
+            chain_id = chain_id.reshape(-1)
+        some_row = np.empty(int(chain_id.max()) + 1, np.int64)
+        some_row[chain_id] = clipped  # any row of a chain: all have the same pairs
+        values = np.empty(len(some_row), object)
+        for i, row in enumerate(some_row.tolist()):
+            num = math.prod(int(c[row]) for c, _ in pairs)
+            den = math.prod(int(u[row]) for _, u in pairs)
+            values[i] = scaled_decimal(round_half_even(num, den, SCALE_PLACES), SCALE_PLACES)
+        scale_of_hex[clipped] = values[chain_id]
+    at10 = top.index(parents_at(given, SCALED_RES[0]))
+    return dict(zip(given.tolist(), scale_of_hex[at10].tolist(), strict=True))
 
 
 def density_scales(
     cells: Iterable[int], params: DensityParams = DEFAULT_PARAMS, progress: Progress | None = None
 ) -> dict[int, Decimal]:
     """The scale map for interactive hotspots at `cells` (a repeated cell = co-located)."""
-    cell_list = cells if isinstance(cells, list) else list(cells)
-    counts = hex_counts(cell_list, params, progress)
-    return scales_from_counts(counts, cell_list)
+    cell_arr = _cell_array(cells)
+    return scales_from_counts(hex_counts(cell_arr, params, progress), cell_arr)
 
 
 def scale_of(scales: Mapping[int, Decimal], cell: int | None) -> Decimal:

@@ -3,8 +3,9 @@ per-wallet amounts, and what rounding leaves unallocated.
 
 Pure: the caller hands in the epoch's beacons (valid, with valid selected witnesses), the
 hex density scales and the owners; nothing here reads a clock or a database. All money is
-exact: `decimal` under a context that traps any inexact operation, so a silent rounding is
-an error, never a lost base unit.
+exact: shares are summed as integers of 10^-places (every factor is a finite decimal) and
+divided as Fractions; the Decimals it reports are built from those integers without rounding,
+so a silent rounding cannot happen and no base unit is lost.
 """
 
 from __future__ import annotations
@@ -13,11 +14,17 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from decimal import Context, Decimal, Inexact, localcontext
 from fractions import Fraction
+from functools import partial
+from itertools import compress, count, repeat
+from operator import add, attrgetter
+from typing import NamedTuple
 
-from oracle.density.rounding import fraction_to_decimal
+import numpy as np
+
+from oracle.density.rounding import fraction_to_decimal, scaled_decimal
 from oracle.density.scale import scale_of
 from oracle.rewards.model import BeaconInput, HotspotOwner
-from oracle.rewards.units import beaconer_unit, witness_unit
+from oracle.rewards.units import UNIT_PLACES, beaconer_unit, witness_unit
 
 RPS_PLACES = 15  # reward per share: 15 decimal places, half to even
 # The network's default emission per epoch, in token base units (8 decimals): 10,000,000
@@ -90,7 +97,7 @@ def split_emission(params: RewardParams) -> Pools:
     )
 
 
-def reward_per_share(pool: int | Fraction, total_shares: Decimal) -> Decimal:
+def reward_per_share(pool: int | Fraction, total_shares: Decimal | Fraction) -> Decimal:
     """pool / total shares rounded to 15 places half to even; 0 when there are no shares.
 
     `pool` is the exact pool: flooring it first paid up to one base unit less than Helium
@@ -100,14 +107,25 @@ def reward_per_share(pool: int | Fraction, total_shares: Decimal) -> Decimal:
     return fraction_to_decimal(Fraction(pool) / Fraction(total_shares), RPS_PLACES)
 
 
-@dataclass(frozen=True)
-class HotspotAmount:
+class HotspotAmount(NamedTuple):
+    """One hotspot's amounts. Its summed shares are kept as the exact integer count of
+    10^-share_places (a tuple, not a frozen dataclass: an epoch builds a million of them)."""
+
     key: bytes
     owner_wallet: bytes
-    beacon_shares: Decimal
-    witness_shares: Decimal
     beacon_amount: int
     witness_amount: int
+    beacon_units: int
+    witness_units: int
+    share_places: int
+
+    @property
+    def beacon_shares(self) -> Decimal:
+        return scaled_decimal(self.beacon_units, self.share_places)
+
+    @property
+    def witness_shares(self) -> Decimal:
+        return scaled_decimal(self.witness_units, self.share_places)
 
 
 @dataclass(frozen=True)
@@ -138,54 +156,230 @@ def compute_epoch(
     share = beaconer's scale × HIP-15 unit (× location trust when `gps_trust`); zero shares
     are neither counted nor passed to `share_sink`. A hotspot the registry does not know (no
     owner) earns nothing: its would-be amount stays unallocated.
+
+    Speed (1,000,000 hotspots / 10,000,000 shares in seconds): the per-witness work is two
+    attribute reads done by `map` in C; shares are multiplied and summed per hotspot by
+    `ShareSums` in numpy batches, as exact integers.
     """
-    with localcontext(_EXACT):
-        beacon_shares: dict[bytes, Decimal] = {}
-        witness_shares: dict[bytes, Decimal] = {}
-        scale_cache: dict[bytes, Decimal] = {}
-        ws_get = witness_shares.get
-        count = 0
-        one = Decimal(1)
-        for beacon in beacons:
-            w = len(beacon.witnesses)
-            if w == 0:
-                continue  # docs/protocol.md §5: valid but earns nothing
-            scale = scale_cache.get(beacon.hotspot_key)
-            if scale is None:
-                info = owners(beacon.hotspot_key)
-                scale = scale_of(scales, info.location if info else None)
-                scale_cache[beacon.hotspot_key] = scale
+    sums = ShareSums()
+    scale_cache: dict[bytes, Decimal] = {}
+    unit_cache: dict[int, tuple[Decimal, Decimal, int, int]] = {}
+    one = Decimal(1)
+    batch = _Batch()
+    b_keys, b_scales, b_units, b_trusts = (
+        batch.b_keys, batch.b_scales, batch.b_units, batch.b_trusts)
+    w_counts, w_units, w_keys, w_trusts = (
+        batch.w_counts, batch.w_units, batch.w_keys, batch.w_trusts)
+    for beacon in beacons:
+        witnesses = beacon.witnesses
+        w = len(witnesses)
+        if w == 0:
+            continue  # docs/protocol.md §5: valid but earns nothing
+        key = beacon.hotspot_key
+        scale = scale_cache.get(key)
+        if scale is None:
+            info = owners(key)
+            scale = scale_cache[key] = scale_of(scales, info.location if info else None)
+        units = unit_cache.get(w)
+        if units is None:
             bu, wu = beaconer_unit(w), witness_unit(w)
-            trust = beacon.location_trust if gps_trust else one
-            share = scale * bu * trust
+            units = unit_cache[w] = (bu, wu, _unit_int(bu), _unit_int(wu))
+        b_keys.append(key)
+        b_scales.append(scale)
+        b_units.append(units[2])
+        b_trusts.append(beacon.location_trust if gps_trust else one)
+        w_counts.append(w)
+        w_units.append(units[3])
+        w_keys.extend(map(_WITNESS_KEY, witnesses))
+        w_trusts.extend(map(_WITNESS_TRUST, witnesses) if gps_trust else repeat(one, w))
+        if share_sink:
+            _sink_shares(share_sink, beacon, scale, units[0], units[1], gps_trust)
+        if len(w_keys) >= _BATCH:
+            sums.add_batch(batch)
+            batch.clear()
+    sums.add_batch(batch)
+    return _wallet_amounts(epoch, params, sums, owners)
+
+
+_WITNESS_KEY = attrgetter("hotspot_key")
+_OWNER_WALLET = attrgetter("owner_wallet")
+# HotspotAmount from a row tuple without a Python-level call per hotspot (a million per epoch).
+_NEW_AMOUNT = partial(tuple.__new__, HotspotAmount)
+_WITNESS_TRUST = attrgetter("location_trust")
+_BATCH = 1 << 17  # witnesses per numpy batch: large enough to amortise, small in memory
+
+
+def _sink_shares(sink: ShareSink, beacon: BeaconInput, scale: Decimal, bu: Decimal,
+                 wu: Decimal, gps_trust: bool) -> None:
+    """Every non-zero share of one beacon as the Decimal the store records (exact, its
+    natural exponent); the sums are built from the same factors by `ShareSums`."""
+    one = Decimal(1)
+    with localcontext(_EXACT):
+        trust = beacon.location_trust if gps_trust else one
+        share = scale * bu * trust
+        if share:
+            sink(beacon.report_id, beacon.hotspot_key, BEACONER, bu, scale, trust, share)
+        for wit in beacon.witnesses:
+            trust = wit.location_trust if gps_trust else one
+            share = scale * wu * trust
             if share:
-                key = beacon.hotspot_key
-                beacon_shares[key] = beacon_shares.get(key, 0) + share
-                count += 1
-                if share_sink:
-                    share_sink(beacon.report_id, key, BEACONER, bu, scale, trust, share)
-            base = scale * wu
-            if not base:
-                continue
-            if share_sink is None and gps_trust:  # the hot path: no sink, trust applies
-                for wit in beacon.witnesses:
-                    share = base * wit.location_trust
-                    if share:
-                        key = wit.hotspot_key
-                        witness_shares[key] = ws_get(key, 0) + share
-                        count += 1
-                continue
-            for wit in beacon.witnesses:
-                trust = wit.location_trust if gps_trust else one
-                share = base * trust
-                if not share:
-                    continue
-                key = wit.hotspot_key
-                witness_shares[key] = ws_get(key, 0) + share
-                count += 1
-                if share_sink:
-                    share_sink(wit.report_id, key, WITNESSER, wu, scale, trust, share)
-        return amounts_from_shares(epoch, params, beacon_shares, witness_shares, owners, count)
+                sink(wit.report_id, wit.hotspot_key, WITNESSER, wu, scale, trust, share)
+
+
+@dataclass
+class _Batch:
+    """Shares waiting for `ShareSums.add_batch`: one row per beacon (its beaconer share and
+    its witnesses' common scale and unit), one per witness (key and trust)."""
+
+    b_keys: list[bytes] = field(default_factory=list)
+    b_scales: list[Decimal] = field(default_factory=list)
+    b_units: list[int] = field(default_factory=list)  # beaconer unit × 10^UNIT_PLACES
+    b_trusts: list[Decimal] = field(default_factory=list)
+    w_counts: list[int] = field(default_factory=list)
+    w_units: list[int] = field(default_factory=list)  # witness unit × 10^UNIT_PLACES
+    w_keys: list[bytes] = field(default_factory=list)
+    w_trusts: list[Decimal] = field(default_factory=list)
+
+    def clear(self) -> None:
+        for column in (self.b_keys, self.b_scales, self.b_units, self.b_trusts,
+                       self.w_counts, self.w_units, self.w_keys, self.w_trusts):
+            column.clear()
+
+
+_INT64_SAFE = 1 << 63
+
+
+class ShareSums:
+    """Exact per-hotspot sums of shares (scale × unit × trust), as integers of 10^-places.
+
+    places = scale places + UNIT_PLACES + trust places, the most any factor seen so far needs
+    (a factor with more places widens them and multiplies every sum by 10^k, exactly). Sums
+    are numpy int64 while a bound on every product and sum (largest factors × rows so far)
+    stays below 2^63, and Python ints in object arrays from then on: never a wrapped or
+    rounded share. Hotspots get ids as they first appear.
+    """
+
+    def __init__(self) -> None:
+        self.index: dict[bytes, int] = {}
+        self._next_id = count()
+        self.dtype: type = np.int64
+        self.beacon = np.zeros(0, self.dtype)
+        self.witness = np.zeros(0, self.dtype)
+        self.beacon_seen = np.zeros(0, bool)  # a non-zero beaconer share was added
+        self.witness_seen = np.zeros(0, bool)
+        self.share_count = 0
+        self.scale_places = 0
+        self.trust_places = 0
+        self._scale_ints: dict[Decimal, int] = {}
+        self._trust_ints: dict[Decimal, int] = {}
+        self._rows = 0
+        self._largest = 0  # largest |scale int × unit int × trust int| so far
+
+    @property
+    def places(self) -> int:
+        return self.scale_places + UNIT_PLACES + self.trust_places
+
+    def add_batch(self, batch: _Batch) -> None:
+        if not batch.b_keys:
+            return
+        self._learn(batch.b_scales, self._scale_ints, "scale_places")
+        self._learn(set(batch.b_trusts).union(batch.w_trusts), self._trust_ints, "trust_places")
+        n_b, n_w = len(batch.b_keys), len(batch.w_keys)
+        self._rows += n_b + n_w
+        largest = (max(map(abs, self._scale_ints.values())) * 2 * 10**UNIT_PLACES
+                   * max(map(abs, self._trust_ints.values())))
+        self._largest = max(self._largest, largest)
+        if self.dtype is not object and self._largest * self._rows >= _INT64_SAFE:
+            self._to_objects()
+        dt = self.dtype
+        s_b = np.fromiter(map(self._scale_ints.__getitem__, batch.b_scales), dt, n_b)
+        t_b = np.fromiter(map(self._trust_ints.__getitem__, batch.b_trusts), dt, n_b)
+        w_counts = np.array(batch.w_counts, np.int64)
+        base_w = np.repeat(s_b * np.array(batch.w_units, dt), w_counts)
+        t_w = np.fromiter(map(self._trust_ints.__getitem__, batch.w_trusts), dt, n_w)
+        ids = self._ids(batch.b_keys)
+        self._add("beacon", "beacon_seen", ids, s_b * np.array(batch.b_units, dt) * t_b)
+        self._add("witness", "witness_seen", self._ids(batch.w_keys), base_w * t_w)
+
+    def add_decimals(self, witness: bool, shares: Mapping[bytes, Decimal]) -> None:
+        """Whole Decimal shares per hotspot (Helium's published cases): each a row with scale
+        = the share, unit 1, trust 1; a witness share is the only witness of a beacon whose
+        own unit is 0."""
+        n, unit, one = len(shares), 10**UNIT_PLACES, Decimal(1)
+        batch = _Batch(b_keys=list(shares), b_scales=list(shares.values()),
+                       b_units=[0 if witness else unit] * n, b_trusts=[one] * n,
+                       w_counts=[1 if witness else 0] * n, w_units=[unit if witness else 0] * n)
+        if witness:
+            batch.w_keys, batch.w_trusts = batch.b_keys, batch.b_trusts
+        self.add_batch(batch)
+
+    def _ids(self, keys: list[bytes]) -> np.ndarray:
+        """An id per key: a new key takes the next number of a counter that every lookup
+        advances, so one C-level `setdefault` per key does both (ids are unique, not dense:
+        at most one per row)."""
+        ids = np.fromiter(map(self.index.setdefault, keys, self._next_id), np.int64, len(keys))
+        size = int(ids.max()) + 1 if len(ids) else 0
+        if size > len(self.beacon):
+            size = max(size, 2 * len(self.beacon))
+            for name in ("beacon", "witness", "beacon_seen", "witness_seen"):
+                old = getattr(self, name)
+                grown = np.zeros(size, old.dtype)
+                grown[: len(old)] = old
+                setattr(self, name, grown)
+        return ids
+
+    def _add(self, name: str, seen: str, ids: np.ndarray, values: np.ndarray) -> None:
+        nonzero = values != 0
+        if not nonzero.all():
+            ids, values = ids[nonzero], values[nonzero]
+        self.share_count += len(ids)
+        np.add.at(getattr(self, name), ids, values)
+        getattr(self, seen)[ids] = True
+
+    def _learn(self, values: Iterable[Decimal], ints: dict[Decimal, int], places: str) -> None:
+        """Give every new factor its integer; widen the places when one needs more."""
+        new = [v for v in set(values) if v not in ints]
+        if not new:
+            return
+        parts = [decimal_units(v) for v in new]
+        wanted = max(p for _, p in parts)
+        have = getattr(self, places)
+        if wanted > have:
+            factor = 10 ** (wanted - have)
+            self._largest *= factor
+            if self.dtype is not object and max(factor, self._largest * self._rows) >= _INT64_SAFE:
+                self._to_objects()
+            self.beacon *= factor
+            self.witness *= factor
+            for v in ints:
+                ints[v] *= factor
+            setattr(self, places, wanted)
+            have = wanted
+        for v, (n, p) in zip(new, parts, strict=True):
+            ints[v] = n * 10 ** (have - p)
+
+    def _to_objects(self) -> None:
+        self.dtype = object
+        self.beacon = self.beacon.astype(object)
+        self.witness = self.witness.astype(object)
+
+
+def decimal_units(value: Decimal) -> tuple[int, int]:
+    """(n, places) with value = n × 10^-places exactly, places ≥ 0."""
+    sign, digits, exponent = value.as_tuple()
+    if not isinstance(exponent, int):
+        raise ValueError(f"not a finite decimal: {value}")
+    n = int("".join(map(str, digits)))
+    if exponent > 0:
+        n, exponent = n * 10**exponent, 0
+    return (-n if sign else n), -exponent
+
+
+def _unit_int(unit: Decimal) -> int:
+    n, p = decimal_units(unit)
+    if p > UNIT_PLACES:
+        raise ValueError(f"a HIP-15 unit has {UNIT_PLACES} places, got {unit}")
+    return n * 10 ** (UNIT_PLACES - p)
 
 
 def amounts_from_shares(
@@ -200,40 +394,52 @@ def amounts_from_shares(
 
     Public so Helium's published cases, which are given as summed shares per hotspot (the
     oracles' `rewarder_poc_dc` and `reward_share.rs` tests), run through the same code."""
-    pools = split_emission(params)
-    zero = Decimal(0)
-    with localcontext(_EXACT):
-        b_rps = reward_per_share(pools.beacons_exact, sum(beacon_shares.values(), zero))
-        w_rps = reward_per_share(pools.witnesses_exact, sum(witness_shares.values(), zero))
-        return _wallet_amounts(epoch, params, pools, b_rps, w_rps, beacon_shares,
-                               witness_shares, owners, share_count)
+    sums = ShareSums()
+    sums.add_decimals(False, beacon_shares)
+    sums.add_decimals(True, witness_shares)
+    sums.share_count = share_count
+    return _wallet_amounts(epoch, params, sums, owners)
 
 
 def _wallet_amounts(
     epoch: int,
     params: RewardParams,
-    pools: Pools,
-    b_rps: Decimal,
-    w_rps: Decimal,
-    beacon_shares: Mapping[bytes, Decimal],
-    witness_shares: Mapping[bytes, Decimal],
+    sums: ShareSums,
     owners: Callable[[bytes], HotspotOwner | None],
-    share_count: int,
 ) -> EpochRewards:
-    zero = Decimal(0)
-    hotspots: list[HotspotAmount] = []
+    """docs/protocol.md §6 on integers: rps = pool / (Σ shares) at 15 places half to even,
+    amount = floor(rps × shares) = (rps·10^15 × shares·10^places) // 10^(15 + places)."""
+    pools = split_emission(params)
+    places = sums.places
+    one = 10**places
+    b_rps = reward_per_share(pools.beacons_exact, Fraction(int(sums.beacon.sum()), one))
+    w_rps = reward_per_share(pools.witnesses_exact, Fraction(int(sums.witness.sum()), one))
+    b_q, w_q = decimal_units(b_rps)[0], decimal_units(w_rps)[0]  # 15 places, as rounded
+    div = 10 ** (RPS_PLACES + places)
+    seen = sums.beacon_seen | sums.witness_seen
+    all_ids = np.fromiter(sums.index.values(), np.int64, len(sums.index))
+    keys = sorted(compress(sums.index, seen[all_ids].tolist()))
+    ids = np.fromiter(map(sums.index.__getitem__, keys), np.int64, len(keys))
+    b_shares, w_shares = sums.beacon[ids].astype(object), sums.witness[ids].astype(object)
+    b_amounts = (b_shares * b_q) // div  # Python ints, shares >= 0: // floors
+    w_amounts = (w_shares * w_q) // div
+    # A hotspot the registry does not know earns nothing: its amounts stay unallocated.
+    infos = list(map(owners, keys))
+    known = [info is not None for info in infos]
+    columns = [keys, infos, b_amounts.tolist(), w_amounts.tolist(), b_shares.tolist(),
+               w_shares.tolist()]
+    if not all(known):
+        columns = [list(compress(column, known)) for column in columns]
+    keys, infos, b_list, w_list, bs_list, ws_list = columns
+    owner_wallets = list(map(_OWNER_WALLET, infos))
+    hotspots = tuple(map(_NEW_AMOUNT, zip(
+        keys, owner_wallets, b_list, w_list, bs_list, ws_list, repeat(places))))
     wallets: dict[bytes, int] = {}
     total_paid = 0
-    for key in sorted(beacon_shares.keys() | witness_shares.keys()):
-        info = owners(key)
-        if info is None:
-            continue
-        bs, ws = beacon_shares.get(key, zero), witness_shares.get(key, zero)
-        b_amount, w_amount = int(b_rps * bs), int(w_rps * ws)  # >= 0: int() floors
-        hotspots.append(HotspotAmount(key, info.owner_wallet, bs, ws, b_amount, w_amount))
-        if b_amount + w_amount:
-            wallets[info.owner_wallet] = wallets.get(info.owner_wallet, 0) + b_amount + w_amount
-            total_paid += b_amount + w_amount
+    for wallet, amount in zip(owner_wallets, map(add, b_list, w_list), strict=True):
+        if amount:
+            wallets[wallet] = wallets.get(wallet, 0) + amount
+            total_paid += amount
     unallocated = params.emission - total_paid - pools.operations - pools.oracles
     if unallocated < 0:
         raise ArithmeticError("epoch pays out more than its emission")  # a bug, never input
@@ -247,5 +453,5 @@ def _wallet_amounts(
         wallets=tuple(sorted(wallets.items())),
         total_paid=total_paid,
         unallocated=unallocated,
-        share_count=share_count,
+        share_count=sums.share_count,
     )

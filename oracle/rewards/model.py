@@ -2,25 +2,25 @@
 
 Only valid beacons matter, and of their witnesses only the valid, selected ones (HIP-83's
 first 14); the source adapter filters, so the engine stays a pure function of these records.
+They are NamedTuples, immutable like frozen dataclasses but several times cheaper to build:
+an epoch's source builds one per share, 10,000,000 of them for a million hotspots.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from decimal import Decimal
+from typing import NamedTuple
 
 DAY_MS = 86_400_000
 
 
-@dataclass(frozen=True, slots=True)
-class WitnessInput:
+class WitnessInput(NamedTuple):
     report_id: bytes
     hotspot_key: bytes
     location_trust: Decimal
 
 
-@dataclass(frozen=True, slots=True)
-class BeaconInput:
+class BeaconInput(NamedTuple):
     """A valid beacon of the epoch with its valid selected witnesses."""
 
     report_id: bytes
@@ -29,8 +29,7 @@ class BeaconInput:
     witnesses: tuple[WitnessInput, ...]
 
 
-@dataclass(frozen=True, slots=True)
-class HotspotOwner:
+class HotspotOwner(NamedTuple):
     """Who is paid for a hotspot, and where it is asserted (for its hex density scale)."""
 
     key: bytes

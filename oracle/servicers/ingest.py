@@ -186,8 +186,11 @@ class IngestServicer:
                     kind = request.WhichOneof("msg")
                     if kind not in ("beacon", "witness", "coverage"):
                         raise SessionError("only reports may follow the session init")
-                    await acks.put(begin(kind, getattr(request, kind), session=session,
-                                         gate=gate))
+                    future = begin(kind, getattr(request, kind), session=session, gate=gate)
+                    if acks.full():  # the window is full: wait for the writer
+                        await acks.put(future)
+                    else:  # the hot path: no coroutine per report
+                        acks.put_nowait(future)
         except TimeoutError:
             raise SessionError(
                 f"session expired after {self._limits.session_max_s:g} s; open a new stream"
@@ -205,7 +208,7 @@ class IngestServicer:
 
     async def _write(self, context: grpc.aio.ServicerContext, acks: asyncio.Queue[Any]) -> None:
         while True:
-            future = await acks.get()
+            future = acks.get_nowait() if not acks.empty() else await acks.get()
             if future is None:
                 return
             # No per-report timer here: the session timeout bounds the stream, and the

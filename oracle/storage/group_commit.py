@@ -84,14 +84,18 @@ class GroupCommitter:
 
     def store(self, row: NewReport) -> asyncio.Future[InsertResult]:
         """Queue `row`; the future resolves once its transaction has committed."""
+        future: asyncio.Future[InsertResult] = asyncio.get_running_loop().create_future()
+        self.store_into(row, future)
+        return future
+
+    def store_into(self, row: NewReport, future: asyncio.Future[InsertResult]) -> None:
+        """Queue `row` and resolve the caller's own `future` (of the running loop) once its
+        transaction has committed: no second future and callback per report on the hot path."""
         if self._thread is None:
             raise StorageError("the ingest writer is not running")
         if self._queue.qsize() >= self._max_queue:
             raise Overloaded("ingest queue full; retry later")
-        loop = asyncio.get_running_loop()
-        future: asyncio.Future[InsertResult] = loop.create_future()
-        self._queue.put((row, future, loop))
-        return future
+        self._queue.put((row, future, future.get_loop()))
 
     def _run(self) -> None:
         stopping = False

@@ -7,6 +7,7 @@ learn which reports this replica inserted when two replicas race on the same rep
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
@@ -122,6 +123,27 @@ class PostgresRepository(SqlRepository):
 
     def _lock_migrations(self, tx: Tx) -> None:
         tx.execute("SELECT pg_advisory_xact_lock(?)", (MIGRATION_LOCK,))
+
+    @contextmanager
+    def exclusive(self, name: str) -> Iterator[bool]:
+        """A session advisory lock on a connection of its own, held while the block runs
+        (a replica that dies loses it with its connection)."""
+        import psycopg
+
+        key = int.from_bytes(hashlib.sha256(name.encode()).digest()[:8], "big", signed=True)
+        try:
+            conn = psycopg.connect(self.url, autocommit=True)
+        except psycopg.Error as exc:
+            raise DatabaseUnreachable(
+                f"cannot connect to PostgreSQL: {exc}".splitlines()[0]) from exc
+        try:
+            try:
+                row = conn.execute("SELECT pg_try_advisory_lock(%s)", (key,)).fetchone()
+            except psycopg.OperationalError as exc:
+                raise StorageError(f"PostgreSQL: {str(exc).strip().splitlines()[0]}") from exc
+            yield bool(row and row[0])
+        finally:
+            conn.close()  # ends the session, and with it the lock
 
     def _lock_denylist(self, tx: Tx) -> None:
         tx.execute("LOCK TABLE denylist_versions IN EXCLUSIVE MODE")

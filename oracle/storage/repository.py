@@ -173,6 +173,11 @@ class Repository(Protocol):
 
     def transaction(self) -> AbstractContextManager[Tx]: ...
 
+    def exclusive(self, name: str) -> AbstractContextManager[bool]:
+        """Hold the lock `name` across every replica of the database while the block runs;
+        the block gets False (and should skip its work) when another replica holds it."""
+        ...
+
     # ingest
     def insert_reports(self, rows: Sequence[NewReport]) -> list[InsertResult]: ...
 

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Sequence
-from contextlib import AbstractContextManager
+from collections.abc import Iterator, Sequence
+from contextlib import AbstractContextManager, contextmanager
 from typing import Any
 
 from oracle.errors import StaleVersion
@@ -110,6 +110,11 @@ class SqlRepository(VerificationQueries, RegistryQueries):
     def _lock_migrations(self, tx: Tx) -> None:
         """Replicas starting together must not apply one step twice (PostgreSQL overrides)."""
 
+    @contextmanager
+    def exclusive(self, name: str) -> Iterator[bool]:
+        """One server per SQLite file, so nobody else holds it (PostgreSQL overrides)."""
+        yield True
+
     def schema_version(self) -> int:
         rows = self._read("SELECT max(version) FROM schema_version")
         return int(rows[0][0] or 0)
@@ -121,7 +126,10 @@ class SqlRepository(VerificationQueries, RegistryQueries):
             first.setdefault(row.id, row)
         with self.transaction(immediate=True) as tx:
             existing = self._received(tx, list(first))
-            fresh = [r for i, r in first.items() if i not in existing]
+            # In id order: two replicas inserting overlapping batches then lock the same
+            # rows in the same order, so one waits for the other instead of deadlocking.
+            fresh = sorted((r for i, r in first.items() if i not in existing),
+                           key=lambda r: r.id)
             inserted = self._insert_new(tx, fresh) if fresh else set()
             lost = [r.id for r in fresh if r.id not in inserted]  # a replica won the race
             if lost:

@@ -23,7 +23,6 @@ from oracle.storage.repository import (
 )
 
 BEACON, WITNESS = 0, 1
-STALE_DETAIL = "not verified within 45 min of arrival"
 REPORT_COLS = "id, kind, hotspot_key, received_ms, raw, data, remote_entropy, status"
 VERDICT_COLS = (
     "report_id, kind, hotspot_key, beacon_id, received_ms, valid, reason, selected, "
@@ -52,6 +51,13 @@ def verdict_row(row: Sequence[Any]) -> StoredVerdict:
 def marks(n: int) -> str:
     return ",".join("?" * n)
 
+
+
+def stale_detail(stale_after_ms: int) -> str:
+    """A stale verdict's text names the window the operator set, not the default's."""
+    minutes, seconds = divmod(stale_after_ms // 1000, 60)
+    window = f"{minutes} min" if seconds == 0 else f"{stale_after_ms / 1000:g} s"
+    return f"not verified within {window} of arrival"
 
 class VerificationQueries:
     """Needs `transaction`, `_read`, `lock_clause`, `row_lock` from the SQL base."""
@@ -162,7 +168,7 @@ class VerificationQueries:
                 f"INSERT INTO verdicts ({VERDICT_COLS}) SELECT id, kind, hotspot_key, NULL, "
                 "received_ms, 0, ?, 0, '0', 0, 0, ?, ? FROM reports "
                 f"WHERE {where} ON CONFLICT (report_id) DO NOTHING",
-                (REASON_STALE, STALE_DETAIL, now_ms, *params),
+                (REASON_STALE, stale_detail(stale_after_ms), now_ms, *params),
             )
             tx.execute(
                 "UPDATE reports SET status = ?, claimed_by = NULL, claim_until_ms = NULL "

@@ -3,6 +3,11 @@
 
 A key on the wire is 33 bytes: a tag byte (network | key type) and the raw 32-byte key, the form
 helium-crypto uses, so addresses and key files move between pocnet and gateway-rs unchanged.
+
+Signing and verification are libsodium's (through PyNaCl): RFC 8032 Ed25519 gives the same
+signatures whatever the library, and libsodium costs a small hotspot about a quarter of the
+memory of OpenSSL's bindings (`cryptography`) while verifying faster (docs/benchmarks.md).
+libsodium also refuses keys and signature points of small order, which no honest signer makes.
 """
 
 from __future__ import annotations
@@ -13,9 +18,8 @@ from enum import IntEnum
 from pathlib import Path
 
 import base58
-from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
-from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+from nacl.bindings import crypto_sign, crypto_sign_open, crypto_sign_seed_keypair
+from nacl.exceptions import CryptoError
 
 from pocnet.errors import DecodeError, KeyFileError, SignatureError
 
@@ -47,17 +51,13 @@ def _network_of(tag: int) -> Network:
 class PublicKey:
     """A tagged Ed25519 public key; equal and hashable by its 33 bytes."""
 
-    __slots__ = ("_key", "_network", "_raw")
+    __slots__ = ("_network", "_raw")
 
     def __init__(self, network: Network, raw: bytes) -> None:
         if len(raw) != RAW_KEY_LEN:
             raise DecodeError(f"Ed25519 key must be {RAW_KEY_LEN} bytes, got {len(raw)}")
         self._network = Network(network)
         self._raw = bytes(raw)
-        try:
-            self._key = Ed25519PublicKey.from_public_bytes(self._raw)
-        except ValueError as exc:
-            raise DecodeError(f"not an Ed25519 public key: {exc}") from None
 
     @classmethod
     def from_bytes(cls, data: bytes) -> PublicKey:
@@ -98,10 +98,8 @@ class PublicKey:
         """Raise SignatureError unless `signature` is this key's Ed25519 signature of message."""
         if len(signature) != SIGNATURE_LEN:
             raise SignatureError(f"signature must be {SIGNATURE_LEN} bytes, got {len(signature)}")
-        try:
-            self._key.verify(bytes(signature), bytes(message))
-        except InvalidSignature:
-            raise SignatureError(f"bad signature for {self.address}") from None
+        if not is_valid_signature(self._raw, message, signature):
+            raise SignatureError(f"bad signature for {self.address}")
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, PublicKey):
@@ -118,6 +116,23 @@ class PublicKey:
         return self.address
 
 
+def is_valid_signature(raw_pubkey32: bytes, message: bytes, signature: bytes) -> bool:
+    """The one Ed25519 check of the network, for callers that want a yes or no (the oracle's
+    signature helpers) as well as for PublicKey.verify.
+
+    libsodium's: besides S >= L it refuses small-order public keys and small-order R, with
+    which a signature can be made that "verifies" for a key nobody holds a secret for.
+    """
+    if len(raw_pubkey32) != RAW_KEY_LEN or len(signature) != SIGNATURE_LEN:
+        return False
+    try:
+        # The combined form (signature || message) is libsodium's public API for a check.
+        crypto_sign_open(bytes(signature) + bytes(message), bytes(raw_pubkey32))
+    except CryptoError:
+        return False
+    return True
+
+
 def verify_ed25519(raw_pubkey32: bytes, message: bytes, signature: bytes) -> None:
     """Verify a plain (untagged) Ed25519 signature, e.g. by an owner's Solana wallet."""
     try:
@@ -130,14 +145,14 @@ def verify_ed25519(raw_pubkey32: bytes, message: bytes, signature: bytes) -> Non
 class Keypair:
     """An Ed25519 signing key with its network tag. The secret never leaves except to a key file."""
 
-    __slots__ = ("_private", "_public", "_seed")
+    __slots__ = ("_public", "_secret", "_seed")
 
     def __init__(self, seed: bytes, network: Network) -> None:
         if len(seed) != SEED_LEN:
             raise DecodeError(f"Ed25519 seed must be {SEED_LEN} bytes, got {len(seed)}")
         self._seed = bytes(seed)
-        self._private = Ed25519PrivateKey.from_private_bytes(self._seed)
-        raw = self._private.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
+        # libsodium's secret key is seed || public key, the 64 bytes gateway-rs files hold.
+        raw, self._secret = crypto_sign_seed_keypair(self._seed)
         self._public = PublicKey(Network(network), raw)
 
     @classmethod
@@ -172,7 +187,7 @@ class Keypair:
 
     def sign(self, message: bytes) -> bytes:
         """64-byte Ed25519 signature (deterministic, RFC 8032)."""
-        return self._private.sign(bytes(message))
+        return crypto_sign(bytes(message), self._secret)[:SIGNATURE_LEN]
 
     def to_keyfile_bytes(self) -> bytes:
         return bytes([self.network]) + self._seed + self._public.raw

@@ -76,6 +76,15 @@ def coerce(kind: Any, value: Any, from_env: bool) -> Any:
         if isinstance(value, str):
             return value
         raise ValueError("must be a string")
+    if isinstance(kind, types.UnionType):  # e.g. `int | str`: the first member that fits
+        for member in kind.__args__:
+            try:
+                return coerce(member, value, from_env)
+            except ValueError:
+                continue
+        raise ValueError("must be " + " or ".join(
+            {int: "an integer", float: "a number", str: "a string", bool: "true or false"}
+            .get(m, m.__name__) for m in kind.__args__))
     if isinstance(kind, types.GenericAlias) and kind.__origin__ is tuple:
         if from_env:
             return tuple(part.strip() for part in value.split(",") if part.strip())

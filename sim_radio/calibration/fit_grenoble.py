@@ -1,30 +1,33 @@
-"""Fit the `grenoble2023` preset and the HELIUM noise floor to the real Grenoble receptions.
+"""Fit the `grenoble2023` preset, the sensors' losses and the HELIUM noise floor to the real
+Grenoble receptions.
 
-    python -m sim_radio.calibration.fit_grenoble [--links 10] [--json]
+    python -m sim_radio.calibration.fit_grenoble [--links 8] [--rounds 40] [--json]
 
-Steps, each printed so docs/simulator-models.md can quote them:
+The replay is of the real pairs (grenoble.py): each simulated link is heard at the real
+receiving hotspot's measured floor and carries its real sensor's own loss; each real frame
+counts once among the decoded. Steps, each printed so docs/simulator-models.md can quote them:
 
 1. Noise floor. Where the SNR is negative, RSSI − SNR is the floor the receiver measured (noise
    plus interference); above 0 dB the reported SNR saturates and says nothing of the floor. Per
-   hotspot (≥ 10 such frames) its median is the site's floor; their spread across hotspots is
-   the site excess's σ, the spread within a hotspot the hourly wobble.
-2. Loss curve. One knot per distance band at the band's geometric centre. Start from
-   Petäjäjärvi 2015, then repeat: replay the chain (grenoble.simulate), and move each knot by the
-   gap between the simulated and the real received-only median RSSI of its band. Selection makes
-   a band answer less than 1 dB per dB, so it takes a few dozen rounds; it stops when every band
-   is within 0.5 dB or after `--rounds`. After each round the loss in excess of free space is
-   made non-decreasing with distance (weighted least squares, each band weighted by its real
-   count), so the curve never falls slower than free space (20 dB per decade): the real band
-   medians are not monotone (−124 dBm at 1–2 km, −114 at 2–3 km: a few sensors and hotspots
-   dominate each band), no median loss grows slower than in free space, and the mesh sizes its
-   index on a loss that grows with distance.
+   hotspot (≥ 10 such frames) its median is the site's floor (the replay's, and the mesh's
+   distribution: their spread across hotspots is the site excess's σ, the spread within a
+   hotspot the hourly wobble).
+2. Loss curve and sensor losses. One knot per distance band at the band's geometric centre,
+   one constant loss per sensor (relative to the frame-weighted average sensor). Start from
+   Petäjäjärvi 2015 and no sensor loss, then repeat: replay the chain, move each knot by the
+   gap between the simulated and the real received-only median RSSI of its band and each
+   sensor's loss by the gap of its own median. After each round the knots are made
+   non-decreasing with distance (weighted least squares, each band weighted by its real
+   count): a median loss never falls with distance, and the mesh sizes its index on it.
 3. Shadowing σ: each of a few values is fitted as in 2; the one with the smallest mean band
-   gap (bands weighted by their real count) wins.
+   gap (RSSI plus SNR, bands weighted by their real count) wins.
 4. Soft decoding: the 50 % point below the SF's nominal floor and the logistic's width that
    give the real share of frames reported below the SF12 floor.
 
-The printed knots, losses and σ are pasted into sim_radio/propagation.py (GRENOBLE_*); the
-channel and siting constants into sim_radio/channel.py (HELIUM) and population.py.
+The printed knots, losses and σ are pasted into sim_radio/propagation.py (GRENOBLE_*), the
+sensor losses into grenoble.py (SENSOR_LOSS_DB); the channel and siting constants into
+sim_radio/channel.py (HELIUM) and population.py. The preset is a fixed point of step 2, which
+tests/sim_radio/calibration checks in a few seconds.
 """
 
 from __future__ import annotations
@@ -33,7 +36,7 @@ import argparse
 import itertools
 import json
 import sys
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -48,6 +51,10 @@ SIGMAS_DB = (6.0, 8.0, 10.0, 12.0)
 DECODE_OFFSETS_DB = (-1.0, -2.0, -3.0)
 DECODE_SCALES_DB = (0.5, 1.0)
 DECILES = (10, 25, 50, 75, 90)
+STEP_DB = 6.0  # the most one round moves a knot or a sensor
+LINKS = 8  # simulated links per real reception
+ROUNDS = 40  # fit iterations per σ
+MIN_SENSOR_FRAMES = 50  # sensors with fewer real frames keep the average sensor's loss
 
 
 def noise_floor_fit(real: G.Receptions, hotspot_ids: list[str]) -> dict[str, float]:
@@ -86,31 +93,90 @@ def non_decreasing(values: np.ndarray, weights: np.ndarray) -> np.ndarray:
     return np.array([b[0] for b in blocks for _ in range(int(b[2]))])
 
 
+@dataclass(frozen=True)
+class Replay:
+    """The real receptions and what the replay conditions on: each row's receiving-hotspot floor
+    (grenoble.site_floors) and its sensor."""
+
+    real: G.Receptions
+    floors: np.ndarray
+    sensors: list[str]
+    sensor_index: np.ndarray
+
+    @classmethod
+    def load(cls) -> Replay:
+        real = G.load_real()
+        sensors = G.load_sensors()
+        names, index = np.unique(np.array(sensors), return_inverse=True)
+        return cls(real, G.site_floors(real, G.load_hotspot_ids()), names.tolist(), index)
+
+    def run(
+        self, curve: P.LossCurve, channel: ch.Channel, offsets: np.ndarray, links: int
+    ) -> tuple[G.Receptions, np.ndarray, np.ndarray]:
+        """The replay with these sensor losses: simulated links, decoded, frame weights."""
+        sim, ok = G.simulate(
+            self.real,
+            curve,
+            channel,
+            pop.HELIUM_SITING,
+            links=links,
+            site_floor_dbm=self.floors,
+            extra_loss_db=offsets[self.sensor_index],
+        )
+        return sim, ok, G.frame_weights(ok, links)
+
+
 def fit_curve(
-    real: G.Receptions, sigma_db: float, channel: ch.Channel, links: int, rounds: int
-) -> P.LossCurve:
+    replay: Replay,
+    sigma_db: float,
+    channel: ch.Channel,
+    links: int,
+    rounds: int,
+    start: tuple[tuple[float, ...], np.ndarray] | None = None,
+) -> tuple[P.LossCurve, np.ndarray]:
+    """The loss curve and each sensor's own loss (its siting, relative to the frame-weighted
+    average sensor), moved together until the bands and the sensors match. From Petäjäjärvi
+    2015 and no sensor loss, or from `start` (knot losses, sensor losses in replay.sensors'
+    order): a fitted preset is (nearly) a fixed point, which is how a test checks it."""
+    real = replay.real
     bands = G.band_stats(real)
     target = np.array([b.rssi_median for b in bands])
     weights = np.array([b.count for b in bands], dtype=np.float64)
-    knots = P.GRENOBLE_KNOTS_M
-    free = P.fspl_db(np.array(knots), G.FREQ_HZ)
-    loss = np.array(P.PETAJAJARVI_2015.median_loss_db(np.array(knots), G.FREQ_HZ, strict=False))
+    sensor_target = np.array(
+        [np.median(real.rssi_dbm[replay.sensor_index == j]) for j in range(len(replay.sensors))]
+    )
+    frames = np.bincount(replay.sensor_index)
+    loss = np.array(P.PETAJAJARVI_2015.median_loss_db(np.array(P.GRENOBLE_KNOTS_M), G.FREQ_HZ,
+                                                       strict=False))
+    offsets = np.zeros(len(replay.sensors))
+    if start is not None:
+        loss, offsets = np.array(start[0], dtype=np.float64), np.array(start[1], np.float64)
     curve = replace(P.GRENOBLE_2023, loss_db=tuple(loss), shadowing_sigma_db=sigma_db)
+    per_link = np.repeat(replay.sensor_index, links)
     for _ in range(rounds):
-        sim, ok = G.simulate(real, curve, channel, pop.HELIUM_SITING, links=links)
-        gap = np.array([b.rssi_median for b in G.band_stats(sim, ok)]) - target
+        sim, ok, w = replay.run(curve, channel, offsets, links)
+        gap = np.array([b.rssi_median for b in G.band_stats(sim, ok, w)]) - target
+        for j in np.flatnonzero(frames >= MIN_SENSOR_FRAMES):
+            m = ok & (per_link == j)
+            if m.any():
+                got = G.weighted_percentile(sim.rssi_dbm[m], w[m], 50)
+                offsets[j] += np.clip(got - sensor_target[j], -STEP_DB, STEP_DB)
+        offsets -= np.average(offsets, weights=frames)
         if np.all(np.abs(gap) <= 0.5):
             break
-        excess = loss + np.clip(1.5 * gap, -6.0, 6.0) - free
-        loss = non_decreasing(excess, weights) + free
+        loss = non_decreasing(loss + np.clip(1.2 * gap, -STEP_DB, STEP_DB), weights)
         curve = replace(curve, loss_db=tuple(float(x) for x in np.round(loss, 1)))
-    return curve
+    return curve, np.round(offsets, 1)
 
 
-def residuals(real: G.Receptions, curve: P.LossCurve, channel: ch.Channel, links: int):
-    sim, ok = G.simulate(real, curve, channel, pop.HELIUM_SITING, links=links)
+def residuals(
+    replay: Replay, curve: P.LossCurve, channel: ch.Channel, offsets: np.ndarray, links: int
+) -> tuple[list[dict], np.ndarray, dict[str, float]]:
+    """Per band real and simulated medians, pooled RSSI decile gaps, share below SF12's floor."""
+    real = replay.real
+    sim, ok, w = replay.run(curve, channel, offsets, links)
     rows = []
-    for r, s in zip(G.band_stats(real), G.band_stats(sim, ok), strict=True):
+    for r, s in zip(G.band_stats(real), G.band_stats(sim, ok, w), strict=True):
         rows.append(
             {
                 "band_km": list(r.band_km),
@@ -123,50 +189,55 @@ def residuals(real: G.Receptions, curve: P.LossCurve, channel: ch.Channel, links
                 "snr_p5_sim": s.snr_p5,
             }
         )
-    pooled = np.percentile(sim.rssi_dbm[ok], DECILES) - np.percentile(real.rssi_dbm, DECILES)
+    floor = link.DEMOD_SNR_FLOOR_DB[12]
+    pooled = np.array([G.weighted_percentile(sim.rssi_dbm[ok], w[ok], q) for q in DECILES])
+    pooled -= np.percentile(real.rssi_dbm, DECILES)
     below = {
-        "real": float((real.snr_db < link.DEMOD_SNR_FLOOR_DB[12]).mean()),
-        "sim": float((sim.snr_db[ok] < link.DEMOD_SNR_FLOOR_DB[12]).mean()),
+        "real": float((real.snr_db < floor).mean()),
+        "sim": float(w[ok][sim.snr_db[ok] < floor].sum() / w[ok].sum()),
     }
     return rows, pooled, below
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--links", type=int, default=10, help="simulated links per reception")
-    parser.add_argument("--rounds", type=int, default=40, help="fit iterations per σ")
+    parser.add_argument("--links", type=int, default=LINKS, help="simulated links per reception")
+    parser.add_argument("--rounds", type=int, default=ROUNDS, help="fit iterations per σ")
     parser.add_argument("--json", action="store_true", help="machine-readable output")
     args = parser.parse_args(argv)
     if args.links < 1 or args.rounds < 1:
         print("fit_grenoble: --links and --rounds must be at least 1", file=sys.stderr)
         return 2
-    real = G.load_real()
+    replay = Replay.load()
+    real = replay.real
     noise = noise_floor_fit(real, G.load_hotspot_ids())
     channel = ch.HELIUM
     weights = np.array([b.count for b in G.band_stats(real)], dtype=np.float64)
     best = None
     for sigma in SIGMAS_DB:
-        curve = fit_curve(real, sigma, channel, args.links, args.rounds)
-        rows, _, _ = residuals(real, curve, channel, args.links)
+        curve, offsets = fit_curve(replay, sigma, channel, args.links, args.rounds)
+        rows, _, _ = residuals(replay, curve, channel, offsets, args.links)
         gaps = np.abs([r["rssi_sim"] - r["rssi_real"] for r in rows])
+        gaps += np.abs([r["snr_sim"] - r["snr_real"] for r in rows])
         score = float((gaps * weights).sum() / weights.sum())
         if best is None or score < best[0]:
-            best = (score, curve)
-    curve = best[1]  # type: ignore[index]
+            best = (score, curve, offsets)
+    _, curve, offsets = best  # type: ignore[misc]
     # Soft decoding: the 50 % point and width that give the real share of SNR below the floor.
     fits = []
     for offset, scale in itertools.product(DECODE_OFFSETS_DB, DECODE_SCALES_DB):
         trial = replace(channel, decode_offset_db=offset, decode_scale_db=scale)
-        _, _, below = residuals(real, curve, trial, args.links)
+        _, _, below = residuals(replay, curve, trial, offsets, args.links)
         fits.append((abs(below["sim"] - below["real"]), offset, scale))
     _, offset, scale = min(fits)
     channel = replace(channel, decode_offset_db=offset, decode_scale_db=scale)
-    rows, pooled, below = residuals(real, curve, channel, args.links)
+    rows, pooled, below = residuals(replay, curve, channel, offsets, args.links)
     result = {
         "noise": noise,
         "knots_m": list(curve.knots_m),
         "loss_db": list(curve.loss_db),
         "shadowing_sigma_db": curve.shadowing_sigma_db,
+        "sensor_loss_db": dict(zip(replay.sensors, offsets.tolist(), strict=True)),
         "decode_offset_db": offset,
         "decode_scale_db": scale,
         "bands": rows,
@@ -182,6 +253,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"GRENOBLE_KNOTS_M = {tuple(curve.knots_m)}")
     print(f"GRENOBLE_LOSS_DB = {tuple(curve.loss_db)}")
     print(f"GRENOBLE_SIGMA_DB = {curve.shadowing_sigma_db}")
+    print(f"sensor losses (dB, vs the frame-weighted average sensor): {result['sensor_loss_db']}")
     print(f"decode_offset_db={offset}, decode_scale_db={scale}")
     print("band km     n_real  RSSI real/sim   SNR real/sim   SNR P5 real/sim")
     for r in rows:

@@ -8,6 +8,12 @@ a hotspot sited as the `Siting` draws it, through the model's median loss, shado
 the receiver's noise-plus-interference floor and soft decoding (the same `channel` functions
 the mesh uses), and keep those decoded. Then per distance band: median RSSI, median SNR and the
 SNR's lower tail, real against simulated.
+
+The replay is of the real pairs: each simulated link is heard at the real receiving hotspot's
+measured floor (site_floors), carries its real sensor's own loss (SENSOR_LOSS_DB), and each
+real reception weighs one among the decoded (frame_weights). Which hotspots hear which
+distances, and which sensor sends from where, is Grenoble's geography; what the model must
+explain is what a received frame looks like given that.
 """
 
 from __future__ import annotations
@@ -35,6 +41,17 @@ SENSOR_EIRP_DBM = 14.0  # EU868 end devices (ETSI 25 mW ERP, as the sensors are 
 FREQ_HZ = 868.1e6
 BW_HZ = 125_000
 RADIO_KIND = "sx1302"
+# Each sensor's own loss (its siting: walls, floors, enclosure) relative to the frame-weighted
+# average sensor, fitted with the loss curve by fit_grenoble.py (which prints these). The replay
+# adds them; the mesh's hotspot-to-hotspot links carry the average sensor's, i.e. the curve.
+SENSOR_LOSS_DB = {
+    "ELSYS_EMS_B1C1_PERRET_SOO": -8.2,
+    "FTD_20CA0": 1.8,
+    "FTD_20CAC_TS": 0.8,
+    "FTD_20CBC": 4.8,
+    "FTP_20CA0": 6.8,
+    "IMST_C727B": 11.8,
+}
 _SHADOW_STREAM = 0x6E0B
 _RX_OFFSET = np.uint64(1 << 40)
 
@@ -59,6 +76,11 @@ def load_hotspot_ids(path: Path = UPLINKS_CSV) -> list[str]:
     return [row["hotspot_id"] for row in _rows(path)]
 
 
+def load_sensors(path: Path = UPLINKS_CSV) -> list[str]:
+    """The transmitting sensor (the dataset's `endpoint`) of each row of load_real."""
+    return [row["endpoint"] for row in _rows(path)]
+
+
 def load_real(path: Path = UPLINKS_CSV) -> Receptions:
     """The real receptions with a known distance (all of them bar a handful)."""
     d, rssi, snr, sf = [], [], [], []
@@ -71,6 +93,31 @@ def load_real(path: Path = UPLINKS_CSV) -> Receptions:
     return Receptions(np.array(d), np.array(rssi), np.array(snr), np.array(sf))
 
 
+# A hotspot's floor is measured from its frames with a negative SNR (above 0 dB the reported
+# SNR saturates); with fewer than this many such frames it stays unknown.
+MIN_FLOOR_FRAMES = 10
+
+
+def site_floors(real: Receptions, hotspot_ids: list[str]) -> NDArray[np.float64]:
+    """Each real reception's receiving-hotspot floor: the median RSSI − SNR over that hotspot's
+    frames with a negative SNR (noise plus interference as its radio measured it), NaN for the
+    hotspots with fewer than MIN_FLOOR_FRAMES of them."""
+    ids = np.array(hotspot_ids)
+    floor = real.rssi_dbm - real.snr_db
+    out = np.full(ids.size, np.nan)
+    for hid in np.unique(ids):
+        mine = ids == hid
+        m = mine & (real.snr_db < 0)
+        if m.sum() >= MIN_FLOOR_FRAMES:
+            out[mine] = float(np.median(floor[m]))
+    return out
+
+
+def sensor_loss_db(sensors: list[str]) -> NDArray[np.float64]:
+    """SENSOR_LOSS_DB of each row's sensor (0 for a sensor not in it)."""
+    return np.array([SENSOR_LOSS_DB.get(s, 0.0) for s in sensors])
+
+
 def simulate(
     real: Receptions,
     model: PathLossModel,
@@ -78,8 +125,15 @@ def simulate(
     siting: Siting,
     seed: int = 1,
     links: int = 10,
+    site_floor_dbm: NDArray[np.float64] | None = None,
+    extra_loss_db: NDArray[np.float64] | None = None,
 ) -> tuple[Receptions, NDArray[np.bool_]]:
-    """`links` simulated links per real reception; returns them all and which were decoded."""
+    """`links` simulated links per real reception; returns them all and which were decoded.
+
+    With `site_floor_dbm` (one per real reception, NaN where unknown; see site_floors) each
+    simulated link is heard at the real receiving hotspot's own measured floor instead of a
+    floor drawn from the siting: which hotspots hear which distances is the city's geography,
+    and a noisy rooftop that hears the 2–3 km band only reports strong frames."""
     d = np.repeat(np.maximum(real.distance_m, 1.0), links)
     sf = np.repeat(real.sf, links)
     n = d.size
@@ -100,18 +154,35 @@ def simulate(
         - sites.entry_loss_db
         - model.median_loss_db(d, FREQ_HZ, strict=False)
         - shadow
+        - (0.0 if extra_loss_db is None else np.repeat(extra_loss_db, links))
         + ch.fading_db(channel, seed, tx, rx, events)
     )
     kind = reception.RADIO_KINDS[RADIO_KIND]
-    floor = (
-        reception.noise_floor_dbm(BW_HZ, kind.noise_figure_db)
-        + sites.noise_excess_db
-        + ch.noise_wobble_db(channel, seed, rx, time_ns)
-    )
+    site = reception.noise_floor_dbm(BW_HZ, kind.noise_figure_db) + sites.noise_excess_db
+    if site_floor_dbm is not None:
+        known = np.repeat(site_floor_dbm, links)
+        site = np.where(np.isnan(known), site, known)
+    floor = site + ch.noise_wobble_db(channel, seed, rx, time_ns)
     demod = np.array([link.DEMOD_SNR_FLOOR_DB[s] for s in range(7, 13)])[sf - 7]
     ok = ch.decoded(channel, power - floor, demod, seed, tx, rx, events)
     rssi, snr = reception.report(power, BW_HZ, kind, seed, tx, rx, events, floor)
     return Receptions(d, rssi, snr, sf), ok
+
+
+def frame_weights(ok: NDArray[np.bool_], links: int) -> NDArray[np.float64]:
+    """Weights that make each real reception count once among the simulated ones: its `links`
+    simulated links share a weight of 1 over those decoded (0 if none was). Without them a
+    quiet receiver, which decodes more of its links, would outvote a noisy one, although the
+    real data holds the frames each of them actually received."""
+    decoded = ok.reshape(-1, links).sum(axis=1)
+    return np.where(ok, 1.0 / np.maximum(np.repeat(decoded, links), 1), 0.0)
+
+
+def weighted_percentile(values: NDArray[np.float64], weights: NDArray[np.float64], q: float):
+    """The smallest value whose cumulative weight reaches q % of the total (q in 0..100)."""
+    order = np.argsort(values, kind="stable")
+    cum = np.cumsum(weights[order])
+    return float(values[order][np.searchsorted(cum, q / 100.0 * cum[-1])])
 
 
 @dataclass(frozen=True)
@@ -123,12 +194,16 @@ class BandStats:
     snr_p5: float
 
 
-def band_stats(r: Receptions, keep: NDArray[np.bool_] | None = None) -> list[BandStats]:
-    """Per band of BANDS_KM: count, median RSSI, median SNR and 5th percentile of the SNR."""
+def band_stats(
+    r: Receptions, keep: NDArray[np.bool_] | None = None, weights: NDArray[np.float64] | None = None
+) -> list[BandStats]:
+    """Per band of BANDS_KM: count, median RSSI, median SNR and 5th percentile of the SNR
+    (weighted by `weights` when given, e.g. frame_weights)."""
     keep = np.ones(r.distance_m.size, bool) if keep is None else keep
+    w = np.ones(r.distance_m.size) if weights is None else weights
     out = []
     for lo, hi in BANDS_KM:
-        m = keep & (r.distance_m >= lo * 1000) & (r.distance_m < hi * 1000)
+        m = keep & (r.distance_m >= lo * 1000) & (r.distance_m < hi * 1000) & (w > 0)
         if not m.any():
             out.append(BandStats((lo, hi), 0, float("nan"), float("nan"), float("nan")))
             continue
@@ -136,9 +211,9 @@ def band_stats(r: Receptions, keep: NDArray[np.bool_] | None = None) -> list[Ban
             BandStats(
                 (lo, hi),
                 int(m.sum()),
-                float(np.median(r.rssi_dbm[m])),
-                float(np.median(r.snr_db[m])),
-                float(np.percentile(r.snr_db[m], 5)),
+                weighted_percentile(r.rssi_dbm[m], w[m], 50),
+                weighted_percentile(r.snr_db[m], w[m], 50),
+                weighted_percentile(r.snr_db[m], w[m], 5),
             )
         )
     return out

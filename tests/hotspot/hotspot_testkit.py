@@ -6,11 +6,13 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable
+from concurrent.futures import Executor, Future
 from pathlib import Path
 from typing import Any
 
 from hotspot import settings
 from hotspot.keystore import KeyStore
+from hotspot.outbox import AsyncOutbox, Outbox
 
 
 def make_settings(tmp: Path, endpoint: str = "127.0.0.1:1", **sections: dict[str, Any]):
@@ -138,6 +140,33 @@ def fill_disk(box: Any) -> None:
 
 def frames_dropped(metrics: Any) -> dict[str, float]:
     """`pocnet_hotspot_frames_dropped_total` by reason, as a scrape would read it."""
-    return {s.labels["reason"]: s.value for family in metrics.registry.collect()
-            if family.name == "pocnet_hotspot_frames_dropped" for s in family.samples
-            if s.name.endswith("_total")}
+    return scraped(metrics, "pocnet_hotspot_frames_dropped")
+
+
+def scraped(metrics: Any, name: str) -> dict[str, float]:
+    """One family's samples by their (single) label value ("" unlabelled), as Prometheus reads
+    the daemon's scrape: parsed by prometheus_client's parser, an outside reference."""
+    from prometheus_client.parser import text_string_to_metric_families
+
+    return {next(iter(s.labels.values()), ""): s.value
+            for family in text_string_to_metric_families(metrics.exposition().decode())
+            for s in family.samples if s.name in (name, name + "_total")}
+
+
+class InlineWorker(Executor):
+    """Runs each outbox operation at once on the caller's thread, so a task's test stays
+    deterministic on the fake clock (the daemon runs them on AsyncOutbox's worker thread,
+    which test_hotspot_outbox and the app tests exercise)."""
+
+    def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future:
+        done: Future = Future()
+        try:
+            done.set_result(fn(*args, **kwargs))
+        except Exception as exc:
+            done.set_exception(exc)
+        return done
+
+
+def task_outbox(box: Outbox) -> AsyncOutbox:
+    """The handle a task under test gets on `box` (which the test keeps reading directly)."""
+    return AsyncOutbox(box, InlineWorker())

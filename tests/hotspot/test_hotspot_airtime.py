@@ -12,6 +12,7 @@ import random
 from pathlib import Path
 
 import pytest
+from hotspot_testkit import task_outbox
 
 from hotspot.airtime import AirtimeLedger, dwell_limit_ms, frame_airtime_s
 from hotspot.channels import Inbox, Watch
@@ -91,7 +92,8 @@ def test_an_as923_hotspot_beacons_every_window(tmp_path: Path) -> None:
         trx = Transceiver(lambda: SimRadio(air, "me", clock.now_ns), Inbox(64), clock,
                           Backoff(random.Random(0)), metrics)
         beaconer = Beaconer(0, trx.sender(), _Entropy(clock), Watch(plan), Watch(None),
-                            KeyStore.create(tmp_path / "k"), outbox, clock, random.Random(3),
+                            KeyStore.create(tmp_path / "k"), task_outbox(outbox), clock,
+                            random.Random(3),
                             Backoff(random.Random(0)), metrics)
         stop = asyncio.Event()
         tasks = [asyncio.create_task(t.run(stop)) for t in (trx, beaconer)]

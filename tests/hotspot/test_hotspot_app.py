@@ -6,10 +6,12 @@ from __future__ import annotations
 import asyncio
 import json
 import random
+import subprocess
+import sys
 from pathlib import Path
 
 from hotspot_sink_oracle import SinkOracle, SinkServer
-from hotspot_testkit import BeaconerEvents, make_settings, run_quietly
+from hotspot_testkit import BeaconerEvents, make_settings, run_quietly, scraped
 
 from hotspot.app import run_daemon
 from hotspot.cli import main
@@ -38,10 +40,10 @@ def test_two_hotspots_beacon_and_witness_each_other_for_a_day(tmp_path: Path) ->
     def queued_reports_acknowledged() -> bool:
         if len(metrics) < 2:
             return False  # the daemons are still starting
-        queued = sum(m.beacons_sent._value.get() + m.witnesses_sent._value.get()
+        queued = sum(m.beacons_sent.get() + m.witnesses_sent.get()
                      for m in metrics)
-        acked = sum(s.value for m in metrics for s in m.reports_acknowledged.collect()[0].samples
-                    if s.name.endswith("_total"))
+        acked = sum(sum(scraped(m, "pocnet_hotspot_reports_acknowledged").values())
+                    for m in metrics)
         return acked >= queued
 
     async def go(events: BeaconerEvents) -> None:
@@ -79,7 +81,7 @@ def test_two_hotspots_beacon_and_witness_each_other_for_a_day(tmp_path: Path) ->
         assert w.frequency == beacon.frequency
         assert 0 <= w.timestamp - beacon.timestamp < NS_PER_S
     assert len(metrics) == 2
-    assert sum(m.beacons_sent._value.get() for m in metrics) == len(beacons)
+    assert sum(m.beacons_sent.get() for m in metrics) == len(beacons)
     for conf in confs:
         box = Outbox(conf.outbox.path)
         assert box.depth() == 0 and box.drops() == {}
@@ -187,3 +189,19 @@ def test_onboard_builds_a_request_signed_by_hotspot_and_owner(tmp_path: Path, ca
                  "--elevation", "1", "--owner-key", str(wallet), "--nonce", "1", "--key-file",
                  str(tmp_path / "hotspot.key")]) == 2
     assert "64 bytes" in capsys.readouterr().err
+
+
+def test_the_daemon_loads_no_heavy_module_its_configuration_does_not_use() -> None:
+    """Issue 15: a small board's memory. A fresh interpreter loads the daemon and its `run`
+    command: OpenSSL's Ed25519 (cryptography), prometheus_client with http.server and email,
+    and the drivers' libraries (u-blox GPS, serial, the SDR's numpy) are not among its modules;
+    the registry imports a driver only when the settings name it."""
+    heavy = ("cryptography", "prometheus_client", "pyubx2", "pynmeagps", "serial", "numpy",
+             "http.server", "email")
+    out = subprocess.run(
+        [sys.executable, "-c", "import sys, hotspot.app, hotspot.commands.run; "
+         "print(' '.join(sorted(sys.modules)))"],
+        capture_output=True, text=True, check=True, cwd=Path(__file__).resolve().parents[2])
+    loaded = set(out.stdout.split())
+    assert "nacl" in loaded and "grpc" in loaded          # the probe sees real imports
+    assert sorted(m for m in heavy if m in loaded) == []

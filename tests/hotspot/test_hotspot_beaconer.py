@@ -7,6 +7,7 @@ import random
 from pathlib import Path
 
 import pytest
+from hotspot_testkit import scraped, task_outbox
 
 from firmware_bridge.errors import TxRejected
 from firmware_bridge.types import TxPacket, TxReceipt
@@ -157,7 +158,7 @@ def run_beaconer(tmp: Path, hours: float, radio_factory=None, max_power: int | N
         trx = Transceiver(opener, rx, clock, Backoff(random.Random(0)), metrics)
         entropy = Entropy(clock)
         beaconer = Beaconer(gain_dbi_x10, trx.sender(), entropy, Watch(EU868), Watch(None), keys,
-                            outbox,
+                            task_outbox(outbox),
                             clock, random.Random(7), Backoff(random.Random(0)), metrics)
         stop = asyncio.Event()
         tasks = [asyncio.create_task(t.run(stop)) for t in (trx, beaconer)]
@@ -180,7 +181,7 @@ def test_one_beacon_per_window_for_three_days(tmp_path: Path) -> None:
     assert windows == [START_S + i * W for i in range(12)]
     first_delay = reports[0].timestamp / NS_PER_S - (START_S + 1000)
     assert FIRST_DELAY_MIN_S <= first_delay <= FIRST_DELAY_MAX_S
-    assert len(air.sent) == 12 and metrics.beacons_sent._value.get() == 12
+    assert len(air.sent) == 12 and metrics.beacons_sent.get() == 12
     assert entropy.calls == 12
     for (_, packet), report in zip(air.sent, reports, strict=True):
         signing.verify(report, keys.public_key)
@@ -211,9 +212,8 @@ def test_rejected_transmission_is_never_reported(tmp_path: Path) -> None:
     _, outbox, metrics, *_ = run_beaconer(tmp_path, hours=1, radio_factory=lambda: radio)
     assert radio.attempts >= 2                        # retried soon, inside the window
     assert outbox.depth() == 0
-    assert metrics.beacons_sent._value.get() == 0
-    errors = {s.labels["kind"]: s.value for s in metrics.radio_errors.collect()[0].samples
-              if s.name.endswith("_total")}
+    assert metrics.beacons_sent.get() == 0
+    errors = scraped(metrics, "pocnet_hotspot_radio_errors")
     assert errors["rejected"] == radio.attempts
 
 
@@ -238,7 +238,7 @@ def test_gain_above_the_max_eirp_sends_no_beacon(tmp_path: Path, caplog) -> None
         _, outbox, metrics, air, entropy, own = run_beaconer(tmp_path, hours=24,
                                                              gain_dbi_x10=171)
     assert air.sent == [] and outbox.depth() == 0 and entropy.calls == 0 and own == []
-    assert metrics.beacons_sent._value.get() == 0
+    assert metrics.beacons_sent.get() == 0
     skipped = [r for r in caplog.records if getattr(r, "reason", "") == "gain_above_max_eirp"]
     assert len(skipped) == 4                          # one per 6-hour window
 

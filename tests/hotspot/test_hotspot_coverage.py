@@ -6,6 +6,8 @@ import asyncio
 import random
 from pathlib import Path
 
+from hotspot_testkit import task_outbox
+
 from firmware_bridge.types import CellMeasurement
 from hotspot.channels import Watch
 from hotspot.client.backoff import Backoff
@@ -43,7 +45,7 @@ def test_periodic_signed_coverage_reports(tmp_path: Path) -> None:
         keys = KeyStore.create(tmp_path / "k")
         outbox = Outbox(tmp_path / "o.sqlite")
         modem = Modem()
-        cov = Coverager(lambda: modem, 600, Watch(None), keys, outbox, clock,
+        cov = Coverager(lambda: modem, 600, Watch(None), keys, task_outbox(outbox), clock,
                         Backoff(random.Random(0)), HotspotMetrics())
         stop = asyncio.Event()
         task = asyncio.create_task(cov.run(stop))
@@ -75,7 +77,7 @@ def _first_report_through_the_virtual_modem(tmp_path: Path, uere_m: float):
         serving = asyncio.create_task(device.run())
         outbox = Outbox(tmp_path / f"o{uere_m}.sqlite")
         cov = Coverager(modem_factory(device.path, uere_m), 600, Watch(None),
-                        KeyStore.create(tmp_path / f"k{uere_m}"), outbox, FakeClock(),
+                        KeyStore.create(tmp_path / f"k{uere_m}"), task_outbox(outbox), FakeClock(),
                         Backoff(random.Random(0)), HotspotMetrics())
         stop = asyncio.Event()
         task = asyncio.create_task(cov.run(stop))

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 from hotspot_sink_oracle import SinkOracle, SinkServer
-from hotspot_testkit import BeaconerEvents, make_settings, run_quietly
+from hotspot_testkit import BeaconerEvents, make_settings, run_quietly, scraped, task_outbox
 
 from firmware_bridge.types import Fix
 from hotspot.beaconer import Beaconer
@@ -155,7 +155,7 @@ class Rig:
         return self.clock.now_ns() // NS_PER_S + self.oracle_offset_s
 
     def refused(self, reason: str) -> float:
-        return self.metrics.entropy_refused.labels(reason=reason)._value.get()
+        return self.metrics.entropy_refused.labels(reason=reason).get()
 
     def run(self, seconds: float, during=None) -> Outbox:
         """Run the beaconer for `seconds` of fake time; `during(rig)` runs halfway."""
@@ -166,7 +166,8 @@ class Rig:
             trx = Transceiver(lambda: SimRadio(self.air, "me", self.clock.now_ns, 14),
                               Inbox(64), self.clock, Backoff(random.Random(1)), self.metrics)
             beaconer = Beaconer(0, trx.sender(), EntropyClient(conn), Watch(get_plan("EU868")),
-                                self.fixes, keys, outbox, self.clock, random.Random(7),
+                                self.fixes, keys, task_outbox(outbox), self.clock,
+                                random.Random(7),
                                 self.backoff, self.metrics, first_delay_s=(2, 5),
                                 entropy_check=EntropyCheck.from_addresses(
                                     self.settings.oracle.keys))
@@ -197,7 +198,7 @@ def test_entropy_from_a_listed_oracle_is_beaconed_on(tmp_path: Path, caplog) -> 
     assert len(rig.air.sent) == 1 and len(rig.requests_at) == 1
     issued_s = rig.requests_at[0] // NS_PER_S
     assert item.report.remote_entropy == entropy_data(issued_s, b"\x07" * 32)
-    assert rig.metrics.entropy_refused.collect()[0].samples == []
+    assert scraped(rig.metrics, "pocnet_hotspot_entropy_refused") == {}
     assert "entropy refused" not in caplog.text and "not authenticated" not in caplog.text
 
 
@@ -268,7 +269,7 @@ def test_a_hotspot_with_a_wrong_clock_still_beacons_and_is_told_to_check_ntp(
     rig = Rig(tmp_path, [ORACLE.public_key.address], oracle_offset_s=-600)
     outbox = rig.run(60)
     assert outbox.depth() == 1 and len(rig.air.sent) == 1
-    assert rig.metrics.entropy_refused.collect()[0].samples == []
+    assert scraped(rig.metrics, "pocnet_hotspot_entropy_refused") == {}
     (line,) = [r for r in caplog.records if getattr(r, "event", "") == "clock_skew"]
     assert 600 <= line.offset_s <= 605                   # the fetch took a moment of fake time
     assert "s off the oracle's entropy time" in line.getMessage()
@@ -307,6 +308,6 @@ def test_the_daemon_wires_oracle_keys_into_the_beaconer(tmp_path: Path, caplog) 
         server.stop()
     assert oracle.entropy_requests >= 3 and oracle.beacons() == []
     (m,) = metrics
-    assert m.entropy_refused.labels(reason="unknown_oracle")._value.get() == \
+    assert m.entropy_refused.labels(reason="unknown_oracle").get() == \
         oracle.entropy_requests
     assert "not authenticated" not in caplog.text

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import sqlite3
+import threading
 from pathlib import Path
 
 from hotspot_testkit import fill_disk
 
-from hotspot.outbox import Outbox
+from hotspot.outbox import AsyncOutbox, Outbox
 from pocnet import signing
 from pocnet.wire import reports_pb2
 
@@ -271,3 +273,51 @@ def test_picking_the_next_reports_needs_no_sort_of_the_whole_backlog(tmp_path: P
     (query,) = [q for q in statements if "FROM reports" in q]
     plan = " ".join(str(row[3]) for row in box._db.execute(f"EXPLAIN QUERY PLAN {query}"))
     assert "reports_by_expiry" in plan and "TEMP B-TREE" not in plan
+
+
+def test_the_loop_runs_while_a_commit_waits_and_enqueue_returns_only_after_it(
+        tmp_path: Path) -> None:
+    """Issue 15: the commit (and its fsync) ran on the event loop's thread. Another process
+    holding the write lock makes the daemon's commit wait: the loop must keep turning
+    meanwhile, and `enqueue` must return only once the report is committed."""
+    path = tmp_path / "o.sqlite"
+    holder = sqlite3.connect(path, isolation_level=None)
+    changes: list[tuple[int, int]] = []
+
+    async def go() -> tuple[bool, bytes | None, int]:
+        box = AsyncOutbox.open(path, on_change=lambda n: changes.append(
+            (n, threading.get_ident())))
+        holder.execute("BEGIN IMMEDIATE")
+        pending = asyncio.create_task(box.enqueue("witness", witness(1), created_ns=1))
+        for _ in range(200):
+            await asyncio.sleep(0)              # the loop turns while the write waits
+        waited = not pending.done()
+        holder.execute("COMMIT")
+        report_id = await pending
+        committed = Outbox(path).depth()        # another connection sees it: committed
+        box.close()
+        return waited, report_id, committed
+
+    waited, report_id, committed = asyncio.run(go())
+    assert waited and report_id == signing.report_id(witness(1)) and committed == 1
+    assert changes == [(1, threading.get_ident())]   # the callback ran on the loop's thread
+
+
+def test_async_operations_keep_their_order_and_close_finishes_them(tmp_path: Path) -> None:
+    path = tmp_path / "o.sqlite"
+
+    async def go() -> None:
+        box = AsyncOutbox.open(path, max_reports=3)
+        for n in range(5):
+            await box.enqueue("witness", witness(n), created_ns=n)
+        first, *_ = await box.peek(1)
+        await box.ack(first.seq)
+        await box.attempted((await box.peek(1))[0].seq, next_attempt_ns=10**18)
+        box.record_state("gps", {"status": "lost"})   # not awaited: queued behind the rest
+        box.close()
+
+    asyncio.run(go())
+    reopened = Outbox(path)
+    assert [p.report.timestamp for p in reopened.peek(10)] == [3, 4]
+    assert reopened.drops() == {"overflow": 2}
+    assert reopened.get_state("gps") == {"status": "lost"}

@@ -6,6 +6,8 @@ import asyncio
 import random
 from pathlib import Path
 
+from hotspot_testkit import task_outbox
+
 from hotspot.beaconer import Beaconer
 from hotspot.channels import Watch
 from hotspot.client.backoff import Backoff
@@ -42,7 +44,7 @@ def watch(tmp: Path, override: str, registry: Registry, seconds: float):
         outbox = Outbox(tmp / "o.sqlite")
         plans: Watch = Watch(initial_plan(override, outbox))
         gain: Watch = Watch(None)
-        w = RegionWatcher(override, registry, b"k", plans, outbox, clock,
+        w = RegionWatcher(override, registry, b"k", plans, task_outbox(outbox), clock,
                           Backoff(random.Random(0)), gain)
         stop = asyncio.Event()
         task = asyncio.create_task(w.run(stop))
@@ -86,7 +88,7 @@ def test_override_wins_but_the_asserted_gain_is_still_learnt(tmp_path: Path) -> 
 def test_beacon_power_never_exceeds_what_the_asserted_gain_allows(tmp_path: Path) -> None:
     asserted: Watch = Watch(None)
     b = Beaconer(10, None, None, Watch(None), Watch(None), None,
-                 Outbox(tmp_path / "o.sqlite"), FakeClock(), random.Random(0),
+                 task_outbox(Outbox(tmp_path / "o.sqlite")), FakeClock(), random.Random(0),
                  Backoff(random.Random(0)), HotspotMetrics(), asserted)
     assert b.gain_dbi_x10() == 10
     asserted.set(30)
@@ -105,7 +107,7 @@ def test_a_submitted_request_is_picked_up_within_seconds(tmp_path: Path) -> None
         outbox = Outbox(tmp_path / "o.sqlite")
         plans: Watch = Watch(None)
         gain: Watch = Watch(None)
-        w = RegionWatcher("", registry, b"k", plans, outbox, clock,
+        w = RegionWatcher("", registry, b"k", plans, task_outbox(outbox), clock,
                           Backoff(random.Random(0)), gain, change_poll_s=0.01)
         stop = asyncio.Event()
         task = asyncio.create_task(w.run(stop))

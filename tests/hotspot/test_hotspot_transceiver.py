@@ -8,7 +8,7 @@ import random
 from collections import Counter
 
 import pytest
-from hotspot_testkit import frames_dropped
+from hotspot_testkit import frames_dropped, scraped, task_outbox
 
 from firmware_bridge.errors import DeviceTimeout, DeviceUnavailable
 from firmware_bridge.types import RxPacket, TxPacket, TxReceipt
@@ -54,8 +54,7 @@ class FlakyRadio:
 
 
 def errors(metrics: HotspotMetrics) -> dict[str, float]:
-    return {s.labels["kind"]: s.value for s in metrics.radio_errors.collect()[0].samples
-            if s.name.endswith("_total")}
+    return scraped(metrics, "pocnet_hotspot_radio_errors")
 
 
 def test_errors_become_txfailed_and_the_radio_is_reopened() -> None:
@@ -197,7 +196,8 @@ def test_own_beacon_is_announced_before_its_echo_can_arrive(tmp_path) -> None:
         rx: Inbox = Inbox(16)
         trx = Transceiver(EchoRadio, rx, clock, Backoff(random.Random(0)), metrics)
         outbox = Outbox(tmp_path / "o.sqlite")
-        witnesser = Witnesser(rx, Watch(None), KeyStore.create(tmp_path / "k"), outbox, clock,
+        witnesser = Witnesser(rx, Watch(None), KeyStore.create(tmp_path / "k"), task_outbox(outbox),
+                              clock,
                               metrics)
         stop = asyncio.Event()
         tasks = [asyncio.create_task(t.run(stop)) for t in (trx, witnesser)]
@@ -206,7 +206,7 @@ def test_own_beacon_is_announced_before_its_echo_can_arrive(tmp_path) -> None:
         await clock.settle()
         stop.set()
         await asyncio.gather(*tasks)
-        own = metrics.frames_ignored.labels(reason="own")._value.get()
+        own = metrics.frames_ignored.labels(reason="own").get()
         return outbox.depth(), own
 
     depth, own = asyncio.run(go())

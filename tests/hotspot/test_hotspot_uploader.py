@@ -10,7 +10,7 @@ from pathlib import Path
 import grpc
 import pytest
 from hotspot_sink_oracle import SinkOracle, SinkServer
-from hotspot_testkit import advance_until, eventually, make_settings, quiet
+from hotspot_testkit import advance_until, eventually, make_settings, quiet, task_outbox
 
 from hotspot.channels import Watch
 from hotspot.client.backoff import SESSION_RENEW_S, Backoff
@@ -38,7 +38,7 @@ class Rig:
         self.outbox = Outbox(self.settings.outbox.path, on_change=self.depth.set)
         self.conn = OracleConnection(self.settings.oracle)
         self.client = IngestClient(self.conn, self.keys, self.clock)
-        self.uploader = Uploader(self.outbox, self.client, self.depth, self.clock,
+        self.uploader = Uploader(task_outbox(self.outbox), self.client, self.depth, self.clock,
                                  Backoff(random.Random(3)), self.metrics)
         self.stop = asyncio.Event()
 
@@ -93,7 +93,7 @@ async def test_stream_delivers_in_order_and_acks(tmp_path, oracle, server) -> No
         await eventually(lambda: rig.outbox.depth() == 0)
     assert list(oracle.stored) == ids
     assert oracle.sessions == 1 and oracle.unary == 0
-    acked = rig.metrics.reports_acknowledged.labels(kind="witness")._value.get()
+    acked = rig.metrics.reports_acknowledged.labels(kind="witness").get()
     assert acked == 20
 
 
@@ -224,7 +224,7 @@ def test_an_outbox_write_failure_backs_off_instead_of_crashing(tmp_path: Path) -
         depth: Watch[int] = Watch(0)
         outbox = FlakyOutbox(tmp_path / "o.sqlite", on_change=depth.set)
         sink = Sink()
-        uploader = Uploader(outbox, sink, depth, clock, Backoff(random.Random(1)),
+        uploader = Uploader(task_outbox(outbox), sink, depth, clock, Backoff(random.Random(1)),
                             HotspotMetrics())
         report_id = outbox.enqueue("witness", reports_pb2.WitnessReport(signal=-1), 0)
         stop = asyncio.Event()

@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from hotspot_testkit import scraped, task_outbox
 
 from firmware_bridge.types import Fix, RxPacket
 from hotspot.channels import Inbox, Watch
@@ -40,12 +41,12 @@ def run_witnesser(tmp: Path, items: list, held: HeldFix | None = None):
         metrics = HotspotMetrics()
         inbox: Inbox = Inbox(512)
         fresh = None if held is None else HeldFix(held.fix, clock.now_ns())
-        w = Witnesser(inbox, Watch(fresh), keys, outbox, clock, metrics)
+        w = Witnesser(inbox, Watch(fresh), keys, task_outbox(outbox), clock, metrics)
         for item in items:
             inbox.offer(item)
         stop = asyncio.Event()
         task = asyncio.create_task(w.run(stop))
-        await clock.settle(len(items) * 3 + 20)
+        await clock.settle(len(items) * 10 + 20)  # each item: two outbox operations
         stop.set()
         await task
         return keys, outbox, metrics
@@ -83,9 +84,8 @@ def test_own_repeats_and_non_beacons_are_dropped(tmp_path: Path) -> None:
     for r in reports:
         signing.verify(r, keys.public_key)
         assert r.pub_key == keys.key_bytes
-    assert metrics.witnesses_sent._value.get() == 2
-    ignored = {s.labels["reason"]: s.value for s in metrics.frames_ignored.collect()[0].samples
-               if s.name.endswith("_total")}
+    assert metrics.witnesses_sent.get() == 2
+    ignored = scraped(metrics, "pocnet_hotspot_frames_ignored")
     assert ignored == {"own": 1, "repeat": 1, "datarate_unknown": 1}
     assert outbox.get_state("last_witness")["data"] == (2).to_bytes(51, "big").hex()
 
@@ -97,8 +97,7 @@ def test_a_frame_outside_physical_bounds_is_refused_before_any_report(tmp_path: 
              frame(4, freq_hz=2**70), frame(5, tmst_us=-1), frame(6, rssi=10.0)]
     _, outbox, metrics = run_witnesser(tmp_path, items)
     assert [p.report.data[-1] for p in outbox.peek(10)] == [6]     # +10 dBm is the edge
-    ignored = {s.labels["reason"]: s.value for s in metrics.frames_ignored.collect()[0].samples
-               if s.name.endswith("_total")}
+    ignored = scraped(metrics, "pocnet_hotspot_frames_ignored")
     assert ignored == {"rssi_out_of_range": 2, "snr_out_of_range": 1, "freq_out_of_range": 1,
                        "tmst_out_of_range": 1}
     with pytest.raises(ValueError, match="rssi_out_of_range"):
@@ -140,10 +139,14 @@ def test_a_full_disk_drops_the_witness_and_keeps_witnessing(tmp_path: Path) -> N
     outbox = Outbox(tmp_path / "o.sqlite",
                     on_drop=lambda r, n: metrics.reports_dropped.labels(reason=r).inc(n))
     fill_disk(outbox)
-    w = Witnesser(Inbox(4), Watch(None), KeyStore.create(tmp_path / "k"), outbox, FakeClock(),
-                  metrics)
-    for n in range(100):
-        w._handle_frame(frame(n))               # must not raise: the task would crash
-    refused = metrics.reports_dropped.labels(reason="disk_full")._value.get()
+    w = Witnesser(Inbox(4), Watch(None), KeyStore.create(tmp_path / "k"), task_outbox(outbox),
+                  FakeClock(), metrics)
+
+    async def go() -> None:
+        for n in range(100):
+            await w._handle_frame(frame(n))     # must not raise: the task would crash
+
+    asyncio.run(go())
+    refused = metrics.reports_dropped.labels(reason="disk_full").get()
     assert refused >= 1
-    assert metrics.witnesses_sent._value.get() == outbox.depth() == 100 - refused
+    assert metrics.witnesses_sent.get() == outbox.depth() == 100 - refused

@@ -122,7 +122,7 @@ def test_dense_neighbours_at_res7_and_res6() -> None:
         assert scales[cell] == (Decimal("0.6757") if h7 == center else Decimal("0.4826"))
     counts = hex_counts(list(cells))
     assert counts.levels[7].clipped_count(center) == 7
-    assert counts.levels[6].unclipped[h6] == 37
+    assert counts.levels[6].unclipped_count(h6) == 37
     assert counts.levels[6].clipped_count(h6) == 25
 
 
@@ -203,3 +203,61 @@ def test_any_population_scales_within_0_and_1_whatever_the_order() -> None:
         assert density_scales(shuffled) == scales
 
     check()
+
+
+def _reference_scales(cells: list[int], params: DensityParams) -> dict[int, Decimal]:
+    """docs/protocol.md §6 rules 1-3 read literally with h3's own parent and disk functions, in
+    exact Fractions, one hex at a time (no code shared with oracle/density/scale.py)."""
+    from fractions import Fraction
+
+    import h3.api.basic_int as h3int
+
+    clipped: dict[int, int] = {}
+    for cell in cells:  # rule 1
+        p = h3int.cell_to_parent(cell, 11)
+        clipped[p] = clipped.get(p, 0) + 1
+    ratio: dict[int, Fraction] = {}  # hex -> clipped / unclipped
+    for res in range(10, 3, -1):  # rule 2
+        unclipped: dict[int, int] = {}
+        for child, n in clipped.items():
+            p = h3int.cell_to_parent(child, res)
+            unclipped[p] = unclipped.get(p, 0) + n
+        row = params.at(res)
+        clipped = {}
+        for hex_, n in unclipped.items():
+            occupied = sum(1 for h in h3int.grid_disk(hex_, 1) if unclipped.get(h, 0) >= row.target)
+            limit = min(row.max, row.target * max(occupied - row.neighbors + 1, 1))
+            clipped[hex_] = min(limit, n)
+            ratio[hex_] = Fraction(clipped[hex_], n)
+    out = {}
+    for cell in cells:  # rule 3
+        product = Fraction(1)
+        for res in range(10, 3, -1):
+            product *= ratio[h3int.cell_to_parent(cell, res)]
+        scaled = product * 10**4
+        q, rest = divmod(scaled.numerator, scaled.denominator)
+        if 2 * rest > scaled.denominator or (2 * rest == scaled.denominator and q % 2):
+            q += 1
+        out[cell] = Decimal(q).scaleb(-4)
+    return out
+
+
+@pytest.mark.parametrize("params", [HIP104, HIP17])
+def test_random_clustered_population_matches_the_rules_read_literally(params) -> None:
+    # 20,000 hotspots in 12 tight "cities" (every resolution clips somewhere), a rural sprinkle
+    # and co-located pairs.
+    rng = random.Random(11)
+    towns = [(rng.uniform(-40, 60), rng.uniform(-120, 140), rng.uniform(0.002, 0.05))
+             for _ in range(12)]
+    cells: list[int] = []
+    for i in range(20_000):
+        if i and rng.random() < 0.1:
+            cells.append(rng.choice(cells))
+        elif rng.random() < 0.1:
+            cells.append(geo.latlng_to_cell(rng.uniform(-55, 65), rng.uniform(-170, 170), 12))
+        else:
+            lat, lon, sd = rng.choice(towns)
+            cells.append(geo.latlng_to_cell(rng.gauss(lat, sd), rng.gauss(lon, sd), 12))
+    got = density_scales(cells, params)
+    assert got == _reference_scales(cells, params)
+    assert len(set(got.values())) > 50  # the case exercises many distinct chains

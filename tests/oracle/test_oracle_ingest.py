@@ -62,3 +62,62 @@ def test_only_keys_not_onboarded_draw_on_the_shared_budget() -> None:
         ingestor.prepare("witness", forged)
     for i in range(10):  # the onboarded hotspot is not charged
         ingestor.prepare("witness", witness_report(hotspot, timestamp_ns=i + 1))
+
+
+class _Watched:
+    """A real repository that records which thread read the entropy table."""
+
+    def __init__(self, repo) -> None:  # type: ignore[no-untyped-def]
+        self._repo = repo
+        self.entropy_threads: list[int] = []
+
+    def entropy(self, data: bytes):  # type: ignore[no-untyped-def]
+        import threading
+
+        self.entropy_threads.append(threading.get_ident())
+        return self._repo.entropy(data)
+
+    def __getattr__(self, name: str):  # type: ignore[no-untyped-def]
+        return getattr(self._repo, name)
+
+
+@pytest.mark.parametrize("pool", [False, True], ids=["inline", "pool"])
+def test_the_event_loop_never_reads_the_database(repo, pool: bool) -> None:  # type: ignore[no-untyped-def]
+    """Issue 15: a beacon naming entropy the ingestor has not cached is looked up in another
+    thread, and its ready time still comes from the stored entropy (docs/protocol.md §5)."""
+    import asyncio
+    import threading
+
+    from oracle.signature_pool import SignaturePool
+    from oracle.storage.group_commit import GroupCommitter
+    from oracle.storage.repository import EntropyRecord
+    from pocnet.beacon import ENTROPY_LIFETIME_S
+
+    data, entropy_ts = b"\x05" * 32, 1_000
+    repo.insert_entropy(EntropyRecord(data, entropy_ts, 1, b"k" * 33, b"raw"))
+    watched = _Watched(repo)
+    committed: list[object] = []
+    committer = GroupCommitter(repo, on_commit=lambda rows, _, __: committed.extend(rows))
+    beacon = beacon_report(keypair(63), data, entropy_ts)
+
+    async def run() -> tuple[int, object]:
+        checks = SignaturePool(1) if pool else None
+        if checks is not None:
+            checks.start()
+        ingestor = Ingestor(watched, committer, Network.MAINNET, lambda: 5_000, pool=checks)
+        try:
+            result = await ingestor.begin("beacon", beacon)
+        finally:
+            if checks is not None:
+                checks.stop()
+        return threading.get_ident(), result
+
+    committer.start()
+    try:
+        loop_thread, result = asyncio.run(run())
+    finally:
+        committer.stop()
+    assert len(watched.entropy_threads) == 1
+    assert watched.entropy_threads[0] != loop_thread
+    assert [row.id for row in committed] == [result.id]  # type: ignore[attr-defined]
+    assert committed[0].ready_ms == (entropy_ts + ENTROPY_LIFETIME_S) * 1000 + 4_000  # type: ignore[attr-defined]

@@ -105,3 +105,33 @@ def test_network_epoch_s_must_divide_a_day(epoch_s: int, ok: bool) -> None:
     else:
         with pytest.raises(SettingsError, match=r"network\.epoch_s"):
             load(env=env)
+
+
+@pytest.mark.parametrize(("value", "expected"), [("auto", "auto"), ("0", 0), ("1", 1),
+                                                 ("2", 2), ("-1", None), ("many", None)])
+def test_signature_processes_is_auto_or_a_count(value: str, expected: object) -> None:
+    """Issue 15: checks spread over a pool sized to the cores ("auto"), N, or 0 = inline."""
+    env = {"POCNET_ORACLE_INGEST_SIGNATURE_PROCESSES": value}
+    if expected is None:
+        with pytest.raises(SettingsError, match=r"ingest\.signature_processes"):
+            load(env=env)
+    else:
+        assert load(env=env).ingest.signature_processes == expected
+
+
+def test_signature_processes_in_the_file_is_a_number_or_auto(tmp_path: Path) -> None:
+    from oracle.signature_pool import resolve_processes
+
+    path = tmp_path / "oracle.toml"
+    path.write_text("[ingest]\nsignature_processes = 3\n")
+    assert load(path, env={}).ingest.signature_processes == 3
+    path.write_text('[ingest]\nsignature_processes = "auto"\n')
+    assert load(path, env={}).ingest.signature_processes == "auto"
+    assert Settings().ingest.signature_processes == "auto"
+    assert resolve_processes("auto", 8) == 8
+    assert resolve_processes("auto", None) == 1  # os.cpu_count() may not know
+    assert resolve_processes(0, 8) == 0
+    path.write_text("[ingest]\nsignature_processes = true\n")
+    with pytest.raises(SettingsError, match=r"ingest\.signature_processes: must be an integer "
+                                            r"or a string"):
+        load(path, env={})

@@ -1,4 +1,4 @@
-"""The signature helper process: same answers as inline verification, in order; a dead
+"""The signature helper processes: same answers as inline verification, in order; a dead
 helper fails the waiting calls (UNAVAILABLE upstream) and the ingestor falls back to inline."""
 
 from __future__ import annotations
@@ -39,13 +39,15 @@ def test_answers_match_inline_and_keep_order() -> None:
     assert answers == expected
 
 
-def test_dead_helper_fails_waiters_and_reports_not_alive() -> None:
+@pytest.mark.parametrize("processes", [1, 2])
+def test_dead_helper_fails_waiters_and_reports_not_alive(processes: int) -> None:
+    # One helper of several dying stops the pool: the ingestor then checks inline.
     async def run() -> None:
-        pool = SignaturePool()
+        pool = SignaturePool(processes)
         pool.start()
-        assert pool._process is not None
-        pool._process.kill()
-        pool._process.join(5)
+        helper = pool._helpers[0].process
+        helper.kill()
+        helper.join(5)
         kp = Keypair.from_seed(b"\x02" * 32)
         future = pool.verify(kp.public_key.raw, b"m", kp.sign(b"m"))
         with pytest.raises(SignatureCheckerDied):
@@ -76,3 +78,62 @@ def test_backlog_is_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
     answers = asyncio.run(run())
     assert answers[:50] == [True] * 50
     assert all(isinstance(a, Overloaded) for a in answers[50:])
+
+
+def test_a_stalled_helper_never_blocks_the_event_loop() -> None:
+    # Batches are bounded in bytes so that what a helper holds fits the pipe buffer: with the
+    # helper stopped (a machine too busy to schedule it), sending 16 KiB reports still returns
+    # at once. Unbounded, the first write of a 2 MiB batch would wait for the helper forever.
+    import signal
+
+    from oracle.signature_pool import MAX_IN_FLIGHT
+
+    async def run() -> list[bool]:
+        pool = SignaturePool(1)
+        pool.start()
+        helper = pool._helpers[0]
+        try:
+            kp = Keypair.from_seed(b"\x04" * 32)
+            # distinct messages: pickling would send one shared object only once
+            messages = [os.urandom(16 * 1024) for _ in range(200)]
+            checks = [(kp.public_key.raw, m, kp.sign(m)) for m in messages]
+            assert helper.process.pid is not None
+            os.kill(helper.process.pid, signal.SIGSTOP)
+            futures = [pool.verify(*check) for check in checks]
+            for _ in range(3):
+                await asyncio.sleep(0)  # the flush runs (and returns) while the helper sleeps
+            assert 0 < len(helper.in_flight) <= MAX_IN_FLIGHT
+            os.kill(helper.process.pid, signal.SIGCONT)
+            return list(await asyncio.gather(*futures))
+        finally:
+            pool.stop()
+
+    assert asyncio.run(run()) == [True] * 200
+
+
+def test_ctrl_c_is_left_to_the_server() -> None:
+    """Ctrl-C in a terminal signals the whole process group: the helper must survive it (the
+    server finishes its calls first) instead of dying with a traceback. SIGINT is sent at once
+    after start, while the helper's interpreter may still be starting, and again once it
+    answers; the main thread's own SIGINT handling is restored."""
+    import signal
+
+    before = signal.getsignal(signal.SIGINT)
+
+    async def run() -> bool:
+        pool = SignaturePool(1)
+        pool.start()
+        process = pool._helpers[0].process
+        assert process.pid is not None
+        try:
+            os.kill(process.pid, signal.SIGINT)
+            kp = Keypair.from_seed(b"\x03" * 32)
+            first = await asyncio.wait_for(pool.verify(kp.public_key.raw, b"m", kp.sign(b"m")), 60)
+            os.kill(process.pid, signal.SIGINT)
+            second = await asyncio.wait_for(pool.verify(kp.public_key.raw, b"n", kp.sign(b"n")), 60)
+            return first and second and pool.alive and process.is_alive()
+        finally:
+            pool.stop()
+
+    assert asyncio.run(run())
+    assert signal.getsignal(signal.SIGINT) is before

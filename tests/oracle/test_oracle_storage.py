@@ -204,6 +204,21 @@ def test_stale_after_45_minutes(repo: Repository) -> None:
     assert repo.verdict(young.id) is None
 
 
+@pytest.mark.parametrize(
+    ("window_ms", "detail"),
+    [(2_700_000, "not verified within 45 min of arrival"),
+     (600_000, "not verified within 10 min of arrival"),
+     (90_000, "not verified within 90 s of arrival")],
+)
+def test_a_stale_verdict_names_the_window_in_force(
+    repo: Repository, window_ms: int, detail: str
+) -> None:
+    w = witness(1, received_ms=1_000)
+    repo.insert_reports([w])
+    assert repo.mark_stale(now_ms=1_000 + window_ms, stale_after_ms=window_ms) == 1
+    assert repo.verdict(w.id).detail == detail  # type: ignore[union-attr]
+
+
 def test_stale_covers_expired_claims_but_not_live_ones(repo: Repository) -> None:
     # docs/storage.md: a beacon whose worker died (lease expired) is as unverified as a pending one.
     dead, live = beacon(1), beacon(2, key=KEY_B)

@@ -144,6 +144,9 @@ def test_a_test_network_rewards_and_pays_a_short_epoch(tmp_path: Path, capsys,
     code, out, err = cli(capsys, "rewards", "compute", "--epoch", str(hour_epoch - 1), *common,
                          "--allow-empty", "--json")
     assert code == 0 and json.loads(out)["stored"] and "stored empty" in err
+    code, out, _ = cli(capsys, "rewards", "show", "--epoch", str(hour_epoch - 1), *common)
+    per_share = {line.split()[0]: line.split()[1] for line in out.splitlines()[:11]}
+    assert per_share["beacon_reward_per_share"] == per_share["witness_reward_per_share"] == "0"
     pay = ["--epoch", str(hour_epoch - 1), *common, "--ledger", str(tmp_path / "ledger.db")]
     code, out, err = cli(capsys, "payout", "run", *pay, "--create", "--json")
     assert code == 0 and json.loads(out)["batches"] == 0, err

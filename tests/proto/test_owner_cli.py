@@ -62,3 +62,25 @@ def test_version(capsys) -> None:  # type: ignore[no-untyped-def]
     with pytest.raises(SystemExit) as done:
         main(["--version"])
     assert done.value.code == 0 and capsys.readouterr().out.startswith("pocnet-owner ")
+
+
+def test_keys_create_writes_a_solana_keypair_once(tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+    """The file is the Solana CLI's layout (a JSON array: 32-byte seed, then the public key the
+    seed derives, by RFC 8032 as `cryptography` computes it), private, and never overwritten."""
+    import base58
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+    from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+
+    path = tmp_path / "id.json"
+    assert main(["keys", "create", "--keypair", str(path), "--json"]) == 0
+    wallet = json.loads(capsys.readouterr().out)["wallet"]
+    raw = bytes(json.loads(path.read_text()))
+    assert len(raw) == 64 and path.stat().st_mode & 0o777 == 0o600
+    derived = Ed25519PrivateKey.from_private_bytes(raw[:32]).public_key().public_bytes(
+        Encoding.Raw, PublicFormat.Raw)
+    assert derived == raw[32:] and base58.b58encode(raw[32:]).decode() == wallet
+    before = path.read_bytes()
+    assert main(["keys", "create", "--keypair", str(path)]) == 2
+    assert "refusing to overwrite" in capsys.readouterr().err and path.read_bytes() == before
+    assert main(["keys", "show", "--keypair", str(path)]) == 0
+    assert capsys.readouterr().out.split()[:2] == ["wallet", wallet]

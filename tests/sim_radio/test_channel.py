@@ -87,3 +87,22 @@ def test_churn_takes_its_share_offline_per_day() -> None:
     assert np.array_equal(up, ch.online(ch.HELIUM, 1, KEYS, np.full(N, 4 * day - 1)))
     assert not np.array_equal(up, ch.online(ch.HELIUM, 1, KEYS, np.full(N, 4 * day)))
     assert ch.online(ch.STATIC, 1, KEYS, np.zeros(N)).all()
+
+
+def test_open_path_share_is_exp_of_distance_fixed_and_symmetric() -> None:
+    a = np.arange(200_000, dtype=np.uint64)
+    b = a + np.uint64(1 << 33)
+    scale = ch.HELIUM.open_path_m
+    assert scale is not None
+    for d, expected in ((0.0, 1.0), (scale, np.exp(-1.0)), (3 * scale, np.exp(-3.0))):
+        share = ch.open_path(ch.HELIUM, 7, a, b, np.full(a.size, d)).mean()
+        assert share == pytest.approx(expected, abs=0.005)
+    d = np.full(a.size, scale)
+    first = ch.open_path(ch.HELIUM, 7, a, b, d)
+    assert (first == ch.open_path(ch.HELIUM, 7, b, a, d)).all()  # both directions, every call
+    assert ch.open_path(ch.STATIC, 7, a, b, d).all()  # no obstruction in the static world
+    # Beyond the tail (e^-6.91 < 1e-3) never open, so the mesh's index may stop there.
+    edge = ch.OPEN_PATH_TAIL_SCALES * scale
+    assert ch.HELIUM.open_path_range_m == edge
+    assert not ch.open_path(ch.HELIUM, 7, a, b, np.full(a.size, edge * 1.0001)).any()
+    assert ch.open_path(ch.HELIUM, 7, a, b, np.full(a.size, edge)).any()

@@ -224,3 +224,24 @@ def test_receptions_go_below_the_nominal_floor_with_the_helium_channel() -> None
     hard = Mesh(_sited(400), preset("grenoble2023"), seed=6)
     # The static channel cuts at the floor (reported SNR carries 0.5 dB measurement noise).
     assert (hard.beacon_round(0).receptions.snr_db >= floor - 2.5).all()
+
+
+def test_only_links_with_an_open_path_are_heard_and_the_index_stops_where_none_is() -> None:
+    from dataclasses import replace
+
+    from sim_radio.channel import open_path
+
+    hs = _sited(400)
+    mesh = Mesh(hs, preset("grenoble2023"), seed=6, channel=HELIUM)
+    r = mesh.beacon_round(0).receptions
+    key = mesh.key
+    assert len(r) > 100
+    assert open_path(HELIUM, 6, key[r.tx], key[r.rx], r.distance_m).all()
+    # The same world without obstruction hears links whose path is blocked, more than twice as
+    # many as with it, and searches farther.
+    free = Mesh(hs, preset("grenoble2023"), seed=6, channel=replace(HELIUM, open_path_m=None))
+    f = free.beacon_round(0).receptions
+    assert not open_path(HELIUM, 6, key[f.tx], key[f.rx], f.distance_m).all()
+    assert len(f) > 2 * len(r)
+    assert mesh.range_m == pytest.approx(HELIUM.open_path_range_m)
+    assert free.range_m > mesh.range_m

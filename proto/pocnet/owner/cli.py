@@ -3,8 +3,9 @@
 The hotspot writes a request naming its owner wallet and maker, signed by the hotspot key
 (`pocnet-hotspot onboard`); the maker adds its signature (`maker-sign`), the owner adds theirs
 with their Solana keypair file (`sign`), and the hotspot submits it (`pocnet-hotspot submit`).
-`transfer` builds a new-owner request signed by the current owner. Nothing here talks to the
-network: keys stay where they are, only request files travel.
+`transfer` builds a new-owner request signed by the current owner; `keys` makes a keypair
+file for an owner who has none yet (a first try) and shows a wallet's address. Nothing here
+talks to the network: keys stay where they are, only request files travel.
 """
 
 from __future__ import annotations
@@ -60,6 +61,15 @@ def build_parser() -> OneLineParser:
                    help="current owner's Solana CLI keypair file")
     p.add_argument("-o", "--out", required=True, metavar="FILE", help="request file to write")
     _json(p, _run_transfer)
+
+    p = sub.add_parser("keys", help="create a Solana keypair file, or show its wallet address",
+                       description="`create` writes a new Solana CLI keypair file (mode 0600, "
+                       "never overwritten), as `solana-keygen new` does; `show` prints the "
+                       "wallet address of one, for the hotspot's `onboard --owner-wallet`.")
+    p.add_argument("action", choices=("create", "show"))
+    p.add_argument("--keypair", required=True, metavar="FILE",
+                   help="Solana CLI keypair file (JSON array of 64 bytes)")
+    _json(p, _run_keys)
     return parser
 
 
@@ -152,6 +162,15 @@ def _run_transfer(args: argparse.Namespace) -> int:
     requests.write_request(args.out, msg)
     _print(args, {"hotspot": hotspot.address, "new_owner_wallet": args.to,
                   "nonce": args.nonce, "out": args.out})
+    return 0
+
+
+def _run_keys(args: argparse.Namespace) -> int:
+    if args.action == "create":
+        wallet = requests.create_solana_keypair(args.keypair)
+    else:
+        _, wallet = requests.load_solana_keypair(args.keypair)
+    _print(args, {"wallet": requests.wallet_address(wallet), "keypair": args.keypair})
     return 0
 
 

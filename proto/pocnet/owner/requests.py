@@ -9,6 +9,7 @@ and the signatures may then be added in any order; `signers` says which are pres
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import TypeVar
 
@@ -69,6 +70,35 @@ def load_solana_keypair(path: str) -> tuple[bytes, bytes]:
     if derived != public:
         raise UsageError(f"{path}: public half does not match the secret half")
     return seed, public
+
+
+def create_solana_keypair(path: str) -> bytes:
+    """Write a new Solana CLI keypair file (JSON array: 32-byte seed then 32-byte public key,
+    mode 0600), never over an existing file, and return the wallet's public key. For an owner
+    with no Solana tooling at hand (a first try); `solana-keygen new` writes the same file."""
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+    from cryptography.hazmat.primitives.serialization import (
+        Encoding,
+        NoEncryption,
+        PrivateFormat,
+        PublicFormat,
+    )
+
+    key = Ed25519PrivateKey.generate()
+    seed = key.private_bytes(Encoding.Raw, PrivateFormat.Raw, NoEncryption())
+    public = key.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        raise UsageError(f"{path} already exists; refusing to overwrite a keypair") from None
+    except OSError as exc:
+        raise UsageError(f"{path}: {exc.strerror}") from None
+    with os.fdopen(fd, "w") as out:
+        os.fchmod(out.fileno(), 0o600)  # the umask may narrow the mode, never widen it
+        out.write(json.dumps(list(seed + public)) + "\n")
+        out.flush()
+        os.fsync(out.fileno())
+    return public
 
 
 def _wallet_signature(seed: bytes, canonical: bytes) -> bytes:
