@@ -8,6 +8,9 @@ inside it (at least `closed_share`). Closed alone is innocent — a rural trio h
 `min_outsiders` active hotspots stand within the group's own reach (the longest link its members
 report among themselves) and the members witnessed none of them. Outsiders that did witness the
 members' beacons (the ring is audible, it just never listens) are counted as evidence.
+The graph is of prompt receptions only: a late report of a replayed copy is not its witness
+listening to that beaconer (a ring member that hears a replayer's copy of an outsider's
+beacon has still never listened to the outsider).
 """
 
 from __future__ import annotations
@@ -21,7 +24,7 @@ MAX_GROUP = 64  # larger "groups" are neighbourhoods, not rings
 
 
 def closed_clusters(history: History, params: DetectParams) -> list[Finding]:
-    w = history.witnesses
+    w = history.witnesses.subset(history.witnesses.prompt(params.replay_ms))
     n = len(history.hotspots)
     if len(w) == 0:
         return []

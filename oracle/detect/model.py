@@ -40,14 +40,26 @@ class DetectParams:
     # amplifier shows as a constant offset over its pairs.
     asymmetry_db: float = 8.0
     min_pairs: int = 3
-    # Shared antenna (shared.py): two keys behind one radio report the same RSSI and SNR for
-    # the same beacons. Independent antennas a street apart fade independently.
-    same_share: float = 0.8
+    # Shared antenna (shared.py): keys behind one antenna report the same receptions up to a
+    # fixed offset (each radio's cable and port), at the same instant. Independent antennas a
+    # street apart fade independently: their RSSI difference wanders by several dB.
+    same_share: float = 0.8  # of the beacons both heard, with a steady RSSI difference
+    # Hotspots report whole dBm: a constant offset shows as the median difference ±1.
+    steady_db: float = 1.0
+    # Own timestamps this close are one reception instant (1 µs: 300 m of propagation; clocks
+    # of separate hotspots disagree by milliseconds).
+    same_stamp_ms: float = 0.001
     min_common_beacons: int = 3
     # Constant signals (signal.py): RSSI that varies less than this over ≥ constant_min
     # reports of different beacons (witness stuffing at fixed values, attenuated rigs).
     constant_rssi_std_db: float = 0.5
     constant_min: int = 8
+    # Links (one beaconer heard by one witness, ≥ constant_min reports) whose RSSI varies less
+    # than this are a cable, not the air: a rig's ±1 dB in whole dBm spreads by at most 1.0;
+    # fading moves a quiet link by dBs, though now and then 8 draws happen to lie close. A
+    # hotspot with constant_links such links, each steady both ways, is on a wired rig.
+    constant_link_std_db: float = 1.2
+    constant_links: int = 2
     # Closed clusters (clusters.py): members' links stay inside the group at least this share,
     # while this many active outsiders stand within the group's reach and none is linked.
     closed_share: float = 0.9

@@ -1,22 +1,29 @@
-"""Two keys behind one radio: the same RSSI and SNR for the same beacons, again and again.
+"""Keys behind one antenna: the same receptions, beacon after beacon, up to a fixed offset.
 
-Every witness report of a beacon is grouped by (beacon, RSSI, SNR); two witnesses in one group
-whose reception times agree received it identically. (A relay that copies a partner's
-reception also reports the same values, but late: that is timing.py's finding, and the
-partner is not accused of sharing an antenna.) Independent antennas — even two honest
-hotspots on one roof — fade independently and rarely agree to the dB and the tenth of a dB
-twice; keys sharing one antenna agree every time. A pair is flagged when it agrees on most
-of the beacons both heard.
+Radios behind one antenna (a splitter, or one radio and several keys) receive every beacon
+through the same path and fading, at the same instant. What each reports differs by a constant
+(each radio's own cable, splitter port and noise figure move its RSSI and SNR), not by a draw
+per reception. Independent antennas — even two honest hotspots on one roof — fade
+independently, so the difference of their RSSIs wanders by several dB from beacon to beacon.
+
+Pairs are first found by a reception both report identically (same beacon, RSSI and SNR) or
+at the same instant (their own timestamps within `same_stamp_ms`, far below any two clocks'
+disagreement); each such pair is then judged over every beacon both heard: the share whose
+RSSI difference lies within `steady_db` of the pair's median difference, both reported within
+`relay_ms` of each other. (A relay that copies a partner's reception reports the same values,
+but late: that is timing.py's finding, and the partner is not accused of sharing an antenna.)
+A pair is flagged when that share reaches `same_share`.
 """
 
 from __future__ import annotations
 
-from collections import Counter
 from itertools import combinations
 
 import numpy as np
+from numpy.typing import NDArray
 
-from oracle.detect.history import History
+from oracle.detect.grouped import group_count, group_median
+from oracle.detect.history import History, Witnesses
 from oracle.detect.model import DetectParams, Finding
 
 # RSSI and SNR arrive in deci-units; compare them at that resolution.
@@ -28,43 +35,88 @@ def shared_reception(history: History, params: DetectParams) -> list[Finding]:
     if len(w) == 0:
         return []
     keys = history.hotspots.keys
-    rssi = np.rint(w.rssi_dbm * _RESOLUTION).astype(np.int64)
-    snr = np.rint(w.snr_db * _RESOLUTION).astype(np.int64)
-    order = np.lexsort((w.witness, snr, rssi, w.beacon))
-    beacon, r, s, who = w.beacon[order], rssi[order], snr[order], w.witness[order]
-    at = w.witness_timestamp_ms[order]
-    same_as_next = (beacon[1:] == beacon[:-1]) & (r[1:] == r[:-1]) & (s[1:] == s[:-1])
-    agree: Counter[tuple[int, int]] = Counter()
-    # Runs of identical receptions: usually none, and short when they happen.
-    starts = np.flatnonzero(np.concatenate(([True], ~same_as_next)))
-    ends = np.concatenate((starts[1:], [len(order)]))
-    for start, end in zip(starts[ends - starts >= 2], ends[ends - starts >= 2], strict=True):
-        run = sorted(zip(who[start:end].tolist(), at[start:end].tolist(), strict=True))
-        for (a, at_a), (b, at_b) in combinations(run, 2):
-            # One radio stamps one time; a relay copying a partner's reception is late.
-            if a != b and abs(at_a - at_b) < params.relay_ms:
-                agree[(a, b)] += 1
-    if not agree:
+    candidates = _candidate_pairs(w, params)
+    if not candidates:
         return []
-    candidates = np.array(sorted({x for pair in agree for x in pair}), dtype=np.int64)
-    mask = np.isin(w.witness, candidates)
-    rows = np.argsort(w.witness[mask], kind="stable")
-    by_witness, beacons = w.witness[mask][rows], w.beacon[mask][rows]
-    cuts = np.searchsorted(by_witness, candidates, side="left")
-    stops = np.searchsorted(by_witness, candidates, side="right")
-    heard = {int(h): set(beacons[c:e].tolist())
-             for h, c, e in zip(candidates, cuts, stops, strict=True)}
+    # Every beacon both members of a candidate pair heard: one row per (pair, beacon).
+    pairs = np.array(sorted(candidates), dtype=np.int64)
+    p, ra, rb = _common_rows(w, pairs)
+    d = w.rssi_dbm[ra] - w.rssi_dbm[rb]
+    t = np.abs(w.witness_timestamp_ms[ra] - w.witness_timestamp_ms[rb]) < params.relay_ms
+    median = group_median(p[t], d[t], len(pairs))
+    steady = t & (np.abs(d - median[p]) <= params.steady_db)
+    common = group_count(p, len(pairs))
+    same = group_count(p[steady], len(pairs))
     findings = []
-    for (a, b), same in sorted(agree.items()):
-        common = len(heard[a] & heard[b])
-        if common < params.min_common_beacons or same < params.same_share * common:
+    for i, (a, b) in enumerate(pairs.tolist()):
+        if common[i] < params.min_common_beacons or same[i] < params.same_share * common[i]:
             continue
         findings.append(Finding(
             detector="shared_reception",
             hotspots=(keys[a], keys[b]),
-            score=float(same / common / params.same_share),
-            evidence={"identical_receptions": same, "beacons_both_heard": common,
+            score=float(same[i] / common[i] / params.same_share),
+            evidence={"steady_receptions": int(same[i]), "beacons_both_heard": int(common[i]),
+                      "rssi_offset_db": round(float(median[i]), 1),
                       "asserted_distance_m": round(history.hotspots.distance_m(a, b))},
         ))
     return findings
 
+
+def _common_rows(w: Witnesses, pairs: NDArray[np.int64]
+                 ) -> tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.int64]]:
+    """(pair index, row of its first member, row of its second) for each beacon both heard."""
+    by = np.argsort(w.witness, kind="stable")
+    who = w.witness[by]
+
+    def rows_of(hotspots: NDArray[np.int64]) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
+        start = np.searchsorted(who, hotspots, "left")
+        count = np.searchsorted(who, hotspots, "right") - start
+        pair = np.repeat(np.arange(len(hotspots)), count)
+        offset = np.arange(int(count.sum())) - np.repeat(np.cumsum(count) - count, count)
+        return pair, by[np.repeat(start, count) + offset]
+
+    beacons = int(w.beacon.max()) + 1
+    pa, rows_a = rows_of(pairs[:, 0])
+    pb, rows_b = rows_of(pairs[:, 1])
+    _, ia, ib = np.intersect1d(pa * beacons + w.beacon[rows_a], pb * beacons + w.beacon[rows_b],
+                               assume_unique=False, return_indices=True)
+    return pa[ia], rows_a[ia], rows_b[ib]
+
+
+def _candidate_pairs(w: Witnesses, params: DetectParams) -> set[tuple[int, int]]:
+    """Pairs with a reception reported identically, or stamped at the same instant."""
+    rssi = np.rint(w.rssi_dbm * _RESOLUTION).astype(np.int64)
+    snr = np.rint(w.snr_db * _RESOLUTION).astype(np.int64)
+    at = w.witness_timestamp_ms
+    out: set[tuple[int, int]] = set()
+    order = np.lexsort((w.witness, snr, rssi, w.beacon))
+    same = ((w.beacon[order][1:] == w.beacon[order][:-1])
+            & (rssi[order][1:] == rssi[order][:-1]) & (snr[order][1:] == snr[order][:-1]))
+    _pairs_in_runs(order, same, w.witness, at, params.relay_ms, out)
+    # Same instant: rows of one beacon in time order, each paired with the following rows
+    # as long as they are within same_stamp_ms (a dense town stamps many receptions within
+    # microseconds of each other; only those pairs are made).
+    order = np.lexsort((at, w.beacon))
+    beacon, who, when = w.beacon[order], w.witness[order], at[order]
+    for k in range(1, len(order)):
+        close = (beacon[k:] == beacon[:-k]) & (when[k:] - when[:-k] <= params.same_stamp_ms)
+        if not close.any():
+            break
+        a, b = who[:-k][close], who[k:][close]
+        out.update(zip(np.minimum(a, b).tolist(), np.maximum(a, b).tolist(), strict=True))
+    return {(a, b) for a, b in out if a != b}
+
+
+def _pairs_in_runs(order: NDArray[np.int64], same_as_next: NDArray[np.bool_],
+                   who: NDArray[np.int32], at: NDArray[np.float64], within_ms: float,
+                   out: set[tuple[int, int]]) -> None:
+    """Pairs of witnesses within runs of rows that match their neighbours (usually none, and
+    short when they happen), reported within `within_ms` of each other."""
+    starts = np.flatnonzero(np.concatenate(([True], ~same_as_next)))
+    ends = np.concatenate((starts[1:], [len(order)]))
+    for start, end in zip(starts[ends - starts >= 2], ends[ends - starts >= 2], strict=True):
+        run = sorted(zip(who[order[start:end]].tolist(), at[order[start:end]].tolist(),
+                         strict=True))
+        for (a, at_a), (b, at_b) in combinations(run, 2):
+            if a != b and abs(at_a - at_b) <= within_ms:
+                out.add((a, b))

@@ -100,6 +100,9 @@ def excess(history: History, params: DetectParams) -> list[Finding]:
 
 
 def constant(history: History, params: DetectParams) -> list[Finding]:
+    """A hotspot whose RSSI does not vary over all its reports (witness stuffing), or over
+    `constant_links` or more of its links, each steady both ways (radios on cables: each
+    cabled link steady, the air not)."""
     w = history.witnesses.subset(history.witnesses.prompt(params.replay_ms))
     n = len(history.hotspots)
     reports = group_count(w.witness, n)
@@ -107,18 +110,30 @@ def constant(history: History, params: DetectParams) -> list[Finding]:
     snr_std = group_std(w.witness, w.snr_db, n)
     rssi_median = group_median(w.witness, w.rssi_dbm, n)
     snr_median = group_median(w.witness, w.snr_db, n)
-    flagged = (reports >= params.constant_min) & (rssi_std < params.constant_rssi_std_db)
+    link = w.witness.astype(np.int64) * n + w.beaconer
+    links, inverse = np.unique(link, return_inverse=True)
+    steady = ((group_count(inverse, links.size) >= params.constant_min)
+              & (group_std(inverse, w.rssi_dbm, links.size) < params.constant_link_std_db))
+    # Steady both ways: what a hears of b and what b hears of a (a cable works both ways; a
+    # quiet link of the air that happens to vary little one way rarely does both).
+    held = links[steady]
+    mutual = np.isin(held, (held % n) * n + held // n)
+    steady_links = group_count(held[mutual] // n, n)
+    flagged = (((reports >= params.constant_min) & (rssi_std < params.constant_rssi_std_db))
+               | (steady_links >= params.constant_links))
     return [
         Finding(
             detector="signal_constant",
             hotspots=(history.hotspots.keys[i],),
-            score=float(params.constant_rssi_std_db / max(rssi_std[i], 1e-3)),
+            score=float(max(params.constant_rssi_std_db / max(rssi_std[i], 1e-3),
+                            steady_links[i] / params.constant_links)),
             evidence={
                 "reports": int(reports[i]),
                 "rssi_std_db": round(float(rssi_std[i]), 2),
                 "snr_std_db": round(float(snr_std[i]), 2),
                 "rssi_median_dbm": round(float(rssi_median[i]), 1),
                 "snr_median_db": round(float(snr_median[i]), 1),
+                "steady_links": int(steady_links[i]),
             },
         )
         for i in np.flatnonzero(flagged)

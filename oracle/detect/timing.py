@@ -34,8 +34,15 @@ from oracle.detect.history import TIMELY_MS, History
 from oracle.detect.model import DetectParams, Finding
 
 MIN_REPLAYS = 2
-# Named the sender of at least this share of the replayed beacons it heard in time.
-REPLAY_SHARE = 0.3
+# Named the sender of at least this share of the replayed beacons it could have sent (heard
+# in time, and heard by enough of the copy's witnesses to judge). Replayers standing among
+# each other could have sent each other's copies too: one copy a window each, among five
+# neighbours replaying, is a fifth; honest neighbours are named by chance far less often.
+REPLAY_SHARE = 0.1
+# A copy is explained by a sender when at least this many of its receptions, and this share
+# of those whose witness usually hears the sender, are heard as that sender is usually heard.
+REPLAY_MIN_RECEPTIONS = 3
+REPLAY_EXPLAINED = 0.8
 
 
 def relative_lag(history: History, params: DetectParams,
@@ -130,30 +137,46 @@ def replay(history: History, params: DetectParams) -> list[Finding]:
     order = np.argsort(w.beacon, kind="stable")
     by_beacon = w.beacon[order]
     named: Counter[int] = Counter()
-    candidates_of: Counter[int] = Counter()
+    testable: Counter[int] = Counter()
     for beacon in np.unique(w.beacon[late]):
         rows = order[np.searchsorted(by_beacon, beacon):np.searchsorted(by_beacon, beacon, "right")]
         late_rows = rows[late[rows]]
+        heard = [(int(w.witness[r]) * n, float(w.rssi_dbm[r])) for r in late_rows]
         timely = set(w.witness[rows[np.abs(lag[rows]) < params.relay_ms]].tolist())
         timely -= set(w.witness[late_rows].tolist())
-        best, best_gap = -1, params.replay_match_db
-        for c in sorted(timely):
-            gaps = [abs(float(w.rssi_dbm[r]) - usual[int(w.witness[r]) * n + c])
-                    for r in late_rows if int(w.witness[r]) * n + c in usual]
-            if gaps and (gap := float(np.mean(gaps))) < best_gap:
-                best, best_gap = c, gap
-        if best >= 0:
+        # Per candidate: the late receptions it could explain (their witness usually hears
+        # it) and those it does (heard as usual, within replay_match_db).
+        known = {c: [j for j, (base, _) in enumerate(heard) if base + c in usual]
+                 for c in sorted(timely)}
+        known = {c: js for c, js in known.items() if len(js) >= REPLAY_MIN_RECEPTIONS}
+        testable.update(known.keys())
+        left = set(range(len(heard)))
+        # Several neighbours may replay one beacon: the best explanation takes its copies'
+        # receptions, and the rest are explained again, while someone explains enough.
+        while known:
+            best, best_key, best_rows = -1, (0, 0.0), set()
+            for c, js in known.items():
+                js = [j for j in js if j in left]
+                gaps = [abs(heard[j][1] - usual[heard[j][0] + c]) for j in js]
+                match = {j for j, g in zip(js, gaps, strict=True)
+                         if g < params.replay_match_db}
+                if (len(match) >= REPLAY_MIN_RECEPTIONS
+                        and len(match) >= REPLAY_EXPLAINED * len(js)
+                        and (key := (len(match), -float(np.mean(gaps)))) > best_key):
+                    best, best_key, best_rows = c, key, match
+            if best < 0:
+                break
             named[best] += 1
-        candidates_of.update(timely)
+            left -= best_rows
+            del known[best]
     return [
         Finding(
             detector="replay",
             hotspots=(h.keys[i],),
             score=float(count / MIN_REPLAYS),
             evidence={"replayed_beacons_explained": count,
-                      "beacons_it_heard_in_time_that_were_replayed": candidates_of[i]},
+                      "replayed_beacons_it_could_explain": testable[i]},
         )
         for i, count in sorted(named.items())
-        if count >= MIN_REPLAYS and count >= REPLAY_SHARE * candidates_of[i]
+        if count >= MIN_REPLAYS and count >= REPLAY_SHARE * testable[i]
     ]
-

@@ -1,82 +1,233 @@
-"""Benchmark: gaming detection measured on the proving ground (issue 13).
+"""Benchmark: gaming detection measured on the proving ground (issue 13), epoch after epoch.
 
-Runs the adversarial pass of `pocnet-sim epochs` (the scenario through a real oracle), then
-`pocnet-oracle detect` over those epochs, and scores what it would deny against the
-simulator's ground truth: per cheating class, the share of its hotspots denied (recall), and the
-share of honest hotspots denied (false positives). With `--share S` every adversary class of the
-scenario is set to share S.
+One pass of a scenario through a real oracle, as an operator runs detection: for each epoch,
+`pocnet-oracle import` that epoch's reports, `verify`, `rewards compute`, then
+`pocnet-oracle detect --apply` over the epochs so far, whose denylist the next epoch's
+verification applies. After each epoch it scores against the simulator's ground truth, per
+class: the share of its hotspots on the denylist (recall; for honest hotspots, the false
+positives), and the scoreboard's relative reward (class mean over honest mean, sim_radio/
+scoreboard.py) in that epoch alone and over the epochs so far.
+
+Cheaters keep cheating whether denied or not, so every epoch's reports are simulated first and
+imported one epoch at a time. `--classes` sets which adversary classes run, each at `--share`
+(classes are disjoint sets of hotspots, so eight classes at 20 % cannot share one run: give a
+few). `--nearest N` takes, of a CSV population (the real 2022 list), the N hotspots nearest
+to its densest spot, so a small run is one dense area and not N hotspots strewn over a
+continent.
 
 Run: .venv/bin/python tests/bench/bench_detect_proving.py SCENARIO [--epochs N] [--share S]
-     [--count N] [--json]
+     [--classes scenario|all|A,B,..] [--count N | --nearest N] [--report 1,3,7] [--out DIR]
+     [--json]
 """
 
 from __future__ import annotations
 
 import argparse
+import csv
+import gzip
+import io
 import json
+import math
+import os
 import sys
 import tempfile
 import time
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
-from sim_radio.proving import epoch_aligned, run_pass
-from sim_radio.scenario import load_scenario
-from sim_radio.scoreboard import HONEST, classes_of
+from pocnet.keys import Network, create_keyfile
+from sim_radio.adversaries import BEHAVIOURS, AdversarySpec, witness_reports
+from sim_radio.oracle_driver import start_oracle
+from sim_radio.proving import EPOCH_S, ONBOARD_LEAD_MS, WINDOWS_PER_EPOCH, epoch_aligned
+from sim_radio.scenario import Scenario, build, load_scenario
+from sim_radio.scoreboard import HONEST, Outcome, classes_of, score
+from sim_radio.wire_reports import WireWriter
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("scenario", type=Path)
-    parser.add_argument("--epochs", type=int, default=1)
-    parser.add_argument("--share", type=float, help="every adversary class at this share")
+    parser.add_argument("--epochs", type=int, default=7)
+    parser.add_argument("--share", type=float, help="every class run at this share")
+    parser.add_argument("--classes", default="scenario",
+                        help="scenario (its own adversaries), all (every behaviour of "
+                        "sim_radio/adversaries.py) or a comma-separated list")
     parser.add_argument("--count", type=int, help="replace the population count")
+    parser.add_argument("--nearest", type=int, help="of a CSV population, the N hotspots "
+                        "nearest to its densest spot")
+    parser.add_argument("--report", default="1,3,7", help="epochs to print (all in --json)")
+    parser.add_argument("--out", type=Path, help="keep the oracle's files here (an empty or "
+                        "new folder; default: a temporary one)")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
-    scenario = load_scenario(args.scenario)
-    if args.share is not None:
-        scenario = replace(scenario, adversaries=tuple(
-            replace(a, share=args.share) for a in scenario.adversaries))
-    if args.count is not None:
-        scenario = replace(scenario, population={**scenario.population, "count": args.count})
-    scenario = epoch_aligned(scenario, args.epochs)
     with tempfile.TemporaryDirectory(prefix="pocnet-detect-") as tmp:
-        started = time.monotonic()
-        run = run_pass("scenario", scenario, args.epochs, Path(tmp) / "scenario")
-        simulated_s = time.monotonic() - started
-        epochs = [m["epoch"] for m in run.manifests]
-        started = time.monotonic()
-        found = run.oracle.run("detect", "--epoch", str(epochs[-1]),
-                               "--epochs", str(len(epochs)), timeout_s=3600)
-        detect_s = time.monotonic() - started
-    address = {k.public_key.address: i for i, k in enumerate(run.writer_keys)}
-    denied = {address[a] for entry in found["deny"] for a in entry["subject"] if a in address}
-    reasons: dict[int, set[str]] = {}
-    for entry in found["deny"]:
-        for a in entry["subject"]:
-            reasons.setdefault(address.get(a, -1), set()).update(entry["reasons"])
-    classes = classes_of(run.assignment.dishonest, len(run.assignment.hotspots))
-    rows = []
-    for name, members in sorted(classes.items(), key=lambda kv: (kv[0] != HONEST, kv[0])):
-        hit = [i for i in members if i in denied]
-        by = sorted({r for i in hit for r in reasons.get(i, ())})
-        rows.append({"class": name, "hotspots": len(members),
-                     "denied_share": round(len(hit) / len(members), 3) if members else 0.0,
-                     "by": by})
-    result = {"scenario": scenario.name, "hotspots": len(run.assignment.hotspots),
-              "epochs": epochs, "share": args.share, "simulate_verify_reward_s":
-              round(simulated_s, 1), "detect_s": round(detect_s, 1), "rows": rows,
-              "witness_reports": found["witness_reports"]}
+        workdir = args.out or Path(tmp)
+        workdir.mkdir(parents=True, exist_ok=True)
+        scenario = _scenario(args, workdir)
+        result = run(scenario, args.epochs, workdir, _say)
+    result["share"] = args.share
     if args.json:
         print(json.dumps(result, sort_keys=True))
     else:
-        print(f"{result['scenario']}: {result['hotspots']} hotspots, epochs {epochs}, "
-              f"{found['witness_reports']} witness reports; detect {detect_s:.1f} s")
-        print(f"{'class':18} {'hotspots':>8} {'denied':>7}  by")
-        for row in rows:
-            print(f"{row['class']:18} {row['hotspots']:>8} {row['denied_share']:>7.1%}  "
-                  f"{', '.join(row['by'])}")
+        _print(result, {int(e) for e in args.report.split(",")})
     return 0
+
+
+def _scenario(args: argparse.Namespace, tmp: Path) -> Scenario:
+    scenario = load_scenario(args.scenario)
+    if args.classes == "scenario":
+        specs = list(scenario.adversaries)
+    else:
+        names = list(BEHAVIOURS) if args.classes == "all" else args.classes.split(",")
+        unknown = [n for n in names if n not in BEHAVIOURS]
+        if unknown:
+            raise SystemExit(f"unknown class(es): {', '.join(unknown)}")
+        own = {a.behaviour: a for a in scenario.adversaries}
+        specs = [own.get(n, AdversarySpec(n, 0.0)) for n in names]
+    if args.share is not None:
+        specs = [replace(a, share=args.share) for a in specs]
+    scenario = replace(scenario, adversaries=tuple(specs))
+    if args.count is not None:
+        scenario = replace(scenario, population={**scenario.population, "count": args.count})
+    if args.nearest is not None:
+        path = tmp / "population.csv"
+        _nearest_to_densest(scenario, args.nearest, path)
+        scenario = replace(scenario, population={**scenario.population, "path": str(path)})
+    return epoch_aligned(scenario, args.epochs)
+
+
+def _nearest_to_densest(scenario: Scenario, n: int, out: Path) -> None:
+    """Write the n rows of the scenario's CSV nearest to the row with most others within
+    n's own radius: one dense area of the real network."""
+    p = scenario.population
+    source = scenario.population_path()
+    raw = source.read_bytes()
+    text = (gzip.decompress(raw) if source.suffix == ".gz" else raw).decode("utf-8", "replace")
+    rows = list(csv.DictReader(io.StringIO(text)))
+    lat_c, lon_c = p.get("lat_column", "lat"), p.get("lon_column", "lng")
+    located = []
+    for row in rows:
+        try:
+            lat, lon = float(row[lat_c]), float(row[lon_c])
+        except (TypeError, ValueError):
+            continue
+        if (lat, lon) != (0.0, 0.0):
+            located.append((lat, lon, row))
+
+    def dist(a: tuple[float, float, Any], b: tuple[float, float, Any]) -> float:
+        x = math.radians(b[1] - a[1]) * math.cos(math.radians((a[0] + b[0]) / 2))
+        return math.hypot(x, math.radians(b[0] - a[0])) * 6_371_000
+
+    def nearest(centre: tuple[float, float, Any]) -> list[tuple[float, float, Any]]:
+        return sorted(located, key=lambda r: dist(centre, r))[:n]
+
+    centre = min(located[::10], key=lambda c: dist(c, nearest(c)[-1]))
+    chosen = nearest(centre)
+    with out.open("w", encoding="utf-8", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(r for _, _, r in chosen)
+
+
+def _say(text: str) -> None:
+    """Progress on stderr, so `--json` stays one object on stdout."""
+    print(text, file=sys.stderr, flush=True)
+
+
+def run(scenario: Scenario, epochs: int, workdir: Path, say: Any) -> dict[str, Any]:
+    started = time.monotonic()
+    mesh, assignment = build(scenario)
+    oracle = start_oracle(workdir / "oracle", EPOCH_S)
+    operator_key = workdir / "operator.key"
+    operator = create_keyfile(operator_key, Network.TESTNET)
+    with oracle.config.open("a", encoding="utf-8") as f:
+        f.write(f"[registry]\noperator_keys = [{json.dumps(operator.public_key.address)}]\n")
+    writer = WireWriter(assignment, scenario.seed, oracle.key)
+    start_ms = scenario.start_ns // 1_000_000
+    first = start_ms // (EPOCH_S * 1000)
+    files = [workdir / f"epoch-{e}.jsonl" for e in range(epochs)]
+    outs = [f.open("w", encoding="utf-8") for f in files]
+    outs[0].writelines(writer.onboarding(start_ms - ONBOARD_LEAD_MS))
+    for r in range(scenario.rounds):
+        result = mesh.beacon_round(r)
+        outs[r // WINDOWS_PER_EPOCH].writelines(
+            writer.round_reports(result, witness_reports(mesh, result, assignment)).lines)
+    for out in outs:
+        out.close()
+    say(f"simulated {epochs} epoch(s) in {time.monotonic() - started:.0f} s")
+    oracle.run("registry", "maker", "add", writer.maker.public_key.address,
+               "--quota", str(len(writer.keys)), "--name", "proving ground")
+    address = {k.public_key.address: i for i, k in enumerate(writer.keys)}
+    n = len(assignment.hotspots)
+    classes = classes_of(assignment.dishonest, n)
+    totals = [0] * n
+    emission = 0
+    rows: list[dict[str, Any]] = []
+    for e in range(epochs):
+        epoch = first + e
+        t = time.monotonic()
+        imported = oracle.run("import", str(files[e]))
+        if refused := sum(imported["rejected"].values()):
+            raise SystemExit(f"the oracle refused {refused} records of epoch {e + 1}: "
+                             f"{imported['first_rejected'][0]}")
+        oracle.run("verify")
+        manifest = oracle.run("rewards", "compute", "--epoch", str(epoch), "--allow-empty")
+        verified_s = time.monotonic() - t
+        rewards = [0] * n
+        for h in manifest["hotspots"]:
+            rewards[address[h["hotspot"]]] += h["beacon_amount"] + h["witness_amount"]
+        totals = [a + b for a, b in zip(totals, rewards, strict=True)]
+        emission += manifest["emission"]
+        t = time.monotonic()
+        # Every epoch so far: the evidence grows, and each denylist version carries what
+        # is still found (publishing drops entries whose expiry has passed on the wall clock).
+        found = oracle.run("detect", "--epoch", str(epoch), "--epochs", str(e + 1), "--apply",
+                           "--operator-key", str(operator_key))
+        detect_s = time.monotonic() - t
+        denied: dict[int, set[str]] = {}
+        for entry in found["deny"]:
+            if entry["kind"] == "hotspot" and entry["subject"][0] in address:
+                denied[address[entry["subject"][0]]] = set(entry["reasons"])
+        in_epoch = {r["class"]: r for r in score(classes, Outcome({}, rewards,
+                                                                  manifest["emission"]), None)}
+        so_far = {r["class"]: r for r in score(classes, Outcome({}, totals, emission), None)}
+        per_class = []
+        for name, members in sorted(classes.items(), key=lambda kv: (kv[0] != HONEST, kv[0])):
+            hit = [i for i in members if i in denied]
+            per_class.append({
+                "class": name, "hotspots": len(members),
+                "denied": len(hit),
+                "denied_share": round(len(hit) / len(members), 4) if members else None,
+                "by": sorted({r for i in hit for r in denied[i]}),
+                "relative_reward_epoch": in_epoch[name]["relative_reward"],
+                "relative_reward_so_far": so_far[name]["relative_reward"],
+            })
+        rows.append({"epoch": e + 1, "witness_reports": found["witness_reports"],
+                     "import_verify_reward_s": round(verified_s, 1),
+                     "detect_s": round(detect_s, 1), "classes": per_class,
+                     "load": os.getloadavg()[0]})
+        say(f"epoch {e + 1}: verified in {verified_s:.0f} s, detect {detect_s:.0f} s, "
+            f"{len(denied)} denied, load {os.getloadavg()[0]:.1f}")
+    return {"scenario": scenario.name, "hotspots": n, "epochs": epochs,
+            "classes": sorted(c for c in classes if c != HONEST),
+            "wall_s": round(time.monotonic() - started, 1), "by_epoch": rows}
+
+
+def _print(result: dict[str, Any], report: set[int]) -> None:
+    print(f"{result['scenario']}: {result['hotspots']} hotspots, share {result['share']}, "
+          f"{result['epochs']} epochs, {result['wall_s']:.0f} s")
+    print(f"{'epoch':>5} {'class':18} {'hotspots':>8} {'denied':>7} {'reward':>7} "
+          f"{'so far':>7}  by")
+    for row in result["by_epoch"]:
+        if row["epoch"] not in report:
+            continue
+        for c in row["classes"]:
+            rel = c["relative_reward_epoch"]
+            cum = c["relative_reward_so_far"]
+            print(f"{row['epoch']:>5} {c['class']:18} {c['hotspots']:>8} "
+                  f"{c['denied_share']:>7.1%} {'-' if rel is None else f'{rel:.2f}':>7} "
+                  f"{'-' if cum is None else f'{cum:.2f}':>7}  {', '.join(c['by'])}")
 
 
 if __name__ == "__main__":

@@ -53,6 +53,9 @@ class Node:
     constant_signal: tuple[float, float] | None = None  # (rssi, snr) on every report
     gps: str = "real"  # real | frozen | clean | none
     antenna_of: str | None = None  # shares this node's antenna (and place)
+    # Behind a shared antenna, its own splitter port and cable (dB less RSSI on every report)
+    # and its own receiver (SNR with its own noise).
+    port_loss_db: float = 0.0
 
 
 @dataclass
@@ -60,8 +63,19 @@ class World:
     seed: int = 1
     nodes: dict[str, Node] = field(default_factory=dict)
     fabricated: list[tuple[str, str]] = field(default_factory=list)  # (beaconer, witness)
-    replayer: str | None = None
+    # Radios in one room joined by cables: each hears the others at −105 dBm ±1 (by frame),
+    # whatever their asserted places; the air as usual otherwise.
+    wired: list[str] = field(default_factory=list)
+    # Each replays, once a round, the last beacon it heard (as sim_radio's replayers do);
+    # the copy is reported by whoever hears it and missed the original.
+    replayers: list[str] = field(default_factory=list)
+    # Whether a hotspot that listens only to some (a ring) also reports replayed copies of
+    # others' beacons, as sim_radio's ring members do.
+    copies_reach_rings: bool = False
     epochs: int = 1
+    _original: dict[bytes, set[str]] = field(default_factory=dict)  # beacon -> who heard it
+    # One antenna, one instant: the clock error of each (beacon, radio, copy) reception.
+    _stamps: dict[tuple[bytes, str, float], float] = field(default_factory=dict)
 
     def add(self, node: Node) -> Node:
         self.nodes[node.name] = node
@@ -94,6 +108,7 @@ class World:
         beacon_no = 0
         rounds = 4 * self.epochs
         for k in range(rounds):
+            last_heard: dict[str, tuple[bytes, Node, int, float, int]] = {}
             for name in names:
                 sender = self.nodes[name]
                 sent_ms = T0_MS + k * BEACON_EVERY_MS + int(rng.integers(0, 3_600_000))
@@ -106,9 +121,14 @@ class World:
                 for witness_name, (rssi, snr) in heard.items():
                     self._report(builder, beacon_id, sender, witness_name, rssi, snr,
                                  sent_ms, beacon_clock, beacon_received, rng)
-                if self.replayer in heard and self.replayer != name:
-                    self._replay(builder, beacon_id, sender, names, shadow, sent_ms,
-                                 beacon_clock, beacon_received, rng)
+                for replayer in self.replayers:
+                    if replayer in heard and sent_ms > last_heard.get(replayer, (b"", sender,
+                                                                               -1))[2]:
+                        last_heard[replayer] = (beacon_id, sender, sent_ms, beacon_clock,
+                                                beacon_received)
+                        self._original[beacon_id] = set(heard) | {name}
+            for replayer, original in sorted(last_heard.items()):
+                self._replay(builder, replayer, *original, names, shadow, rng)
         return builder.build()
 
     # -- physics --------------------------------------------------------------------------
@@ -126,7 +146,8 @@ class World:
         return node.antenna_of or node.name
 
     def _receptions(self, sender: Node, names: list[str], shadow: dict[frozenset[str], float],
-                    rng: np.random.Generator) -> dict[str, tuple[float, float]]:
+                    rng: np.random.Generator, listening: bool = True
+                    ) -> dict[str, tuple[float, float]]:
         heard: dict[str, tuple[float, float]] = {}
         by_radio: dict[str, tuple[float, float] | None] = {}
         for name in names:
@@ -146,10 +167,16 @@ class World:
                 heard.pop(node.name, None)
                 if node.relay_from in heard:
                     heard[node.name] = heard[node.relay_from]
+        if sender.name in self.wired:
+            frame = len(self._stamps)
+            for k, witness in enumerate(self.wired):
+                if witness != sender.name:
+                    heard[witness] = (-105.0 + (frame * 31 + k) % 3 - 1, 7.0)
         for beaconer, witness in self.fabricated:
             if beaconer == sender.name:
                 heard[witness] = (-118.0 + float(rng.normal(0, 4)), -2.0)
-        return {w: v for w, v in heard.items() if self._listens(self.nodes[w], sender)}
+        return {w: v for w, v in heard.items()
+                if not listening or self._listens(self.nodes[w], sender)}
 
     def _listens(self, node: Node, sender: Node) -> bool:
         return node.listens_only_to is None or sender.name in node.listens_only_to
@@ -160,10 +187,15 @@ class World:
                 beacon_received: int, rng: np.random.Generator, late_ms: float = 0.0) -> None:
         node = self.nodes[name]
         rssi += node.inflate_db
+        if node.port_loss_db:
+            rssi -= node.port_loss_db
+            snr += float(rng.normal(0, 2)) - node.port_loss_db
         if node.constant_signal:
             rssi, snr = node.constant_signal
         lag = 150.0 if node.relay_from else 0.0
-        clock = sent_ms + late_ms + lag + rng.normal(0, 5) + node.clock_offset_ms
+        jitter = self._stamps.setdefault((beacon_id, self._radio(node), late_ms),
+                                         float(rng.normal(0, 5)))
+        clock = sent_ms + late_ms + lag + jitter + node.clock_offset_ms
         received = sent_ms + late_ms + lag + int(rng.integers(100, 1500))
         builder.add_witness(beacon_id, self.key(sender.name), self.key(name),
                             rssi_dbm=round(rssi), snr_db=math.trunc(snr * 10) / 10,
@@ -172,13 +204,13 @@ class World:
                             witness_timestamp_ms=clock, valid=late_ms == 0)
         self._fix(builder, node, int(received), rng)
 
-    def _replay(self, builder: HistoryBuilder, beacon_id: bytes, sender: Node, names: list[str],
-                shadow: dict[frozenset[str], float], sent_ms: int, beacon_clock: float,
-                beacon_received: int, rng: np.random.Generator) -> None:
-        assert self.replayer is not None
-        copy = self.nodes[self.replayer]
-        for name, (rssi, snr) in self._receptions(copy, names, shadow, rng).items():
-            if name != sender.name:
+    def _replay(self, builder: HistoryBuilder, replayer: str, beacon_id: bytes, sender: Node,
+                sent_ms: int, beacon_clock: float, beacon_received: int, names: list[str],
+                shadow: dict[frozenset[str], float], rng: np.random.Generator) -> None:
+        copy = self.nodes[replayer]
+        heard = self._receptions(copy, names, shadow, rng, not self.copies_reach_rings)
+        for name, (rssi, snr) in heard.items():
+            if name not in self._original[beacon_id]:
                 self._report(builder, beacon_id, sender, name, rssi, snr, sent_ms,
                              beacon_clock, beacon_received, rng, late_ms=900_000.0)
 

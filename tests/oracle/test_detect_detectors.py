@@ -66,6 +66,26 @@ def shared_antenna(world: World) -> set[str]:
     return {"h22", "sybil0", "sybil1"}
 
 
+def shared_antenna_ports(world: World) -> set[str]:
+    """A splitter: each key's own port, cable and receiver, so none reports what another
+    does; their RSSIs differ by a constant and their SNRs by each radio's noise."""
+    radio = world.nodes["h22"]
+    for i, (east, port_db) in enumerate(((5_000, 3.0), (-5_000, 6.0))):
+        place = offset(*radio.true, 0, east)
+        world.add(Node(f"sybil{i}", radio.true, place, antenna_of="h22", gps="none",
+                       port_loss_db=port_db))
+    radio.gps = "none"
+    return {"h22", "sybil0", "sybil1"}
+
+
+def wired_cluster(world: World) -> set[str]:
+    """Four radios in one room on cables, asserting places across the town: they hear each
+    other at one RSSI ±1 dB, and the air (at their asserted places here) as usual."""
+    rig = ["h01", "h06", "h61", "h66"]
+    world.wired = rig
+    return set(rig)
+
+
 def collusion_ring(world: World) -> set[str]:
     ring = ("h11", "h15", "h51", "h55", "h36")
     for name in ring:
@@ -80,7 +100,7 @@ def beacon_relay(world: World) -> set[str]:
 
 
 def replay(world: World) -> set[str]:
-    world.replayer = "h53"
+    world.replayers = ["h53"]
     return {"h53"}
 
 
@@ -108,7 +128,9 @@ CHEATS: dict[str, tuple[Callable[[World], set[str]], set[str]]] = {
     "false_location": (false_location, {"signal_excess"}),
     "rssi_inflation": (rssi_inflation, {"signal_asymmetry"}),
     "shared_antenna": (shared_antenna, {"shared_reception"}),
+    "shared_antenna_ports": (shared_antenna_ports, {"shared_reception"}),
     "collusion_ring": (collusion_ring, {"closed_cluster"}),
+    "wired_cluster": (wired_cluster, {"signal_constant"}),
     "beacon_relay": (beacon_relay, {"relay_latency"}),
     "replay": (replay, {"replay"}),
     "clock_offset": (clock_offset, {"clock_offset"}),
@@ -143,3 +165,28 @@ def test_each_cheat_is_found_and_nobody_else(cheat: str) -> None:
     assert set(flagged) == cheaters, flagged
     for name in cheaters:
         assert flagged[name] & detectors, (name, flagged[name])
+
+
+def test_replayers_standing_among_each_other_are_each_found_and_nobody_else() -> None:
+    """Six neighbours each replay a beacon every round: each is a timely witness of the
+    others' replayed beacons, so having heard a replayed beacon in time says little; each is
+    still named by how its own copies are heard (the proving ground's 5 % case)."""
+    world = honest_world()
+    replayers = ["h22", "h23", "h24", "h32", "h33", "h34"]
+    world.replayers = replayers
+    flagged = _flagged(world, detect(world.history()))
+    assert set(flagged) == set(replayers), flagged
+    assert all("replay" in flagged[name] for name in replayers), flagged
+
+
+def test_a_ring_reporting_replayed_copies_of_outsiders_is_still_closed() -> None:
+    """Ring members that witness only each other still report the copies a replayer among
+    them sends of outsiders' beacons (sim_radio's rings do): a copy is not the ring
+    listening, so the ring stays closed, and the replayer is found too."""
+    world = honest_world()
+    ring = collusion_ring(world)
+    world.replayers = ["h46"]
+    world.copies_reach_rings = True
+    flagged = _flagged(world, detect(world.history()))
+    assert set(flagged) == ring | {"h46"}, flagged
+    assert all("closed_cluster" in flagged[name] for name in ring), flagged

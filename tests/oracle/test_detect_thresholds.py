@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 
+import numpy as np
 import pytest
 
 from oracle.detect import asymmetry, gps, shared, signal, timing
@@ -128,6 +129,38 @@ def test_constant_signal_needs_constant_min_reports() -> None:
     assert signal.constant(b.build(), P) == []
 
 
+def _rig(spread_db: float, members: int = 3, reports: int = P.constant_min) -> History:
+    """Members hearing each other `reports` times each way, RSSI alternating ±spread/2 (a
+    standard deviation of exactly spread/2), and each hearing an outsider through the air."""
+    names = [f"m{i}" for i in range(members)]
+    b = builder(*names, "air")
+    for n in range(reports):
+        for x in names:
+            for y in names:
+                if x != y:
+                    witness(b, n, y, x, rssi=-105.0 + (spread_db / 2 if n % 2 else -spread_db / 2))
+            witness(b, n, "air", x, rssi=-110.0 + 6 * (n % 3))
+    return b.build()
+
+
+@pytest.mark.parametrize(("spread_db", "found"), [(2 * P.constant_link_std_db, False),
+                                                  (2 * P.constant_link_std_db - 0.02, True)])
+def test_constant_links_at_their_boundary(spread_db: float, found: bool) -> None:
+    """Three radios on cables: two steady links each (= constant_links), each both ways; a
+    link is steady when its RSSI's standard deviation is under constant_link_std_db."""
+    assert (flagged(signal.constant(_rig(spread_db), P)) == {"m0", "m1", "m2"}) is found
+
+
+def test_constant_links_need_constant_links_of_them() -> None:
+    """Two radios on a cable: one steady link each, fewer than constant_links."""
+    assert P.constant_links == 2
+    assert signal.constant(_rig(0.0, members=2), P) == []
+
+
+def test_constant_links_need_constant_min_reports() -> None:
+    assert signal.constant(_rig(0.0, reports=P.constant_min - 1), P) == []
+
+
 @pytest.mark.parametrize(("same", "found"), [(4, True), (3, False)])
 def test_shared_reception_at_its_boundary(same: int, found: bool) -> None:
     """Five beacons both heard; identical on 4 (= 0.8 × 5) is past `same_share`, on 3 not."""
@@ -136,6 +169,32 @@ def test_shared_reception_at_its_boundary(same: int, found: bool) -> None:
         witness(b, n, "a", "s1", rssi=-100.0)
         witness(b, n, "a", "s2", rssi=-100.0 if n < same else -97.0)
     assert (flagged(shared.shared_reception(b.build(), P)) == {"s1", "s2"}) is found
+
+
+@pytest.mark.parametrize(("off_db", "found"), [(P.steady_db, True), (P.steady_db + 0.01, False)])
+def test_shared_reception_steady_offset_at_its_boundary(off_db: float, found: bool) -> None:
+    """s2 hears 3 dB less than s1, at the same instant, with SNRs never equal: differences
+    3, 3, 3, 3 + off and 9 dB around their median of 3; steady on 4 of 5 (= 0.8 × 5) when
+    off is within steady_db."""
+    b = builder("a", "s1", "s2")
+    for n, diff in enumerate((3.0, 3.0, 3.0, 3.0 + off_db, 9.0)):
+        witness(b, n, "a", "s1", rssi=-100.0, snr=5.0)
+        witness(b, n, "a", "s2", rssi=-100.0 - diff, snr=1.0 - n)
+    assert (flagged(shared.shared_reception(b.build(), P)) == {"s1", "s2"}) is found
+
+
+@pytest.mark.parametrize("steps", [0, 1])
+def test_shared_reception_same_instant_at_its_boundary(steps: int) -> None:
+    """A steady 3 dB offset, never an identical report: the pair is looked at only when its
+    own timestamps are within same_stamp_ms (here exactly at it, as near as float
+    milliseconds at these times can be, and one float step past it)."""
+    step = float(np.spacing(float(T0)))
+    apart = np.floor(P.same_stamp_ms / step) * step + steps * step
+    b = builder("a", "s1", "s2")
+    for n in range(5):
+        witness(b, n, "a", "s1", rssi=-100.0, snr=5.0)
+        witness(b, n, "a", "s2", rssi=-103.0, snr=1.0 - n, clock_ms=apart)
+    assert (flagged(shared.shared_reception(b.build(), P)) == {"s1", "s2"}) is (steps == 0)
 
 
 def test_shared_reception_is_not_a_relay() -> None:
