@@ -34,24 +34,20 @@ from pathlib import Path
 
 import grpc
 
+# Run as a script, this folder is on sys.path: one load generator for both benchmarks.
+from bench_ingest import LIMITS_LIFTED as INGEST_LIMITS_LIFTED
+from bench_ingest import make_reports
+
 from oracle.storage import open_repository
 from pocnet import signing
 from pocnet.keys import Keypair, create_keyfile
-from pocnet.wire import entropy_pb2, ingest_pb2, reports_pb2, service_pb2_grpc
+from pocnet.wire import entropy_pb2, ingest_pb2, service_pb2_grpc
 
 STREAMS_PER_REPLICA = 16
 IN_FLIGHT_PER_STREAM = 256
 ASSUMED_MAX_RATE_PER_REPLICA = 6_000  # reports pre-signed per replica-second (never run out)
-LIMITS_LIFTED = {  # one load generator, keys not onboarded: lift the per-key budgets
-    "POCNET_ORACLE_RATE_LIMIT_PER_KEY_BURST": "1000000",
-    "POCNET_ORACLE_RATE_LIMIT_PER_KEY_RATE_PER_S": "1000000",
-    "POCNET_ORACLE_STREAMS_PER_PEER_PENDING": "64",
-    "POCNET_ORACLE_NOT_ONBOARDED_REPORTS_PER_S": "1000000",
-    "POCNET_ORACLE_NOT_ONBOARDED_REPORTS_BURST": "1000000",
-    "POCNET_ORACLE_NOT_ONBOARDED_BYTES_PER_S": "1000000000",
-    "POCNET_ORACLE_NOT_ONBOARDED_BYTES_BURST": "1000000000",
-    "POCNET_ORACLE_VERIFIER_INTERVAL_S": "3600",  # ingest only
-}
+# One load generator, keys not onboarded: lift the per-key budgets, as bench_ingest does.
+LIMITS_LIFTED = {**INGEST_LIMITS_LIFTED, "POCNET_ORACLE_VERIFIER_INTERVAL_S": "3600"}
 
 
 def _free_port() -> int:
@@ -114,22 +110,8 @@ def start_replicas(url: str, key: Path, n: int) -> list[tuple[subprocess.Popen[s
 
 
 def make_streams(count: int, per_stream: int) -> list[tuple[Keypair, Keypair, list]]:  # type: ignore[type-arg]
-    """(device key, session key, pre-signed witness reports) per stream: hotspots sign on
-    their own hardware, so signing is not the load generator's job during the run."""
-    plans = []
-    for s in range(count):
-        device = Keypair.from_seed(s.to_bytes(4, "big") + b"\x15" * 28)
-        session = Keypair.generate()
-        reports = []
-        for i in range(per_stream):
-            msg = reports_pb2.WitnessReport(
-                pub_key=device.public_key.to_bytes(), data=os.urandom(51),
-                timestamp=time.time_ns() + i, signal=-1000, snr=50, frequency=867_100_000,
-                datarate=reports_pb2.SF12BW125)
-            signing.sign(msg, session)
-            reports.append(ingest_pb2.StreamRequest(witness=msg))
-        plans.append((device, session, reports))
-    return plans
+    """Pre-signed witness reports per stream, as bench_ingest makes them (tag 0x15)."""
+    return make_reports(count, per_stream, 0x15)
 
 
 async def run_stream(port: int, device: Keypair, session: Keypair, reports: list,  # type: ignore[type-arg]
