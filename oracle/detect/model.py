@@ -81,6 +81,10 @@ class DetectParams:
     # GPS over time (gps.py): a receiver's fixes scatter by about its accuracy estimate.
     min_fixes: int = 10
     clean_ratio: float = 0.05  # scatter below this share of h_acc: synthetic
+    # Fixes whose distances from their centre spread (std/mean) this many standard deviations
+    # below a real receiver's Rayleigh value (gps.RAYLEIGH_CV): jitter at a fixed radius. At 4 σ
+    # one honest hotspot in ~30,000 is past it; a fixed circle nearly always from ~30 fixes on.
+    ring_z: float = 4.0
     far_m: float = 400.0  # docs/protocol.md §5: past 400 m a fix gives no location trust
     jump_m: float = 1_000.0
     min_jumps: int = 2

@@ -30,6 +30,7 @@ POLICY: dict[str, tuple[str, int]] = {
     "gps_far": ("hotspot", 3),
     "gps_frozen": ("hotspot", 7),
     "gps_too_clean": ("hotspot", 7),
+    "gps_ring": ("hotspot", 7),
     "gps_jumps": ("", 0),  # a moved hotspot jumps once; repeated jumps are for a human
 }
 

@@ -51,7 +51,7 @@ class Node:
     relay_from: str | None = None  # reports what this node heard, 150 ms later
     listens_only_to: frozenset[str] | None = None
     constant_signal: tuple[float, float] | None = None  # (rssi, snr) on every report
-    gps: str = "real"  # real | frozen | clean | none
+    gps: str = "real"  # real | frozen | clean | ring | none
     antenna_of: str | None = None  # shares this node's antenna (and place)
     # Behind a shared antenna, its own splitter port and cable (dB less RSSI on every report)
     # and its own receiver (SNR with its own noise).
@@ -222,6 +222,9 @@ class World:
             lat, lon = node.asserted
         elif node.gps == "clean":
             lat, lon = offset(*node.asserted, *rng.normal(0, 0.02, 2))
+        elif node.gps == "ring":  # 5 m from the asserted place, only the bearing wandering
+            bearing = rng.uniform(0, 2 * math.pi)
+            lat, lon = offset(*node.asserted, 5.0 * math.cos(bearing), 5.0 * math.sin(bearing))
         elif node.gps == "spoofed":
             lat, lon = offset(*node.asserted, *rng.normal(0, 2.0, 2))
         else:

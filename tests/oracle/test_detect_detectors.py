@@ -124,6 +124,11 @@ def clean_gps(world: World) -> set[str]:
     return {"h65"}
 
 
+def ring_gps(world: World) -> set[str]:
+    world.nodes["h66"].gps = "ring"
+    return {"h66"}
+
+
 CHEATS: dict[str, tuple[Callable[[World], set[str]], set[str]]] = {
     "false_location": (false_location, {"signal_excess"}),
     "rssi_inflation": (rssi_inflation, {"signal_asymmetry"}),
@@ -137,6 +142,7 @@ CHEATS: dict[str, tuple[Callable[[World], set[str]], set[str]]] = {
     "witness_stuffing": (witness_stuffing, {"signal_constant"}),
     "frozen_gps": (frozen_gps, {"gps_frozen"}),
     "clean_gps": (clean_gps, {"gps_too_clean"}),
+    "ring_gps": (ring_gps, {"gps_ring"}),
 }
 
 

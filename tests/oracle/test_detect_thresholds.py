@@ -9,6 +9,7 @@ import dataclasses
 
 import numpy as np
 import pytest
+from detect_world import offset
 
 from oracle.detect import asymmetry, gps, shared, signal, timing
 from oracle.detect.history import History, HistoryBuilder
@@ -236,9 +237,50 @@ def test_gps_frozen_and_too_clean_and_real() -> None:
     # Scatter of ±0.1 m against a claimed 3 m: below 5 % of h_acc.
     clean = [0.1 if i % 2 else -0.1 for i in range(n)]
     assert [f.detector for f in gps.gps(_fixes(*clean), P)] == ["gps_too_clean"]
-    # ±2 m against 3 m: a real receiver.
-    real = [2.0 if i % 2 else -2.0 for i in range(n)]
-    assert gps.gps(_fixes(*real), P) == []
+    # A real receiver: a circular Gaussian of σ 2 m per axis against a claimed 3 m.
+    real = np.random.default_rng(7).normal(0.0, 2.0, (n, 2))
+    assert gps.gps(_fixes_2d(real), P) == []
+
+
+def _fixes_2d(north_east_m: np.ndarray, acc_m: float = 3.0) -> History:
+    b = builder("g")
+    for n, (north, east) in enumerate(north_east_m):
+        lat, lon = offset(52.0, 5.0, float(north), float(east))
+        b.add_fix(k("g"), T0 + n * 60_000, lat, lon, acc_m)
+    return b.build()
+
+
+def _two_radii(fixes: int, cv: float, mean_m: float = 3.0) -> np.ndarray:
+    """`fixes` (a multiple of 8) fixes whose distances from their centroid have exactly the
+    spread std/mean = cv: radii mean·(1 − cv) and mean·(1 + cv) alternating, each set evenly
+    spread in bearing so the centroid is the centre itself."""
+    bearing = np.arange(fixes) * 2 * np.pi / fixes
+    radius = np.where(np.arange(fixes) % 2, mean_m * (1 + cv), mean_m * (1 - cv))
+    return np.column_stack((radius * np.cos(bearing), radius * np.sin(bearing)))
+
+
+@pytest.mark.parametrize(("fixes", "step", "found"), [
+    (16, -0.002, True), (16, 0.002, False), (64, -0.002, True), (64, 0.002, False)])
+def test_gps_ring_at_its_boundary(fixes: int, step: float, found: bool) -> None:
+    # model.py: "this many standard deviations below a real receiver's Rayleigh value".
+    limit = gps.RAYLEIGH_CV - P.ring_z * gps.RAYLEIGH_CV_SD1 / np.sqrt(fixes)
+    names = [f.detector for f in gps.gps(_fixes_2d(_two_radii(fixes, limit + step)), P)]
+    assert names == (["gps_ring"] if found else [])
+
+
+def test_gps_ring_needs_min_fixes() -> None:
+    n = P.min_fixes
+    circle = _two_radii(8 * n, 0.0)[:: 8][: n - 1]  # n − 1 fixes on a perfect circle
+    assert gps.gps(_fixes_2d(circle), P) == []
+
+
+def test_rayleigh_constants_match_the_distribution() -> None:
+    # Rayleigh(σ): mean σ·√(π/2), variance (4 − π)/2 · σ² (any statistics text).
+    assert gps.RAYLEIGH_CV == pytest.approx(np.sqrt((4 - np.pi) / 2) / np.sqrt(np.pi / 2))
+    # The spread of std/mean over samples of 400 radii, drawn: √n · its std.
+    radii = np.random.default_rng(3).rayleigh(1.0, (20_000, 400))
+    cv = radii.std(axis=1) / radii.mean(axis=1)
+    assert float(cv.std()) * np.sqrt(400) == pytest.approx(gps.RAYLEIGH_CV_SD1, rel=0.03)
 
 
 def test_distance_law_holds_its_slope_to_physics() -> None:
