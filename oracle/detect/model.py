@@ -50,6 +50,10 @@ class DetectParams:
     # of separate hotspots disagree by milliseconds).
     same_stamp_ms: float = 0.001
     min_common_beacons: int = 3
+    # The steady receptions come from this many beaconers: over one beaconer's beacons two
+    # honest antennas' RSSI difference is their paths' fixed shadowing (steady when fading is
+    # mild); only one antenna keeps it from every direction.
+    min_beaconers: int = 3
     # Constant signals (signal.py): RSSI that varies less than this over ≥ constant_min
     # reports of different beacons (witness stuffing at fixed values, attenuated rigs).
     constant_rssi_std_db: float = 0.5

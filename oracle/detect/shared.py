@@ -10,9 +10,12 @@ Pairs are first found by a reception both report identically (same beacon, RSSI 
 at the same instant (their own timestamps within `same_stamp_ms`, far below any two clocks'
 disagreement); each such pair is then judged over every beacon both heard: the share whose
 RSSI difference lies within `steady_db` of the pair's median difference, both reported within
-`relay_ms` of each other. (A relay that copies a partner's reception reports the same values,
-but late: that is timing.py's finding, and the partner is not accused of sharing an antenna.)
-A pair is flagged when that share reaches `same_share`.
+`relay_ms` of each other. A pair is flagged when that share reaches `same_share` and its
+steady receptions come from `min_beaconers` beaconers or more: one beaconer's beacons reach two
+antennas over two fixed paths, whose RSSI difference (the paths' shadowing) stays put beacon
+after beacon whenever fading is mild; only behind one antenna does it stay put from every
+direction. (A relay that copies a partner's reception reports the same values, but late: that
+is timing.py's finding, and the partner is not accused of sharing an antenna.)
 """
 
 from __future__ import annotations
@@ -47,15 +50,22 @@ def shared_reception(history: History, params: DetectParams) -> list[Finding]:
     steady = t & (np.abs(d - median[p]) <= params.steady_db)
     common = group_count(p, len(pairs))
     same = group_count(p[steady], len(pairs))
+    # Distinct (pair, beaconer) among the steady rows, counted per pair.
+    n = len(history.hotspots)
+    sources = np.unique(p[steady] * n + w.beaconer[ra][steady]) // n
+    beaconers = group_count(sources, len(pairs))
     findings = []
     for i, (a, b) in enumerate(pairs.tolist()):
         if common[i] < params.min_common_beacons or same[i] < params.same_share * common[i]:
+            continue
+        if beaconers[i] < params.min_beaconers:
             continue
         findings.append(Finding(
             detector="shared_reception",
             hotspots=(keys[a], keys[b]),
             score=float(same[i] / common[i] / params.same_share),
             evidence={"steady_receptions": int(same[i]), "beacons_both_heard": int(common[i]),
+                      "steady_from_beaconers": int(beaconers[i]),
                       "rssi_offset_db": round(float(median[i]), 1),
                       "asserted_distance_m": round(history.hotspots.distance_m(a, b))},
         ))

@@ -17,6 +17,7 @@ from oracle.detect.model import DEFAULT_PARAMS
 
 T0 = 1_760_000_000_000
 P = DEFAULT_PARAMS
+SOURCES = ("a", "b", "c")  # beaconers heard by a shared antenna's keys
 
 
 def k(name: str) -> bytes:
@@ -165,10 +166,10 @@ def test_constant_links_need_constant_min_reports() -> None:
 @pytest.mark.parametrize(("same", "found"), [(4, True), (3, False)])
 def test_shared_reception_at_its_boundary(same: int, found: bool) -> None:
     """Five beacons both heard; identical on 4 (= 0.8 × 5) is past `same_share`, on 3 not."""
-    b = builder("a", "s1", "s2")
+    b = builder(*SOURCES, "s1", "s2")
     for n in range(5):
-        witness(b, n, "a", "s1", rssi=-100.0)
-        witness(b, n, "a", "s2", rssi=-100.0 if n < same else -97.0)
+        witness(b, n, SOURCES[n % 3], "s1", rssi=-100.0)
+        witness(b, n, SOURCES[n % 3], "s2", rssi=-100.0 if n < same else -97.0)
     assert (flagged(shared.shared_reception(b.build(), P)) == {"s1", "s2"}) is found
 
 
@@ -177,10 +178,10 @@ def test_shared_reception_steady_offset_at_its_boundary(off_db: float, found: bo
     """s2 hears 3 dB less than s1, at the same instant, with SNRs never equal: differences
     3, 3, 3, 3 + off and 9 dB around their median of 3; steady on 4 of 5 (= 0.8 × 5) when
     off is within steady_db."""
-    b = builder("a", "s1", "s2")
+    b = builder(*SOURCES, "s1", "s2")
     for n, diff in enumerate((3.0, 3.0, 3.0, 3.0 + off_db, 9.0)):
-        witness(b, n, "a", "s1", rssi=-100.0, snr=5.0)
-        witness(b, n, "a", "s2", rssi=-100.0 - diff, snr=1.0 - n)
+        witness(b, n, SOURCES[n % 3], "s1", rssi=-100.0, snr=5.0)
+        witness(b, n, SOURCES[n % 3], "s2", rssi=-100.0 - diff, snr=1.0 - n)
     assert (flagged(shared.shared_reception(b.build(), P)) == {"s1", "s2"}) is found
 
 
@@ -191,20 +192,32 @@ def test_shared_reception_same_instant_at_its_boundary(steps: int) -> None:
     milliseconds at these times can be, and one float step past it)."""
     step = float(np.spacing(float(T0)))
     apart = np.floor(P.same_stamp_ms / step) * step + steps * step
-    b = builder("a", "s1", "s2")
+    b = builder(*SOURCES, "s1", "s2")
     for n in range(5):
-        witness(b, n, "a", "s1", rssi=-100.0, snr=5.0)
-        witness(b, n, "a", "s2", rssi=-103.0, snr=1.0 - n, clock_ms=apart)
+        witness(b, n, SOURCES[n % 3], "s1", rssi=-100.0, snr=5.0)
+        witness(b, n, SOURCES[n % 3], "s2", rssi=-103.0, snr=1.0 - n, clock_ms=apart)
     assert (flagged(shared.shared_reception(b.build(), P)) == {"s1", "s2"}) is (steps == 0)
 
 
 def test_shared_reception_is_not_a_relay() -> None:
     """Identical values reported `relay_ms` apart are a copy, not one antenna."""
-    b = builder("a", "s1", "s2")
+    b = builder(*SOURCES, "s1", "s2")
     for n in range(5):
-        witness(b, n, "a", "s1", rssi=-100.0)
-        witness(b, n, "a", "s2", rssi=-100.0, lag_ms=P.relay_ms)
+        witness(b, n, SOURCES[n % 3], "s1", rssi=-100.0)
+        witness(b, n, SOURCES[n % 3], "s2", rssi=-100.0, lag_ms=P.relay_ms)
     assert shared.shared_reception(b.build(), P) == []
+
+
+@pytest.mark.parametrize(("sources", "found"), [(P.min_beaconers, True),
+                                              (P.min_beaconers - 1, False)])
+def test_shared_reception_needs_min_beaconers(sources: int, found: bool) -> None:
+    """A steady 3 dB offset on every beacon both heard, from `sources` beaconers: two honest
+    antennas hearing one beaconer over two fixed paths show the same."""
+    b = builder(*SOURCES, "s1", "s2")
+    for n in range(6):
+        witness(b, n, SOURCES[n % sources], "s1", rssi=-100.0, snr=5.0)
+        witness(b, n, SOURCES[n % sources], "s2", rssi=-103.0, snr=5.0)
+    assert (flagged(shared.shared_reception(b.build(), P)) == {"s1", "s2"}) is found
 
 
 def _fixes(*offsets_m: float, acc_m: float = 3.0) -> History:
