@@ -49,7 +49,11 @@ class DetectParams:
     # Own timestamps this close are one reception instant (1 µs: 300 m of propagation; clocks
     # of separate hotspots disagree by milliseconds).
     same_stamp_ms: float = 0.001
-    min_common_beacons: int = 3
+    # Beacons both heard, at least: honest clocks disciplined to the µs stamp a few receptions
+    # of a beacon within same_stamp_ms of each other by chance, and on a handful of beacons a
+    # pair's RSSI difference can sit within steady_db by chance too (4 of 5 at ~1 in 30 when
+    # fading spreads it by ~5 dB); 8 of 10 or more, ~1 in 600.
+    min_common_beacons: int = 8
     # The steady receptions come from this many beaconers: over one beaconer's beacons two
     # honest antennas' RSSI difference is their paths' fixed shadowing (steady when fading is
     # mild); only one antenna keeps it from every direction.

@@ -163,11 +163,11 @@ def test_constant_links_need_constant_min_reports() -> None:
     assert signal.constant(_rig(0.0, reports=P.constant_min - 1), P) == []
 
 
-@pytest.mark.parametrize(("same", "found"), [(4, True), (3, False)])
+@pytest.mark.parametrize(("same", "found"), [(8, True), (7, False)])
 def test_shared_reception_at_its_boundary(same: int, found: bool) -> None:
-    """Five beacons both heard; identical on 4 (= 0.8 × 5) is past `same_share`, on 3 not."""
+    """Ten beacons both heard; identical on 8 (= 0.8 × 10) is past `same_share`, on 7 not."""
     b = builder(*SOURCES, "s1", "s2")
-    for n in range(5):
+    for n in range(10):
         witness(b, n, SOURCES[n % 3], "s1", rssi=-100.0)
         witness(b, n, SOURCES[n % 3], "s2", rssi=-100.0 if n < same else -97.0)
     assert (flagged(shared.shared_reception(b.build(), P)) == {"s1", "s2"}) is found
@@ -176,10 +176,10 @@ def test_shared_reception_at_its_boundary(same: int, found: bool) -> None:
 @pytest.mark.parametrize(("off_db", "found"), [(P.steady_db, True), (P.steady_db + 0.01, False)])
 def test_shared_reception_steady_offset_at_its_boundary(off_db: float, found: bool) -> None:
     """s2 hears 3 dB less than s1, at the same instant, with SNRs never equal: differences
-    3, 3, 3, 3 + off and 9 dB around their median of 3; steady on 4 of 5 (= 0.8 × 5) when
-    off is within steady_db."""
+    3 (seven times), 3 + off, 9 and 9 dB around their median of 3; steady on 8 of 10
+    (= 0.8 × 10) when off is within steady_db."""
     b = builder(*SOURCES, "s1", "s2")
-    for n, diff in enumerate((3.0, 3.0, 3.0, 3.0 + off_db, 9.0)):
+    for n, diff in enumerate((3.0,) * 7 + (3.0 + off_db, 9.0, 9.0)):
         witness(b, n, SOURCES[n % 3], "s1", rssi=-100.0, snr=5.0)
         witness(b, n, SOURCES[n % 3], "s2", rssi=-100.0 - diff, snr=1.0 - n)
     assert (flagged(shared.shared_reception(b.build(), P)) == {"s1", "s2"}) is found
@@ -193,7 +193,7 @@ def test_shared_reception_same_instant_at_its_boundary(steps: int) -> None:
     step = float(np.spacing(float(T0)))
     apart = np.floor(P.same_stamp_ms / step) * step + steps * step
     b = builder(*SOURCES, "s1", "s2")
-    for n in range(5):
+    for n in range(10):
         witness(b, n, SOURCES[n % 3], "s1", rssi=-100.0, snr=5.0)
         witness(b, n, SOURCES[n % 3], "s2", rssi=-103.0, snr=1.0 - n, clock_ms=apart)
     assert (flagged(shared.shared_reception(b.build(), P)) == {"s1", "s2"}) is (steps == 0)
@@ -202,7 +202,7 @@ def test_shared_reception_same_instant_at_its_boundary(steps: int) -> None:
 def test_shared_reception_is_not_a_relay() -> None:
     """Identical values reported `relay_ms` apart are a copy, not one antenna."""
     b = builder(*SOURCES, "s1", "s2")
-    for n in range(5):
+    for n in range(10):
         witness(b, n, SOURCES[n % 3], "s1", rssi=-100.0)
         witness(b, n, SOURCES[n % 3], "s2", rssi=-100.0, lag_ms=P.relay_ms)
     assert shared.shared_reception(b.build(), P) == []
@@ -214,9 +214,19 @@ def test_shared_reception_needs_min_beaconers(sources: int, found: bool) -> None
     """A steady 3 dB offset on every beacon both heard, from `sources` beaconers: two honest
     antennas hearing one beaconer over two fixed paths show the same."""
     b = builder(*SOURCES, "s1", "s2")
-    for n in range(6):
+    for n in range(10):
         witness(b, n, SOURCES[n % sources], "s1", rssi=-100.0, snr=5.0)
         witness(b, n, SOURCES[n % sources], "s2", rssi=-103.0, snr=5.0)
+    assert (flagged(shared.shared_reception(b.build(), P)) == {"s1", "s2"}) is found
+
+
+@pytest.mark.parametrize(("beacons", "found"), [(P.min_common_beacons, True),
+                                              (P.min_common_beacons - 1, False)])
+def test_shared_reception_needs_min_common_beacons(beacons: int, found: bool) -> None:
+    b = builder(*SOURCES, "s1", "s2")
+    for n in range(beacons):
+        witness(b, n, SOURCES[n % 3], "s1", rssi=-100.0)
+        witness(b, n, SOURCES[n % 3], "s2", rssi=-100.0)
     assert (flagged(shared.shared_reception(b.build(), P)) == {"s1", "s2"}) is found
 
 
