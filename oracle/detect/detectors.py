@@ -25,7 +25,8 @@ DETECTORS: dict[str, tuple[str, Detector]] = {
     "relay": ("receptions consistently late against the transmission (relays)", timing.relay),
     "replay": ("the likely sender of replayed beacons", timing.replay),
     "clock": ("reports whose own time is off by minutes or more", timing.clock),
-    "gps": ("GPS fixes that are frozen, too clean, on a fixed-radius ring, far or jumping", gps.gps),
+    "gps": ("GPS fixes that are frozen, too clean, on a fixed-radius ring, far or jumping",
+            gps.gps),
 }
 
 
