@@ -59,7 +59,7 @@ def test_merkle_root_by_hand() -> None:
 def test_source_reads_the_epoch_from_the_store(repo) -> None:
     seed(repo, pending=1)
     source = RepositorySource(repo)
-    beacons = {b.report_id[:2]: b for b in source.beacons(START_MS, END_MS)}
+    beacons = {b.report_id[:2]: b for b in source.shares(START_MS, END_MS).beacons()}
     assert set(beacons) == {b"bA", b"bB"}
     assert [w.hotspot_key for w in beacons[b"bA"].witnesses] == [key("B"), key("C")]
     assert str(beacons[b"bB"].witnesses[0].location_trust) == "0.25"
@@ -81,7 +81,7 @@ def test_source_streams_large_reads_on_both_backends(repo, monkeypatch) -> None:
 
     monkeypatch.setattr(repo, "transaction", no_fetchall)
     try:
-        beacons = list(source.beacons(START_MS, END_MS))
+        beacons = list(source.shares(START_MS, END_MS).beacons())
         assert len(beacons) == 2 and sum(len(b.witnesses) for b in beacons) >= 2
         assert len(source.interactive_cells(END_MS - 60 * 3_600_000, END_MS)) == 2
     finally:
