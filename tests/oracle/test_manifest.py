@@ -228,10 +228,12 @@ def test_a_long_computation_keeps_its_claim(repo, monkeypatch) -> None:
     """Beacons with no share write nothing; the run renews its claim by time anyway, and stops
     with ClaimLost the moment it finds the claim taken over."""
     import oracle.rewards.runner as runner
+    import oracle.rewards.source as source
 
     seed(repo)
     params, store = RewardParams(emission=EMISSION), ManifestStore(repo)
-    monkeypatch.setattr(runner, "CLAIM_RENEW_MS", 0)  # renew at every beacon read
+    monkeypatch.setattr(runner, "CLAIM_RENEW_MS", 0)  # renew at every batch read
+    monkeypatch.setattr(source, "BATCH_BEACONS", 1)  # a batch of columns per beacon
     real_renew, renewals = store.renew, []
 
     def renew(epoch, token):
