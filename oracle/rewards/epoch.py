@@ -16,7 +16,7 @@ from decimal import Context, Decimal, Inexact, localcontext
 from fractions import Fraction
 from functools import partial
 from itertools import compress, repeat
-from operator import add, attrgetter
+from operator import attrgetter
 from typing import NamedTuple
 
 import numpy as np
@@ -177,9 +177,9 @@ def compute_epoch(
         heard = batch.witness_counts > 0  # docs/protocol.md §5: no witness, no share
         beaconers = batch.beacon_hotspots[heard]
         unknown = np.unique(beaconers[hotspot_scale[beaconers] < 0])
-        if len(unknown):
-            cells = [_location(owners(keys[i])) for i in unknown.tolist()]
-            hotspot_scale[unknown] = sums.scales.ids([scale_of(scales, c) for c in cells])
+        if len(unknown):  # once per beaconer: its owner, location and scale
+            cells = map(_location, map(owners, map(keys.__getitem__, unknown.tolist())))
+            hotspot_scale[unknown] = sums.scales.ids(list(map(scale_of, repeat(scales), cells)))
         counts = batch.witness_counts[heard]
         scale_ids = hotspot_scale[beaconers]
         sums.add(beaconers, scale_ids, counts, trust_factor[batch.beacon_trusts[heard]],
@@ -421,30 +421,35 @@ def _wallet_amounts(
     w_rps = reward_per_share(pools.witnesses_exact, Fraction(int(sums.witness.sum()), one))
     b_q, w_q = decimal_units(b_rps)[0], decimal_units(w_rps)[0]  # 15 places, as rounded
     div = 10 ** (RPS_PLACES + places)
-    seen = np.flatnonzero(sums.beacon_seen | sums.witness_seen).tolist()
-    by_key = sorted(zip(map(keys.__getitem__, seen), seen, strict=True))
-    keys = [k for k, _ in by_key]
-    ids = np.fromiter((i for _, i in by_key), np.int64, len(by_key))
+    seen = np.flatnonzero(sums.beacon_seen | sums.witness_seen)
+    seen_keys = list(map(keys.__getitem__, seen.tolist()))
+    order = np.array(sorted(range(len(seen_keys)), key=seen_keys.__getitem__), np.int64)
+    ids = seen[order]
     b_shares, w_shares = sums.beacon[ids].astype(object), sums.witness[ids].astype(object)
     b_amounts = (b_shares * b_q) // div  # Python ints, shares >= 0: // floors
     w_amounts = (w_shares * w_q) // div
     # A hotspot the registry does not know earns nothing: its amounts stay unallocated.
-    infos = list(map(owners, keys))
-    known = [info is not None for info in infos]
-    columns = [keys, infos, b_amounts.tolist(), w_amounts.tolist(), b_shares.tolist(),
-               w_shares.tolist()]
+    columns = [list(map(seen_keys.__getitem__, order.tolist()))]
+    columns.append(list(map(owners, columns[0])))
+    known = [info is not None for info in columns[1]]
+    columns += [b_amounts.tolist(), w_amounts.tolist(), b_shares.tolist(), w_shares.tolist()]
     if not all(known):
         columns = [list(compress(column, known)) for column in columns]
     keys, infos, b_list, w_list, bs_list, ws_list = columns
     owner_wallets = list(map(_OWNER_WALLET, infos))
     hotspots = tuple(map(_NEW_AMOUNT, zip(
         keys, owner_wallets, b_list, w_list, bs_list, ws_list, repeat(places))))
-    wallets: dict[bytes, int] = {}
-    total_paid = 0
-    for wallet, amount in zip(owner_wallets, map(add, b_list, w_list), strict=True):
-        if amount:
-            wallets[wallet] = wallets.get(wallet, 0) + amount
-            total_paid += amount
+    # Every amount is at most its pool, < 2^63, and so is any sum of them (≤ the emission):
+    # the per-wallet sums are exact in int64.
+    paid = np.array(b_list, np.int64) + np.array(w_list, np.int64)
+    wallet_ids: Interner[bytes] = Interner()
+    per_wallet = np.zeros(0, np.int64)
+    if len(paid):
+        by_wallet = wallet_ids.ids(owner_wallets)
+        per_wallet = np.zeros(len(wallet_ids), np.int64)
+        np.add.at(per_wallet, by_wallet, paid)
+    total_paid = int(per_wallet.sum())
+    wallets = {w: a for w, a in zip(wallet_ids.values, per_wallet.tolist(), strict=True) if a}
     unallocated = params.emission - total_paid - pools.operations - pools.oracles
     if unallocated < 0:
         raise ArithmeticError("epoch pays out more than its emission")  # a bug, never input
