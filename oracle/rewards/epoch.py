@@ -10,7 +10,9 @@ integers without rounding, so a silent rounding cannot happen and no base unit i
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+import gc
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from decimal import Context, Decimal, Inexact, localcontext
 from fractions import Fraction
@@ -414,6 +416,31 @@ def _wallet_amounts(
 ) -> EpochRewards:
     """docs/protocol.md §6 on integers: rps = pool / (Σ shares) at 15 places half to even,
     amount = floor(rps × shares) = (rps·10^15 × shares·10^places) // 10^(15 + places)."""
+    with _collector_paused():
+        return _wallet_amounts_of(epoch, params, sums, keys, owners)
+
+
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Build a million records without Python's cyclic collector: they hold no cycles, yet
+    each full collection would walk every object built so far (1.4 s of the 3 s this pass
+    takes for 1,000,000 hotspots). Restored as it was, whatever happens."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+def _wallet_amounts_of(
+    epoch: int,
+    params: RewardParams,
+    sums: ShareSums,
+    keys: list[bytes],
+    owners: Callable[[bytes], HotspotOwner | None],
+) -> EpochRewards:
     pools = split_emission(params)
     places = sums.places
     one = 10**places
