@@ -333,3 +333,23 @@ def test_helium_reward_share_with_unused_data_transfer(
     assert math.floor(dc_pool * PRICE_PER_BASE_UNIT * 100_000) == 11_099_219
     used = _dc_token_value(dc_spent)
     assert _helium_case(REWARD_SHARE_EMISSION, used, REWARD_SHARE_SHARES) == expected
+
+
+def test_interner_gives_dense_ids_in_first_seen_order() -> None:
+    from oracle.rewards.model import Interner
+
+    table: Interner[bytes] = Interner()
+    assert table.ids([b"x", b"y", b"x", b"z", b"y"]).tolist() == [0, 1, 0, 2, 1]
+    assert table.ids([b"w", b"z", b"w", b"v"]).tolist() == [3, 2, 3, 4]
+    assert table.ids([b"v", b"x"]).tolist() == [4, 0]
+    assert table.values == [b"x", b"y", b"z", b"w", b"v"]
+    assert len(table) == 5 and table.ids([]).tolist() == []
+
+
+def test_columns_round_trip_to_the_records() -> None:
+    beacons = [
+        BeaconInput(b"b1", key("A"), ONE, (wit("B"), wit("C", "0.25"))),
+        BeaconInput(b"b2", key("B"), Decimal("0.5"), ()),
+        BeaconInput(b"b3", key("C"), ONE, (wit("A", "0.5"),)),
+    ]
+    assert list(shares_from_beacons(beacons, 2).beacons()) == beacons

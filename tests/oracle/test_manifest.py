@@ -88,7 +88,14 @@ def test_source_streams_large_reads_on_both_backends(repo, monkeypatch) -> None:
         source.close()
 
 
-def test_manifest_amounts_match_the_hand_computation(repo) -> None:
+@pytest.mark.parametrize("batch_beacons", [1, 2, 1 << 16])
+def test_manifest_amounts_match_the_hand_computation(repo, monkeypatch, batch_beacons) -> None:
+    # The source hands over columns a batch of beacons at a time, each batch with exactly its
+    # own beacons' witnesses: one beacon a batch (witness rows read one by one, some held
+    # over to the next batch), two, or all at once give the same amounts.
+    import oracle.rewards.source as source
+
+    monkeypatch.setattr(source, "BATCH_BEACONS", batch_beacons)
     seed(repo)
     manifest = compute_manifest(RepositorySource(repo), EPOCH, RewardParams(emission=EMISSION))
     check_manifest(manifest)
