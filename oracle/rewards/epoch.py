@@ -235,26 +235,29 @@ _INT64_SAFE = 1 << 63
 
 class Factors:
     """The distinct values of one factor of a share (scales, or trusts), each as the integer
-    of 10^-places, places the most any value seen so far needs. Decimals equal in value
-    ("0.5", "0.50") are one factor."""
+    of 10^-places, places the most any value seen so far needs. Values are told apart by
+    their exact digits and exponent, not only by value: the share sink records each share's
+    factors as given ("0.2" and "0.2000" stay themselves)."""
 
     def __init__(self) -> None:
         self.values: list[Decimal] = []
-        self.index: dict[Decimal, int] = {}
+        self.index: dict[tuple, int] = {}
         self.ints: list[int] = []
         self.places = 0
 
     def ids(self, values: list[Decimal]) -> np.ndarray:
-        """The ids of `values`, new ones added (call `ShareSums.widen` after)."""
-        for v in set(values).difference(self.index):
+        """The ids of `values`, new ones added (`ShareSums.add` widens the sums after)."""
+        exact = list(map(Decimal.as_tuple, values))
+        for key in [k for k in dict.fromkeys(exact) if k not in self.index]:
+            v = Decimal(key)  # the same digits and exponent
             n, p = decimal_units(v)
             if p > self.places:
                 self.ints = [i * 10 ** (p - self.places) for i in self.ints]
                 self.places = p
-            self.index[v] = len(self.values)
+            self.index[key] = len(self.values)
             self.values.append(v)
             self.ints.append(n * 10 ** (self.places - p))
-        return np.fromiter(map(self.index.__getitem__, values), np.int64, len(values))
+        return np.fromiter(map(self.index.__getitem__, exact), np.int64, len(values))
 
 
 class ShareSums:

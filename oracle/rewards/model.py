@@ -98,8 +98,8 @@ class ShareColumns(NamedTuple):
 class EpochShares:
     """An epoch's beacons as a stream of column batches over one pair of interners.
 
-    `trusts` holds each distinct location trust as a Decimal or its exact decimal text (the
-    database's column): the engine reads it with `Decimal(value)`. Batches may be a generator;
+    `trusts` holds each distinct location trust as its exact decimal text (the database's
+    column) or a Decimal: the engine reads it with `Decimal(value)`. Batches may be a generator;
     the interners grow while it runs, so read `hotspots.values` after the last batch.
     """
 
@@ -129,7 +129,9 @@ class EpochShares:
 
 def shares_from_beacons(beacons: Iterable[BeaconInput], batch_beacons: int = 1 << 16
                         ) -> EpochShares:
-    """Records → columns, `batch_beacons` beacons a batch (tests, the in-memory source)."""
+    """Records → columns, `batch_beacons` beacons a batch (tests, the in-memory source).
+    Trusts are interned by their text, as the database stores them: "1" and "1.0" stay
+    apart (equal Decimals would share an id and lose their exponent)."""
     hotspots: Interner[bytes] = Interner()
     trusts: Interner[Decimal | str] = Interner()
 
@@ -139,10 +141,10 @@ def shares_from_beacons(beacons: Iterable[BeaconInput], batch_beacons: int = 1 <
             witnesses = [w for b in chunk for w in b.witnesses]
             yield ShareColumns(
                 beacon_hotspots=hotspots.ids([b.hotspot_key for b in chunk]),
-                beacon_trusts=trusts.ids([b.location_trust for b in chunk]),
+                beacon_trusts=trusts.ids([str(b.location_trust) for b in chunk]),
                 witness_counts=np.array([len(b.witnesses) for b in chunk], np.int64),
                 witness_hotspots=hotspots.ids([w.hotspot_key for w in witnesses]),
-                witness_trusts=trusts.ids([w.location_trust for w in witnesses]),
+                witness_trusts=trusts.ids([str(w.location_trust) for w in witnesses]),
                 beacon_reports=[b.report_id for b in chunk],
                 witness_reports=[w.report_id for w in witnesses],
             )

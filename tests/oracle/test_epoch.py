@@ -353,3 +353,22 @@ def test_columns_round_trip_to_the_records() -> None:
         BeaconInput(b"b3", key("C"), ONE, (wit("A", "0.5"),)),
     ]
     assert list(shares_from_beacons(beacons, 2).beacons()) == beacons
+
+
+def test_the_share_sink_records_each_factor_as_given() -> None:
+    # A's cell is in the map at 0.2000, C is off the map (0.2, docs/protocol.md §6 rule 4):
+    # equal scales, yet each stored share keeps its own scale and trust text, as the density
+    # map and the verdicts gave them ("1" and "1.0" trusts alike).
+    beacons = [
+        BeaconInput(b"bA", key("A"), ONE, (wit("B", "1.0"),)),
+        BeaconInput(b"bC", key("C"), Decimal("1.0"), (wit("D"),)),
+    ]
+    shares: list[tuple] = []
+    compute_epoch(1, shares_from_beacons(beacons), {1: Decimal("0.2000")}, owners(),
+                  RewardParams(emission=1000), share_sink=lambda *row: shares.append(row))
+    assert [(r[1], str(r[4]), str(r[5]), str(r[6])) for r in shares] == [
+        (key("A"), "0.2000", "1", "0.05000000"),  # 0.2000 × 0.2500 × 1
+        (key("B"), "0.2000", "1.0", "0.200000000"),  # 0.2000 × 1.0000 × 1.0
+        (key("C"), "0.2", "1.0", "0.050000"),
+        (key("D"), "0.2", "1", "0.20000"),
+    ]
