@@ -69,7 +69,7 @@ class RepositorySource:
 
     def __init__(self, repo: object) -> None:
         self._repo = repo
-        self._owners: dict[bytes, HotspotOwner | None] = {}
+        self._owners: dict[bytes, HotspotOwner] | None = None
         self._scanner = Scanner(repo)
 
     def close(self) -> None:
@@ -148,12 +148,15 @@ class RepositorySource:
             )
 
     def owner(self, key: bytes) -> HotspotOwner | None:
-        if key not in self._owners:
-            reg = self._repo.hotspot(key)  # type: ignore[attr-defined]
-            self._owners[key] = (
-                None if reg is None else HotspotOwner(key, reg.owner_wallet, reg.location)
-            )
-        return self._owners[key]
+        """The registry read once with one streamed query on first use: an epoch asks for
+        every one of its hotspots, a million queries of one row each otherwise."""
+        if self._owners is None:
+            self._owners = {
+                bytes(k): HotspotOwner(bytes(k), bytes(wallet), None if cell is None else int(cell))
+                for k, wallet, cell in self._rows(
+                    "SELECT hotspot_key, owner_wallet, location FROM hotspots", ())
+            }
+        return self._owners.get(key)
 
 
 @dataclass

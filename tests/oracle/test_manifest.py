@@ -79,11 +79,16 @@ def test_source_streams_large_reads_on_both_backends(repo, monkeypatch) -> None:
     def no_fetchall(*args, **kwargs):  # type: ignore[no-untyped-def]
         raise AssertionError("a scan buffered its whole result")
 
+    def no_lookup(*args, **kwargs):  # type: ignore[no-untyped-def]
+        raise AssertionError("owners read one query per hotspot")
+
     monkeypatch.setattr(repo, "transaction", no_fetchall)
+    monkeypatch.setattr(repo, "hotspot", no_lookup)
     try:
         beacons = list(source.shares(START_MS, END_MS).beacons())
         assert len(beacons) == 2 and sum(len(b.witnesses) for b in beacons) >= 2
         assert len(source.interactive_cells(END_MS - 60 * 3_600_000, END_MS)) == 2
+        assert source.owner(key("A")).location is not None and source.owner(b"x") is None
     finally:
         source.close()
 
