@@ -165,14 +165,14 @@ def compute_epoch(
     """
     sums = ShareSums()
     keys, trusts = shares.hotspots.values, shares.trusts.values
-    one = sums.trusts.ids([Decimal(1)])[0]
     trust_factor = np.zeros(0, np.int64)  # the source's trust id → sums.trusts id
+    exact_trusts: list[Decimal] = []  # the source's trust id → its Decimal as given
     hotspot_scale = np.zeros(0, np.int64)  # hotspot id → sums.scales id, -1: not looked up
     for batch in shares.batches:
         if len(trust_factor) < len(trusts):
-            new = trusts[len(trust_factor):]
-            ids = sums.trusts.ids([Decimal(t) for t in new]) if gps_trust else [one] * len(new)
-            trust_factor = np.concatenate([trust_factor, np.asarray(ids, np.int64)])
+            new = [Decimal(t) if gps_trust else Decimal(1) for t in trusts[len(trust_factor):]]
+            exact_trusts += new
+            trust_factor = np.concatenate([trust_factor, sums.trusts.ids(new)])
         if len(hotspot_scale) < len(keys):
             hotspot_scale = np.concatenate(
                 [hotspot_scale, np.full(len(keys) - len(hotspot_scale), -1, np.int64)])
@@ -187,8 +187,9 @@ def compute_epoch(
         sums.add(beaconers, scale_ids, counts, trust_factor[batch.beacon_trusts[heard]],
                  batch.witness_hotspots, trust_factor[batch.witness_trusts], len(keys))
         if share_sink:
-            _sink_shares(share_sink, batch, heard, keys, sums, scale_ids,
-                         trust_factor)
+            scale_as_given = [scale_of(scales, _location(owners(keys[i])))
+                              for i in beaconers.tolist()]
+            _sink_shares(share_sink, batch, heard, keys, scale_as_given, exact_trusts)
     return _wallet_amounts(epoch, params, sums, keys, owners)
 
 
@@ -202,28 +203,28 @@ _NEW_AMOUNT = partial(tuple.__new__, HotspotAmount)
 
 
 def _sink_shares(sink: ShareSink, batch: ShareColumns, heard: np.ndarray, keys: list[bytes],
-                 sums: ShareSums, scale_ids: np.ndarray, trust_factor: np.ndarray) -> None:
+                 scales: list[Decimal], trusts: list[Decimal]) -> None:
     """Every non-zero share of a batch as the Decimal the store records (exact, its natural
-    exponent), beaconer first then its witnesses; the sums come from the same factors."""
-    scale_values, trust_values = sums.scales.values, sums.trusts.values
+    exponent: each factor as the density map and the source gave it), beaconer first then
+    its witnesses; the sums are built from factors of the same values."""
     b_rows = np.flatnonzero(heard).tolist()
     ends = np.cumsum(batch.witness_counts).tolist()
     w_keys = batch.witness_hotspots.tolist()
-    w_trusts = trust_factor[batch.witness_trusts].tolist()
-    b_trusts = trust_factor[batch.beacon_trusts].tolist()
+    w_trusts = batch.witness_trusts.tolist()
+    b_trusts = batch.beacon_trusts.tolist()
     b_keys = batch.beacon_hotspots.tolist()
     counts = batch.witness_counts.tolist()
     with localcontext(_EXACT):
-        for row, scale_id in zip(b_rows, scale_ids.tolist(), strict=True):
-            scale, w = scale_values[scale_id], counts[row]
+        for row, scale in zip(b_rows, scales, strict=True):
+            w = counts[row]
             bu, wu = beaconer_unit(w), witness_unit(w)
-            trust = trust_values[b_trusts[row]]
+            trust = trusts[b_trusts[row]]
             share = scale * bu * trust
             if share:
                 sink(batch.beacon_reports[row], keys[b_keys[row]], BEACONER, bu, scale, trust,
                      share)
             for j in range(ends[row] - w, ends[row]):
-                trust = trust_values[w_trusts[j]]
+                trust = trusts[w_trusts[j]]
                 share = scale * wu * trust
                 if share:
                     sink(batch.witness_reports[j], keys[w_keys[j]], WITNESSER, wu, scale,
@@ -235,29 +236,26 @@ _INT64_SAFE = 1 << 63
 
 class Factors:
     """The distinct values of one factor of a share (scales, or trusts), each as the integer
-    of 10^-places, places the most any value seen so far needs. Values are told apart by
-    their exact digits and exponent, not only by value: the share sink records each share's
-    factors as given ("0.2" and "0.2000" stay themselves)."""
+    of 10^-places, places the most any value seen so far needs. Decimals equal in value
+    ("0.2", "0.2000") are one factor here; the share sink records each as given."""
 
     def __init__(self) -> None:
         self.values: list[Decimal] = []
-        self.index: dict[tuple, int] = {}
+        self.index: dict[Decimal, int] = {}
         self.ints: list[int] = []
         self.places = 0
 
     def ids(self, values: list[Decimal]) -> np.ndarray:
         """The ids of `values`, new ones added (`ShareSums.add` widens the sums after)."""
-        exact = list(map(Decimal.as_tuple, values))
-        for key in [k for k in dict.fromkeys(exact) if k not in self.index]:
-            v = Decimal(key)  # the same digits and exponent
+        for v in set(values).difference(self.index):
             n, p = decimal_units(v)
             if p > self.places:
                 self.ints = [i * 10 ** (p - self.places) for i in self.ints]
                 self.places = p
-            self.index[key] = len(self.values)
+            self.index[v] = len(self.values)
             self.values.append(v)
             self.ints.append(n * 10 ** (self.places - p))
-        return np.fromiter(map(self.index.__getitem__, exact), np.int64, len(values))
+        return np.fromiter(map(self.index.__getitem__, values), np.int64, len(values))
 
 
 class ShareSums:
