@@ -14,6 +14,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from itertools import compress, islice, repeat
+from operator import itemgetter
 from typing import Protocol
 
 import numpy as np
@@ -39,6 +40,7 @@ _BEACON, _WITNESS = 0, 1  # verdict_pb2.ReportKind
 # Beacons per batch of columns (and witness rows per read): large enough that numpy amortises
 # its calls, small enough that a batch of ~10 shares a beacon stays tens of MB.
 BATCH_BEACONS = 1 << 16
+_FIRST, _SECOND, _THIRD, _FOURTH = map(itemgetter, range(4))
 
 
 class EpochSource(Protocol):
@@ -103,8 +105,7 @@ class RepositorySource:
                  trusts: Interner[Decimal | str]) -> Iterator[ShareColumns]:
         """Beacons BATCH_BEACONS at a time, each batch with the witnesses of its beacons: both
         queries are ordered by beacon id, so a batch's witnesses are the next rows up to its
-        last beacon. Rows become columns with one `zip` a chunk; keys are interned once. Ids
-        and keys are `bytes` from both drivers (sqlite3 BLOB, psycopg 3 bytea)."""
+        last beacon. Rows become columns with C-level maps; keys are interned once."""
         beacons = self._rows(
             "SELECT report_id, hotspot_key, location_trust FROM verdicts WHERE kind = ? AND "
             "valid = 1 AND received_ms >= ? AND received_ms < ? ORDER BY report_id",
@@ -117,35 +118,33 @@ class RepositorySource:
             "AND w.selected = 1 ORDER BY w.beacon_id, w.report_id",
             (_BEACON, from_ms, to_ms, _WITNESS),
         )
-        # Witness columns (beacon id, report id, key, trust) read past the last batch's end.
-        held: list[list] = [[], [], [], []]
+        held: list[tuple] = []  # witness rows read past the previous batch's last beacon
+        held_ids: list[bytes] = []
         drained = False
         while chunk := list(islice(beacons, BATCH_BEACONS)):
-            b_reports, b_keys, b_trusts = map(list, zip(*chunk, strict=True))
+            b_reports = list(map(bytes, map(_FIRST, chunk)))
             last = b_reports[-1]
-            while not drained and (not held[0] or held[0][-1] <= last):
+            while not drained and (not held_ids or held_ids[-1] <= last):
                 more = list(islice(witnesses, BATCH_BEACONS))
                 drained = not more
-                for column, values in zip(held, zip(*more, strict=True), strict=False):
-                    column.extend(values)
-            cut = bisect_right(held[0], last)
-            w_beacons, w_reports, w_keys, w_trusts = (column[:cut] for column in held)
-            held = [column[cut:] for column in held]
+                held.extend(more)
+                held_ids.extend(map(bytes, map(_FIRST, more)))
+            cut = bisect_right(held_ids, last)
+            rows, held = held[:cut], held[cut:]
+            row_ids, held_ids = held_ids[:cut], held_ids[cut:]
             position = dict(zip(b_reports, range(len(b_reports)), strict=True))
-            beacon_of = np.fromiter(map(position.get, w_beacons, repeat(-1)), np.int64, cut)
+            beacon_of = np.fromiter(map(position.get, row_ids, repeat(-1)), np.int64, cut)
             if (beacon_of < 0).any():  # a witness of a beacon that is not in this read
-                kept = (beacon_of >= 0).tolist()
-                w_reports, w_keys, w_trusts = (
-                    list(compress(c, kept)) for c in (w_reports, w_keys, w_trusts))
+                rows = list(compress(rows, (beacon_of >= 0).tolist()))
                 beacon_of = beacon_of[beacon_of >= 0]
             yield ShareColumns(
-                beacon_hotspots=hotspots.ids(b_keys),
-                beacon_trusts=trusts.ids(b_trusts),
+                beacon_hotspots=hotspots.ids(list(map(bytes, map(_SECOND, chunk)))),
+                beacon_trusts=trusts.ids(list(map(_THIRD, chunk))),
                 witness_counts=np.bincount(beacon_of, minlength=len(chunk)).astype(np.int64),
-                witness_hotspots=hotspots.ids(w_keys),
-                witness_trusts=trusts.ids(w_trusts),
+                witness_hotspots=hotspots.ids(list(map(bytes, map(_THIRD, rows)))),
+                witness_trusts=trusts.ids(list(map(_FOURTH, rows))),
                 beacon_reports=b_reports,
-                witness_reports=w_reports,
+                witness_reports=list(map(bytes, map(_SECOND, rows))),
             )
 
     def owner(self, key: bytes) -> HotspotOwner | None:
