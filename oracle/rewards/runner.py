@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
 
 from oracle.density.params import DEFAULT_PARAMS, DensityParams
@@ -17,7 +17,7 @@ from oracle.density.scale import density_scales
 from oracle.rewards.epoch import RewardParams, ShareSink, compute_epoch
 from oracle.rewards.errors import EmptyEpoch, EpochNotReady, ManifestMismatch
 from oracle.rewards.manifest import build_manifest, manifest_bytes
-from oracle.rewards.model import DAY_MS, BeaconInput, epoch_bounds_ms
+from oracle.rewards.model import DAY_MS, ShareColumns, epoch_bounds_ms
 from oracle.rewards.source import COMPLETE_AFTER_MS, INTERACTIVE_WINDOW_MS, EpochSource
 from oracle.rewards.store import CHUNK, CLAIM_RENEW_MS, ManifestStore, ShareRow
 from pocnet.wire import rewards_pb2
@@ -71,15 +71,16 @@ def compute_manifest(
     epoch_ms: int = DAY_MS,
 ) -> rewards_pb2.EpochManifest:
     """The epoch's manifest; scales from hotspots interactive in the 60 h before its end.
-    `progress(n)` is told about every beacon read (a progress bar on long epochs)."""
+    `progress(n)` is told about every batch of n beacons read (a progress bar on long
+    epochs)."""
     start, end = epoch_bounds_ms(epoch, epoch_ms)
     scales = epoch_scales(source, epoch, density, epoch_ms)
-    beacons: Iterable[BeaconInput] = source.beacons(start, end)
+    shares = source.shares(start, end)
     if progress is not None:
-        beacons = _counted(beacons, progress)
+        shares = replace(shares, batches=_counted(shares.batches, progress))
     result = compute_epoch(
         epoch,
-        beacons,
+        shares,
         scales,
         source.owner,
         params,
@@ -89,10 +90,10 @@ def compute_manifest(
     return build_manifest(result)
 
 
-def _counted(items: Iterable[BeaconInput], progress: Progress) -> Iterator[BeaconInput]:
-    for item in items:
-        progress(1)
-        yield item
+def _counted(batches: Iterable[ShareColumns], progress: Progress) -> Iterator[ShareColumns]:
+    for batch in batches:
+        yield batch
+        progress(len(batch.beacon_reports))
 
 
 def compute_and_store(

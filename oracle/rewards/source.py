@@ -1,19 +1,32 @@
 """Where an epoch's inputs come from: a narrow Protocol, its adapter over the oracle's
-Repository (docs/storage.md), and an in-memory implementation for tests and benchmarks.
+Repository (docs/storage.md), and an in-memory implementation for tests.
 
-The adapter reads the verdicts table with a few set queries over the repository's own
-transaction (instead of one `verdicts_for_beacon` call per beacon), so an epoch with millions
-of witnesses is three queries, not millions.
+The adapter reads the verdicts table with a few set queries (instead of one
+`verdicts_for_beacon` call per beacon), so an epoch with millions of witnesses is three
+queries, not millions; it hands the engine columns of interned hotspot ids, never a Python
+record per share.
 """
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
+from itertools import compress, islice, repeat
+from operator import itemgetter
 from typing import Protocol
 
-from oracle.rewards.model import BeaconInput, HotspotOwner, WitnessInput
+import numpy as np
+
+from oracle.rewards.model import (
+    BeaconInput,
+    EpochShares,
+    HotspotOwner,
+    Interner,
+    ShareColumns,
+    shares_from_beacons,
+)
 from oracle.storage.scan import Scanner
 
 # docs/protocol.md §6: interactive = a beacon that passed the regular checks with at least one
@@ -24,6 +37,10 @@ INTERACTIVE_WINDOW_MS = 60 * 3600 * 1000
 COMPLETE_AFTER_MS = 45 * 60 * 1000
 
 _BEACON, _WITNESS = 0, 1  # verdict_pb2.ReportKind
+# Beacons per batch of columns (and witness rows per read): large enough that numpy amortises
+# its calls, small enough that a batch of ~10 shares a beacon stays tens of MB.
+BATCH_BEACONS = 1 << 16
+_FIRST, _SECOND, _THIRD, _FOURTH = map(itemgetter, range(4))
 
 
 class EpochSource(Protocol):
@@ -35,8 +52,9 @@ class EpochSource(Protocol):
         """Asserted cells of hotspots interactive in [from, to), one per hotspot."""
         ...
 
-    def beacons(self, from_ms: int, to_ms: int) -> Iterator[BeaconInput]:
-        """Valid beacons received in [from, to) with their valid selected witnesses."""
+    def shares(self, from_ms: int, to_ms: int) -> EpochShares:
+        """Valid beacons received in [from, to) with their valid selected witnesses, as
+        columns (streamed: the batches are read while the engine runs)."""
         ...
 
     def owner(self, key: bytes) -> HotspotOwner | None: ...
@@ -51,7 +69,7 @@ class RepositorySource:
 
     def __init__(self, repo: object) -> None:
         self._repo = repo
-        self._owners: dict[bytes, HotspotOwner | None] = {}
+        self._owners: dict[bytes, HotspotOwner] | None = None
         self._scanner = Scanner(repo)
 
     def close(self) -> None:
@@ -78,7 +96,16 @@ class RepositorySource:
         )
         return [int(r[0]) for r in rows]
 
-    def beacons(self, from_ms: int, to_ms: int) -> Iterator[BeaconInput]:
+    def shares(self, from_ms: int, to_ms: int) -> EpochShares:
+        hotspots: Interner[bytes] = Interner()
+        trusts: Interner[Decimal | str] = Interner()
+        return EpochShares(hotspots, trusts, self._batches(from_ms, to_ms, hotspots, trusts))
+
+    def _batches(self, from_ms: int, to_ms: int, hotspots: Interner[bytes],
+                 trusts: Interner[Decimal | str]) -> Iterator[ShareColumns]:
+        """Beacons BATCH_BEACONS at a time, each batch with the witnesses of its beacons: both
+        queries are ordered by beacon id, so a batch's witnesses are the next rows up to its
+        last beacon. Rows become columns with C-level maps; keys are interned once."""
         beacons = self._rows(
             "SELECT report_id, hotspot_key, location_trust FROM verdicts WHERE kind = ? AND "
             "valid = 1 AND received_ms >= ? AND received_ms < ? ORDER BY report_id",
@@ -91,33 +118,45 @@ class RepositorySource:
             "AND w.selected = 1 ORDER BY w.beacon_id, w.report_id",
             (_BEACON, from_ms, to_ms, _WITNESS),
         )
-        trusts: dict[str, Decimal] = {}  # a handful of distinct values: share the objects
-
-        def trust(text: str) -> Decimal:
-            value = trusts.get(text)
-            if value is None:
-                value = trusts[text] = Decimal(text)
-            return value
-
-        pending = next(witnesses, None)
-        for report_id, key, beacon_trust in beacons:
-            beacon_id = bytes(report_id)
-            heard: list[WitnessInput] = []
-            while pending is not None and bytes(pending[0]) <= beacon_id:
-                if bytes(pending[0]) == beacon_id:
-                    heard.append(
-                        WitnessInput(bytes(pending[1]), bytes(pending[2]), trust(pending[3]))
-                    )
-                pending = next(witnesses, None)
-            yield BeaconInput(beacon_id, bytes(key), trust(beacon_trust), tuple(heard))
+        held: list[tuple] = []  # witness rows read past the previous batch's last beacon
+        held_ids: list[bytes] = []
+        drained = False
+        while chunk := list(islice(beacons, BATCH_BEACONS)):
+            b_reports = list(map(bytes, map(_FIRST, chunk)))
+            last = b_reports[-1]
+            while not drained and (not held_ids or held_ids[-1] <= last):
+                more = list(islice(witnesses, BATCH_BEACONS))
+                drained = not more
+                held.extend(more)
+                held_ids.extend(map(bytes, map(_FIRST, more)))
+            cut = bisect_right(held_ids, last)
+            rows, held = held[:cut], held[cut:]
+            row_ids, held_ids = held_ids[:cut], held_ids[cut:]
+            position = dict(zip(b_reports, range(len(b_reports)), strict=True))
+            beacon_of = np.fromiter(map(position.get, row_ids, repeat(-1)), np.int64, cut)
+            if (beacon_of < 0).any():  # a witness of a beacon that is not in this read
+                rows = list(compress(rows, (beacon_of >= 0).tolist()))
+                beacon_of = beacon_of[beacon_of >= 0]
+            yield ShareColumns(
+                beacon_hotspots=hotspots.ids(list(map(bytes, map(_SECOND, chunk)))),
+                beacon_trusts=trusts.ids(list(map(_THIRD, chunk))),
+                witness_counts=np.bincount(beacon_of, minlength=len(chunk)).astype(np.int64),
+                witness_hotspots=hotspots.ids(list(map(bytes, map(_THIRD, rows)))),
+                witness_trusts=trusts.ids(list(map(_FOURTH, rows))),
+                beacon_reports=b_reports,
+                witness_reports=list(map(bytes, map(_SECOND, rows))),
+            )
 
     def owner(self, key: bytes) -> HotspotOwner | None:
-        if key not in self._owners:
-            reg = self._repo.hotspot(key)  # type: ignore[attr-defined]
-            self._owners[key] = (
-                None if reg is None else HotspotOwner(key, reg.owner_wallet, reg.location)
-            )
-        return self._owners[key]
+        """The registry read once with one streamed query on first use: an epoch asks for
+        every one of its hotspots, a million queries of one row each otherwise."""
+        if self._owners is None:
+            self._owners = {
+                bytes(k): HotspotOwner(bytes(k), bytes(wallet), None if cell is None else int(cell))
+                for k, wallet, cell in self._rows(
+                    "SELECT hotspot_key, owner_wallet, location FROM hotspots", ())
+            }
+        return self._owners.get(key)
 
 
 @dataclass
@@ -137,8 +176,8 @@ class MemorySource:
             return list(self.interactive)
         return [o.location for o in self.owners.values() if o.location is not None]
 
-    def beacons(self, from_ms: int, to_ms: int) -> Iterator[BeaconInput]:
-        return iter(self.beacon_list)
+    def shares(self, from_ms: int, to_ms: int) -> EpochShares:
+        return shares_from_beacons(self.beacon_list)
 
     def owner(self, key: bytes) -> HotspotOwner | None:
         return self.owners.get(key)

@@ -1,8 +1,8 @@
 """Benchmark: one epoch of 1,000,000 hotspots and 10,000,000 shares (issue 15: ≤ 20 s, peak
 memory ≤ 2 GB; issue 7 had 60 s and 4 GB). 1,000,000 beacons with 9 valid selected witnesses
-each = 1 M beaconer shares + 9 M witness shares; beacons are streamed (as the repository
-adapter yields them), density scales come from the clustered population of bench_density,
-trust mixes 1 / 0.5 / 0.25.
+each = 1 M beaconer shares + 9 M witness shares; beacons are streamed in batches of columns
+(as the repository adapter yields them), density scales come from the clustered population of
+bench_density, trust mixes 1 / 0.5 / 0.25.
 Run: .venv/bin/python tests/bench/bench_epoch.py [HOTSPOTS] [WITNESSES_PER_BEACON]
 """
 
@@ -25,7 +25,7 @@ from bench_density import population
 from oracle.density.scale import density_scales
 from oracle.rewards.epoch import RewardParams, compute_epoch
 from oracle.rewards.manifest import build_manifest, manifest_bytes
-from oracle.rewards.model import BeaconInput, HotspotOwner, WitnessInput
+from oracle.rewards.model import EpochShares, HotspotOwner, Interner, ShareColumns
 
 LIMIT_S = 20.0
 CHUNK = 1 << 16  # beacons whose witness indices are computed at once
@@ -33,28 +33,37 @@ LIMIT_BYTES = 2 * 1024**3
 TRUSTS = (Decimal(1), Decimal(1), Decimal(1), Decimal("0.5"), Decimal("0.25"))
 
 
-def beacons(keys: list[bytes], per_beacon: int, seed: int = 3) -> Iterator[BeaconInput]:
-    """Beacon i is heard by `per_beacon` pseudo-random other hotspots. Witness records come
-    from a per-hotspot pool (one WitnessInput per hotspot), and the witnesses' pool indices
-    are computed with numpy a chunk of beacons at a time, so the generator costs little and
-    the timing is the engine's; report ids repeat across beacons, which the engine ignores
-    when no share sink is attached."""
+def shares(keys: list[bytes], per_beacon: int, seed: int = 3) -> EpochShares:
+    """Beacon i is heard by `per_beacon` pseudo-random other hotspots, in columns as the
+    database source hands them over: the keys interned once (hotspot i has id i), the
+    witnesses' ids computed with numpy a chunk of beacons at a time, so the generator costs
+    little and the timing is the engine's. No share sink reads report ids here: the columns
+    leave them empty (the database source reads them)."""
     rng = random.Random(seed)
     n = len(keys)
-    pool = [
-        WitnessInput(i.to_bytes(32, "big"), key, TRUSTS[i % len(TRUSTS)])
-        for i, key in enumerate(keys)
-    ]
+    hotspots: Interner[bytes] = Interner()
+    hotspots.ids(keys)
+    trusts: Interner[Decimal | str] = Interner()
+    trust_of = trusts.ids(list(TRUSTS))  # hotspot i's trust: TRUSTS[i % len(TRUSTS)]
     offsets = np.array([1 + rng.randrange(n - 1) for _ in range(4096)], np.int64)
     j = np.arange(per_beacon, dtype=np.int64)
-    take = pool.__getitem__
-    for start in range(0, n, CHUNK):
-        i = np.arange(start, min(n, start + CHUNK), dtype=np.int64)[:, None]
-        # witness j of beacon i: pool[(i + offsets[(31 i + j) mod 4096]) mod n]
-        rows = ((i + offsets[(i * 31 + j) & 4095]) % n).tolist()
-        for b, row in enumerate(rows, start):
-            yield BeaconInput((n + b).to_bytes(32, "big"), keys[b], TRUSTS[b % len(TRUSTS)],
-                              tuple(map(take, row)))
+
+    def batches() -> Iterator[ShareColumns]:
+        for start in range(0, n, CHUNK):
+            i = np.arange(start, min(n, start + CHUNK), dtype=np.int64)
+            # witness j of beacon i: hotspot (i + offsets[(31 i + j) mod 4096]) mod n
+            heard = ((i[:, None] + offsets[(i[:, None] * 31 + j) & 4095]) % n).ravel()
+            yield ShareColumns(
+                beacon_hotspots=i,
+                beacon_trusts=trust_of[i % len(TRUSTS)],
+                witness_counts=np.full(len(i), per_beacon, np.int64),
+                witness_hotspots=heard,
+                witness_trusts=trust_of[heard % len(TRUSTS)],
+                beacon_reports=(),
+                witness_reports=(),
+            )
+
+    return EpochShares(hotspots, trusts, batches())
 
 
 def main() -> int:
@@ -70,7 +79,7 @@ def main() -> int:
     scales = density_scales(cells)
     t_density, c_density = time.perf_counter() - start, time.process_time() - cpu
     result = compute_epoch(
-        20_000, beacons(keys, per), scales, owners.get, RewardParams(emission=10**17)
+        20_000, shares(keys, per), scales, owners.get, RewardParams(emission=10**17)
     )
     c_engine = time.process_time() - cpu - c_density
     manifest = build_manifest(result)

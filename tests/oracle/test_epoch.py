@@ -18,7 +18,13 @@ from oracle.rewards.epoch import (
     reward_per_share,
     split_emission,
 )
-from oracle.rewards.model import BeaconInput, HotspotOwner, WitnessInput, epoch_bounds_ms
+from oracle.rewards.model import (
+    BeaconInput,
+    HotspotOwner,
+    WitnessInput,
+    epoch_bounds_ms,
+    shares_from_beacons,
+)
 
 ONE = Decimal(1)
 W1, W2 = b"\x01" * 32, b"\x02" * 32
@@ -85,7 +91,7 @@ def test_one_beacon_three_witnesses_exact_amounts() -> None:
     beacon = BeaconInput(b"bA", key("A"), ONE, (wit("B"), wit("C"), wit("D")))
     shares: list[tuple] = []
     result = compute_epoch(
-        5, [beacon], scales, owners(), RewardParams(emission=1001),
+        5, shares_from_beacons([beacon]), scales, owners(), RewardParams(emission=1001),
         share_sink=lambda *row: shares.append(row),
     )
     assert str(result.beacon_reward_per_share) == "213.546666666666667"
@@ -110,8 +116,8 @@ def test_scale_trust_and_missing_scale() -> None:
     # Witness pool 640 / 0.25 = 2560 -> B 512, C 128. Paid 800, unallocated 1000-800-140 = 60.
     beacon = BeaconInput(b"bA", key("A"), Decimal("0.5"), (wit("B"), wit("C", "0.25")))
     shares: list[tuple] = []
-    result = compute_epoch(1, [beacon], {}, owners(), RewardParams(emission=1000),
-                           share_sink=lambda *row: shares.append(row))
+    result = compute_epoch(1, shares_from_beacons([beacon]), {}, owners(),
+                           RewardParams(emission=1000), share_sink=lambda *row: shares.append(row))
     by_key = {h.key: h for h in result.hotspots}
     assert by_key[key("A")].beacon_shares == Decimal("0.05")
     assert by_key[key("C")].witness_shares == Decimal("0.05")
@@ -123,7 +129,7 @@ def test_scale_trust_and_missing_scale() -> None:
 
 def test_gps_trust_off_ignores_trust() -> None:
     beacon = BeaconInput(b"bA", key("A"), Decimal("0.25"), (wit("B", "0.25"),))
-    result = compute_epoch(1, [beacon], {1: Decimal("1.0000")}, owners(),
+    result = compute_epoch(1, shares_from_beacons([beacon]), {1: Decimal("1.0000")}, owners(),
                            RewardParams(emission=1000), gps_trust=False)
     assert {h.key: h.beacon_shares + h.witness_shares for h in result.hotspots} == {
         key("A"): Decimal("0.25"), key("B"): Decimal("1")}
@@ -137,8 +143,8 @@ def test_zero_shares_are_not_stored_and_no_witness_earns_nothing() -> None:
         BeaconInput(b"b2", key("D"), ONE, ()),
     ]
     shares: list[tuple] = []
-    result = compute_epoch(1, beacons, {}, owners(), RewardParams(emission=1000),
-                           share_sink=lambda *row: shares.append(row))
+    result = compute_epoch(1, shares_from_beacons(beacons), {}, owners(),
+                           RewardParams(emission=1000), share_sink=lambda *row: shares.append(row))
     assert sorted(r[1] for r in shares) == [key("A"), key("C")]
     assert result.share_count == 2
     assert key("B") not in {h.key for h in result.hotspots}
@@ -146,7 +152,7 @@ def test_zero_shares_are_not_stored_and_no_witness_earns_nothing() -> None:
 
 
 def test_no_shares_leaves_everything_unallocated_but_operations() -> None:
-    result = compute_epoch(1, [], {}, owners(), RewardParams(emission=1000))
+    result = compute_epoch(1, shares_from_beacons([]), {}, owners(), RewardParams(emission=1000))
     assert result.beacon_reward_per_share == 0 and result.wallets == ()
     assert result.unallocated == 1000 - 70 - 70
 
@@ -154,7 +160,8 @@ def test_no_shares_leaves_everything_unallocated_but_operations() -> None:
 def test_unknown_hotspot_is_paid_nothing_and_reported_unallocated() -> None:
     stranger = WitnessInput(b"wx", b"\x01" + b"x" * 32, ONE)
     beacon = BeaconInput(b"bA", key("A"), ONE, (wit("B"), stranger))
-    result = compute_epoch(1, [beacon], {}, owners(), RewardParams(emission=1000))
+    result = compute_epoch(1, shares_from_beacons([beacon]), {}, owners(),
+                           RewardParams(emission=1000))
     # witness pool 640 over 2 × 0.2 shares: B 320, the stranger's 320 stay unallocated.
     assert {h.key for h in result.hotspots} == {key("A"), key("B")}
     assert result.total_paid + 140 + result.unallocated == 1000
@@ -184,7 +191,8 @@ def test_nothing_is_lost_for_any_input() -> None:
     @given(st.lists(beacon, max_size=8), st.integers(0, 10**15),
            st.dictionaries(st.integers(1, 4), st.sampled_from(["0.0312", "0.5000", "1.0000"])))
     def check(beacons, emission, scales) -> None:
-        result = compute_epoch(1, beacons, {k: Decimal(v) for k, v in scales.items()},
+        result = compute_epoch(1, shares_from_beacons(beacons, 3),
+                               {k: Decimal(v) for k, v in scales.items()},
                                owners(), RewardParams(emission=emission))
         pools = result.pools
         assert result.total_paid + pools.operations + pools.oracles + result.unallocated \
@@ -325,3 +333,42 @@ def test_helium_reward_share_with_unused_data_transfer(
     assert math.floor(dc_pool * PRICE_PER_BASE_UNIT * 100_000) == 11_099_219
     used = _dc_token_value(dc_spent)
     assert _helium_case(REWARD_SHARE_EMISSION, used, REWARD_SHARE_SHARES) == expected
+
+
+def test_interner_gives_dense_ids_in_first_seen_order() -> None:
+    from oracle.rewards.model import Interner
+
+    table: Interner[bytes] = Interner()
+    assert table.ids([b"x", b"y", b"x", b"z", b"y"]).tolist() == [0, 1, 0, 2, 1]
+    assert table.ids([b"w", b"z", b"w", b"v"]).tolist() == [3, 2, 3, 4]
+    assert table.ids([b"v", b"x"]).tolist() == [4, 0]
+    assert table.values == [b"x", b"y", b"z", b"w", b"v"]
+    assert len(table) == 5 and table.ids([]).tolist() == []
+
+
+def test_columns_round_trip_to_the_records() -> None:
+    beacons = [
+        BeaconInput(b"b1", key("A"), ONE, (wit("B"), wit("C", "0.25"))),
+        BeaconInput(b"b2", key("B"), Decimal("0.5"), ()),
+        BeaconInput(b"b3", key("C"), ONE, (wit("A", "0.5"),)),
+    ]
+    assert list(shares_from_beacons(beacons, 2).beacons()) == beacons
+
+
+def test_the_share_sink_records_each_factor_as_given() -> None:
+    # A's cell is in the map at 0.2000, C is off the map (0.2, docs/protocol.md §6 rule 4):
+    # equal scales, yet each stored share keeps its own scale and trust text, as the density
+    # map and the verdicts gave them ("1" and "1.0" trusts alike).
+    beacons = [
+        BeaconInput(b"bA", key("A"), ONE, (wit("B", "1.0"),)),
+        BeaconInput(b"bC", key("C"), Decimal("1.0"), (wit("D"),)),
+    ]
+    shares: list[tuple] = []
+    compute_epoch(1, shares_from_beacons(beacons), {1: Decimal("0.2000")}, owners(),
+                  RewardParams(emission=1000), share_sink=lambda *row: shares.append(row))
+    assert [(r[1], str(r[4]), str(r[5]), str(r[6])) for r in shares] == [
+        (key("A"), "0.2000", "1", "0.05000000"),  # 0.2000 × 0.2500 × 1
+        (key("B"), "0.2000", "1.0", "0.200000000"),  # 0.2000 × 1.0000 × 1.0
+        (key("C"), "0.2", "1.0", "0.050000"),
+        (key("D"), "0.2", "1", "0.20000"),
+    ]

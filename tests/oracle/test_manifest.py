@@ -59,7 +59,7 @@ def test_merkle_root_by_hand() -> None:
 def test_source_reads_the_epoch_from_the_store(repo) -> None:
     seed(repo, pending=1)
     source = RepositorySource(repo)
-    beacons = {b.report_id[:2]: b for b in source.beacons(START_MS, END_MS)}
+    beacons = {b.report_id[:2]: b for b in source.shares(START_MS, END_MS).beacons()}
     assert set(beacons) == {b"bA", b"bB"}
     assert [w.hotspot_key for w in beacons[b"bA"].witnesses] == [key("B"), key("C")]
     assert str(beacons[b"bB"].witnesses[0].location_trust) == "0.25"
@@ -79,16 +79,28 @@ def test_source_streams_large_reads_on_both_backends(repo, monkeypatch) -> None:
     def no_fetchall(*args, **kwargs):  # type: ignore[no-untyped-def]
         raise AssertionError("a scan buffered its whole result")
 
+    def no_lookup(*args, **kwargs):  # type: ignore[no-untyped-def]
+        raise AssertionError("owners read one query per hotspot")
+
     monkeypatch.setattr(repo, "transaction", no_fetchall)
+    monkeypatch.setattr(repo, "hotspot", no_lookup)
     try:
-        beacons = list(source.beacons(START_MS, END_MS))
+        beacons = list(source.shares(START_MS, END_MS).beacons())
         assert len(beacons) == 2 and sum(len(b.witnesses) for b in beacons) >= 2
         assert len(source.interactive_cells(END_MS - 60 * 3_600_000, END_MS)) == 2
+        assert source.owner(key("A")).location is not None and source.owner(b"x") is None
     finally:
         source.close()
 
 
-def test_manifest_amounts_match_the_hand_computation(repo) -> None:
+@pytest.mark.parametrize("batch_beacons", [1, 2, 1 << 16])
+def test_manifest_amounts_match_the_hand_computation(repo, monkeypatch, batch_beacons) -> None:
+    # The source hands over columns a batch of beacons at a time, each batch with exactly its
+    # own beacons' witnesses: one beacon a batch (witness rows read one by one, some held
+    # over to the next batch), two, or all at once give the same amounts.
+    import oracle.rewards.source as source
+
+    monkeypatch.setattr(source, "BATCH_BEACONS", batch_beacons)
     seed(repo)
     manifest = compute_manifest(RepositorySource(repo), EPOCH, RewardParams(emission=EMISSION))
     check_manifest(manifest)
@@ -228,10 +240,12 @@ def test_a_long_computation_keeps_its_claim(repo, monkeypatch) -> None:
     """Beacons with no share write nothing; the run renews its claim by time anyway, and stops
     with ClaimLost the moment it finds the claim taken over."""
     import oracle.rewards.runner as runner
+    import oracle.rewards.source as source
 
     seed(repo)
     params, store = RewardParams(emission=EMISSION), ManifestStore(repo)
-    monkeypatch.setattr(runner, "CLAIM_RENEW_MS", 0)  # renew at every beacon read
+    monkeypatch.setattr(runner, "CLAIM_RENEW_MS", 0)  # renew at every batch read
+    monkeypatch.setattr(source, "BATCH_BEACONS", 1)  # a batch of columns per beacon
     real_renew, renewals = store.renew, []
 
     def renew(epoch, token):
