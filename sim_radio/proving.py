@@ -101,9 +101,9 @@ def run_pass(name: str, scenario: Scenario, epochs: int, workdir: Path,
     next is simulated and signed; the rest follows the import, as an operator runs it.
 
     `timings_s`: wall seconds of each step (`simulate_and_import` is both, overlapped);
-    `cpu_s`: CPU seconds of each, the simulator's own (`simulate_and_sign`) and each oracle
-    command's with its worker processes: on a shared machine these say where the work goes
-    when the wall times only say how busy the machine was."""
+    `cpu_s`: CPU seconds of each, the simulator's own (`simulate_and_sign`; `sign_workers`, its
+    signing processes) and each oracle command's with its worker processes: on a shared
+    machine these say where the work goes when the wall times only say how busy it was."""
     timings: dict[str, float] = {}
     cpu = CpuTime({})
     t = time.monotonic()
@@ -145,6 +145,8 @@ def run_pass(name: str, scenario: Scenario, epochs: int, workdir: Path,
             if progress is not None:
                 progress(1)
     cpu.seconds["simulate_and_sign"] = own_cpu
+    writer.close()
+    cpu.seconds["sign_workers"] = writer.worker_cpu_s
     p.imported = importing.result
     if refused := sum(p.imported["rejected"].values()):
         first = p.imported["first_rejected"][0]

@@ -20,7 +20,13 @@ bytes: a run can be reproduced, and a run without adversaries shares honest hots
 from __future__ import annotations
 
 import hashlib
+import math
+import multiprocessing
+import os
+import time
+import weakref
 from collections.abc import Iterator
+from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -33,7 +39,7 @@ from pocnet.regions import get_plan
 from pocnet.report_file import record_line
 from pocnet.wire import entropy_pb2, reports_pb2
 from sim_radio.adversaries import Assignment, WitnessReports
-from sim_radio.gps_fixes import gps_fix
+from sim_radio.gps_fixes import GpsFixes
 from sim_radio.mesh import RoundResult
 
 NETWORK = Network.TESTNET  # simulated hotspots are never mainnet hotspots
@@ -41,6 +47,7 @@ GPS_H_ACC_MM = 2_500  # a good u-blox fix under open sky
 GPS_SATELLITES = 12
 MIN_LATENCY_MS, LATENCY_SPAN_MS = 200, 800
 ENTROPY_VERSION = 1
+SIGN_BATCH = 2_000  # reports a signing process gets at once: IPC per batch, not per report
 
 
 def _hash(*parts: object, size: int = 32) -> bytes:
@@ -62,18 +69,85 @@ def owner_keypair(seed: int, node_id: str) -> Keypair:
     return Keypair.from_seed(_hash("owner", seed, node_id), Network.MAINNET)
 
 
-def _fix(a: Assignment, node: int, time_ns: int, seed: int,
-         round_index: int) -> reports_pb2.GpsFix | None:
+def _fix(lat: float, lon: float, time_ns: int) -> reports_pb2.GpsFix | None:
     """The fix a hotspot's report carries: a real receiver's wander around its GPS position,
-    or what its GPS cheat makes of it (sim_radio/gps_fixes.py)."""
-    position = gps_fix(a, node, time_ns, seed, round_index)
-    if position is None:
+    or what its GPS cheat makes of it (sim_radio/gps_fixes.py); None where it has no GPS."""
+    if math.isnan(lat):
         return None
     return reports_pb2.GpsFix(
-        lat_e7=round(position[0] * 1e7), lon_e7=round(position[1] * 1e7),
+        lat_e7=round(lat * 1e7), lon_e7=round(lon * 1e7),
         h_acc_mm=GPS_H_ACC_MM, fix_type=reports_pb2.FIX_3D, satellites=GPS_SATELLITES,
         gnss_time_ns=max(time_ns, 0),
     )
+
+
+# A signing process's own copy of the hotspots' keys, set once by its initializer: state of
+# that worker process only (the simulator's process never fills it).
+_worker_keys: list[Keypair] = []
+
+
+def _start_worker(seed: int, node_ids: list[str]) -> None:
+    """A signing process derives the keys itself from the seed: no private key crosses a
+    pipe, and there is one derivation (hotspot_keypair)."""
+    _worker_keys[:] = [hotspot_keypair(seed, node_id) for node_id in node_ids]
+
+
+def _sign_batch(batch: list[tuple[int, bytes]]) -> tuple[list[bytes], float]:
+    """Signatures of (key index, canonical bytes) in order, and the CPU seconds they took."""
+    started = time.process_time()
+    signatures = [_worker_keys[k].sign(canonical) for k, canonical in batch]
+    return signatures, time.process_time() - started
+
+
+class _Signer:
+    """Ed25519 signatures of a round's reports, in `workers` processes (none: in this one).
+
+    Batches are answered in the order they were handed in, and an Ed25519 signature is a
+    function of key and message (RFC 8032 §5.1.6), so the records are byte for byte those of
+    one process. Workers are spawned, not forked: the proving ground runs its passes in
+    threads, and a fork of a threaded process may inherit a held lock."""
+
+    def __init__(self, seed: int, node_ids: list[str], keys: list[Keypair], workers: int) -> None:
+        self._keys = keys
+        self._pending: list[tuple[int, bytes]] = []
+        self._answers: list[Future[tuple[list[bytes], float]] | list[bytes]] = []
+        self.worker_cpu_s = 0.0
+        self._pool: ProcessPoolExecutor | None = None
+        if workers > 0:
+            self._pool = ProcessPoolExecutor(
+                workers, mp_context=multiprocessing.get_context("spawn"),
+                initializer=_start_worker, initargs=(seed, node_ids))
+
+    def add(self, key_index: int, canonical: bytes) -> None:
+        self._pending.append((key_index, canonical))
+        if len(self._pending) >= SIGN_BATCH:
+            self._hand_in()
+
+    def _hand_in(self) -> None:
+        batch, self._pending = self._pending, []
+        if not batch:
+            return
+        if self._pool is None:
+            self._answers.append([self._keys[k].sign(canonical) for k, canonical in batch])
+        else:  # workers sign while this process builds the round's next reports
+            self._answers.append(self._pool.submit(_sign_batch, batch))
+
+    def signatures(self) -> Iterator[bytes]:
+        """Every signature asked for since the last call, in the order asked."""
+        self._hand_in()
+        answers, self._answers = self._answers, []
+        for answer in answers:
+            if isinstance(answer, list):
+                yield from answer
+            else:
+                signatures, cpu_s = answer.result()
+                self.worker_cpu_s += cpu_s
+                yield from signatures
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None
 
 
 @dataclass(frozen=True)
@@ -93,14 +167,39 @@ class RoundReports:
 class WireWriter:
     """Builds the records of a run; keeps the entropy already written and the keys."""
 
-    def __init__(self, assignment: Assignment, seed: int, oracle: Keypair) -> None:
+    def __init__(self, assignment: Assignment, seed: int, oracle: Keypair,
+                 workers: int | None = None) -> None:
+        """`workers`: processes that sign reports (default: one per core; 0 signs in this
+        process). The records are the same bytes whatever the number."""
         self._a = assignment
         self._seed = seed
         self._oracle = oracle
-        self.keys = [hotspot_keypair(seed, h.node_id) for h in assignment.hotspots]
+        node_ids = [h.node_id for h in assignment.hotspots]
+        self.keys = [hotspot_keypair(seed, node_id) for node_id in node_ids]
+        self._fixes = GpsFixes(assignment)
+        self._offsets = np.array([c.clock_offset_ns for c in assignment.claims], np.int64)
+        if workers is None:
+            workers = os.cpu_count() or 1
+        self._signer = _Signer(seed, node_ids, self.keys, workers)
+        self._closed = weakref.finalize(self, self._signer.close)
         self.maker = maker_keypair(seed)
         self._entropy: dict[int, bytes] = {}  # timestamp_s -> data
         self._plans = {h.region: get_plan(h.region) for h in assignment.hotspots}
+
+    @property
+    def worker_cpu_s(self) -> float:
+        """CPU seconds the signing processes spent so far (not in this process's clock)."""
+        return self._signer.worker_cpu_s
+
+    def close(self) -> None:
+        """Stop the signing processes (also done when the writer is collected)."""
+        self._closed()
+
+    def __enter__(self) -> WireWriter:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
     def onboarding(self, at_ms: int) -> Iterator[str]:
         """Assertion records of every hotspot, at `at_ms` (before the first window)."""
@@ -126,13 +225,16 @@ class WireWriter:
         return data, ts
 
     def round_reports(self, result: RoundResult, witnesses: WitnessReports) -> RoundReports:
-        sent, a = result.transmissions, self._a
+        sent, a, signer = result.transmissions, self._a, self._signer
         lines: list[str] = []
         beacon_ids: list[bytes] = []
         beacons: dict[int, reports_pb2.BeaconReport] = {}  # event -> report
         n_tx = int(sent.tx.size)
         beacon_rx = np.zeros(n_tx, np.int64)
-        timed: list[tuple[int, str]] = []
+        # (receive time, kind, report): lines are written once the signatures are in.
+        timed: list[tuple[int, str, reports_pb2.BeaconReport | reports_pb2.WitnessReport]] = []
+        end_ns = sent.start_ns.astype(np.int64) + sent.airtime_ns.astype(np.int64)
+        fix_lat, fix_lon = self._fixes.at(sent.tx, end_ns, self._seed, result.round_index)
         for k in range(n_tx):
             i, event = int(sent.tx[k]), int(sent.event[k])
             h, claim = a.hotspots[i], a.claims[i]
@@ -142,24 +244,25 @@ class WireWriter:
             if beacon.tx_power_dbm is None:  # docs/protocol.md §4: no beacon; it only witnesses
                 beacon_ids.append(b"")
                 continue
-            end_ns = int(sent.start_ns[k] + sent.airtime_ns[k])
+            end = int(end_ns[k])
             msg = reports_pb2.BeaconReport(
                 pub_key=self.keys[i].public_key.to_bytes(), local_entropy=beacon.local_entropy,
                 remote_entropy=remote, data=beacon.data, frequency=beacon.frequency_hz,
                 datarate=reports_pb2.DataRate.Value(beacon.datarate),
-                tx_power=beacon.tx_power_dbm, timestamp=max(end_ns + claim.clock_offset_ns, 0),
+                tx_power=beacon.tx_power_dbm, timestamp=max(end + claim.clock_offset_ns, 0),
             )
-            fix = _fix(a, i, end_ns, self._seed, result.round_index)
+            fix = _fix(float(fix_lat[k]), float(fix_lon[k]), end)
             if fix is not None:
                 msg.gps_fix.CopyFrom(fix)
             beacons[event] = msg
-            beacon_ids.append(_sign(msg, self.keys[i]))
-            beacon_rx[k] = end_ns // 1_000_000 + _latency_ms(self._seed, "b", event)
-            timed.append((int(beacon_rx[k]), record_line(int(beacon_rx[k]), "beacon",
-                                                         msg.SerializeToString())))
+            beacon_ids.append(_to_sign(msg, i, signer))
+            beacon_rx[k] = end // 1_000_000 + _latency_ms(self._seed, "b", event)
+            timed.append((int(beacon_rx[k]), "beacon", msg))
         witness_ids: list[bytes] = []
         witness_rx = np.zeros(len(witnesses), np.int64)
-        offsets = np.array([c.clock_offset_ns for c in a.claims], np.int64)
+        true_all = witnesses.reported_ns.astype(np.int64) - self._offsets[witnesses.witness]
+        fix_lat, fix_lon = self._fixes.at(witnesses.witness, true_all, self._seed,
+                                          result.round_index)
         for j in range(len(witnesses)):
             beacon = beacons.get(int(witnesses.beacon_event[j]))
             if beacon is None:
@@ -167,31 +270,33 @@ class WireWriter:
                 continue
             w = int(witnesses.witness[j])
             reported_ns = int(witnesses.reported_ns[j])
-            true_ns = reported_ns - int(offsets[w])
+            true_ns = int(true_all[j])
             msg = reports_pb2.WitnessReport(
                 pub_key=self.keys[w].public_key.to_bytes(), data=beacon.data,
                 timestamp=max(reported_ns, 0), signal=round(float(witnesses.rssi_dbm[j]) * 10),
                 snr=int(float(witnesses.snr_db[j]) * 10), frequency=beacon.frequency,
                 datarate=beacon.datarate,
             )
-            fix = _fix(a, w, true_ns, self._seed, result.round_index)
+            fix = _fix(float(fix_lat[j]), float(fix_lon[j]), true_ns)
             if fix is not None:
                 msg.gps_fix.CopyFrom(fix)
-            witness_ids.append(_sign(msg, self.keys[w]))
+            witness_ids.append(_to_sign(msg, w, signer))
             witness_rx[j] = true_ns // 1_000_000 + _latency_ms(
                 self._seed, "w", w, int(witnesses.beacon_event[j]), reported_ns)
-            timed.append((int(witness_rx[j]), record_line(int(witness_rx[j]), "witness",
-                                                          msg.SerializeToString())))
+            timed.append((int(witness_rx[j]), "witness", msg))
+        for (_, _, msg), signature in zip(timed, signer.signatures(), strict=True):
+            msg.signature = signature
         timed.sort(key=lambda t: t[0])  # the oracle receives them in time order
-        lines.extend(line for _, line in timed)
+        lines.extend(record_line(at, kind, msg.SerializeToString()) for at, kind, msg in timed)
         return RoundReports(lines, beacon_ids, witness_ids, beacon_rx, witness_rx)
 
 
-def _sign(msg: reports_pb2.BeaconReport | reports_pb2.WitnessReport, key: Keypair) -> bytes:
-    """Sign in place; the report id. Both come from the one canonical serialisation (the
-    oracle's ingest does the same): millions of reports are signed per simulated day."""
+def _to_sign(msg: reports_pb2.BeaconReport | reports_pb2.WitnessReport, key_index: int,
+             signer: _Signer) -> bytes:
+    """Hand the report to the signer; its id. Both come from the one canonical serialisation
+    (the oracle's ingest does the same): millions of reports are signed per simulated day."""
     canonical = signing.canonical_bytes(msg)
-    msg.signature = key.sign(canonical)
+    signer.add(key_index, canonical)
     return hashlib.sha256(canonical).digest()  # == signing.report_id(msg)
 
 

@@ -6,8 +6,9 @@ The scenario is sim_radio/scenarios/city.toml (or `--scenario country`, the nati
 population) with its population count replaced; with
 `--class-share S` every adversary class gets share S (the baseline of docs/benchmarks.md uses
 0.10). Prints one JSON document: wall time, per-pass wall and CPU seconds of each step (the
-two passes run side by side; on a shared machine the CPU seconds say where the work goes), the
-load average at the end, the scoreboard.
+two passes run side by side; on a shared machine the CPU seconds say where the work goes; the
+simulator's are `simulate_and_sign`, its own thread, plus `sign_workers`, its signing
+processes), the load average at the start and at the end, the scoreboard.
 
     python tests/bench/bench_proving.py --hotspots 2000 --epochs 7
     python tests/bench/bench_proving.py --hotspots 2000 --epochs 1 --class-share 0.10
@@ -54,6 +55,7 @@ def main() -> int:
         scenario = Path(tmp) / f"{args.scenario}.toml"
         scenario.write_text(scenario_text(args.scenario, args.hotspots, args.class_share))
         out = args.keep or Path(tmp) / "out"
+        load_at_start = [round(x, 2) for x in os.getloadavg()]
         started = time.monotonic()
         done = subprocess.run(
             [sys.executable, "-m", "sim_radio.cli", "epochs", str(scenario), "--epochs",
@@ -69,6 +71,7 @@ def main() -> int:
         "scenario": args.scenario, "hotspots": result["hotspots"], "epochs": args.epochs,
         "class_share": args.class_share,
         "wall_s": round(wall_s, 1), "timings_s": result["timings_s"], "cpu_s": result["cpu_s"],
+        "load_average_at_start": load_at_start,
         "load_average": [round(x, 2) for x in os.getloadavg()],
         "imported": result["imported"], "witness_graph": result["witness_graph"],
         "scoreboard": result["scoreboard"],

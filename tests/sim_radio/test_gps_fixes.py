@@ -3,11 +3,13 @@ never move or keep one exact distance from the claimed point."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
 from sim_radio import adversaries as A
-from sim_radio.gps_fixes import claim_at, gps_fix
+from sim_radio.gps_fixes import GpsFixes, claim_at, gps_fix
 from sim_radio.mesh import Hotspot
 
 S = 1_000_000_000
@@ -90,3 +92,34 @@ def test_a_relocated_cluster_moves_all_at_once_by_one_vector() -> None:
     assert apart[1] == pytest.approx(apart[0], rel=1e-3)
     honest = next(i for i in range(20) if i not in a.dishonest)
     assert claim_at(a, honest, 9) == a.claims[honest]
+
+
+def test_a_rounds_fixes_at_once_are_each_reports_own_fix() -> None:
+    """Batching is only speed: every fix stays a function of (seed, node, second, round), the
+    same whichever other reports share its batch and in whatever order."""
+    a = _assignment()
+    mover = replace(a, moves={3: (1, 45.5, 5.5)})  # node 3 relocates from round 1 on
+    no_gps = replace(a, claims=(*a.claims[:4], replace(a.claims[4], gps_lat=None,
+                                                       gps_lon=None), *a.claims[5:]))
+    rng = np.random.default_rng(9)
+    nodes = rng.integers(0, 30, 400)
+    times = rng.integers(0, 50 * S, 400)
+    modes = {a.gps_mode.get(int(i), ("honest", 0.0))[0] for i in nodes}
+    assert modes == {"honest", "frozen", "clean_jitter"}
+    for world, round_index in ((a, 0), (mover, 0), (mover, 2), (no_gps, 0)):
+        lat, lon = GpsFixes(world).at(nodes, times, 7, round_index)
+        order = rng.permutation(400)
+        lat2, lon2 = GpsFixes(world).at(nodes[order], times[order], 7, round_index)
+        assert np.array_equal(lat2, lat[order], equal_nan=True)
+        assert np.array_equal(lon2, lon[order], equal_nan=True)
+        for k in range(400):
+            one = gps_fix(world, int(nodes[k]), int(times[k]), 7, round_index)
+            if one is None:
+                assert np.isnan(lat[k]) and np.isnan(lon[k])
+            else:
+                assert one == (lat[k], lon[k])
+    before, after = GpsFixes(mover).at([3, 3], [0, 0], 7, 0), GpsFixes(mover).at([3], [0], 7, 2)
+    c = claim_at(mover, 3, 0)
+    assert A._haversine_m(c.gps_lat, c.gps_lon, before[0][0], before[1][0]) < 20
+    assert A._haversine_m(45.5, 5.5, after[0][0], after[1][0]) < 20  # around its new place
+    assert np.isnan(GpsFixes(no_gps).at([4, 4], [0, S], 7)[0]).all()

@@ -15,6 +15,7 @@ from pocnet.keys import Keypair, PublicKey, verify_ed25519
 from pocnet.regions import get_plan
 from pocnet.report_file import parse_line
 from pocnet.wire import entropy_pb2, registry_pb2, reports_pb2
+from sim_radio import wire_reports
 from sim_radio.adversaries import FLAG_FABRICATED, FLAG_REPLAYED, witness_reports
 from sim_radio.scenario import build, load_scenario
 from sim_radio.wire_reports import WireWriter
@@ -113,3 +114,34 @@ def test_same_seed_same_bytes(world) -> None:  # type: ignore[no-untyped-def]
     again = WireWriter(assignment, scenario.seed, ORACLE).round_reports(
         result, witness_reports(mesh, result, assignment))
     assert again.lines == rr.lines
+
+
+def test_signing_processes_write_the_same_bytes_as_one(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """Ed25519 signatures are deterministic (RFC 8032 §5.1.6) and batches come back in the
+    order handed in, so a run signed by worker processes is byte for byte the one-process
+    run: records, report ids and receive times, round after round."""
+    monkeypatch.setattr(wire_reports, "SIGN_BATCH", 97)  # many batches in flight per round
+    scenario = replace(load_scenario(SMALL_TOWN), rounds=2)
+    runs = []
+    for workers in (0, 2):
+        mesh, assignment = build(scenario)
+        with WireWriter(assignment, scenario.seed, ORACLE, workers=workers) as writer:
+            records = list(writer.onboarding(1_000))
+            ids: list[bytes] = []
+            for r in range(scenario.rounds):
+                result = mesh.beacon_round(r)
+                rr = writer.round_reports(result, witness_reports(mesh, result, assignment))
+                records += rr.lines
+                ids += rr.beacon_id + rr.witness_id
+                records += [rr.beacon_received_ms.tobytes(), rr.witness_received_ms.tobytes()]
+            runs.append((records, ids, writer.worker_cpu_s))
+    (one, one_ids, one_cpu), (many, many_ids, many_cpu) = runs
+    assert len(one_ids) > 2 * 97 and one_cpu == 0.0 < many_cpu  # the workers did sign
+    assert many_ids == one_ids
+    assert many == one
+    signed = [r for r in _records([x for x in many if isinstance(x, str)])
+              if r[1] in ("beacon", "witness")]
+    for _, kind, raw in signed:  # each report carries its own signature, not a neighbour's
+        msg = (reports_pb2.BeaconReport if kind == "beacon" else reports_pb2.WitnessReport)()
+        msg.ParseFromString(raw)
+        signing.verify(msg, PublicKey.from_bytes(msg.pub_key))
