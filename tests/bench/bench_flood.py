@@ -26,8 +26,9 @@ import grpc
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "oracle"))
 from bench_ingest import start_server
-from oracle_factories import assertion, keypair, witness_report
+from oracle_factories import allow_maker, assertion, keypair, witness_report
 
+from oracle.storage import open_repository
 from pocnet.wire import service_pb2_grpc
 
 PER_KEY_LIFTED = {  # the per-key limit is no obstacle: only the shared budget holds the flood
@@ -85,6 +86,9 @@ def main() -> int:
     tmp = Path(tempfile.mkdtemp(prefix="bench-flood-"))
     proc, port = start_server(tmp, PER_KEY_LIFTED)
     try:
+        repo = open_repository(f"sqlite:///{tmp / 'oracle.db'}")
+        allow_maker(repo)  # the onboarded hotspot's maker, as the operator allowlists it
+        repo.close()
         with grpc.insecure_channel(f"127.0.0.1:{port}") as channel:
             service_pb2_grpc.RegistryServiceStub(channel).AssertLocation(
                 assertion(keypair(77), keypair(78)), timeout=30)
