@@ -13,9 +13,10 @@ from __future__ import annotations
 
 import hashlib
 import struct
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from pocnet.chacha import chacha_words
+from pocnet.chacha import chacha_words, chacha_words_many
 from pocnet.errors import DecodeError, EntropyError
 from pocnet.regions import RegionPlan
 
@@ -102,15 +103,36 @@ def beacon_payload(seed: bytes) -> bytes:
     return bytes(w & 0xFF for w in words)
 
 
+def beacon_payloads(seeds: Sequence[bytes]) -> dict[bytes, bytes]:
+    """seed → `beacon_payload(seed)` for many seeds in one vectorised ChaCha12 pass.
+
+    For the verifier, which regenerates a whole batch of beacons (needs numpy, the oracle's
+    dependency); the bytes are the same rule as `beacon_payload`, checked against it in tests.
+    """
+    unique = list(dict.fromkeys(bytes(s) for s in seeds))
+    words = chacha_words_many(unique, BEACON_PAYLOAD_LEN, rounds=BEACON_CHACHA_ROUNDS)
+    low = (words & 0xFF).astype("u1")
+    return {seed: low[i].tobytes() for i, seed in enumerate(unique)}
+
+
 def derive_beacon(
     remote_entropy: bytes,
     remote_timestamp_s: int,
     local_entropy: bytes,
     plan: RegionPlan,
     gain_dbi_x10: int = 0,
+    *,
+    payloads: Mapping[bytes, bytes] | None = None,
 ) -> Beacon:
-    """Derive the beacon a hotspot sends (and the oracle expects) for these entropies."""
-    data = beacon_payload(beacon_seed(remote_entropy, remote_timestamp_s, local_entropy))
+    """Derive the beacon a hotspot sends (and the oracle expects) for these entropies.
+
+    `payloads` (seed → payload, from `beacon_payloads`) lets a batch skip the per-beacon
+    ChaCha12; a seed missing from it is derived here.
+    """
+    seed = beacon_seed(remote_entropy, remote_timestamp_s, local_entropy)
+    data = payloads.get(seed) if payloads is not None else None
+    if data is None:
+        data = beacon_payload(seed)
     channel_index = int.from_bytes(data[0:2], "little") % len(plan.channels_hz)
     return Beacon(
         data=data,

@@ -15,6 +15,12 @@ costs about as much as one block on small ints.
 from __future__ import annotations
 
 import struct
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import numpy as np
+    from numpy.typing import NDArray
 
 KEY_LEN = 32
 BLOCK_LEN = 64
@@ -196,3 +202,61 @@ def chacha_xor(
     """Encrypt or decrypt `data` (XOR with the keystream); used to test against `cryptography`."""
     stream = chacha_keystream(key, len(data), counter, nonce, rounds)
     return bytes(a ^ b for a, b in zip(data, stream, strict=True))
+
+
+def chacha_words_many(
+    keys: Sequence[bytes], count: int, counter: int = 0, nonce: int = 0, rounds: int = 20
+) -> NDArray[np.uint32]:
+    """`chacha_words` for many keys at once: row i holds key i's first `count` words.
+
+    The same block function, with one numpy uint32 lane per (key, block) instead of one Python
+    int per block, so that a verifier batch regenerates all its beacons in one pass (pure-Python
+    per beacon cost ~50 µs). numpy is imported here, not at module level: the hotspot, which
+    never derives beacons in bulk, does not install it.
+    """
+    import numpy as np
+
+    for key in keys:
+        if len(key) != KEY_LEN:
+            raise ValueError(f"ChaCha key must be {KEY_LEN} bytes, got {len(key)}")
+    if rounds <= 0 or rounds % 2:
+        raise ValueError(f"ChaCha rounds must be a positive even number, got {rounds}")
+    if not 0 <= counter <= _U64 or not 0 <= nonce <= _U64:
+        raise ValueError("ChaCha counter and nonce are unsigned 64-bit values")
+    n = len(keys)
+    if count <= 0 or n == 0:
+        return np.zeros((n, max(count, 0)), dtype=np.uint32)
+    blocks = -(-count // WORDS_PER_BLOCK)
+    lanes = n * blocks  # lane key*blocks + b holds block `counter + b` of that key
+    key_words = np.frombuffer(b"".join(bytes(k) for k in keys), dtype="<u4").reshape(n, 8)
+    init = np.empty((WORDS_PER_BLOCK, lanes), dtype=np.uint32)
+    init[0:4] = np.array(SIGMA, dtype=np.uint32)[:, None]
+    init[4:12] = np.repeat(key_words.T, blocks, axis=1)
+    block_no = np.array(
+        [(counter + b) & _U64 for b in range(blocks)], dtype=np.uint64
+    )  # the 64-bit counter wraps, as in rand_chacha
+    init[12] = np.tile((block_no & _U32).astype(np.uint32), n)
+    init[13] = np.tile((block_no >> np.uint64(32)).astype(np.uint32), n)
+    init[14] = nonce & _U32
+    init[15] = nonce >> 32
+
+    x = [init[j].copy() for j in range(WORDS_PER_BLOCK)]
+
+    def quarter(a: int, b: int, c: int, d: int) -> None:
+        for s, t, u, r in ((a, b, d, 16), (c, d, b, 12), (a, b, d, 8), (c, d, b, 7)):
+            x[s] += x[t]
+            x[u] ^= x[s]
+            x[u] = (x[u] << np.uint32(r)) | (x[u] >> np.uint32(32 - r))
+
+    for _ in range(rounds // 2):
+        quarter(0, 4, 8, 12)
+        quarter(1, 5, 9, 13)
+        quarter(2, 6, 10, 14)
+        quarter(3, 7, 11, 15)
+        quarter(0, 5, 10, 15)
+        quarter(1, 6, 11, 12)
+        quarter(2, 7, 8, 13)
+        quarter(3, 4, 9, 14)
+
+    finals = np.stack(x) + init  # (16, lanes)
+    return finals.T.reshape(n, blocks * WORDS_PER_BLOCK)[:, :count]

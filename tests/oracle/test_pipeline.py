@@ -248,3 +248,60 @@ def test_memory_context_last_fix_is_strictly_before() -> None:
     assert ctx.last_fix(b"k", 101) == (1.0, 2.0, 100)
     assert ctx.last_fix(b"k", 10**9) == (3.0, 4.0, 200)
     assert ctx.last_fix(b"other", 10**9) is None
+
+
+# --- batch regeneration and the distance cache ----------------------------------------------
+
+
+def test_batch_regenerated_payloads_give_the_same_verdicts() -> None:
+    net = Net()
+    beacons = [
+        beacon_case(net.beaconer),
+        beacon_case(net.beaconer, local_entropy=b"\x09\x08\x07\x06"),
+        beacon_case(net.beaconer, entropy_ts_s=None),  # entropy unknown: no seed
+        beacon_case(net.beaconer),
+        beacon_case(net.beaconer, data=bytes(51)),  # payload does not follow: invalid_packet
+    ]
+    beacons[3].report.local_entropy = b"\x01\x02\x03"  # too short: no seed
+    payloads = pipeline.regenerate_payloads(beacons)
+    # One payload per distinct seed (the last beacon shares the first one's entropies); the two
+    # beacons without a seed are left to prepare_beacon.
+    assert len(payloads) == 2
+    reasons = []
+    for beacon in beacons:
+        cases = _witnesses(net, beacon, 3)
+        one = verify_poc(beacon, cases, net.ctx, net.params, 0)
+        batch = verify_poc(beacon, cases, net.ctx, net.params, 0, payloads=payloads)
+        assert batch == one
+        reasons.append(one[0].reason)
+    assert reasons[0] is None and reasons[1] is None
+    assert reasons[2] is Reason.entropy_expired  # unknown entropy
+    assert reasons[3] is Reason.invalid_packet  # local entropy of the wrong length
+    assert reasons[4] is Reason.invalid_packet
+
+
+def test_verify_poc_reads_the_batch_payloads() -> None:
+    net = Net()
+    beacon = beacon_case(net.beaconer)
+    (seed,) = pipeline.regenerate_payloads([beacon])
+    out = verify_poc(beacon, [], net.ctx, net.params, 0, payloads={seed: bytes(51)})
+    assert out[0].reason is Reason.invalid_packet
+
+
+def test_site_cache_distance_is_haversine_between_centres_and_bounded() -> None:
+    import math
+
+    sites = SiteCache(max_entries=2)
+    a, b, c = (sites.site(cell_at(d), 11) for d in (1_000, 5_000, 9_000))
+    assert a is not None and b is not None and c is not None
+    # The great-circle formula written out here, not geo's.
+    p1, p2 = math.radians(a.lat), math.radians(b.lat)
+    h = math.sin((p2 - p1) / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(
+        math.radians(b.lon - a.lon) / 2
+    ) ** 2
+    expected = 2 * 6_371_007.180918475 * math.asin(math.sqrt(h))
+    assert math.isclose(sites.distance_m(a, b), expected, rel_tol=1e-12)
+    assert sites.distance_m(a, b) == sites.distance_m(a, b)
+    sites.distance_m(a, c)
+    sites.distance_m(b, c)  # full: starts over, still answers
+    assert math.isclose(sites.distance_m(a, b), expected, rel_tol=1e-12)

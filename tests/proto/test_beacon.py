@@ -23,6 +23,7 @@ from pocnet.beacon import (
     Beacon,
     beacon_data,
     beacon_payload,
+    beacon_payloads,
     beacon_seed,
     beacon_window,
     derive_beacon,
@@ -273,3 +274,29 @@ def test_every_region_derives_the_beacon_the_spec_says(
     assert beacon.datarate == f"SF{sf}BW125"
     power = math.trunc(Fraction(eirp - gain, 10))
     assert beacon.tx_power_dbm == (power if power >= 0 else None)
+
+
+def test_batch_payloads_reproduce_helium_vector_and_scalar_rule() -> None:
+    helium_seed = beacon_seed(HELIUM_REMOTE, HELIUM_TS, HELIUM_LOCAL)
+    seeds = [os.urandom(32) for _ in range(500)] + [helium_seed, helium_seed]
+    payloads = beacon_payloads(seeds)
+    assert payloads[helium_seed] == HELIUM_DATA
+    assert len(payloads) == 501  # one entry per distinct seed
+    for seed in seeds:
+        assert payloads[seed] == beacon_payload(seed)
+
+
+def test_derive_beacon_takes_a_batch_payload_and_derives_a_missing_one() -> None:
+    plan = get_plan("EU868")
+    seed = beacon_seed(HELIUM_REMOTE, HELIUM_TS, HELIUM_LOCAL)
+    batch = derive_beacon(HELIUM_REMOTE, HELIUM_TS, HELIUM_LOCAL, plan, 60,
+                          payloads=beacon_payloads([seed]))
+    assert batch == derive_beacon(HELIUM_REMOTE, HELIUM_TS, HELIUM_LOCAL, plan, 60)
+    # The mapping is what the payload is read from (a wrong one shows it is used) ...
+    wrong = derive_beacon(HELIUM_REMOTE, HELIUM_TS, HELIUM_LOCAL, plan, 60,
+                          payloads={seed: bytes(51)})
+    assert wrong.data == bytes(51)
+    # ... and a seed it lacks is derived as without it.
+    other = derive_beacon(GOLDEN_REMOTE, GOLDEN_TS, GOLDEN_LOCAL, plan, 12,
+                          payloads={seed: bytes(51)})
+    assert other.data == GOLDEN_DATA

@@ -8,7 +8,13 @@ import struct
 import pytest
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms
 
-from pocnet.chacha import chacha_block, chacha_keystream, chacha_words, chacha_xor
+from pocnet.chacha import (
+    chacha_block,
+    chacha_keystream,
+    chacha_words,
+    chacha_words_many,
+    chacha_xor,
+)
 
 ZERO_KEY = bytes(32)
 
@@ -173,3 +179,50 @@ def test_bad_parameters(kwargs: dict[str, object]) -> None:
     args.update(kwargs)
     with pytest.raises(ValueError):
         chacha_words(**args)  # type: ignore[arg-type]
+
+
+# --- chacha_words_many: the vectorised core a verifier batch uses -------------------------
+
+
+@pytest.mark.parametrize(
+    ("counter", "nonce", "length"),
+    [(0, 0, 204), (7, 0x0123_4567_89AB_CDEF, 1000), ((0x5A5A_5A5A << 32) | 3, 1 << 63, 300)],
+)
+def test_many_twenty_rounds_match_cryptography(counter: int, nonce: int, length: int) -> None:
+    keys = [bytes([i]) * 32 for i in range(5)]
+    words = chacha_words_many(keys, -(-length // 4), counter, nonce)
+    for key, row in zip(keys, words, strict=True):
+        got = struct.pack(f"<{len(row)}I", *(int(w) for w in row))[:length]
+        assert got == _openssl_chacha20(key, counter, nonce, length)
+
+
+def test_many_twelve_rounds_rand_stdrng_vector() -> None:
+    # The same rand 0.8 StdRng (ChaCha12Rng) vector as above, in the second of three lanes.
+    seed = bytes([1, 0, 0, 0, 23, 0, 0, 0, 200, 1, 0, 0, 210, 30, 0, 0]) + bytes(16)
+    words = chacha_words_many([bytes(32), seed, ZERO_KEY], 2, rounds=12)
+    assert int(words[1][0]) | int(words[1][1]) << 32 == 10719222850664546238
+
+
+@pytest.mark.parametrize("rounds", [8, 12, 20])
+def test_many_equals_scalar_over_random_keys(rounds: int) -> None:
+    keys = [os.urandom(32) for _ in range(300)]
+    for count in (1, 16, 17, 51, 100):
+        words = chacha_words_many(keys, count, rounds=rounds)
+        assert words.shape == (len(keys), count)
+        for key, row in zip(keys, words, strict=True):
+            assert [int(w) for w in row] == chacha_words(key, count, rounds=rounds)
+
+
+def test_many_counter_wraps_like_scalar() -> None:
+    keys = [os.urandom(32) for _ in range(3)]
+    words = chacha_words_many(keys, 40, counter=(1 << 64) - 1, rounds=12)
+    for key, row in zip(keys, words, strict=True):
+        assert [int(w) for w in row] == chacha_words(key, 40, counter=(1 << 64) - 1, rounds=12)
+
+
+def test_many_empty_and_bad_parameters() -> None:
+    assert chacha_words_many([], 51, rounds=12).shape == (0, 51)
+    with pytest.raises(ValueError, match="32 bytes"):
+        chacha_words_many([ZERO_KEY, bytes(31)], 4)
+    with pytest.raises(ValueError, match="even"):
+        chacha_words_many([ZERO_KEY], 4, rounds=11)
