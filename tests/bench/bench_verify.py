@@ -5,7 +5,8 @@ over 6-hour windows (one per hotspot per window) each with ~14 witnesses from th
 neighbourhood: real keys, real derived beacons, real signed protobuf reports (unless
 --unsigned), realistic RSSI/SNR under the free-space bound, GPS fixes on half the reports, and
 a few percent of faulty reports (bad RSSI, off frequency, late, duplicate, over-power beacon).
-Then it times `verify_poc` over all of them with a MemoryContext, and separately the
+Then it times `verify_poc` over all of them with a MemoryContext (the payloads of each
+`--batch` beacons regenerated at once, inside the timing), and separately the
 `MemoryContext.record` bookkeeping the runner would do in storage.
 
     .venv/bin/python tests/bench/bench_verify.py                 # 1M witnesses
