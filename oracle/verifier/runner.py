@@ -13,7 +13,7 @@ import asyncio
 import logging
 import os
 import socket
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -28,7 +28,7 @@ from oracle.verifier.model import (
     WitnessCase,
 )
 from oracle.verifier.params import VerifierParams
-from oracle.verifier.pipeline import SiteCache, verify_poc
+from oracle.verifier.pipeline import SiteCache, regenerate_payloads, verify_poc
 from oracle.verifier.reasons import Reason
 from pocnet.beacon import BEACON_WINDOW_S
 
@@ -159,8 +159,11 @@ class VerificationRunner:
             if not claimed:
                 break
             ctx = StorageContext(self._repo)
-            for beacon in claimed:
-                stored = self.verify_beacon(beacon, ctx, now)
+            cases = [self._case(beacon) for beacon in claimed]
+            # The batch's expected payloads in one vectorised ChaCha12 pass, not one per beacon.
+            payloads = regenerate_payloads(cases)
+            for beacon, case in zip(claimed, cases, strict=True):
+                stored = self.verify_beacon(beacon, ctx, now, case, payloads)
                 if self._repo.store_verdicts(self.worker, beacon.id, stored):
                     beacons += 1
                     verdicts += len(stored)
@@ -171,18 +174,29 @@ class VerificationRunner:
         stale = self._repo.mark_stale(now, self._params.stale_after_ms)
         return RunStats(beacons, verdicts, stale, lost)
 
-    def verify_beacon(
-        self, beacon: StoredReport, ctx: StorageContext, now_ms: int
-    ) -> list[StoredVerdict]:
+    def _case(self, beacon: StoredReport) -> BeaconCase:
         report = beacon.message()
         entropy = self._repo.entropy(bytes(report.remote_entropy))
-        case = BeaconCase(
+        return BeaconCase(
             beacon.id, report, beacon.received_ms, None if entropy is None else entropy.timestamp_s
         )
+
+    def verify_beacon(
+        self,
+        beacon: StoredReport,
+        ctx: StorageContext,
+        now_ms: int,
+        case: BeaconCase | None = None,
+        payloads: Mapping[bytes, bytes] | None = None,
+    ) -> list[StoredVerdict]:
+        """`case` and `payloads` come from run_once's batch; alone, the beacon is read here
+        and its payload derived by the pipeline."""
+        case = case if case is not None else self._case(beacon)
         ctx.as_of_ms = beacon.received_ms
         matched = self._repo.pending_witnesses(beacon.data) if beacon.data else []
         cases = [WitnessCase(w.id, w.message(), w.received_ms) for w in matched]
-        records = self._verify(case, cases, ctx, self._params, now_ms, sites=self._sites)
+        records = self._verify(case, cases, ctx, self._params, now_ms, sites=self._sites,
+                               payloads=payloads)
         if matched and self._yields_witnesses(beacon, records):
             records = [r for r in records if r.kind == KIND_BEACON]
             matched = []

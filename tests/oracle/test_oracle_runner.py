@@ -25,6 +25,7 @@ from oracle.verifier.model import VerdictRecord
 from oracle.verifier.params import VerifierParams
 from oracle.verifier.reasons import Reason
 from oracle.verifier.runner import VerificationRunner
+from pocnet.beacon import beacon_payload, beacon_seed
 from pocnet.keys import Network, PublicKey
 from pocnet.wire import reports_pb2
 
@@ -129,7 +130,7 @@ def test_second_beacon_in_window_is_irregular(repo: Repository, world) -> None: 
 
 
 def _fake_verify(calls: dict[bytes, int], lock: threading.Lock):  # type: ignore[no-untyped-def]
-    def verify(beacon, witnesses, ctx, params, now_ms, sites=None):  # type: ignore[no-untyped-def]
+    def verify(beacon, witnesses, ctx, params, now_ms, sites=None, payloads=None):  # type: ignore[no-untyped-def]
         with lock:
             calls[beacon.report_id] = calls.get(beacon.report_id, 0) + 1
         out = [VerdictRecord(beacon.report_id, "beacon", True, None, True, Decimal(1), None,
@@ -161,6 +162,32 @@ def test_each_beacon_verified_exactly_once_by_concurrent_workers(repo: Repositor
         t.join()
     assert sorted(calls) == sorted(ids) and set(calls.values()) == {1}
     assert all(repo.verdict(i) is not None for i in ids)
+
+
+def test_a_batch_derives_its_beacons_payloads_at_once(repo: Repository, world) -> None:  # type: ignore[no-untyped-def]
+    """The runner hands the pipeline every claimed beacon's expected payload, derived in one
+    vectorised pass (docs/benchmarks.md, verifier): each equals the one-beacon derivation."""
+    clock, ingestor, issuer = world
+    entropy = issuer.issue()
+    for i in range(5):
+        msg = beacon_report(keypair(300 + i), entropy.data, entropy.timestamp,
+                            local_entropy=i.to_bytes(4, "big"))
+        _store(repo, ingestor, clock, "beacon", msg, T0_S * 1000 + i)
+    seen: list[dict[bytes, bytes]] = []
+
+    def verify(beacon, witnesses, ctx, params, now_ms, sites=None, payloads=None):  # type: ignore[no-untyped-def]
+        seen.append(dict(payloads or {}))
+        return [VerdictRecord(beacon.report_id, "beacon", True, None, True, Decimal(1), None,
+                              "", True)]
+
+    runner = VerificationRunner(repo, VerifierParams(), clock, worker="w", batch=5,
+                                verify=verify)
+    assert runner.run_once(now_ms=(T0_S + 200) * 1000).beacons == 5
+    expected = {
+        (seed := beacon_seed(entropy.data, entropy.timestamp, i.to_bytes(4, "big"))):
+        beacon_payload(seed) for i in range(5)
+    }
+    assert seen == [expected] * 5
 
 
 def test_unmatched_witness_goes_stale(repo: Repository, world) -> None:  # type: ignore[no-untyped-def]

@@ -13,6 +13,7 @@ import pytest
 
 from oracle.errors import StorageError, TaskFailed
 from oracle.server import serve
+from oracle.verifier.model import BeaconCase
 from oracle.verifier.runner import RunStats, VerificationRunner
 
 EMPTY = RunStats(0, 0, 0, 0)
@@ -79,6 +80,8 @@ def test_run_once_stops_between_batches() -> None:
             return 0
 
     runner = VerificationRunner(Backlog(), VerifierParams(), lambda: 0)  # type: ignore[arg-type]
-    runner.verify_beacon = lambda beacon, ctx, now: []  # type: ignore[method-assign]
+    # No entropy known: the batch derives no payload, and verification itself is stubbed.
+    runner._case = lambda beacon: BeaconCase(beacon.id, None, 0, None)  # type: ignore[method-assign,arg-type]
+    runner.verify_beacon = lambda beacon, ctx, now, *batch: []  # type: ignore[method-assign]
     stats = runner.run_once(stop=lambda: len(claims) >= 2)
     assert len(claims) == 2 and stats.beacons == 2
