@@ -42,6 +42,13 @@ def _spread(value: int, lanes: int) -> int:
     return value * int.from_bytes((b"\x01" + b"\x00" * 7) * lanes, "little")
 
 
+def _check_parameters(rounds: int, counter: int, nonce: int) -> None:
+    if rounds <= 0 or rounds % 2:
+        raise ValueError(f"ChaCha rounds must be a positive even number, got {rounds}")
+    if not 0 <= counter <= _U64 or not 0 <= nonce <= _U64:
+        raise ValueError("ChaCha counter and nonce are unsigned 64-bit values")
+
+
 def chacha_words(
     key: bytes, count: int, counter: int = 0, nonce: int = 0, rounds: int = 20
 ) -> list[int]:
@@ -51,10 +58,7 @@ def chacha_words(
     """
     if len(key) != KEY_LEN:
         raise ValueError(f"ChaCha key must be {KEY_LEN} bytes, got {len(key)}")
-    if rounds <= 0 or rounds % 2:
-        raise ValueError(f"ChaCha rounds must be a positive even number, got {rounds}")
-    if not 0 <= counter <= _U64 or not 0 <= nonce <= _U64:
-        raise ValueError("ChaCha counter and nonce are unsigned 64-bit values")
+    _check_parameters(rounds, counter, nonce)
     if count <= 0:
         return []
     lanes = -(-count // WORDS_PER_BLOCK)
@@ -219,10 +223,7 @@ def chacha_words_many(
     for key in keys:
         if len(key) != KEY_LEN:
             raise ValueError(f"ChaCha key must be {KEY_LEN} bytes, got {len(key)}")
-    if rounds <= 0 or rounds % 2:
-        raise ValueError(f"ChaCha rounds must be a positive even number, got {rounds}")
-    if not 0 <= counter <= _U64 or not 0 <= nonce <= _U64:
-        raise ValueError("ChaCha counter and nonce are unsigned 64-bit values")
+    _check_parameters(rounds, counter, nonce)
     n = len(keys)
     if count <= 0 or n == 0:
         return np.zeros((n, max(count, 0)), dtype=np.uint32)
