@@ -12,7 +12,7 @@ import os
 import sys
 from typing import Any
 
-from pocnet.cli import UsageError, print_json
+from pocnet.cli import UsageError, integer, print_json
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -27,7 +27,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     p.add_argument("file", metavar="FILE", help="JSON Lines file, '-' for standard input")
     p.add_argument("--entropy-key", action="append", default=[], metavar="ADDRESS",
                    help="another oracle key whose entropy records to accept (repeatable)")
-    p.add_argument("--workers", type=_workers, default=None, metavar="N",
+    p.add_argument("--workers", type=integer(0), default=None, metavar="N",
                    help="processes that verify signatures beside the import (default: one "
                    "per core; 0 checks them in the importing process)")
     p.add_argument("--create", action="store_true",
@@ -36,16 +36,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     p.add_argument("--database", metavar="URL", help="database URL or path")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(handler=_run)
-
-
-def _workers(text: str) -> int:
-    try:
-        n = int(text)
-    except ValueError:
-        n = -1
-    if n < 0:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a count of processes (0 or more)")
-    return n
 
 
 def _trusted_keys(settings: Any, addresses: list[str]) -> list[Any]:
