@@ -1,7 +1,9 @@
 """Beacon schedule, entropy fetch and beacon reports (docs/protocol.md §4).
 
 One beacon per 6-hour UTC window at a random time inside it; after a start (or a failed
-attempt) in a window that still owes its beacon, the beacon comes soon, inside that window.
+attempt) in a window that still owes its beacon, the beacon comes soon, inside that window, or,
+in the window's last minutes, soon after the next one opens (an owner who starts a hotspot at
+05:57 sees its first beacon minutes later, not hours).
 The beacon is reported only once the radio confirmed it, with the power the radio actually
 used and a timestamp taken after transmission. Entropy that `EntropyCheck` refuses (unknown
 oracle key, bad signature, provably stale) is not beaconed on: one log line, a counted reason,
@@ -25,7 +27,13 @@ from hotspot.keystore import KeyStore
 from hotspot.metrics import HotspotMetrics
 from hotspot.outbox import AsyncOutbox
 from hotspot.transceiver import TxSender
-from pocnet.beacon import BEACON_WINDOW_S, ENTROPY_LIFETIME_S, beacon_window, derive_beacon
+from pocnet.beacon import (
+    BEACON_END_MARGIN_S,
+    BEACON_WINDOW_S,
+    ENTROPY_LIFETIME_S,
+    beacon_window,
+    derive_beacon,
+)
 from pocnet.regions import RegionPlan
 from pocnet.wire import entropy_pb2, reports_pb2
 
@@ -35,8 +43,6 @@ log = logging.getLogger(__name__)
 FIRST_DELAY_MIN_S = 30
 FIRST_DELAY_MAX_S = 300
 DEFAULT_FIRST_DELAY_S = (FIRST_DELAY_MIN_S, FIRST_DELAY_MAX_S)
-# Never schedule in the window's last minutes: the oracle must receive it inside the window.
-WINDOW_END_MARGIN_S = 300
 # When the clocks disagree, assume fetched entropy has this much life left (docs/protocol.md
 # §4: 180 s).
 ASSUMED_ENTROPY_LEFT_S = 120
@@ -53,14 +59,17 @@ def next_beacon_time(now_ns: int, rng: random.Random, last_window_s: int | None,
     window = beacon_window(int(now_s))
     if last_window_s is not None and last_window_s > window:
         last_window_s = window  # the clock was stepped back; that beacon still lies in the past
-    latest_s = window + window_s - WINDOW_END_MARGIN_S
+    latest_s = window + window_s - BEACON_END_MARGIN_S
     first_min_s, first_max_s = first_delay_s[0], max(first_delay_s)
-    if last_window_s != window and now_s + first_min_s <= latest_s:
-        low = now_s + first_min_s
-        high = min(now_s + first_max_s, latest_s)
-        return int(rng.uniform(low, high) * NS_PER_S)
     start = window + window_s
-    return int((start + rng.uniform(0, window_s - WINDOW_END_MARGIN_S)) * NS_PER_S)
+    if last_window_s != window:  # this window still owes its beacon: it comes soon
+        if now_s + first_min_s <= latest_s:
+            low = now_s + first_min_s
+            high = min(now_s + first_max_s, latest_s)
+            return int(rng.uniform(low, high) * NS_PER_S)
+        # Too late for this window: soon after the next one opens, not hours into it.
+        return int((start + rng.uniform(first_min_s, first_max_s)) * NS_PER_S)
+    return int((start + rng.uniform(0, window_s - BEACON_END_MARGIN_S)) * NS_PER_S)
 
 
 def entropy_expiry_ns(entropy_timestamp_s: int, now_ns: int) -> int:

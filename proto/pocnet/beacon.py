@@ -27,6 +27,9 @@ LOCAL_ENTROPY_LEN = 4
 ENTROPY_INTERVAL_S = 60
 ENTROPY_LIFETIME_S = 180
 BEACON_WINDOW_S = 6 * 3600
+# A hotspot schedules no beacon in a window's last 5 min: the oracle, which judges the window by
+# its own receive time (docs/protocol.md §5 beacon rule 5), must hear it inside that window.
+BEACON_END_MARGIN_S = 300
 BEACON_PAYLOAD_LEN = 51
 BEACON_FRAME_LEN = BEACON_PAYLOAD_LEN + 1
 # LoRaWAN MHDR: MType 0b111 (proprietary) in bits 7..5, Major 0 in bits 1..0.
@@ -173,3 +176,15 @@ def beacon_data(frame52: bytes) -> bytes:
 def beacon_window(timestamp_s: int) -> int:
     """Start of the 6-hour UTC window (00/06/12/18 h) holding `timestamp_s`."""
     return timestamp_s - timestamp_s % BEACON_WINDOW_S
+
+
+def beacon_tail_wait_s(now_s: float, lead_s: float) -> float:
+    """How long someone about to start a hotspot must wait for its first beacon to fall in the
+    window it starts in, when that beacon comes up to `lead_s` after now: zero, unless now is in
+    a window's closing minutes (its last `BEACON_END_MARGIN_S` plus `lead_s`), then until the
+    next window opens. The demo and the test harnesses wait this out rather than sit through
+    a beacon the hotspot moves past the window's end."""
+    window_end_s = beacon_window(int(now_s)) + BEACON_WINDOW_S
+    if now_s + lead_s <= window_end_s - BEACON_END_MARGIN_S:
+        return 0.0
+    return window_end_s - now_s

@@ -51,6 +51,7 @@ DISHONEST = ("nieuwland", 52.1830, 5.4010, "packet-forwarder", True)
 DISHONEST_ASSERTS = ("Arnhem", 51.9851, 5.8987)
 DEFAULT_HOTSPOTS = 7
 FIRST_DELAY_S = (5, 60)       # [beacon] first_delay_min_s / _max_s of every daemon
+START_LEAD_S = 30.0           # the daemons' processes up, on a busy machine
 POLL_S = 2.0
 EXIT_FAILED = 1
 # Reasons that are not about the hotspot's honesty: the HIP-106 bootstrap of a fresh network.
@@ -74,7 +75,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--dir", metavar="DIR", help="empty or new directory for keys, database, "
                    "configs and logs (default: a new temporary directory, kept)")
     p.add_argument("--timeout-s", type=number(), default=420.0,
-                   help="give up when the verdicts are not all in after this long (default 420)")
+                   help="give up when the verdicts are not all in after this long (default 420; "
+                   "plus the wait for the next beacon window when started in one's last minutes)")
     p.add_argument("--seed", type=integer(), default=1, help="mesh seed (shadowing, noise)")
     p.add_argument("--json", action="store_true", help="print the result as JSON")
     p.set_defaults(handler=_run)
@@ -126,6 +128,7 @@ async def _demo(args: argparse.Namespace, directory: Path) -> dict[str, Any]:
     import grpc
 
     from pocnet import geo
+    from pocnet.beacon import beacon_tail_wait_s
     from pocnet.keys import create_keyfile
     from sim_radio import network as net
     from sim_radio.oracle_driver import start_oracle
@@ -163,14 +166,19 @@ async def _demo(args: argparse.Namespace, directory: Path) -> dict[str, Any]:
                                       files.key.public_key.to_bytes(), site.radio, site.gps,
                                       liar))
                 processes.append(net.HotspotProcess(files))
+            # A daemon started in a beacon window's last minutes beacons once the next opens.
+            tail_s = beacon_tail_wait_s(time.time(), START_LEAD_S + FIRST_DELAY_S[0])
             for proc in processes[1:]:
                 await proc.start()
             lie_km = geo.haversine_m(DISHONEST[1], DISHONEST[2], *DISHONEST_ASSERTS[1:]) / 1000
+            first = (f"the 6-hour beacon window closes in {tail_s:.0f} s and hotspots beacon "
+                     f"in no window's last 5 min: first beacons within {FIRST_DELAY_S[1]} s "
+                     "of the next" if tail_s else f"First beacons within {FIRST_DELAY_S[1]} s")
             _say(f"{len(members)} hotspots running in {TOWN}; {DISHONEST[0]} asserts "
-                 f"{DISHONEST_ASSERTS[0]}, {lie_km:.1f} km from its radio. First beacons within "
-                 f"{FIRST_DELAY_S[1]} s, each verdict ~2-3 min later (entropy window).")
+                 f"{DISHONEST_ASSERTS[0]}, {lie_km:.1f} km from its radio. {first}, each "
+                 "verdict ~2-3 min later (entropy window).")
             beacons, complete = await _collect(channel, members, processes, network,
-                                               started + args.timeout_s, started)
+                                               started + args.timeout_s + tail_s, started)
         for proc in processes[1:]:  # the epochs are what they are: no new beacons
             await proc.stop()
         rewards = await asyncio.to_thread(_reward_and_pay, settings, beacons, members) \

@@ -15,7 +15,6 @@ from hotspot.airtime import AirtimeLedger, frame_airtime_s
 from hotspot.beaconer import (
     FIRST_DELAY_MAX_S,
     FIRST_DELAY_MIN_S,
-    WINDOW_END_MARGIN_S,
     Beaconer,
     entropy_expiry_ns,
     next_beacon_time,
@@ -29,7 +28,13 @@ from hotspot.metrics import HotspotMetrics
 from hotspot.outbox import Outbox
 from hotspot.transceiver import OwnBeacon, Transceiver
 from pocnet import signing
-from pocnet.beacon import BEACON_WINDOW_S, beacon_window, derive_beacon, entropy_data
+from pocnet.beacon import (
+    BEACON_END_MARGIN_S,
+    BEACON_WINDOW_S,
+    beacon_window,
+    derive_beacon,
+    entropy_data,
+)
 from pocnet.regions import get_plan
 from pocnet.wire import entropy_pb2, reports_pb2
 from sim_radio.air import LoopbackAir
@@ -57,14 +62,30 @@ def test_after_a_beacon_the_next_is_at_a_random_offset_of_the_next_window() -> N
         at = next_beacon_time(now, random.Random(seed), last_window_s=START_S)
         assert beacon_window(at // NS_PER_S) == START_S + W
         offsets.append(at / NS_PER_S - (START_S + W))
-    assert max(offsets) <= W - WINDOW_END_MARGIN_S
+    assert max(offsets) <= W - BEACON_END_MARGIN_S
     assert min(offsets) < 3600 and max(offsets) > 5 * 3600  # spread over the window
 
 
-def test_started_too_late_in_a_window_waits_for_the_next() -> None:
-    now = (START_S + W - 100) * NS_PER_S
-    at = next_beacon_time(now, random.Random(1), last_window_s=None)
-    assert beacon_window(at // NS_PER_S) == START_S + W
+def test_started_too_late_in_a_window_beacons_soon_after_the_next_opens() -> None:
+    """The oracle must hear a beacon inside its window, so none is scheduled in the last 300 s;
+    the one owed comes within the first delay of the next window, not hours into it."""
+    end = START_S + W
+    for seed in range(200):
+        now = (end - 100) * NS_PER_S
+        at = next_beacon_time(now, random.Random(seed), last_window_s=None)
+        assert (end + FIRST_DELAY_MIN_S) * NS_PER_S <= at <= (end + FIRST_DELAY_MAX_S) * NS_PER_S
+
+
+def test_the_last_start_that_still_beacons_in_its_window() -> None:
+    """At the boundary: a start whose earliest first beacon lands exactly 300 s before the
+    window's end beacons then; a microsecond later (the schedule reckons in float seconds) it
+    waits for the next window."""
+    end = START_S + W
+    last_ns = (end - BEACON_END_MARGIN_S - FIRST_DELAY_MIN_S) * NS_PER_S
+    at = next_beacon_time(last_ns, random.Random(3), last_window_s=None)
+    assert at == (end - BEACON_END_MARGIN_S) * NS_PER_S
+    late = next_beacon_time(last_ns + 1_000, random.Random(3), last_window_s=None)
+    assert late >= (end + FIRST_DELAY_MIN_S) * NS_PER_S
 
 
 def test_clock_stepped_back_behind_the_last_beacon_does_not_beacon_twice() -> None:

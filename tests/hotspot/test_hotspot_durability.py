@@ -19,10 +19,13 @@ from hotspot_sink_oracle import SinkOracle, SinkServer
 
 from hotspot.keystore import KeyStore
 from hotspot.outbox import Outbox
+from pocnet.beacon import beacon_tail_wait_s
 from pocnet.wire import reports_pb2
 
 ROOT = Path(__file__).resolve().parents[2]
 REPORTS = 120
+# From starting a daemon to its first beacon: a busy machine's start plus its first delay.
+DAEMON_LEAD_S = 60.0
 
 
 def wait_for(condition, timeout_s: float = 30.0) -> None:
@@ -125,6 +128,8 @@ def test_oracle_restart_under_a_connected_daemon_keeps_logs_json(tmp_path: Path)
     server = SinkServer(oracle).start()
     conf = write_settings(tmp_path, server, "first_delay_min_s = 3\nfirst_delay_max_s = 3\n")
     log = tmp_path / "daemon.log"
+    # A start in a beacon window's last minutes would put the first beacon past the window.
+    time.sleep(beacon_tail_wait_s(time.time(), DAEMON_LEAD_S))
     daemon = start_daemon(conf, log)
     try:
         wait_for(lambda: len(oracle.stored) == 5)

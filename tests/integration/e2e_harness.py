@@ -16,6 +16,7 @@ from concurrent.futures import Future
 from pathlib import Path
 from typing import Any, TypeVar
 
+from pocnet.beacon import beacon_tail_wait_s
 from pocnet.keys import Keypair
 from pocnet.wire import service_pb2, service_pb2_grpc, verdict_pb2
 from sim_radio import network as net
@@ -24,6 +25,7 @@ T = TypeVar("T")
 
 # The daemons' first beacon 1-3 s after start ([beacon] first_delay_*; 30-300 s by default).
 FIRST_DELAY_S = (1, 3)
+START_LEAD_S = 60.0  # oracle, onboarding and daemons up on a busy machine
 BEACON_WAIT_S = 30.0
 
 
@@ -49,8 +51,10 @@ class Harness:
         return future.result(timeout_s)
 
     def start(self) -> None:
+        # Daemons started in a beacon window's last minutes would beacon only after it.
+        time.sleep(beacon_tail_wait_s(time.time(), START_LEAD_S))
         self._thread.start()
-        self.call(self._start, 60.0)
+        self.call(self._start, START_LEAD_S)
 
     async def _start(self) -> None:
         import grpc

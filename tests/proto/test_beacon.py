@@ -25,6 +25,7 @@ from pocnet.beacon import (
     beacon_payload,
     beacon_payloads,
     beacon_seed,
+    beacon_tail_wait_s,
     beacon_window,
     derive_beacon,
     entropy_data,
@@ -225,6 +226,18 @@ def test_beacon_window_is_utc_aligned() -> None:
     assert beacon_window(midnight + 6 * 3600) == midnight + 6 * 3600
     assert beacon_window(midnight + 13 * 3600 + 5) == midnight + 12 * 3600
     assert beacon_window(midnight - 1) == midnight - 6 * 3600
+
+
+def test_tail_wait_is_zero_until_the_last_five_minutes_plus_the_lead() -> None:
+    """A hotspot schedules nothing in a window's last 300 s; whoever starts one with a first
+    beacon `lead` seconds away waits out the tail, to the next window's first second."""
+    six = 1_763_942_400 + 6 * 3600  # 2025-11-24T06:00:00Z, a window's end
+    lead = 10.0
+    assert beacon_tail_wait_s(six - 300 - 10, lead) == 0.0         # lands exactly on the margin
+    assert beacon_tail_wait_s(six - 300 - 9.5, lead) == 9.5 + 300  # half a second too late
+    assert beacon_tail_wait_s(six - 1, lead) == 1
+    assert beacon_tail_wait_s(six, lead) == 0.0                     # the next window opened
+    assert beacon_tail_wait_s(six - 3 * 3600, lead) == 0.0
 
 
 # --- every region against docs/protocol.md §3/§4, restated here from the spec's table
