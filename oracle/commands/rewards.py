@@ -88,6 +88,8 @@ def summary(manifest: Any) -> dict[str, Any]:
         "total_paid": manifest.total_paid,
         "unallocated": manifest.unallocated,
         "merkle_root": manifest.merkle_root.hex(),
+        "denylist_version": manifest.denylist_version,
+        "withheld": [address(k) for k in manifest.withheld],
         "wallets": [
             {"wallet": base58.b58encode(w.wallet).decode(), "amount": w.amount}
             for w in manifest.wallets
@@ -153,6 +155,9 @@ def _run_compute(args: argparse.Namespace) -> int:
         print(f"epoch {manifest.epoch}: {what}; {len(manifest.wallets)} wallets, "
               f"total paid {manifest.total_paid}, unallocated {manifest.unallocated}, "
               f"root {manifest.merkle_root.hex()}")
+        if manifest.withheld:
+            print(f"withheld from {len(manifest.withheld)} denied hotspots "
+                  f"(denylist version {manifest.denylist_version})")
     return 0
 
 
@@ -166,9 +171,12 @@ def _run_show(args: argparse.Namespace) -> int:
         return 0
     for key in ("epoch", "emission", "beacon_pool", "witness_pool", "operations", "oracles",
                 "beacon_reward_per_share", "witness_reward_per_share", "total_paid",
-                "unallocated", "merkle_root"):
+                "unallocated", "merkle_root", "denylist_version"):
         value = out[key]
         print(f"{key:25} {_plain(value) if key.endswith('_per_share') else value}")
+    print(f"{'withheld':25} {len(out['withheld'])} (denied hotspots: shares not paid)")
+    for hotspot in out["withheld"]:
+        print(f"  {hotspot}")
     print(f"{'wallets':25} {len(out['wallets'])}")
     for w in out["wallets"]:
         print(f"  {w['wallet']:44} {w['amount']}")

@@ -13,7 +13,7 @@ from __future__ import annotations
 import gc
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Context, Decimal, Inexact, localcontext
 from fractions import Fraction
 from functools import partial
@@ -41,6 +41,20 @@ WITNESSER = 1
 
 ShareSink = Callable[[bytes, bytes, int, Decimal, Decimal, Decimal, Decimal], None]
 """(report_id, hotspot_key, kind, unit, scale, trust, share) for every non-zero share."""
+
+# A withheld hotspot's rows take this location trust: its shares are 0, so neither counted nor
+# sunk (a text no database trust can be, kept apart from a real 0 when `gps_trust` is off).
+_WITHHELD_TRUST = "withheld"
+
+
+def withheld_hotspots(denied: Mapping[bytes, int], end_ms: int) -> frozenset[bytes]:
+    """docs/protocol.md §6: of a denylist's {hotspot: expires_ms, 0 = never}, those still
+    denied at the epoch's last millisecond, whose shares of the epoch are not paid. Detection
+    runs on an epoch's verified reports after its end, so a cheater it denies earns nothing
+    for the epoch that gave it away, not only from the next one on; an entry that lapsed
+    during the epoch only denied the reports it covered (the verifier's `denied`)."""
+    return frozenset(key for key, expires_ms in denied.items()
+                     if expires_ms == 0 or expires_ms >= end_ms)
 
 
 @dataclass(frozen=True)
@@ -142,6 +156,7 @@ class EpochRewards:
     total_paid: int
     unallocated: int
     share_count: int = field(default=0)
+    withheld: tuple[bytes, ...] = ()  # denied hotspots that had shares, sorted
 
 
 def compute_epoch(
@@ -152,12 +167,15 @@ def compute_epoch(
     params: RewardParams,
     gps_trust: bool = True,
     share_sink: ShareSink | None = None,
+    withheld: frozenset[bytes] = frozenset(),
 ) -> EpochRewards:
     """Shares → reward per share → floored amounts → per-wallet sums → unallocated.
 
     share = beaconer's scale × HIP-15 unit (× location trust when `gps_trust`); zero shares
     are neither counted nor passed to `share_sink`. A hotspot the registry does not know (no
-    owner) earns nothing: its would-be amount stays unallocated.
+    owner) earns nothing: its would-be amount stays unallocated. A `withheld` hotspot's own
+    shares are 0 (`withheld_hotspots`); the units of the others are as verified, and the pools
+    go to them.
 
     Speed (1,000,000 hotspots / 10,000,000 shares in seconds): the input is columns of
     hotspot and trust ids, so the per-share work is numpy throughout; Python runs once per
@@ -168,14 +186,24 @@ def compute_epoch(
     trust_factor = np.zeros(0, np.int64)  # the source's trust id → sums.trusts id
     exact_trusts: list[Decimal] = []  # the source's trust id → its Decimal as given
     hotspot_scale = np.zeros(0, np.int64)  # hotspot id → sums.scales id, -1: not looked up
+    denied = np.zeros(0, bool)  # hotspot id → withheld
+    had_shares = np.zeros(0, bool)  # hotspot id → withheld, and a row of it was zeroed
+    zero_trust = int(shares.trusts.ids([_WITHHELD_TRUST])[0]) if withheld else -1
     for batch in shares.batches:
         if len(trust_factor) < len(trusts):
-            new = [Decimal(t) if gps_trust else Decimal(1) for t in trusts[len(trust_factor):]]
+            new = [Decimal(0) if t == _WITHHELD_TRUST else Decimal(t) if gps_trust
+                   else Decimal(1) for t in trusts[len(trust_factor):]]
             exact_trusts += new
             trust_factor = np.concatenate([trust_factor, sums.trusts.ids(new)])
         if len(hotspot_scale) < len(keys):
             hotspot_scale = np.concatenate(
                 [hotspot_scale, np.full(len(keys) - len(hotspot_scale), -1, np.int64)])
+        if withheld:
+            if len(denied) < len(keys):
+                grown = [key in withheld for key in keys[len(denied):]]
+                denied = np.concatenate([denied, np.array(grown, bool)])
+                had_shares = np.concatenate([had_shares, np.zeros(len(grown), bool)])
+            batch = _withhold(batch, denied, had_shares, zero_trust)
         heard = batch.witness_counts > 0  # docs/protocol.md §5: no witness, no share
         beaconers = batch.beacon_hotspots[heard]
         unknown = np.unique(beaconers[hotspot_scale[beaconers] < 0])
@@ -190,7 +218,26 @@ def compute_epoch(
             scale_as_given = [scale_of(scales, _location(owners(keys[i])))
                               for i in beaconers.tolist()]
             _sink_shares(share_sink, batch, heard, keys, scale_as_given, exact_trusts)
-    return _wallet_amounts(epoch, params, sums, keys, owners)
+    result = _wallet_amounts(epoch, params, sums, keys, owners)
+    if not had_shares.any():
+        return result
+    return replace(result, withheld=tuple(sorted(keys[i] for i in np.flatnonzero(had_shares))))
+
+
+def _withhold(batch: ShareColumns, denied: np.ndarray, had_shares: np.ndarray,
+              zero_trust: int) -> ShareColumns:
+    """The batch with every row of a withheld hotspot given the zero trust; notes who had
+    rows (a beacon counts only when heard: an unheard beacon has no share to withhold)."""
+    b_rows = denied[batch.beacon_hotspots] & (batch.witness_counts > 0)
+    w_rows = denied[batch.witness_hotspots]
+    if not (b_rows.any() or w_rows.any()):
+        return batch
+    had_shares[batch.beacon_hotspots[b_rows]] = True
+    had_shares[batch.witness_hotspots[w_rows]] = True
+    return batch._replace(
+        beacon_trusts=np.where(b_rows, zero_trust, batch.beacon_trusts),
+        witness_trusts=np.where(w_rows, zero_trust, batch.witness_trusts),
+    )
 
 
 def _location(info: HotspotOwner | None) -> int | None:

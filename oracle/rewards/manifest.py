@@ -51,7 +51,8 @@ def merkle_root(wallets: Sequence[tuple[bytes, int]]) -> bytes:
     return level[0]
 
 
-def build_manifest(result: EpochRewards) -> rewards_pb2.EpochManifest:
+def build_manifest(result: EpochRewards, denylist_version: int = 0) -> rewards_pb2.EpochManifest:
+    """`denylist_version`: the one whose denials withheld `result.withheld` (0: none)."""
     m = rewards_pb2.EpochManifest(
         epoch=result.epoch,
         emission=result.emission,
@@ -63,6 +64,8 @@ def build_manifest(result: EpochRewards) -> rewards_pb2.EpochManifest:
         witness_reward_per_share=str(result.witness_reward_per_share),
         total_paid=result.total_paid,
         unallocated=result.unallocated,
+        denylist_version=denylist_version,
+        withheld=result.withheld,
     )
     m.hotspots.extend(
         rewards_pb2.HotspotReward(

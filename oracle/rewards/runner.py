@@ -14,7 +14,7 @@ from decimal import Decimal
 
 from oracle.density.params import DEFAULT_PARAMS, DensityParams
 from oracle.density.scale import density_scales
-from oracle.rewards.epoch import RewardParams, ShareSink, compute_epoch
+from oracle.rewards.epoch import RewardParams, ShareSink, compute_epoch, withheld_hotspots
 from oracle.rewards.errors import EmptyEpoch, EpochNotReady, ManifestMismatch
 from oracle.rewards.manifest import build_manifest, manifest_bytes
 from oracle.rewards.model import DAY_MS, ShareColumns, epoch_bounds_ms
@@ -69,11 +69,14 @@ def compute_manifest(
     share_sink: ShareSink | None = None,
     progress: Progress | None = None,
     epoch_ms: int = DAY_MS,
+    denylist_version: int | None = None,
 ) -> rewards_pb2.EpochManifest:
-    """The epoch's manifest; scales from hotspots interactive in the 60 h before its end.
-    `progress(n)` is told about every batch of n beacons read (a progress bar on long
-    epochs)."""
+    """The epoch's manifest; scales from hotspots interactive in the 60 h before its end;
+    shares withheld from the hotspots denylist `denylist_version` (None: the newest) denies
+    through the epoch's end. `progress(n)` is told about every batch of n beacons read (a
+    progress bar on long epochs)."""
     start, end = epoch_bounds_ms(epoch, epoch_ms)
+    version, denied = source.denylist(denylist_version)
     scales = epoch_scales(source, epoch, density, epoch_ms)
     shares = source.shares(start, end)
     if progress is not None:
@@ -86,8 +89,9 @@ def compute_manifest(
         params,
         gps_trust=gps_trust,
         share_sink=share_sink,
+        withheld=withheld_hotspots(denied, end),
     )
-    return build_manifest(result)
+    return build_manifest(result, version)
 
 
 def _counted(batches: Iterable[ShareColumns], progress: Progress) -> Iterator[ShareColumns]:
@@ -117,8 +121,11 @@ def compute_and_store(
     chunks, so memory stays flat, and must reproduce the same manifest byte for byte.
     """
     check_ready(source, epoch, now_ms, timing)
+    # A stored epoch is recomputed with the denylist it was paid under, not a newer one.
+    stored = store.load(epoch)
+    version = stored.denylist_version if stored is not None else None
     manifest = compute_manifest(
-        source, epoch, params, density, gps_trust, None, progress, timing.epoch_ms
+        source, epoch, params, density, gps_trust, None, progress, timing.epoch_ms, version
     )
     if store.check_against_stored(manifest):
         return manifest, False
@@ -147,7 +154,8 @@ def compute_and_store(
                 buffer.clear()
 
         again = compute_manifest(
-            source, epoch, params, density, gps_trust, sink, keep_claim, timing.epoch_ms
+            source, epoch, params, density, gps_trust, sink, keep_claim, timing.epoch_ms,
+            manifest.denylist_version,
         )
         store.add_shares(epoch, buffer, token)
         if manifest_bytes(again) != manifest_bytes(manifest):

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from bisect import bisect_right
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 from itertools import compress, islice, repeat
 from operator import itemgetter
@@ -28,6 +28,7 @@ from oracle.rewards.model import (
     shares_from_beacons,
 )
 from oracle.storage.scan import Scanner
+from pocnet.wire import registry_pb2
 
 # docs/protocol.md §6: interactive = a beacon that passed the regular checks with at least one
 # witness report within the last 60 h.
@@ -58,6 +59,11 @@ class EpochSource(Protocol):
         ...
 
     def owner(self, key: bytes) -> HotspotOwner | None: ...
+
+    def denylist(self, version: int | None) -> tuple[int, dict[bytes, int]]:
+        """(version, {hotspot: expires_ms, 0 = never}) of denylist `version`, as signed; None:
+        the newest (version 0 and nothing when there is none)."""
+        ...
 
 
 class RepositorySource:
@@ -158,6 +164,22 @@ class RepositorySource:
             }
         return self._owners.get(key)
 
+    def denylist(self, version: int | None) -> tuple[int, dict[bytes, int]]:
+        """Read from the signed update as stored, so an epoch recomputed later applies the
+        version its manifest names even after newer ones replaced it."""
+        if version is None:
+            rows = self._rows("SELECT version, raw FROM denylist_versions "
+                              "ORDER BY version DESC LIMIT 1", ())
+        else:
+            rows = self._rows("SELECT version, raw FROM denylist_versions WHERE version = ?",
+                              (version,))
+        row = next(iter(list(rows)), None)
+        if row is None:
+            if version:
+                raise LookupError(f"denylist version {version} is not stored")
+            return 0, {}
+        return int(row[0]), denied_until(registry_pb2.DenylistUpdate.FromString(bytes(row[1])))
+
 
 @dataclass
 class MemorySource:
@@ -167,6 +189,7 @@ class MemorySource:
     beacon_list: Sequence[BeaconInput] = ()
     interactive: Sequence[int] | None = None  # None: every owner with a location
     pending: int = 0
+    denylists: Mapping[int, Mapping[bytes, int]] = field(default_factory=dict)  # by version
 
     def unverified_beacons(self, from_ms: int, to_ms: int) -> int:
         return self.pending
@@ -181,3 +204,16 @@ class MemorySource:
 
     def owner(self, key: bytes) -> HotspotOwner | None:
         return self.owners.get(key)
+
+    def denylist(self, version: int | None) -> tuple[int, dict[bytes, int]]:
+        if version is None:
+            version = max(self.denylists, default=0)
+        if version and version not in self.denylists:
+            raise LookupError(f"denylist version {version} is not stored")
+        return version, dict(self.denylists.get(version, {}))
+
+
+def denied_until(update: registry_pb2.DenylistUpdate) -> dict[bytes, int]:
+    """{hotspot: expires_ms} of a denylist update: a hotspot without a `Denial` never expires."""
+    expiry = {bytes(d.hotspot_key): int(d.expires_at_ms) for d in update.denials}
+    return {bytes(key): expiry.get(bytes(key), 0) for key in update.hotspots}

@@ -1,12 +1,12 @@
 """Benchmark: gaming detection measured on the proving ground (issue 13), epoch after epoch.
 
 One pass of a scenario through a real oracle, as an operator runs detection: for each epoch,
-`pocnet-oracle import` that epoch's reports, `verify`, `rewards compute`, then
-`pocnet-oracle detect --apply` over the epochs so far, whose denylist the next epoch's
-verification applies. After each epoch it scores against the simulator's ground truth, per
-class: the share of its hotspots on the denylist (recall; for honest hotspots, the false
-positives), and the scoreboard's relative reward (class mean over honest mean, sim_radio/
-scoreboard.py) in that epoch alone and over the epochs so far.
+`pocnet-oracle import` that epoch's reports, `verify`, `pocnet-oracle detect --apply` over the
+epochs so far, then `rewards compute`: the denylist withholds the epoch's shares of the
+hotspots it denies, and the next epoch's verification applies it. After each epoch it scores
+against the simulator's ground truth, per class: the share of its hotspots on the denylist
+(recall; for honest hotspots, the false positives), and the scoreboard's relative reward (class
+mean over honest mean, sim_radio/scoreboard.py) in that epoch alone and over the epochs so far.
 
 Cheaters keep cheating whether denied or not, so every epoch's reports are simulated first and
 imported one epoch at a time. `--classes` sets which adversary classes run, each at `--share`
@@ -172,19 +172,23 @@ def run(scenario: Scenario, epochs: int, workdir: Path, say: Any) -> dict[str, A
             raise SystemExit(f"the oracle refused {refused} records of epoch {e + 1}: "
                              f"{imported['first_rejected'][0]}")
         oracle.run("verify")
-        manifest = oracle.run("rewards", "compute", "--epoch", str(epoch), "--allow-empty")
         verified_s = time.monotonic() - t
+        t = time.monotonic()
+        # Every epoch so far: the evidence grows, and each denylist version carries what
+        # is still found (publishing drops entries whose expiry has passed on the wall clock).
+        # Before the epoch's rewards, as docs/oracle.md has operators do: its denials withhold
+        # the epoch's shares (docs/protocol.md §6).
+        found = oracle.run("detect", "--epoch", str(epoch), "--epochs", str(e + 1), "--apply",
+                           "--operator-key", str(operator_key))
+        detect_s = time.monotonic() - t
+        t = time.monotonic()
+        manifest = oracle.run("rewards", "compute", "--epoch", str(epoch), "--allow-empty")
+        verified_s += time.monotonic() - t
         rewards = [0] * n
         for h in manifest["hotspots"]:
             rewards[address[h["hotspot"]]] += h["beacon_amount"] + h["witness_amount"]
         totals = [a + b for a, b in zip(totals, rewards, strict=True)]
         emission += manifest["emission"]
-        t = time.monotonic()
-        # Every epoch so far: the evidence grows, and each denylist version carries what
-        # is still found (publishing drops entries whose expiry has passed on the wall clock).
-        found = oracle.run("detect", "--epoch", str(epoch), "--epochs", str(e + 1), "--apply",
-                           "--operator-key", str(operator_key))
-        detect_s = time.monotonic() - t
         denied: dict[int, set[str]] = {}
         for entry in found["deny"]:
             if entry["kind"] == "hotspot" and entry["subject"][0] in address:

@@ -12,6 +12,7 @@ from decimal import Decimal
 from oracle.rewards.model import epoch_bounds_ms
 from oracle.storage.repository import NewReport, Registration
 from pocnet import geo
+from pocnet.wire import registry_pb2
 
 EPOCH = 20_000
 START_MS, END_MS = epoch_bounds_ms(EPOCH)
@@ -74,6 +75,17 @@ def seed(repo, pending: int = 0) -> None:
             "UPDATE reports SET status = 'verified' WHERE id IN (?, ?)", (rid("bA"), rid("bB"))
         )
 
+
+
+def deny(repo, version: int, *names: str, expires_ms: int = 0) -> None:
+    """Store a denylist version as the registry does, the signed update's bytes as raw (what
+    the rewards read), denying `names` until `expires_ms` (0: never)."""
+    keys = [key(n) for n in names]
+    update = registry_pb2.DenylistUpdate(version=version, hotspots=keys)
+    update.denials.extend(registry_pb2.Denial(hotspot_key=k, reason="test",
+                                              expires_at_ms=expires_ms) for k in keys)
+    repo.replace_denylist(version, b"\x01" + b"O" * 32, keys, [], update.SerializeToString(),
+                          START_MS, [(k, "test", "", expires_ms) for k in keys])
 
 # docs/protocol.md §6 by hand for E = 1_000_000_000 (pools: beacons 160_000_000, witnesses
 # 640_000_000, operations and oracles 70_000_000 each):

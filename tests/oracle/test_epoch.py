@@ -17,6 +17,7 @@ from oracle.rewards.epoch import (
     compute_epoch,
     reward_per_share,
     split_emission,
+    withheld_hotspots,
 )
 from oracle.rewards.model import (
     BeaconInput,
@@ -125,6 +126,50 @@ def test_scale_trust_and_missing_scale() -> None:
             by_key[key("C")].witness_amount) == (160, 512, 128)
     assert result.unallocated == 60
     assert [r[4] for r in shares] == [Decimal("0.2")] * 3  # scale passed along
+
+
+def test_withheld_are_those_denied_through_the_epochs_last_millisecond() -> None:
+    _, end = epoch_bounds_ms(5)
+    denied = {key("A"): 0, key("B"): end, key("C"): end - 1, key("D"): end + 1}
+    # never expires, expires at the end (still denied at end - 1), lapsed at end - 1, later
+    assert withheld_hotspots(denied, end) == {key("A"), key("B"), key("D")}
+    assert withheld_hotspots({}, end) == frozenset()
+
+
+def test_a_withheld_hotspot_earns_nothing_and_its_pool_goes_to_the_rest() -> None:
+    # The case above (E = 1001, A beacons, B, C, D witness) with B denied: B's witness share is
+    # 0; the units stay as verified (w = 3: beaconer 0.75, witness 1). Beacon pool 160.16 to A
+    # as before (160). Witness pool 640.64 over C and D's 2 shares: rps 320.32, 320 each.
+    # Paid 160 + 640 = 800; unallocated 1001 - 800 - 140 = 61. W1 (A, B) 160, W2 (C, D) 640.
+    beacon = BeaconInput(b"bA", key("A"), ONE, (wit("B"), wit("C"), wit("D")))
+    shares: list[tuple] = []
+    result = compute_epoch(
+        5, shares_from_beacons([beacon]), {1: Decimal("1.0000")}, owners(),
+        RewardParams(emission=1001), share_sink=lambda *row: shares.append(row),
+        withheld=frozenset({key("B"), key("D") + b"x"}),
+    )
+    assert str(result.witness_reward_per_share) == "320.320000000000000"
+    amounts = {h.key: (h.beacon_amount, h.witness_amount) for h in result.hotspots}
+    assert amounts == {key("A"): (160, 0), key("C"): (0, 320), key("D"): (0, 320)}
+    assert result.wallets == ((W1, 160), (W2, 640))
+    assert (result.total_paid, result.unallocated) == (800, 61)
+    assert result.withheld == (key("B"),)  # a denied key with no share is not listed
+    assert key("B") not in {r[1] for r in shares}  # nor is its share stored
+
+
+def test_a_withheld_beaconer_keeps_its_witnesses_paid_even_without_gps_trust() -> None:
+    # A denied: its beacon share is 0 (the beacon pool, with no other share, is unallocated),
+    # B, C and D witnessed a real beacon and keep 213 each, as in the case above; with
+    # gps_trust off (every trust 1) the withheld share stays 0.
+    beacon = BeaconInput(b"bA", key("A"), ONE, (wit("B"), wit("C"), wit("D")))
+    for gps_trust in (True, False):
+        result = compute_epoch(5, shares_from_beacons([beacon]), {1: Decimal("1.0000")},
+                               owners(), RewardParams(emission=1001), gps_trust=gps_trust,
+                               withheld=frozenset({key("A")}))
+        amounts = {h.key: (h.beacon_amount, h.witness_amount) for h in result.hotspots}
+        assert amounts == {key("B"): (0, 213), key("C"): (0, 213), key("D"): (0, 213)}
+        assert result.beacon_reward_per_share == 0 and result.withheld == (key("A"),)
+        assert result.unallocated == 1001 - 3 * 213 - 140
 
 
 def test_gps_trust_off_ignores_trust() -> None:

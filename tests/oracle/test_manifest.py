@@ -18,6 +18,7 @@ from rewards_seed import (
     EXPECTED_WALLETS,
     PLACES,
     START_MS,
+    deny,
     key,
     seed,
 )
@@ -294,3 +295,34 @@ def test_a_short_epoch_network_cuts_epochs_and_waits_by_its_own_timing(repo) -> 
     empty, stored = compute_and_store(RepositorySource(repo), store, epoch - 1, params, ready,
                                       timing=timing, allow_empty=True)
     assert stored and empty.total_paid == 0 and not empty.hotspots
+
+
+def test_a_hotspot_denied_through_the_epoch_is_withheld_and_the_manifest_says_so(repo) -> None:
+    # docs/protocol.md §6 with C denied (its witness share of bA is withheld): beacon shares
+    # A 0.5, B 0.25 as before -> rps 160_000_000 / 0.75, A 106_666_666, B 53_333_333; witness
+    # shares B 1 and A 0.25 (C's 1 gone) -> rps 640_000_000 / 1.25 = 512_000_000: B gets
+    # 512_000_000, A 128_000_000.
+    seed(repo)
+    deny(repo, 3, "C", expires_ms=END_MS)  # still denied at the epoch's last millisecond
+    store = ManifestStore(repo)
+    params = RewardParams(emission=EMISSION)
+    manifest, stored = compute_and_store(RepositorySource(repo), store, EPOCH, params, READY_MS)
+    assert stored and manifest.denylist_version == 3 and list(manifest.withheld) == [key("C")]
+    amounts = {h.hotspot_key: (h.beacon_amount, h.witness_amount) for h in manifest.hotspots}
+    assert amounts == {key("A"): (106_666_666, 128_000_000), key("B"): (53_333_333, 512_000_000)}
+    check_manifest(manifest)
+    # A newer denylist (C cleared) does not change the stored epoch: a re-run applies the
+    # version the manifest names, and finds it identical.
+    deny(repo, 4)
+    again, stored_again = compute_and_store(RepositorySource(repo), store, EPOCH, params,
+                                            READY_MS)
+    assert not stored_again and manifest_bytes(again) == manifest_bytes(manifest)
+
+
+def test_a_denial_that_lapsed_inside_the_epoch_withholds_nothing(repo) -> None:
+    seed(repo)
+    deny(repo, 1, "C", expires_ms=END_MS - 1)
+    manifest = compute_manifest(RepositorySource(repo), EPOCH, RewardParams(emission=EMISSION))
+    amounts = {h.hotspot_key: (h.beacon_amount, h.witness_amount) for h in manifest.hotspots}
+    assert amounts == {key(n): v for n, v in EXPECTED.items()}
+    assert manifest.denylist_version == 1 and not manifest.withheld

@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 
 import base58
-from rewards_seed import EMISSION, EPOCH, EXPECTED_PAID, EXPECTED_WALLETS, seed
+from rewards_seed import EMISSION, EPOCH, EXPECTED_PAID, EXPECTED_WALLETS, deny, seed
 
 from oracle.cli import main
 from oracle.storage import open_repository
@@ -56,6 +56,23 @@ def test_rewards_then_payout(tmp_path: Path, capsys) -> None:
     # A re-run (with the default payer file created on the first run) pays nothing more.
     code, out, _ = cli(capsys, "payout", "run", *common, *pay, "--json")
     assert code == 0 and json.loads(out)["confirmed_now"] == 0
+
+
+def test_withheld_hotspots_are_named_by_compute_and_show(tmp_path: Path, capsys) -> None:
+    db = str(tmp_path / "oracle.db")
+    repo = open_repository(db)
+    seed(repo)
+    deny(repo, 2, "C")
+    repo.close()
+    common = ["--epoch", str(EPOCH), "--database", db]
+    code, out, _ = cli(capsys, "rewards", "compute", *common, "--emission", str(EMISSION))
+    assert code == 0 and "withheld from 1 denied hotspots (denylist version 2)" in out
+    code, out, _ = cli(capsys, "rewards", "show", *common, "--json")
+    shown = json.loads(out)
+    assert shown["denylist_version"] == 2 and len(shown["withheld"]) == 1
+    assert shown["withheld"][0] not in {h["hotspot"] for h in shown["hotspots"]}
+    code, out, _ = cli(capsys, "rewards", "show", *common)
+    assert code == 0 and "withheld                  1" in out and shown["withheld"][0] in out
 
 
 def test_rewards_errors_are_one_line(tmp_path: Path, capsys) -> None:

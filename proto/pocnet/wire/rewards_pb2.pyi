@@ -55,7 +55,7 @@ class WalletAmount(_message.Message):
     def __init__(self, wallet: _Optional[bytes] = ..., amount: _Optional[int] = ...) -> None: ...
 
 class EpochManifest(_message.Message):
-    __slots__ = ("epoch", "emission", "beacon_pool", "witness_pool", "operations", "oracles", "beacon_reward_per_share", "witness_reward_per_share", "hotspots", "wallets", "total_paid", "unallocated", "merkle_root")
+    __slots__ = ("epoch", "emission", "beacon_pool", "witness_pool", "operations", "oracles", "beacon_reward_per_share", "witness_reward_per_share", "hotspots", "wallets", "total_paid", "unallocated", "merkle_root", "denylist_version", "withheld")
     EPOCH_FIELD_NUMBER: _ClassVar[int]
     EMISSION_FIELD_NUMBER: _ClassVar[int]
     BEACON_POOL_FIELD_NUMBER: _ClassVar[int]
@@ -69,6 +69,8 @@ class EpochManifest(_message.Message):
     TOTAL_PAID_FIELD_NUMBER: _ClassVar[int]
     UNALLOCATED_FIELD_NUMBER: _ClassVar[int]
     MERKLE_ROOT_FIELD_NUMBER: _ClassVar[int]
+    DENYLIST_VERSION_FIELD_NUMBER: _ClassVar[int]
+    WITHHELD_FIELD_NUMBER: _ClassVar[int]
     epoch: int
     emission: int
     beacon_pool: int
@@ -82,4 +84,6 @@ class EpochManifest(_message.Message):
     total_paid: int
     unallocated: int
     merkle_root: bytes
-    def __init__(self, epoch: _Optional[int] = ..., emission: _Optional[int] = ..., beacon_pool: _Optional[int] = ..., witness_pool: _Optional[int] = ..., operations: _Optional[int] = ..., oracles: _Optional[int] = ..., beacon_reward_per_share: _Optional[str] = ..., witness_reward_per_share: _Optional[str] = ..., hotspots: _Optional[_Iterable[_Union[HotspotReward, _Mapping]]] = ..., wallets: _Optional[_Iterable[_Union[WalletAmount, _Mapping]]] = ..., total_paid: _Optional[int] = ..., unallocated: _Optional[int] = ..., merkle_root: _Optional[bytes] = ...) -> None: ...
+    denylist_version: int
+    withheld: _containers.RepeatedScalarFieldContainer[bytes]
+    def __init__(self, epoch: _Optional[int] = ..., emission: _Optional[int] = ..., beacon_pool: _Optional[int] = ..., witness_pool: _Optional[int] = ..., operations: _Optional[int] = ..., oracles: _Optional[int] = ..., beacon_reward_per_share: _Optional[str] = ..., witness_reward_per_share: _Optional[str] = ..., hotspots: _Optional[_Iterable[_Union[HotspotReward, _Mapping]]] = ..., wallets: _Optional[_Iterable[_Union[WalletAmount, _Mapping]]] = ..., total_paid: _Optional[int] = ..., unallocated: _Optional[int] = ..., merkle_root: _Optional[bytes] = ..., denylist_version: _Optional[int] = ..., withheld: _Optional[_Iterable[bytes]] = ...) -> None: ...
