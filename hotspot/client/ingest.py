@@ -19,6 +19,12 @@ stream is tried for that many seconds (at most MAX_STREAM_COOLDOWN_S) and the re
 unary call meanwhile, instead of each opening a stream the oracle refuses. Other
 RESOURCE_EXHAUSTED endings (a rate limit, an overloaded oracle) carry no such key and change
 nothing about streams.
+
+On a GOAWAY (an oracle shutting down or restarting) grpclib drops the whole connection at once,
+calls in flight with it, where grpcio let them finish: the report in flight fails as
+UNAVAILABLE and is sent again (unary now, or on a later stream). The oracle deduplicates by
+report id, so one it had already stored comes back as a duplicate (ALREADY_EXISTS or an ack
+marked duplicate); nothing acknowledged is lost, and the outbox deletes a report only on an ack.
 """
 
 from __future__ import annotations
