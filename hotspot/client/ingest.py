@@ -85,7 +85,6 @@ class _ReportCall:
         self._stream = method.open()
         self._replies: asyncio.Queue[ingest_pb2.StreamResponse | None] = asyncio.Queue()
         self.status: CallStatus | None = None  # how the oracle ended it; None: open or ours
-        self.cancelled = False
         self._reader = asyncio.create_task(self._read_all())
 
     async def _read_all(self) -> None:
@@ -129,7 +128,6 @@ class _ReportCall:
     async def cancel(self) -> None:
         """End the stream from our side (RST_STREAM) and wait until grpclib has let it go."""
         if not self.done():
-            self.cancelled = True
             self._reader.cancel()
         await asyncio.wait([self._reader])
 
