@@ -31,7 +31,10 @@ ALLOWED = {
 }
 
 # Heavy or role-specific libraries a Raspberry Pi hotspot must never import (docs/architecture.md).
-HOTSPOT_FORBIDDEN = {"solders", "shapely", "shapefile", "psycopg", "numpy"}
+# grpcio ("grpc") is the oracle's: its C core alone cost a hotspot 15-17 MB, so the hotspot's
+# oracle client is grpclib (issue 15); the daemon's loaded modules are checked in
+# tests/hotspot/test_hotspot_app.py.
+HOTSPOT_FORBIDDEN = {"solders", "shapely", "shapefile", "psycopg", "numpy", "grpc"}
 # ... except in a backend behind an extra the owner opts into: the SDR radio's modem is numpy
 # (the `sdr` extra), imported only when `radio.kind = "sdr"` (firmware_bridge/registry.py).
 EXTRA_ALLOWED = {ROOT / "firmware_bridge" / "sdr": {"numpy"}}

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import grpc.aio
-
-from hotspot.client.connection import OracleConnection, classify
+from hotspot.client.connection import CALL_ERRORS, OracleConnection, classify, status_of
 from hotspot.errors import OracleUnavailable, ReportRejected
-from pocnet.wire import entropy_pb2, service_pb2_grpc
+from pocnet.wire import entropy_pb2, service_grpc
 
 ENTROPY_LEN = 32
 
@@ -18,12 +16,12 @@ class EntropyClient:
     async def get_entropy(self) -> entropy_pb2.Entropy:
         """The current entropy; OracleUnavailable on any failure (the beaconer retries)."""
         channel = self._conn.channel()
-        stub = service_pb2_grpc.EntropyServiceStub(channel)
+        stub = service_grpc.EntropyServiceStub(channel)
         try:
             entropy = await stub.GetEntropy(entropy_pb2.EntropyRequest(),
                                             timeout=self._conn.timeout_s)
-        except grpc.aio.AioRpcError as exc:
-            error = classify(exc, "GetEntropy")
+        except CALL_ERRORS as exc:
+            error = classify(status_of(exc), "GetEntropy")
             if isinstance(error, ReportRejected):
                 raise OracleUnavailable(str(error)) from None
             await self._conn.rotate(channel)

@@ -19,6 +19,12 @@ stream is tried for that many seconds (at most MAX_STREAM_COOLDOWN_S) and the re
 unary call meanwhile, instead of each opening a stream the oracle refuses. Other
 RESOURCE_EXHAUSTED endings (a rate limit, an overloaded oracle) carry no such key and change
 nothing about streams.
+
+On a GOAWAY (an oracle shutting down or restarting) grpclib drops the whole connection at once,
+calls in flight with it, where grpcio let them finish: the report in flight fails as
+UNAVAILABLE and is sent again (unary now, or on a later stream). The oracle deduplicates by
+report id, so one it had already stored comes back as a duplicate (ALREADY_EXISTS or an ack
+marked duplicate); nothing acknowledged is lost, and the outbox deletes a report only on an ack.
 """
 
 from __future__ import annotations
@@ -27,32 +33,121 @@ import asyncio
 import logging
 from dataclasses import dataclass
 
-import grpc
-import grpc.aio
 from google.protobuf.message import Message
+from grpclib.client import StreamStreamMethod
+from grpclib.const import Status
+from grpclib.exceptions import GRPCError, StreamTerminatedError
+from grpclib.metadata import decode_metadata
 
 from hotspot.client.backoff import SESSION_INIT_TIMEOUT_S, SESSION_RENEW_S
-from hotspot.client.connection import OracleConnection, classify
+from hotspot.client.connection import (
+    CALL_ERRORS,
+    CallStatus,
+    OracleConnection,
+    classify,
+    status_of,
+)
 from hotspot.clock import NS_PER_S, Clock
 from hotspot.errors import OracleUnavailable, ReportRejected
 from hotspot.keystore import KeyStore
 from pocnet import signing
 from pocnet.keys import Keypair
-from pocnet.wire import STREAM_RETRY_AFTER_KEY, ingest_pb2, service_pb2_grpc
+from pocnet.wire import STREAM_RETRY_AFTER_KEY, ingest_pb2, service_grpc
 
 log = logging.getLogger(__name__)
 
 MAX_STREAM_COOLDOWN_S = 3600  # whatever the oracle asks, streams are tried again by then
 UNREADABLE_COOLDOWN_S = 300  # the key present but not a number
+READER_GRACE_S = 1.0  # for a stream's reader to record how it ended (see _ReportCall.write)
 
 
 class _StreamsOff(Exception):
     """The oracle refused streams a moment ago; this report has not left: send it unary."""
 
 
+class _Ended(StreamTerminatedError):
+    """The oracle closed its side of the stream; its status is in the trailers."""
+
+
+class _ReportCall:
+    """One report stream as the session uses it: write a request, read the next reply, see at
+    once that the oracle ended the stream (`done()`, even while it sits idle between reports)
+    and how (`status`).
+
+    A reader task owns the grpclib stream from its opening to its end, so the end is noticed
+    without a read in progress (grpclib reports it only to a read). gRPC's C servers reset the
+    stream right after its status trailers unless the client half-closed it: grpclib raises
+    StreamTerminatedError and turns the trailers into a GRPCError as the stream's context
+    ends, but keeps their metadata (the oracle's retry-after key) only on its h2 stream, which
+    `_trailing_metadata` reads (grpclib is pinned; the uploader's refusal tests cover it)."""
+
+    def __init__(self, method: StreamStreamMethod) -> None:
+        self._stream = method.open()
+        self._replies: asyncio.Queue[ingest_pb2.StreamResponse | None] = asyncio.Queue()
+        self.status: CallStatus | None = None  # how the oracle ended it; None: open or ours
+        self._reader = asyncio.create_task(self._read_all())
+
+    async def _read_all(self) -> None:
+        stream = self._stream
+        try:
+            async with stream:
+                await stream.send_request()
+                while (reply := await stream.recv_message()) is not None:
+                    self._replies.put_nowait(reply)
+                raise _Ended("the oracle ended the stream")
+        except _Ended:
+            self.status = CallStatus(Status.OK, trailers=_trailing_metadata(stream))
+        except CALL_ERRORS as exc:
+            status = status_of(exc)
+            self.status = CallStatus(status.code, status.details, _trailing_metadata(stream))
+        finally:
+            self._replies.put_nowait(None)  # wakes a read waiting for a reply that won't come
+
+    def done(self) -> bool:
+        return self._reader.done()
+
+    async def write(self, request: ingest_pb2.StreamRequest) -> None:
+        """Send one request; one of CALL_ERRORS when the stream has ended. The reader, woken by
+        the same end, gets a moment to record the oracle's status first, which decides what
+        the caller does next (a refusal with a retry-after is not a broken stream)."""
+        if self.done():
+            raise StreamTerminatedError("the report stream has ended")
+        try:
+            await self._stream.send_message(request)
+        except CALL_ERRORS:
+            await asyncio.wait([self._reader], timeout=READER_GRACE_S)
+            raise
+
+    async def read(self) -> ingest_pb2.StreamResponse | None:
+        """The next reply, or None once the stream has ended (then on every later read)."""
+        reply = await self._replies.get()
+        if reply is None:
+            self._replies.put_nowait(None)
+        return reply
+
+    async def cancel(self) -> None:
+        """End the stream from our side (RST_STREAM) and wait until grpclib has let it go."""
+        if not self.done():
+            self._reader.cancel()
+        await asyncio.wait([self._reader])
+
+
+def _trailing_metadata(stream: object) -> dict[str, str]:
+    """The metadata with the status of an ended stream: in a trailers-only reply (the headers)
+    or in the trailers; see `_ReportCall`."""
+    public = getattr(stream, "trailing_metadata", None)
+    if public is not None:
+        return dict(public.items())
+    h2_stream = getattr(stream, "_stream", None)
+    for block in (getattr(h2_stream, "trailers", None), getattr(h2_stream, "headers", None)):
+        if block is not None and any(key == "grpc-status" for key, _ in block):
+            return dict(decode_metadata(block).items())
+    return {}
+
+
 @dataclass
 class _Session:
-    call: grpc.aio.StreamStreamCall
+    call: _ReportCall
     key: Keypair
     started_ns: int
 
@@ -102,10 +197,10 @@ class IngestClient:
             return False
         return True
 
-    def _refused(self, metadata: object, reason: str) -> None:
+    def _refused(self, status: CallStatus) -> None:
         """If the oracle's stream limits refused the stream (its trailing metadata says for how
         long), send by unary calls until then."""
-        value = next((v for k, v in (metadata or ()) if k == STREAM_RETRY_AFTER_KEY), None)
+        value, reason = status.trailers.get(STREAM_RETRY_AFTER_KEY), status.details
         if value is None:
             return
         try:
@@ -122,7 +217,7 @@ class IngestClient:
         signed = _copy(report)
         self._keys.sign(signed)
         channel = self._conn.channel()
-        stub = service_pb2_grpc.IngestServiceStub(channel)
+        stub = service_grpc.IngestServiceStub(channel)
         method = {
             "beacon": stub.SubmitBeacon,
             "witness": stub.SubmitWitness,
@@ -130,11 +225,12 @@ class IngestClient:
         }[kind]
         try:
             ack = await method(signed, timeout=self._conn.timeout_s)
-        except grpc.aio.AioRpcError as exc:
+        except CALL_ERRORS as exc:
             self.connected = False
-            if exc.code() == grpc.StatusCode.ALREADY_EXISTS:
+            status = status_of(exc)
+            if status.code is Status.ALREADY_EXISTS:
                 return ingest_pb2.ReportAck(id=signing.report_id(report), duplicate=True)
-            error = classify(exc, f"Submit{kind.title()}")
+            error = classify(status, f"Submit{kind.title()}")
             if isinstance(error, OracleUnavailable):
                 await self._conn.rotate(channel)
             raise error from None
@@ -146,7 +242,7 @@ class IngestClient:
         session = await self._ensure_session()
         try:
             await self._write(session, kind, report)
-        except (grpc.aio.AioRpcError, asyncio.InvalidStateError):
+        except CALL_ERRORS:
             # Ended between our check and the write: the report never left, so no unary
             # call is needed to find out whose fault it was; one new stream takes it, unless
             # the oracle just refused streams for a while.
@@ -154,23 +250,23 @@ class IngestClient:
             session = await self._ensure_session()
             try:
                 await self._write(session, kind, report)
-            except grpc.aio.AioRpcError as exc:
-                raise classify(exc, "ReportStream") from None
-            except asyncio.InvalidStateError as exc:
-                raise OracleUnavailable(f"ReportStream: {type(exc).__name__}") from None
+            except CALL_ERRORS as exc:
+                raise classify(status_of(exc), "ReportStream") from None
         try:
             reply = await asyncio.wait_for(session.call.read(), self._conn.timeout_s)
-        except grpc.aio.AioRpcError as exc:
-            raise classify(exc, "ReportStream") from None
-        except (TimeoutError, asyncio.InvalidStateError) as exc:
+        except TimeoutError as exc:
             raise OracleUnavailable(f"ReportStream: {type(exc).__name__}") from None
-        if reply is grpc.aio.EOF or not reply.HasField("ack"):
+        if reply is None:
+            status = session.call.status
+            if status is not None and status.code is not Status.OK:
+                raise classify(status, "ReportStream")
+        if reply is None or not reply.HasField("ack"):
             raise OracleUnavailable("ReportStream: closed by the oracle without an ack")
         _check_ack(reply.ack, report)
         return reply.ack
 
     async def _write(self, session: _Session, kind: str, report: Message) -> None:
-        """Sign with the session key and send; raises as grpc does when the call has ended."""
+        """Sign with the session key and send; one of CALL_ERRORS when the call has ended."""
         signed = _copy(report)
         signing.sign(signed, session.key)
         request = ingest_pb2.StreamRequest(**{kind: signed})
@@ -191,30 +287,32 @@ class IngestClient:
         if self._cooling_down():  # the call just closed was a refusal that says so
             raise _StreamsOff
         channel = self._conn.channel()
-        stub = service_pb2_grpc.IngestServiceStub(channel)
-        call = stub.ReportStream()
+        call = _ReportCall(service_grpc.IngestServiceStub(channel).ReportStream)
         try:
             offer = await asyncio.wait_for(call.read(), SESSION_INIT_TIMEOUT_S)
-            if offer is grpc.aio.EOF or not offer.HasField("offer"):
+            if offer is None and call.status is not None and call.status.code is not Status.OK:
+                raise GRPCError(call.status.code, call.status.details)
+            if offer is None or not offer.HasField("offer"):
                 raise OracleUnavailable("ReportStream: no session offer")
             key = Keypair.generate(self._keys.keypair.network)
             init = signing.session_init(self._keys.keypair, offer.offer.nonce, key)
             await asyncio.wait_for(
                 call.write(ingest_pb2.StreamRequest(session_init=init)), SESSION_INIT_TIMEOUT_S
             )
-        except grpc.aio.AioRpcError as exc:
-            call.cancel()
-            self.connected = False
-            if exc.code() == grpc.StatusCode.RESOURCE_EXHAUSTED:
-                # It answered: keep the endpoint; maybe no streams for a while.
-                self._refused(exc.trailing_metadata(), exc.details() or "")
-            else:
-                await self._conn.rotate(channel)
-            raise OracleUnavailable(str(classify(exc, "ReportStream"))) from None
-        except (TimeoutError, asyncio.InvalidStateError, OracleUnavailable) as exc:
-            call.cancel()
+        except (TimeoutError, OracleUnavailable) as exc:  # an answer that is not the protocol's
+            await call.cancel()
             self.connected = False
             raise OracleUnavailable(f"ReportStream: session not established: {exc!r}") from None
+        except CALL_ERRORS as exc:
+            await call.cancel()
+            self.connected = False
+            status = call.status or status_of(exc)
+            if status.code is Status.RESOURCE_EXHAUSTED:
+                # It answered: keep the endpoint; maybe no streams for a while.
+                self._refused(status)
+            else:
+                await self._conn.rotate(channel)
+            raise OracleUnavailable(str(classify(status, "ReportStream"))) from None
         self._session = _Session(call, key, now)
         self.connected = True
         log.info("report stream session open", extra={"event": "session_open",
@@ -227,14 +325,15 @@ class IngestClient:
         if session is None:
             return False
         call = session.call
-        if not call.done() or call.cancelled():
-            call.cancel()
+        if not call.done() or call.status is None:
+            await call.cancel()
             return False
-        code, reason = await call.code(), await call.details()
+        status = call.status
+        code, reason = status.code.name, status.details
         log.info("report stream ended by the oracle: %s: %s; the next report opens a new one",
-                 code.name, reason, extra={"event": "stream_ended", "code": code.name,
-                                           "reason": reason, "endpoint": self._conn.endpoint})
-        self._refused(await call.trailing_metadata(), reason)  # refused at its session init
+                 code, reason, extra={"event": "stream_ended", "code": code,
+                                      "reason": reason, "endpoint": self._conn.endpoint})
+        self._refused(status)  # refused at its session init
         return True
 
 

@@ -2,19 +2,17 @@
 
 from __future__ import annotations
 
-import grpc.aio
-
-from hotspot.client.connection import OracleConnection, classify
+from hotspot.client.connection import CALL_ERRORS, OracleConnection, classify, status_of
 from hotspot.errors import OracleUnavailable
-from pocnet.wire import service_pb2, service_pb2_grpc
+from pocnet.wire import service_grpc, service_pb2
 
 
 class QueryClient:
     def __init__(self, conn: OracleConnection) -> None:
         self._conn = conn
 
-    def _stub(self) -> service_pb2_grpc.QueryServiceStub:
-        return service_pb2_grpc.QueryServiceStub(self._conn.channel())
+    def _stub(self) -> service_grpc.QueryServiceStub:
+        return service_grpc.QueryServiceStub(self._conn.channel())
 
     async def list_reports(self, key: bytes, limit: int = 20) -> list[service_pb2.ReportSummary]:
         try:
@@ -22,8 +20,8 @@ class QueryClient:
                 service_pb2.ReportsRequest(hotspot_key=key, limit=limit),
                 timeout=self._conn.timeout_s,
             )
-        except grpc.aio.AioRpcError as exc:
-            raise OracleUnavailable(str(classify(exc, "ListReports"))) from None
+        except CALL_ERRORS as exc:
+            raise OracleUnavailable(str(classify(status_of(exc), "ListReports"))) from None
         return list(reply.reports)
 
     async def get_rewards(self, key: bytes, from_epoch: int = 0,
@@ -34,6 +32,6 @@ class QueryClient:
                                            to_epoch=to_epoch),
                 timeout=self._conn.timeout_s,
             )
-        except grpc.aio.AioRpcError as exc:
-            raise OracleUnavailable(str(classify(exc, "GetRewards"))) from None
+        except CALL_ERRORS as exc:
+            raise OracleUnavailable(str(classify(status_of(exc), "GetRewards"))) from None
         return list(reply.epochs)

@@ -36,18 +36,6 @@ def _when(ns: int | None) -> str | None:
     return datetime.fromtimestamp(ns / 1e9, UTC).strftime("%Y-%m-%d %H:%M:%SZ")
 
 
-def quiet_grpc() -> None:
-    """Before gRPC loads: its C core and Python loggers otherwise print connection notices
-    (e.g. "failed to connect to all addresses") among the command's own output."""
-    import logging
-    import os
-
-    os.environ.setdefault("GRPC_VERBOSITY", "NONE")
-    grpc_log = logging.getLogger("grpc")
-    grpc_log.addHandler(logging.NullHandler())
-    grpc_log.propagate = False
-
-
 async def oracle_status(conf: Any, key: bytes) -> dict[str, Any]:
     """Registry record, recent verdicts and rewards from the first endpoint that answers;
     {"reachable": False, "tried": [...]} when none does."""
@@ -202,7 +190,6 @@ def _print_human(out: dict[str, Any]) -> None:
 
 
 def _run(args: argparse.Namespace) -> int:
-    quiet_grpc()
     from hotspot import settings
     from hotspot.errors import SettingsError
 

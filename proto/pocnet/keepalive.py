@@ -34,6 +34,21 @@ class KeepalivePolicy:
             ("grpc.http2.max_pings_without_data", 0),  # an idle stream keeps its NAT entry
         )
 
+    def grpclib_client_config(self) -> dict[str, float | bool | int]:
+        """The same pings for the hotspot's client, which is grpclib (keyword arguments of
+        `grpclib.config.Configuration`; named here so this package needs no grpclib)."""
+        return {
+            "_keepalive_time": self.client_ping_interval_ms / 1000,
+            "_keepalive_timeout": self.client_ping_timeout_ms / 1000,
+            "_keepalive_permit_without_calls": False,
+            "_http2_max_pings_without_data": 0,
+            # grpclib skips a due ping sent sooner than this after the last one: its default
+            # (300 s) would stretch the pings to 5 min, past many NAT timeouts, and exactly the
+            # interval could skip every other ping when its timer fires a hair early. What the
+            # oracle allows keeps both sides of the agreement on one number.
+            "_http2_min_sent_ping_interval_without_data": self.server_min_ping_interval_ms / 1000,
+        }
+
     def server_options(self) -> tuple[tuple[str, int], ...]:
         return (
             ("grpc.keepalive_time_ms", self.server_ping_interval_ms),

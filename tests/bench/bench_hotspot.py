@@ -48,8 +48,9 @@ def _status_kb(field: str, pid: str = "self") -> int:
 
 
 # Modules a small hotspot must not load unless its configuration uses them (issue 15).
+# grpc (grpcio) is the oracle's; the hotspot's client is grpclib.
 OPTIONAL_HEAVY = ("cryptography", "prometheus_client", "pyubx2", "pynmeagps", "serial", "numpy",
-                  "h3", "shapely", "http.server", "email")
+                  "h3", "shapely", "http.server", "email", "grpc")
 
 
 class _SharedTime:
@@ -184,14 +185,15 @@ IMPORT_CHAIN = (
     ("sqlite3", "import sqlite3"),
     ("protobuf + wire messages", "import pocnet.wire.reports_pb2, pocnet.wire.service_pb2"),
     ("pynacl + base58 (pocnet.keys)", "import pocnet.keys"),
-    ("grpc + grpc.aio", "import grpc, grpc.aio"),
+    ("grpclib client + h2 + stubs", "import grpclib.client, pocnet.wire.service_grpc"),
     ("hotspot daemon code (hotspot.app)", "import hotspot.app"),
 )
 # Each dependency by itself, in a fresh interpreter (includes what it shares with the others).
 IMPORT_ALONE = (
     ("asyncio", "import asyncio"),
     ("ssl", "import ssl"),
-    ("grpc + grpc.aio", "import grpc, grpc.aio"),
+    ("grpc + grpc.aio (grpcio, the oracle's)", "import grpc, grpc.aio"),
+    ("grpclib client + h2 + stubs", "import grpclib.client, pocnet.wire.service_grpc"),
     ("cryptography Ed25519", "import cryptography.hazmat.primitives.asymmetric.ed25519"),
     ("pynacl signing", "import nacl.bindings"),
     ("prometheus_client", "import prometheus_client"),

@@ -233,13 +233,15 @@ class SinkOracle(
 class SinkServer:
     """Runs a SinkOracle on 127.0.0.1; `stop()` / `start()` again on the same port."""
 
-    def __init__(self, oracle: SinkOracle, port: int = 0) -> None:
+    def __init__(self, oracle: SinkOracle, port: int = 0,
+                 options: tuple[tuple[str, int], ...] = ()) -> None:
         self.oracle = oracle
         self.port = port
+        self.options = options  # grpc server options, e.g. the oracle's keepalive policy
         self._server: grpc.Server | None = None
 
     def start(self) -> SinkServer:
-        server = grpc.server(futures.ThreadPoolExecutor(max_workers=8))
+        server = grpc.server(futures.ThreadPoolExecutor(max_workers=8), options=self.options)
         service_pb2_grpc.add_EntropyServiceServicer_to_server(self.oracle, server)
         service_pb2_grpc.add_IngestServiceServicer_to_server(self.oracle, server)
         service_pb2_grpc.add_RegistryServiceServicer_to_server(self.oracle, server)

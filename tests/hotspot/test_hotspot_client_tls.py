@@ -14,10 +14,11 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
+from grpclib.const import Status
 from hotspot_sink_oracle import SinkOracle, SinkServer
 
 from hotspot import settings
-from hotspot.client.connection import OracleConnection, classify, rejection_reason
+from hotspot.client.connection import CallStatus, OracleConnection, classify, rejection_reason
 from hotspot.client.entropy import EntropyClient
 from hotspot.client.ingest import IngestClient
 from hotspot.client.registry import RegistryClient
@@ -111,40 +112,86 @@ def test_deadline_on_a_silent_oracle() -> None:
 
 
 def test_error_classification() -> None:
-    class Err(grpc.aio.AioRpcError):
-        def __init__(self, code, details) -> None:
-            super().__init__(code, grpc.aio.Metadata(), grpc.aio.Metadata(), details)
-
-    assert isinstance(classify(Err(grpc.StatusCode.UNAVAILABLE, "x"), "c"), OracleUnavailable)
-    assert isinstance(classify(Err(grpc.StatusCode.RESOURCE_EXHAUSTED, "rate"), "c"),
+    assert isinstance(classify(CallStatus(Status.UNAVAILABLE, "x"), "c"), OracleUnavailable)
+    assert isinstance(classify(CallStatus(Status.RESOURCE_EXHAUSTED, "rate"), "c"),
                       OracleUnavailable)
-    rejected = classify(Err(grpc.StatusCode.UNAUTHENTICATED, "bad signature"), "c")
+    rejected = classify(CallStatus(Status.UNAUTHENTICATED, "bad signature"), "c")
     assert isinstance(rejected, ReportRejected)
     assert rejected.reason == "rejected_unauthenticated"
-    assert rejection_reason(grpc.StatusCode.FAILED_PRECONDITION,
+    assert rejection_reason(Status.FAILED_PRECONDITION,
                             "Entropy window expired") == "entropy_expired"
 
 
-def test_tasks_failing_together_rotate_once_and_close_nothing_in_use() -> None:
+@pytest.mark.parametrize(("size", "outcome"), [
+    (4 * 1024 * 1024, "malformed entropy"),            # at the limit: read, then judged
+    (4 * 1024 * 1024 + 1, "RESOURCE_EXHAUSTED"),       # one byte over: refused unread
+])
+def test_replies_over_4_mib_are_refused(size: int, outcome: str) -> None:
+    """grpcio's default receive limit (4 MiB) kept: the oracle's messages are small, and a
+    reply over it is a retry-later, never parsed."""
+    oracle = SinkOracle()
+
+    def pad(entropy) -> None:
+        entropy.data = b""
+        empty = entropy.ByteSize()
+        # A bytes field: its tag, a length varint and the bytes; find the exact total.
+        n = size - empty - 1
+        while len(entropy.SerializeToString()) != size:
+            n -= 1
+            entropy.data = b"\x01" * n
+        assert entropy.ByteSize() == size
+
+    oracle.entropy_edit = pad
+    server = SinkServer(oracle).start()
+
+    async def fetch() -> str:
+        conf = settings.OracleSettings(endpoints=(server.endpoint,), timeout_s=30.0)
+        conn = OracleConnection(conf)
+        try:
+            with pytest.raises(OracleUnavailable) as failed:
+                await EntropyClient(conn).get_entropy()
+            return str(failed.value)
+        finally:
+            await conn.close()
+
+    try:
+        assert outcome in asyncio.run(fetch())
+    finally:
+        server.stop()
+
+
+def test_tasks_failing_together_rotate_once_and_close_nothing_in_use(tmp_path: Path) -> None:
     """The uploader, the beaconer and the region watcher share one connection. When the oracle
     fails, each of their calls fails; the first failure moves to the next endpoint, the others
-    (on the channel already left) must neither skip that endpoint nor close its new channel."""
+    (on the channel already left) must neither skip that endpoint nor close its new channel
+    (closing it would end the report stream open on it)."""
+    oracle = SinkOracle()
+    server = SinkServer(oracle).start()
+    keys = KeyStore.create(tmp_path / "hotspot.key")
+
     async def go() -> None:
-        conf = settings.OracleSettings(endpoints=("127.0.0.1:1", "127.0.0.1:2", "127.0.0.1:3"))
+        conf = settings.OracleSettings(endpoints=("127.0.0.1:1", server.endpoint, "127.0.0.1:3"))
         conn = OracleConnection(conf)
+        ingest = IngestClient(conn, keys, RealClock())
         failed = conn.channel()
         await conn.rotate(failed)                  # the uploader's call failed first
         fresh = conn.channel()                     # ... and it already uses the next one
-        await conn.rotate(failed)                  # the region watcher's, on the old channel
-        await conn.rotate(failed)                  # the beaconer's
-        assert conn.endpoint == "127.0.0.1:2"
+        for n in range(2):
+            report = reports_pb2.WitnessReport(pub_key=keys.key_bytes, data=bytes([n]))
+            await ingest.submit("witness", report)  # on a stream over the fresh channel
+            await conn.rotate(failed)               # the region watcher's, the beaconer's
+        assert conn.endpoint == server.endpoint
         assert conn.channel() is fresh
-        assert fresh.get_state() != grpc.ChannelConnectivity.SHUTDOWN
+        assert ingest.streaming and oracle.sessions == 1 and oracle.unary == 0
         await conn.rotate(fresh)                   # a later failure on it moves on again
         assert conn.endpoint == "127.0.0.1:3"
+        await ingest.close()
         await conn.close()
 
-    asyncio.run(go())
+    try:
+        asyncio.run(go())
+    finally:
+        server.stop()
 
 
 def test_the_first_call_after_the_oracle_returns_connects(tmp_path: Path) -> None:

@@ -7,6 +7,12 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 WIRE = ROOT / "proto" / "pocnet" / "wire"
+# protobuf (*_pb2.py, *_pb2.pyi), grpcio stubs (*_pb2_grpc.py) and grpclib stubs (*_grpc.py).
+GENERATED = ("*_pb2*.py*", "*_grpc.py")
+
+
+def _generated(folder: Path) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for pattern in GENERATED for p in folder.glob(pattern)}
 
 
 def _load_generator():
@@ -21,8 +27,8 @@ def _load_generator():
 
 def test_generated_modules_are_fresh(tmp_path: Path) -> None:
     _load_generator().generate(tmp_path)
-    fresh = {p.name: p.read_bytes() for p in (tmp_path / "pocnet" / "wire").glob("*_pb2*.py*")}
-    committed = {p.name: p.read_bytes() for p in WIRE.glob("*_pb2*.py*")}
+    fresh = _generated(tmp_path / "pocnet" / "wire")
+    committed = _generated(WIRE)
     assert fresh, "protoc produced nothing"
     assert sorted(committed) == sorted(fresh), "a schema was added or removed: run `make proto`"
     stale = [name for name in fresh if fresh[name] != committed[name]]
@@ -31,4 +37,5 @@ def test_generated_modules_are_fresh(tmp_path: Path) -> None:
 
 def test_every_schema_has_generated_modules() -> None:
     for schema in WIRE.glob("*.proto"):
-        assert (WIRE / f"{schema.stem}_pb2.py").exists(), schema.name
+        for module in ("_pb2.py", "_pb2_grpc.py", "_grpc.py"):
+            assert (WIRE / f"{schema.stem}{module}").exists(), schema.stem + module
