@@ -58,7 +58,10 @@ log = logging.getLogger(__name__)
 
 MAX_STREAM_COOLDOWN_S = 3600  # whatever the oracle asks, streams are tried again by then
 UNREADABLE_COOLDOWN_S = 300  # the key present but not a number
-READER_GRACE_S = 1.0  # for a stream's reader to record how it ended (see _ReportCall.write)
+# For a stream's reader to record how it ended (see _ReportCall.write): spent only when a
+# write fails, and the reader, woken by the same end, is normally done at once; generous so a
+# busy board still reads the oracle's refusal rather than taking it for a broken connection.
+READER_GRACE_S = 5.0
 
 
 class _StreamsOff(Exception):
