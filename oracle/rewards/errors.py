@@ -30,6 +30,11 @@ class ClaimLost(RewardsError):
     """This run's claim on the epoch was taken over (it looked dead); it writes nothing more."""
 
 
+class DenylistMissing(RewardsError):
+    """The denylist version a stored manifest was computed under is not in this database
+    (restored from elsewhere?): recomputing under another would pay differently."""
+
+
 class ManifestMissing(RewardsError):
     """No manifest stored for the epoch (run `rewards compute` first)."""
 

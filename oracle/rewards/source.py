@@ -19,6 +19,7 @@ from typing import Protocol
 
 import numpy as np
 
+from oracle.rewards.errors import DenylistMissing
 from oracle.rewards.model import (
     BeaconInput,
     EpochShares,
@@ -176,7 +177,8 @@ class RepositorySource:
         row = next(iter(list(rows)), None)
         if row is None:
             if version:
-                raise LookupError(f"denylist version {version} is not stored")
+                raise DenylistMissing(f"denylist version {version}, which the stored manifest "
+                                     "names, is not in this database")
             return 0, {}
         return int(row[0]), denied_until(registry_pb2.DenylistUpdate.FromString(bytes(row[1])))
 
@@ -209,7 +211,8 @@ class MemorySource:
         if version is None:
             version = max(self.denylists, default=0)
         if version and version not in self.denylists:
-            raise LookupError(f"denylist version {version} is not stored")
+            raise DenylistMissing(f"denylist version {version}, which the stored manifest "
+                                     "names, is not in this database")
         return version, dict(self.denylists.get(version, {}))
 
 

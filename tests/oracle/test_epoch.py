@@ -172,6 +172,17 @@ def test_a_withheld_beaconer_keeps_its_witnesses_paid_even_without_gps_trust() -
         assert result.unallocated == 1001 - 3 * 213 - 140
 
 
+def test_a_denylist_version_not_stored_is_one_clear_error() -> None:
+    from oracle.rewards.errors import DenylistMissing
+    from oracle.rewards.source import MemorySource
+
+    source = MemorySource(owners={}, denylists={2: {key("A"): 0}})
+    assert source.denylist(None) == (2, {key("A"): 0})
+    assert MemorySource(owners={}).denylist(None) == (0, {})
+    with pytest.raises(DenylistMissing, match="denylist version 3"):
+        source.denylist(3)
+
+
 def test_gps_trust_off_ignores_trust() -> None:
     beacon = BeaconInput(b"bA", key("A"), Decimal("0.25"), (wit("B", "0.25"),))
     result = compute_epoch(1, shares_from_beacons([beacon]), {1: Decimal("1.0000")}, owners(),
