@@ -171,7 +171,7 @@ async def _demo(args: argparse.Namespace, directory: Path) -> dict[str, Any]:
             for proc in processes[1:]:
                 await proc.start()
             lie_km = geo.haversine_m(DISHONEST[1], DISHONEST[2], *DISHONEST_ASSERTS[1:]) / 1000
-            first = (f"the 6-hour beacon window closes in {tail_s:.0f} s and hotspots beacon "
+            first = (f"The 6-hour beacon window closes in {tail_s:.0f} s and hotspots beacon "
                      f"in no window's last 5 min: first beacons within {FIRST_DELAY_S[1]} s "
                      "of the next" if tail_s else f"First beacons within {FIRST_DELAY_S[1]} s")
             _say(f"{len(members)} hotspots running in {TOWN}; {DISHONEST[0]} asserts "
