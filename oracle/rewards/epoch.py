@@ -455,19 +455,6 @@ def amounts_from_shares(
     return _wallet_amounts(epoch, params, sums, hotspots.values, owners)
 
 
-def _wallet_amounts(
-    epoch: int,
-    params: RewardParams,
-    sums: ShareSums,
-    keys: list[bytes],
-    owners: Callable[[bytes], HotspotOwner | None],
-) -> EpochRewards:
-    """docs/protocol.md §6 on integers: rps = pool / (Σ shares) at 15 places half to even,
-    amount = floor(rps × shares) = (rps·10^15 × shares·10^places) // 10^(15 + places)."""
-    with _collector_paused():
-        return _wallet_amounts_of(epoch, params, sums, keys, owners)
-
-
 @contextmanager
 def _collector_paused() -> Iterator[None]:
     """Build a million records without Python's cyclic collector: they hold no cycles, yet
@@ -482,13 +469,16 @@ def _collector_paused() -> Iterator[None]:
             gc.enable()
 
 
-def _wallet_amounts_of(
+@_collector_paused()
+def _wallet_amounts(
     epoch: int,
     params: RewardParams,
     sums: ShareSums,
     keys: list[bytes],
     owners: Callable[[bytes], HotspotOwner | None],
 ) -> EpochRewards:
+    """docs/protocol.md §6 on integers: rps = pool / (Σ shares) at 15 places half to even,
+    amount = floor(rps × shares) = (rps·10^15 × shares·10^places) // 10^(15 + places)."""
     pools = split_emission(params)
     places = sums.places
     one = 10**places
