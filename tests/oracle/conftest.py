@@ -25,6 +25,12 @@ import pytest
 from oracle.storage import open_repository
 from oracle.storage.repository import Repository
 
+# One database for the session, a schema per test: a fresh database copies its template's files
+# (~8 MB each, and its WAL), and deleting hundreds of them at the end took a minute on a busy
+# machine; a schema costs a catalogue row. A test's URL sets its schema as the search path, so
+# the code under test sees an empty database of its own.
+TEST_DATABASE = "pocnet_tests"
+
 
 def _pg_bindir() -> Path | None:
     for candidate in sorted(glob.glob("/usr/lib/postgresql/*/bin"), reverse=True):
@@ -69,7 +75,12 @@ def pg_server() -> Iterator[str | None]:
         check=True, capture_output=True,
     )
     try:
-        yield f"postgresql://postgres@127.0.0.1:{port}"
+        url = f"postgresql://postgres@127.0.0.1:{port}"
+        import psycopg
+
+        with psycopg.connect(f"{url}/postgres", autocommit=True) as conn:
+            conn.execute(f"CREATE DATABASE {TEST_DATABASE}")
+        yield url
     finally:
         subprocess.run(
             _as_postgres(str(bindir / "pg_ctl"), "-D", str(data), "-m", "immediate", "stop"),
@@ -89,9 +100,9 @@ def pg_url(pg_server: str | None) -> str:
     import psycopg
 
     name = f"t{os.getpid()}_{next(_db_numbers)}"
-    with psycopg.connect(f"{pg_server}/postgres", autocommit=True) as conn:
-        conn.execute(f"CREATE DATABASE {name}")
-    return f"{pg_server}/{name}"
+    with psycopg.connect(f"{pg_server}/{TEST_DATABASE}", autocommit=True) as conn:
+        conn.execute(f"CREATE SCHEMA {name}")
+    return f"{pg_server}/{TEST_DATABASE}?options=-csearch_path%3D{name}"
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
