@@ -15,8 +15,10 @@ stand-in for a checkout holding a copy of `sim_radio/scenarios/` (the README's c
 from a checkout). The one change to what a reader runs: port 7080 may be taken on a shared
 machine, so the oracle's address is a free port, given through the two documented variables
 `POCNET_ORACLE_ORACLE_LISTEN` and `POCNET_HOTSPOT_ORACLE_ENDPOINTS` (docs/oracle.md says so).
-Waits poll for the event (the server's "listening" line, the beacon stored at the oracle),
-bounded in total; nothing sleeps a fixed time. A hotspot started in a beacon window's last
+`sh walkthrough verdict` is a block the reader runs about 3 minutes later, once the beacon
+has its verdict: the test runs it when the oracle has one. Waits poll for the event (the
+server's "listening" line, the beacon stored at the oracle, its verdict), bounded in total;
+nothing sleeps a fixed time. A hotspot started in a beacon window's last
 minutes beacons only once the next window opens: the daemon is started after them.
 """
 
@@ -51,12 +53,16 @@ SEQUENCE = (
 )
 FENCE = re.compile(r"^```([^\n]*)\n(.*?)^```[ \t]*$", re.M | re.S)
 HEADING = re.compile(r"^(#{1,6}) .*$", re.M)
-KINDS = {"sh walkthrough": "run", "sh walkthrough background": "background", "sh setup": "setup"}
+KINDS = {"sh walkthrough": "run", "sh walkthrough background": "background",
+         "sh walkthrough verdict": "verdict", "sh setup": "setup"}
 BLOCK_TIMEOUT_S = 240.0  # one command may be slow on a busy machine; a hang still ends
 READY_TIMEOUT_S = 90.0  # a server's readiness, polled
 POLL_S = 0.2
 # From starting the daemon to its first beacon: a busy machine's start plus the docs' 1-5 s.
 HOTSPOT_LEAD_S = 60.0
+# From the beacon to its verdict: the entropy's 180 s (docs/protocol.md §4), the verifier's 4 s
+# for late witnesses and 5 s round, and as much again for a busy machine.
+VERDICT_TIMEOUT_S = 400.0
 
 
 @dataclass(frozen=True)
@@ -133,16 +139,32 @@ class Reader:
         else:
             raise AssertionError(f"{block.where}: no readiness check for this server")
 
+    def after_verdict(self, block: Block) -> str:
+        """Run `block` once the hotspot's beacon has a verdict, as the reader does later."""
+        hotspot = next(process for b, process, _ in self.servers
+                       if "pocnet-hotspot run" in b.text)
+        deadline = time.monotonic() + VERDICT_TIMEOUT_S
+        while not any(r["verdict"] != "pending" for r in self._beacons()):
+            assert hotspot.poll() is None, f"the hotspot daemon exited ({hotspot.returncode})"
+            assert time.monotonic() < deadline, (
+                f"{block.where}: no verdict {VERDICT_TIMEOUT_S:.0f} s on: {self._beacons()}")
+            time.sleep(1.0)
+        return self.run(block)
+
     def _beacon_at_oracle(self) -> bool:
         """The daemon's first beacon is stored at the oracle (its `info` lists it)."""
+        return bool(self._beacons())
+
+    def _beacons(self) -> list[dict[str, str]]:
+        """The hotspot's beacons as the oracle reports them to `info`, none if unreachable."""
         done = subprocess.run(
             ["pocnet-hotspot", "info", "-c", "hotspot.toml", "--json"],
             cwd=self.home / "pocnet-try" / "hotspot", env=self.env, capture_output=True,
             text=True, timeout=BLOCK_TIMEOUT_S, check=False)
         if done.returncode != 0:
-            return False
+            return []
         reports = (json.loads(done.stdout).get("oracle") or {}).get("recent_reports") or []
-        return any(report["kind"] == "beacon" for report in reports)
+        return [report for report in reports if report["kind"] == "beacon"]
 
     @staticmethod
     def _wait(block: Block, process: subprocess.Popen[str], log: Path,
@@ -203,9 +225,12 @@ def test_every_walkthrough_section_has_blocks_of_each_kind_it_needs() -> None:
     assert kinds[SEQUENCE[1]].count("background") == 1
     assert kinds[SEQUENCE[2]][0] == "setup" and kinds[SEQUENCE[2]].count("background") == 1
     assert all("run" in found for key, found in kinds.items() if key != SEQUENCE[0])
+    assert [kind for found in kinds.values() for kind in found].count("verdict") == 1
 
 
-@pytest.mark.timeout(600)  # a hang guard: about 30 s on an idle machine, more when it is busy
+# A hang guard: about 4 min on an idle machine (3 of them waiting for the verdict), more when it
+# is busy, and up to 6 min more when started at the end of a beacon window.
+@pytest.mark.timeout(1500)
 def test_walkthrough_runs_as_written(reader: Reader) -> None:
     outputs: dict[str, str] = {}
     skipped = []
@@ -214,6 +239,8 @@ def test_walkthrough_runs_as_written(reader: Reader) -> None:
             skipped.append(block.where)
         elif block.kind == "background":
             reader.start(block)
+        elif block.kind == "verdict":
+            outputs[block.where] = reader.after_verdict(block)
         else:
             outputs[block.where] = reader.run(block)
     assert len(skipped) == 3, skipped  # oracle.md, hotspot.md, simulator.md: installs
@@ -232,6 +259,12 @@ def test_walkthrough_runs_as_written(reader: Reader) -> None:
     assert "region       EU868 (from oracle)" in text, "hotspot info"
     assert re.search(r"^  \S+ \S+Z beacon\s+pending$", text, re.M), "info: the beacon"
     assert re.search(rf" beacon +\w+ +{hotspot} +not yet verified$", text, re.M), "report list"
+    # Its verdict, 3 minutes on: nobody witnessed it (docs/protocol.md §5, HIP-15).
+    verdict = outputs[next(b.where for b in walkthrough() if b.kind == "verdict")]
+    assert re.search(r"^  \S+ \S+Z beacon\s+invalid gateway_no_valid_witnesses: ", verdict,
+                     re.M), "info: the verdict"
+    assert re.search(rf" beacon +\w+ +{hotspot} +invalid: gateway_no_valid_witnesses$", verdict,
+                     re.M), "report list: the verdict"
     assert re.search(r"epoch \d+: planned 0, signed 0, sent 0, confirmed 0", text)
     versions = dict(re.findall(r"^pocnet-(oracle|hotspot) (\S+)$", text, re.M))
     assert versions.keys() == {"oracle", "hotspot"} and len(set(versions.values())) == 1
