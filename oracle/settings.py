@@ -101,6 +101,13 @@ class NotOnboardedSection:
     bytes_per_s: float = 8192.0  # serialised report bytes
     bytes_burst: float = 81920.0
     refresh_s: float = 30.0  # hotspots onboarded through another replica count within this
+    # A refusal of this budget is answered this late (a tarpit, oracle/ratelimit.py): a flooder
+    # waiting for answers then forces at most (its calls in flight) / delay refusals a second.
+    # 0 = at once; below server.rpc_timeout_s, so clients see the refusal, not a deadline.
+    refusal_delay_s: float = 1.0
+    # Refusals held at once; more are answered at once. Each holds a call slot, so never more
+    # than half the slots streams leave to unary calls (`held_refusals`); 0 = hold none.
+    max_held_refusals: int = 50
 
 
 @dataclass(frozen=True)
@@ -254,7 +261,14 @@ def _check_limits(s: Settings) -> list[str]:
     }
     values["retention.interval_s"] = s.retention.interval_s
     values["retention.batch"] = s.retention.batch
+    held = values.pop("not_onboarded.max_held_refusals")
+    delay = values.pop("not_onboarded.refusal_delay_s")
     errors = [f"{name}: must be > 0, got {v}" for name, v in values.items() if v <= 0]
+    if not 0 <= delay < s.server.rpc_timeout_s:
+        errors.append("not_onboarded.refusal_delay_s: must be >= 0 and below "
+                      f"server.rpc_timeout_s ({s.server.rpc_timeout_s:g}), got {delay}")
+    if held < 0:
+        errors.append(f"not_onboarded.max_held_refusals: must be >= 0, got {held}")
     for name in ("reports_burst", "bytes_burst"):
         if 0 < getattr(s.not_onboarded, name) < 1:
             errors.append(f"not_onboarded.{name}: must be >= 1")
@@ -266,6 +280,14 @@ def _check_limits(s: Settings) -> list[str]:
     if s.retention.archive_dir and not Path(s.retention.archive_dir).is_dir():
         errors.append(f"{s.retention.archive_dir}: retention archive directory not found")
     return errors
+
+
+def held_refusals(s: Settings) -> int:
+    """How many refusals the tarpit may hold at once: `max_held_refusals`, but at most half the
+    call slots report streams leave to unary calls, so held refusals can never take the slots
+    an onboarded hotspot's unary calls need, whatever the streams hold."""
+    reserve = s.server.max_concurrent_rpcs - stream_caps(s).stream_limit
+    return max(0, min(s.not_onboarded.max_held_refusals, reserve // 2))
 
 
 def stream_caps(s: Settings) -> StreamCaps:
