@@ -197,15 +197,19 @@ def _credentials(settings: Settings) -> grpc.ServerCredentials | None:
 def connection_options(settings: Settings) -> list[tuple[str, int]]:
     """gRPC's connection limits from [connections] (issue 10 item 6): a total below the file
     descriptor limit, idle and age limits, and a deadline for the HTTP/2 handshake, so idle or
-    silent connections cannot use up the descriptors calls need. gRPC has no limit per peer
-    address; docs/security.md shows the firewall rule that adds one."""
+    silent connections cannot use up the descriptors calls need; and, when set, calls at once
+    on one connection (HTTP/2 streams), so one connection cannot keep more refusals in flight
+    than the tarpit holds. gRPC has no limit per peer address; docs/security.md shows the
+    firewall rule that adds one."""
     c = settings.connections
+    streams = [("grpc.max_concurrent_streams", c.max_streams_per_connection)]
     return [
         ("grpc.max_allowed_incoming_connections", c.max_total),
         ("grpc.max_connection_idle_ms", int(c.idle_s * 1000)),
         ("grpc.max_connection_age_ms", int(c.max_age_s * 1000)),
         ("grpc.max_connection_age_grace_ms", int(c.age_grace_s * 1000)),
         ("grpc.server_handshake_timeout_ms", int(c.handshake_timeout_s * 1000)),
+        *(streams if c.max_streams_per_connection else []),
     ]
 
 

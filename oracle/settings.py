@@ -120,6 +120,10 @@ class ConnectionsSection:
     max_age_s: float = 7200.0  # any connection is closed after this long (GOAWAY) ...
     age_grace_s: float = 1900.0  # ... once its calls end, or this much later (> session_max_s)
     handshake_timeout_s: float = 10.0  # a connection that never speaks HTTP/2 is closed
+    # Calls at once on one connection (HTTP/2 SETTINGS_MAX_CONCURRENT_STREAMS), 0 = gRPC's own
+    # (no limit). gRPC clients do not queue past it: the extra calls fail UNAVAILABLE. A hotspot
+    # needs 2-3; at most not_onboarded.max_held_refusals keeps one connection's refusals held.
+    max_streams_per_connection: int = 0
 
 
 @dataclass(frozen=True)
@@ -251,8 +255,10 @@ def _check(s: Settings) -> list[str]:
 
 
 def _check_limits(s: Settings) -> list[str]:
-    """[not_onboarded], [connections] and [retention]: positive amounts, retention long
-    enough for what still reads raw reports, an archive directory that exists."""
+    """[not_onboarded], [connections] and [retention]: positive amounts (or 0 where it means
+    none), retention long enough for what still reads raw reports, an archive directory that
+    exists."""
+    errors: list[str] = []
     values = {
         **{f"not_onboarded.{f.name}": getattr(s.not_onboarded, f.name)
            for f in dataclasses.fields(s.not_onboarded)},
@@ -261,14 +267,15 @@ def _check_limits(s: Settings) -> list[str]:
     }
     values["retention.interval_s"] = s.retention.interval_s
     values["retention.batch"] = s.retention.batch
-    held = values.pop("not_onboarded.max_held_refusals")
+    # 0 means "none" for these three: at once, hold none, gRPC's own stream limit.
     delay = values.pop("not_onboarded.refusal_delay_s")
-    errors = [f"{name}: must be > 0, got {v}" for name, v in values.items() if v <= 0]
+    for name in ("not_onboarded.max_held_refusals", "connections.max_streams_per_connection"):
+        if (value := values.pop(name)) < 0:
+            errors.append(f"{name}: must be >= 0, got {value}")
+    errors += [f"{name}: must be > 0, got {v}" for name, v in values.items() if v <= 0]
     if not 0 <= delay < s.server.rpc_timeout_s:
         errors.append("not_onboarded.refusal_delay_s: must be >= 0 and below "
                       f"server.rpc_timeout_s ({s.server.rpc_timeout_s:g}), got {delay}")
-    if held < 0:
-        errors.append(f"not_onboarded.max_held_refusals: must be >= 0, got {held}")
     for name in ("reports_burst", "bytes_burst"):
         if 0 < getattr(s.not_onboarded, name) < 1:
             errors.append(f"not_onboarded.{name}: must be >= 1")

@@ -196,3 +196,32 @@ def test_an_onboarded_keys_own_rate_limit_is_not_held(tarpit_server) -> None:  #
         submit(witness_report(hotspot, timestamp_ns=3), timeout=30)
     assert info.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
     assert "per key" in info.value.details() and sleeps.delays == []
+
+
+def test_one_connection_may_have_at_most_max_streams_per_connection_calls(oracle_settings) -> None:  # type: ignore[no-untyped-def]
+    """The tarpit bounds refusals only for calls it can hold: the oracle tells each client
+    (HTTP/2 SETTINGS_MAX_CONCURRENT_STREAMS) to keep at most `max_streams_per_connection`
+    calls open on one connection, so a connection's refusals all fit under the held cap."""
+    import socket
+
+    import h2.config
+    import h2.connection
+    import h2.events
+
+    settings, operator = oracle_settings
+    running = RunningServer(settings.with_("connections", max_streams_per_connection=7),
+                            operator)
+    try:
+        with socket.create_connection(("127.0.0.1", running.port), timeout=30) as sock:
+            conn = h2.connection.H2Connection(h2.config.H2Configuration(client_side=True))
+            conn.initiate_connection()
+            sock.sendall(conn.data_to_send())
+            settings_seen = False
+            while not settings_seen:
+                data = sock.recv(65_536)
+                assert data, "the oracle closed the connection before its settings"
+                settings_seen = any(isinstance(e, h2.events.RemoteSettingsChanged)
+                                    for e in conn.receive_data(data))
+            assert conn.remote_settings.max_concurrent_streams == 7
+    finally:
+        running.close()

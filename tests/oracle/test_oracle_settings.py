@@ -167,6 +167,11 @@ def test_held_refusals_take_at_most_half_the_unary_slots(rpcs: int, held: int,
     assert held_refusals(s) == expected
 
 
-def test_max_held_refusals_is_not_negative() -> None:
-    with pytest.raises(SettingsError, match=r"not_onboarded\.max_held_refusals: must be >= 0"):
-        load(env={"POCNET_ORACLE_NOT_ONBOARDED_MAX_HELD_REFUSALS": "-1"})
+@pytest.mark.parametrize(("section", "name"), [("not_onboarded", "max_held_refusals"),
+                                              ("connections", "max_streams_per_connection")])
+def test_held_refusals_and_streams_per_connection_are_0_or_more(section: str, name: str) -> None:
+    """0 means none held / gRPC's own stream limit; a negative count is a mistake."""
+    env = f"POCNET_ORACLE_{section.upper()}_{name.upper()}"
+    assert getattr(getattr(load(env={env: "0"}), section), name) == 0
+    with pytest.raises(SettingsError, match=rf"{section}\.{name}: must be >= 0, got -1"):
+        load(env={env: "-1"})
