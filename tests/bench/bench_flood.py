@@ -2,12 +2,19 @@
 without a flood of 100 fresh keys sending witness reports at full rate; target: within 2x.
 
 The oracle runs as `pocnet-oracle serve` (SQLite, signature checks on, default limits: keys not
-onboarded share 20 reports/s and 8 KiB/s) in its own process; the flood runs in a second
-process (100 keys, unary calls, 128 in flight) and the hotspot in this one: one witness report
-every 50 ms by unary call, each latency from call to acknowledgement. Afterwards the database
-holds the hotspot's reports plus at most the shared budget's worth of the flood's.
+onboarded share 20 reports/s and 8 KiB/s, their refusals held 1 s, at most 50 at once) in its
+own process; the flood runs in a second process (100 keys, unary calls, 128 in flight) and the
+hotspot in this one: one witness report every 50 ms by unary call, each latency from call to
+acknowledgement. Afterwards the database holds the hotspot's reports plus at most the shared
+budget's worth of the flood's.
 
-    .venv/bin/python tests/bench/bench_flood.py [--seconds 10] [--json]
+Two flooders: `batch` (128 calls, the next 128 when all are answered: a client that waits for
+its answers) and `pipeline` (128 callers, each sending again as soon as it is answered: more
+calls in flight than the tarpit holds). `--env NAME=VALUE` passes settings to the oracle, e.g.
+`POCNET_ORACLE_NOT_ONBOARDED_REFUSAL_DELAY_S=0` to answer refusals at once.
+
+    .venv/bin/python tests/bench/bench_flood.py [--seconds 10] [--mode batch|pipeline]
+        [--in-flight 128] [--env NAME=VALUE ...] [--json]
 """
 
 from __future__ import annotations
