@@ -23,6 +23,7 @@ import argparse
 import asyncio
 import json
 import multiprocessing
+import os
 import signal
 import sqlite3
 import sys
@@ -113,6 +114,14 @@ def hotspot_latencies(port: int, seconds: float, tag: int) -> list[float]:
     return latencies
 
 
+def cpu_s(pid: int) -> float:
+    """CPU seconds a process has used (user + system; Linux /proc). Of the oracle's main
+    process (its event loop; not its signature helpers), per phase: what the flood costs the
+    loop, which other load on a shared machine changes much less than latencies."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def p(latencies: list[float], q: float) -> float:
     ordered = sorted(latencies)
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000
@@ -141,7 +150,9 @@ def main() -> int:
             service_pb2_grpc.RegistryServiceStub(channel).AssertLocation(
                 assertion(keypair(77), keypair(78)), timeout=30)
         hotspot_latencies(port, 1.0, 0)  # warm up
+        cpu0 = cpu_s(proc.pid)
         quiet = hotspot_latencies(port, args.seconds, 1)
+        cpu1 = cpu_s(proc.pid)
         out: multiprocessing.Queue = multiprocessing.Queue()  # type: ignore[type-arg]
         flooder = multiprocessing.Process(
             target=flood if args.mode == "batch" else pipeline,
@@ -149,7 +160,9 @@ def main() -> int:
         flooder.start()
         time.sleep(0.5)
         started = time.monotonic()
+        cpu2 = cpu_s(proc.pid)
         loud = hotspot_latencies(port, args.seconds, 2)
+        cpu3 = cpu_s(proc.pid)
         flood_result = out.get(timeout=120)
         flooder.join(60)
         elapsed = time.monotonic() - started + 1.5
@@ -166,6 +179,8 @@ def main() -> int:
         "quiet_p95_ms": p(quiet, 0.95), "flood_p95_ms": p(loud, 0.95),
         "quiet_max_ms": max(quiet) * 1000, "flood_max_ms": max(loud) * 1000,
         "p99_ratio": p(loud, 0.99) / p(quiet, 0.99),
+        "oracle_cpu_quiet_pct": 100 * (cpu1 - cpu0) / args.seconds,
+        "oracle_cpu_flood_pct": 100 * (cpu3 - cpu2) / args.seconds,
         "hotspot_reports": len(quiet) + len(loud),
         "flood_sent": flood_result["sent"], "flood_acked": flood_result["acked"],
         "flood_stored": others, "flood_stored_bytes": size,
