@@ -2,7 +2,8 @@
 while every other key keeps its own budget. And one shared budget for every key not onboarded:
 keys cost nothing, so a budget per key alone let 100 fresh keys write 54 MB/s; together they
 may store no more reports and bytes per second than `SharedBudget` allows, however many there
-are (issue 10 item 4).
+are (issue 10 item 4). And `Tarpit`: a refusal of that shared budget is answered only after a
+delay, so a flooder that waits for its answers is slowed to its calls in flight per delay.
 
 The clock is injected so tests drive time; the table is pruned of full buckets so a stream of
 one-off keys cannot grow memory without bound.
@@ -10,7 +11,8 @@ one-off keys cannot grow memory without bound.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import asyncio
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from oracle.errors import RateLimited, StrangersLimited
@@ -112,3 +114,36 @@ class SharedBudget:
         self.check(size)
         self._tokens[0] -= 1
         self._tokens[1] -= size
+
+
+class Tarpit:
+    """Holds refusals of the shared budget for `delay_s` before they are answered.
+
+    Refusing a report of a key not onboarded is cheap for our code, but each refused call still
+    costs gRPC's per-call work on the server's one event loop; answered at once, a flooder that
+    keeps N calls in flight makes the server refuse as fast as it can, and an onboarded
+    hotspot's call queues behind them. Held, each of those N calls is answered once per
+    `delay_s`: the refusals it can force fall to N / `delay_s` a second, for the price of one
+    timer per held call. At most `max_held` refusals wait at once (each holds a call slot of
+    `server.max_concurrent_rpcs` and a little memory); beyond that they are answered at once,
+    as before. `sleep` is injected so tests drive time."""
+
+    def __init__(self, delay_s: float, max_held: int,
+                 sleep: Callable[[float], Awaitable[object]] = asyncio.sleep) -> None:
+        if delay_s < 0 or max_held < 0:
+            raise ValueError("delay must be >= 0 and max_held >= 0")
+        self.delay_s = delay_s
+        self.max_held = max_held
+        self._sleep = sleep
+        self.held = 0  # refusals waiting now (metrics, tests)
+
+    async def hold(self) -> None:
+        """Wait `delay_s` before the caller answers its refusal, unless `max_held` already
+        wait (then return at once). A call cancelled meanwhile (client gone) frees its place."""
+        if self.delay_s <= 0 or self.held >= self.max_held:
+            return
+        self.held += 1
+        try:
+            await self._sleep(self.delay_s)
+        finally:
+            self.held -= 1

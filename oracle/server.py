@@ -17,7 +17,7 @@ import logging
 import os
 import signal
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -30,14 +30,14 @@ from oracle.errors import OracleError, StorageError, TaskFailed
 from oracle.ingest import ENVELOPE_BYTES, Ingestor
 from oracle.metrics import OracleMetrics
 from oracle.onboarded import OnboardedKeys
-from oracle.ratelimit import RateLimiter, SharedBudget
+from oracle.ratelimit import RateLimiter, SharedBudget, Tarpit
 from oracle.registry import Locator, Registry
 from oracle.retention import Pruner
 from oracle.servicers import entropy as entropy_servicer
 from oracle.servicers import ingest as ingest_servicer
 from oracle.servicers import query as query_servicer
 from oracle.servicers import registry as registry_servicer
-from oracle.settings import Settings, stream_caps
+from oracle.settings import Settings, held_refusals, stream_caps
 from oracle.signature_pool import SignaturePool, resolve_processes
 from oracle.storage import open_repository
 from oracle.storage.group_commit import GroupCommitter
@@ -81,6 +81,7 @@ class Oracle:
     streams: StreamGuard | None = None
     onboarded: OnboardedKeys | None = None
     metrics: OracleMetrics | None = None
+    tarpit: Tarpit | None = None
 
     def close(self) -> None:
         self.committer.stop()
@@ -95,7 +96,10 @@ def build_oracle(
     locator: Callable[[], Locator] | None = None,
     monotonic_s: Callable[[], float] = time.monotonic,
     metrics: OracleMetrics | None = None,
+    sleep: Callable[[float], Awaitable[object]] = asyncio.sleep,
 ) -> Oracle:
+    """`monotonic_s` is the clock of the rate limits and the stream guard, `sleep` the tarpit's
+    wait (tests drive both)."""
     network = Network[settings.oracle.network.upper()]
     keypair = keypair or load_keyfile(settings.oracle.key)
     repo = repo or open_repository(settings.oracle.database)
@@ -128,7 +132,7 @@ def build_oracle(
 
     return Oracle(settings, repo, committer, ingestor, registry, issuer, runner,
                   ManifestStore(repo), pool, StreamGuard(stream_caps(settings), monotonic_s),
-                  onboarded, metrics)
+                  onboarded, metrics, Tarpit(n.refusal_delay_s, held_refusals(settings), sleep))
 
 
 class OracleServer:
@@ -193,15 +197,19 @@ def _credentials(settings: Settings) -> grpc.ServerCredentials | None:
 def connection_options(settings: Settings) -> list[tuple[str, int]]:
     """gRPC's connection limits from [connections] (issue 10 item 6): a total below the file
     descriptor limit, idle and age limits, and a deadline for the HTTP/2 handshake, so idle or
-    silent connections cannot use up the descriptors calls need. gRPC has no limit per peer
-    address; docs/security.md shows the firewall rule that adds one."""
+    silent connections cannot use up the descriptors calls need; and, when set, calls at once
+    on one connection (HTTP/2 streams), so one connection cannot keep more refusals in flight
+    than the tarpit holds. gRPC has no limit per peer address; docs/security.md shows the
+    firewall rule that adds one."""
     c = settings.connections
+    streams = [("grpc.max_concurrent_streams", c.max_streams_per_connection)]
     return [
         ("grpc.max_allowed_incoming_connections", c.max_total),
         ("grpc.max_connection_idle_ms", int(c.idle_s * 1000)),
         ("grpc.max_connection_age_ms", int(c.max_age_s * 1000)),
         ("grpc.max_connection_age_grace_ms", int(c.age_grace_s * 1000)),
         ("grpc.server_handshake_timeout_ms", int(c.handshake_timeout_s * 1000)),
+        *(streams if c.max_streams_per_connection else []),
     ]
 
 
@@ -231,7 +239,8 @@ def create_server(
     server.add_generic_rpc_handlers((
         entropy_servicer.EntropyServicer(oracle.entropy).handler(),
         ingest_servicer.IngestServicer(oracle.ingestor, limits, guard=oracle.streams,
-                                       onboarded=oracle.registry.is_onboarded).handler(),
+                                       onboarded=oracle.registry.is_onboarded,
+                                       tarpit=oracle.tarpit).handler(),
         registry_servicer.RegistryServicer(oracle.registry).handler(),
         query_servicer.QueryServicer(oracle.repo, oracle.rewards).handler(),
     ))

@@ -101,6 +101,13 @@ class NotOnboardedSection:
     bytes_per_s: float = 8192.0  # serialised report bytes
     bytes_burst: float = 81920.0
     refresh_s: float = 30.0  # hotspots onboarded through another replica count within this
+    # A refusal of this budget is answered this late (a tarpit, oracle/ratelimit.py): a flooder
+    # waiting for answers then forces at most (its calls in flight) / delay refusals a second.
+    # 0 = at once; below server.rpc_timeout_s, so clients see the refusal, not a deadline.
+    refusal_delay_s: float = 1.0
+    # Refusals held at once; more are answered at once. Each holds a call slot, so never more
+    # than half the slots streams leave to unary calls (`held_refusals`); 0 = hold none.
+    max_held_refusals: int = 50
 
 
 @dataclass(frozen=True)
@@ -113,6 +120,10 @@ class ConnectionsSection:
     max_age_s: float = 7200.0  # any connection is closed after this long (GOAWAY) ...
     age_grace_s: float = 1900.0  # ... once its calls end, or this much later (> session_max_s)
     handshake_timeout_s: float = 10.0  # a connection that never speaks HTTP/2 is closed
+    # Calls at once on one connection (HTTP/2 SETTINGS_MAX_CONCURRENT_STREAMS), 0 = gRPC's own
+    # (no limit). gRPC clients do not queue past it: the extra calls fail UNAVAILABLE. A hotspot
+    # needs 2-3; at most not_onboarded.max_held_refusals keeps one connection's refusals held.
+    max_streams_per_connection: int = 0
 
 
 @dataclass(frozen=True)
@@ -244,8 +255,10 @@ def _check(s: Settings) -> list[str]:
 
 
 def _check_limits(s: Settings) -> list[str]:
-    """[not_onboarded], [connections] and [retention]: positive amounts, retention long
-    enough for what still reads raw reports, an archive directory that exists."""
+    """[not_onboarded], [connections] and [retention]: positive amounts (or 0 where it means
+    none), retention long enough for what still reads raw reports, an archive directory that
+    exists."""
+    errors: list[str] = []
     values = {
         **{f"not_onboarded.{f.name}": getattr(s.not_onboarded, f.name)
            for f in dataclasses.fields(s.not_onboarded)},
@@ -254,7 +267,15 @@ def _check_limits(s: Settings) -> list[str]:
     }
     values["retention.interval_s"] = s.retention.interval_s
     values["retention.batch"] = s.retention.batch
-    errors = [f"{name}: must be > 0, got {v}" for name, v in values.items() if v <= 0]
+    # 0 means "none" for these three: at once, hold none, gRPC's own stream limit.
+    delay = values.pop("not_onboarded.refusal_delay_s")
+    for name in ("not_onboarded.max_held_refusals", "connections.max_streams_per_connection"):
+        if (value := values.pop(name)) < 0:
+            errors.append(f"{name}: must be >= 0, got {value}")
+    errors += [f"{name}: must be > 0, got {v}" for name, v in values.items() if v <= 0]
+    if not 0 <= delay < s.server.rpc_timeout_s:
+        errors.append("not_onboarded.refusal_delay_s: must be >= 0 and below "
+                      f"server.rpc_timeout_s ({s.server.rpc_timeout_s:g}), got {delay}")
     for name in ("reports_burst", "bytes_burst"):
         if 0 < getattr(s.not_onboarded, name) < 1:
             errors.append(f"not_onboarded.{name}: must be >= 1")
@@ -266,6 +287,14 @@ def _check_limits(s: Settings) -> list[str]:
     if s.retention.archive_dir and not Path(s.retention.archive_dir).is_dir():
         errors.append(f"{s.retention.archive_dir}: retention archive directory not found")
     return errors
+
+
+def held_refusals(s: Settings) -> int:
+    """How many refusals the tarpit may hold at once: `max_held_refusals`, but at most half the
+    call slots report streams leave to unary calls, so held refusals can never take the slots
+    an onboarded hotspot's unary calls need, whatever the streams hold."""
+    reserve = s.server.max_concurrent_rpcs - stream_caps(s).stream_limit
+    return max(0, min(s.not_onboarded.max_held_refusals, reserve // 2))
 
 
 def stream_caps(s: Settings) -> StreamCaps:

@@ -22,8 +22,9 @@ from typing import Any
 
 import grpc
 
-from oracle.errors import BadReport, CommitTimeout, SessionError, SessionTimeout
+from oracle.errors import BadReport, CommitTimeout, SessionError, SessionTimeout, StrangersLimited
 from oracle.ingest import Ingestor, StreamGate, decode_report
+from oracle.ratelimit import Tarpit
 from oracle.servicers._status import MAPPED, abort
 from oracle.servicers._wire import decode, service, stream, unary
 from oracle.storage.repository import InsertResult
@@ -59,14 +60,17 @@ class IngestServicer:
         nonce: Callable[[int], bytes] = os.urandom,
         guard: StreamGuard | None = None,
         onboarded: Callable[[bytes], bool] | None = None,
+        tarpit: Tarpit | None = None,
     ) -> None:
         """`onboarded(key)` says whether a device key has a registration (a database read, run
-        off the event loop once per session init); None counts every key as onboarded."""
+        off the event loop once per session init); None counts every key as onboarded.
+        `tarpit` holds a unary call's refusal by the shared budget of keys not onboarded."""
         self._ingestor = ingestor
         self._limits = limits
         self._nonce = nonce
         self._guard = guard
         self._onboarded = onboarded
+        self._tarpit = tarpit
 
     async def _commit(self, future: Any) -> InsertResult:
         try:
@@ -77,7 +81,12 @@ class IngestServicer:
 
     def _unary(self, kind: str) -> grpc.RpcMethodHandler:
         async def behavior(msg: Any, raw: bytes, context: Any) -> ingest_pb2.ReportAck:
-            return _ack(await self._commit(self._ingestor.begin(kind, msg, raw=raw)))
+            try:
+                return _ack(await self._commit(self._ingestor.begin(kind, msg, raw=raw)))
+            except StrangersLimited:
+                if self._tarpit is not None:
+                    await self._tarpit.hold()
+                raise
 
         cls = {"beacon": reports_pb2.BeaconReport, "witness": reports_pb2.WitnessReport,
                "coverage": reports_pb2.CoverageReport}[kind]

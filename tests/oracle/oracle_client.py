@@ -44,11 +44,12 @@ class RunningServer:
     """An oracle server on 127.0.0.1:0 in a background event loop; tests use sync stubs."""
 
     def __init__(self, settings, operator, monotonic_s=None, extra_address=None,
-                 keepalive=None) -> None:
+                 keepalive=None, sleep=None) -> None:
         self.settings = settings
         self._keepalive = keepalive  # a pocnet.keepalive.KeepalivePolicy; None: the default
         self.operator = operator
         self._monotonic_s = monotonic_s  # injected clock of rate limits and stream guard
+        self._sleep = sleep  # injected wait of the tarpit (held refusals)
         self._extra_address = extra_address  # e.g. "[::1]:0": a second peer address
         self.extra_port: int | None = None
         self.loop = asyncio.new_event_loop()
@@ -63,6 +64,8 @@ class RunningServer:
         from oracle.server import build_oracle, create_server
 
         clock = {"monotonic_s": self._monotonic_s} if self._monotonic_s is not None else {}
+        if self._sleep is not None:
+            clock["sleep"] = self._sleep
         oracle = build_oracle(self.settings, locator=lambda: _FixedRegion(), **clock)
         policy = {"keepalive": self._keepalive} if self._keepalive is not None else {}
         server, port = create_server(self.settings, "127.0.0.1:0", oracle, **policy)

@@ -2,14 +2,21 @@
 client can against one oracle on loopback. The database grows by no more than the budget keys
 not onboarded share, and an onboarded hotspot sending meanwhile has every report acknowledged.
 Bounded: 5 s of flood, at most 20,000 reports. (Its ack latency against the flood's is measured
-by tests/bench/bench_flood.py; figures in docs/benchmarks.md.)"""
+by tests/bench/bench_flood.py; figures in docs/benchmarks.md.)
+
+And the tarpit: a refusal of that shared budget is answered only after
+`not_onboarded.refusal_delay_s`, at most `max_held_refusals` at once (the next ones at once), so
+a flooder waiting for its answers gets no more than its calls in flight per delay. Its sleep is
+injected: nothing here waits for real time."""
 
 from __future__ import annotations
 
+import asyncio
 import threading
 import time
 
 import grpc
+import pytest
 from oracle_client import RunningServer
 from oracle_factories import assertion, keypair, witness_report
 
@@ -46,7 +53,9 @@ def _flood(address: str, stop: threading.Event, counts: dict[str, int]) -> None:
 
 def test_fresh_keys_cannot_grow_the_database_beyond_their_shared_budget(oracle_settings) -> None:  # type: ignore[no-untyped-def]
     settings, operator = oracle_settings
-    settings = settings.with_("not_onboarded", **BUDGET).with_(
+    # The budget alone, refusals answered at once: the tarpit would slow this flooder (which
+    # waits for its answers) to 128 calls a second, and this test is about the disk.
+    settings = settings.with_("not_onboarded", **BUDGET, refusal_delay_s=0).with_(
         "rate_limit", per_key_rate_per_s=1000.0, per_key_burst=1000.0)  # per key: no help
     running = RunningServer(settings, operator)
     hotspot = keypair(77)
@@ -94,3 +103,125 @@ def _stored_by_others(settings, ours: bytes) -> tuple[int, int]:  # type: ignore
     finally:
         repo.close()
     return int(count), int(size)
+
+
+class HeldSleeps:
+    """The tarpit's sleep on the server's loop: each waits until the test releases it, and
+    tells the test thread it has begun."""
+
+    def __init__(self) -> None:
+        self.delays: list[float] = []
+        self.begun = threading.Semaphore(0)
+        self._waiting: list[asyncio.Future[None]] = []
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    async def __call__(self, delay_s: float) -> None:
+        self._loop = asyncio.get_running_loop()
+        future = self._loop.create_future()
+        self._waiting.append(future)
+        self.delays.append(delay_s)
+        self.begun.release()
+        await future
+
+    def wait_begun(self, n: int) -> None:
+        for _ in range(n):
+            assert self.begun.acquire(timeout=60), "no refusal was held"
+
+    def release(self) -> None:
+        if self._loop is not None:  # none began: nothing to release
+            self._loop.call_soon_threadsafe(
+                lambda: [f.set_result(None) for f in self._waiting if not f.done()])
+
+
+@pytest.fixture
+def tarpit_server(oracle_settings):  # type: ignore[no-untyped-def]
+    """One report of the shared budget (it refills once in 1,000 s), refusals held 2.5 s, at
+    most 2 at once; an onboarded hotspot with a per-key budget of 2 reports."""
+    settings, operator = oracle_settings
+    settings = settings.with_(
+        "not_onboarded", reports_per_s=0.001, reports_burst=1.0, refusal_delay_s=2.5,
+        max_held_refusals=2,
+    ).with_("rate_limit", per_key_rate_per_s=0.001, per_key_burst=2.0)
+    sleeps = HeldSleeps()
+    running = RunningServer(settings, operator, sleep=sleeps)
+    running.oracle.registry.assert_location(assertion(keypair(77), keypair(78)))
+    channel = grpc.insecure_channel(running.address)
+    submit = service_pb2_grpc.IngestServiceStub(channel).SubmitWitness
+    try:
+        yield running, sleeps, submit
+    finally:
+        sleeps.release()
+        channel.close()
+        running.close()
+
+
+def test_a_refusal_of_the_shared_budget_is_held_for_its_delay(tarpit_server) -> None:  # type: ignore[no-untyped-def]
+    _, sleeps, submit = tarpit_server
+    stranger = keypair(10_001)
+    submit(witness_report(stranger, timestamp_ns=1), timeout=30)  # the budget's one report
+    refused = submit.future(witness_report(stranger, timestamp_ns=2), timeout=30)
+    sleeps.wait_begun(1)
+    assert sleeps.delays == [2.5]
+    assert not refused.done()  # held: the server has not answered
+    sleeps.release()
+    error = refused.exception()
+    assert error is not None and error.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
+    assert "keys not onboarded share" in error.details()
+
+
+def test_beyond_max_held_refusals_are_answered_at_once(tarpit_server) -> None:  # type: ignore[no-untyped-def]
+    running, sleeps, submit = tarpit_server
+    stranger = keypair(10_002)
+    submit(witness_report(stranger, timestamp_ns=1), timeout=30)
+    held = [submit.future(witness_report(stranger, timestamp_ns=2 + i), timeout=30)
+            for i in range(2)]
+    sleeps.wait_begun(2)  # max_held_refusals = 2, both held
+    third = submit.future(witness_report(stranger, timestamp_ns=9), timeout=30)
+    error = third.exception()  # answered while the two are still held
+    assert error is not None and error.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
+    assert not any(f.done() for f in held) and running.oracle.tarpit.held == 2
+    assert len(sleeps.delays) == 2
+    sleeps.release()
+    assert all(f.exception().code() == grpc.StatusCode.RESOURCE_EXHAUSTED for f in held)
+
+
+def test_an_onboarded_keys_own_rate_limit_is_not_held(tarpit_server) -> None:  # type: ignore[no-untyped-def]
+    """The tarpit is for the budget strangers share; a hotspot over its own per-key budget
+    hears at once (its client backs off by itself)."""
+    _, sleeps, submit = tarpit_server
+    hotspot = keypair(77)
+    for i in range(2):
+        submit(witness_report(hotspot, timestamp_ns=i + 1), timeout=30)
+    with pytest.raises(grpc.RpcError) as info:
+        submit(witness_report(hotspot, timestamp_ns=3), timeout=30)
+    assert info.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
+    assert "per key" in info.value.details() and sleeps.delays == []
+
+
+def test_one_connection_may_have_at_most_max_streams_per_connection_calls(oracle_settings) -> None:  # type: ignore[no-untyped-def]
+    """The tarpit bounds refusals only for calls it can hold: the oracle tells each client
+    (HTTP/2 SETTINGS_MAX_CONCURRENT_STREAMS) to keep at most `max_streams_per_connection`
+    calls open on one connection, so a connection's refusals all fit under the held cap."""
+    import socket
+
+    import h2.config
+    import h2.connection
+    import h2.events
+
+    settings, operator = oracle_settings
+    running = RunningServer(settings.with_("connections", max_streams_per_connection=7),
+                            operator)
+    try:
+        with socket.create_connection(("127.0.0.1", running.port), timeout=30) as sock:
+            conn = h2.connection.H2Connection(h2.config.H2Configuration(client_side=True))
+            conn.initiate_connection()
+            sock.sendall(conn.data_to_send())
+            settings_seen = False
+            while not settings_seen:
+                data = sock.recv(65_536)
+                assert data, "the oracle closed the connection before its settings"
+                settings_seen = any(isinstance(e, h2.events.RemoteSettingsChanged)
+                                    for e in conn.receive_data(data))
+            assert conn.remote_settings.max_concurrent_streams == 7
+    finally:
+        running.close()

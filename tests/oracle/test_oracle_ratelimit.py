@@ -4,6 +4,8 @@ key a fresh burst."""
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
 from oracle.errors import RateLimited
@@ -96,3 +98,67 @@ def test_keys_not_onboarded_share_one_budget_of_reports_and_bytes() -> None:
         budget.take(100)  # never more than the bursts
     with pytest.raises(StrangersLimited):
         budget.take(1)
+
+
+class Sleeps:
+    """The tarpit's sleep, held until the test releases it: no real time passes."""
+
+    def __init__(self) -> None:
+        self.delays: list[float] = []
+        self.waiting: list[asyncio.Future[None]] = []
+
+    async def __call__(self, delay_s: float) -> None:
+        self.delays.append(delay_s)
+        future = asyncio.get_running_loop().create_future()
+        self.waiting.append(future)
+        await future
+
+    def release(self) -> None:
+        for future in self.waiting:
+            if not future.done():
+                future.set_result(None)
+
+
+def test_a_held_refusal_waits_its_delay_and_at_most_max_held_wait() -> None:
+    """The tarpit: each refusal waits `delay_s` (the injected sleep) before it is answered, but
+    never more than `max_held` at once; the next one is answered at once, and a place freed
+    (answered or cancelled) is taken again."""
+    from oracle.ratelimit import Tarpit
+
+    async def scenario() -> None:
+        sleeps = Sleeps()
+        tarpit = Tarpit(delay_s=2.5, max_held=2, sleep=sleeps)
+        first = asyncio.create_task(tarpit.hold())
+        second = asyncio.create_task(tarpit.hold())
+        await asyncio.sleep(0)  # both start and wait in the sleep
+        assert sleeps.delays == [2.5, 2.5] and tarpit.held == 2
+        assert not first.done() and not second.done()
+        await tarpit.hold()  # the third, at the cap: answered at once, no sleep
+        assert sleeps.delays == [2.5, 2.5]
+        second.cancel()  # its client went away: the place is free again
+        await asyncio.sleep(0)
+        assert tarpit.held == 1
+        third = asyncio.create_task(tarpit.hold())
+        await asyncio.sleep(0)
+        assert tarpit.held == 2 and len(sleeps.delays) == 3
+        sleeps.release()
+        await asyncio.gather(first, third)
+        assert tarpit.held == 0
+
+    asyncio.run(scenario())
+
+
+def test_a_tarpit_with_no_delay_or_no_place_answers_at_once() -> None:
+    from oracle.ratelimit import Tarpit
+
+    async def scenario() -> None:
+        sleeps = Sleeps()
+        await Tarpit(delay_s=0, max_held=5, sleep=sleeps).hold()
+        await Tarpit(delay_s=1, max_held=0, sleep=sleeps).hold()
+        assert sleeps.delays == []
+
+    asyncio.run(scenario())
+    with pytest.raises(ValueError):
+        Tarpit(-1, 5)
+    with pytest.raises(ValueError):
+        Tarpit(1, -1)

@@ -135,3 +135,43 @@ def test_signature_processes_in_the_file_is_a_number_or_auto(tmp_path: Path) -> 
     with pytest.raises(SettingsError, match=r"ingest\.signature_processes: must be an integer "
                                             r"or a string"):
         load(path, env={})
+
+
+@pytest.mark.parametrize(("value", "ok"), [("0", True), ("1.5", True), ("9.99", True),
+                                           ("10", False), ("-0.1", False)])
+def test_refusal_delay_is_below_the_rpc_timeout(value: str, ok: bool) -> None:
+    """A held refusal must reach a client that waits as long as the server's own unary bound
+    (server.rpc_timeout_s, 10 s) as the refusal, not as a deadline; 0 answers at once."""
+    env = {"POCNET_ORACLE_NOT_ONBOARDED_REFUSAL_DELAY_S": value}
+    if ok:
+        assert load(env=env).not_onboarded.refusal_delay_s == float(value)
+    else:
+        with pytest.raises(SettingsError, match=r"not_onboarded\.refusal_delay_s"):
+            load(env=env)
+
+
+@pytest.mark.parametrize(("rpcs", "held", "expected"), [
+    (1000, 50, 50),  # the defaults: 100 slots are left to unary calls, half may be held
+    (1000, 51, 50),  # one more than half: held to half
+    (1000, 0, 0),    # hold none
+    (70, 50, 3),     # 7 slots left to unary calls: 3 (half, rounded down)
+])
+def test_held_refusals_take_at_most_half_the_unary_slots(rpcs: int, held: int,
+                                                         expected: int) -> None:
+    """Each held refusal holds a call slot; whatever streams hold, half of the slots they leave
+    to unary calls stay free for onboarded hotspots."""
+    from oracle.settings import held_refusals
+
+    s = load(env={"POCNET_ORACLE_SERVER_MAX_CONCURRENT_RPCS": str(rpcs),
+                  "POCNET_ORACLE_NOT_ONBOARDED_MAX_HELD_REFUSALS": str(held)})
+    assert held_refusals(s) == expected
+
+
+@pytest.mark.parametrize(("section", "name"), [("not_onboarded", "max_held_refusals"),
+                                              ("connections", "max_streams_per_connection")])
+def test_held_refusals_and_streams_per_connection_are_0_or_more(section: str, name: str) -> None:
+    """0 means none held / gRPC's own stream limit; a negative count is a mistake."""
+    env = f"POCNET_ORACLE_{section.upper()}_{name.upper()}"
+    assert getattr(getattr(load(env={env: "0"}), section), name) == 0
+    with pytest.raises(SettingsError, match=rf"{section}\.{name}: must be >= 0, got -1"):
+        load(env={env: "-1"})
