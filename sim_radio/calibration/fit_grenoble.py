@@ -47,14 +47,18 @@ from sim_radio import propagation as P
 from sim_radio import reception
 from sim_radio.calibration import grenoble as G
 
-SIGMAS_DB = (6.0, 8.0, 10.0, 12.0)
-DECODE_OFFSETS_DB = (-1.0, -2.0, -3.0)
+SIGMAS_DB = (4.0, 6.0, 8.0, 10.0)
+DECODE_OFFSETS_DB = (-1.0, -2.0, -3.0, -4.0)
 DECODE_SCALES_DB = (0.5, 1.0)
 DECILES = (10, 25, 50, 75, 90)
 STEP_DB = 6.0  # the most one round moves a knot or a sensor
 LINKS = 8  # simulated links per real reception
 ROUNDS = 40  # fit iterations per σ
 MIN_SENSOR_FRAMES = 50  # sensors with fewer real frames keep the average sensor's loss
+# An end and the knot of its band both move to close the same gap; the ends move by half of it
+# so the two do not overshoot together (a hotspot heard in one band only would oscillate).
+END_GAIN = 0.5
+MIN_RECEIVER_FRAMES = 30  # hotspots with fewer real frames get a drawn installation
 
 
 def noise_floor_fit(real: G.Receptions, hotspot_ids: list[str]) -> dict[str, float]:
@@ -94,26 +98,51 @@ def non_decreasing(values: np.ndarray, weights: np.ndarray) -> np.ndarray:
 
 
 @dataclass(frozen=True)
+class Offsets:
+    """The per-end losses fitted with the curve, each relative to its frame-weighted average:
+    one per sensor (replay.sensors' order) and one per well-heard receiving hotspot
+    (replay.receivers' order)."""
+
+    sensors: np.ndarray
+    receivers: np.ndarray
+
+
+@dataclass(frozen=True)
 class Replay:
     """The real receptions and what the replay conditions on: each row's receiving-hotspot floor
-    (grenoble.site_floors) and its sensor."""
+    (grenoble.site_floors), its sensor, and its receiving hotspot when that hotspot has at least
+    MIN_RECEIVER_FRAMES frames (receiver_index −1 otherwise: its installation is drawn)."""
 
     real: G.Receptions
     floors: np.ndarray
     sensors: list[str]
     sensor_index: np.ndarray
+    receivers: list[str]
+    receiver_index: np.ndarray
 
     @classmethod
     def load(cls) -> Replay:
         real = G.load_real()
-        sensors = G.load_sensors()
-        names, index = np.unique(np.array(sensors), return_inverse=True)
-        return cls(real, G.site_floors(real, G.load_hotspot_ids()), names.tolist(), index)
+        ids = G.load_hotspot_ids()
+        names, index = np.unique(np.array(G.load_sensors()), return_inverse=True)
+        hs, h_index, h_count = np.unique(np.array(ids), return_inverse=True, return_counts=True)
+        kept = np.flatnonzero(h_count >= MIN_RECEIVER_FRAMES)
+        remap = np.full(hs.size, -1)
+        remap[kept] = np.arange(kept.size)
+        return cls(
+            real, G.site_floors(real, ids, G.load_hours()), names.tolist(), index, hs[kept].tolist(),
+            remap[h_index],
+        )
+
+    def zero(self) -> Offsets:
+        return Offsets(np.zeros(len(self.sensors)), np.zeros(len(self.receivers)))
 
     def run(
-        self, curve: P.LossCurve, channel: ch.Channel, offsets: np.ndarray, links: int
+        self, curve: P.LossCurve, channel: ch.Channel, offsets: Offsets, links: int
     ) -> tuple[G.Receptions, np.ndarray, np.ndarray]:
-        """The replay with these sensor losses: simulated links, decoded, frame weights."""
+        """The replay with these end losses: simulated links, decoded, frame weights."""
+        fitted = self.receiver_index >= 0
+        receiver = np.where(fitted, offsets.receivers[np.maximum(self.receiver_index, 0)], np.nan)
         sim, ok = G.simulate(
             self.real,
             curve,
@@ -121,9 +150,35 @@ class Replay:
             pop.HELIUM_SITING,
             links=links,
             site_floor_dbm=self.floors,
-            extra_loss_db=offsets[self.sensor_index],
+            extra_loss_db=offsets.sensors[self.sensor_index],
+            receiver_loss_db=receiver,
         )
         return sim, ok, G.frame_weights(ok, links)
+
+
+def _end_step(
+    offsets: np.ndarray,
+    index: np.ndarray,
+    sim: G.Receptions,
+    ok: np.ndarray,
+    w: np.ndarray,
+    real_rssi: np.ndarray,
+    links: int,
+    min_frames: int,
+) -> np.ndarray:
+    """One round for one kind of end (sensors or receivers): each moves by the gap between its
+    simulated and real received-only median RSSI (at most STEP_DB), then all are re-centred on
+    their frame-weighted mean."""
+    frames = np.bincount(index[index >= 0], minlength=offsets.size)
+    per_link = np.repeat(index, links)
+    out = offsets.copy()
+    for j in np.flatnonzero(frames >= min_frames):
+        m = ok & (per_link == j)
+        if m.any():
+            got = G.weighted_percentile(sim.rssi_dbm[m], w[m], 50)
+            gap = got - np.median(real_rssi[index == j])
+            out[j] += np.clip(END_GAIN * gap, -STEP_DB, STEP_DB)
+    return out - np.average(out, weights=np.maximum(frames, 1e-9))
 
 
 def fit_curve(
@@ -132,45 +187,40 @@ def fit_curve(
     channel: ch.Channel,
     links: int,
     rounds: int,
-    start: tuple[tuple[float, ...], np.ndarray] | None = None,
-) -> tuple[P.LossCurve, np.ndarray]:
-    """The loss curve and each sensor's own loss (its siting, relative to the frame-weighted
-    average sensor), moved together until the bands and the sensors match. From Petäjäjärvi
-    2015 and no sensor loss, or from `start` (knot losses, sensor losses in replay.sensors'
-    order): a fitted preset is (nearly) a fixed point, which is how a test checks it."""
+    start: tuple[tuple[float, ...], Offsets] | None = None,
+) -> tuple[P.LossCurve, Offsets]:
+    """The loss curve, each sensor's own loss (its siting) and each well-heard receiver's own
+    loss (its antenna, cable and walls), moved together until the bands, the sensors and the
+    receivers match. From Petäjäjärvi 2015 and no end losses, or from `start` (knot losses,
+    offsets): a fitted preset is (nearly) a fixed point, which is how a test checks it."""
     real = replay.real
     bands = G.band_stats(real)
     target = np.array([b.rssi_median for b in bands])
     weights = np.array([b.count for b in bands], dtype=np.float64)
-    sensor_target = np.array(
-        [np.median(real.rssi_dbm[replay.sensor_index == j]) for j in range(len(replay.sensors))]
-    )
-    frames = np.bincount(replay.sensor_index)
     loss = np.array(P.PETAJAJARVI_2015.median_loss_db(np.array(P.GRENOBLE_KNOTS_M), G.FREQ_HZ,
                                                        strict=False))
-    offsets = np.zeros(len(replay.sensors))
+    offsets = replay.zero()
     if start is not None:
-        loss, offsets = np.array(start[0], dtype=np.float64), np.array(start[1], np.float64)
+        loss, offsets = np.array(start[0], dtype=np.float64), start[1]
     curve = replace(P.GRENOBLE_2023, loss_db=tuple(loss), shadowing_sigma_db=sigma_db)
-    per_link = np.repeat(replay.sensor_index, links)
     for _ in range(rounds):
         sim, ok, w = replay.run(curve, channel, offsets, links)
         gap = np.array([b.rssi_median for b in G.band_stats(sim, ok, w)]) - target
-        for j in np.flatnonzero(frames >= MIN_SENSOR_FRAMES):
-            m = ok & (per_link == j)
-            if m.any():
-                got = G.weighted_percentile(sim.rssi_dbm[m], w[m], 50)
-                offsets[j] += np.clip(got - sensor_target[j], -STEP_DB, STEP_DB)
-        offsets -= np.average(offsets, weights=frames)
+        offsets = Offsets(
+            _end_step(offsets.sensors, replay.sensor_index, sim, ok, w, real.rssi_dbm, links,
+                      MIN_SENSOR_FRAMES),
+            _end_step(offsets.receivers, replay.receiver_index, sim, ok, w, real.rssi_dbm, links,
+                      MIN_RECEIVER_FRAMES),
+        )
         if np.all(np.abs(gap) <= 0.5):
             break
         loss = non_decreasing(loss + np.clip(1.2 * gap, -STEP_DB, STEP_DB), weights)
         curve = replace(curve, loss_db=tuple(float(x) for x in np.round(loss, 1)))
-    return curve, np.round(offsets, 1)
+    return curve, Offsets(np.round(offsets.sensors, 1), np.round(offsets.receivers, 1))
 
 
 def residuals(
-    replay: Replay, curve: P.LossCurve, channel: ch.Channel, offsets: np.ndarray, links: int
+    replay: Replay, curve: P.LossCurve, channel: ch.Channel, offsets: Offsets, links: int
 ) -> tuple[list[dict], np.ndarray, dict[str, float]]:
     """Per band real and simulated medians, pooled RSSI decile gaps, share below SF12's floor."""
     real = replay.real
@@ -204,6 +254,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--links", type=int, default=LINKS, help="simulated links per reception")
     parser.add_argument("--rounds", type=int, default=ROUNDS, help="fit iterations per σ")
     parser.add_argument("--json", action="store_true", help="machine-readable output")
+    parser.add_argument(
+        "--write", action="store_true", help=f"rewrite {G.RECEIVERS_JSON.name} with the fit"
+    )
     args = parser.parse_args(argv)
     if args.links < 1 or args.rounds < 1:
         print("fit_grenoble: --links and --rounds must be at least 1", file=sys.stderr)
@@ -237,7 +290,8 @@ def main(argv: list[str] | None = None) -> int:
         "knots_m": list(curve.knots_m),
         "loss_db": list(curve.loss_db),
         "shadowing_sigma_db": curve.shadowing_sigma_db,
-        "sensor_loss_db": dict(zip(replay.sensors, offsets.tolist(), strict=True)),
+        "sensor_loss_db": dict(zip(replay.sensors, offsets.sensors.tolist(), strict=True)),
+        "receiver_loss_db": dict(zip(replay.receivers, offsets.receivers.tolist(), strict=True)),
         "decode_offset_db": offset,
         "decode_scale_db": scale,
         "bands": rows,
@@ -246,6 +300,11 @@ def main(argv: list[str] | None = None) -> int:
         ),
         "snr_below_sf12_floor_share": below,
     }
+    if args.write:
+        G.RECEIVERS_JSON.write_text(
+            json.dumps({"receiver_loss_db": result["receiver_loss_db"]}, indent=1, sort_keys=True)
+            + "\n"
+        )
     if args.json:
         print(json.dumps(result, indent=2))
         return 0
