@@ -206,6 +206,8 @@ def fit_curve(
     for _ in range(rounds):
         sim, ok, w = replay.run(curve, channel, offsets, links)
         gap = np.array([b.rssi_median for b in G.band_stats(sim, ok, w)]) - target
+        # A band of which nothing was decoded is far too weak: lower its loss by a full step.
+        gap = np.where(np.isnan(gap), -STEP_DB, gap)
         offsets = Offsets(
             _end_step(offsets.sensors, replay.sensor_index, sim, ok, w, real.rssi_dbm, links,
                       MIN_SENSOR_FRAMES),
