@@ -104,8 +104,8 @@ HELIUM = Channel(
     fading_max_db=6.0,
     shadowing_time_share=0.2,
     noise_time_sigma_db=3.0,
-    decode_offset_db=-3.0,
-    decode_scale_db=0.5,
+    decode_offset_db=-2.0,
+    decode_scale_db=1.0,
     offline_share=0.1,
     open_path_m=OPEN_PATH_M,
 )

@@ -54,6 +54,7 @@ DECILES = (10, 25, 50, 75, 90)
 STEP_DB = 6.0  # the most one round moves a knot or a sensor
 LINKS = 8  # simulated links per real reception
 ROUNDS = 40  # fit iterations per σ
+DECODE_PASSES = 4  # curve and decoding rule refitted in turn at most this often
 MIN_SENSOR_FRAMES = 50  # sensors with fewer real frames keep the average sensor's loss
 # An end and the knot of its band both move to close the same gap; the ends move by half of it
 # so the two do not overshoot together (a hotspot heard in one band only would oscillate).
@@ -119,6 +120,7 @@ class Replay:
     sensor_index: np.ndarray
     receivers: list[str]
     receiver_index: np.ndarray
+    hotspot_index: np.ndarray  # every row's receiving hotspot, fitted or not
 
     @classmethod
     def load(cls) -> Replay:
@@ -129,9 +131,20 @@ class Replay:
         kept = np.flatnonzero(h_count >= MIN_RECEIVER_FRAMES)
         remap = np.full(hs.size, -1)
         remap[kept] = np.arange(kept.size)
+        floors = G.site_floors(real, ids, G.load_hours())
         return cls(
-            real, G.site_floors(real, ids, G.load_hours()), names.tolist(), index, hs[kept].tolist(),
-            remap[h_index],
+            real, floors, names.tolist(), index, hs[kept].tolist(), remap[h_index], h_index
+        )
+
+    def band_links(self) -> np.ndarray:
+        """Distinct (sensor, receiving hotspot) pairs per band of BANDS_KM: what the monotone
+        step weighs a band by. A pair's frames share one path, one shadowing: 1,067 of the
+        10–15 km band's 1,087 frames are one sensor heard by one hotspot, one link's evidence."""
+        d = self.real.distance_m
+        pair = self.sensor_index.astype(np.int64) * 1_000_000 + self.hotspot_index
+        return np.array(
+            [np.unique(pair[(d >= lo * 1000) & (d < hi * 1000)]).size for lo, hi in G.BANDS_KM],
+            dtype=np.float64,
         )
 
     def zero(self) -> Offsets:
@@ -196,7 +209,7 @@ def fit_curve(
     real = replay.real
     bands = G.band_stats(real)
     target = np.array([b.rssi_median for b in bands])
-    weights = np.array([b.count for b in bands], dtype=np.float64)
+    weights = replay.band_links()
     loss = np.array(P.PETAJAJARVI_2015.median_loss_db(np.array(P.GRENOBLE_KNOTS_M), G.FREQ_HZ,
                                                        strict=False))
     offsets = replay.zero()
@@ -251,6 +264,36 @@ def residuals(
     return rows, pooled, below
 
 
+def _best_sigma(
+    replay: Replay, channel: ch.Channel, weights: np.ndarray, links: int, rounds: int
+) -> tuple[P.LossCurve, Offsets]:
+    """Step 3: each σ of SIGMAS_DB fitted as in step 2; the smallest mean band gap (RSSI plus
+    SNR, bands weighted by their real count) wins."""
+    best = None
+    for sigma in SIGMAS_DB:
+        curve, offsets = fit_curve(replay, sigma, channel, links, rounds)
+        rows, _, _ = residuals(replay, curve, channel, offsets, links)
+        gaps = np.abs([r["rssi_sim"] - r["rssi_real"] for r in rows])
+        gaps += np.abs([r["snr_sim"] - r["snr_real"] for r in rows])
+        score = float((gaps * weights).sum() / weights.sum())
+        if best is None or score < best[0]:
+            best = (score, curve, offsets)
+    return best[1], best[2]  # type: ignore[index]
+
+
+def _decoding(
+    replay: Replay, curve: P.LossCurve, channel: ch.Channel, offsets: Offsets, links: int
+) -> ch.Channel:
+    """Step 4: the 50 % point and width that give the real share of SNR below the floor."""
+    fits = []
+    for offset, scale in itertools.product(DECODE_OFFSETS_DB, DECODE_SCALES_DB):
+        trial = replace(channel, decode_offset_db=offset, decode_scale_db=scale)
+        _, _, below = residuals(replay, curve, trial, offsets, links)
+        fits.append((abs(below["sim"] - below["real"]), offset, scale))
+    _, offset, scale = min(fits)
+    return replace(channel, decode_offset_db=offset, decode_scale_db=scale)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--links", type=int, default=LINKS, help="simulated links per reception")
@@ -266,26 +309,17 @@ def main(argv: list[str] | None = None) -> int:
     replay = Replay.load()
     real = replay.real
     noise = noise_floor_fit(real, G.load_hotspot_ids())
-    channel = ch.HELIUM
     weights = np.array([b.count for b in G.band_stats(real)], dtype=np.float64)
-    best = None
-    for sigma in SIGMAS_DB:
-        curve, offsets = fit_curve(replay, sigma, channel, args.links, args.rounds)
-        rows, _, _ = residuals(replay, curve, channel, offsets, args.links)
-        gaps = np.abs([r["rssi_sim"] - r["rssi_real"] for r in rows])
-        gaps += np.abs([r["snr_sim"] - r["snr_real"] for r in rows])
-        score = float((gaps * weights).sum() / weights.sum())
-        if best is None or score < best[0]:
-            best = (score, curve, offsets)
-    _, curve, offsets = best  # type: ignore[misc]
-    # Soft decoding: the 50 % point and width that give the real share of SNR below the floor.
-    fits = []
-    for offset, scale in itertools.product(DECODE_OFFSETS_DB, DECODE_SCALES_DB):
-        trial = replace(channel, decode_offset_db=offset, decode_scale_db=scale)
-        _, _, below = residuals(replay, curve, trial, offsets, args.links)
-        fits.append((abs(below["sim"] - below["real"]), offset, scale))
-    _, offset, scale = min(fits)
-    channel = replace(channel, decode_offset_db=offset, decode_scale_db=scale)
+    # The curve is fitted under a decoding rule and the rule chosen given the curve, so the two
+    # alternate from a fixed start (the previous fit's −3 dB, 1 dB) until the rule repeats.
+    channel = replace(ch.HELIUM, decode_offset_db=-3.0, decode_scale_db=1.0)
+    for _ in range(DECODE_PASSES):
+        curve, offsets = _best_sigma(replay, channel, weights, args.links, args.rounds)
+        chosen = _decoding(replay, curve, channel, offsets, args.links)
+        if chosen == channel:
+            break
+        channel = chosen
+    offset, scale = channel.decode_offset_db, channel.decode_scale_db
     rows, pooled, below = residuals(replay, curve, channel, offsets, args.links)
     result = {
         "noise": noise,

@@ -47,12 +47,12 @@ RADIO_KIND = "sx1302"
 # average sensor, fitted with the loss curve by fit_grenoble.py (which prints these). The replay
 # adds them; the mesh's hotspot-to-hotspot links carry the average sensor's, i.e. the curve.
 SENSOR_LOSS_DB = {
-    "ELSYS_EMS_B1C1_PERRET_SOO": -7.5,
-    "FTD_20CA0": 3.0,
-    "FTD_20CAC_TS": -6.5,
-    "FTD_20CBC": 11.0,
-    "FTP_20CA0": 6.0,
-    "IMST_C727B": 8.5,
+    "ELSYS_EMS_B1C1_PERRET_SOO": -6.6,
+    "FTD_20CA0": 1.9,
+    "FTD_20CAC_TS": -6.1,
+    "FTD_20CBC": 11.4,
+    "FTP_20CA0": 6.9,
+    "IMST_C727B": 8.4,
 }
 # Each well-heard receiving hotspot's own loss (its antenna, cable and walls) relative to the
 # siting's mean installation, fitted with the curve by fit_grenoble.py (`--write` rewrites it).
@@ -100,7 +100,7 @@ def load_real(path: Path = UPLINKS_CSV) -> Receptions:
 
 # A hotspot's floor is measured from its frames with a negative SNR (above 0 dB the reported
 # SNR saturates); with fewer than this many such frames it stays unknown.
-MIN_FLOOR_FRAMES = 10
+MIN_FLOOR_FRAMES = 5
 
 
 # An hour's floor replaces the hotspot's where that hour has at least this many such frames.
