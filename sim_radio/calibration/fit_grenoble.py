@@ -1,33 +1,36 @@
-"""Fit the `grenoble2023` preset, the sensors' losses and the HELIUM noise floor to the real
-Grenoble receptions.
+"""Fit the `grenoble2023` preset, the sensors' and receivers' losses, the decoding rule and the
+HELIUM noise floor to the real Grenoble receptions.
 
-    python -m sim_radio.calibration.fit_grenoble [--links 8] [--rounds 40] [--json]
+    python -m sim_radio.calibration.fit_grenoble [--links 8] [--rounds 40] [--json] [--write]
 
-The replay is of the real pairs (grenoble.py): each simulated link is heard at the real
-receiving hotspot's measured floor and carries its real sensor's own loss; each real frame
-counts once among the decoded. Steps, each printed so docs/simulator-models.md can quote them:
+The replay is of the real pairs (grenoble.py): each simulated link is heard at the floor the
+real receiving hotspot measured in that hour (or over the campaign), carries its real sensor's
+own loss and, for a hotspot with at least MIN_RECEIVER_FRAMES frames, that hotspot's own
+installation loss; each real frame counts once among the decoded. Steps, each printed so
+docs/simulator-models.md can quote them:
 
 1. Noise floor. Where the SNR is negative, RSSI − SNR is the floor the receiver measured (noise
    plus interference); above 0 dB the reported SNR saturates and says nothing of the floor. Per
-   hotspot (≥ 10 such frames) its median is the site's floor (the replay's, and the mesh's
-   distribution: their spread across hotspots is the site excess's σ, the spread within a
-   hotspot the hourly wobble).
-2. Loss curve and sensor losses. One knot per distance band at the band's geometric centre,
-   one constant loss per sensor (relative to the frame-weighted average sensor). Start from
-   Petäjäjärvi 2015 and no sensor loss, then repeat: replay the chain, move each knot by the
-   gap between the simulated and the real received-only median RSSI of its band and each
-   sensor's loss by the gap of its own median. After each round the knots are made
-   non-decreasing with distance (weighted least squares, each band weighted by its real
-   count): a median loss never falls with distance, and the mesh sizes its index on it.
+   hotspot (≥ 10 such frames) its median gives the mesh's distribution: their spread across
+   hotspots is the site excess's σ, the spread within a hotspot the hourly wobble.
+2. Loss curve, sensor and receiver losses. One knot per distance band at the band's geometric
+   centre, one constant loss per sensor and per well-heard receiver (each relative to its
+   frame-weighted average). Start from Petäjäjärvi 2015 and no end losses, then repeat: replay
+   the chain, move each knot by the gap between the simulated and the real received-only
+   median RSSI of its band, each end's loss by half the gap of its own median. After each
+   round the knots are made non-decreasing with distance (weighted least squares, each band
+   weighted by its distinct sensor–hotspot links): a median loss never falls with distance,
+   and the mesh sizes its index on it.
 3. Shadowing σ: each of a few values is fitted as in 2; the one with the smallest mean band
    gap (RSSI plus SNR, bands weighted by their real count) wins.
 4. Soft decoding: the 50 % point below the SF's nominal floor and the logistic's width that
-   give the real share of frames reported below the SF12 floor.
+   give the real share of frames reported below the SF12 floor. Steps 2–3 and 4 alternate
+   until the rule repeats.
 
 The printed knots, losses and σ are pasted into sim_radio/propagation.py (GRENOBLE_*), the
-sensor losses into grenoble.py (SENSOR_LOSS_DB); the channel and siting constants into
-sim_radio/channel.py (HELIUM) and population.py. The preset is a fixed point of step 2, which
-tests/sim_radio/calibration checks in a few seconds.
+sensor losses into grenoble.py (SENSOR_LOSS_DB), the decoding rule into sim_radio/channel.py
+(HELIUM); `--write` rewrites the receivers' losses (grenoble.RECEIVERS_JSON). The preset is a
+fixed point of step 2, which tests/sim_radio/calibration checks in a few seconds.
 """
 
 from __future__ import annotations

@@ -9,11 +9,13 @@ the receiver's noise-plus-interference floor and soft decoding (the same `channe
 the mesh uses), and keep those decoded. Then per distance band: median RSSI, median SNR and the
 SNR's lower tail, real against simulated.
 
-The replay is of the real pairs: each simulated link is heard at the real receiving hotspot's
-measured floor (site_floors), carries its real sensor's own loss (SENSOR_LOSS_DB), and each
-real reception weighs one among the decoded (frame_weights). Which hotspots hear which
-distances, and which sensor sends from where, is Grenoble's geography; what the model must
-explain is what a received frame looks like given that.
+The replay is of the real pairs: each simulated link is heard at the floor the real receiving
+hotspot measured in that hour (site_floors), carries its real sensor's own loss
+(SENSOR_LOSS_DB) and, for a well-heard hotspot, that hotspot's own installation loss
+(RECEIVERS_JSON) instead of a drawn one; each real reception weighs one among the decoded
+(frame_weights). Which hotspots hear which distances, how each is installed, and which sensor
+sends from where and when, is Grenoble's geography and history; what the model must explain is
+what a received frame looks like given that.
 """
 
 from __future__ import annotations

@@ -64,3 +64,27 @@ def test_the_preset_is_a_fixed_point_of_the_fit() -> None:
     assert P.GRENOBLE_SIGMA_DB in F.SIGMAS_DB
     assert ch.HELIUM.decode_scale_db in F.DECODE_SCALES_DB
     assert ch.HELIUM.decode_offset_db in F.DECODE_OFFSETS_DB
+
+
+def test_bands_weigh_their_distinct_links_not_their_frames() -> None:
+    # 0–0.5 km: two frames of sensor 0 at hotspot 0 and one of sensor 1 there: two links.
+    # 10–15 km: five frames of one sensor at one hotspot: one link, however many frames.
+    d = np.array([300.0, 300.0, 300.0] + [12_000.0] * 5)
+    real = G.Receptions(d, np.zeros(8), np.zeros(8), np.full(8, 12))
+    replay = F.Replay(
+        real, np.zeros(8), ["s0", "s1"], np.array([0, 0, 1, 0, 0, 0, 0, 0]), [], np.full(8, -1),
+        np.array([0, 0, 0, 1, 1, 1, 1, 1]),
+    )
+    assert replay.band_links().tolist() == [2, 0, 0, 0, 0, 0, 0, 1]
+
+
+def test_the_real_bands_links_are_counted_from_the_data() -> None:
+    replay = F.Replay.load()
+    sensors, hotspots = G.load_sensors(), G.load_hotspot_ids()
+    d = replay.real.distance_m
+    expected = [
+        len({(sensors[i], hotspots[i]) for i in np.flatnonzero((d >= lo * 1e3) & (d < hi * 1e3))})
+        for lo, hi in G.BANDS_KM
+    ]
+    assert replay.band_links().tolist() == expected
+    assert expected[-2:] == [33, 8]  # docs/simulator-models.md: 149 frames, 1,087 frames
