@@ -118,7 +118,7 @@ class Replay:
     MIN_RECEIVER_FRAMES frames (receiver_index −1 otherwise: its installation is drawn)."""
 
     real: G.Receptions
-    floors: np.ndarray
+    floors: G.Floors
     sensors: list[str]
     sensor_index: np.ndarray
     receivers: list[str]
@@ -134,7 +134,7 @@ class Replay:
         kept = np.flatnonzero(h_count >= MIN_RECEIVER_FRAMES)
         remap = np.full(hs.size, -1)
         remap[kept] = np.arange(kept.size)
-        floors = G.site_floors(real, ids, G.load_hours())
+        floors = G.measured_floors(real, ids, G.load_hours())
         return cls(
             real, floors, names.tolist(), index, hs[kept].tolist(), remap[h_index], h_index
         )
@@ -165,7 +165,8 @@ class Replay:
             channel,
             pop.HELIUM_SITING,
             links=links,
-            site_floor_dbm=self.floors,
+            site_floor_dbm=self.floors.dbm,
+            floor_is_hourly=self.floors.hourly,
             extra_loss_db=offsets.sensors[self.sensor_index],
             receiver_loss_db=receiver,
         )

@@ -49,12 +49,12 @@ RADIO_KIND = "sx1302"
 # average sensor, fitted with the loss curve by fit_grenoble.py (which prints these). The replay
 # adds them; the mesh's hotspot-to-hotspot links carry the average sensor's, i.e. the curve.
 SENSOR_LOSS_DB = {
-    "ELSYS_EMS_B1C1_PERRET_SOO": -6.6,
-    "FTD_20CA0": 1.9,
-    "FTD_20CAC_TS": -6.1,
-    "FTD_20CBC": 11.4,
-    "FTP_20CA0": 6.9,
-    "IMST_C727B": 8.4,
+    "ELSYS_EMS_B1C1_PERRET_SOO": -6.7,
+    "FTD_20CA0": 2.3,
+    "FTD_20CAC_TS": -5.7,
+    "FTD_20CBC": 11.8,
+    "FTP_20CA0": 6.8,
+    "IMST_C727B": 7.3,
 }
 # Each well-heard receiving hotspot's own loss (its antenna, cable and walls) relative to the
 # siting's mean installation, fitted with the curve by fit_grenoble.py (`--write` rewrites it).
@@ -114,9 +114,25 @@ def load_hours(path: Path = UPLINKS_CSV) -> list[str]:
     return [row["date_utc"][:13] for row in _rows(path)]
 
 
+@dataclass(frozen=True)
+class Floors:
+    """Each real reception's receiving-hotspot floor (NaN where unknown) and whether it is that
+    hour's own measurement (else the hotspot's median over the campaign)."""
+
+    dbm: NDArray[np.float64]
+    hourly: NDArray[np.bool_]
+
+
 def site_floors(
     real: Receptions, hotspot_ids: list[str], hours: list[str] | None = None
 ) -> NDArray[np.float64]:
+    """The floors of measured_floors, without saying which are hourly."""
+    return measured_floors(real, hotspot_ids, hours).dbm
+
+
+def measured_floors(
+    real: Receptions, hotspot_ids: list[str], hours: list[str] | None = None
+) -> Floors:
     """Each real reception's receiving-hotspot floor: the median RSSI − SNR over that hotspot's
     frames with a negative SNR (noise plus interference as its radio measured it), NaN for the
     hotspots with fewer than MIN_FLOOR_FRAMES of them.
@@ -126,11 +142,12 @@ def site_floors(
     next (a neighbour's gateway, traffic on the channel, a moved antenna), and a hotspot's
     frames from a near sensor may all fall in a quiet spell. An hour with strong frames only
     bounds the floor from above (their RSSI − SNR: a reported SNR saturates, it never exceeds
-    the true one)."""
+    the true one); where that bound lowers the floor, it is the hour's too."""
     ids = np.array(hotspot_ids)
     floor = real.rssi_dbm - real.snr_db
     neg = real.snr_db < 0
     out = np.full(ids.size, np.nan)
+    hourly = np.zeros(ids.size, dtype=bool)
     for hid in np.unique(ids):
         mine = ids == hid
         m = mine & neg
@@ -143,11 +160,15 @@ def site_floors(
             m = mine & neg
             if m.sum() >= MIN_HOUR_FLOOR_FRAMES:
                 out[mine] = float(np.median(floor[m]))
+                hourly[mine] = True
             elif (mine & ~neg).sum() >= MIN_HOUR_FLOOR_FRAMES:
                 # Only strong frames that hour: a reported SNR never exceeds the true one, so
                 # RSSI − SNR is at or above the floor: the hour was at least that quiet.
-                out[mine] = np.fmin(out[mine], float(np.median(floor[mine & ~neg])))
-    return out
+                bound = float(np.median(floor[mine & ~neg]))
+                lower = mine & ~(out <= bound)  # NaN (unknown) or above the bound
+                out[lower] = bound
+                hourly[lower] = True
+    return Floors(out, hourly)
 
 
 def sensor_loss_db(sensors: list[str]) -> NDArray[np.float64]:
@@ -191,14 +212,16 @@ def simulate(
     site_floor_dbm: NDArray[np.float64] | None = None,
     extra_loss_db: NDArray[np.float64] | None = None,
     receiver_loss_db: NDArray[np.float64] | None = None,
+    floor_is_hourly: NDArray[np.bool_] | None = None,
 ) -> tuple[Receptions, NDArray[np.bool_]]:
     """`links` simulated links per real reception; returns them all and which were decoded.
 
     With `site_floor_dbm` (one per real reception, NaN where unknown; see site_floors) each
     simulated link is heard at the real receiving hotspot's own measured floor instead of a
     floor drawn from the siting: which hotspots hear which distances is the city's geography,
-    and a noisy rooftop that hears the 2–3 km band only reports strong frames. A known floor is
-    the one measured at the time (site_floors with hours), so no hourly wobble is drawn on it.
+    and a noisy rooftop that hears the 2–3 km band only reports strong frames. Where
+    `floor_is_hourly` (measured_floors) says a known floor is that hour's own measurement, no
+    hourly wobble is drawn on it; a campaign median gets the wobble as a drawn floor does.
 
     With `receiver_loss_db` (one per real reception, NaN where unknown; see receiver_losses)
     the receiving hotspot's own installation (gain, cable, walls) is that fixed loss relative to
@@ -235,7 +258,8 @@ def simulate(
     if site_floor_dbm is not None:
         known = np.repeat(site_floor_dbm, links)
         site = np.where(np.isnan(known), site, known)
-        wobble = np.where(np.isnan(known), wobble, 0.0)
+        if floor_is_hourly is not None:
+            wobble = np.where(np.repeat(floor_is_hourly, links), 0.0, wobble)
     floor = site + wobble
     demod = np.array([link.DEMOD_SNR_FLOOR_DB[s] for s in range(7, 13)])[sf - 7]
     ok = ch.decoded(channel, power - floor, demod, seed, tx, rx, events)

@@ -58,7 +58,9 @@ def test_the_preset_is_a_fixed_point_of_the_fit() -> None:
     )
     assert not np.isnan(start[1].receivers).any()
     curve, got = F.fit_curve(replay, P.GRENOBLE_SIGMA_DB, ch.HELIUM, F.LINKS, 1, start=start)
-    assert np.abs(np.array(curve.loss_db) - P.GRENOBLE_LOSS_DB).max() <= 1.0
+    # A round moves a knot by 1.2 × its band's gap, and band medians come in whole dB (the
+    # radios' RSSI step): a fixed point moves no knot by more than 1.2 × 1 dB.
+    assert np.abs(np.array(curve.loss_db) - P.GRENOBLE_LOSS_DB).max() <= 1.2 + 1e-9
     assert np.abs(got.sensors - start[1].sensors).max() <= 0.5
     assert np.abs(got.receivers - start[1].receivers).max() <= 1.0
     assert P.GRENOBLE_SIGMA_DB in F.SIGMAS_DB
@@ -72,7 +74,12 @@ def test_bands_weigh_their_distinct_links_not_their_frames() -> None:
     d = np.array([300.0, 300.0, 300.0] + [12_000.0] * 5)
     real = G.Receptions(d, np.zeros(8), np.zeros(8), np.full(8, 12))
     replay = F.Replay(
-        real, np.zeros(8), ["s0", "s1"], np.array([0, 0, 1, 0, 0, 0, 0, 0]), [], np.full(8, -1),
+        real,
+        G.Floors(np.zeros(8), np.zeros(8, bool)),
+        ["s0", "s1"],
+        np.array([0, 0, 1, 0, 0, 0, 0, 0]),
+        [],
+        np.full(8, -1),
         np.array([0, 0, 0, 1, 1, 1, 1, 1]),
     )
     assert replay.band_links().tolist() == [2, 0, 0, 0, 0, 0, 0, 1]
