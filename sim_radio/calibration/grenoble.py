@@ -148,27 +148,32 @@ def measured_floors(
     neg = real.snr_db < 0
     out = np.full(ids.size, np.nan)
     hourly = np.zeros(ids.size, dtype=bool)
-    for hid in np.unique(ids):
-        mine = ids == hid
-        m = mine & neg
-        if m.sum() >= MIN_FLOOR_FRAMES:
-            out[mine] = float(np.median(floor[m]))
+    for rows in _groups(ids):
+        m = rows[neg[rows]]
+        if m.size >= MIN_FLOOR_FRAMES:
+            out[rows] = float(np.median(floor[m]))
     if hours is not None:
-        keys = np.char.add(np.char.add(ids, "/"), np.array(hours))
-        for key in np.unique(keys):
-            mine = keys == key
-            m = mine & neg
-            if m.sum() >= MIN_HOUR_FLOOR_FRAMES:
-                out[mine] = float(np.median(floor[m]))
-                hourly[mine] = True
-            elif (mine & ~neg).sum() >= MIN_HOUR_FLOOR_FRAMES:
+        for rows in _groups(np.char.add(np.char.add(ids, "/"), np.array(hours))):
+            m = rows[neg[rows]]
+            strong = rows[~neg[rows]]
+            if m.size >= MIN_HOUR_FLOOR_FRAMES:
+                out[rows] = float(np.median(floor[m]))
+                hourly[rows] = True
+            elif strong.size >= MIN_HOUR_FLOOR_FRAMES:
                 # Only strong frames that hour: a reported SNR never exceeds the true one, so
                 # RSSI − SNR is at or above the floor: the hour was at least that quiet.
-                bound = float(np.median(floor[mine & ~neg]))
-                lower = mine & ~(out <= bound)  # NaN (unknown) or above the bound
+                bound = float(np.median(floor[strong]))
+                lower = rows[~(out[rows] <= bound)]  # NaN (unknown) or above the bound
                 out[lower] = bound
                 hourly[lower] = True
     return Floors(out, hourly)
+
+
+def _groups(labels: NDArray[np.str_]) -> list[NDArray[np.int64]]:
+    """The row indices of each distinct label (one sort, not one scan per label)."""
+    _, group = np.unique(labels, return_inverse=True)
+    order = np.argsort(group, kind="stable")
+    return np.split(order, np.flatnonzero(np.diff(group[order])) + 1)
 
 
 def sensor_loss_db(sensors: list[str]) -> NDArray[np.float64]:
