@@ -353,6 +353,9 @@ def main(argv: list[str] | None = None) -> int:
     print(f"GRENOBLE_LOSS_DB = {tuple(curve.loss_db)}")
     print(f"GRENOBLE_SIGMA_DB = {curve.shadowing_sigma_db}")
     print(f"sensor losses (dB, vs the frame-weighted average sensor): {result['sensor_loss_db']}")
+    spread = float(np.std(offsets.receivers))
+    where = f"written to {G.RECEIVERS_JSON.name}" if args.write else "--write to keep them"
+    print(f"receiver losses: {offsets.receivers.size} hotspots, σ {spread:.1f} dB ({where})")
     print(f"decode_offset_db={offset}, decode_scale_db={scale}")
     print("band km     n_real  RSSI real/sim   SNR real/sim   SNR P5 real/sim")
     for r in rows:
