@@ -312,14 +312,16 @@ PETAJAJARVI_2015 = LogDistance(
 
 # Fitted to 38,537 real Helium receptions around Grenoble (CampusIoT, 2021–2023) with the
 # HELIUM channel and siting, reception selection included, replayed at the real receivers'
-# floors with each sensor's own loss: sim_radio/calibration/fit_grenoble.py prints these
-# numbers; docs/simulator-models.md gives the residuals. Loss from the average 14 dBm sensor to
-# the hotspot's antenna port before its own siting (entry loss, gain, cable). Flat from 0.7 to
-# 6 km: received frames look alike there once floors and sensors are accounted for; which
-# links have a path at all is the channel's obstruction term (channel.open_path).
+# hourly floors, each sensor's and each well-heard receiver's own loss:
+# sim_radio/calibration/fit_grenoble.py prints these numbers; docs/simulator-models.md gives
+# the residuals. Loss from the average 14 dBm sensor to the hotspot's antenna port before its
+# own siting (entry loss, gain, cable). Nearly flat from 0.7 to 4 km, then 20 dB more from 6.1
+# to 8.7 km: received frames look alike up to a few km once floors and both ends are accounted
+# for, and little is heard beyond 7.5 km but over the valley from high sites; which links have
+# a path at all is the channel's obstruction term (channel.open_path).
 GRENOBLE_KNOTS_M = (250.0, 707.0, 1414.0, 2449.0, 3873.0, 6124.0, 8660.0, 12247.0)
-GRENOBLE_LOSS_DB = (122.2, 131.1, 131.1, 131.1, 131.1, 131.2, 134.2, 134.2)
-GRENOBLE_SIGMA_DB = 6.0
+GRENOBLE_LOSS_DB = (123.4, 124.6, 125.3, 125.3, 126.3, 130.4, 150.2, 151.4)
+GRENOBLE_SIGMA_DB = 4.0
 GRENOBLE_2023 = LossCurve(
     knots_m=GRENOBLE_KNOTS_M,
     loss_db=GRENOBLE_LOSS_DB,

@@ -123,9 +123,10 @@ def section(rows: list[dict], uniform: list[dict], where: str) -> str:
         "A load average well above 1 at the start means other work shared the machine and the",
         "times are upper bounds; peak memory is per process (ru_maxrss).",
         "",
-        "One beacon round of `sim_radio/scenarios/country.toml` (US915, 60 % in forty metro areas,",
-        "40 % rural; Helium siting, grenoble2023 preset, σ 6 dB cut at 3σ, helium channel:",
-        "obstruction, fading, daily shadowing, noise floor, soft decoding, churn; collisions on)",
+        "One beacon round of `sim_radio/scenarios/country.toml` (US915, 75 % in forty metro areas",
+        "of σ 10–20 km, 25 % rural; Helium siting, grenoble2023 preset, σ 4 dB cut at 3σ, helium",
+        "channel: obstruction, fading, daily shadowing, noise floor, soft decoding, churn;",
+        "collisions on)",
         "at each size. *Candidate links*: links with an open path strong enough to be heard or to",
         "collide, before collisions and decoding.",
         "*Round* is scheduling + propagation + collisions + reported RSSI/SNR; *reports* turns",
@@ -175,7 +176,8 @@ def main() -> int:
             row = run_one(n, layout)
             out.append(row)
             print(layout, json.dumps(row), flush=True)
-    text = section(rows, uniform, where)
+    load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
+    text = section(rows, uniform, f"{where}, at the end {load}")
     print(text)
     if not args.no_write:
         write(text)

@@ -18,7 +18,7 @@ HELIUM_HOTSPOTS = (
 
 
 @pytest.mark.parametrize(
-    ("name", "count"), [("small_town", 50), ("city", 2000), ("country", 100_000)]
+    ("name", "count"), [("small_town", 50), ("city", 400), ("country", 100_000)]
 )
 def test_shipped_scenarios_load(name: str, count: int) -> None:
     s = load_scenario(SCENARIOS / f"{name}.toml")
