@@ -11,7 +11,10 @@ lower median of the beacon's plausible lags (within `replay_ms`). Honest: a shar
 - **Relay**: a witness with at least `min_timed` receptions, and `relay_share` of its
   receptions, `relay_ms` or more after the other witnesses': it reports what a partner heard
   (perhaps beside what it hears itself) and adds the internet in between. Honest clocks are
-  never that late.
+  never that late. Or a witness whose reports copy another's: the same RSSI and SNR, not at
+  one instant, on `min_timed` or more beacons and `copy_share` of those the quieter of the
+  two reported. That catches the relay whose partner hears little (a few copies among many
+  receptions of its own) and the one whose partner's clock is off (no lag to compare).
 - **Replay**: a reception `replay_ms` or more after the transmission is a copy someone sent
   again. Whoever sent it must have heard the original in time, and its copy is heard the way
   its own beacons are heard: of the timely witnesses of that beacon, the one whose usual RSSI
@@ -28,10 +31,12 @@ from __future__ import annotations
 from collections import Counter
 
 import numpy as np
+from numpy.typing import NDArray
 
 from oracle.detect.grouped import group_count, group_lower_median, group_mean, group_median
 from oracle.detect.history import TIMELY_MS, History
 from oracle.detect.model import DetectParams, Finding
+from oracle.detect.shared import identical_rows
 
 MIN_REPLAYS = 2
 # Named the sender of at least this share of the replayed beacons it could have sent (heard
@@ -73,18 +78,58 @@ def relay(history: History, params: DetectParams) -> list[Finding]:
     relayed = group_count(w.witness[late], n)
     median = group_median(w.witness[late], lag[late], n)
     with np.errstate(invalid="ignore", divide="ignore"):
-        share = relayed / count
-    flagged = (relayed >= params.min_timed) & (share >= params.relay_share)
+        share = np.nan_to_num(relayed / count)
+    copied = copies(history, params)
+    late_enough = (relayed >= params.min_timed) & (share >= params.relay_share)
+    flagged = late_enough | (copied >= params.min_timed)
     return [
         Finding(
             detector="relay_latency",
             hotspots=(history.hotspots.keys[i],),
-            score=float(share[i] / params.relay_share),
+            score=float(max(share[i] / params.relay_share, copied[i] / params.min_timed)),
             evidence={"late_reports": int(relayed[i]), "reports": int(count[i]),
-                      "median_ms_after_other_witnesses": round(float(median[i]), 1)},
+                      "median_ms_after_other_witnesses": round(float(median[i]), 1),
+                      "copies_of_another_witness": int(copied[i])},
         )
         for i in np.flatnonzero(flagged)
     ]
+
+
+def copies(history: History, params: DetectParams) -> NDArray[np.int64]:
+    """Per hotspot, the beacons it reported as a copy of another witness's reception (0 for
+    all but the copiers of pairs that copy on `copy_share` of the quieter one's beacons)."""
+    w = history.witnesses
+    n = len(history.hotspots)
+    out = np.zeros(n, dtype=np.int64)
+    ra, rb = identical_rows(w)
+    apart = np.abs(w.witness_timestamp_ms[ra] - w.witness_timestamp_ms[rb]) > params.same_stamp_ms
+    ra, rb = ra[apart], rb[apart]
+    if ra.size == 0:
+        return out
+    # Order each pair (a < b), and count its beacons and each hotspot's beacons once.
+    swap = w.witness[ra] > w.witness[rb]
+    ra, rb = np.where(swap, rb, ra), np.where(swap, ra, rb)
+    beacons = int(w.beacon.max()) + 1
+    reported = group_count(np.unique(w.witness.astype(np.int64) * beacons + w.beacon) // beacons,
+                           n)
+    pair = w.witness[ra].astype(np.int64) * n + w.witness[rb]
+    lag_a = w.witness_timestamp_ms[ra] - w.beacon_timestamp_ms[ra]
+    lag_b = w.witness_timestamp_ms[rb] - w.beacon_timestamp_ms[rb]
+    timed = (np.abs(lag_a) < params.replay_ms) & (np.abs(lag_b) < params.replay_ms)
+    for p in np.unique(pair).tolist():
+        a, b = divmod(p, n)
+        rows = pair == p
+        count = np.unique(w.beacon[ra[rows]]).size
+        if count < params.min_timed or count < params.copy_share * min(reported[a], reported[b]):
+            continue
+        if timed[rows].any():  # the copy is the later one, by the internet in between
+            later = float(np.median(lag_a[rows & timed] - lag_b[rows & timed]))
+            copier = (a if later > 0 else b) if abs(later) >= params.relay_ms else -1
+        else:  # a clock too far off to compare: the copier reports its own receptions too
+            copier = (a if reported[a] > reported[b] else b) if reported[a] != reported[b] else -1
+        if copier >= 0:
+            out[copier] += count
+    return out
 
 
 def clock(history: History, params: DetectParams) -> list[Finding]:

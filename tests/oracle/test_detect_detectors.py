@@ -99,6 +99,22 @@ def beacon_relay(world: World) -> set[str]:
     return {"h45"}
 
 
+def relay_of_a_quiet_partner(world: World) -> set[str]:
+    """A relay that reports its own receptions too, and copies a partner 15 km out that
+    hears one neighbour: a few late receptions among many of its own (under relay_share)."""
+    relay = world.nodes["h45"]
+    relay.relay_from, relay.relay_keeps_own = "rural_b", True
+    return {"h45"}
+
+
+def relay_of_a_partner_with_a_wrong_clock(world: World) -> set[str]:
+    """As above, and the partner's clock is 5 h off: the relay's copies are the only
+    receptions of those beacons with a plausible time, so no lag shows them late."""
+    relay_of_a_quiet_partner(world)
+    world.nodes["rural_b"].clock_offset_ms = 5 * 3_600_000
+    return {"h45", "rural_b"}
+
+
 def replay(world: World) -> set[str]:
     world.replayers = ["h53"]
     return {"h53"}
@@ -137,6 +153,10 @@ CHEATS: dict[str, tuple[Callable[[World], set[str]], set[str]]] = {
     "collusion_ring": (collusion_ring, {"closed_cluster"}),
     "wired_cluster": (wired_cluster, {"signal_constant"}),
     "beacon_relay": (beacon_relay, {"relay_latency"}),
+    "relay_of_a_quiet_partner": (relay_of_a_quiet_partner, {"relay_latency"}),
+    # The partner is flagged for its clock, not as a relay.
+    "relay_of_a_partner_with_a_wrong_clock": (relay_of_a_partner_with_a_wrong_clock,
+                                              {"relay_latency", "clock_offset"}),
     "replay": (replay, {"replay"}),
     "clock_offset": (clock_offset, {"clock_offset"}),
     "witness_stuffing": (witness_stuffing, {"signal_constant"}),

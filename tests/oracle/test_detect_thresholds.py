@@ -78,6 +78,54 @@ def test_a_beaconer_clock_or_stamp_convention_is_no_relay() -> None:
     assert timing.relay(b.build(), P) == []
 
 
+def _copied(copies: int, partner_only: int = 0, lag_ms: float = 2 * P.relay_ms,
+            partner_clock_ms: float = 0.0) -> History:
+    """"r" reports 40 receptions of its own (beacons of "z") and `copies` of "p"'s receptions
+    of "a"'s beacons: the same RSSI and SNR, `lag_ms` after "p" (3 late of 43 is under
+    relay_share). "p" also reports `partner_only` beacons that "r" does not copy."""
+    b = builder("a", "p", "r", "z")
+    for n in range(copies):
+        rssi, snr = -100.0 - n, 5.0 + n / 10
+        witness(b, n, "a", "p", rssi=rssi, snr=snr, clock_ms=partner_clock_ms)
+        witness(b, n, "a", "r", rssi=rssi, snr=snr, lag_ms=lag_ms)
+    for n in range(40):
+        witness(b, 100 + n, "z", "r", rssi=-90.0 - n % 7)
+    for n in range(partner_only):
+        witness(b, 200 + n, "z", "p", rssi=-120.0)
+    return b.build()
+
+
+@pytest.mark.parametrize(("copies", "found"), [(P.min_timed, True), (P.min_timed - 1, False)])
+def test_relay_copies_at_min_timed(copies: int, found: bool) -> None:
+    assert flagged(timing.relay(_copied(copies), P)) == ({"r"} if found else set())
+
+
+@pytest.mark.parametrize(("partner_only", "found"), [(3, True), (4, False)])
+def test_relay_copies_share_at_its_boundary(partner_only: int, found: bool) -> None:
+    """3 copies of the 6 beacons the quieter one ("p") reported is copy_share (50 %); of 7,
+    below it."""
+    history = _copied(P.min_timed, partner_only)
+    assert flagged(timing.relay(history, P)) == ({"r"} if found else set())
+
+
+@pytest.mark.parametrize(("lag_ms", "found"), [(P.relay_ms, True), (P.relay_ms - 0.01, False),
+                                               (0.0, False)])
+def test_relay_copies_lag_at_its_boundary(lag_ms: float, found: bool) -> None:
+    """A copy relay_ms after the original names its reporter the copier; closer, the two
+    are not told apart (at 0: one instant, one antenna, which is shared.py's finding)."""
+    assert flagged(timing.relay(_copied(P.min_timed, lag_ms=lag_ms), P)) == (
+        {"r"} if found else set())
+
+
+def test_relay_copies_of_a_partner_whose_clock_is_off() -> None:
+    """The partner's clock is 5 h off: no lag to compare, and the relay's copies are the
+    only plausibly timed receptions of their beacons. The copier is the one that reports
+    receptions of its own besides."""
+    history = _copied(P.min_timed, partner_clock_ms=5 * 3_600_000)
+    assert flagged(timing.relay(history, P)) == {"r"}
+    assert flagged(timing.clock(history, P)) == {"p"}
+
+
 @pytest.mark.parametrize(("offset_ms", "found"),
                          [(P.clock_offset_ms, True), (P.clock_offset_ms - 0.01, False),
                           (-P.clock_offset_ms, True)])
