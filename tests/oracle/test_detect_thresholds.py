@@ -389,3 +389,36 @@ def test_signal_excess_at_its_boundary(stronger_db: float, found: bool) -> None:
             witness(b, n, "o", f"h{i}", rssi=14.0 - loss, beacon=f"o{n}")
         witness(b, 10 + i, "t", f"h{i}", rssi=14.0 - loss + stronger_db, beacon=f"t{i}")
     assert (flagged(signal.excess(b.build(), P)) == {"t"}) is found
+
+
+def _replayed(named: int, unexplained: int) -> History:
+    """"s" hears `named + unexplained` beacons of "a" in time; each is heard again, a replay
+    later, by "x", "y" and "z". For `named` of them the copies are heard as those three usually
+    hear "s" (−100, −105, −110 dBm): "s" sent them. For the others they are 40 dB off: "s"
+    could have sent them (it heard them, and the three usually hear it) but did not."""
+    b = builder("a", "s", "x", "y", "z")
+    usual = {"x": -100.0, "y": -105.0, "z": -110.0}
+    for n in range(3):  # how x, y and z usually hear s
+        for hearer, rssi in usual.items():
+            witness(b, 1_000 + n, "s", hearer, rssi=rssi)
+    for n in range(named + unexplained):
+        witness(b, n, "a", "s")
+        for hearer, rssi in usual.items():
+            witness(b, n, "a", hearer, rssi=rssi + (0.0 if n < named else 40.0),
+                    lag_ms=2 * P.replay_ms)
+    return b.build()
+
+
+@pytest.mark.parametrize(("named", "found"),
+                         [(timing.MIN_REPLAYS, True), (timing.MIN_REPLAYS - 1, False)])
+def test_replay_needs_min_replays(named: int, found: bool) -> None:
+    """Named for every replayed beacon it could have sent, but only that many."""
+    assert flagged(timing.replay(_replayed(named, 0), P)) == ({"s"} if found else set())
+
+
+@pytest.mark.parametrize(("unexplained", "found"), [(17, True), (18, False)])
+def test_replay_share_at_its_boundary(unexplained: int, found: bool) -> None:
+    """3 named of 20 it could have sent is REPLAY_SHARE (15 %); 3 of 21 is below it."""
+    assert timing.REPLAY_SHARE == 0.15 and timing.MIN_REPLAYS == 3
+    history = _replayed(timing.MIN_REPLAYS, unexplained)
+    assert flagged(timing.replay(history, P)) == ({"s"} if found else set())
