@@ -32,7 +32,8 @@ class DetectParams:
     fit_min_distance_m: float = 100.0
     # A hotspot whose links are, by their median, this much stronger than the network's own
     # distance law predicts for the asserted distances: it is not where it says (or relays).
-    # Honest shadowing spreads single links by ~8–10 dB; a median over ≥ 5 links moves little.
+    # Honest shadowing spreads single links by ~8–10 dB; a median over ≥ 5 links (other
+    # hotspots, each link the median of its receptions) moves little.
     excess_db: float = 15.0
     min_links: int = 5
     # Reciprocity (asymmetry.py): path loss is the same both ways, so what X hears from Y and

@@ -72,10 +72,7 @@ def excess(history: History, params: DetectParams) -> list[Finding]:
         if law is None:
             return []
         residual = law[0] + law[1] * log_d - loss  # > 0: stronger than the law predicts
-        ends = np.concatenate((w.beaconer[usable], w.witness[usable]))
-        values = np.concatenate((residual[usable], residual[usable]))
-        median = group_median(ends, values, n)
-        links = group_count(ends, n)
+        median, links = _median_over_links(w, usable, residual, n)
         flagged = (links >= params.min_links) & (median >= params.excess_db)
     assert law is not None
     distance = group_median(
@@ -97,6 +94,21 @@ def excess(history: History, params: DetectParams) -> list[Finding]:
         )
         for i in np.flatnonzero(flagged)
     ]
+
+
+def _median_over_links(w: Witnesses, usable: NDArray[np.bool_], residual: NDArray[np.float64],
+                       n: int) -> tuple[NDArray[np.float64], NDArray[np.int64]]:
+    """Per hotspot, the median over its links (the other hotspots it hears or is heard by)
+    of each link's median residual, and how many links. A link heard a hundred times is one
+    path: a remote hotspot heard over one clear path across a valley has one link far above
+    the law, however often it is heard; a false location has every link above it."""
+    a, b = w.beaconer[usable].astype(np.int64), w.witness[usable].astype(np.int64)
+    ends, partners = np.concatenate((a, b)), np.concatenate((b, a))
+    values = np.concatenate((residual[usable], residual[usable]))
+    keys, inverse = np.unique(ends * n + partners, return_inverse=True)
+    per_link = group_median(inverse, values, keys.size)
+    owner = keys // n
+    return group_median(owner, per_link, n), group_count(owner, n)
 
 
 def constant(history: History, params: DetectParams) -> list[Finding]:

@@ -73,6 +73,9 @@ class World:
     # Whether a hotspot that listens only to some (a ring) also reports replayed copies of
     # others' beacons, as sim_radio's ring members do.
     copies_reach_rings: bool = False
+    # Paths clearer than the town's law (a line of sight across a valley): dB less loss, both
+    # ways, between the two named hotspots.
+    clear_paths: dict[frozenset[str], float] = field(default_factory=dict)
     epochs: int = 1
     _original: dict[bytes, set[str]] = field(default_factory=dict)  # beacon -> who heard it
     # One antenna, one instant: the clock error of each (beacon, radio, copy) reception.
@@ -107,6 +110,8 @@ class World:
         for i, a in enumerate(names):
             for b in names[i + 1:]:
                 shadow[frozenset((a, b))] = float(rng.normal(0, 6))
+        for pair, clear_db in self.clear_paths.items():
+            shadow[pair] -= clear_db
         beacon_no = 0
         rounds = 4 * self.epochs
         for k in range(rounds):

@@ -391,6 +391,31 @@ def test_signal_excess_at_its_boundary(stronger_db: float, found: bool) -> None:
     assert (flagged(signal.excess(b.build(), P)) == {"t"}) is found
 
 
+@pytest.mark.parametrize(("partners", "found"), [(P.min_links, True), (P.min_links - 1, False)])
+def test_signal_excess_counts_links_not_receptions(partners: int, found: bool) -> None:
+    """`t` heard 30 dB above the law by `partners` hotspots, each four times: min_links is
+    of other hotspots (4 × 4 receptions of one-too-few links are not 5 links)."""
+    import numpy as np
+
+    from oracle.detect.history import haversine_m
+
+    b = HistoryBuilder(T0, T0 + 86_400_000)
+    b.add_hotspot(k("o"), 52.0, 5.0)
+    b.add_hotspot(k("t"), 52.0, 5.0)
+    distances = (300.0, 800.0, 2_000.0, 5_000.0, 9_000.0)[:partners]
+    for i, d in enumerate(distances):
+        b.add_hotspot(k(f"h{i}"), 52.0 + d / 111_195.0, 5.0)
+        d = float(haversine_m(np.array([52.0]), np.array([5.0]),
+                              np.array([52.0 + d / 111_195.0]), np.array([5.0]))[0])
+        loss = 40 + 35 * np.log10(d)
+        for n in range(12):  # the law, from "o": most of the links at each distance
+            witness(b, n, "o", f"h{i}", rssi=14.0 - loss, beacon=f"o{n}")
+        for n in range(4):
+            witness(b, 100 + 10 * i + n, "t", f"h{i}", rssi=14.0 - loss + 30.0,
+                    beacon=f"t{i}{n}")
+    assert (flagged(signal.excess(b.build(), P)) == {"t"}) is found
+
+
 def _replayed(named: int, unexplained: int) -> History:
     """"s" hears `named + unexplained` beacons of "a" in time; each is heard again, a replay
     later, by "x", "y" and "z". For `named` of them the copies are heard as those three usually
