@@ -119,22 +119,28 @@ def copies(history: History, params: DetectParams) -> NDArray[np.int64]:
     reported = group_count(np.unique(w.witness.astype(np.int64) * beacons + w.beacon) // beacons,
                            n)
     pair = w.witness[ra].astype(np.int64) * n + w.witness[rb]
+    # Pairs that copy often enough, counted in beacons (vectorised: chance agreements are many
+    # in a large network, one beacon each).
+    pairs, count = np.unique(np.unique(pair * beacons + w.beacon[ra]) // beacons,
+                             return_counts=True)
+    enough = (count >= params.min_timed) & (
+        count >= params.copy_share * np.minimum(reported[pairs // n], reported[pairs % n]))
+    pairs, count = pairs[enough], count[enough]
+    keep = np.isin(pair, pairs)
+    ra, rb, pair = ra[keep], rb[keep], pair[keep]
     lag_a = w.witness_timestamp_ms[ra] - w.beacon_timestamp_ms[ra]
     lag_b = w.witness_timestamp_ms[rb] - w.beacon_timestamp_ms[rb]
     timed = (np.abs(lag_a) < params.replay_ms) & (np.abs(lag_b) < params.replay_ms)
-    for p in np.unique(pair).tolist():
+    for p, copied in zip(pairs.tolist(), count.tolist(), strict=True):
         a, b = divmod(p, n)
         rows = pair == p
-        count = np.unique(w.beacon[ra[rows]]).size
-        if count < params.min_timed or count < params.copy_share * min(reported[a], reported[b]):
-            continue
         if timed[rows].any():  # the copy is the later one, by the internet in between
             later = float(np.median(lag_a[rows & timed] - lag_b[rows & timed]))
             copier = (a if later > 0 else b) if abs(later) >= params.relay_ms else -1
         else:  # a clock too far off to compare: the copier reports its own receptions too
             copier = (a if reported[a] > reported[b] else b) if reported[a] != reported[b] else -1
         if copier >= 0:
-            out[copier] += count
+            out[copier] += copied
     return out
 
 

@@ -206,10 +206,14 @@ def run(scenario: Scenario, epochs: int, workdir: Path, say: Any) -> dict[str, A
         in_epoch = {r["class"]: r for r in score(classes, Outcome({}, rewards,
                                                                   manifest["emission"]), None)}
         so_far = {r["class"]: r for r in score(classes, Outcome({}, totals, emission), None)}
+        aired_classes = {name: [i for i in members if on_air[name if name in _MARKS else ""][i]]
+                         for name, members in classes.items()}
+        so_far_aired = {r["class"]: r for r in score(aired_classes, Outcome({}, totals, emission),
+                                                      None)}
         per_class = []
         for name, members in sorted(classes.items(), key=lambda kv: (kv[0] != HONEST, kv[0])):
             hit = [i for i in members if i in denied]
-            aired = [i for i in members if on_air[name if name in _MARKS else ""][i]]
+            aired = aired_classes[name]
             per_class.append({
                 "class": name, "hotspots": len(members),
                 "denied": len(hit),
@@ -219,6 +223,7 @@ def run(scenario: Scenario, epochs: int, workdir: Path, say: Any) -> dict[str, A
                 "by": sorted({r for i in hit for r in denied[i]}),
                 "relative_reward_epoch": in_epoch[name]["relative_reward"],
                 "relative_reward_so_far": so_far[name]["relative_reward"],
+                "relative_reward_so_far_on_air": so_far_aired[name]["relative_reward"],
             })
         rows.append({"epoch": e + 1, "witness_reports": found["witness_reports"],
                      "import_verify_reward_s": round(verified_s, 1),
