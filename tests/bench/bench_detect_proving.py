@@ -7,10 +7,12 @@ hotspots it denies, and the next epoch's verification applies it. After each epo
 against the simulator's ground truth, per class: the share of its hotspots on the denylist
 (recall; for honest hotspots, the false positives), and the scoreboard's relative reward (class
 mean over honest mean, sim_radio/scoreboard.py) in that epoch alone and over the epochs so far.
-Recall is also given over the members whose cheat reached the network ("on air"): a relay
-whose partner heard nothing relayed nothing, and an RSSI inflator or replayer that heard
-nothing, or an attenuated hotspot nobody heard, sent no report to judge; they earn nothing by
-their cheat, and no detector can see them.
+Recall and the reward over the epochs so far are also given over the members whose cheat
+reached the air ("on air"): for relays, RSSI inflators and witness stuffers, those that sent
+a report carrying their cheat (a relay whose partner hears nothing relays nothing; an inflator
+that hears nothing inflates nothing); for the others, those that heard a beacon or had one of
+theirs heard. The rest show no detector anything to read in a witness report (a hotspot no
+one hears still sends beacon reports: their GPS fixes can give away a false location).
 
 Cheaters keep cheating whether denied or not, so every epoch's reports are simulated first and
 imported one epoch at a time. `--classes` sets which adversary classes run, each at `--share`
