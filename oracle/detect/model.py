@@ -32,10 +32,13 @@ class DetectParams:
     fit_min_distance_m: float = 100.0
     # A hotspot whose links are, by their median, this much stronger than the network's own
     # distance law predicts for the asserted distances: it is not where it says (or relays).
-    # Honest shadowing spreads single links by ~8–10 dB; a median over ≥ 5 links (other
-    # hotspots, each link the median of its receptions) moves little.
+    # Honest shadowing spreads single links by ~8–10 dB; a median over ≥ 5 links moves little.
     excess_db: float = 15.0
-    min_links: int = 5
+    min_links: int = 5  # receptions, both ways
+    # ... with at least this many other hotspots: a remote honest hotspot heard over one or two
+    # clear paths (across a valley) is far above the law on every reception of those paths; a
+    # false location is above it with every neighbour, a wired rig with its three partners.
+    min_partners: int = 3
     # Reciprocity (asymmetry.py): path loss is the same both ways, so what X hears from Y and
     # what Y hears from X differ only by their transmit powers. An RSSI inflator or a hidden
     # amplifier shows as a constant offset over its pairs.

@@ -72,8 +72,9 @@ def excess(history: History, params: DetectParams) -> list[Finding]:
         if law is None:
             return []
         residual = law[0] + law[1] * log_d - loss  # > 0: stronger than the law predicts
-        median, links = _median_over_links(w, usable, residual, n)
-        flagged = (links >= params.min_links) & (median >= params.excess_db)
+        median, links, partners = _median_over_links(w, usable, residual, n)
+        flagged = ((links >= params.min_links) & (partners >= params.min_partners)
+                   & (median >= params.excess_db))
     assert law is not None
     distance = group_median(
         np.concatenate((w.beaconer[usable], w.witness[usable])),
@@ -87,6 +88,7 @@ def excess(history: History, params: DetectParams) -> list[Finding]:
             evidence={
                 "median_excess_db": round(float(median[i]), 1),
                 "links": int(links[i]),
+                "partners": int(partners[i]),
                 "median_asserted_distance_m": round(float(distance[i])),
                 "law_db_at_1m": round(law[0], 1),
                 "law_db_per_decade": round(law[1], 1),
@@ -97,18 +99,13 @@ def excess(history: History, params: DetectParams) -> list[Finding]:
 
 
 def _median_over_links(w: Witnesses, usable: NDArray[np.bool_], residual: NDArray[np.float64],
-                       n: int) -> tuple[NDArray[np.float64], NDArray[np.int64]]:
-    """Per hotspot, the median over its links (the other hotspots it hears or is heard by)
-    of each link's median residual, and how many links. A link heard a hundred times is one
-    path: a remote hotspot heard over one clear path across a valley has one link far above
-    the law, however often it is heard; a false location has every link above it."""
+                       n: int) -> tuple[NDArray[np.float64], NDArray[np.int64], NDArray[np.int64]]:
+    """Per hotspot, the median residual over its receptions both ways, their number, and its
+    partners: the other hotspots it hears or is heard by."""
     a, b = w.beaconer[usable].astype(np.int64), w.witness[usable].astype(np.int64)
     ends, partners = np.concatenate((a, b)), np.concatenate((b, a))
-    values = np.concatenate((residual[usable], residual[usable]))
-    keys, inverse = np.unique(ends * n + partners, return_inverse=True)
-    per_link = group_median(inverse, values, keys.size)
-    owner = keys // n
-    return group_median(owner, per_link, n), group_count(owner, n)
+    median = group_median(ends, np.concatenate((residual[usable], residual[usable])), n)
+    return median, group_count(ends, n), group_count(np.unique(ends * n + partners) // n, n)
 
 
 def constant(history: History, params: DetectParams) -> list[Finding]:

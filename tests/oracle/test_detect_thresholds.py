@@ -391,10 +391,11 @@ def test_signal_excess_at_its_boundary(stronger_db: float, found: bool) -> None:
     assert (flagged(signal.excess(b.build(), P)) == {"t"}) is found
 
 
-@pytest.mark.parametrize(("partners", "found"), [(P.min_links, True), (P.min_links - 1, False)])
-def test_signal_excess_counts_links_not_receptions(partners: int, found: bool) -> None:
-    """`t` heard 30 dB above the law by `partners` hotspots, each four times: min_links is
-    of other hotspots (4 × 4 receptions of one-too-few links are not 5 links)."""
+@pytest.mark.parametrize(("partners", "found"),
+                         [(P.min_partners, True), (P.min_partners - 1, False)])
+def test_signal_excess_needs_min_partners(partners: int, found: bool) -> None:
+    """`t` heard 30 dB above the law by `partners` hotspots, four times each: past min_links
+    receptions either way, but on fewer than min_partners paths it is not judged."""
     import numpy as np
 
     from oracle.detect.history import haversine_m
