@@ -83,8 +83,8 @@ class DetectParams:
     relay_ms: float = 80.0
     relay_share: float = 0.1  # of a witness's receptions that late: a relay (some links relayed)
     min_timed: int = 3
-    # A relay's copy is its partner's reception, RSSI and SNR to the deci-unit: two radios hear
-    # one beacon identically by chance ~1 time in hundreds. A pair reporting identical
+    # A relay's copy is its partner's reception, RSSI and SNR to the deci-unit; two radios
+    # rarely report one beacon with both the same. A pair reporting identical
     # receptions, not at one instant (that is one antenna: shared.py), on at least this share
     # of the beacons the quieter of the two reported (and ≥ min_timed of them) is a relay and
     # its partner, however few of the relay's own receptions the copies are, and whatever the

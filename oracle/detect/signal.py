@@ -8,6 +8,9 @@ distance is wrong; a relay reports what a partner far away heard. The median ove
 links leaves its honest neighbours alone (one odd link among many). The fit is robust to the
 cheaters it looks for: the slope is held to physical path-loss exponents (2 to 4), and it is
 refitted once without the links of hotspots the first pass flagged.
+A hotspot is judged only with `min_partners` other hotspots on its links: a remote honest one
+heard over one or two clear paths (across a valley) is far above the law on every reception
+of those paths.
 
 **Constant**: RSSI that barely moves over many reports of different beacons — witness stuffing
 at fixed values (real denylist cases report −140 dBm / −20 dB every time) or an attenuated rig.
@@ -72,7 +75,7 @@ def excess(history: History, params: DetectParams) -> list[Finding]:
         if law is None:
             return []
         residual = law[0] + law[1] * log_d - loss  # > 0: stronger than the law predicts
-        median, links, partners = _median_over_links(w, usable, residual, n)
+        median, links, partners = _residual_by_hotspot(w, usable, residual, n)
         flagged = ((links >= params.min_links) & (partners >= params.min_partners)
                    & (median >= params.excess_db))
     assert law is not None
@@ -98,7 +101,7 @@ def excess(history: History, params: DetectParams) -> list[Finding]:
     ]
 
 
-def _median_over_links(w: Witnesses, usable: NDArray[np.bool_], residual: NDArray[np.float64],
+def _residual_by_hotspot(w: Witnesses, usable: NDArray[np.bool_], residual: NDArray[np.float64],
                        n: int) -> tuple[NDArray[np.float64], NDArray[np.int64], NDArray[np.int64]]:
     """Per hotspot, the median residual over its receptions both ways, their number, and its
     partners: the other hotspots it hears or is heard by."""
