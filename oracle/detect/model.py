@@ -34,7 +34,11 @@ class DetectParams:
     # distance law predicts for the asserted distances: it is not where it says (or relays).
     # Honest shadowing spreads single links by ~8–10 dB; a median over ≥ 5 links moves little.
     excess_db: float = 15.0
-    min_links: int = 5
+    min_links: int = 5  # receptions, both ways
+    # ... with at least this many other hotspots: a remote honest hotspot heard over one or two
+    # clear paths (across a valley) is far above the law on every reception of those paths; a
+    # false location is above it with every neighbour, a wired rig with its three partners.
+    min_partners: int = 3
     # Reciprocity (asymmetry.py): path loss is the same both ways, so what X hears from Y and
     # what Y hears from X differ only by their transmit powers. An RSSI inflator or a hidden
     # amplifier shows as a constant offset over its pairs.
@@ -79,6 +83,14 @@ class DetectParams:
     relay_ms: float = 80.0
     relay_share: float = 0.1  # of a witness's receptions that late: a relay (some links relayed)
     min_timed: int = 3
+    # A relay's copy is its partner's reception, RSSI and SNR to the deci-unit; two radios
+    # rarely report one beacon with both the same. A pair reporting identical
+    # receptions, not at one instant (that is one antenna: shared.py), on at least this share
+    # of the beacons the quieter of the two reported (and ≥ min_timed of them) is a relay and
+    # its partner, however few of the relay's own receptions the copies are, and whatever the
+    # partner's clock says. The copier is the one whose copies are ≥ relay_ms later, or, with a
+    # clock too far off to compare, the one reporting more (its own receptions besides).
+    copy_share: float = 0.5
     # A witness reporting a reception this long after the beacon heard a replayed copy.
     replay_ms: float = 10_000.0
     # A copy's RSSI at its late witnesses within this of how they usually hear its sender.

@@ -93,16 +93,35 @@ def _common_rows(w: Witnesses, pairs: NDArray[np.int64]
     return pa[ia], rows_a[ia], rows_b[ib]
 
 
-def _candidate_pairs(w: Witnesses, params: DetectParams) -> set[tuple[int, int]]:
-    """Pairs with a reception reported identically, or stamped at the same instant."""
+def identical_rows(w: Witnesses) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
+    """Pairs of rows (a, b): one beacon, two witnesses, the same RSSI and SNR to the
+    deci-unit reports carry. Usually few (independent radios rarely agree on both), so the
+    runs of matching rows are paired in Python."""
     rssi = np.rint(w.rssi_dbm * _RESOLUTION).astype(np.int64)
     snr = np.rint(w.snr_db * _RESOLUTION).astype(np.int64)
-    at = w.witness_timestamp_ms
-    out: set[tuple[int, int]] = set()
     order = np.lexsort((w.witness, snr, rssi, w.beacon))
     same = ((w.beacon[order][1:] == w.beacon[order][:-1])
             & (rssi[order][1:] == rssi[order][:-1]) & (snr[order][1:] == snr[order][:-1]))
-    _pairs_in_runs(order, same, w.witness, at, params.relay_ms, out)
+    starts = np.flatnonzero(np.concatenate(([True], ~same)))
+    ends = np.concatenate((starts[1:], [len(order)]))
+    pairs = [(a, b)
+             for start, end in zip(starts[ends - starts >= 2], ends[ends - starts >= 2],
+                                   strict=True)
+             for a, b in combinations(order[start:end].tolist(), 2)
+             if w.witness[a] != w.witness[b]]
+    rows = np.array(pairs, dtype=np.int64).reshape(-1, 2)
+    return rows[:, 0], rows[:, 1]
+
+
+def _candidate_pairs(w: Witnesses, params: DetectParams) -> set[tuple[int, int]]:
+    """Pairs with a reception reported identically (within relay_ms of each other), or
+    stamped at the same instant."""
+    at = w.witness_timestamp_ms
+    ra, rb = identical_rows(w)
+    close = np.abs(at[ra] - at[rb]) <= params.relay_ms
+    a, b = w.witness[ra[close]], w.witness[rb[close]]
+    out: set[tuple[int, int]] = set(
+        zip(np.minimum(a, b).tolist(), np.maximum(a, b).tolist(), strict=True))
     # Same instant: rows of one beacon in time order, each paired with the following rows
     # as long as they are within same_stamp_ms (a dense town stamps many receptions within
     # microseconds of each other; only those pairs are made).
@@ -115,18 +134,3 @@ def _candidate_pairs(w: Witnesses, params: DetectParams) -> set[tuple[int, int]]
         a, b = who[:-k][close], who[k:][close]
         out.update(zip(np.minimum(a, b).tolist(), np.maximum(a, b).tolist(), strict=True))
     return {(a, b) for a, b in out if a != b}
-
-
-def _pairs_in_runs(order: NDArray[np.int64], same_as_next: NDArray[np.bool_],
-                   who: NDArray[np.int32], at: NDArray[np.float64], within_ms: float,
-                   out: set[tuple[int, int]]) -> None:
-    """Pairs of witnesses within runs of rows that match their neighbours (usually none, and
-    short when they happen), reported within `within_ms` of each other."""
-    starts = np.flatnonzero(np.concatenate(([True], ~same_as_next)))
-    ends = np.concatenate((starts[1:], [len(order)]))
-    for start, end in zip(starts[ends - starts >= 2], ends[ends - starts >= 2], strict=True):
-        run = sorted(zip(who[order[start:end]].tolist(), at[order[start:end]].tolist(),
-                         strict=True))
-        for (a, at_a), (b, at_b) in combinations(run, 2):
-            if a != b and abs(at_a - at_b) <= within_ms:
-                out.add((a, b))

@@ -8,6 +8,9 @@ distance is wrong; a relay reports what a partner far away heard. The median ove
 links leaves its honest neighbours alone (one odd link among many). The fit is robust to the
 cheaters it looks for: the slope is held to physical path-loss exponents (2 to 4), and it is
 refitted once without the links of hotspots the first pass flagged.
+A hotspot is judged only with `min_partners` other hotspots on its links: a remote honest one
+heard over one or two clear paths (across a valley) is far above the law on every reception
+of those paths.
 
 **Constant**: RSSI that barely moves over many reports of different beacons — witness stuffing
 at fixed values (real denylist cases report −140 dBm / −20 dB every time) or an attenuated rig.
@@ -72,11 +75,9 @@ def excess(history: History, params: DetectParams) -> list[Finding]:
         if law is None:
             return []
         residual = law[0] + law[1] * log_d - loss  # > 0: stronger than the law predicts
-        ends = np.concatenate((w.beaconer[usable], w.witness[usable]))
-        values = np.concatenate((residual[usable], residual[usable]))
-        median = group_median(ends, values, n)
-        links = group_count(ends, n)
-        flagged = (links >= params.min_links) & (median >= params.excess_db)
+        median, links, partners = _residual_by_hotspot(w, usable, residual, n)
+        flagged = ((links >= params.min_links) & (partners >= params.min_partners)
+                   & (median >= params.excess_db))
     assert law is not None
     distance = group_median(
         np.concatenate((w.beaconer[usable], w.witness[usable])),
@@ -90,6 +91,7 @@ def excess(history: History, params: DetectParams) -> list[Finding]:
             evidence={
                 "median_excess_db": round(float(median[i]), 1),
                 "links": int(links[i]),
+                "partners": int(partners[i]),
                 "median_asserted_distance_m": round(float(distance[i])),
                 "law_db_at_1m": round(law[0], 1),
                 "law_db_per_decade": round(law[1], 1),
@@ -97,6 +99,16 @@ def excess(history: History, params: DetectParams) -> list[Finding]:
         )
         for i in np.flatnonzero(flagged)
     ]
+
+
+def _residual_by_hotspot(w: Witnesses, usable: NDArray[np.bool_], residual: NDArray[np.float64],
+                       n: int) -> tuple[NDArray[np.float64], NDArray[np.int64], NDArray[np.int64]]:
+    """Per hotspot, the median residual over its receptions both ways, their number, and its
+    partners: the other hotspots it hears or is heard by."""
+    a, b = w.beaconer[usable].astype(np.int64), w.witness[usable].astype(np.int64)
+    ends, partners = np.concatenate((a, b)), np.concatenate((b, a))
+    median = group_median(ends, np.concatenate((residual[usable], residual[usable])), n)
+    return median, group_count(ends, n), group_count(np.unique(ends * n + partners) // n, n)
 
 
 def constant(history: History, params: DetectParams) -> list[Finding]:

@@ -7,6 +7,12 @@ hotspots it denies, and the next epoch's verification applies it. After each epo
 against the simulator's ground truth, per class: the share of its hotspots on the denylist
 (recall; for honest hotspots, the false positives), and the scoreboard's relative reward (class
 mean over honest mean, sim_radio/scoreboard.py) in that epoch alone and over the epochs so far.
+Recall and the reward over the epochs so far are also given over the members whose cheat
+reached the air ("on air"): for relays, RSSI inflators and witness stuffers, those that sent
+a report carrying their cheat (a relay whose partner hears nothing relays nothing; an inflator
+that hears nothing inflates nothing); for the others, those that heard a beacon or had one of
+theirs heard. The rest show no detector anything to read in a witness report (a hotspot no
+one hears still sends beacon reports: their GPS fixes can give away a false location).
 
 Cheaters keep cheating whether denied or not, so every epoch's reports are simulated first and
 imported one epoch at a time. `--classes` sets which adversary classes run, each at `--share`
@@ -36,10 +42,13 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from pocnet.keys import Network, create_keyfile
 from sim_radio.adversaries import BEHAVIOURS, AdversarySpec, witness_reports
 from sim_radio.oracle_driver import start_oracle
 from sim_radio.proving import EPOCH_S, ONBOARD_LEAD_MS, WINDOWS_PER_EPOCH, epoch_aligned
+from sim_radio.reports import FLAG_CONSTANT, FLAG_INFLATED, FLAG_RELAYED, WitnessReports
 from sim_radio.scenario import Scenario, build, load_scenario
 from sim_radio.scoreboard import HONEST, Outcome, classes_of, score
 from sim_radio.wire_reports import WireWriter
@@ -149,17 +158,20 @@ def run(scenario: Scenario, epochs: int, workdir: Path, say: Any) -> dict[str, A
     files = [workdir / f"epoch-{e}.jsonl" for e in range(epochs)]
     outs = [f.open("w", encoding="utf-8") for f in files]
     outs[0].writelines(writer.onboarding(start_ms - ONBOARD_LEAD_MS))
+    n = len(assignment.hotspots)
+    on_air = {name: np.zeros(n, bool) for name in ("", *_MARKS)}
     for r in range(scenario.rounds):
         result = mesh.beacon_round(r)
-        outs[r // WINDOWS_PER_EPOCH].writelines(
-            writer.round_reports(result, witness_reports(mesh, result, assignment)).lines)
+        reports = witness_reports(mesh, result, assignment)
+        for name, hotspots in _on_air(reports, n).items():
+            on_air[name] |= hotspots
+        outs[r // WINDOWS_PER_EPOCH].writelines(writer.round_reports(result, reports).lines)
     for out in outs:
         out.close()
     say(f"simulated {epochs} epoch(s) in {time.monotonic() - started:.0f} s")
     oracle.run("registry", "maker", "add", writer.maker.public_key.address,
                "--quota", str(len(writer.keys)), "--name", "proving ground")
     address = {k.public_key.address: i for i, k in enumerate(writer.keys)}
-    n = len(assignment.hotspots)
     classes = classes_of(assignment.dishonest, n)
     totals = [0] * n
     emission = 0
@@ -196,16 +208,24 @@ def run(scenario: Scenario, epochs: int, workdir: Path, say: Any) -> dict[str, A
         in_epoch = {r["class"]: r for r in score(classes, Outcome({}, rewards,
                                                                   manifest["emission"]), None)}
         so_far = {r["class"]: r for r in score(classes, Outcome({}, totals, emission), None)}
+        aired_classes = {name: [i for i in members if on_air[name if name in _MARKS else ""][i]]
+                         for name, members in classes.items()}
+        so_far_aired = {r["class"]: r for r in score(aired_classes, Outcome({}, totals, emission),
+                                                      None)}
         per_class = []
         for name, members in sorted(classes.items(), key=lambda kv: (kv[0] != HONEST, kv[0])):
             hit = [i for i in members if i in denied]
+            aired = aired_classes[name]
             per_class.append({
                 "class": name, "hotspots": len(members),
                 "denied": len(hit),
                 "denied_share": round(len(hit) / len(members), 4) if members else None,
+                "on_air": len(aired),
+                "denied_on_air": sum(i in denied for i in aired),
                 "by": sorted({r for i in hit for r in denied[i]}),
                 "relative_reward_epoch": in_epoch[name]["relative_reward"],
                 "relative_reward_so_far": so_far[name]["relative_reward"],
+                "relative_reward_so_far_on_air": so_far_aired[name]["relative_reward"],
             })
         rows.append({"epoch": e + 1, "witness_reports": found["witness_reports"],
                      "import_verify_reward_s": round(verified_s, 1),
@@ -218,11 +238,32 @@ def run(scenario: Scenario, epochs: int, workdir: Path, say: Any) -> dict[str, A
             "wall_s": round(time.monotonic() - started, 1), "by_epoch": rows}
 
 
+# Cheats that mark the reports they alter (sim_radio/reports.py): the cheat reached the
+# network when a report of the hotspot carries the mark.
+_MARKS = {"beacon_relay": FLAG_RELAYED, "rssi_inflation": FLAG_INFLATED,
+          "constant_report": FLAG_CONSTANT}
+
+
+def _on_air(reports: WitnessReports, n: int) -> dict[str, np.ndarray]:
+    """Per class, the hotspots whose cheat reached the network in this round: a report of
+    theirs carrying their cheat's mark (_MARKS), or, for the cheats that mark nothing (a
+    place, an antenna, a replay, a clock), any report naming them as witness or heard
+    beaconer (under the key "")."""
+    seen = np.zeros(n, bool)
+    seen[reports.witness] = True
+    seen[reports.beaconer] = True
+    out = {"": seen}
+    for name, flag in _MARKS.items():
+        out[name] = np.zeros(n, bool)
+        out[name][reports.witness[(reports.flags & flag) != 0]] = True
+    return out
+
+
 def _print(result: dict[str, Any], report: set[int]) -> None:
     print(f"{result['scenario']}: {result['hotspots']} hotspots, share {result['share']}, "
           f"{result['epochs']} epochs, {result['wall_s']:.0f} s")
-    print(f"{'epoch':>5} {'class':18} {'hotspots':>8} {'denied':>7} {'reward':>7} "
-          f"{'so far':>7}  by")
+    print(f"{'epoch':>5} {'class':18} {'hotspots':>8} {'denied':>7} {'on air':>9} "
+          f"{'reward':>7} {'so far':>7}  by")
     for row in result["by_epoch"]:
         if row["epoch"] not in report:
             continue
@@ -230,7 +271,8 @@ def _print(result: dict[str, Any], report: set[int]) -> None:
             rel = c["relative_reward_epoch"]
             cum = c["relative_reward_so_far"]
             print(f"{row['epoch']:>5} {c['class']:18} {c['hotspots']:>8} "
-                  f"{c['denied_share']:>7.1%} {'-' if rel is None else f'{rel:.2f}':>7} "
+                  f"{c['denied_share']:>7.1%} {c['denied_on_air']:>4}/{c['on_air']:<4} "
+                  f"{'-' if rel is None else f'{rel:.2f}':>7} "
                   f"{'-' if cum is None else f'{cum:.2f}':>7}  {', '.join(c['by'])}")
 
 

@@ -49,6 +49,7 @@ class Node:
     inflate_db: float = 0.0
     clock_offset_ms: float = 0.0
     relay_from: str | None = None  # reports what this node heard, 150 ms later
+    relay_keeps_own: bool = False  # ... and what it hears itself (on time), as well
     listens_only_to: frozenset[str] | None = None
     constant_signal: tuple[float, float] | None = None  # (rssi, snr) on every report
     gps: str = "real"  # real | frozen | clean | ring | none
@@ -72,10 +73,14 @@ class World:
     # Whether a hotspot that listens only to some (a ring) also reports replayed copies of
     # others' beacons, as sim_radio's ring members do.
     copies_reach_rings: bool = False
+    # Paths clearer than the town's law (a line of sight across a valley): dB less loss, both
+    # ways, between the two named hotspots.
+    clear_paths: dict[frozenset[str], float] = field(default_factory=dict)
     epochs: int = 1
     _original: dict[bytes, set[str]] = field(default_factory=dict)  # beacon -> who heard it
     # One antenna, one instant: the clock error of each (beacon, radio, copy) reception.
     _stamps: dict[tuple[bytes, str, float], float] = field(default_factory=dict)
+    _relayed: set[str] = field(default_factory=set)  # the last beacon's relayed receptions
 
     def add(self, node: Node) -> Node:
         self.nodes[node.name] = node
@@ -105,6 +110,8 @@ class World:
         for i, a in enumerate(names):
             for b in names[i + 1:]:
                 shadow[frozenset((a, b))] = float(rng.normal(0, 6))
+        for pair, clear_db in self.clear_paths.items():
+            shadow[pair] -= clear_db
         beacon_no = 0
         rounds = 4 * self.epochs
         for k in range(rounds):
@@ -120,7 +127,8 @@ class World:
                 heard = self._receptions(sender, names, shadow, rng)
                 for witness_name, (rssi, snr) in heard.items():
                     self._report(builder, beacon_id, sender, witness_name, rssi, snr,
-                                 sent_ms, beacon_clock, beacon_received, rng)
+                                 sent_ms, beacon_clock, beacon_received, rng,
+                                 relayed=witness_name in self._relayed)
                 for replayer in self.replayers:
                     if replayer in heard and sent_ms > last_heard.get(replayer, (b"", sender,
                                                                                -1))[2]:
@@ -162,11 +170,14 @@ class World:
                     rssi >= SENSITIVITY_DBM) else None
             if by_radio[radio] is not None:
                 heard[name] = by_radio[radio]  # type: ignore[assignment]
+        self._relayed = set()
         for node in self.nodes.values():
-            if node.relay_from:  # a relay reports what its partner heard, never its own
-                heard.pop(node.name, None)
-                if node.relay_from in heard:
+            if node.relay_from:  # a relay reports what its partner heard (and its own, or not)
+                if not node.relay_keeps_own:
+                    heard.pop(node.name, None)
+                if node.relay_from in heard and node.name not in heard:
                     heard[node.name] = heard[node.relay_from]
+                    self._relayed.add(node.name)
         if sender.name in self.wired:
             frame = len(self._stamps)
             for k, witness in enumerate(self.wired):
@@ -184,7 +195,8 @@ class World:
     # -- reports --------------------------------------------------------------------------
     def _report(self, builder: HistoryBuilder, beacon_id: bytes, sender: Node, name: str,
                 rssi: float, snr: float, sent_ms: int, beacon_clock: float,
-                beacon_received: int, rng: np.random.Generator, late_ms: float = 0.0) -> None:
+                beacon_received: int, rng: np.random.Generator, late_ms: float = 0.0,
+                relayed: bool = False) -> None:
         node = self.nodes[name]
         rssi += node.inflate_db
         if node.port_loss_db:
@@ -192,7 +204,7 @@ class World:
             snr += float(rng.normal(0, 2)) - node.port_loss_db
         if node.constant_signal:
             rssi, snr = node.constant_signal
-        lag = 150.0 if node.relay_from else 0.0
+        lag = 150.0 if relayed else 0.0
         jitter = self._stamps.setdefault((beacon_id, self._radio(node), late_ms),
                                          float(rng.normal(0, 5)))
         clock = sent_ms + late_ms + lag + jitter + node.clock_offset_ms
@@ -212,7 +224,8 @@ class World:
         for name, (rssi, snr) in heard.items():
             if name not in self._original[beacon_id]:
                 self._report(builder, beacon_id, sender, name, rssi, snr, sent_ms,
-                             beacon_clock, beacon_received, rng, late_ms=900_000.0)
+                             beacon_clock, beacon_received, rng, late_ms=900_000.0,
+                             relayed=name in self._relayed)
 
     def _fix(self, builder: HistoryBuilder, node: Node, at_ms: int,
              rng: np.random.Generator) -> None:

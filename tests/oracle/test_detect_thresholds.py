@@ -78,6 +78,54 @@ def test_a_beaconer_clock_or_stamp_convention_is_no_relay() -> None:
     assert timing.relay(b.build(), P) == []
 
 
+def _copied(copies: int, partner_only: int = 0, lag_ms: float = 2 * P.relay_ms,
+            partner_clock_ms: float = 0.0) -> History:
+    """"r" reports 40 receptions of its own (beacons of "z") and `copies` of "p"'s receptions
+    of "a"'s beacons: the same RSSI and SNR, `lag_ms` after "p" (3 late of 43 is under
+    relay_share). "p" also reports `partner_only` beacons that "r" does not copy."""
+    b = builder("a", "p", "r", "z")
+    for n in range(copies):
+        rssi, snr = -100.0 - n, 5.0 + n / 10
+        witness(b, n, "a", "p", rssi=rssi, snr=snr, clock_ms=partner_clock_ms)
+        witness(b, n, "a", "r", rssi=rssi, snr=snr, lag_ms=lag_ms)
+    for n in range(40):
+        witness(b, 100 + n, "z", "r", rssi=-90.0 - n % 7)
+    for n in range(partner_only):
+        witness(b, 200 + n, "z", "p", rssi=-120.0)
+    return b.build()
+
+
+@pytest.mark.parametrize(("copies", "found"), [(P.min_timed, True), (P.min_timed - 1, False)])
+def test_relay_copies_at_min_timed(copies: int, found: bool) -> None:
+    assert flagged(timing.relay(_copied(copies), P)) == ({"r"} if found else set())
+
+
+@pytest.mark.parametrize(("partner_only", "found"), [(3, True), (4, False)])
+def test_relay_copies_share_at_its_boundary(partner_only: int, found: bool) -> None:
+    """3 copies of the 6 beacons the quieter one ("p") reported is copy_share (50 %); of 7,
+    below it."""
+    history = _copied(P.min_timed, partner_only)
+    assert flagged(timing.relay(history, P)) == ({"r"} if found else set())
+
+
+@pytest.mark.parametrize(("lag_ms", "found"), [(P.relay_ms, True), (P.relay_ms - 0.01, False),
+                                               (0.0, False)])
+def test_relay_copies_lag_at_its_boundary(lag_ms: float, found: bool) -> None:
+    """A copy relay_ms after the original names its reporter the copier; closer, the two
+    are not told apart (at 0: one instant, one antenna, which is shared.py's finding)."""
+    assert flagged(timing.relay(_copied(P.min_timed, lag_ms=lag_ms), P)) == (
+        {"r"} if found else set())
+
+
+def test_relay_copies_of_a_partner_whose_clock_is_off() -> None:
+    """The partner's clock is 5 h off: no lag to compare, and the relay's copies are the
+    only plausibly timed receptions of their beacons. The copier is the one that reports
+    receptions of its own besides."""
+    history = _copied(P.min_timed, partner_clock_ms=5 * 3_600_000)
+    assert flagged(timing.relay(history, P)) == {"r"}
+    assert flagged(timing.clock(history, P)) == {"p"}
+
+
 @pytest.mark.parametrize(("offset_ms", "found"),
                          [(P.clock_offset_ms, True), (P.clock_offset_ms - 0.01, False),
                           (-P.clock_offset_ms, True)])
@@ -341,3 +389,62 @@ def test_signal_excess_at_its_boundary(stronger_db: float, found: bool) -> None:
             witness(b, n, "o", f"h{i}", rssi=14.0 - loss, beacon=f"o{n}")
         witness(b, 10 + i, "t", f"h{i}", rssi=14.0 - loss + stronger_db, beacon=f"t{i}")
     assert (flagged(signal.excess(b.build(), P)) == {"t"}) is found
+
+
+@pytest.mark.parametrize(("partners", "found"),
+                         [(P.min_partners, True), (P.min_partners - 1, False)])
+def test_signal_excess_needs_min_partners(partners: int, found: bool) -> None:
+    """`t` heard 30 dB above the law by `partners` hotspots, four times each: past min_links
+    receptions either way, but on fewer than min_partners paths it is not judged."""
+    import numpy as np
+
+    from oracle.detect.history import haversine_m
+
+    b = HistoryBuilder(T0, T0 + 86_400_000)
+    b.add_hotspot(k("o"), 52.0, 5.0)
+    b.add_hotspot(k("t"), 52.0, 5.0)
+    distances = (300.0, 800.0, 2_000.0, 5_000.0, 9_000.0)[:partners]
+    for i, d in enumerate(distances):
+        b.add_hotspot(k(f"h{i}"), 52.0 + d / 111_195.0, 5.0)
+        d = float(haversine_m(np.array([52.0]), np.array([5.0]),
+                              np.array([52.0 + d / 111_195.0]), np.array([5.0]))[0])
+        loss = 40 + 35 * np.log10(d)
+        for n in range(12):  # the law, from "o": most of the links at each distance
+            witness(b, n, "o", f"h{i}", rssi=14.0 - loss, beacon=f"o{n}")
+        for n in range(4):
+            witness(b, 100 + 10 * i + n, "t", f"h{i}", rssi=14.0 - loss + 30.0,
+                    beacon=f"t{i}{n}")
+    assert (flagged(signal.excess(b.build(), P)) == {"t"}) is found
+
+
+def _replayed(named: int, unexplained: int) -> History:
+    """"s" hears `named + unexplained` beacons of "a" in time; each is heard again, a replay
+    later, by "x", "y" and "z". For `named` of them the copies are heard as those three usually
+    hear "s" (−100, −105, −110 dBm): "s" sent them. For the others they are 40 dB off: "s"
+    could have sent them (it heard them, and the three usually hear it) but did not."""
+    b = builder("a", "s", "x", "y", "z")
+    usual = {"x": -100.0, "y": -105.0, "z": -110.0}
+    for n in range(3):  # how x, y and z usually hear s
+        for hearer, rssi in usual.items():
+            witness(b, 1_000 + n, "s", hearer, rssi=rssi)
+    for n in range(named + unexplained):
+        witness(b, n, "a", "s")
+        for hearer, rssi in usual.items():
+            witness(b, n, "a", hearer, rssi=rssi + (0.0 if n < named else 40.0),
+                    lag_ms=2 * P.replay_ms)
+    return b.build()
+
+
+@pytest.mark.parametrize(("named", "found"),
+                         [(timing.MIN_REPLAYS, True), (timing.MIN_REPLAYS - 1, False)])
+def test_replay_needs_min_replays(named: int, found: bool) -> None:
+    """Named for every replayed beacon it could have sent, but only that many."""
+    assert flagged(timing.replay(_replayed(named, 0), P)) == ({"s"} if found else set())
+
+
+@pytest.mark.parametrize(("unexplained", "found"), [(17, True), (18, False)])
+def test_replay_share_at_its_boundary(unexplained: int, found: bool) -> None:
+    """3 named of 20 it could have sent is REPLAY_SHARE (15 %); 3 of 21 is below it."""
+    assert timing.REPLAY_SHARE == 0.15 and timing.MIN_REPLAYS == 3
+    history = _replayed(timing.MIN_REPLAYS, unexplained)
+    assert flagged(timing.replay(history, P)) == ({"s"} if found else set())
