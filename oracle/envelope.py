@@ -15,7 +15,7 @@ from typing import Any
 from google.protobuf.descriptor import Descriptor, FieldDescriptor
 
 from oracle.errors import BadReport
-from pocnet.wire import reports_pb2
+from pocnet.wire import MAX_BATCH_BYTES, MAX_BATCH_REPORTS, reports_pb2
 
 KEY_BYTES = 33  # docs/protocol.md §1: tag byte + 32-byte Ed25519 key
 SIGNATURE_BYTES = 64  # Ed25519
@@ -107,10 +107,10 @@ def check_envelope(kind: str, msg: Any, size: int) -> None:
 
 # A report stream may carry several reports in one message (`ReportBatch`, docs/protocol.md §2):
 # a hotspot back from an outage uploads its outbox backlog without paying gRPC's per-message
-# cost for each report. A batch is bounded both ways so that one message stays small next to
-# the stream's window (oracle.servicers.ingest.MAX_IN_FLIGHT reports) and a helper round trip.
-MAX_BATCH_REPORTS = 128
-MAX_BATCH_BYTES = 64 * 1024  # the whole StreamRequest carrying the batch
+# cost for each report. A batch is bounded both ways (pocnet.wire: a count, and the bytes of
+# the whole StreamRequest) so that one message stays small next to the stream's window
+# (oracle.servicers.ingest.MAX_IN_FLIGHT reports) and to a signature helper's round trip.
+#
 # gRPC reads a message this much over the batch limit, so that a batch just over it is refused
 # INVALID_ARGUMENT with the reason below; anything larger gRPC refuses RESOURCE_EXHAUSTED itself.
 OVERSIZE_READ_BYTES = 16 * 1024

@@ -11,9 +11,8 @@ import pytest
 from oracle_client import RunningServer, StreamClient
 from oracle_factories import keypair, witness_report
 
-from oracle.envelope import MAX_BATCH_BYTES, MAX_BATCH_REPORTS
 from pocnet import signing
-from pocnet.wire import ingest_pb2
+from pocnet.wire import MAX_BATCH_BYTES, MAX_BATCH_REPORTS, ingest_pb2
 
 # Both ways of checking signatures: in the helper process and inline.
 pytestmark = pytest.mark.parametrize(
