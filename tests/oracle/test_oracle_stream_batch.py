@@ -90,19 +90,31 @@ def test_one_bad_report_in_the_middle_fails_only_itself(server, channel) -> None
     assert server.oracle.repo.count_reports() == 6
 
 
-def test_duplicates_inside_one_batch_and_across_batches(server, channel) -> None:  # type: ignore[no-untyped-def]
-    client, device, session = _open(channel)
-    a, b, c = (witness_report(device, timestamp_ns=i + 1, signer=session) for i in range(3))
-    client.send(batch=_batch(a, b, a))
-    first = _outcomes(client)
-    assert [o.ack.id for o in first] == [signing.report_id(r) for r in (a, b, a)]
-    assert [o.ack.duplicate for o in first] == [False, False, True]
-    client.send(batch=_batch(c, b))
-    second = _outcomes(client)
-    assert [o.ack.id for o in second] == [signing.report_id(r) for r in (c, b)]
-    assert [o.ack.duplicate for o in second] == [False, True]
-    client.close()
-    assert server.oracle.repo.count_reports() == 3
+def test_duplicates_inside_one_batch_and_across_batches(  # type: ignore[no-untyped-def]
+        oracle_settings, database_url, signature_processes) -> None:
+    """On SQLite and PostgreSQL: a report twice in one batch (one group commit) is stored
+    once, and the second is acked as a duplicate, as is one already stored by a batch before."""
+    settings, operator = oracle_settings
+    settings = dataclasses.replace(
+        settings, oracle=dataclasses.replace(settings.oracle, database=database_url))
+    running = RunningServer(settings, operator)
+    try:
+        with grpc.insecure_channel(running.address) as channel:
+            client, device, session = _open(channel)
+            a, b, c = (witness_report(device, timestamp_ns=i + 1, signer=session)
+                       for i in range(3))
+            client.send(batch=_batch(a, b, a))
+            first = _outcomes(client)
+            assert [o.ack.id for o in first] == [signing.report_id(r) for r in (a, b, a)]
+            assert [o.ack.duplicate for o in first] == [False, False, True]
+            client.send(batch=_batch(c, b))
+            second = _outcomes(client)
+            assert [o.ack.id for o in second] == [signing.report_id(r) for r in (c, b)]
+            assert [o.ack.duplicate for o in second] == [False, True]
+            client.close()
+        assert running.oracle.repo.count_reports() == 3
+    finally:
+        running.close()
 
 
 def test_count_limit_is_inclusive(oracle_settings, signature_processes) -> None:  # type: ignore[no-untyped-def]
