@@ -149,10 +149,17 @@ class Uploader:
             outcomes = await self._client.submit_batch([(i.kind, i.report) for i in live])
         except OracleUnavailable as exc:
             return _Failed(str(exc), 0.0, whole=True)
+        settled = list(zip(live, outcomes, strict=False))  # those that fit were sent
+        acked = [(i, o) for i, o in settled if isinstance(o, ingest_pb2.ReportAck)]
+        if acked:
+            await self._outbox.ack_many([item.seq for item, _ in acked])  # one commit
+            for item, ack in acked:
+                self._acknowledged(item, ack)
         first: _Failed | None = None
-        for item, outcome in zip(live, outcomes, strict=False):  # those that fit were sent
-            failure = await self._settle(item, outcome)
-            first = first or failure
+        for item, outcome in settled:
+            if not isinstance(outcome, ingest_pb2.ReportAck):
+                failure = await self._settle(item, outcome)
+                first = first or failure
         return first
 
     async def _handle_item(self, item: Pending) -> _Failed | None:
@@ -179,13 +186,15 @@ class Uploader:
                         extra={"event": "report_rejected", "reason": outcome.reason})
             await self._outbox.drop(item.seq, outcome.reason)
             return None
-        ack = outcome
         await self._outbox.ack(item.seq)
+        self._acknowledged(item, outcome)
+        return None
+
+    def _acknowledged(self, item: Pending, ack: ingest_pb2.ReportAck) -> None:
         self._backoff.reset()
         self._metrics.reports_acknowledged.labels(kind=item.kind).inc()
         log.debug("acknowledged %s %s (duplicate=%s)", item.kind, ack.id.hex()[:16],
                   ack.duplicate)
-        return None
 
 
 @dataclass(frozen=True)
