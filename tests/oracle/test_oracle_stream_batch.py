@@ -228,3 +228,31 @@ def test_the_shared_budget_of_keys_not_onboarded_counts_each_report(  # type: ig
         assert running.oracle.repo.count_reports() == 30
     finally:
         running.close()
+
+
+def test_the_stream_window_counts_every_report_of_a_batch(signature_processes) -> None:  # type: ignore[no-untyped-def]
+    """A batch takes room for each of its reports in the window of reports in flight, and the
+    reader waits until the writer has given back enough (no timer: the steps are awaited)."""
+    import asyncio
+
+    from oracle.servicers.ingest import _Window
+
+    async def run() -> list[str]:
+        window = _Window(4)
+        steps: list[str] = []
+        await window.take(3)  # a batch of 3: room for 1 left
+
+        async def reader() -> None:
+            await window.take(2)  # a batch of 2 must wait
+            steps.append("took 2")
+
+        task = asyncio.create_task(reader())
+        for _ in range(5):
+            await asyncio.sleep(0)
+        steps.append(f"waiting, free {window.free}")
+        window.give(1)  # 2 free now: exactly enough
+        await task
+        steps.append(f"free {window.free}")
+        return steps
+
+    assert asyncio.run(run()) == ["waiting, free 1", "took 2", "free 0"]
