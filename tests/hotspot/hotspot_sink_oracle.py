@@ -74,6 +74,7 @@ class SinkOracle(
         # them (the stream ends UNAUTHENTICATED); `batch_sizes` counts the reports of each.
         self.batches = True
         self.batch_sizes: list[int] = []
+        self.batch_bytes: list[int] = []  # each batch's StreamRequest, serialised
 
     # EntropyService
     def GetEntropy(self, request, context):
@@ -212,6 +213,7 @@ class SinkOracle(
         """Each report on its own: an ack, or the refusal a single report would have met."""
         with self.lock:
             self.batch_sizes.append(len(batch.reports))
+            self.batch_bytes.append(ingest_pb2.StreamRequest(batch=batch).ByteSize())
         outcomes = []
         for item in batch.reports:
             kind = item.WhichOneof("report")

@@ -22,7 +22,7 @@ from hotspot.metrics import HotspotMetrics
 from hotspot.outbox import Outbox
 from hotspot.uploader import BATCH, Uploader
 from pocnet import signing
-from pocnet.wire import reports_pb2
+from pocnet.wire import MAX_BATCH_REPORTS, ingest_pb2, reports_pb2
 
 
 class Rig:
@@ -111,6 +111,29 @@ async def test_a_backlog_goes_in_batches_each_report_acked_once(tmp_path, oracle
     assert oracle.submissions == 100 and oracle.unary == 0 and oracle.sessions == 1
     assert all(n == 1 for n in oracle.acked_new.values())
     assert rig.metrics.reports_acknowledged.labels(kind="witness").get() == 100
+
+
+@with_oracle
+async def test_a_batch_never_exceeds_the_oracles_size_limit(tmp_path, oracle, server) -> None:
+    """docs/protocol.md §2: the StreamRequest carrying a batch is at most MAX_BATCH_BYTES. The
+    client sends the first reports that fit and says so by the outcomes it returns."""
+    from pocnet.wire import MAX_BATCH_BYTES
+
+    rig = Rig(tmp_path, server)
+    reports = []
+    for n in range(MAX_BATCH_REPORTS):
+        report = reports_pb2.WitnessReport(pub_key=rig.keys.key_bytes, data=bytes(1000),
+                                           signal=-1000 - n)
+        rig.keys.sign(report)
+        reports.append(("witness", report))
+    outcomes = await rig.client.submit_batch(reports)
+    await rig.client.close()
+    await rig.conn.close()
+    sent = len(outcomes)
+    assert 1 < sent < MAX_BATCH_REPORTS and oracle.batch_sizes == [sent]
+    assert all(isinstance(o, ingest_pb2.ReportAck) for o in outcomes)
+    one_more = (ingest_pb2.BatchedReport(witness=reports[sent][1]).ByteSize() + 3)
+    assert oracle.batch_bytes[0] <= MAX_BATCH_BYTES < oracle.batch_bytes[0] + one_more
 
 
 @with_oracle
