@@ -76,16 +76,17 @@ class Uploader:
                 continue
             if len(batch) > 1 and self._client.batching:
                 try:
-                    failure = await self._handle_batch(batch)
+                    failed = await self._handle_batch(batch)
                 except OutboxError as exc:
                     await self._outbox_failed(shutdown, exc)
                     continue
-                if failure is None:
+                if failed is None:
                     continue
+                failure, failed_item = failed
                 if failure.whole:  # nothing known of them: one at a time finds out
                     log.info("report batch not delivered (%s); sending one at a time", failure)
                 else:
-                    await self._back_off(shutdown, failure, batch[0])
+                    await self._back_off(shutdown, failure, failed_item)
                     continue
             for item in batch:
                 if shutdown.is_set():
@@ -133,10 +134,10 @@ class Uploader:
             for wait in waits:
                 wait.cancel()
 
-    async def _handle_batch(self, batch: list[Pending]) -> _Failed | None:
+    async def _handle_batch(self, batch: list[Pending]) -> tuple[_Failed, Pending] | None:
         """Send the due reports as one batch (those that fit); settle each by its own outcome.
-        A _Failed: the first transient failure among them (back off), or `whole`: the batch
-        got no answer and nothing of it changed."""
+        A _Failed: the first transient failure among them and its report (back off), or
+        `whole`: the batch got no answer and nothing of it changed."""
         live = []
         for item in batch:
             if item.expires_ns is not None and item.expires_ns < self._clock.now_ns():
@@ -148,18 +149,19 @@ class Uploader:
         try:
             outcomes = await self._client.submit_batch([(i.kind, i.report) for i in live])
         except OracleUnavailable as exc:
-            return _Failed(str(exc), 0.0, whole=True)
+            return _Failed(str(exc), 0.0, whole=True), live[0]
         settled = list(zip(live, outcomes, strict=False))  # those that fit were sent
         acked = [(i, o) for i, o in settled if isinstance(o, ingest_pb2.ReportAck)]
         if acked:
             await self._outbox.ack_many([item.seq for item, _ in acked])  # one commit
             for item, ack in acked:
                 self._acknowledged(item, ack)
-        first: _Failed | None = None
+        first: tuple[_Failed, Pending] | None = None
         for item, outcome in settled:
             if not isinstance(outcome, ingest_pb2.ReportAck):
                 failure = await self._settle(item, outcome)
-                first = first or failure
+                if failure is not None and first is None:
+                    first = failure, item
         return first
 
     async def _handle_item(self, item: Pending) -> _Failed | None:
