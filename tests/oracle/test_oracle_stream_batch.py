@@ -181,6 +181,13 @@ def test_size_limit_is_inclusive(server, channel) -> None:  # type: ignore[no-un
     assert error.code() == grpc.StatusCode.INVALID_ARGUMENT
     assert error.details() == (f"report batch is {MAX_BATCH_BYTES + 1} bytes; "
                                f"at most {MAX_BATCH_BYTES}")
+    # docs/protocol.md §2: read and refused with the reason up to 16 KiB over; beyond, gRPC's
+    # own receive limit refuses it before the oracle sees it.
+    for size, code in ((MAX_BATCH_BYTES + 16 * 1024, grpc.StatusCode.INVALID_ARGUMENT),
+                       (MAX_BATCH_BYTES + 16 * 1024 + 1, grpc.StatusCode.RESOURCE_EXHAUSTED)):
+        client, device, session = _open(channel)
+        client._outbox.put(_padded(_batch(reports[2]), size))
+        assert _closed_with(client).code() == code, size
     assert server.oracle.repo.count_reports() == 2
 
 
