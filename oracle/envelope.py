@@ -15,7 +15,7 @@ from typing import Any
 from google.protobuf.descriptor import Descriptor, FieldDescriptor
 
 from oracle.errors import BadReport
-from pocnet.wire import reports_pb2
+from pocnet.wire import MAX_BATCH_BYTES, MAX_BATCH_REPORTS, reports_pb2
 
 KEY_BYTES = 33  # docs/protocol.md §1: tag byte + 32-byte Ed25519 key
 SIGNATURE_BYTES = 64  # Ed25519
@@ -103,3 +103,34 @@ def check_envelope(kind: str, msg: Any, size: int) -> None:
     if size > max_bytes(kind):
         raise BadReport(f"{kind} report is {size} bytes, more than its fields can fill "
                         f"({max_bytes(kind)}): unknown fields are not stored")
+
+
+# A report stream may carry several reports in one message (`ReportBatch`, docs/protocol.md §2):
+# a hotspot back from an outage uploads its outbox backlog without paying gRPC's per-message
+# cost for each report. A batch is bounded both ways (pocnet.wire: a count, and the bytes of
+# the whole StreamRequest) so that one message stays small next to the stream's window
+# (oracle.servicers.ingest.MAX_IN_FLIGHT reports) and to a signature helper's round trip.
+#
+# gRPC reads a message this much over the batch limit, so that a batch just over it is refused
+# INVALID_ARGUMENT with the reason below; anything larger gRPC refuses RESOURCE_EXHAUSTED itself.
+OVERSIZE_READ_BYTES = 16 * 1024
+# A single report's stream message wraps the report in a oneof field (1 tag byte + a length
+# varint) around the report limit, which ingest checks itself.
+ENVELOPE_BYTES = 8
+
+
+def check_batch(count: int, size: int) -> None:
+    """Raise BadReport unless a batch of `count` reports in a `size`-byte message is within
+    MAX_BATCH_REPORTS and MAX_BATCH_BYTES (both inclusive)."""
+    if count < 1:
+        raise BadReport("a report batch must hold at least one report")
+    if count > MAX_BATCH_REPORTS:
+        raise BadReport(f"report batch holds {count} reports; at most {MAX_BATCH_REPORTS}")
+    if size > MAX_BATCH_BYTES:
+        raise BadReport(f"report batch is {size} bytes; at most {MAX_BATCH_BYTES}")
+
+
+def receive_limit(max_report_bytes: int) -> int:
+    """gRPC's receive limit for the oracle: a single report (up to `max_report_bytes`, the
+    setting) in its stream envelope, or a batch up to a little over its limit."""
+    return max(max_report_bytes + ENVELOPE_BYTES, MAX_BATCH_BYTES + OVERSIZE_READ_BYTES)

@@ -36,9 +36,6 @@ from pocnet.keys import Network, PublicKey
 from pocnet.wire import reports_pb2
 
 MAX_REPORT_BYTES = 16 * 1024  # docs/protocol.md §5: oversized messages are refused at ingest
-# grpc's receive limit is the report limit plus this much: a stream message wraps its report
-# in a oneof field (1 tag byte + a length varint), and the report limit is checked here.
-ENVELOPE_BYTES = 8
 # docs/protocol.md §5 witness rule 4: witnesses may trail the beacon by 4 s.
 WITNESS_GRACE_MS = 4_000
 MAX_USABLE_H_ACC_MM = 50_000  # pocnet.gnss.MAX_USABLE_H_ACC_M, in the wire's unit

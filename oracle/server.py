@@ -26,8 +26,9 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
 from oracle.entropy import EntropyIssuer
+from oracle.envelope import receive_limit
 from oracle.errors import OracleError, StorageError, TaskFailed
-from oracle.ingest import ENVELOPE_BYTES, Ingestor
+from oracle.ingest import Ingestor
 from oracle.metrics import OracleMetrics
 from oracle.onboarded import OnboardedKeys
 from oracle.ratelimit import RateLimiter, SharedBudget, Tarpit
@@ -224,7 +225,7 @@ def create_server(
     s = settings.server
     server = grpc.aio.server(
         options=[
-            ("grpc.max_receive_message_length", s.max_receive_bytes + ENVELOPE_BYTES),
+            ("grpc.max_receive_message_length", receive_limit(s.max_receive_bytes)),
             ("grpc.max_send_message_length", MAX_SEND_BYTES),
             ("grpc.so_reuseport", 0),
             *connection_options(settings),

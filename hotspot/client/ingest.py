@@ -20,6 +20,14 @@ unary call meanwhile, instead of each opening a stream the oracle refuses. Other
 RESOURCE_EXHAUSTED endings (a rate limit, an overloaded oracle) carry no such key and change
 nothing about streams.
 
+A backlog (the outbox after an outage) goes as `ReportBatch`es on the stream (`submit_batch`,
+docs/protocol.md §2): one message carries up to MAX_BATCH_REPORTS reports and the oracle answers
+each report on its own, an ack or the status that refused it. A batch that gets no answer as a
+whole (the stream broke, no stream can be opened) tells nothing of its reports: the caller sends
+them one at a time, as above, and the oracle deduplicates any it had stored. An oracle too old to
+know batches ends the stream at the first one (not with a transient status): batches are then
+off for BATCHES_OFF_S and reports go one at a time.
+
 On a GOAWAY (an oracle shutting down or restarting) grpclib drops the whole connection at once,
 calls in flight with it, where grpcio let them finish: the report in flight fails as
 UNAVAILABLE and is sent again (unary now, or on a later stream). The oracle deduplicates by
@@ -31,6 +39,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from google.protobuf.message import Message
@@ -42,6 +51,7 @@ from grpclib.metadata import decode_metadata
 from hotspot.client.backoff import SESSION_INIT_TIMEOUT_S, SESSION_RENEW_S
 from hotspot.client.connection import (
     CALL_ERRORS,
+    TRANSIENT,
     CallStatus,
     OracleConnection,
     classify,
@@ -52,7 +62,13 @@ from hotspot.errors import OracleUnavailable, ReportRejected
 from hotspot.keystore import KeyStore
 from pocnet import signing
 from pocnet.keys import Keypair
-from pocnet.wire import STREAM_RETRY_AFTER_KEY, ingest_pb2, service_grpc
+from pocnet.wire import (
+    MAX_BATCH_BYTES,
+    MAX_BATCH_REPORTS,
+    STREAM_RETRY_AFTER_KEY,
+    ingest_pb2,
+    service_grpc,
+)
 
 log = logging.getLogger(__name__)
 
@@ -62,6 +78,15 @@ UNREADABLE_COOLDOWN_S = 300  # the key present but not a number
 # write fails, and the reader, woken by the same end, is normally done at once; generous so a
 # busy board still reads the oracle's refusal rather than taking it for a broken connection.
 READER_GRACE_S = 5.0
+BATCHES_OFF_S = 3600  # an oracle that refused a batch (one too old for them) gets single reports
+# A report's room in a batch beyond its own bytes (its oneof tag and length in BatchedReport,
+# BatchedReport's in ReportBatch: 2 × (1 tag + up to 2 length bytes)), and the StreamRequest's
+# own tag and length around the batch: sizes are counted, never serialised twice.
+ITEM_OVERHEAD_BYTES = 6
+REQUEST_OVERHEAD_BYTES = 4
+
+# What `submit_batch` says of each report: its ack, or what that report alone met.
+Outcome = ingest_pb2.ReportAck | OracleUnavailable | ReportRejected
 
 
 class _StreamsOff(Exception):
@@ -166,6 +191,7 @@ class IngestClient:
         self._use_stream = use_stream
         self._session: _Session | None = None
         self._streams_after_ns: int | None = None  # refused: unary calls until then
+        self._batches_after_ns: int | None = None  # a batch refused: single reports until then
         self.connected = False
 
     @property
@@ -185,6 +211,97 @@ class IngestClient:
                 if not await self._close_session():
                     log.info("report stream failed (%s); trying a unary call", exc)
         return await self._submit_unary(kind, report)
+
+    @property
+    def batching(self) -> bool:
+        """Whether `submit_batch` is worth a try now: streams are on and the oracle has not
+        refused a batch lately."""
+        if not self._use_stream or self._cooling_down():
+            return False
+        after = self._batches_after_ns
+        if after is not None:
+            now = self._clock.now_ns()
+            if now < after and after - now <= BATCHES_OFF_S * NS_PER_S:
+                return False
+            self._batches_after_ns = None
+        return True
+
+    async def submit_batch(self, items: Sequence[tuple[str, Message]]) -> list[Outcome]:
+        """Deliver the first reports of `items` that fit one batch (at least one): one outcome
+        per report sent, in order, each an ack or the error that report alone met
+        (OracleUnavailable: retry later; ReportRejected: never). Raises OracleUnavailable when
+        the batch got no answer as a whole: nothing is known of its reports."""
+        try:
+            session = await self._ensure_session()
+        except _StreamsOff:
+            raise OracleUnavailable("ReportStream: streams refused; send reports one at a "
+                                    "time") from None
+        try:
+            return await self._batch_on(session, items)
+        except OracleUnavailable:
+            await self._close_session()  # whatever is left of it is out of step
+            raise
+
+    async def _batch_on(self, session: _Session, items: Sequence[tuple[str, Message]]
+                        ) -> list[Outcome]:
+        sent, request = self._batch(session, items)
+        try:
+            await self._send(session, request)
+        except CALL_ERRORS:
+            # Ended between our check and the write (idle, replaced): one new stream takes it.
+            await self._close_session()
+            try:
+                session = await self._ensure_session()
+            except _StreamsOff:
+                raise OracleUnavailable("ReportStream: streams refused") from None
+            sent, request = self._batch(session, items)
+            try:
+                await self._send(session, request)
+            except CALL_ERRORS as exc:
+                raise OracleUnavailable(str(classify(status_of(exc), "ReportStream"))) from None
+        try:
+            reply = await asyncio.wait_for(session.call.read(), self._conn.timeout_s)
+        except TimeoutError:
+            raise OracleUnavailable("ReportStream: no answer to a report batch") from None
+        if reply is None:
+            status = session.call.status
+            await self._close_session()
+            if status is not None and status.code not in TRANSIENT | {Status.OK}:
+                self._batches_after_ns = self._clock.now_ns() + BATCHES_OFF_S * NS_PER_S
+                log.info("the oracle refused a report batch (%s: %s); sending reports one at a "
+                         "time for %d s", status.code.name, status.details, BATCHES_OFF_S,
+                         extra={"event": "batches_refused", "code": status.code.name,
+                                "reason": status.details})
+            raise OracleUnavailable("ReportStream: stream ended before the batch's answer")
+        outcomes = reply.batch_ack.outcomes if reply.HasField("batch_ack") else ()
+        if len(outcomes) != len(sent):
+            raise OracleUnavailable(f"ReportStream: {len(outcomes)} outcomes for a batch of "
+                                    f"{len(sent)}")
+        results: list[Outcome] = []
+        for (_, report), outcome in zip(sent, outcomes, strict=True):
+            if outcome.HasField("ack"):
+                _check_ack(outcome.ack, report)  # out of step: never ack on this stream
+                results.append(outcome.ack)
+            else:
+                results.append(_refusal(outcome.refused))
+        return results
+
+    def _batch(self, session: _Session, items: Sequence[tuple[str, Message]]
+               ) -> tuple[list[tuple[str, Message]], ingest_pb2.StreamRequest]:
+        """The first `items` that fit MAX_BATCH_REPORTS and MAX_BATCH_BYTES, signed by the
+        session key, and the request carrying them."""
+        batch = ingest_pb2.ReportBatch()
+        sent: list[tuple[str, Message]] = []
+        size = REQUEST_OVERHEAD_BYTES
+        for kind, report in items[:MAX_BATCH_REPORTS]:
+            signed = _copy(report)
+            signing.sign(signed, session.key)
+            size += signed.ByteSize() + ITEM_OVERHEAD_BYTES
+            if sent and size > MAX_BATCH_BYTES:
+                break
+            batch.reports.add(**{kind: signed})
+            sent.append((kind, report))
+        return sent, ingest_pb2.StreamRequest(batch=batch)
 
     async def close(self) -> None:
         await self._close_session()
@@ -272,7 +389,10 @@ class IngestClient:
         """Sign with the session key and send; one of CALL_ERRORS when the call has ended."""
         signed = _copy(report)
         signing.sign(signed, session.key)
-        request = ingest_pb2.StreamRequest(**{kind: signed})
+        await self._send(session, ingest_pb2.StreamRequest(**{kind: signed}))
+
+    async def _send(self, session: _Session, request: ingest_pb2.StreamRequest) -> None:
+        """One of CALL_ERRORS when the call has ended."""
         try:
             await asyncio.wait_for(session.call.write(request), self._conn.timeout_s)
         except TimeoutError:
@@ -344,6 +464,15 @@ def _copy(report: Message) -> Message:
     copy = type(report)()
     copy.CopyFrom(report)
     return copy
+
+
+def _refusal(refused: ingest_pb2.ReportRefusal) -> OracleUnavailable | ReportRejected:
+    """One batched report's refusal, classified as a whole call's status would be."""
+    try:
+        code = Status(refused.code)
+    except ValueError:
+        code = Status.UNKNOWN
+    return classify(CallStatus(code, refused.reason), "ReportStream")
 
 
 def _check_ack(ack: ingest_pb2.ReportAck, report: Message) -> None:

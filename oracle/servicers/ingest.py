@@ -4,7 +4,12 @@ the session key, at most 30 min). Each ack is written only after its report's co
 
 On a stream, reports are pipelined: the reader verifies and queues while the writer awaits
 commits and sends acks in order, so one stream is not limited to one fsync per report. Any
-rejection ends the stream with its status after the acks already due are sent.
+rejection of a single-report message ends the stream with its status after the acks already due
+are sent. A `ReportBatch` (docs/protocol.md §2) is answered by one `BatchAck` with an outcome per
+report: each report is checked, rate-limited and stored on its own, a refused one gets its status
+code and reason there and the others of its batch are unaffected, and the stream goes on. Only a
+batch outside its envelope (oracle.envelope: count, size) ends the stream, INVALID_ARGUMENT.
+The window of reports in flight counts every report of a batch.
 
 Every stream passes the `StreamGuard` (per-peer, per-key and global caps, a share for keys not
 onboarded, idle timeout): a refused stream ends RESOURCE_EXHAUSTED before its offer or at its
@@ -22,10 +27,11 @@ from typing import Any
 
 import grpc
 
+from oracle.envelope import check_batch
 from oracle.errors import BadReport, CommitTimeout, SessionError, SessionTimeout, StrangersLimited
 from oracle.ingest import Ingestor, StreamGate, decode_report
 from oracle.ratelimit import Tarpit
-from oracle.servicers._status import MAPPED, abort
+from oracle.servicers._status import MAPPED, abort, status_for
 from oracle.servicers._wire import decode, service, stream, unary
 from oracle.storage.repository import InsertResult
 from oracle.stream_guard import StreamGuard, StreamTicket
@@ -37,6 +43,7 @@ from pocnet.wire import ingest_pb2, reports_pb2
 SERVICE = "pocnet.v1.IngestService"
 NONCE_LEN = 32
 MAX_IN_FLIGHT = 4096  # per stream: reports verified but not yet acknowledged
+REPORT_KINDS = frozenset(("beacon", "witness", "coverage"))
 
 
 @dataclass(frozen=True)
@@ -46,10 +53,52 @@ class StreamLimits:
     commit_timeout_s: float = 10.0
 
 
+async def _settled(report: Any) -> InsertResult | BaseException:
+    """A batched report's result, or the mapped error that refused it (others propagate)."""
+    if isinstance(report, BaseException):
+        return report
+    try:
+        return await report  # type: ignore[no-any-return]
+    except MAPPED as exc:
+        return exc
+
+
 def _ack(result: InsertResult) -> ingest_pb2.ReportAck:
     return ingest_pb2.ReportAck(
         id=result.id, received_ms=result.received_ms, duplicate=result.duplicate
     )
+
+
+def _outcome(report: Any) -> ingest_pb2.BatchOutcome:
+    """What a batch says of one report: its ack, or the status it was refused with."""
+    if isinstance(report, InsertResult):
+        return ingest_pb2.BatchOutcome(ack=_ack(report))
+    code, reason = status_for(report)
+    return ingest_pb2.BatchOutcome(refused=ingest_pb2.ReportRefusal(code=code.value[0],
+                                                                     reason=reason))
+
+
+class _Window:
+    """Reports a stream has in flight (read, not yet acknowledged), batches counted by their
+    reports: the reader takes room, the writer gives it back once the acks are written."""
+
+    __slots__ = ("_room", "free")
+
+    def __init__(self, size: int) -> None:
+        self.free = size
+        self._room: asyncio.Future[None] | None = None
+
+    async def take(self, n: int) -> None:
+        """Wait until `n` reports fit, then take them (the hot path checks `free` inline)."""
+        while self.free < n:
+            self._room = asyncio.get_running_loop().create_future()
+            await self._room
+        self.free -= n
+
+    def give(self, n: int) -> None:
+        self.free += n
+        if self._room is not None and not self._room.done():
+            self._room.set_result(None)
 
 
 class IngestServicer:
@@ -109,11 +158,12 @@ class IngestServicer:
     ) -> None:
         nonce = self._nonce(NONCE_LEN)
         await context.write(ingest_pb2.StreamResponse(offer=ingest_pb2.SessionOffer(nonce=nonce)))
-        acks: asyncio.Queue[Any] = asyncio.Queue(MAX_IN_FLIGHT)
-        reader = asyncio.create_task(self._read(context, nonce, acks, ticket))
+        acks: asyncio.Queue[Any] = asyncio.Queue()  # bounded by the window
+        window = _Window(MAX_IN_FLIGHT)
+        reader = asyncio.create_task(self._read(context, nonce, acks, window, ticket))
         if ticket is not None:
             ticket.task = reader  # the guard cancels it to end the stream (idle, replaced)
-        writer = asyncio.create_task(self._write(context, acks))
+        writer = asyncio.create_task(self._write(context, acks, window))
         try:
             done, _ = await asyncio.wait({reader, writer}, return_when=asyncio.FIRST_EXCEPTION)
             error: BaseException | None = None
@@ -138,10 +188,10 @@ class IngestServicer:
 
     async def _read(
         self, context: grpc.aio.ServicerContext, nonce: bytes, acks: asyncio.Queue[Any],
-        ticket: StreamTicket | None,
+        window: _Window, ticket: StreamTicket | None,
     ) -> None:
         try:
-            await self._read_reports(context, nonce, acks, ticket)
+            await self._read_reports(context, nonce, acks, window, ticket)
         except asyncio.CancelledError:
             if ticket is None or ticket.reason is None:
                 raise
@@ -153,19 +203,20 @@ class IngestServicer:
         await acks.put(None)
 
     @staticmethod
-    async def _next(context: grpc.aio.ServicerContext) -> Any:
+    async def _next(context: grpc.aio.ServicerContext) -> tuple[Any, int]:
+        """The next request and its size on the wire; (None, 0) at the end of the stream."""
         raw = await context.read()
         if raw is grpc.aio.EOF:
-            return None
-        return decode(ingest_pb2.StreamRequest, raw)
+            return None, 0
+        return decode(ingest_pb2.StreamRequest, raw), len(raw)
 
     async def _read_reports(
         self, context: grpc.aio.ServicerContext, nonce: bytes, acks: asyncio.Queue[Any],
-        ticket: StreamTicket | None,
+        window: _Window, ticket: StreamTicket | None,
     ) -> None:
         try:
             async with asyncio.timeout(self._limits.init_timeout_s):
-                first = await self._next(context)
+                first, _ = await self._next(context)
         except TimeoutError:
             raise SessionTimeout(
                 f"no session init within {self._limits.init_timeout_s:g} s"
@@ -187,23 +238,47 @@ class IngestServicer:
             # timeout is the guard's sweep over `active_s`, not a timer per report either.
             async with asyncio.timeout(self._limits.session_max_s):
                 while True:
-                    request = await self._next(context)
+                    request, size = await self._next(context)
                     if request is None:
                         return
                     if clock_s is not None:
                         ticket.active_s = clock_s()  # type: ignore[union-attr]
                     kind = request.WhichOneof("msg")
-                    if kind not in ("beacon", "witness", "coverage"):
+                    if kind == "batch":
+                        entry: Any = self._begin_batch(request.batch, size, session)
+                        n = len(entry)
+                    elif kind in REPORT_KINDS:
+                        entry = begin(kind, getattr(request, kind), session=session, gate=gate)
+                        n = 1
+                    else:
                         raise SessionError("only reports may follow the session init")
-                    future = begin(kind, getattr(request, kind), session=session, gate=gate)
-                    if acks.full():  # the window is full: wait for the writer
-                        await acks.put(future)
-                    else:  # the hot path: no coroutine per report
-                        acks.put_nowait(future)
+                    if window.free >= n:  # the hot path: no coroutine per message
+                        window.free -= n
+                    else:  # the window is full: wait for the writer
+                        await window.take(n)
+                    acks.put_nowait(entry)
         except TimeoutError:
             raise SessionError(
                 f"session expired after {self._limits.session_max_s:g} s; open a new stream"
             ) from None
+
+    def _begin_batch(
+        self, batch: ingest_pb2.ReportBatch, size: int, session: tuple[PublicKey, PublicKey]
+    ) -> list[Any]:
+        """Start every report of `batch` on its own (no gate: one refusal stops no other);
+        each entry is the report's commit future, or the error that refused it at once."""
+        reports = batch.reports
+        check_batch(len(reports), size)
+        begin, started = self._ingestor.begin, []
+        for item in reports:
+            kind = item.WhichOneof("report")
+            try:
+                if kind is None:
+                    raise BadReport("batched report is empty")
+                started.append(begin(kind, getattr(item, kind), session=session))
+            except MAPPED as exc:
+                started.append(exc)
+        return started
 
     def _session(self, init: ingest_pb2.SessionInit, nonce: bytes) -> tuple[PublicKey, PublicKey]:
         try:
@@ -215,15 +290,24 @@ class IngestServicer:
             raise BadReport("session key and device key are for different networks")
         return device, session
 
-    async def _write(self, context: grpc.aio.ServicerContext, acks: asyncio.Queue[Any]) -> None:
+    async def _write(
+        self, context: grpc.aio.ServicerContext, acks: asyncio.Queue[Any], window: _Window
+    ) -> None:
         while True:
-            future = acks.get_nowait() if not acks.empty() else await acks.get()
-            if future is None:
+            entry = acks.get_nowait() if not acks.empty() else await acks.get()
+            if entry is None:
                 return
             # No per-report timer here: the session timeout bounds the stream, and the
             # committer answers every queued row (a result or a StorageError).
-            result = await future
+            if type(entry) is list:
+                outcomes = [await _settled(report) for report in entry]
+                await context.write(ingest_pb2.StreamResponse(
+                    batch_ack=ingest_pb2.BatchAck(outcomes=[_outcome(o) for o in outcomes])))
+                window.give(len(entry))
+                continue
+            result = await entry
             await context.write(ingest_pb2.StreamResponse(ack=_ack(result)))
+            window.give(1)
 
     def handler(self) -> grpc.GenericRpcHandler:
         return service(

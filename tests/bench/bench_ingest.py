@@ -6,18 +6,22 @@ The oracle runs as `pocnet-oracle serve` (SQLite, WAL, synchronous=FULL, signatu
 in its own process; this script is the load generator, a separate process talking gRPC over
 loopback. It pre-signs witness reports with per-stream session keys (docs/protocol.md §1), then:
 
-1. throughput: N concurrent report streams send as fast as acks allow (bounded in flight);
-   reports/s = acked / elapsed, and the database row count is checked afterwards. Measured
-   with the default `ingest.signature_processes` ("auto": one helper per core), then again on
-   fresh servers with 1 and 2 helpers (and all cores, when that is more than 2), so the same
-   script shows the scaling on a bigger machine;
-2. latency: the same streams paced to 2,000 reports/s in total; each ack's latency is the time
+1. throughput: N concurrent report streams send as fast as acks allow (bounded in flight), each
+   message a report batch of `--batch` reports (docs/protocol.md §2: what a hotspot uploads
+   when its outbox has a backlog; 32 is the hotspot's own batch); reports/s = acked / elapsed,
+   and the database row count is checked afterwards. Measured with the default
+   `ingest.signature_processes` ("auto": one helper per core), then again on fresh servers
+   with 1 and 2 helpers (and all cores, when that is more than 2), so the same script shows
+   the scaling on a bigger machine. `throughput_single` is the same run with one report per
+   message (live traffic; what every client sent before batches);
+2. latency: the same streams paced to 2,000 reports/s in total, one report per message (a
+   hotspot with no backlog sends each report as it comes); each ack's latency is the time
    from writing the report to reading its ack;
 3. the bare Ed25519 verify rate of one core in the same run, for OpenSSL (cryptography) and
    libsodium (PyNaCl); `ed25519_verify_per_s` is the faster, the unit of
    `ratio_ingest_to_verify`.
 
-    .venv/bin/python tests/bench/bench_ingest.py [--seconds 5] [--streams 16] [--json]
+    .venv/bin/python tests/bench/bench_ingest.py [--seconds 5] [--streams 16] [--batch 32] [--json]
 """
 
 from __future__ import annotations
@@ -41,7 +45,9 @@ from pocnet import signing
 from pocnet.keys import Keypair, create_keyfile
 from pocnet.wire import ingest_pb2, reports_pb2, service_pb2_grpc
 
-IN_FLIGHT_PER_STREAM = 256
+IN_FLIGHT_PER_STREAM = 256  # reports
+REPORTS_PER_S_CAP = 25_000  # reports made per second of a batched run: more than it acks
+SINGLE_PER_S_CAP = 16_000  # likewise, one report per message
 
 
 LIMITS_LIFTED = {
@@ -75,7 +81,10 @@ def start_server(
     return proc, json.loads(proc.stdout.readline())["port"]
 
 
-def make_reports(streams: int, per_stream: int, tag: int) -> list[tuple[Keypair, Keypair, list]]:  # type: ignore[type-arg]
+def make_reports(streams: int, per_stream: int, tag: int,
+                 batch: int = 1) -> list[tuple[Keypair, Keypair, list]]:  # type: ignore[type-arg]
+    """Per stream: its device key, its session key and its messages, each one report
+    (`batch` 1) or a ReportBatch of `batch` reports."""
     plans = []
     for s in range(streams):
         device = Keypair.from_seed(bytes([tag, s]) + b"\x00" * 30)
@@ -87,9 +96,20 @@ def make_reports(streams: int, per_stream: int, tag: int) -> list[tuple[Keypair,
                 timestamp=time.time_ns() + i, signal=-1000, snr=50, frequency=867_100_000,
             )
             signing.sign(msg, session)
-            reports.append(ingest_pb2.StreamRequest(witness=msg))
-        plans.append((device, session, reports))
+            reports.append(msg)
+        if batch == 1:
+            messages = [ingest_pb2.StreamRequest(witness=r) for r in reports]
+        else:
+            messages = [ingest_pb2.StreamRequest(batch=ingest_pb2.ReportBatch(reports=[
+                ingest_pb2.BatchedReport(witness=r) for r in reports[i:i + batch]]))
+                for i in range(0, len(reports), batch)]
+        plans.append((device, session, messages))
     return plans
+
+
+def _size(request: ingest_pb2.StreamRequest) -> int:
+    """Reports in one stream message."""
+    return len(request.batch.reports) if request.HasField("batch") else 1
 
 
 async def run_stream(channel: grpc.aio.Channel, device: Keypair, session: Keypair,
@@ -101,7 +121,8 @@ async def run_stream(channel: grpc.aio.Channel, device: Keypair, session: Keypai
     await call.write(ingest_pb2.StreamRequest(
         session_init=signing.session_init(device, offer.offer.nonce, session)))
     sent_at: deque[float] = deque()
-    window = asyncio.Semaphore(IN_FLIGHT_PER_STREAM)
+    per_message = _size(reports[0])
+    window = asyncio.Semaphore(max(1, IN_FLIGHT_PER_STREAM // per_message))  # in messages
     acked = 0
     done_sending = asyncio.Event()
 
@@ -113,8 +134,13 @@ async def run_stream(channel: grpc.aio.Channel, device: Keypair, session: Keypai
             response = await call.read()
             if response is grpc.aio.EOF:
                 return
-            latencies.append(time.perf_counter() - sent_at.popleft())
-            acked += 1
+            latency = time.perf_counter() - sent_at.popleft()
+            if response.HasField("batch_ack"):
+                n = sum(1 for o in response.batch_ack.outcomes if o.HasField("ack"))
+            else:
+                n = 1
+            latencies.extend([latency] * n)  # each report waited that long for its ack
+            acked += n
             window.release()
 
     task = asyncio.create_task(reader())
@@ -124,7 +150,7 @@ async def run_stream(channel: grpc.aio.Channel, device: Keypair, session: Keypai
         if now >= deadline:
             break
         if rate_per_s is not None:
-            due = start + i / rate_per_s
+            due = start + i * per_message / rate_per_s
             if due > now:
                 await asyncio.sleep(due - now)
         await window.acquire()
@@ -226,9 +252,9 @@ def ed25519_rates(seconds: float = 1.0) -> dict[str, float]:
 
 
 def throughput_with(tmp: Path, processes: int | str, streams: int, seconds: float,
-                    tag: int) -> dict:  # type: ignore[type-arg]
+                    tag: int, batch: int) -> dict:  # type: ignore[type-arg]
     """A fresh server with `processes` signature helpers, driven as fast as acks allow."""
-    plans = make_reports(streams, int(16_000 * seconds / streams), tag)
+    plans = make_reports(streams, int(REPORTS_PER_S_CAP * seconds / streams), tag, batch)
     proc, port = start_server(tmp, processes=processes)
     try:
         return measured(proc, port, plans, None, seconds)
@@ -242,16 +268,22 @@ def main() -> int:
     parser.add_argument("--seconds", type=float, default=5.0)
     parser.add_argument("--streams", type=int, default=16)
     parser.add_argument("--paced-rate", type=float, default=2000.0)
+    parser.add_argument("--batch", type=int, default=32,
+                        help="reports per stream message in the throughput runs (1..128)")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="bench-ingest-"))
     rates = ed25519_rates()
     verify_rate = max(rates.values())
-    throughput_plans = make_reports(args.streams, int(16_000 * args.seconds / args.streams), 1)
+    per_stream = int(REPORTS_PER_S_CAP * args.seconds / args.streams)
+    throughput_plans = make_reports(args.streams, per_stream, 1, args.batch)
+    single_plans = make_reports(
+        args.streams, int(SINGLE_PER_S_CAP * args.seconds / args.streams), 3)
     paced_plans = make_reports(4, int(args.paced_rate * args.seconds / 4) + 10, 2)
     proc, port = start_server(tmp)
     try:
         throughput = measured(proc, port, throughput_plans, None, args.seconds)
+        single = measured(proc, port, single_plans, None, args.seconds)
         paced = measured(proc, port, paced_plans, args.paced_rate, args.seconds)
     finally:
         proc.send_signal(signal.SIGTERM)
@@ -259,17 +291,18 @@ def main() -> int:
     with sqlite3.connect(tmp / "oracle.db") as db:
         stored = db.execute("SELECT count(*) FROM reports").fetchone()[0]
         sync = db.execute("PRAGMA journal_mode").fetchone()[0]
-    acked_total = throughput["acked"] + paced["acked"]
+    acked_total = throughput["acked"] + single["acked"] + paced["acked"]
     assert stored >= acked_total, "acknowledged reports missing from the database"
     cores = os.cpu_count() or 1
     by_processes: dict[str, dict] = {}  # type: ignore[type-arg]
     for n in sorted({1, 2, cores}):
-        run = throughput_with(tmp / f"p{n}", n, args.streams, args.seconds, 10 + n)
+        run = throughput_with(tmp / f"p{n}", n, args.streams, args.seconds, 10 + n, args.batch)
         by_processes[str(n)] = {key: run[key] for key in (
             "acked", "rate_per_s", "server_cpu_us_per_report", "cpu_us_per_report")}
         by_processes[str(n)]["ratio_ingest_to_verify"] = run["rate_per_s"] / verify_rate
     result = {
-        "throughput": throughput, "paced": paced, "stored_rows": stored,
+        "throughput": throughput, "batch_size": args.batch, "throughput_single": single,
+        "paced": paced, "stored_rows": stored,
         "acked_total": acked_total, "journal_mode": sync,
         "ed25519_verify_per_s": verify_rate,
         "ed25519_verify_per_s_by_implementation": rates,
@@ -282,12 +315,16 @@ def main() -> int:
     else:
         print(f"throughput: {throughput['rate_per_s']:.0f} acked reports/s "
               f"({throughput['acked']} in {throughput['elapsed_s']:.1f} s, "
-              f"{args.streams} streams, signature helpers: auto = {cores}), p99 "
+              f"{args.streams} streams, batches of {args.batch}, signature helpers: "
+              f"auto = {cores}), p99 "
               f"{throughput['p99_ms']:.1f} ms; server CPU {throughput['server_cpu_s']:.1f} s "
               f"({throughput['server_cpu_us_per_report']:.0f} µs/report), client CPU "
               f"{throughput['client_cpu_s']:.1f} s")
         print("  CPU µs per report: " + ", ".join(
             f"{part} {us:.0f}" for part, us in throughput["cpu_us_per_report"].items()))
+        print(f"  one report per message: {single['rate_per_s']:.0f} acked reports/s, "
+              "CPU µs per report: " + ", ".join(
+                  f"{part} {us:.0f}" for part, us in single["cpu_us_per_report"].items()))
         for n, run in by_processes.items():
             print(f"  {n} signature process(es): {run['rate_per_s']:.0f}/s, "
                   f"ratio {run['ratio_ingest_to_verify']:.2f}, server CPU "

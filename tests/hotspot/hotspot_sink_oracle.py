@@ -70,6 +70,11 @@ class SinkOracle(
         self.session_refusal: tuple[grpc.StatusCode, str] | None = None
         self.retry_after_s = 300
         self.stream_calls = 0
+        # Report batches (docs/protocol.md §2): False answers one as an oracle that predates
+        # them (the stream ends UNAUTHENTICATED); `batch_sizes` counts the reports of each.
+        self.batches = True
+        self.batch_sizes: list[int] = []
+        self.batch_bytes: list[int] = []  # each batch's StreamRequest, serialised
 
     # EntropyService
     def GetEntropy(self, request, context):
@@ -87,6 +92,9 @@ class SinkOracle(
     def _store(self, kind: str, report, context) -> ingest_pb2.ReportAck:
         if self.reject is not None and (verdict := self.reject(kind, report)) is not None:
             context.abort(*verdict)
+        return self._keep(kind, report)
+
+    def _keep(self, kind: str, report) -> ingest_pb2.ReportAck:
         rid = signing.report_id(report)
         with self.lock:
             self.submissions += 1
@@ -186,6 +194,12 @@ class SinkOracle(
                 context.abort(code, details)
             req = item
             kind = req.WhichOneof("msg")
+            if kind == "batch":
+                if not self.batches:
+                    context.abort(grpc.StatusCode.UNAUTHENTICATED,
+                                  "only reports may follow the session init")
+                yield ingest_pb2.StreamResponse(batch_ack=self._batch(req.batch, device, session))
+                continue
             report = getattr(req, kind)
             try:
                 if report.pub_key != device.to_bytes():
@@ -194,6 +208,31 @@ class SinkOracle(
             except ProtoError as exc:
                 context.abort(grpc.StatusCode.UNAUTHENTICATED, f"bad signature: {exc}")
             yield ingest_pb2.StreamResponse(ack=self._store(kind, report, context))
+
+    def _batch(self, batch, device, session) -> ingest_pb2.BatchAck:
+        """Each report on its own: an ack, or the refusal a single report would have met."""
+        with self.lock:
+            self.batch_sizes.append(len(batch.reports))
+            self.batch_bytes.append(ingest_pb2.StreamRequest(batch=batch).ByteSize())
+        outcomes = []
+        for item in batch.reports:
+            kind = item.WhichOneof("report")
+            report = getattr(item, kind)
+            refusal: tuple[grpc.StatusCode, str] | None = None
+            try:
+                if report.pub_key != device.to_bytes():
+                    raise ProtoError("pub_key is not the session's device")
+                signing.verify(report, session)
+            except ProtoError as exc:
+                refusal = (grpc.StatusCode.UNAUTHENTICATED, f"bad signature: {exc}")
+            if refusal is None and self.reject is not None:
+                refusal = self.reject(kind, report)
+            if refusal is None:
+                outcomes.append(ingest_pb2.BatchOutcome(ack=self._keep(kind, report)))
+            else:
+                outcomes.append(ingest_pb2.BatchOutcome(refused=ingest_pb2.ReportRefusal(
+                    code=refusal[0].value[0], reason=refusal[1])))
+        return ingest_pb2.BatchAck(outcomes=outcomes)
 
     # RegistryService
     def GetHotspot(self, request, context):

@@ -121,6 +121,25 @@ def test_state_survives_restart_and_a_second_reader_sees_it(tmp_path: Path) -> N
     assert box.get_state("absent") is None
 
 
+def test_a_batch_of_acks_is_one_commit(tmp_path: Path) -> None:
+    """A report batch's acks leave the outbox together: one commit (one fsync on the board's
+    storage) for the batch, not one per report; the others stay, across a restart."""
+    path = tmp_path / "o.sqlite"
+    seen: list[int] = []
+    box = Outbox(path, on_change=seen.append)
+    for n in range(5):
+        box.enqueue("witness", witness(n), created_ns=n)
+    items = box.peek(5)
+    statements: list[str] = []
+    box._db.set_trace_callback(statements.append)
+    box.ack_many([items[0].seq, items[2].seq, items[4].seq])
+    box._db.set_trace_callback(None)
+    assert sum(1 for s in statements if s.strip().upper().startswith("COMMIT")) == 1
+    assert seen[-1] == 2 and len(seen) == 6  # five enqueues, then one change for the batch
+    box.close()
+    assert [i.report.timestamp for i in Outbox(path).peek(10)] == [1, 3]
+
+
 def test_change_callback_reports_depth(tmp_path: Path) -> None:
     seen: list[int] = []
     box = Outbox(tmp_path / "o.sqlite", on_change=seen.append)

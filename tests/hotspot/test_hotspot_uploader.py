@@ -15,14 +15,14 @@ from hotspot_testkit import advance_until, eventually, make_settings, quiet, tas
 from hotspot.channels import Watch
 from hotspot.client.backoff import SESSION_RENEW_S, Backoff
 from hotspot.client.connection import OracleConnection
-from hotspot.client.ingest import IngestClient
+from hotspot.client.ingest import BATCHES_OFF_S, IngestClient
 from hotspot.clock import NS_PER_S, FakeClock
 from hotspot.keystore import KeyStore
 from hotspot.metrics import HotspotMetrics
 from hotspot.outbox import Outbox
-from hotspot.uploader import Uploader
+from hotspot.uploader import BATCH, Uploader
 from pocnet import signing
-from pocnet.wire import reports_pb2
+from pocnet.wire import MAX_BATCH_REPORTS, ingest_pb2, reports_pb2
 
 
 class Rig:
@@ -95,6 +95,101 @@ async def test_stream_delivers_in_order_and_acks(tmp_path, oracle, server) -> No
     assert oracle.sessions == 1 and oracle.unary == 0
     acked = rig.metrics.reports_acknowledged.labels(kind="witness").get()
     assert acked == 20
+
+
+@with_oracle
+async def test_a_backlog_goes_in_batches_each_report_acked_once(tmp_path, oracle, server) -> None:
+    """A hotspot back from an outage finds 100 reports in its outbox: they go as report
+    batches of at most BATCH, soonest first, each acked once (docs/protocol.md §2)."""
+    rig = Rig(tmp_path, server)
+    ids = [rig.witness(n) for n in range(100)]
+    async with rig:
+        await eventually(lambda: rig.outbox.depth() == 0)
+    assert BATCH == 32
+    assert oracle.batch_sizes == [32, 32, 32, 4]
+    assert list(oracle.stored) == ids
+    assert oracle.submissions == 100 and oracle.unary == 0 and oracle.sessions == 1
+    assert all(n == 1 for n in oracle.acked_new.values())
+    assert rig.metrics.reports_acknowledged.labels(kind="witness").get() == 100
+
+
+@with_oracle
+async def test_a_batch_never_exceeds_the_oracles_size_limit(tmp_path, oracle, server) -> None:
+    """docs/protocol.md §2: the StreamRequest carrying a batch is at most MAX_BATCH_BYTES. The
+    client sends the first reports that fit and says so by the outcomes it returns."""
+    from pocnet.wire import MAX_BATCH_BYTES
+
+    rig = Rig(tmp_path, server)
+    reports = []
+    for n in range(MAX_BATCH_REPORTS):
+        report = reports_pb2.WitnessReport(pub_key=rig.keys.key_bytes, data=bytes(1000),
+                                           signal=-1000 - n)
+        rig.keys.sign(report)
+        reports.append(("witness", report))
+    outcomes = await rig.client.submit_batch(reports)
+    await rig.client.close()
+    await rig.conn.close()
+    sent = len(outcomes)
+    assert 1 < sent < MAX_BATCH_REPORTS and oracle.batch_sizes == [sent]
+    assert all(isinstance(o, ingest_pb2.ReportAck) for o in outcomes)
+    one_more = (ingest_pb2.BatchedReport(witness=reports[sent][1]).ByteSize() + 3)
+    assert oracle.batch_bytes[0] <= MAX_BATCH_BYTES < oracle.batch_bytes[0] + one_more
+
+
+@with_oracle
+async def test_each_report_of_a_batch_is_settled_on_its_own(tmp_path, oracle, server) -> None:
+    """A refusal in the middle of a batch drops that report alone; a transient one is retried
+    alone later; the rest of the batch is acked at once."""
+    again = [1]
+
+    def reject(kind, report):
+        if report.signal == -1005:
+            return grpc.StatusCode.INVALID_ARGUMENT, "oversized"
+        if report.signal == -1010 and again[0]:
+            again[0] -= 1
+            return grpc.StatusCode.RESOURCE_EXHAUSTED, "rate limit: at most 5 reports/s"
+        return None
+
+    oracle.reject = reject
+    rig = Rig(tmp_path, server)
+    ids = [rig.witness(n) for n in range(20)]
+    async with rig:
+        await eventually(lambda: rig.outbox.depth() == 1)  # the one to retry
+        assert len(oracle.stored) == 18
+        assert rig.outbox.drops() == {"rejected_invalid_argument": 1}
+        await advance_until(rig.clock, lambda: rig.outbox.depth() == 0, step_s=30)
+    assert oracle.batch_sizes[0] == 20
+    assert sorted(oracle.stored) == sorted(ids[:5] + ids[6:])
+    assert all(n == 1 for n in oracle.acked_new.values())
+
+
+def test_an_oracle_without_batches_gets_reports_one_at_a_time(tmp_path, caplog) -> None:  # type: ignore[no-untyped-def]
+    """An oracle older than batches ends the stream at the first one: the same reports go one
+    at a time on a new stream, and no batch is tried again for BATCHES_OFF_S."""
+    oracle = SinkOracle()
+    oracle.batches = False
+    server = SinkServer(oracle).start()
+
+    async def go() -> tuple[list[bytes], list[bytes]]:
+        rig = Rig(tmp_path, server)
+        ids = [rig.witness(n) for n in range(10)]
+        async with rig:
+            await eventually(lambda: rig.outbox.depth() == 0)
+            later = [rig.witness(n) for n in range(10, 15)]
+            await eventually(lambda: rig.outbox.depth() == 0)
+        return ids, later
+
+    try:
+        with caplog.at_level(logging.INFO, logger="hotspot.client.ingest"):
+            ids, later = asyncio.run(go())
+    finally:
+        server.stop()
+    assert list(oracle.stored) == ids + later
+    assert oracle.unary == 0 and oracle.sessions == 2  # the refused one, then one for all
+    assert [r.getMessage() for r in caplog.records
+            if getattr(r, "event", None) == "batches_refused"] == [
+        "the oracle refused a report batch (UNAUTHENTICATED: only reports may follow the "
+        f"session init); sending reports one at a time for {BATCHES_OFF_S} s"]
 
 
 @with_oracle

@@ -111,6 +111,40 @@ def test_a_stalled_helper_never_blocks_the_event_loop() -> None:
     assert asyncio.run(run()) == [True] * 200
 
 
+@pytest.mark.parametrize("processes", [1, 2])
+def test_a_report_batch_is_checked_in_one_round_trip_per_helper(processes: int) -> None:
+    """The checks of a hotspot's report batch (32 witness-sized messages, queued in one
+    event-loop turn) leave in one message per idle helper: one round trip, split so that every
+    core verifies part of the batch. (A full batch of 128 takes two messages of one helper:
+    MAX_BATCH_BYTES keeps what a helper holds within the pipe buffer.) Helpers stopped, so
+    nothing is answered before the count."""
+    import signal
+
+    batch = 32  # hotspot.uploader.BATCH
+
+    async def run() -> tuple[list[int], list[bool]]:
+        pool = SignaturePool(processes)
+        pool.start()
+        try:
+            kp = Keypair.from_seed(b"\x05" * 32)
+            messages = [os.urandom(120) for _ in range(batch)]
+            for helper in pool._helpers:
+                os.kill(helper.process.pid, signal.SIGSTOP)
+            futures = [pool.verify(kp.public_key.raw, m, kp.sign(m)) for m in messages]
+            for _ in range(3):
+                await asyncio.sleep(0)
+            sent = [len(helper.in_flight) for helper in pool._helpers]
+            for helper in pool._helpers:
+                os.kill(helper.process.pid, signal.SIGCONT)
+            return sent, list(await asyncio.gather(*futures))
+        finally:
+            pool.stop()
+
+    sent, answers = asyncio.run(run())
+    assert sent == [1] * processes
+    assert answers == [True] * batch
+
+
 def test_ctrl_c_is_left_to_the_server() -> None:
     """Ctrl-C in a terminal signals the whole process group: the helper must survive it (the
     server finishes its calls first) instead of dying with a traceback. SIGINT is sent at once

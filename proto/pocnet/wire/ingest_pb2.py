@@ -25,7 +25,7 @@ _sym_db = _symbol_database.Default()
 from pocnet.wire import reports_pb2 as pocnet_dot_wire_dot_reports__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x18pocnet/wire/ingest.proto\x12\tpocnet.v1\x1a\x19pocnet/wire/reports.proto\"\x1d\n\x0cSessionOffer\x12\r\n\x05nonce\x18\x01 \x01(\x0c\"U\n\x0bSessionInit\x12\x0f\n\x07pub_key\x18\x01 \x01(\x0c\x12\r\n\x05nonce\x18\x02 \x01(\x0c\x12\x13\n\x0bsession_key\x18\x03 \x01(\x0c\x12\x11\n\tsignature\x18\x04 \x01(\x0c\"?\n\tReportAck\x12\n\n\x02id\x18\x01 \x01(\x0c\x12\x13\n\x0breceived_ms\x18\x02 \x01(\x04\x12\x11\n\tduplicate\x18\x03 \x01(\x08\"\xcd\x01\n\rStreamRequest\x12.\n\x0csession_init\x18\x01 \x01(\x0b\x32\x16.pocnet.v1.SessionInitH\x00\x12)\n\x06\x62\x65\x61\x63on\x18\x02 \x01(\x0b\x32\x17.pocnet.v1.BeaconReportH\x00\x12+\n\x07witness\x18\x03 \x01(\x0b\x32\x18.pocnet.v1.WitnessReportH\x00\x12-\n\x08\x63overage\x18\x04 \x01(\x0b\x32\x19.pocnet.v1.CoverageReportH\x00\x42\x05\n\x03msg\"f\n\x0eStreamResponse\x12(\n\x05offer\x18\x01 \x01(\x0b\x32\x17.pocnet.v1.SessionOfferH\x00\x12#\n\x03\x61\x63k\x18\x02 \x01(\x0b\x32\x14.pocnet.v1.ReportAckH\x00\x42\x05\n\x03msgb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x18pocnet/wire/ingest.proto\x12\tpocnet.v1\x1a\x19pocnet/wire/reports.proto\"\x1d\n\x0cSessionOffer\x12\r\n\x05nonce\x18\x01 \x01(\x0c\"U\n\x0bSessionInit\x12\x0f\n\x07pub_key\x18\x01 \x01(\x0c\x12\r\n\x05nonce\x18\x02 \x01(\x0c\x12\x13\n\x0bsession_key\x18\x03 \x01(\x0c\x12\x11\n\tsignature\x18\x04 \x01(\x0c\"?\n\tReportAck\x12\n\n\x02id\x18\x01 \x01(\x0c\x12\x13\n\x0breceived_ms\x18\x02 \x01(\x04\x12\x11\n\tduplicate\x18\x03 \x01(\x08\"\xa0\x01\n\rBatchedReport\x12)\n\x06\x62\x65\x61\x63on\x18\x01 \x01(\x0b\x32\x17.pocnet.v1.BeaconReportH\x00\x12+\n\x07witness\x18\x02 \x01(\x0b\x32\x18.pocnet.v1.WitnessReportH\x00\x12-\n\x08\x63overage\x18\x03 \x01(\x0b\x32\x19.pocnet.v1.CoverageReportH\x00\x42\x08\n\x06report\"8\n\x0bReportBatch\x12)\n\x07reports\x18\x01 \x03(\x0b\x32\x18.pocnet.v1.BatchedReport\"-\n\rReportRefusal\x12\x0c\n\x04\x63ode\x18\x01 \x01(\r\x12\x0e\n\x06reason\x18\x02 \x01(\t\"k\n\x0c\x42\x61tchOutcome\x12#\n\x03\x61\x63k\x18\x01 \x01(\x0b\x32\x14.pocnet.v1.ReportAckH\x00\x12+\n\x07refused\x18\x02 \x01(\x0b\x32\x18.pocnet.v1.ReportRefusalH\x00\x42\t\n\x07outcome\"5\n\x08\x42\x61tchAck\x12)\n\x08outcomes\x18\x01 \x03(\x0b\x32\x17.pocnet.v1.BatchOutcome\"\xf6\x01\n\rStreamRequest\x12.\n\x0csession_init\x18\x01 \x01(\x0b\x32\x16.pocnet.v1.SessionInitH\x00\x12)\n\x06\x62\x65\x61\x63on\x18\x02 \x01(\x0b\x32\x17.pocnet.v1.BeaconReportH\x00\x12+\n\x07witness\x18\x03 \x01(\x0b\x32\x18.pocnet.v1.WitnessReportH\x00\x12-\n\x08\x63overage\x18\x04 \x01(\x0b\x32\x19.pocnet.v1.CoverageReportH\x00\x12\'\n\x05\x62\x61tch\x18\x05 \x01(\x0b\x32\x16.pocnet.v1.ReportBatchH\x00\x42\x05\n\x03msg\"\x90\x01\n\x0eStreamResponse\x12(\n\x05offer\x18\x01 \x01(\x0b\x32\x17.pocnet.v1.SessionOfferH\x00\x12#\n\x03\x61\x63k\x18\x02 \x01(\x0b\x32\x14.pocnet.v1.ReportAckH\x00\x12(\n\tbatch_ack\x18\x03 \x01(\x0b\x32\x13.pocnet.v1.BatchAckH\x00\x42\x05\n\x03msgb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -38,8 +38,18 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_SESSIONINIT']._serialized_end=182
   _globals['_REPORTACK']._serialized_start=184
   _globals['_REPORTACK']._serialized_end=247
-  _globals['_STREAMREQUEST']._serialized_start=250
-  _globals['_STREAMREQUEST']._serialized_end=455
-  _globals['_STREAMRESPONSE']._serialized_start=457
-  _globals['_STREAMRESPONSE']._serialized_end=559
+  _globals['_BATCHEDREPORT']._serialized_start=250
+  _globals['_BATCHEDREPORT']._serialized_end=410
+  _globals['_REPORTBATCH']._serialized_start=412
+  _globals['_REPORTBATCH']._serialized_end=468
+  _globals['_REPORTREFUSAL']._serialized_start=470
+  _globals['_REPORTREFUSAL']._serialized_end=515
+  _globals['_BATCHOUTCOME']._serialized_start=517
+  _globals['_BATCHOUTCOME']._serialized_end=624
+  _globals['_BATCHACK']._serialized_start=626
+  _globals['_BATCHACK']._serialized_end=679
+  _globals['_STREAMREQUEST']._serialized_start=682
+  _globals['_STREAMREQUEST']._serialized_end=928
+  _globals['_STREAMRESPONSE']._serialized_start=931
+  _globals['_STREAMRESPONSE']._serialized_end=1075
 # @@protoc_insertion_point(module_scope)
