@@ -175,7 +175,10 @@ class Ingestor:
         _check_size(kind, raw, self._max_report_bytes)
         check_envelope(kind, msg, len(raw))
         if self._strangers is not None and key not in self._onboarded:
-            self._strangers.check(len(raw))  # spent after the signature check (`_admit`)
+            # Spent before the signature is checked, forged or not: keys cost nothing, so a
+            # forgery takes nothing from strangers that a fresh key of the forger's could not,
+            # and the budget then also bounds the Ed25519 checks strangers can make us do.
+            self._strangers.take(len(raw))
         canonical = signing.canonical_bytes(msg)
         received_ms = self._clock_ms()
         lat, lon = _usable_fix(msg)
@@ -210,12 +213,10 @@ class Ingestor:
         return row
 
     def _admit(self, row: NewReport) -> None:
-        """The rate limits, after the signature: only a key's holder spends its budget, and
-        only a signed report spends the budget strangers share."""
+        """The per-key rate limit, after the signature: only a key's holder spends its budget
+        (the budget strangers share is spent in `check`)."""
         if self._limiter is not None:
             self._limiter.take(row.hotspot_key)
-        if self._strangers is not None and row.hotspot_key not in self._onboarded:
-            self._strangers.take(len(row.raw))
 
     def begin(
         self,

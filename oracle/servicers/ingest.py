@@ -113,7 +113,8 @@ class IngestServicer:
     ) -> None:
         """`onboarded(key)` says whether a device key has a registration (a database read, run
         off the event loop once per session init); None counts every key as onboarded.
-        `tarpit` holds a unary call's refusal by the shared budget of keys not onboarded."""
+        `tarpit` holds a unary call's refusal by the shared budget of keys not onboarded, and
+        the answer to a batch that budget refused whole."""
         self._ingestor = ingestor
         self._limits = limits
         self._nonce = nonce
@@ -301,6 +302,11 @@ class IngestServicer:
             # committer answers every queued row (a result or a StorageError).
             if type(entry) is list:
                 outcomes = [await _settled(report) for report in entry]
+                if self._tarpit is not None and all(
+                        isinstance(o, StrangersLimited) for o in outcomes):
+                    # A stranger's batch the shared budget refused whole waits like a unary
+                    # refusal: a stream must not be a way to make us refuse at full speed.
+                    await self._tarpit.hold()
                 await context.write(ingest_pb2.StreamResponse(
                     batch_ack=ingest_pb2.BatchAck(outcomes=[_outcome(o) for o in outcomes])))
                 window.give(len(entry))

@@ -17,10 +17,11 @@ import time
 
 import grpc
 import pytest
-from oracle_client import RunningServer
+from oracle_client import RunningServer, StreamClient
 from oracle_factories import assertion, keypair, witness_report
 
-from pocnet.wire import service_pb2_grpc
+from pocnet import signing
+from pocnet.wire import ingest_pb2, service_pb2_grpc
 
 FLOOD_S = 5.0
 MAX_REPORTS = 20_000
@@ -183,6 +184,36 @@ def test_beyond_max_held_refusals_are_answered_at_once(tarpit_server) -> None:  
     assert len(sleeps.delays) == 2
     sleeps.release()
     assert all(f.exception().code() == grpc.StatusCode.RESOURCE_EXHAUSTED for f in held)
+
+
+def test_a_batch_the_shared_budget_refused_whole_is_answered_after_the_delay(  # type: ignore[no-untyped-def]
+        tarpit_server) -> None:
+    """On a stream, a stranger's batch with one report the budget let in is answered at once;
+    the next, refused whole, waits like a unary refusal (a stream is no faster way to make
+    the oracle refuse)."""
+    running, sleeps, _ = tarpit_server
+    device, session = keypair(10_003), keypair(10_004)
+
+    def batch(*stamps: int) -> ingest_pb2.ReportBatch:
+        return ingest_pb2.ReportBatch(reports=[
+            ingest_pb2.BatchedReport(witness=witness_report(device, timestamp_ns=t,
+                                                            signer=session)) for t in stamps])
+
+    with grpc.insecure_channel(running.address) as channel:
+        client = StreamClient(channel)
+        client.send(session_init=signing.session_init(device, client.nonce, session))
+        client.send(batch=batch(1, 2))  # the budget's one report, and one refused
+        first = client.recv().batch_ack.outcomes
+        assert [o.WhichOneof("outcome") for o in first] == ["ack", "refused"]
+        assert sleeps.delays == []
+        client.send(batch=batch(3, 4))
+        sleeps.wait_begun(1)
+        assert sleeps.delays == [2.5]
+        sleeps.release()
+        second = client.recv().batch_ack.outcomes
+        assert [o.WhichOneof("outcome") for o in second] == ["refused", "refused"]
+        assert all("keys not onboarded share" in o.refused.reason for o in second)
+        client.close()
 
 
 def test_an_onboarded_keys_own_rate_limit_is_not_held(tarpit_server) -> None:  # type: ignore[no-untyped-def]

@@ -39,7 +39,7 @@ def test_only_entropy_sized_values_are_looked_up_or_cached() -> None:
     assert repo.lookups == [b"\x07" * 32]  # a 32-byte value is looked up once, then cached
 
 
-def test_only_keys_not_onboarded_draw_on_the_shared_budget() -> None:
+def test_only_keys_not_onboarded_draw_on_the_shared_budget_before_the_signature() -> None:
     from oracle_factories import witness_report
 
     from oracle.errors import StrangersLimited
@@ -53,13 +53,12 @@ def test_only_keys_not_onboarded_draw_on_the_shared_budget() -> None:
     for i in range(2):
         ingestor.prepare("witness", witness_report(keypair(200 + i)))
     forged = witness_report(keypair(301), signer=keypair(302))
-    with pytest.raises(BadSignature):  # a forgery spends nobody's budget ...
-        ingestor.prepare("witness", forged)
-    ingestor.prepare("witness", witness_report(keypair(202)))  # ... the last report is left
-    with pytest.raises(StrangersLimited):  # three fresh keys took it all; a fourth finds none
-        ingestor.prepare("witness", witness_report(keypair(300)))
-    with pytest.raises(StrangersLimited):  # refused before its signature is even checked
-        ingestor.prepare("witness", forged)
+    with pytest.raises(BadSignature):  # a forgery naming a stranger spends the shared budget,
+        ingestor.prepare("witness", forged)  # as a fresh key of the forger's would: 3 of 3
+    with pytest.raises(StrangersLimited):  # so a fourth stranger's report finds none ...
+        ingestor.prepare("witness", witness_report(keypair(202)))
+    with pytest.raises(StrangersLimited):  # ... and a forgery is refused before its signature
+        ingestor.prepare("witness", forged)  # is checked: the budget bounds the checks too
     for i in range(10):  # the onboarded hotspot is not charged
         ingestor.prepare("witness", witness_report(hotspot, timestamp_ns=i + 1))
 
