@@ -93,16 +93,22 @@ _db_numbers = itertools.count()
 
 
 @pytest.fixture
-def pg_url(pg_server: str | None) -> str:
-    """A fresh, empty database on the session cluster."""
+def pg_url(pg_server: str | None) -> Iterator[str]:
+    """A fresh, empty database on the session cluster: a schema of its own, and no session
+    left behind by an earlier test (advisory locks, like the oracle's migration and pruning
+    locks, belong to the database, not to a schema)."""
     if pg_server is None:
         pytest.skip("PostgreSQL server binaries not installed")
     import psycopg
 
     name = f"t{os.getpid()}_{next(_db_numbers)}"
-    with psycopg.connect(f"{pg_server}/{TEST_DATABASE}", autocommit=True) as conn:
+    admin = f"{pg_server}/{TEST_DATABASE}"
+    with psycopg.connect(admin, autocommit=True) as conn:
         conn.execute(f"CREATE SCHEMA {name}")
-    return f"{pg_server}/{TEST_DATABASE}?options=-csearch_path%3D{name}"
+    yield f"{admin}?options=-csearch_path%3D{name}"
+    with psycopg.connect(admin, autocommit=True) as conn:  # tests run one at a time
+        conn.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                     "WHERE datname = current_database() AND pid <> pg_backend_pid()")
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
