@@ -18,19 +18,18 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from oracle.errors import StorageError
-from oracle.storage.repository import Registration, Repository, StoredReport, StoredVerdict
+from oracle.storage.repository import Repository, StoredReport, StoredVerdict
 from oracle.verifier.model import (
     KIND_BEACON,
     KIND_WITNESS,
     BeaconCase,
-    HotspotRecord,
     VerdictRecord,
     WitnessCase,
 )
 from oracle.verifier.params import VerifierParams
 from oracle.verifier.pipeline import SiteCache, regenerate_payloads, verify_poc
 from oracle.verifier.reasons import Reason
-from pocnet.beacon import BEACON_WINDOW_S
+from oracle.verifier.storage_context import BatchContext, StorageContext
 
 DEFAULT_LEASE_MS = 300_000
 DEFAULT_BATCH = 200
@@ -41,56 +40,6 @@ log = logging.getLogger(__name__)
 
 def default_worker_id() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
-
-
-def hotspot_record(reg: Registration) -> HotspotRecord:
-    return HotspotRecord(
-        key=reg.hotspot_key,
-        owner=reg.owner_wallet,
-        location=reg.location,
-        gain_dbi_x10=reg.gain_dbi_x10,
-        elevation_m=reg.elevation_m,
-        capability=reg.capability,
-        region=reg.region,
-    )
-
-
-class StorageContext:
-    """The verifier's `VerifierContext` answered from the Repository (docs/storage.md)."""
-
-    def __init__(self, repo: Repository) -> None:
-        self._repo = repo
-        self._hotspots: dict[bytes, HotspotRecord | None] = {}
-        # Reciprocity counts only reports received before the beacon under verification, so
-        # re-verifying an old time range (`verify --from --to`) sees what the live run saw.
-        self.as_of_ms: int | None = None
-
-    def hotspot(self, key: bytes) -> HotspotRecord | None:
-        if key not in self._hotspots:
-            reg = self._repo.hotspot(key)
-            self._hotspots[key] = None if reg is None else hotspot_record(reg)
-        return self._hotspots[key]
-
-    def is_denied(self, key: bytes) -> bool:
-        return self._repo.is_denied(key, self.as_of_ms)
-
-    def is_edge_denied(self, a: bytes, b: bytes) -> bool:
-        return self._repo.is_edge_denied(a, b)
-
-    def beacon_in_window(self, key: bytes, window_start_s: int, exclude_id: bytes) -> bool:
-        start_ms = window_start_s * 1000
-        return self._repo.beacon_in_window(
-            key, start_ms, start_ms + BEACON_WINDOW_S * 1000, exclude_id
-        )
-
-    def last_valid_witness_ms(self, key: bytes) -> int | None:
-        return self._repo.last_valid_witness_ms(key, self.as_of_ms)
-
-    def last_valid_beacon_ms(self, key: bytes) -> int | None:
-        return self._repo.last_valid_beacon_ms(key, self.as_of_ms)
-
-    def last_fix(self, key: bytes, before_ms: int) -> tuple[float, float, int] | None:
-        return self._repo.last_fix(key, before_ms)
 
 
 @dataclass(frozen=True)
@@ -158,13 +107,17 @@ class VerificationRunner:
             claimed = self._repo.claim_beacons(self.worker, now, self._lease_ms, self._batch)
             if not claimed:
                 break
-            ctx = StorageContext(self._repo)
+            # The batch's questions in a few set-based reads, not ~4 a report.
+            ctx = BatchContext(self._repo, claimed)
             cases = [self._case(beacon) for beacon in claimed]
             # The batch's expected payloads in one vectorised ChaCha12 pass, not one per beacon.
             payloads = regenerate_payloads(cases)
             for beacon, case in zip(claimed, cases, strict=True):
                 stored = self.verify_beacon(beacon, ctx, now, case, payloads)
+                # Stored before the next PoC is verified: its witnesses are no longer pending
+                # and its beacon no longer unverified when the next one asks.
                 if self._repo.store_verdicts(self.worker, beacon.id, stored):
+                    ctx.record(stored)
                     beacons += 1
                     verdicts += len(stored)
                 else:
