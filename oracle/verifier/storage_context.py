@@ -68,18 +68,12 @@ class StorageContext:
         )
 
     def last_valid_witness_ms(self, key: bytes) -> int | None:
-        if not self._loaded:
-            self._load()
         return self._repo.last_valid_witness_ms(key, self.as_of_ms)
 
     def last_valid_beacon_ms(self, key: bytes) -> int | None:
-        if not self._loaded:
-            self._load()
         return self._repo.last_valid_beacon_ms(key, self.as_of_ms)
 
     def last_fix(self, key: bytes, before_ms: int) -> tuple[float, float, int] | None:
-        if not self._loaded:
-            self._load()
         return self._repo.last_fix(key, before_ms)
 
     def record(self, stored: Iterable[StoredVerdict]) -> None:
