@@ -112,12 +112,15 @@ class VerificationRunner:
             cases = [self._case(beacon) for beacon in claimed]
             # The batch's expected payloads in one vectorised ChaCha12 pass, not one per beacon.
             payloads = regenerate_payloads(cases)
+            pocs: list[tuple[bytes, list[StoredVerdict]]] = []
             for beacon, case in zip(claimed, cases, strict=True):
                 stored = self.verify_beacon(beacon, ctx, now, case, payloads)
-                # Stored before the next PoC is verified: its witnesses are no longer pending
-                # and its beacon no longer unverified when the next one asks.
-                if self._repo.store_verdicts(self.worker, beacon.id, stored):
-                    ctx.record(stored)
+                ctx.record(stored)  # later PoCs of the batch see it as if stored
+                pocs.append((beacon.id, stored))
+            # The batch's verdicts in one transaction (sql_verification.store_verdict_batch).
+            saved = self._repo.store_verdict_batch(self.worker, pocs)
+            for (_, stored), ok in zip(pocs, saved, strict=True):
+                if ok:
                     beacons += 1
                     verdicts += len(stored)
                 else:
@@ -146,16 +149,18 @@ class VerificationRunner:
         and its payload derived by the pipeline."""
         case = case if case is not None else self._case(beacon)
         ctx.as_of_ms = beacon.received_ms
-        matched = self._repo.pending_witnesses(beacon.data) if beacon.data else []
+        matched = ctx.pending_witnesses(beacon.data) if beacon.data else []
         cases = [WitnessCase(w.id, w.message(), w.received_ms) for w in matched]
         records = self._verify(case, cases, ctx, self._params, now_ms, sites=self._sites,
                                payloads=payloads)
-        if matched and self._yields_witnesses(beacon, records):
+        if matched and self._yields_witnesses(beacon, records, ctx):
             records = [r for r in records if r.kind == KIND_BEACON]
             matched = []
         return self._to_stored(beacon, matched, records, now_ms)
 
-    def _yields_witnesses(self, beacon: StoredReport, records: Sequence[VerdictRecord]) -> bool:
+    def _yields_witnesses(
+        self, beacon: StoredReport, records: Sequence[VerdictRecord], ctx: StorageContext
+    ) -> bool:
         """Witnesses are matched by data alone, and the 51 bytes are heard on air by anyone:
         a beacon that failed a regular check (e.g. a copy whose payload does not follow from
         its entropies) leaves them pending when another beacon with that data still waits,
@@ -163,7 +168,7 @@ class VerificationRunner:
         own = next(r for r in records if r.kind == KIND_BEACON)
         if own.valid or own.passed_regular:
             return False
-        return self._repo.other_unverified_beacon(beacon.data or b"", beacon.id)
+        return ctx.other_unverified_beacon(beacon.data or b"", beacon.id)
 
     @staticmethod
     def _to_stored(

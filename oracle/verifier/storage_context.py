@@ -9,12 +9,18 @@ fixes over the batch's span) and answers from memory, exactly as the per-report 
 
 - a question outside what was read (a hotspot or a time the batch did not announce) goes to
   the per-report read of `StorageContext`;
-- the runner stores each PoC's verdicts before verifying the next and tells `record` what it
-  stored, so a later beacon of the batch sees its predecessors' verdicts as it would in the
-  database (verdicts are the only thing verification itself changes that the questions read).
+- the runner stores the whole batch's verdicts at its end, in one transaction, and tells
+  `record` each PoC's verdicts as they are decided; every read that those verdicts would
+  change (a witness's reciprocity, a beaconer's, whether a beacon already used its window,
+  which witnesses are still pending, whether another beacon with the same data still waits)
+  adds them, so a later beacon of the batch sees its predecessors as if they were stored
+  (verdicts and statuses are all that verification itself changes).
 
 What another worker stores while this batch runs is not seen until the next batch; with
-several workers the order in which PoCs are verified was never fixed anyway.
+several workers the order in which PoCs are verified was never fixed anyway. If this worker's
+lease on a beacon ran out meanwhile, its verdicts are not stored, but later PoCs of the batch
+counted them: the worker that took the beacon over computes the same verdicts from the same
+history.
 """
 
 from __future__ import annotations
@@ -76,8 +82,15 @@ class StorageContext:
     def last_fix(self, key: bytes, before_ms: int) -> tuple[float, float, int] | None:
         return self._repo.last_fix(key, before_ms)
 
+    # -- the runner's own reads, which verdicts not yet stored change -----------------------
+    def pending_witnesses(self, data: bytes) -> list[StoredReport]:
+        return self._repo.pending_witnesses(data)
+
+    def other_unverified_beacon(self, data: bytes, exclude_id: bytes) -> bool:
+        return self._repo.other_unverified_beacon(data, exclude_id)
+
     def record(self, stored: Iterable[StoredVerdict]) -> None:
-        """Nothing to remember: every question reads the database, where `stored` is."""
+        """Nothing to remember: the caller stores each PoC before the next is verified."""
 
 
 class _Times:
@@ -96,11 +109,6 @@ class _Times:
         i = bisect.bisect_left(times, at_ms)
         return times[i - 1] if i else None
 
-    def add(self, key: bytes, at_ms: int) -> None:
-        times = self._times.get(key)
-        if times is not None:
-            bisect.insort(times, at_ms)
-
 
 class BatchContext(StorageContext):
     """`VerifierContext` for the claimed beacons `beacons` and the pending witnesses that share
@@ -110,6 +118,11 @@ class BatchContext(StorageContext):
         super().__init__(repo)
         self._beacons = beacons
         self._loaded = False
+        # What `record` was told: decided report ids, decided beacons per hotspot
+        # (received_ms, id), and receive times that count for reciprocity per hotspot.
+        self._decided: set[bytes] = set()
+        self._decided_beacons: dict[bytes, list[tuple[int, bytes]]] = {}
+        self._recorded: dict[str, dict[bytes, list[int]]] = {KIND_WITNESS: {}, KIND_BEACON: {}}
 
     def _load(self) -> None:
         """Everything the batch's questions will read, in ~10 statements (more keys than a
@@ -164,15 +177,42 @@ class BatchContext(StorageContext):
         if not self._loaded:
             self._load()
         if self._witness_times.covers(key, self.as_of_ms):
-            return self._witness_times.latest_before(key, self.as_of_ms)  # type: ignore[arg-type]
-        return super().last_valid_witness_ms(key)
+            stored = self._witness_times.latest_before(key, self.as_of_ms)  # type: ignore[arg-type]
+        else:
+            stored = super().last_valid_witness_ms(key)
+        return self._with_recorded(KIND_WITNESS, key, stored)
 
     def last_valid_beacon_ms(self, key: bytes) -> int | None:
         if not self._loaded:
             self._load()
         if self._beacon_times.covers(key, self.as_of_ms):
-            return self._beacon_times.latest_before(key, self.as_of_ms)  # type: ignore[arg-type]
-        return super().last_valid_beacon_ms(key)
+            stored = self._beacon_times.latest_before(key, self.as_of_ms)  # type: ignore[arg-type]
+        else:
+            stored = super().last_valid_beacon_ms(key)
+        return self._with_recorded(KIND_BEACON, key, stored)
+
+    def _with_recorded(self, kind: str, key: bytes, stored: int | None) -> int | None:
+        """The later of the stored answer and this batch's recorded verdicts before as_of."""
+        times = [t for t in self._recorded[kind].get(key, ()) if
+                 self.as_of_ms is None or t < self.as_of_ms]
+        if stored is not None:
+            times.append(stored)
+        return max(times) if times else None
+
+    def beacon_in_window(self, key: bytes, window_start_s: int, exclude_id: bytes) -> bool:
+        start_ms = window_start_s * 1000
+        end_ms = start_ms + BEACON_WINDOW_S * 1000
+        for received_ms, beacon_id in self._decided_beacons.get(key, ()):
+            if beacon_id != exclude_id and start_ms <= received_ms < end_ms:
+                return True  # verified in this batch: it used the window, whenever received
+        return super().beacon_in_window(key, window_start_s, exclude_id)
+
+    def pending_witnesses(self, data: bytes) -> list[StoredReport]:
+        return [w for w in super().pending_witnesses(data) if w.id not in self._decided]
+
+    def other_unverified_beacon(self, data: bytes, exclude_id: bytes) -> bool:
+        decided = [b.id for b in self._beacons if b.data == data and b.id in self._decided]
+        return self._repo.other_unverified_beacon(data, exclude_id, decided)
 
     def last_fix(self, key: bytes, before_ms: int) -> tuple[float, float, int] | None:
         if not self._loaded:
@@ -190,14 +230,14 @@ class BatchContext(StorageContext):
         return lat, lon, at
 
     def record(self, stored: Iterable[StoredVerdict]) -> None:
-        """Verdicts the runner has just stored: what later PoCs' reciprocity counts
+        """One PoC's verdicts, decided and to be stored with the batch: its reports are no
+        longer pending, its beacon used its window, and reciprocity counts what it counts
         (`passed_regular`; a beacon with at least one witness report)."""
-        if not self._loaded:
-            return  # nothing read yet: the first question will read them from the database
         for v in stored:
-            if not v.passed_regular:
-                continue
-            if v.kind == KIND_WITNESS:
-                self._witness_times.add(v.hotspot_key, v.received_ms)
-            elif v.kind == KIND_BEACON and v.witnesses >= 1:
-                self._beacon_times.add(v.hotspot_key, v.received_ms)
+            self._decided.add(v.report_id)
+            if v.kind == KIND_BEACON:
+                self._decided_beacons.setdefault(v.hotspot_key, []).append(
+                    (v.received_ms, v.report_id))
+            counts = v.passed_regular and (v.kind == KIND_WITNESS or v.witnesses >= 1)
+            if counts and v.kind in self._recorded:
+                self._recorded[v.kind].setdefault(v.hotspot_key, []).append(v.received_ms)
