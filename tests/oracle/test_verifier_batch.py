@@ -164,3 +164,45 @@ def test_a_batch_answers_every_question_as_the_per_report_reads(repo: Repository
         assert repo.store_verdicts("w", beacon.id, stored)
         batch.record(stored)
     assert asked > 1000 and fixes > asked
+
+
+def test_a_copy_verified_earlier_in_the_batch_no_longer_waits(repo: Repository) -> None:
+    """Two forged copies of one beacon's data (heard on air, invalid) and one witness of it.
+    The first copy leaves the witness to the second, which still waits; the second then
+    finds nothing waiting and takes it. Verdicts held for the batch's one transaction must
+    count as stored here: otherwise the second would wait for the first and the witness
+    would end stale."""
+    from oracle_factories import beacon_report, witness_report
+    from test_oracle_runner import T0_S, B, Clock
+
+    from oracle.entropy import EntropyIssuer
+    from oracle.ingest import Ingestor
+    from pocnet import signing
+
+    clock = Clock(T0_S * 1000)
+    ingestor = Ingestor(repo, None, Network.MAINNET, clock)  # type: ignore[arg-type]
+    issuer = EntropyIssuer(repo, keypair(99), lambda: clock.ms / 1000,
+                           on_issue=ingestor.remember_entropy)
+    entropy = issuer.issue()
+    real = beacon_report(B, entropy.data, entropy.timestamp, local_entropy=b"\x09" * 4)
+    copies = []
+    for n, seed in enumerate((25, 26)):
+        forged = beacon_report(keypair(seed), entropy.data, entropy.timestamp,
+                               local_entropy=b"\x00" * 4)
+        forged.data = real.data
+        signing.sign(forged, keypair(seed))
+        clock.ms = T0_S * 1000 + 9_000 + n
+        copies.append(ingestor.prepare("beacon", forged))
+    w = witness_report(keypair(27), data=real.data, signal=-1100, snr=50,
+                       frequency=real.frequency)
+    signing.sign(w, keypair(27))
+    clock.ms = T0_S * 1000 + 10_500
+    witness = ingestor.prepare("witness", w)
+    repo.insert_reports([*copies, witness])
+    runner = VerificationRunner(repo, VerifierParams(), clock, worker="w")
+    assert runner.run_once(now_ms=copies[1].ready_ms).beacons == 2
+    first, second = (repo.verdict(c.id) for c in copies)
+    assert first is not None and second is not None
+    assert not first.valid and first.witnesses == 0
+    verdict = repo.verdict(witness.id)
+    assert verdict is not None and verdict.beacon_id == copies[1].id and not verdict.valid
