@@ -193,11 +193,12 @@ class BatchContext(StorageContext):
 
     def _with_recorded(self, kind: str, key: bytes, stored: int | None) -> int | None:
         """The later of the stored answer and this batch's recorded verdicts before as_of."""
-        times = [t for t in self._recorded[kind].get(key, ()) if
-                 self.as_of_ms is None or t < self.as_of_ms]
-        if stored is not None:
-            times.append(stored)
-        return max(times) if times else None
+        times = self._recorded[kind].get(key)
+        if times:
+            i = len(times) if self.as_of_ms is None else bisect.bisect_left(times, self.as_of_ms)
+            if i and (stored is None or times[i - 1] > stored):
+                return times[i - 1]
+        return stored
 
     def beacon_in_window(self, key: bytes, window_start_s: int, exclude_id: bytes) -> bool:
         start_ms = window_start_s * 1000
@@ -240,4 +241,4 @@ class BatchContext(StorageContext):
                     (v.received_ms, v.report_id))
             counts = v.passed_regular and (v.kind == KIND_WITNESS or v.witnesses >= 1)
             if counts and v.kind in self._recorded:
-                self._recorded[v.kind].setdefault(v.hotspot_key, []).append(v.received_ms)
+                bisect.insort(self._recorded[v.kind].setdefault(v.hotspot_key, []), v.received_ms)
