@@ -7,7 +7,7 @@ The Repository is synchronous and thread-safe; async callers use `asyncio.to_thr
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from decimal import Decimal
@@ -267,7 +267,13 @@ class Repository(Protocol):
 
     def release_claim(self, worker: str, beacon_id: bytes) -> None: ...
 
-    def other_unverified_beacon(self, data: bytes, exclude_id: bytes) -> bool: ...
+    def store_verdict_batch(
+        self, worker: str, pocs: Sequence[tuple[bytes, Sequence[StoredVerdict]]]
+    ) -> list[bool]: ...
+
+    def other_unverified_beacon(
+        self, data: bytes, exclude_id: bytes, decided: Sequence[bytes] = ()
+    ) -> bool: ...
 
     def mark_stale(self, now_ms: int, stale_after_ms: int) -> int: ...
 
@@ -291,3 +297,18 @@ class Repository(Protocol):
     def last_valid_beacon_ms(self, key: bytes, before_ms: int | None = None) -> int | None: ...
 
     def last_fix(self, key: bytes, before_ms: int) -> tuple[float, float, int] | None: ...
+
+    # the same reads for a batch of beacons, set-based (oracle/verifier/storage_context.py)
+    def pending_witness_times(self, datas: Sequence[bytes]) -> list[tuple[bytes, int]]: ...
+
+    def registrations(self, keys: Iterable[bytes]) -> dict[bytes, Registration]: ...
+
+    def denial_expiries(self) -> dict[bytes, int]: ...
+
+    def regular_verdict_times(
+        self, keys: Iterable[bytes], kind: str, from_ms: int, to_ms: int
+    ) -> dict[bytes, list[int]]: ...
+
+    def fixes_between(
+        self, keys: Iterable[bytes], from_ms: int, to_ms: int
+    ) -> dict[bytes, list[tuple[int, float, float]]]: ...

@@ -18,19 +18,18 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from oracle.errors import StorageError
-from oracle.storage.repository import Registration, Repository, StoredReport, StoredVerdict
+from oracle.storage.repository import Repository, StoredReport, StoredVerdict
 from oracle.verifier.model import (
     KIND_BEACON,
     KIND_WITNESS,
     BeaconCase,
-    HotspotRecord,
     VerdictRecord,
     WitnessCase,
 )
 from oracle.verifier.params import VerifierParams
 from oracle.verifier.pipeline import SiteCache, regenerate_payloads, verify_poc
 from oracle.verifier.reasons import Reason
-from pocnet.beacon import BEACON_WINDOW_S
+from oracle.verifier.storage_context import BatchContext, StorageContext
 
 DEFAULT_LEASE_MS = 300_000
 DEFAULT_BATCH = 200
@@ -41,56 +40,6 @@ log = logging.getLogger(__name__)
 
 def default_worker_id() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
-
-
-def hotspot_record(reg: Registration) -> HotspotRecord:
-    return HotspotRecord(
-        key=reg.hotspot_key,
-        owner=reg.owner_wallet,
-        location=reg.location,
-        gain_dbi_x10=reg.gain_dbi_x10,
-        elevation_m=reg.elevation_m,
-        capability=reg.capability,
-        region=reg.region,
-    )
-
-
-class StorageContext:
-    """The verifier's `VerifierContext` answered from the Repository (docs/storage.md)."""
-
-    def __init__(self, repo: Repository) -> None:
-        self._repo = repo
-        self._hotspots: dict[bytes, HotspotRecord | None] = {}
-        # Reciprocity counts only reports received before the beacon under verification, so
-        # re-verifying an old time range (`verify --from --to`) sees what the live run saw.
-        self.as_of_ms: int | None = None
-
-    def hotspot(self, key: bytes) -> HotspotRecord | None:
-        if key not in self._hotspots:
-            reg = self._repo.hotspot(key)
-            self._hotspots[key] = None if reg is None else hotspot_record(reg)
-        return self._hotspots[key]
-
-    def is_denied(self, key: bytes) -> bool:
-        return self._repo.is_denied(key, self.as_of_ms)
-
-    def is_edge_denied(self, a: bytes, b: bytes) -> bool:
-        return self._repo.is_edge_denied(a, b)
-
-    def beacon_in_window(self, key: bytes, window_start_s: int, exclude_id: bytes) -> bool:
-        start_ms = window_start_s * 1000
-        return self._repo.beacon_in_window(
-            key, start_ms, start_ms + BEACON_WINDOW_S * 1000, exclude_id
-        )
-
-    def last_valid_witness_ms(self, key: bytes) -> int | None:
-        return self._repo.last_valid_witness_ms(key, self.as_of_ms)
-
-    def last_valid_beacon_ms(self, key: bytes) -> int | None:
-        return self._repo.last_valid_beacon_ms(key, self.as_of_ms)
-
-    def last_fix(self, key: bytes, before_ms: int) -> tuple[float, float, int] | None:
-        return self._repo.last_fix(key, before_ms)
 
 
 @dataclass(frozen=True)
@@ -158,13 +107,20 @@ class VerificationRunner:
             claimed = self._repo.claim_beacons(self.worker, now, self._lease_ms, self._batch)
             if not claimed:
                 break
-            ctx = StorageContext(self._repo)
+            # The batch's questions in a few set-based reads, not ~4 a report.
+            ctx = BatchContext(self._repo, claimed)
             cases = [self._case(beacon) for beacon in claimed]
             # The batch's expected payloads in one vectorised ChaCha12 pass, not one per beacon.
             payloads = regenerate_payloads(cases)
+            pocs: list[tuple[bytes, list[StoredVerdict]]] = []
             for beacon, case in zip(claimed, cases, strict=True):
                 stored = self.verify_beacon(beacon, ctx, now, case, payloads)
-                if self._repo.store_verdicts(self.worker, beacon.id, stored):
+                ctx.record(stored)  # later PoCs of the batch see it as if stored
+                pocs.append((beacon.id, stored))
+            # The batch's verdicts in one transaction (sql_verification.store_verdict_batch).
+            saved = self._repo.store_verdict_batch(self.worker, pocs)
+            for (_, stored), ok in zip(pocs, saved, strict=True):
+                if ok:
                     beacons += 1
                     verdicts += len(stored)
                 else:
@@ -193,16 +149,18 @@ class VerificationRunner:
         and its payload derived by the pipeline."""
         case = case if case is not None else self._case(beacon)
         ctx.as_of_ms = beacon.received_ms
-        matched = self._repo.pending_witnesses(beacon.data) if beacon.data else []
+        matched = ctx.pending_witnesses(beacon.data) if beacon.data else []
         cases = [WitnessCase(w.id, w.message(), w.received_ms) for w in matched]
         records = self._verify(case, cases, ctx, self._params, now_ms, sites=self._sites,
                                payloads=payloads)
-        if matched and self._yields_witnesses(beacon, records):
+        if matched and self._yields_witnesses(beacon, records, ctx):
             records = [r for r in records if r.kind == KIND_BEACON]
             matched = []
         return self._to_stored(beacon, matched, records, now_ms)
 
-    def _yields_witnesses(self, beacon: StoredReport, records: Sequence[VerdictRecord]) -> bool:
+    def _yields_witnesses(
+        self, beacon: StoredReport, records: Sequence[VerdictRecord], ctx: StorageContext
+    ) -> bool:
         """Witnesses are matched by data alone, and the 51 bytes are heard on air by anyone:
         a beacon that failed a regular check (e.g. a copy whose payload does not follow from
         its entropies) leaves them pending when another beacon with that data still waits,
@@ -210,7 +168,7 @@ class VerificationRunner:
         own = next(r for r in records if r.kind == KIND_BEACON)
         if own.valid or own.passed_regular:
             return False
-        return self._repo.other_unverified_beacon(beacon.data or b"", beacon.id)
+        return ctx.other_unverified_beacon(beacon.data or b"", beacon.id)
 
     @staticmethod
     def _to_stored(

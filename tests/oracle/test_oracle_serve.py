@@ -76,6 +76,9 @@ def test_run_once_stops_between_batches() -> None:
         def store_verdicts(self, worker, beacon_id, verdicts):  # type: ignore[no-untyped-def]
             return True
 
+        def store_verdict_batch(self, worker, pocs):  # type: ignore[no-untyped-def]
+            return [True] * len(pocs)
+
         def mark_stale(self, now_ms, stale_after_ms):  # type: ignore[no-untyped-def]
             return 0
 
