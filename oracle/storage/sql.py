@@ -175,6 +175,16 @@ class SqlRepository(VerificationQueries, RegistryQueries):
         rows = self._read(f"SELECT {REPORT_COLS} FROM reports WHERE id = ?", (report_id,))
         return report_row(rows[0]) if rows else None
 
+    def reports_by_id(self, ids: Sequence[bytes]) -> dict[bytes, StoredReport]:
+        """The stored reports among `ids`, a statement per 500 (a PoC's witnesses at once)."""
+        found: dict[bytes, StoredReport] = {}
+        for start in range(0, len(ids), _CHUNK):
+            chunk = list(ids[start : start + _CHUNK])
+            rows = self._read(
+                f"SELECT {REPORT_COLS} FROM reports WHERE id IN ({marks(len(chunk))})", chunk)
+            found.update((report.id, report) for report in map(report_row, rows))
+        return found
+
     def reports_for_hotspot(self, key: bytes, limit: int = 50) -> list[StoredReport]:
         rows = self._read(
             f"SELECT {REPORT_COLS} FROM reports WHERE hotspot_key = ? "

@@ -46,14 +46,20 @@ def verdict_message(v: StoredVerdict) -> verdict_pb2.Verdict:
     )
 
 
+# `_summary`'s verdict when the caller has not read it: read it here.
+_READ = object()
+
+
 def _summary(
-    repo: Repository, report: StoredReport, public: bool
+    repo: Repository, report: StoredReport, public: bool, verdict: Any = _READ
 ) -> tuple[service_pb2.ReportSummary, bool]:
-    """The summary, and whether the report's payload is sealed from this reader."""
+    """The summary, and whether the report's payload is sealed from this reader. `verdict`:
+    the report's verdict (or None) when the caller already read it."""
     summary = service_pb2.ReportSummary(
         id=report.id, kind=KINDS.index(report.kind), received_ms=report.received_ms,
     )
-    verdict = repo.verdict(report.id)
+    if verdict is _READ:
+        verdict = repo.verdict(report.id)
     if verdict is not None:
         summary.verdict.CopyFrom(verdict_message(verdict))
     sealed = public and verdict is None and report.kind in SEALED_UNTIL_VERDICT
@@ -67,8 +73,10 @@ def summary(repo: Repository, report: StoredReport) -> service_pb2.ReportSummary
     return _summary(repo, report, public=False)[0]
 
 
-def _detail(repo: Repository, report: StoredReport, public: bool) -> service_pb2.ReportDetail:
-    summary, sealed = _summary(repo, report, public)
+def _detail(
+    repo: Repository, report: StoredReport, public: bool, verdict: Any = _READ
+) -> service_pb2.ReportDetail:
+    summary, sealed = _summary(repo, report, public, verdict)
     detail = service_pb2.ReportDetail(summary=summary)
     message = getattr(detail, report.kind)
     message.CopyFrom(report.message())
@@ -99,16 +107,18 @@ def poc(repo: Repository, beacon_id: bytes, public: bool = False) -> service_pb2
     beacon = repo.report(bytes(beacon_id))
     if beacon is None or beacon.kind != "beacon":
         raise NotFound("no beacon with this id")
-    witness_ids = [
-        v.report_id for v in repo.verdicts_for_beacon(beacon.id) if v.report_id != beacon.id
-    ]
-    witnesses = [r for r in (repo.report(i) for i in witness_ids) if r is not None]
-    seen = set(witness_ids)
+    # The PoC's verdicts and their reports in two reads, not two per witness: a simulator
+    # reading back a network asks this for every beacon.
+    verdicts = {v.report_id: v for v in repo.verdicts_for_beacon(beacon.id)}
+    witness_ids = [i for i in verdicts if i != beacon.id]
+    found = repo.reports_by_id(witness_ids)
+    witnesses = [_detail(repo, found[i], public, verdicts[i]) for i in witness_ids if i in found]
     if beacon.data:  # not yet verified: the witnesses that will be matched
-        witnesses += [w for w in repo.pending_witnesses(beacon.data) if w.id not in seen]
+        witnesses += [_detail(repo, w, public) for w in repo.pending_witnesses(beacon.data)
+                      if w.id not in verdicts]
     return service_pb2.PocResponse(
-        beacon=_detail(repo, beacon, public),
-        witnesses=[_detail(repo, w, public) for w in witnesses],
+        beacon=_detail(repo, beacon, public, verdicts.get(beacon.id)),
+        witnesses=witnesses,
     )
 
 

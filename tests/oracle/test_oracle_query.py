@@ -126,3 +126,49 @@ def test_rewards_query_with_out_of_range_epochs(server, channel: grpc.Channel) -
         reply = query.GetRewards(service_pb2.RewardsRequest(
             hotspot_key=b"\x01" * 33, from_epoch=first, to_epoch=last), timeout=5)
         assert list(reply.epochs) == []
+
+
+class _CountingRepo:
+    """The server's repository, counting the reads of one report or one verdict."""
+
+    def __init__(self, repo) -> None:  # type: ignore[no-untyped-def]
+        self._repo = repo
+        self.single_reads = 0
+
+    def report(self, report_id: bytes):  # type: ignore[no-untyped-def]
+        self.single_reads += 1
+        return self._repo.report(report_id)
+
+    def verdict(self, report_id: bytes):  # type: ignore[no-untyped-def]
+        self.single_reads += 1
+        return self._repo.verdict(report_id)
+
+    def __getattr__(self, name: str):  # type: ignore[no-untyped-def]
+        return getattr(self._repo, name)
+
+
+def test_a_verified_poc_is_its_reports_and_verdicts_read_at_once(  # type: ignore[no-untyped-def]
+        server, channel: grpc.Channel) -> None:
+    """GetPoc of a beacon with five verified witnesses shows each as GetReport does, and reads
+    the PoC as a whole: one read of the beacon, none per witness (a simulator reading back a
+    network asks it of every beacon)."""
+    from oracle.storage import views
+
+    ingest = service_pb2_grpc.IngestServiceStub(channel)
+    query = service_pb2_grpc.QueryServiceStub(channel)
+    entropy = server.oracle.entropy.current()
+    beacon = beacon_report(keypair(61), entropy.data, entropy.timestamp)
+    beacon_ack = ingest.SubmitBeacon(beacon, timeout=5)
+    acks = [ingest.SubmitWitness(witness_report(keypair(70 + i), data=beacon.data), timeout=5)
+            for i in range(5)]
+    server.oracle.runner.run_once(now_ms=beacon_ack.received_ms + 10 * 60_000)
+
+    poc = query.GetPoc(service_pb2.PocRequest(beacon_id=beacon_ack.id), timeout=5)
+    assert sorted(w.summary.id for w in poc.witnesses) == sorted(a.id for a in acks)
+    for shown in [poc.beacon, *poc.witnesses]:
+        alone = query.GetReport(service_pb2.ReportRequest(id=shown.summary.id), timeout=5)
+        assert shown == alone and shown.summary.HasField("verdict")
+
+    counting = _CountingRepo(server.oracle.repo)
+    assert views.poc(counting, beacon_ack.id, public=True) == poc  # type: ignore[arg-type]
+    assert counting.single_reads == 1  # the beacon itself
