@@ -263,8 +263,12 @@ def _apply(spec, members, world, claims, rng, rings, relay, inflation, replay, h
     elif b == "collusion_ring":
         rings.append(tuple(members))
     elif b == "beacon_relay":
+        hearing = _hearing_partners(world, honest)
         for i in members:
-            partner = honest[int(rng.integers(len(honest)))] if honest else (i + 1) % len(world)
+            # One draw per relay over the whole pool, as before the partners were chosen by
+            # hearing: the other classes' draws stay those of the same seed.
+            k = int(rng.integers(len(honest))) if honest else 0
+            partner = hearing[k * len(hearing) // len(honest)] if honest else (i + 1) % len(world)
             relay[i] = (partner, round(float(spec.param("latency_ms")) * 1e6))
     elif b == "rssi_inflation":
         inflation.update({i: float(spec.param("db")) for i in members})
@@ -274,6 +278,42 @@ def _apply(spec, members, world, claims, rng, rings, relay, inflation, replay, h
         offset = round(float(spec.param("hours")) * 3600e9)
         for i in members:
             claims[i] = replace(claims[i], clock_offset_ns=offset)
+
+
+# A relay's partner is a hotspot that hears (see _hearing_partners): one with at least this
+# many other hotspots in its own and the eight surrounding grid cells of this side.
+PARTNER_NEIGHBOURS = 3
+PARTNER_CELL_M = 5_000.0
+
+
+def _hearing_partners(world: Sequence[Hotspot], pool: Sequence[int]) -> list[int]:
+    """The hotspots of `pool` a relay operator would pick as partner, best first: a relay
+    earns only what its partner hears, so an operator places the partner where it hears; an
+    indoor hotspot behind 10–20 dB of walls, or on a noisy site, may hear nothing in a week,
+    and one with no other hotspot around has nothing to hear. Of those with ≥
+    PARTNER_NEIGHBOURS others within about PARTNER_CELL_M (same or adjacent grid cell), the
+    best quarter by receive loss (cable, walls and site noise less antenna gain: in a Helium
+    siting, 70 % indoors, about the outdoor ones); of the whole pool when none has such
+    neighbours."""
+    if not pool:
+        return []
+    cell_deg = PARTNER_CELL_M / EARTH_RADIUS_M * 180.0 / math.pi
+    cells = [(math.floor(h.lat / cell_deg), math.floor(h.lon / cell_deg)) for h in world]
+    count: dict[tuple[int, int], int] = {}
+    for c in cells:
+        count[c] = count.get(c, 0) + 1
+
+    def neighbours(i: int) -> int:
+        y, x = cells[i]
+        return sum(count.get((y + dy, x + dx), 0) for dy in (-1, 0, 1) for dx in (-1, 0, 1)) - 1
+
+    def loss(i: int) -> float:
+        h = world[i]
+        return h.cable_loss_db + h.entry_loss_db + h.noise_excess_db - h.gain_dbi_x10 / 10
+
+    ranked = sorted(pool, key=lambda i: (loss(i), i))
+    good = [i for i in ranked if neighbours(i) >= PARTNER_NEIGHBOURS] or ranked
+    return good[: max(1, len(good) // 4)]
 
 
 def witness_reports(mesh: Mesh, result: RoundResult, assignment: Assignment) -> WitnessReports:

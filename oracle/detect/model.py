@@ -60,8 +60,10 @@ class DetectParams:
     min_common_beacons: int = 8
     # The steady receptions come from this many beaconers: over one beaconer's beacons two
     # honest antennas' RSSI difference is their paths' fixed shadowing (steady when fading is
-    # mild); only one antenna keeps it from every direction.
-    min_beaconers: int = 3
+    # mild); only one antenna keeps it from every direction. Two, not three: on the re-fitted
+    # radio a city antenna may hear two beaconers in a week, and no honest pair was steady
+    # from two (docs/benchmarks.md, issue 13).
+    min_beaconers: int = 2
     # Constant signals (signal.py): RSSI that varies less than this over ≥ constant_min
     # reports of different beacons (witness stuffing at fixed values, attenuated rigs).
     constant_rssi_std_db: float = 0.5

@@ -3,6 +3,8 @@ reports, and every altered or invented report is flagged."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
@@ -191,6 +193,49 @@ def test_relay_reports_the_partners_receptions_later() -> None:
             np.sort(reports.reported_ns[partner_rows]) + latency_ns,
         )
         assert latency_ns == 150_000_000
+
+
+def _walled_town(walls_db: float) -> list[Hotspot]:
+    """The town with every other hotspot indoors behind `walls_db` of walls and one lone
+    rooftop far away (best antenna, no walls, no neighbour): hotspots that hear little."""
+    town = _town()
+    for i in range(0, len(town), 2):
+        town[i] = replace(town[i], indoor=True, entry_loss_db=walls_db)
+    return [*town, Hotspot("lone", 46.0, 7.0, gain_dbi_x10=80, height_m=30.0)]
+
+
+def test_a_relay_partners_a_hotspot_that_hears() -> None:
+    # A relay earns only what its partner hears, so a relay operator places the partner where
+    # it hears: not behind walls, not alone (hs-000190 and hs-000185 of the city relayed nothing
+    # in 7 days when partners were drawn among all hotspots).
+    world = _walled_town(25.0)
+    walled = {i for i, h in enumerate(world) if h.entry_loss_db > 0}
+    for seed in range(5):
+        a = A.assign(world, [_spec("beacon_relay", 0.2)], seed=seed)
+        assert len(a.relay_partner) == 12
+        partners = {p for p, _ in a.relay_partner.values()}
+        assert not partners & walled
+        assert len(world) - 1 not in partners
+        assert not partners & set(a.relay_partner)  # a partner is not itself a relay
+    # Every relay relays: its partner hears in the first round.
+    mesh = Mesh(a.hotspots, preset("petajajarvi2015"), seed=3)
+    result = mesh.beacon_round(0)
+    reports = A.witness_reports(mesh, result, a)
+    relaying = set(reports.witness[(reports.flags & A.FLAG_RELAYED) != 0].tolist())
+    assert relaying == set(a.relay_partner)
+
+
+def test_the_relay_partner_choice_leaves_the_other_classes_draws_alone() -> None:
+    # The partner is drawn by one draw per relay over the whole pool, whatever the partners'
+    # hearing: walls elsewhere in the town change no other class's members or places.
+    specs = [s for s in ALL if s.behaviour != "shared_antenna"]
+    open_town, walled = (
+        A.assign(_walled_town(0.0), specs, 3),
+        A.assign(_walled_town(25.0), specs, 3),
+    )
+    assert open_town.dishonest == walled.dishonest
+    assert open_town.claims == walled.claims
+    assert open_town.rings == walled.rings and open_town.moves == walled.moves
 
 
 def test_replay_reaches_only_those_who_missed_the_original() -> None:
