@@ -154,8 +154,9 @@ class Ingestor:
         raw: bytes | None = None,
         lookup: bool = True,
     ) -> tuple[NewReport, PublicKey, bytes]:
-        """Everything but the signature and the rate: (row stamped with our receive time,
-        the key that must have signed, the canonical bytes it signed).
+        """Everything but the signature and the per-key rate (the budget keys not onboarded
+        share is checked and spent here): (row stamped with our receive time, the key that
+        must have signed, the canonical bytes it signed).
 
         `session` = (device key, session key) of a report stream: the report must name the
         device key and be signed by the session key (docs/protocol.md §1). `raw` = the bytes as

@@ -26,7 +26,7 @@ history.
 from __future__ import annotations
 
 import bisect
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 
 from oracle.storage.repository import Registration, Repository, StoredReport, StoredVerdict
 from oracle.verifier.model import KIND_BEACON, KIND_WITNESS, HotspotRecord
@@ -143,12 +143,12 @@ class BatchContext(StorageContext):
         # (rule 8) and a witness's beacons (rule 14).
         as_of = [b.received_ms for b in beacons]
         lo, hi = (min(as_of), max(as_of)) if as_of else (0, -1)
-        self._witness_times = _Times(
-            repo.regular_verdict_times(beacon_keys, KIND_WITNESS, lo, hi), lo, hi
-        )
-        self._beacon_times = _Times(
-            repo.regular_verdict_times(witness_keys, KIND_BEACON, lo, hi), lo, hi
-        )
+        self._reciprocity = {
+            KIND_WITNESS: _Times(
+                repo.regular_verdict_times(beacon_keys, KIND_WITNESS, lo, hi), lo, hi),
+            KIND_BEACON: _Times(
+                repo.regular_verdict_times(witness_keys, KIND_BEACON, lo, hi), lo, hi),
+        }
         # The motion rule asks for the fix before each report's own receive time.
         times = as_of + [at for _, at in witnesses]
         f_lo, f_hi = (min(times), max(times)) if times else (0, -1)
@@ -174,25 +174,22 @@ class BatchContext(StorageContext):
         return bool(self._edges) and tuple(sorted((a, b))) in self._edges
 
     def last_valid_witness_ms(self, key: bytes) -> int | None:
-        if not self._loaded:
-            self._load()
-        if self._witness_times.covers(key, self.as_of_ms):
-            stored = self._witness_times.latest_before(key, self.as_of_ms)  # type: ignore[arg-type]
-        else:
-            stored = super().last_valid_witness_ms(key)
-        return self._with_recorded(KIND_WITNESS, key, stored)
+        return self._last_valid(KIND_WITNESS, key, super().last_valid_witness_ms)
 
     def last_valid_beacon_ms(self, key: bytes) -> int | None:
+        return self._last_valid(KIND_BEACON, key, super().last_valid_beacon_ms)
+
+    def _last_valid(self, kind: str, key: bytes,
+                    read: Callable[[bytes], int | None]) -> int | None:
+        """Reciprocity from what the batch read (`read`, the per-report query, outside it),
+        or this batch's recorded verdicts before as_of when later."""
         if not self._loaded:
             self._load()
-        if self._beacon_times.covers(key, self.as_of_ms):
-            stored = self._beacon_times.latest_before(key, self.as_of_ms)  # type: ignore[arg-type]
+        loaded = self._reciprocity[kind]
+        if loaded.covers(key, self.as_of_ms):
+            stored = loaded.latest_before(key, self.as_of_ms)  # type: ignore[arg-type]
         else:
-            stored = super().last_valid_beacon_ms(key)
-        return self._with_recorded(KIND_BEACON, key, stored)
-
-    def _with_recorded(self, kind: str, key: bytes, stored: int | None) -> int | None:
-        """The later of the stored answer and this batch's recorded verdicts before as_of."""
+            stored = read(key)
         times = self._recorded[kind].get(key)
         if times:
             i = len(times) if self.as_of_ms is None else bisect.bisect_left(times, self.as_of_ms)
