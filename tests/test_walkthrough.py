@@ -230,6 +230,7 @@ def test_every_walkthrough_section_has_blocks_of_each_kind_it_needs() -> None:
 
 # A hang guard: about 4 min on an idle machine (3 of them waiting for the verdict), more when it
 # is busy, and up to 6 min more when started at the end of a beacon window.
+@pytest.mark.slow(minutes=4)
 @pytest.mark.timeout(1500)
 def test_walkthrough_runs_as_written(reader: Reader) -> None:
     outputs: dict[str, str] = {}

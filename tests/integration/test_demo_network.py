@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 
-@pytest.mark.slow
+@pytest.mark.slow(minutes=5)
 @pytest.mark.timeout(1020)  # 660, plus up to 6 min when started in a beacon window's tail
 def test_three_hotspot_town_is_verified_and_the_liar_is_caught(tmp_path: Path) -> None:
     done = subprocess.run(

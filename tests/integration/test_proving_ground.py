@@ -67,7 +67,7 @@ CLASS_SIZES = {"honest": 40, "false_location": 1, "rssi_inflation": 1, "attenuat
                "clock_offset": 1}
 
 
-@pytest.mark.slow
+@pytest.mark.slow(minutes=1)
 @pytest.mark.timeout(900)
 def test_two_epochs_through_the_real_oracle(tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
     scenario = tmp_path / "proving.toml"
