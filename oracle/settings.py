@@ -101,9 +101,9 @@ class NotOnboardedSection:
     bytes_per_s: float = 8192.0  # serialised report bytes
     bytes_burst: float = 81920.0
     refresh_s: float = 30.0  # hotspots onboarded through another replica count within this
-    # A refusal of this budget is answered this late (a tarpit, oracle/ratelimit.py): a flooder
-    # waiting for answers then forces at most (its calls in flight) / delay refusals a second.
-    # 0 = at once; below server.rpc_timeout_s, so clients see the refusal, not a deadline.
+    # A refusal of this budget is held at most this long (a tarpit, oracle/ratelimit.py): a
+    # flooder waiting for answers then forces at most (its calls in flight) / (mean delay)
+    # refusals a second. 0 = at once; below server.rpc_timeout_s, so clients see the refusal.
     refusal_delay_s: float = 1.0
     # Each held refusal waits a time drawn uniformly from refusal_delay_s × [1 − this, 1]: held
     # together, refusals are then not answered (and sent again) together, as a burst. 0 to 1.
