@@ -23,6 +23,7 @@ from prometheus_client import CollectorRegistry, Counter, Histogram, start_http_
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 
 from oracle.errors import OracleError
+from oracle.ratelimit import Tarpit
 from oracle.storage.repository import InsertResult, NewReport
 
 # Group commits wait for an fsync: milliseconds on an SSD, tens on a busy disk.
@@ -64,7 +65,8 @@ class OracleMetrics:
         return _CallCounter(self)
 
     # --- read when scraped ---------------------------------------------------------------
-    def watch(self, committer: Any, repo: Any, ledger_path: str, tarpit: Any = None) -> None:
+    def watch(self, committer: Any, repo: Any, ledger_path: str,
+              tarpit: Tarpit | None = None) -> None:
         """Report the levels of this oracle's commit queue, database and payout ledger, and of
         its tarpit (oracle/ratelimit.py) when it has one."""
         self.registry.register(_Levels(committer, repo, ledger_path, self._clock_ms))
@@ -192,7 +194,7 @@ class _TarpitLevels:
     more calls in flight than the tarpit holds, so it is no longer slowed (docs/security.md:
     set `connections.max_streams_per_connection`, or a firewall limit per address)."""
 
-    def __init__(self, tarpit: Any) -> None:
+    def __init__(self, tarpit: Tarpit) -> None:
         self._tarpit = tarpit
 
     def describe(self) -> list[Metric]:

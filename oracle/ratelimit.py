@@ -124,9 +124,9 @@ class Tarpit:
     Refusing a report of a key not onboarded is cheap for our code, but each refused call still
     costs gRPC's per-call work on the server's one event loop; answered at once, a flooder that
     keeps N calls in flight makes the server refuse as fast as it can, and an onboarded
-    hotspot's call queues behind them. Held, each of those N calls is answered once per
-    `delay_s` on average: the refusals it can force fall to N / `delay_s` a second, for the
-    price of one timer per held call. At most `max_held` refusals wait at once (each holds a
+    hotspot's call queues behind them. Held, each of those N calls is answered once per delay:
+    the refusals it can force fall to N / (mean delay) a second, for the price of one timer per
+    held call. At most `max_held` refusals wait at once (each holds a
     call slot of `server.max_concurrent_rpcs` and a little memory); beyond that they are
     answered at once, as before (counted in `answered_at_once`: the tarpit is full).
 
