@@ -2,12 +2,12 @@
 
 What an operator needs to see before hotspot owners complain: how fast reports arrive and how
 many calls are refused and why (the gRPC status is the reason class), how much waits (the
-commit queue, beacons ready but unverified), how long a commit takes, how far the verifier lags
-behind, which epochs are stored and how payouts stand. Counters are fed by the server as things
-happen; levels (queues, lag, epochs, payouts) are read from the database and the payout ledger
-when Prometheus scrapes, so nothing is counted twice and a restart loses nothing that matters.
-Every metric lives in this object's own registry: no process-global state, several oracles in
-one test process do not mix.
+commit queue, beacons ready but unverified, refusals the tarpit holds and whether it is full),
+how long a commit takes, how far the verifier lags behind, which epochs are stored and how
+payouts stand. Counters are fed by the server as things happen; levels (queues, lag, epochs,
+payouts) are read from the database and the payout ledger when Prometheus scrapes, so nothing
+is counted twice and a restart loses nothing that matters. Every metric lives in this object's
+own registry: no process-global state, several oracles in one test process do not mix.
 """
 
 from __future__ import annotations
@@ -20,9 +20,10 @@ from typing import Any
 import grpc
 import grpc.aio
 from prometheus_client import CollectorRegistry, Counter, Histogram, start_http_server
-from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 
 from oracle.errors import OracleError
+from oracle.ratelimit import Tarpit
 from oracle.storage.repository import InsertResult, NewReport
 
 # Group commits wait for an fsync: milliseconds on an SSD, tens on a busy disk.
@@ -64,9 +65,13 @@ class OracleMetrics:
         return _CallCounter(self)
 
     # --- read when scraped ---------------------------------------------------------------
-    def watch(self, committer: Any, repo: Any, ledger_path: str) -> None:
-        """Report the levels of this oracle's commit queue, database and payout ledger."""
+    def watch(self, committer: Any, repo: Any, ledger_path: str,
+              tarpit: Tarpit | None = None) -> None:
+        """Report the levels of this oracle's commit queue, database and payout ledger, and of
+        its tarpit (oracle/ratelimit.py) when it has one."""
         self.registry.register(_Levels(committer, repo, ledger_path, self._clock_ms))
+        if tarpit is not None:
+            self.registry.register(_TarpitLevels(tarpit))
 
     def start(self, listen: str) -> int:
         """Serve /metrics on HOST:PORT (port 0 picks one); returns the port."""
@@ -181,3 +186,25 @@ class _Levels:
         for state, count in batch_states(self._ledger_path).items():
             batches.add_metric([state], count)
         yield batches
+
+
+class _TarpitLevels:
+    """The tarpit's two numbers, read when scraped: refusals held now, and refusals answered at
+    once because `max_held_refusals` were already held. The second growing means a flood keeps
+    more calls in flight than the tarpit holds, so it is no longer slowed (docs/security.md:
+    set `connections.max_streams_per_connection`, or a firewall limit per address)."""
+
+    def __init__(self, tarpit: Tarpit) -> None:
+        self._tarpit = tarpit
+
+    def describe(self) -> list[Metric]:
+        return []
+
+    def collect(self) -> Iterator[Metric]:
+        yield GaugeMetricFamily("pocnet_oracle_refusals_held",
+                                "refusals of the not-onboarded budget the tarpit holds now",
+                                value=self._tarpit.held)
+        yield CounterMetricFamily("pocnet_oracle_refusals_answered_at_once",
+                                  "refusals of the not-onboarded budget answered at once because "
+                                  "the tarpit held max_held_refusals already",
+                                  value=self._tarpit.answered_at_once)

@@ -3,7 +3,8 @@ while every other key keeps its own budget. And one shared budget for every key 
 keys cost nothing, so a budget per key alone let 100 fresh keys write 54 MB/s; together they
 may store no more reports and bytes per second than `SharedBudget` allows, however many there
 are (issue 10 item 4). And `Tarpit`: a refusal of that shared budget is answered only after a
-delay, so a flooder that waits for its answers is slowed to its calls in flight per delay.
+delay, so a flooder that waits for its answers is slowed to its calls in flight per delay; each
+delay has a random part, so refusals held together are not answered (and sent again) together.
 
 The clock is injected so tests drive time; the table is pruned of full buckets so a stream of
 one-off keys cannot grow memory without bound.
@@ -12,6 +13,7 @@ one-off keys cannot grow memory without bound.
 from __future__ import annotations
 
 import asyncio
+import random
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
@@ -117,33 +119,55 @@ class SharedBudget:
 
 
 class Tarpit:
-    """Holds refusals of the shared budget for `delay_s` before they are answered.
+    """Holds refusals of the shared budget for about `delay_s` before they are answered.
 
     Refusing a report of a key not onboarded is cheap for our code, but each refused call still
     costs gRPC's per-call work on the server's one event loop; answered at once, a flooder that
     keeps N calls in flight makes the server refuse as fast as it can, and an onboarded
-    hotspot's call queues behind them. Held, each of those N calls is answered once per
-    `delay_s`: the refusals it can force fall to N / `delay_s` a second, for the price of one
-    timer per held call. At most `max_held` refusals wait at once (each holds a call slot of
-    `server.max_concurrent_rpcs` and a little memory); beyond that they are answered at once,
-    as before. `sleep` is injected so tests drive time."""
+    hotspot's call queues behind them. Held, each of those N calls is answered once per delay:
+    the refusals it can force fall to N / (mean delay) a second, for the price of one timer per
+    held call. At most `max_held` refusals wait at once (each holds a
+    call slot of `server.max_concurrent_rpcs` and a little memory); beyond that they are
+    answered at once, as before (counted in `answered_at_once`: the tarpit is full).
+
+    Each delay is drawn uniformly from [`delay_s` × (1 − `spread`), `delay_s`]: with one fixed
+    delay, calls refused in the same millisecond were answered in the same millisecond a delay
+    later, and a flooder that sends again when answered came back as a burst every `delay_s`,
+    the burst an onboarded hotspot's call queued behind. Spread, the answers (and such a
+    flooder's next calls) arrive evenly. `delay_s` stays the longest wait, so a held refusal
+    still reaches its client before the server's own call deadline; the rate bound is then
+    N / mean delay = N / (`delay_s` × (1 − `spread` / 2)). `sleep` and `uniform` are injected
+    so tests drive time and chance."""
 
     def __init__(self, delay_s: float, max_held: int,
-                 sleep: Callable[[float], Awaitable[object]] = asyncio.sleep) -> None:
+                 sleep: Callable[[float], Awaitable[object]] = asyncio.sleep,
+                 spread: float = 0.0,
+                 uniform: Callable[[float, float], float] | None = None) -> None:
         if delay_s < 0 or max_held < 0:
             raise ValueError("delay must be >= 0 and max_held >= 0")
+        if not 0 <= spread <= 1:
+            raise ValueError("spread must be a share of the delay, 0 to 1")
         self.delay_s = delay_s
+        self.spread = spread
         self.max_held = max_held
         self._sleep = sleep
+        self._uniform = uniform or random.Random().uniform  # an own source: no global state
         self.held = 0  # refusals waiting now (metrics, tests)
+        self.answered_at_once = 0  # refusals answered at once because `max_held` waited
 
     async def hold(self) -> None:
-        """Wait `delay_s` before the caller answers its refusal, unless `max_held` already
+        """Wait about `delay_s` before the caller answers its refusal, unless `max_held` already
         wait (then return at once). A call cancelled meanwhile (client gone) frees its place."""
-        if self.delay_s <= 0 or self.held >= self.max_held:
+        if self.delay_s <= 0:
             return
+        if self.held >= self.max_held:
+            self.answered_at_once += 1
+            return
+        delay = self.delay_s
+        if self.spread > 0:
+            delay = self._uniform(self.delay_s * (1 - self.spread), self.delay_s)
         self.held += 1
         try:
-            await self._sleep(self.delay_s)
+            await self._sleep(delay)
         finally:
             self.held -= 1

@@ -133,7 +133,8 @@ def build_oracle(
 
     return Oracle(settings, repo, committer, ingestor, registry, issuer, runner,
                   ManifestStore(repo), pool, StreamGuard(stream_caps(settings), monotonic_s),
-                  onboarded, metrics, Tarpit(n.refusal_delay_s, held_refusals(settings), sleep))
+                  onboarded, metrics, Tarpit(n.refusal_delay_s, held_refusals(settings), sleep,
+                                             n.refusal_delay_spread))
 
 
 class OracleServer:
@@ -281,7 +282,8 @@ async def serve(
                                  build_oracle(settings, metrics=metrics))
     await server.start()
     if metrics is not None:
-        metrics.watch(server.oracle.committer, server.oracle.repo, settings.payout.ledger)
+        metrics.watch(server.oracle.committer, server.oracle.repo, settings.payout.ledger,
+                      server.oracle.tarpit)
         metrics_port = metrics.start(settings.metrics.listen)
         log.info("metrics on port %d", metrics_port, extra={"metrics_port": metrics_port})
     log.info("listening on port %d, database %s", port, server.oracle.repo.dialect)

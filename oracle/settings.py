@@ -101,10 +101,13 @@ class NotOnboardedSection:
     bytes_per_s: float = 8192.0  # serialised report bytes
     bytes_burst: float = 81920.0
     refresh_s: float = 30.0  # hotspots onboarded through another replica count within this
-    # A refusal of this budget is answered this late (a tarpit, oracle/ratelimit.py): a flooder
-    # waiting for answers then forces at most (its calls in flight) / delay refusals a second.
-    # 0 = at once; below server.rpc_timeout_s, so clients see the refusal, not a deadline.
+    # A refusal of this budget is held at most this long (a tarpit, oracle/ratelimit.py): a
+    # flooder waiting for answers then forces at most (its calls in flight) / (mean delay)
+    # refusals a second. 0 = at once; below server.rpc_timeout_s, so clients see the refusal.
     refusal_delay_s: float = 1.0
+    # Each held refusal waits a time drawn uniformly from refusal_delay_s × [1 − this, 1]: held
+    # together, refusals are then not answered (and sent again) together, as a burst. 0 to 1.
+    refusal_delay_spread: float = 0.5
     # Refusals held at once; more are answered at once. Each holds a call slot, so never more
     # than half the slots streams leave to unary calls (`held_refusals`); 0 = hold none.
     max_held_refusals: int = 50
@@ -269,6 +272,7 @@ def _check_limits(s: Settings) -> list[str]:
     values["retention.batch"] = s.retention.batch
     # 0 means "none" for these three: at once, hold none, gRPC's own stream limit.
     delay = values.pop("not_onboarded.refusal_delay_s")
+    spread = values.pop("not_onboarded.refusal_delay_spread")
     for name in ("not_onboarded.max_held_refusals", "connections.max_streams_per_connection"):
         if (value := values.pop(name)) < 0:
             errors.append(f"{name}: must be >= 0, got {value}")
@@ -276,6 +280,8 @@ def _check_limits(s: Settings) -> list[str]:
     if not 0 <= delay < s.server.rpc_timeout_s:
         errors.append("not_onboarded.refusal_delay_s: must be >= 0 and below "
                       f"server.rpc_timeout_s ({s.server.rpc_timeout_s:g}), got {delay}")
+    if not 0 <= spread <= 1:
+        errors.append(f"not_onboarded.refusal_delay_spread: must be 0 to 1, got {spread}")
     for name in ("reports_burst", "bytes_burst"):
         if 0 < getattr(s.not_onboarded, name) < 1:
             errors.append(f"not_onboarded.{name}: must be >= 1")

@@ -2,11 +2,12 @@
 without a flood of 100 fresh keys sending witness reports at full rate; target: within 2x.
 
 The oracle runs as `pocnet-oracle serve` (SQLite, signature checks on, default limits: keys not
-onboarded share 20 reports/s and 8 KiB/s, their refusals held 1 s, at most 50 at once) in its
+onboarded share 20 reports/s and 8 KiB/s, their refusals held 0.5-1 s, at most 50 at once) in its
 own process; the flood runs in a second process (100 keys, unary calls, 128 in flight) and the
 hotspot in this one: one witness report every 50 ms by unary call, each latency from call to
 acknowledgement. Afterwards the database holds the hotspot's reports plus at most the shared
-budget's worth of the flood's.
+budget's worth of the flood's. The oracle's metrics endpoint says how many of the flood's
+refusals the tarpit held and how many it answered at once because it was full.
 
 Two flooders: `batch` (128 calls, the next 128 when all are answered: a client that waits for
 its answers) and `pipeline` (128 callers, each sending again as soon as it is answered: more
@@ -25,10 +26,12 @@ import json
 import multiprocessing
 import os
 import signal
+import socket
 import sqlite3
 import sys
 import tempfile
 import time
+import urllib.request
 from pathlib import Path
 
 import grpc
@@ -122,6 +125,21 @@ def cpu_s(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def scrape(port: int) -> dict[str, float]:
+    """The oracle's metrics without labels (name -> value), from its /metrics endpoint."""
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10) as reply:
+        lines = reply.read().decode().splitlines()
+    return {name: float(value) for name, _, value in
+            (line.partition(" ") for line in lines if line and not line.startswith("#"))
+            if "{" not in name}
+
+
 def p(latencies: list[float], q: float) -> float:
     ordered = sorted(latencies)
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000
@@ -140,7 +158,10 @@ def main() -> int:
                         help="more settings for the oracle (POCNET_ORACLE_...)")
     args = parser.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="bench-flood-"))
+    metrics_port = free_port()
     proc, port = start_server(tmp, {**PER_KEY_LIFTED,
+                                    "POCNET_ORACLE_METRICS_LISTEN": f"127.0.0.1:{metrics_port}",
+                                    "POCNET_ORACLE_PAYOUT_LEDGER": str(tmp / "ledger.db"),
                                     **dict(e.split("=", 1) for e in args.env)})
     try:
         repo = open_repository(f"sqlite:///{tmp / 'oracle.db'}")
@@ -166,6 +187,7 @@ def main() -> int:
         flood_result = out.get(timeout=120)
         flooder.join(60)
         elapsed = time.monotonic() - started + 1.5
+        tarpit = scrape(metrics_port)
     finally:
         proc.send_signal(signal.SIGTERM)
         proc.wait(30)
@@ -183,6 +205,8 @@ def main() -> int:
         "oracle_cpu_flood_pct": 100 * (cpu3 - cpu2) / args.seconds,
         "hotspot_reports": len(quiet) + len(loud),
         "flood_sent": flood_result["sent"], "flood_acked": flood_result["acked"],
+        "flood_refusals_answered_at_once": int(
+            tarpit["pocnet_oracle_refusals_answered_at_once_total"]),
         "flood_stored": others, "flood_stored_bytes": size,
         "budget_allows_reports": 200 + 20 * elapsed, "budget_allows_bytes": 81920 + 8192 * elapsed,
     }

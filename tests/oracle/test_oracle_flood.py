@@ -136,12 +136,13 @@ class HeldSleeps:
 
 @pytest.fixture
 def tarpit_server(oracle_settings):  # type: ignore[no-untyped-def]
-    """One report of the shared budget (it refills once in 1,000 s), refusals held 2.5 s, at
-    most 2 at once; an onboarded hotspot with a per-key budget of 2 reports."""
+    """One report of the shared budget (it refills once in 1,000 s), refusals held 2.5 s (no
+    random part: `test_held_delays_have_the_configured_random_part` has it), at most 2 at
+    once; an onboarded hotspot with a per-key budget of 2 reports."""
     settings, operator = oracle_settings
     settings = settings.with_(
         "not_onboarded", reports_per_s=0.001, reports_burst=1.0, refusal_delay_s=2.5,
-        max_held_refusals=2,
+        refusal_delay_spread=0, max_held_refusals=2,
     ).with_("rate_limit", per_key_rate_per_s=0.001, per_key_burst=2.0)
     sleeps = HeldSleeps()
     running = RunningServer(settings, operator, sleep=sleeps)
@@ -255,4 +256,99 @@ def test_one_connection_may_have_at_most_max_streams_per_connection_calls(oracle
                                     for e in conn.receive_data(data))
             assert conn.remote_settings.max_concurrent_streams == 7
     finally:
+        running.close()
+
+
+def test_held_delays_have_the_configured_random_part(oracle_settings) -> None:  # type: ignore[no-untyped-def]
+    """`refusal_delay_spread` reaches the server's tarpit: with delay 2.5 s and spread 0.5 each
+    held refusal waits a delay of its own within [1.25, 2.5] s, so refusals held together are
+    not answered together. (The draw itself: test_oracle_ratelimit.py, seeded.)"""
+    settings, operator = oracle_settings
+    settings = settings.with_("not_onboarded", reports_per_s=0.001, reports_burst=1.0,
+                              refusal_delay_s=2.5, refusal_delay_spread=0.5,
+                              max_held_refusals=8)
+    sleeps = HeldSleeps()
+    running = RunningServer(settings, operator, sleep=sleeps)
+    stranger = keypair(10_005)
+    try:
+        with grpc.insecure_channel(running.address) as channel:
+            submit = service_pb2_grpc.IngestServiceStub(channel).SubmitWitness
+            submit(witness_report(stranger, timestamp_ns=1), timeout=30)  # the budget's one
+            held = [submit.future(witness_report(stranger, timestamp_ns=2 + i), timeout=30)
+                    for i in range(8)]
+            sleeps.wait_begun(8)
+            assert all(1.25 <= d <= 2.5 for d in sleeps.delays), sleeps.delays
+            assert len(set(sleeps.delays)) == 8  # a delay of its own each
+            sleeps.release()
+            assert all(f.exception().code() == grpc.StatusCode.RESOURCE_EXHAUSTED for f in held)
+    finally:
+        sleeps.release()
+        running.close()
+
+
+class MeteredTarpitServer(RunningServer):
+    """A server whose tarpit's sleep is the test's, with its metrics endpoint wired as `serve`
+    wires it (oracle/server.py)."""
+
+    async def _create(self):  # type: ignore[no-untyped-def]
+        from oracle_client import _FixedRegion
+
+        from oracle.metrics import OracleMetrics
+        from oracle.server import build_oracle, create_server
+
+        self.metrics = OracleMetrics()
+        oracle = build_oracle(self.settings, locator=lambda: _FixedRegion(),
+                              metrics=self.metrics, sleep=self._sleep)
+        server, port = create_server(self.settings, "127.0.0.1:0", oracle)
+        await server.start()
+        self.metrics.watch(oracle.committer, oracle.repo, self.settings.payout.ledger,
+                           oracle.tarpit)
+        self.metrics_port = self.metrics.start("127.0.0.1:0")
+        return server, port
+
+    def close(self) -> None:
+        self.metrics.stop()
+        super().close()
+
+
+def test_held_refusals_and_those_answered_at_once_are_exported(oracle_settings, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """The operator sees how many refusals the tarpit holds and how many it answered at once
+    because it was full (the flood keeps more calls in flight than it holds)."""
+    import urllib.request
+
+    from prometheus_client.parser import text_string_to_metric_families
+
+    def scrape(port: int) -> dict[str, float]:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10) as reply:
+            text = reply.read().decode()
+        return {s.name: s.value for f in text_string_to_metric_families(text)
+                for s in f.samples}
+
+    settings, operator = oracle_settings
+    settings = settings.with_(
+        "not_onboarded", reports_per_s=0.001, reports_burst=1.0, refusal_delay_s=2.5,
+        max_held_refusals=2).with_("payout", ledger=str(tmp_path / "ledger.db"))
+    sleeps = HeldSleeps()
+    running = MeteredTarpitServer(settings, operator, sleep=sleeps)
+    stranger = keypair(10_006)
+    try:
+        with grpc.insecure_channel(running.address) as channel:
+            submit = service_pb2_grpc.IngestServiceStub(channel).SubmitWitness
+            assert scrape(running.metrics_port)["pocnet_oracle_refusals_held"] == 0
+            submit(witness_report(stranger, timestamp_ns=1), timeout=30)
+            held = [submit.future(witness_report(stranger, timestamp_ns=2 + i), timeout=30)
+                    for i in range(2)]
+            sleeps.wait_begun(2)
+            assert submit.future(witness_report(stranger, timestamp_ns=9),
+                                 timeout=30).exception() is not None  # the third: at once
+            m = scrape(running.metrics_port)
+            assert m["pocnet_oracle_refusals_held"] == 2
+            assert m["pocnet_oracle_refusals_answered_at_once_total"] == 1
+            sleeps.release()
+            assert all(f.exception() is not None for f in held)
+            m = scrape(running.metrics_port)
+            assert m["pocnet_oracle_refusals_held"] == 0
+            assert m["pocnet_oracle_refusals_answered_at_once_total"] == 1
+    finally:
+        sleeps.release()
         running.close()

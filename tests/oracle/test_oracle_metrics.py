@@ -156,5 +156,6 @@ def test_serve_runs_the_endpoint_only_when_configured(oracle_settings) -> None: 
 
     asyncio.run(main())
     assert ("pocnet_oracle_ingest_queue_depth", ()) in scraped[0]
+    assert scraped[0][("pocnet_oracle_refusals_held", ())] == 0  # serve wires the tarpit
     with pytest.raises(OSError):
         _scrape(port)  # stopped with the server

@@ -162,3 +162,105 @@ def test_a_tarpit_with_no_delay_or_no_place_answers_at_once() -> None:
         Tarpit(-1, 5)
     with pytest.raises(ValueError):
         Tarpit(1, -1)
+
+
+def test_a_refusal_answered_at_once_because_the_tarpit_is_full_is_counted() -> None:
+    """`answered_at_once` (exported as a metric) tells the operator a flood keeps more calls in
+    flight than the tarpit holds: exactly the refusals past `max_held`, none below it."""
+    from oracle.ratelimit import Tarpit
+
+    async def scenario() -> None:
+        sleeps = Sleeps()
+        tarpit = Tarpit(delay_s=1, max_held=2, sleep=sleeps)
+        held = [asyncio.create_task(tarpit.hold()) for _ in range(2)]
+        await asyncio.sleep(0)
+        assert tarpit.held == 2 and tarpit.answered_at_once == 0  # at the cap, not past it
+        await tarpit.hold()
+        await tarpit.hold()
+        assert tarpit.answered_at_once == 2
+        sleeps.release()
+        await asyncio.gather(*held)
+        assert tarpit.answered_at_once == 2
+
+    asyncio.run(scenario())
+
+
+class Uniform:
+    """An injected random source: records each range asked for and answers from a script."""
+
+    def __init__(self, answers: list[float]) -> None:
+        self.ranges: list[tuple[float, float]] = []
+        self._answers = answers
+
+    def __call__(self, low: float, high: float) -> float:
+        self.ranges.append((low, high))
+        return self._answers.pop(0)
+
+
+@pytest.mark.parametrize(("spread", "low"), [(0.5, 1.0), (1.0, 0.0), (0.25, 1.5)])
+def test_each_held_delay_is_drawn_from_delay_times_one_minus_spread_to_delay(
+        spread: float, low: float) -> None:
+    """Refusals held together must not be answered together (the flooder's next calls would
+    come back as one burst): each waits a delay drawn from [delay × (1 − spread), delay]; the
+    delay itself stays the longest wait (below the server's call deadline)."""
+    from oracle.ratelimit import Tarpit
+
+    async def scenario() -> None:
+        sleeps = Sleeps()
+        uniform = Uniform([1.9, 1.2])
+        tarpit = Tarpit(delay_s=2.0, max_held=5, sleep=sleeps, spread=spread, uniform=uniform)
+        held = [asyncio.create_task(tarpit.hold()) for _ in range(2)]
+        await asyncio.sleep(0)
+        assert uniform.ranges == [(low, 2.0), (low, 2.0)]
+        assert sleeps.delays == [1.9, 1.2]  # each refusal waits the delay it drew
+        sleeps.release()
+        await asyncio.gather(*held)
+
+    asyncio.run(scenario())
+
+
+def test_no_spread_holds_every_refusal_exactly_the_delay() -> None:
+    from oracle.ratelimit import Tarpit
+
+    async def scenario() -> None:
+        sleeps = Sleeps()
+        uniform = Uniform([])
+        tarpit = Tarpit(delay_s=2.0, max_held=5, sleep=sleeps, spread=0, uniform=uniform)
+        held = [asyncio.create_task(tarpit.hold()) for _ in range(3)]
+        await asyncio.sleep(0)
+        assert sleeps.delays == [2.0, 2.0, 2.0] and uniform.ranges == []
+        sleeps.release()
+        await asyncio.gather(*held)
+
+    asyncio.run(scenario())
+
+
+def test_held_delays_from_a_seeded_source_spread_evenly_over_their_range() -> None:
+    """With a real (seeded) random source the held delays cover [0.5, 1] s evenly: no quarter
+    of the range holds much more or less than a quarter of 2,000 refusals."""
+    import random
+
+    from oracle.ratelimit import Tarpit
+
+    async def scenario() -> list[float]:
+        sleeps = Sleeps()
+        tarpit = Tarpit(delay_s=1.0, max_held=2_000, sleep=sleeps, spread=0.5,
+                        uniform=random.Random(10).uniform)
+        held = [asyncio.create_task(tarpit.hold()) for _ in range(2_000)]
+        await asyncio.sleep(0)
+        sleeps.release()
+        await asyncio.gather(*held)
+        return sleeps.delays
+
+    delays = asyncio.run(scenario())
+    assert min(delays) >= 0.5 and max(delays) <= 1.0
+    quarters = [sum(0.5 + q / 8 <= d < 0.5 + (q + 1) / 8 for d in delays) for q in range(4)]
+    assert all(400 <= n <= 600 for n in quarters), quarters
+
+
+@pytest.mark.parametrize("spread", [-0.01, 1.01])
+def test_a_spread_outside_0_to_1_is_refused(spread: float) -> None:
+    from oracle.ratelimit import Tarpit
+
+    with pytest.raises(ValueError, match="spread"):
+        Tarpit(1, 5, spread=spread)

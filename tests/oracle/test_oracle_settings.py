@@ -150,6 +150,20 @@ def test_refusal_delay_is_below_the_rpc_timeout(value: str, ok: bool) -> None:
             load(env=env)
 
 
+@pytest.mark.parametrize(("value", "ok"), [("0", True), ("0.5", True), ("1", True),
+                                           ("1.01", False), ("-0.01", False)])
+def test_refusal_delay_spread_is_a_share_from_0_to_1(value: str, ok: bool) -> None:
+    """Held delays are drawn from refusal_delay_s × [1 − spread, 1]: a share above 1 would draw
+    negative delays, below 0 delays past refusal_delay_s (and past the call deadline)."""
+    env = {"POCNET_ORACLE_NOT_ONBOARDED_REFUSAL_DELAY_SPREAD": value}
+    if ok:
+        assert load(env=env).not_onboarded.refusal_delay_spread == float(value)
+    else:
+        with pytest.raises(SettingsError, match=r"not_onboarded\.refusal_delay_spread: must be "
+                                                r"0 to 1"):
+            load(env=env)
+
+
 @pytest.mark.parametrize(("rpcs", "held", "expected"), [
     (1000, 50, 50),  # the defaults: 100 slots are left to unary calls, half may be held
     (1000, 51, 50),  # one more than half: held to half
