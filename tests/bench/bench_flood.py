@@ -3,7 +3,8 @@ without a flood of 100 fresh keys sending witness reports at full rate; target: 
 
 The oracle runs as `pocnet-oracle serve` (SQLite, signature checks on, default limits: keys not
 onboarded share 20 reports/s and 8 KiB/s, their refusals held 0.5-1 s, at most 50 at once) in its
-own process; the flood runs in a second process (100 keys, unary calls, 128 in flight) and the
+own process; the flood runs in a second process (100 keys, unary calls, 128 in flight, its
+reports signed before it starts, as an attacker signs on its own machines) and the
 hotspot in this one: one witness report every 50 ms by unary call, each latency from call to
 acknowledgement. Afterwards the database holds the hotspot's reports plus at most the shared
 budget's worth of the flood's. The oracle's metrics endpoint says how many of the flood's
@@ -33,6 +34,7 @@ import tempfile
 import time
 import urllib.request
 from pathlib import Path
+from typing import Any
 
 import grpc
 
@@ -53,36 +55,47 @@ IN_FLIGHT = 128
 HOTSPOT_INTERVAL_S = 0.05
 
 
-def flood(port: int, seconds: float, in_flight: int,
+SUBMIT_WITNESS = "/pocnet.v1.IngestService/SubmitWitness"
+
+
+def signed_ahead(count: int) -> list[bytes]:
+    """The flood's reports, signed before it starts: an attacker signs on its own machines, so
+    its signing must not compete with the oracle for this machine's two cores (issue 15's load
+    generator pre-signs for the same reason). Distinct timestamps: each is a new report."""
+    keys = [keypair(50_000 + i) for i in range(FRESH_KEYS)]
+    return [witness_report(keys[i % FRESH_KEYS], timestamp_ns=i + 1).SerializeToString()
+            for i in range(count)]
+
+
+def flood(port: int, seconds: float, in_flight: int, ready: Any,
           out: multiprocessing.Queue) -> None:  # type: ignore[type-arg]
     """Batches: `in_flight` calls at once, the next batch when all are answered."""
-    keys = [keypair(50_000 + i) for i in range(FRESH_KEYS)]
+    reports = signed_ahead(in_flight * 64)  # about 12 batches in 10 s with the tarpit
     sent = acked = 0
-    deadline = time.monotonic() + seconds
     with grpc.insecure_channel(f"127.0.0.1:{port}") as channel:
-        submit = service_pb2_grpc.IngestServiceStub(channel).SubmitWitness
+        submit = channel.unary_unary(SUBMIT_WITNESS)
+        ready.set()
+        deadline = time.monotonic() + seconds
         while time.monotonic() < deadline:
-            batch = [submit.future(witness_report(keys[(sent + i) % FRESH_KEYS],
-                                                  timestamp_ns=sent + i + 1), timeout=30)
+            batch = [submit.future(reports[(sent + i) % len(reports)], timeout=30)
                      for i in range(in_flight)]
             sent += len(batch)
             acked += sum(f.exception() is None for f in batch)
     out.put({"sent": sent, "acked": acked})
 
 
-def pipeline(port: int, seconds: float, in_flight: int,
+def pipeline(port: int, seconds: float, in_flight: int, ready: Any,
              out: multiprocessing.Queue) -> None:  # type: ignore[type-arg]
     """A harder flooder: `in_flight` callers, each sending its next call as soon as its last
     is answered, so that no call waits for a slow neighbour (grpc.aio, one connection)."""
-    keys = [keypair(50_000 + i) for i in range(FRESH_KEYS)]
     counts = {"sent": 0, "acked": 0}
-    reports = [witness_report(keys[i % FRESH_KEYS], timestamp_ns=i + 1).SerializeToString()
-               for i in range(4096)]  # made ahead: the flooder spends its CPU on calls
+    reports = signed_ahead(4096)
 
     async def run() -> None:
-        deadline = time.monotonic() + seconds
         async with grpc.aio.insecure_channel(f"127.0.0.1:{port}") as channel:
-            submit = channel.unary_unary("/pocnet.v1.IngestService/SubmitWitness")
+            submit = channel.unary_unary(SUBMIT_WITNESS)
+            ready.set()
+            deadline = time.monotonic() + seconds
 
             async def caller(i: int) -> None:
                 while time.monotonic() < deadline:
@@ -175,11 +188,14 @@ def main() -> int:
         quiet = hotspot_latencies(port, args.seconds, 1)
         cpu1 = cpu_s(proc.pid)
         out: multiprocessing.Queue = multiprocessing.Queue()  # type: ignore[type-arg]
+        ready = multiprocessing.Event()
         flooder = multiprocessing.Process(
             target=flood if args.mode == "batch" else pipeline,
-            args=(port, args.seconds + 1.0, args.in_flight, out))
+            args=(port, args.seconds + 1.0, args.in_flight, ready, out))
         flooder.start()
-        time.sleep(0.5)
+        if not ready.wait(120):
+            raise RuntimeError("the flooder did not get ready")
+        time.sleep(0.5)  # the flood under way
         started = time.monotonic()
         cpu2 = cpu_s(proc.pid)
         loud = hotspot_latencies(port, args.seconds, 2)
