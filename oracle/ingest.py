@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import hashlib
-from collections.abc import Callable, Container
+from collections.abc import Callable, Container, Sequence
 from typing import Any
 
 from google.protobuf.message import DecodeError as ProtobufDecodeError
@@ -26,12 +26,12 @@ from oracle.errors import (
     StorageError,
 )
 from oracle.ratelimit import RateLimiter, SharedBudget
-from oracle.signature_pool import SignaturePool, verify_signature
+from oracle.signature_pool import Answers, SignaturePool, verify_signature
 from oracle.storage.group_commit import GroupCommitter
 from oracle.storage.repository import EntropyRecord, InsertResult, NewReport, Repository
 from pocnet import signing
 from pocnet.beacon import ENTROPY_LIFETIME_S
-from pocnet.errors import DecodeError
+from pocnet.errors import DecodeError, ProtoError
 from pocnet.keys import Network, PublicKey
 from pocnet.wire import reports_pb2
 
@@ -143,7 +143,12 @@ class Ingestor:
             if data not in self._entropy_ts:
                 self._cache_entropy(data, self._repo.entropy(data))
             ts = self._entropy_ts.get(data)
-        window_end_ms = received_ms if ts is None else (ts + ENTROPY_LIFETIME_S) * 1000
+        return self._ready_after(ts, received_ms)
+
+    def _ready_after(self, timestamp_s: int | None, received_ms: int) -> int:
+        """A beacon's ready time given its entropy's issue time (None: not ours)."""
+        window_end_ms = received_ms if timestamp_s is None else (
+            (timestamp_s + ENTROPY_LIFETIME_S) * 1000)
         return max(received_ms, window_end_ms) + self._witness_grace_ms
 
     def check(
@@ -305,6 +310,132 @@ class Ingestor:
         self._cache_entropy(row.remote_entropy, lookup.result())
         self._store(dataclasses.replace(
             row, ready_ms=self._ready_ms(row.remote_entropy, row.received_ms)), outer, gate)
+
+    def begin_batch(
+        self,
+        reports: Sequence[tuple[str | None, Any]],
+        session: tuple[PublicKey, PublicKey],
+    ) -> asyncio.Future[list[InsertResult | OracleError]]:
+        """Start ingesting a stream's report batch (docs/protocol.md §2) without waiting.
+
+        `reports`: (kind, message) pairs, kind None for an empty entry. The future resolves,
+        after the commit, to each report's outcome in order: its InsertResult or the error that
+        refused it. Each report is checked, rate-limited and stored on its own exactly as
+        `begin` would (one refusal stops no other); what the batch shares is the cost: one
+        hand-off to the signature helpers, one queue entry and one commit callback, not a
+        future and a callback per report.
+        """
+        loop = asyncio.get_running_loop()
+        outer: asyncio.Future[list[InsertResult | OracleError]] = loop.create_future()
+        outcomes: list[Any] = [None] * len(reports)
+        checked: list[tuple[int, NewReport, PublicKey]] = []
+        triples: list[tuple[bytes, bytes, bytes]] = []
+        for i, (kind, msg) in enumerate(reports):
+            try:
+                if kind is None:
+                    raise BadReport("batched report is empty")
+                row, signer, canonical = self.check(kind, msg, session, lookup=False)
+            except (OracleError, ProtoError) as exc:
+                outcomes[i] = exc
+                continue
+            checked.append((i, row, signer))
+            triples.append((signer.raw, canonical, bytes(msg.signature)))
+
+        def after_check(answers: Answers) -> None:
+            self._after_batch_check(answers, checked, outcomes, outer, loop)
+
+        if self._pool is None or not self._pool.alive:
+            after_check(bytes([verify_signature(*triple) for triple in triples]))
+        else:
+            self._pool.submit_many(triples, after_check)
+        return outer
+
+    def _after_batch_check(
+        self,
+        answers: Answers,
+        checked: list[tuple[int, NewReport, PublicKey]],
+        outcomes: list[Any],
+        outer: asyncio.Future[list[InsertResult | OracleError]],
+        loop: asyncio.AbstractEventLoop,
+    ) -> None:
+        """The signatures' answers are in: rate-limit the valid ones in order, then store."""
+        if outer.done():  # the stream went away: store nothing more of it
+            return
+        kept: list[tuple[int, NewReport]] = []
+        for n, (i, row, signer) in enumerate(checked):
+            if isinstance(answers, OracleError):
+                outcomes[i] = answers
+            elif answers[n] != 1:
+                outcomes[i] = BadSignature(f"bad signature for {signer.address}")
+            else:
+                try:
+                    self._admit(row)
+                except OracleError as exc:
+                    outcomes[i] = exc
+                    continue
+                kept.append((i, row))
+        unknown = {row.remote_entropy for _, row in kept if row.remote_entropy is not None
+                   and not self._entropy_known(row.remote_entropy)}
+        if not unknown:
+            self._store_batch(kept, outcomes, outer, loop)
+            return
+        lookup = loop.run_in_executor(None, self._entropies, unknown)
+        lookup.add_done_callback(
+            lambda f: self._after_batch_lookup(f, kept, outcomes, outer, loop))
+
+    def _entropies(self, values: set[bytes]) -> dict[bytes, EntropyRecord | None]:
+        """Database reads for beacons' entropy (in a thread, never on the event loop)."""
+        return {data: self._repo.entropy(data) for data in values}
+
+    def _after_batch_lookup(
+        self,
+        lookup: asyncio.Future[dict[bytes, EntropyRecord | None]],
+        kept: list[tuple[int, NewReport]],
+        outcomes: list[Any],
+        outer: asyncio.Future[list[InsertResult | OracleError]],
+        loop: asyncio.AbstractEventLoop,
+    ) -> None:
+        error = lookup.exception()
+        if error is not None:
+            if not isinstance(error, OracleError):
+                error = StorageError(f"entropy lookup failed: {error}")
+            for i, _ in kept:
+                outcomes[i] = error
+            kept = []
+        else:
+            found = lookup.result()
+            for data, stored in found.items():
+                self._cache_entropy(data, stored)
+            for n, (i, row) in enumerate(kept):
+                if row.remote_entropy in found:
+                    stored = found[row.remote_entropy]
+                    kept[n] = (i, dataclasses.replace(row, ready_ms=self._ready_after(
+                        stored.timestamp_s if stored else None, row.received_ms)))
+        self._store_batch(kept, outcomes, outer, loop)
+
+    def _store_batch(
+        self,
+        kept: list[tuple[int, NewReport]],
+        outcomes: list[Any],
+        outer: asyncio.Future[list[InsertResult | OracleError]],
+        loop: asyncio.AbstractEventLoop,
+    ) -> None:
+        """Queue the admitted rows as one group-commit entry; `outer` resolves after it."""
+        if not kept:
+            if not outer.done():
+                outer.set_result(outcomes)
+            return
+
+        def committed(results: list[Any]) -> None:
+            for (i, _), result in zip(kept, results, strict=True):
+                outcomes[i] = result
+            if not outer.done():
+                outer.set_result(outcomes)
+
+        try:
+            self._committer.store_many([row for _, row in kept], committed, loop)
+        except OracleError as exc:
+            committed([exc] * len(kept))
 
     async def submit(
         self,
