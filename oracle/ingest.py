@@ -9,7 +9,6 @@ typed errors that the servicer maps to explicit gRPC statuses; nothing rejected 
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import hashlib
 from collections.abc import Callable, Container, Sequence
 from typing import Any
@@ -188,18 +187,19 @@ class Ingestor:
         canonical = signing.canonical_bytes(msg)
         received_ms = self._clock_ms()
         lat, lon = _usable_fix(msg)
-        row = NewReport(
-            id=hashlib.sha256(canonical).digest(),  # == signing.report_id(msg), one serialisation
-            kind=kind,
-            hotspot_key=key,
-            received_ms=received_ms,
-            raw=raw,
-            data=bytes(msg.data) if kind != "coverage" else None,
-            remote_entropy=bytes(msg.remote_entropy) if kind == "beacon" else None,
-            ready_ms=self._ready_ms(bytes(msg.remote_entropy), received_ms)
-            if kind == "beacon" and (lookup or self._entropy_known(msg.remote_entropy)) else 0,
-            fix_lat_e7=lat,
-            fix_lon_e7=lon,
+        is_beacon = kind == "beacon"
+        row = NewReport(  # positional: the hot path (NewReport's fields, in order)
+            hashlib.sha256(canonical).digest(),  # == signing.report_id(msg), one serialisation
+            kind,
+            key,
+            received_ms,
+            raw,
+            msg.data if kind != "coverage" else None,
+            msg.remote_entropy if is_beacon else None,
+            self._ready_ms(msg.remote_entropy, received_ms)
+            if is_beacon and (lookup or self._entropy_known(msg.remote_entropy)) else 0,
+            lat,
+            lon,
         )
         return row, signer, canonical
 
@@ -308,8 +308,8 @@ class Ingestor:
             return
         assert row.remote_entropy is not None
         self._cache_entropy(row.remote_entropy, lookup.result())
-        self._store(dataclasses.replace(
-            row, ready_ms=self._ready_ms(row.remote_entropy, row.received_ms)), outer, gate)
+        self._store(row._replace(
+            ready_ms=self._ready_ms(row.remote_entropy, row.received_ms)), outer, gate)
 
     def begin_batch(
         self,
@@ -409,7 +409,7 @@ class Ingestor:
             for n, (i, row) in enumerate(kept):
                 if row.remote_entropy in found:
                     stored = found[row.remote_entropy]
-                    kept[n] = (i, dataclasses.replace(row, ready_ms=self._ready_after(
+                    kept[n] = (i, row._replace(ready_ms=self._ready_after(
                         stored.timestamp_s if stored else None, row.received_ms)))
         self._store_batch(kept, outcomes, outer, loop)
 

@@ -59,13 +59,20 @@ def _ack(result: InsertResult) -> ingest_pb2.ReportAck:
     )
 
 
-def _outcome(report: Any) -> ingest_pb2.BatchOutcome:
-    """What a batch says of one report: its ack, or the status it was refused with."""
-    if isinstance(report, InsertResult):
-        return ingest_pb2.BatchOutcome(ack=_ack(report))
-    code, reason = status_for(report)
-    return ingest_pb2.BatchOutcome(refused=ingest_pb2.ReportRefusal(code=code.value[0],
-                                                                     reason=reason))
+def _batch_ack(outcomes: list[Any]) -> ingest_pb2.StreamResponse:
+    """What a batch's answer says of each report: its ack, or the status it was refused with.
+    Filled in place (`add`), a third of the cost of building a message per outcome."""
+    response = ingest_pb2.StreamResponse()
+    add = response.batch_ack.outcomes.add
+    for report in outcomes:
+        if isinstance(report, InsertResult):
+            ack = add().ack
+            ack.id, ack.received_ms, ack.duplicate = report
+        else:
+            code, reason = status_for(report)
+            refused = add().refused
+            refused.code, refused.reason = code.value[0], reason
+    return response
 
 
 class _Window:
@@ -292,8 +299,7 @@ class IngestServicer:
                     # A stranger's batch the shared budget refused whole waits like a unary
                     # refusal: a stream must not be a way to make us refuse at full speed.
                     await self._tarpit.hold()
-                await context.write(ingest_pb2.StreamResponse(
-                    batch_ack=ingest_pb2.BatchAck(outcomes=[_outcome(o) for o in outcomes])))
+                await context.write(_batch_ack(outcomes))
                 window.give(entry[1])
                 continue
             result = await entry

@@ -23,6 +23,10 @@ BUSY_TIMEOUT_MS = 30_000
 # whichever commit crosses SQLite's 1000-page threshold, which made that ingest commit, and every
 # ack waiting on it, tens of milliseconds late.
 CHECKPOINT_INTERVAL_S = 1.0
+# Page cache per connection (SQLite's default is 2 MiB). Report ids and beacon data are random,
+# so each ingest commit touches index pages all over the table: with the default, pages of a
+# few hundred thousand reports' indexes no longer fit and each commit reads them back first.
+CACHE_KIB = 32 * 1024
 
 
 class _SqliteTx:
@@ -64,6 +68,7 @@ class SqliteRepository(SqlRepository):
             mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
             conn.execute("PRAGMA synchronous = FULL")
             conn.execute("PRAGMA wal_autocheckpoint = 0")  # see CHECKPOINT_INTERVAL_S
+            conn.execute(f"PRAGMA cache_size = -{CACHE_KIB}")
         except sqlite3.Error as exc:
             raise StorageError(f"cannot open {self.path}: {exc}") from exc
         if str(mode).lower() != "wal":
@@ -134,8 +139,18 @@ class SqliteRepository(SqlRepository):
         super().close()
 
     def _insert_new(self, tx: Tx, rows: Sequence[NewReport]) -> set[bytes]:
-        # Under BEGIN IMMEDIATE nobody else writes, so every fresh row is ours.
+        # Under BEGIN IMMEDIATE nobody else writes. Resubmissions are rare, so the rows are
+        # inserted without first reading which ids are stored: if every row was inserted
+        # (the count of changes says so) there were none; otherwise the insert is undone and
+        # redone without the stored ones, which are then known.
+        tx.execute("SAVEPOINT insert_new")
         tx.executemany(self.INSERT_REPORT, [self._report_params(r) for r in rows])
+        if tx.rowcount != len(rows):
+            tx.execute("ROLLBACK TO insert_new")
+            stored = self._received(tx, [r.id for r in rows])
+            rows = [r for r in rows if r.id not in stored]
+            tx.executemany(self.INSERT_REPORT, [self._report_params(r) for r in rows])
+        tx.execute("RELEASE insert_new")
         return {r.id for r in rows}
 
     def pragma(self, name: str) -> Any:

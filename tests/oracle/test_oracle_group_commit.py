@@ -123,12 +123,11 @@ def test_one_refused_row_fails_only_itself(repo, caplog: pytest.LogCaptureFixtur
     """Issue 10 item 5: on PostgreSQL a 9,000-byte value in the data index failed the whole
     batch (40 keys made 18 % of others' reports fail). The data index takes any length now, and
     a row the database does refuse (here an INTEGER out of range) fails alone."""
-    import dataclasses
 
     held = HeldRepo(repo)
     committer = GroupCommitter(held, max_batch=100)  # type: ignore[arg-type]
-    big = dataclasses.replace(ROWS[1], id=b"\x01" * 32, data=os.urandom(9_000))  # no compression
-    refused = dataclasses.replace(ROWS[2], id=b"\x02" * 32, fix_lat_e7=2**40, fix_lon_e7=0)
+    big = ROWS[1]._replace(id=b"\x01" * 32, data=os.urandom(9_000))  # no compression
+    refused = ROWS[2]._replace(id=b"\x02" * 32, fix_lat_e7=2**40, fix_lon_e7=0)
     good = ROWS[3:23]
 
     async def run() -> list[object]:
