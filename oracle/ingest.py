@@ -157,6 +157,7 @@ class Ingestor:
         session: tuple[PublicKey, PublicKey] | None = None,
         raw: bytes | None = None,
         lookup: bool = True,
+        received_ms: int | None = None,
     ) -> tuple[NewReport, PublicKey, bytes]:
         """Everything but the signature and the per-key rate (the budget keys not onboarded
         share is checked and spent here): (row stamped with our receive time, the key that
@@ -166,7 +167,8 @@ class Ingestor:
         device key and be signed by the session key (docs/protocol.md §1). `raw` = the bytes as
         received (stored verbatim; re-serialised when absent). `lookup=False` (the event loop):
         a beacon whose entropy is not cached gets ready_ms 0 here; `begin` sets it after
-        reading the database in a thread.
+        reading the database in a thread. `received_ms`: when the message carrying it arrived
+        (one clock read for a whole batch); None reads the clock.
         """
         key = msg.pub_key
         if session is not None:
@@ -185,7 +187,8 @@ class Ingestor:
             # and the budget then also bounds the Ed25519 checks strangers can make us do.
             self._strangers.take(len(raw))
         canonical = signing.canonical_bytes(msg)
-        received_ms = self._clock_ms()
+        if received_ms is None:
+            received_ms = self._clock_ms()
         lat, lon = _usable_fix(msg)
         is_beacon = kind == "beacon"
         row = NewReport(  # positional: the hot path (NewReport's fields, in order)
@@ -330,11 +333,13 @@ class Ingestor:
         outcomes: list[Any] = [None] * len(reports)
         checked: list[tuple[int, NewReport, PublicKey]] = []
         triples: list[tuple[bytes, bytes, bytes]] = []
+        received_ms = self._clock_ms()  # the batch's reports arrived together
         for i, (kind, msg) in enumerate(reports):
             try:
                 if kind is None:
                     raise BadReport("batched report is empty")
-                row, signer, canonical = self.check(kind, msg, session, lookup=False)
+                row, signer, canonical = self.check(kind, msg, session, lookup=False,
+                                                    received_ms=received_ms)
             except (OracleError, ProtoError) as exc:
                 outcomes[i] = exc
                 continue
