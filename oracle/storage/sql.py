@@ -66,8 +66,7 @@ class SqlRepository(VerificationQueries, RegistryQueries):
         """SQLite's BEGIN IMMEDIATE already serialises writers."""
 
     def _insert_new(self, tx: Tx, rows: Sequence[NewReport]) -> set[bytes]:
-        """Insert the rows whose id is not stored yet (distinct ids, in id order); return the
-        ids this transaction inserted."""
+        """Insert rows not yet stored; return the ids this transaction inserted."""
         raise NotImplementedError
 
     # --- plumbing -------------------------------------------------------------------------
@@ -126,14 +125,15 @@ class SqlRepository(VerificationQueries, RegistryQueries):
         for row in rows:
             first.setdefault(row.id, row)
         with self.transaction(immediate=True) as tx:
+            existing = self._received(tx, list(first))
             # In id order: two replicas inserting overlapping batches then lock the same
             # rows in the same order, so one waits for the other instead of deadlocking.
-            fresh = sorted(first.values(), key=lambda r: r.id)
+            fresh = sorted((r for i, r in first.items() if i not in existing),
+                           key=lambda r: r.id)
             inserted = self._insert_new(tx, fresh) if fresh else set()
-            # Stored before (a resubmission) or by a replica that won the race: read back
-            # the receive time of the stored copy. Usually none: no read at all.
-            stored = [r.id for r in fresh if r.id not in inserted]
-            existing = self._received(tx, stored) if stored else {}
+            lost = [r.id for r in fresh if r.id not in inserted]  # a replica won the race
+            if lost:
+                existing.update(self._received(tx, lost))
         results = []
         answered: set[bytes] = set()
         for row in rows:

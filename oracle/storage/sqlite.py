@@ -139,18 +139,8 @@ class SqliteRepository(SqlRepository):
         super().close()
 
     def _insert_new(self, tx: Tx, rows: Sequence[NewReport]) -> set[bytes]:
-        # Under BEGIN IMMEDIATE nobody else writes. Resubmissions are rare, so the rows are
-        # inserted without first reading which ids are stored: if every row was inserted
-        # (the count of changes says so) there were none; otherwise the insert is undone and
-        # redone without the stored ones, which are then known.
-        tx.execute("SAVEPOINT insert_new")
+        # Under BEGIN IMMEDIATE nobody else writes, so every fresh row is ours.
         tx.executemany(self.INSERT_REPORT, [self._report_params(r) for r in rows])
-        if tx.rowcount != len(rows):
-            tx.execute("ROLLBACK TO insert_new")
-            stored = self._received(tx, [r.id for r in rows])
-            rows = [r for r in rows if r.id not in stored]
-            tx.executemany(self.INSERT_REPORT, [self._report_params(r) for r in rows])
-        tx.execute("RELEASE insert_new")
         return {r.id for r in rows}
 
     def pragma(self, name: str) -> Any:
