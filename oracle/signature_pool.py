@@ -38,7 +38,7 @@ MAX_IN_FLIGHT = 2  # ... times the batches one helper holds fits the pipe buffer
 # pipe write never waits for a helper that the machine has not scheduled yet
 # A check on the pipe: the three lengths, then key, signature and message. Plain bytes both
 # ways (the answer is one byte a check): no pickling of objects on the event loop.
-_HEAD = struct.Struct("<HHI")
+_HEAD = struct.Struct("<III")
 TRIPLE_BYTES = _HEAD.size + 32  # with the key; the signature and message count as they are
 # Checks waiting for a helper, across all calls and streams: beyond this the caller is told
 # to back off. Per-stream windows alone allow streams × 4096 reports of up to 16 KiB each.

@@ -94,7 +94,7 @@ def test_a_stalled_helper_never_blocks_the_event_loop() -> None:
         helper = pool._helpers[0]
         try:
             kp = Keypair.from_seed(b"\x04" * 32)
-            # distinct messages: pickling would send one shared object only once
+            # distinct messages, as reports are
             messages = [os.urandom(16 * 1024) for _ in range(200)]
             checks = [(kp.public_key.raw, m, kp.sign(m)) for m in messages]
             assert helper.process.pid is not None
@@ -230,3 +230,24 @@ def test_a_batch_beyond_the_backlog_is_refused_whole(monkeypatch: pytest.MonkeyP
 
     heard = asyncio.run(run())
     assert isinstance(heard[0], Overloaded) and heard[1] == b"\x01" * 50
+
+
+def test_fields_of_any_length_are_answered_not_raised() -> None:
+    """A signature or message longer than 64 KiB (an operator may raise the message limit) is
+    framed like any other check and answered "invalid", never an error on the event loop."""
+    kp = Keypair.from_seed(b"\x08" * 32)
+    long_message = os.urandom(70_000)
+
+    async def run() -> list[bool]:
+        pool = SignaturePool(1)
+        pool.start()
+        try:
+            return list(await asyncio.gather(
+                pool.verify(kp.public_key.raw, b"m", bytes(70_000)),
+                pool.verify(kp.public_key.raw, long_message, kp.sign(long_message)),
+                pool.verify(kp.public_key.raw, b"m", kp.sign(b"m")),
+            ))
+        finally:
+            pool.stop()
+
+    assert asyncio.run(run()) == [False, True, True]
