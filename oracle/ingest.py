@@ -9,9 +9,8 @@ typed errors that the servicer maps to explicit gRPC statuses; nothing rejected 
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import hashlib
-from collections.abc import Callable, Container
+from collections.abc import Callable, Container, Sequence
 from typing import Any
 
 from google.protobuf.message import DecodeError as ProtobufDecodeError
@@ -26,12 +25,12 @@ from oracle.errors import (
     StorageError,
 )
 from oracle.ratelimit import RateLimiter, SharedBudget
-from oracle.signature_pool import SignaturePool, verify_signature
+from oracle.signature_pool import Answers, SignaturePool, verify_signature
 from oracle.storage.group_commit import GroupCommitter
 from oracle.storage.repository import EntropyRecord, InsertResult, NewReport, Repository
 from pocnet import signing
 from pocnet.beacon import ENTROPY_LIFETIME_S
-from pocnet.errors import DecodeError
+from pocnet.errors import DecodeError, ProtoError
 from pocnet.keys import Network, PublicKey
 from pocnet.wire import reports_pb2
 
@@ -143,7 +142,12 @@ class Ingestor:
             if data not in self._entropy_ts:
                 self._cache_entropy(data, self._repo.entropy(data))
             ts = self._entropy_ts.get(data)
-        window_end_ms = received_ms if ts is None else (ts + ENTROPY_LIFETIME_S) * 1000
+        return self._ready_after(ts, received_ms)
+
+    def _ready_after(self, timestamp_s: int | None, received_ms: int) -> int:
+        """A beacon's ready time given its entropy's issue time (None: not ours)."""
+        window_end_ms = received_ms if timestamp_s is None else (
+            (timestamp_s + ENTROPY_LIFETIME_S) * 1000)
         return max(received_ms, window_end_ms) + self._witness_grace_ms
 
     def check(
@@ -153,6 +157,7 @@ class Ingestor:
         session: tuple[PublicKey, PublicKey] | None = None,
         raw: bytes | None = None,
         lookup: bool = True,
+        received_ms: int | None = None,
     ) -> tuple[NewReport, PublicKey, bytes]:
         """Everything but the signature and the per-key rate (the budget keys not onboarded
         share is checked and spent here): (row stamped with our receive time, the key that
@@ -162,7 +167,8 @@ class Ingestor:
         device key and be signed by the session key (docs/protocol.md §1). `raw` = the bytes as
         received (stored verbatim; re-serialised when absent). `lookup=False` (the event loop):
         a beacon whose entropy is not cached gets ready_ms 0 here; `begin` sets it after
-        reading the database in a thread.
+        reading the database in a thread. `received_ms`: when the message carrying it arrived
+        (one clock read for a whole batch); None reads the clock.
         """
         key = msg.pub_key
         if session is not None:
@@ -181,20 +187,22 @@ class Ingestor:
             # and the budget then also bounds the Ed25519 checks strangers can make us do.
             self._strangers.take(len(raw))
         canonical = signing.canonical_bytes(msg)
-        received_ms = self._clock_ms()
+        if received_ms is None:
+            received_ms = self._clock_ms()
         lat, lon = _usable_fix(msg)
-        row = NewReport(
-            id=hashlib.sha256(canonical).digest(),  # == signing.report_id(msg), one serialisation
-            kind=kind,
-            hotspot_key=key,
-            received_ms=received_ms,
-            raw=raw,
-            data=bytes(msg.data) if kind != "coverage" else None,
-            remote_entropy=bytes(msg.remote_entropy) if kind == "beacon" else None,
-            ready_ms=self._ready_ms(bytes(msg.remote_entropy), received_ms)
-            if kind == "beacon" and (lookup or self._entropy_known(msg.remote_entropy)) else 0,
-            fix_lat_e7=lat,
-            fix_lon_e7=lon,
+        is_beacon = kind == "beacon"
+        row = NewReport(  # positional: the hot path (NewReport's fields, in order)
+            hashlib.sha256(canonical).digest(),  # == signing.report_id(msg), one serialisation
+            kind,
+            key,
+            received_ms,
+            raw,
+            msg.data if kind != "coverage" else None,
+            msg.remote_entropy if is_beacon else None,
+            self._ready_ms(msg.remote_entropy, received_ms)
+            if is_beacon and (lookup or self._entropy_known(msg.remote_entropy)) else 0,
+            lat,
+            lon,
         )
         return row, signer, canonical
 
@@ -303,8 +311,136 @@ class Ingestor:
             return
         assert row.remote_entropy is not None
         self._cache_entropy(row.remote_entropy, lookup.result())
-        self._store(dataclasses.replace(
-            row, ready_ms=self._ready_ms(row.remote_entropy, row.received_ms)), outer, gate)
+        self._store(row._replace(
+            ready_ms=self._ready_ms(row.remote_entropy, row.received_ms)), outer, gate)
+
+    def begin_batch(
+        self,
+        reports: Sequence[tuple[str | None, Any]],
+        session: tuple[PublicKey, PublicKey],
+    ) -> asyncio.Future[list[InsertResult | OracleError]]:
+        """Start ingesting a stream's report batch (docs/protocol.md §2) without waiting.
+
+        `reports`: (kind, message) pairs, kind None for an empty entry. The future resolves,
+        after the commit, to each report's outcome in order: its InsertResult or the error that
+        refused it. Each report is checked, rate-limited and stored on its own exactly as
+        `begin` would (one refusal stops no other); what the batch shares is the cost: one
+        hand-off to the signature helpers, one queue entry and one commit callback, not a
+        future and a callback per report.
+        """
+        loop = asyncio.get_running_loop()
+        outer: asyncio.Future[list[InsertResult | OracleError]] = loop.create_future()
+        outcomes: list[Any] = [None] * len(reports)
+        checked: list[tuple[int, NewReport, PublicKey]] = []
+        triples: list[tuple[bytes, bytes, bytes]] = []
+        received_ms = self._clock_ms()  # the batch's reports arrived together
+        for i, (kind, msg) in enumerate(reports):
+            try:
+                if kind is None:
+                    raise BadReport("batched report is empty")
+                row, signer, canonical = self.check(kind, msg, session, lookup=False,
+                                                    received_ms=received_ms)
+            except (OracleError, ProtoError) as exc:
+                outcomes[i] = exc
+                continue
+            checked.append((i, row, signer))
+            triples.append((signer.raw, canonical, bytes(msg.signature)))
+
+        def after_check(answers: Answers) -> None:
+            self._after_batch_check(answers, checked, outcomes, outer, loop)
+
+        if self._pool is None or not self._pool.alive:
+            after_check(bytes([verify_signature(*triple) for triple in triples]))
+        else:
+            self._pool.submit_many(triples, after_check)
+        return outer
+
+    def _after_batch_check(
+        self,
+        answers: Answers,
+        checked: list[tuple[int, NewReport, PublicKey]],
+        outcomes: list[Any],
+        outer: asyncio.Future[list[InsertResult | OracleError]],
+        loop: asyncio.AbstractEventLoop,
+    ) -> None:
+        """The signatures' answers are in: rate-limit the valid ones in order, then store."""
+        if outer.done():  # the stream went away: store nothing more of it
+            return
+        kept: list[tuple[int, NewReport]] = []
+        for n, (i, row, signer) in enumerate(checked):
+            if isinstance(answers, OracleError):
+                outcomes[i] = answers
+            elif answers[n] != 1:
+                outcomes[i] = BadSignature(f"bad signature for {signer.address}")
+            else:
+                try:
+                    self._admit(row)
+                except OracleError as exc:
+                    outcomes[i] = exc
+                    continue
+                kept.append((i, row))
+        unknown = {row.remote_entropy for _, row in kept if row.remote_entropy is not None
+                   and not self._entropy_known(row.remote_entropy)}
+        if not unknown:
+            self._store_batch(kept, outcomes, outer, loop)
+            return
+        lookup = loop.run_in_executor(None, self._entropies, unknown)
+        lookup.add_done_callback(
+            lambda f: self._after_batch_lookup(f, kept, outcomes, outer, loop))
+
+    def _entropies(self, values: set[bytes]) -> dict[bytes, EntropyRecord | None]:
+        """Database reads for beacons' entropy (in a thread, never on the event loop)."""
+        return {data: self._repo.entropy(data) for data in values}
+
+    def _after_batch_lookup(
+        self,
+        lookup: asyncio.Future[dict[bytes, EntropyRecord | None]],
+        kept: list[tuple[int, NewReport]],
+        outcomes: list[Any],
+        outer: asyncio.Future[list[InsertResult | OracleError]],
+        loop: asyncio.AbstractEventLoop,
+    ) -> None:
+        error = lookup.exception()
+        if error is not None:
+            if not isinstance(error, OracleError):
+                error = StorageError(f"entropy lookup failed: {error}")
+            for i, _ in kept:
+                outcomes[i] = error
+            kept = []
+        else:
+            found = lookup.result()
+            for data, stored in found.items():
+                self._cache_entropy(data, stored)
+            for n, (i, row) in enumerate(kept):
+                if row.remote_entropy in found:
+                    stored = found[row.remote_entropy]
+                    kept[n] = (i, row._replace(ready_ms=self._ready_after(
+                        stored.timestamp_s if stored else None, row.received_ms)))
+        self._store_batch(kept, outcomes, outer, loop)
+
+    def _store_batch(
+        self,
+        kept: list[tuple[int, NewReport]],
+        outcomes: list[Any],
+        outer: asyncio.Future[list[InsertResult | OracleError]],
+        loop: asyncio.AbstractEventLoop,
+    ) -> None:
+        """Queue the admitted rows as one group-commit entry; `outer` resolves after it."""
+        if not kept:
+            if not outer.done():
+                outer.set_result(outcomes)
+            return
+
+        def committed(results: list[Any]) -> None:
+            for (i, _), result in zip(kept, results, strict=True):
+                outcomes[i] = result
+            if not outer.done():
+                outer.set_result(outcomes)
+
+        try:
+            self._committer.store_many([row for _, row in kept], committed, loop)
+        except OracleError as exc:
+            committed([exc] * len(kept))
 
     async def submit(
         self,

@@ -3,12 +3,13 @@ processes that runs it on every core.
 
 On the oracle's hot path a signature check costs about as much CPU as all the gRPC work around
 it, and a verify holds the GIL, so threads cannot share it. Helper processes do the checks on
-the other cores: the event loop queues (key, message, signature) triples with a callback, sends
-them in batches (at most a few in flight per helper, so a pipe write never blocks the loop) and
-calls each callback when its batch's answers come back. Answers are delivered in the order the
-checks were asked for, whichever helper finishes first, so a stream's reports are admitted in
-its order (a refused report still stops the ones after it). If a helper dies, waiting callers
-get an error and the pool stops; the ingestor then checks inline.
+the other cores: the event loop queues (key, message, signature) triples (a report batch's
+with one callback), sends them in batches as plain bytes (at most a few in flight per helper,
+so a pipe write never blocks the loop) and calls each callback when its checks' answers are
+back. Answers are delivered in the order the checks were asked for, whichever helper finishes
+first, so a stream's reports are admitted in its order (a refused report still stops the ones
+after it). If a helper dies, waiting callers get an error and the pool stops; the ingestor then
+checks inline.
 
 The check is pocnet.keys' (libsodium, PyNaCl `crypto_sign_open`): about twice OpenSSL's
 verify rate on the same core (docs/benchmarks.md, "Oracle ingest"), and stricter: besides S >= L
@@ -22,9 +23,10 @@ from __future__ import annotations
 import asyncio
 import multiprocessing
 import signal
+import struct
 import threading
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from multiprocessing.connection import Connection
 
 from oracle.errors import OracleError, Overloaded, SignatureCheckerDied
@@ -34,13 +36,18 @@ MAX_BATCH = 128  # ~7 ms of libsodium checks: the helper answers soon
 MAX_BATCH_BYTES = 24 * 1024  # a batch's payload, beyond one report (up to 16 KiB) ...
 MAX_IN_FLIGHT = 2  # ... times the batches one helper holds fits the pipe buffer (64 KiB), so a
 # pipe write never waits for a helper that the machine has not scheduled yet
-TRIPLE_BYTES = 32 + 64 + 32  # key, signature, and pickling's framing of the three
+# A check on the pipe: the three lengths, then key, signature and message. Plain bytes both
+# ways (the answer is one byte a check): no pickling of objects on the event loop.
+_HEAD = struct.Struct("<III")
+TRIPLE_BYTES = _HEAD.size + 32  # with the key; the signature and message count as they are
 # Checks waiting for a helper, across all calls and streams: beyond this the caller is told
 # to back off. Per-stream windows alone allow streams × 4096 reports of up to 16 KiB each.
 MAX_PENDING = 32_768
 
 # What a check's callback receives: the answer, or why there is none.
 Outcome = bool | OracleError
+# What a batch's callback receives: one byte a check (1 = valid), or why there is none.
+Answers = bytes | OracleError
 Triple = tuple[bytes, bytes, bytes]
 
 
@@ -56,35 +63,59 @@ def resolve_processes(setting: int | str, cpus: int | None) -> int:
     return int(setting)
 
 
+def encode_checks(triples: Sequence[Triple]) -> bytes:
+    """The checks as one pipe message (what `check_encoded` reads)."""
+    parts: list[bytes] = []
+    pack = _HEAD.pack
+    for key, message, signature in triples:
+        parts += (pack(len(key), len(signature), len(message)), key, signature, message)
+    return b"".join(parts)
+
+
+def check_encoded(data: bytes) -> bytes:
+    """One byte per check of `encode_checks(triples)`: 1 if its signature is valid."""
+    answers = bytearray()
+    unpack, head, pos, end = _HEAD.unpack_from, _HEAD.size, 0, len(data)
+    while pos < end:
+        k, s, m = unpack(data, pos)
+        pos += head
+        key, signature = data[pos:pos + k], data[pos + k:pos + k + s]
+        pos += k + s
+        answers.append(verify_signature(key, data[pos:pos + m], signature))
+        pos += m
+    return bytes(answers)
+
+
 def _helper(conn: Connection) -> None:
-    """A helper process: answer each batch with one byte per triple, until told to stop."""
+    """A helper process: answer each batch with one byte per check, until told to stop (an
+    empty message or the pipe closing)."""
     while True:
         try:
-            batch = conn.recv()
+            batch = conn.recv_bytes()
         except EOFError:
             return
-        if batch is None:
+        if not batch:
             return
-        conn.send_bytes(bytes([verify_signature(*triple) for triple in batch]))
+        conn.send_bytes(check_encoded(batch))
 
 
-def _batch_size(pending: list[tuple[Triple, Callable[[Outcome], None]]], most: int) -> int:
+def _batch_size(pending: list[Triple], most: int) -> int:
     """How many of the first `most` pending checks fit MAX_BATCH_BYTES (at least one)."""
     total = 0
-    for size, ((_, message, _), _) in enumerate(pending[:most]):
-        total += len(message) + TRIPLE_BYTES
+    for size, (_, message, signature) in enumerate(pending[:most]):
+        total += len(message) + len(signature) + TRIPLE_BYTES
         if total > MAX_BATCH_BYTES:
             return max(1, size)
     return min(most, len(pending))
 
 
 class _Batch:
-    """Callbacks of one batch sent to a helper, and its answers once they are back."""
+    """How many checks one batch sent to a helper holds, and its answers once they are back."""
 
-    __slots__ = ("answers", "callbacks")
+    __slots__ = ("answers", "size")
 
-    def __init__(self, callbacks: list[Callable[[Outcome], None]]) -> None:
-        self.callbacks = callbacks
+    def __init__(self, size: int) -> None:
+        self.size = size
         self.answers: bytes | None = None
 
 
@@ -105,7 +136,11 @@ class SignaturePool:
         self._size = processes
         self._helpers: list[_Helper] = []
         self._loop: asyncio.AbstractEventLoop | None = None
-        self._pending: list[tuple[Triple, Callable[[Outcome], None]]] = []
+        self._pending: list[Triple] = []  # checks not yet sent, in submit order
+        # Each submission's callback and its number of checks, in submit order; answers come
+        # back batch by batch in that order and are handed out from `_ready`.
+        self._waiters: deque[tuple[Callable[[Answers], None], int]] = deque()
+        self._ready = b""
         self._order: deque[_Batch] = deque()  # every batch in flight, in the order sent
         self._flush_scheduled = False
         self.alive = False
@@ -150,7 +185,7 @@ class SignaturePool:
             if self._loop is not None and not self._loop.is_closed():
                 self._loop.remove_reader(helper.conn.fileno())
             try:
-                helper.conn.send(None)
+                helper.conn.send_bytes(b"")
             except (BrokenPipeError, OSError):
                 pass
             helper.conn.close()
@@ -182,13 +217,30 @@ class SignaturePool:
     ) -> None:
         """Check later; `callback(answer or error)` runs on the event loop, in submit order.
         Refusals (pool dead, backlog full) call back at once."""
+
+        def one(answers: Answers) -> None:
+            callback(answers if isinstance(answers, OracleError) else answers[0] == 1)
+
+        self.submit_many([(key32, message, signature)], one)
+
+    def submit_many(
+        self, triples: Sequence[Triple], callback: Callable[[Answers], None]
+    ) -> None:
+        """Check (key, message, signature) triples later; `callback` gets one byte a check (1 =
+        valid), or the error that stopped them all, on the event loop, in submit order: a
+        report batch costs one callback, not one a report. Refusals (pool dead, backlog full)
+        call back at once."""
         if not self.alive:
             callback(SignatureCheckerDied("signature checker unavailable"))
             return
-        if len(self._pending) >= MAX_PENDING:
+        if len(self._pending) + len(triples) > MAX_PENDING:
             callback(Overloaded("signature checks backlogged; retry later"))
             return
-        self._pending.append(((key32, message, signature), callback))
+        if not triples:
+            callback(b"")
+            return
+        self._pending += triples
+        self._waiters.append((callback, len(triples)))
         if not self._flush_scheduled:
             assert self._loop is not None
             self._flush_scheduled = True
@@ -205,9 +257,9 @@ class SignaturePool:
             idle = sum(1 for h in free if not h.in_flight) or 1
             size = _batch_size(self._pending, min(MAX_BATCH, -(-len(self._pending) // idle)))
             chunk, self._pending = self._pending[:size], self._pending[size:]
-            batch = _Batch([callback for _, callback in chunk])
+            batch = _Batch(size)
             try:
-                helper.conn.send([triple for triple, _ in chunk])
+                helper.conn.send_bytes(encode_checks(chunk))
             except (BrokenPipeError, OSError):
                 self._order.append(batch)  # failed with the others, in order
                 self._died()
@@ -222,14 +274,19 @@ class SignaturePool:
             self._died()
             return
         batch = helper.in_flight.popleft()
-        if len(answers) != len(batch.callbacks):
+        if len(answers) != batch.size:
             self._died()
             return
         batch.answers = answers
+        ready = self._ready
         while self._order and self._order[0].answers is not None:
-            done = self._order.popleft()
-            for callback, ok in zip(done.callbacks, done.answers or b"", strict=True):
-                callback(ok == 1)
+            ready += self._order.popleft().answers or b""
+        self._ready = ready
+        while self._waiters and self._waiters[0][1] <= len(ready):
+            callback, n = self._waiters.popleft()
+            head, ready = ready[:n], ready[n:]
+            self._ready = ready  # before the callback, which may submit more or stop the pool
+            callback(head)
         self._flush()
 
     def _died(self) -> None:
@@ -238,10 +295,8 @@ class SignaturePool:
         self._fail_all(SignatureCheckerDied("signature checker died; resubmit"))
 
     def _fail_all(self, error: OracleError) -> None:
-        order, self._order = self._order, deque()
-        pending, self._pending = self._pending, []
-        for batch in order:
-            for callback in batch.callbacks:
-                callback(error)
-        for _, callback in pending:
+        """Every submission not yet answered hears `error`, in submit order."""
+        waiters, self._waiters = self._waiters, deque()
+        self._order, self._pending, self._ready = deque(), [], b""
+        for callback, _ in waiters:
             callback(error)

@@ -53,29 +53,26 @@ class StreamLimits:
     commit_timeout_s: float = 10.0
 
 
-async def _settled(report: Any) -> InsertResult | BaseException:
-    """A batched report's result, or the mapped error that refused it (others propagate)."""
-    if isinstance(report, BaseException):
-        return report
-    try:
-        return await report  # type: ignore[no-any-return]
-    except MAPPED as exc:
-        return exc
-
-
 def _ack(result: InsertResult) -> ingest_pb2.ReportAck:
     return ingest_pb2.ReportAck(
         id=result.id, received_ms=result.received_ms, duplicate=result.duplicate
     )
 
 
-def _outcome(report: Any) -> ingest_pb2.BatchOutcome:
-    """What a batch says of one report: its ack, or the status it was refused with."""
-    if isinstance(report, InsertResult):
-        return ingest_pb2.BatchOutcome(ack=_ack(report))
-    code, reason = status_for(report)
-    return ingest_pb2.BatchOutcome(refused=ingest_pb2.ReportRefusal(code=code.value[0],
-                                                                     reason=reason))
+def _batch_ack(outcomes: list[Any]) -> ingest_pb2.StreamResponse:
+    """What a batch's answer says of each report: its ack, or the status it was refused with.
+    Filled in place (`add`), a third of the cost of building a message per outcome."""
+    response = ingest_pb2.StreamResponse()
+    add = response.batch_ack.outcomes.add
+    for report in outcomes:
+        if isinstance(report, InsertResult):
+            ack = add().ack
+            ack.id, ack.received_ms, ack.duplicate = report
+        else:
+            code, reason = status_for(report)
+            refused = add().refused
+            refused.code, refused.reason = code.value[0], reason
+    return response
 
 
 class _Window:
@@ -247,7 +244,7 @@ class IngestServicer:
                     kind = request.WhichOneof("msg")
                     if kind == "batch":
                         entry: Any = self._begin_batch(request.batch, size, session)
-                        n = len(entry)
+                        n = entry[1]
                     elif kind in REPORT_KINDS:
                         entry = begin(kind, getattr(request, kind), session=session, gate=gate)
                         n = 1
@@ -265,21 +262,16 @@ class IngestServicer:
 
     def _begin_batch(
         self, batch: ingest_pb2.ReportBatch, size: int, session: tuple[PublicKey, PublicKey]
-    ) -> list[Any]:
-        """Start every report of `batch` on its own (no gate: one refusal stops no other);
-        each entry is the report's commit future, or the error that refused it at once."""
+    ) -> tuple[asyncio.Future[list[Any]], int]:
+        """Start every report of `batch` on its own (no gate: one refusal stops no other):
+        (the future of the reports' outcomes, in order, and how many there are)."""
         reports = batch.reports
         check_batch(len(reports), size)
-        begin, started = self._ingestor.begin, []
+        pairs = []
         for item in reports:
             kind = item.WhichOneof("report")
-            try:
-                if kind is None:
-                    raise BadReport("batched report is empty")
-                started.append(begin(kind, getattr(item, kind), session=session))
-            except MAPPED as exc:
-                started.append(exc)
-        return started
+            pairs.append((kind, getattr(item, kind) if kind is not None else None))
+        return self._ingestor.begin_batch(pairs, session), len(pairs)
 
     def _session(self, init: ingest_pb2.SessionInit, nonce: bytes) -> tuple[PublicKey, PublicKey]:
         try:
@@ -300,16 +292,15 @@ class IngestServicer:
                 return
             # No per-report timer here: the session timeout bounds the stream, and the
             # committer answers every queued row (a result or a StorageError).
-            if type(entry) is list:
-                outcomes = [await _settled(report) for report in entry]
+            if type(entry) is tuple:  # a batch: (its outcomes' future, its size)
+                outcomes = await entry[0]
                 if self._tarpit is not None and all(
                         isinstance(o, StrangersLimited) for o in outcomes):
                     # A stranger's batch the shared budget refused whole waits like a unary
                     # refusal: a stream must not be a way to make us refuse at full speed.
                     await self._tarpit.hold()
-                await context.write(ingest_pb2.StreamResponse(
-                    batch_ack=ingest_pb2.BatchAck(outcomes=[_outcome(o) for o in outcomes])))
-                window.give(len(entry))
+                await context.write(_batch_ack(outcomes))
+                window.give(entry[1])
                 continue
             result = await entry
             await context.write(ingest_pb2.StreamResponse(ack=_ack(result)))

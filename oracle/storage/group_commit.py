@@ -30,21 +30,27 @@ DEFAULT_MAX_BATCH = 2048
 DEFAULT_MAX_QUEUE = 100_000
 
 
-# A queued submission: (row, future, loop). A plain tuple: this is the ingest hot path.
-_Item = tuple[NewReport, "asyncio.Future[InsertResult]", asyncio.AbstractEventLoop]
+# A queued submission: (rows, sink, loop). The sink is one report's future (`store_into`) or a
+# report batch's callback (`store_many`), which gets every row's outcome at once. Plain tuples:
+# this is the ingest hot path.
+_Sink = Any
+_Item = tuple[list[NewReport], _Sink, asyncio.AbstractEventLoop]
 
 _STOP = object()
 log = logging.getLogger(__name__)
 
 
-def _deliver(pairs: Sequence[tuple[asyncio.Future[Any], Any]]) -> None:
-    for future, outcome in pairs:
-        if future.done():  # the caller gave up (deadline, stream closed)
+def _deliver(pairs: Sequence[tuple[_Sink, list[Any]]]) -> None:
+    """On the submitter's loop: hand each submission its rows' outcomes (results or errors)."""
+    for sink, outcomes in pairs:
+        if not isinstance(sink, asyncio.Future):
+            sink(outcomes)
+        elif sink.done():  # the caller gave up (deadline, stream closed)
             continue
-        if isinstance(outcome, BaseException):
-            future.set_exception(outcome)
+        elif isinstance(outcomes[0], BaseException):
+            sink.set_exception(outcomes[0])
         else:
-            future.set_result(outcome)
+            sink.set_result(outcomes[0])
 
 
 class GroupCommitter:
@@ -62,6 +68,8 @@ class GroupCommitter:
         self._max_batch = max_batch
         self._max_queue = max_queue
         self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        self._queued = 0  # rows in the queue (a batch is one item of many rows)
+        self._count_lock = threading.Lock()
         self._thread: threading.Thread | None = None
         self.batches = 0
         self.rows = 0
@@ -80,7 +88,7 @@ class GroupCommitter:
 
     def queued(self) -> int:
         """Reports waiting for the next commit."""
-        return self._queue.qsize()
+        return self._queued
 
     def store(self, row: NewReport) -> asyncio.Future[InsertResult]:
         """Queue `row`; the future resolves once its transaction has committed."""
@@ -91,11 +99,25 @@ class GroupCommitter:
     def store_into(self, row: NewReport, future: asyncio.Future[InsertResult]) -> None:
         """Queue `row` and resolve the caller's own `future` (of the running loop) once its
         transaction has committed: no second future and callback per report on the hot path."""
+        self._put([row], future, future.get_loop())
+
+    def store_many(
+        self, rows: list[NewReport], callback: Callable[[list[Any]], None],
+        loop: asyncio.AbstractEventLoop,
+    ) -> None:
+        """Queue a report batch's `rows`; once their transaction has committed, `callback` runs
+        on `loop` with each row's outcome in order (an InsertResult, or the StorageError that
+        refused that row): one queue entry and one callback for the batch."""
+        self._put(rows, callback, loop)
+
+    def _put(self, rows: list[NewReport], sink: _Sink, loop: asyncio.AbstractEventLoop) -> None:
         if self._thread is None:
             raise StorageError("the ingest writer is not running")
-        if self._queue.qsize() >= self._max_queue:
-            raise Overloaded("ingest queue full; retry later")
-        self._queue.put((row, future, future.get_loop()))
+        with self._count_lock:
+            if self._queued >= self._max_queue:
+                raise Overloaded("ingest queue full; retry later")
+            self._queued += len(rows)
+        self._queue.put((rows, sink, loop))
 
     def _run(self) -> None:
         stopping = False
@@ -104,7 +126,8 @@ class GroupCommitter:
             if first is _STOP:
                 break
             batch = [first]
-            while len(batch) < self._max_batch:
+            size = len(first[0])
+            while size < self._max_batch:
                 try:
                     item = self._queue.get_nowait()
                 except queue.Empty:
@@ -113,37 +136,43 @@ class GroupCommitter:
                     stopping = True
                     break
                 batch.append(item)
+                size += len(item[0])
+            with self._count_lock:
+                self._queued -= size
             self._commit(batch)
 
-    def _insert(self, batch: list[_Item]) -> list[Any]:
-        """Outcomes of `batch`, in order: a result, or the error of the rows that failed."""
-        rows = [item[0] for item in batch]
+    def _insert(self, rows: list[NewReport]) -> list[Any]:
+        """Outcomes of `rows`, in order: a result, or the error of the rows that failed."""
         try:
             started = time.monotonic()
             outcomes = list(self._repo.insert_reports(rows))
         # Handed to each waiter, which maps it to a status; never swallowed.
         except Exception as exc:
             error = exc if isinstance(exc, StorageError) else StorageError(f"commit failed: {exc}")
-            if len(batch) == 1 or isinstance(error, DatabaseUnreachable):
-                return [error] * len(batch)
-            half = len(batch) // 2
-            return self._insert(batch[:half]) + self._insert(batch[half:])
+            if len(rows) == 1 or isinstance(error, DatabaseUnreachable):
+                return [error] * len(rows)
+            half = len(rows) // 2
+            return self._insert(rows[:half]) + self._insert(rows[half:])
         self.batches += 1
-        self.rows += len(batch)
+        self.rows += len(rows)
         if self._on_commit is not None:
             self._on_commit(rows, outcomes, time.monotonic() - started)
         return outcomes
 
     def _commit(self, batch: list[_Item]) -> None:
-        outcomes = self._insert(batch)
+        rows = [row for item in batch for row in item[0]]
+        outcomes = self._insert(rows)
         failed = [o for o in outcomes if isinstance(o, BaseException)]
         if failed:
             log.warning("commit of %d reports: %d failed (each caller told UNAVAILABLE): %s",
-                        len(batch), len(failed), failed[0])
-        by_loop: dict[asyncio.AbstractEventLoop, list[tuple[asyncio.Future[Any], Any]]]
+                        len(rows), len(failed), failed[0])
+        by_loop: dict[asyncio.AbstractEventLoop, list[tuple[_Sink, list[Any]]]]
         by_loop = defaultdict(list)
-        for (_, future, loop), outcome in zip(batch, outcomes, strict=True):
-            by_loop[loop].append((future, outcome))
+        start = 0
+        for item_rows, sink, loop in batch:
+            end = start + len(item_rows)
+            by_loop[loop].append((sink, outcomes[start:end]))
+            start = end
         for loop, pairs in by_loop.items():
             if not loop.is_closed():
                 loop.call_soon_threadsafe(_deliver, pairs)

@@ -23,6 +23,10 @@ BUSY_TIMEOUT_MS = 30_000
 # whichever commit crosses SQLite's 1000-page threshold, which made that ingest commit, and every
 # ack waiting on it, tens of milliseconds late.
 CHECKPOINT_INTERVAL_S = 1.0
+# Page cache per connection (SQLite's default is 2 MiB). Report ids and beacon data are random,
+# so each ingest commit touches index pages all over the table: with the default, pages of a
+# few hundred thousand reports' indexes no longer fit and each commit reads them back first.
+CACHE_KIB = 32 * 1024
 
 
 class _SqliteTx:
@@ -64,6 +68,7 @@ class SqliteRepository(SqlRepository):
             mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
             conn.execute("PRAGMA synchronous = FULL")
             conn.execute("PRAGMA wal_autocheckpoint = 0")  # see CHECKPOINT_INTERVAL_S
+            conn.execute(f"PRAGMA cache_size = -{CACHE_KIB}")
         except sqlite3.Error as exc:
             raise StorageError(f"cannot open {self.path}: {exc}") from exc
         if str(mode).lower() != "wal":

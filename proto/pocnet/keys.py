@@ -51,13 +51,15 @@ def _network_of(tag: int) -> Network:
 class PublicKey:
     """A tagged Ed25519 public key; equal and hashable by its 33 bytes."""
 
-    __slots__ = ("_network", "_raw")
+    __slots__ = ("_network", "_raw", "_wire")
 
     def __init__(self, network: Network, raw: bytes) -> None:
         if len(raw) != RAW_KEY_LEN:
             raise DecodeError(f"Ed25519 key must be {RAW_KEY_LEN} bytes, got {len(raw)}")
         self._network = Network(network)
         self._raw = bytes(raw)
+        # The wire form, made once: the oracle compares every streamed report's key with it.
+        self._wire = bytes([self._network]) + self._raw
 
     @classmethod
     def from_bytes(cls, data: bytes) -> PublicKey:
@@ -88,7 +90,7 @@ class PublicKey:
         return self._raw
 
     def to_bytes(self) -> bytes:
-        return bytes([self._network]) + self._raw
+        return self._wire
 
     @property
     def address(self) -> str:

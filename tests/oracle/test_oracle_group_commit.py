@@ -123,12 +123,11 @@ def test_one_refused_row_fails_only_itself(repo, caplog: pytest.LogCaptureFixtur
     """Issue 10 item 5: on PostgreSQL a 9,000-byte value in the data index failed the whole
     batch (40 keys made 18 % of others' reports fail). The data index takes any length now, and
     a row the database does refuse (here an INTEGER out of range) fails alone."""
-    import dataclasses
 
     held = HeldRepo(repo)
     committer = GroupCommitter(held, max_batch=100)  # type: ignore[arg-type]
-    big = dataclasses.replace(ROWS[1], id=b"\x01" * 32, data=os.urandom(9_000))  # no compression
-    refused = dataclasses.replace(ROWS[2], id=b"\x02" * 32, fix_lat_e7=2**40, fix_lon_e7=0)
+    big = ROWS[1]._replace(id=b"\x01" * 32, data=os.urandom(9_000))  # no compression
+    refused = ROWS[2]._replace(id=b"\x02" * 32, fix_lat_e7=2**40, fix_lon_e7=0)
     good = ROWS[3:23]
 
     async def run() -> list[object]:
@@ -153,3 +152,47 @@ def test_one_refused_row_fails_only_itself(repo, caplog: pytest.LogCaptureFixtur
         assert repo.report(refused.id) is None
     assert repo.report(big.id).data == big.data
     assert all(repo.report(r.id) is not None for r in (ROWS[0], *good))
+
+
+def test_a_report_batch_is_one_entry_answered_in_order(repo) -> None:  # type: ignore[no-untyped-def]
+    """`store_many`: a stream's report batch joins the commit as one queue entry and hears of
+    all its rows in one callback, after the commit, each row's outcome in the batch's order;
+    rows stored meanwhile one by one share that commit."""
+    held = HeldRepo(repo)
+    committer = GroupCommitter(held, max_batch=100)  # type: ignore[arg-type]
+    batch = list(ROWS[1:9])
+    resent = ROWS[0]._replace(received_ms=99)  # already stored by the first commit
+
+    async def run() -> tuple[list[list[object]], object, bool]:
+        loop = asyncio.get_running_loop()
+        committer.start()
+        first = committer.store(ROWS[0])
+        await asyncio.to_thread(held.started.wait, 10)
+        answers: list[list[object]] = []
+        done = loop.create_future()
+
+        def answered(outcomes: list[object]) -> None:
+            answers.append(outcomes)
+            done.set_result(None)
+
+        committer.store_many([*batch, resent], answered, loop)
+        single = committer.store(ROWS[9])
+        assert committer.queued() == len(batch) + 2  # rows, not entries
+        early = bool(answers)
+        held.release.set()
+        await first
+        await done
+        return answers, await single, early
+
+    try:
+        answers, single, early = asyncio.run(run())
+    finally:
+        committer.stop()
+    assert not early
+    assert len(answers) == 1
+    outcomes = answers[0]
+    assert [o.id for o in outcomes] == [r.id for r in batch] + [ROWS[0].id]  # type: ignore[attr-defined]
+    assert [o.duplicate for o in outcomes] == [False] * len(batch) + [True]  # type: ignore[attr-defined]
+    assert outcomes[-1].received_ms == ROWS[0].received_ms  # type: ignore[attr-defined]
+    assert isinstance(single, InsertResult) and not single.duplicate
+    assert all(repo.report(r.id) is not None for r in (*batch, ROWS[9]))

@@ -4,7 +4,6 @@ depths, verifier lag, epochs and payouts, scraped over real HTTP from a real gRP
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import socket
 import threading
 import time
@@ -115,10 +114,10 @@ def test_levels_are_read_when_scraped(metered, tmp_path) -> None:  # type: ignor
         "beacon", beacon_report(keypair(74), bytes(32), 1))
     # Ready 30 s before "now": exactly that long behind. One ready a second in the future is
     # not yet the verifier's to do.
-    repo.insert_reports([dataclasses.replace(beacon, ready_ms=NOW_MS - 30_000)])
+    repo.insert_reports([beacon._replace(ready_ms=NOW_MS - 30_000)])
     later = Ingestor(repo, None, Network.MAINNET, lambda: NOW_MS).prepare(
         "beacon", beacon_report(keypair(75), bytes(32), 1))
-    repo.insert_reports([dataclasses.replace(later, ready_ms=NOW_MS + 1_000)])
+    repo.insert_reports([later._replace(ready_ms=NOW_MS + 1_000)])
     Ledger(tmp_path / "ledger.db").close()
     m = _scrape(metered.metrics_port)
     assert m[("pocnet_oracle_verification_backlog", ())] == 1

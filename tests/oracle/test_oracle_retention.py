@@ -4,7 +4,6 @@ exactly at the boundary, archived first when asked; verdicts stay; unverified re
 from __future__ import annotations
 
 import base64
-import dataclasses
 import gzip
 import json
 from pathlib import Path
@@ -25,7 +24,7 @@ INGEST = Ingestor(None, None, Network.MAINNET, lambda: 0)  # type: ignore[arg-ty
 
 def _row(seed: int, received_ms: int):  # type: ignore[no-untyped-def]
     row = INGEST.prepare("witness", witness_report(keypair(seed), timestamp_ns=received_ms + 1))
-    return dataclasses.replace(row, received_ms=received_ms)
+    return row._replace(received_ms=received_ms)
 
 
 def _stored(repo) -> set[bytes]:  # type: ignore[no-untyped-def]

@@ -94,7 +94,7 @@ def test_a_stalled_helper_never_blocks_the_event_loop() -> None:
         helper = pool._helpers[0]
         try:
             kp = Keypair.from_seed(b"\x04" * 32)
-            # distinct messages: pickling would send one shared object only once
+            # distinct messages, as reports are
             messages = [os.urandom(16 * 1024) for _ in range(200)]
             checks = [(kp.public_key.raw, m, kp.sign(m)) for m in messages]
             assert helper.process.pid is not None
@@ -171,3 +171,83 @@ def test_ctrl_c_is_left_to_the_server() -> None:
 
     assert asyncio.run(run())
     assert signal.getsignal(signal.SIGINT) is before
+
+
+@pytest.mark.parametrize("processes", [1, 2])
+def test_a_batch_of_checks_is_one_callback_in_order(processes: int) -> None:
+    """`submit_many`: a report batch's checks cost one callback with one answer byte per check
+    (1 = valid), in order, whichever helper checked which part; batches and single checks
+    submitted together are answered in submit order."""
+    kp = Keypair.from_seed(b"\x06" * 32)
+    messages = [os.urandom(60) for _ in range(100)]
+    triples = [(kp.public_key.raw, m, kp.sign(m)) for m in messages]
+    for i in range(0, 100, 9):  # forged
+        triples[i] = (triples[i][0], triples[i][1], bytes(64))
+    expected = bytes(0 if i % 9 == 0 else 1 for i in range(100))
+
+    async def run() -> list[tuple[str, object]]:
+        pool = SignaturePool(processes)
+        pool.start()
+        try:
+            heard: list[tuple[str, object]] = []
+            done = asyncio.get_running_loop().create_future()
+            pool.submit_many(triples[:40], lambda a: heard.append(("first", a)))
+            pool.submit(*triples[40], lambda a: heard.append(("one", a)))
+            pool.submit_many([], lambda a: heard.append(("empty", a)))
+
+            def last(answers: object) -> None:
+                heard.append(("last", answers))
+                done.set_result(None)
+
+            pool.submit_many(triples[41:], last)
+            await asyncio.wait_for(done, 60)
+            return heard
+        finally:
+            pool.stop()
+
+    heard = asyncio.run(run())
+    assert heard == [("empty", b""), ("first", expected[:40]), ("one", True),
+                     ("last", expected[41:])]
+
+
+def test_a_batch_beyond_the_backlog_is_refused_whole(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("oracle.signature_pool.MAX_PENDING", 50)
+    kp = Keypair.from_seed(b"\x07" * 32)
+    triple = (kp.public_key.raw, b"m", kp.sign(b"m"))
+
+    async def run() -> list[object]:
+        pool = SignaturePool(1)
+        pool.start()
+        try:
+            heard: list[object] = []
+            pool.submit_many([triple] * 50, heard.append)  # exactly the bound: taken
+            pool.submit_many([triple], heard.append)  # one more: refused at once
+            while len(heard) < 2:
+                await asyncio.sleep(0.01)
+            return heard
+        finally:
+            pool.stop()
+
+    heard = asyncio.run(run())
+    assert isinstance(heard[0], Overloaded) and heard[1] == b"\x01" * 50
+
+
+def test_fields_of_any_length_are_answered_not_raised() -> None:
+    """A signature or message longer than 64 KiB (an operator may raise the message limit) is
+    framed like any other check and answered "invalid", never an error on the event loop."""
+    kp = Keypair.from_seed(b"\x08" * 32)
+    long_message = os.urandom(70_000)
+
+    async def run() -> list[bool]:
+        pool = SignaturePool(1)
+        pool.start()
+        try:
+            return list(await asyncio.gather(
+                pool.verify(kp.public_key.raw, b"m", bytes(70_000)),
+                pool.verify(kp.public_key.raw, long_message, kp.sign(long_message)),
+                pool.verify(kp.public_key.raw, b"m", kp.sign(b"m")),
+            ))
+        finally:
+            pool.stop()
+
+    assert asyncio.run(run()) == [False, True, True]

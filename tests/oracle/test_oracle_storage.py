@@ -67,6 +67,25 @@ def test_insert_is_idempotent_by_id(repo: Repository) -> None:
     assert stored is not None and stored.raw == a.raw and stored.status == "pending"
 
 
+def test_a_batch_mixing_stored_and_new_reports(repo: Repository) -> None:
+    # The insert skips the read of stored ids when nothing was stored before; a batch where
+    # some were (resubmitted after a lost ack) must still store the new ones once and answer
+    # the old ones with their first receive time, in the batch's order.
+    old_a, old_b = witness(10, received_ms=100), witness(11, received_ms=200)
+    repo.insert_reports([old_a, old_b])
+    new_a, new_b = witness(12, received_ms=300), witness(13, received_ms=400)
+    resent_a = NewReport(old_a.id, "witness", KEY_A, 99_999, b"resent", DATA, None, 0)
+    resent_b = NewReport(old_b.id, "witness", KEY_A, 99_999, b"resent", DATA, None, 0)
+    results = repo.insert_reports([new_b, resent_a, new_a, resent_b])
+    assert [(r.id, r.duplicate) for r in results] == [
+        (new_b.id, False), (old_a.id, True), (new_a.id, False), (old_b.id, True)]
+    assert [r.received_ms for r in results] == [
+        new_b.received_ms, old_a.received_ms, new_a.received_ms, old_b.received_ms]
+    assert repo.count_reports() == 4
+    stored = repo.report(old_a.id)
+    assert stored is not None and stored.raw == old_a.raw
+
+
 def test_duplicates_inside_one_batch(repo: Repository) -> None:
     a = witness(3)
     twin = NewReport(a.id, "witness", KEY_B, 7, b"x", DATA, None, 0)
