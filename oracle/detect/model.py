@@ -64,6 +64,14 @@ class DetectParams:
     # radio a city antenna may hear two beaconers in a week, and no honest pair was steady
     # from two (docs/benchmarks.md, issue 13).
     min_beaconers: int = 2
+    # ... or one beaconer, when the pair's RSSI difference takes at most two adjacent whole-dBm
+    # values (max − min ≤ this) on every beacon both heard within relay_ms: one antenna feeds
+    # both radios one signal at one instant, so only their fixed ports, cables and rounding
+    # differ. Two antennas over two fixed paths still fade independently beacon by beacon: on
+    # the proving ground (city, Belgrade; 23,341 honest pairs with ≥ min_common_beacons
+    # beacons both heard) no honest pair's difference spread by less than 6 dB, and 6 of the
+    # city's 9 pairs behind one antenna spread by ≤ 1 dB (docs/benchmarks.md, issue 13).
+    one_antenna_db: float = 1.0
     # Constant signals (signal.py): RSSI that varies less than this over ≥ constant_min
     # reports of different beacons (witness stuffing at fixed values, attenuated rigs).
     constant_rssi_std_db: float = 0.5
