@@ -68,9 +68,10 @@ class DetectParams:
     # values (max − min ≤ this) on every beacon both heard within relay_ms: one antenna feeds
     # both radios one signal at one instant, so only their fixed ports, cables and rounding
     # differ. Two antennas over two fixed paths still fade independently beacon by beacon: on
-    # the proving ground (city, Belgrade; 23,341 honest pairs with ≥ min_common_beacons
-    # beacons both heard) no honest pair's difference spread by less than 6 dB, and 6 of the
-    # city's 9 pairs behind one antenna spread by ≤ 1 dB (docs/benchmarks.md, issue 13).
+    # the proving ground (city and Belgrade, after 1, 3 and 7 epochs: 58,295 honest
+    # pair-windows with ≥ min_common_beacons beacons both heard) one honest pair spread by
+    # ≤ 1 dB (8 beacons from 6 beaconers), every other by more than 2 dB, while 49 of 62 pairs
+    # behind one antenna spread by ≤ 1 dB (docs/benchmarks.md, issue 13).
     one_antenna_db: float = 1.0
     # Constant signals (signal.py): RSSI that varies less than this over ≥ constant_min
     # reports of different beacons (witness stuffing at fixed values, attenuated rigs).
