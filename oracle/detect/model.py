@@ -64,6 +64,15 @@ class DetectParams:
     # radio a city antenna may hear two beaconers in a week, and no honest pair was steady
     # from two (docs/benchmarks.md, issue 13).
     min_beaconers: int = 2
+    # ... or one beaconer, when the pair's RSSI difference takes at most two adjacent whole-dBm
+    # values (max − min ≤ this) on every beacon both heard within relay_ms: one antenna feeds
+    # both radios one signal at one instant, so only their fixed ports, cables and rounding
+    # differ. Two antennas over two fixed paths still fade independently beacon by beacon: on
+    # the proving ground (city and Belgrade, after 1, 3 and 7 epochs: 58,295 honest
+    # pair-windows with ≥ min_common_beacons beacons both heard) one honest pair spread by
+    # ≤ 1 dB (8 beacons from 6 beaconers), every other by more than 2 dB, while 49 of 62 pairs
+    # behind one antenna spread by ≤ 1 dB (docs/benchmarks.md, issue 13).
+    one_antenna_db: float = 1.0
     # Constant signals (signal.py): RSSI that varies less than this over ≥ constant_min
     # reports of different beacons (witness stuffing at fixed values, attenuated rigs).
     constant_rssi_std_db: float = 0.5

@@ -14,8 +14,15 @@ RSSI difference lies within `steady_db` of the pair's median difference, both re
 steady receptions come from `min_beaconers` beaconers or more: one beaconer's beacons reach two
 antennas over two fixed paths, whose RSSI difference (the paths' shadowing) stays put beacon
 after beacon whenever fading is mild; only behind one antenna does it stay put from every
-direction. (A relay that copies a partner's reception reports the same values, but late: that
-is timing.py's finding, and the partner is not accused of sharing an antenna.)
+direction. With fewer beaconers (one) the pair is flagged only when its difference takes at
+most two adjacent whole-dBm values on every beacon both reported within `relay_ms`
+(`one_antenna_db`): behind one antenna the radios measure one signal at one instant and differ
+only by their fixed ports, cables and rounding, while two antennas, however fixed their paths,
+fade independently beacon by beacon (a steady median, a spread of several dB). That finds a
+shared antenna that hears one neighbour only (the proving ground's city has such groups).
+
+(A relay that copies a partner's reception reports the same values, but late: that is
+timing.py's finding, and the partner is not accused of sharing an antenna.)
 """
 
 from __future__ import annotations
@@ -54,11 +61,14 @@ def shared_reception(history: History, params: DetectParams) -> list[Finding]:
     n = len(history.hotspots)
     sources = np.unique(p[steady] * n + w.beaconer[ra][steady]) // n
     beaconers = group_count(sources, len(pairs))
+    spread = _spread(p[t], d[t], len(pairs))
+    one_signal = (group_count(p[t], len(pairs)) >= params.min_common_beacons) & (
+        spread <= params.one_antenna_db)
     findings = []
     for i, (a, b) in enumerate(pairs.tolist()):
         if common[i] < params.min_common_beacons or same[i] < params.same_share * common[i]:
             continue
-        if beaconers[i] < params.min_beaconers:
+        if beaconers[i] < params.min_beaconers and not one_signal[i]:
             continue
         findings.append(Finding(
             detector="shared_reception",
@@ -66,10 +76,21 @@ def shared_reception(history: History, params: DetectParams) -> list[Finding]:
             score=float(same[i] / common[i] / params.same_share),
             evidence={"steady_receptions": int(same[i]), "beacons_both_heard": int(common[i]),
                       "steady_from_beaconers": int(beaconers[i]),
+                      "rssi_difference_spread_db": round(float(spread[i]), 1),
                       "rssi_offset_db": round(float(median[i]), 1),
                       "asserted_distance_m": round(history.hotspots.distance_m(a, b))},
         ))
     return findings
+
+
+def _spread(group: NDArray[np.int64], values: NDArray[np.float64], n: int
+            ) -> NDArray[np.float64]:
+    """Per group, max − min of its values (inf for a group without any)."""
+    low = np.full(n, np.inf)
+    high = np.full(n, -np.inf)
+    np.minimum.at(low, group, values)
+    np.maximum.at(high, group, values)
+    return np.where(np.isfinite(low), high - low, np.inf)
 
 
 def _common_rows(w: Witnesses, pairs: NDArray[np.int64]

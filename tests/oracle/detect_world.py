@@ -76,6 +76,9 @@ class World:
     # Paths clearer than the town's law (a line of sight across a valley): dB less loss, both
     # ways, between the two named hotspots.
     clear_paths: dict[frozenset[str], float] = field(default_factory=dict)
+    # Radios whose clocks are disciplined to the nanosecond (GPS): they stamp a reception at
+    # its instant, so two of them hearing one beacon report one instant, as an antenna's keys do.
+    exact_clocks: set[str] = field(default_factory=set)
     epochs: int = 1
     _original: dict[bytes, set[str]] = field(default_factory=dict)  # beacon -> who heard it
     # One antenna, one instant: the clock error of each (beacon, radio, copy) reception.
@@ -207,6 +210,8 @@ class World:
         lag = 150.0 if relayed else 0.0
         jitter = self._stamps.setdefault((beacon_id, self._radio(node), late_ms),
                                          float(rng.normal(0, 5)))
+        if self._radio(node) in self.exact_clocks:
+            jitter = 0.0
         clock = sent_ms + late_ms + lag + jitter + node.clock_offset_ms
         received = sent_ms + late_ms + lag + int(rng.integers(100, 1500))
         builder.add_witness(beacon_id, self.key(sender.name), self.key(name),

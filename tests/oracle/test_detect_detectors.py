@@ -5,11 +5,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+import numpy as np
 import pytest
 from detect_world import Node, World, offset
 
 from oracle.detect.detectors import detect
-from oracle.detect.model import Finding
+from oracle.detect.model import DEFAULT_PARAMS, Finding
 
 LOOK_ALIKES = ("rooftop", "street_a", "street_b", "moved", "rural_a", "rural_b", "cable",
                "indoor", "ridge")
@@ -84,6 +85,21 @@ def shared_antenna_ports(world: World) -> set[str]:
     return {"h22", "sybil0", "sybil1"}
 
 
+def shared_antenna_heard_by_one(world: World) -> set[str]:
+    """A splitter 16 km out whose one clear path reaches a single town hotspot (h07): its
+    three keys, asserting places 3 km apart, hear one beaconer and are heard by one witness,
+    as the proving ground's city groups that hear one neighbour in a week. Its ports lose
+    3.5 and 7.2 dB: the keys' RSSIs differ by a fixed offset and whole-dBm rounding."""
+    site = offset(*world.nodes["h07"].true, 0, 16_000)
+    world.add(Node("far_radio", site, site, gps="none"))
+    world.clear_paths[frozenset(("far_radio", "h07"))] = 50.0
+    for i, port_db in enumerate((3.5, 7.2)):
+        place = offset(*site, 3_000 * (i + 1), 0)
+        world.add(Node(f"far_sybil{i}", site, place, antenna_of="far_radio", gps="none",
+                       port_loss_db=port_db))
+    return {"far_radio", "far_sybil0", "far_sybil1"}
+
+
 def wired_cluster(world: World) -> set[str]:
     """Four radios in one room on cables, asserting places across the town: they hear each
     other at one RSSI ±1 dB, and the air (at their asserted places here) as usual."""
@@ -156,6 +172,7 @@ CHEATS: dict[str, tuple[Callable[[World], set[str]], set[str]]] = {
     "rssi_inflation": (rssi_inflation, {"signal_asymmetry"}),
     "shared_antenna": (shared_antenna, {"shared_reception"}),
     "shared_antenna_ports": (shared_antenna_ports, {"shared_reception"}),
+    "shared_antenna_heard_by_one": (shared_antenna_heard_by_one, {"shared_reception"}),
     "collusion_ring": (collusion_ring, {"closed_cluster"}),
     "wired_cluster": (wired_cluster, {"signal_constant"}),
     "beacon_relay": (beacon_relay, {"relay_latency"}),
@@ -225,3 +242,29 @@ def test_a_ring_reporting_replayed_copies_of_outsiders_is_still_closed() -> None
     flagged = _flagged(world, detect(world.history()))
     assert set(flagged) == ring | {"h46"}, flagged
     assert all("closed_cluster" in flagged[name] for name in ring), flagged
+
+
+def test_two_remote_hotspots_hearing_one_beaconer_at_one_instant_are_not_one_antenna() -> None:
+    """Two honest hotspots 16 km out, 3 km apart with a hill between them, each over its own
+    clear path to the same town hotspot (h07) and no other, with GPS-disciplined clocks: they
+    report h07's beacons at one instant, from one beaconer, with an RSSI difference whose
+    median stays put (two fixed paths), as the keys of shared_antenna_heard_by_one do; but each
+    fades on its own, so the difference wanders from beacon to beacon, and neither is
+    flagged."""
+    world = honest_world()
+    site = offset(*world.nodes["h07"].true, 0, 16_000)
+    for i, north in enumerate((0, 3_000)):
+        place = offset(*site, north, 0)
+        world.add(Node(f"remote{i}", place, place))
+        world.clear_paths[frozenset((f"remote{i}", "h07"))] = 50.0
+    world.clear_paths[frozenset(("remote0", "remote1"))] = -30.0  # a hill between them
+    world.exact_clocks = {"remote0", "remote1", "h07"}
+    history = world.history()
+    w = history.witnesses
+    keys = [history.hotspots.keys.index(world.key(f"remote{i}")) for i in (0, 1)]
+    both = set(w.beacon[w.witness == keys[0]].tolist()) & set(
+        w.beacon[w.witness == keys[1]].tolist())
+    assert len(both) >= DEFAULT_PARAMS.min_common_beacons  # a pair the rule judges
+    assert set(w.beaconer[np.isin(w.witness, keys)].tolist()) == {
+        history.hotspots.keys.index(world.key("h07"))}
+    assert _flagged(world, detect(history)) == {}

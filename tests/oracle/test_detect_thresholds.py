@@ -259,12 +259,39 @@ def test_shared_reception_is_not_a_relay() -> None:
 @pytest.mark.parametrize(("sources", "found"), [(P.min_beaconers, True),
                                               (P.min_beaconers - 1, False)])
 def test_shared_reception_needs_min_beaconers(sources: int, found: bool) -> None:
-    """A steady 3 dB offset on every beacon both heard, from `sources` beaconers: two honest
-    antennas hearing one beaconer over two fixed paths show the same."""
+    """An offset steady about its median of 3 dB on 8 of 10 beacons both heard (3, 4 and 2 dB;
+    9 dB twice), from `sources` beaconers: two honest antennas hearing one beaconer over two
+    fixed paths show that, their fading spreading it by more than one_antenna_db."""
     b = builder(*SOURCES, "s1", "s2")
-    for n in range(10):
+    for n, diff in enumerate((3.0,) * 6 + (4.0, 2.0, 9.0, 9.0)):
         witness(b, n, SOURCES[n % sources], "s1", rssi=-100.0, snr=5.0)
-        witness(b, n, SOURCES[n % sources], "s2", rssi=-103.0, snr=5.0)
+        witness(b, n, SOURCES[n % sources], "s2", rssi=-100.0 - diff, snr=1.0 - n)
+    assert (flagged(shared.shared_reception(b.build(), P)) == {"s1", "s2"}) is found
+
+
+@pytest.mark.parametrize(("spread_db", "found"), [(P.one_antenna_db, True),
+                                                  (P.one_antenna_db + 0.01, False)])
+def test_shared_reception_from_one_beaconer_at_its_boundary(spread_db: float,
+                                                            found: bool) -> None:
+    """Ten beacons of one beaconer both heard at one instant, the RSSI difference 3 dB on
+    nine and 3 + spread on the tenth: one signal through two ports when the spread is at
+    most one_antenna_db, independent fading past it."""
+    assert P.min_beaconers > 1
+    b = builder(*SOURCES, "s1", "s2")
+    for n, diff in enumerate((3.0,) * 9 + (3.0 + spread_db,)):
+        witness(b, n, "a", "s1", rssi=-100.0, snr=5.0)
+        witness(b, n, "a", "s2", rssi=-100.0 - diff, snr=1.0 - n)
+    assert (flagged(shared.shared_reception(b.build(), P)) == {"s1", "s2"}) is found
+
+
+@pytest.mark.parametrize(("beacons", "found"), [(P.min_common_beacons, True),
+                                              (P.min_common_beacons - 1, False)])
+def test_shared_reception_from_one_beaconer_needs_min_common_beacons(beacons: int,
+                                                                     found: bool) -> None:
+    b = builder(*SOURCES, "s1", "s2")
+    for n in range(beacons):
+        witness(b, n, "a", "s1", rssi=-100.0 - n, snr=5.0)
+        witness(b, n, "a", "s2", rssi=-103.0 - n, snr=1.0 - n)
     assert (flagged(shared.shared_reception(b.build(), P)) == {"s1", "s2"}) is found
 
 
