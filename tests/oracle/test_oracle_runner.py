@@ -367,3 +367,36 @@ def test_a_process_that_only_verifies_keeps_its_wal_small(
     assert stats.beacons == 24 and len(sizes) == 12
     # Every batch writes about as many pages; a WAL that starts over stays at about one's.
     assert sizes[-1] <= 2 * sizes[0], sizes
+
+
+def test_claims_follow_ready_then_receive_time_across_lapsed_leases(
+        repo: Repository, world) -> None:  # type: ignore[no-untyped-def]
+    """A claim takes, in order of ready time then receive time, both pending beacons and
+    beacons whose lease ran out, at most `limit` of them together; not a beacon whose window is
+    still open, nor one whose lease still holds."""
+    clock, ingestor, issuer = world
+
+    def beacon(entropy, kp, at_s):  # type: ignore[no-untyped-def]
+        msg = beacon_report(kp, entropy.data, entropy.timestamp, local_entropy=b"\x01" * 4)
+        return _store(repo, ingestor, clock, "beacon", msg, at_s * 1000)
+
+    clock.ms = T0_S * 1000
+    first = issuer.issue()
+    clock.ms = (T0_S + 60) * 1000
+    second = issuer.issue()
+    a1 = beacon(first, keypair(31), T0_S + 20)
+    b1 = beacon(second, keypair(32), T0_S + 80)
+    assert a1.ready_ms < b1.ready_ms
+    now = b1.ready_ms
+    assert [b.id for b in repo.claim_beacons("w1", now, 1_000, 2)] == [a1.id, b1.id]
+    a2 = beacon(first, keypair(33), T0_S + 30)  # ready with a1, received after it
+    clock.ms = (T0_S + 600) * 1000
+    late = beacon(issuer.issue(), keypair(34), T0_S + 620)  # its window is still open
+    assert [b.id for b in repo.claim_beacons("w2", now + 999, 1_000, 5)] == [a2.id]
+    # w1's leases lapse: a1 before b1 (ready later); a2 is w2's meanwhile
+    assert repo.claim_beacons("w3", now + 1_000, 1_000, 5) == []  # leases end at now + 1 s
+    assert [b.id for b in repo.claim_beacons("w3", now + 1_001, 1_000, 1)] == [a1.id]
+    assert [b.id for b in repo.claim_beacons("w3", now + 1_001, 1_000, 5)] == [b1.id]
+    # every lease has lapsed now: ready time, then receive time, cut at the limit
+    assert late.ready_ms > now + 2_002
+    assert [b.id for b in repo.claim_beacons("w4", now + 2_002, 1_000, 2)] == [a1.id, a2.id]
