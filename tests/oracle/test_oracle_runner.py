@@ -400,3 +400,60 @@ def test_claims_follow_ready_then_receive_time_across_lapsed_leases(
     # every lease has lapsed now: ready time, then receive time, cut at the limit
     assert late.ready_ms > now + 2_002
     assert [b.id for b in repo.claim_beacons("w4", now + 2_002, 1_000, 2)] == [a1.id, a2.id]
+
+
+def _vm_steps(repo: Repository, read) -> int:  # type: ignore[no-untyped-def]
+    """SQLite virtual machine steps (in tens) that `read()` takes on the repository's
+    connection: a cost that a busy machine does not change, unlike time."""
+    conn = repo._conn()  # type: ignore[attr-defined]  # the connection the reads go through
+    steps = [0]
+    conn.set_progress_handler(lambda: steps.__setitem__(0, steps[0] + 1) or 0, 10)
+    try:
+        read()
+    finally:
+        conn.set_progress_handler(None, 10)
+    return steps[0]
+
+
+def _reports(kind: str, count: int, first: int, data: bytes | None = None):  # type: ignore[no-untyped-def]
+    import hashlib
+
+    from oracle.storage.repository import NewReport
+
+    return [NewReport(hashlib.sha256(b"%s%d" % (kind.encode(), i)).digest(), kind,
+                      hashlib.sha256(b"key%d" % (i % 50)).digest(), 1_000 + i, b"r",
+                      data or hashlib.sha256(b"data%d" % i).digest()[:20], None,
+                      ready_ms=2_000 + i)
+            for i in range(first, first + count)]
+
+
+def test_a_claim_does_not_read_through_the_backlog(repo: Repository) -> None:
+    """A claim of 2 beacons costs SQLite about as much with 5,000 ready beacons waiting as
+    with 10 (it read and sorted every one of them per batch: docs/benchmarks.md)."""
+    if repo.dialect != "sqlite":
+        pytest.skip("SQLite's query planner")
+    repo.insert_reports(_reports("beacon", 10, 0))
+    few = _vm_steps(repo, lambda: repo.claim_beacons("w", 10_000, 60_000, 2))
+    repo.insert_reports(_reports("beacon", 5_000, 10))
+    assert _vm_steps(repo, lambda: repo.claim_beacons("w", 10_000, 60_000, 2)) <= 2 * few
+
+
+def test_a_batch_reads_its_witnesses_by_data_not_through_the_backlog(repo: Repository) -> None:
+    """What a batch's pending witnesses cost SQLite does not grow with the pending backlog of
+    other beacons (it read all of it per batch, with the queue index, over a week of reports:
+    docs/benchmarks.md)."""
+    if repo.dialect != "sqlite":
+        pytest.skip("SQLite's query planner")
+    import hashlib
+
+    ours = hashlib.sha256(b"our beacon").digest()[:20]
+    # a batch asks for 200 beacons' data at once (DEFAULT_BATCH)
+    batch = [ours, *(hashlib.sha256(b"unheard%d" % i).digest()[:20] for i in range(199))]
+    repo.insert_reports(_reports("witness", 20, 0, ours))
+
+    def read() -> None:
+        assert len(repo.pending_witness_times(batch)) == 20
+
+    alone = _vm_steps(repo, read)
+    repo.insert_reports(_reports("witness", 5_000, 20))  # other beacons' pending witnesses
+    assert _vm_steps(repo, read) <= 2 * alone
