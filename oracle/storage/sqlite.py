@@ -21,7 +21,10 @@ from oracle.storage.sql import SqlRepository
 BUSY_TIMEOUT_MS = 30_000
 # WAL checkpoints run in a background thread (PASSIVE: never blocking writers) instead of inside
 # whichever commit crosses SQLite's 1000-page threshold, which made that ingest commit, and every
-# ack waiting on it, tens of milliseconds late.
+# ack waiting on it, tens of milliseconds late. The thread starts with a connection's first
+# write, whatever it writes: a process that only verifies (`pocnet-oracle verify`) or computes
+# rewards writes too, and with SQLite's own checkpoints off its WAL would otherwise grow for the
+# whole run (10 GB in a week of 2,000 hotspots), every page read searching a larger WAL index.
 CHECKPOINT_INTERVAL_S = 1.0
 # Page cache per connection (SQLite's default is 2 MiB). Report ids and beacon data are random,
 # so each ingest commit touches index pages all over the table: with the default, pages of a
@@ -60,6 +63,10 @@ class SqliteRepository(SqlRepository):
             raise StorageError(f"database folder {self.path.parent} does not exist")
         self._stop_checkpoints = threading.Event()
         self._checkpointer: threading.Thread | None = None
+        # Rounds of the checkpointer begun, and the last one that copied the whole WAL.
+        self._checkpointed = threading.Condition()
+        self._rounds_begun = 0
+        self._last_complete_round = 0
 
     def _connect(self) -> sqlite3.Connection:
         try:
@@ -78,6 +85,8 @@ class SqliteRepository(SqlRepository):
     @contextmanager
     def transaction(self, immediate: bool = True) -> Iterator[Tx]:
         """Always BEGIN IMMEDIATE: a write lock from the start, never a failed upgrade."""
+        if self._checkpointer is None:
+            self._start_checkpoints()
         conn = self._conn()
         try:
             conn.execute("BEGIN IMMEDIATE")
@@ -99,11 +108,6 @@ class SqliteRepository(SqlRepository):
         except sqlite3.OperationalError as exc:
             raise StorageError(f"{self.path}: {exc}") from exc
 
-    def insert_reports(self, rows: Sequence[NewReport]) -> list[Any]:
-        if self._checkpointer is None:
-            self._start_checkpoints()
-        return super().insert_reports(rows)
-
     def _start_checkpoints(self) -> None:
         with self._lock:
             if self._checkpointer is not None:
@@ -119,16 +123,36 @@ class SqliteRepository(SqlRepository):
             conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
             conn.execute("PRAGMA synchronous = FULL")
             while not self._stop_checkpoints.wait(CHECKPOINT_INTERVAL_S):
-                self.checkpoint(conn)
+                with self._checkpointed:
+                    self._rounds_begun += 1
+                    round_ = self._rounds_begun
+                if self.checkpoint(conn):
+                    with self._checkpointed:
+                        self._last_complete_round = round_
+                        self._checkpointed.notify_all()
         finally:
             conn.close()
 
-    def checkpoint(self, conn: sqlite3.Connection | None = None) -> None:
-        """Copy committed WAL pages into the database file without blocking writers."""
+    def checkpoint(self, conn: sqlite3.Connection | None = None) -> bool:
+        """Copy committed WAL pages into the database file without blocking writers. True
+        when every page was copied: the next write then starts the WAL over from its first
+        frame. False while a reader's older snapshot still needs some of them (or busy)."""
         try:
-            (conn or self._conn()).execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+            busy, log, copied = (conn or self._conn()).execute(
+                "PRAGMA wal_checkpoint(PASSIVE)").fetchone()
         except sqlite3.OperationalError:
-            pass  # busy: the next round catches up
+            return False  # busy: the next round catches up
+        return busy == 0 and log == copied
+
+    def wait_for_checkpoint(self, timeout_s: float) -> bool:
+        """Wait until a round of the background checkpointer begun after this call has
+        copied the whole WAL (what was committed before the call is then in the database
+        file); False if none did within `timeout_s`, e.g. a reader holds an old snapshot or
+        nothing was written yet (the checkpointer starts with the first write)."""
+        with self._checkpointed:
+            after = self._rounds_begun
+            return self._checkpointed.wait_for(
+                lambda: self._last_complete_round > after, timeout_s)
 
     def close(self) -> None:
         self._stop_checkpoints.set()

@@ -331,3 +331,129 @@ def test_a_denial_counts_until_its_expiry(repo: Repository, world, expires_after
     verdict = repo.verdict(beacon.id)
     assert verdict is not None
     assert (verdict.reason == Reason.denied) is denied, verdict
+
+
+def test_a_process_that_only_verifies_keeps_its_wal_small(
+        repo: Repository, world, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+    """`pocnet-oracle verify` inserts no report, but it writes (claims, verdicts): its SQLite
+    WAL is checkpointed between its batches and starts over, instead of growing for the whole
+    run (10 GB in a week of 2,000 hotspots, docs/benchmarks.md). A complete checkpoint between
+    batches also shows that nothing of the runner holds a read snapshot across them."""
+    if repo.dialect != "sqlite":
+        pytest.skip("SQLite's write-ahead log")
+    from oracle.storage import sqlite as sqlite_storage
+
+    monkeypatch.setattr(sqlite_storage, "CHECKPOINT_INTERVAL_S", 0.02)
+    clock, ingestor, issuer = world
+    last = None
+    for i in range(24):
+        last, _ = _poc(repo, ingestor, clock, issuer, (A, B)[i % 2], (B, A)[i % 2],
+                       T0_S + WINDOW_S * i)
+    path = repo.path  # type: ignore[attr-defined]
+    repo.close()  # the importer's process has ended (its checkpointer with it)
+    verifier = sqlite_storage.SqliteRepository(path)  # a process that only verifies
+    wal = path.with_name(path.name + "-wal")
+    sizes: list[int] = []
+
+    def between_batches(settled: int) -> None:
+        assert verifier.wait_for_checkpoint(30), "the WAL was not checkpointed between batches"
+        sizes.append(wal.stat().st_size)
+
+    try:
+        stats = VerificationRunner(verifier, VerifierParams(), clock, worker="v", batch=2
+                                   ).run_once(now_ms=last.ready_ms, progress=between_batches)
+    finally:
+        verifier.close()
+    assert stats.beacons == 24 and len(sizes) == 12
+    # Every batch writes about as many pages; a WAL that starts over stays at about one's.
+    assert sizes[-1] <= 2 * sizes[0], sizes
+
+
+def test_claims_follow_ready_then_receive_time_across_lapsed_leases(
+        repo: Repository, world) -> None:  # type: ignore[no-untyped-def]
+    """A claim takes, in order of ready time then receive time, both pending beacons and
+    beacons whose lease ran out, at most `limit` of them together; not a beacon whose window is
+    still open, nor one whose lease still holds."""
+    clock, ingestor, issuer = world
+
+    def beacon(entropy, kp, at_s):  # type: ignore[no-untyped-def]
+        msg = beacon_report(kp, entropy.data, entropy.timestamp, local_entropy=b"\x01" * 4)
+        return _store(repo, ingestor, clock, "beacon", msg, at_s * 1000)
+
+    clock.ms = T0_S * 1000
+    first = issuer.issue()
+    clock.ms = (T0_S + 60) * 1000
+    second = issuer.issue()
+    a1 = beacon(first, keypair(31), T0_S + 20)
+    b1 = beacon(second, keypair(32), T0_S + 80)
+    assert a1.ready_ms < b1.ready_ms
+    now = b1.ready_ms
+    assert [b.id for b in repo.claim_beacons("w1", now, 1_000, 2)] == [a1.id, b1.id]
+    a2 = beacon(first, keypair(33), T0_S + 30)  # ready with a1, received after it
+    clock.ms = (T0_S + 600) * 1000
+    late = beacon(issuer.issue(), keypair(34), T0_S + 620)  # its window is still open
+    assert [b.id for b in repo.claim_beacons("w2", now + 999, 1_000, 5)] == [a2.id]
+    # w1's leases lapse: a1 before b1 (ready later); a2 is w2's meanwhile
+    assert repo.claim_beacons("w3", now + 1_000, 1_000, 5) == []  # leases end at now + 1 s
+    assert [b.id for b in repo.claim_beacons("w3", now + 1_001, 1_000, 1)] == [a1.id]
+    assert [b.id for b in repo.claim_beacons("w3", now + 1_001, 1_000, 5)] == [b1.id]
+    # every lease has lapsed now: ready time, then receive time, cut at the limit
+    assert late.ready_ms > now + 2_002
+    assert [b.id for b in repo.claim_beacons("w4", now + 2_002, 1_000, 2)] == [a1.id, a2.id]
+
+
+def _vm_steps(repo: Repository, read) -> int:  # type: ignore[no-untyped-def]
+    """SQLite virtual machine steps (in tens) that `read()` takes on the repository's
+    connection: a cost that a busy machine does not change, unlike time."""
+    conn = repo._conn()  # type: ignore[attr-defined]  # the connection the reads go through
+    steps = [0]
+    conn.set_progress_handler(lambda: steps.__setitem__(0, steps[0] + 1) or 0, 10)
+    try:
+        read()
+    finally:
+        conn.set_progress_handler(None, 10)
+    return steps[0]
+
+
+def _reports(kind: str, count: int, first: int, data: bytes | None = None):  # type: ignore[no-untyped-def]
+    import hashlib
+
+    from oracle.storage.repository import NewReport
+
+    return [NewReport(hashlib.sha256(b"%s%d" % (kind.encode(), i)).digest(), kind,
+                      hashlib.sha256(b"key%d" % (i % 50)).digest(), 1_000 + i, b"r",
+                      data or hashlib.sha256(b"data%d" % i).digest()[:20], None,
+                      ready_ms=2_000 + i)
+            for i in range(first, first + count)]
+
+
+def test_a_claim_does_not_read_through_the_backlog(repo: Repository) -> None:
+    """A claim of 2 beacons costs SQLite about as much with 5,000 ready beacons waiting as
+    with 10 (it read and sorted every one of them per batch: docs/benchmarks.md)."""
+    if repo.dialect != "sqlite":
+        pytest.skip("SQLite's query planner")
+    repo.insert_reports(_reports("beacon", 10, 0))
+    few = _vm_steps(repo, lambda: repo.claim_beacons("w", 10_000, 60_000, 2))
+    repo.insert_reports(_reports("beacon", 5_000, 10))
+    assert _vm_steps(repo, lambda: repo.claim_beacons("w", 10_000, 60_000, 2)) <= 2 * few
+
+
+def test_a_batch_reads_its_witnesses_by_data_not_through_the_backlog(repo: Repository) -> None:
+    """What a batch's pending witnesses cost SQLite does not grow with the pending backlog of
+    other beacons (it read all of it per batch, with the queue index, over a week of reports:
+    docs/benchmarks.md)."""
+    if repo.dialect != "sqlite":
+        pytest.skip("SQLite's query planner")
+    import hashlib
+
+    ours = hashlib.sha256(b"our beacon").digest()[:20]
+    # a batch asks for 200 beacons' data at once (DEFAULT_BATCH)
+    batch = [ours, *(hashlib.sha256(b"unheard%d" % i).digest()[:20] for i in range(199))]
+    repo.insert_reports(_reports("witness", 20, 0, ours))
+
+    def read() -> None:
+        assert len(repo.pending_witness_times(batch)) == 20
+
+    alone = _vm_steps(repo, read)
+    repo.insert_reports(_reports("witness", 5_000, 20))  # other beacons' pending witnesses
+    assert _vm_steps(repo, read) <= 2 * alone
