@@ -88,7 +88,7 @@ class Harness:
 
         try:
             if self._thread.is_alive():
-                self.call(stop, 60.0)
+                self.call(stop, 120.0)  # each process: STOP_GRACE_S at worst, hotspots together
         finally:
             self._loop.call_soon_threadsafe(self._loop.stop)
             self._thread.join(10)
