@@ -63,3 +63,14 @@ def group_lower_median(
     out, has, lower, _ = _middles(groups, values, n)
     out[has] = lower
     return out
+
+
+def group_spread(
+    groups: NDArray[np.integer], values: NDArray[np.float64], n: int
+) -> NDArray[np.float64]:
+    """max − min of `values` per group (inf for an empty group: no evidence of a small one)."""
+    low = np.full(n, np.inf)
+    high = np.full(n, -np.inf)
+    np.minimum.at(low, groups, values)
+    np.maximum.at(high, groups, values)
+    return np.where(np.isfinite(low), high - low, np.inf)

@@ -32,7 +32,7 @@ from itertools import combinations
 import numpy as np
 from numpy.typing import NDArray
 
-from oracle.detect.grouped import group_count, group_median
+from oracle.detect.grouped import group_count, group_median, group_spread
 from oracle.detect.history import History, Witnesses
 from oracle.detect.model import DetectParams, Finding
 
@@ -61,7 +61,7 @@ def shared_reception(history: History, params: DetectParams) -> list[Finding]:
     n = len(history.hotspots)
     sources = np.unique(p[steady] * n + w.beaconer[ra][steady]) // n
     beaconers = group_count(sources, len(pairs))
-    spread = _spread(p[t], d[t], len(pairs))
+    spread = group_spread(p[t], d[t], len(pairs))
     one_signal = (group_count(p[t], len(pairs)) >= params.min_common_beacons) & (
         spread <= params.one_antenna_db)
     findings = []
@@ -81,16 +81,6 @@ def shared_reception(history: History, params: DetectParams) -> list[Finding]:
                       "asserted_distance_m": round(history.hotspots.distance_m(a, b))},
         ))
     return findings
-
-
-def _spread(group: NDArray[np.int64], values: NDArray[np.float64], n: int
-            ) -> NDArray[np.float64]:
-    """Per group, max − min of its values (inf for a group without any)."""
-    low = np.full(n, np.inf)
-    high = np.full(n, -np.inf)
-    np.minimum.at(low, group, values)
-    np.maximum.at(high, group, values)
-    return np.where(np.isfinite(low), high - low, np.inf)
 
 
 def _common_rows(w: Witnesses, pairs: NDArray[np.int64]

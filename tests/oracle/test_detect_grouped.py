@@ -7,7 +7,13 @@ import math
 
 import numpy as np
 
-from oracle.detect.grouped import group_count, group_lower_median, group_median, group_std
+from oracle.detect.grouped import (
+    group_count,
+    group_lower_median,
+    group_median,
+    group_spread,
+    group_std,
+)
 
 GROUPS = np.array([0, 0, 0, 2, 2, 2, 2])
 VALUES = np.array([5.0, 1.0, 3.0, 10.0, 40.0, 20.0, 30.0])
@@ -28,6 +34,12 @@ def test_standard_deviation_is_the_population_one() -> None:
     # sqrt(8/3) and sqrt(125): E[x²] − E[x]² agrees with the definition to rounding.
     assert math.isclose(std[0], math.sqrt(8 / 3), rel_tol=1e-12)
     assert math.isclose(std[2], math.sqrt(125), rel_tol=1e-12)
+
+
+def test_spread_is_max_minus_min_and_infinite_for_an_empty_group() -> None:
+    spread = group_spread(GROUPS, VALUES, 4)
+    assert spread[0] == 4.0 and spread[2] == 30.0  # 5 − 1 and 40 − 10
+    assert spread[1] == math.inf and spread[3] == math.inf
 
 
 def test_no_values_at_all() -> None:
