@@ -282,18 +282,22 @@ def senders_by_arrival(history: History, late_rows: np.ndarray,
     left = np.ones(late_rows.size, dtype=bool)
     out: list[int] = []
     while left.sum() >= ARRIVAL_MIN_RECEPTIONS:
-        s = np.where(left[None, :], sent, np.nan)
-        # in_window[c, i, j]: reception j falls in the window that opens at reception i.
-        in_window = (s[:, None, :] >= s[:, :, None]) & (
-            s[:, None, :] <= s[:, :, None] + ARRIVAL_WINDOW_NS)
-        count = in_window.sum(axis=2)
-        opening = count.argmax(axis=1)
-        best_count = count[np.arange(cand.size), opening]
-        best = int(best_count.argmax())
-        others = np.delete(best_count, best)
-        if (best_count[best] < ARRIVAL_MIN_RECEPTIONS
-                or (others.size and others.max() > best_count[best] - ARRIVAL_MARGIN)):
+        rows = np.flatnonzero(left)
+        order = np.argsort(sent[:, rows], axis=1)
+        starts = np.take_along_axis(sent[:, rows], order, axis=1)
+        # Per candidate, the most receptions in one window (it opens at a reception).
+        count = np.empty(cand.size, dtype=np.int64)
+        opening = np.empty(cand.size, dtype=np.int64)
+        for c in range(cand.size):
+            ends = np.searchsorted(starts[c], starts[c] + ARRIVAL_WINDOW_NS, side="right")
+            opening[c] = int(np.argmax(ends - np.arange(rows.size)))
+            count[c] = ends[opening[c]] - opening[c]
+        best = int(count.argmax())
+        others = np.delete(count, best)
+        if (count[best] < ARRIVAL_MIN_RECEPTIONS
+                or (others.size and others.max() > count[best] - ARRIVAL_MARGIN)):
             break
         out.append(int(cand[best]))
-        left &= ~in_window[best, opening[best]]
+        taken = order[best, opening[best]:opening[best] + count[best]]
+        left[rows[taken]] = False
     return out
