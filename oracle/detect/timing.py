@@ -62,8 +62,9 @@ REPLAY_EXPLAINED = 0.8
 # ARRIVAL_WINDOW_NS of each other is its sender, when every other candidate explains at least
 # ARRIVAL_MARGIN receptions fewer (a neighbour within ~100 m of the sender explains nearly
 # as many: neither is placed). The window is ~300 m of light: a GPS-disciplined
-# concentrator's stamps (and the µs the history keeps of them) fit in it; a clock that
-# drifts by more places nothing, it never places the wrong sender. On the proving ground
+# concentrator's stamps fit in it (and the history's float ms, ~0.24 µs at today's epoch
+# times); noisier clocks place fewer copies, not wrong ones (stamps scattered by σ 1 µs
+# placed no honest hotspot more than twice on the store below). On the proving ground
 # (city, 200 hotspots, replayers at 20 %, 7 epochs) three honest hotspots of 80 were placed
 # for one copy each, 36 of the 37 replayers whose copies anyone heard for 3–18 (one for 1);
 # so three copies place a replayer.
