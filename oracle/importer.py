@@ -115,6 +115,7 @@ class Importer:
         self._pool: ProcessPoolExecutor | None = None
         self._pending: list[_Checked] = []
         self._in_flight: deque[_Batch] = deque()
+        self._entropy_records: list[EntropyRecord] = []  # checked, not yet stored
 
     def run(
         self, lines: Iterable[bytes], progress: Callable[[int], object] | None = None
@@ -141,8 +142,9 @@ class Importer:
     def _one(self, number: int, received_ms: int, kind: str, raw: bytes,
              result: ImportResult) -> None:
         if kind == "entropy":
-            # Stored at once, ahead of reports still batched (nothing in a report's row
-            # depends on it); ingest remembers it, so beacons after it find it.
+            # Stored with the next batch of reports, ahead of them (nothing in a report's row
+            # depends on it, and ingest remembers it at once, so beacons after it find it):
+            # one transaction for all the entropy a batch spans, not one (an fsync) each.
             self._entropy(raw)
             result.entropy += 1
             return
@@ -186,6 +188,7 @@ class Importer:
         """One transaction of a batch's reports whose signatures hold; the others rejected
         by ingest's own `prepare` (which checks the signature again and says why)."""
         valid = [ok for answer in batch.answers for ok in answer.result()]
+        self._store_entropy()
         rows = []
         for checked, ok in zip(batch.reports, valid, strict=True):
             if not ok:
@@ -217,11 +220,15 @@ class Importer:
             signing.verify(entropy, PublicKey.from_bytes(bytes(entropy.oracle_key)))
         except (SignatureError, DecodeError) as exc:
             raise BadSignature(f"entropy: {exc}") from None
-        self._repo.insert_entropy(EntropyRecord(
+        self._entropy_records.append(EntropyRecord(
             bytes(entropy.data), entropy.timestamp, entropy.version, bytes(entropy.oracle_key),
             raw,
         ))
         self._ingestor.remember_entropy(bytes(entropy.data), entropy.timestamp)
+
+    def _store_entropy(self) -> None:
+        records, self._entropy_records = self._entropy_records, []
+        self._repo.insert_entropies(records)
 
     def _assertion(self, raw: bytes) -> None:
         try:
@@ -231,10 +238,11 @@ class Importer:
         self._registry.assert_location(msg)
 
     def _flush(self, result: ImportResult) -> None:
-        """Store every report read so far, in file order."""
+        """Store every record read so far, reports in file order."""
         self._send()
         while self._in_flight:
             self._store(self._in_flight.popleft(), result)
+        self._store_entropy()
 
 
 def verify_signatures(triples: Sequence[tuple[bytes, bytes, bytes]]) -> list[bool]:

@@ -193,3 +193,55 @@ def test_workers_must_be_a_count(env, tmp_path: Path, capsys) -> None:  # type: 
         main(["import", path, "--workers", "-1"])
     err = capsys.readouterr().err
     assert stop.value.code == 2 and "--workers" in err and err.count("\n") == 1
+
+
+class _CountingRepository:
+    """A real SQLite repository that counts its write transactions (each one a commit, and an
+    fsync under synchronous=FULL)."""
+
+    def __new__(cls, url: str):  # type: ignore[no-untyped-def]
+        from oracle.storage.sqlite import SqliteRepository
+
+        class Counting(SqliteRepository):
+            transactions = 0
+
+            def transaction(self, immediate: bool = True):  # type: ignore[no-untyped-def]
+                Counting.transactions += 1
+                return super().transaction(immediate)
+
+        repo = open_repository(url)
+        repo.__class__ = Counting
+        return repo
+
+
+def test_an_imports_entropy_is_stored_in_a_few_transactions_not_one_each(tmp_path: Path) -> None:
+    """60 entropy records around three witnesses: two commits (the entropy read so far, then the
+    reports), not one per entropy record as before (61); each record stored, also those read
+    before a line that stops the import."""
+    from oracle.importer import Importer
+    from pocnet.keys import Keypair
+    from pocnet.report_file import ReportFileError
+
+    oracle_key = Keypair.generate(Network.MAINNET)
+    entropies = [_entropy(oracle_key, ENTROPY_TS_S + 60 * i) for i in range(60)]
+    records = [(1, "entropy", e.SerializeToString()) for e in entropies[:30]]
+    records += [(2, "witness", witness_report(keypair(40 + i)).SerializeToString())
+                for i in range(3)]
+    records += [(3, "entropy", e.SerializeToString()) for e in entropies[30:]]
+    lines = [record_line(*r).encode() for r in records]
+    repo = _CountingRepository(f"sqlite:///{tmp_path / 'oracle.db'}")
+    try:
+        before = type(repo).transactions
+        result = Importer(repo, Network.MAINNET, [oracle_key.public_key], workers=0).run(lines)
+        assert (result.entropy, result.stored) == (60, 3)
+        assert type(repo).transactions - before == 2
+        assert all(repo.entropy(e.data) is not None for e in entropies)
+
+        later = [_entropy(oracle_key, ENTROPY_TS_S + 60 * (100 + i)) for i in range(2)]
+        with pytest.raises(ReportFileError):
+            Importer(repo, Network.MAINNET, [oracle_key.public_key], workers=0).run(
+                [record_line(4, "entropy", e.SerializeToString()).encode() for e in later]
+                + [b"not json\n"])
+        assert all(repo.entropy(e.data) is not None for e in later)
+    finally:
+        repo.close()
