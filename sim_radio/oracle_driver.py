@@ -255,7 +255,7 @@ def query_pocs(address: str, beacon_ids: Sequence[bytes]) -> dict[bytes, tuple[b
     from pocnet.wire import service_pb2, service_pb2_grpc, verdict_pb2
 
     out: dict[bytes, tuple[bool, str]] = {}
-    reason_names = {}
+    reason_names: dict[int, str] = {}
     with grpc.insecure_channel(address) as channel:
         stub = service_pb2_grpc.QueryServiceStub(channel)
         calls: deque[Any] = deque()
