@@ -110,6 +110,12 @@ class SqlRepository(VerificationQueries, RegistryQueries):
                 applied += 1
         return applied
 
+    def checkpoint(self) -> bool:
+        """Copy the backend's write-ahead log into the database now, where the backend keeps
+        one in the client's hands (SQLite overrides); PostgreSQL's server checkpoints its own.
+        True when nothing is left to copy."""
+        return True
+
     def _lock_migrations(self, tx: Tx) -> None:
         """Replicas starting together must not apply one step twice (PostgreSQL overrides)."""
 
