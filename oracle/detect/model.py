@@ -83,6 +83,16 @@ class DetectParams:
     # hotspot with constant_links such links, each steady both ways, is on a wired rig.
     constant_link_std_db: float = 1.2
     constant_links: int = 2
+    # Position (position.py): a hotspot's partners gather around where it stands, whatever
+    # loss it adds. Judged with this many partners (a rural hotspot with a few neighbours gets
+    # no verdict), within position_reach distance scales of its asserted place; flagged when
+    # their centre misses the one expected there by ≥ position_far_m and by position_z2 (χ²
+    # with 2 degrees of freedom when the asserted place is right).
+    position_min_partners: int = 8
+    position_reach: float = 4.0
+    position_far_m: float = 2_000.0
+    position_prefilter_z2: float = 6.0
+    position_lr: float = 8.0
     # Closed clusters (clusters.py): members' links stay inside the group at least this share,
     # while this many active outsiders stand within the group's reach and none is linked.
     closed_share: float = 0.9

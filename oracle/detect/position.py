@@ -1,0 +1,169 @@
+"""Whether a hotspot's links centre where it asserts it stands, whatever loss it adds.
+
+An attenuator between radio and antenna lets a hotspot assert a false place a few km from where
+it stands, its GPS spoofed to match: the loss keeps its real neighbours from hearing it too
+strongly for the asserted distances, so neither the per-report bound (docs/protocol.md §5 rule
+11) nor the network's distance law (`signal.py`, a median residual) sees it. But a loss on every
+link only shortens its reach: it cannot change *whom* it reaches. Near hotspots are linked more
+often than far ones (a path is more likely open, the loss smaller), so a hotspot's partners
+gather around where it stands.
+
+The test, per hotspot, at its asserted place p: every active hotspot k within `position_reach`
+scales of p (one that beaconed or witnessed in the window), at distance d_k, would be a
+partner with a probability that falls with distance as w_k = exp(−d_k / scale), times a rate
+of the hotspot's own. That rate is the free term: an attenuator, a long cable, walls or a
+rooftop's high-gain antenna raise or lower it, and change nothing below. Its partners' centre
+is then expected at c = Σ w_k q_k / Σ w_k, with spread S = Σ w_k (q_k − c)(q_k − c)ᵀ / Σ w_k
+(the active hotspots' own layout: a hotspot at a town's edge expects its partners towards
+town). Over m partners the observed centre misses c by Δ, and z² = m Δᵀ S⁻¹ Δ is χ² with 2
+degrees of freedom when the asserted place is right (each partner a draw from the weights; a
+score test of the place). A hotspot is flagged with ≥ position_min_partners partners (a quiet
+rural hotspot with a few neighbours gets no verdict), z² ≥ position_z2, and |Δ| ≥
+position_far_m. A hotspot that moved and re-asserted is judged on the links after its
+assertion only (`History` keeps only those).
+
+The scale is the network's own: the median distance between asserted partners over 1.678
+(the median of a Gamma(2) distance, what partners drawn by exp(−d / scale) over an even
+spread of hotspots show). The test runs twice: the second time without the hotspots the first
+one flagged (their asserted places are wrong), as partners or as candidates.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numpy.typing import NDArray
+
+from oracle.detect.history import History
+from oracle.detect.model import DetectParams, Finding
+
+_M_PER_DEG = math.pi / 180 * 6_371_007.2  # pocnet.geo's sphere
+# Median of a Gamma(shape 2) variable in units of its scale: the partners' distances from a
+# hotspot among evenly spread ones, linked with probability exp(−d / scale).
+_GAMMA2_MEDIAN = 1.678
+_GRID = 21  # places per side of the fit's grid
+_REACH_FACTORS = (0.35, 0.5, 0.7, 1.0, 1.4, 2.0)
+
+
+def position(history: History, params: DetectParams) -> list[Finding]:
+    w = history.witnesses.subset(history.witnesses.prompt(params.replay_ms))
+    n = len(history.hotspots)
+    if len(w) == 0:
+        return []
+    a, b = w.beaconer.astype(np.int64), w.witness.astype(np.int64)
+    pairs = np.unique(np.concatenate((a * n + b, b * n + a)))
+    owner, partner = pairs // n, pairs % n
+    scale = float(np.median(w.distance_m)) / _GAMMA2_MEDIAN
+    if scale <= 0:
+        return []
+    active = np.zeros(n, dtype=bool)
+    active[owner] = True
+    flagged = np.zeros(n, dtype=bool)
+    result = None
+    for _ in range(2):
+        result = _test(history, owner, partner, active & ~flagged, scale, params)
+        flagged = result[0]
+    assert result is not None
+    flagged, lr, fitted, partners = result
+    h = history.hotspots
+    return [
+        Finding(
+            detector="position_fit",
+            hotspots=(h.keys[i],),
+            score=float(min(lr[i] / params.position_lr,
+                            np.hypot(*fitted[i]) / params.position_far_m)),
+            evidence={
+                # Where its partners say it stands, and how much better that explains them.
+                "fitted_lat": round(float(h.lat[i] + fitted[i, 1] / _M_PER_DEG), 5),
+                "fitted_lon": round(float(h.lon[i] + fitted[i, 0] / (
+                    _M_PER_DEG * math.cos(math.radians(float(h.lat[i]))))), 5),
+                "fitted_from_asserted_m": round(float(np.hypot(*fitted[i]))),
+                "likelihood_ratio": round(float(lr[i]), 1),
+                "partners": int(partners[i]),
+                "scale_m": round(scale),
+            },
+        )
+        for i in np.flatnonzero(flagged)
+    ]
+
+
+def _test(history: History, owner: NDArray[np.int64], partner: NDArray[np.int64],
+          candidate: NDArray[np.bool_], scale: float, params: DetectParams
+          ) -> tuple[NDArray[np.bool_], NDArray[np.float64], NDArray[np.float64],
+                     NDArray[np.int64]]:
+    """(flagged, likelihood ratio, fitted place east/north of the asserted one in m, partners
+    within reach) per hotspot."""
+    h = history.hotspots
+    n = len(h)
+    reach = params.position_reach * scale
+    z2, shift, count = np.zeros(n), np.zeros((n, 2)), np.zeros(n, dtype=np.int64)
+    lr, fitted = np.zeros(n), np.zeros((n, 2))
+    keep = candidate[partner]
+    owner, partner = owner[keep], partner[keep]
+    # Every hotspot with enough partners, in grid cells `reach` wide: its candidates are in
+    # its own and the eight cells around (at most `reach` away: none missed).
+    judged = np.bincount(owner, minlength=n) >= params.position_min_partners
+    ref_lat = float(np.mean(h.lat)) if n else 0.0
+    x = h.lon * _M_PER_DEG * math.cos(math.radians(ref_lat))
+    y = h.lat * _M_PER_DEG
+    cx, cy = np.floor(x / reach).astype(np.int64), np.floor(y / reach).astype(np.int64)
+    cells: dict[tuple[int, int], list[int]] = {}
+    for i in np.flatnonzero(candidate):
+        cells.setdefault((int(cx[i]), int(cy[i])), []).append(int(i))
+    order = np.argsort(owner, kind="stable")
+    owner, partner = owner[order], partner[order]
+    start = np.searchsorted(owner, np.arange(n + 1))
+    for i in np.flatnonzero(judged):
+        near = np.array([k for dx in (-1, 0, 1) for dy in (-1, 0, 1)
+                         for k in cells.get((int(cx[i]) + dx, int(cy[i]) + dy), ())
+                         if k != i], dtype=np.int64)
+        if near.size == 0:
+            continue
+        cos = math.cos(math.radians(float(h.lat[i])))
+        qx = (h.lon[near] - h.lon[i]) * _M_PER_DEG * cos
+        qy = (h.lat[near] - h.lat[i]) * _M_PER_DEG
+        d = np.hypot(qx, qy)
+        inside = d <= reach
+        linked = np.isin(near, partner[start[i]:start[i + 1]]) & inside
+        m = int(linked.sum())
+        count[i] = m
+        if m < params.position_min_partners:
+            continue
+        weight = np.where(inside, np.exp(-d / scale), 0.0)
+        total = weight.sum()
+        ex, ey = float(weight @ qx / total), float(weight @ qy / total)
+        sxx = float(weight @ (qx - ex) ** 2 / total)
+        syy = float(weight @ (qy - ey) ** 2 / total)
+        sxy = float(weight @ ((qx - ex) * (qy - ey)) / total)
+        det = sxx * syy - sxy * sxy
+        if det <= 0:
+            continue
+        dx, dy = float(qx[linked].mean()) - ex, float(qy[linked].mean()) - ey
+        shift[i] = dx, dy
+        z2[i] = m * (syy * dx * dx - 2 * sxy * dx * dy + sxx * dy * dy) / det
+        if z2[i] >= params.position_prefilter_z2:
+            lr[i], fitted[i] = _fit(qx[inside], qy[inside], linked[inside], scale, reach)
+    flagged = ((count >= params.position_min_partners) & (lr >= params.position_lr)
+               & (np.hypot(fitted[:, 0], fitted[:, 1]) >= params.position_far_m))
+    return flagged, lr, fitted, count
+
+
+def _fit(qx: NDArray[np.float64], qy: NDArray[np.float64], linked: NDArray[np.bool_],
+         scale: float, reach: float) -> tuple[float, tuple[float, float]]:
+    """(likelihood ratio, fitted place) of the hotspot's own place and reach against the
+    asserted place with its best reach: each partner a draw among the candidates with weight
+    exp(−d / s), the place on a grid within reach / 2 of the asserted one, s a few multiples
+    of the network's scale (an attenuator or walls shorten a reach, a rooftop lengthens it)."""
+    steps = np.linspace(-reach / 2, reach / 2, _GRID)
+    gx, gy = np.meshgrid(steps, steps)
+    px = np.concatenate(([0.0], gx.ravel()))
+    py = np.concatenate(([0.0], gy.ravel()))
+    d = np.hypot(px[:, None] - qx[None, :], py[:, None] - qy[None, :])
+    best = np.full(px.size, -np.inf)
+    for factor in _REACH_FACTORS:
+        s = scale * factor
+        log_total = np.log(np.exp(-d / s).sum(axis=1))
+        best = np.maximum(best, -(d[:, linked] / s).sum(axis=1) - linked.sum() * log_total)
+    k = int(np.argmax(best))
+    return float(2 * (best[k] - best[0])), (float(px[k]), float(py[k]))
