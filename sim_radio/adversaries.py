@@ -3,11 +3,12 @@
 Some cheats change the physics, so they are applied before the mesh is built: an attenuator
 adds loss between radio and antenna (hiding a false location a few km away); hotspots sharing
 one antenna stand in one place and share its shadowing. The others change what is reported, so
-they are applied to each round's receptions: false asserted locations (GPS honest, or spoofed to match), RSSI inflation, a ring
-that only witnesses its own members and fabricates those witnesses, relays that report what a
-partner far away heard (internet latency added), replays of heard beacons (real re-transmissions
-through the mesh, long after the entropy expired), clocks hours off, and witness stuffing with
-the same RSSI and SNR on every report. Shared antennas may assert an evenly spaced grid.
+they are applied to each round's receptions: false asserted locations (GPS honest, or spoofed
+to match), RSSI inflation, a ring that only witnesses its own members and fabricates those
+witnesses, relays that report what a partner far away heard (internet latency added), replays
+of heard beacons (real re-transmissions through the mesh, long after the entropy expired),
+clocks hours off, and witness stuffing with the same RSSI and SNR on every report. Shared
+antennas may assert an evenly spaced grid.
 
 `Assignment.dishonest` records who cheats and how, so the oracle's detection can be scored;
 each report carries flags (sim_radio/reports.py) saying which cheat produced or altered it.
