@@ -42,7 +42,8 @@ _M_PER_DEG = math.pi / 180 * 6_371_007.2  # pocnet.geo's sphere
 # Median of a Gamma(shape 2) variable in units of its scale: the partners' distances from a
 # hotspot among evenly spread ones, linked with probability exp(−d / scale).
 _GAMMA2_MEDIAN = 1.678
-_GRID = 21  # places per side of the fit's grid
+_GRID = 25  # places per side of the fit's grid
+_AROUND = (-2, -1, 0, 1, 2)
 _REACH_FACTORS = (0.35, 0.5, 0.7, 1.0, 1.4, 2.0)
 
 
@@ -102,7 +103,7 @@ def _test(history: History, owner: NDArray[np.int64], partner: NDArray[np.int64]
     keep = candidate[partner]
     owner, partner = owner[keep], partner[keep]
     # Every hotspot with enough partners, in grid cells `reach` wide: its candidates are in
-    # its own and the eight cells around (at most `reach` away: none missed).
+    # its own cell and two around it each way (all those within 2 × reach: none missed).
     judged = np.bincount(owner, minlength=n) >= params.position_min_partners
     ref_lat = float(np.mean(h.lat)) if n else 0.0
     x = h.lon * _M_PER_DEG * math.cos(math.radians(ref_lat))
@@ -115,7 +116,7 @@ def _test(history: History, owner: NDArray[np.int64], partner: NDArray[np.int64]
     owner, partner = owner[order], partner[order]
     start = np.searchsorted(owner, np.arange(n + 1))
     for i in np.flatnonzero(judged):
-        near = np.array([k for dx in (-1, 0, 1) for dy in (-1, 0, 1)
+        near = np.array([k for dx in _AROUND for dy in _AROUND
                          for k in cells.get((int(cx[i]) + dx, int(cy[i]) + dy), ())
                          if k != i], dtype=np.int64)
         if near.size == 0:
@@ -143,7 +144,9 @@ def _test(history: History, owner: NDArray[np.int64], partner: NDArray[np.int64]
         shift[i] = dx, dy
         z2[i] = m * (syy * dx * dx - 2 * sxy * dx * dy + sxx * dy * dy) / det
         if z2[i] >= params.position_prefilter_z2:
-            lr[i], fitted[i] = _fit(qx[inside], qy[inside], linked[inside], scale, reach)
+            around = d <= 2 * reach
+            lr[i], fitted[i] = _fit(qx[around], qy[around], np.isin(
+                near[around], partner[start[i]:start[i + 1]]), scale, reach)
     flagged = ((count >= params.position_min_partners) & (lr >= params.position_lr)
                & (np.hypot(fitted[:, 0], fitted[:, 1]) >= params.position_far_m))
     return flagged, lr, fitted, count
@@ -152,10 +155,11 @@ def _test(history: History, owner: NDArray[np.int64], partner: NDArray[np.int64]
 def _fit(qx: NDArray[np.float64], qy: NDArray[np.float64], linked: NDArray[np.bool_],
          scale: float, reach: float) -> tuple[float, tuple[float, float]]:
     """(likelihood ratio, fitted place) of the hotspot's own place and reach against the
-    asserted place with its best reach: each partner a draw among the candidates with weight
-    exp(−d / s), the place on a grid within reach / 2 of the asserted one, s a few multiples
-    of the network's scale (an attenuator or walls shorten a reach, a rooftop lengthens it)."""
-    steps = np.linspace(-reach / 2, reach / 2, _GRID)
+    asserted place with its best reach: each partner a draw among the candidates (those within
+    2 × reach of the asserted place) with weight exp(−d / s), the place on a grid within reach
+    of the asserted one, s a few multiples of the network's scale (an attenuator or walls
+    shorten a reach, a rooftop lengthens it)."""
+    steps = np.linspace(-reach, reach, _GRID)
     gx, gy = np.meshgrid(steps, steps)
     px = np.concatenate(([0.0], gx.ravel()))
     py = np.concatenate(([0.0], gy.ravel()))
