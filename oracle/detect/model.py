@@ -92,7 +92,7 @@ class DetectParams:
     position_reach: float = 4.0
     position_far_m: float = 2_000.0
     position_prefilter_z2: float = 6.0
-    position_lr: float = 10.0
+    position_lr: float = 12.0
     # Closed clusters (clusters.py): members' links stay inside the group at least this share,
     # while this many active outsiders stand within the group's reach and none is linked.
     closed_share: float = 0.9

@@ -94,17 +94,17 @@ def _test(history: History, owner: NDArray[np.int64], partner: NDArray[np.int64]
           ) -> tuple[NDArray[np.bool_], NDArray[np.float64], NDArray[np.float64],
                      NDArray[np.int64]]:
     """(flagged, likelihood ratio, fitted place east/north of the asserted one in m, partners
-    within reach) per hotspot."""
+    within 2 × reach) per hotspot."""
     h = history.hotspots
     n = len(h)
     reach = params.position_reach * scale
-    z2, shift, count = np.zeros(n), np.zeros((n, 2)), np.zeros(n, dtype=np.int64)
     lr, fitted = np.zeros(n), np.zeros((n, 2))
+    count = np.zeros(n, dtype=np.int64)
     keep = candidate[partner]
     owner, partner = owner[keep], partner[keep]
-    # Every hotspot with enough partners, in grid cells `reach` wide: its candidates are in
-    # its own cell and two around it each way (all those within 2 × reach: none missed).
     judged = np.bincount(owner, minlength=n) >= params.position_min_partners
+    # Hotspots in grid cells `reach` wide: the candidates of one are in its own cell and two
+    # around it each way (all those within 2 × reach of it: none missed).
     ref_lat = float(np.mean(h.lat)) if n else 0.0
     x = h.lon * _M_PER_DEG * math.cos(math.radians(ref_lat))
     y = h.lat * _M_PER_DEG
@@ -119,37 +119,37 @@ def _test(history: History, owner: NDArray[np.int64], partner: NDArray[np.int64]
         near = np.array([k for dx in _AROUND for dy in _AROUND
                          for k in cells.get((int(cx[i]) + dx, int(cy[i]) + dy), ())
                          if k != i], dtype=np.int64)
-        if near.size == 0:
-            continue
         cos = math.cos(math.radians(float(h.lat[i])))
         qx = (h.lon[near] - h.lon[i]) * _M_PER_DEG * cos
         qy = (h.lat[near] - h.lat[i]) * _M_PER_DEG
-        d = np.hypot(qx, qy)
-        inside = d <= reach
-        linked = np.isin(near, partner[start[i]:start[i + 1]]) & inside
-        m = int(linked.sum())
-        count[i] = m
-        if m < params.position_min_partners:
+        around = np.hypot(qx, qy) <= 2 * reach
+        near, qx, qy = near[around], qx[around], qy[around]
+        linked = np.isin(near, partner[start[i]:start[i + 1]])
+        count[i] = m = int(linked.sum())
+        if m < params.position_min_partners or _score(qx, qy, linked, scale) < (
+                params.position_prefilter_z2):
             continue
-        weight = np.where(inside, np.exp(-d / scale), 0.0)
-        total = weight.sum()
-        ex, ey = float(weight @ qx / total), float(weight @ qy / total)
-        sxx = float(weight @ (qx - ex) ** 2 / total)
-        syy = float(weight @ (qy - ey) ** 2 / total)
-        sxy = float(weight @ ((qx - ex) * (qy - ey)) / total)
-        det = sxx * syy - sxy * sxy
-        if det <= 0:
-            continue
-        dx, dy = float(qx[linked].mean()) - ex, float(qy[linked].mean()) - ey
-        shift[i] = dx, dy
-        z2[i] = m * (syy * dx * dx - 2 * sxy * dx * dy + sxx * dy * dy) / det
-        if z2[i] >= params.position_prefilter_z2:
-            around = d <= 2 * reach
-            lr[i], fitted[i] = _fit(qx[around], qy[around], np.isin(
-                near[around], partner[start[i]:start[i + 1]]), scale, reach)
+        lr[i], fitted[i] = _fit(qx, qy, linked, scale, reach)
     flagged = ((count >= params.position_min_partners) & (lr >= params.position_lr)
                & (np.hypot(fitted[:, 0], fitted[:, 1]) >= params.position_far_m))
     return flagged, lr, fitted, count
+
+
+def _score(qx: NDArray[np.float64], qy: NDArray[np.float64], linked: NDArray[np.bool_],
+           scale: float) -> float:
+    """z² of the partners' centre against the one expected around the asserted place (the
+    module's docstring): a cheap first look, so that only the hotspots it finds off are fitted."""
+    weight = np.exp(-np.hypot(qx, qy) / scale)
+    total = weight.sum()
+    ex, ey = float(weight @ qx / total), float(weight @ qy / total)
+    sxx = float(weight @ (qx - ex) ** 2 / total)
+    syy = float(weight @ (qy - ey) ** 2 / total)
+    sxy = float(weight @ ((qx - ex) * (qy - ey)) / total)
+    det = sxx * syy - sxy * sxy
+    if det <= 0:
+        return 0.0
+    dx, dy = float(qx[linked].mean()) - ex, float(qy[linked].mean()) - ey
+    return int(linked.sum()) * (syy * dx * dx - 2 * sxy * dx * dy + sxx * dy * dy) / det
 
 
 def _fit(qx: NDArray[np.float64], qy: NDArray[np.float64], linked: NDArray[np.bool_],
@@ -167,7 +167,8 @@ def _fit(qx: NDArray[np.float64], qy: NDArray[np.float64], linked: NDArray[np.bo
     best = np.full(px.size, -np.inf)
     for factor in _REACH_FACTORS:
         s = scale * factor
-        log_total = np.log(np.exp(-d / s).sum(axis=1))
+        nearest = d.min(axis=1)  # log Σ exp(−d / s), without underflow far from everyone
+        log_total = -nearest / s + np.log(np.exp(-(d - nearest[:, None]) / s).sum(axis=1))
         best = np.maximum(best, -(d[:, linked] / s).sum(axis=1) - linked.sum() * log_total)
     k = int(np.argmax(best))
     return float(2 * (best[k] - best[0])), (float(px[k]), float(py[k]))
