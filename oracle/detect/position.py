@@ -1,31 +1,39 @@
-"""Whether a hotspot's links centre where it asserts it stands, whatever loss it adds.
+"""Whether a hotspot's partners gather where it asserts it stands, whatever loss it adds.
 
 An attenuator between radio and antenna lets a hotspot assert a false place a few km from where
 it stands, its GPS spoofed to match: the loss keeps its real neighbours from hearing it too
 strongly for the asserted distances, so neither the per-report bound (docs/protocol.md §5 rule
 11) nor the network's distance law (`signal.py`, a median residual) sees it. But a loss on every
-link only shortens its reach: it cannot change *whom* it reaches. Near hotspots are linked more
+link only shortens its reach; it cannot change *whom* it reaches. Near hotspots are linked more
 often than far ones (a path is more likely open, the loss smaller), so a hotspot's partners
-gather around where it stands.
+gather around where it stands. The RSSI of its links is no guide on this network: received
+frames look alike from a few hundred metres to a few km (docs/simulator-models.md), and a
+fit of its links' loss to a distance law with a free offset strayed from honest hotspots'
+places by 2.8 km at the median (docs/benchmarks.md, issue 13). Who hears whom does not.
 
-The test, per hotspot, at its asserted place p: every active hotspot k within `position_reach`
-scales of p (one that beaconed or witnessed in the window), at distance d_k, would be a
-partner with a probability that falls with distance as w_k = exp(−d_k / scale), times a rate
-of the hotspot's own. That rate is the free term: an attenuator, a long cable, walls or a
-rooftop's high-gain antenna raise or lower it, and change nothing below. Its partners' centre
-is then expected at c = Σ w_k q_k / Σ w_k, with spread S = Σ w_k (q_k − c)(q_k − c)ᵀ / Σ w_k
-(the active hotspots' own layout: a hotspot at a town's edge expects its partners towards
-town). Over m partners the observed centre misses c by Δ, and z² = m Δᵀ S⁻¹ Δ is χ² with 2
-degrees of freedom when the asserted place is right (each partner a draw from the weights; a
-score test of the place). A hotspot is flagged with ≥ position_min_partners partners (a quiet
-rural hotspot with a few neighbours gets no verdict), z² ≥ position_z2, and |Δ| ≥
-position_far_m. A hotspot that moved and re-asserted is judged on the links after its
-assertion only (`History` keeps only those).
+The model, per hotspot: each of its m partners is a draw among the active hotspots (those that
+beaconed or witnessed in the window) within 2 × reach of its asserted place, hotspot k drawn
+with weight exp(−d_k / s), d_k its distance from the hotspot's place p. How many partners it
+has is its own affair (an attenuator, a long cable, walls, a rooftop's gain raise or lower it:
+the draws are counted as they are), and so is its reach s (a few multiples of the network's
+scale: an attenuator or walls shorten it, a rooftop lengthens it). Where the hotspots stand is
+in the weights: one at a town's edge expects its partners towards town.
 
-The scale is the network's own: the median distance between asserted partners over 1.678
-(the median of a Gamma(2) distance, what partners drawn by exp(−d / scale) over an even
-spread of hotspots show). The test runs twice: the second time without the hotspots the first
-one flagged (their asserted places are wrong), as partners or as candidates.
+1. A first look: the partners' centre against the one expected at the asserted place with the
+   network's scale (Σ w_k q_k / Σ w_k), over the weighted spread S of the candidates' places:
+   z² = m Δᵀ S⁻¹ Δ, a score test of the place. Below position_prefilter_z2, no more is done.
+2. The fit: p on a grid within reach of the asserted place and s among _REACH_FACTORS × scale,
+   by likelihood, against the asserted place with its best s. Twice the log-likelihood ratio
+   is χ² with 2 degrees of freedom when the asserted place is right.
+3. Flagged: ≥ position_min_partners partners (a quiet rural hotspot with a few gets no
+   verdict), a ratio ≥ position_lr, and a fitted place ≥ position_far_m from the asserted one.
+
+The scale is the network's own: the median distance between linked hotspots over 1.678, the
+median of a Gamma(2) distance (what partners drawn by exp(−d / scale) among evenly spread
+hotspots show); reach is position_reach scales. A hotspot that moved and re-asserted is judged
+on the links after its assertion only (`History` keeps only those). The test runs twice: the
+second time without the hotspots the first one flagged (their asserted places are wrong), as
+partners or as candidates.
 """
 
 from __future__ import annotations
