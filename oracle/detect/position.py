@@ -43,7 +43,7 @@ import math
 import numpy as np
 from numpy.typing import NDArray
 
-from oracle.detect.history import History
+from oracle.detect.history import History, Hotspots
 from oracle.detect.model import DetectParams, Finding
 
 _M_PER_DEG = math.pi / 180 * 6_371_007.2  # pocnet.geo's sphere
@@ -68,12 +68,16 @@ def position(history: History, params: DetectParams) -> list[Finding]:
         return []
     active = np.zeros(n, dtype=bool)
     active[owner] = True
-    flagged = np.zeros(n, dtype=bool)
-    result = None
-    for _ in range(2):
-        result = _test(history, owner, partner, active & ~flagged, scale, params)
-        flagged = result[0]
-    assert result is not None
+    grid = _Grid(history.hotspots, params.position_reach * scale)
+    result = _test(history, owner, partner, active, scale, params, grid, active)
+    if result[0].any():
+        # Again without the flagged, for the hotspots that have one among their candidates:
+        # the others' candidates and partners are the same as before.
+        again = grid.around_any(result[0])
+        second = _test(history, owner, partner, active & ~result[0], scale, params, grid,
+                       again)
+        result = tuple(np.where(again.reshape(-1, *([1] * (x.ndim - 1))), y, x)
+                       for x, y in zip(result, second, strict=True))  # type: ignore[assignment]
     flagged, lr, fitted, partners = result
     h = history.hotspots
     return [
@@ -97,12 +101,45 @@ def position(history: History, params: DetectParams) -> list[Finding]:
     ]
 
 
+class _Grid:
+    """Hotspots in square cells `reach` wide: those within 2 × reach of one are in its own cell
+    and two cells around it each way."""
+
+    def __init__(self, h: Hotspots, reach: float) -> None:
+        ref_lat = float(np.mean(h.lat)) if len(h) else 0.0
+        x = h.lon * _M_PER_DEG * math.cos(math.radians(ref_lat))
+        self.cx = np.floor(x / reach).astype(np.int64)
+        self.cy = np.floor(h.lat * _M_PER_DEG / reach).astype(np.int64)
+        order = np.lexsort((self.cy, self.cx))
+        keys = self.cx[order] * (1 << 32) + self.cy[order]
+        bounds = np.flatnonzero(np.diff(keys)) + 1
+        self.cells = {(int(self.cx[part[0]]), int(self.cy[part[0]])): part
+                      for part in np.split(order, bounds) if part.size}
+
+    def around(self, i: int) -> NDArray[np.int64]:
+        x, y = int(self.cx[i]), int(self.cy[i])
+        parts = [self.cells[c] for dx in _AROUND for dy in _AROUND
+                 if (c := (x + dx, y + dy)) in self.cells]
+        return np.concatenate(parts)
+
+    def around_any(self, mask: NDArray[np.bool_]) -> NDArray[np.bool_]:
+        """The hotspots with one of `mask` in their own cell or two around it each way."""
+        hit = {(int(x) + dx, int(y) + dy) for x, y in zip(self.cx[mask], self.cy[mask],
+                                                          strict=True)
+               for dx in _AROUND for dy in _AROUND}
+        out = np.zeros(self.cx.size, dtype=bool)
+        for cell in hit & self.cells.keys():
+            out[self.cells[cell]] = True
+        return out
+
+
 def _test(history: History, owner: NDArray[np.int64], partner: NDArray[np.int64],
-          candidate: NDArray[np.bool_], scale: float, params: DetectParams
+          candidate: NDArray[np.bool_], scale: float, params: DetectParams, grid: _Grid,
+          todo: NDArray[np.bool_]
           ) -> tuple[NDArray[np.bool_], NDArray[np.float64], NDArray[np.float64],
                      NDArray[np.int64]]:
     """(flagged, likelihood ratio, fitted place east/north of the asserted one in m, partners
-    within 2 × reach) per hotspot."""
+    within 2 × reach) per hotspot, for the hotspots of `todo` (zeros for the others)."""
     h = history.hotspots
     n = len(h)
     reach = params.position_reach * scale
@@ -110,28 +147,18 @@ def _test(history: History, owner: NDArray[np.int64], partner: NDArray[np.int64]
     count = np.zeros(n, dtype=np.int64)
     keep = candidate[partner]
     owner, partner = owner[keep], partner[keep]
-    judged = np.bincount(owner, minlength=n) >= params.position_min_partners
-    # Hotspots in grid cells `reach` wide: the candidates of one are in its own cell and two
-    # around it each way (all those within 2 × reach of it: none missed).
-    ref_lat = float(np.mean(h.lat)) if n else 0.0
-    x = h.lon * _M_PER_DEG * math.cos(math.radians(ref_lat))
-    y = h.lat * _M_PER_DEG
-    cx, cy = np.floor(x / reach).astype(np.int64), np.floor(y / reach).astype(np.int64)
-    cells: dict[tuple[int, int], list[int]] = {}
-    for i in np.flatnonzero(candidate):
-        cells.setdefault((int(cx[i]), int(cy[i])), []).append(int(i))
+    judged = todo & (np.bincount(owner, minlength=n) >= params.position_min_partners)
     order = np.argsort(owner, kind="stable")
     owner, partner = owner[order], partner[order]
     start = np.searchsorted(owner, np.arange(n + 1))
     for i in np.flatnonzero(judged):
-        near = np.array([k for dx in _AROUND for dy in _AROUND
-                         for k in cells.get((int(cx[i]) + dx, int(cy[i]) + dy), ())
-                         if k != i], dtype=np.int64)
+        near = grid.around(i)
+        near = near[candidate[near] & (near != i)]
         cos = math.cos(math.radians(float(h.lat[i])))
         qx = (h.lon[near] - h.lon[i]) * _M_PER_DEG * cos
         qy = (h.lat[near] - h.lat[i]) * _M_PER_DEG
-        around = np.hypot(qx, qy) <= 2 * reach
-        near, qx, qy = near[around], qx[around], qy[around]
+        inside = np.hypot(qx, qy) <= 2 * reach
+        near, qx, qy = near[inside], qx[inside], qy[inside]
         linked = np.isin(near, partner[start[i]:start[i + 1]])
         count[i] = m = int(linked.sum())
         if m < params.position_min_partners or _score(qx, qy, linked, scale) < (
