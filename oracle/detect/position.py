@@ -56,29 +56,10 @@ _REACH_FACTORS = (0.35, 0.5, 0.7, 1.0, 1.4, 2.0)
 
 
 def position(history: History, params: DetectParams) -> list[Finding]:
-    w = history.witnesses.subset(history.witnesses.prompt(params.replay_ms))
-    n = len(history.hotspots)
-    if len(w) == 0:
+    judged = judge(history, params)
+    if judged is None:
         return []
-    a, b = w.beaconer.astype(np.int64), w.witness.astype(np.int64)
-    pairs = np.unique(np.concatenate((a * n + b, b * n + a)))
-    owner, partner = pairs // n, pairs % n
-    scale = float(np.median(w.distance_m)) / _GAMMA2_MEDIAN
-    if scale <= 0:
-        return []
-    active = np.zeros(n, dtype=bool)
-    active[owner] = True
-    grid = _Grid(history.hotspots, params.position_reach * scale)
-    result = _test(history, owner, partner, active, scale, params, grid, active)
-    if result[0].any():
-        # Again without the flagged, for the hotspots that have one among their candidates:
-        # the others' candidates and partners are the same as before.
-        again = grid.around_any(result[0])
-        second = _test(history, owner, partner, active & ~result[0], scale, params, grid,
-                       again)
-        result = tuple(np.where(again.reshape(-1, *([1] * (x.ndim - 1))), y, x)
-                       for x, y in zip(result, second, strict=True))  # type: ignore[assignment]
-    flagged, lr, fitted, partners = result
+    flagged, lr, fitted, partners, scale = judged
     h = history.hotspots
     return [
         Finding(
@@ -99,6 +80,38 @@ def position(history: History, params: DetectParams) -> list[Finding]:
         )
         for i in np.flatnonzero(flagged)
     ]
+
+
+def judge(history: History, params: DetectParams) -> tuple[
+        NDArray[np.bool_], NDArray[np.float64], NDArray[np.float64], NDArray[np.int64], float
+] | None:
+    """Per hotspot: (flagged, likelihood ratio, fitted place in m east and north of the
+    asserted one, partners within 2 × reach), and the network's scale in m; None without
+    prompt witness reports to read."""
+    w = history.witnesses.subset(history.witnesses.prompt(params.replay_ms))
+    n = len(history.hotspots)
+    if len(w) == 0:
+        return None
+    a, b = w.beaconer.astype(np.int64), w.witness.astype(np.int64)
+    pairs = np.unique(np.concatenate((a * n + b, b * n + a)))
+    owner, partner = pairs // n, pairs % n
+    scale = float(np.median(w.distance_m)) / _GAMMA2_MEDIAN
+    if scale <= 0:
+        return None
+    active = np.zeros(n, dtype=bool)
+    active[owner] = True
+    grid = _Grid(history.hotspots, params.position_reach * scale)
+    result = _test(history, owner, partner, active, scale, params, grid, active)
+    if result[0].any():
+        # Again without the flagged, for the hotspots that have one among their candidates:
+        # the others' candidates and partners are the same as before.
+        again = grid.around_any(result[0])
+        second = _test(history, owner, partner, active & ~result[0], scale, params, grid,
+                       again)
+        result = tuple(np.where(again.reshape(-1, *([1] * (x.ndim - 1))), y, x)
+                       for x, y in zip(result, second, strict=True))  # type: ignore[assignment]
+    flagged, lr, fitted, partners = result
+    return flagged, lr, fitted, partners, scale
 
 
 class _Grid:

@@ -101,14 +101,9 @@ def test_position_needs_min_partners(partners: int, found: bool) -> None:
 
 def _judged(h: History) -> tuple[float, float]:
     """(likelihood ratio, fitted distance from the asserted place) of "x" in `h`."""
-    w = h.witnesses
-    n = len(h.hotspots)
-    a, b = w.beaconer.astype(np.int64), w.witness.astype(np.int64)
-    pairs = np.unique(np.concatenate((a * n + b, b * n + a)))
-    scale = float(np.median(w.distance_m)) / position._GAMMA2_MEDIAN
-    active = np.zeros(n, dtype=bool)
-    active[pairs // n] = True
-    _, lr, fitted, _ = position._test(h, pairs // n, pairs % n, active, scale, P)
+    judged = position.judge(h, P)
+    assert judged is not None
+    _, lr, fitted, _, _ = judged
     x = h.hotspots.keys.index(k("x"))
     return float(lr[x]), float(np.hypot(*fitted[x]))
 
