@@ -101,16 +101,17 @@ def judge(history: History, params: DetectParams) -> tuple[
     active = np.zeros(n, dtype=bool)
     active[owner] = True
     grid = _Grid(history.hotspots, params.position_reach * scale)
-    result = _test(history, owner, partner, active, scale, params, grid, active)
-    if result[0].any():
+    flagged, lr, fitted, partners = _test(history, owner, partner, active, scale, params,
+                                          grid, active)
+    if flagged.any():
         # Again without the flagged, for the hotspots that have one among their candidates:
         # the others' candidates and partners are the same as before.
-        again = grid.around_any(result[0])
-        second = _test(history, owner, partner, active & ~result[0], scale, params, grid,
-                       again)
-        result = tuple(np.where(again.reshape(-1, *([1] * (x.ndim - 1))), y, x)
-                       for x, y in zip(result, second, strict=True))  # type: ignore[assignment]
-    flagged, lr, fitted, partners = result
+        again = grid.around_any(flagged)
+        second = _test(history, owner, partner, active & ~flagged, scale, params, grid, again)
+        flagged = np.where(again, second[0], flagged)
+        lr = np.where(again, second[1], lr)
+        fitted = np.where(again[:, None], second[2], fitted)
+        partners = np.where(again, second[3], partners)
     return flagged, lr, fitted, partners, scale
 
 
