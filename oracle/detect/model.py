@@ -91,8 +91,9 @@ class DetectParams:
     # degrees of freedom: 5 % of honest hotspots go on to the fit). Flagged ≥ position_far_m
     # from the asserted place with a likelihood ratio ≥ position_lr: χ² with 2 degrees of
     # freedom for an honest hotspot, past 12 for 0.25 % of them; on the proving ground (city,
-    # 5 % and 20 % attenuators, after 1, 3 and 7 epochs) honest hotspots reached 10.7, the
-    # attenuators fitted within 1 km of where they stand 11–22 (docs/benchmarks.md, issue 13).
+    # 5 % and 20 % attenuators, after 1, 3 and 7 epochs) honest hotspots reached 10.7 (one,
+    # at the edge of the city's hotspots, 14.7 after epoch 4), judged attenuators 4–22
+    # (docs/benchmarks.md, issue 13).
     position_min_partners: int = 8
     position_reach: float = 4.0
     position_far_m: float = 2_000.0
