@@ -207,10 +207,11 @@ def connection_options(settings: Settings) -> list[tuple[str, int]]:
     The streams are counted as HTTP/2 counts them (`grpc.http.overload_protection` off). By
     default gRPC's server counts a stream until its call is freed, some time after the client
     saw it end: a client that kept to the limit then had calls refused (`RST_STREAM`
-    REFUSED_STREAM, `UNAVAILABLE`; 20-53 of 64 calls at a limit of 8, grpcio 1.85 and
-    grpclib), and no retry setting saved them. Counted as HTTP/2 does, grpcio and grpclib
-    clients queue their calls past the limit and every call succeeds. The protection is for
-    streams reset as soon as opened; with no limit at all (the old default) there was none."""
+    REFUSED_STREAM: grpcio 1.85 failed 20-53 of 64 calls at a limit of 8 with `UNAVAILABLE`
+    whatever its retry setting, grpclib 1-14). Counted as HTTP/2 does, grpcio and grpclib
+    clients queue their calls past the limit and every call succeeds. gRPC's count guards
+    against streams reset as soon as opened by comparing with this same limit, so with no
+    limit (the old default) it never applied."""
     c = settings.connections
     streams = [("grpc.max_concurrent_streams", c.max_streams_per_connection),
                ("grpc.http.overload_protection", 0)]
