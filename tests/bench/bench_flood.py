@@ -2,13 +2,14 @@
 without a flood of 100 fresh keys sending witness reports at full rate; target: within 2x.
 
 The oracle runs as `pocnet-oracle serve` (SQLite, signature checks on, default limits: keys not
-onboarded share 20 reports/s and 8 KiB/s, their refusals held 0.5-1 s, at most 50 at once) in its
-own process; the flood runs in a second process (100 keys, unary calls, 128 in flight, its
-reports signed before it starts, as an attacker signs on its own machines) and the
-hotspot in this one: one witness report every 50 ms by unary call, each latency from call to
-acknowledgement. Afterwards the database holds the hotspot's reports plus at most the shared
-budget's worth of the flood's. The oracle's metrics endpoint says how many of the flood's
-refusals the tarpit held and how many it answered at once because it was full.
+onboarded share 20 reports/s and 8 KiB/s, their refusals held 0.5-1 s, at most 50 at once, 16
+calls at once per connection) in its own process; the flood runs in a second process (100
+keys, unary calls, 128 in flight, its reports signed before it starts, as an attacker signs
+on its own machines) and the hotspot in this one: one witness report every 50 ms by unary
+call, each latency from call to acknowledgement. Afterwards the database holds the hotspot's
+reports plus at most the shared budget's worth of the flood's. The oracle's metrics endpoint
+says how many of the flood's refusals the tarpit held and how many it answered at once
+because it was full.
 
 Two flooders: `batch` (128 calls, the next 128 when all are answered: a client that waits for
 its answers) and `pipeline` (128 callers, each sending again as soon as it is answered: more
