@@ -191,8 +191,9 @@ class _Levels:
 class _TarpitLevels:
     """The tarpit's two numbers, read when scraped: refusals held now, and refusals answered at
     once because `max_held_refusals` were already held. The second growing means a flood keeps
-    more calls in flight than the tarpit holds, so it is no longer slowed (docs/security.md:
-    set `connections.max_streams_per_connection`, or a firewall limit per address)."""
+    more calls in flight than the tarpit holds, so it is no longer slowed: a flooder on more
+    connections than the tarpit holds calls of (`connections.max_streams_per_connection` each;
+    docs/security.md says what limits them: a firewall limit per address)."""
 
     def __init__(self, tarpit: Tarpit) -> None:
         self._tarpit = tarpit

@@ -199,12 +199,22 @@ def _credentials(settings: Settings) -> grpc.ServerCredentials | None:
 def connection_options(settings: Settings) -> list[tuple[str, int]]:
     """gRPC's connection limits from [connections] (issue 10 item 6): a total below the file
     descriptor limit, idle and age limits, and a deadline for the HTTP/2 handshake, so idle or
-    silent connections cannot use up the descriptors calls need; and, when set, calls at once
-    on one connection (HTTP/2 streams), so one connection cannot keep more refusals in flight
+    silent connections cannot use up the descriptors calls need; and calls at once on one
+    connection (HTTP/2 streams), so that one connection cannot keep more refusals in flight
     than the tarpit holds. gRPC has no limit per peer address; docs/security.md shows the
-    firewall rule that adds one."""
+    firewall rule that adds one.
+
+    The streams are counted as HTTP/2 counts them (`grpc.http.overload_protection` off). By
+    default gRPC's server counts a stream until its call is freed, some time after the client
+    saw it end: a client that kept to the limit then had calls refused (`RST_STREAM`
+    REFUSED_STREAM: grpcio 1.85 failed 20-53 of 64 calls at a limit of 8 with `UNAVAILABLE`
+    whatever its retry setting, grpclib 1-14). Counted as HTTP/2 does, grpcio and grpclib
+    clients queue their calls past the limit and every call succeeds. gRPC's count guards
+    against streams reset as soon as opened by comparing with this same limit, so with no
+    limit (the old default) it never applied."""
     c = settings.connections
-    streams = [("grpc.max_concurrent_streams", c.max_streams_per_connection)]
+    streams = [("grpc.max_concurrent_streams", c.max_streams_per_connection),
+               ("grpc.http.overload_protection", 0)]
     return [
         ("grpc.max_allowed_incoming_connections", c.max_total),
         ("grpc.max_connection_idle_ms", int(c.idle_s * 1000)),

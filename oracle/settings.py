@@ -123,10 +123,12 @@ class ConnectionsSection:
     max_age_s: float = 7200.0  # any connection is closed after this long (GOAWAY) ...
     age_grace_s: float = 1900.0  # ... once its calls end, or this much later (> session_max_s)
     handshake_timeout_s: float = 10.0  # a connection that never speaks HTTP/2 is closed
-    # Calls at once on one connection (HTTP/2 SETTINGS_MAX_CONCURRENT_STREAMS), 0 = gRPC's own
-    # (no limit). gRPC clients do not queue past it: the extra calls fail UNAVAILABLE. A hotspot
-    # needs 2-3; at most not_onboarded.max_held_refusals keeps one connection's refusals held.
-    max_streams_per_connection: int = 0
+    # Calls at once on one connection (HTTP/2 SETTINGS_MAX_CONCURRENT_STREAMS); clients queue
+    # the rest until one ends (oracle/server.py counts streams as HTTP/2 does, so none is
+    # refused). A hotspot needs 2-3. At most the refusals the tarpit holds (`held_refusals`), so
+    # that a connection's refusals are all held: a flooder's queued calls then go out one by one
+    # as held answers come back, never as a burst. 0 = no limit (gRPC's own).
+    max_streams_per_connection: int = 16
 
 
 @dataclass(frozen=True)
@@ -282,6 +284,12 @@ def _check_limits(s: Settings) -> list[str]:
                       f"server.rpc_timeout_s ({s.server.rpc_timeout_s:g}), got {delay}")
     if not 0 <= spread <= 1:
         errors.append(f"not_onboarded.refusal_delay_spread: must be 0 to 1, got {spread}")
+    streams, held = s.connections.max_streams_per_connection, held_refusals(s)
+    if held and streams > held:
+        errors.append(f"connections.max_streams_per_connection: must be <= the refusals the "
+                      f"tarpit holds ({held}: not_onboarded.max_held_refusals, at most half the "
+                      f"unary call slots) so that one connection's refusals are all held, "
+                      f"got {streams}")
     for name in ("reports_burst", "bytes_burst"):
         if 0 < getattr(s.not_onboarded, name) < 1:
             errors.append(f"not_onboarded.{name}: must be >= 1")

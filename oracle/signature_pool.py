@@ -7,9 +7,10 @@ the other cores: the event loop queues (key, message, signature) triples (a repo
 with one callback), sends them in batches as plain bytes (at most a few in flight per helper,
 so a pipe write never blocks the loop) and calls each callback when its checks' answers are
 back. Answers are delivered in the order the checks were asked for, whichever helper finishes
-first, so a stream's reports are admitted in its order (a refused report still stops the ones
-after it). If a helper dies, waiting callers get an error and the pool stops; the ingestor then
-checks inline.
+first, so a stream's reports are admitted in its order (a refused one-report message still
+ends its stream after the acks due before it; in a batch each report has its own outcome, as
+`Ingestor.begin_batch` says). If a helper dies, waiting callers get an error and the pool
+stops; the ingestor then checks inline.
 
 The check is pocnet.keys' (libsodium, PyNaCl `crypto_sign_open`): about twice OpenSSL's
 verify rate on the same core (docs/benchmarks.md, "Oracle ingest"), and stricter: besides S >= L

@@ -1,13 +1,14 @@
 """Dishonest hotspots: what a scenario's adversaries do to the radio world and to the reports.
 
 Some cheats change the physics, so they are applied before the mesh is built: an attenuator
-adds loss between radio and antenna; hotspots sharing one antenna stand in one place and share
-its shadowing. The others change what is reported, so they are applied to each round's
-receptions: false asserted locations (GPS honest, or spoofed to match), RSSI inflation, a ring
-that only witnesses its own members and fabricates those witnesses, relays that report what a
-partner far away heard (internet latency added), replays of heard beacons (real re-transmissions
-through the mesh, long after the entropy expired), clocks hours off, and witness stuffing with
-the same RSSI and SNR on every report. Shared antennas may assert an evenly spaced grid.
+adds loss between radio and antenna (hiding a false location a few km away); hotspots sharing
+one antenna stand in one place and share its shadowing. The others change what is reported, so
+they are applied to each round's receptions: false asserted locations (GPS honest, or spoofed
+to match), RSSI inflation, a ring that only witnesses its own members and fabricates those
+witnesses, relays that report what a partner far away heard (internet latency added), replays
+of heard beacons (real re-transmissions through the mesh, long after the entropy expired),
+clocks hours off, and witness stuffing with the same RSSI and SNR on every report. Shared
+antennas may assert an evenly spaced grid.
 
 `Assignment.dishonest` records who cheats and how, so the oracle's detection can be scored;
 each report carries flags (sim_radio/reports.py) saying which cheat produced or altered it.
@@ -45,7 +46,12 @@ BEHAVIOURS: Mapping[str, Mapping[str, float | str]] = MappingProxyType(
     {
         "false_location": {"offset_km": 20.0, "gps": "honest"},  # gps: honest | spoofed
         "rssi_inflation": {"db": 15.0},
-        "attenuator": {"db": 20.0},
+        # A false location a few km away (GPS spoofed to match) hidden behind an attenuator:
+        # `db` lost both ways, so its true neighbours do not hear it too strongly for the
+        # asserted distance (docs/protocol.md §5 rule 11; signal.py's distance law). 3 km keeps
+        # its neighbours (links of 1-5 km) and puts it in hexes of its own (HIP-17 scaling).
+        # offset_km = 0 is an honest hotspot behind a long cable.
+        "attenuator": {"db": 20.0, "offset_km": 3.0, "gps": "spoofed"},
         # grid_km > 0: the members assert an evenly spaced square grid (real denylist cases)
         "shared_antenna": {"group": 4, "spread_km": 5.0, "grid_km": 0.0},
         "collusion_ring": {"size": 5, "margin_db": 20.0},
@@ -156,6 +162,9 @@ def assign(hotspots: Sequence[Hotspot], specs: Sequence[AdversarySpec], seed: in
     wired: list[tuple[int, ...]] = []
     moves: dict[int, tuple[int, float, float]] = {}
     pool = [int(i) for i in rng.permutation(len(world))]
+    # The attenuators' bearings come from a stream of their own: the other classes' draws
+    # stay those of the same seed as before attenuators asserted false places.
+    bearings = np.random.default_rng([seed, 0xA77E])
     group_id = 0
     for spec in sorted(specs, key=lambda s: list(BEHAVIOURS).index(s.behaviour)):
         count = round(spec.share * len(world))
@@ -175,7 +184,8 @@ def assign(hotspots: Sequence[Hotspot], specs: Sequence[AdversarySpec], seed: in
             group_id += size > 1
             for i in members:
                 dishonest.setdefault(i, []).append(Dishonesty(spec.behaviour, params, group))
-            _apply(spec, members, world, claims, rng, rings, relay, inflation, replay, pool)
+            _apply(spec, members, world, claims, rng, rings, relay, inflation, replay, pool,
+                   bearings)
             if spec.behaviour == "constant_report":
                 value = (float(spec.param("rssi_dbm")), float(spec.param("snr_db")))
                 constant.update(dict.fromkeys(members, value))
@@ -209,28 +219,30 @@ def assign(hotspots: Sequence[Hotspot], specs: Sequence[AdversarySpec], seed: in
     )
 
 
-def _apply(spec, members, world, claims, rng, rings, relay, inflation, replay, honest):
+def _apply(spec, members, world, claims, rng, rings, relay, inflation, replay, honest, bearings):
     """One group of `members` takes up `spec`'s behaviour: edits `world`/`claims` in place and
     notes what the report stage needs (rings, relays, inflation, replays)."""
     b = spec.behaviour
-    if b in ("false_location", "gps_frozen", "gps_clean_jitter"):
+    if b == "attenuator":
+        for i in members:
+            world[i] = replace(
+                world[i], cable_loss_db=world[i].cable_loss_db + float(spec.param("db"))
+            )
+    offset_m = float(spec.param("offset_km")) * 1000 if "offset_km" in BEHAVIOURS[b] else 0.0
+    if b in ("false_location", "gps_frozen", "gps_clean_jitter") or (
+        b == "attenuator" and offset_m > 0
+    ):
+        draw = bearings if b == "attenuator" else rng
         for i in members:
             h = world[i]
-            lat, lon = offset_position(
-                h.lat, h.lon, float(spec.param("offset_km")) * 1000, rng.uniform(0, 2 * math.pi)
-            )
-            spoofed = b != "false_location" or spec.param("gps") == "spoofed"
+            lat, lon = offset_position(h.lat, h.lon, offset_m, draw.uniform(0, 2 * math.pi))
+            spoofed = b.startswith("gps_") or spec.param("gps") == "spoofed"
             claims[i] = replace(
                 claims[i],
                 asserted_lat=lat,
                 asserted_lon=lon,
                 gps_lat=lat if spoofed else h.lat,
                 gps_lon=lon if spoofed else h.lon,
-            )
-    elif b == "attenuator":
-        for i in members:
-            world[i] = replace(
-                world[i], cable_loss_db=world[i].cable_loss_db + float(spec.param("db"))
             )
     elif b in ("shared_antenna", "wired_cluster"):
         leader = world[members[0]]

@@ -41,8 +41,11 @@ CHEAT_REASONS: Mapping[str, frozenset[str]] = {
                                  "max_distance_exceeded", "invalid_region"}),
     # RSSI raised in software: above the free-space bound, or SNR no receiver could measure
     "rssi_inflation": frozenset({"bad_rssi", "bad_snr"}),
-    # a weaker link than the hardware claims: nothing in §5 measures it
-    "attenuator": frozenset({"below_sensitivity", "tx_power_too_high"}),
+    # a false location a few km off (GPS spoofed), its signal attenuated to fit the distance:
+    # caught when a link is still too strong for it, or the fix or the hardware gives it away
+    "attenuator": frozenset({"bad_rssi", "max_distance_exceeded", "gps_location_mismatch",
+                             "gps_implausible_motion", "below_sensitivity",
+                             "tx_power_too_high"}),
     # several assertions, one antenna: too close to each other, or too strong for the distance
     "shared_antenna": frozenset({"below_min_distance", "bad_rssi", "gps_location_mismatch",
                                  "duplicate"}),

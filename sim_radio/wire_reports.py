@@ -33,7 +33,13 @@ import numpy as np
 from numpy.typing import NDArray
 
 from pocnet import signing
-from pocnet.beacon import ENTROPY_INTERVAL_S, derive_beacon, entropy_data
+from pocnet.beacon import (
+    ENTROPY_INTERVAL_S,
+    beacon_payloads,
+    beacon_seed,
+    derive_beacon,
+    entropy_data,
+)
 from pocnet.keys import Keypair, Network
 from pocnet.regions import get_plan
 from pocnet.report_file import record_line
@@ -50,9 +56,20 @@ ENTROPY_VERSION = 1
 SIGN_BATCH = 2_000  # reports a signing process gets at once: IPC per batch, not per report
 
 
+_PERSON = b"pocnet-sim-wire"
+# Empty hashers of the sizes used, copied per call: a copy costs a third of a new keyed hasher,
+# and there are two hashes a report (constants, never updated themselves).
+_EMPTY = {size: hashlib.blake2b(digest_size=size, person=_PERSON) for size in (4, 32)}
+
+
 def _hash(*parts: object, size: int = 32) -> bytes:
-    text = ":".join(str(p) for p in parts).encode()
-    return hashlib.blake2b(text, digest_size=size, person=b"pocnet-sim-wire").digest()
+    text = ":".join(map(str, parts)).encode()
+    empty = _EMPTY.get(size)
+    if empty is None:
+        return hashlib.blake2b(text, digest_size=size, person=_PERSON).digest()
+    hasher = empty.copy()
+    hasher.update(text)
+    return hasher.digest()
 
 
 def hotspot_keypair(seed: int, node_id: str) -> Keypair:
@@ -235,12 +252,19 @@ class WireWriter:
         timed: list[tuple[int, str, reports_pb2.BeaconReport | reports_pb2.WitnessReport]] = []
         end_ns = sent.start_ns.astype(np.int64) + sent.airtime_ns.astype(np.int64)
         fix_lat, fix_lon = self._fixes.at(sent.tx, end_ns, self._seed, result.round_index)
+        # The round's entropies (their records in transmission order, as before) and its
+        # beacons' payloads in one vectorised ChaCha12 pass, not one pure-Python pass a beacon.
+        entropies = [self._entropy_for(int(start), lines) for start in sent.start_ns]
+        local = [_hash("local", self._seed, int(event), size=4) for event in sent.event]
+        seeds = [beacon_seed(remote, ts, entropy)
+                 for (remote, ts), entropy in zip(entropies, local, strict=True)]
+        payloads = beacon_payloads(seeds) if seeds else {}
         for k in range(n_tx):
             i, event = int(sent.tx[k]), int(sent.event[k])
             h, claim = a.hotspots[i], a.claims[i]
-            remote, ts = self._entropy_for(int(sent.start_ns[k]), lines)
-            beacon = derive_beacon(remote, ts, _hash("local", self._seed, event, size=4),
-                                   self._plans[h.region], h.gain_dbi_x10)
+            remote, ts = entropies[k]
+            beacon = derive_beacon(remote, ts, local[k], self._plans[h.region], h.gain_dbi_x10,
+                                   payloads=payloads)
             if beacon.tx_power_dbm is None:  # docs/protocol.md §4: no beacon; it only witnesses
                 beacon_ids.append(b"")
                 continue
@@ -263,26 +287,33 @@ class WireWriter:
         true_all = witnesses.reported_ns.astype(np.int64) - self._offsets[witnesses.witness]
         fix_lat, fix_lon = self._fixes.at(witnesses.witness, true_all, self._seed,
                                           result.round_index)
+        # Python numbers once per round (a numpy scalar a field was ~a third of this loop);
+        # tolist() gives each element's exact value, so no byte changes.
+        events, nodes = witnesses.beacon_event.tolist(), witnesses.witness.tolist()
+        reported, true_list = witnesses.reported_ns.tolist(), true_all.tolist()
+        rssi, snr = witnesses.rssi_dbm.tolist(), witnesses.snr_db.tolist()
+        lats, lons = fix_lat.tolist(), fix_lon.tolist()
+        keys = [k.public_key.to_bytes() for k in self.keys]
         for j in range(len(witnesses)):
-            beacon = beacons.get(int(witnesses.beacon_event[j]))
+            beacon = beacons.get(events[j])
             if beacon is None:
                 witness_ids.append(b"")
                 continue
-            w = int(witnesses.witness[j])
-            reported_ns = int(witnesses.reported_ns[j])
-            true_ns = int(true_all[j])
+            w = nodes[j]
+            reported_ns = reported[j]
+            true_ns = true_list[j]
             msg = reports_pb2.WitnessReport(
-                pub_key=self.keys[w].public_key.to_bytes(), data=beacon.data,
-                timestamp=max(reported_ns, 0), signal=round(float(witnesses.rssi_dbm[j]) * 10),
-                snr=int(float(witnesses.snr_db[j]) * 10), frequency=beacon.frequency,
+                pub_key=keys[w], data=beacon.data,
+                timestamp=max(reported_ns, 0), signal=round(rssi[j] * 10),
+                snr=int(snr[j] * 10), frequency=beacon.frequency,
                 datarate=beacon.datarate,
             )
-            fix = _fix(float(fix_lat[j]), float(fix_lon[j]), true_ns)
+            fix = _fix(lats[j], lons[j], true_ns)
             if fix is not None:
                 msg.gps_fix.CopyFrom(fix)
             witness_ids.append(_to_sign(msg, w, signer))
             witness_rx[j] = true_ns // 1_000_000 + _latency_ms(
-                self._seed, "w", w, int(witnesses.beacon_event[j]), reported_ns)
+                self._seed, "w", w, events[j], reported_ns)
             timed.append((int(witness_rx[j]), "witness", msg))
         for (_, _, msg), signature in zip(timed, signer.signatures(), strict=True):
             msg.signature = signature

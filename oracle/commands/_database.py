@@ -52,8 +52,9 @@ def settings_for(config: str | None, database: str | None = None, key: str | Non
 
 
 def open_database(config: str | None, database: str | None,
-                  create: bool = False) -> tuple[Any, Any]:
-    """(settings, repository); the caller closes the repository."""
+                  create: bool = False, bulk: bool = False) -> tuple[Any, Any]:
+    """(settings, repository); the caller closes the repository. `bulk`: see
+    `open_repository` (an import)."""
     from oracle.errors import OracleError
     from oracle.storage import open_repository
 
@@ -61,7 +62,7 @@ def open_database(config: str | None, database: str | None,
     if not create and (why := missing_database(settings.oracle.database)):
         raise UsageError(why)
     try:
-        return settings, open_repository(settings.oracle.database)
+        return settings, open_repository(settings.oracle.database, bulk=bulk)
     except OracleError as exc:
         raise UsageError(*str(exc).splitlines()) from None
 

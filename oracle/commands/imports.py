@@ -72,7 +72,8 @@ def _run(args: argparse.Namespace) -> int:
     except OSError as exc:
         raise UsageError(f"{args.file}: {exc.strerror}") from None
     try:  # the file first: a missing file must not create a database
-        settings, repo = open_database(args.config, args.database, create=args.create)
+        settings, repo = open_database(args.config, args.database, create=args.create,
+                                       bulk=True)
     except UsageError:
         if source is not sys.stdin.buffer:
             source.close()

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
-from oracle.detect import asymmetry, clusters, gps, shared, signal, timing
+from oracle.detect import asymmetry, clusters, gps, position, shared, signal, timing
 from oracle.detect.history import History
 from oracle.detect.model import DEFAULT_PARAMS, DetectParams, Finding
 
@@ -16,6 +16,8 @@ Detector = Callable[[History, DetectParams], list[Finding]]
 DETECTORS: dict[str, tuple[str, Detector]] = {
     "signal": ("links far stronger than the network's distance law (false location, relay)",
                signal.excess),
+    "position": ("partners that gather away from the asserted place (attenuated false location)",
+                 position.position),
     "constant": ("RSSI that does not vary (witness stuffing, attenuated rigs)", signal.constant),
     "asymmetry": ("hears others stronger than they hear it (RSSI inflation, hidden power)",
                   asymmetry.asymmetry),

@@ -83,6 +83,22 @@ class DetectParams:
     # hotspot with constant_links such links, each steady both ways, is on a wired rig.
     constant_link_std_db: float = 1.2
     constant_links: int = 2
+    # Position (position.py): a hotspot's partners gather around where it stands, whatever
+    # loss it adds. Judged with this many partners at least (a rural hotspot with a few
+    # neighbours gets no verdict); its place is fitted within position_reach distance scales of
+    # the asserted one (the network's median link distance over 1.678: ~6 km in the proving
+    # ground's city), once the partners' centre is off by a z² ≥ position_prefilter_z2 (χ², 2
+    # degrees of freedom: 5 % of honest hotspots go on to the fit). Flagged ≥ position_far_m
+    # from the asserted place with a likelihood ratio ≥ position_lr: χ² with 2 degrees of
+    # freedom for an honest hotspot, past 12 for 0.25 % of them; on the proving ground (city,
+    # 5 % and 20 % attenuators, after 1, 3 and 7 epochs) honest hotspots reached 10.7 (one,
+    # at the edge of the city's hotspots, 14.7 after epoch 4), judged attenuators 4–22
+    # (docs/benchmarks.md, issue 13).
+    position_min_partners: int = 8
+    position_reach: float = 4.0
+    position_far_m: float = 2_000.0
+    position_prefilter_z2: float = 6.0
+    position_lr: float = 12.0
     # Closed clusters (clusters.py): members' links stay inside the group at least this share,
     # while this many active outsiders stand within the group's reach and none is linked.
     closed_share: float = 0.9

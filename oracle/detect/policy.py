@@ -28,6 +28,7 @@ POLICY: dict[str, tuple[str, int]] = {
     # A wrong clock or a stale assertion is often a mistake: shorter, and fixed by the owner.
     "clock_offset": ("hotspot", 3),
     "gps_far": ("hotspot", 3),
+    "position_fit": ("hotspot", 3),  # as gps_far: re-asserting the true place ends it
     "gps_frozen": ("hotspot", 7),
     "gps_too_clean": ("hotspot", 7),
     "gps_ring": ("hotspot", 7),

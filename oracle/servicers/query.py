@@ -1,5 +1,6 @@
-"""QueryService: a hotspot's recent reports with verdicts, one report, the PoC of a beacon,
-and rewards per epoch (from an injectable source the rewards engine supplies).
+"""QueryService: a hotspot's recent reports with verdicts, one report, the PoC of a beacon
+(or only the verdicts of several PoCs), and rewards per epoch (from an injectable source the
+rewards engine supplies).
 
 Who may see what: anyone may call it, so every answer is the public view (`views`, public=True):
 verdicts, reasons, rewards and receive times at once, a beacon's payload only after its verdict
@@ -58,6 +59,11 @@ class QueryServicer:
     ) -> service_pb2.PocResponse:
         return await asyncio.to_thread(views.poc, self._repo, msg.beacon_id, True)
 
+    async def get_poc_verdicts(
+        self, msg: service_pb2.PocVerdictsRequest, _raw: bytes, _context: Any
+    ) -> service_pb2.PocVerdictsResponse:
+        return await asyncio.to_thread(views.poc_verdicts, self._repo, list(msg.beacon_ids))
+
     async def get_rewards(
         self, msg: service_pb2.RewardsRequest, _raw: bytes, _context: Any
     ) -> service_pb2.RewardsResponse:
@@ -77,6 +83,7 @@ class QueryServicer:
                 "ListReports": unary(service_pb2.ReportsRequest, self.list_reports),
                 "GetReport": unary(service_pb2.ReportRequest, self.get_report),
                 "GetPoc": unary(service_pb2.PocRequest, self.get_poc),
+                "GetPocVerdicts": unary(service_pb2.PocVerdictsRequest, self.get_poc_verdicts),
                 "GetRewards": unary(service_pb2.RewardsRequest, self.get_rewards),
             },
         )

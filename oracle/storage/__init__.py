@@ -9,8 +9,10 @@ from oracle.storage.repository import Repository
 POSTGRES_SCHEMES = ("postgresql://", "postgres://")
 
 
-def open_repository(url: str | Path, migrate: bool = True) -> Repository:
-    """`sqlite:///relative.db`, `sqlite:////absolute.db`, a bare path, or `postgresql://...`."""
+def open_repository(url: str | Path, migrate: bool = True, bulk: bool = False) -> Repository:
+    """`sqlite:///relative.db`, `sqlite:////absolute.db`, a bare path, or `postgresql://...`.
+    `bulk`: for an import of many reports (on SQLite, a page cache of BULK_CACHE_KIB; on
+    PostgreSQL the server's own buffers serve every client alike)."""
     text = str(url)
     repo: Repository
     if text.startswith(POSTGRES_SCHEMES):
@@ -18,9 +20,9 @@ def open_repository(url: str | Path, migrate: bool = True) -> Repository:
 
         repo = PostgresRepository(text)
     else:
-        from oracle.storage.sqlite import SqliteRepository
+        from oracle.storage.sqlite import BULK_CACHE_KIB, CACHE_KIB, SqliteRepository
 
-        repo = SqliteRepository(sqlite_path(text))
+        repo = SqliteRepository(sqlite_path(text), BULK_CACHE_KIB if bulk else CACHE_KIB)
     if migrate:
         repo.migrate()
     return repo

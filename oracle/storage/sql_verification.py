@@ -336,22 +336,28 @@ class VerificationQueries:
     # --- set-based reads for a batch of beacons (oracle/verifier/batch_context.py) ---------
     # Each answers, for many hotspots at once, what one of the per-report reads above answers
     # for one; a batch of 200 beacons needs a few statements instead of ~4 per report.
-    def pending_witness_times(self, datas: Sequence[bytes]) -> list[tuple[bytes, int]]:
-        """(hotspot key, receive time) of the pending witnesses of these beacon data: which
-        hotspots and times a batch's questions will be about."""
-        out: list[tuple[bytes, int]] = []
+    def pending_witnesses_of(self, datas: Sequence[bytes]) -> dict[bytes, list[StoredReport]]:
+        """`pending_witnesses` for a batch of beacons' data at once: per data, its pending
+        witnesses in receive order (then id). Every data asked is in the answer."""
+        out: dict[bytes, list[StoredReport]] = {data: [] for data in datas}
         for chunk in _chunks(datas):
             # By data alone, kind and status checked here: with them in the statement SQLite
             # chose the queue index (kind, status) over the data index and read every pending
             # witness of the backlog for each batch (half of `verify` over a week's reports).
             rows = self._read(
-                "SELECT hotspot_key, received_ms, kind, status FROM reports "
-                f"WHERE data IN ({marks(len(chunk))})",
-                chunk,
-            )
-            out.extend((bytes(r[0]), int(r[1])) for r in rows
-                       if r[2] == WITNESS and r[3] == STATUS_PENDING)
+                f"SELECT {REPORT_COLS} FROM reports WHERE data IN ({marks(len(chunk))})", chunk)
+            for r in rows:
+                if r[1] == WITNESS and r[7] == STATUS_PENDING:
+                    out[bytes(r[5])].append(report_row(r))
+        for witnesses in out.values():
+            witnesses.sort(key=lambda w: (w.received_ms, w.id))
         return out
+
+    def pending_witness_times(self, datas: Sequence[bytes]) -> list[tuple[bytes, int]]:
+        """(hotspot key, receive time) of the pending witnesses of these beacon data: which
+        hotspots and times a batch's questions will be about."""
+        return [(w.hotspot_key, w.received_ms)
+                for witnesses in self.pending_witnesses_of(datas).values() for w in witnesses]
 
     def registrations(self, keys: Iterable[bytes]) -> dict[bytes, Registration]:
         """The registrations of those of `keys` that are onboarded."""

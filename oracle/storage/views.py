@@ -14,16 +14,21 @@ operator's `report show` reads the database and sees everything.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from google.protobuf import json_format
 
-from oracle.errors import NotFound
+from oracle.errors import BadReport, NotFound
 from oracle.storage.repository import KINDS, Repository, StoredReport, StoredVerdict
 from pocnet.wire import service_pb2, verdict_pb2
 
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 500
+# Beacons a `poc_verdicts` call may name: at the city's density (~100 witnesses a beacon, and
+# a verdict ~150 bytes) 32 PoCs answer in ~0.5 MB, far from the server's 4 MiB answer limit
+# even for beacons heard five times as widely.
+MAX_POC_VERDICT_BEACONS = 32
 
 # kind -> fields of the stored report withheld from the public until its verdict is written
 SEALED_UNTIL_VERDICT: dict[str, tuple[str, ...]] = {
@@ -120,6 +125,17 @@ def poc(repo: Repository, beacon_id: bytes, public: bool = False) -> service_pb2
         beacon=_detail(repo, beacon, public, verdicts.get(beacon.id)),
         witnesses=witnesses,
     )
+
+
+def poc_verdicts(repo: Repository, beacon_ids: Sequence[bytes]) -> service_pb2.PocVerdictsResponse:
+    """The verdicts of up to MAX_POC_VERDICT_BEACONS PoCs (each beacon's and its witnesses',
+    as `poc` lists them) without their reports: a tool scoring a network needs each report's
+    verdict and reason, not its body sent back. Public as it stands: verdicts are never
+    sealed, and no report, so no payload, is read (docs/security.md)."""
+    if len(beacon_ids) > MAX_POC_VERDICT_BEACONS:
+        raise BadReport(f"{len(beacon_ids)} beacon ids, at most {MAX_POC_VERDICT_BEACONS} a call")
+    return service_pb2.PocVerdictsResponse(
+        verdicts=[verdict_message(v) for v in repo.verdicts_for_beacons(beacon_ids)])
 
 
 def to_json(message: Any) -> dict[str, Any]:

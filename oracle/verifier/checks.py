@@ -16,7 +16,7 @@ from oracle.verifier.context import VerifierContext
 from oracle.verifier.model import CAPABILITY_DATA_ONLY, BeaconView, WitnessView
 from oracle.verifier.params import VerifierParams
 from oracle.verifier.reasons import Reason
-from pocnet import geo, link
+from pocnet import link
 from pocnet.beacon import beacon_window
 
 
@@ -253,9 +253,8 @@ def check_witness_min_distance(
     """
     if w.site is None or w.beacon.site is None:
         return None
-    try:
-        steps = geo.grid_distance(geo.Cell(w.beacon.site.parent), geo.Cell(w.site.parent))
-    except geo.GeoError:
+    steps = w.grid_steps  # the pipeline's SiteCache.grid_steps
+    if steps is None:
         return Failure(Reason.below_min_distance, "no h3 grid distance between the cells")
     if steps < p.min_grid_steps:
         return Failure(Reason.below_min_distance, f"{steps} grid steps at res {p.min_distance_res}")

@@ -126,7 +126,9 @@ class WitnessView:
 
     `first_ms` is the receive time of the beacon's first witness (rule 4's early arrivals),
     `first_of_hotspot` whether this is the hotspot's earliest report for the beacon (rule 13),
-    `distance_m` the great-circle metres between the asserted cell centres (rules 10, 11).
+    `distance_m` the great-circle metres between the asserted cell centres (rules 10, 11),
+    `grid_steps` the H3 grid steps between their res-11 parents (rule 9; None where either is
+    unknown or h3 has no grid distance).
     """
 
     case: WitnessCase
@@ -137,6 +139,7 @@ class WitnessView:
     first_ms: int
     first_of_hotspot: bool
     distance_m: float | None
+    grid_steps: int | None
     fix: tuple[float, float] | None
     previous_fix: tuple[float, float, int] | None
     trust_distance_m: float | None

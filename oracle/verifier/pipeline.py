@@ -12,8 +12,8 @@ reciprocity and before reciprocity itself:
   earn its hotspot reciprocity or density credit.
 
 Per-report work that is not a comparison happens once, here: the beacon is regenerated once per
-PoC, and each asserted cell's res-11 parent and centre come from a `SiteCache` the caller may
-keep across PoCs.
+PoC, and each asserted cell's res-11 parent and centre, and each pair's distance and grid steps,
+come from a `SiteCache` the caller may keep across PoCs.
 """
 
 from __future__ import annotations
@@ -94,6 +94,7 @@ class SiteCache:
         self._max_entries = max_entries
         self._sites: dict[tuple[int, int], Site | None] = {}
         self._distances: dict[tuple[int, int], float] = {}
+        self._steps: dict[tuple[int, int], int | None] = {}
 
     def site(self, cell: int | None, parent_res: int) -> Site | None:
         """None for a missing or invalid cell, or one coarser than `parent_res`."""
@@ -125,6 +126,23 @@ class SiteCache:
             self._distances.clear()
         distance = self._distances[key] = geo.haversine_m(a.lat, a.lon, b.lat, b.lon)
         return distance
+
+    def grid_steps(self, a: Site, b: Site) -> int | None:
+        """H3 grid steps between two sites' res-11 parents (witness rule 9), None where h3 has
+        no answer; asked once per witness, for the same pairs window after window."""
+        key = (a.parent, b.parent)
+        try:
+            return self._steps[key]
+        except KeyError:
+            pass
+        if len(self._steps) >= self._max_entries:
+            self._steps.clear()
+        try:
+            steps: int | None = geo.grid_distance(geo.Cell(a.parent), geo.Cell(b.parent))
+        except geo.GeoError:
+            steps = None
+        self._steps[key] = steps
+        return steps
 
 
 def _plan(region: str | None) -> RegionPlan | None:
@@ -249,9 +267,10 @@ def prepare_witness(
 ) -> WitnessView:
     key = case.report.pub_key
     hotspot, site = _registration(key, ctx, params, sites)
-    distance_m = None
+    distance_m = grid_steps = None
     if site is not None and beacon.site is not None:
         distance_m = sites.distance_m(beacon.site, site)
+        grid_steps = sites.grid_steps(beacon.site, site)
     fix, previous_fix, trust_distance_m = _gps(case, key, site, ctx, params)
     return WitnessView(
         case=case,
@@ -262,6 +281,7 @@ def prepare_witness(
         first_ms=first_ms,
         first_of_hotspot=first_of_hotspot,
         distance_m=distance_m,
+        grid_steps=grid_steps,
         fix=fix,
         previous_fix=previous_fix,
         trust_distance_m=trust_distance_m,

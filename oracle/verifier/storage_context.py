@@ -16,7 +16,10 @@ fixes over the batch's span) and answers from memory, exactly as the per-report 
   adds them, so a later beacon of the batch sees its predecessors as if they were stored
   (verdicts and statuses are all that verification itself changes).
 
-What another worker stores while this batch runs is not seen until the next batch; with
+What another worker stores while this batch runs is not seen until the next batch, nor is a
+witness that ingest stores meanwhile (its beacon's entropy window had closed when the beacon
+was claimed, so it arrived too late to count, and is marked stale like one that arrives just
+after its beacon's verification); with
 several workers the order in which PoCs are verified was never fixed anyway. If this worker's
 lease on a beacon ran out meanwhile, its verdicts are not stored, but later PoCs of the batch
 counted them: the worker that took the beacon over computes the same verdicts from the same
@@ -129,7 +132,11 @@ class BatchContext(StorageContext):
         statement takes add one per 500)."""
         self._loaded = True
         repo, beacons = self._repo, self._beacons
-        witnesses = repo.pending_witness_times([b.data for b in beacons if b.data])
+        # The batch's pending witnesses, read here rather than per beacon: they also say
+        # which hotspots and times the batch's questions will be about.
+        self._pending = repo.pending_witnesses_of([b.data for b in beacons if b.data])
+        witnesses = [(w.hotspot_key, w.received_ms)
+                     for matched in self._pending.values() for w in matched]
         beacon_keys = {b.hotspot_key for b in beacons}
         witness_keys = {key for key, _ in witnesses}
         every = beacon_keys | witness_keys
@@ -206,7 +213,12 @@ class BatchContext(StorageContext):
         return super().beacon_in_window(key, window_start_s, exclude_id)
 
     def pending_witnesses(self, data: bytes) -> list[StoredReport]:
-        return [w for w in super().pending_witnesses(data) if w.id not in self._decided]
+        if not self._loaded:
+            self._load()
+        matched = self._pending.get(data)
+        if matched is None:  # not one of the batch's beacons
+            matched = super().pending_witnesses(data)
+        return [w for w in matched if w.id not in self._decided]
 
     def other_unverified_beacon(self, data: bytes, exclude_id: bytes) -> bool:
         decided = [b.id for b in self._beacons if b.data == data and b.id in self._decided]

@@ -2,21 +2,24 @@
 without a flood of 100 fresh keys sending witness reports at full rate; target: within 2x.
 
 The oracle runs as `pocnet-oracle serve` (SQLite, signature checks on, default limits: keys not
-onboarded share 20 reports/s and 8 KiB/s, their refusals held 0.5-1 s, at most 50 at once) in its
-own process; the flood runs in a second process (100 keys, unary calls, 128 in flight, its
-reports signed before it starts, as an attacker signs on its own machines) and the
-hotspot in this one: one witness report every 50 ms by unary call, each latency from call to
-acknowledgement. Afterwards the database holds the hotspot's reports plus at most the shared
-budget's worth of the flood's. The oracle's metrics endpoint says how many of the flood's
-refusals the tarpit held and how many it answered at once because it was full.
+onboarded share 20 reports/s and 8 KiB/s, their refusals held 0.5-1 s, at most 50 at once, 16
+calls at once per connection) in its own process; the flood runs in a second process (100
+keys, unary calls, 128 in flight, its reports signed before it starts, as an attacker signs
+on its own machines) and the hotspot in this one: one witness report every 50 ms by unary
+call, each latency from call to acknowledgement. Afterwards the database holds the hotspot's
+reports plus at most the shared budget's worth of the flood's. The oracle's metrics endpoint
+says how many of the flood's refusals the tarpit held and how many it answered at once
+because it was full.
 
 Two flooders: `batch` (128 calls, the next 128 when all are answered: a client that waits for
 its answers) and `pipeline` (128 callers, each sending again as soon as it is answered: more
-calls in flight than the tarpit holds). `--env NAME=VALUE` passes settings to the oracle, e.g.
+calls in flight than the tarpit holds). `--connections K` spreads the flooder's calls over K
+connections of its own (the oracle lets one connection carry 16 calls at once by default, and
+a client queues the rest). `--env NAME=VALUE` passes settings to the oracle, e.g.
 `POCNET_ORACLE_NOT_ONBOARDED_REFUSAL_DELAY_S=0` to answer refusals at once.
 
     .venv/bin/python tests/bench/bench_flood.py [--seconds 10] [--mode batch|pipeline]
-        [--in-flight 128] [--env NAME=VALUE ...] [--json]
+        [--in-flight 128] [--connections 1] [--env NAME=VALUE ...] [--json]
 """
 
 from __future__ import annotations
@@ -67,37 +70,56 @@ def signed_ahead(count: int) -> list[bytes]:
             for i in range(count)]
 
 
-def flood(port: int, seconds: float, in_flight: int, ready: Any,
+def own_connection(port: int, aio: bool = False) -> Any:
+    """A channel on a TCP connection of its own (grpc shares one per target by default)."""
+    options = [("grpc.use_local_subchannel_pool", 1)]
+    make = grpc.aio.insecure_channel if aio else grpc.insecure_channel
+    return make(f"127.0.0.1:{port}", options=options)
+
+
+def flood(port: int, seconds: float, in_flight: int, connections: int, ready: Any,
           out: multiprocessing.Queue) -> None:  # type: ignore[type-arg]
-    """Batches: `in_flight` calls at once, the next batch when all are answered."""
+    """Batches: `in_flight` calls at once, round-robin over the connections, the next batch
+    when all are answered."""
     reports = signed_ahead(in_flight * 64)  # about 12 batches in 10 s with the tarpit
     sent = acked = 0
-    with grpc.insecure_channel(f"127.0.0.1:{port}") as channel:
-        submit = channel.unary_unary(SUBMIT_WITNESS)
+    channels = [own_connection(port) for _ in range(connections)]
+    try:
+        submits = [c.unary_unary(SUBMIT_WITNESS) for c in channels]
+        for c in channels:
+            grpc.channel_ready_future(c).result(timeout=60)
         ready.set()
         deadline = time.monotonic() + seconds
         while time.monotonic() < deadline:
-            batch = [submit.future(reports[(sent + i) % len(reports)], timeout=30)
+            batch = [submits[i % connections].future(reports[(sent + i) % len(reports)],
+                                                      timeout=30)
                      for i in range(in_flight)]
             sent += len(batch)
             acked += sum(f.exception() is None for f in batch)
+    finally:
+        for c in channels:
+            c.close()
     out.put({"sent": sent, "acked": acked})
 
 
-def pipeline(port: int, seconds: float, in_flight: int, ready: Any,
+def pipeline(port: int, seconds: float, in_flight: int, connections: int, ready: Any,
              out: multiprocessing.Queue) -> None:  # type: ignore[type-arg]
     """A harder flooder: `in_flight` callers, each sending its next call as soon as its last
-    is answered, so that no call waits for a slow neighbour (grpc.aio, one connection)."""
+    is answered, so that no call waits for a slow neighbour (grpc.aio; caller i on
+    connection i mod `connections`)."""
     counts = {"sent": 0, "acked": 0}
     reports = signed_ahead(4096)
 
     async def run() -> None:
-        async with grpc.aio.insecure_channel(f"127.0.0.1:{port}") as channel:
-            submit = channel.unary_unary(SUBMIT_WITNESS)
+        channels = [own_connection(port, aio=True) for _ in range(connections)]
+        try:
+            submits = [c.unary_unary(SUBMIT_WITNESS) for c in channels]
+            await asyncio.gather(*(c.channel_ready() for c in channels))
             ready.set()
             deadline = time.monotonic() + seconds
 
             async def caller(i: int) -> None:
+                submit = submits[i % connections]
                 while time.monotonic() < deadline:
                     n = counts["sent"]
                     counts["sent"] += 1
@@ -108,6 +130,8 @@ def pipeline(port: int, seconds: float, in_flight: int, ready: Any,
                         pass
 
             await asyncio.gather(*(caller(i) for i in range(in_flight)))
+        finally:
+            await asyncio.gather(*(c.close() for c in channels))
 
     asyncio.run(run())
     out.put(counts)
@@ -167,9 +191,12 @@ def main() -> int:
                              "answered; pipeline: each of IN_FLIGHT callers sends its next "
                              "call as soon as its last is answered")
     parser.add_argument("--in-flight", type=int, default=IN_FLIGHT)
+    parser.add_argument("--connections", type=int, default=1,
+                        help="the flooder's calls spread over this many connections")
     parser.add_argument("--env", action="append", default=[], metavar="NAME=VALUE",
                         help="more settings for the oracle (POCNET_ORACLE_...)")
     args = parser.parse_args()
+    load_start = os.getloadavg()[0]  # a shared machine: the figures say how busy it was
     tmp = Path(tempfile.mkdtemp(prefix="bench-flood-"))
     metrics_port = free_port()
     proc, port = start_server(tmp, {**PER_KEY_LIFTED,
@@ -191,7 +218,7 @@ def main() -> int:
         ready = multiprocessing.Event()
         flooder = multiprocessing.Process(
             target=flood if args.mode == "batch" else pipeline,
-            args=(port, args.seconds + 1.0, args.in_flight, ready, out))
+            args=(port, args.seconds + 1.0, args.in_flight, args.connections, ready, out))
         flooder.start()
         if not ready.wait(120):
             raise RuntimeError("the flooder did not get ready")
@@ -212,6 +239,8 @@ def main() -> int:
             "SELECT count(*), coalesce(sum(length(raw)), 0) FROM reports WHERE hotspot_key <> ?",
             (keypair(77).public_key.to_bytes(),)).fetchone()
     result = {
+        "mode": args.mode, "in_flight": args.in_flight, "connections": args.connections,
+        "load_1min_start": load_start, "load_1min_end": os.getloadavg()[0],
         "quiet_p50_ms": p(quiet, 0.5), "quiet_p99_ms": p(quiet, 0.99),
         "flood_p50_ms": p(loud, 0.5), "flood_p99_ms": p(loud, 0.99),
         "quiet_p95_ms": p(quiet, 0.95), "flood_p95_ms": p(loud, 0.95),

@@ -43,6 +43,7 @@ from pathlib import Path
 
 import grpc
 
+from oracle.settings import Settings
 from pocnet import signing
 from pocnet.keys import Keypair, create_keyfile
 from pocnet.wire import MAX_BATCH_REPORTS, ingest_pb2, reports_pb2, service_pb2_grpc
@@ -165,16 +166,25 @@ async def run_stream(channel: grpc.aio.Channel, device: Keypair, session: Keypai
 
 
 async def load(port: int, plans: list, rate_per_s: float | None, seconds: float) -> dict:  # type: ignore[type-arg]
+    """The streams, as many on each connection as the oracle lets one connection carry
+    (`connections.max_streams_per_connection`; past it a client's streams wait their turn)."""
     latencies: list[float] = []
-    async with grpc.aio.insecure_channel(f"127.0.0.1:{port}") as channel:
-        await channel.channel_ready()
+    per_connection = Settings().connections.max_streams_per_connection or len(plans)
+    channels = [grpc.aio.insecure_channel(f"127.0.0.1:{port}",
+                                          options=[("grpc.use_local_subchannel_pool", 1)])
+                for _ in range(0, len(plans), per_connection)]
+    try:
+        await asyncio.gather(*(c.channel_ready() for c in channels))
         start = time.perf_counter()
         per_stream = None if rate_per_s is None else rate_per_s / len(plans)
         counts = await asyncio.gather(*(
-            run_stream(channel, d, s, r, per_stream, start + seconds, latencies)
-            for d, s, r in plans
+            run_stream(channels[i // per_connection], d, s, r, per_stream, start + seconds,
+                       latencies)
+            for i, (d, s, r) in enumerate(plans)
         ))
         elapsed = time.perf_counter() - start
+    finally:
+        await asyncio.gather(*(c.close() for c in channels))
     latencies.sort()
     p = lambda q: latencies[min(len(latencies) - 1, int(q * len(latencies)))] * 1000  # noqa: E731
     return {"acked": sum(counts), "elapsed_s": elapsed, "rate_per_s": sum(counts) / elapsed,

@@ -86,7 +86,8 @@ def test_two_epochs_through_the_real_oracle(tmp_path: Path, capsys) -> None:  # 
     assert rows["clock_offset"]["caught"] == 0.0
     assert rows["honest"]["relative_reward"] == 1.0
     total_share = sum(row["emission_share"] for row in rows.values())
-    assert 0 < total_share <= 0.8
+    # The PoC pools are 80 % of the emission; each row's share is rounded to 4 decimals.
+    assert 0 < total_share <= 0.8 + 0.00005 * len(rows)
     assert result["cheaters_emission_share"] < total_share
     # The payout landed on the embedded VM exactly as the manifests say, both runs.
     assert result["payout_matches_manifest"] is True

@@ -167,7 +167,18 @@ def ring_gps(world: World) -> set[str]:
     return {"h66"}
 
 
+def attenuator(world: World) -> set[str]:
+    """A false location 3 km east, GPS spoofed to match, behind a 10 dB attenuator: its town
+    neighbours hear it no stronger than the law allows for 3 km (sim_radio's attenuator)."""
+    node = world.nodes["h33"]
+    node.asserted = offset(*node.true, 0, 3_000)
+    node.gps = "spoofed"
+    node.extra_loss_db = 10.0
+    return {"h33"}
+
+
 CHEATS: dict[str, tuple[Callable[[World], set[str]], set[str]]] = {
+    "attenuator": (attenuator, {"position_fit"}),
     "false_location": (false_location, {"signal_excess"}),
     "rssi_inflation": (rssi_inflation, {"signal_asymmetry"}),
     "shared_antenna": (shared_antenna, {"shared_reception"}),
@@ -265,6 +276,14 @@ def test_a_ring_reporting_replayed_copies_of_outsiders_is_still_closed() -> None
     flagged = _flagged(world, detect(world.history()))
     assert set(flagged) == ring | {"h46"}, flagged
     assert all("closed_cluster" in flagged[name] for name in ring), flagged
+
+
+def test_an_attenuated_hotspot_where_it_says_it_is_is_not_flagged() -> None:
+    """The attenuator's hotspot and loss, asserted where it stands: a hotspot behind a long
+    cable (10 dB), heard less and hearing less, honest."""
+    world = honest_world()
+    world.nodes["h33"].extra_loss_db = 10.0
+    assert _flagged(world, detect(world.history())) == {}
 
 
 def test_two_remote_hotspots_hearing_one_beaconer_at_one_instant_are_not_one_antenna() -> None:

@@ -106,12 +106,18 @@ def _stored_by_others(settings, ours: bytes) -> tuple[int, int]:  # type: ignore
     return int(count), int(size)
 
 
+def _own_connection(address: str) -> grpc.Channel:
+    """A channel on a connection of its own (grpcio shares one per target by default)."""
+    return grpc.insecure_channel(address, options=[("grpc.use_local_subchannel_pool", 1)])
+
+
 class HeldSleeps:
     """The tarpit's sleep on the server's loop: each waits until the test releases it, and
     tells the test thread it has begun."""
 
     def __init__(self) -> None:
         self.delays: list[float] = []
+        self.most_held = 0  # refusals held at once, at most
         self.begun = threading.Semaphore(0)
         self._waiting: list[asyncio.Future[None]] = []
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -120,6 +126,7 @@ class HeldSleeps:
         self._loop = asyncio.get_running_loop()
         future = self._loop.create_future()
         self._waiting.append(future)
+        self.most_held = max(self.most_held, sum(not f.done() for f in self._waiting))
         self.delays.append(delay_s)
         self.begun.release()
         await future
@@ -141,6 +148,8 @@ def tarpit_server(oracle_settings):  # type: ignore[no-untyped-def]
     once; an onboarded hotspot with a per-key budget of 2 reports."""
     settings, operator = oracle_settings
     settings = settings.with_(
+        "connections", max_streams_per_connection=2,  # at most what the tarpit holds
+    ).with_(
         "not_onboarded", reports_per_s=0.001, reports_burst=1.0, refusal_delay_s=2.5,
         refusal_delay_spread=0, max_held_refusals=2,
     ).with_("rate_limit", per_key_rate_per_s=0.001, per_key_burst=2.0)
@@ -178,8 +187,10 @@ def test_beyond_max_held_refusals_are_answered_at_once(tarpit_server) -> None:  
     held = [submit.future(witness_report(stranger, timestamp_ns=2 + i), timeout=30)
             for i in range(2)]
     sleeps.wait_begun(2)  # max_held_refusals = 2, both held
-    third = submit.future(witness_report(stranger, timestamp_ns=9), timeout=30)
-    error = third.exception()  # answered while the two are still held
+    with _own_connection(running.address) as second:  # the first holds its 2 calls
+        third = service_pb2_grpc.IngestServiceStub(second).SubmitWitness.future(
+            witness_report(stranger, timestamp_ns=9), timeout=30)
+        error = third.exception()  # answered while the two are still held
     assert error is not None and error.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
     assert not any(f.done() for f in held) and running.oracle.tarpit.held == 2
     assert len(sleeps.delays) == 2
@@ -230,33 +241,127 @@ def test_an_onboarded_keys_own_rate_limit_is_not_held(tarpit_server) -> None:  #
     assert "per key" in info.value.details() and sleeps.delays == []
 
 
-def test_one_connection_may_have_at_most_max_streams_per_connection_calls(oracle_settings) -> None:  # type: ignore[no-untyped-def]
-    """The tarpit bounds refusals only for calls it can hold: the oracle tells each client
-    (HTTP/2 SETTINGS_MAX_CONCURRENT_STREAMS) to keep at most `max_streams_per_connection`
-    calls open on one connection, so a connection's refusals all fit under the held cap."""
+def _advertised_max_streams(port: int) -> int:
+    """SETTINGS_MAX_CONCURRENT_STREAMS as the oracle sends it to a new client (a bare HTTP/2
+    client: grpc does not show its peer's settings)."""
     import socket
 
     import h2.config
     import h2.connection
     import h2.events
 
+    with socket.create_connection(("127.0.0.1", port), timeout=30) as sock:
+        conn = h2.connection.H2Connection(h2.config.H2Configuration(client_side=True))
+        conn.initiate_connection()
+        sock.sendall(conn.data_to_send())
+        while True:
+            data = sock.recv(65_536)
+            assert data, "the oracle closed the connection before its settings"
+            if any(isinstance(e, h2.events.RemoteSettingsChanged)
+                   for e in conn.receive_data(data)):
+                return int(conn.remote_settings.max_concurrent_streams)
+
+
+def test_one_connection_may_have_at_most_max_streams_per_connection_calls(oracle_settings) -> None:  # type: ignore[no-untyped-def]
+    """The tarpit bounds refusals only for calls it can hold: the oracle tells each client
+    (HTTP/2 SETTINGS_MAX_CONCURRENT_STREAMS) to keep at most `max_streams_per_connection`
+    calls open on one connection, so a connection's refusals all fit under the held cap."""
     settings, operator = oracle_settings
     running = RunningServer(settings.with_("connections", max_streams_per_connection=7),
                             operator)
     try:
-        with socket.create_connection(("127.0.0.1", running.port), timeout=30) as sock:
-            conn = h2.connection.H2Connection(h2.config.H2Configuration(client_side=True))
-            conn.initiate_connection()
-            sock.sendall(conn.data_to_send())
-            settings_seen = False
-            while not settings_seen:
-                data = sock.recv(65_536)
-                assert data, "the oracle closed the connection before its settings"
-                settings_seen = any(isinstance(e, h2.events.RemoteSettingsChanged)
-                                    for e in conn.receive_data(data))
-            assert conn.remote_settings.max_concurrent_streams == 7
+        assert _advertised_max_streams(running.port) == 7
     finally:
         running.close()
+
+
+def test_by_default_a_connection_may_have_16_calls_all_of_which_the_tarpit_holds(  # type: ignore[no-untyped-def]
+        oracle_settings) -> None:
+    """On by default (docs/security.md "Limits an operator can tune": 16), and within the
+    refusals the default tarpit holds (50), so that a flooder on one connection has every
+    refusal held whatever it keeps in flight."""
+    from oracle.settings import Settings, held_refusals
+
+    settings, operator = oracle_settings
+    running = RunningServer(settings, operator)
+    try:
+        assert _advertised_max_streams(running.port) == 16
+    finally:
+        running.close()
+    assert Settings().connections.max_streams_per_connection == 16 <= held_refusals(Settings())
+
+
+async def _grpclib_calls(port: int, first, reports: list) -> list[str]:  # type: ignore[no-untyped-def, type-arg]
+    """`first` alone, then `reports` at once, on one grpclib channel (the hotspot's client
+    library); how each of `reports` ended, as its status name. The first call waits for the
+    oracle's SETTINGS: grpclib opens streams on a new connection before they arrive, and gRPC
+    resets what exceeds the limit then (ENHANCE_YOUR_CALM; docs/security.md)."""
+    from grpclib.client import Channel
+    from grpclib.exceptions import GRPCError
+
+    from pocnet.wire import service_grpc
+
+    channel = Channel("127.0.0.1", port)
+    submit = service_grpc.IngestServiceStub(channel).SubmitWitness
+
+    async def one(report) -> str:  # type: ignore[no-untyped-def]
+        try:
+            await submit(report, timeout=60)
+            return "OK"
+        except GRPCError as exc:
+            return exc.status.name
+        except Exception as exc:  # a reset stream: what the test must not see
+            return type(exc).__name__
+
+    try:
+        assert await one(first) == "OK"  # the budget's one report
+        return list(await asyncio.gather(*(one(r) for r in reports)))
+    finally:
+        channel.close()
+
+
+@pytest.mark.parametrize("client", ["grpcio", "grpclib"])
+def test_a_client_past_max_streams_per_connection_queues_and_every_call_ends_normally(  # type: ignore[no-untyped-def]
+        oracle_settings, client: str) -> None:
+    """A client with more calls than a connection may hold keeps the rest until one ends, and
+    the oracle refuses none of them at the HTTP/2 level. With gRPC's default count (a stream
+    counts until its call is freed, after the client saw it end) calls sent as others ended
+    were reset: UNAVAILABLE for grpcio, StreamTerminatedError for grpclib (oracle/server.py).
+    Here the tarpit holds each call until the test lets it go, so the calls on the connection
+    are at their limit (4) the whole time: 24 calls go through in 6 rounds of 4, and every
+    one ends with the tarpit's own refusal."""
+    settings, operator = oracle_settings
+    settings = settings.with_("connections", max_streams_per_connection=4).with_(
+        "not_onboarded", reports_per_s=0.001, reports_burst=1.0, refusal_delay_s=2.5,
+        refusal_delay_spread=0, max_held_refusals=4)
+    sleeps = HeldSleeps()
+    running = RunningServer(settings, operator, sleep=sleeps)
+    stranger = keypair(10_007)
+    reports = [witness_report(stranger, timestamp_ns=2 + i) for i in range(24)]
+    outcome: list[str] = []
+    try:
+        with grpc.insecure_channel(running.address) as channel:
+            first = witness_report(stranger, timestamp_ns=1)  # the budget's one report
+            if client == "grpcio":
+                submit = service_pb2_grpc.IngestServiceStub(channel).SubmitWitness
+                submit(first, timeout=30)
+                futures = [submit.future(r, timeout=60) for r in reports]
+            else:
+                calls = threading.Thread(target=lambda: outcome.extend(asyncio.run(
+                    _grpclib_calls(running.port, first, reports))))
+                calls.start()
+            for _ in range(6):  # each round: the connection's 4 calls held, then answered
+                sleeps.wait_begun(4)
+                sleeps.release()
+            if client == "grpcio":
+                outcome = [f.exception().code().name for f in futures]
+            else:
+                calls.join(60)
+    finally:
+        sleeps.release()
+        running.close()
+    assert outcome == ["RESOURCE_EXHAUSTED"] * 24
+    assert sleeps.most_held == 4 and len(sleeps.delays) == 24
 
 
 def test_held_delays_have_the_configured_random_part(oracle_settings) -> None:  # type: ignore[no-untyped-def]
@@ -264,9 +369,9 @@ def test_held_delays_have_the_configured_random_part(oracle_settings) -> None:  
     held refusal waits a delay of its own within [1.25, 2.5] s, so refusals held together are
     not answered together. (The draw itself: test_oracle_ratelimit.py, seeded.)"""
     settings, operator = oracle_settings
-    settings = settings.with_("not_onboarded", reports_per_s=0.001, reports_burst=1.0,
-                              refusal_delay_s=2.5, refusal_delay_spread=0.5,
-                              max_held_refusals=8)
+    settings = settings.with_("connections", max_streams_per_connection=8).with_(
+        "not_onboarded", reports_per_s=0.001, reports_burst=1.0, refusal_delay_s=2.5,
+        refusal_delay_spread=0.5, max_held_refusals=8)
     sleeps = HeldSleeps()
     running = RunningServer(settings, operator, sleep=sleeps)
     stranger = keypair(10_005)
@@ -325,7 +430,7 @@ def test_held_refusals_and_those_answered_at_once_are_exported(oracle_settings, 
                 for s in f.samples}
 
     settings, operator = oracle_settings
-    settings = settings.with_(
+    settings = settings.with_("connections", max_streams_per_connection=2).with_(
         "not_onboarded", reports_per_s=0.001, reports_burst=1.0, refusal_delay_s=2.5,
         max_held_refusals=2).with_("payout", ledger=str(tmp_path / "ledger.db"))
     sleeps = HeldSleeps()
@@ -339,8 +444,9 @@ def test_held_refusals_and_those_answered_at_once_are_exported(oracle_settings, 
             held = [submit.future(witness_report(stranger, timestamp_ns=2 + i), timeout=30)
                     for i in range(2)]
             sleeps.wait_begun(2)
-            assert submit.future(witness_report(stranger, timestamp_ns=9),
-                                 timeout=30).exception() is not None  # the third: at once
+            with _own_connection(running.address) as second:  # the third: at once
+                assert service_pb2_grpc.IngestServiceStub(second).SubmitWitness.future(
+                    witness_report(stranger, timestamp_ns=9), timeout=30).exception()
             m = scrape(running.metrics_port)
             assert m["pocnet_oracle_refusals_held"] == 2
             assert m["pocnet_oracle_refusals_answered_at_once_total"] == 1

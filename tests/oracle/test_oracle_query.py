@@ -172,3 +172,48 @@ def test_a_verified_poc_is_its_reports_and_verdicts_read_at_once(  # type: ignor
     counting = _CountingRepo(server.oracle.repo)
     assert views.poc(counting, beacon_ack.id, public=True) == poc  # type: ignore[arg-type]
     assert counting.single_reads == 1  # the beacon itself
+
+
+def test_poc_verdicts_are_getpocs_verdicts_without_a_report(  # type: ignore[no-untyped-def]
+        server, channel: grpc.Channel) -> None:
+    """GetPocVerdicts of several beacons answers, PoC after PoC in the order asked, exactly the
+    verdicts GetPoc shows for each, and nothing of any report (no payload, no signature): a
+    beacon not verified yet, or not stored, has none."""
+    ingest = service_pb2_grpc.IngestServiceStub(channel)
+    query = service_pb2_grpc.QueryServiceStub(channel)
+    entropy = server.oracle.entropy.current()
+    beacons, acks = [], []
+    for seed, witnesses in ((81, 3), (82, 2)):
+        beacon = beacon_report(keypair(seed), entropy.data, entropy.timestamp)
+        beacons.append(beacon)
+        acks.append(ingest.SubmitBeacon(beacon, timeout=5))
+        for i in range(witnesses):
+            ingest.SubmitWitness(witness_report(keypair(90 + 10 * seed + i), data=beacon.data),
+                                 timeout=5)
+    server.oracle.runner.run_once(now_ms=acks[-1].received_ms + 10 * 60_000)
+    pending_beacon = beacon_report(keypair(83), entropy.data, entropy.timestamp)
+    pending = ingest.SubmitBeacon(pending_beacon, timeout=5)
+
+    asked = [acks[1].id, b"\x07" * 32, pending.id, acks[0].id]
+    reply = query.GetPocVerdicts(service_pb2.PocVerdictsRequest(beacon_ids=asked), timeout=5)
+
+    expected = []
+    for beacon_id in (acks[1].id, acks[0].id):
+        poc = query.GetPoc(service_pb2.PocRequest(beacon_id=beacon_id), timeout=5)
+        expected += [d.summary.verdict for d in (poc.beacon, *poc.witnesses)]
+    assert len(expected) == 2 + 3 + 2
+    assert list(reply.verdicts) == expected
+    raw = reply.SerializeToString()
+    for beacon in (*beacons, pending_beacon):
+        assert beacon.data not in raw and beacon.signature not in raw
+
+
+def test_poc_verdicts_take_at_most_32_beacons_a_call(server, channel: grpc.Channel) -> None:  # type: ignore[no-untyped-def]
+    query = service_pb2_grpc.QueryServiceStub(channel)
+    ids = [bytes([i]) * 32 for i in range(33)]
+    reply = query.GetPocVerdicts(service_pb2.PocVerdictsRequest(beacon_ids=ids[:32]), timeout=5)
+    assert list(reply.verdicts) == []
+    with pytest.raises(grpc.RpcError) as too_many:
+        query.GetPocVerdicts(service_pb2.PocVerdictsRequest(beacon_ids=ids), timeout=5)
+    assert too_many.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert "33 beacon ids, at most 32" in (too_many.value.details() or "")

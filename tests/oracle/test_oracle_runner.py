@@ -4,6 +4,7 @@ stale after 45 min, re-run of a time range."""
 
 from __future__ import annotations
 
+import sqlite3
 import threading
 from decimal import Decimal
 
@@ -367,6 +368,42 @@ def test_a_process_that_only_verifies_keeps_its_wal_small(
     assert stats.beacons == 24 and len(sizes) == 12
     # Every batch writes about as many pages; a WAL that starts over stays at about one's.
     assert sizes[-1] <= 2 * sizes[0], sizes
+
+
+def test_verify_starts_its_wal_over_after_every_batch_by_itself(
+        repo: Repository, world, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+    """The verifier checkpoints right after each batch's commit, so the next claim starts the
+    WAL over even when no round of the background checkpointer falls between two batches (a
+    verifier that commits back to back left a 1.26 GB WAL over a week of 2,000 hotspots,
+    docs/benchmarks.md). The background rounds are pushed out of the test's reach: the WAL
+    stays at one batch's frames only by the runner's own checkpoints."""
+    if repo.dialect != "sqlite":
+        pytest.skip("SQLite's write-ahead log")
+    from oracle.storage import sqlite as sqlite_storage
+
+    clock, ingestor, issuer = world
+    last = None
+    for i in range(24):
+        last, _ = _poc(repo, ingestor, clock, issuer, (A, B)[i % 2], (B, A)[i % 2],
+                       T0_S + WINDOW_S * i)
+    path = repo.path  # type: ignore[attr-defined]
+    repo.close()
+    monkeypatch.setattr(sqlite_storage, "CHECKPOINT_INTERVAL_S", 3600.0)
+    verifier = sqlite_storage.SqliteRepository(path)
+    wal = path.with_name(path.name + "-wal")
+    with sqlite3.connect(path) as conn:  # what ingest left in the WAL is not the verifier's
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    sizes: list[int] = []
+    try:
+        stats = VerificationRunner(verifier, VerifierParams(), clock, worker="v", batch=2
+                                   ).run_once(now_ms=last.ready_ms,
+                                              progress=lambda _: sizes.append(wal.stat().st_size))
+    finally:
+        verifier.close()
+    assert stats.beacons == 24 and len(sizes) == 12
+    # A batch here writes ~10 pages: twelve batches in a WAL that never restarts are ~12 times
+    # one batch's frames; restarted after each, the file stays at its first batches' size.
+    assert 0 < sizes[-1] <= 2 * sizes[1], sizes
 
 
 def test_claims_follow_ready_then_receive_time_across_lapsed_leases(

@@ -23,7 +23,8 @@ def test_file_then_environment(tmp_path: Path) -> None:
     path = tmp_path / "oracle.toml"
     path.write_text('[oracle]\nlisten = "0.0.0.0:9000"\n[server]\nmax_concurrent_rpcs = 50\n')
     s = load(path, env={"POCNET_ORACLE_SERVER_MAX_CONCURRENT_RPCS": "70",
-                        "POCNET_ORACLE_RATE_LIMIT_PER_KEY_BURST": "9.5"})
+                        "POCNET_ORACLE_RATE_LIMIT_PER_KEY_BURST": "9.5",
+                        "POCNET_ORACLE_CONNECTIONS_MAX_STREAMS_PER_CONNECTION": "3"})
     assert s.oracle.listen == "0.0.0.0:9000"
     assert s.server.max_concurrent_rpcs == 70 and s.rate_limit.per_key_burst == 9.5
 
@@ -177,8 +178,36 @@ def test_held_refusals_take_at_most_half_the_unary_slots(rpcs: int, held: int,
     from oracle.settings import held_refusals
 
     s = load(env={"POCNET_ORACLE_SERVER_MAX_CONCURRENT_RPCS": str(rpcs),
-                  "POCNET_ORACLE_NOT_ONBOARDED_MAX_HELD_REFUSALS": str(held)})
+                  "POCNET_ORACLE_NOT_ONBOARDED_MAX_HELD_REFUSALS": str(held),
+                  "POCNET_ORACLE_CONNECTIONS_MAX_STREAMS_PER_CONNECTION": str(expected)})
     assert held_refusals(s) == expected
+
+
+@pytest.mark.parametrize(("rpcs", "held", "streams", "holds"), [
+    (1000, 50, 50, None),  # one connection's calls: as many as the tarpit holds
+    (1000, 50, 51, 50),    # one more: refused, naming what the tarpit holds
+    (1000, 16, 16, None),
+    (1000, 16, 17, 16),
+    (70, 50, 3, None),     # the tarpit holds 3 (half of the 7 unary slots)
+    (70, 50, 4, 3),
+    (1000, 0, 51, None),   # no tarpit: nothing to fit under
+    (1000, 50, 0, None),   # no limit, as the operator chose
+])
+def test_one_connection_holds_at_most_the_refusals_the_tarpit_holds(
+        rpcs: int, held: int, streams: int, holds: int | None) -> None:
+    """A flooder on one connection has all its refusals held (none answered at once, none
+    sent again at once) only if the connection may not carry more calls than the tarpit
+    holds: `max_streams_per_connection` <= `held_refusals`."""
+    env = {"POCNET_ORACLE_SERVER_MAX_CONCURRENT_RPCS": str(rpcs),
+           "POCNET_ORACLE_NOT_ONBOARDED_MAX_HELD_REFUSALS": str(held),
+           "POCNET_ORACLE_CONNECTIONS_MAX_STREAMS_PER_CONNECTION": str(streams)}
+    if holds is None:
+        assert load(env=env).connections.max_streams_per_connection == streams
+    else:
+        with pytest.raises(SettingsError, match=rf"^connections\.max_streams_per_connection: "
+                                                rf"must be <= the refusals the tarpit holds "
+                                                rf"\({holds}: .* got {streams}$"):
+            load(env=env)
 
 
 @pytest.mark.parametrize(("section", "name"), [("not_onboarded", "max_held_refusals"),

@@ -106,6 +106,21 @@ def test_entropy_round_trip(repo: Repository) -> None:
     assert repo.entropy(b"3" * 32) is None
 
 
+def test_entropy_records_stored_together(repo: Repository) -> None:
+    """One call for many (an import's entropy): each stored, one already there kept as it was,
+    a value twice in the call stored once."""
+    kept = EntropyRecord(b"1" * 32, 100, 1, KEY_A, b"first")
+    repo.insert_entropy(kept)
+    records = [EntropyRecord(bytes([65 + i]) * 32, 100 + 60 * i, 1, KEY_A, b"raw%d" % i)
+               for i in range(1, 5)]
+    repo.insert_entropies([EntropyRecord(b"1" * 32, 100, 1, KEY_A, b"again"), *records,
+                           records[0]])
+    repo.insert_entropies([])
+    assert repo.entropy(b"1" * 32) == kept
+    assert [repo.entropy(r.data) for r in records] == records
+    assert repo.latest_entropy() == records[-1]
+
+
 MAKER_KEY = b"\x01" + b"m" * 32
 
 
@@ -251,6 +266,25 @@ def test_stale_covers_expired_claims_but_not_live_ones(repo: Repository) -> None
     assert repo.store_verdicts("crashed", dead.id, [verdict(dead)]) is False
     assert repo.report(live.id).status == "claimed"  # type: ignore[union-attr]
     assert repo.store_verdicts("busy", live.id, [verdict(live)]) is True
+
+
+def test_the_verdicts_of_several_pocs_at_once(repo: Repository) -> None:
+    """`verdicts_for_beacons` is `verdicts_for_beacon` of each beacon in the order asked
+    (a beacon not verified or not stored has none), a beacon named twice once."""
+    b1, b2 = beacon(1, received_ms=1_000), beacon(2, received_ms=1_100, data=b"y" * 51)
+    w1, w2 = witness(3, received_ms=1_600), witness(4, received_ms=1_400)
+    w3, pending = witness(5, data=b"y" * 51), beacon(6, received_ms=1_200, data=b"q" * 51)
+    repo.insert_reports([b1, b2, w1, w2, w3])
+    repo.claim_beacons("w", 10_000, 60_000, 10)
+    repo.store_verdicts("w", b1.id, [verdict(b1, witnesses=2), verdict(w1, beacon_id=b1.id),
+                                     verdict(w2, beacon_id=b1.id, valid=False)])
+    repo.store_verdicts("w", b2.id, [verdict(b2, witnesses=1), verdict(w3, beacon_id=b2.id)])
+    repo.insert_reports([pending])
+    asked = [b2.id, pending.id, b"\x09" * 32, b1.id, b2.id]
+    got = repo.verdicts_for_beacons(asked)
+    assert got == repo.verdicts_for_beacon(b2.id) + repo.verdicts_for_beacon(b1.id)
+    assert [v.report_id for v in got] == [b2.id, w3.id, b1.id, w2.id, w1.id]
+    assert repo.verdicts_for_beacons([]) == []
 
 
 def test_reset_verification_reopens_a_range(repo: Repository) -> None:

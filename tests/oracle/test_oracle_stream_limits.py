@@ -177,6 +177,7 @@ def test_idle_session_is_ended_by_the_running_sweeper(oracle_settings) -> None: 
 
 def test_unary_calls_are_served_during_a_stream_flood(oracle_settings) -> None:  # type: ignore[no-untyped-def]
     settings, operator = oracle_settings
+    settings = settings.with_("connections", max_streams_per_connection=0)  # 12 on one
     settings = settings.with_("server", max_concurrent_rpcs=10, session_init_timeout_s=5.0)
     settings = settings.with_("streams", unary_reserve_share=0.3, per_peer_pending=100)
     running = RunningServer(settings, operator)

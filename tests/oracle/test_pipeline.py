@@ -305,3 +305,23 @@ def test_site_cache_distance_is_haversine_between_centres_and_bounded() -> None:
     sites.distance_m(a, c)
     sites.distance_m(b, c)  # full: starts over, still answers
     assert math.isclose(sites.distance_m(a, b), expected, rel_tol=1e-12)
+
+
+def test_site_cache_grid_steps_are_h3s_and_none_without_an_answer() -> None:
+    """Rule 9's grid steps, asked once per pair: a ring built outward from the origin's
+    parent (verifier_builders.cell_at_grid_steps) is that many steps away, also when the cache
+    has started over; Amsterdam to New York has no h3 grid distance."""
+    from verifier_builders import cell_at_grid_steps, origin_cell
+
+    from pocnet import geo
+
+    sites = SiteCache(max_entries=2)
+    origin = sites.site(origin_cell(), 11)
+    seven, eight = (sites.site(cell_at_grid_steps(n), 11) for n in (7, 8))
+    assert origin is not None and seven is not None and eight is not None
+    assert sites.grid_steps(origin, seven) == 7
+    assert sites.grid_steps(origin, eight) == 8
+    assert sites.grid_steps(seven, seven) == 0  # full: starts over, still answers
+    assert sites.grid_steps(origin, seven) == 7
+    far = sites.site(geo.latlng_to_cell(40.7, -74.0, 12), 11)
+    assert far is not None and sites.grid_steps(origin, far) is None

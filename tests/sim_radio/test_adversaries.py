@@ -121,6 +121,36 @@ def test_false_location_with_honest_or_spoofed_gps() -> None:
         assert all(a.claims[i].asserted_lat == town[i].lat for i in honest)
 
 
+def test_attenuator_hides_a_false_location_behind_its_loss() -> None:
+    """The attenuator asserts a place offset_km off with its GPS spoofed to match, and loses
+    db both ways; at offset_km 0 it is where it says, a hotspot behind a long cable (the class
+    before it asserted false places). Its bearings come from a stream of their own: every
+    other class keeps the draws of the same seed either way."""
+    town = _town()
+    others = [_spec("false_location", 0.05), _spec("shared_antenna", 0.1, group=3),
+              _spec("beacon_relay", 0.05)]
+    runs = {}
+    for offset_km in (3.0, 0.0):
+        a = runs[offset_km] = A.assign(
+            town, [_spec("attenuator", 0.1, db=20, offset_km=offset_km), *others], seed=2)
+        members = [i for i, d in a.dishonest.items() if d[0].behaviour == "attenuator"]
+        assert len(members) == 6
+        for i in members:
+            c, h = a.claims[i], a.hotspots[i]
+            assert h.cable_loss_db == pytest.approx(town[i].cable_loss_db + 20)
+            assert (h.lat, h.lon) == (town[i].lat, town[i].lon)  # the radio stays put
+            assert A._haversine_m(h.lat, h.lon, c.asserted_lat, c.asserted_lon) == (
+                pytest.approx(offset_km * 1000, abs=1e-6))
+            assert (c.gps_lat, c.gps_lon) == (c.asserted_lat, c.asserted_lon)
+    moved, stayed = runs[3.0], runs[0.0]
+    others_of = [i for i, d in stayed.dishonest.items() if d[0].behaviour != "attenuator"]
+    assert others_of
+    for i in others_of:
+        assert moved.dishonest[i] == stayed.dishonest[i] and moved.claims[i] == stayed.claims[i]
+    assert moved.relay_partner == stayed.relay_partner and moved.hotspots == stayed.hotspots
+    assert A.BEHAVIOURS["attenuator"] == {"db": 20.0, "offset_km": 3.0, "gps": "spoofed"}
+
+
 def _run(specs, size_deg: float = 0.05):
     a = A.assign(_town(size_deg=size_deg), specs, seed=3)
     mesh = Mesh(a.hotspots, preset("petajajarvi2015"), seed=3)

@@ -212,6 +212,10 @@ class QueryServiceBase(abc.ABC):
         pass
 
     @abc.abstractmethod
+    async def GetPocVerdicts(self, stream: 'grpclib.server.Stream[pocnet.wire.service_pb2.PocVerdictsRequest, pocnet.wire.service_pb2.PocVerdictsResponse]') -> None:
+        pass
+
+    @abc.abstractmethod
     async def GetRewards(self, stream: 'grpclib.server.Stream[pocnet.wire.service_pb2.RewardsRequest, pocnet.wire.service_pb2.RewardsResponse]') -> None:
         pass
 
@@ -234,6 +238,12 @@ class QueryServiceBase(abc.ABC):
                 grpclib.const.Cardinality.UNARY_UNARY,
                 pocnet.wire.service_pb2.PocRequest,
                 pocnet.wire.service_pb2.PocResponse,
+            ),
+            '/pocnet.v1.QueryService/GetPocVerdicts': grpclib.const.Handler(
+                self.GetPocVerdicts,
+                grpclib.const.Cardinality.UNARY_UNARY,
+                pocnet.wire.service_pb2.PocVerdictsRequest,
+                pocnet.wire.service_pb2.PocVerdictsResponse,
             ),
             '/pocnet.v1.QueryService/GetRewards': grpclib.const.Handler(
                 self.GetRewards,
@@ -264,6 +274,12 @@ class QueryServiceStub:
             '/pocnet.v1.QueryService/GetPoc',
             pocnet.wire.service_pb2.PocRequest,
             pocnet.wire.service_pb2.PocResponse,
+        )
+        self.GetPocVerdicts = grpclib.client.UnaryUnaryMethod(
+            channel,
+            '/pocnet.v1.QueryService/GetPocVerdicts',
+            pocnet.wire.service_pb2.PocVerdictsRequest,
+            pocnet.wire.service_pb2.PocVerdictsResponse,
         )
         self.GetRewards = grpclib.client.UnaryUnaryMethod(
             channel,

@@ -29,7 +29,7 @@ from pocnet.wire import reports_pb2 as pocnet_dot_wire_dot_reports__pb2
 from pocnet.wire import verdict_pb2 as pocnet_dot_wire_dot_verdict__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x19pocnet/wire/service.proto\x12\tpocnet.v1\x1a\x19pocnet/wire/entropy.proto\x1a\x18pocnet/wire/ingest.proto\x1a\x1apocnet/wire/registry.proto\x1a\x19pocnet/wire/reports.proto\x1a\x19pocnet/wire/verdict.proto\"4\n\x0eReportsRequest\x12\x13\n\x0bhotspot_key\x18\x01 \x01(\x0c\x12\r\n\x05limit\x18\x02 \x01(\r\"\x88\x01\n\rReportSummary\x12\n\n\x02id\x18\x01 \x01(\x0c\x12#\n\x04kind\x18\x02 \x01(\x0e\x32\x15.pocnet.v1.ReportKind\x12\x13\n\x0breceived_ms\x18\x03 \x01(\x04\x12#\n\x07verdict\x18\x04 \x01(\x0b\x32\x12.pocnet.v1.Verdict\x12\x0c\n\x04\x64\x61ta\x18\x05 \x01(\x0c\"<\n\x0fReportsResponse\x12)\n\x07reports\x18\x01 \x03(\x0b\x32\x18.pocnet.v1.ReportSummary\"\x1b\n\rReportRequest\x12\n\n\x02id\x18\x01 \x01(\x0c\"\xca\x01\n\x0cReportDetail\x12)\n\x07summary\x18\x01 \x01(\x0b\x32\x18.pocnet.v1.ReportSummary\x12)\n\x06\x62\x65\x61\x63on\x18\x02 \x01(\x0b\x32\x17.pocnet.v1.BeaconReportH\x00\x12+\n\x07witness\x18\x03 \x01(\x0b\x32\x18.pocnet.v1.WitnessReportH\x00\x12-\n\x08\x63overage\x18\x04 \x01(\x0b\x32\x19.pocnet.v1.CoverageReportH\x00\x42\x08\n\x06report\"\x1f\n\nPocRequest\x12\x11\n\tbeacon_id\x18\x01 \x01(\x0c\"b\n\x0bPocResponse\x12\'\n\x06\x62\x65\x61\x63on\x18\x01 \x01(\x0b\x32\x17.pocnet.v1.ReportDetail\x12*\n\twitnesses\x18\x02 \x03(\x0b\x32\x17.pocnet.v1.ReportDetail\"K\n\x0eRewardsRequest\x12\x13\n\x0bhotspot_key\x18\x01 \x01(\x0c\x12\x12\n\nfrom_epoch\x18\x02 \x01(\x04\x12\x10\n\x08to_epoch\x18\x03 \x01(\x04\"K\n\x0b\x45pochReward\x12\r\n\x05\x65poch\x18\x01 \x01(\x04\x12\x15\n\rbeacon_amount\x18\x02 \x01(\x04\x12\x16\n\x0ewitness_amount\x18\x03 \x01(\x04\"9\n\x0fRewardsResponse\x12&\n\x06\x65pochs\x18\x01 \x03(\x0b\x32\x16.pocnet.v1.EpochReward2M\n\x0e\x45ntropyService\x12;\n\nGetEntropy\x12\x19.pocnet.v1.EntropyRequest\x1a\x12.pocnet.v1.Entropy2\x9b\x02\n\rIngestService\x12=\n\x0cSubmitBeacon\x12\x17.pocnet.v1.BeaconReport\x1a\x14.pocnet.v1.ReportAck\x12?\n\rSubmitWitness\x12\x18.pocnet.v1.WitnessReport\x1a\x14.pocnet.v1.ReportAck\x12\x41\n\x0eSubmitCoverage\x12\x19.pocnet.v1.CoverageReport\x1a\x14.pocnet.v1.ReportAck\x12G\n\x0cReportStream\x12\x18.pocnet.v1.StreamRequest\x1a\x19.pocnet.v1.StreamResponse(\x01\x30\x01\x32\xaa\x02\n\x0fRegistryService\x12\x46\n\x0e\x41ssertLocation\x12\x1c.pocnet.v1.LocationAssertion\x1a\x16.pocnet.v1.HotspotInfo\x12\x43\n\x0eUpdateDenylist\x12\x19.pocnet.v1.DenylistUpdate\x1a\x16.pocnet.v1.DenylistAck\x12?\n\nGetHotspot\x12\x19.pocnet.v1.HotspotRequest\x1a\x16.pocnet.v1.HotspotInfo\x12I\n\x11TransferOwnership\x12\x1c.pocnet.v1.OwnershipTransfer\x1a\x16.pocnet.v1.HotspotInfo2\x92\x02\n\x0cQueryService\x12\x44\n\x0bListReports\x12\x19.pocnet.v1.ReportsRequest\x1a\x1a.pocnet.v1.ReportsResponse\x12>\n\tGetReport\x12\x18.pocnet.v1.ReportRequest\x1a\x17.pocnet.v1.ReportDetail\x12\x37\n\x06GetPoc\x12\x15.pocnet.v1.PocRequest\x1a\x16.pocnet.v1.PocResponse\x12\x43\n\nGetRewards\x12\x19.pocnet.v1.RewardsRequest\x1a\x1a.pocnet.v1.RewardsResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x19pocnet/wire/service.proto\x12\tpocnet.v1\x1a\x19pocnet/wire/entropy.proto\x1a\x18pocnet/wire/ingest.proto\x1a\x1apocnet/wire/registry.proto\x1a\x19pocnet/wire/reports.proto\x1a\x19pocnet/wire/verdict.proto\"4\n\x0eReportsRequest\x12\x13\n\x0bhotspot_key\x18\x01 \x01(\x0c\x12\r\n\x05limit\x18\x02 \x01(\r\"\x88\x01\n\rReportSummary\x12\n\n\x02id\x18\x01 \x01(\x0c\x12#\n\x04kind\x18\x02 \x01(\x0e\x32\x15.pocnet.v1.ReportKind\x12\x13\n\x0breceived_ms\x18\x03 \x01(\x04\x12#\n\x07verdict\x18\x04 \x01(\x0b\x32\x12.pocnet.v1.Verdict\x12\x0c\n\x04\x64\x61ta\x18\x05 \x01(\x0c\"<\n\x0fReportsResponse\x12)\n\x07reports\x18\x01 \x03(\x0b\x32\x18.pocnet.v1.ReportSummary\"\x1b\n\rReportRequest\x12\n\n\x02id\x18\x01 \x01(\x0c\"\xca\x01\n\x0cReportDetail\x12)\n\x07summary\x18\x01 \x01(\x0b\x32\x18.pocnet.v1.ReportSummary\x12)\n\x06\x62\x65\x61\x63on\x18\x02 \x01(\x0b\x32\x17.pocnet.v1.BeaconReportH\x00\x12+\n\x07witness\x18\x03 \x01(\x0b\x32\x18.pocnet.v1.WitnessReportH\x00\x12-\n\x08\x63overage\x18\x04 \x01(\x0b\x32\x19.pocnet.v1.CoverageReportH\x00\x42\x08\n\x06report\"\x1f\n\nPocRequest\x12\x11\n\tbeacon_id\x18\x01 \x01(\x0c\"b\n\x0bPocResponse\x12\'\n\x06\x62\x65\x61\x63on\x18\x01 \x01(\x0b\x32\x17.pocnet.v1.ReportDetail\x12*\n\twitnesses\x18\x02 \x03(\x0b\x32\x17.pocnet.v1.ReportDetail\"(\n\x12PocVerdictsRequest\x12\x12\n\nbeacon_ids\x18\x01 \x03(\x0c\";\n\x13PocVerdictsResponse\x12$\n\x08verdicts\x18\x01 \x03(\x0b\x32\x12.pocnet.v1.Verdict\"K\n\x0eRewardsRequest\x12\x13\n\x0bhotspot_key\x18\x01 \x01(\x0c\x12\x12\n\nfrom_epoch\x18\x02 \x01(\x04\x12\x10\n\x08to_epoch\x18\x03 \x01(\x04\"K\n\x0b\x45pochReward\x12\r\n\x05\x65poch\x18\x01 \x01(\x04\x12\x15\n\rbeacon_amount\x18\x02 \x01(\x04\x12\x16\n\x0ewitness_amount\x18\x03 \x01(\x04\"9\n\x0fRewardsResponse\x12&\n\x06\x65pochs\x18\x01 \x03(\x0b\x32\x16.pocnet.v1.EpochReward2M\n\x0e\x45ntropyService\x12;\n\nGetEntropy\x12\x19.pocnet.v1.EntropyRequest\x1a\x12.pocnet.v1.Entropy2\x9b\x02\n\rIngestService\x12=\n\x0cSubmitBeacon\x12\x17.pocnet.v1.BeaconReport\x1a\x14.pocnet.v1.ReportAck\x12?\n\rSubmitWitness\x12\x18.pocnet.v1.WitnessReport\x1a\x14.pocnet.v1.ReportAck\x12\x41\n\x0eSubmitCoverage\x12\x19.pocnet.v1.CoverageReport\x1a\x14.pocnet.v1.ReportAck\x12G\n\x0cReportStream\x12\x18.pocnet.v1.StreamRequest\x1a\x19.pocnet.v1.StreamResponse(\x01\x30\x01\x32\xaa\x02\n\x0fRegistryService\x12\x46\n\x0e\x41ssertLocation\x12\x1c.pocnet.v1.LocationAssertion\x1a\x16.pocnet.v1.HotspotInfo\x12\x43\n\x0eUpdateDenylist\x12\x19.pocnet.v1.DenylistUpdate\x1a\x16.pocnet.v1.DenylistAck\x12?\n\nGetHotspot\x12\x19.pocnet.v1.HotspotRequest\x1a\x16.pocnet.v1.HotspotInfo\x12I\n\x11TransferOwnership\x12\x1c.pocnet.v1.OwnershipTransfer\x1a\x16.pocnet.v1.HotspotInfo2\xe3\x02\n\x0cQueryService\x12\x44\n\x0bListReports\x12\x19.pocnet.v1.ReportsRequest\x1a\x1a.pocnet.v1.ReportsResponse\x12>\n\tGetReport\x12\x18.pocnet.v1.ReportRequest\x1a\x17.pocnet.v1.ReportDetail\x12\x37\n\x06GetPoc\x12\x15.pocnet.v1.PocRequest\x1a\x16.pocnet.v1.PocResponse\x12O\n\x0eGetPocVerdicts\x12\x1d.pocnet.v1.PocVerdictsRequest\x1a\x1e.pocnet.v1.PocVerdictsResponse\x12\x43\n\nGetRewards\x12\x19.pocnet.v1.RewardsRequest\x1a\x1a.pocnet.v1.RewardsResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -50,18 +50,22 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_POCREQUEST']._serialized_end=695
   _globals['_POCRESPONSE']._serialized_start=697
   _globals['_POCRESPONSE']._serialized_end=795
-  _globals['_REWARDSREQUEST']._serialized_start=797
-  _globals['_REWARDSREQUEST']._serialized_end=872
-  _globals['_EPOCHREWARD']._serialized_start=874
-  _globals['_EPOCHREWARD']._serialized_end=949
-  _globals['_REWARDSRESPONSE']._serialized_start=951
-  _globals['_REWARDSRESPONSE']._serialized_end=1008
-  _globals['_ENTROPYSERVICE']._serialized_start=1010
-  _globals['_ENTROPYSERVICE']._serialized_end=1087
-  _globals['_INGESTSERVICE']._serialized_start=1090
-  _globals['_INGESTSERVICE']._serialized_end=1373
-  _globals['_REGISTRYSERVICE']._serialized_start=1376
-  _globals['_REGISTRYSERVICE']._serialized_end=1674
-  _globals['_QUERYSERVICE']._serialized_start=1677
-  _globals['_QUERYSERVICE']._serialized_end=1951
+  _globals['_POCVERDICTSREQUEST']._serialized_start=797
+  _globals['_POCVERDICTSREQUEST']._serialized_end=837
+  _globals['_POCVERDICTSRESPONSE']._serialized_start=839
+  _globals['_POCVERDICTSRESPONSE']._serialized_end=898
+  _globals['_REWARDSREQUEST']._serialized_start=900
+  _globals['_REWARDSREQUEST']._serialized_end=975
+  _globals['_EPOCHREWARD']._serialized_start=977
+  _globals['_EPOCHREWARD']._serialized_end=1052
+  _globals['_REWARDSRESPONSE']._serialized_start=1054
+  _globals['_REWARDSRESPONSE']._serialized_end=1111
+  _globals['_ENTROPYSERVICE']._serialized_start=1113
+  _globals['_ENTROPYSERVICE']._serialized_end=1190
+  _globals['_INGESTSERVICE']._serialized_start=1193
+  _globals['_INGESTSERVICE']._serialized_end=1476
+  _globals['_REGISTRYSERVICE']._serialized_start=1479
+  _globals['_REGISTRYSERVICE']._serialized_end=1777
+  _globals['_QUERYSERVICE']._serialized_start=1780
+  _globals['_QUERYSERVICE']._serialized_end=2135
 # @@protoc_insertion_point(module_scope)

@@ -71,6 +71,18 @@ class PocResponse(_message.Message):
     witnesses: _containers.RepeatedCompositeFieldContainer[ReportDetail]
     def __init__(self, beacon: _Optional[_Union[ReportDetail, _Mapping]] = ..., witnesses: _Optional[_Iterable[_Union[ReportDetail, _Mapping]]] = ...) -> None: ...
 
+class PocVerdictsRequest(_message.Message):
+    __slots__ = ("beacon_ids",)
+    BEACON_IDS_FIELD_NUMBER: _ClassVar[int]
+    beacon_ids: _containers.RepeatedScalarFieldContainer[bytes]
+    def __init__(self, beacon_ids: _Optional[_Iterable[bytes]] = ...) -> None: ...
+
+class PocVerdictsResponse(_message.Message):
+    __slots__ = ("verdicts",)
+    VERDICTS_FIELD_NUMBER: _ClassVar[int]
+    verdicts: _containers.RepeatedCompositeFieldContainer[_verdict_pb2.Verdict]
+    def __init__(self, verdicts: _Optional[_Iterable[_Union[_verdict_pb2.Verdict, _Mapping]]] = ...) -> None: ...
+
 class RewardsRequest(_message.Message):
     __slots__ = ("hotspot_key", "from_epoch", "to_epoch")
     HOTSPOT_KEY_FIELD_NUMBER: _ClassVar[int]

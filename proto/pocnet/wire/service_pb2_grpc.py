@@ -528,6 +528,11 @@ class QueryServiceStub:
                 request_serializer=pocnet_dot_wire_dot_service__pb2.PocRequest.SerializeToString,
                 response_deserializer=pocnet_dot_wire_dot_service__pb2.PocResponse.FromString,
                 _registered_method=True)
+        self.GetPocVerdicts = channel.unary_unary(
+                '/pocnet.v1.QueryService/GetPocVerdicts',
+                request_serializer=pocnet_dot_wire_dot_service__pb2.PocVerdictsRequest.SerializeToString,
+                response_deserializer=pocnet_dot_wire_dot_service__pb2.PocVerdictsResponse.FromString,
+                _registered_method=True)
         self.GetRewards = channel.unary_unary(
                 '/pocnet.v1.QueryService/GetRewards',
                 request_serializer=pocnet_dot_wire_dot_service__pb2.RewardsRequest.SerializeToString,
@@ -556,6 +561,12 @@ class QueryServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def GetPocVerdicts(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def GetRewards(self, request, context):
         """Missing associated documentation comment in .proto file."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
@@ -579,6 +590,11 @@ def add_QueryServiceServicer_to_server(servicer, server):
                     servicer.GetPoc,
                     request_deserializer=pocnet_dot_wire_dot_service__pb2.PocRequest.FromString,
                     response_serializer=pocnet_dot_wire_dot_service__pb2.PocResponse.SerializeToString,
+            ),
+            'GetPocVerdicts': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetPocVerdicts,
+                    request_deserializer=pocnet_dot_wire_dot_service__pb2.PocVerdictsRequest.FromString,
+                    response_serializer=pocnet_dot_wire_dot_service__pb2.PocVerdictsResponse.SerializeToString,
             ),
             'GetRewards': grpc.unary_unary_rpc_method_handler(
                     servicer.GetRewards,
@@ -667,6 +683,33 @@ class QueryService:
             '/pocnet.v1.QueryService/GetPoc',
             pocnet_dot_wire_dot_service__pb2.PocRequest.SerializeToString,
             pocnet_dot_wire_dot_service__pb2.PocResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetPocVerdicts(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/pocnet.v1.QueryService/GetPocVerdicts',
+            pocnet_dot_wire_dot_service__pb2.PocVerdictsRequest.SerializeToString,
+            pocnet_dot_wire_dot_service__pb2.PocVerdictsResponse.FromString,
             options,
             channel_credentials,
             insecure,
