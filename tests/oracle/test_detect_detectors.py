@@ -242,6 +242,29 @@ def test_replayers_standing_among_each_other_are_each_found_and_nobody_else() ->
     assert all("replay" in flagged[name] for name in replayers), flagged
 
 
+def test_with_arrival_clocks_the_honest_town_is_not_flagged() -> None:
+    """Every radio stamps a reception when it arrives (GPS-disciplined, ±0.3 µs): the two
+    neighbours across the street stamp beacons within a few hundred ns of each other, and no
+    honest hotspot or look-alike is flagged by any detector."""
+    world = honest_world()
+    world.arrival_clocks = True
+    assert _flagged(world, detect(world.history())) == {}
+
+
+@pytest.mark.parametrize("arrival_clocks", [True, False])
+def test_a_replayer_with_its_own_transmitter_is_placed_by_arrival_time(
+        arrival_clocks: bool) -> None:
+    """h53 sends its copies 12 dB louder than its beacons (a transmitter of its own): its
+    copies are not heard as it usually is, so RSSI names nobody. Witnesses stamping arrival
+    to the µs place every copy at h53; with ±5 ms clocks nothing can, and it is not found."""
+    world = honest_world()
+    world.replayers = ["h53"]
+    world.nodes["h53"].copy_gain_db = 12.0
+    world.arrival_clocks = arrival_clocks
+    flagged = _flagged(world, detect(world.history()))
+    assert flagged == ({"h53": {"replay"}} if arrival_clocks else {}), flagged
+
+
 def test_a_ring_reporting_replayed_copies_of_outsiders_is_still_closed() -> None:
     """Ring members that witness only each other still report the copies a replayer among
     them sends of outsiders' beacons (sim_radio's rings do): a copy is not the ring

@@ -485,3 +485,86 @@ def test_replay_share_at_its_boundary(unexplained: int, found: bool) -> None:
     assert timing.REPLAY_SHARE == 0.15 and timing.MIN_REPLAYS == 3
     history = _replayed(timing.MIN_REPLAYS, unexplained)
     assert flagged(timing.replay(history, P)) == ({"s"} if found else set())
+
+
+# Placing a replayed copy by its witnesses' stamps. Every hotspot stands on one meridian, so
+# a stamp's distance delay is |north − north'| / c. A small time origin keeps the history's
+# float ms exact to well under a ns (at today's epoch ms, a float ms holds ~0.24 µs).
+ARRIVAL_T0 = 1_000_000
+C_M_PER_MS = 299_792.458
+
+
+def _placed(north_m: dict[str, float], late: dict[str, float], copies: int,
+            candidates: tuple[str, ...] = ("s",)) -> History:
+    """`copies` beacons of "a", each heard in time by `candidates` and replayed by "s" 900 s
+    later; the copy is heard by the hotspots of `late`, each stamped its distance from "s"
+    over c after the copy left, plus its value in `late` (ns). Places: metres north of "a"."""
+    b = HistoryBuilder(ARRIVAL_T0, ARRIVAL_T0 + 86_400_000)
+    for name, north in north_m.items():
+        b.add_hotspot(k(name), 52.0 + north / 111_195.0, 5.0)
+    h = b.build().hotspots  # the places as the history keeps them
+    names = list(north_m)
+
+    def metres(x: str, y: str) -> float:
+        i, j = names.index(x), names.index(y)
+        return h.distance_m(i, j)
+
+    for n in range(copies):
+        at = ARRIVAL_T0 + n * 3_600_000
+        for c in candidates:
+            b.add_witness(f"a{n}".encode(), k("a"), k(c), -100.0, 5.0, 14.0, at + 300,
+                          at + 500, float(at), at + metres("a", c) / C_M_PER_MS)
+        copy_ms = at + metres("a", "s") / C_M_PER_MS + 900_000.0
+        for name, error_ns in late.items():
+            b.add_witness(f"a{n}".encode(), k("a"), k(name), -110.0, 0.0, 14.0, at + 300,
+                          int(copy_ms) + 500, float(at),
+                          copy_ms + metres("s", name) / C_M_PER_MS + error_ns / 1e6)
+    return b.build()
+
+
+_LINE = {"a": 0.0, "s": 4_000.0, "h": 6_000.0, "x": 9_000.0, "y": 11_500.0, "z": 15_000.0,
+         "u": 1_000.0, "v": -2_000.0}
+
+
+@pytest.mark.parametrize(("copies", "found"),
+                         [(timing.MIN_PLACED, True), (timing.MIN_PLACED - 1, False)])
+def test_replay_placed_by_arrival_time_needs_min_placed(copies: int, found: bool) -> None:
+    history = _placed(_LINE, {"x": 0.0, "y": 0.0, "z": 0.0}, copies)
+    assert flagged(timing.replay(history, P)) == ({"s"} if found else set())
+
+
+@pytest.mark.parametrize(("error_ns", "found"), [(timing.ARRIVAL_WINDOW_NS, True),
+                                                 (timing.ARRIVAL_WINDOW_NS + 1.0, False)])
+def test_replay_arrival_window_at_its_boundary(error_ns: float, found: bool) -> None:
+    """Three receptions of each copy: one stamped `error_ns` late is still in the window at
+    ARRIVAL_WINDOW_NS, and leaves two (under ARRIVAL_MIN_RECEPTIONS) past it."""
+    history = _placed(_LINE, {"x": 0.0, "y": 0.0, "z": error_ns}, timing.MIN_PLACED)
+    assert flagged(timing.replay(history, P)) == ({"s"} if found else set())
+
+
+def test_replay_arrival_needs_min_receptions() -> None:
+    history = _placed(_LINE, {"x": 0.0, "y": 0.0}, 2 * timing.MIN_PLACED)
+    assert timing.replay(history, P) == []
+
+
+@pytest.mark.parametrize(("late", "found"), [
+    ({"x": 0.0, "y": 0.0, "u": 0.0, "v": 0.0}, True),  # h explains x, y: 2 = 4 − margin
+    ({"x": 0.0, "y": 0.0, "z": 0.0, "v": 0.0}, False),  # h explains x, y, z: 3
+])
+def test_replay_arrival_margin_at_its_boundary(late: dict[str, float], found: bool) -> None:
+    """An honest neighbour "h" 2 km north of the replayer, on the line, heard the beacon in
+    time too. North of both, a copy's receptions are explained by either (each distance
+    delay shifted by the same 2 km); south of "s", only by "s". Placed when "h" explains
+    ARRIVAL_MARGIN fewer, not when one fewer: neither is then placed (nor flagged)."""
+    assert timing.ARRIVAL_MARGIN == 2
+    history = _placed(_LINE, late, timing.MIN_PLACED, candidates=("s", "h"))
+    assert flagged(timing.replay(history, P)) == ({"s"} if found else set())
+
+
+def test_a_neighbour_beside_the_replayer_is_not_placed() -> None:
+    """An honest hotspot 50 m from the replayer heard the beacon too: every copy's
+    receptions fit either of them, so neither is named by arrival time."""
+    places = dict(_LINE, h=_LINE["s"] + 50.0)
+    history = _placed(places, {"x": 0.0, "y": 0.0, "z": 0.0, "v": 0.0}, 3 * timing.MIN_PLACED,
+                      candidates=("s", "h"))
+    assert timing.replay(history, P) == []

@@ -245,3 +245,28 @@ def test_only_links_with_an_open_path_are_heard_and_the_index_stops_where_none_i
     assert len(f) > 2 * len(r)
     assert mesh.range_m == pytest.approx(HELIUM.open_path_range_m)
     assert free.range_m > mesh.range_m
+
+
+def test_a_reception_is_stamped_when_the_signal_arrives_distance_over_c_after_it_left() -> None:
+    # Three hotspots on one meridian: a beaconer, witnesses ~2.0 and ~7.9 km north of it.
+    # Honest receivers in the mesh have no clock error, so each is stamped its own
+    # propagation delay after the transmission, to the ns: 5.9 km is ~19.7 µs (c =
+    # 299,792,458 m/s; arc = mean Earth radius 6,371,008.8 m × the latitude difference).
+    lats = (45.0, 45.018, 45.071)
+    hs = [Hotspot(f"m{i}", lat, 5.0, gain_dbi_x10=30, height_m=20.0)
+          for i, lat in enumerate(lats)]
+    r = Mesh(hs, preset("petajajarvi2015"), seed=5).beacon_round(0)
+    sent, rec = r.transmissions, r.receptions
+    start = dict(zip(sent.tx.tolist(), sent.start_ns.tolist(), strict=True))
+    stamped = {(int(t), int(x)): int(ns) for t, x, ns in zip(rec.tx, rec.rx, rec.received_ns,
+                                                             strict=True)}
+    assert {(0, 1), (0, 2)} <= set(stamped)
+
+    def delay_ns(a: int, b: int) -> float:
+        return 6_371_008.8 * np.radians(abs(lats[b] - lats[a])) / 299_792_458 * 1e9
+
+    for (t, x), ns in stamped.items():
+        assert abs(ns - start[t] - delay_ns(t, x)) <= 2  # rounding, float32 distances
+    apart = stamped[(0, 2)] - stamped[(0, 1)]
+    assert 19_600 < apart < 19_800
+    assert abs(apart - (delay_ns(0, 2) - delay_ns(0, 1))) <= 3

@@ -4,6 +4,8 @@ clock, and the same bytes for the same seed."""
 
 from __future__ import annotations
 
+import itertools
+import math
 from dataclasses import replace
 from pathlib import Path
 
@@ -145,3 +147,36 @@ def test_signing_processes_write_the_same_bytes_as_one(monkeypatch) -> None:  # 
         msg = (reports_pb2.BeaconReport if kind == "beacon" else reports_pb2.WitnessReport)()
         msg.ParseFromString(raw)
         signing.verify(msg, PublicKey.from_bytes(msg.pub_key))
+
+
+def test_honest_witnesses_of_a_beacon_are_stamped_apart_by_their_distances_over_c(world) -> None:  # type: ignore[no-untyped-def]
+    # Through the wire: two honest witnesses of one honest beacon report times that differ by
+    # the difference of their great-circle distances to the beaconer over c (honest receivers
+    # have no clock error in the simulator; 1 ns of rounding each, float32 distances).
+    _, assignment, _, _, witnesses, rr = world
+    c_m_per_ns = 0.299_792_458
+    hs = assignment.hotspots
+
+    def arc_m(a: int, b: int) -> float:
+        p1, p2 = math.radians(hs[a].lat), math.radians(hs[b].lat)
+        dl = math.radians(hs[b].lon - hs[a].lon)
+        h = (math.sin((p2 - p1) / 2) ** 2
+             + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2)
+        return 2 * 6_371_008.8 * math.asin(math.sqrt(h))
+
+    stamp = {signing.report_id(m): m.timestamp for _, kind, raw in _records(rr.lines)
+             if kind == "witness" for m in [reports_pb2.WitnessReport.FromString(raw)]}
+    by_beacon: dict[int, list[tuple[int, float]]] = {}
+    for j, rid in enumerate(rr.witness_id):
+        b, w = int(witnesses.beaconer[j]), int(witnesses.witness[j])
+        # Replayed copies and relayed or fabricated reports are not this beacon's reception.
+        if not rid or witnesses.flags[j] or b in assignment.dishonest or w in assignment.dishonest:
+            continue
+        by_beacon.setdefault(int(witnesses.beacon_event[j]), []).append(
+            (stamp[rid], arc_m(b, w) / c_m_per_ns))
+    pairs = 0
+    for stamps in by_beacon.values():
+        for (t1, d1), (t2, d2) in itertools.pairwise(stamps):
+            assert abs((t2 - t1) - (d2 - d1)) <= 4
+            pairs += 1
+    assert pairs > 50
