@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from decimal import Decimal
+from typing import TypeVar
 
 from oracle.verifier import checks as c
 from oracle.verifier import trust
@@ -85,6 +86,9 @@ RECIPROCITY_CHECKS = frozenset({c.check_beacon_reciprocity, c.check_witness_reci
 WITNESS_REGULAR_CHECKS = WITNESS_CHECKS[:-1]
 
 
+_V = TypeVar("_V")  # what a SiteCache table holds
+
+
 class SiteCache:
     """Asserted cell → `Site` (res-11 parent and centre). h3 work is the costly part of the
     per-witness path and hotspots witness again and again, so the runner keeps one cache for
@@ -105,14 +109,11 @@ class SiteCache:
             return self._sites[key]
         except KeyError:
             pass
-        if len(self._sites) >= self._max_entries:
-            self._sites.clear()
         site = None
         if geo.is_valid_cell(cell) and geo.resolution(geo.Cell(cell)) >= parent_res:
             lat, lon = geo.cell_to_latlng(geo.Cell(cell))
             site = Site(cell, geo.cell_to_parent(geo.Cell(cell), parent_res), lat, lon)
-        self._sites[key] = site
-        return site
+        return self._keep(self._sites, key, site)
 
     def distance_m(self, a: Site, b: Site) -> float:
         """Great-circle metres between two sites' centres; the same beaconer-witness pairs
@@ -122,10 +123,7 @@ class SiteCache:
             return self._distances[key]
         except KeyError:
             pass
-        if len(self._distances) >= self._max_entries:
-            self._distances.clear()
-        distance = self._distances[key] = geo.haversine_m(a.lat, a.lon, b.lat, b.lon)
-        return distance
+        return self._keep(self._distances, key, geo.haversine_m(a.lat, a.lon, b.lat, b.lon))
 
     def grid_steps(self, a: Site, b: Site) -> int | None:
         """H3 grid steps between two sites' res-11 parents (witness rule 9), None where h3 has
@@ -135,14 +133,18 @@ class SiteCache:
             return self._steps[key]
         except KeyError:
             pass
-        if len(self._steps) >= self._max_entries:
-            self._steps.clear()
         try:
             steps: int | None = geo.grid_distance(geo.Cell(a.parent), geo.Cell(b.parent))
         except geo.GeoError:
             steps = None
-        self._steps[key] = steps
-        return steps
+        return self._keep(self._steps, key, steps)
+
+    def _keep(self, table: dict[tuple[int, int], _V], key: tuple[int, int], value: _V) -> _V:
+        """Remember `value`; a table at `max_entries` starts over rather than grow."""
+        if len(table) >= self._max_entries:
+            table.clear()
+        table[key] = value
+        return value
 
 
 def _plan(region: str | None) -> RegionPlan | None:

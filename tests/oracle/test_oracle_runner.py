@@ -334,6 +334,20 @@ def test_a_denial_counts_until_its_expiry(repo: Repository, world, expires_after
     assert (verdict.reason == Reason.denied) is denied, verdict
 
 
+def _stored_pocs_then_closed(repo: Repository, world, count: int):  # type: ignore[no-untyped-def]
+    """`count` PoCs of A and B in turn, one a window, stored by an ingest process that has
+    then ended (its checkpointer with it): what a process that only verifies starts from.
+    Returns the last beacon and the database's path."""
+    clock, ingestor, issuer = world
+    last = None
+    for i in range(count):
+        last, _ = _poc(repo, ingestor, clock, issuer, (A, B)[i % 2], (B, A)[i % 2],
+                       T0_S + WINDOW_S * i)
+    path = repo.path  # type: ignore[attr-defined]
+    repo.close()
+    return last, path
+
+
 def test_a_process_that_only_verifies_keeps_its_wal_small(
         repo: Repository, world, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
     """`pocnet-oracle verify` inserts no report, but it writes (claims, verdicts): its SQLite
@@ -345,13 +359,8 @@ def test_a_process_that_only_verifies_keeps_its_wal_small(
     from oracle.storage import sqlite as sqlite_storage
 
     monkeypatch.setattr(sqlite_storage, "CHECKPOINT_INTERVAL_S", 0.02)
-    clock, ingestor, issuer = world
-    last = None
-    for i in range(24):
-        last, _ = _poc(repo, ingestor, clock, issuer, (A, B)[i % 2], (B, A)[i % 2],
-                       T0_S + WINDOW_S * i)
-    path = repo.path  # type: ignore[attr-defined]
-    repo.close()  # the importer's process has ended (its checkpointer with it)
+    clock = world[0]
+    last, path = _stored_pocs_then_closed(repo, world, 24)
     verifier = sqlite_storage.SqliteRepository(path)  # a process that only verifies
     wal = path.with_name(path.name + "-wal")
     sizes: list[int] = []
@@ -381,13 +390,8 @@ def test_verify_starts_its_wal_over_after_every_batch_by_itself(
         pytest.skip("SQLite's write-ahead log")
     from oracle.storage import sqlite as sqlite_storage
 
-    clock, ingestor, issuer = world
-    last = None
-    for i in range(24):
-        last, _ = _poc(repo, ingestor, clock, issuer, (A, B)[i % 2], (B, A)[i % 2],
-                       T0_S + WINDOW_S * i)
-    path = repo.path  # type: ignore[attr-defined]
-    repo.close()
+    clock = world[0]
+    last, path = _stored_pocs_then_closed(repo, world, 24)
     monkeypatch.setattr(sqlite_storage, "CHECKPOINT_INTERVAL_S", 3600.0)
     verifier = sqlite_storage.SqliteRepository(path)
     wal = path.with_name(path.name + "-wal")
