@@ -239,7 +239,8 @@ def start_oracle(workdir: Path, epoch_s: int, stale_after_s: int = 45 * 60,
 
 # Beacons a GetPocVerdicts call names (the server's limit, oracle/storage/views.py), and the
 # calls kept in flight on the channel: enough to keep the server busy while the client reads
-# answers, well within the 32 streams a connection may be allowed.
+# answers, well within the 16 calls the oracle lets one connection carry by default
+# (`connections.max_streams_per_connection`; calls past it would wait in the client).
 POCS_PER_CALL = 32
 CALLS_IN_FLIGHT = 4
 
