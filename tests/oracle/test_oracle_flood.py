@@ -141,18 +141,23 @@ class HeldSleeps:
                 lambda: [f.set_result(None) for f in self._waiting if not f.done()])
 
 
+def tarpit_settings(settings, held: int, spread: float = 0.0):  # type: ignore[no-untyped-def]
+    """A tarpit that holds `held` refusals 2.5 s each (a random part of `spread`), one
+    connection allowed exactly that many calls (at most what the tarpit holds), and a shared
+    budget of one report (it refills once in 1,000 s): every later stranger's report is held."""
+    return settings.with_("connections", max_streams_per_connection=held).with_(
+        "not_onboarded", reports_per_s=0.001, reports_burst=1.0, refusal_delay_s=2.5,
+        refusal_delay_spread=spread, max_held_refusals=held)
+
+
 @pytest.fixture
 def tarpit_server(oracle_settings):  # type: ignore[no-untyped-def]
     """One report of the shared budget (it refills once in 1,000 s), refusals held 2.5 s (no
     random part: `test_held_delays_have_the_configured_random_part` has it), at most 2 at
     once; an onboarded hotspot with a per-key budget of 2 reports."""
     settings, operator = oracle_settings
-    settings = settings.with_(
-        "connections", max_streams_per_connection=2,  # at most what the tarpit holds
-    ).with_(
-        "not_onboarded", reports_per_s=0.001, reports_burst=1.0, refusal_delay_s=2.5,
-        refusal_delay_spread=0, max_held_refusals=2,
-    ).with_("rate_limit", per_key_rate_per_s=0.001, per_key_burst=2.0)
+    settings = tarpit_settings(settings, held=2).with_(
+        "rate_limit", per_key_rate_per_s=0.001, per_key_burst=2.0)
     sleeps = HeldSleeps()
     running = RunningServer(settings, operator, sleep=sleeps)
     running.oracle.registry.assert_location(assertion(keypair(77), keypair(78)))
@@ -331,9 +336,7 @@ def test_a_client_past_max_streams_per_connection_queues_and_every_call_ends_nor
     are at their limit (4) the whole time: 24 calls go through in 6 rounds of 4, and every
     one ends with the tarpit's own refusal."""
     settings, operator = oracle_settings
-    settings = settings.with_("connections", max_streams_per_connection=4).with_(
-        "not_onboarded", reports_per_s=0.001, reports_burst=1.0, refusal_delay_s=2.5,
-        refusal_delay_spread=0, max_held_refusals=4)
+    settings = tarpit_settings(settings, held=4)
     sleeps = HeldSleeps()
     running = RunningServer(settings, operator, sleep=sleeps)
     stranger = keypair(10_007)
@@ -369,9 +372,7 @@ def test_held_delays_have_the_configured_random_part(oracle_settings) -> None:  
     held refusal waits a delay of its own within [1.25, 2.5] s, so refusals held together are
     not answered together. (The draw itself: test_oracle_ratelimit.py, seeded.)"""
     settings, operator = oracle_settings
-    settings = settings.with_("connections", max_streams_per_connection=8).with_(
-        "not_onboarded", reports_per_s=0.001, reports_burst=1.0, refusal_delay_s=2.5,
-        refusal_delay_spread=0.5, max_held_refusals=8)
+    settings = tarpit_settings(settings, held=8, spread=0.5)
     sleeps = HeldSleeps()
     running = RunningServer(settings, operator, sleep=sleeps)
     stranger = keypair(10_005)
@@ -430,9 +431,8 @@ def test_held_refusals_and_those_answered_at_once_are_exported(oracle_settings, 
                 for s in f.samples}
 
     settings, operator = oracle_settings
-    settings = settings.with_("connections", max_streams_per_connection=2).with_(
-        "not_onboarded", reports_per_s=0.001, reports_burst=1.0, refusal_delay_s=2.5,
-        max_held_refusals=2).with_("payout", ledger=str(tmp_path / "ledger.db"))
+    settings = tarpit_settings(settings, held=2, spread=0.5).with_(
+        "payout", ledger=str(tmp_path / "ledger.db"))
     sleeps = HeldSleeps()
     running = MeteredTarpitServer(settings, operator, sleep=sleeps)
     stranger = keypair(10_006)
