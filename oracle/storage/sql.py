@@ -25,18 +25,15 @@ from oracle.storage.repository import (
     NewReport,
     ReportFilter,
     StoredReport,
-    StoredVerdict,
     Tx,
     kind_code,
 )
 from oracle.storage.sql_registry import RegistryQueries
 from oracle.storage.sql_verification import (
     REPORT_COLS,
-    VERDICT_COLS,
     VerificationQueries,
     marks,
     report_row,
-    verdict_row,
 )
 
 _CHUNK = 500
@@ -193,25 +190,6 @@ class SqlRepository(VerificationQueries, RegistryQueries):
                 f"SELECT {REPORT_COLS} FROM reports WHERE id IN ({marks(len(chunk))})", chunk)
             found.update((report.id, report) for report in map(report_row, rows))
         return found
-
-    def verdicts_for_beacons(self, beacon_ids: Sequence[bytes]) -> list[StoredVerdict]:
-        """`verdicts_for_beacon` of each beacon, one PoC after the other in the order of
-        `beacon_ids`, in two statements per 500 beacons instead of one per beacon: a tool
-        reading a network's verdicts back asks for every beacon."""
-        ids = list(dict.fromkeys(bytes(i) for i in beacon_ids))
-        pocs: dict[bytes, dict[bytes, StoredVerdict]] = {i: {} for i in ids}
-        for start in range(0, len(ids), _CHUNK):
-            chunk = ids[start : start + _CHUNK]
-            for column in ("report_id", "beacon_id"):
-                rows = self._read(
-                    f"SELECT {VERDICT_COLS} FROM verdicts WHERE {column} IN "
-                    f"({marks(len(chunk))})", chunk)
-                for v in map(verdict_row, rows):
-                    poc = v.report_id if column == "report_id" else v.beacon_id
-                    assert poc is not None
-                    pocs[poc][v.report_id] = v
-        return [v for poc in pocs.values() for v in sorted(
-            poc.values(), key=lambda v: (kind_code(v.kind), v.received_ms, v.report_id))]
 
     def reports_for_hotspot(self, key: bytes, limit: int = 50) -> list[StoredReport]:
         rows = self._read(
