@@ -16,16 +16,25 @@ beacon has still never listened to the outsider).
 from __future__ import annotations
 
 import numpy as np
+from numpy.typing import NDArray
 
 from oracle.detect.history import History, haversine_m
 from oracle.detect.model import DetectParams, Finding
+from oracle.detect.peel import without
 
 MAX_GROUP = 64  # larger "groups" are neighbourhoods, not rings
 
 
-def closed_clusters(history: History, params: DetectParams) -> list[Finding]:
-    w = history.witnesses.subset(history.witnesses.prompt(params.replay_ms))
+def closed_clusters(history: History, params: DetectParams,
+                    explained: NDArray[np.bool_] | None = None) -> list[Finding]:
+    """`explained`: hotspots already found by other detectors, taken out of the graph: not
+    members, not outsiders, their links gone."""
+    w = history.witnesses
     n = len(history.hotspots)
+    kept = w.prompt(params.replay_ms)
+    if explained is not None:
+        kept &= without(w.beaconer, w.witness, explained)
+    w = w.subset(kept)
     if len(w) == 0:
         return []
     heard: list[set[int]] = [set() for _ in range(n)]  # beaconers each hotspot witnessed

@@ -1,42 +1,64 @@
 """Every detector, in the order they run: the one list the command, the policy and the tests
-read. Each is a pure function of a History and the thresholds."""
+read. Each is a pure function of a History and the thresholds.
+
+Those that read a hotspot's own evidence (its RSSI's steadiness, its antenna, its lateness, its
+clock, its GPS, where its partners gather) run first; those that judge a hotspot by what its
+partners report (pair offsets, the distance law, closed groups) run last, each without the
+links of the hotspots found so far (oracle/detect/peel.py): a sparse honest hotspot whose
+partners are mostly cheaters is not judged by their receptions.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
+import numpy as np
+
 from oracle.detect import asymmetry, clusters, gps, position, shared, signal, timing
 from oracle.detect.history import History
 from oracle.detect.model import DEFAULT_PARAMS, DetectParams, Finding
+from oracle.detect.policy import POLICY
 
 Detector = Callable[[History, DetectParams], list[Finding]]
 
 # name → (what it catches, the function). Names of the findings a detector can raise are
 # listed in oracle/detect/policy.py.
 DETECTORS: dict[str, tuple[str, Detector]] = {
-    "signal": ("links far stronger than the network's distance law (false location, relay)",
-               signal.excess),
-    "position": ("partners that gather away from the asserted place (attenuated false location)",
-                 position.position),
     "constant": ("RSSI that does not vary (witness stuffing, attenuated rigs)", signal.constant),
-    "asymmetry": ("hears others stronger than they hear it (RSSI inflation, hidden power)",
-                  asymmetry.asymmetry),
     "shared": ("keys reporting identical receptions (one antenna)", shared.shared_reception),
-    "clusters": ("groups witnessing only each other among neighbours (collusion rings)",
-                 clusters.closed_clusters),
     "relay": ("receptions consistently late against the transmission (relays)", timing.relay),
     "replay": ("the likely sender of replayed beacons", timing.replay),
     "clock": ("reports whose own time is off by minutes or more", timing.clock),
     "gps": ("GPS fixes that are frozen, too clean, on a fixed-radius ring, far or jumping",
             gps.gps),
+    "position": ("partners that gather away from the asserted place (attenuated false location)",
+                 position.position),
+    "asymmetry": ("hears others stronger than they hear it (RSSI inflation, hidden power)",
+                  asymmetry.asymmetry),
+    "signal": ("links far stronger than the network's distance law (false location, relay)",
+               signal.excess),
+    "clusters": ("groups witnessing only each other among neighbours (collusion rings)",
+                 clusters.closed_clusters),
 }
+# Detectors that judge a hotspot by its partners: given the hotspots found before them
+# (`explained`), they judge no one by its links with those.
+BY_PARTNERS = frozenset({"asymmetry", "signal", "clusters"})
 
 
 def detect(
     history: History, params: DetectParams = DEFAULT_PARAMS, only: Sequence[str] = ()
 ) -> list[Finding]:
     findings: list[Finding] = []
+    explained = np.zeros(len(history.hotspots), dtype=bool)
+    index = {key: i for i, key in enumerate(history.hotspots.keys)}
     for name, (_, run) in DETECTORS.items():
-        if not only or name in only:
-            findings.extend(run(history, params))
+        if only and name not in only:
+            continue
+        found = (run(history, params, explained=explained.copy())  # type: ignore[call-arg]
+                 if name in BY_PARTNERS else run(history, params))
+        findings.extend(found)
+        # A finding explains its hotspots when it denies them (a jump alone does not).
+        for finding in found:
+            if POLICY[finding.detector][0]:
+                explained[[index[k] for k in finding.hotspots]] = True
     return findings
