@@ -310,3 +310,67 @@ def test_two_remote_hotspots_hearing_one_beaconer_at_one_instant_are_not_one_ant
     assert set(w.beaconer[np.isin(w.witness, keys)].tolist()) == {
         history.hotspots.keys.index(world.key("h07"))}
     assert _flagged(world, detect(history)) == {}
+
+
+def _lone_among(world: World, cheat: Callable[[Node], None]) -> set[str]:
+    """A quiet honest hotspot ("lone", behind 6 dB of walls) 700 m off the town's corner: it
+    hears six hotspots (h00, h01, h02, h12, the rooftop and h03), and four of them cheat
+    (`cheat`), each among honest neighbours further in."""
+    place = offset(*world.nodes["h00"].true, -500, -500)
+    world.add(Node("lone", place, place, extra_loss_db=6.0))
+    cheaters = {"h00", "h01", "h02", "h12"}
+    for name in cheaters:
+        cheat(world.nodes[name])
+    return cheaters
+
+
+def _inflate(node: Node) -> None:
+    node.inflate_db = 15.0
+
+
+def _far_spoofed(node: Node) -> None:
+    """Asserted 20 km east, every one of them the same way: their mutual distances hold, their
+    distances to the town do not."""
+    node.asserted = offset(*node.true, 0, 20_000)
+    node.gps = "spoofed"
+
+
+@pytest.mark.parametrize(("cheat", "detector"), [(_inflate, "signal_asymmetry"),
+                                                 (_far_spoofed, "signal_excess")])
+def test_an_honest_hotspot_whose_partners_mostly_cheat_is_not_flagged(
+        cheat: Callable[[Node], None], detector: str) -> None:
+    """Judged by its partners, "lone" is one of them (its median pair offset is the
+    inflators' −15 dB; its median link is the false locations', tens of dB above the law);
+    judged again without the cheaters, each found first by its links with the town, it is
+    honest."""
+    world = honest_world()
+    cheaters = _lone_among(world, cheat)
+    history = world.history()
+    w = history.witnesses
+    lone = history.hotspots.keys.index(world.key("lone"))
+    partners = {history.hotspots.keys[int(i)] for i in np.concatenate(
+        (w.beaconer[w.witness == lone], w.witness[w.beaconer == lone]))}
+    # Four of its partners cheat; the rooftop and, once, h03 do not.
+    assert partners == {world.key(name) for name in cheaters | {"rooftop", "h03"}}
+    flagged = _flagged(world, detect(history))
+    assert set(flagged) == cheaters, flagged
+    assert all(detector in flagged[name] for name in cheaters), flagged
+
+
+def test_a_small_isolated_group_is_judged_without_its_cheater() -> None:
+    """Three honest hotspots 15 km west of the town, 1 km apart, hearing only each other,
+    and a fourth among them that asserts a place in the town (its GPS tells the truth): the
+    four witness only each other, and the false place stretches the group's reach over the
+    town, whose hotspots none of them heard. The cheater is found for its place; the group
+    without it is a quiet rural trio."""
+    world = honest_world()
+    centre = world.nodes["h33"].true
+    site = offset(*centre, 0, -15_000)
+    for i, (north, east) in enumerate(((0, 0), (1_000, 0), (500, 866))):
+        place = offset(*site, north, east)
+        world.add(Node(f"trio{i}", place, place))
+    true = offset(*site, 500, 300)
+    world.add(Node("liar", true, offset(*centre, 200, 200)))
+    flagged = _flagged(world, detect(world.history()))
+    assert set(flagged) == {"liar"}, flagged
+    assert "gps_far" in flagged["liar"], flagged
