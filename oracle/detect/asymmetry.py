@@ -7,7 +7,7 @@ over all its two-way pairs; its honest partners each see that offset on one pair
 so a median over a hotspot's pairs names the one that lies. Unless most of its partners lie:
 a sparse honest hotspot with two inflators among its three partners has their offset as its
 median. So the hotspots are judged by peeling (peel.py): the liars found first, everyone again
-without the pairs with them (and with hotspots other detectors found).
+without the pairs with them.
 """
 
 from __future__ import annotations
@@ -21,10 +21,7 @@ from oracle.detect.model import DetectParams, Finding
 from oracle.detect.peel import as_found, partner_kept, peel
 
 
-def asymmetry(history: History, params: DetectParams,
-              explained: NDArray[np.bool_] | None = None) -> list[Finding]:
-    """`explained`: hotspots already found by other detectors; no one is judged by its
-    pairs with them."""
+def asymmetry(history: History, params: DetectParams) -> list[Finding]:
     w = history.witnesses.subset(history.witnesses.prompt(params.replay_ms))
     n = len(history.hotspots)
     if len(w) == 0:
@@ -53,7 +50,7 @@ def asymmetry(history: History, params: DetectParams,
         return ((count >= params.min_pairs) & (np.abs(median) >= params.asymmetry_db),
                 np.abs(median) / params.asymmetry_db)
 
-    before = np.zeros(n, dtype=bool) if explained is None else explained
+    before = np.zeros(n, dtype=bool)
     found_round = peel(judge, before, (owner, partner))
     per_hotspot, count = as_found(found_round, before, measure)
     return [

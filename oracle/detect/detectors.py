@@ -33,16 +33,20 @@ DETECTORS: dict[str, tuple[str, Detector]] = {
             gps.gps),
     "position": ("partners that gather away from the asserted place (attenuated false location)",
                  position.position),
-    "asymmetry": ("hears others stronger than they hear it (RSSI inflation, hidden power)",
-                  asymmetry.asymmetry),
     "signal": ("links far stronger than the network's distance law (false location, relay)",
                signal.excess),
+    "asymmetry": ("hears others stronger than they hear it (RSSI inflation, hidden power)",
+                  asymmetry.asymmetry),
     "clusters": ("groups witnessing only each other among neighbours (collusion rings)",
                  clusters.closed_clusters),
 }
-# Detectors that judge a hotspot by its partners: given the hotspots found before them
-# (`explained`), they judge no one by its links with those.
-BY_PARTNERS = frozenset({"asymmetry", "signal", "clusters"})
+# Detectors that judge a hotspot by its partners' links: given the hotspots found before them
+# (`explained`), they judge no one by its links with those. Asymmetry peels by its own
+# findings only: a pair's offset is what the two report of each other, whatever their places,
+# clocks or relaying; a relay's pairs are honest evidence of its partners' reciprocity, and
+# without them on the whole 2022 population an inflator among relays had too few pairs left
+# (docs/benchmarks.md, issue 13).
+BY_PARTNERS = frozenset({"signal", "clusters"})
 
 
 def detect(

@@ -17,8 +17,10 @@ So a hotspot is judged without its links to hotspots already explained, two ways
   first (an inflator among honest partners stays flagged; an honest hotspot whose partners
   are the inflators has nothing left to judge); then everyone is judged again without the
   links to those found. When no suspect stands alone, each group of suspects linked to each
-  other gives up its strongest (the highest score among its suspect partners), and the rest
-  are judged again without it.
+  other gives up its strongest, and the rest are judged again without it: strongest by the
+  score its links with those not suspected give (too few to flag it alone: an inflator with
+  two honest partners left beside suspected ones still shows its offset on them; an honest
+  hotspot whose partners are all suspected shows nothing), then by its score.
 A cheater is still found by its own evidence: it is judged without its explained partners,
 not with its own links removed.
 """
@@ -64,10 +66,15 @@ def peel(judge: Judge, explained: NDArray[np.bool_],
         if not fresh.any():
             break
         # Flagged even without its links to any other suspect: its own offence.
-        alone, _ = judge(explained | found | fresh)
+        alone, alone_score = judge(explained | found | fresh)
         sure = fresh & alone
         if not sure.any():
-            sure = fresh & ~(score < _strongest_suspect_partner(score, fresh, a, b))
+            # The strongest of suspects linked to each other: by what its links with those
+            # not suspected say (too few of them to flag it alone), then by its score.
+            own = np.where(np.isnan(alone_score), -np.inf, alone_score)
+            strength = np.unique(np.stack((own, np.nan_to_num(score, nan=-np.inf))), axis=1,
+                                 return_inverse=True)[1].reshape(-1).astype(np.float64)
+            sure = fresh & ~(strength < _strongest_suspect_partner(strength, fresh, a, b))
         found_round[sure] = r
     return found_round
 
