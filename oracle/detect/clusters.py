@@ -20,21 +20,20 @@ from numpy.typing import NDArray
 
 from oracle.detect.history import History, haversine_m
 from oracle.detect.model import DetectParams, Finding
-from oracle.detect.peel import without
 
 MAX_GROUP = 64  # larger "groups" are neighbourhoods, not rings
 
 
 def closed_clusters(history: History, params: DetectParams,
                     explained: NDArray[np.bool_] | None = None) -> list[Finding]:
-    """`explained`: hotspots already found by other detectors, taken out of the graph: not
-    members, not outsiders, their links gone."""
-    w = history.witnesses
+    """`explained`: hotspots already found by other detectors. A group is judged without
+    them: its reach is that of its other members, its outsiders are not among them, and they
+    are not accused again; they still belong to it (their links are receptions: listening to
+    one outside the group is listening out, and a ring member found otherwise is still the
+    ring's)."""
+    w = history.witnesses.subset(history.witnesses.prompt(params.replay_ms))
     n = len(history.hotspots)
-    kept = w.prompt(params.replay_ms)
-    if explained is not None:
-        kept &= without(w.beaconer, w.witness, explained)
-    w = w.subset(kept)
+    trusted = np.ones(n, dtype=bool) if explained is None else ~explained
     if len(w) == 0:
         return []
     heard: list[set[int]] = [set() for _ in range(n)]  # beaconers each hotspot witnessed
@@ -43,7 +42,7 @@ def closed_clusters(history: History, params: DetectParams,
         if b != x:
             heard[x].add(b)
             heard_by[b].add(x)
-    active = np.array([bool(heard[i] or heard_by[i]) for i in range(n)])
+    active = np.array([bool(heard[i] or heard_by[i]) for i in range(n)]) & trusted
     h = history.hotspots
     seen: set[frozenset[int]] = set()
     findings = []
@@ -57,12 +56,13 @@ def closed_clusters(history: History, params: DetectParams,
         if not all(heard[x] and len(heard[x] & group) >= params.closed_share * len(heard[x])
                    for x in group):
             continue
-        members = np.array(sorted(group))
-        reach = max(h.distance_m(a, b) for a in group for b in heard[a] & group)
+        members = np.array(sorted(x for x in group if trusted[x]))
+        own = set(members.tolist())
+        reach = max((h.distance_m(a, b) for a in own for b in heard[a] & own), default=0.0)
         near = np.zeros(n, dtype=bool)
         for x in members:
             near |= haversine_m(h.lat, h.lon, np.full(n, h.lat[x]), np.full(n, h.lon[x])) <= reach
-        near[members] = False
+        near[sorted(group)] = False
         outsiders = np.flatnonzero(near & active)
         if outsiders.size < params.min_outsiders:
             continue

@@ -44,13 +44,6 @@ def partner_kept(partner: NDArray[np.integer], excluded: NDArray[np.bool_]) -> N
     return ~excluded[partner]
 
 
-def without(a: NDArray[np.integer], b: NDArray[np.integer],
-            explained: NDArray[np.bool_]) -> NDArray[np.bool_]:
-    """Which links (rows between hotspots `a` and `b`) remain when the `explained` hotspots
-    are taken out of the graph altogether: those between two hotspots not explained."""
-    return ~explained[a] & ~explained[b]
-
-
 def peel(judge: Judge, explained: NDArray[np.bool_],
          links: tuple[NDArray[np.integer], NDArray[np.integer]]) -> NDArray[np.int64]:
     """The round each hotspot is found in (−1: not found): the hotspots `judge` flags,

@@ -374,3 +374,16 @@ def test_a_small_isolated_group_is_judged_without_its_cheater() -> None:
     flagged = _flagged(world, detect(world.history()))
     assert set(flagged) == {"liar"}, flagged
     assert "gps_far" in flagged["liar"], flagged
+
+
+def test_a_ring_with_a_member_found_otherwise_is_still_closed() -> None:
+    """One ring member also inflates its RSSI and is found for it first: the ring is judged
+    without it (its reach, its accusation) but it is still the ring's, so the other four,
+    witnessing only the ring, are still a closed cluster."""
+    world = honest_world()
+    ring = collusion_ring(world)
+    world.nodes["h36"].inflate_db = 15.0
+    flagged = _flagged(world, detect(world.history()))
+    assert set(flagged) == ring, flagged
+    assert "signal_asymmetry" in flagged["h36"], flagged
+    assert all("closed_cluster" in flagged[name] for name in ring - {"h36"}), flagged

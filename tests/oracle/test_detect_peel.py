@@ -8,7 +8,7 @@ from collections.abc import Callable
 import numpy as np
 from numpy.typing import NDArray
 
-from oracle.detect.peel import Judge, as_found, peel, without
+from oracle.detect.peel import Judge, as_found, peel
 
 
 def _graph(n: int, edges: list[tuple[int, int]]) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
@@ -81,8 +81,3 @@ def test_the_evidence_of_a_finding_is_the_judgement_it_was_found_by() -> None:
     (partners,) = as_found(found, np.zeros(3, dtype=bool), measure)
     assert partners.tolist() == [1, 1, 1]
     assert measure(np.zeros(3, dtype=bool))[0].tolist() == [1, 2, 1]
-
-
-def test_without_an_explained_hotspot_its_links_are_gone() -> None:
-    a, b = np.array([0, 1, 2]), np.array([1, 2, 0])
-    assert without(a, b, np.array([False, True, False])).tolist() == [False, False, True]
