@@ -40,6 +40,8 @@ def asymmetry(history: History, params: DetectParams) -> list[Finding]:
     offset = gain[two_way] - gain[where[two_way]]
     owner, partner = hearer[two_way], speaker[two_way]
 
+    pairs_in_all = group_count(owner, n)
+
     def measure(excluded: NDArray[np.bool_]) -> tuple[NDArray[np.float64], NDArray[np.int64]]:
         """(median offset, two-way pairs) per hotspot, without its pairs with `excluded`."""
         kept = partner_kept(partner, excluded)
@@ -47,8 +49,8 @@ def asymmetry(history: History, params: DetectParams) -> list[Finding]:
 
     def judge(excluded: NDArray[np.bool_]) -> tuple[NDArray[np.bool_], NDArray[np.float64]]:
         median, count = measure(excluded)
-        return ((count >= params.min_pairs) & (np.abs(median) >= params.asymmetry_db),
-                np.abs(median) / params.asymmetry_db)
+        return ((pairs_in_all >= params.min_pairs) & (count >= params.min_pairs_left)
+                & (np.abs(median) >= params.asymmetry_db), np.abs(median) / params.asymmetry_db)
 
     before = np.zeros(n, dtype=bool)
     found_round = peel(judge, before, (owner, partner))

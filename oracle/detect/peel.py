@@ -17,10 +17,10 @@ So a hotspot is judged without its links to hotspots already explained, two ways
   first (an inflator among honest partners stays flagged; an honest hotspot whose partners
   are the inflators has nothing left to judge); then everyone is judged again without the
   links to those found. When no suspect stands alone, each group of suspects linked to each
-  other gives up its strongest, and the rest are judged again without it: strongest by the
-  score its links with those not suspected give (too few to flag it alone: an inflator with
-  two honest partners left beside suspected ones still shows its offset on them; an honest
-  hotspot whose partners are all suspected shows nothing), then by its score.
+  other gives up its strongest, if its links with those not suspected are past the threshold
+  too (too few of them to flag it alone), and the rest are judged again without it: strongest
+  by the score those links give, then by its score. Suspects whose links with the
+  unsuspected say nothing are left alone: which of them lies is not in the evidence.
 A cheater is still found by its own evidence: it is judged without its explained partners,
 not with its own links removed.
 """
@@ -67,7 +67,10 @@ def peel(judge: Judge, explained: NDArray[np.bool_],
             own = np.where(np.isnan(alone_score), -np.inf, alone_score)
             strength = np.unique(np.stack((own, np.nan_to_num(score, nan=-np.inf))), axis=1,
                                  return_inverse=True)[1].reshape(-1).astype(np.float64)
-            sure = fresh & ~(strength < _strongest_suspect_partner(strength, fresh, a, b))
+            sure = (fresh & (own >= 1)
+                    & ~(strength < _strongest_suspect_partner(strength, fresh, a, b)))
+            if not sure.any():
+                break  # suspects that only lean on each other: no one is accused
         found_round[sure] = r
     return found_round
 

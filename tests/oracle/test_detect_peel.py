@@ -81,3 +81,18 @@ def test_the_evidence_of_a_finding_is_the_judgement_it_was_found_by() -> None:
     (partners,) = as_found(found, np.zeros(3, dtype=bool), measure)
     assert partners.tolist() == [1, 1, 1]
     assert measure(np.zeros(3, dtype=bool))[0].tolist() == [1, 2, 1]
+
+
+def test_suspects_whose_unsuspected_links_say_nothing_are_left_alone() -> None:
+    """Two hotspots flagged only by their link with each other, each scoring below its
+    threshold (0.5) on what is left: which one lies is not in the evidence."""
+    links = _graph(2, [(0, 1)])
+    judge = _judge(_partners_left(2, links), 1, [0.5, 0.5])
+    assert peel(judge, np.zeros(2, dtype=bool), links).tolist() == [-1, -1]
+
+
+def test_a_suspect_is_found_at_its_unsuspected_links_threshold() -> None:
+    """As above, scores at exactly 1 (the threshold): the two are found, together."""
+    links = _graph(2, [(0, 1)])
+    judge = _judge(_partners_left(2, links), 1, [1.0, 1.0])
+    assert peel(judge, np.zeros(2, dtype=bool), links).tolist() == [0, 0]
