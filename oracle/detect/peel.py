@@ -28,10 +28,13 @@ not with its own links removed.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
+
+from oracle.detect.history import History
 
 # judge(excluded) -> (flagged, score) per hotspot, each judged without its links to the
 # `excluded` hotspots (an excluded hotspot is itself judged by its other links).
@@ -42,6 +45,14 @@ def partner_kept(partner: NDArray[np.integer], excluded: NDArray[np.bool_]) -> N
     """Which of a hotspot's links (rows naming their other end `partner`) still count when the
     `excluded` hotspots are explained: those to a partner not excluded."""
     return ~excluded[partner]
+
+
+def without_links(history: History, explained: NDArray[np.bool_]) -> History:
+    """The history without the witness reports of the `explained` hotspots, either way: for a
+    detector that judges by partners and knows nothing of `explained` (the explained are
+    found already; they lose only a second finding)."""
+    w = history.witnesses
+    return replace(history, witnesses=w.subset(~explained[w.beaconer] & ~explained[w.witness]))
 
 
 def peel(judge: Judge, explained: NDArray[np.bool_],

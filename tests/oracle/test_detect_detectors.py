@@ -387,3 +387,18 @@ def test_a_ring_with_a_member_found_otherwise_is_still_closed() -> None:
     assert set(flagged) == ring, flagged
     assert "signal_asymmetry" in flagged["h36"], flagged
     assert all("closed_cluster" in flagged[name] for name in ring - {"h36"}), flagged
+
+
+def test_an_honest_hotspot_among_false_locations_found_by_their_gps_is_not_flagged() -> None:
+    """h33's eight nearest neighbours assert places 20 km east, their GPS telling the truth
+    (found by it, gps_far). Judged with them, h33's partners gather 20 km east of it and its
+    links are far above the law for their asserted distances; judged without the found, it is
+    an honest hotspot among honest ones."""
+    world = honest_world()
+    liars = {"h22", "h23", "h24", "h32", "h34", "h42", "h43", "h44"}
+    for name in liars:
+        node = world.nodes[name]
+        node.asserted = offset(*node.true, 0, 20_000)
+    flagged = _flagged(world, detect(world.history()))
+    assert set(flagged) == liars, flagged
+    assert all("gps_far" in flagged[name] for name in liars), flagged
