@@ -389,17 +389,20 @@ def test_a_ring_with_a_member_found_otherwise_is_still_closed() -> None:
     assert all("closed_cluster" in flagged[name] for name in ring - {"h36"}), flagged
 
 
-def test_honest_hotspots_among_false_locations_found_by_their_gps_are_not_flagged() -> None:
-    """The 24 hotspots of the 5 × 5 block around h33 assert places 20 km east, their GPS
-    telling the truth (found by it, gps_far). The honest ones among and beside them (h33, the
-    indoor look-alike) hear mostly them: judged with them, their links are far above the law
-    for the asserted distances (the indoor one past the threshold); judged without the found,
+@pytest.mark.parametrize("east_m", [20_000.0, 5_000.0])
+def test_honest_hotspots_among_false_locations_found_by_their_gps_are_not_flagged(
+        east_m: float) -> None:
+    """The 24 hotspots of the 5 × 5 block around h33 assert places `east_m` east, their GPS
+    telling the truth (found by it, gps_far). The honest ones among and beside them hear
+    mostly them: judged with them, their links are far above the law for the asserted
+    distances (20 km: the indoor look-alike past the threshold), or their partners gather
+    5 km east of them (5 km: a street neighbour, position_fit); judged without the found,
     they are honest hotspots among honest ones."""
     world = honest_world()
     liars = {f"h{r}{c}" for r in range(1, 6) for c in range(1, 6)} - {"h33"}
     for name in liars:
         node = world.nodes[name]
-        node.asserted = offset(*node.true, 0, 20_000)
+        node.asserted = offset(*node.true, 0, east_m)
     flagged = _flagged(world, detect(world.history()))
     assert set(flagged) == liars, flagged
     assert all("gps_far" in flagged[name] for name in liars), flagged
