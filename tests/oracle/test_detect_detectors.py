@@ -406,3 +406,18 @@ def test_honest_hotspots_among_false_locations_found_by_their_gps_are_not_flagge
     flagged = _flagged(world, detect(world.history()))
     assert set(flagged) == liars, flagged
     assert all("gps_far" in flagged[name] for name in liars), flagged
+
+
+def test_the_last_ring_member_not_found_otherwise_is_still_closed() -> None:
+    """Four of the five ring members stuff their reports with one RSSI and SNR and are found
+    for it (signal_constant) before the clusters are judged: no two members left unfound are
+    linked to measure the group's reach by, so it is the group's own, and the fifth, witnessing
+    only the ring, is found as a closed cluster."""
+    world = honest_world()
+    ring = collusion_ring(world)
+    for name in ring - {"h36"}:
+        world.nodes[name].constant_signal = (-120.0, -5.0)
+    flagged = _flagged(world, detect(world.history()))
+    assert set(flagged) == ring, flagged
+    assert all("signal_constant" in flagged[name] for name in ring - {"h36"}), flagged
+    assert "closed_cluster" in flagged["h36"], flagged
