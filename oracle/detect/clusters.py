@@ -25,15 +25,18 @@ MAX_GROUP = 64  # larger "groups" are neighbourhoods, not rings
 
 
 def closed_clusters(history: History, params: DetectParams,
-                    explained: NDArray[np.bool_] | None = None) -> list[Finding]:
-    """`explained`: hotspots already found by other detectors. A group is judged without
-    them: its reach is that of its other members (while two of them are linked), its
-    outsiders are not among them, and they are not accused again; they still belong to it
-    (their links are receptions: listening to one outside the group is listening out, and a
-    ring member found otherwise is still the ring's)."""
+                    explained: NDArray[np.bool_] | None = None,
+                    misplaced: NDArray[np.bool_] | None = None) -> list[Finding]:
+    """`explained`: hotspots already found by other detectors; `misplaced`: those of them
+    found for their asserted place (false location). A group is judged without them: its
+    reach is measured without the misplaced, its outsiders are not among the explained, and
+    the explained are not accused again; they still belong to it (their links are receptions:
+    listening to one outside the group is listening out, and a ring member found otherwise is
+    still the ring's)."""
     w = history.witnesses.subset(history.witnesses.prompt(params.replay_ms))
     n = len(history.hotspots)
     trusted = np.ones(n, dtype=bool) if explained is None else ~explained
+    placed = np.ones(n, dtype=bool) if misplaced is None else ~misplaced
     if len(w) == 0:
         return []
     heard: list[set[int]] = [set() for _ in range(n)]  # beaconers each hotspot witnessed
@@ -57,11 +60,8 @@ def closed_clusters(history: History, params: DetectParams,
                    for x in group):
             continue
         members = np.array(sorted(x for x in group if trusted[x]))
-        own = set(members.tolist())
-        # The reach of the members not found otherwise; with no link between two of them,
-        # the group's own (a ring whose other members were all found otherwise).
-        reach = max((h.distance_m(a, b) for a in own for b in heard[a] & own), default=0.0) or \
-            max(h.distance_m(a, b) for a in group for b in heard[a] & group)
+        where = {x for x in group if placed[x]}  # members whose asserted place holds
+        reach = max((h.distance_m(a, b) for a in where for b in heard[a] & where), default=0.0)
         near = np.zeros(n, dtype=bool)
         for x in members:
             near |= haversine_m(h.lat, h.lon, np.full(n, h.lat[x]), np.full(n, h.lon[x])) <= reach

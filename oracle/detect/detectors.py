@@ -53,6 +53,9 @@ BY_PARTNERS = frozenset({"signal", "clusters"})
 # `position` judged 170 honest hotspots of 2,761 by their false-located partners, none
 # without them (docs/benchmarks.md, issue 13).
 WITHOUT_LINKS = frozenset({"position"})
+# Findings that say a hotspot is not where it asserts: `clusters` measures no reach by its place.
+MISPLACED = frozenset({"gps_far", "gps_frozen", "gps_too_clean", "gps_ring", "position_fit",
+                       "signal_excess"})
 
 
 def detect(
@@ -66,11 +69,15 @@ def each_detector(
 ) -> Iterator[tuple[str, list[Finding]]]:
     """(name, findings) of each detector as it runs, in order (the benchmark times them)."""
     explained = np.zeros(len(history.hotspots), dtype=bool)
+    misplaced = explained.copy()
     index = {key: i for i, key in enumerate(history.hotspots.keys)}
     for name, (_, run) in DETECTORS.items():
         if only and name not in only:
             continue
-        if name in BY_PARTNERS:
+        if name == "clusters":
+            found = clusters.closed_clusters(history, params, explained=explained.copy(),
+                                             misplaced=misplaced.copy())
+        elif name in BY_PARTNERS:
             found = run(history, params, explained=explained.copy())  # type: ignore[call-arg]
         elif name in WITHOUT_LINKS:
             found = run(without_links(history, explained), params)
@@ -81,3 +88,5 @@ def each_detector(
         for finding in found:
             if POLICY[finding.detector][0]:
                 explained[[index[k] for k in finding.hotspots]] = True
+                if finding.detector in MISPLACED:
+                    misplaced[[index[k] for k in finding.hotspots]] = True
