@@ -421,3 +421,20 @@ def test_the_last_ring_member_not_found_otherwise_is_still_closed() -> None:
     assert set(flagged) == ring, flagged
     assert all("signal_constant" in flagged[name] for name in ring - {"h36"}), flagged
     assert "closed_cluster" in flagged["h36"], flagged
+
+
+def test_an_honest_hotspot_whose_only_partners_lie_about_their_place_is_no_cluster() -> None:
+    """A hotspot 15 km west of the town hears only two others, truly beside it, that assert
+    places in the town (their GPS tells the truth): the three witness only each other, and
+    their asserted places stretch the group's reach over the town. The two are found for
+    their place; the group's reach is measured without them, and the honest one, with no
+    reach of its own, is not a closed cluster."""
+    world = honest_world()
+    centre = world.nodes["h33"].true
+    site = offset(*centre, 0, -15_000)
+    world.add(Node("hermit", site, site))
+    for i, north in enumerate((600, -600)):
+        true = offset(*site, north, 300)
+        world.add(Node(f"liar{i}", true, offset(*centre, north, 200)))
+    flagged = _flagged(world, detect(world.history()))
+    assert set(flagged) == {"liar0", "liar1"}, flagged
