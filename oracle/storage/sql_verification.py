@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
 from decimal import Decimal
+from operator import itemgetter
 from typing import Any
 
 from oracle.storage.repository import (
@@ -48,6 +49,10 @@ def verdict_row(row: Sequence[Any]) -> StoredVerdict:
         location_trust=Decimal(row[8]), passed_regular=bool(row[9]), witnesses=int(row[10]),
         detail=row[11], verified_at_ms=int(row[12]),
     )
+
+
+_RECEIVE_ORDER = itemgetter(3, 0)  # a StoredReport's (received_ms, id)
+_KIND_CODES = {kind: code for code, kind in enumerate(KINDS)}  # kind_code without a search
 
 
 def marks(n: int) -> str:
@@ -174,7 +179,7 @@ class VerificationQueries:
                 tx.executemany(
                     f"INSERT INTO verdicts ({VERDICT_COLS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?) "
                     "ON CONFLICT (report_id) DO NOTHING",
-                    [(v.report_id, kind_code(v.kind), v.hotspot_key, v.beacon_id,
+                    [(v.report_id, _KIND_CODES[v.kind], v.hotspot_key, v.beacon_id,
                       v.received_ms, int(v.valid), v.reason, int(v.selected),
                       str(v.location_trust), int(v.passed_regular), v.witnesses, v.detail,
                       v.verified_at_ms) for v in verdicts],
@@ -364,7 +369,7 @@ class VerificationQueries:
                 if r[1] == WITNESS and r[7] == STATUS_PENDING:
                     out[bytes(r[5])].append(report_row(r))
         for witnesses in out.values():
-            witnesses.sort(key=lambda w: (w.received_ms, w.id))
+            witnesses.sort(key=_RECEIVE_ORDER)
         return out
 
     def pending_witness_times(self, datas: Sequence[bytes]) -> list[tuple[bytes, int]]:

@@ -53,20 +53,12 @@ class RunStats:
 def _stored(
     record: VerdictRecord, hotspot_key: bytes, received_ms: int, witnesses: int, now_ms: int
 ) -> StoredVerdict:
+    """The verdict row of `record` (positional: one a report, StoredVerdict's field order)."""
+    reason = record.reason
     return StoredVerdict(
-        report_id=record.report_id,
-        kind=record.kind,
-        hotspot_key=hotspot_key,
-        beacon_id=record.beacon_id,
-        received_ms=received_ms,
-        valid=record.valid,
-        reason=None if record.reason is None else int(record.reason),
-        selected=record.selected,
-        location_trust=record.location_trust,
-        passed_regular=record.passed_regular,
-        witnesses=witnesses,
-        detail=record.detail,
-        verified_at_ms=now_ms,
+        record.report_id, record.kind, hotspot_key, record.beacon_id, received_ms,
+        record.valid, None if reason is None else int(reason), record.selected,
+        record.location_trust, record.passed_regular, witnesses, record.detail, now_ms,
     )
 
 
