@@ -184,10 +184,15 @@ class VerificationQueries:
                       str(v.location_trust), int(v.passed_regular), v.witnesses, v.detail,
                       v.verified_at_ms) for v in verdicts],
                 )
+                # In id order: each row is found through the id index, and report ids are
+                # hashes, so in PoC order every lookup lands on another page of that index;
+                # sorted, consecutive lookups share its pages (0.87× the CPU of the batch's
+                # writes over a week of 400 city hotspots, docs/benchmarks.md).
                 tx.executemany(
                     "UPDATE reports SET status = ?, claimed_by = NULL, claim_until_ms = NULL "
                     "WHERE id = ?",
-                    [(STATUS_VERIFIED, v.report_id) for v in verdicts],
+                    [(STATUS_VERIFIED, report_id)
+                     for report_id in sorted(v.report_id for v in verdicts)],
                 )
             # A beacon whose verdict list omitted it (never expected) must still leave the queue.
             settled = [beacon_id for beacon_id in ids if beacon_id in ours]
