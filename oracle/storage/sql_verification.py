@@ -186,7 +186,7 @@ class VerificationQueries:
                 )
                 # In id order: each row is found through the id index, and report ids are
                 # hashes, so in PoC order every lookup lands on another page of that index;
-                # sorted, consecutive lookups share its pages (0.87× the CPU of the batch's
+                # sorted, consecutive lookups share its pages (~0.86× the CPU of the batch's
                 # writes over a week of 400 city hotspots, docs/benchmarks.md).
                 tx.executemany(
                     "UPDATE reports SET status = ?, claimed_by = NULL, claim_until_ms = NULL "
