@@ -319,11 +319,12 @@ class VerificationQueries:
     ) -> bool:
         own = self._read("SELECT received_ms FROM reports WHERE id = ?", (exclude_id,))
         at = int(own[0][0]) if own else window_end_ms
+        # `kind = 0` written out, not bound: it selects the beacons-only index (migration 0130).
         rows = self._read(
-            "SELECT 1 FROM reports WHERE kind = ? AND hotspot_key = ? AND received_ms >= ? "
-            "AND received_ms < ? AND id <> ? AND (status IN (?, ?) OR received_ms < ? "
-            "OR (received_ms = ? AND id < ?)) LIMIT 1",
-            (BEACON, key, window_start_ms, window_end_ms, exclude_id, STATUS_VERIFIED,
+            f"SELECT 1 FROM reports WHERE kind = {BEACON} AND hotspot_key = ? AND "
+            "received_ms >= ? AND received_ms < ? AND id <> ? AND (status IN (?, ?) OR "
+            "received_ms < ? OR (received_ms = ? AND id < ?)) LIMIT 1",
+            (key, window_start_ms, window_end_ms, exclude_id, STATUS_VERIFIED,
              STATUS_STALE, at, at, exclude_id),
         )
         return bool(rows)

@@ -524,3 +524,27 @@ def test_a_run_collects_garbage_less_often_then_restores(repo: Repository, world
         assert gc.get_threshold() == (700, 9, 8)
     finally:
         gc.set_threshold(*before)
+
+
+def test_the_interval_rule_does_not_read_through_the_hotspots_witnesses(repo: Repository) -> None:
+    """Whether a hotspot already beaconed in a window costs SQLite about as much with 5,000
+    of its witness reports in that window as with 10 (it read all of them, once per beacon,
+    to find the hotspot's beacons: docs/benchmarks.md)."""
+    if repo.dialect != "sqlite":
+        pytest.skip("SQLite's query planner")
+    import hashlib
+
+    key = hashlib.sha256(b"beaconer").digest()
+    beacon = _reports("beacon", 1, 0)[0]._replace(hotspot_key=key, received_ms=5_000_000)
+    repo.insert_reports([beacon])
+
+    def witnesses(count: int, first: int):  # type: ignore[no-untyped-def]
+        return [r._replace(hotspot_key=key) for r in _reports("witness", count, first)]
+
+    def read() -> None:
+        assert not repo.beacon_in_window(key, 0, 21_600_000, beacon.id)
+
+    repo.insert_reports(witnesses(10, 0))
+    few = _vm_steps(repo, read)
+    repo.insert_reports(witnesses(5_000, 10))
+    assert _vm_steps(repo, read) <= 2 * few
