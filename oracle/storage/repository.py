@@ -138,8 +138,8 @@ class Denial:
 
 
 class StoredVerdict(NamedTuple):
-    """A report's verdict row. A named tuple for the reason of StoredReport: one per report
-    verified, and the verifier's `VerdictRecord` is this row's first fields."""
+    """A report's verdict row. A named tuple for the reason of StoredReport: one is made
+    per report verified."""
 
     report_id: bytes
     kind: str
