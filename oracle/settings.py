@@ -108,8 +108,9 @@ class NotOnboardedSection:
     # Each held refusal waits a time drawn uniformly from refusal_delay_s × [1 − this, 1]: held
     # together, refusals are then not answered (and sent again) together, as a burst. 0 to 1.
     refusal_delay_spread: float = 0.5
-    # Refusals held at once; more are answered at once. Each holds a call slot, so never more
-    # than half the slots streams leave to unary calls (`held_refusals`); 0 = hold none.
+    # Refusals held at once at that delay; more wait excess_delay_s. Each holds a call slot, so
+    # never more than half the slots streams leave to unary calls (`held_refusals`); 0 = none
+    # at that delay.
     max_held_refusals: int = 50
     # Of those, refusals one peer address (IPv6 by streams.ipv6_prefix_len) may have held at
     # once; its further refusals wait excess_delay_s. Two connections' calls: a client on more

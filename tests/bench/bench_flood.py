@@ -2,22 +2,23 @@
 without a flood of 100 fresh keys sending witness reports at full rate; target: within 2x.
 
 The oracle runs as `pocnet-oracle serve` (SQLite, signature checks on, default limits: keys not
-onboarded share 20 reports/s and 8 KiB/s, their refusals held 0.5-1 s, at most 50 at once and
-32 of one address, further ones 15-30 s, 16 calls at once per connection) in its own process; the flood runs in a second process (100
-keys, unary calls, 128 in flight, its reports signed before it starts, as an attacker signs
-on its own machines) and the hotspot in this one: one witness report every 50 ms by unary
-call, each latency from call to acknowledgement. Afterwards the database holds the hotspot's
-reports plus at most the shared budget's worth of the flood's. The oracle's metrics endpoint
-says how many of the flood's refusals the tarpit held and how many it answered at once
-because it was full.
+onboarded share 20 reports/s and 8 KiB/s, their refusals held 0.5-1 s, at most 50 at once and 32
+of one address, further ones 15-30 s, 16 calls at once per connection) in its own process; the
+flood runs in a second process (100 keys, unary calls, 128 in flight, its reports signed before
+it starts, as an attacker signs on its own machines) and the hotspot in this one: one witness
+report every 50 ms by unary call, each latency from call to acknowledgement. Afterwards the
+database holds the hotspot's reports plus at most the shared budget's worth of the flood's. The
+oracle's metrics endpoint says how many of the flood's refusals the tarpit held and how many it
+answered at once because it was full.
 
 Two flooders: `batch` (128 calls, the next 128 when all are answered: a client that waits for
 its answers) and `pipeline` (128 callers, each sending again as soon as it is answered: more
 calls in flight than the tarpit holds). `--connections K` spreads the flooder's calls over K
-connections of its own (the oracle lets one connection carry 16 calls at once by default, and
-a client queues the rest). `--deadline` is the flooder's deadline per call: shorter than the
-tarpit's delay, the flooder gives up on its held calls and sends again. `--env NAME=VALUE` passes settings to the oracle, e.g.
-`POCNET_ORACLE_NOT_ONBOARDED_REFUSAL_DELAY_S=0` to answer refusals at once.
+connections of its own (the oracle lets one connection carry 16 calls at once by default, and a
+client queues the rest). `--deadline` is the flooder's deadline per call: shorter than the
+tarpit's delay, the flooder gives up on its held calls and sends again. `--env NAME=VALUE`
+passes settings to the oracle, e.g. `POCNET_ORACLE_NOT_ONBOARDED_REFUSAL_DELAY_S=0` to answer
+refusals at once.
 
     .venv/bin/python tests/bench/bench_flood.py [--seconds 10] [--mode batch|pipeline]
         [--in-flight 128] [--connections 1] [--deadline 30] [--env NAME=VALUE ...] [--json]
