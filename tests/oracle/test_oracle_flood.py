@@ -421,8 +421,9 @@ class MeteredTarpitServer(RunningServer):
 
 
 def test_held_refusals_and_those_answered_at_once_are_exported(oracle_settings, tmp_path) -> None:  # type: ignore[no-untyped-def]
-    """The operator sees how many refusals the tarpit holds and how many it answered at once
-    because it was full (the flood keeps more calls in flight than it holds)."""
+    """The operator sees how many refusals the tarpit holds, at the short delay and in the
+    excess tier, and how many it answered at once because both were full (the flood keeps more
+    calls in flight than it holds)."""
     import urllib.request
 
     from prometheus_client.parser import text_string_to_metric_families
@@ -434,7 +435,7 @@ def test_held_refusals_and_those_answered_at_once_are_exported(oracle_settings, 
                 for s in f.samples}
 
     settings, operator = oracle_settings
-    settings = tarpit_settings(settings, held=2, spread=0.5).with_(
+    settings = tarpit_settings(settings, held=2, spread=0.5, excess=1).with_(
         "payout", ledger=str(tmp_path / "ledger.db"))
     sleeps = HeldSleeps()
     running = MeteredTarpitServer(settings, operator, sleep=sleeps)
@@ -447,16 +448,21 @@ def test_held_refusals_and_those_answered_at_once_are_exported(oracle_settings, 
             held = [submit.future(witness_report(stranger, timestamp_ns=2 + i), timeout=30)
                     for i in range(2)]
             sleeps.wait_begun(2)
-            with _own_connection(running.address) as second:  # the third: at once
-                assert service_pb2_grpc.IngestServiceStub(second).SubmitWitness.future(
+            with (_own_connection(running.address) as second,
+                  _own_connection(running.address) as third):
+                held.append(service_pb2_grpc.IngestServiceStub(second).SubmitWitness.future(
+                    witness_report(stranger, timestamp_ns=8), timeout=30))
+                sleeps.wait_begun(1)  # the third: the excess tier's one place
+                assert service_pb2_grpc.IngestServiceStub(third).SubmitWitness.future(
                     witness_report(stranger, timestamp_ns=9), timeout=30).exception()
+                m = scrape(running.metrics_port)
+                assert m["pocnet_oracle_refusals_held"] == 2
+                assert m["pocnet_oracle_refusals_held_excess"] == 1
+                assert m["pocnet_oracle_refusals_answered_at_once_total"] == 1
+                sleeps.release()
+                assert all(f.exception() is not None for f in held)
             m = scrape(running.metrics_port)
-            assert m["pocnet_oracle_refusals_held"] == 2
-            assert m["pocnet_oracle_refusals_answered_at_once_total"] == 1
-            sleeps.release()
-            assert all(f.exception() is not None for f in held)
-            m = scrape(running.metrics_port)
-            assert m["pocnet_oracle_refusals_held"] == 0
+            assert m["pocnet_oracle_refusals_held"] == m["pocnet_oracle_refusals_held_excess"] == 0
             assert m["pocnet_oracle_refusals_answered_at_once_total"] == 1
     finally:
         sleeps.release()
