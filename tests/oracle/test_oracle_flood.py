@@ -153,6 +153,17 @@ def tarpit_settings(settings, held: int, spread: float = 0.0, per_peer: int = 0,
         excess_delay_s=60.0, max_held_excess=excess)
 
 
+def _held_past_the_budget(submit, sleeps: HeldSleeps, stranger, n: int,  # type: ignore[no-untyped-def]
+                          timeout_s: float = 30) -> list:  # type: ignore[type-arg]
+    """The shared budget's one report of `stranger`, then `n` calls of it whose refusals the
+    tarpit holds, once every one of them is held."""
+    submit(witness_report(stranger, timestamp_ns=1), timeout=30)
+    held = [submit.future(witness_report(stranger, timestamp_ns=2 + i), timeout=timeout_s)
+            for i in range(n)]
+    sleeps.wait_begun(n)
+    return held
+
+
 @pytest.fixture
 def tarpit_server(oracle_settings):  # type: ignore[no-untyped-def]
     """One report of the shared budget (it refills once in 1,000 s), refusals held 2.5 s (no
@@ -382,10 +393,7 @@ def test_held_delays_have_the_configured_random_part(oracle_settings) -> None:  
     try:
         with grpc.insecure_channel(running.address) as channel:
             submit = service_pb2_grpc.IngestServiceStub(channel).SubmitWitness
-            submit(witness_report(stranger, timestamp_ns=1), timeout=30)  # the budget's one
-            held = [submit.future(witness_report(stranger, timestamp_ns=2 + i), timeout=30)
-                    for i in range(8)]
-            sleeps.wait_begun(8)
+            held = _held_past_the_budget(submit, sleeps, stranger, 8)
             assert all(1.25 <= d <= 2.5 for d in sleeps.delays), sleeps.delays
             assert len(set(sleeps.delays)) == 8  # a delay of its own each
             sleeps.release()
@@ -480,7 +488,7 @@ def test_past_its_share_an_address_waits_the_excess_delay_and_past_both_tiers_at
     settings = tarpit_settings(settings, held=4, per_peer=2, excess=2)
     sleeps = HeldSleeps()
     running = RunningServer(settings, operator, sleep=sleeps, extra_address="[::1]:0")
-    stranger = keypair(10_005)
+    stranger = keypair(10_007)
     calls = []
     try:
         with (_own_connection(running.address) as first,
@@ -532,10 +540,7 @@ def test_refusals_held_in_the_excess_tier_have_call_slots_of_their_own(oracle_se
     try:
         with grpc.insecure_channel(running.address) as channel:
             submit = service_pb2_grpc.IngestServiceStub(channel).SubmitWitness
-            submit(witness_report(stranger, timestamp_ns=1), timeout=30)  # the budget's one
-            held = [submit.future(witness_report(stranger, timestamp_ns=2 + i), timeout=120)
-                    for i in range(13)]
-            sleeps.wait_begun(13)
+            held = _held_past_the_budget(submit, sleeps, stranger, 13, timeout_s=120)
             assert running.oracle.tarpit.held_excess == 13  # none short: the tarpit holds 0
             ack = submit(witness_report(keypair(77), timestamp_ns=5), timeout=30)
             assert ack.id
