@@ -150,7 +150,9 @@ class Tarpit:
     same random part) in a second tier of at most `max_excess` places. A flooder on more
     connections than its share has its extra calls answered once in tens of seconds, so its
     bursts come that rarely. Only past both tiers is a refusal answered at once (counted in
-    `answered_at_once`)."""
+    `answered_at_once`). The excess delay may outlast a client's deadline (a hotspot's is
+    10 s): that client sees DEADLINE_EXCEEDED instead of the refusal, which tells a stranger
+    no less, since its reports could only get `gateway_not_found`."""
 
     def __init__(self, delay_s: float, max_held: int,
                  sleep: Callable[[float], Awaitable[object]] = asyncio.sleep,
