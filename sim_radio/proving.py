@@ -119,11 +119,11 @@ def run_pass(name: str, scenario: Scenario, epochs: int, workdir: Path,
     report_file = workdir / "reports.jsonl"
     importing = oracle.stream("import", "-", cpu=cpu)
     own_cpu = 0.0
-    with report_file.open("w", encoding="utf-8") as out, importing as send:
+    with report_file.open("wb") as out, importing as send:
         def emit(lines: list[str]) -> None:
-            text = "".join(lines)
-            out.write(text)
-            send(text.encode())
+            data = "".join(lines).encode()
+            out.write(data)
+            send(data)  # returns while the import still reads the previous window
 
         emit(list(writer.onboarding(start_ms - ONBOARD_LEAD_MS)))
         for r in range(scenario.rounds):
