@@ -12,8 +12,8 @@ processes), the load average at the start and at the end, the scoreboard, and `p
 run's process tree sampled from /proc each second (Linux), its wall and CPU seconds by phase
 (`simulate_and_import` while an import runs, then `verify`, `rewards`, `payout`, `read_back`;
 the passes overlap, a phase is named by the earliest step any pass is in) and `cores_busy` =
-CPU / wall, 2.0 on two cores when nothing waits; with how often the imports waited for input
-(the simulator behind) and the simulator's threads waited on their pipe (the import behind).
+CPU / wall, 2.0 on two cores when nothing waits; with how often the imports' main threads
+waited for input (the simulator behind them).
 
     python tests/bench/bench_proving.py --hotspots 2000 --epochs 7
     python tests/bench/bench_proving.py --hotspots 2000 --epochs 7 --keep-density
@@ -87,19 +87,18 @@ CLOCK_TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
 
 class PhaseSampler(threading.Thread):
     """Each second, the CPU seconds of a process tree (its root's own and reaped children's
-    from /proc, plus its live descendants'), booked to the phase of that second; and the wait
-    channel of the imports' and the simulator's threads. Linux only (no /proc: no phases)."""
+    from /proc, plus its live descendants'), booked to the phase of that second; and whether
+    each import's main thread waits on its input pipe (kernel wait channel). Linux only."""
 
     def __init__(self, root: int) -> None:
         super().__init__(daemon=True, name="phases")
-        self._root, self._stop = root, threading.Event()
+        self._root, self._done = root, threading.Event()
         self.phases: dict[str, dict[str, float]] = {}
-        self.waits = {"import_samples": 0, "import_waiting_for_input": 0,
-                      "simulator_samples": 0, "simulator_waiting_on_pipe": 0}
+        self.waits = {"import_samples": 0, "import_waiting_for_input": 0}
 
     def run(self) -> None:
         last_t, last_cpu = time.monotonic(), 0.0
-        while not self._stop.wait(1.0):
+        while not self._done.wait(1.0):
             try:
                 procs = _tree(self._root)
             except OSError:
@@ -123,15 +122,10 @@ class PhaseSampler(threading.Thread):
                     self.waits["import_samples"] += 1
                     if "pipe_read" in _wchan(pid, pid):
                         self.waits["import_waiting_for_input"] += 1
-            elif "sim_radio.cli" in cmd:
-                for tid in _threads(pid):
-                    if "pipe_write" in _wchan(pid, tid):
-                        self.waits["simulator_waiting_on_pipe"] += 1
-                self.waits["simulator_samples"] += 1
         return next((name for command, name in PHASES if command in commands), "other")
 
     def stop(self) -> dict[str, Any]:
-        self._stop.set()
+        self._done.set()
         self.join()
         phases = {name: {"wall_s": round(v["wall_s"], 1), "cpu_s": round(v["cpu_s"], 1),
                          "cores_busy": round(v["cpu_s"] / v["wall_s"], 2) if v["wall_s"] else 0}
@@ -170,13 +164,6 @@ def _tree(root: int) -> dict[int, tuple[str, float]]:
         out[pid] = (cmd, sum(int(f) for f in fields[11:15]) / CLOCK_TICKS)
         todo.extend(parents.get(pid, []))
     return out
-
-
-def _threads(pid: int) -> list[int]:
-    try:
-        return [int(t) for t in os.listdir(f"/proc/{pid}/task")]
-    except OSError:
-        return []
 
 
 def _wchan(pid: int, tid: int) -> str:
