@@ -180,3 +180,37 @@ def test_honest_witnesses_of_a_beacon_are_stamped_apart_by_their_distances_over_
             assert abs((t2 - t1) - (d2 - d1)) <= 4
             pairs += 1
     assert pairs > 50
+
+
+def test_witness_fields_are_the_simulated_numbers_rounded_as_python_rounds(world) -> None:  # type: ignore[no-untyped-def]
+    """Each witness report's fields from its row of the round, by Python's own arithmetic on
+    each number (round() half to even, int() towards zero, the fix of sim_radio/gps_fixes.py
+    in 1e-7 degrees): the writer works on whole arrays and must agree report by report."""
+    from sim_radio.gps_fixes import GpsFixes
+
+    _, assignment, _, result, witnesses, rr = world
+    by_id = {signing.report_id(m): m for _, kind, raw in _records(rr.lines)
+             if kind == "witness" for m in [reports_pb2.WitnessReport.FromString(raw)]}
+    fixes = GpsFixes(assignment)
+    checked = with_fix = 0
+    for j, rid in enumerate(rr.witness_id):
+        if not rid:
+            continue
+        msg, w = by_id[rid], int(witnesses.witness[j])
+        rssi, snr = float(witnesses.rssi_dbm[j]), float(witnesses.snr_db[j])
+        reported = int(witnesses.reported_ns[j])
+        assert (msg.signal, msg.snr, msg.timestamp) == (round(rssi * 10), int(snr * 10),
+                                                        max(reported, 0))
+        true_ns = reported - assignment.claims[w].clock_offset_ns
+        lat, lon = (float(v[0]) for v in fixes.at([w], [true_ns], world[0].seed,
+                                                   result.round_index))
+        if math.isnan(lat):
+            assert not msg.HasField("gps_fix")
+        else:
+            with_fix += 1
+            assert (msg.gps_fix.lat_e7, msg.gps_fix.lon_e7, msg.gps_fix.gnss_time_ns) == (
+                round(lat * 1e7), round(lon * 1e7), max(true_ns, 0))
+            assert (msg.gps_fix.h_acc_mm, msg.gps_fix.satellites) == (
+                wire_reports.GPS_H_ACC_MM, wire_reports.GPS_SATELLITES)
+        checked += 1
+    assert checked > 100 and with_fix > 0
