@@ -1,0 +1,246 @@
+"""Where a hotspot stands, by when its beacons and the beacons it hears arrive.
+
+An attenuator lets a hotspot assert a place a few km from where it stands, its GPS spoofed to
+match: the loss hides the strength of its links, and who hears whom moves little
+(`position.py`). Arrival times it cannot hide. Every witness stamps when it received a beacon,
+on GPS time to about a µs (a concentrator's `tmst` counter; `sim_radio/reception.py` says
+what real hotspots stamp); the signal crossed the distance at c, 3.34 µs a km. The beacon's
+own emission time is not known, but for one beacon every witness i reports
+
+    t_i = T + |x_b − x_i| / c + e_i        (T the emission, e_i the stamp's error)
+
+so r_i = t_i − |a_b − a_i| / c, computed with the *asserted* places a, is the same T for every
+witness when everyone is where they say (up to e_i). A beaconer 3 km off spreads the r_i of
+its beacons by up to 2 × 3 km / c = 20 µs; a witness 3 km off has an r of its own, off the
+others' by the change in its distance to the beaconer. Each reception's residual is its r less
+the median r of its beacon (the robust estimate of T): a few lying witnesses move a median
+little, and their own residuals are theirs.
+
+Per hotspot, its residuals as beaconer (the witnesses' r of its beacons: time differences of
+arrival) and as witness (its r against the other witnesses': a range to each beaconer) are
+pooled. Their median absolute value is a quarter of a µs for an honest hotspot on GPS time
+(stamps rounded to the µs plus 100 ns of error: σ ≈ 0.3 µs a stamp), several µs for one
+asserted a km or more away. Those past `tdoa_residual_ns` are fitted: the place p (a grid
+within `tdoa_search_m` of the asserted one, then a finer one around the best) that minimises
+the median absolute residual, its beacons' r recomputed with p for it, its own r as witness
+with p. Flagged when the fit is `tdoa_far_m` or more from the asserted place and explains the
+arrivals (its median absolute residual at most `tdoa_explained` of the asserted place's), with
+`tdoa_min_obs` residuals from `tdoa_min_partners` other hotspots spread `tdoa_spread_m` or
+more about their centre (witnesses all in one spot cannot place anyone: a cluster of liars
+could frame a beaconer).
+
+Clocks that are not on GPS time carry no such information: stamps more than
+`tdoa_outlier_ns` from their beacon's median (a relay's copy, 150 ms late; an NTP clock,
+milliseconds off) are left out before anything is judged. Noisier clocks make the detector
+blind, not wrong: their residuals are large at every place, so no place explains them.
+
+As `position.py`, the test runs twice: the second time without the receptions of the hotspots
+the first one flagged (their asserted places are wrong, and so would be the medians they join),
+except each flagged hotspot's own.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numpy.typing import NDArray
+
+from oracle.detect.grouped import group_count, group_median
+from oracle.detect.history import History
+from oracle.detect.model import DetectParams, Finding
+
+C_M_PER_NS = 0.299_792_458
+_M_PER_DEG = math.pi / 180 * 6_371_007.2  # pocnet.geo's sphere
+_COARSE_STEP_M = 500.0
+_FINE_STEP_M = 50.0
+
+
+def arrival(history: History, params: DetectParams) -> list[Finding]:
+    h = history.hotspots
+    return [
+        Finding(
+            detector="arrival_fit",
+            hotspots=(h.keys[i],),
+            score=float(min(fit.asserted_ns / params.tdoa_residual_ns,
+                            fit.far_m / params.tdoa_far_m)),
+            evidence={
+                # Where the arrival times say it stands, and how well each place explains them.
+                "fitted_lat": round(float(h.lat[i] + fit.north_m / _M_PER_DEG), 5),
+                "fitted_lon": round(float(h.lon[i] + fit.east_m / (
+                    _M_PER_DEG * math.cos(math.radians(float(h.lat[i]))))), 5),
+                "fitted_from_asserted_m": round(fit.far_m),
+                "median_residual_ns_at_asserted": round(fit.asserted_ns),
+                "median_residual_ns_at_fitted": round(fit.fitted_ns),
+                "residuals_as_beaconer": fit.as_beaconer,
+                "residuals_as_witness": fit.as_witness,
+                "partners": fit.partners,
+            },
+        )
+        for i, fit in judge(history, params).items() if fit.flagged
+    ]
+
+
+class Fit:
+    """One hotspot's verdict: its arrivals at the asserted place and at the fitted one."""
+
+    def __init__(self, asserted_ns: float, fitted_ns: float, east_m: float, north_m: float,
+                 as_beaconer: int, as_witness: int, partners: int, spread_m: float,
+                 params: DetectParams) -> None:
+        self.asserted_ns, self.fitted_ns = asserted_ns, fitted_ns
+        self.east_m, self.north_m = east_m, north_m
+        self.far_m = math.hypot(east_m, north_m)
+        self.as_beaconer, self.as_witness = as_beaconer, as_witness
+        self.partners, self.spread_m = partners, spread_m
+        self.flagged = bool(
+            as_beaconer + as_witness >= params.tdoa_min_obs
+            and partners >= params.tdoa_min_partners
+            and spread_m >= params.tdoa_spread_m
+            and asserted_ns >= params.tdoa_residual_ns
+            and self.far_m >= params.tdoa_far_m
+            and fitted_ns <= params.tdoa_explained * asserted_ns)
+
+
+def judge(history: History, params: DetectParams) -> dict[int, Fit]:
+    """The hotspots fitted (those whose arrivals at the asserted place are off), by index."""
+    rows = _Rows(history, params)
+    if rows.size == 0:
+        return {}
+    none = np.zeros(len(history.hotspots), dtype=bool)
+    fits = {i: rows.fit(i, none) for i in rows.suspects(none)}
+    flagged = np.zeros(len(history.hotspots), dtype=bool)
+    flagged[[i for i, f in fits.items() if f.flagged]] = True
+    if not flagged.any():
+        return fits
+    # Again without the receptions of the flagged (each keeps its own), for every hotspot
+    # that is off without them, and for the flagged themselves.
+    again = set(rows.suspects(flagged)) | set(np.flatnonzero(flagged).tolist())
+    for i in sorted(again):
+        others = flagged.copy()
+        others[i] = False
+        fits[i] = rows.fit(i, others)
+    return fits
+
+
+class _Rows:
+    """The prompt receptions with their beacon, both hotspots and r at the asserted places,
+    in ns from the first stamp of their beacon (float ms keep ~0.24 µs at today's times)."""
+
+    def __init__(self, history: History, params: DetectParams) -> None:
+        self.history, self.params = history, params
+        w = history.witnesses
+        keep = np.flatnonzero(w.prompt(params.replay_ms))
+        self.size = keep.size
+        if self.size == 0:
+            return
+        _, beacon = np.unique(w.beacon[keep], return_inverse=True)
+        self.beacon = beacon.astype(np.int64)
+        self.beaconer = w.beaconer[keep].astype(np.int64)
+        self.witness = w.witness[keep].astype(np.int64)
+        stamp = w.witness_timestamp_ms[keep]
+        first = np.full(int(self.beacon.max()) + 1, np.inf)
+        np.minimum.at(first, self.beacon, stamp)
+        self.t_ns = (stamp - first[self.beacon]) * 1e6
+        self.r_ns = self.t_ns - w.distance_m[keep] / C_M_PER_NS
+        order = np.argsort(self.beacon, kind="stable")
+        self._order = order
+        self._starts = np.searchsorted(self.beacon[order], np.arange(first.size + 1))
+        n = len(history.hotspots)
+        # Each hotspot's beacons (as beaconer or witness), for its fit.
+        who = np.concatenate((self.beaconer, self.witness))
+        which = np.concatenate((self.beacon, self.beacon))
+        pairs = np.unique(who * (first.size + 1) + which)
+        self._hotspot, self._beacons = pairs // (first.size + 1), pairs % (first.size + 1)
+        self._hstart = np.searchsorted(self._hotspot, np.arange(n + 1))
+
+    def _residuals(self, usable: NDArray[np.bool_]) -> tuple[NDArray[np.float64],
+                                                               NDArray[np.bool_]]:
+        """(r less its beacon's median r, the rows judged): rows within tdoa_outlier_ns of
+        their beacon's median, of beacons with tdoa_min_witnesses such rows."""
+        beacons = int(self.beacon.max()) + 1
+        b, r = self.beacon[usable], self.r_ns[usable]
+        centre = group_median(b, r, beacons)
+        near = np.abs(r - centre[b]) <= self.params.tdoa_outlier_ns
+        centre = group_median(b[near], r[near], beacons)
+        enough = group_count(b[near], beacons) >= self.params.tdoa_min_witnesses
+        judged = np.zeros(self.size, dtype=bool)
+        judged[np.flatnonzero(usable)[near & enough[b]]] = True
+        out = np.full(self.size, np.nan)
+        out[judged] = self.r_ns[judged] - centre[self.beacon[judged]]
+        return out, judged
+
+    def suspects(self, excluded: NDArray[np.bool_]) -> list[int]:
+        """Hotspots (not excluded) whose pooled median |residual| at the asserted places,
+        without the receptions of the excluded, is past tdoa_residual_ns."""
+        usable = ~excluded[self.beaconer] & ~excluded[self.witness]
+        residual, judged = self._residuals(usable)
+        n = len(self.history.hotspots)
+        who = np.concatenate((self.beaconer[judged], self.witness[judged]))
+        size = np.abs(np.concatenate((residual[judged], residual[judged])))
+        median = group_median(who, size, n)
+        count = group_count(who, n)
+        off = ((count >= self.params.tdoa_min_obs)
+               & (np.nan_to_num(median) >= self.params.tdoa_residual_ns) & ~excluded)
+        return np.flatnonzero(off).tolist()
+
+    def fit(self, i: int, excluded: NDArray[np.bool_]) -> Fit:
+        """Hotspot i's place by its arrivals, without the receptions of the excluded."""
+        h = self.history.hotspots
+        beacons = self._beacons[self._hstart[i]:self._hstart[i + 1]]
+        rows = np.concatenate([self._order[self._starts[b]:self._starts[b + 1]]
+                               for b in beacons.tolist()])
+        rows = rows[~excluded[self.beaconer[rows]] & ~excluded[self.witness[rows]]]
+        usable = np.zeros(self.size, dtype=bool)
+        usable[rows] = True
+        _, judged = self._residuals(usable)
+        rows = rows[judged[rows]]
+        mine_b = rows[self.beaconer[rows] == i]  # its beacons' receptions
+        mine_w = rows[self.witness[rows] == i]  # its receptions of others' beacons
+        lat0, lon0 = float(h.lat[i]), float(h.lon[i])
+
+        def local(k: NDArray[np.int64]) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+            cos = np.cos(np.radians((h.lat[k] + lat0) / 2))
+            return (h.lon[k] - lon0) * _M_PER_DEG * cos, (h.lat[k] - lat0) * _M_PER_DEG
+
+        wx, wy = local(self.witness[mine_b])
+        bx, by = local(self.beaconer[mine_w])
+        # As witness: T from the other witnesses of the beacon (their median r).
+        t0 = np.array([float(np.median(self.r_ns[rows[(self.beacon[rows] == self.beacon[k])
+                                                     & (rows != k)]]))
+                       for k in mine_w.tolist()])
+        _, groups = np.unique(self.beacon[mine_b], return_inverse=True)
+        groups = groups.astype(np.int64)
+        t_b, t_w = self.t_ns[mine_b], self.t_ns[mine_w]
+
+        def loss(px: NDArray[np.float64], py: NDArray[np.float64]) -> NDArray[np.float64]:
+            """Median |residual| with i at each place (px[j], py[j])."""
+            parts = []
+            if mine_b.size:
+                r = t_b[None, :] - np.hypot(px[:, None] - wx, py[:, None] - wy) / C_M_PER_NS
+                for g in range(int(groups.max()) + 1):
+                    cols = groups == g
+                    parts.append(r[:, cols] - np.median(r[:, cols], axis=1, keepdims=True))
+            if mine_w.size:
+                parts.append(t_w[None, :] - t0[None, :]
+                             - np.hypot(px[:, None] - bx, py[:, None] - by) / C_M_PER_NS)
+            return np.median(np.abs(np.concatenate(parts, axis=1)), axis=1)
+
+        partners = np.concatenate((self.witness[mine_b], self.beaconer[mine_w]))
+        px, py = local(np.unique(partners))
+        spread = float(np.sqrt(np.mean((px - px.mean()) ** 2 + (py - py.mean()) ** 2))) \
+            if px.size else 0.0
+        if mine_b.size + mine_w.size == 0:
+            return Fit(0.0, 0.0, 0.0, 0.0, 0, 0, 0, 0.0, self.params)
+        at_asserted = float(loss(np.zeros(1), np.zeros(1))[0])
+        reach = self.params.tdoa_search_m
+        best = (0.0, 0.0)
+        for step, half in ((_COARSE_STEP_M, reach), (_FINE_STEP_M, _COARSE_STEP_M)):
+            ticks = np.arange(-half, half + step / 2, step)
+            gx, gy = np.meshgrid(best[0] + ticks, best[1] + ticks)
+            gx, gy = gx.ravel(), gy.ravel()
+            value = loss(gx, gy)
+            k = int(np.argmin(value))
+            best, best_value = (float(gx[k]), float(gy[k])), float(value[k])
+        return Fit(at_asserted, min(best_value, at_asserted), best[0], best[1],
+                   int(mine_b.size), int(mine_w.size), int(np.unique(partners).size), spread,
+                   self.params)
