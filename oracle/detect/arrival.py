@@ -24,7 +24,7 @@ asserted a km or more away. Those past `tdoa_residual_ns` are fitted: the place 
 within `tdoa_search_m` of the asserted one, then a finer one around the best) that minimises
 the median absolute residual, its beacons' r recomputed with p for it, its own r as witness
 with p. Flagged when the fit is `tdoa_far_m` or more from the asserted place and explains the
-arrivals (its median absolute residual at most `tdoa_explained` of the asserted place's), with
+arrivals as an honest hotspot's are (its median absolute residual ≤ `tdoa_fitted_ns`), with
 `tdoa_min_obs` residuals from `tdoa_min_partners` other hotspots spread `tdoa_spread_m` or
 more about their centre (witnesses all in one spot cannot place anyone: a cluster of liars
 could frame a beaconer).
@@ -98,7 +98,7 @@ class Fit:
             and spread_m >= params.tdoa_spread_m
             and asserted_ns >= params.tdoa_residual_ns
             and self.far_m >= params.tdoa_far_m
-            and fitted_ns <= params.tdoa_explained * asserted_ns)
+            and fitted_ns <= params.tdoa_fitted_ns)
 
 
 def judge(history: History, params: DetectParams) -> dict[int, Fit]:
@@ -155,18 +155,19 @@ class _Rows:
 
     def _residuals(self, usable: NDArray[np.bool_]) -> tuple[NDArray[np.float64],
                                                                NDArray[np.bool_]]:
-        """(r less its beacon's median r, the rows judged): rows within tdoa_outlier_ns of
-        their beacon's median, of beacons with tdoa_min_witnesses such rows."""
+        """(r less the median r of the other rows of its beacon, the rows judged): rows
+        within tdoa_outlier_ns of their beacon's median, of beacons with tdoa_min_witnesses
+        such rows."""
         beacons = int(self.beacon.max()) + 1
         b, r = self.beacon[usable], self.r_ns[usable]
         centre = group_median(b, r, beacons)
         near = np.abs(r - centre[b]) <= self.params.tdoa_outlier_ns
-        centre = group_median(b[near], r[near], beacons)
         enough = group_count(b[near], beacons) >= self.params.tdoa_min_witnesses
         judged = np.zeros(self.size, dtype=bool)
         judged[np.flatnonzero(usable)[near & enough[b]]] = True
+        rows = np.flatnonzero(judged)
         out = np.full(self.size, np.nan)
-        out[judged] = self.r_ns[judged] - centre[self.beacon[judged]]
+        out[rows] = self.r_ns[rows] - _others_median(self.beacon[rows], self.r_ns[rows])
         return out, judged
 
     def suspects(self, excluded: NDArray[np.bool_]) -> list[int]:
@@ -218,8 +219,8 @@ class _Rows:
             if mine_b.size:
                 r = t_b[None, :] - np.hypot(px[:, None] - wx, py[:, None] - wy) / C_M_PER_NS
                 for g in range(int(groups.max()) + 1):
-                    cols = groups == g
-                    parts.append(r[:, cols] - np.median(r[:, cols], axis=1, keepdims=True))
+                    block = r[:, groups == g]
+                    parts.append(block - _others_median_rows(block))
             if mine_w.size:
                 parts.append(t_w[None, :] - t0[None, :]
                              - np.hypot(px[:, None] - bx, py[:, None] - by) / C_M_PER_NS)
@@ -244,3 +245,37 @@ class _Rows:
         return Fit(at_asserted, min(best_value, at_asserted), best[0], best[1],
                    int(mine_b.size), int(mine_w.size), int(np.unique(partners).size), spread,
                    self.params)
+
+
+def _loo(ordered: NDArray[np.float64], rank: NDArray[np.int64], size: NDArray[np.int64],
+         start: NDArray[np.int64]) -> NDArray[np.float64]:
+    """The median of a group without one of its values: `ordered` holds each group sorted
+    from `start`, `rank` is the value's place in its group of `size`. Leaving the value out
+    keeps a residual from being 0 by construction (the median of three is one of them), so a
+    fitted place cannot explain a beacon's stamps for free."""
+    lo, hi = (size - 2) // 2, (size - 1) // 2  # the middle of the size - 1 others
+    lo = lo + (lo >= rank)
+    hi = hi + (hi >= rank)
+    return (ordered[start + lo] + ordered[start + hi]) / 2
+
+
+def _others_median(groups: NDArray[np.int64], values: NDArray[np.float64]) -> NDArray[np.float64]:
+    """Per value, the median of the other values of its group (groups of ≥ 2)."""
+    order = np.lexsort((values, groups))
+    ordered, sorted_groups = values[order], groups[order]
+    start_of = np.searchsorted(sorted_groups, sorted_groups)
+    size = np.searchsorted(sorted_groups, sorted_groups, side="right") - start_of
+    out = np.empty(values.size)
+    out[order] = _loo(ordered, np.arange(values.size) - start_of, size, start_of)
+    return out
+
+
+def _others_median_rows(block: NDArray[np.float64]) -> NDArray[np.float64]:
+    """Per row of `block` and per column, the median of the row's other columns."""
+    rows, k = block.shape
+    order = np.argsort(block, axis=1)
+    ordered = np.take_along_axis(block, order, axis=1).ravel()
+    rank = np.empty_like(order)
+    np.put_along_axis(rank, order, np.arange(k)[None, :].repeat(rows, axis=0), axis=1)
+    start = (np.arange(rows) * k)[:, None]
+    return _loo(ordered, rank, np.full((rows, k), k), start)

@@ -307,3 +307,15 @@ def test_an_ntp_clock_is_not_flagged_and_does_not_frame() -> None:
                          stamp=lambda name, ns: base(name, ns) + (
                              rng.normal(0, 20_000) if name == "x" else 0.0))
     assert flagged(world.history()) == {}
+
+
+def test_a_reception_is_judged_against_the_median_of_the_others() -> None:
+    # Of three stamps one is always the median of the three: judged against the other two
+    # (their mean), none is 0 by construction. By hand: group 0 = (5, 1, 3) → others' medians
+    # (1+3)/2, (5+3)/2, (5+1)/2; group 1 = (4, 10, 0, 7) → the middle of the other three.
+    groups = np.array([0, 0, 0, 1, 1, 1, 1])
+    values = np.array([5.0, 1.0, 3.0, 4.0, 10.0, 0.0, 7.0])
+    expected = [2.0, 4.0, 3.0, 7.0, 4.0, 7.0, 4.0]
+    assert arrival._others_median(groups, values).tolist() == expected
+    block = np.array([[5.0, 1.0, 3.0], [4.0, 10.0, 0.0]])
+    assert arrival._others_median_rows(block).tolist() == [[2.0, 4.0, 3.0], [5.0, 2.0, 7.0]]
