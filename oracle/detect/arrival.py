@@ -54,6 +54,7 @@ C_M_PER_NS = 0.299_792_458
 _M_PER_DEG = math.pi / 180 * 6_371_007.2  # pocnet.geo's sphere
 _COARSE_STEP_M = 500.0
 _FINE_STEP_M = 50.0
+_REFINED = 5  # coarse places refined
 
 
 def arrival(history: History, params: DetectParams) -> list[Finding]:
@@ -233,16 +234,22 @@ class _Rows:
         if mine_b.size + mine_w.size == 0:
             return Fit(0.0, 0.0, 0.0, 0.0, 0, 0, 0, 0.0, self.params)
         at_asserted = float(loss(np.zeros(1), np.zeros(1))[0])
+        # A coarse grid over the search area, then a fine one around each of its best few
+        # places (a median's landscape has several basins; the right one may be second on a
+        # coarse step).
         reach = self.params.tdoa_search_m
-        best = (0.0, 0.0)
-        for step, half in ((_COARSE_STEP_M, reach), (_FINE_STEP_M, _COARSE_STEP_M)):
-            ticks = np.arange(-half, half + step / 2, step)
-            gx, gy = np.meshgrid(best[0] + ticks, best[1] + ticks)
-            gx, gy = gx.ravel(), gy.ravel()
-            value = loss(gx, gy)
-            k = int(np.argmin(value))
-            best, best_value = (float(gx[k]), float(gy[k])), float(value[k])
-        return Fit(at_asserted, min(best_value, at_asserted), best[0], best[1],
+        ticks = np.arange(-reach, reach + _COARSE_STEP_M / 2, _COARSE_STEP_M)
+        gx, gy = (a.ravel() for a in np.meshgrid(ticks, ticks))
+        coarse = loss(gx, gy)
+        fine = np.arange(-_COARSE_STEP_M, _COARSE_STEP_M + _FINE_STEP_M / 2, _FINE_STEP_M)
+        best, best_value = (0.0, 0.0), at_asserted
+        for k in np.argsort(coarse, kind="stable")[:_REFINED].tolist():
+            fx, fy = (a.ravel() for a in np.meshgrid(gx[k] + fine, gy[k] + fine))
+            value = loss(fx, fy)
+            j = int(np.argmin(value))
+            if value[j] < best_value:
+                best, best_value = (float(fx[j]), float(fy[j])), float(value[j])
+        return Fit(at_asserted, best_value, best[0], best[1],
                    int(mine_b.size), int(mine_w.size), int(np.unique(partners).size), spread,
                    self.params)
 

@@ -120,7 +120,7 @@ class DetectParams:
     tdoa_min_obs: int = 8
     tdoa_min_partners: int = 3
     tdoa_spread_m: float = 300.0
-    tdoa_min_witnesses: int = 3
+    tdoa_min_witnesses: int = 2
     tdoa_outlier_ns: float = 200_000.0
     # Closed clusters (clusters.py): members' links stay inside the group at least this share,
     # while this many active outsiders stand within the group's reach and none is linked.
