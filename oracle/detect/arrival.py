@@ -181,8 +181,11 @@ class _Rows:
         size = np.abs(np.concatenate((residual[judged], residual[judged])))
         median = group_median(who, size, n)
         count = group_count(who, n)
-        off = ((count >= self.params.tdoa_min_obs)
-               & (np.nan_to_num(median) >= self.params.tdoa_residual_ns) & ~excluded)
+        # No place within tdoa_search_m moves a stamp by more than 2 × tdoa_search_m / c:
+        # residuals larger than that are clocks, not places, and are not fitted.
+        most = 2 * self.params.tdoa_search_m / C_M_PER_NS
+        off = ((count >= self.params.tdoa_min_obs) & ~excluded
+               & (np.nan_to_num(median) >= self.params.tdoa_residual_ns) & (median <= most))
         return np.flatnonzero(off).tolist()
 
     def fit(self, i: int, excluded: NDArray[np.bool_]) -> Fit:

@@ -319,3 +319,16 @@ def test_a_reception_is_judged_against_the_median_of_the_others() -> None:
     assert arrival._others_median(groups, values).tolist() == expected
     block = np.array([[5.0, 1.0, 3.0], [4.0, 10.0, 0.0]])
     assert arrival._others_median_rows(block).tolist() == [[2.0, 4.0, 3.0], [5.0, 2.0, 7.0]]
+
+
+def test_tdoa_min_witnesses_at_its_boundary() -> None:
+    # x 3 km off hears each of its 8 nearest neighbours' beacons once, each beacon heard by
+    # one other hotspot besides: two stamps a beacon, the least that says anything (their
+    # difference). Judged with tdoa_min_witnesses 2; with 3, these beacons say nothing.
+    world = town_beacons(NORTH_3KM)
+    for name in world.heard("x", within_m=1_500):
+        other = next(n for n in world.heard(name) if n != "x")
+        world.beacon(name, ["x", other])
+    h = world.history()
+    assert flagged(h, tdoa_min_witnesses=2)["x"]["residuals_as_witness"] == 8
+    assert flagged(h, tdoa_min_witnesses=3) == {}
