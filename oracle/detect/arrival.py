@@ -24,7 +24,8 @@ asserted a km or more away. Those past `tdoa_residual_ns` are fitted: the place 
 within `tdoa_search_m` of the asserted one, then a finer one around the best) that minimises
 the median absolute residual, its beacons' r recomputed with p for it, its own r as witness
 with p. Flagged when the fit is `tdoa_far_m` or more from the asserted place and explains the
-arrivals as an honest hotspot's are (its median absolute residual ≤ `tdoa_fitted_ns`), with
+arrivals as an honest hotspot's are (its median absolute residual ≤ `tdoa_fitted_ns`, and at
+most `tdoa_explained` of the asserted place's), with
 `tdoa_min_obs` residuals from `tdoa_min_partners` other hotspots spread `tdoa_spread_m` or
 more about their centre (witnesses all in one spot cannot place anyone: a cluster of liars
 could frame a beaconer).
@@ -41,6 +42,7 @@ except each flagged hotspot's own.
 
 from __future__ import annotations
 
+import itertools
 import math
 
 import numpy as np
@@ -52,8 +54,8 @@ from oracle.detect.model import DetectParams, Finding
 
 C_M_PER_NS = 0.299_792_458
 _M_PER_DEG = math.pi / 180 * 6_371_007.2  # pocnet.geo's sphere
-_COARSE_STEP_M = 500.0
-_FINE_STEP_M = 50.0
+# The fit's grids: 1 km over the search area, then 200 m and 50 m around the best places.
+_STEPS_M = (1_000.0, 200.0, 50.0)
 _REFINED = 5  # coarse places refined
 
 
@@ -99,7 +101,8 @@ class Fit:
             and spread_m >= params.tdoa_spread_m
             and asserted_ns >= params.tdoa_residual_ns
             and self.far_m >= params.tdoa_far_m
-            and fitted_ns <= params.tdoa_fitted_ns)
+            and fitted_ns <= params.tdoa_fitted_ns
+            and fitted_ns <= params.tdoa_explained * asserted_ns)
 
 
 def judge(history: History, params: DetectParams) -> dict[int, Fit]:
@@ -119,7 +122,11 @@ def judge(history: History, params: DetectParams) -> dict[int, Fit]:
     for i in sorted(again):
         others = flagged.copy()
         others[i] = False
-        fits[i] = rows.fit(i, others)
+        before = fits.get(i)
+        if before is not None:  # near its first fit, and everywhere if not found there
+            fits[i] = rows.fit(i, others, (before.east_m, before.north_m))
+        if before is None or not fits[i].flagged:
+            fits[i] = rows.fit(i, others)
     return fits
 
 
@@ -188,8 +195,10 @@ class _Rows:
                & (np.nan_to_num(median) >= self.params.tdoa_residual_ns) & (median <= most))
         return np.flatnonzero(off).tolist()
 
-    def fit(self, i: int, excluded: NDArray[np.bool_]) -> Fit:
-        """Hotspot i's place by its arrivals, without the receptions of the excluded."""
+    def fit(self, i: int, excluded: NDArray[np.bool_],
+            around: tuple[float, float] | None = None) -> Fit:
+        """Hotspot i's place by its arrivals, without the receptions of the excluded; with
+        `around` (m east and north of the asserted place), searched near there only."""
         h = self.history.hotspots
         beacons = self._beacons[self._hstart[i]:self._hstart[i + 1]]
         rows = np.concatenate([self._order[self._starts[b]:self._starts[b + 1]]
@@ -210,11 +219,14 @@ class _Rows:
         wx, wy = local(self.witness[mine_b])
         bx, by = local(self.beaconer[mine_w])
         # As witness: T from the other witnesses of the beacon (their median r).
-        t0 = np.array([float(np.median(self.r_ns[rows[(self.beacon[rows] == self.beacon[k])
-                                                     & (rows != k)]]))
-                       for k in mine_w.tolist()])
+        t0 = _others_median(self.beacon[rows], self.r_ns[rows])[self.witness[rows] == i]
+        # Its beacons' receptions as a (beacons × witnesses) table per count of witnesses, so
+        # that each count's beacons are judged in one pass.
         _, groups = np.unique(self.beacon[mine_b], return_inverse=True)
-        groups = groups.astype(np.int64)
+        sizes = np.bincount(groups)
+        by_size = [np.flatnonzero(sizes[groups] == size)[np.argsort(
+            groups[sizes[groups] == size], kind="stable")].reshape(-1, size)
+            for size in np.unique(sizes).tolist()]
         t_b, t_w = self.t_ns[mine_b], self.t_ns[mine_w]
 
         def loss(px: NDArray[np.float64], py: NDArray[np.float64]) -> NDArray[np.float64]:
@@ -222,9 +234,9 @@ class _Rows:
             parts = []
             if mine_b.size:
                 r = t_b[None, :] - np.hypot(px[:, None] - wx, py[:, None] - wy) / C_M_PER_NS
-                for g in range(int(groups.max()) + 1):
-                    block = r[:, groups == g]
-                    parts.append(block - _others_median_rows(block))
+                for table in by_size:
+                    block = r[:, table]  # places × beacons × witnesses
+                    parts.append((block - _others_median_last(block)).reshape(px.size, -1))
             if mine_w.size:
                 parts.append(t_w[None, :] - t0[None, :]
                              - np.hypot(px[:, None] - bx, py[:, None] - by) / C_M_PER_NS)
@@ -237,21 +249,28 @@ class _Rows:
         if mine_b.size + mine_w.size == 0:
             return Fit(0.0, 0.0, 0.0, 0.0, 0, 0, 0, 0.0, self.params)
         at_asserted = float(loss(np.zeros(1), np.zeros(1))[0])
-        # A coarse grid over the search area, then a fine one around each of its best few
-        # places (a median's landscape has several basins; the right one may be second on a
-        # coarse step).
-        reach = self.params.tdoa_search_m
-        ticks = np.arange(-reach, reach + _COARSE_STEP_M / 2, _COARSE_STEP_M)
-        gx, gy = (a.ravel() for a in np.meshgrid(ticks, ticks))
-        coarse = loss(gx, gy)
-        fine = np.arange(-_COARSE_STEP_M, _COARSE_STEP_M + _FINE_STEP_M / 2, _FINE_STEP_M)
+        # A coarse grid over the search area, then finer ones around its best few places (a
+        # median's landscape has several basins; the right one may be second on a coarse
+        # step). A hotspot fitted before is refined around that place only.
+        if around is None:
+            reach = self.params.tdoa_search_m
+            ticks = np.arange(-reach, reach + _STEPS_M[0] / 2, _STEPS_M[0])
+            gx, gy = (a.ravel() for a in np.meshgrid(ticks, ticks))
+            starts = np.argsort(loss(gx, gy), kind="stable")[:_REFINED]
+            places = list(zip(gx[starts].tolist(), gy[starts].tolist(), strict=True))
+        else:
+            places = [around]
         best, best_value = (0.0, 0.0), at_asserted
-        for k in np.argsort(coarse, kind="stable")[:_REFINED].tolist():
-            fx, fy = (a.ravel() for a in np.meshgrid(gx[k] + fine, gy[k] + fine))
+        for coarse, step in itertools.pairwise(_STEPS_M):
+            ticks = np.arange(-coarse, coarse + step / 2, step)
+            tx, ty = (a.ravel() for a in np.meshgrid(ticks, ticks))
+            fx = np.concatenate([x + tx for x, _ in places])
+            fy = np.concatenate([y + ty for _, y in places])
             value = loss(fx, fy)
             j = int(np.argmin(value))
+            places = [(float(fx[j]), float(fy[j]))]
             if value[j] < best_value:
-                best, best_value = (float(fx[j]), float(fy[j])), float(value[j])
+                best, best_value = places[0], float(value[j])
         return Fit(at_asserted, best_value, best[0], best[1],
                    int(mine_b.size), int(mine_w.size), int(np.unique(partners).size), spread,
                    self.params)
@@ -280,12 +299,13 @@ def _others_median(groups: NDArray[np.int64], values: NDArray[np.float64]) -> ND
     return out
 
 
-def _others_median_rows(block: NDArray[np.float64]) -> NDArray[np.float64]:
-    """Per row of `block` and per column, the median of the row's other columns."""
-    rows, k = block.shape
-    order = np.argsort(block, axis=1)
-    ordered = np.take_along_axis(block, order, axis=1).ravel()
+def _others_median_last(block: NDArray[np.float64]) -> NDArray[np.float64]:
+    """Per value of `block`, the median of the other values along its last axis."""
+    k = block.shape[-1]
+    flat = block.reshape(-1, k)
+    order = np.argsort(flat, axis=1)
+    ordered = np.take_along_axis(flat, order, axis=1).ravel()
     rank = np.empty_like(order)
-    np.put_along_axis(rank, order, np.arange(k)[None, :].repeat(rows, axis=0), axis=1)
-    start = (np.arange(rows) * k)[:, None]
-    return _loo(ordered, rank, np.full((rows, k), k), start)
+    np.put_along_axis(rank, order, np.broadcast_to(np.arange(k), order.shape), axis=1)
+    start = (np.arange(flat.shape[0]) * k)[:, None]
+    return _loo(ordered, rank, np.full(flat.shape, k), start).reshape(block.shape)

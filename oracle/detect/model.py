@@ -107,15 +107,20 @@ class DetectParams:
     # light; beyond 2.5σ) only when half of its receptions are, ~1 in 10⁶ for 8 of them; a
     # place 1 km off moves its residuals by up to 6.7 µs. Cable and radio latency (~0.1–0.5
     # µs on a rooftop's run) stays under it. Flagged when a place within tdoa_search_m,
-    # ≥ tdoa_far_m from the asserted one, explains the arrivals as an honest hotspot's are
-    # (median |residual| ≤ tdoa_fitted_ns: clocks ms off, or µs off at random, are explained by
-    # no place). Residuals from ≥ tdoa_min_partners hotspots spread ≥ tdoa_spread_m about
-    # their centre (one cluster of witnesses cannot place a beaconer). Beacons with
-    # tdoa_min_witnesses stamps within tdoa_outlier_ns of their median (60 km of light: no
-    # honest geometry is past it; relays' copies and NTP clocks are) are judged.
+    # ≥ tdoa_far_m from the asserted one, explains the arrivals as an honest hotspot's are:
+    # median |residual| ≤ tdoa_fitted_ns (on the proving ground honest hotspots reached 642
+    # ns at their own places, those with a single-channel radio's σ 1 µs among their
+    # partners) and ≤ tdoa_explained of the asserted place's (clocks ms off, or µs off at
+    # random, are explained by no place). Residuals from ≥ tdoa_min_partners hotspots (a place
+    # has two unknowns: two ranges always meet) spread ≥ tdoa_spread_m about their centre (one
+    # cluster of witnesses cannot place a beaconer). Beacons with tdoa_min_witnesses stamps
+    # within tdoa_outlier_ns of their median (60 km of light: no honest geometry is past it;
+    # relays' copies and NTP clocks are) are judged; each stamp against the median of the
+    # others (of three stamps one is always the median: it would be 0 by construction).
     tdoa_residual_ns: float = 1_000.0
     tdoa_far_m: float = 1_000.0
-    tdoa_fitted_ns: float = 500.0
+    tdoa_fitted_ns: float = 750.0
+    tdoa_explained: float = 0.5
     tdoa_search_m: float = 10_000.0
     tdoa_min_obs: int = 8
     tdoa_min_partners: int = 3

@@ -318,7 +318,7 @@ def test_a_reception_is_judged_against_the_median_of_the_others() -> None:
     expected = [2.0, 4.0, 3.0, 7.0, 4.0, 7.0, 4.0]
     assert arrival._others_median(groups, values).tolist() == expected
     block = np.array([[5.0, 1.0, 3.0], [4.0, 10.0, 0.0]])
-    assert arrival._others_median_rows(block).tolist() == [[2.0, 4.0, 3.0], [5.0, 2.0, 7.0]]
+    assert arrival._others_median_last(block).tolist() == [[2.0, 4.0, 3.0], [5.0, 2.0, 7.0]]
 
 
 def test_tdoa_min_witnesses_at_its_boundary() -> None:
@@ -332,3 +332,22 @@ def test_tdoa_min_witnesses_at_its_boundary() -> None:
     h = world.history()
     assert flagged(h, tdoa_min_witnesses=2)["x"]["residuals_as_witness"] == 8
     assert flagged(h, tdoa_min_witnesses=3) == {}
+
+
+def test_tdoa_fitted_ns_and_tdoa_explained_at_their_boundary() -> None:
+    # The attenuator of the first test: its fitted place explains its witnesses' stamps to
+    # some median |residual| f (a few hundred ns), its asserted place to a ≥ 2 f. Flagged while
+    # f ≤ tdoa_fitted_ns and f ≤ tdoa_explained × the asserted median, not past either.
+    world = town_beacons(NORTH_3KM, x_beacons=4, stamp=concentrator(np.random.default_rng(1)))
+    h = world.history()
+    evidence = flagged(h)["x"]
+    fitted, asserted = (evidence["median_residual_ns_at_fitted"],
+                        evidence["median_residual_ns_at_asserted"])
+    assert 0 < 2 * fitted < asserted
+    fit = arrival.judge(h, P)
+    exact = next(f for f in fit.values() if f.flagged)
+    assert set(flagged(h, tdoa_fitted_ns=exact.fitted_ns)) == {"x"}
+    assert flagged(h, tdoa_fitted_ns=exact.fitted_ns - 0.01) == {}
+    ratio = exact.fitted_ns / exact.asserted_ns
+    assert set(flagged(h, tdoa_explained=ratio)) == {"x"}
+    assert flagged(h, tdoa_explained=ratio * 0.999) == {}
