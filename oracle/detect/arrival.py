@@ -141,8 +141,7 @@ class _Rows:
         self.size = keep.size
         if self.size == 0:
             return
-        _, beacon = np.unique(w.beacon[keep], return_inverse=True)
-        self.beacon = beacon.astype(np.int64)
+        self.beacon = w.beacon[keep].astype(np.int64)  # numbered densely by the History
         self.beaconer = w.beaconer[keep].astype(np.int64)
         self.witness = w.witness[keep].astype(np.int64)
         stamp = w.witness_timestamp_ms[keep]
@@ -153,13 +152,10 @@ class _Rows:
         order = np.argsort(self.beacon, kind="stable")
         self._order = order
         self._starts = np.searchsorted(self.beacon[order], np.arange(first.size + 1))
-        n = len(history.hotspots)
-        # Each hotspot's beacons (as beaconer or witness), for its fit.
-        who = np.concatenate((self.beaconer, self.witness))
-        which = np.concatenate((self.beacon, self.beacon))
-        pairs = np.unique(who * (first.size + 1) + which)
-        self._hotspot, self._beacons = pairs // (first.size + 1), pairs % (first.size + 1)
-        self._hstart = np.searchsorted(self._hotspot, np.arange(n + 1))
+
+    def _beacons_of(self, i: int) -> NDArray[np.int64]:
+        """The beacons hotspot i sent or heard (found when it is fitted: few are)."""
+        return np.unique(self.beacon[(self.beaconer == i) | (self.witness == i)])
 
     def _residuals(self, usable: NDArray[np.bool_]) -> tuple[NDArray[np.float64],
                                                                NDArray[np.bool_]]:
@@ -200,7 +196,7 @@ class _Rows:
         """Hotspot i's place by its arrivals, without the receptions of the excluded; with
         `around` (m east and north of the asserted place), searched near there only."""
         h = self.history.hotspots
-        beacons = self._beacons[self._hstart[i]:self._hstart[i + 1]]
+        beacons = self._beacons_of(i)
         rows = np.concatenate([self._order[self._starts[b]:self._starts[b + 1]]
                                for b in beacons.tolist()])
         rows = rows[~excluded[self.beaconer[rows]] & ~excluded[self.witness[rows]]]
