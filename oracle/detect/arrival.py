@@ -13,7 +13,8 @@ so r_i = t_i − |a_b − a_i| / c, computed with the *asserted* places a, is th
 witness when everyone is where they say (up to e_i). A beaconer 3 km off spreads the r_i of
 its beacons by up to 2 × 3 km / c = 20 µs; a witness 3 km off has an r of its own, off the
 others' by the change in its distance to the beaconer. Each reception's residual is its r less
-the median r of its beacon (the robust estimate of T): a few lying witnesses move a median
+the median r of its beacon's other receptions (the robust estimate of T; its own r left out,
+or one of three residuals would be 0 by construction): a few lying witnesses move a median
 little, and their own residuals are theirs.
 
 Per hotspot, its residuals as beaconer (the witnesses' r of its beacons: time differences of
