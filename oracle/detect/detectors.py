@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
-from oracle.detect import asymmetry, clusters, gps, position, shared, signal, timing
+from oracle.detect import arrival, asymmetry, clusters, gps, position, shared, signal, timing
 from oracle.detect.history import History
 from oracle.detect.model import DEFAULT_PARAMS, DetectParams, Finding
 
@@ -18,6 +18,8 @@ DETECTORS: dict[str, tuple[str, Detector]] = {
                signal.excess),
     "position": ("partners that gather away from the asserted place (attenuated false location)",
                  position.position),
+    "arrival": ("arrival times that place a hotspot away from its asserted place (attenuated "
+                "false location)", arrival.arrival),
     "constant": ("RSSI that does not vary (witness stuffing, attenuated rigs)", signal.constant),
     "asymmetry": ("hears others stronger than they hear it (RSSI inflation, hidden power)",
                   asymmetry.asymmetry),
