@@ -282,3 +282,33 @@ def test_an_imports_wal_starts_over_between_batches(tmp_path: Path) -> None:
         finally:
             repo.close()
     assert wal_bytes[1] < 2 * wal_bytes[0], wal_bytes
+
+
+def test_the_objects_made_before_an_import_are_left_out_of_the_collectors_passes(
+    tmp_path: Path,
+) -> None:
+    """While an import runs, what existed before it (modules, the country borders) is frozen
+    out of the garbage collector's passes (each full pass over it cost ~30 ms, one a batch);
+    afterwards, also when a line stops the import, the collector is as it was."""
+    import gc
+
+    from oracle.importer import Importer
+    from pocnet.report_file import ReportFileError
+
+    lines = [record_line(1_000 + n, "witness",
+                         witness_report(keypair(300 + n)).SerializeToString()).encode()
+             for n in range(3)]
+    frozen_while_running: list[int] = []
+    repo = open_repository(f"sqlite:///{tmp_path / 'oracle.db'}")
+    try:
+        assert gc.get_freeze_count() == 0
+        result = Importer(repo, Network.MAINNET, [], workers=0).run(
+            lines, progress=lambda _: frozen_while_running.append(gc.get_freeze_count()))
+        assert result.stored == 3
+        assert len(frozen_while_running) == 3 and min(frozen_while_running) > 0
+        assert gc.get_freeze_count() == 0
+        with pytest.raises(ReportFileError):
+            Importer(repo, Network.MAINNET, [], workers=0).run([b"not json\n"])
+        assert gc.get_freeze_count() == 0
+    finally:
+        repo.close()
