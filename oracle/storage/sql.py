@@ -10,6 +10,7 @@ import threading
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
+from operator import attrgetter
 from typing import Any
 
 from oracle.errors import StaleVersion
@@ -38,6 +39,7 @@ from oracle.storage.sql_verification import (
 )
 
 _CHUNK = 500
+_BY_ID = attrgetter("id")  # a C call a row, not a Python function's
 # A report kind's code in the table and the status it is stored with: coverage is kept, never
 # PoC-verified; beacons and witnesses wait for the verifier.
 _STORED_AS = {kind: (kind_code(kind), STATUS_STORED if kind == "coverage" else STATUS_PENDING)
@@ -139,10 +141,8 @@ class SqlRepository(VerificationQueries, RegistryQueries):
             existing = self._received(tx, list(first))
             # In id order: two replicas inserting overlapping batches then lock the same
             # rows in the same order, so one waits for the other instead of deadlocking.
-            # (A row's id is its first field and ids are distinct here: tuple order is id
-            # order, without a key function called per row.)
             fresh = sorted(first.values() if not existing else
-                           [r for i, r in first.items() if i not in existing])
+                           [r for i, r in first.items() if i not in existing], key=_BY_ID)
             inserted = self._insert_new(tx, fresh) if fresh else set()
             lost = [r.id for r in fresh if r.id not in inserted]  # a replica won the race
             if lost:
