@@ -63,7 +63,7 @@ def _run(args: argparse.Namespace) -> int:
 
     from oracle.commands._database import open_database
     from oracle.errors import OracleError
-    from oracle.importer import Importer, summary
+    from oracle.importer import Importer, read_ahead, summary
     from pocnet.keys import Network
     from pocnet.report_file import ReportFileError, read_lines
 
@@ -85,7 +85,8 @@ def _run(args: argparse.Namespace) -> int:
                             workers=workers)
         with tqdm(desc="import", unit="report", file=sys.stderr,
                   disable=args.json or not sys.stderr.isatty()) as bar:
-            result = importer.run(read_lines(source), progress=bar.update)
+            with read_ahead(source) as ahead:
+                result = importer.run(read_lines(ahead), progress=bar.update)
     except ReportFileError as exc:
         raise UsageError(f"{args.file}: {exc} (the lines before it are stored; importing "
                          "again stores nothing twice)") from None
