@@ -68,7 +68,10 @@ def _run(args: argparse.Namespace) -> int:
     from pocnet.report_file import ReportFileError, read_lines
 
     try:
-        source = sys.stdin.buffer if args.file == "-" else open(args.file, "rb")
+        # Unbuffered: `read_ahead`'s thread reads it, and may still wait in a read when an
+        # error ends the import; a buffered stdin would then hold its lock at shutdown, which
+        # Python treats as a fatal error instead of the one-line message.
+        source = sys.stdin.buffer.raw if args.file == "-" else open(args.file, "rb", buffering=0)
     except OSError as exc:
         raise UsageError(f"{args.file}: {exc.strerror}") from None
     try:  # the file first: a missing file must not create a database
