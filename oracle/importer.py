@@ -26,16 +26,24 @@ inserts the previous one; a batch is stored only once all its signatures are ans
 order, and a report whose signature a worker refuses is checked again here by
 `Ingestor.prepare` itself, so its rejection is ingest's own, word for word. Entropy records (one
 a simulated minute) are stored with the batch after them, in one transaction, not one each.
+At a week's scale (docs/benchmarks.md, "The import's own CPU") the insert grows to ~30 µs as
+the indexes outgrow the page cache, and the garbage collector's full passes, one a batch, cost
+6 µs a report until the import froze the objects made before it. The input is read a thread
+ahead, so a simulator writing into the pipe is not held while a batch is stored.
 """
 
 from __future__ import annotations
 
+import gc
+import io
 import multiprocessing
+import queue
+import threading
 from collections import Counter, deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, BinaryIO
 
 from google.protobuf.message import DecodeError as ProtobufDecodeError
 
@@ -59,6 +67,12 @@ BATCH = 10_000
 # Batches whose signatures the workers may hold at once: one being checked while the next is
 # parsed keeps both sides busy; more only holds memory.
 IN_FLIGHT = 2
+# What the import reads ahead of its checks, in chunks of up to READ_CHUNK bytes: while it
+# stores a batch (an insert, a commit and a checkpoint, each fsync a wait), whoever writes the
+# file into a pipe (the proving ground's simulator) goes on instead of waiting for a 64 KiB
+# pipe to drain. 64 MiB is ~190,000 reports' lines.
+READ_AHEAD_BYTES = 64 * 1024 * 1024
+READ_CHUNK = 1024 * 1024
 
 
 @dataclass
@@ -82,20 +96,15 @@ class ImportResult:
 
 
 @dataclass
-class _Checked:
-    """A report through ingest's checks but the signature, waiting for it."""
-
-    line: int
-    kind: str
-    msg: Any
-    raw: bytes
-    row: NewReport
-    triple: tuple[bytes, bytes, bytes]  # (signer's raw key, canonical bytes, signature)
-
-
-@dataclass
 class _Batch:
-    reports: list[_Checked]
+    """Reports through ingest's checks but the signature, waiting for their workers' answers:
+    each report's line and row only (a refused one is decoded again from its row's bytes), so
+    that the main process keeps no message or wrapper object a report alive for the batches in
+    flight (at 30,000 reports held, the garbage collector's passes over them cost more than the
+    rest of a report's checks)."""
+
+    lines: list[int]
+    rows: list[NewReport]
     answers: list[Future[list[bool]]]  # one per worker's share, in order
 
 
@@ -118,7 +127,11 @@ class Importer:
         self._workers = workers
         self._batch = batch
         self._pool: ProcessPoolExecutor | None = None
-        self._pending: list[_Checked] = []
+        # The batch being read: each report's line, row and (raw key, canonical bytes,
+        # signature) for a worker.
+        self._lines: list[int] = []
+        self._rows: list[NewReport] = []
+        self._triples: list[tuple[bytes, bytes, bytes]] = []
         self._in_flight: deque[_Batch] = deque()
         self._entropy_records: list[EntropyRecord] = []  # checked, not yet stored
 
@@ -126,6 +139,12 @@ class Importer:
         self, lines: Iterable[bytes], progress: Callable[[int], object] | None = None
     ) -> ImportResult:
         result = ImportResult()
+        # The objects made before the import (modules, the registry's country borders) are
+        # left out of the garbage collector's passes while it runs: every batch held puts
+        # 10,000 rows (tuples of a NamedTuple class, which the collector keeps tracking) into
+        # its oldest generation, and each full pass over those objects cost ~30 ms, one a
+        # batch (0.3 s of 111,669 reports' 6 s in the main process).
+        gc.freeze()
         try:
             for number, line in _numbered(lines):
                 received_ms, kind, raw = parse_line(line, number)
@@ -139,6 +158,7 @@ class Importer:
             try:
                 self._flush(result)
             finally:
+                gc.unfreeze()
                 if self._pool is not None:
                     self._pool.shutdown(cancel_futures=True)
                     self._pool = None
@@ -161,9 +181,10 @@ class Importer:
             return
         msg = decode_report(kind, raw)
         row, signer, canonical = self._ingestor.check(kind, msg, raw=raw)
-        triple = (signer.raw, canonical, bytes(msg.signature))
-        self._pending.append(_Checked(number, kind, msg, raw, row, triple))
-        if len(self._pending) >= self._batch:
+        self._lines.append(number)
+        self._rows.append(row)
+        self._triples.append((signer.raw, canonical, msg.signature))
+        if len(self._rows) >= self._batch:
             self._send(full=True)
             while len(self._in_flight) > IN_FLIGHT:
                 self._store(self._in_flight.popleft(), result)
@@ -171,14 +192,14 @@ class Importer:
     def _send(self, full: bool = False) -> None:
         """Hand the pending batch's signatures to the workers, or answer them inline when
         there are none (or, for a short import, before the first full batch started them)."""
-        reports, self._pending = self._pending, []
-        if not reports:
+        lines, rows, triples = self._lines, self._rows, self._triples
+        if not rows:
             return
-        triples = [c.triple for c in reports]
+        self._lines, self._rows, self._triples = [], [], []
         if self._workers < 1 or (self._pool is None and not full):
             done: Future[list[bool]] = Future()
             done.set_result(verify_signatures(triples))
-            self._in_flight.append(_Batch(reports, [done]))
+            self._in_flight.append(_Batch(lines, rows, [done]))
             return
         if self._pool is None:
             # spawn, not fork: a forked child would share this process's database handle.
@@ -187,28 +208,23 @@ class Importer:
         share = -(-len(triples) // self._workers)
         answers = [self._pool.submit(verify_signatures, triples[i:i + share])
                    for i in range(0, len(triples), share)]
-        self._in_flight.append(_Batch(reports, answers))
+        self._in_flight.append(_Batch(lines, rows, answers))
 
     def _store(self, batch: _Batch, result: ImportResult) -> None:
         """One transaction of a batch's reports whose signatures hold; the others rejected
         by ingest's own `prepare` (which checks the signature again and says why)."""
         valid = [ok for answer in batch.answers for ok in answer.result()]
         self._store_entropy()
-        rows = []
-        for checked, ok in zip(batch.reports, valid, strict=True):
-            if not ok:
-                self._now_ms = checked.row.received_ms
-                try:
-                    self._ingestor.prepare(checked.kind, checked.msg, raw=checked.raw)
-                except (BadReport, BadSignature) as exc:
-                    result.reject(checked.line, str(exc))
-                    continue
-                raise AssertionError(f"line {checked.line}: the signature check disagrees")
-            rows.append(checked.row)
-            received = checked.row.received_ms
-            if result.last_received_ms is None or received > result.last_received_ms:
-                result.last_received_ms = received
+        rows = batch.rows
+        if not all(valid):
+            rows = [row for row, ok in zip(rows, valid, strict=True) if ok]
+            for line, row, ok in zip(batch.lines, batch.rows, valid, strict=True):
+                if not ok:
+                    self._refuse(line, row, result)
         if rows:
+            latest = max(row.received_ms for row in rows)
+            if result.last_received_ms is None or latest > result.last_received_ms:
+                result.last_received_ms = latest
             outcomes = self._repo.insert_reports(rows)
             duplicates = sum(1 for o in outcomes if o.duplicate)
             result.duplicates += duplicates
@@ -218,6 +234,17 @@ class Importer:
             # which seldom finds such a gap, the WAL grew for the whole import (2.5 GB at a
             # million reports), and every page read searched its index.
             self._repo.checkpoint()
+
+    def _refuse(self, line: int, row: NewReport, result: ImportResult) -> None:
+        """A report whose signature a worker refused: ingest's own `prepare` checks it again
+        (from its bytes, as read) and says why."""
+        self._now_ms = row.received_ms
+        try:
+            self._ingestor.prepare(row.kind, decode_report(row.kind, row.raw), raw=row.raw)
+        except (BadReport, BadSignature) as exc:
+            result.reject(line, str(exc))
+            return
+        raise AssertionError(f"line {line}: the signature check disagrees")
 
     def _entropy(self, raw: bytes) -> None:
         try:
@@ -277,3 +304,67 @@ def summary(result: ImportResult) -> dict[str, Any]:
         "first_rejected": [{"line": n, "reason": r} for n, r in result.first_rejected],
         "last_received_ms": result.last_received_ms,
     }
+
+
+def read_ahead(source: BinaryIO, most_bytes: int = READ_AHEAD_BYTES) -> BinaryIO:
+    """`source` read by a thread of its own, up to `most_bytes` ahead of the caller: the
+    thread waits in `read` (without the GIL) while the import checks and stores."""
+    return io.BufferedReader(_ReadAhead(source, most_bytes), buffer_size=64 * 1024)
+
+
+class _ReadAhead(io.RawIOBase):
+    """The chunks a reader thread has read from a stream, handed out in order; the end of
+    the stream, or the error that ended it, comes after the last chunk."""
+
+    def __init__(self, source: BinaryIO, most_bytes: int) -> None:
+        self._source = source
+        self._chunks: queue.Queue[bytes | BaseException] = queue.Queue(
+            maxsize=max(1, most_bytes // READ_CHUNK))
+        self._stop = threading.Event()
+        self._current = memoryview(b"")
+        self._ended = False
+        self._thread = threading.Thread(target=self._read, name="import-read-ahead",
+                                        daemon=True)
+        self._thread.start()
+
+    def _read(self) -> None:
+        read = getattr(self._source, "read1", self._source.read)
+        item: bytes | BaseException
+        while not self._stop.is_set():
+            try:
+                item = read(READ_CHUNK)
+            except BaseException as exc:  # handed to the reader, who raises it in order
+                item = exc
+            self._chunks.put(item)
+            if not isinstance(item, bytes) or not item:
+                return
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        if not self._current:
+            if self._ended:
+                return 0
+            item = self._chunks.get()
+            if isinstance(item, BaseException):
+                self._ended = True
+                raise item
+            if not item:
+                self._ended = True
+                return 0
+            self._current = memoryview(item)
+        n = min(len(buffer), len(self._current))
+        buffer[:n] = self._current[:n]
+        self._current = self._current[n:]
+        return n
+
+    def close(self) -> None:
+        """Stop the thread (it may still be waiting in a read: it ends with the process)."""
+        self._stop.set()
+        while True:  # a thread waiting to hand over a chunk gets room, then sees the stop
+            try:
+                self._chunks.get_nowait()
+            except queue.Empty:
+                break
+        super().close()

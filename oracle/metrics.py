@@ -189,11 +189,12 @@ class _Levels:
 
 
 class _TarpitLevels:
-    """The tarpit's two numbers, read when scraped: refusals held now, and refusals answered at
-    once because `max_held_refusals` were already held. The second growing means a flood keeps
-    more calls in flight than the tarpit holds, so it is no longer slowed: a flooder on more
-    connections than the tarpit holds calls of (`connections.max_streams_per_connection` each;
-    docs/security.md says what limits them: a firewall limit per address)."""
+    """The tarpit's numbers, read when scraped: refusals held now (at the short delay, and in
+    the excess tier), and refusals answered at once because both tiers were full. The last
+    growing means a flood keeps more calls in flight than the tarpit holds, so it is no longer
+    slowed: a flooder on more connections than both tiers hold calls of
+    (`connections.max_streams_per_connection` each; docs/security.md says what limits them: a
+    firewall limit per address)."""
 
     def __init__(self, tarpit: Tarpit) -> None:
         self._tarpit = tarpit
@@ -205,7 +206,11 @@ class _TarpitLevels:
         yield GaugeMetricFamily("pocnet_oracle_refusals_held",
                                 "refusals of the not-onboarded budget the tarpit holds now",
                                 value=self._tarpit.held)
+        yield GaugeMetricFamily("pocnet_oracle_refusals_held_excess",
+                                "refusals held excess_delay_s now: past a peer address's share "
+                                "(per_peer_held) or past max_held_refusals",
+                                value=self._tarpit.held_excess)
         yield CounterMetricFamily("pocnet_oracle_refusals_answered_at_once",
                                   "refusals of the not-onboarded budget answered at once because "
-                                  "the tarpit held max_held_refusals already",
+                                  "the tarpit held max_held_refusals and max_held_excess already",
                                   value=self._tarpit.answered_at_once)

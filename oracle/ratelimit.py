@@ -4,7 +4,8 @@ keys cost nothing, so a budget per key alone let 100 fresh keys write 54 MB/s; t
 may store no more reports and bytes per second than `SharedBudget` allows, however many there
 are (issue 10 item 4). And `Tarpit`: a refusal of that shared budget is answered only after a
 delay, so a flooder that waits for its answers is slowed to its calls in flight per delay; each
-delay has a random part, so refusals held together are not answered (and sent again) together.
+delay has a random part, so refusals held together are not answered (and sent again) together;
+one peer address has a share of those places, and its refusals past the share wait much longer.
 
 The clock is injected so tests drive time; the table is pruned of full buckets so a stream of
 one-off keys cannot grow memory without bound.
@@ -14,10 +15,12 @@ from __future__ import annotations
 
 import asyncio
 import random
+from collections import Counter
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from oracle.errors import RateLimited, StrangersLimited
+from oracle.stream_guard import peer_group
 
 MAX_TRACKED_KEYS = 200_000
 
@@ -127,8 +130,7 @@ class Tarpit:
     hotspot's call queues behind them. Held, each of those N calls is answered once per delay:
     the refusals it can force fall to N / (mean delay) a second, for the price of one timer per
     held call. At most `max_held` refusals wait at once (each holds a
-    call slot of `server.max_concurrent_rpcs` and a little memory); beyond that they are
-    answered at once, as before (counted in `answered_at_once`: the tarpit is full).
+    call slot of `server.max_concurrent_rpcs` and a little memory).
 
     Each delay is drawn uniformly from [`delay_s` × (1 − `spread`), `delay_s`]: with one fixed
     delay, calls refused in the same millisecond were answered in the same millisecond a delay
@@ -137,37 +139,75 @@ class Tarpit:
     flooder's next calls) arrive evenly. `delay_s` stays the longest wait, so a held refusal
     still reaches its client before the server's own call deadline; the rate bound is then
     N / mean delay = N / (`delay_s` × (1 − `spread` / 2)). `sleep` and `uniform` are injected
-    so tests drive time and chance."""
+    so tests drive time and chance.
+
+    A peer address's share (`per_peer`, 0 = none): holding spreads answers, not arrivals, and a
+    client on K connections can have every one of its calls arrive at once (16 a connection):
+    a client that sends its next batch when all are answered then sends 16 K calls at once
+    every delay, and gRPC's work for that burst is what an onboarded hotspot's call waits
+    behind. So one address (`peer_group`: IPv6 by prefix) has at most `per_peer` refusals held
+    at the short delay; its further ones, and any past `max_held`, wait `excess_delay_s` (the
+    same random part) in a second tier of at most `max_excess` places. A flooder on more
+    connections than its share has its extra calls answered once in tens of seconds, so its
+    bursts come that rarely. Only past both tiers is a refusal answered at once (counted in
+    `answered_at_once`). The excess delay may outlast a client's deadline (a hotspot's is
+    10 s): that client sees DEADLINE_EXCEEDED instead of the refusal, which tells a stranger
+    no less, since its reports could only get `gateway_not_found`."""
 
     def __init__(self, delay_s: float, max_held: int,
                  sleep: Callable[[float], Awaitable[object]] = asyncio.sleep,
                  spread: float = 0.0,
-                 uniform: Callable[[float, float], float] | None = None) -> None:
-        if delay_s < 0 or max_held < 0:
-            raise ValueError("delay must be >= 0 and max_held >= 0")
+                 uniform: Callable[[float, float], float] | None = None,
+                 per_peer: int = 0, excess_delay_s: float = 0.0, max_excess: int = 0,
+                 ipv6_prefix_len: int = 64) -> None:
+        if delay_s < 0 or max_held < 0 or per_peer < 0 or max_excess < 0:
+            raise ValueError("delay must be >= 0 and max_held, per_peer, max_excess >= 0")
         if not 0 <= spread <= 1:
             raise ValueError("spread must be a share of the delay, 0 to 1")
+        if max_excess and excess_delay_s < delay_s:
+            raise ValueError("excess_delay_s must be >= delay_s")
         self.delay_s = delay_s
         self.spread = spread
         self.max_held = max_held
+        self.per_peer = per_peer
+        self.excess_delay_s = excess_delay_s
+        self.max_excess = max_excess
+        self._ipv6_prefix_len = ipv6_prefix_len
         self._sleep = sleep
         self._uniform = uniform or random.Random().uniform  # an own source: no global state
-        self.held = 0  # refusals waiting now (metrics, tests)
-        self.answered_at_once = 0  # refusals answered at once because `max_held` waited
+        self._held_of: Counter[str] = Counter()  # short-delay refusals held, by peer address
+        self.held = 0  # refusals waiting the short delay now (metrics, tests)
+        self.held_excess = 0  # refusals waiting excess_delay_s now
+        self.answered_at_once = 0  # refusals answered at once because both tiers were full
 
-    async def hold(self) -> None:
-        """Wait about `delay_s` before the caller answers its refusal, unless `max_held` already
-        wait (then return at once). A call cancelled meanwhile (client gone) frees its place."""
+    async def hold(self, peer: str = "") -> None:
+        """Wait about `delay_s` before the caller answers its refusal; `excess_delay_s` when
+        `peer` (grpc's peer string) has its share held already or `max_held` wait; at once when
+        `max_excess` wait too. A call cancelled meanwhile (client gone) frees its place."""
         if self.delay_s <= 0:
             return
-        if self.held >= self.max_held:
+        group = peer_group(peer, self._ipv6_prefix_len)
+        if self.held < self.max_held and (not self.per_peer
+                                          or self._held_of[group] < self.per_peer):
+            self.held += 1
+            self._held_of[group] += 1
+            try:
+                await self._sleep(self._delay(self.delay_s))
+            finally:
+                self.held -= 1
+                self._held_of[group] -= 1
+                if self._held_of[group] <= 0:
+                    del self._held_of[group]
+        elif self.held_excess < self.max_excess:
+            self.held_excess += 1
+            try:
+                await self._sleep(self._delay(self.excess_delay_s))
+            finally:
+                self.held_excess -= 1
+        else:
             self.answered_at_once += 1
-            return
-        delay = self.delay_s
+
+    def _delay(self, longest_s: float) -> float:
         if self.spread > 0:
-            delay = self._uniform(self.delay_s * (1 - self.spread), self.delay_s)
-        self.held += 1
-        try:
-            await self._sleep(delay)
-        finally:
-            self.held -= 1
+            return self._uniform(longest_s * (1 - self.spread), longest_s)
+        return longest_s

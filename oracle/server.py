@@ -133,8 +133,17 @@ def build_oracle(
 
     return Oracle(settings, repo, committer, ingestor, registry, issuer, runner,
                   ManifestStore(repo), pool, StreamGuard(stream_caps(settings), monotonic_s),
-                  onboarded, metrics, Tarpit(n.refusal_delay_s, held_refusals(settings), sleep,
-                                             n.refusal_delay_spread))
+                  onboarded, metrics, build_tarpit(settings, sleep))
+
+
+def build_tarpit(settings: Settings, sleep: Callable[[float], Awaitable[object]]) -> Tarpit:
+    """The tarpit of [not_onboarded]: `held_refusals` at the short delay, a peer address's
+    share of them, and the excess tier (whose places `create_server` adds to gRPC's slots)."""
+    n = settings.not_onboarded
+    return Tarpit(n.refusal_delay_s, held_refusals(settings), sleep, n.refusal_delay_spread,
+                  per_peer=n.per_peer_held, excess_delay_s=n.excess_delay_s,
+                  max_excess=n.max_held_excess,
+                  ipv6_prefix_len=settings.streams.ipv6_prefix_len)
 
 
 class OracleServer:
@@ -242,7 +251,9 @@ def create_server(
             *connection_options(settings),
             *keepalive.server_options(),
         ],
-        maximum_concurrent_rpcs=s.max_concurrent_rpcs,
+        # Refusals held in the tarpit's excess tier have slots of their own, so that they take
+        # none of those streams and unary calls share (`oracle.settings.held_refusals`).
+        maximum_concurrent_rpcs=s.max_concurrent_rpcs + settings.not_onboarded.max_held_excess,
         interceptors=[oracle.metrics.interceptor()] if oracle.metrics else None,
     )
     limits = ingest_servicer.StreamLimits(

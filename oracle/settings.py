@@ -108,9 +108,20 @@ class NotOnboardedSection:
     # Each held refusal waits a time drawn uniformly from refusal_delay_s × [1 − this, 1]: held
     # together, refusals are then not answered (and sent again) together, as a burst. 0 to 1.
     refusal_delay_spread: float = 0.5
-    # Refusals held at once; more are answered at once. Each holds a call slot, so never more
-    # than half the slots streams leave to unary calls (`held_refusals`); 0 = hold none.
+    # Refusals held at once at that delay; more wait excess_delay_s. Each holds a call slot, so
+    # never more than half the slots streams leave to unary calls (`held_refusals`); 0 = none
+    # at that delay.
     max_held_refusals: int = 50
+    # Of those, refusals one peer address (IPv6 by streams.ipv6_prefix_len) may have held at
+    # once; its further refusals wait excess_delay_s. Two connections' calls: a client on more
+    # connections than that sends its extra calls' bursts once in excess_delay_s, not once a
+    # second. Onboarded hotspots are never held, so a carrier NAT costs them nothing; strangers
+    # behind one share it. At least connections.max_streams_per_connection; 0 = no share.
+    per_peer_held: int = 32
+    # Refusals past a peer's share or past max_held_refusals wait this long at most (the same
+    # random part), in places of their own: call slots added to server.max_concurrent_rpcs.
+    excess_delay_s: float = 30.0
+    max_held_excess: int = 1024  # 64 connections of 16 calls; more are answered at once; 0 = none
 
 
 @dataclass(frozen=True)
@@ -275,7 +286,9 @@ def _check_limits(s: Settings) -> list[str]:
     # 0 means "none" for these three: at once, hold none, gRPC's own stream limit.
     delay = values.pop("not_onboarded.refusal_delay_s")
     spread = values.pop("not_onboarded.refusal_delay_spread")
-    for name in ("not_onboarded.max_held_refusals", "connections.max_streams_per_connection"):
+    excess_delay = values.pop("not_onboarded.excess_delay_s")
+    for name in ("not_onboarded.max_held_refusals", "connections.max_streams_per_connection",
+                 "not_onboarded.per_peer_held", "not_onboarded.max_held_excess"):
         if (value := values.pop(name)) < 0:
             errors.append(f"{name}: must be >= 0, got {value}")
     errors += [f"{name}: must be > 0, got {v}" for name, v in values.items() if v <= 0]
@@ -284,12 +297,21 @@ def _check_limits(s: Settings) -> list[str]:
                       f"server.rpc_timeout_s ({s.server.rpc_timeout_s:g}), got {delay}")
     if not 0 <= spread <= 1:
         errors.append(f"not_onboarded.refusal_delay_spread: must be 0 to 1, got {spread}")
+    if excess_delay < 0 or (s.not_onboarded.max_held_excess and excess_delay < delay):
+        errors.append("not_onboarded.excess_delay_s: must be >= not_onboarded.refusal_delay_s "
+                      f"({delay:g}), got {excess_delay}")
     streams, held = s.connections.max_streams_per_connection, held_refusals(s)
     if held and streams > held:
         errors.append(f"connections.max_streams_per_connection: must be <= the refusals the "
                       f"tarpit holds ({held}: not_onboarded.max_held_refusals, at most half the "
                       f"unary call slots) so that one connection's refusals are all held, "
                       f"got {streams}")
+    per_peer = s.not_onboarded.per_peer_held
+    if held and 0 < per_peer < streams:
+        errors.append(f"not_onboarded.per_peer_held: must be >= "
+                      f"connections.max_streams_per_connection ({streams}) so that one "
+                      f"connection's refusals are all held at the short delay, or 0 for no "
+                      f"share, got {per_peer}")
     for name in ("reports_burst", "bytes_burst"):
         if 0 < getattr(s.not_onboarded, name) < 1:
             errors.append(f"not_onboarded.{name}: must be >= 1")

@@ -414,6 +414,7 @@ class Mesh:
         del demod
         tx, rx, row, event = tx[keep], rx[keep], row[keep], event[keep]
         power, dist, noise = power[keep], dist[keep], noise[keep]
+        # The true arrival; the radio's stamp of it (reception.stamp_ns) is set below.
         received = sent.start_ns[row] + np.round(dist / C_M_PER_NS).astype(np.int64)
         rssi = np.empty(tx.size, np.float32)
         snr = np.empty(tx.size, np.float32)
@@ -425,16 +426,20 @@ class Mesh:
                 for region, plan in enumerate(self.plans):
                     m = np.flatnonzero((kind_idx == k) & (region_idx == region)) + lo
                     if m.size:
+                        kind = reception.RADIO_KINDS[kind_name]
                         rssi[m], snr[m] = reception.report(
                             power[m],
                             plan.bandwidth_hz,
-                            reception.RADIO_KINDS[kind_name],
+                            kind,
                             self.seed,
                             self.key[tx[m]],
                             self.key[rx[m]],
                             event[m],
                             noise[m],
                         )
+                        received[m] = reception.stamp_ns(
+                            received[m], kind, self.seed, self.key[tx[m]], self.key[rx[m]],
+                            event[m])
         return Receptions(tx, rx, event, power, rssi, snr, received, dist)
 
     def noise_floor_dbm(self, tx, rx, time_ns):

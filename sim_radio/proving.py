@@ -119,11 +119,11 @@ def run_pass(name: str, scenario: Scenario, epochs: int, workdir: Path,
     report_file = workdir / "reports.jsonl"
     importing = oracle.stream("import", "-", cpu=cpu)
     own_cpu = 0.0
-    with report_file.open("w", encoding="utf-8") as out, importing as send:
+    with report_file.open("wb") as out, importing as send:
         def emit(lines: list[str]) -> None:
-            text = "".join(lines)
-            out.write(text)
-            send(text.encode())
+            data = "".join(lines).encode()
+            out.write(data)
+            send(data)  # returns while the import still reads the previous window
 
         emit(list(writer.onboarding(start_ms - ONBOARD_LEAD_MS)))
         for r in range(scenario.rounds):
@@ -131,14 +131,14 @@ def run_pass(name: str, scenario: Scenario, epochs: int, workdir: Path,
             result = mesh.beacon_round(r)
             witnesses = witness_reports(mesh, result, assignment)
             rr = writer.round_reports(result, witnesses)
-            for k, rid in enumerate(rr.beacon_id):
+            for rid, tx in zip(rr.beacon_id, result.transmissions.tx.tolist(), strict=True):
                 if rid:
                     p.beacon_ids.append(rid)
-                    p.report_owner[rid] = p.beaconer_of[rid] = int(result.transmissions.tx[k])
-            for j, rid in enumerate(rr.witness_id):
+                    p.report_owner[rid] = p.beaconer_of[rid] = tx
+            for rid, w, b in zip(rr.witness_id, witnesses.witness.tolist(),
+                                 witnesses.beaconer.tolist(), strict=True):
                 if rid:
-                    p.report_owner[rid] = int(witnesses.witness[j])
-                    p.beaconer_of[rid] = int(witnesses.beaconer[j])
+                    p.report_owner[rid], p.beaconer_of[rid] = w, b
             p.links.add_round(r, witnesses, rr.witness_id)
             own_cpu += time.thread_time() - started_cpu
             emit(rr.lines)

@@ -31,6 +31,7 @@ CAPTURE_THRESHOLD_DB = 6.0
 
 _RSSI_NOISE_STREAM = 0x4551
 _SNR_NOISE_STREAM = 0x5352
+_STAMP_NOISE_STREAM = 0x5453
 
 
 @dataclass(frozen=True)
@@ -45,6 +46,10 @@ class RadioKind:
     snr_noise_db: float  # σ of the measurement error on SNR
     snr_max_db: float  # reported SNR saturates here on strong signals
     max_tx_dbm: float = 27.0  # the hardware's conducted power cap
+    # When it stamps a reception: to the nearest stamp_step_ns of GPS time, after an error of
+    # σ stamp_noise_ns (the time base's and the decision's), see STAMPS below.
+    stamp_step_ns: float = 1_000.0
+    stamp_noise_ns: float = 100.0
 
 
 # Noise figure: pocnet.link's default (the 6 dB Semtech's sensitivity tables assume) for all.
@@ -57,15 +62,33 @@ class RadioKind:
 # the radios of Helium's hotspots) 27 dBm; SX1262 +22 dBm; SX1276 +20 dBm (PA_BOOST);
 # RAK3172 (STM32WLE5, high-power PA) +22 dBm; RN2483 +14 dBm in the 868 MHz band. A plan's
 # EIRP limit applies on top (US915 allows 30 dBm conducted, which no hotspot radio reaches).
+# Stamps (what a witness report's `timestamp` holds). A Helium hotspot's concentrator stamps
+# each packet with `tmst`, a 1 MHz counter (Semtech packet_forwarder PROTOCOL.TXT §4; the
+# SX1302's counter runs at 32 MHz, its HAL gives µs), turned into GPS time by the PPS pulse of
+# the hotspot's GPS receiver; the receiver's own time accuracy (u-blox UBX-NAV-PVT `tAcc`) is
+# typically 20-200 ns (helium/proto pull request 23, where the miner began attaching it). So a
+# concentrator's stamp is GPS time rounded to the µs, after an error of σ 100 ns (our figure,
+# inside that range). A single-channel radio (SX126x, SX127x, modules) has no such counter:
+# its host stamps the receive interrupt; σ 1 µs is our assumption for a GPS-disciplined MCU.
+# Hotspots on NTP time alone stamp to milliseconds (the miner's `ntp_info` jitter, same pull
+# request); the simulator gives every receiver GPS time. One antenna shared by several keys
+# (one concentrator, its packets copied to each) gives them one stamp: the error is drawn per
+# (transmitter antenna, receiver antenna, event), as RSSI's is.
+_MCU_STAMP_NOISE_NS = 1_000.0
+
 RADIO_KINDS: dict[str, RadioKind] = {
     kind.name: kind
     for kind in (
         RadioKind("sx1302", link.DEFAULT_NOISE_FIGURE_DB, 1.0, 0.25, 1.0, 0.5, 14.0, 27.0),
         RadioKind("sx1301", link.DEFAULT_NOISE_FIGURE_DB, 1.0, 0.25, 1.0, 0.5, 14.0, 27.0),
-        RadioKind("sx1262", link.DEFAULT_NOISE_FIGURE_DB, 1.0, 0.25, 1.5, 0.5, 14.0, 22.0),
-        RadioKind("sx1276", link.DEFAULT_NOISE_FIGURE_DB, 1.0, 0.25, 1.5, 0.5, 14.0, 20.0),
-        RadioKind("rak3172", link.DEFAULT_NOISE_FIGURE_DB, 1.0, 0.25, 1.5, 0.5, 14.0, 22.0),
-        RadioKind("rn2483", link.DEFAULT_NOISE_FIGURE_DB, 1.0, 0.25, 1.5, 0.5, 14.0, 14.0),
+        RadioKind("sx1262", link.DEFAULT_NOISE_FIGURE_DB, 1.0, 0.25, 1.5, 0.5, 14.0, 22.0,
+                  stamp_noise_ns=_MCU_STAMP_NOISE_NS),
+        RadioKind("sx1276", link.DEFAULT_NOISE_FIGURE_DB, 1.0, 0.25, 1.5, 0.5, 14.0, 20.0,
+                  stamp_noise_ns=_MCU_STAMP_NOISE_NS),
+        RadioKind("rak3172", link.DEFAULT_NOISE_FIGURE_DB, 1.0, 0.25, 1.5, 0.5, 14.0, 22.0,
+                  stamp_noise_ns=_MCU_STAMP_NOISE_NS),
+        RadioKind("rn2483", link.DEFAULT_NOISE_FIGURE_DB, 1.0, 0.25, 1.5, 0.5, 14.0, 14.0,
+                  stamp_noise_ns=_MCU_STAMP_NOISE_NS),
     )
 }
 
@@ -129,6 +152,27 @@ def report(
     snr_true = p - np.asarray(floor_dbm, dtype=np.float64)
     snr = np.round((snr_true + kind.snr_noise_db * n_snr) / kind.snr_step_db) * kind.snr_step_db
     return rssi, np.minimum(snr, kind.snr_max_db)
+
+
+def stamp_ns(
+    true_ns: ArrayLike,
+    kind: RadioKind,
+    seed: int,
+    tx_keys: ArrayLike,
+    rx_keys: ArrayLike,
+    events: ArrayLike,
+) -> NDArray[np.int64]:
+    """When the radio says it received the frame: the true arrival plus a seeded error of σ
+    `kind.stamp_noise_ns`, rounded to `kind.stamp_step_ns` (RADIO_KINDS' comment says why);
+    a pure function of (seed, transmitter, receiver, event), so a run replays."""
+    t = np.asarray(true_ns, dtype=np.int64)
+    noise = kind.stamp_noise_ns * _event_normal(seed, tx_keys, rx_keys, events,
+                                                _STAMP_NOISE_STREAM)
+    step = kind.stamp_step_ns
+    # Rounded relative to a whole second (GPS time's grid), in int64 to keep the ns.
+    second = t - t % 1_000_000_000
+    within = (t - second).astype(np.float64) + noise
+    return second + (np.round(within / step) * step).astype(np.int64)
 
 
 def resolve_collisions(

@@ -20,7 +20,6 @@ bytes: a run can be reproduced, and a run without adversaries shares honest hots
 from __future__ import annotations
 
 import hashlib
-import math
 import multiprocessing
 import os
 import time
@@ -86,16 +85,29 @@ def owner_keypair(seed: int, node_id: str) -> Keypair:
     return Keypair.from_seed(_hash("owner", seed, node_id), Network.MAINNET)
 
 
-def _fix(lat: float, lon: float, time_ns: int) -> reports_pb2.GpsFix | None:
-    """The fix a hotspot's report carries: a real receiver's wander around its GPS position,
-    or what its GPS cheat makes of it (sim_radio/gps_fixes.py); None where it has no GPS."""
-    if math.isnan(lat):
-        return None
-    return reports_pb2.GpsFix(
-        lat_e7=round(lat * 1e7), lon_e7=round(lon * 1e7),
-        h_acc_mm=GPS_H_ACC_MM, fix_type=reports_pb2.FIX_3D, satellites=GPS_SATELLITES,
-        gnss_time_ns=max(time_ns, 0),
-    )
+class _Fixes:
+    """The GPS fixes a round's reports carry: a real receiver's wander around its GPS
+    position, or what its GPS cheat makes of it (sim_radio/gps_fixes.py); none where the
+    hotspot has no GPS (NaN). The arithmetic is done once on the arrays (float64, as Python's
+    floats; rint rounds half to even as round() does), not once a report."""
+
+    def __init__(self, lat: NDArray[np.float64], lon: NDArray[np.float64],
+                 time_ns: NDArray[np.int64]) -> None:
+        has = ~np.isnan(lat)
+        self._has = has.tolist()
+        self._lat_e7 = np.rint(np.where(has, lat, 0.0) * 1e7).astype(np.int64).tolist()
+        self._lon_e7 = np.rint(np.where(has, lon, 0.0) * 1e7).astype(np.int64).tolist()
+        self._gnss_ns = np.maximum(time_ns, 0).tolist()
+
+    def put(self, msg: reports_pb2.BeaconReport | reports_pb2.WitnessReport, j: int) -> None:
+        """Report j's fix into `msg`, field by field (a fifth cheaper than a GpsFix copied
+        in), where it has one."""
+        if self._has[j]:
+            fix = msg.gps_fix
+            fix.lat_e7, fix.lon_e7 = self._lat_e7[j], self._lon_e7[j]
+            fix.h_acc_mm, fix.fix_type, fix.satellites = (
+                GPS_H_ACC_MM, reports_pb2.FIX_3D, GPS_SATELLITES)
+            fix.gnss_time_ns = self._gnss_ns[j]
 
 
 # A signing process's own copy of the hotspots' keys, set once by its initializer: state of
@@ -193,6 +205,7 @@ class WireWriter:
         self._oracle = oracle
         node_ids = [h.node_id for h in assignment.hotspots]
         self.keys = [hotspot_keypair(seed, node_id) for node_id in node_ids]
+        self._key_bytes = [k.public_key.to_bytes() for k in self.keys]
         self._fixes = GpsFixes(assignment)
         self._offsets = np.array([c.clock_offset_ns for c in assignment.claims], np.int64)
         if workers is None:
@@ -251,7 +264,8 @@ class WireWriter:
         # (receive time, kind, report): lines are written once the signatures are in.
         timed: list[tuple[int, str, reports_pb2.BeaconReport | reports_pb2.WitnessReport]] = []
         end_ns = sent.start_ns.astype(np.int64) + sent.airtime_ns.astype(np.int64)
-        fix_lat, fix_lon = self._fixes.at(sent.tx, end_ns, self._seed, result.round_index)
+        beacon_fixes = _Fixes(*self._fixes.at(sent.tx, end_ns, self._seed, result.round_index),
+                              end_ns)
         # The round's entropies (their records in transmission order, as before) and its
         # beacons' payloads in one vectorised ChaCha12 pass, not one pure-Python pass a beacon.
         entropies = [self._entropy_for(int(start), lines) for start in sent.start_ns]
@@ -259,6 +273,7 @@ class WireWriter:
         seeds = [beacon_seed(remote, ts, entropy)
                  for (remote, ts), entropy in zip(entropies, local, strict=True)]
         payloads = beacon_payloads(seeds) if seeds else {}
+        beacon_latency = _Latency(self._seed, "b")
         for k in range(n_tx):
             i, event = int(sent.tx[k]), int(sent.event[k])
             h, claim = a.hotspots[i], a.claims[i]
@@ -275,51 +290,47 @@ class WireWriter:
                 datarate=reports_pb2.DataRate.Value(beacon.datarate),
                 tx_power=beacon.tx_power_dbm, timestamp=max(end + claim.clock_offset_ns, 0),
             )
-            fix = _fix(float(fix_lat[k]), float(fix_lon[k]), end)
-            if fix is not None:
-                msg.gps_fix.CopyFrom(fix)
+            beacon_fixes.put(msg, k)
             beacons[event] = msg
             beacon_ids.append(_to_sign(msg, i, signer))
-            beacon_rx[k] = end // 1_000_000 + _latency_ms(self._seed, "b", event)
+            beacon_rx[k] = end // 1_000_000 + beacon_latency.ms(str(event))
             timed.append((int(beacon_rx[k]), "beacon", msg))
         witness_ids: list[bytes] = []
-        witness_rx = np.zeros(len(witnesses), np.int64)
+        n_w = len(witnesses)
+        witness_rx = [0] * n_w
         true_all = witnesses.reported_ns.astype(np.int64) - self._offsets[witnesses.witness]
-        fix_lat, fix_lon = self._fixes.at(witnesses.witness, true_all, self._seed,
-                                          result.round_index)
-        # Python numbers once per round (a numpy scalar a field was ~a third of this loop);
-        # tolist() gives each element's exact value, so no byte changes.
+        fixes = _Fixes(*self._fixes.at(witnesses.witness, true_all, self._seed,
+                                       result.round_index), true_all)
+        # The round's numbers as Python numbers, each field's arithmetic done once on its array
+        # (float64, as Python's own floats: round() and rint both round half to even, int()
+        # and trunc both towards zero), not per report: no byte changes.
         events, nodes = witnesses.beacon_event.tolist(), witnesses.witness.tolist()
         reported, true_list = witnesses.reported_ns.tolist(), true_all.tolist()
-        rssi, snr = witnesses.rssi_dbm.tolist(), witnesses.snr_db.tolist()
-        lats, lons = fix_lat.tolist(), fix_lon.tolist()
-        keys = [k.public_key.to_bytes() for k in self.keys]
-        for j in range(len(witnesses)):
+        stamps = np.maximum(witnesses.reported_ns, 0).tolist()
+        signal = np.rint(witnesses.rssi_dbm.astype(np.float64) * 10).astype(np.int64).tolist()
+        snr = np.trunc(witnesses.snr_db.astype(np.float64) * 10).astype(np.int64).tolist()
+        keys, latency = self._key_bytes, _Latency(self._seed, "w")
+        for j in range(n_w):
             beacon = beacons.get(events[j])
             if beacon is None:
                 witness_ids.append(b"")
                 continue
             w = nodes[j]
-            reported_ns = reported[j]
-            true_ns = true_list[j]
             msg = reports_pb2.WitnessReport(
-                pub_key=keys[w], data=beacon.data,
-                timestamp=max(reported_ns, 0), signal=round(rssi[j] * 10),
-                snr=int(snr[j] * 10), frequency=beacon.frequency,
-                datarate=beacon.datarate,
+                pub_key=keys[w], data=beacon.data, timestamp=stamps[j], signal=signal[j],
+                snr=snr[j], frequency=beacon.frequency, datarate=beacon.datarate,
             )
-            fix = _fix(lats[j], lons[j], true_ns)
-            if fix is not None:
-                msg.gps_fix.CopyFrom(fix)
+            fixes.put(msg, j)
             witness_ids.append(_to_sign(msg, w, signer))
-            witness_rx[j] = true_ns // 1_000_000 + _latency_ms(
-                self._seed, "w", w, events[j], reported_ns)
-            timed.append((int(witness_rx[j]), "witness", msg))
+            rx = witness_rx[j] = true_list[j] // 1_000_000 + latency.ms(
+                f"{w}:{events[j]}:{reported[j]}")
+            timed.append((rx, "witness", msg))
         for (_, _, msg), signature in zip(timed, signer.signatures(), strict=True):
             msg.signature = signature
         timed.sort(key=lambda t: t[0])  # the oracle receives them in time order
         lines.extend(record_line(at, kind, msg.SerializeToString()) for at, kind, msg in timed)
-        return RoundReports(lines, beacon_ids, witness_ids, beacon_rx, witness_rx)
+        return RoundReports(lines, beacon_ids, witness_ids, beacon_rx,
+                            np.array(witness_rx, np.int64))
 
 
 def _to_sign(msg: reports_pb2.BeaconReport | reports_pb2.WitnessReport, key_index: int,
@@ -331,6 +342,16 @@ def _to_sign(msg: reports_pb2.BeaconReport | reports_pb2.WitnessReport, key_inde
     return hashlib.sha256(canonical).digest()  # == signing.report_id(msg)
 
 
-def _latency_ms(seed: int, *event: object) -> int:
-    return MIN_LATENCY_MS + int.from_bytes(_hash("latency", seed, *event, size=4)) % (
-        LATENCY_SPAN_MS + 1)
+class _Latency:
+    """Upload latencies of one kind of report ("b" beacon, "w" witness): a hash of
+    "latency:SEED:KIND:EVENT" (`_hash`'s text), its common prefix hashed once a round."""
+
+    def __init__(self, seed: int, kind: str) -> None:
+        self._prefix = _EMPTY[4].copy()
+        self._prefix.update(f"latency:{seed}:{kind}:".encode())
+
+    def ms(self, event: str) -> int:
+        """The latency of the report of `event` (its parts joined by ":", as `_hash` does)."""
+        hasher = self._prefix.copy()
+        hasher.update(event.encode())
+        return MIN_LATENCY_MS + int.from_bytes(hasher.digest()) % (LATENCY_SPAN_MS + 1)

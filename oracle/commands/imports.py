@@ -63,12 +63,15 @@ def _run(args: argparse.Namespace) -> int:
 
     from oracle.commands._database import open_database
     from oracle.errors import OracleError
-    from oracle.importer import Importer, summary
+    from oracle.importer import Importer, read_ahead, summary
     from pocnet.keys import Network
     from pocnet.report_file import ReportFileError, read_lines
 
     try:
-        source = sys.stdin.buffer if args.file == "-" else open(args.file, "rb")
+        # Unbuffered: `read_ahead`'s thread reads it, and may still wait in a read when an
+        # error ends the import; a buffered stdin would then hold its lock at shutdown, which
+        # Python treats as a fatal error instead of the one-line message.
+        source = sys.stdin.buffer.raw if args.file == "-" else open(args.file, "rb", buffering=0)
     except OSError as exc:
         raise UsageError(f"{args.file}: {exc.strerror}") from None
     try:  # the file first: a missing file must not create a database
@@ -85,7 +88,8 @@ def _run(args: argparse.Namespace) -> int:
                             workers=workers)
         with tqdm(desc="import", unit="report", file=sys.stderr,
                   disable=args.json or not sys.stderr.isatty()) as bar:
-            result = importer.run(read_lines(source), progress=bar.update)
+            with read_ahead(source) as ahead:
+                result = importer.run(read_lines(ahead), progress=bar.update)
     except ReportFileError as exc:
         raise UsageError(f"{args.file}: {exc} (the lines before it are stored; importing "
                          "again stores nothing twice)") from None

@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterator, Sequence
 
 import numpy as np
 
-from oracle.detect import asymmetry, clusters, gps, position, shared, signal, timing
+from oracle.detect import arrival, asymmetry, clusters, gps, position, shared, signal, timing
 from oracle.detect.history import History
 from oracle.detect.model import DEFAULT_PARAMS, DetectParams, Finding
 from oracle.detect.peel import without_links
@@ -34,6 +34,8 @@ DETECTORS: dict[str, tuple[str, Detector]] = {
             gps.gps),
     "position": ("partners that gather away from the asserted place (attenuated false location)",
                  position.position),
+    "arrival": ("arrival times that place a hotspot away from its asserted place (attenuated "
+                "false location)", arrival.arrival),
     "signal": ("links far stronger than the network's distance law (false location, relay)",
                signal.excess),
     "asymmetry": ("hears others stronger than they hear it (RSSI inflation, hidden power)",
@@ -51,11 +53,12 @@ BY_PARTNERS = frozenset({"signal", "clusters"})
 # ... and those that know nothing of `explained` read the history without the links of the
 # hotspots found before them: on the whole 2022 population with a fifth false-located,
 # `position` judged 170 honest hotspots of 2,761 by their false-located partners, none
-# without them (docs/benchmarks.md, issue 13).
-WITHOUT_LINKS = frozenset({"position"})
+# without them (docs/benchmarks.md, issue 13); `arrival` places a hotspot by its partners'
+# asserted places too.
+WITHOUT_LINKS = frozenset({"position", "arrival"})
 # Findings that say a hotspot is not where it asserts: `clusters` measures no reach by its place.
 MISPLACED = frozenset({"gps_far", "gps_frozen", "gps_too_clean", "gps_ring", "position_fit",
-                       "signal_excess"})
+                       "arrival_fit", "signal_excess"})
 
 
 def detect(

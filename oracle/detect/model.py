@@ -104,6 +104,34 @@ class DetectParams:
     position_far_m: float = 2_000.0
     position_prefilter_z2: float = 6.0
     position_lr: float = 12.0
+    # Arrival times (arrival.py): witnesses on GPS time stamp a reception to the µs (rounded
+    # to the µs, 100 ns of error: σ ≈ 0.3 µs a stamp, sim_radio/reception.py), so a
+    # reception's r (its stamp less its asserted distance over c) less its beacon's median r
+    # is within a µs for an honest hotspot: the median |residual| of ≥ tdoa_min_obs
+    # residuals of |N(0, 0.4 µs)| is ~0.27 µs, and past tdoa_residual_ns (1 µs, 300 m of
+    # light; beyond 2.5σ) only when half of its receptions are, ~1 in 10⁶ for 8 of them; a
+    # place 1 km off moves its residuals by up to 6.7 µs. Cable and radio latency (~0.1–0.5
+    # µs on a rooftop's run) stays under it. Flagged when a place within tdoa_search_m,
+    # ≥ tdoa_far_m from the asserted one, explains the arrivals as an honest hotspot's are:
+    # median |residual| ≤ tdoa_fitted_ns (on the proving ground honest hotspots reached 642
+    # ns at their own places, those with a single-channel radio's σ 1 µs among their
+    # partners) and ≤ tdoa_explained of the asserted place's (clocks ms off, or µs off at
+    # random, are explained by no place). Residuals from ≥ tdoa_min_partners hotspots (a place
+    # has two unknowns: two ranges always meet) spread ≥ tdoa_spread_m about their centre (one
+    # cluster of witnesses cannot place a beaconer). Beacons with tdoa_min_witnesses stamps
+    # within tdoa_outlier_ns of their median (60 km of light: no honest geometry is past it;
+    # relays' copies and NTP clocks are) are judged; each stamp against the median of the
+    # others (of three stamps one is always the median: it would be 0 by construction).
+    tdoa_residual_ns: float = 1_000.0
+    tdoa_far_m: float = 1_000.0
+    tdoa_fitted_ns: float = 750.0
+    tdoa_explained: float = 0.5
+    tdoa_search_m: float = 10_000.0
+    tdoa_min_obs: int = 8
+    tdoa_min_partners: int = 3
+    tdoa_spread_m: float = 300.0
+    tdoa_min_witnesses: int = 2
+    tdoa_outlier_ns: float = 200_000.0
     # Closed clusters (clusters.py): members' links stay inside the group at least this share,
     # while this many active outsiders stand within the group's reach and none is linked.
     closed_share: float = 0.9

@@ -132,7 +132,7 @@ class IngestServicer:
                 return _ack(await self._commit(self._ingestor.begin(kind, msg, raw=raw)))
             except StrangersLimited:
                 if self._tarpit is not None:
-                    await self._tarpit.hold()
+                    await self._tarpit.hold(context.peer())
                 raise
 
         cls = {"beacon": reports_pb2.BeaconReport, "witness": reports_pb2.WitnessReport,
@@ -298,7 +298,7 @@ class IngestServicer:
                         isinstance(o, StrangersLimited) for o in outcomes):
                     # A stranger's batch the shared budget refused whole waits like a unary
                     # refusal: a stream must not be a way to make us refuse at full speed.
-                    await self._tarpit.hold()
+                    await self._tarpit.hold(context.peer())
                 await context.write(_batch_ack(outcomes))
                 window.give(entry[1])
                 continue

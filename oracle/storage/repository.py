@@ -63,8 +63,11 @@ class NewReport(NamedTuple):
     fix_lon_e7: int | None = None
 
 
-@dataclass(frozen=True)
-class StoredReport:
+class StoredReport(NamedTuple):
+    """A stored report as the verifier and the services read it. A named tuple, not a frozen
+    dataclass: `verify` reads every pending witness into one (2.7 million a week at 2,000
+    hotspots), and a tuple is made in a third of the time."""
+
     id: bytes
     kind: str
     hotspot_key: bytes
@@ -134,8 +137,10 @@ class Denial:
     since_ms: int
 
 
-@dataclass(frozen=True)
-class StoredVerdict:
+class StoredVerdict(NamedTuple):
+    """A report's verdict row. A named tuple for the reason of StoredReport: one is made
+    per report verified."""
+
     report_id: bytes
     kind: str
     hotspot_key: bytes

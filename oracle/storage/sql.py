@@ -10,11 +10,13 @@ import threading
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
+from operator import attrgetter
 from typing import Any
 
 from oracle.errors import StaleVersion
 from oracle.storage.migrate import CREATE_VERSION_TABLE, load_migrations
 from oracle.storage.repository import (
+    KINDS,
     STATUS_CLAIMED,
     STATUS_PENDING,
     STATUS_STALE,
@@ -37,6 +39,11 @@ from oracle.storage.sql_verification import (
 )
 
 _CHUNK = 500
+_BY_ID = attrgetter("id")  # a C call a row, not a Python function's
+# A report kind's code in the table and the status it is stored with: coverage is kept, never
+# PoC-verified; beacons and witnesses wait for the verifier.
+_STORED_AS = {kind: (kind_code(kind), STATUS_STORED if kind == "coverage" else STATUS_PENDING)
+              for kind in KINDS}
 
 
 class SqlRepository(VerificationQueries, RegistryQueries):
@@ -134,12 +141,14 @@ class SqlRepository(VerificationQueries, RegistryQueries):
             existing = self._received(tx, list(first))
             # In id order: two replicas inserting overlapping batches then lock the same
             # rows in the same order, so one waits for the other instead of deadlocking.
-            fresh = sorted((r for i, r in first.items() if i not in existing),
-                           key=lambda r: r.id)
+            fresh = sorted(first.values() if not existing else
+                           [r for i, r in first.items() if i not in existing], key=_BY_ID)
             inserted = self._insert_new(tx, fresh) if fresh else set()
             lost = [r.id for r in fresh if r.id not in inserted]  # a replica won the race
             if lost:
                 existing.update(self._received(tx, lost))
+        if not existing and len(first) == len(rows):  # the usual batch: every row new, once
+            return [InsertResult(row.id, row.received_ms, False) for row in rows]
         results = []
         answered: set[bytes] = set()
         for row in rows:
@@ -165,11 +174,10 @@ class SqlRepository(VerificationQueries, RegistryQueries):
 
     @staticmethod
     def _report_params(row: NewReport) -> tuple[Any, ...]:
-        status = STATUS_STORED if row.kind == "coverage" else STATUS_PENDING
-        return (
-            row.id, kind_code(row.kind), row.hotspot_key, row.received_ms, row.raw, row.data,
-            row.remote_entropy, row.ready_ms, row.fix_lat_e7, row.fix_lon_e7, status,
-        )
+        """INSERT_REPORT's parameters: the row's fields in order, its kind as stored, and the
+        status a report of its kind starts with."""
+        code, status = _STORED_AS[row.kind]
+        return (row[0], code, *row[2:], status)
 
     INSERT_REPORT = (
         "INSERT INTO reports (id, kind, hotspot_key, received_ms, raw, data, remote_entropy, "

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from decimal import Decimal
+from operator import itemgetter
 from typing import TypeVar
 
 from oracle.verifier import checks as c
@@ -87,6 +88,7 @@ WITNESS_REGULAR_CHECKS = WITNESS_CHECKS[:-1]
 
 
 _V = TypeVar("_V")  # what a SiteCache table holds
+_RECEIVE_ORDER = itemgetter(2, 0)  # a WitnessCase's (received_ms, report_id)
 
 
 class SiteCache:
@@ -341,7 +343,7 @@ def verify_poc(
             passed_regular=b_regular,
         )
     ]
-    ordered = sorted(witnesses, key=lambda w: (w.received_ms, w.report_id))
+    ordered = sorted(witnesses, key=_RECEIVE_ORDER)
     genuine = [w for w in ordered if w.report.pub_key != b.key]
     first_ms = genuine[0].received_ms if genuine else beacon.received_ms
     seen: set[bytes] = set()

@@ -2,24 +2,26 @@
 without a flood of 100 fresh keys sending witness reports at full rate; target: within 2x.
 
 The oracle runs as `pocnet-oracle serve` (SQLite, signature checks on, default limits: keys not
-onboarded share 20 reports/s and 8 KiB/s, their refusals held 0.5-1 s, at most 50 at once, 16
-calls at once per connection) in its own process; the flood runs in a second process (100
-keys, unary calls, 128 in flight, its reports signed before it starts, as an attacker signs
-on its own machines) and the hotspot in this one: one witness report every 50 ms by unary
-call, each latency from call to acknowledgement. Afterwards the database holds the hotspot's
-reports plus at most the shared budget's worth of the flood's. The oracle's metrics endpoint
-says how many of the flood's refusals the tarpit held and how many it answered at once
-because it was full.
+onboarded share 20 reports/s and 8 KiB/s, their refusals held 0.5-1 s, at most 50 at once and 32
+of one address, further ones 15-30 s, 16 calls at once per connection) in its own process; the
+flood runs in a second process (100 keys, unary calls, 128 in flight, its reports signed before
+it starts, as an attacker signs on its own machines) and the hotspot in this one: one witness
+report every 50 ms by unary call, each latency from call to acknowledgement. Afterwards the
+database holds the hotspot's reports plus at most the shared budget's worth of the flood's. The
+oracle's metrics endpoint says how many of the flood's refusals the tarpit held and how many it
+answered at once because it was full.
 
 Two flooders: `batch` (128 calls, the next 128 when all are answered: a client that waits for
 its answers) and `pipeline` (128 callers, each sending again as soon as it is answered: more
 calls in flight than the tarpit holds). `--connections K` spreads the flooder's calls over K
-connections of its own (the oracle lets one connection carry 16 calls at once by default, and
-a client queues the rest). `--env NAME=VALUE` passes settings to the oracle, e.g.
-`POCNET_ORACLE_NOT_ONBOARDED_REFUSAL_DELAY_S=0` to answer refusals at once.
+connections of its own (the oracle lets one connection carry 16 calls at once by default, and a
+client queues the rest). `--deadline` is the flooder's deadline per call: shorter than the
+tarpit's delay, the flooder gives up on its held calls and sends again. `--env NAME=VALUE`
+passes settings to the oracle, e.g. `POCNET_ORACLE_NOT_ONBOARDED_REFUSAL_DELAY_S=0` to answer
+refusals at once.
 
     .venv/bin/python tests/bench/bench_flood.py [--seconds 10] [--mode batch|pipeline]
-        [--in-flight 128] [--connections 1] [--env NAME=VALUE ...] [--json]
+        [--in-flight 128] [--connections 1] [--deadline 30] [--env NAME=VALUE ...] [--json]
 """
 
 from __future__ import annotations
@@ -77,8 +79,8 @@ def own_connection(port: int, aio: bool = False) -> Any:
     return make(f"127.0.0.1:{port}", options=options)
 
 
-def flood(port: int, seconds: float, in_flight: int, connections: int, ready: Any,
-          out: multiprocessing.Queue) -> None:  # type: ignore[type-arg]
+def flood(port: int, seconds: float, in_flight: int, connections: int, deadline_s: float,
+          ready: Any, out: multiprocessing.Queue) -> None:  # type: ignore[type-arg]
     """Batches: `in_flight` calls at once, round-robin over the connections, the next batch
     when all are answered."""
     reports = signed_ahead(in_flight * 64)  # about 12 batches in 10 s with the tarpit
@@ -92,7 +94,7 @@ def flood(port: int, seconds: float, in_flight: int, connections: int, ready: An
         deadline = time.monotonic() + seconds
         while time.monotonic() < deadline:
             batch = [submits[i % connections].future(reports[(sent + i) % len(reports)],
-                                                      timeout=30)
+                                                      timeout=deadline_s)
                      for i in range(in_flight)]
             sent += len(batch)
             acked += sum(f.exception() is None for f in batch)
@@ -102,8 +104,8 @@ def flood(port: int, seconds: float, in_flight: int, connections: int, ready: An
     out.put({"sent": sent, "acked": acked})
 
 
-def pipeline(port: int, seconds: float, in_flight: int, connections: int, ready: Any,
-             out: multiprocessing.Queue) -> None:  # type: ignore[type-arg]
+def pipeline(port: int, seconds: float, in_flight: int, connections: int, deadline_s: float,
+             ready: Any, out: multiprocessing.Queue) -> None:  # type: ignore[type-arg]
     """A harder flooder: `in_flight` callers, each sending its next call as soon as its last
     is answered, so that no call waits for a slow neighbour (grpc.aio; caller i on
     connection i mod `connections`)."""
@@ -124,7 +126,7 @@ def pipeline(port: int, seconds: float, in_flight: int, connections: int, ready:
                     n = counts["sent"]
                     counts["sent"] += 1
                     try:  # the same bytes again are duplicates: acked, not stored twice
-                        await submit(reports[(n * 7 + i) % len(reports)], timeout=30)
+                        await submit(reports[(n * 7 + i) % len(reports)], timeout=deadline_s)
                         counts["acked"] += 1
                     except grpc.aio.AioRpcError:
                         pass
@@ -193,6 +195,9 @@ def main() -> int:
     parser.add_argument("--in-flight", type=int, default=IN_FLIGHT)
     parser.add_argument("--connections", type=int, default=1,
                         help="the flooder's calls spread over this many connections")
+    parser.add_argument("--deadline", type=float, default=30.0,
+                        help="the flooder's deadline per call, seconds: a short one gives up "
+                             "on held refusals (the client cancels) and sends again")
     parser.add_argument("--env", action="append", default=[], metavar="NAME=VALUE",
                         help="more settings for the oracle (POCNET_ORACLE_...)")
     args = parser.parse_args()
@@ -218,7 +223,8 @@ def main() -> int:
         ready = multiprocessing.Event()
         flooder = multiprocessing.Process(
             target=flood if args.mode == "batch" else pipeline,
-            args=(port, args.seconds + 1.0, args.in_flight, args.connections, ready, out))
+            args=(port, args.seconds + 1.0, args.in_flight, args.connections, args.deadline,
+                  ready, out))
         flooder.start()
         if not ready.wait(120):
             raise RuntimeError("the flooder did not get ready")
@@ -240,6 +246,7 @@ def main() -> int:
             (keypair(77).public_key.to_bytes(),)).fetchone()
     result = {
         "mode": args.mode, "in_flight": args.in_flight, "connections": args.connections,
+        "flood_deadline_s": args.deadline,
         "load_1min_start": load_start, "load_1min_end": os.getloadavg()[0],
         "quiet_p50_ms": p(quiet, 0.5), "quiet_p99_ms": p(quiet, 0.99),
         "flood_p50_ms": p(loud, 0.5), "flood_p99_ms": p(loud, 0.99),

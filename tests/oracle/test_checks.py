@@ -358,7 +358,7 @@ def test_witness_rule10_rounds_to_whole_metres(distance_m: float, fails: bool) -
     sites = SiteCache()
     b = prepare_beacon(beacon, net.ctx, net.params, sites)
     view = prepare_witness(case, b, case.received_ms, True, net.ctx, net.params, sites)
-    view = dataclasses.replace(view, distance_m=distance_m)
+    view = view._replace(distance_m=distance_m)
     assert (checks.check_witness_max_distance(view, net.ctx, net.params) is not None) is fails
 
 
@@ -409,7 +409,7 @@ def test_witness_rule11_rssi_equal_to_the_bound_passes(extra_x10: int, reason) -
     view = prepare_witness(case, b, case.received_ms, True, net.ctx, net.params, sites)
     d = _distance_for_bound(-90.0, beacon.report.tx_power, net.beaconer.record.gain_dbi_x10,
                             w.record.gain_dbi_x10, case.report.frequency)
-    view = dataclasses.replace(view, distance_m=d)
+    view = view._replace(distance_m=d)
     failure = checks.check_witness_rssi(view, net.ctx, net.params)
     assert (failure.reason if failure else None) is reason
 

@@ -3,6 +3,7 @@ receive times as the oracle's clock, and verified as if received then (docs/prot
 
 from __future__ import annotations
 
+import io
 import json
 from pathlib import Path
 
@@ -282,3 +283,84 @@ def test_an_imports_wal_starts_over_between_batches(tmp_path: Path) -> None:
         finally:
             repo.close()
     assert wal_bytes[1] < 2 * wal_bytes[0], wal_bytes
+
+
+def test_the_objects_made_before_an_import_are_left_out_of_the_collectors_passes(
+    tmp_path: Path,
+) -> None:
+    """While an import runs, what existed before it (modules, the country borders) is frozen
+    out of the garbage collector's passes (each full pass over it cost ~30 ms, one a batch);
+    afterwards, also when a line stops the import, the collector is as it was."""
+    import gc
+
+    from oracle.importer import Importer
+    from pocnet.report_file import ReportFileError
+
+    lines = [record_line(1_000 + n, "witness",
+                         witness_report(keypair(300 + n)).SerializeToString()).encode()
+             for n in range(3)]
+    frozen_while_running: list[int] = []
+    repo = open_repository(f"sqlite:///{tmp_path / 'oracle.db'}")
+    try:
+        assert gc.get_freeze_count() == 0
+        result = Importer(repo, Network.MAINNET, [], workers=0).run(
+            lines, progress=lambda _: frozen_while_running.append(gc.get_freeze_count()))
+        assert result.stored == 3
+        assert len(frozen_while_running) == 3 and min(frozen_while_running) > 0
+        assert gc.get_freeze_count() == 0
+        with pytest.raises(ReportFileError):
+            Importer(repo, Network.MAINNET, [], workers=0).run([b"not json\n"])
+        assert gc.get_freeze_count() == 0
+    finally:
+        repo.close()
+
+
+def test_the_import_reads_a_pipe_ahead_of_its_checks() -> None:
+    """Whoever writes the file into a pipe (the proving ground's simulator) is not held while
+    the import checks and stores: 4 MiB, 64 times what a pipe holds, are taken from the pipe
+    before the import reads a byte (before, the writer waited for each 64 KiB to drain), and
+    then read back whole, in order."""
+    import os
+    import threading
+
+    from oracle.importer import read_ahead
+
+    data = bytes(range(256)) * (4 * 4096)
+    r, w = os.pipe()
+    source = os.fdopen(r, "rb")
+
+    def write() -> None:
+        with os.fdopen(w, "wb") as sink:
+            sink.write(data)
+
+    writer = threading.Thread(target=write)
+    with read_ahead(source) as ahead:
+        writer.start()
+        writer.join(60)  # an event, not a timing: without reading ahead it never ends
+        finished = not writer.is_alive()
+        assert ahead.read() == data
+    writer.join()
+    source.close()
+    assert finished
+
+
+def test_a_read_error_reaches_the_import_after_what_was_read_before_it() -> None:
+    from oracle.importer import read_ahead
+
+    class Failing(io.RawIOBase):
+        def __init__(self) -> None:
+            self.calls = 0
+
+        def readable(self) -> bool:
+            return True
+
+        def read1(self, n: int) -> bytes:
+            self.calls += 1
+            if self.calls == 1:
+                return b"first line\n"
+            raise OSError("disk gone")
+
+    with read_ahead(Failing()) as ahead:  # type: ignore[arg-type]
+        assert ahead.readline() == b"first line\n"
+        with pytest.raises(OSError, match="disk gone"):
+            ahead.readline()

@@ -141,13 +141,27 @@ class HeldSleeps:
                 lambda: [f.set_result(None) for f in self._waiting if not f.done()])
 
 
-def tarpit_settings(settings, held: int, spread: float = 0.0):  # type: ignore[no-untyped-def]
-    """A tarpit that holds `held` refusals 2.5 s each (a random part of `spread`), one
-    connection allowed exactly that many calls (at most what the tarpit holds), and a shared
+def tarpit_settings(settings, held: int, spread: float = 0.0, per_peer: int = 0,  # type: ignore[no-untyped-def]
+                    excess: int = 0):
+    """A tarpit that holds `held` refusals 2.5 s each (a random part of `spread`), `per_peer`
+    of them of one address (0: no share), `excess` more 60 s each (0: none, past `held` at
+    once), one connection allowed exactly the short places one address has, and a shared
     budget of one report (it refills once in 1,000 s): every later stranger's report is held."""
-    return settings.with_("connections", max_streams_per_connection=held).with_(
+    return settings.with_("connections", max_streams_per_connection=per_peer or held).with_(
         "not_onboarded", reports_per_s=0.001, reports_burst=1.0, refusal_delay_s=2.5,
-        refusal_delay_spread=spread, max_held_refusals=held)
+        refusal_delay_spread=spread, max_held_refusals=held, per_peer_held=per_peer,
+        excess_delay_s=60.0, max_held_excess=excess)
+
+
+def _held_past_the_budget(submit, sleeps: HeldSleeps, stranger, n: int,  # type: ignore[no-untyped-def]
+                          timeout_s: float = 30) -> list:  # type: ignore[type-arg]
+    """The shared budget's one report of `stranger`, then `n` calls of it whose refusals the
+    tarpit holds, once every one of them is held."""
+    submit(witness_report(stranger, timestamp_ns=1), timeout=30)
+    held = [submit.future(witness_report(stranger, timestamp_ns=2 + i), timeout=timeout_s)
+            for i in range(n)]
+    sleeps.wait_begun(n)
+    return held
 
 
 @pytest.fixture
@@ -379,10 +393,7 @@ def test_held_delays_have_the_configured_random_part(oracle_settings) -> None:  
     try:
         with grpc.insecure_channel(running.address) as channel:
             submit = service_pb2_grpc.IngestServiceStub(channel).SubmitWitness
-            submit(witness_report(stranger, timestamp_ns=1), timeout=30)  # the budget's one
-            held = [submit.future(witness_report(stranger, timestamp_ns=2 + i), timeout=30)
-                    for i in range(8)]
-            sleeps.wait_begun(8)
+            held = _held_past_the_budget(submit, sleeps, stranger, 8)
             assert all(1.25 <= d <= 2.5 for d in sleeps.delays), sleeps.delays
             assert len(set(sleeps.delays)) == 8  # a delay of its own each
             sleeps.release()
@@ -418,8 +429,9 @@ class MeteredTarpitServer(RunningServer):
 
 
 def test_held_refusals_and_those_answered_at_once_are_exported(oracle_settings, tmp_path) -> None:  # type: ignore[no-untyped-def]
-    """The operator sees how many refusals the tarpit holds and how many it answered at once
-    because it was full (the flood keeps more calls in flight than it holds)."""
+    """The operator sees how many refusals the tarpit holds, at the short delay and in the
+    excess tier, and how many it answered at once because both were full (the flood keeps more
+    calls in flight than it holds)."""
     import urllib.request
 
     from prometheus_client.parser import text_string_to_metric_families
@@ -431,7 +443,7 @@ def test_held_refusals_and_those_answered_at_once_are_exported(oracle_settings, 
                 for s in f.samples}
 
     settings, operator = oracle_settings
-    settings = tarpit_settings(settings, held=2, spread=0.5).with_(
+    settings = tarpit_settings(settings, held=2, spread=0.5, excess=1).with_(
         "payout", ledger=str(tmp_path / "ledger.db"))
     sleeps = HeldSleeps()
     running = MeteredTarpitServer(settings, operator, sleep=sleeps)
@@ -444,17 +456,97 @@ def test_held_refusals_and_those_answered_at_once_are_exported(oracle_settings, 
             held = [submit.future(witness_report(stranger, timestamp_ns=2 + i), timeout=30)
                     for i in range(2)]
             sleeps.wait_begun(2)
-            with _own_connection(running.address) as second:  # the third: at once
-                assert service_pb2_grpc.IngestServiceStub(second).SubmitWitness.future(
+            with (_own_connection(running.address) as second,
+                  _own_connection(running.address) as third):
+                held.append(service_pb2_grpc.IngestServiceStub(second).SubmitWitness.future(
+                    witness_report(stranger, timestamp_ns=8), timeout=30))
+                sleeps.wait_begun(1)  # the third: the excess tier's one place
+                assert service_pb2_grpc.IngestServiceStub(third).SubmitWitness.future(
                     witness_report(stranger, timestamp_ns=9), timeout=30).exception()
+                m = scrape(running.metrics_port)
+                assert m["pocnet_oracle_refusals_held"] == 2
+                assert m["pocnet_oracle_refusals_held_excess"] == 1
+                assert m["pocnet_oracle_refusals_answered_at_once_total"] == 1
+                sleeps.release()
+                assert all(f.exception() is not None for f in held)
             m = scrape(running.metrics_port)
-            assert m["pocnet_oracle_refusals_held"] == 2
+            assert m["pocnet_oracle_refusals_held"] == m["pocnet_oracle_refusals_held_excess"] == 0
             assert m["pocnet_oracle_refusals_answered_at_once_total"] == 1
+    finally:
+        sleeps.release()
+        running.close()
+
+
+def test_past_its_share_an_address_waits_the_excess_delay_and_past_both_tiers_at_once(  # type: ignore[no-untyped-def]
+        oracle_settings) -> None:
+    """The tarpit spreads answers, not arrivals: a flooder on K connections has 16 K calls
+    arrive at once each time it is answered. One address (here 127.0.0.1, on two
+    connections) has `per_peer_held` refusals held at the short delay; exactly past that share
+    its refusals wait `excess_delay_s`, another address (::1) still has its own share, and past
+    the excess tier's places a refusal is answered at once."""
+    settings, operator = oracle_settings
+    settings = tarpit_settings(settings, held=4, per_peer=2, excess=2)
+    sleeps = HeldSleeps()
+    running = RunningServer(settings, operator, sleep=sleeps, extra_address="[::1]:0")
+    stranger = keypair(10_007)
+    calls = []
+    try:
+        with (_own_connection(running.address) as first,
+              _own_connection(running.address) as second,
+              _own_connection(f"[::1]:{running.extra_port}") as other_address,
+              _own_connection(running.address) as third):
+            submits = [service_pb2_grpc.IngestServiceStub(c).SubmitWitness
+                       for c in (first, second, other_address, third)]
+            submits[0](witness_report(stranger, timestamp_ns=1), timeout=30)  # the budget's
+            stamp = iter(range(2, 100))
+
+            def send(i: int, n: int) -> None:
+                calls.extend(submits[i].future(witness_report(stranger, timestamp_ns=next(stamp)),
+                                               timeout=120) for _ in range(n))
+                sleeps.wait_begun(n)
+
+            send(0, 2)
+            assert sleeps.delays == [2.5, 2.5]  # the address's share
+            send(1, 2)
+            assert sleeps.delays[2:] == [60.0, 60.0]  # the same address, past its share
+            send(2, 1)
+            assert sleeps.delays[4:] == [2.5]  # another address: a share of its own
+            tarpit = running.oracle.tarpit
+            assert (tarpit.held, tarpit.held_excess, tarpit.answered_at_once) == (3, 2, 0)
+            error = submits[3].future(witness_report(stranger, timestamp_ns=99),
+                                      timeout=30).exception()  # both tiers full
+            assert error is not None and error.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
+            assert tarpit.answered_at_once == 1 and not any(f.done() for f in calls)
             sleeps.release()
-            assert all(f.exception() is not None for f in held)
-            m = scrape(running.metrics_port)
-            assert m["pocnet_oracle_refusals_held"] == 0
-            assert m["pocnet_oracle_refusals_answered_at_once_total"] == 1
+            assert all(f.exception().code() == grpc.StatusCode.RESOURCE_EXHAUSTED
+                       for f in calls)
+    finally:
+        sleeps.release()
+        running.close()
+
+
+def test_refusals_held_in_the_excess_tier_have_call_slots_of_their_own(oracle_settings) -> None:  # type: ignore[no-untyped-def]
+    """13 refusals held in the excess tier on a server of 10 call slots: gRPC refuses a call
+    past its `maximum_concurrent_rpcs`, so without slots of their own the 11th would be
+    refused at once, and an onboarded hotspot's call too; with them every refusal is held and
+    the hotspot is answered."""
+    settings, operator = oracle_settings
+    settings = tarpit_settings(settings, held=1, per_peer=1, excess=13).with_(
+        "server", max_concurrent_rpcs=10).with_("connections", max_streams_per_connection=0)
+    sleeps = HeldSleeps()
+    running = RunningServer(settings, operator, sleep=sleeps)
+    running.oracle.registry.assert_location(assertion(keypair(77), keypair(78)))
+    stranger = keypair(10_006)
+    try:
+        with grpc.insecure_channel(running.address) as channel:
+            submit = service_pb2_grpc.IngestServiceStub(channel).SubmitWitness
+            held = _held_past_the_budget(submit, sleeps, stranger, 13, timeout_s=120)
+            assert running.oracle.tarpit.held_excess == 13  # none short: the tarpit holds 0
+            ack = submit(witness_report(keypair(77), timestamp_ns=5), timeout=30)
+            assert ack.id
+            assert not any(f.done() for f in held)
+            sleeps.release()
+            assert all(f.exception().code() == grpc.StatusCode.RESOURCE_EXHAUSTED for f in held)
     finally:
         sleeps.release()
         running.close()

@@ -264,3 +264,84 @@ def test_a_spread_outside_0_to_1_is_refused(spread: float) -> None:
 
     with pytest.raises(ValueError, match="spread"):
         Tarpit(1, 5, spread=spread)
+
+
+def _holding(tarpit, peers: list[str]) -> list[asyncio.Task[None]]:  # type: ignore[no-untyped-def]
+    return [asyncio.create_task(tarpit.hold(peer)) for peer in peers]
+
+
+def test_one_peer_address_has_its_share_and_its_further_refusals_wait_the_excess_delay() -> None:
+    """Holding spreads answers, not arrivals: a client on many connections sends all its calls
+    at once each time they are answered. So one address has `per_peer` places at the short
+    delay; exactly at its share the next refusal of that address waits `excess_delay_s`, while
+    another address still has its own share; past the excess tier's places, at once."""
+    from oracle.ratelimit import Tarpit
+
+    async def scenario() -> None:
+        sleeps = Sleeps()
+        tarpit = Tarpit(delay_s=1.0, max_held=10, sleep=sleeps, per_peer=2,
+                        excess_delay_s=30.0, max_excess=2)
+        a, b = "ipv4:198.51.100.7:40001", "ipv4:198.51.100.7:40002"  # one address, 2 ports
+        held = _holding(tarpit, [a, b])
+        await asyncio.sleep(0)
+        assert sleeps.delays == [1.0, 1.0] and (tarpit.held, tarpit.held_excess) == (2, 0)
+        held += _holding(tarpit, ["ipv4:198.51.100.7:40003"])  # the share's next: excess
+        await asyncio.sleep(0)
+        assert sleeps.delays == [1.0, 1.0, 30.0] and tarpit.held_excess == 1
+        held += _holding(tarpit, ["ipv4:203.0.113.9:5000"])  # another address: its share
+        await asyncio.sleep(0)
+        assert sleeps.delays[3] == 1.0 and tarpit.held == 3
+        held += _holding(tarpit, [a])
+        await asyncio.sleep(0)
+        assert sleeps.delays[4] == 30.0 and tarpit.held_excess == 2  # the excess tier full
+        await tarpit.hold(a)  # past both: answered at once
+        assert len(sleeps.delays) == 5 and tarpit.answered_at_once == 1
+        held[0].cancel()  # one of the share answered: the address's next is short again
+        await asyncio.sleep(0)
+        held += _holding(tarpit, [b])
+        await asyncio.sleep(0)
+        assert sleeps.delays[5] == 1.0
+        sleeps.release()
+        await asyncio.gather(*held, return_exceptions=True)
+        assert (tarpit.held, tarpit.held_excess) == (0, 0)
+
+    asyncio.run(scenario())
+
+
+def test_one_ipv6_prefix_is_one_peer_and_no_share_means_max_held_alone() -> None:
+    """Addresses of one /64 (one subscriber's) share one share; with `per_peer` 0 one address
+    may take every short place, and refusals past `max_held` go to the excess tier."""
+    from oracle.ratelimit import Tarpit
+
+    async def scenario() -> None:
+        sleeps = Sleeps()
+        tarpit = Tarpit(delay_s=1.0, max_held=10, sleep=sleeps, per_peer=1,
+                        excess_delay_s=30.0, max_excess=5)
+        held = _holding(tarpit, ["ipv6:[2001:db8:0:1::5]:1", "ipv6:[2001:db8:0:1::6]:2",
+                                 "ipv6:[2001:db8:0:2::5]:3"])
+        await asyncio.sleep(0)
+        assert sleeps.delays == [1.0, 30.0, 1.0]
+        sleeps.release()
+        await asyncio.gather(*held)
+
+        sleeps = Sleeps()
+        tarpit = Tarpit(delay_s=1.0, max_held=2, sleep=sleeps, per_peer=0,
+                        excess_delay_s=30.0, max_excess=5)
+        held = _holding(tarpit, ["ipv4:192.0.2.1:1"] * 3)
+        await asyncio.sleep(0)
+        assert sleeps.delays == [1.0, 1.0, 30.0]
+        sleeps.release()
+        await asyncio.gather(*held)
+
+    asyncio.run(scenario())
+
+
+def test_the_excess_tier_is_checked() -> None:
+    from oracle.ratelimit import Tarpit
+
+    with pytest.raises(ValueError, match="excess_delay_s must be >= delay_s"):
+        Tarpit(1.0, 5, excess_delay_s=0.5, max_excess=1)
+    with pytest.raises(ValueError):
+        Tarpit(1.0, 5, per_peer=-1)
+    Tarpit(1.0, 5, excess_delay_s=1.0, max_excess=1)  # the boundary: equal is allowed
+    Tarpit(1.0, 5, excess_delay_s=0.0, max_excess=0)  # no excess tier: its delay unused

@@ -4,6 +4,7 @@ stale after 45 min, re-run of a time range."""
 
 from __future__ import annotations
 
+import gc
 import sqlite3
 import threading
 from decimal import Decimal
@@ -25,7 +26,7 @@ from oracle.storage.repository import Repository
 from oracle.verifier.model import VerdictRecord
 from oracle.verifier.params import VerifierParams
 from oracle.verifier.reasons import Reason
-from oracle.verifier.runner import VerificationRunner
+from oracle.verifier.runner import GC_YOUNG_THRESHOLD, VerificationRunner
 from pocnet.beacon import beacon_payload, beacon_seed
 from pocnet.keys import Network, PublicKey
 from pocnet.wire import reports_pb2
@@ -498,3 +499,52 @@ def test_a_batch_reads_its_witnesses_by_data_not_through_the_backlog(repo: Repos
     alone = _vm_steps(repo, read)
     repo.insert_reports(_reports("witness", 5_000, 20))  # other beacons' pending witnesses
     assert _vm_steps(repo, read) <= 2 * alone
+
+
+def test_a_run_collects_garbage_less_often_then_restores(repo: Repository, world) -> None:  # type: ignore[no-untyped-def]
+    """While verifying, the young generation holds GC_YOUNG_THRESHOLD objects before a
+    collection (not Python's 700); after the run, the thresholds are the ones it found."""
+    clock, ingestor, issuer = world
+    entropy = issuer.issue()
+    msg = beacon_report(keypair(400), entropy.data, entropy.timestamp)
+    _store(repo, ingestor, clock, "beacon", msg, T0_S * 1000)
+    seen: list[tuple[int, int, int]] = []
+
+    def verify(beacon, witnesses, ctx, params, now_ms, sites=None, payloads=None):  # type: ignore[no-untyped-def]
+        seen.append(gc.get_threshold())
+        return [VerdictRecord(beacon.report_id, "beacon", True, None, True, Decimal(1), None,
+                              "", True)]
+
+    before = gc.get_threshold()
+    gc.set_threshold(700, 9, 8)
+    try:
+        runner = VerificationRunner(repo, VerifierParams(), clock, worker="w", verify=verify)
+        assert runner.run_once(now_ms=(T0_S + 200) * 1000).beacons == 1
+        assert seen == [(GC_YOUNG_THRESHOLD, 9, 8)]
+        assert gc.get_threshold() == (700, 9, 8)
+    finally:
+        gc.set_threshold(*before)
+
+
+def test_the_interval_rule_does_not_read_through_the_hotspots_witnesses(repo: Repository) -> None:
+    """Whether a hotspot already beaconed in a window costs SQLite about as much with 5,000
+    of its witness reports in that window as with 10 (it read all of them, once per beacon,
+    to find the hotspot's beacons: docs/benchmarks.md)."""
+    if repo.dialect != "sqlite":
+        pytest.skip("SQLite's query planner")
+    import hashlib
+
+    key = hashlib.sha256(b"beaconer").digest()
+    beacon = _reports("beacon", 1, 0)[0]._replace(hotspot_key=key, received_ms=5_000_000)
+    repo.insert_reports([beacon])
+
+    def witnesses(count: int, first: int):  # type: ignore[no-untyped-def]
+        return [r._replace(hotspot_key=key) for r in _reports("witness", count, first)]
+
+    def read() -> None:
+        assert not repo.beacon_in_window(key, 0, 21_600_000, beacon.id)
+
+    repo.insert_reports(witnesses(10, 0))
+    few = _vm_steps(repo, read)
+    repo.insert_reports(witnesses(5_000, 10))
+    assert _vm_steps(repo, read) <= 2 * few

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -179,6 +180,7 @@ def test_held_refusals_take_at_most_half_the_unary_slots(rpcs: int, held: int,
 
     s = load(env={"POCNET_ORACLE_SERVER_MAX_CONCURRENT_RPCS": str(rpcs),
                   "POCNET_ORACLE_NOT_ONBOARDED_MAX_HELD_REFUSALS": str(held),
+                  "POCNET_ORACLE_NOT_ONBOARDED_PER_PEER_HELD": "0",
                   "POCNET_ORACLE_CONNECTIONS_MAX_STREAMS_PER_CONNECTION": str(expected)})
     assert held_refusals(s) == expected
 
@@ -200,6 +202,7 @@ def test_one_connection_holds_at_most_the_refusals_the_tarpit_holds(
     holds: `max_streams_per_connection` <= `held_refusals`."""
     env = {"POCNET_ORACLE_SERVER_MAX_CONCURRENT_RPCS": str(rpcs),
            "POCNET_ORACLE_NOT_ONBOARDED_MAX_HELD_REFUSALS": str(held),
+           "POCNET_ORACLE_NOT_ONBOARDED_PER_PEER_HELD": "0",  # no share: the held cap alone
            "POCNET_ORACLE_CONNECTIONS_MAX_STREAMS_PER_CONNECTION": str(streams)}
     if holds is None:
         assert load(env=env).connections.max_streams_per_connection == streams
@@ -218,3 +221,48 @@ def test_held_refusals_and_streams_per_connection_are_0_or_more(section: str, na
     assert getattr(getattr(load(env={env: "0"}), section), name) == 0
     with pytest.raises(SettingsError, match=rf"{section}\.{name}: must be >= 0, got -1"):
         load(env={env: "-1"})
+
+
+@pytest.mark.parametrize(("per_peer", "streams", "error"), [
+    (16, 16, None),  # one connection's refusals: exactly the address's share
+    (15, 16, "per_peer_held: must be >= connections.max_streams_per_connection (16)"),
+    (0, 16, None),   # no share
+    (32, 0, None),   # no limit per connection: nothing to fit
+])
+def test_an_addresss_share_holds_at_least_one_connections_calls(
+        per_peer: int, streams: int, error: str | None) -> None:
+    """Refusals past an address's share wait the excess delay; a hotspot's or a stranger's one
+    connection must never be there: `per_peer_held` >= `max_streams_per_connection`."""
+    env = {"POCNET_ORACLE_NOT_ONBOARDED_PER_PEER_HELD": str(per_peer),
+           "POCNET_ORACLE_CONNECTIONS_MAX_STREAMS_PER_CONNECTION": str(streams)}
+    if error is None:
+        assert load(env=env).not_onboarded.per_peer_held == per_peer
+    else:
+        with pytest.raises(SettingsError, match=re.escape(error)):
+            load(env=env)
+
+
+@pytest.mark.parametrize(("delay", "excess_delay", "excess", "error"), [
+    ("1", "1", "1024", None),  # as long as the short delay: the boundary
+    ("1", "0.99", "1024", "excess_delay_s: must be >= not_onboarded.refusal_delay_s (1)"),
+    ("1", "0.5", "0", None),   # no excess tier: its delay unused
+    ("1", "-1", "0", "excess_delay_s: must be >= not_onboarded.refusal_delay_s (1), got -1"),
+    ("1", "30", "-1", "max_held_excess: must be >= 0, got -1"),
+])
+def test_the_excess_tier_is_validated(delay: str, excess_delay: str, excess: str,
+                                      error: str | None) -> None:
+    env = {"POCNET_ORACLE_NOT_ONBOARDED_REFUSAL_DELAY_S": delay,
+           "POCNET_ORACLE_NOT_ONBOARDED_EXCESS_DELAY_S": excess_delay,
+           "POCNET_ORACLE_NOT_ONBOARDED_MAX_HELD_EXCESS": excess}
+    if error is None:
+        load(env=env)
+    else:
+        with pytest.raises(SettingsError, match=re.escape(error)):
+            load(env=env)
+
+
+def test_the_excess_tier_by_default() -> None:
+    """docs/security.md's defaults: two connections' calls (2 × 16) of one address at the
+    short delay, the rest up to the firewall rule's 64 connections of 16 held 15-30 s."""
+    n = Settings().not_onboarded
+    assert (n.per_peer_held, n.excess_delay_s, n.max_held_excess) == (32, 30.0, 64 * 16)

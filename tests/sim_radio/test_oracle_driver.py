@@ -72,3 +72,38 @@ def test_a_fed_command_that_fails_is_one_line(tmp_path: Path) -> None:
     with pytest.raises(OracleCommandError, match=r"^pocnet-oracle import -: .*line 1"):
         with oracle.stream("import", "-") as send:
             send(b"not a record\n")
+
+
+def test_writing_to_a_fed_command_does_not_wait_for_it_to_read(tmp_path: Path) -> None:
+    """Two chunks, each larger than the widest pipe, handed to an `import` that is stopped
+    (SIGSTOP), so it reads nothing: both are taken at once, and all of it is read once the
+    import goes on. Written straight into the pipe, the first would wait for the import."""
+    import os
+    import signal
+    import threading
+
+    oracle = start_oracle(tmp_path, epoch_s=86_400)
+    importing = oracle.stream("import", "-")
+    handed_in = threading.Event()
+    blank = b"\n" * (3 << 20)  # blank lines: read and skipped by the import
+    with importing as send:
+        os.kill(importing.pid, signal.SIGSTOP)
+        try:
+            writer = threading.Thread(target=lambda: (send(blank), send(blank),
+                                                      handed_in.set()))
+            writer.start()
+            assert handed_in.wait(timeout=600), "write waited for a stopped reader"
+        finally:
+            os.kill(importing.pid, signal.SIGCONT)
+        writer.join()
+    assert importing.result["stored"] == 0 and importing.result["rejected"] == {}
+
+
+def test_a_fed_command_that_ends_early_fails_the_next_write_in_one_line(
+        tmp_path: Path) -> None:
+    oracle = start_oracle(tmp_path, epoch_s=86_400)
+    with pytest.raises(OracleCommandError, match=r"^pocnet-oracle import -: .*line 1"):
+        with oracle.stream("import", "-") as send:
+            send(b"not a record\n")
+            while True:  # until the feeder finds the pipe broken
+                send(b"\n" * 65_536)

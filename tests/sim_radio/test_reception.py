@@ -82,6 +82,34 @@ def _collide(rx, ch, start_s, power, air_s=2.0):
     )
 
 
+def test_a_concentrator_stamps_gps_time_to_the_us_with_100_ns_of_error() -> None:
+    # A concentrator's stamp is its µs counter on GPS time: whole µs, the error of each stamp
+    # the rounding (uniform over ±0.5 µs: σ 1000/√12 ≈ 289 ns) plus σ 100 ns, so σ ≈ 306 ns
+    # in all; never more than 0.5 µs + a few σ from the truth.
+    n = 20_000
+    true = 1_750_000_000_000_000_000 + np.arange(n, dtype=np.int64) * 7_919_003
+    kind = R.RADIO_KINDS["sx1302"]
+    stamps = R.stamp_ns(true, kind, 3, np.full(n, 11, np.uint64), np.full(n, 12, np.uint64),
+                        np.arange(n, dtype=np.uint64))
+    error = (stamps - true).astype(np.float64)
+    assert (stamps % 1_000 == 0).all()
+    assert np.abs(error).max() <= 500 + 5 * 100
+    assert abs(error.mean()) < 10
+    assert error.std() == pytest.approx(np.hypot(1_000 / np.sqrt(12), 100), rel=0.03)
+    # One antenna for several keys: the same receiver key, the same stamp; another receiver
+    # stamps the same arrival independently.
+    again = R.stamp_ns(true, kind, 3, np.full(n, 11, np.uint64), np.full(n, 12, np.uint64),
+                       np.arange(n, dtype=np.uint64))
+    other = R.stamp_ns(true, kind, 3, np.full(n, 11, np.uint64), np.full(n, 13, np.uint64),
+                       np.arange(n, dtype=np.uint64))
+    assert (again == stamps).all()
+    assert (other != stamps).mean() > 0.05  # where the noise tips the rounding
+    # A single-channel radio's host stamps its interrupt: σ 1 µs.
+    mcu = R.stamp_ns(true, R.RADIO_KINDS["sx1262"], 3, np.full(n, 11, np.uint64),
+                     np.full(n, 12, np.uint64), np.arange(n, dtype=np.uint64))
+    assert (mcu - true).std() == pytest.approx(np.hypot(1_000 / np.sqrt(12), 1_000), rel=0.03)
+
+
 def test_frames_apart_in_time_channel_or_receiver_survive() -> None:
     assert _collide([1, 1], [5, 5], [0.0, 2.5], [-100, -100]).all()  # one after the other
     assert _collide([1, 1], [5, 6], [0.0, 0.5], [-100, -100]).all()  # other channel / SF

@@ -1,0 +1,308 @@
+"""Where a hotspot stands, by when its beacons and the beacons it hears arrive.
+
+An attenuator lets a hotspot assert a place a few km from where it stands, its GPS spoofed to
+match: the loss hides the strength of its links, and who hears whom moves little
+(`position.py`). Arrival times it cannot hide. Every witness stamps when it received a beacon,
+on GPS time to about a µs (a concentrator's `tmst` counter; `sim_radio/reception.py` says
+what real hotspots stamp); the signal crossed the distance at c, 3.34 µs a km. The beacon's
+own emission time is not known, but for one beacon every witness i reports
+
+    t_i = T + |x_b − x_i| / c + e_i        (T the emission, e_i the stamp's error)
+
+so r_i = t_i − |a_b − a_i| / c, computed with the *asserted* places a, is the same T for every
+witness when everyone is where they say (up to e_i). A beaconer 3 km off spreads the r_i of
+its beacons by up to 2 × 3 km / c = 20 µs; a witness 3 km off has an r of its own, off the
+others' by the change in its distance to the beaconer. Each reception's residual is its r less
+the median r of its beacon's other receptions (the robust estimate of T; its own r left out,
+or one of three residuals would be 0 by construction): a few lying witnesses move a median
+little, and their own residuals are theirs.
+
+Per hotspot, its residuals as beaconer (the witnesses' r of its beacons: time differences of
+arrival) and as witness (its r against the other witnesses': a range to each beaconer) are
+pooled. Their median absolute value is a quarter of a µs for an honest hotspot on GPS time
+(stamps rounded to the µs plus 100 ns of error: σ ≈ 0.3 µs a stamp), several µs for one
+asserted a km or more away. Those past `tdoa_residual_ns` are fitted: the place p (a grid
+within `tdoa_search_m` of the asserted one, then a finer one around the best) that minimises
+the median absolute residual, its beacons' r recomputed with p for it, its own r as witness
+with p. Flagged when the fit is `tdoa_far_m` or more from the asserted place and explains the
+arrivals as an honest hotspot's are (its median absolute residual ≤ `tdoa_fitted_ns`, and at
+most `tdoa_explained` of the asserted place's), with
+`tdoa_min_obs` residuals from `tdoa_min_partners` other hotspots spread `tdoa_spread_m` or
+more about their centre (witnesses all in one spot cannot place anyone: a cluster of liars
+could frame a beaconer).
+
+Clocks that are not on GPS time carry no such information: stamps more than
+`tdoa_outlier_ns` from their beacon's median (a relay's copy, 150 ms late; an NTP clock,
+milliseconds off) are left out before anything is judged. Noisier clocks make the detector
+blind, not wrong: their residuals are large at every place, so no place explains them.
+
+As `position.py`, the test runs twice: the second time without the receptions of the hotspots
+the first one flagged (their asserted places are wrong, and so would be the medians they join),
+except each flagged hotspot's own.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+
+import numpy as np
+from numpy.typing import NDArray
+
+from oracle.detect.grouped import group_count, group_median
+from oracle.detect.history import History
+from oracle.detect.model import DetectParams, Finding
+
+C_M_PER_NS = 0.299_792_458
+_M_PER_DEG = math.pi / 180 * 6_371_007.2  # pocnet.geo's sphere
+# The fit's grids: 1 km over the search area, then 200 m and 50 m around the best places.
+_STEPS_M = (1_000.0, 200.0, 50.0)
+_REFINED = 5  # coarse places refined
+
+
+def arrival(history: History, params: DetectParams) -> list[Finding]:
+    h = history.hotspots
+    return [
+        Finding(
+            detector="arrival_fit",
+            hotspots=(h.keys[i],),
+            score=float(min(fit.asserted_ns / params.tdoa_residual_ns,
+                            fit.far_m / params.tdoa_far_m)),
+            evidence={
+                # Where the arrival times say it stands, and how well each place explains them.
+                "fitted_lat": round(float(h.lat[i] + fit.north_m / _M_PER_DEG), 5),
+                "fitted_lon": round(float(h.lon[i] + fit.east_m / (
+                    _M_PER_DEG * math.cos(math.radians(float(h.lat[i]))))), 5),
+                "fitted_from_asserted_m": round(fit.far_m),
+                "median_residual_ns_at_asserted": round(fit.asserted_ns),
+                "median_residual_ns_at_fitted": round(fit.fitted_ns),
+                "residuals_as_beaconer": fit.as_beaconer,
+                "residuals_as_witness": fit.as_witness,
+                "partners": fit.partners,
+            },
+        )
+        for i, fit in judge(history, params).items() if fit.flagged
+    ]
+
+
+class Fit:
+    """One hotspot's verdict: its arrivals at the asserted place and at the fitted one."""
+
+    def __init__(self, asserted_ns: float, fitted_ns: float, east_m: float, north_m: float,
+                 as_beaconer: int, as_witness: int, partners: int, spread_m: float,
+                 params: DetectParams) -> None:
+        self.asserted_ns, self.fitted_ns = asserted_ns, fitted_ns
+        self.east_m, self.north_m = east_m, north_m
+        self.far_m = math.hypot(east_m, north_m)
+        self.as_beaconer, self.as_witness = as_beaconer, as_witness
+        self.partners, self.spread_m = partners, spread_m
+        self.flagged = bool(
+            as_beaconer + as_witness >= params.tdoa_min_obs
+            and partners >= params.tdoa_min_partners
+            and spread_m >= params.tdoa_spread_m
+            and asserted_ns >= params.tdoa_residual_ns
+            and self.far_m >= params.tdoa_far_m
+            and fitted_ns <= params.tdoa_fitted_ns
+            and fitted_ns <= params.tdoa_explained * asserted_ns)
+
+
+def judge(history: History, params: DetectParams) -> dict[int, Fit]:
+    """The hotspots fitted (those whose arrivals at the asserted place are off), by index."""
+    rows = _Rows(history, params)
+    if rows.size == 0:
+        return {}
+    none = np.zeros(len(history.hotspots), dtype=bool)
+    fits = {i: rows.fit(i, none) for i in rows.suspects(none)}
+    flagged = np.zeros(len(history.hotspots), dtype=bool)
+    flagged[[i for i, f in fits.items() if f.flagged]] = True
+    if not flagged.any():
+        return fits
+    # Again without the receptions of the flagged (each keeps its own), for every hotspot
+    # that is off without them, and for the flagged themselves.
+    again = set(rows.suspects(flagged)) | set(np.flatnonzero(flagged).tolist())
+    for i in sorted(again):
+        others = flagged.copy()
+        others[i] = False
+        before = fits.get(i)
+        if before is not None:  # near its first fit, and everywhere if not found there
+            fits[i] = rows.fit(i, others, (before.east_m, before.north_m))
+        if before is None or not fits[i].flagged:
+            fits[i] = rows.fit(i, others)
+    return fits
+
+
+class _Rows:
+    """The prompt receptions with their beacon, both hotspots and r at the asserted places,
+    in ns from the first stamp of their beacon (float ms keep ~0.24 µs at today's times)."""
+
+    def __init__(self, history: History, params: DetectParams) -> None:
+        self.history, self.params = history, params
+        w = history.witnesses
+        keep = np.flatnonzero(w.prompt(params.replay_ms))
+        self.size = keep.size
+        if self.size == 0:
+            return
+        self.beacon = w.beacon[keep].astype(np.int64)  # numbered densely by the History
+        self.beaconer = w.beaconer[keep].astype(np.int64)
+        self.witness = w.witness[keep].astype(np.int64)
+        stamp = w.witness_timestamp_ms[keep]
+        first = np.full(int(self.beacon.max()) + 1, np.inf)
+        np.minimum.at(first, self.beacon, stamp)
+        self.t_ns = (stamp - first[self.beacon]) * 1e6
+        self.r_ns = self.t_ns - w.distance_m[keep] / C_M_PER_NS
+        order = np.argsort(self.beacon, kind="stable")
+        self._order = order
+        self._starts = np.searchsorted(self.beacon[order], np.arange(first.size + 1))
+
+    def _beacons_of(self, i: int) -> NDArray[np.int64]:
+        """The beacons hotspot i sent or heard (found when it is fitted: few are)."""
+        return np.unique(self.beacon[(self.beaconer == i) | (self.witness == i)])
+
+    def _residuals(self, usable: NDArray[np.bool_]) -> tuple[NDArray[np.float64],
+                                                               NDArray[np.bool_]]:
+        """(r less the median r of the other rows of its beacon, the rows judged): rows
+        within tdoa_outlier_ns of their beacon's median, of beacons with tdoa_min_witnesses
+        such rows."""
+        beacons = int(self.beacon.max()) + 1
+        b, r = self.beacon[usable], self.r_ns[usable]
+        centre = group_median(b, r, beacons)
+        near = np.abs(r - centre[b]) <= self.params.tdoa_outlier_ns
+        enough = group_count(b[near], beacons) >= self.params.tdoa_min_witnesses
+        judged = np.zeros(self.size, dtype=bool)
+        judged[np.flatnonzero(usable)[near & enough[b]]] = True
+        rows = np.flatnonzero(judged)
+        out = np.full(self.size, np.nan)
+        out[rows] = self.r_ns[rows] - _others_median(self.beacon[rows], self.r_ns[rows])
+        return out, judged
+
+    def suspects(self, excluded: NDArray[np.bool_]) -> list[int]:
+        """Hotspots (not excluded) whose pooled median |residual| at the asserted places,
+        without the receptions of the excluded, is past tdoa_residual_ns."""
+        usable = ~excluded[self.beaconer] & ~excluded[self.witness]
+        residual, judged = self._residuals(usable)
+        n = len(self.history.hotspots)
+        who = np.concatenate((self.beaconer[judged], self.witness[judged]))
+        size = np.abs(np.concatenate((residual[judged], residual[judged])))
+        median = group_median(who, size, n)
+        count = group_count(who, n)
+        # No place within tdoa_search_m moves a stamp by more than 2 × tdoa_search_m / c:
+        # residuals larger than that are clocks, not places, and are not fitted.
+        most = 2 * self.params.tdoa_search_m / C_M_PER_NS
+        off = ((count >= self.params.tdoa_min_obs) & ~excluded
+               & (np.nan_to_num(median) >= self.params.tdoa_residual_ns) & (median <= most))
+        return np.flatnonzero(off).tolist()
+
+    def fit(self, i: int, excluded: NDArray[np.bool_],
+            around: tuple[float, float] | None = None) -> Fit:
+        """Hotspot i's place by its arrivals, without the receptions of the excluded; with
+        `around` (m east and north of the asserted place), searched near there only."""
+        h = self.history.hotspots
+        beacons = self._beacons_of(i)
+        rows = np.concatenate([self._order[self._starts[b]:self._starts[b + 1]]
+                               for b in beacons.tolist()])
+        rows = rows[~excluded[self.beaconer[rows]] & ~excluded[self.witness[rows]]]
+        usable = np.zeros(self.size, dtype=bool)
+        usable[rows] = True
+        _, judged = self._residuals(usable)
+        rows = rows[judged[rows]]
+        mine_b = rows[self.beaconer[rows] == i]  # its beacons' receptions
+        mine_w = rows[self.witness[rows] == i]  # its receptions of others' beacons
+        lat0, lon0 = float(h.lat[i]), float(h.lon[i])
+
+        def local(k: NDArray[np.int64]) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+            cos = np.cos(np.radians((h.lat[k] + lat0) / 2))
+            return (h.lon[k] - lon0) * _M_PER_DEG * cos, (h.lat[k] - lat0) * _M_PER_DEG
+
+        wx, wy = local(self.witness[mine_b])
+        bx, by = local(self.beaconer[mine_w])
+        # As witness: T from the other witnesses of the beacon (their median r).
+        t0 = _others_median(self.beacon[rows], self.r_ns[rows])[self.witness[rows] == i]
+        # Its beacons' receptions as a (beacons × witnesses) table per count of witnesses, so
+        # that each count's beacons are judged in one pass.
+        _, groups = np.unique(self.beacon[mine_b], return_inverse=True)
+        sizes = np.bincount(groups)
+        by_size = [np.flatnonzero(sizes[groups] == size)[np.argsort(
+            groups[sizes[groups] == size], kind="stable")].reshape(-1, size)
+            for size in np.unique(sizes).tolist()]
+        t_b, t_w = self.t_ns[mine_b], self.t_ns[mine_w]
+
+        def loss(px: NDArray[np.float64], py: NDArray[np.float64]) -> NDArray[np.float64]:
+            """Median |residual| with i at each place (px[j], py[j])."""
+            parts = []
+            if mine_b.size:
+                r = t_b[None, :] - np.hypot(px[:, None] - wx, py[:, None] - wy) / C_M_PER_NS
+                for table in by_size:
+                    block = r[:, table]  # places × beacons × witnesses
+                    parts.append((block - _others_median_last(block)).reshape(px.size, -1))
+            if mine_w.size:
+                parts.append(t_w[None, :] - t0[None, :]
+                             - np.hypot(px[:, None] - bx, py[:, None] - by) / C_M_PER_NS)
+            return np.median(np.abs(np.concatenate(parts, axis=1)), axis=1)
+
+        partners = np.concatenate((self.witness[mine_b], self.beaconer[mine_w]))
+        px, py = local(np.unique(partners))
+        spread = float(np.sqrt(np.mean((px - px.mean()) ** 2 + (py - py.mean()) ** 2))) \
+            if px.size else 0.0
+        if mine_b.size + mine_w.size == 0:
+            return Fit(0.0, 0.0, 0.0, 0.0, 0, 0, 0, 0.0, self.params)
+        at_asserted = float(loss(np.zeros(1), np.zeros(1))[0])
+        # A coarse grid over the search area, then finer ones around its best few places (a
+        # median's landscape has several basins; the right one may be second on a coarse
+        # step). A hotspot fitted before is refined around that place only.
+        if around is None:
+            reach = self.params.tdoa_search_m
+            ticks = np.arange(-reach, reach + _STEPS_M[0] / 2, _STEPS_M[0])
+            gx, gy = (a.ravel() for a in np.meshgrid(ticks, ticks))
+            starts = np.argsort(loss(gx, gy), kind="stable")[:_REFINED]
+            places = list(zip(gx[starts].tolist(), gy[starts].tolist(), strict=True))
+        else:
+            places = [around]
+        best, best_value = (0.0, 0.0), at_asserted
+        for coarse, step in itertools.pairwise(_STEPS_M):
+            ticks = np.arange(-coarse, coarse + step / 2, step)
+            tx, ty = (a.ravel() for a in np.meshgrid(ticks, ticks))
+            fx = np.concatenate([x + tx for x, _ in places])
+            fy = np.concatenate([y + ty for _, y in places])
+            value = loss(fx, fy)
+            j = int(np.argmin(value))
+            places = [(float(fx[j]), float(fy[j]))]
+            if value[j] < best_value:
+                best, best_value = places[0], float(value[j])
+        return Fit(at_asserted, best_value, best[0], best[1],
+                   int(mine_b.size), int(mine_w.size), int(np.unique(partners).size), spread,
+                   self.params)
+
+
+def _loo(ordered: NDArray[np.float64], rank: NDArray[np.int64], size: NDArray[np.int64],
+         start: NDArray[np.int64]) -> NDArray[np.float64]:
+    """The median of a group without one of its values: `ordered` holds each group sorted
+    from `start`, `rank` is the value's place in its group of `size`. Leaving the value out
+    keeps a residual from being 0 by construction (the median of three is one of them), so a
+    fitted place cannot explain a beacon's stamps for free."""
+    lo, hi = (size - 2) // 2, (size - 1) // 2  # the middle of the size - 1 others
+    lo = lo + (lo >= rank)
+    hi = hi + (hi >= rank)
+    return (ordered[start + lo] + ordered[start + hi]) / 2
+
+
+def _others_median(groups: NDArray[np.int64], values: NDArray[np.float64]) -> NDArray[np.float64]:
+    """Per value, the median of the other values of its group (groups of ≥ 2)."""
+    order = np.lexsort((values, groups))
+    ordered, sorted_groups = values[order], groups[order]
+    start_of = np.searchsorted(sorted_groups, sorted_groups)
+    size = np.searchsorted(sorted_groups, sorted_groups, side="right") - start_of
+    out = np.empty(values.size)
+    out[order] = _loo(ordered, np.arange(values.size) - start_of, size, start_of)
+    return out
+
+
+def _others_median_last(block: NDArray[np.float64]) -> NDArray[np.float64]:
+    """Per value of `block`, the median of the other values along its last axis."""
+    k = block.shape[-1]
+    flat = block.reshape(-1, k)
+    order = np.argsort(flat, axis=1)
+    ordered = np.take_along_axis(flat, order, axis=1).ravel()
+    rank = np.empty_like(order)
+    np.put_along_axis(rank, order, np.broadcast_to(np.arange(k), order.shape), axis=1)
+    start = (np.arange(flat.shape[0]) * k)[:, None]
+    return _loo(ordered, rank, np.full(flat.shape, k), start).reshape(block.shape)
