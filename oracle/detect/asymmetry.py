@@ -4,16 +4,21 @@ What X hears from Y, less Y's transmit power, equals what Y hears from X, less X
 fading: the antennas and the path are the same. A hotspot that inflates the RSSI it reports, or
 that transmits more than the power it reports (a hidden amplifier), shows a constant offset
 over all its two-way pairs; its honest partners each see that offset on one pair among many,
-so a median over a hotspot's pairs names the one that lies.
+so a median over a hotspot's pairs names the one that lies. Unless most of its partners lie:
+a sparse honest hotspot with two inflators among its three partners has their offset as its
+median. So the hotspots are judged by peeling (peel.py): the liars found first, everyone again
+without the pairs with them.
 """
 
 from __future__ import annotations
 
 import numpy as np
+from numpy.typing import NDArray
 
 from oracle.detect.grouped import group_count, group_mean, group_median
 from oracle.detect.history import History
 from oracle.detect.model import DetectParams, Finding
+from oracle.detect.peel import as_found, partner_kept, peel
 
 
 def asymmetry(history: History, params: DetectParams) -> list[Finding]:
@@ -33,10 +38,23 @@ def asymmetry(history: History, params: DetectParams) -> list[Finding]:
     two_way = pairs[where] == reverse
     # X's offset on a pair: what X hears minus what the partner hears from X.
     offset = gain[two_way] - gain[where[two_way]]
-    owner = hearer[two_way]
-    per_hotspot = group_median(owner, offset, n)
-    count = group_count(owner, n)
-    flagged = (count >= params.min_pairs) & (np.abs(per_hotspot) >= params.asymmetry_db)
+    owner, partner = hearer[two_way], speaker[two_way]
+
+    pairs_in_all = group_count(owner, n)
+
+    def measure(excluded: NDArray[np.bool_]) -> tuple[NDArray[np.float64], NDArray[np.int64]]:
+        """(median offset, two-way pairs) per hotspot, without its pairs with `excluded`."""
+        kept = partner_kept(partner, excluded)
+        return group_median(owner[kept], offset[kept], n), group_count(owner[kept], n)
+
+    def judge(excluded: NDArray[np.bool_]) -> tuple[NDArray[np.bool_], NDArray[np.float64]]:
+        median, count = measure(excluded)
+        return ((pairs_in_all >= params.min_pairs) & (count >= params.min_pairs_left)
+                & (np.abs(median) >= params.asymmetry_db), np.abs(median) / params.asymmetry_db)
+
+    before = np.zeros(n, dtype=bool)
+    found_round = peel(judge, before, (owner, partner))
+    per_hotspot, count = as_found(found_round, before, measure)
     return [
         Finding(
             detector="signal_asymmetry",
@@ -50,5 +68,5 @@ def asymmetry(history: History, params: DetectParams) -> list[Finding]:
                 "what it reports)",
             },
         )
-        for i in np.flatnonzero(flagged)
+        for i in np.flatnonzero(found_round >= 0)
     ]

@@ -16,6 +16,7 @@ beacon has still never listened to the outsider).
 from __future__ import annotations
 
 import numpy as np
+from numpy.typing import NDArray
 
 from oracle.detect.history import History, haversine_m
 from oracle.detect.model import DetectParams, Finding
@@ -23,9 +24,19 @@ from oracle.detect.model import DetectParams, Finding
 MAX_GROUP = 64  # larger "groups" are neighbourhoods, not rings
 
 
-def closed_clusters(history: History, params: DetectParams) -> list[Finding]:
+def closed_clusters(history: History, params: DetectParams,
+                    explained: NDArray[np.bool_] | None = None,
+                    misplaced: NDArray[np.bool_] | None = None) -> list[Finding]:
+    """`explained`: hotspots already found by other detectors; `misplaced`: those of them
+    found for their asserted place (false location). A group is judged without them: its
+    reach is measured without the misplaced, its outsiders are not among the explained, and
+    the explained are not accused again; they still belong to it (their links are receptions:
+    listening to one outside the group is listening out, and a ring member found otherwise is
+    still the ring's)."""
     w = history.witnesses.subset(history.witnesses.prompt(params.replay_ms))
     n = len(history.hotspots)
+    trusted = np.ones(n, dtype=bool) if explained is None else ~explained
+    placed = np.ones(n, dtype=bool) if misplaced is None else ~misplaced
     if len(w) == 0:
         return []
     heard: list[set[int]] = [set() for _ in range(n)]  # beaconers each hotspot witnessed
@@ -34,7 +45,7 @@ def closed_clusters(history: History, params: DetectParams) -> list[Finding]:
         if b != x:
             heard[x].add(b)
             heard_by[b].add(x)
-    active = np.array([bool(heard[i] or heard_by[i]) for i in range(n)])
+    active = np.array([bool(heard[i] or heard_by[i]) for i in range(n)]) & trusted
     h = history.hotspots
     seen: set[frozenset[int]] = set()
     findings = []
@@ -48,12 +59,13 @@ def closed_clusters(history: History, params: DetectParams) -> list[Finding]:
         if not all(heard[x] and len(heard[x] & group) >= params.closed_share * len(heard[x])
                    for x in group):
             continue
-        members = np.array(sorted(group))
-        reach = max(h.distance_m(a, b) for a in group for b in heard[a] & group)
+        members = np.array(sorted(x for x in group if trusted[x]))
+        where = {x for x in group if placed[x]}  # members whose asserted place holds
+        reach = max((h.distance_m(a, b) for a in where for b in heard[a] & where), default=0.0)
         near = np.zeros(n, dtype=bool)
         for x in members:
             near |= haversine_m(h.lat, h.lon, np.full(n, h.lat[x]), np.full(n, h.lon[x])) <= reach
-        near[members] = False
+        near[sorted(group)] = False
         outsiders = np.flatnonzero(near & active)
         if outsiders.size < params.min_outsiders:
             continue

@@ -44,6 +44,11 @@ class DetectParams:
     # amplifier shows as a constant offset over its pairs.
     asymmetry_db: float = 8.0
     min_pairs: int = 3
+    # ... of which, once the pairs with liars already found are set aside (peel.py), at least
+    # this many remain to take the median of: a pair with a found inflator says nothing of its
+    # partner (an inflator with three pairs, one with another inflator, keeps two at its
+    # offset); one pair alone is one link's fading.
+    min_pairs_left: int = 2
     # Shared antenna (shared.py): keys behind one antenna report the same receptions up to a
     # fixed offset (each radio's cable and port), at the same instant. Independent antennas a
     # street apart fade independently: their RSSI difference wanders by several dB.

@@ -6,11 +6,14 @@ a link should lose. A hotspot whose links are, by their median, far stronger tha
 where it asserts: a false location with a spoofed GPS hears its real neighbours, whose asserted
 distance is wrong; a relay reports what a partner far away heard. The median over a hotspot's
 links leaves its honest neighbours alone (one odd link among many). The fit is robust to the
-cheaters it looks for: the slope is held to physical path-loss exponents (2 to 4), and it is
-refitted once without the links of hotspots the first pass flagged.
+cheaters it looks for: the slope is held to physical path-loss exponents (2 to 4), it is
+fitted without the links of hotspots other detectors found, and refitted once without those of
+hotspots the first pass flagged.
 A hotspot is judged only with `min_partners` other hotspots on its links: a remote honest one
 heard over one or two clear paths (across a valley) is far above the law on every reception
-of those paths.
+of those paths. Hotspots are judged by peeling (peel.py): a sparse honest hotspot whose
+partners are mostly false-located is above the law on their links; judged again without the
+links of those found first (strongest offender first), it is not.
 
 **Constant**: RSSI that barely moves over many reports of different beacons — witness stuffing
 at fixed values (real denylist cases report −140 dBm / −20 dB every time) or an attenuated rig.
@@ -19,17 +22,23 @@ Real links fade; quantised to 1 dB they still spread by several dB.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 from numpy.typing import NDArray
 
 from oracle.detect.grouped import group_count, group_median, group_std
 from oracle.detect.history import History, Hotspots, Witnesses
 from oracle.detect.model import DetectParams, Finding
+from oracle.detect.peel import as_found, partner_kept, peel
 
 # Path-loss exponents physics allows between free space (2) and dense urban clutter (4).
 MIN_EXPONENT, MAX_EXPONENT = 2.0, 4.0
 _BIN_DECADES = 0.1  # distance bins of the fit, in decades
 _MIN_PER_BIN = 3
+
+Measure = Callable[[NDArray[np.bool_]], tuple[NDArray[np.float64], NDArray[np.int64],
+                                               NDArray[np.int64]]]
 
 
 def path_loss_db(w: Witnesses, h: Hotspots) -> NDArray[np.float64]:
@@ -59,30 +68,53 @@ def fit_distance_law(
     return intercept, slope
 
 
-def excess(history: History, params: DetectParams) -> list[Finding]:
+def excess(history: History, params: DetectParams,
+           explained: NDArray[np.bool_] | None = None) -> list[Finding]:
+    """`explained`: hotspots already found by other detectors; the law is fitted without
+    their links, and no one is judged by its links with them."""
     w = history.witnesses.subset(history.witnesses.prompt(params.replay_ms))
     n = len(history.hotspots)
     usable = w.distance_m >= params.fit_min_distance_m
     if not usable.any():
         return []
+    before = np.zeros(n, dtype=bool) if explained is None else explained
     log_d = np.log10(np.maximum(w.distance_m, 1.0))
     loss = path_loss_db(w, history.hotspots)
-    flagged = np.zeros(n, dtype=bool)
+    # Each usable reception twice: once for each end, with the other end its partner.
+    a, b = w.beaconer[usable].astype(np.int64), w.witness[usable].astype(np.int64)
+    ends, partners = np.concatenate((a, b)), np.concatenate((b, a))
+    found_round = np.full(n, -1, dtype=np.int64)
     law = None
     for _ in range(2):
-        clean = usable & ~flagged[w.beaconer] & ~flagged[w.witness]
+        cheat = before | (found_round >= 0)
+        clean = usable & ~cheat[w.beaconer] & ~cheat[w.witness]
         law = fit_distance_law(log_d[clean], loss[clean]) or law
         if law is None:
             return []
         residual = law[0] + law[1] * log_d - loss  # > 0: stronger than the law predicts
-        median, links, partners = _residual_by_hotspot(w, usable, residual, n)
-        flagged = ((links >= params.min_links) & (partners >= params.min_partners)
-                   & (median >= params.excess_db))
+        both_ways = np.concatenate((residual[usable], residual[usable]))
+
+        def measure(excluded: NDArray[np.bool_], residual: NDArray[np.float64] = both_ways
+                    ) -> tuple[NDArray[np.float64], NDArray[np.int64], NDArray[np.int64]]:
+            """Per hotspot, the median residual over its receptions both ways, their number,
+            and its partners (the others it hears or is heard by), without its links with
+            `excluded`."""
+            kept = partner_kept(partners, excluded)
+            e, p = ends[kept], partners[kept]
+            return (group_median(e, residual[kept], n), group_count(e, n),
+                    group_count(np.unique(e * n + p) // n, n))
+
+        def judge(excluded: NDArray[np.bool_], measure: Measure = measure
+                  ) -> tuple[NDArray[np.bool_], NDArray[np.float64]]:
+            median, links, partners = measure(excluded)
+            return ((links >= params.min_links) & (partners >= params.min_partners)
+                    & (median >= params.excess_db)), median / params.excess_db
+
+        found_round = peel(judge, before, (ends, partners))
     assert law is not None
-    distance = group_median(
-        np.concatenate((w.beaconer[usable], w.witness[usable])),
-        np.concatenate((w.distance_m[usable], w.distance_m[usable])), n,
-    )
+    median, links, partner_count = as_found(found_round, before, measure)
+    distance = group_median(ends, np.concatenate((w.distance_m[usable], w.distance_m[usable])),
+                            n)
     return [
         Finding(
             detector="signal_excess",
@@ -91,24 +123,14 @@ def excess(history: History, params: DetectParams) -> list[Finding]:
             evidence={
                 "median_excess_db": round(float(median[i]), 1),
                 "links": int(links[i]),
-                "partners": int(partners[i]),
+                "partners": int(partner_count[i]),
                 "median_asserted_distance_m": round(float(distance[i])),
                 "law_db_at_1m": round(law[0], 1),
                 "law_db_per_decade": round(law[1], 1),
             },
         )
-        for i in np.flatnonzero(flagged)
+        for i in np.flatnonzero(found_round >= 0)
     ]
-
-
-def _residual_by_hotspot(w: Witnesses, usable: NDArray[np.bool_], residual: NDArray[np.float64],
-                       n: int) -> tuple[NDArray[np.float64], NDArray[np.int64], NDArray[np.int64]]:
-    """Per hotspot, the median residual over its receptions both ways, their number, and its
-    partners: the other hotspots it hears or is heard by."""
-    a, b = w.beaconer[usable].astype(np.int64), w.witness[usable].astype(np.int64)
-    ends, partners = np.concatenate((a, b)), np.concatenate((b, a))
-    median = group_median(ends, np.concatenate((residual[usable], residual[usable])), n)
-    return median, group_count(ends, n), group_count(np.unique(ends * n + partners) // n, n)
 
 
 def constant(history: History, params: DetectParams) -> list[Finding]:

@@ -310,3 +310,131 @@ def test_two_remote_hotspots_hearing_one_beaconer_at_one_instant_are_not_one_ant
     assert set(w.beaconer[np.isin(w.witness, keys)].tolist()) == {
         history.hotspots.keys.index(world.key("h07"))}
     assert _flagged(world, detect(history)) == {}
+
+
+def _lone_among(world: World, cheat: Callable[[Node], None]) -> set[str]:
+    """A quiet honest hotspot ("lone", behind 6 dB of walls) 700 m off the town's corner: it
+    hears six hotspots (h00, h01, h02, h12, the rooftop and h03), and four of them cheat
+    (`cheat`), each among honest neighbours further in."""
+    place = offset(*world.nodes["h00"].true, -500, -500)
+    world.add(Node("lone", place, place, extra_loss_db=6.0))
+    cheaters = {"h00", "h01", "h02", "h12"}
+    for name in cheaters:
+        cheat(world.nodes[name])
+    return cheaters
+
+
+def _inflate(node: Node) -> None:
+    node.inflate_db = 15.0
+
+
+def _far_spoofed(node: Node) -> None:
+    """Asserted 20 km east, every one of them the same way: their mutual distances hold, their
+    distances to the town do not."""
+    node.asserted = offset(*node.true, 0, 20_000)
+    node.gps = "spoofed"
+
+
+@pytest.mark.parametrize(("cheat", "detector"), [(_inflate, "signal_asymmetry"),
+                                                 (_far_spoofed, "signal_excess")])
+def test_an_honest_hotspot_whose_partners_mostly_cheat_is_not_flagged(
+        cheat: Callable[[Node], None], detector: str) -> None:
+    """Judged by its partners, "lone" is one of them (its median pair offset is the
+    inflators' −15 dB; its median link is the false locations', tens of dB above the law);
+    judged again without the cheaters, each found first by its links with the town, it is
+    honest."""
+    world = honest_world()
+    cheaters = _lone_among(world, cheat)
+    history = world.history()
+    w = history.witnesses
+    lone = history.hotspots.keys.index(world.key("lone"))
+    partners = {history.hotspots.keys[int(i)] for i in np.concatenate(
+        (w.beaconer[w.witness == lone], w.witness[w.beaconer == lone]))}
+    # Four of its partners cheat; the rooftop and, once, h03 do not.
+    assert partners == {world.key(name) for name in cheaters | {"rooftop", "h03"}}
+    flagged = _flagged(world, detect(history))
+    assert set(flagged) == cheaters, flagged
+    assert all(detector in flagged[name] for name in cheaters), flagged
+
+
+def test_a_small_isolated_group_is_judged_without_its_cheater() -> None:
+    """Three honest hotspots 15 km west of the town, 1 km apart, hearing only each other,
+    and a fourth among them that asserts a place in the town (its GPS tells the truth): the
+    four witness only each other, and the false place stretches the group's reach over the
+    town, whose hotspots none of them heard. The cheater is found for its place; the group
+    without it is a quiet rural trio."""
+    world = honest_world()
+    centre = world.nodes["h33"].true
+    site = offset(*centre, 0, -15_000)
+    for i, (north, east) in enumerate(((0, 0), (1_000, 0), (500, 866))):
+        place = offset(*site, north, east)
+        world.add(Node(f"trio{i}", place, place))
+    true = offset(*site, 500, 300)
+    world.add(Node("liar", true, offset(*centre, 200, 200)))
+    flagged = _flagged(world, detect(world.history()))
+    assert set(flagged) == {"liar"}, flagged
+    assert "gps_far" in flagged["liar"], flagged
+
+
+def test_a_ring_with_a_member_found_otherwise_is_still_closed() -> None:
+    """One ring member also inflates its RSSI and is found for it first: the ring is judged
+    without it (its reach, its accusation) but it is still the ring's, so the other four,
+    witnessing only the ring, are still a closed cluster."""
+    world = honest_world()
+    ring = collusion_ring(world)
+    world.nodes["h36"].inflate_db = 15.0
+    flagged = _flagged(world, detect(world.history()))
+    assert set(flagged) == ring, flagged
+    assert "signal_asymmetry" in flagged["h36"], flagged
+    assert all("closed_cluster" in flagged[name] for name in ring - {"h36"}), flagged
+
+
+@pytest.mark.parametrize("east_m", [20_000.0, 5_000.0])
+def test_honest_hotspots_among_false_locations_found_by_their_gps_are_not_flagged(
+        east_m: float) -> None:
+    """The 24 hotspots of the 5 × 5 block around h33 assert places `east_m` east, their GPS
+    telling the truth (found by it, gps_far). The honest ones among and beside them hear
+    mostly them: judged with them, their links are far above the law for the asserted
+    distances (20 km: the indoor look-alike past the threshold), or their partners gather
+    5 km east of them (5 km: a street neighbour, position_fit); judged without the found,
+    they are honest hotspots among honest ones."""
+    world = honest_world()
+    liars = {f"h{r}{c}" for r in range(1, 6) for c in range(1, 6)} - {"h33"}
+    for name in liars:
+        node = world.nodes[name]
+        node.asserted = offset(*node.true, 0, east_m)
+    flagged = _flagged(world, detect(world.history()))
+    assert set(flagged) == liars, flagged
+    assert all("gps_far" in flagged[name] for name in liars), flagged
+
+
+def test_the_last_ring_member_not_found_otherwise_is_still_closed() -> None:
+    """Four of the five ring members stuff their reports with one RSSI and SNR and are found
+    for it (signal_constant) before the clusters are judged: no two members left unfound are
+    linked to measure the group's reach by, so it is the group's own, and the fifth, witnessing
+    only the ring, is found as a closed cluster."""
+    world = honest_world()
+    ring = collusion_ring(world)
+    for name in ring - {"h36"}:
+        world.nodes[name].constant_signal = (-120.0, -5.0)
+    flagged = _flagged(world, detect(world.history()))
+    assert set(flagged) == ring, flagged
+    assert all("signal_constant" in flagged[name] for name in ring - {"h36"}), flagged
+    assert "closed_cluster" in flagged["h36"], flagged
+
+
+def test_an_honest_hotspot_whose_only_partners_lie_about_their_place_is_no_cluster() -> None:
+    """A hotspot 15 km west of the town hears only two others, truly beside it, that assert
+    places in the town (their GPS tells the truth): the three witness only each other, and
+    their asserted places stretch the group's reach over the town. The two are found for
+    their place; the group's reach is measured without them, and the honest one, with no
+    reach of its own, is not a closed cluster."""
+    world = honest_world()
+    centre = world.nodes["h33"].true
+    site = offset(*centre, 0, -15_000)
+    world.add(Node("hermit", site, site))
+    for i, north in enumerate((600, -600)):
+        true = offset(*site, north, 300)
+        world.add(Node(f"liar{i}", true, offset(*centre, north, 200)))
+    flagged = _flagged(world, detect(world.history()))
+    assert set(flagged) == {"liar0", "liar1"}, flagged

@@ -153,6 +153,31 @@ def test_asymmetry_at_its_boundary(offset_db: float, found: bool) -> None:
     assert ("x" in flagged(asymmetry.asymmetry(_two_way(offset_db), P))) is found
 
 
+def _inflators_among_inflators(honest_left: int) -> History:
+    """x and i0, i1 inflate by 15 dB. i0 and i1 each pair with three honest hotspots and
+    with x; x pairs with i0, i1 (offset 0: both inflate) and `honest_left` honest ones."""
+    honest = [f"h{j}" for j in range(honest_left)] + [f"u{j}" for j in range(6)]
+    b = builder("x", "i0", "i1", *honest)
+    pairs = [("x", "i0"), ("x", "i1")] + [("x", f"h{j}") for j in range(honest_left)] + [
+        (f"i{j // 3}", f"u{j}") for j in range(6)]
+    for n, (liar, partner) in enumerate(pairs):
+        witness(b, n, partner, liar, rssi=-100.0 + 15.0)
+        witness(b, n, liar, partner, rssi=-100.0 + (15.0 if partner.startswith("i") else 0.0),
+                beacon=f"{liar}{partner}{n}")
+    return b.build()
+
+
+@pytest.mark.parametrize(("honest_left", "found"), [(P.min_pairs_left, True),
+                                                    (P.min_pairs_left - 1, False)])
+def test_asymmetry_min_pairs_left_at_its_boundary(honest_left: int, found: bool) -> None:
+    """x's median over all its pairs is at most 7.5 dB (half of them with inflators like
+    itself): not flagged. The inflators are found first by their honest pairs; x, judged
+    again without its pairs with them, is found with min_pairs_left pairs left."""
+    flags = flagged(asymmetry.asymmetry(_inflators_among_inflators(honest_left), P))
+    assert {"i0", "i1"} <= flags
+    assert ("x" in flags) is found
+
+
 def test_asymmetry_accounts_for_transmit_power() -> None:
     """Partners that transmit 6 dB more are heard 6 dB stronger: no asymmetry."""
     b = builder("x", "p", "q", "s")
