@@ -50,11 +50,10 @@ import numpy as np
 from numpy.typing import NDArray
 
 from oracle.detect.grouped import group_count, group_median
-from oracle.detect.history import History
+from oracle.detect.history import M_PER_DEG, History, fitted_place
 from oracle.detect.model import DetectParams, Finding
 
 C_M_PER_NS = 0.299_792_458
-_M_PER_DEG = math.pi / 180 * 6_371_007.2  # pocnet.geo's sphere
 # The fit's grids: 1 km over the search area, then 200 m and 50 m around the best places.
 _STEPS_M = (1_000.0, 200.0, 50.0)
 _REFINED = 5  # coarse places refined
@@ -70,9 +69,7 @@ def arrival(history: History, params: DetectParams) -> list[Finding]:
                             fit.far_m / params.tdoa_far_m)),
             evidence={
                 # Where the arrival times say it stands, and how well each place explains them.
-                "fitted_lat": round(float(h.lat[i] + fit.north_m / _M_PER_DEG), 5),
-                "fitted_lon": round(float(h.lon[i] + fit.east_m / (
-                    _M_PER_DEG * math.cos(math.radians(float(h.lat[i]))))), 5),
+                **fitted_place(float(h.lat[i]), float(h.lon[i]), fit.east_m, fit.north_m),
                 "fitted_from_asserted_m": round(fit.far_m),
                 "median_residual_ns_at_asserted": round(fit.asserted_ns),
                 "median_residual_ns_at_fitted": round(fit.fitted_ns),
@@ -211,7 +208,7 @@ class _Rows:
 
         def local(k: NDArray[np.int64]) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
             cos = np.cos(np.radians((h.lat[k] + lat0) / 2))
-            return (h.lon[k] - lon0) * _M_PER_DEG * cos, (h.lat[k] - lat0) * _M_PER_DEG
+            return (h.lon[k] - lon0) * M_PER_DEG * cos, (h.lat[k] - lat0) * M_PER_DEG
 
         wx, wy = local(self.witness[mine_b])
         bx, by = local(self.beaconer[mine_w])

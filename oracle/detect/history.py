@@ -11,6 +11,7 @@ rows, and the tests feed it hand-built networks.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field, fields
 
 import numpy as np
@@ -190,6 +191,20 @@ class HistoryBuilder:
             h_acc_m=np.array(fcols[4], dtype=np.float64),
         )
         return History(self.from_ms, self.to_ms, hotspots, witnesses, fixes)
+
+
+# Metres a degree of latitude on h3's sphere: the local flat maps the place fits search on
+# (position.py, arrival.py) use it both ways.
+M_PER_DEG = math.pi / 180 * geo.EARTH_RADIUS_M
+
+
+def fitted_place(lat: float, lon: float, east_m: float, north_m: float) -> dict[str, float]:
+    """A finding's evidence of where a fit places a hotspot asserted at (lat, lon): the point
+    `east_m`, `north_m` from it on the local flat map, to 5 decimals (about a metre)."""
+    return {
+        "fitted_lat": round(lat + north_m / M_PER_DEG, 5),
+        "fitted_lon": round(lon + east_m / (M_PER_DEG * math.cos(math.radians(lat))), 5),
+    }
 
 
 def haversine_m(

@@ -43,10 +43,9 @@ import math
 import numpy as np
 from numpy.typing import NDArray
 
-from oracle.detect.history import History, Hotspots
+from oracle.detect.history import M_PER_DEG, History, Hotspots, fitted_place
 from oracle.detect.model import DetectParams, Finding
 
-_M_PER_DEG = math.pi / 180 * 6_371_007.2  # pocnet.geo's sphere
 # Median of a Gamma(shape 2) variable in units of its scale: the partners' distances from a
 # hotspot among evenly spread ones, linked with probability exp(−d / scale).
 _GAMMA2_MEDIAN = 1.678
@@ -69,9 +68,8 @@ def position(history: History, params: DetectParams) -> list[Finding]:
                             np.hypot(*fitted[i]) / params.position_far_m)),
             evidence={
                 # Where its partners say it stands, and how much better that explains them.
-                "fitted_lat": round(float(h.lat[i] + fitted[i, 1] / _M_PER_DEG), 5),
-                "fitted_lon": round(float(h.lon[i] + fitted[i, 0] / (
-                    _M_PER_DEG * math.cos(math.radians(float(h.lat[i]))))), 5),
+                **fitted_place(float(h.lat[i]), float(h.lon[i]), float(fitted[i, 0]),
+                               float(fitted[i, 1])),
                 "fitted_from_asserted_m": round(float(np.hypot(*fitted[i]))),
                 "likelihood_ratio": round(float(lr[i]), 1),
                 "partners": int(partners[i]),
@@ -121,9 +119,9 @@ class _Grid:
 
     def __init__(self, h: Hotspots, reach: float) -> None:
         ref_lat = float(np.mean(h.lat)) if len(h) else 0.0
-        x = h.lon * _M_PER_DEG * math.cos(math.radians(ref_lat))
+        x = h.lon * M_PER_DEG * math.cos(math.radians(ref_lat))
         self.cx = np.floor(x / reach).astype(np.int64)
-        self.cy = np.floor(h.lat * _M_PER_DEG / reach).astype(np.int64)
+        self.cy = np.floor(h.lat * M_PER_DEG / reach).astype(np.int64)
         order = np.lexsort((self.cy, self.cx))
         keys = self.cx[order] * (1 << 32) + self.cy[order]
         bounds = np.flatnonzero(np.diff(keys)) + 1
@@ -169,8 +167,8 @@ def _test(history: History, owner: NDArray[np.int64], partner: NDArray[np.int64]
         near = grid.around(i)
         near = near[candidate[near] & (near != i)]
         cos = math.cos(math.radians(float(h.lat[i])))
-        qx = (h.lon[near] - h.lon[i]) * _M_PER_DEG * cos
-        qy = (h.lat[near] - h.lat[i]) * _M_PER_DEG
+        qx = (h.lon[near] - h.lon[i]) * M_PER_DEG * cos
+        qy = (h.lat[near] - h.lat[i]) * M_PER_DEG
         inside = np.hypot(qx, qy) <= 2 * reach
         near, qx, qy = near[inside], qx[inside], qy[inside]
         linked = np.isin(near, partner[start[i]:start[i + 1]])
