@@ -61,8 +61,13 @@ _PERSON = b"pocnet-sim-wire"
 _EMPTY = {size: hashlib.blake2b(digest_size=size, person=_PERSON) for size in (4, 32)}
 
 
+def _text(*parts: object) -> bytes:
+    """What `_hash` hashes: the parts joined by ":"."""
+    return ":".join(map(str, parts)).encode()
+
+
 def _hash(*parts: object, size: int = 32) -> bytes:
-    text = ":".join(map(str, parts)).encode()
+    text = _text(*parts)
     empty = _EMPTY.get(size)
     if empty is None:
         return hashlib.blake2b(text, digest_size=size, person=_PERSON).digest()
@@ -293,7 +298,7 @@ class WireWriter:
             beacon_fixes.put(msg, k)
             beacons[event] = msg
             beacon_ids.append(_to_sign(msg, i, signer))
-            beacon_rx[k] = end // 1_000_000 + beacon_latency.ms(str(event))
+            beacon_rx[k] = end // 1_000_000 + beacon_latency.ms(event)
             timed.append((int(beacon_rx[k]), "beacon", msg))
         witness_ids: list[bytes] = []
         n_w = len(witnesses)
@@ -322,8 +327,8 @@ class WireWriter:
             )
             fixes.put(msg, j)
             witness_ids.append(_to_sign(msg, w, signer))
-            rx = witness_rx[j] = true_list[j] // 1_000_000 + latency.ms(
-                f"{w}:{events[j]}:{reported[j]}")
+            rx = witness_rx[j] = true_list[j] // 1_000_000 + latency.ms(w, events[j],
+                                                                        reported[j])
             timed.append((rx, "witness", msg))
         for (_, _, msg), signature in zip(timed, signer.signatures(), strict=True):
             msg.signature = signature
@@ -343,15 +348,15 @@ def _to_sign(msg: reports_pb2.BeaconReport | reports_pb2.WitnessReport, key_inde
 
 
 class _Latency:
-    """Upload latencies of one kind of report ("b" beacon, "w" witness): a hash of
-    "latency:SEED:KIND:EVENT" (`_hash`'s text), its common prefix hashed once a round."""
+    """Upload latencies of one kind of report ("b" beacon, "w" witness): `_hash("latency",
+    seed, kind, *event, size=4)`, its common prefix hashed once a round."""
 
     def __init__(self, seed: int, kind: str) -> None:
         self._prefix = _EMPTY[4].copy()
-        self._prefix.update(f"latency:{seed}:{kind}:".encode())
+        self._prefix.update(_text("latency", seed, kind, ""))  # the prefix, up to its last ":"
 
-    def ms(self, event: str) -> int:
-        """The latency of the report of `event` (its parts joined by ":", as `_hash` does)."""
+    def ms(self, *event: object) -> int:
+        """The latency of the report of `event` (its parts, as `_hash` takes them)."""
         hasher = self._prefix.copy()
-        hasher.update(event.encode())
+        hasher.update(_text(*event))
         return MIN_LATENCY_MS + int.from_bytes(hasher.digest()) % (LATENCY_SPAN_MS + 1)
