@@ -37,6 +37,10 @@ class RoundSignatures:
             self._by_id = by_id
             self._ready.set()
 
+    @property
+    def published(self) -> bool:
+        return self._ready.is_set()
+
     def wait(self, timeout_s: float = WAIT_S) -> dict[bytes, bytes]:
         """The leader's signatures, or none once `timeout_s` has passed without them."""
         return self._by_id if self._ready.wait(timeout_s) else {}
