@@ -550,3 +550,106 @@ def test_refusals_held_in_the_excess_tier_have_call_slots_of_their_own(oracle_se
     finally:
         sleeps.release()
         running.close()
+
+
+class DeafSleeps(HeldSleeps):
+    """HeldSleeps whose held calls stay held when their client resets them, until the test
+    releases them: a server that has not finished with a call its client gave up on."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.reset = 0  # held calls whose client reset them
+
+    async def __call__(self, delay_s: float) -> None:
+        self._loop = asyncio.get_running_loop()
+        future = self._loop.create_future()
+        self._waiting.append(future)
+        self.delays.append(delay_s)
+        self.begun.release()
+        while not future.done():
+            try:
+                await asyncio.shield(future)
+            except asyncio.CancelledError:  # the client reset the call: the server holds on
+                self.reset += 1
+
+
+def _calls_through_after_resets(submit, sleeps: DeafSleeps, stranger, n: int) -> tuple[int, str]:  # type: ignore[no-untyped-def]
+    """Up to `n` calls one after another on one connection, each reset by its client once the
+    server holds it; how many reached the tarpit, and how the first one that did not ended."""
+    for i in range(n):
+        call = submit.future(witness_report(stranger, timestamp_ns=100 + i), timeout=60)
+        while not sleeps.begun.acquire(timeout=0.05):  # held, or refused before it got there
+            if call.done():
+                return i, call.exception().code().name
+        call.cancel()
+        while sleeps.reset < i + 1:  # the server saw the reset before the next call goes
+            time.sleep(0.01)
+    return n, ""
+
+
+@pytest.mark.parametrize(("listener", "through", "ended"), [
+    ("first", 6, ""),  # HTTP/2's count: a reset call frees its place at once
+    ("hotspot", 3, "UNAVAILABLE"),  # gRPC's count: > 2 still allocated refuses the next
+])
+def test_on_the_hotspot_listener_calls_a_client_reset_count_until_the_server_is_done(  # type: ignore[no-untyped-def]
+        oracle_settings, listener: str, through: int, ended: str) -> None:
+    """A flooder whose deadline is shorter than the tarpit's delay resets each held call and
+    sends again at once. On the first listener a reset call leaves the connection's count at
+    once, so such a client is bounded by nothing but the server's speed, and what it sends
+    piles up in gRPC's queue of calls not yet taken up, until gRPC cancels queued calls,
+    whoever's (docs/security.md). On the hotspot listener (`connections.hotspot_listen`) a
+    call counts until the server is done with it: with 2 calls a connection, the server
+    holding every call its client reset, gRPC takes a third (it refuses a new stream while
+    more than the limit are allocated: src/core/ext/transport/chttp2 parsing) and refuses
+    the fourth with REFUSED_STREAM, which the client sees as UNAVAILABLE."""
+    settings, operator = oracle_settings
+    settings = tarpit_settings(settings, held=8).with_(
+        "connections", max_streams_per_connection=2, hotspot_listen="127.0.0.1:0")
+    sleeps = DeafSleeps()
+    running = RunningServer(settings, operator, sleep=sleeps)
+    port = running.port if listener == "first" else running.server.hotspot_port
+    stranger = keypair(10_011)
+    try:
+        with grpc.insecure_channel(running.address) as other:  # the budget's one report
+            service_pb2_grpc.IngestServiceStub(other).SubmitWitness(
+                witness_report(stranger, timestamp_ns=1), timeout=30)
+        with _own_connection(f"127.0.0.1:{port}") as channel:
+            submit = service_pb2_grpc.IngestServiceStub(channel).SubmitWitness
+            assert _calls_through_after_resets(submit, sleeps, stranger, 6) == (through, ended)
+        assert running.oracle.tarpit.held == through  # every one that got through still held
+    finally:
+        sleeps.release()
+        running.close()
+
+
+def test_the_hotspot_listener_serves_the_same_oracle(oracle_settings) -> None:  # type: ignore[no-untyped-def]
+    """Same services and domain objects on both listeners: a report acknowledged through the
+    hotspot listener is the oracle's, a stranger's refusal there is held by the same tarpit,
+    and health says SERVING there too."""
+    from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+    settings, operator = oracle_settings
+    settings = tarpit_settings(settings, held=2).with_(
+        "connections", hotspot_listen="127.0.0.1:0")
+    sleeps = HeldSleeps()
+    running = RunningServer(settings, operator, sleep=sleeps)
+    hotspot = keypair(77)
+    running.oracle.registry.assert_location(assertion(hotspot, keypair(78)))
+    stranger = keypair(10_012)
+    address = f"127.0.0.1:{running.server.hotspot_port}"
+    try:
+        assert running.server.hotspot_port not in (None, running.port)
+        with grpc.insecure_channel(address) as channel:
+            submit = service_pb2_grpc.IngestServiceStub(channel).SubmitWitness
+            submit(witness_report(hotspot, timestamp_ns=1), timeout=30)
+            held = _held_past_the_budget(submit, sleeps, stranger, 1)
+            assert running.oracle.tarpit.held == 1 and not held[0].done()
+            sleeps.release()
+            assert held[0].exception().code() == grpc.StatusCode.RESOURCE_EXHAUSTED
+            check = health_pb2_grpc.HealthStub(channel).Check
+            assert check(health_pb2.HealthCheckRequest(), timeout=30).status == \
+                health_pb2.HealthCheckResponse.SERVING
+        assert running.oracle.repo.count_reports() >= 2  # the hotspot's and the stranger's one
+    finally:
+        sleeps.release()
+        running.close()
