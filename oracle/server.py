@@ -3,7 +3,9 @@ verification runner assembled from settings, behind one grpc.aio server with hea
 reflection, TLS when configured, a 16 KiB message limit and `maximum_concurrent_rpcs` (report
 streams may take only part of it: `oracle.stream_guard`), connection limits ([connections])
 and the keepalive agreement with hotspots (`pocnet.keepalive`); docs/security.md has the whole
-list of doors and guards.
+list of doors and guards. Optionally a second listener for hotspots
+(`connections.hotspot_listen`): the same services on a gRPC server object of its own, whose
+queue a flooder that cancels its calls cannot fill (`create_server`).
 
 `create_server(settings, address) -> (server, port)` for tests (port 0) and `serve(settings)`
 for the command: SIGTERM stops accepting calls, in-flight calls get the grace period, queued
@@ -31,7 +33,7 @@ from oracle.errors import OracleError, StorageError, TaskFailed
 from oracle.ingest import Ingestor
 from oracle.metrics import OracleMetrics
 from oracle.onboarded import OnboardedKeys
-from oracle.ratelimit import RateLimiter, SharedBudget, Tarpit
+from oracle.ratelimit import HeldThroughResets, RateLimiter, SharedBudget, Tarpit
 from oracle.registry import Locator, Registry
 from oracle.retention import Pruner
 from oracle.servicers import entropy as entropy_servicer
@@ -187,6 +189,8 @@ class OracleServer:
     async def stop_serving(self, grace_s: float | None = None) -> None:
         """Refuse new calls and let in-flight ones finish within the grace period."""
         await self.health.enter_graceful_shutdown()
+        if self.oracle.tarpit is not None:  # refusals held through resets end now
+            self.oracle.tarpit.close()
         grace = self.oracle.settings.server.grace_s if grace_s is None else grace_s
         await asyncio.gather(*(server.stop(grace) for server in self._servers()))
         for task in (self._sweeper, self._refresher):
@@ -266,29 +270,37 @@ def create_server(
     with the same servicers (so the same domain objects, limits and tarpit): what it has of
     its own is gRPC's queue of calls not yet taken up by the application, which a flooder that
     cancels its calls fills on the first listener until gRPC cancels queued calls, whoever's
-    (docs/security.md), and gRPC's count of a connection's calls until freed. Its call slots
+    (docs/security.md), and gRPC's count of a connection's calls until freed, with the tarpit
+    holding its refusals through resets (`HeldThroughResets`). Its call slots
     (`maximum_concurrent_rpcs`) are its own too; the stream guard's caps apply to both."""
     oracle = oracle or build_oracle(settings)
     s = settings.server
     limits = ingest_servicer.StreamLimits(
         s.session_init_timeout_s, s.session_max_s, s.rpc_timeout_s
     )
-    handlers = (
-        entropy_servicer.EntropyServicer(oracle.entropy).handler(),
-        ingest_servicer.IngestServicer(oracle.ingestor, limits, guard=oracle.streams,
-                                       onboarded=oracle.registry.is_onboarded,
-                                       tarpit=oracle.tarpit).handler(),
-        registry_servicer.RegistryServicer(oracle.registry).handler(),
-        query_servicer.QueryServicer(oracle.repo, oracle.rewards).handler(),
-    )
+
+    def handlers(tarpit: Tarpit | HeldThroughResets | None) -> tuple[grpc.GenericRpcHandler, ...]:
+        return (
+            entropy_servicer.EntropyServicer(oracle.entropy).handler(),
+            ingest_servicer.IngestServicer(oracle.ingestor, limits, guard=oracle.streams,
+                                           onboarded=oracle.registry.is_onboarded,
+                                           tarpit=tarpit).handler(),
+            registry_servicer.RegistryServicer(oracle.registry).handler(),
+            query_servicer.QueryServicer(oracle.repo, oracle.rewards).handler(),
+        )
+
     credentials = _credentials(settings)
-    server, port = _listener(settings, address, oracle, keepalive, handlers, credentials,
-                             count_until_freed=False)
+    server, port = _listener(settings, address, oracle, keepalive, handlers(oracle.tarpit),
+                             credentials, count_until_freed=False)
     wrapped = OracleServer(server, oracle)
     hotspot_address = settings.connections.hotspot_listen
     if hotspot_address:
+        # Its held refusals keep their place through a reset: with calls counted until freed,
+        # a client that cancels them then gets no more through than one that waits.
+        tarpit = HeldThroughResets(oracle.tarpit) if oracle.tarpit is not None else None
         wrapped.add_hotspot_listener(*_listener(settings, hotspot_address, oracle, keepalive,
-                                                handlers, credentials, count_until_freed=True))
+                                                handlers(tarpit), credentials,
+                                                count_until_freed=True))
     return wrapped, port
 
 

@@ -552,62 +552,45 @@ def test_refusals_held_in_the_excess_tier_have_call_slots_of_their_own(oracle_se
         running.close()
 
 
-class DeafSleeps(HeldSleeps):
-    """HeldSleeps whose held calls stay held when their client resets them, until the test
-    releases them: a server that has not finished with a call its client gave up on."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.reset = 0  # held calls whose client reset them
-
-    async def __call__(self, delay_s: float) -> None:
-        self._loop = asyncio.get_running_loop()
-        future = self._loop.create_future()
-        self._waiting.append(future)
-        self.delays.append(delay_s)
-        self.begun.release()
-        while not future.done():
-            try:
-                await asyncio.shield(future)
-            except asyncio.CancelledError:  # the client reset the call: the server holds on
-                self.reset += 1
-
-
-def _calls_through_after_resets(submit, sleeps: DeafSleeps, stranger, n: int) -> tuple[int, str]:  # type: ignore[no-untyped-def]
+def _calls_through_after_resets(submit, sleeps: HeldSleeps, tarpit, stranger,  # type: ignore[no-untyped-def]
+                                n: int) -> tuple[int, str]:
     """Up to `n` calls one after another on one connection, each reset by its client once the
-    server holds it; how many reached the tarpit, and how the first one that did not ended."""
+    tarpit holds it; how many the tarpit held, and how the first one it did not ended."""
     for i in range(n):
         call = submit.future(witness_report(stranger, timestamp_ns=100 + i), timeout=60)
         while not sleeps.begun.acquire(timeout=0.05):  # held, or refused before it got there
             if call.done():
                 return i, call.exception().code().name
         call.cancel()
-        while sleeps.reset < i + 1:  # the server saw the reset before the next call goes
+        # The server has seen the reset: the place is free again, or kept through the reset.
+        while tarpit.held != 0 and tarpit.reset_while_held != i + 1:
             time.sleep(0.01)
     return n, ""
 
 
-@pytest.mark.parametrize(("listener", "through", "ended"), [
-    ("first", 6, ""),  # HTTP/2's count: a reset call frees its place at once
-    ("hotspot", 3, "UNAVAILABLE"),  # gRPC's count: > 2 still allocated refuses the next
+@pytest.mark.parametrize(("listener", "through", "ended", "held"), [
+    ("first", 6, "", 0),  # a reset frees the call's place in HTTP/2's count and the tarpit's
+    ("hotspot", 3, "UNAVAILABLE", 3),  # kept: > 2 calls still allocated refuses the next
 ])
-def test_on_the_hotspot_listener_calls_a_client_reset_count_until_the_server_is_done(  # type: ignore[no-untyped-def]
-        oracle_settings, listener: str, through: int, ended: str) -> None:
+def test_on_the_hotspot_listener_a_reset_call_keeps_its_place_until_its_delay_ends(  # type: ignore[no-untyped-def]
+        oracle_settings, listener: str, through: int, ended: str, held: int) -> None:
     """A flooder whose deadline is shorter than the tarpit's delay resets each held call and
-    sends again at once. On the first listener a reset call leaves the connection's count at
-    once, so such a client is bounded by nothing but the server's speed, and what it sends
-    piles up in gRPC's queue of calls not yet taken up, until gRPC cancels queued calls,
-    whoever's (docs/security.md). On the hotspot listener (`connections.hotspot_listen`) a
-    call counts until the server is done with it: with 2 calls a connection, the server
-    holding every call its client reset, gRPC takes a third (it refuses a new stream while
-    more than the limit are allocated: src/core/ext/transport/chttp2 parsing) and refuses
-    the fourth with REFUSED_STREAM, which the client sees as UNAVAILABLE."""
+    sends again at once. On the first listener the reset call leaves the tarpit and the
+    connection's count at once, so such a client is bounded by nothing but the server's speed
+    (and what it sends piles up in gRPC's queue of calls not yet taken up, until gRPC cancels
+    queued calls, whoever's: docs/security.md). On the hotspot listener
+    (`connections.hotspot_listen`) the tarpit keeps the reset call until its delay ends, and
+    gRPC counts it against the connection's limit until then: at 2 calls a connection gRPC
+    takes a third (it refuses a new stream while more than the limit are allocated: its
+    chttp2 transport's overload protection) and refuses the fourth with REFUSED_STREAM, which
+    the client sees as UNAVAILABLE, before the tarpit or any code of ours sees it."""
     settings, operator = oracle_settings
     settings = tarpit_settings(settings, held=8).with_(
         "connections", max_streams_per_connection=2, hotspot_listen="127.0.0.1:0")
-    sleeps = DeafSleeps()
+    sleeps = HeldSleeps()
     running = RunningServer(settings, operator, sleep=sleeps)
     port = running.port if listener == "first" else running.server.hotspot_port
+    tarpit = running.oracle.tarpit
     stranger = keypair(10_011)
     try:
         with grpc.insecure_channel(running.address) as other:  # the budget's one report
@@ -615,11 +598,13 @@ def test_on_the_hotspot_listener_calls_a_client_reset_count_until_the_server_is_
                 witness_report(stranger, timestamp_ns=1), timeout=30)
         with _own_connection(f"127.0.0.1:{port}") as channel:
             submit = service_pb2_grpc.IngestServiceStub(channel).SubmitWitness
-            assert _calls_through_after_resets(submit, sleeps, stranger, 6) == (through, ended)
-        assert running.oracle.tarpit.held == through  # every one that got through still held
+            outcome = _calls_through_after_resets(submit, sleeps, tarpit, stranger, 6)
+        assert outcome == (through, ended)
+        assert (tarpit.held, tarpit.reset_while_held) == (held, held)
     finally:
         sleeps.release()
         running.close()
+    assert tarpit.held == 0  # released: every held call ended
 
 
 def test_the_hotspot_listener_serves_the_same_oracle(oracle_settings) -> None:  # type: ignore[no-untyped-def]
