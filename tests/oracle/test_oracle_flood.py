@@ -638,3 +638,31 @@ def test_the_hotspot_listener_serves_the_same_oracle(oracle_settings) -> None:  
     finally:
         sleeps.release()
         running.close()
+
+
+def test_refusals_reset_while_held_are_exported(oracle_settings, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """The operator sees how many held refusals on the hotspot listener had their call reset by
+    the client (a flooder that cancels its calls), counted when the server sees the reset."""
+    import urllib.request
+
+    settings, operator = oracle_settings
+    settings = tarpit_settings(settings, held=2).with_(
+        "payout", ledger=str(tmp_path / "ledger.db")).with_(
+        "connections", hotspot_listen="127.0.0.1:0")
+    sleeps = HeldSleeps()
+    running = MeteredTarpitServer(settings, operator, sleep=sleeps)
+    stranger = keypair(10_013)
+    try:
+        with _own_connection(f"127.0.0.1:{running.server.hotspot_port}") as channel:
+            submit = service_pb2_grpc.IngestServiceStub(channel).SubmitWitness
+            held = _held_past_the_budget(submit, sleeps, stranger, 1)
+            held[0].cancel()
+            while running.oracle.tarpit.reset_while_held != 1:  # the server saw the reset
+                time.sleep(0.01)
+        with urllib.request.urlopen(f"http://127.0.0.1:{running.metrics_port}/metrics",
+                                    timeout=10) as reply:
+            text = reply.read().decode()
+        assert "pocnet_oracle_refusals_reset_while_held_total 1.0" in text
+    finally:
+        sleeps.release()
+        running.close()
