@@ -142,10 +142,11 @@ class ConnectionsSection:
     max_streams_per_connection: int = 16
     # A second listener for hotspots (HOST:PORT; "" = none), with the same services and limits,
     # where a call counts against max_streams_per_connection until the server has finished with
-    # it, not only until its client resets it (gRPC's overload protection): a client that
-    # cancels its calls and sends again at once can then queue no more than that many calls a
-    # connection, and has a queue of its own, apart from the hotspots' (docs/security.md
-    # "Flooders that cancel their own calls"). Needs max_streams_per_connection > 0.
+    # it, not only until its client resets it (gRPC's overload protection), and a held refusal
+    # keeps its place through a reset: a client that cancels its calls and sends again at once
+    # then gets no more through than one that waits, and the listener's queue of calls not yet
+    # taken up is its own (docs/security.md "Flooders that cancel their own calls"). The
+    # address strangers reach should be this one. Needs max_streams_per_connection > 0.
     hotspot_listen: str = ""
 
 
