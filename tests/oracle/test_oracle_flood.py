@@ -666,3 +666,25 @@ def test_refusals_reset_while_held_are_exported(oracle_settings, tmp_path) -> No
     finally:
         sleeps.release()
         running.close()
+
+
+def test_stopping_the_server_ends_the_refusals_held_through_resets(oracle_settings) -> None:  # type: ignore[no-untyped-def]
+    """A reset call the hotspot listener keeps would otherwise outlive the grace period: the
+    server's stop ends it (Tarpit.close) without its sleep ever being released."""
+    settings, operator = oracle_settings
+    settings = tarpit_settings(settings, held=2).with_("connections", hotspot_listen="127.0.0.1:0")
+    sleeps = HeldSleeps()
+    running = RunningServer(settings, operator, sleep=sleeps)
+    tarpit = running.oracle.tarpit
+    try:
+        with _own_connection(f"127.0.0.1:{running.server.hotspot_port}") as channel:
+            submit = service_pb2_grpc.IngestServiceStub(channel).SubmitWitness
+            held = _held_past_the_budget(submit, sleeps, keypair(10_014), 1)
+            held[0].cancel()
+            while tarpit.reset_while_held != 1:  # the server saw the reset and kept the call
+                time.sleep(0.01)
+            running.call(running.server.stop_serving(0))  # not released: close ends it
+            assert tarpit.held == 0
+    finally:
+        sleeps.release()
+        running.close()
