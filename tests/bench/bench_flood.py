@@ -117,7 +117,7 @@ def pipeline(port: int, seconds: float, in_flight: int, connections: int, deadli
     """A harder flooder: `in_flight` callers, each sending its next call as soon as its last
     is answered, so that no call waits for a slow neighbour (grpc.aio; caller i on
     connection i mod `connections`)."""
-    counts = {"sent": 0, "acked": 0}
+    counts = {"sent": 0, "acked": 0, "stuck": 0}
     reports = signed_ahead(4096)
 
     async def run() -> None:
@@ -139,9 +139,15 @@ def pipeline(port: int, seconds: float, in_flight: int, connections: int, deadli
                     except grpc.aio.AioRpcError:
                         pass
 
-            await asyncio.gather(*(caller(i) for i in range(in_flight)))
+            callers = [asyncio.create_task(caller(i)) for i in range(in_flight)]
+            # Bounded: in some runs with a short deadline a few calls never ended (grpcio
+            # 1.85), which kept the flooder, and the bench, waiting for good.
+            _, stuck = await asyncio.wait(callers, timeout=seconds + 10)
+            counts["stuck"] = len(stuck)
+            for task in stuck:
+                task.cancel()
         finally:
-            await asyncio.gather(*(c.close() for c in channels))
+            await asyncio.wait([asyncio.create_task(c.close()) for c in channels], timeout=10)
 
     asyncio.run(run())
     out.put(counts)
@@ -296,6 +302,7 @@ def main() -> int:
         "hotspot_calls_flood": len(loud) + sum(failed_flood.values()),
         "hotspot_failed_quiet": dict(failed_quiet), "hotspot_failed_flood": dict(failed_flood),
         "flood_sent": flood_result["sent"], "flood_acked": flood_result["acked"],
+        "flood_stuck_calls": flood_result.get("stuck", 0),
         "flood_refusals_answered_at_once": int(
             tarpit["pocnet_oracle_refusals_answered_at_once_total"]),
         "flood_stored": others, "flood_stored_bytes": size,
