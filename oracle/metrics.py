@@ -214,3 +214,7 @@ class _TarpitLevels:
                                   "refusals of the not-onboarded budget answered at once because "
                                   "the tarpit held max_held_refusals and max_held_excess already",
                                   value=self._tarpit.answered_at_once)
+        yield CounterMetricFamily("pocnet_oracle_refusals_reset_while_held",
+                                  "held refusals whose client reset the call, kept until their "
+                                  "delay ended (the hotspot listener: connections.hotspot_listen)",
+                                  value=self._tarpit.reset_while_held)

@@ -6,6 +6,10 @@ are (issue 10 item 4). And `Tarpit`: a refusal of that shared budget is answered
 delay, so a flooder that waits for its answers is slowed to its calls in flight per delay; each
 delay has a random part, so refusals held together are not answered (and sent again) together;
 one peer address has a share of those places, and its refusals past the share wait much longer.
+On the hotspot listener a held refusal keeps its place for its whole delay even when its client
+resets the call (`HeldThroughResets`): there a call counts against its connection's limit until
+the server is done with it, so a client that cancels its calls gets no more through than one
+that waits.
 
 The clock is injected so tests drive time; the table is pruned of full buckets so a stream of
 one-off keys cannot grow memory without bound.
@@ -179,11 +183,16 @@ class Tarpit:
         self.held = 0  # refusals waiting the short delay now (metrics, tests)
         self.held_excess = 0  # refusals waiting excess_delay_s now
         self.answered_at_once = 0  # refusals answered at once because both tiers were full
+        self.reset_while_held = 0  # held through resets: calls their client reset meanwhile
+        self._through: set[asyncio.Future[object]] = set()  # waits held through resets
+        self._closed = False
 
-    async def hold(self, peer: str = "") -> None:
+    async def hold(self, peer: str = "", through_resets: bool = False) -> None:
         """Wait about `delay_s` before the caller answers its refusal; `excess_delay_s` when
         `peer` (grpc's peer string) has its share held already or `max_held` wait; at once when
-        `max_excess` wait too. A call cancelled meanwhile (client gone) frees its place."""
+        `max_excess` wait too. A call cancelled meanwhile (client gone) frees its place, unless
+        `through_resets`: then the place is kept until the delay ends (or `close`), and only
+        then is the cancellation raised."""
         if self.delay_s <= 0:
             return
         group = peer_group(peer, self._ipv6_prefix_len)
@@ -192,7 +201,7 @@ class Tarpit:
             self.held += 1
             self._held_of[group] += 1
             try:
-                await self._sleep(self._delay(self.delay_s))
+                await self._wait(self._delay(self.delay_s), through_resets)
             finally:
                 self.held -= 1
                 self._held_of[group] -= 1
@@ -201,13 +210,63 @@ class Tarpit:
         elif self.held_excess < self.max_excess:
             self.held_excess += 1
             try:
-                await self._sleep(self._delay(self.excess_delay_s))
+                await self._wait(self._delay(self.excess_delay_s), through_resets)
             finally:
                 self.held_excess -= 1
         else:
             self.answered_at_once += 1
 
+    async def _wait(self, delay_s: float, through_resets: bool) -> None:
+        """The sleep; held through resets, a cancellation of the caller (gRPC cancels the
+        handler when the client resets its call) is raised only once the sleep is over, so
+        the call, and with it its place in the connection's count, lives until then."""
+        if not through_resets or self._closed:
+            await self._sleep(delay_s)
+            return
+        wait = asyncio.ensure_future(self._sleep(delay_s))
+        self._through.add(wait)
+        reset = False
+        try:
+            while True:
+                try:
+                    await asyncio.shield(wait)
+                    break
+                except asyncio.CancelledError:
+                    if self._closed or wait.cancelled():
+                        wait.cancel()
+                        raise
+                    if not reset:
+                        reset = True
+                        self.reset_while_held += 1
+        finally:
+            self._through.discard(wait)
+        if reset:
+            raise asyncio.CancelledError
+
+    def close(self) -> None:
+        """The server is stopping: end the waits held through resets now, and hold no more
+        through resets, so that its grace period is not spent on calls nobody waits for."""
+        self._closed = True
+        for wait in list(self._through):
+            wait.cancel()
+
     def _delay(self, longest_s: float) -> float:
         if self.spread > 0:
             return self._uniform(longest_s * (1 - self.spread), longest_s)
         return longest_s
+
+
+class HeldThroughResets:
+    """The tarpit as the hotspot listener's servicer holds with it (`connections.hotspot_listen`,
+    oracle/server.py): the same places and delays, but a held refusal whose client resets the
+    call keeps its place until its delay ends. gRPC counts a call there against its
+    connection's limit until the server is done with it, so a client that cancels each held
+    call and sends again at once has its connection's places taken for the whole delay and its
+    further calls refused by gRPC's HTTP/2 layer, before they cost the event loop anything:
+    it gets no more calls through than a client that waits for its answers."""
+
+    def __init__(self, tarpit: Tarpit) -> None:
+        self.tarpit = tarpit
+
+    async def hold(self, peer: str = "") -> None:
+        await self.tarpit.hold(peer, through_resets=True)

@@ -3,7 +3,9 @@ verification runner assembled from settings, behind one grpc.aio server with hea
 reflection, TLS when configured, a 16 KiB message limit and `maximum_concurrent_rpcs` (report
 streams may take only part of it: `oracle.stream_guard`), connection limits ([connections])
 and the keepalive agreement with hotspots (`pocnet.keepalive`); docs/security.md has the whole
-list of doors and guards.
+list of doors and guards. Optionally a second listener for hotspots
+(`connections.hotspot_listen`): the same services on a gRPC server object of its own, whose
+queue a flooder that cancels its calls cannot fill (`create_server`).
 
 `create_server(settings, address) -> (server, port)` for tests (port 0) and `serve(settings)`
 for the command: SIGTERM stops accepting calls, in-flight calls get the grace period, queued
@@ -31,7 +33,7 @@ from oracle.errors import OracleError, StorageError, TaskFailed
 from oracle.ingest import Ingestor
 from oracle.metrics import OracleMetrics
 from oracle.onboarded import OnboardedKeys
-from oracle.ratelimit import RateLimiter, SharedBudget, Tarpit
+from oracle.ratelimit import HeldThroughResets, RateLimiter, SharedBudget, Tarpit
 from oracle.registry import Locator, Registry
 from oracle.retention import Pruner
 from oracle.servicers import entropy as entropy_servicer
@@ -152,8 +154,19 @@ class OracleServer:
         self.oracle = oracle
         self.health = health.aio.HealthServicer()
         health_pb2_grpc.add_HealthServicer_to_server(self.health, server)
+        self.hotspot_grpc: grpc.aio.Server | None = None  # connections.hotspot_listen
+        self.hotspot_port: int | None = None
         self._sweeper: asyncio.Task[None] | None = None
         self._refresher: asyncio.Task[None] | None = None
+
+    def add_hotspot_listener(self, server: grpc.aio.Server, port: int) -> None:
+        """The second listener (`create_server`), started, stopped and health-checked with
+        the first."""
+        health_pb2_grpc.add_HealthServicer_to_server(self.health, server)
+        self.hotspot_grpc, self.hotspot_port = server, port
+
+    def _servers(self) -> list[grpc.aio.Server]:
+        return [self.grpc] + ([self.hotspot_grpc] if self.hotspot_grpc is not None else [])
 
     async def start(self) -> None:
         if self.oracle.pool is not None:
@@ -168,15 +181,18 @@ class OracleServer:
                 log.warning("onboarded keys not loaded yet: %s", exc)  # back); retried
             self._refresher = asyncio.create_task(self.oracle.onboarded.run(),
                                                   name="onboarded-refresh")
-        await self.grpc.start()
+        for server in self._servers():
+            await server.start()
         for name in ("", *SERVICES):
             await self.health.set(name, health_pb2.HealthCheckResponse.SERVING)
 
     async def stop_serving(self, grace_s: float | None = None) -> None:
         """Refuse new calls and let in-flight ones finish within the grace period."""
         await self.health.enter_graceful_shutdown()
+        if self.oracle.tarpit is not None:  # refusals held through resets end now
+            self.oracle.tarpit.close()
         grace = self.oracle.settings.server.grace_s if grace_s is None else grace_s
-        await self.grpc.stop(grace)
+        await asyncio.gather(*(server.stop(grace) for server in self._servers()))
         for task in (self._sweeper, self._refresher):
             if task is not None:
                 task.cancel()
@@ -189,7 +205,7 @@ class OracleServer:
         await asyncio.to_thread(self.oracle.close)
 
     async def wait_for_termination(self) -> None:
-        await self.grpc.wait_for_termination()
+        await asyncio.gather(*(server.wait_for_termination() for server in self._servers()))
 
 
 def _credentials(settings: Settings) -> grpc.ServerCredentials | None:
@@ -205,7 +221,8 @@ def _credentials(settings: Settings) -> grpc.ServerCredentials | None:
     return grpc.ssl_server_credentials([(key, cert)])
 
 
-def connection_options(settings: Settings) -> list[tuple[str, int]]:
+def connection_options(settings: Settings,
+                       count_until_freed: bool = False) -> list[tuple[str, int]]:
     """gRPC's connection limits from [connections] (issue 10 item 6): a total below the file
     descriptor limit, idle and age limits, and a deadline for the HTTP/2 handshake, so idle or
     silent connections cannot use up the descriptors calls need; and calls at once on one
@@ -220,10 +237,16 @@ def connection_options(settings: Settings) -> list[tuple[str, int]]:
     whatever its retry setting, grpclib 1-14). Counted as HTTP/2 does, grpcio and grpclib
     clients queue their calls past the limit and every call succeeds. gRPC's count guards
     against streams reset as soon as opened by comparing with this same limit, so with no
-    limit (the old default) it never applied."""
+    limit (the old default) it never applied.
+
+    `count_until_freed` (the hotspot listener, `connections.hotspot_listen`) turns gRPC's count
+    back on: there a call a client resets still counts until the server has finished with it,
+    so a client that cancels its calls and sends again at once cannot queue more than the
+    limit (and one) a connection in gRPC's queue of calls the server has not taken up yet. A
+    hotspot keeps 2-3 calls open, far from the limit, so it loses nothing by it."""
     c = settings.connections
     streams = [("grpc.max_concurrent_streams", c.max_streams_per_connection),
-               ("grpc.http.overload_protection", 0)]
+               ("grpc.http.overload_protection", int(count_until_freed))]
     return [
         ("grpc.max_allowed_incoming_connections", c.max_total),
         ("grpc.max_connection_idle_ms", int(c.idle_s * 1000)),
@@ -238,17 +261,62 @@ def create_server(
     settings: Settings, address: str, oracle: Oracle | None = None,
     keepalive: KeepalivePolicy = KEEPALIVE,
 ) -> tuple[OracleServer, int]:
-    """Build (not start) the server bound to `address` ("127.0.0.1:0" picks a free port).
-    Call from inside the event loop that will run it. `keepalive` is the policy hotspots ping
-    by (pocnet.keepalive); tests shorten it."""
+    """Build (not start) the server bound to `address` ("127.0.0.1:0" picks a free port), and
+    the hotspot listener on `connections.hotspot_listen` when set (its port:
+    `OracleServer.hotspot_port`). Call from inside the event loop that will run it.
+    `keepalive` is the policy hotspots ping by (pocnet.keepalive); tests shorten it.
+
+    The hotspot listener is a second gRPC server object in this process, on this event loop,
+    with the same servicers (so the same domain objects, limits and tarpit): what it has of
+    its own is gRPC's queue of calls not yet taken up by the application, which a flooder that
+    cancels its calls fills on the first listener until gRPC cancels queued calls, whoever's
+    (docs/security.md), and gRPC's count of a connection's calls until freed, with the tarpit
+    holding its refusals through resets (`HeldThroughResets`). Its call slots
+    (`maximum_concurrent_rpcs`) are its own too; the stream guard's caps apply to both."""
     oracle = oracle or build_oracle(settings)
+    s = settings.server
+    limits = ingest_servicer.StreamLimits(
+        s.session_init_timeout_s, s.session_max_s, s.rpc_timeout_s
+    )
+
+    def handlers(tarpit: Tarpit | HeldThroughResets | None) -> tuple[grpc.GenericRpcHandler, ...]:
+        return (
+            entropy_servicer.EntropyServicer(oracle.entropy).handler(),
+            ingest_servicer.IngestServicer(oracle.ingestor, limits, guard=oracle.streams,
+                                           onboarded=oracle.registry.is_onboarded,
+                                           tarpit=tarpit).handler(),
+            registry_servicer.RegistryServicer(oracle.registry).handler(),
+            query_servicer.QueryServicer(oracle.repo, oracle.rewards).handler(),
+        )
+
+    credentials = _credentials(settings)
+    server, port = _listener(settings, address, oracle, keepalive, handlers(oracle.tarpit),
+                             credentials, count_until_freed=False)
+    wrapped = OracleServer(server, oracle)
+    hotspot_address = settings.connections.hotspot_listen
+    if hotspot_address:
+        # Its held refusals keep their place through a reset: with calls counted until freed,
+        # a client that cancels them then gets no more through than one that waits.
+        tarpit = HeldThroughResets(oracle.tarpit) if oracle.tarpit is not None else None
+        wrapped.add_hotspot_listener(*_listener(settings, hotspot_address, oracle, keepalive,
+                                                handlers(tarpit), credentials,
+                                                count_until_freed=True))
+    return wrapped, port
+
+
+def _listener(
+    settings: Settings, address: str, oracle: Oracle, keepalive: KeepalivePolicy,
+    handlers: tuple[grpc.GenericRpcHandler, ...], credentials: grpc.ServerCredentials | None,
+    count_until_freed: bool,
+) -> tuple[grpc.aio.Server, int]:
+    """One gRPC server object with the oracle's services, bound to `address`."""
     s = settings.server
     server = grpc.aio.server(
         options=[
             ("grpc.max_receive_message_length", receive_limit(s.max_receive_bytes)),
             ("grpc.max_send_message_length", MAX_SEND_BYTES),
             ("grpc.so_reuseport", 0),
-            *connection_options(settings),
+            *connection_options(settings, count_until_freed),
             *keepalive.server_options(),
         ],
         # Refusals held in the tarpit's excess tier have slots of their own, so that they take
@@ -256,21 +324,9 @@ def create_server(
         maximum_concurrent_rpcs=s.max_concurrent_rpcs + settings.not_onboarded.max_held_excess,
         interceptors=[oracle.metrics.interceptor()] if oracle.metrics else None,
     )
-    limits = ingest_servicer.StreamLimits(
-        s.session_init_timeout_s, s.session_max_s, s.rpc_timeout_s
-    )
-    server.add_generic_rpc_handlers((
-        entropy_servicer.EntropyServicer(oracle.entropy).handler(),
-        ingest_servicer.IngestServicer(oracle.ingestor, limits, guard=oracle.streams,
-                                       onboarded=oracle.registry.is_onboarded,
-                                       tarpit=oracle.tarpit).handler(),
-        registry_servicer.RegistryServicer(oracle.registry).handler(),
-        query_servicer.QueryServicer(oracle.repo, oracle.rewards).handler(),
-    ))
-    wrapped = OracleServer(server, oracle)
+    server.add_generic_rpc_handlers(handlers)
     reflection.enable_server_reflection((*SERVICES, reflection.SERVICE_NAME,
                                          health.SERVICE_NAME), server)
-    credentials = _credentials(settings)
     try:
         if credentials is None:
             port = server.add_insecure_port(address)
@@ -280,7 +336,7 @@ def create_server(
         raise OracleError(f"cannot listen on {address}: {exc}") from None
     if port == 0:
         raise OracleError(f"cannot listen on {address}")
-    return wrapped, port
+    return server, port
 
 
 async def serve(
@@ -308,6 +364,9 @@ async def serve(
         metrics_port = metrics.start(settings.metrics.listen)
         log.info("metrics on port %d", metrics_port, extra={"metrics_port": metrics_port})
     log.info("listening on port %d, database %s", port, server.oracle.repo.dialect)
+    if server.hotspot_port is not None:
+        log.info("hotspot listener on port %d", server.hotspot_port,
+                 extra={"hotspot_port": server.hotspot_port})
     if ready is not None:
         ready(port)
     oracle = server.oracle

@@ -140,6 +140,14 @@ class ConnectionsSection:
     # that a connection's refusals are all held: a flooder's queued calls then go out one by one
     # as held answers come back, never as a burst. 0 = no limit (gRPC's own).
     max_streams_per_connection: int = 16
+    # A second listener for hotspots (HOST:PORT; "" = none), with the same services and limits,
+    # where a call counts against max_streams_per_connection until the server has finished with
+    # it, not only until its client resets it (gRPC's overload protection), and a held refusal
+    # keeps its place through a reset: a client that cancels its calls and sends again at once
+    # then gets no more through than one that waits, and the listener's queue of calls not yet
+    # taken up is its own (docs/security.md "Flooders that cancel their own calls"). The
+    # address strangers reach should be this one. Needs max_streams_per_connection > 0.
+    hotspot_listen: str = ""
 
 
 @dataclass(frozen=True)
@@ -207,10 +215,12 @@ def _check(s: Settings) -> list[str]:
     host, _, port = s.oracle.listen.rpartition(":")
     if not host or not port.isdigit() or not 0 <= int(port) < 65536:
         errors.append(f"oracle.listen: expected HOST:PORT, got {s.oracle.listen!r}")
-    if s.metrics.listen:
-        m_host, _, m_port = s.metrics.listen.rpartition(":")
-        if not m_host or not m_port.isdigit() or not 0 <= int(m_port) < 65536:
-            errors.append(f"metrics.listen: expected HOST:PORT or empty, got {s.metrics.listen!r}")
+    for name, value in (("metrics.listen", s.metrics.listen),
+                        ("connections.hotspot_listen", s.connections.hotspot_listen)):
+        if value:
+            m_host, _, m_port = value.rpartition(":")
+            if not m_host or not m_port.isdigit() or not 0 <= int(m_port) < 65536:
+                errors.append(f"{name}: expected HOST:PORT or empty, got {value!r}")
     positive = {
         "server.max_receive_bytes": s.server.max_receive_bytes,
         "server.max_concurrent_rpcs": s.server.max_concurrent_rpcs,
@@ -281,6 +291,7 @@ def _check_limits(s: Settings) -> list[str]:
         **{f"connections.{f.name}": getattr(s.connections, f.name)
            for f in dataclasses.fields(s.connections)},
     }
+    hotspot_listen = values.pop("connections.hotspot_listen")
     values["retention.interval_s"] = s.retention.interval_s
     values["retention.batch"] = s.retention.batch
     # 0 means "none" for these three: at once, hold none, gRPC's own stream limit.
@@ -312,6 +323,12 @@ def _check_limits(s: Settings) -> list[str]:
                       f"connections.max_streams_per_connection ({streams}) so that one "
                       f"connection's refusals are all held at the short delay, or 0 for no "
                       f"share, got {per_peer}")
+    if hotspot_listen and streams == 0:
+        errors.append("connections.hotspot_listen: needs connections.max_streams_per_connection "
+                      "> 0 (the calls a connection may queue there), got 0")
+    if hotspot_listen and hotspot_listen == s.oracle.listen and not hotspot_listen.endswith(":0"):
+        errors.append(f"connections.hotspot_listen: must differ from oracle.listen "
+                      f"({s.oracle.listen!r})")
     for name in ("reports_burst", "bytes_burst"):
         if 0 < getattr(s.not_onboarded, name) < 1:
             errors.append(f"not_onboarded.{name}: must be >= 1")

@@ -30,7 +30,7 @@ import grpc
 from oracle.envelope import check_batch
 from oracle.errors import BadReport, CommitTimeout, SessionError, SessionTimeout, StrangersLimited
 from oracle.ingest import Ingestor, StreamGate, decode_report
-from oracle.ratelimit import Tarpit
+from oracle.ratelimit import HeldThroughResets, Tarpit
 from oracle.servicers._status import MAPPED, abort, status_for
 from oracle.servicers._wire import decode, service, stream, unary
 from oracle.storage.repository import InsertResult
@@ -106,7 +106,7 @@ class IngestServicer:
         nonce: Callable[[int], bytes] = os.urandom,
         guard: StreamGuard | None = None,
         onboarded: Callable[[bytes], bool] | None = None,
-        tarpit: Tarpit | None = None,
+        tarpit: Tarpit | HeldThroughResets | None = None,
     ) -> None:
         """`onboarded(key)` says whether a device key has a registration (a database read, run
         off the event loop once per session init); None counts every key as onboarded.

@@ -20,8 +20,15 @@ tarpit's delay, the flooder gives up on its held calls and sends again. `--env N
 passes settings to the oracle, e.g. `POCNET_ORACLE_NOT_ONBOARDED_REFUSAL_DELAY_S=0` to answer
 refusals at once.
 
+`--hotspot-listener` gives the oracle its hotspot listener (`connections.hotspot_listen`) and
+has the hotspot send there; the flooder sends to the first listener, or with `--flood-target
+hotspot` to the hotspot listener as well. A hotspot call that fails is counted by its status
+(`hotspot_failed`) and left out of the latencies: a flooder whose deadline is shorter than the
+tarpit's delay had gRPC cancel the hotspot's calls.
+
     .venv/bin/python tests/bench/bench_flood.py [--seconds 10] [--mode batch|pipeline]
-        [--in-flight 128] [--connections 1] [--deadline 30] [--env NAME=VALUE ...] [--json]
+        [--in-flight 128] [--connections 1] [--deadline 30] [--hotspot-listener]
+        [--flood-target main|hotspot] [--env NAME=VALUE ...] [--json]
 """
 
 from __future__ import annotations
@@ -38,6 +45,7 @@ import sys
 import tempfile
 import time
 import urllib.request
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -109,7 +117,7 @@ def pipeline(port: int, seconds: float, in_flight: int, connections: int, deadli
     """A harder flooder: `in_flight` callers, each sending its next call as soon as its last
     is answered, so that no call waits for a slow neighbour (grpc.aio; caller i on
     connection i mod `connections`)."""
-    counts = {"sent": 0, "acked": 0}
+    counts = {"sent": 0, "acked": 0, "stuck": 0}
     reports = signed_ahead(4096)
 
     async def run() -> None:
@@ -131,15 +139,24 @@ def pipeline(port: int, seconds: float, in_flight: int, connections: int, deadli
                     except grpc.aio.AioRpcError:
                         pass
 
-            await asyncio.gather(*(caller(i) for i in range(in_flight)))
+            callers = [asyncio.create_task(caller(i)) for i in range(in_flight)]
+            # Bounded: in some runs with a short deadline a few calls never ended (grpcio
+            # 1.85), which kept the flooder, and the bench, waiting for good.
+            _, stuck = await asyncio.wait(callers, timeout=seconds + 10)
+            counts["stuck"] = len(stuck)
+            for task in stuck:
+                task.cancel()
         finally:
-            await asyncio.gather(*(c.close() for c in channels))
+            await asyncio.wait([asyncio.create_task(c.close()) for c in channels], timeout=10)
 
     asyncio.run(run())
     out.put(counts)
 
 
-def hotspot_latencies(port: int, seconds: float, tag: int) -> list[float]:
+def hotspot_latencies(port: int, seconds: float, tag: int,
+                      failed: Counter[str] | None = None) -> list[float]:
+    """One report every 50 ms; the latencies of those acknowledged. A failed call is counted in
+    `failed` by its status (without `failed`, it ends the bench)."""
     hotspot = keypair(77)
     latencies = []
     with grpc.insecure_channel(f"127.0.0.1:{port}") as channel:
@@ -149,8 +166,13 @@ def hotspot_latencies(port: int, seconds: float, tag: int) -> list[float]:
         while time.monotonic() < deadline:
             report = witness_report(hotspot, timestamp_ns=tag * 1_000_000 + i + 1)
             start = time.perf_counter()
-            submit(report, timeout=30)
-            latencies.append(time.perf_counter() - start)
+            try:
+                submit(report, timeout=30)
+                latencies.append(time.perf_counter() - start)
+            except grpc.RpcError as exc:
+                if failed is None:
+                    raise
+                failed[exc.code().name] += 1
             i += 1
             time.sleep(max(0.0, HOTSPOT_INTERVAL_S - (time.perf_counter() - start)))
     return latencies
@@ -180,7 +202,10 @@ def scrape(port: int) -> dict[str, float]:
 
 
 def p(latencies: list[float], q: float) -> float:
+    """The q-quantile in ms (NaN with no acknowledged call at all)."""
     ordered = sorted(latencies)
+    if not ordered:
+        return float("nan")
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000
 
 
@@ -198,16 +223,32 @@ def main() -> int:
     parser.add_argument("--deadline", type=float, default=30.0,
                         help="the flooder's deadline per call, seconds: a short one gives up "
                              "on held refusals (the client cancels) and sends again")
+    parser.add_argument("--hotspot-listener", action="store_true",
+                        help="the oracle's hotspot listener (connections.hotspot_listen) on, "
+                             "the hotspot sending there")
+    parser.add_argument("--flood-target", choices=("main", "hotspot"), default="main",
+                        help="the listener the flooder sends to (hotspot: needs "
+                             "--hotspot-listener)")
     parser.add_argument("--env", action="append", default=[], metavar="NAME=VALUE",
                         help="more settings for the oracle (POCNET_ORACLE_...)")
     args = parser.parse_args()
+    if args.flood_target == "hotspot" and not args.hotspot_listener:
+        parser.error("--flood-target hotspot needs --hotspot-listener")
     load_start = os.getloadavg()[0]  # a shared machine: the figures say how busy it was
     tmp = Path(tempfile.mkdtemp(prefix="bench-flood-"))
     metrics_port = free_port()
+    listener = {}
+    if args.hotspot_listener:
+        hotspot_port = free_port()
+        listener["POCNET_ORACLE_CONNECTIONS_HOTSPOT_LISTEN"] = f"127.0.0.1:{hotspot_port}"
     proc, port = start_server(tmp, {**PER_KEY_LIFTED,
                                     "POCNET_ORACLE_METRICS_LISTEN": f"127.0.0.1:{metrics_port}",
                                     "POCNET_ORACLE_PAYOUT_LEDGER": str(tmp / "ledger.db"),
-                                    **dict(e.split("=", 1) for e in args.env)})
+                                    **listener, **dict(e.split("=", 1) for e in args.env)})
+    hotspot_at = hotspot_port if args.hotspot_listener else port
+    flood_at = hotspot_at if args.flood_target == "hotspot" else port
+    failed_quiet: Counter[str] = Counter()
+    failed_flood: Counter[str] = Counter()
     try:
         repo = open_repository(f"sqlite:///{tmp / 'oracle.db'}")
         allow_maker(repo)  # the onboarded hotspot's maker, as the operator allowlists it
@@ -215,15 +256,15 @@ def main() -> int:
         with grpc.insecure_channel(f"127.0.0.1:{port}") as channel:
             service_pb2_grpc.RegistryServiceStub(channel).AssertLocation(
                 assertion(keypair(77), keypair(78)), timeout=30)
-        hotspot_latencies(port, 1.0, 0)  # warm up
+        hotspot_latencies(hotspot_at, 1.0, 0)  # warm up
         cpu0 = cpu_s(proc.pid)
-        quiet = hotspot_latencies(port, args.seconds, 1)
+        quiet = hotspot_latencies(hotspot_at, args.seconds, 1, failed_quiet)
         cpu1 = cpu_s(proc.pid)
         out: multiprocessing.Queue = multiprocessing.Queue()  # type: ignore[type-arg]
         ready = multiprocessing.Event()
         flooder = multiprocessing.Process(
             target=flood if args.mode == "batch" else pipeline,
-            args=(port, args.seconds + 1.0, args.in_flight, args.connections, args.deadline,
+            args=(flood_at, args.seconds + 1.0, args.in_flight, args.connections, args.deadline,
                   ready, out))
         flooder.start()
         if not ready.wait(120):
@@ -231,7 +272,7 @@ def main() -> int:
         time.sleep(0.5)  # the flood under way
         started = time.monotonic()
         cpu2 = cpu_s(proc.pid)
-        loud = hotspot_latencies(port, args.seconds, 2)
+        loud = hotspot_latencies(hotspot_at, args.seconds, 2, failed_flood)
         cpu3 = cpu_s(proc.pid)
         flood_result = out.get(timeout=120)
         flooder.join(60)
@@ -246,17 +287,22 @@ def main() -> int:
             (keypair(77).public_key.to_bytes(),)).fetchone()
     result = {
         "mode": args.mode, "in_flight": args.in_flight, "connections": args.connections,
-        "flood_deadline_s": args.deadline,
+        "flood_deadline_s": args.deadline, "hotspot_listener": args.hotspot_listener,
+        "flood_target": args.flood_target,
         "load_1min_start": load_start, "load_1min_end": os.getloadavg()[0],
         "quiet_p50_ms": p(quiet, 0.5), "quiet_p99_ms": p(quiet, 0.99),
         "flood_p50_ms": p(loud, 0.5), "flood_p99_ms": p(loud, 0.99),
         "quiet_p95_ms": p(quiet, 0.95), "flood_p95_ms": p(loud, 0.95),
-        "quiet_max_ms": max(quiet) * 1000, "flood_max_ms": max(loud) * 1000,
+        "quiet_max_ms": p(quiet, 1.0), "flood_max_ms": p(loud, 1.0),
         "p99_ratio": p(loud, 0.99) / p(quiet, 0.99),
         "oracle_cpu_quiet_pct": 100 * (cpu1 - cpu0) / args.seconds,
         "oracle_cpu_flood_pct": 100 * (cpu3 - cpu2) / args.seconds,
         "hotspot_reports": len(quiet) + len(loud),
+        "hotspot_calls_quiet": len(quiet) + sum(failed_quiet.values()),
+        "hotspot_calls_flood": len(loud) + sum(failed_flood.values()),
+        "hotspot_failed_quiet": dict(failed_quiet), "hotspot_failed_flood": dict(failed_flood),
         "flood_sent": flood_result["sent"], "flood_acked": flood_result["acked"],
+        "flood_stuck_calls": flood_result.get("stuck", 0),
         "flood_refusals_answered_at_once": int(
             tarpit["pocnet_oracle_refusals_answered_at_once_total"]),
         "flood_stored": others, "flood_stored_bytes": size,

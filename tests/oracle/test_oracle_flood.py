@@ -550,3 +550,141 @@ def test_refusals_held_in_the_excess_tier_have_call_slots_of_their_own(oracle_se
     finally:
         sleeps.release()
         running.close()
+
+
+def _calls_through_after_resets(submit, sleeps: HeldSleeps, tarpit, stranger,  # type: ignore[no-untyped-def]
+                                n: int) -> tuple[int, str]:
+    """Up to `n` calls one after another on one connection, each reset by its client once the
+    tarpit holds it; how many the tarpit held, and how the first one it did not ended."""
+    for i in range(n):
+        call = submit.future(witness_report(stranger, timestamp_ns=100 + i), timeout=60)
+        while not sleeps.begun.acquire(timeout=0.05):  # held, or refused before it got there
+            if call.done():
+                return i, call.exception().code().name
+        call.cancel()
+        # The server has seen the reset: the place is free again, or kept through the reset.
+        while tarpit.held != 0 and tarpit.reset_while_held != i + 1:
+            time.sleep(0.01)
+    return n, ""
+
+
+@pytest.mark.parametrize(("listener", "through", "ended", "held"), [
+    ("first", 6, "", 0),  # a reset frees the call's place in HTTP/2's count and the tarpit's
+    ("hotspot", 3, "UNAVAILABLE", 3),  # kept: > 2 calls still allocated refuses the next
+])
+def test_on_the_hotspot_listener_a_reset_call_keeps_its_place_until_its_delay_ends(  # type: ignore[no-untyped-def]
+        oracle_settings, listener: str, through: int, ended: str, held: int) -> None:
+    """A flooder whose deadline is shorter than the tarpit's delay resets each held call and
+    sends again at once. On the first listener the reset call leaves the tarpit and the
+    connection's count at once, so such a client is bounded by nothing but the server's speed
+    (and what it sends piles up in gRPC's queue of calls not yet taken up, until gRPC cancels
+    queued calls, whoever's: docs/security.md). On the hotspot listener
+    (`connections.hotspot_listen`) the tarpit keeps the reset call until its delay ends, and
+    gRPC counts it against the connection's limit until then: at 2 calls a connection gRPC
+    takes a third (it refuses a new stream while more than the limit are allocated: its
+    chttp2 transport's overload protection) and refuses the fourth with REFUSED_STREAM, which
+    the client sees as UNAVAILABLE, before the tarpit or any code of ours sees it."""
+    settings, operator = oracle_settings
+    settings = tarpit_settings(settings, held=8).with_(
+        "connections", max_streams_per_connection=2, hotspot_listen="127.0.0.1:0")
+    sleeps = HeldSleeps()
+    running = RunningServer(settings, operator, sleep=sleeps)
+    port = running.port if listener == "first" else running.server.hotspot_port
+    tarpit = running.oracle.tarpit
+    stranger = keypair(10_011)
+    try:
+        with grpc.insecure_channel(running.address) as other:  # the budget's one report
+            service_pb2_grpc.IngestServiceStub(other).SubmitWitness(
+                witness_report(stranger, timestamp_ns=1), timeout=30)
+        with _own_connection(f"127.0.0.1:{port}") as channel:
+            submit = service_pb2_grpc.IngestServiceStub(channel).SubmitWitness
+            outcome = _calls_through_after_resets(submit, sleeps, tarpit, stranger, 6)
+        assert outcome == (through, ended)
+        assert (tarpit.held, tarpit.reset_while_held) == (held, held)
+    finally:
+        sleeps.release()
+        running.close()
+    assert tarpit.held == 0  # released: every held call ended
+
+
+def test_the_hotspot_listener_serves_the_same_oracle(oracle_settings) -> None:  # type: ignore[no-untyped-def]
+    """Same services and domain objects on both listeners: a report acknowledged through the
+    hotspot listener is the oracle's, a stranger's refusal there is held by the same tarpit,
+    and health says SERVING there too."""
+    from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+    settings, operator = oracle_settings
+    settings = tarpit_settings(settings, held=2).with_(
+        "connections", hotspot_listen="127.0.0.1:0")
+    sleeps = HeldSleeps()
+    running = RunningServer(settings, operator, sleep=sleeps)
+    hotspot = keypair(77)
+    running.oracle.registry.assert_location(assertion(hotspot, keypair(78)))
+    stranger = keypair(10_012)
+    address = f"127.0.0.1:{running.server.hotspot_port}"
+    try:
+        assert running.server.hotspot_port not in (None, running.port)
+        with grpc.insecure_channel(address) as channel:
+            submit = service_pb2_grpc.IngestServiceStub(channel).SubmitWitness
+            submit(witness_report(hotspot, timestamp_ns=1), timeout=30)
+            held = _held_past_the_budget(submit, sleeps, stranger, 1)
+            assert running.oracle.tarpit.held == 1 and not held[0].done()
+            sleeps.release()
+            assert held[0].exception().code() == grpc.StatusCode.RESOURCE_EXHAUSTED
+            check = health_pb2_grpc.HealthStub(channel).Check
+            assert check(health_pb2.HealthCheckRequest(), timeout=30).status == \
+                health_pb2.HealthCheckResponse.SERVING
+        assert running.oracle.repo.count_reports() >= 2  # the hotspot's and the stranger's one
+    finally:
+        sleeps.release()
+        running.close()
+
+
+def test_refusals_reset_while_held_are_exported(oracle_settings, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """The operator sees how many held refusals on the hotspot listener had their call reset by
+    the client (a flooder that cancels its calls), counted when the server sees the reset."""
+    import urllib.request
+
+    settings, operator = oracle_settings
+    settings = tarpit_settings(settings, held=2).with_(
+        "payout", ledger=str(tmp_path / "ledger.db")).with_(
+        "connections", hotspot_listen="127.0.0.1:0")
+    sleeps = HeldSleeps()
+    running = MeteredTarpitServer(settings, operator, sleep=sleeps)
+    stranger = keypair(10_013)
+    try:
+        with _own_connection(f"127.0.0.1:{running.server.hotspot_port}") as channel:
+            submit = service_pb2_grpc.IngestServiceStub(channel).SubmitWitness
+            held = _held_past_the_budget(submit, sleeps, stranger, 1)
+            held[0].cancel()
+            while running.oracle.tarpit.reset_while_held != 1:  # the server saw the reset
+                time.sleep(0.01)
+        with urllib.request.urlopen(f"http://127.0.0.1:{running.metrics_port}/metrics",
+                                    timeout=10) as reply:
+            text = reply.read().decode()
+        assert "pocnet_oracle_refusals_reset_while_held_total 1.0" in text
+    finally:
+        sleeps.release()
+        running.close()
+
+
+def test_stopping_the_server_ends_the_refusals_held_through_resets(oracle_settings) -> None:  # type: ignore[no-untyped-def]
+    """A reset call the hotspot listener keeps would otherwise outlive the grace period: the
+    server's stop ends it (Tarpit.close) without its sleep ever being released."""
+    settings, operator = oracle_settings
+    settings = tarpit_settings(settings, held=2).with_("connections", hotspot_listen="127.0.0.1:0")
+    sleeps = HeldSleeps()
+    running = RunningServer(settings, operator, sleep=sleeps)
+    tarpit = running.oracle.tarpit
+    try:
+        with _own_connection(f"127.0.0.1:{running.server.hotspot_port}") as channel:
+            submit = service_pb2_grpc.IngestServiceStub(channel).SubmitWitness
+            held = _held_past_the_budget(submit, sleeps, keypair(10_014), 1)
+            held[0].cancel()
+            while tarpit.reset_while_held != 1:  # the server saw the reset and kept the call
+                time.sleep(0.01)
+            running.call(running.server.stop_serving(0))  # not released: close ends it
+            assert tarpit.held == 0
+    finally:
+        sleeps.release()
+        running.close()

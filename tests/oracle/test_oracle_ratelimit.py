@@ -345,3 +345,57 @@ def test_the_excess_tier_is_checked() -> None:
         Tarpit(1.0, 5, per_peer=-1)
     Tarpit(1.0, 5, excess_delay_s=1.0, max_excess=1)  # the boundary: equal is allowed
     Tarpit(1.0, 5, excess_delay_s=0.0, max_excess=0)  # no excess tier: its delay unused
+
+
+def test_held_through_resets_a_cancelled_refusal_keeps_its_place_until_its_delay_ends() -> None:
+    """`through_resets` (the hotspot listener's holds): a caller cancelled while held (its
+    client reset the call) keeps its place until the sleep is over, is counted in
+    `reset_while_held`, and only then ends cancelled; without it the place is free at once."""
+    from oracle.ratelimit import HeldThroughResets, Tarpit
+
+    async def scenario() -> None:
+        sleeps = Sleeps()
+        tarpit = Tarpit(delay_s=1.0, max_held=1, sleep=sleeps)
+        kept = asyncio.create_task(HeldThroughResets(tarpit).hold("ipv4:198.51.100.7:1"))
+        await asyncio.sleep(0)
+        kept.cancel()
+        await asyncio.sleep(0)
+        assert (tarpit.held, tarpit.reset_while_held) == (1, 1) and not kept.done()
+        await tarpit.hold("ipv4:203.0.113.9:5")  # the one place is still taken: at once
+        assert tarpit.answered_at_once == 1
+        sleeps.release()  # the kept one's delay is over: now it ends, cancelled
+        await asyncio.gather(kept, return_exceptions=True)
+        assert kept.cancelled() and tarpit.held == 0
+        freed = asyncio.create_task(tarpit.hold("ipv4:198.51.100.7:2"))  # not through resets
+        await asyncio.sleep(0)
+        freed.cancel()
+        await asyncio.gather(freed, return_exceptions=True)
+        assert tarpit.held == 0 and tarpit.reset_while_held == 1  # freed at once, not counted
+
+    asyncio.run(scenario())
+
+
+def test_closing_the_tarpit_ends_the_refusals_held_through_resets_at_once() -> None:
+    """A stopping server's grace period is not spent on reset calls: `close` ends them (and
+    the holds after it are ordinary ones, freed by a cancellation)."""
+    from oracle.ratelimit import Tarpit
+
+    async def scenario() -> None:
+        sleeps = Sleeps()
+        tarpit = Tarpit(delay_s=1.0, max_held=3, sleep=sleeps)
+        kept = asyncio.create_task(tarpit.hold("ipv4:198.51.100.7:1", through_resets=True))
+        waiting = asyncio.create_task(tarpit.hold("ipv4:198.51.100.7:2", through_resets=True))
+        await asyncio.sleep(0)
+        kept.cancel()
+        await asyncio.sleep(0)
+        assert tarpit.held == 2 and not kept.done()
+        tarpit.close()
+        await asyncio.gather(kept, waiting, return_exceptions=True)
+        assert kept.cancelled() and waiting.cancelled() and tarpit.held == 0
+        after = asyncio.create_task(tarpit.hold("ipv4:198.51.100.7:3", through_resets=True))
+        await asyncio.sleep(0)
+        after.cancel()
+        await asyncio.gather(after, return_exceptions=True)
+        assert tarpit.held == 0 and tarpit.reset_while_held == 1
+
+    asyncio.run(scenario())

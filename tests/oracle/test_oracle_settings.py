@@ -266,3 +266,29 @@ def test_the_excess_tier_by_default() -> None:
     short delay, the rest up to the firewall rule's 64 connections of 16 held 15-30 s."""
     n = Settings().not_onboarded
     assert (n.per_peer_held, n.excess_delay_s, n.max_held_excess) == (32, 30.0, 64 * 16)
+
+
+@pytest.mark.parametrize(("listen", "streams", "error"), [
+    ("", 16, None),                   # no hotspot listener: the default
+    ("0.0.0.0:7081", 16, None),
+    ("127.0.0.1:0", 1, None),         # the smallest limit it can count against
+    ("127.0.0.1:0", 0, "connections.hotspot_listen: needs connections.max_streams_per_connection"
+                       " > 0 (the calls a connection may queue there), got 0"),
+    ("7081", 16, "connections.hotspot_listen: expected HOST:PORT or empty, got '7081'"),
+    ("127.0.0.1:65536", 16, "connections.hotspot_listen: expected HOST:PORT or empty"),
+    ("127.0.0.1:7080", 16, "connections.hotspot_listen: must differ from oracle.listen "
+                           "('127.0.0.1:7080')"),
+])
+def test_the_hotspot_listener_is_an_address_of_its_own_with_a_limit_per_connection(
+        listen: str, streams: int, error: str | None) -> None:
+    """The hotspot listener counts a connection's calls against `max_streams_per_connection`
+    until the server is done with them: with no limit there is nothing to count against."""
+    env = {"POCNET_ORACLE_CONNECTIONS_HOTSPOT_LISTEN": listen,
+           "POCNET_ORACLE_CONNECTIONS_MAX_STREAMS_PER_CONNECTION": str(streams),
+           "POCNET_ORACLE_NOT_ONBOARDED_PER_PEER_HELD": "0"}
+    if error is None:
+        assert load(env=env).connections.hotspot_listen == listen
+    else:
+        with pytest.raises(SettingsError, match=re.escape(error)):
+            load(env=env)
+    assert Settings().connections.hotspot_listen == ""  # off unless the operator sets it
