@@ -22,14 +22,16 @@ Where the time goes (a 400-hotspot city file, 2026-12-05): Ed25519 verification 
 an import's CPU (62 µs a report), the SQLite insert ~20 % (21 µs), ingest's other checks 7 µs
 and parsing the line 5 µs; each report's check is independent of every other. So `workers`
 processes verify each batch's signatures while this one parses and checks the next batch and
-inserts the previous one; a batch is stored only once all its signatures are answered, in file
-order, and a report whose signature a worker refuses is checked again here by
-`Ingestor.prepare` itself, so its rejection is ingest's own, word for word. Entropy records (one
-a simulated minute) are stored with the batch after them, in one transaction, not one each.
-At a week's scale (docs/benchmarks.md, "The import's own CPU") the insert grows to ~30 µs as
-the indexes outgrow the page cache, and the garbage collector's full passes, one a batch, cost
-6 µs a report until the import froze the objects made before it. The input is read a thread
-ahead, so a simulator writing into the pipe is not held while a batch is stored.
+inserts the previous ones; a batch is stored only once all its signatures are answered, in
+file order, several batches a transaction (BATCH), and a report whose signature a worker
+refuses is checked again here by `Ingestor.prepare` itself, so its rejection is ingest's own,
+word for word. Entropy records (one a simulated minute) are stored with the transaction after
+them, in one transaction, not one each. At a week's scale (docs/benchmarks.md, "The import's
+own CPU") the insert grows to ~30 µs as the indexes outgrow the page cache, and the garbage
+collector's full passes, one a batch, cost 6 µs a report until the import froze the objects
+made before it; writing the random id index's pages, ~1 a report at 10,000 reports a
+transaction, is what larger transactions cut. The input is read a thread ahead, so a
+simulator writing into the pipe is not held while a batch is stored.
 """
 
 from __future__ import annotations
