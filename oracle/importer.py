@@ -62,9 +62,9 @@ from pocnet.report_file import parse_line
 from pocnet.wire import entropy_pb2, registry_pb2
 
 # Reports per transaction. Report ids are random, so a batch of n reports dirties about
-# P·(1 − e^(−n/P)) of the id index's P leaf pages (~30,000 at 2.7 million reports), each written
+# P·(1 − e^(−n/P)) of the id index's P leaf pages (~40,000 at 2.7 million reports), each written
 # to the WAL and then copied into the database by the checkpoint after the batch: 10,000 a
-# batch dirtied ~0.9 page a report, 50,000 ~0.5, and the kernel's share of the insert fell
+# batch dirtied ~0.9 page a report, 50,000 ~0.55, and the kernel's share of the insert fell
 # from 19 to 7 µs a report at a million reports (docs/benchmarks.md, "The import's main
 # process, leaner"). The reports wait for their transaction in memory, ~1 KB each.
 BATCH = 50_000
