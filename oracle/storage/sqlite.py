@@ -193,8 +193,8 @@ class SqliteRepository(SqlRepository):
         duplicate's first receive time). Saves reading each id's page of the index twice,
         ~1.7 µs a report (docs/benchmarks.md, "The import's main process, leaner")."""
         tx.execute("SAVEPOINT all_new")
-        inserted = tx.executemany(self.INSERT_REPORT,
-                                  [self._report_params(r) for r in rows]).rowcount
+        tx.executemany(self.INSERT_REPORT, [self._report_params(r) for r in rows])
+        inserted = tx.rowcount  # executemany's: the rows changed, summed
         if inserted != len(rows):
             tx.execute("ROLLBACK TO all_new")
         tx.execute("RELEASE all_new")
