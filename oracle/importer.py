@@ -22,14 +22,16 @@ Where the time goes (a 400-hotspot city file, 2026-12-05): Ed25519 verification 
 an import's CPU (62 µs a report), the SQLite insert ~20 % (21 µs), ingest's other checks 7 µs
 and parsing the line 5 µs; each report's check is independent of every other. So `workers`
 processes verify each batch's signatures while this one parses and checks the next batch and
-inserts the previous one; a batch is stored only once all its signatures are answered, in file
-order, and a report whose signature a worker refuses is checked again here by
-`Ingestor.prepare` itself, so its rejection is ingest's own, word for word. Entropy records (one
-a simulated minute) are stored with the batch after them, in one transaction, not one each.
-At a week's scale (docs/benchmarks.md, "The import's own CPU") the insert grows to ~30 µs as
-the indexes outgrow the page cache, and the garbage collector's full passes, one a batch, cost
-6 µs a report until the import froze the objects made before it. The input is read a thread
-ahead, so a simulator writing into the pipe is not held while a batch is stored.
+inserts the previous ones; a batch is stored only once all its signatures are answered, in
+file order, several batches a transaction (BATCH), and a report whose signature a worker
+refuses is checked again here by `Ingestor.prepare` itself, so its rejection is ingest's own,
+word for word. Entropy records (one a simulated minute) are stored with the transaction after
+them, in one transaction, not one each. At a week's scale (docs/benchmarks.md, "The import's
+own CPU") the insert grows to ~30 µs as the indexes outgrow the page cache, and the garbage
+collector's full passes, one a batch, cost 6 µs a report until the import froze the objects
+made before it; writing the random id index's pages, ~1 a report at 10,000 reports a
+transaction, is what larger transactions cut. The input is read a thread ahead, so a
+simulator writing into the pipe is not held while a batch is stored.
 """
 
 from __future__ import annotations
@@ -59,13 +61,19 @@ from pocnet.keys import Network, PublicKey
 from pocnet.report_file import parse_line
 from pocnet.wire import entropy_pb2, registry_pb2
 
-# Reports per transaction. Report ids are random, so each report dirties its own page of the id
-# index (and most of its own page of the (hotspot, time) index) whatever the batch: a larger
-# batch writes each such page to the WAL once for more reports, and commits (an fsync each)
-# less often. 10,000 holds ~20 MB a batch in memory, three batches at most.
-BATCH = 10_000
-# Batches whose signatures the workers may hold at once: one being checked while the next is
-# parsed keeps both sides busy; more only holds memory.
+# Reports per transaction. Report ids are random, so a batch of n reports dirties about
+# P·(1 − e^(−n/P)) of the id index's P leaf pages (~40,000 at 2.7 million reports), each written
+# to the WAL and then copied into the database by the checkpoint after the batch: 10,000 a
+# batch dirtied ~0.9 page a report, 50,000 ~0.55, and the kernel's share of the insert fell
+# from 19 to 7 µs a report at a million reports (docs/benchmarks.md, "The import's main
+# process, leaner"). The reports wait for their transaction in memory, ~1 KB each.
+BATCH = 50_000
+# Reports a worker process's share is cut from (and that ingest's checks then wait on): the
+# signature check's pipeline keeps its own grain, so the first workers start early and the
+# last batch's wait at the end of the file is short.
+CHECK_BATCH = 10_000
+# Check batches whose signatures the workers may hold at once: one being checked while the next
+# is parsed keeps both sides busy; more only holds memory.
 IN_FLIGHT = 2
 # What the import reads ahead of its checks, in chunks of up to READ_CHUNK bytes: while it
 # stores a batch (an insert, a commit and a checkpoint, each fsync a wait), whoever writes the
@@ -113,10 +121,11 @@ class Importer:
 
     def __init__(
         self, repo: Repository, network: Network, trusted_entropy_keys: Iterable[PublicKey],
-        workers: int = 0, batch: int = BATCH,
+        workers: int = 0, batch: int = BATCH, check_batch: int = CHECK_BATCH,
     ) -> None:
         """`workers`: processes that verify signatures (0: this one, inline); `batch`:
-        reports per transaction."""
+        reports per transaction; `check_batch`: reports whose signatures are handed to the
+        workers at once (at most `batch`)."""
         self._repo = repo
         self._now_ms = 0
         # No rate limit (the operator imports) and the group commit is not used: checked rows
@@ -126,6 +135,7 @@ class Importer:
         self._trusted = {k.to_bytes() for k in trusted_entropy_keys}
         self._workers = workers
         self._batch = batch
+        self._check_batch = min(batch, check_batch)
         self._pool: ProcessPoolExecutor | None = None
         # The batch being read: each report's line, row and (raw key, canonical bytes,
         # signature) for a worker.
@@ -133,6 +143,7 @@ class Importer:
         self._rows: list[NewReport] = []
         self._triples: list[tuple[bytes, bytes, bytes]] = []
         self._in_flight: deque[_Batch] = deque()
+        self._checked: list[NewReport] = []  # signatures held, waiting for their transaction
         self._entropy_records: list[EntropyRecord] = []  # checked, not yet stored
 
     def run(
@@ -184,7 +195,7 @@ class Importer:
         self._lines.append(number)
         self._rows.append(row)
         self._triples.append((signer.raw, canonical, msg.signature))
-        if len(self._rows) >= self._batch:
+        if len(self._rows) >= self._check_batch:
             self._send(full=True)
             while len(self._in_flight) > IN_FLIGHT:
                 self._store(self._in_flight.popleft(), result)
@@ -211,16 +222,24 @@ class Importer:
         self._in_flight.append(_Batch(lines, rows, answers))
 
     def _store(self, batch: _Batch, result: ImportResult) -> None:
-        """One transaction of a batch's reports whose signatures hold; the others rejected
-        by ingest's own `prepare` (which checks the signature again and says why)."""
+        """A check batch's reports whose signatures hold wait for their transaction (stored
+        once `batch` reports wait); the others are rejected by ingest's own `prepare` (which
+        checks the signature again and says why)."""
         valid = [ok for answer in batch.answers for ok in answer.result()]
-        self._store_entropy()
-        rows = batch.rows
-        if not all(valid):
-            rows = [row for row, ok in zip(rows, valid, strict=True) if ok]
+        if all(valid):
+            self._checked.extend(batch.rows)
+        else:
+            self._checked.extend(row for row, ok in zip(batch.rows, valid, strict=True) if ok)
             for line, row, ok in zip(batch.lines, batch.rows, valid, strict=True):
                 if not ok:
                     self._refuse(line, row, result)
+        if len(self._checked) >= self._batch:
+            self._insert(result)
+
+    def _insert(self, result: ImportResult) -> None:
+        """One transaction of the reports waiting, after the entropy read before them."""
+        rows, self._checked = self._checked, []
+        self._store_entropy()
         if rows:
             latest = max(row.received_ms for row in rows)
             if result.last_received_ms is None or latest > result.last_received_ms:
@@ -279,7 +298,7 @@ class Importer:
         self._send()
         while self._in_flight:
             self._store(self._in_flight.popleft(), result)
-        self._store_entropy()
+        self._insert(result)
 
 
 def verify_signatures(triples: Sequence[tuple[bytes, bytes, bytes]]) -> list[bool]:

@@ -76,6 +76,13 @@ class SqlRepository(VerificationQueries, RegistryQueries):
         """Insert rows not yet stored; return the ids this transaction inserted."""
         raise NotImplementedError
 
+    def _insert_if_all_new(self, tx: Tx, rows: Sequence[NewReport]) -> bool:
+        """Insert `rows` (distinct ids, in id order) if none of them is stored yet and say
+        so; otherwise leave the transaction as it was and answer False. Where the insert
+        cannot tell that cheaply (PostgreSQL: another replica may be inserting the same
+        reports), False at once: the caller reads which are stored first."""
+        return False
+
     # --- plumbing -------------------------------------------------------------------------
     def _conn(self) -> Any:
         conn = getattr(self._local, "conn", None)
@@ -137,7 +144,13 @@ class SqlRepository(VerificationQueries, RegistryQueries):
         first: dict[bytes, NewReport] = {}
         for row in rows:
             first.setdefault(row.id, row)
+        usual = len(first) == len(rows)  # no id twice: perhaps every row new
         with self.transaction(immediate=True) as tx:
+            # The usual batch (an import's, a group commit's) is all new: inserted at once,
+            # without first reading the id index for stored ones, where the insert can say
+            # that none was (SQLite); otherwise, and for any other batch, read them first.
+            if usual and self._insert_if_all_new(tx, sorted(rows, key=_BY_ID)):
+                return [InsertResult(row.id, row.received_ms, False) for row in rows]
             existing = self._received(tx, list(first))
             # In id order: two replicas inserting overlapping batches then lock the same
             # rows in the same order, so one waits for the other instead of deadlocking.
@@ -147,7 +160,7 @@ class SqlRepository(VerificationQueries, RegistryQueries):
             lost = [r.id for r in fresh if r.id not in inserted]  # a replica won the race
             if lost:
                 existing.update(self._received(tx, lost))
-        if not existing and len(first) == len(rows):  # the usual batch: every row new, once
+        if not existing and usual:  # every row new, once
             return [InsertResult(row.id, row.received_ms, False) for row in rows]
         results = []
         answered: set[bytes] = set()

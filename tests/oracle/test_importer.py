@@ -248,6 +248,35 @@ def test_an_imports_entropy_is_stored_in_a_few_transactions_not_one_each(tmp_pat
         repo.close()
 
 
+@pytest.mark.parametrize("workers", [0, 2])
+def test_a_transaction_holds_several_signature_batches(tmp_path: Path, workers: int) -> None:
+    """13 reports and a forged one, signatures checked 2 at a time, 6 a transaction: two
+    transactions (once 6 have their signatures answered, then the 7 left at the end), not one
+    per signature batch (7); each report stored once, the forged one refused and the other
+    report of its signature batch kept.
+    Each page of the random id index a transaction dirties is then written for more reports
+    (docs/benchmarks.md, "The import's main process, leaner")."""
+    from oracle.importer import Importer
+
+    reports = [witness_report(keypair(500 + i)) for i in range(13)]
+    forged = witness_report(keypair(520), signer=keypair(521))
+    records = [*reports[:7], forged, *reports[7:]]
+    lines = [record_line(1_000 + n, "witness", r.SerializeToString()).encode()
+             for n, r in enumerate(records)]
+    repo = _CountingRepository(f"sqlite:///{tmp_path / 'oracle.db'}")
+    try:
+        before = type(repo).transactions
+        result = Importer(repo, Network.MAINNET, [], workers=workers, batch=6,
+                          check_batch=2).run(lines)
+        assert type(repo).transactions - before == 2
+        assert (result.stored, result.duplicates) == (13, 0)
+        assert [n for n, _ in result.first_rejected] == [8]
+        assert repo.count_reports() == 13
+        assert all(repo.report(signing.report_id(r)) is not None for r in reports)
+    finally:
+        repo.close()
+
+
 def test_the_import_opens_sqlite_with_a_page_cache_for_its_batches(env, tmp_path: Path) -> None:
     """A batch of 10,000 reports dirties ~10,000 random index pages (40 MB): the import's
     connection caches 256 MiB (other commands and the server keep 32 MiB per connection), so

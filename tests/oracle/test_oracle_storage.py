@@ -95,6 +95,53 @@ def test_duplicates_inside_one_batch(repo: Repository) -> None:
     assert repo.count_reports() == 1
 
 
+def _statements(repo: Repository, action) -> list[str]:  # type: ignore[no-untyped-def]
+    """The SQL statements SQLite runs on the repository's connection during `action()`."""
+    conn = repo._conn()  # type: ignore[attr-defined]  # the connection the inserts go through
+    seen: list[str] = []
+    conn.set_trace_callback(seen.append)
+    try:
+        action()
+    finally:
+        conn.set_trace_callback(None)
+    return seen
+
+
+def test_sqlite_inserts_a_batch_of_new_reports_without_reading_for_stored_ones(
+        repo: Repository) -> None:
+    """Every row new (an import's batch, a group commit's): one insert, no read of the id
+    index first. The id's UNIQUE index tells whether any was stored (next test)."""
+    if repo.dialect != "sqlite":
+        pytest.skip("PostgreSQL reads first: another replica may insert the same reports")
+    rows = [witness(n, received_ms=100 + n) for n in (5, 3, 4)]
+    seen = _statements(repo, lambda: repo.insert_reports(rows))
+    assert not [s for s in seen if s.lstrip().upper().startswith("SELECT")]
+    assert sum(1 for s in seen if s.startswith("INSERT INTO reports")) == 3
+    assert repo.count_reports() == 3
+    assert [repo.report(r.id).received_ms for r in rows] == [105, 103, 104]  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize("stored_at", [0, 1, 2])
+def test_one_stored_report_in_a_batch_undoes_the_first_try(repo: Repository,
+                                                          stored_at: int) -> None:
+    """The first, last or middle row (in id order) already stored: the batch is answered as
+    if read first — the stored one a duplicate with its first receive time, the others
+    stored once, none of them twice and nothing left of the undone insert."""
+    old = witness(20 + stored_at, received_ms=7)
+    repo.insert_reports([old])
+    resent = old._replace(received_ms=99_999, raw=b"resent")
+    batch = [witness(20 + n, received_ms=100 + n) if n != stored_at else resent
+             for n in (2, 0, 1)]
+    results = repo.insert_reports(batch)
+    assert [(r.id, r.received_ms, r.duplicate) for r in results] == [
+        (row.id, 7 if row is resent else row.received_ms, row is resent) for row in batch]
+    assert repo.count_reports() == 3
+    stored = repo.report(old.id)
+    assert stored is not None and (stored.received_ms, stored.raw) == (7, old.raw)
+    assert repo.insert_reports(batch) == [
+        type(r)(r.id, r.received_ms, True) for r in results]  # all stored now
+
+
 def test_entropy_round_trip(repo: Repository) -> None:
     older = EntropyRecord(b"1" * 32, 100, 1, KEY_A, b"raw1")
     newer = EntropyRecord(b"2" * 32, 160, 1, KEY_A, b"raw2")
