@@ -226,6 +226,8 @@ class Importer:
             if result.last_received_ms is None or latest > result.last_received_ms:
                 result.last_received_ms = latest
             outcomes = self._repo.insert_reports(rows)
+            # Older than the stale sweep's mark (a backfill): the sweep must read them too.
+            self._repo.reopen_witness_sweep(min(row.received_ms for row in rows))
             duplicates = sum(1 for o in outcomes if o.duplicate)
             result.duplicates += duplicates
             result.stored += len(outcomes) - duplicates
