@@ -31,8 +31,10 @@ VERDICTS = (
     "SELECT report_id, kind, hotspot_key, beacon_id, received_ms, valid, reason, selected, "
     "location_trust, passed_regular, witnesses, detail FROM verdicts ORDER BY report_id"
 )
-OPEN = "import sys; from oracle.storage import open_repository; open_repository(sys.argv[1]).close()"
-STATUS = "from oracle.storage import open_repository; import sys, json; r = open_repository(sys.argv[1])"
+OPEN = ("import sys; from oracle.storage import open_repository; "
+        "open_repository(sys.argv[1]).close()")
+STATUS = ("from oracle.storage import open_repository; import sys, json; "
+          "r = open_repository(sys.argv[1])")
 
 
 def _copy(store: Path, into: Path, python: str) -> Path:
