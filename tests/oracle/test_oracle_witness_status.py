@@ -144,7 +144,6 @@ def test_a_store_from_before_0140_keeps_its_pending_witnesses(repo: Repository) 
     done, pending, newest = (witness(1, received_ms=1_000), witness(2, received_ms=2_000),
                              witness(3, received_ms=3_000))
     repo.insert_reports([done, pending, newest])
-    repo.insert_reports([])
     with repo.transaction() as tx:  # the store as 0130 left it
         tx.execute("DROP TABLE witness_sweep")
         tx.execute("DROP INDEX reports_queue")
@@ -210,3 +209,47 @@ def test_a_claim_does_not_read_the_witnesses(repo: Repository) -> None:
     repo.insert_reports(_witnesses(5_000, 10))
     assert _vm_steps(repo, lambda: repo.claim_beacons("w", 10_000, 60_000, 1)) <= 2 * few
     assert repo.verification_backlog(10_000) == (2, 1_000)  # the beacons, not a witness
+
+
+def test_an_import_of_older_reports_is_swept_too(
+    tmp_path, monkeypatch, capsys  # type: ignore[no-untyped-def]
+) -> None:
+    """`pocnet-oracle import` of witnesses older than the sweep's mark (a backfill after the
+    network ran) moves the mark back: the next `verify` marks them stale, as it would have."""
+    import json
+
+    from oracle_factories import allow_maker, keypair, witness_report
+
+    from oracle.cli import main
+    from oracle.storage import open_repository
+    from pocnet import signing
+    from pocnet.keys import create_keyfile
+    from pocnet.report_file import record_line
+
+    url = f"sqlite:///{tmp_path / 'oracle.db'}"
+    monkeypatch.setenv("POCNET_ORACLE_ORACLE_DATABASE", url)
+    monkeypatch.setenv("POCNET_ORACLE_ORACLE_KEY", str(tmp_path / "oracle.key"))
+    repo = open_repository(url)
+    allow_maker(repo)
+    repo.close()
+    create_keyfile(tmp_path / "oracle.key")
+    newer, older = witness_report(keypair(1)), witness_report(keypair(2))
+
+    def run(*argv: str) -> dict:  # type: ignore[type-arg]
+        assert main(list(argv)) == 0
+        return json.loads(capsys.readouterr().out)
+
+    def imported(ms: int, report) -> None:  # type: ignore[no-untyped-def]
+        path = tmp_path / f"{ms}.jsonl"
+        path.write_text(record_line(ms, "witness", report.SerializeToString()))
+        assert run("import", str(path), "--json")["stored"] == 1
+
+    imported(2_000_000_000, newer)  # long before the wall clock: stale at once
+    assert run("verify", "--json")["stale"] == 1
+    imported(1_000_000_000, older)
+    assert run("verify", "--json")["stale"] == 1
+    repo = open_repository(url)
+    try:
+        assert repo.report(signing.report_id(older)).status == "stale"  # type: ignore[union-attr]
+    finally:
+        repo.close()
