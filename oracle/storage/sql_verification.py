@@ -1,7 +1,9 @@
-"""The verification half of the SQL repository: claims, verdicts, staleness and the reads the
-verifier's context needs (irregular interval, reciprocity, last GPS fix).
+"""The verification half of the SQL repository: claims, verdicts, a report's state as its
+readers see it, and the reads the verifier's context needs (irregular interval, reciprocity,
+last GPS fix).
 
-Split from `sql.py` so each file holds one job; `SqlRepository` mixes this in.
+Split from `sql.py` so each file holds one job; `SqlRepository` mixes this in (and through it
+the stale sweep of `sql_sweep.py`).
 """
 
 from __future__ import annotations
@@ -13,7 +15,6 @@ from typing import Any
 
 from oracle.storage.repository import (
     KINDS,
-    REASON_STALE,
     STATUS_CLAIMED,
     STATUS_PENDING,
     STATUS_STALE,
@@ -25,8 +26,8 @@ from oracle.storage.repository import (
     kind_code,
 )
 from oracle.storage.sql_registry import HOTSPOT_COLS, registration
+from oracle.storage.sql_sweep import BEACON, VERDICT_COLS, WITNESS, SweepQueries, marks
 
-BEACON, WITNESS = 0, 1
 # A report's status as every reader sees it (migration 0140): a witness's from its verdict (none:
 # pending; the sweep's, which names no beacon: stale; a PoC's: verified), every other kind's
 # from its row. Read with REPORT_COLS from REPORTS; the join probes the verdicts' primary key
@@ -45,10 +46,6 @@ REPORTS = f"reports r LEFT JOIN verdicts v ON r.kind = {WITNESS} AND v.report_id
 FINISHED = (
     f"(r.kind <> {WITNESS} AND r.status IN ('{STATUS_VERIFIED}', '{STATUS_STALE}', "
     f"'{STATUS_STORED}') OR v.report_id IS NOT NULL)"
-)
-VERDICT_COLS = (
-    "report_id, kind, hotspot_key, beacon_id, received_ms, valid, reason, selected, "
-    "location_trust, passed_regular, witnesses, detail, verified_at_ms"
 )
 
 
@@ -74,9 +71,6 @@ _RECEIVE_ORDER = itemgetter(3, 0)  # a StoredReport's (received_ms, id)
 _KIND_CODES = {kind: code for code, kind in enumerate(KINDS)}  # kind_code without a search
 
 
-def marks(n: int) -> str:
-    return ",".join("?" * n)
-
 
 KEY_CHUNK = 500  # keys per statement: well below either backend's limit on parameters
 # What a hotspot's reciprocity history counts (docs/protocol.md §5 rules 8 and 14 with the
@@ -96,13 +90,7 @@ def _keys_cte(n: int) -> str:
     return "WITH k(key) AS (VALUES " + ",".join(["(?)"] * n) + ") "
 
 
-def stale_detail(stale_after_ms: int) -> str:
-    """A stale verdict's text names the window the operator set, not the default's."""
-    minutes, seconds = divmod(stale_after_ms // 1000, 60)
-    window = f"{minutes} min" if seconds == 0 else f"{stale_after_ms / 1000:g} s"
-    return f"not verified within {window} of arrival"
-
-class VerificationQueries:
+class VerificationQueries(SweepQueries):
     """Needs `transaction`, `_read`, `lock_clause`, `row_lock` from the SQL base."""
 
     lock_clause: str
@@ -224,109 +212,6 @@ class VerificationQueries:
                 "WHERE id = ? AND status = ? AND claimed_by = ?",
                 (STATUS_PENDING, beacon_id, STATUS_CLAIMED, worker),
             )
-
-    def mark_stale(self, now_ms: int, stale_after_ms: int) -> int:
-        cutoff = now_ms - stale_after_ms
-        detail = stale_detail(stale_after_ms)
-        with self.transaction(immediate=True) as tx:
-            # Beacons: pending, or claimed by a worker whose lease ran out (it died); both are
-            # unverified. Found through the queue index (beacons only, `kind = 0` literal).
-            where = (
-                f"kind = {BEACON} AND status IN (?, ?) AND received_ms <= ? AND "
-                "(status = ? OR claim_until_ms < ?)"
-            )
-            params = (STATUS_PENDING, STATUS_CLAIMED, cutoff, STATUS_PENDING, now_ms)
-            tx.execute(
-                f"INSERT INTO verdicts ({VERDICT_COLS}) SELECT id, kind, hotspot_key, NULL, "
-                "received_ms, 0, ?, 0, '0', 0, 0, ?, ? FROM reports "
-                f"WHERE {where} ON CONFLICT (report_id) DO NOTHING",
-                (REASON_STALE, detail, now_ms, *params),
-            )
-            tx.execute(
-                "UPDATE reports SET status = ?, claimed_by = NULL, claim_until_ms = NULL "
-                f"WHERE {where}",
-                (STATUS_STALE, *params),
-            )
-            stale = int(tx.rowcount)
-            # Witnesses (migration 0140): those received since the last sweep up to the cutoff
-            # that have no verdict, through the receive-time index; never the whole history.
-            tx.execute(f"SELECT swept_ms FROM witness_sweep WHERE id = 0 {self.row_lock}")
-            swept_ms = int(tx.fetchall()[0][0])
-            if cutoff <= swept_ms:
-                return stale
-            tx.execute(
-                f"INSERT INTO verdicts ({VERDICT_COLS}) SELECT r.id, r.kind, r.hotspot_key, "
-                "NULL, r.received_ms, 0, ?, 0, '0', 0, 0, ?, ? FROM reports r "
-                f"WHERE r.received_ms > ? AND r.received_ms <= ? AND r.kind = {WITNESS} AND "
-                "NOT EXISTS (SELECT 1 FROM verdicts v WHERE v.report_id = r.id) "
-                "ON CONFLICT (report_id) DO NOTHING",
-                (REASON_STALE, detail, now_ms, swept_ms, cutoff),
-            )
-            stale += int(tx.rowcount)
-            tx.execute("UPDATE witness_sweep SET swept_ms = ? WHERE id = 0", (cutoff,))
-            return stale
-
-    def reopen_witness_sweep(self, from_ms: int) -> None:
-        """Witnesses received at or after `from_ms` may have no verdict again (reopened, or
-        stored late: an import of older reports): the next sweep reads from there."""
-        # Read first: an import calls this after each batch, and nearly always the sweep's
-        # mark is below (a write transaction then would be a commit for nothing).
-        if int(self._read("SELECT swept_ms FROM witness_sweep WHERE id = 0")[0][0]) < from_ms:
-            return
-        with self.transaction(immediate=True) as tx:
-            tx.execute(
-                "UPDATE witness_sweep SET swept_ms = ? WHERE id = 0 AND swept_ms >= ?",
-                (from_ms - 1, from_ms),
-            )
-
-    def reset_verification(self, from_ms: int, to_ms: int) -> int:
-        """Beacons received in [from, to), the witnesses matched to them, and the unmatched
-        (stale) witnesses of the range go back to pending. A witness in the range matched to
-        a beacon outside it keeps its verdict: that beacon is not re-verified, so reopening
-        the witness would only turn its verdict into `stale`."""
-        with self.transaction(immediate=True) as tx:
-            tx.execute(
-                "SELECT id FROM reports WHERE kind = ? AND received_ms >= ? "
-                "AND received_ms < ? AND status IN (?, ?, ?)",
-                (BEACON, from_ms, to_ms, STATUS_VERIFIED, STATUS_STALE, STATUS_CLAIMED),
-            )
-            beacons = [bytes(r[0]) for r in tx.fetchall()]
-            # A verdict whose report retention has removed is final: with nothing left to
-            # verify again, deleting it would lose it (hence the joins on reports).
-            tx.execute(  # a verdict carries its report's kind and receive time
-                "SELECT v.report_id, v.received_ms FROM verdicts v JOIN reports r "
-                "ON r.id = v.report_id WHERE v.kind = ? AND v.received_ms >= ? "
-                "AND v.received_ms < ? AND v.beacon_id IS NULL",
-                (WITNESS, from_ms, to_ms),
-            )
-            witnesses = {bytes(r[0]): int(r[1]) for r in tx.fetchall()}
-            for start in range(0, len(beacons), 400):
-                chunk = beacons[start : start + 400]
-                tx.execute(
-                    "SELECT v.report_id, v.received_ms FROM verdicts v JOIN reports r "
-                    f"ON r.id = v.report_id WHERE v.beacon_id IN ({marks(len(chunk))})",
-                    chunk,
-                )
-                witnesses.update((bytes(r[0]), int(r[1])) for r in tx.fetchall())
-            every = list(set(beacons) | witnesses.keys())
-            for start in range(0, len(every), 400):
-                chunk = every[start : start + 400]
-                tx.execute(f"DELETE FROM verdicts WHERE report_id IN ({marks(len(chunk))})", chunk)
-            # Only beacons wait in the queue; a witness without its verdict is pending (0140).
-            for start in range(0, len(beacons), 400):
-                chunk = beacons[start : start + 400]
-                tx.execute(
-                    "UPDATE reports SET status = ?, claimed_by = NULL, claim_until_ms = NULL "
-                    f"WHERE id IN ({marks(len(chunk))})",
-                    (STATUS_PENDING, *chunk),
-                )
-            if witnesses:  # the sweep must read the reopened witnesses again
-                oldest = min(witnesses.values())
-                tx.execute(
-                    "UPDATE witness_sweep SET swept_ms = ? WHERE id = 0 AND swept_ms >= ?",
-                    (oldest - 1, oldest),
-                )
-            return len(every)
 
     # --- verdict reads --------------------------------------------------------------------
     def verdict(self, report_id: bytes) -> StoredVerdict | None:
