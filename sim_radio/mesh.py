@@ -246,13 +246,12 @@ class Mesh:
         return row, self._order[starts + np.arange(int(counts.sum()), dtype=np.int64)]
 
     # ----- physics ------------------------------------------------------------------------
-    def median_power_dbm(self, tx, rx, freq_hz: float, power_dbm=None):
+    def median_power_dbm(self, tx, rx, freq_hz: float, power_dbm=None, dist=None):
         """Received power without shadowing, the great-circle distance, and whether the link
-        is inside the radio horizon (int64 index arrays in, float arrays out)."""
-        dx = self.x[tx] - self.x[rx]
-        dy = self.y[tx] - self.y[rx]
-        dz = self.z[tx] - self.z[rx]
-        dist = arc_m(np.sqrt(dx * dx + dy * dy + dz * dz))
+        is inside the radio horizon (int64 index arrays in, float arrays out). `dist`: the
+        links' great-circle distances when the caller has them already (`link_distance_m`)."""
+        if dist is None:
+            dist = self.link_distance_m(tx, rx)
         h_tx, h_rx = self.height_m[tx], self.height_m[rx]
         loss = self.model.median_loss_db(
             dist, freq_hz, np.maximum(h_tx, h_rx), np.minimum(h_tx, h_rx), strict=False
@@ -266,6 +265,13 @@ class Mesh:
             loss,
         )
         return power, dist, dist <= radio_horizon_m(h_tx, h_rx)
+
+    def link_distance_m(self, tx, rx):
+        """Great-circle distance of links tx→rx, from the chord between their points."""
+        dx = self.x[tx] - self.x[rx]
+        dy = self.y[tx] - self.y[rx]
+        dz = self.z[tx] - self.z[rx]
+        return arc_m(np.sqrt(dx * dx + dy * dy + dz * dz))
 
     def shadowing_db(self, tx, rx, time_ns=None):
         """Shadowing loss in dB. Without a time share in the channel (or without `time_ns`)
@@ -331,19 +337,25 @@ class Mesh:
                 dx = self.x[owner] - self.x[rx]
                 dy = self.y[owner] - self.y[rx]
                 dz = self.z[owner] - self.z[rx]
+                chord2 = dx * dx + dy * dy + dz * dz  # once, for the range and the obstruction
+                del dx, dy, dz
                 ok = (self.key[owner] != self.key[rx]) & (self.region_idx[rx] == region)
                 if up is not None:
                     ok &= up[day_row[which], rx]
                 if not brute_force:
-                    ok &= dx * dx + dy * dy + dz * dz <= max_chord * max_chord
+                    ok &= chord2 <= max_chord * max_chord
+                dist = None  # the links' distances, where the obstruction needed them first
                 if self.channel.open_path_m is not None:  # obstruction first: it drops most
-                    chord = np.sqrt(dx[ok] * dx[ok] + dy[ok] * dy[ok] + dz[ok] * dz[ok])
-                    ok[ok] = ch.open_path(
-                        self.channel, self.seed, self.key[owner[ok]], self.key[rx[ok]], arc_m(chord)
+                    dist = arc_m(np.sqrt(chord2[ok]))  # as link_distance_m computes it
+                    is_open = ch.open_path(
+                        self.channel, self.seed, self.key[owner[ok]], self.key[rx[ok]], dist
                     )
+                    ok[ok] = is_open
+                    dist = dist[is_open]
+                del chord2
                 which, owner, rx = which[ok], owner[ok], rx[ok]
                 median, dist, visible = self.median_power_dbm(
-                    owner, rx, self.centre_freq_hz[region], sent.power_dbm[which]
+                    owner, rx, self.centre_freq_hz[region], sent.power_dbm[which], dist
                 )
                 floor = np.array([link.DEMOD_SNR_FLOOR_DB[sf] for sf in range(7, 13)])
                 threshold = (

@@ -32,6 +32,7 @@ from sim_radio.oracle_driver import (
 )
 from sim_radio.scenario import Scenario, build
 from sim_radio.scoreboard import Outcome
+from sim_radio.shared_signatures import SignatureShare
 from sim_radio.wire_reports import WireWriter
 
 EPOCH_S = 86_400  # docs/protocol.md §6
@@ -82,6 +83,7 @@ class Pass:
     timings_s: dict[str, float] = field(default_factory=dict)
     cpu_s: dict[str, float] = field(default_factory=dict)
     writer_keys: list[Any] = field(default_factory=list)  # hotspot keypairs by index
+    signatures_reused: int = 0  # reports signed with the other pass's signature
 
     def outcome(self) -> Outcome:
         keys = {k.public_key.address: i for i, k in enumerate(self.writer_keys)}
@@ -95,7 +97,7 @@ class Pass:
 
 
 def run_pass(name: str, scenario: Scenario, epochs: int, workdir: Path,
-             progress: Progress | None = None) -> Pass:
+             progress: Progress | None = None, share: SignatureShare | None = None) -> Pass:
     """One pass. The simulation feeds `pocnet-oracle import -` as it goes (and the report
     file, kept for a look afterwards), so the oracle checks and stores one window while the
     next is simulated and signed; the rest follows the import, as an operator runs it.
@@ -103,13 +105,16 @@ def run_pass(name: str, scenario: Scenario, epochs: int, workdir: Path,
     `timings_s`: wall seconds of each step (`simulate_and_import` is both, overlapped);
     `cpu_s`: CPU seconds of each, the simulator's own (`simulate_and_sign`; `sign_workers`, its
     signing processes) and each oracle command's with its worker processes: on a shared
-    machine these say where the work goes when the wall times only say how busy it was."""
+    machine these say where the work goes when the wall times only say how busy it was.
+    `share`: the signatures this pass and the run's other pass hand each other for the
+    reports both send (sim_radio/shared_signatures.py); `signatures_reused` counts this
+    pass's reports signed that way."""
     timings: dict[str, float] = {}
     cpu = CpuTime({})
     t = time.monotonic()
     mesh, assignment = build(scenario)
     oracle = start_oracle(workdir, EPOCH_S)
-    writer = WireWriter(assignment, scenario.seed, oracle.key)
+    writer = WireWriter(assignment, scenario.seed, oracle.key, share=share)
     p = Pass(name, mesh, assignment, oracle, LinkLog(assignment, WINDOWS_PER_EPOCH),
              writer_keys=writer.keys)
     start_ms = scenario.start_ns // 1_000_000
@@ -147,6 +152,7 @@ def run_pass(name: str, scenario: Scenario, epochs: int, workdir: Path,
     cpu.seconds["simulate_and_sign"] = own_cpu
     writer.close()
     cpu.seconds["sign_workers"] = writer.worker_cpu_s
+    p.signatures_reused = writer.signatures_reused
     p.imported = importing.result
     if refused := sum(p.imported["rejected"].values()):
         first = p.imported["first_rejected"][0]
@@ -187,15 +193,18 @@ def run_both(scenario: Scenario, epochs: int, out: Path,
              progress: Progress | None = None) -> tuple[Pass, Pass]:
     """The scenario's pass and the pass without adversaries, side by side: they share
     nothing but the scenario, and each is mostly oracle commands in processes of their own,
-    so on a machine with two free cores the run takes about one pass's time."""
+    so on a machine with two free cores the run takes about one pass's time. They share the
+    signatures of the reports both send (most of them: the honest hotspots' keys and rounds
+    are the same), each made once; each oracle still checks every one it stores."""
     from concurrent.futures import ThreadPoolExecutor
 
     clean = replace(scenario, adversaries=())
+    share = SignatureShare()
     with ThreadPoolExecutor(2, thread_name_prefix="pass") as passes:
         run = passes.submit(run_pass, "scenario", scenario, epochs, out / "scenario",
-                            progress)
+                            progress, share)
         baseline = passes.submit(run_pass, "without-adversaries", clean, epochs,
-                                 out / "without-adversaries", progress)
+                                 out / "without-adversaries", progress, share)
         return run.result(), baseline.result()
 
 

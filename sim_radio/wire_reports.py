@@ -46,6 +46,7 @@ from pocnet.wire import entropy_pb2, reports_pb2
 from sim_radio.adversaries import Assignment, WitnessReports
 from sim_radio.gps_fixes import GpsFixes
 from sim_radio.mesh import RoundResult
+from sim_radio.shared_signatures import SignatureShare
 
 NETWORK = Network.TESTNET  # simulated hotspots are never mainnet hotspots
 GPS_H_ACC_MM = 2_500  # a good u-blox fix under open sky
@@ -184,6 +185,55 @@ class _Signer:
             self._pool = None
 
 
+class _RoundSigning:
+    """The signatures of one round's reports, with or without the other pass's
+    (sim_radio/shared_signatures.py).
+
+    Leading (or alone), reports go to the signer as they are built, so the workers sign while
+    the round is still being built, and the leader publishes what it signed. Following, the
+    reports wait until the round is built, the leader's signatures are taken, and only the
+    reports they lack are signed here."""
+
+    def __init__(self, signer: _Signer, share: SignatureShare | None, round_index: int) -> None:
+        self._signer = signer
+        self._leads, self._shared = (True, None) if share is None else share.meet(round_index)
+        self._ids: list[bytes] = []
+        self._later: list[tuple[int, bytes]] = []  # a follower's (key index, canonical)
+        self.reused = 0
+
+    def add(self, key_index: int, canonical: bytes) -> bytes:
+        """Hand one report's canonical bytes in; its id (== signing.report_id of it)."""
+        rid = hashlib.sha256(canonical).digest()
+        self._ids.append(rid)
+        if self._leads:
+            self._signer.add(key_index, canonical)
+        else:
+            self._later.append((key_index, canonical))
+        return rid
+
+    def signatures(self) -> list[bytes]:
+        """Every report's signature, in the order handed in."""
+        if self._leads:
+            signatures = list(self._signer.signatures())
+            if self._shared is not None:
+                self._shared.publish(dict(zip(self._ids, signatures, strict=True)))
+            return signatures
+        assert self._shared is not None
+        known = self._shared.wait()
+        for rid, (key_index, canonical) in zip(self._ids, self._later, strict=True):
+            if rid not in known:
+                self._signer.add(key_index, canonical)
+        made = iter(list(self._signer.signatures()))
+        out = [known.get(rid) or next(made) for rid in self._ids]
+        self.reused = sum(1 for rid in self._ids if rid in known)
+        return out
+
+    def release(self) -> None:
+        """A round that failed: a follower of this one is not left waiting."""
+        if self._leads and self._shared is not None:
+            self._shared.publish({})
+
+
 @dataclass(frozen=True)
 class RoundReports:
     """One round's records and what the scoreboard needs to map verdicts back.
@@ -202,9 +252,11 @@ class WireWriter:
     """Builds the records of a run; keeps the entropy already written and the keys."""
 
     def __init__(self, assignment: Assignment, seed: int, oracle: Keypair,
-                 workers: int | None = None) -> None:
+                 workers: int | None = None, share: SignatureShare | None = None) -> None:
         """`workers`: processes that sign reports (default: one per core; 0 signs in this
-        process). The records are the same bytes whatever the number."""
+        process). `share`: where this writer and the other pass's writer of the same run
+        hand each other the signatures of reports both send (shared_signatures.py). The
+        records are the same bytes whatever the number and with or without a share."""
         self._a = assignment
         self._seed = seed
         self._oracle = oracle
@@ -217,6 +269,8 @@ class WireWriter:
             workers = os.cpu_count() or 1
         self._signer = _Signer(seed, node_ids, self.keys, workers)
         self._closed = weakref.finalize(self, self._signer.close)
+        self._share = share
+        self.signatures_reused = 0  # reports signed with the other pass's signature
         self.maker = maker_keypair(seed)
         self._entropy: dict[int, bytes] = {}  # timestamp_s -> data
         self._plans = {h.region: get_plan(h.region) for h in assignment.hotspots}
@@ -260,7 +314,20 @@ class WireWriter:
         return data, ts
 
     def round_reports(self, result: RoundResult, witnesses: WitnessReports) -> RoundReports:
-        sent, a, signer = result.transmissions, self._a, self._signer
+        """The round's records, signed (with the other pass's signatures where it sent the
+        same report first)."""
+        round_signing = _RoundSigning(self._signer, self._share, result.round_index)
+        try:
+            rr = self._round_reports(result, witnesses, round_signing)
+        except BaseException:
+            round_signing.release()
+            raise
+        self.signatures_reused += round_signing.reused
+        return rr
+
+    def _round_reports(self, result: RoundResult, witnesses: WitnessReports,
+                       signer: _RoundSigning) -> RoundReports:
+        sent, a = result.transmissions, self._a
         lines: list[str] = []
         beacon_ids: list[bytes] = []
         beacons: dict[int, reports_pb2.BeaconReport] = {}  # event -> report
@@ -339,12 +406,10 @@ class WireWriter:
 
 
 def _to_sign(msg: reports_pb2.BeaconReport | reports_pb2.WitnessReport, key_index: int,
-             signer: _Signer) -> bytes:
+             signer: _RoundSigning) -> bytes:
     """Hand the report to the signer; its id. Both come from the one canonical serialisation
     (the oracle's ingest does the same): millions of reports are signed per simulated day."""
-    canonical = signing.canonical_bytes(msg)
-    signer.add(key_index, canonical)
-    return hashlib.sha256(canonical).digest()  # == signing.report_id(msg)
+    return signer.add(key_index, signing.canonical_bytes(msg))
 
 
 class _Latency:

@@ -20,9 +20,12 @@ from __future__ import annotations
 import hashlib
 import struct
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
-from oracle.rewards.epoch import EpochRewards
 from pocnet.wire import rewards_pb2
+
+if TYPE_CHECKING:  # only named: the store (and commands that only bound an epoch) start light
+    from oracle.rewards.epoch import EpochRewards
 
 LEAF_PREFIX = b"\x00"
 NODE_PREFIX = b"\x01"

@@ -15,8 +15,8 @@ from decimal import Decimal
 from oracle.density.params import DEFAULT_PARAMS, DensityParams
 from oracle.density.scale import density_scales
 from oracle.rewards.epoch import RewardParams, ShareSink, compute_epoch, withheld_hotspots
-from oracle.rewards.errors import EmptyEpoch, EpochNotReady, ManifestMismatch
-from oracle.rewards.manifest import build_manifest, manifest_bytes
+from oracle.rewards.errors import EmptyEpoch, EpochNotReady
+from oracle.rewards.manifest import build_manifest
 from oracle.rewards.model import DAY_MS, ShareColumns, epoch_bounds_ms
 from oracle.rewards.source import COMPLETE_AFTER_MS, INTERACTIVE_WINDOW_MS, EpochSource
 from oracle.rewards.store import CHUNK, CLAIM_RENEW_MS, ManifestStore, ShareRow
@@ -116,34 +116,34 @@ def compute_and_store(
     EpochBusy. An epoch without a single share is stored only with `allow_empty`: a manifest
     is stored once, so storing it by mistake (reports not imported yet) could not be undone.
 
-    Two passes when the epoch is new: the first computes the manifest (and compares it with a
-    stored one, the common re-run); the second streams the non-zero shares into the store in
-    chunks, so memory stays flat, and must reproduce the same manifest byte for byte.
+    A stored epoch is recomputed (with the denylist it was paid under) and compared with what
+    is stored, the common re-run; nothing is written. A new epoch is read once, under the
+    epoch's claim: its non-zero shares stream into the store in chunks while the manifest is
+    computed, so memory stays flat, and the manifest row, written last, makes them count
+    (shares of a run that stopped before it are discarded by the next run). Before 2026-12-05
+    a new epoch was read twice, once for the manifest and once for its shares.
     """
     check_ready(source, epoch, now_ms, timing)
-    # A stored epoch is recomputed with the denylist it was paid under, not a newer one.
     stored = store.load(epoch)
-    version = stored.denylist_version if stored is not None else None
-    manifest = compute_manifest(
-        source, epoch, params, density, gps_trust, None, progress, timing.epoch_ms, version
-    )
-    if store.check_against_stored(manifest):
+    if stored is not None:
+        manifest = compute_manifest(source, epoch, params, density, gps_trust, None, progress,
+                                    timing.epoch_ms, stored.denylist_version)
+        store.check_against_stored(manifest)  # ManifestMismatch when it differs
         return manifest, False
-    if not manifest.hotspots and not allow_empty:
-        raise EmptyEpoch(f"epoch {epoch} has no reward share (no valid beacon with a witness); "
-                         "storing it would be final: give --allow-empty to store it anyway")
     token = store.claim(epoch)  # EpochBusy while another replica stores it
     try:
         store.discard_partial(epoch, token)
         buffer: list[ShareRow] = []
         renewed = [time.monotonic()]
 
-        def keep_claim(_beacons: int) -> None:
+        def keep_claim(beacons: int) -> None:
             # Beacons with no share write nothing: renew by time, so a sparse or huge epoch
             # is not taken for dead between two chunks.
             if time.monotonic() - renewed[0] >= CLAIM_RENEW_MS / 1000:
                 store.renew(epoch, token)
                 renewed[0] = time.monotonic()
+            if progress is not None:
+                progress(beacons)
 
         def sink(
             rid: bytes, key: bytes, kind: int, u: Decimal, s: Decimal, t: Decimal, sh: Decimal
@@ -153,13 +153,13 @@ def compute_and_store(
                 store.add_shares(epoch, buffer, token)
                 buffer.clear()
 
-        again = compute_manifest(
-            source, epoch, params, density, gps_trust, sink, keep_claim, timing.epoch_ms,
-            manifest.denylist_version,
-        )
+        manifest = compute_manifest(source, epoch, params, density, gps_trust, sink,
+                                    keep_claim, timing.epoch_ms)
+        if not manifest.hotspots and not allow_empty:
+            raise EmptyEpoch(f"epoch {epoch} has no reward share (no valid beacon with a "
+                             "witness); storing it would be final: give --allow-empty to store "
+                             "it anyway")
         store.add_shares(epoch, buffer, token)
-        if manifest_bytes(again) != manifest_bytes(manifest):
-            raise ManifestMismatch(f"epoch {epoch}: the source changed while it was computed")
         return manifest, store.save(manifest, now_ms, token)
     finally:
         store.release(epoch, token)

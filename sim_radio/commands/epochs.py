@@ -123,6 +123,8 @@ def prove(scenario: Any, epochs: int, out: Path, links: Path | None, progress: A
         "witness_graph": run.links.graph_stats(),
         "timings_s": {"scenario": run.timings_s, "without_adversaries": clean.timings_s},
         "cpu_s": {"scenario": run.cpu_s, "without_adversaries": clean.cpu_s},
+        "signatures_reused": {"scenario": run.signatures_reused,
+                              "without_adversaries": clean.signatures_reused},
         "map": draw_map(run, map_path, out) if map_path is not None else None,
         "out": str(out),
     }

@@ -211,6 +211,7 @@ def main() -> int:
         "scenario": args.scenario, "hotspots": result["hotspots"], "epochs": args.epochs,
         "class_share": args.class_share, "keep_density": args.keep_density,
         "wall_s": round(wall_s, 1), "timings_s": result["timings_s"], "cpu_s": result["cpu_s"],
+        "signatures_reused": result.get("signatures_reused"),
         **traced,
         "load_average_at_start": load_at_start,
         "load_average": [round(x, 2) for x in os.getloadavg()],

@@ -92,6 +92,11 @@ def test_two_epochs_through_the_real_oracle(tmp_path: Path, capsys) -> None:  # 
     # The payout landed on the embedded VM exactly as the manifests say, both runs.
     assert result["payout_matches_manifest"] is True
     assert [e["epoch"] for e in result["epochs_run"]] == [20458, 20459]  # 2026-01-05, -06
+    # Reports both passes send were signed once, by whichever pass reached the window first,
+    # and the oracles, which check every signature, stored them all (a refusal fails the run).
+    reused = result["signatures_reused"]
+    assert set(reused) == {"scenario", "without_adversaries"} and sum(reused.values()) > 0
+    assert not result["imported"]["rejected"]
     # Honest hotspots are judged alike without adversaries, except where a cheater's beacon
     # or reciprocity (who else was valid) decides.
     alike = result["honest_verdicts_without_adversaries"]

@@ -326,3 +326,33 @@ def test_a_denial_that_lapsed_inside_the_epoch_withholds_nothing(repo) -> None:
     amounts = {h.hotspot_key: (h.beacon_amount, h.witness_amount) for h in manifest.hotspots}
     assert amounts == {key(n): v for n, v in EXPECTED.items()}
     assert manifest.denylist_version == 1 and not manifest.withheld
+
+
+class _CountedSource(RepositorySource):
+    """The real repository source, counting how often the epoch's shares are read."""
+
+    def __init__(self, repo) -> None:  # type: ignore[no-untyped-def]
+        super().__init__(repo)
+        self.reads = 0
+
+    def shares(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        self.reads += 1
+        return super().shares(*args, **kwargs)
+
+
+def test_a_new_epoch_is_read_once_and_a_stored_one_once_without_writing(repo) -> None:
+    """Its shares stream into the store while the manifest is computed (not a second pass over
+    the epoch for them); a re-run reads it once to compare and writes nothing."""
+    seed(repo)
+    params, store = RewardParams(emission=EMISSION), ManifestStore(repo)
+    source = _CountedSource(repo)
+    manifest, stored = compute_and_store(source, store, EPOCH, params, READY_MS)
+    assert stored and source.reads == 1 and _share_count(repo) == 5
+    assert {w.wallet: w.amount for w in manifest.wallets} == EXPECTED_WALLETS
+    again = _CountedSource(repo)
+    manifest_again, stored_again = compute_and_store(again, store, EPOCH, params, READY_MS)
+    assert not stored_again and again.reads == 1
+    assert manifest_bytes(manifest_again) == manifest_bytes(manifest)
+    with repo.transaction() as tx:
+        tx.execute("SELECT COUNT(*) FROM rewards_claims")
+        assert tx.fetchone()[0] == 0  # the claim was released; a re-run takes none

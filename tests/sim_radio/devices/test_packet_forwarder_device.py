@@ -54,11 +54,14 @@ class Server:
 Scenario = Callable[[pf.PacketForwarder, Server, LoopbackAir], Awaitable[None]]
 
 
-def run(scenario: Scenario, **opts: object) -> pf.PacketForwarder:
+def run(scenario: Scenario, monotonic_ns: Callable[[], int] | None = None,
+        **opts: object) -> pf.PacketForwarder:
+    """`monotonic_ns`: the concentrator counter's clock (a test's own, to stop time)."""
     air = LoopbackAir(rssi_dbm=-110.4, snr_db=-7.26)
     server = Server()
     config = pf.ForwarderConfig(server_port=server.port, **opts)  # type: ignore[arg-type]
-    device = pf.PacketForwarder(config, air)
+    device = (pf.PacketForwarder(config, air) if monotonic_ns is None
+              else pf.PacketForwarder(config, air, monotonic_ns=monotonic_ns))
 
     async def main() -> None:
         await device.start()
@@ -109,6 +112,10 @@ def test_json_success_form_and_tx_power_warning() -> None:
 
 
 def test_tmst_downlink_in_the_past_is_too_late_and_future_one_is_scheduled_across_wrap() -> None:
+    # The counter runs on a clock of the test's own: on a busy machine the real one could pass
+    # the wrap before the test reads it (the counter starts 20 ms before it).
+    clock_ns = [0]
+
     async def scenario(device, server, air) -> None:
         await server.send_down(VECTORS["pull_resp_tmst_us915_rx2"])  # tmst 3512348611: past
         late = await server.recv_kind(p.TxAck)
@@ -118,19 +125,21 @@ def test_tmst_downlink_in_the_past_is_too_late_and_future_one_is_scheduled_acros
         await server.send_down(p.PullResp(8, far).build())
         early = await server.recv_kind(p.TxAck)
         assert isinstance(early, p.TxAck) and early.error == "TOO_EARLY"
+        clock_ns[0] += 10_000_000  # 10 ms on: 10 ms before the wrap
         soon = p.tmst_add_us(device.tmst_now(), 50_000)
-        assert soon < device.tmst_now()  # the counter wrapped in between
+        assert soon < device.tmst_now()  # 50 ms on is past the wrap
         await server.send_down(p.PullResp(9, p.Txpk(923_300_000, 20, "SF12BW500", b"y",
                                                     tmst=soon)).build())
         ok = await server.recv_kind(p.TxAck)
         assert isinstance(ok, p.TxAck) and ok.ok and ok.token == 9
-        for _ in range(100):
+        for _ in range(1000):  # sent 50 ms (real time) after the ack
             if device.sent:
                 break
             await asyncio.sleep(0.01)
         assert [t.payload for t in device.sent] == [b"y"]
 
-    run(scenario, tmst_start_us=3_512_348_611 + 2**32 - 3_512_348_611 - 20_000)
+    run(scenario, monotonic_ns=lambda: clock_ns[0],
+        tmst_start_us=3_512_348_611 + 2**32 - 3_512_348_611 - 20_000)
 
 
 def test_silent_forwarder_and_error_forwarder() -> None:
