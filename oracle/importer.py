@@ -244,7 +244,7 @@ class Importer:
             latest = max(row.received_ms for row in rows)
             if result.last_received_ms is None or latest > result.last_received_ms:
                 result.last_received_ms = latest
-            outcomes = self._repo.insert_reports(rows)
+            outcomes = self._repo.insert_reports(rows)  # (lowers the stale sweep's mark)
             duplicates = sum(1 for o in outcomes if o.duplicate)
             result.duplicates += duplicates
             result.stored += len(outcomes) - duplicates

@@ -86,10 +86,11 @@ class RepositorySource:
         return self._scanner.rows(sql, params)
 
     def unverified_beacons(self, from_ms: int, to_ms: int) -> int:
+        # The kind written out, not bound: the queue index holds beacons only (migration 0140).
         rows = self._rows(
-            "SELECT COUNT(*) FROM reports WHERE kind = ? AND received_ms >= ? AND "
+            f"SELECT COUNT(*) FROM reports WHERE kind = {_BEACON} AND received_ms >= ? AND "
             "received_ms < ? AND status IN ('pending', 'claimed')",
-            (_BEACON, from_ms, to_ms),
+            (from_ms, to_ms),
         )
         return int(next(rows)[0])
 

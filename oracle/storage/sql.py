@@ -19,9 +19,7 @@ from oracle.storage.repository import (
     KINDS,
     STATUS_CLAIMED,
     STATUS_PENDING,
-    STATUS_STALE,
     STATUS_STORED,
-    STATUS_VERIFIED,
     EntropyRecord,
     InsertResult,
     NewReport,
@@ -31,8 +29,12 @@ from oracle.storage.repository import (
     kind_code,
 )
 from oracle.storage.sql_registry import RegistryQueries
+from oracle.storage.sql_sweep import lower_sweep_mark
 from oracle.storage.sql_verification import (
+    FINISHED,
     REPORT_COLS,
+    REPORT_STATUS,
+    REPORTS,
     VerificationQueries,
     marks,
     report_row,
@@ -149,6 +151,11 @@ class SqlRepository(VerificationQueries, RegistryQueries):
             # The usual batch (an import's, a group commit's) is all new: inserted at once,
             # without first reading the id index for stored ones, where the insert can say
             # that none was (SQLite); otherwise, and for any other batch, read them first.
+            # A witness stored below the stale sweep's mark (a backfill, a replica's late
+            # clock) lowers it in this same transaction, so the sweep can never miss it.
+            witnessed = [row.received_ms for row in rows if row.kind == "witness"]
+            if witnessed:
+                lower_sweep_mark(tx, min(witnessed))
             if usual and self._insert_if_all_new(tx, sorted(rows, key=_BY_ID)):
                 return [InsertResult(row.id, row.received_ms, False) for row in rows]
             existing = self._received(tx, list(first))
@@ -199,7 +206,7 @@ class SqlRepository(VerificationQueries, RegistryQueries):
     )
 
     def report(self, report_id: bytes) -> StoredReport | None:
-        rows = self._read(f"SELECT {REPORT_COLS} FROM reports WHERE id = ?", (report_id,))
+        rows = self._read(f"SELECT {REPORT_COLS} FROM {REPORTS} WHERE r.id = ?", (report_id,))
         return report_row(rows[0]) if rows else None
 
     def reports_by_id(self, ids: Sequence[bytes]) -> dict[bytes, StoredReport]:
@@ -208,14 +215,15 @@ class SqlRepository(VerificationQueries, RegistryQueries):
         for start in range(0, len(ids), _CHUNK):
             chunk = list(ids[start : start + _CHUNK])
             rows = self._read(
-                f"SELECT {REPORT_COLS} FROM reports WHERE id IN ({marks(len(chunk))})", chunk)
+                f"SELECT {REPORT_COLS} FROM {REPORTS} WHERE r.id IN ({marks(len(chunk))})",
+                chunk)
             found.update((report.id, report) for report in map(report_row, rows))
         return found
 
     def reports_for_hotspot(self, key: bytes, limit: int = 50) -> list[StoredReport]:
         rows = self._read(
-            f"SELECT {REPORT_COLS} FROM reports WHERE hotspot_key = ? "
-            "ORDER BY received_ms DESC LIMIT ?",
+            f"SELECT {REPORT_COLS} FROM {REPORTS} WHERE r.hotspot_key = ? "
+            "ORDER BY r.received_ms DESC LIMIT ?",
             (key, limit),
         )
         return [report_row(r) for r in rows]
@@ -226,11 +234,12 @@ class SqlRepository(VerificationQueries, RegistryQueries):
     # --- retention ------------------------------------------------------------------------
     def finished_reports(self, before_ms: int, limit: int) -> list[StoredReport]:
         """The oldest reports received before `before_ms` whose verification is over
-        (verified, stale; coverage: stored): what retention may archive and delete."""
+        (verified, stale; coverage: stored; a witness: it has a verdict): what retention may
+        archive and delete."""
         rows = self._read(
-            f"SELECT {REPORT_COLS} FROM reports WHERE received_ms < ? AND status IN (?, ?, ?) "
-            "ORDER BY received_ms, id LIMIT ?",
-            (before_ms, STATUS_VERIFIED, STATUS_STALE, STATUS_STORED, limit),
+            f"SELECT {REPORT_COLS} FROM {REPORTS} WHERE r.received_ms < ? AND {FINISHED} "
+            "ORDER BY r.received_ms, r.id LIMIT ?",
+            (before_ms, limit),
         )
         return [report_row(r) for r in rows]
 
@@ -241,9 +250,9 @@ class SqlRepository(VerificationQueries, RegistryQueries):
             for start in range(0, len(ids), _CHUNK):
                 chunk = list(ids[start : start + _CHUNK])
                 tx.execute(
-                    f"DELETE FROM reports WHERE id IN ({marks(len(chunk))}) "
-                    "AND status IN (?, ?, ?)",
-                    (*chunk, STATUS_VERIFIED, STATUS_STALE, STATUS_STORED),
+                    f"DELETE FROM reports WHERE id IN (SELECT r.id FROM {REPORTS} WHERE "
+                    f"r.id IN ({marks(len(chunk))}) AND {FINISHED})",
+                    chunk,
                 )
                 deleted += tx.rowcount
         return deleted
@@ -252,26 +261,27 @@ class SqlRepository(VerificationQueries, RegistryQueries):
         clauses = [
             (clause, value)
             for clause, value in (
-                ("hotspot_key = ?", where.hotspot_key),
-                ("kind = ?", None if where.kind is None else kind_code(where.kind)),
-                ("status = ?", where.status),
-                ("received_ms >= ?", where.from_ms),
-                ("received_ms < ?", where.to_ms),
+                ("r.hotspot_key = ?", where.hotspot_key),
+                ("r.kind = ?", None if where.kind is None else kind_code(where.kind)),
+                (f"({REPORT_STATUS}) = ?", where.status),
+                ("r.received_ms >= ?", where.from_ms),
+                ("r.received_ms < ?", where.to_ms),
             )
             if value is not None
         ]
-        sql = f"SELECT {REPORT_COLS} FROM reports"
+        sql = f"SELECT {REPORT_COLS} FROM {REPORTS}"
         if clauses:
             sql += " WHERE " + " AND ".join(c for c, _ in clauses)
-        rows = self._read(sql + " ORDER BY received_ms DESC, id DESC LIMIT ? OFFSET ?",
+        rows = self._read(sql + " ORDER BY r.received_ms DESC, r.id DESC LIMIT ? OFFSET ?",
                           [*(v for _, v in clauses), limit, offset])
         return [report_row(r) for r in rows]
 
     def verification_backlog(self, now_ms: int) -> tuple[int, int | None]:
+        # The kind written out, not bound: the queue index holds beacons only (migration 0140).
         count, oldest = self._read(
-            "SELECT count(*), min(ready_ms) FROM reports "
-            "WHERE kind = ? AND status IN (?, ?) AND ready_ms <= ?",
-            (kind_code("beacon"), STATUS_PENDING, STATUS_CLAIMED, now_ms),
+            f"SELECT count(*), min(ready_ms) FROM reports "
+            f"WHERE kind = {kind_code('beacon')} AND status IN (?, ?) AND ready_ms <= ?",
+            (STATUS_PENDING, STATUS_CLAIMED, now_ms),
         )[0]
         return int(count), None if oldest is None else int(oldest)
 

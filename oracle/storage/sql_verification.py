@@ -1,7 +1,9 @@
-"""The verification half of the SQL repository: claims, verdicts, staleness and the reads the
-verifier's context needs (irregular interval, reciprocity, last GPS fix).
+"""The verification half of the SQL repository: claims, verdicts, a report's state as its
+readers see it, and the reads the verifier's context needs (irregular interval, reciprocity,
+last GPS fix).
 
-Split from `sql.py` so each file holds one job; `SqlRepository` mixes this in.
+Split from `sql.py` so each file holds one job; `SqlRepository` mixes this in (and through it
+the stale sweep of `sql_sweep.py`).
 """
 
 from __future__ import annotations
@@ -13,10 +15,10 @@ from typing import Any
 
 from oracle.storage.repository import (
     KINDS,
-    REASON_STALE,
     STATUS_CLAIMED,
     STATUS_PENDING,
     STATUS_STALE,
+    STATUS_STORED,
     STATUS_VERIFIED,
     Registration,
     StoredReport,
@@ -24,12 +26,26 @@ from oracle.storage.repository import (
     kind_code,
 )
 from oracle.storage.sql_registry import HOTSPOT_COLS, registration
+from oracle.storage.sql_sweep import BEACON, VERDICT_COLS, WITNESS, SweepQueries, marks
 
-BEACON, WITNESS = 0, 1
-REPORT_COLS = "id, kind, hotspot_key, received_ms, raw, data, remote_entropy, status"
-VERDICT_COLS = (
-    "report_id, kind, hotspot_key, beacon_id, received_ms, valid, reason, selected, "
-    "location_trust, passed_regular, witnesses, detail, verified_at_ms"
+# A report's status as every reader sees it (migration 0140): a witness's from its verdict (none:
+# pending; the sweep's, which names no beacon: stale; a PoC's: verified), every other kind's
+# from its row. Read with REPORT_COLS from REPORTS; the join probes the verdicts' primary key
+# for witnesses only.
+REPORT_STATUS = (
+    f"CASE WHEN r.kind <> {WITNESS} THEN r.status WHEN v.report_id IS NULL THEN "
+    f"'{STATUS_PENDING}' WHEN v.beacon_id IS NULL THEN '{STATUS_STALE}' "
+    f"ELSE '{STATUS_VERIFIED}' END"
+)
+REPORT_COLS = (
+    "r.id, r.kind, r.hotspot_key, r.received_ms, r.raw, r.data, r.remote_entropy, "
+    + REPORT_STATUS
+)
+REPORTS = f"reports r LEFT JOIN verdicts v ON r.kind = {WITNESS} AND v.report_id = r.id"
+# Whose verification is over, as a condition on REPORTS (retention may then delete the row).
+FINISHED = (
+    f"(r.kind <> {WITNESS} AND r.status IN ('{STATUS_VERIFIED}', '{STATUS_STALE}', "
+    f"'{STATUS_STORED}') OR v.report_id IS NOT NULL)"
 )
 
 
@@ -55,9 +71,6 @@ _RECEIVE_ORDER = itemgetter(3, 0)  # a StoredReport's (received_ms, id)
 _KIND_CODES = {kind: code for code, kind in enumerate(KINDS)}  # kind_code without a search
 
 
-def marks(n: int) -> str:
-    return ",".join("?" * n)
-
 
 KEY_CHUNK = 500  # keys per statement: well below either backend's limit on parameters
 # What a hotspot's reciprocity history counts (docs/protocol.md §5 rules 8 and 14 with the
@@ -77,13 +90,7 @@ def _keys_cte(n: int) -> str:
     return "WITH k(key) AS (VALUES " + ",".join(["(?)"] * n) + ") "
 
 
-def stale_detail(stale_after_ms: int) -> str:
-    """A stale verdict's text names the window the operator set, not the default's."""
-    minutes, seconds = divmod(stale_after_ms // 1000, 60)
-    window = f"{minutes} min" if seconds == 0 else f"{stale_after_ms / 1000:g} s"
-    return f"not verified within {window} of arrival"
-
-class VerificationQueries:
+class VerificationQueries(SweepQueries):
     """Needs `transaction`, `_read`, `lock_clause`, `row_lock` from the SQL base."""
 
     lock_clause: str
@@ -103,13 +110,15 @@ class VerificationQueries:
             # one, per batch (a week's backlog made each claim take ~0.3 s).
             # Receive time before id: ids are public hashes anyone can grind, and of two
             # beacons with the same data the one received first must take the witnesses.
+            # `kind = 0` written out, not bound: the queue index holds beacons only (0140).
             found: list[tuple[int, int, bytes]] = []
             for where, status in (("ready_ms <= ?", STATUS_PENDING),
                                   ("claim_until_ms < ?", STATUS_CLAIMED)):
                 tx.execute(
-                    f"SELECT ready_ms, received_ms, id FROM reports WHERE kind = ? AND status = ? "
-                    f"AND {where} ORDER BY ready_ms, received_ms, id LIMIT ? {self.lock_clause}",
-                    (BEACON, status, now_ms, limit),
+                    f"SELECT ready_ms, received_ms, id FROM reports WHERE kind = {BEACON} AND "
+                    f"status = ? AND {where} ORDER BY ready_ms, received_ms, id LIMIT ? "
+                    f"{self.lock_clause}",
+                    (status, now_ms, limit),
                 )
                 found += [(int(r[0]), int(r[1]), bytes(r[2])) for r in tx.fetchall()]
             ids = [beacon_id for _, _, beacon_id in sorted(found)[:limit]]
@@ -121,17 +130,17 @@ class VerificationQueries:
                 (STATUS_CLAIMED, worker, now_ms + lease_ms, *ids),
             )
             tx.execute(
-                f"SELECT {REPORT_COLS} FROM reports WHERE id IN ({marks(len(ids))}) "
-                "ORDER BY received_ms, id",
+                f"SELECT {REPORT_COLS} FROM {REPORTS} WHERE r.id IN ({marks(len(ids))}) "
+                "ORDER BY r.received_ms, r.id",
                 ids,
             )
             return [report_row(r) for r in tx.fetchall()]
 
     def pending_witnesses(self, data: bytes) -> list[StoredReport]:
         rows = self._read(
-            f"SELECT {REPORT_COLS} FROM reports WHERE data = ? AND kind = ? AND status = ? "
-            "ORDER BY received_ms, id",
-            (data, WITNESS, STATUS_PENDING),
+            f"SELECT {REPORT_COLS} FROM {REPORTS} WHERE r.data = ? AND r.kind = {WITNESS} "
+            "AND v.report_id IS NULL ORDER BY r.received_ms, r.id",
+            (data,),
         )
         return [report_row(r) for r in rows]
 
@@ -184,18 +193,10 @@ class VerificationQueries:
                       str(v.location_trust), int(v.passed_regular), v.witnesses, v.detail,
                       v.verified_at_ms) for v in verdicts],
                 )
-                # In id order: each row is found through the id index, and report ids are
-                # hashes, so in PoC order every lookup lands on another page of that index;
-                # sorted, consecutive lookups share its pages (~0.86× the CPU of the batch's
-                # writes over a week of 400 city hotspots, docs/benchmarks.md).
-                tx.executemany(
-                    "UPDATE reports SET status = ?, claimed_by = NULL, claim_until_ms = NULL "
-                    "WHERE id = ?",
-                    [(STATUS_VERIFIED, report_id)
-                     for report_id in sorted(v.report_id for v in verdicts)],
-                )
-            # A beacon whose verdict list omitted it (never expected) must still leave the queue.
-            settled = [beacon_id for beacon_id in ids if beacon_id in ours]
+            # A witness's verdict row is its status (migration 0140): no second write for it.
+            # The beacons leave the queue, in id order: each row is found through the id
+            # index, and ids are hashes, so consecutive lookups in id order share its pages.
+            settled = sorted(beacon_id for beacon_id in ids if beacon_id in ours)
             if settled:
                 tx.executemany(
                     "UPDATE reports SET status = ?, claimed_by = NULL, claim_until_ms = NULL "
@@ -211,70 +212,6 @@ class VerificationQueries:
                 "WHERE id = ? AND status = ? AND claimed_by = ?",
                 (STATUS_PENDING, beacon_id, STATUS_CLAIMED, worker),
             )
-
-    def mark_stale(self, now_ms: int, stale_after_ms: int) -> int:
-        cutoff = now_ms - stale_after_ms
-        # Pending, or claimed by a worker whose lease ran out (it died): both are unverified.
-        # `status IN` first keeps the (kind, status, ...) index usable: the sweep runs every
-        # few seconds inside a write transaction and must only touch the live queue.
-        where = (
-            "kind IN (?, ?) AND status IN (?, ?) AND received_ms <= ? AND "
-            "(status = ? OR claim_until_ms < ?)"
-        )
-        params = (BEACON, WITNESS, STATUS_PENDING, STATUS_CLAIMED, cutoff, STATUS_PENDING, now_ms)
-        with self.transaction(immediate=True) as tx:
-            tx.execute(
-                f"INSERT INTO verdicts ({VERDICT_COLS}) SELECT id, kind, hotspot_key, NULL, "
-                "received_ms, 0, ?, 0, '0', 0, 0, ?, ? FROM reports "
-                f"WHERE {where} ON CONFLICT (report_id) DO NOTHING",
-                (REASON_STALE, stale_detail(stale_after_ms), now_ms, *params),
-            )
-            tx.execute(
-                "UPDATE reports SET status = ?, claimed_by = NULL, claim_until_ms = NULL "
-                f"WHERE {where}",
-                (STATUS_STALE, *params),
-            )
-            return int(tx.rowcount)
-
-    def reset_verification(self, from_ms: int, to_ms: int) -> int:
-        """Beacons received in [from, to), the witnesses matched to them, and the unmatched
-        (stale) witnesses of the range go back to pending. A witness in the range matched to
-        a beacon outside it keeps its verdict: that beacon is not re-verified, so reopening
-        the witness would only turn its verdict into `stale`."""
-        with self.transaction(immediate=True) as tx:
-            tx.execute(
-                "SELECT id FROM reports WHERE kind = ? AND received_ms >= ? "
-                "AND received_ms < ? AND status IN (?, ?, ?)",
-                (BEACON, from_ms, to_ms, STATUS_VERIFIED, STATUS_STALE, STATUS_CLAIMED),
-            )
-            beacons = [bytes(r[0]) for r in tx.fetchall()]
-            # A verdict whose report retention has removed is final: with nothing left to
-            # verify again, deleting it would lose it (hence the joins on reports).
-            tx.execute(  # a verdict carries its report's kind and receive time
-                "SELECT v.report_id FROM verdicts v JOIN reports r ON r.id = v.report_id "
-                "WHERE v.kind = ? AND v.received_ms >= ? AND v.received_ms < ? "
-                "AND v.beacon_id IS NULL",
-                (WITNESS, from_ms, to_ms),
-            )
-            ids = set(beacons) | {bytes(r[0]) for r in tx.fetchall()}
-            for start in range(0, len(beacons), 400):
-                chunk = beacons[start : start + 400]
-                tx.execute(
-                    "SELECT v.report_id FROM verdicts v JOIN reports r ON r.id = v.report_id "
-                    f"WHERE v.beacon_id IN ({marks(len(chunk))})",
-                    chunk,
-                )
-                ids.update(bytes(r[0]) for r in tx.fetchall())
-            every = list(ids)
-            for start in range(0, len(every), 400):
-                chunk = every[start : start + 400]
-                tx.execute(f"DELETE FROM verdicts WHERE report_id IN ({marks(len(chunk))})", chunk)
-                tx.execute(
-                    "UPDATE reports SET status = ?, claimed_by = NULL, claim_until_ms = NULL "
-                    f"WHERE id IN ({marks(len(chunk))})",
-                    (STATUS_PENDING, *chunk),
-                )
-            return len(every)
 
     # --- verdict reads --------------------------------------------------------------------
     def verdict(self, report_id: bytes) -> StoredVerdict | None:
@@ -370,7 +307,8 @@ class VerificationQueries:
             # chose the queue index (kind, status) over the data index and read every pending
             # witness of the backlog for each batch (half of `verify` over a week's reports).
             rows = self._read(
-                f"SELECT {REPORT_COLS} FROM reports WHERE data IN ({marks(len(chunk))})", chunk)
+                f"SELECT {REPORT_COLS} FROM {REPORTS} WHERE r.data IN ({marks(len(chunk))})",
+                chunk)
             for r in rows:
                 if r[1] == WITNESS and r[7] == STATUS_PENDING:
                     out[bytes(r[5])].append(report_row(r))
