@@ -175,9 +175,11 @@ def test_replicas_share_the_work_and_survive_one_killed(tmp_path: Path, pg_url: 
             versions = db.execute("SELECT version FROM schema_version ORDER BY version")
             assert [v for (v,) in versions] == [m.version for m in load_migrations()]
             # The survivor takes over the killed replica's lapsed claims; every beacon and
-            # witness ends with one verdict, no report is left pending or claimed.
-            _wait_for(db, "SELECT count(*) FROM reports WHERE status IN ('pending', 'claimed')",
-                      0)
+            # witness ends with one verdict, no report is left pending or claimed (a beacon's
+            # state is its row's status, a witness's its verdict: migration 0140).
+            _wait_for(db, "SELECT count(*) FROM reports r WHERE (r.kind = 0 AND r.status IN "
+                      "('pending', 'claimed')) OR (r.kind = 1 AND NOT EXISTS "
+                      "(SELECT 1 FROM verdicts v WHERE v.report_id = r.id))", 0)
             verdicts = db.execute("SELECT report_id FROM verdicts").fetchall()
             assert sorted(bytes(r) for (r,) in verdicts) == sorted(acks)
         replicas[1].send_signal(signal.SIGTERM)
