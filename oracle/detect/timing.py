@@ -19,11 +19,14 @@ lower median of the beacon's plausible lags (within `replay_ms`). Honest: a shar
   again. Whoever sent it must have heard the original in time, and its copy is heard the way
   its own beacons are heard: of the timely witnesses of that beacon, the one whose usual RSSI
   at the late witnesses best matches the copy's (within `replay_match_db`) is the likely
-  replayer. A hotspot named so for several beacons, and for a good share of the replayed
-  beacons it heard, is flagged. The copy's witnesses also say where it came from: each
-  stamps it its distance from the sender over c after it left (LoRa crosses 300 m in a µs; a
-  GPS-disciplined concentrator stamps to about that), so their stamps less that delay agree
-  for the sender alone. A hotspot placed so as the sender of several copies is flagged.
+  replayer. The copy's witnesses also say where it came from: each stamps it its distance
+  from the sender over c after it left (LoRa crosses 300 m in a µs; a GPS-disciplined
+  concentrator stamps to about that), so their stamps less that delay agree for the sender
+  alone. A hotspot placed so as the sender of several copies is flagged. The two are read
+  together: an RSSI naming whose receptions' stamps fit another candidate better (by
+  ARRIVAL_MARGIN) is dropped (stamps too coarse to fit anyone leave it standing), and a
+  hotspot named or placed for several replayed beacons, a good share of those it heard, is
+  flagged.
 - **Clock**: a report's own time against the oracle's receive time, over the reports the
   oracle received while they were timely (so upload delays do not count), off by a minute or
   more: the hotspot's clock, or its reports, are not what they claim.
@@ -215,13 +218,18 @@ def replay(history: History, params: DetectParams) -> list[Finding]:
     named: Counter[int] = Counter()
     testable: Counter[int] = Counter()
     placed: Counter[int] = Counter()
+    either: Counter[int] = Counter()  # replayed beacons named or placed (each beacon once)
+    contradicted: Counter[int] = Counter()
     for beacon in np.unique(w.beacon[late]):
         rows = order[np.searchsorted(by_beacon, beacon):np.searchsorted(by_beacon, beacon, "right")]
         late_rows = rows[late[rows]]
         heard = [(int(w.witness[r]) * n, float(w.rssi_dbm[r])) for r in late_rows]
         timely = set(w.witness[rows[np.abs(lag[rows]) < params.relay_ms]].tolist())
         timely -= set(w.witness[late_rows].tolist())
-        placed.update(senders_by_arrival(history, late_rows, sorted(timely)))
+        candidates = sorted(timely)
+        by_time = senders_by_arrival(history, late_rows, candidates)
+        placed.update(by_time)
+        attributed = set(by_time)
         # Per candidate: the late receptions it could explain (their witness usually hears
         # it) and those it does (heard as usual, within replay_match_db).
         known = {c: [j for j, (base, _) in enumerate(heard) if base + c in usual]
@@ -244,20 +252,35 @@ def replay(history: History, params: DetectParams) -> list[Finding]:
                     best, best_key, best_rows = c, key, match
             if best < 0:
                 break
-            named[best] += 1
+            # The stamps of the receptions RSSI gave `best` may fit another candidate by
+            # ARRIVAL_MARGIN more: then the copy was heard as `best` usually is by chance
+            # (a neighbour of the replayer), and the naming is dropped. Stamps that fit no
+            # one (clocks too coarse) leave it standing.
+            fit = fullest_windows(np.sort(arrival_offsets(
+                history, late_rows[sorted(best_rows)], candidates), axis=1))[0]
+            own = fit[candidates.index(best)]
+            if fit.max() < ARRIVAL_MIN_RECEPTIONS or (
+                    own >= ARRIVAL_MIN_RECEPTIONS and own > fit.max() - ARRIVAL_MARGIN):
+                named[best] += 1
+                attributed.add(best)
+            else:
+                contradicted[best] += 1
             left -= best_rows
             del known[best]
-    flagged = {i for i, count in named.items()
+        either.update(attributed)
+    flagged = {i for i, count in either.items()
                if count >= MIN_REPLAYS and count >= REPLAY_SHARE * testable[i]}
     flagged |= {i for i, count in placed.items() if count >= MIN_PLACED}
     return [
         Finding(
             detector="replay",
             hotspots=(h.keys[i],),
-            score=float(max(named[i], placed[i]) / MIN_REPLAYS),
+            score=float(max(either[i], placed[i]) / MIN_REPLAYS),
             evidence={"replayed_beacons_explained": named[i],
                       "replayed_beacons_it_could_explain": testable[i],
-                      "replayed_beacons_placed_by_arrival_time": placed[i]},
+                      "replayed_beacons_placed_by_arrival_time": placed[i],
+                      "replayed_beacons_named_or_placed": either[i],
+                      "namings_the_arrival_times_contradict": contradicted[i]},
         )
         for i in sorted(flagged)
     ]
@@ -267,38 +290,52 @@ def senders_by_arrival(history: History, late_rows: np.ndarray,
                        candidates: list[int]) -> list[int]:
     """The candidates placed, by their witnesses' stamps, as senders of copies of one beacon
     (`late_rows`: its late receptions, from witnesses whose clocks are trusted). Several may
-    have replayed it: the best placed takes its copy's receptions, and the rest are placed
-    again, while a candidate stands out by ARRIVAL_MARGIN."""
+    have replayed it: the fullest window takes its copy's receptions, and its candidate is
+    placed when every other candidate explains ARRIVAL_MARGIN fewer of those same receptions
+    (a candidate explaining as many of another copy's is no rival). A copy whose sender
+    cannot be told from a neighbour is set aside, and the rest are placed in turn."""
     if len(candidates) == 0 or late_rows.size < ARRIVAL_MIN_RECEPTIONS:
         return []
-    w, h = history.witnesses, history.hotspots
-    cand = np.array(candidates, dtype=np.int64)
-    heard_by = w.witness[late_rows]
-    metres = haversine_m(h.lat[cand][:, None], h.lon[cand][:, None],
-                         h.lat[heard_by][None, :], h.lon[heard_by][None, :])
-    stamps = (w.witness_timestamp_ms[late_rows] - w.witness_timestamp_ms[late_rows[0]]) * 1e6
-    # When each candidate would have sent the copy that each late witness heard, in whole
-    # ns as reports stamp them.
-    sent = np.round(stamps[None, :] - metres / C_M_PER_NS)
+    sent = arrival_offsets(history, late_rows, candidates)
     left = np.ones(late_rows.size, dtype=bool)
     out: list[int] = []
     while left.sum() >= ARRIVAL_MIN_RECEPTIONS:
         rows = np.flatnonzero(left)
         order = np.argsort(sent[:, rows], axis=1)
-        starts = np.take_along_axis(sent[:, rows], order, axis=1)
-        # Per candidate, the most receptions in one window (it opens at a reception).
-        count = np.empty(cand.size, dtype=np.int64)
-        opening = np.empty(cand.size, dtype=np.int64)
-        for c in range(cand.size):
-            ends = np.searchsorted(starts[c], starts[c] + ARRIVAL_WINDOW_NS, side="right")
-            opening[c] = int(np.argmax(ends - np.arange(rows.size)))
-            count[c] = ends[opening[c]] - opening[c]
+        count, opening = fullest_windows(np.take_along_axis(sent[:, rows], order, axis=1))
         best = int(count.argmax())
-        others = np.delete(count, best)
-        if (count[best] < ARRIVAL_MIN_RECEPTIONS
-                or (others.size and others.max() > count[best] - ARRIVAL_MARGIN)):
+        if count[best] < ARRIVAL_MIN_RECEPTIONS:
             break
-        out.append(int(cand[best]))
-        taken = order[best, opening[best]:opening[best] + count[best]]
-        left[rows[taken]] = False
+        taken = rows[order[best, opening[best]:opening[best] + count[best]]]
+        rivals = fullest_windows(np.sort(np.delete(sent[:, taken], best, axis=0), axis=1))[0]
+        if rivals.size == 0 or rivals.max() <= count[best] - ARRIVAL_MARGIN:
+            out.append(int(candidates[best]))
+        left[taken] = False
     return out
+
+
+def arrival_offsets(history: History, rows: np.ndarray, candidates: list[int]) -> np.ndarray:
+    """Per candidate (row) and reception (column): when the candidate would have sent what
+    each witness heard, its stamp less the candidate's distance over c, in whole ns (as
+    reports stamp them) from the first reception's stamp."""
+    w, h = history.witnesses, history.hotspots
+    cand = np.array(candidates, dtype=np.int64)
+    heard_by = w.witness[rows]
+    metres = haversine_m(h.lat[cand][:, None], h.lon[cand][:, None],
+                         h.lat[heard_by][None, :], h.lon[heard_by][None, :])
+    stamps = (w.witness_timestamp_ms[rows] - w.witness_timestamp_ms[rows[0]]) * 1e6
+    return np.round(stamps[None, :] - metres / C_M_PER_NS)
+
+
+def fullest_windows(starts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per row of `starts` (each sorted): the most values in one ARRIVAL_WINDOW_NS window and
+    the index it opens at (a window opens at a value)."""
+    count = np.zeros(starts.shape[0], dtype=np.int64)
+    opening = np.zeros(starts.shape[0], dtype=np.int64)
+    if starts.shape[1] == 0:
+        return count, opening
+    for c in range(starts.shape[0]):
+        ends = np.searchsorted(starts[c], starts[c] + ARRIVAL_WINDOW_NS, side="right")
+        opening[c] = int(np.argmax(ends - np.arange(starts.shape[1])))
+        count[c] = ends[opening[c]] - opening[c]
+    return count, opening
