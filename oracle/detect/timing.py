@@ -24,9 +24,10 @@ lower median of the beacon's plausible lags (within `replay_ms`). Honest: a shar
   concentrator stamps to about that), so their stamps less that delay agree for the sender
   alone. A hotspot placed so as the sender of several copies is flagged. The two are read
   together: an RSSI naming whose receptions' stamps fit another candidate better (by
-  ARRIVAL_MARGIN) is dropped (stamps too coarse to fit anyone leave it standing), and a
-  hotspot named or placed for several replayed beacons, a good share of those it heard, is
-  flagged.
+  ARRIVAL_MARGIN) is dropped (stamps too coarse to fit anyone leave it standing); one whose
+  stamps fit the named hotspot counts as a placing. A hotspot placed for several copies is
+  flagged, and so is one named or placed for several replayed beacons, a good share of those
+  it heard.
 - **Clock**: a report's own time against the oracle's receive time, over the reports the
   oracle received while they were timely (so upload delays do not count), off by a minute or
   more: the hotspot's clock, or its reports, are not what they claim.
@@ -76,7 +77,8 @@ REPLAY_EXPLAINED = 0.8
 # for one copy each, 36 of the 37 replayers whose copies anyone heard for 3–18 (one for 1);
 # so three copies place a replayer. Judging rivals on the copy's own receptions placed honest
 # hotspots for at most one copy in the first four epochs of the Belgrade and city stores at
-# 20 %, two in the last three: MIN_PLACED stays 3.
+# 20 %, two in the last three; with RSSI namings the stamps back counted as placings, the
+# same (1, then 2): MIN_PLACED stays 3, and needs no share of the beacons heard.
 ARRIVAL_WINDOW_NS = 1_000.0
 ARRIVAL_MIN_RECEPTIONS = 3
 ARRIVAL_MARGIN = 2
@@ -225,6 +227,7 @@ def replay(history: History, params: DetectParams) -> list[Finding]:
     testable: Counter[int] = Counter()
     placed: Counter[int] = Counter()
     either: Counter[int] = Counter()  # replayed beacons named or placed (each beacon once)
+    by_stamps: Counter[int] = Counter()  # ... of those, placed or named with the stamps' fit
     contradicted: Counter[int] = Counter()
     for beacon in np.unique(w.beacon[late]):
         rows = order[np.searchsorted(by_beacon, beacon):np.searchsorted(by_beacon, beacon, "right")]
@@ -235,7 +238,7 @@ def replay(history: History, params: DetectParams) -> list[Finding]:
         candidates = sorted(timely)
         by_time = senders_by_arrival(history, late_rows, candidates)
         placed.update(by_time)
-        attributed = set(by_time)
+        attributed, backed = set(by_time), set(by_time)
         # Per candidate: the late receptions it could explain (their witness usually hears
         # it) and those it does (heard as usual, within replay_match_db).
         known = {c: [j for j, (base, _) in enumerate(heard) if base + c in usual]
@@ -265,27 +268,32 @@ def replay(history: History, params: DetectParams) -> list[Finding]:
             fit = fullest_windows(np.sort(arrival_offsets(
                 history, late_rows[sorted(best_rows)], candidates), axis=1))[0]
             own = fit[candidates.index(best)]
-            if fit.max() < ARRIVAL_MIN_RECEPTIONS or (
-                    own >= ARRIVAL_MIN_RECEPTIONS and own > fit.max() - ARRIVAL_MARGIN):
+            if fit.max() < ARRIVAL_MIN_RECEPTIONS:
                 named[best] += 1
                 attributed.add(best)
+            elif own >= ARRIVAL_MIN_RECEPTIONS and own > fit.max() - ARRIVAL_MARGIN:
+                named[best] += 1
+                attributed.add(best)
+                backed.add(best)  # the stamps agree: as good as placed
             else:
                 contradicted[best] += 1
             left -= best_rows
             del known[best]
         either.update(attributed)
+        by_stamps.update(backed)
     flagged = {i for i, count in either.items()
                if count >= MIN_REPLAYS and count >= REPLAY_SHARE * testable[i]}
-    flagged |= {i for i, count in placed.items() if count >= MIN_PLACED}
+    flagged |= {i for i, count in by_stamps.items() if count >= MIN_PLACED}
     return [
         Finding(
             detector="replay",
             hotspots=(h.keys[i],),
-            score=float(max(either[i], placed[i]) / MIN_REPLAYS),
+            score=float(max(either[i], by_stamps[i]) / MIN_REPLAYS),
             evidence={"replayed_beacons_explained": named[i],
                       "replayed_beacons_it_could_explain": testable[i],
                       "replayed_beacons_placed_by_arrival_time": placed[i],
                       "replayed_beacons_named_or_placed": either[i],
+                      "replayed_beacons_the_arrival_times_back": by_stamps[i],
                       "namings_the_arrival_times_contradict": contradicted[i]},
         )
         for i in sorted(flagged)

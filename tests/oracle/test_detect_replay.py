@@ -171,3 +171,24 @@ def test_fullest_windows_counts_values_within_the_window() -> None:
     count, opening = timing.fullest_windows(starts)
     assert count.tolist() == [2, 1]  # {0, w} and {w, w + 1} both hold 2: the first opens
     assert opening.tolist() == [0, 0]
+
+
+@pytest.mark.parametrize(("backed", "found"),
+                         [(timing.MIN_PLACED, True), (timing.MIN_PLACED - 1, False)])
+def test_rssi_namings_the_stamps_back_count_as_placings(backed: int, found: bool) -> None:
+    """x, y, z and u usually hear "s" as its copies are heard, and the copies' stamps fit
+    "s" (4 receptions) and its neighbour "n" nearly as well (x, y, z: 3), so neither is
+    placed, but the stamps back the naming of "s". "s" could also have sent 18 other
+    replayed beacons (copies heard 40 dB off, by clocks too coarse to place anyone): 3 of
+    21 is under REPLAY_SHARE, yet MIN_PLACED beacons the stamps back find "s", as placings
+    do; one fewer does not."""
+    usual = {"x": -100.0, "y": -103.0, "z": -106.0, "u": -109.0}
+    world = World()
+    world.usually_heard("s", usual)
+    for _ in range(backed):
+        world.replayed(("s", "n"), {"s": {w: (level, 0.0) for w, level in usual.items()}})
+    for n in range(18):
+        world.replayed(("s",), {"s": {w: (level + 40.0, 1e6 * (j + 1) * (n + 2))
+                                      for j, (w, level) in enumerate(usual.items())}})
+    assert timing.MIN_PLACED / (timing.MIN_PLACED + 18) < timing.REPLAY_SHARE
+    assert flagged(world.history()) == ({"s"} if found else set())
