@@ -1,0 +1,194 @@
+"""Replayed copies: their senders placed by arrival time and named by RSSI, read together.
+
+Hand-built histories on one meridian, so a stamp's distance delay is |north − north'| / c.
+Each copy is of a beacon of "a" (at 0 m), heard in time by the candidates, and heard again
+900 s later by the late witnesses, each stamping it its distance from the true sender over c
+after it left. Expected values follow the rules of oracle/detect/timing.py's docstring and
+its thresholds (MIN_REPLAYS, MIN_PLACED, ARRIVAL_MARGIN), not its output."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from oracle.detect import timing
+from oracle.detect.history import History, HistoryBuilder
+from oracle.detect.model import DEFAULT_PARAMS
+
+P = DEFAULT_PARAMS
+# A small time origin keeps the history's float ms exact to well under a ns.
+T0 = 1_000_000
+C_M_PER_MS = 299_792.458
+DELAY_MS = 900_000.0
+# Metres north of "a". "s" and "t" replay; "n" is an honest neighbour 2 km north of "s";
+# "h" stands 50 m from "t". The rest are late witnesses. On a line, a candidate other than
+# the sender fits (explains in one window) the receptions beyond the sender on its far side
+# as a group, and those beyond itself as another; between the two, each its own.
+PLACES = {"a": 0.0, "s": 4_000.0, "n": 6_000.0, "t": 20_000.0, "h": 20_050.0,
+          "x": 9_000.0, "y": 11_500.0, "z": 15_000.0, "u": 1_000.0, "v": -2_000.0,
+          "m1": 7_000.0, "m2": 13_000.0, "m3": 17_000.0, "m4": 18_500.0, "p": 24_000.0}
+
+
+def k(name: str) -> bytes:
+    return b"\x02" + name.encode().ljust(32, b"_")
+
+
+class World:
+    """A history under construction: places, timely candidates and copies."""
+
+    def __init__(self) -> None:
+        self.b = HistoryBuilder(T0, T0 + 86_400_000)
+        for name, north in PLACES.items():
+            self.b.add_hotspot(k(name), 52.0 + north / 111_195.0, 5.0)
+        self.h = self.b.build().hotspots  # the places as the history keeps them
+        self.names = list(PLACES)
+        self.beacons = 0
+
+    def metres(self, x: str, y: str) -> float:
+        return self.h.distance_m(self.names.index(x), self.names.index(y))
+
+    def usually_heard(self, sender: str, rssi: dict[str, float], times: int = 3) -> None:
+        """`sender`'s own beacons, heard in time by each of `rssi` at that RSSI."""
+        for n in range(times):
+            at = T0 + 80_000_000 + n * 60_000
+            for hearer, level in rssi.items():
+                self.b.add_witness(f"{sender}-own{n}".encode(), k(sender), k(hearer), level,
+                                   5.0, 14.0, at + 300, at + 500, float(at),
+                                   at + self.metres(sender, hearer) / C_M_PER_MS)
+
+    def replayed(self, candidates: tuple[str, ...],
+                 copies: dict[str, dict[str, tuple[float, float]]]) -> None:
+        """One beacon of "a", heard in time by `candidates`; each sender in `copies` sends
+        it again 900 s after its own reception, heard by each late witness at (RSSI, ns off
+        its true stamp)."""
+        at = T0 + self.beacons * 3_600_000
+        beacon = f"a{self.beacons}".encode()
+        self.beacons += 1
+        for c in candidates:
+            self.b.add_witness(beacon, k("a"), k(c), -100.0, 5.0, 14.0, at + 300, at + 500,
+                               float(at), at + self.metres("a", c) / C_M_PER_MS)
+        for sender, heard in copies.items():
+            copy_ms = at + self.metres("a", sender) / C_M_PER_MS + DELAY_MS
+            for name, (rssi, error_ns) in heard.items():
+                self.b.add_witness(beacon, k("a"), k(name), rssi, 0.0, 14.0, at + 300,
+                                   int(copy_ms) + 500, float(at),
+                                   copy_ms + self.metres(sender, name) / C_M_PER_MS
+                                   + error_ns / 1e6)
+
+    def history(self) -> History:
+        return self.b.build()
+
+
+def flagged(history: History) -> set[str]:
+    return {f.hotspots[0].rstrip(b"_")[1:].decode() for f in timing.replay(history, P)}
+
+
+def exact(*names: str, rssi: float = -110.0) -> dict[str, tuple[float, float]]:
+    return {name: (rssi, 0.0) for name in names}
+
+
+def test_a_second_copy_as_full_as_the_first_is_no_rival() -> None:
+    """"s" and "t" each replay every beacon, each copy heard by four witnesses of its own,
+    most of them between the two: each explains four receptions, but of its own copy, and
+    one of the other's. Both are placed, for every copy."""
+    world = World()
+    for _ in range(timing.MIN_PLACED):
+        world.replayed(("s", "t"), {"s": exact("u", "x", "y", "z"),
+                                    "t": exact("m1", "m2", "m3", "p")})
+    assert flagged(world.history()) == {"s", "t"}
+
+
+def test_a_copy_beside_an_ambiguous_one_is_still_placed() -> None:
+    """"t"'s copy (five receptions, the fullest) fits its neighbour "h", 50 m away, nearly
+    as well (four): neither is placed for it. That copy is set aside, and the copy "s" sent
+    of the same beacon (four receptions) is placed at "s"."""
+    world = World()
+    for _ in range(timing.MIN_PLACED):
+        world.replayed(("s", "t", "h"), {"s": exact("u", "x", "y", "z"),
+                                         "t": exact("m1", "m2", "m3", "m4", "p")})
+    assert flagged(world.history()) == {"s"}
+
+
+@pytest.mark.parametrize(("named", "placed", "found"), [
+    (timing.MIN_REPLAYS - 1, 1, True),
+    (1, timing.MIN_REPLAYS - 1, True),
+    (timing.MIN_REPLAYS - 1, 0, False),
+])
+def test_beacons_named_by_rssi_and_placed_by_time_are_counted_together(
+        named: int, placed: int, found: bool) -> None:
+    """"s" is heard by x, u and v at −100, −105, −110 dBm. `named` copies are heard so, but
+    stamped by coarse clocks (ms apart: the stamps fit no one, so they do not speak against
+    the naming); `placed` copies are heard 40 dB off (RSSI names no one) but stamped
+    exactly. MIN_REPLAYS beacons either way find "s"; one fewer does not."""
+    usual = {"x": -100.0, "u": -105.0, "v": -110.0}
+    world = World()
+    world.usually_heard("s", usual)
+    for n in range(named):
+        world.replayed(("s",), {"s": {w: (level, 1e6 * (j + 1) * (n + 2))
+                                      for j, (w, level) in enumerate(usual.items())}})
+    for _ in range(placed):
+        world.replayed(("s",), {"s": {w: (level + 40.0, 0.0) for w, level in usual.items()}})
+    assert flagged(world.history()) == ({"s"} if found else set())
+
+
+def test_a_beacon_both_named_and_placed_counts_once() -> None:
+    """Copies heard as "s" usually is and stamped exactly are named and placed: one beacon
+    each, so MIN_REPLAYS − 1 of them do not find "s" (and MIN_REPLAYS do)."""
+    usual = {"x": -100.0, "u": -105.0, "v": -110.0}
+    for copies, found in ((timing.MIN_REPLAYS - 1, False), (timing.MIN_REPLAYS, True)):
+        world = World()
+        world.usually_heard("s", usual)
+        for _ in range(copies):
+            world.replayed(("s",), {"s": {w: (level, 0.0) for w, level in usual.items()}})
+        assert flagged(world.history()) == ({"s"} if found else set())
+
+
+@pytest.mark.parametrize(("south", "named"), [
+    (("u",), True),  # "n" fits x, y, z: 3 of "s"'s 4, within ARRIVAL_MARGIN
+    (("u", "v"), False),  # "n" fits 3 of "s"'s 5: ARRIVAL_MARGIN fewer
+])
+def test_an_rssi_naming_the_stamps_contradict_is_dropped(
+        south: tuple[str, ...], named: bool) -> None:
+    """"s" replays; the late witnesses never heard "s" in time, but usually hear its honest
+    neighbour "n" (2 km north) just as the copy is heard, so RSSI names "n" for every copy.
+    The stamps fit "s" for all the copy's receptions and "n" only for those north of both
+    (x, y, z): when "n" fits ARRIVAL_MARGIN fewer, the naming is dropped."""
+    assert timing.ARRIVAL_MARGIN == 2
+    late = ("x", "y", "z", *south)
+    world = World()
+    world.usually_heard("n", dict.fromkeys(late, -110.0))
+    for _ in range(timing.MIN_REPLAYS):
+        world.replayed(("s", "n"), {"s": exact(*late)})
+    # Where the naming stands, "n" fits too many of the copy's receptions to place "s";
+    # where it is dropped, "s" is placed by ARRIVAL_MARGIN.
+    assert flagged(world.history()) == ({"n"} if named else {"s"})
+
+
+def test_fullest_windows_counts_values_within_the_window() -> None:
+    """A window opens at a value and holds those within ARRIVAL_WINDOW_NS of it."""
+    w = timing.ARRIVAL_WINDOW_NS
+    starts = np.array([[0.0, w, w + 1, 3 * w], [0.0, 2 * w, 4 * w, 6 * w]])
+    count, opening = timing.fullest_windows(starts)
+    assert count.tolist() == [2, 1]  # {0, w} and {w, w + 1} both hold 2: the first opens
+    assert opening.tolist() == [0, 0]
+
+
+@pytest.mark.parametrize(("backed", "found"),
+                         [(timing.MIN_PLACED, True), (timing.MIN_PLACED - 1, False)])
+def test_rssi_namings_the_stamps_back_count_as_placings(backed: int, found: bool) -> None:
+    """x, y, z and u usually hear "s" as its copies are heard, and the copies' stamps fit
+    "s" (4 receptions) and its neighbour "n" nearly as well (x, y, z: 3), so neither is
+    placed, but the stamps back the naming of "s". "s" could also have sent 18 other
+    replayed beacons (copies heard 40 dB off, by clocks too coarse to place anyone): 3 of
+    21 is under REPLAY_SHARE, yet MIN_PLACED beacons the stamps back find "s", as placings
+    do; one fewer does not."""
+    usual = {"x": -100.0, "y": -103.0, "z": -106.0, "u": -109.0}
+    world = World()
+    world.usually_heard("s", usual)
+    for _ in range(backed):
+        world.replayed(("s", "n"), {"s": {w: (level, 0.0) for w, level in usual.items()}})
+    for n in range(18):
+        world.replayed(("s",), {"s": {w: (level + 40.0, 1e6 * (j + 1) * (n + 2))
+                                      for j, (w, level) in enumerate(usual.items())}})
+    assert timing.MIN_PLACED / (timing.MIN_PLACED + 18) < timing.REPLAY_SHARE
+    assert flagged(world.history()) == ({"s"} if found else set())
