@@ -8,9 +8,17 @@ so a median over a hotspot's pairs names the one that lies. Unless most of its p
 a sparse honest hotspot with two inflators among its three partners has their offset as its
 median. So the hotspots are judged by peeling (peel.py): the liars found first, everyone again
 without the pairs with them.
+
+A median needs pairs, and at a sparse network's edge a hotspot has one or two. There an
+offset is judged against partners whose word holds: a partner most of whose other pairs are
+reciprocal hears as it is heard, so an offset with it is the hotspot's own. Only hearing
+stronger than it is heard is judged so (what a witness inflates); heard stronger, a sparse
+hotspot may be the honest partner of an inflator no one has found.
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -42,19 +50,35 @@ def asymmetry(history: History, params: DetectParams) -> list[Finding]:
 
     pairs_in_all = group_count(owner, n)
 
-    def measure(excluded: NDArray[np.bool_]) -> tuple[NDArray[np.float64], NDArray[np.int64]]:
-        """(median offset, two-way pairs) per hotspot, without its pairs with `excluded`."""
+    def measure(excluded: NDArray[np.bool_]) -> tuple[NDArray[Any], ...]:
+        """Per hotspot, without its pairs with `excluded`: (median offset, two-way pairs,
+        median offset over its pairs with reciprocal partners, how many of those)."""
         kept = partner_kept(partner, excluded)
-        return group_median(owner[kept], offset[kept], n), group_count(owner[kept], n)
+        median = group_median(owner[kept], offset[kept], n)
+        count = group_count(owner[kept], n)
+        # A reciprocal partner: most of its other pairs (one at least) within asymmetry_db,
+        # it hears as it is heard; an offset with it is the hotspot's own.
+        near = np.abs(offset) < params.asymmetry_db
+        back = ~excluded[owner]  # the partner's pair with this hotspot counts for it
+        others = count[partner] - back
+        near_others = group_count(owner[kept & near], n)[partner] - (back & near)
+        vouched = kept & (others >= 1) & (2 * near_others > others)
+        return (median, count, group_median(owner[vouched], offset[vouched], n),
+                group_count(owner[vouched], n))
 
     def judge(excluded: NDArray[np.bool_]) -> tuple[NDArray[np.bool_], NDArray[np.float64]]:
-        median, count = measure(excluded)
-        return ((pairs_in_all >= params.min_pairs) & (count >= params.min_pairs_left)
-                & (np.abs(median) >= params.asymmetry_db), np.abs(median) / params.asymmetry_db)
+        median, count, vouched_median, vouched = measure(excluded)
+        by_all = ((pairs_in_all >= params.min_pairs) & (count >= params.min_pairs_left)
+                  & (np.abs(median) >= params.asymmetry_db))
+        by_vouched = (vouched >= 1) & (vouched_median >= params.asymmetry_vouched_db)
+        with np.errstate(invalid="ignore"):
+            score = np.fmax(np.abs(median) / params.asymmetry_db,
+                            vouched_median / params.asymmetry_vouched_db)
+        return by_all | by_vouched, score
 
     before = np.zeros(n, dtype=bool)
     found_round = peel(judge, before, (owner, partner))
-    per_hotspot, count = as_found(found_round, before, measure)
+    per_hotspot, count, vouched_median, vouched = as_found(found_round, before, measure)
     return [
         Finding(
             detector="signal_asymmetry",
@@ -63,6 +87,8 @@ def asymmetry(history: History, params: DetectParams) -> list[Finding]:
             evidence={
                 "median_offset_db": round(float(per_hotspot[i]), 1),
                 "two_way_pairs": int(count[i]),
+                "median_offset_with_reciprocal_db": round(float(vouched_median[i]), 1),
+                "reciprocal_pairs": int(vouched[i]),
                 "meaning": "hears others stronger than they hear it"
                 if per_hotspot[i] > 0 else "is heard stronger than it hears (power above "
                 "what it reports)",

@@ -23,7 +23,7 @@ continent.
 
 Run: .venv/bin/python tests/bench/bench_detect_proving.py SCENARIO [--epochs N] [--share S]
      [--classes scenario|all|A,B,..] [--count N | --nearest N] [--report 1,3,7] [--out DIR]
-     [--json]
+     [--rows FILE] [--json]
 """
 
 from __future__ import annotations
@@ -68,13 +68,15 @@ def main() -> int:
     parser.add_argument("--report", default="1,3,7", help="epochs to print (all in --json)")
     parser.add_argument("--out", type=Path, help="keep the oracle's files here (an empty or "
                         "new folder; default: a temporary one)")
+    parser.add_argument("--rows", type=Path, help="append each epoch's figures to this file as "
+                        "one JSON line as soon as it is scored (a long run read before its end)")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="pocnet-detect-") as tmp:
         workdir = args.out or Path(tmp)
         workdir.mkdir(parents=True, exist_ok=True)
         scenario = _scenario(args, workdir)
-        result = run(scenario, args.epochs, workdir, _say)
+        result = run(scenario, args.epochs, workdir, _say, args.rows)
     result["share"] = args.share
     if args.json:
         print(json.dumps(result, sort_keys=True))
@@ -144,7 +146,8 @@ def _say(text: str) -> None:
     print(text, file=sys.stderr, flush=True)
 
 
-def run(scenario: Scenario, epochs: int, workdir: Path, say: Any) -> dict[str, Any]:
+def run(scenario: Scenario, epochs: int, workdir: Path, say: Any,
+        rows_file: Path | None = None) -> dict[str, Any]:
     started = time.monotonic()
     mesh, assignment = build(scenario)
     oracle = start_oracle(workdir / "oracle", EPOCH_S)
@@ -231,6 +234,9 @@ def run(scenario: Scenario, epochs: int, workdir: Path, say: Any) -> dict[str, A
                      "import_verify_reward_s": round(verified_s, 1),
                      "detect_s": round(detect_s, 1), "classes": per_class,
                      "load": os.getloadavg()[0]})
+        if rows_file is not None:
+            with rows_file.open("a", encoding="utf-8") as f:
+                f.write(json.dumps(rows[-1], sort_keys=True) + "\n")
         say(f"epoch {e + 1}: verified in {verified_s:.0f} s, detect {detect_s:.0f} s, "
             f"{len(denied)} denied, load {os.getloadavg()[0]:.1f}")
     return {"scenario": scenario.name, "hotspots": n, "epochs": epochs,

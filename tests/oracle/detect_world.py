@@ -45,6 +45,7 @@ class Node:
     tx_power_dbm: float = 14.0
     extra_loss_db: float = 0.0  # cable, walls: both ways
     height_gain_db: float = 0.0  # a rooftop's clearer path: both ways
+    noise_db: float = 0.0  # the site's interference above the floor: it hears less, and lower
     asserted_at_ms: int = 0
     # Cheats (what this hotspot reports differently from what its radio got)
     inflate_db: float = 0.0
@@ -175,8 +176,9 @@ class World:
             if radio not in by_radio:  # one antenna, one reception, whoever reports it
                 pair = frozenset((self._radio(sender), radio))
                 rssi = self._rssi(sender, self.nodes[radio], shadow.get(pair, 0.0), rng)
-                by_radio[radio] = (rssi, rssi - NOISE_DBM + float(rng.normal(0, 2))) if (
-                    rssi >= SENSITIVITY_DBM) else None
+                noise = self.nodes[radio].noise_db
+                by_radio[radio] = (rssi, rssi - NOISE_DBM - noise + float(rng.normal(0, 2))) if (
+                    rssi >= SENSITIVITY_DBM + noise) else None
             if by_radio[radio] is not None:
                 heard[name] = by_radio[radio]  # type: ignore[assignment]
         self._relayed = set()

@@ -178,6 +178,44 @@ def test_asymmetry_min_pairs_left_at_its_boundary(honest_left: int, found: bool)
     assert ("x" in flags) is found
 
 
+def _one_pair(offset_db: float, near: int = 1, far: int = 0) -> History:
+    """x has one two-way pair, with p, and hears p `offset_db` stronger than p hears x. p's
+    other pairs: `near` with offset 0, `far` where p hears 15 dB stronger (each partner of
+    p pairs with p alone)."""
+    others = [f"q{j}" for j in range(near)] + [f"r{j}" for j in range(far)]
+    b = builder("x", "p", *others)
+    pairs = [("x", "p", offset_db)] + [("p", o, 15.0 if o[0] == "r" else 0.0) for o in others]
+    for n, (hearer, partner, db) in enumerate(pairs):
+        witness(b, n, partner, hearer, rssi=-100.0 + db)
+        witness(b, n, hearer, partner, rssi=-100.0, beacon=f"{hearer}{partner}{n}")
+    return b.build()
+
+
+@pytest.mark.parametrize(("offset_db", "found"),
+                         [(P.asymmetry_vouched_db, True), (P.asymmetry_vouched_db - 0.01, False),
+                          (-2 * P.asymmetry_vouched_db, False)])
+def test_asymmetry_with_a_reciprocal_partner_at_its_boundary(offset_db: float,
+                                                             found: bool) -> None:
+    """One pair, fewer than min_pairs, with a partner whose other pair is reciprocal: x's
+    offset is its own, judged past asymmetry_vouched_db. Only hearing stronger than it is
+    heard (what a witness can inflate): heard stronger, x may be the honest partner of an
+    inflator no one has found (those need min_pairs)."""
+    assert flagged(asymmetry.asymmetry(_one_pair(offset_db), P)) == ({"x"} if found else set())
+
+
+def test_asymmetry_needs_a_partner_with_another_pair() -> None:
+    """p pairs with x alone: which of the two inflates is not in the evidence."""
+    assert flagged(asymmetry.asymmetry(_one_pair(15.0, near=0), P)) == set()
+
+
+@pytest.mark.parametrize(("near", "far", "found"), [(2, 1, True), (1, 1, False)])
+def test_a_reciprocal_partner_needs_most_of_its_other_pairs_near(near: int, far: int,
+                                                                 found: bool) -> None:
+    """p's other pairs within asymmetry_db: more than half of them, or p's word is no
+    better than x's."""
+    assert ("x" in flagged(asymmetry.asymmetry(_one_pair(15.0, near, far), P))) is found
+
+
 def test_asymmetry_accounts_for_transmit_power() -> None:
     """Partners that transmit 6 dB more are heard 6 dB stronger: no asymmetry."""
     b = builder("x", "p", "q", "s")
