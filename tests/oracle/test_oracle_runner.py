@@ -18,6 +18,7 @@ from oracle_factories import (
     keypair,
     witness_report,
 )
+from sqlite_costs import vm_steps
 
 from oracle.entropy import EntropyIssuer
 from oracle.ingest import Ingestor
@@ -444,19 +445,6 @@ def test_claims_follow_ready_then_receive_time_across_lapsed_leases(
     assert [b.id for b in repo.claim_beacons("w4", now + 2_002, 1_000, 2)] == [a1.id, a2.id]
 
 
-def _vm_steps(repo: Repository, read) -> int:  # type: ignore[no-untyped-def]
-    """SQLite virtual machine steps (in tens) that `read()` takes on the repository's
-    connection: a cost that a busy machine does not change, unlike time."""
-    conn = repo._conn()  # type: ignore[attr-defined]  # the connection the reads go through
-    steps = [0]
-    conn.set_progress_handler(lambda: steps.__setitem__(0, steps[0] + 1) or 0, 10)
-    try:
-        read()
-    finally:
-        conn.set_progress_handler(None, 10)
-    return steps[0]
-
-
 def _reports(kind: str, count: int, first: int, data: bytes | None = None):  # type: ignore[no-untyped-def]
     import hashlib
 
@@ -475,9 +463,9 @@ def test_a_claim_does_not_read_through_the_backlog(repo: Repository) -> None:
     if repo.dialect != "sqlite":
         pytest.skip("SQLite's query planner")
     repo.insert_reports(_reports("beacon", 10, 0))
-    few = _vm_steps(repo, lambda: repo.claim_beacons("w", 10_000, 60_000, 2))
+    few = vm_steps(repo, lambda: repo.claim_beacons("w", 10_000, 60_000, 2))
     repo.insert_reports(_reports("beacon", 5_000, 10))
-    assert _vm_steps(repo, lambda: repo.claim_beacons("w", 10_000, 60_000, 2)) <= 2 * few
+    assert vm_steps(repo, lambda: repo.claim_beacons("w", 10_000, 60_000, 2)) <= 2 * few
 
 
 def test_a_batch_reads_its_witnesses_by_data_not_through_the_backlog(repo: Repository) -> None:
@@ -496,9 +484,9 @@ def test_a_batch_reads_its_witnesses_by_data_not_through_the_backlog(repo: Repos
     def read() -> None:
         assert len(repo.pending_witness_times(batch)) == 20
 
-    alone = _vm_steps(repo, read)
+    alone = vm_steps(repo, read)
     repo.insert_reports(_reports("witness", 5_000, 20))  # other beacons' pending witnesses
-    assert _vm_steps(repo, read) <= 2 * alone
+    assert vm_steps(repo, read) <= 2 * alone
 
 
 def test_a_run_collects_garbage_less_often_then_restores(repo: Repository, world) -> None:  # type: ignore[no-untyped-def]
@@ -545,6 +533,6 @@ def test_the_interval_rule_does_not_read_through_the_hotspots_witnesses(repo: Re
         assert not repo.beacon_in_window(key, 0, 21_600_000, beacon.id)
 
     repo.insert_reports(witnesses(10, 0))
-    few = _vm_steps(repo, read)
+    few = vm_steps(repo, read)
     repo.insert_reports(witnesses(5_000, 10))
-    assert _vm_steps(repo, read) <= 2 * few
+    assert vm_steps(repo, read) <= 2 * few

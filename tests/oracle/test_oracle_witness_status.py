@@ -8,6 +8,7 @@ import hashlib
 from decimal import Decimal
 
 import pytest
+from sqlite_costs import vm_steps
 
 from oracle.retention import Pruner
 from oracle.storage.migrate import load_migrations
@@ -167,19 +168,6 @@ def test_a_store_from_before_0140_keeps_its_pending_witnesses(repo: Repository) 
     assert load_migrations()[-1].version >= 140
 
 
-def _vm_steps(repo: Repository, work) -> int:  # type: ignore[no-untyped-def]
-    """SQLite virtual machine steps (in tens) `work()` takes: a cost a busy machine does not
-    change, unlike time."""
-    conn = repo._conn()  # type: ignore[attr-defined]
-    steps = [0]
-    conn.set_progress_handler(lambda: steps.__setitem__(0, steps[0] + 1) or 0, 10)
-    try:
-        work()
-    finally:
-        conn.set_progress_handler(None, 10)
-    return steps[0]
-
-
 def _witnesses(count: int, first: int) -> list[NewReport]:
     return [NewReport(hashlib.sha256(b"w%d" % i).digest(), "witness", KEY_B, 1_000 + i, b"r",
                       hashlib.sha256(b"data%d" % i).digest()[:20], None, 0)
@@ -194,12 +182,12 @@ def test_the_sweep_does_not_read_the_witnesses_it_swept_before(repo: Repository)
     repo.insert_reports(_witnesses(10, 0))
     repo.mark_stale(now_ms=1_010 + STALE_MS, stale_after_ms=STALE_MS)
     repo.insert_reports(_witnesses(2, 20_000))
-    few = _vm_steps(repo, lambda: repo.mark_stale(21_002 + STALE_MS, STALE_MS))
+    few = vm_steps(repo, lambda: repo.mark_stale(21_002 + STALE_MS, STALE_MS))
     repo.insert_reports(_witnesses(5_000, 10))
     repo.reopen_witness_sweep(1_010)
     repo.mark_stale(now_ms=6_010 + STALE_MS, stale_after_ms=STALE_MS)
     repo.insert_reports(_witnesses(2, 30_000))
-    assert _vm_steps(repo, lambda: repo.mark_stale(31_002 + STALE_MS, STALE_MS)) <= 2 * few
+    assert vm_steps(repo, lambda: repo.mark_stale(31_002 + STALE_MS, STALE_MS)) <= 2 * few
 
 
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)  # its planner
@@ -208,9 +196,9 @@ def test_a_claim_does_not_read_the_witnesses(repo: Repository) -> None:
     5,000 witnesses stored as with 10."""
     assert repo.dialect == "sqlite"
     repo.insert_reports([beacon(1, received_ms=0), beacon(2, received_ms=0), *_witnesses(10, 0)])
-    few = _vm_steps(repo, lambda: repo.claim_beacons("w", 10_000, 60_000, 1))
+    few = vm_steps(repo, lambda: repo.claim_beacons("w", 10_000, 60_000, 1))
     repo.insert_reports(_witnesses(5_000, 10))
-    assert _vm_steps(repo, lambda: repo.claim_beacons("w", 10_000, 60_000, 1)) <= 2 * few
+    assert vm_steps(repo, lambda: repo.claim_beacons("w", 10_000, 60_000, 1)) <= 2 * few
     assert repo.verification_backlog(10_000) == (2, 1_000)  # the beacons, not a witness
 
 
