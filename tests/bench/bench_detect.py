@@ -14,6 +14,7 @@ Run: .venv/bin/python tests/bench/bench_detect.py [N] [--json] [--gps-stamps]
 
 from __future__ import annotations
 
+import argparse
 import json
 import sys
 import time
@@ -79,10 +80,16 @@ def epoch(n: int, seed: int = 7, gps_stamps: bool = False) -> History:
 
 
 def main() -> int:
-    args = [a for a in sys.argv[1:] if not a.startswith("--")]
-    n = int(args[0]) if args else 100_000
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0].replace("\n", " "))
+    parser.add_argument("hotspots", nargs="?", type=int, default=100_000,
+                        help="hotspots in the epoch (default 100,000, the issue's size)")
+    parser.add_argument("--json", action="store_true", help="one JSON object, not lines")
+    parser.add_argument("--gps-stamps", action="store_true",
+                        help="honest reports stamped on GPS time (arrival detector judges all)")
+    options = parser.parse_args()
+    n = options.hotspots
     started = time.perf_counter()
-    history = epoch(n, gps_stamps="--gps-stamps" in sys.argv)
+    history = epoch(n, gps_stamps=options.gps_stamps)
     built_s = time.perf_counter() - started
     timings: dict[str, float] = {}
     found: dict[str, int] = {}
@@ -93,12 +100,12 @@ def main() -> int:
         found[name] = len(findings)
         t = time.perf_counter()
     total = sum(timings.values())
-    result = {"hotspots": n, "gps_stamps": "--gps-stamps" in sys.argv,
+    result = {"hotspots": n, "gps_stamps": options.gps_stamps,
               "witness_reports": len(history.witnesses),
               "fixes": len(history.fixes), "build_s": round(built_s, 1),
               "detect_s": round(total, 1), "per_detector_s": timings, "findings": found,
               "limit_s": LIMIT_S, "ok": total <= LIMIT_S}
-    if "--json" in sys.argv:
+    if options.json:
         print(json.dumps(result, sort_keys=True))
     else:
         for key, value in result.items():
