@@ -95,13 +95,6 @@ class SweepQueries:
             tx.execute("UPDATE witness_sweep SET swept_ms = ? WHERE id = 0", (cutoff,))
             return stale
 
-    def reopen_witness_sweep(self, from_ms: int) -> None:
-        """Witnesses received at or after `from_ms` may have no verdict again (reopened, or
-        stored late): the next sweep reads from there. Storing reports does this itself, in
-        its own transaction (`insert_reports`)."""
-        with self.transaction(immediate=True) as tx:
-            lower_sweep_mark(tx, from_ms)
-
     def reset_verification(self, from_ms: int, to_ms: int) -> int:
         """Beacons received in [from, to), the witnesses matched to them, and the unmatched
         (stale) witnesses of the range go back to pending. A witness in the range matched to

@@ -99,8 +99,6 @@ def test_the_sweep_reads_from_its_mark_and_an_older_report_moves_it_back(
     late = witness(2, received_ms=5_000)  # e.g. an import of older reports
     repo.insert_reports([late])  # lowers the mark in the transaction that stores it
     assert swept_ms(repo) == 4_999
-    repo.reopen_witness_sweep(10_001)  # newer than the mark: nothing to read again
-    assert swept_ms(repo) == 4_999
     repo.insert_reports([witness(3, received_ms=4_999)])  # at the mark: read again too
     assert swept_ms(repo) == 4_998
     repo.insert_reports([witness(4, received_ms=4_999 + 1)])  # above it: left
@@ -183,8 +181,7 @@ def test_the_sweep_does_not_read_the_witnesses_it_swept_before(repo: Repository)
     repo.mark_stale(now_ms=1_010 + STALE_MS, stale_after_ms=STALE_MS)
     repo.insert_reports(_witnesses(2, 20_000))
     few = vm_steps(repo, lambda: repo.mark_stale(21_002 + STALE_MS, STALE_MS))
-    repo.insert_reports(_witnesses(5_000, 10))
-    repo.reopen_witness_sweep(1_010)
+    repo.insert_reports(_witnesses(5_000, 10))  # below the mark: lowers it
     repo.mark_stale(now_ms=6_010 + STALE_MS, stale_after_ms=STALE_MS)
     repo.insert_reports(_witnesses(2, 30_000))
     assert vm_steps(repo, lambda: repo.mark_stale(31_002 + STALE_MS, STALE_MS)) <= 2 * few
