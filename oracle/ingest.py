@@ -9,7 +9,6 @@ typed errors that the servicer maps to explicit gRPC statuses; nothing rejected 
 from __future__ import annotations
 
 import asyncio
-import hashlib
 from collections.abc import Callable, Container, Sequence
 from typing import Any
 
@@ -192,7 +191,7 @@ class Ingestor:
         lat, lon = _usable_fix(msg)
         is_beacon = kind == "beacon"
         row = NewReport(  # positional: the hot path (NewReport's fields, in order)
-            hashlib.sha256(canonical).digest(),  # == signing.report_id(msg), one serialisation
+            signing.id_of_canonical(canonical),  # == signing.report_id(msg), one serialisation
             kind,
             key,
             received_ms,

@@ -203,7 +203,7 @@ class _RoundSigning:
 
     def add(self, key_index: int, canonical: bytes) -> bytes:
         """Hand one report's canonical bytes in; its id (== signing.report_id of it)."""
-        rid = hashlib.sha256(canonical).digest()
+        rid = signing.id_of_canonical(canonical)
         self._ids.append(rid)
         if self._leads:
             self._signer.add(key_index, canonical)

@@ -13,6 +13,7 @@ from pocnet.errors import DecodeError, SignatureError
 from pocnet.keys import Keypair, Network
 from pocnet.signing import (
     canonical_bytes,
+    id_of_canonical,
     report_id,
     session_init,
     sign,
@@ -150,6 +151,7 @@ def test_report_id_ignores_signer() -> None:
     b = sign(beacon_report(), session)
     assert a.signature != b.signature
     assert report_id(a) == report_id(b) == hashlib.sha256(canonical_bytes(a)).digest()
+    assert id_of_canonical(canonical_bytes(b)) == hashlib.sha256(canonical_bytes(a)).digest()
     assert len(report_id(a)) == 32
     other = beacon_report()
     other.tmst += 1
