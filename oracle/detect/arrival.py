@@ -31,6 +31,21 @@ most `tdoa_explained` of the asserted place's), with
 more about their centre (witnesses all in one spot cannot place anyone: a cluster of liars
 could frame a beaconer).
 
+A hotspot with few residuals or partners (a beacon or two heard by one or two others: most
+of the attenuators on the whole real 2022 population, docs/benchmarks.md, issue 13) gets a
+second look, on the receptions whose other hotspots are all *vouched for*: each has ≥
+`tdoa_vouch_obs` residuals of its own with a median |residual| under `tdoa_residual_ns`. A
+reception's residual lies about whoever in its beacon is not where it says (with two
+witnesses, one liar puts both residuals off), so against unproven partners an offset may be
+theirs; against vouched ones it is the hotspot's own. It is flagged ("sparse") from
+`tdoa_sparse_obs` such residuals whose median |residual| is `tdoa_sparse_ns` or more (900 m of
+light, 3 × the first test's) and that a place `tdoa_far_m` away explains as above, however few
+its partners: from one or two the fitted place is not where it stands (two ranges meet twice,
+one range anywhere on a circle), but its asserted distances are refuted. A single-channel
+radio's stamps (σ 1 µs) pass that from 2 residuals ~3 times in 10⁵ (drawn), a concentrator's
+never. The hotspot judged needs no voucher, and its own residuals count in its partners'
+medians: a liar only makes its partners look less reliable.
+
 Clocks that are not on GPS time carry no such information: stamps more than
 `tdoa_outlier_ns` from their beacon's median (a relay's copy, 150 ms late; an NTP clock,
 milliseconds off) are left out before anything is judged. Noisier clocks make the detector
@@ -38,7 +53,7 @@ blind, not wrong: their residuals are large at every place, so no place explains
 
 As `position.py`, the test runs twice: the second time without the receptions of the hotspots
 the first one flagged (their asserted places are wrong, and so would be the medians they join),
-except each flagged hotspot's own.
+except each flagged hotspot's own, and with the vouchers counted again without them.
 """
 
 from __future__ import annotations
@@ -73,9 +88,12 @@ def arrival(history: History, params: DetectParams) -> list[Finding]:
                 "fitted_from_asserted_m": round(fit.far_m),
                 "median_residual_ns_at_asserted": round(fit.asserted_ns),
                 "median_residual_ns_at_fitted": round(fit.fitted_ns),
+                # "placed": from all its receptions, by ≥ tdoa_min_partners spread about;
+                # "sparse": from those whose other hotspots are vouched for (module docstring).
                 "residuals_as_beaconer": fit.as_beaconer,
                 "residuals_as_witness": fit.as_witness,
                 "partners": fit.partners,
+                "tier": "placed" if fit.placed else "sparse",
             },
         )
         for i, fit in judge(history, params).items() if fit.flagged
@@ -87,20 +105,26 @@ class Fit:
 
     def __init__(self, asserted_ns: float, fitted_ns: float, east_m: float, north_m: float,
                  as_beaconer: int, as_witness: int, partners: int, spread_m: float,
-                 params: DetectParams) -> None:
+                 params: DetectParams, vouched: bool = False) -> None:
         self.asserted_ns, self.fitted_ns = asserted_ns, fitted_ns
         self.east_m, self.north_m = east_m, north_m
         self.far_m = math.hypot(east_m, north_m)
         self.as_beaconer, self.as_witness = as_beaconer, as_witness
         self.partners, self.spread_m = partners, spread_m
-        self.flagged = bool(
-            as_beaconer + as_witness >= params.tdoa_min_obs
+        explained = bool(self.far_m >= params.tdoa_far_m
+                         and fitted_ns <= params.tdoa_fitted_ns
+                         and fitted_ns <= params.tdoa_explained * asserted_ns)
+        self.placed = bool(
+            explained
+            and as_beaconer + as_witness >= params.tdoa_min_obs
             and partners >= params.tdoa_min_partners
             and spread_m >= params.tdoa_spread_m
-            and asserted_ns >= params.tdoa_residual_ns
-            and self.far_m >= params.tdoa_far_m
-            and fitted_ns <= params.tdoa_fitted_ns
-            and fitted_ns <= params.tdoa_explained * asserted_ns)
+            and asserted_ns >= params.tdoa_residual_ns)
+        # Against vouched partners only (`vouched`): an offset that is its own.
+        self.flagged = self.placed or bool(
+            vouched and explained
+            and as_beaconer + as_witness >= params.tdoa_sparse_obs
+            and asserted_ns >= params.tdoa_sparse_ns)
 
 
 def judge(history: History, params: DetectParams) -> dict[int, Fit]:
@@ -109,23 +133,23 @@ def judge(history: History, params: DetectParams) -> dict[int, Fit]:
     if rows.size == 0:
         return {}
     none = np.zeros(len(history.hotspots), dtype=bool)
-    fits = {i: rows.fit(i, none) for i in rows.suspects(none)}
+    fits = rows.verdicts(none)
     flagged = np.zeros(len(history.hotspots), dtype=bool)
     flagged[[i for i, f in fits.items() if f.flagged]] = True
     if not flagged.any():
         return fits
     # Again without the receptions of the flagged (each keeps its own), for every hotspot
-    # that is off without them, and for the flagged themselves.
-    again = set(rows.suspects(flagged)) | set(np.flatnonzero(flagged).tolist())
-    for i in sorted(again):
-        others = flagged.copy()
-        others[i] = False
-        before = fits.get(i)
-        if before is not None:  # near its first fit, and everywhere if not found there
-            fits[i] = rows.fit(i, others, (before.east_m, before.north_m))
-        if before is None or not fits[i].flagged:
-            fits[i] = rows.fit(i, others)
+    # that is off without them, and for the flagged themselves; vouchers counted again.
+    for i, fit in rows.verdicts(flagged, fits).items():
+        fits[i] = fit
     return fits
+
+
+def _without(excluded: NDArray[np.bool_], i: int) -> NDArray[np.bool_]:
+    """`excluded`, but hotspot i: it is judged by its own receptions."""
+    out = excluded.copy()
+    out[i] = False
+    return out
 
 
 class _Rows:
@@ -172,25 +196,52 @@ class _Rows:
         out[rows] = self.r_ns[rows] - _others_median(self.beacon[rows], self.r_ns[rows])
         return out, judged
 
-    def suspects(self, excluded: NDArray[np.bool_]) -> list[int]:
-        """Hotspots (not excluded) whose pooled median |residual| at the asserted places,
-        without the receptions of the excluded, is past tdoa_residual_ns."""
+    def verdicts(self, flagged: NDArray[np.bool_], before: dict[int, Fit] | None = None
+                 ) -> dict[int, Fit]:
+        """Each hotspot off at its asserted place without the receptions of the `flagged`
+        (and each flagged one, when `before` holds the first round's fits), fitted on all its
+        receptions and, if that does not flag it, on those with vouched partners only."""
+        suspects, unvouched = self.suspects(flagged)
+        todo = set(suspects) | (set(np.flatnonzero(flagged).tolist()) if before else set())
+        out = {}
+        for i in sorted(todo):
+            first = (before or {}).get(i)
+            out[i] = self._refit(i, _without(flagged, i), first, False)
+            if not out[i].flagged:
+                sparse = self._refit(i, _without(flagged | unvouched, i), first, True)
+                if sparse.flagged:
+                    out[i] = sparse
+        return out
+
+    def _refit(self, i: int, excluded: NDArray[np.bool_], first: Fit | None,
+               vouched: bool) -> Fit:
+        """Near its first fit, and everywhere if not flagged there (or never fitted)."""
+        fit = None if first is None else self.fit(i, excluded, (first.east_m, first.north_m),
+                                                  vouched)
+        return fit if fit is not None and fit.flagged else self.fit(i, excluded, None, vouched)
+
+    def suspects(self, excluded: NDArray[np.bool_]) -> tuple[list[int], NDArray[np.bool_]]:
+        """(hotspots, not excluded, whose pooled median |residual| at the asserted places,
+        without the receptions of the excluded, is past tdoa_residual_ns; the hotspots not
+        vouched for: excluded, or with fewer than tdoa_vouch_obs residuals, or off)."""
+        p = self.params
         usable = ~excluded[self.beaconer] & ~excluded[self.witness]
         residual, judged = self._residuals(usable)
         n = len(self.history.hotspots)
         who = np.concatenate((self.beaconer[judged], self.witness[judged]))
         size = np.abs(np.concatenate((residual[judged], residual[judged])))
-        median = group_median(who, size, n)
+        median = np.nan_to_num(group_median(who, size, n))
         count = group_count(who, n)
         # No place within tdoa_search_m moves a stamp by more than 2 × tdoa_search_m / c:
         # residuals larger than that are clocks, not places, and are not fitted.
-        most = 2 * self.params.tdoa_search_m / C_M_PER_NS
-        off = ((count >= self.params.tdoa_min_obs) & ~excluded
-               & (np.nan_to_num(median) >= self.params.tdoa_residual_ns) & (median <= most))
-        return np.flatnonzero(off).tolist()
+        most = 2 * p.tdoa_search_m / C_M_PER_NS
+        off = ((count >= min(p.tdoa_min_obs, p.tdoa_sparse_obs)) & ~excluded
+               & (median >= p.tdoa_residual_ns) & (median <= most))
+        vouched = ~excluded & (count >= p.tdoa_vouch_obs) & (median < p.tdoa_residual_ns)
+        return np.flatnonzero(off).tolist(), ~vouched
 
     def fit(self, i: int, excluded: NDArray[np.bool_],
-            around: tuple[float, float] | None = None) -> Fit:
+            around: tuple[float, float] | None = None, vouched: bool = False) -> Fit:
         """Hotspot i's place by its arrivals, without the receptions of the excluded; with
         `around` (m east and north of the asserted place), searched near there only."""
         h = self.history.hotspots
@@ -241,7 +292,7 @@ class _Rows:
         spread = float(np.sqrt(np.mean((px - px.mean()) ** 2 + (py - py.mean()) ** 2))) \
             if px.size else 0.0
         if mine_b.size + mine_w.size == 0:
-            return Fit(0.0, 0.0, 0.0, 0.0, 0, 0, 0, 0.0, self.params)
+            return Fit(0.0, 0.0, 0.0, 0.0, 0, 0, 0, 0.0, self.params, vouched)
         at_asserted = float(loss(np.zeros(1), np.zeros(1))[0])
         # A coarse grid over the search area, then finer ones around its best few places (a
         # median's landscape has several basins; the right one may be second on a coarse
@@ -267,7 +318,7 @@ class _Rows:
                 best, best_value = places[0], float(value[j])
         return Fit(at_asserted, best_value, best[0], best[1],
                    int(mine_b.size), int(mine_w.size), int(np.unique(partners).size), spread,
-                   self.params)
+                   self.params, vouched)
 
 
 def _loo(ordered: NDArray[np.float64], rank: NDArray[np.int64], size: NDArray[np.int64],

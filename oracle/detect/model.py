@@ -139,6 +139,18 @@ class DetectParams:
     tdoa_spread_m: float = 300.0
     tdoa_min_witnesses: int = 2
     tdoa_outlier_ns: float = 200_000.0
+    # Receptions are judged only where every other hotspot of the beacon is vouched for: ≥
+    # tdoa_vouch_obs residuals of its own, median |residual| under tdoa_residual_ns (an
+    # unfound liar among a beacon's two witnesses puts both residuals off: on the whole 2022
+    # population, 12 honest hotspots of 4,145 flagged after one epoch, none when judged against
+    # vouched partners only). Against vouched partners a sparse hotspot is flagged from
+    # tdoa_sparse_obs residuals whose median |residual| is tdoa_sparse_ns or more (900 m of
+    # light) and that a place ≥ tdoa_far_m away explains, however few its partners: 2 residuals
+    # of a single-channel radio (σ 1 µs) pass that ~3 times in 10⁵ (drawn), a concentrator's
+    # never; attenuators 3 km off show 3–11 µs (docs/benchmarks.md, issue 13).
+    tdoa_vouch_obs: int = 4
+    tdoa_sparse_obs: int = 2
+    tdoa_sparse_ns: float = 3_000.0
     # Closed clusters (clusters.py): members' links stay inside the group at least this share,
     # while this many active outsiders stand within the group's reach and none is linked.
     closed_share: float = 0.9

@@ -211,7 +211,8 @@ def test_a_quiet_rural_hotspot_gets_no_verdict_under_tdoa_min_obs() -> None:
 def test_an_honest_beaconer_is_not_displaced_by_lying_witnesses() -> None:
     # x honest where it says; on each of its 4 beacons 3 of its 8 witnesses stamp as if x
     # stood 3 km north (they agree to frame it). The medians follow the 5 honest stamps: x
-    # is not flagged (nor are the liars: 4 receptions each, under tdoa_min_obs).
+    # is not flagged. The liars (4 receptions each, under tdoa_min_obs) are, by the sparse
+    # test: against x and the honest witnesses, all vouched for, their stamps are µs off.
     true = town() | {"x": place(0.0, 0.0)}
     world = Beacons(true, {})
     rng = np.random.default_rng(7)
@@ -224,7 +225,9 @@ def test_an_honest_beaconer_is_not_displaced_by_lying_witnesses() -> None:
         world.beacon("x", [w for w in witnesses if w not in liars], honest)
         world.count -= 1  # the same beacon, heard by the liars "from" the framed place
         world.beacon("x", sorted(liars), honest, source=framed)
-    assert flagged(world.history()) == {}
+    found = flagged(world.history())
+    assert set(found) == liars
+    assert {e["tier"] for e in found.values()} == {"sparse"}
 
 
 def test_tdoa_spread_m_at_its_boundary() -> None:
@@ -280,15 +283,18 @@ def test_tdoa_far_m_at_its_boundary() -> None:
 
 
 def test_tdoa_min_partners_at_its_boundary() -> None:
-    # x 3 km off hears 3 beacons each from 3 beaconers (9 residuals): flagged with 3
-    # partners; with 4 required, no verdict.
+    # x 3 km off hears 3 beacons each from 3 beaconers (9 residuals): placed with 3
+    # partners; with 4 required, not placed (and only the sparse test, its offset past
+    # tdoa_sparse_ns against vouched partners, flags it; without that test, no verdict).
     world = town_beacons(NORTH_3KM)
     for name in world.heard("x")[:3]:
         for _ in range(3):
             world.beacon(name, world.heard(name))  # x among them: it is within 2.5 km
     h = world.history()
     assert flagged(h)["x"]["partners"] == 3
-    assert flagged(h, tdoa_min_partners=4) == {}
+    assert flagged(h)["x"]["tier"] == "placed"
+    assert flagged(h, tdoa_min_partners=4)["x"]["tier"] == "sparse"
+    assert flagged(h, tdoa_min_partners=4, tdoa_sparse_ns=math.inf) == {}
 
 
 def test_an_ntp_clock_is_not_flagged_and_does_not_frame() -> None:
