@@ -93,7 +93,7 @@ def arrival(history: History, params: DetectParams) -> list[Finding]:
                 "residuals_as_beaconer": fit.as_beaconer,
                 "residuals_as_witness": fit.as_witness,
                 "partners": fit.partners,
-                "tier": "placed" if fit.placed else "sparse",
+                "tier": "sparse" if fit.sparse else "placed",
             },
         )
         for i, fit in judge(history, params).items() if fit.flagged
@@ -114,17 +114,18 @@ class Fit:
         explained = bool(self.far_m >= params.tdoa_far_m
                          and fitted_ns <= params.tdoa_fitted_ns
                          and fitted_ns <= params.tdoa_explained * asserted_ns)
+        obs = as_beaconer + as_witness
+        # From all its receptions: placed by partners spread about it.
         self.placed = bool(
-            explained
-            and as_beaconer + as_witness >= params.tdoa_min_obs
+            explained and obs >= params.tdoa_min_obs
             and partners >= params.tdoa_min_partners
             and spread_m >= params.tdoa_spread_m
             and asserted_ns >= params.tdoa_residual_ns)
-        # Against vouched partners only (`vouched`): an offset that is its own.
-        self.flagged = self.placed or bool(
-            vouched and explained
-            and as_beaconer + as_witness >= params.tdoa_sparse_obs
-            and asserted_ns >= params.tdoa_sparse_ns)
+        # Against vouched partners only (`vouched`): off at all, and off by the sparse test.
+        self.off = bool(vouched and obs >= params.tdoa_sparse_obs
+                        and asserted_ns >= params.tdoa_residual_ns)
+        self.sparse = bool(self.off and explained and asserted_ns >= params.tdoa_sparse_ns)
+        self.flagged = False  # set by _Rows.verdicts
 
 
 def judge(history: History, params: DetectParams) -> dict[int, Fit]:
@@ -206,19 +207,23 @@ class _Rows:
         out = {}
         for i in sorted(todo):
             first = (before or {}).get(i)
-            out[i] = self._refit(i, _without(flagged, i), first, False)
-            if not out[i].flagged:
-                sparse = self._refit(i, _without(flagged | unvouched, i), first, True)
-                if sparse.flagged:
-                    out[i] = sparse
+            placed = self._refit(i, _without(flagged, i), first, False)
+            sparse = self._refit(i, _without(flagged | unvouched, i), first, True)
+            # Placed, if its vouched partners find it off too; or sparse.
+            confirmed = placed.placed and sparse.off
+            out[i] = sparse if sparse.sparse and not confirmed else placed
+            out[i].flagged = confirmed or sparse.sparse
         return out
 
     def _refit(self, i: int, excluded: NDArray[np.bool_], first: Fit | None,
                vouched: bool) -> Fit:
-        """Near its first fit, and everywhere if not flagged there (or never fitted)."""
+        """Near its first fit, and everywhere if flagged by neither test there (or never
+        fitted)."""
         fit = None if first is None else self.fit(i, excluded, (first.east_m, first.north_m),
                                                   vouched)
-        return fit if fit is not None and fit.flagged else self.fit(i, excluded, None, vouched)
+        if fit is not None and (fit.placed or fit.sparse or fit.off):
+            return fit
+        return self.fit(i, excluded, None, vouched)
 
     def suspects(self, excluded: NDArray[np.bool_]) -> tuple[list[int], NDArray[np.bool_]]:
         """(hotspots, not excluded, whose pooled median |residual| at the asserted places,

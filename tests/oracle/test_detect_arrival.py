@@ -189,8 +189,11 @@ def test_a_hotspot_that_moved_and_re_asserted_is_not_flagged() -> None:
     for _ in range(4):
         world.beacon("x", world.heard("x"), concentrator(rng))
     assert flagged(world.history()) == {}
-    # Had it not re-asserted, the morning's beacons would flag it.
+    # Had it not re-asserted, the morning's beacons would flag it (its witnesses vouched for
+    # by the town's own beacons).
     before = Beacons(dict(true), {"x": place(0.0, 0.0)})
+    for name in sorted(town()):
+        before.beacon(name, [n for n in before.heard(name) if n != "x"], concentrator(rng))
     for _ in range(4):
         before.beacon("x", before.heard("x"), concentrator(rng))
     assert set(flagged(before.history())) == {"x"}
@@ -230,14 +233,34 @@ def test_an_honest_beaconer_is_not_displaced_by_lying_witnesses() -> None:
     assert {e["tier"] for e in found.values()} == {"sparse"}
 
 
+def test_an_honest_beaconer_heard_mostly_by_unproven_liars_is_not_flagged() -> None:
+    # x honest where it says; its 8 beacons are heard by g3_4 (an honest town hotspot, vouched
+    # for by the town's beacons) and by l1 and l2, which stand 1 km north and south of x but
+    # assert places 3 km further out, and hear nothing else (so nothing shows them off but
+    # x's beacons). Of x's three witnesses two lie: against all of them a place 2 km off
+    # explains x's stamps; against the vouched one alone x has no time difference. Nobody is
+    # flagged: which of the three lies is not in the evidence.
+    liars = {"l1": place(0.0, 1_000.0), "l2": place(0.0, -1_000.0)}
+    true = town() | {"x": place(0.0, 0.0)} | liars
+    world = Beacons(true, {"l1": place(0.0, 4_000.0), "l2": place(0.0, -4_000.0)})
+    rng = np.random.default_rng(9)
+    for name in sorted(town()):
+        world.beacon(name, [n for n in world.heard(name, among=list(town()))], concentrator(rng))
+    for _ in range(8):
+        world.beacon("x", ["g3_4", "l1", "l2"], concentrator(rng))
+    assert flagged(world.history()) == {}
+
+
 def test_tdoa_spread_m_at_its_boundary() -> None:
     # x 3 km off, heard only by 8 witnesses on a ring 600 m around where it stands (their
     # spread about their centre: 600 m). Witnesses closer together than tdoa_spread_m give no
     # verdict: a handful of keys in one spot (a ring of liars, one antenna) must not place,
-    # and so frame, a beaconer.
+    # and so frame, a beaconer. The ring's hotspots hear each other's beacons: vouched for.
     ring = {f"c{i}": place(600 * math.cos(i * math.pi / 4), 600 * math.sin(i * math.pi / 4))
             for i in range(8)}
     world = Beacons(ring | {"x": place(0.0, 0.0)}, {"x": place(*NORTH_3KM)})
+    for name in sorted(ring):
+        world.beacon(name, sorted(set(ring) - {name}))
     for _ in range(2):
         world.beacon("x", sorted(ring))
     h = world.history()
