@@ -380,3 +380,76 @@ def test_tdoa_fitted_ns_and_tdoa_explained_at_their_boundary() -> None:
     ratio = exact.fitted_ns / exact.asserted_ns
     assert set(flagged(h, tdoa_explained=ratio)) == {"x"}
     assert flagged(h, tdoa_explained=ratio * 0.999) == {}
+
+
+def sparse_world(x_beacons: int = 1, helper_beacons: int = 4,
+                 x_asserted_m: float = 3_000.0, x_hears: int = 0,
+                 stamp: Callable[[str, float], float] = exact) -> Beacons:
+    """A sparse corner: x heard only by w1 and w2, 1 km east and west of where it stands;
+    w1 and w2 are vouched for by `helper_beacons` beacons of an honest h1 (3 km north) that
+    both hear (x among them on the first `x_hears`). x asserts a place `x_asserted_m` east."""
+    true = {"x": place(0.0, 0.0), "w1": place(1_000.0, 0.0), "w2": place(-1_000.0, 0.0),
+            "h1": place(0.0, 3_000.0)}
+    world = Beacons(true, {"x": place(x_asserted_m, 0.0)})
+    for n in range(helper_beacons):
+        world.beacon("h1", ["w1", "w2", "x"] if n < x_hears else ["w1", "w2"], stamp)
+    for _ in range(x_beacons):
+        world.beacon("x", ["w1", "w2"], stamp)
+    return world
+
+
+# x's two residuals on each of its beacons: the difference of its witnesses' changes of
+# distance, |(1 − 2) − (1 − 4)| km = 2 km, over c.
+SPARSE_NS = 2_000.0 / C_M_PER_NS
+
+
+def test_a_sparse_attenuator_heard_by_two_vouched_hotspots_is_found() -> None:
+    # Two partners (tdoa_min_partners is 3): no place can be fitted, but against two
+    # hotspots vouched for by their own receptions x's distances are 6.7 µs off.
+    world = sparse_world(x_beacons=3)
+    found = flagged(world.history())
+    assert set(found) == {"x"}
+    assert found["x"]["tier"] == "sparse"
+    assert found["x"]["residuals_as_beaconer"] == 6
+    assert found["x"]["partners"] == 2
+    assert abs(found["x"]["median_residual_ns_at_asserted"] - SPARSE_NS) <= 1
+
+
+def test_tdoa_sparse_ns_at_its_boundary() -> None:
+    h = sparse_world().history()
+    assert set(flagged(h, tdoa_sparse_ns=SPARSE_NS - 1)) == {"x"}
+    assert flagged(h, tdoa_sparse_ns=SPARSE_NS + 1) == {}
+
+
+def test_tdoa_sparse_obs_at_its_boundary() -> None:
+    # One beacon heard by two: 2 residuals.
+    h = sparse_world().history()
+    assert set(flagged(h, tdoa_sparse_obs=2)) == {"x"}
+    assert flagged(h, tdoa_sparse_obs=3) == {}
+
+
+def test_tdoa_vouch_obs_at_its_boundary() -> None:
+    # w1 and w2 have 4 residuals each besides the one of x's beacon (h1's beacons, median 0):
+    # vouched for with tdoa_vouch_obs 4; with 5 nobody vouches for x's witnesses once x's own
+    # receptions are set aside (the second round), and x is not judged.
+    h = sparse_world().history()
+    assert set(flagged(h, tdoa_vouch_obs=4)) == {"x"}
+    assert flagged(h, tdoa_vouch_obs=5) == {}
+
+
+def test_sparse_honest_look_alikes_are_not_flagged() -> None:
+    # x where it says, heard only by its two vouched neighbours and hearing h1 with them
+    # (4 beacons each way): behind a long cable (its stamps 0.5 µs late), or with a
+    # single-channel radio's stamps (σ 1 µs), over 20 draws.
+    rng = np.random.default_rng(10)
+    base = concentrator(rng)
+    cable = sparse_world(x_beacons=4, helper_beacons=8, x_hears=4, x_asserted_m=0.0,
+                         stamp=lambda name, ns: base(name, ns + (505.0 if name == "x" else 0)))
+    assert flagged(cable.history()) == {}
+    for seed in range(20):
+        noisy = np.random.default_rng(100 + seed)
+        mcu = sparse_world(x_beacons=4, helper_beacons=8, x_hears=4, x_asserted_m=0.0,
+                           stamp=lambda name, ns: round(
+                               (ns + noisy.normal(0, 1_000 if name == "x" else 100)) / 1_000)
+                           * 1_000)
+        assert flagged(mcu.history()) == {}, seed
