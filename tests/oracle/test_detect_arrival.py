@@ -447,9 +447,12 @@ def test_sparse_honest_look_alikes_are_not_flagged() -> None:
                          stamp=lambda name, ns: base(name, ns + (505.0 if name == "x" else 0)))
     assert flagged(cable.history()) == {}
     for seed in range(20):
-        noisy = np.random.default_rng(100 + seed)
         mcu = sparse_world(x_beacons=4, helper_beacons=8, x_hears=4, x_asserted_m=0.0,
-                           stamp=lambda name, ns: round(
-                               (ns + noisy.normal(0, 1_000 if name == "x" else 100)) / 1_000)
-                           * 1_000)
+                           stamp=single_channel(np.random.default_rng(100 + seed)))
         assert flagged(mcu.history()) == {}, seed
+
+
+def single_channel(rng: np.random.Generator) -> Callable[[str, float], float]:
+    """x stamps as a single-channel radio on GPS time (σ 1 µs), the others as concentrators."""
+    return lambda name, ns: round((ns + rng.normal(0, 1_000 if name == "x" else 100))
+                                  / 1_000) * 1_000
