@@ -139,11 +139,12 @@ class DetectParams:
     tdoa_spread_m: float = 300.0
     tdoa_min_witnesses: int = 2
     tdoa_outlier_ns: float = 200_000.0
-    # Receptions are judged only where every other hotspot of the beacon is vouched for: ≥
-    # tdoa_vouch_obs residuals of its own, median |residual| under tdoa_residual_ns (an
-    # unfound liar among a beacon's two witnesses puts both residuals off: on the whole 2022
-    # population, 12 honest hotspots of 4,145 flagged after one epoch, none when judged against
-    # vouched partners only). Against vouched partners a sparse hotspot is flagged from
+    # A hotspot is also judged on the receptions where every other hotspot of the beacon is
+    # vouched for: ≥ tdoa_vouch_obs residuals of its own, median |residual| under
+    # tdoa_residual_ns (an unfound liar among a beacon's two witnesses puts both residuals
+    # off: on the whole 2022 population, 12 honest hotspots of 4,145 placed after one epoch,
+    # none off against vouched partners). A placed hotspot is flagged only if ≥
+    # tdoa_sparse_obs of those are off by tdoa_residual_ns. A sparse hotspot is flagged from
     # tdoa_sparse_obs residuals whose median |residual| is tdoa_sparse_ns or more (900 m of
     # light) and that a place ≥ tdoa_far_m away explains, however few its partners: 2 residuals
     # of a single-channel radio (σ 1 µs) pass that ~3 times in 10⁵ (drawn), a concentrator's
