@@ -19,7 +19,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import NamedTuple, TypeVar
+from typing import NamedTuple
 
 from oracle.errors import StorageError
 from oracle.storage.repository import Repository, StoredReport, StoredVerdict
@@ -45,7 +45,6 @@ DEFAULT_BATCH = 200
 # still collected, later.
 GC_YOUNG_THRESHOLD = 50_000
 
-_T = TypeVar("_T")
 VerifyFn = Callable[..., list[VerdictRecord]]
 log = logging.getLogger(__name__)
 
@@ -117,11 +116,6 @@ class _StoreThread:
         assert self._pending is None, "one store at a time"
         self._pending = self._pool.submit(self._repo.store_verdict_batch, self._worker, pocs)
 
-    def run(self, call: Callable[..., _T], *args: object) -> _T:
-        """`call(*args)` on the store thread, now (nothing is being stored)."""
-        assert self._pending is None, "one write at a time"
-        return self._pool.submit(call, *args).result()
-
     def result(self) -> list[bool]:
         """Wait for the store begun last: which PoCs were stored, once committed."""
         assert self._pending is not None
@@ -176,10 +170,8 @@ class VerificationRunner:
         self, now: int, stop: Callable[[], bool] | None, progress: Callable[[int], object] | None
     ) -> RunStats:
         """Batch after batch; each batch's verdicts are committed by `_StoreThread` while the
-        next batch is checked. A batch is claimed by that thread too, once the previous store
-        has ended (one writer at a time: a claim would otherwise wait on the store's write
-        lock; one connection for every write: SQLite drops a connection's page cache when
-        another connection wrote, and the verdict indexes' pages would be read again), and
+        next batch is checked. A batch is claimed only once the previous store has ended
+        (one writer at a time: a claim would otherwise wait on the store's write lock), and
         counted, and told to `progress`, only once its commit has returned. The next batch
         reads a database that may not hold them yet: its context is handed them
         (`BatchContext.carry`) and counts them as if stored, as it does its own."""
@@ -188,8 +180,8 @@ class VerificationRunner:
             behind: _Verified | None = None  # checked, its store not yet started
             while True:
                 stopping = stop is not None and stop()
-                claimed = [] if stopping else store.run(
-                    self._repo.claim_beacons, self.worker, now, self._lease_ms, self._batch)
+                claimed = [] if stopping else self._repo.claim_beacons(
+                    self.worker, now, self._lease_ms, self._batch)
                 if behind is not None:
                     store.start(behind.pocs)
                 current = self._verify_batch(claimed, behind, now) if claimed else None
@@ -206,7 +198,7 @@ class VerificationRunner:
                 if current is None:
                     break
                 behind = current
-            stale = store.run(self._repo.mark_stale, now, self._params.stale_after_ms)
+        stale = self._repo.mark_stale(now, self._params.stale_after_ms)
         return RunStats(beacons, verdicts, stale, lost)
 
     def _verify_batch(
