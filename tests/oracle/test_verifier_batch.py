@@ -12,7 +12,6 @@ bootstrap, GPS fixes, witnesses shared by replayed beacons) is exercised.
 from __future__ import annotations
 
 import sqlite3
-import threading
 from collections import Counter
 from dataclasses import replace
 from pathlib import Path
@@ -20,11 +19,9 @@ from pathlib import Path
 import pytest
 from oracle_factories import keypair
 
-from oracle.errors import StorageError
 from oracle.importer import Importer
 from oracle.storage.repository import Repository, StoredVerdict
 from oracle.verifier.params import VerifierParams
-from oracle.verifier.pipeline import verify_poc
 from oracle.verifier.reasons import Reason
 from oracle.verifier.runner import VerificationRunner
 from oracle.verifier.storage_context import BatchContext, StorageContext
@@ -209,90 +206,3 @@ def test_a_copy_verified_earlier_in_the_batch_no_longer_waits(repo: Repository) 
     assert not first.valid and first.witnesses == 0
     verdict = repo.verdict(witness.id)
     assert verdict is not None and verdict.beacon_id == copies[1].id and not verdict.valid
-
-
-def _beacon_count(repo: Repository) -> int:
-    return repo.verification_backlog(2**62)[0]
-
-
-@pytest.mark.timeout(600)
-def test_a_batch_is_checked_while_the_previous_one_is_stored(  # type: ignore[no-untyped-def]
-        repo: Repository, history, monkeypatch: pytest.MonkeyPatch) -> None:
-    """The runner commits a batch on its store thread while it checks the next one. Here each
-    store is held until the next batch has been checked whole, so that batch reads a database
-    without its predecessor's verdicts (reciprocity, the interval rule, pending witnesses):
-    it must count them as stored all the same, and give the per-report path's verdicts.
-    Without the store thread the first store would wait for a batch that is never checked."""
-    now_ms = _load(repo, history)
-    params = VerifierParams()
-    _per_report(repo, params, now_ms)
-    reference = _all(repo)
-    assert repo.reset_verification(*EVERYTHING) == len(reference)
-    beacons, batch = _beacon_count(repo), 7
-    assert beacons > 3 * batch
-    checked = stores = 0
-    overlapped: list[bool] = []
-    changed = threading.Condition()
-
-    def counted(*args, **kwargs):  # type: ignore[no-untyped-def]
-        nonlocal checked
-        records = verify_poc(*args, **kwargs)
-        with changed:
-            checked += 1
-            changed.notify_all()
-        return records
-
-    store = repo.store_verdict_batch
-
-    def held(worker: str, pocs):  # type: ignore[no-untyped-def]
-        nonlocal stores
-        stores += 1
-        until = min((stores + 1) * batch, beacons)
-        with changed:
-            overlapped.append(changed.wait_for(lambda: checked >= until, timeout=60))
-        return store(worker, pocs)
-
-    monkeypatch.setattr(repo, "store_verdict_batch", held)
-    stats = VerificationRunner(repo, params, lambda: now_ms, worker="w", batch=batch,
-                               verify=counted).run_once()
-    assert overlapped and all(overlapped), overlapped
-    assert stats.beacons == beacons and stats.lost_claims == 0
-    assert _all(repo) == reference
-
-
-@pytest.mark.timeout(600)
-def test_a_failed_store_ends_the_run_and_stores_nothing_after_it(  # type: ignore[no-untyped-def]
-        repo: Repository, history, monkeypatch: pytest.MonkeyPatch) -> None:
-    """The batch checked while a store fails was checked on verdicts that were never
-    committed: the run ends with the store's error, nothing after the failed batch is stored,
-    and nothing was told to `progress` that was not committed. The claims lapse, and a later
-    run verifies the rest, each report once."""
-    now_ms = _load(repo, history)
-    beacons, batch = _beacon_count(repo), 7
-    store = repo.store_verdict_batch
-    stores = 0
-
-    def failing_second(worker: str, pocs):  # type: ignore[no-untyped-def]
-        nonlocal stores
-        stores += 1
-        if stores == 2:
-            raise StorageError("disk I/O error")
-        return store(worker, pocs)
-
-    monkeypatch.setattr(repo, "store_verdict_batch", failing_second)
-    settled: list[int] = []
-    runner = VerificationRunner(repo, VerifierParams(), lambda: now_ms, worker="w",
-                                lease_ms=LEASE_MS, batch=batch)
-    with pytest.raises(StorageError):
-        runner.run_once(progress=settled.append)
-    assert settled == [batch]
-    first = [v for v in _all(repo) if v.kind == "beacon"]
-    assert len(first) == batch
-    assert _beacon_count(repo) == beacons - batch
-    monkeypatch.setattr(repo, "store_verdict_batch", store)
-    later = now_ms + LEASE_MS + 1
-    stats = VerificationRunner(repo, VerifierParams(), lambda: later, worker="w2",
-                               batch=batch).run_once()
-    assert stats.beacons == beacons - batch and stats.lost_claims == 0
-    ids = [v.report_id for v in _all(repo)]
-    assert len(ids) == len(set(ids))
