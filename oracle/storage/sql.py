@@ -95,16 +95,6 @@ class SqlRepository(VerificationQueries, RegistryQueries):
                 self._connections.append(conn)
         return conn
 
-    def close_thread_connection(self) -> None:
-        conn = getattr(self._local, "conn", None)
-        if conn is None:
-            return
-        self._local.conn = None
-        with self._lock:
-            if conn in self._connections:
-                self._connections.remove(conn)
-        conn.close()
-
     def close(self) -> None:
         with self._lock:
             for conn in self._connections:

@@ -15,11 +15,9 @@ import logging
 import os
 import socket
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import NamedTuple
 
 from oracle.errors import StorageError
 from oracle.storage.repository import Repository, StoredReport, StoredVerdict
@@ -87,51 +85,6 @@ def _stored(
     )
 
 
-class _Verified(NamedTuple):
-    """A checked batch: its claimed beacons and each PoC's verdicts, in claim order."""
-
-    beacons: Sequence[StoredReport]
-    pocs: list[tuple[bytes, list[StoredVerdict]]]
-
-
-class _StoreThread:
-    """One thread that stores a batch's verdicts (`Repository.store_verdict_batch`: its one
-    transaction, SQLite's checkpoint after it) while the runner checks the next batch.
-
-    The commit's fsync and the checkpoint's page writes left the verifier's thread waiting on
-    the disk, and a pass of `verify` idle a quarter of a core (docs/benchmarks.md); the
-    database work releases the GIL, so it overlaps the next batch's Python. Its own
-    connection (the repository's are per thread), closed when the block ends."""
-
-    def __init__(self, repo: Repository, worker: str) -> None:
-        self._repo = repo
-        self._worker = worker
-        self._pool = ThreadPoolExecutor(1, thread_name_prefix="verdict-store")
-        self._pending: Future[list[bool]] | None = None
-
-    def __enter__(self) -> _StoreThread:
-        return self
-
-    def start(self, pocs: Sequence[tuple[bytes, Sequence[StoredVerdict]]]) -> None:
-        assert self._pending is None, "one store at a time"
-        self._pending = self._pool.submit(self._repo.store_verdict_batch, self._worker, pocs)
-
-    def result(self) -> list[bool]:
-        """Wait for the store begun last: which PoCs were stored, once committed."""
-        assert self._pending is not None
-        pending, self._pending = self._pending, None
-        return pending.result()
-
-    def __exit__(self, *exc: object) -> None:
-        """Let a store under way finish (what it commits is right, whatever ends the run),
-        then close the thread's connection and end the thread."""
-        if self._pending is not None:
-            with suppress(Exception):
-                self._pending.result()
-        self._pool.submit(self._repo.close_thread_connection).result()
-        self._pool.shutdown(wait=True)
-
-
 class VerificationRunner:
     def __init__(
         self,
@@ -169,54 +122,33 @@ class VerificationRunner:
     def _run_once(
         self, now: int, stop: Callable[[], bool] | None, progress: Callable[[int], object] | None
     ) -> RunStats:
-        """Batch after batch; each batch's verdicts are committed by `_StoreThread` while the
-        next batch is checked. A batch is claimed only once the previous store has ended
-        (one writer at a time: a claim would otherwise wait on the store's write lock), and
-        counted, and told to `progress`, only once its commit has returned. The next batch
-        reads a database that may not hold them yet: its context is handed them
-        (`BatchContext.carry`) and counts them as if stored, as it does its own."""
         beacons = verdicts = lost = 0
-        with _StoreThread(self._repo, self.worker) as store:
-            behind: _Verified | None = None  # checked, its store not yet started
-            while True:
-                stopping = stop is not None and stop()
-                claimed = [] if stopping else self._repo.claim_beacons(
-                    self.worker, now, self._lease_ms, self._batch)
-                if behind is not None:
-                    store.start(behind.pocs)
-                current = self._verify_batch(claimed, behind, now) if claimed else None
-                if behind is not None:
-                    saved = store.result()  # committed (raises what the store raised)
-                    for (_, stored), ok in zip(behind.pocs, saved, strict=True):
-                        if ok:
-                            beacons += 1
-                            verdicts += len(stored)
-                        else:
-                            lost += 1
-                    if progress is not None:
-                        progress(len(behind.beacons))
-                if current is None:
-                    break
-                behind = current
+        while stop is None or not stop():
+            claimed = self._repo.claim_beacons(self.worker, now, self._lease_ms, self._batch)
+            if not claimed:
+                break
+            # The batch's questions in a few set-based reads, not ~4 a report.
+            ctx = BatchContext(self._repo, claimed)
+            cases = [self._case(beacon) for beacon in claimed]
+            # The batch's expected payloads in one vectorised ChaCha12 pass, not one per beacon.
+            payloads = regenerate_payloads(cases)
+            pocs: list[tuple[bytes, list[StoredVerdict]]] = []
+            for beacon, case in zip(claimed, cases, strict=True):
+                stored = self.verify_beacon(beacon, ctx, now, case, payloads)
+                ctx.record(stored)  # later PoCs of the batch see it as if stored
+                pocs.append((beacon.id, stored))
+            # The batch's verdicts in one transaction (sql_verification.store_verdict_batch).
+            saved = self._repo.store_verdict_batch(self.worker, pocs)
+            for (_, stored), ok in zip(pocs, saved, strict=True):
+                if ok:
+                    beacons += 1
+                    verdicts += len(stored)
+                else:
+                    lost += 1
+            if progress is not None:
+                progress(len(claimed))
         stale = self._repo.mark_stale(now, self._params.stale_after_ms)
         return RunStats(beacons, verdicts, stale, lost)
-
-    def _verify_batch(
-        self, claimed: Sequence[StoredReport], behind: _Verified | None, now: int
-    ) -> _Verified:
-        # The batch's questions in a few set-based reads, not ~4 a report.
-        ctx = BatchContext(self._repo, claimed)
-        if behind is not None:
-            ctx.carry(behind.beacons, (v for _, stored in behind.pocs for v in stored))
-        cases = [self._case(beacon) for beacon in claimed]
-        # The batch's expected payloads in one vectorised ChaCha12 pass, not one per beacon.
-        payloads = regenerate_payloads(cases)
-        pocs: list[tuple[bytes, list[StoredVerdict]]] = []
-        for beacon, case in zip(claimed, cases, strict=True):
-            stored = self.verify_beacon(beacon, ctx, now, case, payloads)
-            ctx.record(stored)  # later PoCs of the batch see it as if stored
-            pocs.append((beacon.id, stored))
-        return _Verified(claimed, pocs)
 
     def _case(self, beacon: StoredReport) -> BeaconCase:
         report = beacon.message()

@@ -126,7 +126,6 @@ class BatchContext(StorageContext):
         self._decided: set[bytes] = set()
         self._decided_beacons: dict[bytes, list[tuple[int, bytes]]] = {}
         self._recorded: dict[str, dict[bytes, list[int]]] = {KIND_WITNESS: {}, KIND_BEACON: {}}
-        self._carried: Sequence[StoredReport] = ()
 
     def _load(self) -> None:
         """Everything the batch's questions will read, in ~10 statements (more keys than a
@@ -222,8 +221,7 @@ class BatchContext(StorageContext):
         return [w for w in matched if w.id not in self._decided]
 
     def other_unverified_beacon(self, data: bytes, exclude_id: bytes) -> bool:
-        decided = [b.id for beacons in (self._carried, self._beacons) for b in beacons
-                   if b.data == data and b.id in self._decided]
+        decided = [b.id for b in self._beacons if b.data == data and b.id in self._decided]
         return self._repo.other_unverified_beacon(data, exclude_id, decided)
 
     def last_fix(self, key: bytes, before_ms: int) -> tuple[float, float, int] | None:
@@ -240,15 +238,6 @@ class BatchContext(StorageContext):
             return None
         at, lat, lon = fixes[i - 1]
         return lat, lon, at
-
-    def carry(self, beacons: Sequence[StoredReport], stored: Iterable[StoredVerdict]) -> None:
-        """The previous batch: its beacons and verdicts, whose commit may still be under way
-        while this batch reads (the runner stores a batch while it checks the next). Counted
-        as this batch's own recorded verdicts are, so every answer is the one it would be
-        with them stored; where the commit is already visible, each read gives the same
-        answer twice (a decided report, a receive time that is already the latest)."""
-        self._carried = beacons
-        self.record(stored)
 
     def record(self, stored: Iterable[StoredVerdict]) -> None:
         """One PoC's verdicts, decided and to be stored with the batch: its reports are no
