@@ -72,7 +72,7 @@ class SqliteRepository(SqlRepository):
         # Set to start a round of the checkpointer now rather than at its next interval.
         self._checkpoint_now = threading.Event()
         self._checkpointer: threading.Thread | None = None
-        # Rounds of the checkpointer begun, and the last one that copied the whole WAL.
+        # Rounds of the checkpointer begun, ended, and the last one that copied the whole WAL.
         self._checkpointed = threading.Condition()
         self._rounds_begun = 0
         self._rounds_ended = 0
