@@ -20,15 +20,18 @@ tarpit's delay, the flooder gives up on its held calls and sends again. `--env N
 passes settings to the oracle, e.g. `POCNET_ORACLE_NOT_ONBOARDED_REFUSAL_DELAY_S=0` to answer
 refusals at once.
 
-`--hotspot-listener` gives the oracle its hotspot listener (`connections.hotspot_listen`) and
-has the hotspot send there; the flooder sends to the first listener, or with `--flood-target
-hotspot` to the hotspot listener as well. A hotspot call that fails is counted by its status
-(`hotspot_failed`) and left out of the latencies: a flooder whose deadline is shorter than the
-tarpit's delay had gRPC cancel the hotspot's calls.
+The oracle has its hotspot listener (`connections.hotspot_listen`, on by default: here on a
+free port rather than the default's 7081) and the hotspot sends there, as hotspots do by
+default; the flooder sends there too (the public address), or with `--flood-target main` to
+the first listener (`oracle.listen`, for tools). `--no-hotspot-listener` turns it off
+(`hotspot_listen = ""`, the default before it was on): the hotspot and the flooder then share
+the first listener. A hotspot call that fails is counted by its status (`hotspot_failed`) and
+left out of the latencies: a flooder whose deadline is shorter than the tarpit's delay had
+gRPC cancel the hotspot's calls on the first listener.
 
     .venv/bin/python tests/bench/bench_flood.py [--seconds 10] [--mode batch|pipeline]
-        [--in-flight 128] [--connections 1] [--deadline 30] [--hotspot-listener]
-        [--flood-target main|hotspot] [--env NAME=VALUE ...] [--json]
+        [--in-flight 128] [--connections 1] [--deadline 30] [--no-hotspot-listener]
+        [--flood-target hotspot|main] [--env NAME=VALUE ...] [--json]
 """
 
 from __future__ import annotations
@@ -223,24 +226,24 @@ def main() -> int:
     parser.add_argument("--deadline", type=float, default=30.0,
                         help="the flooder's deadline per call, seconds: a short one gives up "
                              "on held refusals (the client cancels) and sends again")
-    parser.add_argument("--hotspot-listener", action="store_true",
-                        help="the oracle's hotspot listener (connections.hotspot_listen) on, "
-                             "the hotspot sending there")
-    parser.add_argument("--flood-target", choices=("main", "hotspot"), default="main",
-                        help="the listener the flooder sends to (hotspot: needs "
-                             "--hotspot-listener)")
+    parser.add_argument("--no-hotspot-listener", dest="hotspot_listener",
+                        action="store_false",
+                        help="the oracle without its hotspot listener (connections."
+                             "hotspot_listen = \"\"): hotspot and flooder on the first")
+    parser.add_argument("--flood-target", choices=("hotspot", "main"), default="hotspot",
+                        help="the listener the flooder sends to: the hotspot listener (the "
+                             "public address, default) or the first (oracle.listen)")
     parser.add_argument("--env", action="append", default=[], metavar="NAME=VALUE",
                         help="more settings for the oracle (POCNET_ORACLE_...)")
     args = parser.parse_args()
-    if args.flood_target == "hotspot" and not args.hotspot_listener:
-        parser.error("--flood-target hotspot needs --hotspot-listener")
+    if not args.hotspot_listener:
+        args.flood_target = "main"  # the only listener
     load_start = os.getloadavg()[0]  # a shared machine: the figures say how busy it was
     tmp = Path(tempfile.mkdtemp(prefix="bench-flood-"))
     metrics_port = free_port()
-    listener = {}
-    if args.hotspot_listener:
-        hotspot_port = free_port()
-        listener["POCNET_ORACLE_CONNECTIONS_HOTSPOT_LISTEN"] = f"127.0.0.1:{hotspot_port}"
+    hotspot_port = free_port() if args.hotspot_listener else 0
+    listener = {"POCNET_ORACLE_CONNECTIONS_HOTSPOT_LISTEN":
+                f"127.0.0.1:{hotspot_port}" if hotspot_port else ""}
     proc, port = start_server(tmp, {**PER_KEY_LIFTED,
                                     "POCNET_ORACLE_METRICS_LISTEN": f"127.0.0.1:{metrics_port}",
                                     "POCNET_ORACLE_PAYOUT_LEDGER": str(tmp / "ledger.db"),
