@@ -31,7 +31,7 @@ gRPC cancel the hotspot's calls on the first listener.
 
     .venv/bin/python tests/bench/bench_flood.py [--seconds 10] [--mode batch|pipeline]
         [--in-flight 128] [--connections 1] [--deadline 30] [--no-hotspot-listener]
-        [--flood-target hotspot|main] [--env NAME=VALUE ...] [--json]
+        [--flood-target hotspot|main] [--flooder-nice N] [--env NAME=VALUE ...] [--json]
 """
 
 from __future__ import annotations
@@ -156,6 +156,16 @@ def pipeline(port: int, seconds: float, in_flight: int, connections: int, deadli
     out.put(counts)
 
 
+def niced(increment: int, target: Any, *args: Any) -> None:
+    """`target(*args)` at a lower priority (`--flooder-nice`): on this machine the flooder takes
+    a core of the same two the oracle and the hotspot run on, which an attacker's own machines
+    would not; niced, it takes what they leave, so the difference says how much of the
+    hotspot's latency is the flooder's CPU rather than the oracle's work."""
+    if increment:
+        os.nice(increment)
+    target(*args)
+
+
 def hotspot_latencies(port: int, seconds: float, tag: int,
                       failed: Counter[str] | None = None) -> list[float]:
     """One report every 50 ms; the latencies of those acknowledged. A failed call is counted in
@@ -233,6 +243,9 @@ def main() -> int:
     parser.add_argument("--flood-target", choices=("hotspot", "main"), default="hotspot",
                         help="the listener the flooder sends to: the hotspot listener (the "
                              "public address, default) or the first (oracle.listen)")
+    parser.add_argument("--flooder-nice", type=int, default=0, metavar="N",
+                        help="run the flooder process at nice N (0-19; default 0: the same "
+                             "priority as the oracle)")
     parser.add_argument("--env", action="append", default=[], metavar="NAME=VALUE",
                         help="more settings for the oracle (POCNET_ORACLE_...)")
     args = parser.parse_args()
@@ -266,9 +279,9 @@ def main() -> int:
         out: multiprocessing.Queue = multiprocessing.Queue()  # type: ignore[type-arg]
         ready = multiprocessing.Event()
         flooder = multiprocessing.Process(
-            target=flood if args.mode == "batch" else pipeline,
-            args=(flood_at, args.seconds + 1.0, args.in_flight, args.connections, args.deadline,
-                  ready, out))
+            target=niced, args=(args.flooder_nice, flood if args.mode == "batch" else pipeline,
+                                flood_at, args.seconds + 1.0, args.in_flight, args.connections,
+                                args.deadline, ready, out))
         flooder.start()
         if not ready.wait(120):
             raise RuntimeError("the flooder did not get ready")
@@ -291,7 +304,7 @@ def main() -> int:
     result = {
         "mode": args.mode, "in_flight": args.in_flight, "connections": args.connections,
         "flood_deadline_s": args.deadline, "hotspot_listener": args.hotspot_listener,
-        "flood_target": args.flood_target,
+        "flood_target": args.flood_target, "flooder_nice": args.flooder_nice,
         "load_1min_start": load_start, "load_1min_end": os.getloadavg()[0],
         "quiet_p50_ms": p(quiet, 0.5), "quiet_p99_ms": p(quiet, 0.99),
         "flood_p50_ms": p(loud, 0.5), "flood_p99_ms": p(loud, 0.99),
