@@ -362,12 +362,12 @@ def hotspot_address(s: Settings, listen: str | None = None) -> str:
     value = s.connections.hotspot_listen
     if value != DEFAULT_HOTSPOT_LISTEN:
         return value
+    if s.connections.max_streams_per_connection == 0:
+        return ""
     host, _, port = (s.oracle.listen if listen is None else listen).rpartition(":")
     if port == "0":
         return f"{host}:0"
-    if port == value.rpartition(":")[2] or s.connections.max_streams_per_connection == 0:
-        return ""
-    return value
+    return "" if port == value.rpartition(":")[2] else value
 
 
 def held_refusals(s: Settings) -> int:

@@ -312,6 +312,7 @@ def test_the_hotspot_listener_is_on_by_default_on_its_own_loopback_port() -> Non
     ("0.0.0.0:7081", None, 16, ""),
     ("0.0.0.0:7080", None, 1, "127.0.0.1:7081"),   # the smallest limit: still on
     ("0.0.0.0:7080", None, 0, ""),                 # older settings with no limit per connection
+    ("127.0.0.1:0", None, 0, ""),                  # ... on any free port too
 ])
 def test_the_default_hotspot_address_gives_way_to_throwaway_servers_and_older_settings(
         tmp_path: Path, listen: str, hotspot_listen: str | None, streams: int,
