@@ -78,6 +78,7 @@ class SqliteRepository(SqlRepository):
         self._rounds_ended = 0
         self._last_complete_round = 0
         self._round_after_claim = 0  # the round begun after the verifier's last claim
+        self._checkpoints_running = False  # the loop runs: a verdict store may wait for it
 
     def _connect(self) -> sqlite3.Connection:
         try:
@@ -126,11 +127,14 @@ class SqliteRepository(SqlRepository):
             self._checkpointer = threading.Thread(
                 target=self._checkpoint_loop, name="sqlite-checkpoint", daemon=True
             )
+            with self._checkpointed:
+                self._checkpoints_running = True
             self._checkpointer.start()
 
     def _checkpoint_loop(self) -> None:
-        conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+        conn: sqlite3.Connection | None = None
         try:
+            conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
             conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
             conn.execute("PRAGMA synchronous = FULL")
             while True:
@@ -148,7 +152,14 @@ class SqliteRepository(SqlRepository):
                         self._last_complete_round = round_
                     self._checkpointed.notify_all()
         finally:
-            conn.close()
+            if conn is not None:
+                conn.close()
+            with self._checkpointed:
+                # Whatever ended the loop (a stop, or an error it did not expect), no round a
+                # verdict store waits for will come: none waits from now on.
+                self._checkpoints_running = False
+                self._rounds_ended = self._round_after_claim
+                self._checkpointed.notify_all()
 
     def checkpoint(self, conn: sqlite3.Connection | None = None) -> bool:
         """Copy committed WAL pages into the database file without blocking writers. True
@@ -199,10 +210,10 @@ class SqliteRepository(SqlRepository):
         (docs/benchmarks.md); the checkpointer's connection writes nothing of the database's
         content, so the verifier's page cache stays valid."""
         claimed = super().claim_beacons(worker, now_ms, lease_ms, limit)
-        if self._checkpointer is not None:
-            with self._checkpointed:
+        with self._checkpointed:
+            if self._checkpoints_running:
                 self._round_after_claim = self._rounds_begun + 1
-            self._checkpoint_now.set()
+        self._checkpoint_now.set()
         return claimed
 
     def store_verdict_batch(

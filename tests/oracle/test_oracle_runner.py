@@ -418,6 +418,35 @@ def test_verify_starts_its_wal_over_after_every_batch_by_itself(
     assert statements and not [s for s in statements if "wal_checkpoint" in s]
 
 
+def test_verify_runs_on_when_its_checkpointer_has_died(
+        repo: Repository, world, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+    """A verdict store waits for the checkpointer's round begun after its claim; if that
+    thread died of an error nobody expected, no round will come, and the verifier must go on
+    without it rather than wait each batch out. The wait's bound is pushed past the suite's
+    timeout, so a store that waits fails the test instead of slowing it."""
+    if repo.dialect != "sqlite":
+        pytest.skip("SQLite's background checkpointer")
+    from oracle.storage import sqlite as sqlite_storage
+
+    clock = world[0]
+    last, path = _stored_pocs_then_closed(repo, world, 6)
+    monkeypatch.setattr(sqlite_storage, "BUSY_TIMEOUT_MS", 10**9)
+    verifier = sqlite_storage.SqliteRepository(path)
+
+    def broken(conn: sqlite3.Connection | None = None) -> bool:
+        raise sqlite3.DatabaseError("disk image is malformed")
+
+    monkeypatch.setattr(verifier, "checkpoint", broken)
+    try:
+        stats = VerificationRunner(verifier, VerifierParams(), clock, worker="v", batch=2
+                                   ).run_once(now_ms=last.ready_ms)
+        checkpointer = verifier._checkpointer
+    finally:
+        verifier.close()
+    assert stats.beacons == 6
+    assert checkpointer is not None and not checkpointer.is_alive()
+
+
 def test_claims_follow_ready_then_receive_time_across_lapsed_leases(
         repo: Repository, world) -> None:  # type: ignore[no-untyped-def]
     """A claim takes, in order of ready time then receive time, both pending beacons and
