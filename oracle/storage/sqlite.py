@@ -235,7 +235,7 @@ class SqliteRepository(SqlRepository):
         duplicate's first receive time). Saves reading each id's page of the index twice,
         ~1.7 µs a report (docs/benchmarks.md, "The import's main process, leaner")."""
         tx.execute("SAVEPOINT all_new")
-        tx.executemany(self.INSERT_REPORT, [self._report_params(r) for r in rows])
+        tx.executemany(self.INSERT_NEW_REPORT, rows)
         inserted = tx.rowcount  # executemany's: the rows changed, summed
         if inserted != len(rows):
             tx.execute("ROLLBACK TO all_new")
@@ -244,7 +244,7 @@ class SqliteRepository(SqlRepository):
 
     def _insert_new(self, tx: Tx, rows: Sequence[NewReport]) -> set[bytes]:
         # Under BEGIN IMMEDIATE nobody else writes, so every fresh row is ours.
-        tx.executemany(self.INSERT_REPORT, [self._report_params(r) for r in rows])
+        tx.executemany(self.INSERT_NEW_REPORT, rows)
         return {r.id for r in rows}
 
     def pragma(self, name: str) -> Any:
