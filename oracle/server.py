@@ -344,10 +344,11 @@ def _listener(
 async def serve(
     settings: Settings,
     stop: asyncio.Event | None = None,
-    ready: Callable[[int], None] | None = None,
+    ready: Callable[[int, int | None], None] | None = None,
 ) -> None:
     """Run the server, the entropy issuer, the verification loop and retention (raw reports
-    pruned after `retention.raw_days`) until SIGTERM/SIGINT.
+    pruned after `retention.raw_days`) until SIGTERM/SIGINT. `ready` is called once both
+    listeners accept calls, with their ports (the hotspot listener's None when it is off).
 
     The background tasks are supervised: if one ends with an error the server shuts down the
     same way and `TaskFailed` is raised, so the process exits non-zero and its supervisor
@@ -374,7 +375,7 @@ async def serve(
                     "port %d, where a client that cancels its calls can crowd them out "
                     "(docs/security.md)", port)
     if ready is not None:
-        ready(port)
+        ready(port, server.hotspot_port)
     oracle = server.oracle
     r = settings.retention
     pruner = Pruner(oracle.repo, r.raw_days, wall_ms, r.archive_dir, r.batch)

@@ -78,7 +78,9 @@ def _start_oracle(tmp: Path, hotspot_port: int) -> subprocess.Popen[str]:
              "POCNET_ORACLE_CONNECTIONS_HOTSPOT_LISTEN": f"127.0.0.1:{hotspot_port}"},
     )
     assert proc.stdout is not None
-    assert json.loads(proc.stdout.readline())["port"]  # listening, on both
+    ready = json.loads(proc.stdout.readline())  # listening, on both
+    assert ready["port"] and ready["hotspot_port"] == hotspot_port
+    assert ready["hotspot_listening"] == f"127.0.0.1:{hotspot_port}"
     return proc
 
 
