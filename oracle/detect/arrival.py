@@ -87,8 +87,9 @@ class Fit:
 
     def __init__(self, asserted_ns: float, fitted_ns: float, east_m: float, north_m: float,
                  as_beaconer: int, as_witness: int, partners: int, spread_m: float,
-                 params: DetectParams) -> None:
+                 params: DetectParams, partner_ids: tuple[int, ...] = ()) -> None:
         self.asserted_ns, self.fitted_ns = asserted_ns, fitted_ns
+        self.partner_ids = partner_ids
         self.east_m, self.north_m = east_m, north_m
         self.far_m = math.hypot(east_m, north_m)
         self.as_beaconer, self.as_witness = as_beaconer, as_witness
@@ -125,7 +126,29 @@ def judge(history: History, params: DetectParams) -> dict[int, Fit]:
             fits[i] = rows.fit(i, others, (before.east_m, before.north_m))
         if before is None or not fits[i].flagged:
             fits[i] = rows.fit(i, others)
+    _sturdy(rows, fits, flagged)
     return fits
+
+
+def _sturdy(rows: _Rows, fits: dict[int, Fit], excluded: NDArray[np.bool_]) -> None:
+    """Unflag the verdicts on fewer than tdoa_sturdy_partners partners that fall with any
+    one partner left out. One partner asserting a wrong place (a false location, an
+    attenuator, keys behind one antenna) is off in every beacon it shares with the hotspot,
+    and of three or four stamps a beacon it moves the others' median: with few partners, a
+    place kilometres off then explains the honest hotspot's arrivals (three witnesses of a
+    beaconer always meet somewhere: T and a place are three unknowns)."""
+    for i, fit in fits.items():
+        if not fit.flagged or fit.partners >= rows.params.tdoa_sturdy_partners:
+            continue
+        others = excluded.copy()
+        others[i] = False
+        for partner in fit.partner_ids:
+            without = others.copy()
+            without[partner] = True
+            again = rows.fit(i, without, (fit.east_m, fit.north_m))
+            if not again.flagged and not (again := rows.fit(i, without)).flagged:
+                fit.flagged = False
+                break
 
 
 class _Rows:
@@ -265,9 +288,9 @@ class _Rows:
             places = [(float(fx[j]), float(fy[j]))]
             if value[j] < best_value:
                 best, best_value = places[0], float(value[j])
+        ids = tuple(np.unique(partners).tolist())
         return Fit(at_asserted, best_value, best[0], best[1],
-                   int(mine_b.size), int(mine_w.size), int(np.unique(partners).size), spread,
-                   self.params)
+                   int(mine_b.size), int(mine_w.size), len(ids), spread, self.params, ids)
 
 
 def _loo(ordered: NDArray[np.float64], rank: NDArray[np.int64], size: NDArray[np.int64],
