@@ -281,16 +281,15 @@ def test_tdoa_far_m_at_its_boundary() -> None:
 
 def test_tdoa_min_partners_at_its_boundary() -> None:
     # x 3 km off hears 3 beacons each from 3 beaconers (9 residuals): flagged with 3
-    # partners; with 4 required, no verdict. tdoa_sturdy_partners off: it alone would want a
-    # fourth (test_tdoa_sturdy_partners_at_its_boundary).
+    # partners; with 4 required, no verdict. Its partners, honest and heard by the town, are
+    # not off: tdoa_sturdy_partners leaves none of them out, and x stays flagged.
     world = town_beacons(NORTH_3KM)
     for name in world.heard("x")[:3]:
         for _ in range(3):
             world.beacon(name, world.heard(name))  # x among them: it is within 2.5 km
     h = world.history()
-    assert flagged(h, tdoa_sturdy_partners=0)["x"]["partners"] == 3
-    assert flagged(h, tdoa_sturdy_partners=0, tdoa_min_partners=4) == {}
-    assert flagged(h) == {}
+    assert flagged(h)["x"]["partners"] == 3 < P.tdoa_sturdy_partners
+    assert flagged(h, tdoa_min_partners=4) == {}
 
 
 def test_an_ntp_clock_is_not_flagged_and_does_not_frame() -> None:
@@ -376,8 +375,9 @@ def _honest_beside_a_liar() -> Beacons:
 def test_an_honest_hotspot_with_three_partners_one_of_them_lying_is_not_flagged() -> None:
     # f's wrong place moves the median of every beacon x shares with it, and a place ~2 km
     # off explains x's arrivals: without tdoa_sturdy_partners x is flagged (so were 27
-    # honest hotspots of the whole 2022 population in one epoch). Without f, x's arrivals
-    # fit where it says: the verdict does not stand with each partner left out.
+    # honest hotspots of the whole 2022 population in one epoch). f is off itself (its only
+    # partner is x, and its place is wrong); without f, x's arrivals fit where it says: the
+    # verdict does not stand.
     h = _honest_beside_a_liar().history()
     found = flagged(h, tdoa_sturdy_partners=0)
     assert found["x"]["partners"] == 3 and found["x"]["fitted_from_asserted_m"] >= P.tdoa_far_m
