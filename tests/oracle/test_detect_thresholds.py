@@ -607,9 +607,26 @@ def test_replay_arrival_window_at_its_boundary(error_ns: float, found: bool) -> 
     assert flagged(timing.replay(history, P)) == ({"s"} if found else set())
 
 
-def test_replay_arrival_needs_min_receptions() -> None:
-    history = _placed(_LINE, {"x": 0.0, "y": 0.0}, 2 * timing.MIN_PLACED)
+def test_replay_arrival_needs_two_receptions() -> None:
+    history = _placed(_LINE, {"x": 0.0}, 2 * timing.MIN_PLACED)
     assert timing.replay(history, P) == []
+
+
+@pytest.mark.parametrize(("late", "candidates", "found"), [
+    ({"u": 0.0, "x": 0.0}, ("s", "h"), True),  # south and north of "s": "h" fits one only
+    ({"x": 0.0, "y": 0.0}, ("s", "h"), False),  # both north of "h" too: "h" fits both
+    ({"u": 0.0, "x": timing.ARRIVAL_WINDOW_NS}, ("s",), True),
+    ({"u": 0.0, "x": timing.ARRIVAL_WINDOW_NS + 1.0}, ("s",), False),
+])
+def test_a_copy_heard_twice_is_placed_on_the_one_candidate_both_fit(
+        late: dict[str, float], candidates: tuple[str, ...], found: bool) -> None:
+    """A beacon heard late by two witnesses only: placed on "s" when "s" is the one
+    candidate whose window (ARRIVAL_WINDOW_NS) holds both stamps. An honest neighbour that
+    heard the beacon in time and fits both as well leaves the copy unplaced (a neighbour on
+    the line beyond the sender, here). MIN_PLACED copies, one a day."""
+    history = _placed(_LINE, late, timing.MIN_PLACED, candidates=candidates,
+                      gap_ms=timing.DAY_MS)
+    assert flagged(timing.replay(history, P)) == ({"s"} if found else set())
 
 
 @pytest.mark.parametrize(("late", "found"), [
