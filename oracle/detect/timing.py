@@ -25,7 +25,8 @@ lower median of the beacon's plausible lags (within `replay_ms`). Honest: a shar
   alone. A hotspot placed so as the sender of several copies is flagged. The two are read
   together: an RSSI naming whose receptions' stamps fit another candidate better (by
   ARRIVAL_MARGIN) is dropped (stamps too coarse to fit anyone leave it standing); one whose
-  stamps fit the named hotspot counts as a placing. A hotspot placed for several copies is
+  stamps fit the named hotspot counts as a placing. A copy heard by two witnesses only is
+  placed on the one candidate both stamps fit. A hotspot placed for several copies is
   flagged (over the history, or two in one day: chance placings of an honest neighbour are
   rare and spread out, a replayer's copies come every window), and so is one named or placed
   for several replayed beacons, a good share of those it heard.
@@ -93,12 +94,13 @@ MIN_PLACED = 3
 # two beacons, and waited a third (a day or more) to be denied, earning as honest hotspots
 # meanwhile (their copies earn nothing: docs/protocol.md §5 rejects every late witness).
 MIN_PLACED_IN_A_DAY = 2
-# TWO_RECEPTIONS: a beacon heard late by two witnesses only (a thin copy), placed on the one
+DAY_MS = 86_400_000
+# A beacon heard late by PAIR_RECEPTIONS witnesses only (a thin copy) is placed on the one
 # candidate whose distances to the two explain their stamps' difference within
 # ARRIVAL_WINDOW_NS: the sender always does (it heard the original in time, so it is a
 # candidate), a neighbour only by chance. On the whole 2022 population at 5 %, epochs 1–3,
 # 238 such beacons: 2 honest hotspots placed once each, 44 replayers (21 twice or more).
-DAY_MS = 86_400_000
+PAIR_RECEPTIONS = 2
 C_M_PER_NS = 0.299_792_458
 
 
@@ -333,12 +335,12 @@ def senders_by_arrival(history: History, late_rows: np.ndarray,
     placed when every other candidate explains ARRIVAL_MARGIN fewer of those same receptions
     (a candidate explaining as many of another copy's is no rival). A copy whose sender
     cannot be told from a neighbour is set aside, and the rest are placed in turn. A beacon
-    whose only late receptions are two is placed on the one candidate whose window holds both
-    (TWO_RECEPTIONS)."""
-    if len(candidates) == 0 or late_rows.size < 2:
+    whose only late receptions are PAIR_RECEPTIONS is placed on the one candidate whose
+    window holds both."""
+    if len(candidates) == 0 or late_rows.size < PAIR_RECEPTIONS:
         return []
     sent = arrival_offsets(history, late_rows, candidates)
-    if late_rows.size == 2:  # one copy heard twice: placed on the one candidate both fit
+    if late_rows.size == PAIR_RECEPTIONS:  # one copy heard twice
         both = np.abs(sent[:, 1] - sent[:, 0]) <= ARRIVAL_WINDOW_NS
         return [int(candidates[int(both.argmax())])] if both.sum() == 1 else []
     if late_rows.size < ARRIVAL_MIN_RECEPTIONS:
