@@ -144,7 +144,7 @@ class DetectParams:
     # wrong place frames a hotspot that has few. On the whole 2022 population at 5 % (epoch
     # 1), 27 honest hotspots were flagged, every one with 3–5 partners, among them a false
     # location, an attenuator or keys behind one antenna; none stands so. Of the cheaters
-    # flagged, 80 of 83 attenuators and 84 of 88 keys behind one antenna do (leaving out
+    # flagged, 80 of 83 attenuators and 85 of 88 keys behind one antenna do (leaving out
     # every partner in turn, off or not, kept 68 and 80).
     tdoa_sturdy_partners: int = 6
     # Closed clusters (clusters.py): members' links stay inside the group at least this share,
