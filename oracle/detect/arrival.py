@@ -87,8 +87,9 @@ class Fit:
 
     def __init__(self, asserted_ns: float, fitted_ns: float, east_m: float, north_m: float,
                  as_beaconer: int, as_witness: int, partners: int, spread_m: float,
-                 params: DetectParams) -> None:
+                 params: DetectParams, partner_ids: tuple[int, ...] = ()) -> None:
         self.asserted_ns, self.fitted_ns = asserted_ns, fitted_ns
+        self.partner_ids = partner_ids
         self.east_m, self.north_m = east_m, north_m
         self.far_m = math.hypot(east_m, north_m)
         self.as_beaconer, self.as_witness = as_beaconer, as_witness
@@ -125,7 +126,35 @@ def judge(history: History, params: DetectParams) -> dict[int, Fit]:
             fits[i] = rows.fit(i, others, (before.east_m, before.north_m))
         if before is None or not fits[i].flagged:
             fits[i] = rows.fit(i, others)
+    _sturdy(rows, fits, flagged, none)
     return fits
+
+
+def _sturdy(rows: _Rows, fits: dict[int, Fit], excluded: NDArray[np.bool_],
+            none: NDArray[np.bool_]) -> None:
+    """Unflag the verdicts on fewer than tdoa_sturdy_partners partners that fall with one
+    of the partners that are off themselves left out. A partner asserting a wrong place (a
+    false location, an attenuator, keys behind one antenna) is off in every beacon it shares
+    with the hotspot, and of three or four stamps a beacon it moves the others' median: with
+    few partners, a place kilometres off then explains an honest hotspot's arrivals (three
+    witnesses of a beaconer always meet somewhere: T and a place are three unknowns). Such
+    a partner is off with all its partners (its pooled median |residual| past
+    tdoa_residual_ns, however few its residuals); an honest partner with others of its own
+    is not, and is kept."""
+    median, _ = rows.pooled(none)
+    off = np.nan_to_num(median) >= rows.params.tdoa_residual_ns
+    for i, fit in fits.items():
+        if not fit.flagged or fit.partners >= rows.params.tdoa_sturdy_partners:
+            continue
+        others = excluded.copy()
+        others[i] = False
+        for partner in (p for p in fit.partner_ids if off[p]):
+            without = others.copy()
+            without[partner] = True
+            again = rows.fit(i, without, (fit.east_m, fit.north_m))
+            if not again.flagged and not (again := rows.fit(i, without)).flagged:
+                fit.flagged = False
+                break
 
 
 class _Rows:
@@ -172,16 +201,21 @@ class _Rows:
         out[rows] = self.r_ns[rows] - _others_median(self.beacon[rows], self.r_ns[rows])
         return out, judged
 
-    def suspects(self, excluded: NDArray[np.bool_]) -> list[int]:
-        """Hotspots (not excluded) whose pooled median |residual| at the asserted places,
-        without the receptions of the excluded, is past tdoa_residual_ns."""
+    def pooled(self, excluded: NDArray[np.bool_]) -> tuple[NDArray[np.float64],
+                                                          NDArray[np.int64]]:
+        """Per hotspot, (median |residual| at the asserted places, residuals), without the
+        receptions of the excluded (NaN and 0 for a hotspot with none)."""
         usable = ~excluded[self.beaconer] & ~excluded[self.witness]
         residual, judged = self._residuals(usable)
         n = len(self.history.hotspots)
         who = np.concatenate((self.beaconer[judged], self.witness[judged]))
         size = np.abs(np.concatenate((residual[judged], residual[judged])))
-        median = group_median(who, size, n)
-        count = group_count(who, n)
+        return group_median(who, size, n), group_count(who, n)
+
+    def suspects(self, excluded: NDArray[np.bool_]) -> list[int]:
+        """Hotspots (not excluded) whose pooled median |residual| at the asserted places,
+        without the receptions of the excluded, is past tdoa_residual_ns."""
+        median, count = self.pooled(excluded)
         # No place within tdoa_search_m moves a stamp by more than 2 × tdoa_search_m / c:
         # residuals larger than that are clocks, not places, and are not fitted.
         most = 2 * self.params.tdoa_search_m / C_M_PER_NS
@@ -265,9 +299,9 @@ class _Rows:
             places = [(float(fx[j]), float(fy[j]))]
             if value[j] < best_value:
                 best, best_value = places[0], float(value[j])
+        ids = tuple(np.unique(partners).tolist())
         return Fit(at_asserted, best_value, best[0], best[1],
-                   int(mine_b.size), int(mine_w.size), int(np.unique(partners).size), spread,
-                   self.params)
+                   int(mine_b.size), int(mine_w.size), len(ids), spread, self.params, ids)
 
 
 def _loo(ordered: NDArray[np.float64], rank: NDArray[np.int64], size: NDArray[np.int64],

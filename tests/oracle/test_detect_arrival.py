@@ -281,13 +281,14 @@ def test_tdoa_far_m_at_its_boundary() -> None:
 
 def test_tdoa_min_partners_at_its_boundary() -> None:
     # x 3 km off hears 3 beacons each from 3 beaconers (9 residuals): flagged with 3
-    # partners; with 4 required, no verdict.
+    # partners; with 4 required, no verdict. Its partners, honest and heard by the town, are
+    # not off: tdoa_sturdy_partners leaves none of them out, and x stays flagged.
     world = town_beacons(NORTH_3KM)
     for name in world.heard("x")[:3]:
         for _ in range(3):
             world.beacon(name, world.heard(name))  # x among them: it is within 2.5 km
     h = world.history()
-    assert flagged(h)["x"]["partners"] == 3
+    assert flagged(h)["x"]["partners"] == 3 < P.tdoa_sturdy_partners
     assert flagged(h, tdoa_min_partners=4) == {}
 
 
@@ -351,3 +352,55 @@ def test_tdoa_fitted_ns_and_tdoa_explained_at_their_boundary() -> None:
     ratio = exact.fitted_ns / exact.asserted_ns
     assert set(flagged(h, tdoa_explained=ratio)) == {"x"}
     assert flagged(h, tdoa_explained=ratio * 0.999) == {}
+
+
+
+def _honest_beside_a_liar() -> Beacons:
+    """x honest where it says, with three partners and no others: its neighbours west and
+    east, and "f", which stands 1 km north of x but asserts a place 3 km further north (a
+    false location, an attenuator's spoofed place) and is heard by no one else. x beacons 4
+    times, heard by the three; each of them beacons 3 times, heard by x alone. Exact stamps."""
+    true = town() | {"x": place(0.0, 0.0), "f": place(0.0, 1_000.0)}
+    del true["g4_3"]  # f stands in its place
+    world = Beacons(true, {"f": place(0.0, 4_000.0)})
+    partners = ["g3_2", "g3_4", "f"]
+    for _ in range(4):
+        world.beacon("x", partners)
+    for name in partners:
+        for _ in range(3):
+            world.beacon(name, ["x"])
+    return world
+
+
+def test_an_honest_hotspot_with_three_partners_one_of_them_lying_is_not_flagged() -> None:
+    # f's wrong place moves the median of every beacon x shares with it, and a place ~2 km
+    # off explains x's arrivals: without tdoa_sturdy_partners x is flagged (so were 27
+    # honest hotspots of the whole 2022 population in one epoch). f is off itself (its only
+    # partner is x, and its place is wrong); without f, x's arrivals fit where it says: the
+    # verdict does not stand.
+    h = _honest_beside_a_liar().history()
+    found = flagged(h, tdoa_sturdy_partners=0)
+    assert found["x"]["partners"] == 3 and found["x"]["fitted_from_asserted_m"] >= P.tdoa_far_m
+    assert flagged(h) == {}
+
+
+def test_tdoa_sturdy_partners_at_its_boundary() -> None:
+    # x of the test above has 3 partners: checked (and unflagged) when fewer than 4 must
+    # stand with each left out, not when fewer than 3.
+    h = _honest_beside_a_liar().history()
+    assert set(flagged(h, tdoa_sturdy_partners=3)) == {"x"}
+    assert flagged(h, tdoa_sturdy_partners=4) == {}
+
+
+def test_a_displaced_hotspot_with_few_partners_still_found_when_each_can_be_spared() -> None:
+    # An attenuator 3 km off, heard by 5 neighbours around it (south, north, west, east,
+    # north-east; 4 beacons, exact stamps), hearing nothing: under tdoa_sturdy_partners,
+    # but with any one witness left out the other four still place it where it stands.
+    true = town() | {"x": place(0.0, 0.0)}
+    world = Beacons(true, {"x": place(*NORTH_3KM)})
+    witnesses = ["g2_3", "g4_3", "g3_2", "g3_4", "g4_4"]
+    for _ in range(4):
+        world.beacon("x", witnesses)
+    found = flagged(world.history())
+    assert found["x"]["partners"] == 5 < P.tdoa_sturdy_partners
+    assert fitted_m(found["x"], world.true["x"]) <= 150

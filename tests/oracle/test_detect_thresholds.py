@@ -558,11 +558,12 @@ C_M_PER_MS = 299_792.458
 
 
 def _placed(north_m: dict[str, float], late: dict[str, float], copies: int,
-            candidates: tuple[str, ...] = ("s",)) -> History:
-    """`copies` beacons of "a", each heard in time by `candidates` and replayed by "s" 900 s
-    later; the copy is heard by the hotspots of `late`, each stamped its distance from "s"
-    over c after the copy left, plus its value in `late` (ns). Places: metres north of "a"."""
-    b = HistoryBuilder(ARRIVAL_T0, ARRIVAL_T0 + 86_400_000)
+            candidates: tuple[str, ...] = ("s",), gap_ms: int = 3_600_000) -> History:
+    """`copies` beacons of "a", `gap_ms` apart, each heard in time by `candidates` and
+    replayed by "s" 900 s later; the copy is heard by the hotspots of `late`, each stamped its
+    distance from "s" over c after the copy left, plus its value in `late` (ns). Places:
+    metres north of "a"."""
+    b = HistoryBuilder(ARRIVAL_T0, ARRIVAL_T0 + 30 * timing.DAY_MS)
     for name, north in north_m.items():
         b.add_hotspot(k(name), 52.0 + north / 111_195.0, 5.0)
     h = b.build().hotspots  # the places as the history keeps them
@@ -573,7 +574,7 @@ def _placed(north_m: dict[str, float], late: dict[str, float], copies: int,
         return h.distance_m(i, j)
 
     for n in range(copies):
-        at = ARRIVAL_T0 + n * 3_600_000
+        at = ARRIVAL_T0 + n * gap_ms
         for c in candidates:
             b.add_witness(f"a{n}".encode(), k("a"), k(c), -100.0, 5.0, 14.0, at + 300,
                           at + 500, float(at), at + metres("a", c) / C_M_PER_MS)
@@ -592,7 +593,8 @@ _LINE = {"a": 0.0, "s": 4_000.0, "h": 6_000.0, "x": 9_000.0, "y": 11_500.0, "z":
 @pytest.mark.parametrize(("copies", "found"),
                          [(timing.MIN_PLACED, True), (timing.MIN_PLACED - 1, False)])
 def test_replay_placed_by_arrival_time_needs_min_placed(copies: int, found: bool) -> None:
-    history = _placed(_LINE, {"x": 0.0, "y": 0.0, "z": 0.0}, copies)
+    # One a day: MIN_PLACED_IN_A_DAY is not what finds it (tests/oracle/test_detect_replay.py).
+    history = _placed(_LINE, {"x": 0.0, "y": 0.0, "z": 0.0}, copies, gap_ms=timing.DAY_MS)
     assert flagged(timing.replay(history, P)) == ({"s"} if found else set())
 
 
@@ -605,9 +607,26 @@ def test_replay_arrival_window_at_its_boundary(error_ns: float, found: bool) -> 
     assert flagged(timing.replay(history, P)) == ({"s"} if found else set())
 
 
-def test_replay_arrival_needs_min_receptions() -> None:
-    history = _placed(_LINE, {"x": 0.0, "y": 0.0}, 2 * timing.MIN_PLACED)
+def test_replay_arrival_needs_two_receptions() -> None:
+    history = _placed(_LINE, {"x": 0.0}, 2 * timing.MIN_PLACED)
     assert timing.replay(history, P) == []
+
+
+@pytest.mark.parametrize(("late", "candidates", "found"), [
+    ({"u": 0.0, "x": 0.0}, ("s", "h"), True),  # south and north of "s": "h" fits one only
+    ({"x": 0.0, "y": 0.0}, ("s", "h"), False),  # both north of "h" too: "h" fits both
+    ({"u": 0.0, "x": timing.ARRIVAL_WINDOW_NS}, ("s",), True),
+    ({"u": 0.0, "x": timing.ARRIVAL_WINDOW_NS + 1.0}, ("s",), False),
+])
+def test_a_copy_heard_twice_is_placed_on_the_one_candidate_both_fit(
+        late: dict[str, float], candidates: tuple[str, ...], found: bool) -> None:
+    """A beacon heard late by two witnesses only: placed on "s" when "s" is the one
+    candidate whose window (ARRIVAL_WINDOW_NS) holds both stamps. An honest neighbour that
+    heard the beacon in time and fits both as well leaves the copy unplaced (a neighbour on
+    the line beyond the sender, here). MIN_PLACED copies, one a day."""
+    history = _placed(_LINE, late, timing.MIN_PLACED, candidates=candidates,
+                      gap_ms=timing.DAY_MS)
+    assert flagged(timing.replay(history, P)) == ({"s"} if found else set())
 
 
 @pytest.mark.parametrize(("late", "found"), [
