@@ -153,7 +153,8 @@ class _OneWay:
         partners that hear it), without the links of `excluded` hotspots."""
         heard_median, _, hears = self.rx.median(excluded)
         told_median, _, heard = self.tx.median(excluded)
-        return heard_median - told_median, hears, heard
+        # To a µdB: signals come in tenths of a dB; the law's floating point is no evidence.
+        return np.round(heard_median - told_median, 6), hears, heard
 
     def flagged(self, excess: NDArray[np.float64], hears: NDArray[np.int64],
                 heard: NDArray[np.int64]) -> NDArray[np.bool_]:
