@@ -97,13 +97,17 @@ def asymmetry(history: History, params: DetectParams) -> list[Finding]:
     found_round = peel(judge, before, (owner, partner))
     (per_hotspot, count, vouched_median, vouched, excess, hears,
      heard) = as_found(found_round, before, measure)
+    # Found by its pairs (the median over them or its reciprocal partners), or by the law.
+    with np.errstate(invalid="ignore"):
+        by_vouched = (vouched >= 1) & (vouched_median >= params.asymmetry_vouched_db)
+        by_pairs = (((pairs_in_all >= params.min_pairs) & (count >= params.min_pairs_left)
+                     & (np.abs(per_hotspot) >= params.asymmetry_db)) | by_vouched)
     return [
         Finding(
             detector="signal_asymmetry",
             hotspots=(history.hotspots.keys[i],),
-            score=float(abs(per_hotspot[i]) / params.asymmetry_db)
-            if count[i] >= params.min_pairs or vouched[i] else
-            float(excess[i] / params.asymmetry_vouched_db),
+            score=float(abs(per_hotspot[i]) / params.asymmetry_db) if by_pairs[i]
+            else float(excess[i] / params.asymmetry_vouched_db),
             evidence={
                 "median_offset_db": round(float(per_hotspot[i]), 1),
                 "two_way_pairs": int(count[i]),
@@ -113,9 +117,9 @@ def asymmetry(history: History, params: DetectParams) -> list[Finding]:
                 "hears_partners": int(hears[i]),
                 "heard_by_partners": int(heard[i]),
                 "noise_floor_above_median_db": round(float(one_way.floor[i]), 1),
-                "meaning": "hears others stronger than they hear it"
-                if per_hotspot[i] > 0 or count[i] < params.min_pairs
-                else "is heard stronger than it hears (power above what it reports)",
+                "meaning": "is heard stronger than it hears (power above what it reports)"
+                if by_pairs[i] and per_hotspot[i] < 0 and not by_vouched[i]
+                else "hears others stronger than they hear it",
             },
         )
         for i in np.flatnonzero(found_round >= 0)
@@ -129,7 +133,7 @@ class _OneWay:
 
     def __init__(self, history: History, w: Witnesses, params: DetectParams) -> None:
         n = len(history.hotspots)
-        self.n, self.params = n, params
+        self.params = params
         usable = w.distance_m >= params.fit_min_distance_m
         loss = path_loss_db(w, history.hotspots)
         log_d = np.log10(np.maximum(w.distance_m, 1.0))
@@ -151,10 +155,10 @@ class _OneWay:
     def measure(self, excluded: NDArray[np.bool_]) -> tuple[NDArray[Any], ...]:
         """(median residual heard less median residual of being heard, partners it hears,
         partners that hear it), without the links of `excluded` hotspots."""
-        heard_median, _, hears = self.rx.median(excluded)
-        told_median, _, heard = self.tx.median(excluded)
+        hears_median, _, hears = self.rx.median(excluded)
+        heard_median, _, heard = self.tx.median(excluded)
         # To a µdB: signals come in tenths of a dB; the law's floating point is no evidence.
-        return np.round(heard_median - told_median, 6), hears, heard
+        return np.round(hears_median - heard_median, 6), hears, heard
 
     def flagged(self, excess: NDArray[np.float64], hears: NDArray[np.int64],
                 heard: NDArray[np.int64]) -> NDArray[np.bool_]:
