@@ -65,7 +65,7 @@ class DetectParams:
     # as hear it: a noisy site, whose receptions beat the law because only the strongest get
     # through, hears fewer of its neighbours than hear it; an inflator's radio hears as well as
     # theirs. On the whole population with a fifth inflating (epoch 1), honest hotspots past
-    # 12 dB and 8 dB: 5 of 5,523 with any hearing share, 1 with half; inflators 46 and 43 more
+    # 12 dB and 8 dB: 4 of 5,523 with any hearing share, 1 with half; inflators 46 and 43 more
     # found (docs/benchmarks.md, issue 13).
     asymmetry_floor_db: float = 8.0
     asymmetry_hears_share: float = 0.5
