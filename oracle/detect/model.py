@@ -56,6 +56,19 @@ class DetectParams:
     # heard: in that epoch 2 of 13,423 honest two-way pairs were 12 dB or more apart (σ 2.8
     # dB), and 2,038 of 2,311 pairs of an inflator (+15 dB) with an honest partner.
     asymmetry_vouched_db: float = 12.0
+    # A hotspot with no such pairs (fewer than min_pairs and no reciprocal partner: on the
+    # whole 2022 population some inflators hear only hotspots that do not hear them) is judged
+    # by the distance law both ways (signal.py's fit): its receptions' median residual less
+    # the median residual of its own beacons' receptions, past asymmetry_vouched_db, with its
+    # noise floor as it reports it (RSSI − SNR, an inflated RSSI raises it as much) this far
+    # above the network's median, and hearing at least asymmetry_hears_share as many partners
+    # as hear it: a noisy site, whose receptions beat the law because only the strongest get
+    # through, hears fewer of its neighbours than hear it; an inflator's radio hears as well as
+    # theirs. On the whole population with a fifth inflating (epoch 1), honest hotspots past
+    # 12 dB and 8 dB: 4 of 5,523 with any hearing share, 1 with half; inflators 46 and 43 more
+    # found (docs/benchmarks.md, issue 13).
+    asymmetry_floor_db: float = 8.0
+    asymmetry_hears_share: float = 0.5
     # Shared antenna (shared.py): keys behind one antenna report the same receptions up to a
     # fixed offset (each radio's cable and port), at the same instant. Independent antennas a
     # street apart fade independently: their RSSI difference wanders by several dB.
