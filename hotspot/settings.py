@@ -91,7 +91,8 @@ class KeySettings:
 @dataclass(frozen=True)
 class OracleSettings:
     endpoints: tuple[str, ...] = _opt(
-        ["127.0.0.1:7080"], "oracle gRPC endpoints, host:port, tried in order", _endpoints
+        ["127.0.0.1:7081"], "oracle gRPC endpoints, host:port, tried in order (7081: the "
+        "oracle's hotspot listener)", _endpoints
     )
     tls: bool = _opt(False, "use TLS to the oracle")
     ca_file: str = _opt("", "PEM CA bundle for TLS; empty = the system roots")

@@ -3,9 +3,10 @@ verification runner assembled from settings, behind one grpc.aio server with hea
 reflection, TLS when configured, a 16 KiB message limit and `maximum_concurrent_rpcs` (report
 streams may take only part of it: `oracle.stream_guard`), connection limits ([connections])
 and the keepalive agreement with hotspots (`pocnet.keepalive`); docs/security.md has the whole
-list of doors and guards. Optionally a second listener for hotspots
-(`connections.hotspot_listen`): the same services on a gRPC server object of its own, whose
-queue a flooder that cancels its calls cannot fill (`create_server`).
+list of doors and guards. Beside it, by default, a second listener for hotspots
+(`connections.hotspot_listen`, `oracle.settings.hotspot_address`): the same services on a gRPC
+server object of its own, whose queue a flooder that cancels its calls cannot fill
+(`create_server`).
 
 `create_server(settings, address) -> (server, port)` for tests (port 0) and `serve(settings)`
 for the command: SIGTERM stops accepting calls, in-flight calls get the grace period, queued
@@ -40,7 +41,7 @@ from oracle.servicers import entropy as entropy_servicer
 from oracle.servicers import ingest as ingest_servicer
 from oracle.servicers import query as query_servicer
 from oracle.servicers import registry as registry_servicer
-from oracle.settings import Settings, held_refusals, stream_caps
+from oracle.settings import Settings, held_refusals, hotspot_address, stream_caps
 from oracle.signature_pool import SignaturePool, resolve_processes
 from oracle.storage import open_repository
 from oracle.storage.group_commit import GroupCommitter
@@ -262,8 +263,9 @@ def create_server(
     keepalive: KeepalivePolicy = KEEPALIVE,
 ) -> tuple[OracleServer, int]:
     """Build (not start) the server bound to `address` ("127.0.0.1:0" picks a free port), and
-    the hotspot listener on `connections.hotspot_listen` when set (its port:
-    `OracleServer.hotspot_port`). Call from inside the event loop that will run it.
+    the hotspot listener on `connections.hotspot_listen` unless it is "" (its port:
+    `OracleServer.hotspot_port`; beside port 0 the default takes a free port too:
+    `oracle.settings.hotspot_address`). Call from inside the event loop that will run it.
     `keepalive` is the policy hotspots ping by (pocnet.keepalive); tests shorten it.
 
     The hotspot listener is a second gRPC server object in this process, on this event loop,
@@ -293,12 +295,12 @@ def create_server(
     server, port = _listener(settings, address, oracle, keepalive, handlers(oracle.tarpit),
                              credentials, count_until_freed=False)
     wrapped = OracleServer(server, oracle)
-    hotspot_address = settings.connections.hotspot_listen
-    if hotspot_address:
+    hotspot_at = hotspot_address(settings, address)
+    if hotspot_at:
         # Its held refusals keep their place through a reset: with calls counted until freed,
         # a client that cancels them then gets no more through than one that waits.
         tarpit = HeldThroughResets(oracle.tarpit) if oracle.tarpit is not None else None
-        wrapped.add_hotspot_listener(*_listener(settings, hotspot_address, oracle, keepalive,
+        wrapped.add_hotspot_listener(*_listener(settings, hotspot_at, oracle, keepalive,
                                                 handlers(tarpit), credentials,
                                                 count_until_freed=True))
     return wrapped, port
@@ -342,10 +344,11 @@ def _listener(
 async def serve(
     settings: Settings,
     stop: asyncio.Event | None = None,
-    ready: Callable[[int], None] | None = None,
+    ready: Callable[[int, int | None], None] | None = None,
 ) -> None:
     """Run the server, the entropy issuer, the verification loop and retention (raw reports
-    pruned after `retention.raw_days`) until SIGTERM/SIGINT.
+    pruned after `retention.raw_days`) until SIGTERM/SIGINT. `ready` is called once both
+    listeners accept calls, with their ports (the hotspot listener's None when it is off).
 
     The background tasks are supervised: if one ends with an error the server shuts down the
     same way and `TaskFailed` is raised, so the process exits non-zero and its supervisor
@@ -367,8 +370,12 @@ async def serve(
     if server.hotspot_port is not None:
         log.info("hotspot listener on port %d", server.hotspot_port,
                  extra={"hotspot_port": server.hotspot_port})
+    else:  # off, or its default gave way to older settings (oracle.settings.hotspot_address)
+        log.warning("no hotspot listener (connections.hotspot_listen): hotspots are served on "
+                    "port %d, where a client that cancels its calls can crowd them out "
+                    "(docs/security.md)", port)
     if ready is not None:
-        ready(port)
+        ready(port, server.hotspot_port)
     oracle = server.oracle
     r = settings.retention
     pruner = Pruner(oracle.repo, r.raw_days, wall_ms, r.archive_dir, r.batch)

@@ -21,6 +21,10 @@ from pocnet import settings_file
 DEFAULT_PATH = Path("/etc/pocnet/oracle.toml")
 ENV_PREFIX = "POCNET_ORACLE_"
 DAY_S = 86_400
+# The hotspot listener's default: loopback like oracle.listen's (plaintext until TLS is set), on
+# the port hotspots dial by default (hotspot/settings.py). An operator opens this one to the
+# network ("0.0.0.0:7081"), not oracle.listen.
+DEFAULT_HOTSPOT_LISTEN = "127.0.0.1:7081"
 
 
 @dataclass(frozen=True)
@@ -140,14 +144,17 @@ class ConnectionsSection:
     # that a connection's refusals are all held: a flooder's queued calls then go out one by one
     # as held answers come back, never as a burst. 0 = no limit (gRPC's own).
     max_streams_per_connection: int = 16
-    # A second listener for hotspots (HOST:PORT; "" = none), with the same services and limits,
-    # where a call counts against max_streams_per_connection until the server has finished with
-    # it, not only until its client resets it (gRPC's overload protection), and a held refusal
-    # keeps its place through a reset: a client that cancels its calls and sends again at once
-    # then gets no more through than one that waits, and the listener's queue of calls not yet
-    # taken up is its own (docs/security.md "Flooders that cancel their own calls"). The
-    # address strangers reach should be this one. Needs max_streams_per_connection > 0.
-    hotspot_listen: str = ""
+    # The listener for hotspots (HOST:PORT; "" = none), with the same services and limits as
+    # oracle.listen, where a call counts against max_streams_per_connection until the server
+    # has finished with it, not only until its client resets it (gRPC's overload protection),
+    # and a held refusal keeps its place through a reset: a client that cancels its calls and
+    # sends again at once then gets no more through than one that waits, and the listener's
+    # queue of calls not yet taken up is its own (docs/security.md "Flooders that cancel their
+    # own calls"). Hotspots dial it by default; the address strangers reach should be this
+    # one, oracle.listen staying on loopback for tools. Needs max_streams_per_connection > 0.
+    # The default gives way (`hotspot_address`) on a server started on port 0, and to settings
+    # from before it had one.
+    hotspot_listen: str = DEFAULT_HOTSPOT_LISTEN
 
 
 @dataclass(frozen=True)
@@ -291,7 +298,7 @@ def _check_limits(s: Settings) -> list[str]:
         **{f"connections.{f.name}": getattr(s.connections, f.name)
            for f in dataclasses.fields(s.connections)},
     }
-    hotspot_listen = values.pop("connections.hotspot_listen")
+    values.pop("connections.hotspot_listen")
     values["retention.interval_s"] = s.retention.interval_s
     values["retention.batch"] = s.retention.batch
     # 0 means "none" for these three: at once, hold none, gRPC's own stream limit.
@@ -323,6 +330,7 @@ def _check_limits(s: Settings) -> list[str]:
                       f"connections.max_streams_per_connection ({streams}) so that one "
                       f"connection's refusals are all held at the short delay, or 0 for no "
                       f"share, got {per_peer}")
+    hotspot_listen = hotspot_address(s)
     if hotspot_listen and streams == 0:
         errors.append("connections.hotspot_listen: needs connections.max_streams_per_connection "
                       "> 0 (the calls a connection may queue there), got 0")
@@ -340,6 +348,26 @@ def _check_limits(s: Settings) -> list[str]:
     if s.retention.archive_dir and not Path(s.retention.archive_dir).is_dir():
         errors.append(f"{s.retention.archive_dir}: retention archive directory not found")
     return errors
+
+
+def hotspot_address(s: Settings, listen: str | None = None) -> str:
+    """The hotspot listener's address beside a first listener on `listen` (default
+    `oracle.listen`); "" = none. `connections.hotspot_listen` as set, but its default gives way:
+    - beside a first listener on port 0 (any free port: tests, the simulator, `make demo`
+      start many servers at once) it takes any free port on that host too, so that they never
+      collide on 7081;
+    - to settings from before it was on by default that could not have it: oracle.listen on
+      its port (7081), or `max_streams_per_connection = 0` (nothing to count calls against).
+      These get what they had, the first listener alone (`serve` logs it)."""
+    value = s.connections.hotspot_listen
+    if value != DEFAULT_HOTSPOT_LISTEN:
+        return value
+    if s.connections.max_streams_per_connection == 0:
+        return ""
+    host, _, port = (s.oracle.listen if listen is None else listen).rpartition(":")
+    if port == "0":
+        return f"{host}:0"
+    return "" if port == value.rpartition(":")[2] else value
 
 
 def held_refusals(s: Settings) -> int:

@@ -102,8 +102,11 @@ class Oracle:
         collects its CPU seconds once it has stopped."""
         argv = [*oracle_command(), "serve", "--config", str(self.config), "--json",
                 "--listen", "127.0.0.1:0", "--log-level", "WARNING"]
+        # Its hotspot listener on a free port too, whatever the caller's environment names for
+        # an oracle of its own (POCNET_ORACLE_CONNECTIONS_HOTSPOT_LISTEN): that one holds it.
+        env = {**os.environ, "POCNET_ORACLE_CONNECTIONS_HOTSPOT_LISTEN": "127.0.0.1:0"}
         log = open(self.workdir / "serve.log", "ab")
-        proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=log, text=True)
+        proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=log, text=True, env=env)
         try:
             line = _first_line(proc, SERVE_READY_TIMEOUT_S)
             yield json.loads(line)["listening"]

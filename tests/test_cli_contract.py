@@ -143,3 +143,68 @@ def test_missing_extra_is_named_in_one_line(module, argv, blocked, extra, tmp_pa
     assert done.returncode == 2, done.stderr
     assert done.stderr.count("\n") == 1, done.stderr
     assert f"pip install 'pocnet[{extra}]'" in done.stderr
+
+
+_BAR = ("import sys; from pocnet.cli import progress_bar\n"
+        "with progress_bar('x', 'report', hidden={hidden}) as bar:\n"
+        "    bar.update(3)\n"
+        "print(type(bar).__name__, 'tqdm' in sys.modules)\n")
+
+
+@pytest.mark.parametrize(("tty", "hidden", "shown"), [
+    (False, False, False), (True, True, False), (True, False, True)])
+def test_a_progress_bar_only_on_a_terminal_and_tqdm_only_for_one(tty, hidden, shown) -> None:  # type: ignore[no-untyped-def]
+    """Commands draw their bar on stderr only while it is a terminal and not hidden (--json);
+    otherwise tqdm is not even imported (~50 ms of CPU a command)."""
+    import os
+    import pty
+    import subprocess
+    import sys
+
+    main_end, other_end = pty.openpty() if tty else (None, subprocess.PIPE)
+    try:
+        done = subprocess.run([sys.executable, "-c", _BAR.format(hidden=hidden)],
+                              stdout=subprocess.PIPE, stderr=other_end, text=True, timeout=60)
+    finally:
+        if tty:
+            os.close(other_end)  # type: ignore[arg-type]
+            os.close(main_end)  # type: ignore[arg-type]
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == (["tqdm", "True"] if shown else ["_NoBar", "False"])
+
+
+_ORACLE_HELP = ("import sys\nfrom oracle.cli import main\ntry:\n    main({argv!r})\n"
+                "except SystemExit:\n    pass\n"
+                "print(sorted(m for m in sys.modules if m.startswith('oracle.commands.')\n"
+                "             and not m.startswith('oracle.commands._')), "
+                "'importlib.metadata' in sys.modules, file=sys.stderr)\n")
+
+
+@pytest.mark.parametrize(("argv", "loaded"), [
+    (["import", "--help"], ["oracle.commands.imports"]),
+    (["payout", "status", "--help"], ["oracle.commands.payout"]),
+    (["registry", "maker", "add", "--help"],
+     ["oracle.commands.registry", "oracle.commands.registry_deny",
+      "oracle.commands.registry_makers"]),
+])
+def test_an_oracle_command_line_loads_only_its_commands_module(argv, loaded) -> None:  # type: ignore[no-untyped-def]
+    """`pocnet-oracle COMMAND ...` builds COMMAND's parser alone (every module was ~0.15 s
+    of each command's start), and looks up the installed version only for --version."""
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-c", _ORACLE_HELP.format(argv=argv)],
+                          capture_output=True, text=True, timeout=60)
+    assert done.stderr.strip() == f"{loaded!r} False", done.stderr
+
+
+@pytest.mark.parametrize("argv", [
+    ["import", "-", "--workers", "0", "--json"],
+    ["payout", "status", "--epoch", "3", "--json"],
+    ["registry", "maker", "add", "1abc", "--quota", "5"],
+    ["rewards", "compute", "--epoch", "2"],
+])
+def test_one_commands_parser_reads_its_line_as_the_whole_parser_does(argv) -> None:  # type: ignore[no-untyped-def]
+    from oracle.cli import build_parser
+
+    assert vars(build_parser(argv[0]).parse_args(argv)) == vars(build_parser().parse_args(argv))

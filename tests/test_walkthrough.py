@@ -12,9 +12,10 @@ How: each block runs in `bash -e -o pipefail` with a scratch HOME (the walkthrou
 `~/pocnet-try` and `~/pocnet-sim`), this interpreter's bin folder first on PATH (the
 `export PATH=...` of the setup blocks), no other `POCNET_*` variable, and the current folder a
 stand-in for a checkout holding a copy of `sim_radio/scenarios/` (the README's commands run
-from a checkout). The one change to what a reader runs: port 7080 may be taken on a shared
-machine, so the oracle's address is a free port, given through the two documented variables
-`POCNET_ORACLE_ORACLE_LISTEN` and `POCNET_HOTSPOT_ORACLE_ENDPOINTS` (docs/oracle.md says so).
+from a checkout). The one change to what a reader runs: ports 7080 and 7081 may be taken on a
+shared machine, so the oracle's two addresses are free ports, given through the documented
+variables `POCNET_ORACLE_ORACLE_LISTEN`, `POCNET_ORACLE_CONNECTIONS_HOTSPOT_LISTEN` and
+`POCNET_HOTSPOT_ORACLE_ENDPOINTS` (the hotspot listener's: docs/oracle.md says so).
 `sh walkthrough verdict` is a block the reader runs about 3 minutes later, once the beacon
 has its verdict: the test runs it when the oracle has one. Waits poll for the event (the
 server's "listening" line, the beacon stored at the oracle, its verdict), bounded in total;
@@ -96,10 +97,16 @@ def walkthrough() -> list[Block]:
     return [block for document, heading in SEQUENCE for block in blocks(document, heading)]
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+def _free_ports(n: int) -> list[int]:
+    """`n` distinct free ports (each socket held until all are bound)."""
+    sockets = [socket.socket() for _ in range(n)]
+    try:
+        for s in sockets:
+            s.bind(("127.0.0.1", 0))
+        return [int(s.getsockname()[1]) for s in sockets]
+    finally:
+        for s in sockets:
+            s.close()
 
 
 @dataclass
@@ -201,14 +208,15 @@ def reader(tmp_path: Path) -> Iterator[Reader]:
     home, checkout = tmp_path / "home", tmp_path / "checkout"
     home.mkdir()
     shutil.copytree(REPO / "sim_radio" / "scenarios", checkout / "sim_radio" / "scenarios")
-    port = _free_port()
+    port, hotspot_port = _free_ports(2)
     env = {name: value for name, value in os.environ.items()
            if not name.startswith("POCNET_") and name not in ("HOME", "PWD", "OLDPWD")}
     env |= {
         "HOME": str(home),
         "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
         "POCNET_ORACLE_ORACLE_LISTEN": f"127.0.0.1:{port}",
-        "POCNET_HOTSPOT_ORACLE_ENDPOINTS": f"127.0.0.1:{port}",
+        "POCNET_ORACLE_CONNECTIONS_HOTSPOT_LISTEN": f"127.0.0.1:{hotspot_port}",
+        "POCNET_HOTSPOT_ORACLE_ENDPOINTS": f"127.0.0.1:{hotspot_port}",
     }
     machine = Reader(home, checkout, env, [])
     try:

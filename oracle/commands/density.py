@@ -15,7 +15,7 @@ from decimal import Decimal
 from typing import TextIO
 
 from pocnet import geo
-from pocnet.cli import UsageError
+from pocnet.cli import UsageError, progress_bar
 from pocnet.errors import DecodeError
 
 
@@ -59,13 +59,11 @@ def format_json(scales: dict[int, Decimal]) -> str:
 
 
 def _run(args: argparse.Namespace, stdin: TextIO | None = None, out: TextIO | None = None) -> int:
-    from tqdm import tqdm
-
     from oracle.density.params import PARAMS
     from oracle.density.scale import density_scales
 
     cells = read_cells(stdin or sys.stdin)
-    with tqdm(total=8, desc="density", unit="res", file=sys.stderr, disable=None) as bar:
+    with progress_bar("density", "res", total=8) as bar:
         scales = density_scales(cells, PARAMS[args.params], progress=bar.update)
     sink = out or sys.stdout
     if args.json:

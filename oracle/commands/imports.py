@@ -12,7 +12,7 @@ import os
 import sys
 from typing import Any
 
-from pocnet.cli import UsageError, integer, print_json
+from pocnet.cli import UsageError, integer, print_json, progress_bar
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -59,8 +59,6 @@ def _trusted_keys(settings: Any, addresses: list[str]) -> list[Any]:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from tqdm import tqdm
-
     from oracle.commands._database import open_database
     from oracle.errors import OracleError
     from oracle.importer import Importer, read_ahead, summary
@@ -86,8 +84,7 @@ def _run(args: argparse.Namespace) -> int:
         workers = (os.cpu_count() or 1) if args.workers is None else args.workers
         importer = Importer(repo, network, _trusted_keys(settings, args.entropy_key),
                             workers=workers)
-        with tqdm(desc="import", unit="report", file=sys.stderr,
-                  disable=args.json or not sys.stderr.isatty()) as bar:
+        with progress_bar("import", "report", hidden=args.json) as bar:
             with read_ahead(source) as ahead:
                 result = importer.run(read_lines(ahead), progress=bar.update)
     except ReportFileError as exc:

@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from oracle.commands._database import add_options
-from pocnet.cli import UsageError, integer, print_json
+from pocnet.cli import UsageError, integer, print_json, progress_bar
 
 DEFAULT_STATE = "payout-litesvm.state"
 DEFAULT_PAYER = "payout-payer.json"
@@ -129,9 +129,6 @@ def _one_run(ledger: Path) -> Iterator[None]:
 
 
 def _pay(args: argparse.Namespace, manifest: Any, ledger_file: Path) -> int:
-    import sys
-
-    from tqdm import tqdm
 
     from oracle.payout.ledger import Ledger
     from oracle.payout.solana_writer import SolanaWriter
@@ -154,7 +151,7 @@ def _pay(args: argparse.Namespace, manifest: Any, ledger_file: Path) -> int:
             if not args.create and not state.exists():
                 raise UsageError(f"no LiteSVM state at {state}; `payout run --create` creates it")
             backend = LiteSvmBackend(state, payer.pubkey())
-        with tqdm(desc="payout", unit="batch", file=sys.stderr, disable=None) as bar:
+        with progress_bar("payout", "batch") as bar:
 
             def hook(step: str, batch: Any) -> None:
                 if step == "confirm":

@@ -22,7 +22,7 @@ from decimal import Decimal
 from typing import Any
 
 from oracle.commands._database import add_options
-from pocnet.cli import UsageError, integer, print_json
+from pocnet.cli import UsageError, integer, print_json, progress_bar
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -107,8 +107,6 @@ def summary(manifest: Any) -> dict[str, Any]:
 
 
 def _run_compute(args: argparse.Namespace) -> int:
-    from tqdm import tqdm
-
     from oracle.density.params import PARAMS
     from oracle.rewards.epoch import DEFAULT_EMISSION, RewardParams
     from oracle.rewards.errors import RewardsError
@@ -125,8 +123,7 @@ def _run_compute(args: argparse.Namespace) -> int:
     timing = EpochTiming(settings.network.epoch_s * 1000, settings.verifier.stale_after_s * 1000)
     source = RepositorySource(repo)
     try:
-        with _sigterm_unwinds(), tqdm(desc="beacons", unit="beacon", file=sys.stderr,
-                                      disable=None) as bar:
+        with _sigterm_unwinds(), progress_bar("beacons", "beacon") as bar:
             manifest, stored = compute_and_store(
                 source,
                 ManifestStore(repo),

@@ -27,7 +27,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
                    help="create the database when it does not exist yet (first start)")
     p.add_argument("--key", metavar="FILE", help="the oracle's key file (signs entropy)")
     p.add_argument("--json", action="store_true",
-                   help="print {\"listening\": ADDRESS, \"port\": PORT} once ready")
+                   help="print {\"listening\": ADDRESS, \"port\": PORT, \"hotspot_listening\": "
+                   "ADDRESS, \"hotspot_port\": PORT} once ready (the hotspot listener's null when "
+                   "it is off)")
     p.add_argument("--log-level", default="INFO",
                    choices=("DEBUG", "INFO", "WARNING", "ERROR"),
                    help="log level of the messages on stderr (default INFO)")
@@ -40,18 +42,25 @@ def _run(args: argparse.Namespace) -> int:
     from oracle.commands._database import missing_database, settings_for
     from oracle.errors import OracleError, TaskFailed
     from oracle.server import serve
+    from oracle.settings import hotspot_address
     from pocnet import logs
 
     settings = settings_for(args.config, args.database, args.key, args.listen)
     if not args.create and (why := missing_database(settings.oracle.database)):
         raise UsageError(why)
     host = settings.oracle.listen.rpartition(":")[0]
+    hotspot_host = hotspot_address(settings).rpartition(":")[0]
 
-    def ready(port: int) -> None:
+    def ready(port: int, hotspot_port: int | None) -> None:
+        # Operators and scripts learn both addresses here: the hotspots' is the one to open
+        # to the network, and on port 0 it is known only now.
+        hotspots = None if hotspot_port is None else f"{hotspot_host}:{hotspot_port}"
         if args.json:
-            print_json({"listening": f"{host}:{port}", "port": port})
+            print_json({"listening": f"{host}:{port}", "port": port,
+                        "hotspot_listening": hotspots, "hotspot_port": hotspot_port})
         else:
-            print(f"pocnet-oracle: listening on {host}:{port}")
+            print(f"pocnet-oracle: listening on {host}:{port}"
+                  + (f", hotspots on {hotspots}" if hotspots else ", no hotspot listener"))
         sys.stdout.flush()
 
     logs.configure(args.log_level, sys.stderr)

@@ -11,7 +11,7 @@ import argparse
 from datetime import UTC, datetime
 
 from oracle.commands._database import add_options
-from pocnet.cli import INT64_MAX, UsageError, print_json
+from pocnet.cli import INT64_MAX, UsageError, print_json, progress_bar
 
 
 def parse_time_ms(text: str) -> int:
@@ -43,9 +43,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
 
 
 def _run(args: argparse.Namespace) -> int:
-    import sys
-
-    from tqdm import tqdm
 
     from oracle.commands._database import open_database
     from oracle.errors import OracleError
@@ -68,8 +65,7 @@ def _run(args: argparse.Namespace) -> int:
             settings.verifier.claim_lease_s * 1000, settings.verifier.batch,
         )
         # A re-run over weeks is long: a count of settled beacons on a terminal, not in --json.
-        with tqdm(unit="beacon", desc="verify", file=sys.stderr,
-                  disable=args.json or not sys.stderr.isatty()) as bar:
+        with progress_bar("verify", "beacon", hidden=args.json) as bar:
             stats = runner.run_once(progress=bar.update)
     except OracleError as exc:
         raise UsageError(str(exc)) from None

@@ -31,25 +31,22 @@ most `tdoa_explained` of the asserted place's), with
 more about their centre (witnesses all in one spot cannot place anyone: a cluster of liars
 could frame a beaconer).
 
-Every hotspot off at its asserted place gets a second look, on the receptions whose other
-hotspots (the beaconer of a beacon it heard, the witnesses it is compared with) are all
-*vouched for*: each has ≥ `tdoa_vouch_obs` residuals of its own with a median |residual|
-under `tdoa_residual_ns`. A reception's residual lies about whoever in its beacon is not where
-it says (with two witnesses, one liar puts both residuals off), so against unproven partners
-an offset may be theirs; against vouched ones it is the hotspot's own. So the fit above
-("placed") flags a hotspot only if its vouched receptions, ≥ `tdoa_sparse_obs` of them, are
-off by `tdoa_residual_ns` too: on the whole real 2022 population, 12 of 4,145 honest hotspots
-were placed kilometres off after one epoch by partners that lie, none of them off against
-vouched partners (docs/benchmarks.md, issue 13). And a hotspot with few residuals or
-partners (a beacon or two heard by one or two others: most of that population's
-attenuators) is flagged ("sparse") from
-`tdoa_sparse_obs` such residuals whose median |residual| is `tdoa_sparse_ns` or more (900 m of
-light, 3 × the first test's) and that a place `tdoa_far_m` away explains as above, however few
-its partners: from one or two the fitted place is not where it stands (two ranges meet twice,
-one range anywhere on a circle), but its asserted distances are refuted. A single-channel
-radio's stamps (σ 1 µs) pass that from 2 residuals ~3 times in 10⁵ (drawn), a concentrator's
-never. The hotspot judged needs no voucher, and its own residuals count in its partners'
-medians: a liar only makes its partners look less reliable.
+A hotspot with too few residuals or partners for that (a beacon or two heard by one or two
+others: most of the attenuators on the whole real 2022 population, docs/benchmarks.md, issue
+13) gets a second look, on the receptions whose other hotspots (the beaconer of a beacon it
+heard, the witnesses it is compared with) are all *vouched for*: each has ≥ `tdoa_vouch_obs`
+residuals of its own with a median |residual| under `tdoa_residual_ns`. A reception's
+residual lies about whoever in its beacon is not where it says (with two witnesses, one liar
+puts both residuals off), so against unproven partners an offset may be theirs; against
+vouched ones it is the hotspot's own. It is flagged ("sparse") from `tdoa_sparse_obs` such
+residuals whose median |residual| is `tdoa_sparse_ns` or more (900 m of light, 3 × the first
+test's) and that a place `tdoa_far_m` away explains as above, however few its partners: from
+one or two the fitted place is not where it stands (two ranges meet twice, one range anywhere
+on a circle), but its asserted distances are refuted. A single-channel radio's stamps (σ 1 µs)
+pass that from 2 residuals ~3 times in 10⁵ (drawn), a concentrator's never. The hotspot judged
+needs no voucher, and its own residuals count in its partners' medians (a liar only makes its
+partners look less reliable); the vouchers are counted without the hotspots flagged by the
+first test.
 
 Clocks that are not on GPS time carry no such information: stamps more than
 `tdoa_outlier_ns` from their beacon's median (a relay's copy, 150 ms late; an NTP clock,
@@ -58,7 +55,7 @@ blind, not wrong: their residuals are large at every place, so no place explains
 
 As `position.py`, the test runs twice: the second time without the receptions of the hotspots
 the first one flagged (their asserted places are wrong, and so would be the medians they join),
-except each flagged hotspot's own, and with the vouchers counted again without them.
+except each flagged hotspot's own.
 """
 
 from __future__ import annotations
@@ -93,11 +90,11 @@ def arrival(history: History, params: DetectParams) -> list[Finding]:
                 "fitted_from_asserted_m": round(fit.far_m),
                 "median_residual_ns_at_asserted": round(fit.asserted_ns),
                 "median_residual_ns_at_fitted": round(fit.fitted_ns),
-                # "placed": from all its receptions, by ≥ tdoa_min_partners spread about;
-                # "sparse": from those whose other hotspots are vouched for (module docstring).
                 "residuals_as_beaconer": fit.as_beaconer,
                 "residuals_as_witness": fit.as_witness,
                 "partners": fit.partners,
+                # "placed": from all its receptions, by ≥ tdoa_min_partners spread about;
+                # "sparse": from those whose other hotspots are vouched for (module docstring).
                 "tier": "sparse" if fit.sparse else "placed",
             },
         )
@@ -110,8 +107,10 @@ class Fit:
 
     def __init__(self, asserted_ns: float, fitted_ns: float, east_m: float, north_m: float,
                  as_beaconer: int, as_witness: int, partners: int, spread_m: float,
-                 params: DetectParams, vouched: bool = False) -> None:
+                 params: DetectParams, partner_ids: tuple[int, ...] = (),
+                 vouched: bool = False) -> None:
         self.asserted_ns, self.fitted_ns = asserted_ns, fitted_ns
+        self.partner_ids = partner_ids
         self.east_m, self.north_m = east_m, north_m
         self.far_m = math.hypot(east_m, north_m)
         self.as_beaconer, self.as_witness = as_beaconer, as_witness
@@ -120,17 +119,14 @@ class Fit:
                          and fitted_ns <= params.tdoa_fitted_ns
                          and fitted_ns <= params.tdoa_explained * asserted_ns)
         obs = as_beaconer + as_witness
-        # From all its receptions: placed by partners spread about it.
-        self.placed = bool(
-            explained and obs >= params.tdoa_min_obs
+        # Against vouched partners only (`vouched`): the sparse test (module docstring).
+        self.sparse = bool(vouched and explained and obs >= params.tdoa_sparse_obs
+                           and asserted_ns >= params.tdoa_sparse_ns)
+        self.flagged = self.sparse or bool(
+            not vouched and explained and obs >= params.tdoa_min_obs
             and partners >= params.tdoa_min_partners
             and spread_m >= params.tdoa_spread_m
             and asserted_ns >= params.tdoa_residual_ns)
-        # Against vouched partners only (`vouched`): off at all, and off by the sparse test.
-        self.off = bool(vouched and obs >= params.tdoa_sparse_obs
-                        and asserted_ns >= params.tdoa_residual_ns)
-        self.sparse = bool(self.off and explained and asserted_ns >= params.tdoa_sparse_ns)
-        self.flagged = False  # set by _Rows.verdicts
 
 
 def judge(history: History, params: DetectParams) -> dict[int, Fit]:
@@ -139,23 +135,74 @@ def judge(history: History, params: DetectParams) -> dict[int, Fit]:
     if rows.size == 0:
         return {}
     none = np.zeros(len(history.hotspots), dtype=bool)
-    fits = rows.verdicts(none)
+    fits = {i: rows.fit(i, none) for i in rows.suspects(none)}
     flagged = np.zeros(len(history.hotspots), dtype=bool)
     flagged[[i for i, f in fits.items() if f.flagged]] = True
     if not flagged.any():
+        _sparse(rows, fits)
         return fits
     # Again without the receptions of the flagged (each keeps its own), for every hotspot
-    # that is off without them, and for the flagged themselves; vouchers counted again.
-    for i, fit in rows.verdicts(flagged, fits).items():
-        fits[i] = fit
+    # that is off without them, and for the flagged themselves.
+    again = set(rows.suspects(flagged)) | set(np.flatnonzero(flagged).tolist())
+    for i in sorted(again):
+        others = flagged.copy()
+        others[i] = False
+        before = fits.get(i)
+        if before is not None:  # near its first fit, and everywhere if not found there
+            fits[i] = rows.fit(i, others, (before.east_m, before.north_m))
+        if before is None or not fits[i].flagged:
+            fits[i] = rows.fit(i, others)
+    _sturdy(rows, fits, flagged, none)
+    _sparse(rows, fits)
     return fits
 
 
-def _without(excluded: NDArray[np.bool_], i: int) -> NDArray[np.bool_]:
-    """`excluded`, but hotspot i: it is judged by its own receptions."""
-    out = excluded.copy()
-    out[i] = False
-    return out
+def _sparse(rows: _Rows, fits: dict[int, Fit]) -> None:
+    """The second look (module docstring): each hotspot off at its asserted place and not
+    flagged, judged on its receptions with vouched partners only, without the receptions of
+    the flagged (each keeps its own)."""
+    flagged = np.zeros(len(rows.history.hotspots), dtype=bool)
+    flagged[[i for i, f in fits.items() if f.flagged]] = True
+    median, count = rows.pooled(flagged)
+    median = np.nan_to_num(median)
+    p = rows.params
+    unvouched = flagged | (count < p.tdoa_vouch_obs) | (median >= p.tdoa_residual_ns)
+    most = 2 * p.tdoa_search_m / C_M_PER_NS
+    off = ~flagged & (count >= p.tdoa_sparse_obs) & (median >= p.tdoa_residual_ns) & (
+        median <= most)
+    for i in np.flatnonzero(off).tolist():
+        others = unvouched.copy()
+        others[i] = False
+        fit = rows.fit(i, others, vouched=True)
+        if fit.flagged:
+            fits[i] = fit
+
+
+def _sturdy(rows: _Rows, fits: dict[int, Fit], excluded: NDArray[np.bool_],
+            none: NDArray[np.bool_]) -> None:
+    """Unflag the verdicts on fewer than tdoa_sturdy_partners partners that fall with one
+    of the partners that are off themselves left out. A partner asserting a wrong place (a
+    false location, an attenuator, keys behind one antenna) is off in every beacon it shares
+    with the hotspot, and of three or four stamps a beacon it moves the others' median: with
+    few partners, a place kilometres off then explains an honest hotspot's arrivals (three
+    witnesses of a beaconer always meet somewhere: T and a place are three unknowns). Such
+    a partner is off with all its partners (its pooled median |residual| past
+    tdoa_residual_ns, however few its residuals); an honest partner with others of its own
+    is not, and is kept."""
+    median, _ = rows.pooled(none)
+    off = np.nan_to_num(median) >= rows.params.tdoa_residual_ns
+    for i, fit in fits.items():
+        if not fit.flagged or fit.partners >= rows.params.tdoa_sturdy_partners:
+            continue
+        others = excluded.copy()
+        others[i] = False
+        for partner in (p for p in fit.partner_ids if off[p]):
+            without = others.copy()
+            without[partner] = True
+            again = rows.fit(i, without, (fit.east_m, fit.north_m))
+            if not again.flagged and not (again := rows.fit(i, without)).flagged:
+                fit.flagged = False
+                break
 
 
 class _Rows:
@@ -202,54 +249,27 @@ class _Rows:
         out[rows] = self.r_ns[rows] - _others_median(self.beacon[rows], self.r_ns[rows])
         return out, judged
 
-    def verdicts(self, flagged: NDArray[np.bool_], before: dict[int, Fit] | None = None
-                 ) -> dict[int, Fit]:
-        """Each hotspot off at its asserted place without the receptions of the `flagged`
-        (and each flagged one, when `before` holds the first round's fits), fitted on all its
-        receptions and on those with vouched partners only: flagged when placed by the first
-        and off by the second, or sparse by the second."""
-        suspects, unvouched = self.suspects(flagged)
-        todo = set(suspects) | (set(np.flatnonzero(flagged).tolist()) if before else set())
-        out = {}
-        for i in sorted(todo):
-            first = (before or {}).get(i)
-            placed = self._refit(i, _without(flagged, i), first, False)
-            sparse = self._refit(i, _without(flagged | unvouched, i), first, True)
-            # Placed, if its vouched partners find it off too; or sparse.
-            confirmed = placed.placed and sparse.off
-            out[i] = sparse if sparse.sparse and not confirmed else placed
-            out[i].flagged = confirmed or sparse.sparse
-        return out
-
-    def _refit(self, i: int, excluded: NDArray[np.bool_], first: Fit | None,
-               vouched: bool) -> Fit:
-        """Near its first fit, and everywhere if flagged by neither test there (or never
-        fitted)."""
-        fit = None if first is None else self.fit(i, excluded, (first.east_m, first.north_m),
-                                                  vouched)
-        if fit is not None and (fit.placed or fit.sparse or fit.off):
-            return fit
-        return self.fit(i, excluded, None, vouched)
-
-    def suspects(self, excluded: NDArray[np.bool_]) -> tuple[list[int], NDArray[np.bool_]]:
-        """(hotspots, not excluded, whose pooled median |residual| at the asserted places,
-        without the receptions of the excluded, is past tdoa_residual_ns; the hotspots not
-        vouched for: excluded, or with fewer than tdoa_vouch_obs residuals, or off)."""
-        p = self.params
+    def pooled(self, excluded: NDArray[np.bool_]) -> tuple[NDArray[np.float64],
+                                                          NDArray[np.int64]]:
+        """Per hotspot, (median |residual| at the asserted places, residuals), without the
+        receptions of the excluded (NaN and 0 for a hotspot with none)."""
         usable = ~excluded[self.beaconer] & ~excluded[self.witness]
         residual, judged = self._residuals(usable)
         n = len(self.history.hotspots)
         who = np.concatenate((self.beaconer[judged], self.witness[judged]))
         size = np.abs(np.concatenate((residual[judged], residual[judged])))
-        median = np.nan_to_num(group_median(who, size, n))
-        count = group_count(who, n)
+        return group_median(who, size, n), group_count(who, n)
+
+    def suspects(self, excluded: NDArray[np.bool_]) -> list[int]:
+        """Hotspots (not excluded) whose pooled median |residual| at the asserted places,
+        without the receptions of the excluded, is past tdoa_residual_ns."""
+        median, count = self.pooled(excluded)
         # No place within tdoa_search_m moves a stamp by more than 2 × tdoa_search_m / c:
         # residuals larger than that are clocks, not places, and are not fitted.
-        most = 2 * p.tdoa_search_m / C_M_PER_NS
-        off = ((count >= min(p.tdoa_min_obs, p.tdoa_sparse_obs)) & ~excluded
-               & (median >= p.tdoa_residual_ns) & (median <= most))
-        vouched = ~excluded & (count >= p.tdoa_vouch_obs) & (median < p.tdoa_residual_ns)
-        return np.flatnonzero(off).tolist(), ~vouched
+        most = 2 * self.params.tdoa_search_m / C_M_PER_NS
+        off = ((count >= self.params.tdoa_min_obs) & ~excluded
+               & (np.nan_to_num(median) >= self.params.tdoa_residual_ns) & (median <= most))
+        return np.flatnonzero(off).tolist()
 
     def fit(self, i: int, excluded: NDArray[np.bool_],
             around: tuple[float, float] | None = None, vouched: bool = False) -> Fit:
@@ -303,7 +323,7 @@ class _Rows:
         spread = float(np.sqrt(np.mean((px - px.mean()) ** 2 + (py - py.mean()) ** 2))) \
             if px.size else 0.0
         if mine_b.size + mine_w.size == 0:
-            return Fit(0.0, 0.0, 0.0, 0.0, 0, 0, 0, 0.0, self.params, vouched)
+            return Fit(0.0, 0.0, 0.0, 0.0, 0, 0, 0, 0.0, self.params, (), vouched)
         at_asserted = float(loss(np.zeros(1), np.zeros(1))[0])
         # A coarse grid over the search area, then finer ones around its best few places (a
         # median's landscape has several basins; the right one may be second on a coarse
@@ -327,9 +347,10 @@ class _Rows:
             places = [(float(fx[j]), float(fy[j]))]
             if value[j] < best_value:
                 best, best_value = places[0], float(value[j])
+        ids = tuple(np.unique(partners).tolist())
         return Fit(at_asserted, best_value, best[0], best[1],
-                   int(mine_b.size), int(mine_w.size), int(np.unique(partners).size), spread,
-                   self.params, vouched)
+                   int(mine_b.size), int(mine_w.size), len(ids), spread, self.params, ids,
+                   vouched)
 
 
 def _loo(ordered: NDArray[np.float64], rank: NDArray[np.int64], size: NDArray[np.int64],

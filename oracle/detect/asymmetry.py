@@ -14,6 +14,15 @@ offset is judged against partners whose word holds: a partner most of whose othe
 reciprocal hears as it is heard, so an offset with it is the hotspot's own. Only hearing
 stronger than it is heard is judged so (what a witness inflates); heard stronger, a sparse
 hotspot may be the honest partner of an inflator no one has found.
+
+Some hotspots have no such pair at all: they hear hotspots that do not hear them, and are heard
+by others. There each direction is judged against the network's distance law (signal.py's
+fit), and a hotspot whose receptions beat the law by far more than its own beacons' do hears
+stronger than it is heard. A noisy site looks the same (it hears only the receptions strong
+enough to get through its noise, those above the law), so two more things must hold: the noise
+floor it reports (RSSI − SNR) is raised, as an inflated RSSI raises it, and it hears about as
+many partners as hear it — the noisy site hears fewer of its neighbours than hear it, an
+inflator's radio hears as well as theirs. A long cable or a rooftop loses or gains both ways.
 """
 
 from __future__ import annotations
@@ -24,9 +33,10 @@ import numpy as np
 from numpy.typing import NDArray
 
 from oracle.detect.grouped import group_count, group_mean, group_median
-from oracle.detect.history import History
+from oracle.detect.history import History, Witnesses
 from oracle.detect.model import DetectParams, Finding
 from oracle.detect.peel import as_found, partner_kept, peel
+from oracle.detect.signal import fit_distance_law, path_loss_db
 
 
 def asymmetry(history: History, params: DetectParams) -> list[Finding]:
@@ -49,10 +59,12 @@ def asymmetry(history: History, params: DetectParams) -> list[Finding]:
     owner, partner = hearer[two_way], speaker[two_way]
 
     pairs_in_all = group_count(owner, n)
+    one_way = _OneWay(history, w, params)
 
     def measure(excluded: NDArray[np.bool_]) -> tuple[NDArray[Any], ...]:
         """Per hotspot, without its pairs with `excluded`: (median offset, two-way pairs,
-        median offset over its pairs with reciprocal partners, how many of those)."""
+        median offset over its pairs with reciprocal partners, how many of those, and
+        _OneWay.measure's columns)."""
         kept = partner_kept(partner, excluded)
         median = group_median(owner[kept], offset[kept], n)
         count = group_count(owner[kept], n)
@@ -64,35 +76,135 @@ def asymmetry(history: History, params: DetectParams) -> list[Finding]:
         near_others = group_count(owner[kept & near], n)[partner] - (back & near)
         vouched = kept & (others >= 1) & (2 * near_others > others)
         return (median, count, group_median(owner[vouched], offset[vouched], n),
-                group_count(owner[vouched], n))
+                group_count(owner[vouched], n), *one_way.measure(excluded))
 
     def judge(excluded: NDArray[np.bool_]) -> tuple[NDArray[np.bool_], NDArray[np.float64]]:
-        median, count, vouched_median, vouched = measure(excluded)
+        median, count, vouched_median, vouched, excess, hears, heard = measure(excluded)
         by_all = ((pairs_in_all >= params.min_pairs) & (count >= params.min_pairs_left)
                   & (np.abs(median) >= params.asymmetry_db))
         by_vouched = (vouched >= 1) & (vouched_median >= params.asymmetry_vouched_db)
+        # No pairs to read (too few for a median, no reciprocal partner): the law both ways.
+        by_law = ((count < params.min_pairs) & (vouched == 0)
+                  & one_way.flagged(excess, hears, heard))
         with np.errstate(invalid="ignore"):
             score = np.fmax(np.abs(median) / params.asymmetry_db,
                             vouched_median / params.asymmetry_vouched_db)
-        return by_all | by_vouched, score
+            score = np.where(by_law & ~by_all & ~by_vouched,
+                             excess / params.asymmetry_vouched_db, score)
+        return by_all | by_vouched | by_law, score
 
     before = np.zeros(n, dtype=bool)
     found_round = peel(judge, before, (owner, partner))
-    per_hotspot, count, vouched_median, vouched = as_found(found_round, before, measure)
+    (per_hotspot, count, vouched_median, vouched, excess, hears,
+     heard) = as_found(found_round, before, measure)
+    # Found by its pairs (the median over them or its reciprocal partners), or by the law.
+    with np.errstate(invalid="ignore"):
+        by_vouched = (vouched >= 1) & (vouched_median >= params.asymmetry_vouched_db)
+        by_pairs = (((pairs_in_all >= params.min_pairs) & (count >= params.min_pairs_left)
+                     & (np.abs(per_hotspot) >= params.asymmetry_db)) | by_vouched)
     return [
         Finding(
             detector="signal_asymmetry",
             hotspots=(history.hotspots.keys[i],),
-            score=float(abs(per_hotspot[i]) / params.asymmetry_db),
+            score=float(abs(per_hotspot[i]) / params.asymmetry_db) if by_pairs[i]
+            else float(excess[i] / params.asymmetry_vouched_db),
             evidence={
                 "median_offset_db": round(float(per_hotspot[i]), 1),
                 "two_way_pairs": int(count[i]),
                 "median_offset_with_reciprocal_db": round(float(vouched_median[i]), 1),
                 "reciprocal_pairs": int(vouched[i]),
-                "meaning": "hears others stronger than they hear it"
-                if per_hotspot[i] > 0 else "is heard stronger than it hears (power above "
-                "what it reports)",
+                "one_way_excess_db": round(float(excess[i]), 1),
+                "hears_partners": int(hears[i]),
+                "heard_by_partners": int(heard[i]),
+                "noise_floor_above_median_db": round(float(one_way.floor[i]), 1),
+                "meaning": "is heard stronger than it hears (power above what it reports)"
+                if by_pairs[i] and per_hotspot[i] < 0 and not by_vouched[i]
+                else "hears others stronger than they hear it",
             },
         )
         for i in np.flatnonzero(found_round >= 0)
     ]
+
+
+class _OneWay:
+    """Each direction of a hotspot's links against the distance law: what it hears and how
+    its beacons are heard, judged without the links of excluded hotspots. Receptions are
+    sorted once by hotspot and residual, so a median without some partners is a count."""
+
+    def __init__(self, history: History, w: Witnesses, params: DetectParams) -> None:
+        n = len(history.hotspots)
+        self.params = params
+        usable = w.distance_m >= params.fit_min_distance_m
+        loss = path_loss_db(w, history.hotspots)
+        log_d = np.log10(np.maximum(w.distance_m, 1.0))
+        law = fit_distance_law(log_d[usable], loss[usable])
+        if law is None:
+            usable[:] = False
+            law = (0.0, 0.0)
+        residual = (law[0] + law[1] * log_d - loss)[usable]  # > 0: stronger than the law
+        hearer, speaker = w.witness[usable], w.beaconer[usable]
+        self.rx = _Sorted(hearer, speaker, residual, n)  # what each hotspot hears
+        self.tx = _Sorted(speaker, hearer, residual, n)  # how each hotspot's beacons are heard
+        # The noise floor each hotspot reports (RSSI − SNR, below the SNR's ceiling: a strong
+        # reception's SNR is capped), against the network's median.
+        floor = w.rssi_dbm - w.snr_db
+        below_cap = w.snr_db < _SNR_CEILING_DB
+        own = group_median(w.witness[below_cap], floor[below_cap], n)
+        self.floor = own - (float(np.median(floor[below_cap])) if below_cap.any() else 0.0)
+
+    def measure(self, excluded: NDArray[np.bool_]) -> tuple[NDArray[Any], ...]:
+        """(median residual heard less median residual of being heard, partners it hears,
+        partners that hear it), without the links of `excluded` hotspots."""
+        hears_median, _, hears = self.rx.median(excluded)
+        heard_median, _, heard = self.tx.median(excluded)
+        # To a µdB: signals come in tenths of a dB; the law's floating point is no evidence.
+        return np.round(hears_median - heard_median, 6), hears, heard
+
+    def flagged(self, excess: NDArray[np.float64], hears: NDArray[np.int64],
+                heard: NDArray[np.int64]) -> NDArray[np.bool_]:
+        p = self.params
+        with np.errstate(invalid="ignore"):
+            return ((excess >= p.asymmetry_vouched_db) & (self.floor >= p.asymmetry_floor_db)
+                    & (heard >= 1) & (hears >= p.asymmetry_hears_share * heard))
+
+
+class _Sorted:
+    """Rows (a hotspot, its partner, a value) sorted by hotspot then value: per hotspot, the
+    median value and the count of rows and of partners over the rows whose partner is kept."""
+
+    def __init__(self, group: NDArray[np.integer], partner: NDArray[np.integer],
+                 value: NDArray[np.float64], n: int) -> None:
+        order = np.lexsort((value, group))
+        self.group = group[order].astype(np.int64)
+        self.partner = partner[order].astype(np.int64)
+        self.value = value[order]
+        self.n = n
+        self.start = np.concatenate(([0], np.cumsum(group_count(self.group, n))))[:-1]
+        # A partner counted once per hotspot: the first of its rows in the hotspot's slice.
+        link = self.group * n + self.partner
+        _, first = np.unique(link, return_index=True)
+        self.first = np.zeros(link.size, dtype=bool)
+        self.first[first] = True
+
+    def median(self, excluded: NDArray[np.bool_]
+               ) -> tuple[NDArray[np.float64], NDArray[np.int64], NDArray[np.int64]]:
+        kept = ~excluded[self.partner]
+        count = group_count(self.group[kept], self.n)
+        partners = group_count(self.group[kept & self.first], self.n)
+        # Rank of each kept row within its hotspot's kept rows, from 1.
+        running = np.cumsum(kept)
+        before = np.concatenate(([0], running))[self.start]
+        rank = running - before[self.group]
+        lower_rank, upper_rank = (count + 1) // 2, count // 2 + 1
+        lower = np.full(self.n, np.nan)
+        upper = np.full(self.n, np.nan)
+        at = kept & (rank == lower_rank[self.group])
+        lower[self.group[at]] = self.value[at]
+        at = kept & (rank == upper_rank[self.group])
+        upper[self.group[at]] = self.value[at]
+        return (lower + upper) / 2, count, partners
+
+
+# A radio's reported SNR saturates on strong signals (14 dB was the largest of 38,537 real
+# Helium receptions, sim_radio/reception.py): near the ceiling RSSI − SNR is no noise floor.
+_SNR_CEILING_DB = 10.0

@@ -56,6 +56,19 @@ class DetectParams:
     # heard: in that epoch 2 of 13,423 honest two-way pairs were 12 dB or more apart (σ 2.8
     # dB), and 2,038 of 2,311 pairs of an inflator (+15 dB) with an honest partner.
     asymmetry_vouched_db: float = 12.0
+    # A hotspot with no such pairs (fewer than min_pairs and no reciprocal partner: on the
+    # whole 2022 population some inflators hear only hotspots that do not hear them) is judged
+    # by the distance law both ways (signal.py's fit): its receptions' median residual less
+    # the median residual of its own beacons' receptions, past asymmetry_vouched_db, with its
+    # noise floor as it reports it (RSSI − SNR, an inflated RSSI raises it as much) this far
+    # above the network's median, and hearing at least asymmetry_hears_share as many partners
+    # as hear it: a noisy site, whose receptions beat the law because only the strongest get
+    # through, hears fewer of its neighbours than hear it; an inflator's radio hears as well as
+    # theirs. On the whole population with a fifth inflating (epoch 1), honest hotspots past
+    # 12 dB and 8 dB: 4 of 5,523 with any hearing share, 1 with half; inflators 46 and 43 more
+    # found (docs/benchmarks.md, issue 13).
+    asymmetry_floor_db: float = 8.0
+    asymmetry_hears_share: float = 0.5
     # Shared antenna (shared.py): keys behind one antenna report the same receptions up to a
     # fixed offset (each radio's cable and port), at the same instant. Independent antennas a
     # street apart fade independently: their RSSI difference wanders by several dB.
@@ -139,16 +152,22 @@ class DetectParams:
     tdoa_spread_m: float = 300.0
     tdoa_min_witnesses: int = 2
     tdoa_outlier_ns: float = 200_000.0
-    # A hotspot is also judged on the receptions where every other hotspot of the beacon is
-    # vouched for: ≥ tdoa_vouch_obs residuals of its own, median |residual| under
-    # tdoa_residual_ns (an unfound liar among a beacon's two witnesses puts both residuals
-    # off: on the whole 2022 population, 12 honest hotspots of 4,145 placed after one epoch,
-    # none off against vouched partners). A placed hotspot is flagged only if ≥
-    # tdoa_sparse_obs of those are off by tdoa_residual_ns. A sparse hotspot is flagged from
-    # tdoa_sparse_obs residuals whose median |residual| is tdoa_sparse_ns or more (900 m of
-    # light) and that a place ≥ tdoa_far_m away explains, however few its partners: 2 residuals
-    # of a single-channel radio (σ 1 µs) pass that ~3 times in 10⁵ (drawn), a concentrator's
-    # never; attenuators 3 km off show 3–11 µs (docs/benchmarks.md, issue 13).
+    # A verdict on fewer partners than this must stand with each partner that is itself off
+    # (its pooled median |residual| past tdoa_residual_ns) left out: one partner asserting a
+    # wrong place frames a hotspot that has few. On the whole 2022 population at 5 % (epoch
+    # 1), 27 honest hotspots were flagged, every one with 3–5 partners, among them a false
+    # location, an attenuator or keys behind one antenna; none stands so. Of the cheaters
+    # flagged, 80 of 83 attenuators and 85 of 88 keys behind one antenna do (leaving out
+    # every partner in turn, off or not, kept 68 and 80).
+    tdoa_sturdy_partners: int = 6
+    # A hotspot too sparse for that is judged again on the receptions where every other
+    # hotspot of the beacon is vouched for (≥ tdoa_vouch_obs residuals of its own, median
+    # |residual| under tdoa_residual_ns: an unfound liar among a beacon's two witnesses puts
+    # both residuals off): flagged from tdoa_sparse_obs residuals whose median |residual| is
+    # tdoa_sparse_ns or more (900 m of light) and that a place ≥ tdoa_far_m away explains,
+    # however few its partners. 2 residuals of a single-channel radio (σ 1 µs) pass that ~3
+    # times in 10⁵ (drawn), a concentrator's never; attenuators 3 km off show 3–11 µs
+    # (docs/benchmarks.md, issue 13).
     tdoa_vouch_obs: int = 4
     tdoa_sparse_obs: int = 2
     tdoa_sparse_ns: float = 3_000.0

@@ -25,9 +25,11 @@ lower median of the beacon's plausible lags (within `replay_ms`). Honest: a shar
   alone. A hotspot placed so as the sender of several copies is flagged. The two are read
   together: an RSSI naming whose receptions' stamps fit another candidate better (by
   ARRIVAL_MARGIN) is dropped (stamps too coarse to fit anyone leave it standing); one whose
-  stamps fit the named hotspot counts as a placing. A hotspot placed for several copies is
-  flagged, and so is one named or placed for several replayed beacons, a good share of those
-  it heard.
+  stamps fit the named hotspot counts as a placing. A copy heard by two witnesses only is
+  placed on the one candidate both stamps fit. A hotspot placed for several copies is
+  flagged (over the history, or two in one day: chance placings of an honest neighbour are
+  rare and spread out, a replayer's copies come every window), and so is one named or placed
+  for several replayed beacons, a good share of those it heard.
 - **Clock**: a report's own time against the oracle's receive time, over the reports the
   oracle received while they were timely (so upload delays do not count), off by a minute or
   more: the hotspot's clock, or its reports, are not what they claim.
@@ -83,6 +85,22 @@ ARRIVAL_WINDOW_NS = 1_000.0
 ARRIVAL_MIN_RECEPTIONS = 3
 ARRIVAL_MARGIN = 2
 MIN_PLACED = 3
+# ... or MIN_PLACED_IN_A_DAY of them among the beacons of one UTC day (an epoch, docs/protocol.md
+# §6). A chance placing of an honest hotspot is a rare event and does not cluster: on the
+# whole 2022 population at 5 % (epoch 1) 8 of 4,145 honest hotspots were placed once and
+# none twice; over a week in Belgrade at 20 % (160 honest, 40 replayers) one honest hotspot
+# reached two, four days apart, and none two in a day. A replayer sends a copy every window
+# it heard a beacon, up to four a day: in that epoch 1, 19 replayers were placed for exactly
+# two beacons, and waited a third (a day or more) to be denied, earning as honest hotspots
+# meanwhile (their copies earn nothing: docs/protocol.md §5 rejects every late witness).
+MIN_PLACED_IN_A_DAY = 2
+DAY_MS = 86_400_000
+# A beacon heard late by PAIR_RECEPTIONS witnesses only (a thin copy) is placed on the one
+# candidate whose distances to the two explain their stamps' difference within
+# ARRIVAL_WINDOW_NS: the sender always does (it heard the original in time, so it is a
+# candidate), a neighbour only by chance. On the whole 2022 population at 5 %, epochs 1–3,
+# 238 such beacons: 2 honest hotspots placed once each, 44 replayers (21 twice or more).
+PAIR_RECEPTIONS = 2
 C_M_PER_NS = 0.299_792_458
 
 
@@ -228,6 +246,7 @@ def replay(history: History, params: DetectParams) -> list[Finding]:
     placed: Counter[int] = Counter()
     either: Counter[int] = Counter()  # replayed beacons named or placed (each beacon once)
     by_stamps: Counter[int] = Counter()  # ... of those, placed or named with the stamps' fit
+    by_stamps_daily: Counter[tuple[int, int]] = Counter()  # ... per (hotspot, UTC day)
     contradicted: Counter[int] = Counter()
     for beacon in np.unique(w.beacon[late]):
         rows = order[np.searchsorted(by_beacon, beacon):np.searchsorted(by_beacon, beacon, "right")]
@@ -281,19 +300,27 @@ def replay(history: History, params: DetectParams) -> list[Finding]:
             del known[best]
         either.update(attributed)
         by_stamps.update(backed)
+        day = int(w.beacon_received_ms[rows[0]]) // DAY_MS
+        by_stamps_daily.update((i, day) for i in backed)
     flagged = {i for i, count in either.items()
                if count >= MIN_REPLAYS and count >= REPLAY_SHARE * testable[i]}
     flagged |= {i for i, count in by_stamps.items() if count >= MIN_PLACED}
+    in_a_day: Counter[int] = Counter()
+    for (i, _), count in by_stamps_daily.items():
+        in_a_day[i] = max(in_a_day[i], count)
+    flagged |= {i for i, count in in_a_day.items() if count >= MIN_PLACED_IN_A_DAY}
     return [
         Finding(
             detector="replay",
             hotspots=(h.keys[i],),
-            score=float(max(either[i], by_stamps[i]) / MIN_REPLAYS),
+            score=float(max(either[i] / MIN_REPLAYS, by_stamps[i] / MIN_PLACED,
+                            in_a_day[i] / MIN_PLACED_IN_A_DAY)),
             evidence={"replayed_beacons_explained": named[i],
                       "replayed_beacons_it_could_explain": testable[i],
                       "replayed_beacons_placed_by_arrival_time": placed[i],
                       "replayed_beacons_named_or_placed": either[i],
                       "replayed_beacons_the_arrival_times_back": by_stamps[i],
+                      "most_the_arrival_times_back_in_a_day": in_a_day[i],
                       "namings_the_arrival_times_contradict": contradicted[i]},
         )
         for i in sorted(flagged)
@@ -307,10 +334,17 @@ def senders_by_arrival(history: History, late_rows: np.ndarray,
     have replayed it: the fullest window takes its copy's receptions, and its candidate is
     placed when every other candidate explains ARRIVAL_MARGIN fewer of those same receptions
     (a candidate explaining as many of another copy's is no rival). A copy whose sender
-    cannot be told from a neighbour is set aside, and the rest are placed in turn."""
-    if len(candidates) == 0 or late_rows.size < ARRIVAL_MIN_RECEPTIONS:
+    cannot be told from a neighbour is set aside, and the rest are placed in turn. A beacon
+    whose only late receptions are PAIR_RECEPTIONS is placed on the one candidate whose
+    window holds both."""
+    if len(candidates) == 0 or late_rows.size < PAIR_RECEPTIONS:
         return []
     sent = arrival_offsets(history, late_rows, candidates)
+    if late_rows.size == PAIR_RECEPTIONS:  # one copy heard twice
+        both = np.abs(sent[:, 1] - sent[:, 0]) <= ARRIVAL_WINDOW_NS
+        return [int(candidates[int(both.argmax())])] if both.sum() == 1 else []
+    if late_rows.size < ARRIVAL_MIN_RECEPTIONS:
+        return []
     left = np.ones(late_rows.size, dtype=bool)
     out: list[int] = []
     while left.sum() >= ARRIVAL_MIN_RECEPTIONS:

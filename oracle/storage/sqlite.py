@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from oracle.errors import StorageError
-from oracle.storage.repository import NewReport, StoredVerdict, Tx
+from oracle.storage.repository import NewReport, StoredReport, StoredVerdict, Tx
 from oracle.storage.sql import SqlRepository
 
 BUSY_TIMEOUT_MS = 30_000
@@ -69,11 +69,16 @@ class SqliteRepository(SqlRepository):
         if not self.path.parent.is_dir():
             raise StorageError(f"database folder {self.path.parent} does not exist")
         self._stop_checkpoints = threading.Event()
+        # Set to start a round of the checkpointer now rather than at its next interval.
+        self._checkpoint_now = threading.Event()
         self._checkpointer: threading.Thread | None = None
-        # Rounds of the checkpointer begun, and the last one that copied the whole WAL.
+        # Rounds of the checkpointer begun, ended, and the last one that copied the whole WAL.
         self._checkpointed = threading.Condition()
         self._rounds_begun = 0
+        self._rounds_ended = 0
         self._last_complete_round = 0
+        self._round_after_claim = 0  # the round begun after the verifier's last claim
+        self._checkpoints_running = False  # the loop runs: a verdict store may wait for it
 
     def _connect(self) -> sqlite3.Connection:
         try:
@@ -122,23 +127,39 @@ class SqliteRepository(SqlRepository):
             self._checkpointer = threading.Thread(
                 target=self._checkpoint_loop, name="sqlite-checkpoint", daemon=True
             )
+            with self._checkpointed:
+                self._checkpoints_running = True
             self._checkpointer.start()
 
     def _checkpoint_loop(self) -> None:
-        conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+        conn: sqlite3.Connection | None = None
         try:
+            conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
             conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
             conn.execute("PRAGMA synchronous = FULL")
-            while not self._stop_checkpoints.wait(CHECKPOINT_INTERVAL_S):
+            while True:
+                self._checkpoint_now.wait(CHECKPOINT_INTERVAL_S)
+                self._checkpoint_now.clear()
+                if self._stop_checkpoints.is_set():
+                    break
                 with self._checkpointed:
                     self._rounds_begun += 1
                     round_ = self._rounds_begun
-                if self.checkpoint(conn):
-                    with self._checkpointed:
+                complete = self.checkpoint(conn)
+                with self._checkpointed:
+                    self._rounds_ended = round_
+                    if complete:
                         self._last_complete_round = round_
-                        self._checkpointed.notify_all()
+                    self._checkpointed.notify_all()
         finally:
-            conn.close()
+            if conn is not None:
+                conn.close()
+            with self._checkpointed:
+                # Whatever ended the loop (a stop, or an error it did not expect), no round a
+                # verdict store waits for will come: none waits from now on.
+                self._checkpoints_running = False
+                self._rounds_ended = self._round_after_claim
+                self._checkpointed.notify_all()
 
     def checkpoint(self, conn: sqlite3.Connection | None = None) -> bool:
         """Copy committed WAL pages into the database file without blocking writers. True
@@ -163,27 +184,48 @@ class SqliteRepository(SqlRepository):
 
     def close(self) -> None:
         self._stop_checkpoints.set()
+        self._checkpoint_now.set()
         if self._checkpointer is not None:
             self._checkpointer.join(10)
             self._checkpointer = None
         self._stop_checkpoints.clear()
+        self._checkpoint_now.clear()
         super().close()
+
+    def claim_beacons(
+        self, worker: str, now_ms: int, lease_ms: int, limit: int
+    ) -> list[StoredReport]:
+        """The claim (sql_verification), then a round of the background checkpointer begun
+        now, which `store_verdict_batch` waits for.
+
+        The WAL starts over only when a write begins with every frame copied, and the
+        verifier writes back to back (a batch's verdicts, then the next claim), so a round at
+        the checkpointer's own interval rarely fell between two of its writes (a week of 2,000
+        hotspots left a 1.26 GB WAL). Begun right after the claim's commit, the round copies
+        the previous batch's verdicts and the claim while the verifier checks the batch (it
+        only reads meanwhile); the batch's store, having waited for the round to end, finds the
+        WAL copied and starts it over. A round begun after the store instead raced the claim
+        that follows it, and lost: a claim committed during the round left it incomplete.
+        The copy and its fsyncs were the verifier's own thread's before, its disk waits
+        (docs/benchmarks.md); the checkpointer's connection writes nothing of the database's
+        content, so the verifier's page cache stays valid."""
+        claimed = super().claim_beacons(worker, now_ms, lease_ms, limit)
+        with self._checkpointed:
+            if self._checkpoints_running:
+                self._round_after_claim = self._rounds_begun + 1
+        self._checkpoint_now.set()
+        return claimed
 
     def store_verdict_batch(
         self, worker: str, pocs: Sequence[tuple[bytes, Sequence[StoredVerdict]]]
     ) -> list[bool]:
-        """The batch's verdicts (sql_verification), then a checkpoint on this connection.
-
-        The background checkpointer copies the WAL but cannot start it over while the verifier
-        commits back to back: the WAL restarts only when a write finds every frame already
-        copied, and a round of the checkpointer rarely falls between a verdict batch's commit
-        and the next claim (a week of 2,000 hotspots left a 1.26 GB WAL). Right after the
-        batch's commit nothing of this process writes, so a PASSIVE checkpoint here copies
-        the whole WAL (unless another process's reader or writer is in the way: then it is
-        the background rounds' job, as before) and the next claim starts the WAL over."""
-        saved = super().store_verdict_batch(worker, pocs)
-        self.checkpoint()
-        return saved
+        """The batch's verdicts (sql_verification), once the checkpointer's round begun after
+        the claim has ended (see `claim_beacons`); normally long before: checking a batch takes
+        longer than copying one."""
+        with self._checkpointed:
+            self._checkpointed.wait_for(
+                lambda: self._rounds_ended >= self._round_after_claim, BUSY_TIMEOUT_MS / 1000)
+        return super().store_verdict_batch(worker, pocs)
 
     def _insert_if_all_new(self, tx: Tx, rows: Sequence[NewReport]) -> bool:
         """Under BEGIN IMMEDIATE nobody else writes, and the id's UNIQUE index finds a stored
@@ -193,7 +235,7 @@ class SqliteRepository(SqlRepository):
         duplicate's first receive time). Saves reading each id's page of the index twice,
         ~1.7 µs a report (docs/benchmarks.md, "The import's main process, leaner")."""
         tx.execute("SAVEPOINT all_new")
-        tx.executemany(self.INSERT_REPORT, [self._report_params(r) for r in rows])
+        tx.executemany(self.INSERT_NEW_REPORT, rows)
         inserted = tx.rowcount  # executemany's: the rows changed, summed
         if inserted != len(rows):
             tx.execute("ROLLBACK TO all_new")
@@ -202,7 +244,7 @@ class SqliteRepository(SqlRepository):
 
     def _insert_new(self, tx: Tx, rows: Sequence[NewReport]) -> set[bytes]:
         # Under BEGIN IMMEDIATE nobody else writes, so every fresh row is ours.
-        tx.executemany(self.INSERT_REPORT, [self._report_params(r) for r in rows])
+        tx.executemany(self.INSERT_NEW_REPORT, rows)
         return {r.id for r in rows}
 
     def pragma(self, name: str) -> Any:

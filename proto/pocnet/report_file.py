@@ -89,9 +89,13 @@ def _as_written(line: bytes) -> tuple[int, str, bytes] | None:
     if kind is None or not digits.isdigit() or (digits[0] == 0x30 and len(digits) > 1):
         return None
     try:
-        # int() refuses what json.loads refuses: more digits than Python converts.
+        # int() refuses what json.loads refuses: more digits than Python converts. Strict
+        # base64 accepts only what `b64decode(validate=True)` accepts, to the same bytes (it
+        # also refuses padding inside or beyond the end, which that one ignores after its
+        # alphabet check: such a line goes to the JSON path and reads as it reads it), in C
+        # where `validate` ran a regular expression over the report, ~1 µs a line.
         return (int(digits), kind,
-                base64.b64decode(line[report_at + len(_REPORT):end], validate=True))
+                binascii.a2b_base64(line[report_at + len(_REPORT):end], strict_mode=True))
     except (ValueError, binascii.Error):
         return None
 

@@ -20,15 +20,18 @@ tarpit's delay, the flooder gives up on its held calls and sends again. `--env N
 passes settings to the oracle, e.g. `POCNET_ORACLE_NOT_ONBOARDED_REFUSAL_DELAY_S=0` to answer
 refusals at once.
 
-`--hotspot-listener` gives the oracle its hotspot listener (`connections.hotspot_listen`) and
-has the hotspot send there; the flooder sends to the first listener, or with `--flood-target
-hotspot` to the hotspot listener as well. A hotspot call that fails is counted by its status
-(`hotspot_failed`) and left out of the latencies: a flooder whose deadline is shorter than the
-tarpit's delay had gRPC cancel the hotspot's calls.
+The oracle has its hotspot listener (`connections.hotspot_listen`, on by default: here on a
+free port rather than the default's 7081) and the hotspot sends there, as hotspots do by
+default; the flooder sends there too (the public address), or with `--flood-target main` to
+the first listener (`oracle.listen`, for tools). `--no-hotspot-listener` turns it off
+(`hotspot_listen = ""`, the default before it was on): the hotspot and the flooder then share
+the first listener. A hotspot call that fails is counted by its status (`hotspot_failed`) and
+left out of the latencies: a flooder whose deadline is shorter than the tarpit's delay had
+gRPC cancel the hotspot's calls on the first listener.
 
     .venv/bin/python tests/bench/bench_flood.py [--seconds 10] [--mode batch|pipeline]
-        [--in-flight 128] [--connections 1] [--deadline 30] [--hotspot-listener]
-        [--flood-target main|hotspot] [--env NAME=VALUE ...] [--json]
+        [--in-flight 128] [--connections 1] [--deadline 30] [--no-hotspot-listener]
+        [--flood-target hotspot|main] [--flooder-nice N] [--env NAME=VALUE ...] [--json]
 """
 
 from __future__ import annotations
@@ -153,6 +156,16 @@ def pipeline(port: int, seconds: float, in_flight: int, connections: int, deadli
     out.put(counts)
 
 
+def niced(increment: int, target: Any, *args: Any) -> None:
+    """`target(*args)` at a lower priority (`--flooder-nice`): on this machine the flooder takes
+    a core of the same two the oracle and the hotspot run on, which an attacker's own machines
+    would not; niced, it takes what they leave, so the difference says how much of the
+    hotspot's latency is the flooder's CPU rather than the oracle's work."""
+    if increment:
+        os.nice(increment)
+    target(*args)
+
+
 def hotspot_latencies(port: int, seconds: float, tag: int,
                       failed: Counter[str] | None = None) -> list[float]:
     """One report every 50 ms; the latencies of those acknowledged. A failed call is counted in
@@ -223,24 +236,27 @@ def main() -> int:
     parser.add_argument("--deadline", type=float, default=30.0,
                         help="the flooder's deadline per call, seconds: a short one gives up "
                              "on held refusals (the client cancels) and sends again")
-    parser.add_argument("--hotspot-listener", action="store_true",
-                        help="the oracle's hotspot listener (connections.hotspot_listen) on, "
-                             "the hotspot sending there")
-    parser.add_argument("--flood-target", choices=("main", "hotspot"), default="main",
-                        help="the listener the flooder sends to (hotspot: needs "
-                             "--hotspot-listener)")
+    parser.add_argument("--no-hotspot-listener", dest="hotspot_listener",
+                        action="store_false",
+                        help="the oracle without its hotspot listener (connections."
+                             "hotspot_listen = \"\"): hotspot and flooder on the first")
+    parser.add_argument("--flood-target", choices=("hotspot", "main"), default="hotspot",
+                        help="the listener the flooder sends to: the hotspot listener (the "
+                             "public address, default) or the first (oracle.listen)")
+    parser.add_argument("--flooder-nice", type=int, default=0, metavar="N",
+                        help="run the flooder process at nice N (0-19; default 0: the same "
+                             "priority as the oracle)")
     parser.add_argument("--env", action="append", default=[], metavar="NAME=VALUE",
                         help="more settings for the oracle (POCNET_ORACLE_...)")
     args = parser.parse_args()
-    if args.flood_target == "hotspot" and not args.hotspot_listener:
-        parser.error("--flood-target hotspot needs --hotspot-listener")
+    if not args.hotspot_listener:
+        args.flood_target = "main"  # the only listener
     load_start = os.getloadavg()[0]  # a shared machine: the figures say how busy it was
     tmp = Path(tempfile.mkdtemp(prefix="bench-flood-"))
     metrics_port = free_port()
-    listener = {}
-    if args.hotspot_listener:
-        hotspot_port = free_port()
-        listener["POCNET_ORACLE_CONNECTIONS_HOTSPOT_LISTEN"] = f"127.0.0.1:{hotspot_port}"
+    hotspot_port = free_port() if args.hotspot_listener else 0
+    listener = {"POCNET_ORACLE_CONNECTIONS_HOTSPOT_LISTEN":
+                f"127.0.0.1:{hotspot_port}" if hotspot_port else ""}
     proc, port = start_server(tmp, {**PER_KEY_LIFTED,
                                     "POCNET_ORACLE_METRICS_LISTEN": f"127.0.0.1:{metrics_port}",
                                     "POCNET_ORACLE_PAYOUT_LEDGER": str(tmp / "ledger.db"),
@@ -263,9 +279,9 @@ def main() -> int:
         out: multiprocessing.Queue = multiprocessing.Queue()  # type: ignore[type-arg]
         ready = multiprocessing.Event()
         flooder = multiprocessing.Process(
-            target=flood if args.mode == "batch" else pipeline,
-            args=(flood_at, args.seconds + 1.0, args.in_flight, args.connections, args.deadline,
-                  ready, out))
+            target=niced, args=(args.flooder_nice, flood if args.mode == "batch" else pipeline,
+                                flood_at, args.seconds + 1.0, args.in_flight, args.connections,
+                                args.deadline, ready, out))
         flooder.start()
         if not ready.wait(120):
             raise RuntimeError("the flooder did not get ready")
@@ -288,7 +304,7 @@ def main() -> int:
     result = {
         "mode": args.mode, "in_flight": args.in_flight, "connections": args.connections,
         "flood_deadline_s": args.deadline, "hotspot_listener": args.hotspot_listener,
-        "flood_target": args.flood_target,
+        "flood_target": args.flood_target, "flooder_nice": args.flooder_nice,
         "load_1min_start": load_start, "load_1min_end": os.getloadavg()[0],
         "quiet_p50_ms": p(quiet, 0.5), "quiet_p99_ms": p(quiet, 0.99),
         "flood_p50_ms": p(loud, 0.5), "flood_p99_ms": p(loud, 0.99),

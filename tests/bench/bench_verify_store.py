@@ -5,7 +5,8 @@ A store is an oracle folder a proving-ground run kept (`pocnet-sim epochs SCENAR
 copied twice; each copy is opened once by its own tree (so its migrations are applied before
 the timing), then every verdict is deleted and every beacon set back to pending, and the two
 `verify` runs start side by side (which one starts first alternates): on a shared machine both
-see the same load, and the ratio is what counts. CPU = user + sys of the `verify` process.
+see the same load, and the ratio is what counts. CPU = user + sys of the `verify` process,
+wall = from its start to its exit.
 After each pair the two copies' verdicts are compared field by field (all but
 `verified_at_ms`), and each report's status as `report list` reads it.
 
@@ -24,6 +25,7 @@ import subprocess
 import sys
 import tempfile
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -67,6 +69,7 @@ def _copy(store: Path, into: Path, python: str) -> Path:
 
 def _verify(python: str, folder: Path, out: dict[str, Any]) -> None:
     exe = str(Path(python).parent / "pocnet-oracle")
+    started = time.monotonic()
     proc = subprocess.Popen([exe, "verify", "--config", str(folder / "oracle.toml"), "--json"],
                             stdout=subprocess.PIPE, cwd=folder)
     assert proc.stdout is not None
@@ -75,7 +78,8 @@ def _verify(python: str, folder: Path, out: dict[str, Any]) -> None:
     proc.returncode = os.waitstatus_to_exitcode(status)
     if proc.returncode:
         raise SystemExit(f"{exe} verify exited {proc.returncode}")
-    out.update(json.loads(text), cpu_s=round(usage.ru_utime + usage.ru_stime, 2))
+    out.update(json.loads(text), cpu_s=round(usage.ru_utime + usage.ru_stime, 2),
+               wall_s=round(time.monotonic() - started, 2))
 
 
 def _statuses(python: str, folder: Path) -> list[tuple[str, str]]:
@@ -124,6 +128,8 @@ def main() -> None:
             run = {"pair": pair, "first": order[0], "load_start": round(load, 2),
                    "load_end": round(os.getloadavg()[0], 2),
                    "other_cpu_s": results["other"]["cpu_s"], "ours_cpu_s": results["ours"]["cpu_s"],
+                   "other_wall_s": results["other"]["wall_s"],
+                   "ours_wall_s": results["ours"]["wall_s"],
                    "ratio": round(results["ours"]["cpu_s"] / results["other"]["cpu_s"], 3),
                    "verdicts": len(verdicts["ours"]), "verdicts_identical": same,
                    "statuses_identical": same_status}

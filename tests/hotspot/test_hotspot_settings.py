@@ -151,9 +151,13 @@ def test_misspelled_environment_variable_is_an_error() -> None:
     ]
 
 
-def test_default_endpoint_is_the_oracles_default_port() -> None:
-    """The oracle listens on 7080 by default (oracle.settings); the hotspot dials the same."""
-    from oracle.settings import OracleSection
+def test_default_endpoint_is_the_oracles_hotspot_listener() -> None:
+    """The hotspot dials the oracle's hotspot listener by default (`connections.hotspot_listen`,
+    where a client that cancels its calls cannot crowd it out: docs/security.md), not
+    `oracle.listen`, which is for tools."""
+    from oracle.settings import Settings as OracleSettings
+    from oracle.settings import hotspot_address
 
-    assert settings.Settings().oracle.endpoints == ("127.0.0.1:7080",)
-    assert OracleSection().listen.rpartition(":")[2] == "7080"
+    oracle = OracleSettings()
+    assert settings.Settings().oracle.endpoints == (hotspot_address(oracle),)
+    assert hotspot_address(oracle) == "127.0.0.1:7081" != oracle.oracle.listen

@@ -65,17 +65,22 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def _start_oracle(tmp: Path, port: int) -> subprocess.Popen[str]:
+def _start_oracle(tmp: Path, hotspot_port: int) -> subprocess.Popen[str]:
+    """The hotspot sends to the oracle's hotspot listener, as it does by default, here on a
+    port known before the oracle starts (the first listener, for tools, on any free port)."""
     create_keyfile(tmp / "oracle.key")
     proc = subprocess.Popen(
         [sys.executable, "-m", "oracle.cli", "serve", "--create", "--json",
-         "--listen", f"127.0.0.1:{port}", "--database", f"sqlite:///{tmp / 'oracle.db'}",
+         "--listen", "127.0.0.1:0", "--database", f"sqlite:///{tmp / 'oracle.db'}",
          "--key", str(tmp / "oracle.key")],
         stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
-        env={**os.environ, **LIFTED},
+        env={**os.environ, **LIFTED,
+             "POCNET_ORACLE_CONNECTIONS_HOTSPOT_LISTEN": f"127.0.0.1:{hotspot_port}"},
     )
     assert proc.stdout is not None
-    assert json.loads(proc.stdout.readline())["port"] == port  # listening
+    ready = json.loads(proc.stdout.readline())  # listening, on both
+    assert ready["port"] and ready["hotspot_port"] == hotspot_port
+    assert ready["hotspot_listening"] == f"127.0.0.1:{hotspot_port}"
     return proc
 
 

@@ -484,3 +484,48 @@ def test_a_sparse_honest_hotspot_is_not_flagged(diagonal_m: float, node: dict[st
     history = world.history()
     assert 1 <= _two_way_partners(world, history, "edge") < DEFAULT_PARAMS.min_pairs
     assert _flagged(world, detect(history)) == {}
+
+
+def _beyond_the_edge(world: World, **node: float) -> str:
+    """"edge", 3.2 km south and west of the town's corner (h00) and a neighbour 1.2 km
+    further west ("barn", honest): the two pair with each other and with no one else; edge
+    hears a 27 dBm hotspot at the corner ("tower") that does not hear it. No pair of edge's
+    has a partner with other pairs to vouch for it: its receptions are judged against the
+    law, and against how its own beacons are heard."""
+    corner = world.nodes["h00"].true
+    farm = offset(*corner, -3_200, -3_200)
+    world.add(Node("edge", farm, farm, **node))
+    barn = offset(*farm, -1_200, 0)
+    world.add(Node("barn", barn, barn))
+    tower = offset(*corner, -300, -300)
+    world.add(Node("tower", tower, tower, tx_power_dbm=27.0))
+    return "edge"
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_an_inflator_without_a_vouched_pair_is_found_by_the_law_both_ways(seed: int) -> None:
+    """On the whole 2022 population, inflators missed by pairs had no two-way pair or pairs
+    only with hotspots pairing with nobody else (docs/benchmarks.md, issue 13)."""
+    world = honest_world(seed)
+    _beyond_the_edge(world, inflate_db=15.0)
+    history = world.history()
+    assert _two_way_partners(world, history, "edge") < DEFAULT_PARAMS.min_pairs
+    assert _flagged(world, detect(history)) == {"edge": {"signal_asymmetry"}}
+
+
+@pytest.mark.parametrize("node", [
+    {},  # a quiet rural hotspot
+    {"noise_db": 12.0},  # a noisy site: only its strongest receptions get through
+    {"noise_db": 20.0},
+    {"extra_loss_db": 10.0},  # behind a long cable: loses as much both ways
+    {"noise_db": 10.0, "extra_loss_db": 6.0},
+    {"gain_db": 8.0, "height_gain_db": 8.0},  # a rooftop hearing far: gains both ways
+])
+def test_an_honest_hotspot_without_a_vouched_pair_is_not_flagged(node: dict[str, float]
+                                                                 ) -> None:
+    """(The 27 dBm "tower" is left to the detectors' own tests: `position_fit` flags it
+    here, with a noisy edge, for reasons of its own.)"""
+    world = honest_world()
+    _beyond_the_edge(world, **node)
+    flagged = _flagged(world, detect(world.history()))
+    assert not {"edge", "barn"} & set(flagged), flagged

@@ -36,8 +36,9 @@ def k(name: str) -> bytes:
 class World:
     """A history under construction: places, timely candidates and copies."""
 
-    def __init__(self) -> None:
-        self.b = HistoryBuilder(T0, T0 + 86_400_000)
+    def __init__(self, gap_ms: int = 3_600_000) -> None:
+        self.b = HistoryBuilder(T0, T0 + 30 * timing.DAY_MS)
+        self.gap_ms = gap_ms  # between one replayed beacon and the next
         for name, north in PLACES.items():
             self.b.add_hotspot(k(name), 52.0 + north / 111_195.0, 5.0)
         self.h = self.b.build().hotspots  # the places as the history keeps them
@@ -57,11 +58,12 @@ class World:
                                    at + self.metres(sender, hearer) / C_M_PER_MS)
 
     def replayed(self, candidates: tuple[str, ...],
-                 copies: dict[str, dict[str, tuple[float, float]]]) -> None:
+                 copies: dict[str, dict[str, tuple[float, float]]],
+                 at: int | None = None) -> None:
         """One beacon of "a", heard in time by `candidates`; each sender in `copies` sends
         it again 900 s after its own reception, heard by each late witness at (RSSI, ns off
-        its true stamp)."""
-        at = T0 + self.beacons * 3_600_000
+        its true stamp); sent at `at` (ms), or `gap_ms` after the previous one."""
+        at = T0 + self.beacons * self.gap_ms if at is None else at
         beacon = f"a{self.beacons}".encode()
         self.beacons += 1
         for c in candidates:
@@ -133,10 +135,11 @@ def test_beacons_named_by_rssi_and_placed_by_time_are_counted_together(
 
 def test_a_beacon_both_named_and_placed_counts_once() -> None:
     """Copies heard as "s" usually is and stamped exactly are named and placed: one beacon
-    each, so MIN_REPLAYS − 1 of them do not find "s" (and MIN_REPLAYS do)."""
+    each, so MIN_REPLAYS − 1 of them do not find "s" (and MIN_REPLAYS do). One a day, so that
+    MIN_PLACED_IN_A_DAY is not what finds it."""
     usual = {"x": -100.0, "u": -105.0, "v": -110.0}
     for copies, found in ((timing.MIN_REPLAYS - 1, False), (timing.MIN_REPLAYS, True)):
-        world = World()
+        world = World(gap_ms=timing.DAY_MS)
         world.usually_heard("s", usual)
         for _ in range(copies):
             world.replayed(("s",), {"s": {w: (level, 0.0) for w, level in usual.items()}})
@@ -181,9 +184,9 @@ def test_rssi_namings_the_stamps_back_count_as_placings(backed: int, found: bool
     placed, but the stamps back the naming of "s". "s" could also have sent 18 other
     replayed beacons (copies heard 40 dB off, by clocks too coarse to place anyone): 3 of
     21 is under REPLAY_SHARE, yet MIN_PLACED beacons the stamps back find "s", as placings
-    do; one fewer does not."""
+    do; one fewer does not. One a day, so that MIN_PLACED_IN_A_DAY is not what finds it."""
     usual = {"x": -100.0, "y": -103.0, "z": -106.0, "u": -109.0}
-    world = World()
+    world = World(gap_ms=timing.DAY_MS)
     world.usually_heard("s", usual)
     for _ in range(backed):
         world.replayed(("s", "n"), {"s": {w: (level, 0.0) for w, level in usual.items()}})
@@ -191,4 +194,25 @@ def test_rssi_namings_the_stamps_back_count_as_placings(backed: int, found: bool
         world.replayed(("s",), {"s": {w: (level + 40.0, 1e6 * (j + 1) * (n + 2))
                                       for j, (w, level) in enumerate(usual.items())}})
     assert timing.MIN_PLACED / (timing.MIN_PLACED + 18) < timing.REPLAY_SHARE
+    assert flagged(world.history()) == ({"s"} if found else set())
+
+
+
+@pytest.mark.parametrize(("hours", "found"), [
+    ((1, 23), True),  # MIN_PLACED_IN_A_DAY in one UTC day
+    ((23, 25), False),  # two hours apart, but across midnight: one each day
+    ((25, 4 * 24 + 25), False),  # an honest neighbour's chance placings, days apart
+    ((1,), False),
+])
+def test_placings_in_one_day(hours: tuple[int, ...], found: bool) -> None:
+    """"s" replays one beacon at each of `hours` (from the start of T0's UTC day), each copy
+    heard by four late witnesses whose stamps place it at "s" alone. MIN_PLACED_IN_A_DAY
+    placings within one UTC day (an epoch) find it; as many on different days do not (under
+    MIN_PLACED, a chance placing of an honest neighbour repeated in another epoch)."""
+    assert timing.MIN_PLACED_IN_A_DAY == 2 < timing.MIN_PLACED
+    world = World()
+    midnight = T0 - T0 % timing.DAY_MS
+    for hour in hours:
+        world.replayed(("s",), {"s": exact("u", "x", "y", "z")},
+                       at=midnight + hour * 3_600_000)
     assert flagged(world.history()) == ({"s"} if found else set())

@@ -558,11 +558,12 @@ C_M_PER_MS = 299_792.458
 
 
 def _placed(north_m: dict[str, float], late: dict[str, float], copies: int,
-            candidates: tuple[str, ...] = ("s",)) -> History:
-    """`copies` beacons of "a", each heard in time by `candidates` and replayed by "s" 900 s
-    later; the copy is heard by the hotspots of `late`, each stamped its distance from "s"
-    over c after the copy left, plus its value in `late` (ns). Places: metres north of "a"."""
-    b = HistoryBuilder(ARRIVAL_T0, ARRIVAL_T0 + 86_400_000)
+            candidates: tuple[str, ...] = ("s",), gap_ms: int = 3_600_000) -> History:
+    """`copies` beacons of "a", `gap_ms` apart, each heard in time by `candidates` and
+    replayed by "s" 900 s later; the copy is heard by the hotspots of `late`, each stamped its
+    distance from "s" over c after the copy left, plus its value in `late` (ns). Places:
+    metres north of "a"."""
+    b = HistoryBuilder(ARRIVAL_T0, ARRIVAL_T0 + 30 * timing.DAY_MS)
     for name, north in north_m.items():
         b.add_hotspot(k(name), 52.0 + north / 111_195.0, 5.0)
     h = b.build().hotspots  # the places as the history keeps them
@@ -573,7 +574,7 @@ def _placed(north_m: dict[str, float], late: dict[str, float], copies: int,
         return h.distance_m(i, j)
 
     for n in range(copies):
-        at = ARRIVAL_T0 + n * 3_600_000
+        at = ARRIVAL_T0 + n * gap_ms
         for c in candidates:
             b.add_witness(f"a{n}".encode(), k("a"), k(c), -100.0, 5.0, 14.0, at + 300,
                           at + 500, float(at), at + metres("a", c) / C_M_PER_MS)
@@ -592,7 +593,8 @@ _LINE = {"a": 0.0, "s": 4_000.0, "h": 6_000.0, "x": 9_000.0, "y": 11_500.0, "z":
 @pytest.mark.parametrize(("copies", "found"),
                          [(timing.MIN_PLACED, True), (timing.MIN_PLACED - 1, False)])
 def test_replay_placed_by_arrival_time_needs_min_placed(copies: int, found: bool) -> None:
-    history = _placed(_LINE, {"x": 0.0, "y": 0.0, "z": 0.0}, copies)
+    # One a day: MIN_PLACED_IN_A_DAY is not what finds it (tests/oracle/test_detect_replay.py).
+    history = _placed(_LINE, {"x": 0.0, "y": 0.0, "z": 0.0}, copies, gap_ms=timing.DAY_MS)
     assert flagged(timing.replay(history, P)) == ({"s"} if found else set())
 
 
@@ -605,9 +607,26 @@ def test_replay_arrival_window_at_its_boundary(error_ns: float, found: bool) -> 
     assert flagged(timing.replay(history, P)) == ({"s"} if found else set())
 
 
-def test_replay_arrival_needs_min_receptions() -> None:
-    history = _placed(_LINE, {"x": 0.0, "y": 0.0}, 2 * timing.MIN_PLACED)
+def test_replay_arrival_needs_two_receptions() -> None:
+    history = _placed(_LINE, {"x": 0.0}, 2 * timing.MIN_PLACED)
     assert timing.replay(history, P) == []
+
+
+@pytest.mark.parametrize(("late", "candidates", "found"), [
+    ({"u": 0.0, "x": 0.0}, ("s", "h"), True),  # south and north of "s": "h" fits one only
+    ({"x": 0.0, "y": 0.0}, ("s", "h"), False),  # both north of "h" too: "h" fits both
+    ({"u": 0.0, "x": timing.ARRIVAL_WINDOW_NS}, ("s",), True),
+    ({"u": 0.0, "x": timing.ARRIVAL_WINDOW_NS + 1.0}, ("s",), False),
+])
+def test_a_copy_heard_twice_is_placed_on_the_one_candidate_both_fit(
+        late: dict[str, float], candidates: tuple[str, ...], found: bool) -> None:
+    """A beacon heard late by two witnesses only: placed on "s" when "s" is the one
+    candidate whose window (ARRIVAL_WINDOW_NS) holds both stamps. An honest neighbour that
+    heard the beacon in time and fits both as well leaves the copy unplaced (a neighbour on
+    the line beyond the sender, here). MIN_PLACED copies, one a day."""
+    history = _placed(_LINE, late, timing.MIN_PLACED, candidates=candidates,
+                      gap_ms=timing.DAY_MS)
+    assert flagged(timing.replay(history, P)) == ({"s"} if found else set())
 
 
 @pytest.mark.parametrize(("late", "found"), [
@@ -631,3 +650,67 @@ def test_a_neighbour_beside_the_replayer_is_not_placed() -> None:
     history = _placed(places, {"x": 0.0, "y": 0.0, "z": 0.0, "v": 0.0}, 3 * timing.MIN_PLACED,
                       candidates=("s", "h"))
     assert timing.replay(history, P) == []
+
+
+def _one_way(excess_db: float, floor_db: float = 10.0, hears: int = 3, heard: int = 3) -> History:
+    """x has no two-way pair: it hears `hears` hotspots north of it `excess_db` above the law,
+    `heard` hotspots south of it hear it on the law; its reported noise floor
+    (RSSI − SNR) is `floor_db` above the network's (−117 dBm). Around it a line of honest
+    hotspots hearing each other both ways on the law 40 + 30·log10(d) dB."""
+    b = HistoryBuilder(T0, T0 + 86_400_000)
+    north = [f"n{j}" for j in range(1, 8)]
+    south = [f"s{j}" for j in range(1, 8)]
+    b.add_hotspot(k("x"), 52.0, 5.0)
+    for j in range(1, 8):  # 1.1 km apart
+        b.add_hotspot(k(f"n{j}"), 52.0 + j * 0.01, 5.0)
+        b.add_hotspot(k(f"s{j}"), 52.0 - j * 0.01, 5.0)
+    lat = {name: 52.0 + (j + 1) * 0.01 * (1 if name[0] == "n" else -1)
+           for side in (north, south) for j, name in enumerate(side)}
+    n = 0
+    for side in (north, south):
+        for a in side:
+            for c in side:
+                if a != c:
+                    d = abs(lat[a] - lat[c]) * 111_195.0
+                    rssi = 14.0 - (40.0 + 30.0 * np.log10(d))
+                    witness(b, n, a, c, rssi=rssi, snr=rssi + 117.0)
+                    n += 1
+    for j in range(hears):
+        rssi = 14.0 - (40.0 + 30.0 * np.log10((j + 1) * 0.01 * 111_195.0)) + excess_db
+        witness(b, n, north[j], "x", rssi=rssi, snr=rssi + 117.0 - floor_db)
+        n += 1
+    for j in range(heard):
+        rssi = 14.0 - (40.0 + 30.0 * np.log10((j + 1) * 0.01 * 111_195.0))
+        witness(b, n, "x", south[j], rssi=rssi, snr=rssi + 117.0, beacon=f"x{n}")
+        n += 1
+    return b.build()
+
+
+@pytest.mark.parametrize(("excess_db", "found"), [(P.asymmetry_vouched_db, True),
+                                                  (P.asymmetry_vouched_db - 0.01, False),
+                                                  (-2 * P.asymmetry_vouched_db, False)])
+def test_one_way_asymmetry_at_its_boundary(excess_db: float, found: bool) -> None:
+    """No pair to read: x's receptions against the law, less its beacons' receptions, past
+    asymmetry_vouched_db; only hearing stronger than it is heard."""
+    assert flagged(asymmetry.asymmetry(_one_way(excess_db), P)) == ({"x"} if found else set())
+
+
+@pytest.mark.parametrize(("floor_db", "found"), [(P.asymmetry_floor_db, True),
+                                                 (P.asymmetry_floor_db - 0.01, False)])
+def test_one_way_asymmetry_needs_a_raised_noise_floor(floor_db: float, found: bool) -> None:
+    """An inflated RSSI raises the noise floor the hotspot reports (RSSI − SNR) as much; an
+    honest hotspot's floor is its own radio's and site's."""
+    history = _one_way(15.0, floor_db=floor_db)
+    assert ("x" in flagged(asymmetry.asymmetry(history, P))) is found
+
+
+@pytest.mark.parametrize(("hears", "heard", "found"), [(2, 4, True), (2, 5, False),
+                                                       (3, 0, False)])
+def test_one_way_asymmetry_needs_hearing_as_many_as_hear_it(hears: int, heard: int,
+                                                            found: bool) -> None:
+    """A noisy site hears only its strongest receptions, past the law, and fewer of its
+    neighbours than hear it: at least asymmetry_hears_share as many, or it is not judged;
+    and it must be heard by someone to compare with."""
+    assert P.asymmetry_hears_share == 0.5
+    history = _one_way(15.0, hears=hears, heard=heard)
+    assert ("x" in flagged(asymmetry.asymmetry(history, P))) is found

@@ -335,7 +335,7 @@ def test_the_objects_made_before_an_import_are_left_out_of_the_collectors_passes
         result = Importer(repo, Network.MAINNET, [], workers=0).run(
             lines, progress=lambda _: frozen_while_running.append(gc.get_freeze_count()))
         assert result.stored == 3
-        assert len(frozen_while_running) == 3 and min(frozen_while_running) > 0
+        assert frozen_while_running and min(frozen_while_running) > 0
         assert gc.get_freeze_count() == 0
         with pytest.raises(ReportFileError):
             Importer(repo, Network.MAINNET, [], workers=0).run([b"not json\n"])
@@ -393,3 +393,22 @@ def test_a_read_error_reaches_the_import_after_what_was_read_before_it() -> None
         assert ahead.readline() == b"first line\n"
         with pytest.raises(OSError, match="disk gone"):
             ahead.readline()
+
+
+def test_progress_counts_every_record_in_calls_of_up_to_progress_every(tmp_path: Path) -> None:
+    """The progress callback hears of every record read, refused ones too, and of no blank
+    line, a call per PROGRESS_EVERY records and one for the rest (a call a record cost
+    ~0.3 µs of the main process's ~45)."""
+    from oracle.importer import PROGRESS_EVERY, Importer
+
+    records = 2 * PROGRESS_EVERY + 7
+    lines = [b"\n", b"  \t\r\n"] + [record_line(1_000 + n, "witness", b"\xff").encode()
+                                    for n in range(records)]  # undecodable: refused
+    calls: list[int] = []
+    repo = open_repository(f"sqlite:///{tmp_path / 'oracle.db'}")
+    try:
+        result = Importer(repo, Network.MAINNET, [], workers=0).run(lines, progress=calls.append)
+    finally:
+        repo.close()
+    assert sum(result.rejected.values()) == records
+    assert calls == [PROGRESS_EVERY, PROGRESS_EVERY, 7]

@@ -207,6 +207,37 @@ def test_report_list_filters_and_pages(tmp_path: Path, monkeypatch, capsys) -> N
     assert done.value.code == 2 and "must be between 1 and 1000" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize("hotspot_port, line", [
+    (7081, "pocnet-oracle: listening on 127.0.0.1:7080, hotspots on 127.0.0.1:7081"),
+    (None, "pocnet-oracle: listening on 127.0.0.1:7080, no hotspot listener"),
+])
+def test_serve_says_where_hotspots_are_served(  # type: ignore[no-untyped-def]
+        tmp_path: Path, monkeypatch, capsys, hotspot_port, line) -> None:
+    """The hotspots' address is the one an operator opens to the network: `serve` prints it
+    beside the tools' (in --json too), or that there is none."""
+    import logging
+
+    _env(monkeypatch, tmp_path)
+    create_keyfile(tmp_path / "oracle.key")
+
+    async def served(settings, stop=None, ready=None):  # type: ignore[no-untyped-def]
+        ready(7080, hotspot_port)
+
+    monkeypatch.setattr("oracle.server.serve", served)
+    try:
+        code, out, _ = _run(capsys, "serve", "--listen", "127.0.0.1:7080",
+                            "--key", str(tmp_path / "oracle.key"))
+        assert code == 0 and out.splitlines() == [line]
+        code, out, _ = _run(capsys, "serve", "--listen", "127.0.0.1:7080", "--json",
+                            "--key", str(tmp_path / "oracle.key"))
+    finally:
+        logging.getLogger().handlers.clear()
+    assert code == 0 and json.loads(out) == {
+        "listening": "127.0.0.1:7080", "port": 7080,
+        "hotspot_listening": None if hotspot_port is None else "127.0.0.1:7081",
+        "hotspot_port": hotspot_port}
+
+
 def test_serve_logs_one_json_object_per_line(tmp_path: Path, monkeypatch, capsys) -> None:  # type: ignore[no-untyped-def]
     """Like the hotspot's: `journalctl -u pocnet-oracle -o cat | jq` reads every line."""
     import logging

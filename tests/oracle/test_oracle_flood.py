@@ -607,6 +607,38 @@ def test_on_the_hotspot_listener_a_reset_call_keeps_its_place_until_its_delay_en
     assert tarpit.held == 0  # released: every held call ended
 
 
+def test_a_default_oracle_keeps_reset_calls_places_on_its_hotspot_address(  # type: ignore[no-untyped-def]
+        oracle_settings) -> None:
+    """With [connections] and the tarpit's places at their defaults, the server has its
+    hotspot listener (beside a first listener on port 0, on a free port of its own: the
+    default's 7081 otherwise), and there a connection whose client resets each held call has
+    `max_streams_per_connection` (16) and one more taken (17) before gRPC refuses the 18th
+    with REFUSED_STREAM (UNAVAILABLE): the default install's hotspot address is the one a
+    flooder that cancels its calls cannot crowd. Only the shared budget is shrunk (one report),
+    so that every later call of the stranger is a held refusal."""
+    settings, operator = oracle_settings
+    settings = settings.with_("not_onboarded", reports_per_s=0.001, reports_burst=1.0)
+    assert settings.connections == type(settings.connections)()  # the defaults
+    sleeps = HeldSleeps()
+    running = RunningServer(settings, operator, sleep=sleeps)
+    tarpit = running.oracle.tarpit
+    stranger = keypair(10_015)
+    try:
+        assert running.server.hotspot_port not in (None, running.port)
+        with grpc.insecure_channel(running.address) as other:  # the budget's one report
+            service_pb2_grpc.IngestServiceStub(other).SubmitWitness(
+                witness_report(stranger, timestamp_ns=1), timeout=30)
+        with _own_connection(f"127.0.0.1:{running.server.hotspot_port}") as channel:
+            submit = service_pb2_grpc.IngestServiceStub(channel).SubmitWitness
+            outcome = _calls_through_after_resets(submit, sleeps, tarpit, stranger, 18)
+        assert outcome == (17, "UNAVAILABLE")
+        assert (tarpit.held, tarpit.reset_while_held) == (17, 17)
+    finally:
+        sleeps.release()
+        running.close()
+    assert tarpit.held == 0
+
+
 def test_the_hotspot_listener_serves_the_same_oracle(oracle_settings) -> None:  # type: ignore[no-untyped-def]
     """Same services and domain objects on both listeners: a report acknowledged through the
     hotspot listener is the oracle's, a stranger's refusal there is held by the same tarpit,

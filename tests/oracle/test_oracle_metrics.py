@@ -146,7 +146,7 @@ def test_serve_runs_the_endpoint_only_when_configured(oracle_settings) -> None: 
 
     async def main() -> None:
         stop.append(asyncio.Event())
-        task = asyncio.create_task(serve(settings, stop=stop[0], ready=lambda p: ready.set()))
+        task = asyncio.create_task(serve(settings, stop=stop[0], ready=lambda *_: ready.set()))
         while not ready.is_set():
             await asyncio.sleep(0.05)
         scraped.append(await asyncio.to_thread(_scrape, port))

@@ -383,11 +383,13 @@ def test_a_process_that_only_verifies_keeps_its_wal_small(
 
 def test_verify_starts_its_wal_over_after_every_batch_by_itself(
         repo: Repository, world, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
-    """The verifier checkpoints right after each batch's commit, so the next claim starts the
-    WAL over even when no round of the background checkpointer falls between two batches (a
-    verifier that commits back to back left a 1.26 GB WAL over a week of 2,000 hotspots,
-    docs/benchmarks.md). The background rounds are pushed out of the test's reach: the WAL
-    stays at one batch's frames only by the runner's own checkpoints."""
+    """Each claim begins a round of the background checkpointer, and the batch's store waits
+    for it, so the store starts the WAL over even though the verifier commits back to back (a
+    verifier whose WAL only the checkpointer's own rounds copied left a 1.26 GB WAL over a
+    week of 2,000 hotspots, docs/benchmarks.md). The rounds at the checkpointer's interval
+    are pushed out of the test's reach: the WAL stays at a batch's frames only by the rounds
+    the claims begin, and none of the copying is on the verifier's own connection (its
+    thread's disk waits, before)."""
     if repo.dialect != "sqlite":
         pytest.skip("SQLite's write-ahead log")
     from oracle.storage import sqlite as sqlite_storage
@@ -400,6 +402,8 @@ def test_verify_starts_its_wal_over_after_every_batch_by_itself(
     with sqlite3.connect(path) as conn:  # what ingest left in the WAL is not the verifier's
         conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     sizes: list[int] = []
+    statements: list[str] = []
+    verifier._conn().set_trace_callback(statements.append)  # the verifier's own connection
     try:
         stats = VerificationRunner(verifier, VerifierParams(), clock, worker="v", batch=2
                                    ).run_once(now_ms=last.ready_ms,
@@ -410,6 +414,37 @@ def test_verify_starts_its_wal_over_after_every_batch_by_itself(
     # A batch here writes ~10 pages: twelve batches in a WAL that never restarts are ~12 times
     # one batch's frames; restarted after each, the file stays at its first batches' size.
     assert 0 < sizes[-1] <= 2 * sizes[1], sizes
+    # The copies are the checkpointer's, on its own thread: none holds up the verifier's.
+    assert statements and not [s for s in statements if "wal_checkpoint" in s]
+
+
+def test_verify_runs_on_when_its_checkpointer_has_died(
+        repo: Repository, world, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+    """A verdict store waits for the checkpointer's round begun after its claim; if that
+    thread died of an error nobody expected, no round will come, and the verifier must go on
+    without it rather than wait each batch out. The wait's bound is pushed past the suite's
+    timeout, so a store that waits fails the test instead of slowing it."""
+    if repo.dialect != "sqlite":
+        pytest.skip("SQLite's background checkpointer")
+    from oracle.storage import sqlite as sqlite_storage
+
+    clock = world[0]
+    last, path = _stored_pocs_then_closed(repo, world, 6)
+    monkeypatch.setattr(sqlite_storage, "BUSY_TIMEOUT_MS", 10**9)
+    verifier = sqlite_storage.SqliteRepository(path)
+
+    def broken(conn: sqlite3.Connection | None = None) -> bool:
+        raise sqlite3.DatabaseError("disk image is malformed")
+
+    monkeypatch.setattr(verifier, "checkpoint", broken)
+    try:
+        stats = VerificationRunner(verifier, VerifierParams(), clock, worker="v", batch=2
+                                   ).run_once(now_ms=last.ready_ms)
+        checkpointer = verifier._checkpointer
+    finally:
+        verifier.close()
+    assert stats.beacons == 6
+    assert checkpointer is not None and not checkpointer.is_alive()
 
 
 def test_claims_follow_ready_then_receive_time_across_lapsed_leases(

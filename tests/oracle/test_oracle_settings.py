@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from oracle.errors import SettingsError
-from oracle.settings import Settings, load
+from oracle.settings import Settings, hotspot_address, load
 
 
 def test_defaults_are_the_protocol_values(tmp_path: Path, monkeypatch) -> None:
@@ -269,7 +269,7 @@ def test_the_excess_tier_by_default() -> None:
 
 
 @pytest.mark.parametrize(("listen", "streams", "error"), [
-    ("", 16, None),                   # no hotspot listener: the default
+    ("", 16, None),                   # no hotspot listener
     ("0.0.0.0:7081", 16, None),
     ("127.0.0.1:0", 1, None),         # the smallest limit it can count against
     ("127.0.0.1:0", 0, "connections.hotspot_listen: needs connections.max_streams_per_connection"
@@ -291,4 +291,49 @@ def test_the_hotspot_listener_is_an_address_of_its_own_with_a_limit_per_connecti
     else:
         with pytest.raises(SettingsError, match=re.escape(error)):
             load(env=env)
-    assert Settings().connections.hotspot_listen == ""  # off unless the operator sets it
+
+
+def test_the_hotspot_listener_is_on_by_default_on_its_own_loopback_port() -> None:
+    """Hotspots' address is the hotspot listener's unless the operator says otherwise; like
+    oracle.listen it stays on loopback (plaintext until TLS is set) until the operator opens
+    it, on a port of its own beside oracle.listen's 7080 (tools)."""
+    s = Settings()
+    assert s.connections.hotspot_listen == "127.0.0.1:7081"
+    assert hotspot_address(s) == "127.0.0.1:7081" and s.oracle.listen == "127.0.0.1:7080"
+
+
+@pytest.mark.parametrize(("listen", "hotspot_listen", "streams", "expected"), [
+    ("127.0.0.1:0", None, 16, "127.0.0.1:0"),      # beside any free port: any free port
+    ("[::1]:0", None, 16, "[::1]:0"),              # ... on the first listener's host
+    ("127.0.0.1:1", None, 16, "127.0.0.1:7081"),   # a fixed port: the default's
+    ("127.0.0.1:0", "127.0.0.1:7555", 16, "127.0.0.1:7555"),  # set: as set, even beside 0
+    ("127.0.0.1:0", "", 16, ""),                   # off
+    ("127.0.0.1:7081", None, 16, ""),              # older settings on the default's port
+    ("0.0.0.0:7081", None, 16, ""),
+    ("0.0.0.0:7080", None, 1, "127.0.0.1:7081"),   # the smallest limit: still on
+    ("0.0.0.0:7080", None, 0, ""),                 # older settings with no limit per connection
+    ("127.0.0.1:0", None, 0, ""),                  # ... on any free port too
+])
+def test_the_default_hotspot_address_gives_way_to_throwaway_servers_and_older_settings(
+        tmp_path: Path, listen: str, hotspot_listen: str | None, streams: int,
+        expected: str) -> None:
+    """Settings written before the hotspot listener was on by default set `oracle.listen`
+    alone, and load as they did: on the default's port, or with no limit per connection (a
+    hotspot listener would have nothing to count calls against), they get the first listener
+    alone, not an error. And servers on port 0, which tests, the simulator and `make demo`
+    start many of at once, never collide on the default's fixed port."""
+    path = tmp_path / "oracle.toml"
+    connections = "" if hotspot_listen is None else f'hotspot_listen = "{hotspot_listen}"\n'
+    path.write_text(f'[oracle]\nlisten = "{listen}"\n[connections]\n{connections}'
+                    f"max_streams_per_connection = {streams}\n"
+                    "[not_onboarded]\nper_peer_held = 0\n")
+    assert hotspot_address(load(path, env={})) == expected
+
+
+def test_older_settings_with_only_a_public_oracle_listen_still_load(tmp_path: Path) -> None:
+    """The form docs/oracle.md gave before ("0.0.0.0:7080" to serve hotspots): that address
+    serves as it did, and the hotspot listener comes up beside it on loopback."""
+    path = tmp_path / "oracle.toml"
+    path.write_text('[oracle]\nlisten = "0.0.0.0:7080"\n')
+    s = load(path, env={})
+    assert (s.oracle.listen, hotspot_address(s)) == ("0.0.0.0:7080", "127.0.0.1:7081")

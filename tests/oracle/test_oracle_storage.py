@@ -143,6 +143,31 @@ def test_one_stored_report_in_a_batch_undoes_the_first_try(repo: Repository,
         type(r)(r.id, r.received_ms, True) for r in results]  # all stored now
 
 
+@pytest.mark.parametrize("one_stored", [False, True])
+def test_each_kind_is_stored_with_its_code_and_first_status(repo: Repository,
+                                                            one_stored: bool) -> None:
+    """Every column of a batch's rows as stored, whichever insert takes the batch (all new:
+    SQLite's statement that takes the rows as they are; one already stored: the insert
+    after the read): the kind as its code (docs/storage.md: beacon 0, witness 1, coverage
+    2) and the status it starts with (coverage is kept, never PoC-verified)."""
+    cover = NewReport((9).to_bytes(32, "big"), "coverage", KEY_A, 1_700, b"raw9", None, None,
+                      0, 451_000_000, 56_000_000)
+    rows = [beacon(7, ready_ms=6_000), witness(8, fix=(-1, 2)), cover]
+    if one_stored:
+        repo.insert_reports([rows[1]])
+    repo.insert_reports(rows)
+    with repo.transaction() as tx:
+        tx.execute("SELECT id, kind, hotspot_key, received_ms, raw, data, remote_entropy, "
+                   "ready_ms, fix_lat_e7, fix_lon_e7, status FROM reports ORDER BY id")
+        stored = [tuple(bytes(v) if isinstance(v, memoryview) else v for v in r)
+                  for r in tx.fetchall()]
+    assert stored == [
+        (*rows[0][:1], 0, *rows[0][2:], "pending"),
+        (*rows[1][:1], 1, *rows[1][2:], "pending"),
+        (*rows[2][:1], 2, *rows[2][2:], "stored"),
+    ]
+
+
 def test_entropy_round_trip(repo: Repository) -> None:
     older = EntropyRecord(b"1" * 32, 100, 1, KEY_A, b"raw1")
     newer = EntropyRecord(b"2" * 32, 160, 1, KEY_A, b"raw2")

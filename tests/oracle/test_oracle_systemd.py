@@ -8,7 +8,7 @@ import configparser
 from pathlib import Path
 
 from oracle.cli import build_parser
-from oracle.settings import Settings
+from oracle.settings import Settings, hotspot_address
 
 ROOT = Path(__file__).resolve().parents[2]
 UNIT = ROOT / "oracle" / "systemd" / "pocnet-oracle.service"
@@ -24,8 +24,13 @@ def service() -> configparser.SectionProxy:
 
 
 def test_descriptors_cover_every_connection_the_server_accepts() -> None:
+    """Each listener (oracle.listen and, by default, the hotspot listener) accepts
+    `connections.max_total` connections of its own."""
     limit = int(service()["LimitNOFILE"])
-    assert limit >= Settings().connections.max_total + RESERVE_FDS
+    settings = Settings()
+    listeners = 1 + bool(hotspot_address(settings))
+    assert listeners == 2
+    assert limit >= listeners * settings.connections.max_total + RESERVE_FDS
 
 
 def test_unit_restarts_on_failure_but_not_on_bad_settings() -> None:

@@ -159,3 +159,16 @@ def test_any_damage_to_a_line_reads_as_its_json_does() -> None:
             damaged = rnd.choice((line[:at] + byte + line[at + 1:], line[:at] + line[at + 1:],
                                   line[:at] + byte + line[at:]))
             assert _parsed(damaged) == _by_json(damaged), damaged
+
+
+def test_every_short_report_value_reads_as_its_json_does() -> None:
+    """The writer's layout with every report value of up to 5 characters over base64's
+    alphabet, its padding and strays (padding inside or beyond the end, which strict base64
+    refuses and `b64decode(validate=True)` reads): `parse_line` gives what the JSON path
+    gives, or its error."""
+    import itertools
+
+    for length in range(6):
+        for chars in itertools.product(b"A/+=8_ ", repeat=length):
+            line = b'{"received_ms": 5, "kind": "witness", "report": "' + bytes(chars) + b'"}\n'
+            assert _parsed(line) == _by_json(line), line

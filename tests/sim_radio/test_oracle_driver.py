@@ -47,6 +47,23 @@ def test_serving_yields_a_loopback_address(tmp_path: Path) -> None:
     assert set(cpu.seconds) == {"serve"} and cpu.seconds["serve"] > 0
 
 
+def test_serving_takes_no_port_the_callers_own_oracle_holds(tmp_path: Path,
+                                                             monkeypatch) -> None:
+    """A reader running an oracle of their own in the same terminal names its hotspot listener
+    in the environment (docs/oracle.md); the simulator's throw-away oracle must not try to bind
+    that port too (its hotspot listener takes a free one, like its first)."""
+    import socket
+
+    with socket.socket() as held:
+        held.bind(("127.0.0.1", 0))
+        held.listen()
+        monkeypatch.setenv("POCNET_ORACLE_CONNECTIONS_HOTSPOT_LISTEN",
+                           f"127.0.0.1:{held.getsockname()[1]}")
+        oracle = start_oracle(tmp_path, epoch_s=86_400)
+        with oracle.serving() as address:
+            assert address.startswith("127.0.0.1:")
+
+
 def test_a_command_fed_while_it_runs_gives_its_json_and_cpu_time(tmp_path: Path) -> None:
     from pocnet import signing
     from pocnet.beacon import entropy_data
