@@ -31,6 +31,23 @@ most `tdoa_explained` of the asserted place's), with
 more about their centre (witnesses all in one spot cannot place anyone: a cluster of liars
 could frame a beaconer).
 
+A hotspot with too few residuals or partners for that (a beacon or two heard by one or two
+others: most of the attenuators on the whole real 2022 population, docs/benchmarks.md, issue
+13) gets a second look, on the receptions whose other hotspots (the beaconer of a beacon it
+heard, the witnesses it is compared with) are all *vouched for*: each has ≥ `tdoa_vouch_obs`
+residuals of its own with a median |residual| under `tdoa_residual_ns`. A reception's
+residual lies about whoever in its beacon is not where it says (with two witnesses, one liar
+puts both residuals off), so against unproven partners an offset may be theirs; against
+vouched ones it is the hotspot's own. It is flagged ("sparse") from `tdoa_sparse_obs` such
+residuals whose median |residual| is `tdoa_sparse_ns` or more (900 m of light, 3 × the first
+test's) and that a place `tdoa_far_m` away explains as above, however few its partners: from
+one or two the fitted place is not where it stands (two ranges meet twice, one range anywhere
+on a circle), but its asserted distances are refuted. A single-channel radio's stamps (σ 1 µs)
+pass that from 2 residuals ~3 times in 10⁵ (drawn), a concentrator's never. The hotspot judged
+needs no voucher, and its own residuals count in its partners' medians (a liar only makes its
+partners look less reliable); the vouchers are counted without the hotspots flagged by the
+first test.
+
 Clocks that are not on GPS time carry no such information: stamps more than
 `tdoa_outlier_ns` from their beacon's median (a relay's copy, 150 ms late; an NTP clock,
 milliseconds off) are left out before anything is judged. Noisier clocks make the detector
@@ -76,6 +93,9 @@ def arrival(history: History, params: DetectParams) -> list[Finding]:
                 "residuals_as_beaconer": fit.as_beaconer,
                 "residuals_as_witness": fit.as_witness,
                 "partners": fit.partners,
+                # "placed": from all its receptions, by ≥ tdoa_min_partners spread about;
+                # "sparse": from those whose other hotspots are vouched for (module docstring).
+                "tier": "sparse" if fit.sparse else "placed",
             },
         )
         for i, fit in judge(history, params).items() if fit.flagged
@@ -87,21 +107,26 @@ class Fit:
 
     def __init__(self, asserted_ns: float, fitted_ns: float, east_m: float, north_m: float,
                  as_beaconer: int, as_witness: int, partners: int, spread_m: float,
-                 params: DetectParams, partner_ids: tuple[int, ...] = ()) -> None:
+                 params: DetectParams, partner_ids: tuple[int, ...] = (),
+                 vouched: bool = False) -> None:
         self.asserted_ns, self.fitted_ns = asserted_ns, fitted_ns
         self.partner_ids = partner_ids
         self.east_m, self.north_m = east_m, north_m
         self.far_m = math.hypot(east_m, north_m)
         self.as_beaconer, self.as_witness = as_beaconer, as_witness
         self.partners, self.spread_m = partners, spread_m
-        self.flagged = bool(
-            as_beaconer + as_witness >= params.tdoa_min_obs
+        explained = bool(self.far_m >= params.tdoa_far_m
+                         and fitted_ns <= params.tdoa_fitted_ns
+                         and fitted_ns <= params.tdoa_explained * asserted_ns)
+        obs = as_beaconer + as_witness
+        # Against vouched partners only (`vouched`): the sparse test (module docstring).
+        self.sparse = bool(vouched and explained and obs >= params.tdoa_sparse_obs
+                           and asserted_ns >= params.tdoa_sparse_ns)
+        self.flagged = self.sparse or bool(
+            not vouched and explained and obs >= params.tdoa_min_obs
             and partners >= params.tdoa_min_partners
             and spread_m >= params.tdoa_spread_m
-            and asserted_ns >= params.tdoa_residual_ns
-            and self.far_m >= params.tdoa_far_m
-            and fitted_ns <= params.tdoa_fitted_ns
-            and fitted_ns <= params.tdoa_explained * asserted_ns)
+            and asserted_ns >= params.tdoa_residual_ns)
 
 
 def judge(history: History, params: DetectParams) -> dict[int, Fit]:
@@ -114,6 +139,7 @@ def judge(history: History, params: DetectParams) -> dict[int, Fit]:
     flagged = np.zeros(len(history.hotspots), dtype=bool)
     flagged[[i for i, f in fits.items() if f.flagged]] = True
     if not flagged.any():
+        _sparse(rows, fits)
         return fits
     # Again without the receptions of the flagged (each keeps its own), for every hotspot
     # that is off without them, and for the flagged themselves.
@@ -127,7 +153,29 @@ def judge(history: History, params: DetectParams) -> dict[int, Fit]:
         if before is None or not fits[i].flagged:
             fits[i] = rows.fit(i, others)
     _sturdy(rows, fits, flagged, none)
+    _sparse(rows, fits)
     return fits
+
+
+def _sparse(rows: _Rows, fits: dict[int, Fit]) -> None:
+    """The second look (module docstring): each hotspot off at its asserted place and not
+    flagged, judged on its receptions with vouched partners only, without the receptions of
+    the flagged (each keeps its own)."""
+    flagged = np.zeros(len(rows.history.hotspots), dtype=bool)
+    flagged[[i for i, f in fits.items() if f.flagged]] = True
+    median, count = rows.pooled(flagged)
+    median = np.nan_to_num(median)
+    p = rows.params
+    unvouched = flagged | (count < p.tdoa_vouch_obs) | (median >= p.tdoa_residual_ns)
+    most = 2 * p.tdoa_search_m / C_M_PER_NS
+    off = ~flagged & (count >= p.tdoa_sparse_obs) & (median >= p.tdoa_residual_ns) & (
+        median <= most)
+    for i in np.flatnonzero(off).tolist():
+        others = unvouched.copy()
+        others[i] = False
+        fit = rows.fit(i, others, vouched=True)
+        if fit.flagged:
+            fits[i] = fit
 
 
 def _sturdy(rows: _Rows, fits: dict[int, Fit], excluded: NDArray[np.bool_],
@@ -224,7 +272,7 @@ class _Rows:
         return np.flatnonzero(off).tolist()
 
     def fit(self, i: int, excluded: NDArray[np.bool_],
-            around: tuple[float, float] | None = None) -> Fit:
+            around: tuple[float, float] | None = None, vouched: bool = False) -> Fit:
         """Hotspot i's place by its arrivals, without the receptions of the excluded; with
         `around` (m east and north of the asserted place), searched near there only."""
         h = self.history.hotspots
@@ -275,7 +323,7 @@ class _Rows:
         spread = float(np.sqrt(np.mean((px - px.mean()) ** 2 + (py - py.mean()) ** 2))) \
             if px.size else 0.0
         if mine_b.size + mine_w.size == 0:
-            return Fit(0.0, 0.0, 0.0, 0.0, 0, 0, 0, 0.0, self.params)
+            return Fit(0.0, 0.0, 0.0, 0.0, 0, 0, 0, 0.0, self.params, (), vouched)
         at_asserted = float(loss(np.zeros(1), np.zeros(1))[0])
         # A coarse grid over the search area, then finer ones around its best few places (a
         # median's landscape has several basins; the right one may be second on a coarse
@@ -301,7 +349,8 @@ class _Rows:
                 best, best_value = places[0], float(value[j])
         ids = tuple(np.unique(partners).tolist())
         return Fit(at_asserted, best_value, best[0], best[1],
-                   int(mine_b.size), int(mine_w.size), len(ids), spread, self.params, ids)
+                   int(mine_b.size), int(mine_w.size), len(ids), spread, self.params, ids,
+                   vouched)
 
 
 def _loo(ordered: NDArray[np.float64], rank: NDArray[np.int64], size: NDArray[np.int64],

@@ -160,6 +160,17 @@ class DetectParams:
     # flagged, 80 of 83 attenuators and 85 of 88 keys behind one antenna do (leaving out
     # every partner in turn, off or not, kept 68 and 80).
     tdoa_sturdy_partners: int = 6
+    # A hotspot too sparse for that is judged again on the receptions where every other
+    # hotspot of the beacon is vouched for (≥ tdoa_vouch_obs residuals of its own, median
+    # |residual| under tdoa_residual_ns: an unfound liar among a beacon's two witnesses puts
+    # both residuals off): flagged from tdoa_sparse_obs residuals whose median |residual| is
+    # tdoa_sparse_ns or more (900 m of light) and that a place ≥ tdoa_far_m away explains,
+    # however few its partners. 2 residuals of a single-channel radio (σ 1 µs) pass that ~3
+    # times in 10⁵ (drawn), a concentrator's never; attenuators 3 km off show 3–11 µs
+    # (docs/benchmarks.md, issue 13).
+    tdoa_vouch_obs: int = 4
+    tdoa_sparse_obs: int = 2
+    tdoa_sparse_ns: float = 3_000.0
     # Closed clusters (clusters.py): members' links stay inside the group at least this share,
     # while this many active outsiders stand within the group's reach and none is linked.
     closed_share: float = 0.9

@@ -211,7 +211,8 @@ def test_a_quiet_rural_hotspot_gets_no_verdict_under_tdoa_min_obs() -> None:
 def test_an_honest_beaconer_is_not_displaced_by_lying_witnesses() -> None:
     # x honest where it says; on each of its 4 beacons 3 of its 8 witnesses stamp as if x
     # stood 3 km north (they agree to frame it). The medians follow the 5 honest stamps: x
-    # is not flagged (nor are the liars: 4 receptions each, under tdoa_min_obs).
+    # is not flagged. The liars (4 receptions each, under tdoa_min_obs) are, by the sparse
+    # test: against x and the honest witnesses, all vouched for, their stamps are µs off.
     true = town() | {"x": place(0.0, 0.0)}
     world = Beacons(true, {})
     rng = np.random.default_rng(7)
@@ -224,6 +225,27 @@ def test_an_honest_beaconer_is_not_displaced_by_lying_witnesses() -> None:
         world.beacon("x", [w for w in witnesses if w not in liars], honest)
         world.count -= 1  # the same beacon, heard by the liars "from" the framed place
         world.beacon("x", sorted(liars), honest, source=framed)
+    found = flagged(world.history())
+    assert set(found) == liars
+    assert {e["tier"] for e in found.values()} == {"sparse"}
+
+
+def test_an_honest_beaconer_heard_mostly_by_unproven_liars_is_not_flagged() -> None:
+    # x honest where it says; its 8 beacons are heard by g3_4 (an honest town hotspot, vouched
+    # for by the town's beacons) and by l1 and l2, which stand 1 km north and south of x but
+    # assert places 3 km further out, and hear nothing else (so nothing shows them off but
+    # x's beacons). Of x's three witnesses two lie: against all of them a place 2 km off
+    # explains x's stamps, but not with a lying one left out (tdoa_sturdy_partners), and
+    # against the vouched one alone x has no time difference (the sparse test). Nobody is
+    # flagged: which of the three lies is not in the evidence.
+    liars = {"l1": place(0.0, 1_000.0), "l2": place(0.0, -1_000.0)}
+    true = town() | {"x": place(0.0, 0.0)} | liars
+    world = Beacons(true, {"l1": place(0.0, 4_000.0), "l2": place(0.0, -4_000.0)})
+    rng = np.random.default_rng(9)
+    for name in sorted(town()):
+        world.beacon(name, [n for n in world.heard(name, among=list(town()))], concentrator(rng))
+    for _ in range(8):
+        world.beacon("x", ["g3_4", "l1", "l2"], concentrator(rng))
     assert flagged(world.history()) == {}
 
 
@@ -280,16 +302,20 @@ def test_tdoa_far_m_at_its_boundary() -> None:
 
 
 def test_tdoa_min_partners_at_its_boundary() -> None:
-    # x 3 km off hears 3 beacons each from 3 beaconers (9 residuals): flagged with 3
-    # partners; with 4 required, no verdict. Its partners, honest and heard by the town, are
-    # not off: tdoa_sturdy_partners leaves none of them out, and x stays flagged.
+    # x 3 km off hears 3 beacons each from 3 beaconers (9 residuals): placed with 3
+    # partners; with 4 required, not placed (only the sparse test, its offset past
+    # tdoa_sparse_ns against vouched partners, flags it; without that test, no verdict). Its
+    # partners, honest and heard by the town, are not off: tdoa_sturdy_partners leaves none
+    # of them out, and x stays flagged.
     world = town_beacons(NORTH_3KM)
     for name in world.heard("x")[:3]:
         for _ in range(3):
             world.beacon(name, world.heard(name))  # x among them: it is within 2.5 km
     h = world.history()
     assert flagged(h)["x"]["partners"] == 3 < P.tdoa_sturdy_partners
-    assert flagged(h, tdoa_min_partners=4) == {}
+    assert flagged(h)["x"]["tier"] == "placed"
+    assert flagged(h, tdoa_min_partners=4)["x"]["tier"] == "sparse"
+    assert flagged(h, tdoa_min_partners=4, tdoa_sparse_ns=math.inf) == {}
 
 
 def test_an_ntp_clock_is_not_flagged_and_does_not_frame() -> None:
@@ -353,6 +379,81 @@ def test_tdoa_fitted_ns_and_tdoa_explained_at_their_boundary() -> None:
     assert set(flagged(h, tdoa_explained=ratio)) == {"x"}
     assert flagged(h, tdoa_explained=ratio * 0.999) == {}
 
+
+def sparse_world(x_beacons: int = 1, helper_beacons: int = 4,
+                 x_asserted_m: float = 3_000.0, x_hears: int = 0,
+                 stamp: Callable[[str, float], float] = exact) -> Beacons:
+    """A sparse corner: x heard only by w1 and w2, 1 km east and west of where it stands;
+    w1 and w2 are vouched for by `helper_beacons` beacons of an honest h1 (3 km north) that
+    both hear (x among them on the first `x_hears`). x asserts a place `x_asserted_m` east."""
+    true = {"x": place(0.0, 0.0), "w1": place(1_000.0, 0.0), "w2": place(-1_000.0, 0.0),
+            "h1": place(0.0, 3_000.0)}
+    world = Beacons(true, {"x": place(x_asserted_m, 0.0)})
+    for n in range(helper_beacons):
+        world.beacon("h1", ["w1", "w2", "x"] if n < x_hears else ["w1", "w2"], stamp)
+    for _ in range(x_beacons):
+        world.beacon("x", ["w1", "w2"], stamp)
+    return world
+
+
+# x's two residuals on each of its beacons: the difference of its witnesses' changes of
+# distance, |(1 − 2) − (1 − 4)| km = 2 km, over c.
+SPARSE_NS = 2_000.0 / C_M_PER_NS
+
+
+def test_a_sparse_attenuator_heard_by_two_vouched_hotspots_is_found() -> None:
+    # Two partners (tdoa_min_partners is 3): no place can be fitted, but against two
+    # hotspots vouched for by their own receptions x's distances are 6.7 µs off.
+    world = sparse_world(x_beacons=3)
+    found = flagged(world.history())
+    assert set(found) == {"x"}
+    assert found["x"]["tier"] == "sparse"
+    assert found["x"]["residuals_as_beaconer"] == 6
+    assert found["x"]["partners"] == 2
+    assert abs(found["x"]["median_residual_ns_at_asserted"] - SPARSE_NS) <= 1
+
+
+def test_tdoa_sparse_ns_at_its_boundary() -> None:
+    h = sparse_world().history()
+    assert set(flagged(h, tdoa_sparse_ns=SPARSE_NS - 1)) == {"x"}
+    assert flagged(h, tdoa_sparse_ns=SPARSE_NS + 1) == {}
+
+
+def test_tdoa_sparse_obs_at_its_boundary() -> None:
+    # One beacon heard by two: 2 residuals.
+    h = sparse_world().history()
+    assert set(flagged(h, tdoa_sparse_obs=2)) == {"x"}
+    assert flagged(h, tdoa_sparse_obs=3) == {}
+
+
+def test_tdoa_vouch_obs_at_its_boundary() -> None:
+    # w1 and w2 have 4 residuals each (3 of h1's beacons and the one of x's; median 0):
+    # vouched for with tdoa_vouch_obs 4; with 5 nobody vouches for x's witnesses, and x is
+    # not judged.
+    h = sparse_world(helper_beacons=3).history()
+    assert set(flagged(h, tdoa_vouch_obs=4)) == {"x"}
+    assert flagged(h, tdoa_vouch_obs=5) == {}
+
+
+def test_sparse_honest_look_alikes_are_not_flagged() -> None:
+    # x where it says, heard only by its two vouched neighbours and hearing h1 with them
+    # (4 beacons each way): behind a long cable (its stamps 0.5 µs late), or with a
+    # single-channel radio's stamps (σ 1 µs), over 20 draws.
+    rng = np.random.default_rng(10)
+    base = concentrator(rng)
+    cable = sparse_world(x_beacons=4, helper_beacons=8, x_hears=4, x_asserted_m=0.0,
+                         stamp=lambda name, ns: base(name, ns + (505.0 if name == "x" else 0)))
+    assert flagged(cable.history()) == {}
+    for seed in range(20):
+        mcu = sparse_world(x_beacons=4, helper_beacons=8, x_hears=4, x_asserted_m=0.0,
+                           stamp=single_channel(np.random.default_rng(100 + seed)))
+        assert flagged(mcu.history()) == {}, seed
+
+
+def single_channel(rng: np.random.Generator) -> Callable[[str, float], float]:
+    """x stamps as a single-channel radio on GPS time (σ 1 µs), the others as concentrators."""
+    return lambda name, ns: round((ns + rng.normal(0, 1_000 if name == "x" else 100))
+                                  / 1_000) * 1_000
 
 
 def _honest_beside_a_liar() -> Beacons:
