@@ -350,14 +350,13 @@ def _stored_pocs_then_closed(repo: Repository, world, count: int):  # type: igno
     return last, path
 
 
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 def test_a_process_that_only_verifies_keeps_its_wal_small(
         repo: Repository, world, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
     """`pocnet-oracle verify` inserts no report, but it writes (claims, verdicts): its SQLite
     WAL is checkpointed between its batches and starts over, instead of growing for the whole
     run (10 GB in a week of 2,000 hotspots, docs/benchmarks.md). A complete checkpoint between
     batches also shows that nothing of the runner holds a read snapshot across them."""
-    if repo.dialect != "sqlite":
-        pytest.skip("SQLite's write-ahead log")
     from oracle.storage import sqlite as sqlite_storage
 
     monkeypatch.setattr(sqlite_storage, "CHECKPOINT_INTERVAL_S", 0.02)
@@ -381,6 +380,7 @@ def test_a_process_that_only_verifies_keeps_its_wal_small(
     assert sizes[-1] <= 2 * sizes[0], sizes
 
 
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 def test_verify_starts_its_wal_over_after_every_batch_by_itself(
         repo: Repository, world, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
     """Each claim begins a round of the background checkpointer, and the batch's store waits
@@ -390,8 +390,6 @@ def test_verify_starts_its_wal_over_after_every_batch_by_itself(
     are pushed out of the test's reach: the WAL stays at a batch's frames only by the rounds
     the claims begin, and none of the copying is on the verifier's own connection (its
     thread's disk waits, before)."""
-    if repo.dialect != "sqlite":
-        pytest.skip("SQLite's write-ahead log")
     from oracle.storage import sqlite as sqlite_storage
 
     clock = world[0]
@@ -418,14 +416,14 @@ def test_verify_starts_its_wal_over_after_every_batch_by_itself(
     assert statements and not [s for s in statements if "wal_checkpoint" in s]
 
 
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnhandledThreadExceptionWarning")  # its death
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 def test_verify_runs_on_when_its_checkpointer_has_died(
         repo: Repository, world, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
     """A verdict store waits for the checkpointer's round begun after its claim; if that
     thread died of an error nobody expected, no round will come, and the verifier must go on
     without it rather than wait each batch out. The wait's bound is pushed past the suite's
     timeout, so a store that waits fails the test instead of slowing it."""
-    if repo.dialect != "sqlite":
-        pytest.skip("SQLite's background checkpointer")
     from oracle.storage import sqlite as sqlite_storage
 
     clock = world[0]
@@ -492,23 +490,21 @@ def _reports(kind: str, count: int, first: int, data: bytes | None = None):  # t
             for i in range(first, first + count)]
 
 
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 def test_a_claim_does_not_read_through_the_backlog(repo: Repository) -> None:
     """A claim of 2 beacons costs SQLite about as much with 5,000 ready beacons waiting as
     with 10 (it read and sorted every one of them per batch: docs/benchmarks.md)."""
-    if repo.dialect != "sqlite":
-        pytest.skip("SQLite's query planner")
     repo.insert_reports(_reports("beacon", 10, 0))
     few = vm_steps(repo, lambda: repo.claim_beacons("w", 10_000, 60_000, 2))
     repo.insert_reports(_reports("beacon", 5_000, 10))
     assert vm_steps(repo, lambda: repo.claim_beacons("w", 10_000, 60_000, 2)) <= 2 * few
 
 
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 def test_a_batch_reads_its_witnesses_by_data_not_through_the_backlog(repo: Repository) -> None:
     """What a batch's pending witnesses cost SQLite does not grow with the pending backlog of
     other beacons (it read all of it per batch, with the queue index, over a week of reports:
     docs/benchmarks.md)."""
-    if repo.dialect != "sqlite":
-        pytest.skip("SQLite's query planner")
     import hashlib
 
     ours = hashlib.sha256(b"our beacon").digest()[:20]
@@ -549,12 +545,11 @@ def test_a_run_collects_garbage_less_often_then_restores(repo: Repository, world
         gc.set_threshold(*before)
 
 
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 def test_the_interval_rule_does_not_read_through_the_hotspots_witnesses(repo: Repository) -> None:
     """Whether a hotspot already beaconed in a window costs SQLite about as much with 5,000
     of its witness reports in that window as with 10 (it read all of them, once per beacon,
     to find the hotspot's beacons: docs/benchmarks.md)."""
-    if repo.dialect != "sqlite":
-        pytest.skip("SQLite's query planner")
     import hashlib
 
     key = hashlib.sha256(b"beaconer").digest()
