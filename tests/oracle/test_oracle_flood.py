@@ -552,6 +552,19 @@ def test_refusals_held_in_the_excess_tier_have_call_slots_of_their_own(oracle_se
         running.close()
 
 
+def _resets_once_the_budget_is_spent(running: RunningServer, port: int, sleeps: HeldSleeps,
+                                     stranger, calls: int) -> tuple[int, str]:  # type: ignore[no-untyped-def]
+    """The stranger spends the shared budget's one report on the first listener, then resets
+    `calls` calls on a connection of its own to `port` (`_calls_through_after_resets`)."""
+    with grpc.insecure_channel(running.address) as other:
+        service_pb2_grpc.IngestServiceStub(other).SubmitWitness(
+            witness_report(stranger, timestamp_ns=1), timeout=30)
+    with _own_connection(f"127.0.0.1:{port}") as channel:
+        submit = service_pb2_grpc.IngestServiceStub(channel).SubmitWitness
+        return _calls_through_after_resets(submit, sleeps, running.oracle.tarpit, stranger,
+                                           calls)
+
+
 def _calls_through_after_resets(submit, sleeps: HeldSleeps, tarpit, stranger,  # type: ignore[no-untyped-def]
                                 n: int) -> tuple[int, str]:
     """Up to `n` calls one after another on one connection, each reset by its client once the
@@ -593,12 +606,7 @@ def test_on_the_hotspot_listener_a_reset_call_keeps_its_place_until_its_delay_en
     tarpit = running.oracle.tarpit
     stranger = keypair(10_011)
     try:
-        with grpc.insecure_channel(running.address) as other:  # the budget's one report
-            service_pb2_grpc.IngestServiceStub(other).SubmitWitness(
-                witness_report(stranger, timestamp_ns=1), timeout=30)
-        with _own_connection(f"127.0.0.1:{port}") as channel:
-            submit = service_pb2_grpc.IngestServiceStub(channel).SubmitWitness
-            outcome = _calls_through_after_resets(submit, sleeps, tarpit, stranger, 6)
+        outcome = _resets_once_the_budget_is_spent(running, port, sleeps, stranger, 6)
         assert outcome == (through, ended)
         assert (tarpit.held, tarpit.reset_while_held) == (held, held)
     finally:
@@ -625,12 +633,8 @@ def test_a_default_oracle_keeps_reset_calls_places_on_its_hotspot_address(  # ty
     stranger = keypair(10_015)
     try:
         assert running.server.hotspot_port not in (None, running.port)
-        with grpc.insecure_channel(running.address) as other:  # the budget's one report
-            service_pb2_grpc.IngestServiceStub(other).SubmitWitness(
-                witness_report(stranger, timestamp_ns=1), timeout=30)
-        with _own_connection(f"127.0.0.1:{running.server.hotspot_port}") as channel:
-            submit = service_pb2_grpc.IngestServiceStub(channel).SubmitWitness
-            outcome = _calls_through_after_resets(submit, sleeps, tarpit, stranger, 18)
+        outcome = _resets_once_the_budget_is_spent(running, running.server.hotspot_port, sleeps,
+                                                   stranger, 18)
         assert outcome == (17, "UNAVAILABLE")
         assert (tarpit.held, tarpit.reset_while_held) == (17, 17)
     finally:
