@@ -78,14 +78,24 @@ def asymmetry(history: History, params: DetectParams) -> list[Finding]:
         return (median, count, group_median(owner[vouched], offset[vouched], n),
                 group_count(owner[vouched], n), *one_way.measure(excluded))
 
-    def judge(excluded: NDArray[np.bool_]) -> tuple[NDArray[np.bool_], NDArray[np.float64]]:
-        median, count, vouched_median, vouched, excess, hears, heard = measure(excluded)
-        by_all = ((pairs_in_all >= params.min_pairs) & (count >= params.min_pairs_left)
-                  & (np.abs(median) >= params.asymmetry_db))
-        by_vouched = (vouched >= 1) & (vouched_median >= params.asymmetry_vouched_db)
+    def rules(median: NDArray[np.float64], count: NDArray[np.int64],
+              vouched_median: NDArray[np.float64], vouched: NDArray[np.int64],
+              excess: NDArray[np.float64], hears: NDArray[np.int64], heard: NDArray[np.int64]
+              ) -> tuple[NDArray[np.bool_], NDArray[np.bool_], NDArray[np.bool_]]:
+        """Per hotspot, from `measure`'s columns: flagged by the median over its pairs, by its
+        reciprocal partners, by the law."""
+        with np.errstate(invalid="ignore"):
+            by_all = ((pairs_in_all >= params.min_pairs) & (count >= params.min_pairs_left)
+                      & (np.abs(median) >= params.asymmetry_db))
+            by_vouched = (vouched >= 1) & (vouched_median >= params.asymmetry_vouched_db)
         # No pairs to read (too few for a median, no reciprocal partner): the law both ways.
         by_law = ((count < params.min_pairs) & (vouched == 0)
                   & one_way.flagged(excess, hears, heard))
+        return by_all, by_vouched, by_law
+
+    def judge(excluded: NDArray[np.bool_]) -> tuple[NDArray[np.bool_], NDArray[np.float64]]:
+        median, _, vouched_median, _, excess, _, _ = columns = measure(excluded)
+        by_all, by_vouched, by_law = rules(*columns)
         with np.errstate(invalid="ignore"):
             score = np.fmax(np.abs(median) / params.asymmetry_db,
                             vouched_median / params.asymmetry_vouched_db)
@@ -95,13 +105,11 @@ def asymmetry(history: History, params: DetectParams) -> list[Finding]:
 
     before = np.zeros(n, dtype=bool)
     found_round = peel(judge, before, (owner, partner))
-    (per_hotspot, count, vouched_median, vouched, excess, hears,
-     heard) = as_found(found_round, before, measure)
+    columns = as_found(found_round, before, measure)
+    per_hotspot, count, vouched_median, vouched, excess, hears, heard = columns
     # Found by its pairs (the median over them or its reciprocal partners), or by the law.
-    with np.errstate(invalid="ignore"):
-        by_vouched = (vouched >= 1) & (vouched_median >= params.asymmetry_vouched_db)
-        by_pairs = (((pairs_in_all >= params.min_pairs) & (count >= params.min_pairs_left)
-                     & (np.abs(per_hotspot) >= params.asymmetry_db)) | by_vouched)
+    by_all, by_vouched, _ = rules(*columns)
+    by_pairs = by_all | by_vouched
     return [
         Finding(
             detector="signal_asymmetry",
