@@ -145,17 +145,20 @@ def test_missing_extra_is_named_in_one_line(module, argv, blocked, extra, tmp_pa
     assert f"pip install 'pocnet[{extra}]'" in done.stderr
 
 
-_BAR = ("import sys; from pocnet.cli import progress_bar\n"
+_BAR = ("import sys; {block}from pocnet.cli import progress_bar\n"
         "with progress_bar('x', 'report', hidden={hidden}) as bar:\n"
         "    bar.update(3)\n"
-        "print(type(bar).__name__, 'tqdm' in sys.modules)\n")
+        "print(type(bar).__name__, sys.modules.get('tqdm') is not None)\n")
 
 
-@pytest.mark.parametrize(("tty", "hidden", "shown"), [
-    (False, False, False), (True, True, False), (True, False, True)])
-def test_a_progress_bar_only_on_a_terminal_and_tqdm_only_for_one(tty, hidden, shown) -> None:  # type: ignore[no-untyped-def]
+@pytest.mark.parametrize(("tty", "hidden", "installed", "shown"), [
+    (False, False, True, False), (True, True, True, False), (True, False, True, True),
+    (True, False, False, False)])
+def test_a_progress_bar_only_on_a_terminal_and_tqdm_only_for_one(  # type: ignore[no-untyped-def]
+        tty, hidden, installed, shown) -> None:
     """Commands draw their bar on stderr only while it is a terminal and not hidden (--json);
-    otherwise tqdm is not even imported (~50 ms of CPU a command)."""
+    otherwise tqdm is not even imported (~50 ms of CPU a command). Where tqdm is not
+    installed (a hotspot's install: `pocnet-hotspot sdr decode` on a Pi), no bar either."""
     import os
     import pty
     import subprocess
@@ -163,7 +166,9 @@ def test_a_progress_bar_only_on_a_terminal_and_tqdm_only_for_one(tty, hidden, sh
 
     main_end, other_end = pty.openpty() if tty else (None, subprocess.PIPE)
     try:
-        done = subprocess.run([sys.executable, "-c", _BAR.format(hidden=hidden)],
+        # sys.modules["tqdm"] = None: an import of it raises ImportError, as if not installed.
+        block = "" if installed else "sys.modules['tqdm'] = None; "
+        done = subprocess.run([sys.executable, "-c", _BAR.format(hidden=hidden, block=block)],
                               stdout=subprocess.PIPE, stderr=other_end, text=True, timeout=60)
     finally:
         if tty:

@@ -10,10 +10,9 @@ listed only with `--all`, marked `crc_ok: false`.
 from __future__ import annotations
 
 import argparse
-import sys
 from typing import Any
 
-from pocnet.cli import UsageError, integer, number, print_json
+from pocnet.cli import UsageError, integer, number, print_json, progress_bar
 
 JSON_KEYS = ("payload", "datarate", "freq_hz", "rssi_dbm", "snr_db", "code_rate", "crc_ok",
              "sync_word", "cfo_hz", "time")
@@ -70,26 +69,6 @@ def _record(heard: Any) -> dict[str, Any]:
     }
 
 
-class _NoBar:
-    def __enter__(self) -> _NoBar:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        pass
-
-    def update(self) -> None:
-        pass
-
-
-def _progress(channels: int) -> Any:
-    """A progress bar over the channels on a terminal (tqdm, when installed)."""
-    try:
-        from tqdm import tqdm
-    except ImportError:
-        return _NoBar()
-    return tqdm(total=channels, desc="decode", unit="channel", file=sys.stderr, disable=None)
-
-
 def _decode(args: argparse.Namespace) -> int:
     import importlib.util
 
@@ -116,7 +95,7 @@ def _decode(args: argparse.Namespace) -> int:
                 f"the recording ({capture.center_freq_hz / 1e6:g} MHz ± "
                 f"{capture.sample_rate_hz / 2e6:g} MHz) covers no {plan.name} channel"
             )
-        with _progress(len(channels)) as bar:
+        with progress_bar("decode", "channel", total=len(channels)) as bar:
             heard = scanner.scan(capture, channels, plan.bandwidth_hz, sfs,
                                  soft=not args.hard, on_channel=bar.update)
     except (iq_files.IqFileError, ValueError, OSError) as exc:

@@ -125,10 +125,14 @@ def progress_bar(desc: str, unit: str, hidden: bool = False, total: int | None =
     """A progress bar (tqdm) on stderr while stderr is a terminal and not `hidden` (e.g.
     under --json); otherwise a stand-in whose `update` does nothing, and tqdm is not
     imported: that was ~50 ms of CPU a command, and the proving ground runs ~20 commands a
-    pass with stderr a pipe. Used as a context manager, like tqdm's own bar."""
+    pass with stderr a pipe. Also the stand-in where tqdm is not installed (a hotspot's
+    install, `pocnet[hotspot]`, has none). Used as a context manager, like tqdm's own bar."""
     if hidden or not sys.stderr.isatty():
         return _NoBar()
-    from tqdm import tqdm
+    try:
+        from tqdm import tqdm
+    except ImportError:
+        return _NoBar()
 
     return tqdm(desc=desc, unit=unit, total=total, file=sys.stderr)
 
