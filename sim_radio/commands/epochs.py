@@ -10,13 +10,12 @@ commands, then does it all again without the scenario's adversaries, and prints 
 from __future__ import annotations
 
 import argparse
-import sys
 import tempfile
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from pocnet.cli import UsageError, integer, print_json
+from pocnet.cli import UsageError, integer, print_json, progress_bar
 
 MAX_EPOCHS = 366
 
@@ -44,8 +43,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
 
 
 def _run(args: argparse.Namespace) -> int:
-    from tqdm import tqdm
-
     from sim_radio.oracle_driver import OracleCommandError
     from sim_radio.population import PopulationError
     from sim_radio.proving import ProvingError, epoch_aligned
@@ -69,8 +66,8 @@ def _run(args: argparse.Namespace) -> int:
         raise UsageError(str(exc)) from None
     with tempfile.TemporaryDirectory(prefix="pocnet-epochs-") as tmp:
         out = args.out or Path(tmp)
-        with tqdm(total=2 * scenario.rounds, unit="window", file=sys.stderr,
-                  disable=args.json or not sys.stderr.isatty(), desc=scenario.name) as bar:
+        with progress_bar(scenario.name, "window", hidden=args.json,
+                          total=2 * scenario.rounds) as bar:
             try:
                 result = prove(scenario, args.epochs, out, args.links, bar.update, args.map)
             except (OracleCommandError, PopulationError, ProvingError) as exc:
