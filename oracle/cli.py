@@ -39,14 +39,15 @@ COMMANDS: dict[str, str] = {
 def build_parser(command: str | None = None) -> OneLineParser:
     """Every subcommand's parser, or `command`'s alone when it names one (what `main` builds
     for a command line that starts with it: it parses that line exactly as the whole parser
-    would)."""
+    would), or none for `--version`."""
     parser = OneLineParser(
         prog="pocnet-oracle",
         description="The oracle operator's command.",
     )
     add_version(parser)
     sub = parser.add_subparsers(title="commands", metavar="COMMAND", parser_class=OneLineParser)
-    names = [command] if command in COMMANDS else list(COMMANDS)
+    # `--version` first reads no subcommand: it prints and exits before any is parsed.
+    names = [command] if command in COMMANDS else [] if command == "--version" else list(COMMANDS)
     for name in names:
         importlib.import_module(f"oracle.commands.{COMMANDS[name]}").register(sub)
     return parser

@@ -28,7 +28,7 @@ from oracle.errors import (
     UnknownMaker,
     UntrustedOperator,
 )
-from oracle.storage.repository import Denial, Registration, Repository
+from oracle.storage.repository import Denial, EdgeDenial, Registration, Repository
 from pocnet import geo, signing
 from pocnet.errors import DecodeError, SignatureError
 from pocnet.keys import PublicKey, verify_ed25519
@@ -57,10 +57,12 @@ def _default_locator() -> Locator:
 
 
 def hotspot_info(
-    reg: Registration, denied: bool, denial: Denial | None = None
+    reg: Registration, denied: bool, denial: Denial | None = None,
+    edges: Iterable[EdgeDenial] = (),
 ) -> registry_pb2.HotspotInfo:
-    """The registration as the wire carries it; with `denial`, why it is denied (the denylist
-    is public: anyone may audit it, and an owner appeals with it in hand)."""
+    """The registration as the wire carries it; with `denial`, why it is denied, and with
+    `edges`, the pairs with it whose witnessing is refused (the denylist is public: anyone may
+    audit it, and an owner appeals with it in hand)."""
     info = registry_pb2.HotspotInfo(
         hotspot_key=reg.hotspot_key,
         owner_wallet=reg.owner_wallet,
@@ -78,6 +80,9 @@ def hotspot_info(
         info.denial.CopyFrom(registry_pb2.Denial(
             hotspot_key=denial.hotspot_key, reason=denial.reason, evidence=denial.evidence,
             expires_at_ms=denial.expires_ms))
+    info.denied_edges.extend(
+        registry_pb2.DeniedEdge(a=e.a, b=e.b, reason=e.reason, evidence=e.evidence,
+                                expires_at_ms=e.expires_ms) for e in edges)
     return info
 
 
@@ -229,6 +234,8 @@ class Registry:
             raise RegistryError("denylist version must be between 1 and 2^63-1")
         keys = [bytes(k) for k in msg.hotspots]
         edges = [(bytes(e.a), bytes(e.b)) for e in msg.edges]
+        edge_denials = [(bytes(e.a), bytes(e.b), e.reason, e.evidence, e.expires_at_ms)
+                        for e in msg.edges if e.reason or e.evidence or e.expires_at_ms]
         denials = [(bytes(d.hotspot_key), d.reason, d.evidence, d.expires_at_ms)
                    for d in msg.denials]
         if not {d[0] for d in denials} <= set(keys):
@@ -240,7 +247,7 @@ class Registry:
                 raise BadReport(f"denylist entry: {exc}") from None
         self._repo.replace_denylist(
             msg.version, operator, keys, edges, msg.SerializeToString(), self._clock_ms(),
-            denials,
+            denials, edge_denials,
         )
         return msg.version
 
@@ -252,5 +259,9 @@ class Registry:
         reg = self._repo.hotspot(bytes(key))
         if reg is None:
             raise NotFound("hotspot is not registered")
-        denied = self._repo.is_denied(reg.hotspot_key, self._clock_ms())
-        return hotspot_info(reg, denied, self._repo.denial(reg.hotspot_key) if denied else None)
+        now_ms = self._clock_ms()
+        denied = self._repo.is_denied(reg.hotspot_key, now_ms)
+        edges = [e for e in self._repo.edge_denials(reg.hotspot_key)
+                 if not 0 < e.expires_ms <= now_ms]
+        return hotspot_info(reg, denied, self._repo.denial(reg.hotspot_key) if denied else None,
+                            edges)

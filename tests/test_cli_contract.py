@@ -203,6 +203,16 @@ def test_an_oracle_command_line_loads_only_its_commands_module(argv, loaded) -> 
     assert done.stderr.strip() == f"{loaded!r} False", done.stderr
 
 
+def test_the_oracles_version_loads_no_commands_module() -> None:
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-c", _ORACLE_HELP.format(argv=["--version"])],
+                          capture_output=True, text=True, timeout=60)
+    assert done.stderr.strip() == "[] True", done.stderr
+    assert done.stdout.startswith("pocnet-oracle ")
+
+
 @pytest.mark.parametrize("argv", [
     ["import", "-", "--workers", "0", "--json"],
     ["payout", "status", "--epoch", "3", "--json"],

@@ -94,6 +94,7 @@ def _answer(info: Any, reports: Any, rewards: Any) -> dict[str, Any]:
         "nonce": info.nonce if info else None,
         "denied": bool(info and info.denied),
         "denial": _denial(info),
+        "denied_edges": _denied_edges(info),
         "recent_reports": verdicts,
         "rewards": [{"epoch": r.epoch, "beacon": r.beacon_amount, "witness": r.witness_amount}
                     for r in rewards],
@@ -107,6 +108,19 @@ def _denial(info: Any) -> dict[str, Any] | None:
     d = info.denial
     return {"reason": d.reason or None, "evidence": d.evidence or None,
             "until": _when(d.expires_at_ms * 1_000_000) if d.expires_at_ms else None}
+
+
+def _denied_edges(info: Any) -> list[dict[str, Any]]:
+    """The hotspots this one may not witness or be witnessed by (keys behind one antenna),
+    why, and until when: its other reports still count."""
+    from pocnet.keys import PublicKey
+
+    if info is None:
+        return []
+    return [{"with": PublicKey.from_bytes(e.b if e.a == info.hotspot_key else e.a).address,
+             "reason": e.reason or None, "evidence": e.evidence or None,
+             "until": _when(e.expires_at_ms * 1_000_000) if e.expires_at_ms else None}
+            for e in info.denied_edges]
 
 
 def gather(conf: Any) -> dict[str, Any]:
@@ -182,6 +196,10 @@ def _print_human(out: dict[str, Any]) -> None:
         print(f"denied       {denial['reason'] or 'no reason given'}"
               + (f", until {denial['until']}" if denial["until"] else "")
               + (f"; evidence {denial['evidence']}" if denial["evidence"] else ""))
+    for edge in oracle.get("denied_edges", []):
+        print(f"denied pair  with {edge['with']}: {edge['reason'] or 'no reason given'}"
+              + (f", until {edge['until']}" if edge["until"] else "")
+              + (f"; evidence {edge['evidence']}" if edge["evidence"] else ""))
     for r in oracle["recent_reports"]:
         why = f" {r['reason']}: {r.get('detail', '')}" if r["verdict"] == "invalid" else ""
         print(f"  {r['received']} {r['kind']:8} {r['verdict']}{why}".rstrip())

@@ -96,25 +96,15 @@ def _run(args: argparse.Namespace) -> int:
 
 def _apply(args: argparse.Namespace, decisions: list[Any], epoch_ms: int) -> int:
     """Publish the decisions as the next denylist version; its number."""
-    import json
 
     from oracle.commands.registry import open_registry
     from oracle.commands.registry_deny import publish
     from oracle.errors import OracleError
-    from oracle.rewards.model import epoch_bounds_ms
     from oracle.server import wall_ms
     from pocnet.keys import load_keyfile
 
     operator = load_keyfile(args.operator_key)
-    add = {}
-    edges = set()
-    for d in decisions:
-        if len(d.subject) == 2:
-            edges.add(d.subject)
-            continue
-        reason = f"detect epoch {args.epoch}: {', '.join(d.reasons)}"
-        evidence = json.dumps(d.evidence, sort_keys=True, separators=(",", ":"))
-        add[d.subject[0]] = (reason, evidence, epoch_bounds_ms(d.expires_epoch, epoch_ms)[0])
+    add, edges = denylist_entries(decisions, args.epoch, epoch_ms)
     registry, repo = open_registry(args)
     try:
         version, _, _ = publish(registry, repo, operator, wall_ms(), add=add, add_edges=edges)
@@ -123,6 +113,27 @@ def _apply(args: argparse.Namespace, decisions: list[Any], epoch_ms: int) -> int
     finally:
         repo.close()
     return version
+
+
+def denylist_entries(decisions: list[Any], epoch: int, epoch_length_ms: int) -> tuple[
+        dict[bytes, tuple[str, str, int]], dict[tuple[bytes, bytes], tuple[str, str, int]]]:
+    """The policy's decisions as denylist entries, (hotspots, edges), each with its reason,
+    evidence and expiry: an edge is told to its two owners as a hotspot's denial is."""
+    import json
+
+    from oracle.rewards.model import epoch_bounds_ms
+
+    add: dict[bytes, tuple[str, str, int]] = {}
+    edges: dict[tuple[bytes, bytes], tuple[str, str, int]] = {}
+    for d in decisions:
+        reason = f"detect epoch {epoch}: {', '.join(d.reasons)}"
+        evidence = json.dumps(d.evidence, sort_keys=True, separators=(",", ":"))
+        entry = (reason, evidence, epoch_bounds_ms(d.expires_epoch, epoch_length_ms)[0])
+        if len(d.subject) == 2:
+            edges[d.subject] = entry
+        else:
+            add[d.subject[0]] = entry
+    return add, edges
 
 
 def _finding(finding: Any) -> dict[str, Any]:

@@ -81,29 +81,33 @@ def publish(
     operator: Any,
     now_ms: int,
     add: dict[bytes, Entry] | None = None,
-    add_edges: set[tuple[bytes, bytes]] | None = None,
+    add_edges: dict[tuple[bytes, bytes], Entry] | None = None,
     remove: set[bytes] | None = None,
     remove_edges: set[tuple[bytes, bytes]] | None = None,
 ) -> tuple[int, int, int]:
     """Sign and store the next denylist version: the current one (expired entries dropped)
-    with these changes. (version, hotspots, edges). Also `pocnet-oracle detect --apply`'s."""
+    with these changes. (version, hotspots, edges). Also `pocnet-oracle detect --apply`'s.
+    Edges are pairs (a, b) with a < b."""
     from pocnet import signing
     from pocnet.wire import registry_pb2
 
     why = {k: repo.denial(k) for k in repo.denied_hotspots()}
     current = {k: (d.reason, d.evidence, d.expires_ms) for k, d in why.items()
                if d is not None and not 0 < d.expires_ms <= now_ms}
-    pairs = {tuple(sorted(e)) for e in repo.denied_edges()}
+    listed = {(d.a, d.b): (d.reason, d.evidence, d.expires_ms) for d in repo.edge_denials()}
+    pairs = {e: v for e, v in listed.items() if not 0 < v[2] <= now_ms}
     absent = [k for k in remove or () if k not in why]
-    absent += [e for e in remove_edges or () if e not in pairs]
+    absent += [e for e in remove_edges or () if e not in listed]
     if absent:
         raise UsageError(f"{len(absent)} of the entries named are not denied")
     current = {k: v for k, v in current.items() if k not in (remove or ())}
     current |= add or {}
-    pairs = (pairs - (remove_edges or set())) | (add_edges or set())
+    pairs = {e: v for e, v in pairs.items() if e not in (remove_edges or ())}
+    pairs |= add_edges or {}
     update = registry_pb2.DenylistUpdate(
         version=repo.denylist_version() + 1, hotspots=sorted(current),
-        edges=[registry_pb2.DeniedEdge(a=a, b=b) for a, b in sorted(pairs)],
+        edges=[registry_pb2.DeniedEdge(a=a, b=b, reason=r, evidence=e, expires_at_ms=x)
+               for (a, b), (r, e, x) in sorted(pairs.items())],
         denials=[registry_pb2.Denial(hotspot_key=k, reason=r, evidence=e, expires_at_ms=x)
                  for k, (r, e, x) in sorted(current.items()) if r or e or x],
         operator_key=operator.public_key.to_bytes(), timestamp_ms=now_ms)
@@ -126,7 +130,8 @@ def _run_edit(args: argparse.Namespace) -> int:
     try:
         if args.action == "add":
             entry = (args.reason, args.evidence, parse_expiry(args.expires))
-            changes: dict[str, Any] = {"add": dict.fromkeys(keys, entry), "add_edges": edges}
+            changes: dict[str, Any] = {"add": dict.fromkeys(keys, entry),
+                                       "add_edges": dict.fromkeys(edges, entry)}
         else:
             changes = {"remove": keys, "remove_edges": edges}
         version, hotspots, pairs = publish(registry, repo, operator, wall_ms(), **changes)
@@ -141,16 +146,28 @@ def _run_edit(args: argparse.Namespace) -> int:
     return 0
 
 
+def _when(ms: int) -> str | None:
+    return datetime.fromtimestamp(ms / 1000, UTC).isoformat() if ms else None
+
+
 def _denial_json(denial: Any, now_ms: int) -> dict[str, Any]:
+    """A hotspot's denial (repository.Denial) or an edge's (repository.EdgeDenial)."""
     from pocnet.keys import PublicKey
 
-    def when(ms: int) -> str | None:
-        return datetime.fromtimestamp(ms / 1000, UTC).isoformat() if ms else None
+    if hasattr(denial, "hotspot_key"):
+        subject: dict[str, Any] = {"hotspot": PublicKey.from_bytes(denial.hotspot_key).address}
+    else:
+        subject = {"edge": [PublicKey.from_bytes(k).address for k in (denial.a, denial.b)]}
+    return {**subject, "version": denial.version, "reason": denial.reason,
+            "evidence": denial.evidence, "since": _when(denial.since_ms),
+            "expires": _when(denial.expires_ms), "expired": 0 < denial.expires_ms <= now_ms}
 
-    return {"hotspot": PublicKey.from_bytes(denial.hotspot_key).address,
-            "version": denial.version, "reason": denial.reason, "evidence": denial.evidence,
-            "since": when(denial.since_ms), "expires": when(denial.expires_ms),
-            "expired": 0 < denial.expires_ms <= now_ms}
+
+def _line(row: dict[str, Any]) -> str:
+    who = row["hotspot"] if "hotspot" in row else "edge " + ":".join(row["edge"])
+    return (f"{who}  since v{row['version']} {row['since']}  expires {row['expires'] or 'never'}"
+            f"{' (expired)' if row['expired'] else ''}  reason {row['reason'] or '-'}  "
+            f"evidence {row['evidence'] or '-'}")
 
 
 def _run_show(args: argparse.Namespace) -> int:
@@ -159,22 +176,28 @@ def _run_show(args: argparse.Namespace) -> int:
 
     _, repo = open_registry(args)
     try:
-        keys = [parse_key(args.hotspot)] if args.hotspot else sorted(repo.denied_hotspots())
+        key = parse_key(args.hotspot) if args.hotspot else None
+        keys = [key] if key is not None else sorted(repo.denied_hotspots())
         found = [d for d in (repo.denial(k) for k in keys) if d is not None]
+        edges = repo.edge_denials(key)
         version = repo.denylist_version()
     finally:
         repo.close()
-    if args.hotspot and not found:
+    if args.hotspot and not found and not edges:
         raise UsageError(f"{args.hotspot} is not denied (denylist version {version})")
-    rows = [_denial_json(d, wall_ms()) for d in found]
+    now = wall_ms()
+    rows = [_denial_json(d, now) for d in found]
+    edge_rows = [_denial_json(d, now) for d in edges]
     if args.json:
-        print_json(rows[0] if args.hotspot else {"version": version, "denied": rows})
+        if args.hotspot:
+            # The hotspot's own denial (if any) and the pairs it may not witness in.
+            head = rows[0] if rows else {"hotspot": args.hotspot}
+            print_json({**head, "denied": bool(rows), "edges": edge_rows})
+        else:
+            print_json({"version": version, "denied": rows, "edges": edge_rows})
         return 0
-    for row in rows:
-        expiry = row["expires"] or "never"
-        print(f"{row['hotspot']}  since v{row['version']} {row['since']}  expires {expiry}"
-              f"{' (expired)' if row['expired'] else ''}  reason {row['reason'] or '-'}  "
-              f"evidence {row['evidence'] or '-'}")
-    if not rows:
+    for row in rows + edge_rows:
+        print(_line(row))
+    if not rows and not edge_rows:
         print(f"no hotspot denied (denylist version {version})")
     return 0

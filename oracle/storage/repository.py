@@ -137,6 +137,19 @@ class Denial:
     since_ms: int
 
 
+@dataclass(frozen=True)
+class EdgeDenial:
+    """Why two hotspots may not witness each other (a < b), as version `version` said."""
+
+    a: bytes
+    b: bytes
+    version: int
+    reason: str
+    evidence: str
+    expires_ms: int  # 0 = never
+    since_ms: int
+
+
 class StoredVerdict(NamedTuple):
     """A report's verdict row. A named tuple for the reason of StoredReport: one is made
     per report verified."""
@@ -242,6 +255,7 @@ class Repository(Protocol):
         raw: bytes,
         received_ms: int,
         denials: Sequence[tuple[bytes, str, str, int]] = (),
+        edge_denials: Sequence[tuple[bytes, bytes, str, str, int]] = (),
     ) -> None: ...
 
     def denylist_version(self) -> int: ...
@@ -250,13 +264,19 @@ class Repository(Protocol):
         """On the denylist; with `at_ms`, only by an entry not expired at that time."""
         ...
 
-    def is_edge_denied(self, a: bytes, b: bytes) -> bool: ...
+    def is_edge_denied(self, a: bytes, b: bytes, at_ms: int | None = None) -> bool:
+        """The pair is on the denylist; with `at_ms`, only by an entry not expired then."""
+        ...
 
     def denied_hotspots(self) -> list[bytes]: ...
 
     def denied_edges(self) -> list[tuple[bytes, bytes]]: ...
 
     def denial(self, key: bytes) -> Denial | None: ...
+
+    def edge_denials(self, key: bytes | None = None) -> list[EdgeDenial]:
+        """Every denied edge, or those naming `key`, with why and until when."""
+        ...
 
     def put_maker(self, key: bytes, name: str, quota: int, now_ms: int) -> None: ...
 
@@ -322,6 +342,8 @@ class Repository(Protocol):
     def registrations(self, keys: Iterable[bytes]) -> dict[bytes, Registration]: ...
 
     def denial_expiries(self) -> dict[bytes, int]: ...
+
+    def edge_expiries(self) -> dict[tuple[bytes, bytes], int]: ...
 
     def regular_verdict_times(
         self, keys: Iterable[bytes], kind: str, from_ms: int, to_ms: int

@@ -349,9 +349,12 @@ class SqlRepository(VerificationQueries, RegistryQueries):
         raw: bytes,
         received_ms: int,
         denials: Sequence[tuple[bytes, str, str, int]] = (),
+        edge_denials: Sequence[tuple[bytes, bytes, str, str, int]] = (),
     ) -> None:
-        """`denials`: (hotspot key, reason, evidence, expires_ms) for listed hotspots."""
+        """`denials`: (hotspot key, reason, evidence, expires_ms) for listed hotspots;
+        `edge_denials`: (a, b, reason, evidence, expires_ms) for listed edges."""
         why = {key: rest for key, *rest in denials}
+        why_edge = {tuple(sorted((a, b))): rest for a, b, *rest in edge_denials}
         with self.transaction(immediate=True) as tx:
             self._lock_denylist(tx)
             tx.execute("SELECT max(version) FROM denylist_versions")
@@ -373,8 +376,10 @@ class SqlRepository(VerificationQueries, RegistryQueries):
                     (key, version, reason, evidence, expires_ms),
                 )
             for a, b in sorted({tuple(sorted(e)) for e in edges}):
+                reason, evidence, expires_ms = why_edge.get((a, b), ("", "", 0))
                 tx.execute(
-                    "INSERT INTO denied_edges (a, b, version) VALUES (?, ?, ?)", (a, b, version)
+                    "INSERT INTO denied_edges (a, b, version, reason, evidence, expires_ms) "
+                    "VALUES (?, ?, ?, ?, ?, ?)", (a, b, version, reason, evidence, expires_ms),
                 )
 
     def denylist_version(self) -> int:
@@ -389,9 +394,13 @@ class SqlRepository(VerificationQueries, RegistryQueries):
             "SELECT 1 FROM denied_hotspots WHERE hotspot_key = ? "
             "AND (expires_ms = 0 OR expires_ms > ?)", (key, at_ms)))
 
-    def is_edge_denied(self, a: bytes, b: bytes) -> bool:
+    def is_edge_denied(self, a: bytes, b: bytes, at_ms: int | None = None) -> bool:
         lo, hi = sorted((a, b))
-        return bool(self._read("SELECT 1 FROM denied_edges WHERE a = ? AND b = ?", (lo, hi)))
+        if at_ms is None:
+            return bool(self._read("SELECT 1 FROM denied_edges WHERE a = ? AND b = ?", (lo, hi)))
+        return bool(self._read(
+            "SELECT 1 FROM denied_edges WHERE a = ? AND b = ? "
+            "AND (expires_ms = 0 OR expires_ms > ?)", (lo, hi, at_ms)))
 
     def denied_hotspots(self) -> list[bytes]:
         return [bytes(r[0]) for r in self._read("SELECT hotspot_key FROM denied_hotspots")]

@@ -14,7 +14,7 @@ from contextlib import AbstractContextManager
 from typing import Any
 
 from oracle.errors import MakerQuotaExhausted, StaleNonce, UnknownMaker
-from oracle.storage.repository import Denial, Maker, Registration, Tx
+from oracle.storage.repository import Denial, EdgeDenial, Maker, Registration, Tx
 
 HOTSPOT_COLS = (
     "hotspot_key, owner_wallet, location, gain_dbi_x10, elevation_m, capability, region, "
@@ -147,3 +147,12 @@ class RegistryQueries:
             return None
         r = rows[0]
         return Denial(bytes(r[0]), int(r[1]), r[2], r[3], int(r[4]), int(r[5]))
+
+    def edge_denials(self, key: bytes | None = None) -> list[EdgeDenial]:
+        where, params = ("WHERE e.a = ? OR e.b = ? ", (key, key)) if key is not None else ("", ())
+        rows = self._read(
+            "SELECT e.a, e.b, e.version, e.reason, e.evidence, e.expires_ms, v.received_ms "
+            "FROM denied_edges e JOIN denylist_versions v ON v.version = e.version "
+            f"{where}ORDER BY e.a, e.b", params)
+        return [EdgeDenial(bytes(r[0]), bytes(r[1]), int(r[2]), r[3], r[4], int(r[5]), int(r[6]))
+                for r in rows]

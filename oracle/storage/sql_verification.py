@@ -338,6 +338,11 @@ class VerificationQueries(SweepQueries):
         rows = self._read("SELECT hotspot_key, expires_ms FROM denied_hotspots")
         return {bytes(r[0]): int(r[1]) for r in rows}
 
+    def edge_expiries(self) -> dict[tuple[bytes, bytes], int]:
+        """Every denied edge (a < b) and when its entry lapses (0 = never)."""
+        rows = self._read("SELECT a, b, expires_ms FROM denied_edges")
+        return {(bytes(r[0]), bytes(r[1])): int(r[2]) for r in rows}
+
     def regular_verdict_times(
         self, keys: Iterable[bytes], kind: str, from_ms: int, to_ms: int
     ) -> dict[bytes, list[int]]:

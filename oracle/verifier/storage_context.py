@@ -68,7 +68,7 @@ class StorageContext:
         return self._repo.is_denied(key, self.as_of_ms)
 
     def is_edge_denied(self, a: bytes, b: bytes) -> bool:
-        return self._repo.is_edge_denied(a, b)
+        return self._repo.is_edge_denied(a, b, self.as_of_ms)
 
     def beacon_in_window(self, key: bytes, window_start_s: int, exclude_id: bytes) -> bool:
         start_ms = window_start_s * 1000
@@ -145,7 +145,7 @@ class BatchContext(StorageContext):
             reg = registered.get(key)
             self._hotspots[key] = None if reg is None else hotspot_record(reg)
         self._denials = repo.denial_expiries()
-        self._edges = {tuple(sorted(pair)) for pair in repo.denied_edges()}
+        self._edges = repo.edge_expiries()
         # Reciprocity is asked as of the beacon's receive time: a beaconer's witnesses
         # (rule 8) and a witness's beacons (rule 14).
         as_of = [b.received_ms for b in beacons]
@@ -170,15 +170,18 @@ class BatchContext(StorageContext):
     def is_denied(self, key: bytes) -> bool:
         if not self._loaded:
             self._load()
-        expires_ms = self._denials.get(key)
-        if expires_ms is None:
-            return False
-        return self.as_of_ms is None or expires_ms == 0 or expires_ms > self.as_of_ms
+        return self._in_force(self._denials.get(key))
 
     def is_edge_denied(self, a: bytes, b: bytes) -> bool:
         if not self._loaded:
             self._load()
-        return bool(self._edges) and tuple(sorted((a, b))) in self._edges
+        return bool(self._edges) and self._in_force(self._edges.get((a, b) if a < b else (b, a)))
+
+    def _in_force(self, expires_ms: int | None) -> bool:
+        """A listed entry counts until its expiry (0 = never), as `Repository.is_denied`'s."""
+        if expires_ms is None:
+            return False
+        return self.as_of_ms is None or expires_ms == 0 or expires_ms > self.as_of_ms
 
     def last_valid_witness_ms(self, key: bytes) -> int | None:
         return self._last_valid(KIND_WITNESS, key, super().last_valid_witness_ms)

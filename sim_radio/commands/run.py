@@ -15,7 +15,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from pocnet.cli import UsageError, integer, print_json
+from pocnet.cli import UsageError, integer, print_json, progress_bar
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -49,7 +49,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
 
 def _run(args: argparse.Namespace) -> int:
     import numpy as np
-    from tqdm import tqdm
 
     from sim_radio.adversaries import FLAG_NAMES, witness_reports
     from sim_radio.population import PopulationError
@@ -74,14 +73,6 @@ def _run(args: argparse.Namespace) -> int:
         raise UsageError(str(exc)) from None
 
     n = len(mesh.hotspots)
-    show = not args.json and sys.stderr.isatty()
-    bar = tqdm(
-        total=n * scenario.rounds,
-        unit="beacon",
-        disable=not show,
-        file=sys.stderr,
-        desc=scenario.name,
-    )
     count = np.zeros(n, np.int64)
     rssi_sum, snr_sum = np.zeros(n), np.zeros(n)
     rssi_min, snr_min = np.full(n, np.inf), np.full(n, np.inf)
@@ -97,26 +88,27 @@ def _run(args: argparse.Namespace) -> int:
         from sim_radio.links import LinkLog
 
         links = LinkLog(assignment)
-    for r in range(scenario.rounds):
-        result = mesh.beacon_round(r, progress=bar.update)
-        reports = witness_reports(mesh, result, assignment)
-        w = reports.witness
-        beacons += np.bincount(result.transmissions.tx, minlength=n)
-        count += np.bincount(w, minlength=n)
-        rssi_sum += np.bincount(w, reports.rssi_dbm, minlength=n)
-        snr_sum += np.bincount(w, reports.snr_db, minlength=n)
-        np.minimum.at(rssi_min, w, reports.rssi_dbm)
-        np.maximum.at(rssi_max, w, reports.rssi_dbm)
-        np.minimum.at(snr_min, w, reports.snr_db)
-        np.maximum.at(snr_max, w, reports.snr_db)
-        for bit, name in FLAG_NAMES.items():
-            flagged[name] += np.bincount(w[(reports.flags & bit) != 0], minlength=n)
-        rounds.append({**result.stats, "round": r, "witness_reports": len(reports)})
-        if heard_lists is not None:
-            _collect_receptions(heard_lists, r, reports, mesh.hotspots, FLAG_NAMES)
-        if links is not None:
-            links.add_round(r, reports)
-    bar.close()
+    with progress_bar(scenario.name, "beacon", hidden=args.json,
+                      total=n * scenario.rounds) as bar:
+        for r in range(scenario.rounds):
+            result = mesh.beacon_round(r, progress=bar.update)
+            reports = witness_reports(mesh, result, assignment)
+            w = reports.witness
+            beacons += np.bincount(result.transmissions.tx, minlength=n)
+            count += np.bincount(w, minlength=n)
+            rssi_sum += np.bincount(w, reports.rssi_dbm, minlength=n)
+            snr_sum += np.bincount(w, reports.snr_db, minlength=n)
+            np.minimum.at(rssi_min, w, reports.rssi_dbm)
+            np.maximum.at(rssi_max, w, reports.rssi_dbm)
+            np.minimum.at(snr_min, w, reports.snr_db)
+            np.maximum.at(snr_max, w, reports.snr_db)
+            for bit, name in FLAG_NAMES.items():
+                flagged[name] += np.bincount(w[(reports.flags & bit) != 0], minlength=n)
+            rounds.append({**result.stats, "round": r, "witness_reports": len(reports)})
+            if heard_lists is not None:
+                _collect_receptions(heard_lists, r, reports, mesh.hotspots, FLAG_NAMES)
+            if links is not None:
+                links.add_round(r, reports)
 
     hotspots = []
     for i, h in enumerate(mesh.hotspots):

@@ -43,6 +43,7 @@ class SinkOracle(
         self.now_s = now_s or (lambda: int(time.time()))
         self.region = region
         self.denial: registry_pb2.Denial | None = None  # set: GetHotspot says denied, and why
+        self.denied_edges: list[registry_pb2.DeniedEdge] = []  # pairs GetHotspot names
         self.lock = threading.Lock()
         self.stored: dict[bytes, tuple[str, object]] = {}
         self.submissions = 0
@@ -242,6 +243,7 @@ class SinkOracle(
         if self.denial is not None:
             info.denied = True
             info.denial.CopyFrom(self.denial)
+        info.denied_edges.extend(self.denied_edges)
         return info
 
     # QueryService

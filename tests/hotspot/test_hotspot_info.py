@@ -96,3 +96,30 @@ def test_the_owner_is_told_why_the_hotspot_is_denied(tmp_path: Path) -> None:
                                     "evidence": '[{"links":9}]', "until": "2025-11-13 02:13:20Z"}
     assert ("denied       detect epoch 20400: signal_excess, until 2025-11-13 02:13:20Z; "
             'evidence [{"links":9}]') in text.stdout
+
+
+def test_the_owner_is_told_which_pairs_are_denied(tmp_path: Path) -> None:
+    """Keys behind one antenna: the pair's witnessing is refused, whichever of the two asks."""
+    from pocnet.keys import Keypair
+    from pocnet.wire import registry_pb2
+
+    partner = Keypair.from_seed(b"p" * 32).public_key
+    oracle = SinkOracle()
+    server = SinkServer(oracle).start()
+    try:
+        conf = _conf(tmp_path, [server.endpoint])
+        me = bytes.fromhex(json.loads(_info(conf, "--json").stdout)["public_key"])
+        oracle.denied_edges = [registry_pb2.DeniedEdge(
+            a=partner.to_bytes(), b=me, reason="detect epoch 20400: shared_reception",
+            expires_at_ms=1_763_000_000_000)]
+        done = _info(conf, "--json")
+        text = _info(conf)
+    finally:
+        server.stop()
+    oracle_out = json.loads(done.stdout)["oracle"]
+    assert oracle_out["denied"] is False and oracle_out["denial"] is None
+    assert oracle_out["denied_edges"] == [{
+        "with": partner.address, "reason": "detect epoch 20400: shared_reception",
+        "evidence": None, "until": "2025-11-13 02:13:20Z"}]
+    assert (f"denied pair  with {partner.address}: detect epoch 20400: shared_reception, "
+            "until 2025-11-13 02:13:20Z") in text.stdout

@@ -137,3 +137,49 @@ def test_apply_publishes_the_entries_in_the_next_denylist(database: str, tmp_pat
 def test_apply_needs_the_operator_key(database: str, capsys) -> None:
     assert main(["detect", "--epoch", str(EPOCH), "--database", database, "--apply"]) == 2
     assert "--apply needs --operator-key" in capsys.readouterr().err
+
+
+def test_an_edge_is_published_with_its_reason_evidence_and_expiry(
+        database: str, tmp_path: Path, monkeypatch, capsys) -> None:  # type: ignore[no-untyped-def]
+    """The policy's edge entries (keys behind one antenna) carry what a hotspot's carry, so
+    the owners of both are told why and until when, and the entry lapses by itself."""
+    from oracle.commands.detect import denylist_entries
+    from oracle.commands.registry import open_registry
+    from oracle.commands.registry_deny import publish
+    from oracle.detect.policy import Decision
+    from pocnet.keys import create_keyfile
+
+    pair = tuple(sorted((key("A"), key("B"))))
+    decisions = [Decision(pair, ["shared_reception"], [{"detector": "shared_reception"}],
+                          EPOCH + 8)]
+    hotspots, edges = denylist_entries(decisions, EPOCH, 86_400_000)
+    assert hotspots == {} and list(edges) == [pair]
+    reason, evidence, expires_ms = edges[pair]
+    assert reason == f"detect epoch {EPOCH}: shared_reception"
+    assert json.loads(evidence) == [{"detector": "shared_reception"}]
+    assert expires_ms == (EPOCH + 8) * 86_400_000  # the start of its expiry epoch
+    operator_file = tmp_path / "operator.key"
+    operator = create_keyfile(operator_file)
+    monkeypatch.setenv("POCNET_ORACLE_REGISTRY_OPERATOR_KEYS", operator.public_key.address)
+    args = type("Args", (), {"database": database, "config": None})()
+    registry, repo = open_registry(args)
+    try:
+        publish(registry, repo, operator, T0, add_edges=edges)
+        assert repo.is_edge_denied(key("B"), key("A"), expires_ms - 1)
+        assert not repo.is_edge_denied(key("B"), key("A"), expires_ms)
+        # Each owner, on `pocnet-hotspot info`, is told of the pair while it is in force.
+        from oracle.registry import Registry
+
+        for now, told in ((expires_ms - 1, 1), (expires_ms, 0)):
+            info = Registry(repo, PublicKey.from_bytes, lambda now=now: now).info(key("A"))
+            assert len(info.denied_edges) == told and not info.denied
+        edge = Registry(repo, PublicKey.from_bytes, lambda: 0).info(key("B")).denied_edges[0]
+        assert (edge.a, edge.b, edge.expires_at_ms) == (*pair, expires_ms)
+        assert edge.reason == f"detect epoch {EPOCH}: shared_reception"
+        # The next version, published after the expiry, no longer lists it.
+        publish(registry, repo, operator, expires_ms, add={key("A"): ("", "", 0)})
+        assert repo.denied_edges() == [] and repo.denylist_version() == 2
+    finally:
+        repo.close()
+    address = PublicKey.from_bytes(key("B")).address
+    assert main(["registry", "deny", "show", address, "--database", database, "--json"]) == 2

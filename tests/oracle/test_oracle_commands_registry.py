@@ -126,7 +126,7 @@ def test_deny_add_remove_show(db: str, tmp_path: Path, monkeypatch, capsys) -> N
                         "--evidence", "report 12ab", "--expires", "2099-01-31", "--json")
     assert code == 0 and json.loads(out) == {"version": 1, "hotspots": 1, "edges": 0}
     code, out, _ = _run(capsys, "registry", "deny", "add", b, *key, "--edge", f"{b}:{c}",
-                        "--json")
+                        "--reason", "one antenna", "--json")
     assert json.loads(out) == {"version": 2, "hotspots": 2, "edges": 1}  # a was kept
     code, out, _ = _run(capsys, "registry", "deny", "show", a, "--json")
     shown = json.loads(out)
@@ -140,10 +140,22 @@ def test_deny_add_remove_show(db: str, tmp_path: Path, monkeypatch, capsys) -> N
     assert json.loads(out) == {"version": 3, "hotspots": 1, "edges": 1}
     code, _, err = _run(capsys, "registry", "deny", "remove", b, *key)
     assert code == 2 and "not denied" in err
-    code, _, err = _run(capsys, "registry", "deny", "show", b)
-    assert code == 2 and "is not denied (denylist version 3)" in err
+    # b is no longer denied, but its pair with c still is: its owner is told why.
+    code, out, _ = _run(capsys, "registry", "deny", "show", b, "--json")
+    shown = json.loads(out)
+    assert code == 0 and shown["denied"] is False and len(shown["edges"]) == 1
+    edge = shown["edges"][0]
+    assert sorted(edge["edge"]) == sorted([b, c]) and edge["reason"] == "one antenna"
+    assert (edge["version"], edge["expires"], edge["expired"]) == (3, None, False)
+    code, out, _ = _run(capsys, "registry", "deny", "show", b)
+    assert code == 0 and out.startswith("edge ") and "reason one antenna" in out
     code, out, _ = _run(capsys, "registry", "deny", "show", "--json")
     assert [d["hotspot"] for d in json.loads(out)["denied"]] == [a]
+    assert [sorted(e["edge"]) for e in json.loads(out)["edges"]] == [sorted([b, c])]
+    code, _, _ = _run(capsys, "registry", "deny", "remove", *key, "--edge", f"{c}:{b}")
+    assert code == 0
+    code, _, err = _run(capsys, "registry", "deny", "show", b)
+    assert code == 2 and "is not denied (denylist version 4)" in err
     code, _, err = _run(capsys, "registry", "deny", "add", *key)
     assert code == 2 and "at least one" in err
     code, _, err = _run(capsys, "registry", "deny", "add", c, *key, "--expires", "soon")
@@ -157,10 +169,11 @@ def test_deny_drops_expired_entries_from_the_next_version(
     operator = create_keyfile(operator_file)
     monkeypatch.setenv("POCNET_ORACLE_REGISTRY_OPERATOR_KEYS", operator.public_key.address)
     key = ("--operator-key", str(operator_file))
-    assert _run(capsys, "registry", "deny", "add", a, *key, "--expires", "2001-01-01")[0] == 0
+    assert _run(capsys, "registry", "deny", "add", a, *key, "--edge", f"{a}:{b}",
+                "--expires", "2001-01-01")[0] == 0
     code, out, _ = _run(capsys, "registry", "deny", "show", a, "--json")
-    assert json.loads(out)["expired"] is True
+    assert json.loads(out)["expired"] is True and json.loads(out)["edges"][0]["expired"] is True
     code, out, _ = _run(capsys, "registry", "deny", "add", b, *key, "--json")
-    assert json.loads(out)["hotspots"] == 1
+    assert json.loads(out) == {"version": 2, "hotspots": 1, "edges": 0}
     code, _, _ = _run(capsys, "registry", "deny", "show", a)
     assert code == 2

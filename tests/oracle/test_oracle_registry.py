@@ -22,7 +22,7 @@ from oracle.errors import (
 )
 from oracle.registry import Registry
 from oracle.storage.repository import Repository
-from pocnet import geo
+from pocnet import geo, signing
 from pocnet.keys import Network, PublicKey
 from pocnet.wire import registry_pb2, service_pb2_grpc
 
@@ -220,6 +220,24 @@ def test_denials_say_why(registry: Registry, repo: Repository) -> None:
     denial = repo.denial(a)
     assert denial is not None and (denial.reason, denial.evidence) == ("gaming", "ring")
     assert denial.expires_ms == 99 and denial.version == 1 and denial.since_ms == 42
+
+
+def test_edges_say_why_in_the_signed_update(registry: Registry, repo: Repository) -> None:
+    a, b = sorted((keypair(10).public_key.to_bytes(), keypair(11).public_key.to_bytes()))
+    msg = denylist(OPERATOR, 1, [], [(a, b)])
+    msg.edges[0].reason, msg.edges[0].evidence, msg.edges[0].expires_at_ms = "antenna", "x", 99
+    registry.update_denylist(signing.sign(msg, OPERATOR))
+    [edge] = repo.edge_denials(b)
+    assert (edge.a, edge.b, edge.reason, edge.evidence, edge.expires_ms) == (a, b, "antenna",
+                                                                             "x", 99)
+    assert edge.version == 1 and edge.since_ms == 42
+    assert repo.is_edge_denied(b, a, 98) and not repo.is_edge_denied(b, a, 99)
+    tampered = denylist(OPERATOR, 2, [], [(a, b)])
+    tampered.edges[0].expires_at_ms = 5
+    signing.sign(tampered, OPERATOR)
+    tampered.edges[0].expires_at_ms = 0  # the signature covers an edge's expiry
+    with pytest.raises(BadSignature):
+        registry.update_denylist(tampered)
 
 
 def test_info(registry: Registry) -> None:

@@ -229,6 +229,22 @@ def test_denylist_versions_and_edges(repo: Repository) -> None:
     assert not repo.is_edge_denied(KEY_A, KEY_B)
 
 
+def test_denied_edges_carry_why_and_lapse_at_their_expiry(repo: Repository) -> None:
+    repo.replace_denylist(1, KEY_A, [], [(KEY_B, KEY_A), (KEY_A, MAKER_KEY)], b"raw", 7,
+                          edge_denials=[(KEY_B, KEY_A, "one antenna", "{}", 5_000)])
+    # Lapsed at its expiry, in force the millisecond before (as a hotspot's entry).
+    assert repo.is_edge_denied(KEY_A, KEY_B, 4_999) and repo.is_edge_denied(KEY_B, KEY_A, 4_999)
+    assert not repo.is_edge_denied(KEY_A, KEY_B, 5_000)
+    assert repo.is_edge_denied(KEY_A, KEY_B)  # listed until the next version drops it
+    assert repo.is_edge_denied(KEY_A, MAKER_KEY, 10**15)  # 0 = never
+    lo, hi = sorted((KEY_A, KEY_B))
+    assert repo.edge_expiries() == {(lo, hi): 5_000, tuple(sorted((KEY_A, MAKER_KEY))): 0}
+    named = repo.edge_denials(KEY_B)
+    assert [(d.a, d.b, d.version, d.reason, d.evidence, d.expires_ms, d.since_ms)
+            for d in named] == [(lo, hi, 1, "one antenna", "{}", 5_000, 7)]
+    assert len(repo.edge_denials()) == 2 and repo.edge_denials(b"\x09" * 32) == []
+
+
 def test_claims_are_exclusive_and_gated_by_ready_time(repo: Repository) -> None:
     repo.insert_reports([beacon(i, ready_ms=5_000 + i) for i in range(10)])
     assert repo.claim_beacons("w1", 4_999, 60_000, 100) == []

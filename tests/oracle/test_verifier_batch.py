@@ -206,3 +206,19 @@ def test_a_copy_verified_earlier_in_the_batch_no_longer_waits(repo: Repository) 
     assert not first.valid and first.witnesses == 0
     verdict = repo.verdict(witness.id)
     assert verdict is not None and verdict.beacon_id == copies[1].id and not verdict.valid
+
+
+def test_a_denied_edge_lapses_at_its_expiry_in_both_contexts(repo: Repository) -> None:
+    """As a hotspot's entry: in force the millisecond before its expiry, not at it, whatever
+    the denylist's version still lists; one without expiry never lapses."""
+    a, b, c = (keypair(s).public_key.to_bytes() for s in (1, 2, 3))
+    repo.replace_denylist(1, ORACLE.public_key.to_bytes(), [], [(b, a), (a, c)], b"list", 0,
+                          edge_denials=[(b, a, "one antenna", "", 5_000)])
+    for ctx in (BatchContext(repo, []), StorageContext(repo)):
+        ctx.as_of_ms = 4_999
+        assert ctx.is_edge_denied(a, b) and ctx.is_edge_denied(b, a)
+        ctx.as_of_ms = 5_000
+        assert not ctx.is_edge_denied(a, b) and not ctx.is_edge_denied(b, a)
+        assert ctx.is_edge_denied(c, a) and not ctx.is_edge_denied(b, c)
+        ctx.as_of_ms = None  # no time asked: listed is denied
+        assert ctx.is_edge_denied(a, b)

@@ -57,7 +57,7 @@ class OwnershipTransfer(_message.Message):
     def __init__(self, hotspot_key: _Optional[bytes] = ..., new_owner_wallet: _Optional[bytes] = ..., nonce: _Optional[int] = ..., timestamp_ms: _Optional[int] = ..., owner_signature: _Optional[bytes] = ...) -> None: ...
 
 class HotspotInfo(_message.Message):
-    __slots__ = ("hotspot_key", "owner_wallet", "location", "gain", "elevation", "capability", "region", "nonce", "asserted_at_ms", "denied", "maker_key", "denial")
+    __slots__ = ("hotspot_key", "owner_wallet", "location", "gain", "elevation", "capability", "region", "nonce", "asserted_at_ms", "denied", "maker_key", "denial", "denied_edges")
     HOTSPOT_KEY_FIELD_NUMBER: _ClassVar[int]
     OWNER_WALLET_FIELD_NUMBER: _ClassVar[int]
     LOCATION_FIELD_NUMBER: _ClassVar[int]
@@ -70,6 +70,7 @@ class HotspotInfo(_message.Message):
     DENIED_FIELD_NUMBER: _ClassVar[int]
     MAKER_KEY_FIELD_NUMBER: _ClassVar[int]
     DENIAL_FIELD_NUMBER: _ClassVar[int]
+    DENIED_EDGES_FIELD_NUMBER: _ClassVar[int]
     hotspot_key: bytes
     owner_wallet: bytes
     location: int
@@ -82,15 +83,22 @@ class HotspotInfo(_message.Message):
     denied: bool
     maker_key: bytes
     denial: Denial
-    def __init__(self, hotspot_key: _Optional[bytes] = ..., owner_wallet: _Optional[bytes] = ..., location: _Optional[int] = ..., gain: _Optional[int] = ..., elevation: _Optional[int] = ..., capability: _Optional[_Union[Capability, str]] = ..., region: _Optional[str] = ..., nonce: _Optional[int] = ..., asserted_at_ms: _Optional[int] = ..., denied: _Optional[bool] = ..., maker_key: _Optional[bytes] = ..., denial: _Optional[_Union[Denial, _Mapping]] = ...) -> None: ...
+    denied_edges: _containers.RepeatedCompositeFieldContainer[DeniedEdge]
+    def __init__(self, hotspot_key: _Optional[bytes] = ..., owner_wallet: _Optional[bytes] = ..., location: _Optional[int] = ..., gain: _Optional[int] = ..., elevation: _Optional[int] = ..., capability: _Optional[_Union[Capability, str]] = ..., region: _Optional[str] = ..., nonce: _Optional[int] = ..., asserted_at_ms: _Optional[int] = ..., denied: _Optional[bool] = ..., maker_key: _Optional[bytes] = ..., denial: _Optional[_Union[Denial, _Mapping]] = ..., denied_edges: _Optional[_Iterable[_Union[DeniedEdge, _Mapping]]] = ...) -> None: ...
 
 class DeniedEdge(_message.Message):
-    __slots__ = ("a", "b")
+    __slots__ = ("a", "b", "reason", "evidence", "expires_at_ms")
     A_FIELD_NUMBER: _ClassVar[int]
     B_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    EVIDENCE_FIELD_NUMBER: _ClassVar[int]
+    EXPIRES_AT_MS_FIELD_NUMBER: _ClassVar[int]
     a: bytes
     b: bytes
-    def __init__(self, a: _Optional[bytes] = ..., b: _Optional[bytes] = ...) -> None: ...
+    reason: str
+    evidence: str
+    expires_at_ms: int
+    def __init__(self, a: _Optional[bytes] = ..., b: _Optional[bytes] = ..., reason: _Optional[str] = ..., evidence: _Optional[str] = ..., expires_at_ms: _Optional[int] = ...) -> None: ...
 
 class DenylistUpdate(_message.Message):
     __slots__ = ("version", "hotspots", "edges", "operator_key", "timestamp_ms", "signature", "denials")
