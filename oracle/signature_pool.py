@@ -14,7 +14,7 @@ stops; the ingestor then checks inline.
 
 The check is pocnet.keys' one rule (docs/protocol.md §1, "Signature rule"): byte-level
 refusals of non-canonical and small-order keys and R, then ed25519-zebra's cofactored check,
-about 1.5x libsodium's verify rate and 3x OpenSSL's (docs/benchmarks.md, "Ed25519 checks on
+about 1.4x libsodium's verify rate and 2.7x OpenSSL's (docs/benchmarks.md, "Ed25519 checks on
 ed25519-zebra"). Every verifier (these helpers, the inline path, the import) calls the same
 function, so replicas agree on every signature. tests/oracle/test_signature_check.py pins the
 accepted and refused cases here; tests/proto/test_keys_signatures.py compares the rule with

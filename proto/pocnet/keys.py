@@ -12,7 +12,7 @@ ed25519-zebra's binding derives the key again on every signature (docs/benchmark
 Verification is the network's one rule, `is_valid_signature` (docs/protocol.md §1,
 "Signature rule"): RFC 8032's strict decoding and S < L, no public key and no R of small
 order, then the cofactored equation of ZIP-215 as ed25519-zebra (Rust, through
-py-ed25519-zebra-bindings) computes it, about 1.5x libsodium's verify rate. It accepts what
+py-ed25519-zebra-bindings) computes it, about 1.4x libsodium's verify rate. It accepts what
 libsodium accepts and, beyond, only signatures whose R or key carries a small-order component,
 which nobody but the key's holder can make (docs/security.md, "Signature rule").
 """
