@@ -304,3 +304,25 @@ def test_signatures_are_byte_identical_across_libraries() -> None:
         signature = keypair.sign(message)
         assert signature == bytes(ed_sign(seed, message))
         assert is_valid_signature(keypair.public_key.raw, message, signature)
+
+
+def test_random_corruptions_get_libsodiums_answer() -> None:
+    """Away from the constructed edge cases the rule is libsodium's: signatures, keys and
+    messages with one bit flipped or one byte replaced, and the originals, get the same answer
+    from both."""
+    rng = random.Random(215)
+    keypair = Keypair.from_seed(bytes(range(32)))
+    for i in range(2000):
+        message = rng.randbytes(rng.randrange(0, 200))
+        parts = [keypair.public_key.raw, message, keypair.sign(message)]
+        if i % 4:  # three in four corrupted, in the key, the message or the signature
+            which = rng.choice([0, 2] if not message else [0, 1, 2])
+            data = bytearray(parts[which])
+            at = rng.randrange(len(data))
+            if rng.random() < 0.5:
+                data[at] ^= 1 << rng.randrange(8)
+            else:
+                data[at] = rng.randrange(256)
+            parts[which] = bytes(data)
+        key, msg, signature = parts
+        assert is_valid_signature(key, msg, signature) is _libsodium(key, msg, signature), i
