@@ -14,7 +14,9 @@ Verification is the network's one rule, `is_valid_signature` (docs/protocol.md Â
 order, then the cofactored equation of ZIP-215 as ed25519-zebra (Rust, through
 py-ed25519-zebra-bindings) computes it, about 1.4x libsodium's verify rate. It accepts what
 libsodium accepts and, beyond, only signatures whose R or key carries a small-order component,
-which nobody but the key's holder can make (docs/security.md, "Signature rule").
+which nobody but the key's holder can make (docs/security.md, "The signature rule"). The
+binding has wheels for the Raspberry Pi (aarch64, armv7l), so a hotspot checks the oracle's
+entropy by the same rule.
 """
 
 from __future__ import annotations
