@@ -12,11 +12,13 @@ ends its stream after the acks due before it; in a batch each report has its own
 `Ingestor.begin_batch` says). If a helper dies, waiting callers get an error and the pool
 stops; the ingestor then checks inline.
 
-The check is pocnet.keys' (libsodium, PyNaCl `crypto_sign_open`): about twice OpenSSL's
-verify rate on the same core (docs/benchmarks.md, "Oracle ingest"), and stricter: besides S >= L
-(which OpenSSL refuses too) it refuses small-order public keys and small-order R, with which a
-signature can be made that "verifies" for a key nobody holds a secret for.
-tests/oracle/test_signature_check.py pins the accepted and refused cases.
+The check is pocnet.keys' one rule (docs/protocol.md §1, "Signature rule"): byte-level
+refusals of non-canonical and small-order keys and R, then ed25519-zebra's cofactored check,
+about 1.4x libsodium's verify rate and 2.7x OpenSSL's (docs/benchmarks.md, "Ed25519 checks on
+ed25519-zebra"). Every verifier (these helpers, the inline path, the import) calls the same
+function, so replicas agree on every signature. tests/oracle/test_signature_check.py pins the
+accepted and refused cases here; tests/proto/test_keys_signatures.py compares the rule with
+libsodium's case by case.
 """
 
 from __future__ import annotations
@@ -33,7 +35,7 @@ from multiprocessing.connection import Connection
 from oracle.errors import OracleError, Overloaded, SignatureCheckerDied
 from pocnet.keys import is_valid_signature
 
-MAX_BATCH = 128  # ~7 ms of libsodium checks: the helper answers soon
+MAX_BATCH = 128  # ~5 ms of checks: the helper answers soon
 MAX_BATCH_BYTES = 24 * 1024  # a batch's payload, beyond one report (up to 16 KiB) ...
 MAX_IN_FLIGHT = 2  # ... times the batches one helper holds fits the pipe buffer (64 KiB), so a
 # pipe write never waits for a helper that the machine has not scheduled yet

@@ -4,10 +4,19 @@
 A key on the wire is 33 bytes: a tag byte (network | key type) and the raw 32-byte key, the form
 helium-crypto uses, so addresses and key files move between pocnet and gateway-rs unchanged.
 
-Signing and verification are libsodium's (through PyNaCl): RFC 8032 Ed25519 gives the same
-signatures whatever the library, and libsodium costs a small hotspot about a quarter of the
-memory of OpenSSL's bindings (`cryptography`) while verifying faster (docs/benchmarks.md).
-libsodium also refuses keys and signature points of small order, which no honest signer makes.
+Signing is libsodium's (through PyNaCl): RFC 8032 Ed25519 signing is deterministic, so any
+library gives the same bytes (tests/proto/test_keys_signatures.py checks ed25519-zebra's against
+it), and libsodium's is the faster of the two here, since it keeps the expanded secret while
+ed25519-zebra's binding derives the key again on every signature (docs/benchmarks.md).
+
+Verification is the network's one rule, `is_valid_signature` (docs/protocol.md §1,
+"Signature rule"): RFC 8032's strict decoding and S < L, no public key and no R of small
+order, then the cofactored equation of ZIP-215 as ed25519-zebra (Rust, through
+py-ed25519-zebra-bindings) computes it, about 1.4x libsodium's verify rate. It accepts what
+libsodium accepts and, beyond, only signatures whose R or key carries a small-order component,
+which nobody but the key's holder can make (docs/security.md, "The signature rule"). The
+binding has wheels for the Raspberry Pi (aarch64, armv7l), so a hotspot checks the oracle's
+entropy by the same rule.
 """
 
 from __future__ import annotations
@@ -18,8 +27,8 @@ from enum import IntEnum
 from pathlib import Path
 
 import base58
-from nacl.bindings import crypto_sign, crypto_sign_open, crypto_sign_seed_keypair
-from nacl.exceptions import CryptoError
+from ed25519_zebra import ed_verify
+from nacl.bindings import crypto_sign, crypto_sign_seed_keypair
 
 from pocnet.errors import DecodeError, KeyFileError, SignatureError
 
@@ -32,6 +41,23 @@ KEYFILE_LEN = 1 + SEED_LEN + RAW_KEY_LEN
 KEYFILE_MODE = 0o600
 # Helium's address form: base58check of this version byte + the 33-byte key.
 ADDRESS_VERSION = 0x00
+
+# RFC 8032 §5.1: the field prime. A point is encoded as y (255 bits, little-endian) with the
+# sign of x in the top bit; §5.1.3 step 1 refuses y >= p.
+FIELD_P = 2**255 - 19
+_Y_BITS = (1 << 255) - 1
+# The y coordinates of the eight points of small order (the curve's cofactor is 8): 1 the
+# neutral point, p - 1 the point of order 2, 0 the two of order 4, and the two y's of the four
+# points of order 8 (each y with both signs of x). Refusing a y, whatever the sign bit, also
+# refuses the encodings of x = 0 with the sign bit set, which RFC 8032 §5.1.3 step 4 refuses.
+# libsodium's ge25519_has_small_order refuses these same y's (and y = p, p + 1, which are >= p).
+SMALL_ORDER_Y = frozenset({
+    0,
+    1,
+    FIELD_P - 1,
+    0x05FC536D880238B13933C6D305ACDFD5F098EFF289F4C345B027B2C28F95E826,
+    0x7A03AC9277FDC74EC6CC392CFA53202A0F67100D760B3CBA4FD84D3D706A17C7,
+})
 
 
 class Network(IntEnum):
@@ -119,20 +145,29 @@ class PublicKey:
 
 
 def is_valid_signature(raw_pubkey32: bytes, message: bytes, signature: bytes) -> bool:
-    """The one Ed25519 check of the network, for callers that want a yes or no (the oracle's
-    signature helpers) as well as for PublicKey.verify.
+    """The one Ed25519 check of the network (docs/protocol.md §1, "Signature rule"), for callers
+    that want a yes or no (the oracle's signature helpers, the import) and for PublicKey.verify.
 
-    libsodium's: besides S >= L it refuses small-order public keys and small-order R, with
-    which a signature can be made that "verifies" for a key nobody holds a secret for.
+    Before ed25519-zebra, two byte-level checks make its accept set libsodium's wherever
+    bytes can tell: the key and R must be canonical encodings (y < p) of points that are not of
+    small order. With a small-order key a "signature" verifies for every message and nobody
+    holds the key's secret; a small-order R lets a key's holder make a second signature of a
+    message. ed25519-zebra refuses S >= L itself. What remains accepted beyond libsodium (an R
+    or key with a small-order component, the cofactored equation's difference) costs a scalar
+    multiplication to see, and only the key's holder can make it: docs/security.md.
     """
     if len(raw_pubkey32) != RAW_KEY_LEN or len(signature) != SIGNATURE_LEN:
         return False
-    try:
-        # The combined form (signature || message) is libsodium's public API for a check.
-        crypto_sign_open(bytes(signature) + bytes(message), bytes(raw_pubkey32))
-    except CryptoError:
+    if not (is_strict_point(raw_pubkey32) and is_strict_point(signature[:RAW_KEY_LEN])):
         return False
-    return True
+    return ed_verify(bytes(signature), bytes(message), bytes(raw_pubkey32))
+
+
+def is_strict_point(encoded32: bytes) -> bool:
+    """Whether a 32-byte point encoding is canonical (y < p) and not one of a small-order point:
+    the byte-level part of the signature rule, for a public key and for a signature's R."""
+    y = int.from_bytes(encoded32, "little") & _Y_BITS
+    return y < FIELD_P and y not in SMALL_ORDER_Y
 
 
 def verify_ed25519(raw_pubkey32: bytes, message: bytes, signature: bytes) -> None:

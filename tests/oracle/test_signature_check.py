@@ -1,7 +1,8 @@
 """Which Ed25519 signatures ingest accepts: RFC 8032's test vectors (the outside reference for
 what must pass), and the edge cases where implementations differ, pinned as refused so that a
 change of library cannot silently start accepting a forgery. The same answers come back from
-the helper processes, whose check is the same function."""
+the helper processes, whose check is the same function. The rule itself, case by case against
+libsodium's and ed25519-zebra's, is tests/proto/test_keys_signatures.py."""
 
 from __future__ import annotations
 
