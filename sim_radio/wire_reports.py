@@ -428,19 +428,22 @@ def _varint(n: int) -> bytes:
     return bytes(out)
 
 
+_ED25519_HEAD = _SIGNATURE_TAG + _varint(64)  # every report's signature is Ed25519's 64 bytes
+
+
 def _after_signature(msg: reports_pb2.BeaconReport | reports_pb2.WitnessReport) -> int:
     """How many of `msg`'s canonical bytes come after its signature's place: its GPS fix."""
     if not msg.HasField("gps_fix"):
         return 0
     size = msg.gps_fix.ByteSize()
-    return _GPS_FIX_TAG_BYTES + len(_varint(size)) + size
+    return _GPS_FIX_TAG_BYTES + (1 if size < 0x80 else len(_varint(size))) + size
 
 
 def _signed(canonical: bytes, after: int, signature: bytes) -> bytes:
     """The signed report's wire bytes from its canonical bytes (`_after_signature`)."""
     cut = len(canonical) - after
-    return b"".join((canonical[:cut], _SIGNATURE_TAG, _varint(len(signature)), signature,
-                     canonical[cut:]))
+    head = _ED25519_HEAD if len(signature) == 64 else _SIGNATURE_TAG + _varint(len(signature))
+    return b"".join((canonical[:cut], head, signature, canonical[cut:]))
 
 
 class _Latency:

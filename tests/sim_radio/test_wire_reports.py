@@ -250,7 +250,8 @@ def test_a_signature_goes_before_the_fields_numbered_above_it() -> None:
             if fix is not None:
                 msg.gps_fix.CopyFrom(fix)
             canonical = signing.canonical_bytes(msg)
-            spliced = wire_reports._signed(canonical, wire_reports._after_signature(msg),
-                                           signature)
-            msg.signature = signature
-            assert spliced == msg.SerializeToString()
+            for sig in (signature, b"s" * 200):  # Ed25519's, and one of a two-byte length
+                spliced = wire_reports._signed(canonical, wire_reports._after_signature(msg),
+                                               sig)
+                msg.signature = sig
+                assert spliced == msg.SerializeToString()
