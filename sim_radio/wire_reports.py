@@ -397,8 +397,8 @@ class WireWriter:
             fixes.put(msg, j)
             canonical = signing.canonical_bytes(msg)
             witness_ids.append(signer.add(w, canonical))
-            rx = witness_rx[j] = true_list[j] // 1_000_000 + latency.ms(w, events[j],
-                                                                        reported[j])
+            rx = witness_rx[j] = true_list[j] // 1_000_000 + latency.witness_ms(
+                w, events[j], reported[j])
             timed.append((rx, "witness", canonical, _after_signature(msg)))
         signed = [(at, kind, _signed(canonical, tail, signature)) for (at, kind, canonical, tail),
                   signature in zip(timed, signer.signatures(), strict=True)]
@@ -456,6 +456,14 @@ class _Latency:
 
     def ms(self, *event: object) -> int:
         """The latency of the report of `event` (its parts, as `_hash` takes them)."""
+        return self._of(_text(*event))
+
+    def witness_ms(self, witness: int, event: int, reported_ns: int) -> int:
+        """`ms(witness, event, reported_ns)` of three ints, their text formatted at once
+        rather than joined from parts: one call a witness report."""
+        return self._of(f"{witness}:{event}:{reported_ns}".encode())
+
+    def _of(self, text: bytes) -> int:
         hasher = self._prefix.copy()
-        hasher.update(_text(*event))
+        hasher.update(text)
         return MIN_LATENCY_MS + int.from_bytes(hasher.digest()) % (LATENCY_SPAN_MS + 1)

@@ -255,3 +255,13 @@ def test_a_signature_goes_before_the_fields_numbered_above_it() -> None:
                                                sig)
                 msg.signature = sig
                 assert spliced == msg.SerializeToString()
+
+
+def test_a_witness_latency_is_the_hash_of_its_parts_as_text() -> None:
+    """`witness_ms` formats its three numbers at once; the same latency as `ms` of the parts,
+    negative numbers (a receiver clock before 1970) and large ones included."""
+    latency = wire_reports._Latency(7, "w")
+    for parts in ((0, 0, 0), (1_999, 123_456, 1_767_745_743_445_123_456), (3, 9, -5_000)):
+        expected = 200 + int.from_bytes(wire_reports._hash("latency", 7, "w", *parts,
+                                                            size=4)) % 801
+        assert latency.witness_ms(*parts) == latency.ms(*parts) == expected
