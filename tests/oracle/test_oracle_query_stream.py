@@ -14,7 +14,7 @@ from oracle_factories import beacon_report, keypair, witness_report
 
 from oracle.servicers.query import QueryServicer, StreamPlaces
 from oracle.storage.views import MAX_VERDICT_PAGE_ROWS
-from pocnet.wire import service_pb2, service_pb2_grpc
+from pocnet.wire import service_pb2, service_pb2_grpc, verdict_pb2
 
 ALL = {"from_ms": 0, "to_ms": 2**64 - 1}  # every receive time (past BIGINT: "no end")
 
@@ -68,9 +68,9 @@ def _refusal(channel: grpc.Channel, **request: Any) -> grpc.RpcError:
 
 
 @contextmanager
-def _query_server(running, **limits: Any) -> Iterator[grpc.Channel]:  # type: ignore[no-untyped-def]
+def _query_address(running, **limits: Any) -> Iterator[str]:  # type: ignore[no-untyped-def]
     """A second gRPC server on the same oracle's database with only the Query service, its
-    stream limits as given; a channel to it."""
+    stream limits as given; its address."""
 
     async def start() -> tuple[grpc.aio.Server, int]:
         s = grpc.aio.server()
@@ -81,10 +81,16 @@ def _query_server(running, **limits: Any) -> Iterator[grpc.Channel]:  # type: ig
 
     s, port = running.call(start())
     try:
-        with grpc.insecure_channel(f"127.0.0.1:{port}") as ch:
-            yield ch
+        yield f"127.0.0.1:{port}"
     finally:
         running.call(s.stop(None))
+
+
+@contextmanager
+def _query_server(running, **limits: Any) -> Iterator[grpc.Channel]:  # type: ignore[no-untyped-def]
+    """`_query_address`, and a channel to it."""
+    with _query_address(running, **limits) as address, grpc.insecure_channel(address) as ch:
+        yield ch
 
 
 def test_the_stream_is_getpocs_verdicts_in_receive_order(server, channel) -> None:  # type: ignore[no-untyped-def]
@@ -232,3 +238,17 @@ def test_stream_places_are_given_back() -> None:
             pass
     with places.held("ipv4:10.0.0.1:1"), places.held("ipv4:10.0.0.1:2"):
         pass
+
+
+def test_the_simulators_read_back_resumes_each_call_after_its_last_row(server, channel) -> None:  # type: ignore[no-untyped-def]
+    """`query_verdicts` (sim_radio) reads every verdict across calls the server ends early,
+    each with its valid flag and reason name, as GetPoc shows them."""
+    from sim_radio.oracle_driver import query_verdicts
+
+    verified = _verified_pocs(server, channel)
+    names = {v.number: v.name for v in verdict_pb2.InvalidReason.DESCRIPTOR.values}
+    expected = {r[0]: (True, "") if r[5] else (False, names[r[6]])
+                for r in _getpoc_rows(channel, verified)}
+    with _query_address(server, rows_per_call=2) as address:
+        assert query_verdicts(address) == expected
+    assert len(expected) == 7
