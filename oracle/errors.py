@@ -87,6 +87,21 @@ class SignatureCheckerDied(OracleError):
     """The signature helper process is gone; resubmit (checks fall back to inline)."""
 
 
+class BadQuery(OracleError):
+    """A query the Query service cannot answer as asked (a range backwards, a page too large,
+    a cursor of the wrong shape)."""
+
+
+class QueryBusy(OracleError):
+    """Every place for a long read (a verdict stream) is taken, this address's or the
+    listener's: retry when one of the caller's own ends."""
+
+
+class QueryTooSlow(OracleError):
+    """A long read's client took its answers more slowly than the call may last; it resumes
+    from the last page it holds."""
+
+
 class Overloaded(OracleError):
     """The ingest queue is full; the client should back off and retry."""
 

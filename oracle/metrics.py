@@ -114,6 +114,11 @@ class _CallCounter(grpc.aio.ServerInterceptor):
                 _counted(handler.unary_unary, method, observe),
                 request_deserializer=handler.request_deserializer,
                 response_serializer=handler.response_serializer)
+        if handler.unary_stream is not None:
+            return grpc.unary_stream_rpc_method_handler(
+                _counted(handler.unary_stream, method, observe),
+                request_deserializer=handler.request_deserializer,
+                response_serializer=handler.response_serializer)
         if handler.stream_stream is not None:
             return grpc.stream_stream_rpc_method_handler(
                 _counted(handler.stream_stream, method, observe),

@@ -306,67 +306,45 @@ def start_oracle(workdir: Path, epoch_s: int, stale_after_s: int = 45 * 60,
     return oracle
 
 
-# Beacons a GetPocVerdicts call names (the server's limit, oracle/storage/views.py), and the
-# calls kept in flight on the channel: enough to keep the server busy while the client reads
-# answers, well within the 16 calls the oracle lets one connection carry by default
-# (`connections.max_streams_per_connection`; calls past it would wait in the client).
-POCS_PER_CALL = 32
-CALLS_IN_FLIGHT = 4
+# Rows a StreamVerdicts page holds: the server's largest page (oracle/storage/views.py), so a
+# week of a 2,000-hotspot network (2.7 million verdicts) is ~170 messages; each call the server
+# ends after its 262,144 rows is resumed after its last row. A call's own deadline is the
+# server's bound on it (60 s) with room.
+VERDICT_PAGE_ROWS = 16_384
+VERDICT_CALL_TIMEOUT_S = 120.0
+_NO_END_MS = 2**63 - 1
 
 
-def query_pocs(address: str, beacon_ids: Sequence[bytes]) -> dict[bytes, tuple[bool, str]]:
-    """report id -> (valid, reason name) of every beacon and its witnesses, read through the
-    Query service: GetPocVerdicts, 32 beacons a call, verdicts only (no report is sent back,
-    the read-back needs none)."""
-    from collections import deque
-
+def query_verdicts(address: str, from_ms: int = 0, to_ms: int = _NO_END_MS
+                   ) -> dict[bytes, tuple[bool, str]]:
+    """report id -> (valid, reason name; "" when valid) of every verdict of a report received
+    in [from_ms, to_ms), read through the Query service's StreamVerdicts: pages of compact rows,
+    no report and no call per PoC."""
     import grpc
 
     from pocnet.wire import service_pb2, service_pb2_grpc, verdict_pb2
 
-    out: dict[bytes, tuple[bool, str]] = {}
-    reason_names: dict[int, str] = {}
-    with grpc.insecure_channel(address) as channel:
-        stub = service_pb2_grpc.QueryServiceStub(channel)
-        calls: deque[Any] = deque()
+    names = {v.number: v.name for v in verdict_pb2.InvalidReason.DESCRIPTOR.values}
+    outcome: dict[tuple[bool, int], tuple[bool, str]] = {}
 
-        def read(call: Any) -> None:
-            for v in call.result().verdicts:
-                if v.valid:
-                    out[v.report_id] = (True, "")
-                    continue
-                if v.reason not in reason_names:
-                    reason_names[v.reason] = verdict_pb2.InvalidReason.Name(v.reason)
-                out[v.report_id] = (False, reason_names[v.reason])
-
-        for start in range(0, len(beacon_ids), POCS_PER_CALL):
-            request = service_pb2.PocVerdictsRequest(
-                beacon_ids=beacon_ids[start : start + POCS_PER_CALL])
-            calls.append(stub.GetPocVerdicts.future(request, timeout=60))
-            if len(calls) >= CALLS_IN_FLIGHT:
-                read(calls.popleft())
-        while calls:
-            read(calls.popleft())
-    return out
-
-
-def query_reports(address: str, report_ids: Sequence[bytes]) -> dict[bytes, tuple[bool, str]]:
-    """As `query_pocs`, one report at a time (witnesses no beacon claimed, e.g. stale)."""
-    import grpc
-
-    from pocnet.wire import service_pb2, service_pb2_grpc, verdict_pb2
+    def of(valid: bool, reason: int) -> tuple[bool, str]:
+        return (True, "") if valid else (False, names.get(reason, str(reason)))
 
     out: dict[bytes, tuple[bool, str]] = {}
+    after: dict[str, Any] = {}
     with grpc.insecure_channel(address) as channel:
         stub = service_pb2_grpc.QueryServiceStub(channel)
-        for report_id in report_ids:
-            try:
-                s = stub.GetReport(service_pb2.ReportRequest(id=report_id), timeout=60).summary
-            except grpc.RpcError as exc:
-                if exc.code() == grpc.StatusCode.NOT_FOUND:
-                    continue
-                raise
-            if s.HasField("verdict"):
-                reason = verdict_pb2.InvalidReason.Name(s.verdict.reason)
-                out[report_id] = (s.verdict.valid, "" if s.verdict.valid else reason)
-    return out
+        while True:
+            request = service_pb2.VerdictRowsRequest(
+                from_ms=from_ms, to_ms=to_ms, page_rows=VERDICT_PAGE_ROWS, **after)
+            last = None
+            for page in stub.StreamVerdicts(request, timeout=VERDICT_CALL_TIMEOUT_S):
+                pairs = list(zip(page.valid, page.reasons, strict=True))
+                for pair in set(pairs) - outcome.keys():
+                    outcome[pair] = of(*pair)
+                out.update(zip(page.report_ids, map(outcome.__getitem__, pairs), strict=True))
+                last = page
+            if last is None or not last.more:
+                return out
+            after = {"after_received_ms": last.received_ms[-1],
+                     "after_report_id": last.report_ids[-1]}

@@ -26,8 +26,7 @@ from sim_radio.mesh import BEACON_WINDOW_NS, Mesh
 from sim_radio.oracle_driver import (
     CpuTime,
     Oracle,
-    query_pocs,
-    query_reports,
+    query_verdicts,
     start_oracle,
 )
 from sim_radio.scenario import Scenario, build
@@ -73,7 +72,6 @@ class Pass:
     assignment: Assignment
     oracle: Oracle
     links: LinkLog
-    beacon_ids: list[bytes] = field(default_factory=list)
     report_owner: dict[bytes, int] = field(default_factory=dict)  # report id -> hotspot
     beaconer_of: dict[bytes, int] = field(default_factory=dict)  # any report id -> beaconer
     verdicts: dict[bytes, tuple[bool, str]] = field(default_factory=dict)
@@ -138,7 +136,6 @@ def run_pass(name: str, scenario: Scenario, epochs: int, workdir: Path,
             rr = writer.round_reports(result, witnesses)
             for rid, tx in zip(rr.beacon_id, result.transmissions.tx.tolist(), strict=True):
                 if rid:
-                    p.beacon_ids.append(rid)
                     p.report_owner[rid] = p.beaconer_of[rid] = tx
             for rid, w, b in zip(rr.witness_id, witnesses.witness.tolist(),
                                  witnesses.beaconer.tolist(), strict=True):
@@ -179,9 +176,8 @@ def run_pass(name: str, scenario: Scenario, epochs: int, workdir: Path,
     t = time.monotonic()
     started_cpu = time.thread_time()
     with oracle.serving(cpu) as address:
-        p.verdicts = query_pocs(address, p.beacon_ids)
-        missing = [rid for rid in p.report_owner if rid not in p.verdicts]
-        p.verdicts |= query_reports(address, missing)
+        # Every verdict of the pass's own fresh oracle: its reports are all this pass's.
+        p.verdicts = query_verdicts(address)
     cpu.seconds["read_back_client"] = time.thread_time() - started_cpu
     timings["read_back"] = time.monotonic() - t
     p.timings_s = {k: round(v, 2) for k, v in timings.items()}

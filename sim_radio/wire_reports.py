@@ -333,8 +333,9 @@ class WireWriter:
         beacons: dict[int, reports_pb2.BeaconReport] = {}  # event -> report
         n_tx = int(sent.tx.size)
         beacon_rx = np.zeros(n_tx, np.int64)
-        # (receive time, kind, report): lines are written once the signatures are in.
-        timed: list[tuple[int, str, reports_pb2.BeaconReport | reports_pb2.WitnessReport]] = []
+        # (receive time, kind, canonical bytes, their length after the signature's place):
+        # lines are written once the signatures are in.
+        timed: list[tuple[int, str, bytes, int]] = []
         end_ns = sent.start_ns.astype(np.int64) + sent.airtime_ns.astype(np.int64)
         beacon_fixes = _Fixes(*self._fixes.at(sent.tx, end_ns, self._seed, result.round_index),
                               end_ns)
@@ -364,9 +365,10 @@ class WireWriter:
             )
             beacon_fixes.put(msg, k)
             beacons[event] = msg
-            beacon_ids.append(_to_sign(msg, i, signer))
+            canonical = signing.canonical_bytes(msg)
+            beacon_ids.append(signer.add(i, canonical))
             beacon_rx[k] = end // 1_000_000 + beacon_latency.ms(event)
-            timed.append((int(beacon_rx[k]), "beacon", msg))
+            timed.append((int(beacon_rx[k]), "beacon", canonical, _after_signature(msg)))
         witness_ids: list[bytes] = []
         n_w = len(witnesses)
         witness_rx = [0] * n_w
@@ -393,23 +395,55 @@ class WireWriter:
                 snr=snr[j], frequency=beacon.frequency, datarate=beacon.datarate,
             )
             fixes.put(msg, j)
-            witness_ids.append(_to_sign(msg, w, signer))
-            rx = witness_rx[j] = true_list[j] // 1_000_000 + latency.ms(w, events[j],
-                                                                        reported[j])
-            timed.append((rx, "witness", msg))
-        for (_, _, msg), signature in zip(timed, signer.signatures(), strict=True):
-            msg.signature = signature
-        timed.sort(key=lambda t: t[0])  # the oracle receives them in time order
-        lines.extend(record_line(at, kind, msg.SerializeToString()) for at, kind, msg in timed)
+            canonical = signing.canonical_bytes(msg)
+            witness_ids.append(signer.add(w, canonical))
+            rx = witness_rx[j] = true_list[j] // 1_000_000 + latency.witness_ms(
+                w, events[j], reported[j])
+            timed.append((rx, "witness", canonical, _after_signature(msg)))
+        signed = [(at, kind, _signed(canonical, tail, signature)) for (at, kind, canonical, tail),
+                  signature in zip(timed, signer.signatures(), strict=True)]
+        signed.sort(key=lambda t: t[0])  # the oracle receives them in time order
+        lines.extend(record_line(at, kind, raw) for at, kind, raw in signed)
         return RoundReports(lines, beacon_ids, witness_ids, beacon_rx,
                             np.array(witness_rx, np.int64))
 
 
-def _to_sign(msg: reports_pb2.BeaconReport | reports_pb2.WitnessReport, key_index: int,
-             signer: _RoundSigning) -> bytes:
-    """Hand the report to the signer; its id. Both come from the one canonical serialisation
-    (the oracle's ingest does the same): millions of reports are signed per simulated day."""
-    return signer.add(key_index, signing.canonical_bytes(msg))
+# A report's wire bytes are its canonical bytes (docs/protocol.md §1: serialised without the
+# signature) with the signature put in its place, not the message serialised a second time
+# once signed: protobuf writes fields in number order, so the signature (field 11 of both
+# reports) goes before the fields numbered above it, of which the simulator sets only the GPS
+# fix (20; a beacon's `tmst`, 12, is never set). Millions of reports are built a simulated
+# day; `test_a_reports_wire_bytes_are_its_canonical_bytes_with_the_signature_in_place` holds
+# the two ways equal.
+_SIGNATURE_TAG = bytes([reports_pb2.BeaconReport.SIGNATURE_FIELD_NUMBER << 3 | 2])
+_GPS_FIX_TAG_BYTES = 2  # field 20, length-delimited: a two-byte varint tag
+
+
+def _varint(n: int) -> bytes:
+    out = bytearray()
+    while n > 0x7F:
+        out.append(n & 0x7F | 0x80)
+        n >>= 7
+    out.append(n)
+    return bytes(out)
+
+
+_ED25519_HEAD = _SIGNATURE_TAG + _varint(64)  # every report's signature is Ed25519's 64 bytes
+
+
+def _after_signature(msg: reports_pb2.BeaconReport | reports_pb2.WitnessReport) -> int:
+    """How many of `msg`'s canonical bytes come after its signature's place: its GPS fix."""
+    if not msg.HasField("gps_fix"):
+        return 0
+    size = msg.gps_fix.ByteSize()
+    return _GPS_FIX_TAG_BYTES + (1 if size < 0x80 else len(_varint(size))) + size
+
+
+def _signed(canonical: bytes, after: int, signature: bytes) -> bytes:
+    """The signed report's wire bytes from its canonical bytes (`_after_signature`)."""
+    cut = len(canonical) - after
+    head = _ED25519_HEAD if len(signature) == 64 else _SIGNATURE_TAG + _varint(len(signature))
+    return b"".join((canonical[:cut], head, signature, canonical[cut:]))
 
 
 class _Latency:
@@ -422,6 +456,14 @@ class _Latency:
 
     def ms(self, *event: object) -> int:
         """The latency of the report of `event` (its parts, as `_hash` takes them)."""
+        return self._of(_text(*event))
+
+    def witness_ms(self, witness: int, event: int, reported_ns: int) -> int:
+        """`ms(witness, event, reported_ns)` of three ints, their text formatted at once
+        rather than joined from parts: one call a witness report."""
+        return self._of(f"{witness}:{event}:{reported_ns}".encode())
+
+    def _of(self, text: bytes) -> int:
         hasher = self._prefix.copy()
-        hasher.update(_text(*event))
+        hasher.update(text)
         return MIN_LATENCY_MS + int.from_bytes(hasher.digest()) % (LATENCY_SPAN_MS + 1)

@@ -49,6 +49,23 @@ def unary(
     )
 
 
+def server_stream(
+    request_cls: type[M], behavior: Callable[[M, bytes, grpc.aio.ServicerContext], Awaitable[None]]
+) -> grpc.RpcMethodHandler:
+    """As `unary`, for a call answered by messages the behaviour writes (`context.write`)."""
+
+    @functools.wraps(behavior)
+    async def handler(raw: bytes, context: grpc.aio.ServicerContext) -> None:
+        try:
+            await behavior(decode(request_cls, raw), raw, context)
+        except MAPPED as exc:
+            await abort(context, exc)
+
+    return grpc.unary_stream_rpc_method_handler(
+        handler, request_deserializer=None, response_serializer=_serialize
+    )
+
+
 def stream(behavior: Callable[[Any, grpc.aio.ServicerContext], Awaitable[None]]) -> Any:
     return grpc.stream_stream_rpc_method_handler(
         behavior, request_deserializer=None, response_serializer=_serialize

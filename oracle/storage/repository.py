@@ -169,6 +169,12 @@ class StoredVerdict(NamedTuple):
     verified_at_ms: int
 
 
+# A verdict as the public read-back pages it (`Repository.verdict_rows`): report id, receive
+# time, kind code (KINDS), hotspot key, beacon id (None for a beacon), valid (0/1), reason
+# (None when valid). A plain row, not a StoredVerdict: millions are read at once.
+VerdictRow = tuple[bytes, int, int, bytes, bytes | None, int, int | None]
+
+
 class Tx(Protocol):
     """A cursor inside a transaction, "?" placeholders in both dialects."""
 
@@ -323,6 +329,10 @@ class Repository(Protocol):
     def verdicts_received_between(
         self, from_ms: int, to_ms: int, kind: str | None = None
     ) -> Iterator[StoredVerdict]: ...
+
+    def verdict_rows(
+        self, from_ms: int, to_ms: int, after: tuple[int, bytes] | None, limit: int
+    ) -> list[VerdictRow]: ...
 
     def beacon_in_window(
         self, key: bytes, window_start_ms: int, window_end_ms: int, exclude_id: bytes

@@ -19,7 +19,7 @@ from oracle.ingest import Ingestor
 from oracle.metrics import OracleMetrics
 from oracle.payout.ledger import Ledger
 from pocnet.keys import Network
-from pocnet.wire import service_pb2_grpc
+from pocnet.wire import service_pb2, service_pb2_grpc
 
 NOW_MS = 1_800_000_000_000
 
@@ -158,3 +158,19 @@ def test_serve_runs_the_endpoint_only_when_configured(oracle_settings) -> None: 
     assert scraped[0][("pocnet_oracle_refusals_held", ())] == 0  # serve wires the tarpit
     with pytest.raises(OSError):
         _scrape(port)  # stopped with the server
+
+
+def test_verdict_streams_are_counted(metered) -> None:  # type: ignore[no-untyped-def]
+    """A server-streaming call (StreamVerdicts) is counted like the others, refusals too."""
+    with grpc.insecure_channel(metered.address) as channel:
+        stub = service_pb2_grpc.QueryServiceStub(channel)
+        assert list(stub.StreamVerdicts(service_pb2.VerdictRowsRequest(to_ms=1), timeout=5)) == []
+        with pytest.raises(grpc.RpcError):
+            list(stub.StreamVerdicts(service_pb2.VerdictRowsRequest(), timeout=5))
+    calls = "pocnet_oracle_calls_total"
+    m = _until(metered.metrics_port,
+               lambda m: sum(v for (name, _), v in m.items() if name == calls) == 2)
+    assert m[(calls, (("code", "OK"), ("method", "StreamVerdicts")))] == 1
+    bad = (("code", "INVALID_ARGUMENT"), ("method", "StreamVerdicts"))
+    assert m[(calls, bad)] == 1
+    assert m[("pocnet_oracle_refusals_total", bad)] == 1

@@ -525,3 +525,33 @@ def test_a_denial_lapses_at_its_expiry(repo: Repository) -> None:
     assert repo.is_denied(KEY_A, 4_999) and not repo.is_denied(KEY_A, 5_000)
     assert repo.is_denied(KEY_B, 10**15)
     assert repo.is_denied(KEY_A)  # on the list, expired or not
+
+
+def test_verdict_rows_page_a_range_in_receive_then_id_order(repo: Repository) -> None:
+    """`verdict_rows`: [from, to) by receive time, ties by report id (bytewise, as both
+    databases compare blobs), resumed after a row; the columns the public read-back sends."""
+    b1 = beacon(9, received_ms=1_000)
+    w_late, w_tie_hi, w_tie_lo = (witness(7, received_ms=1_600), witness(8, received_ms=1_400),
+                                  witness(3, received_ms=1_400))
+    b2 = beacon(5, received_ms=2_000, data=b"y" * 51)
+    repo.insert_reports([b1, b2, w_late, w_tie_hi, w_tie_lo])
+    repo.claim_beacons("w", 10_000, 60_000, 10)
+    repo.store_verdicts("w", b1.id, [verdict(b1, witnesses=2),
+                                     verdict(w_late, beacon_id=b1.id),
+                                     verdict(w_tie_hi, beacon_id=b1.id, valid=False),
+                                     verdict(w_tie_lo, beacon_id=b1.id)])
+    repo.store_verdicts("w", b2.id, [verdict(b2)])
+    order = [b1, w_tie_lo, w_tie_hi, w_late, b2]
+
+    rows = repo.verdict_rows(0, 2**63 - 1, None, 10)
+    assert [bytes(r[0]) for r in rows] == [r.id for r in order]
+    assert [tuple(r[1:]) for r in rows[:3]] == [
+        (1_000, 0, KEY_A, None, 1, None), (1_400, 1, KEY_B, b1.id, 1, None),
+        (1_400, 1, KEY_B, b1.id, 0, 7)]
+    assert [bytes(r[0]) for r in repo.verdict_rows(1_400, 2_000, None, 10)] == [
+        w_tie_lo.id, w_tie_hi.id, w_late.id]
+    assert [bytes(r[0]) for r in repo.verdict_rows(0, 2**63 - 1, None, 2)] == [b1.id,
+                                                                               w_tie_lo.id]
+    after_tie = repo.verdict_rows(0, 2**63 - 1, (1_400, w_tie_lo.id), 10)
+    assert [bytes(r[0]) for r in after_tie] == [w_tie_hi.id, w_late.id, b2.id]
+    assert repo.verdict_rows(0, 2**63 - 1, (2_000, b2.id), 10) == []

@@ -217,3 +217,51 @@ def test_witness_fields_are_the_simulated_numbers_rounded_as_python_rounds(world
                 wire_reports.GPS_H_ACC_MM, wire_reports.GPS_SATELLITES)
         checked += 1
     assert checked > 100 and with_fix > 0
+
+
+def test_a_reports_wire_bytes_are_its_canonical_bytes_with_the_signature_in_place(world) -> None:  # type: ignore[no-untyped-def]
+    """The writer splices each signature into the report's canonical bytes instead of
+    serialising the signed message again: every beacon and witness line holds exactly what
+    protobuf writes for the signed message (fields in number order, the GPS fix after the
+    signature; reports without one: the test below)."""
+    rr = world[5]
+    reports = 0
+    for _, kind, raw in _records(rr.lines):
+        if kind == "entropy":
+            continue
+        cls = reports_pb2.BeaconReport if kind == "beacon" else reports_pb2.WitnessReport
+        msg = cls.FromString(raw)
+        assert msg.SerializeToString() == raw
+        assert len(msg.signature) == 64
+        reports += msg.HasField("gps_fix")
+    assert reports > 0
+
+
+def test_a_signature_goes_before_the_fields_numbered_above_it() -> None:
+    """`_signed` against protobuf's own serialisation, for no GPS fix, a small one and the
+    largest one (every field at its longest varint), on both kinds of report."""
+    signature = bytes(range(64))
+    for fix in (None, reports_pb2.GpsFix(lat_e7=1, lon_e7=2),
+                reports_pb2.GpsFix(lat_e7=-(2**31), lon_e7=-(2**31), h_acc_mm=2**32 - 1,
+                                   gnss_time_ns=2**64 - 1, satellites=2**32 - 1)):
+        for msg in (reports_pb2.WitnessReport(pub_key=b"k" * 33, data=b"d" * 200, timestamp=7),
+                    reports_pb2.BeaconReport(pub_key=b"k" * 33, data=b"d" * 51, tx_power=27,
+                                             local_entropy=b"e" * 4, timestamp=2**64 - 1)):
+            if fix is not None:
+                msg.gps_fix.CopyFrom(fix)
+            canonical = signing.canonical_bytes(msg)
+            for sig in (signature, b"s" * 200):  # Ed25519's, and one of a two-byte length
+                spliced = wire_reports._signed(canonical, wire_reports._after_signature(msg),
+                                               sig)
+                msg.signature = sig
+                assert spliced == msg.SerializeToString()
+
+
+def test_a_witness_latency_is_the_hash_of_its_parts_as_text() -> None:
+    """`witness_ms` formats its three numbers at once; the same latency as `ms` of the parts,
+    negative numbers (a receiver clock before 1970) and large ones included."""
+    latency = wire_reports._Latency(7, "w")
+    for parts in ((0, 0, 0), (1_999, 123_456, 1_767_745_743_445_123_456), (3, 9, -5_000)):
+        expected = 200 + int.from_bytes(wire_reports._hash("latency", 7, "w", *parts,
+                                                            size=4)) % 801
+        assert latency.witness_ms(*parts) == latency.ms(*parts) == expected

@@ -219,6 +219,10 @@ class QueryServiceBase(abc.ABC):
     async def GetRewards(self, stream: 'grpclib.server.Stream[pocnet.wire.service_pb2.RewardsRequest, pocnet.wire.service_pb2.RewardsResponse]') -> None:
         pass
 
+    @abc.abstractmethod
+    async def StreamVerdicts(self, stream: 'grpclib.server.Stream[pocnet.wire.service_pb2.VerdictRowsRequest, pocnet.wire.service_pb2.VerdictRows]') -> None:
+        pass
+
     def __mapping__(self) -> typing.Dict[str, grpclib.const.Handler]:
         return {
             '/pocnet.v1.QueryService/ListReports': grpclib.const.Handler(
@@ -250,6 +254,12 @@ class QueryServiceBase(abc.ABC):
                 grpclib.const.Cardinality.UNARY_UNARY,
                 pocnet.wire.service_pb2.RewardsRequest,
                 pocnet.wire.service_pb2.RewardsResponse,
+            ),
+            '/pocnet.v1.QueryService/StreamVerdicts': grpclib.const.Handler(
+                self.StreamVerdicts,
+                grpclib.const.Cardinality.UNARY_STREAM,
+                pocnet.wire.service_pb2.VerdictRowsRequest,
+                pocnet.wire.service_pb2.VerdictRows,
             ),
         }
 
@@ -286,4 +296,10 @@ class QueryServiceStub:
             '/pocnet.v1.QueryService/GetRewards',
             pocnet.wire.service_pb2.RewardsRequest,
             pocnet.wire.service_pb2.RewardsResponse,
+        )
+        self.StreamVerdicts = grpclib.client.UnaryStreamMethod(
+            channel,
+            '/pocnet.v1.QueryService/StreamVerdicts',
+            pocnet.wire.service_pb2.VerdictRowsRequest,
+            pocnet.wire.service_pb2.VerdictRows,
         )

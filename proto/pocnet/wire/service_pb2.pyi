@@ -83,6 +83,40 @@ class PocVerdictsResponse(_message.Message):
     verdicts: _containers.RepeatedCompositeFieldContainer[_verdict_pb2.Verdict]
     def __init__(self, verdicts: _Optional[_Iterable[_Union[_verdict_pb2.Verdict, _Mapping]]] = ...) -> None: ...
 
+class VerdictRowsRequest(_message.Message):
+    __slots__ = ("from_ms", "to_ms", "page_rows", "after_received_ms", "after_report_id")
+    FROM_MS_FIELD_NUMBER: _ClassVar[int]
+    TO_MS_FIELD_NUMBER: _ClassVar[int]
+    PAGE_ROWS_FIELD_NUMBER: _ClassVar[int]
+    AFTER_RECEIVED_MS_FIELD_NUMBER: _ClassVar[int]
+    AFTER_REPORT_ID_FIELD_NUMBER: _ClassVar[int]
+    from_ms: int
+    to_ms: int
+    page_rows: int
+    after_received_ms: int
+    after_report_id: bytes
+    def __init__(self, from_ms: _Optional[int] = ..., to_ms: _Optional[int] = ..., page_rows: _Optional[int] = ..., after_received_ms: _Optional[int] = ..., after_report_id: _Optional[bytes] = ...) -> None: ...
+
+class VerdictRows(_message.Message):
+    __slots__ = ("report_ids", "received_ms", "kinds", "hotspot_keys", "beacon_ids", "valid", "reasons", "more")
+    REPORT_IDS_FIELD_NUMBER: _ClassVar[int]
+    RECEIVED_MS_FIELD_NUMBER: _ClassVar[int]
+    KINDS_FIELD_NUMBER: _ClassVar[int]
+    HOTSPOT_KEYS_FIELD_NUMBER: _ClassVar[int]
+    BEACON_IDS_FIELD_NUMBER: _ClassVar[int]
+    VALID_FIELD_NUMBER: _ClassVar[int]
+    REASONS_FIELD_NUMBER: _ClassVar[int]
+    MORE_FIELD_NUMBER: _ClassVar[int]
+    report_ids: _containers.RepeatedScalarFieldContainer[bytes]
+    received_ms: _containers.RepeatedScalarFieldContainer[int]
+    kinds: _containers.RepeatedScalarFieldContainer[_verdict_pb2.ReportKind]
+    hotspot_keys: _containers.RepeatedScalarFieldContainer[bytes]
+    beacon_ids: _containers.RepeatedScalarFieldContainer[bytes]
+    valid: _containers.RepeatedScalarFieldContainer[bool]
+    reasons: _containers.RepeatedScalarFieldContainer[_verdict_pb2.InvalidReason]
+    more: bool
+    def __init__(self, report_ids: _Optional[_Iterable[bytes]] = ..., received_ms: _Optional[_Iterable[int]] = ..., kinds: _Optional[_Iterable[_Union[_verdict_pb2.ReportKind, str]]] = ..., hotspot_keys: _Optional[_Iterable[bytes]] = ..., beacon_ids: _Optional[_Iterable[bytes]] = ..., valid: _Optional[_Iterable[bool]] = ..., reasons: _Optional[_Iterable[_Union[_verdict_pb2.InvalidReason, str]]] = ..., more: _Optional[bool] = ...) -> None: ...
+
 class RewardsRequest(_message.Message):
     __slots__ = ("hotspot_key", "from_epoch", "to_epoch")
     HOTSPOT_KEY_FIELD_NUMBER: _ClassVar[int]

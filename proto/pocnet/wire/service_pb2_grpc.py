@@ -538,6 +538,11 @@ class QueryServiceStub:
                 request_serializer=pocnet_dot_wire_dot_service__pb2.RewardsRequest.SerializeToString,
                 response_deserializer=pocnet_dot_wire_dot_service__pb2.RewardsResponse.FromString,
                 _registered_method=True)
+        self.StreamVerdicts = channel.unary_stream(
+                '/pocnet.v1.QueryService/StreamVerdicts',
+                request_serializer=pocnet_dot_wire_dot_service__pb2.VerdictRowsRequest.SerializeToString,
+                response_deserializer=pocnet_dot_wire_dot_service__pb2.VerdictRows.FromString,
+                _registered_method=True)
 
 
 class QueryServiceServicer:
@@ -573,6 +578,12 @@ class QueryServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def StreamVerdicts(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_QueryServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -600,6 +611,11 @@ def add_QueryServiceServicer_to_server(servicer, server):
                     servicer.GetRewards,
                     request_deserializer=pocnet_dot_wire_dot_service__pb2.RewardsRequest.FromString,
                     response_serializer=pocnet_dot_wire_dot_service__pb2.RewardsResponse.SerializeToString,
+            ),
+            'StreamVerdicts': grpc.unary_stream_rpc_method_handler(
+                    servicer.StreamVerdicts,
+                    request_deserializer=pocnet_dot_wire_dot_service__pb2.VerdictRowsRequest.FromString,
+                    response_serializer=pocnet_dot_wire_dot_service__pb2.VerdictRows.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -737,6 +753,33 @@ class QueryService:
             '/pocnet.v1.QueryService/GetRewards',
             pocnet_dot_wire_dot_service__pb2.RewardsRequest.SerializeToString,
             pocnet_dot_wire_dot_service__pb2.RewardsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def StreamVerdicts(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_stream(
+            request,
+            target,
+            '/pocnet.v1.QueryService/StreamVerdicts',
+            pocnet_dot_wire_dot_service__pb2.VerdictRowsRequest.SerializeToString,
+            pocnet_dot_wire_dot_service__pb2.VerdictRows.FromString,
             options,
             channel_credentials,
             insecure,
