@@ -46,10 +46,10 @@ DETECTORS: dict[str, tuple[str, Detector]] = {
                  position.position),
     "arrival": ("arrival times that place a hotspot away from its asserted place (attenuated "
                 "false location)", arrival.arrival),
-    "hearing": ("the hotspots about the asserted place that never hear it nor are heard "
-                "(attenuated false location on sparse ground)", hearing.hearing),
     "signal": ("links far stronger than the network's distance law (false location, relay)",
                signal.excess),
+    "hearing": ("the hotspots about the asserted place that never hear it nor are heard "
+                "(attenuated false location on sparse ground)", hearing.hearing),
     "asymmetry": ("hears others stronger than they hear it (RSSI inflation, hidden power)",
                   asymmetry.asymmetry),
     "clusters": ("groups witnessing only each other among neighbours (collusion rings)",
