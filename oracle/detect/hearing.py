@@ -125,7 +125,8 @@ def judge(history: History, params: DetectParams) -> tuple[
 def _link_rate(cells: _Cells, active: NDArray[np.bool_], pairs: NDArray[np.int64],
                n: int) -> NDArray[np.float64]:
     """The share of pairs of active hotspots linked (either way), by distance bin of _BIN_M out
-    to _LAW_M, over the pairs of up to _SAMPLE active hotspots spread through the index."""
+    to _LAW_M, over the pairs of up to _SAMPLE active hotspots spread through the index, made
+    non-increasing with distance (bins without pairs take the nearer bin's share)."""
     act = np.flatnonzero(active)
     sample = act[:: max(1, -(-act.size // _SAMPLE))]
     bins = int(_LAW_M / _BIN_M)
@@ -136,7 +137,36 @@ def _link_rate(cells: _Cells, active: NDArray[np.bool_], pairs: NDArray[np.int64
         k = np.minimum((d / _BIN_M).astype(np.int64), bins - 1)
         pairs_in += np.bincount(k, minlength=bins)
         linked_in += np.bincount(k[linked], minlength=bins)
-    return linked_in / np.maximum(pairs_in, 1)
+    known = np.flatnonzero(pairs_in > 0)
+    if known.size == 0:
+        return np.zeros(bins)
+    # Never rising with distance: a radio's reach does not come back further out, but links at
+    # a false distance do (hotspots asserting places far from where they stand, not found yet,
+    # linked with their true neighbours). The likeliest such rates (each bin's pairs weighing),
+    # a bin without pairs taking the nearer one's.
+    fitted = _non_increasing(linked_in[known] / pairs_in[known], pairs_in[known])
+    return fitted[np.maximum(np.searchsorted(known, np.arange(bins), side="right") - 1, 0)]
+
+
+def _non_increasing(value: NDArray[np.float64], weight: NDArray[np.float64]
+                    ) -> NDArray[np.float64]:
+    """The weighted least-squares non-increasing sequence nearest `value` (pooling adjacent
+    violators): for shares, the likeliest rates that do not rise."""
+    means: list[float] = []
+    weights: list[float] = []
+    sizes: list[int] = []
+    for v, w in zip(value.tolist(), weight.tolist(), strict=True):
+        means.append(v)
+        weights.append(w)
+        sizes.append(1)
+        while len(means) > 1 and means[-2] < means[-1]:
+            w2, w1 = weights.pop(), weights[-1]
+            m2, m1 = means.pop(), means[-1]
+            means[-1] = (m1 * w1 + m2 * w2) / (w1 + w2)
+            weights[-1] = w1 + w2
+            size = sizes.pop()
+            sizes[-1] += size
+    return np.repeat(np.array(means), sizes)
 
 
 def _linked(pairs: NDArray[np.int64], wanted: NDArray[np.int64]) -> NDArray[np.bool_]:

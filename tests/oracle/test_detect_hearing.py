@@ -217,3 +217,24 @@ def test_the_flagged_do_not_count_against_their_asserted_neighbours() -> None:
     assert first[1][q] >= bar  # counted with the attenuators, q would be flagged
     found = findings(h, hearing_silent=bar)
     assert set(found) == set(AROUND), found
+
+
+def test_links_at_a_false_distance_do_not_raise_the_law() -> None:
+    """Ten hotspots assert places 10 km east of the square's centre but stand in it, each
+    linked with the squares within 1.6 km of where it stands (false locations not found yet):
+    pairs 7–13 km apart look linked, 16 % of them. "r", a quiet hotspot 11 km west of the
+    centre, is heard by the centre's square only (a clear path across a valley): the squares
+    nearer it are silent, but at 7.5–11 km, beyond the network's reach (no square links past
+    1.6 km), they count under 2 links; at the false links' share they would count 23."""
+    stands = [(-3_000.0 + 600.0 * j, 0.0) for j in range(10)]
+    extra = {f"f{j}": ((place[0] + 10_000.0, place[1]),
+                       [g for g, q in _grid().items() if math.dist(q, place) <= LINK_M])
+             for j, place in enumerate(stands)}
+    r = (-11_000.0, 0.0)
+    extra["r"] = (r, nearest((0.0, 0.0), 1))
+    h = history([], extra=extra)
+    silent, far, partners = _judged(h, "r")
+    assert partners == 1 and far > P.hearing_far_m
+    assert _squares_within(r, 11_000.0) > 50
+    assert silent < 2.0, silent
+    assert "r" not in findings(h)
