@@ -177,11 +177,12 @@ class DetectParams:
     # it. Each silent one counts the network's share of hotspots linked at its distance (the
     # links it would have had); flagged past hearing_silent such links, its partners' centre
     # hearing_far_m or more from the asserted place, with hearing_max_partners partners at most
-    # (with more, their places and arrival times judge it: position.py, arrival.py). On the
-    # whole 2022 population with a fifth attenuators (3 epochs, the other detectors' finds set
-    # aside), 1 of 2,416 honest hotspots passed, 42 of 295 attenuators (docs/benchmarks.md,
-    # issue 13).
-    hearing_silent: float = 5.0
+    # (with more, their places and arrival times judge it: position.py, arrival.py; honest
+    # hotspots past the bar had 5–7). On the whole 2022 population (5 %, 7 epochs; 20 %, 3
+    # epochs), among those the other detectors leave, honest hotspots so judged reached 6.4
+    # (indoors behind 23 dB of walls, heard by three hotspots 6 km away), the next 4.6;
+    # attenuators 5–49, 34 of 264 and 5 of 71 of them past 7 (docs/benchmarks.md, issue 13).
+    hearing_silent: float = 7.0
     hearing_far_m: float = 1_000.0
     hearing_max_partners: int = 3
     # Closed clusters (clusters.py): members' links stay inside the group at least this share,
