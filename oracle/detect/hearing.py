@@ -5,10 +5,11 @@ match, and loses 20 dB both ways so that its true neighbours do not hear it too 
 the asserted distance (`position.py`, `arrival.py`). Where the network is sparse its beacons are
 heard by one witness or two: no arrival times to compare, and one or two partners say little of
 a place by where they stand (on the whole 2022 population with a fifth attenuators,
-position.py's likelihood ratio of those it missed, most with 1–3 partners, was 3 at the median,
-honest hotspots' 1.5: docs/benchmarks.md, issue 13). What it cannot hide is who does *not*
-hear it: its partners stand around its true place, so the active hotspots around the asserted
-place, nearer to it than any partner, are silent with it, both ways, over the whole window.
+position.py's likelihood ratio of those it missed, most with 1–3 partners, was 3–3.5 at the
+median, honest hotspots' 0.5–1.6: docs/benchmarks.md, issue 13). What it cannot hide is who
+does *not* hear it: its partners stand around its true place, so the active hotspots around
+the asserted place, nearer to it than any partner, are silent with it, both ways, over the
+whole window.
 
 An honest hotspot is heard first by its nearest neighbours: a loss on every link (a long cable,
 walls, an attenuator where it says it stands) shortens its reach, but the partners it keeps are
@@ -17,8 +18,9 @@ near it; one shadowed on one side (a valley) keeps its nearest on the open side.
 hotspot, the links it would have had with the active hotspots nearer its asserted place than
 its nearest partner and linked neither way with it, each counted at the network's own rate for
 its distance (the share of pairs of active hotspots that far apart that are linked, from a
-sample of the active hotspots), is small for an honest hotspot and is the expected links of
-the neighbourhood of the asserted place for an attenuator. A silent hotspot 300 m away counts
+sample of the active hotspots, made never to rise with distance), is small for an honest
+hotspot and is the expected links of the neighbourhood of the asserted place for an
+attenuator. A silent hotspot 300 m away counts
 most of a link, one 8 km away almost none: an honest hotspot heard only by a far rooftop is
 judged by the few that are near it.
 
@@ -26,7 +28,8 @@ Flagged past `hearing_silent` such links, with its partners' centre `hearing_far
 from the asserted place (they gather elsewhere: a hotspot heard only by far ones on every side
 is not placed elsewhere by them) and `hearing_max_partners` partners at most: with more, where
 they stand and when they hear it place it (`position.py`, `arrival.py`), and on the whole 2022
-population the honest hotspots past the count had more (docs/benchmarks.md, issue 13).
+population the honest hotspots with more partners past 5 links had 5–7 (docs/benchmarks.md,
+issue 13).
 
 Counted twice, as `position.py` tests twice: the second time without the hotspots flagged the
 first time among the silent ones (a hotspot not where it asserts is silent with its asserted
