@@ -14,7 +14,17 @@ from collections.abc import Callable, Iterator, Sequence
 
 import numpy as np
 
-from oracle.detect import arrival, asymmetry, clusters, gps, position, shared, signal, timing
+from oracle.detect import (
+    arrival,
+    asymmetry,
+    clusters,
+    gps,
+    hearing,
+    position,
+    shared,
+    signal,
+    timing,
+)
 from oracle.detect.history import History
 from oracle.detect.model import DEFAULT_PARAMS, DetectParams, Finding
 from oracle.detect.peel import without_links
@@ -38,6 +48,8 @@ DETECTORS: dict[str, tuple[str, Detector]] = {
                 "false location)", arrival.arrival),
     "signal": ("links far stronger than the network's distance law (false location, relay)",
                signal.excess),
+    "hearing": ("the hotspots about the asserted place that never hear it nor are heard "
+                "(attenuated false location on sparse ground)", hearing.hearing),
     "asymmetry": ("hears others stronger than they hear it (RSSI inflation, hidden power)",
                   asymmetry.asymmetry),
     "clusters": ("groups witnessing only each other among neighbours (collusion rings)",
@@ -55,10 +67,10 @@ BY_PARTNERS = frozenset({"signal", "clusters"})
 # `position` judged 170 honest hotspots of 2,761 by their false-located partners, none
 # without them (docs/benchmarks.md, issue 13); `arrival` places a hotspot by its partners'
 # asserted places too.
-WITHOUT_LINKS = frozenset({"position", "arrival"})
+WITHOUT_LINKS = frozenset({"position", "arrival", "hearing"})
 # Findings that say a hotspot is not where it asserts: `clusters` measures no reach by its place.
 MISPLACED = frozenset({"gps_far", "gps_frozen", "gps_too_clean", "gps_ring", "position_fit",
-                       "arrival_fit", "signal_excess"})
+                       "arrival_fit", "unheard_near", "signal_excess"})
 
 
 def detect(

@@ -171,6 +171,21 @@ class DetectParams:
     tdoa_vouch_obs: int = 4
     tdoa_sparse_obs: int = 2
     tdoa_sparse_ns: float = 3_000.0
+    # Who does not hear it (hearing.py): an honest hotspot is heard first by its nearest
+    # neighbours, whatever its reach; an attenuator's partners stand around its true place, and
+    # the active hotspots about the asserted place, nearer than any partner, are silent with
+    # it. Each silent one counts the network's share of hotspots linked at its distance (the
+    # links it would have had); flagged past hearing_silent such links, its partners' centre
+    # hearing_far_m or more from the asserted place, with hearing_max_partners partners at most
+    # (with more, their places and arrival times judge it: position.py, arrival.py; honest
+    # hotspots past 5 links had 5–7). On the whole 2022 population (5 % after 1 and 7 epochs,
+    # 20 % after 3), among those the other detectors leave, honest hotspots so judged reached
+    # 7.5 (two partners 3 km off after one epoch), 6.4 (indoors behind 23 dB of walls, heard
+    # by three hotspots 6 km away) and 5.7, the next 4.6; attenuators 5–49, 31 of 264 and 3 of
+    # 71 of them 8 or more (docs/benchmarks.md, issue 13).
+    hearing_silent: float = 8.0
+    hearing_far_m: float = 1_000.0
+    hearing_max_partners: int = 3
     # Closed clusters (clusters.py): members' links stay inside the group at least this share,
     # while this many active outsiders stand within the group's reach and none is linked.
     closed_share: float = 0.9

@@ -30,6 +30,7 @@ POLICY: dict[str, tuple[str, int]] = {
     "gps_far": ("hotspot", 3),
     "position_fit": ("hotspot", 3),  # as gps_far: re-asserting the true place ends it
     "arrival_fit": ("hotspot", 3),  # likewise
+    "unheard_near": ("hotspot", 3),  # likewise
     "gps_frozen": ("hotspot", 7),
     "gps_too_clean": ("hotspot", 7),
     "gps_ring": ("hotspot", 7),
