@@ -309,11 +309,13 @@ class VerificationQueries(SweepQueries):
         witnesses in receive order (then id). Every data asked is in the answer."""
         out: dict[bytes, list[StoredReport]] = {data: [] for data in datas}
         for chunk in _chunks(datas):
-            # Found by data (the data index; kind and pending are checked per row found, no
-            # index on either serves this), witnesses only and only the columns a witness
-            # needs: the beacons of the batch are not read back, and a pending witness is one
-            # with no verdict (0140), so no status column to decode. Each row becomes its
-            # StoredReport here, with the status it was found by.
+            # Found by data (the data index; kind and pending are checked per row found: the
+            # indexes that lead with kind or status hold beacons only since 0140, and a plan
+            # through them read the whole backlog per batch, which
+            # test_a_batch_reads_its_witnesses_by_data_not_through_the_backlog guards).
+            # Witnesses only, only the columns a witness needs: the batch's beacons are not
+            # read back, and a pending witness is one with no verdict (0140), so there is no
+            # status to decode. Each row becomes its StoredReport here, as pending.
             rows = self._read(
                 "SELECT r.id, r.hotspot_key, r.received_ms, r.raw, r.data, r.remote_entropy "
                 "FROM reports r "
