@@ -335,7 +335,8 @@ class Repository(Protocol):
     ) -> list[VerdictRow]: ...
 
     def beacon_in_window(
-        self, key: bytes, window_start_ms: int, window_end_ms: int, exclude_id: bytes
+        self, key: bytes, window_start_ms: int, window_end_ms: int, exclude_id: bytes,
+        exclude_received_ms: int | None = None,
     ) -> bool: ...
 
     def last_valid_witness_ms(self, key: bytes, before_ms: int | None = None) -> int | None: ...

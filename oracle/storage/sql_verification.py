@@ -70,6 +70,7 @@ def verdict_row(row: Sequence[Any]) -> StoredVerdict:
 
 _RECEIVE_ORDER = itemgetter(3, 0)  # a StoredReport's (received_ms, id)
 _KIND_CODES = {kind: code for code, kind in enumerate(KINDS)}  # kind_code without a search
+_WITNESS_KIND = KINDS[WITNESS]
 
 
 
@@ -269,10 +270,15 @@ class VerificationQueries(SweepQueries):
         return self._read(sql + " ORDER BY received_ms, report_id LIMIT ?", [*params, limit])
 
     def beacon_in_window(
-        self, key: bytes, window_start_ms: int, window_end_ms: int, exclude_id: bytes
+        self, key: bytes, window_start_ms: int, window_end_ms: int, exclude_id: bytes,
+        exclude_received_ms: int | None = None,
     ) -> bool:
-        own = self._read("SELECT received_ms FROM reports WHERE id = ?", (exclude_id,))
-        at = int(own[0][0]) if own else window_end_ms
+        """`exclude_received_ms`: the stored receive time of `exclude_id` when the caller has
+        it (a claimed beacon); otherwise it is read here (not stored: the window's end)."""
+        at = exclude_received_ms
+        if at is None:
+            own = self._read("SELECT received_ms FROM reports WHERE id = ?", (exclude_id,))
+            at = int(own[0][0]) if own else window_end_ms
         # `kind = 0` written out, not bound: it selects the beacons-only index (migration 0130).
         rows = self._read(
             f"SELECT 1 FROM reports WHERE kind = {BEACON} AND hotspot_key = ? AND "
@@ -320,15 +326,24 @@ class VerificationQueries(SweepQueries):
         witnesses in receive order (then id). Every data asked is in the answer."""
         out: dict[bytes, list[StoredReport]] = {data: [] for data in datas}
         for chunk in _chunks(datas):
-            # By data alone, kind and status checked here: with them in the statement SQLite
-            # chose the queue index (kind, status) over the data index and read every pending
-            # witness of the backlog for each batch (half of `verify` over a week's reports).
+            # Found by data (the data index; kind and pending are checked per row found: the
+            # indexes that lead with kind or status hold beacons only since 0140, and a plan
+            # through them read the whole backlog per batch, which
+            # test_a_batch_reads_its_witnesses_by_data_not_through_the_backlog guards).
+            # Witnesses only, only the columns a witness needs: the batch's beacons are not
+            # read back, and a pending witness is one with no verdict (0140), so there is no
+            # status to decode. Each row becomes its StoredReport here, as pending.
             rows = self._read(
-                f"SELECT {REPORT_COLS} FROM {REPORTS} WHERE r.data IN ({marks(len(chunk))})",
+                "SELECT r.id, r.hotspot_key, r.received_ms, r.raw, r.data, r.remote_entropy "
+                "FROM reports r "
+                f"WHERE r.data IN ({marks(len(chunk))}) AND r.kind = {WITNESS} AND NOT EXISTS "
+                "(SELECT 1 FROM verdicts v WHERE v.report_id = r.id)",
                 chunk)
-            for r in rows:
-                if r[1] == WITNESS and r[7] == STATUS_PENDING:
-                    out[bytes(r[5])].append(report_row(r))
+            for rid, key, received_ms, raw, data, entropy in rows:
+                data = bytes(data)
+                out[data].append(StoredReport(
+                    bytes(rid), _WITNESS_KIND, bytes(key), int(received_ms), bytes(raw), data,
+                    None if entropy is None else bytes(entropy), STATUS_PENDING))
         for witnesses in out.values():
             witnesses.sort(key=_RECEIVE_ORDER)
         return out

@@ -268,28 +268,21 @@ def prepare_witness(
     ctx: VerifierContext,
     params: VerifierParams,
     sites: SiteCache,
+    key: bytes | None = None,
 ) -> WitnessView:
-    key = case.report.pub_key
+    """`key`: the witness's public key when the caller has read it already (reading a bytes
+    field of a parsed report makes a new copy each time)."""
+    if key is None:
+        key = case.report.pub_key
     hotspot, site = _registration(key, ctx, params, sites)
     distance_m = grid_steps = None
-    if site is not None and beacon.site is not None:
-        distance_m = sites.distance_m(beacon.site, site)
-        grid_steps = sites.grid_steps(beacon.site, site)
+    beacon_site = beacon.site
+    if site is not None and beacon_site is not None:
+        distance_m = sites.distance_m(beacon_site, site)
+        grid_steps = sites.grid_steps(beacon_site, site)
     fix, previous_fix, trust_distance_m = _gps(case, key, site, ctx, params)
-    return WitnessView(
-        case=case,
-        key=key,
-        beacon=beacon,
-        hotspot=hotspot,
-        site=site,
-        first_ms=first_ms,
-        first_of_hotspot=first_of_hotspot,
-        distance_m=distance_m,
-        grid_steps=grid_steps,
-        fix=fix,
-        previous_fix=previous_fix,
-        trust_distance_m=trust_distance_m,
-    )
+    return WitnessView(case, key, beacon, hotspot, site, first_ms, first_of_hotspot, distance_m,
+                       grid_steps, fix, previous_fix, trust_distance_m)
 
 
 def first_failure(
@@ -352,7 +345,7 @@ def verify_poc(
         key = case.report.pub_key
         first_of_hotspot = key not in seen
         seen.add(key)
-        w = prepare_witness(case, b, first_ms, first_of_hotspot, ctx, params, sites)
+        w = prepare_witness(case, b, first_ms, first_of_hotspot, ctx, params, sites, key)
         if b_failure is None:
             failure, check = first_failure(WITNESS_CHECKS, w, ctx, params)
             passed_regular = failure is None or check in RECIPROCITY_CHECKS
@@ -369,19 +362,12 @@ def verify_poc(
         valid = failure is None
         chosen = valid and selected < params.max_witnesses
         selected += chosen
-        verdicts.append(
-            VerdictRecord(
-                report_id=case.report_id,
-                kind=KIND_WITNESS,
-                valid=valid,
-                reason=None if failure is None else failure.reason,
-                selected=chosen,
-                location_trust=trust.location_trust(w.site is not None, w.trust_distance_m, params),
-                beacon_id=beacon.report_id,
-                detail="" if failure is None else failure.detail,
-                passed_regular=passed_regular,
-            )
-        )
+        # Positional (VerdictRecord's field order): one a report, and keywords cost more.
+        verdicts.append(VerdictRecord(
+            case.report_id, KIND_WITNESS, valid, None if failure is None else failure.reason,
+            chosen, trust.location_trust(w.site is not None, w.trust_distance_m, params),
+            beacon.report_id, "" if failure is None else failure.detail, passed_regular,
+        ))
     return verdicts
 
 

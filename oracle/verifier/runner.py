@@ -32,6 +32,7 @@ from oracle.verifier.params import VerifierParams
 from oracle.verifier.pipeline import SiteCache, regenerate_payloads, verify_poc
 from oracle.verifier.reasons import Reason
 from oracle.verifier.storage_context import BatchContext, StorageContext
+from pocnet.wire import reports_pb2
 
 DEFAULT_LEASE_MS = 300_000
 DEFAULT_BATCH = 200
@@ -44,6 +45,7 @@ DEFAULT_BATCH = 200
 GC_YOUNG_THRESHOLD = 50_000
 
 VerifyFn = Callable[..., list[VerdictRecord]]
+_parse_witness = reports_pb2.WitnessReport.FromString
 log = logging.getLogger(__name__)
 
 
@@ -170,7 +172,8 @@ class VerificationRunner:
         case = case if case is not None else self._case(beacon)
         ctx.as_of_ms = beacon.received_ms
         matched = ctx.pending_witnesses(beacon.data) if beacon.data else []
-        cases = [WitnessCase(w.id, w.message(), w.received_ms) for w in matched]
+        # Every matched report is a witness (pending_witnesses reads no other kind).
+        cases = [WitnessCase(w.id, _parse_witness(w.raw), w.received_ms) for w in matched]
         records = self._verify(case, cases, ctx, self._params, now_ms, sites=self._sites,
                                payloads=payloads)
         if matched and self._yields_witnesses(beacon, records, ctx):

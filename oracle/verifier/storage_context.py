@@ -120,6 +120,7 @@ class BatchContext(StorageContext):
     def __init__(self, repo: Repository, beacons: Sequence[StoredReport]) -> None:
         super().__init__(repo)
         self._beacons = beacons
+        self._received = {b.id: b.received_ms for b in beacons}
         self._loaded = False
         # What `record` was told: decided report ids, decided beacons per hotspot
         # (received_ms, id), and receive times that count for reciprocity per hotspot.
@@ -163,6 +164,10 @@ class BatchContext(StorageContext):
         self._fix_span = (f_lo, f_hi)
 
     def hotspot(self, key: bytes) -> HotspotRecord | None:
+        try:  # asked once per report: the loaded answer first, without a second lookup
+            return self._hotspots[key]
+        except KeyError:
+            pass
         if not self._loaded:
             self._load()
         return super().hotspot(key)  # a key the batch did not announce is read on demand
@@ -213,7 +218,9 @@ class BatchContext(StorageContext):
         for received_ms, beacon_id in self._decided_beacons.get(key, ()):
             if beacon_id != exclude_id and start_ms <= received_ms < end_ms:
                 return True  # verified in this batch: it used the window, whenever received
-        return super().beacon_in_window(key, window_start_s, exclude_id)
+        # A beacon of the batch: its receive time as claimed, not read again by id.
+        return self._repo.beacon_in_window(key, start_ms, end_ms, exclude_id,
+                                           self._received.get(exclude_id))
 
     def pending_witnesses(self, data: bytes) -> list[StoredReport]:
         if not self._loaded:

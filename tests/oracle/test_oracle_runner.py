@@ -132,6 +132,31 @@ def test_second_beacon_in_window_is_irregular(repo: Repository, world) -> None: 
     assert repo.verdict(first.id).reason == Reason.gateway_no_valid_witnesses  # type: ignore[union-attr]
 
 
+def test_a_batch_gives_the_interval_rule_its_beacons_receive_times(  # type: ignore[no-untyped-def]
+    repo: Repository, world, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Beacon rule 5 asks whether another beacon was received before this one; a batch knows
+    its claimed beacons' receive times and passes them, rather than reading each beacon's row
+    again by id (a random page of the id index per beacon). The verdicts are those above."""
+    clock, ingestor, issuer = world
+    first, _ = _poc(repo, ingestor, clock, issuer, A, B, T0_S)
+    second, _ = _poc(repo, ingestor, clock, issuer, A, B, T0_S + 600)
+    statements: list[str] = []
+    read = repo._read  # type: ignore[attr-defined]
+
+    def counting(sql: str, params=()):  # type: ignore[no-untyped-def]
+        statements.append(sql)
+        return read(sql, params)
+
+    monkeypatch.setattr(repo, "_read", counting)
+    runner = VerificationRunner(repo, VerifierParams(), clock, worker="w1")
+    assert runner.run_once(now_ms=second.ready_ms).beacons == 2
+    assert not [sql for sql in statements if sql.startswith("SELECT received_ms FROM reports")]
+    assert any("kind = 0 AND hotspot_key = ?" in sql for sql in statements)  # rule 5 asked
+    assert repo.verdict(second.id).reason == Reason.irregular_interval  # type: ignore[union-attr]
+    assert repo.verdict(first.id).reason == Reason.gateway_no_valid_witnesses  # type: ignore[union-attr]
+
+
 def _fake_verify(calls: dict[bytes, int], lock: threading.Lock):  # type: ignore[no-untyped-def]
     def verify(beacon, witnesses, ctx, params, now_ms, sites=None, payloads=None):  # type: ignore[no-untyped-def]
         with lock:

@@ -412,6 +412,22 @@ def test_beacon_in_window(repo: Repository) -> None:
     assert not repo.beacon_in_window(KEY_A, 21_600_000, 43_200_000, first.id)
 
 
+def test_beacon_in_window_takes_the_receive_time_it_is_given(repo: Repository) -> None:
+    # A claimed beacon's receive time is known to the batch, which passes it instead of the
+    # read by id; it then decides "received earlier" as the stored time would.
+    first, second = beacon(1, received_ms=1_000), beacon(2, received_ms=2_000)
+    repo.insert_reports([first, second])
+    for b in (first, second):
+        assert (repo.beacon_in_window(KEY_A, 0, 21_600_000, b.id, b.received_ms)
+                == repo.beacon_in_window(KEY_A, 0, 21_600_000, b.id))
+    # Given, it is used: an id the store lacks counts as received at that time (read, as
+    # received at the window's end, after the first beacon).
+    unknown = b"\x07" * 32
+    assert not repo.beacon_in_window(KEY_A, 0, 21_600_000, unknown, 999)
+    assert repo.beacon_in_window(KEY_A, 0, 21_600_000, unknown)
+    assert repo.beacon_in_window(KEY_A, 0, 21_600_000, unknown, 1_001)
+
+
 def test_last_fix(repo: Repository) -> None:
     repo.insert_reports([
         witness(1, received_ms=1_000, fix=(523_676_000, 49_041_000)),
