@@ -29,7 +29,10 @@ lower median of the beacon's plausible lags (within `replay_ms`). Honest: a shar
   placed on the one candidate both stamps fit. A hotspot placed for several copies is
   flagged (over the history, or two in one day: chance placings of an honest neighbour are
   rare and spread out, a replayer's copies come every window), and so is one named or placed
-  for several replayed beacons, a good share of those it heard.
+  for several replayed beacons, a good share of those it heard. A copy heard too thinly to
+  place still narrows its sender to the beacon's timely witnesses that its late witness can
+  hear: when that is one hotspot, heard as the copy was, it is singled out, and a hotspot
+  singled out for several replayed beacons is flagged.
 - **Clock**: a report's own time against the oracle's receive time, over the reports the
   oracle received while they were timely (so upload delays do not count), off by a minute or
   more: the hotspot's clock, or its reports, are not what they claim.
@@ -101,6 +104,20 @@ DAY_MS = 86_400_000
 # candidate), a neighbour only by chance. On the whole 2022 population at 5 %, epochs 1–3,
 # 238 such beacons: 2 honest hotspots placed once each, 44 replayers (21 twice or more).
 PAIR_RECEPTIONS = 2
+# A copy heard by one witness (or by a few, each too thinly to place) still says two things:
+# its sender heard the original in time, and the witness can hear the sender. When one
+# hotspot alone of the beacon's timely witnesses is one the late witness has ever heard in
+# time (and the copy is heard within SOLE_MATCH_DB of how it usually hears that one), that
+# hotspot is singled out as the copy's sender, by no stamp at all. A replayer is singled out
+# wherever its copy lands among few neighbours; an honest hotspot only when the true sender
+# is one the late witness never heard in time, and that did not repeat: on the whole 2022
+# population at 20 % (replayers, inflators, attenuators; epochs 1–3) 71 singlings fell on
+# honest hotspots, none thrice, and 11,268 on replayers (633 of them singled for three
+# beacons or more); the RSSI bound dropped 3 of those 633 and no honest one (the singled
+# honest hotspots' copies were heard 5 dB off their usual median, 20 dB at the 95th
+# percentile; replayers' 2.4 and 7.1). MIN_SINGLED distinct beacons flag.
+SOLE_MATCH_DB = 10.0
+MIN_SINGLED = 3
 C_M_PER_NS = 0.299_792_458
 
 
@@ -248,6 +265,7 @@ def replay(history: History, params: DetectParams) -> list[Finding]:
     by_stamps: Counter[int] = Counter()  # ... of those, placed or named with the stamps' fit
     by_stamps_daily: Counter[tuple[int, int]] = Counter()  # ... per (hotspot, UTC day)
     contradicted: Counter[int] = Counter()
+    singled: Counter[int] = Counter()  # replayed beacons with a copy singled out on it
     for beacon in np.unique(w.beacon[late]):
         rows = order[np.searchsorted(by_beacon, beacon):np.searchsorted(by_beacon, beacon, "right")]
         late_rows = rows[late[rows]]
@@ -256,6 +274,10 @@ def replay(history: History, params: DetectParams) -> list[Finding]:
         timely -= set(w.witness[late_rows].tolist())
         candidates = sorted(timely)
         by_time = senders_by_arrival(history, late_rows, candidates)
+        # A singling yields to the stamps: where they place the beacon's copies, only a
+        # candidate they place can be the one singled out.
+        sole = sole_senders(heard, candidates, usual)
+        singled.update(sole & set(by_time) if by_time else sole)
         placed.update(by_time)
         attributed, backed = set(by_time), set(by_time)
         # Per candidate: the late receptions it could explain (their witness usually hears
@@ -309,22 +331,39 @@ def replay(history: History, params: DetectParams) -> list[Finding]:
     for (i, _), count in by_stamps_daily.items():
         in_a_day[i] = max(in_a_day[i], count)
     flagged |= {i for i, count in in_a_day.items() if count >= MIN_PLACED_IN_A_DAY}
+    flagged |= {i for i, count in singled.items() if count >= MIN_SINGLED}
     return [
         Finding(
             detector="replay",
             hotspots=(h.keys[i],),
             score=float(max(either[i] / MIN_REPLAYS, by_stamps[i] / MIN_PLACED,
-                            in_a_day[i] / MIN_PLACED_IN_A_DAY)),
+                            in_a_day[i] / MIN_PLACED_IN_A_DAY, singled[i] / MIN_SINGLED)),
             evidence={"replayed_beacons_explained": named[i],
                       "replayed_beacons_it_could_explain": testable[i],
                       "replayed_beacons_placed_by_arrival_time": placed[i],
                       "replayed_beacons_named_or_placed": either[i],
                       "replayed_beacons_the_arrival_times_back": by_stamps[i],
                       "most_the_arrival_times_back_in_a_day": in_a_day[i],
-                      "namings_the_arrival_times_contradict": contradicted[i]},
+                      "namings_the_arrival_times_contradict": contradicted[i],
+                      "replayed_beacons_singled_out_on_it": singled[i]},
         )
         for i in sorted(flagged)
     ]
+
+
+def sole_senders(heard: list[tuple[int, float]], candidates: list[int],
+                 usual: dict[int, float]) -> set[int]:
+    """The candidates singled out as senders of one beacon's copies: for a late reception
+    (`heard`: its witness × n and its RSSI), the one candidate its witness has ever heard in
+    time, when the copy is heard within SOLE_MATCH_DB of how the witness usually hears it
+    (`usual`, keyed witness × n + beaconer). A reception whose witness usually hears two or
+    more candidates, or none, singles out no one."""
+    out: set[int] = set()
+    for base, rssi in heard:
+        known = [c for c in candidates if base + c in usual]
+        if len(known) == 1 and abs(rssi - usual[base + known[0]]) < SOLE_MATCH_DB:
+            out.add(known[0])
+    return out
 
 
 def senders_by_arrival(history: History, late_rows: np.ndarray,
