@@ -310,3 +310,37 @@ def test_a_beacon_heard_twice_by_multipath_is_no_copy() -> None:
             world.b.add_witness(beacon, k("a"), k("x"), -100.0, 5.0, 14.0, at + 300,
                                 at + 500, float(at), stamp + echo_ms)
     assert flagged(world.history()) == set()
+
+
+@pytest.mark.parametrize(("copies", "found"),
+                         [(timing.MIN_NARROWED, True), (timing.MIN_NARROWED - 1, False)])
+def test_witnesses_together_narrow_a_copy_down_to_its_sender(copies: int, found: bool) -> None:
+    """Each copy of "s" is heard by "x" and "m2" (too few, stamped ms apart: nothing to
+    place). x usually hears "s" and the honest "n", m2 "s" and the honest "h": neither
+    alone singles anyone out, together they leave "s". MIN_NARROWED beacons find it; one
+    fewer does not (above MIN_SINGLED: no singling needed)."""
+    assert timing.MIN_NARROWED > timing.MIN_SINGLED
+    world = World(gap_ms=timing.DAY_MS)
+    world.usually_heard("s", {"x": -100.0, "m2": -105.0})
+    world.usually_heard("n", {"x": -100.0})
+    world.usually_heard("h", {"m2": -105.0})
+    for _ in range(copies):
+        world.replayed(("s", "n", "h"), {"s": {"x": (-100.0, 0.0), "m2": (-105.0, 2e6)}})
+    assert flagged(world.history()) == ({"s"} if found else set())
+
+
+def test_two_copies_narrowed_together_name_no_one_heard_otherwise() -> None:
+    """The look-alike of intersecting: "s" and "t" replay the same beacons, x hears only
+    "s"'s copies and m2 only "t"'s, and both usually hear the honest "n". x's candidates are
+    s and n, m2's t and n: intersected, n alone. What keeps n out is how it is heard: m2
+    hears n 20 dB weaker than the copies, so n is no candidate of m2's for them, and nothing
+    is left. (Heard alike, n would be flagged: the history cannot tell that apart, and the
+    stores measured it rare, timing.py's MIN_NARROWED.)"""
+    world = World(gap_ms=timing.DAY_MS)
+    world.usually_heard("s", {"x": -100.0})
+    world.usually_heard("t", {"m2": -105.0})
+    world.usually_heard("n", {"x": -100.0, "m2": -125.0})
+    for _ in range(3 * timing.MIN_NARROWED):
+        world.replayed(("s", "t", "n"), {"s": {"x": (-100.0, 0.0)},
+                                         "t": {"m2": (-105.0, 0.0)}})
+    assert flagged(world.history()) == set()
