@@ -462,7 +462,8 @@ def _fabricate(
 
 def _replays(mesh: Mesh, result: RoundResult, a: Assignment) -> WitnessReports:
     """Each replayer re-sends the last beacon it heard, `delay_s` later, from where it stands;
-    whoever hears that copy reports a witness of the old beacon."""
+    whoever hears that copy reports a witness of the old beacon (its `sender`, the replayer,
+    is the simulator's ground truth, not on the wire)."""
     rec, sent = result.receptions, result.transmissions
     row_of = {int(e): k for k, e in enumerate(sent.event)}
     mine = np.flatnonzero(np.isin(rec.rx, np.array(list(a.replay_delay_ns), np.int64)))
@@ -503,7 +504,7 @@ def _replays(mesh: Mesh, result: RoundResult, a: Assignment) -> WitnessReports:
     heard, _ = mesh.transmit(copies)
     by_event = np.argsort(copies.event)
     pos = by_event[np.searchsorted(copies.event, heard.event, sorter=by_event)]
-    k = o[pos]
+    k = o[pos]  # the original beacon's row; copies.tx[pos] is the replayer that sent it
     # Hotspots ignore their own beacons and beacons they already witnessed (docs/protocol.md §4).
     n_nodes = np.int64(len(a.hotspots))
     originals = np.isin(rec.event, sent.event[o])
@@ -519,6 +520,7 @@ def _replays(mesh: Mesh, result: RoundResult, a: Assignment) -> WitnessReports:
         heard.snr_db,
         heard.received_ns,
         np.full(len(heard), FLAG_REPLAYED, np.uint8),
+        copies.tx[pos[fresh]],
     )
 
 

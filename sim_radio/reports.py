@@ -39,12 +39,21 @@ class WitnessReports:
     snr_db: NDArray[np.float32]
     reported_ns: NDArray[np.int64]  # the witness's clock
     flags: NDArray[np.uint8]
+    # Who transmitted what the witness heard: the beaconer, but for a replayed copy the
+    # replayer. Ground truth only (no report says it): the proving ground counts a replayer
+    # as on air when a copy of its own was reported.
+    sender: NDArray[np.int32] | None = None
+
+    def __post_init__(self) -> None:
+        if self.sender is None:
+            object.__setattr__(self, "sender", self.beaconer)
 
     def __len__(self) -> int:
         return int(self.witness.size)
 
 
-_FIELDS = ("beacon_event", "beaconer", "witness", "rssi_dbm", "snr_db", "reported_ns", "flags")
+_FIELDS = ("beacon_event", "beaconer", "witness", "rssi_dbm", "snr_db", "reported_ns", "flags",
+           "sender")
 
 
 def concat(parts: Sequence[WitnessReports]) -> WitnessReports:

@@ -10,9 +10,13 @@ mean over honest mean, sim_radio/scoreboard.py) in that epoch alone and over the
 Recall and the reward over the epochs so far are also given over the members whose cheat
 reached the air ("on air"): for relays, RSSI inflators and witness stuffers, those that sent
 a report carrying their cheat (a relay whose partner hears nothing relays nothing; an inflator
-that hears nothing inflates nothing); for the others, those that heard a beacon or had one of
-theirs heard. The rest show no detector anything to read in a witness report (a hotspot no
-one hears still sends beacon reports: their GPS fixes can give away a false location).
+that hears nothing inflates nothing); for replayers, those one of whose copies someone reported (the
+simulator marks each copy's sender; a replayer that heard no beacon, or whose copies no one
+heard, replays nothing anyone reports); for the others, those that heard a beacon or had one
+of theirs heard. The rest show no detector anything to read in a witness report (a hotspot no
+one hears still sends beacon reports: their GPS fixes can give away a false location). The
+older count, any report naming the hotspot, is kept beside it for every class ("named"), so
+figures taken before the copies were marked still compare.
 
 Cheaters keep cheating whether denied or not, so every epoch's reports are simulated first and
 imported one epoch at a time. `--classes` sets which adversary classes run, each at `--share`
@@ -48,7 +52,13 @@ from pocnet.keys import Network, create_keyfile
 from sim_radio.adversaries import BEHAVIOURS, AdversarySpec, witness_reports
 from sim_radio.oracle_driver import start_oracle
 from sim_radio.proving import EPOCH_S, ONBOARD_LEAD_MS, WINDOWS_PER_EPOCH, epoch_aligned
-from sim_radio.reports import FLAG_CONSTANT, FLAG_INFLATED, FLAG_RELAYED, WitnessReports
+from sim_radio.reports import (
+    FLAG_CONSTANT,
+    FLAG_INFLATED,
+    FLAG_RELAYED,
+    FLAG_REPLAYED,
+    WitnessReports,
+)
 from sim_radio.scenario import Scenario, build, load_scenario
 from sim_radio.scoreboard import HONEST, Outcome, classes_of, score
 from sim_radio.wire_reports import WireWriter
@@ -162,7 +172,7 @@ def run(scenario: Scenario, epochs: int, workdir: Path, say: Any,
     outs = [f.open("w", encoding="utf-8") for f in files]
     outs[0].writelines(writer.onboarding(start_ms - ONBOARD_LEAD_MS))
     n = len(assignment.hotspots)
-    on_air = {name: np.zeros(n, bool) for name in ("", *_MARKS)}
+    on_air = {name: np.zeros(n, bool) for name in ("", *_MARKS, *_SENT)}
     for r in range(scenario.rounds):
         result = mesh.beacon_round(r)
         reports = witness_reports(mesh, result, assignment)
@@ -211,9 +221,13 @@ def run(scenario: Scenario, epochs: int, workdir: Path, say: Any,
         in_epoch = {r["class"]: r for r in score(classes, Outcome({}, rewards,
                                                                   manifest["emission"]), None)}
         so_far = {r["class"]: r for r in score(classes, Outcome({}, totals, emission), None)}
-        aired_classes = {name: [i for i in members if on_air[name if name in _MARKS else ""][i]]
+        aired_classes = {name: [i for i in members if on_air[_on_air_key(name)][i]]
+                         for name, members in classes.items()}
+        named_classes = {name: [i for i in members if on_air[""][i]]
                          for name, members in classes.items()}
         so_far_aired = {r["class"]: r for r in score(aired_classes, Outcome({}, totals, emission),
+                                                      None)}
+        so_far_named = {r["class"]: r for r in score(named_classes, Outcome({}, totals, emission),
                                                       None)}
         per_class = []
         for name, members in sorted(classes.items(), key=lambda kv: (kv[0] != HONEST, kv[0])):
@@ -225,10 +239,13 @@ def run(scenario: Scenario, epochs: int, workdir: Path, say: Any,
                 "denied_share": round(len(hit) / len(members), 4) if members else None,
                 "on_air": len(aired),
                 "denied_on_air": sum(i in denied for i in aired),
+                "named": len(named_classes[name]),
+                "denied_named": sum(i in denied for i in named_classes[name]),
                 "by": sorted({r for i in hit for r in denied[i]}),
                 "relative_reward_epoch": in_epoch[name]["relative_reward"],
                 "relative_reward_so_far": so_far[name]["relative_reward"],
                 "relative_reward_so_far_on_air": so_far_aired[name]["relative_reward"],
+                "relative_reward_so_far_named": so_far_named[name]["relative_reward"],
             })
         rows.append({"epoch": e + 1, "witness_reports": found["witness_reports"],
                      "import_verify_reward_s": round(verified_s, 1),
@@ -248,13 +265,22 @@ def run(scenario: Scenario, epochs: int, workdir: Path, say: Any,
 # network when a report of the hotspot carries the mark.
 _MARKS = {"beacon_relay": FLAG_RELAYED, "rssi_inflation": FLAG_INFLATED,
           "constant_report": FLAG_CONSTANT}
+# Cheats whose mark is on others' reports: a replayer's copy is reported by whoever hears it,
+# marked with the flag, and the report's `sender` is the replayer.
+_SENT = {"replay": FLAG_REPLAYED}
+
+
+def _on_air_key(name: str) -> str:
+    """The key of _on_air's answer that says whether a hotspot of class `name` is on air."""
+    return name if name in _MARKS or name in _SENT else ""
 
 
 def _on_air(reports: WitnessReports, n: int) -> dict[str, np.ndarray]:
     """Per class, the hotspots whose cheat reached the network in this round: a report of
-    theirs carrying their cheat's mark (_MARKS), or, for the cheats that mark nothing (a
-    place, an antenna, a replay, a clock), any report naming them as witness or heard
-    beaconer (under the key "")."""
+    theirs carrying their cheat's mark (_MARKS), a marked report of a transmission of theirs
+    (_SENT: a replayer's copy that someone reported), or, for the cheats that mark nothing (a
+    place, an antenna, a clock), any report naming them as witness or heard beaconer (under
+    the key "", kept for every class as the older count)."""
     seen = np.zeros(n, bool)
     seen[reports.witness] = True
     seen[reports.beaconer] = True
@@ -262,6 +288,9 @@ def _on_air(reports: WitnessReports, n: int) -> dict[str, np.ndarray]:
     for name, flag in _MARKS.items():
         out[name] = np.zeros(n, bool)
         out[name][reports.witness[(reports.flags & flag) != 0]] = True
+    for name, flag in _SENT.items():
+        out[name] = np.zeros(n, bool)
+        out[name][reports.sender[(reports.flags & flag) != 0]] = True
     return out
 
 
@@ -269,7 +298,7 @@ def _print(result: dict[str, Any], report: set[int]) -> None:
     print(f"{result['scenario']}: {result['hotspots']} hotspots, share {result['share']}, "
           f"{result['epochs']} epochs, {result['wall_s']:.0f} s")
     print(f"{'epoch':>5} {'class':18} {'hotspots':>8} {'denied':>7} {'on air':>9} "
-          f"{'reward':>7} {'so far':>7}  by")
+          f"{'named':>9} {'reward':>7} {'so far':>7}  by")
     for row in result["by_epoch"]:
         if row["epoch"] not in report:
             continue
@@ -278,6 +307,7 @@ def _print(result: dict[str, Any], report: set[int]) -> None:
             cum = c["relative_reward_so_far"]
             print(f"{row['epoch']:>5} {c['class']:18} {c['hotspots']:>8} "
                   f"{c['denied_share']:>7.1%} {c['denied_on_air']:>4}/{c['on_air']:<4} "
+                  f"{c['denied_named']:>4}/{c['named']:<4} "
                   f"{'-' if rel is None else f'{rel:.2f}':>7} "
                   f"{'-' if cum is None else f'{cum:.2f}':>7}  {', '.join(c['by'])}")
 

@@ -216,3 +216,131 @@ def test_placings_in_one_day(hours: tuple[int, ...], found: bool) -> None:
         world.replayed(("s",), {"s": exact("u", "x", "y", "z")},
                        at=midnight + hour * 3_600_000)
     assert flagged(world.history()) == ({"s"} if found else set())
+
+
+def single_copies(world: World, copies: int, candidates: tuple[str, ...] = ("s", "n"),
+                  heard: tuple[str, float] = ("x", -100.0)) -> None:
+    """`copies` beacons of "a", one a day, each heard in time by `candidates`, and "s"'s copy
+    of it heard by one late witness (`heard`: who, at what RSSI)."""
+    for _ in range(copies):
+        world.replayed(candidates, {"s": {heard[0]: (heard[1], 0.0)}})
+
+
+@pytest.mark.parametrize(("copies", "found"),
+                         [(timing.MIN_SINGLED, True), (timing.MIN_SINGLED - 1, False)])
+def test_a_copy_heard_once_singles_out_the_one_candidate_its_witness_hears(
+        copies: int, found: bool) -> None:
+    """Each copy of "s" is heard by "x" alone (one stamp: nothing to place, nor to name by
+    RSSI). Of the beacon's timely witnesses, "s" and its honest neighbour "n", x has only ever
+    heard "s" in time, as the copy is heard: "s" is singled out. MIN_SINGLED beacons find
+    it; one fewer does not. x, an honest hotspot that heard the copies, is never suspected."""
+    world = World(gap_ms=timing.DAY_MS)
+    world.usually_heard("s", {"x": -100.0})
+    world.usually_heard("n", {"u": -100.0})
+    single_copies(world, copies)
+    assert flagged(world.history()) == ({"s"} if found else set())
+
+
+def test_a_witness_that_hears_two_candidates_singles_out_no_one() -> None:
+    """x usually hears "s" and its honest neighbour "n" both: a copy x heard alone could be
+    either's, however many there are."""
+    world = World(gap_ms=timing.DAY_MS)
+    world.usually_heard("s", {"x": -100.0})
+    world.usually_heard("n", {"x": -100.0})
+    single_copies(world, 3 * timing.MIN_SINGLED)
+    assert flagged(world.history()) == set()
+
+
+@pytest.mark.parametrize(("rssi", "found"), [
+    (-100.0 + timing.SOLE_MATCH_DB, False),  # heard SOLE_MATCH_DB off how x hears "n"
+    (-100.0 + timing.SOLE_MATCH_DB - 0.25, True),
+])
+def test_an_honest_neighbour_is_singled_out_only_when_heard_as_the_copy_is(
+        rssi: float, found: bool) -> None:
+    """The look-alike: x never heard the replayer "s" in time (its copies reach x, its
+    beacons did not), so the only timely witness x knows is the honest "n". A copy heard
+    SOLE_MATCH_DB or more off how x hears "n" is not "n"'s and singles out no one; within
+    it, the history cannot tell "n" from the sender (measured rare: timing.py's figures)."""
+    world = World(gap_ms=timing.DAY_MS)
+    world.usually_heard("n", {"x": -100.0})
+    single_copies(world, 3 * timing.MIN_SINGLED, heard=("x", rssi))
+    assert flagged(world.history()) == ({"n"} if found else set())
+
+
+def test_a_singling_yields_to_the_stamps() -> None:
+    """Each copy of "s" is heard by x, y, z, u and v, whose stamps place it at "s" (its
+    neighbour "n" fits ARRIVAL_MARGIN fewer: "s" is found); u has only ever heard the honest
+    "n" in time, as the copy is heard, which alone would single "n" out. The stamps place
+    the beacon's copies on "s", so "n" is not."""
+    world = World(gap_ms=timing.DAY_MS)
+    world.usually_heard("n", {"u": -110.0})
+    for _ in range(3 * timing.MIN_SINGLED):
+        world.replayed(("s", "n"), {"s": exact("x", "y", "z", "u", "v")})
+    assert flagged(world.history()) == {"s"}
+
+
+def test_an_honest_report_uploaded_late_is_no_copy() -> None:
+    """x's backhaul was down for 15 minutes: it sends its reports of "a"'s beacons from its
+    outbox 900 s late, stamped when it heard them (in time). Neither x nor the beacon's
+    other witness, "s" (the only one x usually hears), is suspected."""
+    world = World(gap_ms=timing.DAY_MS)
+    world.usually_heard("s", {"x": -100.0})
+    for n in range(3 * timing.MIN_SINGLED):
+        at = T0 + n * timing.DAY_MS
+        beacon = f"late{n}".encode()
+        for c in ("s", "x"):
+            uploaded = at + 500 + (DELAY_MS if c == "x" else 0)
+            world.b.add_witness(beacon, k("a"), k(c), -100.0, 5.0, 14.0, at + 300,
+                                int(uploaded), float(at), at + world.metres("a", c) / C_M_PER_MS)
+    assert flagged(world.history()) == set()
+
+
+def test_a_beacon_heard_twice_by_multipath_is_no_copy() -> None:
+    """x hears each of "a"'s beacons twice, the second by a reflection 3 µs later (two
+    reports of one beacon): no copy, so no sender, however often."""
+    world = World(gap_ms=timing.DAY_MS)
+    world.usually_heard("s", {"x": -100.0})
+    for n in range(3 * timing.MIN_SINGLED):
+        at = T0 + n * timing.DAY_MS
+        beacon = f"echo{n}".encode()
+        stamp = at + world.metres("a", "x") / C_M_PER_MS
+        world.b.add_witness(beacon, k("a"), k("s"), -100.0, 5.0, 14.0, at + 300, at + 500,
+                            float(at), at + world.metres("a", "s") / C_M_PER_MS)
+        for echo_ms in (0.0, 0.003):
+            world.b.add_witness(beacon, k("a"), k("x"), -100.0, 5.0, 14.0, at + 300,
+                                at + 500, float(at), stamp + echo_ms)
+    assert flagged(world.history()) == set()
+
+
+@pytest.mark.parametrize(("copies", "found"),
+                         [(timing.MIN_NARROWED, True), (timing.MIN_NARROWED - 1, False)])
+def test_witnesses_together_narrow_a_copy_down_to_its_sender(copies: int, found: bool) -> None:
+    """Each copy of "s" is heard by "x" and "m2" (too few, stamped ms apart: nothing to
+    place). x usually hears "s" and the honest "n", m2 "s" and the honest "h": neither
+    alone singles anyone out, together they leave "s". MIN_NARROWED beacons find it; one
+    fewer does not (above MIN_SINGLED: no singling needed)."""
+    assert timing.MIN_NARROWED > timing.MIN_SINGLED
+    world = World(gap_ms=timing.DAY_MS)
+    world.usually_heard("s", {"x": -100.0, "m2": -105.0})
+    world.usually_heard("n", {"x": -100.0})
+    world.usually_heard("h", {"m2": -105.0})
+    for _ in range(copies):
+        world.replayed(("s", "n", "h"), {"s": {"x": (-100.0, 0.0), "m2": (-105.0, 2e6)}})
+    assert flagged(world.history()) == ({"s"} if found else set())
+
+
+def test_two_copies_narrowed_together_name_no_one_heard_otherwise() -> None:
+    """The look-alike of intersecting: "s" and "t" replay the same beacons, x hears only
+    "s"'s copies and m2 only "t"'s, and both usually hear the honest "n". x's candidates are
+    s and n, m2's t and n: intersected, n alone. What keeps n out is how it is heard: m2
+    hears n 20 dB weaker than the copies, so n is no candidate of m2's for them, and nothing
+    is left. (Heard alike, n would be flagged: the history cannot tell that apart, and the
+    stores measured it rare, timing.py's MIN_NARROWED.)"""
+    world = World(gap_ms=timing.DAY_MS)
+    world.usually_heard("s", {"x": -100.0})
+    world.usually_heard("t", {"m2": -105.0})
+    world.usually_heard("n", {"x": -100.0, "m2": -125.0})
+    for _ in range(3 * timing.MIN_NARROWED):
+        world.replayed(("s", "t", "n"), {"s": {"x": (-100.0, 0.0)},
+                                         "t": {"m2": (-105.0, 0.0)}})
+    assert flagged(world.history()) == set()

@@ -521,14 +521,18 @@ def _replayed(named: int, unexplained: int) -> History:
     """"s" hears `named + unexplained` beacons of "a" in time; each is heard again, a replay
     later, by "x", "y" and "z". For `named` of them the copies are heard as those three usually
     hear "s" (−100, −105, −110 dBm): "s" sent them. For the others they are 40 dB off: "s"
-    could have sent them (it heard them, and the three usually hear it) but did not."""
-    b = builder("a", "s", "x", "y", "z")
+    could have sent them (it heard them, and the three usually hear it) but did not. "n"
+    heard them in time too and is usually heard by the three 25 dB stronger than "s", so no
+    witness's hearing singles out or narrows down a sender (timing.MIN_SINGLED): RSSI names."""
+    b = builder("a", "s", "x", "y", "z", "n")
     usual = {"x": -100.0, "y": -105.0, "z": -110.0}
-    for n in range(3):  # how x, y and z usually hear s
+    for n in range(3):  # how x, y and z usually hear s, and n
         for hearer, rssi in usual.items():
             witness(b, 1_000 + n, "s", hearer, rssi=rssi)
+            witness(b, 2_000 + n, "n", hearer, rssi=rssi + 25.0)
     for n in range(named + unexplained):
         witness(b, n, "a", "s")
+        witness(b, n, "a", "n")
         for hearer, rssi in usual.items():
             witness(b, n, "a", hearer, rssi=rssi + (0.0 if n < named else 40.0),
                     lag_ms=2 * P.replay_ms)

@@ -305,6 +305,27 @@ def test_replayed_beacons_reach_others_as_old_beacons() -> None:
     )
 
 
+def test_a_replayed_copy_names_its_sender_in_the_ground_truth() -> None:
+    # The proving ground counts a replayer on air when a copy of its own was reported: each
+    # copy's sender is a replayer that heard the original (it replays what it heard), and
+    # every other report was sent by its beaconer.
+    a, _, result, reports = _run([_spec("replay", 0.2, delay_s=900)], size_deg=0.8)
+    replayed = (reports.flags & A.FLAG_REPLAYED) != 0
+    assert replayed.any()
+    rec = result.receptions
+    heard = set(zip(rec.event.tolist(), rec.rx.tolist(), strict=True))
+    for ev, sender, w in zip(reports.beacon_event[replayed], reports.sender[replayed],
+                             reports.witness[replayed], strict=True):
+        assert int(sender) in a.replay_delay_ns
+        assert (int(ev), int(sender)) in heard
+        assert sender != w
+    assert (reports.sender[~replayed] == reports.beaconer[~replayed]).all()
+    # Kept through selection and concatenation (the bench reads it from a round's reports).
+    both = A.concat([A.select(reports, replayed), A.select(reports, ~replayed)])
+    assert sorted(both.sender[: int(replayed.sum())].tolist()) == sorted(
+        reports.sender[replayed].tolist())
+
+
 def test_witness_stuffing_reports_the_same_rssi_and_snr_every_time() -> None:
     a, _, result, reports = _run([_spec("constant_report", 0.05, rssi_dbm=-140, snr_db=-20)])
     stuffers = _kinds(a)["constant_report"]
