@@ -11,6 +11,7 @@ alike in every setting) and the WAL's largest size.
     python tests/bench/bench_import_inserts.py --reports 1500000                 # the importer's
     python tests/bench/bench_import_inserts.py --reports 1500000 --batch 2000 \\
         --cache-kib 32768 --no-checkpoint                                         # before
+    python tests/bench/bench_import_inserts.py --reports 1000000 --without reports_data  # its cost
 """
 
 from __future__ import annotations
