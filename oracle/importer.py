@@ -66,8 +66,10 @@ from pocnet.wire import entropy_pb2, registry_pb2
 # to the WAL and then copied into the database by the checkpoint after the batch: 10,000 a
 # batch dirtied ~0.9 page a report, 50,000 ~0.55, and the kernel's share of the insert fell
 # from 19 to 7 µs a report at a million reports (docs/benchmarks.md, "The import's main
-# process, leaner"). The reports wait for their transaction in memory, ~1 KB each.
-BATCH = 50_000
+# process, leaner"); 100,000 dirty ~0.37 at a week's size ("The import's inserts and indexes").
+# The reports wait for their transaction in memory, ~1 KB each (~100 MB), and the transaction's
+# dirty pages in the page cache (BULK_CACHE_KIB).
+BATCH = 100_000
 # Reports a worker process's share is cut from (and that ingest's checks then wait on): the
 # signature check's pipeline keeps its own grain, so the first workers start early and the
 # last batch's wait at the end of the file is short.

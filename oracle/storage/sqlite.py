@@ -33,8 +33,11 @@ CACHE_KIB = 32 * 1024
 # A bulk import's connection (`pocnet-oracle import`): a batch of 10,000 reports dirties a page
 # of the id index per report, and at 2.7 million reports (2,000 hotspots, a week) that index
 # alone is ~120 MB. With the default cache a batch's dirty pages no longer fit: SQLite spills
-# them into the WAL before the commit, and reads each index page back from the file.
-BULK_CACHE_KIB = 256 * 1024
+# them into the WAL before the commit, and reads each index page back from the file. A
+# transaction of 100,000 (oracle.importer.BATCH) dirties ~90 % of the id index's pages at a
+# week's size (~150 MB), the table's (~40 MB) and the other indexes' besides: 512 MiB holds them
+# and the pages the next batch reads (docs/benchmarks.md, "The import's inserts and indexes").
+BULK_CACHE_KIB = 512 * 1024
 
 
 class _SqliteTx:

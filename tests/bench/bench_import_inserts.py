@@ -11,6 +11,7 @@ alike in every setting) and the WAL's largest size.
     python tests/bench/bench_import_inserts.py --reports 1500000                 # the importer's
     python tests/bench/bench_import_inserts.py --reports 1500000 --batch 2000 \\
         --cache-kib 32768 --no-checkpoint                                         # before
+    python tests/bench/bench_import_inserts.py --reports 1000000 --without reports_data  # its cost
 """
 
 from __future__ import annotations
@@ -57,12 +58,31 @@ def main() -> int:
     parser.add_argument("--cache-kib", type=int, default=BULK_CACHE_KIB)
     parser.add_argument("--no-checkpoint", action="store_true",
                         help="leave the WAL to the background checkpointer (before this change)")
+    parser.add_argument("--without", action="append", default=[], metavar="INDEX",
+                        help="drop this index of `reports` first: what it costs an insert "
+                             "(docs/benchmarks.md, \"The import's inserts and indexes\")")
+    parser.add_argument("--build-after", action="store_true",
+                        help="create the indexes --without dropped again after the last insert "
+                             "(counted): rows first, an index after")
+    parser.add_argument("--index", action="append", default=[], metavar="SQL",
+                        help="a CREATE INDEX statement to run first (an index in place of one "
+                             "--without dropped)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="bench-import-") as tmp:
         db = Path(tmp) / "oracle.db"
         repo = SqliteRepository(db, args.cache_kib)
         repo.migrate()
+        dropped = []
+        for index in args.without:
+            with repo.transaction() as tx:
+                tx.execute("SELECT sql FROM sqlite_master WHERE name = ?", (index,))
+                dropped.append(tx.fetchone()[0])
+                tx.execute(f"DROP INDEX {index}")
+        for statement in args.index:
+            with repo.transaction() as tx:
+                tx.execute(statement)
         us_per_report: list[float] = []
+        first_started = time.process_time()
         largest_wal = 0
         batch: list[NewReport] = []
         started = time.process_time()
@@ -79,11 +99,21 @@ def main() -> int:
                 now = time.process_time()
                 us_per_report.append(round((now - started) / STEP * 1e6, 1))
                 started = now
+        build_s = 0.0
+        if args.build_after:
+            build_started = time.process_time()
+            for statement in dropped:
+                with repo.transaction() as tx:
+                    tx.execute(statement)
+            repo.checkpoint()
+            build_s = time.process_time() - build_started
         repo.close()
     print(json.dumps({
         "reports": args.reports, "batch": args.batch, "cache_kib": args.cache_kib,
-        "checkpoint_each_batch": not args.no_checkpoint,
+        "checkpoint_each_batch": not args.no_checkpoint, "without": args.without,
+        "index": args.index, "build_after_cpu_s": round(build_s, 2),
         "cpu_us_per_report_by_quarter_million": us_per_report,
+        "cpu_us_per_report": round((time.process_time() - first_started) / args.reports * 1e6, 1),
         "largest_wal_mb": largest_wal >> 20,
         "load_average_at_start": load_at_start,
         "load_average": [round(x, 2) for x in os.getloadavg()],
