@@ -71,7 +71,7 @@ def test_run_once_stops_between_batches() -> None:
     class Backlog:
         def claim_beacons(self, worker, now_ms, lease_ms, limit):  # type: ignore[no-untyped-def]
             claims.append(1)
-            return [SimpleNamespace(id=b"b")]
+            return [SimpleNamespace(id=b"b", received_ms=0)]
 
         def store_verdicts(self, worker, beacon_id, verdicts):  # type: ignore[no-untyped-def]
             return True
