@@ -25,6 +25,27 @@ EARTH_M_PER_DEG = 111_195.0
 C_M_PER_MS = 299_792.458
 
 
+def key(name: str) -> bytes:
+    """A hotspot key named for reading: tag 0x01 and the name padded to 32 bytes."""
+    return b"\x01" + name.encode().ljust(32, b"_")
+
+
+def square_grid(side: int, spacing_m: float) -> dict[str, tuple[float, float]]:
+    """`side` × `side` hotspots `spacing_m` apart, named g{row}_{col}, as (m east, m north) of
+    the square's centre."""
+    half = side // 2
+    return {f"g{r}_{c}": ((c - half) * spacing_m, (r - half) * spacing_m)
+            for r in range(side) for c in range(side)}
+
+
+def add_reception(b: HistoryBuilder, n: int, beaconer: str, hears: str, at_ms: int,
+                  rssi: float = -110.0) -> None:
+    """`hears` witnessed `beaconer`'s n-th beacon at `at_ms` (SNR 2 dB, 14 dBm sent), uploaded
+    300 ms later, with no clock error."""
+    b.add_witness(f"{beaconer}-{hears}-{n}".encode(), key(beaconer), key(hears), rssi, 2.0, 14.0,
+                  at_ms, at_ms + 300, float(at_ms), float(at_ms))
+
+
 def offset(lat: float, lon: float, north_m: float, east_m: float) -> tuple[float, float]:
     return (lat + north_m / EARTH_M_PER_DEG,
             lon + east_m / (EARTH_M_PER_DEG * math.cos(math.radians(lat))))

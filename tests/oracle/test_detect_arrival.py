@@ -12,6 +12,7 @@ import math
 from collections.abc import Callable
 
 import numpy as np
+from detect_world import key as k
 from detect_world import offset
 
 from oracle.detect import arrival
@@ -27,9 +28,6 @@ HEARD_M = 2_500.0
 C_M_PER_NS = 0.299_792_458
 NORTH_3KM = (0.0, 3_000.0)  # x's asserted place when it lies: 3 km north of where it stands
 
-
-def k(name: str) -> bytes:
-    return b"\x01" + name.encode().ljust(32, b"_")
 
 
 def place(east_m: float, north_m: float) -> tuple[float, float]:

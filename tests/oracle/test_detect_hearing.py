@@ -11,7 +11,7 @@ import math
 
 import numpy as np
 import pytest
-from detect_world import offset
+from detect_world import add_reception, key, offset, square_grid
 
 from oracle.detect import hearing
 from oracle.detect.history import History, HistoryBuilder
@@ -27,19 +27,7 @@ LINK_M = 1_600.0
 ELSEWHERE = (3_000.0, 0.0)  # where an attenuator stands: 3 km east of the place it asserts
 
 
-def k(name: str) -> bytes:
-    return b"\x01" + name.encode().ljust(32, b"_")
 
-
-def _grid() -> dict[str, tuple[float, float]]:
-    half = SIDE // 2
-    return {f"g{r}_{c}": ((c - half) * SPACING_M, (r - half) * SPACING_M)
-            for r in range(SIDE) for c in range(SIDE)}
-
-
-def _report(b: HistoryBuilder, n: int, beaconer: str, hears: str, at_ms: int) -> None:
-    b.add_witness(f"{beaconer}-{hears}-{n}".encode(), k(beaconer), k(hears), -110.0, 2.0, 14.0,
-                  at_ms, at_ms + 300, float(at_ms), float(at_ms))
 
 
 def history(partners: list[str], *, asserted: tuple[float, float] = (0.0, 0.0),
@@ -51,31 +39,31 @@ def history(partners: list[str], *, asserted: tuple[float, float] = (0.0, 0.0),
     with `before` at 1 h; `extra` hotspots each asserting a place and linked with its own list
     of squares."""
     b = HistoryBuilder(T0, T0 + 86_400_000)
-    grid = {name: place for name, place in _grid().items() if name not in drop}
+    grid = {name: place for name, place in square_grid(SIDE, SPACING_M).items() if name not in drop}
     for name, (east, north) in grid.items():
-        b.add_hotspot(k(name), *offset(*CENTRE, north, east))
-    b.add_hotspot(k("x"), *offset(*CENTRE, asserted[1], asserted[0]), 3.0, asserted_at_ms)
+        b.add_hotspot(key(name), *offset(*CENTRE, north, east))
+    b.add_hotspot(key("x"), *offset(*CENTRE, asserted[1], asserted[0]), 3.0, asserted_at_ms)
     for name, (place, _) in (extra or {}).items():
-        b.add_hotspot(k(name), *offset(*CENTRE, place[1], place[0]))
+        b.add_hotspot(key(name), *offset(*CENTRE, place[1], place[0]))
     names = sorted(grid)
     n = 0
     for i, a in enumerate(names):
         for other in names[i + 1:]:
             if math.dist(grid[a], grid[other]) <= LINK_M:
                 n += 1
-                _report(b, n, a, other, T0 + 600_000)
-                _report(b, n, other, a, T0 + 600_000)
+                add_reception(b, n, a, other, T0 + 600_000)
+                add_reception(b, n, other, a, T0 + 600_000)
     links = [("x", p, 1) for p in before] + [("x", p, 13) for p in partners]
     links += [(name, p, 13) for name, (_, heard) in (extra or {}).items() for p in heard]
     for who, partner, hour in links:
         n += 1
-        _report(b, n, who, partner, T0 + hour * 3_600_000)
-        _report(b, n, partner, who, T0 + hour * 3_600_000)
+        add_reception(b, n, who, partner, T0 + hour * 3_600_000)
+        add_reception(b, n, partner, who, T0 + hour * 3_600_000)
     return b.build()
 
 
 def nearest(place: tuple[float, float], count: int) -> list[str]:
-    grid = _grid()
+    grid = square_grid(SIDE, SPACING_M)
     return sorted(grid, key=lambda g: (math.dist(grid[g], place), g))[:count]
 
 
@@ -90,12 +78,12 @@ def _judged(h: History, name: str = "x", **changes: float) -> tuple[float, float
     judged = hearing.judge(h, dataclasses.replace(P, **changes))
     assert judged is not None
     _, silent, _, centre, partners = judged
-    i = h.hotspots.keys.index(k(name))
+    i = h.hotspots.keys.index(key(name))
     return float(silent[i]), float(np.hypot(*centre[i])), int(partners[i])
 
 
 def _squares_within(place: tuple[float, float], radius: float) -> int:
-    return sum(math.dist(place, g) < radius for g in _grid().values())
+    return sum(math.dist(place, g) < radius for g in square_grid(SIDE, SPACING_M).values())
 
 
 def test_an_attenuator_heard_by_one_hotspot_3_km_away_is_found() -> None:
@@ -168,7 +156,7 @@ def test_a_hotspot_in_a_valley_heard_on_one_side_is_not_flagged() -> None:
     none west. Its nearest partner is 500 m east; only the squares no farther (at its own place,
     500 m north, south and west) can count, though the whole west side is silent: judged
     whatever its partners' count and centre, it is not flagged."""
-    grid = _grid()
+    grid = square_grid(SIDE, SPACING_M)
     east = [g for g, (e, n) in grid.items() if e > 0 and math.dist((e, n), (0.0, 0.0)) <= LINK_M]
     anyhow = {"hearing_max_partners": len(east), "hearing_far_m": 0.0}
     h = history(east)
@@ -190,7 +178,8 @@ def test_a_hotspot_that_moved_and_re_asserted_is_judged_after_its_assertion() ->
 def test_a_hotspot_off_the_air_is_not_silent() -> None:
     """The squares within 1.6 km of the centre switched off for the day (no reports at all):
     "x", heard 3 km east, has no active hotspot nearer that would have heard it."""
-    drop = {g for g, place in _grid().items() if math.dist(place, (0.0, 0.0)) < 2_500}
+    drop = {g for g, place in square_grid(SIDE, SPACING_M).items()
+            if math.dist(place, (0.0, 0.0)) < 2_500}
     h = history(nearest(ELSEWHERE, 1), drop=drop)
     assert findings(h) == {}
 
@@ -205,7 +194,8 @@ def test_the_flagged_do_not_count_against_their_asserted_neighbours() -> None:
     it, each heard by one square 2 km beyond its place. Counted with the attenuators, q's
     silent links pass the bar; the attenuators are flagged (the squares near them are silent
     too), and without them q is not."""
-    drop = {g for g, place in _grid().items() if math.dist(place, (0.0, 0.0)) < HOLE_M}
+    drop = {g for g, place in square_grid(SIDE, SPACING_M).items()
+            if math.dist(place, (0.0, 0.0)) < HOLE_M}
     extra = {name: (place, nearest((place[0] * 3, place[1] * 3), 1))
              for name, place in AROUND.items()}
     extra["q"] = ((0.0, 0.0), nearest((HOLE_M, 0.0), 1))
@@ -213,7 +203,7 @@ def test_the_flagged_do_not_count_against_their_asserted_neighbours() -> None:
     bar = 2.5
     first = hearing.judge(h, dataclasses.replace(P, hearing_silent=float("inf")))
     assert first is not None
-    q = h.hotspots.keys.index(k("q"))
+    q = h.hotspots.keys.index(key("q"))
     assert first[1][q] >= bar  # counted with the attenuators, q would be flagged
     found = findings(h, hearing_silent=bar)
     assert set(found) == set(AROUND), found
@@ -228,7 +218,8 @@ def test_links_at_a_false_distance_do_not_raise_the_law() -> None:
     1.6 km), they count under 2 links; at the false links' share they would count 23."""
     stands = [(-3_000.0 + 600.0 * j, 0.0) for j in range(10)]
     extra = {f"f{j}": ((place[0] + 10_000.0, place[1]),
-                       [g for g, q in _grid().items() if math.dist(q, place) <= LINK_M])
+                       [g for g, q in square_grid(SIDE, SPACING_M).items()
+                        if math.dist(q, place) <= LINK_M])
              for j, place in enumerate(stands)}
     r = (-11_000.0, 0.0)
     extra["r"] = (r, nearest((0.0, 0.0), 1))

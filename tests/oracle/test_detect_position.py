@@ -10,7 +10,7 @@ import math
 
 import numpy as np
 import pytest
-from detect_world import offset
+from detect_world import add_reception, key, offset, square_grid
 
 from oracle.detect import position
 from oracle.detect.history import History, HistoryBuilder
@@ -25,20 +25,7 @@ SIDE = 15  # 7 km across: "x" stands at its centre
 LINK_M = 1_600.0
 
 
-def k(name: str) -> bytes:
-    return b"\x01" + name.encode().ljust(32, b"_")
 
-
-def _grid() -> dict[str, tuple[float, float]]:
-    half = SIDE // 2
-    return {f"g{r}_{c}": ((c - half) * SPACING_M, (r - half) * SPACING_M)
-            for r in range(SIDE) for c in range(SIDE)}
-
-
-def _report(b: HistoryBuilder, n: int, beaconer: str, hears: str, at_ms: int,
-            rssi: float = -110.0) -> None:
-    b.add_witness(f"{beaconer}-{hears}-{n}".encode(), k(beaconer), k(hears), rssi, 2.0, 14.0,
-                  at_ms, at_ms + 300, float(at_ms), float(at_ms))
 
 
 def history(links: list[tuple[tuple[float, float], int]], *, asserted: tuple[float, float] =
@@ -47,25 +34,25 @@ def history(links: list[tuple[tuple[float, float], int]], *, asserted: tuple[flo
     `asserted_at_ms`, linked both ways with the `count` squares nearest each given place,
     each group at its own hour of the day (the first at 1 h, the next at 13 h)."""
     b = HistoryBuilder(T0, T0 + 86_400_000)
-    grid = _grid()
+    grid = square_grid(SIDE, SPACING_M)
     for name, (east, north) in grid.items():
-        b.add_hotspot(k(name), *offset(*CENTRE, north, east))
-    b.add_hotspot(k("x"), *offset(*CENTRE, asserted[1], asserted[0]), 3.0, asserted_at_ms)
+        b.add_hotspot(key(name), *offset(*CENTRE, north, east))
+    b.add_hotspot(key("x"), *offset(*CENTRE, asserted[1], asserted[0]), 3.0, asserted_at_ms)
     names = sorted(grid)
     n = 0
     for i, a in enumerate(names):
         for other in names[i + 1:]:
             if math.dist(grid[a], grid[other]) <= LINK_M:
                 n += 1
-                _report(b, n, a, other, T0 + 600_000)
-                _report(b, n, other, a, T0 + 600_000)
+                add_reception(b, n, a, other, T0 + 600_000)
+                add_reception(b, n, other, a, T0 + 600_000)
     for hour, (place, count) in zip((1, 13), links, strict=False):
         nearest = sorted(names, key=lambda g: (math.dist(grid[g], place), g))[:count]
         for partner in nearest:
             n += 1
             at = T0 + hour * 3_600_000
-            _report(b, n, "x", partner, at, rssi)
-            _report(b, n, partner, "x", at, rssi)
+            add_reception(b, n, "x", partner, at, rssi)
+            add_reception(b, n, partner, "x", at, rssi)
     return b.build()
 
 
@@ -104,7 +91,7 @@ def _judged(h: History) -> tuple[float, float]:
     judged = position.judge(h, P)
     assert judged is not None
     _, lr, fitted, _, _ = judged
-    x = h.hotspots.keys.index(k("x"))
+    x = h.hotspots.keys.index(key("x"))
     return float(lr[x]), float(np.hypot(*fitted[x]))
 
 
@@ -135,7 +122,7 @@ def test_a_rooftop_at_the_edge_hearing_far_into_town_is_not_flagged() -> None:
     (twice the others' reach), all of them east of it: its partners lie to one side because
     the hotspots do, and its reach is its own."""
     edge = (-(SIDE // 2) * SPACING_M, 0.0)
-    grid = _grid()
+    grid = square_grid(SIDE, SPACING_M)
     reached = sum(math.dist(edge, g) <= 3_000 for g in grid.values())
     assert reached >= 40
     assert findings(history([(edge, reached)], asserted=edge)) == {}

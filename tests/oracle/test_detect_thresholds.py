@@ -9,6 +9,7 @@ import dataclasses
 
 import numpy as np
 import pytest
+from detect_world import key as k
 from detect_world import offset
 
 from oracle.detect import asymmetry, gps, shared, signal, timing
@@ -19,9 +20,6 @@ T0 = 1_760_000_000_000
 P = DEFAULT_PARAMS
 SOURCES = ("a", "b", "c")  # beaconers heard by a shared antenna's keys
 
-
-def k(name: str) -> bytes:
-    return b"\x01" + name.encode().ljust(32, b"_")
 
 
 def builder(*names: str) -> HistoryBuilder:
