@@ -32,9 +32,9 @@ def _serialize(message: Message) -> bytes:
     return message.SerializeToString()
 
 
-def unary(
+def _mapped(
     request_cls: type[M], behavior: Callable[[M, bytes, grpc.aio.ServicerContext], Awaitable[Any]]
-) -> grpc.RpcMethodHandler:
+) -> Callable[[bytes, grpc.aio.ServicerContext], Awaitable[Any]]:
     """Decode, run the domain call, and map domain errors through the status table."""
 
     @functools.wraps(behavior)
@@ -44,25 +44,26 @@ def unary(
         except MAPPED as exc:
             await abort(context, exc)
 
+    return handler
+
+
+def unary(
+    request_cls: type[M], behavior: Callable[[M, bytes, grpc.aio.ServicerContext], Awaitable[Any]]
+) -> grpc.RpcMethodHandler:
+    """A call answered by the message the behaviour returns."""
     return grpc.unary_unary_rpc_method_handler(
-        handler, request_deserializer=None, response_serializer=_serialize
+        _mapped(request_cls, behavior), request_deserializer=None,
+        response_serializer=_serialize,
     )
 
 
 def server_stream(
     request_cls: type[M], behavior: Callable[[M, bytes, grpc.aio.ServicerContext], Awaitable[None]]
 ) -> grpc.RpcMethodHandler:
-    """As `unary`, for a call answered by messages the behaviour writes (`context.write`)."""
-
-    @functools.wraps(behavior)
-    async def handler(raw: bytes, context: grpc.aio.ServicerContext) -> None:
-        try:
-            await behavior(decode(request_cls, raw), raw, context)
-        except MAPPED as exc:
-            await abort(context, exc)
-
+    """A call answered by the messages the behaviour writes (`context.write`)."""
     return grpc.unary_stream_rpc_method_handler(
-        handler, request_deserializer=None, response_serializer=_serialize
+        _mapped(request_cls, behavior), request_deserializer=None,
+        response_serializer=_serialize,
     )
 
 
