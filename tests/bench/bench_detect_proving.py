@@ -25,9 +25,17 @@ few). `--nearest N` takes, of a CSV population (the real 2022 list), the N hotsp
 to its densest spot, so a small run is one dense area and not N hotspots strewn over a
 continent.
 
+The run leaves its ground truth in `--out` (`truth.json`: each hotspot's address and class,
+and who was on air), so `--reread DIR` can run another tree's detectors over the same store:
+`detect` (without `--apply`) after each epoch of `--report`, over the epochs so far, scored
+as the run scored itself. It cannot redo rewards, and the store's verdicts are the run's own
+(its denials were applied to the next epoch's verification), so it answers "what would these
+detectors deny over that history", not a new run.
+
 Run: .venv/bin/python tests/bench/bench_detect_proving.py SCENARIO [--epochs N] [--share S]
      [--classes scenario|all|A,B,..] [--count N | --nearest N] [--report 1,3,7] [--out DIR]
      [--rows FILE] [--json]
+     .venv/bin/python tests/bench/bench_detect_proving.py --reread DIR [--report 7] [--json]
 """
 
 from __future__ import annotations
@@ -48,9 +56,9 @@ from typing import Any
 
 import numpy as np
 
-from pocnet.keys import Network, create_keyfile
+from pocnet.keys import Network, create_keyfile, load_keyfile
 from sim_radio.adversaries import BEHAVIOURS, AdversarySpec, witness_reports
-from sim_radio.oracle_driver import start_oracle
+from sim_radio.oracle_driver import Oracle, start_oracle
 from sim_radio.proving import EPOCH_S, ONBOARD_LEAD_MS, WINDOWS_PER_EPOCH, epoch_aligned
 from sim_radio.reports import (
     FLAG_CONSTANT,
@@ -66,7 +74,7 @@ from sim_radio.wire_reports import WireWriter
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("scenario", type=Path)
+    parser.add_argument("scenario", type=Path, nargs="?")
     parser.add_argument("--epochs", type=int, default=7)
     parser.add_argument("--share", type=float, help="every class run at this share")
     parser.add_argument("--classes", default="scenario",
@@ -80,8 +88,20 @@ def main() -> int:
                         "new folder; default: a temporary one)")
     parser.add_argument("--rows", type=Path, help="append each epoch's figures to this file as "
                         "one JSON line as soon as it is scored (a long run read before its end)")
+    parser.add_argument("--reread", type=Path, metavar="DIR", help="score this tree's "
+                        "detectors over a kept --out folder instead of running")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
+    if args.reread is not None:
+        reports = sorted({int(e) for e in args.report.split(",")})
+        result = reread(args.reread, reports, _say)
+        if args.json:
+            print(json.dumps(result, sort_keys=True))
+        else:
+            _print(result, set(reports))
+        return 0
+    if args.scenario is None:
+        parser.error("give a SCENARIO, or --reread DIR")
     with tempfile.TemporaryDirectory(prefix="pocnet-detect-") as tmp:
         workdir = args.out or Path(tmp)
         workdir.mkdir(parents=True, exist_ok=True)
@@ -186,6 +206,12 @@ def run(scenario: Scenario, epochs: int, workdir: Path, say: Any,
                "--quota", str(len(writer.keys)), "--name", "proving ground")
     address = {k.public_key.address: i for i, k in enumerate(writer.keys)}
     classes = classes_of(assignment.dishonest, n)
+    (workdir / _TRUTH).write_text(json.dumps({
+        "scenario": scenario.name, "first_epoch": first, "epochs": epochs,
+        "addresses": [k.public_key.address for k in writer.keys],
+        "classes": {name: [int(i) for i in members] for name, members in classes.items()},
+        "on_air": {name: np.flatnonzero(v).tolist() for name, v in on_air.items()},
+    }))
     totals = [0] * n
     emission = 0
     rows: list[dict[str, Any]] = []
@@ -214,34 +240,20 @@ def run(scenario: Scenario, epochs: int, workdir: Path, say: Any,
             rewards[address[h["hotspot"]]] += h["beacon_amount"] + h["witness_amount"]
         totals = [a + b for a, b in zip(totals, rewards, strict=True)]
         emission += manifest["emission"]
-        denied: dict[int, set[str]] = {}
-        for entry in found["deny"]:
-            if entry["kind"] == "hotspot" and entry["subject"][0] in address:
-                denied[address[entry["subject"][0]]] = set(entry["reasons"])
+        denied = _denied(found, address)
         in_epoch = {r["class"]: r for r in score(classes, Outcome({}, rewards,
                                                                   manifest["emission"]), None)}
         so_far = {r["class"]: r for r in score(classes, Outcome({}, totals, emission), None)}
-        aired_classes = {name: [i for i in members if on_air[_on_air_key(name)][i]]
-                         for name, members in classes.items()}
-        named_classes = {name: [i for i in members if on_air[""][i]]
-                         for name, members in classes.items()}
+        aired_classes, named_classes = _aired(classes, on_air)
         so_far_aired = {r["class"]: r for r in score(aired_classes, Outcome({}, totals, emission),
                                                       None)}
         so_far_named = {r["class"]: r for r in score(named_classes, Outcome({}, totals, emission),
                                                       None)}
         per_class = []
-        for name, members in sorted(classes.items(), key=lambda kv: (kv[0] != HONEST, kv[0])):
-            hit = [i for i in members if i in denied]
-            aired = aired_classes[name]
+        for recall in _recall(classes, aired_classes, named_classes, denied):
+            name = recall["class"]
             per_class.append({
-                "class": name, "hotspots": len(members),
-                "denied": len(hit),
-                "denied_share": round(len(hit) / len(members), 4) if members else None,
-                "on_air": len(aired),
-                "denied_on_air": sum(i in denied for i in aired),
-                "named": len(named_classes[name]),
-                "denied_named": sum(i in denied for i in named_classes[name]),
-                "by": sorted({r for i in hit for r in denied[i]}),
+                **recall,
                 "relative_reward_epoch": in_epoch[name]["relative_reward"],
                 "relative_reward_so_far": so_far[name]["relative_reward"],
                 "relative_reward_so_far_on_air": so_far_aired[name]["relative_reward"],
@@ -259,6 +271,82 @@ def run(scenario: Scenario, epochs: int, workdir: Path, say: Any,
     return {"scenario": scenario.name, "hotspots": n, "epochs": epochs,
             "classes": sorted(c for c in classes if c != HONEST),
             "wall_s": round(time.monotonic() - started, 1), "by_epoch": rows}
+
+
+_TRUTH = "truth.json"
+
+
+def reread(workdir: Path, report: list[int], say: Any) -> dict[str, Any]:
+    """This tree's `detect` over a kept run's store after each epoch of `report` (module
+    docstring): recall per class as the run counts it, no rewards."""
+    started = time.monotonic()
+    truth = json.loads((workdir / _TRUTH).read_text())
+    home = workdir / "oracle"
+    oracle = Oracle(home, home / "oracle.toml", load_keyfile(home / "oracle.key"),
+                    home / "payout-ledger.db")
+    address = {a: i for i, a in enumerate(truth["addresses"])}
+    n = len(address)
+    classes = {name: list(members) for name, members in truth["classes"].items()}
+    on_air = {}
+    for name, members in truth["on_air"].items():
+        on_air[name] = np.zeros(n, bool)
+        on_air[name][members] = True
+    aired_classes, named_classes = _aired(classes, on_air)
+    rows = []
+    for e in report:
+        if not 1 <= e <= truth["epochs"]:
+            raise SystemExit(f"epoch {e} is not among the run's 1..{truth['epochs']}")
+        t = time.monotonic()
+        found = oracle.run("detect", "--epoch", str(truth["first_epoch"] + e - 1),
+                           "--epochs", str(e))
+        detect_s = time.monotonic() - t
+        denied = _denied(found, address)
+        per_class = [{**r, "relative_reward_epoch": None, "relative_reward_so_far": None}
+                     for r in _recall(classes, aired_classes, named_classes, denied)]
+        rows.append({"epoch": e, "witness_reports": found["witness_reports"],
+                     "detect_s": round(detect_s, 1), "classes": per_class,
+                     "load": os.getloadavg()[0]})
+        say(f"epoch {e}: detect {detect_s:.0f} s, {len(denied)} denied")
+    return {"scenario": truth["scenario"], "hotspots": n, "epochs": truth["epochs"],
+            "classes": sorted(c for c in classes if c != HONEST), "share": None,
+            "reread": True, "wall_s": round(time.monotonic() - started, 1), "by_epoch": rows}
+
+
+def _denied(found: dict[str, Any], address: dict[str, int]) -> dict[int, set[str]]:
+    """The hotspots `detect` denies (by index), with their reasons."""
+    denied: dict[int, set[str]] = {}
+    for entry in found["deny"]:
+        if entry["kind"] == "hotspot" and entry["subject"][0] in address:
+            denied[address[entry["subject"][0]]] = set(entry["reasons"])
+    return denied
+
+
+def _aired(classes: dict[str, list[int]], on_air: dict[str, np.ndarray]
+           ) -> tuple[dict[str, list[int]], dict[str, list[int]]]:
+    """Per class, its members on air by the class's own count, and by the older one (named)."""
+    aired = {name: [i for i in members if on_air[_on_air_key(name)][i]]
+             for name, members in classes.items()}
+    named = {name: [i for i in members if on_air[""][i]] for name, members in classes.items()}
+    return aired, named
+
+
+def _recall(classes: dict[str, list[int]], aired_classes: dict[str, list[int]],
+            named_classes: dict[str, list[int]], denied: dict[int, set[str]]
+            ) -> list[dict[str, Any]]:
+    """Per class (honest first), how many of its hotspots are denied, of all, on air, named."""
+    out = []
+    for name, members in sorted(classes.items(), key=lambda kv: (kv[0] != HONEST, kv[0])):
+        hit = [i for i in members if i in denied]
+        out.append({
+            "class": name, "hotspots": len(members), "denied": len(hit),
+            "denied_share": round(len(hit) / len(members), 4) if members else None,
+            "on_air": len(aired_classes[name]),
+            "denied_on_air": sum(i in denied for i in aired_classes[name]),
+            "named": len(named_classes[name]),
+            "denied_named": sum(i in denied for i in named_classes[name]),
+            "by": sorted({r for i in hit for r in denied[i]}),
+        })
+    return out
 
 
 # Cheats that mark the reports they alter (sim_radio/reports.py): the cheat reached the
