@@ -38,6 +38,12 @@ from oracle.detect.model import DetectParams, Finding
 
 # RSSI and SNR arrive in deci-units; compare them at that resolution.
 _RESOLUTION = 10
+# Receptions a slice of candidate pairs expands to when joined on their common beacons. Every
+# pair expands to all receptions of both its members: joined at once, the candidate pairs of a
+# week of the whole 2022 population with a fifth of hotspots cheating (1.75 million witness
+# reports) made the join hold 11.5 GB and the kernel killed the command (docs/benchmarks.md,
+# issue 13). A slice of this size holds ~200 MB.
+JOIN_ROWS = 4_000_000
 
 
 def shared_reception(history: History, params: DetectParams) -> list[Finding]:
@@ -50,7 +56,7 @@ def shared_reception(history: History, params: DetectParams) -> list[Finding]:
         return []
     # Every beacon both members of a candidate pair heard: one row per (pair, beacon).
     pairs = np.array(sorted(candidates), dtype=np.int64)
-    p, ra, rb = _common_rows(w, pairs)
+    p, ra, rb = _common_rows(w, pairs, JOIN_ROWS)
     d = w.rssi_dbm[ra] - w.rssi_dbm[rb]
     t = np.abs(w.witness_timestamp_ms[ra] - w.witness_timestamp_ms[rb]) < params.relay_ms
     median = group_median(p[t], d[t], len(pairs))
@@ -83,25 +89,42 @@ def shared_reception(history: History, params: DetectParams) -> list[Finding]:
     return findings
 
 
-def _common_rows(w: Witnesses, pairs: NDArray[np.int64]
+def _common_rows(w: Witnesses, pairs: NDArray[np.int64], join_rows: int
                  ) -> tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.int64]]:
-    """(pair index, row of its first member, row of its second) for each beacon both heard."""
+    """(pair index, row of its first member, row of its second) for each beacon both heard,
+    in pair order. The pairs are joined a slice at a time, each slice expanding to at most
+    about `join_rows` receptions (a pair bigger than that alone)."""
     by = np.argsort(w.witness, kind="stable")
     who = w.witness[by]
-
-    def rows_of(hotspots: NDArray[np.int64]) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
-        start = np.searchsorted(who, hotspots, "left")
-        count = np.searchsorted(who, hotspots, "right") - start
-        pair = np.repeat(np.arange(len(hotspots)), count)
-        offset = np.arange(int(count.sum())) - np.repeat(np.cumsum(count) - count, count)
-        return pair, by[np.repeat(start, count) + offset]
-
+    start = np.searchsorted(who, pairs, "left")
+    count = np.searchsorted(who, pairs, "right") - start
     beacons = int(w.beacon.max()) + 1
-    pa, rows_a = rows_of(pairs[:, 0])
-    pb, rows_b = rows_of(pairs[:, 1])
-    _, ia, ib = np.intersect1d(pa * beacons + w.beacon[rows_a], pb * beacons + w.beacon[rows_b],
-                               assume_unique=False, return_indices=True)
-    return pa[ia], rows_a[ia], rows_b[ib]
+
+    def rows_of(first: int, last: int, column: int
+                ) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
+        s, c = start[first:last, column], count[first:last, column]
+        pair = np.repeat(np.arange(first, last), c)
+        offset = np.arange(int(c.sum())) - np.repeat(np.cumsum(c) - c, c)
+        return pair, by[np.repeat(s, c) + offset]
+
+    out = []
+    cost = np.cumsum(count.sum(axis=1))
+    first = 0
+    while first < len(pairs):
+        done = cost[first - 1] if first else 0
+        last = max(first + 1, int(np.searchsorted(cost, done + join_rows, "right")))
+        pa, rows_a = rows_of(first, last, 0)
+        pb, rows_b = rows_of(first, last, 1)
+        _, ia, ib = np.intersect1d(pa * beacons + w.beacon[rows_a],
+                                   pb * beacons + w.beacon[rows_b],
+                                   assume_unique=False, return_indices=True)
+        out.append((pa[ia], rows_a[ia], rows_b[ib]))
+        first = last
+    if not out:
+        empty = np.zeros(0, dtype=np.int64)
+        return empty, empty, empty
+    p, a, b = (np.concatenate(parts) for parts in zip(*out, strict=True))
+    return p, a, b
 
 
 def identical_rows(w: Witnesses) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
