@@ -98,6 +98,22 @@ class DetectParams:
     # ≤ 1 dB (8 beacons from 6 beaconers), every other by more than 2 dB, while 49 of 62 pairs
     # behind one antenna spread by ≤ 1 dB (docs/benchmarks.md, issue 13).
     one_antenna_db: float = 1.0
+    # ... or, with fewer beacons both heard (one_place_beacons at least), when each of them
+    # was stamped by both at one instant (within same_stamp_ms) that their asserted places
+    # cannot give, and the RSSI difference spreads by one_antenna_db at most. Two GPS stamps
+    # of one beacon differ by the asserted distances' difference over c, give or take the
+    # stamps' errors (σ 1.4 µs for two single-channel radios, 0.14 µs for two concentrators,
+    # sim_radio/reception.py); keys behind one antenna are stamped at one instant wherever
+    # they assert. Past one_place_ns (3 µs of light, 900 m: 2.1 σ of two single-channel
+    # radios) on every beacon both heard. Three beacons, not two: a beaconer asserting a false
+    # place puts the same wrong difference on every beacon of its own, so an honest pair
+    # about equidistant from where it really stands is "contradicted" beacon after beacon, and
+    # only fading (a spread past one_antenna_db) tells it from one antenna. On the proving
+    # ground (helium 2022, the 2,000 hotspots nearest its densest spot, a fifth each behind
+    # shared antennas and inflating, 7 epochs): two beacons flagged 8 honest hotspots, three
+    # none, for 9 more keys behind one antenna (docs/benchmarks.md, issue 13).
+    one_place_beacons: int = 3
+    one_place_ns: float = 3_000.0
     # Constant signals (signal.py): RSSI that varies less than this over ≥ constant_min
     # reports of different beacons (witness stuffing at fixed values, attenuated rigs).
     constant_rssi_std_db: float = 0.5
