@@ -105,10 +105,10 @@ class DetectParams:
     # stamps' errors (σ 1.4 µs for two single-channel radios, 0.14 µs for two concentrators,
     # sim_radio/reception.py); keys behind one antenna are stamped at one instant wherever
     # they assert. Past one_place_ns (3 µs of light, 900 m: 2.1 σ of two single-channel
-    # radios) on every beacon both heard. Three beacons, not two: a beaconer asserting a false
-    # place puts the same wrong difference on every beacon of its own, so an honest pair
-    # about equidistant from where it really stands is "contradicted" beacon after beacon, and
-    # only fading (a spread past one_antenna_db) tells it from one antenna. On the proving
+    # radios) on every beacon both heard. Three beacons, not two: a key asserting a false
+    # place contradicts, beacon after beacon, the honest hotspots beside where it really
+    # stands (one instant, places kilometres apart), and only fading (a spread past
+    # one_antenna_db) tells such a neighbour from one antenna. On the proving
     # ground (helium 2022, the 2,000 hotspots nearest its densest spot, a fifth each behind
     # shared antennas and inflating, 7 epochs): two beacons flagged 8 honest hotspots, three
     # none, for 9 more keys behind one antenna (docs/benchmarks.md, issue 13).
