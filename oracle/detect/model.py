@@ -108,10 +108,15 @@ class DetectParams:
     # radios) on every beacon both heard. Three beacons, not two: a key asserting a false
     # place contradicts, beacon after beacon, the honest hotspots beside where it really
     # stands (one instant, places kilometres apart), and only fading (a spread past
-    # one_antenna_db) tells such a neighbour from one antenna. On the proving
+    # one_antenna_db) tells such a neighbour from one antenna. For the same reason the
+    # beacons come from min_beaconers beaconers or more: over one beaconer's fixed paths,
+    # in mild fading, such a neighbour's RSSI difference can stay put (on the whole 2022
+    # population at 20 %, with attenuators asserting places 3 km off, one beaconer let 5
+    # honest hotspots through, docs/benchmarks.md). On the proving
     # ground (helium 2022, the 2,000 hotspots nearest its densest spot, a fifth each behind
     # shared antennas and inflating, 7 epochs): two beacons flagged 8 honest hotspots, three
-    # none, for 9 more keys behind one antenna (docs/benchmarks.md, issue 13).
+    # none, for 9 more keys behind one antenna (4 from two beaconers; docs/benchmarks.md,
+    # issue 13).
     one_place_beacons: int = 3
     one_place_ns: float = 3_000.0
     # Constant signals (signal.py): RSSI that varies less than this over ≥ constant_min

@@ -25,9 +25,12 @@ With fewer beacons both heard than that (a key whose antenna hears a few beacons
 pair is flagged when each of them (`one_place_beacons` or more) was stamped by both at one
 instant that their asserted places cannot give — the asserted distances to the beaconer differ
 by `one_place_ns` of light or more — and the RSSI difference spreads by `one_antenna_db` at
-most. Honest hotspots stamp a beacon apart by what their places put between the arrivals;
-keys behind one antenna, asserted kilometres apart to earn as several, stamp one instant.
-Two honest neighbours across a street are stamped at one instant too, but their places say so.
+most, over beacons of `min_beaconers` beaconers or more (a hotspot asserting a false place
+beside honest ones is stamped with them at one instant too, and over one beaconer's fixed
+paths, when fading is mild, their RSSI difference can stay put). Honest hotspots stamp a
+beacon apart by what their places put between the arrivals; keys behind one antenna, asserted
+kilometres apart to earn as several, stamp one instant. Two honest neighbours across a street
+are stamped at one instant too, but their places say so.
 
 (A relay that copies a partner's reception reports the same values, but late: that is
 timing.py's finding, and the partner is not accused of sharing an antenna.)
@@ -72,6 +75,7 @@ def shared_reception(history: History, params: DetectParams) -> list[Finding]:
     beaconers = group_count(sources, len(pairs))
     spread = group_spread(p[t], d[t], len(pairs))
     timed = group_count(p[t], len(pairs))
+    timed_from = group_count(np.unique(p[t] * n + w.beaconer[ra][t]) // n, len(pairs))
     one_signal = (timed >= params.min_common_beacons) & (spread <= params.one_antenna_db)
     steady_pairs = ((common >= params.min_common_beacons) & (same >= params.same_share * common)
                     & ((beaconers >= params.min_beaconers) | one_signal))
@@ -83,7 +87,7 @@ def shared_reception(history: History, params: DetectParams) -> list[Finding]:
         p[t & (np.abs(stamps_ms) <= params.same_stamp_ms)
           & (np.abs(stamps_ms * 1e6 - places_ns) >= params.one_place_ns)], len(pairs))
     one_place = ((timed >= params.one_place_beacons) & (contradicted == timed)
-                 & (spread <= params.one_antenna_db))
+                 & (spread <= params.one_antenna_db) & (timed_from >= params.min_beaconers))
     findings = []
     for i, (a, b) in enumerate(pairs.tolist()):
         if not (steady_pairs[i] or one_place[i]):

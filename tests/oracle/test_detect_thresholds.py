@@ -414,27 +414,31 @@ ONE_PLACE_M = P.one_place_ns * C_M_PER_NS
 
 
 def _one_instant(apart_m: float, beacons: int = P.one_place_beacons,
-                 diffs: tuple[float, ...] = (), s2_clock_ms: tuple[float, ...] = ()) -> History:
-    """Beacons of "a" heard by "s1" (2.2 km north of it) and "s2" (asserted `apart_m` further
-    north: its asserted distance to "a" is longer by that) stamped by both at one instant
-    (but for `s2_clock_ms`, added to s2's stamps in turn), s2 3 dB weaker (plus `diffs` in
-    turn), their SNRs never equal."""
+                 diffs: tuple[float, ...] = (), s2_clock_ms: tuple[float, ...] = (),
+                 sources: int = P.min_beaconers) -> History:
+    """Beacons of "a" and "c" (in turn, of the first `sources` of them), both south of "s1"
+    on its meridian, heard by s1 and "s2" (asserted `apart_m` north of s1: its asserted
+    distance to either is longer by that) stamped by both at one instant (but for
+    `s2_clock_ms`, added to s2's stamps in turn), s2 3 dB weaker (plus `diffs` in turn),
+    their SNRs never equal."""
     b = HistoryBuilder(T0, T0 + 86_400_000)
     b.add_hotspot(k("a"), 52.0, 5.0)
+    b.add_hotspot(k("c"), 51.99, 5.0)
     b.add_hotspot(k("s1"), 52.02, 5.0)
     b.add_hotspot(k("s2"), 52.02 + apart_m / M_PER_DEG, 5.0)
     for n in range(beacons):
         extra = diffs[n] if n < len(diffs) else 0.0
         clock = s2_clock_ms[n] if n < len(s2_clock_ms) else 0.0
-        witness(b, n, "a", "s1", rssi=-100.0 - n, snr=5.0)
-        witness(b, n, "a", "s2", rssi=-103.0 - n - extra, snr=1.0 - n, clock_ms=clock)
+        source = ("a", "c")[n % sources]
+        witness(b, n, source, "s1", rssi=-100.0 - n, snr=5.0)
+        witness(b, n, source, "s2", rssi=-103.0 - n - extra, snr=1.0 - n, clock_ms=clock)
     return b.build()
 
 
 @pytest.mark.parametrize(("apart_m", "found"), [(ONE_PLACE_M + 0.001, True),
                                                 (ONE_PLACE_M - 0.001, False)])
 def test_one_instant_against_the_places_at_its_boundary(apart_m: float, found: bool) -> None:
-    """A steady 3 dB offset on one_place_beacons beacons of one beaconer (under
+    """A steady 3 dB offset on one_place_beacons beacons of two beaconers (under
     min_common_beacons), both stamped at one instant: one antenna when the asserted places
     put the arrivals one_place_ns apart or more (here within a millimetre of light of it)."""
     assert P.one_place_beacons < P.min_common_beacons
@@ -450,6 +454,16 @@ def test_one_instant_against_the_places_needs_one_place_beacons(beacons: int,
     assert (flagged(shared.shared_reception(history, P)) == {"s1", "s2"}) is found
 
 
+@pytest.mark.parametrize(("sources", "found"), [(P.min_beaconers, True),
+                                              (P.min_beaconers - 1, False)])
+def test_one_instant_against_the_places_needs_min_beaconers(sources: int, found: bool) -> None:
+    """From one beaconer: a hotspot asserting a false place beside an honest one is stamped
+    with it at one instant, and over one fixed path each, in mild fading, their RSSI
+    difference can stay put."""
+    history = _one_instant(5_000.0, sources=sources)
+    assert (flagged(shared.shared_reception(history, P)) == {"s1", "s2"}) is found
+
+
 @pytest.mark.parametrize(("spread_db", "found"), [(P.one_antenna_db, True),
                                                   (P.one_antenna_db + 0.01, False)])
 def test_one_instant_against_the_places_spread_at_its_boundary(spread_db: float,
@@ -461,7 +475,7 @@ def test_one_instant_against_the_places_spread_at_its_boundary(spread_db: float,
 
 def test_one_instant_against_the_places_on_every_beacon_both_heard() -> None:
     """s2 stamps one beacon of three when its asserted place says (5 km further: 16.7 µs
-    later, a few ns short of it, float milliseconds): not one instant on every beacon."""
+    later, to float milliseconds' precision): not one instant on every beacon."""
     later_ms = 5_000.0 / C_M_PER_NS / 1e6
     history = _one_instant(5_000.0, s2_clock_ms=(0.0, 0.0, later_ms))
     assert shared.shared_reception(history, P) == []
@@ -469,7 +483,7 @@ def test_one_instant_against_the_places_on_every_beacon_both_heard() -> None:
 
 def test_neighbours_across_a_street_at_one_instant_are_not_one_antenna() -> None:
     """Two honest hotspots 20 m apart, GPS-disciplined: one instant, and a steady offset on
-    three beacons of one beaconer (a mild fading week); their places say one instant."""
+    three beacons of two beaconers (a mild fading week); their places say one instant."""
     assert shared.shared_reception(_one_instant(20.0), P) == []
 
 
