@@ -63,7 +63,8 @@ def asymmetry(history: History, params: DetectParams) -> list[Finding]:
 
     def measure(excluded: NDArray[np.bool_]) -> tuple[NDArray[Any], ...]:
         """Per hotspot, without its pairs with `excluded`: (median offset, two-way pairs,
-        median offset over its pairs with reciprocal partners, how many of those, and
+        median offset over its pairs with reciprocal partners, how many of those, the same
+        over its pairs with liars found, each less the liar's own offset, and
         _OneWay.measure's columns)."""
         kept = partner_kept(partner, excluded)
         median = group_median(owner[kept], offset[kept], n)
@@ -75,30 +76,38 @@ def asymmetry(history: History, params: DetectParams) -> list[Finding]:
         others = count[partner] - back
         near_others = group_count(owner[kept & near], n)[partner] - (back & near)
         vouched = kept & (others >= 1) & (2 * near_others > others)
+        # A pair with a liar already found, less the liar's own offset (its median over the
+        # pairs it keeps): what is left is the hotspot's own. (A liar whose only kept pair is
+        # this one gives 0: its offset is this pair's, reversed.)
+        known = ~kept & (count[partner] >= 1)
+        corrected = offset[known] + median[partner[known]]
         return (median, count, group_median(owner[vouched], offset[vouched], n),
-                group_count(owner[vouched], n), *one_way.measure(excluded))
+                group_count(owner[vouched], n), group_median(owner[known], corrected, n),
+                group_count(owner[known], n), *one_way.measure(excluded))
 
     def rules(median: NDArray[np.float64], count: NDArray[np.int64],
               vouched_median: NDArray[np.float64], vouched: NDArray[np.int64],
+              known_median: NDArray[np.float64], known: NDArray[np.int64],
               excess: NDArray[np.float64], hears: NDArray[np.int64], heard: NDArray[np.int64]
               ) -> tuple[NDArray[np.bool_], NDArray[np.bool_], NDArray[np.bool_]]:
         """Per hotspot, from `measure`'s columns: flagged by the median over its pairs, by its
-        reciprocal partners, by the law."""
+        reciprocal partners or its found liars' corrected pairs, by the law."""
         with np.errstate(invalid="ignore"):
             by_all = ((pairs_in_all >= params.min_pairs) & (count >= params.min_pairs_left)
                       & (np.abs(median) >= params.asymmetry_db))
-            by_vouched = (vouched >= 1) & (vouched_median >= params.asymmetry_vouched_db)
+            by_vouched = (((vouched >= 1) & (vouched_median >= params.asymmetry_vouched_db))
+                          | ((known >= 1) & (known_median >= params.asymmetry_vouched_db)))
         # No pairs to read (too few for a median, no reciprocal partner): the law both ways.
         by_law = ((count < params.min_pairs) & (vouched == 0)
                   & one_way.flagged(excess, hears, heard))
         return by_all, by_vouched, by_law
 
     def judge(excluded: NDArray[np.bool_]) -> tuple[NDArray[np.bool_], NDArray[np.float64]]:
-        median, _, vouched_median, _, excess, _, _ = columns = measure(excluded)
+        median, _, vouched_median, _, known_median, _, excess, _, _ = columns = measure(excluded)
         by_all, by_vouched, by_law = rules(*columns)
         with np.errstate(invalid="ignore"):
             score = np.fmax(np.abs(median) / params.asymmetry_db,
-                            vouched_median / params.asymmetry_vouched_db)
+                            np.fmax(vouched_median, known_median) / params.asymmetry_vouched_db)
             score = np.where(by_law & ~by_all & ~by_vouched,
                              excess / params.asymmetry_vouched_db, score)
         return by_all | by_vouched | by_law, score
@@ -106,7 +115,8 @@ def asymmetry(history: History, params: DetectParams) -> list[Finding]:
     before = np.zeros(n, dtype=bool)
     found_round = peel(judge, before, (owner, partner))
     columns = as_found(found_round, before, measure)
-    per_hotspot, count, vouched_median, vouched, excess, hears, heard = columns
+    per_hotspot, count, vouched_median, vouched, known_median, known, excess, hears, heard = (
+        columns)
     # Found by its pairs (the median over them or its reciprocal partners), or by the law.
     by_all, by_vouched, _ = rules(*columns)
     by_pairs = by_all | by_vouched
@@ -114,13 +124,17 @@ def asymmetry(history: History, params: DetectParams) -> list[Finding]:
         Finding(
             detector="signal_asymmetry",
             hotspots=(history.hotspots.keys[i],),
-            score=float(abs(per_hotspot[i]) / params.asymmetry_db) if by_pairs[i]
+            score=float(np.fmax(abs(per_hotspot[i]) / params.asymmetry_db,
+                                np.fmax(vouched_median[i], known_median[i])
+                                / params.asymmetry_vouched_db)) if by_pairs[i]
             else float(excess[i] / params.asymmetry_vouched_db),
             evidence={
                 "median_offset_db": round(float(per_hotspot[i]), 1),
                 "two_way_pairs": int(count[i]),
                 "median_offset_with_reciprocal_db": round(float(vouched_median[i]), 1),
                 "reciprocal_pairs": int(vouched[i]),
+                "median_offset_with_found_liars_db": round(float(known_median[i]), 1),
+                "pairs_with_found_liars": int(known[i]),
                 "one_way_excess_db": round(float(excess[i]), 1),
                 "hears_partners": int(hears[i]),
                 "heard_by_partners": int(heard[i]),

@@ -98,6 +98,27 @@ class DetectParams:
     # ≤ 1 dB (8 beacons from 6 beaconers), every other by more than 2 dB, while 49 of 62 pairs
     # behind one antenna spread by ≤ 1 dB (docs/benchmarks.md, issue 13).
     one_antenna_db: float = 1.0
+    # ... or, with fewer beacons both heard (one_place_beacons at least), when each of them
+    # was stamped by both at one instant (within same_stamp_ms) that their asserted places
+    # cannot give, and the RSSI difference spreads by one_antenna_db at most. Two GPS stamps
+    # of one beacon differ by the asserted distances' difference over c, give or take the
+    # stamps' errors (σ 1.4 µs for two single-channel radios, 0.14 µs for two concentrators,
+    # sim_radio/reception.py); keys behind one antenna are stamped at one instant wherever
+    # they assert. Past one_place_ns (3 µs of light, 900 m: 2.1 σ of two single-channel
+    # radios) on every beacon both heard. Three beacons, not two: a key asserting a false
+    # place contradicts, beacon after beacon, the honest hotspots beside where it really
+    # stands (one instant, places kilometres apart), and only fading (a spread past
+    # one_antenna_db) tells such a neighbour from one antenna. For the same reason the
+    # beacons come from min_beaconers beaconers or more: over one beaconer's fixed paths,
+    # in mild fading, such a neighbour's RSSI difference can stay put (on the whole 2022
+    # population at 20 %, with attenuators asserting places 3 km off, one beaconer let 5
+    # honest hotspots through, docs/benchmarks.md). On the proving
+    # ground (helium 2022, the 2,000 hotspots nearest its densest spot, a fifth each behind
+    # shared antennas and inflating, 7 epochs): two beacons flagged 8 honest hotspots, three
+    # none, for 9 more keys behind one antenna (4 from two beaconers; docs/benchmarks.md,
+    # issue 13).
+    one_place_beacons: int = 3
+    one_place_ns: float = 3_000.0
     # Constant signals (signal.py): RSSI that varies less than this over ≥ constant_min
     # reports of different beacons (witness stuffing at fixed values, attenuated rigs).
     constant_rssi_std_db: float = 0.5

@@ -21,6 +21,17 @@ only by their fixed ports, cables and rounding, while two antennas, however fixe
 fade independently beacon by beacon (a steady median, a spread of several dB). That finds a
 shared antenna that hears one neighbour only (the proving ground's city has such groups).
 
+With fewer beacons both heard than that (a key whose antenna hears a few beacons a week), a
+pair is flagged when each of them (`one_place_beacons` or more) was stamped by both at one
+instant that their asserted places cannot give — the asserted distances to the beaconer differ
+by `one_place_ns` of light or more — and the RSSI difference spreads by `one_antenna_db` at
+most, over beacons of `min_beaconers` beaconers or more (a hotspot asserting a false place
+beside honest ones is stamped with them at one instant too, and over one beaconer's fixed
+paths, when fading is mild, their RSSI difference can stay put). Honest hotspots stamp a
+beacon apart by what their places put between the arrivals; keys behind one antenna, asserted
+kilometres apart to earn as several, stamp one instant. Two honest neighbours across a street
+are stamped at one instant too, but their places say so.
+
 (A relay that copies a partner's reception reports the same values, but late: that is
 timing.py's finding, and the partner is not accused of sharing an antenna.)
 """
@@ -32,6 +43,7 @@ from itertools import combinations
 import numpy as np
 from numpy.typing import NDArray
 
+from oracle.detect.arrival import C_M_PER_NS
 from oracle.detect.grouped import group_count, group_median, group_spread
 from oracle.detect.history import History, Witnesses
 from oracle.detect.model import DetectParams, Finding
@@ -68,13 +80,23 @@ def shared_reception(history: History, params: DetectParams) -> list[Finding]:
     sources = np.unique(p[steady] * n + w.beaconer[ra][steady]) // n
     beaconers = group_count(sources, len(pairs))
     spread = group_spread(p[t], d[t], len(pairs))
-    one_signal = (group_count(p[t], len(pairs)) >= params.min_common_beacons) & (
-        spread <= params.one_antenna_db)
+    timed = group_count(p[t], len(pairs))
+    timed_from = group_count(np.unique(p[t] * n + w.beaconer[ra][t]) // n, len(pairs))
+    one_signal = (timed >= params.min_common_beacons) & (spread <= params.one_antenna_db)
+    steady_pairs = ((common >= params.min_common_beacons) & (same >= params.same_share * common)
+                    & ((beaconers >= params.min_beaconers) | one_signal))
+    # One instant where the asserted places put the two arrivals apart: the stamps' difference
+    # against the difference of the asserted distances to the beaconer over c.
+    stamps_ms = w.witness_timestamp_ms[ra] - w.witness_timestamp_ms[rb]
+    places_ns = (w.distance_m[ra] - w.distance_m[rb]) / C_M_PER_NS
+    contradicted = group_count(
+        p[t & (np.abs(stamps_ms) <= params.same_stamp_ms)
+          & (np.abs(stamps_ms * 1e6 - places_ns) >= params.one_place_ns)], len(pairs))
+    one_place = ((timed >= params.one_place_beacons) & (contradicted == timed)
+                 & (spread <= params.one_antenna_db) & (timed_from >= params.min_beaconers))
     findings = []
     for i, (a, b) in enumerate(pairs.tolist()):
-        if common[i] < params.min_common_beacons or same[i] < params.same_share * common[i]:
-            continue
-        if beaconers[i] < params.min_beaconers and not one_signal[i]:
+        if not (steady_pairs[i] or one_place[i]):
             continue
         findings.append(Finding(
             detector="shared_reception",
@@ -83,6 +105,7 @@ def shared_reception(history: History, params: DetectParams) -> list[Finding]:
             evidence={"steady_receptions": int(same[i]), "beacons_both_heard": int(common[i]),
                       "steady_from_beaconers": int(beaconers[i]),
                       "rssi_difference_spread_db": round(float(spread[i]), 1),
+                      "one_instant_against_places": int(contradicted[i]),
                       "rssi_offset_db": round(float(median[i]), 1),
                       "asserted_distance_m": round(history.hotspots.distance_m(a, b))},
         ))

@@ -13,7 +13,8 @@ from detect_world import key as k
 from detect_world import offset
 
 from oracle.detect import asymmetry, gps, shared, signal, timing
-from oracle.detect.history import History, HistoryBuilder
+from oracle.detect.arrival import C_M_PER_NS
+from oracle.detect.history import M_PER_DEG, History, HistoryBuilder
 from oracle.detect.model import DEFAULT_PARAMS
 
 T0 = 1_760_000_000_000
@@ -22,10 +23,13 @@ SOURCES = ("a", "b", "c")  # beaconers heard by a shared antenna's keys
 
 
 
-def builder(*names: str) -> HistoryBuilder:
+def builder(*names: str, one_place: tuple[str, ...] = ()) -> HistoryBuilder:
+    """Hotspots 1.1 km apart, north to south; those of `one_place` asserted where the first
+    of them is."""
     b = HistoryBuilder(T0, T0 + 86_400_000)
     for i, name in enumerate(names):
-        b.add_hotspot(k(name), 52.0 + i * 0.01, 5.0)  # 1.1 km apart, north to south
+        at = names.index(one_place[0]) if name in one_place else i
+        b.add_hotspot(k(name), 52.0 + at * 0.01, 5.0)
     return b
 
 
@@ -152,14 +156,16 @@ def test_asymmetry_at_its_boundary(offset_db: float, found: bool) -> None:
 
 
 def _inflators_among_inflators(honest_left: int) -> History:
-    """x and i0, i1 inflate by 15 dB. i0 and i1 each pair with three honest hotspots and
-    with x; x pairs with i0, i1 (offset 0: both inflate) and `honest_left` honest ones."""
+    """i0 and i1 inflate by 15 dB, x by 10 (past asymmetry_db, under asymmetry_vouched_db).
+    i0 and i1 each pair with three honest hotspots and with x; x pairs with i0, i1 (offset
+    −5 dB: both inflate) and `honest_left` honest ones."""
+    assert P.asymmetry_db <= 10.0 < P.asymmetry_vouched_db
     honest = [f"h{j}" for j in range(honest_left)] + [f"u{j}" for j in range(6)]
     b = builder("x", "i0", "i1", *honest)
     pairs = [("x", "i0"), ("x", "i1")] + [("x", f"h{j}") for j in range(honest_left)] + [
         (f"i{j // 3}", f"u{j}") for j in range(6)]
     for n, (liar, partner) in enumerate(pairs):
-        witness(b, n, partner, liar, rssi=-100.0 + 15.0)
+        witness(b, n, partner, liar, rssi=-100.0 + (10.0 if liar == "x" else 15.0))
         witness(b, n, liar, partner, rssi=-100.0 + (15.0 if partner.startswith("i") else 0.0),
                 beacon=f"{liar}{partner}{n}")
     return b.build()
@@ -168,9 +174,10 @@ def _inflators_among_inflators(honest_left: int) -> History:
 @pytest.mark.parametrize(("honest_left", "found"), [(P.min_pairs_left, True),
                                                     (P.min_pairs_left - 1, False)])
 def test_asymmetry_min_pairs_left_at_its_boundary(honest_left: int, found: bool) -> None:
-    """x's median over all its pairs is at most 7.5 dB (half of them with inflators like
+    """x's median over all its pairs is under asymmetry_db (half of them with inflators like
     itself): not flagged. The inflators are found first by their honest pairs; x, judged
-    again without its pairs with them, is found with min_pairs_left pairs left."""
+    again without its pairs with them, is found with min_pairs_left pairs left. (Its pairs
+    with them, less their +15 dB, give its own 10 dB: under asymmetry_vouched_db.)"""
     flags = flagged(asymmetry.asymmetry(_inflators_among_inflators(honest_left), P))
     assert {"i0", "i1"} <= flags
     assert ("x" in flags) is found
@@ -212,6 +219,30 @@ def test_a_reciprocal_partner_needs_most_of_its_other_pairs_near(near: int, far:
     """p's other pairs within asymmetry_db: more than half of them, or p's word is no
     better than x's."""
     assert ("x" in flagged(asymmetry.asymmetry(_one_pair(15.0, near, far), P))) is found
+
+
+def _with_a_found_liar(inflate_db: float) -> History:
+    """i inflates by 15 dB among three honest partners (u0–u2: found by its median); x pairs
+    with i alone and inflates by `inflate_db`: x hears i that much stronger than it is, i
+    hears x 15 dB stronger."""
+    b = builder("x", "i", "u0", "u1", "u2")
+    pairs = [("x", "i", inflate_db, 15.0)] + [("i", f"u{j}", 15.0, 0.0) for j in range(3)]
+    for n, (hearer, partner, heard_db, back_db) in enumerate(pairs):
+        witness(b, n, partner, hearer, rssi=-100.0 + heard_db)
+        witness(b, n, hearer, partner, rssi=-100.0 + back_db, beacon=f"{hearer}{partner}{n}")
+    return b.build()
+
+
+@pytest.mark.parametrize(("inflate_db", "found"), [(P.asymmetry_vouched_db, True),
+                                                   (P.asymmetry_vouched_db - 0.01, False),
+                                                   (0.0, False)])
+def test_asymmetry_with_a_found_liar_at_its_boundary(inflate_db: float, found: bool) -> None:
+    """x's one pair is with an inflator found first: its raw offset is x's inflation less
+    i's (both inflate: about 0), and less i's own offset (its median, +15 dB) it is x's own,
+    judged past asymmetry_vouched_db as with a reciprocal partner. At 0, x is the honest
+    partner of an inflator: not flagged."""
+    flags = flagged(asymmetry.asymmetry(_with_a_found_liar(inflate_db), P))
+    assert flags == ({"i", "x"} if found else {"i"})
 
 
 def test_asymmetry_accounts_for_transmit_power() -> None:
@@ -349,7 +380,8 @@ def test_shared_reception_from_one_beaconer_at_its_boundary(spread_db: float,
                                               (P.min_common_beacons - 1, False)])
 def test_shared_reception_from_one_beaconer_needs_min_common_beacons(beacons: int,
                                                                      found: bool) -> None:
-    b = builder(*SOURCES, "s1", "s2")
+    """Asserted at one place: their one instant is no evidence by itself (one_place_ns)."""
+    b = builder(*SOURCES, "s1", "s2", one_place=("s1", "s2"))
     for n in range(beacons):
         witness(b, n, "a", "s1", rssi=-100.0 - n, snr=5.0)
         witness(b, n, "a", "s2", rssi=-103.0 - n, snr=1.0 - n)
@@ -369,11 +401,90 @@ def test_shared_reception_from_two_beaconers() -> None:
 @pytest.mark.parametrize(("beacons", "found"), [(P.min_common_beacons, True),
                                               (P.min_common_beacons - 1, False)])
 def test_shared_reception_needs_min_common_beacons(beacons: int, found: bool) -> None:
-    b = builder(*SOURCES, "s1", "s2")
+    """Asserted at one place, as in the test above."""
+    b = builder(*SOURCES, "s1", "s2", one_place=("s1", "s2"))
     for n in range(beacons):
         witness(b, n, SOURCES[n % 3], "s1", rssi=-100.0)
         witness(b, n, SOURCES[n % 3], "s2", rssi=-100.0)
     assert (flagged(shared.shared_reception(b.build(), P)) == {"s1", "s2"}) is found
+
+
+# Metres of light in one_place_ns: the asserted distances' difference at the boundary.
+ONE_PLACE_M = P.one_place_ns * C_M_PER_NS
+
+
+def _one_instant(apart_m: float, beacons: int = P.one_place_beacons,
+                 diffs: tuple[float, ...] = (), s2_clock_ms: tuple[float, ...] = (),
+                 sources: int = P.min_beaconers) -> History:
+    """Beacons of "a" and "c" (in turn, of the first `sources` of them), both south of "s1"
+    on its meridian, heard by s1 and "s2" (asserted `apart_m` north of s1: its asserted
+    distance to either is longer by that) stamped by both at one instant (but for
+    `s2_clock_ms`, added to s2's stamps in turn), s2 3 dB weaker (plus `diffs` in turn),
+    their SNRs never equal."""
+    b = HistoryBuilder(T0, T0 + 86_400_000)
+    b.add_hotspot(k("a"), 52.0, 5.0)
+    b.add_hotspot(k("c"), 51.99, 5.0)
+    b.add_hotspot(k("s1"), 52.02, 5.0)
+    b.add_hotspot(k("s2"), 52.02 + apart_m / M_PER_DEG, 5.0)
+    for n in range(beacons):
+        extra = diffs[n] if n < len(diffs) else 0.0
+        clock = s2_clock_ms[n] if n < len(s2_clock_ms) else 0.0
+        source = ("a", "c")[n % sources]
+        witness(b, n, source, "s1", rssi=-100.0 - n, snr=5.0)
+        witness(b, n, source, "s2", rssi=-103.0 - n - extra, snr=1.0 - n, clock_ms=clock)
+    return b.build()
+
+
+@pytest.mark.parametrize(("apart_m", "found"), [(ONE_PLACE_M + 0.001, True),
+                                                (ONE_PLACE_M - 0.001, False)])
+def test_one_instant_against_the_places_at_its_boundary(apart_m: float, found: bool) -> None:
+    """A steady 3 dB offset on one_place_beacons beacons of two beaconers (under
+    min_common_beacons), both stamped at one instant: one antenna when the asserted places
+    put the arrivals one_place_ns apart or more (here within a millimetre of light of it)."""
+    assert P.one_place_beacons < P.min_common_beacons
+    history = _one_instant(apart_m)
+    assert (flagged(shared.shared_reception(history, P)) == {"s1", "s2"}) is found
+
+
+@pytest.mark.parametrize(("beacons", "found"), [(P.one_place_beacons, True),
+                                              (P.one_place_beacons - 1, False)])
+def test_one_instant_against_the_places_needs_one_place_beacons(beacons: int,
+                                                                found: bool) -> None:
+    history = _one_instant(5_000.0, beacons=beacons)
+    assert (flagged(shared.shared_reception(history, P)) == {"s1", "s2"}) is found
+
+
+@pytest.mark.parametrize(("sources", "found"), [(P.min_beaconers, True),
+                                              (P.min_beaconers - 1, False)])
+def test_one_instant_against_the_places_needs_min_beaconers(sources: int, found: bool) -> None:
+    """From one beaconer: a hotspot asserting a false place beside an honest one is stamped
+    with it at one instant, and over one fixed path each, in mild fading, their RSSI
+    difference can stay put."""
+    history = _one_instant(5_000.0, sources=sources)
+    assert (flagged(shared.shared_reception(history, P)) == {"s1", "s2"}) is found
+
+
+@pytest.mark.parametrize(("spread_db", "found"), [(P.one_antenna_db, True),
+                                                  (P.one_antenna_db + 0.01, False)])
+def test_one_instant_against_the_places_spread_at_its_boundary(spread_db: float,
+                                                               found: bool) -> None:
+    """Two antennas fade apart beacon by beacon, wherever they stand."""
+    history = _one_instant(5_000.0, diffs=(0.0, spread_db))
+    assert (flagged(shared.shared_reception(history, P)) == {"s1", "s2"}) is found
+
+
+def test_one_instant_against_the_places_on_every_beacon_both_heard() -> None:
+    """s2 stamps one beacon of three when its asserted place says (5 km further: 16.7 µs
+    later, to float milliseconds' precision): not one instant on every beacon."""
+    later_ms = 5_000.0 / C_M_PER_NS / 1e6
+    history = _one_instant(5_000.0, s2_clock_ms=(0.0, 0.0, later_ms))
+    assert shared.shared_reception(history, P) == []
+
+
+def test_neighbours_across_a_street_at_one_instant_are_not_one_antenna() -> None:
+    """Two honest hotspots 20 m apart, GPS-disciplined: one instant, and a steady offset on
+    three beacons of two beaconers (a mild fading week); their places say one instant."""
+    assert shared.shared_reception(_one_instant(20.0), P) == []
 
 
 def _fixes(*offsets_m: float, acc_m: float = 3.0) -> History:
