@@ -1,19 +1,21 @@
 """How often a rule finds a hotspot by chance alone, and the bar past chance.
 
-A rule that names a sender among a beacon's candidates (replay.py's placings by arrival time)
-names an honest candidate now and then by coincidence. Such chance findings are rare and
-independent, so a hotspot's count of them is Poisson, with a mean in proportion to its
-chances (the beacons it could have been named for): an honest hotspot among many replayers
-has many chances and collects a few findings over a week, one far from them has none. A
-fixed bar either denies the first or waits needlessly for the second. Here the bar is the
-count that chance alone reaches with probability `false_alarm` or less, at the hotspot's own
-mean: the network's chance rate (fitted on the history read, `fitted_rate`) times its
-chances.
+A rule that names a sender among a beacon's candidates (timing.py's placings by arrival
+time) names an honest candidate now and then by coincidence. Such chance findings are rare
+and independent, so an honest hotspot's count of them is Poisson, with a mean in proportion
+to its chances (the beacons it could have been named for): an honest hotspot among many
+replayers has many chances and collects a few findings over a week, one far from them has
+none. A fixed bar either denies the first or waits needlessly for the second. Here a count
+is past chance when chance alone reaches it with probability `false_alarm` or less
+(`poisson_tail`), at the hotspot's own mean: the history's chance rate (`chance_rate`)
+times its chances.
 
-The rate is fitted on the hotspots a rule would not find anyway (counts at most `most`):
-cheaters are found many times (a replayer's copies come every window), chance findings seldom
-repeat, so the few hotspots above that say little of chance, and a Poisson truncated at
-`most` is fitted by maximum likelihood on those at or below it.
+The history's hotspots are of two kinds: honest ones, found by chance at a low rate per
+chance, and cheaters, found at a high one (a replayer's copies come every window: about a
+quarter of its chances, measured). Early in a history many cheaters have been found only
+once or twice, as often as chance finds an honest hotspot, so no bar on the count separates
+them; their rates do. `chance_rate` fits the two-kind mixture of Poissons by expectation
+maximisation and returns the lower rate.
 """
 
 from __future__ import annotations
@@ -23,8 +25,10 @@ import math
 import numpy as np
 from numpy.typing import NDArray
 
-# Bisection on the rate (a probability per chance) to this relative precision.
-_RATE_TOLERANCE = 1e-6
+# Expectation maximisation: rounds, and the starting guess (the lower rate a quarter of the
+# pooled one and the higher four times it; four hotspots in five of the lower kind).
+_EM_ROUNDS = 200
+_EM_START = (0.25, 4.0, 0.8)
 
 
 def poisson_tail(k: int, mean: float) -> float:
@@ -43,33 +47,23 @@ def poisson_tail(k: int, mean: float) -> float:
     return min(total, 1.0)
 
 
-def fitted_rate(hits: NDArray[np.int64], chances: NDArray[np.int64], most: int,
-                least: int = 1) -> float:
-    """The rate p (findings per chance) of hits_i ~ Poisson(p · chances_i), fitted by
-    maximum likelihood on the hotspots with chances and at most `most` hits (the Poisson
-    truncated there). 0 (no rate known) when none of them was hit, or when fewer than
+def chance_rate(hits: NDArray[np.int64], chances: NDArray[np.int64], least: int = 1) -> float:
+    """The lower rate p of the mixture hits_i ~ Poisson(p · chances_i) (a share π of the
+    hotspots) or Poisson(q · chances_i) (the rest), fitted by expectation maximisation on
+    the hotspots with chances. 0 (no rate known) when none was hit, or when fewer than
     `least` hotspots had chances: a few cannot tell chance from cheating."""
-    keep = (chances > 0) & (hits <= most)
+    keep = chances > 0
     x, c = hits[keep].astype(np.float64), chances[keep].astype(np.float64)
-    if x.sum() == 0 or np.count_nonzero(chances) < least:
+    if x.sum() == 0 or x.size < least:
         return 0.0
-
-    def score(p: float) -> float:
-        """d/dp of the truncated log-likelihood: Σ x/p − Σ c · (1 − pmf(most)/cdf(most))."""
-        mean = p * c
-        pmf = np.exp(-mean)
-        cdf = pmf.copy()
-        for j in range(1, most + 1):
-            pmf = pmf * mean / j
-            cdf += pmf
-        return float(x.sum() / p - (c * (1.0 - pmf / cdf)).sum())
-
-    # The score falls with p, from positive near 0; a hotspot is found at most once a
-    # chance, so the rate is at most 1.
-    low, high = 1e-12, 1.0
-    if score(high) > 0:
-        return high
-    while high - low > _RATE_TOLERANCE * high:
-        mid = (low + high) / 2
-        low, high = (mid, high) if score(mid) > 0 else (low, mid)
-    return (low + high) / 2
+    pooled = x.sum() / c.sum()
+    low, high, share = _EM_START[0] * pooled, _EM_START[1] * pooled, _EM_START[2]
+    for _ in range(_EM_ROUNDS):
+        # Log-odds of the higher kind for each hotspot (the x! terms cancel).
+        odds = (math.log(1 - share) - math.log(share) + x * math.log(high / low)
+                - (high - low) * c)
+        lower = 1.0 / (1.0 + np.exp(np.clip(odds, -50.0, 50.0)))
+        low = max(float((lower * x).sum() / (lower * c).sum()), 1e-12)
+        high = max(float(((1 - lower) * x).sum() / max(((1 - lower) * c).sum(), 1e-12)), low)
+        share = min(max(float(lower.mean()), 1e-6), 1 - 1e-6)
+    return low

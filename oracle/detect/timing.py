@@ -33,12 +33,12 @@ lower median of the beacon's plausible lags (within `replay_ms`). Honest: a shar
   place still narrows its sender to the beacon's timely witnesses that its late witness can
   hear: when that is one hotspot, heard as the copy was, it is singled out, and a hotspot
   singled out for several replayed beacons is flagged; so is one that the late witnesses of
-  several beacons, taken together, narrow the sender down to. Each of these counts must
-  also be more than chance gives the hotspot, where replayers are many: an honest hotspot
-  standing by hundreds of replayed beacons in a week is placed (or narrowed down to) for a
-  few by coincidence. The bar is a Poisson tail at its own mean: its chances (the replayed
-  beacons it stood by) times the rate the history's hotspots are found at per chance
-  (chance.py).
+  several beacons, taken together, narrow the sender down to. A count of placings (or of
+  beacons named or placed) must also be more than chance gives the hotspot, where replayers
+  are many: an honest hotspot standing by hundreds of replayed beacons in a week is placed
+  for a few by coincidence. The bar is a Poisson tail at its own mean: its chances (the
+  replayed beacons it could have been placed for) times the rate honest hotspots are placed
+  at per chance, read off the history (chance.py).
 - **Clock**: a report's own time against the oracle's receive time, over the reports the
   oracle received while they were timely (so upload delays do not count), off by a minute or
   more: the hotspot's clock, or its reports, are not what they claim.
@@ -52,7 +52,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from numpy.typing import NDArray
 
-from oracle.detect.chance import fitted_rate, poisson_tail
+from oracle.detect.chance import chance_rate, poisson_tail
 from oracle.detect.grouped import group_count, group_lower_median, group_mean, group_median
 from oracle.detect.history import TIMELY_MS, History, haversine_m
 from oracle.detect.model import DetectParams, Finding
@@ -106,20 +106,22 @@ MIN_PLACED = 3
 # meanwhile (their copies earn nothing: docs/protocol.md §5 rejects every late witness).
 MIN_PLACED_IN_A_DAY = 2
 # Placings by chance grow with the copies on air: with 1,202 replayers of the whole 2022
-# population (20 %), 19 honest hotspots were placed for 2–7 copies over a week, and 3 more
-# narrowed down to for 1–4 beacons, and flagged (1.18 % of honest hotspots flagged;
-# docs/benchmarks.md, issue 13). So each count (placings by the day or over the history,
-# namings or placings, singlings, narrowings) flags only when chance alone reaches it with
-# probability CHANCE_FALSE_ALARM or less: a Poisson of mean (the hotspot's chances) × (the
-# rate the history's hotspots are found at by that rule per chance, fitted on those under
-# its bar: chance.py). A placing's chances are the beacons with copies enough to place
-# among whose timely witnesses it stood; a singling's or narrowing's, those with any copy
-# heard. Over a day, the level is shared among the days read. One honest hotspot in a
-# thousand per count, a tenth of the issue's 1 % for every detector together: the level is
-# a choice, not a fit. The fixed bars stay floors, where copies are few (measured there).
+# population (20 %), 19 honest hotspots were placed for 2–7 copies over a week, and flagged
+# (of 29 honest flagged, 1.18 %: docs/benchmarks.md, issue 13). So a count of placings (by
+# the day, or over the history; or of beacons named or placed) flags only when chance alone
+# reaches it with probability CHANCE_FALSE_ALARM or less: a Poisson of mean (the hotspot's
+# chances: beacons with copies enough to place, among whose timely witnesses it stood) ×
+# (the rate the history's honest kind of hotspot is placed at per chance, chance.py). Over
+# a day, the level is shared among the days read. One honest hotspot in a thousand, a tenth
+# of the issue's 1 % for every detector together: the level is a choice, not a fit. The
+# fixed bars stay floors, where copies are few (measured there). Singlings and narrowings
+# keep their fixed bars: their chance rate cannot be read off the history (a replayer is
+# singled out or narrowed down to for few of its chances, as chance would: fitted as for
+# placings, the whole 2022 population at 20 % after 3 epochs gave 5–16 times the honest
+# hotspots' own rate).
 CHANCE_FALSE_ALARM = 1e-3
 # A rate fitted on fewer hotspots with chances (a town, a hand-built history) is no rate:
-# among a handful, a replayer's own findings would set it. Then the fixed bars alone.
+# among a handful, a replayer's own placings would set it. Then the fixed bars alone.
 RATE_MIN_HOTSPOTS = 100
 DAY_MS = 86_400_000
 # A beacon heard late by PAIR_RECEPTIONS witnesses only (a thin copy) is placed on the one
@@ -289,7 +291,6 @@ class ReplayTally:
     # among whose timely witnesses the hotspot stood: the copies it could be placed for.
     exposed: Counter[int] = field(default_factory=Counter)
     exposed_daily: Counter[tuple[int, int]] = field(default_factory=Counter)
-    stood_by: Counter[int] = field(default_factory=Counter)  # ... with any copy heard
 
 
 def replay_tally(history: History, params: DetectParams) -> ReplayTally:
@@ -325,7 +326,6 @@ def replay_tally(history: History, params: DetectParams) -> ReplayTally:
         candidates = sorted(timely)
         by_time = senders_by_arrival(history, late_rows, candidates)
         day = int(w.beacon_received_ms[rows[0]]) // DAY_MS
-        tally.stood_by.update(candidates)
         if late_rows.size >= PAIR_RECEPTIONS:
             tally.exposed.update(candidates)
             tally.exposed_daily.update((i, day) for i in candidates)
@@ -387,40 +387,30 @@ def replay_tally(history: History, params: DetectParams) -> ReplayTally:
 def replay(history: History, params: DetectParams) -> list[Finding]:
     h = history.hotspots
     tally = replay_tally(history, params)
-    # Each count against what chance gives the hotspot: the rate the history's hotspots are
-    # found at per chance by that rule (fitted on those under its bar), times its own chances
-    # (chance.py). Placings' chances are the beacons it could have been placed for; a
-    # singling's or narrowing's, every replayed beacon it heard in time.
+    # Placings against what chance gives the hotspot: the rate the history's hotspots are
+    # placed at per chance (the lower kind's, chance.py), times its own chances.
     n = len(h)
-
-    def rate(counts: Counter[int], chances: Counter[int], bar: int) -> float:
-        return fitted_rate(np.array([counts[i] for i in range(n)], dtype=np.int64),
-                           np.array([chances[i] for i in range(n)], dtype=np.int64),
-                           bar - 1, RATE_MIN_HOTSPOTS)
-
-    placing = rate(tally.by_stamps, tally.exposed, MIN_PLACED)
-    singling = rate(tally.singled, tally.stood_by, MIN_SINGLED)
-    narrowing = rate(tally.narrowed, tally.stood_by, MIN_NARROWED)
+    rate = chance_rate(np.array([tally.by_stamps[i] for i in range(n)], dtype=np.int64),
+                       np.array([tally.exposed[i] for i in range(n)], dtype=np.int64),
+                       RATE_MIN_HOTSPOTS)
     days = len({day for _, day in tally.exposed_daily}) or 1
 
-    def past(count: int, bar: int, mean: float, level: float = CHANCE_FALSE_ALARM) -> bool:
-        return count >= bar and poisson_tail(count, mean) <= level
+    def past(count: int, bar: int, chances: int, level: float = CHANCE_FALSE_ALARM) -> bool:
+        return count >= bar and poisson_tail(count, rate * chances) <= level
 
     flagged = {i for i, count in tally.either.items()
                if count >= REPLAY_SHARE * tally.testable[i]
-               and past(count, MIN_REPLAYS, placing * tally.exposed[i])}
+               and past(count, MIN_REPLAYS, tally.exposed[i])}
     flagged |= {i for i, count in tally.by_stamps.items()
-                if past(count, MIN_PLACED, placing * tally.exposed[i])}
+                if past(count, MIN_PLACED, tally.exposed[i])}
     in_a_day: Counter[int] = Counter()
     for (i, day), count in tally.by_stamps_daily.items():
         in_a_day[i] = max(in_a_day[i], count)
-        if past(count, MIN_PLACED_IN_A_DAY, placing * tally.exposed_daily[(i, day)],
+        if past(count, MIN_PLACED_IN_A_DAY, tally.exposed_daily[(i, day)],
                 CHANCE_FALSE_ALARM / days):
             flagged.add(i)
-    flagged |= {i for i, count in tally.singled.items()
-                if past(count, MIN_SINGLED, singling * tally.stood_by[i])}
-    flagged |= {i for i, count in tally.narrowed.items()
-                if past(count, MIN_NARROWED, narrowing * tally.stood_by[i])}
+    flagged |= {i for i, count in tally.singled.items() if count >= MIN_SINGLED}
+    flagged |= {i for i, count in tally.narrowed.items() if count >= MIN_NARROWED}
     return [
         Finding(
             detector="replay",
@@ -435,8 +425,7 @@ def replay(history: History, params: DetectParams) -> list[Finding]:
                       "replayed_beacons_the_arrival_times_back": tally.by_stamps[i],
                       "most_the_arrival_times_back_in_a_day": in_a_day[i],
                       "replayed_beacons_it_could_be_placed_for": tally.exposed[i],
-                      "placings_expected_by_chance": round(placing * tally.exposed[i], 3),
-                      "replayed_beacons_it_heard_in_time": tally.stood_by[i],
+                      "placings_expected_by_chance": round(rate * tally.exposed[i], 3),
                       "namings_the_arrival_times_contradict": tally.contradicted[i],
                       "replayed_beacons_singled_out_on_it": tally.singled[i],
                       "replayed_beacons_singled_out_or_narrowed_down_to_it": tally.narrowed[i]},
