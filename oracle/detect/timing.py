@@ -33,7 +33,12 @@ lower median of the beacon's plausible lags (within `replay_ms`). Honest: a shar
   place still narrows its sender to the beacon's timely witnesses that its late witness can
   hear: when that is one hotspot, heard as the copy was, it is singled out, and a hotspot
   singled out for several replayed beacons is flagged; so is one that the late witnesses of
-  several beacons, taken together, narrow the sender down to.
+  several beacons, taken together, narrow the sender down to. A count of placings (or of
+  beacons named or placed) must also be more than chance gives the hotspot, where replayers
+  are many: an honest hotspot standing by hundreds of replayed beacons in a week is placed
+  for a few by coincidence. The bar is a Poisson tail at its own mean: its chances (the
+  replayed beacons it could have been placed for) times the rate honest hotspots are placed
+  at per chance, read off the history (chance.py).
 - **Clock**: a report's own time against the oracle's receive time, over the reports the
   oracle received while they were timely (so upload delays do not count), off by a minute or
   more: the hotspot's clock, or its reports, are not what they claim.
@@ -42,10 +47,12 @@ lower median of the beacon's plausible lags (within `replay_ms`). Honest: a shar
 from __future__ import annotations
 
 from collections import Counter
+from dataclasses import dataclass, field
 
 import numpy as np
 from numpy.typing import NDArray
 
+from oracle.detect.chance import chance_rate, poisson_tail
 from oracle.detect.grouped import group_count, group_lower_median, group_mean, group_median
 from oracle.detect.history import TIMELY_MS, History, haversine_m
 from oracle.detect.model import DetectParams, Finding
@@ -98,6 +105,24 @@ MIN_PLACED = 3
 # two beacons, and waited a third (a day or more) to be denied, earning as honest hotspots
 # meanwhile (their copies earn nothing: docs/protocol.md §5 rejects every late witness).
 MIN_PLACED_IN_A_DAY = 2
+# Placings by chance grow with the copies on air: with 1,202 replayers of the whole 2022
+# population (20 %), 19 honest hotspots were placed for 2–7 copies over a week, and flagged
+# (of 29 honest flagged, 1.18 %: docs/benchmarks.md, issue 13). So a count of placings (by
+# the day, or over the history; or of beacons named or placed) flags only when chance alone
+# reaches it with probability CHANCE_FALSE_ALARM or less: a Poisson of mean (the hotspot's
+# chances: beacons with copies enough to place, among whose timely witnesses it stood) ×
+# (the rate the history's honest kind of hotspot is placed at per chance, chance.py). Over
+# a day, the level is shared among the days read. One honest hotspot in a thousand, a tenth
+# of the issue's 1 % for every detector together: the level is a choice, not a fit. The
+# fixed bars stay floors, where copies are few (measured there). Singlings and narrowings
+# keep their fixed bars: their chance rate cannot be read off the history (a replayer is
+# singled out or narrowed down to for few of its chances, as chance would: fitted as for
+# placings, the whole 2022 population at 20 % after 3 epochs gave 5–16 times the honest
+# hotspots' own rate).
+CHANCE_FALSE_ALARM = 1e-3
+# A rate fitted on fewer hotspots with chances (a town, a hand-built history) is no rate:
+# among a handful, a replayer's own placings would set it. Then the fixed bars alone.
+RATE_MIN_HOTSPOTS = 100
 DAY_MS = 86_400_000
 # A beacon heard late by PAIR_RECEPTIONS witnesses only (a thin copy) is placed on the one
 # candidate whose distances to the two explain their stamps' difference within
@@ -248,7 +273,28 @@ def clock(history: History, params: DetectParams) -> list[Finding]:
     ]
 
 
-def replay(history: History, params: DetectParams) -> list[Finding]:
+@dataclass
+class ReplayTally:
+    """Per hotspot (index), what the replayed beacons of a history say of it as their sender;
+    each counts replayed beacons (a beacon once), `*_daily` keyed (hotspot, UTC day)."""
+
+    named: Counter[int] = field(default_factory=Counter)
+    testable: Counter[int] = field(default_factory=Counter)
+    placed: Counter[int] = field(default_factory=Counter)
+    either: Counter[int] = field(default_factory=Counter)  # named or placed
+    by_stamps: Counter[int] = field(default_factory=Counter)  # placed, or named and backed
+    by_stamps_daily: Counter[tuple[int, int]] = field(default_factory=Counter)
+    contradicted: Counter[int] = field(default_factory=Counter)
+    singled: Counter[int] = field(default_factory=Counter)
+    narrowed: Counter[int] = field(default_factory=Counter)  # singled out or narrowed down
+    # Beacons with copies heard by enough late witnesses to place one (PAIR_RECEPTIONS),
+    # among whose timely witnesses the hotspot stood: the copies it could be placed for.
+    exposed: Counter[int] = field(default_factory=Counter)
+    exposed_daily: Counter[tuple[int, int]] = field(default_factory=Counter)
+
+
+def replay_tally(history: History, params: DetectParams) -> ReplayTally:
+    """What each replayed beacon of `history` says of its likely senders (module docstring)."""
     w = history.witnesses
     h = history.hotspots
     index = {key: i for i, key in enumerate(h.keys)}
@@ -256,8 +302,9 @@ def replay(history: History, params: DetectParams) -> list[Finding]:
     honest_clock = ~np.isin(w.witness, np.array(sorted(wrong_clock), dtype=np.int64))
     lag = relative_lag(history, params, exclude=~honest_clock)
     late = (lag >= params.replay_ms) & honest_clock
+    tally = ReplayTally()
     if not late.any():
-        return []
+        return tally
     # How each hotspot usually hears each other one (mean RSSI of timely receptions): a copy
     # is heard the way its sender is usually heard, so the late witnesses' RSSI of the copy
     # points at the sender among the beacon's timely witnesses.
@@ -270,15 +317,6 @@ def replay(history: History, params: DetectParams) -> list[Finding]:
                      strict=True))
     order = np.argsort(w.beacon, kind="stable")
     by_beacon = w.beacon[order]
-    named: Counter[int] = Counter()
-    testable: Counter[int] = Counter()
-    placed: Counter[int] = Counter()
-    either: Counter[int] = Counter()  # replayed beacons named or placed (each beacon once)
-    by_stamps: Counter[int] = Counter()  # ... of those, placed or named with the stamps' fit
-    by_stamps_daily: Counter[tuple[int, int]] = Counter()  # ... per (hotspot, UTC day)
-    contradicted: Counter[int] = Counter()
-    singled: Counter[int] = Counter()  # replayed beacons with a copy singled out on it
-    narrowed: Counter[int] = Counter()  # ... singled out or narrowed down to it
     for beacon in np.unique(w.beacon[late]):
         rows = order[np.searchsorted(by_beacon, beacon):np.searchsorted(by_beacon, beacon, "right")]
         late_rows = rows[late[rows]]
@@ -287,21 +325,25 @@ def replay(history: History, params: DetectParams) -> list[Finding]:
         timely -= set(w.witness[late_rows].tolist())
         candidates = sorted(timely)
         by_time = senders_by_arrival(history, late_rows, candidates)
+        day = int(w.beacon_received_ms[rows[0]]) // DAY_MS
+        if late_rows.size >= PAIR_RECEPTIONS:
+            tally.exposed.update(candidates)
+            tally.exposed_daily.update((i, day) for i in candidates)
         # A singling yields to the stamps: where they place the beacon's copies, only a
         # candidate they place can be the one singled out.
         sole, common = senders_by_hearing(heard, candidates, usual)
         if by_time:
             sole, common = sole & set(by_time), common & set(by_time)
-        singled.update(sole)
-        narrowed.update(sole | common)
-        placed.update(by_time)
+        tally.singled.update(sole)
+        tally.narrowed.update(sole | common)
+        tally.placed.update(by_time)
         attributed, backed = set(by_time), set(by_time)
         # Per candidate: the late receptions it could explain (their witness usually hears
         # it) and those it does (heard as usual, within replay_match_db).
         known = {c: [j for j, (base, _) in enumerate(heard) if base + c in usual]
                  for c in sorted(timely)}
         known = {c: js for c, js in known.items() if len(js) >= REPLAY_MIN_RECEPTIONS}
-        testable.update(known.keys())
+        tally.testable.update(known.keys())
         left = set(range(len(heard)))
         # Several neighbours may replay one beacon: the best explanation takes its copies'
         # receptions, and the rest are explained again, while someone explains enough.
@@ -326,45 +368,67 @@ def replay(history: History, params: DetectParams) -> list[Finding]:
                 history, late_rows[sorted(best_rows)], candidates), axis=1))[0]
             own = fit[candidates.index(best)]
             if fit.max() < ARRIVAL_MIN_RECEPTIONS:
-                named[best] += 1
+                tally.named[best] += 1
                 attributed.add(best)
             elif own >= ARRIVAL_MIN_RECEPTIONS and own > fit.max() - ARRIVAL_MARGIN:
-                named[best] += 1
+                tally.named[best] += 1
                 attributed.add(best)
                 backed.add(best)  # the stamps agree: as good as placed
             else:
-                contradicted[best] += 1
+                tally.contradicted[best] += 1
             left -= best_rows
             del known[best]
-        either.update(attributed)
-        by_stamps.update(backed)
-        day = int(w.beacon_received_ms[rows[0]]) // DAY_MS
-        by_stamps_daily.update((i, day) for i in backed)
-    flagged = {i for i, count in either.items()
-               if count >= MIN_REPLAYS and count >= REPLAY_SHARE * testable[i]}
-    flagged |= {i for i, count in by_stamps.items() if count >= MIN_PLACED}
+        tally.either.update(attributed)
+        tally.by_stamps.update(backed)
+        tally.by_stamps_daily.update((i, day) for i in backed)
+    return tally
+
+
+def replay(history: History, params: DetectParams) -> list[Finding]:
+    h = history.hotspots
+    tally = replay_tally(history, params)
+    # Placings against what chance gives the hotspot: the rate the history's hotspots are
+    # placed at per chance (the lower kind's, chance.py), times its own chances.
+    n = len(h)
+    rate = chance_rate(np.array([tally.by_stamps[i] for i in range(n)], dtype=np.int64),
+                       np.array([tally.exposed[i] for i in range(n)], dtype=np.int64),
+                       RATE_MIN_HOTSPOTS)
+    days = len({day for _, day in tally.exposed_daily}) or 1
+
+    def past(count: int, bar: int, chances: int, level: float = CHANCE_FALSE_ALARM) -> bool:
+        return count >= bar and poisson_tail(count, rate * chances) <= level
+
+    flagged = {i for i, count in tally.either.items()
+               if count >= REPLAY_SHARE * tally.testable[i]
+               and past(count, MIN_REPLAYS, tally.exposed[i])}
+    flagged |= {i for i, count in tally.by_stamps.items()
+                if past(count, MIN_PLACED, tally.exposed[i])}
     in_a_day: Counter[int] = Counter()
-    for (i, _), count in by_stamps_daily.items():
+    for (i, day), count in tally.by_stamps_daily.items():
         in_a_day[i] = max(in_a_day[i], count)
-    flagged |= {i for i, count in in_a_day.items() if count >= MIN_PLACED_IN_A_DAY}
-    flagged |= {i for i, count in singled.items() if count >= MIN_SINGLED}
-    flagged |= {i for i, count in narrowed.items() if count >= MIN_NARROWED}
+        if past(count, MIN_PLACED_IN_A_DAY, tally.exposed_daily[(i, day)],
+                CHANCE_FALSE_ALARM / days):
+            flagged.add(i)
+    flagged |= {i for i, count in tally.singled.items() if count >= MIN_SINGLED}
+    flagged |= {i for i, count in tally.narrowed.items() if count >= MIN_NARROWED}
     return [
         Finding(
             detector="replay",
             hotspots=(h.keys[i],),
-            score=float(max(either[i] / MIN_REPLAYS, by_stamps[i] / MIN_PLACED,
-                            in_a_day[i] / MIN_PLACED_IN_A_DAY, singled[i] / MIN_SINGLED,
-                            narrowed[i] / MIN_NARROWED)),
-            evidence={"replayed_beacons_explained": named[i],
-                      "replayed_beacons_it_could_explain": testable[i],
-                      "replayed_beacons_placed_by_arrival_time": placed[i],
-                      "replayed_beacons_named_or_placed": either[i],
-                      "replayed_beacons_the_arrival_times_back": by_stamps[i],
+            score=float(max(tally.either[i] / MIN_REPLAYS, tally.by_stamps[i] / MIN_PLACED,
+                            in_a_day[i] / MIN_PLACED_IN_A_DAY, tally.singled[i] / MIN_SINGLED,
+                            tally.narrowed[i] / MIN_NARROWED)),
+            evidence={"replayed_beacons_explained": tally.named[i],
+                      "replayed_beacons_it_could_explain": tally.testable[i],
+                      "replayed_beacons_placed_by_arrival_time": tally.placed[i],
+                      "replayed_beacons_named_or_placed": tally.either[i],
+                      "replayed_beacons_the_arrival_times_back": tally.by_stamps[i],
                       "most_the_arrival_times_back_in_a_day": in_a_day[i],
-                      "namings_the_arrival_times_contradict": contradicted[i],
-                      "replayed_beacons_singled_out_on_it": singled[i],
-                      "replayed_beacons_singled_out_or_narrowed_down_to_it": narrowed[i]},
+                      "replayed_beacons_it_could_be_placed_for": tally.exposed[i],
+                      "placings_expected_by_chance": round(rate * tally.exposed[i], 3),
+                      "namings_the_arrival_times_contradict": tally.contradicted[i],
+                      "replayed_beacons_singled_out_on_it": tally.singled[i],
+                      "replayed_beacons_singled_out_or_narrowed_down_to_it": tally.narrowed[i]},
         )
         for i in sorted(flagged)
     ]

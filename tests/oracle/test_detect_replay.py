@@ -8,6 +8,8 @@ its thresholds (MIN_REPLAYS, MIN_PLACED, ARRIVAL_MARGIN), not its output."""
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pytest
 
@@ -36,13 +38,17 @@ def k(name: str) -> bytes:
 class World:
     """A history under construction: places, timely candidates and copies."""
 
-    def __init__(self, gap_ms: int = 3_600_000) -> None:
+    def __init__(self, gap_ms: int = 3_600_000,
+                 off_line: dict[str, tuple[float, float]] | None = None) -> None:
+        """`off_line`: more hotspots, each at (m north, m east) of "a"."""
         self.b = HistoryBuilder(T0, T0 + 30 * timing.DAY_MS)
         self.gap_ms = gap_ms  # between one replayed beacon and the next
-        for name, north in PLACES.items():
-            self.b.add_hotspot(k(name), 52.0 + north / 111_195.0, 5.0)
+        places = {name: (north, 0.0) for name, north in PLACES.items()} | (off_line or {})
+        for name, (north, east) in places.items():
+            self.b.add_hotspot(k(name), 52.0 + north / 111_195.0,
+                               5.0 + east / (111_195.0 * math.cos(math.radians(52.0))))
         self.h = self.b.build().hotspots  # the places as the history keeps them
-        self.names = list(PLACES)
+        self.names = list(places)
         self.beacons = 0
 
     def metres(self, x: str, y: str) -> float:
@@ -344,3 +350,113 @@ def test_two_copies_narrowed_together_name_no_one_heard_otherwise() -> None:
         world.replayed(("s", "t", "n"), {"s": {"x": (-100.0, 0.0)},
                                          "t": {"m2": (-105.0, 0.0)}})
     assert flagged(world.history()) == set()
+
+
+# A dense area: the replayer "s" copies every beacon of "a" (four a day for ten days), heard
+# by u, v, x and y; BYSTANDERS honest hotspots 3 km apart, 60 km east, heard the beacons in
+# time too, as did the honest "o" and the replayer "r" (20 km east). Every one of them stands
+# by every replayed beacon: 40 chances each to be placed. Now and then a copy's receptions
+# line up on one of them by coincidence: here, a copy heard by four witnesses ~1 km
+# north-east, north-west, south-east and south-west of it (no other candidate is
+# equidistant from three of them: only it is placed). "r"'s own copies are heard so too.
+BYSTANDERS = [f"b{r}_{c}" for r in range(11) for c in range(11)]
+RING_M = ((700.0, 700.0), (700.0, -700.0), (-700.0, 700.0), (-700.0, -700.0))
+
+
+def daily(times: int, slot: int) -> tuple[int, ...]:
+    """One beacon a day for `times` days: each day's beacon `slot` (0 or 1)."""
+    return tuple(4 * day + slot for day in range(times))
+
+
+def dense_world(placed: dict[str, tuple[int, ...]], bystanders_placed: int,
+                bystanders: bool = True) -> World:
+    """40 beacons of "a", 6 h apart (four a UTC day), each copied by "s"; each of `placed`
+    ("o", "r") is placed by a copy heard about it on those of the beacons (each day's first
+    two are theirs); so is each of the first `bystanders_placed` bystanders (up to 40), once,
+    on the days' other two. Without `bystanders`, none stands by the beacons."""
+    grid = {f"b{r}_{c}": (-15_000.0 + 3_000.0 * r, 60_000.0 + 3_000.0 * c)
+            for r in range(11) for c in range(11)}
+    centres = grid | {"o": (10_000.0, 20_000.0), "r": (-10_000.0, 20_000.0)}
+    ring = {f"{who}~{j}": (centre[0] + dn, centre[1] + de)
+            for who, centre in centres.items() for j, (dn, de) in enumerate(RING_M)}
+    world = World(gap_ms=6 * 3_600_000, off_line=centres | ring)
+    for n in range(40):
+        copies = {"s": exact("u", "v", "x", "y")}
+        chance = [who for who, beacons in placed.items() if n in beacons]
+        if n % 4 >= 2:
+            free = n // 4 * 2 + n % 4 - 2
+            chance += [BYSTANDERS[j] for j in (free, free + 20) if j < bystanders_placed]
+        for who in chance:
+            copies[who] = exact(*(f"{who}~{j}" for j in range(len(RING_M))))
+        world.replayed(("s", "o", "r", *(BYSTANDERS if bystanders else ())), copies)
+    return world
+
+
+def test_dense_world_places_whom_it_means_to() -> None:
+    """The world's premise: the stamps place each copy on whom it was built about."""
+    world = dense_world({"o": daily(3, 0), "r": daily(4, 1)}, 34)
+    tally = timing.replay_tally(world.history(), P)
+    placed = {world.names[i]: count for i, count in tally.placed.items()}
+    assert placed == {"s": 40, "o": 3, "r": 4} | dict.fromkeys(BYSTANDERS[:34], 1)
+    assert {tally.exposed[world.names.index(who)] for who in ("s", "o", "r", *BYSTANDERS)} == {40}
+
+
+def test_an_honest_hotspot_among_replayers_is_placed_by_chance_alone() -> None:
+    """The look-alike: "o" is placed for MIN_PLACED copies over the ten days (one a day),
+    as 34 of the 121 bystanders are for one, at the same 40 chances each. At that rate
+    (the honest kind's, ~0.8 % of chances), o's mean is ~0.33 placings and chance alone
+    places it three times or more with P ≈ 0.5 % > CHANCE_FALSE_ALARM: not flagged. The
+    replayer "r", placed four times at the same chances (P ≈ 0.04 %), is, and so is "s"
+    (every beacon)."""
+    for mean in (0.30, 0.33, 0.36):  # the premise, from Poisson's terms, about the fitted rate
+        assert 1 - math.exp(-mean) * (1 + mean + mean ** 2 / 2) > timing.CHANCE_FALSE_ALARM
+        assert (1 - math.exp(-mean) * (1 + mean + mean ** 2 / 2 + mean ** 3 / 6)
+                < timing.CHANCE_FALSE_ALARM)
+    world = dense_world({"o": daily(timing.MIN_PLACED, 0), "r": daily(timing.MIN_PLACED + 1, 1)},
+                        34)
+    assert flagged(world.history()) == {"s", "r"}
+
+
+def test_with_too_few_hotspots_by_the_copies_min_placed_stands() -> None:
+    """The same world with no bystander: fewer than RATE_MIN_HOTSPOTS hotspots stood by the
+    replayed beacons, no chance rate is known, and MIN_PLACED placings flag "o" too."""
+    world = dense_world({"o": daily(timing.MIN_PLACED, 0), "r": daily(timing.MIN_PLACED + 1, 1)},
+                        0, bystanders=False)
+    history = world.history()
+    assert len({i for i, c in timing.replay_tally(history, P).exposed.items() if c}) < (
+        timing.RATE_MIN_HOTSPOTS)
+    assert flagged(history) == {"s", "o", "r"}
+
+
+RATE = 0.0075  # placings per chance, in the tests of the bars at the false-alarm level
+
+
+@pytest.mark.parametrize(("level", "found"), [(1.0 + 1e-9, True), (1.0 - 1e-9, False)])
+def test_placings_past_chance_at_the_false_alarm_level(
+        monkeypatch: pytest.MonkeyPatch, level: float, found: bool) -> None:
+    """At a chance rate of RATE, "o"'s 40 chances give it a mean of 0.3; its MIN_PLACED
+    placings (one a day) are past chance when P(X ≥ 3) = 1 − e^−m (1 + m + m²/2) is at most
+    CHANCE_FALSE_ALARM: set a hair above that probability, o is flagged; a hair under, not."""
+    mean = RATE * 40
+    tail = 1 - math.exp(-mean) * (1 + mean + mean ** 2 / 2)
+    monkeypatch.setattr(timing, "chance_rate", lambda *_: RATE)
+    monkeypatch.setattr(timing, "CHANCE_FALSE_ALARM", tail * level)
+    world = dense_world({"o": daily(timing.MIN_PLACED, 0)}, 34)
+    assert ("o" in flagged(world.history())) is found
+
+
+@pytest.mark.parametrize(("level", "found"), [(1.0 + 1e-9, True), (1.0 - 1e-9, False)])
+def test_placings_in_a_day_past_chance_at_the_false_alarm_level(
+        monkeypatch: pytest.MonkeyPatch, level: float, found: bool) -> None:
+    """The day's bar: "o" is placed for MIN_PLACED_IN_A_DAY of the first day's 4 beacons
+    (its chances that day). At RATE, its mean that day is 0.03, and the level is shared by
+    the ten days read: flagged when P(X ≥ 2) = 1 − e^−m (1 + m) is at most
+    CHANCE_FALSE_ALARM / 10 (a hair above that probability); a hair under, not."""
+    mean = RATE * 4
+    tail = 1 - math.exp(-mean) * (1 + mean)
+    monkeypatch.setattr(timing, "chance_rate", lambda *_: RATE)
+    monkeypatch.setattr(timing, "CHANCE_FALSE_ALARM", 10 * tail * level)
+    assert timing.MIN_PLACED_IN_A_DAY == 2
+    world = dense_world({"o": (0, 1)}, 34)
+    assert ("o" in flagged(world.history())) is found
+
