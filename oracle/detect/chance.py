@@ -1,6 +1,6 @@
 """How often a rule finds a hotspot by chance alone, and the bar past chance.
 
-A rule that names a sender among a beacon's candidates (timing.py's placings by arrival
+A rule that names a sender among a beacon's candidates (replay.py's placings by arrival
 time) names an honest candidate now and then by coincidence. Such chance findings are rare
 and independent, so an honest hotspot's count of them is Poisson, with a mean in proportion
 to its chances (the beacons it could have been named for): an honest hotspot among many

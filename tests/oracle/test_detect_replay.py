@@ -3,7 +3,7 @@
 Hand-built histories on one meridian, so a stamp's distance delay is |north − north'| / c.
 Each copy is of a beacon of "a" (at 0 m), heard in time by the candidates, and heard again
 900 s later by the late witnesses, each stamping it its distance from the true sender over c
-after it left. Expected values follow the rules of oracle/detect/timing.py's docstring and
+after it left. Expected values follow the rules of oracle/detect/replay.py's docstring and
 its thresholds (MIN_REPLAYS, MIN_PLACED, ARRIVAL_MARGIN), not its output."""
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import math
 import numpy as np
 import pytest
 
-from oracle.detect import timing
+from oracle.detect import replay
 from oracle.detect.history import History, HistoryBuilder
 from oracle.detect.model import DEFAULT_PARAMS
 
@@ -41,7 +41,7 @@ class World:
     def __init__(self, gap_ms: int = 3_600_000,
                  off_line: dict[str, tuple[float, float]] | None = None) -> None:
         """`off_line`: more hotspots, each at (m north, m east) of "a"."""
-        self.b = HistoryBuilder(T0, T0 + 30 * timing.DAY_MS)
+        self.b = HistoryBuilder(T0, T0 + 30 * replay.DAY_MS)
         self.gap_ms = gap_ms  # between one replayed beacon and the next
         places = {name: (north, 0.0) for name, north in PLACES.items()} | (off_line or {})
         for name, (north, east) in places.items():
@@ -88,7 +88,7 @@ class World:
 
 
 def flagged(history: History) -> set[str]:
-    return {f.hotspots[0].rstrip(b"_")[1:].decode() for f in timing.replay(history, P)}
+    return {f.hotspots[0].rstrip(b"_")[1:].decode() for f in replay.replay(history, P)}
 
 
 def exact(*names: str, rssi: float = -110.0) -> dict[str, tuple[float, float]]:
@@ -100,7 +100,7 @@ def test_a_second_copy_as_full_as_the_first_is_no_rival() -> None:
     most of them between the two: each explains four receptions, but of its own copy, and
     one of the other's. Both are placed, for every copy."""
     world = World()
-    for _ in range(timing.MIN_PLACED):
+    for _ in range(replay.MIN_PLACED):
         world.replayed(("s", "t"), {"s": exact("u", "x", "y", "z"),
                                     "t": exact("m1", "m2", "m3", "p")})
     assert flagged(world.history()) == {"s", "t"}
@@ -111,16 +111,16 @@ def test_a_copy_beside_an_ambiguous_one_is_still_placed() -> None:
     as well (four): neither is placed for it. That copy is set aside, and the copy "s" sent
     of the same beacon (four receptions) is placed at "s"."""
     world = World()
-    for _ in range(timing.MIN_PLACED):
+    for _ in range(replay.MIN_PLACED):
         world.replayed(("s", "t", "h"), {"s": exact("u", "x", "y", "z"),
                                          "t": exact("m1", "m2", "m3", "m4", "p")})
     assert flagged(world.history()) == {"s"}
 
 
 @pytest.mark.parametrize(("named", "placed", "found"), [
-    (timing.MIN_REPLAYS - 1, 1, True),
-    (1, timing.MIN_REPLAYS - 1, True),
-    (timing.MIN_REPLAYS - 1, 0, False),
+    (replay.MIN_REPLAYS - 1, 1, True),
+    (1, replay.MIN_REPLAYS - 1, True),
+    (replay.MIN_REPLAYS - 1, 0, False),
 ])
 def test_beacons_named_by_rssi_and_placed_by_time_are_counted_together(
         named: int, placed: int, found: bool) -> None:
@@ -144,8 +144,8 @@ def test_a_beacon_both_named_and_placed_counts_once() -> None:
     each, so MIN_REPLAYS − 1 of them do not find "s" (and MIN_REPLAYS do). One a day, so that
     MIN_PLACED_IN_A_DAY is not what finds it."""
     usual = {"x": -100.0, "u": -105.0, "v": -110.0}
-    for copies, found in ((timing.MIN_REPLAYS - 1, False), (timing.MIN_REPLAYS, True)):
-        world = World(gap_ms=timing.DAY_MS)
+    for copies, found in ((replay.MIN_REPLAYS - 1, False), (replay.MIN_REPLAYS, True)):
+        world = World(gap_ms=replay.DAY_MS)
         world.usually_heard("s", usual)
         for _ in range(copies):
             world.replayed(("s",), {"s": {w: (level, 0.0) for w, level in usual.items()}})
@@ -162,11 +162,11 @@ def test_an_rssi_naming_the_stamps_contradict_is_dropped(
     neighbour "n" (2 km north) just as the copy is heard, so RSSI names "n" for every copy.
     The stamps fit "s" for all the copy's receptions and "n" only for those north of both
     (x, y, z): when "n" fits ARRIVAL_MARGIN fewer, the naming is dropped."""
-    assert timing.ARRIVAL_MARGIN == 2
+    assert replay.ARRIVAL_MARGIN == 2
     late = ("x", "y", "z", *south)
     world = World()
     world.usually_heard("n", dict.fromkeys(late, -110.0))
-    for _ in range(timing.MIN_REPLAYS):
+    for _ in range(replay.MIN_REPLAYS):
         world.replayed(("s", "n"), {"s": exact(*late)})
     # Where the naming stands, "n" fits too many of the copy's receptions to place "s";
     # where it is dropped, "s" is placed by ARRIVAL_MARGIN.
@@ -175,15 +175,15 @@ def test_an_rssi_naming_the_stamps_contradict_is_dropped(
 
 def test_fullest_windows_counts_values_within_the_window() -> None:
     """A window opens at a value and holds those within ARRIVAL_WINDOW_NS of it."""
-    w = timing.ARRIVAL_WINDOW_NS
+    w = replay.ARRIVAL_WINDOW_NS
     starts = np.array([[0.0, w, w + 1, 3 * w], [0.0, 2 * w, 4 * w, 6 * w]])
-    count, opening = timing.fullest_windows(starts)
+    count, opening = replay.fullest_windows(starts)
     assert count.tolist() == [2, 1]  # {0, w} and {w, w + 1} both hold 2: the first opens
     assert opening.tolist() == [0, 0]
 
 
 @pytest.mark.parametrize(("backed", "found"),
-                         [(timing.MIN_PLACED, True), (timing.MIN_PLACED - 1, False)])
+                         [(replay.MIN_PLACED, True), (replay.MIN_PLACED - 1, False)])
 def test_rssi_namings_the_stamps_back_count_as_placings(backed: int, found: bool) -> None:
     """x, y, z and u usually hear "s" as its copies are heard, and the copies' stamps fit
     "s" (4 receptions) and its neighbour "n" nearly as well (x, y, z: 3), so neither is
@@ -192,14 +192,14 @@ def test_rssi_namings_the_stamps_back_count_as_placings(backed: int, found: bool
     21 is under REPLAY_SHARE, yet MIN_PLACED beacons the stamps back find "s", as placings
     do; one fewer does not. One a day, so that MIN_PLACED_IN_A_DAY is not what finds it."""
     usual = {"x": -100.0, "y": -103.0, "z": -106.0, "u": -109.0}
-    world = World(gap_ms=timing.DAY_MS)
+    world = World(gap_ms=replay.DAY_MS)
     world.usually_heard("s", usual)
     for _ in range(backed):
         world.replayed(("s", "n"), {"s": {w: (level, 0.0) for w, level in usual.items()}})
     for n in range(18):
         world.replayed(("s",), {"s": {w: (level + 40.0, 1e6 * (j + 1) * (n + 2))
                                       for j, (w, level) in enumerate(usual.items())}})
-    assert timing.MIN_PLACED / (timing.MIN_PLACED + 18) < timing.REPLAY_SHARE
+    assert replay.MIN_PLACED / (replay.MIN_PLACED + 18) < replay.REPLAY_SHARE
     assert flagged(world.history()) == ({"s"} if found else set())
 
 
@@ -215,9 +215,9 @@ def test_placings_in_one_day(hours: tuple[int, ...], found: bool) -> None:
     heard by four late witnesses whose stamps place it at "s" alone. MIN_PLACED_IN_A_DAY
     placings within one UTC day (an epoch) find it; as many on different days do not (under
     MIN_PLACED, a chance placing of an honest neighbour repeated in another epoch)."""
-    assert timing.MIN_PLACED_IN_A_DAY == 2 < timing.MIN_PLACED
+    assert replay.MIN_PLACED_IN_A_DAY == 2 < replay.MIN_PLACED
     world = World()
-    midnight = T0 - T0 % timing.DAY_MS
+    midnight = T0 - T0 % replay.DAY_MS
     for hour in hours:
         world.replayed(("s",), {"s": exact("u", "x", "y", "z")},
                        at=midnight + hour * 3_600_000)
@@ -233,14 +233,14 @@ def single_copies(world: World, copies: int, candidates: tuple[str, ...] = ("s",
 
 
 @pytest.mark.parametrize(("copies", "found"),
-                         [(timing.MIN_SINGLED, True), (timing.MIN_SINGLED - 1, False)])
+                         [(replay.MIN_SINGLED, True), (replay.MIN_SINGLED - 1, False)])
 def test_a_copy_heard_once_singles_out_the_one_candidate_its_witness_hears(
         copies: int, found: bool) -> None:
     """Each copy of "s" is heard by "x" alone (one stamp: nothing to place, nor to name by
     RSSI). Of the beacon's timely witnesses, "s" and its honest neighbour "n", x has only ever
     heard "s" in time, as the copy is heard: "s" is singled out. MIN_SINGLED beacons find
     it; one fewer does not. x, an honest hotspot that heard the copies, is never suspected."""
-    world = World(gap_ms=timing.DAY_MS)
+    world = World(gap_ms=replay.DAY_MS)
     world.usually_heard("s", {"x": -100.0})
     world.usually_heard("n", {"u": -100.0})
     single_copies(world, copies)
@@ -250,26 +250,26 @@ def test_a_copy_heard_once_singles_out_the_one_candidate_its_witness_hears(
 def test_a_witness_that_hears_two_candidates_singles_out_no_one() -> None:
     """x usually hears "s" and its honest neighbour "n" both: a copy x heard alone could be
     either's, however many there are."""
-    world = World(gap_ms=timing.DAY_MS)
+    world = World(gap_ms=replay.DAY_MS)
     world.usually_heard("s", {"x": -100.0})
     world.usually_heard("n", {"x": -100.0})
-    single_copies(world, 3 * timing.MIN_SINGLED)
+    single_copies(world, 3 * replay.MIN_SINGLED)
     assert flagged(world.history()) == set()
 
 
 @pytest.mark.parametrize(("rssi", "found"), [
-    (-100.0 + timing.SOLE_MATCH_DB, False),  # heard SOLE_MATCH_DB off how x hears "n"
-    (-100.0 + timing.SOLE_MATCH_DB - 0.25, True),
+    (-100.0 + replay.SOLE_MATCH_DB, False),  # heard SOLE_MATCH_DB off how x hears "n"
+    (-100.0 + replay.SOLE_MATCH_DB - 0.25, True),
 ])
 def test_an_honest_neighbour_is_singled_out_only_when_heard_as_the_copy_is(
         rssi: float, found: bool) -> None:
     """The look-alike: x never heard the replayer "s" in time (its copies reach x, its
     beacons did not), so the only timely witness x knows is the honest "n". A copy heard
     SOLE_MATCH_DB or more off how x hears "n" is not "n"'s and singles out no one; within
-    it, the history cannot tell "n" from the sender (measured rare: timing.py's figures)."""
-    world = World(gap_ms=timing.DAY_MS)
+    it, the history cannot tell "n" from the sender (measured rare: replay.py's figures)."""
+    world = World(gap_ms=replay.DAY_MS)
     world.usually_heard("n", {"x": -100.0})
-    single_copies(world, 3 * timing.MIN_SINGLED, heard=("x", rssi))
+    single_copies(world, 3 * replay.MIN_SINGLED, heard=("x", rssi))
     assert flagged(world.history()) == ({"n"} if found else set())
 
 
@@ -278,9 +278,9 @@ def test_a_singling_yields_to_the_stamps() -> None:
     neighbour "n" fits ARRIVAL_MARGIN fewer: "s" is found); u has only ever heard the honest
     "n" in time, as the copy is heard, which alone would single "n" out. The stamps place
     the beacon's copies on "s", so "n" is not."""
-    world = World(gap_ms=timing.DAY_MS)
+    world = World(gap_ms=replay.DAY_MS)
     world.usually_heard("n", {"u": -110.0})
-    for _ in range(3 * timing.MIN_SINGLED):
+    for _ in range(3 * replay.MIN_SINGLED):
         world.replayed(("s", "n"), {"s": exact("x", "y", "z", "u", "v")})
     assert flagged(world.history()) == {"s"}
 
@@ -289,10 +289,10 @@ def test_an_honest_report_uploaded_late_is_no_copy() -> None:
     """x's backhaul was down for 15 minutes: it sends its reports of "a"'s beacons from its
     outbox 900 s late, stamped when it heard them (in time). Neither x nor the beacon's
     other witness, "s" (the only one x usually hears), is suspected."""
-    world = World(gap_ms=timing.DAY_MS)
+    world = World(gap_ms=replay.DAY_MS)
     world.usually_heard("s", {"x": -100.0})
-    for n in range(3 * timing.MIN_SINGLED):
-        at = T0 + n * timing.DAY_MS
+    for n in range(3 * replay.MIN_SINGLED):
+        at = T0 + n * replay.DAY_MS
         beacon = f"late{n}".encode()
         for c in ("s", "x"):
             uploaded = at + 500 + (DELAY_MS if c == "x" else 0)
@@ -304,10 +304,10 @@ def test_an_honest_report_uploaded_late_is_no_copy() -> None:
 def test_a_beacon_heard_twice_by_multipath_is_no_copy() -> None:
     """x hears each of "a"'s beacons twice, the second by a reflection 3 µs later (two
     reports of one beacon): no copy, so no sender, however often."""
-    world = World(gap_ms=timing.DAY_MS)
+    world = World(gap_ms=replay.DAY_MS)
     world.usually_heard("s", {"x": -100.0})
-    for n in range(3 * timing.MIN_SINGLED):
-        at = T0 + n * timing.DAY_MS
+    for n in range(3 * replay.MIN_SINGLED):
+        at = T0 + n * replay.DAY_MS
         beacon = f"echo{n}".encode()
         stamp = at + world.metres("a", "x") / C_M_PER_MS
         world.b.add_witness(beacon, k("a"), k("s"), -100.0, 5.0, 14.0, at + 300, at + 500,
@@ -319,14 +319,14 @@ def test_a_beacon_heard_twice_by_multipath_is_no_copy() -> None:
 
 
 @pytest.mark.parametrize(("copies", "found"),
-                         [(timing.MIN_NARROWED, True), (timing.MIN_NARROWED - 1, False)])
+                         [(replay.MIN_NARROWED, True), (replay.MIN_NARROWED - 1, False)])
 def test_witnesses_together_narrow_a_copy_down_to_its_sender(copies: int, found: bool) -> None:
     """Each copy of "s" is heard by "x" and "m2" (too few, stamped ms apart: nothing to
     place). x usually hears "s" and the honest "n", m2 "s" and the honest "h": neither
     alone singles anyone out, together they leave "s". MIN_NARROWED beacons find it; one
     fewer does not (above MIN_SINGLED: no singling needed)."""
-    assert timing.MIN_NARROWED > timing.MIN_SINGLED
-    world = World(gap_ms=timing.DAY_MS)
+    assert replay.MIN_NARROWED > replay.MIN_SINGLED
+    world = World(gap_ms=replay.DAY_MS)
     world.usually_heard("s", {"x": -100.0, "m2": -105.0})
     world.usually_heard("n", {"x": -100.0})
     world.usually_heard("h", {"m2": -105.0})
@@ -341,12 +341,12 @@ def test_two_copies_narrowed_together_name_no_one_heard_otherwise() -> None:
     s and n, m2's t and n: intersected, n alone. What keeps n out is how it is heard: m2
     hears n 20 dB weaker than the copies, so n is no candidate of m2's for them, and nothing
     is left. (Heard alike, n would be flagged: the history cannot tell that apart, and the
-    stores measured it rare, timing.py's MIN_NARROWED.)"""
-    world = World(gap_ms=timing.DAY_MS)
+    stores measured it rare, replay.py's MIN_NARROWED.)"""
+    world = World(gap_ms=replay.DAY_MS)
     world.usually_heard("s", {"x": -100.0})
     world.usually_heard("t", {"m2": -105.0})
     world.usually_heard("n", {"x": -100.0, "m2": -125.0})
-    for _ in range(3 * timing.MIN_NARROWED):
+    for _ in range(3 * replay.MIN_NARROWED):
         world.replayed(("s", "t", "n"), {"s": {"x": (-100.0, 0.0)},
                                          "t": {"m2": (-105.0, 0.0)}})
     assert flagged(world.history()) == set()
@@ -395,7 +395,7 @@ def dense_world(placed: dict[str, tuple[int, ...]], bystanders_placed: int,
 def test_dense_world_places_whom_it_means_to() -> None:
     """The world's premise: the stamps place each copy on whom it was built about."""
     world = dense_world({"o": daily(3, 0), "r": daily(4, 1)}, 34)
-    tally = timing.replay_tally(world.history(), P)
+    tally = replay.replay_tally(world.history(), P)
     placed = {world.names[i]: count for i, count in tally.placed.items()}
     assert placed == {"s": 40, "o": 3, "r": 4} | dict.fromkeys(BYSTANDERS[:34], 1)
     assert {tally.exposed[world.names.index(who)] for who in ("s", "o", "r", *BYSTANDERS)} == {40}
@@ -409,10 +409,10 @@ def test_an_honest_hotspot_among_replayers_is_placed_by_chance_alone() -> None:
     replayer "r", placed four times at the same chances (P ≈ 0.04 %), is, and so is "s"
     (every beacon)."""
     for mean in (0.30, 0.33, 0.36):  # the premise, from Poisson's terms, about the fitted rate
-        assert 1 - math.exp(-mean) * (1 + mean + mean ** 2 / 2) > timing.CHANCE_FALSE_ALARM
+        assert 1 - math.exp(-mean) * (1 + mean + mean ** 2 / 2) > replay.CHANCE_FALSE_ALARM
         assert (1 - math.exp(-mean) * (1 + mean + mean ** 2 / 2 + mean ** 3 / 6)
-                < timing.CHANCE_FALSE_ALARM)
-    world = dense_world({"o": daily(timing.MIN_PLACED, 0), "r": daily(timing.MIN_PLACED + 1, 1)},
+                < replay.CHANCE_FALSE_ALARM)
+    world = dense_world({"o": daily(replay.MIN_PLACED, 0), "r": daily(replay.MIN_PLACED + 1, 1)},
                         34)
     assert flagged(world.history()) == {"s", "r"}
 
@@ -420,11 +420,11 @@ def test_an_honest_hotspot_among_replayers_is_placed_by_chance_alone() -> None:
 def test_with_too_few_hotspots_by_the_copies_min_placed_stands() -> None:
     """The same world with no bystander: fewer than RATE_MIN_HOTSPOTS hotspots stood by the
     replayed beacons, no chance rate is known, and MIN_PLACED placings flag "o" too."""
-    world = dense_world({"o": daily(timing.MIN_PLACED, 0), "r": daily(timing.MIN_PLACED + 1, 1)},
+    world = dense_world({"o": daily(replay.MIN_PLACED, 0), "r": daily(replay.MIN_PLACED + 1, 1)},
                         0, bystanders=False)
     history = world.history()
-    assert len({i for i, c in timing.replay_tally(history, P).exposed.items() if c}) < (
-        timing.RATE_MIN_HOTSPOTS)
+    assert len({i for i, c in replay.replay_tally(history, P).exposed.items() if c}) < (
+        replay.RATE_MIN_HOTSPOTS)
     assert flagged(history) == {"s", "o", "r"}
 
 
@@ -439,9 +439,9 @@ def test_placings_past_chance_at_the_false_alarm_level(
     CHANCE_FALSE_ALARM: set a hair above that probability, o is flagged; a hair under, not."""
     mean = RATE * 40
     tail = 1 - math.exp(-mean) * (1 + mean + mean ** 2 / 2)
-    monkeypatch.setattr(timing, "chance_rate", lambda *_: RATE)
-    monkeypatch.setattr(timing, "CHANCE_FALSE_ALARM", tail * level)
-    world = dense_world({"o": daily(timing.MIN_PLACED, 0)}, 34)
+    monkeypatch.setattr(replay, "chance_rate", lambda *_: RATE)
+    monkeypatch.setattr(replay, "CHANCE_FALSE_ALARM", tail * level)
+    world = dense_world({"o": daily(replay.MIN_PLACED, 0)}, 34)
     assert ("o" in flagged(world.history())) is found
 
 
@@ -454,9 +454,9 @@ def test_placings_in_a_day_past_chance_at_the_false_alarm_level(
     CHANCE_FALSE_ALARM / 10 (a hair above that probability); a hair under, not."""
     mean = RATE * 4
     tail = 1 - math.exp(-mean) * (1 + mean)
-    monkeypatch.setattr(timing, "chance_rate", lambda *_: RATE)
-    monkeypatch.setattr(timing, "CHANCE_FALSE_ALARM", 10 * tail * level)
-    assert timing.MIN_PLACED_IN_A_DAY == 2
+    monkeypatch.setattr(replay, "chance_rate", lambda *_: RATE)
+    monkeypatch.setattr(replay, "CHANCE_FALSE_ALARM", 10 * tail * level)
+    assert replay.MIN_PLACED_IN_A_DAY == 2
     world = dense_world({"o": (0, 1)}, 34)
     assert ("o" in flagged(world.history())) is found
 

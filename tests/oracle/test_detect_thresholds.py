@@ -12,7 +12,7 @@ import pytest
 from detect_world import key as k
 from detect_world import offset
 
-from oracle.detect import asymmetry, gps, shared, signal, timing
+from oracle.detect import asymmetry, gps, replay, shared, signal, timing
 from oracle.detect.arrival import C_M_PER_NS
 from oracle.detect.history import M_PER_DEG, History, HistoryBuilder
 from oracle.detect.model import DEFAULT_PARAMS
@@ -632,7 +632,7 @@ def _replayed(named: int, unexplained: int) -> History:
     hear "s" (−100, −105, −110 dBm): "s" sent them. For the others they are 40 dB off: "s"
     could have sent them (it heard them, and the three usually hear it) but did not. "n"
     heard them in time too and is usually heard by the three 25 dB stronger than "s", so no
-    witness's hearing singles out or narrows down a sender (timing.MIN_SINGLED): RSSI names."""
+    witness's hearing singles out or narrows down a sender (replay.MIN_SINGLED): RSSI names."""
     b = builder("a", "s", "x", "y", "z", "n")
     usual = {"x": -100.0, "y": -105.0, "z": -110.0}
     for n in range(3):  # how x, y and z usually hear s, and n
@@ -649,18 +649,18 @@ def _replayed(named: int, unexplained: int) -> History:
 
 
 @pytest.mark.parametrize(("named", "found"),
-                         [(timing.MIN_REPLAYS, True), (timing.MIN_REPLAYS - 1, False)])
+                         [(replay.MIN_REPLAYS, True), (replay.MIN_REPLAYS - 1, False)])
 def test_replay_needs_min_replays(named: int, found: bool) -> None:
     """Named for every replayed beacon it could have sent, but only that many."""
-    assert flagged(timing.replay(_replayed(named, 0), P)) == ({"s"} if found else set())
+    assert flagged(replay.replay(_replayed(named, 0), P)) == ({"s"} if found else set())
 
 
 @pytest.mark.parametrize(("unexplained", "found"), [(17, True), (18, False)])
 def test_replay_share_at_its_boundary(unexplained: int, found: bool) -> None:
     """3 named of 20 it could have sent is REPLAY_SHARE (15 %); 3 of 21 is below it."""
-    assert timing.REPLAY_SHARE == 0.15 and timing.MIN_REPLAYS == 3
-    history = _replayed(timing.MIN_REPLAYS, unexplained)
-    assert flagged(timing.replay(history, P)) == ({"s"} if found else set())
+    assert replay.REPLAY_SHARE == 0.15 and replay.MIN_REPLAYS == 3
+    history = _replayed(replay.MIN_REPLAYS, unexplained)
+    assert flagged(replay.replay(history, P)) == ({"s"} if found else set())
 
 
 # Placing a replayed copy by its witnesses' stamps. Every hotspot stands on one meridian, so
@@ -676,7 +676,7 @@ def _placed(north_m: dict[str, float], late: dict[str, float], copies: int,
     replayed by "s" 900 s later; the copy is heard by the hotspots of `late`, each stamped its
     distance from "s" over c after the copy left, plus its value in `late` (ns). Places:
     metres north of "a"."""
-    b = HistoryBuilder(ARRIVAL_T0, ARRIVAL_T0 + 30 * timing.DAY_MS)
+    b = HistoryBuilder(ARRIVAL_T0, ARRIVAL_T0 + 30 * replay.DAY_MS)
     for name, north in north_m.items():
         b.add_hotspot(k(name), 52.0 + north / 111_195.0, 5.0)
     h = b.build().hotspots  # the places as the history keeps them
@@ -704,32 +704,32 @@ _LINE = {"a": 0.0, "s": 4_000.0, "h": 6_000.0, "x": 9_000.0, "y": 11_500.0, "z":
 
 
 @pytest.mark.parametrize(("copies", "found"),
-                         [(timing.MIN_PLACED, True), (timing.MIN_PLACED - 1, False)])
+                         [(replay.MIN_PLACED, True), (replay.MIN_PLACED - 1, False)])
 def test_replay_placed_by_arrival_time_needs_min_placed(copies: int, found: bool) -> None:
     # One a day: MIN_PLACED_IN_A_DAY is not what finds it (tests/oracle/test_detect_replay.py).
-    history = _placed(_LINE, {"x": 0.0, "y": 0.0, "z": 0.0}, copies, gap_ms=timing.DAY_MS)
-    assert flagged(timing.replay(history, P)) == ({"s"} if found else set())
+    history = _placed(_LINE, {"x": 0.0, "y": 0.0, "z": 0.0}, copies, gap_ms=replay.DAY_MS)
+    assert flagged(replay.replay(history, P)) == ({"s"} if found else set())
 
 
-@pytest.mark.parametrize(("error_ns", "found"), [(timing.ARRIVAL_WINDOW_NS, True),
-                                                 (timing.ARRIVAL_WINDOW_NS + 1.0, False)])
+@pytest.mark.parametrize(("error_ns", "found"), [(replay.ARRIVAL_WINDOW_NS, True),
+                                                 (replay.ARRIVAL_WINDOW_NS + 1.0, False)])
 def test_replay_arrival_window_at_its_boundary(error_ns: float, found: bool) -> None:
     """Three receptions of each copy: one stamped `error_ns` late is still in the window at
     ARRIVAL_WINDOW_NS, and leaves two (under ARRIVAL_MIN_RECEPTIONS) past it."""
-    history = _placed(_LINE, {"x": 0.0, "y": 0.0, "z": error_ns}, timing.MIN_PLACED)
-    assert flagged(timing.replay(history, P)) == ({"s"} if found else set())
+    history = _placed(_LINE, {"x": 0.0, "y": 0.0, "z": error_ns}, replay.MIN_PLACED)
+    assert flagged(replay.replay(history, P)) == ({"s"} if found else set())
 
 
 def test_replay_arrival_needs_two_receptions() -> None:
-    history = _placed(_LINE, {"x": 0.0}, 2 * timing.MIN_PLACED)
-    assert timing.replay(history, P) == []
+    history = _placed(_LINE, {"x": 0.0}, 2 * replay.MIN_PLACED)
+    assert replay.replay(history, P) == []
 
 
 @pytest.mark.parametrize(("late", "candidates", "found"), [
     ({"u": 0.0, "x": 0.0}, ("s", "h"), True),  # south and north of "s": "h" fits one only
     ({"x": 0.0, "y": 0.0}, ("s", "h"), False),  # both north of "h" too: "h" fits both
-    ({"u": 0.0, "x": timing.ARRIVAL_WINDOW_NS}, ("s",), True),
-    ({"u": 0.0, "x": timing.ARRIVAL_WINDOW_NS + 1.0}, ("s",), False),
+    ({"u": 0.0, "x": replay.ARRIVAL_WINDOW_NS}, ("s",), True),
+    ({"u": 0.0, "x": replay.ARRIVAL_WINDOW_NS + 1.0}, ("s",), False),
 ])
 def test_a_copy_heard_twice_is_placed_on_the_one_candidate_both_fit(
         late: dict[str, float], candidates: tuple[str, ...], found: bool) -> None:
@@ -737,9 +737,9 @@ def test_a_copy_heard_twice_is_placed_on_the_one_candidate_both_fit(
     candidate whose window (ARRIVAL_WINDOW_NS) holds both stamps. An honest neighbour that
     heard the beacon in time and fits both as well leaves the copy unplaced (a neighbour on
     the line beyond the sender, here). MIN_PLACED copies, one a day."""
-    history = _placed(_LINE, late, timing.MIN_PLACED, candidates=candidates,
-                      gap_ms=timing.DAY_MS)
-    assert flagged(timing.replay(history, P)) == ({"s"} if found else set())
+    history = _placed(_LINE, late, replay.MIN_PLACED, candidates=candidates,
+                      gap_ms=replay.DAY_MS)
+    assert flagged(replay.replay(history, P)) == ({"s"} if found else set())
 
 
 @pytest.mark.parametrize(("late", "found"), [
@@ -751,18 +751,18 @@ def test_replay_arrival_margin_at_its_boundary(late: dict[str, float], found: bo
     time too. North of both, a copy's receptions are explained by either (each distance
     delay shifted by the same 2 km); south of "s", only by "s". Placed when "h" explains
     ARRIVAL_MARGIN fewer, not when one fewer: neither is then placed (nor flagged)."""
-    assert timing.ARRIVAL_MARGIN == 2
-    history = _placed(_LINE, late, timing.MIN_PLACED, candidates=("s", "h"))
-    assert flagged(timing.replay(history, P)) == ({"s"} if found else set())
+    assert replay.ARRIVAL_MARGIN == 2
+    history = _placed(_LINE, late, replay.MIN_PLACED, candidates=("s", "h"))
+    assert flagged(replay.replay(history, P)) == ({"s"} if found else set())
 
 
 def test_a_neighbour_beside_the_replayer_is_not_placed() -> None:
     """An honest hotspot 50 m from the replayer heard the beacon too: every copy's
     receptions fit either of them, so neither is named by arrival time."""
     places = dict(_LINE, h=_LINE["s"] + 50.0)
-    history = _placed(places, {"x": 0.0, "y": 0.0, "z": 0.0, "v": 0.0}, 3 * timing.MIN_PLACED,
+    history = _placed(places, {"x": 0.0, "y": 0.0, "z": 0.0, "v": 0.0}, 3 * replay.MIN_PLACED,
                       candidates=("s", "h"))
-    assert timing.replay(history, P) == []
+    assert replay.replay(history, P) == []
 
 
 def _one_way(excess_db: float, floor_db: float = 10.0, hears: int = 3, heard: int = 3) -> History:
