@@ -17,6 +17,7 @@ from detect_world import key as k
 from detect_world import offset
 
 from oracle.detect import arrival
+from oracle.detect.detectors import detect
 from oracle.detect.history import History, HistoryBuilder
 from oracle.detect.model import DEFAULT_PARAMS
 from pocnet.geo import haversine_m
@@ -54,6 +55,11 @@ class Corner:
     builder: HistoryBuilder = dataclasses.field(
         default_factory=lambda: HistoryBuilder(T0, T0 + 7 * 86_400_000))
     count: int = 0
+    # Stamps on the day the oracle receives them (for every detector, whose clock test
+    # reads them against the oracle's), not from a small origin (for exact boundaries), and
+    # each witness's RSSI of its own (by default every reception at −110 dBm).
+    on_the_day: bool = False
+    rssi: Callable[[str], float] = lambda _name: -110.0
 
     def __post_init__(self) -> None:
         for name in sorted(self.true):
@@ -68,12 +74,12 @@ class Corner:
         are kept as ms from a small origin, so float ms hold them to well under a ns."""
         self.count += 1
         at_ms = T0 + self.count * 600_000
-        emitted_ns = 1e9 + self.count * 1e7  # 1 s + 10 ms a beacon
+        emitted_ns = (at_ms - 1_000) * 1e6 if self.on_the_day else 1e9 + self.count * 1e7
         src = self.true[beaconer]
         for name in heard_by:
             d = haversine_m(*src, *self.true[name])
             self.builder.add_witness(
-                f"b{self.count}".encode(), k(beaconer), k(name), -110.0, 2.0, 14.0, at_ms,
+                f"b{self.count}".encode(), k(beaconer), k(name), self.rssi(name), 2.0, 14.0, at_ms,
                 at_ms + 300, (emitted_ns + airtime_ns + emission_late_ns) / 1e6,
                 stamp(name, emitted_ns + d / C_M_PER_NS) / 1e6, datarate=datarate)
 
@@ -299,3 +305,23 @@ def test_clocks_off_by_ms_are_not_judged_and_do_not_frame() -> None:
     for _ in range(4):
         world.beacon("x", ["w1"], emission_late_ns=float(rng.uniform(2e6, 9e6)))
     assert flagged(world.history()) == {}
+
+
+def test_a_partner_found_for_what_it_reports_still_vouches_for_ranges() -> None:
+    # w1, x's only partner, reports every reception at one RSSI (witness stuffing): found by
+    # `constant` before `arrival` runs. Its place is not in doubt, and its stamps are on GPS
+    # time: x is still judged on its range to w1 (arrival is read without the links of
+    # hotspots whose places are in doubt, not of every hotspot found).
+    rng = np.random.default_rng(5)
+    true = {"x": place(0.0, 0.0), "w1": place(0.0, 1_000.0), "h1": place(-2_000.0, 1_000.0),
+            "w2": place(2_000.0, 1_000.0)}
+    world = Corner(true, {"x": place(*EAST_3KM)}, on_the_day=True,
+                   rssi=lambda name: -100.0 if name == "w1" else float(rng.normal(-110, 4)))
+    for _ in range(8):
+        world.beacon("h1", ["w1", "w2"], concentrator(rng))
+    for _ in range(2):
+        world.beacon("x", ["w1"], concentrator(rng))
+    found = {f.hotspots[0].rstrip(b"_")[1:].decode(): f for f in detect(world.history())}
+    assert found["w1"].detector == "signal_constant"
+    assert found["x"].detector == "arrival_fit"
+    assert found["x"].evidence["tier"] == "ranged"
