@@ -61,9 +61,10 @@ which is a stamp's error for honest hotspots and (|x_b − x_w| − |a_b − a_w
 of which one is not where it says: −6.5 µs at the median for an attenuator 3 km off, from a
 single reception. Each hotspot not flagged is judged on its q with vouched partners (as the
 sparse test's: `tdoa_vouch_obs` of their own, median |q| under `tdoa_residual_ns`), both as
-beaconer and as witness, and flagged from `range_obs` whose median |q| is `range_ns` or more
-and that a place ≥ `tdoa_far_m` away explains as above (every place that explains one range is
-on a circle at least |q| × c from the asserted place: the asserted distance is refuted).
+beaconer and as witness, and flagged from `range_obs` whose median |q| is `range_ns` or more,
+or from one past `range_one_ns`, and that a place ≥ `tdoa_far_m` away explains as above
+(every place that explains one range is on a circle at least |q| × c from the asserted place:
+the asserted distance is refuted).
 
 That needs the beaconer's emission stamp on GPS time to the µs. The simulator stamps it so
 (the end of the emission, exactly); today's hotspot sends its beacon at once and stamps the
@@ -159,16 +160,21 @@ class Fit:
                                 and spread_m >= params.tdoa_spread_m
                                 and asserted_ns >= params.tdoa_residual_ns)
         else:  # against vouched partners only, however few
-            least, off = _VOUCHED_TIERS[tier]
-            self.flagged = bool(explained and obs >= getattr(params, least)
-                                and asserted_ns >= getattr(params, off))
+            self.flagged = explained and any(
+                obs >= _bar(params, least) and asserted_ns >= getattr(params, off)
+                for least, off in _VOUCHED_TIERS[tier])
 
 
-# The tiers judged against vouched partners: (the least residuals, the least median |residual|).
-_VOUCHED_TIERS = {
-    "sparse": ("tdoa_sparse_obs", "tdoa_sparse_ns"),
-    "ranged": ("range_obs", "range_ns"),
+# The tiers judged against vouched partners, each by its bars: (the least residuals, the least
+# median |residual|), any of them met.
+_VOUCHED_TIERS: dict[str, tuple[tuple[str | int, str], ...]] = {
+    "sparse": (("tdoa_sparse_obs", "tdoa_sparse_ns"),),
+    "ranged": (("range_obs", "range_ns"), (1, "range_one_ns")),
 }
+
+
+def _bar(params: DetectParams, least: str | int) -> int:
+    return least if isinstance(least, int) else int(getattr(params, least))
 
 
 def judge(history: History, params: DetectParams) -> dict[int, Fit]:
@@ -261,7 +267,10 @@ def _ranged(history: History, params: DetectParams, fits: dict[int, Fit]) -> Non
     vouched = ~flagged & (count >= params.tdoa_vouch_obs) & (
         np.nan_to_num(median, nan=np.inf) < params.tdoa_residual_ns)
     median, count = ranges.pooled(flagged, vouched)
-    off = ~flagged & (count >= params.range_obs) & (np.nan_to_num(median) >= params.range_ns)
+    median = np.nan_to_num(median)
+    off = ~flagged & np.logical_or.reduce([
+        (count >= _bar(params, least)) & (median >= getattr(params, bar))
+        for least, bar in _VOUCHED_TIERS["ranged"]])
     for i in np.flatnonzero(off).tolist():
         fit = ranges.fit(i, flagged, vouched)
         if fit.flagged:

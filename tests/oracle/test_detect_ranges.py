@@ -145,16 +145,27 @@ def test_an_attenuator_hearing_one_beaconer_is_found_by_its_ranges_as_a_witness(
 
 
 def test_range_ns_at_its_boundary() -> None:
+    # Two ranges (the one-range bar out of the way).
     h = corner().history()
-    assert set(flagged(h, range_ns=RANGE_NS - 1)) == {"x"}
-    assert flagged(h, range_ns=RANGE_NS + 1) == {}
+    assert set(flagged(h, range_ns=RANGE_NS - 1, range_one_ns=math.inf)) == {"x"}
+    assert flagged(h, range_ns=RANGE_NS + 1, range_one_ns=math.inf) == {}
 
 
 def test_range_obs_at_its_boundary() -> None:
     # Two beacons heard once each: 2 ranges.
     h = corner().history()
-    assert set(flagged(h, range_obs=2)) == {"x"}
-    assert flagged(h, range_obs=3) == {}
+    assert set(flagged(h, range_obs=2, range_one_ns=math.inf)) == {"x"}
+    assert flagged(h, range_obs=3, range_one_ns=math.inf) == {}
+
+
+def test_one_range_is_enough_from_range_one_ns() -> None:
+    # One beacon heard once: under range_obs, but its 7.2 µs is past range_one_ns (5 µs).
+    h = corner(x_beacons=1).history()
+    found = flagged(h)
+    assert set(found) == {"x"}
+    assert found["x"]["residuals_as_beaconer"] == 1
+    assert set(flagged(h, range_one_ns=RANGE_NS - 1)) == {"x"}
+    assert flagged(h, range_one_ns=RANGE_NS + 1) == {}
 
 
 def test_tdoa_vouch_obs_at_its_boundary_for_ranges() -> None:
@@ -253,7 +264,8 @@ def test_a_long_cable_is_not_flagged() -> None:
 
 def test_a_single_channel_radio_is_not_flagged() -> None:
     # x where it says stamps as a single-channel radio on GPS time (σ 1 µs), the others as
-    # concentrators: 2 beacons and 2 receptions, over 30 draws.
+    # concentrators: 2 beacons and 2 receptions, over 30 draws; and one beacon heard once
+    # (the one-range bar), x and w1 both single-channel radios, over 100 draws.
     for seed in range(30):
         rng = np.random.default_rng(100 + seed)
 
@@ -261,6 +273,15 @@ def test_a_single_channel_radio_is_not_flagged() -> None:
             return round((ns + rng.normal(0, 1_000 if name == "x" else 100)) / 1_000) * 1_000
 
         world = corner((0.0, 0.0), x_hears=2, stamp=stamp)
+        assert flagged(world.history()) == {}, seed
+    for seed in range(100):
+        rng = np.random.default_rng(1_000 + seed)
+
+        def both(name: str, ns: float, rng: np.random.Generator = rng) -> float:
+            return round((ns + rng.normal(0, 1_000 if name in ("x", "w1") else 100))
+                         / 1_000) * 1_000
+
+        world = corner((0.0, 0.0), x_beacons=1, stamp=both)
         assert flagged(world.history()) == {}, seed
 
 
