@@ -180,16 +180,16 @@ class DetectParams:
     # against vouched partners past 0.5 µs from ≥ 2). Partners vouched as for the sparse test
     # (tdoa_vouch_obs, tdoa_residual_ns); flagged from range_obs q whose median |q| is range_ns
     # or more (900 m of light) and that a place ≥ tdoa_far_m away explains. 2 of a
-    # single-channel radio (σ 1 µs) pass 3 µs ~3 times in 10⁵, a concentrator's never, a long
-    # cable's (0.5 µs) never. A hotspot's stamps in a role (as beaconer, as witness) count only
-    # when range_timed_share of them are within the light time of tdoa_search_m: a host clock
-    # (ms off, as today's hotspots stamp their beacon reports) is left out, however many land
-    # inside by chance.
+    # single-channel radio (σ 1 µs, then the µs: ≈ 1.04) pass 3 µs ~9 times in 10⁵ (drawn), a
+    # concentrator's never, a long cable's (0.5 µs) never. A hotspot's stamps in a role (as
+    # beaconer, as witness) count only when range_timed_share of them are within the light
+    # time of tdoa_search_m: a host clock (ms off, as today's hotspots stamp their beacon
+    # reports) is left out, however many land inside by chance.
     # One range alone flags from range_one_ns (1.5 km of light): an honest single-channel
-    # radio's range to a concentrator (σ ≈ 1.05 µs) passes it ~2 times in 10⁶, two such radios'
-    # (σ ≈ 1.45 µs) ~6 in 10⁴; on the whole 2022 population at 20 % (3 epochs) no honest
-    # range of the 10⁵ between concentrators reached 1.1 µs, and 32 of the attenuators missed
-    # had a single range, of 5 µs or more.
+    # radio's range (σ ≈ 1.04 µs) passes it ~1.5 times in 10⁶, ~7 in 10⁴ were the emission
+    # stamped as noisily (σ ≈ 1.47 µs); on the whole 2022 population at 20 % (3 epochs) no
+    # honest range between concentrators reached 1.1 µs, and 32 of the attenuators missed had
+    # a single range, of 5 µs or more.
     range_obs: int = 2
     range_ns: float = 3_000.0
     range_one_ns: float = 5_000.0
