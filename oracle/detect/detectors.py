@@ -71,15 +71,17 @@ WITHOUT_LINKS = frozenset({"position", "hearing"})
 MISPLACED = frozenset({"gps_far", "gps_frozen", "gps_too_clean", "gps_ring", "position_fit",
                        "arrival_fit", "unheard_near", "signal_excess"})
 # `arrival` places a hotspot by its partners' asserted places too, but it reads stamps, and a
-# replayer's, a relay's or a clock's own prompt stamps are either as good as anyone's or
-# outside its windows (copies are late, relays 150 ms, clocks off by minutes): it is read
-# without the links of the hotspots whose places are in doubt only (MISPLACED, and keys behind
-# one antenna, asserting places they do not stand at). Without every found hotspot's links, on
+# replayer's or a clock's own prompt stamps are either as good as anyone's or outside its
+# windows (copies are late, clocks off by minutes): it is read without the links of the
+# hotspots whose places are in doubt only (MISPLACED, and keys behind one antenna, asserting
+# places they do not stand at). Without every found hotspot's links, on
 # the whole 2022 population with a fifth replaying, 42 % of the receptions went with the
 # replayers, and with them the vouched partners of attenuators heard by one or two
-# (docs/benchmarks.md, issue 13).
+# (docs/benchmarks.md, issue 13). A relay's reports are of receptions where its partner stands:
+# its place is in doubt too (with relays' links kept, an honest beaconer was placed 12 km off
+# on the whole population with a fifth relaying; not without them).
 WITHOUT_PLACES = frozenset({"arrival"})
-PLACE_IN_DOUBT = MISPLACED | {"shared_reception"}
+PLACE_IN_DOUBT = MISPLACED | {"shared_reception", "relay_latency"}
 
 
 def detect(
