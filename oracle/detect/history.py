@@ -56,6 +56,9 @@ class Witnesses:
     witness_timestamp_ms: NDArray[np.float64]  # the witness's clock
     valid: NDArray[np.bool_]
     distance_m: NDArray[np.float64]  # between the asserted cells
+    # The beacon's DataRate (pocnet.v1): a beacon's time on air, and so how its report's
+    # timestamp (taken after transmission) stands to a witness's (of the reception), is its.
+    datarate: NDArray[np.int16]
 
     def __len__(self) -> int:
         return int(self.witness.size)
@@ -100,9 +103,8 @@ class HistoryBuilder:
     to_ms: int
     _index: dict[bytes, int] = field(default_factory=dict)
     _hotspots: list[tuple[bytes, float, float, float, int]] = field(default_factory=list)
-    _witnesses: list[tuple[int, int, int, float, float, float, int, int, float, float, bool]] = (
-        field(default_factory=list)
-    )
+    _witnesses: list[tuple[int, int, int, float, float, float, int, int, float, float, bool,
+                           int]] = field(default_factory=list)
     _fixes: list[tuple[int, int, float, float, float]] = field(default_factory=list)
     _beacons: dict[bytes, int] = field(default_factory=dict)
 
@@ -131,6 +133,7 @@ class HistoryBuilder:
         beacon_timestamp_ms: float,
         witness_timestamp_ms: float,
         valid: bool = True,
+        datarate: int = 0,
     ) -> None:
         """A witness report; both hotspots must have been added (others are skipped: a key
         the registry does not place cannot be judged by geometry)."""
@@ -140,7 +143,7 @@ class HistoryBuilder:
         beacon = self._beacons.setdefault(beacon_id, len(self._beacons))
         self._witnesses.append((
             beacon, b, w, rssi_dbm, snr_db, tx_power_dbm, beacon_received_ms,
-            witness_received_ms, beacon_timestamp_ms, witness_timestamp_ms, valid,
+            witness_received_ms, beacon_timestamp_ms, witness_timestamp_ms, valid, datarate,
         ))
 
     def add_fix(self, key: bytes, received_ms: int, lat: float, lon: float, h_acc_m: float) -> None:
@@ -164,7 +167,7 @@ class HistoryBuilder:
             gain_db=np.array([h[3] for h in hs], dtype=np.float64),
             asserted_at_ms=np.array([h[4] for h in hs], dtype=np.int64),
         )
-        cols = list(zip(*self._witnesses, strict=True)) if self._witnesses else [()] * 11
+        cols = list(zip(*self._witnesses, strict=True)) if self._witnesses else [()] * 12
         beaconer = np.array(cols[1], dtype=np.int32)
         witness = np.array(cols[2], dtype=np.int32)
         witnesses = Witnesses(
@@ -181,6 +184,7 @@ class HistoryBuilder:
             valid=np.array(cols[10], dtype=np.bool_),
             distance_m=haversine_m(hotspots.lat[beaconer], hotspots.lon[beaconer],
                                    hotspots.lat[witness], hotspots.lon[witness]),
+            datarate=np.array(cols[11], dtype=np.int16),
         )
         fcols = list(zip(*self._fixes, strict=True)) if self._fixes else [()] * 5
         fixes = Fixes(

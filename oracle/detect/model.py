@@ -192,6 +192,29 @@ class DetectParams:
     tdoa_vouch_obs: int = 4
     tdoa_sparse_obs: int = 2
     tdoa_sparse_ns: float = 3_000.0
+    # One-way ranges (arrival.py, "ranged"): a witness's stamp less its beacon's emission stamp
+    # is the time of flight when both are on GPS time (sim_radio/reception.py: a concentrator's
+    # stamp σ 100 ns then rounded to the µs; the simulator's emission stamp exact): its q (that
+    # less the asserted distance over c and its datarate's usual offset) is within half a µs
+    # for honest hotspots, −6.5 µs at the median for an attenuator 3 km off (the densest 1,500
+    # hotspots of the 2022 population, a fifth attenuators: no honest hotspot's median |q|
+    # against vouched partners past 0.5 µs from ≥ 2). Partners vouched as for the sparse test
+    # (tdoa_vouch_obs, tdoa_residual_ns); flagged from range_obs q whose median |q| is range_ns
+    # or more (900 m of light) and that a place ≥ tdoa_far_m away explains. 2 of a
+    # single-channel radio (σ 1 µs, then the µs: ≈ 1.04) pass 3 µs ~9 times in 10⁵ (drawn), a
+    # concentrator's never, a long cable's (0.5 µs) never. A hotspot's stamps in a role (as
+    # beaconer, as witness) count only when range_timed_share of them are within the light
+    # time of tdoa_search_m: a host clock (ms off, as today's hotspots stamp their beacon
+    # reports) is left out, however many land inside by chance.
+    # One range alone flags from range_one_ns (1.5 km of light): an honest single-channel
+    # radio's range (σ ≈ 1.04 µs) passes it ~1.5 times in 10⁶, ~7 in 10⁴ were the emission
+    # stamped as noisily (σ ≈ 1.47 µs); on the whole 2022 population at 20 % (3 epochs) no
+    # honest range between concentrators reached 1.1 µs, and 32 of the attenuators missed had
+    # a single range, of 5 µs or more.
+    range_obs: int = 2
+    range_ns: float = 3_000.0
+    range_one_ns: float = 5_000.0
+    range_timed_share: float = 0.5
     # Who does not hear it (hearing.py): an honest hotspot is heard first by its nearest
     # neighbours, whatever its reach; an attenuator's partners stand around its true place, and
     # the active hotspots about the asserted place, nearer than any partner, are silent with

@@ -54,7 +54,7 @@ def read_history(repo: Any, from_ms: int, to_ms: int) -> History:
                 beacon_received_ms=int(beacon_received), witness_received_ms=int(received),
                 beacon_timestamp_ms=beacon.timestamp / _NS_PER_MS,
                 witness_timestamp_ms=witness.timestamp / _NS_PER_MS,
-                valid=bool(valid),
+                valid=bool(valid), datarate=int(beacon.datarate),
             )
         for kind, key, received, raw in scanner.rows(
             "SELECT kind, hotspot_key, received_ms, raw FROM reports WHERE kind IN (?, ?) "

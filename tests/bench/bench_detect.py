@@ -70,6 +70,7 @@ def epoch(n: int, seed: int = 7, gps_stamps: bool = False) -> History:
         witness_received_ms=sent + rng.integers(100, 1500, m),
         beacon_timestamp_ms=sent.astype(np.float64),
         witness_timestamp_ms=sent + lag + clock, valid=np.ones(m, dtype=bool), distance_m=d,
+        datarate=np.zeros(m, dtype=np.int16),
     )
     reporters = np.concatenate((np.repeat(np.arange(n), 4), w))
     k = reporters.size

@@ -106,10 +106,21 @@ def town_beacons(x_asserted: tuple[float, float], *, x_beacons: int = 0, x_hears
     return world
 
 
+# The time-difference tests alone: the one-way ranges ("ranged", tests/oracle/
+# test_detect_ranges.py) would also find most of this file's liars, from their stamps' exact
+# emission times. `flagged_by_all` runs every tier, for the honest look-alikes.
+TDOA = dataclasses.replace(P, range_ns=math.inf, range_one_ns=math.inf)
+
+
 def flagged(h: History, **changes: float) -> dict[str, dict]:
-    params = dataclasses.replace(P, **changes)
+    params = dataclasses.replace(TDOA, **changes)
     return {f.hotspots[0].rstrip(b"_")[1:].decode(): f.evidence
             for f in arrival.arrival(h, params)}
+
+
+def flagged_by_all(h: History) -> dict[str, dict]:
+    return {f.hotspots[0].rstrip(b"_")[1:].decode(): f.evidence
+            for f in arrival.arrival(h, P)}
 
 
 def fitted_m(evidence: dict, true: tuple[float, float]) -> float:
@@ -143,7 +154,8 @@ def test_honest_stamps_with_a_concentrators_error_flag_nobody() -> None:
     world = town_beacons((0.0, 0.0), x_beacons=3, x_hears=True, rounds=3,
                          stamp=concentrator(np.random.default_rng(3)))
     assert flagged(world.history()) == {}
-    fits = arrival.judge(world.history(), P)
+    assert flagged_by_all(world.history()) == {}
+    fits = arrival.judge(world.history(), TDOA)
     assert fits == {}  # nobody is even off enough to be fitted
 
 
@@ -156,6 +168,7 @@ def test_a_long_cable_at_its_true_place_is_not_flagged() -> None:
     world = town_beacons((0.0, 0.0), x_beacons=4, x_hears=True,
                          stamp=lambda name, ns: base(name, ns + (505.0 if name == "x" else 0.0)))
     assert flagged(world.history()) == {}
+    assert flagged_by_all(world.history()) == {}
 
 
 def test_a_rooftop_hearing_far_is_not_flagged() -> None:
@@ -172,6 +185,7 @@ def test_a_rooftop_hearing_far_is_not_flagged() -> None:
         near = sorted(town(), key=lambda n: haversine_m(*far[name], *true[n]))[:2]
         world.beacon(name, [*near, "x"], concentrator(rng))
     assert flagged(world.history()) == {}
+    assert flagged_by_all(world.history()) == {}
 
 
 def test_a_hotspot_that_moved_and_re_asserted_is_not_flagged() -> None:
@@ -187,6 +201,7 @@ def test_a_hotspot_that_moved_and_re_asserted_is_not_flagged() -> None:
     for _ in range(4):
         world.beacon("x", world.heard("x"), concentrator(rng))
     assert flagged(world.history()) == {}
+    assert flagged_by_all(world.history()) == {}
     # Had it not re-asserted, the morning's beacons would flag it.
     before = Beacons(dict(true), {"x": place(0.0, 0.0)})
     for _ in range(4):
@@ -226,6 +241,7 @@ def test_an_honest_beaconer_is_not_displaced_by_lying_witnesses() -> None:
     found = flagged(world.history())
     assert set(found) == liars
     assert {e["tier"] for e in found.values()} == {"sparse"}
+    assert "x" not in flagged_by_all(world.history())
 
 
 def test_an_honest_beaconer_heard_mostly_by_unproven_liars_is_not_flagged() -> None:
@@ -245,6 +261,9 @@ def test_an_honest_beaconer_heard_mostly_by_unproven_liars_is_not_flagged() -> N
     for _ in range(8):
         world.beacon("x", ["g3_4", "l1", "l2"], concentrator(rng))
     assert flagged(world.history()) == {}
+    # Its ranges to the vouched one alone are right: with every tier, x is still not flagged
+    # (the liars' ranges to x, whose are off with its only partners, vouch for no one).
+    assert "x" not in flagged_by_all(world.history())
 
 
 def test_tdoa_spread_m_at_its_boundary() -> None:
@@ -332,6 +351,7 @@ def test_an_ntp_clock_is_not_flagged_and_does_not_frame() -> None:
                          stamp=lambda name, ns: base(name, ns) + (
                              rng.normal(0, 20_000) if name == "x" else 0.0))
     assert flagged(world.history()) == {}
+    assert flagged_by_all(world.history()) == {}
 
 
 def test_a_reception_is_judged_against_the_median_of_the_others() -> None:
@@ -369,7 +389,7 @@ def test_tdoa_fitted_ns_and_tdoa_explained_at_their_boundary() -> None:
     fitted, asserted = (evidence["median_residual_ns_at_fitted"],
                         evidence["median_residual_ns_at_asserted"])
     assert 0 < 2 * fitted < asserted
-    fit = arrival.judge(h, P)
+    fit = arrival.judge(h, TDOA)
     exact = next(f for f in fit.values() if f.flagged)
     assert set(flagged(h, tdoa_fitted_ns=exact.fitted_ns)) == {"x"}
     assert flagged(h, tdoa_fitted_ns=exact.fitted_ns - 0.01) == {}
@@ -442,10 +462,11 @@ def test_sparse_honest_look_alikes_are_not_flagged() -> None:
     cable = sparse_world(x_beacons=4, helper_beacons=8, x_hears=4, x_asserted_m=0.0,
                          stamp=lambda name, ns: base(name, ns + (505.0 if name == "x" else 0)))
     assert flagged(cable.history()) == {}
+    assert flagged_by_all(cable.history()) == {}
     for seed in range(20):
         mcu = sparse_world(x_beacons=4, helper_beacons=8, x_hears=4, x_asserted_m=0.0,
                            stamp=single_channel(np.random.default_rng(100 + seed)))
-        assert flagged(mcu.history()) == {}, seed
+        assert flagged_by_all(mcu.history()) == {}, seed
 
 
 def single_channel(rng: np.random.Generator) -> Callable[[str, float], float]:
@@ -481,6 +502,8 @@ def test_an_honest_hotspot_with_three_partners_one_of_them_lying_is_not_flagged(
     found = flagged(h, tdoa_sturdy_partners=0)
     assert found["x"]["partners"] == 3 and found["x"]["fitted_from_asserted_m"] >= P.tdoa_far_m
     assert flagged(h) == {}
+    # Every tier: f's ranges to x are 3 km off, and x's to its other two partners are right.
+    assert set(flagged_by_all(h)) == {"f"}
 
 
 def test_tdoa_sturdy_partners_at_its_boundary() -> None:

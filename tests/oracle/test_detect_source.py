@@ -32,6 +32,7 @@ def store(repo) -> None:
                          30 if name == "A" else 0, 0, "full", "EU868", 1, T0 - 10 + n, MAKER),
             b"raw", T0 - 10 + n)
     beacon = reports_pb2.BeaconReport(pub_key=key("A"), data=b"d" * 51, tx_power=16,
+                                      datarate=reports_pb2.SF9BW125,
                                       timestamp=(T0 + 1_000) * 1_000_000,
                                       gps_fix=fix(*PLACES["A"]))
     heard_by_b = reports_pb2.WitnessReport(pub_key=key("B"), data=b"d" * 51, signal=-1034,
@@ -75,6 +76,8 @@ def test_history_from_the_store(repo) -> None:
         (b"B", -103.4, -2.5, 16.0, T0 + 1_000, T0 + 1_090, T0 + 1_800, T0 + 1_300, True),
         (b"C", -120.0, -10.0, 16.0, T0 + 1_000, T0 + 1_005, T0 + 6_000, T0 + 1_300, False),
     ]
+    # The beacon's datarate (SF9BW125 is 3 in docs/protocol.md's enum) on each of its rows.
+    assert list(w.datarate) == [3, 3]
     # B is 0.01° (1.1 km) north of A; the asserted res-12 cells move it by metres at most.
     assert sorted(w.distance_m.round(-2)) == [1_100.0, 2_200.0]
     # Fixes: A's (beacon) and B's (witness); C's 2D fix vouches for nothing.

@@ -1,0 +1,348 @@
+"""One-way ranges (oracle/detect/arrival.py, tier "ranged") on hand-built beacons: each beacon
+report stamped at the end of its emission (its time on air after the start), each witness
+stamping the start of its reception, the true great-circle distance over c (c = 299,792,458
+m/s) after the start of the emission, with or without a concentrator's error (σ 100 ns, then
+the µs). A sparse corner: x heard by w1 alone, 1 km north of where x stands; w1 vouched for by
+the beacons of an honest h1, 2 km west of w1, heard by w1 and w2 (2 km east of w1).
+Its thresholds at their boundary, and the honest look-alikes that must not be flagged."""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from collections.abc import Callable
+
+import numpy as np
+from detect_world import key as k
+from detect_world import offset
+
+from oracle.detect import arrival
+from oracle.detect.detectors import detect
+from oracle.detect.history import History, HistoryBuilder
+from oracle.detect.model import DEFAULT_PARAMS
+from pocnet.geo import haversine_m
+
+T0 = 1_760_000_000_000
+P = DEFAULT_PARAMS
+CENTRE = (52.0, 5.0)
+C_M_PER_NS = 0.299_792_458
+AIRTIME_NS = 2_465_792_000.0  # a 51-byte beacon at SF12BW125 (the usual offset of its rate)
+EAST_3KM = (3_000.0, 0.0)  # x's asserted place when it lies: 3 km east of where it stands
+
+Stamp = Callable[[str, float], float]
+
+
+def place(east_m: float, north_m: float) -> tuple[float, float]:
+    return offset(*CENTRE, north_m, east_m)
+
+
+def exact(_name: str, ns: float) -> float:
+    return ns
+
+
+def concentrator(rng: np.random.Generator) -> Stamp:
+    """A GPS-disciplined concentrator's stamp of a true arrival (ns): σ 100 ns, then the µs."""
+    return lambda _name, ns: round((ns + rng.normal(0, 100)) / 1_000) * 1_000
+
+
+@dataclasses.dataclass
+class Corner:
+    """Who stands where (true), who asserts what, and the beacons to stamp."""
+
+    true: dict[str, tuple[float, float]]
+    asserted: dict[str, tuple[float, float]] = dataclasses.field(default_factory=dict)
+    asserted_at_ms: dict[str, int] = dataclasses.field(default_factory=dict)
+    builder: HistoryBuilder = dataclasses.field(
+        default_factory=lambda: HistoryBuilder(T0, T0 + 7 * 86_400_000))
+    count: int = 0
+    # Stamps on the day the oracle receives them (for every detector, whose clock test
+    # reads them against the oracle's), not from a small origin (for exact boundaries), and
+    # each witness's RSSI of its own (by default every reception at −110 dBm).
+    on_the_day: bool = False
+    rssi: Callable[[str], float] = lambda _name: -110.0
+
+    def __post_init__(self) -> None:
+        for name in sorted(self.true):
+            self.builder.add_hotspot(k(name), *self.asserted.get(name, self.true[name]), 3.0,
+                                     self.asserted_at_ms.get(name, 0))
+
+    def beacon(self, beaconer: str, heard_by: list[str], stamp: Stamp = exact,
+               emission_late_ns: float = 0.0, datarate: int = 0,
+               airtime_ns: float = AIRTIME_NS) -> None:
+        """One beacon: its report stamped `airtime_ns` (and `emission_late_ns`) after the
+        emission's start, each witness's its true distance over c after that start. Stamps
+        are kept as ms from a small origin, so float ms hold them to well under a ns."""
+        self.count += 1
+        at_ms = T0 + self.count * 600_000
+        emitted_ns = (at_ms - 1_000) * 1e6 if self.on_the_day else 1e9 + self.count * 1e7
+        src = self.true[beaconer]
+        for name in heard_by:
+            d = haversine_m(*src, *self.true[name])
+            self.builder.add_witness(
+                f"b{self.count}".encode(), k(beaconer), k(name), self.rssi(name), 2.0, 14.0, at_ms,
+                at_ms + 300, (emitted_ns + airtime_ns + emission_late_ns) / 1e6,
+                stamp(name, emitted_ns + d / C_M_PER_NS) / 1e6, datarate=datarate)
+
+    def history(self) -> History:
+        return self.builder.build()
+
+
+def corner(x_asserted: tuple[float, float] = EAST_3KM, *, x_beacons: int = 2,
+           helper_beacons: int = 4, x_hears: int = 0, stamp: Stamp = exact) -> Corner:
+    """x at the centre asserting `x_asserted`, heard by w1 alone (1 km north) on each of its
+    `x_beacons` beacons; h1 beacons `helper_beacons` times, heard by w1 and w2 (and by x on
+    the first `x_hears`)."""
+    true = {"x": place(0.0, 0.0), "w1": place(0.0, 1_000.0), "h1": place(-2_000.0, 1_000.0),
+            "w2": place(2_000.0, 1_000.0)}
+    world = Corner(true, {"x": place(*x_asserted)})
+    for n in range(helper_beacons):
+        world.beacon("h1", ["w1", "w2", "x"] if n < x_hears else ["w1", "w2"], stamp)
+    for _ in range(x_beacons):
+        world.beacon("x", ["w1"], stamp)
+    return world
+
+
+def flagged(h: History, **changes: float) -> dict[str, dict]:
+    params = dataclasses.replace(P, **changes)
+    return {f.hotspots[0].rstrip(b"_")[1:].decode(): f.evidence
+            for f in arrival.arrival(h, params)}
+
+
+def change_ns(world: Corner, a: str, b: str, asserted: tuple[float, float]) -> float:
+    """How much farther a's asserted place is from b than where a stands, over c (ns)."""
+    return (haversine_m(*place(*asserted), *world.true[b])
+            - haversine_m(*world.true[a], *world.true[b])) / C_M_PER_NS
+
+
+# x's range to w1 at its asserted place: √(3² + 1²) km where it is 1 km: 7.2 µs too far.
+RANGE_NS = (math.hypot(3_000.0, 1_000.0) - 1_000.0) / C_M_PER_NS
+
+
+def test_an_attenuator_heard_by_one_witness_is_found_by_its_range() -> None:
+    # Each of x's beacons heard by one witness: no time difference, only the range.
+    world = corner()
+    assert abs(change_ns(world, "x", "w1", EAST_3KM) - RANGE_NS) < 1
+    found = flagged(world.history())
+    assert set(found) == {"x"}
+    assert found["x"]["tier"] == "ranged"
+    assert found["x"]["partners"] == 1
+    assert found["x"]["residuals_as_beaconer"] == 2
+    assert abs(found["x"]["median_residual_ns_at_asserted"] - RANGE_NS) <= 2
+    # One range: somewhere on a circle about w1, at least |q| × c from the asserted place.
+    assert found["x"]["fitted_from_asserted_m"] >= RANGE_NS * C_M_PER_NS - 50
+    assert found["x"]["median_residual_ns_at_fitted"] <= 200
+
+
+def test_an_attenuator_hearing_one_beaconer_is_found_by_its_ranges_as_a_witness() -> None:
+    # x never beacons; it hears 2 of h1's beacons (h1 2 km west, 1 km north of it).
+    world = corner(x_beacons=0, x_hears=2, stamp=concentrator(np.random.default_rng(1)))
+    found = flagged(world.history())
+    assert set(found) == {"x"}
+    assert found["x"]["tier"] == "ranged"
+    assert found["x"]["residuals_as_witness"] == 2
+    expected = abs(change_ns(world, "x", "h1", EAST_3KM))
+    assert abs(found["x"]["median_residual_ns_at_asserted"] - expected) <= 1_000
+
+
+def test_range_ns_at_its_boundary() -> None:
+    # Two ranges (the one-range bar out of the way).
+    h = corner().history()
+    assert set(flagged(h, range_ns=RANGE_NS - 1, range_one_ns=math.inf)) == {"x"}
+    assert flagged(h, range_ns=RANGE_NS + 1, range_one_ns=math.inf) == {}
+
+
+def test_range_obs_at_its_boundary() -> None:
+    # Two beacons heard once each: 2 ranges.
+    h = corner().history()
+    assert set(flagged(h, range_obs=2, range_one_ns=math.inf)) == {"x"}
+    assert flagged(h, range_obs=3, range_one_ns=math.inf) == {}
+
+
+def test_one_range_is_enough_from_range_one_ns() -> None:
+    # One beacon heard once: under range_obs, but its 7.2 µs is past range_one_ns (5 µs).
+    h = corner(x_beacons=1).history()
+    found = flagged(h)
+    assert set(found) == {"x"}
+    assert found["x"]["residuals_as_beaconer"] == 1
+    assert set(flagged(h, range_one_ns=RANGE_NS - 1)) == {"x"}
+    assert flagged(h, range_one_ns=RANGE_NS + 1) == {}
+
+
+def test_tdoa_vouch_obs_at_its_boundary_for_ranges() -> None:
+    # w1 has 6 ranges of its own (4 of h1's beacons, 2 of x's; median 0): it vouches with
+    # tdoa_vouch_obs 6, not 7, and without a voucher x is not judged.
+    h = corner().history()
+    assert set(flagged(h, tdoa_vouch_obs=6)) == {"x"}
+    assert flagged(h, tdoa_vouch_obs=7) == {}
+
+
+def test_a_voucher_must_be_within_tdoa_residual_ns() -> None:
+    # w1's stamps all 0.8 µs late (a long cable and more): x's ranges are 0.8 µs shorter, and
+    # w1's median |q| over its 6 is 0.8 µs: vouched under a 0.8 µs + 1 ns bar, not at 0.8.
+    late = corner(stamp=lambda name, ns: ns + (800.0 if name == "w1" else 0.0)).history()
+    assert set(flagged(late, tdoa_residual_ns=801.0)) == {"x"}
+    assert flagged(late, tdoa_residual_ns=800.0) == {}
+
+
+def test_tdoa_far_m_at_its_boundary_for_ranges() -> None:
+    # One range explains a circle of places, every one of them at least |q| × c (2,162 m)
+    # from the asserted place; the fit lands on one of them.
+    h = corner().history()
+    fit = next(f for f in arrival.judge(h, P).values() if f.flagged)
+    assert fit.far_m >= RANGE_NS * C_M_PER_NS - 50
+    assert set(flagged(h, tdoa_far_m=fit.far_m)) == {"x"}
+    assert flagged(h, tdoa_far_m=fit.far_m + 0.01) == {}
+
+
+def test_range_timed_share_at_its_boundary() -> None:
+    # x honest where it says, but its beacon reports stamped by a host clock, not on GPS
+    # time: of its 10 beacons, 4 stamped 20 µs before the emission's end (inside the light
+    # time of tdoa_search_m, as an unlucky host clock may be), 6 ms after. Judged on the
+    # four (a place 6 km farther from w1 explains them) only when 4 in 10 of its ranges as
+    # a beaconer within that light time is enough: at range_timed_share 0.4, flagged; past
+    # it (and at the default 0.5), blind.
+    true = {"x": place(0.0, 0.0), "w1": place(0.0, 1_000.0), "h1": place(-2_000.0, 1_000.0),
+            "w2": place(2_000.0, 1_000.0)}
+    world = Corner(true)
+    for _ in range(12):  # the network's usual offset is the honest majority's
+        world.beacon("h1", ["w1", "w2"])
+    for n in range(10):
+        world.beacon("x", ["w1"], emission_late_ns=-20_000.0 if n < 4 else 3e6 + 1e5 * n)
+    h = world.history()
+    assert set(flagged(h, range_timed_share=0.4)) == {"x"}
+    assert flagged(h, range_timed_share=0.41) == {}
+    assert flagged(h) == {}
+
+
+def test_the_light_time_of_tdoa_search_m_bounds_the_ranges() -> None:
+    # x's ranges are 7.2 µs off: kept when tdoa_search_m reaches that far (2,163 m), left out
+    # (a clock, not a place) when it does not.
+    h = corner().history()
+    reach_m = RANGE_NS * C_M_PER_NS
+    assert set(flagged(h, tdoa_search_m=reach_m + 1)) == {"x"}
+    assert flagged(h, tdoa_search_m=reach_m - 1) == {}
+
+
+def test_each_datarate_has_its_own_usual_offset() -> None:
+    # Beacons of a faster rate (0.4 s on air, DataRate 3) beside the SF12 ones: their stamps'
+    # offset is their own, and x is found among honest hotspots of both.
+    world = corner(helper_beacons=0)
+    for n in range(8):
+        world.beacon("h1", ["w1", "w2"], datarate=3 if n % 2 else 0,
+                     airtime_ns=411_648_000.0 if n % 2 else AIRTIME_NS)
+    world.beacon("w2", ["w1", "h1"], datarate=3, airtime_ns=411_648_000.0)
+    found = flagged(world.history())
+    assert set(found) == {"x"}
+    assert abs(found["x"]["median_residual_ns_at_asserted"] - RANGE_NS) <= 2
+
+
+def test_a_quiet_rural_hotspot_where_it_says_is_not_flagged() -> None:
+    # x where it says, beaconing twice, heard by w1 alone, with a concentrator's stamps.
+    for seed in range(5):
+        world = corner((0.0, 0.0), stamp=concentrator(np.random.default_rng(seed)))
+        assert flagged(world.history()) == {}, seed
+
+
+def test_a_long_cable_is_not_flagged() -> None:
+    # x where it says behind 100 m of coax (velocity factor 0.66: ~0.5 µs): its emission
+    # leaves the antenna 0.5 µs after its stamp, and it stamps receptions 0.5 µs late.
+    rng = np.random.default_rng(2)
+    base = concentrator(rng)
+    cable = 505.0
+    world = corner((0.0, 0.0), x_hears=4, helper_beacons=8, x_beacons=0,
+                   stamp=lambda name, ns: base(name, ns + (cable if name == "x" else 0.0)))
+    for _ in range(4):
+        world.count += 1
+        emitted = 1e9 + world.count * 1e7
+        d = haversine_m(*world.true["x"], *world.true["w1"])
+        world.builder.add_witness(f"b{world.count}".encode(), k("x"), k("w1"), -110.0, 2.0,
+                                  14.0, T0 + world.count * 600_000,
+                                  T0 + world.count * 600_000 + 300, (emitted + AIRTIME_NS) / 1e6,
+                                  base("w1", emitted + cable + d / C_M_PER_NS) / 1e6)
+    assert flagged(world.history()) == {}
+
+
+def test_a_single_channel_radio_is_not_flagged() -> None:
+    # x where it says stamps as a single-channel radio on GPS time (σ 1 µs), the others as
+    # concentrators: 2 beacons and 2 receptions, over 30 draws; and one beacon heard once
+    # (the one-range bar), x and w1 both single-channel radios, over 100 draws.
+    for seed in range(30):
+        rng = np.random.default_rng(100 + seed)
+
+        def stamp(name: str, ns: float, rng: np.random.Generator = rng) -> float:
+            return round((ns + rng.normal(0, 1_000 if name == "x" else 100)) / 1_000) * 1_000
+
+        world = corner((0.0, 0.0), x_hears=2, stamp=stamp)
+        assert flagged(world.history()) == {}, seed
+    for seed in range(100):
+        rng = np.random.default_rng(1_000 + seed)
+
+        def both(name: str, ns: float, rng: np.random.Generator = rng) -> float:
+            return round((ns + rng.normal(0, 1_000 if name in ("x", "w1") else 100))
+                         / 1_000) * 1_000
+
+        world = corner((0.0, 0.0), x_beacons=1, stamp=both)
+        assert flagged(world.history()) == {}, seed
+
+
+def test_a_hotspot_that_moved_and_re_asserted_is_not_flagged() -> None:
+    # x stood 3 km east until noon of day 1, then moved and re-asserted where it now stands:
+    # its morning's ranges would place it 3 km off; they are not judged.
+    moved_at = T0 + 12 * 3_600_000
+    true = {"x": place(*EAST_3KM), "w1": place(0.0, 1_000.0), "h1": place(-2_000.0, 1_000.0),
+            "w2": place(2_000.0, 1_000.0)}
+    world = Corner(dict(true), {"x": place(0.0, 0.0)}, {"x": moved_at})
+    for _ in range(4):
+        world.beacon("h1", ["w1", "w2"])
+    for _ in range(3):  # the morning, from 3 km east
+        world.beacon("x", ["w1"])
+    assert T0 + world.count * 600_000 < moved_at
+    world.count = 12 * 6  # noon
+    world.true["x"] = place(0.0, 0.0)
+    for _ in range(4):
+        world.beacon("h1", ["w1", "w2"])
+    for _ in range(3):
+        world.beacon("x", ["w1"])
+    assert flagged(world.history()) == {}
+
+
+def test_an_honest_hotspot_whose_only_partner_lies_is_not_flagged() -> None:
+    # x where it says, heard only by l, which stands 1 km north of x and asserts a place 3 km
+    # further north, and hears nothing else: l is off with its only partner, so it vouches
+    # for no one, and which of the two lies is not in the evidence.
+    true = {"x": place(0.0, 0.0), "l": place(0.0, 1_000.0)}
+    world = Corner(true, {"l": place(0.0, 4_000.0)})
+    for _ in range(6):
+        world.beacon("x", ["l"])
+    assert flagged(world.history()) == {}
+
+
+def test_clocks_off_by_ms_are_not_judged_and_do_not_frame() -> None:
+    # Every report of x, as beaconer and as witness, on a host clock a few ms off: x is
+    # left out, and so are its ranges against the others.
+    rng = np.random.default_rng(3)
+    world = corner((0.0, 0.0), x_hears=4, helper_beacons=8, x_beacons=0,
+                   stamp=lambda name, ns: ns + (rng.uniform(2e6, 9e6) if name == "x" else 0.0))
+    for _ in range(4):
+        world.beacon("x", ["w1"], emission_late_ns=float(rng.uniform(2e6, 9e6)))
+    assert flagged(world.history()) == {}
+
+
+def test_a_partner_found_for_what_it_reports_still_vouches_for_ranges() -> None:
+    # w1, x's only partner, reports every reception at one RSSI (witness stuffing): found by
+    # `constant` before `arrival` runs. Its place is not in doubt, and its stamps are on GPS
+    # time: x is still judged on its range to w1 (arrival is read without the links of
+    # hotspots whose places are in doubt, not of every hotspot found).
+    rng = np.random.default_rng(5)
+    true = {"x": place(0.0, 0.0), "w1": place(0.0, 1_000.0), "h1": place(-2_000.0, 1_000.0),
+            "w2": place(2_000.0, 1_000.0)}
+    world = Corner(true, {"x": place(*EAST_3KM)}, on_the_day=True,
+                   rssi=lambda name: -100.0 if name == "w1" else float(rng.normal(-110, 4)))
+    for _ in range(8):
+        world.beacon("h1", ["w1", "w2"], concentrator(rng))
+    for _ in range(2):
+        world.beacon("x", ["w1"], concentrator(rng))
+    found = {f.hotspots[0].rstrip(b"_")[1:].decode(): f for f in detect(world.history())}
+    assert found["w1"].detector == "signal_constant"
+    assert found["x"].detector == "arrival_fit"
+    assert found["x"].evidence["tier"] == "ranged"
