@@ -88,21 +88,14 @@ except each flagged hotspot's own.
 
 from __future__ import annotations
 
-import itertools
-import math
-from collections.abc import Callable
-
 import numpy as np
 from numpy.typing import NDArray
 
+from oracle.detect.arrival_fit import C_M_PER_NS, Fit, best_place
 from oracle.detect.grouped import group_count, group_median
 from oracle.detect.history import M_PER_DEG, History, fitted_place
 from oracle.detect.model import DetectParams, Finding
-
-C_M_PER_NS = 0.299_792_458
-# The fit's grids: 1 km over the search area, then 200 m and 50 m around the best places.
-_STEPS_M = (1_000.0, 200.0, 50.0)
-_REFINED = 5  # coarse places refined
+from oracle.detect.ranges import ranged
 
 
 def arrival(history: History, params: DetectParams) -> list[Finding]:
@@ -132,51 +125,6 @@ def arrival(history: History, params: DetectParams) -> list[Finding]:
     ]
 
 
-class Fit:
-    """One hotspot's verdict: its arrivals at the asserted place and at the fitted one.
-
-    `tier`: "placed" (all its receptions, by enough partners spread about), "sparse" (time
-    differences against vouched partners only) or "ranged" (one-way ranges against vouched
-    partners only): the module docstring's three tests."""
-
-    def __init__(self, asserted_ns: float, fitted_ns: float, east_m: float, north_m: float,
-                 as_beaconer: int, as_witness: int, partners: int, spread_m: float,
-                 params: DetectParams, partner_ids: tuple[int, ...] = (),
-                 tier: str = "placed") -> None:
-        self.asserted_ns, self.fitted_ns = asserted_ns, fitted_ns
-        self.partner_ids = partner_ids
-        self.east_m, self.north_m = east_m, north_m
-        self.far_m = math.hypot(east_m, north_m)
-        self.as_beaconer, self.as_witness = as_beaconer, as_witness
-        self.partners, self.spread_m = partners, spread_m
-        self.tier = tier
-        explained = bool(self.far_m >= params.tdoa_far_m
-                         and fitted_ns <= params.tdoa_fitted_ns
-                         and fitted_ns <= params.tdoa_explained * asserted_ns)
-        obs = as_beaconer + as_witness
-        if tier == "placed":
-            self.flagged = bool(explained and obs >= params.tdoa_min_obs
-                                and partners >= params.tdoa_min_partners
-                                and spread_m >= params.tdoa_spread_m
-                                and asserted_ns >= params.tdoa_residual_ns)
-        else:  # against vouched partners only, however few
-            self.flagged = explained and any(
-                obs >= _bar(params, least) and asserted_ns >= getattr(params, off)
-                for least, off in _VOUCHED_TIERS[tier])
-
-
-# The tiers judged against vouched partners, each by its bars: (the least residuals, the least
-# median |residual|), any of them met.
-_VOUCHED_TIERS: dict[str, tuple[tuple[str | int, str], ...]] = {
-    "sparse": (("tdoa_sparse_obs", "tdoa_sparse_ns"),),
-    "ranged": (("range_obs", "range_ns"), (1, "range_one_ns")),
-}
-
-
-def _bar(params: DetectParams, least: str | int) -> int:
-    return least if isinstance(least, int) else int(getattr(params, least))
-
-
 def judge(history: History, params: DetectParams) -> dict[int, Fit]:
     """The hotspots fitted (those whose arrivals at the asserted place are off), by index."""
     rows = _Rows(history, params)
@@ -188,7 +136,7 @@ def judge(history: History, params: DetectParams) -> dict[int, Fit]:
     flagged[[i for i, f in fits.items() if f.flagged]] = True
     if not flagged.any():
         _sparse(rows, fits)
-        _ranged(history, params, fits)
+        ranged(history, params, fits)
         return fits
     # Again without the receptions of the flagged (each keeps its own), for every hotspot
     # that is off without them, and for the flagged themselves.
@@ -203,7 +151,7 @@ def judge(history: History, params: DetectParams) -> dict[int, Fit]:
             fits[i] = rows.fit(i, others)
     _sturdy(rows, fits, flagged, none)
     _sparse(rows, fits)
-    _ranged(history, params, fits)
+    ranged(history, params, fits)
     return fits
 
 
@@ -253,109 +201,6 @@ def _sturdy(rows: _Rows, fits: dict[int, Fit], excluded: NDArray[np.bool_],
             if not again.flagged and not (again := rows.fit(i, without)).flagged:
                 fit.flagged = False
                 break
-
-
-def _ranged(history: History, params: DetectParams, fits: dict[int, Fit]) -> None:
-    """The third look (module docstring): each hotspot not flagged, judged on its one-way
-    ranges to vouched partners, without the receptions of the flagged (each keeps its own)."""
-    ranges = _Ranges(history, params)
-    if ranges.size == 0:
-        return
-    flagged = np.zeros(len(history.hotspots), dtype=bool)
-    flagged[[i for i, f in fits.items() if f.flagged]] = True
-    median, count = ranges.pooled(flagged)
-    vouched = ~flagged & (count >= params.tdoa_vouch_obs) & (
-        np.nan_to_num(median, nan=np.inf) < params.tdoa_residual_ns)
-    median, count = ranges.pooled(flagged, vouched)
-    median = np.nan_to_num(median)
-    off = ~flagged & np.logical_or.reduce([
-        (count >= _bar(params, least)) & (median >= getattr(params, bar))
-        for least, bar in _VOUCHED_TIERS["ranged"]])
-    for i in np.flatnonzero(off).tolist():
-        fit = ranges.fit(i, flagged, vouched)
-        if fit.flagged:
-            fits[i] = fit
-
-
-class _Ranges:
-    """The prompt receptions as one-way ranges: q = the witness's stamp less the beacon's
-    emission stamp, less the asserted distance over c, less its datarate's usual offset (the
-    network's median q of beacons of that datarate: the time on air between a stamp taken at
-    the end of the emission and one at the start of the reception, and whatever else every
-    radio of the network does alike). Only receptions with |q| within the light time of
-    tdoa_search_m are kept (no place within reach explains more), and of those only the ones
-    whose beaconer's emission stamps and witness's reception stamps are on GPS time: at
-    least range_timed_share of that hotspot's receptions, in that role, within it."""
-
-    def __init__(self, history: History, params: DetectParams) -> None:
-        self.history, self.params = history, params
-        w = history.witnesses
-        keep = np.flatnonzero(w.prompt(params.replay_ms))
-        self.size = keep.size
-        if self.size == 0:
-            return
-        n = len(history.hotspots)
-        lag = (w.witness_timestamp_ms[keep] - w.beacon_timestamp_ms[keep]) * 1e6
-        q = lag - w.distance_m[keep] / C_M_PER_NS
-        rates, rate = np.unique(w.datarate[keep], return_inverse=True)
-        usual = group_median(rate, q, rates.size)[rate]
-        lag, q = lag - usual, q - usual
-        beaconer, witness = w.beaconer[keep], w.witness[keep]
-        timed = np.abs(q) <= params.tdoa_search_m / C_M_PER_NS
-        share = params.range_timed_share
-        emits = group_count(beaconer[timed], n) >= share * group_count(beaconer, n)
-        hears = group_count(witness[timed], n) >= share * group_count(witness, n)
-        on_gps = timed & emits[beaconer] & hears[witness]
-        self.beaconer = beaconer[on_gps].astype(np.int64)
-        self.witness = witness[on_gps].astype(np.int64)
-        self.lag_ns, self.q_ns = lag[on_gps], q[on_gps]
-        self.size = self.q_ns.size
-
-    def pooled(self, excluded: NDArray[np.bool_], partners: NDArray[np.bool_] | None = None
-               ) -> tuple[NDArray[np.float64], NDArray[np.int64]]:
-        """Per hotspot, (median |q|, how many), without the receptions of the excluded; with
-        `partners`, only its receptions with one of them (NaN and 0 for none)."""
-        n = len(self.history.hotspots)
-        usable = ~excluded[self.beaconer] & ~excluded[self.witness]
-        as_b, as_w = usable.copy(), usable.copy()
-        if partners is not None:
-            as_b &= partners[self.witness]
-            as_w &= partners[self.beaconer]
-        who = np.concatenate((self.beaconer[as_b], self.witness[as_w]))
-        size = np.abs(np.concatenate((self.q_ns[as_b], self.q_ns[as_w])))
-        return group_median(who, size, n), group_count(who, n)
-
-    def fit(self, i: int, excluded: NDArray[np.bool_], partners: NDArray[np.bool_]) -> Fit:
-        """Hotspot i's place by its ranges to `partners`, without the receptions of the
-        excluded other than its own."""
-        h = self.history.hotspots
-        others = excluded.copy()
-        others[i] = False
-        usable = ~others[self.beaconer] & ~others[self.witness]
-        mine_b = np.flatnonzero(usable & (self.beaconer == i) & partners[self.witness])
-        mine_w = np.flatnonzero(usable & (self.witness == i) & partners[self.beaconer])
-        rows = np.concatenate((mine_b, mine_w))
-        partner = np.concatenate((self.witness[mine_b], self.beaconer[mine_w]))
-        lat0, lon0 = float(h.lat[i]), float(h.lon[i])
-        cos = np.cos(np.radians((h.lat[partner] + lat0) / 2))
-        px, py = (h.lon[partner] - lon0) * M_PER_DEG * cos, (h.lat[partner] - lat0) * M_PER_DEG
-        lag = self.lag_ns[rows]
-
-        def loss(x: NDArray[np.float64], y: NDArray[np.float64]) -> NDArray[np.float64]:
-            """Median |q| with i at each place (x[j], y[j])."""
-            far = np.hypot(x[:, None] - px, y[:, None] - py) / C_M_PER_NS
-            return np.median(np.abs(lag[None, :] - far), axis=1)
-
-        # One range explains a circle of places alike, all at least |q| × c from the
-        # asserted place: the fit lands on one of them.
-        at_asserted, best, best_value = _best_place(loss, self.params.tdoa_search_m)
-        ids = np.unique(partner)
-        centre = np.unique(np.stack((px, py)), axis=1)
-        spread = float(np.sqrt(np.mean(np.sum((centre - centre.mean(axis=1, keepdims=True))
-                                              ** 2, axis=0))))
-        return Fit(at_asserted, best_value, best[0], best[1], int(mine_b.size),
-                   int(mine_w.size), int(ids.size), spread, self.params,
-                   tuple(ids.tolist()), "ranged")
 
 
 class _Rows:
@@ -477,43 +322,11 @@ class _Rows:
             if px.size else 0.0
         if mine_b.size + mine_w.size == 0:
             return Fit(0.0, 0.0, 0.0, 0.0, 0, 0, 0, 0.0, self.params, (), tier)
-        at_asserted, best, best_value = _best_place(loss, self.params.tdoa_search_m, around)
+        at_asserted, best, best_value = best_place(loss, self.params.tdoa_search_m, around)
         ids = tuple(np.unique(partners).tolist())
         return Fit(at_asserted, best_value, best[0], best[1],
                    int(mine_b.size), int(mine_w.size), len(ids), spread, self.params, ids,
                    tier)
-
-
-Loss = Callable[[NDArray[np.float64], NDArray[np.float64]], NDArray[np.float64]]
-
-
-def _best_place(loss: Loss, reach_m: float, around: tuple[float, float] | None = None
-                ) -> tuple[float, tuple[float, float], float]:
-    """(loss at the asserted place, the place (m east, north of it) of least loss, its loss).
-
-    A coarse grid over `reach_m` about the asserted place, then finer ones around its best
-    few places (a median's landscape has several basins; the right one may be second on a
-    coarse step). With `around` (a place fitted before), refined around that place only."""
-    at_asserted = float(loss(np.zeros(1), np.zeros(1))[0])
-    if around is None:
-        ticks = np.arange(-reach_m, reach_m + _STEPS_M[0] / 2, _STEPS_M[0])
-        gx, gy = (a.ravel() for a in np.meshgrid(ticks, ticks))
-        starts = np.argsort(loss(gx, gy), kind="stable")[:_REFINED]
-        places = list(zip(gx[starts].tolist(), gy[starts].tolist(), strict=True))
-    else:
-        places = [around]
-    best, best_value = (0.0, 0.0), at_asserted
-    for coarse, step in itertools.pairwise(_STEPS_M):
-        ticks = np.arange(-coarse, coarse + step / 2, step)
-        tx, ty = (a.ravel() for a in np.meshgrid(ticks, ticks))
-        fx = np.concatenate([x + tx for x, _ in places])
-        fy = np.concatenate([y + ty for _, y in places])
-        value = loss(fx, fy)
-        j = int(np.argmin(value))
-        places = [(float(fx[j]), float(fy[j]))]
-        if value[j] < best_value:
-            best, best_value = places[0], float(value[j])
-    return at_asserted, best, best_value
 
 
 def _loo(ordered: NDArray[np.float64], rank: NDArray[np.int64], size: NDArray[np.int64],

@@ -34,7 +34,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from oracle.detect.arrival import C_M_PER_NS
+from oracle.detect.arrival_fit import C_M_PER_NS
 from oracle.detect.chance import chance_rate, poisson_tail
 from oracle.detect.grouped import group_mean
 from oracle.detect.history import TIMELY_MS, History, haversine_m

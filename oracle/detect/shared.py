@@ -43,7 +43,7 @@ from itertools import combinations
 import numpy as np
 from numpy.typing import NDArray
 
-from oracle.detect.arrival import C_M_PER_NS
+from oracle.detect.arrival_fit import C_M_PER_NS
 from oracle.detect.grouped import group_count, group_median, group_spread
 from oracle.detect.history import History, Witnesses
 from oracle.detect.model import DetectParams, Finding

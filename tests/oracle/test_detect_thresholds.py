@@ -13,7 +13,7 @@ from detect_world import key as k
 from detect_world import offset
 
 from oracle.detect import asymmetry, gps, replay, shared, signal, timing
-from oracle.detect.arrival import C_M_PER_NS
+from oracle.detect.arrival_fit import C_M_PER_NS
 from oracle.detect.history import M_PER_DEG, History, HistoryBuilder
 from oracle.detect.model import DEFAULT_PARAMS
 
