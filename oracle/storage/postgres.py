@@ -136,13 +136,23 @@ class PostgresRepository(SqlRepository):
         except psycopg.Error as exc:
             raise DatabaseUnreachable(
                 f"cannot connect to PostgreSQL: {exc}".splitlines()[0]) from exc
+        held = False
         try:
             try:
                 row = conn.execute("SELECT pg_try_advisory_lock(%s)", (key,)).fetchone()
             except psycopg.OperationalError as exc:
                 raise StorageError(f"PostgreSQL: {str(exc).strip().splitlines()[0]}") from exc
-            yield bool(row and row[0])
+            held = bool(row and row[0])
+            yield held
         finally:
+            # Released here, not by the session's end alone: a closed connection's backend
+            # lets go of its locks a moment later, and another replica asking at once (the
+            # next round, a test) would find it still held.
+            try:
+                if held:
+                    conn.execute("SELECT pg_advisory_unlock(%s)", (key,))
+            except psycopg.Error:
+                pass  # the session's end releases it
             conn.close()  # ends the session, and with it the lock
 
     def _lock_denylist(self, tx: Tx) -> None:
