@@ -95,8 +95,13 @@ def asymmetry(history: History, params: DetectParams) -> list[Finding]:
         with np.errstate(invalid="ignore"):
             by_all = ((pairs_in_all >= params.min_pairs) & (count >= params.min_pairs_left)
                       & (np.abs(median) >= params.asymmetry_db))
+            # The pairs with found liars, each one pair's word, only where the hotspot has
+            # too few pairs of its own for a median (min_pairs): on a 100,000-hotspot lattice
+            # whose links fade by σ 7 dB (tests/bench/bench_detect.py), one such pair put 338
+            # honest hotspots past the bar whose ten other pairs said 0 dB.
             by_vouched = (((vouched >= 1) & (vouched_median >= params.asymmetry_vouched_db))
-                          | ((known >= 1) & (known_median >= params.asymmetry_vouched_db)))
+                          | ((count < params.min_pairs) & (known >= 1)
+                             & (known_median >= params.asymmetry_vouched_db)))
         # No pairs to read (too few for a median, no reciprocal partner): the law both ways.
         by_law = ((count < params.min_pairs) & (vouched == 0)
                   & one_way.flagged(excess, hears, heard))

@@ -245,6 +245,22 @@ def test_asymmetry_with_a_found_liar_at_its_boundary(inflate_db: float, found: b
     assert flags == ({"i", "x"} if found else {"i"})
 
 
+@pytest.mark.parametrize(("own_pairs", "found"), [(P.min_pairs - 1, True), (P.min_pairs, False)])
+def test_a_found_liar_pair_counts_only_without_min_pairs_of_its_own(own_pairs: int,
+                                                                     found: bool) -> None:
+    """x's pair with the found inflator i reads 13 dB past i's own offset; x also pairs with
+    `own_pairs` honest hotspots (h0…), heard both ways alike. With min_pairs of those its own
+    pairs judge it (0 dB: not flagged), however loud one pair with a liar."""
+    names = [f"h{j}" for j in range(own_pairs)]
+    b = builder("x", "i", "u0", "u1", "u2", *names)
+    pairs = ([("x", "i", 13.0, 15.0)] + [("i", f"u{j}", 15.0, 0.0) for j in range(3)]
+             + [("x", h, 0.0, 0.0) for h in names])
+    for n, (hearer, partner, heard_db, back_db) in enumerate(pairs):
+        witness(b, n, partner, hearer, rssi=-100.0 + heard_db)
+        witness(b, n, hearer, partner, rssi=-100.0 + back_db, beacon=f"{hearer}{partner}{n}")
+    assert ("x" in flagged(asymmetry.asymmetry(b.build(), P))) is found
+
+
 def test_asymmetry_accounts_for_transmit_power() -> None:
     """Partners that transmit 6 dB more are heard 6 dB stronger: no asymmetry."""
     b = builder("x", "p", "q", "s")
