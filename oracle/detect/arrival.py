@@ -91,9 +91,9 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import NDArray
 
-from oracle.detect.arrival_fit import C_M_PER_NS, Fit, best_place
+from oracle.detect.arrival_fit import C_M_PER_NS, Fit, best_place, local_m, spread_m
 from oracle.detect.grouped import group_count, group_median
-from oracle.detect.history import M_PER_DEG, History, fitted_place
+from oracle.detect.history import History, fitted_place
 from oracle.detect.model import DetectParams, Finding
 from oracle.detect.ranges import ranged
 
@@ -284,14 +284,8 @@ class _Rows:
         rows = rows[judged[rows]]
         mine_b = rows[self.beaconer[rows] == i]  # its beacons' receptions
         mine_w = rows[self.witness[rows] == i]  # its receptions of others' beacons
-        lat0, lon0 = float(h.lat[i]), float(h.lon[i])
-
-        def local(k: NDArray[np.int64]) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
-            cos = np.cos(np.radians((h.lat[k] + lat0) / 2))
-            return (h.lon[k] - lon0) * M_PER_DEG * cos, (h.lat[k] - lat0) * M_PER_DEG
-
-        wx, wy = local(self.witness[mine_b])
-        bx, by = local(self.beaconer[mine_w])
+        wx, wy = local_m(h, i, self.witness[mine_b])
+        bx, by = local_m(h, i, self.beaconer[mine_w])
         # As witness: T from the other witnesses of the beacon (their median r).
         t0 = _others_median(self.beacon[rows], self.r_ns[rows])[self.witness[rows] == i]
         # Its beacons' receptions as a (beacons × witnesses) table per count of witnesses, so
@@ -317,9 +311,7 @@ class _Rows:
             return np.median(np.abs(np.concatenate(parts, axis=1)), axis=1)
 
         partners = np.concatenate((self.witness[mine_b], self.beaconer[mine_w]))
-        px, py = local(np.unique(partners))
-        spread = float(np.sqrt(np.mean((px - px.mean()) ** 2 + (py - py.mean()) ** 2))) \
-            if px.size else 0.0
+        spread = spread_m(*local_m(h, i, np.unique(partners)))
         if mine_b.size + mine_w.size == 0:
             return Fit(0.0, 0.0, 0.0, 0.0, 0, 0, 0, 0.0, self.params, (), tier)
         at_asserted, best, best_value = best_place(loss, self.params.tdoa_search_m, around)

@@ -1,5 +1,6 @@
 """The place fit of arrival.py's three looks: a hotspot's verdict at its asserted place and at
-the place that best explains its arrival times (Fit), each look's bars, and the grid search.
+the place that best explains its arrival times (Fit), each look's bars, the grid search, and
+its partners in metres about its asserted place.
 
 Apart from arrival.py so that its third look, one-way ranges (ranges.py), shares them.
 """
@@ -13,6 +14,7 @@ from collections.abc import Callable
 import numpy as np
 from numpy.typing import NDArray
 
+from oracle.detect.history import M_PER_DEG, Hotspots
 from oracle.detect.model import DetectParams
 
 C_M_PER_NS = 0.299_792_458
@@ -64,6 +66,20 @@ VOUCHED_TIERS: dict[str, tuple[tuple[str | int, str], ...]] = {
 
 def least_obs(params: DetectParams, least: str | int) -> int:
     return least if isinstance(least, int) else int(getattr(params, least))
+
+
+def local_m(h: Hotspots, i: int, k: NDArray[np.int64]
+            ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """Hotspots k's asserted places in metres east and north of hotspot i's (flat between
+    each pair: partners lie within the fit's reach)."""
+    lat0, lon0 = float(h.lat[i]), float(h.lon[i])
+    cos = np.cos(np.radians((h.lat[k] + lat0) / 2))
+    return (h.lon[k] - lon0) * M_PER_DEG * cos, (h.lat[k] - lat0) * M_PER_DEG
+
+
+def spread_m(x: NDArray[np.float64], y: NDArray[np.float64]) -> float:
+    """Root-mean-square distance of the places (x, y) from their centre; 0 for none."""
+    return float(np.sqrt(np.mean((x - x.mean()) ** 2 + (y - y.mean()) ** 2))) if x.size else 0.0
 
 
 Loss = Callable[[NDArray[np.float64], NDArray[np.float64]], NDArray[np.float64]]

@@ -117,8 +117,9 @@ def each_detector(
         # A finding explains its hotspots when it denies them (a jump alone does not).
         for finding in found:
             if POLICY[finding.detector][0]:
-                explained[[index[k] for k in finding.hotspots]] = True
+                rows = [index[k] for k in finding.hotspots]
+                explained[rows] = True
                 if finding.detector in MISPLACED:
-                    misplaced[[index[k] for k in finding.hotspots]] = True
+                    misplaced[rows] = True
                 if finding.detector in PLACE_IN_DOUBT:
-                    in_doubt[[index[k] for k in finding.hotspots]] = True
+                    in_doubt[rows] = True

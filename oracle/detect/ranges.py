@@ -7,9 +7,17 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import NDArray
 
-from oracle.detect.arrival_fit import C_M_PER_NS, VOUCHED_TIERS, Fit, best_place, least_obs
+from oracle.detect.arrival_fit import (
+    C_M_PER_NS,
+    VOUCHED_TIERS,
+    Fit,
+    best_place,
+    least_obs,
+    local_m,
+    spread_m,
+)
 from oracle.detect.grouped import group_count, group_median
-from oracle.detect.history import M_PER_DEG, History
+from oracle.detect.history import History
 from oracle.detect.model import DetectParams
 
 
@@ -94,9 +102,7 @@ class Ranges:
         mine_w = np.flatnonzero(usable & (self.witness == i) & partners[self.beaconer])
         rows = np.concatenate((mine_b, mine_w))
         partner = np.concatenate((self.witness[mine_b], self.beaconer[mine_w]))
-        lat0, lon0 = float(h.lat[i]), float(h.lon[i])
-        cos = np.cos(np.radians((h.lat[partner] + lat0) / 2))
-        px, py = (h.lon[partner] - lon0) * M_PER_DEG * cos, (h.lat[partner] - lat0) * M_PER_DEG
+        px, py = local_m(h, i, partner)
         lag = self.lag_ns[rows]
 
         def loss(x: NDArray[np.float64], y: NDArray[np.float64]) -> NDArray[np.float64]:
@@ -108,9 +114,7 @@ class Ranges:
         # asserted place: the fit lands on one of them.
         at_asserted, best, best_value = best_place(loss, self.params.tdoa_search_m)
         ids = np.unique(partner)
-        centre = np.unique(np.stack((px, py)), axis=1)
-        spread = float(np.sqrt(np.mean(np.sum((centre - centre.mean(axis=1, keepdims=True))
-                                              ** 2, axis=0))))
+        spread = spread_m(*local_m(h, i, ids))
         return Fit(at_asserted, best_value, best[0], best[1], int(mine_b.size),
                    int(mine_w.size), int(ids.size), spread, self.params,
                    tuple(ids.tolist()), "ranged")
