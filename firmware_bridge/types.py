@@ -19,6 +19,10 @@ class RxPacket:
     snr_db: float
     received_ns: int       # host clock at reception, ns since the Unix epoch
     tmst_us: int = 0       # concentrator microsecond counter, 0 if the radio has none
+    # The reception's instant on the concentrator's GPS time reference (UTC, ns since the Unix
+    # epoch, to the µs); None from a radio without one. Arrival times are only worth comparing
+    # between hotspots on this clock (docs/oracle.md, Detection).
+    gps_ns: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,6 +44,9 @@ class TxReceipt:
     power_dbm: int
     sent_ns: int           # host clock when the radio confirmed, ns since the Unix epoch
     tmst_us: int = 0
+    # When the emission starts on the radio's GPS time reference (UTC, ns since the Unix epoch),
+    # for a frame the radio scheduled at a GPS instant; None for one sent at once.
+    emitted_ns: int | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -5,7 +5,10 @@ attempt) in a window that still owes its beacon, the beacon comes soon, inside t
 in the window's last minutes, soon after the next one opens (an owner who starts a hotspot at
 05:57 sees its first beacon minutes later, not hours).
 The beacon is reported only once the radio confirmed it, with the power the radio actually
-used and a timestamp taken after transmission. Entropy that `EntropyCheck` refuses (unknown
+used and a timestamp taken after transmission: the end of the emission on GPS time when the
+radio sent it at a GPS instant (a concentrator with a GPS reference), so that the oracle can
+range it against its witnesses' GPS-stamped receptions to the µs; else the host's clock at
+the radio's confirmation. Entropy that `EntropyCheck` refuses (unknown
 oracle key, bad signature, provably stale) is not beaconed on: one log line, a counted reason,
 and a retry after backoff.
 """
@@ -27,12 +30,14 @@ from hotspot.keystore import KeyStore
 from hotspot.metrics import HotspotMetrics
 from hotspot.outbox import AsyncOutbox
 from hotspot.transceiver import TxSender
+from pocnet.airtime import frame_airtime_s
 from pocnet.beacon import (
     BEACON_END_MARGIN_S,
     BEACON_WINDOW_S,
     ENTROPY_LIFETIME_S,
     beacon_window,
     derive_beacon,
+    on_air_frame,
 )
 from pocnet.regions import RegionPlan
 from pocnet.wire import entropy_pb2, reports_pb2
@@ -198,6 +203,9 @@ class Beaconer:
         self._backoff.reset()
         # After the radio's confirmation (docs/protocol.md §2, field 10).
         sent_ns = self._clock.now_ns()
+        if receipt.emitted_ns is not None:
+            airtime_s = frame_airtime_s(len(on_air_frame(beacon.data)), beacon.datarate)
+            sent_ns = receipt.emitted_ns + round(airtime_s * NS_PER_S)
         report = reports_pb2.BeaconReport(
             pub_key=self._keys.key_bytes,
             local_entropy=local,
@@ -220,7 +228,7 @@ class Beaconer:
             "window_s": self.last_window_s, "timestamp_ns": sent_ns,
             "frequency_hz": beacon.frequency_hz, "datarate": beacon.datarate,
             "tx_power_dbm": receipt.power_dbm, "data": beacon.data.hex(),
-            "gps_fix": fix is not None,
+            "gps_fix": fix is not None, "gps_time": receipt.emitted_ns is not None,
         })
         self._metrics.beacons_sent.inc()
         log.info("beacon sent on %.1f MHz %s at %d dBm", beacon.frequency_hz / 1e6,

@@ -63,7 +63,8 @@ def build_witness(frame: RxPacket, pub_key: bytes,
     report = reports_pb2.WitnessReport(
         pub_key=pub_key,
         data=beacon_data(frame.payload),
-        timestamp=frame.received_ns,
+        # On GPS time where the radio has it: arrival times compared across hotspots to the µs.
+        timestamp=frame.received_ns if frame.gps_ns is None else frame.gps_ns,
         tmst=frame.tmst_us & 0xFFFFFFFF,
         signal=round(frame.rssi_dbm * 10),
         snr=deci(frame.snr_db),
@@ -121,6 +122,7 @@ class Witnesser:
             "timestamp_ns": frame.received_ns, "frequency_hz": frame.freq_hz,
             "datarate": frame.datarate, "rssi_dbm": frame.rssi_dbm, "snr_db": frame.snr_db,
             "data": data.hex(), "gps_fix": report.HasField("gps_fix"),
+            "gps_time": frame.gps_ns is not None,
         })
         self._metrics.witnesses_sent.inc()
         log.info("witnessed beacon %s at %.1f dBm", data.hex()[:16], frame.rssi_dbm,

@@ -71,9 +71,11 @@ class RadioKind:
 # inside that range). A single-channel radio (SX126x, SX127x, modules) has no such counter:
 # its host stamps the receive interrupt; σ 1 µs is our assumption for a GPS-disciplined MCU.
 # Hotspots on NTP time alone stamp to milliseconds (the miner's `ntp_info` jitter, same pull
-# request); the simulator gives every receiver GPS time. One antenna shared by several keys
-# (one concentrator, its packets copied to each) gives them one stamp: the error is drawn per
-# (transmitter antenna, receiver antenna, event), as RSSI's is.
+# request); the simulator gives every receiver GPS time. pocnet's hotspot reports the rxpk's
+# `time` (the forwarder's GPS-referenced UTC, to the µs) where there is one, and sends its
+# beacon at a GPS millisecond and reports its end (firmware_bridge/semtech_udp/radio.py).
+# One antenna shared by several keys (one concentrator, its packets copied to each) gives them
+# one stamp: the error is drawn per (transmitter antenna, receiver antenna, event), as RSSI's is.
 _MCU_STAMP_NOISE_NS = 1_000.0
 
 RADIO_KINDS: dict[str, RadioKind] = {

@@ -181,6 +181,8 @@ def _print_human(out: dict[str, Any]) -> None:
         text = "never"
         if last:
             text = f"{_when(last['timestamp_ns'])} on {last['frequency_hz'] / 1e6:.1f} MHz"
+            if last.get("gps_time"):
+                text += ", on GPS time"
         print(f"{name.replace('_', ' '):12} {text}")
     oracle = out["oracle"]
     for failed in oracle["tried"] if oracle["reachable"] else oracle["tried"][:-1]:

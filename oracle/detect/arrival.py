@@ -67,14 +67,14 @@ or from one past `range_one_ns`, and that a place ≥ `tdoa_far_m` away explains
 the asserted distance is refuted).
 
 That needs the beaconer's emission stamp on GPS time to the µs. The simulator stamps it so
-(the end of the emission, exactly); today's hotspot sends its beacon at once and stamps the
-report by its host clock when the radio confirms (hotspot/beaconer.py: the packet forwarder's
-TX_ACK, milliseconds later; the report's `tmst` is left 0). Such stamps fall outside the light
-time of `tdoa_search_m` and are left out: only a hotspot with `range_timed_share` of its
-receptions in a role (as beaconer, as witness) within it is read in that role, so an unlucky
-host clock with a few stamps inside is not judged on them. On those hotspots the test is
-blind, not wrong; for it to see, a beaconer would schedule its beacon at a concentrator count
-(`tmst`) it maps to GPS time, and report that instant.
+(the end of the emission, exactly), and so does a hotspot whose concentrator has a GPS time
+reference: it sends its beacon at a GPS millisecond (`tmms`) and reports that instant plus the
+frame's time on air (hotspot/beaconer.py, firmware_bridge/semtech_udp/radio.py). A radio
+without one sends at once and the report is stamped by the host's clock when the radio
+confirms, milliseconds late. Such stamps fall outside the light time of `tdoa_search_m` and
+are left out: only a hotspot with `range_timed_share` of its receptions in a role (as
+beaconer, as witness) within it is read in that role, so an unlucky host clock with a few
+stamps inside is not judged on them. On those hotspots the test is blind, not wrong.
 
 Clocks that are not on GPS time carry no such information: stamps more than
 `tdoa_outlier_ns` from their beacon's median (a relay's copy, 150 ms late; an NTP clock,

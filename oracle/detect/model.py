@@ -204,8 +204,8 @@ class DetectParams:
     # single-channel radio (σ 1 µs, then the µs: ≈ 1.04) pass 3 µs ~9 times in 10⁵ (drawn), a
     # concentrator's never, a long cable's (0.5 µs) never. A hotspot's stamps in a role (as
     # beaconer, as witness) count only when range_timed_share of them are within the light
-    # time of tdoa_search_m: a host clock (ms off, as today's hotspots stamp their beacon
-    # reports) is left out, however many land inside by chance.
+    # time of tdoa_search_m: a host clock (ms off, as a hotspot without a GPS time
+    # reference stamps its beacon reports) is left out, however many land inside by chance.
     # One range alone flags from range_one_ns (1.5 km of light): an honest single-channel
     # radio's range (σ ≈ 1.04 µs) passes it ~1.5 times in 10⁶, ~7 in 10⁴ were the emission
     # stamped as noisily (σ ≈ 1.47 µs); on the whole 2022 population at 20 % (3 epochs) no

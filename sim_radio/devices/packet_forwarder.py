@@ -9,8 +9,9 @@ downlink (`tx_error`), and a power limit that yields TX_POWER warnings.
 
 Like the real one, it stamps an rxpk with `time` (UTC) and `tmms` (GPS milliseconds) only when
 its concentrator has a valid GPS time reference (`gps_time_ref`); a gateway without a GPS sends
-neither. Its default `sx1302` style sends the per-antenna `rsig` array and, beside it, the
-flat `rssi`/`lsnr` that sx1302_hal's forwarder always prints.
+neither, and refuses a downlink at a GPS time (`tmms`) with GPS_UNLOCKED. Its default
+`sx1302` style sends the per-antenna `rsig` array and, beside it, the flat `rssi`/`lsnr` that
+sx1302_hal's forwarder always prints.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from datetime import UTC, datetime
 from typing import cast
 
 from firmware_bridge.errors import TxRejected
+from firmware_bridge.gps_time import tmms_at, utc_ns_of_tmms
 from firmware_bridge.semtech_udp.packets import (
     MalformedDatagram,
     PullAck,
@@ -53,8 +55,6 @@ TX_ACK_FORMS = ("empty", "json", "silent")
 # just-in-time queue allows more (class B beacons), a few seconds covers RX1/RX2 windows.
 MAX_ADVANCE_US = 3_000_000
 DEFAULT_GATEWAY_EUI = bytes.fromhex("AA555A0000000001")
-GPS_EPOCH_UNIX_MS = 315_964_800_000  # 1980-01-06T00:00:00Z, where `tmms` counts from
-GPS_UTC_LEAP_S = 18  # GPS - UTC since 2017-01-01 (IERS Bulletin C 52 .. today: no change)
 
 
 @dataclass(frozen=True, slots=True)
@@ -203,8 +203,7 @@ class PacketForwarder:
         )
         if self.config.gps_time_ref:
             common["time"] = datetime.fromtimestamp(frame.received_ns // 1000 / 1e6, UTC)
-            unix_ms = frame.received_ns // 1_000_000
-            common["tmms"] = unix_ms - GPS_EPOCH_UNIX_MS + GPS_UTC_LEAP_S * 1000
+            common["tmms"] = tmms_at(frame.received_ns)
         if self.config.style == "sx1301":
             return Rxpk(**common, rssi=rssic, lsnr=snr)
         if self.config.style == "sx1302-flat":  # sx1302_hal lora_pkt_fwd 2.x
@@ -245,6 +244,13 @@ class PacketForwarder:
         error, delay_us = cfg.tx_error, 0
         if error is None and not txpk.imme and txpk.tmst is not None:
             delay_us = tmst_diff_us(txpk.tmst, self.tmst_now())
+        elif error is None and not txpk.imme and txpk.tmms is not None:
+            # lora_pkt_fwd turns a GPS time into a count by its GPS reference, or refuses.
+            if not cfg.gps_time_ref:
+                error = "GPS_UNLOCKED"
+            else:
+                delay_us = (utc_ns_of_tmms(txpk.tmms) - self._now_ns()) // 1_000
+        if error is None and not txpk.imme:
             if delay_us < 0:
                 error = "TOO_LATE"
             elif delay_us > MAX_ADVANCE_US:

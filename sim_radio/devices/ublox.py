@@ -20,13 +20,12 @@ from datetime import UTC, datetime, timedelta
 from pynmeagps import NMEAMessage
 from pyubx2 import GET, UBXMessage, UBXMessageError, UBXParseError, UBXReader, UBXTypeError
 
+from firmware_bridge.gps_time import GPS_EPOCH, GPS_UTC_LEAP_S
 from pocnet.cli import number
 from sim_radio.air import Air
 from sim_radio.pty_device import PtyDevice
 
 _METRES_PER_DEG_LAT = 111_320.0
-_GPS_EPOCH = datetime(1980, 1, 6, tzinfo=UTC)
-_GPS_LEAP_S = 18                    # GPS - UTC since 2017-01-01 (IERS Bulletin C)
 _FIX_TYPE = {"none": 0, "2d": 2, "3d": 3}
 
 
@@ -64,7 +63,7 @@ def epoch_messages(script: UbloxScript, epoch: int, nmea: bool = True) -> list[b
     fix_type = _FIX_TYPE[kind]
     lat, lon = script.position_at(t_s) if fix_type else (0.0, 0.0)
     when = script.start + timedelta(seconds=epoch)
-    gps_s = (when - _GPS_EPOCH).total_seconds() + _GPS_LEAP_S
+    gps_s = (when - GPS_EPOCH).total_seconds() + GPS_UTC_LEAP_S
     h_acc_mm = round(script.h_acc_m * 1000) if fix_type else 0xFFFFFFFF
     pvt = UBXMessage(
         "NAV", "NAV-PVT", GET,

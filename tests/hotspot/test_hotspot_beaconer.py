@@ -175,7 +175,8 @@ def run_beaconer(tmp: Path, hours: float, radio_factory=None, max_power: int | N
         metrics = HotspotMetrics()
         air = LoopbackAir()
         rx: Inbox = Inbox(64)
-        opener = radio_factory or (lambda: SimRadio(air, "me", clock.now_ns, max_power))
+        opener = (lambda: radio_factory(clock)) if radio_factory else (
+            lambda: SimRadio(air, "me", clock.now_ns, max_power))
         trx = Transceiver(opener, rx, clock, Backoff(random.Random(0)), metrics)
         entropy = Entropy(clock)
         beaconer = Beaconer(gain_dbi_x10, trx.sender(), entropy, Watch(EU868), Watch(None), keys,
@@ -218,6 +219,7 @@ def test_one_beacon_per_window_for_three_days(tmp_path: Path) -> None:
         assert not report.HasField("gps_fix")
     assert own == [r.data for r in reports]           # the witnesser learns our own beacons
     assert outbox.get_state("last_beacon")["window_s"] == windows[-1]
+    assert outbox.get_state("last_beacon")["gps_time"] is False  # the simulated radio has none
 
 
 def test_restart_in_an_already_beaconed_window_waits_for_the_next(tmp_path: Path) -> None:
@@ -230,7 +232,7 @@ def test_restart_in_an_already_beaconed_window_waits_for_the_next(tmp_path: Path
 
 def test_rejected_transmission_is_never_reported(tmp_path: Path) -> None:
     radio = RejectingRadio()
-    _, outbox, metrics, *_ = run_beaconer(tmp_path, hours=1, radio_factory=lambda: radio)
+    _, outbox, metrics, *_ = run_beaconer(tmp_path, hours=1, radio_factory=lambda clock: radio)
     assert radio.attempts >= 2                        # retried soon, inside the window
     assert outbox.depth() == 0
     assert metrics.beacons_sent.get() == 0
@@ -269,3 +271,37 @@ def test_gain_at_the_max_eirp_boundary_still_beacons_at_0_dbm(tmp_path: Path) ->
     _, outbox, _, air, *_ = run_beaconer(tmp_path, hours=6, gain_dbi_x10=170)
     assert [packet.power_dbm for _, packet in air.sent] == [0]
     assert [p.report.tx_power for p in outbox.peek(10)] == [0]
+
+
+class GpsTimedRadio(RejectingRadio):
+    """A concentrator with a GPS reference: each frame goes out at a GPS instant 0.5 s after the
+    request (what SemtechUdpRadio schedules), which the receipt reports."""
+
+    def __init__(self, clock: FakeClock) -> None:
+        super().__init__()
+        self.clock = clock
+        self.emitted: list[int] = []
+
+    async def transmit(self, packet: TxPacket) -> TxReceipt:
+        self.attempts += 1
+        self.emitted.append(self.clock.now_ns() + 500_000_000)
+        return TxReceipt(power_dbm=packet.power_dbm, sent_ns=self.clock.now_ns(),
+                         emitted_ns=self.emitted[-1])
+
+
+def test_a_beacon_sent_at_a_gps_instant_is_stamped_at_its_emission_end(tmp_path: Path) -> None:
+    """The report's timestamp is the radio's emission start plus the frame's time on air: a
+    52-byte frame at SF12/125 kHz, CR 4/5, 8-symbol preamble, explicit header, CRC, low data
+    rate optimisation is 75.25 symbols of 32.768 ms (Semtech AN1200.13's formula), 2,465.792 ms;
+    not the host's clock at the confirmation."""
+    radios: list[GpsTimedRadio] = []
+
+    def opener(clock: FakeClock) -> GpsTimedRadio:
+        radios.append(GpsTimedRadio(clock))
+        return radios[-1]
+
+    _, outbox, *_ = run_beaconer(tmp_path, hours=6, radio_factory=opener)
+    reports = [p.report for p in outbox.peek(10)]
+    assert len(reports) == 1 and len(radios[0].emitted) == 1
+    assert reports[0].timestamp == radios[0].emitted[0] + 2_465_792_000
+    assert outbox.get_state("last_beacon")["gps_time"] is True

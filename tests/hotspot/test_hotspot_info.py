@@ -12,6 +12,8 @@ from pathlib import Path
 from hotspot_sink_oracle import SinkOracle, SinkServer
 from hotspot_testkit import make_settings
 
+from hotspot.outbox import Outbox
+
 REPO = Path(__file__).resolve().parents[2]
 DEAD = "127.0.0.1:1"  # nothing listens on port 1: refused at once
 
@@ -123,3 +125,19 @@ def test_the_owner_is_told_which_pairs_are_denied(tmp_path: Path) -> None:
         "evidence": None, "until": "2025-11-13 02:13:20Z"}]
     assert (f"denied pair  with {partner.address}: detect epoch 20400: shared_reception, "
             "until 2025-11-13 02:13:20Z") in text.stdout
+
+
+def test_the_owner_sees_whether_the_last_beacon_and_witness_were_on_gps_time(
+        tmp_path: Path) -> None:
+    conf = _conf(tmp_path, [DEAD])
+    outbox = Outbox(tmp_path / "o.sqlite")
+    stamp = 1_796_515_200_000_000_000
+    outbox.set_state("last_beacon", {"timestamp_ns": stamp, "frequency_hz": 868_100_000,
+                                     "gps_time": True})
+    outbox.set_state("last_witness", {"timestamp_ns": stamp, "frequency_hz": 868_300_000,
+                                      "gps_time": False})
+    outbox.close()
+    text = _info(conf).stdout
+    assert "last beacon  2026-12-06 00:00:00Z on 868.1 MHz, on GPS time\n" in text
+    assert "last witness 2026-12-06 00:00:00Z on 868.3 MHz\n" in text
+    assert json.loads(_info(conf, "--json").stdout)["last_beacon"]["gps_time"] is True

@@ -68,6 +68,15 @@ def test_conversions() -> None:
     assert reports_pb2.WitnessReport.FromString(report.SerializeToString()).signal == -1124
 
 
+def test_a_reception_on_gps_time_is_stamped_with_it() -> None:
+    """A concentrator's GPS reference stamps the reception to the µs; the host's clock at the
+    datagram's arrival, milliseconds later, is not the report's timestamp then."""
+    gps = 1_767_225_700_118_204_000
+    report = build_witness(frame(1, gps_ns=gps), b"\x01" * 33, None)
+    assert report.timestamp == gps
+    assert report.tmst == 4_000_000_123 & 0xFFFFFFFF
+
+
 def test_own_repeats_and_non_beacons_are_dropped(tmp_path: Path) -> None:
     lora_uplink = RxPacket(b"\x40" + b"\x00" * 20, 868_100_000, "SF7BW125", -80, 9, 1)
     items = [

@@ -6,12 +6,16 @@ import asyncio
 import contextlib
 import json
 import socket
+import time
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
+from datetime import UTC, datetime
 
 import pytest
 
 from firmware_bridge.errors import DeviceTimeout, DeviceUnavailable, NoForwarder, TxRejected
-from firmware_bridge.semtech_udp.radio import SemtechUdpRadio, txpk_for
+from firmware_bridge.semtech_udp.packets import Rxpk
+from firmware_bridge.semtech_udp.radio import SemtechUdpRadio, rxpk_to_packet, txpk_for
 from firmware_bridge.types import RxPacket, TxPacket
 from sim_radio.air import LoopbackAir
 from sim_radio.devices.packet_forwarder import ForwarderConfig, PacketForwarder
@@ -22,15 +26,20 @@ BEACON = TxPacket(payload=bytes(range(52)), freq_hz=869_525_000, datarate="SF12B
 Scenario = Callable[[SemtechUdpRadio, PacketForwarder, LoopbackAir], Awaitable[None]]
 
 
-def run(scenario: Scenario, tx_ack_timeout_s: float = 2.0, **device_opts: object) -> None:
+def run(scenario: Scenario, tx_ack_timeout_s: float = 2.0,
+        clocks: tuple[Callable[[], int], Callable[[], int]] | None = None,
+        **device_opts: object) -> None:
+    """`clocks`: the radio's host clock and the forwarder's, both ns since the Unix epoch."""
     async def main() -> None:
         air = LoopbackAir(rssi_dbm=-97.0, snr_db=-3.5)
-        radio = SemtechUdpRadio("127.0.0.1", 0, tx_ack_timeout_s=tx_ack_timeout_s)
+        radio_now, device_now = clocks or (time.time_ns, time.time_ns)
+        radio = SemtechUdpRadio("127.0.0.1", 0, tx_ack_timeout_s=tx_ack_timeout_s,
+                                now_ns=radio_now)
         await radio.start()
         host, port = radio.address
         device = PacketForwarder(
             ForwarderConfig(server_host=host, server_port=port, **device_opts),  # type: ignore[arg-type]
-            air,
+            air, now_ns=device_now,
         )
         await device.start()
         keepalive = asyncio.create_task(device.run())
@@ -247,3 +256,113 @@ def test_a_frame_outside_physical_bounds_is_dropped_counted_and_the_rest_deliver
             await radio.stop()
 
     asyncio.run(main())
+
+
+# --- a concentrator with a GPS time reference ---
+
+HOST_NS = 1_796_515_200_000_000_000  # 2026-12-06T00:00:00Z (`date -u -d ... +%s`)
+HEARD_NS = HOST_NS - 2_345_000  # the reception, 2.345 ms before its datagram reaches the host
+# GPS ms at HOST_NS: (Unix s − 315,964,800 s to the GPS epoch 1980-01-06 + 18 leap s) × 1000.
+HOST_TMMS = (1_796_515_200 - 315_964_800 + 18) * 1000
+NEIGHBOUR = TxPacket(payload=b"\xe0" + bytes(51), freq_hz=867_100_000, datarate="SF9BW125",
+                     power_dbm=14)
+
+
+async def hear_on_gps_time(radio: SemtechUdpRadio, air: LoopbackAir) -> RxPacket:
+    air.transmit("neighbour", NEIGHBOUR, HEARD_NS)
+    return await next_frame(radio)
+
+
+def test_a_frame_on_gps_time_carries_its_instant_and_the_host_stamp() -> None:
+    async def scenario(radio, device, air) -> None:
+        frame = await hear_on_gps_time(radio, air)
+        assert frame.gps_ns == HEARD_NS
+        assert frame.received_ns == HOST_NS
+
+    run(scenario, clocks=(lambda: HOST_NS, lambda: HOST_NS), gps_time_ref=True)
+
+
+def test_without_a_gps_reference_frames_have_no_gps_instant_and_go_out_at_once() -> None:
+    async def scenario(radio, device, air) -> None:
+        assert (await hear_on_gps_time(radio, air)).gps_ns is None
+        receipt = await radio.transmit(BEACON)
+        assert receipt.emitted_ns is None
+        assert [r.txpk.imme for r in device.pull_resps] == [True]
+
+    run(scenario, clocks=(lambda: HOST_NS, lambda: HOST_NS))
+
+
+def test_once_a_frame_gave_gps_time_a_frame_goes_out_at_a_gps_millisecond() -> None:
+    """Half a second ahead on the forwarder's GPS time (the host's clock plus the last rxpk's
+    GPS time less the host's at its arrival: −2.345 ms), floored to the ms: 497 ms after
+    HOST_NS; the receipt says that instant."""
+    async def scenario(radio, device, air) -> None:
+        await hear_on_gps_time(radio, air)
+        receipt = await radio.transmit(BEACON)
+        txpk = device.pull_resps[-1].txpk
+        assert (txpk.imme, txpk.tmst, txpk.tmms) == (False, None, HOST_TMMS + 497)
+        assert receipt.emitted_ns == HOST_NS + 497_000_000
+        assert receipt.power_dbm == 14 and radio.sent_at_gps_time == 1
+
+    run(scenario, clocks=(lambda: HOST_NS, lambda: HOST_NS), gps_time_ref=True)
+
+
+def test_a_forwarder_that_lost_its_gps_reference_sends_at_once_until_gps_time_is_back() -> None:
+    async def scenario(radio, device, air) -> None:
+        await hear_on_gps_time(radio, air)
+        device.config = replace(device.config, gps_time_ref=False)
+        receipt = await radio.transmit(BEACON)
+        assert receipt.emitted_ns is None and receipt.power_dbm == 14
+        assert [r.txpk.imme for r in device.pull_resps] == [False, True]
+        assert radio.gps_tx_fallbacks == {"GPS_UNLOCKED": 1}
+        await radio.transmit(BEACON)  # not tried at GPS time again
+        assert [r.txpk.imme for r in device.pull_resps] == [False, True, True]
+        device.config = replace(device.config, gps_time_ref=True)
+        await hear_on_gps_time(radio, air)
+        assert (await radio.transmit(BEACON)).emitted_ns == HOST_NS + 497_000_000
+
+    run(scenario, clocks=(lambda: HOST_NS, lambda: HOST_NS), gps_time_ref=True)
+
+
+def test_an_instant_the_forwarder_finds_past_is_sent_at_once_and_gps_time_kept() -> None:
+    """The forwarder's clock 0.6 s ahead of what its last rxpk said: 497 ms ahead is in its
+    past (TOO_LATE)."""
+    async def scenario(radio, device, air) -> None:
+        await hear_on_gps_time(radio, air)
+        receipt = await radio.transmit(BEACON)
+        assert receipt.emitted_ns is None
+        assert [r.txpk.imme for r in device.pull_resps] == [False, True]
+        assert radio.gps_tx_fallbacks == {"TOO_LATE": 1}
+        await radio.transmit(BEACON)
+        assert [r.txpk.imme for r in device.pull_resps] == [False, True, False, True]
+
+    run(scenario, clocks=(lambda: HOST_NS, lambda: HOST_NS + 600_000_000), gps_time_ref=True)
+
+
+def test_other_tx_ack_errors_at_gps_time_are_the_radios_refusal() -> None:
+    async def scenario(radio, device, air) -> None:
+        await hear_on_gps_time(radio, air)
+        device.config = replace(device.config, tx_error="COLLISION_BEACON")
+        with pytest.raises(TxRejected) as info:
+            await radio.transmit(BEACON)
+        assert info.value.reason == "COLLISION_BEACON"
+        assert [r.txpk.imme for r in device.pull_resps] == [False]
+
+    run(scenario, clocks=(lambda: HOST_NS, lambda: HOST_NS), gps_time_ref=True)
+
+
+def _rxpk_at(utc_ns: int) -> Rxpk:
+    return Rxpk(tmst=1, freq_hz=867_100_000, stat=1, datr="SF9BW125", data=b"\xe0" + bytes(51),
+                rssi=-97.0, lsnr=-3.5,
+                time=datetime.fromtimestamp(utc_ns // 1_000_000_000, UTC).replace(
+                    microsecond=utc_ns // 1_000 % 1_000_000))
+
+
+@pytest.mark.parametrize(("gps_less_host_us", "kept"), [
+    (600_000_000, True), (600_000_001, False), (-600_000_000, True), (-600_000_001, False),
+])
+def test_a_gps_time_ten_minutes_from_the_host_clock_is_the_last_one_kept(
+        gps_less_host_us: int, kept: bool) -> None:
+    gps_ns = HOST_NS + gps_less_host_us * 1_000
+    packet = rxpk_to_packet(_rxpk_at(gps_ns), HOST_NS)
+    assert packet.gps_ns == (gps_ns if kept else None)
