@@ -253,6 +253,9 @@ def _apply(spec, members, world, claims, rng, rings, relay, inflation, replay, h
                 lat=leader.lat,
                 lon=leader.lon,
                 height_m=leader.height_m,
+                # One place, one region plan: a key drawn elsewhere (another continent's plan)
+                # and moved here runs the plan of where its radio now stands, as its leader's.
+                region=leader.region,
                 gain_dbi_x10=leader.gain_dbi_x10 if shared else world[i].gain_dbi_x10,
                 antenna_id=f"antenna-of-{leader.node_id}" if shared else world[i].antenna_id,
             )

@@ -376,3 +376,19 @@ def test_a_wired_cluster_hears_itself_at_an_rssi_that_barely_varies() -> None:
         assert set(reports.rssi_dbm[inside].tolist()) <= {-106.0, -105.0, -104.0}
     wired = np.isin(reports.witness, [m for c in a.wired for m in c])
     assert not reports.flags[~wired].any()
+
+
+@pytest.mark.parametrize("behaviour", ["shared_antenna", "wired_cluster"])
+def test_keys_moved_to_one_place_run_that_places_region_plan(behaviour: str) -> None:
+    """Keys drawn on several continents' plans and moved behind one antenna (or into one room)
+    run the plan of where they now stand, their leader's: a US915 key standing in Europe would
+    hear none of its partners' EU868 beacons."""
+    town = [replace(h, region=("EU868", "US915", "AU915")[i % 3])
+            for i, h in enumerate(_town())]
+    a = A.assign(town, [_spec(behaviour, 0.2, group=3, size=3)], seed=3)
+    groups: dict[tuple[float, float], set[str]] = {}
+    for i in _kinds(a)[behaviour]:
+        groups.setdefault((a.hotspots[i].lat, a.hotspots[i].lon), set()).add(a.hotspots[i].region)
+    assert len(groups) == 4 and all(len(plans) == 1 for plans in groups.values())
+    moved = [i for i in _kinds(a)[behaviour] if town[i].region != a.hotspots[i].region]
+    assert moved  # some keys were drawn on another plan than their leader's
