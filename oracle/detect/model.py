@@ -119,6 +119,17 @@ class DetectParams:
     # issue 13).
     one_place_beacons: int = 3
     one_place_ns: float = 3_000.0
+    # ... or from one beaconer, on this many beacons or more, each stamped identically by
+    # both (keys behind one antenna take one reception's stamp: sim_radio/reception.py draws
+    # it per antenna pair and event). On the whole 2022 population at 20 % after 7 epochs
+    # (stores a20i and b20m, docs/benchmarks.md, issue 13), pairs contradicted on every
+    # beacon of one beaconer with the difference spread by ≤ one_antenna_db: from 3 beacons,
+    # 5 honest hotspots (each beside an attenuator, or with a partner on one isochrone of an
+    # attenuator's beacons), one of them stamped identically on each of its 3 (the
+    # attenuator's false place: one geometry, one stamp difference, beacon after beacon);
+    # from 4, one (stamped identically on 2 of 4), and none stamped identically on every
+    # one; from 4, 27 pairs of keys behind one antenna, 13 of the keys found by no detector.
+    one_source_beacons: int = 4
     # Constant signals (signal.py): RSSI that varies less than this over ≥ constant_min
     # reports of different beacons (witness stuffing at fixed values, attenuated rigs).
     constant_rssi_std_db: float = 0.5

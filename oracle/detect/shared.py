@@ -27,10 +27,15 @@ instant that their asserted places cannot give — the asserted distances to the
 by `one_place_ns` of light or more — and the RSSI difference spreads by `one_antenna_db` at
 most, over beacons of `min_beaconers` beaconers or more (a hotspot asserting a false place
 beside honest ones is stamped with them at one instant too, and over one beaconer's fixed
-paths, when fading is mild, their RSSI difference can stay put). Honest hotspots stamp a
-beacon apart by what their places put between the arrivals; keys behind one antenna, asserted
-kilometres apart to earn as several, stamp one instant. Two honest neighbours across a street
-are stamped at one instant too, but their places say so.
+paths, when fading is mild, their RSSI difference can stay put), or of one beaconer on
+`one_source_beacons` beacons or more, each stamped identically by both: keys behind one
+antenna take one reception's stamp, while two radios a few hundred metres apart stamp the
+same microsecond only now and then (their arrivals differ by a fraction of a µs, each stamp
+has its own error before it is rounded), and each more beacon is one more draw of two
+antennas' fading. Honest hotspots stamp a beacon apart by what their places put between the
+arrivals; keys behind one antenna, asserted kilometres apart to earn as several, stamp one
+instant. Two honest neighbours across a street are stamped at one instant too, but their
+places say so.
 
 (A relay that copies a partner's reception reports the same values, but late: that is
 timing.py's finding, and the partner is not accused of sharing an antenna.)
@@ -92,8 +97,11 @@ def shared_reception(history: History, params: DetectParams) -> list[Finding]:
     contradicted = group_count(
         p[t & (np.abs(stamps_ms) <= params.same_stamp_ms)
           & (np.abs(stamps_ms * 1e6 - places_ns) >= params.one_place_ns)], len(pairs))
+    identical = group_count(p[t & (stamps_ms == 0)], len(pairs))
     one_place = ((timed >= params.one_place_beacons) & (contradicted == timed)
-                 & (spread <= params.one_antenna_db) & (timed_from >= params.min_beaconers))
+                 & (spread <= params.one_antenna_db)
+                 & ((timed_from >= params.min_beaconers)
+                    | ((timed >= params.one_source_beacons) & (identical == timed))))
     findings = []
     for i, (a, b) in enumerate(pairs.tolist()):
         if not (steady_pairs[i] or one_place[i]):
@@ -106,6 +114,7 @@ def shared_reception(history: History, params: DetectParams) -> list[Finding]:
                       "steady_from_beaconers": int(beaconers[i]),
                       "rssi_difference_spread_db": round(float(spread[i]), 1),
                       "one_instant_against_places": int(contradicted[i]),
+                      "identical_stamps": int(identical[i]),
                       "rssi_offset_db": round(float(median[i]), 1),
                       "asserted_distance_m": round(history.hotspots.distance_m(a, b))},
         ))

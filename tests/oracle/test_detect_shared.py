@@ -1,5 +1,6 @@
 """oracle/detect/shared.py: the join of candidate pairs on their common beacons, a slice of
-pairs at a time (JOIN_ROWS), gives what one join of every pair gives."""
+pairs at a time (JOIN_ROWS), gives what one join of every pair gives; keys behind one antenna
+heard from one beaconer only, and their honest look-alikes."""
 
 from __future__ import annotations
 
@@ -7,9 +8,9 @@ import numpy as np
 import pytest
 
 from oracle.detect import shared
-from oracle.detect.history import History
+from oracle.detect.history import History, HistoryBuilder
 from oracle.detect.model import DEFAULT_PARAMS as P
-from tests.oracle.detect_world import Node, World, offset
+from tests.oracle.detect_world import Node, World, key, offset
 
 
 def _town(port_loss_db: float) -> History:
@@ -50,3 +51,111 @@ def test_findings_do_not_depend_on_the_slice(monkeypatch: pytest.MonkeyPatch,
     assert want
     monkeypatch.setattr(shared, "JOIN_ROWS", join_rows)
     assert shared.shared_reception(history, P) == want
+
+
+# Keys behind one antenna heard from one beaconer only (one_source_beacons): hand-built
+# histories, one hour between beacons, every reception stamped by the witness's own clock.
+T0 = 1_760_000_000_000
+HOUR_MS = 3_600_000
+
+
+def _place(north_m: float, east_m: float = 0.0) -> tuple[float, float]:
+    return offset(52.0, 5.0, north_m, east_m)
+
+
+def _heard(b: HistoryBuilder, n: int, beaconer: str, hears: str, rssi: float, snr: float,
+           stamp_ms: float = 0.0) -> None:
+    """`hears` reports the n-th beacon of `beaconer`, stamped `stamp_ms` after the beacon's
+    own time (its report's timestamp)."""
+    at = T0 + n * HOUR_MS
+    b.add_witness(f"{beaconer}{n}".encode(), key(beaconer), key(hears), rssi, snr, 14.0,
+                  at + 300, at + 500, float(at), at + stamp_ms)
+
+
+def _one_source(beacons: int, s2_north_m: float = 5_000.0, s2_east_m: float = 0.0,
+                beaconer_at: tuple[float, float] = (-20_000.0, 0.0),
+                diffs: tuple[float, ...] = (), s2_stamp_ms: tuple[float, ...] = ()) -> History:
+    """One beaconer "a" (20 km south of "s1" unless `beaconer_at` says where, in m north and
+    east) heard by s1 and "s2" (asserted `s2_north_m` north and `s2_east_m` east of s1) on
+    `beacons` beacons, stamped by both at one instant (but for `s2_stamp_ms`, added to s2's
+    stamps in turn), s2 3 dB weaker (plus `diffs` in turn), their SNRs never equal."""
+    b = HistoryBuilder(T0, T0 + 86_400_000)
+    b.add_hotspot(key("a"), *_place(*beaconer_at))
+    b.add_hotspot(key("s1"), *_place(0.0))
+    b.add_hotspot(key("s2"), *_place(s2_north_m, s2_east_m))
+    for n in range(beacons):
+        extra = diffs[n] if n < len(diffs) else 0.0
+        stamp = s2_stamp_ms[n] if n < len(s2_stamp_ms) else 0.0
+        _heard(b, n, "a", "s1", rssi=-100.0 - n, snr=5.0)
+        _heard(b, n, "a", "s2", rssi=-103.0 - n - extra, snr=1.0 - n, stamp_ms=stamp)
+    return b.build()
+
+
+def _flagged(history: History) -> set[bytes]:
+    return {k for f in shared.shared_reception(history, P) for k in f.hotspots}
+
+
+@pytest.mark.parametrize(("beacons", "found"), [(P.one_source_beacons, True),
+                                              (P.one_source_beacons - 1, False)])
+def test_one_beaconer_one_stamp_at_one_source_beacons(beacons: int, found: bool) -> None:
+    """Two keys asserted 5 km apart along the line to their one beaconer (16.7 µs of light
+    between the arrivals their places give), stamped identically on every beacon with a
+    steady offset: one antenna from one_source_beacons beacons on; under it (and under
+    min_common_beacons) a honest neighbour of a false place looks the same."""
+    assert P.one_place_beacons < P.one_source_beacons < P.min_common_beacons
+    assert (_flagged(_one_source(beacons)) == {key("s1"), key("s2")}) is found
+
+
+@pytest.mark.parametrize("steps", [0, 1])
+def test_one_beaconer_needs_one_stamp_on_every_beacon(steps: int) -> None:
+    """One beacon of one_source_beacons stamped by s2 one float step (at these times, a
+    fraction of a µs) after s1: still one instant within same_stamp_ms and against the
+    places, but two stamps, as two radios a few hundred metres apart give now and then."""
+    step = float(np.spacing(float(T0)))
+    history = _one_source(P.one_source_beacons, s2_stamp_ms=(steps * step,))
+    assert steps * step <= P.same_stamp_ms
+    assert (_flagged(history) == {key("s1"), key("s2")}) is (steps == 0)
+
+
+@pytest.mark.parametrize(("spread_db", "found"), [(P.one_antenna_db, True),
+                                                  (P.one_antenna_db + 0.01, False)])
+def test_one_beaconer_one_stamp_spread_at_its_boundary(spread_db: float, found: bool) -> None:
+    history = _one_source(P.one_source_beacons, diffs=(0.0, spread_db))
+    assert (_flagged(history) == {key("s1"), key("s2")}) is found
+
+
+def test_one_beaconer_neighbours_across_a_street_are_not_one_antenna() -> None:
+    """Two honest hotspots 20 m apart hear one beaconer at one stamp, with a steady offset, on
+    as many beacons as this rule reads alone (under min_common_beacons; a quiet link in mild
+    fading): their places say one instant."""
+    assert _flagged(_one_source(P.min_common_beacons - 1, s2_north_m=20.0)) == set()
+
+
+def test_one_beaconer_rooftop_hearing_far_with_a_partner_on_its_isochrone() -> None:
+    """A rooftop hotspot hears a beaconer 40 km south, and so does an honest hotspot 5 km
+    east of it, as far from the beaconer as it: one stamp on every beacon, a steady offset.
+    Their places give that one instant: not flagged."""
+    history = _one_source(P.min_common_beacons - 1, s2_north_m=0.0, s2_east_m=5_000.0,
+                          beaconer_at=(-40_000.0, 2_500.0))
+    assert _flagged(history) == set()
+
+
+@pytest.mark.parametrize(("reasserted", "found"), [(True, False), (False, True)])
+def test_one_beaconer_moved_and_reasserted(reasserted: bool, found: bool) -> None:
+    """"m" stood beside "n" (one stamp, a steady offset on one_source_beacons beacons of
+    "a"), then moved 5 km north and re-asserted there, hearing "c" since. Its reports made
+    before the new assertion are judged by the place it had then, not by the new one: not
+    flagged. Had it asserted the new place before them (a key asserted 5 km from where it
+    hears), they would be against its place."""
+    moved_at = T0 + P.one_source_beacons * HOUR_MS
+    b = HistoryBuilder(T0, T0 + 86_400_000)
+    b.add_hotspot(key("a"), *_place(-20_000.0))
+    b.add_hotspot(key("c"), *_place(25_000.0))
+    b.add_hotspot(key("n"), *_place(0.0))
+    b.add_hotspot(key("m"), *_place(5_000.0), asserted_at_ms=moved_at if reasserted else 0)
+    for n in range(P.one_source_beacons):
+        _heard(b, n, "a", "n", rssi=-100.0 - n, snr=5.0)
+        _heard(b, n, "a", "m", rssi=-103.0 - n, snr=1.0 - n)
+    for n in range(P.one_source_beacons, 2 * P.one_source_beacons):
+        _heard(b, n, "c", "m", rssi=-95.0 - n, snr=5.0)
+    assert (_flagged(b.build()) == {key("m"), key("n")}) is found

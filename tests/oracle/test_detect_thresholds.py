@@ -473,9 +473,10 @@ def test_one_instant_against_the_places_needs_one_place_beacons(beacons: int,
 @pytest.mark.parametrize(("sources", "found"), [(P.min_beaconers, True),
                                               (P.min_beaconers - 1, False)])
 def test_one_instant_against_the_places_needs_min_beaconers(sources: int, found: bool) -> None:
-    """From one beaconer: a hotspot asserting a false place beside an honest one is stamped
-    with it at one instant, and over one fixed path each, in mild fading, their RSSI
-    difference can stay put."""
+    """From one beaconer (on fewer than one_source_beacons beacons): a hotspot asserting a
+    false place beside an honest one is stamped with it at one instant, and over one fixed
+    path each, in mild fading, their RSSI difference can stay put."""
+    assert P.one_place_beacons < P.one_source_beacons
     history = _one_instant(5_000.0, sources=sources)
     assert (flagged(shared.shared_reception(history, P)) == {"s1", "s2"}) is found
 
