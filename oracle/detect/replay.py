@@ -226,10 +226,12 @@ def replay_tally(history: History, params: DetectParams) -> ReplayTally:
         # candidate they place can be the one singled out. The one the receptions narrow
         # down to must fit their stamps (MIN_NARROWED).
         sole, common = senders_by_hearing(heard, candidates, usual)
-        if common and not one_sender(history, late_rows[
-                [j for j, (base, rssi) in enumerate(heard) if heard_as(base, rssi, common, usual)]],
-                next(iter(common))):
-            common = set()
+        if common:
+            (left,) = common
+            joined = [j for j, (base, rssi) in enumerate(heard)
+                      if heard_as(base, rssi, left, usual)]
+            if not one_sender(history, late_rows[joined], left):
+                common = set()
         if by_time:
             sole, common = sole & set(by_time), common & set(by_time)
         tally.singled.update(sole)
@@ -367,12 +369,11 @@ def senders_by_hearing(heard: list[tuple[int, float]], candidates: list[int],
     return sole, (common if common is not None and len(common) == 1 else set())
 
 
-def heard_as(base: int, rssi: float, senders: set[int], usual: dict[int, float]) -> bool:
+def heard_as(base: int, rssi: float, sender: int, usual: dict[int, float]) -> bool:
     """Whether a reception (its witness × n, its RSSI) is heard as its witness usually hears
-    one of `senders` in time (within SOLE_MATCH_DB): the receptions that narrowed a copy
-    down to it."""
-    return any(base + c in usual and abs(rssi - usual[base + c]) < SOLE_MATCH_DB
-               for c in senders)
+    `sender` in time (within SOLE_MATCH_DB): of a copy narrowed down to `sender`, the
+    receptions that did it."""
+    return base + sender in usual and abs(rssi - usual[base + sender]) < SOLE_MATCH_DB
 
 
 def one_sender(history: History, rows: np.ndarray, candidate: int) -> bool:
