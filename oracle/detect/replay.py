@@ -19,12 +19,14 @@ for several replayed beacons, a good share of those it heard. A copy heard too t
 place still narrows its sender to the beacon's timely witnesses that its late witness can
 hear: when that is one hotspot, heard as the copy was, it is singled out, and a hotspot
 singled out for several replayed beacons is flagged; so is one that the late witnesses of
-several beacons, taken together, narrow the sender down to. A count of placings (or of
-beacons named or placed) must also be more than chance gives the hotspot, where replayers
-are many: an honest hotspot standing by hundreds of replayed beacons in a week is placed
-for a few by coincidence. The bar is a Poisson tail at its own mean: its chances (the
-replayed beacons it could have been placed for) times the rate honest hotspots are placed
-at per chance, read off the history (chance.py).
+several beacons, taken together, narrow the sender down to (if their stamps could be one
+transmission of its), or of two in one day. A count of placings (or of beacons named or
+placed, or of a day's singlings and narrowings) must also be more than chance gives the
+hotspot, where replayers are many: an honest hotspot standing by hundreds of replayed
+beacons in a week is placed for a few by coincidence. The bar is a Poisson tail at its own
+mean: its chances (the replayed beacons it could have been placed for, or narrowed down
+to) times the rate honest hotspots are placed (narrowed down to) at per chance, read off
+the history (chance.py).
 """
 
 from __future__ import annotations
@@ -98,10 +100,12 @@ MIN_PLACED_IN_A_DAY = 2
 # a day, the level is shared among the days read. One honest hotspot in a thousand, a tenth
 # of the issue's 1 % for every detector together: the level is a choice, not a fit. The
 # fixed bars stay floors, where copies are few (measured there). Singlings and narrowings
-# keep their fixed bars: their chance rate cannot be read off the history (a replayer is
-# singled out or narrowed down to for few of its chances, as chance would: fitted as for
-# placings, the whole 2022 population at 20 % after 3 epochs gave 5–16 times the honest
-# hotspots' own rate).
+# keep their fixed bars over the history: their chance rate is not the honest hotspots'
+# (a replayer is singled out or narrowed down to for few of its chances, as chance would:
+# fitted as for placings, the whole 2022 population at 20 % after 3 epochs gave 5–16 times
+# the honest hotspots' own rate). Too high a rate only makes a bar wait, so their bar of a
+# day takes it (MIN_NARROWED_IN_A_DAY): a hotspot by many replayed beacons in a day needs
+# more than two.
 CHANCE_FALSE_ALARM = 1e-3
 # A rate fitted on fewer hotspots with chances (a town, a hand-built history) is no rate:
 # among a handful, a replayer's own placings would set it. Then the fixed bars alone.
@@ -132,12 +136,28 @@ MIN_SINGLED = 3
 # A copy heard by several witnesses, none alone enough, is narrowed down by them together:
 # the candidates each of them has heard in time as the copy was heard (within
 # SOLE_MATCH_DB), intersected, when one is left. Two receptions of one beacon may be of two
-# replayers' copies, whose intersection can leave an honest hotspot both witnesses hear:
-# on the same stores, beacons singled out or narrowed down flagged 2 honest hotspots and an
-# inflator at three (20 %), none at four. With both bars the other rules' replayers grow by
-# 97 at 20 % (747 → 844 on air after 3 epochs) and 34 at 5 % (212 → 246 after 7), and the
-# honest hotspots flagged are the same ones.
-MIN_NARROWED = 4
+# replayers' copies, whose intersection can leave an honest hotspot both witnesses hear
+# (it stands between the two replayers); then their stamps, less the distances from it,
+# disagree by the copies' different paths, so the one left must also be where the stamps
+# of the receptions that narrowed it say one sender could be: within ARRIVAL_WINDOW_NS, as
+# a placing's are (the true sender always is; one hotspot standing for two copies only by
+# coincidence). On the whole 2022 population at 20 % (replayers, inflators, attenuators),
+# over a week: without that check honest hotspots were singled out or narrowed down to for
+# 39 beacons, 30 hotspots, two of them four times (both flagged at four); with it for 14,
+# 13 hotspots, none more than twice (replayers: 1,097 four times in one day). So three.
+MIN_NARROWED = 3
+# ... or MIN_NARROWED_IN_A_DAY among one UTC day's beacons (as MIN_PLACED_IN_A_DAY: a replayer
+# sends a copy every window), when chance alone reaches that count with probability
+# CHANCE_FALSE_ALARM / days or less: a Poisson of mean (the hotspot's chances that day: the
+# beacons with copies heard late among whose timely witnesses it stood) × the rate the
+# history's lower kind of hotspot is singled out or narrowed down to per chance (chance.py,
+# fitted on its own counts: singlings and narrowings come at their own rate). That fitted
+# rate is above the honest hotspots' own (same store: after 1, 3 and 7 epochs 0.0039,
+# 0.0035, 0.0019 per chance fitted; honest hotspots' own 0.0010, 0.0003, 0.0002): the bar
+# errs toward waiting. There, after one epoch it found 57 more replayers (603 → 660 on air)
+# and one honest hotspot (two singlings in a day by one witness that had not yet heard the
+# replayer beside it); after 3 and 7 epochs none.
+MIN_NARROWED_IN_A_DAY = 2
 
 @dataclass
 class ReplayTally:
@@ -153,6 +173,11 @@ class ReplayTally:
     contradicted: Counter[int] = field(default_factory=Counter)
     singled: Counter[int] = field(default_factory=Counter)
     narrowed: Counter[int] = field(default_factory=Counter)  # singled out or narrowed down
+    narrowed_daily: Counter[tuple[int, int]] = field(default_factory=Counter)
+    # Beacons with copies heard late, among whose timely witnesses the hotspot stood: the
+    # copies it could be singled out or narrowed down to.
+    narrowable: Counter[int] = field(default_factory=Counter)
+    narrowable_daily: Counter[tuple[int, int]] = field(default_factory=Counter)
     # Beacons with copies heard by enough late witnesses to place one (PAIR_RECEPTIONS),
     # among whose timely witnesses the hotspot stood: the copies it could be placed for.
     exposed: Counter[int] = field(default_factory=Counter)
@@ -192,16 +217,26 @@ def replay_tally(history: History, params: DetectParams) -> ReplayTally:
         candidates = sorted(timely)
         by_time = senders_by_arrival(history, late_rows, candidates)
         day = int(w.beacon_received_ms[rows[0]]) // DAY_MS
+        tally.narrowable.update(candidates)
+        tally.narrowable_daily.update((i, day) for i in candidates)
         if late_rows.size >= PAIR_RECEPTIONS:
             tally.exposed.update(candidates)
             tally.exposed_daily.update((i, day) for i in candidates)
         # A singling yields to the stamps: where they place the beacon's copies, only a
-        # candidate they place can be the one singled out.
+        # candidate they place can be the one singled out. The one the receptions narrow
+        # down to must fit their stamps (MIN_NARROWED).
         sole, common = senders_by_hearing(heard, candidates, usual)
+        if common:
+            (left,) = common
+            joined = [j for j, (base, rssi) in enumerate(heard)
+                      if heard_as(base, rssi, left, usual)]
+            if not one_sender(history, late_rows[joined], left):
+                common = set()
         if by_time:
             sole, common = sole & set(by_time), common & set(by_time)
         tally.singled.update(sole)
         tally.narrowed.update(sole | common)
+        tally.narrowed_daily.update((i, day) for i in sole | common)
         tally.placed.update(by_time)
         attributed, backed = set(by_time), set(by_time)
         # Per candidate: the late receptions it could explain (their witness usually hears
@@ -259,10 +294,14 @@ def replay(history: History, params: DetectParams) -> list[Finding]:
     rate = chance_rate(np.array([tally.by_stamps[i] for i in range(n)], dtype=np.int64),
                        np.array([tally.exposed[i] for i in range(n)], dtype=np.int64),
                        RATE_MIN_HOTSPOTS)
-    days = len({day for _, day in tally.exposed_daily}) or 1
+    narrowing_rate = chance_rate(
+        np.array([tally.narrowed[i] for i in range(n)], dtype=np.int64),
+        np.array([tally.narrowable[i] for i in range(n)], dtype=np.int64), RATE_MIN_HOTSPOTS)
+    days = len({day for _, day in tally.narrowable_daily}) or 1
 
-    def past(count: int, bar: int, chances: int, level: float = CHANCE_FALSE_ALARM) -> bool:
-        return count >= bar and poisson_tail(count, rate * chances) <= level
+    def past(count: int, bar: int, chances: int, level: float = CHANCE_FALSE_ALARM,
+             per_chance: float = rate) -> bool:
+        return count >= bar and poisson_tail(count, per_chance * chances) <= level
 
     flagged = {i for i, count in tally.either.items()
                if count >= REPLAY_SHARE * tally.testable[i]
@@ -277,13 +316,20 @@ def replay(history: History, params: DetectParams) -> list[Finding]:
             flagged.add(i)
     flagged |= {i for i, count in tally.singled.items() if count >= MIN_SINGLED}
     flagged |= {i for i, count in tally.narrowed.items() if count >= MIN_NARROWED}
+    narrowed_in_a_day: Counter[int] = Counter()
+    for (i, day), count in tally.narrowed_daily.items():
+        narrowed_in_a_day[i] = max(narrowed_in_a_day[i], count)
+        if past(count, MIN_NARROWED_IN_A_DAY, tally.narrowable_daily[(i, day)],
+                CHANCE_FALSE_ALARM / days, narrowing_rate):
+            flagged.add(i)
     return [
         Finding(
             detector="replay",
             hotspots=(h.keys[i],),
             score=float(max(tally.either[i] / MIN_REPLAYS, tally.by_stamps[i] / MIN_PLACED,
                             in_a_day[i] / MIN_PLACED_IN_A_DAY, tally.singled[i] / MIN_SINGLED,
-                            tally.narrowed[i] / MIN_NARROWED)),
+                            tally.narrowed[i] / MIN_NARROWED,
+                            narrowed_in_a_day[i] / MIN_NARROWED_IN_A_DAY)),
             evidence={"replayed_beacons_explained": tally.named[i],
                       "replayed_beacons_it_could_explain": tally.testable[i],
                       "replayed_beacons_placed_by_arrival_time": tally.placed[i],
@@ -294,7 +340,11 @@ def replay(history: History, params: DetectParams) -> list[Finding]:
                       "placings_expected_by_chance": round(rate * tally.exposed[i], 3),
                       "namings_the_arrival_times_contradict": tally.contradicted[i],
                       "replayed_beacons_singled_out_on_it": tally.singled[i],
-                      "replayed_beacons_singled_out_or_narrowed_down_to_it": tally.narrowed[i]},
+                      "replayed_beacons_singled_out_or_narrowed_down_to_it": tally.narrowed[i],
+                      "most_singled_out_or_narrowed_down_in_a_day": narrowed_in_a_day[i],
+                      "replayed_beacons_it_could_be_narrowed_down_to": tally.narrowable[i],
+                      "narrowings_expected_by_chance":
+                          round(narrowing_rate * tally.narrowable[i], 3)},
         )
         for i in sorted(flagged)
     ]
@@ -317,6 +367,23 @@ def senders_by_hearing(heard: list[tuple[int, float]], candidates: list[int],
         if alike:
             common = alike if common is None else common & alike
     return sole, (common if common is not None and len(common) == 1 else set())
+
+
+def heard_as(base: int, rssi: float, sender: int, usual: dict[int, float]) -> bool:
+    """Whether a reception (its witness × n, its RSSI) is heard as its witness usually hears
+    `sender` in time (within SOLE_MATCH_DB): of a copy narrowed down to `sender`, the
+    receptions that did it."""
+    return base + sender in usual and abs(rssi - usual[base + sender]) < SOLE_MATCH_DB
+
+
+def one_sender(history: History, rows: np.ndarray, candidate: int) -> bool:
+    """Whether `candidate` could have sent what each of `rows` heard as one transmission:
+    their stamps, less its distance from each witness over c, within ARRIVAL_WINDOW_NS (one
+    reception always could)."""
+    if rows.size < 2:
+        return True
+    sent = arrival_offsets(history, rows, [candidate])[0]
+    return bool(sent.max() - sent.min() <= ARRIVAL_WINDOW_NS)
 
 
 def senders_by_arrival(history: History, late_rows: np.ndarray,

@@ -127,9 +127,10 @@ def test_beacons_named_by_rssi_and_placed_by_time_are_counted_together(
     """"s" is heard by x, u and v at −100, −105, −110 dBm. `named` copies are heard so, but
     stamped by coarse clocks (ms apart: the stamps fit no one, so they do not speak against
     the naming); `placed` copies are heard 40 dB off (RSSI names no one) but stamped
-    exactly. MIN_REPLAYS beacons either way find "s"; one fewer does not."""
+    exactly. MIN_REPLAYS beacons either way find "s"; one fewer does not. One a day, so that
+    the bars of a day (MIN_PLACED_IN_A_DAY, MIN_NARROWED_IN_A_DAY) are not what finds it."""
     usual = {"x": -100.0, "u": -105.0, "v": -110.0}
-    world = World()
+    world = World(gap_ms=replay.DAY_MS)
     world.usually_heard("s", usual)
     for n in range(named):
         world.replayed(("s",), {"s": {w: (level, 1e6 * (j + 1) * (n + 2))
@@ -321,18 +322,55 @@ def test_a_beacon_heard_twice_by_multipath_is_no_copy() -> None:
 @pytest.mark.parametrize(("copies", "found"),
                          [(replay.MIN_NARROWED, True), (replay.MIN_NARROWED - 1, False)])
 def test_witnesses_together_narrow_a_copy_down_to_its_sender(copies: int, found: bool) -> None:
-    """Each copy of "s" is heard by "x" and "m2" (too few, stamped ms apart: nothing to
-    place). x usually hears "s" and the honest "n", m2 "s" and the honest "h": neither
-    alone singles anyone out, together they leave "s". MIN_NARROWED beacons find it; one
-    fewer does not (above MIN_SINGLED: no singling needed)."""
-    assert replay.MIN_NARROWED > replay.MIN_SINGLED
+    """Each copy of "s" is heard by "x" and "m2", north of "s" and "n" alike: their stamps
+    fit both as well (nothing to place). x usually hears "s" and the honest "n", m2 "s" and
+    the honest "h": neither alone singles anyone out, together they leave "s". MIN_NARROWED
+    beacons, one a day, find it; one fewer does not."""
     world = World(gap_ms=replay.DAY_MS)
     world.usually_heard("s", {"x": -100.0, "m2": -105.0})
     world.usually_heard("n", {"x": -100.0})
     world.usually_heard("h", {"m2": -105.0})
     for _ in range(copies):
-        world.replayed(("s", "n", "h"), {"s": {"x": (-100.0, 0.0), "m2": (-105.0, 2e6)}})
+        world.replayed(("s", "n", "h"), {"s": {"x": (-100.0, 0.0), "m2": (-105.0, 0.0)}})
     assert flagged(world.history()) == ({"s"} if found else set())
+
+
+@pytest.mark.parametrize(("error_ns", "found"), [
+    (replay.ARRIVAL_WINDOW_NS, True),  # the stamps, less the distances, ARRIVAL_WINDOW_NS apart
+    (replay.ARRIVAL_WINDOW_NS + 1.0, False),
+])
+def test_the_receptions_narrowing_a_copy_down_must_fit_one_sender(
+        error_ns: float, found: bool) -> None:
+    """As above, with m2's stamp `error_ns` late: within ARRIVAL_WINDOW_NS, x's and m2's
+    receptions could be one transmission of "s" (as a placing's window holds them) and the
+    copy is narrowed down to it; a ns more, they could not be one copy of anyone's, and
+    nothing is narrowed down (nor placed)."""
+    world = World(gap_ms=replay.DAY_MS)
+    world.usually_heard("s", {"x": -100.0, "m2": -105.0})
+    world.usually_heard("n", {"x": -100.0})
+    world.usually_heard("h", {"m2": -105.0})
+    for _ in range(replay.MIN_NARROWED):
+        world.replayed(("s", "n", "h"), {"s": {"x": (-100.0, 0.0), "m2": (-105.0, error_ns)}})
+    tally = replay.replay_tally(world.history(), P)
+    assert sum(tally.placed.values()) == 0
+    assert flagged(world.history()) == ({"s"} if found else set())
+
+
+def test_an_honest_hotspot_between_two_replayers_is_not_narrowed_down_to() -> None:
+    """The look-alike of intersecting: "s" and "t" replay the same beacons, x hears only
+    "s"'s copies and m2 only "t"'s, and both usually hear the honest "n" as they hear the
+    copies. x's candidates are s and n, m2's t and n: intersected, n alone. But x's and
+    m2's stamps, less their distances from n, are ~47 µs apart (the copies left s and t at
+    different times, by different paths): not one transmission of n's, so nothing is
+    narrowed down, however many beacons."""
+    world = World(gap_ms=replay.DAY_MS)
+    world.usually_heard("s", {"x": -100.0})
+    world.usually_heard("t", {"m2": -105.0})
+    world.usually_heard("n", {"x": -100.0, "m2": -105.0})
+    for _ in range(3 * replay.MIN_NARROWED):
+        world.replayed(("s", "t", "n"), {"s": {"x": (-100.0, 0.0)},
+                                         "t": {"m2": (-105.0, 0.0)}})
+    assert flagged(world.history()) == set()
 
 
 def test_two_copies_narrowed_together_name_no_one_heard_otherwise() -> None:
@@ -369,25 +407,31 @@ def daily(times: int, slot: int) -> tuple[int, ...]:
 
 
 def dense_world(placed: dict[str, tuple[int, ...]], bystanders_placed: int,
-                bystanders: bool = True) -> World:
+                bystanders: bool = True, heard_by: int = len(RING_M)) -> World:
     """40 beacons of "a", 6 h apart (four a UTC day), each copied by "s"; each of `placed`
     ("o", "r") is placed by a copy heard about it on those of the beacons (each day's first
     two are theirs); so is each of the first `bystanders_placed` bystanders (up to 40), once,
-    on the days' other two. Without `bystanders`, none stands by the beacons."""
+    on the days' other two. Without `bystanders`, none stands by the beacons. With
+    `heard_by` 1, each such copy is heard by the first of its four witnesses alone, who
+    usually hears that one hotspot (and no other) as the copy: singled out, not placed; and
+    "s"'s copies by u alone (nothing placed that the singlings would yield to)."""
     grid = {f"b{r}_{c}": (-15_000.0 + 3_000.0 * r, 60_000.0 + 3_000.0 * c)
             for r in range(11) for c in range(11)}
     centres = grid | {"o": (10_000.0, 20_000.0), "r": (-10_000.0, 20_000.0)}
     ring = {f"{who}~{j}": (centre[0] + dn, centre[1] + de)
             for who, centre in centres.items() for j, (dn, de) in enumerate(RING_M)}
     world = World(gap_ms=6 * 3_600_000, off_line=centres | ring)
+    if heard_by == 1:
+        for who in centres:
+            world.usually_heard(who, {f"{who}~0": -110.0})
     for n in range(40):
-        copies = {"s": exact("u", "v", "x", "y")}
+        copies = {"s": exact(*("u", "v", "x", "y")[:heard_by])}
         chance = [who for who, beacons in placed.items() if n in beacons]
         if n % 4 >= 2:
             free = n // 4 * 2 + n % 4 - 2
             chance += [BYSTANDERS[j] for j in (free, free + 20) if j < bystanders_placed]
         for who in chance:
-            copies[who] = exact(*(f"{who}~{j}" for j in range(len(RING_M))))
+            copies[who] = exact(*(f"{who}~{j}" for j in range(heard_by)))
         world.replayed(("s", "o", "r", *(BYSTANDERS if bystanders else ())), copies)
     return world
 
@@ -460,3 +504,67 @@ def test_placings_in_a_day_past_chance_at_the_false_alarm_level(
     world = dense_world({"o": (0, 1)}, 34)
     assert ("o" in flagged(world.history())) is found
 
+
+
+@pytest.mark.parametrize(("hours", "found"), [
+    ((1, 23), True),  # MIN_NARROWED_IN_A_DAY in one UTC day
+    ((23, 25), False),  # two hours apart, but across midnight: one each day
+    ((1,), False),
+])
+def test_singlings_and_narrowings_in_one_day(hours: tuple[int, ...], found: bool) -> None:
+    """"s" replays one beacon at each of `hours`, each copy heard by x alone, who of the
+    beacon's timely witnesses ("s", the honest "n") only ever heard "s" in time: singled
+    out. MIN_NARROWED_IN_A_DAY such beacons within one UTC day find it (a replayer sends a
+    copy every window), as many on two days do not (under MIN_SINGLED and MIN_NARROWED)."""
+    assert replay.MIN_NARROWED_IN_A_DAY == 2 < min(replay.MIN_SINGLED, replay.MIN_NARROWED)
+    world = World()
+    world.usually_heard("s", {"x": -100.0})
+    world.usually_heard("n", {"u": -100.0})
+    midnight = T0 - T0 % replay.DAY_MS
+    for hour in hours:
+        world.replayed(("s", "n"), {"s": {"x": (-100.0, 0.0)}}, at=midnight + hour * 3_600_000)
+    assert flagged(world.history()) == ({"s"} if found else set())
+
+
+def test_dense_world_singles_out_whom_it_means_to() -> None:
+    """The premise of the next two: with `heard_by` 1, each chance copy singles out whom it
+    was built about, and places no one (not even "s"); every hotspot stood by all 40
+    replayed beacons."""
+    world = dense_world({"o": (0, 1), "r": (4, 5, 6, 7)}, 34, heard_by=1)
+    tally = replay.replay_tally(world.history(), P)
+    narrowed = {world.names[i]: count for i, count in tally.narrowed.items()}
+    assert narrowed == {"o": 2, "r": 4} | dict.fromkeys(BYSTANDERS[:34], 1)
+    assert sum(tally.placed.values()) == 0
+    assert {tally.narrowable[world.names.index(who)]
+            for who in ("s", "o", "r", *BYSTANDERS)} == {40}
+
+
+def test_an_honest_hotspot_singled_out_twice_in_a_day_by_chance_is_not_flagged() -> None:
+    """The look-alike: "o" is singled out for MIN_NARROWED_IN_A_DAY of the first day's 4
+    beacons, as 34 of the 121 bystanders are for one of 40 (the rate the lower kind is
+    singled out at, ~0.7 % of chances, fitted on these counts, not on placings). o's mean
+    that day is ~0.03, and two reach past it with P ≈ 4·10⁻⁴, over CHANCE_FALSE_ALARM
+    shared by the ten days read: not flagged. The replayer "r", singled out for all four of
+    the second day's beacons (P ≈ 3·10⁻⁸), is."""
+    for mean in (0.025, 0.028, 0.031):  # the premise, from Poisson's terms, about the fitted rate
+        assert 1 - math.exp(-mean) * (1 + mean) > replay.CHANCE_FALSE_ALARM / 10
+        assert (1 - math.exp(-mean) * (1 + mean + mean ** 2 / 2 + mean ** 3 / 6)
+                < replay.CHANCE_FALSE_ALARM / 10)
+    world = dense_world({"o": (0, 1), "r": (4, 5, 6, 7)}, 34, heard_by=1)
+    assert flagged(world.history()) == {"r"}
+
+
+@pytest.mark.parametrize(("level", "found"), [(1.0 + 1e-9, True), (1.0 - 1e-9, False)])
+def test_narrowings_in_a_day_past_chance_at_the_false_alarm_level(
+        monkeypatch: pytest.MonkeyPatch, level: float, found: bool) -> None:
+    """The day's bar of singlings and narrowings: "o" is singled out for
+    MIN_NARROWED_IN_A_DAY of the first day's 4 beacons (its chances that day), and placed
+    for none. At a chance rate of RATE, its mean that day is 0.03, and the level is shared
+    by the ten days read: flagged when P(X ≥ 2) = 1 − e^−m (1 + m) is at most
+    CHANCE_FALSE_ALARM / 10 (a hair above that probability); a hair under, not."""
+    mean = RATE * 4
+    tail = 1 - math.exp(-mean) * (1 + mean)
+    monkeypatch.setattr(replay, "chance_rate", lambda *_: RATE)
+    monkeypatch.setattr(replay, "CHANCE_FALSE_ALARM", 10 * tail * level)
+    world = dense_world({"o": (0, 1)}, 34, heard_by=1)
+    assert ("o" in flagged(world.history())) is found
