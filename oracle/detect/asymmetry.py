@@ -23,6 +23,22 @@ enough to get through its noise, those above the law), so two more things must h
 floor it reports (RSSI − SNR) is raised, as an inflated RSSI raises it, and it hears about as
 many partners as hear it — the noisy site hears fewer of its neighbours than hear it, an
 inflator's radio hears as well as theirs. A long cable or a rooftop loses or gains both ways.
+
+A median over a hotspot's own pairs, or its pairs with reciprocal partners, fails where
+inflators pair mostly with each other: both directions inflated, their pairs cancel, and an
+honest hotspot among them reads, by its median, as heard stronger than it hears. Each pair's
+offset is the difference of its two ends' own offsets, so all the pairs together say each
+hotspot's own offset up to one constant per group of hotspots linked by pairs
+(`_network_offsets`): two inflators' pair says nothing of either, but each one's pairs with
+the others of the group do. An RSSI inflated without its SNR raises the noise floor the
+hotspot reports (RSSI − SNR) as much: the hotspots whose floor is not raised set the
+constant (their own offsets are about 0), and those whose floor is raised are judged by
+their own offset so measured, past asymmetry_vouched_db. On the whole 2022 population with a
+fifth inflating (7 epochs), honest hotspots' offsets so measured stayed under 6.2 dB,
+inflators' were 12 dB or more with a raised floor for 1,134 of the 1,175 with a pair (35 of
+them missed by the rules above; docs/benchmarks.md, issue 13). With them found, an honest
+hotspot among them, heard stronger than it hears by its median over its pairs with them, is
+judged again without those pairs (peel.py).
 """
 
 from __future__ import annotations
@@ -60,6 +76,12 @@ def asymmetry(history: History, params: DetectParams) -> list[Finding]:
 
     pairs_in_all = group_count(owner, n)
     one_way = _OneWay(history, w, params)
+    # Hotspots whose reported noise floor is raised, as an RSSI inflated without its SNR
+    # raises it, are judged by all pairs at once; those whose floor is not set its constant.
+    with np.errstate(invalid="ignore"):
+        quiet = one_way.floor < params.asymmetry_floor_db
+        raised = one_way.floor >= params.asymmetry_floor_db
+    network = _network_offsets(owner, partner, offset, quiet, n)
 
     def measure(excluded: NDArray[np.bool_]) -> tuple[NDArray[Any], ...]:
         """Per hotspot, without its pairs with `excluded`: (median offset, two-way pairs,
@@ -101,7 +123,8 @@ def asymmetry(history: History, params: DetectParams) -> list[Finding]:
             # honest hotspots past the bar whose ten other pairs said 0 dB.
             by_vouched = (((vouched >= 1) & (vouched_median >= params.asymmetry_vouched_db))
                           | ((count < params.min_pairs) & (known >= 1)
-                             & (known_median >= params.asymmetry_vouched_db)))
+                             & (known_median >= params.asymmetry_vouched_db))
+                          | (raised & (network >= params.asymmetry_vouched_db)))
         # No pairs to read (too few for a median, no reciprocal partner): the law both ways.
         by_law = ((count < params.min_pairs) & (vouched == 0)
                   & one_way.flagged(excess, hears, heard))
@@ -112,7 +135,9 @@ def asymmetry(history: History, params: DetectParams) -> list[Finding]:
         by_all, by_vouched, by_law = rules(*columns)
         with np.errstate(invalid="ignore"):
             score = np.fmax(np.abs(median) / params.asymmetry_db,
-                            np.fmax(vouched_median, known_median) / params.asymmetry_vouched_db)
+                            np.fmax(np.fmax(vouched_median, known_median),
+                                    np.where(raised, network, np.nan))
+                            / params.asymmetry_vouched_db)
             score = np.where(by_law & ~by_all & ~by_vouched,
                              excess / params.asymmetry_vouched_db, score)
         return by_all | by_vouched | by_law, score
@@ -130,7 +155,8 @@ def asymmetry(history: History, params: DetectParams) -> list[Finding]:
             detector="signal_asymmetry",
             hotspots=(history.hotspots.keys[i],),
             score=float(np.fmax(abs(per_hotspot[i]) / params.asymmetry_db,
-                                np.fmax(vouched_median[i], known_median[i])
+                                np.fmax(np.fmax(vouched_median[i], known_median[i]),
+                                        network[i] if raised[i] else np.nan)
                                 / params.asymmetry_vouched_db)) if by_pairs[i]
             else float(excess[i] / params.asymmetry_vouched_db),
             evidence={
@@ -140,6 +166,7 @@ def asymmetry(history: History, params: DetectParams) -> list[Finding]:
                 "reciprocal_pairs": int(vouched[i]),
                 "median_offset_with_found_liars_db": round(float(known_median[i]), 1),
                 "pairs_with_found_liars": int(known[i]),
+                "offset_by_all_pairs_db": round(float(network[i]), 1),
                 "one_way_excess_db": round(float(excess[i]), 1),
                 "hears_partners": int(hears[i]),
                 "heard_by_partners": int(heard[i]),
@@ -151,6 +178,41 @@ def asymmetry(history: History, params: DetectParams) -> list[Finding]:
         )
         for i in np.flatnonzero(found_round >= 0)
     ]
+
+
+def _network_offsets(owner: NDArray[np.int64], partner: NDArray[np.int64],
+                     offset: NDArray[np.float64], quiet: NDArray[np.bool_], n: int
+                     ) -> NDArray[np.float64]:
+    """Each hotspot's own offset (what it hears less what hears it, its partners' own offsets
+    aside), NaN without a two-way pair: the offsets that best explain every pair at once
+    (`offset` = owner's own − partner's own; least squares), with each `quiet` hotspot's own
+    offset 0, weighed as one pair. Least squares, not medians: a group of inflators agreeing
+    with each other outvotes, by a median, the one pair that ties it to the rest, and floats
+    where it started; by least squares every pair counts. Where no hotspot is quiet, the
+    group's offsets average 0."""
+    has = group_count(owner, n) > 0
+    weight = group_count(owner, n) + np.where(quiet, 1.0, _UNANCHORED)
+
+    def times(x: NDArray[np.float64]) -> NDArray[np.float64]:
+        """The normal equations' matrix times x: Σ over x's pairs of (own − partner's)."""
+        return weight * x - np.bincount(owner, weights=x[partner], minlength=n)
+
+    # Conjugate gradients: the matrix is symmetric, positive definite.
+    own = np.zeros(n)
+    residual = np.bincount(owner, weights=offset, minlength=n)
+    direction = residual.copy()
+    size = float(residual @ residual)
+    for _ in range(_MAX_ROUNDS):
+        if size < _SETTLED ** 2:
+            break
+        moved = times(direction)
+        step = size / float(direction @ moved)
+        own += step * direction
+        residual -= step * moved
+        size, before = float(residual @ residual), size
+        direction = residual + size / before * direction
+    # To a thousandth of a dB: signals come in tenths of a dB.
+    return np.where(has, np.round(own, 3), np.nan)
 
 
 class _OneWay:
@@ -231,6 +293,13 @@ class _Sorted:
         upper[self.group[at]] = self.value[at]
         return (lower + upper) / 2, count, partners
 
+
+# _network_offsets: a group with no quiet hotspot is held by this much of a pair at 0 dB per
+# hotspot (no more than to make one solution of many); its rounds stop when the equations hold
+# to a nano-dB, or after this many (the whole 2022 population at 20 %, 7 epochs: 343 rounds).
+_UNANCHORED = 1e-6
+_SETTLED = 1e-9
+_MAX_ROUNDS = 10_000
 
 # A radio's reported SNR saturates on strong signals (14 dB was the largest of 38,537 real
 # Helium receptions, sim_radio/reception.py): near the ceiling RSSI − SNR is no noise floor.

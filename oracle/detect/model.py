@@ -67,6 +67,12 @@ class DetectParams:
     # theirs. On the whole population with a fifth inflating (epoch 1), honest hotspots past
     # 12 dB and 8 dB: 4 of 5,523 with any hearing share, 1 with half; inflators 46 and 43 more
     # found (docs/benchmarks.md, issue 13).
+    # The same floor and asymmetry_vouched_db judge a hotspot by every two-way pair at once
+    # (asymmetry.py, `_network_offsets`): its floor past asymmetry_floor_db and its own offset,
+    # as all pairs give it with the hotspots whose floor is under that taken at 0, past
+    # asymmetry_vouched_db. On the whole population with a fifth inflating (7 epochs), honest
+    # hotspots' own offsets so measured reached 6.1 dB; 35 inflators more found, those whose
+    # pairs are mostly with each other (docs/benchmarks.md, issue 13).
     asymmetry_floor_db: float = 8.0
     asymmetry_hears_share: float = 0.5
     # Shared antenna (shared.py): keys behind one antenna report the same receptions up to a

@@ -186,12 +186,14 @@ def test_asymmetry_min_pairs_left_at_its_boundary(honest_left: int, found: bool)
 def _one_pair(offset_db: float, near: int = 1, far: int = 0) -> History:
     """x has one two-way pair, with p, and hears p `offset_db` stronger than p hears x. p's
     other pairs: `near` with offset 0, `far` where p hears 15 dB stronger (each partner of
-    p pairs with p alone)."""
+    p pairs with p alone). SNRs rise with the RSSIs (as an inflator raising both would
+    report them): no one's noise floor is raised, and no one is judged by all pairs at once
+    (test_detect_asymmetry.py)."""
     others = [f"q{j}" for j in range(near)] + [f"r{j}" for j in range(far)]
     b = builder("x", "p", *others)
     pairs = [("x", "p", offset_db)] + [("p", o, 15.0 if o[0] == "r" else 0.0) for o in others]
     for n, (hearer, partner, db) in enumerate(pairs):
-        witness(b, n, partner, hearer, rssi=-100.0 + db)
+        witness(b, n, partner, hearer, rssi=-100.0 + db, snr=5.0 + db)
         witness(b, n, hearer, partner, rssi=-100.0, beacon=f"{hearer}{partner}{n}")
     return b.build()
 
