@@ -24,23 +24,29 @@ from oracle.detect.model import DetectParams
 def ranged(history: History, params: DetectParams, fits: dict[int, Fit]) -> None:
     """The third look (arrival.py's docstring): each hotspot not flagged, judged on its one-way
     ranges to the partners that vouch for it, without the receptions of the flagged (each keeps
-    its own)."""
+    its own); again, while it finds more, without those it found too: a partner whose other
+    ranges were with attenuators found here vouches once their ranges are left out."""
     ranges = Ranges(history, params)
     if ranges.size == 0:
         return
     flagged = np.zeros(len(history.hotspots), dtype=bool)
     flagged[[i for i, f in fits.items() if f.flagged]] = True
-    by = ranges.by_hotspot(flagged)
     lowest = min(getattr(params, bar) for _, bar in VOUCHED_TIERS["ranged"])
-    for i in np.flatnonzero(~flagged & by.any_past(lowest)).tolist():
-        vouchers = by.vouchers(i, params)
-        off = by.size_with(i, vouchers)
-        if off.size and any(off.size >= least_obs(params, least)
-                            and float(np.median(off)) >= getattr(params, bar)
-                            for least, bar in VOUCHED_TIERS["ranged"]):
-            fit = ranges.fit(i, flagged, vouchers)
-            if fit.flagged:
-                fits[i] = fit
+    found = True
+    while found:
+        found = False
+        by = ranges.by_hotspot(flagged)
+        for i in np.flatnonzero(~flagged & by.any_past(lowest)).tolist():
+            vouchers = by.vouchers(i, params)
+            off = by.size_with(i, vouchers)
+            if off.size and any(off.size >= least_obs(params, least)
+                                and float(np.median(off)) >= getattr(params, bar)
+                                for least, bar in VOUCHED_TIERS["ranged"]):
+                fit = ranges.fit(i, flagged, vouchers)
+                if fit.flagged:
+                    fits[i] = fit
+                    found = True
+        flagged[[i for i, f in fits.items() if f.flagged]] = True
 
 
 class Ranges:

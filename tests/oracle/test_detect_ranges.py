@@ -424,3 +424,22 @@ def test_a_rooftop_hearing_far_with_many_ranges_is_not_flagged() -> None:
     world = near_corner(concentrator(np.random.default_rng(7)), x_asserted=(0.0, 0.0),
                         far_m=15_000.0)
     assert flagged(world.history()) == {}
+
+
+def test_a_voucher_spoiled_by_an_attenuator_found_first_vouches_again() -> None:
+    # w hears 4 of h1's beacons (0 µs) and 5 of y's (9 µs: y, 3 km east of where it stands,
+    # is found by its ranges to v and w), and x (3 km south) beacons twice to w alone. Without
+    # x's, w's ranges have a median of 9 µs: it vouches for no one until y's are left out,
+    # once y is found; then 4 of its own vouch for x.
+    true = {"h1": place(-2_000.0, 0.0), "v": place(0.0, 2_000.0), "w2": place(2_000.0, 0.0),
+            "w": place(0.0, 0.0), "y": place(1_000.0, 1_000.0), "x": place(0.0, -1_000.0)}
+    world = Corner(true, {"y": place(4_000.0, 1_000.0), "x": place(0.0, -4_000.0)})
+    for n in range(12):
+        world.beacon("h1", ["v", "w2", "w"] if n < 4 else ["v", "w2"])
+    for n in range(8):
+        world.beacon("y", ["w"] if n < 5 else ["v"])
+    for _ in range(2):
+        world.beacon("x", ["w"])
+    found = flagged(world.history())
+    assert set(found) == {"x", "y"}
+    assert found["x"]["tier"] == found["y"]["tier"] == "ranged"
