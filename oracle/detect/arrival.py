@@ -59,12 +59,17 @@ air). The third look ("ranged") reads, for each reception,
 
 which is a stamp's error for honest hotspots and (|x_b − x_w| − |a_b − a_w|) / c for a pair
 of which one is not where it says: −6.5 µs at the median for an attenuator 3 km off, from a
-single reception. Each hotspot not flagged is judged on its q with vouched partners (as the
-sparse test's: `tdoa_vouch_obs` of their own, median |q| under `tdoa_residual_ns`), both as
-beaconer and as witness, and flagged from `range_obs` whose median |q| is `range_ns` or more,
-or from one past `range_one_ns`, and that a place ≥ `tdoa_far_m` away explains as above
-(every place that explains one range is on a circle at least |q| × c from the asserted place:
-the asserted distance is refuted).
+single reception. Each hotspot not flagged is judged on its q with the partners that vouch
+for it (as the sparse test's bars: `tdoa_vouch_obs` of their own, median |q| under
+`tdoa_residual_ns`, but counted without their ranges with the hotspot judged: an attenuator
+whose only voucher hears little else would otherwise spoil that voucher's median with its own
+offset), both as beaconer and as witness, and flagged from `range_obs` whose median |q| is
+`range_ns` or more, from one past `range_one_ns`, or from `range_many_obs` past
+`range_many_ns` (many ranges a little off: a partner on a bearing across the lie), and that a
+place ≥ `tdoa_far_m` away explains as above (every place that explains one range is on a
+circle at least |q| × c from the asserted place: the asserted distance is refuted). It is
+judged again, while it finds more, without the receptions of those it found: a partner whose
+other ranges were with them vouches then.
 
 That needs the beaconer's emission stamp on GPS time to the µs. The simulator stamps it so
 (the end of the emission, exactly), and so does a hotspot whose concentrator has a GPS time

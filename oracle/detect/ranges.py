@@ -23,24 +23,30 @@ from oracle.detect.model import DetectParams
 
 def ranged(history: History, params: DetectParams, fits: dict[int, Fit]) -> None:
     """The third look (arrival.py's docstring): each hotspot not flagged, judged on its one-way
-    ranges to vouched partners, without the receptions of the flagged (each keeps its own)."""
+    ranges to the partners that vouch for it, without the receptions of the flagged (each keeps
+    its own); again, while it finds more, without those it found too: a partner whose other
+    ranges were with attenuators found here vouches once their ranges are left out."""
     ranges = Ranges(history, params)
     if ranges.size == 0:
         return
     flagged = np.zeros(len(history.hotspots), dtype=bool)
     flagged[[i for i, f in fits.items() if f.flagged]] = True
-    median, count = ranges.pooled(flagged)
-    vouched = ~flagged & (count >= params.tdoa_vouch_obs) & (
-        np.nan_to_num(median, nan=np.inf) < params.tdoa_residual_ns)
-    median, count = ranges.pooled(flagged, vouched)
-    median = np.nan_to_num(median)
-    off = ~flagged & np.logical_or.reduce([
-        (count >= least_obs(params, least)) & (median >= getattr(params, bar))
-        for least, bar in VOUCHED_TIERS["ranged"]])
-    for i in np.flatnonzero(off).tolist():
-        fit = ranges.fit(i, flagged, vouched)
-        if fit.flagged:
-            fits[i] = fit
+    lowest = min(getattr(params, bar) for _, bar in VOUCHED_TIERS["ranged"])
+    found = True
+    while found:
+        found = False
+        by = ranges.by_hotspot(flagged)
+        for i in np.flatnonzero(~flagged & by.any_past(lowest)).tolist():
+            vouchers = by.vouchers(i, params)
+            off = by.size_with(i, vouchers)
+            if off.size and any(off.size >= least_obs(params, least)
+                                and float(np.median(off)) >= getattr(params, bar)
+                                for least, bar in VOUCHED_TIERS["ranged"]):
+                fit = ranges.fit(i, flagged, vouchers)
+                if fit.flagged:
+                    fits[i] = fit
+                    found = True
+        flagged[[i for i, f in fits.items() if f.flagged]] = True
 
 
 class Ranges:
@@ -77,19 +83,14 @@ class Ranges:
         self.lag_ns, self.q_ns = lag[on_gps], q[on_gps]
         self.size = self.q_ns.size
 
-    def pooled(self, excluded: NDArray[np.bool_], partners: NDArray[np.bool_] | None = None
-               ) -> tuple[NDArray[np.float64], NDArray[np.int64]]:
-        """Per hotspot, (median |q|, how many), without the receptions of the excluded; with
-        `partners`, only its receptions with one of them (NaN and 0 for none)."""
-        n = len(self.history.hotspots)
+    def by_hotspot(self, excluded: NDArray[np.bool_]) -> ByHotspot:
+        """Each hotspot's |q| with each partner, both roles, without the receptions of the
+        excluded."""
         usable = ~excluded[self.beaconer] & ~excluded[self.witness]
-        as_b, as_w = usable.copy(), usable.copy()
-        if partners is not None:
-            as_b &= partners[self.witness]
-            as_w &= partners[self.beaconer]
-        who = np.concatenate((self.beaconer[as_b], self.witness[as_w]))
-        size = np.abs(np.concatenate((self.q_ns[as_b], self.q_ns[as_w])))
-        return group_median(who, size, n), group_count(who, n)
+        who = np.concatenate((self.beaconer[usable], self.witness[usable]))
+        other = np.concatenate((self.witness[usable], self.beaconer[usable]))
+        size = np.abs(np.concatenate((self.q_ns[usable], self.q_ns[usable])))
+        return ByHotspot(who, other, size, len(self.history.hotspots))
 
     def fit(self, i: int, excluded: NDArray[np.bool_], partners: NDArray[np.bool_]) -> Fit:
         """Hotspot i's place by its ranges to `partners`, without the receptions of the
@@ -118,3 +119,38 @@ class Ranges:
         return Fit(at_asserted, best_value, best[0], best[1], int(mine_b.size),
                    int(mine_w.size), int(ids.size), spread, self.params,
                    tuple(ids.tolist()), "ranged")
+
+
+class ByHotspot:
+    """Each hotspot's ranges, in both roles, with the partner of each: sorted by hotspot, each
+    one's read by offsets."""
+
+    def __init__(self, who: NDArray[np.int64], other: NDArray[np.int64],
+                 size_ns: NDArray[np.float64], n: int) -> None:
+        order = np.argsort(who, kind="stable")
+        self.other, self.size_ns = other[order], size_ns[order]
+        self.start = np.searchsorted(who[order], np.arange(n + 1))
+
+    def any_past(self, bar_ns: float) -> NDArray[np.bool_]:
+        """Per hotspot, whether any of its |q| is bar_ns or more (a median of them can be)."""
+        past = np.concatenate(([0], np.cumsum(self.size_ns >= bar_ns)))
+        return past[self.start[1:]] > past[self.start[:-1]]
+
+    def vouchers(self, i: int, params: DetectParams) -> NDArray[np.bool_]:
+        """Hotspot i's partners that vouch for it: each with tdoa_vouch_obs ranges or more
+        with hotspots other than i, their median |q| under tdoa_residual_ns. Without i's own:
+        an attenuator's ranges with its only voucher are that voucher's too, and would count
+        against it as much as they do against the attenuator."""
+        out = np.zeros(self.start.size - 1, dtype=bool)
+        mine = self.other[self.start[i]:self.start[i + 1]]
+        for p in np.unique(mine).tolist():
+            theirs = slice(self.start[p], self.start[p + 1])
+            size = self.size_ns[theirs][self.other[theirs] != i]
+            out[p] = (size.size >= params.tdoa_vouch_obs
+                      and float(np.median(size)) < params.tdoa_residual_ns)
+        return out
+
+    def size_with(self, i: int, partners: NDArray[np.bool_]) -> NDArray[np.float64]:
+        """Hotspot i's |q| with the `partners`."""
+        mine = slice(self.start[i], self.start[i + 1])
+        return self.size_ns[mine][partners[self.other[mine]]]

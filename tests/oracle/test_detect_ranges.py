@@ -169,11 +169,23 @@ def test_one_range_is_enough_from_range_one_ns() -> None:
 
 
 def test_tdoa_vouch_obs_at_its_boundary_for_ranges() -> None:
-    # w1 has 6 ranges of its own (4 of h1's beacons, 2 of x's; median 0): it vouches with
-    # tdoa_vouch_obs 6, not 7, and without a voucher x is not judged.
+    # w1 has 4 ranges with hotspots other than x (of h1's beacons; median 0) and 2 with x:
+    # it vouches for x with tdoa_vouch_obs 4, not 5 (x's own are not counted), and without a
+    # voucher x is not judged.
     h = corner().history()
-    assert set(flagged(h, tdoa_vouch_obs=6)) == {"x"}
-    assert flagged(h, tdoa_vouch_obs=7) == {}
+    assert set(flagged(h, tdoa_vouch_obs=4)) == {"x"}
+    assert flagged(h, tdoa_vouch_obs=5) == {}
+
+
+def test_a_voucher_is_judged_without_the_ranges_it_vouches_on() -> None:
+    # x beacons 6 times, each heard by w1 alone (7.2 µs off), and w1 has 4 ranges of h1's
+    # beacons (0 µs): with x's, w1's median |q| is past tdoa_residual_ns and it would vouch
+    # for no one; without them it is 0, and x is judged on its ranges to w1.
+    h = corner(x_beacons=6).history()
+    found = flagged(h)
+    assert set(found) == {"x"}
+    assert found["x"]["tier"] == "ranged"
+    assert found["x"]["residuals_as_beaconer"] == 6
 
 
 def test_a_voucher_must_be_within_tdoa_residual_ns() -> None:
@@ -346,3 +358,88 @@ def test_a_partner_found_for_what_it_reports_still_vouches_for_ranges() -> None:
     assert found["w1"].detector == "signal_constant"
     assert found["x"].detector == "arrival_fit"
     assert found["x"].evidence["tier"] == "ranged"
+
+
+def near_corner(stamp: Stamp = exact, x_asserted: tuple[float, float] = (-780.0, -780.0),
+                x_beacons: int = 4, far_m: float = 5_000.0) -> Corner:
+    """x at the centre asserting a place 1.1 km south-west (`x_asserted`), its beacons heard by
+    w1 (`far_m` north) and w2 (`far_m` east) alike: both asserted distances 832 m too long, so
+    its time differences are 0 and each range is 2.8 µs off, under range_ns. w1 and w2 are
+    vouched for by h1's 12 beacons (h1 north-east of both; the network's usual offset is
+    the honest majority's)."""
+    true = {"x": place(0.0, 0.0), "w1": place(0.0, far_m), "w2": place(far_m, 0.0),
+            "h1": place(far_m, far_m)}
+    world = Corner(true, {"x": place(*x_asserted)})
+    for _ in range(12):
+        world.beacon("h1", ["w1", "w2"], stamp)
+    for _ in range(x_beacons):
+        world.beacon("x", ["w1", "w2"], stamp)
+    return world
+
+
+# Each of x's ranges to w1 and w2 in near_corner: √(0.78² + 5.78²) km where it is 5 km.
+NEAR_NS = (math.hypot(780.0, 5_780.0) - 5_000.0) / C_M_PER_NS
+
+
+def test_many_ranges_a_little_off_are_enough_from_range_many_ns() -> None:
+    # 8 ranges, each 2.8 µs off: under range_ns (3 µs), past range_many_ns (2 µs); the two
+    # partners pin the place (two circles meet where x stands, 1.1 km from the asserted one).
+    world = near_corner()
+    assert abs(change_ns(world, "x", "w1", (-780.0, -780.0)) - NEAR_NS) < 1
+    assert NEAR_NS < P.range_ns
+    h = world.history()
+    found = flagged(h)
+    assert set(found) == {"x"}
+    assert found["x"]["tier"] == "ranged"
+    assert found["x"]["residuals_as_beaconer"] == 8
+    assert abs(found["x"]["fitted_from_asserted_m"] - math.hypot(780.0, 780.0)) <= 50
+    assert set(flagged(h, range_many_ns=NEAR_NS - 1)) == {"x"}
+    assert flagged(h, range_many_ns=NEAR_NS + 1) == {}
+
+
+def test_range_many_obs_at_its_boundary() -> None:
+    h = near_corner().history()
+    assert set(flagged(h, range_many_obs=8)) == {"x"}
+    assert flagged(h, range_many_obs=9) == {}
+    assert flagged(near_corner(x_beacons=3).history()) == {}
+
+
+def test_a_single_channel_radio_with_many_ranges_is_not_flagged() -> None:
+    # x where it says, stamping as a single-channel radio (σ 1 µs, then the µs), its 4
+    # beacons heard by w1 and w2 and their ranges 8: over 200 draws (the median of 8 such
+    # |q| reaches 2 µs ~5 times in 10⁵).
+    for seed in range(200):
+        rng = np.random.default_rng(2_000 + seed)
+
+        def stamp(name: str, ns: float, rng: np.random.Generator = rng) -> float:
+            return round((ns + rng.normal(0, 1_000 if name == "x" else 100)) / 1_000) * 1_000
+
+        world = near_corner(stamp, x_asserted=(0.0, 0.0))
+        assert flagged(world.history()) == {}, seed
+
+
+def test_a_rooftop_hearing_far_with_many_ranges_is_not_flagged() -> None:
+    # x where it says, heard 15 km away by w1 and w2 (a high antenna), 8 ranges on
+    # concentrators' stamps.
+    world = near_corner(concentrator(np.random.default_rng(7)), x_asserted=(0.0, 0.0),
+                        far_m=15_000.0)
+    assert flagged(world.history()) == {}
+
+
+def test_a_voucher_spoiled_by_an_attenuator_found_first_vouches_again() -> None:
+    # w hears 4 of h1's beacons (0 µs) and 5 of y's (9 µs: y, 3 km east of where it stands,
+    # is found by its ranges to v and w), and x (3 km south) beacons twice to w alone. Without
+    # x's, w's ranges have a median of 9 µs: it vouches for no one until y's are left out,
+    # once y is found; then 4 of its own vouch for x.
+    true = {"h1": place(-2_000.0, 0.0), "v": place(0.0, 2_000.0), "w2": place(2_000.0, 0.0),
+            "w": place(0.0, 0.0), "y": place(1_000.0, 1_000.0), "x": place(0.0, -1_000.0)}
+    world = Corner(true, {"y": place(4_000.0, 1_000.0), "x": place(0.0, -4_000.0)})
+    for n in range(12):
+        world.beacon("h1", ["v", "w2", "w"] if n < 4 else ["v", "w2"])
+    for n in range(8):
+        world.beacon("y", ["w"] if n < 5 else ["v"])
+    for _ in range(2):
+        world.beacon("x", ["w"])
+    found = flagged(world.history())
+    assert set(found) == {"x", "y"}
+    assert found["x"]["tier"] == found["y"]["tier"] == "ranged"
