@@ -55,7 +55,10 @@ from oracle.detect.peel import as_found, partner_kept, peel
 from oracle.detect.signal import fit_distance_law, path_loss_db
 
 
-def asymmetry(history: History, params: DetectParams) -> list[Finding]:
+def asymmetry(history: History, params: DetectParams,
+              fabricated: NDArray[np.bool_] | None = None) -> list[Finding]:
+    """`fabricated`: hotspots whose reported signals are not measurements (witness stuffing
+    at fixed values, found by `signal.constant`), left out of the all-pairs fit."""
     w = history.witnesses.subset(history.witnesses.prompt(params.replay_ms))
     n = len(history.hotspots)
     if len(w) == 0:
@@ -81,7 +84,15 @@ def asymmetry(history: History, params: DetectParams) -> list[Finding]:
     with np.errstate(invalid="ignore"):
         quiet = one_way.floor < params.asymmetry_floor_db
         raised = one_way.floor >= params.asymmetry_floor_db
-    network = _network_offsets(owner, partner, offset, quiet, n)
+    # A stuffer's pairs say nothing of its partners: it reports −140 dBm of everyone, its
+    # floor is not raised, and as a quiet anchor it lent an honest noisy partner its +40 dB
+    # (8 honest hotspots on the whole 2022 population with 5 % stuffing, 7 epochs).
+    if fabricated is not None:
+        fit = ~(fabricated[owner] | fabricated[partner])
+        network = _network_offsets(owner[fit], partner[fit], offset[fit], quiet & ~fabricated,
+                                   n)
+    else:
+        network = _network_offsets(owner, partner, offset, quiet, n)
 
     def measure(excluded: NDArray[np.bool_]) -> tuple[NDArray[Any], ...]:
         """Per hotspot, without its pairs with `excluded`: (median offset, two-way pairs,

@@ -123,3 +123,37 @@ def test_a_noisy_honest_hotspot_in_the_town_is_not_flagged(node: dict[str, float
     world.nodes["h33"] = Node("h33", world.nodes["h33"].true, world.nodes["h33"].asserted,
                               **node)
     assert _flagged(world, detect(world.history())) == {}
+
+
+def _stuffer_and_a_noisy_neighbour(honest_pairs: int) -> History:
+    """s stuffs: it reports every beacon it hears at −140 dBm, SNR −20 dB (8 of the background
+    one way, and n's), its floor 25 dB under the others' (not raised). n, an honest hotspot on a
+    noisy site (its floor raised 12 dB), pairs at 0 dB with `honest_pairs` of the background and
+    hears s as the path gives (−100 dBm): that pair says n hears s 40 dB stronger than s hears
+    n."""
+    b = builder("s", "n", *BACKGROUND)
+    background = [(x, y) for i, x in enumerate(BACKGROUND) for y in BACKGROUND[i + 1:]]
+    for j, (x, y) in enumerate(background):
+        witness(b, j, x, y, rssi=-100.0, snr=-5.0, beacon=f"{x}{y}{j}")
+        witness(b, j, y, x, rssi=-100.0, snr=-5.0, beacon=f"{y}{x}{j}")
+    for j in range(8):
+        witness(b, 100 + j, BACKGROUND[j % len(BACKGROUND)], "s", rssi=-140.0, snr=-20.0,
+                beacon=f"bs{j}")
+    for j, x in enumerate(BACKGROUND[:honest_pairs]):
+        witness(b, 150 + j, x, "n", rssi=-100.0, snr=-17.0, beacon=f"{x}n")
+        witness(b, 150 + j, "n", x, rssi=-100.0, snr=-5.0, beacon=f"n{x}")
+    witness(b, 200, "n", "s", rssi=-140.0, snr=-20.0, beacon="ns")
+    witness(b, 201, "s", "n", rssi=-100.0, snr=-17.0, beacon="sn")
+    return b.build()
+
+
+def test_a_stuffers_pair_lends_its_noisy_honest_partner_nothing() -> None:
+    """Left in the all-pairs fit, the stuffer is a quiet anchor at 0 dB and lifts n's own
+    offset to 15.7 dB, past asymmetry_vouched_db (flagged: its floor is raised; its two pairs
+    are too few for the median rule); with the stuffer found by `constant` first, its pairs are
+    left out of that fit and n is not flagged by anyone."""
+    history = _stuffer_and_a_noisy_neighbour(honest_pairs=1)
+    assert "n" in flagged(asymmetry.asymmetry(history, P))  # the pair alone frames n
+    found = detect(history)
+    assert {name: {f.detector for f in found if name in flagged([f])}
+            for name in flagged(found)} == {"s": {"signal_constant"}}
