@@ -87,12 +87,9 @@ def asymmetry(history: History, params: DetectParams,
     # A stuffer's pairs say nothing of its partners: it reports −140 dBm of everyone, its
     # floor is not raised, and as a quiet anchor it lent an honest noisy partner its +40 dB
     # (8 honest hotspots on the whole 2022 population with 5 % stuffing, 7 epochs).
-    if fabricated is not None:
-        fit = ~(fabricated[owner] | fabricated[partner])
-        network = _network_offsets(owner[fit], partner[fit], offset[fit], quiet & ~fabricated,
-                                   n)
-    else:
-        network = _network_offsets(owner, partner, offset, quiet, n)
+    fabricated = np.zeros(n, dtype=bool) if fabricated is None else fabricated
+    fit = ~(fabricated[owner] | fabricated[partner])
+    network = _network_offsets(owner[fit], partner[fit], offset[fit], quiet & ~fabricated, n)
 
     def measure(excluded: NDArray[np.bool_]) -> tuple[NDArray[Any], ...]:
         """Per hotspot, without its pairs with `excluded`: (median offset, two-way pairs,

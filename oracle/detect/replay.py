@@ -361,7 +361,7 @@ def senders_by_hearing(heard: list[tuple[int, float]], candidates: list[int],
     common: set[int] | None = None
     for base, rssi in heard:
         known = [c for c in candidates if base + c in usual]
-        alike = {c for c in known if abs(rssi - usual[base + c]) < SOLE_MATCH_DB}
+        alike = {c for c in known if heard_as(base, rssi, c, usual)}
         if len(known) == 1 and alike:
             sole |= alike
         if alike:
