@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from firmware_bridge.errors import BridgeError
+from firmware_bridge.gps_time import unix_ns
 from firmware_bridge.interfaces import Gps
 from firmware_bridge.types import Fix
 from hotspot.channels import Watch, until
@@ -34,7 +35,6 @@ _FIX_TYPES = {
     FixKind.THREE_D: reports_pb2.FIX_3D,
     FixKind.TIME: reports_pb2.FIX_TIME_ONLY,
 }
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 @dataclass(frozen=True)
@@ -53,8 +53,7 @@ def gnss_time_ns(when: datetime | None) -> int:
         return 0
     if when.tzinfo is None:
         when = when.replace(tzinfo=UTC)
-    delta = when - _EPOCH
-    return (delta.days * 86_400 + delta.seconds) * NS_PER_S + delta.microseconds * 1000
+    return unix_ns(when)
 
 
 def fix_to_proto(fix: Fix) -> reports_pb2.GpsFix:
