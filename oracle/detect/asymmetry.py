@@ -138,16 +138,20 @@ def asymmetry(history: History, params: DetectParams,
                   & one_way.flagged(excess, hears, heard))
         return by_all, by_vouched, by_law
 
+    def by_pairs_score(median: NDArray[np.float64], vouched_median: NDArray[np.float64],
+                       known_median: NDArray[np.float64]) -> NDArray[np.float64]:
+        """Per hotspot, how far past its bar the strongest reading of its pairs is."""
+        with np.errstate(invalid="ignore"):
+            return np.fmax(np.abs(median) / params.asymmetry_db,
+                           np.fmax(np.fmax(vouched_median, known_median),
+                                   np.where(raised, network, np.nan))
+                           / params.asymmetry_vouched_db)
+
     def judge(excluded: NDArray[np.bool_]) -> tuple[NDArray[np.bool_], NDArray[np.float64]]:
         median, _, vouched_median, _, known_median, _, excess, _, _ = columns = measure(excluded)
         by_all, by_vouched, by_law = rules(*columns)
-        with np.errstate(invalid="ignore"):
-            score = np.fmax(np.abs(median) / params.asymmetry_db,
-                            np.fmax(np.fmax(vouched_median, known_median),
-                                    np.where(raised, network, np.nan))
-                            / params.asymmetry_vouched_db)
-            score = np.where(by_law & ~by_all & ~by_vouched,
-                             excess / params.asymmetry_vouched_db, score)
+        score = np.where(by_law & ~by_all & ~by_vouched, excess / params.asymmetry_vouched_db,
+                         by_pairs_score(median, vouched_median, known_median))
         return by_all | by_vouched | by_law, score
 
     before = np.zeros(n, dtype=bool)
@@ -158,15 +162,13 @@ def asymmetry(history: History, params: DetectParams,
     # Found by its pairs (the median over them or its reciprocal partners), or by the law.
     by_all, by_vouched, _ = rules(*columns)
     by_pairs = by_all | by_vouched
+    score = np.where(by_pairs, by_pairs_score(per_hotspot, vouched_median, known_median),
+                     excess / params.asymmetry_vouched_db)
     return [
         Finding(
             detector="signal_asymmetry",
             hotspots=(history.hotspots.keys[i],),
-            score=float(np.fmax(abs(per_hotspot[i]) / params.asymmetry_db,
-                                np.fmax(np.fmax(vouched_median[i], known_median[i]),
-                                        network[i] if raised[i] else np.nan)
-                                / params.asymmetry_vouched_db)) if by_pairs[i]
-            else float(excess[i] / params.asymmetry_vouched_db),
+            score=float(score[i]),
             evidence={
                 "median_offset_db": round(float(per_hotspot[i]), 1),
                 "two_way_pairs": int(count[i]),
