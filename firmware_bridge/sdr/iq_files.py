@@ -16,6 +16,8 @@ from pathlib import Path
 
 import numpy as np
 
+from firmware_bridge.gps_time import unix_ns
+
 SIGMF_VERSION = "1.0.0"
 META_SUFFIX = ".sigmf-meta"
 DATA_SUFFIX = ".sigmf-data"
@@ -94,7 +96,7 @@ def _datetime_ns(text: str) -> int:
         raise IqFileError(f"core:datetime {text!r} is not ISO 8601") from None
     if when.tzinfo is None:
         when = when.replace(tzinfo=UTC)
-    return int(when.timestamp() * 1e9)
+    return unix_ns(when)
 
 
 def read_sigmf(path: str | Path) -> Capture:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -37,6 +38,13 @@ def test_cf32_round_trip(tmp_path: Path) -> None:
         assert (back.sample_rate_hz, back.center_freq_hz, back.start_ns) == (
             1_000_000, 868_000_000, START_NS)
         assert back.full_scale_dbm == -30.0
+
+
+def test_start_read_to_the_exact_nanosecond(tmp_path: Path) -> None:
+    # Through a float of seconds, 2026-12-04T00:00:00.999991Z read as ...999991040 ns: 40 ns
+    # off, as most microseconds of a 2026 date are.
+    write_sigmf(tmp_path / "rec", replace(_capture(), start_ns=1_796_342_400_999_991_000))
+    assert read(tmp_path / "rec").start_ns == 1_796_342_400_999_991_000
 
 
 def test_ci16_round_trip_within_one_step(tmp_path: Path) -> None:
