@@ -104,6 +104,17 @@ class DetectParams:
     # ≤ 1 dB (8 beacons from 6 beaconers), every other by more than 2 dB, while 49 of 62 pairs
     # behind one antenna spread by ≤ 1 dB (docs/benchmarks.md, issue 13).
     one_antenna_db: float = 1.0
+    # ... but not a pair stamped at two instants (one_place_ns apart or more, within the light
+    # time between their asserted places) on this share of the beacons both heard within
+    # relay_ms: two radios on GPS time standing apart, whatever their RSSI says. Behind one
+    # antenna the keys take one reception's stamp, or radios of their own each on GPS time
+    # stamp within a fraction of a µs. In the city at 5 % (docs/benchmarks.md, issue 13) an
+    # honest pair 9.5 km apart, each over a mild path from a false-located beaconer, had 10
+    # of 11 beacons within steady_db of its median difference, and 9 of the 11 stamped 12-13
+    # µs apart. (A cheat can offset one key's stamps to pass as two instants; it can as well
+    # add noise to one key's RSSI against the steady test. The one-instant test below reads
+    # the stamps against the places.)
+    two_instants_share: float = 0.5
     # ... or, with fewer beacons both heard (one_place_beacons at least), when each of them
     # was stamped by both at one instant (within same_stamp_ms) that their asserted places
     # cannot give, and the RSSI difference spreads by one_antenna_db at most. Two GPS stamps

@@ -20,6 +20,10 @@ most two adjacent whole-dBm values on every beacon both reported within `relay_m
 only by their fixed ports, cables and rounding, while two antennas, however fixed their paths,
 fade independently beacon by beacon (a steady median, a spread of several dB). That finds a
 shared antenna that hears one neighbour only (the proving ground's city has such groups).
+Neither flags a pair whose own stamps, on GPS time, put its two receptions at two instants on
+most beacons (`two_instants_share`): apart by more than one instant's errors and by no more
+than light crosses between the asserted places, two radios standing apart, however steady
+their paths.
 
 With fewer beacons both heard than that (a key whose antenna hears a few beacons a week), a
 pair is flagged when each of them (`one_place_beacons` or more) was stamped by both at one
@@ -50,7 +54,7 @@ from numpy.typing import NDArray
 
 from oracle.detect.arrival_fit import C_M_PER_NS
 from oracle.detect.grouped import group_count, group_median, group_spread
-from oracle.detect.history import History, Witnesses
+from oracle.detect.history import History, Witnesses, haversine_m
 from oracle.detect.model import DetectParams, Finding
 
 # RSSI and SNR arrive in deci-units; compare them at that resolution.
@@ -88,11 +92,19 @@ def shared_reception(history: History, params: DetectParams) -> list[Finding]:
     timed = group_count(p[t], len(pairs))
     timed_from = group_count(np.unique(p[t] * n + w.beaconer[ra][t]) // n, len(pairs))
     one_signal = (timed >= params.min_common_beacons) & (spread <= params.one_antenna_db)
+    stamps_ms = w.witness_timestamp_ms[ra] - w.witness_timestamp_ms[rb]
+    # Two instants: stamps one_place_ns apart or more, and no further apart than light crosses
+    # between the asserted places (give or take one_place_ns): two radios on GPS time standing
+    # apart. One antenna gives one instant (or two clocks' ms apart, past the light time).
+    apart_ns = np.abs(stamps_ms) * 1e6
+    reach_ns = _pair_distance_m(history, pairs)[p] / C_M_PER_NS + params.one_place_ns
+    two_instants = group_count(
+        p[t & (apart_ns >= params.one_place_ns) & (apart_ns <= reach_ns)], len(pairs))
     steady_pairs = ((common >= params.min_common_beacons) & (same >= params.same_share * common)
-                    & ((beaconers >= params.min_beaconers) | one_signal))
+                    & ((beaconers >= params.min_beaconers) | one_signal)
+                    & (two_instants < params.two_instants_share * timed))
     # One instant where the asserted places put the two arrivals apart: the stamps' difference
     # against the difference of the asserted distances to the beaconer over c.
-    stamps_ms = w.witness_timestamp_ms[ra] - w.witness_timestamp_ms[rb]
     places_ns = (w.distance_m[ra] - w.distance_m[rb]) / C_M_PER_NS
     contradicted = group_count(
         p[t & (np.abs(stamps_ms) <= params.same_stamp_ms)
@@ -115,10 +127,18 @@ def shared_reception(history: History, params: DetectParams) -> list[Finding]:
                       "rssi_difference_spread_db": round(float(spread[i]), 1),
                       "one_instant_against_places": int(contradicted[i]),
                       "identical_stamps": int(identical[i]),
+                      "two_instants": int(two_instants[i]),
                       "rssi_offset_db": round(float(median[i]), 1),
                       "asserted_distance_m": round(history.hotspots.distance_m(a, b))},
         ))
     return findings
+
+
+def _pair_distance_m(history: History, pairs: NDArray[np.int64]) -> NDArray[np.float64]:
+    """Metres between the asserted places of each pair's two hotspots."""
+    h = history.hotspots
+    a, b = pairs[:, 0], pairs[:, 1]
+    return haversine_m(h.lat[a], h.lon[a], h.lat[b], h.lon[b])
 
 
 def _common_rows(w: Witnesses, pairs: NDArray[np.int64], join_rows: int

@@ -4,6 +4,8 @@ heard from one beaconer only, and their honest look-alikes."""
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pytest
 
@@ -159,3 +161,63 @@ def test_one_beaconer_moved_and_reasserted(reasserted: bool, found: bool) -> Non
     for n in range(P.one_source_beacons, 2 * P.one_source_beacons):
         _heard(b, n, "c", "m", rssi=-95.0 - n, snr=5.0)
     assert (_flagged(b.build()) == {key("m"), key("n")}) is found
+
+
+# A steady RSSI difference from two beaconers (the steady test) against stamps at two instants.
+S2_NORTH_M = 9_500.0  # s2 asserted this far north of s1
+REACH_NS = S2_NORTH_M / 0.299_792_458 + P.one_place_ns  # the light time between them, and slack
+CLOCKS_MS = 2.0  # two clocks of their own, ms apart: past the light time, within relay_ms
+BEACONS = P.min_common_beacons + 1
+# Beacons stamped at two instants from which the pair stands apart.
+APART = math.ceil(P.two_instants_share * BEACONS)
+
+
+def _steady(apart_ns: tuple[float, ...]) -> History:
+    """Beaconers "a" (20 km south of s1) and "c" (20 km east) send BEACONS beacons, heard by s1
+    and by s2 (asserted S2_NORTH_M north of it) 7 dB weaker on all but the last, their SNRs
+    never equal: a steady difference on min_common_beacons beacons from two beaconers. The
+    last both report alike (RSSI and SNR), as two radios do now and then, which makes them a
+    pair to judge. s2 stamps the n-th beacon `apart_ns[n]` ns after s1 (CLOCKS_MS past the
+    list)."""
+    b = HistoryBuilder(T0, T0 + 86_400_000)
+    b.add_hotspot(key("a"), *_place(-20_000.0))
+    b.add_hotspot(key("c"), *_place(0.0, 20_000.0))
+    b.add_hotspot(key("s1"), *_place(0.0))
+    b.add_hotspot(key("s2"), *_place(S2_NORTH_M))
+    for n in range(BEACONS):
+        beaconer = "a" if n % 2 else "c"
+        stamp = apart_ns[n] / 1e6 if n < len(apart_ns) else CLOCKS_MS
+        alike = n == BEACONS - 1
+        _heard(b, n, beaconer, "s1", rssi=-100.0 - n, snr=5.0)
+        _heard(b, n, beaconer, "s2", rssi=-100.0 - n - (0 if alike else 7), snr=5.0 if alike
+               else 1.0 - n, stamp_ms=stamp)
+    return b.build()
+
+
+def _step_ns() -> float:
+    return float(np.spacing(float(T0 + BEACONS * HOUR_MS))) * 1e6
+
+
+def test_steady_pair_on_clocks_of_their_own_is_one_antenna() -> None:
+    """The steady test alone: stamps ms apart say nothing of where the two radios stand."""
+    assert P.relay_ms > CLOCKS_MS > REACH_NS / 1e6
+    assert _flagged(_steady(())) == {key("s1"), key("s2")}
+
+
+@pytest.mark.parametrize("two", [APART - 1, APART])
+def test_steady_pair_at_two_instants_at_its_share(two: int) -> None:
+    """Half the beacons both heard (5 of 9) stamped 12 µs apart: two radios on GPS time,
+    kilometres apart (the city's honest pair across a false-located beaconer's paths). Not
+    one antenna, however steady; with one fewer, it is."""
+    assert APART == 5
+    assert (_flagged(_steady((12_000.0,) * two)) == set()) is (two == APART)
+
+
+@pytest.mark.parametrize(("apart_ns", "stands_apart"), [
+    (P.one_place_ns + 2 * _step_ns(), True), (P.one_place_ns - 2 * _step_ns(), False),
+    (REACH_NS - 2 * _step_ns(), True), (REACH_NS + 2 * _step_ns(), False)])
+def test_two_instants_at_their_bounds(apart_ns: float, stands_apart: bool) -> None:
+    """From one_place_ns apart (a fraction of a µs is one instant's stamp errors) to the light
+    time between the asserted places and one_place_ns (farther apart is two clocks, not two
+    places), on every beacon; a float step of these stamps is ~0.24 µs."""
+    assert (_flagged(_steady((apart_ns,) * BEACONS)) == set()) is stands_apart
