@@ -79,10 +79,14 @@ MISPLACED = frozenset({"gps_far", "gps_frozen", "gps_too_clean", "gps_ring", "po
 # the whole 2022 population with a fifth replaying, 42 % of the receptions went with the
 # replayers, and with them the vouched partners of attenuators heard by one or two
 # (docs/benchmarks.md, issue 13). A relay's reports are of receptions where its partner stands:
-# its place is in doubt too (with relays' links kept, an honest beaconer was placed 12 km off
-# on the whole population with a fifth relaying; not without them).
+# its place as a witness is in doubt too (with relays' links kept, an honest beaconer was
+# placed 12 km off on the whole population with a fifth relaying; not without them). Its
+# beacons go out from its own radio, and are read as anyone's: a partner vouches by its
+# ranges with others, so a relay transmitting from elsewhere would vouch for no one (in the
+# city at 5 %, an attenuator's one range past range_one_ns was with a relay's beacon).
 WITHOUT_PLACES = frozenset({"arrival"})
-PLACE_IN_DOUBT = MISPLACED | {"shared_reception", "relay_latency"}
+PLACE_IN_DOUBT = MISPLACED | {"shared_reception"}
+HEARD_IN_DOUBT = frozenset({"relay_latency"})
 # `asymmetry`'s all-pairs fit reads every pair as two measurements; a witness stuffer's are
 # fixed values (−140 dBm of everyone), and its pairs are left out of that fit.
 FABRICATED = frozenset({"signal_constant"})
@@ -101,6 +105,7 @@ def each_detector(
     explained = np.zeros(len(history.hotspots), dtype=bool)
     misplaced = explained.copy()
     in_doubt = explained.copy()
+    heard_in_doubt = explained.copy()
     fabricated = explained.copy()
     index = {key: i for i, key in enumerate(history.hotspots.keys)}
     for name, (_, run) in DETECTORS.items():
@@ -114,7 +119,7 @@ def each_detector(
         elif name in WITHOUT_LINKS:
             found = run(without_links(history, explained), params)
         elif name in WITHOUT_PLACES:
-            found = run(without_links(history, in_doubt), params)
+            found = run(without_links(history, in_doubt, heard_in_doubt), params)
         elif name == "asymmetry":
             found = run(history, params, fabricated=fabricated.copy())  # type: ignore[call-arg]
         else:
@@ -129,5 +134,7 @@ def each_detector(
                     misplaced[rows] = True
                 if finding.detector in PLACE_IN_DOUBT:
                     in_doubt[rows] = True
+                if finding.detector in HEARD_IN_DOUBT:
+                    heard_in_doubt[rows] = True
                 if finding.detector in FABRICATED:
                     fabricated[rows] = True

@@ -47,12 +47,17 @@ def partner_kept(partner: NDArray[np.integer], excluded: NDArray[np.bool_]) -> N
     return ~excluded[partner]
 
 
-def without_links(history: History, explained: NDArray[np.bool_]) -> History:
-    """The history without the witness reports of the `explained` hotspots, either way: for a
-    detector that judges by partners and knows nothing of `explained` (the explained are
-    found already; they lose only a second finding)."""
+def without_links(history: History, explained: NDArray[np.bool_],
+                  as_witness: NDArray[np.bool_] | None = None) -> History:
+    """The history without the witness reports of the `explained` hotspots, either way, and
+    of the `as_witness` ones as witnesses: for a detector that judges by partners and knows
+    nothing of `explained` (the explained are found already; they lose only a second
+    finding)."""
     w = history.witnesses
-    return replace(history, witnesses=w.subset(~explained[w.beaconer] & ~explained[w.witness]))
+    keep = ~explained[w.beaconer] & ~explained[w.witness]
+    if as_witness is not None:
+        keep &= ~as_witness[w.witness]
+    return replace(history, witnesses=w.subset(keep))
 
 
 def peel(judge: Judge, explained: NDArray[np.bool_],

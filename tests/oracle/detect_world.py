@@ -243,7 +243,9 @@ class World:
             jitter = 0.0
         if self.arrival_clocks:
             source = self._place(transmitter or sender)
-            jitter = (distance_m(source, self._place(node)) / C_M_PER_MS
+            # A relay passes on its partner's reception, stamped where the partner stands.
+            radio = self.nodes[node.relay_from] if relayed and node.relay_from else node
+            jitter = (distance_m(source, self._place(radio)) / C_M_PER_MS
                       + float(rng.normal(0, 0.0003)))
         clock = sent_ms + late_ms + lag + jitter + node.clock_offset_ms
         received = sent_ms + late_ms + lag + int(rng.integers(100, 1500))

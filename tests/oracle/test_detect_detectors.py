@@ -529,3 +529,20 @@ def test_an_honest_hotspot_without_a_vouched_pair_is_not_flagged(node: dict[str,
     _beyond_the_edge(world, **node)
     flagged = _flagged(world, detect(world.history()))
     assert not {"edge", "barn"} & set(flagged), flagged
+
+
+def test_an_attenuator_heard_from_by_a_relay_only_is_placed_by_the_relays_beacons() -> None:
+    """x stands 300 m east of h07 (the town's east edge), asserts a place 3 km farther east,
+    its GPS spoofed to match, behind 20 dB and a transmitter no one hears; it reports h07's
+    beacons only. h07 relays what h70 hears: its receptions are h70's, stamped where h70
+    stands, and the arrival detector reads none of them; but its beacons go out from its own
+    radio, vouched for by the town's ranges, and x's ranges to them refute its place."""
+    world = honest_world()
+    world.arrival_clocks = True
+    relay = world.nodes["h07"]
+    relay.relay_from = "h70"
+    world.add(Node("x", offset(*relay.true, 0, 300), offset(*relay.true, 0, 3_300),
+                   extra_loss_db=20.0, tx_power_dbm=-20.0, gps="spoofed",
+                   listens_only_to=frozenset({"h07"})))
+    assert _flagged(world, detect(world.history())) == {"h07": {"relay_latency"},
+                                                        "x": {"arrival_fit"}}

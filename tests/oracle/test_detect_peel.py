@@ -8,7 +8,9 @@ from collections.abc import Callable
 import numpy as np
 from numpy.typing import NDArray
 
-from oracle.detect.peel import Judge, as_found, peel
+from oracle.detect.history import History, HistoryBuilder
+from oracle.detect.peel import Judge, as_found, peel, without_links
+from tests.oracle.detect_world import add_reception, key
 
 
 def _graph(n: int, edges: list[tuple[int, int]]) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
@@ -96,3 +98,30 @@ def test_a_suspect_is_found_at_its_unsuspected_links_threshold() -> None:
     links = _graph(2, [(0, 1)])
     judge = _judge(_partners_left(2, links), 1, [1.0, 1.0])
     assert peel(judge, np.zeros(2, dtype=bool), links).tolist() == [0, 0]
+
+
+def test_without_links_either_way_or_as_witness_only() -> None:
+    """Every beacon of a, b and c heard by the other two: without a's links either way, b and
+    c's with each other remain; without c's as a witness, its beacons heard by a and b remain
+    too (a relay's beacons go out from its own radio, its receptions are its partner's)."""
+    b = HistoryBuilder(0, 86_400_000)
+    for name in "abc":
+        b.add_hotspot(key(name), 52.0, 5.0 + 0.01 * "abc".index(name))
+    n = 0
+    for beaconer in "abc":
+        for hears in "abc".replace(beaconer, ""):
+            add_reception(b, n, beaconer, hears, 1_000 + n)
+            n += 1
+    history = b.build()
+
+    def links(h: History) -> list[tuple[str, str]]:
+        """(beaconer, witness) of every report left, by name."""
+        w = h.witnesses
+        return sorted(("abc"[x], "abc"[y]) for x, y in zip(w.beaconer.tolist(),
+                                                          w.witness.tolist(), strict=True))
+
+    none = np.zeros(3, dtype=bool)
+    assert links(without_links(history, np.array([True, False, False]))) == [
+        ("b", "c"), ("c", "b")]
+    assert links(without_links(history, none, np.array([False, False, True]))) == [
+        ("a", "b"), ("b", "a"), ("c", "a"), ("c", "b")]
