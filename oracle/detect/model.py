@@ -235,11 +235,14 @@ class DetectParams:
     # beaconer, as witness) count only when range_timed_share of them are within the light
     # time of tdoa_search_m: a host clock (ms off, as a hotspot without a GPS time
     # reference stamps its beacon reports) is left out, however many land inside by chance.
-    # One range alone flags from range_one_ns (1.5 km of light): an honest single-channel
-    # radio's range (σ ≈ 1.04 µs) passes it ~1.5 times in 10⁶, ~7 in 10⁴ were the emission
-    # stamped as noisily (σ ≈ 1.47 µs); on the whole 2022 population at 20 % (3 epochs) no
-    # honest range between concentrators reached 1.1 µs, and 32 of the attenuators missed had
-    # a single range, of 5 µs or more.
+    # One range alone flags from range_one_ns (1.2 km of light): an honest single-channel
+    # radio's range (σ ≈ 1.04 µs) passes it ~1.2 times in 10⁴, ~65 in 10⁴ were the emission
+    # stamped as noisily (σ ≈ 1.47 µs): a rate per hotspot judged on one range, and few are
+    # (on the whole 2022 population at 5 %, 7 epochs, 4 honest hotspots of 3,284 judged, at
+    # 27–345 ns). On the whole 2022 population at 20 % (3 epochs) no honest range between
+    # concentrators reached 1.1 µs, and 32 of the attenuators missed had a single range, of
+    # 5 µs or more; at 5 µs, 3 more at 5 % had a single range of 4.1–4.3 µs (docs/benchmarks.md,
+    # issue 13).
     # Many ranges a little off flag too: range_many_obs whose median |q| is range_many_ns or
     # more (600 m of light). A partner on a bearing across the lie sees a fraction of it (an
     # attenuator 3 km off, its partner 5 km away at right angles: 0.8 km, 2.8 µs), and with
@@ -250,7 +253,7 @@ class DetectParams:
     # (docs/benchmarks.md, issue 13).
     range_obs: int = 2
     range_ns: float = 3_000.0
-    range_one_ns: float = 5_000.0
+    range_one_ns: float = 4_000.0
     range_many_obs: int = 8
     range_many_ns: float = 2_000.0
     range_timed_share: float = 0.5

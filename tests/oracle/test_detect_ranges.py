@@ -159,7 +159,7 @@ def test_range_obs_at_its_boundary() -> None:
 
 
 def test_one_range_is_enough_from_range_one_ns() -> None:
-    # One beacon heard once: under range_obs, but its 7.2 µs is past range_one_ns (5 µs).
+    # One beacon heard once: under range_obs, but its 7.2 µs is past range_one_ns (4 µs).
     h = corner(x_beacons=1).history()
     found = flagged(h)
     assert set(found) == {"x"}
