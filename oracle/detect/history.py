@@ -67,8 +67,14 @@ class Witnesses:
         """Reports of the reception itself, not of a replayed copy: at the oracle within
         docs/protocol.md §5's 4 s of the beacon, and by the hotspots' own clocks less than
         `max_lag_ms` after the transmission. The signal detectors read only these."""
-        return ((self.witness_received_ms - self.beacon_received_ms <= TIMELY_MS)
-                & (np.abs(self.witness_timestamp_ms - self.beacon_timestamp_ms) < max_lag_ms))
+        return self.timely() & (
+            np.abs(self.witness_timestamp_ms - self.beacon_timestamp_ms) < max_lag_ms)
+
+    def timely(self) -> NDArray[np.bool_]:
+        """Reports at the oracle within docs/protocol.md §5's 4 s of their beacon, whatever
+        the two hotspots' own clocks say (a beaconer's clock hours off leaves its witnesses'
+        stamps as good as any)."""
+        return self.witness_received_ms - self.beacon_received_ms <= TIMELY_MS
 
     def subset(self, mask: NDArray[np.bool_]) -> Witnesses:
         return Witnesses(**{f.name: getattr(self, f.name)[mask] for f in fields(self)})

@@ -68,7 +68,9 @@ JOIN_ROWS = 4_000_000
 
 
 def shared_reception(history: History, params: DetectParams) -> list[Finding]:
-    w = history.witnesses.subset(history.witnesses.prompt(params.replay_ms))
+    # Timely receptions, the beaconer's own stamp unread: keys behind one antenna hearing a
+    # beaconer whose clock is hours off still stamp its beacons at one instant.
+    w = history.witnesses.subset(history.witnesses.timely())
     if len(w) == 0:
         return []
     keys = history.hotspots.keys
@@ -93,19 +95,24 @@ def shared_reception(history: History, params: DetectParams) -> list[Finding]:
     timed_from = group_count(np.unique(p[t] * n + w.beaconer[ra][t]) // n, len(pairs))
     one_signal = (timed >= params.min_common_beacons) & (spread <= params.one_antenna_db)
     stamps_ms = w.witness_timestamp_ms[ra] - w.witness_timestamp_ms[rb]
+    places_ns = (w.distance_m[ra] - w.distance_m[rb]) / C_M_PER_NS
     # Two instants: stamps one_place_ns apart or more, and no further apart than light crosses
     # between the asserted places (give or take one_place_ns): two radios on GPS time standing
     # apart. One antenna gives one instant (or two clocks' ms apart, past the light time).
+    # Counted among the beacons whose stamps or places put the two arrivals apart: at one
+    # instant on a beacon whose places give one (two hotspots on one isochrone of the
+    # beaconer) they say nothing either way.
     apart_ns = np.abs(stamps_ms) * 1e6
     reach_ns = _pair_distance_m(history, pairs)[p] / C_M_PER_NS + params.one_place_ns
-    two_instants = group_count(
-        p[t & (apart_ns >= params.one_place_ns) & (apart_ns <= reach_ns)], len(pairs))
+    apart = t & (apart_ns >= params.one_place_ns)
+    two_instants = group_count(p[apart & (apart_ns <= reach_ns)], len(pairs))
+    telling = group_count(p[apart | (t & (np.abs(places_ns) >= params.one_place_ns))],
+                          len(pairs))
+    stand_apart = (two_instants > 0) & (two_instants >= params.two_instants_share * telling)
     steady_pairs = ((common >= params.min_common_beacons) & (same >= params.same_share * common)
-                    & ((beaconers >= params.min_beaconers) | one_signal)
-                    & (two_instants < params.two_instants_share * timed))
+                    & ((beaconers >= params.min_beaconers) | one_signal) & ~stand_apart)
     # One instant where the asserted places put the two arrivals apart: the stamps' difference
     # against the difference of the asserted distances to the beaconer over c.
-    places_ns = (w.distance_m[ra] - w.distance_m[rb]) / C_M_PER_NS
     contradicted = group_count(
         p[t & (np.abs(stamps_ms) <= params.same_stamp_ms)
           & (np.abs(stamps_ms * 1e6 - places_ns) >= params.one_place_ns)], len(pairs))
@@ -128,6 +135,7 @@ def shared_reception(history: History, params: DetectParams) -> list[Finding]:
                       "one_instant_against_places": int(contradicted[i]),
                       "identical_stamps": int(identical[i]),
                       "two_instants": int(two_instants[i]),
+                      "telling_beacons": int(telling[i]),
                       "rssi_offset_db": round(float(median[i]), 1),
                       "asserted_distance_m": round(history.hotspots.distance_m(a, b))},
         ))

@@ -66,12 +66,12 @@ def _place(north_m: float, east_m: float = 0.0) -> tuple[float, float]:
 
 
 def _heard(b: HistoryBuilder, n: int, beaconer: str, hears: str, rssi: float, snr: float,
-           stamp_ms: float = 0.0) -> None:
+           stamp_ms: float = 0.0, beaconer_clock_ms: float = 0.0) -> None:
     """`hears` reports the n-th beacon of `beaconer`, stamped `stamp_ms` after the beacon's
-    own time (its report's timestamp)."""
+    own time (its report's timestamp, `beaconer_clock_ms` off)."""
     at = T0 + n * HOUR_MS
     b.add_witness(f"{beaconer}{n}".encode(), key(beaconer), key(hears), rssi, snr, 14.0,
-                  at + 300, at + 500, float(at), at + stamp_ms)
+                  at + 300, at + 500, float(at) + beaconer_clock_ms, at + stamp_ms)
 
 
 def _one_source(beacons: int, s2_north_m: float = 5_000.0, s2_east_m: float = 0.0,
@@ -221,3 +221,49 @@ def test_two_instants_at_their_bounds(apart_ns: float, stands_apart: bool) -> No
     time between the asserted places and one_place_ns (farther apart is two clocks, not two
     places), on every beacon; a float step of these stamps is ~0.24 µs."""
     assert (_flagged(_steady((apart_ns,) * BEACONS)) == set()) is stands_apart
+
+
+def _isochrone(two: int, e_north_m: float) -> History:
+    """`two` beacons of "a" stamped at two instants 31.7 µs apart (as s2's place, 9.5 km
+    farther from a, gives), then 6 of "e" (`e_north_m` north of s1, 20 km east) stamped at one
+    instant: a steady RSSI difference on all."""
+    b = HistoryBuilder(T0, T0 + 86_400_000)
+    b.add_hotspot(key("a"), *_place(-20_000.0))
+    b.add_hotspot(key("e"), *_place(e_north_m, 20_000.0))
+    b.add_hotspot(key("s1"), *_place(0.0))
+    b.add_hotspot(key("s2"), *_place(S2_NORTH_M))
+    beacons = [("a", S2_NORTH_M / 0.299_792_458)] * two + [("e", 0.0)] * 6
+    assert len(beacons) >= P.min_common_beacons
+    for n, (beaconer, apart_ns) in enumerate(beacons):
+        _heard(b, n, beaconer, "s1", rssi=-100.0 - n, snr=5.0)
+        _heard(b, n, beaconer, "s2", rssi=-107.0 - n, snr=1.0 - n, stamp_ms=apart_ns / 1e6)
+    return b.build()
+
+
+@pytest.mark.parametrize("two", [2, 3])
+def test_one_instant_on_an_isochrone_tells_nothing(two: int) -> None:
+    """e stands on the line halfway between s1 and s2, equally far from both: its 6 beacons at
+    one instant are what their places give, and say nothing of one place or two. The pair
+    stands apart on `two` of the `two` beacons that can tell, and is not flagged. With e
+    2 km north of that line, its places put 3.07 µs between the two arrivals, and one
+    instant says one antenna: flagged."""
+    assert _flagged(_isochrone(two, S2_NORTH_M / 2)) == set()
+    assert _flagged(_isochrone(two, S2_NORTH_M / 2 + 2_000.0)) == {key("s1"), key("s2")}
+
+
+@pytest.mark.parametrize("clock_h", [0, 5])
+def test_one_antenna_hearing_a_beaconer_whose_clock_is_off(clock_h: int) -> None:
+    """Two keys asserted 5 km apart hear only a beaconer whose own clock is `clock_h` hours
+    off, at one instant, on one_source_beacons beacons at the oracle in time: its stamps say
+    nothing of theirs, and they are one antenna either way."""
+    b = HistoryBuilder(T0, T0 + 86_400_000)
+    b.add_hotspot(key("a"), *_place(-20_000.0))
+    b.add_hotspot(key("s1"), *_place(0.0))
+    b.add_hotspot(key("s2"), *_place(5_000.0))
+    for n in range(P.one_source_beacons):
+        off = clock_h * HOUR_MS
+        _heard(b, n, "a", "s1", rssi=-100.0 - n, snr=5.0, beaconer_clock_ms=off)
+        _heard(b, n, "a", "s2", rssi=-103.0 - n, snr=1.0 - n, beaconer_clock_ms=off)
+    history = b.build()
+    assert not history.witnesses.prompt(P.replay_ms).any() or clock_h == 0
+    assert _flagged(history) == {key("s1"), key("s2")}
