@@ -568,3 +568,31 @@ def test_narrowings_in_a_day_past_chance_at_the_false_alarm_level(
     monkeypatch.setattr(replay, "CHANCE_FALSE_ALARM", 10 * tail * level)
     world = dense_world({"o": (0, 1)}, 34, heard_by=1)
     assert ("o" in flagged(world.history())) is found
+
+
+@pytest.mark.parametrize(("singled", "found"), [(2, True), (1, False)])
+def test_placings_and_narrowings_count_together(singled: int, found: bool) -> None:
+    """"s" is placed by the stamps for one beacon (four late witnesses, none of which has
+    heard it in time) and singled out for `singled` more (x alone hears their copies, and of
+    their candidates has heard only "s" in time), a beacon a day: each kind under its own
+    bar, together MIN_PLACED beacons find it (the fixed bar: too few hotspots for a rate)."""
+    assert replay.MIN_PLACED == 3 and min(replay.MIN_SINGLED, replay.MIN_NARROWED) > 2
+    world = World(gap_ms=replay.DAY_MS)
+    world.usually_heard("s", {"x": -100.0})
+    world.usually_heard("n", {"u": -100.0})
+    world.replayed(("s",), {"s": exact("u", "y", "z", "m1")})
+    single_copies(world, singled)
+    assert flagged(world.history()) == ({"s"} if found else set())
+
+
+def test_a_beacon_both_placed_and_narrowed_counts_once() -> None:
+    """As above with one singling, but x hears the placed copy too, as it usually hears "s":
+    that beacon is both placed and singled out, and counts once (2 beacons, not 3)."""
+    world = World(gap_ms=replay.DAY_MS)
+    world.usually_heard("s", {"x": -100.0})
+    world.replayed(("s",), {"s": exact("x", "y", "z", "m1", rssi=-100.0)})
+    single_copies(world, 1)
+    tally = replay.replay_tally(world.history(), P)
+    s = world.names.index("s")
+    assert (tally.by_stamps[s], tally.narrowed[s], tally.backed_or_narrowed[s]) == (1, 2, 2)
+    assert flagged(world.history()) == set()
