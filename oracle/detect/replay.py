@@ -23,12 +23,11 @@ several beacons, taken together, narrow the sender down to (if their stamps coul
 transmission of its), or of two in one day; and one placed or narrowed down to for several
 beacons together (a beacon once), each kind short of its own bar. A count of placings (or
 of beacons named or placed, or of a day's singlings and narrowings) must also be more than
-chance gives the
-hotspot, where replayers are many: an honest hotspot standing by hundreds of replayed
-beacons in a week is placed for a few by coincidence. The bar is a Poisson tail at its own
-mean: its chances (the replayed beacons it could have been placed for, or narrowed down
-to) times the rate honest hotspots are placed (narrowed down to) at per chance, read off
-the history (chance.py).
+chance gives the hotspot, where replayers are many: an honest hotspot standing by hundreds
+of replayed beacons in a week is placed for a few by coincidence. The bar is a Poisson tail
+at its own mean: its chances (the replayed beacons it could have been placed for, or
+narrowed down to) times the rate honest hotspots are placed (narrowed down to) at per
+chance, read off the history (chance.py).
 """
 
 from __future__ import annotations
