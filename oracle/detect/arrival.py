@@ -64,10 +64,11 @@ for it (as the sparse test's bars: `tdoa_vouch_obs` of their own, median |q| und
 `tdoa_residual_ns`, but counted without their ranges with the hotspot judged: an attenuator
 whose only voucher hears little else would otherwise spoil that voucher's median with its own
 offset), both as beaconer and as witness, and flagged from `range_obs` whose median |q| is
-`range_ns` or more, from one past `range_one_ns`, or from `range_many_obs` past
-`range_many_ns` (many ranges a little off: a partner on a bearing across the lie), and that a
-place ≥ `tdoa_far_m` away explains as above (every place that explains one range is on a
-circle at least |q| × c from the asserted place: the asserted distance is refuted). It is
+`range_ns` or more, from one past `range_one_ns`, or from `range_some_obs` past
+`range_some_ns` or `range_many_obs` past `range_many_ns` (more ranges a little off: a partner
+on a bearing across the lie), and that a place ≥ `tdoa_far_m` away explains as above (every
+place that explains one range is on a circle at least |q| × c from the asserted place: the
+asserted distance is refuted). It is
 judged again, while it finds more, without the receptions of those it found: a partner whose
 other ranges were with them vouches then.
 

@@ -60,7 +60,8 @@ class Fit:
 # median |residual|), any of them met.
 VOUCHED_TIERS: dict[str, tuple[tuple[str | int, str], ...]] = {
     "sparse": (("tdoa_sparse_obs", "tdoa_sparse_ns"),),
-    "ranged": (("range_obs", "range_ns"), (1, "range_one_ns"), ("range_many_obs", "range_many_ns")),
+    "ranged": (("range_obs", "range_ns"), (1, "range_one_ns"), ("range_some_obs", "range_some_ns"),
+               ("range_many_obs", "range_many_ns")),
 }
 
 

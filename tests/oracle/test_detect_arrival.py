@@ -109,7 +109,8 @@ def town_beacons(x_asserted: tuple[float, float], *, x_beacons: int = 0, x_hears
 # The time-difference tests alone: the one-way ranges ("ranged", tests/oracle/
 # test_detect_ranges.py) would also find most of this file's liars, from their stamps' exact
 # emission times. `flagged_by_all` runs every tier, for the honest look-alikes.
-TDOA = dataclasses.replace(P, range_ns=math.inf, range_one_ns=math.inf, range_many_ns=math.inf)
+TDOA = dataclasses.replace(P, range_ns=math.inf, range_one_ns=math.inf, range_many_ns=math.inf,
+                           range_some_ns=math.inf)
 
 
 def flagged(h: History, **changes: float) -> dict[str, dict]:

@@ -382,8 +382,9 @@ NEAR_NS = (math.hypot(780.0, 5_780.0) - 5_000.0) / C_M_PER_NS
 
 
 def test_many_ranges_a_little_off_are_enough_from_range_many_ns() -> None:
-    # 8 ranges, each 2.8 µs off: under range_ns (3 µs), past range_many_ns (2 µs); the two
-    # partners pin the place (two circles meet where x stands, 1.1 km from the asserted one).
+    # 8 ranges, each 2.8 µs off: under range_ns (3 µs), past range_many_ns (2 µs) (and
+    # range_some_ns, out of the way at the boundary); the two partners pin the place (two
+    # circles meet where x stands, 1.1 km from the asserted one).
     world = near_corner()
     assert abs(change_ns(world, "x", "w1", (-780.0, -780.0)) - NEAR_NS) < 1
     assert NEAR_NS < P.range_ns
@@ -393,15 +394,34 @@ def test_many_ranges_a_little_off_are_enough_from_range_many_ns() -> None:
     assert found["x"]["tier"] == "ranged"
     assert found["x"]["residuals_as_beaconer"] == 8
     assert abs(found["x"]["fitted_from_asserted_m"] - math.hypot(780.0, 780.0)) <= 50
-    assert set(flagged(h, range_many_ns=NEAR_NS - 1)) == {"x"}
-    assert flagged(h, range_many_ns=NEAR_NS + 1) == {}
+    assert set(flagged(h, range_many_ns=NEAR_NS - 1, range_some_ns=math.inf)) == {"x"}
+    assert flagged(h, range_many_ns=NEAR_NS + 1, range_some_ns=math.inf) == {}
 
 
 def test_range_many_obs_at_its_boundary() -> None:
     h = near_corner().history()
-    assert set(flagged(h, range_many_obs=8)) == {"x"}
-    assert flagged(h, range_many_obs=9) == {}
-    assert flagged(near_corner(x_beacons=3).history()) == {}
+    assert set(flagged(h, range_many_obs=8, range_some_ns=math.inf)) == {"x"}
+    assert flagged(h, range_many_obs=9, range_some_ns=math.inf) == {}
+    assert flagged(near_corner(x_beacons=3).history(), range_some_ns=math.inf) == {}
+
+
+def test_some_ranges_a_little_off_are_enough_from_range_some_ns() -> None:
+    # 4 ranges (2 beacons heard by w1 and w2), each 2.8 µs off: under range_ns, too few for
+    # range_many_obs, past range_some_ns (2.5 µs).
+    h = near_corner(x_beacons=2).history()
+    assert NEAR_NS >= P.range_some_ns and P.range_some_obs == 4 < P.range_many_obs
+    found = flagged(h)
+    assert set(found) == {"x"}
+    assert found["x"]["residuals_as_beaconer"] == 4
+    assert set(flagged(h, range_some_ns=NEAR_NS - 1)) == {"x"}
+    assert flagged(h, range_some_ns=NEAR_NS + 1) == {}
+
+
+def test_range_some_obs_at_its_boundary() -> None:
+    h = near_corner(x_beacons=2).history()
+    assert set(flagged(h, range_some_obs=4)) == {"x"}
+    assert flagged(h, range_some_obs=5) == {}
+    assert flagged(near_corner(x_beacons=1).history()) == {}
 
 
 def test_a_single_channel_radio_with_many_ranges_is_not_flagged() -> None:
@@ -415,6 +435,9 @@ def test_a_single_channel_radio_with_many_ranges_is_not_flagged() -> None:
             return round((ns + rng.normal(0, 1_000 if name == "x" else 100)) / 1_000) * 1_000
 
         world = near_corner(stamp, x_asserted=(0.0, 0.0))
+        assert flagged(world.history()) == {}, seed
+        # ... and 2 beacons, 4 ranges (their median reaches 2.5 µs ~6 times in 10⁵).
+        world = near_corner(stamp, x_asserted=(0.0, 0.0), x_beacons=2)
         assert flagged(world.history()) == {}, seed
 
 
