@@ -40,7 +40,7 @@ import numpy as np
 from oracle.detect.arrival_fit import C_M_PER_NS
 from oracle.detect.chance import chance_rate, poisson_tail
 from oracle.detect.grouped import group_mean
-from oracle.detect.history import TIMELY_MS, History, haversine_m
+from oracle.detect.history import History, haversine_m
 from oracle.detect.model import DetectParams, Finding
 from oracle.detect.timing import clock, relative_lag
 
@@ -202,8 +202,7 @@ def replay_tally(history: History, params: DetectParams) -> ReplayTally:
     # How each hotspot usually hears each other one (mean RSSI of timely receptions): a copy
     # is heard the way its sender is usually heard, so the late witnesses' RSSI of the copy
     # points at the sender among the beacon's timely witnesses.
-    prompt = (np.abs(lag) < params.relay_ms) & (
-        w.witness_received_ms - w.beacon_received_ms <= TIMELY_MS)
+    prompt = (np.abs(lag) < params.relay_ms) & w.timely()
     n = len(h)
     pair = w.witness[prompt].astype(np.int64) * n + w.beaconer[prompt]
     pairs, inverse = np.unique(pair, return_inverse=True)

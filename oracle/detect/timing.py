@@ -28,7 +28,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from oracle.detect.grouped import group_count, group_lower_median, group_median
-from oracle.detect.history import TIMELY_MS, History
+from oracle.detect.history import History
 from oracle.detect.model import DetectParams, Finding
 from oracle.detect.shared import identical_rows
 
@@ -124,7 +124,7 @@ def copies(history: History, params: DetectParams) -> NDArray[np.int64]:
 def clock(history: History, params: DetectParams) -> list[Finding]:
     w = history.witnesses
     n = len(history.hotspots)
-    timely = (w.witness_received_ms - w.beacon_received_ms) <= TIMELY_MS
+    timely = w.timely()
     # Witness reports: the witness's time against the oracle's; beacon reports likewise (one
     # row per beacon is enough: rows of one beacon repeat its times).
     _, first = np.unique(w.beacon, return_index=True)
