@@ -68,9 +68,8 @@ offset), both as beaconer and as witness, and flagged from `range_obs` whose med
 `range_some_ns` or `range_many_obs` past `range_many_ns` (more ranges a little off: a partner
 on a bearing across the lie), and that a place ≥ `tdoa_far_m` away explains as above (every
 place that explains one range is on a circle at least |q| × c from the asserted place: the
-asserted distance is refuted). It is
-judged again, while it finds more, without the receptions of those it found: a partner whose
-other ranges were with them vouches then.
+asserted distance is refuted). It is judged again, while it finds more, without the
+receptions of those it found: a partner whose other ranges were with them vouches then.
 
 That needs the beaconer's emission stamp on GPS time to the µs. The simulator stamps it so
 (the end of the emission, exactly), and so does a hotspot whose concentrator has a GPS time

@@ -105,8 +105,10 @@ class DetectParams:
     # behind one antenna spread by ≤ 1 dB (docs/benchmarks.md, issue 13).
     one_antenna_db: float = 1.0
     # ... but not a pair stamped at two instants (one_place_ns apart or more, within the light
-    # time between their asserted places) on this share of the beacons both heard within
-    # relay_ms: two radios on GPS time standing apart, whatever their RSSI says. Behind one
+    # time between their asserted places and one_place_ns) on this share of the beacons whose
+    # stamps or places put the two arrivals apart (one_place_ns or more; one instant on an
+    # isochrone of the beaconer tells nothing): two radios on GPS time standing apart,
+    # whatever their RSSI says. Behind one
     # antenna the keys take one reception's stamp, or radios of their own each on GPS time
     # stamp within a fraction of a µs. In the city at 5 % (docs/benchmarks.md, issue 13) an
     # honest pair 9.5 km apart, each over a mild path from a false-located beaconer, had 10
@@ -241,8 +243,8 @@ class DetectParams:
     # (on the whole 2022 population at 5 %, 7 epochs, 4 honest hotspots of 3,284 judged, at
     # 27–345 ns). On the whole 2022 population at 20 % (3 epochs) no honest range between
     # concentrators reached 1.1 µs, and 32 of the attenuators missed had a single range, of
-    # 5 µs or more; at 5 µs, 3 more at 5 % had a single range of 4.1–4.3 µs (docs/benchmarks.md,
-    # issue 13).
+    # 5 µs or more; at 5 % (7 epochs), 3 missed had one of 4.1–4.3 µs to a partner vouched
+    # for by hundreds of ranges at ~0.2 µs (docs/benchmarks.md, issue 13).
     # Many ranges a little off flag too: range_many_obs whose median |q| is range_many_ns or
     # more (600 m of light). A partner on a bearing across the lie sees a fraction of it (an
     # attenuator 3 km off, its partner 5 km away at right angles: 0.8 km, 2.8 µs), and with

@@ -320,8 +320,8 @@ def replay(history: History, params: DetectParams) -> list[Finding]:
     # Placings and narrowings together (MIN_PLACED of them, a beacon once): chance gives the
     # sum of the two Poissons, of mean the sum of theirs (a beacon both placed and narrowed
     # down to counts once, its chances twice: the bar errs toward waiting). On the whole 2022
-    # population after 7 epochs it found 3 replayers more at 20 % and 1 at 5 %, no honest
-    # hotspot: none of those was both placed and narrowed down to (docs/benchmarks.md).
+    # population after 7 epochs it found 3 replayers more at 20 % and 1 at 5 %, and no honest
+    # hotspot: none there was both placed and narrowed down to (docs/benchmarks.md).
     flagged |= {i for i, count in tally.backed_or_narrowed.items()
                 if count >= MIN_PLACED and poisson_tail(
                     count, rate * tally.exposed[i] + narrowing_rate * tally.narrowable[i])

@@ -21,9 +21,10 @@ only by their fixed ports, cables and rounding, while two antennas, however fixe
 fade independently beacon by beacon (a steady median, a spread of several dB). That finds a
 shared antenna that hears one neighbour only (the proving ground's city has such groups).
 Neither flags a pair whose own stamps, on GPS time, put its two receptions at two instants on
-most beacons (`two_instants_share`): apart by more than one instant's errors and by no more
-than light crosses between the asserted places, two radios standing apart, however steady
-their paths.
+half the beacons that can tell (`two_instants_share`; a beacon at one instant that the places
+give too, on an isochrone of the beaconer, cannot): apart by more than one instant's errors
+and by no more than light crosses between the asserted places, two radios standing apart,
+however steady their paths.
 
 With fewer beacons both heard than that (a key whose antenna hears a few beacons a week), a
 pair is flagged when each of them (`one_place_beacons` or more) was stamped by both at one
