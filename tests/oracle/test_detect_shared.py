@@ -206,9 +206,9 @@ def test_steady_pair_on_clocks_of_their_own_is_one_antenna() -> None:
 
 @pytest.mark.parametrize("two", [APART - 1, APART])
 def test_steady_pair_at_two_instants_at_its_share(two: int) -> None:
-    """Half the beacons both heard (5 of 9) stamped 12 µs apart: two radios on GPS time,
-    kilometres apart (the city's honest pair across a false-located beaconer's paths). Not
-    one antenna, however steady; with one fewer, it is."""
+    """Half the beacons that can tell (5 of 9; here every one can) stamped 12 µs apart: two
+    radios on GPS time, kilometres apart (the city's honest pair across a false-located
+    beaconer's paths). Not one antenna, however steady; with one fewer, it is."""
     assert APART == 5
     assert (_flagged(_steady((12_000.0,) * two)) == set()) is (two == APART)
 
