@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Sequence
 
 import numpy as np
+from numpy.typing import NDArray
 
 from oracle.detect import (
     arrival,
@@ -102,39 +103,36 @@ def each_detector(
     history: History, params: DetectParams = DEFAULT_PARAMS, only: Sequence[str] = ()
 ) -> Iterator[tuple[str, list[Finding]]]:
     """(name, findings) of each detector as it runs, in order (the benchmark times them)."""
-    explained = np.zeros(len(history.hotspots), dtype=bool)
-    misplaced = explained.copy()
-    in_doubt = explained.copy()
-    heard_in_doubt = explained.copy()
-    fabricated = explained.copy()
     index = {key: i for i, key in enumerate(history.hotspots.keys)}
+    # The hotspots each denying finding so far names, with its kind: a finding explains its
+    # hotspots when it denies them (a jump alone does not).
+    denied: list[tuple[list[int], str]] = []
+
+    def marked(kinds: frozenset[str] | None = None) -> NDArray[np.bool_]:
+        """The hotspots denied so far by a finding of one of `kinds` (of any kind: None)."""
+        out = np.zeros(len(history.hotspots), dtype=bool)
+        for rows, detector in denied:
+            if kinds is None or detector in kinds:
+                out[rows] = True
+        return out
+
     for name, (_, run) in DETECTORS.items():
         if only and name not in only:
             continue
         if name == "clusters":
-            found = clusters.closed_clusters(history, params, explained=explained.copy(),
-                                             misplaced=misplaced.copy())
+            found = clusters.closed_clusters(history, params, explained=marked(),
+                                             misplaced=marked(MISPLACED))
         elif name in BY_PARTNERS:
-            found = run(history, params, explained=explained.copy())  # type: ignore[call-arg]
+            found = run(history, params, explained=marked())  # type: ignore[call-arg]
         elif name in WITHOUT_LINKS:
-            found = run(without_links(history, explained), params)
+            found = run(without_links(history, marked()), params)
         elif name in WITHOUT_PLACES:
-            found = run(without_links(history, in_doubt, heard_in_doubt), params)
+            found = run(without_links(history, marked(PLACE_IN_DOUBT), marked(HEARD_IN_DOUBT)),
+                        params)
         elif name == "asymmetry":
-            found = run(history, params, fabricated=fabricated.copy())  # type: ignore[call-arg]
+            found = run(history, params, fabricated=marked(FABRICATED))  # type: ignore[call-arg]
         else:
             found = run(history, params)
         yield name, found
-        # A finding explains its hotspots when it denies them (a jump alone does not).
-        for finding in found:
-            if POLICY[finding.detector][0]:
-                rows = [index[k] for k in finding.hotspots]
-                explained[rows] = True
-                if finding.detector in MISPLACED:
-                    misplaced[rows] = True
-                if finding.detector in PLACE_IN_DOUBT:
-                    in_doubt[rows] = True
-                if finding.detector in HEARD_IN_DOUBT:
-                    heard_in_doubt[rows] = True
-                if finding.detector in FABRICATED:
-                    fabricated[rows] = True
+        denied += [([index[k] for k in f.hotspots], f.detector)
+                   for f in found if POLICY[f.detector][0]]
