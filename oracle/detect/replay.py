@@ -39,6 +39,7 @@ import numpy as np
 
 from oracle.detect.arrival_fit import C_M_PER_NS
 from oracle.detect.chance import chance_rate, poisson_tail
+from oracle.detect.cover import MIN_COVERED, covered
 from oracle.detect.grouped import group_mean
 from oracle.detect.history import History, haversine_m
 from oracle.detect.model import DetectParams, Finding
@@ -185,6 +186,9 @@ class ReplayTally:
     # among whose timely witnesses the hotspot stood: the copies it could be placed for.
     exposed: Counter[int] = field(default_factory=Counter)
     exposed_daily: Counter[tuple[int, int]] = field(default_factory=Counter)
+    # Per replayed beacon, the hotspots that could have sent its copies (cover.py): those
+    # every late witness hears as it heard the copy, whose distances fit the stamps.
+    could_send: list[frozenset[int]] = field(default_factory=list)
 
 
 def replay_tally(history: History, params: DetectParams) -> ReplayTally:
@@ -228,6 +232,11 @@ def replay_tally(history: History, params: DetectParams) -> ReplayTally:
         # candidate they place can be the one singled out. The one the receptions narrow
         # down to must fit their stamps (MIN_NARROWED).
         sole, common = senders_by_hearing(heard, candidates, usual)
+        could = frozenset(c for c in candidates
+                          if all(heard_as(base, rssi, c, usual) for base, rssi in heard)
+                          and one_sender(history, late_rows, c))
+        if could:
+            tally.could_send.append(could)
         if common:
             (left,) = common
             joined = [j for j, (base, rssi) in enumerate(heard)
@@ -334,6 +343,9 @@ def replay(history: History, params: DetectParams) -> list[Finding]:
         if past(count, MIN_NARROWED_IN_A_DAY, tally.narrowable_daily[(i, day)],
                 CHANCE_FALSE_ALARM / days, narrowing_rate):
             flagged.add(i)
+    # The copies left, shared out among those who could have sent them (cover.py).
+    took = covered(tally.could_send, flagged, tally.narrowable)
+    flagged |= took.keys()
     return [
         Finding(
             detector="replay",
@@ -341,7 +353,8 @@ def replay(history: History, params: DetectParams) -> list[Finding]:
             score=float(max(tally.either[i] / MIN_REPLAYS, tally.by_stamps[i] / MIN_PLACED,
                             in_a_day[i] / MIN_PLACED_IN_A_DAY, tally.singled[i] / MIN_SINGLED,
                             tally.narrowed[i] / MIN_NARROWED,
-                            narrowed_in_a_day[i] / MIN_NARROWED_IN_A_DAY)),
+                            narrowed_in_a_day[i] / MIN_NARROWED_IN_A_DAY,
+                            took.get(i, 0) / MIN_COVERED)),
             evidence={"replayed_beacons_explained": tally.named[i],
                       "replayed_beacons_it_could_explain": tally.testable[i],
                       "replayed_beacons_placed_by_arrival_time": tally.placed[i],
@@ -356,7 +369,8 @@ def replay(history: History, params: DetectParams) -> list[Finding]:
                       "most_singled_out_or_narrowed_down_in_a_day": narrowed_in_a_day[i],
                       "replayed_beacons_it_could_be_narrowed_down_to": tally.narrowable[i],
                       "narrowings_expected_by_chance":
-                          round(narrowing_rate * tally.narrowable[i], 3)},
+                          round(narrowing_rate * tally.narrowable[i], 3),
+                      "replayed_beacons_only_it_could_have_sent": took.get(i, 0)},
         )
         for i in sorted(flagged)
     ]

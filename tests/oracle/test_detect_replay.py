@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 
 from oracle.detect import replay
+from oracle.detect.cover import MIN_COVERED
 from oracle.detect.history import History, HistoryBuilder
 from oracle.detect.model import DEFAULT_PARAMS
 
@@ -250,12 +251,32 @@ def test_a_copy_heard_once_singles_out_the_one_candidate_its_witness_hears(
 
 def test_a_witness_that_hears_two_candidates_singles_out_no_one() -> None:
     """x usually hears "s" and its honest neighbour "n" both: a copy x heard alone could be
-    either's, however many there are."""
+    either's, however many there are (nor does the cover name either: each could have sent
+every copy the other could)."""
     world = World(gap_ms=replay.DAY_MS)
     world.usually_heard("s", {"x": -100.0})
     world.usually_heard("n", {"x": -100.0})
     single_copies(world, 3 * replay.MIN_SINGLED)
     assert flagged(world.history()) == set()
+
+
+@pytest.mark.parametrize(("copies", "found"), [(MIN_COVERED, True), (MIN_COVERED - 1, False)])
+def test_copies_only_one_could_have_sent_all_of_find_it(copies: int, found: bool) -> None:
+    """Each copy of "s" is heard by one witness that usually hears two of the beacon's
+    timely witnesses alike: x hears "s" and the honest "n" (they heard the odd beacons in
+    time), y hears "s" and the honest "h" (the even ones). No copy singles anyone out, but
+    only "s" could have sent them all (oracle/detect/cover.py): MIN_COVERED beacons find it;
+    one fewer does not."""
+    world = World(gap_ms=replay.DAY_MS)
+    world.usually_heard("s", {"x": -100.0, "y": -100.0})
+    world.usually_heard("n", {"x": -100.0})
+    world.usually_heard("h", {"y": -100.0})
+    for b in range(copies):
+        if b % 2:
+            world.replayed(("s", "n"), {"s": {"x": (-100.0, 0.0)}})
+        else:
+            world.replayed(("s", "h"), {"s": {"y": (-100.0, 0.0)}})
+    assert flagged(world.history()) == ({"s"} if found else set())
 
 
 @pytest.mark.parametrize(("rssi", "found"), [
