@@ -100,11 +100,14 @@ from oracle.detect.arrival_fit import C_M_PER_NS, Fit, best_place, local_m, spre
 from oracle.detect.grouped import group_count, group_median
 from oracle.detect.history import History, fitted_place
 from oracle.detect.model import DetectParams, Finding
-from oracle.detect.ranges import ranged
+from oracle.detect.ranges import ranged, refuted_edges
 
 
 def arrival(history: History, params: DetectParams) -> list[Finding]:
     h = history.hotspots
+    fits = judge(history, params)
+    flagged = np.zeros(len(h), dtype=bool)
+    flagged[[i for i, fit in fits.items() if fit.flagged]] = True
     return [
         Finding(
             detector="arrival_fit",
@@ -126,7 +129,23 @@ def arrival(history: History, params: DetectParams) -> list[Finding]:
                 "tier": fit.tier,
             },
         )
-        for i, fit in judge(history, params).items() if fit.flagged
+        for i, fit in fits.items() if fit.flagged
+    ] + [
+        # A pair's own ranges refute its asserted distance, and nothing says which of the
+        # two is off: the link is denied, not either hotspot (oracle/detect/policy.py).
+        Finding(
+            detector="range_refuted",
+            hotspots=tuple(sorted((h.keys[a], h.keys[b]))),
+            score=size_ns / params.range_ns,
+            evidence={
+                "ranges": ranges,
+                "median_abs_range_offset_ns": round(size_ns),
+                # Less than 0: they stand nearer each other than they assert.
+                "median_range_offset_m": round(offset_ns * C_M_PER_NS),
+                "asserted_distance_m": round(h.distance_m(a, b)),
+            },
+        )
+        for a, b, ranges, size_ns, offset_ns in refuted_edges(history, params, flagged)
     ]
 
 

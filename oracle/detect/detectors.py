@@ -135,4 +135,4 @@ def each_detector(
             found = run(history, params)
         yield name, found
         denied += [([index[k] for k in f.hotspots], f.detector)
-                   for f in found if POLICY[f.detector][0]]
+                   for f in found if "hotspot" in POLICY[f.detector][0]]

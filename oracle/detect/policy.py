@@ -14,7 +14,7 @@ from typing import Any
 
 from oracle.detect.model import Finding
 
-# finding → (denies: "hotspot" | "hotspot+edge" | "", epochs until the entry expires)
+# finding → (denies: "hotspot" | "hotspot+edge" | "edge" | "", epochs until the entry expires)
 POLICY: dict[str, tuple[str, int]] = {
     "signal_excess": ("hotspot", 7),
     "signal_constant": ("hotspot", 7),
@@ -30,6 +30,9 @@ POLICY: dict[str, tuple[str, int]] = {
     "gps_far": ("hotspot", 3),
     "position_fit": ("hotspot", 3),  # as gps_far: re-asserting the true place ends it
     "arrival_fit": ("hotspot", 3),  # likewise
+    # Two hotspots whose ranges refute their asserted distance, neither judged alone: which
+    # one is off is not in the evidence, so the link pays neither, and each keeps the rest.
+    "range_refuted": ("edge", 3),
     "unheard_near": ("hotspot", 3),  # likewise
     "gps_frozen": ("hotspot", 7),
     "gps_too_clean": ("hotspot", 7),
@@ -68,7 +71,7 @@ def decide(findings: list[Finding], epoch: int) -> tuple[list[Decision], list[Fi
         if not denies:
             watch.append(finding)
             continue
-        subjects = [(k,) for k in finding.hotspots]
+        subjects = [(k,) for k in finding.hotspots] if "hotspot" in denies else []
         if "edge" in denies and finding.is_edge:
             subjects.append(tuple(sorted(finding.hotspots)))
         for subject in subjects:

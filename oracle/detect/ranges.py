@@ -49,6 +49,32 @@ def ranged(history: History, params: DetectParams, fits: dict[int, Fit]) -> None
         flagged[[i for i, f in fits.items() if f.flagged]] = True
 
 
+def refuted_edges(history: History, params: DetectParams, flagged: NDArray[np.bool_]
+                  ) -> list[tuple[int, int, int, float, float]]:
+    """The pairs, neither flagged, whose ranges with each other refute their asserted
+    distance: as many as a "ranged" bar asks, their median |q| past its bar. Which of the
+    two is not where it says, nothing else may tell: a pair that hears no one else (on the
+    whole 2022 population, most of the attenuators the ranges miss) has no voucher, and its
+    ranges lie about both alike. Each as (a, b, ranges, median |q| ns, median q ns: < 0 when
+    they stand nearer each other than they assert)."""
+    ranges = Ranges(history, params)
+    if ranges.size == 0:
+        return []
+    keep = ~flagged[ranges.beaconer] & ~flagged[ranges.witness]
+    n = len(history.hotspots)
+    one = np.minimum(ranges.beaconer[keep], ranges.witness[keep])
+    other = np.maximum(ranges.beaconer[keep], ranges.witness[keep])
+    pairs, inverse = np.unique(one * n + other, return_inverse=True)
+    count = group_count(inverse, pairs.size)
+    size = group_median(inverse, np.abs(ranges.q_ns[keep]), pairs.size)
+    signed = group_median(inverse, ranges.q_ns[keep], pairs.size)
+    past = np.zeros(pairs.size, dtype=bool)
+    for least, bar in VOUCHED_TIERS["ranged"]:
+        past |= (count >= least_obs(params, least)) & (size >= getattr(params, bar))
+    return [(int(pair // n), int(pair % n), int(count[j]), float(size[j]), float(signed[j]))
+            for j, pair in zip(np.flatnonzero(past).tolist(), pairs[past].tolist(), strict=True)]
+
+
 class Ranges:
     """The prompt receptions as one-way ranges: q = the witness's stamp less the beacon's
     emission stamp, less the asserted distance over c, less its datarate's usual offset (the

@@ -33,6 +33,15 @@ def test_shared_reception_denies_both_keys_and_their_edge() -> None:
     assert sorted(d.subject for d in decisions) == sorted([(A,), (B,), (A, B)])
 
 
+def test_a_refuted_range_denies_the_edge_alone() -> None:
+    """Which of the two is off is not in the evidence: the link pays neither, each keeps the
+    rest of its links."""
+    decisions, watch = decide([Finding("range_refuted", (B, A), 2.0, {"ranges": 6})], epoch=5)
+    assert watch == []
+    assert [(d.subject, d.reasons, d.expires_epoch) for d in decisions] == [
+        ((A, B), ["range_refuted"], 5 + 1 + 3)]
+
+
 def test_findings_of_one_hotspot_merge_and_the_longest_expiry_wins() -> None:
     decisions, _ = decide([Finding("clock_offset", (C,), 2.0, {}),
                            Finding("replay", (C,), 1.0, {})], epoch=10)

@@ -105,7 +105,14 @@ def corner(x_asserted: tuple[float, float] = EAST_3KM, *, x_beacons: int = 2,
 def flagged(h: History, **changes: float) -> dict[str, dict]:
     params = dataclasses.replace(P, **changes)
     return {f.hotspots[0].rstrip(b"_")[1:].decode(): f.evidence
-            for f in arrival.arrival(h, params)}
+            for f in arrival.arrival(h, params) if f.detector == "arrival_fit"}
+
+
+def edges(h: History, **changes: float) -> dict[tuple[str, ...], dict]:
+    """The links whose ranges refute their asserted distance, each by its two names."""
+    params = dataclasses.replace(P, **changes)
+    return {tuple(sorted(key.rstrip(b"_")[1:].decode() for key in f.hotspots)): f.evidence
+            for f in arrival.arrival(h, params) if f.detector == "range_refuted"}
 
 
 def change_ns(world: Corner, a: str, b: str, asserted: tuple[float, float]) -> float:
@@ -318,15 +325,77 @@ def test_a_hotspot_that_moved_and_re_asserted_is_not_flagged() -> None:
     assert flagged(world.history()) == {}
 
 
-def test_an_honest_hotspot_whose_only_partner_lies_is_not_flagged() -> None:
-    # x where it says, heard only by l, which stands 1 km north of x and asserts a place 3 km
-    # further north, and hears nothing else: l is off with its only partner, so it vouches
-    # for no one, and which of the two lies is not in the evidence.
-    true = {"x": place(0.0, 0.0), "l": place(0.0, 1_000.0)}
+def lone_pair(beacons: int) -> History:
+    """x where it says, heard only by l, which stands 1 km north of x and asserts a place 3 km
+    further north, and hears nothing else: `beacons` of x's, each heard once by l. An honest
+    pair 20 km west (h1 heard by w2, 2 km apart, 8 times) sets the datarate's usual offset."""
+    true = {"x": place(0.0, 0.0), "l": place(0.0, 1_000.0), "h1": place(-20_000.0, 0.0),
+            "w2": place(-20_000.0, 2_000.0)}
     world = Corner(true, {"l": place(0.0, 4_000.0)})
-    for _ in range(6):
+    for _ in range(8):
+        world.beacon("h1", ["w2"])
+    for _ in range(beacons):
         world.beacon("x", ["l"])
-    assert flagged(world.history()) == {}
+    return world.history()
+
+
+# The pair's ranges: they stand 3 km nearer each other than they assert (1 km, not 4).
+LONE_NS = 3_000.0 / C_M_PER_NS
+
+
+def test_an_honest_hotspot_whose_only_partner_lies_is_not_flagged() -> None:
+    # l is off with its only partner, so it vouches for no one, and which of the two lies is
+    # not in the evidence: neither is flagged, and the link between them pays neither.
+    h = lone_pair(6)
+    assert flagged(h) == {}
+    found = edges(h)
+    assert list(found) == [("l", "x")]
+    assert found[("l", "x")]["ranges"] == 6
+    assert abs(found[("l", "x")]["median_abs_range_offset_ns"] - LONE_NS) <= 1
+    assert found[("l", "x")]["median_range_offset_m"] == -3_000
+    assert found[("l", "x")]["asserted_distance_m"] == 4_000
+
+
+def test_a_pair_s_ranges_refute_its_link_from_range_ns() -> None:
+    # Two ranges (the one-range bar out of the way), each the pair's 3 km over c.
+    h = lone_pair(2)
+    assert list(edges(h, range_ns=LONE_NS - 1, range_one_ns=math.inf)) == [("l", "x")]
+    assert edges(h, range_ns=LONE_NS + 1, range_one_ns=math.inf) == {}
+    assert edges(h, range_obs=3, range_one_ns=math.inf) == {}
+
+
+def test_one_range_refutes_a_link_from_range_one_ns() -> None:
+    h = lone_pair(1)
+    assert list(edges(h, range_one_ns=LONE_NS - 1)) == [("l", "x")]
+    assert edges(h, range_one_ns=LONE_NS + 1) == {}
+
+
+def test_a_flagged_hotspot_s_links_are_not_refuted_again() -> None:
+    # The ranged attenuator of the sparse corner is flagged itself: its link with its
+    # voucher is not an edge finding as well (the hotspot's entry already covers it).
+    h = corner().history()
+    assert set(flagged(h)) == {"x"}
+    assert edges(h) == {}
+
+
+def test_a_quiet_rural_pair_where_they_say_is_no_refuted_link() -> None:
+    # x and l where they say, with a concentrator's stamps (σ 100 ns, then the µs), and with
+    # a single-channel radio's (σ 1 µs): 6 beacons, then 1, over many draws.
+    true = {"x": place(0.0, 0.0), "l": place(0.0, 1_000.0)}
+    for seed in range(100):
+        rng = np.random.default_rng(2_000 + seed)
+        sigma = 100 if seed % 2 else 1_000
+
+        def stamp(_name: str, ns: float, rng: np.random.Generator = rng,
+                  sigma: float = sigma) -> float:
+            return round((ns + rng.normal(0, sigma)) / 1_000) * 1_000
+
+        world = Corner(dict(true) | {"h1": place(-20_000.0, 0.0), "w2": place(-20_000.0, 2_000.0)})
+        for _ in range(8):
+            world.beacon("h1", ["w2"], stamp)
+        for _ in range(6 if seed < 50 else 1):
+            world.beacon("x", ["l"], stamp)
+        assert edges(world.history()) == {}, seed
 
 
 def test_clocks_off_by_ms_are_not_judged_and_do_not_frame() -> None:
