@@ -52,11 +52,14 @@ def ranged(history: History, params: DetectParams, fits: dict[int, Fit]) -> None
 def refuted_edges(history: History, params: DetectParams, flagged: NDArray[np.bool_]
                   ) -> list[tuple[int, int, int, float, float]]:
     """The pairs, neither flagged, whose ranges with each other refute their asserted
-    distance: as many as a "ranged" bar asks, their median |q| past its bar. Which of the
-    two is not where it says, nothing else may tell: a pair that hears no one else (on the
-    whole 2022 population, most of the attenuators the ranges miss) has no voucher, and its
-    ranges lie about both alike. Each as (a, b, ranges, median |q| ns, median q ns: < 0 when
-    they stand nearer each other than they assert)."""
+    distance: as many as a "ranged" bar asks, their median |q| past its bar, and one of the
+    two ranged with no one else. Which of the two is not where it says, nothing else may
+    tell: a pair that hears no one else (on the whole 2022 population, most of the
+    attenuators the ranges miss) has no voucher, and its ranges lie about both alike. A
+    hotspot whose stamps are all a few µs off (a delay its radio adds) refutes every pair of
+    its own, but so many partners, each ranged with others, are not such a pair. Each as (a,
+    b, ranges, median |q| ns, median q ns: < 0 when they stand nearer each other than they
+    assert)."""
     ranges = Ranges(history, params)
     if ranges.size == 0:
         return []
@@ -66,11 +69,14 @@ def refuted_edges(history: History, params: DetectParams, flagged: NDArray[np.bo
     other = np.maximum(ranges.beaconer[keep], ranges.witness[keep])
     pairs, inverse = np.unique(one * n + other, return_inverse=True)
     count = group_count(inverse, pairs.size)
+    ranged_with = group_count(np.concatenate((pairs // n, pairs % n)), n)  # partners each
+    alone = (ranged_with[pairs // n] == 1) | (ranged_with[pairs % n] == 1)
     size = group_median(inverse, np.abs(ranges.q_ns[keep]), pairs.size)
     signed = group_median(inverse, ranges.q_ns[keep], pairs.size)
     past = np.zeros(pairs.size, dtype=bool)
     for least, bar in VOUCHED_TIERS["ranged"]:
         past |= (count >= least_obs(params, least)) & (size >= getattr(params, bar))
+    past &= alone
     return [(int(pair // n), int(pair % n), int(count[j]), float(size[j]), float(signed[j]))
             for j, pair in zip(np.flatnonzero(past).tolist(), pairs[past].tolist(), strict=True)]
 

@@ -378,6 +378,21 @@ def test_a_flagged_hotspot_s_links_are_not_refuted_again() -> None:
     assert edges(h) == {}
 
 
+def test_a_hotspot_stamping_a_few_us_off_refutes_no_link() -> None:
+    # x where it says stamps its beacon reports 5 µs early (a delay its radio misreports):
+    # every range of its beacons, heard by w1 and w2 (each ranged with h1 too), is 5 µs off,
+    # past range_ns, but no pair stands alone; and as both witnesses are off alike, its time
+    # differences place it where it says.
+    world = corner((0.0, 0.0), helper_beacons=6, x_beacons=0)
+    for _ in range(6):
+        world.beacon("x", ["w1", "w2"], emission_late_ns=-5_000.0)
+    h = world.history()
+    assert flagged(h) == {}
+    assert edges(h) == {}
+    # Alone with one of them, the same pair is refuted (it cannot be told from a lie).
+    assert list(edges(lone_pair(6))) == [("l", "x")]
+
+
 def test_a_quiet_rural_pair_where_they_say_is_no_refuted_link() -> None:
     # x and l where they say, with a concentrator's stamps (σ 100 ns, then the µs), and with
     # a single-channel radio's (σ 1 µs): 6 beacons, then 1, over many draws.
