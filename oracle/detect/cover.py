@@ -1,4 +1,4 @@
-"""Copies no one rule attributes: the hotspot that could have sent them, where no other could.
+"""Copies no rule attributes: the hotspot that could have sent them, where no other could.
 
 A copy heard by one late witness that usually hears two of the beacon's timely witnesses
 alike could be either's (replay.py singles out no one). But a replayer sends a copy of a
@@ -9,7 +9,7 @@ other rules found could have sent go to them; of the rest, the hotspot that coul
 the most takes them, and so on. A hotspot is flagged when it took MIN_COVERED copies or
 more, a COVERED_SHARE of the replayed beacons it stood by or more, and no other hotspot
 (not found) could have sent every copy it could have: two that could have sent the same
-copies are one antenna's worth of doubt, and neither is named.
+copies cannot be told apart, and neither is named.
 """
 
 from __future__ import annotations

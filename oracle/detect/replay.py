@@ -370,7 +370,7 @@ def replay(history: History, params: DetectParams) -> list[Finding]:
                       "replayed_beacons_it_could_be_narrowed_down_to": tally.narrowable[i],
                       "narrowings_expected_by_chance":
                           round(narrowing_rate * tally.narrowable[i], 3),
-                      "replayed_beacons_only_it_could_have_sent": took.get(i, 0)},
+                      "replayed_copies_it_took_in_the_cover": took.get(i, 0)},
         )
         for i in sorted(flagged)
     ]

@@ -277,6 +277,9 @@ def test_copies_only_one_could_have_sent_all_of_find_it(copies: int, found: bool
         else:
             world.replayed(("s", "h"), {"s": {"y": (-100.0, 0.0)}})
     assert flagged(world.history()) == ({"s"} if found else set())
+    if found:
+        (finding,) = replay.replay(world.history(), P)
+        assert finding.evidence["replayed_copies_it_took_in_the_cover"] == copies
 
 
 @pytest.mark.parametrize(("rssi", "found"), [
