@@ -100,12 +100,13 @@ from oracle.detect.arrival_fit import C_M_PER_NS, Fit, best_place, local_m, spre
 from oracle.detect.grouped import group_count, group_median
 from oracle.detect.history import History, fitted_place
 from oracle.detect.model import DetectParams, Finding
-from oracle.detect.ranges import ranged, refuted_edges
+from oracle.detect.ranges import Ranges, ranged, refuted_edges
 
 
 def arrival(history: History, params: DetectParams) -> list[Finding]:
     h = history.hotspots
-    fits = judge(history, params)
+    ranges = Ranges(history, params)
+    fits = judge(history, params, ranges)
     flagged = np.zeros(len(h), dtype=bool)
     flagged[[i for i, fit in fits.items() if fit.flagged]] = True
     return [
@@ -138,29 +139,33 @@ def arrival(history: History, params: DetectParams) -> list[Finding]:
             hotspots=tuple(sorted((h.keys[a], h.keys[b]))),
             score=size_ns / params.range_ns,
             evidence={
-                "ranges": ranges,
+                "ranges": count,
                 "median_abs_range_offset_ns": round(size_ns),
                 # Less than 0: they stand nearer each other than they assert.
                 "median_range_offset_m": round(offset_ns * C_M_PER_NS),
                 "asserted_distance_m": round(h.distance_m(a, b)),
             },
         )
-        for a, b, ranges, size_ns, offset_ns in refuted_edges(history, params, flagged)
+        for a, b, count, size_ns, offset_ns in refuted_edges(ranges, flagged)
     ]
 
 
-def judge(history: History, params: DetectParams) -> dict[int, Fit]:
-    """The hotspots fitted (those whose arrivals at the asserted place are off), by index."""
+def judge(history: History, params: DetectParams, ranges: Ranges | None = None
+          ) -> dict[int, Fit]:
+    """The hotspots fitted (those whose arrivals at the asserted place are off), by index;
+    `ranges`: the history's, when the caller reads them too."""
     rows = _Rows(history, params)
     if rows.size == 0:
         return {}
+    if ranges is None:
+        ranges = Ranges(history, params)
     none = np.zeros(len(history.hotspots), dtype=bool)
     fits = {i: rows.fit(i, none) for i in rows.suspects(none)}
     flagged = np.zeros(len(history.hotspots), dtype=bool)
     flagged[[i for i, f in fits.items() if f.flagged]] = True
     if not flagged.any():
         _sparse(rows, fits)
-        ranged(history, params, fits)
+        ranged(ranges, fits)
         return fits
     # Again without the receptions of the flagged (each keeps its own), for every hotspot
     # that is off without them, and for the flagged themselves.
@@ -175,7 +180,7 @@ def judge(history: History, params: DetectParams) -> dict[int, Fit]:
             fits[i] = rows.fit(i, others)
     _sturdy(rows, fits, flagged, none)
     _sparse(rows, fits)
-    ranged(history, params, fits)
+    ranged(ranges, fits)
     return fits
 
 

@@ -21,14 +21,14 @@ from oracle.detect.history import History
 from oracle.detect.model import DetectParams
 
 
-def ranged(history: History, params: DetectParams, fits: dict[int, Fit]) -> None:
+def ranged(ranges: Ranges, fits: dict[int, Fit]) -> None:
     """The third look (arrival.py's docstring): each hotspot not flagged, judged on its one-way
     ranges to the partners that vouch for it, without the receptions of the flagged (each keeps
     its own); again, while it finds more, without those it found too: a partner whose other
     ranges were with attenuators found here vouches once their ranges are left out."""
-    ranges = Ranges(history, params)
     if ranges.size == 0:
         return
+    history, params = ranges.history, ranges.params
     flagged = np.zeros(len(history.hotspots), dtype=bool)
     flagged[[i for i, f in fits.items() if f.flagged]] = True
     lowest = min(getattr(params, bar) for _, bar in VOUCHED_TIERS["ranged"])
@@ -49,7 +49,7 @@ def ranged(history: History, params: DetectParams, fits: dict[int, Fit]) -> None
         flagged[[i for i, f in fits.items() if f.flagged]] = True
 
 
-def refuted_edges(history: History, params: DetectParams, flagged: NDArray[np.bool_]
+def refuted_edges(ranges: Ranges, flagged: NDArray[np.bool_]
                   ) -> list[tuple[int, int, int, float, float]]:
     """The pairs, neither flagged, whose ranges with each other refute their asserted
     distance: as many as a "ranged" bar asks, their median |q| past its bar, and one of the
@@ -60,11 +60,10 @@ def refuted_edges(history: History, params: DetectParams, flagged: NDArray[np.bo
     its own, but so many partners, each ranged with others, are not such a pair. Each as (a,
     b, ranges, median |q| ns, median q ns: < 0 when they stand nearer each other than they
     assert)."""
-    ranges = Ranges(history, params)
     if ranges.size == 0:
         return []
     keep = ~flagged[ranges.beaconer] & ~flagged[ranges.witness]
-    n = len(history.hotspots)
+    n = len(ranges.history.hotspots)
     one = np.minimum(ranges.beaconer[keep], ranges.witness[keep])
     other = np.maximum(ranges.beaconer[keep], ranges.witness[keep])
     pairs, inverse = np.unique(one * n + other, return_inverse=True)
@@ -75,7 +74,8 @@ def refuted_edges(history: History, params: DetectParams, flagged: NDArray[np.bo
     signed = group_median(inverse, ranges.q_ns[keep], pairs.size)
     past = np.zeros(pairs.size, dtype=bool)
     for least, bar in VOUCHED_TIERS["ranged"]:
-        past |= (count >= least_obs(params, least)) & (size >= getattr(params, bar))
+        past |= ((count >= least_obs(ranges.params, least))
+                 & (size >= getattr(ranges.params, bar)))
     past &= alone
     return [(int(pair // n), int(pair % n), int(count[j]), float(size[j]), float(signed[j]))
             for j, pair in zip(np.flatnonzero(past).tolist(), pairs[past].tolist(), strict=True)]
