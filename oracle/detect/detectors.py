@@ -30,7 +30,7 @@ from oracle.detect import (
 from oracle.detect.history import History
 from oracle.detect.model import DEFAULT_PARAMS, DetectParams, Finding
 from oracle.detect.peel import without_links
-from oracle.detect.policy import POLICY
+from oracle.detect.policy import denies_hotspots
 
 Detector = Callable[[History, DetectParams], list[Finding]]
 
@@ -135,4 +135,4 @@ def each_detector(
             found = run(history, params)
         yield name, found
         denied += [([index[k] for k in f.hotspots], f.detector)
-                   for f in found if "hotspot" in POLICY[f.detector][0]]
+                   for f in found if denies_hotspots(f.detector)]

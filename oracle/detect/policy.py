@@ -41,6 +41,11 @@ POLICY: dict[str, tuple[str, int]] = {
 }
 
 
+def denies_hotspots(detector: str) -> bool:
+    """Whether a finding of `detector` denies the hotspots it names (not only their edge)."""
+    return "hotspot" in POLICY[detector][0]
+
+
 @dataclass
 class Decision:
     """One denylist entry: a hotspot (one key) or an edge (two keys)."""
@@ -71,7 +76,7 @@ def decide(findings: list[Finding], epoch: int) -> tuple[list[Decision], list[Fi
         if not denies:
             watch.append(finding)
             continue
-        subjects = [(k,) for k in finding.hotspots] if "hotspot" in denies else []
+        subjects = [(k,) for k in finding.hotspots] if denies_hotspots(finding.detector) else []
         if "edge" in denies and finding.is_edge:
             subjects.append(tuple(sorted(finding.hotspots)))
         for subject in subjects:
