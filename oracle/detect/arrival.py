@@ -71,6 +71,16 @@ place that explains one range is on a circle at least |q| × c from the asserted
 asserted distance is refuted). It is judged again, while it finds more, without the
 receptions of those it found: a partner whose other ranges were with them vouches then.
 
+A pair whose ranges with each other pass one of those bars, neither flagged, one of the two
+ranging with no one else, refutes its asserted distance, and which of the two is off is not
+in it: the link is denied (`range_refuted`), not either hotspot. But when
+`range_crossed_partners` such lone partners or more each refute the same hotspot, and one
+place explains its ranges with every partner it ranged with (each partner's median |q|
+within `tdoa_fitted_ns` there: a median over them all would follow the partner with most
+ranges), the lie is that hotspot's, not each partner's: the fourth look ("crossed"). Two
+liars each hearing only one honest hotspot agree on a place for it by chance only, and a
+partner that vouches where it asserts must be explained too.
+
 That needs the beaconer's emission stamp on GPS time to the µs. The simulator stamps it so
 (the end of the emission, exactly), and so does a hotspot whose concentrator has a GPS time
 reference: it sends its beacon at a GPS millisecond (`tmms`) and reports that instant plus the
@@ -96,7 +106,14 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import NDArray
 
-from oracle.detect.arrival_fit import C_M_PER_NS, Fit, best_place, local_m, spread_m
+from oracle.detect.arrival_fit import (
+    C_M_PER_NS,
+    Fit,
+    best_place,
+    flagged_mask,
+    local_m,
+    spread_m,
+)
 from oracle.detect.grouped import group_count, group_median
 from oracle.detect.history import History, fitted_place
 from oracle.detect.model import DetectParams, Finding
@@ -107,8 +124,7 @@ def arrival(history: History, params: DetectParams) -> list[Finding]:
     h = history.hotspots
     ranges = Ranges(history, params)
     fits = judge(history, params, ranges)
-    flagged = np.zeros(len(h), dtype=bool)
-    flagged[[i for i, fit in fits.items() if fit.flagged]] = True
+    flagged = flagged_mask(fits, len(h))
     return [
         Finding(
             detector="arrival_fit",
@@ -127,6 +143,7 @@ def arrival(history: History, params: DetectParams) -> list[Finding]:
                 # "placed": from all its receptions, by ≥ tdoa_min_partners spread about;
                 # "sparse": from those whose other hotspots are vouched for (module docstring).
                 # "ranged": from one-way ranges to vouched partners (module docstring).
+                # "crossed": from ranges to lone partners that each refute it alike.
                 "tier": fit.tier,
             },
         )
@@ -161,8 +178,7 @@ def judge(history: History, params: DetectParams, ranges: Ranges | None = None
         ranges = Ranges(history, params)
     none = np.zeros(len(history.hotspots), dtype=bool)
     fits = {i: rows.fit(i, none) for i in rows.suspects(none)}
-    flagged = np.zeros(len(history.hotspots), dtype=bool)
-    flagged[[i for i, f in fits.items() if f.flagged]] = True
+    flagged = flagged_mask(fits, len(history.hotspots))
     if not flagged.any():
         _sparse(rows, fits)
         ranged(ranges, fits)
@@ -188,8 +204,7 @@ def _sparse(rows: _Rows, fits: dict[int, Fit]) -> None:
     """The second look (module docstring): each hotspot off at its asserted place and not
     flagged, judged on its receptions with vouched partners only, without the receptions of
     the flagged (each keeps its own)."""
-    flagged = np.zeros(len(rows.history.hotspots), dtype=bool)
-    flagged[[i for i, f in fits.items() if f.flagged]] = True
+    flagged = flagged_mask(fits, len(rows.history.hotspots))
     median, count = rows.pooled(flagged)
     median = np.nan_to_num(median)
     p = rows.params

@@ -56,12 +56,23 @@ class Fit:
                 for least, off in VOUCHED_TIERS[tier])
 
 
-# The tiers judged against vouched partners, each by its bars: (the least residuals, the least
-# median |residual|), any of them met.
+def flagged_mask(fits: dict[int, Fit], n: int) -> NDArray[np.bool_]:
+    """Of n hotspots, those whose fit is flagged."""
+    out = np.zeros(n, dtype=bool)
+    out[[i for i, fit in fits.items() if fit.flagged]] = True
+    return out
+
+
+# The bars of one-way ranges: (the least ranges, the least median |q|), any of them met.
+RANGE_BARS: tuple[tuple[str | int, str], ...] = (
+    ("range_obs", "range_ns"), (1, "range_one_ns"), ("range_some_obs", "range_some_ns"),
+    ("range_many_obs", "range_many_ns"))
+# The tiers judged against chosen partners (vouched, or each refuting the hotspot alone), each
+# by its bars: (the least residuals, the least median |residual|), any of them met.
 VOUCHED_TIERS: dict[str, tuple[tuple[str | int, str], ...]] = {
     "sparse": (("tdoa_sparse_obs", "tdoa_sparse_ns"),),
-    "ranged": (("range_obs", "range_ns"), (1, "range_one_ns"), ("range_some_obs", "range_some_ns"),
-               ("range_many_obs", "range_many_ns")),
+    "ranged": RANGE_BARS,
+    "crossed": RANGE_BARS,
 }
 
 

@@ -266,6 +266,13 @@ class DetectParams:
     range_some_obs: int = 4
     range_some_ns: float = 2_500.0
     range_timed_share: float = 0.5
+    # A hotspot that range_crossed_partners lone partners or more each refute (a "ranged" bar
+    # past on their pair, each ranging with no one else), one place explaining its ranges
+    # with every partner, each partner's median within tdoa_fitted_ns (arrival.py, "crossed").
+    # On the whole 2022 population after 7 epochs, 3 attenuators more at 5 % (each heard by
+    # two lone honest hotspots, or an inflator), 2 more at 20 %, no honest hotspot; on the
+    # city, none (docs/benchmarks.md, issue 13).
+    range_crossed_partners: int = 2
     # Who does not hear it (hearing.py): an honest hotspot is heard first by its nearest
     # neighbours, whatever its reach; an attenuator's partners stand around its true place, and
     # the active hotspots about the asserted place, nearer than any partner, are silent with

@@ -12,6 +12,7 @@ from oracle.detect.arrival_fit import (
     VOUCHED_TIERS,
     Fit,
     best_place,
+    flagged_mask,
     least_obs,
     local_m,
     spread_m,
@@ -29,8 +30,7 @@ def ranged(ranges: Ranges, fits: dict[int, Fit]) -> None:
     if ranges.size == 0:
         return
     history, params = ranges.history, ranges.params
-    flagged = np.zeros(len(history.hotspots), dtype=bool)
-    flagged[[i for i, f in fits.items() if f.flagged]] = True
+    flagged = flagged_mask(fits, len(history.hotspots))
     lowest = min(getattr(params, bar) for _, bar in VOUCHED_TIERS["ranged"])
     found = True
     while found:
@@ -46,7 +46,8 @@ def ranged(ranges: Ranges, fits: dict[int, Fit]) -> None:
                 if fit.flagged:
                     fits[i] = fit
                     found = True
-        flagged[[i for i, f in fits.items() if f.flagged]] = True
+        flagged = flagged_mask(fits, len(history.hotspots))
+    crossed(ranges, fits)
 
 
 def refuted_edges(ranges: Ranges, flagged: NDArray[np.bool_]
@@ -62,23 +63,62 @@ def refuted_edges(ranges: Ranges, flagged: NDArray[np.bool_]
     assert)."""
     if ranges.size == 0:
         return []
-    keep = ~flagged[ranges.beaconer] & ~flagged[ranges.witness]
-    n = len(ranges.history.hotspots)
-    one = np.minimum(ranges.beaconer[keep], ranges.witness[keep])
-    other = np.maximum(ranges.beaconer[keep], ranges.witness[keep])
-    pairs, inverse = np.unique(one * n + other, return_inverse=True)
-    count = group_count(inverse, pairs.size)
-    ranged_with = group_count(np.concatenate((pairs // n, pairs % n)), n)  # partners each
-    alone = (ranged_with[pairs // n] == 1) | (ranged_with[pairs % n] == 1)
-    size = group_median(inverse, np.abs(ranges.q_ns[keep]), pairs.size)
-    signed = group_median(inverse, ranges.q_ns[keep], pairs.size)
-    past = np.zeros(pairs.size, dtype=bool)
-    for least, bar in VOUCHED_TIERS["ranged"]:
-        past |= ((count >= least_obs(ranges.params, least))
-                 & (size >= getattr(ranges.params, bar)))
-    past &= alone
-    return [(int(pair // n), int(pair % n), int(count[j]), float(size[j]), float(signed[j]))
-            for j, pair in zip(np.flatnonzero(past).tolist(), pairs[past].tolist(), strict=True)]
+    pairs = _Pairs(ranges, flagged)
+    return [(a, b, int(pairs.count[j]), float(pairs.size[j]), float(pairs.signed[j]))
+            for j, a, b in pairs.refuted()]
+
+
+def crossed(ranges: Ranges, fits: dict[int, Fit]) -> None:
+    """The fourth look (arrival.py's docstring): each hotspot not flagged that refuted pairs
+    with range_crossed_partners partners or more, each ranging with no one else, name as
+    their common end, flagged when one place explains its ranges with every partner it
+    ranged with (each partner's median |q| within tdoa_fitted_ns there). Two lone partners
+    that each say it stands elsewhere, and agree where, are one hotspot's lie, not two
+    partners' (a liar's own pair says nothing of anyone else): the attenuator heard by two
+    honest hotspots that hear no one else. Two liars hearing one honest hotspot that hears
+    no one else agree on a place for it only by chance, and any other partner it ranged
+    with, where they say it is not, is to be explained too."""
+    flagged = flagged_mask(fits, len(ranges.history.hotspots))
+    pairs = _Pairs(ranges, flagged)
+    lone: dict[int, int] = {}
+    for _, a, b in pairs.refuted():
+        for end, partner in ((a, b), (b, a)):
+            if pairs.ranged_with[partner] == 1:
+                lone[end] = lone.get(end, 0) + 1
+    for i, count in sorted(lone.items()):
+        if count >= ranges.params.range_crossed_partners:
+            fit = ranges.fit(i, flagged, ~flagged, tier="crossed")
+            if fit.flagged:
+                fits[i] = fit
+
+
+class _Pairs:
+    """The ranges of each pair of hotspots neither flagged: their count, median |q| and
+    median q, and how many partners each hotspot ranged with."""
+
+    def __init__(self, ranges: Ranges, flagged: NDArray[np.bool_]) -> None:
+        self.params = ranges.params
+        keep = ~flagged[ranges.beaconer] & ~flagged[ranges.witness]
+        n = self.n = len(ranges.history.hotspots)
+        one = np.minimum(ranges.beaconer[keep], ranges.witness[keep])
+        other = np.maximum(ranges.beaconer[keep], ranges.witness[keep])
+        self.pairs, inverse = np.unique(one * n + other, return_inverse=True)
+        self.count = group_count(inverse, self.pairs.size)
+        self.ranged_with = group_count(
+            np.concatenate((self.pairs // n, self.pairs % n)), n)
+        self.size = group_median(inverse, np.abs(ranges.q_ns[keep]), self.pairs.size)
+        self.signed = group_median(inverse, ranges.q_ns[keep], self.pairs.size)
+
+    def refuted(self) -> list[tuple[int, int, int]]:
+        """(index, a, b) of each pair past a "ranged" bar, one of the two ranging with no one
+        else."""
+        past = np.zeros(self.pairs.size, dtype=bool)
+        for least, bar in VOUCHED_TIERS["ranged"]:
+            past |= ((self.count >= least_obs(self.params, least))
+                     & (self.size >= getattr(self.params, bar)))
+        a, b = self.pairs // self.n, self.pairs % self.n
+        past &= (self.ranged_with[a] == 1) | (self.ranged_with[b] == 1)
+        return [(j, int(a[j]), int(b[j])) for j in np.flatnonzero(past).tolist()]
 
 
 class Ranges:
@@ -124,9 +164,11 @@ class Ranges:
         size = np.abs(np.concatenate((self.q_ns[usable], self.q_ns[usable])))
         return ByHotspot(who, other, size, len(self.history.hotspots))
 
-    def fit(self, i: int, excluded: NDArray[np.bool_], partners: NDArray[np.bool_]) -> Fit:
+    def fit(self, i: int, excluded: NDArray[np.bool_], partners: NDArray[np.bool_],
+            tier: str = "ranged") -> Fit:
         """Hotspot i's place by its ranges to `partners`, without the receptions of the
-        excluded other than its own."""
+        excluded other than its own: by the median of them all ("ranged"), or by the
+        farthest off of the partners' medians ("crossed": each partner's are explained)."""
         h = self.history.hotspots
         others = excluded.copy()
         others[i] = False
@@ -138,19 +180,23 @@ class Ranges:
         px, py = local_m(h, i, partner)
         lag = self.lag_ns[rows]
 
+        ids = np.unique(partner)
+
         def loss(x: NDArray[np.float64], y: NDArray[np.float64]) -> NDArray[np.float64]:
             """Median |q| with i at each place (x[j], y[j])."""
             far = np.hypot(x[:, None] - px, y[:, None] - py) / C_M_PER_NS
-            return np.median(np.abs(lag[None, :] - far), axis=1)
+            off = np.abs(lag[None, :] - far)
+            if tier == "ranged":
+                return np.median(off, axis=1)
+            return np.max([np.median(off[:, partner == p], axis=1) for p in ids], axis=0)
 
         # One range explains a circle of places alike, all at least |q| × c from the
         # asserted place: the fit lands on one of them.
         at_asserted, best, best_value = best_place(loss, self.params.tdoa_search_m)
-        ids = np.unique(partner)
         spread = spread_m(*local_m(h, i, ids))
         return Fit(at_asserted, best_value, best[0], best[1], int(mine_b.size),
                    int(mine_w.size), int(ids.size), spread, self.params,
-                   tuple(ids.tolist()), "ranged")
+                   tuple(ids.tolist()), tier)
 
 
 class ByHotspot:

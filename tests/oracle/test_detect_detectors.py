@@ -8,10 +8,12 @@ from collections.abc import Callable
 import numpy as np
 import pytest
 from detect_world import Node, World, offset
+from test_detect_ranges import lone_pair
 
+from oracle.detect import detectors
 from oracle.detect.detectors import detect
 from oracle.detect.history import History
-from oracle.detect.model import DEFAULT_PARAMS, Finding
+from oracle.detect.model import DEFAULT_PARAMS, DetectParams, Finding
 
 LOOK_ALIKES = ("rooftop", "street_a", "street_b", "moved", "rural_a", "rural_b", "cable",
                "indoor", "ridge")
@@ -546,3 +548,20 @@ def test_an_attenuator_heard_from_by_a_relay_only_is_placed_by_the_relays_beacon
                    listens_only_to=frozenset({"h07"})))
     assert _flagged(world, detect(world.history())) == {"h07": {"relay_latency"},
                                                         "x": {"arrival_fit"}}
+
+
+def test_a_denied_edge_explains_neither_of_its_hotspots(monkeypatch: pytest.MonkeyPatch) -> None:
+    # `arrival` refutes the link of a pair that hears no one else and denies that edge, not
+    # either hotspot: the detectors after it still read both hotspots' links (`hearing`, which
+    # reads the history without the links of the hotspots denied so far, here records what it
+    # is given).
+    given: list[History] = []
+
+    def hearing(history: History, _params: DetectParams) -> list[Finding]:
+        given.append(history)
+        return []
+
+    monkeypatch.setitem(detectors.DETECTORS, "hearing", ("records its history", hearing))
+    h = lone_pair(6)
+    assert [f.detector for f in detect(h, only=("arrival", "hearing"))] == ["range_refuted"]
+    assert given[0].witnesses.beaconer.size == h.witnesses.beaconer.size == 14

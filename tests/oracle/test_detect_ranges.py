@@ -20,6 +20,7 @@ from oracle.detect import arrival
 from oracle.detect.detectors import detect
 from oracle.detect.history import History, HistoryBuilder
 from oracle.detect.model import DEFAULT_PARAMS
+from oracle.detect.ranges import Ranges
 from pocnet.geo import haversine_m
 
 T0 = 1_760_000_000_000
@@ -391,6 +392,83 @@ def test_a_hotspot_stamping_a_few_us_off_refutes_no_link() -> None:
     assert edges(h) == {}
     # Alone with one of them, the same pair is refuted (it cannot be told from a lie).
     assert list(edges(lone_pair(6))) == [("l", "x")]
+
+
+def two_lone(x_asserted: tuple[float, float] = EAST_3KM,
+             asserted: dict[str, tuple[float, float]] | None = None,
+             beacons: tuple[int, int] = (3, 3), w1_beacons: int = 0) -> History:
+    """x, asserting `x_asserted`, heard by l1 (1 km north of it) and by l2 (1 km south), each
+    on beacons of its own (`beacons`), neither hearing anyone else; l1 and l2 assert
+    `asserted` (where they stand by default). An honest pair 20 km west sets the datarate's
+    usual offset; with `w1_beacons`, x is heard by w1 too (1 km west), which ranges with the
+    pair's beaconer as well (vouched)."""
+    true = {"x": place(0.0, 0.0), "l1": place(0.0, 1_000.0), "l2": place(0.0, -1_000.0),
+            "h1": place(-20_000.0, 0.0), "w2": place(-20_000.0, 2_000.0),
+            "w1": place(-1_000.0, 0.0)}
+    world = Corner(true, {"x": place(*x_asserted)} | (asserted or {}))
+    for _ in range(8):
+        world.beacon("h1", ["w2", "w1"] if w1_beacons else ["w2"])
+    for name, count in zip(("l1", "l2"), beacons, strict=True):
+        for _ in range(count):
+            world.beacon("x", [name])
+    for _ in range(w1_beacons):
+        world.beacon("x", ["w1"])
+    return world.history()
+
+
+def test_an_attenuator_two_lone_partners_refute_alike_is_flagged() -> None:
+    # Each of x's two partners hears no one else, and each pair alone would only lose its
+    # link; but both say x stands elsewhere, and one place (where it stands, or its mirror
+    # across the line of the two partners) explains both: x is the one lying.
+    h = two_lone()
+    found = flagged(h)
+    assert set(found) == {"x"}
+    assert found["x"]["tier"] == "crossed"
+    assert found["x"]["partners"] == 2
+    assert found["x"]["fitted_from_asserted_m"] >= 2_000
+    assert edges(h) == {}
+
+
+def test_range_crossed_partners_at_its_boundary() -> None:
+    h = two_lone()
+    assert set(flagged(h, range_crossed_partners=2)) == {"x"}
+    assert flagged(h, range_crossed_partners=3) == {}
+    assert set(edges(h, range_crossed_partners=3)) == {("l1", "x"), ("l2", "x")}
+
+
+def test_an_honest_hotspot_two_lone_liars_disagree_on_is_not_flagged() -> None:
+    # x where it says; l1 asserts 3 km further north, l2 3 km further south: each says x is
+    # 3 km nearer it than asserted, and no one place is both. With most of the ranges l1's,
+    # a median over them all would place x by l1 alone: each partner's must be explained.
+    h = two_lone((0.0, 0.0), {"l1": place(0.0, 4_000.0), "l2": place(0.0, -4_000.0)},
+                 beacons=(5, 2))
+    assert flagged(h) == {}
+    assert set(edges(h)) == {("l1", "x"), ("l2", "x")}
+
+
+def test_tdoa_fitted_ns_at_its_boundary_for_two_lone_partners() -> None:
+    # Two liars that disagree: l1 puts x on a circle of 1 km about (0, 4 km), l2 on one of
+    # 1 km about (2 km, -1 km), 5.4 km apart; the place nearest both (~1.8 km from x) is
+    # ~1.7 km from each circle, and the farther off partner's median there is what
+    # tdoa_fitted_ns bounds (tdoa_explained out of the way: ~0.56 of the asserted place's).
+    h = two_lone((0.0, 0.0), {"l1": place(0.0, 4_000.0), "l2": place(2_000.0, -1_000.0)})
+    none = np.zeros(len(h.hotspots), dtype=bool)
+    x = list(h.hotspots.keys).index(k("x"))
+    fit = Ranges(h, P).fit(x, none, ~none, tier="crossed")
+    assert abs(fit.fitted_ns * C_M_PER_NS - (math.hypot(2_000.0, 5_000.0) - 2_000.0) / 2) < 50
+    assert set(flagged(h, tdoa_fitted_ns=fit.fitted_ns, tdoa_explained=1.0)) == {"x"}
+    assert flagged(h, tdoa_fitted_ns=fit.fitted_ns - 1, tdoa_explained=1.0) == {}
+
+
+def test_two_lone_liars_agreeing_do_not_outweigh_a_vouched_partner() -> None:
+    # l1 and l2 assert places that put x 3 km east (each 1 km from there, as far as it
+    # truly is from x): alone they would frame it. w1, which ranges with others, hears x
+    # where it says, and that place must explain w1's ranges too.
+    liars = {"l1": place(3_000.0, 1_000.0), "l2": place(3_000.0, -1_000.0)}
+    assert set(flagged(two_lone((0.0, 0.0), liars))) == {"x"}
+    h = two_lone((0.0, 0.0), liars, w1_beacons=3)
+    assert flagged(h) == {}
+    assert set(edges(h)) == {("l1", "x"), ("l2", "x")}
 
 
 def test_a_quiet_rural_pair_where_they_say_is_no_refuted_link() -> None:
