@@ -326,6 +326,25 @@ def test_a_hotspot_that_moved_and_re_asserted_is_not_flagged() -> None:
     assert flagged(world.history()) == {}
 
 
+def test_one_voucher_stamping_late_places_both_itself_and_its_victim() -> None:
+    # x where it says, heard on its own beacons by three vouched partners (each ranged with
+    # h1 too): w1 on 6 of them, stamping each 7 µs late, w2 and w3 on 2 each, exactly. 6 of
+    # x's 10 ranges are 7 µs off, and a place on w1's circle explains the median of them
+    # all: x is placed there, a hole (docs/security.md, "Neighbours, through the detectors").
+    # The lie lands on the liar too: x vouches for w1 by its other ranges, and w1's two
+    # vouchers' circles meet elsewhere.
+    true = {"x": place(0.0, 0.0), "w1": place(0.0, 1_000.0), "w2": place(1_000.0, -500.0),
+            "w3": place(-1_000.0, -500.0), "h1": place(-2_000.0, 1_000.0)}
+    world = Corner(true)
+    for _ in range(6):
+        world.beacon("h1", ["w1", "w2", "w3"])
+    for _ in range(6):
+        world.beacon("x", ["w1"], lambda _name, ns: ns + 7_000.0)
+    for name in ("w2", "w3", "w2", "w3"):
+        world.beacon("x", [name])
+    assert set(flagged(world.history())) == {"w1", "x"}
+
+
 def lone_pair(beacons: int) -> History:
     """x where it says, heard only by l, which stands 1 km north of x and asserts a place 3 km
     further north, and hears nothing else: `beacons` of x's, each heard once by l. An honest
