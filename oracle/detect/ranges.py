@@ -26,7 +26,8 @@ def ranged(ranges: Ranges, fits: dict[int, Fit]) -> None:
     """The third look (arrival.py's docstring): each hotspot not flagged, judged on its one-way
     ranges to the partners that vouch for it, without the receptions of the flagged (each keeps
     its own); again, while it finds more, without those it found too: a partner whose other
-    ranges were with attenuators found here vouches once their ranges are left out."""
+    ranges were with attenuators found here vouches once their ranges are left out. Then the
+    fourth look (`crossed`)."""
     if ranges.size == 0:
         return
     history, params = ranges.history, ranges.params
@@ -183,7 +184,8 @@ class Ranges:
         ids = np.unique(partner)
 
         def loss(x: NDArray[np.float64], y: NDArray[np.float64]) -> NDArray[np.float64]:
-            """Median |q| with i at each place (x[j], y[j])."""
+            """Median |q| with i at each place (x[j], y[j]): of them all, or the largest
+            partner's."""
             far = np.hypot(x[:, None] - px, y[:, None] - py) / C_M_PER_NS
             off = np.abs(lag[None, :] - far)
             if tier == "ranged":
