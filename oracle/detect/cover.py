@@ -8,15 +8,8 @@ replayer is. So the copies are shared out as a set cover: those that the replaye
 other rules found could have sent go to them; of the rest, the hotspot that could have sent
 the most takes them, and so on. A hotspot is flagged when it took MIN_COVERED copies or
 more, a COVERED_SHARE of the replayed beacons it stood by or more, and no other hotspot
-(not found) could have sent every copy it could have, with as large a share of the replayed
-beacons it stood by.
-
-Of two that could have sent the same copies, the likelier sender is the one that could have
-sent the larger share of the replayed beacons it stood by: a replayer copies a beacon it
-heard each window, and the copies it could have sent are most of the replayed beacons it
-heard; an honest neighbour that heard those beacons too, and is heard as the replayer is,
-also stood by other replayers' beacons whose copies it could not have sent. It takes the
-copies first (on a tie of counts) and is named; at equal shares, neither is.
+(not found) could have sent every copy it could have: two that could have sent the same
+copies cannot be told apart, and neither is named.
 """
 
 from __future__ import annotations
@@ -33,10 +26,7 @@ from collections.abc import Collection, Sequence
 # copies of a replayer 900 m off heard alike (the same set, taken first on a tie: hence no
 # two alike are named). A share of 0.2 of the replayed beacons it stood by: 5 and 24
 # replayers, no honest hotspot (an honest neighbour took 2–14 of 24–61 there; a replayer
-# copies a beacon it heard every window, and took 10 of 10, 17 of 17, 22 of 26). Ties broken
-# by that share: 4 replayers more at 5 % (8 of 8 against an honest neighbour's 8 of 16, 4 of
-# 5 against 4 of 13, 6 of 9 against 6 of 11, 6 of 7 against a false location's 7 of 10), 4
-# more at 20 %, no honest hotspot (docs/benchmarks.md, issue 13).
+# copies a beacon it heard every window, and took 10 of 10, 17 of 17, 22 of 26).
 MIN_COVERED = 3
 COVERED_SHARE = 0.2
 
@@ -54,21 +44,19 @@ def covered(could_send: Sequence[frozenset[int]], found: Collection[int],
     taken: set[int] = set()
     for sender in found:
         taken |= copies_of.get(sender, set())
-    share = {sender: len(copies) / max(chances[sender], len(copies))
-             for sender, copies in copies_of.items()}
     took: dict[int, int] = {}
     # Lazy greedy: a hotspot's count only falls as others take copies, so one popped with
-    # its count still current is the largest (of those as large, the largest share first).
-    queue = [(-len(copies), -share[sender], sender) for sender, copies in copies_of.items()
+    # its count still current is the largest.
+    queue = [(-len(copies), sender) for sender, copies in copies_of.items()
              if sender not in found]
     heapq.heapify(queue)
     while queue:
-        count, _, sender = heapq.heappop(queue)
+        count, sender = heapq.heappop(queue)
         left = len(copies_of[sender] - taken)
         if left < MIN_COVERED:
             continue
         if left != -count:
-            heapq.heappush(queue, (-left, -share[sender], sender))
+            heapq.heappush(queue, (-left, sender))
             continue
         took[sender] = left
         taken |= copies_of[sender]
@@ -77,6 +65,5 @@ def covered(could_send: Sequence[frozenset[int]], found: Collection[int],
         if count >= COVERED_SHARE * chances[sender]
         and not any(other != sender and other not in found
                     and copies_of[sender] <= copies_of[other]
-                    and share[other] >= share[sender]
                     for beacon in copies_of[sender] for other in could_send[beacon])
     }
