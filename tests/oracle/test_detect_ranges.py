@@ -437,8 +437,8 @@ def two_lone(x_asserted: tuple[float, float] = EAST_3KM,
 
 def test_an_attenuator_two_lone_partners_refute_alike_is_flagged() -> None:
     # Each of x's two partners hears no one else, and each pair alone would only lose its
-    # link; but both say x stands elsewhere, and one place (where it stands, or its mirror
-    # across the line of the two partners) explains both: x is the one lying.
+    # link; but both say x stands elsewhere, and one place (where it stands: the two 1 km
+    # circles about them touch there) explains both: x is the one lying.
     h = two_lone()
     found = flagged(h)
     assert set(found) == {"x"}
