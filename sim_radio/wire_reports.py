@@ -273,6 +273,7 @@ class WireWriter:
         self.signatures_reused = 0  # reports signed with the other pass's signature
         self.maker = maker_keypair(seed)
         self._entropy: dict[int, bytes] = {}  # timestamp_s -> data
+        self._moved: set[int] = set()  # hotspots whose cluster move is re-asserted
         self._plans = {h.region: get_plan(h.region) for h in assignment.hotspots}
 
     @property
@@ -300,6 +301,29 @@ class WireWriter:
                                      h.gain_dbi_x10, round(h.height_m), nonce=1,
                                      maker=self.maker, timestamp_ms=at_ms)
             yield record_line(at_ms, "assertion", msg.SerializeToString())
+
+    def _moves_in(self, result: RoundResult) -> list[str]:
+        """Re-assertions (nonce 2) of the hotspots a cluster move carries, in the first round
+        with transmissions from the move's on, at its first transmission's start: the new
+        place asserted, as the GPS that goes along with it says (gps_fixes.claim_at)."""
+        from sim_radio.network import location_assertion
+
+        due = sorted(i for i, (at_round, _, _) in self._a.moves.items()
+                     if at_round <= result.round_index and i not in self._moved)
+        starts = result.transmissions.start_ns
+        if not due or starts.size == 0:
+            return []
+        at_ms = int(starts.min()) // 1_000_000
+        lines = []
+        for i in due:
+            _, lat, lon = self._a.moves[i]
+            h = self._a.hotspots[i]
+            msg = location_assertion(self.keys[i], owner_keypair(self._seed, h.node_id), lat, lon,
+                                     h.gain_dbi_x10, round(h.height_m), nonce=2,
+                                     maker=self.maker, timestamp_ms=at_ms)
+            lines.append(record_line(at_ms, "assertion", msg.SerializeToString()))
+            self._moved.add(i)
+        return lines
 
     def _entropy_for(self, start_ns: int, lines: list[str]) -> tuple[bytes, int]:
         ts = start_ns // 1_000_000_000
@@ -342,6 +366,7 @@ class WireWriter:
         # The round's entropies (their records in transmission order, as before) and its
         # beacons' payloads in one vectorised ChaCha12 pass, not one pure-Python pass a beacon.
         entropies = [self._entropy_for(int(start), lines) for start in sent.start_ns]
+        lines += self._moves_in(result)  # reports after their entropy, in time order
         local = [_hash("local", self._seed, int(event), size=4) for event in sent.event]
         seeds = [beacon_seed(remote, ts, entropy)
                  for (remote, ts), entropy in zip(entropies, local, strict=True)]

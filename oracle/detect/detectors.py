@@ -21,6 +21,7 @@ from oracle.detect import (
     clusters,
     gps,
     hearing,
+    layout,
     position,
     replay,
     shared,
@@ -44,6 +45,10 @@ DETECTORS: dict[str, tuple[str, Detector]] = {
     "clock": ("reports whose own time is off by minutes or more", timing.clock),
     "gps": ("GPS fixes that are frozen, too clean, on a fixed-radius ring, far or jumping",
             gps.gps),
+    "grid": ("asserted places on an evenly spaced square grid (keys placed from a desk)",
+             layout.grids),
+    "moves": ("hotspots re-asserting at once, all moved by one vector (a layout carried whole)",
+              layout.moved_together),
     "position": ("partners that gather away from the asserted place (attenuated false location)",
                  position.position),
     "arrival": ("arrival times that place a hotspot away from its asserted place (attenuated "
@@ -70,8 +75,9 @@ BY_PARTNERS = frozenset({"signal", "clusters"})
 # without them (docs/benchmarks.md, issue 13).
 WITHOUT_LINKS = frozenset({"position", "hearing"})
 # Findings that say a hotspot is not where it asserts: `clusters` measures no reach by its place.
-MISPLACED = frozenset({"gps_far", "gps_frozen", "gps_too_clean", "gps_ring", "position_fit",
-                       "arrival_fit", "unheard_near", "signal_excess"})
+MISPLACED = frozenset({"gps_far", "gps_frozen", "gps_too_clean", "gps_ring", "grid_layout",
+                       "moved_together", "position_fit", "arrival_fit", "unheard_near",
+                       "signal_excess"})
 # `arrival` places a hotspot by its partners' asserted places too, but it reads stamps, and a
 # replayer's or a clock's own prompt stamps are either as good as anyone's or outside its
 # windows (copies are late, clocks off by minutes): it is read without the links of the

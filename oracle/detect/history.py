@@ -95,12 +95,33 @@ class Fixes:
 
 
 @dataclass(frozen=True)
+class Moves:
+    """One row per hotspot whose current assertion, made in the window, moved it: where it
+    asserted before (its new place is the hotspot's own)."""
+
+    hotspot: NDArray[np.int32]
+    at_ms: NDArray[np.int64]  # the new assertion's time
+    from_lat: NDArray[np.float64]
+    from_lon: NDArray[np.float64]
+    from_at_ms: NDArray[np.int64]  # when the place it left was asserted
+
+    def __len__(self) -> int:
+        return int(self.hotspot.size)
+
+    @staticmethod
+    def none() -> Moves:
+        return Moves(np.zeros(0, np.int32), np.zeros(0, np.int64), np.zeros(0), np.zeros(0),
+                     np.zeros(0, np.int64))
+
+
+@dataclass(frozen=True)
 class History:
     from_ms: int
     to_ms: int
     hotspots: Hotspots
     witnesses: Witnesses
     fixes: Fixes
+    moves: Moves = field(default_factory=Moves.none)
 
 
 @dataclass
@@ -113,6 +134,7 @@ class HistoryBuilder:
                            int]] = field(default_factory=list)
     _fixes: list[tuple[int, int, float, float, float]] = field(default_factory=list)
     _beacons: dict[bytes, int] = field(default_factory=dict)
+    _moves: list[tuple[int, int, float, float, int]] = field(default_factory=list)
 
     def add_hotspot(
         self, key: bytes, lat: float, lon: float, gain_db: float = 0.0, asserted_at_ms: int = 0
@@ -157,6 +179,14 @@ class HistoryBuilder:
         if h is not None:
             self._fixes.append((h, received_ms, lat, lon, h_acc_m))
 
+    def add_move(self, key: bytes, at_ms: int, from_lat: float, from_lon: float,
+                 from_at_ms: int) -> None:
+        """A hotspot (added before) asserted its current place at `at_ms`, moving from
+        (from_lat, from_lon), which it asserted at `from_at_ms`."""
+        h = self._index.get(key)
+        if h is not None:
+            self._moves.append((h, at_ms, from_lat, from_lon, from_at_ms))
+
     def build(self) -> History:
         """The columns. Reports made before either hotspot's current assertion are left out:
         their geometry is not the one the registry now holds (a hotspot that moved and
@@ -200,7 +230,13 @@ class HistoryBuilder:
             lon=np.array(fcols[3], dtype=np.float64),
             h_acc_m=np.array(fcols[4], dtype=np.float64),
         )
-        return History(self.from_ms, self.to_ms, hotspots, witnesses, fixes)
+        mcols = list(zip(*self._moves, strict=True)) if self._moves else [()] * 5
+        moves = Moves(hotspot=np.array(mcols[0], dtype=np.int32),
+                      at_ms=np.array(mcols[1], dtype=np.int64),
+                      from_lat=np.array(mcols[2], dtype=np.float64),
+                      from_lon=np.array(mcols[3], dtype=np.float64),
+                      from_at_ms=np.array(mcols[4], dtype=np.int64))
+        return History(self.from_ms, self.to_ms, hotspots, witnesses, fixes, moves)
 
 
 # Metres a degree of latitude on h3's sphere: the local flat maps the place fits search on

@@ -324,6 +324,27 @@ class DetectParams:
     far_m: float = 400.0  # docs/protocol.md §5: past 400 m a fix gives no location trust
     jump_m: float = 1_000.0
     min_jumps: int = 2
+    # Asserted places on an evenly spaced square grid (layout.py): each corner of a square
+    # within grid_tolerance_m of where two sides put it (an asserted cell, H3 resolution 12,
+    # rounds a place by up to ~10 m, a side by up to ~20 m), sides grid_min_m to grid_max_m,
+    # and grid_members hotspots or more in squares joined by their edges.
+    grid_tolerance_m: float = 20.0
+    grid_min_m: float = 300.0
+    grid_max_m: float = 5_000.0
+    grid_members: int = 6
+    # Hotspots that re-assert together (layout.py): moved_together_members or more, each
+    # moved moved_min_m or more by one vector (within moved_together_m: two cells' rounding
+    # and a little), their new assertions within moved_together_ms of each other, and two
+    # of them at least moved_apart_m apart before (keys behind one antenna, or one office's
+    # hotspots, moving house together are not a layout).
+    moved_together_members: int = 3
+    moved_together_m: float = 50.0
+    moved_together_ms: int = 3_600_000
+    moved_min_m: float = 300.0
+    moved_apart_m: float = 300.0
+    # A layout counts only assertions made within this of each other (a desk places its keys
+    # in one sitting; a framer cannot change when honest hotspots asserted: layout.py).
+    asserted_together_ms: int = 86_400_000
 
 
 DEFAULT_PARAMS = DetectParams()

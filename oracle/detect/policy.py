@@ -38,6 +38,9 @@ POLICY: dict[str, tuple[str, int]] = {
     "gps_too_clean": ("hotspot", 7),
     "gps_ring": ("hotspot", 7),
     "gps_jumps": ("", 0),  # a moved hotspot jumps once; repeated jumps are for a human
+    # Asserted places on a square grid: keys placed from a desk, not where hotspots stand.
+    "grid_layout": ("hotspot", 7),
+    "moved_together": ("hotspot", 7),  # a layout moved whole: likewise
 }
 
 

@@ -10,11 +10,13 @@ from __future__ import annotations
 
 from typing import Any
 
+from google.protobuf.message import DecodeError
+
 from oracle.detect.history import History, HistoryBuilder
 from oracle.storage.scan import Scanner
 from oracle.verifier.trust import usable_fix
 from pocnet import geo
-from pocnet.wire import reports_pb2
+from pocnet.wire import registry_pb2, reports_pb2
 
 _BEACON, _WITNESS = 0, 1  # verdict_pb2.ReportKind
 _NS_PER_MS = 1_000_000
@@ -31,6 +33,7 @@ def read_history(repo: Any, from_ms: int, to_ms: int) -> History:
         ):
             lat, lon = geo.cell_to_latlng(geo.Cell(int(cell)))
             builder.add_hotspot(bytes(key), lat, lon, int(gain) / 10, int(asserted_at))
+        _read_moves(scanner, builder, from_ms, to_ms)
         beacons: dict[bytes, reports_pb2.BeaconReport] = {}
         for beacon_id, beacon_received, beacon_raw, received, valid, raw in scanner.rows(
             "SELECT b.report_id, b.received_ms, rb.raw, w.received_ms, w.valid, rw.raw "
@@ -70,3 +73,31 @@ def read_history(repo: Any, from_ms: int, to_ms: int) -> History:
     finally:
         scanner.close()
     return builder.build()
+
+
+def _read_moves(scanner: Scanner, builder: HistoryBuilder, from_ms: int, to_ms: int) -> None:
+    """Each hotspot whose current assertion was made in [from_ms, to_ms) and moved it: the
+    place of its latest earlier assertion with a location, and when the oracle took that one
+    (the assertion log keeps each as signed; the registry row holds only the current one)."""
+    read: set[bytes] = set()
+    for key, cell, asserted_at, before_at, raw in scanner.rows(
+        "SELECT a.hotspot_key, h.location, h.asserted_at_ms, a.received_ms, a.raw "
+        "FROM assertions a "
+        "JOIN hotspots h ON h.hotspot_key = a.hotspot_key "
+        "WHERE h.asserted_at_ms >= ? AND h.asserted_at_ms < ? AND a.nonce < h.nonce "
+        "AND h.location IS NOT NULL ORDER BY a.hotspot_key, a.nonce DESC",
+        (from_ms, to_ms),
+    ):
+        key = bytes(key)
+        if key in read:
+            continue  # its previous place is read already
+        try:
+            before = registry_pb2.LocationAssertion.FromString(bytes(raw)).location
+        except DecodeError:
+            continue
+        if not before or not geo.is_valid_cell(before):
+            continue
+        read.add(key)
+        if before != int(cell):
+            builder.add_move(key, int(asserted_at), *geo.cell_to_latlng(geo.Cell(before)),
+                             from_at_ms=int(before_at))

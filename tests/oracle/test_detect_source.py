@@ -8,7 +8,7 @@ import pytest
 from oracle.detect.source import read_history
 from oracle.storage.repository import NewReport, Registration
 from pocnet import geo
-from pocnet.wire import reports_pb2
+from pocnet.wire import registry_pb2, reports_pb2
 
 T0 = 1_760_000_000_000
 PLACES = {"A": (52.50, 13.30), "B": (52.51, 13.30), "C": (52.52, 13.30)}
@@ -103,3 +103,34 @@ def test_reports_before_a_reassertion_are_left_out(repo, asserted_ms: int, kept:
     # The beacon (received at T0 + 1,300) predates B's new assertion: B's witness is dropped;
     # asserted at the beacon's very millisecond, it stands.
     assert sorted(history.hotspots.keys[i][1:2] for i in history.witnesses.witness) == kept
+
+
+def assertion(name: str, place: tuple[float, float], nonce: int, at_ms: int
+              ) -> tuple[Registration, bytes]:
+    """A registration and its raw assertion as the registry stores it (only the fields the
+    history reads are set: the place)."""
+    cell = geo.latlng_to_cell(*place, 12)
+    raw = registry_pb2.LocationAssertion(hotspot_key=key(name), location=cell,
+                                         nonce=nonce).SerializeToString()
+    return (Registration(key(name), bytes(32), cell, 0, 0, "full", "EU868", nonce, at_ms, MAKER),
+            raw)
+
+
+@pytest.mark.parametrize(("window_from", "moves"), [(T0, 1), (T0 + 501, 0)])
+def test_a_reassertion_in_the_window_is_a_move_from_the_place_before(
+        repo, window_from: int, moves: int) -> None:
+    # D moves 11 km north at T0 + 500; E re-asserts its place (a new gain, say): no move.
+    repo.put_maker(MAKER, "test maker", 10, 0)
+    for name, new in (("D", (52.60, 13.30)), ("E", (52.40, 13.30))):
+        first, raw = assertion(name, (52.50, 13.30) if name == "D" else new, 1, T0 - 100)
+        repo.apply_assertion(first, raw, T0 - 100)
+        second, raw = assertion(name, new, 2, T0 + 500)
+        repo.apply_assertion(second, raw, T0 + 500, previous=first)
+    history = read_history(repo, window_from, T0 + 86_400_000)
+    m = history.moves
+    assert len(m) == moves
+    if moves:
+        assert history.hotspots.keys[int(m.hotspot[0])] == key("D")
+        assert (int(m.at_ms[0]), int(m.from_at_ms[0])) == (T0 + 500, T0 - 100)
+        before = geo.cell_to_latlng(geo.latlng_to_cell(52.50, 13.30, 12))
+        assert (float(m.from_lat[0]), float(m.from_lon[0])) == pytest.approx(before)

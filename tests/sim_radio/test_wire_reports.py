@@ -11,14 +11,19 @@ from pathlib import Path
 
 import pytest
 
-from pocnet import signing
+from pocnet import geo, signing
 from pocnet.beacon import ENTROPY_LIFETIME_S, derive_beacon
 from pocnet.keys import Keypair, PublicKey, verify_ed25519
 from pocnet.regions import get_plan
 from pocnet.report_file import parse_line
 from pocnet.wire import entropy_pb2, registry_pb2, reports_pb2
 from sim_radio import wire_reports
-from sim_radio.adversaries import FLAG_FABRICATED, FLAG_REPLAYED, witness_reports
+from sim_radio.adversaries import (
+    FLAG_FABRICATED,
+    FLAG_REPLAYED,
+    AdversarySpec,
+    witness_reports,
+)
 from sim_radio.reception import RADIO_KINDS
 from sim_radio.scenario import build, load_scenario
 from sim_radio.wire_reports import WireWriter
@@ -265,3 +270,35 @@ def test_a_witness_latency_is_the_hash_of_its_parts_as_text() -> None:
         expected = 200 + int.from_bytes(wire_reports._hash("latency", 7, "w", *parts,
                                                             size=4)) % 801
         assert latency.witness_ms(*parts) == latency.ms(*parts) == expected
+
+
+def test_a_cluster_move_is_reasserted_in_its_round_by_hotspot_and_owner() -> None:
+    # small_town with a cluster of five moved 30 km at round 1 (sim_radio.adversaries'
+    # cluster_move): round 0 re-asserts no one; round 1 re-asserts the five at their new
+    # places, nonce 2, signed as onboarding is, before the round's reports; round 2 no one.
+    scenario = replace(load_scenario(SMALL_TOWN), rounds=3, adversaries=(
+        AdversarySpec("cluster_move", 0.1, (("round", 1.0),)),))
+    mesh, assignment = build(scenario)
+    assert len(assignment.moves) == 5
+    writer = WireWriter(assignment, scenario.seed, ORACLE, workers=0)
+    by_round = []
+    for r in range(3):
+        result = mesh.beacon_round(r)
+        records = _records(writer.round_reports(
+            result, witness_reports(mesh, result, assignment)).lines)
+        by_round.append(records)
+        reports = [at for at, kind, _ in records if kind != "entropy"]
+        assert reports == sorted(reports)
+    assert [sum(kind == "assertion" for _, kind, _ in rs) for rs in by_round] == [0, 5, 0]
+    keys = {writer.keys[i].public_key.to_bytes(): i for i in assignment.moves}
+    for _, kind, raw in by_round[1]:
+        if kind != "assertion":
+            continue
+        msg = registry_pb2.LocationAssertion.FromString(raw)
+        i = keys[bytes(msg.hotspot_key)]
+        _, lat, lon = assignment.moves[i]
+        assert msg.nonce == 2
+        assert msg.location == geo.latlng_to_cell(lat, lon, geo.ASSERT_RES)
+        canonical = signing.canonical_bytes(msg, ASSERTION_SIGNATURES)
+        writer.keys[i].public_key.verify(canonical, msg.hotspot_signature)
+        verify_ed25519(msg.owner_wallet, canonical, msg.owner_signature)

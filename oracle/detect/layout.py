@@ -1,0 +1,236 @@
+"""Where keys say they stand, and how they move: layouts no owners make, only a desk.
+
+Owners put hotspots where they live and work: their asserted places scatter, and when one
+moves house it moves alone. Keys one operator places to collect coverage it does not give
+(keys behind one antenna, or no radio at all) are often placed by a rule, and real denylist
+cases showed two (issue 13):
+
+- **A grid** (`grids`): asserted places on an evenly spaced square grid (sim_radio's
+  `shared_antenna` can assert one, `grid_km`). Four places at the corners of one square, to
+  the resolution of an asserted cell, happen by chance too where hotspots are many, so a
+  square alone is not a grid: squares of one side that share an edge are joined, and a grid
+  is flagged when its corners stand at `grid_members` places or more (keys asserting one
+  cell count once). A square is p, p + a, p + b, p + a + b, with b a turned a quarter: each
+  corner within `grid_tolerance_m` of where the first two put it, `grid_min_m` ≤ |a| ≤
+  `grid_max_m`. Shorter sides are left out, where the cells' own rounding is a large share of
+  the side (two honest neighbours across a street); longer ones are not a neighbourhood.
+  Vectors are taken in each corner's own east–north plane: over a few km the earth's curve
+  moves a corner by centimetres.
+- **Moved together** (`moved_together`): hotspots that re-assert at one time, each moved by
+  one vector (sim_radio's `cluster_move`): a layout carried across the map whole, which no
+  owners moving house do together. Read from the assertion log (History.moves): a move is
+  seen by the histories whose window holds the new assertions, and its entry lasts the
+  policy's 7 epochs; after that the moved keys are judged on their links like anyone.
+
+FRAMING. A layout is made of other keys' assertions, and anyone with a maker's quota can add
+keys: four fakes asserted beside any two honest hotspots 300 m–5 km apart complete a 2 × 3
+grid with them, and two fakes standing near an honest hotspot that moves, re-asserted by its
+vector within the hour (assertions are public), carry it "together". What a framer cannot
+change is when the honest hotspots asserted. A desk places its keys in one sitting, so a
+layout counts only places asserted within `asserted_together_ms` of each other: a grid member
+is flagged when grid_members places of its grid, its own among them, were asserted within
+that of its own assertion; two moves join only when the places they left were asserted
+within it of each other too. A framer must then have asserted its keys within a day of its
+victims' own assertions, before knowing how they would move (tests/oracle/
+test_detect_layout.py). An operator who spreads its grid over days is not found by its
+layout: the radio evidence is left to find it.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numpy.typing import NDArray
+
+from oracle.detect.history import M_PER_DEG, History, haversine_m
+from oracle.detect.model import DetectParams, Finding
+
+
+def grids(history: History, params: DetectParams) -> list[Finding]:
+    h = history.hotspots
+    if len(h) < 4:
+        return []
+    findings = []
+    for members, spacing in _joined(_squares(h.lat, h.lon, params)):
+        group = np.array(members)
+        together = haversine_m(h.lat[group, None], h.lon[group, None], h.lat[group],
+                               h.lon[group]) < params.grid_tolerance_m
+        if _places(together) < params.grid_members:
+            continue
+        at = h.asserted_at_ms[group]
+        for k, i in enumerate(members):
+            # The grid's places asserted together with this one (FRAMING).
+            near_in_time = np.flatnonzero(np.abs(at - at[k]) <= params.asserted_together_ms)
+            places = _places(together[np.ix_(near_in_time, near_in_time)])
+            if places < params.grid_members:
+                continue
+            with_it = group[near_in_time]
+            findings.append(Finding(
+                detector="grid_layout",
+                hotspots=(h.keys[i],),
+                score=places / params.grid_members,
+                evidence={
+                    "grid_places": places,
+                    "hotspots_in_grid": len(members),
+                    "spacing_m": round(spacing),
+                    "asserted_within_ms": int(np.ptp(h.asserted_at_ms[with_it])),
+                    "grid": sorted(h.keys[j].hex() for j in members),
+                },
+            ))
+    return findings
+
+
+def _squares(lat: NDArray[np.float64], lon: NDArray[np.float64], params: DetectParams
+             ) -> list[tuple[tuple[int, int, int, int], float]]:
+    """Every square of asserted places (its corners in turn, and its side in metres), once."""
+    n = lat.size
+    reach = params.grid_max_m * math.sqrt(2) + params.grid_tolerance_m
+    cells = _Cells(lat, lon, reach)
+    found: dict[frozenset[int], tuple[tuple[int, int, int, int], float]] = {}
+    for p in range(n):
+        near = cells.near(p)
+        near = near[near != p]
+        if near.size < 3:
+            continue
+        # East and north of p, in metres, in p's own plane.
+        east = (lon[near] - lon[p]) * M_PER_DEG * math.cos(math.radians(lat[p]))
+        north = (lat[near] - lat[p]) * M_PER_DEG
+        side = np.hypot(east, north)
+        sides = np.flatnonzero((side >= params.grid_min_m) & (side <= params.grid_max_m))
+        if sides.size < 2:
+            continue
+        # Per side a = (ae, an): b is a turned a quarter anticlockwise, (−an, ae), and the
+        # square p, p + a, p + a + b, p + b; its two far corners looked for among all near.
+        ae, an = east[sides, None], north[sides, None]
+        tol2 = params.grid_tolerance_m ** 2
+        far = (east - (ae - an)) ** 2 + (north - (an + ae)) ** 2 < tol2
+        beside = (east + an) ** 2 + (north - ae) ** 2 < tol2
+        for k in np.flatnonzero(far.any(axis=1) & beside.any(axis=1)):
+            q = int(near[sides[k]])
+            r = int(near[int(far[k].argmax())])
+            s = int(near[int(beside[k].argmax())])
+            corners = frozenset((p, q, r, s))
+            if len(corners) == 4 and corners not in found:
+                found[corners] = ((p, q, r, s), float(side[sides[k]]))
+    return list(found.values())
+
+
+def _joined(squares: list[tuple[tuple[int, int, int, int], float]]
+            ) -> list[tuple[list[int], float]]:
+    """Squares of one side (within _SAME_SIDE) sharing an edge, joined: (the hotspots at
+    their corners, the median side)."""
+    parent = list(range(len(squares)))
+
+    def root(x: int) -> int:
+        while parent[x] != x:
+            parent[x] = parent[parent[x]]
+            x = parent[x]
+        return x
+
+    by_edge: dict[frozenset[int], list[int]] = {}
+    for s, (corners, _) in enumerate(squares):
+        for e in range(4):
+            by_edge.setdefault(frozenset((corners[e], corners[(e + 1) % 4])), []).append(s)
+    for shared in by_edge.values():
+        for other in shared[1:]:
+            a, b = squares[shared[0]][1], squares[other][1]
+            if abs(a - b) <= _SAME_SIDE * max(a, b):
+                parent[root(other)] = root(shared[0])
+    groups: dict[int, list[int]] = {}
+    for s in range(len(squares)):
+        groups.setdefault(root(s), []).append(s)
+    return [(sorted({c for s in members for c in squares[s][0]}),
+             float(np.median([squares[s][1] for s in members])))
+            for members in groups.values()]
+
+
+def _places(together: NDArray[np.bool_]) -> int:
+    """How many places some hotspots stand at, given which pairs stand within the tolerance
+    of each other: each counted once with those beside it (keys behind one antenna may assert
+    one cell: two at one corner are one corner)."""
+    counted: list[int] = []
+    for i in range(together.shape[0]):
+        if not together[i, counted].any():
+            counted.append(i)
+    return len(counted)
+
+
+# Two squares of one grid: sides within this share of each other (a cell's rounding, ~10 m,
+# is 1 % of a 1 km side).
+_SAME_SIDE = 0.02
+
+
+class _Cells:
+    """Hotspots sorted by latitude, to find those within a reach of one: the band of
+    latitudes within it, then the longitudes within it at the hotspot's own latitude (a grid
+    across the antimeridian is not looked for)."""
+
+    def __init__(self, lat: NDArray[np.float64], lon: NDArray[np.float64], reach_m: float
+                 ) -> None:
+        self.order = np.argsort(lat, kind="stable")
+        self.sorted_lat = lat[self.order]
+        self.lat, self.lon = lat, lon
+        self.reach_deg = reach_m / M_PER_DEG
+
+    def near(self, i: int) -> NDArray[np.int64]:
+        lat = float(self.lat[i])
+        lo, hi = np.searchsorted(self.sorted_lat, (lat - self.reach_deg, lat + self.reach_deg))
+        band = self.order[lo:hi]
+        cos = max(math.cos(math.radians(min(abs(lat) + self.reach_deg, 89.0))), 1e-3)
+        return band[np.abs(self.lon[band] - self.lon[i]) <= self.reach_deg / cos]
+
+
+def moved_together(history: History, params: DetectParams) -> list[Finding]:
+    m, h = history.moves, history.hotspots
+    if len(m) < params.moved_together_members:
+        return []
+    east = (h.lon[m.hotspot] - m.from_lon) * M_PER_DEG * np.cos(np.radians(m.from_lat))
+    north = (h.lat[m.hotspot] - m.from_lat) * M_PER_DEG
+    far = np.flatnonzero(np.hypot(east, north) >= params.moved_min_m)
+    far = far[np.argsort(m.at_ms[far], kind="stable")]
+    parent = {int(i): int(i) for i in far}
+
+    def root(x: int) -> int:
+        while parent[x] != x:
+            parent[x] = parent[parent[x]]
+            x = parent[x]
+        return x
+
+    # Moves in time order: each joined to the later ones within the window and the vector.
+    for k, a in enumerate(far):
+        for b in far[k + 1:]:
+            if m.at_ms[b] - m.at_ms[a] > params.moved_together_ms:
+                break
+            if (math.hypot(east[a] - east[b], north[a] - north[b]) <= params.moved_together_m
+                    and abs(int(m.from_at_ms[a]) - int(m.from_at_ms[b]))
+                    <= params.asserted_together_ms):
+                parent[root(int(b))] = root(int(a))
+    groups: dict[int, list[int]] = {}
+    for i in far:
+        groups.setdefault(root(int(i)), []).append(int(i))
+    findings = []
+    for rows in groups.values():
+        members = sorted({int(m.hotspot[r]) for r in rows})
+        if len(members) < params.moved_together_members:
+            continue
+        lat, lon = m.from_lat[rows], m.from_lon[rows]
+        apart = max(float(haversine_m(lat[i:i + 1], lon[i:i + 1], lat, lon).max())
+                    for i in range(len(rows)))
+        if apart < params.moved_apart_m:
+            continue
+        for i in members:
+            findings.append(Finding(
+                detector="moved_together",
+                hotspots=(h.keys[i],),
+                score=len(members) / params.moved_together_members,
+                evidence={
+                    "moved_together": len(members),
+                    "moved_east_m": round(float(np.median(east[rows]))),
+                    "moved_north_m": round(float(np.median(north[rows]))),
+                    "within_ms": int(m.at_ms[rows].max() - m.at_ms[rows].min()),
+                    "apart_before_m": round(apart),
+                    "group": sorted(h.keys[j].hex() for j in members),
+                },
+            ))
+    return findings
