@@ -39,6 +39,7 @@ layout: the radio evidence is left to find it.
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 
 import numpy as np
 from numpy.typing import NDArray
@@ -120,29 +121,16 @@ def _joined(squares: list[tuple[tuple[int, int, int, int], float]]
             ) -> list[tuple[list[int], float]]:
     """Squares of one side (within _SAME_SIDE) sharing an edge, joined: (the hotspots at
     their corners, the median side)."""
-    parent = list(range(len(squares)))
-
-    def root(x: int) -> int:
-        while parent[x] != x:
-            parent[x] = parent[parent[x]]
-            x = parent[x]
-        return x
-
     by_edge: dict[frozenset[int], list[int]] = {}
     for s, (corners, _) in enumerate(squares):
         for e in range(4):
             by_edge.setdefault(frozenset((corners[e], corners[(e + 1) % 4])), []).append(s)
-    for shared in by_edge.values():
-        for other in shared[1:]:
-            a, b = squares[shared[0]][1], squares[other][1]
-            if abs(a - b) <= _SAME_SIDE * max(a, b):
-                parent[root(other)] = root(shared[0])
-    groups: dict[int, list[int]] = {}
-    for s in range(len(squares)):
-        groups.setdefault(root(s), []).append(s)
+    links = [(shared[0], other) for shared in by_edge.values() for other in shared[1:]
+             if abs(squares[shared[0]][1] - squares[other][1])
+             <= _SAME_SIDE * max(squares[shared[0]][1], squares[other][1])]
     return [(sorted({c for s in members for c in squares[s][0]}),
              float(np.median([squares[s][1] for s in members])))
-            for members in groups.values()]
+            for members in _components(range(len(squares)), links)]
 
 
 def _places(together: NDArray[np.bool_]) -> int:
@@ -154,6 +142,24 @@ def _places(together: NDArray[np.bool_]) -> int:
         if not together[i, counted].any():
             counted.append(i)
     return len(counted)
+
+
+def _components(items: Iterable[int], links: Iterable[tuple[int, int]]) -> list[list[int]]:
+    """The items joined by links, each group in the items' order (union–find)."""
+    parent = {i: i for i in items}
+
+    def root(x: int) -> int:
+        while parent[x] != x:
+            parent[x] = parent[parent[x]]
+            x = parent[x]
+        return x
+
+    for a, b in links:
+        parent[root(b)] = root(a)
+    groups: dict[int, list[int]] = {}
+    for i in parent:
+        groups.setdefault(root(i), []).append(i)
+    return list(groups.values())
 
 
 # Two squares of one grid: sides within this share of each other (a cell's rounding, ~10 m,
@@ -189,15 +195,8 @@ def moved_together(history: History, params: DetectParams) -> list[Finding]:
     north = (h.lat[m.hotspot] - m.from_lat) * M_PER_DEG
     far = np.flatnonzero(np.hypot(east, north) >= params.moved_min_m)
     far = far[np.argsort(m.at_ms[far], kind="stable")]
-    parent = {int(i): int(i) for i in far}
-
-    def root(x: int) -> int:
-        while parent[x] != x:
-            parent[x] = parent[parent[x]]
-            x = parent[x]
-        return x
-
-    # Moves in time order: each joined to the later ones within the window and the vector.
+    # Moves in time order: each linked to the later ones within the window and the vector.
+    links = []
     for k, a in enumerate(far):
         for b in far[k + 1:]:
             if m.at_ms[b] - m.at_ms[a] > params.moved_together_ms:
@@ -205,12 +204,9 @@ def moved_together(history: History, params: DetectParams) -> list[Finding]:
             if (math.hypot(east[a] - east[b], north[a] - north[b]) <= params.moved_together_m
                     and abs(int(m.from_at_ms[a]) - int(m.from_at_ms[b]))
                     <= params.asserted_together_ms):
-                parent[root(int(b))] = root(int(a))
-    groups: dict[int, list[int]] = {}
-    for i in far:
-        groups.setdefault(root(int(i)), []).append(int(i))
+                links.append((int(a), int(b)))
     findings = []
-    for rows in groups.values():
+    for rows in _components([int(i) for i in far], links):
         members = sorted({int(m.hotspot[r]) for r in rows})
         if len(members) < params.moved_together_members:
             continue
