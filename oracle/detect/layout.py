@@ -14,8 +14,8 @@ cases showed two (issue 13):
   corner within `grid_tolerance_m` of where the first two put it, `grid_min_m` ≤ |a| ≤
   `grid_max_m`. Shorter sides are left out, where the cells' own rounding is a large share of
   the side (two honest neighbours across a street); longer ones are not a neighbourhood.
-  Vectors are taken in each corner's own east–north plane: over a few km the earth's curve
-  moves a corner by centimetres.
+  Vectors are taken in metres east and north of each corner, east at each pair's middle
+  latitude: over a few km the earth's curve then moves a corner by centimetres.
 - **Moved together** (`moved_together`): hotspots that re-assert at one time, each moved by
   one vector (sim_radio's `cluster_move`): a layout carried across the map whole, which no
   owners moving house do together. Read from the assertion log (History.moves): a move is
@@ -94,8 +94,8 @@ def _squares(lat: NDArray[np.float64], lon: NDArray[np.float64], params: DetectP
         near = near[near != p]
         if near.size < 3:
             continue
-        # East and north of p, in metres, in p's own plane.
-        east = (lon[near] - lon[p]) * M_PER_DEG * math.cos(math.radians(lat[p]))
+        # East and north of p, in metres (east at each pair's middle latitude).
+        east = (lon[near] - lon[p]) * M_PER_DEG * np.cos(np.radians((lat[near] + lat[p]) / 2))
         north = (lat[near] - lat[p]) * M_PER_DEG
         side = np.hypot(east, north)
         sides = np.flatnonzero((side >= params.grid_min_m) & (side <= params.grid_max_m))
@@ -191,9 +191,15 @@ def moved_together(history: History, params: DetectParams) -> list[Finding]:
     m, h = history.moves, history.hotspots
     if len(m) < params.moved_together_members:
         return []
-    east = (h.lon[m.hotspot] - m.from_lon) * M_PER_DEG * np.cos(np.radians(m.from_lat))
-    north = (h.lat[m.hotspot] - m.from_lat) * M_PER_DEG
-    far = np.flatnonzero(np.hypot(east, north) >= params.moved_min_m)
+    # East at the move's middle latitude. One bearing and distance from places far apart is
+    # still not one vector on a sphere (30 km from 36° N and from 57° N: 56 m apart), hence
+    # moved_together_share.
+    to_lat = h.lat[m.hotspot]
+    east = (h.lon[m.hotspot] - m.from_lon) * M_PER_DEG * np.cos(np.radians((m.from_lat + to_lat)
+                                                                          / 2))
+    north = (to_lat - m.from_lat) * M_PER_DEG
+    length = np.hypot(east, north)
+    far = np.flatnonzero(length >= params.moved_min_m)
     far = far[np.argsort(m.at_ms[far], kind="stable")]
     # Moves in time order: each linked to the later ones within the window and the vector.
     links = []
@@ -201,7 +207,9 @@ def moved_together(history: History, params: DetectParams) -> list[Finding]:
         for b in far[k + 1:]:
             if m.at_ms[b] - m.at_ms[a] > params.moved_together_ms:
                 break
-            if (math.hypot(east[a] - east[b], north[a] - north[b]) <= params.moved_together_m
+            gap = math.hypot(east[a] - east[b], north[a] - north[b])
+            if (gap <= max(params.moved_together_m,
+                           params.moved_together_share * max(length[a], length[b]))
                     and abs(int(m.from_at_ms[a]) - int(m.from_at_ms[b]))
                     <= params.asserted_together_ms):
                 links.append((int(a), int(b)))

@@ -325,20 +325,26 @@ class DetectParams:
     jump_m: float = 1_000.0
     min_jumps: int = 2
     # Asserted places on an evenly spaced square grid (layout.py): each corner of a square
-    # within grid_tolerance_m of where two sides put it (an asserted cell, H3 resolution 12,
-    # rounds a place by up to ~10 m, a side by up to ~20 m), sides grid_min_m to grid_max_m,
-    # and grid_members hotspots or more in squares joined by their edges.
-    grid_tolerance_m: float = 20.0
+    # within grid_tolerance_m of where two sides put it, sides grid_min_m to grid_max_m, and
+    # grid_members places or more in squares joined by their edges. An asserted cell (H3
+    # resolution 12) rounds a place by up to ~10 m, and a corner's check adds four such
+    # roundings (σ ~8 m each way): at 20 m, 4 of 342 keys of 3 × 3 grids were missed on the
+    # whole 2022 population; at 40 m a chance grid of 6 stood among its real hotspots; at 25 m
+    # neither (docs/benchmarks.md, issue 13).
+    grid_tolerance_m: float = 25.0
     grid_min_m: float = 300.0
     grid_max_m: float = 5_000.0
     grid_members: int = 6
     # Hotspots that re-assert together (layout.py): moved_together_members or more, each
-    # moved moved_min_m or more by one vector (within moved_together_m: two cells' rounding
-    # and a little), their new assertions within moved_together_ms of each other, and two
-    # of them at least moved_apart_m apart before (keys behind one antenna, or one office's
-    # hotspots, moving house together are not a layout).
+    # moved moved_min_m or more by one vector (within moved_together_m, two cells' rounding
+    # and a little, or moved_together_share of the move where more: one bearing and distance
+    # from places far apart differ on a sphere, by 56–106 m for 30 km between 27° S and
+    # 57° N on the whole 2022 population), their new assertions within moved_together_ms of
+    # each other, and two of them at least moved_apart_m apart before (keys behind one
+    # antenna, or one office's hotspots, moving house together are not a layout).
     moved_together_members: int = 3
     moved_together_m: float = 50.0
+    moved_together_share: float = 0.005
     moved_together_ms: int = 3_600_000
     moved_min_m: float = 300.0
     moved_apart_m: float = 300.0
