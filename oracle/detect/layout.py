@@ -102,15 +102,17 @@ def _squares(lat: NDArray[np.float64], lon: NDArray[np.float64], params: DetectP
         if sides.size < 2:
             continue
         # Per side a = (ae, an): b is a turned a quarter anticlockwise, (−an, ae), and the
-        # square p, p + a, p + a + b, p + b; its two far corners looked for among all near.
+        # square p, p + a, p + a + b, p + b; its two far corners looked for among all near,
+        # each the hotspot nearest where it should stand (another may stand within the
+        # tolerance too: the answer must not hang on the order they are listed in).
         ae, an = east[sides, None], north[sides, None]
         tol2 = params.grid_tolerance_m ** 2
-        far = (east - (ae - an)) ** 2 + (north - (an + ae)) ** 2 < tol2
-        beside = (east + an) ** 2 + (north - ae) ** 2 < tol2
-        for k in np.flatnonzero(far.any(axis=1) & beside.any(axis=1)):
+        far = (east - (ae - an)) ** 2 + (north - (an + ae)) ** 2
+        beside = (east + an) ** 2 + (north - ae) ** 2
+        for k in np.flatnonzero((far.min(axis=1) < tol2) & (beside.min(axis=1) < tol2)):
             q = int(near[sides[k]])
-            r = int(near[int(far[k].argmax())])
-            s = int(near[int(beside[k].argmax())])
+            r = int(near[int(far[k].argmin())])
+            s = int(near[int(beside[k].argmin())])
             corners = frozenset((p, q, r, s))
             if len(corners) == 4 and corners not in found:
                 found[corners] = ((p, q, r, s), float(side[sides[k]]))

@@ -296,3 +296,13 @@ def test_one_bearing_and_distance_from_far_apart_latitudes_is_one_move() -> None
              for i, lat in enumerate((-27.0, 36.0, 57.0))}
     assert set(moved_flagged(moved(moves))) == set(moves)
     assert moved_flagged(moved(moves), moved_together_share=0.0) == {}
+
+
+@pytest.mark.parametrize("first", [True, False])
+def test_a_corner_is_the_hotspot_nearest_it_whatever_the_order(first: bool) -> None:
+    # A seventh hotspot 20 m north of one corner of a 2 × 3 grid, within grid_tolerance_m of
+    # it but not on it: the corner is the key standing on it, whether the other is listed
+    # before the grid's keys or after (taken first, it joined the grid when listed first).
+    g = grid(2, 3, 1_000.0)
+    x = {"x": offset(*g["g12"], 20.0, 0.0)}
+    assert set(flagged(x | g if first else g | x)) == set(g)
