@@ -41,21 +41,18 @@ counted as silent.
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 from numpy.typing import NDArray
 
-from oracle.detect.history import M_PER_DEG, History, Hotspots, fitted_place
+from oracle.detect.history import M_PER_DEG, History, fitted_place
 from oracle.detect.model import DetectParams, Finding
+from oracle.detect.neighbours import Neighbours
 
 # The network's link rate by distance: in bins this wide, out to _LAW_M (further hotspots are
 # not counted as silent: almost none are linked that far), from up to _SAMPLE active hotspots.
 _BIN_M = 250.0
 _LAW_M = 20_000.0
 _SAMPLE = 2_000
-# The neighbourhood grid: square cells this wide, those within a radius visited cell by cell.
-_CELL_M = 2_000.0
 
 
 def hearing(history: History, params: DetectParams) -> list[Finding]:
@@ -114,18 +111,19 @@ def judge(history: History, params: DetectParams) -> tuple[
     centre[:, 1] = np.bincount(owner, weights=north, minlength=n) / np.maximum(count, 1)
     away = np.flatnonzero(active & (count <= params.hearing_max_partners)
                           & (np.hypot(centre[:, 0], centre[:, 1]) >= params.hearing_far_m))
-    cells = _Cells(h)
+    cells = Neighbours(h)
     rate = _link_rate(cells, active, pairs, n)
-    silent = cells.silent(away, np.minimum(nearest, _LAW_M), active, pairs, rate)
+    silent = _silent(cells, away, np.minimum(nearest, _LAW_M), active, pairs, rate)
     flagged = np.zeros(n, dtype=bool)
     flagged[away] = silent[away] >= params.hearing_silent
     if flagged.any():
-        silent = cells.silent(away, np.minimum(nearest, _LAW_M), active & ~flagged, pairs, rate)
+        silent = _silent(cells, away, np.minimum(nearest, _LAW_M), active & ~flagged, pairs,
+                         rate)
         flagged[away] = silent[away] >= params.hearing_silent
     return flagged, silent, nearest, centre, count
 
 
-def _link_rate(cells: _Cells, active: NDArray[np.bool_], pairs: NDArray[np.int64],
+def _link_rate(cells: Neighbours, active: NDArray[np.bool_], pairs: NDArray[np.int64],
                n: int) -> NDArray[np.float64]:
     """The share of pairs of active hotspots linked (either way), by distance bin of _BIN_M out
     to _LAW_M, over the pairs of up to _SAMPLE active hotspots spread through the index, made
@@ -178,52 +176,17 @@ def _linked(pairs: NDArray[np.int64], wanted: NDArray[np.int64]) -> NDArray[np.b
     return (at < pairs.size) & (pairs[np.minimum(at, pairs.size - 1)] == wanted)
 
 
-class _Cells:
-    """Hotspots in square cells `_CELL_M` wide, to find those within a radius of one."""
-
-    def __init__(self, h: Hotspots) -> None:
-        ref_lat = float(np.mean(h.lat)) if len(h) else 0.0
-        self.cos = math.cos(math.radians(ref_lat))
-        self.lat, self.lon = h.lat, h.lon
-        self.cx = np.floor(h.lon * M_PER_DEG * self.cos / _CELL_M).astype(np.int64)
-        self.cy = np.floor(h.lat * M_PER_DEG / _CELL_M).astype(np.int64)
-        order = np.lexsort((self.cy, self.cx))
-        keys = self.cx[order] * (1 << 32) + self.cy[order]
-        bounds = np.flatnonzero(np.diff(keys)) + 1
-        self.cells = {(int(self.cx[part[0]]), int(self.cy[part[0]])): part
-                      for part in np.split(order, bounds) if part.size}
-
-    def within(self, i: int, radius: float, candidate: NDArray[np.bool_]
-               ) -> tuple[NDArray[np.int64], NDArray[np.float64]]:
-        """The `candidate` hotspots other than i strictly within `radius` m of i's asserted
-        place, and their distances."""
-        # The grid is flat at the mean latitude; a hotspot's own latitude stretches east–west
-        # distances by cos(ref) / cos(lat): enough cells are visited either way.
-        span_x = math.ceil(radius * self.cos / math.cos(math.radians(float(self.lat[i])))
-                               / _CELL_M) + 1
-        span_y = math.ceil(radius / _CELL_M) + 1
-        x, y = int(self.cx[i]), int(self.cy[i])
-        parts = [self.cells[c] for dx in range(-span_x, span_x + 1)
-                 for dy in range(-span_y, span_y + 1) if (c := (x + dx, y + dy)) in self.cells]
-        near = np.concatenate(parts)
-        near = near[candidate[near] & (near != i)]
-        cos = np.cos(np.radians((self.lat[near] + self.lat[i]) / 2))
-        d = np.hypot((self.lon[near] - self.lon[i]) * M_PER_DEG * cos,
-                     (self.lat[near] - self.lat[i]) * M_PER_DEG)
-        inside = d < radius
-        return near[inside], d[inside]
-
-    def silent(self, judged: NDArray[np.int64], radius: NDArray[np.float64],
-               candidate: NDArray[np.bool_], pairs: NDArray[np.int64],
-               rate: NDArray[np.float64]) -> NDArray[np.float64]:
-        """Per hotspot of `judged`, the links it would have had, at the network's `rate` for
-        their distances, with the `candidate` hotspots strictly within its `radius` and linked
-        neither way with it (0 for the others)."""
-        n = self.cx.size
-        out = np.zeros(n)
-        for i in judged.tolist():
-            near, d = self.within(i, float(radius[i]), candidate)
-            quiet = ~_linked(pairs, i * n + near)
-            k = np.minimum((d[quiet] / _BIN_M).astype(np.int64), rate.size - 1)
-            out[i] = float(rate[k].sum())
-        return out
+def _silent(cells: Neighbours, judged: NDArray[np.int64], radius: NDArray[np.float64],
+            candidate: NDArray[np.bool_], pairs: NDArray[np.int64],
+            rate: NDArray[np.float64]) -> NDArray[np.float64]:
+    """Per hotspot of `judged`, the links it would have had, at the network's `rate` for
+    their distances, with the `candidate` hotspots strictly within its `radius` and linked
+    neither way with it (0 for the others)."""
+    n = candidate.size
+    out = np.zeros(n)
+    for i in judged.tolist():
+        near, d = cells.within(i, float(radius[i]), candidate)
+        quiet = ~_linked(pairs, i * n + near)
+        k = np.minimum((d[quiet] / _BIN_M).astype(np.int64), rate.size - 1)
+        out[i] = float(rate[k].sum())
+    return out

@@ -44,8 +44,9 @@ from collections.abc import Iterable
 import numpy as np
 from numpy.typing import NDArray
 
-from oracle.detect.history import M_PER_DEG, History, haversine_m
+from oracle.detect.history import M_PER_DEG, History, Hotspots, haversine_m
 from oracle.detect.model import DetectParams, Finding
+from oracle.detect.neighbours import Neighbours
 
 
 def grids(history: History, params: DetectParams) -> list[Finding]:
@@ -53,7 +54,7 @@ def grids(history: History, params: DetectParams) -> list[Finding]:
     if len(h) < 4:
         return []
     findings = []
-    for members, spacing in _joined(_squares(h.lat, h.lon, params)):
+    for members, spacing in _joined(_squares(h, params)):
         group = np.array(members)
         together = haversine_m(h.lat[group, None], h.lon[group, None], h.lat[group],
                                h.lon[group]) < params.grid_tolerance_m
@@ -82,25 +83,22 @@ def grids(history: History, params: DetectParams) -> list[Finding]:
     return findings
 
 
-def _squares(lat: NDArray[np.float64], lon: NDArray[np.float64], params: DetectParams
+def _squares(h: Hotspots, params: DetectParams
              ) -> list[tuple[tuple[int, int, int, int], float]]:
     """Every square of asserted places (its corners in turn, and its side in metres), once."""
-    n = lat.size
+    n = len(h)
     reach = params.grid_max_m * math.sqrt(2) + params.grid_tolerance_m
-    cells = _Cells(lat, lon, reach)
+    cells, everyone = Neighbours(h), np.ones(n, dtype=bool)
     found: dict[frozenset[int], tuple[tuple[int, int, int, int], float]] = {}
     for p in range(n):
-        near = cells.near(p)
-        near = near[near != p]
-        if near.size < 3:
-            continue
-        # East and north of p, in metres (east at each pair's middle latitude).
-        east = (lon[near] - lon[p]) * M_PER_DEG * np.cos(np.radians((lat[near] + lat[p]) / 2))
-        north = (lat[near] - lat[p]) * M_PER_DEG
-        side = np.hypot(east, north)
+        near, side = cells.within(p, reach, everyone)
         sides = np.flatnonzero((side >= params.grid_min_m) & (side <= params.grid_max_m))
         if sides.size < 2:
             continue
+        # East and north of p, in metres (east at each pair's middle latitude).
+        east = (h.lon[near] - h.lon[p]) * M_PER_DEG * np.cos(np.radians((h.lat[near]
+                                                                        + h.lat[p]) / 2))
+        north = (h.lat[near] - h.lat[p]) * M_PER_DEG
         # Per side a = (ae, an): b is a turned a quarter anticlockwise, (−an, ae), and the
         # square p, p + a, p + a + b, p + b; its two far corners looked for among all near,
         # each the hotspot nearest where it should stand (another may stand within the
@@ -167,26 +165,6 @@ def _components(items: Iterable[int], links: Iterable[tuple[int, int]]) -> list[
 # Two squares of one grid: sides within this share of each other (a cell's rounding, ~10 m,
 # is 1 % of a 1 km side).
 _SAME_SIDE = 0.02
-
-
-class _Cells:
-    """Hotspots sorted by latitude, to find those within a reach of one: the band of
-    latitudes within it, then the longitudes within it at the hotspot's own latitude (a grid
-    across the antimeridian is not looked for)."""
-
-    def __init__(self, lat: NDArray[np.float64], lon: NDArray[np.float64], reach_m: float
-                 ) -> None:
-        self.order = np.argsort(lat, kind="stable")
-        self.sorted_lat = lat[self.order]
-        self.lat, self.lon = lat, lon
-        self.reach_deg = reach_m / M_PER_DEG
-
-    def near(self, i: int) -> NDArray[np.int64]:
-        lat = float(self.lat[i])
-        lo, hi = np.searchsorted(self.sorted_lat, (lat - self.reach_deg, lat + self.reach_deg))
-        band = self.order[lo:hi]
-        cos = max(math.cos(math.radians(min(abs(lat) + self.reach_deg, 89.0))), 1e-3)
-        return band[np.abs(self.lon[band] - self.lon[i]) <= self.reach_deg / cos]
 
 
 def moved_together(history: History, params: DetectParams) -> list[Finding]:
