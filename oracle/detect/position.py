@@ -43,14 +43,15 @@ import math
 import numpy as np
 from numpy.typing import NDArray
 
-from oracle.detect.history import M_PER_DEG, History, Hotspots, fitted_place
+from oracle.detect.history import M_PER_DEG, History, fitted_place
 from oracle.detect.model import DetectParams, Finding
+from oracle.detect.neighbours import Neighbours
 
 # Median of a Gamma(shape 2) variable in units of its scale: the partners' distances from a
 # hotspot among evenly spread ones, linked with probability exp(−d / scale).
 _GAMMA2_MEDIAN = 1.678
 _GRID = 25  # places per side of the fit's grid
-_AROUND = (-2, -1, 0, 1, 2)
+_AROUND = 2  # cells about a hotspot's own, each way, where its candidates are
 _REACH_FACTORS = (0.35, 0.5, 0.7, 1.0, 1.4, 2.0)
 
 
@@ -98,13 +99,13 @@ def judge(history: History, params: DetectParams) -> tuple[
         return None
     active = np.zeros(n, dtype=bool)
     active[owner] = True
-    grid = _Grid(history.hotspots, params.position_reach * scale)
+    grid = Neighbours(history.hotspots, params.position_reach * scale)
     flagged, lr, fitted, partners = _test(history, owner, partner, active, scale, params,
                                           grid, active)
     if flagged.any():
         # Again without the flagged, for the hotspots that have one among their candidates:
         # the others' candidates and partners are the same as before.
-        again = grid.around_any(flagged)
+        again = grid.around_any(flagged, _AROUND)
         second = _test(history, owner, partner, active & ~flagged, scale, params, grid, again)
         flagged = np.where(again, second[0], flagged)
         lr = np.where(again, second[1], lr)
@@ -113,40 +114,8 @@ def judge(history: History, params: DetectParams) -> tuple[
     return flagged, lr, fitted, partners, scale
 
 
-class _Grid:
-    """Hotspots in square cells `reach` wide: those within 2 × reach of one are in its own cell
-    and two cells around it each way."""
-
-    def __init__(self, h: Hotspots, reach: float) -> None:
-        ref_lat = float(np.mean(h.lat)) if len(h) else 0.0
-        x = h.lon * M_PER_DEG * math.cos(math.radians(ref_lat))
-        self.cx = np.floor(x / reach).astype(np.int64)
-        self.cy = np.floor(h.lat * M_PER_DEG / reach).astype(np.int64)
-        order = np.lexsort((self.cy, self.cx))
-        keys = self.cx[order] * (1 << 32) + self.cy[order]
-        bounds = np.flatnonzero(np.diff(keys)) + 1
-        self.cells = {(int(self.cx[part[0]]), int(self.cy[part[0]])): part
-                      for part in np.split(order, bounds) if part.size}
-
-    def around(self, i: int) -> NDArray[np.int64]:
-        x, y = int(self.cx[i]), int(self.cy[i])
-        parts = [self.cells[c] for dx in _AROUND for dy in _AROUND
-                 if (c := (x + dx, y + dy)) in self.cells]
-        return np.concatenate(parts)
-
-    def around_any(self, mask: NDArray[np.bool_]) -> NDArray[np.bool_]:
-        """The hotspots with one of `mask` in their own cell or two around it each way."""
-        hit = {(int(x) + dx, int(y) + dy) for x, y in zip(self.cx[mask], self.cy[mask],
-                                                          strict=True)
-               for dx in _AROUND for dy in _AROUND}
-        out = np.zeros(self.cx.size, dtype=bool)
-        for cell in hit & self.cells.keys():
-            out[self.cells[cell]] = True
-        return out
-
-
 def _test(history: History, owner: NDArray[np.int64], partner: NDArray[np.int64],
-          candidate: NDArray[np.bool_], scale: float, params: DetectParams, grid: _Grid,
+          candidate: NDArray[np.bool_], scale: float, params: DetectParams, grid: Neighbours,
           todo: NDArray[np.bool_]
           ) -> tuple[NDArray[np.bool_], NDArray[np.float64], NDArray[np.float64],
                      NDArray[np.int64]]:
@@ -164,7 +133,7 @@ def _test(history: History, owner: NDArray[np.int64], partner: NDArray[np.int64]
     owner, partner = owner[order], partner[order]
     start = np.searchsorted(owner, np.arange(n + 1))
     for i in np.flatnonzero(judged):
-        near = grid.around(i)
+        near = grid.around(i, _AROUND, _AROUND)
         near = near[candidate[near] & (near != i)]
         cos = math.cos(math.radians(float(h.lat[i])))
         qx = (h.lon[near] - h.lon[i]) * M_PER_DEG * cos

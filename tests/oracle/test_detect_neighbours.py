@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 from detect_world import offset
 
-from oracle.detect.history import HistoryBuilder
+from oracle.detect.history import M_PER_DEG, HistoryBuilder, Hotspots
 from oracle.detect.neighbours import Neighbours
 
 
@@ -42,3 +42,26 @@ def test_east_of_a_place_far_north_of_the_network_s_middle() -> None:
     near, d = Neighbours(hotspots(places)).within(1, 5_000.0, np.ones(3, dtype=bool))
     assert near.tolist() == [2]
     assert abs(float(d[0]) - 4_000.0) < 5.0
+
+
+def _on_a_line_north(cell_m: float) -> tuple[Hotspots, int]:
+    """A hotspot in the middle of a cell `cell_m` wide and one in the middle of each of the
+    three cells north of it."""
+    lat = (1_000 + 0.5) * cell_m / M_PER_DEG
+    return hotspots([(lat, 5.0)] + [offset(lat, 5.0, k * cell_m, 0.0) for k in (1, 2, 3)]), 4
+
+
+def test_the_cells_about_one_a_cell_size_asked_for() -> None:
+    h, _ = _on_a_line_north(1_000.0)
+    cells = Neighbours(h, 1_000.0)
+    assert sorted(cells.around(0, 0, 2).tolist()) == [0, 1, 2]
+    assert sorted(cells.around(0, 0, 3).tolist()) == [0, 1, 2, 3]
+    assert cells.around(0, 2, 0).tolist() == [0]  # nobody east or west
+
+
+def test_those_with_one_of_a_mask_in_the_cells_about_them() -> None:
+    h, n = _on_a_line_north(1_000.0)
+    mask = np.zeros(n, dtype=bool)
+    mask[3] = True
+    assert np.flatnonzero(Neighbours(h, 1_000.0).around_any(mask, 2)).tolist() == [1, 2, 3]
+    assert np.flatnonzero(Neighbours(h, 1_000.0).around_any(mask, 1)).tolist() == [2, 3]
