@@ -5,11 +5,14 @@ every detector of oracle/detect/detectors.py, and turns the findings into denyli
 the policy of oracle/detect/policy.py, each with its evidence and expiry. Nothing is written
 unless `--apply` names the operator key: then the entries join the next signed denylist
 version (as `registry deny add` would), and the following epoch's verification applies them.
+It also says where it is blind: the hotspots on the air that no detector could judge, and
+why (oracle/detect/reach.py).
 """
 
 from __future__ import annotations
 
 import argparse
+from collections import Counter
 from typing import Any
 
 from oracle.rewards.store import MAX_EPOCH
@@ -48,7 +51,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
 def _run(args: argparse.Namespace) -> int:
     from oracle.commands._database import open_database
     from oracle.detect.detectors import detect
-    from oracle.detect.policy import decide
+    from oracle.detect.model import DEFAULT_PARAMS
+    from oracle.detect.policy import decide, denied_hotspots
+    from oracle.detect.reach import unjudged
     from oracle.detect.source import read_history
     from oracle.rewards.model import epoch_bounds_ms
 
@@ -66,6 +71,7 @@ def _run(args: argparse.Namespace) -> int:
         repo.close()
     findings = detect(history, only=args.only)
     decisions, watch = decide(findings, args.epoch)
+    blind = unjudged(history, denied_hotspots(decisions), DEFAULT_PARAMS)
     result: dict[str, Any] = {
         "epoch": args.epoch,
         "epochs": args.epochs,
@@ -74,6 +80,7 @@ def _run(args: argparse.Namespace) -> int:
         "fixes": len(history.fixes),
         "deny": [d.as_dict() for d in decisions],
         "watch": [_finding(f) for f in watch],
+        "unjudged": [u.as_dict() for u in blind],
     }
     if args.apply:
         result["denylist_version"] = _apply(args, decisions, epoch_ms) if decisions else None
@@ -91,6 +98,10 @@ def _run(args: argparse.Namespace) -> int:
             print("      " + ", ".join(f"{k}={v}" for k, v in item.items() if k != "cluster"))
     for item in result["watch"]:
         print(f"  watch {' '.join(item['subject'])}: {item['detector']} {item['evidence']}")
+    if blind:
+        counts = Counter(u.why for u in blind)
+        print("beyond judgement (--json lists them): "
+              + ", ".join(f"{count} {why}" for why, count in sorted(counts.items())))
     return 0
 
 

@@ -87,14 +87,11 @@ def judge(history: History, params: DetectParams) -> tuple[
     """Per hotspot: (flagged, links missing with the active hotspots nearer its asserted place
     than its nearest partner, that partner's distance in m, its partners' centre in m east and
     north of the asserted place, its partners); None without prompt witness reports."""
-    w = history.witnesses.subset(history.witnesses.prompt(params.replay_ms))
     h = history.hotspots
     n = len(h)
-    if len(w) == 0:
+    pairs = history.links(params.replay_ms)
+    if pairs.size == 0:
         return None
-    a, b = w.beaconer.astype(np.int64), w.witness.astype(np.int64)
-    pairs = np.unique(np.concatenate((a * n + b, b * n + a)))
-    pairs = pairs[pairs // n != pairs % n]
     owner, partner = pairs // n, pairs % n
     active = np.zeros(n, dtype=bool)
     active[owner] = True
@@ -121,6 +118,21 @@ def judge(history: History, params: DetectParams) -> tuple[
                          rate)
         flagged[away] = silent[away] >= params.hearing_silent
     return flagged, silent, nearest, centre, count
+
+
+def silence(history: History, judged: NDArray[np.int64], params: DetectParams
+            ) -> NDArray[np.float64]:
+    """Per hotspot of `judged`, the links it would have had, at the network's rate for their
+    distances, with the active hotspots within _LAW_M of its asserted place and linked
+    neither way with it (0 for the others): what `judge` counts nearer than its nearest
+    partner, for a hotspot with no partner left (oracle/detect/reach.py)."""
+    n = len(history.hotspots)
+    pairs = history.links(params.replay_ms)
+    active = np.zeros(n, dtype=bool)
+    active[pairs // n] = True
+    cells = Neighbours(history.hotspots)
+    rate = _link_rate(cells, active, pairs, n)
+    return _silent(cells, judged, np.full(n, _LAW_M), active, pairs, rate)
 
 
 def _link_rate(cells: Neighbours, active: NDArray[np.bool_], pairs: NDArray[np.int64],

@@ -123,6 +123,15 @@ class History:
     fixes: Fixes
     moves: Moves = field(default_factory=Moves.none)
 
+    def links(self, max_lag_ms: float) -> NDArray[np.int64]:
+        """The linked pairs as codes i × n + k (n hotspots), sorted, each both ways: a
+        prompt witness report (`Witnesses.prompt`) of either's beacon by the other."""
+        w = self.witnesses.subset(self.witnesses.prompt(max_lag_ms))
+        n = len(self.hotspots)
+        a, b = w.beaconer.astype(np.int64), w.witness.astype(np.int64)
+        pairs = np.unique(np.concatenate((a * n + b, b * n + a)))
+        return pairs[pairs // n != pairs % n]
+
 
 @dataclass
 class HistoryBuilder:

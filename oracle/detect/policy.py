@@ -91,3 +91,8 @@ def decide(findings: list[Finding], epoch: int) -> tuple[list[Decision], list[Fi
                                           round(finding.score, 2), **finding.evidence})
             decision.expires_epoch = max(decision.expires_epoch, epoch + 1 + epochs)
     return sorted(decisions.values(), key=lambda d: (len(d.subject), d.subject)), watch
+
+
+def denied_hotspots(decisions: list[Decision]) -> set[bytes]:
+    """The hotspots the entries deny whole (not an edge of theirs)."""
+    return {d.subject[0] for d in decisions if len(d.subject) == 1}

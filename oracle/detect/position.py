@@ -91,8 +91,7 @@ def judge(history: History, params: DetectParams) -> tuple[
     n = len(history.hotspots)
     if len(w) == 0:
         return None
-    a, b = w.beaconer.astype(np.int64), w.witness.astype(np.int64)
-    pairs = np.unique(np.concatenate((a * n + b, b * n + a)))
+    pairs = history.links(params.replay_ms)
     owner, partner = pairs // n, pairs % n
     scale = float(np.median(w.distance_m)) / _GAMMA2_MEDIAN
     if scale <= 0:

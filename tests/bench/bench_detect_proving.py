@@ -25,6 +25,13 @@ few). `--nearest N` takes, of a CSV population (the real 2022 list), the N hotsp
 to its densest spot, so a small run is one dense area and not N hotspots strewn over a
 continent.
 
+Beside recall, each class's members on air whose place `detect` says no detector could judge
+(its "unjudged" list, oracle/detect/reach.py: no reception in time; one lone partner; heard
+only by denied hotspots), and "beyond": those of them no reading of their receptions tells
+from an honest hotspot (the ones heard only by denied hotspots count unless more silent with
+the hotspots about their asserted place than every honest hotspot so heard). For a cheat of
+place (attenuators) recall cannot pass on-air less beyond.
+
 The run leaves its ground truth in `--out` (`truth.json`: each hotspot's address and class,
 and who was on air), so `--reread DIR` can run another tree's detectors over the same store:
 `detect` (without `--apply`) after each epoch of `--report`, over the epochs so far, scored
@@ -50,6 +57,7 @@ import os
 import sys
 import tempfile
 import time
+from collections import Counter
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -250,7 +258,8 @@ def run(scenario: Scenario, epochs: int, workdir: Path, say: Any,
         so_far_named = {r["class"]: r for r in score(named_classes, Outcome({}, totals, emission),
                                                       None)}
         per_class = []
-        for recall in _recall(classes, aired_classes, named_classes, denied):
+        for recall in _recall(classes, aired_classes, named_classes, denied,
+                              _unjudged(found, address)):
             name = recall["class"]
             per_class.append({
                 **recall,
@@ -302,7 +311,8 @@ def reread(workdir: Path, report: list[int], say: Any) -> dict[str, Any]:
         detect_s = time.monotonic() - t
         denied = _denied(found, address)
         per_class = [{**r, "relative_reward_epoch": None, "relative_reward_so_far": None}
-                     for r in _recall(classes, aired_classes, named_classes, denied)]
+                     for r in _recall(classes, aired_classes, named_classes, denied,
+                                      _unjudged(found, address))]
         rows.append({"epoch": e, "witness_reports": found["witness_reports"],
                      "detect_s": round(detect_s, 1), "classes": per_class,
                      "load": os.getloadavg()[0]})
@@ -330,13 +340,31 @@ def _aired(classes: dict[str, list[int]], on_air: dict[str, np.ndarray]
     return aired, named
 
 
+def _unjudged(found: dict[str, Any], address: dict[str, int]
+              ) -> dict[int, tuple[str, float | None]]:
+    """The hotspots whose place `detect` says no detector could judge (by index), each with
+    why and, heard only by denied hotspots, its silent links (oracle/detect/reach.py)."""
+    return {address[a]: (entry["why"], entry.get("silent_links"))
+            for entry in found.get("unjudged", ()) for a in entry["subject"] if a in address}
+
+
 def _recall(classes: dict[str, list[int]], aired_classes: dict[str, list[int]],
-            named_classes: dict[str, list[int]], denied: dict[int, set[str]]
-            ) -> list[dict[str, Any]]:
-    """Per class (honest first), how many of its hotspots are denied, of all, on air, named."""
+            named_classes: dict[str, list[int]], denied: dict[int, set[str]],
+            unjudged: dict[int, tuple[str, float | None]]) -> list[dict[str, Any]]:
+    """Per class (honest first), how many of its hotspots are denied, of all, on air, named;
+    and of those on air, how many `detect` could not judge the place of, by why. Of those
+    heard only by denied hotspots, "past_honest" counts the ones more silent with the
+    hotspots about their asserted place than any honest hotspot so heard: the rest no
+    reading of their receptions tells from an honest hotspot (docs/benchmarks.md, issue 13)."""
+    most_silent = max((unjudged[i][1] or 0.0 for i in classes.get(HONEST, ())
+                       if i in unjudged and unjudged[i][0] == "only_denied"), default=0.0)
     out = []
     for name, members in sorted(classes.items(), key=lambda kv: (kv[0] != HONEST, kv[0])):
         hit = [i for i in members if i in denied]
+        blind = [unjudged[i] for i in aired_classes[name] if i in unjudged]
+        whys = Counter(why for why, _ in blind)
+        whys["past_honest"] = sum(why == "only_denied" and (silent or 0.0) > most_silent
+                                  for why, silent in blind)
         out.append({
             "class": name, "hotspots": len(members), "denied": len(hit),
             "denied_share": round(len(hit) / len(members), 4) if members else None,
@@ -345,6 +373,7 @@ def _recall(classes: dict[str, list[int]], aired_classes: dict[str, list[int]],
             "named": len(named_classes[name]),
             "denied_named": sum(i in denied for i in named_classes[name]),
             "by": sorted({r for i in hit for r in denied[i]}),
+            "unjudged_on_air": dict(sorted(whys.items())),
         })
     return out
 
@@ -386,7 +415,7 @@ def _print(result: dict[str, Any], report: set[int]) -> None:
     print(f"{result['scenario']}: {result['hotspots']} hotspots, share {result['share']}, "
           f"{result['epochs']} epochs, {result['wall_s']:.0f} s")
     print(f"{'epoch':>5} {'class':18} {'hotspots':>8} {'denied':>7} {'on air':>9} "
-          f"{'named':>9} {'reward':>7} {'so far':>7}  by")
+          f"{'named':>9} {'reward':>7} {'so far':>7} {'beyond':>6}  by")
     for row in result["by_epoch"]:
         if row["epoch"] not in report:
             continue
@@ -397,7 +426,16 @@ def _print(result: dict[str, Any], report: set[int]) -> None:
                   f"{c['denied_share']:>7.1%} {c['denied_on_air']:>4}/{c['on_air']:<4} "
                   f"{c['denied_named']:>4}/{c['named']:<4} "
                   f"{'-' if rel is None else f'{rel:.2f}':>7} "
-                  f"{'-' if cum is None else f'{cum:.2f}':>7}  {', '.join(c['by'])}")
+                  f"{'-' if cum is None else f'{cum:.2f}':>7} {_beyond(c):>6}  "
+                  f"{', '.join(c['by'])}")
+
+
+def _beyond(row: dict[str, Any]) -> int:
+    """A class's members on air that no reading of their receptions tells from an honest
+    hotspot by place (`_recall`)."""
+    u = row.get("unjudged_on_air", {})
+    return (u.get("none_in_time", 0) + u.get("lone_pair", 0) + u.get("only_denied", 0)
+            - u.get("past_honest", 0))
 
 
 if __name__ == "__main__":

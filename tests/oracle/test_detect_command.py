@@ -76,8 +76,12 @@ def test_prints_what_it_would_deny_and_why(database: str, capsys) -> None:
     assert entry["expires_epoch"] == EPOCH + 1 + 3
     # Its reports' own time against the oracle's receive time (800 ms after the reception).
     assert entry["evidence"][0]["median_offset_s"] == (CLOCK_OFF_MS - 800) / 1000
+    # A is heard only by B, two minutes off: no reception in time to judge A by.
+    assert result["unjudged"] == [{"why": "none_in_time", "partners": 0,
+                                   "subject": [PublicKey.from_bytes(key("A")).address]}]
     assert main(["detect", "--epoch", str(EPOCH), "--database", database]) == 0
     text = capsys.readouterr().out
+    assert "beyond judgement (--json lists them): 1 none_in_time" in text
     assert "would deny 1:" in text and "clock_offset" in text
 
 

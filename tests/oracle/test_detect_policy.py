@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from oracle.detect.detectors import DETECTORS
 from oracle.detect.model import Finding
-from oracle.detect.policy import POLICY, decide
+from oracle.detect.policy import POLICY, decide, denied_hotspots
 
 A, B, C = (b"\x01" + bytes([i]) * 32 for i in (1, 2, 3))
 
@@ -40,6 +40,12 @@ def test_a_refuted_range_denies_the_edge_alone() -> None:
     assert watch == []
     assert [(d.subject, d.reasons, d.expires_epoch) for d in decisions] == [
         ((A, B), ["range_refuted"], 5 + 1 + 3)]
+
+
+def test_the_hotspots_denied_whole_not_the_ends_of_a_denied_edge() -> None:
+    decisions, _ = decide([Finding("range_refuted", (B, A), 2.0, {}),
+                           Finding("signal_excess", (A,), 1.5, {})], epoch=5)
+    assert denied_hotspots(decisions) == {A}
 
 
 def test_findings_of_one_hotspot_merge_and_the_longest_expiry_wins() -> None:
