@@ -51,7 +51,8 @@ from oracle.detect.neighbours import Neighbours
 # hotspot among evenly spread ones, linked with probability exp(−d / scale).
 _GAMMA2_MEDIAN = 1.678
 _GRID = 25  # places per side of the fit's grid
-_AROUND = 2  # cells about a hotspot's own, each way, where its candidates are
+# Cells `reach` wide: the hotspots within 2 × reach of one are in its own or two about it each way.
+_AROUND = 2
 _REACH_FACTORS = (0.35, 0.5, 0.7, 1.0, 1.4, 2.0)
 
 
