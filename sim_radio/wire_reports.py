@@ -293,21 +293,23 @@ class WireWriter:
 
     def onboarding(self, at_ms: int) -> Iterator[str]:
         """Assertion records of every hotspot, at `at_ms` (before the first window)."""
+        for i, claim in enumerate(self._a.claims):
+            yield self._assertion(i, claim.asserted_lat, claim.asserted_lon, 1, at_ms)
+
+    def _assertion(self, i: int, lat: float, lon: float, nonce: int, at_ms: int) -> str:
+        """The record of hotspot i asserting (lat, lon), signed by it and its owner."""
         from sim_radio.network import location_assertion
 
-        for h, claim, key in zip(self._a.hotspots, self._a.claims, self.keys, strict=True):
-            owner = owner_keypair(self._seed, h.node_id)
-            msg = location_assertion(key, owner, claim.asserted_lat, claim.asserted_lon,
-                                     h.gain_dbi_x10, round(h.height_m), nonce=1,
-                                     maker=self.maker, timestamp_ms=at_ms)
-            yield record_line(at_ms, "assertion", msg.SerializeToString())
+        h = self._a.hotspots[i]
+        msg = location_assertion(self.keys[i], owner_keypair(self._seed, h.node_id), lat, lon,
+                                 h.gain_dbi_x10, round(h.height_m), nonce=nonce,
+                                 maker=self.maker, timestamp_ms=at_ms)
+        return record_line(at_ms, "assertion", msg.SerializeToString())
 
     def _moves_in(self, result: RoundResult) -> list[str]:
         """Re-assertions (nonce 2) of the hotspots a cluster move carries, in the first round
         with transmissions from the move's on, at its first transmission's start: the new
         place asserted, as the GPS that goes along with it says (gps_fixes.claim_at)."""
-        from sim_radio.network import location_assertion
-
         due = sorted(i for i, (at_round, _, _) in self._a.moves.items()
                      if at_round <= result.round_index and i not in self._moved)
         starts = result.transmissions.start_ns
@@ -317,11 +319,7 @@ class WireWriter:
         lines = []
         for i in due:
             _, lat, lon = self._a.moves[i]
-            h = self._a.hotspots[i]
-            msg = location_assertion(self.keys[i], owner_keypair(self._seed, h.node_id), lat, lon,
-                                     h.gain_dbi_x10, round(h.height_m), nonce=2,
-                                     maker=self.maker, timestamp_ms=at_ms)
-            lines.append(record_line(at_ms, "assertion", msg.SerializeToString()))
+            lines.append(self._assertion(i, lat, lon, 2, at_ms))
             self._moved.add(i)
         return lines
 

@@ -44,7 +44,7 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import NDArray
 
-from oracle.detect.history import M_PER_DEG, History, fitted_place
+from oracle.detect.history import M_PER_DEG, History, Hotspots, fitted_place
 from oracle.detect.model import DetectParams, Finding
 from oracle.detect.neighbours import Neighbours
 
@@ -93,8 +93,7 @@ def judge(history: History, params: DetectParams) -> tuple[
     if pairs.size == 0:
         return None
     owner, partner = pairs // n, pairs % n
-    active = np.zeros(n, dtype=bool)
-    active[owner] = True
+    active, cells, rate = _network(h, pairs)
     # Each hotspot's partners on a flat map about its asserted place.
     cos = np.cos(np.radians((h.lat[owner] + h.lat[partner]) / 2))
     east = (h.lon[partner] - h.lon[owner]) * M_PER_DEG * cos
@@ -108,8 +107,6 @@ def judge(history: History, params: DetectParams) -> tuple[
     centre[:, 1] = np.bincount(owner, weights=north, minlength=n) / np.maximum(count, 1)
     away = np.flatnonzero(active & (count <= params.hearing_max_partners)
                           & (np.hypot(centre[:, 0], centre[:, 1]) >= params.hearing_far_m))
-    cells = Neighbours(h)
-    rate = _link_rate(cells, active, pairs, n)
     silent = _silent(cells, away, np.minimum(nearest, _LAW_M), active, pairs, rate)
     flagged = np.zeros(n, dtype=bool)
     flagged[away] = silent[away] >= params.hearing_silent
@@ -126,13 +123,20 @@ def silence(history: History, judged: NDArray[np.int64], params: DetectParams
     distances, with the active hotspots within _LAW_M of its asserted place and linked
     neither way with it (0 for the others): what `judge` counts nearer than its nearest
     partner, for a hotspot with no partner left (oracle/detect/reach.py)."""
-    n = len(history.hotspots)
     pairs = history.links(params.replay_ms)
+    active, cells, rate = _network(history.hotspots, pairs)
+    return _silent(cells, judged, np.full(len(history.hotspots), _LAW_M), active, pairs, rate)
+
+
+def _network(h: Hotspots, pairs: NDArray[np.int64]
+             ) -> tuple[NDArray[np.bool_], Neighbours, NDArray[np.float64]]:
+    """The active hotspots (linked with any), the neighbour search over all, and the network's
+    link rate by distance, from the linked `pairs` (codes i × n + k, both ways)."""
+    n = len(h)
     active = np.zeros(n, dtype=bool)
     active[pairs // n] = True
-    cells = Neighbours(history.hotspots)
-    rate = _link_rate(cells, active, pairs, n)
-    return _silent(cells, judged, np.full(n, _LAW_M), active, pairs, rate)
+    cells = Neighbours(h)
+    return active, cells, _link_rate(cells, active, pairs, n)
 
 
 def _link_rate(cells: Neighbours, active: NDArray[np.bool_], pairs: NDArray[np.int64],
